@@ -1,0 +1,1 @@
+"""Adapters: the outside world (database, mail, search, models) behind the services' ports."""

@@ -1,0 +1,1 @@
+"""SQLAlchemy persistence: typed models, repositories, unit of work, Alembic migrations."""

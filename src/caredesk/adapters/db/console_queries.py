@@ -1,0 +1,140 @@
+"""The console's read queries: counts for the queues, names for lists, facts for the reports."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from decimal import Decimal
+
+from sqlalchemy import ColumnElement, func, select
+from sqlalchemy.orm import Session as OrmSession
+
+from caredesk.adapters.db import models as m
+from caredesk.adapters.db.search import case_text_condition
+from caredesk.domain.cases import MessageKind
+from caredesk.domain.grants import ApprovalStatus, GrantStatus
+from caredesk.services.console_ports import CaseTiming, GrantFact
+from caredesk.services.ports import CaseFilter
+
+
+def _aware(value: datetime | str | None) -> datetime | None:
+    """SQLite hands back aggregates of timestamps as naive text; the desk speaks UTC."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+
+
+class SqlConsoleQueries:
+    def __init__(self, session: OrmSession) -> None:
+        self.session = session
+
+    def _case_conditions(self, filters: CaseFilter) -> list[ColumnElement[bool]]:
+        conditions: list[ColumnElement[bool]] = []
+        if filters.status:
+            conditions.append(m.CaseRow.status.in_([s.value for s in filters.status]))
+        if filters.unassigned:
+            conditions.append(m.CaseRow.assignee_id.is_(None))
+        elif filters.assignee_id is not None:
+            conditions.append(m.CaseRow.assignee_id == filters.assignee_id)
+        if filters.team_id is not None:
+            conditions.append(m.CaseRow.team_id == filters.team_id)
+        if filters.customer_id is not None:
+            conditions.append(m.CaseRow.customer_id == filters.customer_id)
+        if filters.updated_since is not None:
+            conditions.append(m.CaseRow.updated_at >= filters.updated_since)
+        if filters.tag is not None:
+            conditions.append(
+                m.CaseRow.id.in_(
+                    select(m.CaseTagRow.case_id).where(m.CaseTagRow.tag == filters.tag.lower())
+                )
+            )
+        if filters.text:
+            dialect = self.session.get_bind().dialect.name
+            conditions.append(case_text_condition(dialect, filters.text))
+        return conditions
+
+    def count_cases(self, filters: CaseFilter) -> int:
+        stmt = select(func.count()).select_from(m.CaseRow).where(*self._case_conditions(filters))
+        return int(self.session.scalar(stmt) or 0)
+
+    def count_pending_approvals(self) -> int:
+        stmt = select(func.count()).where(m.ApprovalRow.status == ApprovalStatus.PENDING.value)
+        return int(self.session.scalar(stmt) or 0)
+
+    def customer_names(self, customer_ids: set[str]) -> dict[str, str]:
+        if not customer_ids:
+            return {}
+        rows = self.session.execute(
+            select(m.CustomerRow.id, m.CustomerRow.first_name, m.CustomerRow.last_name).where(
+                m.CustomerRow.id.in_(customer_ids)
+            )
+        )
+        return {cid: f"{first} {last}".strip() for cid, first, last in rows}
+
+    def change_stamp(self) -> str:
+        # Each part is an index lookup, so the stamp stays cheap at any number of cases.
+        last_id, last_update = self.session.execute(
+            select(func.max(m.CaseRow.id), func.max(m.CaseRow.updated_at))
+        ).one()
+        approvals = self.session.execute(
+            select(func.max(m.ApprovalRow.id), func.max(m.ApprovalRow.decided_at))
+        ).one()
+        return f"{last_id}|{last_update}|{approvals[0]}|{approvals[1]}"
+
+    def cases_per_day(self, since: datetime) -> list[tuple[date, int]]:
+        rows = self.session.execute(
+            select(m.CaseRow.created_at).where(m.CaseRow.created_at >= since)
+        ).scalars()
+        counts: dict[date, int] = {}
+        for created in rows:
+            day = (_aware(created) or since).date()
+            counts[day] = counts.get(day, 0) + 1
+        return sorted(counts.items())
+
+    def case_timings(self, since: datetime) -> list[CaseTiming]:
+        first_reply = (
+            select(
+                m.MessageRow.case_id.label("case_id"),
+                func.min(m.MessageRow.created_at).label("first_reply_at"),
+            )
+            .where(m.MessageRow.kind == MessageKind.OUTBOUND.value)
+            .group_by(m.MessageRow.case_id)
+            .subquery()
+        )
+        rows = self.session.execute(
+            select(
+                m.CaseRow.created_at,
+                first_reply.c.first_reply_at,
+                m.CaseRow.solved_at,
+                m.CaseRow.service_level,
+            )
+            .outerjoin(first_reply, first_reply.c.case_id == m.CaseRow.id)
+            .where(m.CaseRow.created_at >= since)
+        )
+        timings = []
+        for created, replied, solved, level in rows:
+            created_at = _aware(created)
+            assert created_at is not None
+            timings.append(CaseTiming(created_at, _aware(replied), _aware(solved), level))
+        return timings
+
+    def executed_grants(self, since: datetime) -> list[GrantFact]:
+        rows = self.session.execute(
+            select(
+                m.GrantRow.remedy_ids,
+                m.GrantRow.cost,
+                m.GrantRow.service_level,
+                m.GrantRow.executed_at,
+            ).where(
+                m.GrantRow.status.in_([GrantStatus.EXECUTED.value, GrantStatus.REVERSED.value]),
+                m.GrantRow.reverses_grant_id.is_(None),
+                m.GrantRow.executed_at >= since,
+            )
+        )
+        facts = []
+        for remedy_ids, cost, level, executed in rows:
+            executed_at = _aware(executed)
+            assert executed_at is not None
+            facts.append(GrantFact(list(remedy_ids), Decimal(cost), int(level), executed_at))
+        return facts

@@ -1,0 +1,58 @@
+"""Opaque cursors for keyset pagination."""
+
+from __future__ import annotations
+
+import base64
+import json
+from datetime import datetime
+from typing import Any
+
+from caredesk.domain.errors import DomainError, ErrorCode
+
+
+def encode_cursor(*values: Any) -> str:
+    raw = json.dumps(list(values), separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str, arity: int) -> list[Any]:
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        values = json.loads(base64.urlsafe_b64decode(padded.encode()))
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise DomainError(
+            "cursor is not one this API issued", code=ErrorCode.INVALID_CURSOR
+        ) from exc
+    if not isinstance(values, list) or len(values) != arity:
+        raise DomainError("cursor is not one this API issued", code=ErrorCode.INVALID_CURSOR)
+    return values
+
+
+_INT64 = 2**63 - 1
+
+
+def _foreign(exc: Exception | None = None) -> DomainError:
+    error = DomainError("cursor is not one this API issued", code=ErrorCode.INVALID_CURSOR)
+    if exc is not None:
+        error.__cause__ = exc
+    return error
+
+
+def cursor_int(value: Any) -> int:
+    """A key from a cursor, checked: the database would otherwise reject it with a 500."""
+    if isinstance(value, bool) or not isinstance(value, int) or not -_INT64 <= value <= _INT64:
+        raise _foreign()
+    return value
+
+
+def cursor_time(value: Any) -> datetime:
+    """A timestamp from a cursor; only aware ones are issued."""
+    if not isinstance(value, str):
+        raise _foreign()
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError as exc:
+        raise _foreign(exc) from exc
+    if moment.tzinfo is None:
+        raise _foreign()
+    return moment

@@ -1,0 +1,375 @@
+"""Repositories for grants, approvals, the ledger and policy versions."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import ColumnElement, and_, case, func, literal, or_, select, update
+from sqlalchemy.orm import Session as OrmSession
+
+from caredesk.adapters.db import models as m
+from caredesk.domain.grants import (
+    Approval,
+    ApprovalStatus,
+    Grant,
+    GrantStatus,
+    LedgerEntry,
+    PolicyVersion,
+)
+from caredesk.domain.orders import OrderStatus
+from caredesk.services.ports import SpendWindow
+
+
+def _grant(row: m.GrantRow) -> Grant:
+    return Grant(
+        id=row.id,
+        customer_id=row.customer_id,
+        remedy_ids=list(row.remedy_ids),
+        params=dict(row.params),
+        status=GrantStatus(row.status),
+        cost=row.cost,
+        policy_version=row.policy_version,
+        service_level=row.service_level,
+        actor=row.actor,
+        created_at=row.created_at,
+        fingerprint=row.fingerprint,
+        case_id=row.case_id,
+        order_id=row.order_id,
+        refunded=row.refunded,
+        rules=list(row.rules),
+        summary=row.summary,
+        agent_id=row.agent_id,
+        team_id=row.team_id,
+        idempotency_key=row.idempotency_key,
+        reverses_grant_id=row.reverses_grant_id,
+        executed_at=row.executed_at,
+    )
+
+
+def _onto(grant: Grant, row: m.GrantRow) -> None:
+    row.case_id = grant.case_id
+    row.customer_id = grant.customer_id
+    row.order_id = grant.order_id
+    row.remedy_ids = list(grant.remedy_ids)
+    row.params = dict(grant.params)
+    row.status = grant.status.value
+    row.cost = grant.cost
+    row.refunded = grant.refunded
+    row.policy_version = grant.policy_version
+    row.service_level = grant.service_level
+    row.rules = list(grant.rules)
+    row.summary = grant.summary
+    row.actor = grant.actor
+    row.agent_id = grant.agent_id
+    row.team_id = grant.team_id
+    row.idempotency_key = grant.idempotency_key
+    row.fingerprint = grant.fingerprint
+    row.reverses_grant_id = grant.reverses_grant_id
+    row.created_at = grant.created_at
+    row.executed_at = grant.executed_at
+
+
+class SqlGrantRepository:
+    def __init__(self, session: OrmSession) -> None:
+        self.session = session
+
+    def add(self, grant: Grant) -> None:
+        row = m.GrantRow()
+        _onto(grant, row)
+        self.session.add(row)
+        self.session.flush()
+        grant.id = row.id
+
+    def get(self, grant_id: int) -> Grant | None:
+        row = self.session.get(m.GrantRow, grant_id)
+        return _grant(row) if row else None
+
+    def save(self, grant: Grant) -> None:
+        row = self.session.get(m.GrantRow, grant.id)
+        assert row is not None
+        _onto(grant, row)
+        self.session.flush()
+
+    def by_idempotency_key(self, actor: str, key: str) -> Grant | None:
+        row = self.session.scalar(
+            select(m.GrantRow).where(m.GrantRow.actor == actor, m.GrantRow.idempotency_key == key)
+        )
+        return _grant(row) if row else None
+
+    def for_case(self, case_id: int) -> list[Grant]:
+        rows = self.session.scalars(
+            select(m.GrantRow).where(m.GrantRow.case_id == case_id).order_by(m.GrantRow.id)
+        )
+        return [_grant(r) for r in rows]
+
+    def for_customer(self, customer_id: str) -> list[Grant]:
+        rows = self.session.scalars(
+            select(m.GrantRow).where(m.GrantRow.customer_id == customer_id).order_by(m.GrantRow.id)
+        )
+        return [_grant(r) for r in rows]
+
+    def _executed_sum(self, *conditions: ColumnElement[bool]) -> Decimal:
+        total: Any = self.session.scalar(
+            select(func.coalesce(func.sum(m.GrantRow.cost), 0)).where(
+                m.GrantRow.status == GrantStatus.EXECUTED.value, *conditions
+            )
+        )
+        return Decimal(total or 0).quantize(Decimal("0.01"))
+
+    def spend(
+        self,
+        *,
+        case_id: int | None,
+        agent_id: int | None,
+        customer_id: str,
+        day_start: datetime,
+        now: datetime,
+    ) -> SpendWindow:
+        # One pass over the executed grants that can matter, summing each window apart.
+        year_ago = now - timedelta(days=365)
+        g = m.GrantRow
+        zero = literal(0)
+        relevant = [g.customer_id == customer_id]
+        if case_id is not None:
+            relevant.append(g.case_id == case_id)
+        if agent_id is not None:
+            relevant.append(and_(g.agent_id == agent_id, g.executed_at >= day_start))
+        row = self.session.execute(
+            select(
+                func.coalesce(
+                    func.sum(case((g.case_id == case_id, g.cost), else_=zero))
+                    if case_id is not None
+                    else zero,
+                    0,
+                ),
+                func.coalesce(
+                    func.sum(
+                        case(
+                            (and_(g.agent_id == agent_id, g.executed_at >= day_start), g.cost),
+                            else_=zero,
+                        )
+                    )
+                    if agent_id is not None
+                    else zero,
+                    0,
+                ),
+                func.coalesce(
+                    func.sum(
+                        case(
+                            (
+                                and_(
+                                    g.customer_id == customer_id,
+                                    g.cost > 0,
+                                    g.executed_at >= now - timedelta(days=90),
+                                ),
+                                1,
+                            ),
+                            else_=0,
+                        )
+                    ),
+                    0,
+                ),
+                func.coalesce(
+                    func.sum(
+                        case(
+                            (
+                                and_(g.customer_id == customer_id, g.executed_at >= year_ago),
+                                g.refunded,
+                            ),
+                            else_=zero,
+                        )
+                    ),
+                    0,
+                ),
+            ).where(g.status == GrantStatus.EXECUTED.value, or_(*relevant))
+        ).one()
+        case_spent, agent_today, grants_90d, refunds = row
+        spend = self.session.scalar(
+            select(func.coalesce(func.sum(m.OrderLineRow.price), 0))
+            .join(m.OrderRow, m.OrderRow.id == m.OrderLineRow.order_id)
+            .where(
+                m.OrderRow.customer_id == customer_id,
+                m.OrderRow.status != OrderStatus.CANCELLED.value,
+                # Orders without a placement date (imported history) count as recent.
+                (m.OrderRow.placed_at >= year_ago) | m.OrderRow.placed_at.is_(None),
+            )
+        )
+        return SpendWindow(
+            case_spent=Decimal(case_spent or 0).quantize(Decimal("0.01")),
+            agent_spent_today=Decimal(agent_today or 0).quantize(Decimal("0.01")),
+            customer_grants_90d=int(grants_90d or 0),
+            customer_refunds_365d=Decimal(refunds or 0),
+            customer_spend_365d=Decimal(spend or 0),
+        )
+
+    def team_spend(self, team_id: int | None, since: datetime) -> Decimal:
+        conditions = [m.GrantRow.executed_at >= since]
+        if team_id is not None:
+            conditions.append(m.GrantRow.team_id == team_id)
+        return self._executed_sum(and_(*conditions))
+
+
+def _approval(row: m.ApprovalRow) -> Approval:
+    return Approval(
+        id=row.id,
+        grant_id=row.grant_id,
+        requested_by=row.requested_by,
+        requester_role=row.requester_role,
+        approver_role=row.approver_role,
+        reasons=list(row.reasons),
+        created_at=row.created_at,
+        case_id=row.case_id,
+        status=ApprovalStatus(row.status),
+        decided_by=row.decided_by,
+        decided_at=row.decided_at,
+        note=row.note,
+    )
+
+
+class SqlApprovalRepository:
+    def __init__(self, session: OrmSession) -> None:
+        self.session = session
+
+    def add(self, approval: Approval) -> None:
+        row = m.ApprovalRow(
+            grant_id=approval.grant_id,
+            case_id=approval.case_id,
+            requested_by=approval.requested_by,
+            requester_role=approval.requester_role,
+            approver_role=approval.approver_role,
+            reasons=list(approval.reasons),
+            status=approval.status.value,
+            note=approval.note,
+            created_at=approval.created_at,
+        )
+        self.session.add(row)
+        self.session.flush()
+        approval.id = row.id
+
+    def get(self, approval_id: int) -> Approval | None:
+        row = self.session.get(m.ApprovalRow, approval_id)
+        return _approval(row) if row else None
+
+    def save(self, approval: Approval) -> None:
+        # Only a pending approval may be decided, once: the WHERE makes a double click a no-op.
+        result = self.session.execute(
+            update(m.ApprovalRow)
+            .where(m.ApprovalRow.id == approval.id, m.ApprovalRow.status == "pending")
+            .values(
+                status=approval.status.value,
+                decided_by=approval.decided_by,
+                decided_at=approval.decided_at,
+                note=approval.note,
+            )
+        )
+        if result.rowcount != 1:  # type: ignore[attr-defined]
+            from caredesk.domain.errors import DomainError, ErrorCode
+
+            raise DomainError(
+                f"approval {approval.id} was decided by someone else",
+                code=ErrorCode.APPROVAL_DECIDED,
+            )
+
+    def find(self, status: ApprovalStatus | None, limit: int) -> list[Approval]:
+        stmt = select(m.ApprovalRow).order_by(m.ApprovalRow.id.desc()).limit(limit)
+        if status is not None:
+            stmt = stmt.where(m.ApprovalRow.status == status.value)
+        return [_approval(r) for r in self.session.scalars(stmt)]
+
+
+class SqlLedgerRepository:
+    def __init__(self, session: OrmSession) -> None:
+        self.session = session
+
+    def add(self, entries: list[LedgerEntry]) -> None:
+        self.session.add_all(
+            m.LedgerEntryRow(
+                grant_id=e.grant_id,
+                account=e.account,
+                amount=e.amount,
+                memo=e.memo[:300],
+                created_at=e.created_at,
+            )
+            for e in entries
+        )
+        self.session.flush()
+
+    def for_grant(self, grant_id: int) -> list[LedgerEntry]:
+        rows = self.session.scalars(
+            select(m.LedgerEntryRow)
+            .where(m.LedgerEntryRow.grant_id == grant_id)
+            .order_by(m.LedgerEntryRow.id)
+        )
+        return [LedgerEntry(r.grant_id, r.account, r.amount, r.memo, r.created_at) for r in rows]
+
+    def balance(self, account: str) -> Decimal:
+        total = self.session.scalar(
+            select(func.coalesce(func.sum(m.LedgerEntryRow.amount), 0)).where(
+                m.LedgerEntryRow.account == account
+            )
+        )
+        return Decimal(total or 0).quantize(Decimal("0.01"))
+
+    def trial_balance(self) -> Decimal:
+        total = self.session.scalar(select(func.coalesce(func.sum(m.LedgerEntryRow.amount), 0)))
+        return Decimal(total or 0).quantize(Decimal("0.01"))
+
+
+def _policy(row: m.PolicyVersionRow) -> PolicyVersion:
+    return PolicyVersion(
+        version=row.version,
+        name=row.name,
+        digest=row.digest,
+        text=row.text,
+        loaded_at=row.loaded_at,
+        loaded_by=row.loaded_by,
+        active=row.active,
+    )
+
+
+class SqlPolicyRepository:
+    def __init__(self, session: OrmSession) -> None:
+        self.session = session
+
+    def active(self) -> PolicyVersion | None:
+        row = self.session.scalar(select(m.PolicyVersionRow).where(m.PolicyVersionRow.active))
+        return _policy(row) if row else None
+
+    def active_digest(self) -> str | None:
+        return self.session.scalar(
+            select(m.PolicyVersionRow.digest).where(m.PolicyVersionRow.active)
+        )
+
+    def get(self, version: str) -> PolicyVersion | None:
+        row = self.session.scalar(
+            select(m.PolicyVersionRow).where(m.PolicyVersionRow.version == version)
+        )
+        return _policy(row) if row else None
+
+    def add(self, version: PolicyVersion) -> None:
+        self.session.add(
+            m.PolicyVersionRow(
+                version=version.version,
+                name=version.name,
+                digest=version.digest,
+                text=version.text,
+                loaded_at=version.loaded_at,
+                loaded_by=version.loaded_by,
+                active=False,
+            )
+        )
+        self.session.flush()
+
+    def activate(self, version: str) -> None:
+        self.session.execute(update(m.PolicyVersionRow).values(active=False))
+        self.session.execute(
+            update(m.PolicyVersionRow)
+            .where(m.PolicyVersionRow.version == version)
+            .values(active=True)
+        )
+
+    def history(self) -> list[PolicyVersion]:
+        rows = self.session.scalars(select(m.PolicyVersionRow).order_by(m.PolicyVersionRow.id))
+        return [_policy(r) for r in rows]

@@ -1,0 +1,19 @@
+"""Which database objects autogenerate compares: dialect-only search objects are hand-managed."""
+
+from __future__ import annotations
+
+from typing import Any
+
+# Created by hand-written migration code on one dialect only (see 0001_foundation).
+DIALECT_ONLY_TABLES = ("case_subject_fts", "message_fts", "search_fts")
+DIALECT_ONLY_INDEXES = frozenset(
+    {"ix_cases_subject_tsv", "ix_messages_body_tsv", "ix_search_entries_tsv"}
+)
+
+
+def include_object(
+    obj: Any, name: str | None, type_: str, reflected: bool, compare_to: Any
+) -> bool:
+    if type_ == "table" and name is not None and name.startswith(DIALECT_ONLY_TABLES):
+        return False
+    return not (type_ == "index" and name in DIALECT_ONLY_INDEXES)

@@ -1,0 +1,1 @@
+"""Email adapters: parsing raw messages, the SMTP listener, mailbox imports."""

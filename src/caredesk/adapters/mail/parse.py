@@ -1,0 +1,188 @@
+"""Parse a raw RFC 5322 message (untrusted input) into an InboundMail.
+
+The standard library's `email` package with the default policy decodes every charset and
+transfer encoding; HTML is sanitised with nh3 and rendered to text when there is no text
+part; quoted replies are trimmed with mail-parser-reply so the case shows what is new.
+"""
+
+from __future__ import annotations
+
+import html as html_lib
+import re
+from email import message_from_bytes
+from email.message import EmailMessage, MIMEPart
+from email.policy import default
+from email.utils import getaddresses, parsedate_to_datetime
+
+import nh3
+from mailparser_reply import EmailReplyParser
+
+from caredesk.domain.errors import DomainError, ErrorCode
+from caredesk.domain.mail import AutoKind, InboundMail, MailAttachment
+
+MESSAGE_ID = re.compile(r"<[^<>\s]+>")
+_REPLY_PARSER = EmailReplyParser(languages=["en", "de", "fr", "es", "it", "nl", "pl", "sv"])
+_BLOCKS = re.compile(r"</?(p|div|br|tr|li|h[1-6]|blockquote|table)[^>]*>", re.IGNORECASE)
+_TAGS = re.compile(r"<[^>]+>")
+
+
+class MailUnparseable(DomainError):
+    code = ErrorCode.VALIDATION_ERROR
+
+
+def _ids(value: str | None) -> list[str]:
+    return MESSAGE_ID.findall(value or "")
+
+
+def _addresses(message: EmailMessage, header: str) -> list[str]:
+    values = [str(v) for v in message.get_all(header, [])]
+    return [addr.lower() for _, addr in getaddresses(values) if "@" in addr]
+
+
+def html_to_text(markup: str) -> str:
+    text = _BLOCKS.sub("\n", markup)
+    text = _TAGS.sub("", text)
+    text = html_lib.unescape(text)
+    lines = [line.strip() for line in text.splitlines()]
+    return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
+
+
+def sanitise_html(markup: str) -> str:
+    """Keep formatting; drop scripts, handlers, styles and remote content."""
+    return nh3.clean(markup, url_schemes={"http", "https", "mailto", "cid"})
+
+
+def _auto_kind(message: EmailMessage, sender: str | None) -> AutoKind | None:
+    content_type = message.get_content_type()
+    report = str(message.get_param("report-type", "", header="content-type") or "")
+    return_path = str(message.get("Return-Path", "")).strip()
+    if content_type == "multipart/report" and report.lower() == "delivery-status":
+        return AutoKind.BOUNCE
+    if sender and sender.split("@")[0].lower() in ("mailer-daemon", "postmaster"):
+        return AutoKind.BOUNCE
+    auto_submitted = str(message.get("Auto-Submitted", "no")).strip().lower()
+    if auto_submitted and auto_submitted != "no":
+        return AutoKind.AUTO_REPLY
+    # X-Auto-Response-Suppress is not among these: Outlook sets it on ordinary mail.
+    if message.get("X-Autoreply") or message.get("X-Autorespond"):
+        return AutoKind.AUTO_REPLY
+    precedence = str(message.get("Precedence", "")).strip().lower()
+    if precedence in ("bulk", "junk", "list", "auto_reply"):
+        return AutoKind.LIST if precedence in ("bulk", "list") else AutoKind.AUTO_REPLY
+    if message.get("List-Id") or message.get("List-Unsubscribe"):
+        return AutoKind.LIST
+    if return_path == "<>":
+        return AutoKind.AUTO_REPLY
+    return None
+
+
+def _bounced_recipient(message: EmailMessage) -> str | None:
+    for part in message.walk():
+        if part.get_content_type() == "message/delivery-status":
+            payload = part.get_payload()
+            blocks = payload if isinstance(payload, list) else [part]
+            for block in blocks:
+                if isinstance(block, str):
+                    continue
+                for header in ("Final-Recipient", "Original-Recipient"):
+                    value = str(block.get(header, ""))
+                    if ";" in value:
+                        return value.split(";", 1)[1].strip().lower()
+    return None
+
+
+def _leaves(part: MIMEPart) -> list[MIMEPart]:
+    """Every non-container part; an attached message stays whole, as one attachment."""
+    if part.is_multipart() and part.get_content_type() != "message/rfc822":
+        payload = part.get_payload()
+        children = payload if isinstance(payload, list) else []
+        return [
+            leaf for child in children if isinstance(child, MIMEPart) for leaf in _leaves(child)
+        ]
+    if part.get_content_type() in ("message/delivery-status", "text/rfc822-headers"):
+        return []
+    return [part]
+
+
+def _text_of(part: MIMEPart) -> str:
+    """A text part's content; an unknown or lying charset falls back to lenient UTF-8."""
+    try:
+        content = part.get_content()
+        return content if isinstance(content, str) else ""
+    except (LookupError, UnicodeError):
+        payload = part.get_payload(decode=True)
+        return payload.decode("utf-8", "replace") if isinstance(payload, bytes) else ""
+
+
+def _attachment(part: MIMEPart) -> MailAttachment:
+    if part.get_content_type() == "message/rfc822":
+        content = (
+            part.as_bytes()
+            if not part.is_multipart()
+            else b"".join(p.as_bytes() for p in part.get_payload() if isinstance(p, EmailMessage))
+        )
+    else:
+        payload = part.get_payload(decode=True)
+        content = payload if isinstance(payload, bytes) else b""
+    return MailAttachment(
+        filename=part.get_filename() or "attachment",
+        content_type=part.get_content_type(),
+        content=content,
+        inline=part.get_content_disposition() == "inline",
+        content_id=str(part.get("Content-ID")) if part.get("Content-ID") else None,
+    )
+
+
+def parse_mail(raw: bytes, *, max_attachment_bytes: int = 25 * 1_048_576) -> InboundMail:
+    if not raw.strip():
+        raise MailUnparseable("the message is empty")
+    try:
+        message = message_from_bytes(raw, policy=default)
+        assert isinstance(message, EmailMessage)
+        sender_header = message.get("From")
+        senders = getaddresses([str(sender_header)]) if sender_header else []
+        from_name, from_address = senders[0] if senders else ("", "")
+        text_part = message.get_body(preferencelist=("plain",))
+        html_part = message.get_body(preferencelist=("html",))
+        text = _text_of(text_part) if text_part is not None else ""
+        html = _text_of(html_part) if html_part is not None else None
+        bodies = {id(p) for p in (text_part, html_part) if p is not None}
+        attachments = [
+            attachment
+            for part in _leaves(message)
+            if id(part) not in bodies
+            for attachment in [_attachment(part)]
+            if len(attachment.content) <= max_attachment_bytes
+        ]
+        subject = str(message.get("Subject", "") or "").replace("\r", " ").replace("\n", " ")
+        date = None
+        if message.get("Date"):
+            try:
+                date = parsedate_to_datetime(str(message["Date"]))
+            except (TypeError, ValueError):
+                date = None
+    except (LookupError, ValueError, TypeError, AssertionError, IndexError) as exc:
+        raise MailUnparseable(f"the message cannot be parsed: {exc}") from exc
+    safe_html = sanitise_html(html) if html else None
+    if not text and safe_html:
+        text = html_to_text(safe_html)
+    text = text.replace("\r\n", "\n").strip()
+    new_text = (_REPLY_PARSER.read(text).latest_reply or text).strip() if text else ""
+    sender = from_address.lower() or None
+    return InboundMail(
+        message_id=next(iter(_ids(str(message.get("Message-ID", "")))), None),
+        subject=subject.strip()[:500],
+        from_address=sender,
+        from_name=from_name.strip(),
+        to=_addresses(message, "To"),
+        cc=_addresses(message, "Cc"),
+        in_reply_to=_ids(str(message.get("In-Reply-To", ""))),
+        references=_ids(str(message.get("References", ""))),
+        date=date,
+        text=text,
+        new_text=new_text,
+        html=safe_html,
+        attachments=attachments,
+        auto=_auto_kind(message, sender),
+        bounced_recipient=_bounced_recipient(message),
+    )

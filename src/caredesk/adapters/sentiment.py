@@ -1,0 +1,16 @@
+"""Sentiment from VADER, a lexicon and rules tuned for short, informal English."""
+
+from __future__ import annotations
+
+from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
+
+
+class VaderSentiment:
+    def __init__(self) -> None:
+        self._analyzer = SentimentIntensityAnalyzer()
+
+    def polarity(self, text: str) -> float:
+        if not text.strip():
+            return 0.0
+        # VADER reads sentence by sentence; very long texts add little but cost a lot.
+        return float(self._analyzer.polarity_scores(text[:5000])["compound"])

@@ -1,0 +1,125 @@
+"""The one wiring place: builds the desk's services from Settings."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Engine
+
+from caredesk.adapters.clock import SystemClock
+from caredesk.adapters.db.engine import build_engine
+from caredesk.adapters.db.uow import SqlAlchemyUnitOfWorkFactory
+from caredesk.adapters.security import Argon2PasswordHasher
+from caredesk.services.ports import Clock, PasswordHasher
+from caredesk.services.search import Semantic
+from caredesk.services.triage import TriageEngine
+from caredesk.settings import Settings
+
+
+@dataclass
+class Container:
+    settings: Settings
+    engine: Engine
+    uow: SqlAlchemyUnitOfWorkFactory
+    clock: Clock
+    hasher: PasswordHasher
+    triage: TriageEngine | None = None
+    semantic: Semantic | None = None
+    semantic_error: str | None = None
+    embed_worker: Any = None
+
+    def knowledge_changed(self) -> None:
+        """Articles or solved cases changed: wake the background embedder, if running."""
+        if self.embed_worker is not None:
+            self.embed_worker.wake()
+
+    def close(self) -> None:
+        if self.embed_worker is not None:
+            self.embed_worker.stop()
+        self.engine.dispose()
+
+
+def bootstrap(settings: Settings, *, clock: Clock | None = None) -> Container:
+    engine = build_engine(
+        settings.database_url, echo=settings.database_echo, pool_size=settings.database_pool_size
+    )
+    container = Container(
+        settings=settings,
+        engine=engine,
+        uow=SqlAlchemyUnitOfWorkFactory(engine),
+        clock=clock or SystemClock(),
+        hasher=Argon2PasswordHasher(),
+    )
+    wire_knowledge(container)
+    return container
+
+
+def wire_knowledge(container: Container) -> None:
+    """Sentiment always; the embedding model for semantic search and intents when it loads.
+
+    A missing or corrupt model is reported once, clearly, and the desk runs on: lexical
+    search, sentiment, risk, moments, known issues and routing need no model.
+    """
+    import logging
+
+    from caredesk.adapters.sentiment import VaderSentiment
+
+    settings = container.settings
+    container.triage = TriageEngine(sentiment=VaderSentiment())
+    if not settings.semantic_search:
+        container.semantic_error = "semantic search is turned off (CAREDESK_SEMANTIC_SEARCH)"
+        container.triage.unavailable_reason = container.semantic_error
+        return
+    from caredesk.adapters.embeddings import EmbeddingModelUnavailable, shared_embedder
+    from caredesk.adapters.intent import EncoderIntentTrainer
+    from caredesk.adapters.vector_index import InMemoryVectorIndex
+    from caredesk.services.triage import ClassifierCache
+
+    try:
+        embedder = shared_embedder(settings.embedding_model_path)
+    except EmbeddingModelUnavailable as exc:
+        container.semantic_error = str(exc)
+        container.triage.unavailable_reason = str(exc)
+        logging.getLogger("caredesk").error(
+            "semantic search and intent triage are off; lexical search works: %s", exc
+        )
+        return
+    container.semantic = Semantic(embedder, InMemoryVectorIndex(embedder.dimensions))
+    container.triage.intents = ClassifierCache(EncoderIntentTrainer(embedder))
+
+
+def ensure_policy_in_force(container: Container) -> None:
+    """On a database with no policy yet, put the configured (or packaged default) one in force.
+
+    A database that is not migrated yet is left alone: `caredesk db upgrade` comes first.
+    """
+    from sqlalchemy import inspect
+
+    from caredesk.domain.agents import SYSTEM
+    from caredesk.services import policy
+
+    if "policy_versions" not in inspect(container.engine).get_table_names():
+        return
+    path = container.settings.policy_path
+    text = path.read_text(encoding="utf-8") if path else policy.packaged_policy_text()
+    policy.ensure_policy(container.uow(), SYSTEM, container.clock.now(), text)
+
+
+def start_embedder(container: Container) -> None:
+    """Embed changed texts in the background of a serving process (when the model loaded)."""
+    if (
+        container.semantic is None
+        or not container.settings.embed_in_background
+        or container.embed_worker is not None
+    ):
+        return
+    from caredesk.adapters.embed_worker import EmbeddingWorker
+
+    container.embed_worker = EmbeddingWorker(
+        container.uow,
+        container.semantic.embedder,
+        container.clock.now,
+        container.settings.embed_poll_seconds,
+    )
+    container.embed_worker.start()

@@ -1,0 +1,279 @@
+"""`caredesk`: serve the desk, migrate, load the demo, manage users and tokens, import data."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.progress import TaskID
+
+from caredesk.cli import conformance as conformance_cli
+from caredesk.cli import policy as policy_cli
+from caredesk.cli.common import desk, err, out
+from caredesk.domain.agents import SYSTEM, Role
+from caredesk.logging import configure_logging
+from caredesk.settings import Settings
+
+app = typer.Typer(
+    name="caredesk",
+    help="caredesk: a customer-service desk that lets the front line say yes.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
+demo_app = typer.Typer(help="The generated demo store.", no_args_is_help=True)
+users_app = typer.Typer(help="Agents (the desk's users).", no_args_is_help=True)
+tokens_app = typer.Typer(help="API tokens.", no_args_is_help=True)
+import_app = typer.Typer(help="Load data from other systems.", no_args_is_help=True)
+export_app = typer.Typer(help="Write data out in other systems' formats.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(demo_app, name="demo")
+app.add_typer(users_app, name="users")
+app.add_typer(tokens_app, name="tokens")
+app.add_typer(import_app, name="import")
+app.add_typer(export_app, name="export")
+app.add_typer(policy_cli.app, name="policy")
+app.add_typer(conformance_cli.app, name="conformance")
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
+    workers: Annotated[int, typer.Option(help="Worker processes (PostgreSQL only).")] = 1,
+) -> None:
+    """Serve the console and the API."""
+    import uvicorn
+
+    settings = Settings()
+    configure_logging(settings.log_level, settings.log_json)
+    if workers > 1 and settings.database_url.startswith("sqlite"):
+        err.print("[yellow]SQLite serves one process; starting one worker.[/yellow]")
+        workers = 1
+    out.print(f"caredesk on http://{host}:{port}  (API docs: http://{host}:{port}/api/docs)")
+    uvicorn.run(
+        "caredesk.web.asgi:build",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level="warning",
+        access_log=False,
+    )
+
+
+@db_app.command("upgrade")
+def db_upgrade(revision: Annotated[str, typer.Argument()] = "heads") -> None:
+    """Migrate the database to the latest schema (or REVISION)."""
+    from caredesk.adapters.db.migrate import current_heads, upgrade
+
+    with desk() as container:
+        upgrade(container.engine, revision)
+        out.print(f"database at revision {', '.join(current_heads(container.engine)) or 'base'}")
+
+
+@db_app.command("downgrade")
+def db_downgrade(revision: Annotated[str, typer.Argument()]) -> None:
+    """Migrate the database back to REVISION ('base' empties it)."""
+    from caredesk.adapters.db.migrate import current_heads, downgrade
+
+    with desk() as container:
+        downgrade(container.engine, revision)
+        out.print(f"database at revision {', '.join(current_heads(container.engine)) or 'base'}")
+
+
+@demo_app.command("load")
+def demo_load(
+    customers: Annotated[int, typer.Option(help="How many customers to generate.")] = 300,
+) -> None:
+    """Load the generated demo store (idempotent) and print how to sign in."""
+    from caredesk.services import auth, demo
+
+    with desk() as container:
+        settings = container.settings
+        now = container.clock.now()
+        summary = demo.load_demo(
+            container.uow,
+            container.hasher,
+            now,
+            seed=settings.demo_seed,
+            customers=customers,
+            admin_email=settings.demo_admin_email,
+            admin_password=settings.demo_admin_password,
+        )
+        auth.revoke_tokens_named(container.uow(), SYSTEM, now, demo.DEMO_TOKEN_NAME)
+        issued = auth.create_token(
+            container.uow(),
+            SYSTEM,
+            now,
+            name=demo.DEMO_TOKEN_NAME,
+            role=Role.ADMIN,
+            agent_id=summary.admin_id,
+        )
+        out.print(summary.describe())
+        out.print(f"Sign in at http://127.0.0.1:8000 as {settings.demo_admin_email}")
+        out.print(f"  password: {settings.demo_admin_password}")
+        out.print("API token (admin; shown once, a fresh one each load):")
+        out.print(f"  {issued.secret}", soft_wrap=True)
+
+
+@users_app.command("create")
+def users_create(
+    email: Annotated[str, typer.Option(help="Sign-in email.")],
+    name: Annotated[str, typer.Option(help="Display name.")],
+    role: Annotated[Role, typer.Option(help="admin, lead, agent or viewer.")] = Role.AGENT,
+    password: Annotated[
+        str | None,
+        typer.Option(help="At least 10 characters; asked for when omitted.", hide_input=True),
+    ] = None,
+    team: Annotated[list[str] | None, typer.Option(help="Team name (repeatable).")] = None,
+) -> None:
+    """Create an agent who can sign in to the console."""
+    from caredesk.services import auth
+
+    if password is None:
+        if not sys.stdin.isatty():
+            err.print("error: give --password when not on a terminal")
+            raise typer.Exit(2)
+        password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+    with desk() as container:
+        agent = auth.create_agent(
+            container.uow(),
+            SYSTEM,
+            container.hasher,
+            container.clock.now(),
+            email=email,
+            name=name,
+            role=role,
+            password=password,
+            team_names=team or [],
+        )
+        out.print(f"agent {agent.id} {agent.email} ({agent.role.value}) created")
+
+
+@users_app.command("list")
+def users_list() -> None:
+    """List agents."""
+    from caredesk.services import auth
+
+    with desk() as container:
+        for agent in auth.list_agents(container.uow(), SYSTEM):
+            state = "active" if agent.active else "inactive"
+            out.print(f"{agent.id}\t{agent.email}\t{agent.role.value}\t{state}")
+
+
+@tokens_app.command("create")
+def tokens_create(
+    role: Annotated[Role, typer.Option(help="admin, lead, agent or viewer.")],
+    name: Annotated[str, typer.Option(help="What the token is for.")] = "cli",
+    agent_email: Annotated[
+        str | None, typer.Option(help="Act as this agent (their id is recorded).")
+    ] = None,
+    customer: Annotated[
+        str | None, typer.Option(help="Act only for this verified customer (id).")
+    ] = None,
+    tool: Annotated[
+        list[str] | None, typer.Option(help="Limit the token to this tool (repeatable).")
+    ] = None,
+) -> None:
+    """Create an API token. The secret is printed on the last line, once."""
+    from caredesk.domain.errors import NotFound
+    from caredesk.services import auth
+
+    with desk() as container:
+        agent_id = None
+        if agent_email:
+            with container.uow() as uow:
+                agent = uow.agents.get_by_email(agent_email)
+            if agent is None:
+                raise NotFound("agent", agent_email)
+            agent_id = agent.id
+        issued = auth.create_token(
+            container.uow(),
+            SYSTEM,
+            container.clock.now(),
+            name=name,
+            role=role,
+            agent_id=agent_id,
+            customer_id=customer,
+            tools=tool or None,
+        )
+        err.print(f"token {issued.token.id} ({role.value}) created; it is shown only now:")
+        print(issued.secret)
+
+
+@tokens_app.command("revoke")
+def tokens_revoke(token_id: Annotated[int, typer.Argument()]) -> None:
+    """Revoke an API token."""
+    from caredesk.services import auth
+
+    with desk() as container:
+        auth.revoke_token(container.uow(), SYSTEM, container.clock.now(), token_id)
+        out.print(f"token {token_id} revoked")
+
+
+@app.command("mcp")
+def mcp_server(
+    token: Annotated[
+        str | None,
+        typer.Option(envvar="CAREDESK_MCP_TOKEN", help="API token (or CAREDESK_MCP_TOKEN)."),
+    ] = None,
+) -> None:
+    """Serve the tool API to an AI agent over MCP (stdio), with the token's authority."""
+    from caredesk.cli import mcp
+
+    if not token:
+        err.print("error: give --token or set CAREDESK_MCP_TOKEN")
+        raise typer.Exit(2)
+    with desk() as container:
+        mcp.serve(container, token)
+
+
+@import_app.command("tau-retail")
+def import_tau_retail(
+    directory: Annotated[
+        Path, typer.Argument(exists=True, file_okay=False, help="Holds users/products/orders.json")
+    ],
+) -> None:
+    """Load users, products and orders in the tau-bench retail JSON format."""
+    from rich.progress import Progress
+
+    from caredesk.adapters import tau_retail_files
+    from caredesk.services import tau_retail
+
+    with desk() as container, Progress(console=err, transient=True) as progress:
+        data = tau_retail_files.read_dir(directory)
+        tasks: dict[str, TaskID] = {}
+
+        def advance(kind: str, done: int, total: int) -> None:
+            if kind not in tasks:
+                tasks[kind] = progress.add_task(f"importing {kind}", total=total)
+            progress.update(tasks[kind], completed=done)
+
+        counts = tau_retail.import_store(container.uow, container.clock.now(), data, advance)
+    out.print(
+        f"imported {counts.users} customers, {counts.products} products, {counts.orders} orders"
+    )
+
+
+@export_app.command("tau-retail")
+def export_tau_retail(
+    directory: Annotated[Path, typer.Argument(file_okay=False, help="Where to write the files.")],
+) -> None:
+    """Write users, products and orders in the tau-bench retail JSON format."""
+    from caredesk.adapters import tau_retail_files
+    from caredesk.services import tau_retail
+
+    with desk() as container:
+        data = tau_retail.export_store(container.uow)
+        tau_retail_files.write_dir(directory, data)
+        out.print(
+            f"wrote {len(data.users)} users, {len(data.products)} products, "
+            f"{len(data.orders)} orders to {directory}"
+        )
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,1 @@
+"""Replays of public benchmarks through caredesk's own services and policy."""

@@ -1,0 +1,94 @@
+"""Agents (the desk's users), their roles and what each role may do."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from caredesk.domain.errors import Forbidden
+
+
+class Role(StrEnum):
+    ADMIN = "admin"
+    LEAD = "lead"
+    AGENT = "agent"
+    VIEWER = "viewer"
+
+
+class Permission(StrEnum):
+    READ = "read"
+    WRITE_CASES = "write_cases"
+    WRITE_CUSTOMERS = "write_customers"
+    WRITE_CATALOG = "write_catalog"
+    APPROVE = "approve"
+    MANAGE_AGENTS = "manage_agents"
+    MANAGE_TOKENS = "manage_tokens"
+    MANAGE_POLICY = "manage_policy"
+
+
+_AGENT = frozenset({Permission.READ, Permission.WRITE_CASES, Permission.WRITE_CUSTOMERS})
+_LEAD = _AGENT | {Permission.APPROVE, Permission.WRITE_CATALOG}
+ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
+    Role.VIEWER: frozenset({Permission.READ}),
+    Role.AGENT: _AGENT,
+    Role.LEAD: _LEAD,
+    Role.ADMIN: frozenset(Permission),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Actor:
+    """Who is acting: an agent (through a session or a token), a token alone, or the system."""
+
+    role: Role
+    agent_id: int | None = None
+    token_id: int | None = None
+    customer_id: str | None = None
+    # The tools a token may use (all when None), for agents limited to a few operations.
+    tools: tuple[str, ...] | None = None
+
+    @property
+    def scoped(self) -> bool:
+        """A token limited to tools or to one customer: it speaks only through the tool API."""
+        return self.customer_id is not None or self.tools is not None
+
+    @property
+    def ref(self) -> str:
+        if self.agent_id is not None:
+            return f"agent:{self.agent_id}"
+        if self.token_id is not None:
+            return f"token:{self.token_id}"
+        return "system"
+
+    def can(self, permission: Permission) -> bool:
+        return permission in ROLE_PERMISSIONS[self.role]
+
+    def require(self, permission: Permission) -> None:
+        if not self.can(permission):
+            raise Forbidden(
+                f"role {self.role.value} may not {permission.value.replace('_', ' ')}",
+                details={"permission": permission.value, "role": self.role.value},
+            )
+
+
+SYSTEM = Actor(role=Role.ADMIN)
+
+
+@dataclass(slots=True)
+class Team:
+    id: int | None
+    name: str
+
+
+@dataclass(slots=True)
+class Agent:
+    id: int | None
+    email: str
+    name: str
+    role: Role
+    password_hash: str | None = None
+    active: bool = True
+    team_ids: list[int] = field(default_factory=list)
+
+    def actor(self) -> Actor:
+        return Actor(role=self.role, agent_id=self.id)

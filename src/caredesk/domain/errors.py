@@ -1,0 +1,102 @@
+"""Domain errors with stable codes: every layer reports the same code to its caller."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Any
+
+
+class ErrorCode(StrEnum):
+    VALIDATION_ERROR = "validation_error"
+    MALFORMED_JSON = "malformed_json"
+    NUL_CHARACTER = "nul_character"
+    PAYLOAD_TOO_LARGE = "payload_too_large"
+    NOT_FOUND = "not_found"
+    UNAUTHENTICATED = "unauthenticated"
+    TOKEN_INVALID = "token_invalid"
+    TOKEN_EXPIRED = "token_expired"
+    TOKEN_REVOKED = "token_revoked"
+    INVALID_CREDENTIALS = "invalid_credentials"
+    CSRF_FAILED = "csrf_failed"
+    FORBIDDEN = "forbidden"
+    CONFLICT = "conflict"
+    VERSION_CONFLICT = "version_conflict"
+    PRECONDITION_REQUIRED = "precondition_required"
+    INVALID_TRANSITION = "invalid_transition"
+    DUPLICATE_EMAIL = "duplicate_email"
+    DUPLICATE_ID = "duplicate_id"
+    IDEMPOTENCY_KEY_REUSED = "idempotency_key_reused"
+    IDEMPOTENCY_IN_PROGRESS = "idempotency_in_progress"
+    INVALID_CURSOR = "invalid_cursor"
+    METHOD_NOT_ALLOWED = "method_not_allowed"
+    POLICY_INVALID = "policy_invalid"
+    POLICY_REFUSED = "policy_refused"
+    CONFIRMATION_REQUIRED = "confirmation_required"
+    NOT_ELIGIBLE = "not_eligible"
+    OVER_AUTHORITY = "over_authority"
+    OVER_BUDGET = "over_budget"
+    GUARDRAIL = "guardrail"
+    STALE_PLAN = "stale_plan"
+    INSUFFICIENT_BALANCE = "insufficient_balance"
+    ORDER_STATUS = "order_status"
+    NOT_CUSTOMERS = "not_customers"
+    ITEM_NOT_IN_ORDER = "item_not_in_order"
+    ITEM_UNAVAILABLE = "item_unavailable"
+    DIFFERENT_PRODUCT = "different_product"
+    INVALID_PAYMENT_METHOD = "invalid_payment_method"
+    APPROVAL_DECIDED = "approval_decided"
+    INVALID_CALENDAR = "invalid_calendar"
+    INVALID_SLA_POLICY = "invalid_sla_policy"
+    DIFFERENT_CUSTOMERS = "different_customers"
+    CANNOT_SPLIT = "cannot_split"
+    CANNOT_MERGE = "cannot_merge"
+    ALREADY_UNDONE = "already_undone"
+    JOB_STATE = "job_state"
+    WORKER_RUNNING = "worker_running"
+    SEARCH_UNAVAILABLE = "search_unavailable"
+    MODEL_UNAVAILABLE = "model_unavailable"
+    NOT_ENOUGH_LABELS = "not_enough_labels"
+
+
+class DomainError(Exception):
+    """A refusal the caller can act on: a stable code, a human message, optional details."""
+
+    code: ErrorCode = ErrorCode.VALIDATION_ERROR
+
+    def __init__(
+        self, message: str, *, code: ErrorCode | None = None, details: dict[str, Any] | None = None
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        if code is not None:
+            self.code = code
+        self.details = details or {}
+
+
+class ValidationFailed(DomainError):
+    code = ErrorCode.VALIDATION_ERROR
+
+
+class NotFound(DomainError):
+    code = ErrorCode.NOT_FOUND
+
+    def __init__(self, entity: str, entity_id: object) -> None:
+        super().__init__(
+            f"{entity} {entity_id!s} not found", details={"entity": entity, "id": str(entity_id)}
+        )
+
+
+class Conflict(DomainError):
+    code = ErrorCode.CONFLICT
+
+
+class Forbidden(DomainError):
+    code = ErrorCode.FORBIDDEN
+
+
+class Unauthenticated(DomainError):
+    code = ErrorCode.UNAUTHENTICATED
+
+
+class InvalidTransition(DomainError):
+    code = ErrorCode.INVALID_TRANSITION

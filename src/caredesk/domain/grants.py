@@ -1,0 +1,95 @@
+"""Grants (executed offers), approvals for grants above authority, and policy versions."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from enum import StrEnum
+from typing import Any
+
+from caredesk.domain.errors import DomainError, ErrorCode
+from caredesk.domain.money import ZERO
+
+
+class GrantStatus(StrEnum):
+    EXECUTED = "executed"
+    PENDING_APPROVAL = "pending_approval"
+    DENIED = "denied"
+    REVERSED = "reversed"
+
+
+class ApprovalStatus(StrEnum):
+    PENDING = "pending"
+    APPROVED = "approved"
+    DENIED = "denied"
+
+
+@dataclass(slots=True)
+class Grant:
+    id: int | None
+    customer_id: str
+    remedy_ids: list[str]
+    params: dict[str, dict[str, Any]]
+    status: GrantStatus
+    cost: Decimal
+    policy_version: str
+    service_level: int
+    actor: str
+    created_at: datetime
+    fingerprint: str
+    case_id: int | None = None
+    order_id: str | None = None
+    refunded: Decimal = ZERO
+    rules: list[str] = field(default_factory=list)
+    summary: str = ""
+    agent_id: int | None = None
+    team_id: int | None = None
+    idempotency_key: str | None = None
+    reverses_grant_id: int | None = None
+    executed_at: datetime | None = None
+
+
+@dataclass(slots=True)
+class Approval:
+    id: int | None
+    grant_id: int
+    requested_by: str
+    requester_role: str
+    approver_role: str
+    reasons: list[str]
+    created_at: datetime
+    case_id: int | None = None
+    status: ApprovalStatus = ApprovalStatus.PENDING
+    decided_by: str | None = None
+    decided_at: datetime | None = None
+    note: str = ""
+
+    def decide(self, status: ApprovalStatus, by: str, now: datetime, note: str) -> None:
+        if self.status is not ApprovalStatus.PENDING:
+            raise DomainError(
+                f"approval {self.id} was already {self.status.value}",
+                code=ErrorCode.APPROVAL_DECIDED,
+                details={"status": self.status.value, "decided_by": self.decided_by},
+            )
+        self.status, self.decided_by, self.decided_at, self.note = status, by, now, note
+
+
+@dataclass(frozen=True, slots=True)
+class LedgerEntry:
+    grant_id: int
+    account: str
+    amount: Decimal
+    memo: str
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class PolicyVersion:
+    version: str
+    name: str
+    digest: str
+    text: str
+    loaded_at: datetime
+    loaded_by: str
+    active: bool

@@ -1,0 +1,90 @@
+"""Orders: what was bought, how it was paid, and how (and when) it ships."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal
+from enum import StrEnum
+
+from caredesk.domain.customers import Address
+from caredesk.domain.money import money_sum
+
+
+class OrderStatus(StrEnum):
+    PENDING = "pending"
+    PENDING_MODIFIED = "pending (item modified)"
+    PROCESSED = "processed"
+    SHIPPED = "shipped"
+    DELIVERED = "delivered"
+    CANCELLED = "cancelled"
+    RETURN_REQUESTED = "return requested"
+    EXCHANGE_REQUESTED = "exchange requested"
+
+
+class TransactionType(StrEnum):
+    PAYMENT = "payment"
+    REFUND = "refund"
+
+
+@dataclass(slots=True)
+class OrderLine:
+    variant_id: str
+    product_id: str
+    name: str
+    price: Decimal
+    options: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
+class PaymentTransaction:
+    transaction_type: TransactionType
+    amount: Decimal
+    payment_method_id: str
+    created_at: datetime | None = None
+
+
+@dataclass(slots=True)
+class Fulfilment:
+    """One shipment of some of the order's lines, with its tracking and promised date."""
+
+    tracking_ids: list[str]
+    variant_ids: list[str]
+    carrier: str | None = None
+    shipped_at: datetime | None = None
+    promised_date: date | None = None
+    delivered_at: datetime | None = None
+
+
+@dataclass(slots=True)
+class Order:
+    id: str
+    customer_id: str
+    status: OrderStatus
+    address: Address
+    lines: list[OrderLine] = field(default_factory=list)
+    fulfilments: list[Fulfilment] = field(default_factory=list)
+    payments: list[PaymentTransaction] = field(default_factory=list)
+    placed_at: datetime | None = None
+    # Facts a change to the order records (cancel reason, return or exchange details),
+    # kept as named attributes so exports can reproduce them exactly.
+    details: dict[str, object] = field(default_factory=dict)
+    version: int = 1
+
+    @property
+    def total(self) -> Decimal:
+        return money_sum([line.price for line in self.lines])
+
+    @property
+    def amount_paid(self) -> Decimal:
+        return money_sum(
+            [
+                p.amount if p.transaction_type is TransactionType.PAYMENT else -p.amount
+                for p in self.payments
+            ]
+        )
+
+    @property
+    def promised_date(self) -> date | None:
+        dates = [f.promised_date for f in self.fulfilments if f.promised_date]
+        return max(dates) if dates else None

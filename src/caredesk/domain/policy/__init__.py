@@ -1,0 +1,1 @@
+"""The empowerment engine: policy as data, facts, eligibility, value, authority, the planner."""

@@ -1,0 +1,171 @@
+"""The planner: eligible remedies, combined into bundles, ranked by expected value.
+
+expected value = chance of keeping the customer with the bundle × value at stake − cost.
+Each remedy is tried once on copies of the case's order and customer, so a plan's costs and
+feasibility are exactly what granting it would do.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from caredesk.domain.errors import DomainError
+from caredesk.domain.money import ZERO
+from caredesk.domain.policy import remedies as ops
+from caredesk.domain.policy.authority import REFUND_KINDS, Decision, Usage, decide
+from caredesk.domain.policy.eligibility import Refusal, cited_rules, refusals
+from caredesk.domain.policy.model import Policy, RemedyDef, ServiceLevel
+from caredesk.domain.policy.value import base_retention, retention_with
+
+
+@dataclass(frozen=True, slots=True)
+class PlanContext:
+    """Everything the planner reads; gathered by the service layer, no I/O here."""
+
+    policy: Policy
+    facts: Mapping[str, Any]
+    workspace: ops.Workspace
+    params: Mapping[str, Mapping[str, Any]]  # default parameters per remedy id
+    request_facts: Mapping[str, Mapping[str, Any]]  # facts about those parameters, per remedy
+    role: str
+    usage: Usage
+    team: str | None = None
+    customer_value: Decimal = ZERO
+
+
+@dataclass(frozen=True, slots=True)
+class RemedyOption:
+    remedy: RemedyDef
+    params: Mapping[str, Any]
+    cost: Decimal
+    rules: list[str]
+    customer_note: str
+
+
+@dataclass(frozen=True, slots=True)
+class Offer:
+    remedies: list[RemedyOption]
+    cost: Decimal
+    retention: float
+    expected_value: Decimal
+    decision: Decision
+    reasons: list[str]
+    service_level: ServiceLevel
+
+    @property
+    def remedy_ids(self) -> list[str]:
+        return [o.remedy.id for o in self.remedies]
+
+    @property
+    def rules(self) -> list[str]:
+        return sorted({rule for o in self.remedies for rule in o.rules})
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    offers: list[Offer]
+    baseline_retention: float
+    value_at_stake: Decimal
+    issue_type: str
+    ineligible: dict[str, list[Refusal]] = field(default_factory=dict)
+
+
+def _try(context: PlanContext, remedy: RemedyDef) -> RemedyOption | list[Refusal]:
+    facts = {**context.facts, **context.request_facts.get(remedy.id, {})}
+    found = refusals(context.policy, remedy, facts)
+    if found:
+        return found
+    params = context.params.get(remedy.id, {})
+    ws = ops.Workspace.of(
+        context.workspace.customer,
+        context.workspace.order,
+        context.workspace.variants,
+        context.workspace.now,
+    )
+    try:
+        effect = ops.apply(ws, remedy, params, context.policy)
+    except DomainError as exc:
+        return [Refusal(f"invariant.{exc.code.value}", exc.code.value, exc.message)]
+    return RemedyOption(
+        remedy,
+        params,
+        effect.cost,
+        cited_rules(context.policy, remedy, facts),
+        effect.customer_note,
+    )
+
+
+def _compatible(bundle: tuple[RemedyOption, ...]) -> bool:
+    """Policy decides what combines: `excludes` keeps pairs apart, `requires_any` ties."""
+    ids = {o.remedy.id for o in bundle}
+    for option in bundle:
+        if ids & set(option.remedy.excludes):
+            return False
+        if option.remedy.requires_any and not ids & set(option.remedy.requires_any):
+            return False
+    return True
+
+
+def plan(context: PlanContext) -> Plan:
+    policy, facts = context.policy, context.facts
+    issue = str(facts.get("case.issue_type") or "*")
+    base = base_retention(
+        policy,
+        issue,
+        negative_sentiment=bool(facts.get("case.negative_sentiment")),
+        public_risk=bool(facts.get("case.public_risk")),
+        first_order=bool(facts.get("customer.first_order")),
+    )
+    at_stake = context.customer_value
+    if facts.get("case.public_risk"):
+        at_stake = (at_stake * policy.value.public_risk_factor).quantize(Decimal("0.01"))
+    options: list[RemedyOption] = []
+    ineligible: dict[str, list[Refusal]] = {}
+    for remedy in policy.remedies:
+        if not remedy.offer:
+            continue
+        outcome = _try(context, remedy)
+        if isinstance(outcome, RemedyOption):
+            options.append(outcome)
+        else:
+            ineligible[remedy.id] = outcome
+    baseline = Decimal(str(round(base, 4))) * at_stake
+    offers: list[Offer] = []
+    for size in range(1, policy.planner.max_bundle_size + 1):
+        for bundle in itertools.combinations(options, size):
+            if not _compatible(bundle):
+                continue
+            chosen = [o.remedy for o in bundle]
+            cost = sum((o.cost for o in bundle), ZERO)
+            retention = retention_with(policy, base, issue, chosen)
+            ev = (Decimal(str(round(retention, 4))) * at_stake - cost).quantize(Decimal("0.01"))
+            refunded = sum((o.cost for o in bundle if o.remedy.kind in REFUND_KINDS), ZERO)
+            decision = decide(
+                policy, context.role, chosen, cost, context.usage, context.team, refunded
+            )
+            if decision.refusal is not None:
+                continue
+            gain = (ev - baseline).quantize(Decimal("0.01"))
+            reasons = [
+                f"keeps the customer with {retention:.0%} chance (vs {base:.0%} doing nothing)",
+                f"worth {at_stake} to the store; costs {cost}; expected gain {gain}",
+                *decision.reasons,
+            ]
+            offers.append(
+                Offer(
+                    remedies=list(bundle),
+                    cost=cost,
+                    retention=retention,
+                    expected_value=ev,
+                    decision=decision,
+                    reasons=reasons,
+                    service_level=max(r.service_level for r in chosen),
+                )
+            )
+    # Highest expected value first; among equals the cheaper, then the simpler bundle.
+    offers.sort(key=lambda o: (-o.expected_value, o.cost, len(o.remedies), o.remedy_ids))
+    return Plan(offers[: policy.planner.offers], base, at_stake, issue, ineligible)

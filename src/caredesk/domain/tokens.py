@@ -1,0 +1,63 @@
+"""API tokens and console sessions. Only hashes of their secrets are ever stored."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from caredesk.domain.agents import Actor, Role
+from caredesk.domain.errors import DomainError, ErrorCode
+
+
+@dataclass(slots=True)
+class ApiToken:
+    id: int | None
+    name: str
+    role: Role
+    token_hash: str
+    prefix: str
+    created_at: datetime
+    agent_id: int | None = None
+    expires_at: datetime | None = None
+    revoked_at: datetime | None = None
+    last_used_at: datetime | None = None
+    customer_id: str | None = None
+    tools: list[str] | None = None
+
+    def check_usable(self, now: datetime) -> None:
+        if self.revoked_at is not None:
+            raise DomainError("this API token was revoked", code=ErrorCode.TOKEN_REVOKED)
+        if self.expires_at is not None and self.expires_at <= now:
+            raise DomainError("this API token has expired", code=ErrorCode.TOKEN_EXPIRED)
+
+    def bind_customer(self, customer_id: str) -> None:
+        """Limit the token to one verified customer; a bound token never changes customer."""
+        if self.customer_id is not None and self.customer_id != customer_id:
+            raise DomainError(
+                "this token acts for another customer",
+                code=ErrorCode.NOT_CUSTOMERS,
+                details={"customer_id": self.customer_id},
+            )
+        self.customer_id = customer_id
+
+    def actor(self) -> Actor:
+        return Actor(
+            role=self.role,
+            agent_id=self.agent_id,
+            token_id=self.id,
+            customer_id=self.customer_id,
+            tools=tuple(self.tools) if self.tools is not None else None,
+        )
+
+
+@dataclass(slots=True)
+class Session:
+    id: int | None
+    agent_id: int
+    token_hash: str
+    created_at: datetime
+    expires_at: datetime
+    revoked_at: datetime | None = None
+
+    def is_live(self, now: datetime) -> bool:
+        return self.revoked_at is None and self.expires_at > now

@@ -1,0 +1,38 @@
+"""Recording audit events inside the unit of work that makes the change."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from caredesk.domain.agents import Actor
+from caredesk.domain.audit import AuditEvent, changed_fields
+from caredesk.services.ports import UnitOfWork
+
+
+def record(
+    uow: UnitOfWork,
+    actor: Actor,
+    now: datetime,
+    action: str,
+    entity_type: str,
+    entity_id: object,
+    *,
+    case_id: int | None = None,
+    before: dict[str, Any] | None = None,
+    after: dict[str, Any] | None = None,
+) -> None:
+    if before is not None and after is not None:
+        before, after = changed_fields(before, after)
+    uow.audit.append(
+        AuditEvent(
+            at=now,
+            actor=actor.ref,
+            action=action,
+            entity_type=entity_type,
+            entity_id=str(entity_id),
+            case_id=case_id,
+            before=before,
+            after=after,
+        )
+    )

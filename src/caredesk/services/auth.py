@@ -1,0 +1,306 @@
+"""Agents, API tokens and console sessions. Secrets are shown once and stored as hashes."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from caredesk.domain.agents import ROLE_PERMISSIONS, Actor, Agent, Permission, Role, Team
+from caredesk.domain.customers import normalise_email
+from caredesk.domain.errors import (
+    Conflict,
+    DomainError,
+    ErrorCode,
+    Forbidden,
+    NotFound,
+    Unauthenticated,
+    ValidationFailed,
+)
+from caredesk.domain.tokens import ApiToken, Session
+from caredesk.services import audit
+from caredesk.services.ports import PasswordHasher, UnitOfWork
+from caredesk.services.tools import TOOL_NAMES
+
+TOKEN_PREFIX = "cdk_"
+MIN_PASSWORD_LENGTH = 10
+# Refreshing last_used_at on every call would turn each read into a write.
+LAST_USED_RESOLUTION = timedelta(minutes=5)
+
+
+def hash_secret(secret: str) -> str:
+    """Tokens carry 256 random bits, so a fast hash is safe here; passwords use argon2."""
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def csrf_token_for(session_secret: str) -> str:
+    return hashlib.sha256(f"csrf:{session_secret}".encode()).hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class IssuedToken:
+    token: ApiToken
+    secret: str
+
+
+@dataclass(frozen=True, slots=True)
+class IssuedSession:
+    session: Session
+    secret: str
+    agent: Agent
+
+
+def create_team(uow: UnitOfWork, actor: Actor, now: datetime, name: str) -> Team:
+    actor.require(Permission.MANAGE_AGENTS)
+    with uow:
+        if uow.teams.get_by_name(name) is not None:
+            raise Conflict(f"team {name!r} already exists", details={"name": name})
+        team = Team(id=None, name=name.strip())
+        uow.teams.add(team)
+        audit.record(uow, actor, now, "team.created", "team", team.id, after={"name": team.name})
+        uow.commit()
+        return team
+
+
+def create_agent(
+    uow: UnitOfWork,
+    actor: Actor,
+    hasher: PasswordHasher,
+    now: datetime,
+    *,
+    email: str,
+    name: str,
+    role: Role,
+    password: str | None,
+    team_names: list[str] | None = None,
+) -> Agent:
+    actor.require(Permission.MANAGE_AGENTS)
+    if password is not None and len(password) < MIN_PASSWORD_LENGTH:
+        raise ValidationFailed(
+            f"a password needs at least {MIN_PASSWORD_LENGTH} characters",
+            details={"field": "password"},
+        )
+    with uow:
+        address = normalise_email(email).lower()
+        if uow.agents.get_by_email(address) is not None:
+            raise DomainError(f"an agent with {address} exists", code=ErrorCode.DUPLICATE_EMAIL)
+        team_ids = []
+        for team_name in team_names or []:
+            team = uow.teams.get_by_name(team_name)
+            if team is None:
+                raise NotFound("team", team_name)
+            assert team.id is not None
+            team_ids.append(team.id)
+        agent = Agent(
+            id=None,
+            email=address,
+            name=name.strip(),
+            role=role,
+            password_hash=hasher.hash(password) if password else None,
+            team_ids=team_ids,
+        )
+        uow.agents.add(agent)
+        audit.record(
+            uow,
+            actor,
+            now,
+            "agent.created",
+            "agent",
+            agent.id,
+            after={"email": agent.email, "role": role.value, "team_ids": team_ids},
+        )
+        uow.commit()
+        return agent
+
+
+def list_agents(uow: UnitOfWork, actor: Actor) -> list[Agent]:
+    actor.require(Permission.READ)
+    with uow:
+        return uow.agents.all()
+
+
+def list_teams(uow: UnitOfWork, actor: Actor) -> list[Team]:
+    actor.require(Permission.READ)
+    with uow:
+        return uow.teams.all()
+
+
+def create_token(
+    uow: UnitOfWork,
+    actor: Actor,
+    now: datetime,
+    *,
+    name: str,
+    role: Role,
+    agent_id: int | None = None,
+    expires_at: datetime | None = None,
+    customer_id: str | None = None,
+    tools: list[str] | None = None,
+) -> IssuedToken:
+    actor.require(Permission.MANAGE_TOKENS)
+    if not ROLE_PERMISSIONS[role] <= ROLE_PERMISSIONS[actor.role]:
+        raise Forbidden(f"a {actor.role.value} cannot issue a {role.value} token")
+    if expires_at is not None and expires_at <= now:
+        raise ValidationFailed("expiry must be in the future", details={"field": "expires_at"})
+    secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    if tools is not None:
+        unknown = sorted(set(tools) - TOOL_NAMES)
+        if unknown or not tools:
+            raise ValidationFailed(
+                f"unknown tools: {', '.join(unknown)}" if unknown else "name at least one tool",
+                details={"field": "tools", "known": sorted(TOOL_NAMES)},
+            )
+    with uow:
+        if agent_id is not None and uow.agents.get(agent_id) is None:
+            raise NotFound("agent", agent_id)
+        if customer_id is not None and uow.customers.get(customer_id) is None:
+            raise NotFound("customer", customer_id)
+        token = ApiToken(
+            id=None,
+            name=name,
+            role=role,
+            token_hash=hash_secret(secret),
+            prefix=secret[:10],
+            created_at=now,
+            agent_id=agent_id,
+            expires_at=expires_at,
+            customer_id=customer_id,
+            tools=sorted(set(tools)) if tools is not None else None,
+        )
+        uow.tokens.add(token)
+        audit.record(
+            uow,
+            actor,
+            now,
+            "token.created",
+            "token",
+            token.id,
+            after={
+                "name": name,
+                "role": role.value,
+                "agent_id": agent_id,
+                "customer_id": customer_id,
+                "tools": token.tools,
+            },
+        )
+        uow.commit()
+        return IssuedToken(token, secret)
+
+
+def list_tokens(uow: UnitOfWork, actor: Actor) -> list[ApiToken]:
+    actor.require(Permission.MANAGE_TOKENS)
+    with uow:
+        return uow.tokens.all()
+
+
+def revoke_token(uow: UnitOfWork, actor: Actor, now: datetime, token_id: int) -> ApiToken:
+    actor.require(Permission.MANAGE_TOKENS)
+    with uow:
+        token = uow.tokens.get(token_id)
+        if token is None:
+            raise NotFound("token", token_id)
+        if token.revoked_at is None:
+            token.revoked_at = now
+            uow.tokens.save(token)
+            audit.record(uow, actor, now, "token.revoked", "token", token_id)
+            uow.commit()
+        return token
+
+
+def revoke_tokens_named(uow: UnitOfWork, actor: Actor, now: datetime, name: str) -> int:
+    """Revoke every live token with this name (used when the demo issues a fresh one)."""
+    actor.require(Permission.MANAGE_TOKENS)
+    with uow:
+        count = 0
+        for token in uow.tokens.all():
+            if token.name == name and token.revoked_at is None:
+                token.revoked_at = now
+                uow.tokens.save(token)
+                audit.record(uow, actor, now, "token.revoked", "token", token.id)
+                count += 1
+        uow.commit()
+        return count
+
+
+def authenticate_token(uow: UnitOfWork, secret: str, now: datetime) -> Actor:
+    with uow:
+        token = uow.tokens.get_by_hash(hash_secret(secret))
+        if token is None:
+            raise DomainError("the API token is not valid", code=ErrorCode.TOKEN_INVALID)
+        token.check_usable(now)
+        if token.agent_id is not None:
+            agent = uow.agents.get(token.agent_id)
+            if agent is None or not agent.active:
+                raise DomainError("the token's agent is deactivated", code=ErrorCode.TOKEN_REVOKED)
+        if token.last_used_at is None or now - token.last_used_at > LAST_USED_RESOLUTION:
+            token.last_used_at = now
+            uow.tokens.save(token)
+            uow.commit()
+        return token.actor()
+
+
+def login(
+    uow: UnitOfWork,
+    hasher: PasswordHasher,
+    now: datetime,
+    *,
+    email: str,
+    password: str,
+    ttl: timedelta,
+) -> IssuedSession:
+    with uow:
+        agent = uow.agents.get_by_email(email)
+        # Verify against a hash even for unknown users, so timing does not reveal accounts.
+        stored = agent.password_hash if agent and agent.password_hash else None
+        valid = hasher.verify(stored or _DUMMY_HASH.get(hasher), password)
+        if agent is None or not agent.active or stored is None or not valid:
+            raise DomainError("email or password is wrong", code=ErrorCode.INVALID_CREDENTIALS)
+        assert agent.id is not None
+        secret = secrets.token_urlsafe(32)
+        session = Session(
+            id=None,
+            agent_id=agent.id,
+            token_hash=hash_secret(secret),
+            created_at=now,
+            expires_at=now + ttl,
+        )
+        uow.sessions.add(session)
+        audit.record(uow, agent.actor(), now, "agent.signed_in", "agent", agent.id)
+        uow.commit()
+        return IssuedSession(session, secret, agent)
+
+
+class _DummyHash:
+    """One throwaway hash per hasher, computed lazily on the first failed lookup."""
+
+    def __init__(self) -> None:
+        self._value: str | None = None
+
+    def get(self, hasher: PasswordHasher) -> str:
+        if self._value is None:
+            self._value = hasher.hash(secrets.token_urlsafe(16))
+        return self._value
+
+
+_DUMMY_HASH = _DummyHash()
+
+
+def session_agent(uow: UnitOfWork, secret: str, now: datetime) -> Agent:
+    with uow:
+        session = uow.sessions.get_by_hash(hash_secret(secret))
+        if session is None or not session.is_live(now):
+            raise Unauthenticated("your session has ended; sign in again")
+        agent = uow.agents.get(session.agent_id)
+        if agent is None or not agent.active:
+            raise Unauthenticated("your account is deactivated")
+        return agent
+
+
+def logout(uow: UnitOfWork, secret: str, now: datetime) -> None:
+    with uow:
+        session = uow.sessions.get_by_hash(hash_secret(secret))
+        if session is not None and session.revoked_at is None:
+            session.revoked_at = now
+            uow.sessions.save(session)
+            uow.commit()

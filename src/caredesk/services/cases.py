@@ -1,0 +1,402 @@
+"""Case use cases: open a case, talk on it, move it through its statuses, read its trail."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from caredesk.domain.agents import Actor, Permission
+from caredesk.domain.audit import AuditEvent
+from caredesk.domain.cases import (
+    Attachment,
+    Case,
+    CaseStatus,
+    Channel,
+    CustomValue,
+    Message,
+    MessageKind,
+    Priority,
+)
+from caredesk.domain.errors import DomainError, ErrorCode, NotFound, ValidationFailed
+from caredesk.services import audit, search
+from caredesk.services.ports import CaseFilter, Page, UnitOfWork
+from caredesk.services.triage import TriageEngine, triage_case_in
+
+
+@dataclass(frozen=True, slots=True)
+class NewAttachment:
+    filename: str
+    content_type: str
+    content: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class CaseView:
+    case: Case
+    messages: list[Message]
+
+
+def _check_refs(
+    uow: UnitOfWork,
+    *,
+    customer_id: str | None = None,
+    assignee_id: int | None = None,
+    team_id: int | None = None,
+    order_ids: list[str] | None = None,
+) -> None:
+    if customer_id is not None and uow.customers.get(customer_id) is None:
+        raise NotFound("customer", customer_id)
+    if assignee_id is not None:
+        agent = uow.agents.get(assignee_id)
+        if agent is None or not agent.active:
+            raise NotFound("agent", assignee_id)
+    if team_id is not None and uow.teams.get(team_id) is None:
+        raise NotFound("team", team_id)
+    for order_id in order_ids or []:
+        order = uow.orders.get(order_id)
+        if order is None:
+            raise NotFound("order", order_id)
+        if customer_id is not None and order.customer_id != customer_id:
+            raise ValidationFailed(
+                f"order {order_id} belongs to another customer",
+                details={"field": "order_ids", "order_id": order_id},
+            )
+
+
+def _store_attachments(
+    uow: UnitOfWork, attachments: list[NewAttachment], max_bytes: int
+) -> list[Attachment]:
+    stored = []
+    for item in attachments:
+        if len(item.content) > max_bytes:
+            raise DomainError(
+                f"attachment {item.filename!r} is larger than {max_bytes} bytes",
+                code=ErrorCode.PAYLOAD_TOO_LARGE,
+                details={"filename": item.filename, "limit": max_bytes},
+            )
+        digest = uow.blobs.put(item.content)
+        stored.append(
+            Attachment(
+                sha256=digest,
+                filename=item.filename,
+                content_type=item.content_type,
+                size=len(item.content),
+            )
+        )
+    return stored
+
+
+def create_case(
+    uow: UnitOfWork,
+    actor: Actor,
+    now: datetime,
+    *,
+    customer_id: str,
+    subject: str,
+    body: str | None = None,
+    channel: Channel = Channel.API,
+    priority: Priority = Priority.NORMAL,
+    assignee_id: int | None = None,
+    team_id: int | None = None,
+    tags: list[str] | None = None,
+    order_ids: list[str] | None = None,
+    custom_fields: dict[str, CustomValue] | None = None,
+    attachments: list[NewAttachment] | None = None,
+    max_attachment_bytes: int = 25 * 1_048_576,
+    triage: TriageEngine | None = None,
+) -> CaseView:
+    """Open a case; `body`, when given, is the customer's first message.
+
+    With `triage`, the new case is triaged in the same transaction (services/triage.py).
+    """
+    actor.require(Permission.WRITE_CASES)
+    with uow:
+        _check_refs(
+            uow,
+            customer_id=customer_id,
+            assignee_id=assignee_id,
+            team_id=team_id,
+            order_ids=order_ids,
+        )
+        case = Case(
+            id=None,
+            subject=subject,
+            customer_id=customer_id,
+            created_at=now,
+            updated_at=now,
+            channel=channel,
+            priority=priority,
+            assignee_id=assignee_id,
+            team_id=team_id,
+            tags=list(tags or []),
+            order_ids=list(dict.fromkeys(order_ids or [])),
+            custom_fields=dict(custom_fields or {}),
+        )
+        uow.cases.add(case)
+        assert case.id is not None
+        messages: list[Message] = []
+        if body is not None and body.strip():
+            message = Message(
+                id=None,
+                case_id=case.id,
+                kind=MessageKind.INBOUND,
+                body=body,
+                created_at=now,
+                author_customer_id=customer_id,
+                attachments=_store_attachments(uow, attachments or [], max_attachment_bytes),
+            )
+            uow.cases.add_message(message)
+            messages.append(message)
+        audit.record(
+            uow, actor, now, "case.created", "case", case.id, case_id=case.id, after=case.snapshot()
+        )
+        if triage is not None:
+            first = messages[0] if messages else None
+            triage_case_in(
+                uow, triage, now, case, first.body if first else "",
+                message_id=first.id if first else None,
+            )  # fmt: skip
+        uow.commit()
+        return CaseView(case, messages)
+
+
+def get_case(uow: UnitOfWork, actor: Actor, case_id: int) -> CaseView:
+    actor.require(Permission.READ)
+    with uow:
+        case = uow.cases.get(case_id)
+        if case is None:
+            raise NotFound("case", case_id)
+        return CaseView(case, uow.cases.messages(case_id))
+
+
+def _load_for_change(uow: UnitOfWork, case_id: int, expected_version: int | None) -> Case:
+    case = uow.cases.get(case_id)
+    if case is None:
+        raise NotFound("case", case_id)
+    if expected_version is not None and case.version != expected_version:
+        raise DomainError(
+            f"case {case_id} was changed by someone else since version {expected_version}",
+            code=ErrorCode.VERSION_CONFLICT,
+            details={"current_version": case.version, "your_version": expected_version},
+        )
+    return case
+
+
+def update_case(
+    uow: UnitOfWork,
+    actor: Actor,
+    now: datetime,
+    case_id: int,
+    *,
+    expected_version: int,
+    changes: dict[str, Any],
+) -> Case:
+    """A partial update; `changes` holds only the fields the caller sent."""
+    actor.require(Permission.WRITE_CASES)
+    with uow:
+        case = _load_for_change(uow, case_id, expected_version)
+        before = case.snapshot()
+        _check_refs(
+            uow,
+            customer_id=case.customer_id if "order_ids" in changes else None,
+            assignee_id=changes.get("assignee_id"),
+            team_id=changes.get("team_id"),
+            order_ids=changes.get("order_ids"),
+        )
+        if "subject" in changes:
+            subject = str(changes["subject"]).strip()
+            if not subject:
+                raise ValidationFailed("a case needs a subject", details={"field": "subject"})
+            case.subject = subject
+        if "priority" in changes:
+            case.priority = Priority(changes["priority"])
+        if "assignee_id" in changes:
+            case.assignee_id = changes["assignee_id"]
+        if "team_id" in changes:
+            case.team_id = changes["team_id"]
+        if "tags" in changes:
+            case.set_tags(changes["tags"])
+        if "order_ids" in changes:
+            case.order_ids = list(dict.fromkeys(changes["order_ids"]))
+        if "custom_fields" in changes:
+            case.custom_fields = dict(changes["custom_fields"])
+        if "status" in changes:
+            case.change_status(CaseStatus(changes["status"]), now)
+        case.updated_at = now
+        uow.cases.save(case)
+        if "status" in changes and case.status is CaseStatus.SOLVED:
+            search.index_case(uow, case, now)
+        audit.record(
+            uow,
+            actor,
+            now,
+            "case.updated",
+            "case",
+            case_id,
+            case_id=case_id,
+            before=before,
+            after=case.snapshot(),
+        )
+        uow.commit()
+        return case
+
+
+def change_status(
+    uow: UnitOfWork,
+    actor: Actor,
+    now: datetime,
+    case_id: int,
+    status: CaseStatus,
+    *,
+    expected_version: int | None = None,
+) -> Case:
+    actor.require(Permission.WRITE_CASES)
+    with uow:
+        case = _load_for_change(uow, case_id, expected_version)
+        before = case.snapshot()
+        case.change_status(status, now)
+        uow.cases.save(case)
+        if case.status is CaseStatus.SOLVED:
+            search.index_case(uow, case, now)
+        audit.record(
+            uow,
+            actor,
+            now,
+            "case.status_changed",
+            "case",
+            case_id,
+            case_id=case_id,
+            before=before,
+            after=case.snapshot(),
+        )
+        uow.commit()
+        return case
+
+
+def assign_case(
+    uow: UnitOfWork,
+    actor: Actor,
+    now: datetime,
+    case_id: int,
+    *,
+    assignee_id: int | None,
+    team_id: int | None = None,
+    expected_version: int | None = None,
+) -> Case:
+    actor.require(Permission.WRITE_CASES)
+    with uow:
+        case = _load_for_change(uow, case_id, expected_version)
+        _check_refs(uow, assignee_id=assignee_id, team_id=team_id)
+        before = case.snapshot()
+        case.assignee_id = assignee_id
+        if team_id is not None:
+            case.team_id = team_id
+        if case.status is CaseStatus.NEW and assignee_id is not None:
+            case.change_status(CaseStatus.OPEN, now)
+        case.updated_at = now
+        uow.cases.save(case)
+        audit.record(
+            uow,
+            actor,
+            now,
+            "case.assigned",
+            "case",
+            case_id,
+            case_id=case_id,
+            before=before,
+            after=case.snapshot(),
+        )
+        uow.commit()
+        return case
+
+
+def add_message(
+    uow: UnitOfWork,
+    actor: Actor,
+    now: datetime,
+    case_id: int,
+    *,
+    kind: MessageKind,
+    body: str,
+    attachments: list[NewAttachment] | None = None,
+    max_attachment_bytes: int = 25 * 1_048_576,
+    triage: TriageEngine | None = None,
+) -> Message:
+    """Add a reply, an inbound message recorded by an agent, or an internal note.
+
+    With `triage`, an inbound message triages the case again, in the same transaction.
+    """
+    actor.require(Permission.WRITE_CASES)
+    if not body.strip() and not attachments:
+        raise ValidationFailed("a message needs a body or an attachment", details={"field": "body"})
+    with uow:
+        case = uow.cases.get(case_id)
+        if case is None:
+            raise NotFound("case", case_id)
+        before = case.snapshot()
+        message = Message(
+            id=None,
+            case_id=case_id,
+            kind=kind,
+            body=body,
+            created_at=now,
+            author_agent_id=actor.agent_id if kind is not MessageKind.INBOUND else None,
+            author_customer_id=case.customer_id if kind is MessageKind.INBOUND else None,
+            attachments=_store_attachments(uow, attachments or [], max_attachment_bytes),
+        )
+        case.receive_message(message, now)
+        uow.cases.add_message(message)
+        uow.cases.save(case)
+        audit.record(
+            uow,
+            actor,
+            now,
+            f"message.{kind.value}",
+            "message",
+            message.id,
+            case_id=case_id,
+            after={"kind": kind.value, "attachments": len(message.attachments)},
+        )
+        after = case.snapshot()
+        if after != before:
+            audit.record(
+                uow,
+                actor,
+                now,
+                "case.status_changed",
+                "case",
+                case_id,
+                case_id=case_id,
+                before=before,
+                after=after,
+            )
+        if triage is not None and kind is MessageKind.INBOUND and body.strip():
+            triage_case_in(uow, triage, now, case, body, message_id=message.id)
+        uow.commit()
+        return message
+
+
+def list_cases(
+    uow: UnitOfWork, actor: Actor, filters: CaseFilter, limit: int, cursor: str | None
+) -> Page[Case]:
+    actor.require(Permission.READ)
+    with uow:
+        return uow.cases.find(filters, limit, cursor)
+
+
+def case_audit_trail(uow: UnitOfWork, actor: Actor, case_id: int) -> list[AuditEvent]:
+    actor.require(Permission.READ)
+    with uow:
+        if uow.cases.get(case_id) is None:
+            raise NotFound("case", case_id)
+        return uow.audit.for_case(case_id)
+
+
+def get_attachment(uow: UnitOfWork, actor: Actor, sha256: str) -> bytes:
+    actor.require(Permission.READ)
+    with uow:
+        content = uow.blobs.get(sha256)
+        if content is None:
+            raise NotFound("attachment", sha256)
+        return content

@@ -1,0 +1,253 @@
+"""Hybrid search over articles, macros and solved cases, and keeping its index fresh.
+
+Lexical (FTS5 / PostgreSQL full-text) and semantic (stored sentence embeddings) rankings
+are fused by reciprocal rank. Texts are embedded once, after they change, by
+`embed_pending` (a background thread in the API process, or `caredesk kb embed`); a query
+costs one embedding of the query itself.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+import numpy as np
+
+from caredesk.domain.agents import Actor, Permission
+from caredesk.domain.cases import Case, Message, MessageKind
+from caredesk.domain.errors import DomainError, ErrorCode, NotFound
+from caredesk.domain.search import (
+    IndexedText,
+    SearchHit,
+    SearchKind,
+    SearchMode,
+    check_query,
+    passages,
+    query_terms,
+    reciprocal_rank_fusion,
+    snippet,
+)
+from caredesk.services.knowledge_ports import Embedder, VectorIndex, Vectors
+from caredesk.services.ports import UnitOfWork, UnitOfWorkFactory
+
+CANDIDATES = 50
+MAX_LIMIT = 50
+
+
+@dataclass(frozen=True, slots=True)
+class Semantic:
+    """The embedder and the in-memory copy of the stored vectors, when the model loaded."""
+
+    embedder: Embedder
+    index: VectorIndex
+
+
+@dataclass(frozen=True, slots=True)
+class SearchResult:
+    hits: list[SearchHit]
+    mode: SearchMode
+    semantic_available: bool
+
+
+def embed_text(embedder: Embedder, title: str, body: str) -> Vectors:
+    return embedder.embed(passages(title, body))
+
+
+def embed_query(embedder: Embedder, query: str) -> Vectors:
+    """One unit vector; a long query is the normalised mean of its passages' vectors."""
+    chunks = passages("", query)
+    vectors = embedder.embed([c.lstrip(". ") for c in chunks])
+    mean = vectors.mean(axis=0)
+    norm = float(np.linalg.norm(mean))
+    unit: Vectors = np.asarray(mean / norm if norm > 0 else mean, dtype=np.float32)
+    return unit
+
+
+def case_text(case: Case, messages: Sequence[Message]) -> str:
+    return "\n".join(m.body for m in messages if m.kind is not MessageKind.NOTE)
+
+
+def index_case(uow: UnitOfWork, case: Case, now: datetime) -> None:
+    """A solved case joins the index (its public conversation), inside the caller's unit."""
+    assert case.id is not None
+    uow.search.upsert(
+        IndexedText(
+            kind=SearchKind.CASE,
+            ref_id=str(case.id),
+            title=case.subject,
+            body=case_text(case, uow.cases.messages(case.id)),
+            public=False,
+        ),
+        now,
+    )
+
+
+def _ranked(
+    uow: UnitOfWork,
+    query: str,
+    kinds: Sequence[SearchKind],
+    public_only: bool,
+    mode: SearchMode,
+    semantic: Semantic | None,
+    pool: int,
+) -> tuple[list[int], list[int]]:
+    lexical: list[int] = []
+    dense: list[int] = []
+    if mode is not SearchMode.SEMANTIC:
+        lexical = uow.search.lexical(query_terms(query), kinds, public_only, pool)
+    if mode is not SearchMode.LEXICAL and semantic is not None:
+        semantic.index.refresh(uow.search)
+        dense = semantic.index.nearest(
+            embed_query(semantic.embedder, query), kinds, public_only, pool
+        )
+    return lexical, dense
+
+
+def search(
+    uow: UnitOfWork,
+    actor: Actor,
+    query: str,
+    *,
+    kinds: Sequence[SearchKind] = (),
+    limit: int = 10,
+    mode: SearchMode = SearchMode.HYBRID,
+    semantic: Semantic | None = None,
+    exclude: Sequence[tuple[SearchKind, str]] = (),
+) -> SearchResult:
+    actor.require(Permission.READ)
+    text = check_query(query)
+    limit = max(1, min(limit, MAX_LIMIT))
+    public_only = actor.customer_id is not None
+    if public_only:
+        # A customer's token finds published public articles, never cases or macros.
+        kinds = [SearchKind.ARTICLE]
+    if mode is SearchMode.SEMANTIC and semantic is None:
+        raise DomainError(
+            "semantic search is unavailable: the embedding model did not load "
+            "(lexical and hybrid search still work)",
+            code=ErrorCode.SEARCH_UNAVAILABLE,
+        )
+    used = mode if semantic is not None else SearchMode.LEXICAL
+    pool = max(CANDIDATES, limit * 3)
+    with uow:
+        lexical, dense = _ranked(uow, text, kinds, public_only, used, semantic, pool + len(exclude))
+        fused = reciprocal_rank_fusion([lexical, dense])
+        entries = uow.search.entries([entry_id for entry_id, _ in fused[: pool + len(exclude)]])
+    lexical_rank = {entry_id: rank for rank, entry_id in enumerate(lexical, start=1)}
+    dense_rank = {entry_id: rank for rank, entry_id in enumerate(dense, start=1)}
+    skip = set(exclude)
+    terms = query_terms(text)
+    hits: list[SearchHit] = []
+    for entry_id, score in fused:
+        entry = entries.get(entry_id)
+        if entry is None or (entry.kind, entry.ref_id) in skip:
+            continue
+        hits.append(
+            SearchHit(
+                kind=entry.kind,
+                ref_id=entry.ref_id,
+                title=entry.title,
+                snippet=snippet(entry.body, terms),
+                score=round(score, 6),
+                lexical_rank=lexical_rank.get(entry_id),
+                semantic_rank=dense_rank.get(entry_id),
+                public=entry.public,
+            )
+        )
+        if len(hits) == limit:
+            break
+    return SearchResult(hits, used, semantic is not None)
+
+
+def embed_pending(
+    uow_factory: UnitOfWorkFactory,
+    embedder: Embedder,
+    clock: Callable[[], datetime],
+    *,
+    batch: int = 64,
+    max_batches: int | None = None,
+) -> int:
+    """Embed every text added or changed since its last embedding; returns how many."""
+    done = 0
+    batches = 0
+    while max_batches is None or batches < max_batches:
+        with uow_factory() as uow:
+            pending = uow.search.pending(batch)
+        if not pending:
+            break
+        vectors = [embed_text(embedder, p.title, p.body) for p in pending]
+        with uow_factory() as uow:
+            for item, v in zip(pending, vectors, strict=True):
+                uow.search.store_embedding(
+                    item.id,
+                    item.content_hash,
+                    np.ascontiguousarray(v, dtype=np.float32).tobytes(),
+                    embedder.model_name,
+                    clock(),
+                )
+            uow.commit()
+        done += len(pending)
+        batches += 1
+    return done
+
+
+def case_suggestions(
+    uow_factory: UnitOfWorkFactory,
+    actor: Actor,
+    case_id: int,
+    *,
+    semantic: Semantic | None,
+    limit: int = 5,
+) -> tuple[list[SearchHit], list[str]]:
+    """The articles, macros and past cases most like this case, and its known issues.
+
+    The articles of known issues that match the case come first.
+    """
+    actor.require(Permission.READ)
+    with uow_factory() as uow:
+        case = uow.cases.get(case_id)
+        if case is None:
+            raise NotFound("case", case_id)
+        messages = uow.cases.messages(case_id)
+        triage = uow.triage.case_triage(case_id)
+        known = list(triage.known_issues) if triage else []
+        for key in _case_known_issues(case):
+            if key not in known:
+                known.append(key)
+        pinned: list[SearchHit] = []
+        for key in known:
+            issue = uow.known_issues.get_by_key(key)
+            if issue is None or issue.article_id is None:
+                continue
+            article = uow.articles.get(issue.article_id)
+            if article is None:
+                continue
+            pinned.append(
+                SearchHit(
+                    kind=SearchKind.ARTICLE,
+                    ref_id=str(article.id),
+                    title=article.title,
+                    snippet=snippet(article.body, []),
+                    score=1.0,
+                    public=article.is_public,
+                )
+            )
+    inbound = [m.body for m in messages if m.kind is MessageKind.INBOUND]
+    query = " ".join([case.subject, *inbound[-2:]])[:4000]
+    result = search(
+        uow_factory(),
+        actor,
+        query,
+        kinds=[SearchKind.ARTICLE, SearchKind.MACRO, SearchKind.CASE],
+        limit=limit + len(pinned),
+        semantic=semantic,
+        exclude=[(SearchKind.CASE, str(case_id)), *((h.kind, h.ref_id) for h in pinned)],
+    )
+    return (pinned + result.hits)[:limit], known
+
+
+def _case_known_issues(case: Case) -> list[str]:
+    from caredesk.services.facts import case_facts
+
+    return list(case_facts(case)["case.known_issues"])

@@ -1,0 +1,66 @@
+"""Typed settings, read from CAREDESK_* environment variables (and a `.env` file).
+
+Nothing is read at import time: call `Settings()` (or `get_settings()`) where needed.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_DATABASE_URL = "sqlite:///./caredesk.db"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="CAREDESK_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+    )
+
+    database_url: str = Field(
+        default=DEFAULT_DATABASE_URL,
+        description="SQLAlchemy URL: SQLite file by default, postgresql+psycopg://… to scale out.",
+    )
+    database_echo: bool = False
+    database_pool_size: int = Field(default=10, ge=1)
+
+    max_body_bytes: int = Field(
+        default=1_048_576, ge=1024, description="Largest request body the API accepts."
+    )
+    session_ttl_seconds: int = Field(default=12 * 3600, ge=60)
+    session_cookie_secure: bool = Field(
+        default=False, description="Set on deployments served over HTTPS."
+    )
+    idempotency_ttl_seconds: int = Field(default=24 * 3600, ge=60)
+    attachments_dir: Path = Path("./var/attachments")
+    max_attachment_bytes: int = Field(default=25 * 1_048_576, ge=1024)
+
+    policy_path: Path | None = Field(
+        default=None,
+        description="Policy put in force at start when none is (else the packaged default).",
+    )
+
+    semantic_search: bool = Field(
+        default=True,
+        description="Load the sentence-embedding model for semantic search and triage.",
+    )
+    embedding_model_path: Path | None = Field(
+        default=None, description="A local all-MiniLM-L6-v2 copy (else the packaged one)."
+    )
+    embed_in_background: bool = Field(
+        default=True, description="Embed changed articles and solved cases in the API process."
+    )
+    embed_poll_seconds: float = Field(default=30.0, gt=0)
+
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+    log_json: bool = True
+
+    demo_admin_email: str = "admin@caredesk.example"
+    demo_admin_password: str = "caredesk-demo"  # the public demo login
+    demo_seed: int = 7
+
+
+def get_settings() -> Settings:
+    return Settings()

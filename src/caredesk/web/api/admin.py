@@ -1,0 +1,143 @@
+"""Agents, teams, API tokens, and console sign-in."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from fastapi import APIRouter, Request, Response, status
+
+from caredesk.services import auth
+from caredesk.web.api.common import IdPath
+from caredesk.web.api.schemas import (
+    AgentIn,
+    AgentOut,
+    IssuedTokenOut,
+    LoginIn,
+    MeOut,
+    SessionOut,
+    TeamIn,
+    TeamOut,
+    TokenIn,
+    TokenOut,
+)
+from caredesk.web.deps import SESSION_COOKIE, ActorDep, ContainerDep, NowDep
+from caredesk.web.idempotency import IdempotentRoute
+
+router = APIRouter(route_class=IdempotentRoute)
+
+
+@router.get("/teams", tags=["teams"])
+def list_teams(actor: ActorDep, container: ContainerDep) -> list[TeamOut]:
+    return [TeamOut.of(t) for t in auth.list_teams(container.uow.read_only(), actor)]
+
+
+@router.post("/teams", status_code=status.HTTP_201_CREATED, tags=["teams"])
+def create_team(body: TeamIn, actor: ActorDep, container: ContainerDep, now: NowDep) -> TeamOut:
+    return TeamOut.of(auth.create_team(container.uow(), actor, now, body.name))
+
+
+@router.get("/agents", tags=["agents"])
+def list_agents(actor: ActorDep, container: ContainerDep) -> list[AgentOut]:
+    return [AgentOut.of(a) for a in auth.list_agents(container.uow.read_only(), actor)]
+
+
+@router.post("/agents", status_code=status.HTTP_201_CREATED, tags=["agents"])
+def create_agent(body: AgentIn, actor: ActorDep, container: ContainerDep, now: NowDep) -> AgentOut:
+    agent = auth.create_agent(
+        container.uow(),
+        actor,
+        container.hasher,
+        now,
+        email=str(body.email),
+        name=body.name,
+        role=body.role,
+        password=body.password,
+        team_names=body.teams,
+    )
+    return AgentOut.of(agent)
+
+
+@router.get("/tokens", tags=["tokens"])
+def list_tokens(actor: ActorDep, container: ContainerDep) -> list[TokenOut]:
+    return [TokenOut.of(t) for t in auth.list_tokens(container.uow.read_only(), actor)]
+
+
+@router.post("/tokens", status_code=status.HTTP_201_CREATED, tags=["tokens"])
+def create_token(
+    body: TokenIn, actor: ActorDep, container: ContainerDep, now: NowDep
+) -> IssuedTokenOut:
+    issued = auth.create_token(
+        container.uow(),
+        actor,
+        now,
+        name=body.name,
+        role=body.role,
+        agent_id=body.agent_id,
+        expires_at=body.expires_at,
+        customer_id=body.customer_id,
+        tools=body.tools,
+    )
+    return IssuedTokenOut(**TokenOut.of(issued.token).model_dump(), token=issued.secret)
+
+
+@router.delete("/tokens/{token_id}", tags=["tokens"])
+def revoke_token(
+    token_id: IdPath, actor: ActorDep, container: ContainerDep, now: NowDep
+) -> TokenOut:
+    return TokenOut.of(auth.revoke_token(container.uow(), actor, now, token_id))
+
+
+@router.post("/auth/login", tags=["auth"])
+def login(
+    body: LoginIn, request: Request, response: Response, container: ContainerDep, now: NowDep
+) -> SessionOut:
+    settings = container.settings
+    issued = auth.login(
+        container.uow(),
+        container.hasher,
+        now,
+        email=body.email,
+        password=body.password,
+        ttl=timedelta(seconds=settings.session_ttl_seconds),
+    )
+    response.set_cookie(
+        SESSION_COOKIE,
+        issued.secret,
+        max_age=settings.session_ttl_seconds,
+        httponly=True,
+        secure=settings.session_cookie_secure,
+        samesite="lax",
+        path="/",
+    )
+    return SessionOut(
+        agent=AgentOut.of(issued.agent),
+        csrf_token=auth.csrf_token_for(issued.secret),
+        expires_at=issued.session.expires_at,
+    )
+
+
+@router.post("/auth/logout", status_code=status.HTTP_204_NO_CONTENT, tags=["auth"])
+def logout(request: Request, actor: ActorDep, container: ContainerDep, now: NowDep) -> Response:
+    secret = request.cookies.get(SESSION_COOKIE)
+    if secret:
+        auth.logout(container.uow(), secret, now)
+    response = Response(status_code=status.HTTP_204_NO_CONTENT)
+    response.delete_cookie(SESSION_COOKIE, path="/")
+    return response
+
+
+@router.get("/me", tags=["auth"])
+def me(actor: ActorDep, container: ContainerDep) -> MeOut:
+    agent = None
+    if actor.agent_id is not None:
+        agent = next(
+            (
+                a
+                for a in auth.list_agents(container.uow.read_only(), actor)
+                if a.id == actor.agent_id
+            ),
+            None,
+        )
+    return MeOut(
+        role=actor.role, agent=AgentOut.of(agent) if agent else None, token_id=actor.token_id
+    )

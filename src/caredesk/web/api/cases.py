@@ -1,0 +1,248 @@
+"""Cases: open, list and search, read, edit, talk, assign, move status, audit trail."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Header, Path, Query, Response, status
+
+from caredesk.domain.cases import CaseStatus, MessageKind
+from caredesk.domain.errors import ValidationFailed
+from caredesk.services import cases
+from caredesk.services.ports import CaseFilter
+from caredesk.web.api.common import (
+    PAGE_LIMIT_DEFAULT,
+    PAGE_LIMIT_MAX,
+    SMALL_ID_MAX,
+    IdPath,
+    decode_attachments,
+    expected_version,
+    set_etag,
+)
+from caredesk.web.api.schemas import (
+    AssignmentIn,
+    AuditEventOut,
+    CaseDetailOut,
+    CaseIn,
+    CaseOut,
+    CasePatch,
+    MessageIn,
+    MessageOut,
+    NoteIn,
+    PageOut,
+    StatusIn,
+)
+from caredesk.web.deps import ActorDep, ContainerDep, NowDep
+from caredesk.web.idempotency import IdempotentRoute
+
+router = APIRouter(route_class=IdempotentRoute, tags=["cases"])
+
+
+def _detail(view: cases.CaseView) -> CaseDetailOut:
+    return CaseDetailOut(
+        **CaseOut.of(view.case).model_dump(), messages=[MessageOut.of(m) for m in view.messages]
+    )
+
+
+@router.post("/cases", status_code=status.HTTP_201_CREATED)
+def create_case(
+    body: CaseIn, actor: ActorDep, container: ContainerDep, now: NowDep, response: Response
+) -> CaseDetailOut:
+    view = cases.create_case(
+        container.uow(),
+        actor,
+        now,
+        customer_id=body.customer_id,
+        subject=body.subject,
+        body=body.body,
+        channel=body.channel,
+        priority=body.priority,
+        assignee_id=body.assignee_id,
+        team_id=body.team_id,
+        tags=body.tags,
+        order_ids=body.order_ids,
+        custom_fields=body.custom_fields,
+        attachments=decode_attachments(body.attachments),
+        max_attachment_bytes=container.settings.max_attachment_bytes,
+        triage=container.triage,
+    )
+    assert view.case.id is not None
+    response.headers["Location"] = f"/api/v1/cases/{view.case.id}"
+    set_etag(response, view.case.version)
+    return _detail(view)
+
+
+@router.get("/cases")
+def list_cases(
+    actor: ActorDep,
+    container: ContainerDep,
+    status_: Annotated[list[CaseStatus] | None, Query(alias="status")] = None,
+    assignee_id: Annotated[int | None, Query(ge=1, le=SMALL_ID_MAX)] = None,
+    unassigned: bool = False,
+    team_id: Annotated[int | None, Query(ge=1, le=SMALL_ID_MAX)] = None,
+    tag: Annotated[str | None, Query(max_length=64)] = None,
+    customer_id: Annotated[str | None, Query(max_length=64)] = None,
+    updated_since: datetime | None = None,
+    q: Annotated[
+        str | None, Query(max_length=500, description="Full-text search on subject and messages.")
+    ] = None,
+    limit: Annotated[int, Query(ge=1, le=PAGE_LIMIT_MAX)] = PAGE_LIMIT_DEFAULT,
+    cursor: str | None = None,
+) -> PageOut[CaseOut]:
+    if updated_since is not None:
+        updated_since = _as_utc(updated_since)
+    filters = CaseFilter(
+        status=tuple(status_ or ()),
+        assignee_id=assignee_id,
+        unassigned=unassigned,
+        team_id=team_id,
+        tag=tag,
+        customer_id=customer_id,
+        updated_since=updated_since,
+        text=q,
+    )
+    page = cases.list_cases(container.uow.read_only(), actor, filters, limit, cursor)
+    return PageOut(items=[CaseOut.of(c) for c in page.items], next_cursor=page.next_cursor)
+
+
+def _as_utc(moment: datetime) -> datetime:
+    """Naive means UTC; an offset that pushes the moment past year 1..9999 cannot be stored."""
+    if moment.tzinfo is None:
+        return moment.replace(tzinfo=UTC)
+    try:
+        return moment.astimezone(UTC)
+    except OverflowError as exc:
+        raise ValidationFailed(
+            "updated_since is out of range", details={"field": "updated_since"}
+        ) from exc
+
+
+@router.get("/cases/{case_id}")
+def get_case(
+    case_id: IdPath, actor: ActorDep, container: ContainerDep, response: Response
+) -> CaseDetailOut:
+    view = cases.get_case(container.uow.read_only(), actor, case_id)
+    set_etag(response, view.case.version)
+    return _detail(view)
+
+
+@router.patch("/cases/{case_id}")
+def update_case(
+    case_id: IdPath,
+    body: CasePatch,
+    actor: ActorDep,
+    container: ContainerDep,
+    now: NowDep,
+    response: Response,
+    if_match: Annotated[str | None, Header()] = None,
+) -> CaseOut:
+    case = cases.update_case(
+        container.uow(),
+        actor,
+        now,
+        case_id,
+        expected_version=expected_version(if_match, body.version),
+        changes=body.model_dump(exclude_unset=True, exclude={"version"}),
+    )
+    set_etag(response, case.version)
+    return CaseOut.of(case)
+
+
+@router.post("/cases/{case_id}/status")
+def change_status(
+    case_id: IdPath,
+    body: StatusIn,
+    actor: ActorDep,
+    container: ContainerDep,
+    now: NowDep,
+    response: Response,
+) -> CaseOut:
+    case = cases.change_status(
+        container.uow(), actor, now, case_id, body.status, expected_version=body.version
+    )
+    container.knowledge_changed()
+    set_etag(response, case.version)
+    return CaseOut.of(case)
+
+
+@router.post("/cases/{case_id}/assignment")
+def assign_case(
+    case_id: IdPath,
+    body: AssignmentIn,
+    actor: ActorDep,
+    container: ContainerDep,
+    now: NowDep,
+    response: Response,
+) -> CaseOut:
+    case = cases.assign_case(
+        container.uow(),
+        actor,
+        now,
+        case_id,
+        assignee_id=body.assignee_id,
+        team_id=body.team_id,
+        expected_version=body.version,
+    )
+    set_etag(response, case.version)
+    return CaseOut.of(case)
+
+
+@router.post("/cases/{case_id}/messages", status_code=status.HTTP_201_CREATED)
+def add_message(
+    case_id: IdPath, body: MessageIn, actor: ActorDep, container: ContainerDep, now: NowDep
+) -> MessageOut:
+    message = cases.add_message(
+        container.uow(),
+        actor,
+        now,
+        case_id,
+        kind=body.kind,
+        body=body.body,
+        attachments=decode_attachments(body.attachments),
+        max_attachment_bytes=container.settings.max_attachment_bytes,
+        triage=container.triage,
+    )
+    return MessageOut.of(message)
+
+
+@router.post("/cases/{case_id}/notes", status_code=status.HTTP_201_CREATED)
+def add_note(
+    case_id: IdPath, body: NoteIn, actor: ActorDep, container: ContainerDep, now: NowDep
+) -> MessageOut:
+    message = cases.add_message(
+        container.uow(),
+        actor,
+        now,
+        case_id,
+        kind=MessageKind.NOTE,
+        body=body.body,
+        attachments=decode_attachments(body.attachments),
+        max_attachment_bytes=container.settings.max_attachment_bytes,
+    )
+    return MessageOut.of(message)
+
+
+@router.get("/cases/{case_id}/audit")
+def case_audit(case_id: IdPath, actor: ActorDep, container: ContainerDep) -> list[AuditEventOut]:
+    events = cases.case_audit_trail(container.uow.read_only(), actor, case_id)
+    return [AuditEventOut.of(e) for e in events]
+
+
+@router.get("/attachments/{sha256}", response_class=Response, tags=["attachments"])
+def get_attachment(
+    sha256: Annotated[str, Path(pattern=r"^[0-9a-f]{64}$")],
+    actor: ActorDep,
+    container: ContainerDep,
+) -> Response:
+    content = cases.get_attachment(container.uow.read_only(), actor, sha256)
+    # Served as a download, never rendered inline: attachments are untrusted content.
+    return Response(
+        content,
+        media_type="application/octet-stream",
+        headers={
+            "Content-Disposition": "attachment",
+            "X-Content-Type-Options": "nosniff",
+            "Cache-Control": "private, max-age=31536000, immutable",
+        },
+    )

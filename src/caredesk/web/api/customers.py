@@ -1,0 +1,131 @@
+"""Customers, their orders, and the catalogue."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Header, Query, Response, status
+
+from caredesk.services import catalog, customers
+from caredesk.web.api.common import PAGE_LIMIT_DEFAULT, PAGE_LIMIT_MAX, expected_version, set_etag
+from caredesk.web.api.schemas import (
+    CustomerIn,
+    CustomerOut,
+    CustomerPatch,
+    OrderOut,
+    PageOut,
+    ProductOut,
+)
+from caredesk.web.deps import ActorDep, ContainerDep, NowDep
+from caredesk.web.idempotency import IdempotentRoute
+
+router = APIRouter(route_class=IdempotentRoute)
+Limit = Annotated[int, Query(ge=1, le=PAGE_LIMIT_MAX)]
+
+
+@router.post("/customers", status_code=status.HTTP_201_CREATED, tags=["customers"])
+def create_customer(
+    body: CustomerIn, actor: ActorDep, container: ContainerDep, now: NowDep, response: Response
+) -> CustomerOut:
+    customer = customers.create_customer(
+        container.uow(),
+        actor,
+        now,
+        customer_id=body.id,
+        first_name=body.first_name,
+        last_name=body.last_name,
+        emails=[str(e) for e in body.emails],
+        phones=body.phones,
+        addresses=[a.to_domain() for a in body.addresses],
+        tier=body.tier,
+        membership=body.membership,
+        payment_methods=[pm.to_domain() for pm in body.payment_methods],
+    )
+    response.headers["Location"] = f"/api/v1/customers/{customer.id}"
+    set_etag(response, customer.version)
+    return CustomerOut.of(customer)
+
+
+@router.get("/customers", tags=["customers"])
+def search_customers(
+    actor: ActorDep,
+    container: ContainerDep,
+    q: Annotated[str | None, Query(max_length=200, description="Name, email or id.")] = None,
+    limit: Limit = PAGE_LIMIT_DEFAULT,
+    cursor: str | None = None,
+) -> PageOut[CustomerOut]:
+    page = customers.search_customers(container.uow.read_only(), actor, q, limit, cursor)
+    return PageOut(items=[CustomerOut.of(c) for c in page.items], next_cursor=page.next_cursor)
+
+
+@router.get("/customers/{customer_id}", tags=["customers"])
+def get_customer(
+    customer_id: str, actor: ActorDep, container: ContainerDep, response: Response
+) -> CustomerOut:
+    customer = customers.get_customer(container.uow.read_only(), actor, customer_id)
+    set_etag(response, customer.version)
+    return CustomerOut.of(customer)
+
+
+@router.patch("/customers/{customer_id}", tags=["customers"])
+def update_customer(
+    customer_id: str,
+    body: CustomerPatch,
+    actor: ActorDep,
+    container: ContainerDep,
+    now: NowDep,
+    response: Response,
+    if_match: Annotated[str | None, Header()] = None,
+) -> CustomerOut:
+    changes = body.model_dump(exclude_unset=True, exclude={"version"})
+    if "addresses" in changes and body.addresses is not None:
+        changes["addresses"] = [a.to_domain() for a in body.addresses]
+    if "emails" in changes and body.emails is not None:
+        changes["emails"] = [str(e) for e in body.emails]
+    customer = customers.update_customer(
+        container.uow(),
+        actor,
+        now,
+        customer_id,
+        expected_version=expected_version(if_match, body.version),
+        changes=changes,
+    )
+    set_etag(response, customer.version)
+    return CustomerOut.of(customer)
+
+
+@router.delete(
+    "/customers/{customer_id}", status_code=status.HTTP_204_NO_CONTENT, tags=["customers"]
+)
+def delete_customer(
+    customer_id: str, actor: ActorDep, container: ContainerDep, now: NowDep
+) -> Response:
+    customers.delete_customer(container.uow(), actor, now, customer_id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.get("/customers/{customer_id}/orders", tags=["customers", "orders"])
+def customer_orders(customer_id: str, actor: ActorDep, container: ContainerDep) -> list[OrderOut]:
+    orders = customers.customer_orders(container.uow.read_only(), actor, customer_id)
+    return [OrderOut.of(o) for o in orders]
+
+
+@router.get("/orders/{order_id}", tags=["orders"])
+def get_order(order_id: str, actor: ActorDep, container: ContainerDep) -> OrderOut:
+    return OrderOut.of(catalog.get_order(container.uow.read_only(), actor, order_id))
+
+
+@router.get("/products", tags=["products"])
+def list_products(
+    actor: ActorDep,
+    container: ContainerDep,
+    limit: Limit = PAGE_LIMIT_DEFAULT,
+    cursor: str | None = None,
+) -> PageOut[ProductOut]:
+    page = catalog.list_products(container.uow.read_only(), actor, limit, cursor)
+    return PageOut(items=[ProductOut.of(p) for p in page.items], next_cursor=page.next_cursor)
+
+
+@router.get("/products/{product_id}", tags=["products"])
+def get_product(product_id: str, actor: ActorDep, container: ContainerDep) -> ProductOut:
+    return ProductOut.of(catalog.get_product(container.uow.read_only(), actor, product_id))

@@ -1,0 +1,312 @@
+"""Request and response bodies of the knowledge base, search and triage."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from pydantic import BaseModel, Field, StringConstraints
+
+from caredesk.domain.intents import CaseTriage, IntentModelInfo
+from caredesk.domain.knowledge import (
+    Article,
+    ArticleKind,
+    ArticleStatus,
+    ArticleVersion,
+    KnownIssue,
+    Visibility,
+)
+from caredesk.domain.search import MAX_QUERY_CHARS, SearchHit, SearchKind, SearchMode
+from caredesk.domain.triage import RoutingRule, RoutingRuleSpec
+from caredesk.web.api.schemas import Strict
+
+Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300)]
+Body = Annotated[str, StringConstraints(max_length=200_000)]
+Ref = Annotated[str, StringConstraints(min_length=1, max_length=64)]
+
+
+class ArticleIn(Strict):
+    title: Title
+    body: Body = ""
+    slug: Annotated[str, StringConstraints(max_length=200)] | None = None
+    kind: ArticleKind = ArticleKind.ARTICLE
+    tags: list[str] = Field(default_factory=list, max_length=50)
+    product_ids: list[Ref] = Field(default_factory=list, max_length=200)
+    locale: Annotated[str, StringConstraints(max_length=35)] = "en"
+    visibility: Visibility = Visibility.INTERNAL
+    status: ArticleStatus = ArticleStatus.DRAFT
+
+
+class ArticlePatch(Strict):
+    version: int | None = Field(default=None, description="The version you read (or If-Match).")
+    title: Title | None = None
+    body: Body | None = None
+    slug: Annotated[str, StringConstraints(max_length=200)] | None = None
+    kind: ArticleKind | None = None
+    tags: list[str] | None = Field(default=None, max_length=50)
+    product_ids: list[Ref] | None = Field(default=None, max_length=200)
+    locale: Annotated[str, StringConstraints(max_length=35)] | None = None
+    visibility: Visibility | None = None
+    status: ArticleStatus | None = None
+
+
+class ArticleOut(BaseModel):
+    id: int
+    slug: str
+    kind: ArticleKind
+    title: str
+    body: str
+    body_html: str = Field(description="The body rendered from Markdown and sanitised.")
+    tags: list[str]
+    product_ids: list[str]
+    locale: str
+    visibility: Visibility
+    status: ArticleStatus
+    author: str
+    created_at: datetime
+    updated_at: datetime
+    version: int
+
+    @classmethod
+    def of(cls, a: Article) -> ArticleOut:
+        assert a.id is not None
+        return cls(
+            id=a.id,
+            slug=a.slug,
+            kind=a.kind,
+            title=a.title,
+            body=a.body,
+            body_html=a.body_html,
+            tags=a.tags,
+            product_ids=a.product_ids,
+            locale=a.locale,
+            visibility=a.visibility,
+            status=a.status,
+            author=a.author,
+            created_at=a.created_at,
+            updated_at=a.updated_at,
+            version=a.version,
+        )
+
+
+class ArticleVersionOut(BaseModel):
+    version: int
+    title: str
+    body: str
+    tags: list[str]
+    product_ids: list[str]
+    locale: str
+    visibility: Visibility
+    status: ArticleStatus
+    author: str
+    created_at: datetime
+
+    @classmethod
+    def of(cls, v: ArticleVersion) -> ArticleVersionOut:
+        return cls(
+            version=v.version,
+            title=v.title,
+            body=v.body,
+            tags=v.tags,
+            product_ids=v.product_ids,
+            locale=v.locale,
+            visibility=v.visibility,
+            status=v.status,
+            author=v.author,
+            created_at=v.created_at,
+        )
+
+
+class ArticlePageOut(BaseModel):
+    items: list[ArticleOut]
+    next_cursor: str | None = None
+
+
+class KnownIssueIn(Strict):
+    key: Annotated[str, StringConstraints(min_length=1, max_length=64)]
+    title: Title
+    description: Body = ""
+    product_ids: list[Ref] = Field(default_factory=list, max_length=200)
+    variant_ids: list[Ref] = Field(default_factory=list, max_length=500)
+    conditions: list[Annotated[str, StringConstraints(max_length=500)]] = Field(
+        default_factory=list,
+        max_length=20,
+        description="Phrase groups that must all appear in the case; '|' separates options.",
+    )
+    article_id: int | None = None
+    program_id: Ref | None = Field(default=None, description="A program of the policy in force.")
+    active: bool = True
+
+
+class KnownIssuePatch(Strict):
+    version: int | None = None
+    title: Title | None = None
+    description: Body | None = None
+    product_ids: list[Ref] | None = Field(default=None, max_length=200)
+    variant_ids: list[Ref] | None = Field(default=None, max_length=500)
+    conditions: list[Annotated[str, StringConstraints(max_length=500)]] | None = Field(
+        default=None, max_length=20
+    )
+    article_id: int | None = None
+    program_id: Ref | None = None
+    active: bool | None = None
+
+
+class KnownIssueOut(BaseModel):
+    id: int
+    key: str
+    title: str
+    description: str
+    product_ids: list[str]
+    variant_ids: list[str]
+    conditions: list[str]
+    article_id: int | None
+    program_id: str | None
+    active: bool
+    created_at: datetime
+    updated_at: datetime
+    version: int
+
+    @classmethod
+    def of(cls, i: KnownIssue) -> KnownIssueOut:
+        assert i.id is not None
+        return cls(
+            id=i.id,
+            key=i.key,
+            title=i.title,
+            description=i.description,
+            product_ids=i.product_ids,
+            variant_ids=i.variant_ids,
+            conditions=i.conditions,
+            article_id=i.article_id,
+            program_id=i.program_id,
+            active=i.active,
+            created_at=i.created_at,
+            updated_at=i.updated_at,
+            version=i.version,
+        )
+
+
+class SearchHitOut(BaseModel):
+    kind: SearchKind
+    id: str = Field(description="The article's, macro's or case's id.")
+    title: str
+    snippet: str
+    score: float = Field(description="The fused reciprocal-rank score.")
+    lexical_rank: int | None
+    semantic_rank: int | None
+    url: str
+
+    @classmethod
+    def of(cls, h: SearchHit) -> SearchHitOut:
+        path = "cases" if h.kind is SearchKind.CASE else "articles"
+        return cls(
+            kind=h.kind,
+            id=h.ref_id,
+            title=h.title,
+            snippet=h.snippet,
+            score=h.score,
+            lexical_rank=h.lexical_rank,
+            semantic_rank=h.semantic_rank,
+            url=f"/api/v1/{path}/{h.ref_id}",
+        )
+
+
+class SearchOut(BaseModel):
+    query: str
+    mode: SearchMode = Field(description="The mode used: hybrid falls back to lexical.")
+    semantic_available: bool
+    items: list[SearchHitOut]
+
+
+class SuggestionsOut(BaseModel):
+    case_id: int
+    known_issues: list[str]
+    items: list[SearchHitOut]
+
+
+class CaseTriageOut(BaseModel):
+    case_id: int
+    intent: str | None
+    intent_confidence: float
+    intent_source: str
+    model_version: int | None
+    sentiment: float
+    public_risk: bool
+    public_risk_confidence: float
+    risk_signals: list[str]
+    moments: list[str]
+    known_issues: list[str]
+    language: str
+    rules: list[dict[str, Any]]
+    triaged_at: datetime
+
+    @classmethod
+    def of(cls, t: CaseTriage) -> CaseTriageOut:
+        return cls(
+            case_id=t.case_id,
+            intent=t.intent,
+            intent_confidence=t.intent_confidence,
+            intent_source=t.intent_source,
+            model_version=t.model_version,
+            sentiment=t.sentiment,
+            public_risk=t.public_risk,
+            public_risk_confidence=t.public_risk_confidence,
+            risk_signals=t.risk_signals,
+            moments=t.moments,
+            known_issues=t.known_issues,
+            language=t.language,
+            rules=t.rules,
+            triaged_at=t.triaged_at,
+        )
+
+
+class IntentIn(Strict):
+    intent: Annotated[str, StringConstraints(min_length=1, max_length=64)]
+
+
+class RoutingRuleIn(RoutingRuleSpec):
+    position: int | None = Field(default=None, description="Lower runs first; appended if unset.")
+
+
+class RoutingRulePatch(RoutingRuleSpec):
+    position: int | None = None
+    version: int = Field(description="The version you read.")
+
+
+class RoutingRuleOut(RoutingRuleSpec):
+    id: int
+    position: int
+    version: int
+
+    @classmethod
+    def of(cls, r: RoutingRule) -> RoutingRuleOut:
+        assert r.id is not None
+        return cls(id=r.id, position=r.position, version=r.version, **r.spec.model_dump())
+
+
+class IntentModelOut(BaseModel):
+    version: int
+    method: str
+    labels: list[str]
+    examples: int
+    metrics: dict[str, Any]
+    trained_at: datetime
+    trained_by: str
+    active: bool
+
+    @classmethod
+    def of(cls, m: IntentModelInfo) -> IntentModelOut:
+        return cls(
+            version=m.version,
+            method=m.method,
+            labels=m.labels,
+            examples=m.examples,
+            metrics=m.metrics,
+            trained_at=m.trained_at,
+            trained_by=m.trained_by,
+            active=m.active,
+        )
+
+
+QUERY_MAX = MAX_QUERY_CHARS

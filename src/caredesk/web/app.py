@@ -1,0 +1,54 @@
+"""The FastAPI application factory."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from caredesk import __version__
+from caredesk.bootstrap import Container, bootstrap, ensure_policy_in_force, start_embedder
+from caredesk.settings import Settings
+from caredesk.web.api import admin, cases, customers, grants, knowledge, tools
+from caredesk.web.middleware import AccessLog, BodySizeLimit
+from caredesk.web.pages import install_console
+from caredesk.web.problems import install_problem_handlers
+
+API_PREFIX = "/api/v1"
+
+
+def create_app(settings: Settings | None = None, container: Container | None = None) -> FastAPI:
+    container = container or bootstrap(settings or Settings())
+    ensure_policy_in_force(container)
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        start_embedder(container)
+        yield
+        container.close()
+
+    app = FastAPI(
+        title="caredesk",
+        version=__version__,
+        description="A customer-service desk that lets the front line say yes.",
+        openapi_url=f"{API_PREFIX}/openapi.json",
+        docs_url="/api/docs",
+        redoc_url=None,
+        lifespan=lifespan,
+    )
+    app.state.container = container
+    install_problem_handlers(app)
+    for router in (customers.router, cases.router, grants.router, tools.router, admin.router):
+        app.include_router(router, prefix=API_PREFIX)
+    app.include_router(knowledge.router, prefix=API_PREFIX)
+
+    @app.get("/healthz", include_in_schema=False)
+    def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    install_console(app)
+
+    app.add_middleware(BodySizeLimit, max_bytes=container.settings.max_body_bytes)
+    app.add_middleware(AccessLog)
+    return app

@@ -1,0 +1,72 @@
+"""FastAPI dependencies: the container, the clock and who is calling."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from caredesk.bootstrap import Container
+from caredesk.domain.agents import Actor
+from caredesk.domain.errors import DomainError, ErrorCode, Forbidden, Unauthenticated
+from caredesk.services import auth
+
+SESSION_COOKIE = "caredesk_session"
+CSRF_HEADER = "X-CSRF-Token"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def get_container(request: Request) -> Container:
+    container: Container = request.app.state.container
+    return container
+
+
+ContainerDep = Annotated[Container, Depends(get_container)]
+
+
+def get_now(container: ContainerDep) -> datetime:
+    return container.clock.now()
+
+
+NowDep = Annotated[datetime, Depends(get_now)]
+
+
+def tool_actor(request: Request, container: ContainerDep, now: NowDep) -> Actor:
+    """Who is calling the tool API: any token, including one limited to tools or a customer."""
+    header = request.headers.get("authorization")
+    if header:
+        scheme, _, credential = header.partition(" ")
+        if scheme.lower() != "bearer" or not credential.strip():
+            raise DomainError("use 'Authorization: Bearer <token>'", code=ErrorCode.TOKEN_INVALID)
+        actor = auth.authenticate_token(container.uow(), credential.strip(), now)
+        request.state.actor = actor
+        return actor
+    session_secret = request.cookies.get(SESSION_COOKIE)
+    if session_secret:
+        agent = auth.session_agent(container.uow.read_only(), session_secret, now)
+        # Cookies ride along on cross-site requests; a write must prove it came from our pages.
+        if request.method not in SAFE_METHODS and request.headers.get(
+            CSRF_HEADER
+        ) != auth.csrf_token_for(session_secret):
+            raise DomainError("missing or wrong CSRF token", code=ErrorCode.CSRF_FAILED)
+        actor = agent.actor()
+        request.state.actor = actor
+        return actor
+    raise Unauthenticated("send 'Authorization: Bearer <token>' or sign in")
+
+
+def current_actor(request: Request, container: ContainerDep, now: NowDep) -> Actor:
+    actor = tool_actor(request, container, now)
+    if actor.scoped:
+        # The limits of such a token (which tools, which customer) are the tool API's;
+        # the rest of the API would let it past them.
+        raise Forbidden(
+            "this token is limited to the tool API (/api/v1/tools)",
+            details={"token_id": actor.token_id},
+        )
+    return actor
+
+
+ActorDep = Annotated[Actor, Depends(current_actor)]
+ToolActorDep = Annotated[Actor, Depends(tool_actor)]

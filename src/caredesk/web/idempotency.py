@@ -1,0 +1,129 @@
+"""`Idempotency-Key` on POST: the first response is stored and replayed, never re-executed.
+
+The key is claimed in its own committed transaction before the handler runs, so a second
+request with the same key (concurrent or later) finds it: a finished one gets the stored
+response, one still running gets 409 `idempotency_in_progress`, one with a different body
+gets 422 `idempotency_key_reused`. Keys are scoped to the credential that sent them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Coroutine
+from typing import Any
+
+from fastapi import Request, Response
+from fastapi.routing import APIRoute
+from starlette.concurrency import run_in_threadpool
+
+from caredesk.bootstrap import Container
+from caredesk.domain.errors import DomainError, ErrorCode
+from caredesk.services.ports import IdempotencyRecord, StoredResponse
+from caredesk.web.deps import SESSION_COOKIE
+from caredesk.web.problems import domain_problem, problem
+
+HEADER = "Idempotency-Key"
+REPLAY_HEADER = "Idempotent-Replayed"
+MAX_KEY_LENGTH = 200
+_REPLAYED_HEADERS = ("content-type", "location", "etag")
+
+
+def _principal(request: Request) -> str | None:
+    credential = request.headers.get("authorization") or request.cookies.get(SESSION_COOKIE)
+    if not credential:
+        return None
+    return hashlib.sha256(credential.encode()).hexdigest()[:40]
+
+
+def _reserve(container: Container, record: IdempotencyRecord) -> IdempotencyRecord | None:
+    with container.uow() as uow:
+        existing = uow.idempotency.reserve(record)
+        uow.commit()
+        return existing
+
+
+def _complete(container: Container, principal: str, key: str, response: StoredResponse) -> None:
+    with container.uow() as uow:
+        uow.idempotency.complete(principal, key, response)
+        uow.commit()
+
+
+def _release(container: Container, principal: str, key: str) -> None:
+    with container.uow() as uow:
+        uow.idempotency.release(principal, key)
+        uow.commit()
+
+
+class IdempotentRoute(APIRoute):
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def route(request: Request) -> Response:
+            key = request.headers.get(HEADER)
+            principal = _principal(request)
+            if request.method != "POST" or not key or principal is None:
+                return await handler(request)
+            if len(key) > MAX_KEY_LENGTH:
+                return problem(
+                    422,
+                    ErrorCode.VALIDATION_ERROR.value,
+                    f"{HEADER} is longer than {MAX_KEY_LENGTH} characters",
+                )
+            container: Container = request.app.state.container
+            body = await request.body()
+            fingerprint = hashlib.sha256(
+                request.method.encode() + b" " + request.url.path.encode() + b"\n" + body
+            ).hexdigest()
+            record = IdempotencyRecord(
+                principal=principal,
+                key=key,
+                fingerprint=fingerprint,
+                created_at=container.clock.now(),
+            )
+            existing = await run_in_threadpool(_reserve, container, record)
+            if existing is not None:
+                return _answer_repeat(existing, fingerprint)
+            try:
+                response = await handler(request)
+            except DomainError as exc:
+                await run_in_threadpool(_release, container, principal, key)
+                return domain_problem(exc, request.url.path)
+            except BaseException:
+                await run_in_threadpool(_release, container, principal, key)
+                raise
+            if 200 <= response.status_code < 300:
+                stored = StoredResponse(
+                    status_code=response.status_code,
+                    body=bytes(response.body),
+                    headers={k: v for k, v in response.headers.items() if k in _REPLAYED_HEADERS},
+                )
+                await run_in_threadpool(_complete, container, principal, key, stored)
+            else:
+                # Only successes are remembered: a refused request may be corrected and retried.
+                await run_in_threadpool(_release, container, principal, key)
+            return response
+
+        return route
+
+
+def _answer_repeat(existing: IdempotencyRecord, fingerprint: str) -> Response:
+    if existing.fingerprint != fingerprint:
+        return problem(
+            422,
+            ErrorCode.IDEMPOTENCY_KEY_REUSED.value,
+            f"this {HEADER} was used for a different request",
+        )
+    if existing.response is None:
+        return problem(
+            409,
+            ErrorCode.IDEMPOTENCY_IN_PROGRESS.value,
+            f"a request with this {HEADER} is still being processed",
+            headers={"Retry-After": "1"},
+        )
+    headers = dict(existing.response.headers)
+    headers[REPLAY_HEADER] = "true"
+    return Response(
+        content=existing.response.body,
+        status_code=existing.response.status_code,
+        headers=headers,
+    )

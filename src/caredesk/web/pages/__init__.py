@@ -1,0 +1,15 @@
+"""The agent console: server-rendered pages (Jinja2 + HTMX) over the same services as the API."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+
+
+def install_console(app: FastAPI) -> None:
+    from caredesk.web.pages import case, manage, queues, signin
+    from caredesk.web.pages.common import STATIC_DIR
+
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    for module in (signin, queues, case, manage):
+        app.include_router(module.router)

@@ -1,0 +1,281 @@
+"""The case page: the story, the customer, the offers, and every action on the case."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any
+
+from fastapi import APIRouter, File, Form, Path, Request, Response, UploadFile
+from fastapi.responses import HTMLResponse
+from starlette.concurrency import run_in_threadpool
+
+from caredesk.bootstrap import Container
+from caredesk.domain.agents import Permission
+from caredesk.domain.cases import CaseStatus, MessageKind, Priority
+from caredesk.domain.errors import DomainError, ErrorCode, ValidationFailed
+from caredesk.services import cases, console, grants
+from caredesk.services.cases import NewAttachment
+from caredesk.web.pages.common import (
+    HINTS,
+    ContainerDep,
+    PageRoute,
+    Reader,
+    SignedIn,
+    Writer,
+    redirect,
+    render,
+)
+from caredesk.web.pages.panels import render_panels
+from caredesk.web.pages.views import expanded_macros, offer_cards, timeline
+
+router = APIRouter(route_class=PageRoute, include_in_schema=False)
+CaseId = Annotated[int, Path(ge=1, le=2**63 - 1)]
+ORDERS_IN_DETAIL = 8
+
+
+def case_page(
+    request: Request,
+    who: SignedIn,
+    container: Container,
+    case_id: int,
+    *,
+    status_code: int = 200,
+    problem: DomainError | None = None,
+    attempted: dict[str, Any] | None = None,
+    kept_body: str | None = None,
+) -> HTMLResponse:
+    """Render the case as it is now; after a refusal, say why above it and keep what was typed."""
+    screen = console.case_screen(container.uow.read_only, who.actor, container.clock.now(), case_id)
+    linked = [o for o in screen.orders if o.id in screen.case.order_ids]
+    recent = [o for o in reversed(screen.orders) if o.id not in screen.case.order_ids]
+    context: dict[str, Any] = {
+        "who": who,
+        "csrf": who.csrf,
+        "can_write": who.can(Permission.WRITE_CASES),
+    }
+    panels = render_panels(container, who.actor, screen, context)
+    return render(
+        request,
+        "case.html",
+        who,
+        status_code=status_code,
+        s=screen,
+        case=screen.case,
+        customer=screen.customer,
+        entries=timeline(screen),
+        offers=offer_cards(screen),
+        detailed_orders=linked + recent[: max(0, ORDERS_IN_DETAIL - len(linked))],
+        other_orders=recent[max(0, ORDERS_IN_DETAIL - len(linked)) :],
+        macros=expanded_macros(screen, who.agent),
+        statuses=list(CaseStatus),
+        priorities=list(Priority),
+        agents=sorted((a for a in screen.agents.values() if a.active), key=lambda a: a.name),
+        teams=sorted(screen.teams.values(), key=lambda t: t.name),
+        panels=panels,
+        problem=problem,
+        problem_hint=HINTS.get(problem.code) if problem else None,
+        attempted=attempted or {},
+        kept_body=kept_body,
+        can_write=who.can(Permission.WRITE_CASES),
+        max_body_bytes=container.settings.max_body_bytes,
+        counts=None,
+        push_url=f"/cases/{case_id}",
+    )
+
+
+_REFUSAL_STATUS = {
+    ErrorCode.VERSION_CONFLICT: 409,
+    ErrorCode.STALE_PLAN: 409,
+    ErrorCode.INVALID_TRANSITION: 409,
+    ErrorCode.FORBIDDEN: 403,
+    ErrorCode.OVER_AUTHORITY: 403,
+    ErrorCode.IDEMPOTENCY_KEY_REUSED: 422,
+    ErrorCode.NOT_FOUND: 404,
+}
+
+
+def _refused(
+    request: Request,
+    who: SignedIn,
+    container: Container,
+    case_id: int,
+    exc: DomainError,
+    **kept: Any,
+) -> HTMLResponse:
+    if exc.code is ErrorCode.NOT_FOUND and exc.details.get("entity") == "case":
+        raise exc
+    return case_page(
+        request,
+        who,
+        container,
+        case_id,
+        status_code=_REFUSAL_STATUS.get(exc.code, 422),
+        problem=exc,
+        **kept,
+    )
+
+
+@router.get("/cases/{case_id}")
+def show_case(case_id: CaseId, request: Request, who: Reader, container: ContainerDep) -> Response:
+    return case_page(request, who, container, case_id)
+
+
+@router.post("/cases/{case_id}/reply")
+async def post_reply(
+    case_id: CaseId,
+    request: Request,
+    who: Writer,
+    container: ContainerDep,
+    body: Annotated[str, Form(max_length=200_000)] = "",
+    kind: Annotated[str, Form(max_length=10)] = "reply",
+    solve: Annotated[str, Form(max_length=5)] = "",
+    version: Annotated[int | None, Form(ge=1)] = None,
+    files: Annotated[list[UploadFile] | None, File()] = None,
+) -> Response:
+    if kind not in ("reply", "note"):
+        raise ValidationFailed("kind is reply or note", details={"field": "kind"})
+    attachments = [
+        NewAttachment(
+            f.filename or "attachment", f.content_type or "application/octet-stream", await f.read()
+        )
+        for f in files or []
+        if f.filename
+    ]
+    message_kind = MessageKind.NOTE if kind == "note" else MessageKind.OUTBOUND
+    solve_at = version if solve and kind == "reply" else None
+    if solve and kind == "reply" and version is None:
+        raise ValidationFailed("solving needs the case version", details={"field": "version"})
+    try:
+        await run_in_threadpool(
+            lambda: console.reply(
+                container.uow,
+                who.actor,
+                container.clock.now(),
+                case_id,
+                kind=message_kind,
+                body=body,
+                attachments=attachments,
+                max_attachment_bytes=container.settings.max_attachment_bytes,
+                solve_at_version=solve_at,
+            )
+        )
+    except DomainError as exc:
+        return await run_in_threadpool(
+            _refused, request, who, container, case_id, exc, kept_body=body
+        )
+    notice = "noted" if kind == "note" else ("sent_solved" if solve_at else "sent")
+    return redirect(f"/cases/{case_id}", notice)
+
+
+_FIELDS = ("status", "priority", "assignee", "team", "tags")
+
+
+@router.post("/cases/{case_id}/fields")
+async def update_fields(
+    case_id: CaseId, request: Request, who: Writer, container: ContainerDep
+) -> Response:
+    form = await request.form()
+    raw = {k: str(form.get(k, "")) for k in _FIELDS}
+    shown = {k: str(form.get(f"shown_{k}", "")) for k in _FIELDS}
+    version = str(form.get("version", ""))
+    if not version.isdigit():
+        raise ValidationFailed("the form lacks the case version", details={"field": "version"})
+    # Only what the agent changed is sent, so an untouched field never overwrites anyone.
+    changes: dict[str, Any] = {}
+    if raw["status"] != shown["status"]:
+        changes["status"] = CaseStatus(raw["status"])
+    if raw["priority"] != shown["priority"]:
+        changes["priority"] = Priority(raw["priority"])
+    if raw["assignee"] != shown["assignee"]:
+        changes["assignee_id"] = int(raw["assignee"]) if raw["assignee"].isdigit() else None
+    if raw["team"] != shown["team"]:
+        changes["team_id"] = int(raw["team"]) if raw["team"].isdigit() else None
+    if raw["tags"] != shown["tags"]:
+        changes["tags"] = [t for t in raw["tags"].replace(",", " ").split() if t]
+    if not changes:
+        return redirect(f"/cases/{case_id}")
+    try:
+        await run_in_threadpool(
+            cases.update_case,
+            container.uow(),
+            who.actor,
+            container.clock.now(),
+            case_id,
+            expected_version=int(version),
+            changes=changes,
+        )
+    except DomainError as exc:
+        attempted = {k: str(v.value if hasattr(v, "value") else v) for k, v in changes.items()}
+        return await run_in_threadpool(
+            _refused, request, who, container, case_id, exc, attempted=attempted
+        )
+    return redirect(f"/cases/{case_id}", "saved")
+
+
+@router.post("/cases/{case_id}/assign-me")
+def assign_me(
+    case_id: CaseId,
+    request: Request,
+    who: Writer,
+    container: ContainerDep,
+    version: Annotated[int, Form(ge=1)],
+) -> Response:
+    try:
+        cases.assign_case(
+            container.uow(),
+            who.actor,
+            container.clock.now(),
+            case_id,
+            assignee_id=who.agent.id,
+            expected_version=version,
+        )
+    except DomainError as exc:
+        return _refused(
+            request, who, container, case_id, exc, attempted={"assignee_id": who.agent.name}
+        )
+    return redirect(f"/cases/{case_id}", "assigned")
+
+
+@router.post("/cases/{case_id}/grant")
+def grant(
+    case_id: CaseId,
+    request: Request,
+    who: Writer,
+    container: ContainerDep,
+    remedies: Annotated[str, Form(max_length=500)],
+    idempotency_key: Annotated[str, Form(min_length=8, max_length=200)],
+    basis: Annotated[str, Form(max_length=500)] = "",
+) -> Response:
+    try:
+        plan_basis = json.loads(basis) if basis else None
+    except ValueError as exc:
+        raise ValidationFailed("the offer's basis is damaged; reload the page") from exc
+    if plan_basis is not None and not (
+        isinstance(plan_basis, dict) and all(isinstance(v, int) for v in plan_basis.values())
+    ):
+        raise ValidationFailed("the offer's basis is damaged; reload the page")
+
+    def attempt() -> grants.GrantOutcome:
+        return grants.grant_on_case(
+            container.uow(),
+            who.actor,
+            container.clock.now(),
+            case_id,
+            [r for r in remedies.split(",") if r],
+            idempotency_key=idempotency_key,
+            basis=plan_basis,
+        )
+
+    try:
+        try:
+            outcome = attempt()
+        except DomainError as exc:
+            # Two clicks racing on one key: the loser hits the unique key and, tried again,
+            # finds the winner's grant and replays it.
+            if exc.code is not ErrorCode.CONFLICT:
+                raise
+            outcome = attempt()
+    except DomainError as exc:
+        return _refused(request, who, container, case_id, exc)
+    notice = "approval_requested" if outcome.grant.status.value == "pending_approval" else "granted"
+    return redirect(f"/cases/{case_id}", notice)

@@ -1,0 +1,265 @@
+"""What every console page shares: templates, the signed-in agent, CSRF, and error pages."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Annotated, Any
+from urllib.parse import quote, urlencode
+
+import structlog
+from fastapi import Depends, Request, Response
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.routing import APIRoute
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from markupsafe import Markup
+from starlette.concurrency import run_in_threadpool
+
+from caredesk.bootstrap import Container
+from caredesk.domain.agents import Actor, Agent, Permission
+from caredesk.domain.errors import DomainError, ErrorCode, Unauthenticated
+from caredesk.services import auth
+from caredesk.web.deps import CSRF_HEADER, SAFE_METHODS, SESSION_COOKIE, get_container
+from caredesk.web.problems import STATUS_BY_CODE
+
+log = structlog.get_logger("caredesk.console")
+HERE = Path(__file__).parent
+STATIC_DIR = HERE / "static"
+CSRF_FIELD = "csrf_token"
+
+
+def _money(value: Decimal | None) -> str:
+    return "—" if value is None else f"{value:,.2f}"
+
+
+def _when(value: datetime | date | None) -> str:
+    if value is None:
+        return "—"
+    if isinstance(value, datetime):
+        return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    return value.isoformat()
+
+
+def _iso(value: datetime | None) -> str:
+    return value.astimezone(UTC).isoformat() if value else ""
+
+
+def _percent(value: float) -> str:
+    return f"{value:.0%}"
+
+
+def _tojson_attr(value: Any) -> Markup:
+    """JSON for an HTML attribute value (autoescaping quotes it once, safely)."""
+    return Markup.escape(json.dumps(value, sort_keys=True, default=str))
+
+
+def build_templates() -> Environment:
+    env = Environment(
+        loader=FileSystemLoader(HERE / "templates"),
+        autoescape=select_autoescape(["html"]),
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters.update(money=_money, when=_when, iso=_iso, percent=_percent, jattr=_tojson_attr)
+    env.globals.update(Permission=Permission, urlencode=urlencode, quote=quote)
+    return env
+
+
+TEMPLATES = build_templates()
+
+
+@dataclass(frozen=True, slots=True)
+class SignedIn:
+    """The agent behind this request's session cookie."""
+
+    agent: Agent
+    session_secret: str
+
+    @property
+    def actor(self) -> Actor:
+        return self.agent.actor()
+
+    @property
+    def csrf(self) -> str:
+        return auth.csrf_token_for(self.session_secret)
+
+    def can(self, permission: Permission) -> bool:
+        return self.actor.can(permission)
+
+
+class SignInRequired(Exception):
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+def signed_in(
+    request: Request, container: Annotated[Container, Depends(get_container)]
+) -> SignedIn:
+    secret = request.cookies.get(SESSION_COOKIE)
+    if not secret:
+        raise SignInRequired("")
+    try:
+        agent = auth.session_agent(container.uow.read_only(), secret, container.clock.now())
+    except Unauthenticated as exc:
+        raise SignInRequired(exc.message) from exc
+    return SignedIn(agent, secret)
+
+
+async def checked(request: Request, who: Annotated[SignedIn, Depends(signed_in)]) -> SignedIn:
+    """A write from a console page: the CSRF token must match the session's."""
+    if request.method not in SAFE_METHODS:
+        sent = request.headers.get(CSRF_HEADER)
+        if sent is None and request.headers.get("content-type", "").startswith(
+            ("application/x-www-form-urlencoded", "multipart/form-data")
+        ):
+            form = await request.form()
+            value = form.get(CSRF_FIELD)
+            sent = value if isinstance(value, str) else None
+        if sent != who.csrf:
+            raise DomainError(
+                "this form is out of date or did not come from caredesk; reload the page "
+                "and try again",
+                code=ErrorCode.CSRF_FAILED,
+            )
+    return who
+
+
+Reader = Annotated[SignedIn, Depends(signed_in)]
+Writer = Annotated[SignedIn, Depends(checked)]
+ContainerDep = Annotated[Container, Depends(get_container)]
+
+
+def is_htmx(request: Request) -> bool:
+    return request.headers.get("HX-Request") == "true"
+
+
+def render(
+    request: Request,
+    template: str,
+    who: SignedIn | None,
+    *,
+    status_code: int = 200,
+    headers: dict[str, str] | None = None,
+    push_url: str | None = None,
+    **context: Any,
+) -> HTMLResponse:
+    html = TEMPLATES.get_template(template).render(
+        request=request,
+        who=who,
+        csrf=who.csrf if who else "",
+        path=request.url.path,
+        notice=NOTICES.get(request.query_params.get("notice", "")),
+        **context,
+    )
+    response = HTMLResponse(html, status_code=status_code, headers=headers)
+    # Console pages show customer data: never cache them, never frame them.
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["X-Frame-Options"] = "DENY"
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Referrer-Policy"] = "same-origin"
+    if request.method != "GET":
+        # A page drawn in answer to a form must not leave the form's address in the history,
+        # where a reload would send a GET to a POST-only route.
+        response.headers["HX-Push-Url"] = push_url or "false"
+    return response
+
+
+def redirect(url: str, notice: str | None = None) -> RedirectResponse:
+    if notice:
+        url = f"{url}{'&' if '?' in url else '?'}notice={notice}"
+    return RedirectResponse(url, status_code=303)
+
+
+NOTICES = {
+    "signed_out": "You are signed out.",
+    "granted": "Granted. The customer has been told, and the ledger and the order are updated.",
+    "approval_requested": "Sent for approval. The case shows the request until a lead decides.",
+    "sent": "Reply sent.",
+    "noted": "Internal note added.",
+    "sent_solved": "Reply sent and the case is solved.",
+    "saved": "Saved.",
+    "assigned": "The case is yours.",
+    "approved": "Approved: the grant was executed.",
+    "denied": "Denied: nothing was granted.",
+    "created": "Created.",
+    "revoked": "Token revoked.",
+    "policy_loaded": "The policy is in force.",
+    "view_saved": "View saved.",
+    "view_deleted": "View removed.",
+    "no_next": "No other open case is waiting for you.",
+}
+
+HINTS = {
+    ErrorCode.CSRF_FAILED: "Reload the page to get a fresh form, then try again.",
+    ErrorCode.FORBIDDEN: "Ask a lead or an admin if you need this.",
+    ErrorCode.NOT_FOUND: "It may have been merged or never existed; go back to your queue.",
+    ErrorCode.VERSION_CONFLICT: "Reload to see the latest version, then make your change again.",
+    ErrorCode.STALE_PLAN: "The offers were planned on older facts; reload to plan again.",
+}
+
+
+def error_page(
+    request: Request, who: SignedIn | None, exc: DomainError, status_code: int | None = None
+) -> HTMLResponse:
+    status = status_code or STATUS_BY_CODE.get(exc.code, 400)
+    return render(
+        request,
+        "error.html",
+        who,
+        status_code=status,
+        error=exc,
+        code=exc.code.value,
+        hint=HINTS.get(exc.code),
+        title="Not allowed" if status == 403 else "Something needs your attention",
+    )
+
+
+def _sign_in_redirect(request: Request) -> Response:
+    target = request.url.path
+    if request.url.query:
+        target += "?" + request.url.query
+    url = "/login?" + urlencode({"next": target if request.method == "GET" else "/"})
+    if is_htmx(request):
+        return Response(status_code=204, headers={"HX-Redirect": url})
+    return RedirectResponse(url, status_code=303)
+
+
+class PageRoute(APIRoute):
+    """Console routes answer with pages: a refusal is a readable page, never JSON or a trace."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def route(request: Request) -> Response:
+            try:
+                return await handler(request)
+            except SignInRequired:
+                return _sign_in_redirect(request)
+            except DomainError as exc:
+                who = await run_in_threadpool(_who_or_none, request)
+                return error_page(request, who, exc)
+            except RequestValidationError as exc:
+                who = await run_in_threadpool(_who_or_none, request)
+                fields = ", ".join(
+                    str(e.get("loc", ["?"])[-1]) for e in exc.errors() if e.get("loc")
+                )
+                problem = DomainError(
+                    f"the form is missing or has a wrong value in: {fields or 'a field'}",
+                    code=ErrorCode.VALIDATION_ERROR,
+                )
+                return error_page(request, who, problem, 422)
+
+        return route
+
+
+def _who_or_none(request: Request) -> SignedIn | None:
+    try:
+        return signed_in(request, request.app.state.container)
+    except SignInRequired:
+        return None

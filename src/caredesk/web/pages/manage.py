@@ -1,0 +1,316 @@
+"""Approvals for leads, the manager's dashboard, and administration."""
+
+from __future__ import annotations
+
+from datetime import datetime, time
+from typing import Annotated, Any
+
+from fastapi import APIRouter, File, Form, Path, Query, Request, Response, UploadFile
+from fastapi.responses import HTMLResponse
+from starlette.concurrency import run_in_threadpool
+
+from caredesk.domain.agents import Permission, Role
+from caredesk.domain.errors import DomainError, ValidationFailed
+from caredesk.domain.grants import ApprovalStatus
+from caredesk.domain.policy.loading import PolicyInvalid
+from caredesk.services import auth, console, grants, policy
+from caredesk.web.pages import charts
+from caredesk.web.pages.common import (
+    ContainerDep,
+    PageRoute,
+    Reader,
+    SignedIn,
+    Writer,
+    redirect,
+    render,
+)
+
+router = APIRouter(route_class=PageRoute, include_in_schema=False)
+SmallId = Annotated[int, Path(ge=1, le=2**31 - 1)]
+BigId = Annotated[int, Path(ge=1, le=2**63 - 1)]
+MAX_POLICY_BYTES = 1_000_000
+
+
+# --- approvals -------------------------------------------------------------------------------
+
+
+@router.get("/approvals")
+def approvals(
+    request: Request,
+    who: Reader,
+    container: ContainerDep,
+    status: Annotated[str, Query(max_length=20)] = "pending",
+) -> HTMLResponse:
+    chosen = None if status == "all" else ApprovalStatus(status)
+    items = console.approvals_screen(container.uow.read_only(), who.actor, chosen)
+    return render(
+        request,
+        "approvals.html",
+        who,
+        items=items,
+        status=status,
+        statuses=["pending", "approved", "denied", "all"],
+    )
+
+
+@router.post("/approvals/{approval_id}/decide")
+def decide(
+    approval_id: BigId,
+    who: Writer,
+    container: ContainerDep,
+    decision: Annotated[str, Form(max_length=10)],
+    note: Annotated[str, Form(max_length=2000)] = "",
+) -> Response:
+    if decision not in ("approve", "deny"):
+        raise ValidationFailed("decide approve or deny", details={"field": "decision"})
+    grants.decide_approval(
+        container.uow(),
+        who.actor,
+        container.clock.now(),
+        approval_id,
+        approve=decision == "approve",
+        note=note.strip(),
+    )
+    return redirect("/approvals", "approved" if decision == "approve" else "denied")
+
+
+# --- dashboard -------------------------------------------------------------------------------
+
+
+@router.get("/dashboard")
+def dashboard(
+    request: Request,
+    who: Reader,
+    container: ContainerDep,
+    days: Annotated[int, Query(ge=1, le=366)] = 30,
+) -> HTMLResponse:
+    board = console.dashboard(container.uow.read_only(), who.actor, container.clock.now(), days)
+
+    def daily(series: list[console.DailyFigure]) -> list[charts.Point]:
+        return [charts.Point(f.day.strftime("%d %b"), f.value) for f in series]
+
+    levels = board.service_levels
+    figures = {
+        "volume": charts.column_chart(daily(board.volume), title="Cases opened per day"),
+        "first_reply": charts.column_chart(
+            daily(board.first_reply_hours),
+            title="First reply time (median hours, by day opened)",
+            unit=" h",
+            color=charts.PALETTE[1],
+        ),
+        "resolution": charts.column_chart(
+            daily(board.resolution_hours),
+            title="Resolution time (median hours, by day opened)",
+            unit=" h",
+            color=charts.PALETTE[2],
+        ),
+        "remedy_count": charts.bar_list(
+            [charts.Point(r, n) for r, n, _ in board.grants_by_remedy],
+            title="Grants by remedy",
+        ),
+        "remedy_cost": charts.bar_list(
+            [charts.Point(r, float(c)) for r, _, c in board.grants_by_remedy],
+            title="Cost of grants by remedy",
+            fmt=lambda v: f"{v:,.2f}",
+        ),
+        "levels": charts.share_bar(
+            [
+                charts.Point("1 deflected", levels.get(1, 0)),
+                charts.Point("2 saved the sale", levels.get(2, 0)),
+                charts.Point("3 invested", levels.get(3, 0)),
+            ],
+            title="Service level of solved cases",
+        ),
+    }
+    extra = {
+        name: charts.column_chart(daily(series), title=name)
+        for name, series in board.extra_series.items()
+    }
+    return render(
+        request, "dashboard.html", who, board=board, figures=figures, extra=extra, days=days
+    )
+
+
+# --- administration --------------------------------------------------------------------------
+
+
+def _admin(
+    request: Request, who: SignedIn, container: ContainerDep, tab: str, **extra: Any
+) -> HTMLResponse:
+    screen = console.admin_screen(container.uow.read_only(), who.actor)
+    return render(
+        request,
+        f"admin_{tab}.html",
+        who,
+        tab=tab,
+        a=screen,
+        roles=[r.value for r in Role],
+        status_code=int(str(extra.pop("status_code", 200))),
+        push_url=f"/admin/{tab}",
+        **extra,
+    )
+
+
+@router.get("/admin")
+def admin_home() -> Response:
+    return redirect("/admin/agents")
+
+
+@router.get("/admin/agents")
+def admin_agents(request: Request, who: Reader, container: ContainerDep) -> HTMLResponse:
+    return _admin(request, who, container, "agents")
+
+
+@router.post("/admin/agents")
+async def create_agent(request: Request, who: Writer, container: ContainerDep) -> Response:
+    form = await request.form()
+    fields = {k: str(form.get(k, "")).strip() for k in ("email", "name", "role", "password")}
+    team_names = [str(t) for t in form.getlist("teams")]
+    try:
+        role = Role(fields["role"])
+        await run_in_threadpool(
+            lambda: auth.create_agent(
+                container.uow(),
+                who.actor,
+                container.hasher,
+                container.clock.now(),
+                email=fields["email"],
+                name=fields["name"] or fields["email"],
+                role=role,
+                password=fields["password"] or None,
+                team_names=team_names,
+            )
+        )
+    except (DomainError, ValueError) as exc:
+        message = exc.message if isinstance(exc, DomainError) else "choose a role"
+        return await run_in_threadpool(
+            lambda: _admin(
+                request,
+                who,
+                container,
+                "agents",
+                form_error=message,
+                form=fields,
+                status_code=422,
+            )
+        )
+    return redirect("/admin/agents", "created")
+
+
+@router.post("/admin/teams")
+def create_team(
+    request: Request,
+    who: Writer,
+    container: ContainerDep,
+    name: Annotated[str, Form(max_length=100)],
+) -> Response:
+    if not name.strip():
+        raise ValidationFailed("a team needs a name", details={"field": "name"})
+    try:
+        auth.create_team(container.uow(), who.actor, container.clock.now(), name.strip())
+    except DomainError as exc:
+        return _admin(request, who, container, "agents", team_error=exc.message, status_code=409)
+    return redirect("/admin/agents", "created")
+
+
+@router.get("/admin/tokens")
+def admin_tokens(request: Request, who: Reader, container: ContainerDep) -> HTMLResponse:
+    return _admin(request, who, container, "tokens")
+
+
+@router.post("/admin/tokens")
+def create_token(
+    request: Request,
+    who: Writer,
+    container: ContainerDep,
+    name: Annotated[str, Form(min_length=1, max_length=200)],
+    role: Annotated[Role, Form()],
+    agent: Annotated[str, Form(max_length=20)] = "",
+    expires: Annotated[str, Form(max_length=20)] = "",
+) -> HTMLResponse:
+    expires_at = None
+    if expires:
+        try:
+            day = datetime.fromisoformat(expires).date()
+        except ValueError as exc:
+            raise ValidationFailed("expiry is a date", details={"field": "expires"}) from exc
+        now = container.clock.now()
+        expires_at = datetime.combine(day, time(), tzinfo=now.tzinfo)
+    try:
+        issued = auth.create_token(
+            container.uow(),
+            who.actor,
+            container.clock.now(),
+            name=name.strip(),
+            role=role,
+            agent_id=int(agent) if agent.isdigit() else None,
+            expires_at=expires_at,
+        )
+    except DomainError as exc:
+        return _admin(request, who, container, "tokens", form_error=exc.message, status_code=422)
+    # The secret is shown on this response only; it is stored as a hash.
+    return _admin(request, who, container, "tokens", issued=issued)
+
+
+@router.post("/admin/tokens/{token_id}/revoke")
+def revoke_token(token_id: SmallId, who: Writer, container: ContainerDep) -> Response:
+    auth.revoke_token(container.uow(), who.actor, container.clock.now(), token_id)
+    return redirect("/admin/tokens", "revoked")
+
+
+@router.get("/admin/policy")
+def admin_policy(request: Request, who: Reader, container: ContainerDep) -> HTMLResponse:
+    current = policy.active_policy(container.uow.read_only())
+    return _admin(request, who, container, "policy", text=current.text, problems=[])
+
+
+@router.post("/admin/policy")
+async def upload_policy(
+    request: Request,
+    who: Writer,
+    container: ContainerDep,
+    text: Annotated[str, Form(max_length=MAX_POLICY_BYTES)] = "",
+    file: Annotated[UploadFile | None, File()] = None,
+) -> Response:
+    if file is not None and file.filename:
+        raw = await file.read(MAX_POLICY_BYTES + 1)
+        if len(raw) > MAX_POLICY_BYTES:
+            raise ValidationFailed("the policy file is larger than 1 MB")
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise ValidationFailed("the policy file is not UTF-8 text") from exc
+    if not text.strip():
+        raise ValidationFailed("paste the policy or choose a file", details={"field": "text"})
+    try:
+        await run_in_threadpool(
+            policy.load_policy, container.uow(), who.actor, container.clock.now(), text
+        )
+    except PolicyInvalid as exc:
+        return await run_in_threadpool(
+            _admin,
+            request,
+            who,
+            container,
+            "policy",
+            text=text,
+            problems=exc.problems,
+            status_code=422,
+        )
+    except DomainError as exc:
+        return await run_in_threadpool(
+            _admin,
+            request,
+            who,
+            container,
+            "policy",
+            text=text,
+            problems=[],
+            form_error=exc.message,
+            status_code=409,
+        )
+    return redirect("/admin/policy", "policy_loaded")
+
+
+def can_manage(who: SignedIn) -> bool:
+    return who.can(Permission.MANAGE_AGENTS)

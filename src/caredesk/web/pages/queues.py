@@ -1,0 +1,260 @@
+"""Queues: my cases, unassigned, team, all open; filters, saved views, bulk actions, live counts."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+import json
+from collections.abc import AsyncIterator
+from dataclasses import asdict
+from typing import Annotated
+from urllib.parse import parse_qsl, urlencode
+
+from fastapi import APIRouter, Form, Query, Request, Response
+from fastapi.responses import HTMLResponse, StreamingResponse
+from starlette.concurrency import run_in_threadpool
+
+from caredesk.domain.cases import CaseStatus
+from caredesk.domain.errors import DomainError, ValidationFailed
+from caredesk.services import console
+from caredesk.web.pages.common import (
+    ContainerDep,
+    PageRoute,
+    Reader,
+    Writer,
+    redirect,
+    render,
+)
+
+router = APIRouter(route_class=PageRoute, include_in_schema=False)
+
+PAGE_SIZE = 50
+VIEWS_COOKIE = "caredesk_views"
+MAX_VIEWS = 20
+VIEW_KEYS = ("view", "status", "tag", "q", "team")
+LIVE_POLL_SECONDS = 2.0
+LIVE_STREAM_SECONDS = 300.0
+VIEW_TITLES = {
+    "mine": "My cases",
+    "unassigned": "Unassigned",
+    "team": "My team",
+    "open": "All open",
+    "all": "Everything",
+}
+
+
+def _query(
+    view: str, status: list[str], tag: str | None, q: str | None, team: int | None
+) -> console.QueueQuery:
+    try:
+        statuses = tuple(CaseStatus(s) for s in status if s)
+    except ValueError as exc:
+        raise ValidationFailed(f"unknown status in {status}", details={"field": "status"}) from exc
+    return console.QueueQuery(
+        view=view,
+        statuses=statuses,
+        tag=(tag or "").strip().lower() or None,
+        text=(q or "").strip() or None,
+        team_id=team,
+    )
+
+
+def saved_views(request: Request) -> list[dict[str, str]]:
+    """Saved views live in a cookie: a named query string per view, checked on every read."""
+    raw = request.cookies.get(VIEWS_COOKIE)
+    if not raw:
+        return []
+    try:
+        data = json.loads(base64.urlsafe_b64decode(raw.encode()).decode())
+    except (binascii.Error, ValueError, UnicodeDecodeError):
+        return []
+    views = []
+    for item in data if isinstance(data, list) else []:
+        if not isinstance(item, dict):
+            continue
+        name, qs = item.get("name"), item.get("qs")
+        if isinstance(name, str) and isinstance(qs, str) and 0 < len(name) <= 40:
+            clean = urlencode([(k, v) for k, v in parse_qsl(qs) if k in VIEW_KEYS])
+            views.append({"name": name, "qs": clean})
+    return views[:MAX_VIEWS]
+
+
+def _views_cookie(response: Response, views: list[dict[str, str]]) -> None:
+    value = base64.urlsafe_b64encode(json.dumps(views).encode()).decode()
+    response.set_cookie(
+        VIEWS_COOKIE, value, max_age=365 * 86400, httponly=True, samesite="lax", path="/"
+    )
+
+
+@router.get("/queue")
+def queue_page(
+    request: Request,
+    who: Reader,
+    container: ContainerDep,
+    view: Annotated[str, Query(max_length=20)] = "mine",
+    status: Annotated[list[str] | None, Query(max_length=20)] = None,
+    tag: Annotated[str | None, Query(max_length=64)] = None,
+    q: Annotated[str | None, Query(max_length=200)] = None,
+    team: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,
+    cursor: Annotated[str | None, Query(max_length=400)] = None,
+) -> HTMLResponse:
+    query = _query(view, status or [], tag, q, team)
+    result = console.queue(container.uow.read_only(), who.actor, query, PAGE_SIZE, cursor)
+    current = urlencode(
+        [(k, v) for k, v in request.query_params.multi_items() if k in VIEW_KEYS and v]
+    )
+    return render(
+        request,
+        "queue.html",
+        who,
+        q=result,
+        counts=result.counts,
+        title=VIEW_TITLES.get(view, "Queue"),
+        statuses=list(CaseStatus),
+        views=saved_views(request),
+        current_qs=current,
+        bulk_results=None,
+    )
+
+
+@router.post("/queue/bulk")
+def bulk(
+    request: Request,
+    who: Writer,
+    container: ContainerDep,
+    action: Annotated[str, Form(max_length=20)],
+    cases: Annotated[list[str] | None, Form()] = None,
+    assignee: Annotated[str, Form(max_length=20)] = "",
+    tag: Annotated[str, Form(max_length=64)] = "",
+    back: Annotated[str, Form(max_length=2000)] = "",
+) -> HTMLResponse:
+    items = []
+    for value in cases or []:
+        case_id, _, version = value.partition(":")
+        if not (case_id.isdigit() and version.isdigit()):
+            raise ValidationFailed("a selected case is not one this page drew")
+        items.append((int(case_id), int(version)))
+    results = console.bulk_update(
+        container.uow,
+        who.actor,
+        container.clock.now(),
+        items,
+        action,
+        assignee_id=int(assignee) if assignee.isdigit() else None,
+        tag=tag or None,
+    )
+    params = dict(parse_qsl(back)) if back else {}
+    query = _query(
+        params.get("view", "mine"),
+        [params["status"]] if params.get("status") else [],
+        params.get("tag"),
+        params.get("q"),
+        int(params["team"]) if params.get("team", "").isdigit() else None,
+    )
+    result = console.queue(container.uow.read_only(), who.actor, query, PAGE_SIZE, None)
+    return render(
+        request,
+        "queue.html",
+        who,
+        q=result,
+        counts=result.counts,
+        title=VIEW_TITLES.get(query.view, "Queue"),
+        statuses=list(CaseStatus),
+        views=saved_views(request),
+        current_qs=urlencode([(k, v) for k, v in params.items() if k in VIEW_KEYS and v]),
+        bulk_results=results,
+        push_url="/queue?" + back,
+    )
+
+
+@router.post("/queue/views")
+def save_view(
+    request: Request,
+    who: Writer,
+    name: Annotated[str, Form(max_length=40)],
+    qs: Annotated[str, Form(max_length=2000)] = "",
+) -> Response:
+    name = name.strip()
+    if not name:
+        raise ValidationFailed("give the view a name", details={"field": "name"})
+    views = [v for v in saved_views(request) if v["name"] != name]
+    views.append({"name": name, "qs": qs})
+    response = redirect(f"/queue?{qs}" if qs else "/queue", "view_saved")
+    _views_cookie(response, views[-MAX_VIEWS:])
+    return response
+
+
+@router.post("/queue/views/delete")
+def delete_view(
+    request: Request, who: Writer, name: Annotated[str, Form(max_length=40)]
+) -> Response:
+    response = redirect("/queue", "view_deleted")
+    _views_cookie(response, [v for v in saved_views(request) if v["name"] != name])
+    return response
+
+
+@router.get("/queue/counts")
+def counts(request: Request, who: Reader, container: ContainerDep) -> Response:
+    state = console.live_state(container.uow.read_only(), who.actor, None)
+    return Response(
+        json.dumps({"stamp": state.stamp, "counts": asdict(state.counts)}),
+        media_type="application/json",
+        headers={"Cache-Control": "no-store"},
+    )
+
+
+@router.get("/events")
+async def events(request: Request, who: Reader, container: ContainerDep) -> StreamingResponse:
+    """Server-sent events: the queue counts whenever a case or an approval changes.
+
+    Every console process polls a cheap change stamp, so this works behind any balancer with
+    any number of processes. The stream ends after a few minutes; browsers reconnect on their
+    own, and the reconnect checks the session again.
+    """
+    actor = who.actor
+
+    async def stream() -> AsyncIterator[str]:
+        yield "retry: 3000\n\n"
+        stamp: str | None = None
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + LIVE_STREAM_SECONDS
+        quiet = 0.0
+        while loop.time() < deadline:
+            try:
+                state = await run_in_threadpool(
+                    console.live_state, container.uow.read_only(), actor, stamp
+                )
+            except DomainError:
+                return
+            if state.stamp != stamp:
+                stamp = state.stamp
+                payload = {"stamp": stamp, "counts": asdict(state.counts)}
+                yield f"event: counts\ndata: {json.dumps(payload)}\n\n"
+                quiet = 0.0
+            elif quiet >= 15:
+                yield ": still here\n\n"
+                quiet = 0.0
+            await asyncio.sleep(LIVE_POLL_SECONDS)
+            quiet += LIVE_POLL_SECONDS
+
+    return StreamingResponse(
+        stream(),
+        media_type="text/event-stream",
+        headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
+    )
+
+
+@router.get("/next")
+def next_case(
+    who: Reader, container: ContainerDep, after: Annotated[int | None, Query(ge=1)] = None
+) -> Response:
+    """The next case to work: mine first, then unassigned ones, oldest activity last."""
+    for view in ("mine", "unassigned"):
+        result = console.queue(
+            container.uow.read_only(), who.actor, console.QueueQuery(view=view), 2, None
+        )
+        for case in result.page.items:
+            if case.id != after:
+                return redirect(f"/cases/{case.id}")
+    return redirect(f"/cases/{after}" if after else "/queue", "no_next")

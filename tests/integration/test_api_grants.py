@@ -1,0 +1,410 @@
+"""The empowerment engine through the API: plan, grant, approve, refuse, reverse."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import timedelta
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from caredesk.bootstrap import Container
+from caredesk.domain.agents import Role
+from caredesk.domain.catalog import Product, Variant
+from caredesk.domain.customers import Address, Customer, PaymentKind, PaymentMethod
+from caredesk.domain.orders import (
+    Fulfilment,
+    Order,
+    OrderLine,
+    OrderStatus,
+    PaymentTransaction,
+    TransactionType,
+)
+from tests.integration.conftest import Headers
+
+D = Decimal
+
+
+@pytest.fixture
+def store(container: Container) -> None:
+    """A first-time buyer who ordered two dresses and received t-shirts."""
+    now = container.clock.now()
+    with container.uow() as uow:
+        uow.customers.add(
+            Customer(
+                id="maya",
+                first_name="Maya",
+                last_name="Hart",
+                emails=["maya@example.com"],
+                addresses=[Address("5 Elm St", city="Austin", state="TX", zip="73301")],
+                payment_methods=[
+                    PaymentMethod("card_maya", PaymentKind.CREDIT_CARD, "visa", "4242"),
+                    PaymentMethod("gift_maya", PaymentKind.GIFT_CARD, balance=D("10.00")),
+                ],
+                created_at=now,
+                updated_at=now,
+            )
+        )
+        uow.products.add(
+            Product(
+                id="dress",
+                name="Girls' dress",
+                variants=[
+                    Variant("dress-6", "dress", {"size": "6"}, D("24.00"), cost=D("9.00")),
+                    Variant("dress-8", "dress", {"size": "8"}, D("26.00"), cost=D("10.00")),
+                ],
+            )
+        )
+        uow.orders.add(
+            Order(
+                id="W1",
+                customer_id="maya",
+                status=OrderStatus.DELIVERED,
+                address=Address("5 Elm St"),
+                lines=[
+                    OrderLine("dress-6", "dress", "Girls' dress", D("24.00")),
+                    OrderLine("dress-8", "dress", "Girls' dress", D("26.00")),
+                ],
+                payments=[PaymentTransaction(TransactionType.PAYMENT, D("50.00"), "card_maya")],
+                fulfilments=[
+                    Fulfilment(
+                        ["1Z999"], ["dress-6", "dress-8"], delivered_at=now - timedelta(days=1)
+                    )
+                ],
+                placed_at=now - timedelta(days=6),
+            )
+        )
+        uow.orders.add(
+            Order(
+                id="W2",
+                customer_id="maya",
+                status=OrderStatus.DELIVERED,
+                address=Address("5 Elm St"),
+                lines=[OrderLine("dress-8", "dress", "Girls' dress, boutique", D("150.00"))],
+                payments=[PaymentTransaction(TransactionType.PAYMENT, D("150.00"), "card_maya")],
+                placed_at=now - timedelta(days=3),
+            )
+        )
+        uow.commit()
+
+
+@pytest.fixture
+def agent_id(client: TestClient, admin: Headers) -> int:
+    response = client.post(
+        "/api/v1/agents",
+        json={"email": "kim@desk.example", "name": "Kim", "role": "agent"},
+        headers=admin,
+    )
+    assert response.status_code == 201, response.text
+    agent_id: int = response.json()["id"]
+    return agent_id
+
+
+@pytest.fixture
+def kim(token_for: Callable[..., Headers], agent_id: int) -> Headers:
+    return token_for(Role.AGENT, agent_id)
+
+
+@pytest.fixture
+def wrong_items_case(client: TestClient, kim: Headers, store: None) -> dict[str, Any]:
+    response = client.post(
+        "/api/v1/cases",
+        json={
+            "customer_id": "maya",
+            "subject": "I received t-shirts, not the dresses",
+            "body": "First order with you and the wrong items arrived.",
+            "order_ids": ["W1"],
+            "custom_fields": {"issue_type": "wrong_item"},
+        },
+        headers=kim,
+    )
+    assert response.status_code == 201, response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
+def test_plan_offers_ranked_bundles_with_costs_rules_and_authority(
+    client: TestClient, kim: Headers, wrong_items_case: dict[str, Any]
+) -> None:
+    response = client.get(f"/api/v1/cases/{wrong_items_case['id']}/plan", headers=kim)
+    assert response.status_code == 200, response.text
+    plan = response.json()
+    assert plan["issue_type"] == "wrong_item"
+    assert plan["policy_version"] == "default-2026.11"
+    assert 1 <= len(plan["offers"]) <= 3
+    values = [Decimal(o["expected_value"]) for o in plan["offers"]]
+    assert values == sorted(values, reverse=True)
+    top = plan["offers"][0]
+    assert "keep-item" in [r["id"] for r in top["remedies"]]
+    assert "keep.cheaper_than_return" in top["rules"]
+    assert top["may_grant"] is True
+    assert Decimal(top["cost"]) == sum(Decimal(r["cost"]) for r in top["remedies"])
+    assert "moment.life_event" in [r["rule"] for r in plan["ineligible"]["handwritten-note"]]
+
+
+def test_grant_executes_the_bundle_in_one_transaction(
+    client: TestClient, kim: Headers, wrong_items_case: dict[str, Any], container: Container
+) -> None:
+    case_id = wrong_items_case["id"]
+    response = client.post(
+        f"/api/v1/cases/{case_id}/grants",
+        json={"remedies": ["refund-full", "shipping-credit", "keep-item"]},
+        headers={**kim, "Idempotency-Key": "grant-1"},
+    )
+    assert response.status_code == 201, response.text
+    grant = response.json()
+    assert grant["status"] == "executed"
+    assert Decimal(grant["cost"]) == D("57.95")
+    assert grant["policy_version"] == "default-2026.11"
+    assert grant["service_level"] == 3
+    assert sum(Decimal(e["amount"]) for e in grant["ledger"]) == 0
+
+    with container.uow() as uow:
+        order = uow.orders.get("W1")
+        customer = uow.customers.get("maya")
+        assert uow.ledger.trial_balance() == 0
+    assert order is not None and customer is not None
+    refunds = [p for p in order.payments if p.transaction_type is TransactionType.REFUND]
+    assert [(p.amount, p.payment_method_id) for p in refunds] == [(D("50.00"), "card_maya")]
+    assert order.details["keep_items"] == ["dress-6", "dress-8"]
+    credit = customer.payment_method("store_credit_maya")
+    assert credit is not None and credit.balance == D("7.95")
+
+    case = client.get(f"/api/v1/cases/{case_id}", headers=kim).json()
+    assert case["messages"][-1]["kind"] == "outbound"
+    assert "refunded 50.00" in case["messages"][-1]["body"]
+    actions = [
+        e["action"] for e in client.get(f"/api/v1/cases/{case_id}/audit", headers=kim).json()
+    ]
+    assert "grant.executed" in actions and "order.changed" in actions
+
+
+def test_a_repeated_grant_is_replayed_not_paid_twice(
+    client: TestClient, kim: Headers, wrong_items_case: dict[str, Any], container: Container
+) -> None:
+    url = f"/api/v1/cases/{wrong_items_case['id']}/grants"
+    body = {"remedies": ["refund-full", "keep-item"]}
+    first = client.post(url, json=body, headers={**kim, "Idempotency-Key": "same"})
+    second = client.post(url, json=body, headers={**kim, "Idempotency-Key": "same"})
+    assert first.status_code == second.status_code == 201
+    assert first.json()["id"] == second.json()["id"]
+    other = client.post(
+        url, json={"remedies": ["shipping-credit"]}, headers={**kim, "Idempotency-Key": "same"}
+    )
+    assert other.status_code == 422
+    assert other.json()["code"] == "idempotency_key_reused"
+    with container.uow() as uow:
+        order = uow.orders.get("W1")
+    assert order is not None
+    assert sum(1 for p in order.payments if p.transaction_type is TransactionType.REFUND) == 1
+
+
+def test_ineligible_remedy_is_refused_with_the_rule(
+    client: TestClient, kim: Headers, wrong_items_case: dict[str, Any]
+) -> None:
+    response = client.post(
+        f"/api/v1/cases/{wrong_items_case['id']}/grants",
+        json={"remedies": ["handwritten-note"]},
+        headers=kim,
+    )
+    assert response.status_code == 422
+    problem = response.json()
+    assert problem["code"] == "not_eligible"
+    assert problem["details"]["rule"] == "moment.life_event"
+    assert client.get(f"/api/v1/cases/{wrong_items_case['id']}/grants", headers=kim).json() == []
+
+
+@pytest.fixture
+def big_case(client: TestClient, kim: Headers, store: None) -> dict[str, Any]:
+    response = client.post(
+        "/api/v1/cases",
+        json={
+            "customer_id": "maya",
+            "subject": "The boutique dress arrived torn",
+            "order_ids": ["W2"],
+            "custom_fields": {"issue_type": "damaged"},
+        },
+        headers=kim,
+    )
+    assert response.status_code == 201, response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
+def test_above_authority_goes_to_a_lead_who_approves_in_one_call(
+    client: TestClient,
+    kim: Headers,
+    token_for: Callable[..., Headers],
+    big_case: dict[str, Any],
+    container: Container,
+) -> None:
+    case_id = big_case["id"]
+    # A full refund of 150 is over the agent's limit of 100 per grant.
+    asked = client.post(
+        f"/api/v1/cases/{case_id}/grants", json={"remedies": ["refund-full"]}, headers=kim
+    )
+    assert asked.status_code == 202, asked.text
+    pending = asked.json()
+    assert pending["status"] == "pending_approval"
+    with container.uow() as uow:
+        order = uow.orders.get("W2")
+    assert order is not None
+    assert len(order.payments) == 1  # nothing moved yet
+
+    agent_try = client.post(
+        f"/api/v1/approvals/{pending['approval_id']}/approve", json={}, headers=kim
+    )
+    assert agent_try.status_code == 403
+    lead = token_for(Role.LEAD)
+    queue = client.get("/api/v1/approvals", headers=lead).json()
+    assert [a["id"] for a in queue] == [pending["approval_id"]]
+    assert queue[0]["approver_role"] == "lead"
+    assert any("limit per grant" in r for r in queue[0]["reasons"])
+
+    approved = client.post(
+        f"/api/v1/approvals/{pending['approval_id']}/approve", json={"note": "ok"}, headers=lead
+    )
+    assert approved.status_code == 200, approved.text
+    assert approved.json()["status"] == "executed"
+    again = client.post(
+        f"/api/v1/approvals/{pending['approval_id']}/approve", json={}, headers=lead
+    )
+    assert again.status_code == 409
+    assert again.json()["code"] == "approval_decided"
+    with container.uow() as uow:
+        order = uow.orders.get("W2")
+        assert uow.ledger.trial_balance() == 0
+    assert order is not None
+    assert [p.transaction_type for p in order.payments] == [
+        TransactionType.PAYMENT,
+        TransactionType.REFUND,
+    ]
+
+
+def test_a_denied_request_moves_nothing(
+    client: TestClient,
+    kim: Headers,
+    token_for: Callable[..., Headers],
+    big_case: dict[str, Any],
+    container: Container,
+) -> None:
+    asked = client.post(
+        f"/api/v1/cases/{big_case['id']}/grants", json={"remedies": ["refund-full"]}, headers=kim
+    ).json()
+    lead = token_for(Role.LEAD)
+    denied = client.post(f"/api/v1/approvals/{asked['approval_id']}/deny", json={}, headers=lead)
+    assert denied.json()["status"] == "denied"
+    assert client.get("/api/v1/approvals", headers=lead).json() == []
+    with container.uow() as uow:
+        order = uow.orders.get("W2")
+        assert uow.ledger.trial_balance() == 0
+    assert order is not None
+    assert len(order.payments) == 1
+
+
+def test_a_stale_plan_is_refused(
+    client: TestClient, kim: Headers, wrong_items_case: dict[str, Any], container: Container
+) -> None:
+    case_id = wrong_items_case["id"]
+    plan = client.get(f"/api/v1/cases/{case_id}/plan", headers=kim).json()
+    with container.uow() as uow:
+        order = uow.orders.get("W1")
+        assert order is not None
+        order.status = OrderStatus.RETURN_REQUESTED
+        uow.orders.save(order)
+        uow.commit()
+    response = client.post(
+        f"/api/v1/cases/{case_id}/grants",
+        json={"remedies": [plan["offers"][0]["remedies"][0]["id"]], "basis": plan["basis"]},
+        headers=kim,
+    )
+    assert response.status_code == 409
+    assert response.json()["code"] == "stale_plan"
+
+
+def test_a_viewer_cannot_grant(
+    client: TestClient, viewer: Headers, wrong_items_case: dict[str, Any]
+) -> None:
+    response = client.post(
+        f"/api/v1/cases/{wrong_items_case['id']}/grants",
+        json={"remedies": ["shipping-credit"]},
+        headers=viewer,
+    )
+    assert response.status_code == 403
+
+
+def test_guardrail_limits_grants_per_customer(
+    client: TestClient, kim: Headers, wrong_items_case: dict[str, Any], container: Container
+) -> None:
+    case_id = wrong_items_case["id"]
+    for _ in range(6):
+        ok = client.post(
+            f"/api/v1/cases/{case_id}/grants", json={"remedies": ["shipping-credit"]}, headers=kim
+        )
+        if ok.status_code == 202:
+            break
+        assert ok.status_code == 201, ok.text
+        container.clock.advance(days=1)  # type: ignore[attr-defined]
+    refused = client.post(
+        f"/api/v1/cases/{case_id}/grants", json={"remedies": ["shipping-credit"]}, headers=kim
+    )
+    assert refused.status_code in (409, 422), refused.text
+    assert refused.json()["details"]["rule"] in (
+        "guardrails.max_grants_per_customer_90d",
+        "guardrails.max_refund_ratio",
+    )
+
+
+def test_reversal_is_a_compensating_grant(
+    client: TestClient,
+    kim: Headers,
+    token_for: Callable[..., Headers],
+    wrong_items_case: dict[str, Any],
+    container: Container,
+) -> None:
+    granted = client.post(
+        f"/api/v1/cases/{wrong_items_case['id']}/grants",
+        json={"remedies": ["shipping-credit"]},
+        headers=kim,
+    ).json()
+    lead = token_for(Role.LEAD)
+    reversal = client.post(
+        f"/api/v1/grants/{granted['id']}/reversal", json={"reason": "duplicate"}, headers=lead
+    )
+    assert reversal.status_code == 201, reversal.text
+    assert reversal.json()["reverses_grant_id"] == granted["id"]
+    assert (
+        client.get(f"/api/v1/grants/{granted['id']}", headers=lead).json()["status"] == "reversed"
+    )
+    with container.uow() as uow:
+        customer = uow.customers.get("maya")
+        assert uow.ledger.trial_balance() == 0
+        assert uow.ledger.balance("storecredit:store_credit_maya") == 0
+    assert customer is not None
+    credit = customer.payment_method("store_credit_maya")
+    assert credit is not None and credit.balance == 0
+
+
+def test_each_resolution_records_its_service_level(
+    client: TestClient, kim: Headers, wrong_items_case: dict[str, Any], big_case: dict[str, Any]
+) -> None:
+    granted = client.post(
+        f"/api/v1/cases/{wrong_items_case['id']}/grants",
+        json={"remedies": ["refund-full", "keep-item"]},
+        headers=kim,
+    )
+    assert granted.json()["service_level"] == 3
+    for case in (wrong_items_case, big_case):
+        solved = client.post(
+            f"/api/v1/cases/{case['id']}/status", json={"status": "solved"}, headers=kim
+        )
+        assert solved.status_code == 200, solved.text
+    levels = {
+        c["id"]: c["service_level"]
+        for c in client.get("/api/v1/cases", params={"status": "solved"}, headers=kim).json()[
+            "items"
+        ]
+    }
+    assert levels == {wrong_items_case["id"]: 3, big_case["id"]: 1}

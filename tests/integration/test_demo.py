@@ -1,0 +1,302 @@
+"""The demo store: generated, deterministic, idempotent, consistent, and the five stories
+are open cases whose top offer is their remedy."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine, func, select
+
+from caredesk.adapters.db.models import Base
+from caredesk.bootstrap import Container
+from caredesk.domain.agents import SYSTEM, Role
+from caredesk.domain.cases import CaseStatus, MessageKind
+from caredesk.domain.errors import ValidationFailed
+from caredesk.domain.orders import OrderStatus, TransactionType
+from caredesk.services import auth, cases, demo, grants
+from caredesk.services.ports import CaseFilter
+from tests.conftest import _empty
+
+PASSWORD = "demo-password-1"
+ADMIN = "admin@caredesk.example"
+STORIES = {"label-printer", "missed-date", "wrong-items", "new-baby", "escalated-script"}
+
+
+def _load(
+    container: Container, seed: int = 7, customers: int = 25, admin: str = ADMIN
+) -> demo.DemoSummary:
+    return demo.load_demo(
+        container.uow,
+        container.hasher,
+        container.clock.now(),
+        seed=seed,
+        customers=customers,
+        admin_email=admin,
+        admin_password=PASSWORD,
+    )
+
+
+def _row_counts(engine: Engine) -> dict[str, int]:
+    with engine.connect() as conn:
+        return {
+            table.name: conn.execute(select(func.count()).select_from(table)).scalar_one()
+            for table in Base.metadata.sorted_tables
+        }
+
+
+def _store(container: Container) -> dict[str, Any]:
+    """Everything the generator decides, without database-assigned ids."""
+    with container.uow() as uow:
+        case_page = uow.cases.find(CaseFilter(), 500, None)
+        threads = []
+        for case in sorted(case_page.items, key=lambda c: (c.created_at, c.subject)):
+            assert case.id is not None
+            messages = [(m.kind, m.body, m.created_at) for m in uow.cases.messages(case.id)]
+            threads.append(
+                (case.subject, case.status, case.priority, case.tags, case.order_ids, messages)
+            )
+        return {
+            "customers": list(uow.customers.iterate()),
+            "products": list(uow.products.iterate()),
+            "orders": list(uow.orders.iterate()),
+            "cases": threads,
+            "agents": sorted((a.email, a.role) for a in uow.agents.all()),
+        }
+
+
+def _story_cases(container: Container) -> dict[str, int]:
+    with container.uow() as uow:
+        page = uow.cases.find(CaseFilter(tag=demo.STORY_TAG), 50, None)
+    found = {}
+    for case in page.items:
+        story = next(t for t in case.tags if t.startswith("story:"))
+        assert case.id is not None
+        found[story.removeprefix("story:")] = case.id
+    return found
+
+
+def test_the_demo_loads_once(container: Container) -> None:
+    first = _load(container)
+    assert first.created
+    assert first.counts["customers"] == 25 + len(STORIES)
+    assert first.counts["cases"] >= len(STORIES) + 8
+    before = _row_counts(container.engine)
+    assert before["customers"] == first.counts["customers"]
+    assert before["orders"] == first.counts["orders"]
+
+    second = _load(container)
+
+    assert not second.created
+    assert second.admin_id == first.admin_id
+    assert second.counts == first.counts
+    assert second.logins == first.logins
+    assert _row_counts(container.engine) == before
+    assert "already loaded" in second.describe()
+
+
+def test_a_new_admin_email_adds_only_that_admin(container: Container) -> None:
+    _load(container)
+    before = _row_counts(container.engine)
+
+    summary = _load(container, admin="owner@example.com")
+
+    assert not summary.created
+    after = _row_counts(container.engine)
+    assert after["agents"] == before["agents"] + 1
+    assert after["customers"] == before["customers"]
+    assert after["orders"] == before["orders"]
+    assert after["cases"] == before["cases"]
+    session = auth.login(
+        container.uow(),
+        container.hasher,
+        container.clock.now(),
+        email="owner@example.com",
+        password=PASSWORD,
+        ttl=timedelta(hours=1),
+    )
+    assert session.agent.id == summary.admin_id
+
+
+def test_the_same_seed_makes_the_same_store(container: Container) -> None:
+    _load(container, seed=11)
+    first = _store(container)
+    _empty(container.engine)
+    _load(container, seed=11)
+    assert _store(container) == first
+    _empty(container.engine)
+    _load(container, seed=12)
+    assert _store(container)["customers"] != first["customers"]
+
+
+def test_every_role_has_an_agent_and_the_admin_signs_in(container: Container) -> None:
+    summary = _load(container)
+    agents = auth.list_agents(container.uow(), SYSTEM)
+    assert {a.role for a in agents} == set(Role)
+    assert sum(a.role is Role.LEAD for a in agents) >= 2
+    assert {"Front line", "Tier 2", "Billing"} <= {
+        t.name for t in auth.list_teams(container.uow(), SYSTEM)
+    }
+    described = summary.describe()
+    for agent in agents:
+        assert agent.email in described
+    for email in (ADMIN, "lena.lead@caredesk.example", "vic.viewer@caredesk.example"):
+        session = auth.login(
+            container.uow(),
+            container.hasher,
+            container.clock.now(),
+            email=email,
+            password=PASSWORD,
+            ttl=timedelta(hours=1),
+        )
+        assert session.agent.email == email
+    assert session.agent.role is Role.VIEWER
+
+
+def test_the_store_is_consistent(container: Container) -> None:
+    _load(container, customers=60)
+    now = container.clock.now()
+    with container.uow() as uow:
+        customers = list(uow.customers.iterate())
+        products = list(uow.products.iterate())
+        orders = list(uow.orders.iterate())
+    emails = [e for c in customers for e in c.emails]
+    assert len(emails) == len(set(emails))
+    assert all(e.rsplit(".", 1)[1] in {"com", "org", "net"} for e in emails)
+    assert {c.tier for c in customers} <= {"standard", "silver", "gold", "vip"}
+    assert any(c.membership for c in customers)
+    kinds = {pm.kind.value for c in customers for pm in c.payment_methods}
+    assert {"credit_card", "paypal", "gift_card"} <= kinds
+    assert all(
+        pm.balance is not None and pm.balance >= 0
+        for c in customers
+        for pm in c.payment_methods
+        if pm.has_balance
+    )
+    assert 30 <= len(products) <= 50
+    variants = [v for p in products for v in p.variants]
+    assert all(v.cost is not None and Decimal(0) < v.cost < v.price for v in variants)
+    assert {o.status for o in orders} >= {OrderStatus.DELIVERED, OrderStatus.CANCELLED}
+    per_customer: dict[str, int] = {}
+    for order in orders:
+        per_customer[order.customer_id] = per_customer.get(order.customer_id, 0) + 1
+        assert order.placed_at is not None and order.placed_at <= now
+        paid = sum(
+            (p.amount for p in order.payments if p.transaction_type is TransactionType.PAYMENT),
+            Decimal(0),
+        )
+        assert paid == order.total
+        if order.status is OrderStatus.CANCELLED:
+            assert order.amount_paid == 0
+            assert not order.fulfilments
+        for shipment in order.fulfilments:
+            assert shipment.tracking_ids and shipment.promised_date
+            assert shipment.shipped_at is not None and order.placed_at < shipment.shipped_at
+            if shipment.delivered_at is not None:
+                assert shipment.shipped_at < shipment.delivered_at <= now
+        if order.status is OrderStatus.DELIVERED:
+            assert all(f.delivered_at for f in order.fulfilments)
+    assert max(per_customer.values()) <= 15
+
+
+def test_the_five_stories_are_open_cases_with_their_customer_and_order(
+    container: Container,
+) -> None:
+    _load(container)
+    stories = _story_cases(container)
+    assert set(stories) == STORIES
+    for case_id in stories.values():
+        view = cases.get_case(container.uow(), SYSTEM, case_id)
+        case = view.case
+        assert case.status is CaseStatus.OPEN
+        assert case.assignee_id is not None and case.team_id is not None
+        with container.uow() as uow:
+            customer = uow.customers.get(case.customer_id)
+            order = uow.orders.get(case.order_ids[0])
+        assert customer is not None and order is not None
+        assert order.customer_id == customer.id
+        first = view.messages[0]
+        assert first.kind is MessageKind.INBOUND
+        assert first.author_customer_id == customer.id
+
+
+def test_the_story_details(container: Container) -> None:
+    _load(container)
+    stories = _story_cases(container)
+    now = container.clock.now()
+
+    def situation(story: str) -> tuple[Any, Any, list[str]]:
+        view = cases.get_case(container.uow(), SYSTEM, stories[story])
+        with container.uow() as uow:
+            order = uow.orders.get(view.case.order_ids[0])
+            customer = uow.customers.get(view.case.customer_id)
+        return customer, order, [m.body for m in view.messages]
+
+    _, printer, said = situation("label-printer")
+    assert printer.lines[0].product_id == demo.LABELWRITER_350
+    assert "operating system" in said[0]
+    with container.uow() as uow:
+        newer = uow.products.get_variant(demo.LABELWRITER_450_VARIANT)
+    assert newer is not None and newer.available
+
+    _, late, said = situation("missed-date")
+    assert late.status is OrderStatus.SHIPPED
+    assert late.promised_date < now.date()
+    assert "hours" in said[0]
+
+    maya, wrong, said = situation("wrong-items")
+    with container.uow() as uow:
+        assert len(uow.orders.for_customer(maya.id)) == 1
+    assert [line.product_id for line in wrong.lines] == ["girls-party-dress"] * 2
+    assert wrong.total < 100
+    assert "t-shirts" in said[0]
+
+    _, _, said = situation("new-baby")
+    assert "born" in said[0]
+
+    _, _, said = situation("escalated-script")
+    scripted = [body for body in said if body == demo.SCRIPT]
+    assert len(scripted) == 2
+    assert "review" in said[-1]
+
+
+@pytest.mark.parametrize(
+    ("story", "remedies", "needs_approval"),
+    [
+        ("label-printer", ["upgrade-known-issue"], False),
+        ("missed-date", ["expedite", "refund-partial", "store-credit"], False),
+        ("wrong-items", ["keep-item", "refund-full", "shipping-credit"], False),
+        ("new-baby", ["gift", "handwritten-note"], False),
+        ("escalated-script", ["refund-full", "shipping-credit", "store-credit"], True),
+    ],
+)
+def test_each_story_gets_its_remedy_as_the_top_offer(
+    container: Container, story: str, remedies: list[str], needs_approval: bool
+) -> None:
+    _load(container)
+    case_id = _story_cases(container)[story]
+    agent = next(
+        a for a in auth.list_agents(container.uow(), SYSTEM) if a.email == "alex@caredesk.example"
+    )
+    result = grants.plan_case(container.uow(), agent.actor(), container.clock.now(), case_id)
+    top = result.plan.offers[0]
+    assert sorted(top.remedy_ids) == remedies
+    assert top.decision.needs_approval is needs_approval
+    if needs_approval:
+        assert top.decision.approver_role == "lead"
+
+
+def test_bad_arguments_change_nothing(container: Container) -> None:
+    with pytest.raises(ValidationFailed):
+        demo.load_demo(
+            container.uow,
+            container.hasher,
+            container.clock.now(),
+            seed=1,
+            customers=5,
+            admin_email=ADMIN,
+            admin_password="short",
+        )
+    assert _row_counts(container.engine)["agents"] == 0
