@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
@@ -45,6 +45,9 @@ class PaymentMethod:
     def has_balance(self) -> bool:
         return self.kind in (PaymentKind.GIFT_CARD, PaymentKind.STORE_CREDIT)
 
+    def clone(self) -> PaymentMethod:
+        return PaymentMethod(self.id, self.kind, self.brand, self.last_four, self.balance)
+
 
 def normalise_email(email: str) -> str:
     value = email.strip()
@@ -68,6 +71,24 @@ class Customer:
     created_at: datetime | None = None
     updated_at: datetime | None = None
     version: int = 1
+
+    def clone(self) -> Customer:
+        """A copy a remedy may change freely (much cheaper than copy.deepcopy, which the
+        planner would otherwise pay for every remedy it tries)."""
+        return Customer(
+            id=self.id,
+            first_name=self.first_name,
+            last_name=self.last_name,
+            emails=list(self.emails),
+            phones=list(self.phones),
+            addresses=[replace(a) for a in self.addresses],
+            tier=self.tier,
+            membership=self.membership,
+            payment_methods=[p.clone() for p in self.payment_methods],
+            created_at=self.created_at,
+            updated_at=self.updated_at,
+            version=self.version,
+        )
 
     @property
     def name(self) -> str:

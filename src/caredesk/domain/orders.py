@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import copy
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
@@ -70,6 +71,24 @@ class Order:
     # kept as named attributes so exports can reproduce them exactly.
     details: dict[str, object] = field(default_factory=dict)
     version: int = 1
+
+    def clone(self) -> Order:
+        """A copy a remedy may change freely; see Customer.clone."""
+        return Order(
+            id=self.id,
+            customer_id=self.customer_id,
+            status=self.status,
+            address=replace(self.address),
+            lines=[replace(line, options=dict(line.options)) for line in self.lines],
+            fulfilments=[
+                replace(f, tracking_ids=list(f.tracking_ids), variant_ids=list(f.variant_ids))
+                for f in self.fulfilments
+            ],
+            payments=[replace(p) for p in self.payments],
+            placed_at=self.placed_at,
+            details=copy.deepcopy(self.details),
+            version=self.version,
+        )
 
     @property
     def total(self) -> Decimal:

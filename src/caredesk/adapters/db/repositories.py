@@ -239,20 +239,20 @@ class SqlOrderRepository:
         return [mapping.order_from_row(r) for r in rows]
 
     def history(self, customer_id: str) -> OrderHistory:
-        orders, first = self.session.execute(
-            select(func.count(), func.min(m.OrderRow.placed_at)).where(
-                m.OrderRow.customer_id == customer_id,
-                m.OrderRow.status != OrderStatus.CANCELLED.value,
+        # One pass over the customer's orders and lines: the planner asks this on every plan.
+        orders, first, spend = self.session.execute(
+            select(
+                func.count(func.distinct(m.OrderRow.id)),
+                func.min(m.OrderRow.placed_at),
+                func.coalesce(func.sum(m.OrderLineRow.price), 0),
             )
-        ).one()
-        spend = self.session.scalar(
-            select(func.coalesce(func.sum(m.OrderLineRow.price), 0))
-            .join(m.OrderRow, m.OrderRow.id == m.OrderLineRow.order_id)
+            .select_from(m.OrderRow)
+            .outerjoin(m.OrderLineRow, m.OrderLineRow.order_id == m.OrderRow.id)
             .where(
                 m.OrderRow.customer_id == customer_id,
                 m.OrderRow.status != OrderStatus.CANCELLED.value,
             )
-        )
+        ).one()
         if isinstance(first, str):  # SQLite hands back aggregates of dates as text
             first = datetime.fromisoformat(first)
         if first is not None and first.tzinfo is None:

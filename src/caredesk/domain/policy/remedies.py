@@ -51,7 +51,7 @@ class Workspace:
         variants: Mapping[str, Variant],
         now: datetime,
     ) -> Workspace:
-        return cls(copy.deepcopy(customer), copy.deepcopy(order), variants, now)
+        return cls(customer.clone(), order.clone() if order is not None else None, variants, now)
 
 
 @dataclass(frozen=True, slots=True)
