@@ -83,7 +83,10 @@ def clock() -> ManualClock:
 
 @pytest.fixture
 def settings(database_url: str) -> Settings:
-    return Settings(database_url=database_url, log_json=True, log_level="warning")
+    # No background worker in tests: a test runs the jobs it needs, when it needs them.
+    return Settings(
+        database_url=database_url, log_json=True, log_level="warning", embedded_worker=False
+    )
 
 
 @pytest.fixture

@@ -11,6 +11,7 @@ from caredesk.adapters.clock import SystemClock
 from caredesk.adapters.db.engine import build_engine
 from caredesk.adapters.db.uow import SqlAlchemyUnitOfWorkFactory
 from caredesk.adapters.security import Argon2PasswordHasher
+from caredesk.services.jobs import HandlerRegistry, JobContext, WorkerPool
 from caredesk.services.ports import Clock, PasswordHasher
 from caredesk.services.search import Semantic
 from caredesk.services.triage import TriageEngine
@@ -28,13 +29,21 @@ class Container:
     semantic: Semantic | None = None
     semantic_error: str | None = None
     embed_worker: Any = None
+    jobs: HandlerRegistry | None = None
+    worker_pool: WorkerPool | None = None
 
     def knowledge_changed(self) -> None:
         """Articles or solved cases changed: wake the background embedder, if running."""
         if self.embed_worker is not None:
             self.embed_worker.wake()
 
+    def job_context(self) -> JobContext:
+        return JobContext(uow=self.uow, clock=self.clock, settings=self.settings)
+
     def close(self) -> None:
+        if self.worker_pool is not None:
+            self.worker_pool.stop()
+            self.worker_pool = None
         if self.embed_worker is not None:
             self.embed_worker.stop()
         self.engine.dispose()
@@ -52,7 +61,37 @@ def bootstrap(settings: Settings, *, clock: Clock | None = None) -> Container:
         hasher=Argon2PasswordHasher(),
     )
     wire_knowledge(container)
+    wire_jobs(container)
     return container
+
+
+def wire_jobs(container: Container) -> None:
+    """The job handlers and timers, one `register_<area>(registry)` call per area.
+
+    Plugins named in `CAREDESK_JOB_PLUGINS` ('module:function') register after them.
+    """
+    import importlib
+
+    registry = HandlerRegistry()
+    # Each area adds one line here: `register_<area>(registry)` from its own module.
+
+    # Plugins last: `register` refuses a kind taken already, so none can replace a handler.
+    for entry in container.settings.job_plugins:
+        module_name, _, function_name = entry.partition(":")
+        register = getattr(importlib.import_module(module_name), function_name or "register")
+        register(registry)
+    container.jobs = registry
+
+
+def start_worker(container: Container) -> None:
+    """One worker thread inside a serving process: on by default for the embedded SQLite."""
+    embedded = container.settings.embedded_worker
+    if embedded is None:
+        embedded = container.engine.dialect.name == "sqlite"
+    if not embedded or container.worker_pool is not None or container.jobs is None:
+        return
+    container.worker_pool = WorkerPool(container.job_context(), container.jobs, concurrency=1)
+    container.worker_pool.start()
 
 
 def wire_knowledge(container: Container) -> None:

@@ -54,6 +54,22 @@ class Settings(BaseSettings):
     )
     embed_poll_seconds: float = Field(default=30.0, gt=0)
 
+    embedded_worker: bool | None = Field(
+        default=None,
+        description="Run one job worker thread inside `caredesk serve` (default: on for SQLite).",
+    )
+    worker_poll_seconds: float = Field(default=1.0, gt=0)
+    job_lease_seconds: float = Field(
+        default=300.0, gt=0, description="How long a claimed job is held before others retake it."
+    )
+    job_max_attempts: int = Field(default=8, ge=1)
+    job_backoff_seconds: float = Field(default=10.0, gt=0)
+    job_backoff_max_seconds: float = Field(default=3600.0, gt=0)
+    job_plugins: list[str] = Field(
+        default_factory=list,
+        description="Extra job handlers: 'module:function' entries called with the registry.",
+    )
+
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     log_json: bool = True
 

@@ -11,6 +11,7 @@ from rich.progress import TaskID
 
 from caredesk.cli import conformance as conformance_cli
 from caredesk.cli import policy as policy_cli
+from caredesk.cli import worker as worker_cli
 from caredesk.cli.common import desk, err, out
 from caredesk.domain.agents import SYSTEM, Role
 from caredesk.logging import configure_logging
@@ -36,6 +37,7 @@ app.add_typer(import_app, name="import")
 app.add_typer(export_app, name="export")
 app.add_typer(policy_cli.app, name="policy")
 app.add_typer(conformance_cli.app, name="conformance")
+app.command("worker")(worker_cli.worker)
 
 
 @app.command()

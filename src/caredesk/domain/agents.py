@@ -24,6 +24,7 @@ class Permission(StrEnum):
     MANAGE_AGENTS = "manage_agents"
     MANAGE_TOKENS = "manage_tokens"
     MANAGE_POLICY = "manage_policy"
+    MANAGE_JOBS = "manage_jobs"
 
 
 _AGENT = frozenset({Permission.READ, Permission.WRITE_CASES, Permission.WRITE_CUSTOMERS})

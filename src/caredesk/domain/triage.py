@@ -18,13 +18,17 @@ from caredesk.domain.cases import Priority, normalise_tags
 PUBLIC_RISK_PATTERNS: dict[str, str] = {
     "review": r"\b(?:(?:bad|negative|1[- ]star|one[- ]star|honest)\s+)?reviews?\b"
     r"|\b(?:trustpilot|yelp|rate you|rating)\b",
+    # "news" and "press" alone are everyday words ("great news"); only going to them counts.
     "social": r"\b(?:twitter|tweet|facebook|instagram|tiktok|reddit|social media|blog|"
-    r"post (?:this|about)|go(?:ing)? public|tell (?:everyone|all my friends)|the press|"
-    r"journalist|news)\b",
+    r"post (?:this|about)|go(?:ing)? public|tell (?:everyone|all my friends)|"
+    r"(?:to|contact|call|tell|tip off) (?:the )?(?:press|media|news)|newspapers?|"
+    r"journalists?|reporters?)\b",
     "chargeback": r"\b(?:charge ?back|dispute (?:the|this) (?:charge|payment)|"
     r"call my bank|contact my bank|card company)\b",
+    # A court is a threat only when someone is taken to one ("food court" is not).
     "legal": r"\b(?:lawyer|attorney|solicitor|sue|suing|lawsuit|legal action|small claims|"
-    r"court|ombudsman|consumer protection|bbb|better business bureau|trading standards)\b",
+    r"(?:to|in|see you in) court|ombudsman|consumer protection|bbb|better business bureau|"
+    r"trading standards)\b",
     "leaving": r"\b(?:cancel (?:my|the) (?:account|membership|subscription)|close my account|"
     r"never (?:order|buy|shop)\w* (?:from|with|here) (?:you|again)|take my business elsewhere|"
     r"switch(?:ing)? to (?:a )?competitor|last time i (?:order|buy|shop))\b",
@@ -46,12 +50,19 @@ MOMENT_PATTERNS: dict[str, str] = {
     r"my fianc[eé]e?|bride|groom|engagement party)\b",
     "moving": r"\b(?:moving (?:house|home|out|in|to)|(?:we|i) (?:just )?moved|new (?:home|house|"
     r"apartment|flat)|relocat(?:e|ing|ed)|change of address)\b",
-    "bereavement": r"\b(?:passed away|died|funeral|bereave\w*|in mourning|lost my "
+    # Things die too ("the battery died"): only a person's (or a pet's) death is a moment.
+    "bereavement": r"\b(?:passed away|funeral|bereave\w*|in mourning|lost my "
     r"(?:mother|father|mom|mum|dad|husband|wife|partner|son|daughter|brother|sister|"
-    r"grandmother|grandfather|friend)|(?:death|loss) of my)\b",
+    r"grandmother|grandfather|grandma|grandpa|friend)|(?:death|loss) of my|"
+    r"(?:mother|father|mom|mum|dad|husband|wife|partner|son|daughter|brother|sister|"
+    r"grandmother|grandfather|grandma|grandpa|friend|uncle|aunt|child|baby|dog|cat)"
+    r"(?: has| had)?(?: just| recently| suddenly)? died)\b",
     "illness": r"\b(?:in (?:the )?hospital|hospitali[sz]ed|surgery|chemo\w*|cancer|"
-    r"diagnos\w+|recovering from|(?:been|am|was) (?:very |really )?(?:ill|sick)|illness)\b",
-    "birthday": r"\b(?:birthday|bday|turns? (?:\d+|one|two|five|ten|thirty|forty|fifty))\b",
+    r"diagnos\w+|recovering from|"
+    r"(?:been|am|was|i'm) (?:very |really |quite )?(?:ill|sick)(?! of| and tired)|illness)\b",
+    # "turn 5 knobs" is no birthday: an age counts only with a when.
+    "birthday": r"\b(?:birthday|bday|(?:turns?|turning) (?:\d{1,3}|one|two|five|ten|thirty|"
+    r"forty|fifty|sixty) (?:today|tomorrow|this|next|on))\b",
 }
 
 _COMPILED_RISK = {k: re.compile(v, re.IGNORECASE) for k, v in PUBLIC_RISK_PATTERNS.items()}

@@ -127,6 +127,8 @@ def _apply(article: Article, changes: dict[str, Any]) -> Article:
     unknown = set(changes) - ARTICLE_FIELDS
     if unknown:
         raise ValidationFailed(f"unknown article fields: {', '.join(sorted(unknown))}")
+    # A JSON null is "no value", which no article field may hold; leave a field out instead.
+    _refuse_nulls(changes, nullable=frozenset())
     values = {
         "id": article.id,
         "slug": changes.get("slug", article.slug),
@@ -146,6 +148,15 @@ def _apply(article: Article, changes: dict[str, Any]) -> Article:
     updated = Article(**values)
     updated.body_html = render_markdown(updated.body)
     return updated
+
+
+def _refuse_nulls(changes: dict[str, Any], nullable: frozenset[str]) -> None:
+    nulls = sorted(k for k, v in changes.items() if v is None and k not in nullable)
+    if nulls:
+        raise ValidationFailed(
+            f"{', '.join(nulls)} cannot be null; leave a field out to keep it",
+            details={"field": nulls[0]},
+        )
 
 
 def update_article(
@@ -400,6 +411,8 @@ def update_known_issue(
     unknown = set(changes) - ISSUE_FIELDS
     if unknown:
         raise ValidationFailed(f"unknown known-issue fields: {', '.join(sorted(unknown))}")
+    # Only the links may be cleared with null; every other field always has a value.
+    _refuse_nulls(changes, nullable=frozenset({"article_id", "program_id"}))
     with uow:
         issue = uow.known_issues.get_by_key(key)
         if issue is None:

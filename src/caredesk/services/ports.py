@@ -18,6 +18,7 @@ from caredesk.domain.orders import Order
 from caredesk.domain.policy.value import OrderHistory
 from caredesk.domain.tokens import ApiToken, Session
 from caredesk.services.console_ports import ConsoleQueries
+from caredesk.services.jobs_ports import JobRepository
 from caredesk.services.knowledge_ports import (
     ArticleRepository,
     KnownIssueRepository,
@@ -268,6 +269,9 @@ class UnitOfWork(Protocol):
 
     @property
     def triage(self) -> TriageRepository: ...
+
+    @property
+    def jobs(self) -> JobRepository: ...
 
     def __enter__(self) -> Self: ...
 

@@ -8,11 +8,18 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from caredesk import __version__
-from caredesk.bootstrap import Container, bootstrap, ensure_policy_in_force, start_embedder
+from caredesk.bootstrap import (
+    Container,
+    bootstrap,
+    ensure_policy_in_force,
+    start_embedder,
+    start_worker,
+)
 from caredesk.settings import Settings
-from caredesk.web.api import admin, cases, customers, grants, knowledge, tools
+from caredesk.web.api import admin, cases, customers, grants, jobs, knowledge, tools
 from caredesk.web.middleware import AccessLog, BodySizeLimit
 from caredesk.web.pages import install_console
+from caredesk.web.portal import install_portal
 from caredesk.web.problems import install_problem_handlers
 
 API_PREFIX = "/api/v1"
@@ -25,6 +32,7 @@ def create_app(settings: Settings | None = None, container: Container | None = N
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         start_embedder(container)
+        start_worker(container)
         yield
         container.close()
 
@@ -42,12 +50,14 @@ def create_app(settings: Settings | None = None, container: Container | None = N
     for router in (customers.router, cases.router, grants.router, tools.router, admin.router):
         app.include_router(router, prefix=API_PREFIX)
     app.include_router(knowledge.router, prefix=API_PREFIX)
+    app.include_router(jobs.router, prefix=API_PREFIX)
 
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
     install_console(app)
+    install_portal(app)
 
     app.add_middleware(BodySizeLimit, max_bytes=container.settings.max_body_bytes)
     app.add_middleware(AccessLog)

@@ -556,3 +556,32 @@ class CaseTriageRow(Base):
     rules: Mapped[list[dict[str, Any]]] = mapped_column(JsonType)
     suggestions: Mapped[list[dict[str, Any]]] = mapped_column(JsonType)
     triaged_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class JobRow(Base):
+    """A durable job (outbox): written with the change that causes it, run by a worker."""
+
+    __tablename__ = "jobs"
+    __table_args__ = (Index("ix_jobs_due", "state", "run_at"),)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(100))
+    payload: Mapped[dict[str, Any]] = mapped_column(JsonType)
+    state: Mapped[str] = mapped_column(String(20))
+    attempts: Mapped[int] = mapped_column(Integer)
+    run_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    key: Mapped[str | None] = mapped_column(String(200), unique=True)
+    locked_by: Mapped[str | None] = mapped_column(String(200))
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class JobTimerRow(Base):
+    """When each periodic timer is next due; a conditional update claims one period."""
+
+    __tablename__ = "job_timers"
+    name: Mapped[str] = mapped_column(String(100), primary_key=True)
+    next_run_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    last_run_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -18,6 +18,7 @@ from caredesk.adapters.db.grants_repo import (
     SqlLedgerRepository,
     SqlPolicyRepository,
 )
+from caredesk.adapters.db.jobs_repo import SqlJobRepository
 from caredesk.adapters.db.knowledge_repo import (
     SqlArticleRepository,
     SqlKnownIssueRepository,
@@ -68,6 +69,7 @@ class SqlAlchemyUnitOfWork:
         self.known_issues = SqlKnownIssueRepository(session)
         self.search = SqlSearchIndexRepository(session)
         self.triage = SqlTriageRepository(session)
+        self.jobs = SqlJobRepository(session)
         return self
 
     def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:

@@ -1,0 +1,142 @@
+"""The job queue's tables: claiming with row locks that skip each other."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session as OrmSession
+
+from caredesk.adapters.db import models as m
+from caredesk.domain.jobs import Job, JobState
+
+
+def _job(row: m.JobRow) -> Job:
+    return Job(
+        id=row.id,
+        kind=row.kind,
+        payload=dict(row.payload),
+        state=JobState(row.state),
+        run_at=row.run_at,
+        created_at=row.created_at,
+        attempts=row.attempts,
+        key=row.key,
+        locked_by=row.locked_by,
+        locked_until=row.locked_until,
+        last_error=row.last_error,
+        finished_at=row.finished_at,
+        updated_at=row.updated_at,
+    )
+
+
+class SqlJobRepository:
+    def __init__(self, session: OrmSession) -> None:
+        self.session = session
+
+    def _id_for_key(self, key: str) -> int | None:
+        return self.session.scalar(select(m.JobRow.id).where(m.JobRow.key == key))
+
+    def add(self, job: Job) -> int:
+        if job.key is not None:
+            existing = self._id_for_key(job.key)
+            if existing is not None:
+                return existing
+        row = m.JobRow(
+            kind=job.kind,
+            payload=job.payload,
+            state=job.state.value,
+            attempts=job.attempts,
+            run_at=job.run_at,
+            key=job.key,
+            created_at=job.created_at,
+            updated_at=job.updated_at or job.created_at,
+        )
+        if job.key is None:
+            self.session.add(row)
+            self.session.flush()
+        else:
+            # Another transaction may insert the same key between our read and write; a
+            # savepoint keeps the caller's transaction alive when that race is lost.
+            try:
+                with self.session.begin_nested():
+                    self.session.add(row)
+            except IntegrityError:
+                existing = self._id_for_key(job.key)
+                if existing is None:
+                    raise
+                return existing
+        job.id = row.id
+        return row.id
+
+    def get(self, job_id: int) -> Job | None:
+        row = self.session.get(m.JobRow, job_id)
+        return _job(row) if row is not None else None
+
+    def save(self, job: Job) -> None:
+        row = self.session.get(m.JobRow, job.id)
+        assert row is not None, "save() is for jobs read in this unit of work"
+        row.state = job.state.value
+        row.attempts = job.attempts
+        row.run_at = job.run_at
+        row.locked_by = job.locked_by
+        row.locked_until = job.locked_until
+        row.last_error = job.last_error
+        row.finished_at = job.finished_at
+        row.updated_at = job.updated_at or row.updated_at
+        self.session.flush()
+
+    def find(self, state: JobState | None, limit: int, after_id: int | None) -> list[Job]:
+        stmt = select(m.JobRow).order_by(m.JobRow.id.desc()).limit(limit)
+        if state is not None:
+            stmt = stmt.where(m.JobRow.state == state.value)
+        if after_id is not None:
+            stmt = stmt.where(m.JobRow.id < after_id)
+        return [_job(r) for r in self.session.scalars(stmt)]
+
+    def counts(self) -> dict[JobState, int]:
+        rows = self.session.execute(
+            select(m.JobRow.state, func.count()).group_by(m.JobRow.state)
+        ).all()
+        found = {JobState(state): int(n) for state, n in rows}
+        return {state: found.get(state, 0) for state in JobState}
+
+    def claim(self, worker: str, now: datetime, lease: timedelta, limit: int) -> list[Job]:
+        due = or_(
+            and_(m.JobRow.state == JobState.QUEUED.value, m.JobRow.run_at <= now),
+            and_(m.JobRow.state == JobState.RUNNING.value, m.JobRow.locked_until < now),
+        )
+        # FOR UPDATE SKIP LOCKED on PostgreSQL; SQLite renders no lock clause, and there the
+        # claim is safe because every writing transaction begins IMMEDIATE (one writer).
+        rows = list(
+            self.session.scalars(
+                select(m.JobRow)
+                .where(due)
+                .order_by(m.JobRow.run_at, m.JobRow.id)
+                .limit(limit)
+                .with_for_update(skip_locked=True)
+            )
+        )
+        for row in rows:
+            row.state = JobState.RUNNING.value
+            row.attempts += 1
+            row.locked_by = worker
+            row.locked_until = now + lease
+            row.updated_at = now
+        self.session.flush()
+        return [_job(r) for r in rows]
+
+    def claim_timer(self, name: str, every: timedelta, now: datetime) -> bool:
+        if self.session.get(m.JobTimerRow, name) is None:
+            try:
+                with self.session.begin_nested():
+                    self.session.add(m.JobTimerRow(name=name, next_run_at=now))
+            except IntegrityError:
+                pass  # another worker registered it first; the claim below decides
+        result = self.session.execute(
+            update(m.JobTimerRow)
+            .where(m.JobTimerRow.name == name, m.JobTimerRow.next_run_at <= now)
+            .values(next_run_at=now + every, last_run_at=now)
+            .execution_options(synchronize_session=False)
+        )
+        return bool(result.rowcount == 1)  # type: ignore[attr-defined]

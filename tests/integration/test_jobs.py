@@ -1,0 +1,360 @@
+"""The durable job queue on a real database: outbox, claims, retries, leases, timers, API."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from caredesk.bootstrap import Container
+from caredesk.domain.agents import SYSTEM, Actor, Role
+from caredesk.domain.errors import DomainError, ErrorCode
+from caredesk.domain.jobs import Job, JobState, backoff
+from caredesk.services import jobs
+from caredesk.services.jobs import (
+    HandlerRegistry,
+    JobContext,
+    PermanentFailure,
+    TemporaryFailure,
+    Worker,
+    WorkerOptions,
+)
+from tests.conftest import ManualClock
+from tests.integration import job_probe
+
+REPO = Path(__file__).resolve().parents[2]
+OPTIONS = WorkerOptions(
+    lease=timedelta(minutes=1),
+    max_attempts=3,
+    backoff_base=timedelta(seconds=10),
+    backoff_cap=timedelta(minutes=5),
+    poll_seconds=0.01,
+)
+
+
+def _enqueue(container: Container, kind: str, payload: dict[str, Any], **kw: Any) -> int:
+    with container.uow() as uow:
+        job_id = jobs.enqueue(uow, kind, payload, now=container.clock.now(), **kw)
+        uow.commit()
+    return job_id
+
+
+def _job(container: Container, job_id: int) -> Job:
+    with container.uow() as uow:
+        job = uow.jobs.get(job_id)
+    assert job is not None
+    return job
+
+
+def _worker(container: Container, registry: HandlerRegistry, name: str = "w1") -> Worker:
+    return Worker(container.job_context(), registry, name=name, options=OPTIONS)
+
+
+def test_enqueue_commits_or_rolls_back_with_the_change(container: Container) -> None:
+    with container.uow() as uow:
+        jobs.enqueue(uow, "mail.send", {"to": "a@example.com"}, now=container.clock.now())
+        # no commit: the change that caused the job did not happen, so neither did the job
+    with container.uow() as uow:
+        assert uow.jobs.find(None, 10, None) == []
+    job_id = _enqueue(container, "mail.send", {"to": "a@example.com"})
+    assert _job(container, job_id).state == JobState.QUEUED
+
+
+def test_a_key_makes_enqueue_idempotent(container: Container) -> None:
+    first = _enqueue(container, "mail.send", {"n": 1}, key="case-1-ack")
+    second = _enqueue(container, "mail.send", {"n": 2}, key="case-1-ack")
+    assert first == second
+    assert _job(container, first).payload == {"n": 1}
+    with container.uow() as uow:
+        # and within one unit of work too
+        a = jobs.enqueue(uow, "x", {}, now=container.clock.now(), key="k2")
+        b = jobs.enqueue(uow, "x", {}, now=container.clock.now(), key="k2")
+        uow.commit()
+    assert a == b
+
+
+def test_a_job_runs_once_and_is_done(container: Container) -> None:
+    seen: list[dict[str, Any]] = []
+    registry = HandlerRegistry()
+    registry.register("echo", lambda ctx, payload: seen.append(payload))
+    job_id = _enqueue(container, "echo", {"hello": "world"})
+    assert _worker(container, registry).run_once() == 1
+    assert _worker(container, registry).run_once() == 0
+    assert seen == [{"hello": "world"}]
+    job = _job(container, job_id)
+    assert (job.state, job.attempts, job.locked_by) == (JobState.DONE, 1, None)
+    assert job.finished_at == container.clock.now()
+
+
+def test_future_jobs_wait_for_their_time(container: Container, clock: ManualClock) -> None:
+    seen: list[int] = []
+    registry = HandlerRegistry()
+    registry.register("later", lambda ctx, payload: seen.append(1))
+    _enqueue(container, "later", {}, run_at=clock.now() + timedelta(minutes=5))
+    assert _worker(container, registry).run_once() == 0
+    clock.advance(minutes=5)
+    assert _worker(container, registry).run_once() == 1
+    assert seen == [1]
+
+
+def test_temporary_failures_back_off_then_dead_letter(
+    container: Container, clock: ManualClock
+) -> None:
+    calls: list[int] = []
+
+    def flaky(ctx: JobContext, payload: dict[str, Any]) -> None:
+        calls.append(1)
+        raise TemporaryFailure("receiver answered 503")
+
+    registry = HandlerRegistry()
+    registry.register("flaky", flaky)
+    job_id = _enqueue(container, "flaky", {})
+    worker = _worker(container, registry)
+    start = clock.now()
+    worker.run_once()
+    job = _job(container, job_id)
+    assert (job.state, job.attempts) == (JobState.QUEUED, 1)
+    assert job.run_at == start + timedelta(seconds=10)
+    assert job.last_error == "TemporaryFailure: receiver answered 503"
+    assert worker.run_once() == 0  # not due yet
+    clock.advance(seconds=10)
+    worker.run_once()
+    assert _job(container, job_id).run_at == clock.now() + timedelta(seconds=20)
+    clock.advance(seconds=20)
+    worker.run_once()
+    job = _job(container, job_id)
+    assert (job.state, job.attempts, len(calls)) == (JobState.DEAD, 3, 3)
+
+
+def test_an_unexpected_error_is_retried_and_a_permanent_one_is_not(
+    container: Container,
+) -> None:
+    def broken(ctx: JobContext, payload: dict[str, Any]) -> None:
+        raise KeyError("missing")
+
+    def refused(ctx: JobContext, payload: dict[str, Any]) -> None:
+        raise PermanentFailure("receiver answered 410 Gone")
+
+    registry = HandlerRegistry()
+    registry.register("broken", broken)
+    registry.register("refused", refused)
+    broken_id = _enqueue(container, "broken", {})
+    refused_id = _enqueue(container, "refused", {})
+    unknown_id = _enqueue(container, "nobody.handles.this", {})
+    _worker(container, registry).run_once()
+    assert _job(container, broken_id).state == JobState.QUEUED
+    refused_job = _job(container, refused_id)
+    assert (refused_job.state, refused_job.attempts) == (JobState.DEAD, 1)
+    assert refused_job.last_error == "PermanentFailure: receiver answered 410 Gone"
+    unknown = _job(container, unknown_id)
+    assert unknown.state == JobState.DEAD
+    assert "no handler" in (unknown.last_error or "")
+
+
+def test_a_lease_that_expired_lets_another_worker_take_the_job(
+    container: Container, clock: ManualClock
+) -> None:
+    job_id = _enqueue(container, "echo", {})
+    with container.uow() as uow:
+        [claimed] = uow.jobs.claim("dead-worker", clock.now(), timedelta(minutes=1), 10)
+        uow.commit()
+    assert claimed.id == job_id
+    seen: list[int] = []
+    registry = HandlerRegistry()
+    registry.register("echo", lambda ctx, payload: seen.append(1))
+    worker = _worker(container, registry, "w2")
+    assert worker.run_once() == 0  # still leased
+    clock.advance(minutes=1, seconds=1)
+    assert worker.run_once() == 1
+    job = _job(container, job_id)
+    assert (job.state, job.attempts, seen) == (JobState.DONE, 2, [1])
+
+
+def test_a_worker_that_lost_its_lease_does_not_overwrite_the_new_owner(
+    container: Container, clock: ManualClock
+) -> None:
+    registry = HandlerRegistry()
+    job_id = _enqueue(container, "slow", {})
+
+    def slow(ctx: JobContext, payload: dict[str, Any]) -> None:
+        # While this worker runs, its lease expires and a second worker takes the job.
+        clock.advance(minutes=2)
+        with ctx.uow() as uow:
+            uow.jobs.claim("w2", clock.now(), timedelta(minutes=1), 1)
+            uow.commit()
+
+    registry.register("slow", slow)
+    _worker(container, registry, "w1").run_once()
+    job = _job(container, job_id)
+    assert (job.state, job.locked_by, job.attempts) == (JobState.RUNNING, "w2", 2)
+
+
+def test_two_workers_never_claim_the_same_job(container: Container, clock: ManualClock) -> None:
+    ids = {_enqueue(container, "echo", {"n": n}) for n in range(6)}
+    with container.uow() as uow:
+        first = uow.jobs.claim("a", clock.now(), timedelta(minutes=1), 4)
+        uow.commit()
+    with container.uow() as uow:
+        second = uow.jobs.claim("b", clock.now(), timedelta(minutes=1), 4)
+        uow.commit()
+    assert len(first) == 4 and len(second) == 2
+    assert {j.id for j in first} | {j.id for j in second} == ids
+    assert not {j.id for j in first} & {j.id for j in second}
+
+
+def test_concurrent_workers_run_every_job_exactly_once(container: Container) -> None:
+    import threading
+
+    ran: list[int] = []
+    lock = threading.Lock()
+
+    def record(ctx: JobContext, payload: dict[str, Any]) -> None:
+        with lock:
+            ran.append(payload["n"])
+
+    registry = HandlerRegistry()
+    registry.register("count", record)
+    for n in range(40):
+        _enqueue(container, "count", {"n": n})
+    workers = [_worker(container, registry, f"w{i}") for i in range(4)]
+    threads = [threading.Thread(target=w.run_once) for w in workers]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(ran) == list(range(40))
+
+
+def test_a_timer_runs_once_per_period_across_workers(
+    container: Container, clock: ManualClock
+) -> None:
+    ticks: list[datetime] = []
+    registry = HandlerRegistry()
+    registry.register_timer("tick", timedelta(minutes=1), lambda ctx: ticks.append(clock.now()))
+    a, b = _worker(container, registry, "a"), _worker(container, registry, "b")
+    a.run_timers()
+    b.run_timers()
+    assert len(ticks) == 1
+    clock.advance(seconds=59)
+    a.run_timers()
+    b.run_timers()
+    assert len(ticks) == 1
+    clock.advance(seconds=1)
+    b.run_timers()
+    a.run_timers()
+    assert len(ticks) == 2
+
+
+def test_registry_refuses_a_second_handler_for_a_kind() -> None:
+    registry = HandlerRegistry()
+    registry.register("k", lambda ctx, payload: None)
+    with pytest.raises(ValueError, match="already registered"):
+        registry.register("k", lambda ctx, payload: None)
+
+
+def test_backoff_doubles_up_to_its_cap() -> None:
+    base, cap = timedelta(seconds=10), timedelta(minutes=1)
+    assert [backoff(n, base, cap).total_seconds() for n in range(1, 6)] == [10, 20, 40, 60, 60]
+    assert backoff(10_000, base, cap) == cap
+
+
+def test_retry_only_a_dead_job_and_only_as_admin(container: Container) -> None:
+    registry = HandlerRegistry()
+    job_id = _enqueue(container, "unknown.kind", {})
+    queued_id = _enqueue(container, "unknown.kind", {}, run_at=container.clock.now() + timedelta(1))
+    _worker(container, registry).run_once()
+    with pytest.raises(DomainError) as refused:
+        jobs.retry_job(container.uow(), Actor(role=Role.LEAD), container.clock.now(), job_id)
+    assert refused.value.code == ErrorCode.FORBIDDEN
+    with pytest.raises(DomainError) as wrong_state:
+        jobs.retry_job(container.uow(), SYSTEM, container.clock.now(), queued_id)
+    assert wrong_state.value.code == ErrorCode.JOB_STATE
+    job = jobs.retry_job(container.uow(), SYSTEM, container.clock.now(), job_id)
+    assert (job.state, job.attempts) == (JobState.QUEUED, 0)
+    with container.uow() as uow:
+        assert [e.action for e in uow.audit.for_entity("job", str(job_id))] == ["job.retried"]
+
+
+def test_jobs_api_lists_dead_letters_and_retries(
+    client: TestClient, container: Container, admin: dict[str, str], agent: dict[str, str]
+) -> None:
+    dead_id = _enqueue(container, "unknown.kind", {"a": 1})
+    _enqueue(container, "later", {}, run_at=container.clock.now() + timedelta(hours=1))
+    _worker(container, HandlerRegistry()).run_once()
+    assert client.get("/api/v1/jobs", headers=agent).status_code == 403
+    listed = client.get("/api/v1/jobs", params={"state": "dead"}, headers=admin)
+    assert listed.status_code == 200, listed.text
+    body = listed.json()
+    assert [j["id"] for j in body["items"]] == [dead_id]
+    assert body["counts"] == {"queued": 1, "running": 0, "done": 0, "dead": 1}
+    retried = client.post(f"/api/v1/jobs/{dead_id}/retry", headers=admin)
+    assert retried.status_code == 200, retried.text
+    assert retried.json()["state"] == "queued"
+    again = client.post(f"/api/v1/jobs/{dead_id}/retry", headers=admin)
+    assert again.status_code == 409
+    assert again.json()["code"] == "job_state"
+    assert client.post("/api/v1/jobs/999999/retry", headers=admin).status_code == 404
+    bad = client.get("/api/v1/jobs", params={"state": "sleeping"}, headers=admin)
+    assert bad.status_code == 422
+
+
+def _wait_for(condition: Callable[[], bool], what: str, limit: float = 90) -> None:
+    deadline = time.monotonic() + limit
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"gave up waiting for {what}")
+        time.sleep(0.1)
+
+
+def test_a_killed_worker_s_job_is_completed_exactly_once_by_the_next(
+    container: Container, database_url: str, tmp_path: Path
+) -> None:
+    marker = tmp_path / "probe.log"
+    with container.uow() as uow:
+        job_id = jobs.enqueue(
+            uow,
+            job_probe.KIND,
+            {"marker": str(marker), "name": "killed", "hang_first": True},
+            now=datetime.now(UTC),
+        )
+        uow.commit()
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(REPO),
+        "CAREDESK_DATABASE_URL": database_url,
+        "CAREDESK_JOB_PLUGINS": '["tests.integration.job_probe:register"]',
+        "CAREDESK_JOB_LEASE_SECONDS": "2",
+        "CAREDESK_WORKER_POLL_SECONDS": "0.2",
+        "CAREDESK_SEMANTIC_SEARCH": "false",
+        "CAREDESK_LOG_LEVEL": "warning",
+    }
+    command = [sys.executable, "-m", "caredesk.cli.main", "worker"]
+    first = subprocess.Popen(command, env=env, cwd=tmp_path)  # noqa: S603 (our own CLI)
+    try:
+        _wait_for(lambda: marker.exists() and "start" in marker.read_text(), "the first run")
+    finally:
+        first.send_signal(signal.SIGKILL)
+        first.wait()
+    held = _job(container, job_id)
+    assert held.state == JobState.RUNNING
+    assert held.locked_by is not None and f":{first.pid}:" in held.locked_by
+    second = subprocess.Popen(command, env=env, cwd=tmp_path)  # noqa: S603
+    try:
+        _wait_for(lambda: _job(container, job_id).state == JobState.DONE, "the second run")
+    finally:
+        second.send_signal(signal.SIGTERM)
+        assert second.wait(timeout=60) == 0
+    done = _job(container, job_id)
+    assert (done.state, done.attempts) == (JobState.DONE, 2)
+    assert marker.read_text().count("start") == 2
+    with container.uow() as uow:
+        assert len(uow.audit.for_entity("job_probe", "killed")) == 1

@@ -1,0 +1,189 @@
+"""Triage rules without I/O: public risk, moments, language, and routing rules in order."""
+
+from __future__ import annotations
+
+import pytest
+from pydantic import ValidationError
+
+from caredesk.domain.cases import Priority
+from caredesk.domain.triage import (
+    RoutingRule,
+    RoutingRuleSpec,
+    RoutingThen,
+    RoutingWhen,
+    TriageFacts,
+    language,
+    moments,
+    public_risk,
+    route,
+    rule_matches,
+)
+
+
+@pytest.mark.parametrize(
+    ("text", "signal"),
+    [
+        ("I will leave a 1-star review on Trustpilot", "review"),
+        ("Fix this or I'm going to post about it on Twitter", "social"),
+        ("I will go to the press with this", "social"),
+        ("I'm about to file a chargeback", "chargeback"),
+        ("I will dispute this charge with my card company", "chargeback"),
+        ("My lawyer will hear about this", "legal"),
+        ("See you in court", "legal"),
+        ("Cancel my account now", "leaving"),
+        ("I will never order from you again", "leaving"),
+    ],
+)
+def test_threats_are_public_risk(text: str, signal: str) -> None:
+    risk = public_risk(text)
+    assert risk.at_risk and signal in risk.signals
+    assert 0.7 <= risk.confidence <= 0.99
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "I read the reviews before I bought it",
+        "I am so happy, great news!",
+        "I left my bag at the food court",
+        "Where is my order?",
+        "",
+    ],
+)
+def test_no_threat_no_risk(text: str) -> None:
+    risk = public_risk(text)
+    assert not risk.at_risk and risk.signals == ()
+
+
+def test_more_signals_more_confidence() -> None:
+    one = public_risk("I will leave a review")
+    two = public_risk("I will leave a review and call my lawyer")
+    assert two.confidence > one.confidence
+    assert set(two.signals) == {"review", "legal"}
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Our baby was born last week, so I missed the delivery", ["new_baby"]),
+        ("We just got married and the gift never came", ["wedding"]),
+        ("We just moved, please change of address", ["moving"]),
+        ("My mother passed away and I need to cancel", ["bereavement"]),
+        ("My father died in March", ["bereavement"]),
+        ("I have been very ill and in hospital", ["illness"]),
+        ("It was for my son's birthday", ["birthday"]),
+        ("My daughter turns 5 next week", ["birthday"]),
+        ("Our baby was born on my birthday", ["new_baby", "birthday"]),
+    ],
+)
+def test_moments(text: str, expected: list[str]) -> None:
+    assert moments(text) == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "My phone battery died after a day",
+        "The printer died yesterday",
+        "I am sick of waiting for this parcel",
+        "Turn 5 knobs to reset it",
+        "Please move my order to next week",
+    ],
+)
+def test_things_are_not_life_events(text: str) -> None:
+    assert moments(text) == []
+
+
+def test_language() -> None:
+    assert language("Where is my order? I have been waiting for a week.")[0] == "en"
+    assert language("Bonjour, ma commande est en retard depuis une semaine")[0] == "und"
+    assert language("注文がまだ届きません")[0] == "und"
+    assert language("12345 !!!") == ("und", 0.0)
+    assert language("help please")[0] == "en"
+
+
+FACTS = TriageFacts(
+    intent="refund",
+    intent_confidence=0.8,
+    sentiment=-0.6,
+    public_risk=True,
+    moments=("new_baby",),
+    tier="gold",
+    known_issue=False,
+    channel="email",
+    language="en",
+)
+
+
+def rule(
+    position: int, name: str, when: dict[str, object], then: dict[str, object], **extra: object
+) -> RoutingRule:
+    spec = RoutingRuleSpec.model_validate({"name": name, "when": when, "then": then, **extra})
+    return RoutingRule(id=position, position=position, spec=spec)
+
+
+@pytest.mark.parametrize(
+    ("when", "matches"),
+    [
+        ({}, True),
+        ({"intents": ["refund", "cancel"]}, True),
+        ({"intents": ["cancel"]}, False),
+        ({"min_intent_confidence": 0.9}, False),
+        ({"sentiment_at_most": -0.5}, True),
+        ({"sentiment_at_least": 0.0}, False),
+        ({"public_risk": True, "tiers": ["gold"]}, True),
+        ({"public_risk": True, "tiers": ["silver"]}, False),
+        ({"moments_any": ["bereavement", "new_baby"]}, True),
+        ({"known_issue": True}, False),
+        ({"channels": ["chat"]}, False),
+        ({"languages": ["en"]}, True),
+    ],
+)
+def test_rule_conditions_all_must_hold(when: dict[str, object], matches: bool) -> None:
+    assert rule_matches(RoutingWhen.model_validate(when), FACTS) is matches
+
+
+def test_rules_apply_in_order_later_ones_override_until_stop() -> None:
+    rules = [
+        rule(30, "never", {"intents": ["cancel"]}, {"team": "Nobody"}),
+        rule(20, "vip", {"tiers": ["gold"]}, {"team": "VIP", "tags": ["vip"]}, stop=True),
+        rule(
+            10,
+            "risk",
+            {"public_risk": True},
+            {"team": "Escalations", "priority": "high", "tags": ["risk"], "sla_policy": "fast"},
+        ),
+        rule(40, "after stop", {}, {"team": "Late"}),
+    ]
+    decision = route(rules, FACTS, Priority.NORMAL)
+    assert [r.spec.name for r, _ in decision.matched] == ["risk", "vip"]
+    assert decision.team == "VIP"
+    assert decision.priority is Priority.HIGH
+    assert decision.tags == ["risk", "vip"]
+    assert decision.sla_policy == "fast"
+    assert decision.matched[0][1] == {
+        "team": "Escalations",
+        "priority": "high",
+        "tags": ["risk"],
+        "sla_policy": "fast",
+    }
+
+
+def test_raise_priority_never_lowers_and_disabled_rules_are_skipped() -> None:
+    rules = [
+        rule(1, "raise", {}, {"raise_priority_to": "high"}),
+        rule(2, "off", {}, {"priority": "low"}, enabled=False),
+    ]
+    assert route(rules, FACTS, Priority.URGENT).priority is None
+    assert route(rules, FACTS, Priority.LOW).priority is Priority.HIGH
+    assert [r.spec.name for r, _ in route(rules, FACTS, Priority.LOW).matched] == ["raise"]
+
+
+def test_rule_specs_are_strict() -> None:
+    with pytest.raises(ValidationError):
+        RoutingRuleSpec.model_validate({"name": "x", "then": {"team": "A"}, "whatever": 1})
+    with pytest.raises(ValidationError):
+        RoutingWhen.model_validate({"sentiment_at_most": 3})
+    with pytest.raises(ValidationError):
+        RoutingThen.model_validate({"priority": "sky-high"})
+    assert RoutingThen.model_validate({"tags": ["B", "a", "b"]}).tags == ["a", "b"]
