@@ -33,6 +33,22 @@ class Settings(BaseSettings):
     session_cookie_secure: bool = Field(
         default=False, description="Set on deployments served over HTTPS."
     )
+    # The customer portal (docs/portal.md).
+    portal_url: str | None = Field(
+        default=None,
+        description="The portal's public address for links in mail (else the request's).",
+    )
+    portal_link_ttl_seconds: int = Field(
+        default=15 * 60, ge=60, description="How long a sign-in link works (once)."
+    )
+    portal_session_ttl_seconds: int = Field(default=7 * 24 * 3600, ge=300)
+    portal_links_per_hour: int = Field(
+        default=5, ge=1, description="Sign-in links per address per hour; more are not sent."
+    )
+    portal_links_per_client_per_hour: int = Field(
+        default=30, ge=1, description="Sign-in requests per client address per hour."
+    )
+    csat_survey_days: int = Field(default=14, ge=1, description="How long a survey link works.")
     idempotency_ttl_seconds: int = Field(default=24 * 3600, ge=60)
     attachments_dir: Path = Path("./var/attachments")
     max_attachment_bytes: int = Field(default=25 * 1_048_576, ge=1024)

@@ -59,6 +59,9 @@ class Actor:
             return f"agent:{self.agent_id}"
         if self.token_id is not None:
             return f"token:{self.token_id}"
+        if self.customer_id is not None:
+            # The customer acting for themselves, through the portal.
+            return f"customer:{self.customer_id}"
         return "system"
 
     def can(self, permission: Permission) -> bool:

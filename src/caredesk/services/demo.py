@@ -39,6 +39,7 @@ from caredesk.domain.orders import (
     TransactionType,
 )
 from caredesk.services import audit, auth, cases, policy
+from caredesk.services.demo_knowledge import load_demo_knowledge
 from caredesk.services.ports import PasswordHasher, UnitOfWork, UnitOfWorkFactory
 
 DEMO_TOKEN_NAME = "demo"
@@ -292,6 +293,7 @@ def load_demo(
                 uow.orders.add(order)
         uow.commit()
 
+    load_demo_knowledge(uow_factory, now, LABELWRITER_ISSUE)
     for story in stories:
         _open_story_case(uow_factory, staff, story, now)
     case_count = len(stories) + _background_cases(uow_factory, rng, staff, shoppers, now)

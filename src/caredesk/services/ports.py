@@ -25,6 +25,7 @@ from caredesk.services.knowledge_ports import (
     SearchIndexRepository,
     TriageRepository,
 )
+from caredesk.services.portal_ports import PortalRepository
 
 T = TypeVar("T")
 
@@ -272,6 +273,9 @@ class UnitOfWork(Protocol):
 
     @property
     def jobs(self) -> JobRepository: ...
+
+    @property
+    def portal(self) -> PortalRepository: ...
 
     def __enter__(self) -> Self: ...
 

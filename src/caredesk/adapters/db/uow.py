@@ -25,6 +25,7 @@ from caredesk.adapters.db.knowledge_repo import (
     SqlSearchIndexRepository,
     SqlTriageRepository,
 )
+from caredesk.adapters.db.portal_repo import SqlPortalRepository
 from caredesk.adapters.db.repositories import (
     SqlAgentRepository,
     SqlAuditLog,
@@ -70,6 +71,7 @@ class SqlAlchemyUnitOfWork:
         self.search = SqlSearchIndexRepository(session)
         self.triage = SqlTriageRepository(session)
         self.jobs = SqlJobRepository(session)
+        self.portal = SqlPortalRepository(session)
         return self
 
     def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:

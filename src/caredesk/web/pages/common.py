@@ -193,6 +193,7 @@ NOTICES = {
     "view_saved": "View saved.",
     "view_deleted": "View removed.",
     "no_next": "No other open case is waiting for you.",
+    "rule_deleted": "Routing rule deleted.",
 }
 
 HINTS = {

@@ -9,6 +9,7 @@ nothing pretends to exist before it does.
 
 from __future__ import annotations
 
+import string
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -21,6 +22,7 @@ from caredesk.domain.agents import Actor
 from caredesk.domain.errors import DomainError
 from caredesk.services.console import CaseScreen
 from caredesk.web.pages.common import TEMPLATES
+from caredesk.web.pages.views import Blank, macro_variables
 
 log = structlog.get_logger("caredesk.console")
 
@@ -43,8 +45,54 @@ def _known_issue(container: Container, actor: Actor, screen: CaseScreen) -> dict
     return {"known_issues": screen.known_issues, "programs": screen.programs}
 
 
+# How much of an article the composer takes in one click: a whole manual would bury the reply.
+INSERT_CHARS = 4000
+
+
+def _knowledge(container: Container, actor: Actor, screen: CaseScreen) -> dict[str, Any] | None:
+    """The knowledge answer: known-issue articles first, then the articles and macros most like
+    this case, each insertable into the reply."""
+    from caredesk.domain.markup import plain_text
+    from caredesk.domain.search import SearchKind
+    from caredesk.services import knowledge, search
+
+    assert screen.case.id is not None
+    hits, known = search.case_suggestions(
+        container.uow.read_only, actor, screen.case.id, semantic=container.semantic
+    )
+    wanted = [h for h in hits if h.kind in (SearchKind.ARTICLE, SearchKind.MACRO)]
+    articles = {
+        h.ref_id: knowledge.get_article(container.uow.read_only(), actor, h.ref_id)
+        for h in wanted
+        if h.ref_id.isdigit()
+    }
+    items = [
+        {
+            "hit": h,
+            "article": articles[h.ref_id],
+            "insert": plain_text(articles[h.ref_id].body)[:INSERT_CHARS]
+            if h.kind is SearchKind.ARTICLE
+            else articles[h.ref_id].body[:INSERT_CHARS],
+            # Pinned hits are the articles of the case's known issues (the search puts them first).
+            "pinned": h.score >= 1.0 and h.lexical_rank is None and h.semantic_rank is None,
+        }
+        for h in wanted
+        if h.ref_id in articles
+    ]
+    agent = screen.agents.get(actor.agent_id) if actor.agent_id is not None else None
+    if agent is not None:
+        # A macro goes in with this case's names and numbers already filled in.
+        values = Blank(macro_variables(screen, agent))
+        for item in items:
+            if item["article"].kind.value == "macro":
+                item["insert"] = string.Formatter().vformat(str(item["insert"]), (), values)
+    cases = [h for h in hits if h.kind is SearchKind.CASE]
+    return {"items": items, "similar_cases": cases, "known": known}
+
+
 CASE_PANELS: list[CasePanel] = [
     CasePanel("known-issue", "Known issue", "panels/known_issue.html", _known_issue),
+    CasePanel("knowledge", "Knowledge", "panels/knowledge.html", _knowledge),
 ]
 
 

@@ -180,7 +180,7 @@ def _macros() -> tuple[Macro, ...]:
     return tuple(Macro(**item) for item in yaml.safe_load(text)["macros"])
 
 
-class _Blank(dict[str, str]):
+class Blank(dict[str, str]):
     def __missing__(self, key: str) -> str:
         return "{" + key + "}"
 
@@ -203,7 +203,7 @@ def macro_variables(screen: CaseScreen, agent: Agent) -> dict[str, str]:
 
 def expanded_macros(screen: CaseScreen, agent: Agent) -> list[Macro]:
     """Macros with this case's values filled in; an unknown variable stays visible as {name}."""
-    values = _Blank(macro_variables(screen, agent))
+    values = Blank(macro_variables(screen, agent))
     return [Macro(m.id, m.title, string.Formatter().vformat(m.body, (), values)) for m in _macros()]
 
 

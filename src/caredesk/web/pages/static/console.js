@@ -180,8 +180,24 @@
     }
   }
 
+  // --- knowledge ---------------------------------------------------------------------------
+  function insertIntoReply(text) {
+    var form = $("#reply-form");
+    if (!form || !text) { return; }
+    var box = $("#reply-body", form);
+    var at = box.selectionStart || box.value.length;
+    var before = box.value.slice(0, at);
+    var gap = before && !/\n\n$/.test(before) ? "\n\n" : "";
+    box.value = before + gap + text + box.value.slice(at);
+    box.focus();
+    box.scrollIntoView({ block: "center" });
+    saveDraft(form);
+  }
+
   document.addEventListener("click", function (event) {
     if (event.target.closest("[data-help]")) { openHelp(); }
+    var insert = event.target.closest("[data-insert]");
+    if (insert) { insertIntoReply(insert.getAttribute("data-insert")); }
   });
   document.addEventListener("focusin", function (event) {
     if (event.target.matches("[data-select-on-focus]")) { event.target.select(); }

@@ -1,0 +1,136 @@
+"""The demo store's knowledge base: the known-issue article the seed stories need, a few
+help-centre answers, and the macros agents insert from the case page.
+
+Kept apart from the store generator so the knowledge can grow without touching the orders.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from caredesk.domain.agents import SYSTEM
+from caredesk.domain.knowledge import ArticleKind, ArticleStatus, Visibility
+from caredesk.services import knowledge
+from caredesk.services.ports import UnitOfWorkFactory
+
+LABELWRITER_ARTICLE_SLUG = "labelwriter-350-stops-printing-after-os-upgrade"
+
+ARTICLES: list[dict[str, Any]] = [
+    {
+        "slug": LABELWRITER_ARTICLE_SLUG,
+        "title": "LabelWriter 350 stops printing after an operating system upgrade",
+        "tags": ["known-issue", "printers"],
+        "product_ids": ["inkwell-labelwriter-350"],
+        "body": (
+            "The LabelWriter 350 uses a driver that the latest operating system releases no "
+            "longer load. Reinstalling the driver does not help, and no fix is coming: the "
+            "printer is out of production.\n\n"
+            "**What we do:** we send the customer a LabelWriter 450 free of charge, without "
+            "asking for the old unit back. The policy's `labelwriter-upgrade` program grants "
+            "it; the case page offers it first.\n\n"
+            "**What to tell the customer:** it is not their fault, the settings are fine, and "
+            "a newer model is on its way."
+        ),
+    },
+    {
+        "slug": "when-a-promised-delivery-date-is-missed",
+        "title": "When a promised delivery date is missed",
+        "tags": ["shipping", "late-delivery"],
+        "body": (
+            "Check the shipment's tracking and the date we promised. If we missed it, say so "
+            "plainly, give the new date, and refund the shipping: the customer paid for a "
+            "date we did not keep. For a gift or an event, offer to expedite a replacement."
+        ),
+    },
+    {
+        "slug": "wrong-items-in-the-parcel",
+        "title": "Wrong items in the parcel",
+        "tags": ["returns", "wrong-item"],
+        "body": (
+            "Ship the right items at once. When the wrong ones cost more to take back than "
+            "they would recover, let the customer keep them; otherwise send a prepaid return "
+            "label. Never ask the customer to pay for our mistake."
+        ),
+    },
+    {
+        "slug": "returns-and-refunds",
+        "title": "Returns and refunds",
+        "tags": ["returns"],
+        "body": (
+            "Items can be returned within the return window for a refund to the original "
+            "payment. Members have a longer window. A refund reaches the card in 5 to 10 "
+            "working days."
+        ),
+    },
+]
+
+MACROS: list[dict[str, str]] = [
+    {
+        "slug": "macro-newer-model-on-its-way",
+        "title": "A newer model is on its way",
+        "body": (
+            "Hi {first_name},\n\nYou are not the only one, and it is not your settings: the "
+            "latest system update stopped the LabelWriter 350 from working. We are sending you "
+            "a LabelWriter 450 free of charge; keep the old one.\n\nBest,\n{agent_first_name}"
+        ),
+    },
+    {
+        "slug": "macro-sorry-for-the-late-delivery",
+        "title": "Sorry for the late delivery",
+        "body": (
+            "Hi {first_name},\n\nWe promised order {order_id} by {promised_date} and missed "
+            "it. I am sorry. Here is what I have done about it:\n\n\n\nBest,\n{agent_first_name}"
+        ),
+    },
+]
+
+
+def load_demo_knowledge(uow_factory: UnitOfWorkFactory, now: datetime, known_issue: str) -> int:
+    """Write the demo articles and macros, and the known issue that points at its article.
+
+    Returns how many articles were written.
+    """
+    written = 0
+    issue_article_id: int | None = None
+    for item in ARTICLES:
+        article = knowledge.create_article(
+            uow_factory(),
+            SYSTEM,
+            now,
+            title=str(item["title"]),
+            body=str(item["body"]),
+            slug=str(item["slug"]),
+            tags=list(item.get("tags", [])),
+            product_ids=list(item.get("product_ids", [])),
+            visibility=Visibility.PUBLIC,
+            status=ArticleStatus.PUBLISHED,
+        )
+        written += 1
+        if item["slug"] == LABELWRITER_ARTICLE_SLUG:
+            issue_article_id = article.id
+    for macro in MACROS:
+        knowledge.create_article(
+            uow_factory(),
+            SYSTEM,
+            now,
+            title=macro["title"],
+            body=macro["body"],
+            slug=macro["slug"],
+            kind=ArticleKind.MACRO,
+            status=ArticleStatus.PUBLISHED,
+        )
+        written += 1
+    knowledge.create_known_issue(
+        uow_factory(),
+        SYSTEM,
+        now,
+        key=known_issue,
+        title="LabelWriter 350 fails after the operating system upgrade",
+        description="The old driver no longer loads; the 350 is out of production.",
+        product_ids=["inkwell-labelwriter-350"],
+        conditions=["labelwriter|label printer", "upgrade|update|updated"],
+        article_id=issue_article_id,
+        program_id="labelwriter-upgrade",
+    )
+    return written

@@ -1,0 +1,633 @@
+"""The customer portal: magic-link sign-in, the customer's own cases, self-service, CSAT.
+
+A customer acts through an `Actor` bound to their customer id (`portal_actor`), so every
+write goes through the same services as an agent's: cases through `services/cases.py`,
+remedies through `services/grants.py` and the policy in force, and every change is audited
+under `customer:<id>`. A customer only ever reaches their own records: anything else is
+"not found", never "forbidden", so ids cannot be probed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Any, Protocol
+
+from caredesk.domain.agents import Actor, Permission, Role
+from caredesk.domain.cases import Case, Channel, Message, MessageKind
+from caredesk.domain.customers import Customer, normalise_email
+from caredesk.domain.errors import DomainError, ErrorCode, NotFound, Unauthenticated
+from caredesk.domain.orders import Order
+from caredesk.domain.policy.eligibility import refusals
+from caredesk.domain.policy.model import Policy, RemedyDef, RemedyKind
+from caredesk.domain.portal import CsatSurvey, PortalSession, SignInRequest, email_key
+from caredesk.services import audit, cases, grants
+from caredesk.services.facts import default_params, load_situation, request_facts, situation_facts
+from caredesk.services.policy import active_policy, policy_in_force
+from caredesk.services.ports import CaseFilter, Page, UnitOfWork, UnitOfWorkFactory
+from caredesk.services.triage import TriageEngine
+
+# Self-service the portal has pages for; the policy decides which of them a store allows.
+PORTAL_KINDS = frozenset({RemedyKind.CANCEL, RemedyKind.RETURN_LABEL})
+CANCEL_REASONS = ("no longer needed", "ordered by mistake")
+RATE_WINDOW = timedelta(hours=1)
+
+
+def hash_secret(secret: str) -> str:
+    """Links and cookies carry 256 random bits, so a fast hash is safe to store."""
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def csrf_token_for(session_secret: str) -> str:
+    return hashlib.sha256(f"portal-csrf:{session_secret}".encode()).hexdigest()
+
+
+def client_key(client: str) -> str:
+    return hashlib.sha256(f"client:{client}".encode()).hexdigest()
+
+
+def portal_actor(customer_id: str) -> Actor:
+    """The customer acting for themselves. Bound to one customer, the policy's
+    `tool.verified_customer_only` rule keeps every remedy on their own records."""
+    return Actor(role=Role.AGENT, customer_id=customer_id)
+
+
+# --- mail to the customer ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class CustomerMail:
+    customer_id: str
+    to: str
+    subject: str
+    text: str
+    case_id: int | None = None
+    kind: str = "portal"
+
+
+class CustomerMailer(Protocol):
+    def send(self, uow: UnitOfWork, mail: CustomerMail, now: datetime) -> None:
+        """Send (or queue) a message to a customer within the caller's unit of work, so it
+        leaves only if the change that caused it commits."""
+        ...
+
+
+@dataclass
+class MemoryOutbox:
+    """Keeps what would be sent: for tests and for a desk with no outbound mail set up."""
+
+    sent: list[CustomerMail] = field(default_factory=list)
+    limit: int = 1000
+
+    def send(self, uow: UnitOfWork, mail: CustomerMail, now: datetime) -> None:
+        self.sent.append(mail)
+        del self.sent[: -self.limit]
+
+    def last_to(self, address: str) -> CustomerMail | None:
+        return next((m for m in reversed(self.sent) if m.to == address.lower()), None)
+
+
+# --- signing in -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class SignInLimits:
+    link_ttl: timedelta
+    per_address_per_hour: int
+    per_client_per_hour: int
+
+
+def request_sign_in(
+    uow: UnitOfWork,
+    mailer: CustomerMailer,
+    now: datetime,
+    *,
+    email: str,
+    client: str,
+    link_for: Callable[[str], str],
+    limits: SignInLimits,
+) -> None:
+    """Mail a single-use sign-in link if the address is a customer's.
+
+    Returns nothing on purpose: the caller shows the same answer whether the address is
+    known, unknown, malformed or over its rate limit, so the form reveals no accounts.
+    """
+    try:
+        address = normalise_email(email)
+    except DomainError:
+        return
+    key, client_id = email_key(address), client_key(client)
+    with uow:
+        since = now - RATE_WINDOW
+        if (
+            uow.portal.sign_ins_since(email_key=key, client_key=None, since=since)
+            >= limits.per_address_per_hour
+            or uow.portal.sign_ins_since(email_key=None, client_key=client_id, since=since)
+            >= limits.per_client_per_hour
+        ):
+            return
+        owner = uow.customers.email_owner(address)
+        request = SignInRequest(
+            id=None,
+            email_key=key,
+            client_key=client_id,
+            created_at=now,
+            expires_at=now + limits.link_ttl,
+        )
+        if owner is None:
+            # Counted like a real request, so probing unknown addresses is limited too.
+            uow.portal.add_sign_in(request)
+            uow.commit()
+            return
+        secret = secrets.token_urlsafe(32)
+        request.customer_id, request.token_hash = owner, hash_secret(secret)
+        uow.portal.add_sign_in(request)
+        minutes = max(1, int(limits.link_ttl.total_seconds() // 60))
+        mailer.send(
+            uow,
+            CustomerMail(
+                customer_id=owner,
+                to=address,
+                subject="Your sign-in link",
+                text=(
+                    "Hello,\n\nUse this link to see your cases and orders. It works once, "
+                    f"for {minutes} minutes:\n\n{link_for(secret)}\n\n"
+                    "If you did not ask for it, ignore this message: nobody can sign in "
+                    "without the link.\n"
+                ),
+                kind="portal.sign_in",
+            ),
+            now,
+        )
+        audit.record(uow, portal_actor(owner), now, "portal.link_requested", "customer", owner)
+        uow.commit()
+
+
+@dataclass(frozen=True, slots=True)
+class IssuedPortalSession:
+    session: PortalSession
+    secret: str
+
+
+def redeem_link(uow: UnitOfWork, now: datetime, secret: str, ttl: timedelta) -> IssuedPortalSession:
+    """Trade a sign-in link (once, before it expires) for a portal session."""
+    with uow:
+        request = uow.portal.sign_in_by_hash(hash_secret(secret))
+        if request is None:
+            raise DomainError("this sign-in link is not valid", code=ErrorCode.TOKEN_INVALID)
+        customer_id = request.redeem(now)
+        uow.portal.save_sign_in(request)
+        session_secret = secrets.token_urlsafe(32)
+        session = PortalSession(
+            id=None,
+            customer_id=customer_id,
+            token_hash=hash_secret(session_secret),
+            created_at=now,
+            expires_at=now + ttl,
+        )
+        uow.portal.add_session(session)
+        audit.record(
+            uow, portal_actor(customer_id), now, "portal.signed_in", "customer", customer_id
+        )
+        uow.commit()
+        return IssuedPortalSession(session, session_secret)
+
+
+def session_customer(uow: UnitOfWork, secret: str, now: datetime) -> Customer:
+    with uow:
+        session = uow.portal.session_by_hash(hash_secret(secret))
+        if session is None or not session.is_live(now):
+            raise Unauthenticated("your portal session has ended; ask for a new sign-in link")
+        customer = uow.customers.get(session.customer_id)
+        if customer is None:
+            raise Unauthenticated("your portal session has ended; ask for a new sign-in link")
+        return customer
+
+
+def sign_out(uow: UnitOfWork, secret: str, now: datetime) -> None:
+    with uow:
+        session = uow.portal.session_by_hash(hash_secret(secret))
+        if session is not None and session.revoked_at is None:
+            session.revoked_at = now
+            uow.portal.save_session(session)
+            uow.commit()
+
+
+# --- the customer's cases ---------------------------------------------------------------------
+
+
+def _own_case(uow: UnitOfWork, customer_id: str, case_id: int) -> Case:
+    case = uow.cases.get(case_id)
+    if case is None or case.customer_id != customer_id:
+        raise NotFound("case", case_id)
+    return case
+
+
+def my_cases(
+    uow: UnitOfWork, customer_id: str, limit: int = 50, cursor: str | None = None
+) -> Page[Case]:
+    with uow:
+        return uow.cases.find(CaseFilter(customer_id=customer_id), limit, cursor)
+
+
+@dataclass(frozen=True, slots=True)
+class CaseConversation:
+    case: Case
+    messages: list[Message]
+    survey: CsatSurvey | None
+
+
+def my_case(uow: UnitOfWork, customer_id: str, case_id: int) -> CaseConversation:
+    """The case and everything said on it to or by the customer; internal notes never."""
+    with uow:
+        case = _own_case(uow, customer_id, case_id)
+        messages = [m for m in uow.cases.messages(case_id) if m.is_public]
+        return CaseConversation(case, messages, uow.portal.survey_for_case(case_id))
+
+
+def my_attachment(uow: UnitOfWork, customer_id: str, case_id: int, sha256: str) -> bytes:
+    """An attachment of a public message on the customer's own case."""
+    with uow:
+        _own_case(uow, customer_id, case_id)
+        attached = any(
+            a.sha256 == sha256
+            for m in uow.cases.messages(case_id)
+            if m.is_public
+            for a in m.attachments
+        )
+        content = uow.blobs.get(sha256) if attached else None
+        if content is None:
+            raise NotFound("attachment", sha256)
+        return content
+
+
+def reply(
+    uow: UnitOfWorkFactory,
+    customer_id: str,
+    now: datetime,
+    case_id: int,
+    *,
+    body: str,
+    attachments: list[cases.NewAttachment],
+    max_attachment_bytes: int,
+    triage: TriageEngine | None = None,
+) -> Message:
+    """The customer writes on their case; a solved or pending case opens again."""
+    with uow() as check:
+        _own_case(check, customer_id, case_id)
+    return cases.add_message(
+        uow(),
+        portal_actor(customer_id),
+        now,
+        case_id,
+        kind=MessageKind.INBOUND,
+        body=body,
+        attachments=attachments,
+        max_attachment_bytes=max_attachment_bytes,
+        triage=triage,
+    )
+
+
+def open_case(
+    uow: UnitOfWork,
+    customer_id: str,
+    now: datetime,
+    *,
+    subject: str,
+    body: str,
+    order_id: str | None,
+    attachments: list[cases.NewAttachment],
+    max_attachment_bytes: int,
+    triage: TriageEngine | None = None,
+) -> Case:
+    """A new case from the portal; an order named must be the customer's own."""
+    if not body.strip():
+        raise DomainError("tell us what happened", code=ErrorCode.VALIDATION_ERROR,
+                          details={"field": "body"})  # fmt: skip
+    view = cases.create_case(
+        uow,
+        portal_actor(customer_id),
+        now,
+        customer_id=customer_id,
+        subject=subject,
+        body=body,
+        channel=Channel.PORTAL,
+        order_ids=[order_id] if order_id else None,
+        attachments=attachments,
+        max_attachment_bytes=max_attachment_bytes,
+        triage=triage,
+    )
+    return view.case
+
+
+def my_orders(uow: UnitOfWork, customer_id: str) -> list[Order]:
+    with uow:
+        return uow.orders.for_customer(customer_id)
+
+
+# --- self-service remedies --------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class SelfServiceOption:
+    remedy: RemedyDef
+    eligible: bool
+    reason: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class OrderSelfService:
+    order: Order
+    options: list[SelfServiceOption]
+
+    @property
+    def available(self) -> list[SelfServiceOption]:
+        return [o for o in self.options if o.eligible]
+
+
+def self_service_remedies(policy: Policy) -> list[RemedyDef]:
+    """What the policy lets a customer do alone, among what the portal has pages for."""
+    return [r for r in policy.remedies if r.self_service and r.kind in PORTAL_KINDS]
+
+
+def _probe_params(remedy: RemedyDef, defaults: dict[str, Any]) -> dict[str, Any]:
+    """The parameters a customer's request would carry, to ask the policy in advance."""
+    params = {**defaults, "confirmed": True}
+    if remedy.kind is RemedyKind.CANCEL:
+        params.setdefault("reason", CANCEL_REASONS[0])
+    return params
+
+
+def order_self_service(
+    uow: UnitOfWork, customer_id: str, now: datetime, order_id: str | None = None
+) -> list[OrderSelfService]:
+    """For each of the customer's orders (or one), the self-service remedies and whether the
+    policy in force allows each now: the same rules a grant checks, asked in advance."""
+    actor = portal_actor(customer_id)
+    with uow:
+        customer = uow.customers.get(customer_id)
+        if customer is None:
+            raise NotFound("customer", customer_id)
+        loaded = policy_in_force(uow)
+        policy = loaded.policy
+        offered = self_service_remedies(policy)
+        orders = uow.orders.for_customer(customer_id)
+        if order_id is not None:
+            orders = [o for o in orders if o.id == order_id]
+            if not orders:
+                raise NotFound("order", order_id)
+        result = []
+        for order in orders:
+            situation = load_situation(
+                uow, policy, now, customer=customer, case=None, order_id=order.id
+            )
+            facts = situation_facts(situation, policy, actor, grants.PORTAL, now)
+            defaults = default_params(situation, policy, facts)
+            options = []
+            for remedy in offered:
+                params = _probe_params(remedy, defaults.get(remedy.id, {}))
+                found = refusals(
+                    policy, remedy, {**facts, **request_facts(situation, policy, remedy, params)}
+                )
+                options.append(
+                    SelfServiceOption(remedy, not found, found[0].message if found else "")
+                )
+            result.append(OrderSelfService(order, options))
+        return result
+
+
+@dataclass(frozen=True, slots=True)
+class SelfServiceOutcome:
+    grant_id: int | None
+    summary: str
+    customer_note: str
+    awaiting_approval: bool
+    replayed: bool
+
+
+def request_remedy(
+    uow: UnitOfWork,
+    customer_id: str,
+    now: datetime,
+    *,
+    remedy_id: str,
+    order_id: str,
+    params: dict[str, Any],
+    confirmed: bool,
+    idempotency_key: str | None,
+) -> SelfServiceOutcome:
+    """Grant a self-service remedy the customer asked for, through the agents' grant path.
+
+    Only remedies the policy marks `self_service` are taken; everything else (eligibility,
+    authority, guardrails, the ledger, the audit) is exactly what an agent's grant gets.
+    """
+    loaded = active_policy(uow)
+    remedy = loaded.policy.remedy(remedy_id)
+    if remedy is None or not remedy.self_service or remedy.kind not in PORTAL_KINDS:
+        raise DomainError(
+            "this is not something you can do yourself here; write to us and we will help",
+            code=ErrorCode.NOT_ELIGIBLE,
+            details={"remedy": remedy_id, "rule": f"remedies.{remedy_id}.self_service"},
+        )
+    with uow:
+        order = uow.orders.get(order_id)
+        if order is None or order.customer_id != customer_id:
+            raise NotFound("order", order_id)
+    outcome = grants.grant_for_customer(
+        uow,
+        portal_actor(customer_id),
+        now,
+        customer_id,
+        remedy_id,
+        params=params,
+        order_id=order_id,
+        idempotency_key=idempotency_key,
+        confirmed=confirmed,
+        actor_kind=grants.PORTAL,
+    )
+    return SelfServiceOutcome(
+        grant_id=outcome.grant.id,
+        summary=outcome.grant.summary,
+        customer_note=outcome.customer_note,
+        awaiting_approval=outcome.approval is not None,
+        replayed=outcome.replayed,
+    )
+
+
+# --- CSAT -------------------------------------------------------------------------------------
+
+
+def send_survey(
+    uow: UnitOfWork,
+    mailer: CustomerMailer,
+    now: datetime,
+    case_id: int,
+    *,
+    link_for: Callable[[str, int | None], str],
+    valid_for: timedelta,
+) -> CsatSurvey | None:
+    """Mail the satisfaction survey of a solved case, once. None when there is nobody to ask
+    (no address) or the case already has its survey."""
+    with uow:
+        case = uow.cases.get(case_id)
+        if case is None:
+            raise NotFound("case", case_id)
+        if case.solved_at is None:
+            raise DomainError(
+                "a survey is sent once the case is solved",
+                code=ErrorCode.INVALID_TRANSITION,
+                details={"status": case.status.value},
+            )
+        if uow.portal.survey_for_case(case_id) is not None:
+            return None
+        customer = uow.customers.get(case.customer_id)
+        if customer is None or not customer.emails:
+            return None
+        secret = secrets.token_urlsafe(32)
+        survey = CsatSurvey(
+            id=None,
+            case_id=case_id,
+            customer_id=case.customer_id,
+            token_hash=hash_secret(secret),
+            sent_at=now,
+            expires_at=now + valid_for,
+            comment="",
+        )
+        uow.portal.add_survey(survey)
+        choices = "\n".join(
+            f"  {score} - {label}: {link_for(secret, score)}"
+            for score, label in reversed(list(enumerate(SCORE_LABELS, start=1)))
+        )
+        mailer.send(
+            uow,
+            CustomerMail(
+                customer_id=case.customer_id,
+                to=customer.emails[0],
+                subject=f"How did we do? [#{case_id}]",
+                text=(
+                    f"Hello {customer.first_name},\n\nYour case \u201c{case.subject}\u201d is "
+                    "solved. How did we do? One click records your answer:\n\n"
+                    f"{choices}\n\nYou can add a comment on the page that opens.\n"
+                ),
+                case_id=case_id,
+                kind="csat.survey",
+            ),
+            now,
+        )
+        audit.record(
+            uow, portal_actor(case.customer_id), now, "csat.sent", "case", case_id,
+            case_id=case_id,
+        )  # fmt: skip
+        uow.commit()
+        return survey
+
+
+SCORE_LABELS = ("very unhappy", "unhappy", "neutral", "happy", "very happy")
+
+
+def send_due_surveys(
+    uow: UnitOfWorkFactory,
+    mailer: CustomerMailer,
+    now: datetime,
+    *,
+    link_for: Callable[[str, int | None], str],
+    valid_for: timedelta,
+    solved_within: timedelta = timedelta(days=7),
+    limit: int = 200,
+) -> int:
+    """Send the survey of every case solved lately that has none yet; returns how many.
+
+    Run from a worker's timer or `caredesk portal send-surveys`; each survey is its own
+    transaction, so one failure does not hold back the others.
+    """
+    with uow() as read:
+        due = read.portal.solved_without_survey(solved_since=now - solved_within, limit=limit)
+    sent = 0
+    for item in due:
+        try:
+            survey = send_survey(
+                uow(), mailer, now, item.case_id, link_for=link_for, valid_for=valid_for
+            )
+        except DomainError:
+            continue
+        sent += survey is not None
+    return sent
+
+
+@dataclass(frozen=True, slots=True)
+class SurveyView:
+    survey: CsatSurvey
+    case_subject: str
+
+
+def open_survey(uow: UnitOfWork, secret: str) -> SurveyView:
+    with uow:
+        survey = uow.portal.survey_by_hash(hash_secret(secret))
+        if survey is None:
+            raise NotFound("survey", "link")
+        case = uow.cases.get(survey.case_id)
+        return SurveyView(survey, case.subject if case else "")
+
+
+def answer_survey(
+    uow: UnitOfWork, now: datetime, secret: str, *, score: int | None, comment: str | None
+) -> SurveyView:
+    """Record the score (one click from the mail) and later an optional comment; audited on
+    the case. The link is the credential: it works without signing in, until it closes."""
+    with uow:
+        survey = uow.portal.survey_by_hash(hash_secret(secret))
+        if survey is None:
+            raise NotFound("survey", "link")
+        before = {"score": survey.score, "comment": survey.comment}
+        survey.answer(now, score, comment)
+        after = {"score": survey.score, "comment": survey.comment}
+        if after != before or survey.answered_at == now:
+            uow.portal.save_survey(survey)
+            audit.record(
+                uow,
+                portal_actor(survey.customer_id),
+                now,
+                "csat.answered",
+                "case",
+                survey.case_id,
+                case_id=survey.case_id,
+                before=before,
+                after=after,
+            )
+        case = uow.cases.get(survey.case_id)
+        uow.commit()
+        return SurveyView(survey, case.subject if case else "")
+
+
+def case_csat(uow: UnitOfWork, actor: Actor, case_id: int) -> CsatSurvey | None:
+    actor.require(Permission.READ)
+    with uow:
+        if uow.cases.get(case_id) is None:
+            raise NotFound("case", case_id)
+        return uow.portal.survey_for_case(case_id)
+
+
+@dataclass(frozen=True, slots=True)
+class CsatReport:
+    responses: list[CsatSurvey]
+    answered: int
+    average: Decimal | None
+    satisfied_share: Decimal | None
+
+
+def csat_report(uow: UnitOfWork, actor: Actor, *, since: datetime | None, limit: int) -> CsatReport:
+    """Answered surveys, newest first, with the average score and the CSAT share (4s and 5s)
+    over the responses returned."""
+    actor.require(Permission.READ)
+    with uow:
+        responses = uow.portal.surveys(answered_since=since, limit=limit)
+    scores = [s.score for s in responses if s.score is not None]
+    if not scores:
+        return CsatReport(responses, 0, None, None)
+    average = (Decimal(sum(scores)) / len(scores)).quantize(Decimal("0.01"))
+    share = (Decimal(sum(1 for s in scores if s >= 4)) / len(scores)).quantize(Decimal("0.001"))
+    return CsatReport(responses, len(scores), average, share)

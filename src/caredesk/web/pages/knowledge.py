@@ -1,0 +1,307 @@
+"""Knowledge in the console: reading an article, the editor for articles and macros with a
+preview, and the routing rules that triage applies to every new case."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import yaml
+from fastapi import APIRouter, Form, Path, Query, Request, Response
+from fastapi.responses import HTMLResponse
+from pydantic import ValidationError
+from starlette.concurrency import run_in_threadpool
+
+from caredesk.domain.agents import Permission
+from caredesk.domain.errors import DomainError, ErrorCode, ValidationFailed
+from caredesk.domain.knowledge import Article, ArticleKind, ArticleStatus, Visibility
+from caredesk.domain.markup import render_markdown
+from caredesk.domain.triage import RoutingRuleSpec
+from caredesk.services import knowledge, triage
+from caredesk.services.knowledge_ports import ArticleFilter
+from caredesk.web.pages.common import (
+    ContainerDep,
+    PageRoute,
+    Reader,
+    SignedIn,
+    Writer,
+    redirect,
+    render,
+)
+
+router = APIRouter(route_class=PageRoute, include_in_schema=False)
+ArticleId = Annotated[int, Path(ge=1, le=2**63 - 1)]
+RuleId = Annotated[int, Path(ge=1, le=2**31 - 1)]
+ARTICLES_SHOWN = 200
+MAX_ARTICLE_BODY = 200_000
+RULE_EXAMPLE = """name: Angry gold customers go to Tier 2
+when:
+  tiers: [gold]
+  sentiment_at_most: -0.4
+then:
+  team: Tier 2
+  raise_priority_to: high
+  tags: [at-risk]
+stop: false
+"""
+
+
+# --- reading -----------------------------------------------------------------------------------
+
+
+@router.get("/knowledge/{article_id}")
+def show_article(
+    article_id: ArticleId, request: Request, who: Reader, container: ContainerDep
+) -> HTMLResponse:
+    article = knowledge.get_article(container.uow.read_only(), who.actor, str(article_id))
+    return render(request, "article.html", who, article=article)
+
+
+# --- the editor --------------------------------------------------------------------------------
+
+
+def _article_form(article: Article | None) -> dict[str, str]:
+    if article is None:
+        return {
+            "title": "",
+            "body": "",
+            "kind": ArticleKind.ARTICLE.value,
+            "status": ArticleStatus.DRAFT.value,
+            "visibility": Visibility.INTERNAL.value,
+            "tags": "",
+            "version": "",
+        }
+    return {
+        "title": article.title,
+        "body": article.body,
+        "kind": article.kind.value,
+        "status": article.status.value,
+        "visibility": article.visibility.value,
+        "tags": " ".join(article.tags),
+        "version": str(article.version),
+    }
+
+
+def _editor(
+    request: Request,
+    who: SignedIn,
+    container: ContainerDep,
+    *,
+    article_id: int | None,
+    form: dict[str, str],
+    error: str | None = None,
+    status_code: int = 200,
+) -> HTMLResponse:
+    kind = ArticleKind(form["kind"]) if form["kind"] in list(ArticleKind) else None
+    listed, _ = knowledge.list_articles(
+        container.uow.read_only(), who.actor, ArticleFilter(kind=kind), ARTICLES_SHOWN, None
+    )
+    return render(
+        request,
+        "admin_knowledge.html",
+        who,
+        tab="knowledge",
+        articles=listed,
+        article_id=article_id,
+        form=form,
+        preview=render_markdown(form["body"]) if form["body"] else "",
+        form_error=error,
+        kinds=[k.value for k in ArticleKind],
+        article_statuses=[s.value for s in ArticleStatus],
+        visibilities=[v.value for v in Visibility],
+        status_code=status_code,
+        push_url=f"/admin/knowledge/{article_id}" if article_id else "/admin/knowledge",
+    )
+
+
+@router.get("/admin/knowledge")
+def knowledge_home(
+    request: Request,
+    who: Reader,
+    container: ContainerDep,
+    kind: Annotated[str, Query(max_length=20)] = "article",
+) -> HTMLResponse:
+    who.actor.require(Permission.WRITE_CASES)
+    form = _article_form(None)
+    form["kind"] = kind if kind in list(ArticleKind) else ArticleKind.ARTICLE.value
+    return _editor(request, who, container, article_id=None, form=form)
+
+
+@router.get("/admin/knowledge/{article_id}")
+def edit_article(
+    article_id: ArticleId, request: Request, who: Reader, container: ContainerDep
+) -> HTMLResponse:
+    who.actor.require(Permission.WRITE_CASES)
+    article = knowledge.get_article(container.uow.read_only(), who.actor, str(article_id))
+    return _editor(request, who, container, article_id=article_id, form=_article_form(article))
+
+
+@router.post("/admin/knowledge/preview")
+def preview(
+    who: Writer, body: Annotated[str, Form(max_length=MAX_ARTICLE_BODY)] = ""
+) -> HTMLResponse:
+    """The body as readers will see it: the same Markdown rendering and sanitising as on save."""
+    who.actor.require(Permission.WRITE_CASES)
+    html = render_markdown(body) if body.strip() else '<p class="muted">Nothing to preview.</p>'
+    return HTMLResponse(html, headers={"Cache-Control": "no-store"})
+
+
+async def _article_fields(request: Request) -> dict[str, str]:
+    form = await request.form()
+    fields = {k: str(form.get(k, "")) for k in _article_form(None)}
+    fields["title"] = fields["title"].strip()
+    return fields
+
+
+def _changes(fields: dict[str, str]) -> dict[str, Any]:
+    try:
+        return {
+            "title": fields["title"],
+            "body": fields["body"],
+            "kind": ArticleKind(fields["kind"]),
+            "status": ArticleStatus(fields["status"]),
+            "visibility": Visibility(fields["visibility"]),
+            "tags": [t for t in fields["tags"].replace(",", " ").split() if t],
+        }
+    except ValueError as exc:
+        raise ValidationFailed("choose a kind, a status and a visibility from the lists") from exc
+
+
+@router.post("/admin/knowledge")
+async def create_article(request: Request, who: Writer, container: ContainerDep) -> Response:
+    fields = await _article_fields(request)
+    try:
+        changes = _changes(fields)
+        article = await run_in_threadpool(
+            lambda: knowledge.create_article(
+                container.uow(), who.actor, container.clock.now(), **changes
+            )
+        )
+    except DomainError as exc:
+        return await run_in_threadpool(
+            _editor,
+            request,
+            who,
+            container,
+            article_id=None,
+            form=fields,
+            error=exc.message,
+            status_code=422,
+        )
+    container.knowledge_changed()
+    return redirect(f"/admin/knowledge/{article.id}", "saved")
+
+
+@router.post("/admin/knowledge/{article_id}")
+async def update_article(
+    article_id: ArticleId, request: Request, who: Writer, container: ContainerDep
+) -> Response:
+    fields = await _article_fields(request)
+    try:
+        if not fields["version"].isdigit():
+            raise ValidationFailed("the form lacks the article version")
+        changes = _changes(fields)
+        await run_in_threadpool(
+            lambda: knowledge.update_article(
+                container.uow(),
+                who.actor,
+                container.clock.now(),
+                article_id,
+                expected_version=int(fields["version"]),
+                changes=changes,
+            )
+        )
+    except DomainError as exc:
+        return await run_in_threadpool(
+            _editor,
+            request,
+            who,
+            container,
+            article_id=article_id,
+            form=fields,
+            error=exc.message,
+            status_code=409 if exc.code is ErrorCode.VERSION_CONFLICT else 422,
+        )
+    container.knowledge_changed()
+    return redirect(f"/admin/knowledge/{article_id}", "saved")
+
+
+# --- routing rules -----------------------------------------------------------------------------
+
+
+def _as_yaml(spec: RoutingRuleSpec) -> str:
+    return yaml.safe_dump(
+        spec.model_dump(mode="json", exclude_defaults=True), sort_keys=False, allow_unicode=True
+    )
+
+
+def _rules_page(
+    request: Request,
+    who: SignedIn,
+    container: ContainerDep,
+    *,
+    text: str = RULE_EXAMPLE,
+    problems: list[str] | None = None,
+    status_code: int = 200,
+) -> HTMLResponse:
+    who.actor.require(Permission.MANAGE_POLICY)
+    rules = triage.list_rules(container.uow.read_only(), who.actor)
+    return render(
+        request,
+        "admin_routing.html",
+        who,
+        tab="routing",
+        rules=[(r, _as_yaml(r.spec)) for r in rules],
+        text=text,
+        problems=problems or [],
+        status_code=status_code,
+        push_url="/admin/routing",
+    )
+
+
+@router.get("/admin/routing")
+def routing(request: Request, who: Reader, container: ContainerDep) -> HTMLResponse:
+    return _rules_page(request, who, container)
+
+
+def _spec(text: str) -> RoutingRuleSpec:
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise ValidationFailed(f"the rule is not valid YAML: {exc}") from exc
+    try:
+        return RoutingRuleSpec.model_validate(data)
+    except ValidationError as exc:
+        problems = [
+            f"{'.'.join(str(p) for p in e['loc']) or 'rule'}: {e['msg']}" for e in exc.errors()
+        ]
+        raise ValidationFailed("; ".join(problems), details={"problems": problems}) from exc
+
+
+@router.post("/admin/routing")
+def create_rule(
+    request: Request,
+    who: Writer,
+    container: ContainerDep,
+    text: Annotated[str, Form(max_length=20_000)] = "",
+    position: Annotated[str, Form(max_length=10)] = "",
+) -> Response:
+    try:
+        triage.create_rule(
+            container.uow(),
+            who.actor,
+            container.clock.now(),
+            _spec(text),
+            int(position) if position.isdigit() else None,
+        )
+    except ValidationFailed as exc:
+        problems = exc.details.get("problems") or [exc.message]
+        return _rules_page(
+            request, who, container, text=text, problems=list(problems), status_code=422
+        )
+    return redirect("/admin/routing", "created")
+
+
+@router.post("/admin/routing/{rule_id}/delete")
+def delete_rule(rule_id: RuleId, who: Writer, container: ContainerDep) -> Response:
+    triage.delete_rule(container.uow(), who.actor, container.clock.now(), rule_id)
+    return redirect("/admin/routing", "rule_deleted")

@@ -1,0 +1,215 @@
+"""What every portal page shares: templates, the signed-in customer, CSRF and error pages."""
+
+from __future__ import annotations
+
+import hmac
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated, Any
+from urllib.parse import quote, urlencode
+
+from fastapi import Depends, Request, Response
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.routing import APIRoute
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from starlette.concurrency import run_in_threadpool
+
+from caredesk.bootstrap import Container
+from caredesk.domain.agents import Actor
+from caredesk.domain.customers import Customer
+from caredesk.domain.errors import DomainError, ErrorCode, Unauthenticated
+from caredesk.services import portal
+from caredesk.web.deps import get_container
+from caredesk.web.problems import STATUS_BY_CODE
+
+HERE = Path(__file__).parent
+STATIC_DIR = HERE / "static"
+PORTAL_COOKIE = "caredesk_portal"
+CSRF_FIELD = "csrf_token"
+
+
+def _when(value: datetime | None) -> str:
+    if value is None:
+        return ""
+    return value.astimezone(UTC).strftime("%d %b %Y, %H:%M UTC")
+
+
+def _day(value: datetime | None) -> str:
+    return "" if value is None else value.astimezone(UTC).strftime("%d %b %Y")
+
+
+def build_templates() -> Environment:
+    env = Environment(
+        loader=FileSystemLoader(HERE / "templates"),
+        autoescape=select_autoescape(["html"]),
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters.update(when=_when, day=_day)
+    env.globals.update(urlencode=urlencode, quote=quote)
+    return env
+
+
+TEMPLATES = build_templates()
+
+
+@dataclass(frozen=True, slots=True)
+class PortalUser:
+    """The customer behind this request's portal cookie."""
+
+    customer: Customer
+    session_secret: str
+
+    @property
+    def customer_id(self) -> str:
+        return self.customer.id
+
+    @property
+    def actor(self) -> Actor:
+        return portal.portal_actor(self.customer.id)
+
+    @property
+    def csrf(self) -> str:
+        return portal.csrf_token_for(self.session_secret)
+
+    def check_csrf(self, sent: str) -> None:
+        """Cookies ride along on requests from other sites; a form must prove it is ours."""
+        if not hmac.compare_digest(sent.encode(), self.csrf.encode()):
+            raise DomainError(
+                "this form is out of date; reload the page and try again",
+                code=ErrorCode.CSRF_FAILED,
+            )
+
+
+class PortalSignInRequired(Exception):
+    pass
+
+
+def portal_user(
+    request: Request, container: Annotated[Container, Depends(get_container)]
+) -> PortalUser:
+    secret = request.cookies.get(PORTAL_COOKIE)
+    if not secret:
+        raise PortalSignInRequired()
+    try:
+        customer = portal.session_customer(container.uow.read_only(), secret, container.clock.now())
+    except Unauthenticated as exc:
+        raise PortalSignInRequired() from exc
+    return PortalUser(customer, secret)
+
+
+Customer_ = Annotated[PortalUser, Depends(portal_user)]
+ContainerDep = Annotated[Container, Depends(get_container)]
+
+
+def render(
+    request: Request,
+    template: str,
+    user: PortalUser | None,
+    *,
+    status_code: int = 200,
+    **context: Any,
+) -> HTMLResponse:
+    html = TEMPLATES.get_template(template).render(
+        request=request,
+        user=user,
+        csrf=user.csrf if user else "",
+        path=request.url.path,
+        notice=NOTICES.get(request.query_params.get("notice", "")),
+        **context,
+    )
+    response = HTMLResponse(html, status_code=status_code)
+    secure_headers(response)
+    return response
+
+
+def secure_headers(response: Response) -> None:
+    # Portal pages show one customer's data, and sign-in pages carry a secret in their
+    # address: never cached, never framed, and no Referer that could leak the address.
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["X-Frame-Options"] = "DENY"
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Referrer-Policy"] = "no-referrer"
+    response.headers["Content-Security-Policy"] = (
+        "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+        "frame-ancestors 'none'; form-action 'self'; base-uri 'none'"
+    )
+
+
+def redirect(url: str, notice: str | None = None) -> RedirectResponse:
+    if notice:
+        url = f"{url}{'&' if '?' in url else '?'}notice={notice}"
+    response = RedirectResponse(url, status_code=303)
+    secure_headers(response)
+    return response
+
+
+NOTICES = {
+    "signed_out": "You are signed out.",
+    "sent": "Thank you. Your message is on the case; we will answer by email and here.",
+    "created": "Thank you. We have your request and will answer by email and here.",
+    "saved": "Thank you for your answer.",
+}
+
+HINTS = {
+    ErrorCode.CSRF_FAILED: "Reload the page to get a fresh form, then try again.",
+    ErrorCode.NOT_FOUND: "It may not exist, or it belongs to another account.",
+    ErrorCode.TOKEN_INVALID: "Ask for a new sign-in link below.",
+    ErrorCode.TOKEN_EXPIRED: "Sign-in links work for a short time only. Ask for a new one.",
+    ErrorCode.TOKEN_REVOKED: "Each sign-in link works once. Ask for a new one.",
+}
+
+
+def error_page(
+    request: Request, user: PortalUser | None, exc: DomainError, status_code: int | None = None
+) -> HTMLResponse:
+    status = status_code or STATUS_BY_CODE.get(exc.code, 400)
+    return render(
+        request,
+        "error.html",
+        user,
+        status_code=status,
+        error=exc,
+        code=exc.code.value,
+        hint=HINTS.get(exc.code),
+        sign_in_again=exc.code
+        in (ErrorCode.TOKEN_INVALID, ErrorCode.TOKEN_EXPIRED, ErrorCode.TOKEN_REVOKED),
+    )
+
+
+def _user_or_none(request: Request) -> PortalUser | None:
+    try:
+        return portal_user(request, request.app.state.container)
+    except PortalSignInRequired:
+        return None
+
+
+class PortalRoute(APIRoute):
+    """Portal routes answer with pages: a refusal is a readable page, never JSON or a trace."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def route(request: Request) -> Response:
+            try:
+                return await handler(request)
+            except PortalSignInRequired:
+                return redirect("/portal/sign-in")
+            except DomainError as exc:
+                user = await run_in_threadpool(_user_or_none, request)
+                return error_page(request, user, exc)
+            except RequestValidationError as exc:
+                user = await run_in_threadpool(_user_or_none, request)
+                fields = ", ".join(
+                    str(e.get("loc", ["?"])[-1]) for e in exc.errors() if e.get("loc")
+                )
+                problem = DomainError(
+                    f"the form is missing or has a wrong value in: {fields or 'a field'}",
+                    code=ErrorCode.VALIDATION_ERROR,
+                )
+                return error_page(request, user, problem, 422)
+
+        return route

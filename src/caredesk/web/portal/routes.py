@@ -1,0 +1,493 @@
+"""The customer portal's pages: sign in by link, cases, replies, orders, help, surveys."""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+from datetime import timedelta
+from typing import Annotated
+
+from fastapi import APIRouter, File, Form, Path, Query, Request, Response, UploadFile
+from fastapi.responses import HTMLResponse
+from starlette.concurrency import run_in_threadpool
+
+from caredesk.domain.errors import DomainError, ErrorCode, NotFound, ValidationFailed
+from caredesk.domain.knowledge import Article, ArticleKind, ArticleStatus, Visibility
+from caredesk.domain.policy.model import RemedyKind
+from caredesk.domain.search import SearchHit, SearchKind
+from caredesk.services import cases, knowledge, portal, search
+from caredesk.services.knowledge_ports import ArticleFilter
+from caredesk.services.portal import CustomerMailer
+from caredesk.web.portal.common import (
+    PORTAL_COOKIE,
+    ContainerDep,
+    Customer_,
+    PortalRoute,
+    PortalSignInRequired,
+    PortalUser,
+    portal_user,
+    redirect,
+    render,
+    secure_headers,
+)
+
+router = APIRouter(prefix="/portal", route_class=PortalRoute, include_in_schema=False)
+# Before a session exists, a random cookie echoed in the form stops sign-in from other sites.
+LOGIN_CSRF_COOKIE = "caredesk_portal_login"
+CaseId = Annotated[int, Path(ge=1, le=2**63 - 1)]
+Csrf = Annotated[str, Form(max_length=100)]
+
+
+def mailer_of(request: Request) -> CustomerMailer:
+    mailer: CustomerMailer = request.app.state.portal_mailer
+    return mailer
+
+
+def portal_base(request: Request, container: ContainerDep) -> str:
+    configured = container.settings.portal_url
+    if configured:
+        return configured.rstrip("/")
+    return str(request.base_url).rstrip("/") + "/portal"
+
+
+async def _files(files: list[UploadFile] | None) -> list[cases.NewAttachment]:
+    return [
+        cases.NewAttachment(
+            f.filename or "attachment", f.content_type or "application/octet-stream", await f.read()
+        )
+        for f in files or []
+        if f.filename
+    ]
+
+
+# --- signing in -------------------------------------------------------------------------------
+
+
+@router.get("")
+def home(request: Request, user: Customer_, container: ContainerDep) -> HTMLResponse:
+    page = portal.my_cases(container.uow.read_only(), user.customer_id)
+    return render(request, "home.html", user, cases=page.items)
+
+
+@router.get("/sign-in")
+def sign_in_form(request: Request, container: ContainerDep) -> Response:
+    try:
+        portal_user(request, container)
+    except PortalSignInRequired:
+        return render(request, "sign_in.html", None)
+    return redirect("/portal")
+
+
+@router.post("/sign-in")
+def ask_for_link(
+    request: Request,
+    container: ContainerDep,
+    email: Annotated[str, Form(max_length=320)] = "",
+) -> HTMLResponse:
+    settings = container.settings
+    base = portal_base(request, container)
+    portal.request_sign_in(
+        container.uow(),
+        mailer_of(request),
+        container.clock.now(),
+        email=email,
+        client=request.client.host if request.client else "unknown",
+        link_for=lambda secret: f"{base}/sign-in/{secret}",
+        limits=portal.SignInLimits(
+            link_ttl=timedelta(seconds=settings.portal_link_ttl_seconds),
+            per_address_per_hour=settings.portal_links_per_hour,
+            per_client_per_hour=settings.portal_links_per_client_per_hour,
+        ),
+    )
+    # The same page whatever happened: it must not tell whether the address is a customer's.
+    minutes = settings.portal_link_ttl_seconds // 60
+    return render(request, "link_sent.html", None, email=email.strip(), minutes=minutes)
+
+
+@router.get("/sign-in/{secret}")
+def confirm_sign_in(request: Request, secret: Annotated[str, Path(max_length=200)]) -> HTMLResponse:
+    """Mail scanners open links to check them: signing in takes a click on this page, so a
+    scanner cannot use up the link before the customer does."""
+    token = secrets.token_urlsafe(24)
+    response = render(request, "confirm_sign_in.html", None, secret=secret, login_csrf=token)
+    response.set_cookie(
+        LOGIN_CSRF_COOKIE, token, max_age=3600, httponly=True, samesite="strict", path="/portal"
+    )
+    return response
+
+
+@router.post("/sign-in/{secret}")
+def sign_in(
+    request: Request,
+    container: ContainerDep,
+    secret: Annotated[str, Path(max_length=200)],
+    login_csrf: Csrf = "",
+) -> Response:
+    expected = request.cookies.get(LOGIN_CSRF_COOKIE, "")
+    if not expected or not hmac.compare_digest(expected.encode(), login_csrf.encode()):
+        raise DomainError(
+            "this sign-in page expired; open the link from your email again",
+            code=ErrorCode.CSRF_FAILED,
+        )
+    settings = container.settings
+    issued = portal.redeem_link(
+        container.uow(),
+        container.clock.now(),
+        secret,
+        timedelta(seconds=settings.portal_session_ttl_seconds),
+    )
+    response = redirect("/portal")
+    response.set_cookie(
+        PORTAL_COOKIE,
+        issued.secret,
+        max_age=settings.portal_session_ttl_seconds,
+        httponly=True,
+        secure=settings.session_cookie_secure,
+        samesite="lax",
+        path="/portal",
+    )
+    response.delete_cookie(LOGIN_CSRF_COOKIE, path="/portal")
+    return response
+
+
+@router.post("/sign-out")
+def sign_out(request: Request, container: ContainerDep, csrf_token: Csrf = "") -> Response:
+    secret = request.cookies.get(PORTAL_COOKIE)
+    if secret:
+        if hmac.compare_digest(csrf_token.encode(), portal.csrf_token_for(secret).encode()):
+            portal.sign_out(container.uow(), secret, container.clock.now())
+        else:
+            return redirect("/portal")
+    response = redirect("/portal/sign-in", "signed_out")
+    response.delete_cookie(PORTAL_COOKIE, path="/portal")
+    return response
+
+
+# --- cases ------------------------------------------------------------------------------------
+
+
+def _case_page(
+    request: Request,
+    user: PortalUser,
+    container: ContainerDep,
+    case_id: int,
+    *,
+    error: DomainError | None = None,
+    kept_body: str = "",
+    status_code: int = 200,
+) -> HTMLResponse:
+    conversation = portal.my_case(container.uow.read_only(), user.customer_id, case_id)
+    return render(
+        request,
+        "case.html",
+        user,
+        status_code=status_code,
+        case=conversation.case,
+        messages=conversation.messages,
+        survey=conversation.survey,
+        error=error,
+        kept_body=kept_body,
+    )
+
+
+@router.get("/cases/new")
+def new_case_form(request: Request, user: Customer_, container: ContainerDep) -> HTMLResponse:
+    orders = portal.my_orders(container.uow.read_only(), user.customer_id)
+    chosen = request.query_params.get("order", "")
+    return render(request, "new_case.html", user, orders=orders, chosen=chosen)
+
+
+@router.post("/cases")
+async def open_case(
+    request: Request,
+    user: Customer_,
+    container: ContainerDep,
+    csrf_token: Csrf = "",
+    subject: Annotated[str, Form(max_length=500)] = "",
+    body: Annotated[str, Form(max_length=50_000)] = "",
+    order_id: Annotated[str, Form(max_length=64)] = "",
+    files: Annotated[list[UploadFile] | None, File()] = None,
+) -> Response:
+    user.check_csrf(csrf_token)
+    attachments = await _files(files)
+    case = await run_in_threadpool(
+        lambda: portal.open_case(
+            container.uow(),
+            user.customer_id,
+            container.clock.now(),
+            subject=subject,
+            body=body,
+            order_id=order_id or None,
+            attachments=attachments,
+            max_attachment_bytes=container.settings.max_attachment_bytes,
+            triage=container.triage,
+        )
+    )
+    return redirect(f"/portal/cases/{case.id}", "created")
+
+
+@router.get("/cases/{case_id}")
+def show_case(
+    case_id: CaseId, request: Request, user: Customer_, container: ContainerDep
+) -> HTMLResponse:
+    return _case_page(request, user, container, case_id)
+
+
+@router.post("/cases/{case_id}/reply")
+async def reply(
+    case_id: CaseId,
+    request: Request,
+    user: Customer_,
+    container: ContainerDep,
+    csrf_token: Csrf = "",
+    body: Annotated[str, Form(max_length=50_000)] = "",
+    files: Annotated[list[UploadFile] | None, File()] = None,
+) -> Response:
+    user.check_csrf(csrf_token)
+    attachments = await _files(files)
+    try:
+        await run_in_threadpool(
+            lambda: portal.reply(
+                container.uow,
+                user.customer_id,
+                container.clock.now(),
+                case_id,
+                body=body,
+                attachments=attachments,
+                max_attachment_bytes=container.settings.max_attachment_bytes,
+                triage=container.triage,
+            )
+        )
+    except DomainError as exc:
+        if exc.code is ErrorCode.NOT_FOUND:
+            raise
+        refused = exc
+        return await run_in_threadpool(
+            lambda: _case_page(
+                request, user, container, case_id, error=refused, kept_body=body, status_code=422
+            )
+        )
+    return redirect(f"/portal/cases/{case_id}#latest", "sent")
+
+
+@router.get("/cases/{case_id}/attachments/{sha256}")
+def attachment(
+    case_id: CaseId,
+    sha256: Annotated[str, Path(pattern=r"^[0-9a-f]{64}$")],
+    request: Request,
+    user: Customer_,
+    container: ContainerDep,
+) -> Response:
+    conversation = portal.my_case(container.uow.read_only(), user.customer_id, case_id)
+    meta = next(
+        (a for m in conversation.messages for a in m.attachments if a.sha256 == sha256), None
+    )
+    if meta is None:
+        raise NotFound("attachment", sha256)
+    content = portal.my_attachment(container.uow.read_only(), user.customer_id, case_id, sha256)
+    filename = "".join(c for c in meta.filename if c.isalnum() or c in "._- ") or "attachment"
+    response = Response(
+        content,
+        media_type="application/octet-stream",
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )
+    secure_headers(response)
+    return response
+
+
+# --- orders and self-service ------------------------------------------------------------------
+
+
+@router.get("/orders")
+def orders(request: Request, user: Customer_, container: ContainerDep) -> HTMLResponse:
+    listed = portal.order_self_service(
+        container.uow.read_only(), user.customer_id, container.clock.now()
+    )
+    return render(request, "orders.html", user, orders=listed)
+
+
+def _option(
+    user: PortalUser, container: ContainerDep, order_id: str, remedy_id: str
+) -> tuple[portal.OrderSelfService, portal.SelfServiceOption]:
+    found = portal.order_self_service(
+        container.uow.read_only(), user.customer_id, container.clock.now(), order_id
+    )
+    entry = found[0]
+    option = next((o for o in entry.options if o.remedy.id == remedy_id), None)
+    if option is None:
+        raise DomainError(
+            "this is not something you can do yourself here; write to us and we will help",
+            code=ErrorCode.NOT_ELIGIBLE,
+            details={"remedy": remedy_id, "rule": f"remedies.{remedy_id}.self_service"},
+        )
+    return entry, option
+
+
+@router.get("/orders/{order_id}/{remedy_id}")
+def confirm_remedy(
+    order_id: Annotated[str, Path(max_length=64)],
+    remedy_id: Annotated[str, Path(max_length=64)],
+    request: Request,
+    user: Customer_,
+    container: ContainerDep,
+) -> HTMLResponse:
+    entry, option = _option(user, container, order_id, remedy_id)
+    return render(
+        request,
+        "confirm_remedy.html",
+        user,
+        entry=entry,
+        option=option,
+        reasons=portal.CANCEL_REASONS,
+        kinds=RemedyKind,
+        request_key=secrets.token_urlsafe(16),
+    )
+
+
+@router.post("/orders/{order_id}/{remedy_id}")
+async def request_remedy(
+    order_id: Annotated[str, Path(max_length=64)],
+    remedy_id: Annotated[str, Path(max_length=64)],
+    request: Request,
+    user: Customer_,
+    container: ContainerDep,
+    csrf_token: Csrf = "",
+    request_key: Annotated[str, Form(max_length=100)] = "",
+    reason: Annotated[str, Form(max_length=100)] = "",
+    confirm: Annotated[str, Form(max_length=10)] = "",
+    item_ids: Annotated[list[str] | None, Form(max_length=64)] = None,
+) -> Response:
+    user.check_csrf(csrf_token)
+    params: dict[str, object] = {}
+    if reason:
+        if reason not in portal.CANCEL_REASONS:
+            raise ValidationFailed("choose one of the reasons", details={"field": "reason"})
+        params["reason"] = reason
+    if item_ids is not None:
+        if not item_ids:
+            raise ValidationFailed("choose at least one item", details={"field": "item_ids"})
+        params["item_ids"] = list(item_ids)
+    outcome = await run_in_threadpool(
+        lambda: portal.request_remedy(
+            container.uow(),
+            user.customer_id,
+            container.clock.now(),
+            remedy_id=remedy_id,
+            order_id=order_id,
+            params=params,
+            confirmed=confirm == "yes",
+            idempotency_key=f"portal:{request_key}" if request_key else None,
+        )
+    )
+    return render(request, "remedy_done.html", user, outcome=outcome, order_id=order_id)
+
+
+# --- help: the public knowledge base ----------------------------------------------------------
+
+
+@router.get("/help")
+def help_centre(
+    request: Request,
+    container: ContainerDep,
+    q: Annotated[str, Query(max_length=500)] = "",
+) -> HTMLResponse:
+    user = _optional_user(request, container)
+    # Anyone may read public articles; reading them as a customer keeps drafts out.
+    reader = portal.portal_actor(user.customer_id if user else "anonymous")
+    hits: list[SearchHit] = []
+    articles: list[Article] = []
+    if q.strip():
+        result = search.search(
+            container.uow.read_only(),
+            reader,
+            q,
+            kinds=[SearchKind.ARTICLE],
+            limit=20,
+            semantic=container.semantic,
+        )
+        hits = [h for h in result.hits if h.public]
+    else:
+        articles, _ = knowledge.list_articles(
+            container.uow.read_only(),
+            reader,
+            ArticleFilter(
+                kind=ArticleKind.ARTICLE,
+                status=ArticleStatus.PUBLISHED,
+                visibility=Visibility.PUBLIC,
+            ),
+            50,
+            None,
+        )
+    return render(request, "help.html", user, q=q, hits=hits, articles=articles)
+
+
+@router.get("/help/{ref}")
+def article(
+    ref: Annotated[str, Path(max_length=200)], request: Request, container: ContainerDep
+) -> HTMLResponse:
+    user = _optional_user(request, container)
+    reader = portal.portal_actor(user.customer_id if user else "anonymous")
+    found = knowledge.get_article(container.uow.read_only(), reader, ref)
+    if found.status is not ArticleStatus.PUBLISHED or found.kind is not ArticleKind.ARTICLE:
+        raise NotFound("article", ref)
+    return render(request, "article.html", user, article=found)
+
+
+def _optional_user(request: Request, container: ContainerDep) -> PortalUser | None:
+    try:
+        return portal_user(request, container)
+    except PortalSignInRequired:
+        return None
+
+
+# --- CSAT -------------------------------------------------------------------------------------
+
+
+@router.get("/csat/{secret}")
+def survey(
+    secret: Annotated[str, Path(max_length=200)],
+    request: Request,
+    container: ContainerDep,
+    score: Annotated[int | None, Query(ge=1, le=5)] = None,
+) -> HTMLResponse:
+    """One click from the email records the score; the page then offers a comment."""
+    if score is None:
+        view = portal.open_survey(container.uow.read_only(), secret)
+        view.survey.check_open(container.clock.now())
+    else:
+        view = portal.answer_survey(
+            container.uow(), container.clock.now(), secret, score=score, comment=None
+        )
+    return render(
+        request,
+        "survey.html",
+        None,
+        view=view,
+        secret=secret,
+        labels=portal.SCORE_LABELS,
+        thanked=score is not None,
+    )
+
+
+@router.post("/csat/{secret}")
+def answer_survey(
+    secret: Annotated[str, Path(max_length=200)],
+    request: Request,
+    container: ContainerDep,
+    score: Annotated[int | None, Form(ge=1, le=5)] = None,
+    comment: Annotated[str, Form(max_length=4000)] = "",
+) -> HTMLResponse:
+    # The secret link is the credential (as in the email): no cookie, so no CSRF to fear.
+    view = portal.answer_survey(
+        container.uow(), container.clock.now(), secret, score=score, comment=comment
+    )
+    return render(
+        request,
+        "survey.html",
+        None,
+        view=view,
+        secret=secret,
+        labels=portal.SCORE_LABELS,
+        thanked=True,
+        commented=True,
+    )

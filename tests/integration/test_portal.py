@@ -1,0 +1,550 @@
+"""The customer portal through its routes: magic-link sign-in, own data only, replies,
+new cases, self-service remedies through the policy engine, knowledge base and CSAT."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+
+from caredesk.adapters.db import models as m
+from caredesk.bootstrap import Container
+from caredesk.domain.agents import SYSTEM
+from caredesk.domain.cases import CaseStatus, Channel, MessageKind
+from caredesk.domain.catalog import Product, Variant
+from caredesk.domain.customers import Address, Customer, PaymentKind, PaymentMethod
+from caredesk.domain.knowledge import ArticleStatus, Visibility
+from caredesk.domain.orders import (
+    Fulfilment,
+    Order,
+    OrderLine,
+    OrderStatus,
+    PaymentTransaction,
+    TransactionType,
+)
+from caredesk.services import cases, knowledge, policy, portal
+from caredesk.services.portal import MemoryOutbox
+from caredesk.services.ports import CaseFilter
+from caredesk.web.app import create_app
+from tests.conftest import ManualClock
+from tests.integration.conftest import Headers
+
+D = Decimal
+LINK = re.compile(r"http://testserver(/portal/sign-in/[A-Za-z0-9_\-]+)")
+SURVEY = re.compile(r"http://testserver(/portal/csat/[A-Za-z0-9_\-]+)\?score=(\d)")
+LOGIN_CSRF = re.compile(r'name="login_csrf" value="([^"]+)"')
+CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
+REQUEST_KEY = re.compile(r'name="request_key" value="([^"]+)"')
+
+
+def _customer(cid: str, email: str, now: datetime, membership: str | None = None) -> Customer:
+    return Customer(
+        id=cid,
+        first_name=cid.capitalize(),
+        last_name="Tester",
+        emails=[email],
+        addresses=[Address("5 Elm St", city="Austin", state="TX", zip="73301")],
+        payment_methods=[PaymentMethod(f"card_{cid}", PaymentKind.CREDIT_CARD, "visa", "4242")],
+        created_at=now,
+        updated_at=now,
+        membership=membership,
+    )
+
+
+def _order(
+    oid: str, cid: str, status: OrderStatus, delivered_days_ago: int | None, now: datetime
+) -> Order:
+    delivered = (
+        [Fulfilment(["1Z"], ["lamp-w"], delivered_at=now - timedelta(days=delivered_days_ago))]
+        if delivered_days_ago is not None
+        else []
+    )
+    return Order(
+        id=oid,
+        customer_id=cid,
+        status=status,
+        address=Address("5 Elm St"),
+        lines=[OrderLine("lamp-w", "lamp", "Desk lamp", D("40.00"), {"colour": "white"})],
+        payments=[PaymentTransaction(TransactionType.PAYMENT, D("40.00"), f"card_{cid}")],
+        fulfilments=delivered,
+        placed_at=now - timedelta(days=(delivered_days_ago or 0) + 4),
+    )
+
+
+@pytest.fixture
+def store(container: Container) -> None:
+    """Maya has a recent delivery, an old one and a pending order; Omar is someone else."""
+    now = container.clock.now()
+    with container.uow() as uow:
+        uow.customers.add(_customer("maya", "maya@example.com", now))
+        uow.customers.add(_customer("omar", "omar@example.com", now))
+        uow.products.add(
+            Product(
+                id="lamp",
+                name="Desk lamp",
+                variants=[
+                    Variant("lamp-w", "lamp", {"colour": "white"}, D("40.00"), cost=D("12.00"))
+                ],
+            )
+        )
+        uow.orders.add(_order("M-RECENT", "maya", OrderStatus.DELIVERED, 3, now))
+        uow.orders.add(_order("M-OLD", "maya", OrderStatus.DELIVERED, 200, now))
+        uow.orders.add(_order("M-PENDING", "maya", OrderStatus.PENDING, None, now))
+        uow.orders.add(_order("O-RECENT", "omar", OrderStatus.DELIVERED, 3, now))
+        uow.commit()
+
+
+@pytest.fixture
+def outbox() -> MemoryOutbox:
+    return MemoryOutbox()
+
+
+@pytest.fixture
+def portal_client(container: Container, outbox: MemoryOutbox, store: None) -> Iterator[TestClient]:
+    app = create_app(container=container)
+    app.state.portal_mailer = outbox
+    with TestClient(app) as test_client:
+        yield test_client
+
+
+def _ask_link(client: TestClient, outbox: MemoryOutbox, email: str) -> str:
+    response = client.post("/portal/sign-in", data={"email": email})
+    assert response.status_code == 200
+    mail = outbox.last_to(email)
+    assert mail is not None, "no sign-in link was sent"
+    found = LINK.search(mail.text)
+    assert found is not None
+    return found.group(1)
+
+
+def _follow(client: TestClient, path: str) -> Any:
+    page = client.get(path)
+    assert page.status_code == 200, page.text
+    token = LOGIN_CSRF.search(page.text)
+    assert token is not None
+    return client.post(path, data={"login_csrf": token.group(1)}, follow_redirects=False)
+
+
+def sign_in(client: TestClient, outbox: MemoryOutbox, email: str) -> str:
+    """Sign in by magic link; returns the CSRF token of the portal's forms."""
+    response = _follow(client, _ask_link(client, outbox, email))
+    assert response.status_code == 303, response.text
+    home = client.get("/portal")
+    assert home.status_code == 200
+    csrf = CSRF.search(home.text)
+    assert csrf is not None
+    return csrf.group(1)
+
+
+def _case(container: Container, customer_id: str, subject: str, body: str) -> int:
+    view = cases.create_case(
+        container.uow(), SYSTEM, container.clock.now(), customer_id=customer_id,
+        subject=subject, body=body, channel=Channel.EMAIL,
+    )  # fmt: skip
+    assert view.case.id is not None
+    return view.case.id
+
+
+# --- signing in -------------------------------------------------------------------------------
+
+
+def test_magic_link_signs_in_once_and_sets_a_guarded_cookie(
+    portal_client: TestClient, outbox: MemoryOutbox, container: Container
+) -> None:
+    assert portal_client.get("/portal", follow_redirects=False).headers["location"] == (
+        "/portal/sign-in"
+    )
+    path = _ask_link(portal_client, outbox, "Maya@Example.com")
+    response = _follow(portal_client, path)
+    assert response.status_code == 303
+    cookie = response.headers["set-cookie"]
+    assert "caredesk_portal=" in cookie
+    assert "HttpOnly" in cookie and "SameSite=lax" in cookie and "Path=/portal" in cookie
+    assert "Maya" in portal_client.get("/portal").text
+
+    # The link works once; the secret itself is stored nowhere, only its hash.
+    portal_client.cookies.clear()
+    again = _follow(portal_client, path)
+    assert again.status_code == 401
+    assert 'data-code="token_revoked"' in again.text
+    secret = path.rsplit("/", 1)[1]
+    with container.engine.connect() as conn:
+        hashes = conn.execute(select(m.PortalSignInRow.token_hash)).scalars().all()
+    assert secret not in hashes and portal.hash_secret(secret) in hashes
+
+
+def test_an_expired_link_does_not_sign_in(
+    portal_client: TestClient, outbox: MemoryOutbox, clock: ManualClock
+) -> None:
+    path = _ask_link(portal_client, outbox, "maya@example.com")
+    clock.advance(minutes=16)
+    response = _follow(portal_client, path)
+    assert response.status_code == 401
+    assert 'data-code="token_expired"' in response.text
+    assert portal_client.get("/portal", follow_redirects=False).status_code == 303
+
+
+def test_a_forged_link_and_a_cross_site_post_are_refused(
+    portal_client: TestClient, outbox: MemoryOutbox
+) -> None:
+    assert _follow(portal_client, "/portal/sign-in/not-a-real-token").status_code == 401
+    path = _ask_link(portal_client, outbox, "maya@example.com")
+    # Without the cookie set by our own page, the POST could come from another site.
+    portal_client.cookies.clear()
+    forged = portal_client.post(path, data={"login_csrf": "guess"}, follow_redirects=False)
+    assert forged.status_code == 403
+    assert _follow(portal_client, path).status_code == 303
+
+
+def test_the_answer_is_the_same_for_unknown_addresses_and_requests_are_limited(
+    portal_client: TestClient, outbox: MemoryOutbox
+) -> None:
+    known = portal_client.post("/portal/sign-in", data={"email": "maya@example.com"})
+    unknown = portal_client.post("/portal/sign-in", data={"email": "nobody@example.com"})
+    assert known.status_code == unknown.status_code == 200
+    assert known.text.replace("maya@example.com", "X") == unknown.text.replace(
+        "nobody@example.com", "X"
+    )
+    assert [mail.to for mail in outbox.sent] == ["maya@example.com"]
+    for _ in range(10):
+        portal_client.post("/portal/sign-in", data={"email": "maya@example.com"})
+    # Five links an hour per address (the setting's default); the rest are not sent.
+    assert len([mail for mail in outbox.sent if mail.to == "maya@example.com"]) == 5
+
+
+def test_signing_out_ends_the_session(portal_client: TestClient, outbox: MemoryOutbox) -> None:
+    csrf = sign_in(portal_client, outbox, "maya@example.com")
+    secret = portal_client.cookies.get("caredesk_portal")
+    assert secret is not None
+    portal_client.post("/portal/sign-out", data={"csrf_token": csrf})
+    portal_client.cookies.set("caredesk_portal", secret, path="/portal")
+    assert portal_client.get("/portal", follow_redirects=False).status_code == 303
+
+
+# --- the customer's own cases -----------------------------------------------------------------
+
+
+def test_the_conversation_shows_replies_but_never_internal_notes(
+    portal_client: TestClient, outbox: MemoryOutbox, container: Container
+) -> None:
+    case_id = _case(container, "maya", "Lamp flickers", "My lamp flickers.")
+    now = container.clock.now()
+    cases.add_message(container.uow(), SYSTEM, now, case_id, kind=MessageKind.OUTBOUND,
+                      body="Sorry! Try the other socket.")  # fmt: skip
+    cases.add_message(container.uow(), SYSTEM, now, case_id, kind=MessageKind.NOTE,
+                      body="INTERNAL: probably a serial customer")  # fmt: skip
+    sign_in(portal_client, outbox, "maya@example.com")
+    assert "Lamp flickers" in portal_client.get("/portal").text
+    page = portal_client.get(f"/portal/cases/{case_id}")
+    assert page.status_code == 200
+    assert "My lamp flickers." in page.text and "Try the other socket." in page.text
+    assert "INTERNAL" not in page.text
+
+
+def test_another_customers_case_order_and_attachment_are_not_found(
+    portal_client: TestClient, outbox: MemoryOutbox, container: Container
+) -> None:
+    theirs = _case(container, "omar", "Omar's problem", "private words")
+    attached = cases.add_message(
+        container.uow(), SYSTEM, container.clock.now(), theirs, kind=MessageKind.INBOUND,
+        body="photo", attachments=[cases.NewAttachment("p.jpg", "image/jpeg", b"omar-photo")],
+    )  # fmt: skip
+    csrf = sign_in(portal_client, outbox, "maya@example.com")
+    sha = attached.attachments[0].sha256
+    for path in (
+        f"/portal/cases/{theirs}",
+        f"/portal/cases/{theirs}/attachments/{sha}",
+        "/portal/orders/O-RECENT/return",
+    ):
+        response = portal_client.get(path)
+        assert response.status_code == 404, path
+        assert "private words" not in response.text and "omar-photo" not in response.text
+    reply = portal_client.post(
+        f"/portal/cases/{theirs}/reply", data={"csrf_token": csrf, "body": "let me in"}
+    )
+    assert reply.status_code == 404
+    grab = portal_client.post(
+        "/portal/orders/O-RECENT/return",
+        data={"csrf_token": csrf, "confirm": "yes", "item_ids": ["lamp-w"]},
+    )
+    assert grab.status_code == 404
+    with container.uow() as uow:
+        assert [m.body for m in uow.cases.messages(theirs)] == ["private words", "photo"]
+        order = uow.orders.get("O-RECENT")
+        assert order is not None and order.status is OrderStatus.DELIVERED
+    assert "Omar" not in portal_client.get("/portal/orders").text
+
+
+def test_reply_with_an_attachment_reopens_a_solved_case(
+    portal_client: TestClient, outbox: MemoryOutbox, container: Container
+) -> None:
+    case_id = _case(container, "maya", "Lamp flickers", "It flickers.")
+    cases.change_status(container.uow(), SYSTEM, container.clock.now(), case_id, CaseStatus.SOLVED)
+    csrf = sign_in(portal_client, outbox, "maya@example.com")
+    response = portal_client.post(
+        f"/portal/cases/{case_id}/reply",
+        data={"csrf_token": csrf, "body": "It is back, see the video."},
+        files={"files": ("flicker.mp4", b"\x00\x01video", "video/mp4")},
+        follow_redirects=False,
+    )
+    assert response.status_code == 303, response.text
+    with container.uow() as uow:
+        case = uow.cases.get(case_id)
+        assert case is not None and case.status is CaseStatus.OPEN
+        last = uow.cases.messages(case_id)[-1]
+        assert last.kind is MessageKind.INBOUND and last.author_customer_id == "maya"
+        assert [a.filename for a in last.attachments] == ["flicker.mp4"]
+        actors = {e.actor for e in uow.audit.for_case(case_id) if e.action == "message.inbound"}
+        assert actors == {"customer:maya"}
+    page = portal_client.get(f"/portal/cases/{case_id}")
+    download = portal_client.get(
+        f"/portal/cases/{case_id}/attachments/{last.attachments[0].sha256}"
+    )
+    assert "flicker.mp4" in page.text and download.content == b"\x00\x01video"
+
+
+def test_a_form_without_the_csrf_token_is_refused(
+    portal_client: TestClient, outbox: MemoryOutbox, container: Container
+) -> None:
+    case_id = _case(container, "maya", "Lamp flickers", "It flickers.")
+    sign_in(portal_client, outbox, "maya@example.com")
+    response = portal_client.post(f"/portal/cases/{case_id}/reply", data={"body": "hi"})
+    assert response.status_code == 403
+    assert 'data-code="csrf_failed"' in response.text
+    with container.uow() as uow:
+        assert len(uow.cases.messages(case_id)) == 1
+
+
+def test_open_a_new_case_about_an_own_order_only(
+    portal_client: TestClient, outbox: MemoryOutbox, container: Container
+) -> None:
+    csrf = sign_in(portal_client, outbox, "maya@example.com")
+    response = portal_client.post(
+        "/portal/cases",
+        data={"csrf_token": csrf, "subject": "Wrong colour", "body": "I got black, not white.",
+              "order_id": "M-RECENT"},
+        follow_redirects=False,
+    )  # fmt: skip
+    assert response.status_code == 303, response.text
+    case_id = int(response.headers["location"].split("/")[3].split("?")[0])
+    with container.uow() as uow:
+        case = uow.cases.get(case_id)
+        assert case is not None
+        assert (case.customer_id, case.channel, case.order_ids) == (
+            "maya",
+            Channel.PORTAL,
+            ["M-RECENT"],
+        )
+    refused = portal_client.post(
+        "/portal/cases",
+        data={"csrf_token": csrf, "subject": "Peek", "body": "x", "order_id": "O-RECENT"},
+    )
+    assert refused.status_code == 422
+    with container.uow() as uow:
+        assert len(uow.cases.find(CaseFilter(customer_id="maya"), 10, None).items) == 1
+
+
+# --- self-service -----------------------------------------------------------------------------
+
+
+def _confirm_form(client: TestClient, path: str) -> dict[str, str]:
+    page = client.get(path)
+    assert page.status_code == 200, page.text
+    csrf, key = CSRF.search(page.text), REQUEST_KEY.search(page.text)
+    assert csrf is not None and key is not None
+    return {"csrf_token": csrf.group(1), "request_key": key.group(1)}
+
+
+def test_self_service_return_within_the_window_goes_through_the_grant_path(
+    portal_client: TestClient, outbox: MemoryOutbox, container: Container
+) -> None:
+    sign_in(portal_client, outbox, "maya@example.com")
+    orders = portal_client.get("/portal/orders").text
+    assert "/portal/orders/M-RECENT/return" in orders
+    assert "/portal/orders/M-OLD/return" not in orders
+    assert "/portal/orders/M-PENDING/cancel" in orders
+    form = _confirm_form(portal_client, "/portal/orders/M-RECENT/return")
+    unconfirmed = portal_client.post(
+        "/portal/orders/M-RECENT/return", data={**form, "item_ids": ["lamp-w"]}
+    )
+    assert unconfirmed.status_code == 422
+    assert 'data-code="confirmation_required"' in unconfirmed.text
+    data = {**form, "item_ids": ["lamp-w"], "confirm": "yes"}
+    done = portal_client.post("/portal/orders/M-RECENT/return", data=data)
+    assert done.status_code == 200, done.text
+    assert "how to return the items" in done.text
+    # A double submission replays the same grant instead of granting twice.
+    assert portal_client.post("/portal/orders/M-RECENT/return", data=data).status_code == 200
+    with container.uow() as uow:
+        order = uow.orders.get("M-RECENT")
+        assert order is not None and order.status is OrderStatus.RETURN_REQUESTED
+        granted = uow.grants.for_customer("maya")
+        assert len(granted) == 1
+        grant = granted[0]
+        assert grant.remedy_ids == ["return"] and grant.actor == "customer:maya"
+        assert grant.id is not None
+        assert uow.ledger.for_grant(grant.id), "the label is on the ledger"
+        assert uow.ledger.trial_balance() == 0
+        audit = uow.audit.for_entity("grant", str(grant.id))
+        assert [e.actor for e in audit] == ["customer:maya"]
+
+
+def test_self_service_return_outside_the_window_is_refused_by_the_policy(
+    portal_client: TestClient, outbox: MemoryOutbox, container: Container
+) -> None:
+    sign_in(portal_client, outbox, "maya@example.com")
+    page = portal_client.get("/portal/orders/M-OLD/return")
+    assert "outside the return window" in page.text
+    csrf = CSRF.search(page.text)
+    assert csrf is not None
+    refused = portal_client.post(
+        "/portal/orders/M-OLD/return",
+        data={"csrf_token": csrf.group(1), "confirm": "yes", "item_ids": ["lamp-w"]},
+    )
+    assert refused.status_code == 422
+    assert 'data-code="not_eligible"' in refused.text
+    with container.uow() as uow:
+        order = uow.orders.get("M-OLD")
+        assert order is not None and order.status is OrderStatus.DELIVERED
+        assert uow.grants.for_customer("maya") == []
+
+
+def test_self_service_cancel_of_a_pending_order_refunds_it(
+    portal_client: TestClient, outbox: MemoryOutbox, container: Container
+) -> None:
+    sign_in(portal_client, outbox, "maya@example.com")
+    form = _confirm_form(portal_client, "/portal/orders/M-PENDING/cancel")
+    done = portal_client.post(
+        "/portal/orders/M-PENDING/cancel",
+        data={**form, "reason": "ordered by mistake", "confirm": "yes"},
+    )
+    assert done.status_code == 200, done.text
+    with container.uow() as uow:
+        order = uow.orders.get("M-PENDING")
+        assert order is not None and order.status is OrderStatus.CANCELLED
+        assert order.details["cancel_reason"] == "ordered by mistake"
+
+
+def test_what_a_customer_may_do_alone_is_policy_data(
+    portal_client: TestClient, outbox: MemoryOutbox, container: Container
+) -> None:
+    text = policy.packaged_policy_text()
+    assert "    self_service: true\n    rules: [order.belongs_to_case_customer" in text
+    stricter = text.replace('version: "default-2026.11"', 'version: "no-self-returns"').replace(
+        "    self_service: true\n    rules: [order.belongs_to_case_customer",
+        "    self_service: false\n    rules: [order.belongs_to_case_customer",
+    )
+    policy.load_policy(container.uow(), SYSTEM, container.clock.now(), stricter)
+    csrf = sign_in(portal_client, outbox, "maya@example.com")
+    assert "/portal/orders/M-RECENT/return" not in portal_client.get("/portal/orders").text
+    refused = portal_client.post(
+        "/portal/orders/M-RECENT/return",
+        data={"csrf_token": csrf, "confirm": "yes", "item_ids": ["lamp-w"]},
+    )
+    assert refused.status_code == 422
+    assert 'data-code="not_eligible"' in refused.text
+    with container.uow() as uow:
+        assert uow.grants.for_customer("maya") == []
+
+
+# --- knowledge base ---------------------------------------------------------------------------
+
+
+def test_help_shows_and_finds_only_published_public_articles(
+    portal_client: TestClient, container: Container
+) -> None:
+    now = container.clock.now()
+    for title, visibility, status in (
+        ("Returning a lamp", Visibility.PUBLIC, ArticleStatus.PUBLISHED),
+        ("Lamp returns abuse playbook", Visibility.INTERNAL, ArticleStatus.PUBLISHED),
+        ("Lamp returns draft", Visibility.PUBLIC, ArticleStatus.DRAFT),
+    ):
+        knowledge.create_article(
+            container.uow(), SYSTEM, now, title=title, body=f"{title}: how lamp returns work.",
+            visibility=visibility, status=status,
+        )  # fmt: skip
+    listing = portal_client.get("/portal/help").text
+    found = portal_client.get("/portal/help", params={"q": "lamp returns"}).text
+    for page in (listing, found):
+        assert "Returning a lamp" in page
+        assert "playbook" not in page and "draft" not in page
+    assert portal_client.get("/portal/help/returning-a-lamp").status_code == 200
+    assert portal_client.get("/portal/help/lamp-returns-abuse-playbook").status_code == 404
+    assert portal_client.get("/portal/help/lamp-returns-draft").status_code == 404
+
+
+# --- CSAT -------------------------------------------------------------------------------------
+
+
+def _survey_links(container: Container, outbox: MemoryOutbox) -> dict[int, str]:
+    sent = portal.send_due_surveys(
+        container.uow,
+        outbox,
+        container.clock.now(),
+        link_for=lambda secret, score: f"http://testserver/portal/csat/{secret}?score={score}",
+        valid_for=timedelta(days=14),
+    )
+    assert sent == 1
+    mail = outbox.sent[-1]
+    assert mail.to == "maya@example.com" and mail.kind == "csat.survey"
+    return {int(score): path for path, score in SURVEY.findall(mail.text)}
+
+
+def test_csat_one_click_score_then_a_comment_recorded_on_the_case(
+    portal_client: TestClient, outbox: MemoryOutbox, container: Container, admin: Headers
+) -> None:
+    case_id = _case(container, "maya", "Lamp flickers", "It flickers.")
+    cases.change_status(container.uow(), SYSTEM, container.clock.now(), case_id, CaseStatus.SOLVED)
+    links = _survey_links(container, outbox)
+    assert sorted(links) == [1, 2, 3, 4, 5]
+    # Sending again sends nothing: one survey per case.
+    assert portal.send_due_surveys(
+        container.uow, outbox, container.clock.now(),
+        link_for=lambda s, n: "", valid_for=timedelta(days=14),
+    ) == 0  # fmt: skip
+    clicked = portal_client.get(links[4], params={"score": 4})
+    assert clicked.status_code == 200 and "you gave us 4 out of 5" in clicked.text
+    commented = portal_client.post(links[4], data={"score": "5", "comment": "Fast and kind."})
+    assert commented.status_code == 200
+    api = portal_client.get(f"/api/v1/cases/{case_id}/csat", headers=admin)
+    assert api.status_code == 200
+    body = api.json()
+    assert (body["score"], body["comment"], body["satisfied"]) == (5, "Fast and kind.", True)
+    report = portal_client.get("/api/v1/csat", headers=admin).json()
+    assert report["answered"] == 1 and report["average"] == "5.00"
+    with container.uow() as uow:
+        answers = [e for e in uow.audit.for_case(case_id) if e.action == "csat.answered"]
+        assert [e.after for e in answers] == [
+            {"score": 4},
+            {"score": 5, "comment": "Fast and kind."},
+        ]
+        assert {e.actor for e in answers} == {"customer:maya"}
+    assert "rated our help 5" in _signed_in_case_page(portal_client, outbox, case_id)
+
+
+def _signed_in_case_page(client: TestClient, outbox: MemoryOutbox, case_id: int) -> str:
+    sign_in(client, outbox, "maya@example.com")
+    return client.get(f"/portal/cases/{case_id}").text
+
+
+def test_csat_links_are_unforgeable_and_close(
+    portal_client: TestClient, outbox: MemoryOutbox, container: Container, clock: ManualClock
+) -> None:
+    case_id = _case(container, "maya", "Lamp flickers", "It flickers.")
+    cases.change_status(container.uow(), SYSTEM, clock.now(), case_id, CaseStatus.SOLVED)
+    links = _survey_links(container, outbox)
+    assert portal_client.get("/portal/csat/forged-token", params={"score": 1}).status_code == 404
+    bad = portal_client.get(links[1], params={"score": 9})
+    assert bad.status_code == 422
+    clock.advance(days=15)
+    late = portal_client.get(links[1], params={"score": 1})
+    assert late.status_code == 401 and 'data-code="token_expired"' in late.text
+    with container.uow() as uow:
+        survey = uow.portal.survey_for_case(case_id)
+        assert survey is not None and survey.score is None
