@@ -17,6 +17,7 @@ import numpy as np
 from caredesk.domain.agents import Actor, Permission
 from caredesk.domain.cases import Case, Message, MessageKind
 from caredesk.domain.errors import DomainError, ErrorCode, NotFound
+from caredesk.domain.knowledge import KnownIssue
 from caredesk.domain.search import (
     IndexedText,
     SearchHit,
@@ -192,6 +193,23 @@ def embed_pending(
     return done
 
 
+@dataclass(frozen=True, slots=True)
+class SuggestedProgram:
+    """A policy program that covers one of the case's known issues: the decision to offer."""
+
+    id: str
+    known_issue: str
+    remedy: str
+    description: str
+
+
+@dataclass(frozen=True, slots=True)
+class CaseSuggestions:
+    hits: list[SearchHit]
+    known_issues: list[str]
+    programs: list[SuggestedProgram]
+
+
 def case_suggestions(
     uow_factory: UnitOfWorkFactory,
     actor: Actor,
@@ -200,9 +218,46 @@ def case_suggestions(
     semantic: Semantic | None,
     limit: int = 5,
 ) -> tuple[list[SearchHit], list[str]]:
-    """The articles, macros and past cases most like this case, and its known issues.
+    """The articles, macros and past cases most like this case, and its known issues."""
+    found = suggest_for_case(uow_factory, actor, case_id, semantic=semantic, limit=limit)
+    return found.hits, found.known_issues
 
-    The articles of known issues that match the case come first.
+
+def _programs(uow: UnitOfWork, issues: Sequence[KnownIssue]) -> list[SuggestedProgram]:
+    """The programs of the policy in force for these issues, in the issues' order: those an
+    issue links to, and those the policy attaches to an issue's key."""
+    from caredesk.services.policy import policy_in_force
+
+    if not issues:
+        return []
+    try:
+        programs = policy_in_force(uow).policy.programs
+    except DomainError:  # no policy in force yet: nothing to offer
+        return []
+    chosen: dict[str, SuggestedProgram] = {}
+    for issue in issues:
+        for program in programs:
+            if program.id == issue.program_id or program.known_issue == issue.key:
+                chosen.setdefault(
+                    program.id,
+                    SuggestedProgram(program.id, issue.key, program.remedy, program.description),
+                )
+    return list(chosen.values())
+
+
+def suggest_for_case(
+    uow_factory: UnitOfWorkFactory,
+    actor: Actor,
+    case_id: int,
+    *,
+    semantic: Semantic | None,
+    limit: int = 5,
+) -> CaseSuggestions:
+    """The articles, macros and past cases most like this case, its known issues and the
+    programs that cover them.
+
+    The articles of known issues that match the case come first, and so do their programs:
+    the company already decided what to do about them.
     """
     actor.require(Permission.READ)
     with uow_factory() as uow:
@@ -216,12 +271,13 @@ def case_suggestions(
             if key not in known:
                 known.append(key)
         pinned: list[SearchHit] = []
-        for key in known:
-            issue = uow.known_issues.get_by_key(key)
-            if issue is None or issue.article_id is None:
+        issues = [i for i in map(uow.known_issues.get_by_key, known) if i is not None]
+        programs = _programs(uow, issues)
+        for issue in issues:
+            if issue.article_id is None:
                 continue
             article = uow.articles.get(issue.article_id)
-            if article is None:
+            if article is None or any(h.ref_id == str(article.id) for h in pinned):
                 continue
             pinned.append(
                 SearchHit(
@@ -244,7 +300,7 @@ def case_suggestions(
         semantic=semantic,
         exclude=[(SearchKind.CASE, str(case_id)), *((h.kind, h.ref_id) for h in pinned)],
     )
-    return (pinned + result.hits)[:limit], known
+    return CaseSuggestions((pinned + result.hits)[:limit], known, programs)
 
 
 def _case_known_issues(case: Case) -> list[str]:

@@ -27,6 +27,7 @@ from caredesk.web.api.knowledge_schemas import (
     KnownIssueIn,
     KnownIssueOut,
     KnownIssuePatch,
+    ProgramOut,
     RoutingRuleIn,
     RoutingRuleOut,
     RoutingRulePatch,
@@ -203,11 +204,14 @@ def case_suggestions(
     container: ContainerDep,
     limit: Annotated[int, Query(ge=1, le=20)] = 5,
 ) -> SuggestionsOut:
-    hits, known = search.case_suggestions(
+    found = search.suggest_for_case(
         container.uow.read_only, actor, case_id, semantic=container.semantic, limit=limit
     )
     return SuggestionsOut(
-        case_id=case_id, known_issues=known, items=[SearchHitOut.of(h) for h in hits]
+        case_id=case_id,
+        known_issues=found.known_issues,
+        programs=[ProgramOut.of(p) for p in found.programs],
+        items=[SearchHitOut.of(h) for h in found.hits],
     )
 
 

@@ -18,6 +18,7 @@ from caredesk.domain.knowledge import (
 )
 from caredesk.domain.search import MAX_QUERY_CHARS, SearchHit, SearchKind, SearchMode
 from caredesk.domain.triage import RoutingRule, RoutingRuleSpec
+from caredesk.services.search import SuggestedProgram
 from caredesk.web.api.schemas import Strict
 
 Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300)]
@@ -219,10 +220,26 @@ class SearchOut(BaseModel):
     items: list[SearchHitOut]
 
 
+class ProgramOut(BaseModel):
+    id: str = Field(description="The program's id in the policy in force.")
+    known_issue: str
+    remedy: str = Field(description="The remedy the planner offers for it.")
+    description: str
+
+    @classmethod
+    def of(cls, p: SuggestedProgram) -> ProgramOut:
+        return cls(id=p.id, known_issue=p.known_issue, remedy=p.remedy, description=p.description)
+
+
 class SuggestionsOut(BaseModel):
     case_id: int
     known_issues: list[str]
-    items: list[SearchHitOut]
+    programs: list[ProgramOut] = Field(
+        description="The programs covering the case's known issues; offer these first."
+    )
+    items: list[SearchHitOut] = Field(
+        description="Known-issue articles first, then the closest articles, macros and cases."
+    )
 
 
 class CaseTriageOut(BaseModel):
