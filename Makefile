@@ -35,6 +35,10 @@ imports: $(STAMP)
 	$(BIN)/lint-imports
 
 pytest: $(STAMP)
+	@if [ ! -x "$${CAREDESK_CHROMIUM:-/usr/bin/chromium}" ]; then \
+	  echo "*** make test: no chromium at $${CAREDESK_CHROMIUM:-/usr/bin/chromium}:" \
+	       "the browser tests (tests/browser) are SKIPPED. Install it: apt-get install -y chromium"; \
+	fi
 	$(BIN)/python -m pytest -q
 
 test: lint typecheck imports pytest

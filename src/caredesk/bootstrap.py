@@ -10,8 +10,10 @@ from sqlalchemy import Engine
 from caredesk.adapters.clock import SystemClock
 from caredesk.adapters.db.engine import build_engine
 from caredesk.adapters.db.uow import SqlAlchemyUnitOfWorkFactory
+from caredesk.adapters.mail.smtp_out import SmtpMailer
 from caredesk.adapters.security import Argon2PasswordHasher
 from caredesk.services.jobs import HandlerRegistry, JobContext, WorkerPool
+from caredesk.services.mail_out import register_mail
 from caredesk.services.ports import Clock, PasswordHasher
 from caredesk.services.search import Semantic
 from caredesk.services.triage import TriageEngine
@@ -74,6 +76,7 @@ def wire_jobs(container: Container) -> None:
 
     registry = HandlerRegistry()
     # Each area adds one line here: `register_<area>(registry)` from its own module.
+    register_mail(registry, SmtpMailer(container.settings))
 
     # Plugins last: `register` refuses a kind taken already, so none can replace a handler.
     for entry in container.settings.job_plugins:

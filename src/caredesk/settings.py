@@ -86,6 +86,38 @@ class Settings(BaseSettings):
         description="Extra job handlers: 'module:function' entries called with the registry.",
     )
 
+    # Email in and out (docs/email.md).
+    mail_address: str = Field(
+        default="support@caredesk.example",
+        description="The support mailbox: From of outbound mail, base of signed reply addresses.",
+    )
+    mail_from_name: str = "Customer care"
+    mail_own_addresses: list[str] = Field(
+        default_factory=list,
+        description="Other addresses of ours (aliases): mail from them is never ingested.",
+    )
+    mail_domains: list[str] = Field(
+        default_factory=list,
+        description="Recipient domains the SMTP listener accepts (default: mail_address's).",
+    )
+    mail_signing_key: str = Field(
+        default="caredesk-dev-mail-key",
+        description="Signs reply plus-addresses; set a long random value in production.",
+    )
+    mail_max_message_bytes: int = Field(default=30 * 1_048_576, ge=1024)
+    mail_rate_limit_per_hour: int = Field(
+        default=60, ge=1, description="Inbound messages per sender per hour before deferral."
+    )
+    mail_acknowledge_new_cases: bool = Field(
+        default=True, description="Send the acknowledgement template for new cases by email."
+    )
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = Field(default=25, ge=1, le=65535)
+    smtp_security: Literal["none", "starttls", "tls"] = "none"
+    smtp_username: str | None = None
+    smtp_password: str | None = None
+    smtp_timeout_seconds: float = Field(default=30.0, gt=0)
+
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     log_json: bool = True
 

@@ -56,6 +56,7 @@ class ErrorCode(StrEnum):
     SEARCH_UNAVAILABLE = "search_unavailable"
     MODEL_UNAVAILABLE = "model_unavailable"
     NOT_ENOUGH_LABELS = "not_enough_labels"
+    RATE_LIMITED = "rate_limited"
 
 
 class DomainError(Exception):

@@ -20,6 +20,7 @@ from caredesk.domain.cases import (
 )
 from caredesk.domain.errors import DomainError, ErrorCode, NotFound, ValidationFailed
 from caredesk.services import audit, search
+from caredesk.services.mail_out import queue_case_reply
 from caredesk.services.ports import CaseFilter, Page, UnitOfWork
 from caredesk.services.triage import TriageEngine, triage_case_in
 
@@ -373,6 +374,9 @@ def add_message(
             )
         if triage is not None and kind is MessageKind.INBOUND and body.strip():
             triage_case_in(uow, triage, now, case, body, message_id=message.id)
+        if kind is MessageKind.OUTBOUND and case.channel is Channel.EMAIL:
+            # The customer wrote by email: the reply goes out by email, with this change.
+            queue_case_reply(uow, case, message, now)
         uow.commit()
         return message
 

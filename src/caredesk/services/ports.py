@@ -25,6 +25,7 @@ from caredesk.services.knowledge_ports import (
     SearchIndexRepository,
     TriageRepository,
 )
+from caredesk.services.mail_ports import MailRepository
 from caredesk.services.portal_ports import PortalRepository
 
 T = TypeVar("T")
@@ -270,6 +271,9 @@ class UnitOfWork(Protocol):
 
     @property
     def triage(self) -> TriageRepository: ...
+
+    @property
+    def mail(self) -> MailRepository: ...
 
     @property
     def jobs(self) -> JobRepository: ...

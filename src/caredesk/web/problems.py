@@ -17,6 +17,7 @@ STATUS_BY_CODE: dict[ErrorCode, int] = {
     ErrorCode.VALIDATION_ERROR: 422,
     ErrorCode.MALFORMED_JSON: 400,
     ErrorCode.PAYLOAD_TOO_LARGE: 413,
+    ErrorCode.RATE_LIMITED: 429,
     ErrorCode.NOT_FOUND: 404,
     ErrorCode.UNAUTHENTICATED: 401,
     ErrorCode.TOKEN_INVALID: 401,

@@ -1,0 +1,186 @@
+"""Browser tests: a live caredesk over the demo store, driven by Playwright in Debian's chromium.
+
+Every test here is marked `browser` and skips, with the reason, when chromium or Playwright is
+missing. The server runs in a thread of the test process, on a free 127.0.0.1 port, over a
+migrated temporary SQLite database with the demo store loaded, so tests can also reach the
+same database through `live.container` to set up or check what the browser cannot see.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+from caredesk.adapters.db.engine import build_engine
+from caredesk.adapters.db.migrate import upgrade
+from caredesk.bootstrap import Container, bootstrap
+from caredesk.settings import Settings
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser, BrowserContext, Page
+
+HERE = Path(__file__).parent
+ROOT = HERE.parent.parent
+SCREENSHOTS = ROOT / "docs" / "screenshots"
+CHROMIUM_ENV = "CAREDESK_CHROMIUM"
+PASSWORD = "caredesk-browser-tests"
+DEMO_CUSTOMERS = 40
+
+
+def chromium_path() -> str | None:
+    """Debian's chromium, or the one named in CAREDESK_CHROMIUM."""
+    named = os.environ.get(CHROMIUM_ENV)
+    for candidate in (named, "/usr/bin/chromium", shutil.which("chromium")):
+        if candidate and Path(candidate).exists():
+            return candidate
+    return None
+
+
+def skip_reason() -> str | None:
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        return "Playwright is not installed (pip install -e '.[dev]')"
+    if chromium_path() is None:
+        return "no chromium at /usr/bin/chromium (apt-get install -y chromium)"
+    return None
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    reason = skip_reason()
+    for item in items:
+        if HERE not in Path(str(item.fspath)).parents:
+            continue
+        item.add_marker(pytest.mark.browser)
+        if reason:
+            item.add_marker(pytest.mark.skip(reason=reason))
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class LiveServer:
+    base_url: str
+    container: Container
+    password: str
+
+    def url(self, path: str) -> str:
+        return self.base_url + path
+
+
+@pytest.fixture(scope="session")
+def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    import uvicorn
+
+    from caredesk.services import demo
+    from caredesk.web.app import create_app
+
+    path = tmp_path_factory.mktemp("browser") / "caredesk.db"
+    url = f"sqlite:///{path}"
+    engine = build_engine(url)
+    upgrade(engine)
+    engine.dispose()
+    settings = Settings(
+        database_url=url,
+        log_json=True,
+        log_level="warning",
+        embedded_worker=False,
+        embed_in_background=False,
+        session_cookie_secure=False,
+        attachments_dir=tmp_path_factory.mktemp("attachments"),
+    )
+    container = bootstrap(settings)
+    demo.load_demo(
+        container.uow,
+        container.hasher,
+        container.clock.now(),
+        seed=settings.demo_seed,
+        customers=DEMO_CUSTOMERS,
+        admin_email=settings.demo_admin_email,
+        admin_password=PASSWORD,
+    )
+    port = _free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(
+            create_app(container=container),
+            host="127.0.0.1",
+            port=port,
+            log_level="warning",
+            lifespan="on",
+        )
+    )
+    thread = threading.Thread(target=server.run, name="live-caredesk", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 60
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            raise RuntimeError("the live server did not start")
+        time.sleep(0.05)
+    try:
+        yield LiveServer(f"http://127.0.0.1:{port}", container, PASSWORD)
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Browser]:
+    from playwright.sync_api import sync_playwright
+
+    executable = chromium_path()
+    assert executable is not None
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=executable, args=["--no-sandbox"])
+        yield launched
+        launched.close()
+
+
+@pytest.fixture
+def new_context(browser: Browser) -> Iterator[Callable[..., BrowserContext]]:
+    """Fresh browser contexts (separate cookies and storage), closed after the test."""
+    opened: list[BrowserContext] = []
+
+    def make(**options: Any) -> BrowserContext:
+        context = browser.new_context(viewport={"width": 1366, "height": 900}, **options)
+        context.set_default_timeout(15_000)
+        opened.append(context)
+        return context
+
+    yield make
+    for context in opened:
+        context.close()
+
+
+@pytest.fixture
+def sign_in(live: LiveServer, new_context: Callable[..., BrowserContext]) -> Callable[[str], Page]:
+    """A page signed in as the demo agent with this email, in its own context."""
+
+    def make(email: str) -> Page:
+        page = new_context().new_page()
+        page.goto(live.url("/login"))
+        page.get_by_label("Email").fill(email)
+        page.get_by_label("Password").fill(live.password)
+        page.get_by_role("button", name="Sign in").click()
+        page.wait_for_url("**/queue**")
+        return page
+
+    return make
+
+
+def screenshot(page: Page, name: str) -> None:
+    """Save a screenshot for the README and docs/console.md."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=False)
