@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 
+# The scope of an API token that may post raw mail to the inbound webhook, and nothing else.
+INBOUND_SCOPE = "inbound_email"
 CASE_TAG = re.compile(r"\[#(\d{1,18})\]")
 PLUS_TOKEN = re.compile(r"^[^+@]+\+c(\d{1,18})\.([0-9a-f]{16})@", re.IGNORECASE)
 
@@ -52,6 +54,8 @@ class InboundMail:
     attachments: list[MailAttachment] = field(default_factory=list)
     auto: AutoKind | None = None
     bounced_recipient: str | None = None
+    # The Message-ID of our mail that a bounce reports (from the DSN's returned headers).
+    bounced_message_id: str | None = None
 
     @property
     def answered_ids(self) -> list[str]:
@@ -94,3 +98,102 @@ def case_from_addresses(addresses: list[str], secret: str) -> int | None:
         if hmac.compare_digest(match.group(2).lower(), _signature(case_id, secret)):
             return case_id
     return None
+
+
+MAX_MESSAGE_ID_LENGTH = 250
+
+
+def storable_message_id(message_id: str) -> str:
+    """A Message-ID short enough to index; an absurdly long one is replaced by its digest."""
+    if len(message_id) <= MAX_MESSAGE_ID_LENGTH:
+        return message_id
+    return f"<{hashlib.sha256(message_id.encode()).hexdigest()}@digest.invalid>"
+
+
+def synthetic_message_id(raw: bytes) -> str:
+    """A stable id for mail that came without one, so a second delivery is still a duplicate."""
+    return f"<{hashlib.sha256(raw).hexdigest()[:40]}@no-message-id.invalid>"
+
+
+def is_own_address(address: str | None, own: list[str]) -> bool:
+    """Our mailboxes and their plus-forms (`support+c42.…@`): mail from them is our own."""
+    if not address:
+        return False
+    local, _, domain = address.lower().partition("@")
+    base = f"{local.split('+', 1)[0]}@{domain}"
+    return any(base == mailbox.lower() or address.lower() == mailbox.lower() for mailbox in own)
+
+
+class MailDirection(StrEnum):
+    IN = "in"
+    OUT = "out"
+
+
+class MailStatus(StrEnum):
+    # Inbound: on a case, kept aside for an admin (no case to file it on), or a bounce.
+    FILED = "filed"
+    UNFILED = "unfiled"
+    BOUNCE = "bounce"
+    # Outbound: waiting in the job queue, handed to the SMTP server, refused for good.
+    QUEUED = "queued"
+    SENT = "sent"
+    FAILED = "failed"
+    BOUNCED = "bounced"
+
+
+@dataclass(slots=True)
+class MailRecord:
+    """One email the desk received or sends, with the headers threading needs.
+
+    Inbound mail keeps its raw source (by content hash); outbound mail keeps what to send,
+    rendered into MIME when it is sent, so a retry sends the same Message-ID again.
+    """
+
+    id: int | None
+    direction: MailDirection
+    message_id: str
+    status: MailStatus
+    created_at: datetime
+    subject: str = ""
+    from_address: str | None = None
+    to: list[str] = field(default_factory=list)
+    cc: list[str] = field(default_factory=list)
+    in_reply_to: list[str] = field(default_factory=list)
+    references: list[str] = field(default_factory=list)
+    case_id: int | None = None
+    case_message_id: int | None = None
+    auto_kind: AutoKind | None = None
+    raw_sha256: str | None = None
+    body_text: str | None = None
+    body_html: str | None = None
+    template: str | None = None
+    attempts: int = 0
+    last_error: str | None = None
+    sent_at: datetime | None = None
+
+
+@dataclass(slots=True)
+class MailFailure:
+    """Mail that could not be parsed: kept raw, for an admin to look at."""
+
+    id: int | None
+    received_at: datetime
+    raw_sha256: str
+    size: int
+    error: str
+    source: str
+    envelope_from: str | None = None
+    envelope_to: list[str] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class MailTemplate:
+    """An editable email template: Jinja2 source for the subject, text and HTML parts."""
+
+    name: str
+    subject: str
+    text: str
+    html: str | None = None
+    updated_at: datetime | None = None
+    updated_by: str | None = None
+    version: int = 0

@@ -18,6 +18,7 @@ from caredesk.domain.errors import (
     Unauthenticated,
     ValidationFailed,
 )
+from caredesk.domain.mail import INBOUND_SCOPE
 from caredesk.domain.tokens import ApiToken, Session
 from caredesk.services import audit
 from caredesk.services.ports import PasswordHasher, UnitOfWork
@@ -145,11 +146,12 @@ def create_token(
         raise ValidationFailed("expiry must be in the future", details={"field": "expires_at"})
     secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
     if tools is not None:
-        unknown = sorted(set(tools) - TOOL_NAMES)
+        # Besides tools, a token may carry the inbound-mail scope (the MIME webhook only).
+        unknown = sorted(set(tools) - TOOL_NAMES - {INBOUND_SCOPE})
         if unknown or not tools:
             raise ValidationFailed(
                 f"unknown tools: {', '.join(unknown)}" if unknown else "name at least one tool",
-                details={"field": "tools", "known": sorted(TOOL_NAMES)},
+                details={"field": "tools", "known": sorted(TOOL_NAMES | {INBOUND_SCOPE})},
             )
     with uow:
         if agent_id is not None and uow.agents.get(agent_id) is None:

@@ -144,6 +144,10 @@ def search(
         entry = entries.get(entry_id)
         if entry is None or (entry.kind, entry.ref_id) in skip:
             continue
+        # The in-memory vectors carry kind and visibility as they were when embedded; an
+        # article made internal since keeps its vectors, so the stored entry decides.
+        if (public_only and not entry.public) or (kinds and entry.kind not in kinds):
+            continue
         hits.append(
             SearchHit(
                 kind=entry.kind,

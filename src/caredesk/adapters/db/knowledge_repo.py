@@ -296,6 +296,10 @@ class SqlSearchIndexRepository:
             self.session.add(row)
         elif row.content_hash != digest:
             row.needs_embedding = True
+        elif row.public != entry.public and row.embedded_at is not None:
+            # Same text, other audience: the vectors stay, but the in-memory copies filter
+            # by visibility and reload only what was written since they last looked.
+            row.embedded_at = now
         row.title = entry.title[:500]
         row.body = entry.body
         row.locale = entry.locale

@@ -91,6 +91,28 @@ def _bounced_recipient(message: EmailMessage) -> str | None:
     return None
 
 
+def _bounced_message_id(message: EmailMessage) -> str | None:
+    """The Message-ID in a DSN's returned headers or returned message, if any."""
+    for part in message.walk():
+        kind = part.get_content_type()
+        if kind == "text/rfc822-headers":
+            payload = part.get_payload(decode=True)
+            if isinstance(payload, bytes):
+                returned = message_from_bytes(payload, policy=default)
+                found = _ids(str(returned.get("Message-ID", "")))
+                if found:
+                    return found[0]
+        elif kind == "message/rfc822":
+            inner = part.get_payload()
+            returned_parts = inner if isinstance(inner, list) else [inner]
+            for returned_part in returned_parts:
+                if isinstance(returned_part, EmailMessage):
+                    found = _ids(str(returned_part.get("Message-ID", "")))
+                    if found:
+                        return found[0]
+    return None
+
+
 def _leaves(part: MIMEPart) -> list[MIMEPart]:
     """Every non-container part; an attached message stays whole, as one attachment."""
     if part.is_multipart() and part.get_content_type() != "message/rfc822":
@@ -169,6 +191,7 @@ def parse_mail(raw: bytes, *, max_attachment_bytes: int = 25 * 1_048_576) -> Inb
     text = text.replace("\r\n", "\n").strip()
     new_text = (_REPLY_PARSER.read(text).latest_reply or text).strip() if text else ""
     sender = from_address.lower() or None
+    auto = _auto_kind(message, sender)
     return InboundMail(
         message_id=next(iter(_ids(str(message.get("Message-ID", "")))), None),
         subject=subject.strip()[:500],
@@ -183,6 +206,7 @@ def parse_mail(raw: bytes, *, max_attachment_bytes: int = 25 * 1_048_576) -> Inb
         new_text=new_text,
         html=safe_html,
         attachments=attachments,
-        auto=_auto_kind(message, sender),
+        auto=auto,
         bounced_recipient=_bounced_recipient(message),
+        bounced_message_id=_bounced_message_id(message) if auto is AutoKind.BOUNCE else None,
     )

@@ -1,0 +1,252 @@
+"""Email over HTTP: the inbound MIME webhook, stored mail for admins, and mail templates."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request, Response, status
+from pydantic import BaseModel, Field
+from starlette.concurrency import run_in_threadpool
+
+from caredesk.adapters.mail.intake import build_intake
+from caredesk.domain.agents import Actor, Role
+from caredesk.domain.errors import DomainError, ErrorCode, Forbidden, ValidationFailed
+from caredesk.domain.mail import INBOUND_SCOPE, MailDirection, MailFailure, MailRecord, MailStatus
+from caredesk.domain.mail import MailTemplate as Template
+from caredesk.services import mail_in, mail_templates
+from caredesk.services.mail_in import Envelope, Outcome
+from caredesk.web.api.common import IdPath
+from caredesk.web.deps import ActorDep, ContainerDep, NowDep, ToolActorDep
+from caredesk.web.idempotency import IdempotentRoute
+
+router = APIRouter(route_class=IdempotentRoute)
+
+LIST_LIMIT_MAX = 200
+
+
+class DeliveryOut(BaseModel):
+    outcome: Outcome
+    case_id: int | None
+    mail_id: int | None
+    detail: str
+
+
+class MailOut(BaseModel):
+    id: int
+    direction: MailDirection
+    status: MailStatus
+    message_id: str
+    subject: str
+    from_address: str | None
+    to: list[str]
+    cc: list[str]
+    case_id: int | None
+    auto_kind: str | None
+    attempts: int
+    last_error: str | None
+    created_at: datetime
+    sent_at: datetime | None
+
+    @classmethod
+    def of(cls, record: MailRecord) -> MailOut:
+        assert record.id is not None
+        return cls(
+            id=record.id,
+            direction=record.direction,
+            status=record.status,
+            message_id=record.message_id,
+            subject=record.subject,
+            from_address=record.from_address,
+            to=record.to,
+            cc=record.cc,
+            case_id=record.case_id,
+            auto_kind=record.auto_kind.value if record.auto_kind else None,
+            attempts=record.attempts,
+            last_error=record.last_error,
+            created_at=record.created_at,
+            sent_at=record.sent_at,
+        )
+
+
+class MailFailureOut(BaseModel):
+    id: int
+    received_at: datetime
+    size: int
+    error: str
+    source: str
+    envelope_from: str | None
+    envelope_to: list[str]
+    raw_url: str
+
+    @classmethod
+    def of(cls, failure: MailFailure) -> MailFailureOut:
+        assert failure.id is not None
+        return cls(
+            id=failure.id,
+            received_at=failure.received_at,
+            size=failure.size,
+            error=failure.error,
+            source=failure.source,
+            envelope_from=failure.envelope_from,
+            envelope_to=failure.envelope_to,
+            raw_url=f"/api/v1/inbound/failed/{failure.id}/raw",
+        )
+
+
+class TemplateIn(BaseModel):
+    subject: str = Field(min_length=1, max_length=mail_templates.MAX_TEMPLATE_CHARS)
+    text: str = Field(min_length=1, max_length=mail_templates.MAX_TEMPLATE_CHARS)
+    html: str | None = Field(default=None, max_length=mail_templates.MAX_TEMPLATE_CHARS)
+
+
+class TemplateOut(BaseModel):
+    name: str
+    subject: str
+    text: str
+    html: str | None
+    edited: bool
+    version: int
+    updated_at: datetime | None
+    updated_by: str | None
+
+    @classmethod
+    def of(cls, template: Template) -> TemplateOut:
+        return cls(
+            name=template.name,
+            subject=template.subject,
+            text=template.text,
+            html=template.html,
+            edited=template.version > 0,
+            version=template.version,
+            updated_at=template.updated_at,
+            updated_by=template.updated_by,
+        )
+
+
+def _may_post_mail(actor: Actor) -> None:
+    """Admins, or a token that carries the inbound scope (and may do nothing else)."""
+    if actor.tools is not None and INBOUND_SCOPE in actor.tools:
+        return
+    if actor.role is Role.ADMIN and not actor.scoped:
+        return
+    raise Forbidden(
+        f"posting mail needs an admin or a token with the {INBOUND_SCOPE!r} scope",
+        details={"scope": INBOUND_SCOPE},
+    )
+
+
+@router.post(
+    "/inbound/email",
+    status_code=status.HTTP_202_ACCEPTED,
+    tags=["mail"],
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {"message/rfc822": {"schema": {"type": "string", "format": "binary"}}},
+        }
+    },
+)
+async def inbound_email(
+    request: Request,
+    actor: ToolActorDep,
+    container: ContainerDep,
+    mail_from: Annotated[str | None, Query(max_length=320)] = None,
+    rcpt_to: Annotated[list[str] | None, Query(max_length=100)] = None,
+) -> DeliveryOut:
+    """Deliver one raw RFC 5322 message (the request body), as a mail server would.
+
+    The message is stored once (a second post of the same Message-ID is a `duplicate`),
+    threaded onto its case, and never lost: mail that cannot be parsed is kept raw for
+    admins (`failed`). A sender over the hourly limit gets 429: post it again later.
+    """
+    _may_post_mail(actor)
+    raw = await request.body()
+    if not raw.strip():
+        raise ValidationFailed("the body must be the raw message", details={"field": "body"})
+    intake = build_intake(container.uow, container.clock, container.settings, container.triage)
+    envelope = Envelope(mail_from=mail_from, rcpt_to=list(rcpt_to or []), source="http")
+    delivery = await run_in_threadpool(intake.deliver, raw, envelope)
+    if delivery.outcome is Outcome.DEFERRED:
+        raise DomainError(
+            "too many messages from this sender; post it again later",
+            code=ErrorCode.RATE_LIMITED,
+        )
+    return DeliveryOut(
+        outcome=delivery.outcome,
+        case_id=delivery.case_id,
+        mail_id=delivery.mail_id,
+        detail=delivery.detail,
+    )
+
+
+@router.get("/inbound/failed", tags=["mail"])
+def failed_mail(
+    actor: ActorDep,
+    container: ContainerDep,
+    limit: Annotated[int, Query(ge=1, le=LIST_LIMIT_MAX)] = 50,
+) -> list[MailFailureOut]:
+    """Mail that could not be parsed, newest first (admins)."""
+    failures = mail_in.list_failures(container.uow.read_only(), actor, limit=limit)
+    return [MailFailureOut.of(f) for f in failures]
+
+
+@router.get(
+    "/inbound/failed/{failure_id}/raw",
+    tags=["mail"],
+    response_class=Response,
+    responses={200: {"content": {"message/rfc822": {}}}},
+)
+def failed_mail_source(failure_id: IdPath, actor: ActorDep, container: ContainerDep) -> Response:
+    """The raw source of a message that could not be parsed, byte for byte (admins)."""
+    raw = mail_in.failure_source(container.uow.read_only(), actor, failure_id)
+    return Response(
+        raw,
+        media_type="message/rfc822",
+        headers={"Content-Disposition": f'attachment; filename="failed-{failure_id}.eml"'},
+    )
+
+
+@router.get("/mail", tags=["mail"])
+def stored_mail(
+    actor: ActorDep,
+    container: ContainerDep,
+    direction: MailDirection | None = None,
+    mail_status: Annotated[MailStatus | None, Query(alias="status")] = None,
+    limit: Annotated[int, Query(ge=1, le=LIST_LIMIT_MAX)] = 50,
+) -> list[MailOut]:
+    """Mail in and out, newest first (admins): e.g. `?status=unfiled` or `?status=failed`."""
+    records = mail_in.list_mail(
+        container.uow.read_only(), actor, direction=direction, status=mail_status, limit=limit
+    )
+    return [MailOut.of(r) for r in records]
+
+
+@router.get("/mail/templates", tags=["mail"])
+def list_templates(actor: ActorDep, container: ContainerDep) -> list[TemplateOut]:
+    """Every email template in force: the packaged default or the admin's edit."""
+    return [
+        TemplateOut.of(t) for t in mail_templates.list_templates(container.uow.read_only(), actor)
+    ]
+
+
+@router.get("/mail/templates/{name}", tags=["mail"])
+def get_template(name: str, actor: ActorDep, container: ContainerDep) -> TemplateOut:
+    return TemplateOut.of(mail_templates.get_template(container.uow.read_only(), actor, name))
+
+
+@router.put("/mail/templates/{name}", tags=["mail"])
+def edit_template(
+    name: str, body: TemplateIn, actor: ActorDep, container: ContainerDep, now: NowDep
+) -> TemplateOut:
+    """Replace a template (Jinja2, sandboxed; HTML parts escape what they interpolate)."""
+    template = mail_templates.edit_template(
+        container.uow(), actor, now, name, subject=body.subject, text=body.text, html=body.html
+    )
+    return TemplateOut.of(template)
+
+
+@router.delete("/mail/templates/{name}", tags=["mail"])
+def reset_template(name: str, actor: ActorDep, container: ContainerDep, now: NowDep) -> TemplateOut:
+    """Drop the edit: the packaged default is in force again."""
+    return TemplateOut.of(mail_templates.reset_template(container.uow(), actor, now, name))
