@@ -113,11 +113,16 @@ def wire_knowledge(container: Container) -> None:
         container.semantic_error = "semantic search is turned off (CAREDESK_SEMANTIC_SEARCH)"
         container.triage.unavailable_reason = container.semantic_error
         return
-    from caredesk.adapters.embeddings import EmbeddingModelUnavailable, shared_embedder
+    from caredesk.adapters.embeddings import (
+        EmbeddingModelUnavailable,
+        set_model_threads,
+        shared_embedder,
+    )
     from caredesk.adapters.intent import EncoderIntentTrainer
     from caredesk.adapters.vector_index import InMemoryVectorIndex
     from caredesk.services.triage import ClassifierCache
 
+    set_model_threads(settings.model_threads)
     try:
         embedder = shared_embedder(settings.embedding_model_path)
     except EmbeddingModelUnavailable as exc:

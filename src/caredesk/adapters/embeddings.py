@@ -72,6 +72,19 @@ def load_encoder(path: Path) -> tuple[Any, Any]:
     return tokenizer, model
 
 
+def set_model_threads(threads: int) -> None:
+    """Cap the CPU threads of the models in this process.
+
+    torch starts one thread per core; on a machine whose cores are busy with other
+    processes (API workers, the database, job workers) those threads wait on each other,
+    and a query embedding measured 25 times slower with two threads than with one.
+    """
+    import torch
+
+    if torch.get_num_threads() != threads:
+        torch.set_num_threads(threads)
+
+
 def mean_pool(hidden: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     import torch
 

@@ -65,13 +65,9 @@ class _Encoder:
         )
 
     def _mask(self, hidden: Any, attention: Any) -> Any:
-        mask, _ = self.model._create_attention_masks(
-            attention_mask=attention,
-            encoder_attention_mask=None,
-            embedding_output=hidden,
-            encoder_hidden_states=None,
-            past_key_values=None,
-        )
+        # Positional on purpose: transformers renamed the last parameter (past_key_values,
+        # then cache) between releases; the order stayed.
+        mask, _ = self.model._create_attention_masks(attention, None, hidden, None, None)
         return mask
 
     def _layers(self, hidden: Any, attention: Any, start: int, stop: int) -> Any:
