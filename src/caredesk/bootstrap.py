@@ -14,6 +14,7 @@ from caredesk.adapters.mail.smtp_out import SmtpMailer
 from caredesk.adapters.security import Argon2PasswordHasher
 from caredesk.services.jobs import HandlerRegistry, JobContext, WorkerPool
 from caredesk.services.mail_out import register_mail
+from caredesk.services.portal_mail import register_portal
 from caredesk.services.ports import Clock, PasswordHasher
 from caredesk.services.search import Semantic
 from caredesk.services.triage import TriageEngine
@@ -77,6 +78,7 @@ def wire_jobs(container: Container) -> None:
     registry = HandlerRegistry()
     # Each area adds one line here: `register_<area>(registry)` from its own module.
     register_mail(registry, SmtpMailer(container.settings))
+    register_portal(registry)
 
     # Plugins last: `register` refuses a kind taken already, so none can replace a handler.
     for entry in container.settings.job_plugins:

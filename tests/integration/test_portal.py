@@ -20,6 +20,7 @@ from caredesk.domain.cases import CaseStatus, Channel, MessageKind
 from caredesk.domain.catalog import Product, Variant
 from caredesk.domain.customers import Address, Customer, PaymentKind, PaymentMethod
 from caredesk.domain.knowledge import ArticleStatus, Visibility
+from caredesk.domain.mail import MailDirection
 from caredesk.domain.orders import (
     Fulfilment,
     Order,
@@ -30,6 +31,7 @@ from caredesk.domain.orders import (
 )
 from caredesk.services import cases, knowledge, policy, portal
 from caredesk.services.portal import MemoryOutbox
+from caredesk.services.portal_mail import QueuedCustomerMailer, send_surveys
 from caredesk.services.ports import CaseFilter
 from caredesk.web.app import create_app
 from tests.conftest import ManualClock
@@ -118,7 +120,8 @@ def _ask_link(client: TestClient, outbox: MemoryOutbox, email: str) -> str:
     assert response.status_code == 200
     mail = outbox.last_to(email)
     assert mail is not None, "no sign-in link was sent"
-    found = LINK.search(mail.text)
+    assert mail.template == "magic_link"
+    found = LINK.fullmatch(mail.link)
     assert found is not None
     return found.group(1)
 
@@ -487,12 +490,15 @@ def _survey_links(container: Container, outbox: MemoryOutbox) -> dict[int, str]:
         container.uow,
         outbox,
         container.clock.now(),
-        link_for=lambda secret, score: f"http://testserver/portal/csat/{secret}?score={score}",
+        link_for=lambda secret, score: (
+            f"http://testserver/portal/csat/{secret}" + (f"?score={score}" if score else "")
+        ),
         valid_for=timedelta(days=14),
     )
     assert sent == 1
     mail = outbox.sent[-1]
-    assert mail.to == "maya@example.com" and mail.kind == "csat.survey"
+    assert mail.to == "maya@example.com" and mail.template == "csat_survey"
+    assert mail.case_id is not None and mail.link.startswith("http://testserver/portal/csat/")
     return {int(score): path for path, score in SURVEY.findall(mail.text)}
 
 
@@ -548,3 +554,33 @@ def test_csat_links_are_unforgeable_and_close(
     with container.uow() as uow:
         survey = uow.portal.survey_for_case(case_id)
         assert survey is not None and survey.score is None
+
+
+# --- mail through the durable queue -----------------------------------------------------------
+
+
+def test_sign_in_links_and_surveys_leave_through_the_mail_queue(
+    container: Container, store: None
+) -> None:
+    app = create_app(container=container)
+    assert isinstance(app.state.portal_mailer, QueuedCustomerMailer)
+    with TestClient(app) as client:
+        client.post("/portal/sign-in", data={"email": "maya@example.com"})
+        client.post("/portal/sign-in", data={"email": "nobody@example.com"})
+    case_id = _case(container, "maya", "Lamp flickers", "It flickers.")
+    cases.change_status(container.uow(), SYSTEM, container.clock.now(), case_id, CaseStatus.SOLVED)
+    container.settings.portal_url = "https://help.example.com/portal"
+    send_surveys(container.job_context())
+    with container.uow() as uow:
+        queued = uow.mail.find(direction=MailDirection.OUT, status=None, limit=10)
+        jobs = [j for j in uow.jobs.find(None, 50, None) if j.kind == "mail.send"]
+    assert [(r.to, r.template) for r in reversed(queued)] == [
+        (["maya@example.com"], "magic_link"),
+        (["maya@example.com"], "csat_survey"),
+    ]
+    sign_in_mail, survey_mail = reversed(queued)
+    assert sign_in_mail.body_text is not None and "/portal/sign-in/" in sign_in_mail.body_text
+    assert survey_mail.case_id == case_id and survey_mail.body_text is not None
+    assert "https://help.example.com/portal/csat/" in survey_mail.body_text
+    assert "?score=5" in survey_mail.body_text
+    assert len(jobs) == 2

@@ -35,6 +35,7 @@ from caredesk.services.triage import TriageEngine
 PORTAL_KINDS = frozenset({RemedyKind.CANCEL, RemedyKind.RETURN_LABEL})
 CANCEL_REASONS = ("no longer needed", "ordered by mistake")
 RATE_WINDOW = timedelta(hours=1)
+SIGN_IN_TEMPLATE, SURVEY_TEMPLATE = "magic_link", "csat_survey"
 
 
 def hash_secret(secret: str) -> str:
@@ -61,12 +62,20 @@ def portal_actor(customer_id: str) -> Actor:
 
 @dataclass(frozen=True, slots=True)
 class CustomerMail:
+    """A message to a customer: `text` says what it is about and `link` is what to click.
+
+    `template` names the mail template that frames them (`magic_link`, `csat_survey`), so a
+    store can reword the mail without touching the portal.
+    """
+
     customer_id: str
     to: str
     subject: str
     text: str
+    link: str
+    template: str
+    customer_name: str = ""
     case_id: int | None = None
-    kind: str = "portal"
 
 
 class CustomerMailer(Protocol):
@@ -154,12 +163,11 @@ def request_sign_in(
                 to=address,
                 subject="Your sign-in link",
                 text=(
-                    "Hello,\n\nUse this link to see your cases and orders. It works once, "
-                    f"for {minutes} minutes:\n\n{link_for(secret)}\n\n"
-                    "If you did not ask for it, ignore this message: nobody can sign in "
-                    "without the link.\n"
+                    "Use this link to see your cases and orders. It works once, "
+                    f"for {minutes} minutes:"
                 ),
-                kind="portal.sign_in",
+                link=link_for(secret),
+                template=SIGN_IN_TEMPLATE,
             ),
             now,
         )
@@ -507,14 +515,16 @@ def send_survey(
             CustomerMail(
                 customer_id=case.customer_id,
                 to=customer.emails[0],
-                subject=f"How did we do? [#{case_id}]",
+                subject="How did we do?",
                 text=(
-                    f"Hello {customer.first_name},\n\nYour case \u201c{case.subject}\u201d is "
-                    "solved. How did we do? One click records your answer:\n\n"
-                    f"{choices}\n\nYou can add a comment on the page that opens.\n"
+                    f"Your case \u201c{case.subject}\u201d is solved. How did we do? "
+                    f"One click records your answer:\n\n{choices}\n\n"
+                    "Or choose on the survey page, where you can also add a comment:"
                 ),
+                link=link_for(secret, None),
+                template=SURVEY_TEMPLATE,
+                customer_name=customer.first_name,
                 case_id=case_id,
-                kind="csat.survey",
             ),
             now,
         )
@@ -527,6 +537,16 @@ def send_survey(
 
 
 SCORE_LABELS = ("very unhappy", "unhappy", "neutral", "happy", "very happy")
+
+
+def survey_links(portal_url: str) -> Callable[[str, int | None], str]:
+    """Survey links under the portal's address: the page, or the page with a score chosen."""
+    base = portal_url.rstrip("/")
+
+    def link(secret: str, score: int | None) -> str:
+        return f"{base}/csat/{secret}" + (f"?score={score}" if score is not None else "")
+
+    return link
 
 
 def send_due_surveys(

@@ -2,27 +2,20 @@
 
 from __future__ import annotations
 
-import logging
-
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from caredesk.services.portal import CustomerMailer, MemoryOutbox
+from caredesk.services.portal import CustomerMailer
+from caredesk.services.portal_mail import QueuedCustomerMailer
 
 
 def install_portal(app: FastAPI, mailer: CustomerMailer | None = None) -> None:
-    """Mount the portal's pages, its static files and the CSAT API on the app."""
+    """Mount the portal's pages, its static files and the CSAT API on the app. Mail goes
+    through the durable queue unless another mailer is given (tests keep it in memory)."""
     from caredesk.web.portal import api, routes
     from caredesk.web.portal.common import STATIC_DIR
 
-    app.state.portal_mailer = mailer or default_mailer()
+    app.state.portal_mailer = mailer or QueuedCustomerMailer()
     app.mount("/portal/static", StaticFiles(directory=STATIC_DIR), name="portal-static")
     app.include_router(routes.router)
     app.include_router(api.router, prefix="/api/v1")
-
-
-def default_mailer() -> CustomerMailer:
-    logging.getLogger("caredesk.portal").warning(
-        "no outbound mail for the portal: sign-in links and surveys are kept in memory only"
-    )
-    return MemoryOutbox()

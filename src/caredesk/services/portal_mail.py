@@ -1,0 +1,54 @@
+"""The portal's mail through the durable queue: sign-in links, and surveys on a timer."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+
+from caredesk.services import mail_out, portal
+from caredesk.services.jobs import HandlerRegistry, JobContext
+from caredesk.services.ports import UnitOfWork
+
+log = logging.getLogger("caredesk.portal")
+SURVEY_TIMER = "csat.surveys"
+SURVEY_EVERY = timedelta(minutes=5)
+# Links in mail need the portal's public address; a desk that has not set it gets this.
+FALLBACK_PORTAL_URL = "http://127.0.0.1:8000/portal"
+
+
+class QueuedCustomerMailer:
+    """Writes the mail and its `mail.send` job in the caller's unit of work (the outbox), so
+    a sign-in link or a survey leaves exactly when the change that made it commits."""
+
+    def send(self, uow: UnitOfWork, mail: portal.CustomerMail, now: datetime) -> None:
+        mail_out.send_customer_mail(
+            uow,
+            to=mail.to,
+            subject=mail.subject,
+            text=mail.text,
+            now=now,
+            case_id=mail.case_id,
+            template=mail.template,
+            context={"link": mail.link, "customer_name": mail.customer_name},
+        )
+
+
+def send_surveys(ctx: JobContext) -> None:
+    """The survey timer: every case solved lately gets its survey once."""
+    base = ctx.settings.portal_url
+    if not base:
+        log.warning("CAREDESK_PORTAL_URL is not set: survey links point at %s", FALLBACK_PORTAL_URL)
+    sent = portal.send_due_surveys(
+        ctx.uow,
+        QueuedCustomerMailer(),
+        ctx.clock.now(),
+        link_for=portal.survey_links(base or FALLBACK_PORTAL_URL),
+        valid_for=timedelta(days=ctx.settings.csat_survey_days),
+    )
+    if sent:
+        log.info("sent %d satisfaction surveys", sent)
+
+
+def register_portal(registry: HandlerRegistry) -> None:
+    """The portal's timers; `bootstrap.wire_jobs` calls this."""
+    registry.register_timer(SURVEY_TIMER, SURVEY_EVERY, send_surveys)
