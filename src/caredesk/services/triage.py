@@ -10,6 +10,7 @@ audited.
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections import Counter
 from dataclasses import dataclass, field
@@ -56,6 +57,7 @@ CONFIDENCE_FIELDS = {
     "risk": "public_risk_confidence",
 }
 MIN_EXAMPLES_PER_INTENT = 1
+log = logging.getLogger("caredesk.triage")
 
 
 class ClassifierCache:
@@ -66,17 +68,34 @@ class ClassifierCache:
         self._lock = threading.Lock()
         self._version: int | None = None
         self._classifier: IntentClassifier | None = None
+        self._unreadable: int | None = None
 
     def active(self, uow: UnitOfWork) -> tuple[int, IntentClassifier] | None:
+        """The model in force, or None when there is none or it cannot be read.
+
+        An unreadable model (written by another release, or damaged) must not stop cases
+        from being opened: triage carries on without an intent, says so once in the log,
+        and does not try that version again until another is put in force.
+        """
         info = uow.triage.active_model()
-        if info is None:
+        if info is None or info.version == self._unreadable:
             return None
         with self._lock:
             if info.version != self._version or self._classifier is None:
                 artifact = uow.triage.model_artifact(info.version)
                 if artifact is None:
                     return None
-                self._classifier = self.trainer.load(artifact)
+                try:
+                    self._classifier = self.trainer.load(artifact)
+                except ValueError as exc:
+                    self._unreadable = info.version
+                    log.error(
+                        "intent model %s cannot be read; triage runs without intents until "
+                        "another model is trained or activated: %s",
+                        info.version,
+                        exc,
+                    )
+                    return None
                 self._version = info.version
             return self._version, self._classifier
 
