@@ -234,6 +234,11 @@ def _rule(client: TestClient, headers: Headers, **spec: Any) -> Any:
 def test_routing_rules_crud_is_audited(
     client: TestClient, admin: Headers, agent: Headers, container: Container
 ) -> None:
+    body = problem(
+        _rule(client, admin, name="Nowhere", then={"team": "Escalations"}), 422, "validation_error"
+    )
+    assert body["details"]["field"] == "then.team"
+    client.post("/api/v1/teams", json={"name": "Escalations"}, headers=admin)
     created = _rule(
         client,
         admin,
@@ -306,7 +311,7 @@ def test_rules_route_new_cases_in_order_and_each_match_is_audited(
         admin,
         name="Off",
         when={},
-        then={"priority": "low", "team": "Nowhere"},
+        then={"priority": "low", "tags": ["nowhere"]},
         enabled=False,
         position=1,
     )

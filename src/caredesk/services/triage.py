@@ -491,11 +491,22 @@ def list_rules(uow: UnitOfWork, actor: Actor) -> list[RoutingRule]:
         return uow.triage.rules()
 
 
+def _check_rule_refs(uow: UnitOfWork, spec: RoutingRuleSpec) -> None:
+    """A rule that routes to a team nobody created would match and silently do nothing."""
+    team = spec.then.team
+    if team is not None and uow.teams.get_by_name(team) is None:
+        raise ValidationFailed(
+            f"no team is called {team!r}: create it first, or correct the rule",
+            details={"field": "then.team", "teams": sorted(t.name for t in uow.teams.all())},
+        )
+
+
 def create_rule(
     uow: UnitOfWork, actor: Actor, now: datetime, spec: RoutingRuleSpec, position: int | None
 ) -> RoutingRule:
     actor.require(Permission.MANAGE_POLICY)
     with uow:
+        _check_rule_refs(uow, spec)
         rules = uow.triage.rules()
         at = (
             position if position is not None else (max((r.position for r in rules), default=0) + 10)
@@ -531,6 +542,7 @@ def update_rule(
                 code=ErrorCode.VERSION_CONFLICT,
                 details={"current_version": rule.version, "your_version": expected_version},
             )
+        _check_rule_refs(uow, spec)
         before = {"position": rule.position, **rule.spec.model_dump(mode="json")}
         rule.spec = spec
         if position is not None:
