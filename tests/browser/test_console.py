@@ -6,13 +6,13 @@ import re
 from collections.abc import Callable
 
 from playwright.sync_api import Page, expect
-from tests.browser.conftest import LiveServer, screenshot
 
 from caredesk.domain.agents import SYSTEM
 from caredesk.domain.cases import CaseStatus, Channel
 from caredesk.domain.grants import GrantStatus
 from caredesk.services import cases
 from caredesk.services.ports import CaseFilter
+from tests.browser.conftest import LiveServer, screenshot
 
 AGENT = "alex@caredesk.example"
 LEAD = "lena.lead@caredesk.example"

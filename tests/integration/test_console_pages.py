@@ -1,0 +1,397 @@
+"""The console's pages under bad input, and the number of SQL queries each main page costs.
+
+Runs in-process (TestClient) over the demo store's five seed stories, on every backend.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine, event
+
+from caredesk.bootstrap import Container
+from caredesk.domain.agents import SYSTEM
+from caredesk.domain.cases import CaseStatus, Channel, MessageKind
+from caredesk.services import cases, demo
+from caredesk.services.ports import CaseFilter
+from caredesk.web.app import create_app
+from tests.conftest import ManualClock
+
+PASSWORD = "console-test-password"
+AGENT = "alex@caredesk.example"
+LEAD = "lena.lead@caredesk.example"
+ADMIN = "admin@caredesk.example"
+VIEWER = "vic.viewer@caredesk.example"
+CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
+LOGIN_CSRF = re.compile(r'name="login_csrf" value="([^"]+)"')
+
+
+@pytest.fixture
+def store(container: Container) -> Container:
+    demo.load_demo(
+        container.uow,
+        container.hasher,
+        container.clock.now(),
+        seed=7,
+        customers=0,
+        admin_email=ADMIN,
+        admin_password=PASSWORD,
+    )
+    return container
+
+
+@pytest.fixture
+def app_client(store: Container) -> Iterator[TestClient]:
+    with TestClient(create_app(container=store), follow_redirects=False) as client:
+        yield client
+
+
+def sign_in(client: TestClient, email: str) -> None:
+    form = client.get("/login")
+    token = LOGIN_CSRF.search(form.text)
+    assert token is not None
+    response = client.post(
+        "/login",
+        data={"email": email, "password": PASSWORD, "login_csrf": token.group(1), "next": "/queue"},
+    )
+    assert response.status_code == 303, response.text
+    assert response.headers["location"] == "/queue"
+
+
+def csrf_of(client: TestClient, path: str) -> str:
+    page = client.get(path)
+    assert page.status_code == 200, page.text
+    found = CSRF.search(page.text)
+    assert found is not None
+    return found.group(1)
+
+
+def story(container: Container, subject_start: str) -> int:
+    with container.uow.read_only() as uow:
+        for case in uow.cases.find(CaseFilter(tag="seed-story"), 50, None).items:
+            if case.subject.startswith(subject_start):
+                assert case.id is not None
+                return case.id
+    raise AssertionError(subject_start)
+
+
+def field_value(html: str, name: str) -> str:
+    found = re.search(rf'name="{name}" value="([^"]*)"', html)
+    assert found is not None, name
+    return found.group(1).replace("&#34;", '"').replace("&quot;", '"')
+
+
+# --- bad input ---------------------------------------------------------------------------------
+
+
+def test_a_write_without_the_csrf_token_is_refused_and_changes_nothing(
+    app_client: TestClient, store: Container
+) -> None:
+    case_id = story(store, "LabelWriter")
+    sign_in(app_client, AGENT)
+    with store.uow.read_only() as uow:
+        before = len(uow.cases.messages(case_id))
+    response = app_client.post(
+        f"/cases/{case_id}/reply", data={"csrf_token": "forged", "body": "hello", "kind": "reply"}
+    )
+    assert response.status_code == 403
+    assert 'data-code="csrf_failed"' in response.text
+    assert "Reload the page" in response.text
+    with store.uow.read_only() as uow:
+        assert len(uow.cases.messages(case_id)) == before
+
+
+def test_sign_in_from_another_site_is_refused(app_client: TestClient) -> None:
+    response = app_client.post(
+        "/login", data={"email": AGENT, "password": PASSWORD, "login_csrf": "guessed"}
+    )
+    assert response.status_code == 403
+    assert "caredesk_session" not in response.cookies
+
+
+def test_an_expired_session_sends_the_agent_to_sign_in(
+    app_client: TestClient, store: Container
+) -> None:
+    sign_in(app_client, AGENT)
+    assert app_client.get("/queue").status_code == 200
+    clock = store.clock
+    assert isinstance(clock, ManualClock)
+    clock.advance(seconds=store.settings.session_ttl_seconds + 60)
+    page = app_client.get("/queue?view=open")
+    assert page.status_code == 303
+    assert page.headers["location"] == "/login?next=%2Fqueue%3Fview%3Dopen"
+    # An HTMX request cannot follow a redirect into a fragment: it is told to go there.
+    partial = app_client.get("/queue", headers={"HX-Request": "true"})
+    assert partial.status_code == 204
+    assert partial.headers["HX-Redirect"].startswith("/login?next=")
+    case_id = story(store, "LabelWriter")
+    write = app_client.post(f"/cases/{case_id}/reply", data={"body": "late", "kind": "note"})
+    assert write.status_code == 303
+    assert write.headers["location"].startswith("/login")
+
+
+def test_a_double_clicked_grant_grants_once(app_client: TestClient, store: Container) -> None:
+    case_id = story(store, "LabelWriter")
+    sign_in(app_client, AGENT)
+    page = app_client.get(f"/cases/{case_id}").text
+    form = {
+        "csrf_token": field_value(page, "csrf_token"),
+        "remedies": field_value(page, "remedies"),
+        "basis": field_value(page, "basis"),
+        "idempotency_key": field_value(page, "idempotency_key"),
+    }
+    first = app_client.post(f"/cases/{case_id}/grant", data=form)
+    second = app_client.post(f"/cases/{case_id}/grant", data=form)
+    assert first.status_code == second.status_code == 303
+    assert first.headers["location"] == second.headers["location"]
+    assert first.headers["location"].endswith("notice=granted")
+    with store.uow.read_only() as uow:
+        assert len(uow.grants.for_case(case_id)) == 1
+
+
+def test_a_stale_case_page_shows_the_conflict_and_overwrites_nothing(
+    app_client: TestClient, store: Container
+) -> None:
+    case_id = story(store, "Our agreed delivery date")
+    sign_in(app_client, AGENT)
+    page = app_client.get(f"/cases/{case_id}").text
+    version = field_value(page, "version")
+    # Someone else raises the priority after the page was drawn.
+    with store.uow.read_only() as uow:
+        current = uow.cases.get(case_id)
+    assert current is not None
+    cases.update_case(
+        store.uow(),
+        SYSTEM,
+        store.clock.now(),
+        case_id,
+        expected_version=current.version,
+        changes={"priority": "urgent"},
+    )
+    response = app_client.post(
+        f"/cases/{case_id}/fields",
+        data={
+            "csrf_token": field_value(page, "csrf_token"),
+            "version": version,
+            "status": "pending",
+            "shown_status": field_value(page, "shown_status"),
+            "priority": field_value(page, "shown_priority"),
+            "shown_priority": field_value(page, "shown_priority"),
+            "assignee": field_value(page, "shown_assignee"),
+            "shown_assignee": field_value(page, "shown_assignee"),
+            "team": field_value(page, "shown_team"),
+            "shown_team": field_value(page, "shown_team"),
+            "tags": field_value(page, "shown_tags"),
+            "shown_tags": field_value(page, "shown_tags"),
+        },
+    )
+    assert response.status_code == 409
+    assert "Someone else changed this case." in response.text
+    assert "Nothing of yours was saved" in response.text
+    assert "status → pending" in response.text
+    with store.uow.read_only() as uow:
+        after = uow.cases.get(case_id)
+    assert after is not None
+    assert after.priority.value == "urgent"
+    assert after.status is not CaseStatus.PENDING
+
+
+def test_a_stale_send_and_solve_sends_nothing(app_client: TestClient, store: Container) -> None:
+    case_id = story(store, "Two t-shirts")
+    sign_in(app_client, AGENT)
+    page = app_client.get(f"/cases/{case_id}").text
+    with store.uow.read_only() as uow:
+        current = uow.cases.get(case_id)
+        before = len(uow.cases.messages(case_id))
+    assert current is not None
+    cases.update_case(
+        store.uow(),
+        SYSTEM,
+        store.clock.now(),
+        case_id,
+        expected_version=current.version,
+        changes={"tags": ["changed-elsewhere"]},
+    )
+    response = app_client.post(
+        f"/cases/{case_id}/reply",
+        data={
+            "csrf_token": field_value(page, "csrf_token"),
+            "version": field_value(page, "version"),
+            "body": "My careful answer",
+            "kind": "reply",
+            "solve": "1",
+        },
+    )
+    assert response.status_code == 409
+    # What the agent typed is kept in the composer, not lost.
+    assert "My careful answer</textarea>" in response.text
+    with store.uow.read_only() as uow:
+        assert len(uow.cases.messages(case_id)) == before
+
+
+def test_html_in_messages_is_shown_as_text(app_client: TestClient, store: Container) -> None:
+    attack = '<script>alert("x")</script><img src=x onerror="alert(1)">'
+    with store.uow.read_only() as uow:
+        customer_id = uow.customers.email_owner("graham.whitlock@example.com")
+    assert customer_id is not None
+    view = cases.create_case(
+        store.uow(),
+        SYSTEM,
+        store.clock.now(),
+        customer_id=customer_id,
+        subject=f"Subject {attack}",
+        body=f"Body {attack}",
+        channel=Channel.EMAIL,
+    )
+    sign_in(app_client, AGENT)
+    page = app_client.get(f"/cases/{view.case.id}").text
+    assert "<script>alert" not in page
+    assert "<img src=x" not in page
+    assert "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt;" in page
+    queue = app_client.get("/queue?view=open").text
+    assert "<script>alert" not in queue
+
+
+def test_a_missing_permission_is_a_clear_page(app_client: TestClient, store: Container) -> None:
+    sign_in(app_client, VIEWER)
+    for path in ("/admin/agents", "/dashboard", "/admin/knowledge", "/admin/routing"):
+        response = app_client.get(path)
+        assert response.status_code == 403, path
+        assert response.headers["content-type"].startswith("text/html")
+        assert "<h1>Not allowed</h1>" in response.text
+        assert "Ask a lead or an admin" in response.text
+        assert "Traceback" not in response.text
+    missing = app_client.get("/cases/999999")
+    assert missing.status_code == 404
+    assert "go back to your queue" in missing.text
+    bad = app_client.get("/cases/not-a-number")
+    assert bad.status_code == 422
+    assert "wrong value" in bad.text
+
+
+def test_sign_in_never_redirects_off_site(app_client: TestClient) -> None:
+    form = app_client.get("/login?next=//evil.example/x")
+    token = LOGIN_CSRF.search(form.text)
+    assert token is not None
+    response = app_client.post(
+        "/login",
+        data={
+            "email": AGENT,
+            "password": PASSWORD,
+            "login_csrf": token.group(1),
+            "next": "//evil.example/x",
+        },
+    )
+    assert response.headers["location"] == "/queue"
+
+
+def test_a_bad_routing_rule_is_explained_in_place(app_client: TestClient) -> None:
+    sign_in(app_client, ADMIN)
+    token = csrf_of(app_client, "/admin/routing")
+    response = app_client.post(
+        "/admin/routing", data={"csrf_token": token, "text": "name: x\nthen:\n  priority: asap\n"}
+    )
+    assert response.status_code == 422
+    assert 'id="rule-problems"' in response.text
+    assert "then.priority" in response.text
+    good = app_client.post(
+        "/admin/routing",
+        data={"csrf_token": token, "text": "name: VIP\nwhen: {tiers: [gold]}\nthen: {tags: [vip]}"},
+    )
+    assert good.status_code == 303
+    assert "VIP" in app_client.get("/admin/routing").text
+
+
+# --- query counts ------------------------------------------------------------------------------
+
+
+@contextmanager
+def counting(engine: Engine) -> Iterator[list[str]]:
+    statements: list[str] = []
+
+    def record(*args: Any) -> None:
+        statements.append(str(args[2]))
+
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        yield statements
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+
+
+def grow_customer(container: Container, customer_id: str, orders: int, past_cases: int) -> None:
+    """More history for one customer: the pages must not query once per order or case."""
+    now = container.clock.now()
+    with container.uow() as uow:
+        existing = uow.orders.for_customer(customer_id)
+        template = existing[0]
+        for n in range(orders):
+            copy = template.clone()
+            copy.id = f"WQC{n:05d}"
+            copy.placed_at = now - timedelta(days=400 + n)
+            uow.orders.add(copy)
+        uow.commit()
+    for n in range(past_cases):
+        view = cases.create_case(
+            container.uow(),
+            SYSTEM,
+            now - timedelta(days=30 + n),
+            customer_id=customer_id,
+            subject=f"Earlier question {n}",
+            body="An earlier question.",
+        )
+        assert view.case.id is not None
+        cases.add_message(
+            container.uow(),
+            SYSTEM,
+            now,
+            view.case.id,
+            kind=MessageKind.NOTE,
+            body="answered",
+            attachments=[],
+            max_attachment_bytes=1024,
+        )
+
+
+MAIN_PAGES = ("case", "/queue?view=open", "/queue?view=mine", "/approvals", "/dashboard")
+# The ceilings: a change that adds queries to a page must raise them on purpose.
+CEILINGS = {
+    "case": 70,
+    "/queue?view=open": 22,
+    "/queue?view=mine": 22,
+    "/approvals": 12,
+    "/dashboard": 12,
+}
+
+
+def page_queries(client: TestClient, engine: Engine, path: str) -> int:
+    with counting(engine) as statements:
+        response = client.get(path)
+    assert response.status_code == 200, response.text
+    return len(statements)
+
+
+def test_each_main_page_costs_a_fixed_number_of_queries(
+    app_client: TestClient, store: Container
+) -> None:
+    case_id = story(store, "LabelWriter")
+    sign_in(app_client, LEAD)
+    paths = {p: (f"/cases/{case_id}" if p == "case" else p) for p in MAIN_PAGES}
+    app_client.get(paths["case"])  # the first render warms the policy and template caches
+    small = {p: page_queries(app_client, store.engine, path) for p, path in paths.items()}
+
+    with store.uow.read_only() as uow:
+        case = uow.cases.get(case_id)
+    assert case is not None
+    grow_customer(store, case.customer_id, orders=40, past_cases=15)
+    large = {p: page_queries(app_client, store.engine, path) for p, path in paths.items()}
+
+    assert large == small, "a page's query count grew with the data: an N+1 query"
+    for page, count in small.items():
+        assert count <= CEILINGS[page], f"{page} costs {count} queries"
