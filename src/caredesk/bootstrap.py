@@ -17,6 +17,7 @@ from caredesk.services.mail_out import register_mail
 from caredesk.services.portal_mail import register_portal
 from caredesk.services.ports import Clock, PasswordHasher
 from caredesk.services.search import Semantic
+from caredesk.services.sla import register_sla
 from caredesk.services.triage import TriageEngine
 from caredesk.settings import Settings
 
@@ -77,6 +78,7 @@ def wire_jobs(container: Container) -> None:
 
     registry = HandlerRegistry()
     # Each area adds one line here: `register_<area>(registry)` from its own module.
+    register_sla(registry)
     register_mail(registry, SmtpMailer(container.settings))
     register_portal(registry)
 

@@ -19,7 +19,7 @@ from caredesk.domain.cases import (
     Priority,
 )
 from caredesk.domain.errors import DomainError, ErrorCode, NotFound, ValidationFailed
-from caredesk.services import audit, lifecycle, search
+from caredesk.services import audit, search, sla
 from caredesk.services.mail_out import queue_case_reply
 from caredesk.services.ports import CaseFilter, Page, UnitOfWork
 from caredesk.services.triage import TriageEngine, triage_case_in
@@ -158,6 +158,7 @@ def create_case(
                 uow, triage, now, case, first.body if first else "",
                 message_id=first.id if first else None,
             )  # fmt: skip
+        sla.sync_case(uow, case, now, before_status=case.status)
         uow.commit()
         return CaseView(case, messages)
 
@@ -228,6 +229,7 @@ def update_case(
         uow.cases.save(case)
         if "status" in changes and case.status is CaseStatus.SOLVED:
             search.index_case(uow, case, now)
+        sla.sync_case(uow, case, now, before_status=CaseStatus(before["status"]))
         audit.record(
             uow,
             actor,
@@ -260,6 +262,7 @@ def change_status(
         uow.cases.save(case)
         if case.status is CaseStatus.SOLVED:
             search.index_case(uow, case, now)
+        sla.sync_case(uow, case, now, before_status=CaseStatus(before["status"]))
         audit.record(
             uow,
             actor,
@@ -297,6 +300,7 @@ def assign_case(
             case.change_status(CaseStatus.OPEN, now)
         case.updated_at = now
         uow.cases.save(case)
+        sla.sync_case(uow, case, now, before_status=CaseStatus(before["status"]))
         audit.record(
             uow,
             actor,
@@ -323,14 +327,10 @@ def add_message(
     attachments: list[NewAttachment] | None = None,
     max_attachment_bytes: int = 25 * 1_048_576,
     triage: TriageEngine | None = None,
-    lifecycle_options: lifecycle.LifecycleOptions | None = None,
 ) -> Message:
     """Add a reply, an inbound message recorded by an agent, or an internal note.
 
     With `triage`, an inbound message triages the case again, in the same transaction.
-    With `lifecycle_options`, the message goes to the case it belongs on (the live case of
-    a merged one; a new follow-up for a reply after the grace period), and a reply's repeat
-    asks and commitments are recorded, all in the same transaction.
     """
     actor.require(Permission.WRITE_CASES)
     if not body.strip() and not attachments:
@@ -339,10 +339,6 @@ def add_message(
         case = uow.cases.get(case_id)
         if case is None:
             raise NotFound("case", case_id)
-        if lifecycle_options is not None:
-            case = lifecycle.route_message(uow, actor, now, case, kind, lifecycle_options)
-            assert case.id is not None
-            case_id = case.id
         before = case.snapshot()
         message = Message(
             id=None,
@@ -382,11 +378,10 @@ def add_message(
             )
         if triage is not None and kind is MessageKind.INBOUND and body.strip():
             triage_case_in(uow, triage, now, case, body, message_id=message.id)
+        sla.sync_case(uow, case, now, before_status=CaseStatus(before["status"]), message_kind=kind)
         if kind is MessageKind.OUTBOUND and case.channel is Channel.EMAIL:
             # The customer wrote by email: the reply goes out by email, with this change.
             queue_case_reply(uow, case, message, now)
-        if lifecycle_options is not None and kind is MessageKind.OUTBOUND:
-            lifecycle.after_outbound(uow, actor, now, case, message, lifecycle_options)
         uow.commit()
         return message
 

@@ -25,9 +25,9 @@ from caredesk.services.knowledge_ports import (
     SearchIndexRepository,
     TriageRepository,
 )
-from caredesk.services.lifecycle_ports import LifecycleRepository
 from caredesk.services.mail_ports import MailRepository
 from caredesk.services.portal_ports import PortalRepository
+from caredesk.services.sla_ports import SlaRepository
 
 T = TypeVar("T")
 
@@ -274,13 +274,13 @@ class UnitOfWork(Protocol):
     def triage(self) -> TriageRepository: ...
 
     @property
-    def lifecycle(self) -> LifecycleRepository: ...
-
-    @property
     def mail(self) -> MailRepository: ...
 
     @property
     def jobs(self) -> JobRepository: ...
+
+    @property
+    def sla(self) -> SlaRepository: ...
 
     @property
     def portal(self) -> PortalRepository: ...

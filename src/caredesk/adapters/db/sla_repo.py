@@ -1,0 +1,260 @@
+"""Business calendars, SLA policies and SLA clocks as rows."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from datetime import datetime
+
+from sqlalchemy import and_, or_, select
+from sqlalchemy.orm import Session as OrmSession
+
+from caredesk.adapters.db import models as m
+from caredesk.domain.calendars import BusinessCalendar
+from caredesk.domain.cases import Channel, Priority
+from caredesk.domain.sla import SlaClock, SlaMatch, SlaMetric, SlaPolicy
+
+
+def _calendar(row: m.BusinessCalendarRow) -> BusinessCalendar:
+    return BusinessCalendar.build(
+        row.name, row.timezone, row.hours, row.holidays, id=row.id, version=row.version
+    )
+
+
+def _match_json(match: SlaMatch) -> dict[str, list[str]]:
+    return {
+        "tiers": list(match.tiers),
+        "priorities": [p.value for p in match.priorities],
+        "channels": [c.value for c in match.channels],
+        "tags": list(match.tags),
+    }
+
+
+def _policy(row: m.SlaPolicyRow) -> SlaPolicy:
+    match = row.match or {}
+    return SlaPolicy(
+        id=row.id,
+        name=row.name,
+        targets={SlaMetric(k): int(v) for k, v in row.targets.items()},
+        calendar_id=row.calendar_id,
+        warn_percent=row.warn_percent,
+        match=SlaMatch(
+            tiers=tuple(match.get("tiers", ())),
+            priorities=tuple(Priority(p) for p in match.get("priorities", ())),
+            channels=tuple(Channel(c) for c in match.get("channels", ())),
+            tags=tuple(match.get("tags", ())),
+        ),
+        position=row.position,
+        active=row.active,
+        version=row.version,
+    )
+
+
+def _clock(row: m.SlaClockRow) -> SlaClock:
+    return SlaClock(
+        case_id=row.case_id,
+        metric=SlaMetric(row.metric),
+        started_at=row.started_at,
+        cycle=row.cycle,
+        segments=[(datetime.fromisoformat(s), datetime.fromisoformat(e)) for s, e in row.segments],
+        running_since=row.running_since,
+        completed_at=row.completed_at,
+        policy_id=row.policy_id,
+        target_minutes=row.target_minutes,
+        warn_percent=row.warn_percent,
+        elapsed_us=row.elapsed_us,
+        warn_at=row.warn_at,
+        due_at=row.due_at,
+        warned_at=row.warned_at,
+        breached_at=row.breached_at,
+        id=row.id,
+    )
+
+
+def _fill(row: m.SlaClockRow, clock: SlaClock) -> None:
+    row.case_id = clock.case_id
+    row.metric = clock.metric.value
+    row.cycle = clock.cycle
+    row.started_at = clock.started_at
+    row.segments = [[s.isoformat(), e.isoformat()] for s, e in clock.segments]
+    row.running_since = clock.running_since
+    row.completed_at = clock.completed_at
+    row.policy_id = clock.policy_id
+    row.target_minutes = clock.target_minutes
+    row.warn_percent = clock.warn_percent
+    row.elapsed_us = clock.elapsed_us
+    row.warn_at = clock.warn_at
+    row.due_at = clock.due_at
+    row.warned_at = clock.warned_at
+    row.breached_at = clock.breached_at
+
+
+class SqlSlaRepository:
+    def __init__(self, session: OrmSession) -> None:
+        self.session = session
+
+    # -- calendars --------------------------------------------------------------------------
+
+    def calendars(self) -> list[BusinessCalendar]:
+        rows = self.session.scalars(
+            select(m.BusinessCalendarRow).order_by(m.BusinessCalendarRow.id)
+        )
+        return [_calendar(r) for r in rows]
+
+    def get_calendar(self, calendar_id: int) -> BusinessCalendar | None:
+        row = self.session.get(m.BusinessCalendarRow, calendar_id)
+        return _calendar(row) if row is not None else None
+
+    def get_calendar_by_name(self, name: str) -> BusinessCalendar | None:
+        row = self.session.scalar(
+            select(m.BusinessCalendarRow).where(m.BusinessCalendarRow.name == name)
+        )
+        return _calendar(row) if row is not None else None
+
+    def add_calendar(self, calendar: BusinessCalendar, now: datetime) -> None:
+        row = m.BusinessCalendarRow(version=calendar.version, updated_at=now)
+        self._fill_calendar(row, calendar)
+        self.session.add(row)
+        self.session.flush()
+        calendar.id = row.id
+
+    def save_calendar(self, calendar: BusinessCalendar, now: datetime) -> None:
+        row = self.session.get(m.BusinessCalendarRow, calendar.id)
+        assert row is not None
+        self._fill_calendar(row, calendar)
+        row.version = calendar.version
+        row.updated_at = now
+        self.session.flush()
+
+    @staticmethod
+    def _fill_calendar(row: m.BusinessCalendarRow, calendar: BusinessCalendar) -> None:
+        row.name = calendar.name
+        row.timezone = calendar.timezone
+        row.hours = calendar.hours
+        row.holidays = sorted(d.isoformat() for d in calendar.holidays)
+
+    # -- policies ---------------------------------------------------------------------------
+
+    def policies(self) -> list[SlaPolicy]:
+        rows = self.session.scalars(
+            select(m.SlaPolicyRow).order_by(m.SlaPolicyRow.position, m.SlaPolicyRow.id)
+        )
+        return [_policy(r) for r in rows]
+
+    def get_policy(self, policy_id: int) -> SlaPolicy | None:
+        row = self.session.get(m.SlaPolicyRow, policy_id)
+        return _policy(row) if row is not None else None
+
+    def get_policy_by_name(self, name: str) -> SlaPolicy | None:
+        row = self.session.scalar(select(m.SlaPolicyRow).where(m.SlaPolicyRow.name == name))
+        return _policy(row) if row is not None else None
+
+    def add_policy(self, policy: SlaPolicy, now: datetime) -> None:
+        row = m.SlaPolicyRow(updated_at=now)
+        self._fill_policy(row, policy)
+        self.session.add(row)
+        self.session.flush()
+        policy.id = row.id
+
+    def save_policy(self, policy: SlaPolicy, now: datetime) -> None:
+        row = self.session.get(m.SlaPolicyRow, policy.id)
+        assert row is not None
+        self._fill_policy(row, policy)
+        row.updated_at = now
+        self.session.flush()
+
+    @staticmethod
+    def _fill_policy(row: m.SlaPolicyRow, policy: SlaPolicy) -> None:
+        row.name = policy.name
+        row.targets = {k.value: v for k, v in policy.targets.items()}
+        row.calendar_id = policy.calendar_id
+        row.warn_percent = policy.warn_percent
+        row.match = _match_json(policy.match)
+        row.position = policy.position
+        row.active = policy.active
+        row.version = policy.version
+
+    # -- clocks -----------------------------------------------------------------------------
+
+    def clocks(self, case_id: int) -> list[SlaClock]:
+        return self.clocks_for_cases([case_id]).get(case_id, [])
+
+    def clocks_for_cases(self, case_ids: Sequence[int]) -> dict[int, list[SlaClock]]:
+        found: dict[int, list[SlaClock]] = {}
+        if not case_ids:
+            return found
+        rows = self.session.scalars(
+            select(m.SlaClockRow)
+            .where(m.SlaClockRow.case_id.in_(list(case_ids)))
+            .order_by(m.SlaClockRow.case_id, m.SlaClockRow.id)
+        )
+        for row in rows:
+            found.setdefault(row.case_id, []).append(_clock(row))
+        return found
+
+    def save_clocks(self, clocks: Sequence[SlaClock]) -> None:
+        known = {c.id for c in clocks if c.id is not None}
+        rows = {}
+        if known:
+            rows = {
+                r.id: r
+                for r in self.session.scalars(
+                    select(m.SlaClockRow).where(m.SlaClockRow.id.in_(known))
+                )
+            }
+        fresh: list[tuple[SlaClock, m.SlaClockRow]] = []
+        for clock in clocks:
+            if clock.id is None:
+                row = m.SlaClockRow()
+                _fill(row, clock)
+                self.session.add(row)
+                fresh.append((clock, row))
+            else:
+                _fill(rows[clock.id], clock)
+        self.session.flush()
+        for clock, row in fresh:
+            clock.id = row.id
+
+    def due_clocks(self, now: datetime, limit: int) -> list[SlaClock]:
+        c = m.SlaClockRow
+        rows = self.session.scalars(
+            select(c)
+            .where(
+                c.completed_at.is_(None),
+                or_(
+                    and_(c.warned_at.is_(None), c.warn_at <= now),
+                    and_(c.breached_at.is_(None), c.due_at <= now),
+                ),
+            )
+            .order_by(c.id)
+            .limit(limit)
+        )
+        return [_clock(r) for r in rows]
+
+    def open_case_ids(self, after_id: int, limit: int) -> list[int]:
+        c = m.SlaClockRow
+        return list(
+            self.session.scalars(
+                select(c.case_id)
+                .where(c.completed_at.is_(None), c.case_id > after_id)
+                .group_by(c.case_id)
+                .order_by(c.case_id)
+                .limit(limit)
+            )
+        )
+
+    def iterate_open_clocks(self, batch: int) -> Iterator[list[SlaClock]]:
+        c = m.SlaClockRow
+        after = 0
+        while True:
+            rows = list(
+                self.session.scalars(
+                    select(c)
+                    .where(c.completed_at.is_(None), c.id > after)
+                    .order_by(c.id)
+                    .limit(batch)
+                )
+            )
+            if not rows:
+                return
+            after = rows[-1].id
+            yield [_clock(r) for r in rows]
