@@ -69,6 +69,24 @@ class Settings(BaseSettings):
         default=True, description="Embed changed articles and solved cases in the API process."
     )
     embed_poll_seconds: float = Field(default=30.0, gt=0)
+
+    # The case lifecycle (docs/lifecycle.md).
+    desk_timezone: str = Field(
+        default="UTC", description="IANA zone in which 'tomorrow by 5pm' in a reply is read."
+    )
+    reopen_grace_hours: float = Field(
+        default=168.0,
+        ge=0,
+        description="A customer reply this long after solving reopens; later, a new case.",
+    )
+    commitment_warning_minutes: int = Field(
+        default=60, ge=1, description="How long before a commitment is due its owner is alerted."
+    )
+    proactive_stall_days: int = Field(default=5, ge=1)
+    proactive_refund_days: int = Field(default=7, ge=1)
+    proactive_notify_customer: bool = Field(
+        default=True, description="Tell the customer first when the scan opens a case."
+    )
     model_threads: int = Field(
         default=1,
         ge=1,

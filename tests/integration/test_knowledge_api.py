@@ -8,7 +8,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from caredesk.bootstrap import Container
-from caredesk.domain.agents import Actor, Role
+from caredesk.domain.agents import SYSTEM, Actor, Role
 from caredesk.domain.errors import NotFound
 from caredesk.services import knowledge
 from caredesk.services.knowledge_ports import ArticleFilter
@@ -294,3 +294,36 @@ def test_delete_removes_the_article_and_is_audited(
     ]
     hits = client.get("/api/v1/search", params={"q": "label printer"}, headers=agent).json()
     assert hits["items"] == []
+
+
+def test_import_creates_updates_and_reports_bad_records(container: Container) -> None:
+    def record(n: int, **fields: Any) -> knowledge.ArticleRecord:
+        values: dict[str, Any] = {
+            "title": f"Imported {n}",
+            "body": f"Body {n}",
+            "source": f"kb/{n}.md",
+            "external_id": f"doc-{n}",
+            **fields,
+        }
+        return knowledge.ArticleRecord(**values)
+
+    now = container.clock.now()
+    first = knowledge.import_articles(
+        container.uow,
+        SYSTEM,
+        now,
+        [
+            record(1),
+            record(2, locale="not a locale!"),
+            record(3, body="nul\x00byte"),
+            record(4, status="pending"),
+        ],
+    )
+    assert (first.created, first.updated, first.unchanged) == (1, 0, 0)
+    assert [e.split(":")[0] for e in first.errors] == ["kb/2.md", "kb/3.md", "kb/4.md"]
+    again = knowledge.import_articles(
+        container.uow, SYSTEM, now, [record(1), record(1, body="Changed")]
+    )
+    assert (again.created, again.updated, again.unchanged, again.errors) == (0, 1, 1, [])
+    exported = knowledge.export_articles(container.uow(), SYSTEM)
+    assert [(a.slug, a.body, a.version) for a in exported] == [("doc-1", "Changed", 2)]

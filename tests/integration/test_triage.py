@@ -358,3 +358,29 @@ def test_rules_route_new_cases_in_order_and_each_match_is_audited(
     # A `stop` halts only when its own rule matched.
     assert [r["name"] for r in _triage(client, agent, calm["id"])["rules"]] == ["After stop"]
     assert calm["tags"] == ["never"]
+
+
+def test_triage_again_on_demand_after_a_model_is_trained(
+    client: TestClient,
+    agent: Headers,
+    viewer: Headers,
+    customer: dict[str, Any],
+    container: Container,
+) -> None:
+    case = _case(client, agent, customer, "I forgot my password and cannot sign in")
+    assert _triage(client, agent, case["id"])["intent"] is None
+    triage.add_labels(container.uow(), SYSTEM, container.clock.now(), EXAMPLES)
+    trainer = EncoderIntentTrainer(shared_embedder(), QUICK)
+    assert triage.train_intent_model(container.uow, trainer, SYSTEM, container.clock.now())
+
+    url = f"/api/v1/cases/{case['id']}/triage"
+    problem(client.post(url, headers=viewer), 403, "forbidden")
+    again = client.post(url, headers=agent)
+    assert again.status_code == 200, again.text
+    assert again.json()["intent"] == "account_access"
+    assert again.json()["intent_source"] == "model"
+    assert _triage(client, agent, case["id"]) == again.json()
+
+    for path in ("/api/v1/cases/999999/triage", "/api/v1/cases/999999/suggestions"):
+        problem(client.get(path, headers=agent), 404, "not_found")
+    problem(client.post("/api/v1/cases/999999/triage", headers=agent), 404, "not_found")

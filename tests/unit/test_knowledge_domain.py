@@ -138,6 +138,8 @@ def test_slugs() -> None:
         {"locale": "english please"},
         {"tags": ["no spaces allowed"]},
         {"product_ids": ["bad id!"]},
+        {"body": "imported\x00binary"},
+        {"title": "nul\x00"},
     ],
 )
 def test_bad_articles(fields: dict[str, Any]) -> None:

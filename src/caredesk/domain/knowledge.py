@@ -101,6 +101,12 @@ class Article:
             raise ValidationFailed(
                 f"body is longer than {MAX_BODY} characters", details={"field": "body"}
             )
+        # Files imported from elsewhere may carry NUL, which PostgreSQL text cannot store.
+        for name, value in (("title", self.title), ("body", self.body)):
+            if "\x00" in value:
+                raise ValidationFailed(
+                    f"the {name} contains a NUL character", details={"field": name}
+                )
         self.slug = (self.slug or slugify(self.title)).strip().lower()
         if not _SLUG.match(self.slug):
             raise ValidationFailed(

@@ -736,3 +736,48 @@ def known_issue_findings(orders: Sequence[Order], issues: Sequence[IssueRef]) ->
                     f"({issue.title}). Here is what we will do about it.",
                 )
     return list(found.values())
+
+
+# --- Stored records -----------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class Handoff:
+    """An escalation: who it went to, the summary they read, the facts and the open question."""
+
+    id: int | None
+    case_id: int
+    summary: str
+    open_question: str
+    facts: dict[str, Any]
+    drafted: bool
+    created_by: str
+    created_at: datetime
+    from_agent_id: int | None = None
+    to_team_id: int | None = None
+    to_agent_id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RepeatAsk:
+    id: int | None
+    case_id: int
+    message_id: int
+    agent_id: int | None
+    kind: AskKind
+    created_at: datetime
+
+
+@dataclass(slots=True)
+class FindingRecord:
+    """A finding the scan acted on: the case it opened and the remedy the planner advised."""
+
+    id: int | None
+    key: str
+    kind: FindingKind
+    customer_id: str
+    order_id: str | None
+    case_id: int | None
+    facts: dict[str, Any]
+    created_at: datetime
+    recommendation: dict[str, Any] | None = None

@@ -19,7 +19,7 @@ from caredesk.domain.cases import (
     Priority,
 )
 from caredesk.domain.errors import DomainError, ErrorCode, NotFound, ValidationFailed
-from caredesk.services import audit, search, sla
+from caredesk.services import audit, lifecycle, search, sla
 from caredesk.services.mail_out import queue_case_reply
 from caredesk.services.ports import CaseFilter, Page, UnitOfWork
 from caredesk.services.triage import TriageEngine, triage_case_in
@@ -327,10 +327,14 @@ def add_message(
     attachments: list[NewAttachment] | None = None,
     max_attachment_bytes: int = 25 * 1_048_576,
     triage: TriageEngine | None = None,
+    lifecycle_options: lifecycle.LifecycleOptions | None = None,
 ) -> Message:
     """Add a reply, an inbound message recorded by an agent, or an internal note.
 
     With `triage`, an inbound message triages the case again, in the same transaction.
+    With `lifecycle_options`, the message goes to the case it belongs on (the live case of
+    a merged one; a new follow-up for a reply after the grace period), and a reply's repeat
+    asks and commitments are recorded, all in the same transaction.
     """
     actor.require(Permission.WRITE_CASES)
     if not body.strip() and not attachments:
@@ -339,6 +343,10 @@ def add_message(
         case = uow.cases.get(case_id)
         if case is None:
             raise NotFound("case", case_id)
+        if lifecycle_options is not None:
+            case = lifecycle.route_message(uow, actor, now, case, kind, lifecycle_options)
+            assert case.id is not None
+            case_id = case.id
         before = case.snapshot()
         message = Message(
             id=None,
@@ -382,6 +390,8 @@ def add_message(
         if kind is MessageKind.OUTBOUND and case.channel is Channel.EMAIL:
             # The customer wrote by email: the reply goes out by email, with this change.
             queue_case_reply(uow, case, message, now)
+        if lifecycle_options is not None and kind is MessageKind.OUTBOUND:
+            lifecycle.after_outbound(uow, actor, now, case, message, lifecycle_options)
         uow.commit()
         return message
 

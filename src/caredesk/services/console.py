@@ -26,6 +26,7 @@ from caredesk.services import cases, grants
 from caredesk.services.cases import NewAttachment
 from caredesk.services.facts import case_facts
 from caredesk.services.grants import CasePlan
+from caredesk.services.lifecycle import LifecycleOptions
 from caredesk.services.policy import policy_in_force
 from caredesk.services.ports import CaseFilter, Page, UnitOfWork
 
@@ -319,6 +320,7 @@ def reply(
     attachments: list[NewAttachment],
     max_attachment_bytes: int,
     solve_at_version: int | None = None,
+    lifecycle_options: LifecycleOptions | None = None,
 ) -> Message:
     """Send a reply or add a note; with `solve_at_version`, also mark the case solved.
 
@@ -341,6 +343,7 @@ def reply(
         body=body,
         attachments=attachments,
         max_attachment_bytes=max_attachment_bytes,
+        lifecycle_options=lifecycle_options,
     )
     if solve_at_version is not None:
         cases.change_status(uow(), actor, now, case_id, CaseStatus.SOLVED)

@@ -25,6 +25,7 @@ from caredesk.services.knowledge_ports import (
     SearchIndexRepository,
     TriageRepository,
 )
+from caredesk.services.lifecycle_ports import LifecycleRepository
 from caredesk.services.mail_ports import MailRepository
 from caredesk.services.portal_ports import PortalRepository
 from caredesk.services.sla_ports import SlaRepository
@@ -272,6 +273,9 @@ class UnitOfWork(Protocol):
 
     @property
     def triage(self) -> TriageRepository: ...
+
+    @property
+    def lifecycle(self) -> LifecycleRepository: ...
 
     @property
     def mail(self) -> MailRepository: ...

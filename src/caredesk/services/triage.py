@@ -143,7 +143,15 @@ def matching_known_issues(uow: UnitOfWork, case: Case, text: str) -> list[str]:
     if not products and not variants:
         return []
     issues = uow.known_issues.affecting(products, variants)
-    haystack = f"{case.subject}\n{text}"
+    if not issues:
+        return []
+    # A customer tells the story over several messages ("it stopped after the upgrade",
+    # then "I'm on macOS 15"): the conditions may be met by the conversation as a whole.
+    assert case.id is not None
+    inbound = [m.body for m in uow.cases.messages(case.id) if m.kind is MessageKind.INBOUND]
+    if text not in inbound:
+        inbound.append(text)
+    haystack = "\n".join([case.subject, *inbound])
     return [i.key for i in issues if i.matches(products, variants, haystack)]
 
 

@@ -16,7 +16,7 @@ from caredesk.bootstrap import (
     start_worker,
 )
 from caredesk.settings import Settings
-from caredesk.web.api import admin, cases, customers, grants, jobs, knowledge, tools
+from caredesk.web.api import admin, cases, customers, grants, jobs, knowledge, lifecycle, tools
 from caredesk.web.api import mail as mail_api
 from caredesk.web.api import sla as sla_api
 from caredesk.web.middleware import AccessLog, BodySizeLimit
@@ -52,6 +52,7 @@ def create_app(settings: Settings | None = None, container: Container | None = N
     for router in (customers.router, cases.router, grants.router, tools.router, admin.router):
         app.include_router(router, prefix=API_PREFIX)
     app.include_router(knowledge.router, prefix=API_PREFIX)
+    app.include_router(lifecycle.router, prefix=API_PREFIX)
     app.include_router(mail_api.router, prefix=API_PREFIX)
     app.include_router(jobs.router, prefix=API_PREFIX)
     app.include_router(sla_api.router, prefix=API_PREFIX)

@@ -25,6 +25,7 @@ from caredesk.adapters.db.knowledge_repo import (
     SqlSearchIndexRepository,
     SqlTriageRepository,
 )
+from caredesk.adapters.db.lifecycle_repo import SqlLifecycleRepository
 from caredesk.adapters.db.mail_repo import SqlMailRepository
 from caredesk.adapters.db.portal_repo import SqlPortalRepository
 from caredesk.adapters.db.repositories import (
@@ -72,6 +73,7 @@ class SqlAlchemyUnitOfWork:
         self.known_issues = SqlKnownIssueRepository(session)
         self.search = SqlSearchIndexRepository(session)
         self.triage = SqlTriageRepository(session)
+        self.lifecycle = SqlLifecycleRepository(session)
         self.mail = SqlMailRepository(session)
         self.jobs = SqlJobRepository(session)
         self.sla = SqlSlaRepository(session)

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Header, Path, Query, Response, status
 from caredesk.domain.cases import CaseStatus, MessageKind
 from caredesk.domain.errors import ValidationFailed
 from caredesk.services import cases, sla
+from caredesk.services.lifecycle import LifecycleOptions
 from caredesk.services.ports import CaseFilter
 from caredesk.web.api.common import (
     PAGE_LIMIT_DEFAULT,
@@ -205,6 +206,7 @@ def add_message(
         attachments=decode_attachments(body.attachments),
         max_attachment_bytes=container.settings.max_attachment_bytes,
         triage=container.triage,
+        lifecycle_options=LifecycleOptions.of(container.settings),
     )
     return MessageOut.of(message)
 

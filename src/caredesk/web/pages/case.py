@@ -15,6 +15,7 @@ from caredesk.domain.cases import CaseStatus, MessageKind, Priority
 from caredesk.domain.errors import DomainError, ErrorCode, ValidationFailed
 from caredesk.services import cases, console, grants
 from caredesk.services.cases import NewAttachment
+from caredesk.services.lifecycle import LifecycleOptions
 from caredesk.web.pages.common import (
     HINTS,
     ContainerDep,
@@ -157,6 +158,7 @@ async def post_reply(
                 attachments=attachments,
                 max_attachment_bytes=container.settings.max_attachment_bytes,
                 solve_at_version=solve_at,
+                lifecycle_options=LifecycleOptions.of(container.settings),
             )
         )
     except DomainError as exc:

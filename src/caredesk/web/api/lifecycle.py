@@ -1,0 +1,506 @@
+"""The case lifecycle: escalations and handoffs, repeat asks, commitments, merge, split and
+undo, and proactive cases."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Query, Response, status
+from pydantic import AwareDatetime, BaseModel, Field
+
+from caredesk.domain.agents import Permission
+from caredesk.domain.errors import ValidationFailed
+from caredesk.domain.lifecycle import (
+    CaseLink,
+    Commitment,
+    CommitmentKind,
+    CommitmentStatus,
+    FindingRecord,
+    Handoff,
+    RepeatAsk,
+)
+from caredesk.services import lifecycle
+from caredesk.services.lifecycle_ports import CommitmentFilter
+from caredesk.web.api.common import BIG_ID_MAX, SMALL_ID_MAX, IdPath, set_etag
+from caredesk.web.api.schemas import AuditEventOut, CaseOut, SmallId, Strict
+from caredesk.web.deps import ActorDep, ContainerDep, NowDep
+from caredesk.web.idempotency import IdempotentRoute
+
+router = APIRouter(route_class=IdempotentRoute, tags=["lifecycle"])
+
+BigId = Annotated[int, Field(ge=1, le=BIG_ID_MAX)]
+
+
+# --- Schemas ------------------------------------------------------------------------------
+
+
+class HandoffOut(BaseModel):
+    id: int
+    case_id: int
+    summary: str
+    drafted: bool = Field(description="The agent accepted the desk's draft as the summary.")
+    open_question: str
+    facts: dict[str, Any]
+    from_agent_id: int | None
+    to_team_id: int | None
+    to_agent_id: int | None
+    created_by: str
+    created_at: datetime
+
+    @classmethod
+    def of(cls, h: Handoff) -> HandoffOut:
+        assert h.id is not None
+        return cls(
+            id=h.id,
+            case_id=h.case_id,
+            summary=h.summary,
+            drafted=h.drafted,
+            open_question=h.open_question,
+            facts=h.facts,
+            from_agent_id=h.from_agent_id,
+            to_team_id=h.to_team_id,
+            to_agent_id=h.to_agent_id,
+            created_by=h.created_by,
+            created_at=h.created_at,
+        )
+
+
+class HandoffDraftOut(BaseModel):
+    case_id: int
+    summary: str
+    facts: dict[str, Any]
+
+
+class EscalationIn(Strict):
+    team_id: SmallId | None = None
+    lead_id: SmallId | None = None
+    summary: Annotated[str, Field(max_length=5000)] | None = Field(
+        default=None, description="Leave out to accept the summary the desk drafts."
+    )
+    open_question: Annotated[str, Field(max_length=1000)] = ""
+
+
+class RepeatAskOut(BaseModel):
+    id: int | None
+    message_id: int
+    agent_id: int | None
+    kind: str
+    created_at: datetime
+
+    @classmethod
+    def of(cls, a: RepeatAsk) -> RepeatAskOut:
+        return cls(
+            id=a.id,
+            message_id=a.message_id,
+            agent_id=a.agent_id,
+            kind=a.kind.value,
+            created_at=a.created_at,
+        )
+
+
+class CaseRepeatAsksOut(BaseModel):
+    case_id: int
+    total: int
+    by_kind: dict[str, int]
+    items: list[RepeatAskOut]
+
+
+class RepeatAskCountOut(BaseModel):
+    key: int | None = Field(description="The case id or the agent id, as asked.")
+    total: int
+    by_kind: dict[str, int]
+
+
+class CommitmentIn(Strict):
+    kind: CommitmentKind
+    description: Annotated[str, Field(min_length=1, max_length=1000)]
+    due_at: AwareDatetime
+    owner_agent_id: SmallId | None = None
+
+
+class ResolveIn(Strict):
+    status: Literal[CommitmentStatus.KEPT, CommitmentStatus.CANCELLED]
+
+
+class CommitmentOut(BaseModel):
+    id: int
+    case_id: int
+    kind: CommitmentKind
+    description: str
+    due_at: datetime
+    owner_agent_id: int | None
+    status: CommitmentStatus
+    source: str
+    message_id: int | None
+    alerted_at: datetime | None
+    resolved_at: datetime | None
+    created_by: str
+    created_at: datetime
+
+    @classmethod
+    def of(cls, c: Commitment) -> CommitmentOut:
+        assert c.id is not None
+        return cls(
+            id=c.id,
+            case_id=c.case_id,
+            kind=c.kind,
+            description=c.description,
+            due_at=c.due_at,
+            owner_agent_id=c.owner_agent_id,
+            status=c.status,
+            source=c.source,
+            message_id=c.message_id,
+            alerted_at=c.alerted_at,
+            resolved_at=c.resolved_at,
+            created_by=c.created_by,
+            created_at=c.created_at,
+        )
+
+
+class MissedOut(BaseModel):
+    total: int
+    by_case: dict[str, int]
+    by_owner: dict[str, int] = Field(description="Keyed by agent id ('none' when unowned).")
+
+
+class MergeIn(Strict):
+    source_case_ids: Annotated[list[BigId], Field(min_length=1, max_length=50)]
+    force: bool = Field(default=False, description="Admins only: merge across customers.")
+
+
+class SplitIn(Strict):
+    message_ids: Annotated[list[BigId], Field(min_length=1, max_length=500)]
+    subject: Annotated[str, Field(min_length=1, max_length=500)] | None = None
+
+
+class CaseLinkOut(BaseModel):
+    id: int
+    kind: str
+    case_id: int
+    other_case_id: int
+    message_ids: list[int]
+    grant_ids: list[int]
+    created_by: str
+    created_at: datetime
+    undone_by: str | None
+    undone_at: datetime | None
+
+    @classmethod
+    def of(cls, link: CaseLink) -> CaseLinkOut:
+        assert link.id is not None
+        return cls(
+            id=link.id,
+            kind=link.kind.value,
+            case_id=link.case_id,
+            other_case_id=link.other_case_id,
+            message_ids=link.message_ids,
+            grant_ids=link.grant_ids,
+            created_by=link.created_by,
+            created_at=link.created_at,
+            undone_by=link.undone_by,
+            undone_at=link.undone_at,
+        )
+
+
+class MergeOut(BaseModel):
+    case: CaseOut
+    links: list[CaseLinkOut]
+
+
+class SplitOut(BaseModel):
+    case: CaseOut
+    original: CaseOut
+    link: CaseLinkOut
+
+
+class UndoOut(BaseModel):
+    link: CaseLinkOut
+    cases: list[CaseOut]
+    merge_link: CaseLinkOut | None = Field(
+        default=None, description="An unsplit merges the split-off case back; this undoes it."
+    )
+
+
+class FindingOut(BaseModel):
+    id: int
+    key: str
+    kind: str
+    customer_id: str
+    order_id: str | None
+    case_id: int | None
+    facts: dict[str, Any]
+    recommendation: dict[str, Any] | None
+    created_at: datetime
+
+    @classmethod
+    def of(cls, f: FindingRecord) -> FindingOut:
+        assert f.id is not None
+        return cls(
+            id=f.id,
+            key=f.key,
+            kind=f.kind.value,
+            customer_id=f.customer_id,
+            order_id=f.order_id,
+            case_id=f.case_id,
+            facts=f.facts,
+            recommendation=f.recommendation,
+            created_at=f.created_at,
+        )
+
+
+class ScanOut(BaseModel):
+    found: int
+    opened: list[int]
+    already_known: int
+    recommended: int
+    errors: list[str]
+
+
+# --- Escalation ---------------------------------------------------------------------------
+
+
+@router.get("/cases/{case_id}/handoff-draft")
+def handoff_draft(
+    case_id: IdPath,
+    actor: ActorDep,
+    container: ContainerDep,
+    open_question: Annotated[str, Query(max_length=1000)] = "",
+) -> HandoffDraftOut:
+    draft = lifecycle.draft_handoff(container.uow.read_only(), actor, case_id, open_question)
+    return HandoffDraftOut(case_id=case_id, summary=draft.summary, facts=draft.facts.as_dict())
+
+
+@router.post("/cases/{case_id}/escalations", status_code=status.HTTP_201_CREATED)
+def escalate(
+    case_id: IdPath, body: EscalationIn, actor: ActorDep, container: ContainerDep, now: NowDep
+) -> HandoffOut:
+    handoff = lifecycle.escalate(
+        container.uow(),
+        actor,
+        now,
+        case_id,
+        team_id=body.team_id,
+        lead_id=body.lead_id,
+        summary=body.summary,
+        open_question=body.open_question,
+    )
+    return HandoffOut.of(handoff)
+
+
+@router.get("/cases/{case_id}/handoffs")
+def handoffs(case_id: IdPath, actor: ActorDep, container: ContainerDep) -> list[HandoffOut]:
+    return [
+        HandoffOut.of(h) for h in lifecycle.case_handoffs(container.uow.read_only(), actor, case_id)
+    ]
+
+
+# --- Repeat asks --------------------------------------------------------------------------
+
+
+@router.get("/cases/{case_id}/repeat-asks")
+def case_repeat_asks(
+    case_id: IdPath, actor: ActorDep, container: ContainerDep
+) -> CaseRepeatAsksOut:
+    report = lifecycle.case_repeat_asks(container.uow.read_only(), actor, case_id)
+    return CaseRepeatAsksOut(
+        case_id=case_id,
+        total=len(report.items),
+        by_kind=report.by_kind,
+        items=[RepeatAskOut.of(a) for a in report.items],
+    )
+
+
+@router.get("/repeat-asks")
+def repeat_ask_counts(
+    actor: ActorDep,
+    container: ContainerDep,
+    by: Literal["agent", "case"] = "agent",
+    since: AwareDatetime | None = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+) -> list[RepeatAskCountOut]:
+    counts = lifecycle.repeat_ask_counts(
+        container.uow.read_only(), actor, by=by, since=since, limit=limit
+    )
+    return [RepeatAskCountOut(key=c.key, total=c.total, by_kind=c.by_kind) for c in counts]
+
+
+# --- Commitments --------------------------------------------------------------------------
+
+
+@router.post("/cases/{case_id}/commitments", status_code=status.HTTP_201_CREATED)
+def record_commitment(
+    case_id: IdPath, body: CommitmentIn, actor: ActorDep, container: ContainerDep, now: NowDep
+) -> CommitmentOut:
+    commitment = lifecycle.record_commitment(
+        container.uow(),
+        actor,
+        now,
+        case_id,
+        kind=body.kind,
+        description=body.description,
+        due_at=_utc(body.due_at),
+        owner_agent_id=body.owner_agent_id,
+    )
+    return CommitmentOut.of(commitment)
+
+
+def _utc(moment: datetime) -> datetime:
+    try:
+        return moment.astimezone(UTC)
+    except OverflowError as exc:
+        raise ValidationFailed("due_at is out of range", details={"field": "due_at"}) from exc
+
+
+@router.get("/cases/{case_id}/commitments")
+def case_commitments(
+    case_id: IdPath, actor: ActorDep, container: ContainerDep
+) -> list[CommitmentOut]:
+    found = lifecycle.list_commitments(
+        container.uow.read_only(), actor, CommitmentFilter(case_id=case_id), limit=500
+    )
+    return [CommitmentOut.of(c) for c in found]
+
+
+@router.get("/commitments")
+def list_commitments(
+    actor: ActorDep,
+    container: ContainerDep,
+    owner_agent_id: Annotated[int | None, Query(ge=1, le=SMALL_ID_MAX)] = None,
+    status_: Annotated[CommitmentStatus | None, Query(alias="status")] = None,
+    due_before: AwareDatetime | None = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+) -> list[CommitmentOut]:
+    filters = CommitmentFilter(
+        owner_agent_id=owner_agent_id,
+        status=status_,
+        due_before=_utc(due_before) if due_before else None,
+    )
+    found = lifecycle.list_commitments(container.uow.read_only(), actor, filters, limit)
+    return [CommitmentOut.of(c) for c in found]
+
+
+@router.get("/commitments/missed")
+def missed_commitments(actor: ActorDep, container: ContainerDep) -> MissedOut:
+    counts = lifecycle.missed_commitments(container.uow.read_only(), actor)
+    return MissedOut(
+        total=counts.total,
+        by_case={str(k): v for k, v in counts.by_case.items()},
+        by_owner={"none" if k is None else str(k): v for k, v in counts.by_owner.items()},
+    )
+
+
+@router.post("/commitments/{commitment_id}/resolve")
+def resolve_commitment(
+    commitment_id: IdPath, body: ResolveIn, actor: ActorDep, container: ContainerDep, now: NowDep
+) -> CommitmentOut:
+    commitment = lifecycle.resolve_commitment(
+        container.uow(), actor, now, commitment_id, CommitmentStatus(body.status)
+    )
+    return CommitmentOut.of(commitment)
+
+
+@router.post("/commitments/sweep")
+def sweep_commitments(
+    actor: ActorDep, container: ContainerDep, now: NowDep
+) -> dict[str, list[int]]:
+    """Run the commitment sweep now (the worker runs it every minute)."""
+    actor.require(Permission.APPROVE)
+    report = lifecycle.sweep_commitments(
+        container.uow, actor, now, lifecycle.LifecycleOptions.of(container.settings)
+    )
+    return {"alerted": report.alerted, "missed": report.missed, "reopened": report.reopened}
+
+
+# --- Merge, split, undo -------------------------------------------------------------------
+
+
+@router.post("/cases/{case_id}/merge")
+def merge_cases(
+    case_id: IdPath,
+    body: MergeIn,
+    actor: ActorDep,
+    container: ContainerDep,
+    now: NowDep,
+    response: Response,
+) -> MergeOut:
+    result = lifecycle.merge_cases(
+        container.uow(), actor, now, case_id, body.source_case_ids, force=body.force
+    )
+    set_etag(response, result.case.version)
+    return MergeOut(case=CaseOut.of(result.case), links=[CaseLinkOut.of(x) for x in result.links])
+
+
+@router.post("/cases/{case_id}/split", status_code=status.HTTP_201_CREATED)
+def split_case(
+    case_id: IdPath,
+    body: SplitIn,
+    actor: ActorDep,
+    container: ContainerDep,
+    now: NowDep,
+    response: Response,
+) -> SplitOut:
+    result = lifecycle.split_case(
+        container.uow(), actor, now, case_id, body.message_ids, subject=body.subject
+    )
+    assert result.case.id is not None
+    response.headers["Location"] = f"/api/v1/cases/{result.case.id}"
+    return SplitOut(
+        case=CaseOut.of(result.case),
+        original=CaseOut.of(result.original),
+        link=CaseLinkOut.of(result.link),
+    )
+
+
+@router.post("/case-links/{link_id}/undo")
+def undo_link(link_id: IdPath, actor: ActorDep, container: ContainerDep, now: NowDep) -> UndoOut:
+    result = lifecycle.undo_link(container.uow(), actor, now, link_id)
+    return UndoOut(
+        link=CaseLinkOut.of(result.link),
+        cases=[CaseOut.of(c) for c in result.cases],
+        merge_link=CaseLinkOut.of(result.merge_link) if result.merge_link else None,
+    )
+
+
+@router.get("/cases/{case_id}/links")
+def case_links(case_id: IdPath, actor: ActorDep, container: ContainerDep) -> list[CaseLinkOut]:
+    return [
+        CaseLinkOut.of(x) for x in lifecycle.case_links(container.uow.read_only(), actor, case_id)
+    ]
+
+
+@router.get("/cases/{case_id}/trail")
+def merged_trail(case_id: IdPath, actor: ActorDep, container: ContainerDep) -> list[AuditEventOut]:
+    """The audit trail of the case and of every case merged into it."""
+    events = lifecycle.merged_trail(container.uow.read_only(), actor, case_id)
+    return [AuditEventOut.of(e) for e in events]
+
+
+# --- Proactive cases ----------------------------------------------------------------------
+
+
+@router.post("/proactive/scan")
+def proactive_scan(actor: ActorDep, container: ContainerDep, now: NowDep) -> ScanOut:
+    """Run the proactive scan now (the worker runs it on its timer)."""
+    actor.require(Permission.APPROVE)
+    report = lifecycle.proactive_scan(
+        container.uow, actor, now, lifecycle.LifecycleOptions.of(container.settings)
+    )
+    return ScanOut(
+        found=report.found,
+        opened=report.opened,
+        already_known=report.already_known,
+        recommended=report.recommended,
+        errors=report.errors,
+    )
+
+
+@router.get("/proactive/findings")
+def proactive_findings(
+    actor: ActorDep,
+    container: ContainerDep,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+) -> list[FindingOut]:
+    return [
+        FindingOut.of(f) for f in lifecycle.list_findings(container.uow.read_only(), actor, limit)
+    ]
