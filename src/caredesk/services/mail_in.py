@@ -382,7 +382,6 @@ def _open_case(
     if triage is not None:
         triage_case_in(uow, triage, now, case, mail.text, message_id=message.id)
     if config.acknowledge and mail.auto is None and mail.from_address:
-        customer = uow.customers.get(customer_id)
         mail_out.send_customer_mail(
             uow,
             to=mail.from_address,
@@ -392,7 +391,7 @@ def _open_case(
             case_id=case.id,
             template="acknowledgement",
             context={
-                "customer_name": customer.first_name if customer else "",
+                "customer_name": mail.from_name.partition(" ")[0],
                 "desk_name": config.desk_name,
             },
         )

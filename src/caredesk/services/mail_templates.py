@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from functools import cache
+from functools import cache, lru_cache
 from importlib import resources
 from typing import Any
 
 import yaml
-from jinja2 import TemplateError
+from jinja2 import Template, TemplateError
 from jinja2.sandbox import SandboxedEnvironment
 
 from caredesk.domain.agents import Actor, Permission
@@ -56,12 +56,18 @@ def template_in_force(uow: UnitOfWork, name: str) -> MailTemplate:
     return default
 
 
+@lru_cache(maxsize=256)
+def _compiled(source: str, html: bool) -> Template:
+    # Compiling is most of the cost of rendering; the same sources come back all day.
+    return (_HTML if html else _TEXT).from_string(source)
+
+
 def render(template: MailTemplate, variables: dict[str, Any]) -> Rendered:
     """Render the three parts; a template error is the caller's bad input, never a crash."""
     try:
-        subject = _TEXT.from_string(template.subject).render(variables)
-        text = _TEXT.from_string(template.text).render(variables)
-        html = _HTML.from_string(template.html).render(variables) if template.html else None
+        subject = _compiled(template.subject, False).render(variables)
+        text = _compiled(template.text, False).render(variables)
+        html = _compiled(template.html, True).render(variables) if template.html else None
     except TemplateError as exc:
         raise ValidationFailed(
             f"mail template {template.name!r} does not render: {exc}",
