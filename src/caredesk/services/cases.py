@@ -19,7 +19,7 @@ from caredesk.domain.cases import (
     Priority,
 )
 from caredesk.domain.errors import DomainError, ErrorCode, NotFound, ValidationFailed
-from caredesk.services import audit, lifecycle, search
+from caredesk.services import audit, lifecycle, search, sla
 from caredesk.services.mail_out import queue_case_reply
 from caredesk.services.ports import CaseFilter, Page, UnitOfWork
 from caredesk.services.triage import TriageEngine, triage_case_in
@@ -158,6 +158,7 @@ def create_case(
                 uow, triage, now, case, first.body if first else "",
                 message_id=first.id if first else None,
             )  # fmt: skip
+        sla.sync_case(uow, case, now, before_status=case.status)
         uow.commit()
         return CaseView(case, messages)
 
@@ -228,6 +229,7 @@ def update_case(
         uow.cases.save(case)
         if "status" in changes and case.status is CaseStatus.SOLVED:
             search.index_case(uow, case, now)
+        sla.sync_case(uow, case, now, before_status=CaseStatus(before["status"]))
         audit.record(
             uow,
             actor,
@@ -260,6 +262,7 @@ def change_status(
         uow.cases.save(case)
         if case.status is CaseStatus.SOLVED:
             search.index_case(uow, case, now)
+        sla.sync_case(uow, case, now, before_status=CaseStatus(before["status"]))
         audit.record(
             uow,
             actor,
@@ -297,6 +300,7 @@ def assign_case(
             case.change_status(CaseStatus.OPEN, now)
         case.updated_at = now
         uow.cases.save(case)
+        sla.sync_case(uow, case, now, before_status=CaseStatus(before["status"]))
         audit.record(
             uow,
             actor,
@@ -382,6 +386,7 @@ def add_message(
             )
         if triage is not None and kind is MessageKind.INBOUND and body.strip():
             triage_case_in(uow, triage, now, case, body, message_id=message.id)
+        sla.sync_case(uow, case, now, before_status=CaseStatus(before["status"]), message_kind=kind)
         if kind is MessageKind.OUTBOUND and case.channel is Channel.EMAIL:
             # The customer wrote by email: the reply goes out by email, with this change.
             queue_case_reply(uow, case, message, now)

@@ -18,6 +18,7 @@ from caredesk.bootstrap import (
 from caredesk.settings import Settings
 from caredesk.web.api import admin, cases, customers, grants, jobs, knowledge, lifecycle, tools
 from caredesk.web.api import mail as mail_api
+from caredesk.web.api import sla as sla_api
 from caredesk.web.middleware import AccessLog, BodySizeLimit
 from caredesk.web.pages import install_console
 from caredesk.web.portal import install_portal
@@ -54,6 +55,7 @@ def create_app(settings: Settings | None = None, container: Container | None = N
     app.include_router(lifecycle.router, prefix=API_PREFIX)
     app.include_router(mail_api.router, prefix=API_PREFIX)
     app.include_router(jobs.router, prefix=API_PREFIX)
+    app.include_router(sla_api.router, prefix=API_PREFIX)
 
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> dict[str, str]:

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Header, Path, Query, Response, status
 
 from caredesk.domain.cases import CaseStatus, MessageKind
 from caredesk.domain.errors import ValidationFailed
-from caredesk.services import cases
+from caredesk.services import cases, sla
 from caredesk.services.lifecycle import LifecycleOptions
 from caredesk.services.ports import CaseFilter
 from caredesk.web.api.common import (
@@ -34,6 +34,7 @@ from caredesk.web.api.schemas import (
     PageOut,
     StatusIn,
 )
+from caredesk.web.api.sla_schemas import CaseSlaOut
 from caredesk.web.deps import ActorDep, ContainerDep, NowDep
 from caredesk.web.idempotency import IdempotentRoute
 
@@ -121,11 +122,13 @@ def _as_utc(moment: datetime) -> datetime:
 
 @router.get("/cases/{case_id}")
 def get_case(
-    case_id: IdPath, actor: ActorDep, container: ContainerDep, response: Response
+    case_id: IdPath, actor: ActorDep, container: ContainerDep, response: Response, now: NowDep
 ) -> CaseDetailOut:
     view = cases.get_case(container.uow.read_only(), actor, case_id)
     set_etag(response, view.case.version)
-    return _detail(view)
+    detail = _detail(view)
+    detail.sla = CaseSlaOut.of(sla.case_sla(container.uow.read_only(), actor, case_id, now))
+    return detail
 
 
 @router.patch("/cases/{case_id}")

@@ -32,6 +32,7 @@ from caredesk.domain.catalog import Product, Variant
 from caredesk.domain.customers import Address, Customer, PaymentKind, PaymentMethod
 from caredesk.domain.orders import Fulfilment, Order, OrderLine, PaymentTransaction
 from caredesk.domain.tokens import ApiToken
+from caredesk.web.api.sla_schemas import CaseSlaOut
 
 SmallId = Annotated[int, Field(ge=1, le=2**31 - 1)]  # agents and teams
 MoneyOut = Annotated[Decimal, PlainSerializer(lambda d: f"{d:.2f}", return_type=str)]
@@ -433,6 +434,9 @@ class CaseOut(BaseModel):
         default=None, description="1 deflected, 2 saved the sale, 3 invested in the customer."
     )
     version: int
+    sla: CaseSlaOut | None = Field(
+        default=None, description="The SLA policy and clocks (on a single case's page)."
+    )
 
     @classmethod
     def of(cls, c: Case) -> CaseOut:
