@@ -297,6 +297,7 @@ def test_reply_with_an_attachment_reopens_a_solved_case(
         follow_redirects=False,
     )
     assert response.status_code == 303, response.text
+    assert response.headers["location"] == f"/portal/cases/{case_id}?notice=sent#latest"
     with container.uow() as uow:
         case = uow.cases.get(case_id)
         assert case is not None and case.status is CaseStatus.OPEN

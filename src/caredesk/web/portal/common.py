@@ -141,7 +141,9 @@ def secure_headers(response: Response) -> None:
 
 def redirect(url: str, notice: str | None = None) -> RedirectResponse:
     if notice:
-        url = f"{url}{'&' if '?' in url else '?'}notice={notice}"
+        # The notice belongs to the query, which comes before any #fragment.
+        path, hash_mark, fragment = url.partition("#")
+        url = f"{path}{'&' if '?' in path else '?'}notice={notice}{hash_mark}{fragment}"
     response = RedirectResponse(url, status_code=303)
     secure_headers(response)
     return response
