@@ -49,6 +49,7 @@ TAU ?= ../shared/datasets/tau-bench-retail
 bench: $(STAMP)
 	$(BIN)/python bench/api.py --write-docs
 	$(BIN)/python bench/policy.py --write-docs
+	$(BIN)/python bench/mail.py --write-docs
 	@if [ -d "$(TAU)" ]; then \
 	  $(BIN)/python bench/conformance.py --data $(TAU) \
 	    --tasks $(TAU)/tasks_dev.json --expected $(TAU)/expected/tasks_dev.jsonl \
