@@ -387,22 +387,16 @@ def test_a_parser_crash_is_kept_raw_too(container: Container) -> None:
     assert (delivery.outcome, delivery.detail) == (Outcome.FAILED, "boom")
 
 
-@pytest.mark.parametrize(
-    "name",
-    [
-        "attachments_latin1.eml",
-        "forwarded.eml",
-        "header_injection.eml",
-        "html_script.eml",
-        "malformed.eml",
-        "outlook_html_reply.eml",
-        "gmail_reply.eml",
-        "subject_tag_only.eml",
-    ],
-)
+@pytest.mark.parametrize("name", sorted(p.name for p in CORPUS.glob("*.eml")))
 def test_every_corpus_message_is_stored_safely(container: Container, name: str) -> None:
     delivery = deliver(container, (CORPUS / name).read_bytes())
-    assert delivery.outcome in (Outcome.NEW_CASE, Outcome.FILED, Outcome.UNFILED, Outcome.FAILED)
+    assert delivery.outcome in (
+        Outcome.NEW_CASE,
+        Outcome.FILED,
+        Outcome.UNFILED,
+        Outcome.FAILED,
+        Outcome.BOUNCE,
+    )
     if delivery.case_id is not None:
         view = case_service.get_case(container.uow(), SYSTEM, delivery.case_id)
         for message in view.messages:
@@ -429,3 +423,46 @@ def test_rate_window_is_an_hour(container: Container, clock: ManualClock) -> Non
     assert deliver(container, build(body="n5")).outcome is Outcome.DEFERRED
     clock.advance(minutes=11)
     assert deliver(container, build(body="n6")).outcome is Outcome.NEW_CASE
+
+
+def test_a_reply_from_apple_mail_threads_onto_the_case_our_mail_started(
+    container: Container,
+) -> None:
+    first = deliver(container, build(message_id="<CAF3x9=first-order-1@mail.example.net>"))
+    assert first.case_id is not None
+    reply = deliver(container, (CORPUS / "apple_mail_reply.eml").read_bytes())
+    assert (reply.outcome, reply.case_id) == (Outcome.FILED, first.case_id)
+    last = case_service.get_case(container.uow(), SYSTEM, first.case_id).messages[-1]
+    assert last.body == "The dresses arrived today – they fit perfectly."
+
+
+def test_a_dsn_returning_our_whole_message_marks_that_mail_bounced(container: Container) -> None:
+    first = deliver(container, build(message_id="<d1@mail.example.net>"))
+    assert first.case_id is not None
+    with container.uow() as uow:
+        ours = next(
+            r for r in uow.mail.thread(first.case_id, 10) if r.direction is MailDirection.OUT
+        )
+        ours.message_id = "<returned-out-7@shop.example>"
+        uow.mail.save(ours)
+        uow.commit()
+    bounce = deliver(container, (CORPUS / "dsn_returned_message.eml").read_bytes())
+    assert (bounce.outcome, bounce.case_id) == (Outcome.BOUNCE, first.case_id)
+    with container.uow() as uow:
+        again = uow.mail.get(ours.id or 0)
+        assert again is not None and again.status is MailStatus.BOUNCED
+        assert again.last_error == "bounced: gone@example.org"
+
+
+def test_mail_without_a_sender_is_kept_unfiled(container: Container) -> None:
+    delivery = deliver(container, (CORPUS / "no_from.eml").read_bytes())
+    assert (delivery.outcome, delivery.case_id) == (Outcome.UNFILED, None)
+
+
+def test_an_inline_image_is_stored_on_the_message(container: Container) -> None:
+    delivery = deliver(container, (CORPUS / "inline_image_related.eml").read_bytes())
+    assert delivery.case_id is not None
+    (message,) = case_service.get_case(container.uow(), SYSTEM, delivery.case_id).messages
+    assert [(a.filename, a.content_type) for a in message.attachments] == [
+        ("crack.png", "image/png")
+    ]

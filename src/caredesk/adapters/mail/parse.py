@@ -7,9 +7,11 @@ part; quoted replies are trimmed with mail-parser-reply so the case shows what i
 
 from __future__ import annotations
 
+import contextlib
 import html as html_lib
 import re
 from email import message_from_bytes
+from email.header import decode_header, make_header
 from email.message import EmailMessage, MIMEPart
 from email.policy import default
 from email.utils import getaddresses, parsedate_to_datetime
@@ -34,9 +36,50 @@ def _ids(value: str | None) -> list[str]:
     return MESSAGE_ID.findall(value or "")
 
 
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]+")
+
+
+def _raw_values(message: EmailMessage, header: str) -> list[str]:
+    """A header's values with encoded words decoded, without the policy's strict parsing.
+
+    The strict parser refuses a display name that decodes to a line break (a header
+    injection attempt); such mail is still a customer's mail, so names are decoded here and
+    their control characters dropped instead.
+    """
+    values = []
+    for name, value in message.raw_items():
+        if name.lower() != header.lower():
+            continue
+        text = _unescape(str(value))
+        with contextlib.suppress(LookupError, ValueError, UnicodeError):
+            text = str(make_header(decode_header(text)))
+        values.append(_CONTROL.sub(" ", text))
+    return values
+
+
+def _unescape(text: str) -> str:
+    """Raw 8-bit header bytes arrive as surrogate escapes: read them as UTF-8, else cp1252."""
+    try:
+        raw = text.encode("utf-8", "surrogateescape")
+    except UnicodeEncodeError:
+        return text
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return raw.decode("cp1252", "replace")
+
+
+def _storable(text: str) -> str:
+    """No NUL (PostgreSQL text cannot hold it) and no lone surrogates (nothing can encode them)."""
+    return _unescape(text).replace("\x00", "")
+
+
 def _addresses(message: EmailMessage, header: str) -> list[str]:
-    values = [str(v) for v in message.get_all(header, [])]
-    return [addr.lower() for _, addr in getaddresses(values) if "@" in addr]
+    return [
+        addr.strip().lower()
+        for _, addr in getaddresses(_raw_values(message, header))
+        if "@" in addr and not any(c.isspace() for c in addr.strip())
+    ]
 
 
 def html_to_text(markup: str) -> str:
@@ -115,6 +158,8 @@ def _bounced_message_id(message: EmailMessage) -> str | None:
 
 def _leaves(part: MIMEPart) -> list[MIMEPart]:
     """Every non-container part; an attached message stays whole, as one attachment."""
+    if part.get_content_type() in ("message/delivery-status", "text/rfc822-headers"):
+        return []
     if part.is_multipart() and part.get_content_type() != "message/rfc822":
         payload = part.get_payload()
         children = payload if isinstance(payload, list) else []
@@ -128,6 +173,15 @@ def _leaves(part: MIMEPart) -> list[MIMEPart]:
 
 def _text_of(part: MIMEPart) -> str:
     """A text part's content; an unknown or lying charset falls back to lenient UTF-8."""
+    charset = (part.get_content_charset() or "us-ascii").lower()
+    if charset in ("us-ascii", "ascii"):
+        # Mail that says ASCII but carries 8-bit text is nearly always UTF-8 (else cp1252).
+        raw = part.get_payload(decode=True)
+        if isinstance(raw, bytes) and not raw.isascii():
+            try:
+                return raw.decode("utf-8")
+            except UnicodeDecodeError:
+                return raw.decode("cp1252", "replace")
     try:
         content = part.get_content()
         return content if isinstance(content, str) else ""
@@ -147,7 +201,7 @@ def _attachment(part: MIMEPart) -> MailAttachment:
         payload = part.get_payload(decode=True)
         content = payload if isinstance(payload, bytes) else b""
     return MailAttachment(
-        filename=part.get_filename() or "attachment",
+        filename=_storable(part.get_filename() or "attachment"),
         content_type=part.get_content_type(),
         content=content,
         inline=part.get_content_disposition() == "inline",
@@ -161,9 +215,12 @@ def parse_mail(raw: bytes, *, max_attachment_bytes: int = 25 * 1_048_576) -> Inb
     try:
         message = message_from_bytes(raw, policy=default)
         assert isinstance(message, EmailMessage)
-        sender_header = message.get("From")
-        senders = getaddresses([str(sender_header)]) if sender_header else []
-        from_name, from_address = senders[0] if senders else ("", "")
+        senders = getaddresses(_raw_values(message, "From"))
+        from_name, from_address = next(
+            ((name, addr.strip()) for name, addr in senders if "@" in addr), ("", "")
+        )
+        if any(c.isspace() for c in from_address):
+            from_address = ""
         text_part = message.get_body(preferencelist=("plain",))
         html_part = message.get_body(preferencelist=("html",))
         text = _text_of(text_part) if text_part is not None else ""
@@ -176,7 +233,7 @@ def parse_mail(raw: bytes, *, max_attachment_bytes: int = 25 * 1_048_576) -> Inb
             for attachment in [_attachment(part)]
             if len(attachment.content) <= max_attachment_bytes
         ]
-        subject = str(message.get("Subject", "") or "").replace("\r", " ").replace("\n", " ")
+        subject = " ".join(_storable(str(message.get("Subject", "") or "")).split())
         date = None
         if message.get("Date"):
             try:
@@ -185,10 +242,10 @@ def parse_mail(raw: bytes, *, max_attachment_bytes: int = 25 * 1_048_576) -> Inb
                 date = None
     except (LookupError, ValueError, TypeError, AssertionError, IndexError) as exc:
         raise MailUnparseable(f"the message cannot be parsed: {exc}") from exc
-    safe_html = sanitise_html(html) if html else None
+    safe_html = sanitise_html(_storable(html)) if html else None
     if not text and safe_html:
         text = html_to_text(safe_html)
-    text = text.replace("\r\n", "\n").strip()
+    text = _storable(text).replace("\r\n", "\n").strip()
     new_text = (_REPLY_PARSER.read(text).latest_reply or text).strip() if text else ""
     sender = from_address.lower() or None
     auto = _auto_kind(message, sender)
