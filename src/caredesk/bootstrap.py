@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import Engine
@@ -13,6 +14,7 @@ from caredesk.adapters.db.uow import SqlAlchemyUnitOfWorkFactory
 from caredesk.adapters.mail.smtp_out import SmtpMailer
 from caredesk.adapters.security import Argon2PasswordHasher
 from caredesk.services.jobs import HandlerRegistry, JobContext, WorkerPool
+from caredesk.services.lifecycle_jobs import register_lifecycle
 from caredesk.services.mail_out import register_mail
 from caredesk.services.portal_mail import register_portal
 from caredesk.services.ports import Clock, PasswordHasher
@@ -81,6 +83,9 @@ def wire_jobs(container: Container) -> None:
     register_sla(registry)
     register_mail(registry, SmtpMailer(container.settings))
     register_portal(registry)
+    register_lifecycle(
+        registry, scan_every=timedelta(minutes=container.settings.proactive_scan_minutes)
+    )
 
     # Plugins last: `register` refuses a kind taken already, so none can replace a handler.
     for entry in container.settings.job_plugins:

@@ -87,6 +87,9 @@ class Settings(BaseSettings):
     proactive_notify_customer: bool = Field(
         default=True, description="Tell the customer first when the scan opens a case."
     )
+    proactive_scan_minutes: int = Field(
+        default=60, ge=1, description="How often the worker scans orders and shipments."
+    )
     model_threads: int = Field(
         default=1,
         ge=1,

@@ -11,6 +11,7 @@ from rich.progress import TaskID
 
 from caredesk.cli import conformance as conformance_cli
 from caredesk.cli import knowledge as knowledge_cli
+from caredesk.cli import lifecycle as lifecycle_cli
 from caredesk.cli import mail as mail_cli
 from caredesk.cli import policy as policy_cli
 from caredesk.cli import worker as worker_cli
@@ -39,6 +40,9 @@ app.add_typer(import_app, name="import")
 app.add_typer(export_app, name="export")
 app.add_typer(policy_cli.app, name="policy")
 app.add_typer(conformance_cli.app, name="conformance")
+app.add_typer(lifecycle_cli.cases_app, name="cases")
+app.add_typer(lifecycle_cli.commitments_app, name="commitments")
+app.add_typer(lifecycle_cli.proactive_app, name="proactive")
 app.add_typer(knowledge_cli.kb_app, name="kb")
 app.add_typer(knowledge_cli.triage_app, name="triage")
 app.command("smtp")(mail_cli.smtp)

@@ -1,0 +1,261 @@
+"""`caredesk cases|commitments|proactive`: escalate, merge, split and undo; keep promises;
+scan orders and shipments for what customers will complain about."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated
+
+import typer
+
+from caredesk.cli.common import desk, out
+from caredesk.domain.agents import SYSTEM
+from caredesk.domain.errors import ValidationFailed
+from caredesk.domain.lifecycle import CommitmentKind, CommitmentStatus
+
+cases_app = typer.Typer(help="Escalate, merge, split and undo cases.", no_args_is_help=True)
+commitments_app = typer.Typer(help="Promises made to customers.", no_args_is_help=True)
+proactive_app = typer.Typer(
+    help="Cases the desk opens before the customer complains.", no_args_is_help=True
+)
+
+
+@cases_app.command("escalate")
+def escalate(
+    case_id: Annotated[int, typer.Argument(help="The case to hand over.")],
+    team: Annotated[str | None, typer.Option(help="Team name to hand it to.")] = None,
+    lead: Annotated[str | None, typer.Option(help="Email of the lead to hand it to.")] = None,
+    summary: Annotated[
+        str | None, typer.Option(help="The handoff summary (default: accept the draft).")
+    ] = None,
+    question: Annotated[str, typer.Option(help="The open question for the receiver.")] = "",
+) -> None:
+    """Hand a case to a team or a lead with a summary, so nobody asks the customer again."""
+    from caredesk.domain.errors import NotFound
+    from caredesk.services import lifecycle
+
+    with desk() as container:
+        team_id = lead_id = None
+        with container.uow() as uow:
+            if team is not None:
+                found_team = uow.teams.get_by_name(team)
+                if found_team is None:
+                    raise NotFound("team", team)
+                team_id = found_team.id
+            if lead is not None:
+                found_lead = uow.agents.get_by_email(lead)
+                if found_lead is None:
+                    raise NotFound("agent", lead)
+                lead_id = found_lead.id
+        handoff = lifecycle.escalate(
+            container.uow(), SYSTEM, container.clock.now(), case_id,
+            team_id=team_id, lead_id=lead_id, summary=summary, open_question=question,
+        )  # fmt: skip
+        out.print(f"case {case_id} escalated (handoff {handoff.id}):")
+        out.print(handoff.summary)
+
+
+@cases_app.command("handoffs")
+def handoffs(case_id: Annotated[int, typer.Argument()]) -> None:
+    """Show a case's handoffs: summary, facts and open question."""
+    from caredesk.services import lifecycle
+
+    with desk() as container:
+        for handoff in lifecycle.case_handoffs(container.uow(), SYSTEM, case_id):
+            out.print(f"[bold]handoff {handoff.id}[/bold] {handoff.created_at:%Y-%m-%d %H:%M}")
+            out.print(handoff.summary)
+            if handoff.open_question:
+                out.print(f"open question: {handoff.open_question}")
+
+
+@cases_app.command("merge")
+def merge(
+    target: Annotated[int, typer.Argument(help="The case that stays.")],
+    sources: Annotated[list[int], typer.Argument(help="The cases merged into it.")],
+    force: Annotated[
+        bool, typer.Option("--force", help="Merge even cases of different customers.")
+    ] = False,
+) -> None:
+    """Merge cases of one customer into one; undo with `caredesk cases undo LINK`."""
+    from caredesk.services import lifecycle
+
+    with desk() as container:
+        result = lifecycle.merge_cases(
+            container.uow(), SYSTEM, container.clock.now(), target, sources, force=force
+        )
+        for link in result.links:
+            out.print(f"case {link.case_id} merged into {target} (link {link.id})")
+
+
+@cases_app.command("split")
+def split(
+    case_id: Annotated[int, typer.Argument()],
+    message: Annotated[list[int], typer.Option(help="A message to move (repeatable).")],
+    subject: Annotated[str | None, typer.Option(help="The new case's subject.")] = None,
+) -> None:
+    """Move messages of a case into a new case; undo with `caredesk cases undo LINK`."""
+    from caredesk.services import lifecycle
+
+    with desk() as container:
+        result = lifecycle.split_case(
+            container.uow(), SYSTEM, container.clock.now(), case_id, message, subject=subject
+        )
+        out.print(f"case {result.case.id} split from {case_id} (link {result.link.id})")
+
+
+@cases_app.command("undo")
+def undo(link_id: Annotated[int, typer.Argument(help="The merge or split link.")]) -> None:
+    """Undo a merge (unmerge) or a split (unsplit)."""
+    from caredesk.services import lifecycle
+
+    with desk() as container:
+        result = lifecycle.undo_link(container.uow(), SYSTEM, container.clock.now(), link_id)
+        out.print(f"{result.link.kind.value} link {link_id} undone")
+
+
+@cases_app.command("links")
+def links(case_id: Annotated[int, typer.Argument()]) -> None:
+    """Merges, splits and follow-ups of a case."""
+    from caredesk.services import lifecycle
+
+    with desk() as container:
+        for link in lifecycle.case_links(container.uow(), SYSTEM, case_id):
+            state = f"undone {link.undone_at:%Y-%m-%d %H:%M}" if link.undone_at else "in force"
+            out.print(f"{link.id}\t{link.case_id} {link.kind.value} {link.other_case_id}\t{state}")
+
+
+@cases_app.command("repeat-asks")
+def repeat_asks(
+    by: Annotated[str, typer.Option(help="'agent' or 'case'.")] = "agent",
+    limit: Annotated[int, typer.Option(min=1, max=500)] = 20,
+) -> None:
+    """Asks for something the desk already had, counted per agent or per case."""
+    from caredesk.services import lifecycle
+
+    with desk() as container:
+        for count in lifecycle.repeat_ask_counts(container.uow(), SYSTEM, by=by, limit=limit):
+            kinds = ", ".join(f"{k} {n}" for k, n in count.by_kind.items())
+            key = count.key if count.key is not None else "-"
+            out.print(f"{by} {key}\t{count.total}\t{kinds}", soft_wrap=True)
+
+
+def _aware(moment: datetime) -> datetime:
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+@commitments_app.command("add")
+def add_commitment(
+    case_id: Annotated[int, typer.Argument()],
+    kind: Annotated[CommitmentKind, typer.Option(help="callback, refund, delivery, reply…")],
+    description: Annotated[str, typer.Option(help="What was promised.")],
+    due: Annotated[datetime, typer.Option(help="When it is due (UTC unless an offset).")],
+    owner: Annotated[str | None, typer.Option(help="Email of the agent who owns it.")] = None,
+) -> None:
+    """Record a promise made to the customer of a case."""
+    from caredesk.domain.errors import NotFound
+    from caredesk.services import lifecycle
+
+    with desk() as container:
+        owner_id = None
+        if owner is not None:
+            with container.uow() as uow:
+                agent = uow.agents.get_by_email(owner)
+            if agent is None:
+                raise NotFound("agent", owner)
+            owner_id = agent.id
+        commitment = lifecycle.record_commitment(
+            container.uow(), SYSTEM, container.clock.now(), case_id,
+            kind=kind, description=description, due_at=_aware(due), owner_agent_id=owner_id,
+        )  # fmt: skip
+        out.print(f"commitment {commitment.id} due {commitment.due_at:%Y-%m-%d %H:%M} UTC")
+
+
+def _resolve(commitment_id: int, status: CommitmentStatus) -> None:
+    from caredesk.services import lifecycle
+
+    with desk() as container:
+        lifecycle.resolve_commitment(
+            container.uow(), SYSTEM, container.clock.now(), commitment_id, status
+        )
+        out.print(f"commitment {commitment_id} {status.value}")
+
+
+@commitments_app.command("keep")
+def keep(commitment_id: Annotated[int, typer.Argument()]) -> None:
+    """Mark a promise kept."""
+    _resolve(commitment_id, CommitmentStatus.KEPT)
+
+
+@commitments_app.command("cancel")
+def cancel(commitment_id: Annotated[int, typer.Argument()]) -> None:
+    """Cancel a promise (it no longer applies)."""
+    _resolve(commitment_id, CommitmentStatus.CANCELLED)
+
+
+@commitments_app.command("list")
+def list_commitments(
+    status: Annotated[CommitmentStatus | None, typer.Option()] = CommitmentStatus.OPEN,
+    case: Annotated[int | None, typer.Option(help="Only this case's.")] = None,
+) -> None:
+    """Commitments by due time."""
+    from caredesk.services import lifecycle
+    from caredesk.services.lifecycle_ports import CommitmentFilter
+
+    with desk() as container:
+        found = lifecycle.list_commitments(
+            container.uow(), SYSTEM, CommitmentFilter(case_id=case, status=status), limit=500
+        )
+        for c in found:
+            out.print(
+                f"{c.id}\tcase {c.case_id}\t{c.kind.value}\t{c.status.value}\t"
+                f"{c.due_at:%Y-%m-%d %H:%M} UTC\towner {c.owner_agent_id or '-'}\t{c.description}",
+                soft_wrap=True,
+            )
+
+
+@commitments_app.command("sweep")
+def sweep() -> None:
+    """Alert owners of promises about to be missed; mark missed ones (the worker does this)."""
+    from caredesk.services import lifecycle
+
+    with desk() as container:
+        options = lifecycle.LifecycleOptions.of(container.settings)
+        report = lifecycle.sweep_commitments(container.uow, SYSTEM, container.clock.now(), options)
+        out.print(
+            f"{len(report.alerted)} alerted, {len(report.missed)} missed, "
+            f"{len(report.reopened)} case(s) reopened"
+        )
+
+
+@proactive_app.command("scan")
+def scan() -> None:
+    """Scan orders and shipments; open one case per finding with the recommended remedy."""
+    from caredesk.services import lifecycle
+
+    with desk() as container:
+        options = lifecycle.LifecycleOptions.of(container.settings)
+        report = lifecycle.proactive_scan(container.uow, SYSTEM, container.clock.now(), options)
+        out.print(
+            f"{report.found} finding(s): {len(report.opened)} case(s) opened, "
+            f"{report.already_known} known already, {report.recommended} recommendation(s)"
+        )
+        for case_id in report.opened:
+            out.print(f"  case {case_id}")
+        for error in report.errors:
+            out.print(f"[yellow]{error}[/yellow]")
+        if report.errors and not report.opened and report.found:
+            raise ValidationFailed("the scan opened no case; see the errors above")
+
+
+@proactive_app.command("findings")
+def findings(limit: Annotated[int, typer.Option(min=1, max=500)] = 50) -> None:
+    """The latest findings and the cases they opened."""
+    from caredesk.services import lifecycle
+
+    with desk() as container:
+        for f in lifecycle.list_findings(container.uow(), SYSTEM, limit):
+            remedy = ", ".join(f.recommendation["remedies"]) if f.recommendation else "-"
+            out.print(
+                f"{f.id}\t{f.key}\tcase {f.case_id}\trecommended: {remedy or 'none'}",
+                soft_wrap=True,
+            )
