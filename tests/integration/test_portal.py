@@ -99,6 +99,17 @@ def store(container: Container) -> None:
         uow.orders.add(_order("M-OLD", "maya", OrderStatus.DELIVERED, 200, now))
         uow.orders.add(_order("M-PENDING", "maya", OrderStatus.PENDING, None, now))
         uow.orders.add(_order("O-RECENT", "omar", OrderStatus.DELIVERED, 3, now))
+        uow.products.add(
+            Product(
+                id="mug",
+                name="Mug",
+                variants=[Variant("mug-blue", "mug", {"colour": "blue"}, D("12.00"), cost=D("3"))],
+            )
+        )
+        cheap = _order("M-CHEAP", "maya", OrderStatus.DELIVERED, 3, now)
+        cheap.lines = [OrderLine("mug-blue", "mug", "Mug", D("12.00"), {"colour": "blue"})]
+        cheap.payments = [PaymentTransaction(TransactionType.PAYMENT, D("12.00"), "card_maya")]
+        uow.orders.add(cheap)
         uow.commit()
 
 
@@ -435,14 +446,43 @@ def test_self_service_cancel_of_a_pending_order_refunds_it(
         assert order.details["cancel_reason"] == "ordered by mistake"
 
 
+def test_keep_the_item_where_a_return_costs_more_than_it_recovers(
+    portal_client: TestClient, outbox: MemoryOutbox, container: Container
+) -> None:
+    sign_in(portal_client, outbox, "maya@example.com")
+    orders = portal_client.get("/portal/orders").text
+    # A 12.00 mug costs more to take back than it recovers; a 40.00 lamp does not.
+    assert "/portal/orders/M-CHEAP/keep-item" in orders
+    assert "/portal/orders/M-RECENT/keep-item" not in orders
+    form = _confirm_form(portal_client, "/portal/orders/M-CHEAP/keep-item")
+    done = portal_client.post(
+        "/portal/orders/M-CHEAP/keep-item",
+        data={**form, "item_ids": ["mug-blue"], "confirm": "yes"},
+    )
+    assert done.status_code == 200, done.text
+    assert "Please keep the items" in done.text and "refunded 12.00" in done.text
+    with container.uow() as uow:
+        order = uow.orders.get("M-CHEAP")
+        assert order is not None and order.details["keep_items"] == ["mug-blue"]
+        assert order.amount_paid == 0
+        (grant,) = uow.grants.for_customer("maya")
+        assert grant.remedy_ids == ["keep-item", "refund-kept-items"]
+        assert grant.refunded == D("12.00") and grant.service_level == 3
+    refused = portal_client.post(
+        "/portal/orders/M-RECENT/keep-item",
+        data={"csrf_token": form["csrf_token"], "item_ids": ["lamp-w"], "confirm": "yes"},
+    )
+    assert refused.status_code == 422 and 'data-code="not_eligible"' in refused.text
+
+
 def test_what_a_customer_may_do_alone_is_policy_data(
     portal_client: TestClient, outbox: MemoryOutbox, container: Container
 ) -> None:
     text = policy.packaged_policy_text()
-    assert "    self_service: true\n    rules: [order.belongs_to_case_customer" in text
+    returns = "    label: Return with a prepaid label\n    self_service: true\n"
+    assert text.count(returns) == 1
     stricter = text.replace('version: "default-2026.11"', 'version: "no-self-returns"').replace(
-        "    self_service: true\n    rules: [order.belongs_to_case_customer",
-        "    self_service: false\n    rules: [order.belongs_to_case_customer",
+        returns, returns.replace("true", "false")
     )
     policy.load_policy(container.uow(), SYSTEM, container.clock.now(), stricter)
     csrf = sign_in(portal_client, outbox, "maya@example.com")

@@ -496,8 +496,13 @@ def grant_for_customer(
     idempotency_key: str | None = None,
     confirmed: bool = False,
     actor_kind: str = TOOL,
+    together_with: tuple[str, ...] = (),
 ) -> GrantOutcome:
-    """A customer-requested change without a case (tool API, portal self-service)."""
+    """A customer-requested change without a case (tool API, portal self-service).
+
+    `together_with` names remedies granted in the same bundle with the same parameters,
+    such as keep-the-item with the refund of the items kept.
+    """
     actor.require(Permission.WRITE_CASES)
     loaded = active_policy(uow)
     with uow:
@@ -522,8 +527,8 @@ def grant_for_customer(
             actor_kind,
             now,
             situation,
-            [remedy_id],
-            {remedy_id: params},
+            [remedy_id, *together_with],
+            dict.fromkeys((remedy_id, *together_with), params),
             confirmed=confirmed,
             idempotency_key=idempotency_key,
             basis=None,

@@ -32,7 +32,7 @@ from caredesk.services.ports import CaseFilter, Page, UnitOfWork, UnitOfWorkFact
 from caredesk.services.triage import TriageEngine
 
 # Self-service the portal has pages for; the policy decides which of them a store allows.
-PORTAL_KINDS = frozenset({RemedyKind.CANCEL, RemedyKind.RETURN_LABEL})
+PORTAL_KINDS = frozenset({RemedyKind.CANCEL, RemedyKind.RETURN_LABEL, RemedyKind.KEEP_ITEM})
 CANCEL_REASONS = ("no longer needed", "ordered by mistake")
 RATE_WINDOW = timedelta(hours=1)
 SIGN_IN_TEMPLATE, SURVEY_TEMPLATE = "magic_link", "csat_survey"
@@ -342,9 +342,16 @@ def my_orders(uow: UnitOfWork, customer_id: str) -> list[Order]:
 
 @dataclass(frozen=True, slots=True)
 class SelfServiceOption:
+    """One thing a customer may ask for: a remedy, and the remedies granted with it."""
+
     remedy: RemedyDef
     eligible: bool
     reason: str = ""
+    partners: tuple[RemedyDef, ...] = ()
+
+    @property
+    def remedy_ids(self) -> list[str]:
+        return [self.remedy.id, *(p.id for p in self.partners)]
 
 
 @dataclass(frozen=True, slots=True)
@@ -357,9 +364,23 @@ class OrderSelfService:
         return [o for o in self.options if o.eligible]
 
 
-def self_service_remedies(policy: Policy) -> list[RemedyDef]:
-    """What the policy lets a customer do alone, among what the portal has pages for."""
-    return [r for r in policy.remedies if r.self_service and r.kind in PORTAL_KINDS]
+def self_service_choices(policy: Policy) -> list[tuple[RemedyDef, tuple[RemedyDef, ...]]]:
+    """What the policy lets a customer do alone, among what the portal has pages for, each
+    with the self-service remedy its `requires_any` ties it to (keep-the-item comes with
+    the refund of the items kept; which refund is the policy's choice, not the portal's)."""
+    choices = []
+    for remedy in policy.remedies:
+        if not remedy.self_service or remedy.kind not in PORTAL_KINDS:
+            continue
+        partners: tuple[RemedyDef, ...] = ()
+        if remedy.requires_any:
+            tied = [policy.remedy(r) for r in remedy.requires_any]
+            partner = next((t for t in tied if t is not None and t.self_service), None)
+            if partner is None:
+                continue
+            partners = (partner,)
+        choices.append((remedy, partners))
+    return choices
 
 
 def _probe_params(remedy: RemedyDef, defaults: dict[str, Any]) -> dict[str, Any]:
@@ -382,7 +403,7 @@ def order_self_service(
             raise NotFound("customer", customer_id)
         loaded = policy_in_force(uow)
         policy = loaded.policy
-        offered = self_service_remedies(policy)
+        offered = self_service_choices(policy)
         orders = uow.orders.for_customer(customer_id)
         if order_id is not None:
             orders = [o for o in orders if o.id == order_id]
@@ -396,14 +417,14 @@ def order_self_service(
             facts = situation_facts(situation, policy, actor, grants.PORTAL, now)
             defaults = default_params(situation, policy, facts)
             options = []
-            for remedy in offered:
-                params = _probe_params(remedy, defaults.get(remedy.id, {}))
-                found = refusals(
-                    policy, remedy, {**facts, **request_facts(situation, policy, remedy, params)}
-                )
-                options.append(
-                    SelfServiceOption(remedy, not found, found[0].message if found else "")
-                )
+            for remedy, partners in offered:
+                found = []
+                for each in (remedy, *partners):
+                    params = _probe_params(each, defaults.get(each.id, {}))
+                    each_facts = {**facts, **request_facts(situation, policy, each, params)}
+                    found += refusals(policy, each, each_facts)
+                reason = found[0].message if found else ""
+                options.append(SelfServiceOption(remedy, not found, reason, partners))
             result.append(OrderSelfService(order, options))
         return result
 
@@ -434,8 +455,8 @@ def request_remedy(
     authority, guardrails, the ledger, the audit) is exactly what an agent's grant gets.
     """
     loaded = active_policy(uow)
-    remedy = loaded.policy.remedy(remedy_id)
-    if remedy is None or not remedy.self_service or remedy.kind not in PORTAL_KINDS:
+    choice = next((c for c in self_service_choices(loaded.policy) if c[0].id == remedy_id), None)
+    if choice is None:
         raise DomainError(
             "this is not something you can do yourself here; write to us and we will help",
             code=ErrorCode.NOT_ELIGIBLE,
@@ -456,6 +477,7 @@ def request_remedy(
         idempotency_key=idempotency_key,
         confirmed=confirmed,
         actor_kind=grants.PORTAL,
+        together_with=tuple(p.id for p in choice[1]),
     )
     return SelfServiceOutcome(
         grant_id=outcome.grant.id,

@@ -41,6 +41,14 @@ def _day(value: datetime | None) -> str:
     return "" if value is None else value.astimezone(UTC).strftime("%d %b %Y")
 
 
+def _size(value: int) -> str:
+    if value < 1024:
+        return f"{value} bytes"
+    if value < 1024 * 1024:
+        return f"{value / 1024:.0f} KB"
+    return f"{value / 1024 / 1024:.1f} MB"
+
+
 def build_templates() -> Environment:
     env = Environment(
         loader=FileSystemLoader(HERE / "templates"),
@@ -48,7 +56,7 @@ def build_templates() -> Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.filters.update(when=_when, day=_day)
+    env.filters.update(when=_when, day=_day, size=_size)
     env.globals.update(urlencode=urlencode, quote=quote)
     return env
 
