@@ -327,3 +327,39 @@ def test_import_creates_updates_and_reports_bad_records(container: Container) ->
     assert (again.created, again.updated, again.unchanged, again.errors) == (0, 1, 1, [])
     exported = knowledge.export_articles(container.uow(), SYSTEM)
     assert [(a.slug, a.body, a.version) for a in exported] == [("doc-1", "Changed", 2)]
+
+
+HUGE = str(2**70)
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body"),
+    [
+        ("GET", f"/api/v1/articles/{HUGE}", None),
+        ("GET", f"/api/v1/articles/{2**63}", None),
+        ("GET", "/api/v1/articles/" + "9" * 5000, None),
+        ("PATCH", f"/api/v1/articles/{HUGE}", {"version": 1, "title": "x"}),
+        ("DELETE", f"/api/v1/articles/{HUGE}", None),
+        ("GET", f"/api/v1/articles/{HUGE}/versions", None),
+        ("GET", f"/api/v1/articles?cursor={HUGE}", None),
+        (
+            "POST",
+            "/api/v1/known-issues",
+            {"key": "k", "title": "t", "product_ids": ["p"], "article_id": 2**70},
+        ),
+        ("PATCH", "/api/v1/known-issues/k", {"article_id": 2**64}),
+        ("GET", f"/api/v1/cases/{HUGE}/suggestions", None),
+        ("GET", f"/api/v1/cases/{HUGE}/triage", None),
+        ("POST", f"/api/v1/cases/{HUGE}/triage", None),
+        ("PUT", f"/api/v1/cases/{HUGE}/intent", {"intent": "refund"}),
+        ("PUT", f"/api/v1/routing-rules/{2**40}", {"name": "x", "then": {}, "version": 1}),
+        ("DELETE", f"/api/v1/routing-rules/{2**40}", None),
+        ("POST", "/api/v1/routing-rules", {"name": "x", "then": {}, "position": 2**40}),
+    ],
+)
+def test_out_of_range_ids_are_a_clear_4xx(
+    client: TestClient, admin: Headers, method: str, path: str, body: Any
+) -> None:
+    response = client.request(method, path, json=body, headers=admin)
+    assert 400 <= response.status_code < 500, response.text
+    assert response.headers["content-type"] == "application/problem+json"

@@ -283,6 +283,9 @@ def test_customers_find_public_articles_only(
 @pytest.fixture
 def counting(container: Container) -> Iterator[tuple[TestClient, CountingEmbedder]]:
     fake = CountingEmbedder()
+    if container.embed_worker is not None:  # started by another client with the real model
+        container.embed_worker.stop()
+        container.embed_worker = None
     container.semantic = Semantic(fake, InMemoryVectorIndex(fake.dimensions))
     with TestClient(create_app(container=container)) as test_client:
         yield test_client, fake

@@ -384,3 +384,19 @@ def test_triage_again_on_demand_after_a_model_is_trained(
     for path in ("/api/v1/cases/999999/triage", "/api/v1/cases/999999/suggestions"):
         problem(client.get(path, headers=agent), 404, "not_found")
     problem(client.post("/api/v1/cases/999999/triage", headers=agent), 404, "not_found")
+
+
+def test_a_fine_tuned_model_round_trips_through_the_database(
+    client: TestClient, agent: Headers, customer: dict[str, Any], container: Container
+) -> None:
+    """The default method tunes the encoder's top layers; what is stored is read back."""
+    triage.add_labels(container.uow(), SYSTEM, container.clock.now(), EXAMPLES)
+    plan = TrainingPlan(top_layers=1, target_steps=8, min_epochs=8, max_epochs=8)
+    trainer = EncoderIntentTrainer(shared_embedder(), plan)
+    info = triage.train_intent_model(container.uow, trainer, SYSTEM, container.clock.now())
+    assert info is not None and info.method == "finetune-top-layers"
+    assert info.labels == ["account_access", "refund", "where_is_my_order"]
+    assert info.metrics["top_layers"] == 1 and info.metrics["per_intent"]["refund"] == 4
+    case = _case(client, agent, customer, "Please refund my payment for the kettle")
+    result = _triage(client, agent, case["id"])
+    assert result["intent"] == "refund" and result["model_version"] == info.version

@@ -230,11 +230,18 @@ def get_article(uow: UnitOfWork, actor: Actor, ref: str) -> Article:
     """By id or by slug."""
     actor.require(Permission.READ)
     with uow:
-        article = uow.articles.get(int(ref)) if ref.isdigit() else uow.articles.get_by_slug(ref)
+        article = _by_ref(uow, ref)
         if article is None:
             raise NotFound("article", ref)
         _check_readable(actor, article)
         return article
+
+
+def _by_ref(uow: UnitOfWork, ref: str) -> Article | None:
+    if ref.isascii() and ref.isdigit():
+        # An id no article can have is simply not found (and never reaches the database).
+        return uow.articles.get(int(ref)) if len(ref) <= 19 and int(ref) < 2**63 else None
+    return uow.articles.get_by_slug(ref)
 
 
 def article_history(uow: UnitOfWork, actor: Actor, article_id: int) -> list[ArticleVersion]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Query, Response, status
+from fastapi import APIRouter, Header, Path, Query, Response, status
 
 from caredesk.domain.errors import ValidationFailed
 from caredesk.domain.knowledge import ArticleKind, ArticleStatus, Visibility
@@ -13,7 +13,15 @@ from caredesk.domain.search import SearchKind, SearchMode
 from caredesk.domain.triage import RoutingRuleSpec
 from caredesk.services import knowledge, search, triage
 from caredesk.services.knowledge_ports import ArticleFilter
-from caredesk.web.api.common import PAGE_LIMIT_DEFAULT, PAGE_LIMIT_MAX, expected_version, set_etag
+from caredesk.web.api.common import (
+    BIG_ID_MAX,
+    PAGE_LIMIT_DEFAULT,
+    PAGE_LIMIT_MAX,
+    SMALL_ID_MAX,
+    IdPath,
+    expected_version,
+    set_etag,
+)
 from caredesk.web.api.knowledge_schemas import (
     QUERY_MAX,
     ArticleIn,
@@ -39,13 +47,15 @@ from caredesk.web.deps import ActorDep, ContainerDep, NowDep
 from caredesk.web.idempotency import IdempotentRoute
 
 router = APIRouter(route_class=IdempotentRoute)
+# Routing rules have 32-bit ids; an id no column can hold is a 422, not a database error.
+RuleIdPath = Annotated[int, Path(ge=1, le=SMALL_ID_MAX)]
 SPEC_FIELDS = ("name", "when", "then", "stop", "enabled")
 
 
 def _cursor(value: str | None) -> int | None:
     if value is None:
         return None
-    if not value.isdigit():
+    if not value.isascii() or not value.isdigit() or len(value) > 19 or int(value) > BIG_ID_MAX:
         raise ValidationFailed("cursor is not one this API issued", details={"field": "cursor"})
     return int(value)
 
@@ -99,7 +109,7 @@ def get_article(
 
 @router.patch("/articles/{article_id}", tags=["knowledge"])
 def update_article(
-    article_id: int,
+    article_id: IdPath,
     body: ArticlePatch,
     actor: ActorDep,
     container: ContainerDep,
@@ -121,13 +131,15 @@ def update_article(
 
 
 @router.delete("/articles/{article_id}", status_code=status.HTTP_204_NO_CONTENT, tags=["knowledge"])
-def delete_article(article_id: int, actor: ActorDep, container: ContainerDep, now: NowDep) -> None:
+def delete_article(
+    article_id: IdPath, actor: ActorDep, container: ContainerDep, now: NowDep
+) -> None:
     knowledge.delete_article(container.uow(), actor, now, article_id)
 
 
 @router.get("/articles/{article_id}/versions", tags=["knowledge"])
 def article_versions(
-    article_id: int, actor: ActorDep, container: ContainerDep
+    article_id: IdPath, actor: ActorDep, container: ContainerDep
 ) -> list[ArticleVersionOut]:
     versions = knowledge.article_history(container.uow.read_only(), actor, article_id)
     return [ArticleVersionOut.of(v) for v in versions]
@@ -199,7 +211,7 @@ def search_knowledge(
 
 @router.get("/cases/{case_id}/suggestions", tags=["search"])
 def case_suggestions(
-    case_id: int,
+    case_id: IdPath,
     actor: ActorDep,
     container: ContainerDep,
     limit: Annotated[int, Query(ge=1, le=20)] = 5,
@@ -216,13 +228,13 @@ def case_suggestions(
 
 
 @router.get("/cases/{case_id}/triage", tags=["triage"])
-def case_triage(case_id: int, actor: ActorDep, container: ContainerDep) -> CaseTriageOut:
+def case_triage(case_id: IdPath, actor: ActorDep, container: ContainerDep) -> CaseTriageOut:
     return CaseTriageOut.of(triage.get_case_triage(container.uow.read_only(), actor, case_id))
 
 
 @router.post("/cases/{case_id}/triage", tags=["triage"])
 def retriage_case(
-    case_id: int, actor: ActorDep, container: ContainerDep, now: NowDep
+    case_id: IdPath, actor: ActorDep, container: ContainerDep, now: NowDep
 ) -> CaseTriageOut:
     assert container.triage is not None
     result = triage.triage_case(container.uow(), container.triage, actor, now, case_id)
@@ -231,7 +243,7 @@ def retriage_case(
 
 @router.put("/cases/{case_id}/intent", tags=["triage"])
 def correct_intent(
-    case_id: int, body: IntentIn, actor: ActorDep, container: ContainerDep, now: NowDep
+    case_id: IdPath, body: IntentIn, actor: ActorDep, container: ContainerDep, now: NowDep
 ) -> CaseTriageOut:
     """Set the case's intent; the correction becomes a label for the next training."""
     return CaseTriageOut.of(
@@ -254,7 +266,11 @@ def create_rule(
 
 @router.put("/routing-rules/{rule_id}", tags=["triage"])
 def update_rule(
-    rule_id: int, body: RoutingRulePatch, actor: ActorDep, container: ContainerDep, now: NowDep
+    rule_id: RuleIdPath,
+    body: RoutingRulePatch,
+    actor: ActorDep,
+    container: ContainerDep,
+    now: NowDep,
 ) -> RoutingRuleOut:
     spec = RoutingRuleSpec.model_validate(body.model_dump(include=set(SPEC_FIELDS)))
     rule = triage.update_rule(
@@ -270,7 +286,7 @@ def update_rule(
 
 
 @router.delete("/routing-rules/{rule_id}", status_code=status.HTTP_204_NO_CONTENT, tags=["triage"])
-def delete_rule(rule_id: int, actor: ActorDep, container: ContainerDep, now: NowDep) -> None:
+def delete_rule(rule_id: RuleIdPath, actor: ActorDep, container: ContainerDep, now: NowDep) -> None:
     triage.delete_rule(container.uow(), actor, now, rule_id)
 
 

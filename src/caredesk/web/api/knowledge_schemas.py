@@ -24,6 +24,9 @@ from caredesk.web.api.schemas import Strict
 Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300)]
 Body = Annotated[str, StringConstraints(max_length=200_000)]
 Ref = Annotated[str, StringConstraints(min_length=1, max_length=64)]
+# Ids and positions as the database columns can hold them (64-bit ids, 32-bit positions).
+ArticleId = Annotated[int, Field(ge=1, le=2**63 - 1)]
+Position = Annotated[int, Field(ge=-(2**31), le=2**31 - 1)]
 
 
 class ArticleIn(Strict):
@@ -134,7 +137,7 @@ class KnownIssueIn(Strict):
         max_length=20,
         description="Phrase groups that must all appear in the case; '|' separates options.",
     )
-    article_id: int | None = None
+    article_id: ArticleId | None = None
     program_id: Ref | None = Field(default=None, description="A program of the policy in force.")
     active: bool = True
 
@@ -148,7 +151,7 @@ class KnownIssuePatch(Strict):
     conditions: list[Annotated[str, StringConstraints(max_length=500)]] | None = Field(
         default=None, max_length=20
     )
-    article_id: int | None = None
+    article_id: ArticleId | None = None
     program_id: Ref | None = None
     active: bool | None = None
 
@@ -283,11 +286,13 @@ class IntentIn(Strict):
 
 
 class RoutingRuleIn(RoutingRuleSpec):
-    position: int | None = Field(default=None, description="Lower runs first; appended if unset.")
+    position: Position | None = Field(
+        default=None, description="Lower runs first; appended if unset."
+    )
 
 
 class RoutingRulePatch(RoutingRuleSpec):
-    position: int | None = None
+    position: Position | None = None
     version: int = Field(description="The version you read.")
 
 
