@@ -395,10 +395,12 @@ def triage_eval(
     table.add_row("macro-F1", f"{result.scores.macro_f1:.4f}")
     table.add_row("training seconds", f"{result.train_seconds:.1f}")
     table.add_row("predictions per second", f"{result.predictions_per_second:.0f}")
+    table.add_row("training CPU seconds", f"{result.train_cpu_seconds:.1f}")
+    table.add_row("predictions per CPU second", f"{result.predictions_per_cpu_second:.0f}")
     out.print(table)
     out.print(
         f"{result.train_examples} training examples in {result.intents} categories "
-        f"({result.method}), {result.scores.examples} test examples"
+        f"({result.method}, {result.epochs} epochs), {result.scores.examples} test examples"
     )
     if as_json:
         _print_json(result.as_dict())

@@ -1,0 +1,261 @@
+"""Benchmark triage: intent predictions per second, and cases opened with and without triage.
+
+On a fresh database (SQLite, and PostgreSQL when it answers) with the demo store loaded,
+the desk learns intents from labelled messages (`--train` CSV with text,category, e.g.
+Banking77, `--shots` per intent; without it, a small built-in set), trains and puts a model
+in force through `services.triage`, then:
+
+- predicts the intents of `--predict` messages in one call (how a retrain re-triages a
+  backlog) and one message at a time (how a new case is triaged);
+- opens `--cases` cases through `services.cases.create_case`, each with the customer's
+  first message, once without triage and once with it (intent, sentiment, public risk,
+  moments, known issues, routing rules, audit, all in the case's transaction).
+
+    python bench/triage.py [--backend sqlite|postgresql ...] [--train FILE.csv]
+                           [--shots N] [--predict N] [--cases N] [--write-docs]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import random
+import re
+import shlex
+import signal
+import sys
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from rich.console import Console
+from sqlalchemy import select
+
+from _common import PG_DEFAULT, database, percentile, pg_answers, write_section
+from caredesk.adapters.db import models as m
+from caredesk.adapters.db.migrate import upgrade
+from caredesk.adapters.eval_files import read_labelled_csv
+from caredesk.bootstrap import Container, bootstrap, ensure_policy_in_force
+from caredesk.domain.agents import SYSTEM
+from caredesk.domain.evaluation import LabelledText, sample_shots
+from caredesk.services import cases, demo, triage
+from caredesk.settings import Settings
+
+console = Console(stderr=True)
+
+BUILT_IN = {
+    "delivery": [
+        "Where is my parcel? It has not arrived yet",
+        "My order still has not been delivered",
+        "The tracking has not moved for a week",
+        "When will my package arrive?",
+    ],
+    "refund": [
+        "I want my money back for this order",
+        "Please refund the jacket I returned",
+        "How long does a refund take to reach my card?",
+        "I returned the shoes but got no refund",
+    ],
+    "damaged": [
+        "The lamp arrived broken",
+        "My mug was cracked in the box",
+        "The sofa leg snapped on arrival",
+        "The screen is scratched out of the box",
+    ],
+    "account": [
+        "I cannot log in to my account",
+        "Please change the email on my account",
+        "I forgot my password",
+        "How do I close my account?",
+    ],
+}
+
+
+@dataclass
+class Run:
+    backend: str
+    labels: int
+    intents: int
+    train_seconds: float
+    batch_per_second: float
+    single_ms: list[float]
+    plain_ms: list[float]
+    triaged_ms: list[float]
+    plain_seconds: float
+    triaged_seconds: float
+
+
+def examples(args: argparse.Namespace) -> list[LabelledText]:
+    if args.train is None:
+        return [LabelledText(text, label) for label, texts in BUILT_IN.items() for text in texts]
+    return sample_shots(read_labelled_csv(args.train), args.shots, args.seed)
+
+
+def open_cases(
+    container: Container, customers: list[str], texts: list[str], triaged: bool
+) -> list[float]:
+    engine = container.triage if triaged else None
+    latencies = []
+    for n, text in enumerate(texts):
+        began = time.perf_counter()
+        cases.create_case(
+            container.uow(),
+            SYSTEM,
+            container.clock.now(),
+            customer_id=customers[n % len(customers)],
+            subject=text[:80],
+            body=text,
+            triage=engine,
+        )
+        latencies.append((time.perf_counter() - began) * 1000)
+    return latencies
+
+
+def run(backend: str, args: argparse.Namespace) -> Run:
+    rng = random.Random(args.seed)
+    labelled = examples(args)
+    with database(backend, args.pg_url) as url:
+        settings = Settings(
+            database_url=url, embed_in_background=False, log_level="warning", log_json=True
+        )
+        container = bootstrap(settings)
+        try:
+            upgrade(container.engine)
+            ensure_policy_in_force(container)
+            now = datetime.now(UTC)
+            console.print(f"[bold]{backend}[/bold]: loading the demo store")
+            demo.load_demo(
+                container.uow,
+                container.hasher,
+                now,
+                seed=7,
+                customers=50,
+                admin_email=settings.demo_admin_email,
+                admin_password=settings.demo_admin_password,
+            )
+            with container.engine.connect() as conn:
+                customers = list(conn.scalars(select(m.CustomerRow.id).order_by(m.CustomerRow.id)))
+            assert container.triage is not None and container.triage.intents is not None
+            triage.add_labels(
+                container.uow(), SYSTEM, now, [(e.text, e.label.lower()) for e in labelled]
+            )
+            console.print(f"{backend}: training on {len(labelled)} labelled messages")
+            began = time.perf_counter()
+            triage.train_intent_model(
+                container.uow, container.triage.intents.trainer, SYSTEM, now, seed=args.seed
+            )
+            train_seconds = time.perf_counter() - began
+            with container.uow() as uow:
+                loaded = container.triage.intents.active(uow)
+            assert loaded is not None
+            classifier = loaded[1]
+            pool = [e.text for e in labelled]
+            texts = [rng.choice(pool) for _ in range(max(args.predict, args.cases))]
+            console.print(f"{backend}: predicting {args.predict} messages")
+            began = time.perf_counter()
+            classifier.predict(texts[: args.predict])
+            batch_per_second = args.predict / (time.perf_counter() - began)
+            single = []
+            for text in texts[: min(args.predict, 200)]:
+                began = time.perf_counter()
+                classifier.predict([text])
+                single.append((time.perf_counter() - began) * 1000)
+            console.print(f"{backend}: opening {args.cases} cases without and with triage")
+            began = time.perf_counter()
+            plain = open_cases(container, customers, texts[: args.cases], triaged=False)
+            plain_seconds = time.perf_counter() - began
+            began = time.perf_counter()
+            triaged = open_cases(container, customers, texts[: args.cases], triaged=True)
+            triaged_seconds = time.perf_counter() - began
+        finally:
+            container.close()
+    return Run(
+        backend,
+        len(labelled),
+        len({e.label for e in labelled}),
+        train_seconds,
+        batch_per_second,
+        single,
+        plain,
+        triaged,
+        plain_seconds,
+        triaged_seconds,
+    )
+
+
+def table(runs: list[Run]) -> str:
+    lines = [
+        "| backend | labels (intents) | training (s) | predictions/s, one call | "
+        "one prediction p50 / p99 (ms) | open case p50 / p99 (ms) | cases/s | "
+        "open + triage p50 / p99 (ms) | cases/s |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for r in runs:
+        lines.append(
+            f"| {r.backend} | {r.labels} ({r.intents}) | {r.train_seconds:.0f} | "
+            f"{r.batch_per_second:.0f} | {percentile(r.single_ms, 50):.1f} / "
+            f"{percentile(r.single_ms, 99):.1f} | {percentile(r.plain_ms, 50):.1f} / "
+            f"{percentile(r.plain_ms, 99):.1f} | {len(r.plain_ms) / r.plain_seconds:.1f} | "
+            f"{percentile(r.triaged_ms, 50):.1f} / {percentile(r.triaged_ms, 99):.1f} | "
+            f"{len(r.triaged_ms) / r.triaged_seconds:.1f} |"
+        )
+    return "\n".join(lines)
+
+
+def machine() -> str:
+    ram = re.search(r"MemTotal:\s+(\d+)", Path("/proc/meminfo").read_text())
+    ram_gib = int(ram.group(1)) / 1024**2 if ram else 0.0
+    return (
+        f"{os.cpu_count()} cores, {ram_gib:.0f} GiB RAM, Python {platform.python_version()}, "
+        f"model threads {Settings().model_threads}, load average {os.getloadavg()[0]:.1f} "
+        "at the end (the cores are shared)"
+    )
+
+
+DOCS_INTRO = """## Triage throughput
+
+Produced by `bench/triage.py`. A fresh database with the demo store; the desk learns intents
+from labelled messages through `services.triage` (the same path as `caredesk triage train`),
+then predicts a batch of messages in one call (a re-triage after retraining), one message at
+a time (a new case), and opens cases through `services.cases.create_case` with the
+customer's first message, without and with triage in the same transaction (intent,
+sentiment, public risk, moments, known issues, routing rules and their audit events)."""
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--backend", action="append", choices=["sqlite", "postgresql"])
+    parser.add_argument("--pg-url", default=PG_DEFAULT)
+    parser.add_argument("--train", type=Path, help="labelled CSV (text,category)")
+    parser.add_argument("--shots", type=int, default=10, help="default: %(default)s")
+    parser.add_argument("--predict", type=int, default=1000, help="default: %(default)s")
+    parser.add_argument("--cases", type=int, default=200, help="default: %(default)s")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--write-docs", action="store_true")
+    args = parser.parse_args()
+    if min(args.shots, args.predict, args.cases) < 1:
+        parser.error("--shots, --predict and --cases must be positive")
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    backends = args.backend or (["sqlite", "postgresql"] if pg_answers() else ["sqlite"])
+    runs = [run(backend, args) for backend in backends]
+    figures = table(runs)
+    print(figures)
+    if args.write_docs:
+        command = shlex.join(["python", "bench/triage.py", *sys.argv[1:]])
+        write_section(
+            "triage",
+            f"{DOCS_INTRO}\n\n{figures}\n\nMachine: {machine()}. "
+            f"Date: {datetime.now(UTC):%Y-%m-%d}. Command: `{command}`",
+        )
+        console.print("wrote the triage section of docs/benchmarks.md")
+
+
+if __name__ == "__main__":
+    try:
+        main()
+    except KeyboardInterrupt:
+        console.print("interrupted; the databases are dropped")
+        sys.exit(130)
