@@ -44,11 +44,16 @@ pytest: $(STAMP)
 test: lint typecheck imports pytest
 
 TAU ?= ../shared/datasets/tau-bench-retail
+B77 ?= ../shared/datasets/banking77
 
 # Long-running measurements; each script writes its own section of docs/benchmarks.md.
 bench: $(STAMP)
 	$(BIN)/python bench/api.py --write-docs
 	$(BIN)/python bench/policy.py --write-docs
+	$(BIN)/python bench/search.py --write-docs
+	@if [ -f "$(B77)/train.csv" ]; then \
+	  $(BIN)/python bench/triage.py --train $(B77)/train.csv --write-docs; \
+	else $(BIN)/python bench/triage.py --write-docs; fi
 	$(BIN)/python bench/mail.py --write-docs
 	@if [ -d "$(TAU)" ]; then \
 	  $(BIN)/python bench/conformance.py --data $(TAU) \
