@@ -5,16 +5,18 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
+from typer.testing import CliRunner
 
 from caredesk.adapters.db import models as m
 from caredesk.bootstrap import Container
+from caredesk.cli.main import app
 from caredesk.domain.agents import SYSTEM
 from caredesk.domain.cases import CaseStatus, Channel, MessageKind
 from caredesk.domain.catalog import Product, Variant
@@ -625,3 +627,36 @@ def test_sign_in_links_and_surveys_leave_through_the_mail_queue(
     assert "https://help.example.com/portal/csat/" in survey_mail.body_text
     assert "?score=5" in survey_mail.body_text
     assert len(jobs) == 2
+
+
+def test_an_admin_can_print_a_sign_in_link_and_send_surveys_now(
+    portal_client: TestClient,
+    container: Container,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("CAREDESK_DATABASE_URL", container.settings.database_url)
+    monkeypatch.setenv("CAREDESK_SEMANTIC_SEARCH", "false")
+    runner = CliRunner()
+    printed = runner.invoke(
+        app, ["portal", "link", "maya@example.com", "--url", "http://testserver/portal"]
+    )
+    assert printed.exit_code == 0, printed.output
+    found = LINK.search(printed.output)
+    assert found is not None
+    assert _follow(portal_client, found.group(1)).status_code == 303
+    assert "Desk lamp" in portal_client.get("/portal/orders").text
+    unknown = runner.invoke(app, ["portal", "link", "nobody@example.com"])
+    assert unknown.exit_code == 1 and "not_found" in unknown.output
+    with container.uow() as uow:
+        issued = uow.audit.for_entity("customer", "maya")
+        assert [e.action for e in issued][:1] == ["portal.link_issued"]
+        assert issued[0].actor == "system"
+
+    case_id = _case(container, "maya", "Lamp flickers", "It flickers.")
+    # The command runs on the wall clock: the case is solved then.
+    cases.change_status(container.uow(), SYSTEM, datetime.now(UTC), case_id, CaseStatus.SOLVED)
+    sent = runner.invoke(app, ["portal", "send-surveys"])
+    assert sent.exit_code == 0, sent.output
+    assert "1 surveys queued" in sent.output
+    with container.uow() as uow:
+        assert uow.portal.survey_for_case(case_id) is not None

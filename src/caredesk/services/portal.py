@@ -175,6 +175,40 @@ def request_sign_in(
         uow.commit()
 
 
+def issue_link(
+    uow: UnitOfWork,
+    actor: Actor,
+    now: datetime,
+    *,
+    email: str,
+    link_for: Callable[[str], str],
+    ttl: timedelta,
+) -> str:
+    """A sign-in link for a customer, handed to an admin instead of mailed (a desk without
+    outbound mail yet, the demo, support on the phone). Admins only, and audited."""
+    actor.require(Permission.MANAGE_TOKENS)
+    address = normalise_email(email)
+    with uow:
+        owner = uow.customers.email_owner(address)
+        if owner is None:
+            raise NotFound("customer with address", address)
+        secret = secrets.token_urlsafe(32)
+        uow.portal.add_sign_in(
+            SignInRequest(
+                id=None,
+                email_key=email_key(address),
+                client_key=client_key(f"issued:{actor.ref}"),
+                created_at=now,
+                expires_at=now + ttl,
+                customer_id=owner,
+                token_hash=hash_secret(secret),
+            )
+        )
+        audit.record(uow, actor, now, "portal.link_issued", "customer", owner)
+        uow.commit()
+        return link_for(secret)
+
+
 @dataclass(frozen=True, slots=True)
 class IssuedPortalSession:
     session: PortalSession
