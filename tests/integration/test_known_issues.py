@@ -233,12 +233,19 @@ def test_known_issue_crud_is_audited_and_checked(
     url = f"/api/v1/known-issues/{ISSUE}"
     assert client.get(url, headers=agent).json()["program_id"] == PROGRAM
 
+    described = client.patch(
+        url,
+        json={"version": known_issue["version"], "description": "Since macOS 15."},
+        headers=lead,
+    )
+    assert described.status_code == 200, described.text
     changed = client.patch(
-        url, json={"version": known_issue["version"], "variant_ids": ["lw350"]}, headers=lead
+        url, json={"version": described.json()["version"], "variant_ids": ["lw350"]}, headers=lead
     )
     assert changed.status_code == 200, changed.text
     assert changed.json()["variant_ids"] == ["lw350"]
-    assert changed.json()["version"] == known_issue["version"] + 1
+    assert changed.json()["description"] == "Since macOS 15."  # kept when not sent
+    assert changed.json()["version"] == known_issue["version"] + 2
     problem(
         client.patch(url, json={"version": known_issue["version"], "active": False}, headers=lead),
         409,
@@ -250,6 +257,7 @@ def test_known_issue_crud_is_audited_and_checked(
     problem(client.patch(url, json={"product_ids": None}, headers=lead), 422, "validation_error")
     assert audit_actions(container, "known_issue", ISSUE) == [
         "known_issue.created",
+        "known_issue.updated",
         "known_issue.updated",
         "known_issue.updated",
     ]

@@ -431,7 +431,8 @@ def update_known_issue(
                 details={"current_version": issue.version, "your_version": expected_version},
             )
         before = issue.snapshot()
-        values = {**before, **changes}
+        # The snapshot leaves the description out (audit entries stay short): carry it over.
+        values = {**before, "description": issue.description, **changes}
         values.pop("key", None)
         updated = KnownIssue(
             id=issue.id,
