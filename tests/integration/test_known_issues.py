@@ -131,7 +131,7 @@ def known_issue(client: TestClient, store: dict[str, Headers]) -> dict[str, Any]
         client,
         store["agent"],
         title="LabelWriter 350 after the macOS upgrade",
-        body="The 350's driver does not run on the new macOS. We send a 450 free.",
+        body="The 350's **driver** does not run on the new macOS. <b>We send a 450 free.</b>",
         product_ids=["labelwriter-350"],
         status="published",
     )
@@ -178,6 +178,9 @@ def test_an_owner_who_describes_the_issue_gets_article_and_program_first(
     assert suggestions["known_issues"] == [ISSUE]
     assert suggestions["items"][0]["id"] == str(known_issue["article_id"])
     assert suggestions["items"][0]["kind"] == "article"
+    assert suggestions["items"][0]["snippet"] == (
+        "The 350's driver does not run on the new macOS. We send a 450 free."
+    )
     assert [p["id"] for p in suggestions["programs"]] == [PROGRAM]
     assert suggestions["programs"][0]["remedy"] == "upgrade-known-issue"
 

@@ -12,6 +12,7 @@ from caredesk.adapters.embeddings import shared_embedder
 from caredesk.adapters.intent import METHOD_HEAD, EncoderIntentTrainer, TrainingPlan
 from caredesk.bootstrap import Container
 from caredesk.domain.agents import SYSTEM, Role
+from caredesk.domain.errors import DomainError, ErrorCode, ValidationFailed
 from caredesk.domain.intents import IntentModelInfo
 from caredesk.services import triage
 from tests.integration.conftest import Headers
@@ -400,3 +401,20 @@ def test_a_fine_tuned_model_round_trips_through_the_database(
     case = _case(client, agent, customer, "Please refund my payment for the kettle")
     result = _triage(client, agent, case["id"])
     assert result["intent"] == "refund" and result["model_version"] == info.version
+
+
+def test_training_needs_two_intents(container: Container) -> None:
+    trainer = EncoderIntentTrainer(shared_embedder(), QUICK)
+    now = container.clock.now()
+    with pytest.raises(DomainError) as caught:
+        triage.train_intent_model(container.uow, trainer, SYSTEM, now)
+    assert caught.value.code is ErrorCode.NOT_ENOUGH_LABELS
+    triage.add_labels(container.uow(), SYSTEM, now, EXAMPLES[:4])
+    with pytest.raises(DomainError) as caught:
+        triage.train_intent_model(container.uow, trainer, SYSTEM, now)
+    assert caught.value.details["intents"] == {"where_is_my_order": 4}
+    # A bad example anywhere in a file lands nothing.
+    with pytest.raises(ValidationFailed, match="example 2"):
+        triage.add_labels(container.uow(), SYSTEM, now, [("fine", "refund"), ("bad", "no way!")])
+    with container.uow() as uow:
+        assert len(uow.triage.labels()) == 4

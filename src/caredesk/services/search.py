@@ -18,6 +18,7 @@ from caredesk.domain.agents import Actor, Permission
 from caredesk.domain.cases import Case, Message, MessageKind
 from caredesk.domain.errors import DomainError, ErrorCode, NotFound
 from caredesk.domain.knowledge import KnownIssue
+from caredesk.domain.markup import plain_text
 from caredesk.domain.search import (
     IndexedText,
     SearchHit,
@@ -288,7 +289,8 @@ def suggest_for_case(
                     kind=SearchKind.ARTICLE,
                     ref_id=str(article.id),
                     title=article.title,
-                    snippet=snippet(article.body, []),
+                    # Like every other hit's: words only, no Markdown or HTML.
+                    snippet=snippet(plain_text(article.body), []),
                     score=1.0,
                     public=article.is_public,
                 )
