@@ -3,6 +3,7 @@ public risk, moments, routing rules as data (each match audited), and correction
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -418,3 +419,23 @@ def test_training_needs_two_intents(container: Container) -> None:
         triage.add_labels(container.uow(), SYSTEM, now, [("fine", "refund"), ("bad", "no way!")])
     with container.uow() as uow:
         assert len(uow.triage.labels()) == 4
+
+
+def test_moments_and_risk_reach_the_planner(
+    client: TestClient, agent: Headers, customer: dict[str, Any]
+) -> None:
+    baby = _case(client, agent, customer, "Our baby was born last week and the pram is late")
+    plan = client.get(f"/api/v1/cases/{baby['id']}/plan", headers=agent)
+    assert plan.status_code == 200, plan.text
+    offered = {r["id"] for offer in plan.json()["offers"] for r in offer["remedies"]}
+    assert "handwritten-note" in offered
+
+    plain = _case(client, agent, customer, "The pram is late")
+    plan = client.get(f"/api/v1/cases/{plain['id']}/plan", headers=agent).json()
+    offered = {r["id"] for offer in plan["offers"] for r in offer["remedies"]}
+    assert "handwritten-note" not in offered and "handwritten-note" in plan["ineligible"]
+
+    # A threat to go public raises what is at stake for the same customer.
+    risky = _case(client, agent, customer, "The pram is late. I will post about it on Twitter.")
+    risky_plan = client.get(f"/api/v1/cases/{risky['id']}/plan", headers=agent).json()
+    assert Decimal(risky_plan["value_at_stake"]) > Decimal(plan["value_at_stake"])
