@@ -24,6 +24,7 @@ from caredesk.domain.policy.model import Program
 from caredesk.domain.tokens import ApiToken
 from caredesk.services import cases, grants
 from caredesk.services.cases import NewAttachment
+from caredesk.services.console_ports import OrderSummary
 from caredesk.services.facts import case_facts
 from caredesk.services.grants import CasePlan
 from caredesk.services.lifecycle import LifecycleOptions
@@ -33,6 +34,7 @@ from caredesk.services.ports import CaseFilter, Page, UnitOfWork
 UowFactory = Callable[[], UnitOfWork]
 OPEN_STATUSES = (CaseStatus.NEW, CaseStatus.OPEN, CaseStatus.PENDING, CaseStatus.ON_HOLD)
 PAST_CASES_SHOWN = 50
+ORDERS_IN_DETAIL = 8
 
 
 # --- queues ----------------------------------------------------------------------------------
@@ -63,9 +65,13 @@ class QueueQuery:
     text: str | None = None
     team_id: int | None = None
     assignee_id: int | None = None
+    sort: str = "updated"  # "updated": latest activity first; "due": SLA due time first
 
 
-VIEWS = ("mine", "unassigned", "team", "open", "all")
+VIEWS = ("mine", "unassigned", "team", "open", "all", "breaching")
+SORTS = ("updated", "due")
+# "Breaching soon": a running SLA clock due within this window (or already overdue).
+BREACHING_WINDOW = timedelta(hours=4)
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,6 +83,7 @@ class QueueView:
     teams: dict[int, Team]
     my_team_ids: list[int]
     counts: QueueCounts
+    due: dict[int, datetime] = field(default_factory=dict)
 
 
 def _me(uow: UnitOfWork, actor: Actor) -> Agent | None:
@@ -135,20 +142,63 @@ def _filter(query: QueueQuery, actor: Actor, team_ids: list[int]) -> CaseFilter:
     )
 
 
+def _by_due(
+    uow: UnitOfWork,
+    filters: CaseFilter,
+    limit: int,
+    cursor: str | None,
+    due_before: datetime | None,
+) -> Page[Case]:
+    """Sorted by due time the page is an offset, not a keyset: due times move as clocks run."""
+    offset_text = (cursor or "o:0").removeprefix("o:")
+    if not offset_text.isdigit() or int(offset_text) > 1_000_000:
+        raise ValidationFailed("cursor is not one this page issued", details={"field": "cursor"})
+    offset = int(offset_text)
+    found = uow.console.cases_by_due(filters, limit + 1, offset, due_before)
+    more = f"o:{offset + limit}" if len(found) > limit else None
+    return Page(found[:limit], more)
+
+
 def queue(
-    uow: UnitOfWork, actor: Actor, query: QueueQuery, limit: int, cursor: str | None
+    uow: UnitOfWork,
+    actor: Actor,
+    query: QueueQuery,
+    limit: int,
+    cursor: str | None,
+    now: datetime | None = None,
 ) -> QueueView:
     actor.require(Permission.READ)
     if query.view not in VIEWS:
         raise ValidationFailed(f"unknown queue {query.view!r}", details={"field": "view"})
+    if query.sort not in SORTS:
+        raise ValidationFailed(f"unknown sort {query.sort!r}", details={"field": "sort"})
+    if query.view == "breaching" and now is None:
+        raise ValidationFailed("the breaching-soon queue needs the time", details={"field": "view"})
     with uow:
         me = _me(uow, actor)
         team_ids = me.team_ids if me else []
-        page = uow.cases.find(_filter(query, actor, team_ids), limit, cursor)
+        filters = _filter(query, actor, team_ids)
+        if query.view == "breaching":
+            assert now is not None
+            page = _by_due(uow, filters, limit, cursor, now + BREACHING_WINDOW)
+        elif query.sort == "due":
+            page = _by_due(uow, filters, limit, cursor, None)
+        else:
+            page = uow.cases.find(filters, limit, cursor)
         names = uow.console.customer_names({c.customer_id for c in page.items})
+        due = uow.console.next_due([c.id for c in page.items if c.id is not None])
         agents = {a.id: a for a in uow.agents.all() if a.id is not None}
         teams = {t.id: t for t in uow.teams.all() if t.id is not None}
-        return QueueView(query, page, names, agents, teams, team_ids, _counts(uow, actor, team_ids))
+        return QueueView(
+            query,
+            page,
+            names,
+            agents,
+            teams,
+            team_ids,
+            _counts(uow, actor, team_ids),
+            due,
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -248,7 +298,9 @@ class CaseScreen:
     events: list[AuditEvent]
     grants: list[Grant]
     customer: Customer
+    # The case's orders and the newest few, whole; every order as a summary line.
     orders: list[Order]
+    order_summaries: list[OrderSummary]
     past_cases: list[Case]
     customer_grants: list[Grant]
     agents: dict[int, Agent]
@@ -264,7 +316,7 @@ class CaseScreen:
 
     @property
     def lifetime_spend(self) -> Decimal:
-        return sum((o.total for o in self.orders if o.status.value != "cancelled"), ZERO)
+        return sum((o.total for o in self.order_summaries if o.status != "cancelled"), ZERO)
 
 
 def case_screen(uow: UowFactory, actor: Actor, now: datetime, case_id: int) -> CaseScreen:
@@ -290,7 +342,10 @@ def case_screen(uow: UowFactory, actor: Actor, now: datetime, case_id: int) -> C
             events=work.audit.for_case(case_id),
             grants=case_grants,
             customer=customer,
-            orders=work.orders.for_customer(customer.id),
+            orders=work.console.orders_in_detail(
+                customer.id, list(case.order_ids), ORDERS_IN_DETAIL
+            ),
+            order_summaries=work.console.order_summaries(customer.id),
             past_cases=[c for c in past.items if c.id != case_id][:PAST_CASES_SHOWN],
             customer_grants=work.grants.for_customer(customer.id),
             agents={a.id: a for a in work.agents.all() if a.id is not None},

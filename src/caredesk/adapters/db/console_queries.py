@@ -5,14 +5,16 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from decimal import Decimal
 
-from sqlalchemy import ColumnElement, func, select
+from sqlalchemy import ColumnElement, Subquery, func, select
 from sqlalchemy.orm import Session as OrmSession
 
 from caredesk.adapters.db import models as m
+from caredesk.adapters.db.mapping import case_from_row, order_from_row
 from caredesk.adapters.db.search import case_text_condition
-from caredesk.domain.cases import MessageKind
+from caredesk.domain.cases import Case, MessageKind
 from caredesk.domain.grants import ApprovalStatus, GrantStatus
-from caredesk.services.console_ports import CaseTiming, GrantFact
+from caredesk.domain.orders import Order
+from caredesk.services.console_ports import CaseTiming, GrantFact, OrderSummary
 from caredesk.services.ports import CaseFilter
 
 
@@ -71,6 +73,95 @@ class SqlConsoleQueries:
             )
         )
         return {cid: f"{first} {last}".strip() for cid, first, last in rows}
+
+    def order_summaries(self, customer_id: str) -> list[OrderSummary]:
+        # Aggregates instead of whole orders: a customer with hundreds of orders costs two
+        # grouped scans, not hundreds of mapped rows with their lines and shipments.
+        totals = (
+            select(m.OrderLineRow.order_id, func.sum(m.OrderLineRow.price).label("total"))
+            .join(m.OrderRow, m.OrderRow.id == m.OrderLineRow.order_id)
+            .where(m.OrderRow.customer_id == customer_id)
+            .group_by(m.OrderLineRow.order_id)
+            .subquery()
+        )
+        promised = (
+            select(
+                m.FulfilmentRow.order_id, func.max(m.FulfilmentRow.promised_date).label("promised")
+            )
+            .join(m.OrderRow, m.OrderRow.id == m.FulfilmentRow.order_id)
+            .where(m.OrderRow.customer_id == customer_id)
+            .group_by(m.FulfilmentRow.order_id)
+            .subquery()
+        )
+        rows = self.session.execute(
+            select(
+                m.OrderRow.id,
+                m.OrderRow.status,
+                m.OrderRow.placed_at,
+                totals.c.total,
+                promised.c.promised,
+            )
+            .outerjoin(totals, totals.c.order_id == m.OrderRow.id)
+            .outerjoin(promised, promised.c.order_id == m.OrderRow.id)
+            .where(m.OrderRow.customer_id == customer_id)
+            .order_by(m.OrderRow.seq)
+        )
+        return [
+            OrderSummary(
+                order_id,
+                status,
+                _aware(placed),
+                Decimal(total or 0).quantize(Decimal("0.01")),
+                date.fromisoformat(due) if isinstance(due, str) else due,
+            )
+            for order_id, status, placed, total, due in rows
+        ]
+
+    def orders_in_detail(self, customer_id: str, order_ids: list[str], recent: int) -> list[Order]:
+        newest = (
+            select(m.OrderRow.id)
+            .where(m.OrderRow.customer_id == customer_id)
+            .order_by(m.OrderRow.seq.desc())
+            .limit(recent)
+        )
+        rows = self.session.scalars(
+            select(m.OrderRow)
+            .where(
+                m.OrderRow.customer_id == customer_id,
+                m.OrderRow.id.in_(newest.scalar_subquery()) | m.OrderRow.id.in_(order_ids),
+            )
+            .order_by(m.OrderRow.seq)
+        )
+        return [order_from_row(r) for r in rows]
+
+    @staticmethod
+    def _due() -> Subquery:
+        return (
+            select(m.SlaClockRow.case_id, func.min(m.SlaClockRow.due_at).label("due_at"))
+            .where(m.SlaClockRow.completed_at.is_(None), m.SlaClockRow.due_at.is_not(None))
+            .group_by(m.SlaClockRow.case_id)
+            .subquery()
+        )
+
+    def next_due(self, case_ids: list[int]) -> dict[int, datetime]:
+        if not case_ids:
+            return {}
+        due = self._due()
+        rows = self.session.execute(select(due).where(due.c.case_id.in_(case_ids)))
+        return {case_id: at for case_id, at in ((r[0], _aware(r[1])) for r in rows) if at}
+
+    def cases_by_due(
+        self, filters: CaseFilter, limit: int, offset: int, due_before: datetime | None
+    ) -> list[Case]:
+        due = self._due()
+        stmt = select(m.CaseRow).where(*self._case_conditions(filters))
+        if due_before is not None:
+            stmt = stmt.join(due, due.c.case_id == m.CaseRow.id).where(due.c.due_at < due_before)
+        else:
+            stmt = stmt.outerjoin(due, due.c.case_id == m.CaseRow.id)
+        stmt = stmt.order_by(due.c.due_at.asc().nulls_last(), m.CaseRow.id).limit(limit)
+        rows = self.session.scalars(stmt.offset(offset))
+        return [case_from_row(r) for r in rows]
 
     def change_stamp(self) -> str:
         # Each part is an index lookup, so the stamp stays cheap at any number of cases.

@@ -15,6 +15,7 @@ from caredesk.domain.cases import CaseStatus, MessageKind, Priority
 from caredesk.domain.errors import DomainError, ErrorCode, ValidationFailed
 from caredesk.services import cases, console, grants
 from caredesk.services.cases import NewAttachment
+from caredesk.services.console import ORDERS_IN_DETAIL
 from caredesk.services.lifecycle import LifecycleOptions
 from caredesk.web.pages.common import (
     HINTS,
@@ -31,7 +32,6 @@ from caredesk.web.pages.views import expanded_macros, offer_cards, timeline
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
 CaseId = Annotated[int, Path(ge=1, le=2**63 - 1)]
-ORDERS_IN_DETAIL = 8
 
 
 def case_page(
@@ -49,6 +49,8 @@ def case_page(
     screen = console.case_screen(container.uow.read_only, who.actor, container.clock.now(), case_id)
     linked = [o for o in screen.orders if o.id in screen.case.order_ids]
     recent = [o for o in reversed(screen.orders) if o.id not in screen.case.order_ids]
+    detailed = linked + recent[: max(0, ORDERS_IN_DETAIL - len(linked))]
+    shown = {o.id for o in detailed}
     context: dict[str, Any] = {
         "who": who,
         "csrf": who.csrf,
@@ -65,8 +67,8 @@ def case_page(
         customer=screen.customer,
         entries=timeline(screen),
         offers=offer_cards(screen),
-        detailed_orders=linked + recent[: max(0, ORDERS_IN_DETAIL - len(linked))],
-        other_orders=recent[max(0, ORDERS_IN_DETAIL - len(linked)) :],
+        detailed_orders=detailed,
+        other_orders=[o for o in reversed(screen.order_summaries) if o.id not in shown],
         macros=expanded_macros(screen, who.agent),
         statuses=list(CaseStatus),
         priorities=list(Priority),

@@ -194,6 +194,9 @@ NOTICES = {
     "view_deleted": "View removed.",
     "no_next": "No other open case is waiting for you.",
     "rule_deleted": "Routing rule deleted.",
+    "escalated": "Escalated. The receiver reads your handoff summary on the case.",
+    "merged": "Merged: the other cases' messages, notes and grants are on this case now.",
+    "split": "Split: this is the new case with the messages you moved.",
 }
 
 HINTS = {

@@ -66,7 +66,7 @@ def _knowledge(container: Container, actor: Actor, screen: CaseScreen) -> dict[s
         for h in wanted
         if h.ref_id.isdigit()
     }
-    items = [
+    items: list[dict[str, Any]] = [
         {
             "hit": h,
             "article": articles[h.ref_id],
@@ -90,9 +90,42 @@ def _knowledge(container: Container, actor: Actor, screen: CaseScreen) -> dict[s
     return {"items": items, "similar_cases": cases, "known": known}
 
 
+def _sla(container: Container, actor: Actor, screen: CaseScreen) -> dict[str, Any] | None:
+    """The case's SLA clocks as due times, read at this moment."""
+    from caredesk.services import sla
+
+    assert screen.case.id is not None
+    reading = sla.case_sla(container.uow.read_only(), actor, screen.case.id, container.clock.now())
+    if not reading.clocks:
+        return None
+    return {"sla": reading}
+
+
+def _handover(container: Container, actor: Actor, screen: CaseScreen) -> dict[str, Any] | None:
+    """Escalation with the desk's drafted handoff summary, and merge and split."""
+    from caredesk.services import lifecycle
+
+    case_id = screen.case.id
+    assert case_id is not None
+    draft = lifecycle.draft_handoff(container.uow.read_only(), actor, case_id)
+    return {
+        "draft": draft.summary,
+        "handoffs": lifecycle.case_handoffs(container.uow.read_only(), actor, case_id),
+        "links": lifecycle.case_links(container.uow.read_only(), actor, case_id),
+        "leads": sorted(
+            (a for a in screen.agents.values() if a.active and a.role.value in ("lead", "admin")),
+            key=lambda a: a.name,
+        ),
+        "teams": sorted(screen.teams.values(), key=lambda t: t.name),
+        "splittable": [m for m in screen.messages if m.kind.value != "note"],
+    }
+
+
 CASE_PANELS: list[CasePanel] = [
+    CasePanel("sla", "SLA", "panels/sla.html", _sla),
     CasePanel("known-issue", "Known issue", "panels/known_issue.html", _known_issue),
     CasePanel("knowledge", "Knowledge", "panels/knowledge.html", _knowledge),
+    CasePanel("handover", "Escalate, merge, split", "panels/handover.html", _handover, "main"),
 ]
 
 

@@ -32,7 +32,7 @@ router = APIRouter(route_class=PageRoute, include_in_schema=False)
 PAGE_SIZE = 50
 VIEWS_COOKIE = "caredesk_views"
 MAX_VIEWS = 20
-VIEW_KEYS = ("view", "status", "tag", "q", "team")
+VIEW_KEYS = ("view", "status", "tag", "q", "team", "sort")
 LIVE_POLL_SECONDS = 2.0
 LIVE_STREAM_SECONDS = 300.0
 VIEW_TITLES = {
@@ -41,11 +41,17 @@ VIEW_TITLES = {
     "team": "My team",
     "open": "All open",
     "all": "Everything",
+    "breaching": "Breaching soon",
 }
 
 
 def _query(
-    view: str, status: list[str], tag: str | None, q: str | None, team: int | None
+    view: str,
+    status: list[str],
+    tag: str | None,
+    q: str | None,
+    team: int | None,
+    sort: str | None = None,
 ) -> console.QueueQuery:
     try:
         statuses = tuple(CaseStatus(s) for s in status if s)
@@ -57,6 +63,7 @@ def _query(
         tag=(tag or "").strip().lower() or None,
         text=(q or "").strip() or None,
         team_id=team,
+        sort=sort or "updated",
     )
 
 
@@ -98,9 +105,12 @@ def queue_page(
     q: Annotated[str | None, Query(max_length=200)] = None,
     team: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,
     cursor: Annotated[str | None, Query(max_length=400)] = None,
+    sort: Annotated[str | None, Query(max_length=20)] = None,
 ) -> HTMLResponse:
-    query = _query(view, status or [], tag, q, team)
-    result = console.queue(container.uow.read_only(), who.actor, query, PAGE_SIZE, cursor)
+    query = _query(view, status or [], tag, q, team, sort)
+    result = console.queue(
+        container.uow.read_only(), who.actor, query, PAGE_SIZE, cursor, container.clock.now()
+    )
     current = urlencode(
         [(k, v) for k, v in request.query_params.multi_items() if k in VIEW_KEYS and v]
     )
@@ -151,8 +161,11 @@ def bulk(
         params.get("tag"),
         params.get("q"),
         int(params["team"]) if params.get("team", "").isdigit() else None,
+        params.get("sort"),
     )
-    result = console.queue(container.uow.read_only(), who.actor, query, PAGE_SIZE, None)
+    result = console.queue(
+        container.uow.read_only(), who.actor, query, PAGE_SIZE, None, container.clock.now()
+    )
     return render(
         request,
         "queue.html",
