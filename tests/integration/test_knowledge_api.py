@@ -169,7 +169,9 @@ def test_filters_and_pages(client: TestClient, agent: Headers) -> None:
         return [a["id"] for a in response.json()["items"]]
 
     assert listed(tag="printers") == [ids[0]]
+    assert listed(tag=" Printers ") == [ids[0]]
     assert listed(locale="de") == [ids[1]]
+    assert listed(locale="DE") == [ids[1]]
     assert listed(product_id="p-1") == [ids[1]]
     assert listed(kind="macro") == [ids[2]]
     assert listed(status="published") == [ids[2]]
@@ -180,11 +182,8 @@ def test_filters_and_pages(client: TestClient, agent: Headers) -> None:
         "/api/v1/articles", params={"limit": 2, "cursor": first["next_cursor"]}, headers=agent
     ).json()
     assert [a["id"] for a in rest["items"]] == ids[2:] and rest["next_cursor"] is None
-    problem(
-        client.get("/api/v1/articles", params={"cursor": "abc"}, headers=agent),
-        422,
-        "validation_error",
-    )
+    for bad in ({"cursor": "abc"}, {"locale": "not a locale"}):
+        problem(client.get("/api/v1/articles", params=bad, headers=agent), 422, "validation_error")
 
 
 @pytest.mark.parametrize(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -16,6 +16,7 @@ from caredesk.domain.knowledge import (
     ArticleVersion,
     KnownIssue,
     Visibility,
+    normalise_locale,
 )
 from caredesk.domain.markup import plain_text, render_markdown
 from caredesk.domain.search import IndexedText, SearchKind
@@ -258,6 +259,13 @@ def list_articles(
     uow: UnitOfWork, actor: Actor, filters: ArticleFilter, limit: int, after_id: int | None
 ) -> tuple[list[Article], int | None]:
     actor.require(Permission.READ)
+    # Filter values are read the way articles store them: "pt_BR" finds "pt-BR", "Printers"
+    # finds "printers".
+    filters = replace(
+        filters,
+        locale=normalise_locale(filters.locale) if filters.locale is not None else None,
+        tag=filters.tag.strip().lower() if filters.tag is not None else None,
+    )
     if _public_view(actor):
         filters = ArticleFilter(
             kind=ArticleKind.ARTICLE,
