@@ -24,7 +24,7 @@ from caredesk.domain.agents import SYSTEM, Role
 from caredesk.domain.cases import MessageKind
 from caredesk.domain.jobs import JobState
 from caredesk.domain.mail import INBOUND_SCOPE, MailDirection, MailStatus, case_from_addresses
-from caredesk.services import auth, mail_out
+from caredesk.services import auth, jobs, mail_out
 from caredesk.services import cases as case_service
 from caredesk.services.jobs import HandlerRegistry, JobContext, Worker
 from caredesk.settings import Settings
@@ -239,6 +239,16 @@ def test_a_temporary_smtp_refusal_is_retried_and_a_permanent_one_is_recorded_on_
         if m.kind is MessageKind.NOTE
     ]
     assert len(notes) == 1 and "550" in notes[0].body
+
+    # The address is fixed; an admin retries the dead job and the same mail goes out.
+    sink.handler.refuse_with = None
+    jobs.retry_job(container.uow(), SYSTEM, clock.now(), dead[0].id or 0)
+    assert run_jobs() == 1
+    assert len(sink.received) == 2
+    with container.uow() as uow:
+        resent = uow.mail.get(failed[0].id or 0)
+        assert resent is not None and resent.status is MailStatus.SENT
+    assert sink.received[-1].message["Message-ID"] == failed[0].message_id
 
 
 def test_the_listener_refuses_foreign_domains_oversized_mail_and_floods_with_smtp_codes(

@@ -18,6 +18,8 @@ Mail that cannot be parsed is kept raw in `mail_failures` for an admin; it is ne
 
 from __future__ import annotations
 
+import random
+import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -40,7 +42,7 @@ from caredesk.domain.mail import (
     storable_message_id,
     synthetic_message_id,
 )
-from caredesk.services import audit, mail_out
+from caredesk.services import audit, lifecycle, mail_out
 from caredesk.services.customers import new_customer_id
 from caredesk.services.mail_ports import MailParser
 from caredesk.services.ports import Clock, UnitOfWork, UnitOfWorkFactory
@@ -48,6 +50,7 @@ from caredesk.services.triage import TriageEngine, triage_case_in
 from caredesk.settings import Settings
 
 MAX_ATTACHMENTS = 50
+RETRIES = 8
 RATE_WINDOW = timedelta(hours=1)
 LIST_TAG = "mailing-list"
 
@@ -73,6 +76,8 @@ class MailConfig:
     acknowledge: bool
     desk_name: str
     max_attachment_bytes: int
+    # A reply to a case solved longer ago than this opens a new, linked case.
+    reopen_grace: timedelta = timedelta(days=7)
 
     @classmethod
     def of(cls, settings: Settings) -> MailConfig:
@@ -83,6 +88,7 @@ class MailConfig:
             acknowledge=settings.mail_acknowledge_new_cases,
             desk_name=settings.mail_from_name,
             max_attachment_bytes=settings.max_attachment_bytes,
+            reopen_grace=timedelta(hours=settings.reopen_grace_hours),
         )
 
 
@@ -258,7 +264,15 @@ def _file(
     now: datetime,
 ) -> Delivery:
     case = _matched_case(uow, mail, envelope, config)
-    if case is not None and case.status is not CaseStatus.CLOSED:
+    if case is not None:
+        # Mail to a merged-away case belongs to the case it was merged into.
+        case = lifecycle.live_case(uow, case)
+    # A customer's reply after the grace period opens a new case linked to the solved one.
+    if (
+        case is not None
+        and case.status is not CaseStatus.CLOSED
+        and (mail.auto is not None or lifecycle.takes_reply(case, now, config.reopen_grace))
+    ):
         return _file_on_case(uow, mail, record, case, config, triage, now)
     if mail.auto is AutoKind.AUTO_REPLY:
         # An out-of-office about nothing we know: kept for an admin, never a case.
@@ -270,7 +284,10 @@ def _file(
         record.status = MailStatus.UNFILED
         uow.mail.add(record)
         return Delivery(Outcome.UNFILED, mail_id=record.id, detail="no usable sender address")
-    return _open_case(uow, mail, record, customer_id, case, config, triage, now)
+    delivery = _open_case(uow, mail, record, customer_id, case, config, triage, now)
+    if case is not None and delivery.case_id is not None:
+        lifecycle.link_follow_up(uow, SYSTEM, now, delivery.case_id, case)
+    return delivery
 
 
 def _file_on_case(
@@ -484,8 +501,13 @@ class MailIntake:
     def deliver(
         self, raw: bytes, envelope: Envelope | None = None, *, rate_limit: bool = True
     ) -> Delivery:
-        """Deliver one message; a lost race with a twin delivery is retried (then a duplicate)."""
-        for attempt in range(3):
+        """Deliver one message; a lost race is retried after a short random pause.
+
+        Races are rare but real with several storing threads: two first messages from new
+        senders number their customers at once, or a twin delivery of the same message
+        stores it first (the retry then finds a duplicate).
+        """
+        for attempt in range(RETRIES):
             try:
                 return receive_mail(
                     self.uow(),
@@ -498,6 +520,9 @@ class MailIntake:
                     rate_limit=rate_limit,
                 )
             except DomainError as exc:
-                if exc.code not in (ErrorCode.CONFLICT, ErrorCode.VERSION_CONFLICT) or attempt == 2:
+                if exc.code not in (ErrorCode.CONFLICT, ErrorCode.VERSION_CONFLICT):
                     raise
+                if attempt == RETRIES - 1:
+                    raise
+                time.sleep(random.uniform(0, 0.01 * (attempt + 1)))
         raise AssertionError("unreachable")

@@ -251,8 +251,9 @@ def deliver(ctx: JobContext, payload: dict[str, Any], mailer: Mailer) -> None:
         record = uow.mail.get(mail_id)
         if record is None:
             raise PermanentFailure(f"mail {mail_id} does not exist")
-        if record.status is not MailStatus.QUEUED:
-            return
+        if record.status in (MailStatus.SENT, MailStatus.BOUNCED):
+            return  # sent already: this is a job run again after a crash
+        # A failed mail whose job an admin retries is sent again, as it was rendered.
         if record.raw_sha256 is None:
             record.message_id = f"<{uuid.uuid4().hex}.m{record.id}@{identity.domain}>"
             message, _ = compose(uow, record, identity, now)
