@@ -483,3 +483,45 @@ def test_escalate_merge_and_split_from_the_case_page(
     new_id = int(split.headers["location"].split("/cases/")[1].split("?")[0])
     assert new_id != case_id
     assert "Invoice question" in app_client.get(f"/cases/{new_id}").text
+
+
+def test_sla_calendars_and_policies_are_added_with_errors_in_place(
+    app_client: TestClient, store: Container
+) -> None:
+    sign_in(app_client, ADMIN)
+    token = csrf_of(app_client, "/admin/sla")
+    bad = app_client.post(
+        "/admin/sla/calendars",
+        data={"csrf_token": token, "text": "name: Broken\ntimezone: Mars/Olympus\nhours: {}\n"},
+    )
+    assert bad.status_code == 422
+    assert 'id="calendar-problem"' in bad.text
+    assert "Mars/Olympus" in bad.text
+    good = app_client.post(
+        "/admin/sla/calendars",
+        data={
+            "csrf_token": token,
+            "text": "name: Office\ntimezone: Europe/London\nhours: {mon: ['09:00-17:00']}\n",
+        },
+    )
+    assert good.status_code == 303, good.text
+    missing = app_client.post(
+        "/admin/sla/policies",
+        data={"csrf_token": token, "text": "name: Gold\ntargets: {first_reply: 60}\ncalendar: X"},
+    )
+    assert missing.status_code == 422
+    assert "no calendar named" in missing.text
+    policy = app_client.post(
+        "/admin/sla/policies",
+        data={
+            "csrf_token": token,
+            "text": (
+                "name: Gold\ntargets: {first_reply: 60}\ncalendar: Office\nmatch: {tiers: [gold]}"
+            ),
+        },
+    )
+    assert policy.status_code == 303, policy.text
+    page = app_client.get("/admin/sla").text
+    assert "Office" in page and "Gold" in page and "first reply 60" in page
+    sign_in(app_client, AGENT)
+    assert app_client.get("/admin/sla").status_code == 403
