@@ -439,3 +439,20 @@ def test_moments_and_risk_reach_the_planner(
     risky = _case(client, agent, customer, "The pram is late. I will post about it on Twitter.")
     risky_plan = client.get(f"/api/v1/cases/{risky['id']}/plan", headers=agent).json()
     assert Decimal(risky_plan["value_at_stake"]) > Decimal(plan["value_at_stake"])
+
+
+@pytest.mark.parametrize(
+    "body", ["注文した商品がまだ届きません", "Mi pedido no ha llegado todavía", "🙂🙂🙂", "12345"]
+)
+def test_other_languages_are_triaged_without_error(
+    client: TestClient,
+    agent: Headers,
+    customer: dict[str, Any],
+    trained: IntentModelInfo,
+    body: str,
+) -> None:
+    case = _case(client, agent, customer, body, subject=body)
+    result = _triage(client, agent, case["id"])
+    assert result["language"] == "und"
+    assert result["intent"] in {"where_is_my_order", "refund", "account_access"}
+    assert 0 <= result["intent_confidence"] <= 1

@@ -94,9 +94,25 @@ def test_things_are_not_life_events(text: str) -> None:
     assert moments(text) == []
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Bonjour, ma commande est en retard depuis une semaine",
+        "Mi pedido no ha llegado todavía",
+        "Meine Bestellung ist nicht angekommen, bitte helfen Sie mir",
+        "Il mio ordine non è arrivato",
+        "Meu pedido não chegou, me ajude",
+        "Ik heb mijn bestelling nog niet ontvangen, is dat normaal?",
+    ],
+)
+def test_other_languages_are_not_english(text: str) -> None:
+    assert language(text)[0] == "und"
+
+
 def test_language() -> None:
     assert language("Where is my order? I have been waiting for a week.")[0] == "en"
-    assert language("Bonjour, ma commande est en retard depuis une semaine")[0] == "und"
+    assert language("no refund yet?")[0] == "en"
+    assert language("I'm locked out")[0] == "en"
     assert language("注文がまだ届きません")[0] == "und"
     assert language("12345 !!!") == ("und", 0.0)
     assert language("help please")[0] == "en"

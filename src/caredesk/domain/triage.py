@@ -71,8 +71,15 @@ _LATIN_WORD = re.compile(r"[a-z]+")
 _ENGLISH = frozenset(
     """the a an and or to of in on for with my your i you it is was are be have has not no
     this that can please thanks thank order card account help me we our do did when where
-    why how what will would could get got still been from at by if but so just""".split()  # noqa: SIM905
+    why how what will would could get got still been from at by if but so just
+    out up yet there they them their had does don didn doesn isn wasn won haven hasn couldn
+    ll ve hi hello dear sorry refund delivery delivered arrived received package parcel item
+    money back waiting week today yesterday tomorrow""".split()  # noqa: SIM905
 )
+
+
+# Words of _ENGLISH that Spanish, French, German, Italian, Portuguese or Dutch use as well.
+_SHARED_WORDS = frozenset("a an in on no me do is so at be by i".split())  # noqa: SIM905
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,7 +117,10 @@ def language(text: str) -> tuple[str, float]:
     if not words or latin_share < 0.6:
         return "und", round(1.0 - latin_share, 2)
     english = sum(w in _ENGLISH for w in words) / len(words)
-    if english >= 0.12 or (len(words) <= 4 and english > 0):
+    # Short words other languages write too ("no", "a", "me") are evidence only next to a
+    # word that is English alone: "Mi pedido no ha llegado" is not English.
+    distinct = any(w in _ENGLISH and w not in _SHARED_WORDS for w in words)
+    if distinct and (english >= 0.12 or (len(words) <= 4 and english > 0)):
         return "en", round(min(1.0, 0.5 + english), 2)
     return "und", round(1.0 - english, 2)
 
