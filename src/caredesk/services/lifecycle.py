@@ -46,7 +46,7 @@ from caredesk.domain.lifecycle import (
     reply_disposition,
     restore_after_unmerge,
 )
-from caredesk.services import audit, grants
+from caredesk.services import audit, grants, sla
 from caredesk.services.lifecycle_ports import CommitmentFilter, RepeatAskCount
 from caredesk.services.ports import UnitOfWork, UnitOfWorkFactory
 from caredesk.settings import Settings
@@ -226,6 +226,8 @@ def escalate(
             case.change_status(CaseStatus.OPEN, now)
         case.updated_at = now
         uow.cases.save(case)
+        # The receiving team may run under another SLA policy.
+        sla.sync_case(uow, case, now, before_status=CaseStatus(before["status"]))
         _note(uow, case, now, f"Escalated. Handoff summary:\n{text}")
         audit.record(
             uow, actor, now, "case.escalated", "case", case.id, case_id=case.id,
@@ -433,7 +435,7 @@ class SweepReport:
     reopened: list[int] = field(default_factory=list)
 
 
-def _live_case(uow: UnitOfWork, case: Case) -> Case:
+def live_case(uow: UnitOfWork, case: Case) -> Case:
     """The case a merged-away case now lives in (itself when it was not merged)."""
     seen = set()
     while case.id is not None and case.id not in seen:
@@ -495,7 +497,7 @@ def _alert(
 ) -> None:
     c.alerted_at = now
     uow.lifecycle.save_commitment(c)
-    case = _live_case(uow, _case(uow, c.case_id))
+    case = live_case(uow, _case(uow, c.case_id))
     local = c.due_at.astimezone(options.timezone)
     _note(
         uow, case, now,
@@ -513,12 +515,13 @@ def _miss(uow: UnitOfWork, actor: Actor, now: datetime, c: Commitment) -> int | 
     c.status = CommitmentStatus.MISSED
     c.resolved_at = now
     uow.lifecycle.save_commitment(c)
-    case = _live_case(uow, _case(uow, c.case_id))
+    case = live_case(uow, _case(uow, c.case_id))
     reopened = None
     case_before = case.snapshot()
     if case.status in (CaseStatus.SOLVED, CaseStatus.PENDING, CaseStatus.ON_HOLD):
         case.change_status(CaseStatus.OPEN, now)
         uow.cases.save(case)
+        sla.sync_case(uow, case, now, before_status=CaseStatus(case_before["status"]))
         reopened = case.id
         audit.record(
             uow, actor, now, "case.status_changed", "case", case.id, case_id=case.id,
@@ -547,12 +550,27 @@ def route_message(
     reply to a case solved longer ago than the grace period (or closed), a new follow-up."""
     if kind is MessageKind.NOTE:
         return case
-    case = _live_case(uow, case)
+    case = live_case(uow, case)
     if kind is not MessageKind.INBOUND:
         return case
-    if reply_disposition(case, now, options.reopen_grace) is not ReplyDisposition.FOLLOW_UP:
+    if takes_reply(case, now, options.reopen_grace):
         return case
     return _open_follow_up(uow, actor, now, case)
+
+
+def takes_reply(case: Case, now: datetime, grace: timedelta) -> bool:
+    """Whether a customer's reply belongs on this case (else on a new, linked one)."""
+    return reply_disposition(case, now, grace) is not ReplyDisposition.FOLLOW_UP
+
+
+def link_follow_up(uow: UnitOfWork, actor: Actor, now: datetime, case_id: int, old: Case) -> None:
+    """Record that a case opened elsewhere (by mail, say) follows up an earlier one."""
+    assert old.id is not None
+    uow.lifecycle.add_link(CaseLink(None, LinkKind.FOLLOW_UP_OF, case_id, old.id, now, actor.ref))
+    audit.record(
+        uow, actor, now, "case.followed_up", "case", old.id, case_id=old.id,
+        after={"follow_up_case_id": case_id},
+    )  # fmt: skip
 
 
 def _open_follow_up(uow: UnitOfWork, actor: Actor, now: datetime, old: Case) -> Case:
@@ -573,15 +591,11 @@ def _open_follow_up(uow: UnitOfWork, actor: Actor, now: datetime, old: Case) -> 
     )
     uow.cases.add(case)
     assert case.id is not None
-    uow.lifecycle.add_link(CaseLink(None, LinkKind.FOLLOW_UP_OF, case.id, old.id, now, actor.ref))
     audit.record(
         uow, actor, now, "case.created", "case", case.id, case_id=case.id,
         after={**case.snapshot(), "follow_up_of": old.id},
     )  # fmt: skip
-    audit.record(
-        uow, actor, now, "case.followed_up", "case", old.id, case_id=old.id,
-        after={"follow_up_case_id": case.id},
-    )  # fmt: skip
+    link_follow_up(uow, actor, now, case.id, old)
     return case
 
 
@@ -626,6 +640,7 @@ def merge_cases(
         target.set_tags([*target.tags, *(t for s in sources for t in s.tags)])
         target.updated_at = now
         uow.cases.save(target)
+        sla.sync_case(uow, target, now, before_status=target.status)
         audit.record(
             uow, actor, now, "case.merged", "case", target_id, case_id=target_id,
             before=target_before,
@@ -646,6 +661,7 @@ def _merge_one(
     before = source.snapshot()
     prior = close_as_merged(source, target.id, now)
     uow.cases.save(source)
+    sla.sync_case(uow, source, now, before_status=CaseStatus(before["status"]))
     link = CaseLink(
         None, LinkKind.MERGED_INTO, source.id, target.id, now, actor.ref,
         message_ids=message_ids, grant_ids=grant_ids, prior=prior,
@@ -708,6 +724,7 @@ def split_case(
             None, LinkKind.SPLIT_FROM, case.id, case_id, now, actor.ref, message_ids=ids
         )
         uow.lifecycle.add_link(link)
+        sla.sync_case(uow, case, now, before_status=case.status)
         original.updated_at = now
         uow.cases.save(original)
         audit.record(
@@ -759,6 +776,7 @@ def _unmerge(uow: UnitOfWork, actor: Actor, now: datetime, link: CaseLink) -> Un
     before = source.snapshot()
     restore_after_unmerge(source, link.prior, now)
     uow.cases.save(source)
+    sla.sync_case(uow, source, now, before_status=CaseStatus(before["status"]))
     target.updated_at = now
     uow.cases.save(target)
     for case, other in ((source, target), (target, source)):
@@ -919,6 +937,7 @@ def _open_proactive_case(
             created_at=now,
         )
         uow.lifecycle.add_finding(record)
+        sla.sync_case(uow, case, now, before_status=case.status)
         audit.record(
             uow, actor, now, "case.created", "case", case.id, case_id=case.id,
             after={**case.snapshot(), "finding": finding.key, "facts": finding.facts},
@@ -932,6 +951,10 @@ def _open_proactive_case(
             case.receive_message(notice, now)
             uow.cases.add_message(notice)
             uow.cases.save(case)
+            # The notice is the desk's first reply: the first-reply clock is met.
+            sla.sync_case(
+                uow, case, now, before_status=CaseStatus.NEW, message_kind=MessageKind.OUTBOUND
+            )
             audit.record(
                 uow, actor, now, "message.outbound", "message", notice.id, case_id=case.id,
                 after={"kind": "outbound", "proactive": True},
