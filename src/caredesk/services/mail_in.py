@@ -78,8 +78,6 @@ class MailConfig:
     max_attachment_bytes: int
     # A reply to a case solved longer ago than this opens a new, linked case.
     reopen_grace: timedelta = timedelta(days=7)
-    # A reply to a case solved longer ago than this opens a new, linked case.
-    reopen_grace: timedelta = timedelta(days=7)
 
     @classmethod
     def of(cls, settings: Settings) -> MailConfig:
