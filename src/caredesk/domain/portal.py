@@ -87,24 +87,23 @@ class CsatSurvey:
             )
 
     def answer(self, now: datetime, score: int | None, comment: str | None) -> None:
-        """Record (or change) the score and the optional comment while the survey is open."""
+        """Record (or change) the score and the optional comment while the survey is open.
+        Everything is checked before anything changes."""
         self.check_open(now)
-        if score is not None:
-            if score not in CSAT_SCORES:
-                raise ValidationFailed("the score is 1 to 5", details={"field": "score"})
-            self.score = score
-        if comment is not None:
-            text = comment.strip()
-            if len(text) > MAX_CSAT_COMMENT:
-                raise ValidationFailed(
-                    f"the comment is longer than {MAX_CSAT_COMMENT} characters",
-                    details={"field": "comment"},
-                )
-            if "\x00" in text:
-                raise ValidationFailed("the comment contains a NUL character")
-            self.comment = text
-        if self.score is None:
+        if score is not None and score not in CSAT_SCORES:
+            raise ValidationFailed("the score is 1 to 5", details={"field": "score"})
+        text = self.comment if comment is None else comment.strip()
+        if len(text) > MAX_CSAT_COMMENT:
+            raise ValidationFailed(
+                f"the comment is longer than {MAX_CSAT_COMMENT} characters",
+                details={"field": "comment"},
+            )
+        if "\x00" in text:
+            raise ValidationFailed("the comment contains a NUL character")
+        if score is None and self.score is None:
             raise ValidationFailed("choose a score from 1 to 5", details={"field": "score"})
+        self.score = score if score is not None else self.score
+        self.comment = text
         self.answered_at = now
 
     @property
