@@ -85,7 +85,7 @@ def test_work_the_label_printer_story_end_to_end(live: LiveServer, sign_in: Sign
 
     # Reply with the known-issue article's words, then solve.
     knowledge.locator(".kb-pinned").get_by_role("button", name=re.compile("Insert")).click()
-    body = page.get_by_label("Message")
+    body = page.get_by_label("Message", exact=True)
     expect(body).to_have_value(re.compile("LabelWriter 450 free of charge"))
     body.press("End")
     body.type("\n\nThanks for asking before buying a new one, Graham.")
@@ -129,10 +129,12 @@ def test_a_draft_survives_a_reload(live: LiveServer, sign_in: SignIn) -> None:
     case_id = story_case(live, "Our agreed delivery date")
     page = sign_in(AGENT)
     page.goto(live.url(f"/cases/{case_id}"))
-    page.get_by_label("Message").fill("Half-written answer about the missed date")
+    page.get_by_label("Message", exact=True).fill("Half-written answer about the missed date")
     expect(page.locator("[data-draft-state]")).to_contain_text("Draft saved")
     page.reload()
-    expect(page.get_by_label("Message")).to_have_value("Half-written answer about the missed date")
+    expect(page.get_by_label("Message", exact=True)).to_have_value(
+        "Half-written answer about the missed date"
+    )
     expect(page.locator("[data-draft-state]")).to_contain_text("Draft restored")
 
 
@@ -197,7 +199,7 @@ def test_help_overlay_and_keyboard(live: LiveServer, sign_in: SignIn) -> None:
     expect(dialog).to_be_hidden()
     page.keyboard.press("p")
     expect(page.get_by_label("Internal note")).to_be_checked()
-    expect(page.get_by_label("Message")).to_be_focused()
+    expect(page.get_by_label("Message", exact=True)).to_be_focused()
 
 
 def test_manager_dashboard_draws_its_charts(live: LiveServer, sign_in: SignIn) -> None:
