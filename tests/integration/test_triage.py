@@ -293,6 +293,8 @@ def test_routing_rules_crud_is_audited(
         {"name": "x", "when": {"sentiment_at_most": 5}, "then": {}},
         {"name": "x", "when": {"mood": "bad"}, "then": {}},
         {"name": "x"},
+        {"name": "x", "when": {"moments_any": ["newbaby"]}, "then": {}},
+        {"name": "x", "when": {"channels": ["fax"]}, "then": {}},
     ):
         problem(
             client.post("/api/v1/routing-rules", json=bad, headers=admin), 422, "validation_error"

@@ -18,7 +18,7 @@ from datetime import datetime
 from typing import Any
 
 from caredesk.domain.agents import SYSTEM, Actor, Permission
-from caredesk.domain.cases import Case, MessageKind
+from caredesk.domain.cases import Case, Channel, MessageKind
 from caredesk.domain.errors import DomainError, ErrorCode, NotFound, ValidationFailed
 from caredesk.domain.intents import (
     CaseTriage,
@@ -28,6 +28,7 @@ from caredesk.domain.intents import (
     check_intent,
 )
 from caredesk.domain.triage import (
+    MOMENT_PATTERNS,
     RoutingRule,
     RoutingRuleSpec,
     TriageFacts,
@@ -500,7 +501,19 @@ def list_rules(uow: UnitOfWork, actor: Actor) -> list[RoutingRule]:
 
 
 def _check_rule_refs(uow: UnitOfWork, spec: RoutingRuleSpec) -> None:
-    """A rule that routes to a team nobody created would match and silently do nothing."""
+    """A rule that names what does not exist (a team nobody created, a moment or channel
+    triage never reports) would silently never do what its author meant."""
+    when = spec.when
+    for field_name, given, known in (
+        ("when.moments_any", when.moments_any, sorted(MOMENT_PATTERNS)),
+        ("when.channels", when.channels, [c.value for c in Channel]),
+    ):
+        unknown = sorted(set(given or ()) - set(known))
+        if unknown:
+            raise ValidationFailed(
+                f"{field_name} names what triage never reports: {', '.join(unknown)}",
+                details={"field": field_name, "known": known},
+            )
     team = spec.then.team
     if team is not None and uow.teams.get_by_name(team) is None:
         raise ValidationFailed(
