@@ -13,6 +13,7 @@ from caredesk.adapters.db.engine import build_engine
 from caredesk.adapters.db.uow import SqlAlchemyUnitOfWorkFactory
 from caredesk.adapters.mail.smtp_out import SmtpMailer
 from caredesk.adapters.security import Argon2PasswordHasher
+from caredesk.adapters.webhook_http import UrllibWebhookSender
 from caredesk.services.jobs import HandlerRegistry, JobContext, WorkerPool
 from caredesk.services.lifecycle_jobs import register_lifecycle
 from caredesk.services.mail_out import register_mail
@@ -21,6 +22,7 @@ from caredesk.services.ports import Clock, PasswordHasher
 from caredesk.services.search import Semantic
 from caredesk.services.sla import register_sla
 from caredesk.services.triage import TriageEngine
+from caredesk.services.webhooks import register_webhooks
 from caredesk.settings import Settings
 
 
@@ -81,6 +83,7 @@ def wire_jobs(container: Container) -> None:
     registry = HandlerRegistry()
     # Each area adds one line here: `register_<area>(registry)` from its own module.
     register_sla(registry)
+    register_webhooks(registry, UrllibWebhookSender(container.settings.webhook_timeout_seconds))
     register_mail(registry, SmtpMailer(container.settings))
     register_portal(registry)
     register_lifecycle(

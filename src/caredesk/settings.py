@@ -108,6 +108,9 @@ class Settings(BaseSettings):
     job_max_attempts: int = Field(default=8, ge=1)
     job_backoff_seconds: float = Field(default=10.0, gt=0)
     job_backoff_max_seconds: float = Field(default=3600.0, gt=0)
+    webhook_timeout_seconds: float = Field(
+        default=10.0, gt=0, description="How long a webhook receiver may take to answer."
+    )
     job_plugins: list[str] = Field(
         default_factory=list,
         description="Extra job handlers: 'module:function' entries called with the registry.",

@@ -15,6 +15,7 @@ from caredesk.cli import lifecycle as lifecycle_cli
 from caredesk.cli import mail as mail_cli
 from caredesk.cli import policy as policy_cli
 from caredesk.cli import portal as portal_cli
+from caredesk.cli import sla as sla_cli
 from caredesk.cli import worker as worker_cli
 from caredesk.cli.common import desk, err, out
 from caredesk.domain.agents import SYSTEM, Role
@@ -51,6 +52,8 @@ app.command("smtp")(mail_cli.smtp)
 import_app.command("mbox")(mail_cli.import_mbox)
 import_app.command("maildir")(mail_cli.import_maildir)
 app.command("worker")(worker_cli.worker)
+app.add_typer(sla_cli.app, name="sla")
+app.add_typer(sla_cli.webhooks_app, name="webhooks")
 
 
 @app.command()

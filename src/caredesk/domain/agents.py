@@ -25,6 +25,7 @@ class Permission(StrEnum):
     MANAGE_TOKENS = "manage_tokens"
     MANAGE_POLICY = "manage_policy"
     MANAGE_JOBS = "manage_jobs"
+    MANAGE_WEBHOOKS = "manage_webhooks"
 
 
 _AGENT = frozenset({Permission.READ, Permission.WRITE_CASES, Permission.WRITE_CUSTOMERS})

@@ -7,6 +7,7 @@ from typing import Any
 
 from caredesk.domain.agents import Actor
 from caredesk.domain.audit import AuditEvent, changed_fields
+from caredesk.services import webhook_events
 from caredesk.services.ports import UnitOfWork
 
 
@@ -24,15 +25,16 @@ def record(
 ) -> None:
     if before is not None and after is not None:
         before, after = changed_fields(before, after)
-    uow.audit.append(
-        AuditEvent(
-            at=now,
-            actor=actor.ref,
-            action=action,
-            entity_type=entity_type,
-            entity_id=str(entity_id),
-            case_id=case_id,
-            before=before,
-            after=after,
-        )
+    event = AuditEvent(
+        at=now,
+        actor=actor.ref,
+        action=action,
+        entity_type=entity_type,
+        entity_id=str(entity_id),
+        case_id=case_id,
+        before=before,
+        after=after,
     )
+    uow.audit.append(event)
+    # Subscribers hear of the change in its own transaction: only if, and when, it commits.
+    webhook_events.emit(uow, event)

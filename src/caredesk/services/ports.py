@@ -29,6 +29,7 @@ from caredesk.services.lifecycle_ports import LifecycleRepository
 from caredesk.services.mail_ports import MailRepository
 from caredesk.services.portal_ports import PortalRepository
 from caredesk.services.sla_ports import SlaRepository
+from caredesk.services.webhooks_ports import WebhookRepository
 
 T = TypeVar("T")
 
@@ -285,6 +286,9 @@ class UnitOfWork(Protocol):
 
     @property
     def sla(self) -> SlaRepository: ...
+
+    @property
+    def webhooks(self) -> WebhookRepository: ...
 
     @property
     def portal(self) -> PortalRepository: ...

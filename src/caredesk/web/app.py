@@ -19,6 +19,7 @@ from caredesk.settings import Settings
 from caredesk.web.api import admin, cases, customers, grants, jobs, knowledge, lifecycle, tools
 from caredesk.web.api import mail as mail_api
 from caredesk.web.api import sla as sla_api
+from caredesk.web.api import webhooks as webhooks_api
 from caredesk.web.middleware import AccessLog, BodySizeLimit
 from caredesk.web.pages import install_console
 from caredesk.web.portal import install_portal
@@ -56,6 +57,7 @@ def create_app(settings: Settings | None = None, container: Container | None = N
     app.include_router(mail_api.router, prefix=API_PREFIX)
     app.include_router(jobs.router, prefix=API_PREFIX)
     app.include_router(sla_api.router, prefix=API_PREFIX)
+    app.include_router(webhooks_api.router, prefix=API_PREFIX)
 
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> dict[str, str]:

@@ -42,6 +42,7 @@ from caredesk.adapters.db.repositories import (
     SqlTokenRepository,
 )
 from caredesk.adapters.db.sla_repo import SqlSlaRepository
+from caredesk.adapters.db.webhooks_repo import SqlWebhookRepository
 from caredesk.domain.errors import DomainError, ErrorCode
 
 
@@ -77,6 +78,7 @@ class SqlAlchemyUnitOfWork:
         self.mail = SqlMailRepository(session)
         self.jobs = SqlJobRepository(session)
         self.sla = SqlSlaRepository(session)
+        self.webhooks = SqlWebhookRepository(session)
         self.portal = SqlPortalRepository(session)
         return self
 

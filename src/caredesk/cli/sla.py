@@ -1,0 +1,180 @@
+"""`caredesk sla …` and `caredesk webhooks …`: SLA data, the warning scan, and webhooks."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from caredesk.cli.common import desk, out
+from caredesk.domain.agents import SYSTEM
+
+app = typer.Typer(help="SLA policies, business calendars and case clocks.", no_args_is_help=True)
+webhooks_app = typer.Typer(help="Webhooks out: subscriptions and deliveries.", no_args_is_help=True)
+
+
+@app.command("calendars")
+def calendars() -> None:
+    """List business calendars."""
+    from caredesk.services import sla
+
+    with desk() as container:
+        for c in sla.list_calendars(container.uow(), SYSTEM):
+            hours = ", ".join(f"{d} {' '.join(s)}" for d, s in c.hours.items() if s)
+            out.print(f"{c.id}\t{c.name}\t{c.timezone}\t{hours}\t{len(c.holidays)} holiday(s)")
+
+
+@app.command("add-calendar")
+def add_calendar(
+    file: Annotated[
+        Path,
+        typer.Argument(
+            exists=True,
+            dir_okay=False,
+            help='JSON: {"name", "timezone", "hours": {"mon": ["09:00-17:00"]}, "holidays"}',
+        ),
+    ],
+) -> None:
+    """Create a business calendar from a JSON file."""
+    from caredesk.services import sla
+
+    data = json.loads(file.read_text(encoding="utf-8"))
+    with desk() as container:
+        calendar = sla.create_calendar(
+            container.uow(),
+            SYSTEM,
+            container.clock.now(),
+            name=data.get("name", ""),
+            timezone=data.get("timezone", ""),
+            hours=data.get("hours", {}),
+            holidays=data.get("holidays", []),
+        )
+        out.print(f"calendar {calendar.id} {calendar.name} created")
+
+
+@app.command("policies")
+def policies() -> None:
+    """List SLA policies in the order they are tried."""
+    from caredesk.services import sla
+
+    with desk() as container:
+        for p in sla.list_policies(container.uow(), SYSTEM):
+            targets = " ".join(f"{k.value}={v}m" for k, v in p.targets.items())
+            state = "active" if p.active else "inactive"
+            out.print(f"{p.id}\t{p.position}\t{p.name}\t{targets}\t{state}")
+
+
+@app.command("add-policy")
+def add_policy(
+    name: Annotated[str, typer.Option(help="Unique name (routing rules refer to it).")],
+    first_reply: Annotated[int | None, typer.Option(help="Minutes to the first reply.")] = None,
+    next_reply: Annotated[int | None, typer.Option(help="Minutes to each next reply.")] = None,
+    resolution: Annotated[int | None, typer.Option(help="Minutes to resolution.")] = None,
+    calendar: Annotated[
+        int | None, typer.Option(help="Count in this calendar's hours (else calendar time).")
+    ] = None,
+    warn_percent: Annotated[int, typer.Option(help="Warn at this share of a target.")] = 75,
+    tier: Annotated[list[str] | None, typer.Option(help="Customer tier (repeatable).")] = None,
+    priority: Annotated[list[str] | None, typer.Option(help="Case priority (repeatable).")] = None,
+    position: Annotated[int, typer.Option(help="Lower is tried first.")] = 100,
+) -> None:
+    """Create an SLA policy."""
+    from caredesk.services import sla
+
+    targets = {
+        k: v
+        for k, v in (
+            ("first_reply", first_reply),
+            ("next_reply", next_reply),
+            ("resolution", resolution),
+        )
+        if v is not None
+    }
+    with desk() as container:
+        policy = sla.create_policy(
+            container.uow(),
+            SYSTEM,
+            container.clock.now(),
+            name=name,
+            targets=targets,
+            calendar_id=calendar,
+            warn_percent=warn_percent,
+            match={"tiers": tier or [], "priorities": priority or []},
+            position=position,
+        )
+        out.print(f"SLA policy {policy.id} {policy.name} created")
+
+
+@app.command("show")
+def show(case_id: Annotated[int, typer.Argument(help="The case.")]) -> None:
+    """A case's SLA: its policy and each clock's status and due time."""
+    from caredesk.services import sla
+
+    with desk() as container:
+        view = sla.case_sla(container.uow(), SYSTEM, case_id, container.clock.now())
+        out.print(f"policy: {view.policy.name if view.policy else '(none)'}")
+        for c in view.clocks:
+            due = c.due_at.isoformat() if c.due_at else "-"
+            breached = f" breached at {c.breached_at.isoformat()}" if c.breached_at else ""
+            out.print(f"{c.metric.value}#{c.cycle}\t{c.status.value}\tdue {due}{breached}")
+
+
+@app.command("scan")
+def scan() -> None:
+    """Record the SLA warnings and breaches that came due (the worker does this every minute)."""
+    from caredesk.services import sla
+
+    with desk() as container:
+        out.print(f"{sla.scan(container.job_context())} warning(s) and breach(es) recorded")
+
+
+@webhooks_app.command("add")
+def webhooks_add(
+    url: Annotated[str, typer.Option(help="The receiver (http or https).")],
+    event: Annotated[list[str], typer.Option(help="Event or pattern, e.g. 'case.*' (repeatable).")],
+    description: Annotated[str, typer.Option(help="What it is for.")] = "",
+) -> None:
+    """Subscribe a URL to events; prints the signing secret once, on the last line."""
+    from caredesk.services import webhooks
+
+    with desk() as container:
+        created = webhooks.create_subscription(
+            container.uow(),
+            SYSTEM,
+            container.clock.now(),
+            url=url,
+            events=event,
+            description=description,
+        )
+        out.print(f"webhook {created.subscription.id} created; its signing secret:")
+        print(created.secret)
+
+
+@webhooks_app.command("list")
+def webhooks_list() -> None:
+    """List webhook subscriptions."""
+    from caredesk.services import webhooks
+
+    with desk() as container:
+        for s in webhooks.list_subscriptions(container.uow(), SYSTEM):
+            state = "active" if s.active else "paused"
+            out.print(f"{s.id}\t{s.url}\t{','.join(s.events)}\t{state}")
+
+
+@webhooks_app.command("deliveries")
+def webhooks_deliveries(
+    webhook_id: Annotated[int, typer.Argument()],
+    limit: Annotated[int, typer.Option(min=1, max=500)] = 20,
+) -> None:
+    """The latest deliveries of a subscription and how each went."""
+    from caredesk.services import webhooks
+
+    with desk() as container:
+        for d in webhooks.list_deliveries(container.uow(), SYSTEM, webhook_id, limit, None):
+            answer = d.response_status if d.response_status is not None else "-"
+            out.print(
+                f"{d.id}\t{d.event}\t{d.status.value}\t{d.attempts} tries\t{answer}\t"
+                f"{d.last_error or ''}"
+            )

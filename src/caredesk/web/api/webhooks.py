@@ -1,0 +1,152 @@
+"""Webhook subscriptions (admin) and their delivery log."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Response, status
+from pydantic import BaseModel, Field, StringConstraints
+
+from caredesk.domain.webhooks import Delivery, DeliveryStatus, Subscription
+from caredesk.services import webhooks
+from caredesk.web.api.common import BIG_ID_MAX, PAGE_LIMIT_DEFAULT, PAGE_LIMIT_MAX, IdPath
+from caredesk.web.api.schemas import Strict
+from caredesk.web.deps import ActorDep, ContainerDep, NowDep
+from caredesk.web.idempotency import IdempotentRoute
+
+router = APIRouter(route_class=IdempotentRoute, tags=["webhooks"])
+
+Url = Annotated[str, StringConstraints(max_length=2000)]
+EventName = Annotated[str, StringConstraints(max_length=100)]
+
+
+class WebhookIn(Strict):
+    url: Url
+    events: list[EventName] = Field(
+        max_length=50, description="Event names or patterns: 'case.*', 'grant.executed', '*'."
+    )
+    description: Annotated[str, StringConstraints(max_length=200)] = ""
+
+
+class WebhookPatch(Strict):
+    url: Url | None = None
+    events: list[EventName] | None = Field(default=None, max_length=50)
+    description: Annotated[str, StringConstraints(max_length=200)] | None = None
+    active: bool | None = None
+
+
+class WebhookOut(BaseModel):
+    id: int
+    url: str
+    events: list[str]
+    description: str
+    active: bool
+    created_at: datetime
+    updated_at: datetime
+
+    @classmethod
+    def of(cls, s: Subscription) -> WebhookOut:
+        assert s.id is not None
+        return cls(
+            id=s.id,
+            url=s.url,
+            events=s.events,
+            description=s.description,
+            active=s.active,
+            created_at=s.created_at,
+            updated_at=s.updated_at,
+        )
+
+
+class CreatedWebhookOut(WebhookOut):
+    secret: str = Field(description="Signs every delivery (HMAC-SHA256); shown only now.")
+
+
+class DeliveryOut(BaseModel):
+    id: int
+    event: str
+    status: DeliveryStatus
+    attempts: int
+    response_status: int | None
+    last_error: str | None
+    created_at: datetime
+    last_attempt_at: datetime | None
+    delivered_at: datetime | None
+    payload: dict[str, Any]
+
+    @classmethod
+    def of(cls, d: Delivery) -> DeliveryOut:
+        assert d.id is not None
+        return cls(
+            id=d.id,
+            event=d.event,
+            status=d.status,
+            attempts=d.attempts,
+            response_status=d.response_status,
+            last_error=d.last_error,
+            created_at=d.created_at,
+            last_attempt_at=d.last_attempt_at,
+            delivered_at=d.delivered_at,
+            payload=d.payload,
+        )
+
+
+@router.get("/webhooks")
+def list_webhooks(actor: ActorDep, container: ContainerDep) -> list[WebhookOut]:
+    return [WebhookOut.of(s) for s in webhooks.list_subscriptions(container.uow.read_only(), actor)]
+
+
+@router.post("/webhooks", status_code=status.HTTP_201_CREATED)
+def create_webhook(
+    body: WebhookIn, actor: ActorDep, container: ContainerDep, now: NowDep
+) -> CreatedWebhookOut:
+    """Deliveries are POSTed with `X-Caredesk-Signature: sha256=HMAC(secret, "<ts>.<body>")`
+    and `X-Caredesk-Timestamp: <ts>`; failed ones are retried with backoff."""
+    created = webhooks.create_subscription(
+        container.uow(),
+        actor,
+        now,
+        url=body.url,
+        events=body.events,
+        description=body.description,
+    )
+    return CreatedWebhookOut(
+        **WebhookOut.of(created.subscription).model_dump(), secret=created.secret
+    )
+
+
+@router.get("/webhooks/{webhook_id}")
+def get_webhook(webhook_id: IdPath, actor: ActorDep, container: ContainerDep) -> WebhookOut:
+    return WebhookOut.of(webhooks.get_subscription(container.uow.read_only(), actor, webhook_id))
+
+
+@router.patch("/webhooks/{webhook_id}")
+def update_webhook(
+    webhook_id: IdPath, body: WebhookPatch, actor: ActorDep, container: ContainerDep, now: NowDep
+) -> WebhookOut:
+    changes = {k: v for k, v in body.model_dump(exclude_unset=True).items() if v is not None}
+    return WebhookOut.of(
+        webhooks.update_subscription(container.uow(), actor, now, webhook_id, changes)
+    )
+
+
+@router.delete("/webhooks/{webhook_id}", status_code=status.HTTP_204_NO_CONTENT)
+def delete_webhook(
+    webhook_id: IdPath, actor: ActorDep, container: ContainerDep, now: NowDep
+) -> Response:
+    webhooks.delete_subscription(container.uow(), actor, now, webhook_id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.get("/webhooks/{webhook_id}/deliveries")
+def list_deliveries(
+    webhook_id: IdPath,
+    actor: ActorDep,
+    container: ContainerDep,
+    limit: Annotated[int, Query(ge=1, le=PAGE_LIMIT_MAX)] = PAGE_LIMIT_DEFAULT,
+    before: Annotated[int | None, Query(ge=1, le=BIG_ID_MAX)] = None,
+) -> list[DeliveryOut]:
+    """The delivery log, newest first: each event, its tries and the receiver's answer."""
+    found = webhooks.list_deliveries(container.uow.read_only(), actor, webhook_id, limit, before)
+    return [DeliveryOut.of(d) for d in found]
