@@ -525,3 +525,21 @@ def test_sla_calendars_and_policies_are_added_with_errors_in_place(
     assert "Office" in page and "Gold" in page and "first reply 60" in page
     sign_in(app_client, AGENT)
     assert app_client.get("/admin/sla").status_code == 403
+
+
+def test_dashboard_shows_sla_attainment(app_client: TestClient, store: Container) -> None:
+    now = store.clock.now()
+    met, missed = story(store, "Espresso machine"), story(store, "Two t-shirts")
+    with store.uow() as uow:
+        for case_id, breached in ((met, False), (missed, True)):
+            clock = next(c for c in uow.sla.clocks(case_id) if c.metric is SlaMetric.FIRST_REPLY)
+            clock.target_minutes = 60
+            clock.due_at = now - timedelta(minutes=30)
+            clock.completed_at = now
+            clock.breached_at = clock.due_at if breached else None
+            uow.sla.save_clocks([clock])
+        uow.commit()
+    sign_in(app_client, LEAD)
+    page = app_client.get("/dashboard").text
+    assert re.search(r"SLA targets met</dt><dd>50%</dd>", page)
+    assert "SLA attainment (share of targets met" in page

@@ -35,6 +35,7 @@ UowFactory = Callable[[], UnitOfWork]
 OPEN_STATUSES = (CaseStatus.NEW, CaseStatus.OPEN, CaseStatus.PENDING, CaseStatus.ON_HOLD)
 PAST_CASES_SHOWN = 50
 ORDERS_IN_DETAIL = 8
+SURVEYS_READ = 10_000
 
 
 # --- queues ----------------------------------------------------------------------------------
@@ -500,10 +501,34 @@ class Dashboard:
     median_resolution_hours: float | None
     # Filled by features that measure them (SLA clocks, satisfaction surveys) when present.
     extra_series: dict[str, list[DailyFigure]] = field(default_factory=dict)
+    sla_met_share: float | None = None
+    csat_average: float | None = None
 
 
 def _hours(start: datetime, end: datetime) -> float:
     return max(0.0, (end - start).total_seconds() / 3600)
+
+
+def _daily_share(outcomes: list[tuple[date, bool]], days: list[date]) -> list[DailyFigure]:
+    by_day: dict[date, list[bool]] = {}
+    for day, ok in outcomes:
+        by_day.setdefault(day, []).append(ok)
+    return [
+        DailyFigure(
+            day, round(100 * sum(by_day[day]) / len(by_day[day]), 1) if day in by_day else 0.0
+        )
+        for day in days
+    ]
+
+
+def _daily_mean(pairs: list[tuple[date, float]], days: list[date]) -> list[DailyFigure]:
+    by_day: dict[date, list[float]] = {}
+    for day, value in pairs:
+        by_day.setdefault(day, []).append(value)
+    return [
+        DailyFigure(day, round(statistics.mean(by_day[day]), 2) if day in by_day else 0.0)
+        for day in days
+    ]
 
 
 def _daily_median(pairs: list[tuple[date, float]], days: list[date]) -> list[DailyFigure]:
@@ -527,6 +552,20 @@ def dashboard(uow: UnitOfWork, actor: Actor, now: datetime, days: int = 30) -> D
         per_day = dict(uow.console.cases_per_day(since))
         timings = uow.console.case_timings(since)
         granted = uow.console.executed_grants(since)
+        sla_outcomes = uow.console.sla_outcomes(since)
+        surveys = uow.portal.surveys(answered_since=since, limit=SURVEYS_READ)
+    extra: dict[str, list[DailyFigure]] = {}
+    if sla_outcomes:
+        extra["SLA attainment (share of targets met, by day decided)"] = _daily_share(
+            sla_outcomes, calendar
+        )
+    answered = [
+        (s.answered_at.date(), float(s.score))
+        for s in surveys
+        if s.answered_at is not None and s.score is not None
+    ]
+    if answered:
+        extra["Satisfaction (average score 1-5, by day answered)"] = _daily_mean(answered, calendar)
     replies = [
         (t.created_at.date(), _hours(t.created_at, t.first_reply_at))
         for t in timings
@@ -566,4 +605,9 @@ def dashboard(uow: UnitOfWork, actor: Actor, now: datetime, days: int = 30) -> D
         median_resolution_hours=round(statistics.median(v for _, v in solves), 2)
         if solves
         else None,
+        extra_series=extra,
+        sla_met_share=(
+            sum(1 for _, met in sla_outcomes if met) / len(sla_outcomes) if sla_outcomes else None
+        ),
+        csat_average=round(statistics.mean(v for _, v in answered), 2) if answered else None,
     )

@@ -229,3 +229,19 @@ class SqlConsoleQueries:
             assert executed_at is not None
             facts.append(GrantFact(list(remedy_ids), Decimal(cost), int(level), executed_at))
         return facts
+
+    def sla_outcomes(self, since: datetime) -> list[tuple[date, bool]]:
+        clock = m.SlaClockRow
+        rows = self.session.execute(
+            select(clock.completed_at, clock.breached_at).where(
+                clock.target_minutes.is_not(None),
+                (clock.breached_at >= since)
+                | (clock.breached_at.is_(None) & (clock.completed_at >= since)),
+            )
+        )
+        outcomes = []
+        for completed, breached in rows:
+            decided = _aware(breached) or _aware(completed)
+            assert decided is not None
+            outcomes.append((decided.date(), breached is None))
+        return outcomes
