@@ -396,8 +396,15 @@ def test_self_service_return_within_the_window_goes_through_the_grant_path(
     done = portal_client.post("/portal/orders/M-RECENT/return", data=data)
     assert done.status_code == 200, done.text
     assert "how to return the items" in done.text
-    # A double submission replays the same grant instead of granting twice.
+    # A double submission replays the same grant instead of granting twice, and the
+    # customer is told once, by mail, what the page said.
     assert portal_client.post("/portal/orders/M-RECENT/return", data=data).status_code == 200
+    told = [mail for mail in outbox.sent if mail.template == "notification"]
+    assert [(mail.to, mail.subject) for mail in told] == [
+        ("maya@example.com", "Your order M-RECENT")
+    ]
+    assert "how to return the items" in told[0].text
+    assert told[0].link == "http://testserver/portal/orders"
     with container.uow() as uow:
         order = uow.orders.get("M-RECENT")
         assert order is not None and order.status is OrderStatus.RETURN_REQUESTED

@@ -35,7 +35,11 @@ from caredesk.services.triage import TriageEngine
 PORTAL_KINDS = frozenset({RemedyKind.CANCEL, RemedyKind.RETURN_LABEL, RemedyKind.KEEP_ITEM})
 CANCEL_REASONS = ("no longer needed", "ordered by mistake")
 RATE_WINDOW = timedelta(hours=1)
-SIGN_IN_TEMPLATE, SURVEY_TEMPLATE = "magic_link", "csat_survey"
+SIGN_IN_TEMPLATE, SURVEY_TEMPLATE, NOTIFICATION_TEMPLATE = (
+    "magic_link",
+    "csat_survey",
+    "notification",
+)
 
 
 def hash_secret(secret: str) -> str:
@@ -482,11 +486,14 @@ def request_remedy(
     params: dict[str, Any],
     confirmed: bool,
     idempotency_key: str | None,
+    mailer: CustomerMailer | None = None,
+    orders_link: str = "",
 ) -> SelfServiceOutcome:
     """Grant a self-service remedy the customer asked for, through the agents' grant path.
 
     Only remedies the policy marks `self_service` are taken; everything else (eligibility,
     authority, guardrails, the ledger, the audit) is exactly what an agent's grant gets.
+    With a `mailer`, the customer also gets the outcome by email.
     """
     loaded = active_policy(uow)
     choice = next((c for c in self_service_choices(loaded.policy) if c[0].id == remedy_id), None)
@@ -513,13 +520,54 @@ def request_remedy(
         actor_kind=grants.PORTAL,
         together_with=tuple(p.id for p in choice[1]),
     )
-    return SelfServiceOutcome(
+    result = SelfServiceOutcome(
         grant_id=outcome.grant.id,
         summary=outcome.grant.summary,
         customer_note=outcome.customer_note,
         awaiting_approval=outcome.approval is not None,
         replayed=outcome.replayed,
     )
+    if mailer is not None and not result.replayed:
+        _confirm_by_mail(uow, mailer, now, customer_id, order_id, result, orders_link)
+    return result
+
+
+def _confirm_by_mail(
+    uow: UnitOfWork,
+    mailer: CustomerMailer,
+    now: datetime,
+    customer_id: str,
+    order_id: str,
+    outcome: SelfServiceOutcome,
+    orders_link: str,
+) -> None:
+    """The grant has no case to carry the customer's message, so it goes by mail. This runs
+    after the grant committed: a grant must never wait on (or be undone by) its email."""
+    if outcome.awaiting_approval:
+        text = (
+            f"We have your request about order {order_id}. It needs a quick look from our "
+            "team; we will write again as soon as it is done."
+        )
+    else:
+        text = outcome.customer_note
+    with uow:
+        customer = uow.customers.get(customer_id)
+        if customer is None or customer.primary_email is None:
+            return
+        mailer.send(
+            uow,
+            CustomerMail(
+                customer_id=customer_id,
+                to=customer.primary_email,
+                subject=f"Your order {order_id}",
+                text=f"{text}\n\nYour orders: {orders_link}" if orders_link else text,
+                link=orders_link,
+                template=NOTIFICATION_TEMPLATE,
+                customer_name=customer.first_name,
+            ),
+            now,
+        )
+        uow.commit()
 
 
 # --- CSAT -------------------------------------------------------------------------------------

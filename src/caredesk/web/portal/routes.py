@@ -377,6 +377,8 @@ async def request_remedy(
             params=params,
             confirmed=confirm == "yes",
             idempotency_key=f"portal:{request_key}" if request_key else None,
+            mailer=mailer_of(request),
+            orders_link=f"{portal_base(request, container)}/orders",
         )
     )
     return render(request, "remedy_done.html", user, outcome=outcome, order_id=order_id)
