@@ -543,3 +543,53 @@ def test_dashboard_shows_sla_attainment(app_client: TestClient, store: Container
     page = app_client.get("/dashboard").text
     assert re.search(r"SLA targets met</dt><dd>50%</dd>", page)
     assert "SLA attainment (share of targets met" in page
+
+
+def test_bulk_actions_skip_a_case_changed_meanwhile(
+    app_client: TestClient, store: Container
+) -> None:
+    taken, changed = story(store, "Espresso machine"), story(store, "Two t-shirts")
+    sign_in(app_client, LEAD)
+    page = app_client.get("/queue?view=open").text
+    token = field_value(page, "csrf_token")
+    versions = dict(re.findall(r'name="cases" value="(\d+):(\d+)"', page))
+    with store.uow.read_only() as uow:
+        current = uow.cases.get(changed)
+    assert current is not None
+    cases.update_case(
+        store.uow(),
+        SYSTEM,
+        store.clock.now(),
+        changed,
+        expected_version=current.version,
+        changes={"tags": ["changed-elsewhere"]},
+    )
+    response = app_client.post(
+        "/queue/bulk",
+        data={
+            "csrf_token": token,
+            "action": "tag",
+            "tag": "vip",
+            "back": "view=open",
+            "cases": [f"{taken}:{versions[str(taken)]}", f"{changed}:{versions[str(changed)]}"],
+        },
+    )
+    assert response.status_code == 200
+    assert "1 of 2 cases updated." in response.text
+    assert f"Case {changed}:" in response.text
+    with store.uow.read_only() as uow:
+        first, second = uow.cases.get(taken), uow.cases.get(changed)
+    assert first is not None and "vip" in first.tags
+    assert second is not None and "vip" not in second.tags
+
+
+def test_a_saved_view_comes_back(app_client: TestClient) -> None:
+    sign_in(app_client, AGENT)
+    token = csrf_of(app_client, "/queue")
+    saved = app_client.post(
+        "/queue/views",
+        data={"csrf_token": token, "name": "Seed stories", "qs": "view=open&tag=seed-story"},
+    )
+    assert saved.status_code == 303
+    page = app_client.get("/queue").text
+    assert 'href="/queue?view=open&amp;tag=seed-story">Seed stories</a>' in page
