@@ -84,13 +84,16 @@ class _Resolver:
             self._tiers[customer_id] = customer.tier if customer is not None else None
         return self._tiers[customer_id]
 
-    def choose(self, case: Case) -> SlaPolicy | None:
+    def choose(self, case: Case, tier: str | None = None) -> SlaPolicy | None:
+        """A routing rule's named policy if it is active, else the first that matches."""
         named = case.custom_fields.get(POLICY_FIELD)
         if isinstance(named, str) and named:
             chosen = next((p for p in self.policies if p.name == named and p.active), None)
             if chosen is not None:
                 return chosen
-        return choose_policy(self.policies, case, self.tier(case.customer_id))
+        if tier is None:
+            tier = self.tier(case.customer_id)
+        return choose_policy(self.policies, case, tier)
 
     def apply(self, clocks: Iterable[SlaClock], policy: SlaPolicy | None) -> None:
         calendar = self.calendar(policy.calendar_id if policy else None)
@@ -215,12 +218,10 @@ def recompute_open_cases(ctx: JobContext, payload: Mapping[str, Any] | None = No
             resolver = _Resolver(uow)
             by_case = uow.sla.clocks_for_cases(case_ids)
             changed: list[SlaClock] = []
-            for case_id in case_ids:
-                case = uow.cases.get(case_id)
-                if case is None:
-                    continue
-                clocks = by_case.get(case_id, [])
-                resolver.apply(clocks, resolver.choose(case))
+            for case, tier in uow.sla.cases_with_tiers(case_ids):
+                assert case.id is not None
+                clocks = by_case.get(case.id, [])
+                resolver.apply(clocks, resolver.choose(case, tier))
                 _record_moments(uow, clocks, now)
                 changed.extend(clocks)
             uow.sla.save_clocks(changed)

@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Protocol
 
 from caredesk.domain.calendars import BusinessCalendar
+from caredesk.domain.cases import Case
 from caredesk.domain.sla import SlaClock, SlaPolicy
 
 
@@ -48,3 +49,7 @@ class SlaRepository(Protocol):
         ...
 
     def iterate_open_clocks(self, batch: int) -> Iterator[list[SlaClock]]: ...
+
+    def cases_with_tiers(self, case_ids: Sequence[int]) -> list[tuple[Case, str | None]]:
+        """These cases and their customers' tiers, read together (what a policy matches)."""
+        ...

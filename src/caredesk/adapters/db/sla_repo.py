@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from datetime import datetime
+from typing import Any, cast
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import Table, and_, bindparam, insert, or_, select, update
 from sqlalchemy.orm import Session as OrmSession
 
+from caredesk.adapters.db import mapping
 from caredesk.adapters.db import models as m
 from caredesk.domain.calendars import BusinessCalendar
-from caredesk.domain.cases import Channel, Priority
+from caredesk.domain.cases import Case, Channel, Priority
 from caredesk.domain.sla import SlaClock, SlaMatch, SlaMetric, SlaPolicy
 
 
@@ -49,7 +51,7 @@ def _policy(row: m.SlaPolicyRow) -> SlaPolicy:
     )
 
 
-def _clock(row: m.SlaClockRow) -> SlaClock:
+def _clock(row: Any) -> SlaClock:
     return SlaClock(
         case_id=row.case_id,
         metric=SlaMetric(row.metric),
@@ -70,22 +72,29 @@ def _clock(row: m.SlaClockRow) -> SlaClock:
     )
 
 
-def _fill(row: m.SlaClockRow, clock: SlaClock) -> None:
-    row.case_id = clock.case_id
-    row.metric = clock.metric.value
-    row.cycle = clock.cycle
-    row.started_at = clock.started_at
-    row.segments = [[s.isoformat(), e.isoformat()] for s, e in clock.segments]
-    row.running_since = clock.running_since
-    row.completed_at = clock.completed_at
-    row.policy_id = clock.policy_id
-    row.target_minutes = clock.target_minutes
-    row.warn_percent = clock.warn_percent
-    row.elapsed_us = clock.elapsed_us
-    row.warn_at = clock.warn_at
-    row.due_at = clock.due_at
-    row.warned_at = clock.warned_at
-    row.breached_at = clock.breached_at
+def _values(clock: SlaClock) -> dict[str, Any]:
+    return {
+        "case_id": clock.case_id,
+        "metric": clock.metric.value,
+        "cycle": clock.cycle,
+        "started_at": clock.started_at,
+        "segments": [[s.isoformat(), e.isoformat()] for s, e in clock.segments],
+        "running_since": clock.running_since,
+        "completed_at": clock.completed_at,
+        "policy_id": clock.policy_id,
+        "target_minutes": clock.target_minutes,
+        "warn_percent": clock.warn_percent,
+        "elapsed_us": clock.elapsed_us,
+        "warn_at": clock.warn_at,
+        "due_at": clock.due_at,
+        "warned_at": clock.warned_at,
+        "breached_at": clock.breached_at,
+    }
+
+
+# Clocks are read and written with Core statements, not ORM objects: a scan touches
+# hundreds of thousands of them, and nothing else in a unit of work holds them.
+_CLOCKS = cast(Table, m.SlaClockRow.__table__)
 
 
 class SqlSlaRepository:
@@ -182,42 +191,34 @@ class SqlSlaRepository:
         found: dict[int, list[SlaClock]] = {}
         if not case_ids:
             return found
-        rows = self.session.scalars(
-            select(m.SlaClockRow)
-            .where(m.SlaClockRow.case_id.in_(list(case_ids)))
-            .order_by(m.SlaClockRow.case_id, m.SlaClockRow.id)
+        rows = self.session.execute(
+            select(_CLOCKS)
+            .where(_CLOCKS.c.case_id.in_(list(case_ids)))
+            .order_by(_CLOCKS.c.case_id, _CLOCKS.c.id)
         )
         for row in rows:
             found.setdefault(row.case_id, []).append(_clock(row))
         return found
 
     def save_clocks(self, clocks: Sequence[SlaClock]) -> None:
-        known = {c.id for c in clocks if c.id is not None}
-        rows = {}
-        if known:
-            rows = {
-                r.id: r
-                for r in self.session.scalars(
-                    select(m.SlaClockRow).where(m.SlaClockRow.id.in_(known))
-                )
-            }
-        fresh: list[tuple[SlaClock, m.SlaClockRow]] = []
+        changed = [{"clock_id": c.id, **_values(c)} for c in clocks if c.id is not None]
+        if changed:
+            self.session.execute(
+                update(_CLOCKS)
+                .where(_CLOCKS.c.id == bindparam("clock_id"))
+                .values({k: bindparam(k) for k in changed[0] if k != "clock_id"}),
+                changed,
+            )
         for clock in clocks:
             if clock.id is None:
-                row = m.SlaClockRow()
-                _fill(row, clock)
-                self.session.add(row)
-                fresh.append((clock, row))
-            else:
-                _fill(rows[clock.id], clock)
-        self.session.flush()
-        for clock, row in fresh:
-            clock.id = row.id
+                clock.id = self.session.execute(
+                    insert(_CLOCKS).values(_values(clock)).returning(_CLOCKS.c.id)
+                ).scalar_one()
 
     def due_clocks(self, now: datetime, limit: int) -> list[SlaClock]:
-        c = m.SlaClockRow
-        rows = self.session.scalars(
-            select(c)
+        c = _CLOCKS.c
+        rows = self.session.execute(
+            select(_CLOCKS)
             .where(
                 c.completed_at.is_(None),
                 or_(
@@ -231,7 +232,7 @@ class SqlSlaRepository:
         return [_clock(r) for r in rows]
 
     def open_case_ids(self, after_id: int, limit: int) -> list[int]:
-        c = m.SlaClockRow
+        c = _CLOCKS.c
         return list(
             self.session.scalars(
                 select(c.case_id)
@@ -243,12 +244,12 @@ class SqlSlaRepository:
         )
 
     def iterate_open_clocks(self, batch: int) -> Iterator[list[SlaClock]]:
-        c = m.SlaClockRow
+        c = _CLOCKS.c
         after = 0
         while True:
             rows = list(
-                self.session.scalars(
-                    select(c)
+                self.session.execute(
+                    select(_CLOCKS)
                     .where(c.completed_at.is_(None), c.id > after)
                     .order_by(c.id)
                     .limit(batch)
@@ -258,3 +259,14 @@ class SqlSlaRepository:
                 return
             after = rows[-1].id
             yield [_clock(r) for r in rows]
+
+    def cases_with_tiers(self, case_ids: Sequence[int]) -> list[tuple[Case, str | None]]:
+        if not case_ids:
+            return []
+        rows = self.session.execute(
+            select(m.CaseRow, m.CustomerRow.tier)
+            .join(m.CustomerRow, m.CustomerRow.id == m.CaseRow.customer_id)
+            .where(m.CaseRow.id.in_(list(case_ids)))
+            .order_by(m.CaseRow.id)
+        ).all()
+        return [(mapping.case_from_row(row), tier) for row, tier in rows]
