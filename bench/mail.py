@@ -27,6 +27,7 @@ import smtplib
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from dataclasses import dataclass, field
@@ -128,11 +129,15 @@ def run_inbound(backend: str, url: str, total: int, clients: int) -> Inbound:
     subprocess.run([*CAREDESK, "db", "upgrade"], env=env, check=True, capture_output=True)
     port = free_port()
     workers = 1 if backend == "sqlite" else 4
+    # The listener's log goes to a file: a pipe nobody reads would fill up and stall it.
+    log = tempfile.NamedTemporaryFile(  # noqa: SIM115 (closed after the listener stops)
+        prefix="caredesk-smtp-", suffix=".log", delete=False
+    )
     process = subprocess.Popen(
         [*CAREDESK, "smtp", "--port", str(port), "--workers", str(workers)],
         env=env,
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
+        stderr=log,
     )
     result = Inbound(backend, clients=clients, workers=workers)
     try:
@@ -178,6 +183,11 @@ def run_inbound(backend: str, url: str, total: int, clients: int) -> Inbound:
             process.wait(timeout=30)
         except subprocess.TimeoutExpired:
             process.kill()
+        log.close()
+        if result.errors:
+            console.print(f"{backend}: {result.errors} refused; the listener's log: {log.name}")
+        else:
+            Path(log.name).unlink()
     engine = create_engine(url)
     with engine.connect() as conn:
         result.stored = (

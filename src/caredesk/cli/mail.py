@@ -17,7 +17,6 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from caredesk.adapters.mail.intake import accepted_domains, build_intake
 from caredesk.adapters.mail.smtp_in import SmtpListener
 from caredesk.cli.common import desk, err, out
-from caredesk.logging import configure_logging
 from caredesk.services.mail_in import Envelope, MailIntake
 
 
@@ -33,7 +32,6 @@ def smtp(
     """Receive mail over SMTP into cases, until interrupted (Ctrl-C or SIGTERM)."""
     with desk() as container:
         settings = container.settings
-        configure_logging(settings.log_level, settings.log_json)
         intake = build_intake(container.uow, container.clock, settings, container.triage)
         if container.engine.dialect.name == "sqlite":
             workers = 1
@@ -44,6 +42,8 @@ def smtp(
             domains=accepted_domains(settings),
             max_message_bytes=settings.mail_max_message_bytes,
             workers=workers,
+            # The name in our greeting: the mail domain, not whatever the interface is called.
+            server_hostname=accepted_domains(settings)[0],
         )
         stop = threading.Event()
         signal.signal(signal.SIGTERM, lambda *_: stop.set())

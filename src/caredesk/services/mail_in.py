@@ -19,6 +19,7 @@ Mail that cannot be parsed is kept raw in `mail_failures` for an admin; it is ne
 from __future__ import annotations
 
 import random
+import threading
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -50,7 +51,7 @@ from caredesk.services.triage import TriageEngine, triage_case_in
 from caredesk.settings import Settings
 
 MAX_ATTACHMENTS = 50
-RETRIES = 8
+RETRIES = 10
 RATE_WINDOW = timedelta(hours=1)
 LIST_TAG = "mailing-list"
 
@@ -498,31 +499,44 @@ class MailIntake:
     parser: MailParser
     triage: TriageEngine | None = None
 
+    # Retries run one at a time: a thread that lost a race retries while the others wait,
+    # so it cannot lose the same race again and again.
+    retry_lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
+
+    def _receive(self, raw: bytes, envelope: Envelope | None, rate_limit: bool) -> Delivery:
+        return receive_mail(
+            self.uow(),
+            raw,
+            now=self.clock.now(),
+            config=self.config,
+            parser=self.parser,
+            triage=self.triage,
+            envelope=envelope,
+            rate_limit=rate_limit,
+        )
+
     def deliver(
         self, raw: bytes, envelope: Envelope | None = None, *, rate_limit: bool = True
     ) -> Delivery:
-        """Deliver one message; a lost race is retried after a short random pause.
+        """Deliver one message; a lost race is retried.
 
         Races are rare but real with several storing threads: two first messages from new
         senders number their customers at once, or a twin delivery of the same message
         stores it first (the retry then finds a duplicate).
         """
-        for attempt in range(RETRIES):
-            try:
-                return receive_mail(
-                    self.uow(),
-                    raw,
-                    now=self.clock.now(),
-                    config=self.config,
-                    parser=self.parser,
-                    triage=self.triage,
-                    envelope=envelope,
-                    rate_limit=rate_limit,
-                )
-            except DomainError as exc:
-                if exc.code not in (ErrorCode.CONFLICT, ErrorCode.VERSION_CONFLICT):
-                    raise
-                if attempt == RETRIES - 1:
-                    raise
-                time.sleep(random.uniform(0, 0.01 * (attempt + 1)))
+        try:
+            return self._receive(raw, envelope, rate_limit)
+        except DomainError as exc:
+            if exc.code not in (ErrorCode.CONFLICT, ErrorCode.VERSION_CONFLICT):
+                raise
+        with self.retry_lock:
+            for attempt in range(RETRIES):
+                # A random pause, so that the winner of the race has committed.
+                time.sleep(random.uniform(0, min(0.5, 0.01 * 2**attempt)))
+                try:
+                    return self._receive(raw, envelope, rate_limit)
+                except DomainError as exc:
+                    retryable = exc.code in (ErrorCode.CONFLICT, ErrorCode.VERSION_CONFLICT)
+                    if not retryable or attempt == RETRIES - 1:
+                        raise
         raise AssertionError("unreachable")
