@@ -292,7 +292,9 @@ def test_proactive_scan_opens_one_case_per_finding_and_tells_the_customer(
     assert case["order_ids"] == [late]
     assert "proactive" in case["tags"]
     kinds = [m["kind"] for m in case["messages"]]
-    assert "outbound" in kinds  # the customer hears first
+    assert "outbound" in kinds  # the customer hears first, by mail through the queue
+    queued = client.get("/api/v1/jobs", headers=admin).json()["items"]
+    assert [j["kind"] for j in queued] == ["mail.send"]
     [finding] = client.get("/api/v1/proactive/findings", headers=admin).json()
     assert finding["key"] == "late_delivery:#W2001:0"
     assert finding["case_id"] == case_id

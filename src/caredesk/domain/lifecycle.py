@@ -733,7 +733,7 @@ def known_issue_findings(orders: Sequence[Order], issues: Sequence[IssueRef]) ->
                         "variant_id": line.variant_id,
                     },
                     f"We found a problem that affects the {line.name} you bought "
-                    f"({issue.title}). Here is what we will do about it.",
+                    f"({issue.title}). We will be in touch about how we make it right.",
                 )
     return list(found.values())
 

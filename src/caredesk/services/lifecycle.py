@@ -46,7 +46,7 @@ from caredesk.domain.lifecycle import (
     reply_disposition,
     restore_after_unmerge,
 )
-from caredesk.services import audit, grants, sla
+from caredesk.services import audit, grants, mail_out, sla
 from caredesk.services.lifecycle_ports import CommitmentFilter, RepeatAskCount
 from caredesk.services.ports import UnitOfWork, UnitOfWorkFactory
 from caredesk.settings import Settings
@@ -951,6 +951,8 @@ def _open_proactive_case(
             case.receive_message(notice, now)
             uow.cases.add_message(notice)
             uow.cases.save(case)
+            # Mailed through the durable queue, with the case: both or neither.
+            mail_out.queue_case_reply(uow, case, notice, now)
             # The notice is the desk's first reply: the first-reply clock is met.
             sla.sync_case(
                 uow, case, now, before_status=CaseStatus.NEW, message_kind=MessageKind.OUTBOUND
