@@ -55,6 +55,8 @@ bench: $(STAMP)
 	  $(BIN)/python bench/triage.py --train $(B77)/train.csv --write-docs; \
 	else $(BIN)/python bench/triage.py --write-docs; fi
 	$(BIN)/python bench/mail.py --write-docs
+	$(BIN)/python bench/sla.py --write-docs
+	$(BIN)/python bench/jobs.py --write-docs
 	$(BIN)/python bench/console.py --write-docs
 	@if [ -d "$(TAU)" ]; then \
 	  $(BIN)/python bench/conformance.py --data $(TAU) \
