@@ -708,20 +708,18 @@ def answer_survey(
             raise NotFound("survey", "link")
         before = {"score": survey.score, "comment": survey.comment}
         survey.answer(now, score, comment)
-        after = {"score": survey.score, "comment": survey.comment}
-        if after != before or survey.answered_at == now:
-            uow.portal.save_survey(survey)
-            audit.record(
-                uow,
-                portal_actor(survey.customer_id),
-                now,
-                "csat.answered",
-                "case",
-                survey.case_id,
-                case_id=survey.case_id,
-                before=before,
-                after=after,
-            )
+        uow.portal.save_survey(survey)
+        audit.record(
+            uow,
+            portal_actor(survey.customer_id),
+            now,
+            "csat.answered",
+            "case",
+            survey.case_id,
+            case_id=survey.case_id,
+            before=before,
+            after={"score": survey.score, "comment": survey.comment},
+        )
         case = uow.cases.get(survey.case_id)
         uow.commit()
         return SurveyView(survey, case.subject if case else "")
