@@ -189,7 +189,11 @@ class SqlConsoleQueries:
                 m.MessageRow.case_id.label("case_id"),
                 func.min(m.MessageRow.created_at).label("first_reply_at"),
             )
-            .where(m.MessageRow.kind == MessageKind.OUTBOUND.value)
+            .where(
+                m.MessageRow.kind == MessageKind.OUTBOUND.value,
+                # Only the period's cases: the whole message history would be grouped otherwise.
+                m.MessageRow.case_id.in_(select(m.CaseRow.id).where(m.CaseRow.created_at >= since)),
+            )
             .group_by(m.MessageRow.case_id)
             .subquery()
         )
