@@ -307,7 +307,12 @@ def machine() -> str:
         "?",
     )
     gib = round(int(mem) / 1024 / 1024) if mem.isdigit() else "?"
-    return f"{os.cpu_count()} cores, {gib} GiB, Python {platform.python_version()}"
+    # Figures on a shared machine mean little without how busy it was.
+    load = os.getloadavg()[1]
+    return (
+        f"{os.cpu_count()} cores, {gib} GiB, Python {platform.python_version()}, "
+        f"load average {load:.1f} (5 min) when the run ended"
+    )
 
 
 def main() -> None:
