@@ -116,6 +116,9 @@ def test_escalation_carries_the_story_to_a_lead(
     assert [h["id"] for h in handoffs] == [handoff["id"]]
     received = handoffs[0]
     assert received["open_question"] == "Replace or refund?"
+    # A second escalation's facts hold what people tried, not the desk's own notes.
+    again = client.get(f"/api/v1/cases/{case['id']}/handoff-draft", headers=agent).json()
+    assert again["facts"]["tried"] == ["Asked to try another bulb."]
     assert received["facts"]["orders"] == [{"id": "#W1001", "status": "delivered"}]
     assert received["facts"]["tried"] == ["Asked to try another bulb."]
     fetched = client.get(f"/api/v1/cases/{case['id']}", headers=agent).json()
@@ -249,6 +252,10 @@ def test_manual_commitment_kept_and_refused_inputs(
     )  # fmt: skip
     assert naive.status_code == 422
 
+    unknown = client.post(
+        url, json={"kind": "sometime", "description": "x", "due_at": due}, headers=agent
+    )
+    assert unknown.status_code == 422
     kept = client.post(
         f"/api/v1/commitments/{commitment_id}/resolve", json={"status": "kept"}, headers=agent
     )
@@ -260,6 +267,14 @@ def test_manual_commitment_kept_and_refused_inputs(
     assert twice.status_code == 409
     listed = client.get("/api/v1/commitments", params={"status": "kept"}, headers=agent).json()
     assert [c["id"] for c in listed] == [commitment_id]
+
+    for status in ("solved", "closed"):
+        client.post(f"/api/v1/cases/{case['id']}/status", json={"status": status}, headers=agent)
+    on_closed = client.post(
+        url, json={"kind": "reply", "description": "x", "due_at": due}, headers=agent
+    )
+    assert on_closed.status_code == 409
+    assert on_closed.json()["code"] == "invalid_transition"
 
 
 # --- proactive cases ----------------------------------------------------------------------

@@ -103,6 +103,17 @@ def _case(uow: UnitOfWork, case_id: int) -> Case:
     return case
 
 
+# Notes the desk itself writes start with one of these; a handoff's "tried" leaves them out.
+DESK_NOTES = (
+    "Escalated. Handoff summary",
+    "Commitment due",
+    "Commitment missed",
+    "Found by the proactive scan",
+    "Recommended remedy",
+    "The planner found no remedy",
+)
+
+
 def _note(uow: UnitOfWork, case: Case, now: datetime, body: str) -> Message:
     assert case.id is not None
     note = Message(id=None, case_id=case.id, kind=MessageKind.NOTE, body=body, created_at=now)
@@ -127,7 +138,7 @@ def _handoff_facts(uow: UnitOfWork, case: Case) -> HandoffFacts:
     tried = [
         " ".join(m.body.split())[:200]
         for m in messages
-        if m.kind is MessageKind.NOTE and m.body.strip()
+        if m.kind is MessageKind.NOTE and m.body.strip() and not m.body.startswith(DESK_NOTES)
     ]
     grants = [
         f"{g.summary or ', '.join(g.remedy_ids)} ({g.status.value}, {g.cost})"
@@ -353,6 +364,12 @@ def record_commitment(
     actor.require(Permission.WRITE_CASES)
     with uow:
         case = _case(uow, case_id)
+        if case.status is CaseStatus.CLOSED:
+            raise DomainError(
+                "a closed case takes no new commitments",
+                code=ErrorCode.INVALID_TRANSITION,
+                details={"from": case.status.value},
+            )
         owner = owner_agent_id or actor.agent_id or case.assignee_id
         if owner is not None:
             agent = uow.agents.get(owner)
