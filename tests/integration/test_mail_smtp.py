@@ -452,3 +452,26 @@ def test_mbox_and_maildir_import_history_without_sending_anything(
     with container.uow() as uow:
         assert uow.mail.find(direction=MailDirection.OUT, status=None, limit=10) == []
         assert len(uow.mail.find(direction=MailDirection.IN, status=None, limit=10)) == 4
+
+
+def test_the_webhook_answers_429_when_a_sender_floods(
+    container: Container, client: TestClient
+) -> None:
+    admin = _token(container, Role.ADMIN)
+    headers = {"Content-Type": "message/rfc822", **admin}
+    codes = [
+        client.post(
+            "/api/v1/inbound/email",
+            content=compose(sender="flood@example.org", body=f"n{i}").as_bytes(),
+            headers=headers,
+        ).status_code
+        for i in range(21)
+    ]
+    assert codes[:20] == [202] * 20
+    assert codes[20] == 429
+    refused = client.post(
+        "/api/v1/inbound/email",
+        content=compose(sender="flood@example.org", body="again").as_bytes(),
+        headers=headers,
+    )
+    assert refused.json()["code"] == "rate_limited"
