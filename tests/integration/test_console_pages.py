@@ -593,3 +593,17 @@ def test_a_saved_view_comes_back(app_client: TestClient) -> None:
     assert saved.status_code == 303
     page = app_client.get("/queue").text
     assert 'href="/queue?view=open&amp;tag=seed-story">Seed stories</a>' in page
+
+
+def test_the_composer_lists_the_knowledge_base_macros_filled_in(
+    app_client: TestClient, store: Container
+) -> None:
+    case_id = story(store, "LabelWriter")
+    sign_in(app_client, AGENT)
+    page = app_client.get(f"/cases/{case_id}").text
+    option = re.search(
+        r'<option value="kb-\d+" data-body="([^"]*)">A newer model is on its way<', page
+    )
+    assert option is not None
+    assert option.group(1).startswith("Hi Graham,")
+    assert "{first_name}" not in option.group(1)

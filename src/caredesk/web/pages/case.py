@@ -13,9 +13,11 @@ from caredesk.bootstrap import Container
 from caredesk.domain.agents import Permission
 from caredesk.domain.cases import CaseStatus, MessageKind, Priority
 from caredesk.domain.errors import DomainError, ErrorCode, ValidationFailed
-from caredesk.services import cases, console, grants
+from caredesk.domain.knowledge import ArticleKind, ArticleStatus
+from caredesk.services import cases, console, grants, knowledge
 from caredesk.services.cases import NewAttachment
 from caredesk.services.console import ORDERS_IN_DETAIL
+from caredesk.services.knowledge_ports import ArticleFilter
 from caredesk.services.lifecycle import LifecycleOptions
 from caredesk.web.pages.common import (
     HINTS,
@@ -28,7 +30,7 @@ from caredesk.web.pages.common import (
     render,
 )
 from caredesk.web.pages.panels import render_panels
-from caredesk.web.pages.views import expanded_macros, offer_cards, timeline
+from caredesk.web.pages.views import Macro, expanded_macros, offer_cards, timeline
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
 CaseId = Annotated[int, Path(ge=1, le=2**63 - 1)]
@@ -69,7 +71,7 @@ def case_page(
         offers=offer_cards(screen),
         detailed_orders=detailed,
         other_orders=[o for o in reversed(screen.order_summaries) if o.id not in shown],
-        macros=expanded_macros(screen, who.agent),
+        macros=expanded_macros(screen, who.agent, knowledge_macros(container, who)),
         statuses=list(CaseStatus),
         priorities=list(Priority),
         agents=sorted((a for a in screen.agents.values() if a.active), key=lambda a: a.name),
@@ -84,6 +86,21 @@ def case_page(
         counts=None,
         push_url=f"/cases/{case_id}",
     )
+
+
+KB_MACROS_LISTED = 50
+
+
+def knowledge_macros(container: Container, who: SignedIn) -> list[Macro]:
+    """The knowledge base's published macros, for the composer's list."""
+    found, _ = knowledge.list_articles(
+        container.uow.read_only(),
+        who.actor,
+        ArticleFilter(kind=ArticleKind.MACRO, status=ArticleStatus.PUBLISHED),
+        KB_MACROS_LISTED,
+        None,
+    )
+    return [Macro(f"kb-{a.id}", a.title, a.body) for a in found]
 
 
 _REFUSAL_STATUS = {

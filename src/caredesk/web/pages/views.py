@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import string
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import lru_cache
@@ -201,10 +202,16 @@ def macro_variables(screen: CaseScreen, agent: Agent) -> dict[str, str]:
     }
 
 
-def expanded_macros(screen: CaseScreen, agent: Agent) -> list[Macro]:
-    """Macros with this case's values filled in; an unknown variable stays visible as {name}."""
+def expanded_macros(screen: CaseScreen, agent: Agent, extra: Sequence[Macro] = ()) -> list[Macro]:
+    """Macros with this case's values filled in; an unknown variable stays visible as {name}.
+
+    `extra` are the knowledge base's published macros, listed after the built-in ones.
+    """
     values = Blank(macro_variables(screen, agent))
-    return [Macro(m.id, m.title, string.Formatter().vformat(m.body, (), values)) for m in _macros()]
+    return [
+        Macro(m.id, m.title, string.Formatter().vformat(m.body, (), values))
+        for m in (*_macros(), *extra)
+    ]
 
 
 def macro_fields(body: str) -> list[str]:
