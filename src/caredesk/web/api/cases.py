@@ -72,7 +72,9 @@ def create_case(
     assert view.case.id is not None
     response.headers["Location"] = f"/api/v1/cases/{view.case.id}"
     set_etag(response, view.case.version)
-    return _detail(view)
+    detail = _detail(view)
+    detail.sla = CaseSlaOut.of(sla.case_sla(container.uow.read_only(), actor, view.case.id, now))
+    return detail
 
 
 @router.get("/cases")
