@@ -210,3 +210,26 @@ def test_triage_train_learns_the_desks_labels(
     models = runner.invoke(app, ["triage", "models"])
     assert models.exit_code == 0
     assert "yes" in models.output
+
+
+def test_routing_rules_from_the_command_line(lexical_desk: Container, tmp_path: Path) -> None:
+    runner = CliRunner()
+    rule = tmp_path / "rule.yaml"
+    rule.write_text(
+        "name: Angry customers first\n"
+        "when: {sentiment_at_most: -0.5}\n"
+        "then: {priority: high, tags: [angry]}\n"
+    )
+    added = runner.invoke(app, ["triage", "rules", "add", str(rule)])
+    assert added.exit_code == 0, added.output
+    listed = runner.invoke(app, ["triage", "rules", "list"])
+    assert "Angry customers first" in listed.output
+    rule_id = added.output.split("routing rule ")[1].split()[0]
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("name: No then\nwhen: {}\n")
+    refused = runner.invoke(app, ["triage", "rules", "add", str(bad)])
+    assert refused.exit_code == 1
+    assert "then" in refused.output
+    deleted = runner.invoke(app, ["triage", "rules", "delete", rule_id])
+    assert deleted.exit_code == 0, deleted.output
+    assert "no routing rules" in runner.invoke(app, ["triage", "rules", "list"]).output

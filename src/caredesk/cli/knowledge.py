@@ -404,3 +404,77 @@ def triage_eval(
     )
     if as_json:
         _print_json(result.as_dict())
+
+
+# triage rules
+
+
+rules_app = typer.Typer(help="Routing rules: where triaged cases go, evaluated in order.")
+rules_app.info.no_args_is_help = True
+triage_app.add_typer(rules_app, name="rules")
+
+
+@rules_app.command("list")
+def rules_list() -> None:
+    """Print the routing rules in the order they are evaluated."""
+    from caredesk.services import triage
+
+    with desk() as container:
+        rules = triage.list_rules(container.uow(), SYSTEM)
+    if not rules:
+        out.print("no routing rules")
+        return
+    # One line per rule, so long conditions stay readable and greppable.
+    for rule in rules:
+        spec = rule.spec
+        flags = [f for f, on in (("stop", spec.stop), ("disabled", not spec.enabled)) if on]
+        when = json.dumps(spec.when.model_dump(mode="json", exclude_none=True))
+        then = json.dumps(spec.then.model_dump(mode="json", exclude_none=True))
+        out.print(
+            f"{rule.id}\t{rule.position}\t{spec.name}\twhen {when}\tthen {then}"
+            + (f"\t{' '.join(flags)}" if flags else ""),
+            soft_wrap=True,
+            highlight=False,
+            markup=False,
+        )
+
+
+@rules_app.command("add")
+def rules_add(
+    path: Annotated[Path, typer.Argument(help="A YAML or JSON file with one rule.")],
+    position: Annotated[
+        int | None, typer.Option(help="Where it goes (default: after the last rule).")
+    ] = None,
+) -> None:
+    """Add a routing rule (audited): `name`, `when`, `then`, optional `stop` and `enabled`."""
+    import yaml
+    from pydantic import ValidationError
+
+    from caredesk.domain.triage import RoutingRuleSpec
+    from caredesk.services import triage
+
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        spec = RoutingRuleSpec.model_validate(data)
+    except (OSError, UnicodeDecodeError) as exc:
+        raise _fail(f"cannot read {path}: {exc}") from exc
+    except yaml.YAMLError as exc:
+        raise _fail(f"{path} is not valid YAML or JSON: {exc}") from exc
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc']) or 'rule'}: {e['msg']}" for e in exc.errors()
+        )
+        raise _fail(f"{path}: {problems}") from exc
+    with desk() as container:
+        rule = triage.create_rule(container.uow(), SYSTEM, container.clock.now(), spec, position)
+    out.print(f"routing rule {rule.id} ({spec.name}) added at position {rule.position}")
+
+
+@rules_app.command("delete")
+def rules_delete(rule_id: Annotated[int, typer.Argument(help="The rule's id.")]) -> None:
+    """Delete a routing rule (audited)."""
+    from caredesk.services import triage
+
+    with desk() as container:
+        triage.delete_rule(container.uow(), SYSTEM, container.clock.now(), rule_id)
+    out.print(f"routing rule {rule_id} deleted")
