@@ -32,6 +32,8 @@ from _common import PG_DEFAULT, database, pg_answers, write_section
 from caredesk.adapters.db import models as m
 from caredesk.adapters.db.engine import build_engine
 from caredesk.adapters.db.migrate import upgrade
+from caredesk.bootstrap import bootstrap, ensure_policy_in_force
+from caredesk.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
 KIND = "bench.touch"
@@ -66,6 +68,11 @@ def run(workers: int, jobs: int, pg_url: str) -> Result:
     with database("postgresql", pg_url) as url:
         engine = build_engine(url)
         upgrade(engine)
+        # Put the policy in force once, as `caredesk db upgrade` and a first start would:
+        # workers starting together on an empty database would race to do it.
+        container = bootstrap(Settings(database_url=url, semantic_search=False))
+        ensure_policy_in_force(container)
+        container.close()
         now = datetime.now(UTC)
         with engine.begin() as conn:
             conn.execute(
