@@ -231,3 +231,22 @@ def test_admin_writes_an_article_with_a_live_preview(live: LiveServer, sign_in: 
     page.get_by_role("button", name="Create").click()
     expect(page.get_by_role("status")).to_contain_text("Saved")
     expect(page.locator("table.compact")).to_contain_text("Gift wrapping")
+
+
+def test_escalate_to_a_lead_with_the_drafted_summary(live: LiveServer, sign_in: SignIn) -> None:
+    case_id = story_case(live, "Our agreed delivery date")
+    agent = sign_in(AGENT)
+    agent.goto(live.url(f"/cases/{case_id}"))
+    agent.get_by_text("Escalate with a handoff summary").click()
+    summary = agent.get_by_label(re.compile("Summary the receiver reads"))
+    expect(summary).to_have_value(re.compile("Our agreed delivery date"))
+    agent.get_by_label("To lead").select_option(label="Lena Park")
+    agent.get_by_role("button", name="Escalate").click()
+    expect(agent.get_by_role("status")).to_contain_text("Escalated")
+
+    lead = sign_in(LEAD)
+    lead.goto(live.url("/queue?view=mine"))
+    lead.get_by_role("link", name=re.compile("Our agreed delivery date")).click()
+    expect(lead.locator("section.panel-handover .handoffs")).to_contain_text(
+        "Our agreed delivery date"
+    )
