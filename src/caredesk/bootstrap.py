@@ -156,13 +156,20 @@ def ensure_policy_in_force(container: Container) -> None:
     from sqlalchemy import inspect
 
     from caredesk.domain.agents import SYSTEM
+    from caredesk.domain.errors import DomainError, ErrorCode
     from caredesk.services import policy
 
     if "policy_versions" not in inspect(container.engine).get_table_names():
         return
     path = container.settings.policy_path
     text = path.read_text(encoding="utf-8") if path else policy.packaged_policy_text()
-    policy.ensure_policy(container.uow(), SYSTEM, container.clock.now(), text)
+    try:
+        policy.ensure_policy(container.uow(), SYSTEM, container.clock.now(), text)
+    except DomainError as exc:
+        # Processes started together (several workers) race to do this; one wins, and
+        # the policy it put in force is the same one.
+        if exc.code is not ErrorCode.CONFLICT:
+            raise
 
 
 def start_embedder(container: Container) -> None:
