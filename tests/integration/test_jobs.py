@@ -358,3 +358,31 @@ def test_a_killed_worker_s_job_is_completed_exactly_once_by_the_next(
     assert marker.read_text().count("start") == 2
     with container.uow() as uow:
         assert len(uow.audit.for_entity("job_probe", "killed")) == 1
+
+
+def test_a_slow_job_keeps_its_lease_while_its_worker_lives(
+    container: Container, clock: ManualClock
+) -> None:
+    options = WorkerOptions(lease=timedelta(seconds=0.3), poll_seconds=0.01)
+    taken_by_other: list[int] = []
+
+    def slow(ctx: JobContext, payload: dict[str, Any]) -> None:
+        start = _job(container, job_id).locked_until
+        assert start is not None
+        clock.advance(seconds=1)  # well past the lease it was claimed with
+        _wait_for(
+            lambda: (_job(container, job_id).locked_until or start) > start, "a lease renewal"
+        )
+        with ctx.uow() as uow:
+            taken_by_other.extend(
+                j.id or 0 for j in uow.jobs.claim("w2", clock.now(), OPTIONS.lease, 5)
+            )
+            uow.commit()
+
+    registry = HandlerRegistry()
+    registry.register("slow", slow)
+    job_id = _enqueue(container, "slow", {})
+    Worker(container.job_context(), registry, name="w1", options=options).run_once()
+    assert taken_by_other == []
+    job = _job(container, job_id)
+    assert (job.state, job.attempts) == (JobState.DONE, 1)

@@ -227,6 +227,13 @@ class Worker:
         if handler is None:
             self._finish(job, JobState.DEAD, f"no handler registered for kind {job.kind!r}")
             return job
+        # While the handler runs, keep the lease alive, so a slow job is not taken by another
+        # worker; only a worker that died (and stopped renewing) lets its lease run out.
+        done = threading.Event()
+        renewer = threading.Thread(
+            target=self._renew_lease, args=(job, done), name=f"{self.name}-lease", daemon=True
+        )
+        renewer.start()
         try:
             handler(self.ctx, job.payload)
         except PermanentFailure as exc:
@@ -241,7 +248,25 @@ class Worker:
                 self._finish(job, JobState.QUEUED, _describe(exc), delay=delay)
         else:
             self._finish(job, JobState.DONE, None)
+        finally:
+            done.set()
+            renewer.join()
         return job
+
+    def _renew_lease(self, job: Job, done: threading.Event) -> None:
+        assert job.id is not None
+        while not done.wait(self.options.lease.total_seconds() / 3):
+            try:
+                with self.ctx.uow() as uow:
+                    held = uow.jobs.extend_lease(
+                        job.id, self.name, self.ctx.clock.now() + self.options.lease
+                    )
+                    uow.commit()
+            except Exception:  # a missed renewal is retried; the lease has slack for it
+                log.exception("renewing the lease of job %s failed", job.id)
+                continue
+            if not held:
+                return
 
     def run_once(self, max_jobs: int | None = None) -> int:
         """Run due timers, then due jobs until none is left (or `max_jobs`); return jobs run."""

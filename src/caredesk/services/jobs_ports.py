@@ -31,6 +31,10 @@ class JobRepository(Protocol):
         """
         ...
 
+    def extend_lease(self, job_id: int, worker: str, until: datetime) -> bool:
+        """Hold a running job longer; False when `worker` no longer holds it."""
+        ...
+
     def claim_timer(self, name: str, every: timedelta, now: datetime) -> bool:
         """True when this caller won the timer's run due at `now`; it is then due `every` later."""
         ...

@@ -126,6 +126,19 @@ class SqlJobRepository:
         self.session.flush()
         return [_job(r) for r in rows]
 
+    def extend_lease(self, job_id: int, worker: str, until: datetime) -> bool:
+        result = self.session.execute(
+            update(m.JobRow)
+            .where(
+                m.JobRow.id == job_id,
+                m.JobRow.locked_by == worker,
+                m.JobRow.state == JobState.RUNNING.value,
+            )
+            .values(locked_until=until)
+            .execution_options(synchronize_session=False)
+        )
+        return bool(result.rowcount == 1)  # type: ignore[attr-defined]
+
     def claim_timer(self, name: str, every: timedelta, now: datetime) -> bool:
         if self.session.get(m.JobTimerRow, name) is None:
             try:
