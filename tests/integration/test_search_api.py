@@ -287,6 +287,8 @@ def counting(container: Container) -> Iterator[tuple[TestClient, CountingEmbedde
         container.embed_worker.stop()
         container.embed_worker = None
     container.semantic = Semantic(fake, InMemoryVectorIndex(fake.dimensions))
+    # No polling within a test: only the wake-up after each change can get texts embedded.
+    container.settings = container.settings.model_copy(update={"embed_poll_seconds": 3600})
     with TestClient(create_app(container=container)) as test_client:
         yield test_client, fake
 
@@ -328,9 +330,26 @@ def test_embeddings_are_made_in_the_background_and_never_per_query(
     client.patch(url, json={"version": 1, "body": "Three working days."}, headers=agent)
     assert wait_until(lambda: _all_embedded(container))
     client.patch(url, json={"version": 2, "tags": ["refunds"]}, headers=agent)
+    # A case solved by an edit (not the status endpoint) is embedded too.
+    solved_by_patch = client.post(
+        "/api/v1/cases",
+        json={"customer_id": customer["id"], "subject": "Lost parcel", "body": "Never came."},
+        headers=agent,
+    ).json()
+    patched = client.patch(
+        f"/api/v1/cases/{solved_by_patch['id']}",
+        json={"status": "solved", "version": solved_by_patch["version"]},
+        headers=agent,
+    )
+    assert patched.status_code == 200, patched.text
+    assert wait_until(lambda: _all_embedded(container))
     client.get("/api/v1/search", params={"q": "refund"}, headers=agent)
     embedded_docs = [t for t in fake.texts if ". " in t]
-    assert embedded_docs == [*stored, "Refund timing. Three working days."]
+    assert embedded_docs == [
+        *stored,
+        "Refund timing. Three working days.",
+        "Lost parcel. Never came.",
+    ]
     with container.uow() as uow:
         assert uow.search.state().pending == 0
 

@@ -151,6 +151,8 @@ def update_case(
         expected_version=expected_version(if_match, body.version),
         changes=body.model_dump(exclude_unset=True, exclude={"version"}),
     )
+    if case.status is CaseStatus.SOLVED:
+        container.knowledge_changed()  # a solved case joins the search index: embed it
     set_etag(response, case.version)
     return CaseOut.of(case)
 
