@@ -161,6 +161,15 @@ def test_a_refusal_is_a_dead_letter_at_once(
     assert (logged["status"], logged["last_error"]) == ("dead", "the receiver answered 410")
     dead = client.get(f"{API}/jobs", params={"state": "dead"}, headers=admin).json()["items"]
     assert [j["kind"] for j in dead] == ["webhook.deliver"]
+    # The receiver is fixed; an admin retries the dead letter and it is delivered.
+    assert client.post(f"{API}/jobs/{dead[0]['id']}/retry", headers=admin).status_code == 200
+    _worker(container).run_once()
+    [logged] = _deliveries(client, admin, hook["id"])
+    assert (logged["status"], logged["attempts"], logged["response_status"]) == (
+        "delivered",
+        2,
+        200,
+    )
 
 
 def test_an_unreachable_receiver_is_logged_and_retried(

@@ -151,10 +151,13 @@ def delivery_body(delivery: Delivery) -> bytes:
 
 
 def deliver(ctx: JobContext, sender: WebhookSender, delivery_id: int) -> None:
-    """Send one delivery; idempotent (a delivered one is not sent again)."""
+    """Send one delivery; idempotent (a delivered one is not sent again).
+
+    A dead one is sent again: only an admin retrying its dead job brings it back here.
+    """
     with ctx.uow() as uow:
         delivery = uow.webhooks.get_delivery(delivery_id)
-        if delivery is None or delivery.status in (DeliveryStatus.DELIVERED, DeliveryStatus.DEAD):
+        if delivery is None or delivery.status is DeliveryStatus.DELIVERED:
             return
         subscription = uow.webhooks.get_subscription(delivery.subscription_id)
         if subscription is None or not subscription.active:
