@@ -69,6 +69,12 @@ class Settings(BaseSettings):
         default=True, description="Embed changed articles and solved cases in the API process."
     )
     embed_poll_seconds: float = Field(default=30.0, gt=0)
+    model_threads: int = Field(
+        default=1,
+        ge=1,
+        description="CPU threads each process gives the embedding and intent models; more than "
+        "the cores left free makes them much slower, so scale out with processes instead.",
+    )
 
     # The case lifecycle (docs/lifecycle.md).
     desk_timezone: str = Field(
@@ -89,12 +95,6 @@ class Settings(BaseSettings):
     )
     proactive_scan_minutes: int = Field(
         default=60, ge=1, description="How often the worker scans orders and shipments."
-    )
-    model_threads: int = Field(
-        default=1,
-        ge=1,
-        description="CPU threads each process gives the embedding and intent models; more than "
-        "the cores left free makes them much slower, so scale out with processes instead.",
     )
 
     embedded_worker: bool | None = Field(

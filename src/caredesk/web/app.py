@@ -53,8 +53,8 @@ def create_app(settings: Settings | None = None, container: Container | None = N
     for router in (customers.router, cases.router, grants.router, tools.router, admin.router):
         app.include_router(router, prefix=API_PREFIX)
     app.include_router(knowledge.router, prefix=API_PREFIX)
-    app.include_router(lifecycle.router, prefix=API_PREFIX)
     app.include_router(mail_api.router, prefix=API_PREFIX)
+    app.include_router(lifecycle.router, prefix=API_PREFIX)
     app.include_router(jobs.router, prefix=API_PREFIX)
     app.include_router(sla_api.router, prefix=API_PREFIX)
     app.include_router(webhooks_api.router, prefix=API_PREFIX)
