@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
+import pytest
 from playwright.sync_api import Page, expect
 
 from caredesk.domain.agents import SYSTEM
@@ -101,6 +102,31 @@ def test_work_the_label_printer_story_end_to_end(live: LiveServer, sign_in: Sign
     assert [g.status for g in granted] == [GrantStatus.EXECUTED]
 
 
+@pytest.mark.parametrize(
+    ("subject_start", "remedies"),
+    [
+        ("Our agreed delivery date", ["expedite", "refund-partial", "store-credit"]),
+        ("Two t-shirts arrived", ["keep-item", "refund-full", "shipping-credit"]),
+        ("Will the baby monitor", ["gift", "handwritten-note"]),
+    ],
+)
+def test_the_other_seed_stories_are_granted_in_one_click(
+    live: LiveServer, sign_in: SignIn, subject_start: str, remedies: list[str]
+) -> None:
+    case_id = story_case(live, subject_start)
+    page = sign_in(AGENT)
+    page.goto(live.url(f"/cases/{case_id}"))
+    top = page.locator("li.top-offer")
+    top.get_by_role("button", name="Grant").click()
+    expect(page.get_by_role("status")).to_contain_text("Granted")
+    for remedy in remedies:
+        expect(page.locator(".entry-grant").first).to_contain_text(remedy)
+    with live.container.uow.read_only() as uow:
+        granted = uow.grants.for_case(case_id)
+    assert [g.status for g in granted] == [GrantStatus.EXECUTED]
+    assert sorted(granted[0].remedy_ids) == remedies
+
+
 def test_over_authority_offer_is_approved_by_a_lead(live: LiveServer, sign_in: SignIn) -> None:
     case_id = story_case(live, "Espresso machine")
     agent = sign_in(AGENT)
@@ -164,6 +190,8 @@ def test_live_update_shows_a_new_case_without_reload(live: LiveServer, sign_in: 
 
 def test_a_viewer_cannot_grant(live: LiveServer, sign_in: SignIn) -> None:
     case_id = story_case(live, "Will the baby monitor")
+    with live.container.uow.read_only() as uow:
+        before = uow.grants.for_case(case_id)
     page = sign_in(VIEWER)
     page.goto(live.url(f"/cases/{case_id}"))
     offers = page.locator("section.offers")
@@ -184,7 +212,7 @@ def test_a_viewer_cannot_grant(live: LiveServer, sign_in: SignIn) -> None:
     assert status[0] == 403
     assert 'role="alert" data-code="forbidden"' in status[1]
     with live.container.uow.read_only() as uow:
-        assert uow.grants.for_case(case_id) == []
+        assert uow.grants.for_case(case_id) == before
 
 
 def test_help_overlay_and_keyboard(live: LiveServer, sign_in: SignIn) -> None:

@@ -6,6 +6,7 @@ Runs in-process (TestClient) over the demo store's five seed stories, on every b
 from __future__ import annotations
 
 import re
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import timedelta
@@ -317,7 +318,9 @@ def counting(engine: Engine) -> Iterator[list[str]]:
     statements: list[str] = []
 
     def record(*args: Any) -> None:
-        statements.append(str(args[2]))
+        # The background embedder shares the engine; its polling is not the page's cost.
+        if threading.current_thread().name != "caredesk-embedder":
+            statements.append(str(args[2]))
 
     event.listen(engine, "before_cursor_execute", record)
     try:
@@ -371,11 +374,14 @@ CEILINGS = {
 }
 
 
-def page_queries(client: TestClient, engine: Engine, path: str) -> int:
+def page_queries(client: TestClient, engine: Engine, path: str) -> list[str]:
+    # Warm up first: after new data the search index reloads its vectors once; that is a
+    # cache refresh, not a cost that grows with the customer's history.
+    client.get(path)
     with counting(engine) as statements:
         response = client.get(path)
     assert response.status_code == 200, response.text
-    return len(statements)
+    return statements
 
 
 def test_each_main_page_costs_a_fixed_number_of_queries(
@@ -385,15 +391,18 @@ def test_each_main_page_costs_a_fixed_number_of_queries(
     sign_in(app_client, LEAD)
     paths = {p: (f"/cases/{case_id}" if p == "case" else p) for p in MAIN_PAGES}
     app_client.get(paths["case"])  # the first render warms the policy and template caches
-    small = {p: page_queries(app_client, store.engine, path) for p, path in paths.items()}
+    small_sql = {p: page_queries(app_client, store.engine, path) for p, path in paths.items()}
+    small = {p: len(sql) for p, sql in small_sql.items()}
 
     with store.uow.read_only() as uow:
         case = uow.cases.get(case_id)
     assert case is not None
     grow_customer(store, case.customer_id, orders=40, past_cases=15)
-    large = {p: page_queries(app_client, store.engine, path) for p, path in paths.items()}
+    large_sql = {p: page_queries(app_client, store.engine, path) for p, path in paths.items()}
+    large = {p: len(sql) for p, sql in large_sql.items()}
 
-    assert large == small, "a page's query count grew with the data: an N+1 query"
+    changed = {p: set(large_sql[p]) ^ set(small_sql[p]) for p in paths if large[p] != small[p]}
+    assert large == small, f"a page's query count changed with the data: {changed}"
     for page, count in small.items():
         assert count <= CEILINGS[page], f"{page} costs {count} queries"
 
