@@ -99,9 +99,7 @@ def upgrade() -> None:
     with op.batch_alter_table("commitments", schema=None) as batch_op:
         batch_op.create_index("ix_commitments_status_due", ["status", "due_at"], unique=False)
         batch_op.create_index("ix_commitments_case", ["case_id", "id"], unique=False)
-        batch_op.create_index(
-            "ix_commitments_owner", ["owner_agent_id", "status"], unique=False
-        )
+        batch_op.create_index("ix_commitments_owner", ["owner_agent_id", "status"], unique=False)
 
     op.create_table(
         "case_links",
