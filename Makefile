@@ -1,21 +1,43 @@
 # caredesk: `make demo` serves the demo store, `make test` runs the whole check.
+# Every install comes from requirements.lock (exact versions with hashes): see docs/development.md.
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
+LOCK := requirements.lock
+TOOLS := .venv-tools
 HOST ?= 127.0.0.1
 PORT ?= 8000
+PIP_QUIET ?= --quiet
+# Tests run on as many processes as there are cores (pytest-xdist); PYTEST_WORKERS=0 for one.
+PYTEST_WORKERS ?= auto
 
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
-.PHONY: demo test lint typecheck imports pytest bench install clean
+.PHONY: demo test test-fast lockcheck lint typecheck imports pytest unit bench install lock \
+	lock-upgrade screenshots clean
 
-$(STAMP): pyproject.toml
-	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
-	touch $(STAMP)
+# Checked before anything is installed: the lock answers pyproject.toml and this Python.
+lockcheck:
+	@if [ -z "$(PYTHON)" ] || ! command -v "$(PYTHON)" >/dev/null; then \
+	  echo "*** make: no Python at '$(PYTHON)' (looked for python3.11, then python3)." \
+	       "Install Python 3.11 or run make PYTHON=/path/to/python3.11"; exit 1; fi
+	@$(PYTHON) scripts/lockfile.py check $(LOCK)
+	@if [ -x $(BIN)/python ]; then $(BIN)/python scripts/lockfile.py check $(LOCK); fi
+
+$(STAMP): pyproject.toml $(LOCK) scripts/lockfile.py
+	@$(MAKE) --no-print-directory lockcheck
+	@rm -f $(STAMP)
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@echo "Installing the locked dependencies into $(VENV) (about 2 GB, mostly PyTorch's CPU build)."
+	@$(BIN)/python -m pip install $(PIP_QUIET) --require-hashes -r $(LOCK) || { \
+	  echo "*** make: installing from $(LOCK) failed (see above). torch is locked as its CPU"; \
+	  echo "*** build 2.13.0+cpu: pip must find that wheel, from a folder named by PIP_FIND_LINKS"; \
+	  echo "*** or from https://download.pytorch.org/whl/cpu (PIP_EXTRA_INDEX_URL)."; exit 1; }
+	@$(BIN)/python -m pip install $(PIP_QUIET) --no-deps --no-build-isolation -e .
+	@$(BIN)/python -m pip check
+	@touch $(STAMP)
 
 install: $(STAMP)
 
@@ -25,8 +47,8 @@ demo: $(STAMP)
 	$(BIN)/caredesk serve --host $(HOST) --port $(PORT)
 
 lint: $(STAMP)
-	$(BIN)/ruff check src tests bench
-	$(BIN)/ruff format --check src tests bench
+	$(BIN)/ruff check src tests bench scripts
+	$(BIN)/ruff format --check src tests bench scripts
 
 typecheck: $(STAMP)
 	$(BIN)/mypy
@@ -39,9 +61,38 @@ pytest: $(STAMP)
 	  echo "*** make test: no chromium at $${CAREDESK_CHROMIUM:-/usr/bin/chromium}:" \
 	       "the browser tests (tests/browser) are SKIPPED. Install it: apt-get install -y chromium"; \
 	fi
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n $(PYTEST_WORKERS) --durations=15
 
-test: lint typecheck imports pytest
+# The edit loop: lint, types, import contracts and the unit tests (no database, no model).
+unit: $(STAMP)
+	$(BIN)/python -m pytest -q tests/unit
+
+test-fast: lockcheck lint typecheck imports unit
+
+test: lockcheck lint typecheck imports pytest
+
+# The README's and docs' screenshots, taken by the browser tests.
+screenshots: $(STAMP)
+	CAREDESK_SCREENSHOTS=docs/screenshots $(BIN)/python -m pytest -q tests/browser
+
+# The lock is written by pip-compile from a separate, itself locked, tools environment.
+$(TOOLS)/.installed-stamp: requirements-tools.lock
+	@test -x $(TOOLS)/bin/python || $(PYTHON) -m venv $(TOOLS)
+	@$(TOOLS)/bin/python -m pip install $(PIP_QUIET) --require-hashes -r requirements-tools.lock
+	@touch $@
+
+LOCK_FLAGS := --quiet --generate-hashes --all-extras --build-deps-for editable --strip-extras \
+	--allow-unsafe --no-emit-find-links --no-emit-index-url --output-file $(LOCK)
+
+# Refresh the lock after pyproject.toml changed, keeping every pin that still fits.
+lock: $(TOOLS)/.installed-stamp
+	$(TOOLS)/bin/pip-compile $(LOCK_FLAGS) pyproject.toml
+	$(PYTHON) scripts/lockfile.py stamp $(LOCK)
+
+# Move every pin to the newest release pyproject.toml allows.
+lock-upgrade: $(TOOLS)/.installed-stamp
+	$(TOOLS)/bin/pip-compile $(LOCK_FLAGS) --upgrade pyproject.toml
+	$(PYTHON) scripts/lockfile.py stamp $(LOCK)
 
 TAU ?= ../shared/datasets/tau-bench-retail
 B77 ?= ../shared/datasets/banking77
@@ -65,4 +116,4 @@ bench: $(STAMP)
 	else echo "bench: $(TAU) not found; skipping the conformance replay"; fi
 
 clean:
-	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) $(TOOLS) .mypy_cache .ruff_cache .pytest_cache
