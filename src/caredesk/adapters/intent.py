@@ -44,7 +44,6 @@ class TrainingPlan:
     layer_lr: float = 1e-4
     head_lr: float = 1e-3
     label_smoothing: float = 0.1
-    time_budget_seconds: float = 540.0
 
 
 class _Encoder:
@@ -65,10 +64,13 @@ class _Encoder:
         )
 
     def _mask(self, hidden: Any, attention: Any) -> Any:
-        # Positional on purpose: transformers renamed the last parameter (past_key_values,
-        # then cache) between releases; the order stayed.
-        mask, _ = self.model._create_attention_masks(attention, None, hidden, None, None)
-        return mask
+        # The public mask builder every encoder model uses: it returns the form the model's
+        # attention implementation (eager or SDPA) expects, or None when nothing is padded.
+        from transformers.masking_utils import create_bidirectional_mask
+
+        return create_bidirectional_mask(
+            config=self.model.config, inputs_embeds=hidden, attention_mask=attention
+        )
 
     def _layers(self, hidden: Any, attention: Any, start: int, stop: int) -> Any:
         mask = self._mask(hidden, attention)
@@ -189,7 +191,6 @@ class EncoderIntentTrainer:
             optimizer, lambda s: min(1.0, (s + 1) / warmup) * max(0.0, (steps - s) / steps)
         )
         rng = np.random.default_rng(seed)
-        done_epochs = 0
         for _ in range(epochs):
             for layer in model.encoder.layer[encoder.split :]:
                 layer.train()
@@ -203,9 +204,6 @@ class EncoderIntentTrainer:
                 loss.backward()  # type: ignore[no-untyped-call]
                 optimizer.step()
                 scheduler.step()
-            done_epochs += 1
-            if time.perf_counter() - started > plan.time_budget_seconds:
-                break
         model.eval()
         state = {
             "format": FORMAT,
@@ -228,7 +226,7 @@ class EncoderIntentTrainer:
             labels=names,
             artifact=buffer.getvalue(),
             metrics={
-                "epochs": done_epochs,
+                "epochs": epochs,
                 "train_seconds": round(time.perf_counter() - started, 2),
                 "top_layers": len(model.encoder.layer) - encoder.split,
             },
