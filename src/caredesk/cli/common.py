@@ -4,23 +4,35 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import TYPE_CHECKING
 
 import typer
 from rich.console import Console
 
-from caredesk.bootstrap import Container, bootstrap, ensure_policy_in_force
 from caredesk.domain.errors import DomainError
 from caredesk.logging import configure_logging
 from caredesk.settings import Settings
+
+if TYPE_CHECKING:
+    from caredesk.bootstrap import Container
 
 out = Console()
 err = Console(stderr=True, soft_wrap=True)
 
 
 @contextmanager
-def desk() -> Iterator[Container]:
-    """Build the container for one command, and turn refusals into a message and exit 1."""
+def desk(*, models: bool = False) -> Iterator[Container]:
+    """Build the container for one command, and turn refusals into a message and exit 1.
+
+    The embedding and intent models load only for commands that ask (`models=True`): they
+    take seconds and hundreds of megabytes, which a migration or a token does not need.
+    """
+    # Imported here, not at the top: `caredesk --help` and argument errors stay instant.
+    from caredesk.bootstrap import bootstrap, ensure_policy_in_force
+
     settings = Settings()
+    if not models:
+        settings = settings.model_copy(update={"semantic_search": False})
     configure_logging(settings.log_level, settings.log_json)
     container = bootstrap(settings)
     try:

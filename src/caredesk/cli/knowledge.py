@@ -13,7 +13,7 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.progress import (
@@ -26,12 +26,14 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from caredesk.bootstrap import Container, bootstrap
 from caredesk.cli.common import desk, err, out
 from caredesk.domain.agents import SYSTEM
 from caredesk.domain.errors import DomainError
 from caredesk.domain.search import SearchMode
 from caredesk.settings import Settings
+
+if TYPE_CHECKING:
+    from caredesk.bootstrap import Container
 
 kb_app = typer.Typer(help="The knowledge base: articles, search index, evaluation.")
 kb_app.info.no_args_is_help = True
@@ -160,7 +162,7 @@ def kb_embed() -> None:
     """Embed every article, macro and solved case changed since its last embedding."""
     from caredesk.services import search
 
-    with desk() as container:
+    with desk(models=True) as container:
         if container.semantic is None:
             raise _fail(container.semantic_error or "the embedding model did not load")
         with _progress() as progress:
@@ -181,6 +183,7 @@ def kb_embed() -> None:
 def _scratch_desk(*, semantic: bool) -> Iterator[Container]:
     """A desk on a throw-away SQLite database, migrated, with the configured model."""
     from caredesk.adapters.db.migrate import upgrade
+    from caredesk.bootstrap import bootstrap
 
     with tempfile.TemporaryDirectory(prefix="caredesk-eval-") as tmp:
         settings = Settings(
@@ -281,7 +284,7 @@ def triage_train(
     """Train a new intent model version on the desk's labelled cases and put it in force."""
     from caredesk.services import triage
 
-    with desk() as container:
+    with desk(models=True) as container:
         if container.triage is None or container.triage.intents is None:
             reason = container.triage.unavailable_reason if container.triage else None
             raise _fail(reason or "the embedding model did not load")

@@ -9,15 +9,15 @@ from collections import Counter
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-from caredesk.adapters.mail.intake import accepted_domains, build_intake
-from caredesk.adapters.mail.smtp_in import SmtpListener
 from caredesk.cli.common import desk, err, out
-from caredesk.services.mail_in import Envelope, MailIntake
+
+if TYPE_CHECKING:
+    from caredesk.services.mail_in import MailIntake
 
 
 def smtp(
@@ -30,7 +30,10 @@ def smtp(
     ] = 4,
 ) -> None:
     """Receive mail over SMTP into cases, until interrupted (Ctrl-C or SIGTERM)."""
-    with desk() as container:
+    from caredesk.adapters.mail.intake import accepted_domains, build_intake
+    from caredesk.adapters.mail.smtp_in import SmtpListener
+
+    with desk(models=True) as container:
         settings = container.settings
         intake = build_intake(container.uow, container.clock, settings, container.triage)
         if container.engine.dialect.name == "sqlite":
@@ -66,7 +69,10 @@ def _history_intake(intake: MailIntake) -> MailIntake:
 
 
 def _import(kind: str, messages: Iterator[bytes], total: int) -> None:
-    with desk() as container:
+    from caredesk.adapters.mail.intake import build_intake
+    from caredesk.services.mail_in import Envelope
+
+    with desk(models=True) as container:
         intake = _history_intake(
             build_intake(container.uow, container.clock, container.settings, container.triage)
         )

@@ -9,8 +9,6 @@ import typer
 
 from caredesk.cli.common import desk, out
 from caredesk.domain.agents import SYSTEM
-from caredesk.services import portal
-from caredesk.services.portal_mail import FALLBACK_PORTAL_URL, QueuedCustomerMailer
 
 app = typer.Typer(help="The customer portal.", no_args_is_help=True)
 
@@ -23,6 +21,9 @@ def link(
     ] = None,
 ) -> None:
     """Print a single-use sign-in link for a customer instead of mailing it (audited)."""
+    from caredesk.services import portal
+    from caredesk.services.portal_mail import FALLBACK_PORTAL_URL
+
     with desk() as container:
         base = (url or container.settings.portal_url or FALLBACK_PORTAL_URL).rstrip("/")
         issued = portal.issue_link(
@@ -41,6 +42,9 @@ def send_surveys(
     days: Annotated[int, typer.Option(min=1, help="Cases solved within this many days.")] = 7,
 ) -> None:
     """Queue the satisfaction survey of every recently solved case that has none yet."""
+    from caredesk.services import portal
+    from caredesk.services.portal_mail import FALLBACK_PORTAL_URL, QueuedCustomerMailer
+
     with desk() as container:
         settings = container.settings
         sent = portal.send_due_surveys(
