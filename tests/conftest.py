@@ -82,10 +82,16 @@ def clock() -> ManualClock:
 
 
 @pytest.fixture
-def settings(database_url: str) -> Settings:
+def settings(database_url: str, request: pytest.FixtureRequest) -> Settings:
     # No background worker in tests: a test runs the jobs it needs, when it needs them.
+    # The embedding model only where a test is about it (`@pytest.mark.semantic`): the rest
+    # of the desk must work without it, and each test process then skips loading it.
     return Settings(
-        database_url=database_url, log_json=True, log_level="warning", embedded_worker=False
+        database_url=database_url,
+        log_json=True,
+        log_level="warning",
+        embedded_worker=False,
+        semantic_search=request.node.get_closest_marker("semantic") is not None,
     )
 
 

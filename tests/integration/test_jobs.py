@@ -338,7 +338,7 @@ def test_a_killed_worker_s_job_is_completed_exactly_once_by_the_next(
         "CAREDESK_LOG_LEVEL": "warning",
     }
     command = [sys.executable, "-m", "caredesk.cli.main", "worker"]
-    first = subprocess.Popen(command, env=env, cwd=tmp_path)  # noqa: S603 (our own CLI)
+    first = subprocess.Popen(command, env=env, cwd=tmp_path)
     try:
         _wait_for(lambda: marker.exists() and "start" in marker.read_text(), "the first run")
     finally:
@@ -347,7 +347,7 @@ def test_a_killed_worker_s_job_is_completed_exactly_once_by_the_next(
     held = _job(container, job_id)
     assert held.state == JobState.RUNNING
     assert held.locked_by is not None and f":{first.pid}:" in held.locked_by
-    second = subprocess.Popen(command, env=env, cwd=tmp_path)  # noqa: S603
+    second = subprocess.Popen(command, env=env, cwd=tmp_path)
     try:
         _wait_for(lambda: _job(container, job_id).state == JobState.DONE, "the second run")
     finally:

@@ -119,6 +119,7 @@ def corpus(client: TestClient, agent: Headers, customer: dict[str, Any]) -> dict
     }
 
 
+@pytest.mark.semantic
 def test_hybrid_search_over_articles_macros_and_solved_cases(
     client: TestClient, agent: Headers, container: Container, corpus: dict[str, Any]
 ) -> None:
@@ -145,6 +146,7 @@ def test_hybrid_search_over_articles_macros_and_solved_cases(
     assert {i["kind"] for i in both["items"]} == {"macro", "case"}
 
 
+@pytest.mark.semantic
 def test_fusion_finds_what_either_ranking_alone_finds(
     client: TestClient, agent: Headers, container: Container, corpus: dict[str, Any]
 ) -> None:
@@ -223,6 +225,7 @@ def test_bad_search_requests_get_a_clear_4xx(
     assert response.json()["code"] == "validation_error"
 
 
+@pytest.mark.semantic
 def test_customers_find_public_articles_only(
     client: TestClient,
     agent: Headers,

@@ -13,12 +13,11 @@ from typer.testing import CliRunner
 from caredesk.cli.main import app
 from caredesk.conformance.tau_retail import Replayer, compare
 from caredesk.services.policy import packaged_policy_text
+from tests.datasets import dataset, needs_dataset
 
 SAMPLE = Path(__file__).parent.parent / "data" / "tau_retail_sample"
-FULL = Path(__file__).resolve().parents[3] / "shared" / "datasets" / "tau-bench-retail"
-needs_full = pytest.mark.skipif(
-    not FULL.is_dir(), reason="the tau-bench retail dataset is not beside the project"
-)
+FULL = dataset("tau-bench-retail")
+needs_full = needs_dataset("tau-bench-retail")
 
 
 @pytest.fixture(scope="module")
@@ -258,7 +257,7 @@ def _lines(path: Path) -> list[dict[str, Any]]:
 
 
 @needs_full
-@pytest.mark.parametrize("split", ["dev", "train"])
+@pytest.mark.parametrize("split", ["dev", pytest.param("train", marks=pytest.mark.slow)])
 def test_replay_reproduces_the_reference_end_states(split: str, tmp_path: Path) -> None:
     out = tmp_path / f"{split}.jsonl"
     result = CliRunner().invoke(

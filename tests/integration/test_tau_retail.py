@@ -14,9 +14,10 @@ from caredesk.bootstrap import Container
 from caredesk.cli.main import app
 from caredesk.domain.errors import DomainError, ErrorCode
 from caredesk.services import tau_retail
+from tests.datasets import dataset, needs_dataset
 
 SAMPLE = Path(__file__).parent.parent / "data" / "tau_retail_sample"
-FULL = Path(__file__).resolve().parents[3] / "shared" / "datasets" / "tau-bench-retail"
+FULL = dataset("tau-bench-retail")
 
 
 def _typed(value: Any) -> Any:
@@ -43,9 +44,7 @@ def test_sample_round_trips_exactly(container: Container, tmp_path: Path) -> Non
     _round_trip(container, SAMPLE, tmp_path)
 
 
-@pytest.mark.skipif(
-    not FULL.is_dir(), reason="the tau-bench retail dataset is not beside the project"
-)
+@needs_dataset("tau-bench-retail")
 def test_whole_dataset_round_trips_exactly(container: Container, tmp_path: Path) -> None:
     _round_trip(container, FULL, tmp_path)
 

@@ -19,6 +19,8 @@ from caredesk.services import triage
 from tests.integration.conftest import Headers
 from tests.integration.knowledge_fixtures import audit_actions, problem
 
+pytestmark = pytest.mark.semantic
+
 # A handful of labels per intent: what a desk has in its first week.
 EXAMPLES = [
     ("Where is my parcel? It has not arrived yet", "where_is_my_order"),
