@@ -44,7 +44,7 @@ def _header_value(lock_text: str, prefix: str) -> str | None:
     return None
 
 
-def problems(lock: Path) -> list[str]:
+def problems(lock: Path, pyproject: Path = PYPROJECT) -> list[str]:
     if not lock.is_file():
         return [f"{lock.name} is missing: run `make lock` and commit it."]
     text = lock.read_text(encoding="utf-8")
@@ -60,7 +60,7 @@ def problems(lock: Path) -> list[str]:
             f"{made_for[1]}.{made_for[2]} and run make again (or `make PYTHON=/path/to/python"
             f"{made_for[1]}.{made_for[2]}`); if .venv holds another Python, `make clean` first."
         )
-    if _header_value(text, STAMP_PREFIX) != fingerprint():
+    if _header_value(text, STAMP_PREFIX) != fingerprint(pyproject):
         found.append(
             f"{lock.name} is out of date: pyproject.toml's dependencies changed since it was "
             "made. Run `make lock` (or `make lock-upgrade` for newer releases) and commit "
@@ -69,7 +69,7 @@ def problems(lock: Path) -> list[str]:
     return found
 
 
-def stamp(lock: Path) -> None:
+def stamp(lock: Path, pyproject: Path = PYPROJECT) -> None:
     lines = [
         line
         for line in lock.read_text(encoding="utf-8").splitlines()
@@ -77,7 +77,7 @@ def stamp(lock: Path) -> None:
     ]
     # After pip-compile's own header (the comment lines that open the file).
     at = next((i for i, line in enumerate(lines) if not line.startswith("#")), len(lines))
-    lines.insert(at, STAMP_PREFIX + fingerprint())
+    lines.insert(at, STAMP_PREFIX + fingerprint(pyproject))
     lock.write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
