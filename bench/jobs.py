@@ -42,13 +42,21 @@ KIND = "bench.touch"
 def register(registry: Any) -> None:
     """The benchmark's handler, loaded by the workers (CAREDESK_JOB_PLUGINS=["jobs:register"])."""
     from caredesk.domain.agents import SYSTEM
-    from caredesk.services import audit
+    from caredesk.domain.events import Changed
 
     def touch(ctx: Any, payload: dict[str, Any]) -> None:
         with ctx.uow() as uow:
             # Idempotent like every handler: the row is keyed by the job's number.
             if not uow.audit.for_entity("bench", str(payload["n"])):
-                audit.record(uow, SYSTEM, ctx.clock.now(), "bench.touched", "bench", payload["n"])
+                uow.publish(
+                    Changed(
+                        actor=SYSTEM,
+                        at=ctx.clock.now(),
+                        action="bench.touched",
+                        entity_type="bench",
+                        entity_id=payload["n"],
+                    )
+                )
                 uow.commit()
 
     registry.register(KIND, touch)

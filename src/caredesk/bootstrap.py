@@ -14,9 +14,13 @@ from caredesk.adapters.db.uow import SqlAlchemyUnitOfWorkFactory
 from caredesk.adapters.mail.smtp_out import SmtpMailer
 from caredesk.adapters.security import Argon2PasswordHasher
 from caredesk.adapters.webhook_http import UrllibWebhookSender
+from caredesk.domain.cases import CaseChanged, CaseOpened, MessageAdded
+from caredesk.domain.events import Event
+from caredesk.services import audit, lifecycle, mail_out, search, sla, triage
 from caredesk.services.jobs import HandlerRegistry, JobContext, WorkerPool
 from caredesk.services.lifecycle_jobs import register_lifecycle
 from caredesk.services.mail_out import register_mail
+from caredesk.services.messagebus import Handler
 from caredesk.services.portal_mail import register_portal
 from caredesk.services.ports import Clock, PasswordHasher
 from caredesk.services.search import Semantic
@@ -33,6 +37,7 @@ class Container:
     uow: SqlAlchemyUnitOfWorkFactory
     clock: Clock
     hasher: PasswordHasher
+    lifecycle: lifecycle.LifecycleOptions
     triage: TriageEngine | None = None
     semantic: Semantic | None = None
     semantic_error: str | None = None
@@ -67,10 +72,37 @@ def bootstrap(settings: Settings, *, clock: Clock | None = None) -> Container:
         uow=SqlAlchemyUnitOfWorkFactory(engine),
         clock=clock or SystemClock(),
         hasher=Argon2PasswordHasher(),
+        lifecycle=lifecycle.LifecycleOptions.of(settings),
     )
     wire_knowledge(container)
+    wire_events(container)
     wire_jobs(container)
     return container
+
+
+def wire_events(container: Container) -> None:
+    """What follows what: the handlers each domain event runs before its change commits.
+
+    Every entry point (API, console, portal, mail, tools, CLI, worker) changes things through
+    the services, whose changes record these events; so every path gets the same trail.
+    Within one event the handlers run in this order, the audit line of every event first.
+    """
+    handlers: dict[type[Event], list[Handler]] = {
+        Event: [audit.record_event],
+        CaseOpened: [sla.on_case_opened],
+        MessageAdded: [
+            sla.on_message_added,
+            mail_out.on_message_added,
+            lifecycle.event_handler(container.lifecycle),
+        ],
+        CaseChanged: [sla.on_case_changed, search.on_case_changed],
+    }
+    if container.triage is not None:
+        # Triage first: the team, priority and SLA policy it routes to set the clocks.
+        on_opened, on_message = triage.event_handlers(container.triage)
+        handlers[CaseOpened].insert(0, on_opened)
+        handlers[MessageAdded].insert(0, on_message)
+    container.uow.bus.handlers = handlers
 
 
 def wire_jobs(container: Container) -> None:

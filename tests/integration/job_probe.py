@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from caredesk.domain.agents import SYSTEM
-from caredesk.services import audit
+from caredesk.domain.events import Changed
 from caredesk.services.jobs import HandlerRegistry, JobContext
 
 KIND = "test.probe"
@@ -26,8 +26,14 @@ def probe(ctx: JobContext, payload: dict[str, Any]) -> None:
         time.sleep(600)  # the test kills this process here
     with ctx.uow() as uow:
         if not uow.audit.for_entity("job_probe", payload["name"]):
-            audit.record(
-                uow, SYSTEM, ctx.clock.now(), "job_probe.done", "job_probe", payload["name"]
+            uow.publish(
+                Changed(
+                    actor=SYSTEM,
+                    at=ctx.clock.now(),
+                    action="job_probe.done",
+                    entity_type="job_probe",
+                    entity_id=payload["name"],
+                )
             )
             uow.commit()
 

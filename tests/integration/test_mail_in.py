@@ -81,7 +81,6 @@ def deliver(container: Container, raw: bytes, **kwargs: object) -> Delivery:
         now=container.clock.now(),
         config=MailConfig.of(container.settings),
         parser=parse_mail,
-        triage=container.triage,
         **kwargs,  # type: ignore[arg-type]
     )
 

@@ -62,7 +62,7 @@ def settings(database_url: str, sink: SmtpSink) -> Settings:
 
 @pytest.fixture
 def listener(container: Container) -> Iterator[SmtpListener]:
-    intake = build_intake(container.uow, container.clock, container.settings, container.triage)
+    intake = build_intake(container.uow, container.clock, container.settings)
     running = SmtpListener(
         lambda raw, envelope: intake.deliver(raw, envelope),
         host="127.0.0.1",

@@ -16,8 +16,8 @@ from fastapi.testclient import TestClient
 from caredesk.adapters.webhook_http import UrllibWebhookSender
 from caredesk.bootstrap import Container
 from caredesk.domain.agents import SYSTEM
+from caredesk.domain.events import Changed
 from caredesk.domain.webhooks import verify
-from caredesk.services import audit
 from caredesk.services.jobs import HandlerRegistry, Worker, WorkerOptions
 from caredesk.services.webhooks import register_webhooks
 from tests.conftest import ManualClock
@@ -203,7 +203,16 @@ def test_only_matching_committed_case_and_grant_events_are_delivered(
     everything = _subscribe(client, admin, receiver.url, ["*"])
     new_case()
     with container.uow() as uow:  # audited, then rolled back: nobody hears of it
-        audit.record(uow, SYSTEM, container.clock.now(), "case.updated", "case", 1, case_id=1)
+        uow.publish(
+            Changed(
+                actor=SYSTEM,
+                at=container.clock.now(),
+                action="case.updated",
+                entity_type="case",
+                entity_id=1,
+                case_id=1,
+            )
+        )
     # Events about neither a case nor a grant (here: a new team) are not sent at all.
     assert client.post(f"{API}/teams", json={"name": "Returns"}, headers=admin).status_code == 201
     _worker(container).run_once()

@@ -219,7 +219,7 @@ def sweep() -> None:
     from caredesk.services import lifecycle
 
     with desk() as container:
-        options = lifecycle.LifecycleOptions.of(container.settings)
+        options = container.lifecycle
         report = lifecycle.sweep_commitments(container.uow, SYSTEM, container.clock.now(), options)
         out.print(
             f"{len(report.alerted)} alerted, {len(report.missed)} missed, "
@@ -233,7 +233,7 @@ def scan() -> None:
     from caredesk.services import lifecycle
 
     with desk() as container:
-        options = lifecycle.LifecycleOptions.of(container.settings)
+        options = container.lifecycle
         report = lifecycle.proactive_scan(container.uow, SYSTEM, container.clock.now(), options)
         out.print(
             f"{report.found} finding(s): {len(report.opened)} case(s) opened, "

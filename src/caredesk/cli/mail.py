@@ -35,7 +35,7 @@ def smtp(
 
     with desk(models=True) as container:
         settings = container.settings
-        intake = build_intake(container.uow, container.clock, settings, container.triage)
+        intake = build_intake(container.uow, container.clock, settings)
         if container.engine.dialect.name == "sqlite":
             workers = 1
         listener = SmtpListener(
@@ -73,9 +73,7 @@ def _import(kind: str, messages: Iterator[bytes], total: int) -> None:
     from caredesk.services.mail_in import Envelope
 
     with desk(models=True) as container:
-        intake = _history_intake(
-            build_intake(container.uow, container.clock, container.settings, container.triage)
-        )
+        intake = _history_intake(build_intake(container.uow, container.clock, container.settings))
         outcomes: Counter[str] = Counter()
         columns = (
             TextColumn("importing {task.description}"),

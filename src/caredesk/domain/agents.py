@@ -65,6 +65,14 @@ class Actor:
             return f"customer:{self.customer_id}"
         return "system"
 
+    def reaches(self, customer_id: str) -> bool:
+        """Whether this actor may see or change this customer's records at all.
+
+        A customer (in the portal) and a token bound to one customer reach that customer
+        only; agents and unbound tokens reach every customer.
+        """
+        return self.customer_id is None or self.customer_id == customer_id
+
     def can(self, permission: Permission) -> bool:
         return permission in ROLE_PERMISSIONS[self.role]
 

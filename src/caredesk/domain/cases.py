@@ -8,7 +8,10 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
+from caredesk.domain.agents import Actor
+from caredesk.domain.audit import AuditEvent
 from caredesk.domain.errors import InvalidTransition, ValidationFailed
+from caredesk.domain.events import Event, audit_entry
 
 
 class CaseStatus(StrEnum):
@@ -47,6 +50,11 @@ class Channel(StrEnum):
     PHONE = "phone"
     CHAT = "chat"
     PROACTIVE = "proactive"
+
+    @property
+    def answers_by_email(self) -> bool:
+        """The customer wrote by email, or the desk wrote to them first: answers are mailed."""
+        return self in (Channel.EMAIL, Channel.PROACTIVE)
 
 
 class MessageKind(StrEnum):
@@ -116,6 +124,8 @@ class Case:
     # How the case was resolved: 1 deflected (no remedy), 2 saved the sale, 3 invested.
     service_level: int | None = None
     version: int = 1
+    # What happened to the case in this unit of work, for the handlers (domain/events.py).
+    events: list[Event] = field(default_factory=list, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         self.subject = self.subject.strip()
@@ -141,7 +151,74 @@ class Case:
             "service_level": self.service_level,
         }
 
+    # -- events ------------------------------------------------------------------------------
+
+    def opened(
+        self,
+        actor: Actor,
+        now: datetime,
+        message: Message | None = None,
+        *,
+        by_customer: bool = True,
+        audit_after: dict[str, Any] | None = None,
+    ) -> None:
+        """Record that the case was opened (once it has its id), with its first message.
+
+        `by_customer=False` for a case the desk opens itself (a proactive finding, a split,
+        a follow-up whose message comes next): there is nothing of the customer's to triage.
+        """
+        self.events.append(
+            CaseOpened(
+                actor=actor,
+                at=now,
+                case=self,
+                message=message,
+                by_customer=by_customer,
+                after={**self.snapshot(), **(audit_after or {})},
+            )
+        )
+
+    def record_change(
+        self,
+        actor: Actor,
+        now: datetime,
+        before: dict[str, Any],
+        action: str = "case.updated",
+        *,
+        extra: dict[str, Any] | None = None,
+        audit_after: dict[str, Any] | None = None,
+    ) -> None:
+        """Record a change made since `before` (a snapshot), if there is one.
+
+        `extra` adds facts to the trail's field-by-field "after" (the handoff, the link);
+        `audit_after` replaces that trail with what the change should say (triage records
+        what it found, not only the fields it set). With either, the change is recorded
+        even when no field moved.
+        """
+        after = self.snapshot()
+        if after == before and extra is None and audit_after is None:
+            return
+        self.events.append(
+            CaseChanged(
+                actor=actor,
+                at=now,
+                case=self,
+                action=action,
+                before=before,
+                after=after,
+                extra=extra or {},
+                audit_after=audit_after,
+            )
+        )
+
+    def set_status(self, new: CaseStatus, now: datetime, actor: Actor) -> None:
+        """Move the case to another status as a change of its own (audited, clocks moved)."""
+        before = self.snapshot()
+        self.change_status(new, now)
+        self.record_change(actor, now, before, "case.status_changed")
+
     def change_status(self, new: CaseStatus, now: datetime) -> None:
+        """Move the status as part of a larger change; the caller records that change."""
         if new is self.status:
             return
         if new not in ALLOWED_TRANSITIONS[self.status]:
@@ -164,8 +241,30 @@ class Case:
         """A grant raises the resolution's service level; nothing lowers it."""
         self.service_level = max(self.service_level or 1, level)
 
-    def receive_message(self, message: Message, now: datetime) -> None:
-        """Keep the status truthful when a message lands on the case."""
+    def receive_message(
+        self,
+        message: Message,
+        now: datetime,
+        actor: Actor,
+        *,
+        audit_after: dict[str, Any] | None = None,
+    ) -> None:
+        """Take a message: keep the status truthful and record the message as added."""
+        before = self.snapshot()
+        self._take(message, now)
+        self.events.append(
+            MessageAdded(
+                actor=actor,
+                at=now,
+                case=self,
+                message=message,
+                before=before,
+                after=self.snapshot(),
+                audit_after=audit_after,
+            )
+        )
+
+    def _take(self, message: Message, now: datetime) -> None:
         if self.status is CaseStatus.CLOSED and message.kind is not MessageKind.NOTE:
             # A closed case is history; agents may still annotate it.
             raise InvalidTransition(
@@ -184,3 +283,113 @@ class Case:
 
     def set_tags(self, tags: list[str]) -> None:
         self.tags = normalise_tags(tags)
+
+
+# -- what happens to a case ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CaseEvent(Event):
+    # The live aggregate: ids given on insert (the case's, a message's) are read when the
+    # event is handled, at commit.
+    case: Case
+
+    @property
+    def case_id(self) -> int:
+        assert self.case.id is not None
+        return self.case.id
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CaseOpened(CaseEvent):
+    message: Message | None
+    by_customer: bool
+    after: dict[str, Any]
+
+    def audit_entries(self) -> list[AuditEvent]:
+        return [
+            audit_entry(
+                self, "case.created", "case", self.case_id, case_id=self.case_id, after=self.after
+            )
+        ]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MessageAdded(CaseEvent):
+    message: Message
+    before: dict[str, Any]
+    after: dict[str, Any]
+    audit_after: dict[str, Any] | None = None
+
+    @property
+    def status_before(self) -> CaseStatus:
+        return CaseStatus(self.before["status"])
+
+    def audit_entries(self) -> list[AuditEvent]:
+        message = self.message
+        entries = [
+            audit_entry(
+                self,
+                f"message.{message.kind.value}",
+                "message",
+                message.id,
+                case_id=self.case_id,
+                after=self.audit_after
+                or {"kind": message.kind.value, "attachments": len(message.attachments)},
+            )
+        ]
+        if self.after != self.before:
+            entries.append(
+                audit_entry(
+                    self,
+                    "case.status_changed",
+                    "case",
+                    self.case_id,
+                    case_id=self.case_id,
+                    before=self.before,
+                    after=self.after,
+                )
+            )
+        return entries
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CaseChanged(CaseEvent):
+    action: str
+    before: dict[str, Any]
+    after: dict[str, Any]
+    extra: dict[str, Any]
+    audit_after: dict[str, Any] | None = None
+
+    @property
+    def status_before(self) -> CaseStatus:
+        return CaseStatus(self.before["status"])
+
+    @property
+    def solved_now(self) -> bool:
+        solved = CaseStatus.SOLVED.value
+        return bool(self.after["status"] == solved and self.before["status"] != solved)
+
+    def audit_entries(self) -> list[AuditEvent]:
+        if self.audit_after is not None:
+            return [
+                audit_entry(
+                    self,
+                    self.action,
+                    "case",
+                    self.case_id,
+                    case_id=self.case_id,
+                    after=self.audit_after,
+                )
+            ]
+        return [
+            audit_entry(
+                self,
+                self.action,
+                "case",
+                self.case_id,
+                case_id=self.case_id,
+                before=self.before,
+                after={**self.after, **self.extra},
+            )
+        ]

@@ -18,9 +18,9 @@ from caredesk.domain.errors import (
     Unauthenticated,
     ValidationFailed,
 )
+from caredesk.domain.events import Changed
 from caredesk.domain.mail import INBOUND_SCOPE
 from caredesk.domain.tokens import ApiToken, Session
-from caredesk.services import audit
 from caredesk.services.ports import PasswordHasher, UnitOfWork
 from caredesk.services.tools import TOOL_NAMES
 
@@ -59,7 +59,16 @@ def create_team(uow: UnitOfWork, actor: Actor, now: datetime, name: str) -> Team
             raise Conflict(f"team {name!r} already exists", details={"name": name})
         team = Team(id=None, name=name.strip())
         uow.teams.add(team)
-        audit.record(uow, actor, now, "team.created", "team", team.id, after={"name": team.name})
+        uow.publish(
+            Changed(
+                actor=actor,
+                at=now,
+                action="team.created",
+                entity_type="team",
+                entity_id=team.id,
+                after={"name": team.name},
+            )
+        )
         uow.commit()
         return team
 
@@ -102,14 +111,15 @@ def create_agent(
             team_ids=team_ids,
         )
         uow.agents.add(agent)
-        audit.record(
-            uow,
-            actor,
-            now,
-            "agent.created",
-            "agent",
-            agent.id,
-            after={"email": agent.email, "role": role.value, "team_ids": team_ids},
+        uow.publish(
+            Changed(
+                actor=actor,
+                at=now,
+                action="agent.created",
+                entity_type="agent",
+                entity_id=agent.id,
+                after={"email": agent.email, "role": role.value, "team_ids": team_ids},
+            )
         )
         uow.commit()
         return agent
@@ -171,20 +181,21 @@ def create_token(
             tools=sorted(set(tools)) if tools is not None else None,
         )
         uow.tokens.add(token)
-        audit.record(
-            uow,
-            actor,
-            now,
-            "token.created",
-            "token",
-            token.id,
-            after={
-                "name": name,
-                "role": role.value,
-                "agent_id": agent_id,
-                "customer_id": customer_id,
-                "tools": token.tools,
-            },
+        uow.publish(
+            Changed(
+                actor=actor,
+                at=now,
+                action="token.created",
+                entity_type="token",
+                entity_id=token.id,
+                after={
+                    "name": name,
+                    "role": role.value,
+                    "agent_id": agent_id,
+                    "customer_id": customer_id,
+                    "tools": token.tools,
+                },
+            )
         )
         uow.commit()
         return IssuedToken(token, secret)
@@ -205,7 +216,15 @@ def revoke_token(uow: UnitOfWork, actor: Actor, now: datetime, token_id: int) ->
         if token.revoked_at is None:
             token.revoked_at = now
             uow.tokens.save(token)
-            audit.record(uow, actor, now, "token.revoked", "token", token_id)
+            uow.publish(
+                Changed(
+                    actor=actor,
+                    at=now,
+                    action="token.revoked",
+                    entity_type="token",
+                    entity_id=token_id,
+                )
+            )
             uow.commit()
         return token
 
@@ -219,7 +238,15 @@ def revoke_tokens_named(uow: UnitOfWork, actor: Actor, now: datetime, name: str)
             if token.name == name and token.revoked_at is None:
                 token.revoked_at = now
                 uow.tokens.save(token)
-                audit.record(uow, actor, now, "token.revoked", "token", token.id)
+                uow.publish(
+                    Changed(
+                        actor=actor,
+                        at=now,
+                        action="token.revoked",
+                        entity_type="token",
+                        entity_id=token.id,
+                    )
+                )
                 count += 1
         uow.commit()
         return count
@@ -268,7 +295,15 @@ def login(
             expires_at=now + ttl,
         )
         uow.sessions.add(session)
-        audit.record(uow, agent.actor(), now, "agent.signed_in", "agent", agent.id)
+        uow.publish(
+            Changed(
+                actor=agent.actor(),
+                at=now,
+                action="agent.signed_in",
+                entity_type="agent",
+                entity_id=agent.id,
+            )
+        )
         uow.commit()
         return IssuedSession(session, secret, agent)
 

@@ -19,10 +19,9 @@ from caredesk.domain.cases import (
     Priority,
 )
 from caredesk.domain.errors import DomainError, ErrorCode, NotFound, ValidationFailed
-from caredesk.services import audit, lifecycle, search, sla
-from caredesk.services.mail_out import queue_case_reply
+from caredesk.services import lifecycle
+from caredesk.services.commands import command
 from caredesk.services.ports import CaseFilter, Page, UnitOfWork
-from caredesk.services.triage import TriageEngine, triage_case_in
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,6 +87,7 @@ def _store_attachments(
     return stored
 
 
+@command
 def create_case(
     uow: UnitOfWork,
     actor: Actor,
@@ -105,11 +105,10 @@ def create_case(
     custom_fields: dict[str, CustomValue] | None = None,
     attachments: list[NewAttachment] | None = None,
     max_attachment_bytes: int = 25 * 1_048_576,
-    triage: TriageEngine | None = None,
 ) -> CaseView:
     """Open a case; `body`, when given, is the customer's first message.
 
-    With `triage`, the new case is triaged in the same transaction (services/triage.py).
+    Triage, SLA clocks and the audit follow from the case's events, in this transaction.
     """
     actor.require(Permission.WRITE_CASES)
     with uow:
@@ -149,16 +148,8 @@ def create_case(
             )
             uow.cases.add_message(message)
             messages.append(message)
-        audit.record(
-            uow, actor, now, "case.created", "case", case.id, case_id=case.id, after=case.snapshot()
-        )
-        if triage is not None:
-            first = messages[0] if messages else None
-            triage_case_in(
-                uow, triage, now, case, first.body if first else "",
-                message_id=first.id if first else None,
-            )  # fmt: skip
-        sla.sync_case(uow, case, now, before_status=case.status)
+        # The first message comes with the case: it opens the case, it is not a reply to it.
+        case.opened(actor, now, messages[0] if messages else None)
         uow.commit()
         return CaseView(case, messages)
 
@@ -166,16 +157,22 @@ def create_case(
 def get_case(uow: UnitOfWork, actor: Actor, case_id: int) -> CaseView:
     actor.require(Permission.READ)
     with uow:
-        case = uow.cases.get(case_id)
-        if case is None:
-            raise NotFound("case", case_id)
+        case = _load(uow, actor, case_id)
         return CaseView(case, uow.cases.messages(case_id))
 
 
-def _load_for_change(uow: UnitOfWork, case_id: int, expected_version: int | None) -> Case:
+def _load(uow: UnitOfWork, actor: Actor, case_id: int) -> Case:
+    """The case, if the actor may reach its customer; to anyone else it does not exist."""
     case = uow.cases.get(case_id)
-    if case is None:
+    if case is None or not actor.reaches(case.customer_id):
         raise NotFound("case", case_id)
+    return case
+
+
+def _load_for_change(
+    uow: UnitOfWork, actor: Actor, case_id: int, expected_version: int | None
+) -> Case:
+    case = _load(uow, actor, case_id)
     if expected_version is not None and case.version != expected_version:
         raise DomainError(
             f"case {case_id} was changed by someone else since version {expected_version}",
@@ -185,6 +182,7 @@ def _load_for_change(uow: UnitOfWork, case_id: int, expected_version: int | None
     return case
 
 
+@command
 def update_case(
     uow: UnitOfWork,
     actor: Actor,
@@ -197,7 +195,7 @@ def update_case(
     """A partial update; `changes` holds only the fields the caller sent."""
     actor.require(Permission.WRITE_CASES)
     with uow:
-        case = _load_for_change(uow, case_id, expected_version)
+        case = _load_for_change(uow, actor, case_id, expected_version)
         before = case.snapshot()
         _check_refs(
             uow,
@@ -226,25 +224,13 @@ def update_case(
         if "status" in changes:
             case.change_status(CaseStatus(changes["status"]), now)
         case.updated_at = now
+        case.record_change(actor, now, before, "case.updated")
         uow.cases.save(case)
-        if "status" in changes and case.status is CaseStatus.SOLVED:
-            search.index_case(uow, case, now)
-        sla.sync_case(uow, case, now, before_status=CaseStatus(before["status"]))
-        audit.record(
-            uow,
-            actor,
-            now,
-            "case.updated",
-            "case",
-            case_id,
-            case_id=case_id,
-            before=before,
-            after=case.snapshot(),
-        )
         uow.commit()
         return case
 
 
+@command
 def change_status(
     uow: UnitOfWork,
     actor: Actor,
@@ -256,28 +242,14 @@ def change_status(
 ) -> Case:
     actor.require(Permission.WRITE_CASES)
     with uow:
-        case = _load_for_change(uow, case_id, expected_version)
-        before = case.snapshot()
-        case.change_status(status, now)
+        case = _load_for_change(uow, actor, case_id, expected_version)
+        case.set_status(status, now, actor)
         uow.cases.save(case)
-        if case.status is CaseStatus.SOLVED:
-            search.index_case(uow, case, now)
-        sla.sync_case(uow, case, now, before_status=CaseStatus(before["status"]))
-        audit.record(
-            uow,
-            actor,
-            now,
-            "case.status_changed",
-            "case",
-            case_id,
-            case_id=case_id,
-            before=before,
-            after=case.snapshot(),
-        )
         uow.commit()
         return case
 
 
+@command
 def assign_case(
     uow: UnitOfWork,
     actor: Actor,
@@ -290,7 +262,7 @@ def assign_case(
 ) -> Case:
     actor.require(Permission.WRITE_CASES)
     with uow:
-        case = _load_for_change(uow, case_id, expected_version)
+        case = _load_for_change(uow, actor, case_id, expected_version)
         _check_refs(uow, assignee_id=assignee_id, team_id=team_id)
         before = case.snapshot()
         case.assignee_id = assignee_id
@@ -299,23 +271,13 @@ def assign_case(
         if case.status is CaseStatus.NEW and assignee_id is not None:
             case.change_status(CaseStatus.OPEN, now)
         case.updated_at = now
+        case.record_change(actor, now, before, "case.assigned")
         uow.cases.save(case)
-        sla.sync_case(uow, case, now, before_status=CaseStatus(before["status"]))
-        audit.record(
-            uow,
-            actor,
-            now,
-            "case.assigned",
-            "case",
-            case_id,
-            case_id=case_id,
-            before=before,
-            after=case.snapshot(),
-        )
         uow.commit()
         return case
 
 
+@command
 def add_message(
     uow: UnitOfWork,
     actor: Actor,
@@ -326,28 +288,27 @@ def add_message(
     body: str,
     attachments: list[NewAttachment] | None = None,
     max_attachment_bytes: int = 25 * 1_048_576,
-    triage: TriageEngine | None = None,
     lifecycle_options: lifecycle.LifecycleOptions | None = None,
+    expected_version: int | None = None,
+    then_status: CaseStatus | None = None,
 ) -> Message:
     """Add a reply, an inbound message recorded by an agent, or an internal note.
 
-    With `triage`, an inbound message triages the case again, in the same transaction.
     With `lifecycle_options`, the message goes to the case it belongs on (the live case of
-    a merged one; a new follow-up for a reply after the grace period), and a reply's repeat
-    asks and commitments are recorded, all in the same transaction.
+    a merged one; a new follow-up for a reply after the grace period). With `then_status`
+    (an agent's "send and mark solved"), the case moves on in the same transaction; with
+    `expected_version`, a case someone else changed since takes nothing. Triage, SLA clocks,
+    outbound mail, repeat asks and commitments follow from the message's event.
     """
     actor.require(Permission.WRITE_CASES)
     if not body.strip() and not attachments:
         raise ValidationFailed("a message needs a body or an attachment", details={"field": "body"})
     with uow:
-        case = uow.cases.get(case_id)
-        if case is None:
-            raise NotFound("case", case_id)
+        case = _load_for_change(uow, actor, case_id, expected_version)
         if lifecycle_options is not None:
             case = lifecycle.route_message(uow, actor, now, case, kind, lifecycle_options)
             assert case.id is not None
             case_id = case.id
-        before = case.snapshot()
         message = Message(
             id=None,
             case_id=case_id,
@@ -358,40 +319,11 @@ def add_message(
             author_customer_id=case.customer_id if kind is MessageKind.INBOUND else None,
             attachments=_store_attachments(uow, attachments or [], max_attachment_bytes),
         )
-        case.receive_message(message, now)
+        case.receive_message(message, now, actor)
         uow.cases.add_message(message)
+        if then_status is not None:
+            case.set_status(then_status, now, actor)
         uow.cases.save(case)
-        audit.record(
-            uow,
-            actor,
-            now,
-            f"message.{kind.value}",
-            "message",
-            message.id,
-            case_id=case_id,
-            after={"kind": kind.value, "attachments": len(message.attachments)},
-        )
-        after = case.snapshot()
-        if after != before:
-            audit.record(
-                uow,
-                actor,
-                now,
-                "case.status_changed",
-                "case",
-                case_id,
-                case_id=case_id,
-                before=before,
-                after=after,
-            )
-        if triage is not None and kind is MessageKind.INBOUND and body.strip():
-            triage_case_in(uow, triage, now, case, body, message_id=message.id)
-        sla.sync_case(uow, case, now, before_status=CaseStatus(before["status"]), message_kind=kind)
-        if kind is MessageKind.OUTBOUND and case.channel is Channel.EMAIL:
-            # The customer wrote by email: the reply goes out by email, with this change.
-            queue_case_reply(uow, case, message, now)
-        if lifecycle_options is not None and kind is MessageKind.OUTBOUND:
-            lifecycle.after_outbound(uow, actor, now, case, message, lifecycle_options)
         uow.commit()
         return message
 

@@ -366,7 +366,7 @@ def case_screen(uow: UowFactory, actor: Actor, now: datetime, case_id: int) -> C
 
 
 def reply(
-    uow: UowFactory,
+    uow: UnitOfWork,
     actor: Actor,
     now: datetime,
     case_id: int,
@@ -380,18 +380,11 @@ def reply(
 ) -> Message:
     """Send a reply or add a note; with `solve_at_version`, also mark the case solved.
 
-    Solving checks the version first, so a page someone else changed sends nothing.
+    One transaction: the reply and the solving land together or not at all, and a page
+    someone else changed since (another version) sends nothing.
     """
-    if solve_at_version is not None:
-        current = cases.get_case(uow(), actor, case_id).case
-        if current.version != solve_at_version:
-            raise DomainError(
-                f"case {case_id} was changed by someone else since version {solve_at_version}",
-                code=ErrorCode.VERSION_CONFLICT,
-                details={"current_version": current.version, "your_version": solve_at_version},
-            )
-    message = cases.add_message(
-        uow(),
+    return cases.add_message(
+        uow,
         actor,
         now,
         case_id,
@@ -400,10 +393,9 @@ def reply(
         attachments=attachments,
         max_attachment_bytes=max_attachment_bytes,
         lifecycle_options=lifecycle_options,
+        expected_version=solve_at_version,
+        then_status=CaseStatus.SOLVED if solve_at_version is not None else None,
     )
-    if solve_at_version is not None:
-        cases.change_status(uow(), actor, now, case_id, CaseStatus.SOLVED)
-    return message
 
 
 # --- approvals -------------------------------------------------------------------------------

@@ -10,8 +10,8 @@ from typing import Any
 from caredesk.domain.agents import Actor, Permission
 from caredesk.domain.customers import Address, Customer, PaymentMethod, normalise_email
 from caredesk.domain.errors import Conflict, DomainError, ErrorCode, NotFound
+from caredesk.domain.events import Changed
 from caredesk.domain.orders import Order
-from caredesk.services import audit
 from caredesk.services.ports import Page, UnitOfWork
 
 
@@ -82,8 +82,15 @@ def create_customer(
             updated_at=now,
         )
         uow.customers.add(customer)
-        audit.record(
-            uow, actor, now, "customer.created", "customer", cid, after=_snapshot(customer)
+        uow.publish(
+            Changed(
+                actor=actor,
+                at=now,
+                action="customer.created",
+                entity_type="customer",
+                entity_id=cid,
+                after=_snapshot(customer),
+            )
         )
         uow.commit()
         return customer
@@ -135,15 +142,16 @@ def update_customer(
             customer.membership = changes["membership"]
         customer.updated_at = now
         uow.customers.save(customer)
-        audit.record(
-            uow,
-            actor,
-            now,
-            "customer.updated",
-            "customer",
-            customer_id,
-            before=before,
-            after=_snapshot(customer),
+        uow.publish(
+            Changed(
+                actor=actor,
+                at=now,
+                action="customer.updated",
+                entity_type="customer",
+                entity_id=customer_id,
+                before=before,
+                after=_snapshot(customer),
+            )
         )
         uow.commit()
         return customer
@@ -161,8 +169,15 @@ def delete_customer(uow: UnitOfWork, actor: Actor, now: datetime, customer_id: s
                 details={"customer_id": customer_id},
             )
         uow.customers.delete(customer_id)
-        audit.record(
-            uow, actor, now, "customer.deleted", "customer", customer_id, before=_snapshot(customer)
+        uow.publish(
+            Changed(
+                actor=actor,
+                at=now,
+                action="customer.deleted",
+                entity_type="customer",
+                entity_id=customer_id,
+                before=_snapshot(customer),
+            )
         )
         uow.commit()
 

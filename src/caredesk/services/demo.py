@@ -29,6 +29,7 @@ from caredesk.domain.customers import (
     normalise_email,
 )
 from caredesk.domain.errors import ValidationFailed
+from caredesk.domain.events import Changed
 from caredesk.domain.money import CENT, ZERO, money_sum
 from caredesk.domain.orders import (
     Fulfilment,
@@ -38,7 +39,7 @@ from caredesk.domain.orders import (
     PaymentTransaction,
     TransactionType,
 )
-from caredesk.services import audit, auth, cases, policy
+from caredesk.services import auth, cases, policy
 from caredesk.services.demo_knowledge import load_demo_knowledge
 from caredesk.services.ports import PasswordHasher, UnitOfWork, UnitOfWorkFactory
 
@@ -307,13 +308,15 @@ def load_demo(
     }
     admin_id = staff.agent_ids[admin_email]
     with uow_factory() as uow:
-        audit.record(
-            uow,
-            SYSTEM,
-            now,
-            MARKER_ACTION,
-            *MARKER_ENTITY,
-            after={"seed": seed, "admin_id": admin_id, "counts": counts},
+        uow.publish(
+            Changed(
+                actor=SYSTEM,
+                at=now,
+                action=MARKER_ACTION,
+                entity_type=MARKER_ENTITY[0],
+                entity_id=MARKER_ENTITY[1],
+                after={"seed": seed, "admin_id": admin_id, "counts": counts},
+            )
         )
         uow.commit()
     return DemoSummary(admin_id, True, seed, counts, staff.logins)
@@ -428,14 +431,19 @@ def _staff(
             uow.agents.add(agent)
             assert agent.id is not None
             agent_ids[person.email] = agent.id
-            audit.record(
-                uow,
-                SYSTEM,
-                now,
-                "agent.created",
-                "agent",
-                agent.id,
-                after={"email": agent.email, "role": agent.role.value, "team_ids": agent.team_ids},
+            uow.publish(
+                Changed(
+                    actor=SYSTEM,
+                    at=now,
+                    action="agent.created",
+                    entity_type="agent",
+                    entity_id=agent.id,
+                    after={
+                        "email": agent.email,
+                        "role": agent.role.value,
+                        "team_ids": agent.team_ids,
+                    },
+                )
             )
         uow.commit()
     logins = [(p.email, p.role.value) for p in people]
@@ -962,7 +970,6 @@ def _label_printer(
         custom_fields={
             "issue_type": "known_issue",
             "known_issue": LABELWRITER_ISSUE,
-            "sentiment": -0.1,
         },
     )
 
@@ -1016,13 +1023,14 @@ def _missed_date(
         team="Front line",
         assignee="priya@caredesk.example",
         priority=Priority.HIGH,
-        custom_fields={"issue_type": "late_delivery", "sentiment": -0.7},
+        custom_fields={"issue_type": "late_delivery"},
         steps=(
             _Step(
                 5,
                 MessageKind.INBOUND,
                 "Another day, and still not a word from anyone. I have now called four "
-                "times. Is there anybody there who can actually decide something?",
+                "times and I am really angry. Is there anybody there who can actually "
+                "decide something?",
             ),
         ),
     )
@@ -1076,7 +1084,7 @@ def _wrong_items(
         team="Front line",
         assignee="alex@caredesk.example",
         channel=Channel.PORTAL,
-        custom_fields={"issue_type": "wrong_item", "sentiment": -0.5},
+        custom_fields={"issue_type": "wrong_item"},
     )
 
 
@@ -1126,7 +1134,7 @@ def _new_baby(
         assignee="priya@caredesk.example",
         priority=Priority.LOW,
         tags=("moment:new_baby",),
-        custom_fields={"issue_type": "general", "moments": "new_baby", "sentiment": 0.6},
+        custom_fields={"issue_type": "general", "moments": "new_baby"},
     )
 
 
@@ -1170,7 +1178,7 @@ def _escalated_script(
         ),
         team="Front line",
         assignee="alex@caredesk.example",
-        custom_fields={"issue_type": "defective", "sentiment": -0.4},
+        custom_fields={"issue_type": "defective"},
         steps=(
             _Step(66, MessageKind.OUTBOUND, SCRIPT, agent="alex@caredesk.example"),
             _Step(

@@ -16,6 +16,7 @@ from typing import Any
 from caredesk.domain.agents import Actor, Permission
 from caredesk.domain.cases import Case, CaseStatus, Message, MessageKind
 from caredesk.domain.errors import DomainError, ErrorCode, Forbidden, NotFound, ValidationFailed
+from caredesk.domain.events import Changed
 from caredesk.domain.grants import Approval, ApprovalStatus, Grant, GrantStatus, LedgerEntry
 from caredesk.domain.ledger import Posting, check_balanced
 from caredesk.domain.money import ZERO
@@ -25,7 +26,6 @@ from caredesk.domain.policy.eligibility import PolicyRefused, Refusal, cited_rul
 from caredesk.domain.policy.loading import LoadedPolicy
 from caredesk.domain.policy.model import Policy, RemedyDef, RemedyKind
 from caredesk.domain.policy.planner import Offer, Plan, PlanContext, plan
-from caredesk.services import audit
 from caredesk.services.facts import (
     Situation,
     default_params,
@@ -272,16 +272,17 @@ def _commit_effects(
     if ws.order is not None and ws.order_changed:
         before = situation.order.status.value if situation.order else None
         uow.orders.save(ws.order)
-        audit.record(
-            uow,
-            actor,
-            now,
-            "order.changed",
-            "order",
-            ws.order.id,
-            case_id=grant.case_id,
-            before={"status": before},
-            after={"status": ws.order.status.value, "grant_id": grant.id},
+        uow.publish(
+            Changed(
+                actor=actor,
+                at=now,
+                action="order.changed",
+                entity_type="order",
+                entity_id=ws.order.id,
+                case_id=grant.case_id,
+                before={"status": before},
+                after={"status": ws.order.status.value, "grant_id": grant.id},
+            )
         )
     if ws.customer_changed:
         uow.customers.save(ws.customer)
@@ -303,24 +304,27 @@ def _commit_effects(
                 created_at=now,
                 author_agent_id=actor.agent_id,
             )
-            case.receive_message(message, now)
+            # The customer is told in the grant's own transaction: by mail on an email case,
+            # with the SLA clocks and the trail following from the message's event.
+            case.receive_message(message, now, actor)
             case.record_grant_level(grant.service_level)
             uow.cases.add_message(message)
             uow.cases.save(case)
-    audit.record(
-        uow,
-        actor,
-        now,
-        "grant.executed",
-        "grant",
-        grant.id,
-        case_id=grant.case_id,
-        after={
-            "remedies": grant.remedy_ids,
-            "cost": str(grant.cost),
-            "policy_version": grant.policy_version,
-            "service_level": grant.service_level,
-        },
+    uow.publish(
+        Changed(
+            actor=actor,
+            at=now,
+            action="grant.executed",
+            entity_type="grant",
+            entity_id=grant.id,
+            case_id=grant.case_id,
+            after={
+                "remedies": grant.remedy_ids,
+                "cost": str(grant.cost),
+                "policy_version": grant.policy_version,
+                "service_level": grant.service_level,
+            },
+        )
     )
     return GrantOutcome(grant, None, postings, note)
 
@@ -432,19 +436,20 @@ def _request_approval(
         case_id=grant.case_id,
     )
     uow.approvals.add(approval)
-    audit.record(
-        uow,
-        actor,
-        now,
-        "approval.requested",
-        "approval",
-        approval.id,
-        case_id=grant.case_id,
-        after={
-            "grant_id": grant.id,
-            "approver_role": approval.approver_role,
-            "reasons": approval.reasons,
-        },
+    uow.publish(
+        Changed(
+            actor=actor,
+            at=now,
+            action="approval.requested",
+            entity_type="approval",
+            entity_id=approval.id,
+            case_id=grant.case_id,
+            after={
+                "grant_id": grant.id,
+                "approver_role": approval.approver_role,
+                "reasons": approval.reasons,
+            },
+        )
     )
     return approval
 
@@ -566,15 +571,16 @@ def decide_approval(
         if not approve:
             grant.status = GrantStatus.DENIED
             uow.grants.save(grant)
-            audit.record(
-                uow,
-                actor,
-                now,
-                "approval.denied",
-                "approval",
-                approval_id,
-                case_id=grant.case_id,
-                after={"grant_id": grant.id, "note": note},
+            uow.publish(
+                Changed(
+                    actor=actor,
+                    at=now,
+                    action="approval.denied",
+                    entity_type="approval",
+                    entity_id=approval_id,
+                    case_id=grant.case_id,
+                    after={"grant_id": grant.id, "note": note},
+                )
             )
             uow.commit()
             return GrantOutcome(grant, approval)
@@ -601,15 +607,16 @@ def decide_approval(
         grant.cost, grant.refunded = prepared.cost, prepared.refunded
         grant.policy_version = loaded.version
         uow.grants.save(grant)
-        audit.record(
-            uow,
-            actor,
-            now,
-            "approval.approved",
-            "approval",
-            approval_id,
-            case_id=grant.case_id,
-            after={"grant_id": grant.id, "note": note},
+        uow.publish(
+            Changed(
+                actor=actor,
+                at=now,
+                action="approval.approved",
+                entity_type="approval",
+                entity_id=approval_id,
+                case_id=grant.case_id,
+                after={"grant_id": grant.id, "note": note},
+            )
         )
         outcome = _commit_effects(uow, actor, now, grant, prepared, situation)
         uow.commit()
@@ -701,15 +708,16 @@ def reverse_grant(
         )
         original.status = GrantStatus.REVERSED
         uow.grants.save(original)
-        audit.record(
-            uow,
-            actor,
-            now,
-            "grant.reversed",
-            "grant",
-            grant_id,
-            case_id=original.case_id,
-            after={"reversal_id": reversal.id, "reason": reason},
+        uow.publish(
+            Changed(
+                actor=actor,
+                at=now,
+                action="grant.reversed",
+                entity_type="grant",
+                entity_id=grant_id,
+                case_id=original.case_id,
+                after={"reversal_id": reversal.id, "reason": reason},
+            )
         )
         uow.commit()
         return reversal

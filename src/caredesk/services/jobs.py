@@ -22,8 +22,8 @@ from typing import Any
 
 from caredesk.domain.agents import Actor, Permission
 from caredesk.domain.errors import NotFound, ValidationFailed
+from caredesk.domain.events import Changed
 from caredesk.domain.jobs import Job, JobState, backoff
-from caredesk.services import audit
 from caredesk.services.ports import Clock, UnitOfWork, UnitOfWorkFactory
 from caredesk.settings import Settings
 
@@ -142,15 +142,16 @@ def retry_job(uow: UnitOfWork, actor: Actor, now: datetime, job_id: int) -> Job:
         job.retry_now(now)
         job.updated_at = now
         uow.jobs.save(job)
-        audit.record(
-            uow,
-            actor,
-            now,
-            "job.retried",
-            "job",
-            job_id,
-            before=before,
-            after={"state": job.state.value, "attempts": job.attempts},
+        uow.publish(
+            Changed(
+                actor=actor,
+                at=now,
+                action="job.retried",
+                entity_type="job",
+                entity_id=job_id,
+                before=before,
+                after={"state": job.state.value, "attempts": job.attempts},
+            )
         )
         uow.commit()
         return job

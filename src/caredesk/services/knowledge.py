@@ -9,6 +9,7 @@ from typing import Any
 
 from caredesk.domain.agents import Actor, Permission
 from caredesk.domain.errors import DomainError, ErrorCode, NotFound, ValidationFailed
+from caredesk.domain.events import Changed
 from caredesk.domain.knowledge import (
     Article,
     ArticleKind,
@@ -20,7 +21,6 @@ from caredesk.domain.knowledge import (
 )
 from caredesk.domain.markup import plain_text, render_markdown
 from caredesk.domain.search import IndexedText, SearchKind
-from caredesk.services import audit
 from caredesk.services.knowledge_ports import ArticleFilter
 from caredesk.services.ports import UnitOfWork, UnitOfWorkFactory
 
@@ -109,8 +109,15 @@ def create_article(
         uow.articles.add_version(ArticleVersion.of(article))
         index_article(uow, article, now)
         assert article.id is not None
-        audit.record(
-            uow, actor, now, "article.created", "article", article.id, after=article.snapshot()
+        uow.publish(
+            Changed(
+                actor=actor,
+                at=now,
+                action="article.created",
+                entity_type="article",
+                entity_id=article.id,
+                after=article.snapshot(),
+            )
         )
         uow.commit()
     return article
@@ -199,15 +206,16 @@ def update_article(
         uow.articles.save(updated, expected_version)
         uow.articles.add_version(ArticleVersion.of(updated))
         index_article(uow, updated, now)
-        audit.record(
-            uow,
-            actor,
-            now,
-            "article.updated",
-            "article",
-            article_id,
-            before=current.snapshot(),
-            after=updated.snapshot(),
+        uow.publish(
+            Changed(
+                actor=actor,
+                at=now,
+                action="article.updated",
+                entity_type="article",
+                entity_id=article_id,
+                before=current.snapshot(),
+                after=updated.snapshot(),
+            )
         )
         uow.commit()
         return updated
@@ -221,8 +229,15 @@ def delete_article(uow: UnitOfWork, actor: Actor, now: datetime, article_id: int
             raise NotFound("article", article_id)
         uow.search.remove(_search_kind(article), str(article_id))
         uow.articles.delete(article_id)
-        audit.record(
-            uow, actor, now, "article.deleted", "article", article_id, before=article.snapshot()
+        uow.publish(
+            Changed(
+                actor=actor,
+                at=now,
+                action="article.deleted",
+                entity_type="article",
+                entity_id=article_id,
+                before=article.snapshot(),
+            )
         )
         uow.commit()
 
@@ -406,8 +421,15 @@ def create_known_issue(
             )
         _check_issue_refs(uow, issue)
         uow.known_issues.add(issue)
-        audit.record(
-            uow, actor, now, "known_issue.created", "known_issue", issue.key, after=issue.snapshot()
+        uow.publish(
+            Changed(
+                actor=actor,
+                at=now,
+                action="known_issue.created",
+                entity_type="known_issue",
+                entity_id=issue.key,
+                after=issue.snapshot(),
+            )
         )
         uow.commit()
     return issue
@@ -452,15 +474,16 @@ def update_known_issue(
         )
         _check_issue_refs(uow, updated)
         uow.known_issues.save(updated)
-        audit.record(
-            uow,
-            actor,
-            now,
-            "known_issue.updated",
-            "known_issue",
-            key,
-            before=before,
-            after=updated.snapshot(),
+        uow.publish(
+            Changed(
+                actor=actor,
+                at=now,
+                action="known_issue.updated",
+                entity_type="known_issue",
+                entity_id=key,
+                before=before,
+                after=updated.snapshot(),
+            )
         )
         uow.commit()
         return updated

@@ -16,8 +16,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from caredesk.domain.agents import Actor, Permission, Role
 from caredesk.domain.audit import AuditEvent
-from caredesk.domain.cases import Case, CaseStatus, Channel, Message, MessageKind
+from caredesk.domain.cases import Case, CaseStatus, Channel, Message, MessageAdded, MessageKind
 from caredesk.domain.errors import DomainError, ErrorCode, NotFound, ValidationFailed
+from caredesk.domain.events import Changed, Event
 from caredesk.domain.lifecycle import (
     CaseLink,
     Commitment,
@@ -46,8 +47,9 @@ from caredesk.domain.lifecycle import (
     reply_disposition,
     restore_after_unmerge,
 )
-from caredesk.services import audit, grants, mail_out, sla
+from caredesk.services import grants
 from caredesk.services.lifecycle_ports import CommitmentFilter, RepeatAskCount
+from caredesk.services.messagebus import Handler
 from caredesk.services.ports import UnitOfWork, UnitOfWorkFactory
 from caredesk.settings import Settings
 
@@ -236,14 +238,10 @@ def escalate(
         if case.status is CaseStatus.NEW:
             case.change_status(CaseStatus.OPEN, now)
         case.updated_at = now
+        # The receiving team may run under another SLA policy: the clocks follow the event.
+        case.record_change(actor, now, before, "case.escalated", extra={"handoff_id": handoff.id})
         uow.cases.save(case)
-        # The receiving team may run under another SLA policy.
-        sla.sync_case(uow, case, now, before_status=CaseStatus(before["status"]))
         _note(uow, case, now, f"Escalated. Handoff summary:\n{text}")
-        audit.record(
-            uow, actor, now, "case.escalated", "case", case.id, case_id=case.id,
-            before=before, after={**case.snapshot(), "handoff_id": handoff.id},
-        )  # fmt: skip
         uow.commit()
         return handoff
 
@@ -276,6 +274,17 @@ def known_to_desk(uow: UnitOfWork, case: Case) -> KnownToDesk:
     )
 
 
+def event_handler(options: LifecycleOptions) -> Handler:
+    """The handler that reads every answer to a customer for repeat asks and promises."""
+
+    def on_message_added(uow: UnitOfWork, event: Event) -> None:
+        assert isinstance(event, MessageAdded)
+        if event.message.kind is MessageKind.OUTBOUND:
+            after_outbound(uow, event.actor, event.at, event.case, event.message, options)
+
+    return on_message_added
+
+
 def after_outbound(
     uow: UnitOfWork,
     actor: Actor,
@@ -290,10 +299,17 @@ def after_outbound(
     asks = [RepeatAsk(None, case.id, message.id, actor.agent_id, kind, now) for kind in kinds]
     if asks:
         uow.lifecycle.add_repeat_asks(asks)
-        audit.record(
-            uow, actor, now, "message.repeat_ask", "message", message.id, case_id=case.id,
-            after={"asked_for": [k.value for k in kinds]},
-        )  # fmt: skip
+        uow.publish(
+            Changed(
+                actor=actor,
+                at=now,
+                action="message.repeat_ask",
+                entity_type="message",
+                entity_id=message.id,
+                case_id=case.id,
+                after={"asked_for": [k.value for k in kinds]},
+            )
+        )
     commitments = []
     for found in detect_commitments(message.body, now, options.timezone):
         commitment = Commitment(
@@ -309,10 +325,17 @@ def after_outbound(
             message_id=message.id,
         )
         uow.lifecycle.add_commitment(commitment)
-        audit.record(
-            uow, actor, now, "commitment.recorded", "commitment", commitment.id,
-            case_id=case.id, after=commitment.snapshot(),
-        )  # fmt: skip
+        uow.publish(
+            Changed(
+                actor=actor,
+                at=now,
+                action="commitment.recorded",
+                entity_type="commitment",
+                entity_id=commitment.id,
+                case_id=case.id,
+                after=commitment.snapshot(),
+            )
+        )
         commitments.append(commitment)
     return asks, commitments
 
@@ -389,10 +412,17 @@ def record_commitment(
         )
         commitment.due_at = commitment.due_at.astimezone(UTC)
         uow.lifecycle.add_commitment(commitment)
-        audit.record(
-            uow, actor, now, "commitment.recorded", "commitment", commitment.id,
-            case_id=case_id, after=commitment.snapshot(),
-        )  # fmt: skip
+        uow.publish(
+            Changed(
+                actor=actor,
+                at=now,
+                action="commitment.recorded",
+                entity_type="commitment",
+                entity_id=commitment.id,
+                case_id=case_id,
+                after=commitment.snapshot(),
+            )
+        )
         uow.commit()
         return commitment
 
@@ -409,10 +439,18 @@ def resolve_commitment(
         before = commitment.snapshot()
         commitment.resolve(status, now)
         uow.lifecycle.save_commitment(commitment)
-        audit.record(
-            uow, actor, now, f"commitment.{status.value}", "commitment", commitment_id,
-            case_id=commitment.case_id, before=before, after=commitment.snapshot(),
-        )  # fmt: skip
+        uow.publish(
+            Changed(
+                actor=actor,
+                at=now,
+                action=f"commitment.{status.value}",
+                entity_type="commitment",
+                entity_id=commitment_id,
+                case_id=commitment.case_id,
+                before=before,
+                after=commitment.snapshot(),
+            )
+        )
         uow.commit()
         return commitment
 
@@ -521,10 +559,17 @@ def _alert(
         f"Commitment due {local:%a %d %b %H:%M %Z} for {_owner_name(uow, c.owner_agent_id)}: "
         f"{c.description}",
     )  # fmt: skip
-    audit.record(
-        uow, actor, now, "commitment.at_risk", "commitment", c.id, case_id=case.id,
-        after={"owner_agent_id": c.owner_agent_id, "due_at": c.due_at.isoformat()},
-    )  # fmt: skip
+    uow.publish(
+        Changed(
+            actor=actor,
+            at=now,
+            action="commitment.at_risk",
+            entity_type="commitment",
+            entity_id=c.id,
+            case_id=case.id,
+            after={"owner_agent_id": c.owner_agent_id, "due_at": c.due_at.isoformat()},
+        )
+    )
 
 
 def _miss(uow: UnitOfWork, actor: Actor, now: datetime, c: Commitment) -> int | None:
@@ -534,21 +579,23 @@ def _miss(uow: UnitOfWork, actor: Actor, now: datetime, c: Commitment) -> int | 
     uow.lifecycle.save_commitment(c)
     case = live_case(uow, _case(uow, c.case_id))
     reopened = None
-    case_before = case.snapshot()
     if case.status in (CaseStatus.SOLVED, CaseStatus.PENDING, CaseStatus.ON_HOLD):
-        case.change_status(CaseStatus.OPEN, now)
+        case.set_status(CaseStatus.OPEN, now, actor)
         uow.cases.save(case)
-        sla.sync_case(uow, case, now, before_status=CaseStatus(case_before["status"]))
         reopened = case.id
-        audit.record(
-            uow, actor, now, "case.status_changed", "case", case.id, case_id=case.id,
-            before=case_before, after=case.snapshot(),
-        )  # fmt: skip
     _note(uow, case, now, f"Commitment missed: {c.description}")
-    audit.record(
-        uow, actor, now, "commitment.missed", "commitment", c.id, case_id=case.id,
-        before=before, after=c.snapshot(),
-    )  # fmt: skip
+    uow.publish(
+        Changed(
+            actor=actor,
+            at=now,
+            action="commitment.missed",
+            entity_type="commitment",
+            entity_id=c.id,
+            case_id=case.id,
+            before=before,
+            after=c.snapshot(),
+        )
+    )
     return reopened
 
 
@@ -584,10 +631,17 @@ def link_follow_up(uow: UnitOfWork, actor: Actor, now: datetime, case_id: int, o
     """Record that a case opened elsewhere (by mail, say) follows up an earlier one."""
     assert old.id is not None
     uow.lifecycle.add_link(CaseLink(None, LinkKind.FOLLOW_UP_OF, case_id, old.id, now, actor.ref))
-    audit.record(
-        uow, actor, now, "case.followed_up", "case", old.id, case_id=old.id,
-        after={"follow_up_case_id": case_id},
-    )  # fmt: skip
+    uow.publish(
+        Changed(
+            actor=actor,
+            at=now,
+            action="case.followed_up",
+            entity_type="case",
+            entity_id=old.id,
+            case_id=old.id,
+            after={"follow_up_case_id": case_id},
+        )
+    )
 
 
 def _open_follow_up(uow: UnitOfWork, actor: Actor, now: datetime, old: Case) -> Case:
@@ -608,10 +662,8 @@ def _open_follow_up(uow: UnitOfWork, actor: Actor, now: datetime, old: Case) -> 
     )
     uow.cases.add(case)
     assert case.id is not None
-    audit.record(
-        uow, actor, now, "case.created", "case", case.id, case_id=case.id,
-        after={**case.snapshot(), "follow_up_of": old.id},
-    )  # fmt: skip
+    # The customer's message comes next, on its own event (triaged then).
+    case.opened(actor, now, by_customer=False, audit_after={"follow_up_of": old.id})
     link_follow_up(uow, actor, now, case.id, old)
     return case
 
@@ -651,18 +703,15 @@ def merge_cases(
         target_before = target.snapshot()
         for source in sources:
             links.append(_merge_one(uow, actor, now, source, target))
-        target.order_ids = list(dict.fromkeys([*target.order_ids, *(
-            o for s in sources for o in s.order_ids
-        )]))  # fmt: skip
+        target.order_ids = list(
+            dict.fromkeys([*target.order_ids, *(o for s in sources for o in s.order_ids)])
+        )
         target.set_tags([*target.tags, *(t for s in sources for t in s.tags)])
         target.updated_at = now
+        target.record_change(
+            actor, now, target_before, "case.merged", extra={"merged": [s.id for s in sources]}
+        )
         uow.cases.save(target)
-        sla.sync_case(uow, target, now, before_status=target.status)
-        audit.record(
-            uow, actor, now, "case.merged", "case", target_id, case_id=target_id,
-            before=target_before,
-            after={**target.snapshot(), "merged": [s.id for s in sources]},
-        )  # fmt: skip
         uow.commit()
         return MergeResult(target, links)
 
@@ -677,19 +726,24 @@ def _merge_one(
     uow.lifecycle.move_grants(grant_ids, target.id)
     before = source.snapshot()
     prior = close_as_merged(source, target.id, now)
-    uow.cases.save(source)
-    sla.sync_case(uow, source, now, before_status=CaseStatus(before["status"]))
     link = CaseLink(
         None, LinkKind.MERGED_INTO, source.id, target.id, now, actor.ref,
         message_ids=message_ids, grant_ids=grant_ids, prior=prior,
     )  # fmt: skip
     uow.lifecycle.add_link(link)
-    audit.record(
-        uow, actor, now, "case.merged_into", "case", source.id, case_id=source.id,
-        before=before,
-        after={**source.snapshot(), "merged_into": target.id, "link_id": link.id,
-               "messages": len(message_ids), "grants": len(grant_ids)},
-    )  # fmt: skip
+    source.record_change(
+        actor,
+        now,
+        before,
+        "case.merged_into",
+        extra={
+            "merged_into": target.id,
+            "link_id": link.id,
+            "messages": len(message_ids),
+            "grants": len(grant_ids),
+        },
+    )
+    uow.cases.save(source)
     return link
 
 
@@ -741,17 +795,22 @@ def split_case(
             None, LinkKind.SPLIT_FROM, case.id, case_id, now, actor.ref, message_ids=ids
         )
         uow.lifecycle.add_link(link)
-        sla.sync_case(uow, case, now, before_status=case.status)
+        case.opened(
+            actor,
+            now,
+            by_customer=False,
+            audit_after={"split_from": case_id, "link_id": link.id},
+        )
+        before = original.snapshot()
         original.updated_at = now
+        original.record_change(
+            actor,
+            now,
+            before,
+            "case.split",
+            audit_after={"new_case_id": case.id, "message_ids": ids, "link_id": link.id},
+        )
         uow.cases.save(original)
-        audit.record(
-            uow, actor, now, "case.created", "case", case.id, case_id=case.id,
-            after={**case.snapshot(), "split_from": case_id, "link_id": link.id},
-        )  # fmt: skip
-        audit.record(
-            uow, actor, now, "case.split", "case", case_id, case_id=case_id,
-            after={"new_case_id": case.id, "message_ids": ids, "link_id": link.id},
-        )  # fmt: skip
         uow.commit()
         return SplitResult(case, original, link)
 
@@ -790,19 +849,27 @@ def _unmerge(uow: UnitOfWork, actor: Actor, now: datetime, link: CaseLink) -> Un
     grant_ids = [i for i in link.grant_ids if i in set(uow.lifecycle.grant_ids(target.id))]
     uow.lifecycle.move_messages(message_ids, source.id)
     uow.lifecycle.move_grants(grant_ids, source.id)
+    moved = {"messages": len(message_ids), "grants": len(grant_ids)}
     before = source.snapshot()
     restore_after_unmerge(source, link.prior, now)
+    source.record_change(
+        actor,
+        now,
+        before,
+        "case.unmerged",
+        extra={"link_id": link.id, "other_case_id": target.id, **moved},
+    )
     uow.cases.save(source)
-    sla.sync_case(uow, source, now, before_status=CaseStatus(before["status"]))
+    target_before = target.snapshot()
     target.updated_at = now
+    target.record_change(
+        actor,
+        now,
+        target_before,
+        "case.unmerged",
+        audit_after={"link_id": link.id, "other_case_id": source.id, **moved},
+    )
     uow.cases.save(target)
-    for case, other in ((source, target), (target, source)):
-        audit.record(
-            uow, actor, now, "case.unmerged", "case", case.id, case_id=case.id,
-            before=before if case is source else None,
-            after={"link_id": link.id, "other_case_id": other.id,
-                   "messages": len(message_ids), "grants": len(grant_ids)},
-        )  # fmt: skip
     return UndoResult(link, [source, target])
 
 
@@ -815,12 +882,20 @@ def _unsplit(uow: UnitOfWork, actor: Actor, now: datetime, link: CaseLink) -> Un
             details={"case_id": split_off.id, "original_case_id": original.id},
         )
     merge_link = _merge_one(uow, actor, now, split_off, original)
+    before = original.snapshot()
     original.updated_at = now
+    original.record_change(
+        actor,
+        now,
+        before,
+        "case.unsplit",
+        audit_after={
+            "link_id": link.id,
+            "split_case_id": split_off.id,
+            "merge_link_id": merge_link.id,
+        },
+    )
     uow.cases.save(original)
-    audit.record(
-        uow, actor, now, "case.unsplit", "case", original.id, case_id=original.id,
-        after={"link_id": link.id, "split_case_id": split_off.id, "merge_link_id": merge_link.id},
-    )  # fmt: skip
     return UndoResult(link, [split_off, original], merge_link)
 
 
@@ -954,30 +1029,25 @@ def _open_proactive_case(
             created_at=now,
         )
         uow.lifecycle.add_finding(record)
-        sla.sync_case(uow, case, now, before_status=case.status)
-        audit.record(
-            uow, actor, now, "case.created", "case", case.id, case_id=case.id,
-            after={**case.snapshot(), "finding": finding.key, "facts": finding.facts},
-        )  # fmt: skip
+        case.opened(
+            actor,
+            now,
+            by_customer=False,
+            audit_after={"finding": finding.key, "facts": finding.facts},
+        )
         _note(uow, case, now, "Found by the proactive scan. Facts: " + _describe(finding.facts))
         if options.notify_customer:
+            # The desk's first reply (its clock is met), mailed through the durable queue
+            # with the case: both or neither.
             notice = Message(
                 id=None, case_id=case.id, kind=MessageKind.OUTBOUND, body=finding.notice,
                 created_at=now,
             )  # fmt: skip
-            case.receive_message(notice, now)
+            case.receive_message(
+                notice, now, actor, audit_after={"kind": "outbound", "proactive": True}
+            )
             uow.cases.add_message(notice)
             uow.cases.save(case)
-            # Mailed through the durable queue, with the case: both or neither.
-            mail_out.queue_case_reply(uow, case, notice, now)
-            # The notice is the desk's first reply: the first-reply clock is met.
-            sla.sync_case(
-                uow, case, now, before_status=CaseStatus.NEW, message_kind=MessageKind.OUTBOUND
-            )
-            audit.record(
-                uow, actor, now, "message.outbound", "message", notice.id, case_id=case.id,
-                after={"kind": "outbound", "proactive": True},
-            )  # fmt: skip
         uow.commit()
         return record
 
@@ -1025,10 +1095,17 @@ def _recommend(
             else "The planner found no remedy the front line may grant for this finding."
         )
         _note(uow, case, now, text)
-        audit.record(
-            uow, actor, now, "proactive.recommended", "case", record.case_id,
-            case_id=record.case_id, after=recommendation,
-        )  # fmt: skip
+        uow.publish(
+            Changed(
+                actor=actor,
+                at=now,
+                action="proactive.recommended",
+                entity_type="case",
+                entity_id=record.case_id,
+                case_id=record.case_id,
+                after=recommendation,
+            )
+        )
         uow.commit()
     return True
 

@@ -18,9 +18,6 @@ Mail that cannot be parsed is kept raw in `mail_failures` for an admin; it is ne
 
 from __future__ import annotations
 
-import random
-import threading
-import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -29,7 +26,8 @@ from typing import Any
 from caredesk.domain.agents import SYSTEM, Actor, Permission
 from caredesk.domain.cases import Attachment, Case, CaseStatus, Channel, Message, MessageKind
 from caredesk.domain.customers import Customer
-from caredesk.domain.errors import DomainError, ErrorCode, NotFound
+from caredesk.domain.errors import NotFound
+from caredesk.domain.events import Changed
 from caredesk.domain.mail import (
     AutoKind,
     InboundMail,
@@ -43,15 +41,14 @@ from caredesk.domain.mail import (
     storable_message_id,
     synthetic_message_id,
 )
-from caredesk.services import audit, lifecycle, mail_out
+from caredesk.services import lifecycle, mail_out
+from caredesk.services.commands import command
 from caredesk.services.customers import new_customer_id
 from caredesk.services.mail_ports import MailParser
 from caredesk.services.ports import Clock, UnitOfWork, UnitOfWorkFactory
-from caredesk.services.triage import TriageEngine, triage_case_in
 from caredesk.settings import Settings
 
 MAX_ATTACHMENTS = 50
-RETRIES = 10
 RATE_WINDOW = timedelta(hours=1)
 LIST_TAG = "mailing-list"
 
@@ -117,6 +114,7 @@ class Envelope:
     source: str = "smtp"
 
 
+@command
 def receive_mail(
     uow: UnitOfWork,
     raw: bytes,
@@ -124,7 +122,6 @@ def receive_mail(
     now: datetime,
     config: MailConfig,
     parser: MailParser,
-    triage: TriageEngine | None = None,
     envelope: Envelope | None = None,
     rate_limit: bool = True,
 ) -> Delivery:
@@ -166,7 +163,7 @@ def receive_mail(
         if mail.auto is AutoKind.BOUNCE:
             delivery = _file_bounce(uow, mail, record, envelope, config, now)
         else:
-            delivery = _file(uow, mail, record, envelope, config, triage, now)
+            delivery = _file(uow, mail, record, envelope, config, now)
         uow.commit()
         return delivery
 
@@ -186,8 +183,15 @@ def _keep_failed(
             envelope_to=list(envelope.rcpt_to),
         )
         uow.mail.add_failure(failure)
-        audit.record(
-            uow, SYSTEM, now, "mail.unparseable", "mail_failure", failure.id, after={"error": error}
+        uow.publish(
+            Changed(
+                actor=SYSTEM,
+                at=now,
+                action="mail.unparseable",
+                entity_type="mail_failure",
+                entity_id=failure.id,
+                after={"error": error},
+            )
         )
         uow.commit()
     return Delivery(Outcome.FAILED, detail=error)
@@ -227,14 +231,15 @@ def _customer_for(uow: UnitOfWork, mail: InboundMail, now: datetime) -> str | No
         updated_at=now,
     )
     uow.customers.add(customer)
-    audit.record(
-        uow,
-        SYSTEM,
-        now,
-        "customer.created",
-        "customer",
-        customer.id,
-        after={"emails": [address], "source": "email"},
+    uow.publish(
+        Changed(
+            actor=SYSTEM,
+            at=now,
+            action="customer.created",
+            entity_type="customer",
+            entity_id=customer.id,
+            after={"emails": [address], "source": "email"},
+        )
     )
     return customer.id
 
@@ -261,7 +266,6 @@ def _file(
     record: MailRecord,
     envelope: Envelope,
     config: MailConfig,
-    triage: TriageEngine | None,
     now: datetime,
 ) -> Delivery:
     case = _matched_case(uow, mail, envelope, config)
@@ -274,7 +278,7 @@ def _file(
         and case.status is not CaseStatus.CLOSED
         and (mail.auto is not None or lifecycle.takes_reply(case, now, config.reopen_grace))
     ):
-        return _file_on_case(uow, mail, record, case, config, triage, now)
+        return _file_on_case(uow, mail, record, case, config, now)
     if mail.auto is AutoKind.AUTO_REPLY:
         # An out-of-office about nothing we know: kept for an admin, never a case.
         record.status = MailStatus.UNFILED
@@ -285,7 +289,7 @@ def _file(
         record.status = MailStatus.UNFILED
         uow.mail.add(record)
         return Delivery(Outcome.UNFILED, mail_id=record.id, detail="no usable sender address")
-    delivery = _open_case(uow, mail, record, customer_id, case, config, triage, now)
+    delivery = _open_case(uow, mail, record, customer_id, case, config, now)
     if case is not None and delivery.case_id is not None:
         lifecycle.link_follow_up(uow, SYSTEM, now, delivery.case_id, case)
     return delivery
@@ -297,11 +301,9 @@ def _file_on_case(
     record: MailRecord,
     case: Case,
     config: MailConfig,
-    triage: TriageEngine | None,
     now: datetime,
 ) -> Delivery:
     assert case.id is not None
-    before = case.snapshot()
     automatic = mail.auto is not None
     author = uow.customers.email_owner(mail.from_address) if mail.from_address else None
     body = mail.new_text or mail.text
@@ -317,37 +319,13 @@ def _file_on_case(
         author_customer_id=author,
         attachments=_attachments(uow, mail, config),
     )
-    case.receive_message(message, now)
     uow.cases.add_message(message)
-    uow.cases.save(case)
     record.case_id = case.id
     record.case_message_id = message.id
     uow.mail.add(record)
-    audit.record(
-        uow,
-        SYSTEM,
-        now,
-        f"message.{message.kind.value}",
-        "message",
-        message.id,
-        case_id=case.id,
-        after=_message_facts(message, record),
-    )
-    after = case.snapshot()
-    if after != before:
-        audit.record(
-            uow,
-            SYSTEM,
-            now,
-            "case.status_changed",
-            "case",
-            case.id,
-            case_id=case.id,
-            before=before,
-            after=after,
-        )
-    if triage is not None and not automatic and body.strip():
-        triage_case_in(uow, triage, now, case, body, message_id=message.id)
+    # Reopening, SLA clocks and triage of the customer's words follow from the event.
+    case.receive_message(message, now, SYSTEM, audit_after=_message_facts(message, record))
+    uow.cases.save(case)
     return Delivery(Outcome.FILED, case.id, record.id)
 
 
@@ -358,7 +336,6 @@ def _open_case(
     customer_id: str,
     previous: Case | None,
     config: MailConfig,
-    triage: TriageEngine | None,
     now: datetime,
 ) -> Delivery:
     subject = " ".join(mail.subject.replace(f"[#{previous.id}]" if previous else "\0", "").split())
@@ -387,18 +364,10 @@ def _open_case(
     record.case_id = case.id
     record.case_message_id = message.id
     uow.mail.add(record)
-    audit.record(
-        uow,
-        SYSTEM,
-        now,
-        "case.created",
-        "case",
-        case.id,
-        case_id=case.id,
-        after={**case.snapshot(), "channel": Channel.EMAIL.value, "mail_id": record.id},
+    # Triage and the SLA clocks start from the event, as for a case opened any other way.
+    case.opened(
+        SYSTEM, now, message, audit_after={"channel": Channel.EMAIL.value, "mail_id": record.id}
     )
-    if triage is not None:
-        triage_case_in(uow, triage, now, case, mail.text, message_id=message.id)
     if config.acknowledge and mail.auto is None and mail.from_address:
         mail_out.send_customer_mail(
             uow,
@@ -497,46 +466,17 @@ class MailIntake:
     clock: Clock
     config: MailConfig
     parser: MailParser
-    triage: TriageEngine | None = None
 
-    # Retries run one at a time: a thread that lost a race retries while the others wait,
-    # so it cannot lose the same race again and again.
-    retry_lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
-
-    def _receive(self, raw: bytes, envelope: Envelope | None, rate_limit: bool) -> Delivery:
+    def deliver(
+        self, raw: bytes, envelope: Envelope | None = None, *, rate_limit: bool = True
+    ) -> Delivery:
+        """Deliver one message (a lost race is run again by the command path)."""
         return receive_mail(
             self.uow(),
             raw,
             now=self.clock.now(),
             config=self.config,
             parser=self.parser,
-            triage=self.triage,
             envelope=envelope,
             rate_limit=rate_limit,
         )
-
-    def deliver(
-        self, raw: bytes, envelope: Envelope | None = None, *, rate_limit: bool = True
-    ) -> Delivery:
-        """Deliver one message; a lost race is retried.
-
-        Races are rare but real with several storing threads: two first messages from new
-        senders number their customers at once, or a twin delivery of the same message
-        stores it first (the retry then finds a duplicate).
-        """
-        try:
-            return self._receive(raw, envelope, rate_limit)
-        except DomainError as exc:
-            if exc.code not in (ErrorCode.CONFLICT, ErrorCode.VERSION_CONFLICT):
-                raise
-        with self.retry_lock:
-            for attempt in range(RETRIES):
-                # A random pause, so that the winner of the race has committed.
-                time.sleep(random.uniform(0, min(0.5, 0.01 * 2**attempt)))
-                try:
-                    return self._receive(raw, envelope, rate_limit)
-                except DomainError as exc:
-                    retryable = exc.code in (ErrorCode.CONFLICT, ErrorCode.VERSION_CONFLICT)
-                    if not retryable or attempt == RETRIES - 1:
-                        raise
-        raise AssertionError("unreachable")

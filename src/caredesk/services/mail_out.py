@@ -21,8 +21,9 @@ from email.utils import format_datetime
 from typing import Any
 
 from caredesk.domain.agents import SYSTEM
-from caredesk.domain.cases import Case, Message, MessageKind
+from caredesk.domain.cases import Case, Message, MessageAdded, MessageKind
 from caredesk.domain.errors import ValidationFailed
+from caredesk.domain.events import Changed, Event
 from caredesk.domain.mail import (
     MailDirection,
     MailRecord,
@@ -30,7 +31,7 @@ from caredesk.domain.mail import (
     reply_address,
     tagged_subject,
 )
-from caredesk.services import audit, jobs, mail_templates
+from caredesk.services import jobs, mail_templates
 from caredesk.services.jobs import HandlerRegistry, JobContext, PermanentFailure, TemporaryFailure
 from caredesk.services.mail_ports import Mailer, SmtpRefused
 from caredesk.services.ports import UnitOfWork
@@ -128,17 +129,28 @@ def send_customer_mail(
     uow.mail.add(record)
     assert record.id is not None
     jobs.enqueue(uow, SEND_JOB, {"mail_id": record.id}, now=now, key=f"mail:{record.id}")
-    audit.record(
-        uow,
-        SYSTEM,
-        now,
-        "mail.queued",
-        "mail",
-        record.id,
-        case_id=case_id,
-        after={"to": recipient, "template": template},
+    uow.publish(
+        Changed(
+            actor=SYSTEM,
+            at=now,
+            action="mail.queued",
+            entity_type="mail",
+            entity_id=record.id,
+            case_id=case_id,
+            after={"to": recipient, "template": template},
+        )
     )
     return record.id
+
+
+def on_message_added(uow: UnitOfWork, event: Event) -> None:
+    """Handler: an answer on a case opened by email (or by the desk's own notice) is mailed."""
+    if (
+        isinstance(event, MessageAdded)
+        and event.message.kind is MessageKind.OUTBOUND
+        and event.case.channel.answers_by_email
+    ):
+        queue_case_reply(uow, event.case, event.message, event.at)
 
 
 def queue_case_reply(uow: UnitOfWork, case: Case, message: Message, now: datetime) -> int | None:
@@ -287,7 +299,16 @@ def deliver(ctx: JobContext, payload: dict[str, Any], mailer: Mailer) -> None:
         record.attempts += 1
         record.last_error = None
         uow.mail.save(record)
-        audit.record(uow, SYSTEM, now, "mail.sent", "mail", mail_id, case_id=record.case_id)
+        uow.publish(
+            Changed(
+                actor=SYSTEM,
+                at=now,
+                action="mail.sent",
+                entity_type="mail",
+                entity_id=mail_id,
+                case_id=record.case_id,
+            )
+        )
         uow.commit()
 
 
@@ -321,15 +342,16 @@ def note_delivery_failure(
         created_at=now,
     )
     uow.cases.add_message(note)
-    audit.record(
-        uow,
-        SYSTEM,
-        now,
-        "mail.delivery_failed",
-        "case",
-        case_id,
-        case_id=case_id,
-        after={"recipient": recipient},
+    uow.publish(
+        Changed(
+            actor=SYSTEM,
+            at=now,
+            action="mail.delivery_failed",
+            entity_type="case",
+            entity_id=case_id,
+            case_id=case_id,
+            after={"recipient": recipient},
+        )
     )
 
 

@@ -14,8 +14,8 @@ from jinja2.sandbox import SandboxedEnvironment
 
 from caredesk.domain.agents import Actor, Permission
 from caredesk.domain.errors import NotFound, ValidationFailed
+from caredesk.domain.events import Changed
 from caredesk.domain.mail import MailTemplate
-from caredesk.services import audit
 from caredesk.services.ports import UnitOfWork
 
 MAX_TEMPLATE_CHARS = 100_000
@@ -122,15 +122,16 @@ def edit_template(
     with uow:
         before = uow.mail.template(name)
         uow.mail.save_template(template)
-        audit.record(
-            uow,
-            actor,
-            now,
-            "mail_template.edited",
-            "mail_template",
-            name,
-            before={"version": before.version} if before else {"version": 0},
-            after={"version": template.version},
+        uow.publish(
+            Changed(
+                actor=actor,
+                at=now,
+                action="mail_template.edited",
+                entity_type="mail_template",
+                entity_id=name,
+                before={"version": before.version} if before else {"version": 0},
+                after={"version": template.version},
+            )
         )
         uow.commit()
         return template
@@ -143,7 +144,15 @@ def reset_template(uow: UnitOfWork, actor: Actor, now: datetime, name: str) -> M
         raise NotFound("mail template", name)
     with uow:
         if uow.mail.delete_template(name):
-            audit.record(uow, actor, now, "mail_template.reset", "mail_template", name)
+            uow.publish(
+                Changed(
+                    actor=actor,
+                    at=now,
+                    action="mail_template.reset",
+                    entity_type="mail_template",
+                    entity_id=name,
+                )
+            )
         uow.commit()
         return packaged_templates()[name]
 

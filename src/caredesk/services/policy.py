@@ -7,9 +7,9 @@ from importlib import resources
 
 from caredesk.domain.agents import Actor, Permission
 from caredesk.domain.errors import Conflict, DomainError, ErrorCode, NotFound
+from caredesk.domain.events import Changed
 from caredesk.domain.grants import PolicyVersion
 from caredesk.domain.policy.loading import LoadedPolicy, parse_policy
-from caredesk.services import audit
 from caredesk.services.ports import UnitOfWork
 
 _CACHE: dict[str, LoadedPolicy] = {}
@@ -60,15 +60,16 @@ def load_policy(uow: UnitOfWork, actor: Actor, now: datetime, text: str) -> Load
                 )
             )
         uow.policies.activate(loaded.version)
-        audit.record(
-            uow,
-            actor,
-            now,
-            "policy.activated",
-            "policy",
-            loaded.version,
-            before={"version": before.version if before else None},
-            after={"version": loaded.version, "digest": loaded.digest},
+        uow.publish(
+            Changed(
+                actor=actor,
+                at=now,
+                action="policy.activated",
+                entity_type="policy",
+                entity_id=loaded.version,
+                before={"version": before.version if before else None},
+                after={"version": loaded.version, "digest": loaded.digest},
+            )
         )
         uow.commit()
     return loaded

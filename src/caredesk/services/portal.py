@@ -21,15 +21,16 @@ from caredesk.domain.agents import Actor, Permission, Role
 from caredesk.domain.cases import Case, Channel, Message, MessageKind
 from caredesk.domain.customers import Customer, normalise_email
 from caredesk.domain.errors import DomainError, ErrorCode, NotFound, Unauthenticated
+from caredesk.domain.events import Changed
 from caredesk.domain.orders import Order
 from caredesk.domain.policy.eligibility import refusals
 from caredesk.domain.policy.model import Policy, RemedyDef, RemedyKind
 from caredesk.domain.portal import CsatSurvey, PortalSession, SignInRequest, email_key
-from caredesk.services import audit, cases, grants
+from caredesk.services import cases, grants
 from caredesk.services.facts import default_params, load_situation, request_facts, situation_facts
+from caredesk.services.lifecycle import LifecycleOptions
 from caredesk.services.policy import active_policy, policy_in_force
 from caredesk.services.ports import CaseFilter, Page, UnitOfWork, UnitOfWorkFactory
-from caredesk.services.triage import TriageEngine
 
 # Self-service the portal has pages for; the policy decides which of them a store allows.
 PORTAL_KINDS = frozenset({RemedyKind.CANCEL, RemedyKind.RETURN_LABEL, RemedyKind.KEEP_ITEM})
@@ -175,7 +176,15 @@ def request_sign_in(
             ),
             now,
         )
-        audit.record(uow, portal_actor(owner), now, "portal.link_requested", "customer", owner)
+        uow.publish(
+            Changed(
+                actor=portal_actor(owner),
+                at=now,
+                action="portal.link_requested",
+                entity_type="customer",
+                entity_id=owner,
+            )
+        )
         uow.commit()
 
 
@@ -208,7 +217,15 @@ def issue_link(
                 token_hash=hash_secret(secret),
             )
         )
-        audit.record(uow, actor, now, "portal.link_issued", "customer", owner)
+        uow.publish(
+            Changed(
+                actor=actor,
+                at=now,
+                action="portal.link_issued",
+                entity_type="customer",
+                entity_id=owner,
+            )
+        )
         uow.commit()
         return link_for(secret)
 
@@ -236,8 +253,14 @@ def redeem_link(uow: UnitOfWork, now: datetime, secret: str, ttl: timedelta) -> 
             expires_at=now + ttl,
         )
         uow.portal.add_session(session)
-        audit.record(
-            uow, portal_actor(customer_id), now, "portal.signed_in", "customer", customer_id
+        uow.publish(
+            Changed(
+                actor=portal_actor(customer_id),
+                at=now,
+                action="portal.signed_in",
+                entity_type="customer",
+                entity_id=customer_id,
+            )
         )
         uow.commit()
         return IssuedPortalSession(session, session_secret)
@@ -312,7 +335,7 @@ def my_attachment(uow: UnitOfWork, customer_id: str, case_id: int, sha256: str) 
 
 
 def reply(
-    uow: UnitOfWorkFactory,
+    uow: UnitOfWork,
     customer_id: str,
     now: datetime,
     case_id: int,
@@ -320,13 +343,12 @@ def reply(
     body: str,
     attachments: list[cases.NewAttachment],
     max_attachment_bytes: int,
-    triage: TriageEngine | None = None,
+    lifecycle_options: LifecycleOptions | None = None,
 ) -> Message:
-    """The customer writes on their case; a solved or pending case opens again."""
-    with uow() as check:
-        _own_case(check, customer_id, case_id)
+    """The customer writes on their case (theirs only); a solved or pending case opens again,
+    and a reply long after it was solved opens a follow-up, as by email."""
     return cases.add_message(
-        uow(),
+        uow,
         portal_actor(customer_id),
         now,
         case_id,
@@ -334,7 +356,7 @@ def reply(
         body=body,
         attachments=attachments,
         max_attachment_bytes=max_attachment_bytes,
-        triage=triage,
+        lifecycle_options=lifecycle_options,
     )
 
 
@@ -348,7 +370,6 @@ def open_case(
     order_id: str | None,
     attachments: list[cases.NewAttachment],
     max_attachment_bytes: int,
-    triage: TriageEngine | None = None,
 ) -> Case:
     """A new case from the portal; an order named must be the customer's own."""
     if not body.strip():
@@ -365,7 +386,6 @@ def open_case(
         order_ids=[order_id] if order_id else None,
         attachments=attachments,
         max_attachment_bytes=max_attachment_bytes,
-        triage=triage,
     )
     return view.case
 
@@ -632,10 +652,16 @@ def send_survey(
             ),
             now,
         )
-        audit.record(
-            uow, portal_actor(case.customer_id), now, "csat.sent", "case", case_id,
-            case_id=case_id,
-        )  # fmt: skip
+        uow.publish(
+            Changed(
+                actor=portal_actor(case.customer_id),
+                at=now,
+                action="csat.sent",
+                entity_type="case",
+                entity_id=case_id,
+                case_id=case_id,
+            )
+        )
         uow.commit()
         return survey
 
@@ -709,16 +735,17 @@ def answer_survey(
         before = {"score": survey.score, "comment": survey.comment}
         survey.answer(now, score, comment)
         uow.portal.save_survey(survey)
-        audit.record(
-            uow,
-            portal_actor(survey.customer_id),
-            now,
-            "csat.answered",
-            "case",
-            survey.case_id,
-            case_id=survey.case_id,
-            before=before,
-            after={"score": survey.score, "comment": survey.comment},
+        uow.publish(
+            Changed(
+                actor=portal_actor(survey.customer_id),
+                at=now,
+                action="csat.answered",
+                entity_type="case",
+                entity_id=survey.case_id,
+                case_id=survey.case_id,
+                before=before,
+                after={"score": survey.score, "comment": survey.comment},
+            )
         )
         case = uow.cases.get(survey.case_id)
         uow.commit()

@@ -13,6 +13,8 @@ from caredesk.domain.audit import AuditEvent
 from caredesk.domain.cases import Case, CaseStatus, Message
 from caredesk.domain.catalog import Product, Variant
 from caredesk.domain.customers import Customer
+from caredesk.domain.errors import DomainError, ErrorCode
+from caredesk.domain.events import Event
 from caredesk.domain.grants import Approval, ApprovalStatus, Grant, LedgerEntry, PolicyVersion
 from caredesk.domain.orders import Order
 from caredesk.domain.policy.value import OrderHistory
@@ -66,6 +68,17 @@ class IdempotencyRecord:
     fingerprint: str
     created_at: datetime
     response: StoredResponse | None = None
+
+
+class RetryableConflict(DomainError):
+    """Two transactions met and the database undid one of them: running it again succeeds.
+
+    Raised by the unit of work for a concurrent write to the same row, a serialisation
+    failure or deadlock (PostgreSQL) and a busy database (SQLite); `services.commands`
+    runs the command again, and only when retries run out does the caller see it.
+    """
+
+    code = ErrorCode.CONFLICT
 
 
 class Clock(Protocol):
@@ -297,7 +310,17 @@ class UnitOfWork(Protocol):
 
     def __exit__(self, *exc_info: Any) -> None: ...
 
-    def commit(self) -> None: ...
+    def publish(self, event: Event) -> None:
+        """Record an event of this unit of work; its handlers run at commit."""
+        ...
+
+    def collect_new_events(self) -> Iterator[Event]:
+        """The events recorded since the last call, aggregates' own included."""
+        ...
+
+    def commit(self) -> None:
+        """Run the handlers of every recorded event, then commit it all together."""
+        ...
 
     def rollback(self) -> None: ...
 

@@ -15,8 +15,9 @@ from datetime import datetime
 import numpy as np
 
 from caredesk.domain.agents import Actor, Permission
-from caredesk.domain.cases import Case, Message, MessageKind
+from caredesk.domain.cases import Case, CaseChanged, Message, MessageKind
 from caredesk.domain.errors import DomainError, ErrorCode, NotFound
+from caredesk.domain.events import Event
 from caredesk.domain.knowledge import KnownIssue
 from caredesk.domain.markup import plain_text
 from caredesk.domain.search import (
@@ -83,6 +84,12 @@ def index_case(uow: UnitOfWork, case: Case, now: datetime) -> None:
         ),
         now,
     )
+
+
+def on_case_changed(uow: UnitOfWork, event: Event) -> None:
+    """Handler: a case that became solved joins the index, with its conversation so far."""
+    if isinstance(event, CaseChanged) and event.solved_now:
+        index_case(uow, event.case, event.at)
 
 
 def _ranked(

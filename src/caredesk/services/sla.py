@@ -17,8 +17,18 @@ from typing import Any
 
 from caredesk.domain.agents import SYSTEM, Actor, Permission
 from caredesk.domain.calendars import ALWAYS_OPEN, BusinessCalendar, Clockwork
-from caredesk.domain.cases import Case, CaseStatus, Channel, MessageKind, Priority
+from caredesk.domain.cases import (
+    Case,
+    CaseChanged,
+    CaseOpened,
+    CaseStatus,
+    Channel,
+    MessageAdded,
+    MessageKind,
+    Priority,
+)
 from caredesk.domain.errors import DomainError, ErrorCode, NotFound
+from caredesk.domain.events import Changed, Event
 from caredesk.domain.sla import (
     ClockReading,
     InvalidSlaPolicy,
@@ -32,7 +42,7 @@ from caredesk.domain.sla import (
     read_clock,
     start_clocks,
 )
-from caredesk.services import audit, jobs
+from caredesk.services import jobs
 from caredesk.services.jobs import HandlerRegistry, JobContext
 from caredesk.services.ports import UnitOfWork
 
@@ -126,17 +136,31 @@ def _record_moments(uow: UnitOfWork, clocks: Iterable[SlaClock], now: datetime) 
             # A warning after the breach would only be noise: mark it as passed.
             if clock.warned_at is None:
                 clock.warned_at = clock.warn_at
-            audit.record(
-                uow, SYSTEM, now, "sla.breached", "case", clock.case_id, case_id=clock.case_id,
-                after=_moment(clock, "breached_at", clock.due_at),
-            )  # fmt: skip
+            uow.publish(
+                Changed(
+                    actor=SYSTEM,
+                    at=now,
+                    action="sla.breached",
+                    entity_type="case",
+                    entity_id=clock.case_id,
+                    case_id=clock.case_id,
+                    after=_moment(clock, "breached_at", clock.due_at),
+                )
+            )
             recorded += 1
         elif warn and clock.warn_at is not None:
             clock.warned_at = clock.warn_at
-            audit.record(
-                uow, SYSTEM, now, "sla.warning", "case", clock.case_id, case_id=clock.case_id,
-                after=_moment(clock, "warn_at", clock.warn_at),
-            )  # fmt: skip
+            uow.publish(
+                Changed(
+                    actor=SYSTEM,
+                    at=now,
+                    action="sla.warning",
+                    entity_type="case",
+                    entity_id=clock.case_id,
+                    case_id=clock.case_id,
+                    after=_moment(clock, "warn_at", clock.warn_at),
+                )
+            )
             recorded += 1
     return recorded
 
@@ -170,6 +194,30 @@ def sync_case(
     _record_moments(uow, clocks, now)
     uow.sla.save_clocks(clocks)
     return clocks
+
+
+# -- event handlers: the clocks follow the case, whichever door the change came in by ------
+
+
+def on_case_opened(uow: UnitOfWork, event: Event) -> None:
+    assert isinstance(event, CaseOpened)
+    sync_case(uow, event.case, event.at, before_status=event.case.status)
+
+
+def on_message_added(uow: UnitOfWork, event: Event) -> None:
+    assert isinstance(event, MessageAdded)
+    sync_case(
+        uow,
+        event.case,
+        event.at,
+        before_status=event.status_before,
+        message_kind=event.message.kind,
+    )
+
+
+def on_case_changed(uow: UnitOfWork, event: Event) -> None:
+    assert isinstance(event, CaseChanged)
+    sync_case(uow, event.case, event.at, before_status=event.status_before)
 
 
 def case_sla(uow: UnitOfWork, actor: Actor, case_id: int, now: datetime) -> CaseSla:
@@ -296,10 +344,16 @@ def create_calendar(
                 details={"field": "name"},
             )
         uow.sla.add_calendar(calendar, now)
-        audit.record(
-            uow, actor, now, "calendar.created", "calendar", calendar.id,
-            after=_calendar_snapshot(calendar),
-        )  # fmt: skip
+        uow.publish(
+            Changed(
+                actor=actor,
+                at=now,
+                action="calendar.created",
+                entity_type="calendar",
+                entity_id=calendar.id,
+                after=_calendar_snapshot(calendar),
+            )
+        )
         uow.commit()
         return calendar
 
@@ -337,10 +391,17 @@ def update_calendar(
                 details={"field": "name"},
             )
         uow.sla.save_calendar(updated, now)
-        audit.record(
-            uow, actor, now, "calendar.updated", "calendar", calendar_id,
-            before=before, after=_calendar_snapshot(updated),
-        )  # fmt: skip
+        uow.publish(
+            Changed(
+                actor=actor,
+                at=now,
+                action="calendar.updated",
+                entity_type="calendar",
+                entity_id=calendar_id,
+                before=before,
+                after=_calendar_snapshot(updated),
+            )
+        )
         _queue_recompute(uow, now)
         uow.commit()
         return updated
@@ -464,10 +525,16 @@ def create_policy(
     with uow:
         _check_policy_refs(uow, policy)
         uow.sla.add_policy(policy, now)
-        audit.record(
-            uow, actor, now, "sla_policy.created", "sla_policy", policy.id,
-            after=policy_snapshot(policy),
-        )  # fmt: skip
+        uow.publish(
+            Changed(
+                actor=actor,
+                at=now,
+                action="sla_policy.created",
+                entity_type="sla_policy",
+                entity_id=policy.id,
+                after=policy_snapshot(policy),
+            )
+        )
         _queue_recompute(uow, now)
         uow.commit()
         return policy
@@ -502,10 +569,17 @@ def update_policy(
         )
         _check_policy_refs(uow, updated)
         uow.sla.save_policy(updated, now)
-        audit.record(
-            uow, actor, now, "sla_policy.updated", "sla_policy", policy_id,
-            before=before, after=policy_snapshot(updated),
-        )  # fmt: skip
+        uow.publish(
+            Changed(
+                actor=actor,
+                at=now,
+                action="sla_policy.updated",
+                entity_type="sla_policy",
+                entity_id=policy_id,
+                before=before,
+                after=policy_snapshot(updated),
+            )
+        )
         _queue_recompute(uow, now)
         uow.commit()
         return updated

@@ -16,6 +16,7 @@ from caredesk.domain.agents import SYSTEM
 from caredesk.domain.catalog import Product, Variant
 from caredesk.domain.customers import Address, Customer, PaymentKind, PaymentMethod
 from caredesk.domain.errors import DomainError, ErrorCode, ValidationFailed
+from caredesk.domain.events import Changed
 from caredesk.domain.money import to_money
 from caredesk.domain.orders import (
     Fulfilment,
@@ -25,7 +26,6 @@ from caredesk.domain.orders import (
     PaymentTransaction,
     TransactionType,
 )
-from caredesk.services import audit
 from caredesk.services.ports import UnitOfWork, UnitOfWorkFactory
 
 Json = dict[str, Any]
@@ -287,14 +287,15 @@ def import_store(
             uow.orders.add(order)
             report("orders", i, len(data.orders))
         counts = ImportCounts(len(data.users), len(data.products), len(data.orders))
-        audit.record(
-            uow,
-            SYSTEM,
-            now,
-            "import.tau_retail",
-            "store",
-            "tau-retail",
-            after={"users": counts.users, "products": counts.products, "orders": counts.orders},
+        uow.publish(
+            Changed(
+                actor=SYSTEM,
+                at=now,
+                action="import.tau_retail",
+                entity_type="store",
+                entity_id="tau-retail",
+                after={"users": counts.users, "products": counts.products, "orders": counts.orders},
+            )
         )
         uow.commit()
         return counts

@@ -17,8 +17,9 @@ from typing import Any, Literal
 from caredesk.domain.agents import Actor, Permission
 from caredesk.domain.customers import Customer
 from caredesk.domain.errors import DomainError, ErrorCode, Forbidden, NotFound, ValidationFailed
+from caredesk.domain.events import Changed
 from caredesk.domain.orders import Order
-from caredesk.services import audit, grants, tau_retail
+from caredesk.services import grants, tau_retail
 from caredesk.services.ports import UnitOfWorkFactory
 
 Status = Literal["done", "refused"]
@@ -112,15 +113,16 @@ def _bind_on_verification(call: ToolCall, customer_id: str) -> None:
             return
         token.bind_customer(customer_id)
         uow.tokens.save(token)
-        audit.record(
-            uow,
-            actor,
-            call.now,
-            "token.bound",
-            "token",
-            token.id,
-            before={"customer_id": None},
-            after={"customer_id": customer_id},
+        uow.publish(
+            Changed(
+                actor=actor,
+                at=call.now,
+                action="token.bound",
+                entity_type="token",
+                entity_id=token.id,
+                before={"customer_id": None},
+                after={"customer_id": customer_id},
+            )
         )
         uow.commit()
 

@@ -18,8 +18,9 @@ from datetime import datetime
 from typing import Any
 
 from caredesk.domain.agents import SYSTEM, Actor, Permission
-from caredesk.domain.cases import Case, Channel, MessageKind
+from caredesk.domain.cases import Case, CaseOpened, Channel, MessageAdded, MessageKind
 from caredesk.domain.errors import DomainError, ErrorCode, NotFound, ValidationFailed
+from caredesk.domain.events import Changed, Event
 from caredesk.domain.intents import (
     CaseTriage,
     IntentLabel,
@@ -37,7 +38,6 @@ from caredesk.domain.triage import (
     public_risk,
     route,
 )
-from caredesk.services import audit
 from caredesk.services.facts import (
     ISSUE_FIELD,
     KNOWN_ISSUE_FIELD,
@@ -50,6 +50,7 @@ from caredesk.services.knowledge_ports import (
     IntentTrainer,
     SentimentAnalyzer,
 )
+from caredesk.services.messagebus import Handler
 from caredesk.services.ports import UnitOfWork, UnitOfWorkFactory
 
 KNOWN_ISSUE_INTENT = "known_issue"
@@ -167,6 +168,7 @@ def triage_case_in(
 ) -> TriageOutcome:
     """Triage `case` on `text` inside the caller's open unit of work (the caller commits)."""
     assert case.id is not None
+    before = case.snapshot()
     previous = uow.triage.case_triage(case.id)
     full_text = f"{case.subject}\n{text}".strip()
     lang, _ = language(full_text)
@@ -235,19 +237,19 @@ def triage_case_in(
         applied["sla_policy"] = decision.sla_policy
     case.set_tags(sorted(tags))
     case.updated_at = max(case.updated_at, now)
-    uow.cases.save(case)
     rules_log = []
     for rule, what in decision.matched:
         rules_log.append({"rule_id": rule.id, "name": rule.spec.name, "applied": what})
-        audit.record(
-            uow,
-            SYSTEM,
-            now,
-            "routing.rule_matched",
-            "routing_rule",
-            rule.id,
-            case_id=case.id,
-            after={"rule": rule.spec.name, "applied": what},
+        uow.publish(
+            Changed(
+                actor=SYSTEM,
+                at=now,
+                action="routing.rule_matched",
+                entity_type="routing_rule",
+                entity_id=rule.id,
+                case_id=case.id,
+                after={"rule": rule.spec.name, "applied": what},
+            )
         )
     triage = CaseTriage(
         case_id=case.id,
@@ -267,15 +269,14 @@ def triage_case_in(
         rules=rules_log,
     )
     uow.triage.save_case_triage(triage)
-    audit.record(
-        uow,
+    # The case's own event: its trail says what triage found, and the clocks follow the
+    # team, priority and SLA policy it routed to.
+    case.record_change(
         SYSTEM,
         now,
+        before,
         "case.triaged",
-        "case",
-        case.id,
-        case_id=case.id,
-        after={
+        audit_after={
             "intent": intent,
             "intent_confidence": triage.intent_confidence,
             "intent_source": source,
@@ -287,7 +288,30 @@ def triage_case_in(
             "model_version": model_version,
         },
     )
+    uow.cases.save(case)
     return TriageOutcome(triage, case, applied)
+
+
+def event_handlers(engine: TriageEngine) -> tuple[Handler, Handler]:
+    """The handlers that triage every new case and every customer message, on any path."""
+
+    def on_case_opened(uow: UnitOfWork, event: Event) -> None:
+        assert isinstance(event, CaseOpened)
+        message = event.message
+        if not event.by_customer:
+            return
+        text = message.body if message is not None else ""
+        triage_case_in(
+            uow, engine, event.at, event.case, text, message_id=message.id if message else None
+        )
+
+    def on_message_added(uow: UnitOfWork, event: Event) -> None:
+        assert isinstance(event, MessageAdded)
+        message = event.message
+        if message.kind is MessageKind.INBOUND and message.body.strip():
+            triage_case_in(uow, engine, event.at, event.case, message.body, message_id=message.id)
+
+    return on_case_opened, on_message_added
 
 
 def triage_case(
@@ -365,19 +389,20 @@ def correct_intent(
         triage.intent, triage.intent_confidence, triage.intent_source = intent, 1.0, "agent"
         triage.triaged_at = now
         uow.triage.save_case_triage(triage)
-        audit.record(
-            uow,
-            actor,
-            now,
-            "case.intent_corrected",
-            "case",
-            case_id,
-            case_id=case_id,
-            before={
-                "intent": previous_intent,
-                **{"issue_type": before["custom_fields"].get(ISSUE_FIELD)},
-            },
-            after={"intent": intent},
+        uow.publish(
+            Changed(
+                actor=actor,
+                at=now,
+                action="case.intent_corrected",
+                entity_type="case",
+                entity_id=case_id,
+                case_id=case_id,
+                before={
+                    "intent": previous_intent,
+                    **{"issue_type": before["custom_fields"].get(ISSUE_FIELD)},
+                },
+                after={"intent": intent},
+            )
         )
         uow.commit()
         return triage
@@ -405,10 +430,16 @@ def add_labels(
     with uow:
         for label in labels:
             uow.triage.add_label(label)
-        audit.record(
-            uow, actor, now, "intent_labels.imported", "intent_labels", "import",
-            after={"count": len(labels)},
-        )  # fmt: skip
+        uow.publish(
+            Changed(
+                actor=actor,
+                at=now,
+                action="intent_labels.imported",
+                entity_type="intent_labels",
+                entity_id="import",
+                after={"count": len(labels)},
+            )
+        )
         uow.commit()
     return len(labels)
 
@@ -461,14 +492,19 @@ def train_intent_model(
         )
         uow.triage.add_model(info, trained.artifact)
         uow.triage.activate_model(info.version)
-        audit.record(
-            uow,
-            actor,
-            now,
-            "intent_model.trained",
-            "intent_model",
-            info.version,
-            after={"method": info.method, "examples": info.examples, "labels": len(info.labels)},
+        uow.publish(
+            Changed(
+                actor=actor,
+                at=now,
+                action="intent_model.trained",
+                entity_type="intent_model",
+                entity_id=info.version,
+                after={
+                    "method": info.method,
+                    "examples": info.examples,
+                    "labels": len(info.labels),
+                },
+            )
         )
         uow.commit()
     return info
@@ -487,7 +523,15 @@ def activate_model(uow: UnitOfWork, actor: Actor, now: datetime, version: int) -
         if not any(m.version == version for m in uow.triage.models()):
             raise NotFound("intent model", version)
         uow.triage.activate_model(version)
-        audit.record(uow, actor, now, "intent_model.activated", "intent_model", version)
+        uow.publish(
+            Changed(
+                actor=actor,
+                at=now,
+                action="intent_model.activated",
+                entity_type="intent_model",
+                entity_id=version,
+            )
+        )
         uow.commit()
 
 
@@ -534,10 +578,16 @@ def create_rule(
         )
         rule = RoutingRule(id=None, position=at, spec=spec)
         uow.triage.add_rule(rule, actor.ref, now)
-        audit.record(
-            uow, actor, now, "routing_rule.created", "routing_rule", rule.id,
-            after={"position": at, **spec.model_dump(mode="json")},
-        )  # fmt: skip
+        uow.publish(
+            Changed(
+                actor=actor,
+                at=now,
+                action="routing_rule.created",
+                entity_type="routing_rule",
+                entity_id=rule.id,
+                after={"position": at, **spec.model_dump(mode="json")},
+            )
+        )
         uow.commit()
         return rule
 
@@ -569,10 +619,17 @@ def update_rule(
         if position is not None:
             rule.position = position
         uow.triage.save_rule(rule, actor.ref, now)
-        audit.record(
-            uow, actor, now, "routing_rule.updated", "routing_rule", rule_id, before=before,
-            after={"position": rule.position, **spec.model_dump(mode="json")},
-        )  # fmt: skip
+        uow.publish(
+            Changed(
+                actor=actor,
+                at=now,
+                action="routing_rule.updated",
+                entity_type="routing_rule",
+                entity_id=rule_id,
+                before=before,
+                after={"position": rule.position, **spec.model_dump(mode="json")},
+            )
+        )
         uow.commit()
         return rule
 
@@ -584,8 +641,14 @@ def delete_rule(uow: UnitOfWork, actor: Actor, now: datetime, rule_id: int) -> N
         if rule is None:
             raise NotFound("routing rule", rule_id)
         uow.triage.delete_rule(rule_id)
-        audit.record(
-            uow, actor, now, "routing_rule.deleted", "routing_rule", rule_id,
-            before={"position": rule.position, **rule.spec.model_dump(mode="json")},
-        )  # fmt: skip
+        uow.publish(
+            Changed(
+                actor=actor,
+                at=now,
+                action="routing_rule.deleted",
+                entity_type="routing_rule",
+                entity_id=rule_id,
+                before={"position": rule.position, **rule.spec.model_dump(mode="json")},
+            )
+        )
         uow.commit()

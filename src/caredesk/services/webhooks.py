@@ -11,6 +11,7 @@ from typing import Any
 
 from caredesk.domain.agents import Actor, Permission
 from caredesk.domain.errors import NotFound
+from caredesk.domain.events import Changed
 from caredesk.domain.webhooks import (
     DELIVERY_HEADER,
     EVENT_HEADER,
@@ -21,7 +22,6 @@ from caredesk.domain.webhooks import (
     Subscription,
     sign,
 )
-from caredesk.services import audit
 from caredesk.services.jobs import HandlerRegistry, JobContext, PermanentFailure, TemporaryFailure
 from caredesk.services.ports import UnitOfWork
 from caredesk.services.webhook_events import DELIVER_KIND
@@ -66,10 +66,16 @@ def create_subscription(
     )
     with uow:
         uow.webhooks.add_subscription(subscription)
-        audit.record(
-            uow, actor, now, "webhook.created", "webhook", subscription.id,
-            after=_snapshot(subscription),
-        )  # fmt: skip
+        uow.publish(
+            Changed(
+                actor=actor,
+                at=now,
+                action="webhook.created",
+                entity_type="webhook",
+                entity_id=subscription.id,
+                after=_snapshot(subscription),
+            )
+        )
         uow.commit()
     return CreatedSubscription(subscription, secret)
 
@@ -115,10 +121,17 @@ def update_subscription(
             active=changes.get("active", current.active),
         )
         uow.webhooks.save_subscription(updated)
-        audit.record(
-            uow, actor, now, "webhook.updated", "webhook", subscription_id,
-            before=before, after=_snapshot(updated),
-        )  # fmt: skip
+        uow.publish(
+            Changed(
+                actor=actor,
+                at=now,
+                action="webhook.updated",
+                entity_type="webhook",
+                entity_id=subscription_id,
+                before=before,
+                after=_snapshot(updated),
+            )
+        )
         uow.commit()
         return updated
 
@@ -128,10 +141,16 @@ def delete_subscription(uow: UnitOfWork, actor: Actor, now: datetime, subscripti
     with uow:
         current = _load(uow, subscription_id)
         uow.webhooks.delete_subscription(subscription_id)
-        audit.record(
-            uow, actor, now, "webhook.deleted", "webhook", subscription_id,
-            before=_snapshot(current),
-        )  # fmt: skip
+        uow.publish(
+            Changed(
+                actor=actor,
+                at=now,
+                action="webhook.deleted",
+                entity_type="webhook",
+                entity_id=subscription_id,
+                before=_snapshot(current),
+            )
+        )
         uow.commit()
 
 

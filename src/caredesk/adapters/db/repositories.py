@@ -287,8 +287,15 @@ class SqlOrderRepository:
 class SqlCaseRepository:
     def __init__(self, session: OrmSession) -> None:
         self.session = session
+        # The cases written in this unit of work, whose events it hands to the handlers.
+        self.seen: list[Case] = []
+
+    def _seen(self, case: Case) -> None:
+        if not any(known is case for known in self.seen):
+            self.seen.append(case)
 
     def add(self, case: Case) -> None:
+        self._seen(case)
         row = m.CaseRow(tags=[])
         mapping.case_onto_row(case, row)
         self.session.add(row)
@@ -301,6 +308,7 @@ class SqlCaseRepository:
         return mapping.case_from_row(row) if row else None
 
     def save(self, case: Case) -> None:
+        self._seen(case)
         row = self.session.get(m.CaseRow, case.id)
         assert row is not None
         if row.version != case.version:

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any, Self
 
 from sqlalchemy import Engine
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.orm import Session as OrmSession
 from sqlalchemy.orm import sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
@@ -43,17 +44,44 @@ from caredesk.adapters.db.repositories import (
 )
 from caredesk.adapters.db.sla_repo import SqlSlaRepository
 from caredesk.adapters.db.webhooks_repo import SqlWebhookRepository
-from caredesk.domain.errors import DomainError, ErrorCode
+from caredesk.domain.errors import ErrorCode
+from caredesk.domain.events import Event
+from caredesk.services.messagebus import EventBus
+from caredesk.services.ports import RetryableConflict
+
+# PostgreSQL's SQLSTATEs for "run the transaction again": serialization_failure, deadlock.
+RETRY_SQLSTATES = frozenset({"40001", "40P01"})
+
+
+def _retryable(exc: BaseException) -> RetryableConflict | None:
+    """The conflict a concurrent transaction caused, as an error the command may retry."""
+    if isinstance(exc, StaleDataError):
+        return RetryableConflict(
+            "the record was changed by someone else at the same moment; try again",
+            code=ErrorCode.VERSION_CONFLICT,
+        )
+    if isinstance(exc, IntegrityError):
+        # Two inserts that took the same key at once; run again, the second finds the first.
+        return RetryableConflict("the change conflicts with data already stored")
+    if isinstance(exc, DBAPIError):
+        sqlstate = getattr(exc.orig, "sqlstate", None)
+        if sqlstate in RETRY_SQLSTATES or isinstance(exc, OperationalError):
+            # SQLite reports a lost write lock race as an OperationalError too.
+            return RetryableConflict("the database is busy; try again")
+    return None
 
 
 class SqlAlchemyUnitOfWork:
-    def __init__(self, session_factory: sessionmaker[OrmSession]) -> None:
+    def __init__(self, session_factory: sessionmaker[OrmSession], bus: EventBus) -> None:
         self._session_factory = session_factory
+        self._bus = bus
         self.session: OrmSession | None = None
+        self._published: list[Event] = []
 
     def __enter__(self) -> Self:
         session = self._session_factory()
         self.session = session
+        self._published = []
         self.customers = SqlCustomerRepository(session)
         self.products = SqlProductRepository(session)
         self.orders = SqlOrderRepository(session)
@@ -89,23 +117,32 @@ class SqlAlchemyUnitOfWork:
         finally:
             self.session.close()
             self.session = None
-        if isinstance(exc, StaleDataError):
-            raise DomainError(
-                "the record was changed by someone else; reload and try again",
-                code=ErrorCode.VERSION_CONFLICT,
-            ) from exc
-        if isinstance(exc, IntegrityError):
-            raise DomainError(
-                "the change conflicts with data already stored", code=ErrorCode.CONFLICT
-            ) from exc
+            self._published = []
+        conflict = _retryable(exc) if exc is not None else None
+        if conflict is not None:
+            raise conflict from exc
+
+    def publish(self, event: Event) -> None:
+        self._published.append(event)
+
+    def collect_new_events(self) -> Iterator[Event]:
+        while self._published:
+            yield self._published.pop(0)
+        for case in self.cases.seen:
+            while case.events:
+                yield case.events.pop(0)
 
     def commit(self) -> None:
         assert self.session is not None
+        # The follow-on effects first, in this transaction: they commit with the change.
+        self._bus.dispatch(self)
         try:
             self.session.commit()
-        except OperationalError as exc:
-            # SQLite reports a lost write lock race this way; the caller may retry.
-            raise DomainError("the database is busy; try again", code=ErrorCode.CONFLICT) from exc
+        except DBAPIError as exc:
+            conflict = _retryable(exc)
+            if conflict is None:
+                raise
+            raise conflict from exc
 
     def rollback(self) -> None:
         assert self.session is not None
@@ -115,8 +152,10 @@ class SqlAlchemyUnitOfWork:
 class SqlAlchemyUnitOfWorkFactory:
     """Makes units of work; read-only ones let SQLite readers run beside a writer."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, bus: EventBus | None = None) -> None:
         self.engine = engine
+        # Bootstrap fills the table in once the handlers' own services are built.
+        self.bus = bus or EventBus()
         self._writer = sessionmaker(bind=engine, expire_on_commit=False, autoflush=False)
         self._reader = sessionmaker(
             bind=engine.execution_options(**{READ_ONLY_OPTION: True}),
@@ -125,7 +164,7 @@ class SqlAlchemyUnitOfWorkFactory:
         )
 
     def __call__(self) -> SqlAlchemyUnitOfWork:
-        return SqlAlchemyUnitOfWork(self._writer)
+        return SqlAlchemyUnitOfWork(self._writer, self.bus)
 
     def read_only(self) -> SqlAlchemyUnitOfWork:
-        return SqlAlchemyUnitOfWork(self._reader)
+        return SqlAlchemyUnitOfWork(self._reader, self.bus)

@@ -7,19 +7,15 @@ from functools import partial
 from caredesk.adapters.mail.parse import parse_mail
 from caredesk.services.mail_in import MailConfig, MailIntake
 from caredesk.services.ports import Clock, UnitOfWorkFactory
-from caredesk.services.triage import TriageEngine
 from caredesk.settings import Settings
 
 
-def build_intake(
-    uow: UnitOfWorkFactory, clock: Clock, settings: Settings, triage: TriageEngine | None
-) -> MailIntake:
+def build_intake(uow: UnitOfWorkFactory, clock: Clock, settings: Settings) -> MailIntake:
     return MailIntake(
         uow=uow,
         clock=clock,
         config=MailConfig.of(settings),
         parser=partial(parse_mail, max_attachment_bytes=settings.max_attachment_bytes),
-        triage=triage,
     )
 
 

@@ -10,7 +10,6 @@ from fastapi import APIRouter, Header, Path, Query, Response, status
 from caredesk.domain.cases import CaseStatus, MessageKind
 from caredesk.domain.errors import ValidationFailed
 from caredesk.services import cases, sla
-from caredesk.services.lifecycle import LifecycleOptions
 from caredesk.services.ports import CaseFilter
 from caredesk.web.api.common import (
     PAGE_LIMIT_DEFAULT,
@@ -67,7 +66,6 @@ def create_case(
         custom_fields=body.custom_fields,
         attachments=decode_attachments(body.attachments),
         max_attachment_bytes=container.settings.max_attachment_bytes,
-        triage=container.triage,
     )
     assert view.case.id is not None
     response.headers["Location"] = f"/api/v1/cases/{view.case.id}"
@@ -209,8 +207,7 @@ def add_message(
         body=body.body,
         attachments=decode_attachments(body.attachments),
         max_attachment_bytes=container.settings.max_attachment_bytes,
-        triage=container.triage,
-        lifecycle_options=LifecycleOptions.of(container.settings),
+        lifecycle_options=container.lifecycle,
     )
     return MessageOut.of(message)
 

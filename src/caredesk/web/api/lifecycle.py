@@ -406,9 +406,7 @@ def sweep_commitments(
 ) -> dict[str, list[int]]:
     """Run the commitment sweep now (the worker runs it every minute)."""
     actor.require(Permission.APPROVE)
-    report = lifecycle.sweep_commitments(
-        container.uow, actor, now, lifecycle.LifecycleOptions.of(container.settings)
-    )
+    report = lifecycle.sweep_commitments(container.uow, actor, now, container.lifecycle)
     return {"alerted": report.alerted, "missed": report.missed, "reopened": report.reopened}
 
 
@@ -483,9 +481,7 @@ def merged_trail(case_id: IdPath, actor: ActorDep, container: ContainerDep) -> l
 def proactive_scan(actor: ActorDep, container: ContainerDep, now: NowDep) -> ScanOut:
     """Run the proactive scan now (the worker runs it on its timer)."""
     actor.require(Permission.APPROVE)
-    report = lifecycle.proactive_scan(
-        container.uow, actor, now, lifecycle.LifecycleOptions.of(container.settings)
-    )
+    report = lifecycle.proactive_scan(container.uow, actor, now, container.lifecycle)
     return ScanOut(
         found=report.found,
         opened=report.opened,

@@ -164,7 +164,7 @@ async def inbound_email(
     raw = await request.body()
     if not raw.strip():
         raise ValidationFailed("the body must be the raw message", details={"field": "body"})
-    intake = build_intake(container.uow, container.clock, container.settings, container.triage)
+    intake = build_intake(container.uow, container.clock, container.settings)
     envelope = Envelope(mail_from=mail_from, rcpt_to=list(rcpt_to or []), source="http")
     delivery = await run_in_threadpool(intake.deliver, raw, envelope)
     if delivery.outcome is Outcome.DEFERRED:

@@ -18,7 +18,6 @@ from caredesk.services import cases, console, grants, knowledge
 from caredesk.services.cases import NewAttachment
 from caredesk.services.console import ORDERS_IN_DETAIL
 from caredesk.services.knowledge_ports import ArticleFilter
-from caredesk.services.lifecycle import LifecycleOptions
 from caredesk.web.pages.common import (
     HINTS,
     ContainerDep,
@@ -168,7 +167,7 @@ async def post_reply(
     try:
         await run_in_threadpool(
             lambda: console.reply(
-                container.uow,
+                container.uow(),
                 who.actor,
                 container.clock.now(),
                 case_id,
@@ -177,7 +176,7 @@ async def post_reply(
                 attachments=attachments,
                 max_attachment_bytes=container.settings.max_attachment_bytes,
                 solve_at_version=solve_at,
-                lifecycle_options=LifecycleOptions.of(container.settings),
+                lifecycle_options=container.lifecycle,
             )
         )
     except DomainError as exc:

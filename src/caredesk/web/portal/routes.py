@@ -220,7 +220,6 @@ async def open_case(
             order_id=order_id or None,
             attachments=attachments,
             max_attachment_bytes=container.settings.max_attachment_bytes,
-            triage=container.triage,
         )
     )
     return redirect(f"/portal/cases/{case.id}", "created")
@@ -248,14 +247,14 @@ async def reply(
     try:
         await run_in_threadpool(
             lambda: portal.reply(
-                container.uow,
+                container.uow(),
                 user.customer_id,
                 container.clock.now(),
                 case_id,
                 body=body,
                 attachments=attachments,
                 max_attachment_bytes=container.settings.max_attachment_bytes,
-                triage=container.triage,
+                lifecycle_options=container.lifecycle,
             )
         )
     except DomainError as exc:
