@@ -21,6 +21,7 @@ from caredesk.domain.errors import (
 from caredesk.domain.events import Changed
 from caredesk.domain.mail import INBOUND_SCOPE
 from caredesk.domain.tokens import ApiToken, Session
+from caredesk.services.commands import command
 from caredesk.services.ports import PasswordHasher, UnitOfWork
 from caredesk.services.tools import TOOL_NAMES
 
@@ -52,6 +53,7 @@ class IssuedSession:
     agent: Agent
 
 
+@command
 def create_team(uow: UnitOfWork, actor: Actor, now: datetime, name: str) -> Team:
     actor.require(Permission.MANAGE_AGENTS)
     with uow:
@@ -73,6 +75,7 @@ def create_team(uow: UnitOfWork, actor: Actor, now: datetime, name: str) -> Team
         return team
 
 
+@command
 def create_agent(
     uow: UnitOfWork,
     actor: Actor,
@@ -137,6 +140,7 @@ def list_teams(uow: UnitOfWork, actor: Actor) -> list[Team]:
         return uow.teams.all()
 
 
+@command
 def create_token(
     uow: UnitOfWork,
     actor: Actor,
@@ -207,6 +211,7 @@ def list_tokens(uow: UnitOfWork, actor: Actor) -> list[ApiToken]:
         return uow.tokens.all()
 
 
+@command
 def revoke_token(uow: UnitOfWork, actor: Actor, now: datetime, token_id: int) -> ApiToken:
     actor.require(Permission.MANAGE_TOKENS)
     with uow:
@@ -229,6 +234,7 @@ def revoke_token(uow: UnitOfWork, actor: Actor, now: datetime, token_id: int) ->
         return token
 
 
+@command
 def revoke_tokens_named(uow: UnitOfWork, actor: Actor, now: datetime, name: str) -> int:
     """Revoke every live token with this name (used when the demo issues a fresh one)."""
     actor.require(Permission.MANAGE_TOKENS)
@@ -269,6 +275,7 @@ def authenticate_token(uow: UnitOfWork, secret: str, now: datetime) -> Actor:
         return token.actor()
 
 
+@command
 def login(
     uow: UnitOfWork,
     hasher: PasswordHasher,
@@ -334,6 +341,7 @@ def session_agent(uow: UnitOfWork, secret: str, now: datetime) -> Agent:
         return agent
 
 
+@command
 def logout(uow: UnitOfWork, secret: str, now: datetime) -> None:
     with uow:
         session = uow.sessions.get_by_hash(hash_secret(secret))

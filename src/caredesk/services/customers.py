@@ -12,6 +12,7 @@ from caredesk.domain.customers import Address, Customer, PaymentMethod, normalis
 from caredesk.domain.errors import Conflict, DomainError, ErrorCode, NotFound
 from caredesk.domain.events import Changed
 from caredesk.domain.orders import Order
+from caredesk.services.commands import command
 from caredesk.services.ports import Page, UnitOfWork
 
 
@@ -48,6 +49,7 @@ def new_customer_id() -> str:
     return f"cus_{secrets.token_hex(6)}"
 
 
+@command
 def create_customer(
     uow: UnitOfWork,
     actor: Actor,
@@ -105,6 +107,7 @@ def get_customer(uow: UnitOfWork, actor: Actor, customer_id: str) -> Customer:
         return customer
 
 
+@command
 def update_customer(
     uow: UnitOfWork,
     actor: Actor,
@@ -157,6 +160,7 @@ def update_customer(
         return customer
 
 
+@command
 def delete_customer(uow: UnitOfWork, actor: Actor, now: datetime, customer_id: str) -> None:
     actor.require(Permission.WRITE_CUSTOMERS)
     with uow:

@@ -26,6 +26,7 @@ from caredesk.domain.policy.eligibility import PolicyRefused, Refusal, cited_rul
 from caredesk.domain.policy.loading import LoadedPolicy
 from caredesk.domain.policy.model import Policy, RemedyDef, RemedyKind
 from caredesk.domain.policy.planner import Offer, Plan, PlanContext, plan
+from caredesk.services.commands import command
 from caredesk.services.facts import (
     Situation,
     default_params,
@@ -454,6 +455,7 @@ def _request_approval(
     return approval
 
 
+@command
 def grant_on_case(
     uow: UnitOfWork,
     actor: Actor,
@@ -489,6 +491,7 @@ def grant_on_case(
         )
 
 
+@command
 def grant_for_customer(
     uow: UnitOfWork,
     actor: Actor,
@@ -540,6 +543,7 @@ def grant_for_customer(
         )
 
 
+@command
 def decide_approval(
     uow: UnitOfWork,
     actor: Actor,
@@ -653,6 +657,7 @@ def case_grants(uow: UnitOfWork, actor: Actor, case_id: int) -> list[Grant]:
         return uow.grants.for_case(case_id)
 
 
+@command
 def reverse_grant(
     uow: UnitOfWork, actor: Actor, now: datetime, grant_id: int, reason: str
 ) -> Grant:

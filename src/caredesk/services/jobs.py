@@ -24,6 +24,7 @@ from caredesk.domain.agents import Actor, Permission
 from caredesk.domain.errors import NotFound, ValidationFailed
 from caredesk.domain.events import Changed
 from caredesk.domain.jobs import Job, JobState, backoff
+from caredesk.services.commands import command
 from caredesk.services.ports import Clock, UnitOfWork, UnitOfWorkFactory
 from caredesk.settings import Settings
 
@@ -131,6 +132,7 @@ def job_counts(uow: UnitOfWork, actor: Actor) -> dict[JobState, int]:
         return uow.jobs.counts()
 
 
+@command
 def retry_job(uow: UnitOfWork, actor: Actor, now: datetime, job_id: int) -> Job:
     """Queue a dead (or done) job again, now, with a fresh count of attempts."""
     actor.require(Permission.MANAGE_JOBS)

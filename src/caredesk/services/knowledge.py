@@ -21,6 +21,7 @@ from caredesk.domain.knowledge import (
 )
 from caredesk.domain.markup import plain_text, render_markdown
 from caredesk.domain.search import IndexedText, SearchKind
+from caredesk.services.commands import command
 from caredesk.services.knowledge_ports import ArticleFilter
 from caredesk.services.ports import UnitOfWork, UnitOfWorkFactory
 
@@ -64,6 +65,7 @@ def _check_readable(actor: Actor, article: Article) -> None:
         raise NotFound("article", article.id)
 
 
+@command
 def create_article(
     uow: UnitOfWork,
     actor: Actor,
@@ -167,6 +169,7 @@ def _refuse_nulls(changes: dict[str, Any], nullable: frozenset[str]) -> None:
         )
 
 
+@command
 def update_article(
     uow: UnitOfWork,
     actor: Actor,
@@ -221,6 +224,7 @@ def update_article(
         return updated
 
 
+@command
 def delete_article(uow: UnitOfWork, actor: Actor, now: datetime, article_id: int) -> None:
     actor.require(Permission.WRITE_CATALOG)
     with uow:
@@ -406,6 +410,7 @@ def _check_issue_refs(uow: UnitOfWork, issue: KnownIssue) -> None:
             )
 
 
+@command
 def create_known_issue(
     uow: UnitOfWork, actor: Actor, now: datetime, *, key: str, title: str, **fields: Any
 ) -> KnownIssue:
@@ -435,6 +440,7 @@ def create_known_issue(
     return issue
 
 
+@command
 def update_known_issue(
     uow: UnitOfWork,
     actor: Actor,

@@ -48,6 +48,7 @@ from caredesk.domain.lifecycle import (
     restore_after_unmerge,
 )
 from caredesk.services import grants
+from caredesk.services.commands import command
 from caredesk.services.lifecycle_ports import CommitmentFilter, RepeatAskCount
 from caredesk.services.messagebus import Handler
 from caredesk.services.ports import UnitOfWork, UnitOfWorkFactory
@@ -176,6 +177,7 @@ def draft_handoff(
         return HandoffDraft(case, draft_handoff_summary(case.subject, facts, open_question), facts)
 
 
+@command
 def escalate(
     uow: UnitOfWork,
     actor: Actor,
@@ -373,6 +375,7 @@ def repeat_ask_counts(
 # --- Commitments --------------------------------------------------------------------------
 
 
+@command
 def record_commitment(
     uow: UnitOfWork,
     actor: Actor,
@@ -427,6 +430,7 @@ def record_commitment(
         return commitment
 
 
+@command
 def resolve_commitment(
     uow: UnitOfWork, actor: Actor, now: datetime, commitment_id: int, status: CommitmentStatus
 ) -> Commitment:
@@ -677,6 +681,7 @@ class MergeResult:
     links: list[CaseLink]
 
 
+@command
 def merge_cases(
     uow: UnitOfWork,
     actor: Actor,
@@ -754,6 +759,7 @@ class SplitResult:
     link: CaseLink
 
 
+@command
 def split_case(
     uow: UnitOfWork,
     actor: Actor,
@@ -822,6 +828,7 @@ class UndoResult:
     merge_link: CaseLink | None = None
 
 
+@command
 def undo_link(uow: UnitOfWork, actor: Actor, now: datetime, link_id: int) -> UndoResult:
     """Unmerge (the merged case comes back as it was) or unsplit (the split-off case is
     merged back, itself a merge that can be undone)."""
@@ -996,6 +1003,7 @@ def proactive_scan(
     return ScanReport(len(findings), opened, already, recommended, errors)
 
 
+@command
 def _open_proactive_case(
     uow: UnitOfWork, actor: Actor, now: datetime, finding: Finding, options: LifecycleOptions
 ) -> FindingRecord:

@@ -16,6 +16,7 @@ from caredesk.domain.agents import Actor, Permission
 from caredesk.domain.errors import NotFound, ValidationFailed
 from caredesk.domain.events import Changed
 from caredesk.domain.mail import MailTemplate
+from caredesk.services.commands import command
 from caredesk.services.ports import UnitOfWork
 
 MAX_TEMPLATE_CHARS = 100_000
@@ -90,6 +91,7 @@ def get_template(uow: UnitOfWork, actor: Actor, name: str) -> MailTemplate:
         return template_in_force(uow, name)
 
 
+@command
 def edit_template(
     uow: UnitOfWork,
     actor: Actor,
@@ -137,6 +139,7 @@ def edit_template(
         return template
 
 
+@command
 def reset_template(uow: UnitOfWork, actor: Actor, now: datetime, name: str) -> MailTemplate:
     """Drop the admin's edit: the packaged default is in force again."""
     actor.require(Permission.MANAGE_POLICY)

@@ -10,6 +10,7 @@ from caredesk.domain.errors import Conflict, DomainError, ErrorCode, NotFound
 from caredesk.domain.events import Changed
 from caredesk.domain.grants import PolicyVersion
 from caredesk.domain.policy.loading import LoadedPolicy, parse_policy
+from caredesk.services.commands import command
 from caredesk.services.ports import UnitOfWork
 
 _CACHE: dict[str, LoadedPolicy] = {}
@@ -35,6 +36,7 @@ def parsed(text: str) -> LoadedPolicy:
     return loaded
 
 
+@command
 def load_policy(uow: UnitOfWork, actor: Actor, now: datetime, text: str) -> LoadedPolicy:
     """Validate and put a policy in force. An invalid file changes nothing."""
     actor.require(Permission.MANAGE_POLICY)

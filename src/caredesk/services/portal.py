@@ -27,6 +27,7 @@ from caredesk.domain.policy.eligibility import refusals
 from caredesk.domain.policy.model import Policy, RemedyDef, RemedyKind
 from caredesk.domain.portal import CsatSurvey, PortalSession, SignInRequest, email_key
 from caredesk.services import cases, grants
+from caredesk.services.commands import command
 from caredesk.services.facts import default_params, load_situation, request_facts, situation_facts
 from caredesk.services.lifecycle import LifecycleOptions
 from caredesk.services.policy import active_policy, policy_in_force
@@ -115,6 +116,7 @@ class SignInLimits:
     per_client_per_hour: int
 
 
+@command
 def request_sign_in(
     uow: UnitOfWork,
     mailer: CustomerMailer,
@@ -188,6 +190,7 @@ def request_sign_in(
         uow.commit()
 
 
+@command
 def issue_link(
     uow: UnitOfWork,
     actor: Actor,
@@ -236,6 +239,7 @@ class IssuedPortalSession:
     secret: str
 
 
+@command
 def redeem_link(uow: UnitOfWork, now: datetime, secret: str, ttl: timedelta) -> IssuedPortalSession:
     """Trade a sign-in link (once, before it expires) for a portal session."""
     with uow:
@@ -277,6 +281,7 @@ def session_customer(uow: UnitOfWork, secret: str, now: datetime) -> Customer:
         return customer
 
 
+@command
 def sign_out(uow: UnitOfWork, secret: str, now: datetime) -> None:
     with uow:
         session = uow.portal.session_by_hash(hash_secret(secret))
@@ -593,6 +598,7 @@ def _confirm_by_mail(
 # --- CSAT -------------------------------------------------------------------------------------
 
 
+@command
 def send_survey(
     uow: UnitOfWork,
     mailer: CustomerMailer,
@@ -723,6 +729,7 @@ def open_survey(uow: UnitOfWork, secret: str) -> SurveyView:
         return SurveyView(survey, case.subject if case else "")
 
 
+@command
 def answer_survey(
     uow: UnitOfWork, now: datetime, secret: str, *, score: int | None, comment: str | None
 ) -> SurveyView:

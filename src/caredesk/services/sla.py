@@ -43,6 +43,7 @@ from caredesk.domain.sla import (
     start_clocks,
 )
 from caredesk.services import jobs
+from caredesk.services.commands import command
 from caredesk.services.jobs import HandlerRegistry, JobContext
 from caredesk.services.ports import UnitOfWork
 
@@ -324,6 +325,7 @@ def get_calendar(uow: UnitOfWork, actor: Actor, calendar_id: int) -> BusinessCal
         return calendar
 
 
+@command
 def create_calendar(
     uow: UnitOfWork,
     actor: Actor,
@@ -358,6 +360,7 @@ def create_calendar(
         return calendar
 
 
+@command
 def update_calendar(
     uow: UnitOfWork,
     actor: Actor,
@@ -498,6 +501,7 @@ def _check_policy_refs(uow: UnitOfWork, policy: SlaPolicy) -> None:
         )
 
 
+@command
 def create_policy(
     uow: UnitOfWork,
     actor: Actor,
@@ -540,6 +544,7 @@ def create_policy(
         return policy
 
 
+@command
 def update_policy(
     uow: UnitOfWork,
     actor: Actor,

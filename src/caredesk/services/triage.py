@@ -38,6 +38,7 @@ from caredesk.domain.triage import (
     public_risk,
     route,
 )
+from caredesk.services.commands import command
 from caredesk.services.facts import (
     ISSUE_FIELD,
     KNOWN_ISSUE_FIELD,
@@ -314,6 +315,7 @@ def event_handlers(engine: TriageEngine) -> tuple[Handler, Handler]:
     return on_case_opened, on_message_added
 
 
+@command
 def triage_case(
     uow: UnitOfWork, engine: TriageEngine, actor: Actor, now: datetime, case_id: int
 ) -> CaseTriage:
@@ -343,6 +345,7 @@ def get_case_triage(uow: UnitOfWork, actor: Actor, case_id: int) -> CaseTriage:
         return triage
 
 
+@command
 def correct_intent(
     uow: UnitOfWork, actor: Actor, now: datetime, case_id: int, intent: str
 ) -> CaseTriage:
@@ -408,6 +411,7 @@ def correct_intent(
         return triage
 
 
+@command
 def add_labels(
     uow: UnitOfWork, actor: Actor, now: datetime, examples: list[tuple[str, str]]
 ) -> int:
@@ -516,6 +520,7 @@ def list_models(uow: UnitOfWork, actor: Actor) -> list[IntentModelInfo]:
         return uow.triage.models()
 
 
+@command
 def activate_model(uow: UnitOfWork, actor: Actor, now: datetime, version: int) -> None:
     """Put an earlier (or later) model version back in force."""
     actor.require(Permission.MANAGE_POLICY)
@@ -566,6 +571,7 @@ def _check_rule_refs(uow: UnitOfWork, spec: RoutingRuleSpec) -> None:
         )
 
 
+@command
 def create_rule(
     uow: UnitOfWork, actor: Actor, now: datetime, spec: RoutingRuleSpec, position: int | None
 ) -> RoutingRule:
@@ -592,6 +598,7 @@ def create_rule(
         return rule
 
 
+@command
 def update_rule(
     uow: UnitOfWork,
     actor: Actor,
@@ -634,6 +641,7 @@ def update_rule(
         return rule
 
 
+@command
 def delete_rule(uow: UnitOfWork, actor: Actor, now: datetime, rule_id: int) -> None:
     actor.require(Permission.MANAGE_POLICY)
     with uow:

@@ -22,6 +22,7 @@ from caredesk.domain.webhooks import (
     Subscription,
     sign,
 )
+from caredesk.services.commands import command
 from caredesk.services.jobs import HandlerRegistry, JobContext, PermanentFailure, TemporaryFailure
 from caredesk.services.ports import UnitOfWork
 from caredesk.services.webhook_events import DELIVER_KIND
@@ -43,6 +44,7 @@ def _snapshot(s: Subscription) -> dict[str, Any]:
     return {"url": s.url, "events": s.events, "active": s.active, "description": s.description}
 
 
+@command
 def create_subscription(
     uow: UnitOfWork,
     actor: Actor,
@@ -99,6 +101,7 @@ def _load(uow: UnitOfWork, subscription_id: int) -> Subscription:
     return found
 
 
+@command
 def update_subscription(
     uow: UnitOfWork,
     actor: Actor,
@@ -136,6 +139,7 @@ def update_subscription(
         return updated
 
 
+@command
 def delete_subscription(uow: UnitOfWork, actor: Actor, now: datetime, subscription_id: int) -> None:
     actor.require(Permission.MANAGE_WEBHOOKS)
     with uow:
