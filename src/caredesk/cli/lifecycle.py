@@ -31,22 +31,11 @@ def escalate(
     question: Annotated[str, typer.Option(help="The open question for the receiver.")] = "",
 ) -> None:
     """Hand a case to a team or a lead with a summary, so nobody asks the customer again."""
-    from caredesk.domain.errors import NotFound
-    from caredesk.services import lifecycle
+    from caredesk.services import auth, lifecycle
 
     with desk() as container:
-        team_id = lead_id = None
-        with container.uow() as uow:
-            if team is not None:
-                found_team = uow.teams.get_by_name(team)
-                if found_team is None:
-                    raise NotFound("team", team)
-                team_id = found_team.id
-            if lead is not None:
-                found_lead = uow.agents.get_by_email(lead)
-                if found_lead is None:
-                    raise NotFound("agent", lead)
-                lead_id = found_lead.id
+        team_id = auth.find_team(container.uow(), SYSTEM, team).id if team else None
+        lead_id = auth.find_agent(container.uow(), SYSTEM, lead).id if lead else None
         handoff = lifecycle.escalate(
             container.uow(), SYSTEM, container.clock.now(), case_id,
             team_id=team_id, lead_id=lead_id, summary=summary, open_question=question,
@@ -152,17 +141,10 @@ def add_commitment(
     owner: Annotated[str | None, typer.Option(help="Email of the agent who owns it.")] = None,
 ) -> None:
     """Record a promise made to the customer of a case."""
-    from caredesk.domain.errors import NotFound
-    from caredesk.services import lifecycle
+    from caredesk.services import auth, lifecycle
 
     with desk() as container:
-        owner_id = None
-        if owner is not None:
-            with container.uow() as uow:
-                agent = uow.agents.get_by_email(owner)
-            if agent is None:
-                raise NotFound("agent", owner)
-            owner_id = agent.id
+        owner_id = auth.find_agent(container.uow(), SYSTEM, owner).id if owner else None
         commitment = lifecycle.record_commitment(
             container.uow(), SYSTEM, container.clock.now(), case_id,
             kind=kind, description=description, due_at=_aware(due), owner_agent_id=owner_id,

@@ -197,17 +197,12 @@ def tokens_create(
     ] = None,
 ) -> None:
     """Create an API token. The secret is printed on the last line, once."""
-    from caredesk.domain.errors import NotFound
     from caredesk.services import auth
 
     with desk() as container:
         agent_id = None
         if agent_email:
-            with container.uow() as uow:
-                agent = uow.agents.get_by_email(agent_email)
-            if agent is None:
-                raise NotFound("agent", agent_email)
-            agent_id = agent.id
+            agent_id = auth.find_agent(container.uow(), SYSTEM, agent_email).id
         issued = auth.create_token(
             container.uow(),
             SYSTEM,

@@ -140,6 +140,25 @@ def list_teams(uow: UnitOfWork, actor: Actor) -> list[Team]:
         return uow.teams.all()
 
 
+def find_agent(uow: UnitOfWork, actor: Actor, email: str) -> Agent:
+    """The agent with this sign-in address (how people name agents on the command line)."""
+    actor.require(Permission.READ)
+    with uow:
+        agent = uow.agents.get_by_email(email)
+        if agent is None:
+            raise NotFound("agent", email)
+        return agent
+
+
+def find_team(uow: UnitOfWork, actor: Actor, name: str) -> Team:
+    actor.require(Permission.READ)
+    with uow:
+        team = uow.teams.get_by_name(name)
+        if team is None:
+            raise NotFound("team", name)
+        return team
+
+
 @command
 def create_token(
     uow: UnitOfWork,

@@ -18,6 +18,7 @@ from starlette.concurrency import run_in_threadpool
 
 from caredesk.bootstrap import Container
 from caredesk.domain.errors import DomainError, ErrorCode
+from caredesk.services import idempotency
 from caredesk.services.ports import IdempotencyRecord, StoredResponse
 from caredesk.web.deps import SESSION_COOKIE
 from caredesk.web.problems import domain_problem, problem
@@ -36,22 +37,15 @@ def _principal(request: Request) -> str | None:
 
 
 def _reserve(container: Container, record: IdempotencyRecord) -> IdempotencyRecord | None:
-    with container.uow() as uow:
-        existing = uow.idempotency.reserve(record)
-        uow.commit()
-        return existing
+    return idempotency.claim(container.uow(), record)
 
 
 def _complete(container: Container, principal: str, key: str, response: StoredResponse) -> None:
-    with container.uow() as uow:
-        uow.idempotency.complete(principal, key, response)
-        uow.commit()
+    idempotency.store_response(container.uow(), principal, key, response)
 
 
 def _release(container: Container, principal: str, key: str) -> None:
-    with container.uow() as uow:
-        uow.idempotency.release(principal, key)
-        uow.commit()
+    idempotency.release(container.uow(), principal, key)
 
 
 class IdempotentRoute(APIRoute):
