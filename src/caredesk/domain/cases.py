@@ -372,24 +372,16 @@ class CaseChanged(CaseEvent):
 
     def audit_entries(self) -> list[AuditEvent]:
         if self.audit_after is not None:
-            return [
-                audit_entry(
-                    self,
-                    self.action,
-                    "case",
-                    self.case_id,
-                    case_id=self.case_id,
-                    after=self.audit_after,
-                )
-            ]
-        return [
-            audit_entry(
-                self,
-                self.action,
-                "case",
-                self.case_id,
-                case_id=self.case_id,
-                before=self.before,
-                after={**self.after, **self.extra},
-            )
-        ]
+            before, after = None, self.audit_after
+        else:
+            before, after = self.before, {**self.after, **self.extra}
+        entry = audit_entry(
+            self,
+            self.action,
+            "case",
+            self.case_id,
+            case_id=self.case_id,
+            before=before,
+            after=after,
+        )
+        return [entry]
