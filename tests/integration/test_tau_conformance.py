@@ -95,10 +95,10 @@ def test_a_refused_action_changes_nothing(replayer: Replayer) -> None:
 @pytest.mark.parametrize(
     ("user", "action", "expected"),
     [
-        (  # another user's order
+        (  # another user's order: refused by the service before the policy is asked
             "anya_garcia_3271",
             act("cancel_pending_order", order_id="#W8770097", reason="no longer needed"),
-            ("refused", "not_customers", "order.owned"),
+            ("refused", "not_customers", "identity.one_user"),
         ),
         (
             "ivan_santos_6635",

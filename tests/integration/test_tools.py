@@ -91,7 +91,7 @@ def test_refusals_are_answers_with_code_and_rule(api: TestClient, retail: Contai
     )
     assert mine.status_code == 200
     assert mine.json()["status"] == "refused"
-    assert (mine.json()["code"], mine.json()["rule"]) == ("not_customers", "order.owned")
+    assert (mine.json()["code"], mine.json()["rule"]) == ("not_customers", "identity.one_user")
     unconfirmed = call(
         api,
         headers,
@@ -205,4 +205,4 @@ def test_mcp_server_lists_and_runs_tools_with_the_tokens_authority(retail: Conta
     answers = anyio.run(session)
     assert [a["status"] for a in answers] == ["refused", "done", "refused", "done"]
     assert answers[0]["rule"] == "identity.verified"
-    assert answers[2]["rule"] == "order.owned"
+    assert answers[2]["rule"] == "identity.one_user"

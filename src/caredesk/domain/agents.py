@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from caredesk.domain.errors import Forbidden
+from caredesk.domain.errors import DomainError, ErrorCode, Forbidden
 
 
 class Role(StrEnum):
@@ -37,6 +37,17 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.ADMIN: frozenset(Permission),
 }
 
+# The rules a scope refusal cites, whatever the policy in force calls its own.
+VERIFY_FIRST_RULE, ANOTHER_CUSTOMER_RULE = "identity.verified", "identity.one_user"
+
+
+def _identify_first() -> DomainError:
+    return DomainError(
+        "identify the customer first",
+        code=ErrorCode.NOT_CUSTOMERS,
+        details={"rule": VERIFY_FIRST_RULE},
+    )
+
 
 @dataclass(frozen=True, slots=True)
 class Actor:
@@ -48,6 +59,9 @@ class Actor:
     customer_id: str | None = None
     # The tools a token may use (all when None), for agents limited to a few operations.
     tools: tuple[str, ...] | None = None
+    # Speaking for one customer it has to name first, as an AI agent does on the tool API:
+    # until it verified a customer (or its token was issued bound to one) it reaches nobody.
+    conversation: bool = False
 
     @property
     def scoped(self) -> bool:
@@ -68,10 +82,35 @@ class Actor:
     def reaches(self, customer_id: str) -> bool:
         """Whether this actor may see or change this customer's records at all.
 
-        A customer (in the portal) and a token bound to one customer reach that customer
-        only; agents and unbound tokens reach every customer.
+        A customer (in the portal), a token bound to one customer and a conversation that
+        verified one reach that customer only; a conversation that verified nobody yet
+        reaches nobody; agents and unbound tokens outside a conversation reach everyone.
         """
-        return self.customer_id is None or self.customer_id == customer_id
+        if self.customer_id is not None:
+            return self.customer_id == customer_id
+        return not self.conversation
+
+    def require_verified(self) -> None:
+        """Refuse a conversation that has not named its customer yet. Checked before any
+        record is looked up, so such an actor cannot learn which ids exist."""
+        if self.conversation and self.customer_id is None:
+            raise _identify_first()
+
+    def require_reach(self, customer_id: str) -> None:
+        """Refuse a record of a customer this actor does not reach."""
+        self.require_verified()
+        if not self.reaches(customer_id):
+            raise DomainError(
+                "this belongs to another customer",
+                code=ErrorCode.NOT_CUSTOMERS,
+                details={"rule": ANOTHER_CUSTOMER_RULE},
+            )
+
+    def verified_customer(self) -> str:
+        """The one customer this actor acts for: bound, verified, or the portal's customer."""
+        if self.customer_id is None:
+            raise _identify_first()
+        return self.customer_id
 
     def can(self, permission: Permission) -> bool:
         return permission in ROLE_PERMISSIONS[self.role]

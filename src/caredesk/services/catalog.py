@@ -26,8 +26,10 @@ def get_product(uow: UnitOfWork, actor: Actor, product_id: str) -> Product:
 
 def get_order(uow: UnitOfWork, actor: Actor, order_id: str) -> Order:
     actor.require(Permission.READ)
+    actor.require_verified()
     with uow:
         order = uow.orders.get(order_id)
         if order is None:
             raise NotFound("order", order_id)
+        actor.require_reach(order.customer_id)
         return order

@@ -100,6 +100,7 @@ def create_customer(
 
 def get_customer(uow: UnitOfWork, actor: Actor, customer_id: str) -> Customer:
     actor.require(Permission.READ)
+    actor.require_reach(customer_id)
     with uow:
         customer = uow.customers.get(customer_id)
         if customer is None:
@@ -196,6 +197,7 @@ def search_customers(
 
 def customer_orders(uow: UnitOfWork, actor: Actor, customer_id: str) -> list[Order]:
     actor.require(Permission.READ)
+    actor.require_reach(customer_id)
     with uow:
         if uow.customers.get(customer_id) is None:
             raise NotFound("customer", customer_id)

@@ -15,6 +15,7 @@ from typing import Any
 
 from caredesk.domain.agents import Actor, Permission
 from caredesk.domain.cases import Case, CaseStatus, Message, MessageKind
+from caredesk.domain.customers import Customer
 from caredesk.domain.errors import DomainError, ErrorCode, Forbidden, NotFound, ValidationFailed
 from caredesk.domain.events import Changed
 from caredesk.domain.grants import Approval, ApprovalStatus, Grant, GrantStatus, LedgerEntry
@@ -133,11 +134,39 @@ def _program_variants(policy: Policy) -> list[str]:
     return [str(p.params["upgrade_to"]) for p in policy.programs if "upgrade_to" in p.params]
 
 
-def _load_case(uow: UnitOfWork, case_id: int) -> Case:
+def _load_case(uow: UnitOfWork, actor: Actor, case_id: int) -> Case:
+    """The case, if the actor reaches its customer; to anyone else it does not exist."""
+    actor.require_verified()
     case = uow.cases.get(case_id)
-    if case is None:
+    if case is None or not actor.reaches(case.customer_id):
         raise NotFound("case", case_id)
     return case
+
+
+def _load_customer(uow: UnitOfWork, actor: Actor, customer_id: str) -> Customer:
+    actor.require_reach(customer_id)
+    customer = uow.customers.get(customer_id)
+    if customer is None:
+        raise NotFound("customer", customer_id)
+    return customer
+
+
+def _check_order(uow: UnitOfWork, actor: Actor, order_id: str | None, customer_id: str) -> None:
+    """An order named for a grant: one the actor reaches, and the grant's customer's own,
+    whatever the policy in force says about either."""
+    if order_id is None:
+        return
+    actor.require_verified()
+    order = uow.orders.get(order_id)
+    if order is None:
+        raise NotFound("order", order_id)
+    actor.require_reach(order.customer_id)
+    if order.customer_id != customer_id:
+        raise DomainError(
+            f"order {order_id} belongs to another customer",
+            code=ErrorCode.NOT_CUSTOMERS,
+            details={"order_id": order_id},
+        )
 
 
 def _situation_for_case(
@@ -163,7 +192,7 @@ def plan_case(uow: UnitOfWork, actor: Actor, now: datetime, case_id: int) -> Cas
     with uow:
         loaded = policy_in_force(uow)
         policy = loaded.policy
-        case = _load_case(uow, case_id)
+        case = _load_case(uow, actor, case_id)
         situation = _situation_for_case(uow, policy, now, case, None)
         facts = situation_facts(situation, policy, actor, AGENT, now)
         params = default_params(situation, policy, facts)
@@ -474,7 +503,8 @@ def grant_on_case(
     actor.require(Permission.WRITE_CASES)
     loaded = active_policy(uow)
     with uow:
-        case = _load_case(uow, case_id)
+        case = _load_case(uow, actor, case_id)
+        _check_order(uow, actor, order_id, case.customer_id)
         situation = _situation_for_case(uow, loaded.policy, now, case, order_id)
         return _grant(
             uow,
@@ -514,11 +544,8 @@ def grant_for_customer(
     actor.require(Permission.WRITE_CASES)
     loaded = active_policy(uow)
     with uow:
-        customer = uow.customers.get(customer_id)
-        if customer is None:
-            raise NotFound("customer", customer_id)
-        if order_id is not None and uow.orders.get(order_id) is None:
-            raise NotFound("order", order_id)
+        customer = _load_customer(uow, actor, customer_id)
+        _check_order(uow, actor, order_id, customer_id)
         situation = load_situation(
             uow,
             loaded.policy,
@@ -653,7 +680,7 @@ def get_grant(uow: UnitOfWork, actor: Actor, grant_id: int) -> tuple[Grant, list
 def case_grants(uow: UnitOfWork, actor: Actor, case_id: int) -> list[Grant]:
     actor.require(Permission.READ)
     with uow:
-        _load_case(uow, case_id)
+        _load_case(uow, actor, case_id)
         return uow.grants.for_case(case_id)
 
 

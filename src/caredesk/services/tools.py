@@ -10,16 +10,14 @@ from __future__ import annotations
 import ast
 import operator
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, Literal
 
-from caredesk.domain.agents import Actor, Permission
-from caredesk.domain.customers import Customer
+from caredesk.domain.agents import VERIFY_FIRST_RULE, Actor, Permission
 from caredesk.domain.errors import DomainError, ErrorCode, Forbidden, NotFound, ValidationFailed
 from caredesk.domain.events import Changed
-from caredesk.domain.orders import Order
-from caredesk.services import grants, tau_retail
+from caredesk.services import catalog, customers, grants, tau_retail
 from caredesk.services.ports import UnitOfWorkFactory
 
 Status = Literal["done", "refused"]
@@ -76,7 +74,11 @@ class Registry:
 
     def run(self, name: str, call: ToolCall) -> ToolResult:
         """Run one tool. A malformed or forbidden call raises; anything the policy or the
-        domain refuses comes back as a `refused` result with its code and rule."""
+        domain refuses comes back as a `refused` result with its code and rule.
+
+        Every call is a conversation: the services it reaches let it see and change only the
+        customer its token is bound to or that it verified, and nobody before that.
+        """
         tool = self.tools.get(name)
         if tool is None:
             raise NotFound("tool", name)
@@ -84,6 +86,7 @@ class Registry:
             raise Forbidden(f"this token may not use the tool {name}", details={"tool": name})
         call.actor.require(Permission.WRITE_CASES if tool.writes else Permission.READ)
         _validate(tool.parameters, call.arguments)
+        call = replace(call, actor=replace(call.actor, conversation=True))
         try:
             result = tool.handler(call)
             if result.verified_customer_id is not None:
@@ -93,9 +96,18 @@ class Registry:
             if exc.code in (ErrorCode.UNAUTHENTICATED, ErrorCode.FORBIDDEN):
                 raise
             rule = exc.details.get("rule") if exc.details else None
-            return ToolResult(
-                "refused", None, exc.code.value, str(rule) if rule else None, exc.message
-            )
+            message = exc.message
+            if rule == VERIFY_FIRST_RULE:
+                message = _how_to_verify(call.actor)
+            return ToolResult("refused", None, exc.code.value, str(rule) if rule else None, message)
+
+
+def _how_to_verify(actor: Actor) -> str:
+    message = "identify the customer first (find_user_id_by_email or find_user_id_by_name_zip)"
+    if actor.tools is None:
+        # Over HTTP a general-purpose token is never narrowed by a lookup (see below).
+        message += "; over HTTP, with a token limited to tools or issued for the customer"
+    return message
 
 
 def _bind_on_verification(call: ToolCall, customer_id: str) -> None:
@@ -215,33 +227,11 @@ ADDRESS_KEYS = list(ADDRESS)
 # --- read tools --------------------------------------------------------------------------------
 
 
-def _customer(uow: UnitOfWorkFactory, customer_id: str) -> Customer:
-    with uow() as u:
-        customer = u.customers.get(customer_id)
-    if customer is None:
-        raise DomainError(
-            "user not found", code=ErrorCode.NOT_FOUND, details={"user_id": customer_id}
-        )
-    return customer
-
-
-def _order(uow: UnitOfWorkFactory, order_id: str) -> Order:
-    with uow() as u:
-        order = u.orders.get(order_id)
-    if order is None:
-        raise DomainError(
-            "order not found", code=ErrorCode.NOT_FOUND, details={"order_id": order_id}
-        )
-    return order
-
-
-def _only_own(actor: Actor, customer_id: str) -> None:
-    if actor.customer_id is not None and actor.customer_id != customer_id:
-        raise DomainError(
-            "this conversation is about another user",
-            code=ErrorCode.NOT_CUSTOMERS,
-            details={"rule": "identity.one_user"},
-        )
+def _verified(actor: Actor, customer_id: str) -> ToolResult:
+    """A lookup verifies the customer; a conversation already about one verifies no other."""
+    if actor.customer_id is not None:
+        actor.require_reach(customer_id)
+    return ToolResult("done", customer_id, verified_customer_id=customer_id)
 
 
 def find_user_id_by_email(call: ToolCall) -> ToolResult:
@@ -250,8 +240,7 @@ def find_user_id_by_email(call: ToolCall) -> ToolResult:
         owner = u.customers.email_owner(email) or u.customers.email_owner(email.lower())
     if owner is None:
         raise DomainError("user not found", code=ErrorCode.NOT_FOUND)
-    _only_own(call.actor, owner)
-    return ToolResult("done", owner, verified_customer_id=owner)
+    return _verified(call.actor, owner)
 
 
 def find_user_id_by_name_zip(call: ToolCall) -> ToolResult:
@@ -268,25 +257,21 @@ def find_user_id_by_name_zip(call: ToolCall) -> ToolResult:
             and customer.last_name.lower() == last.lower()
             and any(a.zip == zip_code for a in customer.addresses)
         ):
-            _only_own(call.actor, customer.id)
-            return ToolResult("done", customer.id, verified_customer_id=customer.id)
+            return _verified(call.actor, customer.id)
     raise DomainError("user not found", code=ErrorCode.NOT_FOUND)
 
 
 def get_user_details(call: ToolCall) -> ToolResult:
     user_id = str(call.arguments["user_id"])
-    _only_own(call.actor, user_id)
-    customer = _customer(call.uow, user_id)
-    with call.uow() as u:
-        order_ids = [o.id for o in u.orders.for_customer(user_id)]
+    customer = customers.get_customer(call.uow(), call.actor, user_id)
+    order_ids = [o.id for o in customers.customer_orders(call.uow(), call.actor, user_id)]
     return ToolResult(
         "done", {"user_id": user_id, **tau_retail.customer_to_tau(customer, order_ids)}
     )
 
 
 def get_order_details(call: ToolCall) -> ToolResult:
-    order = _order(call.uow, str(call.arguments["order_id"]))
-    _only_own(call.actor, order.customer_id)
+    order = catalog.get_order(call.uow(), call.actor, str(call.arguments["order_id"]))
     return ToolResult("done", tau_retail.order_to_tau(order))
 
 
@@ -350,28 +335,14 @@ def transfer_to_human_agents(call: ToolCall) -> ToolResult:
 # --- write tools -------------------------------------------------------------------------------
 
 
-def _acting_for(call: ToolCall) -> str:
-    """The verified customer the agent acts for: a tool never changes anything without one."""
-    if call.actor.customer_id is not None:
-        return call.actor.customer_id
-    message = "identify the customer first (find_user_id_by_email or find_user_id_by_name_zip)"
-    if call.actor.tools is None:
-        # Over HTTP a general-purpose token is never narrowed by a lookup (see above).
-        message += "; over HTTP, with a token limited to tools or issued for the customer"
-    raise DomainError(message, code=ErrorCode.NOT_CUSTOMERS, details={"rule": "identity.verified"})
-
-
 def _grant(
     call: ToolCall, remedy_id: str, order_id: str | None, params: dict[str, Any]
 ) -> ToolResult:
-    customer_id = _acting_for(call)
-    if order_id is not None:
-        _order(call.uow, order_id)
     outcome = grants.grant_for_customer(
         call.uow(),
         call.actor,
         call.now,
-        customer_id,
+        call.actor.verified_customer(),
         remedy_id,
         params=params,
         order_id=order_id,
@@ -388,7 +359,7 @@ def _grant(
         )
     result: Any = {"grant_id": outcome.grant.id, "summary": outcome.grant.summary}
     if order_id is not None:
-        result = tau_retail.order_to_tau(_order(call.uow, order_id))
+        result = tau_retail.order_to_tau(catalog.get_order(call.uow(), call.actor, order_id))
     return ToolResult("done", result)
 
 
@@ -442,8 +413,6 @@ def exchange_delivered_order_items(call: ToolCall) -> ToolResult:
 def modify_user_address(call: ToolCall) -> ToolResult:
     args = call.arguments
     user_id = str(args["user_id"])
-    _acting_for(call)
-    _only_own(call.actor, user_id)
     outcome = grants.grant_for_customer(
         call.uow(),
         call.actor,
@@ -455,7 +424,7 @@ def modify_user_address(call: ToolCall) -> ToolResult:
         idempotency_key=call.idempotency_key,
         confirmed=call.confirmed,
     )
-    customer = _customer(call.uow, user_id)
+    customer = customers.get_customer(call.uow(), call.actor, user_id)
     return ToolResult(
         "done",
         {"grant_id": outcome.grant.id, "address": tau_retail.address_to_tau(customer.addresses[0])},
