@@ -132,7 +132,7 @@ def test_plan_offers_ranked_bundles_with_costs_rules_and_authority(
     assert response.status_code == 200, response.text
     plan = response.json()
     assert plan["issue_type"] == "wrong_item"
-    assert plan["policy_version"] == "default-2026.11"
+    assert plan["policy_version"] == "default-2026.12"
     assert 1 <= len(plan["offers"]) <= 3
     values = [Decimal(o["expected_value"]) for o in plan["offers"]]
     assert values == sorted(values, reverse=True)
@@ -157,7 +157,7 @@ def test_grant_executes_the_bundle_in_one_transaction(
     grant = response.json()
     assert grant["status"] == "executed"
     assert Decimal(grant["cost"]) == D("57.95")
-    assert grant["policy_version"] == "default-2026.11"
+    assert grant["policy_version"] == "default-2026.12"
     assert grant["service_level"] == 3
     assert sum(Decimal(e["amount"]) for e in grant["ledger"]) == 0
 

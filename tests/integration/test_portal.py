@@ -21,6 +21,7 @@ from caredesk.domain.agents import SYSTEM
 from caredesk.domain.cases import CaseStatus, Channel, MessageKind
 from caredesk.domain.catalog import Product, Variant
 from caredesk.domain.customers import Address, Customer, PaymentKind, PaymentMethod
+from caredesk.domain.errors import DomainError
 from caredesk.domain.knowledge import ArticleStatus, Visibility
 from caredesk.domain.mail import MailDirection
 from caredesk.domain.orders import (
@@ -31,7 +32,7 @@ from caredesk.domain.orders import (
     PaymentTransaction,
     TransactionType,
 )
-from caredesk.services import cases, knowledge, policy, portal
+from caredesk.services import cases, grants, knowledge, policy, portal
 from caredesk.services.portal import MemoryOutbox
 from caredesk.services.portal_mail import QueuedCustomerMailer, send_surveys
 from caredesk.services.ports import CaseFilter
@@ -466,7 +467,7 @@ def test_keep_the_item_where_a_return_costs_more_than_it_recovers(
     form = _confirm_form(portal_client, "/portal/orders/M-CHEAP/keep-item")
     done = portal_client.post(
         "/portal/orders/M-CHEAP/keep-item",
-        data={**form, "item_ids": ["mug-blue"], "confirm": "yes"},
+        data={**form, "item_ids": ["mug-blue"], "reason": "damaged", "confirm": "yes"},
     )
     assert done.status_code == 200, done.text
     assert "Please keep the items" in done.text and "refunded 12.00" in done.text
@@ -477,11 +478,110 @@ def test_keep_the_item_where_a_return_costs_more_than_it_recovers(
         (grant,) = uow.grants.for_customer("maya")
         assert grant.remedy_ids == ["keep-item", "refund-kept-items"]
         assert grant.refunded == D("12.00") and grant.service_level == 3
+        assert grant.params["keep-item"]["reason"] == "damaged"
     refused = portal_client.post(
         "/portal/orders/M-RECENT/keep-item",
-        data={"csrf_token": form["csrf_token"], "item_ids": ["lamp-w"], "confirm": "yes"},
+        data={
+            "csrf_token": form["csrf_token"],
+            "item_ids": ["lamp-w"],
+            "reason": "damaged",
+            "confirm": "yes",
+        },
     )
     assert refused.status_code == 422 and 'data-code="not_eligible"' in refused.text
+
+
+def test_keep_the_item_needs_a_problem_the_customer_reports(
+    portal_client: TestClient, outbox: MemoryOutbox, container: Container
+) -> None:
+    sign_in(portal_client, outbox, "maya@example.com")
+    page = portal_client.get("/portal/orders/M-CHEAP/keep-item").text
+    choices = re.findall(r'<input type="radio" name="reason" value="([a-z_]+)" required', page)
+    assert choices == ["damaged", "defective", "wrong_item"]
+    form = _confirm_form(portal_client, "/portal/orders/M-CHEAP/keep-item")
+    for reason in ("", "changed my mind", "x" * 100):
+        data = {**form, "item_ids": ["mug-blue"], "confirm": "yes", "reason": reason}
+        answer = portal_client.post("/portal/orders/M-CHEAP/keep-item", data=data)
+        # The same form again, with what was wrong said above it and the items still chosen.
+        assert answer.status_code == 422, answer.text
+        assert 'role="alert" data-code="validation_error"' in answer.text
+        assert "Tell us what is wrong with the items" in answer.text
+        assert 'name="request_key" value="' + form["request_key"] in answer.text
+        assert 'value="mug-blue" checked' in answer.text
+    # Every box unticked sends no items: the form asks again rather than keeping them all.
+    nothing = portal_client.post(
+        "/portal/orders/M-CHEAP/keep-item", data={**form, "reason": "damaged", "confirm": "yes"}
+    )
+    assert nothing.status_code == 422 and "Choose at least one item" in nothing.text
+    assert 'value="damaged" required checked' in nothing.text
+    assert 'value="mug-blue" checked' not in nothing.text
+    with container.uow() as uow:
+        order = uow.orders.get("M-CHEAP")
+        assert order is not None and "keep_items" not in order.details
+        assert order.amount_paid == D("12.00")
+        assert uow.grants.for_customer("maya") == []
+
+
+def test_keep_the_item_follows_the_policys_rule_not_the_portals_form(
+    container: Container, store: None
+) -> None:
+    """Asked straight through the service, without a reported problem, the policy refuses."""
+    now = container.clock.now()
+    policy.load_policy(container.uow(), SYSTEM, now, policy.packaged_policy_text())
+    with pytest.raises(DomainError) as refused:
+        grants.grant_for_customer(
+            container.uow(), portal.portal_actor("maya"), now, "maya", "keep-item",
+            params={"item_ids": ["mug-blue"]}, order_id="M-CHEAP", confirmed=True,
+            actor_kind=grants.PORTAL, together_with=("refund-kept-items",),
+        )  # fmt: skip
+    assert refused.value.details.get("rule") == "keep.problem_reported", refused.value.message
+    with container.uow() as uow:
+        assert uow.grants.for_customer("maya") == []
+
+
+def test_a_refunded_order_offers_no_more_self_service(
+    portal_client: TestClient, outbox: MemoryOutbox, container: Container
+) -> None:
+    # The lamp of M-RECENT came broken: an agent refunds it in full on the case.
+    case_id = _case(container, "maya", "Broken lamp", "The lamp arrived damaged and broken.")
+    cases.update_case(
+        container.uow(), SYSTEM, container.clock.now(), case_id, expected_version=_version(
+            container, case_id), changes={"order_ids": ["M-RECENT"], "tags": ["issue:damaged"]},
+    )  # fmt: skip
+    grants.grant_on_case(container.uow(), SYSTEM, container.clock.now(), case_id, ["refund-full"])
+    sign_in(portal_client, outbox, "maya@example.com")
+    orders = portal_client.get("/portal/orders").text
+    assert "/portal/orders/M-RECENT/" not in orders
+    assert "/portal/orders/M-CHEAP/return" in orders
+    # The customer keeps the mug: that order is settled too.
+    form = _confirm_form(portal_client, "/portal/orders/M-CHEAP/keep-item")
+    kept = portal_client.post(
+        "/portal/orders/M-CHEAP/keep-item",
+        data={**form, "item_ids": ["mug-blue"], "reason": "wrong_item", "confirm": "yes"},
+    )
+    assert kept.status_code == 200, kept.text
+    orders = portal_client.get("/portal/orders").text
+    assert "/portal/orders/M-CHEAP/" not in orders
+    assert "/portal/orders/M-PENDING/cancel" in orders
+    page = portal_client.get("/portal/orders/M-CHEAP/return").text
+    assert "already refunded" in page
+    again = portal_client.post(
+        "/portal/orders/M-CHEAP/return",
+        data={**_confirm_form(portal_client, "/portal/orders/M-PENDING/cancel"),
+              "item_ids": ["mug-blue"], "confirm": "yes"},
+    )  # fmt: skip
+    assert again.status_code == 409 and 'data-code="order_status"' in again.text
+    with container.uow() as uow:
+        order = uow.orders.get("M-CHEAP")
+        assert order is not None and order.status is OrderStatus.DELIVERED
+        assert len(uow.grants.for_customer("maya")) == 2
+
+
+def _version(container: Container, case_id: int) -> int:
+    with container.uow() as uow:
+        case = uow.cases.get(case_id)
+        assert case is not None
+        return case.version
 
 
 def test_what_a_customer_may_do_alone_is_policy_data(
@@ -490,7 +590,7 @@ def test_what_a_customer_may_do_alone_is_policy_data(
     text = policy.packaged_policy_text()
     returns = "    label: Return with a prepaid label\n    self_service: true\n"
     assert text.count(returns) == 1
-    stricter = text.replace('version: "default-2026.11"', 'version: "no-self-returns"').replace(
+    stricter = text.replace('version: "default-2026.12"', 'version: "no-self-returns"').replace(
         returns, returns.replace("true", "false")
     )
     policy.load_policy(container.uow(), SYSTEM, container.clock.now(), stricter)

@@ -9,7 +9,7 @@ from decimal import Decimal
 from enum import StrEnum
 
 from caredesk.domain.customers import Address
-from caredesk.domain.money import money_sum
+from caredesk.domain.money import ZERO, money_sum
 
 
 class OrderStatus(StrEnum):
@@ -102,6 +102,18 @@ class Order:
                 for p in self.payments
             ]
         )
+
+    @property
+    def refunded_in_full(self) -> bool:
+        """Every payment made on the order was given back."""
+        refunded = any(p.transaction_type is TransactionType.REFUND for p in self.payments)
+        return refunded and self.amount_paid <= ZERO
+
+    @property
+    def kept_items(self) -> list[str]:
+        """The items the customer was told to keep instead of sending them back."""
+        kept = self.details.get("keep_items")
+        return [str(item) for item in kept] if isinstance(kept, list) else []
 
     @property
     def promised_date(self) -> date | None:

@@ -96,6 +96,8 @@ def order_facts(order: Order, now: datetime) -> dict[str, Any]:
         "order.promised_date_missed": bool(late_days),
         "order.days_late": late_days,
         "order.modified": order.status is OrderStatus.PENDING_MODIFIED,
+        "order.refunded_in_full": order.refunded_in_full,
+        "order.items_kept": bool(order.kept_items),
     }
 
 

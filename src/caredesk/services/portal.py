@@ -20,7 +20,13 @@ from typing import Any, Protocol
 from caredesk.domain.agents import Actor, Permission, Role
 from caredesk.domain.cases import Case, Channel, Message, MessageKind
 from caredesk.domain.customers import Customer, normalise_email
-from caredesk.domain.errors import DomainError, ErrorCode, NotFound, Unauthenticated
+from caredesk.domain.errors import (
+    DomainError,
+    ErrorCode,
+    NotFound,
+    Unauthenticated,
+    ValidationFailed,
+)
 from caredesk.domain.events import Changed
 from caredesk.domain.orders import Order
 from caredesk.domain.policy.eligibility import refusals
@@ -36,6 +42,13 @@ from caredesk.services.ports import CaseFilter, Page, UnitOfWork, UnitOfWorkFact
 # Self-service the portal has pages for; the policy decides which of them a store allows.
 PORTAL_KINDS = frozenset({RemedyKind.CANCEL, RemedyKind.RETURN_LABEL, RemedyKind.KEEP_ITEM})
 CANCEL_REASONS = ("no longer needed", "ordered by mistake")
+# What the customer reports before keeping an item, by issue type: the policy decides which
+# of them allow it (`keep.problem_reported` in the default policy).
+KEEP_REASONS = {
+    "damaged": "It arrived damaged",
+    "defective": "It does not work",
+    "wrong_item": "It is not what I ordered",
+}
 RATE_WINDOW = timedelta(hours=1)
 SIGN_IN_TEMPLATE, SURVEY_TEMPLATE, NOTIFICATION_TEMPLATE = (
     "magic_link",
@@ -58,8 +71,8 @@ def client_key(client: str) -> str:
 
 
 def portal_actor(customer_id: str) -> Actor:
-    """The customer acting for themselves. Bound to one customer, the policy's
-    `tool.verified_customer_only` rule keeps every remedy on their own records."""
+    """The customer acting for themselves: bound to one customer, the services it calls
+    reach that customer's records and nobody else's."""
     return Actor(role=Role.AGENT, customer_id=customer_id)
 
 
@@ -446,11 +459,14 @@ def self_service_choices(policy: Policy) -> list[tuple[RemedyDef, tuple[RemedyDe
     return choices
 
 
-def _probe_params(remedy: RemedyDef, defaults: dict[str, Any]) -> dict[str, Any]:
-    """The parameters a customer's request would carry, to ask the policy in advance."""
+def _probe_params(kind: RemedyKind, defaults: dict[str, Any]) -> dict[str, Any]:
+    """The parameters a customer's request of this kind would carry (each remedy of the
+    bundle gets the same), to ask the policy in advance: the page then asks for the reason."""
     params = {**defaults, "confirmed": True}
-    if remedy.kind is RemedyKind.CANCEL:
+    if kind is RemedyKind.CANCEL:
         params.setdefault("reason", CANCEL_REASONS[0])
+    if kind is RemedyKind.KEEP_ITEM:
+        params.setdefault("reason", next(iter(KEEP_REASONS)))
     return params
 
 
@@ -483,7 +499,7 @@ def order_self_service(
             for remedy, partners in offered:
                 found = []
                 for each in (remedy, *partners):
-                    params = _probe_params(each, defaults.get(each.id, {}))
+                    params = _probe_params(remedy.kind, defaults.get(each.id, {}))
                     each_facts = {**facts, **request_facts(situation, policy, each, params)}
                     found += refusals(policy, each, each_facts)
                 reason = found[0].message if found else ""
@@ -501,6 +517,30 @@ class SelfServiceOutcome:
     replayed: bool
 
 
+def _request_params(
+    kind: RemedyKind, reason: str | None, item_ids: list[str] | None
+) -> dict[str, Any]:
+    """What the customer chose on the form, checked against what the form offered."""
+    params: dict[str, Any] = {}
+    if kind is RemedyKind.CANCEL:
+        if reason not in CANCEL_REASONS:
+            raise ValidationFailed("choose why you cancel", details={"field": "reason"})
+        params["reason"] = reason
+    if kind is RemedyKind.KEEP_ITEM:
+        if reason not in KEEP_REASONS:
+            raise ValidationFailed(
+                "tell us what is wrong with the items: choose one of the answers",
+                details={"field": "reason"},
+            )
+        params["reason"] = reason
+    if kind in (RemedyKind.RETURN_LABEL, RemedyKind.KEEP_ITEM):
+        # A form with every box unticked sends no items at all: that is not "all of them".
+        if not item_ids:
+            raise ValidationFailed("choose at least one item", details={"field": "item_ids"})
+        params["item_ids"] = list(item_ids)
+    return params
+
+
 def request_remedy(
     uow: UnitOfWork,
     customer_id: str,
@@ -508,7 +548,8 @@ def request_remedy(
     *,
     remedy_id: str,
     order_id: str,
-    params: dict[str, Any],
+    reason: str | None,
+    item_ids: list[str] | None,
     confirmed: bool,
     idempotency_key: str | None,
     mailer: CustomerMailer | None = None,
@@ -532,6 +573,7 @@ def request_remedy(
         order = uow.orders.get(order_id)
         if order is None or order.customer_id != customer_id:
             raise NotFound("order", order_id)
+    params = _request_params(choice[0].kind, reason, item_ids)
     outcome = grants.grant_for_customer(
         uow,
         portal_actor(customer_id),

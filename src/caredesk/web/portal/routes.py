@@ -11,7 +11,7 @@ from fastapi import APIRouter, File, Form, Path, Query, Request, Response, Uploa
 from fastapi.responses import HTMLResponse
 from starlette.concurrency import run_in_threadpool
 
-from caredesk.domain.errors import DomainError, ErrorCode, NotFound, ValidationFailed
+from caredesk.domain.errors import DomainError, ErrorCode, NotFound
 from caredesk.domain.knowledge import Article, ArticleKind, ArticleStatus, Visibility
 from caredesk.domain.policy.model import RemedyKind
 from caredesk.domain.search import SearchHit, SearchKind
@@ -30,6 +30,7 @@ from caredesk.web.portal.common import (
     render,
     secure_headers,
 )
+from caredesk.web.problems import STATUS_BY_CODE
 
 router = APIRouter(prefix="/portal", route_class=PortalRoute, include_in_schema=False)
 # Before a session exists, a random cookie echoed in the form stops sign-in from other sites.
@@ -322,6 +323,38 @@ def _option(
     return entry, option
 
 
+def _confirm_page(
+    request: Request,
+    user: PortalUser,
+    container: ContainerDep,
+    order_id: str,
+    remedy_id: str,
+    *,
+    request_key: str,
+    error: DomainError | None = None,
+    reason: str = "",
+    item_ids: list[str] | None = None,
+) -> HTMLResponse:
+    """The confirm form; after a refusal, the same form with why above it and the choices
+    kept, so the customer can put it right."""
+    entry, option = _option(user, container, order_id, remedy_id)
+    return render(
+        request,
+        "confirm_remedy.html",
+        user,
+        status_code=STATUS_BY_CODE.get(error.code, 422) if error else 200,
+        entry=entry,
+        option=option,
+        cancel_reasons=portal.CANCEL_REASONS,
+        keep_reasons=portal.KEEP_REASONS,
+        kinds=RemedyKind,
+        request_key=request_key,
+        error=error,
+        reason=reason,
+        item_ids=item_ids,
+    )
+
+
 @router.get("/orders/{order_id}/{remedy_id}")
 def confirm_remedy(
     order_id: Annotated[str, Path(max_length=64)],
@@ -330,16 +363,8 @@ def confirm_remedy(
     user: Customer_,
     container: ContainerDep,
 ) -> HTMLResponse:
-    entry, option = _option(user, container, order_id, remedy_id)
-    return render(
-        request,
-        "confirm_remedy.html",
-        user,
-        entry=entry,
-        option=option,
-        reasons=portal.CANCEL_REASONS,
-        kinds=RemedyKind,
-        request_key=secrets.token_urlsafe(16),
+    return _confirm_page(
+        request, user, container, order_id, remedy_id, request_key=secrets.token_urlsafe(16)
     )
 
 
@@ -357,29 +382,39 @@ async def request_remedy(
     item_ids: Annotated[list[str] | None, Form(max_length=64)] = None,
 ) -> Response:
     user.check_csrf(csrf_token)
-    params: dict[str, object] = {}
-    if reason:
-        if reason not in portal.CANCEL_REASONS:
-            raise ValidationFailed("choose one of the reasons", details={"field": "reason"})
-        params["reason"] = reason
-    if item_ids is not None:
-        if not item_ids:
-            raise ValidationFailed("choose at least one item", details={"field": "item_ids"})
-        params["item_ids"] = list(item_ids)
-    outcome = await run_in_threadpool(
-        lambda: portal.request_remedy(
-            container.uow(),
-            user.customer_id,
-            container.clock.now(),
-            remedy_id=remedy_id,
-            order_id=order_id,
-            params=params,
-            confirmed=confirm == "yes",
-            idempotency_key=f"portal:{request_key}" if request_key else None,
-            mailer=mailer_of(request),
-            orders_link=f"{portal_base(request, container)}/orders",
+    try:
+        outcome = await run_in_threadpool(
+            lambda: portal.request_remedy(
+                container.uow(),
+                user.customer_id,
+                container.clock.now(),
+                remedy_id=remedy_id,
+                order_id=order_id,
+                reason=reason or None,
+                item_ids=item_ids,
+                confirmed=confirm == "yes",
+                idempotency_key=f"portal:{request_key}" if request_key else None,
+                mailer=mailer_of(request),
+                orders_link=f"{portal_base(request, container)}/orders",
+            )
         )
-    )
+    except DomainError as exc:
+        if exc.code is ErrorCode.NOT_FOUND:
+            raise
+        refused = exc
+        return await run_in_threadpool(
+            lambda: _confirm_page(
+                request,
+                user,
+                container,
+                order_id,
+                remedy_id,
+                request_key=request_key or secrets.token_urlsafe(16),
+                error=refused,
+                reason=reason,
+                item_ids=item_ids or [],
+            )
+        )
     return render(request, "remedy_done.html", user, outcome=outcome, order_id=order_id)
 
 
