@@ -71,13 +71,13 @@ def _lax_policy() -> str:
     return text.replace(version, 'version: "lax-scope"')
 
 
-POLICIES = {"default": lambda: policy.packaged_policy_text(), "lax": _lax_policy}
+POLICIES = {"default": policy.packaged_policy_text, "lax": _lax_policy}
 
 
 @pytest.fixture(params=sorted(POLICIES))
 def store(request: pytest.FixtureRequest, container: Container) -> dict[str, int]:
     """The retail sample under a policy where goodwill needs only a fault on our side, and
-    one complaint case each for Ivan and Anya. Returns the case ids by customer."""
+    a damaged-item case each for Ivan and Anya. Returns the case ids by customer."""
     now = container.clock.now()
     policy.load_policy(container.uow(), SYSTEM, now, POLICIES[request.param]())
     tau_retail.import_store(container.uow, now, read_dir(SAMPLE))
@@ -227,6 +227,45 @@ def test_a_bound_token_still_plans_and_grants_for_its_own_customer(
         (grant,) = uow.grants.for_customer(IVAN)
         assert grant.case_id == store[IVAN]
         assert uow.grants.for_customer(ANYA) == []
+
+
+def test_a_bound_token_cannot_pay_or_be_refunded_with_another_customers_payment_method(
+    api: TestClient, container: Container, store: dict[str, int]
+) -> None:
+    """Ivan's own orders, Anya's card: each tool that takes a payment method is refused on
+    both of Ivan's orders (one fits it, pending or delivered), for the card, and nothing
+    changes."""
+    headers = {"Authorization": f"Bearer {_token(container, customer_id=IVAN)}"}
+    ivans = {  # a pending and a delivered order, with an item of each and another option
+        "#W5183325": ("6206533187", _available_variant("2696197613", other_than="6206533187")),
+        "#W6893533": ("5206946487", _available_variant("6679515468", other_than="5206946487")),
+    }
+    paying = [
+        t
+        for t in build_registry().tools.values()
+        if "payment_method_id" in t.parameters["properties"]
+    ]
+    assert len(paying) >= 4
+    before = _database(container)
+    for tool in paying:
+        codes = set()
+        for order_id, (item, other) in ivans.items():
+            values = {
+                **_anyas(store),
+                "order_id": order_id,
+                "item_ids": [item],
+                "new_item_ids": [other],
+            }
+            arguments = {name: values[name] for name in tool.parameters["properties"]}
+            answer = api.post(
+                f"/api/v1/tools/{tool.name}",
+                json={"arguments": arguments, "confirmed": True},
+                headers=headers,
+            ).json()
+            assert answer["status"] == "refused", (tool.name, order_id, answer)
+            codes.add(answer["code"])
+        assert "invalid_payment_method" in codes, (tool.name, codes)
+    assert _database(container) == before
 
 
 def _mcp(container: Container, secret: str, calls: list[tuple[str, dict[str, Any]]]) -> Any:

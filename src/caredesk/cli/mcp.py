@@ -3,7 +3,9 @@
 The token given decides everything: its role, the tools it may use, and the customer it
 acts for. A token not bound to a customer binds this session to the customer that the
 first successful `find_user_id_by_*` call verifies, and to no one else afterwards (a
-token limited to tools is bound for good, as over HTTP).
+token limited to tools is bound for good, as over HTTP); before that, no tool reads or
+changes any customer's records. The services behind the tools check that customer, so
+the session's binding is all this server adds.
 
 A refusal (policy, rule, invariant) is a normal result with `status: refused`, its `code`
 and `rule`, as over HTTP; a malformed or forbidden call is an MCP error result
