@@ -19,6 +19,7 @@ from caredesk.domain.orders import (
     TransactionType,
 )
 from caredesk.domain.policy import remedies as ops
+from caredesk.domain.policy.eligibility import refusals
 from caredesk.domain.policy.loading import parse_policy
 from caredesk.domain.policy.model import Policy, RemedyDef, RemedyKind
 from caredesk.services.policy import packaged_policy_text
@@ -189,6 +190,46 @@ def test_refund_never_exceeds_what_was_paid() -> None:
     with pytest.raises(DomainError) as refused:
         ops.apply(ws, partial, {"amount": "30"}, POLICY)
     assert refused.value.details["rule"] == "hard.refund_at_most_paid"
+
+
+def test_an_order_is_settled_once_refunded_in_full_or_its_items_kept() -> None:
+    ws = workspace(order(OrderStatus.DELIVERED, paid_with="card"))
+    assert ws.order is not None
+    partial = remedy(RemedyKind.REFUND, amount={"of": "requested"})
+    ops.apply(ws, partial, {"amount": "30"}, POLICY)
+    assert not ws.order.refunded_in_full
+    ops.apply(ws, partial, {"amount": "10"}, POLICY)
+    assert ws.order.refunded_in_full
+    kept = workspace(order(OrderStatus.DELIVERED))
+    assert kept.order is not None and kept.order.kept_items == []
+    ops.apply(kept, remedy(RemedyKind.KEEP_ITEM), {"item_ids": ["shirt-m"]}, POLICY)
+    assert kept.order.kept_items == ["shirt-m"] and not kept.order.refunded_in_full
+
+
+def test_the_default_policy_keeps_an_item_for_a_reported_problem_on_an_unsettled_order() -> None:
+    keep = POLICY.remedy("keep-item")
+    assert keep is not None
+    cheap_to_keep = {
+        "customer.id": "c1",
+        "order.id": "o1",
+        "order.customer_id": "c1",
+        "order.status": "delivered",
+        "order.refunded_in_full": False,
+        "order.items_kept": False,
+        "request.return_cost": D("15.70"),
+        "request.recoverable_value": D("6.00"),
+    }
+
+    def refused_by(facts: dict[str, object]) -> list[str]:
+        return [r.rule_id for r in refusals(POLICY, keep, {**cheap_to_keep, **facts})]
+
+    assert refused_by({}) == ["keep.problem_reported"]
+    assert refused_by({"request.reason": "changed my mind"}) == ["keep.problem_reported"]
+    assert refused_by({"request.reason": "damaged"}) == []
+    assert refused_by({"case.issue_type": "wrong_item"}) == []
+    assert refused_by({"case.issue_type": "late_delivery"}) == ["keep.problem_reported"]
+    for settled in ("order.refunded_in_full", "order.items_kept"):
+        assert refused_by({"request.reason": "damaged", settled: True}) == ["order.not_settled"]
 
 
 def test_store_credit_opens_a_balance_and_balances_the_ledger() -> None:
