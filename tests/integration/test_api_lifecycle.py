@@ -13,6 +13,7 @@ from fastapi.testclient import TestClient
 
 from caredesk.bootstrap import Container
 from caredesk.domain.agents import SYSTEM, Role, Team
+from caredesk.domain.cases import Case, CaseStatus
 from caredesk.domain.customers import Address
 from caredesk.domain.orders import (
     Fulfilment,
@@ -22,7 +23,8 @@ from caredesk.domain.orders import (
     PaymentTransaction,
     TransactionType,
 )
-from caredesk.services import auth, lifecycle
+from caredesk.services import auth, demo, lifecycle
+from caredesk.services.ports import CaseFilter, UnitOfWork
 from tests.conftest import ManualClock
 from tests.integration.conftest import CUSTOMER, Headers
 
@@ -315,6 +317,101 @@ def test_proactive_scan_opens_one_case_per_finding_and_tells_the_customer(
     assert finding["case_id"] == case_id
     assert finding["recommendation"] is not None
     assert finding["recommendation"]["policy_version"]
+
+
+def test_proactive_scan_leaves_alone_an_order_the_customer_already_wrote_about(
+    client: TestClient,
+    container: Container,
+    clock: ManualClock,
+    admin: Headers,
+    agent: Headers,
+    customer: dict[str, Any],
+) -> None:
+    late = _order(
+        container, customer["id"], "#W2001", status=OrderStatus.SHIPPED,
+        shipped_at=clock.now() - timedelta(days=3), promised_date=date(2026, 2, 27),
+    )  # fmt: skip
+
+    def customer_case(issue_type: str) -> dict[str, Any]:
+        response = client.post(
+            "/api/v1/cases",
+            json={
+                "customer_id": customer["id"], "subject": "My order", "body": "Where is it?",
+                "order_ids": [late], "custom_fields": {"issue_type": issue_type},
+            },
+            headers=agent,
+        )  # fmt: skip
+        assert response.status_code == 201, response.text
+        body: dict[str, Any] = response.json()
+        return body
+
+    customer_case("billing")  # the same order, another matter: it covers nothing
+    asked = customer_case("late_delivery")
+
+    report = client.post("/api/v1/proactive/scan", headers=admin).json()
+    assert (report["found"], report["opened"], report["already_known"]) == (1, [], 1)
+    assert report["errors"] == []
+    proactive = client.get("/api/v1/cases", params={"tag": "proactive"}, headers=admin).json()
+    assert proactive["items"] == []
+    assert client.get("/api/v1/jobs", headers=admin).json()["items"] == []  # nothing mailed
+    assert client.get("/api/v1/proactive/findings", headers=admin).json() == []
+
+    # Once the customer's case is solved, a delivery still late is the desk's to raise.
+    solved = client.post(
+        f"/api/v1/cases/{asked['id']}/status", json={"status": "solved"}, headers=agent
+    )
+    assert solved.status_code == 200, solved.text
+    later = client.post("/api/v1/proactive/scan", headers=admin).json()
+    assert len(later["opened"]) == 1
+
+
+def test_the_demo_opens_no_proactive_case_beside_an_open_case_about_the_same_thing(
+    container: Container,
+) -> None:
+    """On the demo's first start the scan found three orders whose customers had an open
+    case about them already (two seed stories, one everyday case) and wrote to them again."""
+    now = container.clock.now()
+    demo.load_demo(
+        container.uow, container.hasher, now, seed=container.settings.demo_seed,
+        customers=demo.DEFAULT_CUSTOMERS, admin_email="admin@caredesk.example",
+        admin_password="demo-password-1",
+    )  # fmt: skip
+    with container.uow() as uow:
+        before = _all_cases(uow)
+    report = lifecycle.proactive_scan(container.uow, SYSTEM, now, container.lifecycle)
+    assert report.errors == []
+    assert report.opened, "the demo has findings of its own to open"
+    with container.uow() as uow:
+        findings = uow.lifecycle.findings(500)
+        opened = [c for c in _all_cases(uow) if c.id in report.opened]
+    live = [c for c in before if c.status not in (CaseStatus.SOLVED, CaseStatus.CLOSED)]
+    for case in opened:
+        twins = [
+            c.id
+            for c in live
+            if c.customer_id == case.customer_id
+            and set(c.order_ids) & set(case.order_ids)
+            and c.custom_fields.get("issue_type") == case.custom_fields.get("issue_type")
+        ]
+        assert twins == [], f"proactive case {case.id} repeats case {twins}"
+    assert report.already_known == 3
+    assert report.found == len(report.opened) + report.already_known
+    for story in ("label-printer", "missed-date"):
+        [case] = [c for c in before if f"story:{story}" in c.tags]
+        assert not any(
+            f.customer_id == case.customer_id and f.order_id in case.order_ids for f in findings
+        ), story
+
+
+def _all_cases(uow: UnitOfWork) -> list[Case]:
+    found: list[Case] = []
+    cursor = None
+    while True:
+        page = uow.cases.find(CaseFilter(), 500, cursor)
+        found.extend(page.items)
+        cursor = page.next_cursor
+        if cursor is None:
+            return found
 
 
 def test_proactive_scan_needs_a_lead(client: TestClient, agent: Headers) -> None:

@@ -34,6 +34,7 @@ from caredesk.domain.lifecycle import (
     detect_repeat_asks,
     draft_handoff_summary,
     known_issue_findings,
+    open_case_about,
     order_findings,
     reply_disposition,
     restore_after_unmerge,
@@ -398,3 +399,71 @@ def test_known_issue_once_per_customer() -> None:
     assert finding.key == "known_issue:lamp-flicker:c1"
     unrelated = IssueRef("other", "Other", frozenset({"p2"}), frozenset({"v2"}))
     assert known_issue_findings([first], [unrelated]) == []
+
+
+def _customer_case(status: CaseStatus, **fields: object) -> Case:
+    case = Case(
+        id=41,
+        subject="Where is my lamp?",
+        customer_id="c1",
+        created_at=SCAN_NOW,
+        updated_at=SCAN_NOW,
+        order_ids=["#W9"],
+        custom_fields={"issue_type": "late_delivery"},
+    )
+    case.status = status
+    for name, value in fields.items():
+        setattr(case, name, value)
+    return case
+
+
+@pytest.mark.parametrize(
+    "status", [CaseStatus.NEW, CaseStatus.OPEN, CaseStatus.PENDING, CaseStatus.ON_HOLD]
+)
+def test_an_open_case_about_the_order_and_issue_covers_a_finding(status: CaseStatus) -> None:
+    [finding] = order_findings(
+        _order(OrderStatus.SHIPPED, promised_date=date(2026, 3, 18)), SCAN_NOW, ScanThresholds()
+    )
+    case = _customer_case(status)
+    assert open_case_about(finding, [case]) is case
+
+
+@pytest.mark.parametrize(
+    ("why", "changes"),
+    [
+        ("solved", {"status": CaseStatus.SOLVED}),
+        ("closed", {"status": CaseStatus.CLOSED}),
+        ("another customer", {"customer_id": "c2"}),
+        ("another order", {"order_ids": ["#W10"]}),
+        ("no order", {"order_ids": []}),
+        ("another issue", {"custom_fields": {"issue_type": "billing"}}),
+        ("no issue", {"custom_fields": {}}),
+    ],
+)
+def test_a_case_that_is_closed_or_about_something_else_covers_nothing(
+    why: str, changes: dict[str, object]
+) -> None:
+    [finding] = order_findings(
+        _order(OrderStatus.SHIPPED, promised_date=date(2026, 3, 18)), SCAN_NOW, ScanThresholds()
+    )
+    status = changes.pop("status", CaseStatus.OPEN)
+    assert isinstance(status, CaseStatus)
+    assert open_case_about(finding, [_customer_case(status, **changes)]) is None, why
+
+
+def test_a_known_issue_is_covered_only_by_a_case_about_that_same_issue() -> None:
+    issue = IssueRef("lamp-flicker", "Lamp flickers", frozenset({"p1"}), frozenset())
+    [finding] = known_issue_findings([_order(OrderStatus.DELIVERED)], [issue])
+    named = {"issue_type": "known_issue", "known_issue": "other-issue,lamp-flicker"}
+    by_field = _customer_case(CaseStatus.OPEN, custom_fields=named)
+    by_tag = _customer_case(
+        CaseStatus.OPEN,
+        custom_fields={"issue_type": "known_issue"},
+        tags=["known-issue:lamp-flicker"],
+    )
+    other = _customer_case(
+        CaseStatus.OPEN, custom_fields={"issue_type": "known_issue", "known_issue": "other-issue"}
+    )
+    assert open_case_about(finding, [by_field]) is by_field
+    assert open_case_about(finding, [by_tag]) is by_tag
+    assert open_case_about(finding, [other]) is None

@@ -578,6 +578,22 @@ class FindingKind(StrEnum):
     KNOWN_ISSUE = "known_issue"
 
 
+# What a case opened for each kind of finding is about, in the `issue_type` the policy and
+# triage use.
+FINDING_ISSUE_TYPES: dict[FindingKind, str] = {
+    FindingKind.LATE_DELIVERY: "late_delivery",
+    FindingKind.SHIPMENT_STALLED: "where_is_my_order",
+    FindingKind.WRONG_ITEM: "wrong_item",
+    FindingKind.REFUND_LATE: "billing",
+    FindingKind.KNOWN_ISSUE: "known_issue",
+}
+# The custom fields in which a case says what it is about (triage writes them too).
+ISSUE_TYPE_FIELD = "issue_type"
+KNOWN_ISSUE_FIELD = "known_issue"
+# Cases still being worked on: a solved or closed case is done with its matter.
+LIVE_STATUSES = (CaseStatus.NEW, CaseStatus.OPEN, CaseStatus.PENDING, CaseStatus.ON_HOLD)
+
+
 @dataclass(frozen=True, slots=True)
 class Finding:
     """Something a customer will complain about; `key` names it once and for all."""
@@ -589,6 +605,37 @@ class Finding:
     subject: str
     facts: dict[str, Any]
     notice: str
+
+    @property
+    def issue_type(self) -> str:
+        return FINDING_ISSUE_TYPES[self.kind]
+
+
+def open_case_about(finding: Finding, cases: Iterable[Case]) -> Case | None:
+    """The customer's open case about the finding's order and issue, if there is one.
+
+    The customer (or the desk) is already talking about it there: a second case would split
+    the conversation and tell the customer again what they told us. A solved or closed case
+    covers nothing, so a problem that outlives its case is raised again.
+    """
+    if finding.order_id is None:
+        return None
+    for case in cases:
+        if (
+            case.customer_id == finding.customer_id
+            and case.status in LIVE_STATUSES
+            and finding.order_id in case.order_ids
+            and case.custom_fields.get(ISSUE_TYPE_FIELD) == finding.issue_type
+            and (finding.kind is not FindingKind.KNOWN_ISSUE or _names_issue(case, finding))
+        ):
+            return case
+    return None
+
+
+def _names_issue(case: Case, finding: Finding) -> bool:
+    key = str(finding.facts["issue"])
+    named = str(case.custom_fields.get(KNOWN_ISSUE_FIELD) or "")
+    return key in (k.strip() for k in named.split(",")) or f"known-issue:{key}" in case.tags
 
 
 @dataclass(frozen=True, slots=True)

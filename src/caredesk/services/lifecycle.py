@@ -8,7 +8,7 @@ unit-of-work factory and use one transaction per case so one bad record stops no
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any
@@ -20,6 +20,9 @@ from caredesk.domain.cases import Case, CaseStatus, Channel, Message, MessageAdd
 from caredesk.domain.errors import DomainError, ErrorCode, NotFound, ValidationFailed
 from caredesk.domain.events import Changed, Event
 from caredesk.domain.lifecycle import (
+    ISSUE_TYPE_FIELD,
+    KNOWN_ISSUE_FIELD,
+    LIVE_STATUSES,
     CaseLink,
     Commitment,
     CommitmentKind,
@@ -43,6 +46,7 @@ from caredesk.domain.lifecycle import (
     detect_repeat_asks,
     draft_handoff_summary,
     known_issue_findings,
+    open_case_about,
     order_findings,
     reply_disposition,
     restore_after_unmerge,
@@ -51,7 +55,7 @@ from caredesk.services import grants
 from caredesk.services.commands import command
 from caredesk.services.lifecycle_ports import CommitmentFilter, RepeatAskCount
 from caredesk.services.messagebus import Handler
-from caredesk.services.ports import UnitOfWork, UnitOfWorkFactory
+from caredesk.services.ports import CaseFilter, UnitOfWork, UnitOfWorkFactory
 from caredesk.settings import Settings
 
 log = logging.getLogger("caredesk.lifecycle")
@@ -59,13 +63,6 @@ log = logging.getLogger("caredesk.lifecycle")
 # The planner recommends what the front line could grant, not what an admin could.
 PLANNER = Actor(role=Role.AGENT)
 PROACTIVE_TAG = "proactive"
-_ISSUE_TYPE = {
-    FindingKind.LATE_DELIVERY: "late_delivery",
-    FindingKind.SHIPMENT_STALLED: "where_is_my_order",
-    FindingKind.WRONG_ITEM: "wrong_item",
-    FindingKind.REFUND_LATE: "billing",
-    FindingKind.KNOWN_ISSUE: "known_issue",
-}
 
 
 @dataclass(frozen=True, slots=True)
@@ -969,8 +966,10 @@ def proactive_scan(
     """Find what customers will complain about and open one case per finding, ever.
 
     Each case is opened (with the customer's notice, when the desk notifies first) in its
-    own transaction with its finding's unique key, so two scans never open it twice. The
-    planner's recommendation is added after; a scan that finds a case without one retries.
+    own transaction with its finding's unique key, so two scans never open it twice. A
+    finding the customer already has an open case about (the same order and issue) opens
+    nothing and tells them nothing: it is counted as known. The planner's recommendation is
+    added after; a scan that finds a case without one retries.
     """
     actor.require(Permission.WRITE_CASES)
     with uow_factory() as uow:
@@ -990,6 +989,9 @@ def proactive_scan(
                 else:
                     errors.append(f"{finding.key}: {exc.message}")
                 continue
+            if record is None:
+                already += 1  # the customer's own open case is about it
+                continue
             assert record.case_id is not None
             opened.append(record.case_id)
         else:
@@ -1006,13 +1008,16 @@ def proactive_scan(
 @command
 def _open_proactive_case(
     uow: UnitOfWork, actor: Actor, now: datetime, finding: Finding, options: LifecycleOptions
-) -> FindingRecord:
+) -> FindingRecord | None:
+    """The case opened for the finding, or None when an open case is about it already."""
     with uow:
         if uow.customers.get(finding.customer_id) is None:
             raise NotFound("customer", finding.customer_id)
-        fields: dict[str, Any] = {"issue_type": _ISSUE_TYPE[finding.kind], "finding": finding.key}
+        if open_case_about(finding, _live_cases(uow, finding.customer_id)) is not None:
+            return None
+        fields: dict[str, Any] = {ISSUE_TYPE_FIELD: finding.issue_type, "finding": finding.key}
         if finding.kind is FindingKind.KNOWN_ISSUE:
-            fields["known_issue"] = str(finding.facts["issue"])
+            fields[KNOWN_ISSUE_FIELD] = str(finding.facts["issue"])
         case = Case(
             id=None,
             subject=finding.subject[:500],
@@ -1058,6 +1063,17 @@ def _open_proactive_case(
             uow.cases.save(case)
         uow.commit()
         return record
+
+
+def _live_cases(uow: UnitOfWork, customer_id: str) -> Iterator[Case]:
+    filters = CaseFilter(status=LIVE_STATUSES, customer_id=customer_id)
+    cursor = None
+    while True:
+        page = uow.cases.find(filters, 100, cursor)
+        yield from page.items
+        cursor = page.next_cursor
+        if cursor is None:
+            return
 
 
 def _describe(facts: dict[str, Any]) -> str:
