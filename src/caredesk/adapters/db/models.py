@@ -17,6 +17,7 @@ from sqlalchemy import (
     LargeBinary,
     MetaData,
     Numeric,
+    Sequence,
     String,
     Text,
     UniqueConstraint,
@@ -93,6 +94,11 @@ class SessionRow(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+# Customer numbers on PostgreSQL (created by migration 0011_customer_numbers, owned by
+# customers.seq): writers in parallel each draw their own. SQLite has one writer at a time.
+CUSTOMER_NUMBERS = Sequence("customer_numbers")
 
 
 class CustomerRow(Base):

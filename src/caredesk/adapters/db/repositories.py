@@ -48,6 +48,15 @@ def _next_seq(session: OrmSession, column: InstrumentedAttribute[int]) -> int:
     return int(session.scalar(select(func.coalesce(func.max(column), 0))) or 0) + 1
 
 
+def _next_customer_number(session: OrmSession) -> int:
+    if session.get_bind().dialect.name == "postgresql":
+        # Two customers created at once (an API call, mail from a new sender) would both read
+        # the same highest number; a sequence hands each its own, and never rolls back.
+        return int(session.execute(m.CUSTOMER_NUMBERS.next_value().select()).scalar_one())
+    # SQLite: a writing transaction holds the one write lock from BEGIN IMMEDIATE on.
+    return _next_seq(session, m.CustomerRow.seq)
+
+
 class SqlCustomerRepository:
     def __init__(self, session: OrmSession) -> None:
         self.session = session
@@ -56,7 +65,7 @@ class SqlCustomerRepository:
         assert customer.created_at is not None
         row = m.CustomerRow(
             id=customer.id,
-            seq=_next_seq(self.session, m.CustomerRow.seq),
+            seq=_next_customer_number(self.session),
             created_at=customer.created_at,
             emails=[],
             payment_methods=[],
