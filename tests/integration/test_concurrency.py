@@ -6,21 +6,49 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timedelta
 from typing import TypeVar
 
+import pytest
+from fastapi.testclient import TestClient
 from sqlalchemy import select
+from sqlalchemy.orm.exc import StaleDataError
 
 from caredesk.adapters.db import models as m
+from caredesk.adapters.db.repositories import SqlCaseRepository
 from caredesk.adapters.mail.parse import parse_mail
 from caredesk.bootstrap import Container
-from caredesk.domain.agents import SYSTEM
+from caredesk.domain.agents import SYSTEM, Role
+from caredesk.domain.cases import Case, Message, MessageKind
 from caredesk.domain.customers import Customer
-from caredesk.services import customers
+from caredesk.domain.errors import DomainError, ErrorCode
+from caredesk.services import auth, cases, commands, customers
 from caredesk.services.mail_in import MailConfig, Outcome, receive_mail
+from caredesk.web.app import create_app
+from tests.conftest import ManualClock
 from tests.integration.test_mail_in import build
 
 T = TypeVar("T")
 THREADS = 12
+
+
+class TickingClock(ManualClock):
+    """Each reading a millisecond on, as on a real desk: every change is at its own moment
+    (a save that changes nothing would not touch the row, nor meet another writer)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._lock = threading.Lock()
+
+    def now(self) -> datetime:
+        with self._lock:
+            self.current += timedelta(milliseconds=1)
+            return self.current
+
+
+@pytest.fixture
+def clock() -> ManualClock:
+    return TickingClock()
 
 
 def together(count: int, work: Callable[[int], T]) -> list[T | BaseException]:
@@ -95,3 +123,124 @@ def test_mail_from_new_senders_at_once_opens_a_case_and_a_customer_for_each(
     assert results == [Outcome.NEW_CASE] * THREADS
     numbers = customer_numbers(container)
     assert len(numbers) == len(set(numbers.values())) == THREADS
+
+
+# --- replies to one case at once ----------------------------------------------------------
+
+
+def _case_with_customer(container: Container) -> int:
+    now = container.clock.now()
+    customer = customers.create_customer(
+        container.uow(), SYSTEM, now, first_name="Ada", last_name="Busy", emails=["ada@example.com"]
+    )
+    view = cases.create_case(
+        container.uow(), SYSTEM, now, customer_id=customer.id, subject="Lamp", body="It broke."
+    )
+    assert view.case.id is not None
+    return view.case.id
+
+
+def _replies_landed_once(container: Container, case_id: int, bodies: list[str]) -> Case:
+    with container.uow() as uow:
+        stored = [m.body for m in uow.cases.messages(case_id) if m.kind is MessageKind.OUTBOUND]
+        case = uow.cases.get(case_id)
+        audited = [e for e in uow.audit.for_case(case_id) if e.action == "message.outbound"]
+    assert sorted(stored) == sorted(bodies)
+    assert len(audited) == len(bodies)
+    assert case is not None
+    return case
+
+
+def test_replies_to_one_case_at_once_all_land(container: Container) -> None:
+    case_id = _case_with_customer(container)
+    before = cases.get_case(container.uow(), SYSTEM, case_id).case.version
+    bodies = [f"Reply number {i}." for i in range(THREADS)]
+
+    def reply(index: int) -> Message:
+        return cases.add_message(
+            container.uow(), SYSTEM, container.clock.now(), case_id,
+            kind=MessageKind.OUTBOUND, body=bodies[index],
+        )  # fmt: skip
+
+    results = together(THREADS, reply)
+    assert failures(results) == []
+    case = _replies_landed_once(container, case_id, bodies)
+    # Every reply moved the case on once: no write was lost, none applied twice.
+    assert case.version == before + THREADS
+
+
+def test_replies_through_the_api_at_once_all_land_and_a_stale_version_is_refused(
+    container: Container,
+) -> None:
+    case_id = _case_with_customer(container)
+    token = auth.create_token(
+        container.uow(), SYSTEM, container.clock.now(), name="agents", role=Role.AGENT
+    ).secret
+    headers = {"Authorization": f"Bearer {token}"}
+    bodies = [f"API reply {i}." for i in range(THREADS)]
+    with TestClient(create_app(container=container)) as client:
+        version = client.get(f"/api/v1/cases/{case_id}", headers=headers).json()["version"]
+
+        def reply(index: int) -> int:
+            response = client.post(
+                f"/api/v1/cases/{case_id}/messages",
+                json={"kind": "outbound", "body": bodies[index]},
+                headers=headers,
+            )
+            return response.status_code
+
+        results = together(THREADS, reply)
+        assert results == [201] * THREADS
+        case = _replies_landed_once(container, case_id, bodies)
+        assert case.version == version + THREADS
+
+        # A client that says which version it answered is told when that is no longer so.
+        stale = client.post(
+            f"/api/v1/cases/{case_id}/messages",
+            json={"kind": "outbound", "body": "Answering what I saw."},
+            headers={**headers, "If-Match": f'"{version}"'},
+        )
+        assert stale.status_code == 409, stale.text
+        assert stale.json()["code"] == "version_conflict"
+        current = client.post(
+            f"/api/v1/cases/{case_id}/messages",
+            json={"kind": "outbound", "body": "Answering what is there."},
+            headers={**headers, "If-Match": f'"{case.version}"'},
+        )
+        assert current.status_code == 201, current.text
+    _replies_landed_once(container, case_id, [*bodies, "Answering what is there."])
+
+
+def test_a_reply_to_a_version_someone_changed_since_is_refused(container: Container) -> None:
+    case_id = _case_with_customer(container)
+    seen = cases.get_case(container.uow(), SYSTEM, case_id).case.version
+    cases.add_message(
+        container.uow(), SYSTEM, container.clock.now(), case_id,
+        kind=MessageKind.OUTBOUND, body="Someone else answered first.",
+    )  # fmt: skip
+    with pytest.raises(DomainError) as refused:
+        cases.add_message(
+            container.uow(), SYSTEM, container.clock.now(), case_id,
+            kind=MessageKind.OUTBOUND, body="Mine.", expected_version=seen,
+        )  # fmt: skip
+    assert refused.value.code is ErrorCode.VERSION_CONFLICT
+    _replies_landed_once(container, case_id, ["Someone else answered first."])
+
+
+def test_a_clash_no_retry_resolves_is_a_conflict_not_a_stale_version(
+    container: Container, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    case_id = _case_with_customer(container)
+
+    def always_overtaken(self: SqlCaseRepository, case: Case) -> None:
+        raise StaleDataError("UPDATE statement on table 'cases' expected to update 1 row(s)")
+
+    monkeypatch.setattr(SqlCaseRepository, "save", always_overtaken)
+    monkeypatch.setattr(commands, "FIRST_WAIT_SECONDS", 0.0)
+    with pytest.raises(DomainError) as raised:
+        cases.add_message(
+            container.uow(), SYSTEM, container.clock.now(), case_id,
+            kind=MessageKind.OUTBOUND, body="Lost in the crowd.",
+        )  # fmt: skip
+    # The client sent no version: `version_conflict` would tell it to read again for nothing.
+    assert raised.value.code is ErrorCode.CONFLICT

@@ -162,8 +162,11 @@ def get_case(uow: UnitOfWork, actor: Actor, case_id: int) -> CaseView:
 
 
 def _load(uow: UnitOfWork, actor: Actor, case_id: int) -> Case:
+    return _reachable(uow.cases.get(case_id), actor, case_id)
+
+
+def _reachable(case: Case | None, actor: Actor, case_id: int) -> Case:
     """The case, if the actor may reach its customer; to anyone else it does not exist."""
-    case = uow.cases.get(case_id)
     if case is None or not actor.reaches(case.customer_id):
         raise NotFound("case", case_id)
     return case
@@ -172,7 +175,13 @@ def _load(uow: UnitOfWork, actor: Actor, case_id: int) -> Case:
 def _load_for_change(
     uow: UnitOfWork, actor: Actor, case_id: int, expected_version: int | None
 ) -> Case:
-    case = _load(uow, actor, case_id)
+    """The case to change, held until this change commits.
+
+    Two replies at once queue on the case instead of meeting at its save: without a version
+    from the client, neither must fail; with one, the version is compared with what the
+    change before it left.
+    """
+    case = _reachable(uow.cases.get_for_change(case_id), actor, case_id)
     if expected_version is not None and case.version != expected_version:
         raise DomainError(
             f"case {case_id} was changed by someone else since version {expected_version}",

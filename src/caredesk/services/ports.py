@@ -148,6 +148,11 @@ class CaseRepository(Protocol):
 
     def get(self, case_id: int) -> Case | None: ...
 
+    def get_for_change(self, case_id: int) -> Case | None:
+        """The case, held against other writers until the unit of work ends: a change made
+        at the same moment waits for this one and then reads what it left."""
+        ...
+
     def save(self, case: Case) -> None:
         """Persist changes; raises a version conflict if someone saved in between."""
         ...

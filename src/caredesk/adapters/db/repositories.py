@@ -316,6 +316,11 @@ class SqlCaseRepository:
         row = self.session.get(m.CaseRow, case_id)
         return mapping.case_from_row(row) if row else None
 
+    def get_for_change(self, case_id: int) -> Case | None:
+        # FOR UPDATE on PostgreSQL; SQLite renders none, its writer holds the whole database.
+        row = self.session.get(m.CaseRow, case_id, with_for_update=True)
+        return mapping.case_from_row(row) if row else None
+
     def save(self, case: Case) -> None:
         self._seen(case)
         row = self.session.get(m.CaseRow, case.id)

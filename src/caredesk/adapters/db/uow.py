@@ -44,7 +44,6 @@ from caredesk.adapters.db.repositories import (
 )
 from caredesk.adapters.db.sla_repo import SqlSlaRepository
 from caredesk.adapters.db.webhooks_repo import SqlWebhookRepository
-from caredesk.domain.errors import ErrorCode
 from caredesk.domain.events import Event
 from caredesk.services.messagebus import EventBus
 from caredesk.services.ports import RetryableConflict
@@ -56,9 +55,9 @@ RETRY_SQLSTATES = frozenset({"40001", "40P01"})
 def _retryable(exc: BaseException) -> RetryableConflict | None:
     """The conflict a concurrent transaction caused, as an error the command may retry."""
     if isinstance(exc, StaleDataError):
+        # `conflict`, not `version_conflict`: that one means the version the client sent.
         return RetryableConflict(
-            "the record was changed by someone else at the same moment; try again",
-            code=ErrorCode.VERSION_CONFLICT,
+            "the record was changed by someone else at the same moment; try again"
         )
     if isinstance(exc, IntegrityError):
         # Two inserts that took the same key at once; run again, the second finds the first.

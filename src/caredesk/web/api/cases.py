@@ -196,7 +196,15 @@ def assign_case(
 
 @router.post("/cases/{case_id}/messages", status_code=status.HTTP_201_CREATED)
 def add_message(
-    case_id: IdPath, body: MessageIn, actor: ActorDep, container: ContainerDep, now: NowDep
+    case_id: IdPath,
+    body: MessageIn,
+    actor: ActorDep,
+    container: ContainerDep,
+    now: NowDep,
+    if_match: Annotated[
+        str | None,
+        Header(description="The ETag you answered: refused (409) when the case changed since."),
+    ] = None,
 ) -> MessageOut:
     message = cases.add_message(
         container.uow(),
@@ -208,6 +216,7 @@ def add_message(
         attachments=decode_attachments(body.attachments),
         max_attachment_bytes=container.settings.max_attachment_bytes,
         lifecycle_options=container.lifecycle,
+        expected_version=None if if_match is None else expected_version(if_match, None),
     )
     return MessageOut.of(message)
 
