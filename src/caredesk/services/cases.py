@@ -205,7 +205,6 @@ def update_case(
     actor.require(Permission.WRITE_CASES)
     with uow:
         case = _load_for_change(uow, actor, case_id, expected_version)
-        before = case.snapshot()
         _check_refs(
             uow,
             customer_id=case.customer_id if "order_ids" in changes else None,
@@ -213,6 +212,11 @@ def update_case(
             team_id=changes.get("team_id"),
             order_ids=changes.get("order_ids"),
         )
+        if "status" in changes:
+            # The same line in the trail (and the same webhook) as a status moved on its own,
+            # whichever door or form moved it; the other fields are the edit's.
+            case.set_status(CaseStatus(changes["status"]), now, actor)
+        before = case.snapshot()
         if "subject" in changes:
             subject = str(changes["subject"]).strip()
             if not subject:
@@ -230,8 +234,6 @@ def update_case(
             case.order_ids = list(dict.fromkeys(changes["order_ids"]))
         if "custom_fields" in changes:
             case.custom_fields = dict(changes["custom_fields"])
-        if "status" in changes:
-            case.change_status(CaseStatus(changes["status"]), now)
         case.updated_at = now
         case.record_change(actor, now, before, "case.updated")
         uow.cases.save(case)
