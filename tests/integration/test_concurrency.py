@@ -24,6 +24,7 @@ from caredesk.domain.customers import Customer
 from caredesk.domain.errors import DomainError, ErrorCode
 from caredesk.services import auth, cases, commands, customers
 from caredesk.services.mail_in import MailConfig, Outcome, receive_mail
+from caredesk.services.ports import CaseFilter
 from caredesk.web.app import create_app
 from tests.conftest import ManualClock
 from tests.integration.test_mail_in import build
@@ -167,6 +168,31 @@ def test_replies_to_one_case_at_once_all_land(container: Container) -> None:
     case = _replies_landed_once(container, case_id, bodies)
     # Every reply moved the case on once: no write was lost, none applied twice.
     assert case.version == before + THREADS
+
+
+def test_mails_to_one_case_at_once_all_land(container: Container) -> None:
+    config = MailConfig.of(container.settings)
+
+    def deliver(raw: bytes) -> Outcome:
+        delivery = receive_mail(
+            container.uow(), raw, now=container.clock.now(), config=config, parser=parse_mail
+        )
+        return delivery.outcome
+
+    first = "<first@mail.example.net>"
+    assert deliver(build(message_id=first)) is Outcome.NEW_CASE
+    bodies = [f"And another thing, number {i}." for i in range(THREADS)]
+    results = together(
+        THREADS,
+        lambda i: deliver(build(body=bodies[i], in_reply_to=first, message_id=f"<r{i}@x.net>")),
+    )
+    assert failures(results) == []
+    assert results == [Outcome.FILED] * THREADS
+    with container.uow() as uow:
+        (case,) = uow.cases.find(CaseFilter(), 10, None).items
+        assert case.id is not None
+        inbound = [m.body.strip() for m in uow.cases.messages(case.id)][1:]
+    assert sorted(inbound) == sorted(bodies)
 
 
 def test_replies_through_the_api_at_once_all_land_and_a_stale_version_is_refused(

@@ -270,8 +270,11 @@ def _file(
 ) -> Delivery:
     case = _matched_case(uow, mail, envelope, config)
     if case is not None:
-        # Mail to a merged-away case belongs to the case it was merged into.
+        # Mail to a merged-away case belongs to the case it was merged into, which is held
+        # until this delivery commits: two mails to one case queue instead of conflicting.
         case = lifecycle.live_case(uow, case)
+        assert case.id is not None
+        case = uow.cases.get_for_change(case.id) or case
     # A customer's reply after the grace period opens a new case linked to the solved one.
     if (
         case is not None
