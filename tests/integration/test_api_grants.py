@@ -408,3 +408,43 @@ def test_each_resolution_records_its_service_level(
         ]
     }
     assert levels == {wrong_items_case["id"]: 3, big_case["id"]: 1}
+
+
+def test_a_remedy_worth_nothing_is_neither_offered_nor_granted(
+    client: TestClient, kim: Headers, wrong_items_case: dict[str, Any], container: Container
+) -> None:
+    refunded = client.post(
+        f"/api/v1/cases/{wrong_items_case['id']}/grants",
+        json={"remedies": ["refund-full", "keep-item"]},
+        headers=kim,
+    )
+    assert refunded.status_code == 201, refunded.text
+    # Another case about the same order, whose payment is now refunded in full.
+    second = client.post(
+        "/api/v1/cases",
+        json={
+            "customer_id": "maya",
+            "subject": "And the box was crushed",
+            "order_ids": ["W1"],
+            "custom_fields": {"issue_type": "damaged"},
+        },
+        headers=kim,
+    ).json()
+    plan = client.get(f"/api/v1/cases/{second['id']}/plan", headers=kim).json()
+    offered = [r["id"] for offer in plan["offers"] for r in offer["remedies"]]
+    assert "refund-full" not in offered
+    assert [r["rule"] for r in plan["ineligible"]["refund-full"]] == ["hard.no_zero_value"]
+    with container.uow() as uow:
+        audit_before = len(uow.audit.for_case(second["id"]))
+
+    refused = client.post(
+        f"/api/v1/cases/{second['id']}/grants", json={"remedies": ["refund-full"]}, headers=kim
+    )
+
+    assert refused.status_code == 422, refused.text
+    assert refused.json()["code"] == "not_eligible"
+    assert refused.json()["details"]["rule"] == "hard.no_zero_value"
+    assert client.get(f"/api/v1/cases/{second['id']}/grants", headers=kim).json() == []
+    with container.uow() as uow:
+        assert len(uow.audit.for_case(second["id"])) == audit_before
+        assert not [m for m in uow.cases.messages(second["id"]) if m.kind.value == "outbound"]

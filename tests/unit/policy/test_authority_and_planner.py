@@ -88,7 +88,7 @@ def test_remedies_raise_the_chance_of_keeping_the_customer() -> None:
     assert base < lifted <= POLICY.retention.ceiling
 
 
-def _late_order_context(role: str) -> PlanContext:
+def _late_order_context(role: str, *, refunded: bool = False) -> PlanContext:
     customer = Customer(
         id="c1",
         first_name="A",
@@ -101,7 +101,8 @@ def _late_order_context(role: str) -> PlanContext:
         status=OrderStatus.SHIPPED,
         address=Address("x"),
         lines=[OrderLine("v1", "p1", "Desk", D("300"))],
-        payments=[PaymentTransaction(TransactionType.PAYMENT, D("300"), "card")],
+        payments=[PaymentTransaction(TransactionType.PAYMENT, D("300"), "card")]
+        + ([PaymentTransaction(TransactionType.REFUND, D("300"), "card")] if refunded else []),
         fulfilments=[Fulfilment(["t"], ["v1"])],
         placed_at=NOW - timedelta(days=20),
     )
@@ -148,3 +149,9 @@ def test_the_same_case_gives_an_agent_approval_flags_and_a_lead_a_grant() -> Non
     limit = POLICY.authority["agent"].per_grant
     big = [o for o in agent_offers if o.cost > limit]
     assert all(o.decision.needs_approval and o.decision.approver_role == "lead" for o in big)
+
+
+def test_a_remedy_worth_nothing_is_never_offered() -> None:
+    result = plan(_late_order_context("lead", refunded=True))
+    assert all("refund-full" not in offer.remedy_ids for offer in result.offers)
+    assert [r.rule_id for r in result.ineligible["refund-full"]] == ["hard.no_zero_value"]

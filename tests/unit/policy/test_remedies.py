@@ -251,3 +251,21 @@ def test_upgrade_ships_a_newer_model_free_as_a_new_order() -> None:
     assert ws.new_orders[0].lines[0].price == 0
     assert effect.cost == D("9") + POLICY.costs.shipping
     check_balanced(effect.postings)
+
+
+@pytest.mark.parametrize(
+    ("kind", "amount"),
+    [
+        (RemedyKind.REFUND, {"of": "order_paid"}),
+        (RemedyKind.STORE_CREDIT, {"of": "fixed", "fixed": "0"}),
+        (RemedyKind.SHIPPING_CREDIT, {"of": "order_paid", "max": "0"}),
+    ],
+)
+def test_a_money_remedy_worth_nothing_is_refused(kind: RemedyKind, amount: object) -> None:
+    refunded = order(OrderStatus.DELIVERED, paid_with="card")
+    refunded.payments.append(PaymentTransaction(TransactionType.REFUND, D("40.00"), "card"))
+    ws = workspace(refunded)
+    with pytest.raises(DomainError) as refused:
+        ops.apply(ws, remedy(kind, amount=amount), {}, POLICY)
+    assert refused.value.code is ErrorCode.NOT_ELIGIBLE
+    assert refused.value.details["rule"] == "hard.no_zero_value"

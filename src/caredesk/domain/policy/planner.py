@@ -89,7 +89,8 @@ def _try(context: PlanContext, remedy: RemedyDef) -> RemedyOption | list[Refusal
     try:
         effect = ops.apply(ws, remedy, params, context.policy)
     except DomainError as exc:
-        return [Refusal(f"invariant.{exc.code.value}", exc.code.value, exc.message)]
+        rule = exc.details.get("rule") or f"invariant.{exc.code.value}"
+        return [Refusal(str(rule), exc.code.value, exc.message)]
     return RemedyOption(
         remedy,
         params,

@@ -431,6 +431,15 @@ def resolve_amount(
     amount = (basis * spec.percent / 100).quantize(Decimal("0.01"))
     if spec.max is not None:
         amount = min(amount, spec.max)
+    if amount <= ZERO:
+        # Telling a customer "we have refunded 0.00" is worse than saying nothing: a money
+        # remedy worth nothing (an order already refunded in full) is not a remedy at all.
+        raise _refuse(
+            ErrorCode.NOT_ELIGIBLE,
+            f"{remedy.label} is worth nothing here ({amount})",
+            rule="hard.no_zero_value",
+            remedy=remedy.id,
+        )
     return amount
 
 
