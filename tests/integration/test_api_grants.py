@@ -336,19 +336,35 @@ def test_a_viewer_cannot_grant(
 
 
 def test_guardrail_limits_grants_per_customer(
-    client: TestClient, kim: Headers, wrong_items_case: dict[str, Any], container: Container
+    client: TestClient, kim: Headers, store: None, container: Container
 ) -> None:
-    case_id = wrong_items_case["id"]
+    def new_case() -> int:
+        response = client.post(
+            "/api/v1/cases",
+            json={
+                "customer_id": "maya",
+                "subject": "The parcel was late again",
+                "order_ids": ["W1"],
+                "custom_fields": {"issue_type": "late_delivery"},
+            },
+            headers=kim,
+        )
+        assert response.status_code == 201, response.text
+        case_id: int = response.json()["id"]
+        return case_id
+
     for _ in range(6):
         ok = client.post(
-            f"/api/v1/cases/{case_id}/grants", json={"remedies": ["shipping-credit"]}, headers=kim
+            f"/api/v1/cases/{new_case()}/grants",
+            json={"remedies": ["shipping-credit"]},
+            headers=kim,
         )
         if ok.status_code == 202:
             break
         assert ok.status_code == 201, ok.text
         container.clock.advance(days=1)  # type: ignore[attr-defined]
     refused = client.post(
-        f"/api/v1/cases/{case_id}/grants", json={"remedies": ["shipping-credit"]}, headers=kim
+        f"/api/v1/cases/{new_case()}/grants", json={"remedies": ["shipping-credit"]}, headers=kim
     )
     assert refused.status_code in (409, 422), refused.text
     assert refused.json()["details"]["rule"] in (

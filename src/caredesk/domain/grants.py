@@ -48,6 +48,11 @@ class Grant:
     idempotency_key: str | None = None
     reverses_grant_id: int | None = None
     executed_at: datetime | None = None
+    # The case's issue when granted: what the planner and the caps count per case and issue.
+    issue_type: str | None = None
+    # The facts (record versions) it was decided on and those it left: the same bundle asked
+    # again on any of them is this grant asked twice, not a new one.
+    bases: list[dict[str, int]] = field(default_factory=list)
 
 
 @dataclass(slots=True)

@@ -21,6 +21,7 @@ from caredesk.domain.events import Changed
 from caredesk.domain.grants import Approval, ApprovalStatus, Grant, GrantStatus, LedgerEntry
 from caredesk.domain.ledger import Posting, check_balanced
 from caredesk.domain.money import ZERO
+from caredesk.domain.orders import Order
 from caredesk.domain.policy import remedies as ops
 from caredesk.domain.policy.authority import REFUND_KINDS, Decision, Usage, decide, outranks
 from caredesk.domain.policy.eligibility import PolicyRefused, Refusal, cited_rules, refusals
@@ -30,6 +31,7 @@ from caredesk.domain.policy.planner import Offer, Plan, PlanContext, plan
 from caredesk.services.commands import command
 from caredesk.services.facts import (
     Situation,
+    case_facts,
     default_params,
     load_situation,
     request_facts,
@@ -39,6 +41,8 @@ from caredesk.services.policy import active_policy, policy_in_force
 from caredesk.services.ports import UnitOfWork
 
 AGENT, TOOL, PORTAL = "agent", "tool", "portal"
+# A grant that stands: money moved, or a lead was asked to move it.
+STANDING = frozenset({GrantStatus.EXECUTED, GrantStatus.PENDING_APPROVAL})
 # Grants that changed an order are undone by another change to the order, not a reversal.
 ORDER_CHANGING = frozenset(
     {
@@ -73,15 +77,36 @@ class GrantOutcome:
 
 
 def _fingerprint(remedy_ids: list[str], params: dict[str, Any], target: str) -> str:
-    body = json.dumps([target, remedy_ids, params], sort_keys=True, default=str)
+    # A bundle is a set: the same remedies named in another order are the same request.
+    body = json.dumps([target, sorted(remedy_ids), params], sort_keys=True, default=str)
     return hashlib.sha256(body.encode()).hexdigest()
 
 
-def _basis(situation: Situation) -> dict[str, int]:
-    basis = {"customer_version": situation.customer.version}
-    if situation.order is not None:
-        basis["order_version"] = situation.order.version
+def _basis_of(customer: Customer, order: Order | None) -> dict[str, int]:
+    basis = {"customer_version": customer.version}
+    if order is not None:
+        basis["order_version"] = order.version
     return basis
+
+
+def _basis(situation: Situation) -> dict[str, int]:
+    return _basis_of(situation.customer, situation.order)
+
+
+def _issue(situation: Situation) -> str | None:
+    if situation.case is None:
+        return None
+    issue = case_facts(situation.case)["case.issue_type"]
+    return str(issue) if issue else None
+
+
+def _standing_for_issue(case_grants: list[Grant], issue: str | None) -> list[Grant]:
+    """The grants that stand on a case for one issue; reversed and denied ones do not."""
+    return [
+        g
+        for g in case_grants
+        if g.status in STANDING and g.reverses_grant_id is None and g.issue_type == issue
+    ]
 
 
 def _usage(
@@ -196,6 +221,7 @@ def plan_case(uow: UnitOfWork, actor: Actor, now: datetime, case_id: int) -> Cas
         situation = _situation_for_case(uow, policy, now, case, None)
         facts = situation_facts(situation, policy, actor, AGENT, now)
         params = default_params(situation, policy, facts)
+        standing = _standing_for_issue(uow.grants.for_case(case_id), _issue(situation))
         context = PlanContext(
             policy=policy,
             facts=facts,
@@ -209,6 +235,7 @@ def plan_case(uow: UnitOfWork, actor: Actor, now: datetime, case_id: int) -> Cas
             usage=_usage(uow, policy, actor, situation, now),
             team=_team_name(uow, case),
             customer_value=situation.value.lifetime_value,
+            already_granted=frozenset(r for g in standing for r in g.remedy_ids),
         )
         return CasePlan(
             case, plan(context), loaded.version, _basis(situation), situation.value.lifetime_value
@@ -318,6 +345,10 @@ def _commit_effects(
         uow.customers.save(ws.customer)
     for new_order in ws.new_orders:
         uow.orders.add(new_order)
+    left = _basis_of(ws.customer, ws.order)
+    if left not in grant.bases:
+        grant.bases.append(left)
+        uow.grants.save(grant)
     postings = [p for e in prepared.effects for p in e.postings]
     assert grant.id is not None
     uow.ledger.add([LedgerEntry(grant.id, p.account, p.amount, p.memo, now) for p in postings])
@@ -359,6 +390,16 @@ def _commit_effects(
     return GrantOutcome(grant, None, postings, note)
 
 
+def _replayed(uow: UnitOfWork, grant: Grant) -> GrantOutcome:
+    """The first answer again: the grant, its ledger entries and its approval request."""
+    assert grant.id is not None
+    postings = [Posting(e.account, e.amount, e.memo) for e in uow.ledger.for_grant(grant.id)]
+    approval = (
+        uow.approvals.for_grant(grant.id) if grant.status is GrantStatus.PENDING_APPROVAL else None
+    )
+    return GrantOutcome(grant, approval, postings, grant.summary, replayed=True)
+
+
 def _replay(
     uow: UnitOfWork, actor: Actor, key: str | None, fingerprint: str
 ) -> GrantOutcome | None:
@@ -372,9 +413,26 @@ def _replay(
             "this Idempotency-Key was used for a different grant",
             code=ErrorCode.IDEMPOTENCY_KEY_REUSED,
         )
-    assert existing.id is not None
-    postings = [Posting(e.account, e.amount, e.memo) for e in uow.ledger.for_grant(existing.id)]
-    return GrantOutcome(existing, None, postings, existing.summary, replayed=True)
+    return _replayed(uow, existing)
+
+
+def _repeat(
+    uow: UnitOfWork, situation: Situation, fingerprint: str, basis: dict[str, int] | None
+) -> GrantOutcome | None:
+    """The grant this request repeats: the same bundle on the same case, asked on the facts
+    that grant was decided on or left behind (a second click on one page, the same offer
+    clicked on the page shown after the grant, a client that sent its request twice)."""
+    if situation.case is None or situation.case.id is None:
+        return None
+    asked_on = basis if basis is not None else _basis(situation)
+    for earlier in uow.grants.for_case(situation.case.id):
+        if (
+            earlier.fingerprint == fingerprint
+            and earlier.status in STANDING
+            and asked_on in earlier.bases
+        ):
+            return _replayed(uow, earlier)
+    return None
 
 
 def _grant(
@@ -393,8 +451,12 @@ def _grant(
 ) -> GrantOutcome:
     policy = loaded.policy
     target = f"case:{situation.case.id}" if situation.case else f"customer:{situation.customer.id}"
+    if situation.order is not None:
+        target += f"/order:{situation.order.id}"
     fingerprint = _fingerprint(remedy_ids, overrides, target)
-    replay = _replay(uow, actor, idempotency_key, fingerprint)
+    replay = _replay(uow, actor, idempotency_key, fingerprint) or _repeat(
+        uow, situation, fingerprint, basis
+    )
     if replay is not None:
         return replay
     if basis is not None:
@@ -440,6 +502,8 @@ def _grant(
         team_id=situation.case.team_id if situation.case else None,
         idempotency_key=idempotency_key,
         executed_at=now if decision.may_grant else None,
+        issue_type=_issue(situation),
+        bases=[_basis(situation)],
     )
     uow.grants.add(grant)
     if decision.may_grant:
@@ -637,6 +701,8 @@ def decide_approval(
         grant.executed_at = now
         grant.cost, grant.refunded = prepared.cost, prepared.refunded
         grant.policy_version = loaded.version
+        if _basis(situation) not in grant.bases:
+            grant.bases.append(_basis(situation))
         uow.grants.save(grant)
         uow.publish(
             Changed(

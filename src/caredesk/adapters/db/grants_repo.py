@@ -45,6 +45,8 @@ def _grant(row: m.GrantRow) -> Grant:
         idempotency_key=row.idempotency_key,
         reverses_grant_id=row.reverses_grant_id,
         executed_at=row.executed_at,
+        issue_type=row.issue_type,
+        bases=[dict(b) for b in row.bases],
     )
 
 
@@ -69,6 +71,8 @@ def _onto(grant: Grant, row: m.GrantRow) -> None:
     row.reverses_grant_id = grant.reverses_grant_id
     row.created_at = grant.created_at
     row.executed_at = grant.executed_at
+    row.issue_type = grant.issue_type
+    row.bases = [dict(b) for b in grant.bases]
 
 
 class SqlGrantRepository:
@@ -250,6 +254,10 @@ class SqlApprovalRepository:
 
     def get(self, approval_id: int) -> Approval | None:
         row = self.session.get(m.ApprovalRow, approval_id)
+        return _approval(row) if row else None
+
+    def for_grant(self, grant_id: int) -> Approval | None:
+        row = self.session.scalar(select(m.ApprovalRow).where(m.ApprovalRow.grant_id == grant_id))
         return _approval(row) if row else None
 
     def save(self, approval: Approval) -> None:

@@ -371,6 +371,8 @@ class GrantRow(Base):
     reverses_grant_id: Mapped[int | None] = mapped_column(ForeignKey("grants.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     executed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    issue_type: Mapped[str | None] = mapped_column(String(60))
+    bases: Mapped[list[dict[str, int]]] = mapped_column(JsonType)
 
     __table_args__ = (
         UniqueConstraint("actor", "idempotency_key", name="uq_grants_actor_idempotency_key"),

@@ -35,6 +35,9 @@ class PlanContext:
     usage: Usage
     team: str | None = None
     customer_value: Decimal = ZERO
+    # Remedies already granted (or awaiting approval) on this case for its issue: each yes
+    # is given once, so they are not proposed again.
+    already_granted: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,6 +131,15 @@ def plan(context: PlanContext) -> Plan:
     ineligible: dict[str, list[Refusal]] = {}
     for remedy in policy.remedies:
         if not remedy.offer:
+            continue
+        if remedy.id in context.already_granted:
+            ineligible[remedy.id] = [
+                Refusal(
+                    "grants.once_per_issue",
+                    "not_eligible",
+                    f"already granted on this case for {issue}",
+                )
+            ]
             continue
         outcome = _try(context, remedy)
         if isinstance(outcome, RemedyOption):
