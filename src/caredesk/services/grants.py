@@ -23,7 +23,15 @@ from caredesk.domain.ledger import Posting, check_balanced
 from caredesk.domain.money import ZERO
 from caredesk.domain.orders import Order
 from caredesk.domain.policy import remedies as ops
-from caredesk.domain.policy.authority import REFUND_KINDS, Decision, Usage, decide, outranks
+from caredesk.domain.policy.authority import (
+    REFUND_KINDS,
+    CapUsage,
+    Decision,
+    Usage,
+    decide,
+    hard_limit_refusal,
+    outranks,
+)
 from caredesk.domain.policy.eligibility import PolicyRefused, Refusal, cited_rules, refusals
 from caredesk.domain.policy.loading import LoadedPolicy
 from caredesk.domain.policy.model import Policy, RemedyDef, RemedyKind
@@ -100,6 +108,11 @@ def _issue(situation: Situation) -> str | None:
     return str(issue) if issue else None
 
 
+def _case_grants(uow: UnitOfWork, situation: Situation) -> list[Grant]:
+    case = situation.case
+    return uow.grants.for_case(case.id) if case is not None and case.id is not None else []
+
+
 def _standing_for_issue(case_grants: list[Grant], issue: str | None) -> list[Grant]:
     """The grants that stand on a case for one issue; reversed and denied ones do not."""
     return [
@@ -110,13 +123,19 @@ def _standing_for_issue(case_grants: list[Grant], issue: str | None) -> list[Gra
 
 
 def _usage(
-    uow: UnitOfWork, policy: Policy, actor: Actor, situation: Situation, now: datetime
+    uow: UnitOfWork,
+    policy: Policy,
+    actor: Actor,
+    situation: Situation,
+    now: datetime,
+    case_grants: list[Grant],
 ) -> Usage:
     day_start = now.replace(hour=0, minute=0, second=0, microsecond=0)
     window = uow.grants.spend(
         case_id=situation.case.id if situation.case else None,
         agent_id=actor.agent_id,
         customer_id=situation.customer.id,
+        order_id=situation.order.id if situation.order else None,
         day_start=day_start,
         now=now,
     )
@@ -134,7 +153,42 @@ def _usage(
         customer_grants_90d=window.customer_grants_90d,
         customer_refunds_365d=window.customer_refunds_365d,
         customer_spend_365d=window.customer_spend_365d,
+        caps=_caps(uow, situation, window.order_spent, case_grants),
     )
+
+
+def _caps(
+    uow: UnitOfWork, situation: Situation, order_granted: Decimal, case_grants: list[Grant]
+) -> tuple[CapUsage, ...]:
+    caps = []
+    if situation.order is not None:
+        order = situation.order
+        caps.append(CapUsage("order", f"order {order.id}", order.total, order_granted))
+    case = situation.case
+    if case is not None:
+        issue = _issue(situation)
+        granted = sum(
+            (
+                g.cost
+                for g in _standing_for_issue(case_grants, issue)
+                if g.status is GrantStatus.EXECUTED
+            ),
+            ZERO,
+        )
+        name = f"case {case.id} ({issue or 'no issue type'})"
+        caps.append(CapUsage("case_issue", name, _case_value(uow, situation), granted))
+    return tuple(caps)
+
+
+def _case_value(uow: UnitOfWork, situation: Situation) -> Decimal:
+    """What the orders the case is about cost the customer (none: nothing)."""
+    orders = {situation.order.id: situation.order} if situation.order else {}
+    for order_id in situation.case.order_ids if situation.case else []:
+        if order_id not in orders:
+            order = uow.orders.get(order_id)
+            if order is not None:
+                orders[order_id] = order
+    return sum((o.total for o in orders.values()), ZERO)
 
 
 def _period_start(now: datetime, period: str) -> datetime:
@@ -221,7 +275,8 @@ def plan_case(uow: UnitOfWork, actor: Actor, now: datetime, case_id: int) -> Cas
         situation = _situation_for_case(uow, policy, now, case, None)
         facts = situation_facts(situation, policy, actor, AGENT, now)
         params = default_params(situation, policy, facts)
-        standing = _standing_for_issue(uow.grants.for_case(case_id), _issue(situation))
+        case_grants = uow.grants.for_case(case_id)
+        standing = _standing_for_issue(case_grants, _issue(situation))
         context = PlanContext(
             policy=policy,
             facts=facts,
@@ -232,7 +287,7 @@ def plan_case(uow: UnitOfWork, actor: Actor, now: datetime, case_id: int) -> Cas
                 for r in policy.remedies
             },
             role=actor.role.value,
-            usage=_usage(uow, policy, actor, situation, now),
+            usage=_usage(uow, policy, actor, situation, now, case_grants),
             team=_team_name(uow, case),
             customer_value=situation.value.lifetime_value,
             already_granted=frozenset(r for g in standing for r in g.remedy_ids),
@@ -422,10 +477,8 @@ def _repeat(
     """The grant this request repeats: the same bundle on the same case, asked on the facts
     that grant was decided on or left behind (a second click on one page, the same offer
     clicked on the page shown after the grant, a client that sent its request twice)."""
-    if situation.case is None or situation.case.id is None:
-        return None
     asked_on = basis if basis is not None else _basis(situation)
-    for earlier in uow.grants.for_case(situation.case.id):
+    for earlier in _case_grants(uow, situation):
         if (
             earlier.fingerprint == fingerprint
             and earlier.status in STANDING
@@ -469,7 +522,7 @@ def _grant(
                 details={"plan": basis, "now": current},
             )
     prepared = _prepare(policy, situation, actor, actor_kind, now, remedy_ids, overrides, confirmed)
-    usage = _usage(uow, policy, actor, situation, now)
+    usage = _usage(uow, policy, actor, situation, now, _case_grants(uow, situation))
     decision = decide(
         policy,
         actor.role.value,
@@ -697,6 +750,10 @@ def decide_approval(
         prepared = _prepare(
             loaded.policy, situation, requester, AGENT, now, grant.remedy_ids, grant.params, True
         )
+        usage = _usage(uow, loaded.policy, requester, situation, now, _case_grants(uow, situation))
+        refusal = hard_limit_refusal(loaded.policy, prepared.cost, usage, prepared.refunded)
+        if refusal is not None:
+            raise PolicyRefused(refusal, grant.remedy_ids[0])
         grant.status = GrantStatus.EXECUTED
         grant.executed_at = now
         grant.cost, grant.refunded = prepared.cost, prepared.refunded

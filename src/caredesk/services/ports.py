@@ -343,6 +343,7 @@ class SpendWindow:
     customer_grants_90d: int
     customer_refunds_365d: Decimal
     customer_spend_365d: Decimal
+    order_spent: Decimal
 
 
 class GrantRepository(Protocol):
@@ -364,6 +365,7 @@ class GrantRepository(Protocol):
         case_id: int | None,
         agent_id: int | None,
         customer_id: str,
+        order_id: str | None,
         day_start: datetime,
         now: datetime,
     ) -> SpendWindow: ...

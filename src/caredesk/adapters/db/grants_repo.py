@@ -128,6 +128,7 @@ class SqlGrantRepository:
         case_id: int | None,
         agent_id: int | None,
         customer_id: str,
+        order_id: str | None,
         day_start: datetime,
         now: datetime,
     ) -> SpendWindow:
@@ -140,6 +141,8 @@ class SqlGrantRepository:
             relevant.append(g.case_id == case_id)
         if agent_id is not None:
             relevant.append(and_(g.agent_id == agent_id, g.executed_at >= day_start))
+        if order_id is not None:
+            relevant.append(g.order_id == order_id)
         row = self.session.execute(
             select(
                 func.coalesce(
@@ -187,9 +190,15 @@ class SqlGrantRepository:
                     ),
                     0,
                 ),
+                func.coalesce(
+                    func.sum(case((g.order_id == order_id, g.cost), else_=zero))
+                    if order_id is not None
+                    else zero,
+                    0,
+                ),
             ).where(g.status == GrantStatus.EXECUTED.value, or_(*relevant))
         ).one()
-        case_spent, agent_today, grants_90d, refunds = row
+        case_spent, agent_today, grants_90d, refunds, order_spent = row
         spend = self.session.scalar(
             select(func.coalesce(func.sum(m.OrderLineRow.price), 0))
             .join(m.OrderRow, m.OrderRow.id == m.OrderLineRow.order_id)
@@ -206,6 +215,7 @@ class SqlGrantRepository:
             customer_grants_90d=int(grants_90d or 0),
             customer_refunds_365d=Decimal(refunds or 0),
             customer_spend_365d=Decimal(spend or 0),
+            order_spent=Decimal(order_spent or 0).quantize(Decimal("0.01")),
         )
 
     def team_spend(self, team_id: int | None, since: datetime) -> Decimal:

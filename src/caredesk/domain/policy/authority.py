@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import Literal
 
 from caredesk.domain.money import ZERO
 from caredesk.domain.policy.eligibility import Refusal
@@ -11,6 +12,20 @@ from caredesk.domain.policy.model import ROLES, Budget, Policy, RemedyDef, Remed
 
 # Kinds that hand money back to the customer, for the refund-ratio guardrail.
 REFUND_KINDS = frozenset({RemedyKind.REFUND})
+
+
+@dataclass(frozen=True, slots=True)
+class CapUsage:
+    """One order, or one issue of a case: what its goods are worth and what grants gave."""
+
+    scope: Literal["order", "case_issue"]
+    name: str  # how the refusal names it: "order W1", "case 7 (late_delivery)"
+    value: Decimal
+    granted: Decimal
+
+    @property
+    def rule(self) -> str:
+        return f"caps.per_{self.scope}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,6 +38,7 @@ class Usage:
     customer_grants_90d: int = 0
     customer_refunds_365d: Decimal = ZERO
     customer_spend_365d: Decimal = ZERO
+    caps: tuple[CapUsage, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,6 +97,48 @@ def _over_limits(
     return reasons
 
 
+def cap_refusal(policy: Policy, cost: Decimal, caps: tuple[CapUsage, ...]) -> Refusal | None:
+    """The first cap a grant of `cost` would go above, if any."""
+    if cost <= ZERO:
+        return None
+    for cap in caps:
+        limit = policy.caps.per_order if cap.scope == "order" else policy.caps.per_case_issue
+        allowance = limit.allowance(cap.value)
+        if cap.granted + cost > allowance:
+            return Refusal(
+                cap.rule,
+                "guardrail",
+                f"compensation on {cap.name} would reach {cap.granted + cost}, above its cap "
+                f"of {allowance} ({cap.granted} granted already)",
+            )
+    return None
+
+
+def hard_limit_refusal(
+    policy: Policy, cost: Decimal, usage: Usage, refund_amount: Decimal = ZERO
+) -> Refusal | None:
+    """What no role and no approval overrides: the guardrails and the caps."""
+    guard = policy.guardrails
+    if cost > ZERO and usage.customer_grants_90d >= guard.max_grants_per_customer_90d:
+        return Refusal(
+            "guardrails.max_grants_per_customer_90d",
+            "guardrail",
+            f"the customer already had {usage.customer_grants_90d} grants in 90 days "
+            f"(limit {guard.max_grants_per_customer_90d})",
+        )
+    # The ratio watches for serial refunds: a customer's first refund of the year never trips it.
+    if refund_amount > ZERO and usage.customer_refunds_365d > ZERO and usage.customer_spend_365d:
+        ratio = (usage.customer_refunds_365d + refund_amount) / usage.customer_spend_365d
+        if ratio > guard.max_refund_ratio:
+            return Refusal(
+                "guardrails.max_refund_ratio",
+                "guardrail",
+                f"refunds would reach {ratio:.0%} of the customer's spend this year "
+                f"(limit {guard.max_refund_ratio:.0%})",
+            )
+    return cap_refusal(policy, cost, usage.caps)
+
+
 def decide(
     policy: Policy,
     role: str,
@@ -90,30 +148,9 @@ def decide(
     team: str | None = None,
     refund_amount: Decimal = ZERO,
 ) -> Decision:
-    guard = policy.guardrails
-    if cost > ZERO and usage.customer_grants_90d >= guard.max_grants_per_customer_90d:
-        return Decision(
-            False,
-            refusal=Refusal(
-                "guardrails.max_grants_per_customer_90d",
-                "guardrail",
-                f"the customer already had {usage.customer_grants_90d} grants in 90 days "
-                f"(limit {guard.max_grants_per_customer_90d})",
-            ),
-        )
-    # The ratio watches for serial refunds: a customer's first refund of the year never trips it.
-    if refund_amount > ZERO and usage.customer_refunds_365d > ZERO and usage.customer_spend_365d:
-        ratio = (usage.customer_refunds_365d + refund_amount) / usage.customer_spend_365d
-        if ratio > guard.max_refund_ratio:
-            return Decision(
-                False,
-                refusal=Refusal(
-                    "guardrails.max_refund_ratio",
-                    "guardrail",
-                    f"refunds would reach {ratio:.0%} of the customer's spend this year "
-                    f"(limit {guard.max_refund_ratio:.0%})",
-                ),
-            )
+    refusal = hard_limit_refusal(policy, cost, usage, refund_amount)
+    if refusal is not None:
+        return Decision(False, refusal=refusal)
     reasons = _over_limits(policy, role, remedies, cost, usage, team)
     if not reasons:
         return Decision(True)

@@ -174,6 +174,34 @@ class Guardrails(_Strict):
     )
 
 
+class Cap(_Strict):
+    """At most `value_share` × the value of the goods in question, plus `extra`."""
+
+    value_share: Decimal = Field(
+        default=Decimal(1), ge=0, description="Share of what the customer paid for the goods."
+    )
+    extra: Decimal = Field(
+        default=Decimal(50), ge=0, description="Goodwill above it: credits, gestures, shipping."
+    )
+
+    def allowance(self, value: Decimal) -> Decimal:
+        return (value * self.value_share + self.extra).quantize(Decimal("0.01"))
+
+
+class Caps(_Strict):
+    """The most compensation, all grants together, that one order and one issue of a case
+    receive, whatever the role: no approval lifts a cap.
+
+    Everything a grant costs the store counts (refunds, credits, goods shipped free, labels,
+    gestures). An order's value is its total; a case issue's, the total of the orders the case
+    is about, so a case with no order gets the `extra` alone. By default a customer can get
+    back all they paid and a bounded goodwill on top, but never be paid twice.
+    """
+
+    per_order: Cap = Cap()
+    per_case_issue: Cap = Cap()
+
+
 class PlannerSettings(_Strict):
     offers: int = Field(default=3, ge=1, le=20)
     max_bundle_size: int = Field(default=3, ge=1, le=5)
@@ -198,6 +226,7 @@ class Policy(_Strict):
     budgets: list[Budget] = Field(default_factory=list)
     programs: list[Program] = Field(default_factory=list)
     guardrails: Guardrails = Guardrails()
+    caps: Caps = Caps()
     planner: PlannerSettings = PlannerSettings()
 
     @model_validator(mode="after")

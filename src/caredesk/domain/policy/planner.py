@@ -16,7 +16,7 @@ from typing import Any
 from caredesk.domain.errors import DomainError
 from caredesk.domain.money import ZERO
 from caredesk.domain.policy import remedies as ops
-from caredesk.domain.policy.authority import REFUND_KINDS, Decision, Usage, decide
+from caredesk.domain.policy.authority import REFUND_KINDS, Decision, Usage, cap_refusal, decide
 from caredesk.domain.policy.eligibility import Refusal, cited_rules, refusals
 from caredesk.domain.policy.model import Policy, RemedyDef, ServiceLevel
 from caredesk.domain.policy.value import base_retention, retention_with
@@ -142,7 +142,14 @@ def plan(context: PlanContext) -> Plan:
             ]
             continue
         outcome = _try(context, remedy)
-        if isinstance(outcome, RemedyOption):
+        capped = (
+            cap_refusal(policy, outcome.cost, context.usage.caps)
+            if isinstance(outcome, RemedyOption)
+            else None
+        )
+        if capped is not None:
+            ineligible[remedy.id] = [capped]
+        elif isinstance(outcome, RemedyOption):
             options.append(outcome)
         else:
             ineligible[remedy.id] = outcome

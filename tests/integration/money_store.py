@@ -1,0 +1,129 @@
+"""A small store for the money tests: customers with paid orders, agents, teams, a policy."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from decimal import Decimal
+from typing import Any
+
+import yaml
+
+from caredesk.bootstrap import Container
+from caredesk.domain.agents import SYSTEM, Actor, Role
+from caredesk.domain.customers import Address, Customer, PaymentKind, PaymentMethod
+from caredesk.domain.orders import (
+    Fulfilment,
+    Order,
+    OrderLine,
+    OrderStatus,
+    PaymentTransaction,
+    TransactionType,
+)
+from caredesk.services import auth, cases, policy
+
+
+def add_customer(container: Container, customer_id: str, orders: dict[str, str]) -> None:
+    """A customer who paid each order (id → amount) by card; each was delivered yesterday."""
+    now = container.clock.now()
+    card = f"card_{customer_id}"
+    with container.uow() as uow:
+        uow.customers.add(
+            Customer(
+                id=customer_id,
+                first_name=customer_id.title(),
+                last_name="Example",
+                emails=[f"{customer_id}@example.com"],
+                payment_methods=[PaymentMethod(card, PaymentKind.CREDIT_CARD, "visa", "4242")],
+                created_at=now - timedelta(days=400),
+                updated_at=now,
+            )
+        )
+        for order_id, amount in orders.items():
+            uow.orders.add(
+                Order(
+                    id=order_id,
+                    customer_id=customer_id,
+                    status=OrderStatus.DELIVERED,
+                    address=Address("1 Main St"),
+                    lines=[OrderLine(f"{order_id}-item", "thing", "A thing", Decimal(amount))],
+                    payments=[PaymentTransaction(TransactionType.PAYMENT, Decimal(amount), card)],
+                    fulfilments=[
+                        Fulfilment(
+                            ["1Z1"], [f"{order_id}-item"], delivered_at=now - timedelta(days=1)
+                        )
+                    ],
+                    placed_at=now - timedelta(days=8),
+                )
+            )
+        uow.commit()
+
+
+def add_agent(
+    container: Container, email: str, role: Role = Role.AGENT, team: str | None = None
+) -> Actor:
+    now = container.clock.now()
+    if team is not None and team not in {t.name for t in auth.list_teams(container.uow(), SYSTEM)}:
+        auth.create_team(container.uow(), SYSTEM, now, team)
+    agent = auth.create_agent(
+        container.uow(),
+        SYSTEM,
+        container.hasher,
+        now,
+        email=email,
+        name=email.split("@")[0],
+        role=role,
+        password=None,
+        team_names=[team] if team else None,
+    )
+    return agent.actor()
+
+
+def open_case(
+    container: Container,
+    actor: Actor,
+    customer_id: str,
+    *,
+    order_ids: list[str] | None = None,
+    issue: str = "late_delivery",
+    team: str | None = None,
+) -> int:
+    team_id = None
+    if team is not None:
+        team_id = next(t.id for t in auth.list_teams(container.uow(), SYSTEM) if t.name == team)
+    view = cases.create_case(
+        container.uow(),
+        actor,
+        container.clock.now(),
+        customer_id=customer_id,
+        subject="Not what we agreed",
+        body="This is not what we agreed.",
+        order_ids=order_ids,
+        team_id=team_id,
+        custom_fields={"issue_type": issue},
+    )
+    assert view.case.id is not None
+    return view.case.id
+
+
+def load_policy(container: Container, version: str, **changes: Any) -> None:
+    """The default policy with some sections replaced, put in force."""
+    data = yaml.safe_load(policy.packaged_policy_text("default"))
+    data.update(changes, version=version)
+    policy.load_policy(container.uow(), SYSTEM, container.clock.now(), yaml.safe_dump(data))
+
+
+# A store credit of any amount the agent types, for the tests that need money of their choice.
+TYPED_CREDIT = {
+    "id": "typed-credit",
+    "kind": "store_credit",
+    "label": "Store credit of the amount given",
+    "amount": {"of": "requested"},
+    "rules": ["issue.fault_on_our_side"],
+}
+
+
+def with_typed_credit() -> list[dict[str, Any]]:
+    remedies: list[dict[str, Any]] = yaml.safe_load(policy.packaged_policy_text("default"))[
+        "remedies"
+    ]
+    return [*remedies, TYPED_CREDIT]
