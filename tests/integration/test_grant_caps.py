@@ -134,3 +134,34 @@ def test_an_approval_cannot_lift_a_cap(container: Container, lead: Actor) -> Non
         approval = uow.approvals.get(asked.approval.id)
     assert still is not None and still.status is GrantStatus.PENDING_APPROVAL
     assert approval is not None and approval.status.value == "pending"
+
+
+def test_a_reversed_grant_frees_its_room_and_no_more(container: Container) -> None:
+    add_customer(container, "olga", {"B1": "50.00"})
+    load_policy(
+        container,
+        "reversal-test",
+        remedies=with_typed_credit(),
+        budgets=[{"team": "Front line", "period": "day", "amount": 100}],
+        caps={"per_order": {"extra": 200}, "per_case_issue": {"extra": 200}},
+    )
+    lead = add_agent(container, "lou@desk.example", Role.LEAD, team="Front line")
+    now = container.clock.now()
+    case_id = open_case(container, lead, "olga", order_ids=["B1"], team="Front line")
+    first = grants.grant_on_case(
+        container.uow(), lead, now, case_id, ["typed-credit"], params=_credit("60")
+    )
+    assert first.grant.id is not None
+    grants.reverse_grant(container.uow(), lead, now, first.grant.id, "granted by mistake")
+
+    whole = grants.grant_on_case(
+        container.uow(), lead, now, case_id, ["typed-credit"], params=_credit("100")
+    )
+    one_more = grants.grant_on_case(
+        container.uow(), lead, now, case_id, ["typed-credit"], params=_credit("1")
+    )
+
+    assert whole.grant.status is GrantStatus.EXECUTED
+    assert one_more.grant.status is GrantStatus.PENDING_APPROVAL
+    assert one_more.approval is not None
+    assert any("Front line budget" in reason for reason in one_more.approval.reasons)

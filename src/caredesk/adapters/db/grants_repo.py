@@ -75,6 +75,14 @@ def _onto(grant: Grant, row: m.GrantRow) -> None:
     row.bases = [dict(b) for b in grant.bases]
 
 
+def _counted() -> ColumnElement[bool]:
+    """The grants limits, budgets and caps count: executed and standing. A reversed grant is
+    no longer executed, and its reversal (the same cost, negated) must not count as well."""
+    return and_(
+        m.GrantRow.status == GrantStatus.EXECUTED.value, m.GrantRow.reverses_grant_id.is_(None)
+    )
+
+
 class SqlGrantRepository:
     def __init__(self, session: OrmSession) -> None:
         self.session = session
@@ -116,9 +124,7 @@ class SqlGrantRepository:
 
     def _executed_sum(self, *conditions: ColumnElement[bool]) -> Decimal:
         total: Any = self.session.scalar(
-            select(func.coalesce(func.sum(m.GrantRow.cost), 0)).where(
-                m.GrantRow.status == GrantStatus.EXECUTED.value, *conditions
-            )
+            select(func.coalesce(func.sum(m.GrantRow.cost), 0)).where(_counted(), *conditions)
         )
         return Decimal(total or 0).quantize(Decimal("0.01"))
 
@@ -196,7 +202,7 @@ class SqlGrantRepository:
                     else zero,
                     0,
                 ),
-            ).where(g.status == GrantStatus.EXECUTED.value, or_(*relevant))
+            ).where(_counted(), or_(*relevant))
         ).one()
         case_spent, agent_today, grants_90d, refunds, order_spent = row
         spend = self.session.scalar(
