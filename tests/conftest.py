@@ -97,8 +97,13 @@ def settings(database_url: str, request: pytest.FixtureRequest) -> Settings:
 
 @pytest.fixture
 def container(
-    migrated_engine: Engine, settings: Settings, clock: ManualClock
+    migrated_engine: Engine, settings: Settings, clock: ManualClock, request: pytest.FixtureRequest
 ) -> Iterator[Container]:
+    if (
+        request.node.get_closest_marker("postgres_only") is not None
+        and migrated_engine.dialect.name != "postgresql"
+    ):
+        pytest.skip(f"needs PostgreSQL: set {PG_ENV}")
     _empty(migrated_engine)
     built = bootstrap(settings, clock=clock)
     yield built

@@ -162,6 +162,15 @@ def request_facts(
     return facts
 
 
+def order_in_question(
+    uow: UnitOfWork, customer_id: str, case: Case | None, order_id: str | None
+) -> str | None:
+    """The order a decision is about: the one named, else the case's first, else the latest."""
+    if order_id is None and case is not None:
+        return case.order_ids[0] if case.order_ids else uow.orders.latest_id(customer_id)
+    return order_id
+
+
 def load_situation(
     uow: UnitOfWork,
     policy: Policy,
@@ -172,8 +181,7 @@ def load_situation(
     order_id: str | None,
     extra_variant_ids: list[str] | None = None,
 ) -> Situation:
-    if order_id is None and case is not None:
-        order_id = case.order_ids[0] if case.order_ids else uow.orders.latest_id(customer.id)
+    order_id = order_in_question(uow, customer.id, case, order_id)
     order = uow.orders.get(order_id) if order_id is not None else None
     product_ids = {line.product_id for line in order.lines} if order else set()
     variants = {v.id: v for v in uow.products.variants(product_ids, set(extra_variant_ids or []))}

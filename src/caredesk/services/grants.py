@@ -42,6 +42,7 @@ from caredesk.services.facts import (
     case_facts,
     default_params,
     load_situation,
+    order_in_question,
     request_facts,
     situation_facts,
 )
@@ -200,6 +201,36 @@ def _period_start(now: datetime, period: str) -> datetime:
     if period == "month":
         return day.replace(day=1)
     return day.replace(month=((day.month - 1) // 3) * 3 + 1, day=1)
+
+
+def _lock_grant_scopes(
+    uow: UnitOfWork,
+    policy: Policy,
+    *,
+    agent_id: int | None,
+    customer_id: str,
+    case_id: int | None,
+    order_id: str | None,
+    team_id: int | None,
+) -> None:
+    """Hold every scope whose sums a grant reads and adds to, before they are read.
+
+    Limits, budgets, guardrails and caps are sums of the grants already committed; two grants
+    reading them at the same moment would each see room for itself. On one agent, customer,
+    case, order or budget, grants therefore run one after the other.
+    """
+    team = uow.teams.get(team_id) if team_id is not None else None
+    scopes = {f"customer:{customer_id}"}
+    if agent_id is not None:
+        scopes.add(f"agent:{agent_id}")
+    if case_id is not None:
+        scopes.add(f"case:{case_id}")
+    if order_id is not None:
+        scopes.add(f"order:{order_id}")
+    for budget in policy.budgets:
+        if budget.team == "*" or (team is not None and budget.team == team.name):
+            scopes.add(f"budget:{budget.team}")
+    uow.grants.lock_scopes(scopes)
 
 
 def _team_name(uow: UnitOfWork, case: Case | None) -> str | None:
@@ -622,6 +653,18 @@ def grant_on_case(
     with uow:
         case = _load_case(uow, actor, case_id)
         _check_order(uow, actor, order_id, case.customer_id)
+        order_id = order_in_question(uow, case.customer_id, case, order_id)
+        _lock_grant_scopes(
+            uow,
+            loaded.policy,
+            agent_id=actor.agent_id,
+            customer_id=case.customer_id,
+            case_id=case_id,
+            order_id=order_id,
+            team_id=case.team_id,
+        )
+        # Read after the locks: another grant on this case may have committed meanwhile.
+        case = _load_case(uow, actor, case_id)
         situation = _situation_for_case(uow, loaded.policy, now, case, order_id)
         return _grant(
             uow,
@@ -661,8 +704,19 @@ def grant_for_customer(
     actor.require(Permission.WRITE_CASES)
     loaded = active_policy(uow)
     with uow:
-        customer = _load_customer(uow, actor, customer_id)
+        _load_customer(uow, actor, customer_id)
         _check_order(uow, actor, order_id, customer_id)
+        _lock_grant_scopes(
+            uow,
+            loaded.policy,
+            agent_id=actor.agent_id,
+            customer_id=customer_id,
+            case_id=None,
+            order_id=order_id,
+            team_id=None,
+        )
+        # Read after the locks: another grant for this customer may have committed meanwhile.
+        customer = _load_customer(uow, actor, customer_id)
         situation = load_situation(
             uow,
             loaded.policy,
@@ -712,6 +766,15 @@ def decide_approval(
         grant = uow.grants.get(approval.grant_id)
         assert grant is not None
         assert grant.id is not None
+        _lock_grant_scopes(
+            uow,
+            loaded.policy,
+            agent_id=grant.agent_id,
+            customer_id=grant.customer_id,
+            case_id=grant.case_id,
+            order_id=grant.order_id,
+            team_id=grant.team_id,
+        )
         approval.decide(
             ApprovalStatus.APPROVED if approve else ApprovalStatus.DENIED, actor.ref, now, note
         )
@@ -818,6 +881,18 @@ def reverse_grant(
         original = uow.grants.get(grant_id)
         if original is None:
             raise NotFound("grant", grant_id)
+        _lock_grant_scopes(
+            uow,
+            policy,
+            agent_id=None,
+            customer_id=original.customer_id,
+            case_id=original.case_id,
+            order_id=original.order_id,
+            team_id=None,
+        )
+        # Read again after the locks: a second click may have reversed it meanwhile.
+        original = uow.grants.get(grant_id)
+        assert original is not None
         if original.status is not GrantStatus.EXECUTED:
             raise DomainError(
                 f"grant {grant_id} is {original.status.value}; only an executed grant is reversed",

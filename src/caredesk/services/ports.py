@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -371,6 +371,13 @@ class GrantRepository(Protocol):
     ) -> SpendWindow: ...
 
     def team_spend(self, team_id: int | None, since: datetime) -> Decimal: ...
+
+    def lock_scopes(self, scopes: Collection[str]) -> None:
+        """Hold these scopes ("agent:7", "customer:c1", "budget:*", …) until the transaction
+        ends, waiting for any other transaction that holds one, and read from then on what it
+        committed: the sums read next count every grant on them, and no other grant on them
+        commits before this one does."""
+        ...
 
 
 class ApprovalRepository(Protocol):

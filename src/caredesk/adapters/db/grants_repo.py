@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+from collections.abc import Collection
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -73,6 +75,12 @@ def _onto(grant: Grant, row: m.GrantRow) -> None:
     row.executed_at = grant.executed_at
     row.issue_type = grant.issue_type
     row.bases = [dict(b) for b in grant.bases]
+
+
+def _lock_key(scope: str) -> int:
+    """A stable 64-bit advisory lock key per scope, apart from other users of advisory locks."""
+    digest = hashlib.sha256(f"caredesk.grants:{scope}".encode()).digest()
+    return int.from_bytes(digest[:8], "big", signed=True)
 
 
 def _counted() -> ColumnElement[bool]:
@@ -223,6 +231,18 @@ class SqlGrantRepository:
             customer_spend_365d=Decimal(spend or 0),
             order_spent=Decimal(order_spent or 0).quantize(Decimal("0.01")),
         )
+
+    def lock_scopes(self, scopes: Collection[str]) -> None:
+        if self.session.get_bind().dialect.name != "postgresql":
+            # SQLite: a writing transaction holds the database's write lock from its first
+            # statement (BEGIN IMMEDIATE), so nothing else commits until this one does.
+            return
+        # Read committed sums no lock of their own: a transaction lock per scope, taken in one
+        # order by every grant so that two never wait on each other.
+        for scope in sorted(set(scopes)):
+            self.session.execute(select(func.pg_advisory_xact_lock(_lock_key(scope))))
+        # What this session read while another grant was still committing is read again.
+        self.session.expire_all()
 
     def team_spend(self, team_id: int | None, since: datetime) -> Decimal:
         conditions = [m.GrantRow.executed_at >= since]
