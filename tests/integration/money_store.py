@@ -23,9 +23,10 @@ from caredesk.services import auth, cases, policy
 
 
 def add_customer(container: Container, customer_id: str, orders: dict[str, str]) -> None:
-    """A customer who paid each order (id → amount) by card; each was delivered yesterday."""
+    """A customer who paid each order (id → amount, or "card amount+gift card amount") by
+    card, or by card and gift card; each order was delivered yesterday."""
     now = container.clock.now()
-    card = f"card_{customer_id}"
+    card, gift = f"card_{customer_id}", f"gift_{customer_id}"
     with container.uow() as uow:
         uow.customers.add(
             Customer(
@@ -33,20 +34,29 @@ def add_customer(container: Container, customer_id: str, orders: dict[str, str])
                 first_name=customer_id.title(),
                 last_name="Example",
                 emails=[f"{customer_id}@example.com"],
-                payment_methods=[PaymentMethod(card, PaymentKind.CREDIT_CARD, "visa", "4242")],
+                payment_methods=[
+                    PaymentMethod(card, PaymentKind.CREDIT_CARD, "visa", "4242"),
+                    PaymentMethod(gift, PaymentKind.GIFT_CARD, balance=Decimal("0.00")),
+                ],
                 created_at=now - timedelta(days=400),
                 updated_at=now,
             )
         )
-        for order_id, amount in orders.items():
+        for order_id, amounts in orders.items():
+            by_card, _, by_gift = amounts.partition("+")
+            paid = [(card, Decimal(by_card)), *([(gift, Decimal(by_gift))] if by_gift else [])]
+            total = sum((amount for _, amount in paid), Decimal(0))
             uow.orders.add(
                 Order(
                     id=order_id,
                     customer_id=customer_id,
                     status=OrderStatus.DELIVERED,
                     address=Address("1 Main St"),
-                    lines=[OrderLine(f"{order_id}-item", "thing", "A thing", Decimal(amount))],
-                    payments=[PaymentTransaction(TransactionType.PAYMENT, Decimal(amount), card)],
+                    lines=[OrderLine(f"{order_id}-item", "thing", "A thing", total)],
+                    payments=[
+                        PaymentTransaction(TransactionType.PAYMENT, amount, method)
+                        for method, amount in paid
+                    ],
                     fulfilments=[
                         Fulfilment(
                             ["1Z1"], [f"{order_id}-item"], delivered_at=now - timedelta(days=1)
@@ -58,12 +68,17 @@ def add_customer(container: Container, customer_id: str, orders: dict[str, str])
         uow.commit()
 
 
+def add_team(container: Container, name: str) -> None:
+    if name not in {t.name for t in auth.list_teams(container.uow(), SYSTEM)}:
+        auth.create_team(container.uow(), SYSTEM, container.clock.now(), name)
+
+
 def add_agent(
     container: Container, email: str, role: Role = Role.AGENT, team: str | None = None
 ) -> Actor:
     now = container.clock.now()
-    if team is not None and team not in {t.name for t in auth.list_teams(container.uow(), SYSTEM)}:
-        auth.create_team(container.uow(), SYSTEM, now, team)
+    if team is not None:
+        add_team(container, team)
     agent = auth.create_agent(
         container.uow(),
         SYSTEM,
@@ -112,7 +127,8 @@ def load_policy(container: Container, version: str, **changes: Any) -> None:
     policy.load_policy(container.uow(), SYSTEM, container.clock.now(), yaml.safe_dump(data))
 
 
-# A store credit of any amount the agent types, for the tests that need money of their choice.
+# A store credit and a refund of any amount the agent types, for the tests that need money
+# of their choice.
 TYPED_CREDIT = {
     "id": "typed-credit",
     "kind": "store_credit",
@@ -120,10 +136,17 @@ TYPED_CREDIT = {
     "amount": {"of": "requested"},
     "rules": ["issue.fault_on_our_side"],
 }
+TYPED_REFUND = {
+    "id": "typed-refund",
+    "kind": "refund",
+    "label": "Refund of the amount given",
+    "amount": {"of": "requested"},
+    "rules": ["order.belongs_to_case_customer", "order.received_something"],
+}
 
 
 def with_typed_credit() -> list[dict[str, Any]]:
     remedies: list[dict[str, Any]] = yaml.safe_load(policy.packaged_policy_text("default"))[
         "remedies"
     ]
-    return [*remedies, TYPED_CREDIT]
+    return [*remedies, TYPED_CREDIT, TYPED_REFUND]

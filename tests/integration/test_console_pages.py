@@ -157,6 +157,28 @@ def test_a_double_clicked_grant_grants_once(app_client: TestClient, store: Conta
         assert len(uow.grants.for_case(case_id)) == 1
 
 
+def test_the_same_offer_from_two_tabs_grants_once(app_client: TestClient, store: Container) -> None:
+    case_id = story(store, "Our agreed delivery date")
+    sign_in(app_client, AGENT)
+    # Two renders of the page: each has its own key, both the same offer on the same facts.
+    forms = []
+    for _ in range(2):
+        page = app_client.get(f"/cases/{case_id}").text
+        forms.append(
+            {
+                name: field_value(page, name)
+                for name in ("csrf_token", "remedies", "basis", "idempotency_key")
+            }
+        )
+    assert forms[0]["idempotency_key"] != forms[1]["idempotency_key"]
+
+    answers = [app_client.post(f"/cases/{case_id}/grant", data=form) for form in forms]
+
+    assert [a.headers["location"] for a in answers] == [f"/cases/{case_id}?notice=granted"] * 2
+    with store.uow.read_only() as uow:
+        assert len(uow.grants.for_case(case_id)) == 1
+
+
 def test_a_stale_case_page_shows_the_conflict_and_overwrites_nothing(
     app_client: TestClient, store: Container
 ) -> None:

@@ -18,6 +18,7 @@ from caredesk.services.grants import GrantOutcome
 from tests.integration.money_store import (
     add_agent,
     add_customer,
+    add_team,
     load_policy,
     open_case,
     with_typed_credit,
@@ -46,7 +47,7 @@ def test_parallel_grants_never_overshoot_a_daily_limit_or_a_team_budget(
         budgets=[{"team": "Front line", "period": "day", "amount": str(TEAM_BUDGET)}],
     )
     agent = add_agent(container, "ana@desk.example", Role.AGENT, team="Front line")
-    add_agent(container, "bo@desk.example", Role.AGENT, team="Billing")
+    add_team(container, "Billing")
     # Half the cases sit with the budgeted team: both bounds are reached, by different grants.
     cases = []
     for n in range(PARALLEL):

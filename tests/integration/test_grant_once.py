@@ -4,17 +4,20 @@ what was already granted for the same case and issue."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from decimal import Decimal
 
 import pytest
+from fastapi.testclient import TestClient
 
 from caredesk.bootstrap import Container
-from caredesk.domain.agents import SYSTEM, Actor
+from caredesk.domain.agents import SYSTEM, Actor, Role
 from caredesk.domain.cases import MessageKind
 from caredesk.domain.grants import GrantStatus
 from caredesk.domain.orders import TransactionType
 from caredesk.services import auth, demo, grants
 from caredesk.services.ports import CaseFilter
+from tests.integration.conftest import Headers
 
 TOP_OFFER = ["expedite", "refund-partial", "store-credit"]
 
@@ -108,3 +111,36 @@ def test_what_was_granted_is_not_offered_again_for_the_same_issue(
     assert not offered & set(TOP_OFFER)
     for remedy in TOP_OFFER:
         assert [r.rule_id for r in after.plan.ineligible[remedy]] == ["grants.once_per_issue"]
+
+
+def test_every_door_answers_a_repeated_offer_with_the_first_grant(
+    container: Container,
+    missed_date: tuple[int, Actor],
+    client: TestClient,
+    token_for: Callable[..., Headers],
+) -> None:
+    case_id, priya = missed_date
+    headers = token_for(Role.AGENT, priya.agent_id)
+    plan = client.get(f"/api/v1/cases/{case_id}/plan", headers=headers).json()
+    url = f"/api/v1/cases/{case_id}/grants"
+    body = {"remedies": TOP_OFFER, "basis": plan["basis"]}
+    first = client.post(url, json=body, headers={**headers, "Idempotency-Key": "rest-1"})
+    assert first.status_code == 201, first.text
+
+    after = client.get(f"/api/v1/cases/{case_id}/plan", headers=headers).json()
+    again = client.post(
+        url,
+        json={"remedies": TOP_OFFER, "basis": after["basis"]},
+        headers={**headers, "Idempotency-Key": "rest-2"},
+    )
+    tool = client.post(
+        "/api/v1/tools/grant_offer",
+        json={"arguments": {"case_id": case_id, "remedies": TOP_OFFER}, "confirmed": True},
+        headers={**headers, "Idempotency-Key": "tool-1"},
+    )
+
+    assert again.status_code == 201, again.text
+    assert again.json()["id"] == first.json()["id"]
+    assert tool.status_code == 200, tool.text
+    assert tool.json()["result"]["grant_id"] == first.json()["id"]
+    assert _refunds(container, case_id) == [Decimal("59.60")]
