@@ -182,7 +182,7 @@ def _caps(
 
 
 def _case_value(uow: UnitOfWork, situation: Situation) -> Decimal:
-    """What the orders the case is about cost the customer (none: nothing)."""
+    """What the customer paid for the orders the case is about; zero when it names none."""
     orders = {situation.order.id: situation.order} if situation.order else {}
     for order_id in situation.case.order_ids if situation.case else []:
         if order_id not in orders:
@@ -431,6 +431,7 @@ def _commit_effects(
         uow.customers.save(ws.customer)
     for new_order in ws.new_orders:
         uow.orders.add(new_order)
+    # The facts this grant leaves behind: the same offer asked on them asks for it again.
     left = _basis_of(ws.customer, ws.order)
     if left not in grant.bases:
         grant.bases.append(left)

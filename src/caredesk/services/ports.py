@@ -336,7 +336,8 @@ class UnitOfWorkFactory(Protocol):
 
 @dataclass(frozen=True, slots=True)
 class SpendWindow:
-    """Sums of executed grants that authority, budgets and guardrails add a new grant to."""
+    """Sums of executed grants that authority, budgets, guardrails and caps add a new grant
+    to; a reversed grant and its reversal count for nothing."""
 
     case_spent: Decimal
     agent_spent_today: Decimal

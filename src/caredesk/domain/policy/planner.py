@@ -142,17 +142,16 @@ def plan(context: PlanContext) -> Plan:
             ]
             continue
         outcome = _try(context, remedy)
-        capped = (
-            cap_refusal(policy, outcome.cost, context.usage.caps)
-            if isinstance(outcome, RemedyOption)
-            else None
-        )
-        if capped is not None:
-            ineligible[remedy.id] = [capped]
-        elif isinstance(outcome, RemedyOption):
+        if not isinstance(outcome, RemedyOption):
+            ineligible[remedy.id] = outcome
+            continue
+        # A remedy that alone goes above a cap is shown with the cap's rule; bundles are
+        # checked whole by decide() below.
+        capped = cap_refusal(policy, outcome.cost, context.usage.caps)
+        if capped is None:
             options.append(outcome)
         else:
-            ineligible[remedy.id] = outcome
+            ineligible[remedy.id] = [capped]
     baseline = Decimal(str(round(base, 4))) * at_stake
     offers: list[Offer] = []
     for size in range(1, policy.planner.max_bundle_size + 1):
