@@ -189,7 +189,20 @@ def test_live_update_shows_a_new_case_without_reload(live: LiveServer, sign_in: 
 
 
 def test_a_viewer_cannot_grant(live: LiveServer, sign_in: SignIn) -> None:
-    case_id = story_case(live, "Will the baby monitor")
+    # A case of its own: another test may have granted the story's offers already, and a
+    # granted offer is not offered again on the same case.
+    story = cases.get_case(live.container.uow(), SYSTEM, story_case(live, "Will the baby monitor"))
+    fresh = cases.create_case(
+        live.container.uow(),
+        SYSTEM,
+        live.container.clock.now(),
+        customer_id=story.case.customer_id,
+        subject=story.case.subject,
+        body=story.messages[0].body,
+        order_ids=story.case.order_ids,
+    )
+    assert fresh.case.id is not None
+    case_id = fresh.case.id
     with live.container.uow.read_only() as uow:
         before = uow.grants.for_case(case_id)
     page = sign_in(VIEWER)

@@ -133,10 +133,21 @@ def test_every_door_answers_a_repeated_offer_with_the_first_grant(
         json={"remedies": TOP_OFFER, "basis": after["basis"]},
         headers={**headers, "Idempotency-Key": "rest-2"},
     )
+    # An AI agent speaks for one customer: its token is bound to the case's customer.
+    customer_id = grants.case_grants(container.uow(), SYSTEM, case_id)[0].customer_id
+    bound = auth.create_token(
+        container.uow(),
+        SYSTEM,
+        container.clock.now(),
+        name="assistant",
+        role=Role.AGENT,
+        agent_id=priya.agent_id,
+        customer_id=customer_id,
+    )
     tool = client.post(
         "/api/v1/tools/grant_offer",
         json={"arguments": {"case_id": case_id, "remedies": TOP_OFFER}, "confirmed": True},
-        headers={**headers, "Idempotency-Key": "tool-1"},
+        headers={"Authorization": f"Bearer {bound.secret}", "Idempotency-Key": "tool-1"},
     )
 
     assert again.status_code == 201, again.text
