@@ -25,6 +25,7 @@ from caredesk.services.portal_mail import register_portal
 from caredesk.services.ports import Clock, PasswordHasher
 from caredesk.services.search import Semantic
 from caredesk.services.sla import register_sla
+from caredesk.services.throttling import ThrottleRules
 from caredesk.services.triage import TriageEngine
 from caredesk.services.webhooks import register_webhooks
 from caredesk.settings import Settings
@@ -38,6 +39,7 @@ class Container:
     clock: Clock
     hasher: PasswordHasher
     lifecycle: lifecycle.LifecycleOptions
+    throttling: ThrottleRules
     triage: TriageEngine | None = None
     semantic: Semantic | None = None
     semantic_error: str | None = None
@@ -73,6 +75,7 @@ def bootstrap(settings: Settings, *, clock: Clock | None = None) -> Container:
         clock=clock or SystemClock(),
         hasher=Argon2PasswordHasher(),
         lifecycle=lifecycle.LifecycleOptions.of(settings),
+        throttling=ThrottleRules.of(settings),
     )
     wire_knowledge(container)
     wire_events(container)

@@ -11,6 +11,8 @@ from typing import Literal
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from caredesk.domain.rates import RATE_PATTERN
+
 DEFAULT_DATABASE_URL = "sqlite:///./caredesk.db"
 
 
@@ -147,6 +149,52 @@ class Settings(BaseSettings):
     smtp_username: str | None = None
     smtp_password: str | None = None
     smtp_timeout_seconds: float = Field(default=30.0, gt=0)
+
+    # --- Sign-in protection and rate limits (docs: README "Security settings") -----------------
+    # Failed sign-ins are counted per account (known or not, alike) and per client address;
+    # unknown, expired or revoked tokens and sign-in links per client address. The counts
+    # live in the database, so every process sees the same ones.
+    sign_in_free_failures: int = Field(
+        default=3, ge=0, description="Failures per account before each further one waits."
+    )
+    sign_in_first_delay_seconds: float = Field(
+        default=1.0, gt=0, description="The first wait; it doubles with every further failure."
+    )
+    sign_in_max_delay_seconds: float = Field(default=60.0, gt=0)
+    sign_in_lock_failures: int = Field(
+        default=10, ge=1, description="Failures per account that lock it, even to its password."
+    )
+    sign_in_lock_seconds: int = Field(
+        default=900, ge=1, description="How long a lock lasts (an admin can lift it sooner)."
+    )
+    sign_in_failure_window_seconds: int = Field(
+        default=3600, ge=1, description="A failure this long after the last one counts afresh."
+    )
+    sign_in_client_free_failures: int = Field(
+        default=10, ge=0, description="Credential failures per client address before waits."
+    )
+    sign_in_client_lock_failures: int = Field(
+        default=50, ge=1, description="Credential failures per client address that lock it."
+    )
+    rate_limits: bool = Field(
+        default=True, description="Limit requests to the APIs per client address and token."
+    )
+    rate_limit_per_client: str = Field(
+        default="600/minute",
+        pattern=RATE_PATTERN,
+        description="Requests per client address to the APIs and the sign-in forms.",
+    )
+    rate_limit_per_token: str = Field(
+        default="300/minute",
+        pattern=RATE_PATTERN,
+        description="Requests (and MCP tool calls) per token or console session; a token "
+        "may carry its own.",
+    )
+    redis_url: str | None = Field(
+        default=None,
+        description="redis://host:port/db: rate-limit counters shared by every API process "
+        "(else each process counts alone, in memory).",
+    )
 
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     log_json: bool = True

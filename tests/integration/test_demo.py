@@ -116,6 +116,8 @@ def test_a_new_admin_email_adds_only_that_admin(container: Container) -> None:
         email="owner@example.com",
         password=PASSWORD,
         ttl=timedelta(hours=1),
+        client="127.0.0.1",
+        rules=container.throttling,
     )
     assert session.agent.id == summary.admin_id
 
@@ -150,6 +152,8 @@ def test_every_role_has_an_agent_and_the_admin_signs_in(container: Container) ->
             email=email,
             password=PASSWORD,
             ttl=timedelta(hours=1),
+            client="127.0.0.1",
+            rules=container.throttling,
         )
         assert session.agent.email == email
     assert session.agent.role is Role.VIEWER

@@ -182,6 +182,18 @@ def users_list() -> None:
             out.print(f"{agent.id}\t{agent.email}\t{agent.role.value}\t{state}")
 
 
+@users_app.command("unlock")
+def users_unlock(email: Annotated[str, typer.Argument(help="The agent's sign-in email.")]) -> None:
+    """Lift an agent's sign-in lock after too many failed sign-ins (audited)."""
+    from caredesk.services import auth
+
+    with desk() as container:
+        agent = auth.find_agent(container.uow(), SYSTEM, email)
+        assert agent.id is not None
+        auth.unlock_agent(container.uow(), SYSTEM, container.clock.now(), agent.id)
+        out.print(f"agent {agent.id} {agent.email} unlocked")
+
+
 @tokens_app.command("create")
 def tokens_create(
     role: Annotated[Role, typer.Option(help="admin, lead, agent or viewer.")],
@@ -194,6 +206,10 @@ def tokens_create(
     ] = None,
     tool: Annotated[
         list[str] | None, typer.Option(help="Limit the token to this tool (repeatable).")
+    ] = None,
+    rate_limit: Annotated[
+        str | None,
+        typer.Option(help="Requests it may make, e.g. 60/minute (else the desk's default)."),
     ] = None,
 ) -> None:
     """Create an API token. The secret is printed on the last line, once."""
@@ -212,6 +228,7 @@ def tokens_create(
             agent_id=agent_id,
             customer_id=customer,
             tools=tool or None,
+            rate_limit=rate_limit,
         )
         err.print(f"token {issued.token.id} ({role.value}) created; it is shown only now:")
         print(issued.secret)

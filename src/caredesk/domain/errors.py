@@ -57,6 +57,8 @@ class ErrorCode(StrEnum):
     MODEL_UNAVAILABLE = "model_unavailable"
     NOT_ENOUGH_LABELS = "not_enough_labels"
     RATE_LIMITED = "rate_limited"
+    TOO_MANY_ATTEMPTS = "too_many_attempts"
+    ACCOUNT_LOCKED = "account_locked"
 
 
 class DomainError(Exception):
@@ -72,6 +74,24 @@ class DomainError(Exception):
         if code is not None:
             self.code = code
         self.details = details or {}
+
+
+class RetryLater(DomainError):
+    """A refusal that lifts by itself: the caller may try again after `retry_after` seconds
+    (over HTTP a 429 with `Retry-After`)."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        code: ErrorCode,
+        retry_after: int,
+        details: dict[str, Any] | None = None,
+    ) -> None:
+        super().__init__(
+            message, code=code, details={**(details or {}), "retry_after": retry_after}
+        )
+        self.retry_after = retry_after
 
 
 class ValidationFailed(DomainError):

@@ -7,6 +7,7 @@ from datetime import datetime
 
 from caredesk.domain.agents import Actor, Role
 from caredesk.domain.errors import DomainError, ErrorCode
+from caredesk.domain.rates import Rate
 
 
 @dataclass(slots=True)
@@ -23,12 +24,22 @@ class ApiToken:
     last_used_at: datetime | None = None
     customer_id: str | None = None
     tools: list[str] | None = None
+    # Requests this token may make (else the desk's per-token default), e.g. an AI agent's.
+    rate_limit: Rate | None = None
 
     def check_usable(self, now: datetime) -> None:
         if self.revoked_at is not None:
-            raise DomainError("this API token was revoked", code=ErrorCode.TOKEN_REVOKED)
+            raise DomainError(
+                "this API token was revoked",
+                code=ErrorCode.TOKEN_REVOKED,
+                details={"token_id": self.id},
+            )
         if self.expires_at is not None and self.expires_at <= now:
-            raise DomainError("this API token has expired", code=ErrorCode.TOKEN_EXPIRED)
+            raise DomainError(
+                "this API token has expired",
+                code=ErrorCode.TOKEN_EXPIRED,
+                details={"token_id": self.id},
+            )
 
     def bind_customer(self, customer_id: str) -> None:
         """Limit the token to one verified customer; a bound token never changes customer."""

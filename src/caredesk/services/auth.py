@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from caredesk.domain.agents import ROLE_PERMISSIONS, Actor, Agent, Permission, Role, Team
+from caredesk.domain.audit import AuditEvent
 from caredesk.domain.customers import normalise_email
 from caredesk.domain.errors import (
     Conflict,
@@ -20,9 +21,12 @@ from caredesk.domain.errors import (
 )
 from caredesk.domain.events import Changed
 from caredesk.domain.mail import INBOUND_SCOPE
+from caredesk.domain.rates import Rate
+from caredesk.domain.throttling import ThrottleKind, throttle_key
 from caredesk.domain.tokens import ApiToken, Session
 from caredesk.services.commands import command
 from caredesk.services.ports import PasswordHasher, UnitOfWork
+from caredesk.services.throttling import Attempt, ThrottleRules
 from caredesk.services.tools import TOOL_NAMES
 
 TOKEN_PREFIX = "cdk_"
@@ -171,6 +175,7 @@ def create_token(
     expires_at: datetime | None = None,
     customer_id: str | None = None,
     tools: list[str] | None = None,
+    rate_limit: str | None = None,
 ) -> IssuedToken:
     actor.require(Permission.MANAGE_TOKENS)
     if not ROLE_PERMISSIONS[role] <= ROLE_PERMISSIONS[actor.role]:
@@ -178,6 +183,7 @@ def create_token(
     if expires_at is not None and expires_at <= now:
         raise ValidationFailed("expiry must be in the future", details={"field": "expires_at"})
     secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    rate = Rate.parse(rate_limit) if rate_limit is not None else None
     if tools is not None:
         # Besides tools, a token may carry the inbound-mail scope (the MIME webhook only).
         unknown = sorted(set(tools) - TOOL_NAMES - {INBOUND_SCOPE})
@@ -202,6 +208,7 @@ def create_token(
             expires_at=expires_at,
             customer_id=customer_id,
             tools=sorted(set(tools)) if tools is not None else None,
+            rate_limit=rate,
         )
         uow.tokens.add(token)
         uow.publish(
@@ -217,6 +224,7 @@ def create_token(
                     "agent_id": agent_id,
                     "customer_id": customer_id,
                     "tools": token.tools,
+                    "rate_limit": str(rate) if rate else None,
                 },
             )
         )
@@ -277,21 +285,74 @@ def revoke_tokens_named(uow: UnitOfWork, actor: Actor, now: datetime, name: str)
         return count
 
 
-def authenticate_token(uow: UnitOfWork, secret: str, now: datetime) -> Actor:
+@dataclass(frozen=True, slots=True)
+class TokenHolder:
+    """Who a token speaks for, and the request rate it has of its own (if any)."""
+
+    actor: Actor
+    rate_limit: Rate | None
+
+
+def _usable_token(uow: UnitOfWork, secret: str, now: datetime) -> tuple[ApiToken, bool]:
+    """The token, checked; and whether its last use was recorded (the caller commits)."""
+    token = uow.tokens.get_by_hash(hash_secret(secret))
+    if token is None:
+        raise DomainError("the API token is not valid", code=ErrorCode.TOKEN_INVALID)
+    token.check_usable(now)
+    if token.agent_id is not None:
+        agent = uow.agents.get(token.agent_id)
+        if agent is None or not agent.active:
+            raise DomainError(
+                "the token's agent is deactivated",
+                code=ErrorCode.TOKEN_REVOKED,
+                details={"token_id": token.id},
+            )
+    if token.last_used_at is None or now - token.last_used_at > LAST_USED_RESOLUTION:
+        token.last_used_at = now
+        uow.tokens.save(token)
+        return token, True
+    return token, False
+
+
+def identify_token(uow: UnitOfWork, secret: str, now: datetime) -> TokenHolder:
     with uow:
-        token = uow.tokens.get_by_hash(hash_secret(secret))
-        if token is None:
-            raise DomainError("the API token is not valid", code=ErrorCode.TOKEN_INVALID)
-        token.check_usable(now)
-        if token.agent_id is not None:
-            agent = uow.agents.get(token.agent_id)
-            if agent is None or not agent.active:
-                raise DomainError("the token's agent is deactivated", code=ErrorCode.TOKEN_REVOKED)
-        if token.last_used_at is None or now - token.last_used_at > LAST_USED_RESOLUTION:
-            token.last_used_at = now
-            uow.tokens.save(token)
+        token, touched = _usable_token(uow, secret, now)
+        if touched:
             uow.commit()
-        return token.actor()
+        return TokenHolder(token.actor(), token.rate_limit)
+
+
+def authenticate_token(uow: UnitOfWork, secret: str, now: datetime) -> Actor:
+    return identify_token(uow, secret, now).actor
+
+
+@command
+def use_token(
+    uow: UnitOfWork, secret: str, now: datetime, *, client: str, rules: ThrottleRules
+) -> TokenHolder:
+    """A token presented from a client address: unknown, expired and revoked ones count as
+    failures of that address, which is then made to wait and locked like a password
+    guesser; while it waits even a good token is refused, so a lucky guess looks the same."""
+    with uow:
+        attempt = Attempt.begin(uow, rules, client=client, for_change=False)
+        attempt.check(now)
+        try:
+            token, touched = _usable_token(uow, secret, now)
+        except DomainError as refusal:
+            known = refusal.details.get("token_id")
+            attempt.failed(
+                uow,
+                now,
+                action="token.failed",
+                entity_type="token" if known is not None else "client",
+                entity_id=known if known is not None else client,
+                after={"code": refusal.code.value},
+            )
+            uow.commit()
+            raise
+        if touched:
+            uow.commit()
+        return TokenHolder(token.actor(), token.rate_limit)
 
 
 @command
@@ -303,15 +364,37 @@ def login(
     email: str,
     password: str,
     ttl: timedelta,
+    client: str,
+    rules: ThrottleRules,
 ) -> IssuedSession:
+    """Sign an agent in from a client address.
+
+    Unknown and known addresses take the same path: the same throttles (the account's is
+    keyed by the address typed, agent or not), the same password hashing, the same writes
+    and the same answers, so that neither the answers nor their timing reveal an account.
+    """
     with uow:
+        attempt = Attempt.begin(uow, rules, client=client, account=email)
+        attempt.check(now)
         agent = uow.agents.get_by_email(email)
         # Verify against a hash even for unknown users, so timing does not reveal accounts.
         stored = agent.password_hash if agent and agent.password_hash else None
         valid = hasher.verify(stored or _DUMMY_HASH.get(hasher), password)
         if agent is None or not agent.active or stored is None or not valid:
+            assert attempt.account is not None
+            attempt.failed(
+                uow,
+                now,
+                action="sign_in.failed",
+                # An address no agent has is filed under its hash, never the address typed.
+                entity_type="agent" if agent is not None else "account",
+                entity_id=agent.id if agent is not None else attempt.account.key,
+                after={"failures": attempt.account.failures + 1},
+            )
+            uow.commit()
             raise DomainError("email or password is wrong", code=ErrorCode.INVALID_CREDENTIALS)
         assert agent.id is not None
+        attempt.succeeded(uow)
         secret = secrets.token_urlsafe(32)
         session = Session(
             id=None,
@@ -368,3 +451,53 @@ def logout(uow: UnitOfWork, secret: str, now: datetime) -> None:
             session.revoked_at = now
             uow.sessions.save(session)
             uow.commit()
+
+
+@command
+def unlock_agent(uow: UnitOfWork, actor: Actor, now: datetime, agent_id: int) -> Agent:
+    """Lift an agent's sign-in lock and forget their failures (admins; audited)."""
+    actor.require(Permission.MANAGE_AGENTS)
+    with uow:
+        agent = uow.agents.get(agent_id)
+        if agent is None:
+            raise NotFound("agent", agent_id)
+        key = throttle_key(ThrottleKind.ACCOUNT, agent.email)
+        throttle = uow.throttles.get_for_change(key)
+        if throttle is not None:
+            uow.throttles.delete(key)
+            uow.publish(
+                Changed(
+                    actor=actor,
+                    at=now,
+                    action="sign_in.unlocked",
+                    entity_type="agent",
+                    entity_id=agent_id,
+                    before=throttle.state(),
+                    after={"failures": 0, "locked_until": None},
+                )
+            )
+            uow.commit()
+        return agent
+
+
+def locked_agents(uow: UnitOfWork, actor: Actor, now: datetime) -> dict[int, datetime]:
+    """The agents locked out of signing in now, with the end of each lock."""
+    actor.require(Permission.MANAGE_AGENTS)
+    with uow:
+        ids_by_key = {
+            throttle_key(ThrottleKind.ACCOUNT, a.email): a.id
+            for a in uow.agents.all()
+            if a.id is not None
+        }
+        return {
+            ids_by_key[key]: until for key, until in uow.throttles.locked(ids_by_key, now).items()
+        }
+
+
+def agent_audit_trail(uow: UnitOfWork, actor: Actor, agent_id: int) -> list[AuditEvent]:
+    """What was done to and about an agent: sign-in failures, locks, unlocks, changes."""
+    actor.require(Permission.MANAGE_AGENTS)
+    with uow:
+        if uow.agents.get(agent_id) is None:
+            raise NotFound("agent", agent_id)
+        return uow.audit.for_entity("agent", str(agent_id))

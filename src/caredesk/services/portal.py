@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any, Protocol
 
-from caredesk.domain.agents import Actor, Permission, Role
+from caredesk.domain.agents import SYSTEM, Actor, Permission, Role
 from caredesk.domain.cases import Case, Channel, Message, MessageKind
 from caredesk.domain.customers import Customer, normalise_email
 from caredesk.domain.errors import (
@@ -38,6 +38,7 @@ from caredesk.services.facts import default_params, load_situation, request_fact
 from caredesk.services.lifecycle import LifecycleOptions
 from caredesk.services.policy import active_policy, policy_in_force
 from caredesk.services.ports import CaseFilter, Page, UnitOfWork, UnitOfWorkFactory
+from caredesk.services.throttling import Attempt, ThrottleRules
 
 # Self-service the portal has pages for; the policy decides which of them a store allows.
 PORTAL_KINDS = frozenset({RemedyKind.CANCEL, RemedyKind.RETURN_LABEL, RemedyKind.KEEP_ITEM})
@@ -152,12 +153,30 @@ def request_sign_in(
     key, client_id = email_key(address), client_key(client)
     with uow:
         since = now - RATE_WINDOW
+        over = None
         if (
             uow.portal.sign_ins_since(email_key=key, client_key=None, since=since)
             >= limits.per_address_per_hour
-            or uow.portal.sign_ins_since(email_key=None, client_key=client_id, since=since)
+        ):
+            over = "address"
+        elif (
+            uow.portal.sign_ins_since(email_key=None, client_key=client_id, since=since)
             >= limits.per_client_per_hour
         ):
+            over = "client"
+        if over is not None:
+            # Filed under the address's hash, known or not: the trail holds no address typed.
+            uow.publish(
+                Changed(
+                    actor=SYSTEM,
+                    at=now,
+                    action="portal.link_throttled",
+                    entity_type="portal_sign_in",
+                    entity_id=key,
+                    after={"client": client, "limit": over},
+                )
+            )
+            uow.commit()
             return
         owner = uow.customers.email_owner(address)
         request = SignInRequest(
@@ -253,13 +272,38 @@ class IssuedPortalSession:
 
 
 @command
-def redeem_link(uow: UnitOfWork, now: datetime, secret: str, ttl: timedelta) -> IssuedPortalSession:
-    """Trade a sign-in link (once, before it expires) for a portal session."""
+def redeem_link(
+    uow: UnitOfWork,
+    now: datetime,
+    secret: str,
+    ttl: timedelta,
+    *,
+    client: str,
+    rules: ThrottleRules,
+) -> IssuedPortalSession:
+    """Trade a sign-in link (once, before it expires) for a portal session.
+
+    A link that is not valid (unknown, used, expired) counts against the client address
+    like a wrong password, so links cannot be guessed at speed."""
     with uow:
+        attempt = Attempt.begin(uow, rules, client=client)
+        attempt.check(now)
         request = uow.portal.sign_in_by_hash(hash_secret(secret))
-        if request is None:
-            raise DomainError("this sign-in link is not valid", code=ErrorCode.TOKEN_INVALID)
-        customer_id = request.redeem(now)
+        try:
+            if request is None:
+                raise DomainError("this sign-in link is not valid", code=ErrorCode.TOKEN_INVALID)
+            customer_id = request.redeem(now)
+        except DomainError as refusal:
+            attempt.failed(
+                uow,
+                now,
+                action="portal.link_failed",
+                entity_type="client",
+                entity_id=client,
+                after={"code": refusal.code.value},
+            )
+            uow.commit()
+            raise
         uow.portal.save_sign_in(request)
         session_secret = secrets.token_urlsafe(32)
         session = PortalSession(

@@ -31,6 +31,7 @@ from caredesk.services.lifecycle_ports import LifecycleRepository
 from caredesk.services.mail_ports import MailRepository
 from caredesk.services.portal_ports import PortalRepository
 from caredesk.services.sla_ports import SlaRepository
+from caredesk.services.throttle_ports import ThrottleRepository
 from caredesk.services.webhooks_ports import WebhookRepository
 
 T = TypeVar("T")
@@ -310,6 +311,9 @@ class UnitOfWork(Protocol):
 
     @property
     def portal(self) -> PortalRepository: ...
+
+    @property
+    def throttles(self) -> ThrottleRepository: ...
 
     def __enter__(self) -> Self: ...
 

@@ -32,6 +32,12 @@ def get_now(container: ContainerDep) -> datetime:
 NowDep = Annotated[datetime, Depends(get_now)]
 
 
+def client_address(request: Request) -> str:
+    """The address a request came from (behind a proxy, the one the proxy vouches for: see
+    uvicorn's --forwarded-allow-ips); what failed credentials and rate limits count under."""
+    return request.client.host if request.client else "unknown"
+
+
 def tool_actor(request: Request, container: ContainerDep, now: NowDep) -> Actor:
     """Who is calling the tool API: any token, including one limited to tools or a customer."""
     header = request.headers.get("authorization")
@@ -39,7 +45,14 @@ def tool_actor(request: Request, container: ContainerDep, now: NowDep) -> Actor:
         scheme, _, credential = header.partition(" ")
         if scheme.lower() != "bearer" or not credential.strip():
             raise DomainError("use 'Authorization: Bearer <token>'", code=ErrorCode.TOKEN_INVALID)
-        actor = auth.authenticate_token(container.uow(), credential.strip(), now)
+        holder = auth.use_token(
+            container.uow(),
+            credential.strip(),
+            now,
+            client=client_address(request),
+            rules=container.throttling,
+        )
+        actor = holder.actor
         request.state.actor = actor
         return actor
     session_secret = request.cookies.get(SESSION_COOKIE)

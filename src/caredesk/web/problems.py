@@ -9,7 +9,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from caredesk.domain.errors import DomainError, ErrorCode
+from caredesk.domain.errors import DomainError, ErrorCode, RetryLater
 
 PROBLEM_JSON = "application/problem+json"
 
@@ -18,6 +18,8 @@ STATUS_BY_CODE: dict[ErrorCode, int] = {
     ErrorCode.MALFORMED_JSON: 400,
     ErrorCode.PAYLOAD_TOO_LARGE: 413,
     ErrorCode.RATE_LIMITED: 429,
+    ErrorCode.TOO_MANY_ATTEMPTS: 429,
+    ErrorCode.ACCOUNT_LOCKED: 429,
     ErrorCode.NOT_FOUND: 404,
     ErrorCode.UNAUTHENTICATED: 401,
     ErrorCode.TOKEN_INVALID: 401,
@@ -75,6 +77,7 @@ TITLES: dict[int, str] = {
     413: "Payload too large",
     422: "Unprocessable content",
     428: "Precondition required",
+    429: "Too many requests",
     500: "Internal error",
     503: "Service unavailable",
 }
@@ -106,6 +109,8 @@ def problem(
 def domain_problem(exc: DomainError, instance: str | None = None) -> JSONResponse:
     status = STATUS_BY_CODE.get(exc.code, 400)
     headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    if isinstance(exc, RetryLater):
+        headers = {"Retry-After": str(exc.retry_after)}
     extra = {"details": exc.details} if exc.details else None
     return problem(
         status, exc.code.value, exc.message, instance=instance, extra=extra, headers=headers

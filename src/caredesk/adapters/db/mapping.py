@@ -27,6 +27,7 @@ from caredesk.domain.orders import (
     PaymentTransaction,
     TransactionType,
 )
+from caredesk.domain.rates import Rate
 from caredesk.domain.tokens import ApiToken, Session
 
 R = TypeVar("R")
@@ -352,6 +353,7 @@ def token_from_row(row: m.ApiTokenRow) -> ApiToken:
         last_used_at=row.last_used_at,
         customer_id=row.customer_id,
         tools=list(row.tools) if row.tools is not None else None,
+        rate_limit=Rate.parse(row.rate_limit) if row.rate_limit else None,
     )
 
 

@@ -84,6 +84,19 @@ class ApiTokenRow(Base):
     last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     customer_id: Mapped[str | None] = mapped_column(ForeignKey("customers.id"))
     tools: Mapped[list[str] | None] = mapped_column(JsonType)
+    rate_limit: Mapped[str | None] = mapped_column(String(40))
+
+
+class AuthThrottleRow(Base):
+    """Failed credentials under one account or client address (keyed by a hash of it)."""
+
+    __tablename__ = "auth_throttles"
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(10))
+    failures: Mapped[int] = mapped_column(Integer)
+    last_failure_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class SessionRow(Base):

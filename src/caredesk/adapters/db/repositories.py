@@ -508,6 +508,7 @@ class SqlTokenRepository:
             expires_at=token.expires_at,
             customer_id=token.customer_id,
             tools=token.tools,
+            rate_limit=str(token.rate_limit) if token.rate_limit else None,
         )
         self.session.add(row)
         self.session.flush()

@@ -43,6 +43,7 @@ from caredesk.adapters.db.repositories import (
     SqlTokenRepository,
 )
 from caredesk.adapters.db.sla_repo import SqlSlaRepository
+from caredesk.adapters.db.throttle_repo import SqlThrottleRepository
 from caredesk.adapters.db.webhooks_repo import SqlWebhookRepository
 from caredesk.domain.events import Event
 from caredesk.services.messagebus import EventBus
@@ -107,6 +108,7 @@ class SqlAlchemyUnitOfWork:
         self.sla = SqlSlaRepository(session)
         self.webhooks = SqlWebhookRepository(session)
         self.portal = SqlPortalRepository(session)
+        self.throttles = SqlThrottleRepository(session)
         return self
 
     def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:

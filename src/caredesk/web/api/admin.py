@@ -11,6 +11,7 @@ from caredesk.web.api.common import IdPath
 from caredesk.web.api.schemas import (
     AgentIn,
     AgentOut,
+    AuditEventOut,
     IssuedTokenOut,
     LoginIn,
     MeOut,
@@ -20,7 +21,7 @@ from caredesk.web.api.schemas import (
     TokenIn,
     TokenOut,
 )
-from caredesk.web.deps import SESSION_COOKIE, ActorDep, ContainerDep, NowDep
+from caredesk.web.deps import SESSION_COOKIE, ActorDep, ContainerDep, NowDep, client_address
 from caredesk.web.idempotency import IdempotentRoute
 
 router = APIRouter(route_class=IdempotentRoute)
@@ -57,6 +58,21 @@ def create_agent(body: AgentIn, actor: ActorDep, container: ContainerDep, now: N
     return AgentOut.of(agent)
 
 
+@router.post("/agents/{agent_id}/unlock", tags=["agents"])
+def unlock_agent(
+    agent_id: IdPath, actor: ActorDep, container: ContainerDep, now: NowDep
+) -> AgentOut:
+    """Lift the agent's sign-in lock after too many failed sign-ins (admins; audited)."""
+    return AgentOut.of(auth.unlock_agent(container.uow(), actor, now, agent_id))
+
+
+@router.get("/agents/{agent_id}/audit", tags=["agents"])
+def agent_audit(agent_id: IdPath, actor: ActorDep, container: ContainerDep) -> list[AuditEventOut]:
+    """The agent's audit trail: failed sign-ins, locks, unlocks and changes (admins)."""
+    events = auth.agent_audit_trail(container.uow.read_only(), actor, agent_id)
+    return [AuditEventOut.of(e) for e in events]
+
+
 @router.get("/tokens", tags=["tokens"])
 def list_tokens(actor: ActorDep, container: ContainerDep) -> list[TokenOut]:
     return [TokenOut.of(t) for t in auth.list_tokens(container.uow.read_only(), actor)]
@@ -76,6 +92,7 @@ def create_token(
         expires_at=body.expires_at,
         customer_id=body.customer_id,
         tools=body.tools,
+        rate_limit=body.rate_limit,
     )
     return IssuedTokenOut(**TokenOut.of(issued.token).model_dump(), token=issued.secret)
 
@@ -99,6 +116,8 @@ def login(
         email=body.email,
         password=body.password,
         ttl=timedelta(seconds=settings.session_ttl_seconds),
+        client=client_address(request),
+        rules=container.throttling,
     )
     response.set_cookie(
         SESSION_COOKIE,

@@ -31,6 +31,7 @@ from caredesk.domain.cases import (
 from caredesk.domain.catalog import Product, Variant
 from caredesk.domain.customers import Address, Customer, PaymentKind, PaymentMethod
 from caredesk.domain.orders import Fulfilment, Order, OrderLine, PaymentTransaction
+from caredesk.domain.rates import RATE_PATTERN
 from caredesk.domain.tokens import ApiToken
 from caredesk.web.api.sla_schemas import CaseSlaOut
 
@@ -541,6 +542,11 @@ class TokenIn(Strict):
     tools: list[str] | None = Field(
         default=None, description="The tools this token may use; all when omitted."
     )
+    rate_limit: str | None = Field(
+        default=None,
+        pattern=RATE_PATTERN,
+        description="Requests this token may make, e.g. '60/minute' (else the desk's default).",
+    )
 
 
 class TokenOut(BaseModel):
@@ -555,6 +561,7 @@ class TokenOut(BaseModel):
     last_used_at: datetime | None
     customer_id: str | None = None
     tools: list[str] | None = None
+    rate_limit: str | None = None
 
     @classmethod
     def of(cls, t: ApiToken) -> TokenOut:
@@ -571,6 +578,7 @@ class TokenOut(BaseModel):
             last_used_at=t.last_used_at,
             customer_id=t.customer_id,
             tools=t.tools,
+            rate_limit=str(t.rate_limit) if t.rate_limit else None,
         )
 
 

@@ -22,7 +22,7 @@ from starlette.concurrency import run_in_threadpool
 
 from caredesk.bootstrap import Container
 from caredesk.domain.agents import Actor, Agent, Permission
-from caredesk.domain.errors import DomainError, ErrorCode, Unauthenticated
+from caredesk.domain.errors import DomainError, ErrorCode, RetryLater, Unauthenticated
 from caredesk.services import auth
 from caredesk.web.deps import CSRF_HEADER, SAFE_METHODS, SESSION_COOKIE, get_container
 from caredesk.web.problems import STATUS_BY_CODE
@@ -197,6 +197,7 @@ NOTICES = {
     "escalated": "Escalated. The receiver reads your handoff summary on the case.",
     "merged": "Merged: the other cases' messages, notes and grants are on this case now.",
     "split": "Split: this is the new case with the messages you moved.",
+    "unlocked": "Unlocked: the agent can sign in again.",
 }
 
 HINTS = {
@@ -212,7 +213,7 @@ def error_page(
     request: Request, who: SignedIn | None, exc: DomainError, status_code: int | None = None
 ) -> HTMLResponse:
     status = status_code or STATUS_BY_CODE.get(exc.code, 400)
-    return render(
+    page = render(
         request,
         "error.html",
         who,
@@ -222,6 +223,9 @@ def error_page(
         hint=HINTS.get(exc.code),
         title="Not allowed" if status == 403 else "Something needs your attention",
     )
+    if isinstance(exc, RetryLater):
+        page.headers["Retry-After"] = str(exc.retry_after)
+    return page
 
 
 def _sign_in_redirect(request: Request) -> Response:

@@ -138,6 +138,10 @@ def _admin(
     request: Request, who: SignedIn, container: ContainerDep, tab: str, **extra: Any
 ) -> HTMLResponse:
     screen = console.admin_screen(container.uow.read_only(), who.actor)
+    if tab == "agents":
+        extra["locks"] = auth.locked_agents(
+            container.uow.read_only(), who.actor, container.clock.now()
+        )
     return render(
         request,
         f"admin_{tab}.html",
@@ -195,6 +199,12 @@ async def create_agent(request: Request, who: Writer, container: ContainerDep) -
             )
         )
     return redirect("/admin/agents", "created")
+
+
+@router.post("/admin/agents/{agent_id}/unlock")
+def unlock_agent(agent_id: SmallId, who: Writer, container: ContainerDep) -> Response:
+    auth.unlock_agent(container.uow(), who.actor, container.clock.now(), agent_id)
+    return redirect("/admin/agents", "unlocked")
 
 
 @router.post("/admin/teams")

@@ -10,9 +10,9 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Request, Response
 from fastapi.responses import HTMLResponse
 
-from caredesk.domain.errors import DomainError
+from caredesk.domain.errors import DomainError, RetryLater
 from caredesk.services import auth
-from caredesk.web.deps import SESSION_COOKIE
+from caredesk.web.deps import SESSION_COOKIE, client_address
 from caredesk.web.pages.common import (
     ContainerDep,
     PageRoute,
@@ -95,7 +95,15 @@ def login(
             email=email.strip(),
             password=password,
             ttl=timedelta(seconds=settings.session_ttl_seconds),
+            client=client_address(request),
+            rules=container.throttling,
         )
+    except RetryLater as exc:
+        page = _login_page(
+            request, next_url=_safe_next(next), error=exc.message, email=email, status=429
+        )
+        page.headers["Retry-After"] = str(exc.retry_after)
+        return page
     except DomainError as exc:
         return _login_page(
             request, next_url=_safe_next(next), error=exc.message, email=email, status=401

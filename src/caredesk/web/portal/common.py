@@ -20,7 +20,7 @@ from starlette.concurrency import run_in_threadpool
 from caredesk.bootstrap import Container
 from caredesk.domain.agents import Actor
 from caredesk.domain.customers import Customer
-from caredesk.domain.errors import DomainError, ErrorCode, Unauthenticated
+from caredesk.domain.errors import DomainError, ErrorCode, RetryLater, Unauthenticated
 from caredesk.services import portal
 from caredesk.web.deps import get_container
 from caredesk.web.problems import STATUS_BY_CODE
@@ -177,7 +177,7 @@ def error_page(
     request: Request, user: PortalUser | None, exc: DomainError, status_code: int | None = None
 ) -> HTMLResponse:
     status = status_code or STATUS_BY_CODE.get(exc.code, 400)
-    return render(
+    page = render(
         request,
         "error.html",
         user,
@@ -188,6 +188,9 @@ def error_page(
         sign_in_again=exc.code
         in (ErrorCode.TOKEN_INVALID, ErrorCode.TOKEN_EXPIRED, ErrorCode.TOKEN_REVOKED),
     )
+    if isinstance(exc, RetryLater):
+        page.headers["Retry-After"] = str(exc.retry_after)
+    return page
 
 
 def _user_or_none(request: Request) -> PortalUser | None:

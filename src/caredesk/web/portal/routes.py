@@ -18,6 +18,7 @@ from caredesk.domain.search import SearchHit, SearchKind
 from caredesk.services import cases, knowledge, portal, search
 from caredesk.services.knowledge_ports import ArticleFilter
 from caredesk.services.portal import CustomerMailer
+from caredesk.web.deps import client_address
 from caredesk.web.portal.common import (
     PORTAL_COOKIE,
     ContainerDep,
@@ -92,7 +93,7 @@ def ask_for_link(
         mailer_of(request),
         container.clock.now(),
         email=email,
-        client=request.client.host if request.client else "unknown",
+        client=client_address(request),
         link_for=lambda secret: f"{base}/sign-in/{secret}",
         limits=portal.SignInLimits(
             link_ttl=timedelta(seconds=settings.portal_link_ttl_seconds),
@@ -136,6 +137,8 @@ def sign_in(
         container.clock.now(),
         secret,
         timedelta(seconds=settings.portal_session_ttl_seconds),
+        client=client_address(request),
+        rules=container.throttling,
     )
     response = redirect("/portal")
     response.set_cookie(
