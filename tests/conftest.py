@@ -92,6 +92,9 @@ def settings(database_url: str, request: pytest.FixtureRequest) -> Settings:
         log_level="warning",
         embedded_worker=False,
         semantic_search=request.node.get_closest_marker("semantic") is not None,
+        # Rate limits count on the real clock: tests/integration/test_rate_limits.py turns
+        # them on where they are the subject, so that no other test depends on its speed.
+        rate_limits=False,
     )
 
 

@@ -23,6 +23,7 @@ from caredesk.services.mail_out import register_mail
 from caredesk.services.messagebus import Handler
 from caredesk.services.portal_mail import register_portal
 from caredesk.services.ports import Clock, PasswordHasher
+from caredesk.services.ratelimit_ports import RateLimiter
 from caredesk.services.search import Semantic
 from caredesk.services.sla import register_sla
 from caredesk.services.throttling import ThrottleRules
@@ -46,6 +47,7 @@ class Container:
     embed_worker: Any = None
     jobs: HandlerRegistry | None = None
     worker_pool: WorkerPool | None = None
+    rate_limiter: RateLimiter | None = None
 
     def knowledge_changed(self) -> None:
         """Articles or solved cases changed: wake the background embedder, if running."""
@@ -205,6 +207,19 @@ def ensure_policy_in_force(container: Container) -> None:
         # the policy it put in force is the same one.
         if exc.code is not ErrorCode.CONFLICT:
             raise
+
+
+def start_rate_limiter(container: Container) -> RateLimiter | None:
+    """The request counter of a serving process (API or MCP), when rate limits are on.
+
+    Built on first need, not in `bootstrap`: commands that serve nothing count nothing."""
+    if not container.settings.rate_limits:
+        return None
+    if container.rate_limiter is None:
+        from caredesk.adapters.ratelimit import LimitsRateLimiter
+
+        container.rate_limiter = LimitsRateLimiter(container.settings.redis_url)
+    return container.rate_limiter
 
 
 def start_embedder(container: Container) -> None:

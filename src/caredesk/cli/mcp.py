@@ -10,6 +10,10 @@ the session's binding is all this server adds.
 A refusal (policy, rule, invariant) is a normal result with `status: refused`, its `code`
 and `rule`, as over HTTP; a malformed or forbidden call is an MCP error result
 (`isError`) with `status: error` and the code the HTTP API would put in its problem.
+
+Tool calls count against the token's rate (its own, or the desk's per-token default) in the
+same counts as its HTTP requests; past it a call is an error with code `rate_limited` and
+`retry_after` seconds, and runs nothing.
 """
 
 from __future__ import annotations
@@ -25,9 +29,10 @@ from mcp.server.lowlevel import Server
 from mcp.server.stdio import stdio_server
 
 from caredesk import __version__
-from caredesk.bootstrap import Container
+from caredesk.bootstrap import Container, start_rate_limiter
 from caredesk.domain.agents import Actor
-from caredesk.domain.errors import DomainError, ValidationFailed
+from caredesk.domain.errors import DomainError, ErrorCode, RetryLater, ValidationFailed
+from caredesk.domain.rates import Rate
 from caredesk.services import auth
 from caredesk.services.tools import Registry, ToolCall, build_registry
 
@@ -41,15 +46,29 @@ class ToolSession:
         self.token = token
         self.registry = registry
         self.customer_id: str | None = None
+        self.limiter = start_rate_limiter(container)
         self.actor()  # a bad token fails the start, not the first call
 
-    def actor(self) -> Actor:
-        actor = auth.authenticate_token(
-            self.container.uow(), self.token, self.container.clock.now()
-        )
+    def holder(self) -> auth.TokenHolder:
+        return auth.identify_token(self.container.uow(), self.token, self.container.clock.now())
+
+    def actor(self, holder: auth.TokenHolder | None = None) -> Actor:
+        actor = (holder or self.holder()).actor
         if actor.customer_id is None and self.customer_id is not None:
             actor = replace(actor, customer_id=self.customer_id)
         return actor
+
+    def count_call(self, holder: auth.TokenHolder) -> None:
+        if self.limiter is None:
+            return
+        rate = holder.rate_limit or Rate.parse(self.container.settings.rate_limit_per_token)
+        verdict = self.limiter.hit(rate, f"token:{holder.actor.token_id}")
+        if verdict is not None and not verdict.allowed:
+            raise RetryLater(
+                f"too many tool calls ({rate}); try again in {verdict.reset_after} seconds",
+                code=ErrorCode.RATE_LIMITED,
+                retry_after=verdict.reset_after,
+            )
 
     def list_tools(self) -> list[types.Tool]:
         return [
@@ -66,7 +85,9 @@ class ToolSession:
                 raise ValidationFailed(
                     "confirmed must be true or false", details={"field": "confirmed"}
                 )
-            actor = self.actor()
+            holder = self.holder()
+            self.count_call(holder)
+            actor = self.actor(holder)
             call = ToolCall(
                 uow=self.container.uow,
                 actor=actor,
@@ -75,6 +96,13 @@ class ToolSession:
                 confirmed=confirmed,
             )
             result = self.registry.run(name, call)
+        except RetryLater as exc:
+            return {
+                "status": "error",
+                "code": exc.code.value,
+                "message": exc.message,
+                "retry_after": exc.retry_after,
+            }
         except DomainError as exc:
             return {"status": "error", "code": exc.code.value, "message": exc.message}
         if result.verified_customer_id and actor.customer_id is None:

@@ -13,8 +13,10 @@ from caredesk.bootstrap import (
     bootstrap,
     ensure_policy_in_force,
     start_embedder,
+    start_rate_limiter,
     start_worker,
 )
+from caredesk.domain.rates import Rate
 from caredesk.settings import Settings
 from caredesk.web.api import admin, cases, customers, grants, jobs, knowledge, lifecycle, tools
 from caredesk.web.api import mail as mail_api
@@ -24,6 +26,7 @@ from caredesk.web.middleware import AccessLog, BodySizeLimit
 from caredesk.web.pages import install_console
 from caredesk.web.portal import install_portal
 from caredesk.web.problems import install_problem_handlers
+from caredesk.web.ratelimit import RateLimit
 
 API_PREFIX = "/api/v1"
 
@@ -67,5 +70,14 @@ def create_app(settings: Settings | None = None, container: Container | None = N
     install_portal(app)
 
     app.add_middleware(BodySizeLimit, max_bytes=container.settings.max_body_bytes)
+    limiter = start_rate_limiter(container)
+    if limiter is not None:
+        # Outside the body limit: a request over its rate is refused before its body is read.
+        app.add_middleware(
+            RateLimit,
+            limiter=limiter,
+            per_client=Rate.parse(container.settings.rate_limit_per_client),
+            prefix=API_PREFIX,
+        )
     app.add_middleware(AccessLog)
     return app

@@ -10,7 +10,9 @@ from fastapi import Depends, Request
 from caredesk.bootstrap import Container
 from caredesk.domain.agents import Actor
 from caredesk.domain.errors import DomainError, ErrorCode, Forbidden, Unauthenticated
+from caredesk.domain.rates import Rate
 from caredesk.services import auth
+from caredesk.web.ratelimit import count_caller
 
 SESSION_COOKIE = "caredesk_session"
 CSRF_HEADER = "X-CSRF-Token"
@@ -53,6 +55,12 @@ def tool_actor(request: Request, container: ContainerDep, now: NowDep) -> Actor:
             rules=container.throttling,
         )
         actor = holder.actor
+        count_caller(
+            request,
+            container.rate_limiter,
+            holder.rate_limit or Rate.parse(container.settings.rate_limit_per_token),
+            f"token:{actor.token_id}",
+        )
         request.state.actor = actor
         return actor
     session_secret = request.cookies.get(SESSION_COOKIE)
@@ -64,6 +72,12 @@ def tool_actor(request: Request, container: ContainerDep, now: NowDep) -> Actor:
         ) != auth.csrf_token_for(session_secret):
             raise DomainError("missing or wrong CSRF token", code=ErrorCode.CSRF_FAILED)
         actor = agent.actor()
+        count_caller(
+            request,
+            container.rate_limiter,
+            Rate.parse(container.settings.rate_limit_per_token),
+            f"agent:{actor.agent_id}",
+        )
         request.state.actor = actor
         return actor
     raise Unauthenticated("send 'Authorization: Bearer <token>' or sign in")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from datetime import datetime
 from typing import Annotated
 
@@ -11,7 +12,7 @@ from starlette.concurrency import run_in_threadpool
 
 from caredesk.adapters.mail.intake import build_intake
 from caredesk.domain.agents import Actor, Role
-from caredesk.domain.errors import DomainError, ErrorCode, Forbidden, ValidationFailed
+from caredesk.domain.errors import ErrorCode, Forbidden, RetryLater, ValidationFailed
 from caredesk.domain.mail import INBOUND_SCOPE, MailDirection, MailFailure, MailRecord, MailStatus
 from caredesk.domain.mail import MailTemplate as Template
 from caredesk.services import mail_in, mail_templates
@@ -168,9 +169,13 @@ async def inbound_email(
     envelope = Envelope(mail_from=mail_from, rcpt_to=list(rcpt_to or []), source="http")
     delivery = await run_in_threadpool(intake.deliver, raw, envelope)
     if delivery.outcome is Outcome.DEFERRED:
-        raise DomainError(
+        # The sender's oldest message of the hour leaves the window within this, on average.
+        per_hour = container.settings.mail_rate_limit_per_hour
+        raise RetryLater(
             "too many messages from this sender; post it again later",
             code=ErrorCode.RATE_LIMITED,
+            retry_after=math.ceil(3600 / per_hour),
+            details={"scope": "sender"},
         )
     return DeliveryOut(
         outcome=delivery.outcome,
