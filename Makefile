@@ -109,6 +109,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/sla.py --write-docs
 	$(BIN)/python bench/jobs.py --write-docs
 	$(BIN)/python bench/console.py --write-docs
+	$(BIN)/python bench/ratelimit.py --redis redis://127.0.0.1:6379/0 --write-docs
 	@if [ -d "$(TAU)" ]; then \
 	  $(BIN)/python bench/conformance.py --data $(TAU) \
 	    --tasks $(TAU)/tasks_dev.json --expected $(TAU)/expected/tasks_dev.jsonl \
