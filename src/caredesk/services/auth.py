@@ -389,7 +389,6 @@ def login(
                 # An address no agent has is filed under its hash, never the address typed.
                 entity_type="agent" if agent is not None else "account",
                 entity_id=agent.id if agent is not None else attempt.account.key,
-                after={"failures": attempt.account.failures + 1},
             )
             uow.commit()
             raise DomainError("email or password is wrong", code=ErrorCode.INVALID_CREDENTIALS)

@@ -113,6 +113,11 @@ class Attempt:
         """Count the failure under the client (and account) and audit it, and any lock it
         brought; the caller commits, then refuses."""
         self.client = uow.throttles.get_for_change(self.client.key) or self.client
+        client_locked = self.client.record_failure(now, self.rules.client)
+        account_locked = self.account is not None and self.account.record_failure(
+            now, self.rules.account
+        )
+        counted = self.account or self.client
         uow.publish(
             Changed(
                 actor=SYSTEM,
@@ -120,10 +125,14 @@ class Attempt:
                 action=action,
                 entity_type=entity_type,
                 entity_id=entity_id,
-                after={"client": self.client_address, **(after or {})},
+                after={
+                    "client": self.client_address,
+                    "failures": counted.failures,
+                    **(after or {}),
+                },
             )
         )
-        if self.client.record_failure(now, self.rules.client):
+        if client_locked:
             uow.publish(
                 Changed(
                     actor=SYSTEM,
@@ -136,7 +145,7 @@ class Attempt:
             )
         uow.throttles.save(self.client)
         if self.account is not None:
-            if self.account.record_failure(now, self.rules.account):
+            if account_locked:
                 uow.publish(
                     Changed(
                         actor=SYSTEM,

@@ -170,6 +170,7 @@ HINTS = {
     ErrorCode.TOKEN_INVALID: "Ask for a new sign-in link below.",
     ErrorCode.TOKEN_EXPIRED: "Sign-in links work for a short time only. Ask for a new one.",
     ErrorCode.TOKEN_REVOKED: "Each sign-in link works once. Ask for a new one.",
+    ErrorCode.TOO_MANY_ATTEMPTS: "Wait a little, then open the link from your email again.",
 }
 
 
