@@ -270,6 +270,29 @@ def test_the_listener_refuses_foreign_domains_oversized_mail_and_floods_with_smt
     assert deferred.value.smtp_code == 451
 
 
+def test_a_deferred_message_is_not_stored_and_lands_once_when_the_sender_retries(
+    container: Container, listener: SmtpListener, clock: ManualClock
+) -> None:
+    def stored() -> list[str]:
+        with container.uow() as uow:
+            found = uow.mail.find(direction=MailDirection.IN, status=None, limit=100)
+        return [m.message_id for m in found]
+
+    for i in range(container.settings.mail_rate_limit_per_hour):
+        smtp_send(listener, compose(sender="busy@example.org", body=f"n{i}"))
+    late = compose(sender="busy@example.org", body="the one that waits")
+    with pytest.raises(smtplib.SMTPDataError) as deferred:
+        smtp_send(listener, late)
+    assert deferred.value.smtp_code == 451
+    late_id = late["Message-ID"].strip("<>")
+    assert all(late_id not in message_id for message_id in stored())
+    # The sending server keeps it and tries again later, as 451 asks.
+    clock.advance(hours=1, seconds=1)
+    smtp_send(listener, late)
+    smtp_send(listener, late)
+    assert sum(late_id in message_id for message_id in stored()) == 1
+
+
 def test_the_whole_corpus_goes_through_smtp_without_a_crash(
     container: Container, listener: SmtpListener
 ) -> None:

@@ -5,6 +5,7 @@ Each test's limits are per hour or per day, so that no test depends on how fast 
 
 from __future__ import annotations
 
+import re
 import socket
 import uuid
 from collections.abc import Iterator
@@ -246,3 +247,45 @@ def test_a_redis_that_does_not_answer_leaves_the_api_serving(
         response = c.get("/api/v1/me", headers=headers)
     assert response.status_code == 200
     assert not set(RATE_HEADERS) & set(response.headers)
+
+
+def test_the_console_gives_a_token_its_own_rate(
+    client: TestClient, container: Container, admin: Headers
+) -> None:
+    auth.create_agent(
+        container.uow(),
+        SYSTEM,
+        container.hasher,
+        container.clock.now(),
+        email="root@example.com",
+        name="Root",
+        role=Role.ADMIN,
+        password="console-password",
+    )
+    with TestClient(create_app(container=container), follow_redirects=False) as console:
+        form = console.get("/login")
+        login_csrf = re.search(r'name="login_csrf" value="([^"]+)"', form.text)
+        assert login_csrf is not None
+        signed_in = console.post(
+            "/login",
+            data={
+                "email": "root@example.com",
+                "password": "console-password",
+                "login_csrf": login_csrf.group(1),
+            },
+        )
+        assert signed_in.status_code == 303
+        page = console.get("/admin/tokens")
+        csrf = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
+        assert csrf is not None
+        fields = {"csrf_token": csrf.group(1), "name": "assistant", "role": "agent"}
+        before = row_counts(container)
+        wrong = console.post("/admin/tokens", data={**fields, "rate_limit": "lots"})
+        assert wrong.status_code == 422
+        assert "no rate" in wrong.text
+        assert row_counts(container) == before
+        made = console.post("/admin/tokens", data={**fields, "rate_limit": "30/minute"})
+        assert made.status_code == 200, made.text
+        assert "30/minute" in made.text
+    listed = client.get("/api/v1/tokens", headers=admin).json()
+    assert [t["rate_limit"] for t in listed if t["name"] == "assistant"] == ["30/minute"]

@@ -237,6 +237,7 @@ def create_token(
     role: Annotated[Role, Form()],
     agent: Annotated[str, Form(max_length=20)] = "",
     expires: Annotated[str, Form(max_length=20)] = "",
+    rate_limit: Annotated[str, Form(max_length=40)] = "",
 ) -> HTMLResponse:
     expires_at = None
     if expires:
@@ -255,6 +256,7 @@ def create_token(
             role=role,
             agent_id=int(agent) if agent.isdigit() else None,
             expires_at=expires_at,
+            rate_limit=rate_limit.strip() or None,
         )
     except DomainError as exc:
         return _admin(request, who, container, "tokens", form_error=exc.message, status_code=422)
