@@ -837,3 +837,25 @@ def test_odd_versions_never_break_the_server(
         assert 400 <= response.status_code < 500, response.text
     assert row_counts(container) == before
     assert client.get(url, headers=agent).json()["version"] == case["version"]
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("DELETE", "/api/v1/tokens/{big}"),
+        ("POST", "/api/v1/agents/{big}/unlock"),
+        ("GET", "/api/v1/agents/{big}/audit"),
+        ("GET", "/api/v1/calendars/{big}"),
+        ("GET", "/api/v1/sla-policies/{big}"),
+        ("GET", "/api/v1/webhooks/{big}"),
+        ("DELETE", "/api/v1/webhooks/{big}"),
+    ],
+)
+def test_an_id_past_what_its_table_holds_is_a_clear_422(
+    client: TestClient, admin: Headers, method: str, path: str
+) -> None:
+    """Agents, tokens, calendars, SLA policies and webhooks are numbered in 32 bits: a larger
+    id is refused before the database is asked (PostgreSQL would fail the query)."""
+    response = client.request(method, path.format(big=2**31), headers=admin)
+    assert response.status_code == 422, response.text
+    assert response.json()["code"] == "validation_error"

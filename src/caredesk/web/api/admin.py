@@ -7,7 +7,7 @@ from datetime import timedelta
 from fastapi import APIRouter, Request, Response, status
 
 from caredesk.services import auth
-from caredesk.web.api.common import IdPath
+from caredesk.web.api.common import SmallIdPath
 from caredesk.web.api.schemas import (
     AgentIn,
     AgentOut,
@@ -60,14 +60,16 @@ def create_agent(body: AgentIn, actor: ActorDep, container: ContainerDep, now: N
 
 @router.post("/agents/{agent_id}/unlock", tags=["agents"])
 def unlock_agent(
-    agent_id: IdPath, actor: ActorDep, container: ContainerDep, now: NowDep
+    agent_id: SmallIdPath, actor: ActorDep, container: ContainerDep, now: NowDep
 ) -> AgentOut:
     """Lift the agent's sign-in lock after too many failed sign-ins (admins; audited)."""
     return AgentOut.of(auth.unlock_agent(container.uow(), actor, now, agent_id))
 
 
 @router.get("/agents/{agent_id}/audit", tags=["agents"])
-def agent_audit(agent_id: IdPath, actor: ActorDep, container: ContainerDep) -> list[AuditEventOut]:
+def agent_audit(
+    agent_id: SmallIdPath, actor: ActorDep, container: ContainerDep
+) -> list[AuditEventOut]:
     """The agent's audit trail: failed sign-ins, locks, unlocks and changes (admins)."""
     events = auth.agent_audit_trail(container.uow.read_only(), actor, agent_id)
     return [AuditEventOut.of(e) for e in events]
@@ -99,7 +101,7 @@ def create_token(
 
 @router.delete("/tokens/{token_id}", tags=["tokens"])
 def revoke_token(
-    token_id: IdPath, actor: ActorDep, container: ContainerDep, now: NowDep
+    token_id: SmallIdPath, actor: ActorDep, container: ContainerDep, now: NowDep
 ) -> TokenOut:
     return TokenOut.of(auth.revoke_token(container.uow(), actor, now, token_id))
 

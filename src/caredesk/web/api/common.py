@@ -65,6 +65,8 @@ def decode_attachments(items: list[AttachmentIn]) -> list[NewAttachment]:
 SMALL_ID_MAX = 2**31 - 1
 BIG_ID_MAX = 2**63 - 1
 IdPath = Annotated[int, Path(ge=1, le=BIG_ID_MAX)]
+# Agents, teams and tokens are INTEGER: a larger id is a 422, never a database error.
+SmallIdPath = Annotated[int, Path(ge=1, le=SMALL_ID_MAX)]
 
 PAGE_LIMIT_DEFAULT = 50
 PAGE_LIMIT_MAX = 200

@@ -12,7 +12,7 @@ from caredesk.domain.calendars import BusinessCalendar
 from caredesk.domain.cases import Channel, Priority
 from caredesk.domain.sla import SlaMetric, SlaPolicy
 from caredesk.services import sla
-from caredesk.web.api.common import IdPath, expected_version, set_etag
+from caredesk.web.api.common import IdPath, SmallIdPath, expected_version, set_etag
 from caredesk.web.api.schemas import Strict
 from caredesk.web.api.sla_schemas import CaseSlaOut
 from caredesk.web.deps import ActorDep, ContainerDep, NowDep
@@ -141,7 +141,7 @@ def create_calendar(
 
 @router.get("/calendars/{calendar_id}", tags=["sla"])
 def get_calendar(
-    calendar_id: IdPath, actor: ActorDep, container: ContainerDep, response: Response
+    calendar_id: SmallIdPath, actor: ActorDep, container: ContainerDep, response: Response
 ) -> CalendarOut:
     calendar = sla.get_calendar(container.uow.read_only(), actor, calendar_id)
     set_etag(response, calendar.version)
@@ -150,7 +150,7 @@ def get_calendar(
 
 @router.patch("/calendars/{calendar_id}", tags=["sla"])
 def update_calendar(
-    calendar_id: IdPath,
+    calendar_id: SmallIdPath,
     body: CalendarPatch,
     actor: ActorDep,
     container: ContainerDep,
@@ -200,7 +200,7 @@ def create_policy(
 
 @router.get("/sla-policies/{policy_id}", tags=["sla"])
 def get_policy(
-    policy_id: IdPath, actor: ActorDep, container: ContainerDep, response: Response
+    policy_id: SmallIdPath, actor: ActorDep, container: ContainerDep, response: Response
 ) -> SlaPolicyOut:
     policy = sla.get_policy(container.uow.read_only(), actor, policy_id)
     set_etag(response, policy.version)
@@ -209,7 +209,7 @@ def get_policy(
 
 @router.patch("/sla-policies/{policy_id}", tags=["sla"])
 def update_policy(
-    policy_id: IdPath,
+    policy_id: SmallIdPath,
     body: SlaPolicyPatch,
     actor: ActorDep,
     container: ContainerDep,

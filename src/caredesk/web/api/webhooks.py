@@ -10,7 +10,12 @@ from pydantic import BaseModel, Field, StringConstraints
 
 from caredesk.domain.webhooks import Delivery, DeliveryStatus, Subscription
 from caredesk.services import webhooks
-from caredesk.web.api.common import BIG_ID_MAX, PAGE_LIMIT_DEFAULT, PAGE_LIMIT_MAX, IdPath
+from caredesk.web.api.common import (
+    BIG_ID_MAX,
+    PAGE_LIMIT_DEFAULT,
+    PAGE_LIMIT_MAX,
+    SmallIdPath,
+)
 from caredesk.web.api.schemas import Strict
 from caredesk.web.deps import ActorDep, ContainerDep, NowDep
 from caredesk.web.idempotency import IdempotentRoute
@@ -117,13 +122,17 @@ def create_webhook(
 
 
 @router.get("/webhooks/{webhook_id}")
-def get_webhook(webhook_id: IdPath, actor: ActorDep, container: ContainerDep) -> WebhookOut:
+def get_webhook(webhook_id: SmallIdPath, actor: ActorDep, container: ContainerDep) -> WebhookOut:
     return WebhookOut.of(webhooks.get_subscription(container.uow.read_only(), actor, webhook_id))
 
 
 @router.patch("/webhooks/{webhook_id}")
 def update_webhook(
-    webhook_id: IdPath, body: WebhookPatch, actor: ActorDep, container: ContainerDep, now: NowDep
+    webhook_id: SmallIdPath,
+    body: WebhookPatch,
+    actor: ActorDep,
+    container: ContainerDep,
+    now: NowDep,
 ) -> WebhookOut:
     changes = {k: v for k, v in body.model_dump(exclude_unset=True).items() if v is not None}
     return WebhookOut.of(
@@ -133,7 +142,7 @@ def update_webhook(
 
 @router.delete("/webhooks/{webhook_id}", status_code=status.HTTP_204_NO_CONTENT)
 def delete_webhook(
-    webhook_id: IdPath, actor: ActorDep, container: ContainerDep, now: NowDep
+    webhook_id: SmallIdPath, actor: ActorDep, container: ContainerDep, now: NowDep
 ) -> Response:
     webhooks.delete_subscription(container.uow(), actor, now, webhook_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
@@ -141,7 +150,7 @@ def delete_webhook(
 
 @router.get("/webhooks/{webhook_id}/deliveries")
 def list_deliveries(
-    webhook_id: IdPath,
+    webhook_id: SmallIdPath,
     actor: ActorDep,
     container: ContainerDep,
     limit: Annotated[int, Query(ge=1, le=PAGE_LIMIT_MAX)] = PAGE_LIMIT_DEFAULT,
