@@ -121,3 +121,17 @@ class Unauthenticated(DomainError):
 
 class InvalidTransition(DomainError):
     code = ErrorCode.INVALID_TRANSITION
+
+
+def version_required(expected: int | None) -> int:
+    """The version a full edit was based on; edits without one would overwrite blindly.
+
+    Checked after the caller's permissions, so a caller who may not edit at all hears
+    that (403) rather than being asked for a version first (428).
+    """
+    if expected is None:
+        raise DomainError(
+            "send If-Match (the ETag you read) or `version`, so no one's edit is overwritten",
+            code=ErrorCode.PRECONDITION_REQUIRED,
+        )
+    return expected

@@ -18,7 +18,13 @@ from caredesk.domain.cases import (
     MessageKind,
     Priority,
 )
-from caredesk.domain.errors import DomainError, ErrorCode, NotFound, ValidationFailed
+from caredesk.domain.errors import (
+    DomainError,
+    ErrorCode,
+    NotFound,
+    ValidationFailed,
+    version_required,
+)
 from caredesk.services import lifecycle
 from caredesk.services.commands import command
 from caredesk.services.ports import CaseFilter, Page, UnitOfWork
@@ -198,13 +204,14 @@ def update_case(
     now: datetime,
     case_id: int,
     *,
-    expected_version: int,
+    expected_version: int | None,
     changes: dict[str, Any],
 ) -> Case:
     """A partial update; `changes` holds only the fields the caller sent."""
     actor.require(Permission.WRITE_CASES)
+    version = version_required(expected_version)
     with uow:
-        case = _load_for_change(uow, actor, case_id, expected_version)
+        case = _load_for_change(uow, actor, case_id, version)
         _check_refs(
             uow,
             customer_id=case.customer_id if "order_ids" in changes else None,

@@ -9,7 +9,7 @@ from typing import Any
 
 from caredesk.domain.agents import Actor, Permission
 from caredesk.domain.customers import Address, Customer, PaymentMethod, normalise_email
-from caredesk.domain.errors import Conflict, DomainError, ErrorCode, NotFound
+from caredesk.domain.errors import Conflict, DomainError, ErrorCode, NotFound, version_required
 from caredesk.domain.events import Changed
 from caredesk.domain.orders import Order
 from caredesk.services.commands import command
@@ -115,11 +115,12 @@ def update_customer(
     now: datetime,
     customer_id: str,
     *,
-    expected_version: int,
+    expected_version: int | None,
     changes: dict[str, Any],
 ) -> Customer:
     """Apply a partial update; `changes` holds only the fields the caller sent."""
     actor.require(Permission.WRITE_CUSTOMERS)
+    expected_version = version_required(expected_version)
     with uow:
         customer = uow.customers.get(customer_id)
         if customer is None:

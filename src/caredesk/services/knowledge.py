@@ -8,7 +8,13 @@ from datetime import datetime
 from typing import Any
 
 from caredesk.domain.agents import Actor, Permission
-from caredesk.domain.errors import DomainError, ErrorCode, NotFound, ValidationFailed
+from caredesk.domain.errors import (
+    DomainError,
+    ErrorCode,
+    NotFound,
+    ValidationFailed,
+    version_required,
+)
 from caredesk.domain.events import Changed
 from caredesk.domain.knowledge import (
     Article,
@@ -176,11 +182,12 @@ def update_article(
     now: datetime,
     article_id: int,
     *,
-    expected_version: int,
+    expected_version: int | None,
     changes: dict[str, Any],
 ) -> Article:
     """A new version of the article; the old one stays in its history."""
     actor.require(Permission.WRITE_CASES)
+    expected_version = version_required(expected_version)
     with uow:
         current = uow.articles.get(article_id)
         if current is None:

@@ -27,7 +27,7 @@ from caredesk.domain.cases import (
     MessageKind,
     Priority,
 )
-from caredesk.domain.errors import DomainError, ErrorCode, NotFound
+from caredesk.domain.errors import DomainError, ErrorCode, NotFound, version_required
 from caredesk.domain.events import Changed, Event
 from caredesk.domain.sla import (
     ClockReading,
@@ -372,6 +372,7 @@ def update_calendar(
 ) -> BusinessCalendar:
     """Change a calendar; the open cases counted in it are worked out again by the worker."""
     actor.require(Permission.MANAGE_POLICY)
+    expected_version = version_required(expected_version)
     with uow:
         current = uow.sla.get_calendar(calendar_id)
         if current is None:
@@ -555,6 +556,7 @@ def update_policy(
     changes: Mapping[str, Any],
 ) -> SlaPolicy:
     actor.require(Permission.MANAGE_POLICY)
+    expected_version = version_required(expected_version)
     with uow:
         current = uow.sla.get_policy(policy_id)
         if current is None:

@@ -9,7 +9,7 @@ from typing import Annotated
 
 from fastapi import Path, Response
 
-from caredesk.domain.errors import DomainError, ErrorCode, ValidationFailed
+from caredesk.domain.errors import ValidationFailed
 from caredesk.services.cases import NewAttachment
 from caredesk.web.api.schemas import AttachmentIn
 
@@ -24,8 +24,12 @@ def set_etag(response: Response, version: int) -> None:
     response.headers["ETag"] = etag(version)
 
 
-def expected_version(if_match: str | None, body_version: int | None) -> int:
-    """The version the caller read: from If-Match, or the body's `version` field."""
+def expected_version(if_match: str | None, body_version: int | None) -> int | None:
+    """The version the caller read: from If-Match, or the body's `version` field.
+
+    None when the caller sent neither: the service asks for one (428) once it has
+    checked the caller may edit at all.
+    """
     if if_match is not None:
         match = _ETAG.match(if_match.strip())
         if match is None:
@@ -39,11 +43,6 @@ def expected_version(if_match: str | None, body_version: int | None) -> int:
                 "If-Match and the body's version disagree", details={"field": "version"}
             )
         return version
-    if body_version is None:
-        raise DomainError(
-            "send If-Match (the ETag you read) or `version`, so no one's edit is overwritten",
-            code=ErrorCode.PRECONDITION_REQUIRED,
-        )
     return body_version
 
 
