@@ -10,6 +10,7 @@ from sqlalchemy import Engine
 
 from caredesk.adapters.clock import SystemClock
 from caredesk.adapters.db.engine import build_engine
+from caredesk.adapters.db.erasure_repo import SqlStorageCompactor
 from caredesk.adapters.db.uow import SqlAlchemyUnitOfWorkFactory
 from caredesk.adapters.mail.smtp_out import SmtpMailer
 from caredesk.adapters.security import Argon2PasswordHasher
@@ -17,6 +18,8 @@ from caredesk.adapters.webhook_http import UrllibWebhookSender
 from caredesk.domain.cases import CaseChanged, CaseOpened, MessageAdded
 from caredesk.domain.events import Event
 from caredesk.services import audit, lifecycle, mail_out, search, sla, triage
+from caredesk.services.erasure import register_retention
+from caredesk.services.erasure_ports import StorageCompactor
 from caredesk.services.jobs import HandlerRegistry, JobContext, WorkerPool
 from caredesk.services.lifecycle_jobs import register_lifecycle
 from caredesk.services.mail_out import register_mail
@@ -48,6 +51,7 @@ class Container:
     jobs: HandlerRegistry | None = None
     worker_pool: WorkerPool | None = None
     rate_limiter: RateLimiter | None = None
+    storage: StorageCompactor | None = None
 
     def knowledge_changed(self) -> None:
         """Articles or solved cases changed: wake the background embedder, if running."""
@@ -55,7 +59,9 @@ class Container:
             self.embed_worker.wake()
 
     def job_context(self) -> JobContext:
-        return JobContext(uow=self.uow, clock=self.clock, settings=self.settings)
+        return JobContext(
+            uow=self.uow, clock=self.clock, settings=self.settings, storage=self.storage
+        )
 
     def close(self) -> None:
         if self.worker_pool is not None:
@@ -78,6 +84,7 @@ def bootstrap(settings: Settings, *, clock: Clock | None = None) -> Container:
         hasher=Argon2PasswordHasher(),
         lifecycle=lifecycle.LifecycleOptions.of(settings),
         throttling=ThrottleRules.of(settings),
+        storage=SqlStorageCompactor(engine),
     )
     wire_knowledge(container)
     wire_events(container)
@@ -126,6 +133,7 @@ def wire_jobs(container: Container) -> None:
     register_lifecycle(
         registry, scan_every=timedelta(minutes=container.settings.proactive_scan_minutes)
     )
+    register_retention(registry, every=timedelta(minutes=container.settings.retention_run_minutes))
 
     # Plugins last: `register` refuses a kind taken already, so none can replace a handler.
     for entry in container.settings.job_plugins:

@@ -196,6 +196,23 @@ class Settings(BaseSettings):
         "(else each process counts alone, in memory).",
     )
 
+    # --- Retention (docs/privacy.md): 0 keeps that kind of data forever, the default --------
+    retention_raw_mail_days: int = Field(
+        default=0, ge=0, description="Days the raw source of mail (MIME) is kept; 0 = forever."
+    )
+    retention_attachment_days: int = Field(
+        default=0, ge=0, description="Days attachments (contents and names) are kept; 0 = forever."
+    )
+    retention_closed_case_days: int = Field(
+        default=0,
+        ge=0,
+        description="Days after solving or closing a case is anonymised like an erased "
+        "customer's (amounts and audit facts kept); 0 = forever.",
+    )
+    retention_run_minutes: int = Field(
+        default=60, ge=1, description="How often the worker applies the retention rules."
+    )
+
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     log_json: bool = True
 

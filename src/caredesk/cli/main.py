@@ -15,6 +15,7 @@ from caredesk.cli import lifecycle as lifecycle_cli
 from caredesk.cli import mail as mail_cli
 from caredesk.cli import policy as policy_cli
 from caredesk.cli import portal as portal_cli
+from caredesk.cli import privacy as privacy_cli
 from caredesk.cli import sla as sla_cli
 from caredesk.cli import worker as worker_cli
 from caredesk.cli.common import desk, err, out
@@ -42,6 +43,8 @@ app.add_typer(import_app, name="import")
 app.add_typer(export_app, name="export")
 app.add_typer(policy_cli.app, name="policy")
 app.add_typer(portal_cli.app, name="portal")
+app.add_typer(privacy_cli.customers_app, name="customers")
+app.add_typer(privacy_cli.retention_app, name="retention")
 app.add_typer(conformance_cli.app, name="conformance")
 app.add_typer(lifecycle_cli.cases_app, name="cases")
 app.add_typer(lifecycle_cli.commitments_app, name="commitments")

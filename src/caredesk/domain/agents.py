@@ -26,6 +26,8 @@ class Permission(StrEnum):
     MANAGE_POLICY = "manage_policy"
     MANAGE_JOBS = "manage_jobs"
     MANAGE_WEBHOOKS = "manage_webhooks"
+    # Erasing a person and running retention destroy data for good: admins only.
+    ERASE_PERSONAL_DATA = "erase_personal_data"
 
 
 _AGENT = frozenset({Permission.READ, Permission.WRITE_CASES, Permission.WRITE_CUSTOMERS})

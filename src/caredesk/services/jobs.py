@@ -25,6 +25,7 @@ from caredesk.domain.errors import NotFound, ValidationFailed
 from caredesk.domain.events import Changed
 from caredesk.domain.jobs import Job, JobState, backoff
 from caredesk.services.commands import command
+from caredesk.services.erasure_ports import StorageCompactor
 from caredesk.services.ports import Clock, UnitOfWork, UnitOfWorkFactory
 from caredesk.settings import Settings
 
@@ -50,6 +51,8 @@ class JobContext:
     uow: UnitOfWorkFactory
     clock: Clock
     settings: Settings
+    # Compacts the database files after data was erased (retention); none in some tests.
+    storage: StorageCompactor | None = None
 
 
 Handler = Callable[[JobContext, dict[str, Any]], None]

@@ -20,6 +20,7 @@ from caredesk.domain.orders import Order
 from caredesk.domain.policy.value import OrderHistory
 from caredesk.domain.tokens import ApiToken, Session
 from caredesk.services.console_ports import ConsoleQueries
+from caredesk.services.erasure_ports import ErasureStore
 from caredesk.services.jobs_ports import JobRepository
 from caredesk.services.knowledge_ports import (
     ArticleRepository,
@@ -314,6 +315,9 @@ class UnitOfWork(Protocol):
 
     @property
     def throttles(self) -> ThrottleRepository: ...
+
+    @property
+    def erasure(self) -> ErasureStore: ...
 
     def __enter__(self) -> Self: ...
 

@@ -31,6 +31,9 @@ def _tune_sqlite(engine: Engine, *, in_memory: bool) -> None:
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA busy_timeout=30000")
+        # Deleted and overwritten content is zeroed on disk, not left in free pages where a
+        # copy of the file would still show an erased customer's words (docs/privacy.md).
+        cursor.execute("PRAGMA secure_delete=ON")
         if not in_memory:
             cursor.execute("PRAGMA journal_mode=WAL")
             cursor.execute("PRAGMA synchronous=NORMAL")

@@ -129,6 +129,8 @@ class CustomerRow(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
     version: Mapped[int] = mapped_column(Integer)
+    # Set when the person's data was replaced by a tombstone (docs/privacy.md).
+    erased_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     emails: Mapped[list[CustomerEmailRow]] = relationship(
         order_by="CustomerEmailRow.position", cascade="all, delete-orphan", lazy="selectin"
@@ -268,6 +270,8 @@ class CaseRow(Base):
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     service_level: Mapped[int | None] = mapped_column(Integer)
     version: Mapped[int] = mapped_column(Integer)
+    # Set when its texts were erased (its customer's erasure or the retention of closed cases).
+    erased_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     tags: Mapped[list[CaseTagRow]] = relationship(
         order_by="CaseTagRow.tag", cascade="all, delete-orphan", lazy="selectin"

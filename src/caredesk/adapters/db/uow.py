@@ -13,6 +13,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from caredesk.adapters.db.console_queries import SqlConsoleQueries
 from caredesk.adapters.db.engine import READ_ONLY_OPTION
+from caredesk.adapters.db.erasure_repo import SqlErasureStore
 from caredesk.adapters.db.grants_repo import (
     SqlApprovalRepository,
     SqlGrantRepository,
@@ -109,6 +110,7 @@ class SqlAlchemyUnitOfWork:
         self.webhooks = SqlWebhookRepository(session)
         self.portal = SqlPortalRepository(session)
         self.throttles = SqlThrottleRepository(session)
+        self.erasure = SqlErasureStore(session)
         return self
 
     def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:

@@ -5,13 +5,15 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Header, Query, Response, status
+from fastapi.responses import JSONResponse
 
-from caredesk.services import catalog, customers
+from caredesk.services import catalog, customers, erasure
 from caredesk.web.api.common import PAGE_LIMIT_DEFAULT, PAGE_LIMIT_MAX, expected_version, set_etag
 from caredesk.web.api.schemas import (
     CustomerIn,
     CustomerOut,
     CustomerPatch,
+    ErasureOut,
     OrderOut,
     PageOut,
     ProductOut,
@@ -95,11 +97,30 @@ def update_customer(
 
 
 @router.delete(
-    "/customers/{customer_id}", status_code=status.HTTP_204_NO_CONTENT, tags=["customers"]
+    "/customers/{customer_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    tags=["customers"],
+    responses={200: {"model": ErasureOut, "description": "Erased (with `erase=true`)."}},
 )
 def delete_customer(
-    customer_id: str, actor: ActorDep, container: ContainerDep, now: NowDep
+    customer_id: str,
+    actor: ActorDep,
+    container: ContainerDep,
+    now: NowDep,
+    erase: Annotated[
+        bool,
+        Query(
+            description="Admins: erase the person's data everywhere and keep the records "
+            "(orders, ledger, audit facts) under a tombstone, instead of deleting a "
+            "customer without history. Repeating it answers `already_erased`."
+        ),
+    ] = False,
 ) -> Response:
+    if erase:
+        report = erasure.erase_customer(
+            container.uow(), actor, now, customer_id, compactor=container.storage
+        )
+        return JSONResponse(ErasureOut.of(report).model_dump(mode="json"))
     customers.delete_customer(container.uow(), actor, now, customer_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 

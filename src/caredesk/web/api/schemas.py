@@ -30,6 +30,7 @@ from caredesk.domain.cases import (
 )
 from caredesk.domain.catalog import Product, Variant
 from caredesk.domain.customers import Address, Customer, PaymentKind, PaymentMethod
+from caredesk.domain.erasure import ErasureReport
 from caredesk.domain.orders import Fulfilment, Order, OrderLine, PaymentTransaction
 from caredesk.domain.rates import RATE_PATTERN
 from caredesk.domain.tokens import ApiToken
@@ -190,6 +191,24 @@ class CustomerOut(BaseModel):
             created_at=c.created_at,
             updated_at=c.updated_at,
             version=c.version,
+        )
+
+
+class ErasureOut(BaseModel):
+    """What an erasure replaced, per kind of record (empty when it was erased before)."""
+
+    customer_id: str
+    erased_at: datetime
+    already_erased: bool
+    counts: dict[str, int]
+
+    @classmethod
+    def of(cls, report: ErasureReport) -> ErasureOut:
+        return cls(
+            customer_id=report.customer_id,
+            erased_at=report.erased_at,
+            already_erased=report.already_erased,
+            counts=report.counts,
         )
 
 
