@@ -805,11 +805,16 @@ class SqlStorageCompactor:
 
     def compact(self) -> None:
         if self.engine.dialect.name == "sqlite":
-            with self.engine.connect() as conn:
-                # Outside a transaction: a checkpoint cannot run inside one. TRUNCATE
-                # copies the log into the database (whose freed pages secure_delete
-                # zeroed) and empties the log file.
-                conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+            # On the driver's connection, outside any transaction (the engine would begin
+            # one, and a checkpoint cannot run inside it). TRUNCATE copies the log into
+            # the database, whose freed pages secure_delete zeroed, and empties the log.
+            raw = self.engine.raw_connection()
+            try:
+                cursor = raw.cursor()
+                cursor.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+                cursor.close()
+            finally:
+                raw.close()
             return
         if self.engine.dialect.name == "postgresql":
             names = [t for t in ERASURE_TABLES if t in m.Base.metadata.tables]
