@@ -24,6 +24,7 @@ addresses and phone numbers, so that a copy in a place this list missed goes too
 from __future__ import annotations
 
 import json
+import logging
 import re
 from collections.abc import Iterable, Sequence
 from datetime import datetime
@@ -61,6 +62,8 @@ from caredesk.domain.erasure import (
 from caredesk.domain.jobs import JobState
 from caredesk.domain.mail import MailDirection, MailStatus
 from caredesk.domain.portal import email_key
+
+log = logging.getLogger("caredesk.erasure")
 
 BATCH = 500
 MAIL_SEND_JOB = "mail.send"
@@ -812,9 +815,14 @@ class SqlStorageCompactor:
             try:
                 cursor = raw.cursor()
                 cursor.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+                busy = cursor.fetchone()
                 cursor.close()
             finally:
                 raw.close()
+            if busy is not None and busy[0]:
+                # A reader held the log: the next checkpoint (SQLite runs them itself)
+                # copies it; an operator can run one with the desk stopped.
+                log.warning("the write-ahead log could not be truncated: a reader held it")
             return
         if self.engine.dialect.name == "postgresql":
             names = [t for t in ERASURE_TABLES if t in m.Base.metadata.tables]
