@@ -15,6 +15,7 @@ from caredesk.adapters.db.uow import SqlAlchemyUnitOfWorkFactory
 from caredesk.adapters.mail.smtp_out import SmtpMailer
 from caredesk.adapters.security import Argon2PasswordHasher
 from caredesk.adapters.webhook_http import UrllibWebhookSender
+from caredesk.domain.attachments import AttachmentLimits
 from caredesk.domain.cases import CaseChanged, CaseOpened, MessageAdded
 from caredesk.domain.events import Event
 from caredesk.services import audit, lifecycle, mail_out, search, sla, triage
@@ -52,6 +53,14 @@ class Container:
     worker_pool: WorkerPool | None = None
     rate_limiter: RateLimiter | None = None
     storage: StorageCompactor | None = None
+
+    @property
+    def attachment_limits(self) -> AttachmentLimits:
+        return AttachmentLimits(
+            file_bytes=self.settings.max_attachment_bytes,
+            message_bytes=self.settings.max_message_attachments_bytes,
+            files=self.settings.max_message_attachments,
+        )
 
     def knowledge_changed(self) -> None:
         """Articles or solved cases changed: wake the background embedder, if running."""

@@ -11,6 +11,11 @@ from typing import Literal
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from caredesk.domain.attachments import (
+    DEFAULT_MAX_FILE_BYTES,
+    DEFAULT_MAX_FILES,
+    DEFAULT_MAX_MESSAGE_BYTES,
+)
 from caredesk.domain.rates import RATE_PATTERN
 
 DEFAULT_DATABASE_URL = "sqlite:///./caredesk.db"
@@ -29,7 +34,10 @@ class Settings(BaseSettings):
     database_pool_size: int = Field(default=10, ge=1)
 
     max_body_bytes: int = Field(
-        default=1_048_576, ge=1024, description="Largest request body the API accepts."
+        default=1_048_576,
+        ge=1024,
+        description="Largest request body (JSON or form) accepted; forms that take files "
+        "accept their files on top of it, up to max_message_attachments_bytes.",
     )
     session_ttl_seconds: int = Field(default=12 * 3600, ge=60)
     session_cookie_secure: bool = Field(
@@ -53,7 +61,17 @@ class Settings(BaseSettings):
     csat_survey_days: int = Field(default=14, ge=1, description="How long a survey link works.")
     idempotency_ttl_seconds: int = Field(default=24 * 3600, ge=60)
     attachments_dir: Path = Path("./var/attachments")
-    max_attachment_bytes: int = Field(default=25 * 1_048_576, ge=1024)
+    max_attachment_bytes: int = Field(
+        default=DEFAULT_MAX_FILE_BYTES, ge=1024, description="Largest file attached to a message."
+    )
+    max_message_attachments_bytes: int = Field(
+        default=DEFAULT_MAX_MESSAGE_BYTES,
+        ge=1024,
+        description="Largest total of the files attached to one message (console, portal, API).",
+    )
+    max_message_attachments: int = Field(
+        default=DEFAULT_MAX_FILES, ge=1, description="Most files attached to one message."
+    )
 
     policy_path: Path | None = Field(
         default=None,

@@ -18,6 +18,7 @@ from sqlalchemy import Engine, event
 
 from caredesk.bootstrap import Container
 from caredesk.domain.agents import SYSTEM
+from caredesk.domain.attachments import AttachmentLimits
 from caredesk.domain.cases import CaseStatus, Channel, MessageKind
 from caredesk.domain.sla import SlaMetric
 from caredesk.services import cases, demo
@@ -381,7 +382,7 @@ def grow_customer(container: Container, customer_id: str, orders: int, past_case
             kind=MessageKind.NOTE,
             body="answered",
             attachments=[],
-            max_attachment_bytes=1024,
+            attachment_limits=AttachmentLimits(),
         )
 
 
@@ -501,7 +502,7 @@ def test_escalate_merge_and_split_from_the_case_page(
         kind=MessageKind.INBOUND,
         body="A separate question about my invoice.",
         attachments=[],
-        max_attachment_bytes=1024,
+        attachment_limits=AttachmentLimits(),
     )
     with store.uow.read_only() as uow:
         second = uow.cases.messages(case_id)[-1]

@@ -16,6 +16,7 @@ import pytest
 from caredesk.adapters.mail.parse import parse_mail
 from caredesk.bootstrap import Container
 from caredesk.domain.agents import SYSTEM, Actor, Role
+from caredesk.domain.attachments import AttachmentLimits
 from caredesk.domain.cases import CaseChanged, CaseStatus, MessageKind
 from caredesk.domain.errors import DomainError, ErrorCode
 from caredesk.domain.events import Event
@@ -145,7 +146,7 @@ def _send_and_solve(container: Container, case_id: int, version: int) -> None:
         kind=MessageKind.OUTBOUND,
         body="A newer unit is on its way.",
         attachments=[],
-        max_attachment_bytes=1024,
+        attachment_limits=AttachmentLimits(),
         solve_at_version=version,
         lifecycle_options=container.lifecycle,
     )

@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from caredesk.domain.agents import Actor, Permission
+from caredesk.domain.attachments import AttachmentLimits
 from caredesk.domain.audit import AuditEvent
 from caredesk.domain.cases import (
     Attachment,
@@ -71,16 +72,12 @@ def _check_refs(
 
 
 def _store_attachments(
-    uow: UnitOfWork, attachments: list[NewAttachment], max_bytes: int
+    uow: UnitOfWork, attachments: list[NewAttachment], limits: AttachmentLimits
 ) -> list[Attachment]:
+    # Every limit is checked before the first file is stored: a refusal writes nothing.
+    limits.check([(item.filename, len(item.content)) for item in attachments])
     stored = []
     for item in attachments:
-        if len(item.content) > max_bytes:
-            raise DomainError(
-                f"attachment {item.filename!r} is larger than {max_bytes} bytes",
-                code=ErrorCode.PAYLOAD_TOO_LARGE,
-                details={"filename": item.filename, "limit": max_bytes},
-            )
         digest = uow.blobs.put(item.content)
         stored.append(
             Attachment(
@@ -110,7 +107,7 @@ def create_case(
     order_ids: list[str] | None = None,
     custom_fields: dict[str, CustomValue] | None = None,
     attachments: list[NewAttachment] | None = None,
-    max_attachment_bytes: int = 25 * 1_048_576,
+    attachment_limits: AttachmentLimits = AttachmentLimits(),
 ) -> CaseView:
     """Open a case; `body`, when given, is the customer's first message.
 
@@ -150,7 +147,7 @@ def create_case(
                 body=body,
                 created_at=now,
                 author_customer_id=customer_id,
-                attachments=_store_attachments(uow, attachments or [], max_attachment_bytes),
+                attachments=_store_attachments(uow, attachments or [], attachment_limits),
             )
             uow.cases.add_message(message)
             messages.append(message)
@@ -305,7 +302,7 @@ def add_message(
     kind: MessageKind,
     body: str,
     attachments: list[NewAttachment] | None = None,
-    max_attachment_bytes: int = 25 * 1_048_576,
+    attachment_limits: AttachmentLimits = AttachmentLimits(),
     lifecycle_options: lifecycle.LifecycleOptions | None = None,
     expected_version: int | None = None,
     then_status: CaseStatus | None = None,
@@ -335,7 +332,7 @@ def add_message(
             created_at=now,
             author_agent_id=actor.agent_id if kind is not MessageKind.INBOUND else None,
             author_customer_id=case.customer_id if kind is MessageKind.INBOUND else None,
-            attachments=_store_attachments(uow, attachments or [], max_attachment_bytes),
+            attachments=_store_attachments(uow, attachments or [], attachment_limits),
         )
         case.receive_message(message, now, actor)
         uow.cases.add_message(message)

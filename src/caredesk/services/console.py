@@ -13,6 +13,7 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 from caredesk.domain.agents import Actor, Agent, Permission, Team
+from caredesk.domain.attachments import AttachmentLimits
 from caredesk.domain.audit import AuditEvent
 from caredesk.domain.cases import Case, CaseStatus, Message, MessageKind
 from caredesk.domain.customers import Customer
@@ -374,7 +375,7 @@ def reply(
     kind: MessageKind,
     body: str,
     attachments: list[NewAttachment],
-    max_attachment_bytes: int,
+    attachment_limits: AttachmentLimits,
     solve_at_version: int | None = None,
     lifecycle_options: LifecycleOptions | None = None,
 ) -> Message:
@@ -391,7 +392,7 @@ def reply(
         kind=kind,
         body=body,
         attachments=attachments,
-        max_attachment_bytes=max_attachment_bytes,
+        attachment_limits=attachment_limits,
         lifecycle_options=lifecycle_options,
         expected_version=solve_at_version,
         then_status=CaseStatus.SOLVED if solve_at_version is not None else None,

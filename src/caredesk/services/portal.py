@@ -18,6 +18,7 @@ from decimal import Decimal
 from typing import Any, Protocol
 
 from caredesk.domain.agents import SYSTEM, Actor, Permission, Role
+from caredesk.domain.attachments import AttachmentLimits
 from caredesk.domain.cases import Case, Channel, Message, MessageKind
 from caredesk.domain.customers import Customer, normalise_email
 from caredesk.domain.errors import (
@@ -404,7 +405,7 @@ def reply(
     *,
     body: str,
     attachments: list[cases.NewAttachment],
-    max_attachment_bytes: int,
+    attachment_limits: AttachmentLimits,
     lifecycle_options: LifecycleOptions | None = None,
 ) -> Message:
     """The customer writes on their case (theirs only); a solved or pending case opens again,
@@ -417,7 +418,7 @@ def reply(
         kind=MessageKind.INBOUND,
         body=body,
         attachments=attachments,
-        max_attachment_bytes=max_attachment_bytes,
+        attachment_limits=attachment_limits,
         lifecycle_options=lifecycle_options,
     )
 
@@ -431,7 +432,7 @@ def open_case(
     body: str,
     order_id: str | None,
     attachments: list[cases.NewAttachment],
-    max_attachment_bytes: int,
+    attachment_limits: AttachmentLimits,
 ) -> Case:
     """A new case from the portal; an order named must be the customer's own."""
     if not body.strip():
@@ -447,7 +448,7 @@ def open_case(
         channel=Channel.PORTAL,
         order_ids=[order_id] if order_id else None,
         attachments=attachments,
-        max_attachment_bytes=max_attachment_bytes,
+        attachment_limits=attachment_limits,
     )
     return view.case
 

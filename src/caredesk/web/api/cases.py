@@ -65,7 +65,7 @@ def create_case(
         order_ids=body.order_ids,
         custom_fields=body.custom_fields,
         attachments=decode_attachments(body.attachments),
-        max_attachment_bytes=container.settings.max_attachment_bytes,
+        attachment_limits=container.attachment_limits,
     )
     assert view.case.id is not None
     response.headers["Location"] = f"/api/v1/cases/{view.case.id}"
@@ -214,7 +214,7 @@ def add_message(
         kind=body.kind,
         body=body.body,
         attachments=decode_attachments(body.attachments),
-        max_attachment_bytes=container.settings.max_attachment_bytes,
+        attachment_limits=container.attachment_limits,
         lifecycle_options=container.lifecycle,
         expected_version=None if if_match is None else expected_version(if_match, None),
     )
@@ -233,7 +233,7 @@ def add_note(
         kind=MessageKind.NOTE,
         body=body.body,
         attachments=decode_attachments(body.attachments),
-        max_attachment_bytes=container.settings.max_attachment_bytes,
+        attachment_limits=container.attachment_limits,
     )
     return MessageOut.of(message)
 

@@ -174,7 +174,7 @@ async def post_reply(
                 kind=message_kind,
                 body=body,
                 attachments=attachments,
-                max_attachment_bytes=container.settings.max_attachment_bytes,
+                attachment_limits=container.attachment_limits,
                 solve_at_version=solve_at,
                 lifecycle_options=container.lifecycle,
             )

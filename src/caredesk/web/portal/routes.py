@@ -223,7 +223,7 @@ async def open_case(
             body=body,
             order_id=order_id or None,
             attachments=attachments,
-            max_attachment_bytes=container.settings.max_attachment_bytes,
+            attachment_limits=container.attachment_limits,
         )
     )
     return redirect(f"/portal/cases/{case.id}", "created")
@@ -257,7 +257,7 @@ async def reply(
                 case_id,
                 body=body,
                 attachments=attachments,
-                max_attachment_bytes=container.settings.max_attachment_bytes,
+                attachment_limits=container.attachment_limits,
                 lifecycle_options=container.lifecycle,
             )
         )
