@@ -27,6 +27,7 @@ from caredesk.web.pages import install_console
 from caredesk.web.portal import install_portal
 from caredesk.web.problems import install_problem_handlers
 from caredesk.web.ratelimit import RateLimit
+from caredesk.web.uploads import UploadRoutes
 
 API_PREFIX = "/api/v1"
 
@@ -69,7 +70,13 @@ def create_app(settings: Settings | None = None, container: Container | None = N
     install_console(app)
     install_portal(app)
 
-    app.add_middleware(BodySizeLimit, max_bytes=container.settings.max_body_bytes)
+    app.add_middleware(
+        BodySizeLimit,
+        max_bytes=container.settings.max_body_bytes,
+        uploads=UploadRoutes.of(
+            app, container.attachment_limits, container.settings.max_body_bytes
+        ),
+    )
     limiter = start_rate_limiter(container)
     if limiter is not None:
         # Outside the body limit: a request over its rate is refused before its body is read.

@@ -63,41 +63,79 @@ class IdempotentRoute(APIRoute):
                     ErrorCode.VALIDATION_ERROR.value,
                     f"{HEADER} is longer than {MAX_KEY_LENGTH} characters",
                 )
-            container: Container = request.app.state.container
-            body = await request.body()
-            fingerprint = hashlib.sha256(
-                request.method.encode() + b" " + request.url.path.encode() + b"\n" + body
-            ).hexdigest()
-            record = IdempotencyRecord(
-                principal=principal,
-                key=key,
-                fingerprint=fingerprint,
-                created_at=container.clock.now(),
-            )
-            existing = await run_in_threadpool(_reserve, container, record)
-            if existing is not None:
-                return _answer_repeat(existing, fingerprint)
             try:
-                response = await handler(request)
-            except DomainError as exc:
-                await run_in_threadpool(_release, container, principal, key)
-                return domain_problem(exc, request.url.path)
-            except BaseException:
-                await run_in_threadpool(_release, container, principal, key)
-                raise
-            if 200 <= response.status_code < 300:
-                stored = StoredResponse(
-                    status_code=response.status_code,
-                    body=bytes(response.body),
-                    headers={k: v for k, v in response.headers.items() if k in _REPLAYED_HEADERS},
-                )
-                await run_in_threadpool(_complete, container, principal, key, stored)
-            else:
-                # Only successes are remembered: a refused request may be corrected and retried.
-                await run_in_threadpool(_release, container, principal, key)
-            return response
+                fingerprint = await _fingerprint(request)
+                return await _once(request, handler, principal, key, fingerprint)
+            finally:
+                # A form read for its fingerprint closes its files, even when it is replayed.
+                await request.close()
 
         return route
+
+
+async def _fingerprint(request: Request) -> str:
+    """What the request asks, to tell a repeat from another request under the same key.
+
+    A multipart body is read through the form parser (which the route then reuses) and its
+    files hashed in chunks, so an upload is never held whole in memory for this.
+    """
+    digest = hashlib.sha256(request.method.encode() + b" " + request.url.path.encode() + b"\n")
+    content_type = request.headers.get("content-type", "").lower()
+    if not content_type.startswith("multipart/form-data"):
+        digest.update(await request.body())
+        return digest.hexdigest()
+    form = await request.form()
+    for name, value in form.multi_items():
+        digest.update(b"\0field\0" + name.encode() + b"\0")
+        if isinstance(value, str):
+            digest.update(value.encode())
+            continue
+        digest.update(f"{value.filename}\0{value.content_type}\0{value.size}\0".encode())
+        while chunk := await value.read(_CHUNK):
+            digest.update(chunk)
+        await value.seek(0)
+    return digest.hexdigest()
+
+
+_CHUNK = 1_048_576
+
+
+async def _once(
+    request: Request,
+    handler: Callable[[Request], Coroutine[Any, Any, Response]],
+    principal: str,
+    key: str,
+    fingerprint: str,
+) -> Response:
+    container: Container = request.app.state.container
+    record = IdempotencyRecord(
+        principal=principal,
+        key=key,
+        fingerprint=fingerprint,
+        created_at=container.clock.now(),
+    )
+    existing = await run_in_threadpool(_reserve, container, record)
+    if existing is not None:
+        return _answer_repeat(existing, fingerprint)
+    try:
+        response = await handler(request)
+    except DomainError as exc:
+        await run_in_threadpool(_release, container, principal, key)
+        return domain_problem(exc, request.url.path)
+    except BaseException:
+        await run_in_threadpool(_release, container, principal, key)
+        raise
+    if 200 <= response.status_code < 300:
+        stored = StoredResponse(
+            status_code=response.status_code,
+            body=bytes(response.body),
+            headers={k: v for k, v in response.headers.items() if k in _REPLAYED_HEADERS},
+        )
+        await run_in_threadpool(_complete, container, principal, key, stored)
+    else:
+        # Only successes are remembered: a refused request may be corrected and retried.
+        await run_in_threadpool(_release, container, principal, key)
+    return response
 
 
 def _answer_repeat(existing: IdempotencyRecord, fingerprint: str) -> Response:

@@ -5,12 +5,15 @@ from __future__ import annotations
 import json
 import re
 import time
+from html import escape
 from typing import Any
 
 import structlog
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from caredesk.domain.attachments import readable_size
 from caredesk.domain.errors import ErrorCode
+from caredesk.web.uploads import UploadRoutes, UploadTooLarge
 
 log = structlog.get_logger("caredesk.http")
 
@@ -31,9 +34,13 @@ def _problem_bytes(status: int, code: ErrorCode, title: str, detail: str) -> byt
     ).encode()
 
 
+def _nul_in_address(scope: Scope) -> bool:
+    return "\x00" in scope.get("path", "") or b"%00" in scope.get("query_string", b"").lower()
+
+
 def _carries_nul(scope: Scope, body: bytes) -> bool:
     """NUL is never meaningful in our URLs or JSON, and PostgreSQL text cannot hold it."""
-    if "\x00" in scope.get("path", "") or b"%00" in scope.get("query_string", b"").lower():
+    if _nul_in_address(scope):
         return True
     content_type = dict(scope.get("headers") or []).get(b"content-type", b"")
     return b"json" in content_type.lower() and _JSON_NUL.search(body) is not None
@@ -42,22 +49,34 @@ def _carries_nul(scope: Scope, body: bytes) -> bool:
 class BodySizeLimit:
     """Refuse bodies over the limit, whether or not the client declared their length.
 
-    The body is read (at most `max_bytes` of it) before the app sees the request, so an
+    A body is read (at most `max_bytes` of it) before the app sees the request, so an
     oversized stream is refused with 413 rather than failing half-parsed. Requests that
     carry a NUL character in the path, query or JSON body are refused with 400 here too.
+
+    A multipart POST to a route that takes files (`uploads`) is not read ahead: it streams
+    to the form parser, counted as it goes, up to the files a message may carry plus the
+    form's own limit. Past that, reading it raises `UploadTooLarge`, which the route's door
+    answers; nothing was handed to a command, so nothing is written.
     """
 
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+    def __init__(self, app: ASGIApp, max_bytes: int, uploads: UploadRoutes | None = None) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.uploads = uploads
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        declared = dict(scope.get("headers") or []).get(b"content-length")
-        if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
-            await self._refuse(send)
+        if self.uploads is not None and self.uploads.take(scope):
+            if _nul_in_address(scope):
+                await _send_problem(send, 400, _NUL_PROBLEM)
+                return
+            await self._stream_upload(self.uploads, scope, receive, send)
+            return
+        declared = _declared_length(scope)
+        if declared is not None and declared > self.max_bytes:
+            await self._refuse(scope, send)
             return
         chunks: list[bytes] = []
         size = 0
@@ -71,19 +90,13 @@ class BodySizeLimit:
             body = message.get("body", b"")
             size += len(body)
             if size > self.max_bytes:
-                await self._refuse(send)
+                await self._refuse(scope, send)
                 return
             chunks.append(body)
             if not message.get("more_body", False):
                 break
         if _carries_nul(scope, b"".join(chunks)):
-            body = _problem_bytes(
-                400,
-                ErrorCode.NUL_CHARACTER,
-                "NUL character",
-                "the request contains a NUL character, which no field accepts",
-            )
-            await _send_problem(send, 400, body)
+            await _send_problem(send, 400, _NUL_PROBLEM)
             return
         replayed = False
 
@@ -98,14 +111,98 @@ class BodySizeLimit:
 
         await self.app(scope, replay, send)
 
-    async def _refuse(self, send: Send) -> None:
-        body = _problem_bytes(
-            413,
-            ErrorCode.PAYLOAD_TOO_LARGE,
-            "Payload too large",
-            f"the request body is larger than {self.max_bytes} bytes",
-        )
+    async def _stream_upload(
+        self, uploads: UploadRoutes, scope: Scope, receive: Receive, send: Send
+    ) -> None:
+        limit = uploads.max_bytes
+        declared = _declared_length(scope)
+        size = 0
+        tripped = False
+        started = False
+        replaced = False
+
+        def refuse() -> UploadTooLarge:
+            nonlocal tripped
+            tripped = True
+            return UploadTooLarge(uploads.limits.too_large_body())
+
+        async def counted() -> Message:
+            nonlocal size
+            # A declared length over the limit is refused at the first read, by the route's
+            # door, so the browser gets a page and the API a problem.
+            if tripped or (declared is not None and declared > limit):
+                raise refuse()
+            message = await receive()
+            if message["type"] == "http.request":
+                size += len(message.get("body", b""))
+                if size > limit:
+                    raise refuse()
+            return message
+
+        async def answer(message: Message) -> None:
+            nonlocal started, replaced
+            if message["type"] == "http.response.start":
+                started = True
+                # Whatever answered a body past the limit, the answer is that it was refused.
+                replaced = tripped and message["status"] != 413
+                if replaced:
+                    await self._refuse_upload(uploads, send)
+                    return
+            if not replaced:
+                await send(message)
+
+        try:
+            await self.app(scope, counted, answer)
+        except Exception:
+            if not tripped or started:
+                raise
+            await self._refuse_upload(uploads, send)
+
+    async def _refuse_upload(self, uploads: UploadRoutes, send: Send) -> None:
+        refusal = uploads.limits.too_large_body()
+        body = _problem_bytes(413, refusal.code, "Payload too large", refusal.message)
         await _send_problem(send, 413, body)
+
+    async def _refuse(self, scope: Scope, send: Send) -> None:
+        detail = f"the request body is larger than {readable_size(self.max_bytes)}"
+        if not scope.get("path", "").startswith("/api/"):
+            # A page's form (console, portal): a page, never JSON, in a browser.
+            await _send_page(send, 413, "Too large", f"What you sent is too large: {detail}.")
+            return
+        body = _problem_bytes(413, ErrorCode.PAYLOAD_TOO_LARGE, "Payload too large", detail)
+        await _send_problem(send, 413, body)
+
+
+_NUL_PROBLEM = _problem_bytes(
+    400,
+    ErrorCode.NUL_CHARACTER,
+    "NUL character",
+    "the request contains a NUL character, which no field accepts",
+)
+
+
+def _declared_length(scope: Scope) -> int | None:
+    declared = dict(scope.get("headers") or []).get(b"content-length")
+    return int(declared) if declared is not None and declared.isdigit() else None
+
+
+async def _send_page(send: Send, status: int, title: str, text: str) -> None:
+    body = (
+        f'<!doctype html><html lang="en"><head><meta charset="utf-8"><title>{escape(title)}'
+        f"</title></head><body><h1>{escape(title)}</h1><p>{escape(text)}</p>"
+        "<p>Go back, send less, and try again.</p></body></html>"
+    ).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", b"text/html; charset=utf-8"),
+                (b"content-length", str(len(body)).encode()),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
 
 
 async def _send_problem(send: Send, status: int, body: bytes) -> None:

@@ -10,6 +10,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from caredesk.domain.errors import DomainError, ErrorCode, RetryLater
+from caredesk.web.uploads import UploadTooLarge
 
 PROBLEM_JSON = "application/problem+json"
 
@@ -124,6 +125,10 @@ def install_problem_handlers(app: FastAPI) -> None:
     @app.exception_handler(DomainError)
     async def _domain(request: Request, exc: DomainError) -> JSONResponse:
         return domain_problem(exc, request.url.path)
+
+    @app.exception_handler(UploadTooLarge)
+    async def _upload(request: Request, exc: UploadTooLarge) -> JSONResponse:
+        return domain_problem(exc.problem, request.url.path)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:

@@ -5,10 +5,11 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Path, Query, Response, status
+from fastapi import APIRouter, File, Form, Header, Path, Query, Response, UploadFile, status
+from starlette.concurrency import run_in_threadpool
 
 from caredesk.domain.cases import CaseStatus, MessageKind
-from caredesk.domain.errors import ValidationFailed
+from caredesk.domain.errors import DomainError, ErrorCode, ValidationFailed
 from caredesk.services import cases, sla
 from caredesk.services.ports import CaseFilter
 from caredesk.web.api.common import (
@@ -36,6 +37,7 @@ from caredesk.web.api.schemas import (
 from caredesk.web.api.sla_schemas import CaseSlaOut
 from caredesk.web.deps import ActorDep, ContainerDep, NowDep
 from caredesk.web.idempotency import IdempotentRoute
+from caredesk.web.uploads import read_files, takes_files
 
 router = APIRouter(route_class=IdempotentRoute, tags=["cases"])
 
@@ -217,6 +219,55 @@ def add_message(
         attachment_limits=container.attachment_limits,
         lifecycle_options=container.lifecycle,
         expected_version=None if if_match is None else expected_version(if_match, None),
+    )
+    return MessageOut.of(message)
+
+
+@router.post(
+    "/cases/{case_id}/messages/upload",
+    status_code=status.HTTP_201_CREATED,
+    summary="Add a message with files (multipart/form-data)",
+    responses={413: {"description": "A file, the files together or their number pass a limit."}},
+)
+@takes_files
+async def add_message_with_files(
+    case_id: IdPath,
+    actor: ActorDep,
+    container: ContainerDep,
+    now: NowDep,
+    kind: Annotated[MessageKind, Form()] = MessageKind.OUTBOUND,
+    body: Annotated[str, Form(max_length=200_000)] = "",
+    files: Annotated[
+        list[UploadFile] | None,
+        File(description="The files, streamed: each and all within the desk's attachment limits."),
+    ] = None,
+    if_match: Annotated[
+        str | None,
+        Header(description="The ETag you answered: refused (409) when the case changed since."),
+    ] = None,
+) -> MessageOut:
+    """The same as `POST /cases/{case_id}/messages`, for files too large to send as base64
+    in JSON: they are streamed, not held in the JSON body's limit."""
+    if "\x00" in body:
+        raise DomainError(
+            "the body contains a NUL character, which no field accepts",
+            code=ErrorCode.NUL_CHARACTER,
+            details={"field": "body"},
+        )
+    attachments = await read_files(files, container.attachment_limits)
+    message = await run_in_threadpool(
+        lambda: cases.add_message(
+            container.uow(),
+            actor,
+            now,
+            case_id,
+            kind=kind,
+            body=body,
+            attachments=attachments,
+            attachment_limits=container.attachment_limits,
+            lifecycle_options=container.lifecycle,
+            expected_version=None if if_match is None else expected_version(if_match, None),
+        )
     )
     return MessageOut.of(message)
 

@@ -15,7 +15,6 @@ from caredesk.domain.cases import CaseStatus, MessageKind, Priority
 from caredesk.domain.errors import DomainError, ErrorCode, ValidationFailed
 from caredesk.domain.knowledge import ArticleKind, ArticleStatus
 from caredesk.services import cases, console, grants, knowledge
-from caredesk.services.cases import NewAttachment
 from caredesk.services.console import ORDERS_IN_DETAIL
 from caredesk.services.knowledge_ports import ArticleFilter
 from caredesk.web.pages.common import (
@@ -30,6 +29,7 @@ from caredesk.web.pages.common import (
 )
 from caredesk.web.pages.panels import render_panels
 from caredesk.web.pages.views import Macro, expanded_macros, offer_cards, timeline
+from caredesk.web.uploads import read_files, takes_files
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
 CaseId = Annotated[int, Path(ge=1, le=2**63 - 1)]
@@ -81,7 +81,7 @@ def case_page(
         attempted=attempted or {},
         kept_body=kept_body,
         can_write=who.can(Permission.WRITE_CASES),
-        max_body_bytes=container.settings.max_body_bytes,
+        attachment_limits=container.attachment_limits,
         counts=None,
         push_url=f"/cases/{case_id}",
     )
@@ -110,6 +110,9 @@ _REFUSAL_STATUS = {
     ErrorCode.OVER_AUTHORITY: 403,
     ErrorCode.IDEMPOTENCY_KEY_REUSED: 422,
     ErrorCode.NOT_FOUND: 404,
+    ErrorCode.FILE_TOO_LARGE: 413,
+    ErrorCode.ATTACHMENTS_TOO_LARGE: 413,
+    ErrorCode.TOO_MANY_ATTACHMENTS: 413,
 }
 
 
@@ -140,6 +143,7 @@ def show_case(case_id: CaseId, request: Request, who: Reader, container: Contain
 
 
 @router.post("/cases/{case_id}/reply")
+@takes_files
 async def post_reply(
     case_id: CaseId,
     request: Request,
@@ -153,18 +157,12 @@ async def post_reply(
 ) -> Response:
     if kind not in ("reply", "note"):
         raise ValidationFailed("kind is reply or note", details={"field": "kind"})
-    attachments = [
-        NewAttachment(
-            f.filename or "attachment", f.content_type or "application/octet-stream", await f.read()
-        )
-        for f in files or []
-        if f.filename
-    ]
     message_kind = MessageKind.NOTE if kind == "note" else MessageKind.OUTBOUND
     solve_at = version if solve and kind == "reply" else None
     if solve and kind == "reply" and version is None:
         raise ValidationFailed("solving needs the case version", details={"field": "version"})
     try:
+        attachments = await read_files(files, container.attachment_limits)
         await run_in_threadpool(
             lambda: console.reply(
                 container.uow(),

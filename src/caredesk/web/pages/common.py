@@ -26,6 +26,7 @@ from caredesk.domain.errors import DomainError, ErrorCode, RetryLater, Unauthent
 from caredesk.services import auth
 from caredesk.web.deps import CSRF_HEADER, SAFE_METHODS, SESSION_COOKIE, get_container
 from caredesk.web.problems import STATUS_BY_CODE
+from caredesk.web.uploads import UploadTooLarge
 
 log = structlog.get_logger("caredesk.console")
 HERE = Path(__file__).parent
@@ -206,6 +207,10 @@ HINTS = {
     ErrorCode.NOT_FOUND: "It may have been merged or never existed; go back to your queue.",
     ErrorCode.VERSION_CONFLICT: "Reload to see the latest version, then make your change again.",
     ErrorCode.STALE_PLAN: "The offers were planned on older facts; reload to plan again.",
+    ErrorCode.FILE_TOO_LARGE: "Attach a smaller file, or share a large one by a link.",
+    ErrorCode.ATTACHMENTS_TOO_LARGE: "Attach fewer or smaller files; send the rest in a second "
+    "message.",
+    ErrorCode.TOO_MANY_ATTACHMENTS: "Attach fewer files; send the rest in a second message.",
 }
 
 
@@ -252,6 +257,9 @@ class PageRoute(APIRoute):
             except DomainError as exc:
                 who = await run_in_threadpool(_who_or_none, request)
                 return error_page(request, who, exc)
+            except UploadTooLarge as exc:
+                who = await run_in_threadpool(_who_or_none, request)
+                return error_page(request, who, exc.problem, 413)
             except RequestValidationError as exc:
                 who = await run_in_threadpool(_who_or_none, request)
                 fields = ", ".join(

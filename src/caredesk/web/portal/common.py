@@ -24,6 +24,7 @@ from caredesk.domain.errors import DomainError, ErrorCode, RetryLater, Unauthent
 from caredesk.services import portal
 from caredesk.web.deps import get_container
 from caredesk.web.problems import STATUS_BY_CODE
+from caredesk.web.uploads import UploadTooLarge
 
 HERE = Path(__file__).parent
 STATIC_DIR = HERE / "static"
@@ -49,6 +50,11 @@ def _size(value: int) -> str:
     return f"{value / 1024 / 1024:.1f} MB"
 
 
+def _sentence(value: str) -> str:
+    """The first letter up, the rest as written (`capitalize` would lower "MB" and names)."""
+    return value[:1].upper() + value[1:]
+
+
 def build_templates() -> Environment:
     env = Environment(
         loader=FileSystemLoader(HERE / "templates"),
@@ -56,7 +62,7 @@ def build_templates() -> Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.filters.update(when=_when, day=_day, size=_size)
+    env.filters.update(when=_when, day=_day, size=_size, sentence=_sentence)
     env.globals.update(urlencode=urlencode, quote=quote)
     return env
 
@@ -171,6 +177,10 @@ HINTS = {
     ErrorCode.TOKEN_EXPIRED: "Sign-in links work for a short time only. Ask for a new one.",
     ErrorCode.TOKEN_REVOKED: "Each sign-in link works once. Ask for a new one.",
     ErrorCode.TOO_MANY_ATTEMPTS: "Wait a little, then open the link from your email again.",
+    ErrorCode.FILE_TOO_LARGE: "Attach a smaller file: a photo from your phone usually fits.",
+    ErrorCode.ATTACHMENTS_TOO_LARGE: "Attach fewer or smaller files, and send the rest in "
+    "another message.",
+    ErrorCode.TOO_MANY_ATTACHMENTS: "Attach fewer files, and send the rest in another message.",
 }
 
 
@@ -215,6 +225,9 @@ class PortalRoute(APIRoute):
             except DomainError as exc:
                 user = await run_in_threadpool(_user_or_none, request)
                 return error_page(request, user, exc)
+            except UploadTooLarge as exc:
+                user = await run_in_threadpool(_user_or_none, request)
+                return error_page(request, user, exc.problem, 413)
             except RequestValidationError as exc:
                 user = await run_in_threadpool(_user_or_none, request)
                 fields = ", ".join(

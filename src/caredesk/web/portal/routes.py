@@ -15,11 +15,12 @@ from caredesk.domain.errors import DomainError, ErrorCode, NotFound
 from caredesk.domain.knowledge import Article, ArticleKind, ArticleStatus, Visibility
 from caredesk.domain.policy.model import RemedyKind
 from caredesk.domain.search import SearchHit, SearchKind
-from caredesk.services import cases, knowledge, portal, search
+from caredesk.services import knowledge, portal, search
 from caredesk.services.knowledge_ports import ArticleFilter
 from caredesk.services.portal import CustomerMailer
 from caredesk.web.deps import client_address
 from caredesk.web.portal.common import (
+    HINTS,
     PORTAL_COOKIE,
     ContainerDep,
     Customer_,
@@ -32,6 +33,7 @@ from caredesk.web.portal.common import (
     secure_headers,
 )
 from caredesk.web.problems import STATUS_BY_CODE
+from caredesk.web.uploads import read_files, takes_files
 
 router = APIRouter(prefix="/portal", route_class=PortalRoute, include_in_schema=False)
 # Before a session exists, a random cookie echoed in the form stops sign-in from other sites.
@@ -50,16 +52,6 @@ def portal_base(request: Request, container: ContainerDep) -> str:
     if configured:
         return configured.rstrip("/")
     return str(request.base_url).rstrip("/") + "/portal"
-
-
-async def _files(files: list[UploadFile] | None) -> list[cases.NewAttachment]:
-    return [
-        cases.NewAttachment(
-            f.filename or "attachment", f.content_type or "application/octet-stream", await f.read()
-        )
-        for f in files or []
-        if f.filename
-    ]
 
 
 # --- signing in -------------------------------------------------------------------------------
@@ -190,18 +182,53 @@ def _case_page(
         messages=conversation.messages,
         survey=conversation.survey,
         error=error,
+        hint=HINTS.get(error.code) if error else None,
         kept_body=kept_body,
+        attachment_limits=container.attachment_limits,
+    )
+
+
+def _new_case_page(
+    request: Request,
+    user: PortalUser,
+    container: ContainerDep,
+    *,
+    chosen: str,
+    error: DomainError | None = None,
+    kept: dict[str, str] | None = None,
+    status_code: int = 200,
+) -> HTMLResponse:
+    orders = portal.my_orders(container.uow.read_only(), user.customer_id)
+    return render(
+        request,
+        "new_case.html",
+        user,
+        status_code=status_code,
+        orders=orders,
+        chosen=chosen,
+        error=error,
+        hint=HINTS.get(error.code) if error else None,
+        kept=kept or {},
+        attachment_limits=container.attachment_limits,
     )
 
 
 @router.get("/cases/new")
 def new_case_form(request: Request, user: Customer_, container: ContainerDep) -> HTMLResponse:
-    orders = portal.my_orders(container.uow.read_only(), user.customer_id)
-    chosen = request.query_params.get("order", "")
-    return render(request, "new_case.html", user, orders=orders, chosen=chosen)
+    return _new_case_page(request, user, container, chosen=request.query_params.get("order", ""))
+
+
+# What a refused form can be shown again with: the rest go to the error page.
+_KEPT_REFUSALS = (
+    ErrorCode.VALIDATION_ERROR,
+    ErrorCode.FILE_TOO_LARGE,
+    ErrorCode.ATTACHMENTS_TOO_LARGE,
+    ErrorCode.TOO_MANY_ATTACHMENTS,
+)
 
 
 @router.post("/cases")
+@takes_files
 async def open_case(
     request: Request,
     user: Customer_,
@@ -213,19 +240,36 @@ async def open_case(
     files: Annotated[list[UploadFile] | None, File()] = None,
 ) -> Response:
     user.check_csrf(csrf_token)
-    attachments = await _files(files)
-    case = await run_in_threadpool(
-        lambda: portal.open_case(
-            container.uow(),
-            user.customer_id,
-            container.clock.now(),
-            subject=subject,
-            body=body,
-            order_id=order_id or None,
-            attachments=attachments,
-            attachment_limits=container.attachment_limits,
+    try:
+        attachments = await read_files(files, container.attachment_limits)
+        case = await run_in_threadpool(
+            lambda: portal.open_case(
+                container.uow(),
+                user.customer_id,
+                container.clock.now(),
+                subject=subject,
+                body=body,
+                order_id=order_id or None,
+                attachments=attachments,
+                attachment_limits=container.attachment_limits,
+            )
         )
-    )
+    except DomainError as exc:
+        if exc.code not in _KEPT_REFUSALS:
+            raise
+        refused = exc
+        # The customer's words come back in the form; files cannot be, they choose them again.
+        return await run_in_threadpool(
+            lambda: _new_case_page(
+                request,
+                user,
+                container,
+                chosen=order_id,
+                error=refused,
+                kept={"subject": subject, "body": body},
+                status_code=STATUS_BY_CODE.get(refused.code, 422),
+            )
+        )
     return redirect(f"/portal/cases/{case.id}", "created")
 
 
@@ -237,6 +281,7 @@ def show_case(
 
 
 @router.post("/cases/{case_id}/reply")
+@takes_files
 async def reply(
     case_id: CaseId,
     request: Request,
@@ -247,8 +292,8 @@ async def reply(
     files: Annotated[list[UploadFile] | None, File()] = None,
 ) -> Response:
     user.check_csrf(csrf_token)
-    attachments = await _files(files)
     try:
+        attachments = await read_files(files, container.attachment_limits)
         await run_in_threadpool(
             lambda: portal.reply(
                 container.uow(),
@@ -267,7 +312,13 @@ async def reply(
         refused = exc
         return await run_in_threadpool(
             lambda: _case_page(
-                request, user, container, case_id, error=refused, kept_body=body, status_code=422
+                request,
+                user,
+                container,
+                case_id,
+                error=refused,
+                kept_body=body,
+                status_code=STATUS_BY_CODE.get(refused.code, 422),
             )
         )
     return redirect(f"/portal/cases/{case_id}#latest", "sent")

@@ -1,0 +1,96 @@
+"""Requests that carry files: which routes take them, how their files are read, and the
+refusal of a body that outgrew what such a route accepts.
+
+A route that takes files accepts a body up to the files a message may carry plus the
+form's own limit (`max_body_bytes`); every other body stays within `max_body_bytes`. The
+body is streamed to Starlette's spooled files (memory, then disk past 1 MB), never held
+whole; each file is read once, after the limits are checked, to be stored.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from fastapi import FastAPI, UploadFile
+from fastapi.routing import APIRoute
+from starlette.exceptions import HTTPException
+from starlette.types import Scope
+
+from caredesk.domain.attachments import AttachmentLimits
+from caredesk.domain.errors import DomainError
+from caredesk.services.cases import NewAttachment
+
+Endpoint = TypeVar("Endpoint", bound=Callable[..., Any])
+
+_TAKES_FILES: set[Callable[..., Any]] = set()
+
+
+def takes_files(endpoint: Endpoint) -> Endpoint:
+    """Mark a route whose form carries a message's files: it gets the larger body limit."""
+    _TAKES_FILES.add(endpoint)
+    return endpoint
+
+
+class UploadTooLarge(HTTPException):
+    """The body of an upload passed its limit while it was read. An HTTPException, so the
+    framework hands it on unchanged from form parsing to the route, whose door answers it
+    (a page in the console and portal, problem+json in the API)."""
+
+    def __init__(self, problem: DomainError) -> None:
+        super().__init__(status_code=413, detail=problem.message)
+        self.problem = problem
+
+
+@dataclass(frozen=True, slots=True)
+class UploadRoutes:
+    """The routes that take files, as the body limit sees them before routing."""
+
+    paths: tuple[re.Pattern[str], ...]
+    limits: AttachmentLimits
+    max_body_bytes: int
+
+    @classmethod
+    def of(cls, app: FastAPI, limits: AttachmentLimits, max_body_bytes: int) -> UploadRoutes:
+        paths = tuple(
+            route.path_regex
+            for route in app.routes
+            if isinstance(route, APIRoute) and route.endpoint in _TAKES_FILES
+        )
+        return cls(paths, limits, max_body_bytes)
+
+    @property
+    def max_bytes(self) -> int:
+        return self.limits.message_bytes + self.max_body_bytes
+
+    def take(self, scope: Scope) -> bool:
+        """A multipart POST to a route that takes files."""
+        if scope.get("method") != "POST":
+            return False
+        content_type = dict(scope.get("headers") or []).get(b"content-type", b"")
+        if not content_type.lower().startswith(b"multipart/form-data"):
+            return False
+        path = scope.get("path", "")
+        return any(pattern.match(path) for pattern in self.paths)
+
+
+async def read_files(
+    files: list[UploadFile] | None, limits: AttachmentLimits
+) -> list[NewAttachment]:
+    """The files a form carried (an empty file field sends none), each read once; the
+    limits are checked on their sizes first, so a refused file is never read."""
+    chosen = [f for f in files or [] if f.filename]
+    limits.check([(_filename(f), f.size or 0) for f in chosen])
+    return [
+        NewAttachment(
+            _filename(f), (f.content_type or "application/octet-stream")[:255], await f.read()
+        )
+        for f in chosen
+    ]
+
+
+def _filename(file: UploadFile) -> str:
+    # A name is the sender's to choose, but PostgreSQL cannot store NUL, and a name is shown.
+    return (file.filename or "").replace("\x00", "")[:255] or "attachment"
