@@ -27,7 +27,7 @@ from caredesk.web.pages import install_console
 from caredesk.web.portal import install_portal
 from caredesk.web.problems import install_problem_handlers
 from caredesk.web.ratelimit import RateLimit
-from caredesk.web.uploads import UploadRoutes
+from caredesk.web.uploads import BodyLimits
 
 API_PREFIX = "/api/v1"
 
@@ -73,9 +73,7 @@ def create_app(settings: Settings | None = None, container: Container | None = N
     app.add_middleware(
         BodySizeLimit,
         max_bytes=container.settings.max_body_bytes,
-        uploads=UploadRoutes.of(
-            app, container.attachment_limits, container.settings.max_body_bytes
-        ),
+        streamed=BodyLimits(container.settings.max_body_bytes, container.attachment_limits),
     )
     limiter = start_rate_limiter(container)
     if limiter is not None:

@@ -12,8 +12,8 @@ import structlog
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from caredesk.domain.attachments import readable_size
-from caredesk.domain.errors import ErrorCode
-from caredesk.web.uploads import UploadRoutes, UploadTooLarge
+from caredesk.domain.errors import DomainError, ErrorCode
+from caredesk.web.uploads import BodyLimits, BodyTooLarge, is_multipart
 
 log = structlog.get_logger("caredesk.http")
 
@@ -53,26 +53,27 @@ class BodySizeLimit:
     oversized stream is refused with 413 rather than failing half-parsed. Requests that
     carry a NUL character in the path, query or JSON body are refused with 400 here too.
 
-    A multipart POST to a route that takes files (`uploads`) is not read ahead: it streams
-    to the form parser, counted as it goes, up to the files a message may carry plus the
-    form's own limit. Past that, reading it raises `UploadTooLarge`, which the route's door
-    answers; nothing was handed to a command, so nothing is written.
+    A multipart body (a form with files) is not read ahead: it streams to the form parser,
+    counted as it goes, against the limit of the route it was routed to (`BodyLimits`: a
+    route that takes files allows a message's files on top of `max_bytes`). Past it, reading
+    raises `BodyTooLarge`, which the route's door answers; nothing was handed to a command,
+    so nothing is written.
     """
 
-    def __init__(self, app: ASGIApp, max_bytes: int, uploads: UploadRoutes | None = None) -> None:
+    def __init__(self, app: ASGIApp, max_bytes: int, streamed: BodyLimits | None = None) -> None:
         self.app = app
         self.max_bytes = max_bytes
-        self.uploads = uploads
+        self.streamed = streamed
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        if self.uploads is not None and self.uploads.take(scope):
+        if self.streamed is not None and is_multipart(scope):
             if _nul_in_address(scope):
                 await _send_problem(send, 400, _NUL_PROBLEM)
                 return
-            await self._stream_upload(self.uploads, scope, receive, send)
+            await self._stream(self.streamed, scope, receive, send)
             return
         declared = _declared_length(scope)
         if declared is not None and declared > self.max_bytes:
@@ -111,42 +112,38 @@ class BodySizeLimit:
 
         await self.app(scope, replay, send)
 
-    async def _stream_upload(
-        self, uploads: UploadRoutes, scope: Scope, receive: Receive, send: Send
-    ) -> None:
-        limit = uploads.max_bytes
+    async def _stream(self, limits: BodyLimits, scope: Scope, receive: Receive, send: Send) -> None:
         declared = _declared_length(scope)
         size = 0
-        tripped = False
+        refusal: DomainError | None = None
         started = False
         replaced = False
 
-        def refuse() -> UploadTooLarge:
-            nonlocal tripped
-            tripped = True
-            return UploadTooLarge(uploads.limits.too_large_body())
-
         async def counted() -> Message:
-            nonlocal size
-            # A declared length over the limit is refused at the first read, by the route's
-            # door, so the browser gets a page and the API a problem.
-            if tripped or (declared is not None and declared > limit):
-                raise refuse()
-            message = await receive()
-            if message["type"] == "http.request":
+            nonlocal size, refusal
+            # Asked at each read, as the route is known only once routing is done.
+            limit, past_limit = limits.for_route(scope)
+            if refusal is None and declared is not None and declared > limit:
+                refusal = past_limit
+            if refusal is None:
+                message = await receive()
+                if message["type"] != "http.request":
+                    return message
                 size += len(message.get("body", b""))
-                if size > limit:
-                    raise refuse()
-            return message
+                if size <= limit:
+                    return message
+                refusal = past_limit
+            raise BodyTooLarge(refusal)
 
         async def answer(message: Message) -> None:
             nonlocal started, replaced
             if message["type"] == "http.response.start":
                 started = True
-                # Whatever answered a body past the limit, the answer is that it was refused.
-                replaced = tripped and message["status"] != 413
+                # Whatever answered a body past its limit, the answer is that it was refused.
+                replaced = refusal is not None and message["status"] != 413
                 if replaced:
-                    await self._refuse_upload(uploads, send)
+                    assert refusal is not None
+                    await _send_problem(send, 413, _domain_problem_bytes(refusal))
                     return
             if not replaced:
                 await send(message)
@@ -154,14 +151,9 @@ class BodySizeLimit:
         try:
             await self.app(scope, counted, answer)
         except Exception:
-            if not tripped or started:
+            if refusal is None or started:
                 raise
-            await self._refuse_upload(uploads, send)
-
-    async def _refuse_upload(self, uploads: UploadRoutes, send: Send) -> None:
-        refusal = uploads.limits.too_large_body()
-        body = _problem_bytes(413, refusal.code, "Payload too large", refusal.message)
-        await _send_problem(send, 413, body)
+            await _send_problem(send, 413, _domain_problem_bytes(refusal))
 
     async def _refuse(self, scope: Scope, send: Send) -> None:
         detail = f"the request body is larger than {readable_size(self.max_bytes)}"
@@ -171,6 +163,10 @@ class BodySizeLimit:
             return
         body = _problem_bytes(413, ErrorCode.PAYLOAD_TOO_LARGE, "Payload too large", detail)
         await _send_problem(send, 413, body)
+
+
+def _domain_problem_bytes(problem: DomainError) -> bytes:
+    return _problem_bytes(413, problem.code, "Payload too large", problem.message)
 
 
 _NUL_PROBLEM = _problem_bytes(

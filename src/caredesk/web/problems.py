@@ -10,7 +10,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from caredesk.domain.errors import DomainError, ErrorCode, RetryLater
-from caredesk.web.uploads import UploadTooLarge
+from caredesk.web.uploads import BodyTooLarge
 
 PROBLEM_JSON = "application/problem+json"
 
@@ -126,8 +126,8 @@ def install_problem_handlers(app: FastAPI) -> None:
     async def _domain(request: Request, exc: DomainError) -> JSONResponse:
         return domain_problem(exc, request.url.path)
 
-    @app.exception_handler(UploadTooLarge)
-    async def _upload(request: Request, exc: UploadTooLarge) -> JSONResponse:
+    @app.exception_handler(BodyTooLarge)
+    async def _upload(request: Request, exc: BodyTooLarge) -> JSONResponse:
         return domain_problem(exc.problem, request.url.path)
 
     @app.exception_handler(RequestValidationError)

@@ -2,25 +2,23 @@
 refusal of a body that outgrew what such a route accepts.
 
 A route that takes files accepts a body up to the files a message may carry plus the
-form's own limit (`max_body_bytes`); every other body stays within `max_body_bytes`. The
-body is streamed to Starlette's spooled files (memory, then disk past 1 MB), never held
-whole; each file is read once, after the limits are checked, to be stored.
+form's own limit (`max_body_bytes`); every other body stays within `max_body_bytes`. A
+multipart body is streamed to Starlette's spooled files (memory, then disk past 1 MB), never
+held whole; each file is read once, after the limits are checked, to be stored.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from fastapi import FastAPI, UploadFile
-from fastapi.routing import APIRoute
+from fastapi import UploadFile
 from starlette.exceptions import HTTPException
 from starlette.types import Scope
 
-from caredesk.domain.attachments import AttachmentLimits
-from caredesk.domain.errors import DomainError
+from caredesk.domain.attachments import AttachmentLimits, readable_size
+from caredesk.domain.errors import DomainError, ErrorCode
 from caredesk.services.cases import NewAttachment
 
 Endpoint = TypeVar("Endpoint", bound=Callable[..., Any])
@@ -34,10 +32,10 @@ def takes_files(endpoint: Endpoint) -> Endpoint:
     return endpoint
 
 
-class UploadTooLarge(HTTPException):
-    """The body of an upload passed its limit while it was read. An HTTPException, so the
-    framework hands it on unchanged from form parsing to the route, whose door answers it
-    (a page in the console and portal, problem+json in the API)."""
+class BodyTooLarge(HTTPException):
+    """A streamed body passed its limit while it was read. An HTTPException, so the framework
+    hands it on unchanged from form parsing to the route, whose door answers it (a page in
+    the console and portal, problem+json in the API)."""
 
     def __init__(self, problem: DomainError) -> None:
         super().__init__(status_code=413, detail=problem.message)
@@ -45,35 +43,29 @@ class UploadTooLarge(HTTPException):
 
 
 @dataclass(frozen=True, slots=True)
-class UploadRoutes:
-    """The routes that take files, as the body limit sees them before routing."""
+class BodyLimits:
+    """How large a streamed (multipart) body may grow, decided once routing has chosen its
+    route: the routes that take files get the message's files on top of the form's limit."""
 
-    paths: tuple[re.Pattern[str], ...]
-    limits: AttachmentLimits
     max_body_bytes: int
+    attachments: AttachmentLimits
 
-    @classmethod
-    def of(cls, app: FastAPI, limits: AttachmentLimits, max_body_bytes: int) -> UploadRoutes:
-        paths = tuple(
-            route.path_regex
-            for route in app.routes
-            if isinstance(route, APIRoute) and route.endpoint in _TAKES_FILES
+    def for_route(self, scope: Scope) -> tuple[int, DomainError]:
+        """The limit for this request's route, and the refusal past it."""
+        # Routing records the endpoint in the scope before the route reads its body.
+        if scope.get("endpoint") in _TAKES_FILES:
+            limit = self.attachments.message_bytes + self.max_body_bytes
+            return limit, self.attachments.too_large_body()
+        return self.max_body_bytes, DomainError(
+            f"the request body is larger than {readable_size(self.max_body_bytes)}",
+            code=ErrorCode.PAYLOAD_TOO_LARGE,
+            details={"limit": self.max_body_bytes},
         )
-        return cls(paths, limits, max_body_bytes)
 
-    @property
-    def max_bytes(self) -> int:
-        return self.limits.message_bytes + self.max_body_bytes
 
-    def take(self, scope: Scope) -> bool:
-        """A multipart POST to a route that takes files."""
-        if scope.get("method") != "POST":
-            return False
-        content_type = dict(scope.get("headers") or []).get(b"content-type", b"")
-        if not content_type.lower().startswith(b"multipart/form-data"):
-            return False
-        path = scope.get("path", "")
-        return any(pattern.match(path) for pattern in self.paths)
+def is_multipart(scope: Scope) -> bool:
+    content_type: bytes = dict(scope.get("headers") or []).get(b"content-type", b"")
+    return content_type.lower().startswith(b"multipart/form-data")
 
 
 async def read_files(

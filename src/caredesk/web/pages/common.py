@@ -26,7 +26,7 @@ from caredesk.domain.errors import DomainError, ErrorCode, RetryLater, Unauthent
 from caredesk.services import auth
 from caredesk.web.deps import CSRF_HEADER, SAFE_METHODS, SESSION_COOKIE, get_container
 from caredesk.web.problems import STATUS_BY_CODE
-from caredesk.web.uploads import UploadTooLarge
+from caredesk.web.uploads import BodyTooLarge
 
 log = structlog.get_logger("caredesk.console")
 HERE = Path(__file__).parent
@@ -257,7 +257,7 @@ class PageRoute(APIRoute):
             except DomainError as exc:
                 who = await run_in_threadpool(_who_or_none, request)
                 return error_page(request, who, exc)
-            except UploadTooLarge as exc:
+            except BodyTooLarge as exc:
                 who = await run_in_threadpool(_who_or_none, request)
                 return error_page(request, who, exc.problem, 413)
             except RequestValidationError as exc:

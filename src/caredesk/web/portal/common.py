@@ -24,7 +24,7 @@ from caredesk.domain.errors import DomainError, ErrorCode, RetryLater, Unauthent
 from caredesk.services import portal
 from caredesk.web.deps import get_container
 from caredesk.web.problems import STATUS_BY_CODE
-from caredesk.web.uploads import UploadTooLarge
+from caredesk.web.uploads import BodyTooLarge
 
 HERE = Path(__file__).parent
 STATIC_DIR = HERE / "static"
@@ -225,7 +225,7 @@ class PortalRoute(APIRoute):
             except DomainError as exc:
                 user = await run_in_threadpool(_user_or_none, request)
                 return error_page(request, user, exc)
-            except UploadTooLarge as exc:
+            except BodyTooLarge as exc:
                 user = await run_in_threadpool(_user_or_none, request)
                 return error_page(request, user, exc.problem, 413)
             except RequestValidationError as exc:
