@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from datetime import timedelta
 from decimal import Decimal
@@ -11,7 +12,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from caredesk.bootstrap import Container
-from caredesk.domain.agents import Role
+from caredesk.domain.agents import SYSTEM, Role
 from caredesk.domain.catalog import Product, Variant
 from caredesk.domain.customers import Address, Customer, PaymentKind, PaymentMethod
 from caredesk.domain.orders import (
@@ -22,9 +23,11 @@ from caredesk.domain.orders import (
     PaymentTransaction,
     TransactionType,
 )
+from caredesk.services import auth
 from tests.integration.conftest import Headers
 
 D = Decimal
+OWN_PASSWORD = "four-eyes-password"
 
 
 @pytest.fixture
@@ -464,3 +467,90 @@ def test_a_remedy_worth_nothing_is_neither_offered_nor_granted(
     with container.uow() as uow:
         assert len(uow.audit.for_case(second["id"])) == audit_before
         assert not [m for m in uow.cases.messages(second["id"]) if m.kind.value == "outbound"]
+
+
+def test_nobody_approves_their_own_request_whatever_their_role(
+    client: TestClient,
+    token_for: Callable[..., Headers],
+    big_case: dict[str, Any],
+    container: Container,
+) -> None:
+    """Four eyes on money: an admin who asked, as an agent, cannot approve it as an admin, a
+    lead or in the console; another lead can."""
+    now = container.clock.now()
+    ana = auth.create_agent(
+        container.uow(), SYSTEM, container.hasher, now,
+        email="ana@desk.example", name="Ana", role=Role.ADMIN, password=OWN_PASSWORD,
+    )  # fmt: skip
+    assert ana.id is not None
+    asked = client.post(
+        f"/api/v1/cases/{big_case['id']}/grants",
+        json={"remedies": ["refund-full"]},
+        headers=token_for(Role.AGENT, ana.id),
+    ).json()
+    assert asked["status"] == "pending_approval"
+    approval_id = asked["approval_id"]
+
+    for role in (Role.ADMIN, Role.LEAD):
+        refused = client.post(
+            f"/api/v1/approvals/{approval_id}/approve", json={}, headers=token_for(role, ana.id)
+        )
+        assert refused.status_code == 403, refused.text
+        assert refused.headers["content-type"].startswith("application/problem+json")
+        assert refused.json()["code"] == "own_request"
+
+    console = TestClient(client.app, follow_redirects=False)
+    login = console.get("/login")
+    login_csrf = re.search(r'name="login_csrf" value="([^"]+)"', login.text)
+    assert login_csrf is not None
+    signed_in = console.post(
+        "/login",
+        data={"email": "ana@desk.example", "password": OWN_PASSWORD,
+              "login_csrf": login_csrf.group(1)},
+    )  # fmt: skip
+    assert signed_in.status_code == 303, signed_in.text
+    page = console.get("/approvals")
+    assert page.status_code == 200
+    assert "You asked for this grant" in page.text
+    assert 'value="approve"' not in page.text  # not offered on one's own request
+    csrf = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
+    assert csrf is not None
+    forced = console.post(
+        f"/approvals/{approval_id}/decide",
+        data={"csrf_token": csrf.group(1), "decision": "approve"},
+    )
+    assert forced.status_code == 403
+    assert 'data-code="own_request"' in forced.text
+    assert "another person must approve it" in forced.text
+
+    with container.uow() as uow:
+        order = uow.orders.get("W2")
+        approval = uow.approvals.get(approval_id)
+    assert order is not None and len(order.payments) == 1  # every refusal moved nothing
+    assert approval is not None and approval.status.value == "pending"
+
+    approved = client.post(
+        f"/api/v1/approvals/{approval_id}/approve", json={}, headers=token_for(Role.LEAD)
+    )
+    assert approved.status_code == 200, approved.text
+    assert approved.json()["status"] == "executed"
+
+
+def test_the_requester_may_withdraw_their_own_request(
+    client: TestClient,
+    kim: Headers,
+    agent_id: int,
+    token_for: Callable[..., Headers],
+    big_case: dict[str, Any],
+) -> None:
+    asked = client.post(
+        f"/api/v1/cases/{big_case['id']}/grants", json={"remedies": ["refund-full"]}, headers=kim
+    ).json()
+    # A lead's token bound to the same agent: still the requester, who may deny, not approve.
+    as_lead = token_for(Role.LEAD, agent_id)
+    approval = f"/api/v1/approvals/{asked['approval_id']}"
+    refused = client.post(f"{approval}/approve", json={}, headers=as_lead)
+    assert refused.json()["code"] == "own_request"
+    withdrawn = client.post(f"{approval}/deny", json={"note": "asked twice"}, headers=as_lead)
+    assert withdrawn.status_code == 200, withdrawn.text
+    assert withdrawn.json()["status"] == "denied"

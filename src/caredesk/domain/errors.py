@@ -48,6 +48,7 @@ class ErrorCode(StrEnum):
     DIFFERENT_PRODUCT = "different_product"
     INVALID_PAYMENT_METHOD = "invalid_payment_method"
     APPROVAL_DECIDED = "approval_decided"
+    OWN_REQUEST = "own_request"
     INVALID_CALENDAR = "invalid_calendar"
     INVALID_SLA_POLICY = "invalid_sla_policy"
     DIFFERENT_CUSTOMERS = "different_customers"

@@ -70,6 +70,21 @@ class Approval:
     decided_at: datetime | None = None
     note: str = ""
 
+    def asked_by(self, ref: str, agent_id: int | None, requester_agent_id: int | None) -> bool:
+        """Whether this person asked for it, through whichever door, token or role."""
+        if agent_id is not None and agent_id == requester_agent_id:
+            return True
+        return ref == self.requested_by
+
+    def approve_as(self, ref: str, agent_id: int | None, requester_agent_id: int | None) -> None:
+        """Four eyes on money: whoever asked may withdraw (deny), never approve, at any role."""
+        if self.asked_by(ref, agent_id, requester_agent_id):
+            raise DomainError(
+                "you asked for this grant: another person must approve it",
+                code=ErrorCode.OWN_REQUEST,
+                details={"approval_id": self.id, "requested_by": self.requested_by},
+            )
+
     def decide(self, status: ApprovalStatus, by: str, now: datetime, note: str) -> None:
         if self.status is not ApprovalStatus.PENDING:
             raise DomainError(

@@ -410,6 +410,8 @@ class ApprovalItem:
     customer_name: str
     requester: Agent | None
     may_decide: bool
+    # Asked by the one looking: they may withdraw it (deny), never approve it.
+    own: bool = False
 
 
 def approvals_screen(
@@ -441,6 +443,7 @@ def approvals_screen(
                     may_decide=actor.can(Permission.APPROVE)
                     and approval.status is ApprovalStatus.PENDING
                     and outranks(actor.role.value, approval.approver_role),
+                    own=approval.asked_by(actor.ref, actor.agent_id, grant.agent_id),
                 )
             )
         return items

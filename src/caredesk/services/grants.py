@@ -767,6 +767,8 @@ def decide_approval(
         grant = uow.grants.get(approval.grant_id)
         assert grant is not None
         assert grant.id is not None
+        if approve:
+            approval.approve_as(actor.ref, actor.agent_id, grant.agent_id)
         _lock_grant_scopes(
             uow,
             loaded.policy,
