@@ -14,7 +14,7 @@ from caredesk.adapters.db.erasure_repo import SqlStorageCompactor
 from caredesk.adapters.db.uow import SqlAlchemyUnitOfWorkFactory
 from caredesk.adapters.mail.smtp_out import SmtpMailer
 from caredesk.adapters.security import Argon2PasswordHasher
-from caredesk.adapters.webhook_http import UrllibWebhookSender
+from caredesk.adapters.webhook_http import HttpWebhookSender, SocketResolver
 from caredesk.domain.attachments import AttachmentLimits
 from caredesk.domain.cases import CaseChanged, CaseOpened, MessageAdded
 from caredesk.domain.events import Event
@@ -32,7 +32,7 @@ from caredesk.services.search import Semantic
 from caredesk.services.sla import register_sla
 from caredesk.services.throttling import ThrottleRules
 from caredesk.services.triage import TriageEngine
-from caredesk.services.webhooks import register_webhooks
+from caredesk.services.webhooks import Outbound, register_webhooks
 from caredesk.settings import Settings
 
 
@@ -45,6 +45,7 @@ class Container:
     hasher: PasswordHasher
     lifecycle: lifecycle.LifecycleOptions
     throttling: ThrottleRules
+    outbound: Outbound
     triage: TriageEngine | None = None
     semantic: Semantic | None = None
     semantic_error: str | None = None
@@ -94,6 +95,7 @@ def bootstrap(settings: Settings, *, clock: Clock | None = None) -> Container:
         lifecycle=lifecycle.LifecycleOptions.of(settings),
         throttling=ThrottleRules.of(settings),
         storage=SqlStorageCompactor(engine),
+        outbound=Outbound(SocketResolver(), tuple(settings.webhook_allowed_networks)),
     )
     wire_knowledge(container)
     wire_events(container)
@@ -136,7 +138,9 @@ def wire_jobs(container: Container) -> None:
     registry = HandlerRegistry()
     # Each area adds one line here: `register_<area>(registry)` from its own module.
     register_sla(registry)
-    register_webhooks(registry, UrllibWebhookSender(container.settings.webhook_timeout_seconds))
+    register_webhooks(
+        registry, HttpWebhookSender(container.settings.webhook_timeout_seconds), container.outbound
+    )
     register_mail(registry, SmtpMailer(container.settings))
     register_portal(registry)
     register_lifecycle(

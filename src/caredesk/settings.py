@@ -8,7 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, IPvAnyNetwork
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from caredesk.domain.attachments import (
@@ -130,6 +130,11 @@ class Settings(BaseSettings):
     job_backoff_max_seconds: float = Field(default=3600.0, gt=0)
     webhook_timeout_seconds: float = Field(
         default=10.0, gt=0, description="How long a webhook receiver may take to answer."
+    )
+    webhook_allowed_networks: list[IPvAnyNetwork] = Field(
+        default_factory=list,
+        description="Networks (CIDRs, as a JSON list) webhooks may reach although they are not "
+        "public: loopback, private, link-local… Every other non-public address is refused.",
     )
     job_plugins: list[str] = Field(
         default_factory=list,

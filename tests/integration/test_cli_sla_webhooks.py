@@ -53,18 +53,30 @@ def test_calendars_and_policies_from_the_command_line(cli_desk: Container, tmp_p
     assert "invalid_calendar" in runner.invoke(app, ["sla", "add-calendar", str(bad)]).output
 
 
-def test_webhooks_from_the_command_line(cli_desk: Container) -> None:
+def test_webhooks_from_the_command_line(
+    cli_desk: Container, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A documentation network, allowed as an admin would allow a network of their own.
+    monkeypatch.setenv("CAREDESK_WEBHOOK_ALLOWED_NETWORKS", '["192.0.2.0/24"]')
     runner = CliRunner()
     added = runner.invoke(
-        app, ["webhooks", "add", "--url", "https://hooks.example/desk", "--event", "case.*"]
+        app, ["webhooks", "add", "--url", "https://192.0.2.10/desk", "--event", "case.*"]
     )
     assert added.exit_code == 0, added.output
     assert added.output.strip().splitlines()[-1].startswith("whsec_")
     listed = runner.invoke(app, ["webhooks", "list"])
-    assert "https://hooks.example/desk" in listed.output
+    assert "https://192.0.2.10/desk" in listed.output
     assert runner.invoke(app, ["webhooks", "deliveries", "1"]).exit_code == 0
     refused = runner.invoke(app, ["webhooks", "add", "--url", "ftp://x", "--event", "case.*"])
     assert refused.exit_code == 1
+    inside = runner.invoke(
+        app, ["webhooks", "add", "--url", "http://0x7f000001:8080/", "--event", "case.*"]
+    )
+    assert inside.exit_code == 1
+    assert "url_not_allowed" in inside.output
+    assert "127.0.0.1 is a loopback address" in inside.output
+    assert "Traceback" not in inside.output
+    assert len(runner.invoke(app, ["webhooks", "list"]).output.strip().splitlines()) == 1
 
 
 def test_serve_runs_a_worker_itself_on_sqlite(container: Container, clock: ManualClock) -> None:

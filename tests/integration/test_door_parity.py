@@ -28,6 +28,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from ipaddress import IPv4Network
 from pathlib import Path
 from typing import Any
 
@@ -56,6 +57,7 @@ from caredesk.services.ports import CaseFilter
 from caredesk.web.app import create_app
 from tests.conftest import ManualClock
 from tests.integration.test_mail_in import build
+from tests.resolvers import MapResolver
 
 PASSWORD = "door-parity-password"
 SUBJECT = "The lamp arrived broken"
@@ -597,8 +599,11 @@ def desk(
         targets={"first_reply": 60, "next_reply": 120, "resolution": 480},
     )  # fmt: skip
     webhooks.create_subscription(
-        container.uow(), SYSTEM, now, url="https://hooks.example.com/desk", events=["*"]
-    )
+        container.uow(), SYSTEM, now, url="https://hooks.example.com/desk", events=["*"],
+        outbound=webhooks.Outbound(
+            MapResolver({"hooks.example.com": ["192.0.2.10"]}), (IPv4Network("192.0.2.0/24"),)
+        ),
+    )  # fmt: skip
     with container.uow() as uow:
         uow.products.add(
             Product(

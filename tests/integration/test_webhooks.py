@@ -1,71 +1,43 @@
-"""Webhooks out to a real HTTP receiver on 127.0.0.1: signed, retried, logged."""
+"""Webhooks out to a real HTTP receiver on 127.0.0.1: signed, retried, logged.
+
+Loopback is no place for webhooks (docs/security-ssrf.md): these tests allow it as an admin
+would, with CAREDESK_WEBHOOK_ALLOWED_NETWORKS."""
 
 from __future__ import annotations
 
 import json
 import socket
-import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from ipaddress import IPv4Network
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 
-from caredesk.adapters.webhook_http import UrllibWebhookSender
+from caredesk.adapters.webhook_http import HttpWebhookSender
 from caredesk.bootstrap import Container
 from caredesk.domain.agents import SYSTEM
 from caredesk.domain.events import Changed
 from caredesk.domain.webhooks import verify
 from caredesk.services.jobs import HandlerRegistry, Worker, WorkerOptions
 from caredesk.services.webhooks import register_webhooks
+from caredesk.settings import Settings
 from tests.conftest import ManualClock
+from tests.integration.conftest import Receiver
 
 Headers = dict[str, str]
 API = "/api/v1"
 
 
-class Receiver:
-    """A local HTTP endpoint that records what it gets and answers with scripted statuses."""
-
-    def __init__(self) -> None:
-        self.received: list[tuple[dict[str, str], bytes]] = []
-        self.statuses: list[int] = []
-        receiver = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers["Content-Length"]))
-                receiver.received.append((dict(self.headers.items()), body))
-                code = receiver.statuses.pop(0) if receiver.statuses else 200
-                self.send_response(code)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hooks"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-
-    def events(self) -> list[str]:
-        return [h["X-Caredesk-Event"] for h, _ in self.received]
-
-
 @pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    r = Receiver()
-    r.thread.start()
-    yield r
-    r.server.shutdown()
-    r.server.server_close()
+def settings(settings: Settings) -> Settings:
+    return settings.model_copy(update={"webhook_allowed_networks": [IPv4Network("127.0.0.0/8")]})
 
 
 def _worker(container: Container) -> Worker:
     registry = HandlerRegistry()
-    register_webhooks(registry, UrllibWebhookSender(timeout_seconds=5))
+    register_webhooks(registry, HttpWebhookSender(timeout_seconds=5), container.outbound)
     options = WorkerOptions(
         max_attempts=3, backoff_base=timedelta(seconds=10), backoff_cap=timedelta(minutes=5)
     )

@@ -147,6 +147,7 @@ def webhooks_add(
             url=url,
             events=event,
             description=description,
+            outbound=container.outbound,
         )
         out.print(f"webhook {created.subscription.id} created; its signing secret:")
         print(created.secret)

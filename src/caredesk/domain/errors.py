@@ -49,6 +49,7 @@ class ErrorCode(StrEnum):
     INVALID_PAYMENT_METHOD = "invalid_payment_method"
     APPROVAL_DECIDED = "approval_decided"
     OWN_REQUEST = "own_request"
+    URL_NOT_ALLOWED = "url_not_allowed"
     INVALID_CALENDAR = "invalid_calendar"
     INVALID_SLA_POLICY = "invalid_sla_policy"
     DIFFERENT_CUSTOMERS = "different_customers"

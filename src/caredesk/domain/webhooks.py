@@ -35,6 +35,7 @@ class DeliveryStatus(StrEnum):
     FAILED = "failed"  # the last try failed; the job queue tries again after a backoff
     DEAD = "dead"  # the receiver refused for good (a 4xx other than 408/429)
     SKIPPED = "skipped"  # the subscription was paused or removed before the try
+    REFUSED = "refused"  # the receiver's host resolved to an address the desk may not reach
 
 
 def sign(secret: str, timestamp: int, body: bytes) -> str:

@@ -12,6 +12,13 @@ from typing import Any
 from caredesk.domain.agents import Actor, Permission
 from caredesk.domain.errors import NotFound
 from caredesk.domain.events import Changed
+from caredesk.domain.outbound import (
+    IPAddress,
+    IPNetwork,
+    UrlNotAllowed,
+    check_addresses,
+    host_and_port,
+)
 from caredesk.domain.webhooks import (
     DELIVERY_HEADER,
     EVENT_HEADER,
@@ -20,17 +27,45 @@ from caredesk.domain.webhooks import (
     Delivery,
     DeliveryStatus,
     Subscription,
+    check_url,
     sign,
 )
 from caredesk.services.commands import command
 from caredesk.services.jobs import HandlerRegistry, JobContext, PermanentFailure, TemporaryFailure
 from caredesk.services.ports import UnitOfWork
 from caredesk.services.webhook_events import DELIVER_KIND
-from caredesk.services.webhooks_ports import WebhookSender, WebhookSendError
+from caredesk.services.webhooks_ports import (
+    HostResolver,
+    HostUnresolved,
+    WebhookSender,
+    WebhookSendError,
+)
 
 # Worth another try: the receiver is busy or briefly broken. Any other 4xx is a refusal.
 RETRYABLE_STATUS = frozenset({408, 425, 429})
 MAX_ERROR_LENGTH = 500
+
+
+@dataclass(frozen=True, slots=True)
+class Outbound:
+    """How the desk looks a receiver up, and the non-public networks an admin allowed."""
+
+    resolver: HostResolver
+    allowed_networks: tuple[IPNetwork, ...] = ()
+
+    def addresses(self, url: str) -> list[IPAddress]:
+        """Every address the URL's host resolves to now, each one allowed; else UrlNotAllowed."""
+        host, port = host_and_port(url)
+        try:
+            found = self.resolver.resolve(host, port)
+        except HostUnresolved as exc:
+            raise UrlNotAllowed(
+                f"{host} does not resolve ({exc}): the desk checks where a webhook goes "
+                "before it subscribes",
+                details={"field": "url", "host": host},
+            ) from exc
+        check_addresses(host, found, self.allowed_networks)
+        return found
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,8 +88,11 @@ def create_subscription(
     url: str,
     events: list[str],
     description: str = "",
+    outbound: Outbound,
 ) -> CreatedSubscription:
-    """Subscribe a URL to events; the signing secret is returned this once."""
+    """Subscribe a URL to events; the signing secret is returned this once.
+
+    The URL's host is resolved now and refused if any address is not public (or allowed)."""
     actor.require(Permission.MANAGE_WEBHOOKS)
     secret = "whsec_" + secrets.token_urlsafe(32)
     subscription = Subscription(
@@ -66,6 +104,8 @@ def create_subscription(
         updated_at=now,
         description=description,
     )
+    # Before the transaction: a slow name server must not hold database locks.
+    outbound.addresses(subscription.url)
     with uow:
         uow.webhooks.add_subscription(subscription)
         uow.publish(
@@ -108,8 +148,12 @@ def update_subscription(
     now: datetime,
     subscription_id: int,
     changes: Mapping[str, Any],
+    *,
+    outbound: Outbound,
 ) -> Subscription:
     actor.require(Permission.MANAGE_WEBHOOKS)
+    if "url" in changes:
+        outbound.addresses(check_url(changes["url"]))
     with uow:
         current = _load(uow, subscription_id)
         before = _snapshot(current)
@@ -173,9 +217,12 @@ def delivery_body(delivery: Delivery) -> bytes:
     ).encode()
 
 
-def deliver(ctx: JobContext, sender: WebhookSender, delivery_id: int) -> None:
+def deliver(ctx: JobContext, sender: WebhookSender, outbound: Outbound, delivery_id: int) -> None:
     """Send one delivery; idempotent (a delivered one is not sent again).
 
+    The receiver's host is resolved again at every try and the request goes to the addresses
+    checked then: a name that pointed outside at subscription may point inside today. A
+    refused destination is logged as refused, with no request sent at all.
     A dead one is sent again: only an admin retrying its dead job brings it back here.
     """
     with ctx.uow() as uow:
@@ -201,12 +248,24 @@ def deliver(ctx: JobContext, sender: WebhookSender, delivery_id: int) -> None:
     }
     status: int | None = None
     error: str | None = None
+    refused: str | None = None
+    host, port = host_and_port(subscription.url)
     try:
-        # Outside any transaction: a slow receiver must not hold database locks.
-        status = sender.post(subscription.url, body, headers)
+        # Outside any transaction: a slow name server or receiver must not hold locks.
+        addresses = outbound.resolver.resolve(host, port)
+        check_addresses(host, addresses, outbound.allowed_networks)
+        status = sender.post(subscription.url, addresses, body, headers)
+    except HostUnresolved as exc:
+        error = f"{host} does not resolve: {exc}"[:MAX_ERROR_LENGTH]
+    except UrlNotAllowed as exc:
+        refused = exc.message[:MAX_ERROR_LENGTH]
     except WebhookSendError as exc:
         error = str(exc)[:MAX_ERROR_LENGTH] or type(exc).__name__
-    if status is not None and 200 <= status < 300:
+    if refused is not None:
+        # Nothing was sent: the log says why, never what anything inside would answer.
+        outcome = DeliveryStatus.REFUSED
+        error = refused
+    elif status is not None and 200 <= status < 300:
         outcome = DeliveryStatus.DELIVERED
     elif status is not None and 400 <= status < 500 and status not in RETRYABLE_STATUS:
         outcome = DeliveryStatus.DEAD
@@ -227,14 +286,14 @@ def deliver(ctx: JobContext, sender: WebhookSender, delivery_id: int) -> None:
             current.delivered_at = now
         uow.webhooks.save_delivery(current)
         uow.commit()
-    if outcome is DeliveryStatus.DEAD:
+    if outcome in (DeliveryStatus.DEAD, DeliveryStatus.REFUSED):
         raise PermanentFailure(error)
     if outcome is DeliveryStatus.FAILED:
         raise TemporaryFailure(error)
 
 
-def register_webhooks(registry: HandlerRegistry, sender: WebhookSender) -> None:
+def register_webhooks(registry: HandlerRegistry, sender: WebhookSender, outbound: Outbound) -> None:
     def handle(ctx: JobContext, payload: dict[str, Any]) -> None:
-        deliver(ctx, sender, int(payload["delivery_id"]))
+        deliver(ctx, sender, outbound, int(payload["delivery_id"]))
 
     registry.register(DELIVER_KIND, handle)

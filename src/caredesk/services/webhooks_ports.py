@@ -1,9 +1,12 @@
-"""What webhooks out need: their tables, and something that POSTs to a receiver."""
+"""What webhooks out need: their tables, a resolver of host names, and something that POSTs
+to a receiver at the address that was checked."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Protocol
 
+from caredesk.domain.outbound import IPAddress
 from caredesk.domain.webhooks import Delivery, Subscription
 
 
@@ -33,7 +36,21 @@ class WebhookSendError(Exception):
     """The receiver could not be reached (refused, timed out, bad TLS)."""
 
 
+class HostUnresolved(Exception):
+    """The host name could not be looked up (no such name, or the resolver failed)."""
+
+
+class HostResolver(Protocol):
+    def resolve(self, host: str, port: int) -> list[IPAddress]:
+        """Every address the HTTP client could connect to for this host, as it would look
+        them up (numeric forms such as 0x7f000001 included); raise HostUnresolved."""
+        ...
+
+
 class WebhookSender(Protocol):
-    def post(self, url: str, body: bytes, headers: dict[str, str]) -> int:
-        """POST the body; return the HTTP status, or raise WebhookSendError."""
+    def post(
+        self, url: str, addresses: Sequence[IPAddress], body: bytes, headers: dict[str, str]
+    ) -> int:
+        """POST the body to the URL, connecting only to these (checked) addresses, never
+        following a redirect; return the HTTP status, or raise WebhookSendError."""
         ...

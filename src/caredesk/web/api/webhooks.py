@@ -107,7 +107,9 @@ def create_webhook(
     body: WebhookIn, actor: ActorDep, container: ContainerDep, now: NowDep
 ) -> CreatedWebhookOut:
     """Deliveries are POSTed with `X-Caredesk-Signature: sha256=HMAC(secret, "<ts>.<body>")`
-    and `X-Caredesk-Timestamp: <ts>`; failed ones are retried with backoff."""
+    and `X-Caredesk-Timestamp: <ts>`; failed ones are retried with backoff. A URL whose host
+    resolves to a non-public address (loopback, private, link-local…) is refused with
+    `url_not_allowed`, unless an admin allowed its network."""
     created = webhooks.create_subscription(
         container.uow(),
         actor,
@@ -115,6 +117,7 @@ def create_webhook(
         url=body.url,
         events=body.events,
         description=body.description,
+        outbound=container.outbound,
     )
     return CreatedWebhookOut(
         **WebhookOut.of(created.subscription).model_dump(), secret=created.secret
@@ -136,7 +139,9 @@ def update_webhook(
 ) -> WebhookOut:
     changes = {k: v for k, v in body.model_dump(exclude_unset=True).items() if v is not None}
     return WebhookOut.of(
-        webhooks.update_subscription(container.uow(), actor, now, webhook_id, changes)
+        webhooks.update_subscription(
+            container.uow(), actor, now, webhook_id, changes, outbound=container.outbound
+        )
     )
 
 
