@@ -83,6 +83,15 @@ class Container:
 
 
 def bootstrap(settings: Settings, *, clock: Clock | None = None) -> Container:
+    """Raises UnsafeSettings in production with a weak secret: nothing is built then."""
+    settings.check_production()
+    if not settings.production and settings.weak_secrets():
+        import logging
+
+        logging.getLogger("caredesk").warning(
+            "development mode: %s; set it before CAREDESK_ENV=production",
+            "; ".join(settings.weak_secrets()),
+        )
     engine = build_engine(
         settings.database_url, echo=settings.database_echo, pool_size=settings.database_pool_size
     )

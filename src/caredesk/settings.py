@@ -19,6 +19,18 @@ from caredesk.domain.attachments import (
 from caredesk.domain.rates import RATE_PATTERN
 
 DEFAULT_DATABASE_URL = "sqlite:///./caredesk.db"
+DEV_MAIL_SIGNING_KEY = "caredesk-dev-mail-key"
+DEMO_ADMIN_PASSWORD = "caredesk-demo"  # the public demo login
+MIN_SECRET_LENGTH = 32
+# Values anyone can read in this repository or guess first: never a production secret.
+KNOWN_SECRETS = frozenset(
+    {DEV_MAIL_SIGNING_KEY, DEMO_ADMIN_PASSWORD, "changeme", "change-me", "secret", "password"}
+)
+HSTS_MAX_AGE_SECONDS = 365 * 24 * 3600
+
+
+class UnsafeSettings(Exception):
+    """Production mode refuses to start with these settings; the message names which."""
 
 
 class Settings(BaseSettings):
@@ -26,6 +38,11 @@ class Settings(BaseSettings):
         env_prefix="CAREDESK_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
     )
 
+    env: Literal["development", "production"] = Field(
+        default="development",
+        description="production refuses to start with a built-in or short secret, and turns on "
+        "Secure cookies and HSTS.",
+    )
     database_url: str = Field(
         default=DEFAULT_DATABASE_URL,
         description="SQLAlchemy URL: SQLite file by default, postgresql+psycopg://… to scale out.",
@@ -156,7 +173,7 @@ class Settings(BaseSettings):
         description="Recipient domains the SMTP listener accepts (default: mail_address's).",
     )
     mail_signing_key: str = Field(
-        default="caredesk-dev-mail-key",
+        default=DEV_MAIL_SIGNING_KEY,
         description="Signs reply plus-addresses; set a long random value in production.",
     )
     mail_max_message_bytes: int = Field(default=30 * 1_048_576, ge=1024)
@@ -240,8 +257,41 @@ class Settings(BaseSettings):
     log_json: bool = True
 
     demo_admin_email: str = "admin@caredesk.example"
-    demo_admin_password: str = "caredesk-demo"  # the public demo login
+    demo_admin_password: str = DEMO_ADMIN_PASSWORD
     demo_seed: int = 7
+
+    @property
+    def production(self) -> bool:
+        return self.env == "production"
+
+    @property
+    def cookies_secure(self) -> bool:
+        """Cookies only over HTTPS: always in production, else when asked for."""
+        return self.session_cookie_secure or self.production
+
+    def weak_secrets(self) -> list[str]:
+        """Each secret the desk itself relies on that is built in, well known or short, said
+        with the setting that fixes it. (The SMTP password is the mail server's to choose;
+        the demo login is only for `caredesk demo`, which production refuses.)"""
+        key = self.mail_signing_key
+        if key in KNOWN_SECRETS:
+            return ["CAREDESK_MAIL_SIGNING_KEY is a built-in value anyone can read"]
+        if len(key) < MIN_SECRET_LENGTH:
+            return [
+                f"CAREDESK_MAIL_SIGNING_KEY has {len(key)} characters, under {MIN_SECRET_LENGTH}"
+            ]
+        return []
+
+    def check_production(self) -> None:
+        """Refuse to run in production with a secret that forges reply addresses."""
+        problems = self.weak_secrets() if self.production else []
+        if problems:
+            raise UnsafeSettings(
+                "CAREDESK_ENV=production will not start: "
+                + "; ".join(problems)
+                + f". Set it to a random value of {MIN_SECRET_LENGTH} characters or more "
+                "(python -c 'import secrets; print(secrets.token_urlsafe(48))')."
+            )
 
 
 def get_settings() -> Settings:

@@ -11,13 +11,24 @@ from rich.console import Console
 
 from caredesk.domain.errors import DomainError
 from caredesk.logging import configure_logging
-from caredesk.settings import Settings
+from caredesk.settings import Settings, UnsafeSettings
 
 if TYPE_CHECKING:
     from caredesk.bootstrap import Container
 
 out = Console()
 err = Console(stderr=True, soft_wrap=True)
+
+
+def build_or_exit(settings: Settings) -> Container:
+    """The container, or a one-line message naming the setting to fix and exit 1."""
+    from caredesk.bootstrap import bootstrap
+
+    try:
+        return bootstrap(settings)
+    except UnsafeSettings as exc:
+        err.print(f"[red]error[/red]: {exc}")
+        raise typer.Exit(1) from exc
 
 
 @contextmanager
@@ -28,13 +39,13 @@ def desk(*, models: bool = False) -> Iterator[Container]:
     take seconds and hundreds of megabytes, which a migration or a token does not need.
     """
     # Imported here, not at the top: `caredesk --help` and argument errors stay instant.
-    from caredesk.bootstrap import bootstrap, ensure_policy_in_force
+    from caredesk.bootstrap import ensure_policy_in_force
 
     settings = Settings()
     if not models:
         settings = settings.model_copy(update={"semantic_search": False})
     configure_logging(settings.log_level, settings.log_json)
-    container = bootstrap(settings)
+    container = build_or_exit(settings)
     try:
         ensure_policy_in_force(container)
         yield container

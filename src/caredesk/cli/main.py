@@ -21,7 +21,7 @@ from caredesk.cli import worker as worker_cli
 from caredesk.cli.common import desk, err, out
 from caredesk.domain.agents import SYSTEM, Role
 from caredesk.logging import configure_logging
-from caredesk.settings import Settings
+from caredesk.settings import Settings, UnsafeSettings
 
 app = typer.Typer(
     name="caredesk",
@@ -70,6 +70,11 @@ def serve(
 
     settings = Settings()
     configure_logging(settings.log_level, settings.log_json)
+    try:
+        settings.check_production()  # here, before uvicorn, to say it in one line
+    except UnsafeSettings as exc:
+        err.print(f"[red]error[/red]: {exc}")
+        raise typer.Exit(1) from exc
     if workers > 1 and settings.database_url.startswith("sqlite"):
         err.print("[yellow]SQLite serves one process; starting one worker.[/yellow]")
         workers = 1

@@ -17,12 +17,12 @@ from caredesk.bootstrap import (
     start_worker,
 )
 from caredesk.domain.rates import Rate
-from caredesk.settings import Settings
+from caredesk.settings import HSTS_MAX_AGE_SECONDS, Settings
 from caredesk.web.api import admin, cases, customers, grants, jobs, knowledge, lifecycle, tools
 from caredesk.web.api import mail as mail_api
 from caredesk.web.api import sla as sla_api
 from caredesk.web.api import webhooks as webhooks_api
-from caredesk.web.middleware import AccessLog, BodySizeLimit
+from caredesk.web.middleware import AccessLog, BodySizeLimit, StrictTransportSecurity
 from caredesk.web.pages import install_console
 from caredesk.web.portal import install_portal
 from caredesk.web.problems import install_problem_handlers
@@ -85,4 +85,7 @@ def create_app(settings: Settings | None = None, container: Container | None = N
             prefix=API_PREFIX,
         )
     app.add_middleware(AccessLog)
+    if container.settings.production:
+        # Outermost: every answer carries it, refusals by the inner middleware too.
+        app.add_middleware(StrictTransportSecurity, max_age=HSTS_MAX_AGE_SECONDS)
     return app

@@ -241,3 +241,26 @@ class AccessLog:
                 status=status["code"],
                 ms=round((time.perf_counter() - started) * 1000, 2),
             )
+
+
+class StrictTransportSecurity:
+    """Production is served over HTTPS: browsers are told to come back over HTTPS only, so a
+    first plain-HTTP request cannot be used to strip TLS from the session that follows."""
+
+    def __init__(self, app: ASGIApp, max_age: int) -> None:
+        self.app = app
+        self.value = f"max-age={max_age}; includeSubDomains".encode()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_header(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", []))
+                headers.append((b"strict-transport-security", self.value))
+                message["headers"] = headers
+            await send(message)
+
+        await self.app(scope, receive, send_with_header)

@@ -126,7 +126,7 @@ def login(
         issued.secret,
         max_age=settings.session_ttl_seconds,
         httponly=True,
-        secure=settings.session_cookie_secure,
+        secure=settings.cookies_secure,
         samesite="lax",
         path="/",
     )

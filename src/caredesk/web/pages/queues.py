@@ -87,10 +87,16 @@ def saved_views(request: Request) -> list[dict[str, str]]:
     return views[:MAX_VIEWS]
 
 
-def _views_cookie(response: Response, views: list[dict[str, str]]) -> None:
+def _views_cookie(request: Request, response: Response, views: list[dict[str, str]]) -> None:
     value = base64.urlsafe_b64encode(json.dumps(views).encode()).decode()
     response.set_cookie(
-        VIEWS_COOKIE, value, max_age=365 * 86400, httponly=True, samesite="lax", path="/"
+        VIEWS_COOKIE,
+        value,
+        max_age=365 * 86400,
+        httponly=True,
+        samesite="lax",
+        path="/",
+        secure=request.app.state.container.settings.cookies_secure,
     )
 
 
@@ -194,7 +200,7 @@ def save_view(
     views = [v for v in saved_views(request) if v["name"] != name]
     views.append({"name": name, "qs": qs})
     response = redirect(f"/queue?{qs}" if qs else "/queue", "view_saved")
-    _views_cookie(response, views[-MAX_VIEWS:])
+    _views_cookie(request, response, views[-MAX_VIEWS:])
     return response
 
 
@@ -203,7 +209,7 @@ def delete_view(
     request: Request, who: Writer, name: Annotated[str, Form(max_length=40)]
 ) -> Response:
     response = redirect("/queue", "view_deleted")
-    _views_cookie(response, [v for v in saved_views(request) if v["name"] != name])
+    _views_cookie(request, response, [v for v in saved_views(request) if v["name"] != name])
     return response
 
 

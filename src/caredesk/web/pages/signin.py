@@ -49,7 +49,13 @@ def _login_page(
         email=email,
     )
     response.set_cookie(
-        LOGIN_CSRF_COOKIE, token, max_age=3600, httponly=True, samesite="strict", path="/login"
+        LOGIN_CSRF_COOKIE,
+        token,
+        max_age=3600,
+        httponly=True,
+        samesite="strict",
+        path="/login",
+        secure=request.app.state.container.settings.cookies_secure,
     )
     return response
 
@@ -114,7 +120,7 @@ def login(
         issued.secret,
         max_age=settings.session_ttl_seconds,
         httponly=True,
-        secure=settings.session_cookie_secure,
+        secure=settings.cookies_secure,
         samesite="lax",
         path="/",
     )

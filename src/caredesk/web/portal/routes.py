@@ -105,7 +105,13 @@ def confirm_sign_in(request: Request, secret: Annotated[str, Path(max_length=200
     token = secrets.token_urlsafe(24)
     response = render(request, "confirm_sign_in.html", None, secret=secret, login_csrf=token)
     response.set_cookie(
-        LOGIN_CSRF_COOKIE, token, max_age=3600, httponly=True, samesite="strict", path="/portal"
+        LOGIN_CSRF_COOKIE,
+        token,
+        max_age=3600,
+        httponly=True,
+        samesite="strict",
+        path="/portal",
+        secure=request.app.state.container.settings.cookies_secure,
     )
     return response
 
@@ -138,7 +144,7 @@ def sign_in(
         issued.secret,
         max_age=settings.portal_session_ttl_seconds,
         httponly=True,
-        secure=settings.session_cookie_secure,
+        secure=settings.cookies_secure,
         samesite="lax",
         path="/portal",
     )
