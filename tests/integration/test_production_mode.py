@@ -74,6 +74,19 @@ def test_every_command_that_builds_the_desk_refuses_in_one_line(
     assert "CAREDESK_MAIL_SIGNING_KEY" in line and "CAREDESK_ENV=production" in line
 
 
+def test_production_refuses_to_load_the_demo_store(
+    container: Container, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CAREDESK_DATABASE_URL", container.settings.database_url)
+    monkeypatch.setenv("CAREDESK_SEMANTIC_SEARCH", "false")
+    monkeypatch.setenv("CAREDESK_ENV", "production")
+    monkeypatch.setenv("CAREDESK_MAIL_SIGNING_KEY", STRONG_KEY)
+    done = CliRunner().invoke(cli, ["demo", "load", "--customers", "3"])
+    assert done.exit_code == 1, done.output
+    assert "published password" in done.output
+    assert auth.list_agents(container.uow(), SYSTEM) == []  # no admin with that password
+
+
 def test_development_warns_about_the_built_in_key(
     settings: Settings, caplog: pytest.LogCaptureFixture
 ) -> None:

@@ -119,6 +119,13 @@ def demo_load(
 
     with desk() as container:
         settings = container.settings
+        if settings.production:
+            # The demo signs in with a password printed in the README and this output.
+            err.print(
+                "[red]error[/red]: CAREDESK_ENV=production: the demo store's admin has a "
+                "published password; load the demo on a development desk only"
+            )
+            raise typer.Exit(1)
         now = container.clock.now()
         summary = demo.load_demo(
             container.uow,
