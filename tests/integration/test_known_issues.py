@@ -26,6 +26,7 @@ from caredesk.domain.orders import (
 from caredesk.services import policy
 from tests.integration.conftest import Headers
 from tests.integration.knowledge_fixtures import audit_actions, create_article, problem
+from tests.integration.money_store import add_agent
 
 D = Decimal
 ISSUE = "labelwriter-os-upgrade"
@@ -108,8 +109,16 @@ def store(container: Container, client: TestClient, token_for: Any) -> dict[str,
         }
     ]
     admin: Headers = token_for(Role.ADMIN)
-    loaded = client.put("/api/v1/policy", json={"text": yaml.safe_dump(data)}, headers=admin)
-    assert loaded.status_code == 200, loaded.text
+    # A program is a new way to grant: it waits for a second admin (agent-bound) to confirm.
+    proposed = client.put("/api/v1/policy", json={"text": yaml.safe_dump(data)}, headers=admin)
+    assert proposed.status_code == 202, proposed.text
+    second = add_agent(container, "second-admin@example.com", Role.ADMIN)
+    confirmed = client.post(
+        f"/api/v1/policy/changes/{proposed.json()['id']}/confirm",
+        json={},
+        headers=token_for(Role.ADMIN, second.agent_id),
+    )
+    assert confirmed.status_code == 200, confirmed.text
     return {"admin": admin, "lead": token_for(Role.LEAD), "agent": token_for(Role.AGENT)}
 
 

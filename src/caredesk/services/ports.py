@@ -17,6 +17,7 @@ from caredesk.domain.errors import DomainError, ErrorCode
 from caredesk.domain.events import Event
 from caredesk.domain.grants import Approval, ApprovalStatus, Grant, LedgerEntry, PolicyVersion
 from caredesk.domain.orders import Order
+from caredesk.domain.policy.review import PolicyChange, PolicyChangeStatus
 from caredesk.domain.policy.value import OrderHistory
 from caredesk.domain.tokens import ApiToken, Session
 from caredesk.services.console_ports import ConsoleQueries
@@ -423,3 +424,15 @@ class PolicyRepository(Protocol):
     def activate(self, version: str) -> None: ...
 
     def history(self) -> list[PolicyVersion]: ...
+
+    def lock(self) -> None:
+        """Hold the policy in force until commit: changes to it run one after the other."""
+        ...
+
+    def add_change(self, change: PolicyChange) -> None: ...
+
+    def get_change(self, change_id: int) -> PolicyChange | None: ...
+
+    def save_change(self, change: PolicyChange) -> None: ...
+
+    def changes(self, status: PolicyChangeStatus | None, limit: int) -> list[PolicyChange]: ...

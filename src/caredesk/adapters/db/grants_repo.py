@@ -21,6 +21,7 @@ from caredesk.domain.grants import (
     PolicyVersion,
 )
 from caredesk.domain.orders import OrderStatus
+from caredesk.domain.policy.review import PolicyChange, PolicyChangeStatus, PolicyDiff
 from caredesk.services.ports import SpendWindow
 
 
@@ -417,3 +418,71 @@ class SqlPolicyRepository:
     def history(self) -> list[PolicyVersion]:
         rows = self.session.scalars(select(m.PolicyVersionRow).order_by(m.PolicyVersionRow.id))
         return [_policy(r) for r in rows]
+
+    def lock(self) -> None:
+        if self.session.get_bind().dialect.name != "postgresql":
+            # SQLite: a writing transaction holds the database's write lock (BEGIN IMMEDIATE).
+            return
+        # Two changes put in force at once would each be compared with the same policy.
+        self.session.execute(select(func.pg_advisory_xact_lock(_lock_key("policy"))))
+        self.session.expire_all()
+
+    def add_change(self, change: PolicyChange) -> None:
+        row = m.PolicyChangeRow()
+        _write_change(row, change)
+        self.session.add(row)
+        self.session.flush()
+        change.id = row.id
+
+    def get_change(self, change_id: int) -> PolicyChange | None:
+        row = self.session.get(m.PolicyChangeRow, change_id)
+        return _change(row) if row else None
+
+    def save_change(self, change: PolicyChange) -> None:
+        row = self.session.get(m.PolicyChangeRow, change.id)
+        assert row is not None
+        _write_change(row, change)
+        self.session.flush()
+
+    def changes(self, status: PolicyChangeStatus | None, limit: int) -> list[PolicyChange]:
+        query = select(m.PolicyChangeRow).order_by(m.PolicyChangeRow.id.desc()).limit(limit)
+        if status is not None:
+            query = query.where(m.PolicyChangeRow.status == status.value)
+        return [_change(r) for r in self.session.scalars(query)]
+
+
+def _write_change(row: m.PolicyChangeRow, change: PolicyChange) -> None:
+    row.version = change.version
+    row.name = change.name
+    row.digest = change.digest
+    row.text = change.text
+    row.base_version = change.base_version
+    row.base_digest = change.base_digest
+    row.diff = change.diff.as_list()
+    row.forced = change.forced
+    row.proposed_by = change.proposed_by
+    row.proposed_at = change.proposed_at
+    row.status = change.status.value
+    row.decided_by = change.decided_by
+    row.decided_at = change.decided_at
+    row.note = change.note
+
+
+def _change(row: m.PolicyChangeRow) -> PolicyChange:
+    return PolicyChange(
+        id=row.id,
+        version=row.version,
+        name=row.name,
+        digest=row.digest,
+        text=row.text,
+        base_version=row.base_version,
+        base_digest=row.base_digest,
+        diff=PolicyDiff.of(row.diff),
+        proposed_by=row.proposed_by,
+        proposed_at=row.proposed_at,
+        forced=row.forced,
+        status=PolicyChangeStatus(row.status),
+        decided_by=row.decided_by,
+        decided_at=row.decided_at,
+        note=row.note,
+    )

@@ -365,6 +365,27 @@ class PolicyVersionRow(Base):
     active: Mapped[bool] = mapped_column(Boolean, index=True)
 
 
+class PolicyChangeRow(Base):
+    """A policy waiting for a second admin's confirmation, and how it was decided."""
+
+    __tablename__ = "policy_changes"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    version: Mapped[str] = mapped_column(String(64))
+    name: Mapped[str] = mapped_column(String(200))
+    digest: Mapped[str] = mapped_column(String(64))
+    text: Mapped[str] = mapped_column(Text)
+    base_version: Mapped[str | None] = mapped_column(String(64))
+    base_digest: Mapped[str | None] = mapped_column(String(64))
+    diff: Mapped[list[dict[str, Any]]] = mapped_column(JsonType)
+    forced: Mapped[bool] = mapped_column(Boolean)
+    proposed_by: Mapped[str] = mapped_column(String(80))
+    proposed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    status: Mapped[str] = mapped_column(String(20), index=True)
+    decided_by: Mapped[str | None] = mapped_column(String(80))
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    note: Mapped[str] = mapped_column(Text)
+
+
 class GrantRow(Base):
     __tablename__ = "grants"
     id: Mapped[int] = mapped_column(BigId, primary_key=True)

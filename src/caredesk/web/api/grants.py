@@ -10,8 +10,9 @@ from pydantic import BaseModel, Field
 
 from caredesk.domain.grants import Approval, ApprovalStatus, Grant, LedgerEntry
 from caredesk.domain.policy.planner import Offer
+from caredesk.domain.policy.review import Difference, PolicyChange, PolicyChangeStatus
 from caredesk.services import grants, policy
-from caredesk.web.api.common import IdPath
+from caredesk.web.api.common import IdPath, SmallIdPath
 from caredesk.web.api.schemas import MoneyOut, Strict
 from caredesk.web.deps import ActorDep, ContainerDep, NowDep
 from caredesk.web.idempotency import HEADER as IDEMPOTENCY_HEADER
@@ -198,6 +199,25 @@ class ReverseIn(Strict):
 
 class PolicyIn(Strict):
     text: str = Field(min_length=1, max_length=1_000_000, description="The policy file (YAML).")
+    force: bool = Field(
+        default=False,
+        description="Put in a policy that grants nothing (no remedies, or nobody may grant "
+        "them), otherwise refused with `policy_empty`. Audited; a second admin still confirms.",
+    )
+
+
+class DifferenceOut(BaseModel):
+    path: str = Field(description="What changed, e.g. `authority.agent.per_grant`.")
+    change: str = Field(description="added, removed or changed.")
+    before: str | None
+    after: str | None
+    effect: str = Field(description="loosens, removes, unclear, tightens or wording.")
+
+    @classmethod
+    def of(cls, d: Difference) -> DifferenceOut:
+        return cls(
+            path=d.path, change=d.change, before=d.before, after=d.after, effect=d.effect.value
+        )
 
 
 class PolicyOut(BaseModel):
@@ -207,6 +227,52 @@ class PolicyOut(BaseModel):
     loaded_at: datetime | None = None
     loaded_by: str | None = None
     active: bool = True
+    differences: list[DifferenceOut] = Field(
+        default_factory=list, description="What it changed against the policy in force before."
+    )
+
+
+class PolicyChangeOut(BaseModel):
+    """A policy waiting for a second admin, and what it changes."""
+
+    id: int
+    version: str
+    name: str
+    digest: str
+    base_version: str | None = Field(description="The policy in force it was compared with.")
+    status: PolicyChangeStatus
+    forced: bool
+    proposed_by: str
+    proposed_at: datetime
+    decided_by: str | None
+    decided_at: datetime | None
+    note: str
+    remedies_added: list[str]
+    remedies_removed: list[str]
+    differences: list[DifferenceOut]
+    text: str
+
+    @classmethod
+    def of(cls, c: PolicyChange) -> PolicyChangeOut:
+        assert c.id is not None
+        return cls(
+            id=c.id,
+            version=c.version,
+            name=c.name,
+            digest=c.digest,
+            base_version=c.base_version,
+            status=c.status,
+            forced=c.forced,
+            proposed_by=c.proposed_by,
+            proposed_at=c.proposed_at,
+            decided_by=c.decided_by,
+            decided_at=c.decided_at,
+            note=c.note,
+            remedies_added=c.diff.remedies("added"),
+            remedies_removed=c.diff.remedies("removed"),
+            differences=[DifferenceOut.of(d) for d in c.diff.differences],
+            text=c.text,
+        )
 
 
 @router.get("/cases/{case_id}/plan")
@@ -344,7 +410,64 @@ def policy_versions(actor: ActorDep, container: ContainerDep) -> list[PolicyOut]
     ]
 
 
-@router.put("/policy", tags=["policy"])
-def load_policy(body: PolicyIn, actor: ActorDep, container: ContainerDep, now: NowDep) -> PolicyOut:
-    loaded = policy.load_policy(container.uow(), actor, now, body.text)
-    return PolicyOut(version=loaded.version, name=loaded.policy.name, digest=loaded.digest)
+@router.put(
+    "/policy",
+    tags=["policy"],
+    responses={202: {"model": PolicyChangeOut, "description": "Waiting for another admin."}},
+)
+def load_policy(
+    body: PolicyIn, actor: ActorDep, container: ContainerDep, now: NowDep, response: Response
+) -> PolicyOut | PolicyChangeOut:
+    """Put a policy in force when it only tightens; otherwise (limits, caps or budgets
+    raised, remedies added or removed, rules loosened, anything not comparable) answer 202
+    with the pending change and its differences, for another admin to confirm."""
+    proposal = policy.propose_policy(container.uow(), actor, now, body.text, force=body.force)
+    if proposal.change is not None:
+        response.status_code = status.HTTP_202_ACCEPTED
+        return PolicyChangeOut.of(proposal.change)
+    loaded = proposal.loaded
+    return PolicyOut(
+        version=loaded.version,
+        name=loaded.policy.name,
+        digest=loaded.digest,
+        differences=[DifferenceOut.of(d) for d in proposal.diff.differences],
+    )
+
+
+@router.get("/policy/changes", tags=["policy"])
+def policy_changes(
+    actor: ActorDep,
+    container: ContainerDep,
+    status_: Annotated[PolicyChangeStatus | None, Query(alias="status")] = (
+        PolicyChangeStatus.PENDING
+    ),
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+) -> list[PolicyChangeOut]:
+    """Policy changes, newest first: pending by default (`status` omitted means pending)."""
+    found = policy.list_policy_changes(container.uow.read_only(), actor, status_, limit)
+    return [PolicyChangeOut.of(c) for c in found]
+
+
+@router.get("/policy/changes/{change_id}", tags=["policy"])
+def policy_change(
+    change_id: SmallIdPath, actor: ActorDep, container: ContainerDep
+) -> PolicyChangeOut:
+    return PolicyChangeOut.of(policy.get_policy_change(container.uow.read_only(), actor, change_id))
+
+
+@router.post("/policy/changes/{change_id}/confirm", tags=["policy"])
+def confirm_policy_change(
+    change_id: SmallIdPath, body: DecisionIn, actor: ActorDep, container: ContainerDep, now: NowDep
+) -> PolicyChangeOut:
+    """Another admin than the proposer (signed in, or with a token issued to their agent)
+    puts the change in force, if the policy it was compared with is still in force."""
+    change = policy.confirm_policy_change(container.uow(), actor, now, change_id, body.note)
+    return PolicyChangeOut.of(change)
+
+
+@router.post("/policy/changes/{change_id}/reject", tags=["policy"])
+def reject_policy_change(
+    change_id: SmallIdPath, body: DecisionIn, actor: ActorDep, container: ContainerDep, now: NowDep
+) -> PolicyChangeOut:
+    change = policy.reject_policy_change(container.uow(), actor, now, change_id, body.note)
+    return PolicyChangeOut.of(change)
