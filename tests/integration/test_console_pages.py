@@ -13,15 +13,16 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+import yaml
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, event
 
 from caredesk.bootstrap import Container
-from caredesk.domain.agents import SYSTEM
+from caredesk.domain.agents import SYSTEM, Role
 from caredesk.domain.attachments import AttachmentLimits
 from caredesk.domain.cases import CaseStatus, Channel, MessageKind
 from caredesk.domain.sla import SlaMetric
-from caredesk.services import cases, demo
+from caredesk.services import auth, cases, demo, policy
 from caredesk.services.ports import CaseFilter
 from caredesk.web.app import create_app
 from tests.conftest import ManualClock
@@ -639,3 +640,122 @@ def test_the_composer_lists_the_knowledge_base_macros_filled_in(
     assert option is not None
     assert option.group(1).startswith("Hi Graham,")
     assert "{first_name}" not in option.group(1)
+
+
+# --- four eyes on the policy ------------------------------------------------------------------
+
+
+def _second_admin(store: Container) -> str:
+    email = "second.admin@caredesk.example"
+    auth.create_agent(
+        store.uow(),
+        SYSTEM,
+        store.hasher,
+        store.clock.now(),
+        email=email,
+        name="Second Admin",
+        role=Role.ADMIN,
+        password=PASSWORD,
+    )
+    return email
+
+
+def _looser_policy(store: Container, version: str) -> str:
+    data: dict[str, Any] = yaml.safe_load(policy.active_policy(store.uow.read_only()).text)
+    data["version"] = version
+    data["authority"]["agent"]["per_grant"] = 500
+    return yaml.safe_dump(data)
+
+
+def _in_force(store: Container) -> str:
+    return policy.active_policy(store.uow.read_only()).version
+
+
+def test_the_console_refuses_an_empty_policy_and_offers_to_force_it(
+    app_client: TestClient, store: Container
+) -> None:
+    before = _in_force(store)
+    sign_in(app_client, ADMIN)
+    token = csrf_of(app_client, "/admin/policy")
+    refused = app_client.post("/admin/policy", data={"csrf_token": token, "text": "version: x\n"})
+    assert refused.status_code == 422
+    assert 'id="policy-error"' in refused.text
+    assert "grants nothing: it declares no remedies" in refused.text
+    assert 'id="p-force"' in refused.text
+    assert _in_force(store) == before
+    forced = app_client.post(
+        "/admin/policy", data={"csrf_token": token, "text": "version: x\n", "force": "true"}
+    )
+    assert forced.status_code == 303, forced.text
+    assert "notice=policy_proposed" in forced.headers["location"]
+    page = app_client.get("/admin/policy").text
+    assert "forced: grants nothing" in page
+    assert _in_force(store) == before
+    with store.uow.read_only() as uow:
+        assert [e.action for e in uow.audit.for_entity("policy", "x")] == ["policy.forced"]
+
+
+def test_the_console_shows_a_loosening_change_and_only_another_admin_confirms_it(
+    app_client: TestClient, store: Container
+) -> None:
+    before = _in_force(store)
+    other = _second_admin(store)
+    sign_in(app_client, ADMIN)
+    token = csrf_of(app_client, "/admin/policy")
+    proposed = app_client.post(
+        "/admin/policy", data={"csrf_token": token, "text": _looser_policy(store, "looser")}
+    )
+    assert proposed.status_code == 303, proposed.text
+    assert _in_force(store) == before
+    page = app_client.get("/admin/policy").text
+    change_id = int(re.findall(r'data-policy-change="(\d+)"', page)[0])
+    assert "<code>authority.agent.per_grant</code></td><td>100</td><td>500</td>" in page
+    assert "Confirm and put in force" not in page  # not to its proposer
+    own = app_client.post(
+        f"/admin/policy/changes/{change_id}/decide",
+        data={"csrf_token": token, "decision": "confirm"},
+    )
+    assert own.status_code == 403
+    assert 'data-code="own_request"' in own.text
+    assert _in_force(store) == before
+
+    sign_in(app_client, other)
+    token = csrf_of(app_client, "/admin/policy")
+    assert "Confirm and put in force" in app_client.get("/admin/policy").text
+    confirmed = app_client.post(
+        f"/admin/policy/changes/{change_id}/decide",
+        data={"csrf_token": token, "decision": "confirm", "note": "agreed"},
+    )
+    assert confirmed.status_code == 303, confirmed.text
+    assert "notice=policy_confirmed" in confirmed.headers["location"]
+    assert _in_force(store) == "looser"
+    assert "No policy change is waiting." in app_client.get("/admin/policy").text
+
+
+def test_the_console_rejects_a_change_and_keeps_the_policy(
+    app_client: TestClient, store: Container
+) -> None:
+    before = _in_force(store)
+    other = _second_admin(store)
+    sign_in(app_client, ADMIN)
+    token = csrf_of(app_client, "/admin/policy")
+    app_client.post(
+        "/admin/policy", data={"csrf_token": token, "text": _looser_policy(store, "looser")}
+    )
+    change = policy.list_policy_changes(store.uow.read_only(), SYSTEM)[0]
+    sign_in(app_client, other)
+    token = csrf_of(app_client, "/admin/policy")
+    rejected = app_client.post(
+        f"/admin/policy/changes/{change.id}/decide",
+        data={"csrf_token": token, "decision": "reject"},
+    )
+    assert rejected.status_code == 303
+    assert _in_force(store) == before
+    sign_in(app_client, LEAD)
+    assert app_client.get("/admin/policy").status_code == 403
+    refused = app_client.post(
+        f"/admin/policy/changes/{change.id}/decide",
+        data={"csrf_token": csrf_of(app_client, "/queue"), "decision": "confirm"},
+    )
+    assert refused.status_code == 403
+    assert _in_force(store) == before

@@ -191,6 +191,12 @@ NOTICES = {
     "created": "Created.",
     "revoked": "Token revoked.",
     "policy_loaded": "The policy is in force.",
+    "policy_proposed": (
+        "The policy gives more room or takes remedies away: it waits below for another admin "
+        "to confirm it. The policy in force is unchanged."
+    ),
+    "policy_confirmed": "Confirmed: the policy is in force.",
+    "policy_rejected": "Rejected: the policy in force is unchanged.",
     "view_saved": "View saved.",
     "view_deleted": "View removed.",
     "no_next": "No other open case is waiting for you.",

@@ -13,6 +13,7 @@ from caredesk.domain.agents import Permission, Role
 from caredesk.domain.errors import DomainError, ValidationFailed
 from caredesk.domain.grants import ApprovalStatus
 from caredesk.domain.policy.loading import PolicyInvalid
+from caredesk.domain.policy.review import PolicyEmpty
 from caredesk.services import auth, console, grants, policy
 from caredesk.web.pages import charts
 from caredesk.web.pages.common import (
@@ -270,10 +271,20 @@ def revoke_token(token_id: SmallId, who: Writer, container: ContainerDep) -> Res
     return redirect("/admin/tokens", "revoked")
 
 
+def _policy_page(
+    request: Request, who: SignedIn, container: ContainerDep, **extra: Any
+) -> HTMLResponse:
+    """The policy tab: the file in force (or the one sent back), and the changes waiting."""
+    if "text" not in extra:
+        extra["text"] = policy.active_policy(container.uow.read_only()).text
+    extra.setdefault("problems", [])
+    changes = policy.list_policy_changes(container.uow.read_only(), who.actor)
+    return _admin(request, who, container, "policy", changes=changes, me=who.actor.ref, **extra)
+
+
 @router.get("/admin/policy")
 def admin_policy(request: Request, who: Reader, container: ContainerDep) -> HTMLResponse:
-    current = policy.active_policy(container.uow.read_only())
-    return _admin(request, who, container, "policy", text=current.text, problems=[])
+    return _policy_page(request, who, container)
 
 
 @router.post("/admin/policy")
@@ -283,6 +294,7 @@ async def upload_policy(
     container: ContainerDep,
     text: Annotated[str, Form(max_length=MAX_POLICY_BYTES)] = "",
     file: Annotated[UploadFile | None, File()] = None,
+    force: Annotated[bool, Form()] = False,
 ) -> Response:
     if file is not None and file.filename:
         raw = await file.read(MAX_POLICY_BYTES + 1)
@@ -295,33 +307,56 @@ async def upload_policy(
     if not text.strip():
         raise ValidationFailed("paste the policy or choose a file", details={"field": "text"})
     try:
-        await run_in_threadpool(
-            policy.load_policy, container.uow(), who.actor, container.clock.now(), text
+        proposal = await run_in_threadpool(
+            lambda: policy.propose_policy(
+                container.uow(), who.actor, container.clock.now(), text, force=force
+            )
         )
     except PolicyInvalid as exc:
         return await run_in_threadpool(
-            _admin,
+            _policy_page, request, who, container, text=text, problems=exc.problems, status_code=422
+        )
+    except PolicyEmpty as exc:
+        return await run_in_threadpool(
+            _policy_page,
             request,
             who,
             container,
-            "policy",
             text=text,
-            problems=exc.problems,
+            form_error=exc.message,
+            offer_force=True,
             status_code=422,
         )
     except DomainError as exc:
         return await run_in_threadpool(
-            _admin,
+            _policy_page,
             request,
             who,
             container,
-            "policy",
             text=text,
-            problems=[],
             form_error=exc.message,
             status_code=409,
         )
+    if proposal.change is not None:
+        return redirect(f"/admin/policy#change-{proposal.change.id}", "policy_proposed")
     return redirect("/admin/policy", "policy_loaded")
+
+
+@router.post("/admin/policy/changes/{change_id}/decide")
+def decide_policy_change(
+    change_id: SmallId,
+    who: Writer,
+    container: ContainerDep,
+    decision: Annotated[str, Form(max_length=10)],
+    note: Annotated[str, Form(max_length=2000)] = "",
+) -> Response:
+    if decision not in ("confirm", "reject"):
+        raise ValidationFailed("decide confirm or reject", details={"field": "decision"})
+    decide = policy.confirm_policy_change if decision == "confirm" else policy.reject_policy_change
+    decide(container.uow(), who.actor, container.clock.now(), change_id, note.strip())
+    return redirect(
+        "/admin/policy", "policy_confirmed" if decision == "confirm" else "policy_rejected"
+    )
 
 
 def can_manage(who: SignedIn) -> bool:
