@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
@@ -11,6 +11,10 @@ from rich.table import Table
 from caredesk.cli.common import desk, err, out
 from caredesk.domain.agents import SYSTEM, Actor, Role
 from caredesk.domain.policy.loading import LoadedPolicy, PolicyInvalid, parse_policy
+from caredesk.domain.policy.review import PolicyChange, PolicyChangeStatus, PolicyDiff
+
+if TYPE_CHECKING:
+    from caredesk.bootstrap import Container
 
 app = typer.Typer(help="The empowerment policy: what agents may grant.", no_args_is_help=True)
 
@@ -66,15 +70,146 @@ def check(path: Annotated[Path, typer.Argument(help="The policy file (YAML).")])
     out.print(f"[green]{path} is valid[/green]")
 
 
+TokenOption = Annotated[
+    str | None,
+    typer.Option(
+        envvar="CAREDESK_TOKEN",
+        help="The API token of the admin acting (or CAREDESK_TOKEN).",
+        show_envvar=False,
+    ),
+]
+
+
+def _actor_of(container: Container, token: str | None) -> Actor:
+    """The admin a command acts for: a policy change names who made it, as over HTTP."""
+    from caredesk.services import auth
+
+    if not token:
+        err.print("error: give --token or set CAREDESK_TOKEN (an admin's API token)")
+        raise typer.Exit(2)
+    return auth.identify_token(container.uow(), token, container.clock.now()).actor
+
+
+def _differences(diff: PolicyDiff) -> None:
+    if not diff.differences:
+        out.print("No difference from the policy in force.")
+        return
+    table = Table("what", "before", "after", "effect", title="Differences")
+    for d in diff.differences:
+        table.add_row(d.path, d.before or "—", d.after or "—", d.effect.value)
+    out.print(table)
+
+
+def _describe_change(change: PolicyChange) -> None:
+    forced = "  [bold]forced: grants nothing[/bold]" if change.forced else ""
+    out.print(
+        f"change {change.id}: version {change.version} against {change.base_version}, "
+        f"{change.status.value}, proposed by {change.proposed_by} at "
+        f"{change.proposed_at:%Y-%m-%d %H:%M}{forced}"
+    )
+    if change.decided_by:
+        note = f": {change.note}" if change.note else ""
+        out.print(f"{change.status.value} by {change.decided_by}{note}")
+    for label, ids in (
+        ("Remedies added", change.diff.remedies("added")),
+        ("Remedies removed", change.diff.remedies("removed")),
+    ):
+        if ids:
+            out.print(f"{label}: {', '.join(ids)}")
+    _differences(change.diff)
+
+
 @app.command("load")
-def load(path: Annotated[Path, typer.Argument(help="The policy file (YAML).")]) -> None:
-    """Put a policy in force (audited). An invalid file changes nothing."""
+def load(
+    path: Annotated[Path, typer.Argument(help="The policy file (YAML).")],
+    token: TokenOption = None,
+    force: Annotated[
+        bool, typer.Option("--force", help="Put in a policy that grants nothing (audited).")
+    ] = False,
+) -> None:
+    """Propose a policy as the token's admin and print what it changes.
+
+    A change that only tightens goes in force at once; one that loosens or removes remedies
+    waits for another admin (`caredesk policy confirm ID`). An invalid file changes nothing.
+    """
     from caredesk.services import policy
 
     text = _read(path)
     with desk() as container:
-        loaded = policy.load_policy(container.uow(), SYSTEM, container.clock.now(), text)
-        out.print(f"policy {loaded.version} is in force")
+        actor = _actor_of(container, token)
+        proposal = policy.propose_policy(
+            container.uow(), actor, container.clock.now(), text, force=force
+        )
+        if proposal.change is not None:
+            _describe_change(proposal.change)
+            out.print(
+                f"policy {proposal.loaded.version} waits for another admin: "
+                f"caredesk policy confirm {proposal.change.id} --token TOKEN"
+            )
+            return
+        _differences(proposal.diff)
+        out.print(f"policy {proposal.loaded.version} is in force")
+
+
+@app.command("changes")
+def changes(
+    status: Annotated[
+        str, typer.Option(help="pending, confirmed, rejected or all.")
+    ] = PolicyChangeStatus.PENDING.value,
+) -> None:
+    """List policy changes (pending ones by default), newest first, with their differences."""
+    from caredesk.services import policy
+
+    chosen = None if status == "all" else _status(status)
+    with desk() as container:
+        found = policy.list_policy_changes(container.uow(), SYSTEM, chosen)
+        if not found:
+            out.print("no policy change" if status == "all" else f"no {status} policy change")
+        for change in found:
+            _describe_change(change)
+
+
+def _status(value: str) -> PolicyChangeStatus:
+    try:
+        return PolicyChangeStatus(value)
+    except ValueError as exc:
+        err.print("error: --status is pending, confirmed, rejected or all")
+        raise typer.Exit(2) from exc
+
+
+@app.command("confirm")
+def confirm(
+    change_id: Annotated[int, typer.Argument(help="The pending change.")],
+    token: TokenOption = None,
+    note: Annotated[str, typer.Option(help="Why (kept in the audit trail).")] = "",
+) -> None:
+    """Put a pending change in force as a second admin: the token must be issued to another
+    admin's agent than the proposer's."""
+    from caredesk.services import policy
+
+    with desk() as container:
+        actor = _actor_of(container, token)
+        change = policy.confirm_policy_change(
+            container.uow(), actor, container.clock.now(), change_id, note
+        )
+        out.print(f"change {change.id} confirmed: policy {change.version} is in force")
+
+
+@app.command("reject")
+def reject(
+    change_id: Annotated[int, typer.Argument(help="The pending change.")],
+    token: TokenOption = None,
+    note: Annotated[str, typer.Option(help="Why (kept in the audit trail).")] = "",
+) -> None:
+    """Turn a pending change down; the policy in force stays."""
+    from caredesk.services import policy
+
+    with desk() as container:
+        actor = _actor_of(container, token)
+        change = policy.reject_policy_change(
+            container.uow(), actor, container.clock.now(), change_id, note
+        )
+        out.print(f"change {change.id} rejected: policy {change.base_version} stays in force")
 
 
 @app.command("show")
