@@ -12,6 +12,7 @@ from fastapi.testclient import TestClient
 
 from caredesk.bootstrap import Container
 from caredesk.domain.agents import SYSTEM, Role
+from caredesk.domain.errors import DomainError, ErrorCode
 from caredesk.services import policy
 from tests.integration.conftest import Headers
 from tests.integration.money_store import add_agent
@@ -305,3 +306,23 @@ def test_an_unknown_change_is_not_found(
     ):
         assert response.status_code == 404
         assert response.json()["code"] == "not_found"
+
+
+def test_the_desk_setting_itself_up_loosens_at_once_and_nobody_else_skips_the_review(
+    container: Container,
+) -> None:
+    now = container.clock.now()
+    policy.ensure_policy(container.uow(), SYSTEM, now, policy.packaged_policy_text())
+    looser = _default("demo-like")
+    looser["authority"]["agent"]["per_grant"] = 500
+    policy.load_policy(container.uow(), SYSTEM, now, yaml.safe_dump(looser))
+    assert policy.active_policy(container.uow()).version == "demo-like"
+    admin = add_agent(container, "ada@desk.example", Role.ADMIN)
+    looser["version"] = "by-hand"
+    looser["authority"]["agent"]["per_grant"] = 900
+    with pytest.raises(DomainError) as refused:
+        policy.load_policy(container.uow(), admin, now, yaml.safe_dump(looser))
+    assert refused.value.code is ErrorCode.FORBIDDEN
+    proposal = policy.propose_policy(container.uow(), admin, now, yaml.safe_dump(looser))
+    assert not proposal.in_force
+    assert policy.active_policy(container.uow()).version == "demo-like"
