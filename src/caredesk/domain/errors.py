@@ -37,7 +37,6 @@ class ErrorCode(StrEnum):
     POLICY_EMPTY = "policy_empty"
     POLICY_STALE = "policy_stale"
     POLICY_CHANGE_DECIDED = "policy_change_decided"
-    OWN_REQUEST = "own_request"
     CONFIRMATION_REQUIRED = "confirmation_required"
     NOT_ELIGIBLE = "not_eligible"
     OVER_AUTHORITY = "over_authority"

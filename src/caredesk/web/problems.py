@@ -62,7 +62,6 @@ STATUS_BY_CODE: dict[ErrorCode, int] = {
     ErrorCode.DIFFERENT_PRODUCT: 422,
     ErrorCode.INVALID_PAYMENT_METHOD: 422,
     ErrorCode.APPROVAL_DECIDED: 409,
-    ErrorCode.OWN_REQUEST: 403,
     ErrorCode.URL_NOT_ALLOWED: 422,
     ErrorCode.INVALID_CALENDAR: 422,
     ErrorCode.INVALID_SLA_POLICY: 422,

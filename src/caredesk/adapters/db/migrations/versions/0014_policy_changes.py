@@ -1,7 +1,7 @@
 """policy changes waiting for a second admin
 
-Revision ID: 0013_policy_changes
-Revises: 0012_sign_in_throttles
+Revision ID: 0014_policy_changes
+Revises: 0013_erasure
 Create Date: 2026-12-12
 
 A policy that gives agents more room (or takes remedies away) is kept here, with the
@@ -16,8 +16,8 @@ from alembic import op
 
 import caredesk.adapters.db.types
 
-revision: str = "0013_policy_changes"
-down_revision: str | None = "0012_sign_in_throttles"
+revision: str = "0014_policy_changes"
+down_revision: str | None = "0013_erasure"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
