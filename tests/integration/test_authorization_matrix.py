@@ -27,7 +27,7 @@ from hypothesis import settings as search_settings
 from caredesk.bootstrap import Container
 from caredesk.domain.agents import SYSTEM, Role
 from caredesk.domain.mail import INBOUND_SCOPE
-from caredesk.services import auth, cases, customers, demo, grants
+from caredesk.services import auth, cases, customers, demo, grants, policy
 from caredesk.services.ports import CaseFilter
 from caredesk.services.tools import TOOL_NAMES
 from caredesk.settings import Settings
@@ -84,6 +84,7 @@ def callers(container: Container, store: dict[str, str]) -> list[Caller]:
     """One caller of each kind; a revoked token and none at all included."""
     now = container.clock.now()
     agent = next(a for a in auth.list_agents(container.uow(), SYSTEM) if a.role is Role.AGENT)
+    admin_agent = auth.find_agent(container.uow(), SYSTEM, ADMIN_EMAIL)
     customer = customers.search_customers(container.uow(), SYSTEM, None, 1, None).items[0].id
 
     def token(name: str, role: Role, **limits: Any) -> dict[str, str]:
@@ -98,7 +99,8 @@ def callers(container: Container, store: dict[str, str]) -> list[Caller]:
         Caller("viewer", token("viewer", Role.VIEWER)),
         Caller("agent", token("agent", Role.AGENT, agent_id=agent.id)),
         Caller("lead", token("lead", Role.LEAD)),
-        Caller("admin", token("admin", Role.ADMIN)),
+        # Speaking for the demo's admin: confirming a policy change takes a person.
+        Caller("admin", token("admin", Role.ADMIN, agent_id=admin_agent.id)),
         Caller("customer_token", token("bound", Role.AGENT, customer_id=customer)),
         Caller("tools_token", token("tools", Role.AGENT, tools=sorted(TOOL_NAMES))),
         Caller("inbound_token", token("mail relay", Role.AGENT, tools=[INBOUND_SCOPE])),
@@ -140,6 +142,23 @@ def store(container: Container, client: TestClient, admin: dict[str, str]) -> di
     )
     assert asked.approval is not None
     spare = auth.create_token(container.uow(), SYSTEM, now, name="spare", role=Role.VIEWER)
+    # A policy change waiting for a second admin: raised by another admin than the one the
+    # matrix's admin token speaks for, who may then confirm it.
+    proposer = auth.create_agent(
+        container.uow(),
+        SYSTEM,
+        container.hasher,
+        now,
+        email="second.admin@caredesk.example",
+        name="Second Admin",
+        role=Role.ADMIN,
+        password=None,
+    )
+    looser = yaml.safe_load(policy.packaged_policy_text("default"))
+    looser["version"] = "matrix-looser"
+    looser["authority"]["agent"]["per_grant"] += 50
+    proposal = policy.propose_policy(container.uow(), proposer.actor(), now, yaml.safe_dump(looser))
+    assert proposal.change is not None and proposal.change.id is not None
 
     def first(path: str, field: str = "id") -> str:
         body = client.get(f"/api/v1/{path}", headers=admin).json()
@@ -153,6 +172,7 @@ def store(container: Container, client: TestClient, admin: dict[str, str]) -> di
         "product_id": first("products"),
         "grant_id": str(granted.grant.id),
         "approval_id": str(asked.approval.id),
+        "change_id": str(proposal.change.id),
         "token_id": str(spare.token.id),
         "article_id": first("articles"),
         "ref": first("articles", "slug"),

@@ -186,6 +186,32 @@ def test_a_second_token_of_the_proposer_or_a_token_of_nobody_cannot_confirm(
     assert _in_force(client, token_for(Role.ADMIN)) == DEFAULT_VERSION
 
 
+def test_an_admin_cannot_mint_a_token_for_another_admin_to_confirm_their_own_change(
+    client: TestClient, container: Container, token_for: TokenFor
+) -> None:
+    ada = add_agent(container, "ada@desk.example", Role.ADMIN)
+    bea = add_agent(container, "bea@desk.example", Role.ADMIN)
+    ada_token = token_for(Role.ADMIN, ada.agent_id)
+    data = _default("agents-600")
+    data["authority"]["agent"]["per_grant"] = 600
+    assert _put(client, ada_token, data).status_code == 202
+    as_bea = client.post(
+        "/api/v1/tokens",
+        json={"name": "as bea", "role": "admin", "agent_id": bea.agent_id},
+        headers=ada_token,
+    )
+    assert as_bea.status_code == 403, as_bea.text
+    assert as_bea.json()["details"] == {"field": "agent_id"}
+    own = client.post(
+        "/api/v1/tokens",
+        json={"name": "mine", "role": "admin", "agent_id": ada.agent_id},
+        headers=ada_token,
+    )
+    assert own.status_code == 201, own.text
+    names = [t["name"] for t in client.get("/api/v1/tokens", headers=ada_token).json()]
+    assert "as bea" not in names and "mine" in names
+
+
 def test_a_change_compared_with_a_policy_no_longer_in_force_is_stale(
     client: TestClient, admins: tuple[Headers, Headers], container: Container
 ) -> None:

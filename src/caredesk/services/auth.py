@@ -7,7 +7,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from caredesk.domain.agents import ROLE_PERMISSIONS, Actor, Agent, Permission, Role, Team
+from caredesk.domain.agents import ROLE_PERMISSIONS, SYSTEM, Actor, Agent, Permission, Role, Team
 from caredesk.domain.audit import AuditEvent
 from caredesk.domain.customers import normalise_email
 from caredesk.domain.errors import (
@@ -180,6 +180,14 @@ def create_token(
     actor.require(Permission.MANAGE_TOKENS)
     if not ROLE_PERMISSIONS[role] <= ROLE_PERMISSIONS[actor.role]:
         raise Forbidden(f"a {actor.role.value} cannot issue a {role.value} token")
+    if agent_id is not None and actor != SYSTEM and agent_id != actor.agent_id:
+        # A token bound to an agent acts as that person, and four eyes (approvals, policy
+        # changes) count persons: nobody mints one for somebody else. The operator's CLI,
+        # which runs as the system on the server itself, still may.
+        raise Forbidden(
+            "a token can speak only for the agent who issues it",
+            details={"field": "agent_id"},
+        )
     if expires_at is not None and expires_at <= now:
         raise ValidationFailed("expiry must be in the future", details={"field": "expires_at"})
     secret = TOKEN_PREFIX + secrets.token_urlsafe(32)

@@ -217,7 +217,8 @@ HINTS = {
     ErrorCode.ATTACHMENTS_TOO_LARGE: "Attach fewer or smaller files; send the rest in a second "
     "message.",
     ErrorCode.TOO_MANY_ATTACHMENTS: "Attach fewer files; send the rest in a second message.",
-    ErrorCode.OWN_REQUEST: "Another lead or admin approves it (another admin confirms a policy change); you may still withdraw it.",
+    ErrorCode.OWN_REQUEST: "Another lead or admin decides it (a policy change: another admin); "
+    "you may still withdraw it.",
 }
 
 
