@@ -67,6 +67,7 @@ class ErrorCode(StrEnum):
     RATE_LIMITED = "rate_limited"
     TOO_MANY_ATTEMPTS = "too_many_attempts"
     ACCOUNT_LOCKED = "account_locked"
+    TEMPLATE_INVALID = "template_invalid"
 
 
 class DomainError(Exception):

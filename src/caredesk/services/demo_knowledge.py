@@ -70,17 +70,19 @@ MACROS: list[dict[str, str]] = [
         "slug": "macro-newer-model-on-its-way",
         "title": "A newer model is on its way",
         "body": (
-            "Hi {first_name},\n\nYou are not the only one, and it is not your settings: the "
-            "latest system update stopped the LabelWriter 350 from working. We are sending you "
-            "a LabelWriter 450 free of charge; keep the old one.\n\nBest,\n{agent_first_name}"
+            "Hi {{ first_name }},\n\nYou are not the only one, and it is not your settings: "
+            "the latest system update stopped the LabelWriter 350 from working. We are sending "
+            "you a LabelWriter 450 free of charge; keep the old one.\n\n"
+            "Best,\n{{ agent_first_name }}"
         ),
     },
     {
         "slug": "macro-sorry-for-the-late-delivery",
         "title": "Sorry for the late delivery",
         "body": (
-            "Hi {first_name},\n\nWe promised order {order_id} by {promised_date} and missed "
-            "it. I am sorry. Here is what I have done about it:\n\n\n\nBest,\n{agent_first_name}"
+            "Hi {{ first_name }},\n\nWe promised order {{ order_id }} by {{ promised_date }} "
+            "and missed it. I am sorry. Here is what I have done about it:\n\n\n\n"
+            "Best,\n{{ agent_first_name }}"
         ),
     },
 ]

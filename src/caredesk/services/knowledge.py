@@ -27,6 +27,7 @@ from caredesk.domain.knowledge import (
 )
 from caredesk.domain.markup import plain_text, render_markdown
 from caredesk.domain.search import IndexedText, SearchKind
+from caredesk.domain.templates import check_macro
 from caredesk.services.commands import command
 from caredesk.services.knowledge_ports import ArticleFilter
 from caredesk.services.ports import UnitOfWork, UnitOfWorkFactory
@@ -104,6 +105,8 @@ def create_article(
         created_at=now,
         updated_at=now,
     )
+    if article.kind is ArticleKind.MACRO:
+        check_macro(article.body)
     with uow:
         if uow.articles.get_by_slug(article.slug) is not None:
             if slug:
@@ -200,6 +203,7 @@ def update_article(
                 details={"current_version": current.version, "your_version": expected_version},
             )
         updated = _apply(current, changes)
+        _check_macro_change(current, updated)
         if updated.slug != current.slug:
             holder = uow.articles.get_by_slug(updated.slug)
             if holder is not None and holder.id != article_id:
@@ -229,6 +233,22 @@ def update_article(
         )
         uow.commit()
         return updated
+
+
+def _check_macro_change(current: Article, updated: Article) -> None:
+    """A macro is checked whenever its text changes or it goes live; taking a macro saved
+    before checks existed out of use (draft, archived) needs no check, so it can be."""
+    if updated.kind is not ArticleKind.MACRO:
+        return
+    if (
+        updated.body != current.body
+        or current.kind is not ArticleKind.MACRO
+        or (
+            updated.status is ArticleStatus.PUBLISHED
+            and current.status is not ArticleStatus.PUBLISHED
+        )
+    ):
+        check_macro(updated.body)
 
 
 @command

@@ -10,12 +10,12 @@ from typing import Any
 
 import yaml
 from jinja2 import Template, TemplateError
-from jinja2.sandbox import SandboxedEnvironment
 
 from caredesk.domain.agents import Actor, Permission
 from caredesk.domain.errors import NotFound, ValidationFailed
 from caredesk.domain.events import Changed
 from caredesk.domain.mail import MailTemplate
+from caredesk.domain.templates import sandbox
 from caredesk.services.commands import command
 from caredesk.services.ports import UnitOfWork
 
@@ -23,8 +23,8 @@ MAX_TEMPLATE_CHARS = 100_000
 
 # Templates are edited by admins but rendered with customer data: the sandbox keeps a
 # template from reaching Python internals, and HTML parts escape what they interpolate.
-_TEXT = SandboxedEnvironment(autoescape=False, keep_trailing_newline=True)
-_HTML = SandboxedEnvironment(autoescape=True, keep_trailing_newline=True)
+_TEXT = sandbox(autoescape=False)
+_HTML = sandbox(autoescape=True)
 
 
 @dataclass(frozen=True, slots=True)

@@ -74,6 +74,7 @@ STATUS_BY_CODE: dict[ErrorCode, int] = {
     ErrorCode.SEARCH_UNAVAILABLE: 503,
     ErrorCode.MODEL_UNAVAILABLE: 503,
     ErrorCode.NOT_ENOUGH_LABELS: 422,
+    ErrorCode.TEMPLATE_INVALID: 422,
 }
 
 TITLES: dict[int, str] = {

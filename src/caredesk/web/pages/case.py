@@ -13,8 +13,8 @@ from caredesk.bootstrap import Container
 from caredesk.domain.agents import Permission
 from caredesk.domain.cases import CaseStatus, MessageKind, Priority
 from caredesk.domain.errors import DomainError, ErrorCode, ValidationFailed
-from caredesk.domain.knowledge import ArticleKind, ArticleStatus
-from caredesk.services import cases, console, grants, knowledge
+from caredesk.domain.knowledge import Article, ArticleKind, ArticleStatus
+from caredesk.services import cases, console, grants, knowledge, macros
 from caredesk.services.console import ORDERS_IN_DETAIL
 from caredesk.services.knowledge_ports import ArticleFilter
 from caredesk.web.pages.common import (
@@ -28,7 +28,7 @@ from caredesk.web.pages.common import (
     render,
 )
 from caredesk.web.pages.panels import render_panels
-from caredesk.web.pages.views import Macro, expanded_macros, offer_cards, timeline
+from caredesk.web.pages.views import offer_cards, timeline
 from caredesk.web.uploads import read_files, takes_files
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
@@ -70,7 +70,7 @@ def case_page(
         offers=offer_cards(screen),
         detailed_orders=detailed,
         other_orders=[o for o in reversed(screen.order_summaries) if o.id not in shown],
-        macros=expanded_macros(screen, who.agent, knowledge_macros(container, who)),
+        macros=macros.case_macros(screen, who.agent, knowledge_macros(container, who)),
         statuses=list(CaseStatus),
         priorities=list(Priority),
         agents=sorted((a for a in screen.agents.values() if a.active), key=lambda a: a.name),
@@ -90,7 +90,7 @@ def case_page(
 KB_MACROS_LISTED = 50
 
 
-def knowledge_macros(container: Container, who: SignedIn) -> list[Macro]:
+def knowledge_macros(container: Container, who: SignedIn) -> list[Article]:
     """The knowledge base's published macros, for the composer's list."""
     found, _ = knowledge.list_articles(
         container.uow.read_only(),
@@ -99,7 +99,7 @@ def knowledge_macros(container: Container, who: SignedIn) -> list[Macro]:
         KB_MACROS_LISTED,
         None,
     )
-    return [Macro(f"kb-{a.id}", a.title, a.body) for a in found]
+    return found
 
 
 _REFUSAL_STATUS = {

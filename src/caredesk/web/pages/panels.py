@@ -9,7 +9,6 @@ nothing pretends to exist before it does.
 
 from __future__ import annotations
 
-import string
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -21,8 +20,8 @@ from caredesk.bootstrap import Container
 from caredesk.domain.agents import Actor
 from caredesk.domain.errors import DomainError
 from caredesk.services.console import CaseScreen
+from caredesk.services.macros import fill_for_case
 from caredesk.web.pages.common import TEMPLATES
-from caredesk.web.pages.views import Blank, macro_variables
 
 log = structlog.get_logger("caredesk.console")
 
@@ -52,6 +51,7 @@ INSERT_CHARS = 4000
 def _knowledge(container: Container, actor: Actor, screen: CaseScreen) -> dict[str, Any] | None:
     """The knowledge answer: known-issue articles first, then the articles and macros most like
     this case, each insertable into the reply."""
+    from caredesk.domain.knowledge import ArticleKind
     from caredesk.domain.markup import plain_text
     from caredesk.domain.search import SearchKind
     from caredesk.services import knowledge, search
@@ -80,12 +80,13 @@ def _knowledge(container: Container, actor: Actor, screen: CaseScreen) -> dict[s
         if h.ref_id in articles
     ]
     agent = screen.agents.get(actor.agent_id) if actor.agent_id is not None else None
-    if agent is not None:
-        # A macro goes in with this case's names and numbers already filled in.
-        values = Blank(macro_variables(screen, agent))
-        for item in items:
-            if item["article"].kind.value == "macro":
-                item["insert"] = string.Formatter().vformat(str(item["insert"]), (), values)
+    for item in items:
+        if item["article"].kind is ArticleKind.MACRO:
+            # A macro goes in with this case's names and numbers already filled in; one that
+            # cannot be filled offers no insert and says why.
+            filled = fill_for_case(screen, agent, item["article"]) if agent else None
+            item["insert"] = filled.body[:INSERT_CHARS] if filled else ""
+            item["problem"] = filled.problem if filled else None
     cases = [h for h in hits if h.kind is SearchKind.CASE]
     return {"items": items, "similar_cases": cases, "known": known}
 

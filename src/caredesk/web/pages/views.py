@@ -1,18 +1,11 @@
-"""View models for the console: the case timeline, readable audit lines, reply macros."""
+"""View models for the console: the case timeline and readable audit lines."""
 
 from __future__ import annotations
 
-import re
-import string
 import uuid
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from functools import lru_cache
-from importlib import resources
 from typing import Any
-
-import yaml
 
 from caredesk.domain.agents import Agent
 from caredesk.domain.audit import AuditEvent
@@ -160,59 +153,3 @@ def offer_cards(screen: CaseScreen) -> list[OfferCard]:
         OfferCard(offer, rank, f"console-{uuid.uuid4().hex}")
         for rank, offer in enumerate(screen.plan.plan.offers, start=1)
     ]
-
-
-# --- macros ----------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class Macro:
-    id: str
-    title: str
-    body: str
-
-
-_FIELD = re.compile(r"\{([a-z_]+)\}")
-
-
-@lru_cache(maxsize=1)
-def _macros() -> tuple[Macro, ...]:
-    text = resources.files("caredesk.web.pages").joinpath("macros.yaml").read_text("utf-8")
-    return tuple(Macro(**item) for item in yaml.safe_load(text)["macros"])
-
-
-class Blank(dict[str, str]):
-    def __missing__(self, key: str) -> str:
-        return "{" + key + "}"
-
-
-def macro_variables(screen: CaseScreen, agent: Agent) -> dict[str, str]:
-    order_id = screen.case.order_ids[0] if screen.case.order_ids else ""
-    order = next((o for o in screen.orders if o.id == order_id), None)
-    promised = order.promised_date if order else None
-    return {
-        "first_name": screen.customer.first_name,
-        "customer_name": screen.customer.name,
-        "agent_name": agent.name,
-        "agent_first_name": agent.name.split(" ")[0],
-        "case_id": str(screen.case.id),
-        "case_subject": screen.case.subject,
-        "order_id": order_id,
-        "promised_date": promised.isoformat() if promised else "",
-    }
-
-
-def expanded_macros(screen: CaseScreen, agent: Agent, extra: Sequence[Macro] = ()) -> list[Macro]:
-    """Macros with this case's values filled in; an unknown variable stays visible as {name}.
-
-    `extra` are the knowledge base's published macros, listed after the built-in ones.
-    """
-    values = Blank(macro_variables(screen, agent))
-    return [
-        Macro(m.id, m.title, string.Formatter().vformat(m.body, (), values))
-        for m in (*_macros(), *extra)
-    ]
-
-
-def macro_fields(body: str) -> list[str]:
-    return _FIELD.findall(body)
