@@ -9,9 +9,10 @@ from sqlalchemy import Engine, insert, inspect, select
 
 from caredesk.adapters.db.migrate import current_heads, downgrade, script_heads, upgrade
 from caredesk.adapters.db.migrations import env_filters
-from caredesk.adapters.db.models import Base, CustomerRow
+from caredesk.adapters.db.models import ArticleRow, Base, CustomerRow
 from caredesk.bootstrap import Container
 from caredesk.domain.agents import SYSTEM
+from caredesk.domain.templates import MACRO_VARIABLES, check_macro, fill_macro
 from caredesk.services import customers
 
 
@@ -76,3 +77,66 @@ def test_customer_numbers_carry_on_after_the_upgrade_that_adds_their_sequence(
     with engine.connect() as conn:
         number = conn.execute(select(CustomerRow.seq).where(CustomerRow.id == created.id))
         assert number.scalar_one() == 8
+
+
+def _macro_rows(container: Container) -> dict[str, tuple[str, str]]:
+    with container.engine.connect() as conn:
+        rows = conn.execute(select(ArticleRow.slug, ArticleRow.body, ArticleRow.body_html))
+        return {slug: (body, html) for slug, body, html in rows}
+
+
+def test_stored_macros_become_jinja_templates_that_fill_as_they_did(
+    container: Container,
+) -> None:
+    engine, now = container.engine, container.clock.now()
+    written = {
+        "greeting": ("macro", "Hi {first_name}, order {order_id} is on its way.\n\n{agent_name}"),
+        "lone-brace": ("macro", "Hello { world"),
+        "escaped": ("macro", "Use {{braces}} and {unknown} for {first_name}"),
+        "jinja-lookalike": ("macro", "100% {% sure, {#1 for {first_name}"),
+        # An article is no template: its braces are left alone.
+        "article": ("article", "Set {first_name} in the profile."),
+    }
+    downgrade(engine, "0013_macro_templates-1")
+    try:
+        with engine.begin() as conn:
+            for slug, (kind, body) in written.items():
+                conn.execute(
+                    insert(ArticleRow).values(
+                        slug=slug, kind=kind, title=slug, body=body,
+                        body_html=f"<p>{body}</p>", tags=[], product_ids=[], locale="en",
+                        visibility="internal", status="published", author="system",
+                        created_at=now, updated_at=now, version=1,
+                    )
+                )  # fmt: skip
+    finally:
+        upgrade(engine)
+    stored = _macro_rows(container)
+    assert stored["greeting"][0] == (
+        "Hi {{ first_name }}, order {{ order_id }} is on its way.\n\n{{ agent_name }}"
+    )
+    assert stored["greeting"][1] == (
+        "<p>Hi {{ first_name }}, order {{ order_id }} is on its way.\n\n{{ agent_name }}</p>"
+    )
+    assert stored["article"][0] == written["article"][1]
+    values = {name: f"<{name}>" for name in MACRO_VARIABLES}
+    # Each macro fills to what str.format (with unknown names kept as written) made of it;
+    # the lone brace, which str.format could not read, is now plain text.
+    expected = {
+        "greeting": "Hi <first_name>, order <order_id> is on its way.\n\n<agent_name>",
+        "lone-brace": "Hello { world",
+        "escaped": "Use {braces} and {unknown} for <first_name>",
+        "jinja-lookalike": "100% {% sure, {#1 for {first_name}",
+    }
+    for slug, text in expected.items():
+        check_macro(stored[slug][0])
+        assert fill_macro(stored[slug][0], values) == text, slug
+
+    downgrade(engine, "0013_macro_templates-1")
+    try:
+        back = _macro_rows(container)
+        assert back["greeting"][0] == written["greeting"][1]
+        assert back["greeting"][1] == f"<p>{written['greeting'][1]}</p>"
+        assert back["lone-brace"][0] == "Hello { world"
+    finally:
+        upgrade(engine)
