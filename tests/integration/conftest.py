@@ -52,6 +52,11 @@ def agent(token_for: Callable[[Role], Headers]) -> Headers:
 
 
 @pytest.fixture
+def editor(token_for: Callable[[Role], Headers]) -> Headers:
+    return token_for(Role.EDITOR)
+
+
+@pytest.fixture
 def viewer(token_for: Callable[[Role], Headers]) -> Headers:
     return token_for(Role.VIEWER)
 

@@ -554,3 +554,27 @@ def test_the_requester_may_withdraw_their_own_request(
     withdrawn = client.post(f"{approval}/deny", json={"note": "asked twice"}, headers=as_lead)
     assert withdrawn.status_code == 200, withdrawn.text
     assert withdrawn.json()["status"] == "denied"
+
+
+def test_an_editor_grants_and_asks_for_approval_as_an_agent(
+    client: TestClient,
+    kim: Headers,
+    token_for: Callable[..., Headers],
+    wrong_items_case: dict[str, Any],
+    big_case: dict[str, Any],
+) -> None:
+    """Publishing is no authority over money: the policy knows no editor, and treats one as
+    the agent it also is."""
+    editor = token_for(Role.EDITOR)
+    url = f"/api/v1/cases/{wrong_items_case['id']}/plan"
+    as_agent, as_editor = (client.get(url, headers=h).json() for h in (kim, editor))
+    assert as_editor["offers"] == as_agent["offers"]
+    assert as_editor["offers"][0]["may_grant"] is True
+    asked = client.post(
+        f"/api/v1/cases/{big_case['id']}/grants", json={"remedies": ["refund-full"]}, headers=editor
+    )
+    assert asked.status_code == 202, asked.text
+    approval = client.get("/api/v1/approvals", headers=token_for(Role.LEAD)).json()[0]
+    assert (approval["requester_role"], approval["approver_role"]) == ("agent", "lead")
+    refused = client.post(f"/api/v1/approvals/{approval['id']}/approve", json={}, headers=editor)
+    assert refused.status_code == 403, refused.text

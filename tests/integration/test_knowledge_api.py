@@ -113,12 +113,15 @@ def test_null_in_a_patch_is_a_clear_error(client: TestClient, agent: Headers, fi
 def test_who_sees_what(
     client: TestClient,
     agent: Headers,
+    editor: Headers,
     viewer: Headers,
     lead: Headers,
     container: Container,
     customer: dict[str, Any],
 ) -> None:
-    public = create_article(client, agent, title="Returns", visibility="public", status="published")
+    public = create_article(
+        client, editor, title="Returns", visibility="public", status="published"
+    )
     internal = create_article(client, agent, title="Escalation path", status="published")
     draft = create_article(client, agent, title="Coming soon", visibility="public")
 
@@ -156,11 +159,11 @@ def test_who_sees_what(
         knowledge.article_history(container.uow(), as_customer, public["id"])
 
 
-def test_filters_and_pages(client: TestClient, agent: Headers) -> None:
+def test_filters_and_pages(client: TestClient, agent: Headers, editor: Headers) -> None:
     ids = [
         create_article(client, agent, title="Printer driver", tags=["printers"])["id"],
         create_article(client, agent, title="Drucker", locale="de", product_ids=["p-1"])["id"],
-        create_article(client, agent, title="Canned hello", kind="macro", status="published")["id"],
+        create_article(client, editor, title="Hello", kind="macro", status="published")["id"],
     ]
 
     def listed(**params: Any) -> list[int]:

@@ -64,11 +64,14 @@ def _solved_case(
 
 
 @pytest.fixture
-def corpus(client: TestClient, agent: Headers, customer: dict[str, Any]) -> dict[str, Any]:
+def corpus(
+    client: TestClient, agent: Headers, editor: Headers, customer: dict[str, Any]
+) -> dict[str, Any]:
+    # Public articles and macros are published by an editor; agents write the rest.
     published = {"status": "published"}
     refunds = create_article(
         client,
-        agent,
+        editor,
         title="Refund timing",
         body="Money goes back to the original card within five working days.",
         visibility="public",
@@ -76,7 +79,7 @@ def corpus(client: TestClient, agent: Headers, customer: dict[str, Any]) -> dict
     )
     passwords = create_article(
         client,
-        agent,
+        editor,
         title="Resetting a forgotten password",
         body="Use the sign-in page's reset link; it expires after an hour.",
         visibility="public",
@@ -92,10 +95,10 @@ def corpus(client: TestClient, agent: Headers, customer: dict[str, Any]) -> dict
     create_article(client, agent, title="Refund policy draft", body="Not yet.")
     macro = create_article(
         client,
-        agent,
+        editor,
         kind="macro",
         title="Refund confirmation reply",
-        body="Hi {first_name}, your refund is on its way.",
+        body="Hi {{ first_name }}, your refund is on its way.",
         **published,
     )
     solved = _solved_case(
@@ -228,7 +231,7 @@ def test_bad_search_requests_get_a_clear_4xx(
 @pytest.mark.semantic
 def test_customers_find_public_articles_only(
     client: TestClient,
-    agent: Headers,
+    editor: Headers,
     container: Container,
     corpus: dict[str, Any],
     customer: dict[str, Any],
@@ -251,7 +254,7 @@ def test_customers_find_public_articles_only(
     changed = client.patch(
         f"/api/v1/articles/{refunds['id']}",
         json={"version": refunds["version"], "visibility": "internal"},
-        headers=agent,
+        headers=editor,
     )
     assert changed.status_code == 200, changed.text
     for mode in (SearchMode.SEMANTIC, SearchMode.HYBRID, SearchMode.LEXICAL):
@@ -268,7 +271,7 @@ def test_customers_find_public_articles_only(
     client.patch(
         f"/api/v1/articles/{refunds['id']}",
         json={"version": refunds["version"] + 1, "visibility": "public"},
-        headers=agent,
+        headers=editor,
     )
     result = search.search(
         container.uow(),

@@ -156,7 +156,7 @@ def demo_load(
 def users_create(
     email: Annotated[str, typer.Option(help="Sign-in email.")],
     name: Annotated[str, typer.Option(help="Display name.")],
-    role: Annotated[Role, typer.Option(help="admin, lead, agent or viewer.")] = Role.AGENT,
+    role: Annotated[Role, typer.Option(help="admin, lead, editor, agent or viewer.")] = Role.AGENT,
     password: Annotated[
         str | None,
         typer.Option(help="At least 10 characters; asked for when omitted.", hide_input=True),
@@ -211,7 +211,7 @@ def users_unlock(email: Annotated[str, typer.Argument(help="The agent's sign-in 
 
 @tokens_app.command("create")
 def tokens_create(
-    role: Annotated[Role, typer.Option(help="admin, lead, agent or viewer.")],
+    role: Annotated[Role, typer.Option(help="admin, lead, editor, agent or viewer.")],
     name: Annotated[str, typer.Option(help="What the token is for.")] = "cli",
     agent_email: Annotated[
         str | None, typer.Option(help="Act as this agent (their id is recorded).")

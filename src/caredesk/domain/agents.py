@@ -11,8 +11,17 @@ from caredesk.domain.errors import DomainError, ErrorCode, Forbidden
 class Role(StrEnum):
     ADMIN = "admin"
     LEAD = "lead"
+    EDITOR = "editor"  # an agent who may also publish (public articles, macros)
     AGENT = "agent"
     VIEWER = "viewer"
+
+    @property
+    def grants_as(self) -> Role:
+        """The role whose authority the policy applies to this role's grants and approvals.
+
+        Publishing is no authority over money: an editor grants, and is approved, as an agent.
+        """
+        return Role.AGENT if self is Role.EDITOR else self
 
 
 class Permission(StrEnum):
@@ -28,6 +37,9 @@ class Permission(StrEnum):
     MANAGE_WEBHOOKS = "manage_webhooks"
     # Erasing a person and running retention destroy data for good: admins only.
     ERASE_PERSONAL_DATA = "erase_personal_data"
+    # Putting words in front of customers (public articles) or of every agent (published
+    # macros), or changing them once they are there.
+    PUBLISH = "publish"
 
 
 _AGENT = frozenset({Permission.READ, Permission.WRITE_CASES, Permission.WRITE_CUSTOMERS})
@@ -35,6 +47,7 @@ _LEAD = _AGENT | {Permission.APPROVE, Permission.WRITE_CATALOG}
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.VIEWER: frozenset({Permission.READ}),
     Role.AGENT: _AGENT,
+    Role.EDITOR: _AGENT | {Permission.PUBLISH},
     Role.LEAD: _LEAD,
     Role.ADMIN: frozenset(Permission),
 }

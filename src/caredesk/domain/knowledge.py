@@ -121,6 +121,14 @@ class Article:
         return self.visibility is Visibility.PUBLIC and self.status is ArticleStatus.PUBLISHED
 
     @property
+    def is_live(self) -> bool:
+        """Seen beyond its writers: a public article (by customers) or a published macro (in
+        every agent's composer). Making one live, or changing one that is, is publishing."""
+        if self.kind is ArticleKind.MACRO:
+            return self.status is ArticleStatus.PUBLISHED
+        return self.is_public
+
+    @property
     def searchable(self) -> bool:
         return self.status is ArticleStatus.PUBLISHED
 

@@ -442,7 +442,7 @@ def approvals_screen(
                     requester=agents.get(grant.agent_id) if grant.agent_id else None,
                     may_decide=actor.can(Permission.APPROVE)
                     and approval.status is ApprovalStatus.PENDING
-                    and outranks(actor.role.value, approval.approver_role),
+                    and outranks(actor.role.grants_as.value, approval.approver_role),
                     own=approval.asked_by(actor.ref, actor.agent_id, grant.agent_id),
                 )
             )

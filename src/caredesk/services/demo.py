@@ -219,6 +219,7 @@ ROSTER = (
     _Person("lena.lead@caredesk.example", "Lena Park", Role.LEAD, ("Front line", "Tier 2")),
     _Person("omar.lead@caredesk.example", "Omar Haddad", Role.LEAD, ("Tier 2", "Billing")),
     _Person("alex@caredesk.example", "Alex Rivera", Role.AGENT, ("Front line",)),
+    _Person("erin.editor@caredesk.example", "Erin Walsh", Role.EDITOR, ("Front line",)),
     _Person("priya@caredesk.example", "Priya Nair", Role.AGENT, ("Front line",)),
     _Person("sam@caredesk.example", "Sam Osei", Role.AGENT, ("Tier 2",)),
     _Person("jo@caredesk.example", "Jo Bauer", Role.AGENT, ("Billing",)),

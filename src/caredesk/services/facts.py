@@ -106,7 +106,7 @@ def situation_facts(
 ) -> dict[str, Any]:
     customer = situation.customer
     facts: dict[str, Any] = {
-        "actor.role": actor.role.value,
+        "actor.role": actor.role.grants_as.value,
         "actor.kind": actor_kind,
         "actor.customer_id": actor.customer_id,
         "customer.id": customer.id,

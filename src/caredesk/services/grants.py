@@ -317,7 +317,7 @@ def plan_case(uow: UnitOfWork, actor: Actor, now: datetime, case_id: int) -> Cas
                 r.id: request_facts(situation, policy, r, params.get(r.id, {}))
                 for r in policy.remedies
             },
-            role=actor.role.value,
+            role=actor.role.grants_as.value,
             usage=_usage(uow, policy, actor, situation, now, case_grants),
             team=_team_name(uow, case),
             customer_value=situation.value.lifetime_value,
@@ -557,7 +557,7 @@ def _grant(
     usage = _usage(uow, policy, actor, situation, now, _case_grants(uow, situation))
     decision = decide(
         policy,
-        actor.role.value,
+        actor.role.grants_as.value,
         prepared.remedies,
         prepared.cost,
         usage,
@@ -608,7 +608,7 @@ def _request_approval(
         id=None,
         grant_id=grant.id,
         requested_by=actor.ref,
-        requester_role=actor.role.value,
+        requester_role=actor.role.grants_as.value,
         approver_role=decision.approver_role or "admin",
         reasons=list(decision.reasons),
         created_at=now,
@@ -759,7 +759,7 @@ def decide_approval(
         approval = uow.approvals.get(approval_id)
         if approval is None:
             raise NotFound("approval", approval_id)
-        if not outranks(actor.role.value, approval.approver_role):
+        if not outranks(actor.role.grants_as.value, approval.approver_role):
             raise Forbidden(
                 f"this approval needs a {approval.approver_role}",
                 details={"approver_role": approval.approver_role},

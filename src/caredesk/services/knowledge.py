@@ -105,6 +105,8 @@ def create_article(
         created_at=now,
         updated_at=now,
     )
+    if article.is_live:
+        actor.require(Permission.PUBLISH)
     if article.kind is ArticleKind.MACRO:
         check_macro(article.body)
     with uow:
@@ -203,6 +205,8 @@ def update_article(
                 details={"current_version": current.version, "your_version": expected_version},
             )
         updated = _apply(current, changes)
+        if current.is_live or updated.is_live:
+            actor.require(Permission.PUBLISH)
         _check_macro_change(current, updated)
         if updated.slug != current.slug:
             holder = uow.articles.get_by_slug(updated.slug)
@@ -243,10 +247,7 @@ def _check_macro_change(current: Article, updated: Article) -> None:
     if (
         updated.body != current.body
         or current.kind is not ArticleKind.MACRO
-        or (
-            updated.status is ArticleStatus.PUBLISHED
-            and current.status is not ArticleStatus.PUBLISHED
-        )
+        or (updated.is_live and not current.is_live)
     ):
         check_macro(updated.body)
 
