@@ -15,14 +15,16 @@ from typing import Any
 import pytest
 import yaml
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine, event
+from sqlalchemy import Engine, event, update
 
+from caredesk.adapters.db.models import ArticleRow
 from caredesk.bootstrap import Container
 from caredesk.domain.agents import SYSTEM, Role
 from caredesk.domain.attachments import AttachmentLimits
 from caredesk.domain.cases import CaseStatus, Channel, MessageKind
+from caredesk.domain.knowledge import ArticleKind, ArticleStatus
 from caredesk.domain.sla import SlaMetric
-from caredesk.services import auth, cases, demo, policy
+from caredesk.services import auth, cases, demo, knowledge, policy
 from caredesk.services.ports import CaseFilter
 from caredesk.web.app import create_app
 from tests.conftest import ManualClock
@@ -32,6 +34,7 @@ AGENT = "alex@caredesk.example"
 LEAD = "lena.lead@caredesk.example"
 ADMIN = "admin@caredesk.example"
 VIEWER = "vic.viewer@caredesk.example"
+EDITOR = "erin.editor@caredesk.example"
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 LOGIN_CSRF = re.compile(r'name="login_csrf" value="([^"]+)"')
 
@@ -759,3 +762,139 @@ def test_the_console_rejects_a_change_and_keeps_the_policy(
     )
     assert refused.status_code == 403
     assert _in_force(store) == before
+
+
+def _store_unchecked(container: Container, slug: str, body: str) -> None:
+    """Write a macro body the way one saved before macros were checked would be stored."""
+    with container.engine.begin() as conn:
+        changed = conn.execute(
+            update(ArticleRow).where(ArticleRow.slug == slug).values(body=body)
+        ).rowcount
+    assert changed == 1
+
+
+def test_a_macro_that_cannot_be_filled_is_skipped_with_a_note_and_the_page_renders(
+    app_client: TestClient, store: Container
+) -> None:
+    case_id = story(store, "LabelWriter")
+    knowledge.create_article(
+        store.uow(), SYSTEM, store.clock.now(), title="Brace in the text", kind=ArticleKind.MACRO,
+        status=ArticleStatus.PUBLISHED, body="Hello { world", slug="brace-in-the-text",
+    )  # fmt: skip
+    # Stored before saving checked anything: one does not parse, one reaches for internals.
+    _store_unchecked(store, "macro-newer-model-on-its-way", "Hi {{ first_name")
+    escape = "{{ cycler.__init__.__globals__ }}"
+    _store_unchecked(store, "macro-sorry-for-the-late-delivery", escape)
+    sign_in(app_client, VIEWER)
+    assert app_client.get(f"/cases/{case_id}").status_code == 200
+    for email in (AGENT, LEAD):
+        sign_in(app_client, email)
+        response = app_client.get(f"/cases/{case_id}")
+        assert response.status_code == 200, email
+        page = response.text
+        # The brace that made str.format raise on every case page is text now.
+        assert re.search(r'data-body="Hello { world">Brace in the text<', page), email
+        assert "A newer model is on its way (could not be filled)" in page
+        assert "Macro “A newer model is on its way” could not be filled: " in page
+        assert "Macro “Sorry for the late delivery” could not be filled: " in page
+        assert "__globals__" not in page.split("could not be filled:")[0]
+        assert "function" not in page and "&lt;module" not in page
+        # The packaged macros still fill.
+        assert re.search(r'data-body="Hi Graham,', page), email
+
+
+def test_the_knowledge_panel_says_a_macro_could_not_be_filled(
+    app_client: TestClient, store: Container
+) -> None:
+    case_id = story(store, "LabelWriter")
+    sign_in(app_client, AGENT)
+    before = app_client.get(f"/cases/{case_id}").text
+    assert 'data-insert="Hi Graham,' in before
+    _store_unchecked(store, "macro-newer-model-on-its-way", "{{ first_name.__class__.__mro__ }}")
+    after = app_client.get(f"/cases/{case_id}")
+    assert after.status_code == 200
+    assert "This macro could not be filled: " in after.text
+    assert "data-macro-problem" in after.text
+    assert 'data-insert="Hi Graham,' not in after.text
+    assert "&lt;class" not in after.text
+
+
+def _kb_form(client: TestClient, **fields: str) -> dict[str, str]:
+    form = {
+        "csrf_token": csrf_of(client, "/admin/knowledge?kind=macro"),
+        "title": "Where is my parcel",
+        "kind": "macro",
+        "status": "draft",
+        "visibility": "internal",
+        "tags": "shipping",
+        "version": "",
+        "body": "Hi {{ first_name }},\n\nyour parcel is on its way.",
+    }
+    return form | fields
+
+
+def test_the_macro_editor_refuses_a_broken_template_beside_the_field_and_keeps_the_form(
+    app_client: TestClient, store: Container
+) -> None:
+    sign_in(app_client, AGENT)
+    body = "Hi {{ first_name }},\n\nyour parcel {{ parcel_id }} is on its way."
+    response = app_client.post("/admin/knowledge", data=_kb_form(app_client, body=body))
+    assert response.status_code == 422
+    page = response.text
+    error = re.search(r'<p class="problem field-problem" id="kb-body-error"[^>]*>([^<]*)<', page)
+    assert error is not None
+    assert "line 3" in error.group(1) and "parcel_id" in error.group(1)
+    assert 'aria-describedby="kb-body-error"' in page
+    assert "parcel {{ parcel_id }} is on its way.</textarea>" in page
+    assert 'value="Where is my parcel"' in page
+    with store.uow.read_only() as uow:
+        assert uow.articles.get_by_slug("where-is-my-parcel") is None
+
+    saved = app_client.post("/admin/knowledge", data=_kb_form(app_client))
+    assert saved.status_code == 303, saved.text
+    with store.uow.read_only() as uow:
+        stored = uow.articles.get_by_slug("where-is-my-parcel")
+    assert stored is not None and stored.version == 1
+    edit = app_client.post(
+        f"/admin/knowledge/{stored.id}",
+        data=_kb_form(app_client, version="1", body="Hi {% if first_name %}{{ first_name }}"),
+    )
+    assert edit.status_code == 422
+    assert 'id="kb-body-error"' in edit.text and "endif" in edit.text
+    with store.uow.read_only() as uow:
+        assert uow.articles.get(stored.id).version == 1  # type: ignore[union-attr]
+
+
+def test_only_editors_and_admins_publish_from_the_console(
+    app_client: TestClient, store: Container
+) -> None:
+    sign_in(app_client, AGENT)
+    assert (
+        "Publishing (a public article, a published macro)"
+        in app_client.get("/admin/knowledge").text
+    )
+    refused = app_client.post("/admin/knowledge", data=_kb_form(app_client, status="published"))
+    assert refused.status_code == 403
+    assert "may not publish" in refused.text
+    assert 'value="Where is my parcel"' in refused.text
+    with store.uow.read_only() as uow:
+        assert uow.articles.get_by_slug("where-is-my-parcel") is None
+    for email in (EDITOR, ADMIN):
+        sign_in(app_client, email)
+        slug = f"parcel-{email.split('@')[0].replace('.', '-')}"
+        done = app_client.post(
+            "/admin/knowledge",
+            data=_kb_form(app_client, status="published", title=slug),
+        )
+        assert done.status_code == 303, (email, done.text)
+        with store.uow.read_only() as uow:
+            published = uow.articles.get_by_slug(slug)
+        assert published is not None and published.is_live
+
+
+def test_an_editor_can_be_chosen_as_a_role_in_the_console(
+    app_client: TestClient, store: Container
+) -> None:
+    sign_in(app_client, ADMIN)
+    page = app_client.get("/admin/agents").text
+    assert "<option >editor</option>" in page or ">editor</option>" in page

@@ -88,7 +88,7 @@ def _editor(
     *,
     article_id: int | None,
     form: dict[str, str],
-    error: str | None = None,
+    problem: DomainError | None = None,
     status_code: int = 200,
 ) -> HTMLResponse:
     kind = ArticleKind(form["kind"]) if form["kind"] in list(ArticleKind) else None
@@ -104,7 +104,11 @@ def _editor(
         article_id=article_id,
         form=form,
         preview=render_markdown(form["body"]) if form["body"] else "",
-        form_error=error,
+        form_error=problem.message if problem else None,
+        # A problem with one field (a macro's template, the slug) is shown beside that field.
+        error_field=problem.details.get("field") if problem else None,
+        error_line=problem.details.get("line") if problem else None,
+        can_publish=who.can(Permission.PUBLISH),
         kinds=[k.value for k in ArticleKind],
         article_statuses=[s.value for s in ArticleStatus],
         visibilities=[v.value for v in Visibility],
@@ -166,6 +170,10 @@ def _changes(fields: dict[str, str]) -> dict[str, Any]:
         raise ValidationFailed("choose a kind, a status and a visibility from the lists") from exc
 
 
+def _refusal_status(exc: DomainError) -> int:
+    return {ErrorCode.VERSION_CONFLICT: 409, ErrorCode.FORBIDDEN: 403}.get(exc.code, 422)
+
+
 @router.post("/admin/knowledge")
 async def create_article(request: Request, who: Writer, container: ContainerDep) -> Response:
     fields = await _article_fields(request)
@@ -184,8 +192,8 @@ async def create_article(request: Request, who: Writer, container: ContainerDep)
             container,
             article_id=None,
             form=fields,
-            error=exc.message,
-            status_code=422,
+            problem=exc,
+            status_code=_refusal_status(exc),
         )
     container.knowledge_changed()
     return redirect(f"/admin/knowledge/{article.id}", "saved")
@@ -218,8 +226,8 @@ async def update_article(
             container,
             article_id=article_id,
             form=fields,
-            error=exc.message,
-            status_code=409 if exc.code is ErrorCode.VERSION_CONFLICT else 422,
+            problem=exc,
+            status_code=_refusal_status(exc),
         )
     container.knowledge_changed()
     return redirect(f"/admin/knowledge/{article_id}", "saved")
