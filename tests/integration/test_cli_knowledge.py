@@ -106,6 +106,22 @@ def test_a_bad_jsonl_line_is_named(lexical_desk: Container, tmp_path: Path) -> N
     assert "articles.jsonl:2" in result.output
 
 
+def test_an_imported_macro_that_does_not_work_is_refused_with_its_line(
+    lexical_desk: Container, tmp_path: Path
+) -> None:
+    path = tmp_path / "macros.jsonl"
+    good = {"title": "Hello", "kind": "macro", "body": "Hi {{ first_name }}"}
+    bad = {"title": "Broken", "kind": "macro", "body": "Hi {{ first_name }},\n{{ config }}"}
+    path.write_text(f"{json.dumps(good)}\n{json.dumps(bad)}\n")
+    result = CliRunner().invoke(app, ["kb", "import", str(path)])
+    assert result.exit_code == 1
+    assert "1 created" in result.output and "1 refused" in result.output
+    assert "macros.jsonl:2" in result.output
+    assert "line 2" in result.output and "unknown variable 'config'" in result.output
+    assert "Traceback" not in result.output
+    assert [a.title for a in knowledge.export_articles(lexical_desk.uow(), SYSTEM)] == ["Hello"]
+
+
 def test_kb_eval_lexical_prints_the_figures_last_as_json() -> None:
     result = CliRunner().invoke(app, ["kb", "eval", *EVAL_ARGS, "--mode", "lexical", "--json"])
     assert result.exit_code == 0, result.output
