@@ -12,7 +12,8 @@ from typer.testing import CliRunner
 from caredesk.bootstrap import Container
 from caredesk.cli.main import app
 from caredesk.domain.agents import SYSTEM
-from caredesk.services import knowledge
+from caredesk.domain.knowledge import ArticleStatus, Visibility
+from caredesk.services import auth, knowledge
 
 DATA = Path(__file__).parent.parent / "data" / "knowledge"
 EVAL_ARGS = [
@@ -120,6 +121,22 @@ def test_an_imported_macro_that_does_not_work_is_refused_with_its_line(
     assert "line 2" in result.output and "unknown variable 'config'" in result.output
     assert "Traceback" not in result.output
     assert [a.title for a in knowledge.export_articles(lexical_desk.uow(), SYSTEM)] == ["Hello"]
+
+
+def test_the_command_line_creates_an_editor_who_publishes(
+    lexical_desk: Container, tmp_path: Path
+) -> None:
+    runner = CliRunner()
+    who = ["--email", "eve@example.com", "--name", "Eve", "--role", "editor"]
+    created = runner.invoke(app, ["users", "create", *who, "--password", "long-enough-pw"])
+    assert created.exit_code == 0, created.output
+    assert "(editor) created" in created.output
+    eve = auth.find_agent(lexical_desk.uow(), SYSTEM, "eve@example.com")
+    article = knowledge.create_article(
+        lexical_desk.uow(), eve.actor(), lexical_desk.clock.now(), title="Returns",
+        body="Thirty days.", visibility=Visibility.PUBLIC, status=ArticleStatus.PUBLISHED,
+    )  # fmt: skip
+    assert article.is_live
 
 
 def test_kb_eval_lexical_prints_the_figures_last_as_json() -> None:
