@@ -64,6 +64,9 @@ def _cursor(value: str | None) -> int | None:
 def create_article(
     body: ArticleIn, actor: ActorDep, container: ContainerDep, now: NowDep, response: Response
 ) -> ArticleOut:
+    """Create an article or a macro. A macro's body is a sandboxed template, checked here
+    (`422 template_invalid` with the line); a published macro or a published public article
+    needs the publish permission (editor, admin)."""
     article = knowledge.create_article(
         container.uow(), actor, now, **body.model_dump(exclude={"slug"}), slug=body.slug or None
     )
@@ -117,6 +120,8 @@ def update_article(
     response: Response,
     if_match: Annotated[str | None, Header()] = None,
 ) -> ArticleOut:
+    """A new version. A macro's changed body is checked (`422 template_invalid`); making an
+    article or macro live, or changing one that is, needs the publish permission."""
     article = knowledge.update_article(
         container.uow(),
         actor,
