@@ -97,7 +97,7 @@ def test_stored_macros_become_jinja_templates_that_fill_as_they_did(
         # An article is no template: its braces are left alone.
         "article": ("article", "Set {first_name} in the profile."),
     }
-    downgrade(engine, "0013_macro_templates-1")
+    downgrade(engine, "0015_macro_templates-1")
     try:
         with engine.begin() as conn:
             for slug, (kind, body) in written.items():
@@ -132,7 +132,7 @@ def test_stored_macros_become_jinja_templates_that_fill_as_they_did(
         check_macro(stored[slug][0])
         assert fill_macro(stored[slug][0], values) == text, slug
 
-    downgrade(engine, "0013_macro_templates-1")
+    downgrade(engine, "0015_macro_templates-1")
     try:
         back = _macro_rows(container)
         assert back["greeting"][0] == written["greeting"][1]

@@ -1,7 +1,7 @@
 """macros become sandboxed Jinja templates
 
-Revision ID: 0013_macro_templates
-Revises: 0012_sign_in_throttles
+Revision ID: 0015_macro_templates
+Revises: 0014_policy_changes
 Create Date: 2026-12-10
 
 Macros were filled with Python's str.format: `{first_name}`. They are now Jinja templates
@@ -22,8 +22,8 @@ from collections.abc import Callable, Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0013_macro_templates"
-down_revision: str | None = "0012_sign_in_throttles"
+revision: str = "0015_macro_templates"
+down_revision: str | None = "0014_policy_changes"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
