@@ -98,6 +98,7 @@ def callers(container: Container, store: dict[str, str]) -> list[Caller]:
         Caller("revoked", {"Authorization": f"Bearer {revoked.secret}"}),
         Caller("viewer", token("viewer", Role.VIEWER)),
         Caller("agent", token("agent", Role.AGENT, agent_id=agent.id)),
+        Caller("editor", token("editor", Role.EDITOR)),
         Caller("lead", token("lead", Role.LEAD)),
         # Speaking for the demo's admin: confirming a policy change takes a person.
         Caller("admin", token("admin", Role.ADMIN, agent_id=admin_agent.id)),
