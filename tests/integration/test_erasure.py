@@ -36,9 +36,11 @@ from caredesk.services import auth, cases, grants, webhooks
 from caredesk.services.cases import NewAttachment
 from caredesk.services.mail_in import MailConfig, receive_mail
 from caredesk.services.portal import MemoryOutbox
+from caredesk.services.webhooks import Outbound
 from caredesk.web.app import create_app
 from tests.integration.conftest import Headers
 from tests.integration.money_store import add_agent, load_policy, with_typed_credit
+from tests.resolvers import MapResolver
 
 FIRST, LAST = "Zebediah", "Quillfeather"
 EMAIL = "zeb.quillfeather@mailhost.example"
@@ -136,7 +138,12 @@ def desk(container: Container) -> Iterator[Desk]:
         admin_token = auth.create_token(container.uow(), SYSTEM, now, name="a", role=Role.ADMIN)
         admin = {"Authorization": f"Bearer {admin_token.secret}"}
         webhooks.create_subscription(
-            container.uow(), SYSTEM, now, url="https://hooks.example/desk", events=["*"]
+            container.uow(),
+            SYSTEM,
+            now,
+            url="https://hooks.example/desk",
+            events=["*"],
+            outbound=Outbound(MapResolver({"hooks.example": ["93.184.216.34"]})),
         )
         load_policy(container, "erasure", remedies=with_typed_credit())
         # Created through the API with an idempotency key: the stored answer quotes them.
