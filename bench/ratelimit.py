@@ -173,8 +173,10 @@ def main() -> None:
         settings.append(
             ("on, Redis", {"CAREDESK_RATE_LIMITS": "true", "CAREDESK_REDIS_URL": args.redis})
         )
+    load_before = os.getloadavg()[0]
     results = [run(name, env, args) for name, env in settings]
-    figures = table(results)
+    load = f"load average (1 min) {load_before:.2f} before the run, {os.getloadavg()[0]:.2f} after"
+    figures = f"{table(results)}\n\n{load[0].upper()}{load[1:]}."
     print(figures)
     if args.write_docs:
         intro = DOCS_INTRO.format(clients=args.clients, requests=args.requests, warmup=args.warmup)
