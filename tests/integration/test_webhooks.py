@@ -1,7 +1,7 @@
 """Webhooks out to a real HTTP receiver on 127.0.0.1: signed, retried, logged.
 
-Loopback is no place for webhooks (docs/security.md, "Outbound requests"): these tests allow it as an admin
-would, with CAREDESK_WEBHOOK_ALLOWED_NETWORKS."""
+Loopback is no place for webhooks (docs/security.md, "Outbound requests"): these tests
+allow it as an admin would, with CAREDESK_WEBHOOK_ALLOWED_NETWORKS."""
 
 from __future__ import annotations
 
