@@ -18,7 +18,8 @@ def alembic_config(engine: Engine) -> Config:
     return config
 
 
-# Features add their tables on branches from the core schema; "heads" applies every branch.
+# One line of revisions since 0016_one_history joined the feature branches; "heads" still
+# names its end, and reaches every branch of a database migrated before the join.
 HEADS = "heads"
 
 
