@@ -21,6 +21,7 @@ from caredesk.domain.events import Event
 from caredesk.services import audit, lifecycle, mail_out, search, sla, triage
 from caredesk.services.erasure import register_retention
 from caredesk.services.erasure_ports import StorageCompactor
+from caredesk.services.grants import register_grant_notices
 from caredesk.services.jobs import HandlerRegistry, JobContext, WorkerPool
 from caredesk.services.lifecycle_jobs import register_lifecycle
 from caredesk.services.mail_out import register_mail
@@ -152,6 +153,7 @@ def wire_jobs(container: Container) -> None:
     )
     register_mail(registry, SmtpMailer(container.settings))
     register_portal(registry)
+    register_grant_notices(registry)
     register_lifecycle(
         registry, scan_every=timedelta(minutes=container.settings.proactive_scan_minutes)
     )

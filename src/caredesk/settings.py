@@ -117,6 +117,13 @@ class Settings(BaseSettings):
     desk_timezone: str = Field(
         default="UTC", description="IANA zone in which 'tomorrow by 5pm' in a reply is read."
     )
+    grant_notice_minutes: int = Field(
+        default=10,
+        ge=1,
+        le=24 * 60,
+        description="A grant made in the console tells the customer in the agent's next reply; "
+        "without one in this many minutes, its message goes out on its own.",
+    )
     reopen_grace_hours: float = Field(
         default=168.0,
         ge=0,

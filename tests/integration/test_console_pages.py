@@ -157,7 +157,7 @@ def test_a_double_clicked_grant_grants_once(app_client: TestClient, store: Conta
     second = app_client.post(f"/cases/{case_id}/grant", data=form)
     assert first.status_code == second.status_code == 303
     assert first.headers["location"] == second.headers["location"]
-    assert first.headers["location"].endswith("notice=granted")
+    assert first.headers["location"].endswith("notice=granted_next_reply")
     with store.uow.read_only() as uow:
         assert len(uow.grants.for_case(case_id)) == 1
 
@@ -179,7 +179,9 @@ def test_the_same_offer_from_two_tabs_grants_once(app_client: TestClient, store:
 
     answers = [app_client.post(f"/cases/{case_id}/grant", data=form) for form in forms]
 
-    assert [a.headers["location"] for a in answers] == [f"/cases/{case_id}?notice=granted"] * 2
+    assert [a.headers["location"] for a in answers] == [
+        f"/cases/{case_id}?notice=granted_next_reply"
+    ] * 2
     with store.uow.read_only() as uow:
         assert len(uow.grants.for_case(case_id)) == 1
 

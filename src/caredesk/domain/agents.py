@@ -156,6 +156,8 @@ class Agent:
     password_hash: str | None = None
     active: bool = True
     team_ids: list[int] = field(default_factory=list)
+    # IANA name; None reads times in the desk's time zone.
+    time_zone: str | None = None
 
     def actor(self) -> Actor:
         return Actor(role=self.role, agent_id=self.id)

@@ -64,6 +64,9 @@ class MessageKind(StrEnum):
 
 
 CustomValue = str | int | float | bool | None
+# A grant's message to the customer waiting for the agent's next reply, and since when.
+GRANT_NOTICE = "grant_notice"
+GRANT_NOTICE_SINCE = "grant_notice_since"
 _TAG = re.compile(r"^[a-z0-9][a-z0-9_\-:.]{0,63}$")
 
 
@@ -240,6 +243,33 @@ class Case:
     def record_grant_level(self, level: int) -> None:
         """A grant raises the resolution's service level; nothing lowers it."""
         self.service_level = max(self.service_level or 1, level)
+
+    def defer_grant_notice(self, note: str, now: datetime) -> str:
+        """Keep a grant's message to the customer for the agent's next reply.
+
+        Returns the mark of the pending notice (when the first deferred grant was made): the
+        job that sends it alone if no reply comes acts only while this mark is still there.
+        """
+        pending = self.custom_fields.get(GRANT_NOTICE)
+        text = f"{pending} {note}" if isinstance(pending, str) and pending else note
+        self.custom_fields[GRANT_NOTICE] = text
+        since = self.custom_fields.get(GRANT_NOTICE_SINCE)
+        if not isinstance(since, str):
+            since = now.isoformat()
+            self.custom_fields[GRANT_NOTICE_SINCE] = since
+        return since
+
+    @property
+    def pending_grant_notice(self) -> str | None:
+        pending = self.custom_fields.get(GRANT_NOTICE)
+        return pending if isinstance(pending, str) and pending else None
+
+    def take_grant_notice(self) -> str | None:
+        """The pending grant notice, once: the reply or the job that sends it clears it."""
+        pending = self.pending_grant_notice
+        self.custom_fields.pop(GRANT_NOTICE, None)
+        self.custom_fields.pop(GRANT_NOTICE_SINCE, None)
+        return pending
 
     def receive_message(
         self,

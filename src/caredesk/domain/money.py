@@ -18,3 +18,16 @@ def to_money(value: Decimal | int | str | float) -> Decimal:
 
 def money_sum(amounts: list[Decimal]) -> Decimal:
     return sum(amounts, ZERO).quantize(CENT)
+
+
+# The sign before the amount for the currencies whose readers expect it; every other currency
+# is written with its ISO code after the amount, which no reader mistakes.
+_SYMBOLS = {"USD": "$", "EUR": "€", "GBP": "£"}
+
+
+def format_money(value: Decimal, currency: str) -> str:
+    """An amount as a reader sees it: "$1,234.50", "-$12.40", or "1,234.50 CHF"."""
+    amount = f"{abs(value):,.2f}"
+    sign = "-" if value < 0 else ""
+    symbol = _SYMBOLS.get(currency)
+    return f"{sign}{symbol}{amount}" if symbol else f"{sign}{amount} {currency}"

@@ -324,6 +324,11 @@ def add_message(
             case = lifecycle.route_message(uow, actor, now, case, kind, lifecycle_options)
             assert case.id is not None
             case_id = case.id
+        if kind is MessageKind.OUTBOUND:
+            # A grant the agent chose to tell in this reply: the customer reads one message.
+            pending = case.take_grant_notice()
+            if pending:
+                body = f"{body.rstrip()}\n\n{pending}" if body.strip() else pending
         message = Message(
             id=None,
             case_id=case_id,

@@ -311,6 +311,10 @@ class CaseScreen:
     known_issues: list[str]
     plan: CasePlan | None
     plan_error: str | None
+    currency: str = "USD"
+    # The policy's words for its rules and remedies, so the page says sentences, not ids.
+    rule_sentences: dict[str, str] = field(default_factory=dict)
+    remedy_labels: dict[str, str] = field(default_factory=dict)
 
     @property
     def lifetime_value(self) -> Decimal | None:
@@ -319,6 +323,11 @@ class CaseScreen:
     @property
     def lifetime_spend(self) -> Decimal:
         return sum((o.total for o in self.order_summaries if o.status != "cancelled"), ZERO)
+
+    @property
+    def other_open_cases(self) -> list[Case]:
+        """The customer's other cases still waiting on the desk: one answer may serve them all."""
+        return [c for c in self.past_cases if c.status in OPEN_STATUSES]
 
 
 def case_screen(uow: UowFactory, actor: Actor, now: datetime, case_id: int) -> CaseScreen:
@@ -334,8 +343,15 @@ def case_screen(uow: UowFactory, actor: Actor, now: datetime, case_id: int) -> C
         past = work.cases.find(CaseFilter(customer_id=customer.id), PAST_CASES_SHOWN + 1, None)
         case_grants = work.grants.for_case(case_id)
         known = list(case_facts(case)["case.known_issues"])
+        currency = "USD"
+        rule_sentences: dict[str, str] = {}
+        remedy_labels: dict[str, str] = {}
         try:
-            programs = [p for p in policy_in_force(work).policy.programs if p.known_issue in known]
+            policy = policy_in_force(work).policy
+            programs = [p for p in policy.programs if p.known_issue in known]
+            currency = policy.currency
+            rule_sentences = {r.id: r.description or r.message for r in policy.rules}
+            remedy_labels = {r.id: r.label for r in policy.remedies}
         except DomainError:
             programs = []
         screen = CaseScreen(
@@ -356,6 +372,9 @@ def case_screen(uow: UowFactory, actor: Actor, now: datetime, case_id: int) -> C
             known_issues=known,
             plan=None,
             plan_error=None,
+            currency=currency,
+            rule_sentences=rule_sentences,
+            remedy_labels=remedy_labels,
         )
     plan: CasePlan | None = None
     plan_error: str | None = None

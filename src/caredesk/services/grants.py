@@ -13,8 +13,8 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from caredesk.domain.agents import Actor, Permission
-from caredesk.domain.cases import Case, CaseStatus, Message, MessageKind
+from caredesk.domain.agents import SYSTEM, Actor, Permission
+from caredesk.domain.cases import GRANT_NOTICE_SINCE, Case, CaseStatus, Message, MessageKind
 from caredesk.domain.customers import Customer
 from caredesk.domain.errors import DomainError, ErrorCode, Forbidden, NotFound, ValidationFailed
 from caredesk.domain.events import Changed
@@ -36,6 +36,7 @@ from caredesk.domain.policy.eligibility import PolicyRefused, Refusal, cited_rul
 from caredesk.domain.policy.loading import LoadedPolicy
 from caredesk.domain.policy.model import Policy, RemedyDef, RemedyKind
 from caredesk.domain.policy.planner import Offer, Plan, PlanContext, plan
+from caredesk.services import jobs
 from caredesk.services.commands import command
 from caredesk.services.facts import (
     Situation,
@@ -409,8 +410,13 @@ def _commit_effects(
     grant: Grant,
     prepared: _Prepared,
     situation: Situation,
+    notice_delay: timedelta | None = None,
 ) -> GrantOutcome:
-    """Write the changes, the ledger, the customer's message and the audit in this unit of work."""
+    """Write the changes, the ledger, the customer's message and the audit in this unit of work.
+
+    With `notice_delay`, the customer's message waits for the agent's next reply, which
+    carries it; a job sends it alone if no reply came within the delay.
+    """
     ws = prepared.workspace
     if ws.order is not None and ws.order_changed:
         before = situation.order.status.value if situation.order else None
@@ -443,7 +449,19 @@ def _commit_effects(
     if grant.case_id is not None and situation.case is not None:
         case = uow.cases.get(grant.case_id)
         assert case is not None
-        if case.status is not CaseStatus.CLOSED:
+        if case.status is not CaseStatus.CLOSED and notice_delay is not None and note.strip():
+            since = case.defer_grant_notice(note, now)
+            case.record_grant_level(grant.service_level)
+            uow.cases.save(case)
+            jobs.enqueue(
+                uow,
+                GRANT_NOTICE_JOB,
+                {"case_id": case.id, "since": since, "agent_id": actor.agent_id},
+                now=now,
+                run_at=now + notice_delay,
+                key=f"{GRANT_NOTICE_JOB}:{case.id}:{since}",
+            )
+        elif case.status is not CaseStatus.CLOSED:
             message = Message(
                 id=None,
                 case_id=case.id or 0,
@@ -533,6 +551,7 @@ def _grant(
     confirmed: bool,
     idempotency_key: str | None,
     basis: dict[str, int] | None,
+    notice_delay: timedelta | None = None,
 ) -> GrantOutcome:
     policy = loaded.policy
     target = f"case:{situation.case.id}" if situation.case else f"customer:{situation.customer.id}"
@@ -592,7 +611,7 @@ def _grant(
     )
     uow.grants.add(grant)
     if decision.may_grant:
-        outcome = _commit_effects(uow, actor, now, grant, prepared, situation)
+        outcome = _commit_effects(uow, actor, now, grant, prepared, situation, notice_delay)
         uow.commit()
         return outcome
     approval = _request_approval(uow, actor, now, grant, decision)
@@ -633,6 +652,52 @@ def _request_approval(
     return approval
 
 
+GRANT_NOTICE_JOB = "grant.notice"
+
+
+@command
+def send_grant_notice(
+    uow: UnitOfWork, now: datetime, case_id: int, since: str, agent_id: int | None = None
+) -> bool:
+    """Send a deferred grant notice on its own: no reply carried it within the delay.
+
+    Does nothing when a reply took it meanwhile (the mark `since` is gone or newer).
+    """
+    with uow:
+        case = uow.cases.get(case_id)
+        if case is None or case.custom_fields.get(GRANT_NOTICE_SINCE) != since:
+            return False
+        note = case.take_grant_notice()
+        if note and case.status is not CaseStatus.CLOSED:
+            message = Message(
+                id=None,
+                case_id=case_id,
+                kind=MessageKind.OUTBOUND,
+                body=note,
+                created_at=now,
+                author_agent_id=agent_id,
+            )
+            case.receive_message(message, now, SYSTEM)
+            uow.cases.add_message(message)
+        uow.cases.save(case)
+        uow.commit()
+        return True
+
+
+def register_grant_notices(registry: jobs.HandlerRegistry) -> None:
+    registry.register(GRANT_NOTICE_JOB, _send_grant_notice)
+
+
+def _send_grant_notice(ctx: jobs.JobContext, payload: dict[str, Any]) -> None:
+    send_grant_notice(
+        ctx.uow(),
+        ctx.clock.now(),
+        int(payload["case_id"]),
+        str(payload["since"]),
+        payload.get("agent_id"),
+    )
+
+
 @command
 def grant_on_case(
     uow: UnitOfWork,
@@ -647,8 +712,13 @@ def grant_on_case(
     basis: dict[str, int] | None = None,
     confirmed: bool = True,
     actor_kind: str = AGENT,
+    notice_delay: timedelta | None = None,
 ) -> GrantOutcome:
-    """Grant a bundle on a case: executed at once within authority, else sent for approval."""
+    """Grant a bundle on a case: executed at once within authority, else sent for approval.
+
+    The customer is told at once, unless `notice_delay` asks to carry the message in the
+    agent's next reply (the console's default), sent alone after that delay without one.
+    """
     actor.require(Permission.WRITE_CASES)
     loaded = active_policy(uow)
     with uow:
@@ -679,6 +749,7 @@ def grant_on_case(
             confirmed=confirmed,
             idempotency_key=idempotency_key,
             basis=basis,
+            notice_delay=notice_delay,
         )
 
 

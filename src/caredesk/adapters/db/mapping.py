@@ -332,6 +332,7 @@ def agent_from_row(row: m.AgentRow, team_ids: list[int]) -> Agent:
         password_hash=row.password_hash,
         active=row.active,
         team_ids=team_ids,
+        time_zone=row.time_zone,
     )
 
 

@@ -58,6 +58,7 @@ class AgentRow(Base):
     password_hash: Mapped[str | None] = mapped_column(String(200))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    time_zone: Mapped[str | None] = mapped_column(String(64))
 
 
 class AgentTeamRow(Base):

@@ -435,6 +435,7 @@ class SqlAgentRepository:
         row.role = agent.role.value
         row.password_hash = agent.password_hash
         row.active = agent.active
+        row.time_zone = agent.time_zone
 
     def _set_teams(self, agent_id: int, team_ids: list[int]) -> None:
         self.session.execute(delete(m.AgentTeamRow).where(m.AgentTeamRow.agent_id == agent_id))

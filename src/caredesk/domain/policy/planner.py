@@ -14,7 +14,7 @@ from decimal import Decimal
 from typing import Any
 
 from caredesk.domain.errors import DomainError
-from caredesk.domain.money import ZERO
+from caredesk.domain.money import ZERO, format_money
 from caredesk.domain.policy import remedies as ops
 from caredesk.domain.policy.authority import REFUND_KINDS, Decision, Usage, cap_refusal, decide
 from caredesk.domain.policy.eligibility import Refusal, cited_rules, refusals
@@ -171,7 +171,9 @@ def plan(context: PlanContext) -> Plan:
             gain = (ev - baseline).quantize(Decimal("0.01"))
             reasons = [
                 f"keeps the customer with {retention:.0%} chance (vs {base:.0%} doing nothing)",
-                f"worth {at_stake} to the store; costs {cost}; expected gain {gain}",
+                f"worth {format_money(at_stake, policy.currency)} to the store; costs "
+                f"{format_money(cost, policy.currency)}; expected gain "
+                f"{format_money(gain, policy.currency)}",
                 *decision.reasons,
             ]
             offers.append(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, File, Form, Path, Request, Response, UploadFile
@@ -24,6 +25,7 @@ from caredesk.web.pages.common import (
     Reader,
     SignedIn,
     Writer,
+    reader_zone,
     redirect,
     render,
 )
@@ -56,6 +58,7 @@ def case_page(
         "who": who,
         "csrf": who.csrf,
         "can_write": who.can(Permission.WRITE_CASES),
+        "time_zone": reader_zone(who, container.settings.desk_timezone),
     }
     panels = render_panels(container, who.actor, screen, context)
     return render(
@@ -64,6 +67,8 @@ def case_page(
         who,
         status_code=status_code,
         s=screen,
+        currency=screen.currency,
+        grant_notice_minutes=container.settings.grant_notice_minutes,
         case=screen.case,
         customer=screen.customer,
         entries=timeline(screen),
@@ -263,6 +268,7 @@ def grant(
     remedies: Annotated[str, Form(max_length=500)],
     idempotency_key: Annotated[str, Form(min_length=8, max_length=200)],
     basis: Annotated[str, Form(max_length=500)] = "",
+    tell_now: Annotated[str, Form(max_length=5)] = "",
 ) -> Response:
     try:
         plan_basis = json.loads(basis) if basis else None
@@ -273,6 +279,9 @@ def grant(
     ):
         raise ValidationFailed("the offer's basis is damaged; reload the page")
 
+    # The agent usually replies right after granting: one message, not two a minute apart.
+    notice_delay = timedelta(minutes=container.settings.grant_notice_minutes)
+
     def attempt() -> grants.GrantOutcome:
         return grants.grant_on_case(
             container.uow(),
@@ -282,6 +291,7 @@ def grant(
             [r for r in remedies.split(",") if r],
             idempotency_key=idempotency_key,
             basis=plan_basis,
+            notice_delay=None if tell_now else notice_delay,
         )
 
     try:
@@ -295,5 +305,8 @@ def grant(
             outcome = attempt()
     except DomainError as exc:
         return _refused(request, who, container, case_id, exc)
-    notice = "approval_requested" if outcome.grant.status.value == "pending_approval" else "granted"
+    if outcome.grant.status.value == "pending_approval":
+        notice = "approval_requested"
+    else:
+        notice = "granted" if tell_now else "granted_next_reply"
     return redirect(f"/cases/{case_id}", notice)

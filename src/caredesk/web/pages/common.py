@@ -5,24 +5,27 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, tzinfo
 from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import quote, urlencode
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import structlog
 from fastapi import Depends, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.routing import APIRoute
-from jinja2 import Environment, FileSystemLoader, select_autoescape
+from jinja2 import Environment, FileSystemLoader, pass_context, select_autoescape
+from jinja2.runtime import Context
 from markupsafe import Markup
 from starlette.concurrency import run_in_threadpool
 
 from caredesk.bootstrap import Container
 from caredesk.domain.agents import Actor, Agent, Permission
 from caredesk.domain.errors import DomainError, ErrorCode, RetryLater, Unauthenticated
+from caredesk.domain.money import format_money
 from caredesk.services import auth
 from caredesk.web.deps import CSRF_HEADER, SAFE_METHODS, SESSION_COOKIE, get_container
 from caredesk.web.problems import STATUS_BY_CODE
@@ -34,16 +37,46 @@ STATIC_DIR = HERE / "static"
 CSRF_FIELD = "csrf_token"
 
 
-def _money(value: Decimal | None) -> str:
-    return "—" if value is None else f"{value:,.2f}"
+@pass_context
+def _money(context: Context, value: Decimal | None) -> str:
+    """An amount in the store's currency when the page knows it (the case page does)."""
+    if value is None:
+        return "—"
+    currency = context.get("currency")
+    return format_money(value, currency) if currency else f"{value:,.2f}"
 
 
-def _when(value: datetime | date | None) -> str:
+def _zone(context: Context) -> tzinfo:
+    zone = context.get("time_zone")
+    return zone if isinstance(zone, tzinfo) else UTC
+
+
+@pass_context
+def _when(context: Context, value: datetime | date | None) -> str:
+    """A time in the reader's time zone (the agent's, else the desk's), named."""
     if value is None:
         return "—"
     if isinstance(value, datetime):
-        return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+        return value.astimezone(_zone(context)).strftime("%Y-%m-%d %H:%M %Z")
     return value.isoformat()
+
+
+@pass_context
+def _day(context: Context, value: datetime | date | None) -> str:
+    if value is None:
+        return "—"
+    if isinstance(value, datetime):
+        return value.astimezone(_zone(context)).date().isoformat()
+    return value.isoformat()
+
+
+def reader_zone(who: SignedIn | None, desk_zone: str) -> tzinfo:
+    """The agent's time zone, else the desk's; a name the system does not know reads as UTC."""
+    name = (who.agent.time_zone if who else None) or desk_zone
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return UTC
 
 
 def _iso(value: datetime | None) -> str:
@@ -66,7 +99,9 @@ def build_templates() -> Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.filters.update(money=_money, when=_when, iso=_iso, percent=_percent, jattr=_tojson_attr)
+    env.filters.update(
+        money=_money, when=_when, day=_day, iso=_iso, percent=_percent, jattr=_tojson_attr
+    )
     env.globals.update(Permission=Permission, urlencode=urlencode, quote=quote)
     return env
 
@@ -150,6 +185,9 @@ def render(
     push_url: str | None = None,
     **context: Any,
 ) -> HTMLResponse:
+    container = getattr(request.app.state, "container", None)
+    desk_zone = container.settings.desk_timezone if container is not None else "UTC"
+    context.setdefault("time_zone", reader_zone(who, desk_zone))
     html = TEMPLATES.get_template(template).render(
         request=request,
         who=who,
@@ -180,6 +218,10 @@ def redirect(url: str, notice: str | None = None) -> RedirectResponse:
 NOTICES = {
     "signed_out": "You are signed out.",
     "granted": "Granted. The customer has been told, and the ledger and the order are updated.",
+    "granted_next_reply": (
+        "Granted. The ledger and the order are updated; your next reply tells the customer "
+        "(shown above the message box), or it goes out on its own if you do not reply soon."
+    ),
     "approval_requested": "Sent for approval. The case shows the request until a lead decides.",
     "sent": "Reply sent.",
     "noted": "Internal note added.",

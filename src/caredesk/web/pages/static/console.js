@@ -167,8 +167,23 @@
     });
   }
 
+  // --- confirmations -----------------------------------------------------------------------
+  // A boosted form keeps the scroll position of the page it came from (often the composer at
+  // the bottom): bring the answer's confirmation, or its refusal, to the top and focus it,
+  // so the agent and a screen reader both meet it first.
+  function showConfirmation() {
+    var shown = $("[data-confirm]");
+    if (!shown || shown.dataset.seen) { return; }
+    shown.dataset.seen = "1";
+    shown.focus({ preventScroll: true });
+    var top = shown.getBoundingClientRect().top + window.scrollY;
+    // Near the top of the page: show the page's head with it, not just the message.
+    if (top < window.innerHeight / 2) { window.scrollTo(0, 0); } else { shown.scrollIntoView({ block: "start" }); }
+  }
+
   // --- wiring ------------------------------------------------------------------------------
   function init() {
+    showConfirmation();
     initComposer();
     connectLive();
     var all = $("[data-select-all]");
