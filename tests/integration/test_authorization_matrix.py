@@ -174,6 +174,8 @@ def store(container: Container, client: TestClient, admin: dict[str, str]) -> di
         "grant_id": str(granted.grant.id),
         "approval_id": str(asked.approval.id),
         "change_id": str(proposal.change.id),
+        # The demo's admin: another person than every token but the admin's.
+        "agent_id": str(auth.find_agent(container.uow(), SYSTEM, ADMIN_EMAIL).id),
         "token_id": str(spare.token.id),
         "article_id": first("articles"),
         "ref": first("articles", "slug"),

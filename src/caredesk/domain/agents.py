@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from caredesk.domain.errors import DomainError, ErrorCode, Forbidden
+from caredesk.domain.calendars import zone
+from caredesk.domain.errors import DomainError, ErrorCode, Forbidden, ValidationFailed
 
 
 class Role(StrEnum):
@@ -161,3 +162,14 @@ class Agent:
 
     def actor(self) -> Actor:
         return Actor(role=self.role, agent_id=self.id)
+
+
+def check_time_zone(name: str | None) -> str | None:
+    """An IANA time zone name as agents read times in, or None for the desk's own."""
+    if name is None or not name.strip():
+        return None
+    try:
+        zone(name.strip())
+    except DomainError as exc:
+        raise ValidationFailed(exc.message, details={"field": "time_zone", "value": name}) from exc
+    return name.strip()

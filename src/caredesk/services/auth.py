@@ -7,7 +7,16 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from caredesk.domain.agents import ROLE_PERMISSIONS, SYSTEM, Actor, Agent, Permission, Role, Team
+from caredesk.domain.agents import (
+    ROLE_PERMISSIONS,
+    SYSTEM,
+    Actor,
+    Agent,
+    Permission,
+    Role,
+    Team,
+    check_time_zone,
+)
 from caredesk.domain.audit import AuditEvent
 from caredesk.domain.customers import normalise_email
 from caredesk.domain.errors import (
@@ -481,6 +490,36 @@ def unlock_agent(uow: UnitOfWork, actor: Actor, now: datetime, agent_id: int) ->
                     entity_id=agent_id,
                     before=throttle.state(),
                     after={"failures": 0, "locked_until": None},
+                )
+            )
+            uow.commit()
+        return agent
+
+
+@command
+def set_time_zone(
+    uow: UnitOfWork, actor: Actor, now: datetime, agent_id: int, time_zone: str | None
+) -> Agent:
+    """The zone an agent reads times in (None: the desk's). Their own, or an admin's doing."""
+    if actor.agent_id != agent_id:
+        actor.require(Permission.MANAGE_AGENTS)
+    chosen = check_time_zone(time_zone)
+    with uow:
+        agent = uow.agents.get(agent_id)
+        if agent is None:
+            raise NotFound("agent", agent_id)
+        if agent.time_zone != chosen:
+            before, agent.time_zone = agent.time_zone, chosen
+            uow.agents.save(agent)
+            uow.publish(
+                Changed(
+                    actor=actor,
+                    at=now,
+                    action="agent.updated",
+                    entity_type="agent",
+                    entity_id=agent_id,
+                    before={"time_zone": before},
+                    after={"time_zone": chosen},
                 )
             )
             uow.commit()

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Request, Response, status
 from caredesk.services import auth
 from caredesk.web.api.common import SmallIdPath
 from caredesk.web.api.schemas import (
+    AgentChangeIn,
     AgentIn,
     AgentOut,
     AuditEventOut,
@@ -55,6 +56,19 @@ def create_agent(body: AgentIn, actor: ActorDep, container: ContainerDep, now: N
         password=body.password,
         team_names=body.teams,
     )
+    return AgentOut.of(agent)
+
+
+@router.patch("/agents/{agent_id}", tags=["agents"])
+def change_agent(
+    agent_id: SmallIdPath,
+    body: AgentChangeIn,
+    actor: ActorDep,
+    container: ContainerDep,
+    now: NowDep,
+) -> AgentOut:
+    """Set the time zone an agent reads times in (the agent themselves, or an admin)."""
+    agent = auth.set_time_zone(container.uow(), actor, now, agent_id, body.time_zone)
     return AgentOut.of(agent)
 
 

@@ -541,13 +541,26 @@ class AgentOut(BaseModel):
     role: Role
     active: bool
     team_ids: list[int]
+    time_zone: str | None = Field(description="IANA name; null reads times in the desk's zone.")
 
     @classmethod
     def of(cls, a: Agent) -> AgentOut:
         assert a.id is not None
         return cls(
-            id=a.id, email=a.email, name=a.name, role=a.role, active=a.active, team_ids=a.team_ids
+            id=a.id,
+            email=a.email,
+            name=a.name,
+            role=a.role,
+            active=a.active,
+            team_ids=a.team_ids,
+            time_zone=a.time_zone,
         )
+
+
+class AgentChangeIn(Strict):
+    time_zone: str | None = Field(
+        max_length=64, description="IANA name such as 'Europe/Berlin'; null for the desk's zone."
+    )
 
 
 class TokenIn(Strict):

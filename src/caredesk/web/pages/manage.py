@@ -150,6 +150,7 @@ def _admin(
         tab=tab,
         a=screen,
         roles=[r.value for r in Role],
+        desk_time_zone=container.settings.desk_timezone,
         status_code=int(str(extra.pop("status_code", 200))),
         push_url=f"/admin/{tab}",
         **extra,
@@ -200,6 +201,26 @@ async def create_agent(request: Request, who: Writer, container: ContainerDep) -
             )
         )
     return redirect("/admin/agents", "created")
+
+
+@router.post("/admin/agents/{agent_id}/time-zone")
+async def set_agent_time_zone(
+    request: Request, agent_id: SmallId, who: Writer, container: ContainerDep
+) -> Response:
+    form = await request.form()
+    chosen = str(form.get("time_zone", "")).strip() or None
+    try:
+        await run_in_threadpool(
+            lambda: auth.set_time_zone(
+                container.uow(), who.actor, container.clock.now(), agent_id, chosen
+            )
+        )
+    except DomainError as exc:
+        message = exc.message
+        return await run_in_threadpool(
+            lambda: _admin(request, who, container, "agents", form_error=message, status_code=422)
+        )
+    return redirect("/admin/agents", "saved")
 
 
 @router.post("/admin/agents/{agent_id}/unlock")
