@@ -84,10 +84,17 @@ def test_work_the_label_printer_story_end_to_end(live: LiveServer, sign_in: Sign
     expect(page.get_by_role("status")).to_contain_text("Granted")
     expect(page.locator('.entry-grant [title="upgrade-known-issue"]')).to_be_visible()
 
-    # Reply with the known-issue article's words, then solve.
+    # The desk's decision is on the page for the agent, marked internal.
+    expect(knowledge.locator(".kb-pinned .kb-internal")).to_contain_text("Internal")
+    expect(knowledge.locator(".kb-pinned .kb-internal")).to_contain_text(
+        "LabelWriter 450 free of charge"
+    )
+
+    # Reply with the known-issue article's public words, then solve.
     knowledge.locator(".kb-pinned").get_by_role("button", name=re.compile("Insert")).click()
     body = page.get_by_label("Message", exact=True)
-    expect(body).to_have_value(re.compile("LabelWriter 450 free of charge"))
+    expect(body).to_have_value(re.compile("out of production"))
+    expect(body).not_to_have_value(re.compile("program|free of charge"))
     body.press("End")
     body.type("\n\nThanks for asking before buying a new one, Graham.")
     page.get_by_role("button", name="Send and mark solved").click()

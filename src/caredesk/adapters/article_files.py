@@ -8,6 +8,8 @@ A Markdown file looks like
     tags: [printer, known-issue]
     products: [lp-200]
     visibility: public
+    internal_notes: |
+      What the desk does about it, for agents only: never shown to customers.
     ---
     The body, in Markdown.
 
@@ -46,6 +48,7 @@ FIELDS = {
     "body",
     "content",
     "text",
+    "internal_notes",
     # Written by `caredesk kb export`; informative only, so reading them back is fine.
     "version",
     "updated_at",
@@ -88,10 +91,15 @@ def _record(fields: dict[str, Any], body: str, where: str, problems: list[str]) 
     if not title:
         problems.append(f"{where}: no title (give `title:` or start the body with `# Title`)")
     products = fields.get("product_ids", fields.get("products"))
+    internal_notes = fields.get("internal_notes") or ""
+    if not isinstance(internal_notes, str):
+        problems.append(f"{where}: internal_notes must be text")
+        internal_notes = ""
     return ArticleRecord(
         title=title,
         body=body,
         source=where,
+        internal_notes=internal_notes,
         slug=scalars.get("slug") or None,
         kind=scalars.get("kind", "article"),
         tags=_strings(fields.get("tags"), where, "tags", problems),
@@ -220,6 +228,7 @@ def _fields(article: Article) -> dict[str, Any]:
         "locale": article.locale,
         "visibility": article.visibility.value,
         "status": article.status.value,
+        "internal_notes": article.internal_notes,
         "version": article.version,
         "updated_at": article.updated_at.isoformat(),
     }
@@ -246,6 +255,8 @@ def write_markdown(directory: Path, articles: Iterable[Article]) -> int:
         fields.pop("id")
         fields.pop("version")
         fields.pop("updated_at")
+        if not article.internal_notes:
+            fields.pop("internal_notes")
         head = yaml.safe_dump(fields, sort_keys=False, allow_unicode=True)
         text = f"---\n{head}---\n{article.body.rstrip()}\n"
         (directory / f"{article.slug}.md").write_text(text, encoding="utf-8")

@@ -1,5 +1,10 @@
 """Knowledge: articles (and macros) with their version history, and known issues.
 
+An article has two parts: its `body`, which anyone it is shown to may read (customers on the
+portal, the reply an agent inserts it into), and its `internal_notes`, what the desk does
+about it, which only agents read. Keeping them in separate fields means no rendering or
+snipping step has to remember to cut the internal part out.
+
 A known issue carries a decision: it names what is affected and under which conditions,
 and links to the policy's program (the remedy the company chose) and the article that
 explains it.
@@ -7,6 +12,7 @@ explains it.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import re
 import unicodedata
@@ -18,6 +24,7 @@ from typing import Any
 
 from caredesk.domain.cases import normalise_tags
 from caredesk.domain.errors import ValidationFailed
+from caredesk.domain.markup import render_markdown
 
 MAX_TITLE = 300
 MAX_BODY = 200_000
@@ -88,6 +95,7 @@ class Article:
     status: ArticleStatus = ArticleStatus.DRAFT
     body_html: str = ""
     version: int = 1
+    internal_notes: str = ""
 
     def __post_init__(self) -> None:
         self.title = " ".join(self.title.split())
@@ -97,12 +105,23 @@ class Article:
             raise ValidationFailed(
                 f"title is longer than {MAX_TITLE} characters", details={"field": "title"}
             )
-        if len(self.body) > MAX_BODY:
+        for name, value in (("body", self.body), ("internal_notes", self.internal_notes)):
+            if len(value) > MAX_BODY:
+                raise ValidationFailed(
+                    f"{name} is longer than {MAX_BODY} characters", details={"field": name}
+                )
+        if self.internal_notes.strip() and self.kind is ArticleKind.MACRO:
+            # A macro is inserted whole into a reply: it has nothing internal to keep back.
             raise ValidationFailed(
-                f"body is longer than {MAX_BODY} characters", details={"field": "body"}
+                "a macro has no internal notes: everything in it goes into the reply",
+                details={"field": "internal_notes"},
             )
         # Files imported from elsewhere may carry NUL, which PostgreSQL text cannot store.
-        for name, value in (("title", self.title), ("body", self.body)):
+        for name, value in (
+            ("title", self.title),
+            ("body", self.body),
+            ("internal_notes", self.internal_notes),
+        ):
             if "\x00" in value:
                 raise ValidationFailed(
                     f"the {name} contains a NUL character", details={"field": name}
@@ -128,6 +147,15 @@ class Article:
             return self.status is ArticleStatus.PUBLISHED
         return self.is_public
 
+    def public_part(self) -> Article:
+        """The article as a customer may read it: the same, without its internal notes."""
+        return dataclasses.replace(self, internal_notes="")
+
+    @property
+    def internal_html(self) -> str:
+        """The internal notes rendered like the body, for agents only."""
+        return render_markdown(self.internal_notes) if self.internal_notes.strip() else ""
+
     @property
     def searchable(self) -> bool:
         return self.status is ArticleStatus.PUBLISHED
@@ -138,6 +166,7 @@ class Article:
             "kind": self.kind.value,
             "title": self.title,
             "body_sha": _short_hash(self.body),
+            "internal_notes_sha": _short_hash(self.internal_notes),
             "tags": list(self.tags),
             "product_ids": list(self.product_ids),
             "locale": self.locale,
@@ -165,6 +194,7 @@ class ArticleVersion:
     status: ArticleStatus
     author: str
     created_at: datetime
+    internal_notes: str = ""
 
     @classmethod
     def of(cls, article: Article) -> ArticleVersion:
@@ -181,6 +211,7 @@ class ArticleVersion:
             status=article.status,
             author=article.author,
             created_at=article.updated_at,
+            internal_notes=article.internal_notes,
         )
 
 

@@ -1,6 +1,9 @@
 """The demo store's knowledge base: the known-issue article the seed stories need, a few
 help-centre answers, and the macros agents insert from the case page.
 
+Every article here is public: what the desk does about a problem, and anything else meant
+for agents, goes in `internal_notes`, never in the body customers read.
+
 Kept apart from the store generator so the knowledge can grow without touching the orders.
 """
 
@@ -25,7 +28,10 @@ ARTICLES: list[dict[str, Any]] = [
         "body": (
             "The LabelWriter 350 uses a driver that the latest operating system releases no "
             "longer load. Reinstalling the driver does not help, and no fix is coming: the "
-            "printer is out of production.\n\n"
+            "printer is out of production. It is not your fault, and your settings are fine: "
+            "write to us with your order number and we will put it right."
+        ),
+        "internal_notes": (
             "**What we do:** we send the customer a LabelWriter 450 free of charge, without "
             "asking for the old unit back. The policy's `labelwriter-upgrade` program grants "
             "it; the case page offers it first.\n\n"
@@ -38,6 +44,11 @@ ARTICLES: list[dict[str, Any]] = [
         "title": "When a promised delivery date is missed",
         "tags": ["shipping", "late-delivery"],
         "body": (
+            "If your order has not arrived by the date we promised, tell us. We check the "
+            "tracking, tell you plainly where your parcel is and when it will arrive, and "
+            "make up for the date we did not keep."
+        ),
+        "internal_notes": (
             "Check the shipment's tracking and the date we promised. If we missed it, say so "
             "plainly, give the new date, and refund the shipping: the customer paid for a "
             "date we did not keep. For a gift or an event, offer to expedite a replacement."
@@ -48,6 +59,10 @@ ARTICLES: list[dict[str, Any]] = [
         "title": "Wrong items in the parcel",
         "tags": ["returns", "wrong-item"],
         "body": (
+            "If your parcel holds the wrong items, tell us: we send the right ones at once, "
+            "and you never pay for our mistake."
+        ),
+        "internal_notes": (
             "Ship the right items at once. When the wrong ones cost more to take back than "
             "they would recover, let the customer keep them; otherwise send a prepaid return "
             "label. Never ask the customer to pay for our mistake."
@@ -102,6 +117,7 @@ def load_demo_knowledge(uow_factory: UnitOfWorkFactory, now: datetime, known_iss
             now,
             title=str(item["title"]),
             body=str(item["body"]),
+            internal_notes=str(item.get("internal_notes", "")),
             slug=str(item["slug"]),
             tags=list(item.get("tags", [])),
             product_ids=list(item.get("product_ids", [])),

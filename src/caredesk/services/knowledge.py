@@ -33,7 +33,18 @@ from caredesk.services.knowledge_ports import ArticleFilter
 from caredesk.services.ports import UnitOfWork, UnitOfWorkFactory
 
 ARTICLE_FIELDS = frozenset(
-    {"slug", "kind", "title", "body", "tags", "product_ids", "locale", "visibility", "status"}
+    {
+        "slug",
+        "kind",
+        "title",
+        "body",
+        "internal_notes",
+        "tags",
+        "product_ids",
+        "locale",
+        "visibility",
+        "status",
+    }
 )
 
 
@@ -80,6 +91,7 @@ def create_article(
     *,
     title: str,
     body: str,
+    internal_notes: str = "",
     slug: str | None = None,
     kind: ArticleKind = ArticleKind.ARTICLE,
     tags: list[str] | None = None,
@@ -96,6 +108,7 @@ def create_article(
         title=title,
         body=body,
         body_html=render_markdown(body),
+        internal_notes=internal_notes,
         tags=list(tags or []),
         product_ids=list(product_ids or []),
         locale=locale,
@@ -156,6 +169,7 @@ def _apply(article: Article, changes: dict[str, Any]) -> Article:
         "kind": ArticleKind(changes.get("kind", article.kind)),
         "title": changes.get("title", article.title),
         "body": changes.get("body", article.body),
+        "internal_notes": changes.get("internal_notes", article.internal_notes),
         "tags": list(changes.get("tags", article.tags)),
         "product_ids": list(changes.get("product_ids", article.product_ids)),
         "locale": changes.get("locale", article.locale),
@@ -282,7 +296,7 @@ def get_article(uow: UnitOfWork, actor: Actor, ref: str) -> Article:
         if article is None:
             raise NotFound("article", ref)
         _check_readable(actor, article)
-        return article
+        return article.public_part() if _public_view(actor) else article
 
 
 def _by_ref(uow: UnitOfWork, ref: str) -> Article | None:
@@ -322,6 +336,9 @@ def list_articles(
             product_id=filters.product_id,
             locale=filters.locale,
         )
+        with uow:
+            found, last = uow.articles.find(filters, limit, after_id)
+        return [a.public_part() for a in found], last
     with uow:
         return uow.articles.find(filters, limit, after_id)
 
@@ -336,6 +353,7 @@ class ArticleRecord:
     title: str
     body: str
     source: str
+    internal_notes: str = ""
     slug: str | None = None
     kind: str = "article"
     tags: list[str] = field(default_factory=list)
@@ -364,6 +382,7 @@ def import_articles(
             changes: dict[str, Any] = {
                 "title": record.title,
                 "body": record.body,
+                "internal_notes": record.internal_notes,
                 "kind": ArticleKind(record.kind),
                 "tags": record.tags,
                 "product_ids": record.product_ids,

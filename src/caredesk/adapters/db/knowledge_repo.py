@@ -42,6 +42,7 @@ def _article(row: m.ArticleRow) -> Article:
         title=row.title,
         body=row.body,
         body_html=row.body_html,
+        internal_notes=row.internal_notes,
         tags=list(row.tags),
         product_ids=list(row.product_ids),
         locale=row.locale,
@@ -60,6 +61,7 @@ def _article_onto(article: Article, row: m.ArticleRow) -> None:
     row.title = article.title
     row.body = article.body
     row.body_html = article.body_html
+    row.internal_notes = article.internal_notes
     row.tags = list(article.tags)
     row.product_ids = list(article.product_ids)
     row.locale = article.locale
@@ -164,6 +166,7 @@ class SqlArticleRepository:
                 version=version.version,
                 title=version.title,
                 body=version.body,
+                internal_notes=version.internal_notes,
                 tags=list(version.tags),
                 product_ids=list(version.product_ids),
                 locale=version.locale,
@@ -187,6 +190,7 @@ class SqlArticleRepository:
                 version=r.version,
                 title=r.title,
                 body=r.body,
+                internal_notes=r.internal_notes,
                 tags=list(r.tags),
                 product_ids=list(r.product_ids),
                 locale=r.locale,

@@ -522,6 +522,8 @@ class ArticleRow(Base):
     title: Mapped[str] = mapped_column(String(300))
     body: Mapped[str] = mapped_column(Text)
     body_html: Mapped[str] = mapped_column(Text)
+    # What the desk does about it, for agents only (revision 0017).
+    internal_notes: Mapped[str] = mapped_column(Text)
     tags: Mapped[list[str]] = mapped_column(JsonType)
     product_ids: Mapped[list[str]] = mapped_column(JsonType)
     locale: Mapped[str] = mapped_column(String(35))
@@ -543,6 +545,7 @@ class ArticleVersionRow(Base):
     version: Mapped[int] = mapped_column(Integer)
     title: Mapped[str] = mapped_column(String(300))
     body: Mapped[str] = mapped_column(Text)
+    internal_notes: Mapped[str] = mapped_column(Text)
     tags: Mapped[list[str]] = mapped_column(JsonType)
     product_ids: Mapped[list[str]] = mapped_column(JsonType)
     locale: Mapped[str] = mapped_column(String(35))

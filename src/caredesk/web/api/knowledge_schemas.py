@@ -29,9 +29,20 @@ ArticleId = Annotated[int, Field(ge=1, le=2**63 - 1)]
 Position = Annotated[int, Field(ge=-(2**31), le=2**31 - 1)]
 
 
+InternalNotes = Annotated[
+    str,
+    StringConstraints(max_length=200_000),
+    Field(
+        description="What the desk does about it, in Markdown: agents read it, customers never "
+        "do, and it never goes into a reply. A macro has none."
+    ),
+]
+
+
 class ArticleIn(Strict):
     title: Title
     body: Body = ""
+    internal_notes: InternalNotes = ""
     slug: Annotated[str, StringConstraints(max_length=200)] | None = None
     kind: ArticleKind = ArticleKind.ARTICLE
     tags: list[str] = Field(default_factory=list, max_length=50)
@@ -45,6 +56,7 @@ class ArticlePatch(Strict):
     version: int | None = Field(default=None, description="The version you read (or If-Match).")
     title: Title | None = None
     body: Body | None = None
+    internal_notes: InternalNotes | None = None
     slug: Annotated[str, StringConstraints(max_length=200)] | None = None
     kind: ArticleKind | None = None
     tags: list[str] | None = Field(default=None, max_length=50)
@@ -61,6 +73,9 @@ class ArticleOut(BaseModel):
     title: str
     body: str
     body_html: str = Field(description="The body rendered from Markdown and sanitised.")
+    internal_notes: str = Field(
+        description="Agents only: empty when a customer (portal, customer-bound token) reads it."
+    )
     tags: list[str]
     product_ids: list[str]
     locale: str
@@ -81,6 +96,7 @@ class ArticleOut(BaseModel):
             title=a.title,
             body=a.body,
             body_html=a.body_html,
+            internal_notes=a.internal_notes,
             tags=a.tags,
             product_ids=a.product_ids,
             locale=a.locale,
@@ -97,6 +113,7 @@ class ArticleVersionOut(BaseModel):
     version: int
     title: str
     body: str
+    internal_notes: str
     tags: list[str]
     product_ids: list[str]
     locale: str
@@ -111,6 +128,7 @@ class ArticleVersionOut(BaseModel):
             version=v.version,
             title=v.title,
             body=v.body,
+            internal_notes=v.internal_notes,
             tags=v.tags,
             product_ids=v.product_ids,
             locale=v.locale,

@@ -64,6 +64,7 @@ def _article_form(article: Article | None) -> dict[str, str]:
         return {
             "title": "",
             "body": "",
+            "internal_notes": "",
             "kind": ArticleKind.ARTICLE.value,
             "status": ArticleStatus.DRAFT.value,
             "visibility": Visibility.INTERNAL.value,
@@ -73,6 +74,7 @@ def _article_form(article: Article | None) -> dict[str, str]:
     return {
         "title": article.title,
         "body": article.body,
+        "internal_notes": article.internal_notes,
         "kind": article.kind.value,
         "status": article.status.value,
         "visibility": article.visibility.value,
@@ -161,6 +163,7 @@ def _changes(fields: dict[str, str]) -> dict[str, Any]:
         return {
             "title": fields["title"],
             "body": fields["body"],
+            "internal_notes": fields["internal_notes"],
             "kind": ArticleKind(fields["kind"]),
             "status": ArticleStatus(fields["status"]),
             "visibility": Visibility(fields["visibility"]),
