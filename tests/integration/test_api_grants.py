@@ -578,3 +578,26 @@ def test_an_editor_grants_and_asks_for_approval_as_an_agent(
     assert (approval["requester_role"], approval["approver_role"]) == ("agent", "lead")
     refused = client.post(f"/api/v1/approvals/{approval['id']}/approve", json={}, headers=editor)
     assert refused.status_code == 403, refused.text
+
+
+def test_the_dashboard_costs_each_remedy_by_its_own_ledger_postings(
+    client: TestClient, kim: Headers, wrong_items_case: dict[str, Any], container: Container
+) -> None:
+    from caredesk.services import console
+
+    url = f"/api/v1/cases/{wrong_items_case['id']}/grants"
+    granted = client.post(
+        url,
+        json={"remedies": ["refund-full", "keep-item"]},
+        headers={**kim, "Idempotency-Key": "unequal-bundle"},
+    )
+    assert granted.status_code == 201, granted.text
+    assert Decimal(granted.json()["cost"]) == D("50.00")
+    with container.uow() as uow:
+        entries = uow.ledger.for_grant(granted.json()["id"])
+    assert {e.remedy_id for e in entries} == {"refund-full"}
+
+    board = console.dashboard(container.uow.read_only(), SYSTEM, container.clock.now())
+    # An even split would show 25.00 each: keep-the-item posts nothing and costs nothing.
+    assert board.grants_by_remedy == [("refund-full", 1, D("50.00")), ("keep-item", 1, D("0.00"))]
+    assert board.grant_cost == D("50.00")

@@ -399,7 +399,7 @@ CEILINGS = {
     "/queue?view=open": 22,
     "/queue?view=mine": 22,
     "/approvals": 12,
-    "/dashboard": 12,
+    "/dashboard": 13,
 }
 
 

@@ -102,6 +102,9 @@ class LedgerEntry:
     amount: Decimal
     memo: str
     created_at: datetime
+    # The remedy whose posting this is: the dashboard's cost per remedy sums these. None on
+    # entries of bundles written before entries named their remedy.
+    remedy_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

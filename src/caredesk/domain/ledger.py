@@ -15,6 +15,16 @@ from caredesk.domain.customers import PaymentKind, PaymentMethod
 from caredesk.domain.errors import DomainError, ErrorCode
 from caredesk.domain.money import ZERO, money_sum
 
+# What a grant costs the store is what its remedies debit to these accounts: money refunded,
+# and goodwill (credit, goods and shipping given, fees waived). Other movements (a cancelled
+# order's payment returned from sales, a payment moved) cost nothing.
+REFUNDS_ACCOUNT = "refunds"
+GOODWILL_PREFIX = "goodwill:"
+
+
+def is_cost(account: str, amount: Decimal) -> bool:
+    return amount > ZERO and (account == REFUNDS_ACCOUNT or account.startswith(GOODWILL_PREFIX))
+
 
 @dataclass(frozen=True, slots=True)
 class Posting:

@@ -499,6 +499,10 @@ class DailyFigure:
     value: float
 
 
+# Costs posted by bundles granted before ledger entries named their remedy.
+UNATTRIBUTED = "(not recorded by remedy)"
+
+
 @dataclass(frozen=True, slots=True)
 class Dashboard:
     since: datetime
@@ -566,6 +570,7 @@ def dashboard(uow: UnitOfWork, actor: Actor, now: datetime, days: int = 30) -> D
     with uow:
         timings = uow.console.case_timings(since)
         granted = uow.console.executed_grants(since)
+        remedy_costs = uow.console.grant_cost_by_remedy(since)
         sla_outcomes = uow.console.sla_outcomes(since)
         surveys = uow.portal.surveys(answered_since=since, limit=SURVEYS_READ)
     # The volume comes from the same rows as the timings: one pass over the period's cases.
@@ -592,12 +597,16 @@ def dashboard(uow: UnitOfWork, actor: Actor, now: datetime, days: int = 30) -> D
     solves = [
         (t.created_at.date(), _hours(t.created_at, t.solved_at)) for t in timings if t.solved_at
     ]
-    by_remedy: dict[str, tuple[int, Decimal]] = {}
+    # Each remedy costs what it posted to the ledger: a keep-the-item bundled with a refund
+    # costs nothing, whatever the bundle cost.
+    granted_count: dict[str, int] = {}
     for g in granted:
-        share = g.cost / len(g.remedy_ids) if g.remedy_ids else g.cost
         for remedy_id in g.remedy_ids:
-            n, cost = by_remedy.get(remedy_id, (0, ZERO))
-            by_remedy[remedy_id] = (n + 1, cost + share)
+            granted_count[remedy_id] = granted_count.get(remedy_id, 0) + 1
+    by_remedy = {r: (n, remedy_costs.get(r, ZERO)) for r, n in granted_count.items()}
+    unattributed = remedy_costs.get(None, ZERO)
+    if unattributed:
+        by_remedy[UNATTRIBUTED] = (0, unattributed)
     levels = {1: 0, 2: 0, 3: 0}
     for t in timings:
         if t.solved_at is not None and t.service_level in levels:

@@ -78,6 +78,11 @@ class ConsoleQueries(Protocol):
 
     def executed_grants(self, since: datetime) -> list[GrantFact]: ...
 
+    def grant_cost_by_remedy(self, since: datetime) -> dict[str | None, Decimal]:
+        """What each remedy of the grants executed since then debited to refunds and goodwill
+        (`ledger.is_cost`), from the ledger; None holds entries that name no remedy."""
+        ...
+
     def sla_outcomes(self, since: datetime) -> list[tuple[date, bool]]:
         """Each SLA target decided since then: the day, and whether it was met in time."""
         ...

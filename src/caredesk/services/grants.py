@@ -444,7 +444,13 @@ def _commit_effects(
         uow.grants.save(grant)
     postings = [p for e in prepared.effects for p in e.postings]
     assert grant.id is not None
-    uow.ledger.add([LedgerEntry(grant.id, p.account, p.amount, p.memo, now) for p in postings])
+    uow.ledger.add(
+        [
+            LedgerEntry(grant.id, p.account, p.amount, p.memo, now, e.remedy_id)
+            for e in prepared.effects
+            for p in e.postings
+        ]
+    )
     note = " ".join(e.customer_note for e in prepared.effects)
     if grant.case_id is not None and situation.case is not None:
         case = uow.cases.get(grant.case_id)
@@ -1006,7 +1012,9 @@ def reverse_grant(
         assert reversal.id is not None
         uow.ledger.add(
             [
-                LedgerEntry(reversal.id, e.account, -e.amount, f"reversal: {e.memo}", now)
+                LedgerEntry(
+                    reversal.id, e.account, -e.amount, f"reversal: {e.memo}", now, e.remedy_id
+                )
                 for e in entries
             ]
         )

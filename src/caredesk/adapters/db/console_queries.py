@@ -13,6 +13,7 @@ from caredesk.adapters.db.mapping import case_from_row, order_from_row
 from caredesk.adapters.db.search import case_text_condition
 from caredesk.domain.cases import Case, MessageKind
 from caredesk.domain.grants import ApprovalStatus, GrantStatus
+from caredesk.domain.ledger import GOODWILL_PREFIX, REFUNDS_ACCOUNT
 from caredesk.domain.orders import Order
 from caredesk.services.console_ports import CaseTiming, GrantFact, OrderSummary
 from caredesk.services.ports import CaseFilter
@@ -214,6 +215,15 @@ class SqlConsoleQueries:
             timings.append(CaseTiming(created_at, _aware(replied), _aware(solved), level))
         return timings
 
+    @staticmethod
+    def _executed_since(since: datetime) -> list[ColumnElement[bool]]:
+        # A grant reversed later still counts (it was granted); the reversal itself does not.
+        return [
+            m.GrantRow.status.in_([GrantStatus.EXECUTED.value, GrantStatus.REVERSED.value]),
+            m.GrantRow.reverses_grant_id.is_(None),
+            m.GrantRow.executed_at >= since,
+        ]
+
     def executed_grants(self, since: datetime) -> list[GrantFact]:
         rows = self.session.execute(
             select(
@@ -221,11 +231,7 @@ class SqlConsoleQueries:
                 m.GrantRow.cost,
                 m.GrantRow.service_level,
                 m.GrantRow.executed_at,
-            ).where(
-                m.GrantRow.status.in_([GrantStatus.EXECUTED.value, GrantStatus.REVERSED.value]),
-                m.GrantRow.reverses_grant_id.is_(None),
-                m.GrantRow.executed_at >= since,
-            )
+            ).where(*self._executed_since(since))
         )
         facts = []
         for remedy_ids, cost, level, executed in rows:
@@ -233,6 +239,21 @@ class SqlConsoleQueries:
             assert executed_at is not None
             facts.append(GrantFact(list(remedy_ids), Decimal(cost), int(level), executed_at))
         return facts
+
+    def grant_cost_by_remedy(self, since: datetime) -> dict[str | None, Decimal]:
+        entry = m.LedgerEntryRow
+        rows = self.session.execute(
+            select(entry.remedy_id, func.sum(entry.amount))
+            .join(m.GrantRow, m.GrantRow.id == entry.grant_id)
+            .where(
+                *self._executed_since(since),
+                # The same test as ledger.is_cost, in SQL.
+                entry.amount > 0,
+                (entry.account == REFUNDS_ACCOUNT) | entry.account.startswith(GOODWILL_PREFIX),
+            )
+            .group_by(entry.remedy_id)
+        )
+        return {remedy_id: Decimal(str(total)) for remedy_id, total in rows}
 
     def sla_outcomes(self, since: datetime) -> list[tuple[date, bool]]:
         clock = m.SlaClockRow

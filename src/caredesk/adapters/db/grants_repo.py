@@ -336,6 +336,7 @@ class SqlLedgerRepository:
                 amount=e.amount,
                 memo=e.memo[:300],
                 created_at=e.created_at,
+                remedy_id=e.remedy_id,
             )
             for e in entries
         )
@@ -347,7 +348,10 @@ class SqlLedgerRepository:
             .where(m.LedgerEntryRow.grant_id == grant_id)
             .order_by(m.LedgerEntryRow.id)
         )
-        return [LedgerEntry(r.grant_id, r.account, r.amount, r.memo, r.created_at) for r in rows]
+        return [
+            LedgerEntry(r.grant_id, r.account, r.amount, r.memo, r.created_at, r.remedy_id)
+            for r in rows
+        ]
 
     def balance(self, account: str) -> Decimal:
         total = self.session.scalar(

@@ -446,6 +446,8 @@ class LedgerEntryRow(Base):
     amount: Mapped[Decimal] = mapped_column(Numeric(14, 2))
     memo: Mapped[str] = mapped_column(String(300))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # Which of the grant's remedies posted it (revision 0017b); None on older bundles' entries.
+    remedy_id: Mapped[str | None] = mapped_column(String(64))
 
 
 class MailMessageRow(Base):
