@@ -810,14 +810,16 @@ def test_the_knowledge_panel_says_a_macro_could_not_be_filled(
 ) -> None:
     case_id = story(store, "LabelWriter")
     sign_in(app_client, AGENT)
+    # Other macros may be suggested too: this one is known by its first words.
+    newer_model = 'data-insert="Hi Graham,\n\nYou are not the only one'
     before = app_client.get(f"/cases/{case_id}").text
-    assert 'data-insert="Hi Graham,' in before
+    assert newer_model in before
     _store_unchecked(store, "macro-newer-model-on-its-way", "{{ first_name.__class__.__mro__ }}")
     after = app_client.get(f"/cases/{case_id}")
     assert after.status_code == 200
     assert "This macro could not be filled: " in after.text
     assert "data-macro-problem" in after.text
-    assert 'data-insert="Hi Graham,' not in after.text
+    assert newer_model not in after.text
     assert "&lt;class" not in after.text
 
 
