@@ -1,7 +1,7 @@
 """ledger entries name the remedy that posted them
 
-Revision ID: 0017b_ledger_remedy
-Revises: 0017_article_internal
+Revision ID: 0019_ledger_remedy
+Revises: 0018_article_internal
 Create Date: 2026-12-12
 
 The dashboard's cost by remedy was the bundle's cost split evenly over its remedies, so a
@@ -16,8 +16,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0017b_ledger_remedy"
-down_revision: str | Sequence[str] | None = "0017_article_internal"
+revision: str = "0019_ledger_remedy"
+down_revision: str | Sequence[str] | None = "0018_article_internal"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

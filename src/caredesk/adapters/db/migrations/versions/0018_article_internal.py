@@ -1,7 +1,7 @@
 """articles keep their internal notes apart from the public body
 
-Revision ID: 0017_article_internal
-Revises: 0016_one_history
+Revision ID: 0018_article_internal
+Revises: 0017_agent_time_zone
 Create Date: 2026-12-12
 
 An article's body is shown to customers and inserted into replies; what the desk does about
@@ -15,8 +15,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0017_article_internal"
-down_revision: str | Sequence[str] | None = "0016_one_history"
+revision: str = "0018_article_internal"
+down_revision: str | Sequence[str] | None = "0017_agent_time_zone"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
