@@ -22,6 +22,7 @@ from caredesk.web.api import admin, cases, customers, grants, jobs, knowledge, l
 from caredesk.web.api import mail as mail_api
 from caredesk.web.api import sla as sla_api
 from caredesk.web.api import webhooks as webhooks_api
+from caredesk.web.api_docs import install_api_docs
 from caredesk.web.middleware import AccessLog, BodySizeLimit, StrictTransportSecurity
 from caredesk.web.pages import install_console
 from caredesk.web.portal import install_portal
@@ -48,7 +49,8 @@ def create_app(settings: Settings | None = None, container: Container | None = N
         version=__version__,
         description="A customer-service desk that lets the front line say yes.",
         openapi_url=f"{API_PREFIX}/openapi.json",
-        docs_url="/api/docs",
+        # Served by install_api_docs from the desk's own files, not from a CDN.
+        docs_url=None,
         redoc_url=None,
         lifespan=lifespan,
     )
@@ -67,6 +69,7 @@ def create_app(settings: Settings | None = None, container: Container | None = N
     def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
+    install_api_docs(app)
     install_console(app)
     install_portal(app)
 
