@@ -43,7 +43,7 @@ install: $(STAMP)
 
 demo: $(STAMP)
 	$(BIN)/caredesk db upgrade
-	$(BIN)/caredesk demo load
+	$(BIN)/caredesk demo load --host $(HOST) --port $(PORT)
 	$(BIN)/caredesk serve --host $(HOST) --port $(PORT)
 
 lint: $(STAMP)

@@ -78,7 +78,8 @@ def serve(
     if workers > 1 and settings.database_url.startswith("sqlite"):
         err.print("[yellow]SQLite serves one process; starting one worker.[/yellow]")
         workers = 1
-    out.print(f"caredesk on http://{host}:{port}  (API docs: http://{host}:{port}/api/docs)")
+    base = desk_address(host, port)
+    out.print(f"caredesk on {base}/  (API docs: {base}/api/docs)")
     uvicorn.run(
         "caredesk.web.asgi:build",
         factory=True,
@@ -113,9 +114,17 @@ def db_downgrade(revision: Annotated[str, typer.Argument()]) -> None:
 @demo_app.command("load")
 def demo_load(
     customers: Annotated[int, typer.Option(help="How many customers to generate.")] = 300,
+    host: Annotated[
+        str, typer.Option(help="Host `caredesk serve` listens on (for the printed addresses).")
+    ] = "127.0.0.1",
+    port: Annotated[
+        int, typer.Option(help="Port `caredesk serve` listens on (for the printed addresses).")
+    ] = 8000,
 ) -> None:
     """Load the generated demo store (idempotent) and print how to sign in."""
     from caredesk.services import auth, demo
+
+    base = desk_address(host, port)
 
     with desk() as container:
         settings = container.settings
@@ -146,10 +155,22 @@ def demo_load(
             agent_id=summary.admin_id,
         )
         out.print(summary.describe())
-        out.print(f"Sign in at http://127.0.0.1:8000 as {settings.demo_admin_email}")
+        out.print(f"Sign in at {base}/ as {settings.demo_admin_email}")
         out.print(f"  password: {settings.demo_admin_password}")
+        out.print(f"Customers' portal: {base}/portal", soft_wrap=True)
+        out.print(
+            f"  a customer's sign-in link: caredesk portal link EMAIL --url {base}/portal",
+            soft_wrap=True,
+        )
+        out.print(f"API docs: {base}/api/docs", soft_wrap=True)
         out.print("API token (admin; shown once, a fresh one each load):")
         out.print(f"  {issued.secret}", soft_wrap=True)
+
+
+def desk_address(host: str, port: int) -> str:
+    """The address a browser uses for `caredesk serve --host HOST --port PORT`."""
+    # An IPv6 literal goes in brackets in a URL.
+    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
 
 
 @users_app.command("create")
