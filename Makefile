@@ -44,7 +44,8 @@ install: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/caredesk db upgrade
 	$(BIN)/caredesk demo load --host $(HOST) --port $(PORT)
-	$(BIN)/caredesk serve --host $(HOST) --port $(PORT)
+	CAREDESK_PORTAL_URL="$${CAREDESK_PORTAL_URL:-http://$(HOST):$(PORT)/portal}" \
+	  $(BIN)/caredesk serve --host $(HOST) --port $(PORT)
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench scripts
