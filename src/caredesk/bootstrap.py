@@ -25,7 +25,9 @@ from caredesk.services.grants import register_grant_notices
 from caredesk.services.jobs import HandlerRegistry, JobContext, WorkerPool
 from caredesk.services.lifecycle_jobs import register_lifecycle
 from caredesk.services.mail_out import register_mail
+from caredesk.services.mail_ports import Mailer
 from caredesk.services.messagebus import Handler
+from caredesk.services.outbox import OutboxMailer
 from caredesk.services.portal_mail import register_portal
 from caredesk.services.ports import Clock, PasswordHasher
 from caredesk.services.ratelimit_ports import RateLimiter
@@ -151,7 +153,7 @@ def wire_jobs(container: Container) -> None:
     register_webhooks(
         registry, HttpWebhookSender(container.settings.webhook_timeout_seconds), container.outbound
     )
-    register_mail(registry, SmtpMailer(container.settings))
+    register_mail(registry, mailer_for(container))
     register_portal(registry)
     register_grant_notices(registry)
     register_lifecycle(
@@ -165,6 +167,13 @@ def wire_jobs(container: Container) -> None:
         register = getattr(importlib.import_module(module_name), function_name or "register")
         register(registry)
     container.jobs = registry
+
+
+def mailer_for(container: Container) -> Mailer:
+    """The transport of outbound mail: the SMTP server, or the outbox that keeps it."""
+    if container.settings.outbound_transport == "outbox":
+        return OutboxMailer(container.uow, container.clock)
+    return SmtpMailer(container.settings)
 
 
 def start_worker(container: Container) -> None:

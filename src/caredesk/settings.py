@@ -19,6 +19,9 @@ from caredesk.domain.attachments import (
 from caredesk.domain.rates import RATE_PATTERN
 
 DEFAULT_DATABASE_URL = "sqlite:///./caredesk.db"
+# Where `caredesk serve` listens unless told otherwise.
+DEFAULT_BASE_URL = "http://127.0.0.1:8000"
+SMTP_SERVER_SETTINGS = frozenset({"smtp_host", "smtp_port"})
 DEV_MAIL_SIGNING_KEY = "caredesk-dev-mail-key"
 DEMO_ADMIN_PASSWORD = "caredesk-demo"  # the public demo login
 MIN_SECRET_LENGTH = 32
@@ -60,10 +63,17 @@ class Settings(BaseSettings):
     session_cookie_secure: bool = Field(
         default=False, description="Set on deployments served over HTTPS."
     )
+    base_url: str | None = Field(
+        default=None,
+        description="The desk's public address (scheme, host, port), for links in mail and "
+        "those the command line prints; `caredesk serve` sets it from --host and --port when "
+        f"unset, other commands use {DEFAULT_BASE_URL}.",
+    )
     # The customer portal (docs/portal.md).
     portal_url: str | None = Field(
         default=None,
-        description="The portal's public address for links in mail (else the request's).",
+        description="The portal's public address for links in mail, when it is not "
+        "base_url + /portal (else the request's).",
     )
     portal_link_ttl_seconds: int = Field(
         default=15 * 60, ge=60, description="How long a sign-in link works (once)."
@@ -190,6 +200,12 @@ class Settings(BaseSettings):
     mail_acknowledge_new_cases: bool = Field(
         default=True, description="Send the acknowledgement template for new cases by email."
     )
+    mail_transport: Literal["smtp", "outbox"] | None = Field(
+        default=None,
+        description="Where outbound mail goes: 'smtp' (the CAREDESK_SMTP_* server) or 'outbox' "
+        "(kept in the database and shown at /admin/outbox, never sent). Unset: smtp in "
+        "production or when CAREDESK_SMTP_HOST or CAREDESK_SMTP_PORT is set, else outbox.",
+    )
     smtp_host: str = "127.0.0.1"
     smtp_port: int = Field(default=25, ge=1, le=65535)
     smtp_security: Literal["none", "starttls", "tls"] = "none"
@@ -272,6 +288,22 @@ class Settings(BaseSettings):
         return self.env == "production"
 
     @property
+    def outbound_transport(self) -> Literal["smtp", "outbox"]:
+        """The transport chosen, or the default: a development desk with no SMTP server
+        named keeps its mail, so a demo sends nothing to a server that is not there."""
+        if self.mail_transport is not None:
+            return self.mail_transport
+        if self.production or SMTP_SERVER_SETTINGS & self.model_fields_set:
+            return "smtp"
+        return "outbox"
+
+    def portal_address(self) -> str:
+        """The portal's public address for links made without a request (mail, the CLI)."""
+        if self.portal_url:
+            return self.portal_url.rstrip("/")
+        return (self.base_url or DEFAULT_BASE_URL).rstrip("/") + "/portal"
+
+    @property
     def cookies_secure(self) -> bool:
         """Cookies only over HTTPS: always in production, else when asked for."""
         return self.session_cookie_secure or self.production
@@ -290,7 +322,13 @@ class Settings(BaseSettings):
         return []
 
     def check_production(self) -> None:
-        """Refuse to run in production with a secret that forges reply addresses."""
+        """Refuse to run in production with a secret that forges reply addresses, or with
+        mail kept in the outbox, which customers would never receive."""
+        if self.production and self.outbound_transport == "outbox":
+            raise UnsafeSettings(
+                "CAREDESK_ENV=production will not start: CAREDESK_MAIL_TRANSPORT=outbox keeps "
+                "mail in the database and sends none; set it to smtp with CAREDESK_SMTP_HOST."
+            )
         problems = self.weak_secrets() if self.production else []
         if problems:
             raise UnsafeSettings(

@@ -128,7 +128,7 @@ def send_customer_mail(
     )
     uow.mail.add(record)
     assert record.id is not None
-    jobs.enqueue(uow, SEND_JOB, {"mail_id": record.id}, now=now, key=f"mail:{record.id}")
+    jobs.enqueue(uow, SEND_JOB, {"mail_id": record.id}, now=now, key=send_job_key(record.id))
     uow.publish(
         Changed(
             actor=SYSTEM,
@@ -141,6 +141,11 @@ def send_customer_mail(
         )
     )
     return record.id
+
+
+def send_job_key(mail_id: int) -> str:
+    """The key of a mail's `mail.send` job: one job per mail, found again by it."""
+    return f"mail:{mail_id}"
 
 
 def on_message_added(uow: UnitOfWork, event: Event) -> None:
@@ -356,5 +361,6 @@ def note_delivery_failure(
 
 
 def register_mail(registry: HandlerRegistry, mailer: Mailer) -> None:
-    """The job handlers of email; `bootstrap.wire_jobs` calls this with the SMTP mailer."""
+    """The job handlers of email; `bootstrap.wire_jobs` calls this with the transport's mailer
+    (SMTP, or the development outbox)."""
     registry.register(SEND_JOB, lambda ctx, payload: deliver(ctx, payload, mailer))

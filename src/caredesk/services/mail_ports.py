@@ -14,6 +14,7 @@ from caredesk.domain.mail import (
     MailStatus,
     MailTemplate,
 )
+from caredesk.domain.outbox import CaughtMail
 
 
 class MailRepository(Protocol):
@@ -41,6 +42,10 @@ class MailRepository(Protocol):
         self, *, direction: MailDirection | None, status: MailStatus | None, limit: int
     ) -> list[MailRecord]: ...
 
+    def undelivered(self, limit: int) -> list[MailRecord]:
+        """Our mail that a transport refused, not sent (yet or ever), newest first."""
+        ...
+
     def add_failure(self, failure: MailFailure) -> None: ...
 
     def failures(self, limit: int) -> list[MailFailure]: ...
@@ -56,6 +61,16 @@ class MailRepository(Protocol):
         ...
 
     def delete_template(self, name: str) -> bool: ...
+
+
+class OutboxRepository(Protocol):
+    def add(self, caught: CaughtMail) -> None: ...
+
+    def get(self, caught_id: int) -> CaughtMail | None: ...
+
+    def recent(self, limit: int) -> list[CaughtMail]:
+        """Newest first."""
+        ...
 
 
 class SmtpRefused(Exception):

@@ -30,7 +30,7 @@ from caredesk.services.knowledge_ports import (
     TriageRepository,
 )
 from caredesk.services.lifecycle_ports import LifecycleRepository
-from caredesk.services.mail_ports import MailRepository
+from caredesk.services.mail_ports import MailRepository, OutboxRepository
 from caredesk.services.portal_ports import PortalRepository
 from caredesk.services.sla_ports import SlaRepository
 from caredesk.services.throttle_ports import ThrottleRepository
@@ -301,6 +301,9 @@ class UnitOfWork(Protocol):
 
     @property
     def mail(self) -> MailRepository: ...
+
+    @property
+    def outbox(self) -> OutboxRepository: ...
 
     @property
     def jobs(self) -> JobRepository: ...

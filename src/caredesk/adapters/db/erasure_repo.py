@@ -6,7 +6,8 @@ The inventory (docs/privacy.md keeps the same list for readers):
 - orders.address, orders.details: the delivery address; totals and lines stay.
 - cases.subject, cases.custom_fields; messages.body, messages.attachments: their words.
 - mail_messages (addresses, subject, bodies, Message-ID and threading headers),
-  mail_failures (envelope sender), blobs (raw MIME, attachment contents).
+  mail_failures (envelope sender), outbox_mail (mail kept instead of sent, deleted with its
+  mail), blobs (raw MIME, attachment contents).
 - search_entries (the "similar cases" index, lexical and embedding) and the FTS5 tables
   kept by triggers on SQLite (case_subject_fts, message_fts, search_fts).
 - intent_labels.text (the customer's words as a training example).
@@ -82,6 +83,7 @@ ERASURE_TABLES = (
     "messages",
     "mail_messages",
     "mail_failures",
+    "outbox_mail",
     "blobs",
     "search_entries",
     "intent_labels",
@@ -491,6 +493,8 @@ class SqlErasureStore:
                     update(m.MailMessageRow).where(m.MailMessageRow.id == row.id).values(**values)
                 )
             counts.add("mail", len(rows))
+            # The outbox's copy of the mail (development desks) names the same blob.
+            self.session.execute(delete(m.OutboxMailRow).where(m.OutboxMailRow.mail_id.in_(chunk)))
             counts.add("raw_mail", self._drop_blobs(raw))
             result = self.session.execute(
                 update(m.JobRow)

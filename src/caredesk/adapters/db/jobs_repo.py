@@ -73,6 +73,10 @@ class SqlJobRepository:
         row = self.session.get(m.JobRow, job_id)
         return _job(row) if row is not None else None
 
+    def by_key(self, key: str) -> Job | None:
+        row = self.session.scalar(select(m.JobRow).where(m.JobRow.key == key))
+        return _job(row) if row is not None else None
+
     def save(self, job: Job) -> None:
         row = self.session.get(m.JobRow, job.id)
         assert row is not None, "save() is for jobs read in this unit of work"

@@ -16,6 +16,7 @@ from caredesk.domain.mail import (
     MailStatus,
     MailTemplate,
 )
+from caredesk.domain.outbox import CaughtMail
 
 
 def _record_from_row(row: m.MailMessageRow) -> MailRecord:
@@ -154,6 +155,19 @@ class SqlMailRepository:
             stmt = stmt.where(m.MailMessageRow.status == status.value)
         return [_record_from_row(r) for r in self.session.scalars(stmt)]
 
+    def undelivered(self, limit: int) -> list[MailRecord]:
+        stmt = (
+            select(m.MailMessageRow)
+            .where(
+                m.MailMessageRow.direction == MailDirection.OUT.value,
+                m.MailMessageRow.status.in_([MailStatus.QUEUED.value, MailStatus.FAILED.value]),
+                m.MailMessageRow.last_error.is_not(None),
+            )
+            .order_by(m.MailMessageRow.id.desc())
+            .limit(limit)
+        )
+        return [_record_from_row(r) for r in self.session.scalars(stmt)]
+
     def add_failure(self, failure: MailFailure) -> None:
         row = m.MailFailureRow(
             received_at=failure.received_at,
@@ -212,3 +226,41 @@ class SqlMailRepository:
             delete(m.MailTemplateRow).where(m.MailTemplateRow.name == name)
         )
         return bool(getattr(result, "rowcount", 0))
+
+
+def _caught(row: m.OutboxMailRow) -> CaughtMail:
+    return CaughtMail(
+        id=row.id,
+        mail_id=row.mail_id,
+        envelope_from=row.envelope_from,
+        recipients=list(row.recipients),
+        raw_sha256=row.raw_sha256,
+        caught_at=row.caught_at,
+    )
+
+
+class SqlOutboxRepository:
+    def __init__(self, session: OrmSession) -> None:
+        self.session = session
+
+    def add(self, caught: CaughtMail) -> None:
+        row = m.OutboxMailRow(
+            mail_id=caught.mail_id,
+            envelope_from=caught.envelope_from[:320],
+            recipients=list(caught.recipients),
+            raw_sha256=caught.raw_sha256,
+            caught_at=caught.caught_at,
+        )
+        self.session.add(row)
+        self.session.flush()
+        caught.id = row.id
+
+    def get(self, caught_id: int) -> CaughtMail | None:
+        row = self.session.get(m.OutboxMailRow, caught_id)
+        return _caught(row) if row else None
+
+    def recent(self, limit: int) -> list[CaughtMail]:
+        rows = self.session.scalars(
+            select(m.OutboxMailRow).order_by(m.OutboxMailRow.id.desc()).limit(limit)
+        )
+        return [_caught(r) for r in rows]

@@ -500,6 +500,23 @@ class MailFailureRow(Base):
     envelope_to: Mapped[list[str]] = mapped_column(JsonType)
 
 
+class OutboxMailRow(Base):
+    """Outbound mail kept instead of sent (CAREDESK_MAIL_TRANSPORT=outbox); revision 0017.
+
+    The message's bytes are the blob its mail row names, so erasing that mail erases them;
+    the row itself goes with its mail."""
+
+    __tablename__ = "outbox_mail"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    mail_id: Mapped[int | None] = mapped_column(
+        ForeignKey("mail_messages.id", ondelete="CASCADE"), index=True
+    )
+    envelope_from: Mapped[str] = mapped_column(String(320))
+    recipients: Mapped[list[str]] = mapped_column(JsonType)
+    raw_sha256: Mapped[str] = mapped_column(String(64))
+    caught_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
 class MailTemplateRow(Base):
     """An edited email template; the packaged default applies to any name not stored here."""
 

@@ -28,7 +28,7 @@ from caredesk.adapters.db.knowledge_repo import (
     SqlTriageRepository,
 )
 from caredesk.adapters.db.lifecycle_repo import SqlLifecycleRepository
-from caredesk.adapters.db.mail_repo import SqlMailRepository
+from caredesk.adapters.db.mail_repo import SqlMailRepository, SqlOutboxRepository
 from caredesk.adapters.db.portal_repo import SqlPortalRepository
 from caredesk.adapters.db.repositories import (
     SqlAgentRepository,
@@ -105,6 +105,7 @@ class SqlAlchemyUnitOfWork:
         self.triage = SqlTriageRepository(session)
         self.lifecycle = SqlLifecycleRepository(session)
         self.mail = SqlMailRepository(session)
+        self.outbox = SqlOutboxRepository(session)
         self.jobs = SqlJobRepository(session)
         self.sla = SqlSlaRepository(session)
         self.webhooks = SqlWebhookRepository(session)
