@@ -41,11 +41,14 @@ $(STAMP): pyproject.toml $(LOCK) scripts/lockfile.py
 
 install: $(STAMP)
 
+# Links in the demo's mail point at this server; its mail is kept at /admin/outbox unless
+# CAREDESK_SMTP_HOST names a server (docs/email.md, "The development outbox").
+BASE_URL ?= http://$(HOST):$(PORT)
+
 demo: $(STAMP)
 	$(BIN)/caredesk db upgrade
-	$(BIN)/caredesk demo load --host $(HOST) --port $(PORT)
-	CAREDESK_PORTAL_URL="$${CAREDESK_PORTAL_URL:-http://$(HOST):$(PORT)/portal}" \
-	  $(BIN)/caredesk serve --host $(HOST) --port $(PORT)
+	CAREDESK_BASE_URL="$${CAREDESK_BASE_URL:-$(BASE_URL)}" $(BIN)/caredesk demo load --host $(HOST) --port $(PORT)
+	CAREDESK_BASE_URL="$${CAREDESK_BASE_URL:-$(BASE_URL)}" $(BIN)/caredesk serve --host $(HOST) --port $(PORT)
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench scripts

@@ -21,7 +21,7 @@ from caredesk.cli import worker as worker_cli
 from caredesk.cli.common import desk, err, out
 from caredesk.domain.agents import SYSTEM, Role
 from caredesk.logging import configure_logging
-from caredesk.settings import Settings, UnsafeSettings
+from caredesk.settings import DEFAULT_BASE_URL, Settings, UnsafeSettings
 
 app = typer.Typer(
     name="caredesk",
@@ -79,7 +79,18 @@ def serve(
         err.print("[yellow]SQLite serves one process; starting one worker.[/yellow]")
         workers = 1
     base = desk_address(host, port)
+    if not (settings.base_url or settings.portal_url) and base != DEFAULT_BASE_URL:
+        # Sign-in links take the request's address, but the worker has no request.
+        err.print(
+            f"[yellow]CAREDESK_BASE_URL is not set: links in mail the worker sends (surveys) "
+            f"point at {DEFAULT_BASE_URL}; set it to this server's public address.[/yellow]"
+        )
     out.print(f"caredesk on {base}/  (API docs: {base}/api/docs)")
+    if settings.outbound_transport == "outbox":
+        out.print(
+            f"outbound mail is kept, not sent: read it at {base}/admin/outbox "
+            "(set CAREDESK_SMTP_HOST to send it)"
+        )
     uvicorn.run(
         "caredesk.web.asgi:build",
         factory=True,
@@ -165,6 +176,11 @@ def demo_load(
         out.print(f"API docs: {base}/api/docs", soft_wrap=True)
         out.print("API token (admin; shown once, a fresh one each load):")
         out.print(f"  {issued.secret}", soft_wrap=True)
+        if settings.outbound_transport == "outbox":
+            out.print(
+                f"Mail is kept, not sent: customers sign in at {base}/portal and the link "
+                f"they are mailed waits at {base}/admin/outbox"
+            )
 
 
 def desk_address(host: str, port: int) -> str:

@@ -17,15 +17,18 @@ app = typer.Typer(help="The customer portal.", no_args_is_help=True)
 def link(
     email: Annotated[str, typer.Argument(help="The customer's email address.")],
     url: Annotated[
-        str | None, typer.Option(help="The portal's public address (else CAREDESK_PORTAL_URL).")
+        str | None,
+        typer.Option(
+            help="The portal's public address (else CAREDESK_PORTAL_URL, else "
+            "CAREDESK_BASE_URL + /portal)."
+        ),
     ] = None,
 ) -> None:
     """Print a single-use sign-in link for a customer instead of mailing it (audited)."""
     from caredesk.services import portal
-    from caredesk.services.portal_mail import FALLBACK_PORTAL_URL
 
     with desk() as container:
-        base = (url or container.settings.portal_url or FALLBACK_PORTAL_URL).rstrip("/")
+        base = (url or container.settings.portal_address()).rstrip("/")
         issued = portal.issue_link(
             container.uow(),
             SYSTEM,
@@ -43,7 +46,7 @@ def send_surveys(
 ) -> None:
     """Queue the satisfaction survey of every recently solved case that has none yet."""
     from caredesk.services import portal
-    from caredesk.services.portal_mail import FALLBACK_PORTAL_URL, QueuedCustomerMailer
+    from caredesk.services.portal_mail import QueuedCustomerMailer
 
     with desk() as container:
         settings = container.settings
@@ -51,7 +54,7 @@ def send_surveys(
             container.uow,
             QueuedCustomerMailer(),
             container.clock.now(),
-            link_for=portal.survey_links(settings.portal_url or FALLBACK_PORTAL_URL),
+            link_for=portal.survey_links(settings.portal_address()),
             valid_for=timedelta(days=settings.csat_survey_days),
             solved_within=timedelta(days=days),
         )

@@ -12,8 +12,6 @@ from caredesk.services.ports import UnitOfWork
 log = logging.getLogger("caredesk.portal")
 SURVEY_TIMER = "csat.surveys"
 SURVEY_EVERY = timedelta(minutes=5)
-# Links in mail need the portal's public address; a desk that has not set it gets this.
-FALLBACK_PORTAL_URL = "http://127.0.0.1:8000/portal"
 
 
 class QueuedCustomerMailer:
@@ -35,14 +33,12 @@ class QueuedCustomerMailer:
 
 def send_surveys(ctx: JobContext) -> None:
     """The survey timer: every case solved lately gets its survey once."""
-    base = ctx.settings.portal_url
-    if not base:
-        log.warning("CAREDESK_PORTAL_URL is not set: survey links point at %s", FALLBACK_PORTAL_URL)
     sent = portal.send_due_surveys(
         ctx.uow,
         QueuedCustomerMailer(),
         ctx.clock.now(),
-        link_for=portal.survey_links(base or FALLBACK_PORTAL_URL),
+        # The worker has no request to take an address from: the configured one it is.
+        link_for=portal.survey_links(ctx.settings.portal_address()),
         valid_for=timedelta(days=ctx.settings.csat_survey_days),
     )
     if sent:

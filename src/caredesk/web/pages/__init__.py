@@ -7,9 +7,18 @@ from fastapi.staticfiles import StaticFiles
 
 
 def install_console(app: FastAPI) -> None:
-    from caredesk.web.pages import case, handover, knowledge, manage, queues, signin, sla_admin
+    from caredesk.web.pages import (
+        case,
+        handover,
+        knowledge,
+        manage,
+        outbox,
+        queues,
+        signin,
+        sla_admin,
+    )
     from caredesk.web.pages.common import STATIC_DIR
 
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
-    for module in (signin, queues, case, handover, manage, knowledge, sla_admin):
+    for module in (signin, queues, case, handover, manage, knowledge, sla_admin, outbox):
         app.include_router(module.router)

@@ -247,6 +247,7 @@ NOTICES = {
     "merged": "Merged: the other cases' messages, notes and grants are on this case now.",
     "split": "Split: this is the new case with the messages you moved.",
     "unlocked": "Unlocked: the agent can sign in again.",
+    "mail_retried": "Queued again: the worker sends it on its next round.",
 }
 
 HINTS = {

@@ -48,9 +48,10 @@ def mailer_of(request: Request) -> CustomerMailer:
 
 
 def portal_base(request: Request, container: ContainerDep) -> str:
-    configured = container.settings.portal_url
-    if configured:
-        return configured.rstrip("/")
+    """The address sign-in links point at: the configured one, as in every other mail."""
+    settings = container.settings
+    if settings.portal_url or settings.base_url:
+        return settings.portal_address()
     return str(request.base_url).rstrip("/") + "/portal"
 
 
