@@ -290,3 +290,23 @@ def test_the_outbox_lists_newest_first_and_keeps_mail_of_no_record(store: Contai
         store.clock.now() - timedelta(minutes=1),
     ]
     assert all(k.mail is None for k in kept)
+
+
+def test_erasing_a_customer_deletes_their_kept_mail(
+    app_client: TestClient, store: Container, run_jobs: Callable[[], int]
+) -> None:
+    from caredesk.services import erasure
+
+    ask_for_link(app_client)
+    run_jobs()
+
+    def kept_for_maya() -> list[outbox.CaughtItem]:
+        found = outbox.caught_mail(store.uow.read_only(), SYSTEM)
+        return [k for k in found if CUSTOMER in k.caught.recipients]
+
+    assert len(kept_for_maya()) == 1
+    before = len(outbox.caught_mail(store.uow.read_only(), SYSTEM))
+    erasure.erase_customer(store.uow(), SYSTEM, store.clock.now(), "maya")
+    assert kept_for_maya() == []
+    # Gone, not only rewritten: the kept copy goes with the mail it copies.
+    assert len(outbox.caught_mail(store.uow.read_only(), SYSTEM)) == before - 1
