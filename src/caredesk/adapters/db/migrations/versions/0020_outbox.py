@@ -1,7 +1,7 @@
 """outbox: outbound mail kept instead of sent
 
-Revision ID: 0017_outbox
-Revises: 0016_one_history
+Revision ID: 0020_outbox
+Revises: 0019_ledger_remedy
 Create Date: 2026-12-08
 
 A desk with CAREDESK_MAIL_TRANSPORT=outbox (the default in development without an SMTP
@@ -15,8 +15,8 @@ from alembic import op
 
 import caredesk.adapters.db.types
 
-revision: str = "0017_outbox"
-down_revision: str | Sequence[str] | None = "0016_one_history"
+revision: str = "0020_outbox"
+down_revision: str | Sequence[str] | None = "0019_ledger_remedy"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
