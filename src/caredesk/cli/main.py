@@ -174,13 +174,13 @@ def demo_load(
             soft_wrap=True,
         )
         out.print(f"API docs: {base}/api/docs", soft_wrap=True)
-        out.print("API token (admin; shown once, a fresh one each load):")
-        out.print(f"  {issued.secret}", soft_wrap=True)
         if settings.outbound_transport == "outbox":
             out.print(
                 f"Mail is kept, not sent: customers sign in at {base}/portal and the link "
                 f"they are mailed waits at {base}/admin/outbox"
             )
+        out.print("API token (admin; shown once, a fresh one each load):")
+        out.print(f"  {issued.secret}", soft_wrap=True)
 
 
 def desk_address(host: str, port: int) -> str:
