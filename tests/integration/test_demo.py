@@ -3,6 +3,7 @@ are open cases whose top offer is their remedy."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import timedelta
 from decimal import Decimal
 from typing import Any
@@ -17,7 +18,9 @@ from caredesk.domain.cases import CaseStatus, MessageKind
 from caredesk.domain.errors import ValidationFailed
 from caredesk.domain.orders import OrderStatus, TransactionType
 from caredesk.services import auth, cases, demo, grants
-from caredesk.services.ports import CaseFilter
+from caredesk.services.knowledge_ports import IntentClassifier
+from caredesk.services.ports import CaseFilter, UnitOfWork
+from caredesk.services.triage import ClassifierCache
 from tests.conftest import _empty
 
 PASSWORD = "demo-password-1"
@@ -273,7 +276,8 @@ def test_the_story_details(container: Container) -> None:
         ("missed-date", ["expedite", "refund-partial", "store-credit"], False),
         ("wrong-items", ["keep-item", "refund-full", "shipping-credit"], False),
         ("new-baby", ["gift", "handwritten-note"], False),
-        ("escalated-script", ["refund-full", "shipping-credit", "store-credit"], True),
+        # Still a faulty machine, so the replacement the policy grants for one is offered.
+        ("escalated-script", ["refund-partial", "replacement", "store-credit"], True),
     ],
 )
 def test_each_story_gets_its_remedy_as_the_top_offer(
@@ -304,3 +308,47 @@ def test_bad_arguments_change_nothing(container: Container) -> None:
             admin_password="short",
         )
     assert _row_counts(container.engine)["agents"] == 0
+
+
+class _AngerReadsAsComplaint:
+    """An intent model as a trained one reads the espresso story: the first message is a
+    defective machine, the angry follow-up that threatens a review a complaint."""
+
+    def labels(self) -> list[str]:
+        return ["complaint", "defective"]
+
+    def predict(self, texts: Sequence[str]) -> list[tuple[str, float]]:
+        return [("complaint", 0.9) if "review" in t else ("defective", 0.8) for t in texts]
+
+
+class _ModelInForce(ClassifierCache):
+    def __init__(self) -> None:
+        self.classifier = _AngerReadsAsComplaint()
+
+    def active(self, uow: UnitOfWork) -> tuple[int, IntentClassifier] | None:
+        return 1, self.classifier
+
+
+def test_an_angry_follow_up_about_the_faulty_machine_keeps_the_replacement(
+    container: Container,
+) -> None:
+    assert container.triage is not None
+    container.triage.intents = _ModelInForce()
+    _load(container)
+    case_id = _story_cases(container)["escalated-script"]
+    view = cases.get_case(container.uow(), SYSTEM, case_id)
+    assert "review" in view.messages[-1].body
+    # Triage read the last message as a complaint, but the case is still the broken machine.
+    assert view.case.custom_fields["issue_type"] == "defective"
+    with container.uow() as uow:
+        triaged = uow.triage.case_triage(case_id)
+    assert triaged is not None and triaged.intent == "defective"
+    assert triaged.intent_source == "rule"
+    assert view.case.custom_fields["public_risk"] is True
+    agent = next(
+        a for a in auth.list_agents(container.uow(), SYSTEM) if a.email == "alex@caredesk.example"
+    )
+    plan = grants.plan_case(container.uow(), agent.actor(), container.clock.now(), case_id).plan
+    assert plan.issue_type == "defective"
+    assert "replacement" not in plan.ineligible
+    assert any("replacement" in offer.remedy_ids for offer in plan.offers)

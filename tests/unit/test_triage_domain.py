@@ -14,9 +14,11 @@ from caredesk.domain.triage import (
     TriageFacts,
     language,
     moments,
+    product_fault,
     public_risk,
     route,
     rule_matches,
+    settle_intent,
 )
 
 
@@ -203,3 +205,45 @@ def test_rule_specs_are_strict() -> None:
     with pytest.raises(ValidationError):
         RoutingThen.model_validate({"priority": "sky-high"})
     assert RoutingThen.model_validate({"tags": ["B", "a", "b"]}).tags == ["a", "b"]
+
+
+ESPRESSO_FOLLOW_UP = (
+    "Espresso machine stopped heating\nYou have just sent me, word for word, the same "
+    "descaling instructions I got two days ago. If nobody there can get past the script, I "
+    "will write up this whole exchange in a review and post it everywhere I can."
+)
+
+
+def test_a_complaint_about_a_faulty_machine_stays_a_fault() -> None:
+    # Read on its own, the follow-up is a complaint; the case is still a broken machine.
+    assert settle_intent("complaint", "defective", ESPRESSO_FOLLOW_UP) == "defective"
+    assert settle_intent("complaint", "damaged", "this is ridiculous") == "damaged"
+    # No fault found before, but the words describe one.
+    assert settle_intent("complaint", None, ESPRESSO_FOLLOW_UP) == "defective"
+    assert settle_intent("general", "billing", "it doesn't turn on at all") == "defective"
+
+
+def test_other_intents_and_plain_complaints_are_kept() -> None:
+    assert settle_intent("complaint", None, "Your staff was rude to me on the phone") == "complaint"
+    assert settle_intent("complaint", "late_delivery", "still nothing, awful") == "complaint"
+    assert settle_intent("return_request", "defective", "I want to send it back") == (
+        "return_request"
+    )
+    assert settle_intent(None, "defective", "hello") is None
+
+
+@pytest.mark.parametrize(
+    ("text", "fault"),
+    [
+        ("My espresso machine has stopped heating properly", True),
+        ("the coffee comes out lukewarm", True),
+        ("The printer won't print since the update", True),
+        ("It doesn't turn on", True),
+        ("arrived cracked", True),
+        ("Where is my order?", False),
+        ("I'd like to change my address", False),
+        ("Your agent was rude", False),
+    ],
+)
+def test_product_fault(text: str, fault: bool) -> None:
+    assert product_fault(text) is fault

@@ -67,7 +67,9 @@ class CaseTriage:
     triaged_at: datetime
     intent: str | None
     intent_confidence: float
-    intent_source: str  # "model", "agent", or "none" when no model is trained yet
+    # "model"; "rule" when a fault outweighed the model's grievance (triage.settle_intent);
+    # "known_issue", "agent", or "none" when no model is trained yet
+    intent_source: str
     sentiment: float
     public_risk: bool
     public_risk_confidence: float

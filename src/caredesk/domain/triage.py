@@ -102,6 +102,47 @@ def public_risk(text: str) -> PublicRisk:
     return PublicRisk(True, round(confidence, 2), tuple(signals))
 
 
+# Intents that name what is wrong with the item: the remedies for a faulty product
+# (replacement, keep-the-item) are keyed on them in the policy.
+FAULT_INTENTS = frozenset({"defective", "damaged", "wrong_item", "known_issue"})
+# Intents that say how the customer feels or nothing specific; they never replace a fault.
+GRIEVANCE_INTENTS = frozenset({"complaint", "general"})
+DEFECTIVE_INTENT = "defective"
+_PRODUCT_FAULT = re.compile(
+    r"\b(?:stopped|stops|quit|quits)\s+(?:working|heating|charging|cooling|printing|"
+    r"spinning|turning\s+on|pumping)\b"
+    r"|\b(?:does\s*n[o']?t|doesnt|won'?t|will\s+not|can'?t|cannot|isn'?t|is\s+not)\s+"
+    r"(?:work|working|heat|heating|turn\s+on|power\s+on|charge|charging|start|print|"
+    r"printing|cool|spin|connect|pair)\b"
+    r"|\b(?:broken|broke\s+down|faulty|defective|malfunction\w*|dead\s+on\s+arrival|"
+    r"cracked|leak(?:s|ing)?|not\s+working|lukewarm|overheat\w*|shorted\s+out)\b",
+    re.IGNORECASE,
+)
+
+
+def product_fault(text: str) -> bool:
+    """Does the customer describe an item that does not work as it should?"""
+    return bool(_PRODUCT_FAULT.search(text))
+
+
+def settle_intent(predicted: str | None, previous: str | None, text: str) -> str | None:
+    """The intent to keep when triage reads another message of the case.
+
+    An angry follow-up about a broken machine reads as a `complaint`, but the case is still
+    about the broken machine: relabelling it would take the replacement the policy grants
+    for a fault off the table. So a grievance never replaces a fault found earlier, and a
+    grievance that itself describes a faulty product is that fault. Anger and threats are
+    kept apart, as sentiment and public risk.
+    """
+    if predicted not in GRIEVANCE_INTENTS:
+        return predicted
+    if previous in FAULT_INTENTS:
+        return previous
+    if product_fault(text):
+        return DEFECTIVE_INTENT
+    return predicted
+
+
 def moments(text: str) -> list[str]:
     """Life events worth a gesture, in a fixed order."""
     return [name for name, pattern in _COMPILED_MOMENTS.items() if pattern.search(text)]

@@ -1209,8 +1209,9 @@ def _escalated_script(
                 changes={
                     "priority": "urgent",
                     "tags": ["public-risk"],
+                    # Still a faulty machine: the anger is the sentiment and the public
+                    # risk, not a new issue that would rule out the replacement.
                     "custom_fields": {
-                        "issue_type": "complaint",
                         "public_risk": True,
                         "sentiment": -0.9,
                     },
@@ -1272,6 +1273,9 @@ def _open_story_case(
                 elif name == "tags":
                     tags = [*tags, *value]
                     changes["tags"] = tags
+                elif name == "custom_fields":
+                    # Added to what the case holds: triage's findings stay unless named.
+                    changes["custom_fields"] = {**current.custom_fields, **value}
                 else:
                     changes[name] = value
             cases.update_case(

@@ -37,6 +37,7 @@ from caredesk.domain.triage import (
     moments,
     public_risk,
     route,
+    settle_intent,
 )
 from caredesk.services.commands import command
 from caredesk.services.facts import (
@@ -186,8 +187,12 @@ def triage_case_in(
         loaded = engine.intents.active(uow)
         if loaded is not None:
             model_version, classifier = loaded
-            intent, confidence = classifier.predict([full_text])[0]
-            source = "model"
+            predicted, confidence = classifier.predict([full_text])[0]
+            earlier = case.custom_fields.get(ISSUE_FIELD)
+            intent = settle_intent(
+                predicted, earlier if isinstance(earlier, str) else None, full_text
+            )
+            source = "model" if intent == predicted else "rule"
     known = matching_known_issues(uow, case, text)
     fields = dict(case.custom_fields)
     before_fields = dict(fields)
