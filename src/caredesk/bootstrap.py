@@ -222,7 +222,11 @@ def wire_knowledge(container: Container) -> None:
             "semantic search and intent triage are off; lexical search works: %s", exc
         )
         return
-    container.semantic = Semantic(embedder, InMemoryVectorIndex(embedder.dimensions))
+    container.semantic = Semantic(
+        embedder,
+        InMemoryVectorIndex(embedder.dimensions),
+        lexical_weight=settings.search_lexical_weight,
+    )
     container.triage.intents = ClassifierCache(EncoderIntentTrainer(embedder))
 
 

@@ -109,6 +109,15 @@ class Settings(BaseSettings):
         default=True,
         description="Load the sentence-embedding model for semantic search and triage.",
     )
+    search_lexical_weight: float = Field(
+        default=0.3,
+        ge=0,
+        le=1,
+        description=(
+            "The lexical side's share when hybrid search fuses normalised scores (0 semantic "
+            "only, 1 lexical only); choose it with `caredesk kb eval --mode all`."
+        ),
+    )
     embedding_model_path: Path | None = Field(
         default=None, description="A local all-MiniLM-L6-v2 copy (else the packaged one)."
     )

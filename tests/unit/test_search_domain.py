@@ -8,12 +8,16 @@ import pytest
 
 from caredesk.domain.errors import ValidationFailed
 from caredesk.domain.search import (
+    LEXICAL_WEIGHT,
     MAX_QUERY_CHARS,
     RRF_K,
+    WEIGHT_GRID,
     IndexedText,
     SearchKind,
     average_precision,
     check_query,
+    convex_fusion,
+    min_max,
     mrr_at,
     ndcg_at,
     passages,
@@ -112,3 +116,80 @@ def test_content_hash_changes_with_title_or_body() -> None:
     assert base.content_hash == IndexedText(SearchKind.CASE, "2", "Title", "Body").content_hash
     assert base.content_hash != IndexedText(SearchKind.ARTICLE, "1", "Title", "Body!").content_hash
     assert base.content_hash != IndexedText(SearchKind.ARTICLE, "1", "Title2", "Body").content_hash
+
+
+# Fusion by weighted, normalised scores.
+
+
+def test_min_max_spreads_scores_and_equal_scores_are_all_one() -> None:
+    assert min_max([("a", -2.0), ("b", -4.0), ("c", -3.0)]) == {"a": 1.0, "b": 0.0, "c": 0.5}
+    assert min_max([("a", 0.7), ("b", 0.7)]) == {"a": 1.0, "b": 1.0}
+    assert min_max([]) == {}
+
+
+def test_convex_fusion_weighs_each_side() -> None:
+    lexical = [("x", 9.0), ("y", 1.0)]
+    semantic = [("y", 0.9), ("z", 0.5), ("x", 0.1)]
+    assert [k for k, _ in convex_fusion(lexical, semantic, 1.0)][:2] == ["x", "y"]
+    assert [k for k, _ in convex_fusion(lexical, semantic, 0.0)][:2] == ["y", "z"]
+    fused = dict(convex_fusion(lexical, semantic, 0.3))
+    assert fused["y"] == pytest.approx(0.7)  # first in semantic, last in lexical
+    assert fused["x"] == pytest.approx(0.3)  # first in lexical, last in semantic
+    assert fused["z"] == pytest.approx(0.7 * 0.5)
+
+
+def test_convex_fusion_with_one_side_keeps_its_order() -> None:
+    assert [k for k, _ in convex_fusion([], [(3, 0.9), (1, 0.5)])] == [3, 1]
+    assert [k for k, _ in convex_fusion([(2, -1.0), (4, -5.0)], [])] == [2, 4]
+    assert convex_fusion([], []) == []
+
+
+Scored = list[tuple[str, float]]
+
+
+def _weak_lexical_set(queries: int = 20) -> tuple[dict[str, tuple[Scored, Scored]], dict[str, str]]:
+    """Short FAQ-like texts: the encoder puts the right answer first for every query, while
+    BM25 matches a few shared words ("account", "card") and ranks other answers first,
+    confidently, with the right one often missing."""
+    runs: dict[str, tuple[Scored, Scored]] = {}
+    answers: dict[str, str] = {}
+    for n in range(queries):
+        right = f"d{n}"
+        others = [f"d{(n + k) % queries}" for k in range(1, 8)]
+        semantic = [(right, 0.82)] + [(d, 0.62 - 0.02 * i) for i, d in enumerate(others)]
+        lexical = [(others[0], 12.0), (others[1], 11.5), (others[2], 7.0)]
+        if n % 3 == 0:  # now and then BM25 finds the right one too, low down
+            lexical.append((right, 2.0))
+        runs[f"q{n}"] = (lexical, semantic)
+        answers[f"q{n}"] = right
+    return runs, answers
+
+
+def _mean_mrr(ranked: dict[str, list[str]], answers: dict[str, str]) -> float:
+    return sum(mrr_at(ranked[q], {answers[q]: 1}, 10) for q in answers) / len(answers)
+
+
+def test_hybrid_is_at_least_as_good_as_semantic_where_lexical_is_weak() -> None:
+    runs, answers = _weak_lexical_set()
+    semantic = _mean_mrr({q: [k for k, _ in s] for q, (_, s) in runs.items()}, answers)
+    lexical = _mean_mrr({q: [k for k, _ in lx] for q, (lx, _) in runs.items()}, answers)
+    assert semantic == 1.0 and lexical < 0.2
+
+    def hybrid(weight: float) -> float:
+        fused = {q: [k for k, _ in convex_fusion(lx, s, weight)] for q, (lx, s) in runs.items()}
+        return _mean_mrr(fused, answers)
+
+    # The desk's default weight and the weight a development split would choose.
+    assert hybrid(LEXICAL_WEIGHT) >= max(semantic, lexical)
+    dev = {q: answers[q] for q in sorted(answers)[::2]}
+    chosen = max(
+        WEIGHT_GRID,
+        key=lambda w: _mean_mrr({q: [k for k, _ in convex_fusion(*runs[q], w)] for q in dev}, dev),
+    )
+    assert hybrid(chosen) >= max(semantic, lexical)
+    # Reciprocal rank fusion, by contrast, lets the weak side pull the right answers down.
+    rrf = {
+        q: [k for k, _ in reciprocal_rank_fusion([[k for k, _ in lx], [k for k, _ in s]])]
+        for q, (lx, s) in runs.items()
+    }
+    assert _mean_mrr(rrf, answers) < semantic

@@ -14,6 +14,10 @@ from caredesk.services.knowledge_ports import IndexState, StoredEmbedding, Vecto
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 
 
+def ids(scored: list[tuple[int, float]]) -> list[int]:
+    return [entry_id for entry_id, _ in scored]
+
+
 def unit(*values: float) -> Vectors:
     vector = np.array(values, dtype=np.float32)
     return np.asarray(vector / np.linalg.norm(vector), dtype=np.float32)
@@ -55,11 +59,11 @@ def test_nearest_ranks_by_best_passage_and_filters() -> None:
     index = InMemoryVectorIndex(3)
     index.refresh(store)  # type: ignore[arg-type]
     query = unit(1, 0, 0)
-    assert index.nearest(query, [], False, 10) == [1, 3, 2, 4]
-    assert index.nearest(query, [SearchKind.ARTICLE], False, 10) == [1, 2]
-    assert index.nearest(query, [SearchKind.MACRO, SearchKind.CASE], False, 1) == [3]
-    assert index.nearest(query, [], True, 10) == [1]
-    assert index.nearest(query, [SearchKind.CASE], True, 10) == []
+    assert ids(index.nearest(query, [], False, 10)) == [1, 3, 2, 4]
+    assert ids(index.nearest(query, [SearchKind.ARTICLE], False, 10)) == [1, 2]
+    assert ids(index.nearest(query, [SearchKind.MACRO, SearchKind.CASE], False, 1)) == [3]
+    assert ids(index.nearest(query, [], True, 10)) == [1]
+    assert ids(index.nearest(query, [SearchKind.CASE], True, 10)) == []
 
 
 def test_refresh_reads_only_what_changed_and_reloads_after_removals() -> None:
@@ -72,17 +76,17 @@ def test_refresh_reads_only_what_changed_and_reloads_after_removals() -> None:
 
     store.put(2, SearchKind.ARTICLE, [unit(0, 1)], T0 + timedelta(seconds=1))
     index.refresh(store)  # type: ignore[arg-type]
-    assert index.nearest(unit(0, 1), [], False, 1) == [2]
+    assert ids(index.nearest(unit(0, 1), [], False, 1)) == [2]
 
     # Re-embedded with a new meaning: the new vectors replace the old.
     store.put(1, SearchKind.ARTICLE, [unit(0, 1)], T0 + timedelta(seconds=2))
     store.put(2, SearchKind.ARTICLE, [unit(1, 0)], T0 + timedelta(seconds=2))
     index.refresh(store)  # type: ignore[arg-type]
-    assert index.nearest(unit(1, 0), [], False, 1) == [2]
+    assert ids(index.nearest(unit(1, 0), [], False, 1)) == [2]
 
     del store.rows[1]
     index.refresh(store)  # type: ignore[arg-type]
-    assert len(index) == 1 and index.nearest(unit(0, 1), [], False, 5) == [2]
+    assert len(index) == 1 and ids(index.nearest(unit(0, 1), [], False, 5)) == [2]
 
 
 def test_vectors_of_another_size_are_skipped() -> None:
@@ -91,5 +95,5 @@ def test_vectors_of_another_size_are_skipped() -> None:
     store.put(2, SearchKind.ARTICLE, [unit(1, 0, 0)], T0)
     index = InMemoryVectorIndex(3)
     index.refresh(store)  # type: ignore[arg-type]
-    assert index.nearest(unit(1, 0, 0), [], False, 5) == [2]
-    assert InMemoryVectorIndex(3).nearest(unit(1, 0, 0), [], False, 5) == []
+    assert ids(index.nearest(unit(1, 0, 0), [], False, 5)) == [2]
+    assert ids(InMemoryVectorIndex(3).nearest(unit(1, 0, 0), [], False, 5)) == []

@@ -74,7 +74,7 @@ class InMemoryVectorIndex:
 
     def nearest(
         self, query: Vectors, kinds: Sequence[SearchKind], public_only: bool, limit: int
-    ) -> list[int]:
+    ) -> list[tuple[int, float]]:
         with self._lock:
             if self._dirty:
                 self._rebuild()
@@ -92,11 +92,11 @@ class InMemoryVectorIndex:
         take = min(len(scores), limit * 8)
         top = np.argpartition(-scores, take - 1)[:take]
         top = top[np.argsort(-scores[top], kind="stable")]
-        seen: dict[int, None] = {}
+        seen: dict[int, float] = {}
         for position in top:
             if scores[position] == -np.inf:
                 break
-            seen.setdefault(int(owner[position]), None)
+            seen.setdefault(int(owner[position]), float(scores[position]))
             if len(seen) == limit:
                 break
-        return list(seen)
+        return list(seen.items())

@@ -29,6 +29,7 @@ from rich.table import Table
 from caredesk.cli.common import desk, err, out
 from caredesk.domain.agents import SYSTEM
 from caredesk.domain.errors import DomainError
+from caredesk.domain.evaluation import EvalDocument, EvalQuery
 from caredesk.domain.search import SearchMode
 from caredesk.settings import Settings
 
@@ -215,6 +216,14 @@ def kb_eval(
     as_json: Annotated[
         bool, typer.Option("--json", help="End with the figures as one JSON line.")
     ] = False,
+    compare: Annotated[
+        bool,
+        typer.Option(
+            "--compare",
+            help="Embed once and measure lexical, semantic and hybrid, choosing hybrid's "
+            "lexical weight on half of the queries (--mode is ignored).",
+        ),
+    ] = False,
 ) -> None:
     """Index the documents in a scratch desk and measure its search on the queries."""
     from caredesk.adapters.eval_files import read_documents, read_qrels, read_queries
@@ -224,6 +233,9 @@ def kb_eval(
         documents = read_documents(docs)
         query_list = read_queries(queries)
         judgements = read_qrels(qrels)
+        if compare:
+            _compare_fusion(documents, query_list, judgements, as_json)
+            return
         with _scratch_desk(semantic=mode is not SearchMode.LEXICAL) as container:
             if mode is not SearchMode.LEXICAL and container.semantic is None:
                 raise _fail(
@@ -251,6 +263,45 @@ def kb_eval(
     out.print(
         f"{result.documents} documents, {result.queries} queries "
         f"({result.scores.queries} with relevant documents), ranked {result.depth} deep"
+    )
+    if as_json:
+        _print_json(result.as_dict())
+
+
+def _compare_fusion(
+    documents: list[EvalDocument],
+    queries: list[EvalQuery],
+    judgements: dict[str, dict[str, int]],
+    as_json: bool,
+) -> None:
+    from caredesk.services.evaluation import compare_fusion
+
+    with _scratch_desk(semantic=True) as container:
+        if container.semantic is None:
+            raise _fail(f"--compare needs the embedding model: {container.semantic_error}")
+        with _progress() as progress:
+            result = compare_fusion(
+                container.uow,
+                container.semantic,
+                container.clock.now,
+                documents,
+                queries,
+                judgements,
+                _Stages(progress),
+            )
+    for title, part in (
+        (f"held-out half ({result.queries - result.dev_queries} queries)", result.test),
+        ("every query", result.every_query),
+    ):
+        table = Table(
+            "mode", "hit@1", "recall@5", "recall@10", "MRR@10", "nDCG@10", "MAP", title=title
+        )
+        for mode, scores in part.items():
+            table.add_row(mode, *(f"{v:.4f}" for v in scores.as_dict().values()))
+        out.print(table)
+    out.print(
+        f"lexical weight {result.weight} chosen on {result.dev_queries} queries "
+        f"(configured: {result.configured_weight}); {result.documents} documents"
     )
     if as_json:
         _print_json(result.as_dict())

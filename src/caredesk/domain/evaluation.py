@@ -40,9 +40,12 @@ class RetrievalScores:
     ndcg_at_10: float
     map: float
     queries: int
+    # The share of queries whose first result is relevant: how often the top is right.
+    hit_at_1: float = 0.0
 
     def as_dict(self) -> dict[str, float]:
         return {
+            "hit@1": self.hit_at_1,
             "recall@5": self.recall_at_5,
             "recall@10": self.recall_at_10,
             "MRR@10": self.mrr_at_10,
@@ -59,10 +62,11 @@ def score_retrieval(
     judged = [q for q, relevant in qrels.items() if any(r > 0 for r in relevant.values())]
     if not judged:
         raise ValidationFailed("no query has a relevant document: nothing to score")
-    totals = [0.0] * 5
+    totals = [0.0] * 6
     for query_id in judged:
         ranked, relevant = runs.get(query_id, ()), qrels[query_id]
         figures = (
+            float(bool(ranked) and relevant.get(ranked[0], 0) > 0),
             recall_at(ranked, relevant, 5),
             recall_at(ranked, relevant, 10),
             mrr_at(ranked, relevant, 10),
@@ -71,8 +75,8 @@ def score_retrieval(
         )
         totals = [t + f for t, f in zip(totals, figures, strict=True)]
     n = len(judged)
-    recall_5, recall_10, mrr, ndcg, mean_ap = (t / n for t in totals)
-    return RetrievalScores(recall_5, recall_10, mrr, ndcg, mean_ap, queries=n)
+    hit_1, recall_5, recall_10, mrr, ndcg, mean_ap = (t / n for t in totals)
+    return RetrievalScores(recall_5, recall_10, mrr, ndcg, mean_ap, queries=n, hit_at_1=hit_1)
 
 
 @dataclass(frozen=True, slots=True)

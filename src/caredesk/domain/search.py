@@ -1,11 +1,11 @@
-"""Search without I/O: query words, reciprocal rank fusion, and retrieval metrics."""
+"""Search without I/O: query words, rank and score fusion, and retrieval metrics."""
 
 from __future__ import annotations
 
 import hashlib
 import math
 import re
-from collections.abc import Hashable, Iterable, Mapping, Sequence
+from collections.abc import Collection, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import TypeVar
@@ -215,6 +215,45 @@ def reciprocal_rank_fusion(
     return sorted(scores.items(), key=lambda item: -item[1])
 
 
+# The lexical side's share in hybrid search. Chosen on development splits (docs/knowledge.md):
+# on short FAQ-like texts BM25 matches few words and its ranking is weaker than the
+# encoder's, so it gets the smaller say; 0 is semantic only, 1 lexical only.
+LEXICAL_WEIGHT = 0.3
+WEIGHT_GRID = tuple(round(w * 0.1, 1) for w in range(11))
+
+
+def min_max(scored: Sequence[tuple[K, float]]) -> dict[K, float]:
+    """Scores spread onto 0..1 within one ranking; a ranking of equal scores is all 1."""
+    if not scored:
+        return {}
+    values = [score for _, score in scored]
+    low, high = min(values), max(values)
+    span = high - low
+    return {key: (score - low) / span if span > 0 else 1.0 for key, score in scored}
+
+
+def convex_fusion(
+    lexical: Sequence[tuple[K, float]],
+    semantic: Sequence[tuple[K, float]],
+    lexical_weight: float = LEXICAL_WEIGHT,
+) -> list[tuple[K, float]]:
+    """Fuse two scored rankings (higher is better) as w·lexical + (1−w)·semantic on
+    min-max normalised scores; an item one side did not return gets 0 from that side.
+
+    Unlike reciprocal rank fusion, the weight says how far each side is trusted, so a weak
+    side cannot drag a strong one down by as much as it likes: with the weight chosen on a
+    development split, the fused ranking is at least as good as the better side there (the
+    grid includes 0 and 1, each side alone). Only one side present: its own order.
+    """
+    if not lexical or not semantic:
+        return sorted(min_max(lexical or semantic).items(), key=lambda item: -item[1])
+    weight = min(1.0, max(0.0, lexical_weight))
+    lex, sem = min_max(lexical), min_max(semantic)
+    keys = list(dict.fromkeys([*(k for k, _ in semantic), *(k for k, _ in lexical)]))
+    fused = [(k, weight * lex.get(k, 0.0) + (1 - weight) * sem.get(k, 0.0)) for k in keys]
+    return sorted(fused, key=lambda item: -item[1])
+
+
 @dataclass(frozen=True, slots=True)
 class SearchHit:
     kind: SearchKind
@@ -225,6 +264,8 @@ class SearchHit:
     lexical_rank: int | None = None
     semantic_rank: int | None = None
     public: bool = False
+    # The cosine similarity of the text's best passage to the query, when semantic ran.
+    similarity: float | None = None
 
 
 def snippet(text: str, terms: Iterable[str], width: int = 240) -> str:
@@ -237,6 +278,74 @@ def snippet(text: str, terms: Iterable[str], width: int = 240) -> str:
     start = max(0, min(positions) - width // 4) if positions else 0
     piece = flat[start : start + width]
     return ("…" if start else "") + piece + ("…" if start + width < len(flat) else "")
+
+
+# Which suggestions fit a case: its product and its intent as well as its words.
+
+# Cosine similarity (all-MiniLM-L6-v2) under which a text is not about the case: below it,
+# the nearest article is only the least unrelated one. Measured on the demo stories
+# (docs/knowledge.md): the right articles scored 0.45 and above, unrelated ones below 0.3.
+SIMILARITY_FLOOR = 0.3
+PRODUCT_BOOST = 0.15
+INTENT_BOOST = 0.1
+INTENT_PENALTY = 0.15
+# Tags that name what a text is about, as intents (the policy's issue types).
+TAG_INTENTS: Mapping[str, frozenset[str]] = {
+    "returns": frozenset({"return_request"}),
+    "refunds": frozenset({"return_request", "billing"}),
+    "exchanges": frozenset({"return_request"}),
+    "shipping": frozenset({"where_is_my_order", "late_delivery"}),
+    "delivery": frozenset({"where_is_my_order", "late_delivery"}),
+    "cancellations": frozenset({"cancel_request"}),
+    "payments": frozenset({"billing"}),
+}
+# Intents that say nothing about the subject: no boost, no penalty.
+NEUTRAL_INTENTS = frozenset({"complaint", "general", "moment"})
+
+
+def tag_intents(tags: Iterable[str], intents: Collection[str]) -> frozenset[str]:
+    """The `intents` (the policy's issue types) a text's tags name: `wrong-item` is
+    `wrong_item`, `returns` is `return_request`; other tags (`printers`) name none."""
+    found: set[str] = set()
+    for tag in tags:
+        key = tag.strip().lower()
+        found.update(TAG_INTENTS.get(key, ()))
+        found.add(key.replace("-", "_"))
+    return frozenset(found & set(intents))
+
+
+@dataclass(frozen=True, slots=True)
+class CaseSubject:
+    """What a case is about, beyond its words: the products of its orders and its intent."""
+
+    products: frozenset[str] = frozenset()
+    intent: str | None = None
+
+
+def suggestion_relevance(
+    subject: CaseSubject,
+    similarity: float | None,
+    products: Iterable[str],
+    intents: Iterable[str],
+) -> float | None:
+    """How well a text fits the case, or None when it must not be suggested.
+
+    A text about other products than the case's never fits (the label printer's article
+    for an espresso machine). Otherwise the semantic similarity, raised when the text is
+    about the case's product or intent and lowered when it is about another intent (returns
+    for a printer that stopped working). Without the model (`similarity` None) every text
+    the words found starts at the floor, so only a mismatch takes it out.
+    """
+    named = frozenset(products)
+    if subject.products and named and not (named & subject.products):
+        return None
+    score = SIMILARITY_FLOOR if similarity is None else similarity
+    if subject.products and named & subject.products:
+        score += PRODUCT_BOOST
+    about = frozenset(intents) - NEUTRAL_INTENTS
+    if subject.intent and subject.intent not in NEUTRAL_INTENTS and about:
+        score += INTENT_BOOST if subject.intent in about else -INTENT_PENALTY
+    return score
 
 
 # Retrieval metrics, as TREC defines them; `relevant` maps doc id to graded relevance.

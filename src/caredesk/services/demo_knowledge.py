@@ -80,10 +80,13 @@ ARTICLES: list[dict[str, Any]] = [
     },
 ]
 
-MACROS: list[dict[str, str]] = [
+# A macro names its product and intent like an article, so it is suggested only where it fits.
+MACROS: list[dict[str, Any]] = [
     {
         "slug": "macro-newer-model-on-its-way",
         "title": "A newer model is on its way",
+        "tags": ["known-issue", "printers"],
+        "product_ids": ["inkwell-labelwriter-350"],
         "body": (
             "Hi {{ first_name }},\n\nYou are not the only one, and it is not your settings: "
             "the latest system update stopped the LabelWriter 350 from working. We are sending "
@@ -94,6 +97,7 @@ MACROS: list[dict[str, str]] = [
     {
         "slug": "macro-sorry-for-the-late-delivery",
         "title": "Sorry for the late delivery",
+        "tags": ["shipping", "late-delivery"],
         "body": (
             "Hi {{ first_name }},\n\nWe promised order {{ order_id }} by {{ promised_date }} "
             "and missed it. I am sorry. Here is what I have done about it:\n\n\n\n"
@@ -132,9 +136,11 @@ def load_demo_knowledge(uow_factory: UnitOfWorkFactory, now: datetime, known_iss
             uow_factory(),
             SYSTEM,
             now,
-            title=macro["title"],
-            body=macro["body"],
-            slug=macro["slug"],
+            title=str(macro["title"]),
+            body=str(macro["body"]),
+            slug=str(macro["slug"]),
+            tags=list(macro.get("tags", [])),
+            product_ids=list(macro.get("product_ids", [])),
             kind=ArticleKind.MACRO,
             status=ArticleStatus.PUBLISHED,
         )

@@ -26,7 +26,14 @@ from caredesk.domain.evaluation import (
     score_retrieval,
 )
 from caredesk.domain.markup import plain_text
-from caredesk.domain.search import MAX_QUERY_CHARS, IndexedText, SearchKind, SearchMode
+from caredesk.domain.search import (
+    MAX_QUERY_CHARS,
+    WEIGHT_GRID,
+    IndexedText,
+    SearchKind,
+    SearchMode,
+    convex_fusion,
+)
 from caredesk.services import search
 from caredesk.services.knowledge_ports import IntentTrainer
 from caredesk.services.ports import UnitOfWorkFactory
@@ -76,38 +83,10 @@ def evaluate_retrieval(
     """
     if mode is not SearchMode.LEXICAL and semantic is None:
         raise ValidationFailed(f"{mode.value} search needs the embedding model, which did not load")
-    known = {d.id for d in documents}
-    unknown = sorted({doc for rel in qrels.values() for doc in rel} - known)
-    if unknown:
-        raise ValidationFailed(
-            f"the relevance labels name {len(unknown)} documents not in the documents file, "
-            f"e.g. {unknown[0]!r}"
-        )
-    # The index keys texts by short references; document ids may be longer than that.
-    by_ref = {str(n): d.id for n, d in enumerate(documents)}
+    _check_labels(documents, qrels)
     started = time.perf_counter()
-    for start in range(0, len(documents), INDEX_BATCH):
-        with uow_factory() as uow:
-            for n, doc in enumerate(documents[start : start + INDEX_BATCH], start=start):
-                uow.search.upsert(
-                    IndexedText(
-                        kind=SearchKind.ARTICLE,
-                        ref_id=str(n),
-                        title=doc.title,
-                        body=plain_text(doc.text),
-                    ),
-                    clock(),
-                )
-            uow.commit()
-        progress("indexing", min(start + INDEX_BATCH, len(documents)), len(documents))
-    if mode is not SearchMode.LEXICAL and semantic is not None:
-        embedded = 0
-        while True:
-            done = search.embed_pending(uow_factory, semantic.embedder, clock, max_batches=1)
-            if not done:
-                break
-            embedded += done
-            progress("embedding", embedded, len(documents))
+    _index_documents(uow_factory, semantic, clock, documents, mode, progress)
+    by_ref = {str(n): d.id for n, d in enumerate(documents)}
     index_seconds = time.perf_counter() - started
     runs: dict[str, list[str]] = {}
     started = time.perf_counter()
@@ -134,6 +113,147 @@ def evaluate_retrieval(
         index_seconds=index_seconds,
         queries_per_second=len(queries) / query_seconds if query_seconds > 0 else 0.0,
         depth=search.MAX_LIMIT,
+    )
+
+
+def _check_labels(
+    documents: Sequence[EvalDocument], qrels: Mapping[str, Mapping[str, int]]
+) -> None:
+    known = {d.id for d in documents}
+    unknown = sorted({doc for rel in qrels.values() for doc in rel} - known)
+    if unknown:
+        raise ValidationFailed(
+            f"the relevance labels name {len(unknown)} documents not in the documents file, "
+            f"e.g. {unknown[0]!r}"
+        )
+
+
+def _index_documents(
+    uow_factory: UnitOfWorkFactory,
+    semantic: search.Semantic | None,
+    clock: Callable[[], datetime],
+    documents: Sequence[EvalDocument],
+    mode: SearchMode,
+    progress: Progress,
+) -> dict[int, str]:
+    """Index (and unless lexical, embed) the documents; returns index entry id -> doc id."""
+    by_entry: dict[int, str] = {}
+    # The index keys texts by short references; document ids may be longer than that.
+    for start in range(0, len(documents), INDEX_BATCH):
+        with uow_factory() as uow:
+            for n, doc in enumerate(documents[start : start + INDEX_BATCH], start=start):
+                entry = IndexedText(
+                    kind=SearchKind.ARTICLE,
+                    ref_id=str(n),
+                    title=doc.title,
+                    body=plain_text(doc.text),
+                )
+                uow.search.upsert(entry, clock())
+                assert entry.id is not None
+                by_entry[entry.id] = doc.id
+            uow.commit()
+        progress("indexing", min(start + INDEX_BATCH, len(documents)), len(documents))
+    if mode is not SearchMode.LEXICAL and semantic is not None:
+        embedded = 0
+        while True:
+            done = search.embed_pending(uow_factory, semantic.embedder, clock, max_batches=1)
+            if not done:
+                break
+            embedded += done
+            progress("embedding", embedded, len(documents))
+    return by_entry
+
+
+@dataclass(frozen=True, slots=True)
+class FusionComparison:
+    """The three modes on one index: the lexical weight chosen on the development half of
+    the queries, each mode's scores on the other half, and on every query."""
+
+    weight: float
+    configured_weight: float
+    dev_queries: int
+    test: dict[str, RetrievalScores]
+    every_query: dict[str, RetrievalScores]
+    documents: int
+    queries: int
+
+    def as_dict(self) -> dict[str, object]:
+        def figures(scores: RetrievalScores) -> dict[str, float]:
+            return {k: round(v, 4) for k, v in scores.as_dict().items()}
+
+        return {
+            "weight": self.weight,
+            "configured_weight": self.configured_weight,
+            "dev_queries": self.dev_queries,
+            "test": {mode: figures(s) for mode, s in self.test.items()},
+            "all": {mode: figures(s) for mode, s in self.every_query.items()},
+            "documents": self.documents,
+            "queries": self.queries,
+        }
+
+
+def compare_fusion(
+    uow_factory: UnitOfWorkFactory,
+    semantic: search.Semantic,
+    clock: Callable[[], datetime],
+    documents: Sequence[EvalDocument],
+    queries: Sequence[EvalQuery],
+    qrels: Mapping[str, Mapping[str, int]],
+    progress: Progress = _quiet,
+) -> FusionComparison:
+    """Index and embed once, rank every query once per side, then fuse the same candidates
+    with each weight of the grid: the weight with the best nDCG@10 on the development half
+    (every other judged query, by id) is scored on the other half, next to lexical and
+    semantic alone, and the desk's configured weight is scored too (`hybrid@configured`)."""
+    _check_labels(documents, qrels)
+    by_entry = _index_documents(
+        uow_factory, semantic, clock, documents, SearchMode.HYBRID, progress
+    )
+    sides: dict[str, tuple[search.Scored, search.Scored]] = {}
+    for number, query in enumerate(queries, start=1):
+        with uow_factory() as uow:
+            sides[query.id] = search.ranked(
+                uow,
+                query.text[:MAX_QUERY_CHARS],
+                [SearchKind.ARTICLE],
+                False,
+                SearchMode.HYBRID,
+                semantic,
+                search.CANDIDATES,
+            )
+        progress("searching", number, len(queries))
+
+    def run(weight: float) -> dict[str, list[str]]:
+        return {
+            q: [by_entry[e] for e, _ in convex_fusion(lex, dense, weight)[: search.MAX_LIMIT]]
+            for q, (lex, dense) in sides.items()
+        }
+
+    judged = sorted(q.id for q in queries if any(r > 0 for r in qrels.get(q.id, {}).values()))
+    dev = set(judged[::2])
+    test_ids = set(judged) - dev
+
+    def scored(runs: dict[str, list[str]], ids: set[str]) -> RetrievalScores:
+        return score_retrieval(runs, {q: qrels[q] for q in ids})
+
+    grid = {w: run(w) for w in WEIGHT_GRID}
+    # Ties go to the weight nearest the middle: both sides kept rather than one dropped.
+    weight = max(WEIGHT_GRID, key=lambda w: (scored(grid[w], dev).ndcg_at_10, -abs(w - 0.5)))
+    configured = round(semantic.lexical_weight, 2)
+    runs = {
+        "lexical": grid[1.0],
+        "semantic": grid[0.0],
+        "hybrid": grid[weight],
+        "hybrid@configured": grid.get(configured) or run(configured),
+    }
+    return FusionComparison(
+        weight=weight,
+        configured_weight=configured,
+        dev_queries=len(dev),
+        test={m: scored(r, test_ids) for m, r in runs.items()} if test_ids else {},
+        every_query={m: scored(r, set(judged)) for m, r in runs.items()},
+        documents=len(documents),
+        queries=len(queries),
     )
 
 

@@ -109,8 +109,9 @@ class SearchIndexRepository(Protocol):
 
     def lexical(
         self, terms: Sequence[str], kinds: Sequence[SearchKind], public_only: bool, limit: int
-    ) -> list[int]:
-        """Entry ids best first (BM25 on SQLite, ts_rank_cd on PostgreSQL); any term matches."""
+    ) -> list[tuple[int, float]]:
+        """(entry id, score) best first, higher is better (BM25 negated on SQLite,
+        ts_rank_cd on PostgreSQL); any term matches."""
         ...
 
     def entries(self, ids: Sequence[int]) -> dict[int, IndexedText]: ...
@@ -181,7 +182,9 @@ class VectorIndex(Protocol):
 
     def nearest(
         self, query: Vectors, kinds: Sequence[SearchKind], public_only: bool, limit: int
-    ) -> list[int]: ...
+    ) -> list[tuple[int, float]]:
+        """(entry id, cosine similarity of its best passage) best first."""
+        ...
 
 
 class SentimentAnalyzer(Protocol):

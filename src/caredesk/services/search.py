@@ -1,9 +1,9 @@
 """Hybrid search over articles, macros and solved cases, and keeping its index fresh.
 
 Lexical (FTS5 / PostgreSQL full-text) and semantic (stored sentence embeddings) rankings
-are fused by reciprocal rank. Texts are embedded once, after they change, by
-`embed_pending` (a background thread in the API process, or `caredesk kb embed`); a query
-costs one embedding of the query itself.
+are fused by a weighted sum of their normalised scores (`domain.search.convex_fusion`).
+Texts are embedded once, after they change, by `embed_pending` (a background thread in the
+API process, or `caredesk kb embed`); a query costs one embedding of the query itself.
 """
 
 from __future__ import annotations
@@ -21,16 +21,22 @@ from caredesk.domain.events import Event
 from caredesk.domain.knowledge import KnownIssue
 from caredesk.domain.markup import plain_text
 from caredesk.domain.search import (
+    LEXICAL_WEIGHT,
+    SIMILARITY_FLOOR,
+    CaseSubject,
     IndexedText,
     SearchHit,
     SearchKind,
     SearchMode,
     check_query,
+    convex_fusion,
     passages,
     query_terms,
-    reciprocal_rank_fusion,
     snippet,
+    suggestion_relevance,
+    tag_intents,
 )
+from caredesk.services.facts import ISSUE_FIELD
 from caredesk.services.knowledge_ports import Embedder, VectorIndex, Vectors
 from caredesk.services.ports import UnitOfWork, UnitOfWorkFactory
 
@@ -44,6 +50,8 @@ class Semantic:
 
     embedder: Embedder
     index: VectorIndex
+    # The lexical side's share in hybrid fusion (CAREDESK_SEARCH_LEXICAL_WEIGHT).
+    lexical_weight: float = LEXICAL_WEIGHT
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,7 +100,10 @@ def on_case_changed(uow: UnitOfWork, event: Event) -> None:
         index_case(uow, event.case, event.at)
 
 
-def _ranked(
+Scored = list[tuple[int, float]]
+
+
+def ranked(
     uow: UnitOfWork,
     query: str,
     kinds: Sequence[SearchKind],
@@ -100,9 +111,10 @@ def _ranked(
     mode: SearchMode,
     semantic: Semantic | None,
     pool: int,
-) -> tuple[list[int], list[int]]:
-    lexical: list[int] = []
-    dense: list[int] = []
+) -> tuple[Scored, Scored]:
+    """Each side's (entry id, score) candidates, best first, inside the caller's unit."""
+    lexical: Scored = []
+    dense: Scored = []
     if mode is not SearchMode.SEMANTIC:
         lexical = uow.search.lexical(query_terms(query), kinds, public_only, pool)
     if mode is not SearchMode.LEXICAL and semantic is not None:
@@ -140,11 +152,13 @@ def search(
     used = mode if semantic is not None else SearchMode.LEXICAL
     pool = max(CANDIDATES, limit * 3)
     with uow:
-        lexical, dense = _ranked(uow, text, kinds, public_only, used, semantic, pool + len(exclude))
-        fused = reciprocal_rank_fusion([lexical, dense])
+        lexical, dense = ranked(uow, text, kinds, public_only, used, semantic, pool + len(exclude))
+        weight = semantic.lexical_weight if semantic is not None else 1.0
+        fused = convex_fusion(lexical, dense, weight)
         entries = uow.search.entries([entry_id for entry_id, _ in fused[: pool + len(exclude)]])
-    lexical_rank = {entry_id: rank for rank, entry_id in enumerate(lexical, start=1)}
-    dense_rank = {entry_id: rank for rank, entry_id in enumerate(dense, start=1)}
+    lexical_rank = {entry_id: rank for rank, (entry_id, _) in enumerate(lexical, start=1)}
+    dense_rank = {entry_id: rank for rank, (entry_id, _) in enumerate(dense, start=1)}
+    similarity = dict(dense)
     skip = set(exclude)
     terms = query_terms(text)
     hits: list[SearchHit] = []
@@ -166,6 +180,7 @@ def search(
                 lexical_rank=lexical_rank.get(entry_id),
                 semantic_rank=dense_rank.get(entry_id),
                 public=entry.public,
+                similarity=(round(similarity[entry_id], 4) if entry_id in similarity else None),
             )
         )
         if len(hits) == limit:
@@ -304,16 +319,67 @@ def suggest_for_case(
             )
     inbound = [m.body for m in messages if m.kind is MessageKind.INBOUND]
     query = " ".join([case.subject, *inbound[-2:]])[:4000]
+    # Room to drop what does not fit the case's product or intent and still fill the list.
     result = search(
         uow_factory(),
         actor,
         query,
         kinds=[SearchKind.ARTICLE, SearchKind.MACRO, SearchKind.CASE],
-        limit=limit + len(pinned),
+        limit=max(3 * limit, limit + len(pinned)),
         semantic=semantic,
         exclude=[(SearchKind.CASE, str(case_id)), *((h.kind, h.ref_id) for h in pinned)],
     )
-    return CaseSuggestions((pinned + result.hits)[:limit], known, programs)
+    with uow_factory() as uow:
+        fitting = _fitting(uow, case, result.hits)
+    return CaseSuggestions((pinned + fitting)[:limit], known, programs)
+
+
+def _issue_types(uow: UnitOfWork) -> frozenset[str]:
+    from caredesk.services.policy import policy_in_force
+
+    try:
+        return frozenset(policy_in_force(uow).policy.issue_types)
+    except DomainError:  # no policy in force yet
+        return frozenset()
+
+
+def _subject(uow: UnitOfWork, case: Case) -> CaseSubject:
+    """The products of the case's orders and its intent (what triage or an agent set)."""
+    products: set[str] = set()
+    for order_id in case.order_ids:
+        order = uow.orders.get(order_id)
+        if order is not None:
+            products.update(line.product_id for line in order.lines)
+    intent = case.custom_fields.get(ISSUE_FIELD)
+    return CaseSubject(frozenset(products), intent if isinstance(intent, str) else None)
+
+
+def _fitting(uow: UnitOfWork, case: Case, hits: Sequence[SearchHit]) -> list[SearchHit]:
+    """The hits that fit the case's product and intent and clear the relevance floor, the
+    best fitting first; articles and macros by their products and tags, past cases by
+    their orders' products and their intent."""
+    subject = _subject(uow, case)
+    issue_types = _issue_types(uow)
+    scored: list[tuple[float, SearchHit]] = []
+    for hit in hits:
+        if hit.kind is SearchKind.CASE:
+            other = uow.cases.get(int(hit.ref_id))
+            if other is None:
+                continue
+            about = _subject(uow, other)
+            products: frozenset[str] = about.products
+            intents = frozenset({about.intent} if about.intent else ()) & issue_types
+        else:
+            article = uow.articles.get(int(hit.ref_id))
+            if article is None:
+                continue
+            products = frozenset(article.product_ids)
+            intents = tag_intents(article.tags, issue_types)
+        relevance = suggestion_relevance(subject, hit.similarity, products, intents)
+        if relevance is not None and relevance >= SIMILARITY_FLOOR:
+            scored.append((relevance, hit))
+    scored.sort(key=lambda pair: -pair[0])
+    return [hit for _, hit in scored]
 
 
 def _case_known_issues(case: Case) -> list[str]:

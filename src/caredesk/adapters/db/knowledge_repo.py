@@ -322,7 +322,7 @@ class SqlSearchIndexRepository:
 
     def lexical(
         self, terms: Sequence[str], kinds: Sequence[SearchKind], public_only: bool, limit: int
-    ) -> list[int]:
+    ) -> list[tuple[int, float]]:
         if not terms:
             return []
         filters = []
@@ -342,13 +342,13 @@ class SqlSearchIndexRepository:
                 .subquery()
             )
             stmt = (
-                select(hits.c.entry_id)
+                select(hits.c.entry_id, hits.c.score)
                 .join(m.SearchEntryRow, m.SearchEntryRow.id == hits.c.entry_id)
                 .where(*filters)
                 .order_by(hits.c.score, hits.c.entry_id)
                 .limit(limit)
             )
-            return list(self.session.scalars(stmt))
+            return [(entry_id, -float(score)) for entry_id, score in self.session.execute(stmt)]
         document = func.to_tsvector(TS_CONFIG, m.SearchEntryRow.title + " " + m.SearchEntryRow.body)
         query = func.to_tsquery(
             TS_CONFIG,
@@ -356,12 +356,12 @@ class SqlSearchIndexRepository:
         )
         rank = func.ts_rank_cd(document, query, sql_cast(32, Integer))
         stmt = (
-            select(m.SearchEntryRow.id)
+            select(m.SearchEntryRow.id, rank)
             .where(document.op("@@")(query), *filters)
             .order_by(rank.desc(), m.SearchEntryRow.id)
             .limit(limit)
         )
-        return list(self.session.scalars(stmt))
+        return [(entry_id, float(score)) for entry_id, score in self.session.execute(stmt)]
 
     def entries(self, ids: Sequence[int]) -> dict[int, IndexedText]:
         if not ids:

@@ -214,7 +214,10 @@ class SearchHitOut(BaseModel):
     id: str = Field(description="The article's, macro's or case's id.")
     title: str
     snippet: str
-    score: float = Field(description="The fused reciprocal-rank score.")
+    score: float = Field(
+        description="The fused score: the weighted sum of the normalised lexical and semantic "
+        "scores (0 to 1)."
+    )
     lexical_rank: int | None
     semantic_rank: int | None
     url: str
