@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 from typer.testing import CliRunner
@@ -156,6 +157,18 @@ def test_kb_eval_hybrid_finds_paraphrases() -> None:
     assert result.exit_code == 0, result.output
     figures = _last_json(result.stdout)
     assert figures["recall@5"] == pytest.approx(1.0)
+
+
+def test_kb_eval_compare_measures_the_three_modes_on_one_index() -> None:
+    result = CliRunner().invoke(app, ["kb", "eval", *EVAL_ARGS, "--compare", "--json"])
+    assert result.exit_code == 0, result.output
+    figures: dict[str, Any] = json.loads(result.stdout.strip().splitlines()[-1])
+    assert 0.0 <= figures["weight"] <= 1.0
+    every = figures["all"]
+    assert set(every) == {"lexical", "semantic", "hybrid", "hybrid@configured"}
+    for key in ("hit@1", "recall@5", "MRR@10", "nDCG@10", "MAP"):
+        assert 0.0 <= every["hybrid"][key] <= 1.0
+    assert "every query" in result.stdout
 
 
 def test_kb_eval_refuses_labels_for_unknown_documents(tmp_path: Path) -> None:
