@@ -352,3 +352,23 @@ def test_an_angry_follow_up_about_the_faulty_machine_keeps_the_replacement(
     assert plan.issue_type == "defective"
     assert "replacement" not in plan.ineligible
     assert any("replacement" in offer.remedy_ids for offer in plan.offers)
+
+
+def test_the_escalated_storys_top_offer_is_approved_and_ships_the_replacement(
+    container: Container,
+) -> None:
+    _load(container)
+    case_id = _story_cases(container)["escalated-script"]
+    staff = {a.email: a for a in auth.list_agents(container.uow(), SYSTEM)}
+    agent, lead = staff["alex@caredesk.example"], staff["sam@caredesk.example"]
+    now = container.clock.now()
+    top = grants.plan_case(container.uow(), agent.actor(), now, case_id).plan.offers[0]
+    asked = grants.grant_on_case(container.uow(), agent.actor(), now, case_id, top.remedy_ids)
+    assert asked.approval is not None and asked.approval.id is not None
+    if lead.role is not Role.LEAD:
+        lead = next(a for a in staff.values() if a.role is Role.LEAD)
+    done = grants.decide_approval(
+        container.uow(), lead.actor(), now, asked.approval.id, approve=True
+    )
+    assert done.grant.status.value == "executed"
+    assert "replacement" in done.grant.remedy_ids
