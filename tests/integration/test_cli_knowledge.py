@@ -159,6 +159,7 @@ def test_kb_eval_hybrid_finds_paraphrases() -> None:
     assert figures["recall@5"] == pytest.approx(1.0)
 
 
+@pytest.mark.semantic
 def test_kb_eval_compare_measures_the_three_modes_on_one_index() -> None:
     result = CliRunner().invoke(app, ["kb", "eval", *EVAL_ARGS, "--compare", "--json"])
     assert result.exit_code == 0, result.output
