@@ -18,7 +18,6 @@ MAX_QUERY_CHARS = 10_000
 # Long queries (a whole customer message) keep their most telling words only: each word
 # is one posting list to read, and the rarest carry the ranking anyway.
 MAX_QUERY_TERMS = 48
-RRF_K = 60
 _WORD = re.compile(r"\w+", re.UNICODE)
 STOPWORDS = frozenset(
     [
@@ -201,18 +200,6 @@ def query_terms(raw: str, limit: int = MAX_QUERY_TERMS) -> list[str]:
         longest = set(sorted(kept, key=lambda w: (-len(w), kept.index(w)))[:limit])
         kept = [w for w in kept if w in longest]
     return kept
-
-
-def reciprocal_rank_fusion(
-    rankings: Sequence[Sequence[K]], k: int = RRF_K, weights: Sequence[float] | None = None
-) -> list[tuple[K, float]]:
-    """Fuse ranked lists: each item scores sum(weight / (k + rank)); best first, stable."""
-    scores: dict[K, float] = {}
-    for index, ranking in enumerate(rankings):
-        weight = weights[index] if weights else 1.0
-        for rank, key in enumerate(ranking, start=1):
-            scores[key] = scores.get(key, 0.0) + weight / (k + rank)
-    return sorted(scores.items(), key=lambda item: -item[1])
 
 
 # The lexical side's share in hybrid search. Chosen on development splits (docs/knowledge.md):
