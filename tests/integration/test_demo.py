@@ -3,24 +3,27 @@ are open cases whose top offer is their remedy."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
 import pytest
+from fastapi.testclient import TestClient
 from sqlalchemy import Engine, func, select
 
 from caredesk.adapters.db.models import Base
 from caredesk.bootstrap import Container
 from caredesk.domain.agents import SYSTEM, Role
-from caredesk.domain.cases import CaseStatus, MessageKind
+from caredesk.domain.cases import Case, CaseStatus, MessageKind
 from caredesk.domain.errors import ValidationFailed
 from caredesk.domain.orders import OrderStatus, TransactionType
-from caredesk.services import auth, cases, demo, grants
+from caredesk.services import auth, cases, demo, grants, sla
 from caredesk.services.knowledge_ports import IntentClassifier
 from caredesk.services.ports import CaseFilter, UnitOfWork
 from caredesk.services.triage import ClassifierCache
+from caredesk.web.app import create_app
 from tests.conftest import _empty
 
 PASSWORD = "demo-password-1"
@@ -372,3 +375,121 @@ def test_the_escalated_storys_top_offer_is_approved_and_ships_the_replacement(
     )
     assert done.grant.status.value == "executed"
     assert "replacement" in done.grant.remedy_ids
+
+
+def test_an_sla_policy_per_priority_is_in_force_on_business_hours(container: Container) -> None:
+    _load(container)
+    calendars = sla.list_calendars(container.uow(), SYSTEM)
+    assert [c.name for c in calendars] == [demo.CALENDAR_NAME]
+    [calendar] = calendars
+    assert calendar.hours["mon"] == ["08:00-18:00"] and calendar.hours["sat"] == []
+    assert len(calendar.holidays) >= 2
+    policies = {p.name: p for p in sla.list_policies(container.uow(), SYSTEM)}
+    assert set(policies) == {"Urgent", "High", "Normal", "Low"}
+    assert all(p.active and len(p.targets) == 3 for p in policies.values())
+    assert policies["Urgent"].calendar_id is None
+    assert policies["Normal"].calendar_id == calendar.id
+
+
+def test_every_open_case_runs_its_clocks_and_some_are_breached(container: Container) -> None:
+    _load(container)
+    now = container.clock.now()
+    with container.uow() as uow:
+        live = [c for c in _all_cases(uow) if c.status not in DONE]
+        clocks = {c.id: uow.sla.clocks(c.id) for c in live if c.id is not None}
+    assert live
+    for case in live:
+        running = [c for c in clocks[case.id] if c.completed_at is None]
+        assert running, f"case {case.id} has no clock running"
+        assert all(c.policy_id is not None and c.due_at is not None for c in running)
+    dues = [c.due_at for found in clocks.values() for c in found if c.completed_at is None]
+    assert any(due is not None and due < now for due in dues), "no open case is breached"
+    assert any(due is not None and due > now for due in dues), "every open case is breached"
+
+
+def test_ninety_days_of_history_are_solved_answered_granted_and_surveyed(
+    container: Container,
+) -> None:
+    _load(container)
+    now = container.clock.now()
+    with container.uow() as uow:
+        everything = _all_cases(uow)
+        done = [c for c in everything if c.status in DONE]
+        surveys = uow.portal.surveys(answered_since=None, limit=1000)
+        granted = uow.console.executed_grants(now - timedelta(days=100))
+        breached = uow.console.sla_outcomes(now - timedelta(days=100))
+        trial = uow.ledger.trial_balance()
+        handed = [h for c in done if c.id for h in uow.lifecycle.handoffs(c.id)]
+    oldest = min(c.created_at for c in done)
+    assert timedelta(days=80) < now - oldest <= timedelta(days=demo.HISTORY_DAYS)
+    assert {CaseStatus.SOLVED, CaseStatus.CLOSED} <= {c.status for c in done}
+    assert len(done) >= 12
+    # Most customers write while the desk is open, and so most cases start then.
+    office = [c for c in done if c.created_at.weekday() < 5 and 8 <= c.created_at.hour < 18]
+    assert len(office) > len(done) / 2
+    scores = {s.score for s in surveys}
+    assert scores & {1, 2} and scores & {4, 5}, scores
+    assert granted, "no grant was executed in the history"
+    assert trial == 0
+    assert handed, "no case was escalated"
+    assert any(met for _, met in breached) and any(not met for _, met in breached)
+
+
+def test_the_stories_are_the_five_newest_open_cases_each_with_its_agent(
+    container: Container,
+) -> None:
+    summary = _load(container)
+    with container.uow() as uow:
+        live = [c for c in _all_cases(uow) if c.status not in DONE]
+        agents = {a.id: a.email for a in uow.agents.all()}
+    newest = sorted(live, key=lambda c: c.created_at, reverse=True)[: len(STORIES)]
+    owners = {
+        next(t for t in c.tags if t.startswith("story:")).removeprefix("story:"): agents[
+            c.assignee_id
+        ]
+        for c in newest
+        if demo.STORY_TAG in c.tags and c.assignee_id is not None
+    }
+    assert owners == {key: email for key, email, _ in demo.STORY_OWNERS}
+    described = summary.describe()
+    for key, email, _ in demo.STORY_OWNERS:
+        assert re.search(rf"{key}\s+{re.escape(email)}", described), key
+
+
+def test_the_dashboard_shows_sla_and_satisfaction_with_data(container: Container) -> None:
+    _load(container)
+    with TestClient(create_app(container=container), follow_redirects=False) as client:
+        sign_in(client, "lena.lead@caredesk.example")
+        page = client.get("/dashboard?days=90")
+    assert page.status_code == 200, page.text
+    kpis = dict(re.findall(r"<dt>([^<]+)</dt><dd>([^<]*)</dd>", page.text))
+    for name in ("Median first reply", "Median resolution", "SLA targets met", "Satisfaction"):
+        assert kpis[name] != "—", name
+    assert kpis["Granted"] not in ("$0.00", "—")
+    assert "SLA attainment" in page.text
+    assert "Satisfaction (average score" in page.text
+
+
+DONE = (CaseStatus.SOLVED, CaseStatus.CLOSED)
+
+
+def sign_in(client: TestClient, email: str) -> None:
+    form = client.get("/login")
+    token = re.search(r'name="login_csrf" value="([^"]+)"', form.text)
+    assert token is not None
+    response = client.post(
+        "/login",
+        data={"email": email, "password": PASSWORD, "login_csrf": token.group(1), "next": "/"},
+    )
+    assert response.status_code == 303, response.text
+
+
+def _all_cases(uow: UnitOfWork) -> list[Case]:
+    found: list[Case] = []
+    cursor = None
+    while True:
+        page = uow.cases.find(CaseFilter(), 500, cursor)
+        found.extend(page.items)
+        cursor = page.next_cursor
+        if cursor is None:
+            return found

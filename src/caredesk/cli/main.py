@@ -155,6 +155,7 @@ def demo_load(
             customers=customers,
             admin_email=settings.demo_admin_email,
             admin_password=settings.demo_admin_password,
+            timezone=settings.desk_timezone,
         )
         auth.revoke_tokens_named(container.uow(), SYSTEM, now, demo.DEMO_TOKEN_NAME)
         issued = auth.create_token(
@@ -166,8 +167,11 @@ def demo_load(
             agent_id=summary.admin_id,
         )
         out.print(summary.describe())
-        out.print(f"Sign in at {base}/ as {settings.demo_admin_email}")
-        out.print(f"  password: {settings.demo_admin_password}")
+        out.print(
+            f"Sign in at {base}/ as a story's agent above, or as the admin "
+            f"{settings.demo_admin_email}"
+        )
+        out.print(f"  password (every demo account): {settings.demo_admin_password}")
         out.print(f"Customers' portal: {base}/portal", soft_wrap=True)
         out.print(
             f"  a customer's sign-in link: caredesk portal link EMAIL --url {base}/portal",

@@ -19,6 +19,7 @@ from typing import Any
 import yaml
 
 from caredesk.domain.agents import SYSTEM, Actor, Agent, Role
+from caredesk.domain.calendars import ALWAYS_OPEN, US_PER_MINUTE, Clockwork, from_us, to_us
 from caredesk.domain.cases import CaseStatus, Channel, CustomValue, MessageKind, Priority
 from caredesk.domain.catalog import Product, Variant
 from caredesk.domain.customers import (
@@ -39,13 +40,24 @@ from caredesk.domain.orders import (
     PaymentTransaction,
     TransactionType,
 )
-from caredesk.services import auth, cases, policy
+from caredesk.services import auth, cases, grants, lifecycle, policy, portal, sla
 from caredesk.services.demo_knowledge import load_demo_knowledge
 from caredesk.services.ports import PasswordHasher, UnitOfWork, UnitOfWorkFactory
 
 DEMO_TOKEN_NAME = "demo"
 DEFAULT_CUSTOMERS = 300
 STORY_TAG = "seed-story"
+ALEX, PRIYA, SAM = "alex@caredesk.example", "priya@caredesk.example", "sam@caredesk.example"
+# story, the agent it is assigned to now (sign in as them to work it), what it is about
+STORY_OWNERS = (
+    ("label-printer", ALEX, "Graham's old label printer died with an OS upgrade"),
+    ("missed-date", PRIYA, "Dana's desk missed its agreed delivery date"),
+    ("wrong-items", ALEX, "Maya's first order came with the wrong items"),
+    ("new-baby", PRIYA, "Lucia asks about a monitor for her newborn"),
+    ("escalated-script", SAM, "Ray's espresso machine, escalated and answered by script"),
+)
+# Every story case opened within this long before `now`, and no other open case did.
+STORIES_WITHIN = timedelta(hours=72)
 MARKER_ACTION = "demo.loaded"
 MARKER_ENTITY = ("store", "demo")
 
@@ -198,6 +210,22 @@ COST_RATES = {
     "fitness": Decimal("0.45"),
     "home": Decimal("0.42"),
 }
+# The desk's SLA: business hours in the desk's time zone, and a policy per priority.
+# Urgent cases run round the clock; the others count only the hours the desk is open.
+CALENDAR_NAME = "Standard"
+OPENING_HOURS = {day: ["08:00-18:00"] for day in ("mon", "tue", "wed", "thu", "fri")}
+HOLIDAYS = ((1, 1), (7, 4), (12, 25), (12, 26))  # month, day; every year the history spans
+# name, priority, on the business calendar, minutes to first reply, next reply, resolution
+SLA_TARGETS = (
+    ("Urgent", Priority.URGENT, False, 60, 120, 8 * 60),
+    ("High", Priority.HIGH, True, 120, 240, 2 * 600),
+    ("Normal", Priority.NORMAL, True, 240, 480, 3 * 600),
+    ("Low", Priority.LOW, True, 480, 960, 5 * 600),
+)
+# How far back the store's case history goes.
+HISTORY_DAYS = 90
+HISTORY_CASES = 200
+
 # Days before `now` when a product was first and last sold: the 450 replaced the 350.
 SALE_WINDOWS: dict[str, tuple[int | None, int | None]] = {
     LABELWRITER_350: (None, 700),
@@ -218,10 +246,10 @@ ADMIN_NAME = "Desk Admin"
 ROSTER = (
     _Person("lena.lead@caredesk.example", "Lena Park", Role.LEAD, ("Front line", "Tier 2")),
     _Person("omar.lead@caredesk.example", "Omar Haddad", Role.LEAD, ("Tier 2", "Billing")),
-    _Person("alex@caredesk.example", "Alex Rivera", Role.AGENT, ("Front line",)),
+    _Person(ALEX, "Alex Rivera", Role.AGENT, ("Front line",)),
     _Person("erin.editor@caredesk.example", "Erin Walsh", Role.EDITOR, ("Front line",)),
-    _Person("priya@caredesk.example", "Priya Nair", Role.AGENT, ("Front line",)),
-    _Person("sam@caredesk.example", "Sam Osei", Role.AGENT, ("Tier 2",)),
+    _Person(PRIYA, "Priya Nair", Role.AGENT, ("Front line",)),
+    _Person(SAM, "Sam Osei", Role.AGENT, ("Tier 2",)),
     _Person("jo@caredesk.example", "Jo Bauer", Role.AGENT, ("Billing",)),
     _Person("vic.viewer@caredesk.example", "Vic Moreau", Role.VIEWER, ()),
 )
@@ -239,7 +267,12 @@ class DemoSummary:
         state = "loaded" if self.created else "already loaded; nothing changed"
         counted = ", ".join(f"{value:,} {name}" for name, value in self.counts.items())
         lines = [f"Demo store {state} (seed {self.seed}):", f"  {counted}"]
-        lines.append(f"The {len(STORIES)} story cases are tagged {STORY_TAG!r}.")
+        lines.append(
+            f"The {len(STORIES)} story cases (tagged {STORY_TAG!r}); sign in as the agent "
+            "who has each in My cases:"
+        )
+        width = max(len(key) for key, _, _ in STORY_OWNERS)
+        lines += [f"  {key:<{width}}  {email:<24} {about}" for key, email, about in STORY_OWNERS]
         if self.logins:
             lines.append("Agents (all sign in with the admin's password):")
             lines += [f"  {role:<6} {email}" for email, role in self.logins]
@@ -255,8 +288,10 @@ def load_demo(
     customers: int = DEFAULT_CUSTOMERS,
     admin_email: str,
     admin_password: str,
+    timezone: str = "UTC",
 ) -> DemoSummary:
-    """Generate the store: `customers` shoppers plus the five story customers.
+    """Generate the store: `customers` shoppers plus the five story customers, with 90 days
+    of solved cases behind the open ones, all timed by the SLA (business hours in `timezone`).
 
     Every agent gets `admin_password`. On a database that has the store already, only an
     admin missing under `admin_email` is added, so the printed sign-in always works.
@@ -276,6 +311,7 @@ def load_demo(
 
     rng = random.Random(seed)
     policy.load_policy(uow_factory(), SYSTEM, now, _demo_policy_text())
+    calendar = _service_levels(uow_factory, now, timezone)
     # Argon2 is slow on purpose: one hash serves every demo agent.
     password_hash = hasher.hash(admin_password)
     staff = _staff(uow_factory, now, admin_email, password_hash)
@@ -296,13 +332,17 @@ def load_demo(
         uow.commit()
 
     load_demo_knowledge(uow_factory, now, LABELWRITER_ISSUE)
+    case_count = _past_cases(uow_factory, rng, staff, shoppers, now, calendar)
+    case_count += _background_cases(uow_factory, rng, staff, shoppers, now)
+    # Opened last and most recently, the stories head every queue sorted by age.
     for story in stories:
         _open_story_case(uow_factory, staff, story, now)
-    case_count = len(stories) + _background_cases(uow_factory, rng, staff, shoppers, now)
+    case_count += len(stories)
     counts = {
         "customers": len(everyone),
         "products": len(products),
-        "orders": sum(len(s.orders) for s in everyone),
+        # Replacements the history's grants shipped are orders too.
+        "orders": _order_count(uow_factory),
         "cases": case_count,
         "agents": len(staff.agent_ids),
         "teams": len(staff.team_ids),
@@ -321,6 +361,11 @@ def load_demo(
         )
         uow.commit()
     return DemoSummary(admin_id, True, seed, counts, staff.logins)
+
+
+def _order_count(uow_factory: UnitOfWorkFactory) -> int:
+    with uow_factory() as uow:
+        return sum(1 for _ in uow.orders.iterate())
 
 
 def _marker(uow: UnitOfWork) -> dict[str, Any] | None:
@@ -382,6 +427,36 @@ def _demo_policy_text() -> str:
         }
     ]
     return yaml.safe_dump(data, sort_keys=False)
+
+
+def _service_levels(uow_factory: UnitOfWorkFactory, now: datetime, timezone: str) -> Clockwork:
+    """The business calendar and one SLA policy per priority, in force since before the
+    history starts, so every case the demo opens runs its clocks."""
+    since = now - timedelta(days=HISTORY_DAYS + 1)
+    years = range(since.year, now.year + 2)
+    calendar = sla.create_calendar(
+        uow_factory(),
+        SYSTEM,
+        since,
+        name=CALENDAR_NAME,
+        timezone=timezone,
+        hours=OPENING_HOURS,
+        holidays=[date(year, month, day) for year in years for month, day in HOLIDAYS],
+    )
+    for position, (name, priority, business, first, following, resolution) in enumerate(
+        SLA_TARGETS, start=1
+    ):
+        sla.create_policy(
+            uow_factory(),
+            SYSTEM,
+            since,
+            name=name,
+            targets={"first_reply": first, "next_reply": following, "resolution": resolution},
+            calendar_id=calendar.id if business else None,
+            match={"priorities": [priority.value]},
+            position=position * 10,
+        )
+    return calendar
 
 
 # -- the people at the desk --------------------------------------------------------------
@@ -966,7 +1041,7 @@ def _label_printer(
             "don't.\n\nThanks,\nGraham"
         ),
         team="Front line",
-        assignee="alex@caredesk.example",
+        assignee=ALEX,
         tags=(f"known-issue:{LABELWRITER_ISSUE}",),
         custom_fields={
             "issue_type": "known_issue",
@@ -1022,7 +1097,7 @@ def _missed_date(
             "don't offer me a fee to speed things up.\n\nDana Whitfield"
         ),
         team="Front line",
-        assignee="priya@caredesk.example",
+        assignee=PRIYA,
         priority=Priority.HIGH,
         custom_fields={"issue_type": "late_delivery"},
         steps=(
@@ -1083,7 +1158,7 @@ def _wrong_items(
             "Maya Hart"
         ),
         team="Front line",
-        assignee="alex@caredesk.example",
+        assignee=ALEX,
         channel=Channel.PORTAL,
         custom_fields={"issue_type": "wrong_item"},
     )
@@ -1132,7 +1207,7 @@ def _new_baby(
             "then.\n\nThank you so much,\nLucia"
         ),
         team="Front line",
-        assignee="priya@caredesk.example",
+        assignee=PRIYA,
         priority=Priority.LOW,
         tags=("moment:new_baby",),
         custom_fields={"issue_type": "general", "moments": "new_baby"},
@@ -1178,10 +1253,10 @@ def _escalated_script(
             "old. What can you do?\n\nRay Okafor"
         ),
         team="Front line",
-        assignee="alex@caredesk.example",
+        assignee=ALEX,
         custom_fields={"issue_type": "defective"},
         steps=(
-            _Step(66, MessageKind.OUTBOUND, SCRIPT, agent="alex@caredesk.example"),
+            _Step(66, MessageKind.OUTBOUND, SCRIPT, agent=ALEX),
             _Step(
                 50,
                 MessageKind.INBOUND,
@@ -1193,10 +1268,10 @@ def _escalated_script(
                 48,
                 MessageKind.NOTE,
                 "Customer already descaled twice, still lukewarm. Escalating to Tier 2.",
-                agent="alex@caredesk.example",
-                changes={"team": "Tier 2", "assignee": "sam@caredesk.example", "priority": "high"},
+                agent=ALEX,
+                changes={"team": "Tier 2", "assignee": SAM, "priority": "high"},
             ),
-            _Step(30, MessageKind.OUTBOUND, SCRIPT, agent="sam@caredesk.example"),
+            _Step(30, MessageKind.OUTBOUND, SCRIPT, agent=SAM),
             _Step(
                 6,
                 MessageKind.INBOUND,
@@ -1512,14 +1587,17 @@ def _everyday_case(
     if order is not None and order.placed_at is not None:
         events = [order.placed_at, *(f.delivered_at or f.shipped_at for f in order.fulfilments)]
         earliest = max(e for e in events if e is not None)
-    latest = now - timedelta(hours=1)
+    fate = rng.choices(("new", "open", "waiting", "solved", "closed"), (15, 25, 15, 30, 15))[0]
+    if not ask.may_solve and fate in ("solved", "closed"):
+        fate = "waiting"
+    # A case still open when the demo starts is older than every story; a solved one had
+    # the time its conversation takes.
+    still_open = fate not in ("solved", "closed")
+    latest = now - (STORIES_WITHIN if still_open else timedelta(hours=40))
     earliest = min(max(earliest, now - timedelta(days=21)), latest)
     span = int((latest - earliest).total_seconds())
     opened = earliest + timedelta(seconds=rng.randint(span // 4, span) if span > 0 else 0)
     agent_email = rng.choice(staff.members(ask.team))
-    fate = rng.choices(("new", "open", "waiting", "solved", "closed"), (15, 25, 15, 30, 15))[0]
-    if not ask.may_solve and fate in ("solved", "closed"):
-        fate = "waiting"
     view = cases.create_case(
         uow_factory(),
         SYSTEM,
@@ -1566,3 +1644,248 @@ def _everyday_case(
     closed_at = at + timedelta(days=4)
     if fate == "closed" and closed_at <= now:
         cases.change_status(uow_factory(), SYSTEM, closed_at, case_id, CaseStatus.CLOSED)
+
+
+# -- ninety days of history --------------------------------------------------------------
+
+# Asks the history draws from: a case long solved cannot be one the desk could not close.
+PRIORITY_WEIGHTS = (
+    (Priority.LOW, 15),
+    (Priority.NORMAL, 60),
+    (Priority.HIGH, 20),
+    (Priority.URGENT, 5),
+)
+# Issues on which an agent looks for a remedy before solving.
+REMEDY_ISSUES = frozenset({"late_delivery", "damaged", "defective", "return_request", "billing"})
+SURVEY_COMMENTS = {
+    1: ("Nobody answered for days.", "I had to explain everything twice."),
+    2: ("Slow, and the first answer did not help.", ""),
+    3: ("Fine in the end.", ""),
+    4: ("Quick and friendly.", ""),
+    5: ("Sorted in one reply, thank you!", "Above and beyond. I'll order again.", ""),
+}
+
+
+def _fits_then(ask: _Ask, order: Order, at: datetime) -> bool:
+    """Whether the order was, at `at`, what the ask is about."""
+    if order.placed_at is None or order.placed_at >= at or order.status is OrderStatus.CANCELLED:
+        return False
+    shipped = [f for f in order.fulfilments if f.shipped_at is not None and f.shipped_at < at]
+    delivered = [f.delivered_at for f in shipped if f.delivered_at and f.delivered_at < at]
+    if ask.issue == "where_is_my_order":
+        return bool(shipped) and len(delivered) < len(shipped)
+    if ask.issue == "late_delivery":
+        promised = order.promised_date
+        return (
+            bool(shipped) and len(delivered) < len(shipped)
+            and promised is not None and promised < at.date()
+        )  # fmt: skip
+    if ask.issue in ("return_request", "damaged", "defective"):
+        return bool(delivered) and at - max(delivered) < timedelta(days=30)
+    if ask.issue == "billing":
+        return at - order.placed_at < timedelta(days=45)
+    return False
+
+
+def _working(clockwork: Clockwork, start: datetime, minutes: float) -> datetime:
+    return from_us(clockwork.add_working_us(to_us(start), int(minutes * US_PER_MINUTE)))
+
+
+def _office_moment(
+    rng: random.Random, calendar: Clockwork, start: datetime, end: datetime
+) -> datetime:
+    """Mostly while the desk is open, as most customers write from work; now and then not."""
+    if rng.random() < 0.2:
+        return start + timedelta(seconds=rng.randint(0, int((end - start).total_seconds())))
+    open_us = calendar.working_us(to_us(start), to_us(end))
+    return from_us(calendar.add_working_us(to_us(start), rng.randrange(max(open_us, 1))))
+
+
+def _reply_after(
+    rng: random.Random, clockwork: Clockwork, start: datetime, target: int, on_time: float
+) -> datetime:
+    """An agent's answer: within the target with chance `on_time`, else past it."""
+    share = rng.uniform(0.05, 0.85) if rng.random() < on_time else rng.uniform(1.1, 1.8)
+    return _working(clockwork, start, target * share)
+
+
+def _past_cases(
+    uow_factory: UnitOfWorkFactory,
+    rng: random.Random,
+    staff: _Staff,
+    shoppers: list[_Shopper],
+    now: datetime,
+    calendar: Clockwork,
+) -> int:
+    """Everyday cases of the last 90 days, every one solved by now: replies in business
+    hours (a few late, so some clocks breached), a grant where the policy offers one within
+    the agent's authority, some escalations, and the customers' survey answers."""
+    if not shoppers:
+        return 0
+    wanted = min(HISTORY_CASES, max(6, len(shoppers) // 2))
+    # The slowest conversation (a low-priority case answered late twice, over a weekend)
+    # takes about ten days: the history stops in time for every one to be solved by now.
+    start, end = now - timedelta(days=HISTORY_DAYS), now - timedelta(days=14)
+    asks = [a for a in ASKS if a.may_solve]
+    general = next(a for a in ASKS if a.fits is None)
+    outbox = portal.MemoryOutbox(limit=1)
+    openings = sorted(_office_moment(rng, calendar, start, end) for _ in range(wanted))
+    for opened in openings:
+        ask = rng.choices(asks, [a.weight for a in asks])[0]
+        queue = rng.sample(shoppers, len(shoppers))
+        shopper, order = next(
+            ((s, o) for s in queue for o in s.orders if _fits_then(ask, o, opened)),
+            (None, None),
+        )
+        if shopper is None:
+            ask = general
+            shopper = next((s for s in queue if (s.customer.created_at or now) < opened), queue[0])
+        _past_case(uow_factory, rng, staff, shopper, ask, order, opened, now, calendar, outbox)
+    return wanted
+
+
+def _past_case(
+    uow_factory: UnitOfWorkFactory,
+    rng: random.Random,
+    staff: _Staff,
+    shopper: _Shopper,
+    ask: _Ask,
+    order: Order | None,
+    opened: datetime,
+    now: datetime,
+    calendar: Clockwork,
+    outbox: portal.MemoryOutbox,
+) -> None:
+    priority = rng.choices([p for p, _ in PRIORITY_WEIGHTS], [w for _, w in PRIORITY_WEIGHTS])[0]
+    _, _, business, first_target, next_target, _ = next(t for t in SLA_TARGETS if t[1] is priority)
+    clockwork = calendar if business else ALWAYS_OPEN
+    agent_email = rng.choice(staff.members(ask.team))
+    agent = staff.actor(agent_email)
+    view = cases.create_case(
+        uow_factory(),
+        SYSTEM,
+        opened,
+        customer_id=shopper.customer.id,
+        subject=_fill(rng.choice(ask.subjects), shopper, order),
+        body=_fill(rng.choice(ask.bodies), shopper, order),
+        channel=rng.choice((Channel.EMAIL, Channel.EMAIL, Channel.PORTAL, Channel.CHAT)),
+        priority=priority,
+        team_id=staff.team_ids[ask.team],
+        assignee_id=staff.agent_ids[agent_email],
+        tags=[f"issue:{ask.issue}"],
+        order_ids=[order.id] if order else [],
+        custom_fields={"issue_type": ask.issue},
+    )
+    case_id = view.case.id
+    assert case_id is not None
+    at = _reply_after(rng, clockwork, opened, first_target, 0.85)
+    late = at > _working(clockwork, opened, first_target)
+    reply = _fill(ask.reply, shopper, order)
+    cases.add_message(uow_factory(), agent, at, case_id, kind=MessageKind.OUTBOUND, body=reply)
+    escalated = ask.team == "Front line" and rng.random() < 0.12
+    if escalated:
+        at += timedelta(minutes=rng.randint(5, 40))
+        lifecycle.escalate(
+            uow_factory(),
+            agent,
+            at,
+            case_id,
+            team_id=staff.team_ids["Tier 2"],
+            open_question="Is there more we can do than the usual answer?",
+        )
+        agent_email = rng.choice(staff.members("Tier 2"))
+        agent = staff.actor(agent_email)
+        at = _working(clockwork, at, rng.randint(10, 90))
+        cases.assign_case(
+            uow_factory(), agent, at, case_id, assignee_id=staff.agent_ids[agent_email]
+        )
+    if rng.random() < 0.45:
+        # The customer writes again; the next reply runs its own clock.
+        at += timedelta(hours=rng.uniform(1, 30))
+        cases.add_message(
+            uow_factory(),
+            SYSTEM,
+            at,
+            case_id,
+            kind=MessageKind.INBOUND,
+            body=rng.choice(FOLLOW_UPS),
+        )
+        at = _reply_after(rng, clockwork, at, next_target, 0.85)
+        cases.add_message(
+            uow_factory(), agent, at, case_id, kind=MessageKind.OUTBOUND, body=rng.choice(ANSWERS)
+        )
+    if ask.issue in REMEDY_ISSUES and rng.random() < 0.5:
+        at += timedelta(minutes=rng.randint(3, 30))
+        _grant_best(uow_factory, agent, at, case_id)
+    at += timedelta(hours=rng.uniform(0.5, 20))
+    cases.add_message(uow_factory(), SYSTEM, at, case_id, kind=MessageKind.INBOUND, body=ask.thanks)
+    at = _working(clockwork, at, rng.randint(5, 90))
+    cases.change_status(uow_factory(), agent, at, case_id, CaseStatus.SOLVED)
+    if rng.random() < 0.75:
+        at += timedelta(hours=rng.uniform(0.5, 3))
+        _survey(uow_factory, rng, outbox, at, case_id, unhappy=late or escalated)
+    closed = at + timedelta(days=4)
+    if rng.random() < 0.7 and closed < now:
+        cases.change_status(uow_factory(), SYSTEM, closed, case_id, CaseStatus.CLOSED)
+
+
+FOLLOW_UPS = (
+    "Thanks. One more question: how long will that take?",
+    "Any news? I haven't heard anything since.",
+    "Sorry, I forgot to say: the order number is in my first message.",
+    "I tried that and it didn't help. What now?",
+)
+ANSWERS = (
+    "It should be with you within three business days; I'll keep watching it.",
+    "I've checked again and everything is on track. I'll write as soon as it moves.",
+    "Thanks for trying that. I've sorted it on our side now; you don't need to do anything.",
+)
+
+
+def _grant_best(uow_factory: UnitOfWorkFactory, agent: Actor, at: datetime, case_id: int) -> None:
+    """The planner's best offer that the agent may grant alone, executed like a click."""
+    plan = grants.plan_case(uow_factory(), agent, at, case_id).plan
+    offer = next((o for o in plan.offers if not o.decision.needs_approval), None)
+    if offer is None:
+        return
+    grants.grant_on_case(
+        uow_factory(),
+        agent,
+        at,
+        case_id,
+        offer.remedy_ids,
+        idempotency_key=f"demo-history-{case_id}",
+    )
+
+
+def _survey(
+    uow_factory: UnitOfWorkFactory,
+    rng: random.Random,
+    outbox: portal.MemoryOutbox,
+    at: datetime,
+    case_id: int,
+    *,
+    unhappy: bool,
+) -> None:
+    """The survey of a solved case, answered (or not) by its customer within two days."""
+    links: list[str] = []
+
+    def link_for(secret: str, score: int | None) -> str:
+        links.append(secret)
+        return f"/csat/{secret}"
+
+    survey = portal.send_survey(
+        uow_factory(), outbox, at, case_id, link_for=link_for, valid_for=timedelta(days=14)
+    )
+    if survey is None or rng.random() < 0.35:
+        return
+    weights = (3, 3, 2, 1, 1) if unhappy else (1, 1, 2, 5, 8)
+    score = rng.choices((1, 2, 3, 4, 5), weights)[0]
+    comment = rng.choice(SURVEY_COMMENTS[score])
+    portal.answer_survey(
+        uow_factory(),
+        at + timedelta(hours=rng.uniform(0.2, 40)),
+        links[0],
+        score=score,
+        comment=comment or None,
+    )
