@@ -50,11 +50,11 @@ STORY_TAG = "seed-story"
 ALEX, PRIYA, SAM = "alex@caredesk.example", "priya@caredesk.example", "sam@caredesk.example"
 # story, the agent it is assigned to now (sign in as them to work it), what it is about
 STORY_OWNERS = (
-    ("label-printer", ALEX, "Graham's old label printer died with an OS upgrade"),
-    ("missed-date", PRIYA, "Dana's desk missed its agreed delivery date"),
-    ("wrong-items", ALEX, "Maya's first order came with the wrong items"),
-    ("new-baby", PRIYA, "Lucia asks about a monitor for her newborn"),
-    ("escalated-script", SAM, "Ray's espresso machine, escalated and answered by script"),
+    ("label-printer", ALEX, "Graham's label printer"),
+    ("missed-date", PRIYA, "Dana's standing desk"),
+    ("wrong-items", ALEX, "Maya's party dresses"),
+    ("new-baby", PRIYA, "Lucia's baby monitor"),
+    ("escalated-script", SAM, "Ray's espresso machine"),
 )
 # Every story case opened within this long before `now`, and no other open case did.
 STORIES_WITHIN = timedelta(hours=72)
@@ -224,7 +224,7 @@ SLA_TARGETS = (
 )
 # How far back the store's case history goes.
 HISTORY_DAYS = 90
-HISTORY_CASES = 200
+HISTORY_CASES = 120
 
 # Days before `now` when a product was first and last sold: the 450 replaced the 350.
 SALE_WINDOWS: dict[str, tuple[int | None, int | None]] = {
@@ -267,10 +267,7 @@ class DemoSummary:
         state = "loaded" if self.created else "already loaded; nothing changed"
         counted = ", ".join(f"{value:,} {name}" for name, value in self.counts.items())
         lines = [f"Demo store {state} (seed {self.seed}):", f"  {counted}"]
-        lines.append(
-            f"The {len(STORIES)} story cases (tagged {STORY_TAG!r}); sign in as the agent "
-            "who has each in My cases:"
-        )
+        lines.append(f"The {len(STORIES)} story cases (tagged {STORY_TAG!r}), and who has each:")
         width = max(len(key) for key, _, _ in STORY_OWNERS)
         lines += [f"  {key:<{width}}  {email:<24} {about}" for key, email, about in STORY_OWNERS]
         if self.logins:
@@ -1722,7 +1719,7 @@ def _past_cases(
     the agent's authority, some escalations, and the customers' survey answers."""
     if not shoppers:
         return 0
-    wanted = min(HISTORY_CASES, max(6, len(shoppers) // 2))
+    wanted = min(HISTORY_CASES, max(12, len(shoppers) // 3))
     # The slowest conversation (a low-priority case answered late twice, over a weekend)
     # takes about ten days: the history stops in time for every one to be solved by now.
     start, end = now - timedelta(days=HISTORY_DAYS), now - timedelta(days=14)
