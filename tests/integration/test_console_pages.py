@@ -463,7 +463,12 @@ def test_breaching_soon_and_sort_by_sla_due(app_client: TestClient, store: Conta
     assert f'data-case="{later}"' not in breaching
     ordered = app_client.get("/queue?view=open&sort=due").text
     rows = [int(n) for n in re.findall(r'data-case="(\d+)"', ordered)]
-    assert rows[:2] == [soon, later]
+    assert rows.index(soon) < rows.index(later)
+    # The demo's own SLA policies time the other stories: every row is in due order.
+    with store.uow.read_only() as uow:
+        due = uow.console.next_due(rows)
+    dues = [due[r] for r in rows if r in due]
+    assert dues == sorted(dues) and len(dues) == len(rows)
     assert "SLA due first" in ordered
     assert app_client.get("/queue?view=open&sort=sideways").status_code == 422
 
@@ -577,9 +582,14 @@ def test_dashboard_shows_sla_attainment(app_client: TestClient, store: Container
             clock.breached_at = clock.due_at if breached else None
             uow.sla.save_clocks([clock])
         uow.commit()
+    with store.uow.read_only() as uow:
+        outcomes = uow.console.sla_outcomes(now - timedelta(days=30))
+    # The two set here beside the targets the demo's stories met or missed on their own.
+    kept = sum(ok for _, ok in outcomes)
+    assert 0 < kept < len(outcomes)
     sign_in(app_client, LEAD)
     page = app_client.get("/dashboard").text
-    assert re.search(r"SLA targets met</dt><dd>50%</dd>", page)
+    assert f"SLA targets met</dt><dd>{kept / len(outcomes):.0%}</dd>" in page
     assert "SLA attainment (share of targets met" in page
 
 
