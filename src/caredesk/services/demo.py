@@ -224,7 +224,7 @@ SLA_TARGETS = (
 )
 # How far back the store's case history goes.
 HISTORY_DAYS = 90
-HISTORY_CASES = 120
+HISTORY_CASES = 90
 
 # Days before `now` when a product was first and last sold: the 450 replaced the 350.
 SALE_WINDOWS: dict[str, tuple[int | None, int | None]] = {
@@ -1719,7 +1719,7 @@ def _past_cases(
     the agent's authority, some escalations, and the customers' survey answers."""
     if not shoppers:
         return 0
-    wanted = min(HISTORY_CASES, max(12, len(shoppers) // 3))
+    wanted = min(HISTORY_CASES, max(12, len(shoppers) // 4))
     # The slowest conversation (a low-priority case answered late twice, over a weekend)
     # takes about ten days: the history stops in time for every one to be solved by now.
     start, end = now - timedelta(days=HISTORY_DAYS), now - timedelta(days=14)
