@@ -1,5 +1,6 @@
-"""The demo store: generated, deterministic, idempotent, consistent, and the five stories
-are open cases whose top offer is their remedy."""
+"""The demo store: generated, deterministic, idempotent, consistent, timed by its SLA over
+90 days of history, and the five stories are the newest open cases, each with its agent and
+with its remedy as the top offer."""
 
 from __future__ import annotations
 
@@ -12,9 +13,11 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, func, select
+from typer.testing import CliRunner
 
 from caredesk.adapters.db.models import Base
 from caredesk.bootstrap import Container
+from caredesk.cli.main import app as cli
 from caredesk.domain.agents import SYSTEM, Role
 from caredesk.domain.cases import Case, CaseStatus, MessageKind
 from caredesk.domain.errors import ValidationFailed
@@ -493,3 +496,19 @@ def _all_cases(uow: UnitOfWork) -> list[Case]:
         cursor = page.next_cursor
         if cursor is None:
             return found
+
+
+def test_demo_load_prints_each_story_agent_and_the_password(
+    container: Container, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CAREDESK_DATABASE_URL", container.settings.database_url)
+    monkeypatch.setenv("CAREDESK_SEMANTIC_SEARCH", "false")
+    monkeypatch.setenv("CAREDESK_DEMO_ADMIN_PASSWORD", PASSWORD)
+    monkeypatch.setenv("CAREDESK_DESK_TIMEZONE", "America/Chicago")
+    done = CliRunner().invoke(cli, ["demo", "load", "--customers", "3"])
+    assert done.exit_code == 0, done.output
+    for key, email, _ in demo.STORY_OWNERS:
+        assert re.search(rf"{key}\s+{re.escape(email)}", done.output), key
+    assert f"password (every demo account): {PASSWORD}" in done.output
+    [calendar] = sla.list_calendars(container.uow(), SYSTEM)
+    assert calendar.timezone == "America/Chicago"

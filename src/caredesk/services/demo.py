@@ -1,5 +1,8 @@
-"""The demo store: a generated shop with customers, orders, agents, and the five stories.
+"""The demo store: a generated shop with customers, orders, agents, its SLA, 90 days of
+solved cases, and the five stories as the newest open cases.
 
+The history goes through the same commands as the console, with `now` set in the past, so
+its clocks, grants (orders, ledger), handoffs, surveys and audit trail are the real thing.
 Nothing is read from a data set. One seed and `now` decide everything, so two loads with the
 same arguments produce the same store. A marker event, written last, says the store is there;
 loading again then changes nothing. A load that died half-way is not resumed: start again from
@@ -1645,7 +1648,7 @@ def _everyday_case(
 
 # -- ninety days of history --------------------------------------------------------------
 
-# Asks the history draws from: a case long solved cannot be one the desk could not close.
+# Most cases are routine; a few are urgent.
 PRIORITY_WEIGHTS = (
     (Priority.LOW, 15),
     (Priority.NORMAL, 60),
