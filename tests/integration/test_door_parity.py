@@ -290,6 +290,9 @@ def _console_grant(remedy: str, notice: str) -> Callable[[Desk, Run], None]:
                 "csrf_token": form["csrf_token"],
                 "remedies": remedy,
                 "idempotency_key": uuid.uuid4().hex,
+                # Told at once, as the other doors do; the console's default, telling it in
+                # the agent's next reply, is tests/integration/test_case_page.py's.
+                "tell_now": "1",
             },
         )
         assert done.status_code == 303, done.text
