@@ -269,7 +269,8 @@ embedding rate, which bounds how fast new articles and solved cases become finda
 meaning); the rest get noisy copies of those vectors so the in-memory index holds one vector
 per text. Each query (2-6 vocabulary words) then runs alone through the search service, as
 `GET /api/v1/search` calls it, without HTTP: lexical, semantic (one query embedding and a
-dot product with every stored vector) and hybrid (both, fused by weighted, normalised scores). Top 10."""
+dot product with every stored vector) and hybrid (both, fused by weighted, normalised
+scores). Top 10."""
 
 
 def main() -> None:

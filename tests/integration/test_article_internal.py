@@ -14,13 +14,18 @@ from fastapi.testclient import TestClient
 
 from caredesk.bootstrap import Container
 from caredesk.domain.markup import plain_text
-from caredesk.services import demo, knowledge, portal
+from caredesk.services import knowledge, portal
 from caredesk.services.demo_knowledge import ARTICLES, LABELWRITER_ARTICLE_SLUG
 from caredesk.services.knowledge_ports import ArticleFilter
 from caredesk.web.app import create_app
 from tests.integration.conftest import Headers
 from tests.integration.knowledge_fixtures import problem
-from tests.integration.test_console_pages import ADMIN, AGENT, PASSWORD, sign_in, story
+from tests.integration.test_console_pages import (
+    AGENT,
+    load_console_store,
+    sign_in,
+    story,
+)
 
 # Words that only belong in the desk's own notes, whatever article they come from.
 INTERNAL_WORDING = re.compile(r"policy'?s?\b.{0,80}\bprogram\b.{0,40}\bgrants", re.I | re.S)
@@ -29,16 +34,7 @@ WITH_NOTES = [a for a in ARTICLES if a.get("internal_notes")]
 
 @pytest.fixture
 def store(container: Container) -> Container:
-    demo.load_demo(
-        container.uow,
-        container.hasher,
-        container.clock.now(),
-        seed=7,
-        customers=0,
-        admin_email=ADMIN,
-        admin_password=PASSWORD,
-    )
-    return container
+    return load_console_store(container)
 
 
 @pytest.fixture

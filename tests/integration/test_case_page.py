@@ -14,23 +14,20 @@ from caredesk.bootstrap import Container
 from caredesk.domain.agents import SYSTEM
 from caredesk.domain.cases import GRANT_NOTICE_SINCE, MessageKind
 from caredesk.domain.jobs import JobState
-from caredesk.services import demo, grants, jobs
+from caredesk.services import grants, jobs
 from caredesk.web.app import create_app
-from tests.integration.test_console_pages import ADMIN, AGENT, PASSWORD, field_value, sign_in, story
+from tests.integration.test_console_pages import (
+    AGENT,
+    field_value,
+    load_console_store,
+    sign_in,
+    story,
+)
 
 
 @pytest.fixture
 def store(container: Container) -> Container:
-    demo.load_demo(
-        container.uow,
-        container.hasher,
-        container.clock.now(),
-        seed=7,
-        customers=0,
-        admin_email=ADMIN,
-        admin_password=PASSWORD,
-    )
-    return container
+    return load_console_store(container)
 
 
 @pytest.fixture

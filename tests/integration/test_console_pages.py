@@ -39,8 +39,9 @@ CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 LOGIN_CSRF = re.compile(r'name="login_csrf" value="([^"]+)"')
 
 
-@pytest.fixture
-def store(container: Container) -> Container:
+def load_console_store(container: Container) -> Container:
+    """The demo's agents, teams, policy and story cases (no generated customers); every
+    account signs in with PASSWORD."""
     demo.load_demo(
         container.uow,
         container.hasher,
@@ -51,6 +52,11 @@ def store(container: Container) -> Container:
         admin_password=PASSWORD,
     )
     return container
+
+
+@pytest.fixture
+def store(container: Container) -> Container:
+    return load_console_store(container)
 
 
 @pytest.fixture
@@ -395,7 +401,7 @@ def grow_customer(container: Container, customer_id: str, orders: int, past_case
 MAIN_PAGES = ("case", "/queue?view=open", "/queue?view=mine", "/approvals", "/dashboard")
 # The ceilings: a change that adds queries to a page must raise them on purpose.
 CEILINGS = {
-    "case": 95,
+    "case": 96,
     "/queue?view=open": 22,
     "/queue?view=mine": 22,
     "/approvals": 12,

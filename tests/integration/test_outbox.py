@@ -21,15 +21,14 @@ from caredesk.bootstrap import Container, mailer_for
 from caredesk.domain.agents import SYSTEM
 from caredesk.domain.customers import Customer
 from caredesk.domain.jobs import JobState
-from caredesk.services import demo, mail_out, outbox
+from caredesk.services import mail_out, outbox
 from caredesk.services.jobs import HandlerRegistry, JobContext, Worker
 from caredesk.services.outbox import OutboxMailer
 from caredesk.settings import Settings
 from caredesk.web.app import create_app
 from tests.integration.mail_peers import free_port
+from tests.integration.test_console_pages import ADMIN, load_console_store, sign_in
 
-PASSWORD = "outbox-test-password"
-ADMIN = "admin@caredesk.example"
 AGENT = "alex@caredesk.example"
 LEAD = "lena.lead@caredesk.example"
 CUSTOMER = "maya@example.com"
@@ -61,15 +60,7 @@ def settings(database_url: str, request: pytest.FixtureRequest) -> Settings:
 
 @pytest.fixture
 def store(container: Container) -> Container:
-    demo.load_demo(
-        container.uow,
-        container.hasher,
-        container.clock.now(),
-        seed=7,
-        customers=0,
-        admin_email=ADMIN,
-        admin_password=PASSWORD,
-    )
+    load_console_store(container)
     now = container.clock.now()
     with container.uow() as uow:
         uow.customers.add(
@@ -103,16 +94,6 @@ def run_jobs(store: Container) -> Iterator[Callable[[], int]]:
     close: Any = getattr(mailer, "close", None)
     if close is not None:
         close()
-
-
-def sign_in(client: TestClient, email: str) -> None:
-    token = LOGIN_CSRF.search(client.get("/login").text)
-    assert token is not None
-    response = client.post(
-        "/login",
-        data={"email": email, "password": PASSWORD, "login_csrf": token.group(1), "next": "/queue"},
-    )
-    assert response.status_code == 303, response.text
 
 
 def ask_for_link(client: TestClient) -> None:
