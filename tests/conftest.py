@@ -37,11 +37,9 @@ class ManualClock:
         return self.current
 
 
-@pytest.fixture(scope="session", params=BACKENDS)
-def database_url(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[str]:
-    if request.param == "sqlite":
+def new_database(backend: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A database of its own: a fresh SQLite file, or a PostgreSQL database dropped after."""
+    if backend == "sqlite":
         path: Path = tmp_path_factory.mktemp("db") / "caredesk.db"
         yield f"sqlite:///{path}"
         return
@@ -58,12 +56,23 @@ def database_url(
         admin.dispose()
 
 
-@pytest.fixture(scope="session")
-def migrated_engine(database_url: str) -> Iterator[Engine]:
+def migrated(database_url: str) -> Iterator[Engine]:
     engine = build_engine(database_url)
     upgrade(engine)
     yield engine
     engine.dispose()
+
+
+@pytest.fixture(scope="session", params=BACKENDS)
+def database_url(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
+    yield from new_database(request.param, tmp_path_factory)
+
+
+@pytest.fixture(scope="session")
+def migrated_engine(database_url: str) -> Iterator[Engine]:
+    yield from migrated(database_url)
 
 
 def _empty(engine: Engine) -> None:

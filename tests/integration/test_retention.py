@@ -24,7 +24,7 @@ from caredesk.services import cases, erasure
 from caredesk.services.cases import NewAttachment
 from caredesk.services.jobs import Worker
 from caredesk.services.mail_in import MailConfig, receive_mail
-from tests.conftest import ManualClock
+from tests.conftest import BACKENDS, ManualClock, migrated, new_database
 
 SUPPORT = "support@caredesk.example"
 RULES = RetentionRules(raw_mail_days=30, attachment_days=30, closed_case_days=30)
@@ -227,3 +227,17 @@ def test_the_command_line_reports_a_dry_run_and_a_run(
     assert "retention: removed" in real.output and "4" in real.output
     for key in aged:
         assert _case(container, aged[key]).messages[0].attachments == []
+
+
+# Erasure rewrites the database's files (secure_delete, FTS merges, a truncated write-ahead
+# log); it gets a database of its own, so no other test shares its files.
+@pytest.fixture(scope="module", params=BACKENDS)
+def database_url(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
+    yield from new_database(request.param, tmp_path_factory)
+
+
+@pytest.fixture(scope="module")
+def migrated_engine(database_url: str) -> Iterator[Engine]:
+    yield from migrated(database_url)

@@ -169,7 +169,8 @@ def demo_load(
         out.print(summary.describe())
         out.print(
             f"Sign in at {base}/ as a story's agent above, or as the admin "
-            f"{settings.demo_admin_email}"
+            f"{settings.demo_admin_email}",
+            soft_wrap=True,
         )
         out.print(f"  password (every demo account): {settings.demo_admin_password}")
         out.print(f"Customers' portal: {base}/portal", soft_wrap=True)
@@ -181,7 +182,8 @@ def demo_load(
         if settings.outbound_transport == "outbox":
             out.print(
                 f"Mail is kept, not sent: customers sign in at {base}/portal and the link "
-                f"they are mailed waits at {base}/admin/outbox"
+                f"they are mailed waits at {base}/admin/outbox",
+                soft_wrap=True,
             )
         out.print("API token (admin; shown once, a fresh one each load):")
         out.print(f"  {issued.secret}", soft_wrap=True)
