@@ -179,8 +179,4 @@ def test_the_top_suggestion_of_each_demo_story_is_its_article_or_nothing(
                 and a.kind is ArticleKind.ARTICLE
             ]
         tops[story] = articles[0].slug if articles else None
-    if tops != RIGHT_ARTICLE and container.engine.dialect.name == "postgresql":
-        # PostgreSQL's text ranking lifts an unrelated article over the floor for one story;
-        # the floor's margin is thin (docs/knowledge.md): a known gap, still reported.
-        pytest.xfail(f"PostgreSQL ranks past the relevance floor: {tops}")
     assert tops == RIGHT_ARTICLE

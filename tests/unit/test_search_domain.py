@@ -10,7 +10,9 @@ from caredesk.domain.errors import ValidationFailed
 from caredesk.domain.search import (
     LEXICAL_WEIGHT,
     MAX_QUERY_CHARS,
+    SIMILARITY_FLOOR,
     WEIGHT_GRID,
+    CaseSubject,
     IndexedText,
     SearchKind,
     average_precision,
@@ -23,6 +25,7 @@ from caredesk.domain.search import (
     query_terms,
     recall_at,
     snippet,
+    suggestion_relevance,
 )
 
 
@@ -175,3 +178,11 @@ def test_hybrid_is_at_least_as_good_as_semantic_where_lexical_is_weak() -> None:
 
     fused_rrf = {q: rrf([k for k, _ in lx], [k for k, _ in s]) for q, (lx, s) in runs.items()}
     assert _mean_mrr(fused_rrf, answers) < semantic
+
+
+def test_a_text_about_one_kind_of_problem_needs_more_words_on_a_case_of_no_known_kind() -> None:
+    question = CaseSubject(frozenset({"baby-monitor"}), "general")
+    late = suggestion_relevance(question, 0.34, [], ["late_delivery"])
+    plain = suggestion_relevance(question, 0.34, [], [])
+    assert late is not None and plain is not None
+    assert late < SIMILARITY_FLOOR <= plain

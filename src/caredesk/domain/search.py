@@ -320,8 +320,10 @@ def suggestion_relevance(
     A text about other products than the case's never fits (the label printer's article
     for an espresso machine). Otherwise the semantic similarity, raised when the text is
     about the case's product or intent and lowered when it is about another intent (returns
-    for a printer that stopped working). Without the model (`similarity` None) every text
-    the words found starts at the floor, so only a mismatch takes it out.
+    for a printer that stopped working) or about a kind of problem on a case of no known
+    kind (late deliveries for a customer asking when a parcel comes). Without the model
+    (`similarity` None) every text the words found starts at the floor, so only a mismatch
+    takes it out.
     """
     named = frozenset(products)
     if subject.products and named and not (named & subject.products):
@@ -330,8 +332,12 @@ def suggestion_relevance(
     if subject.products and named & subject.products:
         score += PRODUCT_BOOST
     about = frozenset(intents) - NEUTRAL_INTENTS
-    if subject.intent and subject.intent not in NEUTRAL_INTENTS and about:
+    if about and subject.intent and subject.intent not in NEUTRAL_INTENTS:
         score += INTENT_BOOST if subject.intent in about else -INTENT_PENALTY
+    elif about and similarity is not None:
+        # A text about one kind of problem, on a case whose kind nobody knows (a question,
+        # a life moment): its meaning alone must carry it as far as a matching kind would.
+        score -= INTENT_BOOST
     return score
 
 
