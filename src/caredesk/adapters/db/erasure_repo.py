@@ -241,25 +241,26 @@ class SqlErasureStore:
             )
         return len(rows)
 
+    def _scrub_grants(self, condition: Any, pattern: re.Pattern[str] | None) -> int:
+        """Scrub the words of the grants `condition` selects; amounts stay. How many."""
+        rows = self.session.execute(
+            select(m.GrantRow.id, m.GrantRow.summary, m.GrantRow.params).where(condition)
+        ).all()
+        for gid, summary, params in rows:
+            self.session.execute(
+                update(m.GrantRow)
+                .where(m.GrantRow.id == gid)
+                .values(summary=scrub_value(summary, pattern), params=scrub_value(params, pattern))
+            )
+        return len(rows)
+
     def _erase_money_texts(
         self, grant_ids: Sequence[int], pattern: re.Pattern[str] | None
     ) -> ErasureCounts:
         """The words beside the money; amounts, accounts and dates are the books."""
         counts = ErasureCounts()
         for chunk in _chunks(list(grant_ids)):
-            for gid, summary, params in self.session.execute(
-                select(m.GrantRow.id, m.GrantRow.summary, m.GrantRow.params).where(
-                    m.GrantRow.id.in_(chunk)
-                )
-            ).all():
-                self.session.execute(
-                    update(m.GrantRow)
-                    .where(m.GrantRow.id == gid)
-                    .values(
-                        summary=scrub_value(summary, pattern), params=scrub_value(params, pattern)
-                    )
-                )
-                counts.add("grants", 1)
+            counts.add("grants", self._scrub_grants(m.GrantRow.id.in_(chunk), pattern))
             for aid, note in self.session.execute(
                 select(m.ApprovalRow.id, m.ApprovalRow.note).where(
                     m.ApprovalRow.grant_id.in_(chunk)
@@ -437,18 +438,7 @@ class SqlErasureStore:
                         moments=scrub_value(moments, pattern),
                     )
                 )
-            for gid, summary, params in self.session.execute(
-                select(m.GrantRow.id, m.GrantRow.summary, m.GrantRow.params).where(
-                    m.GrantRow.case_id.in_(chunk)
-                )
-            ).all():
-                self.session.execute(
-                    update(m.GrantRow)
-                    .where(m.GrantRow.id == gid)
-                    .values(
-                        summary=scrub_value(summary, pattern), params=scrub_value(params, pattern)
-                    )
-                )
+            self._scrub_grants(m.GrantRow.case_id.in_(chunk), pattern)
             counts.add(
                 "audit_events", self._erase_audit(m.AuditEventRow.case_id.in_(chunk), pattern)
             )
