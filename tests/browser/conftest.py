@@ -168,7 +168,7 @@ def new_context(browser: Browser) -> Iterator[Callable[..., BrowserContext]]:
     opened: list[BrowserContext] = []
 
     def make(**options: Any) -> BrowserContext:
-        context = browser.new_context(viewport={"width": 1366, "height": 900}, **options)
+        context = browser.new_context(**{"viewport": {"width": 1366, "height": 900}, **options})
         context.set_default_timeout(15_000)
         opened.append(context)
         return context

@@ -68,3 +68,22 @@ def test_a_grant_confirms_at_the_top_in_view(live: LiveServer, sign_in: SignIn) 
     expect(notice).to_contain_text(re.compile("Granted"), timeout=20_000)
     expect(notice).to_be_focused()
     assert in_first_screen(notice), notice.bounding_box()
+
+
+def test_send_and_mark_solved_confirms_at_the_top_in_view(
+    live: LiveServer, sign_in: SignIn
+) -> None:
+    case_id = fresh_story_case(live, "Our agreed delivery date")
+    page = sign_in(AGENT)
+    page.set_viewport_size(SCREEN)
+    page.goto(live.url(f"/cases/{case_id}"))
+    body = page.get_by_label("Message", exact=True)
+    body.fill("Your desk ships today by express; sorry for the wait.")
+    body.scroll_into_view_if_needed()
+    assert page.evaluate("window.scrollY") > 0  # the reply box is below the first screen
+    page.get_by_role("button", name="Send and mark solved").click()
+    notice = page.get_by_role("status")
+    expect(notice).to_contain_text("solved", timeout=20_000)
+    expect(notice).to_be_focused()
+    assert in_first_screen(notice), notice.bounding_box()
+    expect(page.locator(".case-head .status")).to_have_text("solved")

@@ -113,3 +113,42 @@ def test_the_console_shows_times_in_the_agents_zone_and_an_admin_sets_it(
         _sign_in(console, "ann@desk.example")
         shown = console.get(f"/cases/{case.id}").text
         assert " JST" in shown and " UTC" not in shown
+
+
+def test_any_agent_sets_their_own_zone_on_their_settings_page(container: Container) -> None:
+    from caredesk.web.app import create_app
+
+    demo.load_demo(
+        container.uow,
+        container.hasher,
+        container.clock.now(),
+        seed=5,
+        customers=0,
+        admin_email="root@desk.example",
+        admin_password=PASSWORD,
+    )
+    case = cases.list_cases(container.uow(), SYSTEM, CaseFilter(), 1, None).items[0]
+    vic = _agent(container, "vic@desk.example", Role.VIEWER)  # reads only, yet owns its zone
+    with TestClient(create_app(container=container), follow_redirects=False) as console:
+        _sign_in(console, "vic@desk.example")
+        page = console.get("/settings")
+        assert page.status_code == 200
+        assert 'href="/settings"' in page.text and "UTC" in page.text
+        csrf = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
+        assert csrf is not None
+        wrong = console.post(
+            "/settings/time-zone", data={"csrf_token": csrf.group(1), "time_zone": "Nowhere/Else"}
+        )
+        assert wrong.status_code == 422
+        assert "unknown time zone" in wrong.text and 'value="Nowhere/Else"' in wrong.text
+        forged = console.post("/settings/time-zone", data={"time_zone": "Asia/Tokyo"})
+        assert forged.status_code == 403
+        saved = console.post(
+            "/settings/time-zone", data={"csrf_token": csrf.group(1), "time_zone": "Asia/Tokyo"}
+        )
+        assert saved.status_code == 303 and saved.headers["location"] == "/settings?notice=saved"
+        assert " JST" in console.get(f"/cases/{case.id}").text
+        console.post("/settings/time-zone", data={"csrf_token": csrf.group(1), "time_zone": ""})
+        assert " UTC" in console.get(f"/cases/{case.id}").text
+    zones = {a.id: a.time_zone for a in auth.list_agents(container.uow(), SYSTEM)}
+    assert zones[vic] is None

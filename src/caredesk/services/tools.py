@@ -445,6 +445,7 @@ def plan_case(call: ToolCall) -> ToolResult:
             "may_grant": o.decision.may_grant,
             "approver_role": o.decision.approver_role,
             "rules": o.rules,
+            "why": o.why,
             "reasons": o.reasons,
         }
         for o in result.plan.offers

@@ -18,6 +18,7 @@ from caredesk.domain.money import ZERO, format_money
 from caredesk.domain.policy import remedies as ops
 from caredesk.domain.policy.authority import REFUND_KINDS, Decision, Usage, cap_refusal, decide
 from caredesk.domain.policy.eligibility import Refusal, cited_rules, refusals
+from caredesk.domain.policy.explain import explain
 from caredesk.domain.policy.model import Policy, RemedyDef, ServiceLevel
 from caredesk.domain.policy.value import base_retention, retention_with
 
@@ -47,6 +48,8 @@ class RemedyOption:
     cost: Decimal
     rules: list[str]
     customer_note: str
+    # Each cited rule as a sentence with this case's numbers, by rule id.
+    why: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,6 +69,11 @@ class Offer:
     @property
     def rules(self) -> list[str]:
         return sorted({rule for o in self.remedies for rule in o.rules})
+
+    @property
+    def why(self) -> dict[str, str]:
+        """Every cited rule of the bundle as a sentence with the figures behind it."""
+        return {rule: text for o in self.remedies for rule, text in o.why.items()}
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,12 +102,14 @@ def _try(context: PlanContext, remedy: RemedyDef) -> RemedyOption | list[Refusal
     except DomainError as exc:
         rule = exc.details.get("rule") or f"invariant.{exc.code.value}"
         return [Refusal(str(rule), exc.code.value, exc.message)]
+    cited = cited_rules(context.policy, remedy, facts)
     return RemedyOption(
         remedy,
         params,
         effect.cost,
-        cited_rules(context.policy, remedy, facts),
+        cited,
         effect.customer_note,
+        {rule: explain(context.policy.rule(rule), context.policy, facts) for rule in cited},
     )
 
 

@@ -29,6 +29,9 @@ class RemedyOut(BaseModel):
     params: dict[str, Any]
     rules: list[str]
     customer_note: str
+    why: dict[str, str] = Field(
+        description="Each cited rule as a sentence with this case's figures, by rule id."
+    )
 
 
 class OfferOut(BaseModel):
@@ -55,6 +58,7 @@ class OfferOut(BaseModel):
                     params=dict(o.params),
                     rules=o.rules,
                     customer_note=o.customer_note,
+                    why=dict(o.why),
                 )
                 for o in offer.remedies
             ],

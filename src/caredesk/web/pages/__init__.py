@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from fastapi import FastAPI
+from fastapi import APIRouter, FastAPI
 from fastapi.staticfiles import StaticFiles
 
 
-def install_console(app: FastAPI) -> None:
+def console_routers() -> list[APIRouter]:
+    """Every router of the console, in the order they are installed."""
     from caredesk.web.pages import (
         case,
         handover,
@@ -17,8 +18,15 @@ def install_console(app: FastAPI) -> None:
         signin,
         sla_admin,
     )
+
+    return [
+        m.router for m in (signin, queues, case, handover, manage, knowledge, sla_admin, outbox)
+    ]
+
+
+def install_console(app: FastAPI) -> None:
     from caredesk.web.pages.common import STATIC_DIR
 
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
-    for module in (signin, queues, case, handover, manage, knowledge, sla_admin, outbox):
-        app.include_router(module.router)
+    for router in console_routers():
+        app.include_router(router)

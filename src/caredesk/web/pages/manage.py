@@ -1,9 +1,10 @@
-"""Approvals for leads, the manager's dashboard, and administration."""
+"""Approvals for leads, the manager's dashboard, an agent's own settings, administration."""
 
 from __future__ import annotations
 
 from datetime import datetime, time
 from typing import Annotated, Any
+from zoneinfo import available_timezones
 
 from fastapi import APIRouter, File, Form, Path, Query, Request, Response, UploadFile
 from fastapi.responses import HTMLResponse
@@ -132,6 +133,52 @@ def dashboard(
     )
 
 
+# --- your settings ---------------------------------------------------------------------------
+
+
+def _settings(
+    request: Request, who: SignedIn, container: ContainerDep, **extra: Any
+) -> HTMLResponse:
+    return render(
+        request,
+        "settings.html",
+        who,
+        zones=sorted(available_timezones()),
+        desk_time_zone=container.settings.desk_timezone,
+        now=container.clock.now(),
+        status_code=int(str(extra.pop("status_code", 200))),
+        **extra,
+    )
+
+
+@router.get("/settings")
+def settings_page(request: Request, who: Reader, container: ContainerDep) -> HTMLResponse:
+    return _settings(request, who, container)
+
+
+@router.post("/settings/time-zone")
+async def set_own_time_zone(request: Request, who: Writer, container: ContainerDep) -> Response:
+    """Every agent, viewers too, chooses the zone they read times in; empty: the desk's."""
+    form = await request.form()
+    chosen = str(form.get("time_zone", "")).strip() or None
+    agent_id = who.agent.id
+    assert agent_id is not None  # a signed-in agent is stored
+    try:
+        await run_in_threadpool(
+            lambda: auth.set_time_zone(
+                container.uow(), who.actor, container.clock.now(), agent_id, chosen
+            )
+        )
+    except DomainError as exc:
+        message = exc.message
+        return await run_in_threadpool(
+            lambda: _settings(
+                request, who, container, form_error=message, typed=chosen, status_code=422
+            )
+        )
+    return redirect("/settings", "saved")
+
+
 # --- administration --------------------------------------------------------------------------
 
 
@@ -158,7 +205,7 @@ def _admin(
 
 
 @router.get("/admin")
-def admin_home() -> Response:
+def admin_home(who: Reader) -> Response:
     return redirect("/admin/agents")
 
 
