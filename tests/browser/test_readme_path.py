@@ -191,8 +191,6 @@ def test_each_story_is_in_its_agents_cases_and_is_granted(
         expect(page.locator("section.customer")).to_contain_text("Lifetime value")
         top = page.locator("li.top-offer")
         expect(top).to_be_visible()
-        if story == "label-printer":
-            screenshot(page, "case")
         if story in NEEDS_A_LEAD:
             top.get_by_role("button", name=re.compile("Ask a lead")).click()
             expect(page.get_by_role("status")).to_contain_text("Sent for approval")
