@@ -36,7 +36,7 @@ from caredesk.adapters.db import models as m
 from caredesk.adapters.db.migrate import upgrade
 from caredesk.bootstrap import bootstrap
 from caredesk.domain.agents import SYSTEM, Role
-from caredesk.services import auth
+from caredesk.services.access import auth
 from caredesk.settings import Settings
 from caredesk.web.app import create_app
 from policy import NOW, FixedClock, machine

@@ -47,8 +47,8 @@ from caredesk.adapters.db.engine import build_engine
 from caredesk.adapters.db.migrate import upgrade
 from caredesk.adapters.db.uow import SqlAlchemyUnitOfWorkFactory
 from caredesk.adapters.mail.smtp_out import SmtpMailer
-from caredesk.services import mail_out
-from caredesk.services.jobs import HandlerRegistry, JobContext, Worker
+from caredesk.services.channels import mail_out
+from caredesk.services.core.jobs import HandlerRegistry, JobContext, Worker
 from caredesk.settings import Settings
 
 CAREDESK = [sys.executable, "-m", "caredesk.cli.main"]

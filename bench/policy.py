@@ -36,7 +36,9 @@ from caredesk.domain.orders import (
     PaymentTransaction,
     TransactionType,
 )
-from caredesk.services import auth, cases, grants, policy
+from caredesk.services.access import auth
+from caredesk.services.cases import cases
+from caredesk.services.engine import grants, policy
 from caredesk.settings import Settings
 
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)

@@ -41,7 +41,7 @@ from caredesk.adapters.embeddings import MODEL_NAME, set_model_threads, shared_e
 from caredesk.adapters.vector_index import InMemoryVectorIndex
 from caredesk.domain.agents import SYSTEM
 from caredesk.domain.search import IndexedText, SearchKind, SearchMode
-from caredesk.services import search
+from caredesk.services.knowledge import search
 from caredesk.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -35,7 +35,7 @@ from caredesk.adapters.db.migrate import upgrade
 from caredesk.bootstrap import bootstrap
 from caredesk.domain.agents import SYSTEM
 from caredesk.domain.sla import read_clock
-from caredesk.services import sla
+from caredesk.services.sla import sla
 from caredesk.settings import Settings
 
 CUSTOMERS = 2000

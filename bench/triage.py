@@ -38,9 +38,11 @@ from caredesk.adapters.db import models as m
 from caredesk.adapters.db.migrate import upgrade
 from caredesk.adapters.eval_files import read_labelled_csv
 from caredesk.bootstrap import Container, bootstrap, ensure_policy_in_force, wire_events
+from caredesk.demo import store as demo
 from caredesk.domain.agents import SYSTEM
 from caredesk.domain.evaluation import LabelledText, sample_shots
-from caredesk.services import cases, demo, triage
+from caredesk.services.cases import cases
+from caredesk.services.knowledge import triage
 from caredesk.settings import Settings
 
 console = Console(stderr=True)

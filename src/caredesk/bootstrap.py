@@ -18,24 +18,28 @@ from caredesk.adapters.webhook_http import HttpWebhookSender, SocketResolver
 from caredesk.domain.attachments import AttachmentLimits
 from caredesk.domain.cases import CaseChanged, CaseOpened, MessageAdded
 from caredesk.domain.events import Event
-from caredesk.services import audit, lifecycle, mail_out, search, sla, triage
-from caredesk.services.erasure import register_retention
-from caredesk.services.erasure_ports import StorageCompactor
-from caredesk.services.grants import register_grant_notices
-from caredesk.services.jobs import HandlerRegistry, JobContext, WorkerPool
-from caredesk.services.lifecycle_jobs import register_lifecycle
-from caredesk.services.mail_out import register_mail
-from caredesk.services.mail_ports import Mailer
-from caredesk.services.messagebus import Handler
-from caredesk.services.outbox import OutboxMailer
-from caredesk.services.portal_mail import register_portal
-from caredesk.services.ports import Clock, PasswordHasher
-from caredesk.services.ratelimit_ports import RateLimiter
-from caredesk.services.search import Semantic
-from caredesk.services.sla import register_sla
-from caredesk.services.throttling import ThrottleRules
-from caredesk.services.triage import TriageEngine
-from caredesk.services.webhooks import Outbound, register_webhooks
+from caredesk.services.access.ratelimit_ports import RateLimiter
+from caredesk.services.access.throttling import ThrottleRules
+from caredesk.services.channels import mail_out
+from caredesk.services.channels.mail_out import register_mail
+from caredesk.services.channels.mail_ports import Mailer
+from caredesk.services.channels.outbox import OutboxMailer
+from caredesk.services.channels.portal_mail import register_portal
+from caredesk.services.channels.webhooks import Outbound, register_webhooks
+from caredesk.services.core import audit
+from caredesk.services.core.jobs import HandlerRegistry, JobContext, WorkerPool
+from caredesk.services.core.messagebus import Handler
+from caredesk.services.core.ports import Clock, PasswordHasher
+from caredesk.services.engine.grants import register_grant_notices
+from caredesk.services.knowledge import search, triage
+from caredesk.services.knowledge.search import Semantic
+from caredesk.services.knowledge.triage import TriageEngine
+from caredesk.services.lifecycle import lifecycle
+from caredesk.services.lifecycle.jobs import register_lifecycle
+from caredesk.services.privacy.erasure import register_retention
+from caredesk.services.privacy.ports import StorageCompactor
+from caredesk.services.sla import sla
+from caredesk.services.sla.sla import register_sla
 from caredesk.settings import Settings
 
 
@@ -210,7 +214,7 @@ def wire_knowledge(container: Container) -> None:
     )
     from caredesk.adapters.intent import EncoderIntentTrainer
     from caredesk.adapters.vector_index import InMemoryVectorIndex
-    from caredesk.services.triage import ClassifierCache
+    from caredesk.services.knowledge.triage import ClassifierCache
 
     set_model_threads(settings.model_threads)
     try:
@@ -239,7 +243,7 @@ def ensure_policy_in_force(container: Container) -> None:
 
     from caredesk.domain.agents import SYSTEM
     from caredesk.domain.errors import DomainError, ErrorCode
-    from caredesk.services import policy
+    from caredesk.services.engine import policy
 
     if "policy_versions" not in inspect(container.engine).get_table_names():
         return

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from playwright.sync_api import Locator, Page, expect
 
 from caredesk.domain.agents import SYSTEM
-from caredesk.services import cases
+from caredesk.services.cases import cases
 from tests.browser.conftest import LiveServer, screenshot
 from tests.browser.test_console import AGENT, story_case
 

@@ -11,8 +11,8 @@ from playwright.sync_api import Page, expect
 from caredesk.domain.agents import SYSTEM
 from caredesk.domain.cases import CaseStatus, Channel
 from caredesk.domain.grants import GrantStatus
-from caredesk.services import cases
-from caredesk.services.ports import CaseFilter
+from caredesk.services.cases import cases
+from caredesk.services.core.ports import CaseFilter
 from tests.browser.conftest import LiveServer, screenshot
 
 AGENT = "alex@caredesk.example"

@@ -24,8 +24,9 @@ from caredesk.domain.orders import (
     PaymentTransaction,
     TransactionType,
 )
-from caredesk.services import cases, portal
-from caredesk.services.portal_mail import QueuedCustomerMailer
+from caredesk.services.cases import cases
+from caredesk.services.channels import portal
+from caredesk.services.channels.portal_mail import QueuedCustomerMailer
 from tests.browser.conftest import LiveServer, screenshot
 
 D = Decimal

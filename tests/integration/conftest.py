@@ -13,7 +13,7 @@ from fastapi.testclient import TestClient
 
 from caredesk.bootstrap import Container
 from caredesk.domain.agents import SYSTEM, Role
-from caredesk.services import auth
+from caredesk.services.access import auth
 from caredesk.web.app import create_app
 
 Headers = dict[str, str]

@@ -13,7 +13,7 @@ from typing import Any
 
 from caredesk.domain.agents import SYSTEM
 from caredesk.domain.events import Changed
-from caredesk.services.jobs import HandlerRegistry, JobContext
+from caredesk.services.core.jobs import HandlerRegistry, JobContext
 
 KIND = "test.probe"
 

@@ -17,8 +17,8 @@ from fastapi.testclient import TestClient
 
 from caredesk.bootstrap import Container
 from caredesk.domain.agents import SYSTEM, Role
-from caredesk.services import auth
-from caredesk.services.knowledge_ports import Vectors
+from caredesk.services.access import auth
+from caredesk.services.knowledge.ports import Vectors
 from tests.integration.conftest import Headers
 
 PROBLEM_KEYS = {"type", "title", "status", "code", "detail"}

@@ -19,7 +19,9 @@ from caredesk.domain.orders import (
     PaymentTransaction,
     TransactionType,
 )
-from caredesk.services import auth, cases, policy
+from caredesk.services.access import auth
+from caredesk.services.cases import cases
+from caredesk.services.engine import policy
 
 
 def add_customer(container: Container, customer_id: str, orders: dict[str, str]) -> None:

@@ -8,9 +8,11 @@ from collections.abc import Callable
 from fastapi.testclient import TestClient
 
 from caredesk.bootstrap import Container
+from caredesk.demo import store as demo
 from caredesk.domain.agents import SYSTEM, Role
-from caredesk.services import auth, cases, demo
-from caredesk.services.ports import CaseFilter
+from caredesk.services.access import auth
+from caredesk.services.cases import cases
+from caredesk.services.core.ports import CaseFilter
 from tests.integration.conftest import Headers
 
 PASSWORD = "time-zone-password"

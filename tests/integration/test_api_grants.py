@@ -23,7 +23,7 @@ from caredesk.domain.orders import (
     PaymentTransaction,
     TransactionType,
 )
-from caredesk.services import auth
+from caredesk.services.access import auth
 from tests.integration.conftest import Headers
 
 D = Decimal
@@ -583,7 +583,7 @@ def test_an_editor_grants_and_asks_for_approval_as_an_agent(
 def test_the_dashboard_costs_each_remedy_by_its_own_ledger_postings(
     client: TestClient, kim: Headers, wrong_items_case: dict[str, Any], container: Container
 ) -> None:
-    from caredesk.services import console
+    from caredesk.services.console import console
 
     url = f"/api/v1/cases/{wrong_items_case['id']}/grants"
     granted = client.post(

@@ -12,6 +12,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from caredesk.bootstrap import Container
+from caredesk.demo import store as demo
 from caredesk.domain.agents import SYSTEM, Role, Team
 from caredesk.domain.cases import Case, CaseStatus
 from caredesk.domain.customers import Address
@@ -23,8 +24,9 @@ from caredesk.domain.orders import (
     PaymentTransaction,
     TransactionType,
 )
-from caredesk.services import auth, demo, lifecycle
-from caredesk.services.ports import CaseFilter, UnitOfWork
+from caredesk.services.access import auth
+from caredesk.services.core.ports import CaseFilter, UnitOfWork
+from caredesk.services.lifecycle import lifecycle
 from tests.conftest import ManualClock
 from tests.integration.conftest import CUSTOMER, Headers
 

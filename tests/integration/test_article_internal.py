@@ -13,10 +13,11 @@ import pytest
 from fastapi.testclient import TestClient
 
 from caredesk.bootstrap import Container
+from caredesk.demo.knowledge import ARTICLES, LABELWRITER_ARTICLE_SLUG
 from caredesk.domain.markup import plain_text
-from caredesk.services import knowledge, portal
-from caredesk.services.demo_knowledge import ARTICLES, LABELWRITER_ARTICLE_SLUG
-from caredesk.services.knowledge_ports import ArticleFilter
+from caredesk.services.channels import portal
+from caredesk.services.knowledge import knowledge
+from caredesk.services.knowledge.ports import ArticleFilter
 from caredesk.web.app import create_app
 from tests.integration.conftest import Headers
 from tests.integration.knowledge_fixtures import problem

@@ -25,11 +25,14 @@ from hypothesis import HealthCheck, Phase, find
 from hypothesis import settings as search_settings
 
 from caredesk.bootstrap import Container
+from caredesk.demo import store as demo
 from caredesk.domain.agents import SYSTEM, Role
 from caredesk.domain.mail import INBOUND_SCOPE
-from caredesk.services import auth, cases, customers, demo, grants, policy
-from caredesk.services.ports import CaseFilter
-from caredesk.services.tools import TOOL_NAMES
+from caredesk.services.access import auth
+from caredesk.services.cases import cases, customers
+from caredesk.services.channels.tools import TOOL_NAMES
+from caredesk.services.core.ports import CaseFilter
+from caredesk.services.engine import grants, policy
 from caredesk.settings import Settings
 from tests.integration.test_api_fuzz import APP
 

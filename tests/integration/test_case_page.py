@@ -14,7 +14,8 @@ from caredesk.bootstrap import Container
 from caredesk.domain.agents import SYSTEM
 from caredesk.domain.cases import GRANT_NOTICE_SINCE, MessageKind
 from caredesk.domain.jobs import JobState
-from caredesk.services import grants, jobs
+from caredesk.services.core import jobs
+from caredesk.services.engine import grants
 from caredesk.web.app import create_app
 from tests.integration.test_console_pages import (
     AGENT,

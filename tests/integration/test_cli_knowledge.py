@@ -14,7 +14,8 @@ from caredesk.bootstrap import Container
 from caredesk.cli.main import app
 from caredesk.domain.agents import SYSTEM
 from caredesk.domain.knowledge import ArticleStatus, Visibility
-from caredesk.services import auth, knowledge
+from caredesk.services.access import auth
+from caredesk.services.knowledge import knowledge
 
 DATA = Path(__file__).parent.parent / "data" / "knowledge"
 EVAL_ARGS = [

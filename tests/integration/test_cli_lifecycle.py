@@ -14,8 +14,9 @@ from caredesk.domain.agents import SYSTEM
 from caredesk.domain.cases import MessageKind
 from caredesk.domain.customers import Address, Customer
 from caredesk.domain.orders import Fulfilment, Order, OrderLine, OrderStatus
-from caredesk.services import cases, lifecycle
-from caredesk.services.lifecycle_ports import CommitmentFilter
+from caredesk.services.cases import cases
+from caredesk.services.lifecycle import lifecycle
+from caredesk.services.lifecycle.ports import CommitmentFilter
 
 
 @pytest.fixture

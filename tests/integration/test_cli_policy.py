@@ -12,7 +12,8 @@ from typer.testing import CliRunner
 
 from caredesk.bootstrap import Container
 from caredesk.domain.agents import SYSTEM, Role
-from caredesk.services import auth, policy
+from caredesk.services.access import auth
+from caredesk.services.engine import policy
 from tests.integration.money_store import add_agent
 
 

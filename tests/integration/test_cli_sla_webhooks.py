@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 from caredesk.bootstrap import Container, bootstrap
 from caredesk.cli.main import app
 from caredesk.domain.jobs import JobState
-from caredesk.services import jobs
+from caredesk.services.core import jobs
 from caredesk.settings import Settings
 from caredesk.web.app import create_app
 from tests.conftest import ManualClock

@@ -22,9 +22,11 @@ from caredesk.domain.agents import SYSTEM, Role
 from caredesk.domain.cases import Case, Message, MessageKind
 from caredesk.domain.customers import Customer
 from caredesk.domain.errors import DomainError, ErrorCode
-from caredesk.services import auth, cases, commands, customers
-from caredesk.services.mail_in import MailConfig, Outcome, receive_mail
-from caredesk.services.ports import CaseFilter
+from caredesk.services.access import auth
+from caredesk.services.cases import cases, customers
+from caredesk.services.channels.mail_in import MailConfig, Outcome, receive_mail
+from caredesk.services.core import commands
+from caredesk.services.core.ports import CaseFilter
 from caredesk.web.app import create_app
 from tests.conftest import ManualClock
 from tests.integration.test_mail_in import build

@@ -19,13 +19,17 @@ from sqlalchemy import Engine, event, update
 
 from caredesk.adapters.db.models import ArticleRow
 from caredesk.bootstrap import Container
+from caredesk.demo import store as demo
 from caredesk.domain.agents import SYSTEM, Role
 from caredesk.domain.attachments import AttachmentLimits
 from caredesk.domain.cases import CaseStatus, Channel, MessageKind
 from caredesk.domain.knowledge import ArticleKind, ArticleStatus
 from caredesk.domain.sla import SlaMetric
-from caredesk.services import auth, cases, demo, knowledge, policy
-from caredesk.services.ports import CaseFilter
+from caredesk.services.access import auth
+from caredesk.services.cases import cases
+from caredesk.services.core.ports import CaseFilter
+from caredesk.services.engine import policy
+from caredesk.services.knowledge import knowledge
 from caredesk.web.app import create_app
 from tests.conftest import ManualClock
 

@@ -12,7 +12,7 @@ from fastapi.testclient import TestClient
 
 from caredesk.bootstrap import Container
 from caredesk.domain.agents import SYSTEM, Role
-from caredesk.services import auth
+from caredesk.services.access import auth
 from caredesk.web.pages import console_routers
 from caredesk.web.pages.common import PageRoute
 

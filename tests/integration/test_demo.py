@@ -18,14 +18,18 @@ from typer.testing import CliRunner
 from caredesk.adapters.db.models import Base
 from caredesk.bootstrap import Container
 from caredesk.cli.main import app as cli
+from caredesk.demo import store as demo
 from caredesk.domain.agents import SYSTEM, Role
 from caredesk.domain.cases import Case, CaseStatus, MessageKind
 from caredesk.domain.errors import ValidationFailed
 from caredesk.domain.orders import OrderStatus, TransactionType
-from caredesk.services import auth, cases, demo, grants, sla
-from caredesk.services.knowledge_ports import IntentClassifier
-from caredesk.services.ports import CaseFilter, UnitOfWork
-from caredesk.services.triage import ClassifierCache
+from caredesk.services.access import auth
+from caredesk.services.cases import cases
+from caredesk.services.core.ports import CaseFilter, UnitOfWork
+from caredesk.services.engine import grants
+from caredesk.services.knowledge.ports import IntentClassifier
+from caredesk.services.knowledge.triage import ClassifierCache
+from caredesk.services.sla import sla
 from caredesk.web.app import create_app
 from tests.conftest import _empty
 

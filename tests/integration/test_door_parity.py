@@ -51,9 +51,13 @@ from caredesk.domain.orders import (
     PaymentTransaction,
     TransactionType,
 )
-from caredesk.services import auth, cases, grants, sla, webhooks
-from caredesk.services.portal import MemoryOutbox
-from caredesk.services.ports import CaseFilter
+from caredesk.services.access import auth
+from caredesk.services.cases import cases
+from caredesk.services.channels import webhooks
+from caredesk.services.channels.portal import MemoryOutbox
+from caredesk.services.core.ports import CaseFilter
+from caredesk.services.engine import grants
+from caredesk.services.sla import sla
 from caredesk.web.app import create_app
 from tests.conftest import ManualClock
 from tests.integration.test_mail_in import build

@@ -32,11 +32,14 @@ from caredesk.domain.orders import (
     PaymentTransaction,
     TransactionType,
 )
-from caredesk.services import auth, cases, grants, webhooks
-from caredesk.services.cases import NewAttachment
-from caredesk.services.mail_in import MailConfig, receive_mail
-from caredesk.services.portal import MemoryOutbox
-from caredesk.services.webhooks import Outbound
+from caredesk.services.access import auth
+from caredesk.services.cases import cases
+from caredesk.services.cases.cases import NewAttachment
+from caredesk.services.channels import webhooks
+from caredesk.services.channels.mail_in import MailConfig, receive_mail
+from caredesk.services.channels.portal import MemoryOutbox
+from caredesk.services.channels.webhooks import Outbound
+from caredesk.services.engine import grants
 from caredesk.web.app import create_app
 from tests.conftest import BACKENDS, migrated, new_database
 from tests.integration.conftest import Headers

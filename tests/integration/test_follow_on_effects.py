@@ -21,9 +21,11 @@ from caredesk.domain.cases import CaseChanged, CaseStatus, MessageKind
 from caredesk.domain.errors import DomainError, ErrorCode
 from caredesk.domain.events import Event
 from caredesk.domain.sla import ClockStatus, SlaMetric
-from caredesk.services import cases, console, customers, sla
-from caredesk.services.mail_in import Delivery, MailConfig, receive_mail
-from caredesk.services.ports import UnitOfWork
+from caredesk.services.cases import cases, customers
+from caredesk.services.channels.mail_in import Delivery, MailConfig, receive_mail
+from caredesk.services.console import console
+from caredesk.services.core.ports import UnitOfWork
+from caredesk.services.sla import sla
 from tests.conftest import ManualClock
 
 AGENT = Actor(role=Role.AGENT, agent_id=None)

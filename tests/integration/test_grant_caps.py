@@ -12,7 +12,7 @@ from caredesk.domain.agents import Actor, Role
 from caredesk.domain.errors import DomainError, ErrorCode
 from caredesk.domain.grants import GrantStatus
 from caredesk.domain.policy.eligibility import PolicyRefused
-from caredesk.services import grants
+from caredesk.services.engine import grants
 from tests.integration.money_store import (
     add_agent,
     add_customer,

@@ -13,8 +13,8 @@ import pytest
 from caredesk.bootstrap import Container
 from caredesk.domain.agents import Role
 from caredesk.domain.grants import GrantStatus
-from caredesk.services import grants
-from caredesk.services.grants import GrantOutcome
+from caredesk.services.engine import grants
+from caredesk.services.engine.grants import GrantOutcome
 from tests.integration.money_store import (
     add_agent,
     add_customer,

@@ -11,12 +11,14 @@ import pytest
 from fastapi.testclient import TestClient
 
 from caredesk.bootstrap import Container
+from caredesk.demo import store as demo
 from caredesk.domain.agents import SYSTEM, Actor, Role
 from caredesk.domain.cases import MessageKind
 from caredesk.domain.grants import GrantStatus
 from caredesk.domain.orders import TransactionType
-from caredesk.services import auth, demo, grants
-from caredesk.services.ports import CaseFilter
+from caredesk.services.access import auth
+from caredesk.services.core.ports import CaseFilter
+from caredesk.services.engine import grants
 from tests.integration.conftest import Headers
 
 TOP_OFFER = ["expedite", "refund-partial", "store-credit"]

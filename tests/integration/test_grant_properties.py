@@ -25,7 +25,8 @@ from caredesk.domain.cases import MessageKind
 from caredesk.domain.errors import DomainError
 from caredesk.domain.grants import ApprovalStatus, Grant, GrantStatus
 from caredesk.domain.orders import TransactionType
-from caredesk.services import cases, grants
+from caredesk.services.cases import cases
+from caredesk.services.engine import grants
 from tests.conftest import _empty
 from tests.integration.money_store import (
     add_agent,

@@ -9,7 +9,7 @@ import pytest
 from caredesk.adapters import intent
 from caredesk.adapters.embeddings import shared_embedder
 from caredesk.adapters.intent import EncoderIntentTrainer, TrainingPlan
-from caredesk.services.knowledge_ports import TrainedModel
+from caredesk.services.knowledge.ports import TrainedModel
 
 TEXTS = [
     "Where is my parcel? It has not arrived yet",

@@ -19,8 +19,8 @@ from caredesk.bootstrap import Container
 from caredesk.domain.agents import SYSTEM, Actor, Role
 from caredesk.domain.errors import DomainError, ErrorCode
 from caredesk.domain.jobs import Job, JobState, backoff
-from caredesk.services import jobs
-from caredesk.services.jobs import (
+from caredesk.services.core import jobs
+from caredesk.services.core.jobs import (
     HandlerRegistry,
     JobContext,
     PermanentFailure,

@@ -10,8 +10,8 @@ from fastapi.testclient import TestClient
 from caredesk.bootstrap import Container
 from caredesk.domain.agents import SYSTEM, Actor, Role
 from caredesk.domain.errors import NotFound
-from caredesk.services import knowledge
-from caredesk.services.knowledge_ports import ArticleFilter
+from caredesk.services.knowledge import knowledge
+from caredesk.services.knowledge.ports import ArticleFilter
 from tests.integration.conftest import Headers
 from tests.integration.knowledge_fixtures import (
     audit_actions,

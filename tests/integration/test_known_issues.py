@@ -23,7 +23,7 @@ from caredesk.domain.orders import (
     PaymentTransaction,
     TransactionType,
 )
-from caredesk.services import policy
+from caredesk.services.engine import policy
 from tests.integration.conftest import Headers
 from tests.integration.knowledge_fixtures import audit_actions, create_article, problem
 from tests.integration.money_store import add_agent

@@ -6,8 +6,9 @@ from caredesk.bootstrap import Container
 from caredesk.domain.agents import SYSTEM
 from caredesk.domain.cases import CaseStatus
 from caredesk.domain.lifecycle import LinkKind
-from caredesk.services import cases, lifecycle
-from caredesk.services.mail_in import Outcome
+from caredesk.services.cases import cases
+from caredesk.services.channels.mail_in import Outcome
+from caredesk.services.lifecycle import lifecycle
 from tests.conftest import ManualClock
 from tests.integration.test_mail_in import build, deliver, settings
 

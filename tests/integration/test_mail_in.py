@@ -14,8 +14,8 @@ from caredesk.bootstrap import Container
 from caredesk.domain.agents import SYSTEM
 from caredesk.domain.cases import CaseStatus, Channel, MessageKind
 from caredesk.domain.mail import MailDirection, MailStatus, reply_address
-from caredesk.services import cases as case_service
-from caredesk.services.mail_in import (
+from caredesk.services.cases import cases as case_service
+from caredesk.services.channels.mail_in import (
     Delivery,
     Envelope,
     MailConfig,

@@ -24,9 +24,11 @@ from caredesk.domain.agents import SYSTEM, Role
 from caredesk.domain.cases import MessageKind
 from caredesk.domain.jobs import JobState
 from caredesk.domain.mail import INBOUND_SCOPE, MailDirection, MailStatus, case_from_addresses
-from caredesk.services import auth, jobs, mail_out
-from caredesk.services import cases as case_service
-from caredesk.services.jobs import HandlerRegistry, JobContext, Worker
+from caredesk.services.access import auth
+from caredesk.services.cases import cases as case_service
+from caredesk.services.channels import mail_out
+from caredesk.services.core import jobs
+from caredesk.services.core.jobs import HandlerRegistry, JobContext, Worker
 from caredesk.settings import Settings
 from tests.conftest import ManualClock
 from tests.integration.mail_peers import SmtpSink, free_port

@@ -13,7 +13,7 @@ from caredesk.adapters.db.models import ArticleRow, Base, CustomerRow
 from caredesk.bootstrap import Container
 from caredesk.domain.agents import SYSTEM
 from caredesk.domain.templates import MACRO_VARIABLES, check_macro, fill_macro
-from caredesk.services import customers
+from caredesk.services.cases import customers
 
 
 def test_models_and_migrations_agree(migrated_engine: Engine) -> None:

@@ -21,9 +21,9 @@ from caredesk.bootstrap import Container, mailer_for
 from caredesk.domain.agents import SYSTEM
 from caredesk.domain.customers import Customer
 from caredesk.domain.jobs import JobState
-from caredesk.services import mail_out, outbox
-from caredesk.services.jobs import HandlerRegistry, JobContext, Worker
-from caredesk.services.outbox import OutboxMailer
+from caredesk.services.channels import mail_out, outbox
+from caredesk.services.channels.outbox import OutboxMailer
+from caredesk.services.core.jobs import HandlerRegistry, JobContext, Worker
 from caredesk.settings import Settings
 from caredesk.web.app import create_app
 from tests.integration.mail_peers import free_port
@@ -276,7 +276,7 @@ def test_the_outbox_lists_newest_first_and_keeps_mail_of_no_record(store: Contai
 def test_erasing_a_customer_deletes_their_kept_mail(
     app_client: TestClient, store: Container, run_jobs: Callable[[], int]
 ) -> None:
-    from caredesk.services import erasure
+    from caredesk.services.privacy import erasure
 
     ask_for_link(app_client)
     run_jobs()

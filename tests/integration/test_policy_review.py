@@ -13,7 +13,7 @@ from fastapi.testclient import TestClient
 from caredesk.bootstrap import Container
 from caredesk.domain.agents import SYSTEM, Role
 from caredesk.domain.errors import DomainError, ErrorCode
-from caredesk.services import policy
+from caredesk.services.engine import policy
 from tests.integration.conftest import Headers
 from tests.integration.money_store import add_agent
 

@@ -32,10 +32,13 @@ from caredesk.domain.orders import (
     PaymentTransaction,
     TransactionType,
 )
-from caredesk.services import cases, grants, knowledge, policy, portal
-from caredesk.services.portal import MemoryOutbox
-from caredesk.services.portal_mail import QueuedCustomerMailer, send_surveys
-from caredesk.services.ports import CaseFilter
+from caredesk.services.cases import cases
+from caredesk.services.channels import portal
+from caredesk.services.channels.portal import MemoryOutbox
+from caredesk.services.channels.portal_mail import QueuedCustomerMailer, send_surveys
+from caredesk.services.core.ports import CaseFilter
+from caredesk.services.engine import grants, policy
+from caredesk.services.knowledge import knowledge
 from caredesk.web.app import create_app
 from tests.conftest import ManualClock
 from tests.integration.conftest import Headers

@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 from caredesk.bootstrap import Container, bootstrap
 from caredesk.cli.main import app as cli
 from caredesk.domain.agents import SYSTEM, Role
-from caredesk.services import auth
+from caredesk.services.access import auth
 from caredesk.settings import DEV_MAIL_SIGNING_KEY, Settings, UnsafeSettings
 from caredesk.web.app import create_app
 

@@ -21,8 +21,8 @@ from caredesk.cli.main import app as cli_app
 from caredesk.cli.mcp import ToolSession
 from caredesk.domain.agents import SYSTEM, Role
 from caredesk.domain.mail import INBOUND_SCOPE, MailDirection
-from caredesk.services import auth
-from caredesk.services.tools import build_registry
+from caredesk.services.access import auth
+from caredesk.services.channels.tools import build_registry
 from caredesk.web.app import create_app
 from tests.conftest import ManualClock
 from tests.integration.test_api_errors import problem, row_counts

@@ -20,10 +20,11 @@ from caredesk.domain.agents import SYSTEM, Role
 from caredesk.domain.cases import CaseStatus
 from caredesk.domain.customers import Customer
 from caredesk.domain.erasure import RetentionRules
-from caredesk.services import cases, erasure
-from caredesk.services.cases import NewAttachment
-from caredesk.services.jobs import Worker
-from caredesk.services.mail_in import MailConfig, receive_mail
+from caredesk.services.cases import cases
+from caredesk.services.cases.cases import NewAttachment
+from caredesk.services.channels.mail_in import MailConfig, receive_mail
+from caredesk.services.core.jobs import Worker
+from caredesk.services.privacy import erasure
 from tests.conftest import BACKENDS, ManualClock, migrated, new_database
 
 SUPPORT = "support@caredesk.example"

@@ -16,8 +16,9 @@ from caredesk.adapters.vector_index import InMemoryVectorIndex
 from caredesk.bootstrap import Container, bootstrap
 from caredesk.domain.agents import SYSTEM, Actor, Role
 from caredesk.domain.search import SearchKind, SearchMode
-from caredesk.services import auth, search
-from caredesk.services.search import Semantic
+from caredesk.services.access import auth
+from caredesk.services.knowledge import search
+from caredesk.services.knowledge.search import Semantic
 from caredesk.settings import Settings
 from caredesk.web.app import create_app
 from tests.conftest import ManualClock, _empty

@@ -20,8 +20,8 @@ from caredesk.domain.audit import AuditEvent
 from caredesk.domain.customers import Customer
 from caredesk.domain.portal import email_key
 from caredesk.domain.throttling import ThrottleKind, throttle_key
-from caredesk.services import auth
-from caredesk.services.portal import MemoryOutbox
+from caredesk.services.access import auth
+from caredesk.services.channels.portal import MemoryOutbox
 from caredesk.settings import Settings
 from caredesk.web.app import create_app
 from tests.conftest import ManualClock

@@ -9,8 +9,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from caredesk.bootstrap import Container
-from caredesk.services import sla
-from caredesk.services.jobs import HandlerRegistry, Worker, WorkerOptions
+from caredesk.services.core.jobs import HandlerRegistry, Worker, WorkerOptions
+from caredesk.services.sla import sla
 from tests.conftest import ManualClock
 
 Headers = dict[str, str]

@@ -6,12 +6,14 @@ from __future__ import annotations
 import pytest
 
 from caredesk.bootstrap import Container
+from caredesk.demo import store as demo
 from caredesk.domain.agents import SYSTEM
 from caredesk.domain.knowledge import ArticleKind, ArticleStatus
 from caredesk.domain.search import SearchKind
-from caredesk.services import cases, demo, knowledge, search
-from caredesk.services.ports import CaseFilter
-from caredesk.services.search import CaseSuggestions
+from caredesk.services.cases import cases
+from caredesk.services.core.ports import CaseFilter
+from caredesk.services.knowledge import knowledge, search
+from caredesk.services.knowledge.search import CaseSuggestions
 
 ESPRESSO = "espresso-machine"
 LABELWRITER = "inkwell-labelwriter-350"

@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 
 from caredesk.cli.main import app
 from caredesk.conformance.tau_retail import Replayer, compare
-from caredesk.services.policy import packaged_policy_text
+from caredesk.services.engine.policy import packaged_policy_text
 from tests.datasets import dataset, needs_dataset
 
 SAMPLE = Path(__file__).parent.parent / "data" / "tau_retail_sample"

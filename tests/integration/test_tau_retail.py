@@ -12,8 +12,8 @@ from typer.testing import CliRunner
 from caredesk.adapters.tau_retail_files import read_dir, write_dir
 from caredesk.bootstrap import Container
 from caredesk.cli.main import app
+from caredesk.conformance import tau_format as tau_retail
 from caredesk.domain.errors import DomainError, ErrorCode
-from caredesk.services import tau_retail
 from tests.datasets import dataset, needs_dataset
 
 SAMPLE = Path(__file__).parent.parent / "data" / "tau_retail_sample"

@@ -22,9 +22,12 @@ from sqlalchemy import select
 from caredesk.adapters.db.models import Base
 from caredesk.adapters.tau_retail_files import read_dir
 from caredesk.bootstrap import Container
+from caredesk.conformance import tau_format as tau_retail
 from caredesk.domain.agents import SYSTEM, Role
-from caredesk.services import auth, cases, policy, tau_retail
-from caredesk.services.tools import TOOL_NAMES, Tool, build_registry
+from caredesk.services.access import auth
+from caredesk.services.cases import cases
+from caredesk.services.channels.tools import TOOL_NAMES, Tool, build_registry
+from caredesk.services.engine import policy
 from caredesk.web.app import create_app
 
 SAMPLE = Path(__file__).parent.parent / "data" / "tau_retail_sample"

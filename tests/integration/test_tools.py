@@ -15,9 +15,11 @@ from fastapi.testclient import TestClient
 
 from caredesk.adapters.tau_retail_files import read_dir
 from caredesk.bootstrap import Container
+from caredesk.conformance import tau_format as tau_retail
 from caredesk.domain.agents import SYSTEM, Role
 from caredesk.domain.orders import TransactionType
-from caredesk.services import auth, policy, tau_retail
+from caredesk.services.access import auth
+from caredesk.services.engine import policy
 from caredesk.web.app import create_app
 
 SAMPLE = Path(__file__).parent.parent / "data" / "tau_retail_sample"

@@ -15,7 +15,7 @@ from caredesk.bootstrap import Container
 from caredesk.domain.agents import SYSTEM, Role
 from caredesk.domain.errors import DomainError, ErrorCode, ValidationFailed
 from caredesk.domain.intents import IntentModelInfo
-from caredesk.services import triage
+from caredesk.services.knowledge import triage
 from tests.integration.conftest import Headers
 from tests.integration.knowledge_fixtures import audit_actions, problem
 

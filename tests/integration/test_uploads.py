@@ -18,8 +18,9 @@ from caredesk.domain.agents import SYSTEM, Role
 from caredesk.domain.attachments import MIB
 from caredesk.domain.cases import Channel
 from caredesk.domain.customers import Customer
-from caredesk.services import auth, cases
-from caredesk.services.portal import MemoryOutbox
+from caredesk.services.access import auth
+from caredesk.services.cases import cases
+from caredesk.services.channels.portal import MemoryOutbox
 from caredesk.settings import Settings
 from caredesk.web.app import create_app
 from tests.integration.test_api_errors import row_counts

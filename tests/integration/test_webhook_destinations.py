@@ -16,8 +16,8 @@ from fastapi.testclient import TestClient
 
 from caredesk.adapters.webhook_http import HttpWebhookSender
 from caredesk.bootstrap import Container
-from caredesk.services.jobs import HandlerRegistry, Worker, WorkerOptions
-from caredesk.services.webhooks import Outbound, register_webhooks
+from caredesk.services.channels.webhooks import Outbound, register_webhooks
+from caredesk.services.core.jobs import HandlerRegistry, Worker, WorkerOptions
 from caredesk.settings import Settings
 from tests.integration.conftest import Headers, Receiver
 from tests.resolvers import MapResolver

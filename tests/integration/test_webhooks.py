@@ -20,8 +20,8 @@ from caredesk.bootstrap import Container
 from caredesk.domain.agents import SYSTEM
 from caredesk.domain.events import Changed
 from caredesk.domain.webhooks import verify
-from caredesk.services.jobs import HandlerRegistry, Worker, WorkerOptions
-from caredesk.services.webhooks import register_webhooks
+from caredesk.services.channels.webhooks import register_webhooks
+from caredesk.services.core.jobs import HandlerRegistry, Worker, WorkerOptions
 from caredesk.settings import Settings
 from tests.conftest import ManualClock
 from tests.integration.conftest import Receiver

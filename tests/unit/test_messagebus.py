@@ -11,7 +11,7 @@ import pytest
 
 from caredesk.domain.agents import SYSTEM
 from caredesk.domain.events import Changed, Event
-from caredesk.services.messagebus import MAX_EVENTS, EventBus
+from caredesk.services.core.messagebus import MAX_EVENTS, EventBus
 
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 

@@ -10,7 +10,7 @@ import pytest
 from caredesk.adapters.webhook_http import SocketResolver
 from caredesk.domain.errors import DomainError, ErrorCode
 from caredesk.domain.outbound import check_addresses, embedded_ipv4, refusal
-from caredesk.services.webhooks import Outbound
+from caredesk.services.channels.webhooks import Outbound
 from tests.resolvers import MapResolver
 
 INSIDE = [

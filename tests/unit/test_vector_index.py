@@ -9,7 +9,7 @@ import numpy as np
 
 from caredesk.adapters.vector_index import InMemoryVectorIndex
 from caredesk.domain.search import SearchKind
-from caredesk.services.knowledge_ports import IndexState, StoredEmbedding, Vectors
+from caredesk.services.knowledge.ports import IndexState, StoredEmbedding, Vectors
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 

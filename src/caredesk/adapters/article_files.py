@@ -29,7 +29,7 @@ from typing import Any
 import yaml
 
 from caredesk.domain.knowledge import Article
-from caredesk.services.knowledge import ArticleRecord
+from caredesk.services.knowledge.knowledge import ArticleRecord
 
 FRONT_MATTER = re.compile(r"\A---[ \t]*\r?\n(.*?)\r?\n---[ \t]*(?:\r?\n|\Z)", re.DOTALL)
 HEADING = re.compile(r"^#[ \t]+(.+?)[ \t#]*$", re.MULTILINE)

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from caredesk.services.knowledge_ports import Vectors
+from caredesk.services.knowledge.ports import Vectors
 
 if TYPE_CHECKING:
     import torch

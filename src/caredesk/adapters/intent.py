@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from caredesk.adapters.embeddings import MODEL_NAME, SentenceEmbedder, mean_pool
-from caredesk.services.knowledge_ports import IntentClassifier, TrainedModel
+from caredesk.services.knowledge.ports import IntentClassifier, TrainedModel
 
 FORMAT = 1
 METHOD_FINETUNE = "finetune-top-layers"

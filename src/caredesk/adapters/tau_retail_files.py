@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from caredesk.conformance.tau_format import TauStore
 from caredesk.domain.errors import ValidationFailed
-from caredesk.services.tau_retail import TauStore
 
 FILES = ("users", "products", "orders")
 

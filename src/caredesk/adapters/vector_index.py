@@ -15,7 +15,7 @@ import numpy as np
 import numpy.typing as npt
 
 from caredesk.domain.search import SearchKind
-from caredesk.services.knowledge_ports import IndexState, SearchIndexRepository, Vectors
+from caredesk.services.knowledge.ports import IndexState, SearchIndexRepository, Vectors
 
 _KIND_CODES = {kind: code for code, kind in enumerate(SearchKind)}
 

@@ -90,7 +90,7 @@ def kb_import(
 ) -> None:
     """Create or update articles (matched by slug). Exit 1 if any file or article is bad."""
     from caredesk.adapters.article_files import ArticleFilesInvalid, read_path
-    from caredesk.services import knowledge
+    from caredesk.services.knowledge import knowledge
 
     try:
         records = read_path(path)
@@ -132,7 +132,7 @@ def kb_export(
 ) -> None:
     """Write every article and macro out; `caredesk kb import` reads the files back."""
     from caredesk.adapters.article_files import write_jsonl, write_markdown
-    from caredesk.services import knowledge
+    from caredesk.services.knowledge import knowledge
 
     if format is ExportFormat.JSONL and out_path.is_dir():
         raise _fail(f"{out_path} is a folder; give a file name for --format jsonl", 2)
@@ -161,7 +161,7 @@ def kb_export(
 @kb_app.command("embed")
 def kb_embed() -> None:
     """Embed every article, macro and solved case changed since its last embedding."""
-    from caredesk.services import search
+    from caredesk.services.knowledge import search
 
     with desk(models=True) as container:
         if container.semantic is None:
@@ -227,7 +227,7 @@ def kb_eval(
 ) -> None:
     """Index the documents in a scratch desk and measure its search on the queries."""
     from caredesk.adapters.eval_files import read_documents, read_qrels, read_queries
-    from caredesk.services.evaluation import evaluate_retrieval
+    from caredesk.services.knowledge.evaluation import evaluate_retrieval
 
     try:
         documents = read_documents(docs)
@@ -274,7 +274,7 @@ def _compare_fusion(
     judgements: dict[str, dict[str, int]],
     as_json: bool,
 ) -> None:
-    from caredesk.services.evaluation import compare_fusion
+    from caredesk.services.knowledge.evaluation import compare_fusion
 
     with _scratch_desk(semantic=True) as container:
         if container.semantic is None:
@@ -333,7 +333,7 @@ def triage_train(
     ] = False,
 ) -> None:
     """Train a new intent model version on the desk's labelled cases and put it in force."""
-    from caredesk.services import triage
+    from caredesk.services.knowledge import triage
 
     with desk(models=True) as container:
         if container.triage is None or container.triage.intents is None:
@@ -362,7 +362,7 @@ def triage_train(
 @triage_app.command("models")
 def triage_models() -> None:
     """List the intent model versions, the one in force marked."""
-    from caredesk.services import triage
+    from caredesk.services.knowledge import triage
 
     with desk() as container:
         models = triage.list_models(container.uow(), SYSTEM)
@@ -385,7 +385,7 @@ def triage_models() -> None:
 @triage_app.command("activate")
 def triage_activate(version: Annotated[int, typer.Argument(help="The model version.")]) -> None:
     """Put an earlier (or later) intent model version back in force."""
-    from caredesk.services import triage
+    from caredesk.services.knowledge import triage
 
     with desk() as container:
         triage.activate_model(container.uow(), SYSTEM, container.clock.now(), version)
@@ -398,7 +398,7 @@ def labels_import(
 ) -> None:
     """Add labelled messages for the intent model (all or nothing)."""
     from caredesk.adapters.eval_files import read_labelled_csv
-    from caredesk.services import triage
+    from caredesk.services.knowledge import triage
 
     try:
         examples = read_labelled_csv(path)
@@ -428,7 +428,7 @@ def triage_eval(
 ) -> None:
     """Train an intent model on one CSV and measure it on another."""
     from caredesk.adapters.eval_files import read_labelled_csv
-    from caredesk.services.evaluation import evaluate_intents
+    from caredesk.services.knowledge.evaluation import evaluate_intents
 
     try:
         train_set = read_labelled_csv(train)
@@ -471,7 +471,7 @@ triage_app.add_typer(rules_app, name="rules")
 @rules_app.command("list")
 def rules_list() -> None:
     """Print the routing rules in the order they are evaluated."""
-    from caredesk.services import triage
+    from caredesk.services.knowledge import triage
 
     with desk() as container:
         rules = triage.list_rules(container.uow(), SYSTEM)
@@ -505,7 +505,7 @@ def rules_add(
     from pydantic import ValidationError
 
     from caredesk.domain.triage import RoutingRuleSpec
-    from caredesk.services import triage
+    from caredesk.services.knowledge import triage
 
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
@@ -527,7 +527,7 @@ def rules_add(
 @rules_app.command("delete")
 def rules_delete(rule_id: Annotated[int, typer.Argument(help="The rule's id.")]) -> None:
     """Delete a routing rule (audited)."""
-    from caredesk.services import triage
+    from caredesk.services.knowledge import triage
 
     with desk() as container:
         triage.delete_rule(container.uow(), SYSTEM, container.clock.now(), rule_id)

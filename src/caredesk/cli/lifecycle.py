@@ -31,7 +31,8 @@ def escalate(
     question: Annotated[str, typer.Option(help="The open question for the receiver.")] = "",
 ) -> None:
     """Hand a case to a team or a lead with a summary, so nobody asks the customer again."""
-    from caredesk.services import auth, lifecycle
+    from caredesk.services.access import auth
+    from caredesk.services.lifecycle import lifecycle
 
     with desk() as container:
         team_id = auth.find_team(container.uow(), SYSTEM, team).id if team else None
@@ -47,7 +48,7 @@ def escalate(
 @cases_app.command("handoffs")
 def handoffs(case_id: Annotated[int, typer.Argument()]) -> None:
     """Show a case's handoffs: summary, facts and open question."""
-    from caredesk.services import lifecycle
+    from caredesk.services.lifecycle import lifecycle
 
     with desk() as container:
         for handoff in lifecycle.case_handoffs(container.uow(), SYSTEM, case_id):
@@ -66,7 +67,7 @@ def merge(
     ] = False,
 ) -> None:
     """Merge cases of one customer into one; undo with `caredesk cases undo LINK`."""
-    from caredesk.services import lifecycle
+    from caredesk.services.lifecycle import lifecycle
 
     with desk() as container:
         result = lifecycle.merge_cases(
@@ -83,7 +84,7 @@ def split(
     subject: Annotated[str | None, typer.Option(help="The new case's subject.")] = None,
 ) -> None:
     """Move messages of a case into a new case; undo with `caredesk cases undo LINK`."""
-    from caredesk.services import lifecycle
+    from caredesk.services.lifecycle import lifecycle
 
     with desk() as container:
         result = lifecycle.split_case(
@@ -95,7 +96,7 @@ def split(
 @cases_app.command("undo")
 def undo(link_id: Annotated[int, typer.Argument(help="The merge or split link.")]) -> None:
     """Undo a merge (unmerge) or a split (unsplit)."""
-    from caredesk.services import lifecycle
+    from caredesk.services.lifecycle import lifecycle
 
     with desk() as container:
         result = lifecycle.undo_link(container.uow(), SYSTEM, container.clock.now(), link_id)
@@ -105,7 +106,7 @@ def undo(link_id: Annotated[int, typer.Argument(help="The merge or split link.")
 @cases_app.command("links")
 def links(case_id: Annotated[int, typer.Argument()]) -> None:
     """Merges, splits and follow-ups of a case."""
-    from caredesk.services import lifecycle
+    from caredesk.services.lifecycle import lifecycle
 
     with desk() as container:
         for link in lifecycle.case_links(container.uow(), SYSTEM, case_id):
@@ -119,7 +120,7 @@ def repeat_asks(
     limit: Annotated[int, typer.Option(min=1, max=500)] = 20,
 ) -> None:
     """Asks for something the desk already had, counted per agent or per case."""
-    from caredesk.services import lifecycle
+    from caredesk.services.lifecycle import lifecycle
 
     with desk() as container:
         for count in lifecycle.repeat_ask_counts(container.uow(), SYSTEM, by=by, limit=limit):
@@ -141,7 +142,8 @@ def add_commitment(
     owner: Annotated[str | None, typer.Option(help="Email of the agent who owns it.")] = None,
 ) -> None:
     """Record a promise made to the customer of a case."""
-    from caredesk.services import auth, lifecycle
+    from caredesk.services.access import auth
+    from caredesk.services.lifecycle import lifecycle
 
     with desk() as container:
         owner_id = auth.find_agent(container.uow(), SYSTEM, owner).id if owner else None
@@ -153,7 +155,7 @@ def add_commitment(
 
 
 def _resolve(commitment_id: int, status: CommitmentStatus) -> None:
-    from caredesk.services import lifecycle
+    from caredesk.services.lifecycle import lifecycle
 
     with desk() as container:
         lifecycle.resolve_commitment(
@@ -180,8 +182,8 @@ def list_commitments(
     case: Annotated[int | None, typer.Option(help="Only this case's.")] = None,
 ) -> None:
     """Commitments by due time."""
-    from caredesk.services import lifecycle
-    from caredesk.services.lifecycle_ports import CommitmentFilter
+    from caredesk.services.lifecycle import lifecycle
+    from caredesk.services.lifecycle.ports import CommitmentFilter
 
     with desk() as container:
         found = lifecycle.list_commitments(
@@ -198,7 +200,7 @@ def list_commitments(
 @commitments_app.command("sweep")
 def sweep() -> None:
     """Alert owners of promises about to be missed; mark missed ones (the worker does this)."""
-    from caredesk.services import lifecycle
+    from caredesk.services.lifecycle import lifecycle
 
     with desk() as container:
         options = container.lifecycle
@@ -212,7 +214,7 @@ def sweep() -> None:
 @proactive_app.command("scan")
 def scan() -> None:
     """Scan orders and shipments; open one case per finding with the recommended remedy."""
-    from caredesk.services import lifecycle
+    from caredesk.services.lifecycle import lifecycle
 
     with desk() as container:
         options = container.lifecycle
@@ -232,7 +234,7 @@ def scan() -> None:
 @proactive_app.command("findings")
 def findings(limit: Annotated[int, typer.Option(min=1, max=500)] = 50) -> None:
     """The latest findings and the cases they opened."""
-    from caredesk.services import lifecycle
+    from caredesk.services.lifecycle import lifecycle
 
     with desk() as container:
         for f in lifecycle.list_findings(container.uow(), SYSTEM, limit):

@@ -17,7 +17,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from caredesk.cli.common import desk, err, out
 
 if TYPE_CHECKING:
-    from caredesk.services.mail_in import MailIntake
+    from caredesk.services.channels.mail_in import MailIntake
 
 
 def smtp(
@@ -70,7 +70,7 @@ def _history_intake(intake: MailIntake) -> MailIntake:
 
 def _import(kind: str, messages: Iterator[bytes], total: int) -> None:
     from caredesk.adapters.mail.intake import build_intake
-    from caredesk.services.mail_in import Envelope
+    from caredesk.services.channels.mail_in import Envelope
 
     with desk(models=True) as container:
         intake = _history_intake(build_intake(container.uow, container.clock, container.settings))

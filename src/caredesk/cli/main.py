@@ -133,7 +133,8 @@ def demo_load(
     ] = 8000,
 ) -> None:
     """Load the generated demo store (idempotent) and print how to sign in."""
-    from caredesk.services import auth, demo
+    from caredesk.demo import store as demo
+    from caredesk.services.access import auth
 
     base = desk_address(host, port)
 
@@ -207,7 +208,7 @@ def users_create(
     team: Annotated[list[str] | None, typer.Option(help="Team name (repeatable).")] = None,
 ) -> None:
     """Create an agent who can sign in to the console."""
-    from caredesk.services import auth
+    from caredesk.services.access import auth
 
     if password is None:
         if not sys.stdin.isatty():
@@ -232,7 +233,7 @@ def users_create(
 @users_app.command("list")
 def users_list() -> None:
     """List agents."""
-    from caredesk.services import auth
+    from caredesk.services.access import auth
 
     with desk() as container:
         for agent in auth.list_agents(container.uow(), SYSTEM):
@@ -243,7 +244,7 @@ def users_list() -> None:
 @users_app.command("unlock")
 def users_unlock(email: Annotated[str, typer.Argument(help="The agent's sign-in email.")]) -> None:
     """Lift an agent's sign-in lock after too many failed sign-ins (audited)."""
-    from caredesk.services import auth
+    from caredesk.services.access import auth
 
     with desk() as container:
         agent = auth.find_agent(container.uow(), SYSTEM, email)
@@ -271,7 +272,7 @@ def tokens_create(
     ] = None,
 ) -> None:
     """Create an API token. The secret is printed on the last line, once."""
-    from caredesk.services import auth
+    from caredesk.services.access import auth
 
     with desk() as container:
         agent_id = None
@@ -295,7 +296,7 @@ def tokens_create(
 @tokens_app.command("revoke")
 def tokens_revoke(token_id: Annotated[int, typer.Argument()]) -> None:
     """Revoke an API token."""
-    from caredesk.services import auth
+    from caredesk.services.access import auth
 
     with desk() as container:
         auth.revoke_token(container.uow(), SYSTEM, container.clock.now(), token_id)
@@ -329,7 +330,7 @@ def import_tau_retail(
     from rich.progress import Progress
 
     from caredesk.adapters import tau_retail_files
-    from caredesk.services import tau_retail
+    from caredesk.conformance import tau_format as tau_retail
 
     with desk() as container, Progress(console=err, transient=True) as progress:
         data = tau_retail_files.read_dir(directory)
@@ -352,7 +353,7 @@ def export_tau_retail(
 ) -> None:
     """Write users, products and orders in the tau-bench retail JSON format."""
     from caredesk.adapters import tau_retail_files
-    from caredesk.services import tau_retail
+    from caredesk.conformance import tau_format as tau_retail
 
     with desk() as container:
         data = tau_retail.export_store(container.uow)

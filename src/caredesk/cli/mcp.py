@@ -33,8 +33,8 @@ from caredesk.bootstrap import Container, start_rate_limiter
 from caredesk.domain.agents import Actor
 from caredesk.domain.errors import DomainError, ErrorCode, RetryLater, ValidationFailed
 from caredesk.domain.rates import Rate
-from caredesk.services import auth
-from caredesk.services.tools import Registry, ToolCall, build_registry
+from caredesk.services.access import auth
+from caredesk.services.channels.tools import Registry, ToolCall, build_registry
 
 
 class ToolSession:

@@ -82,7 +82,7 @@ TokenOption = Annotated[
 
 def _actor_of(container: Container, token: str | None) -> Actor:
     """The admin a command acts for: a policy change names who made it, as over HTTP."""
-    from caredesk.services import auth
+    from caredesk.services.access import auth
 
     if not token:
         err.print("error: give --token or set CAREDESK_TOKEN (an admin's API token)")
@@ -132,7 +132,7 @@ def load(
     A change that only tightens goes in force at once; one that loosens or removes remedies
     waits for another admin (`caredesk policy confirm ID`). An invalid file changes nothing.
     """
-    from caredesk.services import policy
+    from caredesk.services.engine import policy
 
     text = _read(path)
     with desk() as container:
@@ -158,7 +158,7 @@ def changes(
     ] = PolicyChangeStatus.PENDING.value,
 ) -> None:
     """List policy changes (pending ones by default), newest first, with their differences."""
-    from caredesk.services import policy
+    from caredesk.services.engine import policy
 
     chosen = None if status == "all" else _status(status)
     with desk() as container:
@@ -185,7 +185,7 @@ def confirm(
 ) -> None:
     """Put a pending change in force as a second admin: the token must be issued to another
     admin's agent than the proposer's."""
-    from caredesk.services import policy
+    from caredesk.services.engine import policy
 
     with desk() as container:
         actor = _actor_of(container, token)
@@ -202,7 +202,7 @@ def reject(
     note: Annotated[str, typer.Option(help="Why (kept in the audit trail).")] = "",
 ) -> None:
     """Turn a pending change down; the policy in force stays."""
-    from caredesk.services import policy
+    from caredesk.services.engine import policy
 
     with desk() as container:
         actor = _actor_of(container, token)
@@ -215,7 +215,7 @@ def reject(
 @app.command("show")
 def show() -> None:
     """Print the policy in force."""
-    from caredesk.services import policy
+    from caredesk.services.engine import policy
 
     with desk() as container:
         _describe(policy.active_policy(container.uow()))
@@ -227,7 +227,7 @@ def explain(
     role: Annotated[Role, typer.Option(help="Plan as this role would see it.")] = Role.AGENT,
 ) -> None:
     """Print the planner's offers for a case, with their reasons and cited rules."""
-    from caredesk.services import grants
+    from caredesk.services.engine import grants
 
     with desk() as container:
         result = grants.plan_case(container.uow(), Actor(role=role), container.clock.now(), case_id)

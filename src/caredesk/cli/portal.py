@@ -25,7 +25,7 @@ def link(
     ] = None,
 ) -> None:
     """Print a single-use sign-in link for a customer instead of mailing it (audited)."""
-    from caredesk.services import portal
+    from caredesk.services.channels import portal
 
     with desk() as container:
         base = (url or container.settings.portal_address()).rstrip("/")
@@ -45,8 +45,8 @@ def send_surveys(
     days: Annotated[int, typer.Option(min=1, help="Cases solved within this many days.")] = 7,
 ) -> None:
     """Queue the satisfaction survey of every recently solved case that has none yet."""
-    from caredesk.services import portal
-    from caredesk.services.portal_mail import QueuedCustomerMailer
+    from caredesk.services.channels import portal
+    from caredesk.services.channels.portal_mail import QueuedCustomerMailer
 
     with desk() as container:
         settings = container.settings

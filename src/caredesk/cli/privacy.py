@@ -35,7 +35,7 @@ def erase(
 
     Names, addresses, phone numbers, their words in cases and mail, attachments and raw
     mail are replaced or removed; orders, amounts, the ledger and who-did-what stay."""
-    from caredesk.services import erasure
+    from caredesk.services.privacy import erasure
 
     if not yes:
         if not sys.stdin.isatty():
@@ -67,7 +67,7 @@ def run(
     ] = False,
 ) -> None:
     """Apply the retention rules (CAREDESK_RETENTION_*) now and say what was removed."""
-    from caredesk.services import erasure
+    from caredesk.services.privacy import erasure
 
     with desk() as container:
         rules = erasure.retention_rules(container.settings)

@@ -18,7 +18,7 @@ webhooks_app = typer.Typer(help="Webhooks out: subscriptions and deliveries.", n
 @app.command("calendars")
 def calendars() -> None:
     """List business calendars."""
-    from caredesk.services import sla
+    from caredesk.services.sla import sla
 
     with desk() as container:
         for c in sla.list_calendars(container.uow(), SYSTEM):
@@ -38,7 +38,7 @@ def add_calendar(
     ],
 ) -> None:
     """Create a business calendar from a JSON file."""
-    from caredesk.services import sla
+    from caredesk.services.sla import sla
 
     data = json.loads(file.read_text(encoding="utf-8"))
     with desk() as container:
@@ -57,7 +57,7 @@ def add_calendar(
 @app.command("policies")
 def policies() -> None:
     """List SLA policies in the order they are tried."""
-    from caredesk.services import sla
+    from caredesk.services.sla import sla
 
     with desk() as container:
         for p in sla.list_policies(container.uow(), SYSTEM):
@@ -81,7 +81,7 @@ def add_policy(
     position: Annotated[int, typer.Option(help="Lower is tried first.")] = 100,
 ) -> None:
     """Create an SLA policy."""
-    from caredesk.services import sla
+    from caredesk.services.sla import sla
 
     targets = {
         k: v
@@ -110,7 +110,7 @@ def add_policy(
 @app.command("show")
 def show(case_id: Annotated[int, typer.Argument(help="The case.")]) -> None:
     """A case's SLA: its policy and each clock's status and due time."""
-    from caredesk.services import sla
+    from caredesk.services.sla import sla
 
     with desk() as container:
         view = sla.case_sla(container.uow(), SYSTEM, case_id, container.clock.now())
@@ -124,7 +124,7 @@ def show(case_id: Annotated[int, typer.Argument(help="The case.")]) -> None:
 @app.command("scan")
 def scan() -> None:
     """Record the SLA warnings and breaches that came due (the worker does this every minute)."""
-    from caredesk.services import sla
+    from caredesk.services.sla import sla
 
     with desk() as container:
         out.print(f"{sla.scan(container.job_context())} warning(s) and breach(es) recorded")
@@ -137,7 +137,7 @@ def webhooks_add(
     description: Annotated[str, typer.Option(help="What it is for.")] = "",
 ) -> None:
     """Subscribe a URL to events; prints the signing secret once, on the last line."""
-    from caredesk.services import webhooks
+    from caredesk.services.channels import webhooks
 
     with desk() as container:
         created = webhooks.create_subscription(
@@ -156,7 +156,7 @@ def webhooks_add(
 @webhooks_app.command("list")
 def webhooks_list() -> None:
     """List webhook subscriptions."""
-    from caredesk.services import webhooks
+    from caredesk.services.channels import webhooks
 
     with desk() as container:
         for s in webhooks.list_subscriptions(container.uow(), SYSTEM):
@@ -170,7 +170,7 @@ def webhooks_deliveries(
     limit: Annotated[int, typer.Option(min=1, max=500)] = 20,
 ) -> None:
     """The latest deliveries of a subscription and how each went."""
-    from caredesk.services import webhooks
+    from caredesk.services.channels import webhooks
 
     with desk() as container:
         for d in webhooks.list_deliveries(container.uow(), SYSTEM, webhook_id, limit, None):

@@ -20,7 +20,7 @@ def worker(
     ] = 1,
 ) -> None:
     """Run jobs (mail, webhooks, SLA warnings…) and timers; start as many as you like."""
-    from caredesk.services.jobs import Worker, WorkerPool, worker_name
+    from caredesk.services.core.jobs import Worker, WorkerPool, worker_name
 
     with desk() as container:
         assert container.jobs is not None

@@ -24,10 +24,18 @@ from caredesk.adapters.db.migrate import upgrade
 from caredesk.adapters.db.models import CustomerRow, OrderRow, ProductRow, VariantRow
 from caredesk.adapters.tau_retail_files import read_dir
 from caredesk.bootstrap import bootstrap
+from caredesk.conformance import tau_format as tau_retail
 from caredesk.domain.agents import SYSTEM, Actor, Agent, Role
 from caredesk.domain.errors import ValidationFailed
-from caredesk.services import auth, policy, tau_retail
-from caredesk.services.tools import RETAIL_TOOLS, WRITE_TOOLS, Registry, ToolCall, build_registry
+from caredesk.services.access import auth
+from caredesk.services.channels.tools import (
+    RETAIL_TOOLS,
+    WRITE_TOOLS,
+    Registry,
+    ToolCall,
+    build_registry,
+)
+from caredesk.services.engine import policy
 from caredesk.settings import Settings
 
 NOW = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)

@@ -11,7 +11,7 @@ from caredesk.bootstrap import Container
 from caredesk.domain.agents import Actor
 from caredesk.domain.errors import DomainError, ErrorCode, Forbidden, Unauthenticated
 from caredesk.domain.rates import Rate
-from caredesk.services import auth
+from caredesk.services.access import auth
 from caredesk.web.ratelimit import count_caller
 
 SESSION_COOKIE = "caredesk_session"

@@ -18,8 +18,8 @@ from starlette.concurrency import run_in_threadpool
 
 from caredesk.bootstrap import Container
 from caredesk.domain.errors import DomainError, ErrorCode
-from caredesk.services import idempotency
-from caredesk.services.ports import IdempotencyRecord, StoredResponse
+from caredesk.services.core import idempotency
+from caredesk.services.core.ports import IdempotencyRecord, StoredResponse
 from caredesk.web.deps import SESSION_COOKIE
 from caredesk.web.problems import domain_problem, problem
 

@@ -19,7 +19,7 @@ from starlette.types import Scope
 
 from caredesk.domain.attachments import AttachmentLimits, readable_size
 from caredesk.domain.errors import DomainError, ErrorCode
-from caredesk.services.cases import NewAttachment
+from caredesk.services.cases.cases import NewAttachment
 
 Endpoint = TypeVar("Endpoint", bound=Callable[..., Any])
 

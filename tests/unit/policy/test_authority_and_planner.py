@@ -21,7 +21,7 @@ from caredesk.domain.policy.authority import Usage, decide
 from caredesk.domain.policy.loading import parse_policy
 from caredesk.domain.policy.planner import PlanContext, plan
 from caredesk.domain.policy.value import base_retention, customer_value, retention_with
-from caredesk.services.policy import packaged_policy_text
+from caredesk.services.engine.policy import packaged_policy_text
 
 D = Decimal
 NOW = datetime(2026, 3, 2, tzinfo=UTC)

@@ -11,7 +11,7 @@ import yaml
 from caredesk.domain.policy.authority import CapUsage, Usage, decide
 from caredesk.domain.policy.loading import PolicyInvalid, parse_policy
 from caredesk.domain.policy.planner import plan
-from caredesk.services.policy import packaged_policy_text
+from caredesk.services.engine.policy import packaged_policy_text
 from tests.unit.policy.test_authority_and_planner import POLICY, _late_order_context
 
 D = Decimal

@@ -8,7 +8,7 @@ import pytest
 
 from caredesk.domain.policy.conditions import AllOf, AnyOf, Compare, NotOf, Op, TableDef, evaluate
 from caredesk.domain.policy.loading import PolicyInvalid, parse_policy
-from caredesk.services.policy import packaged_policy_text
+from caredesk.services.engine.policy import packaged_policy_text
 
 TABLES = {"window": TableDef(by="customer.membership", values={"plus": 365}, default=30)}
 

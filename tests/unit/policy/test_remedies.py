@@ -22,7 +22,7 @@ from caredesk.domain.policy import remedies as ops
 from caredesk.domain.policy.eligibility import refusals
 from caredesk.domain.policy.loading import parse_policy
 from caredesk.domain.policy.model import Policy, RemedyDef, RemedyKind
-from caredesk.services.policy import packaged_policy_text
+from caredesk.services.engine.policy import packaged_policy_text
 
 D = Decimal
 NOW = datetime(2026, 3, 2, tzinfo=UTC)

@@ -20,7 +20,7 @@ from caredesk.domain.policy.review import (
     compare,
     grants_nothing,
 )
-from caredesk.services.policy import packaged_policy_text
+from caredesk.services.engine.policy import packaged_policy_text
 
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 

@@ -23,7 +23,7 @@ from caredesk.domain.knowledge import (
 )
 from caredesk.domain.search import IndexedText, SearchKind
 from caredesk.domain.triage import RoutingRule, RoutingRuleSpec
-from caredesk.services.knowledge_ports import (
+from caredesk.services.knowledge.ports import (
     ArticleFilter,
     IndexState,
     PendingEmbedding,

@@ -21,7 +21,7 @@ from caredesk.domain.lifecycle import (
     LinkKind,
     RepeatAsk,
 )
-from caredesk.services.lifecycle_ports import CommitmentFilter, RepeatAskCount
+from caredesk.services.lifecycle.ports import CommitmentFilter, RepeatAskCount
 
 
 def _handoff(row: m.CaseHandoffRow) -> Handoff:

@@ -26,7 +26,7 @@ from caredesk.domain.errors import DomainError, ErrorCode
 from caredesk.domain.orders import Order, OrderStatus
 from caredesk.domain.policy.value import OrderHistory
 from caredesk.domain.tokens import ApiToken, Session
-from caredesk.services.ports import (
+from caredesk.services.core.ports import (
     CaseFilter,
     IdempotencyRecord,
     Page,

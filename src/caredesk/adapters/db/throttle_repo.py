@@ -1,4 +1,4 @@
-"""Failed-credential counts (services/throttle_ports.py) in the auth_throttles table."""
+"""Failed-credential counts (services/access/throttle_ports.py) in the auth_throttles table."""
 
 from __future__ import annotations
 

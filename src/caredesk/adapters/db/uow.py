@@ -47,8 +47,8 @@ from caredesk.adapters.db.sla_repo import SqlSlaRepository
 from caredesk.adapters.db.throttle_repo import SqlThrottleRepository
 from caredesk.adapters.db.webhooks_repo import SqlWebhookRepository
 from caredesk.domain.events import Event
-from caredesk.services.messagebus import EventBus
-from caredesk.services.ports import RetryableConflict
+from caredesk.services.core.messagebus import EventBus
+from caredesk.services.core.ports import RetryableConflict
 
 # PostgreSQL's SQLSTATEs for "run the transaction again": serialization_failure, deadlock.
 RETRY_SQLSTATES = frozenset({"40001", "40P01"})

@@ -5,8 +5,8 @@ from __future__ import annotations
 from functools import partial
 
 from caredesk.adapters.mail.parse import parse_mail
-from caredesk.services.mail_in import MailConfig, MailIntake
-from caredesk.services.ports import Clock, UnitOfWorkFactory
+from caredesk.services.channels.mail_in import MailConfig, MailIntake
+from caredesk.services.core.ports import Clock, UnitOfWorkFactory
 from caredesk.settings import Settings
 
 

@@ -18,8 +18,8 @@ from typing import Any
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
-from caredesk.services.mail_in import Delivery, Outcome
-from caredesk.services.mail_in import Envelope as MailEnvelope
+from caredesk.services.channels.mail_in import Delivery, Outcome
+from caredesk.services.channels.mail_in import Envelope as MailEnvelope
 
 log = logging.getLogger("caredesk.smtp")
 

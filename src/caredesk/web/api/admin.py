@@ -6,7 +6,7 @@ from datetime import timedelta
 
 from fastapi import APIRouter, Request, Response, status
 
-from caredesk.services import auth
+from caredesk.services.access import auth
 from caredesk.web.api.common import SmallIdPath
 from caredesk.web.api.schemas import (
     AgentChangeIn,

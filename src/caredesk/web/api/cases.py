@@ -10,8 +10,9 @@ from starlette.concurrency import run_in_threadpool
 
 from caredesk.domain.cases import CaseStatus, MessageKind
 from caredesk.domain.errors import DomainError, ErrorCode, ValidationFailed
-from caredesk.services import cases, sla
-from caredesk.services.ports import CaseFilter
+from caredesk.services.cases import cases
+from caredesk.services.core.ports import CaseFilter
+from caredesk.services.sla import sla
 from caredesk.web.api.common import (
     PAGE_LIMIT_DEFAULT,
     PAGE_LIMIT_MAX,

@@ -10,7 +10,7 @@ from typing import Annotated
 from fastapi import Path, Response
 
 from caredesk.domain.errors import ValidationFailed
-from caredesk.services.cases import NewAttachment
+from caredesk.services.cases.cases import NewAttachment
 from caredesk.web.api.schemas import AttachmentIn
 
 _ETAG = re.compile(r'^(?:W/)?"(\d+)"$')

@@ -7,7 +7,8 @@ from typing import Annotated
 from fastapi import APIRouter, Header, Query, Response, status
 from fastapi.responses import JSONResponse
 
-from caredesk.services import catalog, customers, erasure
+from caredesk.services.cases import catalog, customers
+from caredesk.services.privacy import erasure
 from caredesk.web.api.common import PAGE_LIMIT_DEFAULT, PAGE_LIMIT_MAX, expected_version, set_etag
 from caredesk.web.api.schemas import (
     CustomerIn,

@@ -11,7 +11,7 @@ from pydantic import BaseModel, Field
 from caredesk.domain.grants import Approval, ApprovalStatus, Grant, LedgerEntry
 from caredesk.domain.policy.planner import Offer
 from caredesk.domain.policy.review import Difference, PolicyChange, PolicyChangeStatus
-from caredesk.services import grants, policy
+from caredesk.services.engine import grants, policy
 from caredesk.web.api.common import IdPath, SmallIdPath
 from caredesk.web.api.schemas import MoneyOut, Strict
 from caredesk.web.deps import ActorDep, ContainerDep, NowDep

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel
 
 from caredesk.domain.jobs import Job, JobState
-from caredesk.services import jobs
+from caredesk.services.core import jobs
 from caredesk.web.api.common import BIG_ID_MAX, PAGE_LIMIT_DEFAULT, PAGE_LIMIT_MAX, IdPath
 from caredesk.web.deps import ActorDep, ContainerDep, NowDep
 from caredesk.web.idempotency import IdempotentRoute

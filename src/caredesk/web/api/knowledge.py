@@ -11,8 +11,8 @@ from caredesk.domain.errors import ValidationFailed
 from caredesk.domain.knowledge import ArticleKind, ArticleStatus, Visibility
 from caredesk.domain.search import SearchKind, SearchMode
 from caredesk.domain.triage import RoutingRuleSpec
-from caredesk.services import knowledge, search, triage
-from caredesk.services.knowledge_ports import ArticleFilter
+from caredesk.services.knowledge import knowledge, search, triage
+from caredesk.services.knowledge.ports import ArticleFilter
 from caredesk.web.api.common import (
     BIG_ID_MAX,
     PAGE_LIMIT_DEFAULT,

@@ -20,8 +20,8 @@ from caredesk.domain.lifecycle import (
     Handoff,
     RepeatAsk,
 )
-from caredesk.services import lifecycle
-from caredesk.services.lifecycle_ports import CommitmentFilter
+from caredesk.services.lifecycle import lifecycle
+from caredesk.services.lifecycle.ports import CommitmentFilter
 from caredesk.web.api.common import BIG_ID_MAX, SMALL_ID_MAX, IdPath, set_etag
 from caredesk.web.api.schemas import AuditEventOut, CaseOut, SmallId, Strict
 from caredesk.web.deps import ActorDep, ContainerDep, NowDep

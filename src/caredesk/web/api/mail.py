@@ -15,8 +15,8 @@ from caredesk.domain.agents import Actor, Role
 from caredesk.domain.errors import ErrorCode, Forbidden, RetryLater, ValidationFailed
 from caredesk.domain.mail import INBOUND_SCOPE, MailDirection, MailFailure, MailRecord, MailStatus
 from caredesk.domain.mail import MailTemplate as Template
-from caredesk.services import mail_in, mail_templates
-from caredesk.services.mail_in import Envelope, Outcome
+from caredesk.services.channels import mail_in, mail_templates
+from caredesk.services.channels.mail_in import Envelope, Outcome
 from caredesk.web.api.common import IdPath
 from caredesk.web.deps import ActorDep, ContainerDep, NowDep, ToolActorDep
 from caredesk.web.idempotency import IdempotentRoute

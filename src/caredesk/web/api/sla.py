@@ -11,7 +11,7 @@ from pydantic import BaseModel, Field, StringConstraints
 from caredesk.domain.calendars import BusinessCalendar
 from caredesk.domain.cases import Channel, Priority
 from caredesk.domain.sla import SlaMetric, SlaPolicy
-from caredesk.services import sla
+from caredesk.services.sla import sla
 from caredesk.web.api.common import IdPath, SmallIdPath, expected_version, set_etag
 from caredesk.web.api.schemas import Strict
 from caredesk.web.api.sla_schemas import CaseSlaOut

@@ -7,7 +7,7 @@ from datetime import datetime
 from pydantic import BaseModel, Field
 
 from caredesk.domain.sla import ClockReading, ClockStatus, SlaMetric
-from caredesk.services.sla import CaseSla
+from caredesk.services.sla.sla import CaseSla
 
 
 class SlaClockOut(BaseModel):

@@ -13,7 +13,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Header, Path
 from pydantic import BaseModel, Field
 
-from caredesk.services.tools import Registry, ToolCall, build_registry
+from caredesk.services.channels.tools import Registry, ToolCall, build_registry
 from caredesk.web.api.schemas import Strict
 from caredesk.web.deps import ContainerDep, NowDep, ToolActorDep
 from caredesk.web.idempotency import HEADER as IDEMPOTENCY_HEADER

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query, Response, status
 from pydantic import BaseModel, Field, StringConstraints
 
 from caredesk.domain.webhooks import Delivery, DeliveryStatus, Subscription
-from caredesk.services import webhooks
+from caredesk.services.channels import webhooks
 from caredesk.web.api.common import (
     BIG_ID_MAX,
     PAGE_LIMIT_DEFAULT,

@@ -15,9 +15,12 @@ from caredesk.domain.agents import Permission
 from caredesk.domain.cases import CaseStatus, MessageKind, Priority
 from caredesk.domain.errors import DomainError, ErrorCode, ValidationFailed
 from caredesk.domain.knowledge import Article, ArticleKind, ArticleStatus
-from caredesk.services import cases, console, grants, knowledge, macros
-from caredesk.services.console import ORDERS_IN_DETAIL
-from caredesk.services.knowledge_ports import ArticleFilter
+from caredesk.services.cases import cases
+from caredesk.services.console import console
+from caredesk.services.console.console import ORDERS_IN_DETAIL
+from caredesk.services.engine import grants
+from caredesk.services.knowledge import knowledge, macros
+from caredesk.services.knowledge.ports import ArticleFilter
 from caredesk.web.pages.common import (
     HINTS,
     ContainerDep,

@@ -26,7 +26,7 @@ from caredesk.bootstrap import Container
 from caredesk.domain.agents import Actor, Agent, Permission
 from caredesk.domain.errors import DomainError, ErrorCode, RetryLater, Unauthenticated
 from caredesk.domain.money import format_money
-from caredesk.services import auth
+from caredesk.services.access import auth
 from caredesk.web.deps import CSRF_HEADER, SAFE_METHODS, SESSION_COOKIE, get_container
 from caredesk.web.problems import STATUS_BY_CODE
 from caredesk.web.uploads import BodyTooLarge

@@ -11,7 +11,7 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Request, Response
 
 from caredesk.domain.errors import DomainError, ValidationFailed
-from caredesk.services import lifecycle
+from caredesk.services.lifecycle import lifecycle
 from caredesk.web.pages.case import CaseId, _refused
 from caredesk.web.pages.common import ContainerDep, PageRoute, Writer, redirect
 

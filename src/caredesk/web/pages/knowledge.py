@@ -16,8 +16,8 @@ from caredesk.domain.errors import DomainError, ErrorCode, ValidationFailed
 from caredesk.domain.knowledge import Article, ArticleKind, ArticleStatus, Visibility
 from caredesk.domain.markup import render_markdown
 from caredesk.domain.triage import RoutingRuleSpec
-from caredesk.services import knowledge, triage
-from caredesk.services.knowledge_ports import ArticleFilter
+from caredesk.services.knowledge import knowledge, triage
+from caredesk.services.knowledge.ports import ArticleFilter
 from caredesk.web.pages.common import (
     ContainerDep,
     PageRoute,

@@ -15,7 +15,9 @@ from caredesk.domain.errors import DomainError, ValidationFailed
 from caredesk.domain.grants import ApprovalStatus
 from caredesk.domain.policy.loading import PolicyInvalid
 from caredesk.domain.policy.review import PolicyEmpty
-from caredesk.services import auth, console, grants, policy
+from caredesk.services.access import auth
+from caredesk.services.console import console
+from caredesk.services.engine import grants, policy
 from caredesk.web.pages import charts
 from caredesk.web.pages.common import (
     ContainerDep,

@@ -8,7 +8,8 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Request, Response
 from fastapi.responses import HTMLResponse
 
-from caredesk.services import jobs, outbox
+from caredesk.services.channels import outbox
+from caredesk.services.core import jobs
 from caredesk.web.pages.common import ContainerDep, PageRoute, Reader, Writer, redirect, render
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)

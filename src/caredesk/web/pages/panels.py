@@ -19,8 +19,8 @@ from markupsafe import Markup
 from caredesk.bootstrap import Container
 from caredesk.domain.agents import Actor
 from caredesk.domain.errors import DomainError
-from caredesk.services.console import CaseScreen
-from caredesk.services.macros import fill_for_case
+from caredesk.services.console.console import CaseScreen
+from caredesk.services.knowledge.macros import fill_for_case
 from caredesk.web.pages.common import TEMPLATES
 
 log = structlog.get_logger("caredesk.console")
@@ -54,7 +54,7 @@ def _knowledge(container: Container, actor: Actor, screen: CaseScreen) -> dict[s
     from caredesk.domain.knowledge import ArticleKind
     from caredesk.domain.markup import plain_text
     from caredesk.domain.search import SearchKind
-    from caredesk.services import knowledge, search
+    from caredesk.services.knowledge import knowledge, search
 
     assert screen.case.id is not None
     hits, known = search.case_suggestions(
@@ -93,7 +93,7 @@ def _knowledge(container: Container, actor: Actor, screen: CaseScreen) -> dict[s
 
 def _sla(container: Container, actor: Actor, screen: CaseScreen) -> dict[str, Any] | None:
     """The case's SLA clocks as due times, read at this moment."""
-    from caredesk.services import sla
+    from caredesk.services.sla import sla
 
     assert screen.case.id is not None
     reading = sla.case_sla(container.uow.read_only(), actor, screen.case.id, container.clock.now())
@@ -104,7 +104,7 @@ def _sla(container: Container, actor: Actor, screen: CaseScreen) -> dict[str, An
 
 def _handover(container: Container, actor: Actor, screen: CaseScreen) -> dict[str, Any] | None:
     """Escalation with the desk's drafted handoff summary, and merge and split."""
-    from caredesk.services import lifecycle
+    from caredesk.services.lifecycle import lifecycle
 
     case_id = screen.case.id
     assert case_id is not None

@@ -17,7 +17,7 @@ from starlette.concurrency import run_in_threadpool
 
 from caredesk.domain.cases import CaseStatus
 from caredesk.domain.errors import DomainError, ValidationFailed
-from caredesk.services import console
+from caredesk.services.console import console
 from caredesk.web.pages.common import (
     ContainerDep,
     PageRoute,

@@ -11,7 +11,7 @@ from fastapi import APIRouter, Form, Request, Response
 from fastapi.responses import HTMLResponse
 
 from caredesk.domain.errors import DomainError, RetryLater
-from caredesk.services import auth
+from caredesk.services.access import auth
 from caredesk.web.deps import SESSION_COOKIE, client_address
 from caredesk.web.pages.common import (
     ContainerDep,

@@ -11,7 +11,7 @@ from fastapi.responses import HTMLResponse
 
 from caredesk.domain.agents import Permission
 from caredesk.domain.errors import DomainError, ValidationFailed
-from caredesk.services import sla
+from caredesk.services.sla import sla
 from caredesk.web.pages.common import (
     ContainerDep,
     PageRoute,

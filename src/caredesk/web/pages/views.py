@@ -12,7 +12,7 @@ from caredesk.domain.audit import AuditEvent
 from caredesk.domain.cases import Attachment, MessageKind
 from caredesk.domain.grants import Grant
 from caredesk.domain.policy.planner import Offer
-from caredesk.services.console import CaseScreen
+from caredesk.services.console.console import CaseScreen
 
 # Messages and grants appear as their own entries; their audit events would repeat them.
 _SHOWN_ELSEWHERE = ("message.", "grant.executed")

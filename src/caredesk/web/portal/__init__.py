@@ -5,8 +5,8 @@ from __future__ import annotations
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from caredesk.services.portal import CustomerMailer
-from caredesk.services.portal_mail import QueuedCustomerMailer
+from caredesk.services.channels.portal import CustomerMailer
+from caredesk.services.channels.portal_mail import QueuedCustomerMailer
 
 
 def install_portal(app: FastAPI, mailer: CustomerMailer | None = None) -> None:

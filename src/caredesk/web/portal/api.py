@@ -11,7 +11,7 @@ from pydantic import BaseModel
 
 from caredesk.domain.errors import NotFound
 from caredesk.domain.portal import CsatSurvey
-from caredesk.services import portal
+from caredesk.services.channels import portal
 from caredesk.web.api.common import IdPath
 from caredesk.web.deps import ActorDep, ContainerDep
 

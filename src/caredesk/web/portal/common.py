@@ -21,7 +21,7 @@ from caredesk.bootstrap import Container
 from caredesk.domain.agents import Actor
 from caredesk.domain.customers import Customer
 from caredesk.domain.errors import DomainError, ErrorCode, RetryLater, Unauthenticated
-from caredesk.services import portal
+from caredesk.services.channels import portal
 from caredesk.web.deps import get_container
 from caredesk.web.problems import STATUS_BY_CODE
 from caredesk.web.uploads import BodyTooLarge

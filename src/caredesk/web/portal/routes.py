@@ -15,9 +15,10 @@ from caredesk.domain.errors import DomainError, ErrorCode, NotFound
 from caredesk.domain.knowledge import Article, ArticleKind, ArticleStatus, Visibility
 from caredesk.domain.policy.model import RemedyKind
 from caredesk.domain.search import SearchHit, SearchKind
-from caredesk.services import knowledge, portal, search
-from caredesk.services.knowledge_ports import ArticleFilter
-from caredesk.services.portal import CustomerMailer
+from caredesk.services.channels import portal
+from caredesk.services.channels.portal import CustomerMailer
+from caredesk.services.knowledge import knowledge, search
+from caredesk.services.knowledge.ports import ArticleFilter
 from caredesk.web.deps import client_address
 from caredesk.web.portal.common import (
     HINTS,

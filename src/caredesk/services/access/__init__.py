@@ -1,0 +1,1 @@
+"""Who may come in: agents, sessions, tokens, sign-in throttling, rate limits."""

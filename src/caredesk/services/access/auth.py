@@ -1,0 +1,549 @@
+"""Agents, API tokens and console sessions. Secrets are shown once and stored as hashes."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from caredesk.domain.agents import (
+    ROLE_PERMISSIONS,
+    SYSTEM,
+    Actor,
+    Agent,
+    Permission,
+    Role,
+    Team,
+    check_time_zone,
+)
+from caredesk.domain.audit import AuditEvent
+from caredesk.domain.customers import normalise_email
+from caredesk.domain.errors import (
+    Conflict,
+    DomainError,
+    ErrorCode,
+    Forbidden,
+    NotFound,
+    Unauthenticated,
+    ValidationFailed,
+)
+from caredesk.domain.events import Changed
+from caredesk.domain.mail import INBOUND_SCOPE
+from caredesk.domain.rates import Rate
+from caredesk.domain.throttling import ThrottleKind, throttle_key
+from caredesk.domain.tokens import ApiToken, Session
+from caredesk.services.access.throttling import Attempt, ThrottleRules
+from caredesk.services.channels.tools import TOOL_NAMES
+from caredesk.services.core.commands import command
+from caredesk.services.core.ports import PasswordHasher, UnitOfWork
+
+TOKEN_PREFIX = "cdk_"
+MIN_PASSWORD_LENGTH = 10
+# Refreshing last_used_at on every call would turn each read into a write.
+LAST_USED_RESOLUTION = timedelta(minutes=5)
+
+
+def hash_secret(secret: str) -> str:
+    """Tokens carry 256 random bits, so a fast hash is safe here; passwords use argon2."""
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def csrf_token_for(session_secret: str) -> str:
+    return hashlib.sha256(f"csrf:{session_secret}".encode()).hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class IssuedToken:
+    token: ApiToken
+    secret: str
+
+
+@dataclass(frozen=True, slots=True)
+class IssuedSession:
+    session: Session
+    secret: str
+    agent: Agent
+
+
+@command
+def create_team(uow: UnitOfWork, actor: Actor, now: datetime, name: str) -> Team:
+    actor.require(Permission.MANAGE_AGENTS)
+    with uow:
+        if uow.teams.get_by_name(name) is not None:
+            raise Conflict(f"team {name!r} already exists", details={"name": name})
+        team = Team(id=None, name=name.strip())
+        uow.teams.add(team)
+        uow.publish(
+            Changed(
+                actor=actor,
+                at=now,
+                action="team.created",
+                entity_type="team",
+                entity_id=team.id,
+                after={"name": team.name},
+            )
+        )
+        uow.commit()
+        return team
+
+
+@command
+def create_agent(
+    uow: UnitOfWork,
+    actor: Actor,
+    hasher: PasswordHasher,
+    now: datetime,
+    *,
+    email: str,
+    name: str,
+    role: Role,
+    password: str | None,
+    team_names: list[str] | None = None,
+) -> Agent:
+    actor.require(Permission.MANAGE_AGENTS)
+    if password is not None and len(password) < MIN_PASSWORD_LENGTH:
+        raise ValidationFailed(
+            f"a password needs at least {MIN_PASSWORD_LENGTH} characters",
+            details={"field": "password"},
+        )
+    with uow:
+        address = normalise_email(email).lower()
+        if uow.agents.get_by_email(address) is not None:
+            raise DomainError(f"an agent with {address} exists", code=ErrorCode.DUPLICATE_EMAIL)
+        team_ids = []
+        for team_name in team_names or []:
+            team = uow.teams.get_by_name(team_name)
+            if team is None:
+                raise NotFound("team", team_name)
+            assert team.id is not None
+            team_ids.append(team.id)
+        agent = Agent(
+            id=None,
+            email=address,
+            name=name.strip(),
+            role=role,
+            password_hash=hasher.hash(password) if password else None,
+            team_ids=team_ids,
+        )
+        uow.agents.add(agent)
+        uow.publish(
+            Changed(
+                actor=actor,
+                at=now,
+                action="agent.created",
+                entity_type="agent",
+                entity_id=agent.id,
+                after={"email": agent.email, "role": role.value, "team_ids": team_ids},
+            )
+        )
+        uow.commit()
+        return agent
+
+
+def list_agents(uow: UnitOfWork, actor: Actor) -> list[Agent]:
+    actor.require(Permission.READ)
+    with uow:
+        return uow.agents.all()
+
+
+def list_teams(uow: UnitOfWork, actor: Actor) -> list[Team]:
+    actor.require(Permission.READ)
+    with uow:
+        return uow.teams.all()
+
+
+def find_agent(uow: UnitOfWork, actor: Actor, email: str) -> Agent:
+    """The agent with this sign-in address (how people name agents on the command line)."""
+    actor.require(Permission.READ)
+    with uow:
+        agent = uow.agents.get_by_email(email)
+        if agent is None:
+            raise NotFound("agent", email)
+        return agent
+
+
+def find_team(uow: UnitOfWork, actor: Actor, name: str) -> Team:
+    actor.require(Permission.READ)
+    with uow:
+        team = uow.teams.get_by_name(name)
+        if team is None:
+            raise NotFound("team", name)
+        return team
+
+
+@command
+def create_token(
+    uow: UnitOfWork,
+    actor: Actor,
+    now: datetime,
+    *,
+    name: str,
+    role: Role,
+    agent_id: int | None = None,
+    expires_at: datetime | None = None,
+    customer_id: str | None = None,
+    tools: list[str] | None = None,
+    rate_limit: str | None = None,
+) -> IssuedToken:
+    actor.require(Permission.MANAGE_TOKENS)
+    if not ROLE_PERMISSIONS[role] <= ROLE_PERMISSIONS[actor.role]:
+        raise Forbidden(f"a {actor.role.value} cannot issue a {role.value} token")
+    if agent_id is not None and actor != SYSTEM and agent_id != actor.agent_id:
+        # A token bound to an agent acts as that person, and four eyes (approvals, policy
+        # changes) count persons: nobody mints one for somebody else. The operator's CLI,
+        # which runs as the system on the server itself, still may.
+        raise Forbidden(
+            "a token can speak only for the agent who issues it",
+            details={"field": "agent_id"},
+        )
+    if expires_at is not None and expires_at <= now:
+        raise ValidationFailed("expiry must be in the future", details={"field": "expires_at"})
+    secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    rate = Rate.parse(rate_limit) if rate_limit is not None else None
+    if tools is not None:
+        # Besides tools, a token may carry the inbound-mail scope (the MIME webhook only).
+        unknown = sorted(set(tools) - TOOL_NAMES - {INBOUND_SCOPE})
+        if unknown or not tools:
+            raise ValidationFailed(
+                f"unknown tools: {', '.join(unknown)}" if unknown else "name at least one tool",
+                details={"field": "tools", "known": sorted(TOOL_NAMES | {INBOUND_SCOPE})},
+            )
+    with uow:
+        if agent_id is not None and uow.agents.get(agent_id) is None:
+            raise NotFound("agent", agent_id)
+        if customer_id is not None and uow.customers.get(customer_id) is None:
+            raise NotFound("customer", customer_id)
+        token = ApiToken(
+            id=None,
+            name=name,
+            role=role,
+            token_hash=hash_secret(secret),
+            prefix=secret[:10],
+            created_at=now,
+            agent_id=agent_id,
+            expires_at=expires_at,
+            customer_id=customer_id,
+            tools=sorted(set(tools)) if tools is not None else None,
+            rate_limit=rate,
+        )
+        uow.tokens.add(token)
+        uow.publish(
+            Changed(
+                actor=actor,
+                at=now,
+                action="token.created",
+                entity_type="token",
+                entity_id=token.id,
+                after={
+                    "name": name,
+                    "role": role.value,
+                    "agent_id": agent_id,
+                    "customer_id": customer_id,
+                    "tools": token.tools,
+                    "rate_limit": str(rate) if rate else None,
+                },
+            )
+        )
+        uow.commit()
+        return IssuedToken(token, secret)
+
+
+def list_tokens(uow: UnitOfWork, actor: Actor) -> list[ApiToken]:
+    actor.require(Permission.MANAGE_TOKENS)
+    with uow:
+        return uow.tokens.all()
+
+
+@command
+def revoke_token(uow: UnitOfWork, actor: Actor, now: datetime, token_id: int) -> ApiToken:
+    actor.require(Permission.MANAGE_TOKENS)
+    with uow:
+        token = uow.tokens.get(token_id)
+        if token is None:
+            raise NotFound("token", token_id)
+        if token.revoked_at is None:
+            token.revoked_at = now
+            uow.tokens.save(token)
+            uow.publish(
+                Changed(
+                    actor=actor,
+                    at=now,
+                    action="token.revoked",
+                    entity_type="token",
+                    entity_id=token_id,
+                )
+            )
+            uow.commit()
+        return token
+
+
+@command
+def revoke_tokens_named(uow: UnitOfWork, actor: Actor, now: datetime, name: str) -> int:
+    """Revoke every live token with this name (used when the demo issues a fresh one)."""
+    actor.require(Permission.MANAGE_TOKENS)
+    with uow:
+        count = 0
+        for token in uow.tokens.all():
+            if token.name == name and token.revoked_at is None:
+                token.revoked_at = now
+                uow.tokens.save(token)
+                uow.publish(
+                    Changed(
+                        actor=actor,
+                        at=now,
+                        action="token.revoked",
+                        entity_type="token",
+                        entity_id=token.id,
+                    )
+                )
+                count += 1
+        uow.commit()
+        return count
+
+
+@dataclass(frozen=True, slots=True)
+class TokenHolder:
+    """Who a token speaks for, and the request rate it has of its own (if any)."""
+
+    actor: Actor
+    rate_limit: Rate | None
+
+
+def _usable_token(uow: UnitOfWork, secret: str, now: datetime) -> tuple[ApiToken, bool]:
+    """The token, checked; and whether its last use was recorded (the caller commits)."""
+    token = uow.tokens.get_by_hash(hash_secret(secret))
+    if token is None:
+        raise DomainError("the API token is not valid", code=ErrorCode.TOKEN_INVALID)
+    token.check_usable(now)
+    if token.agent_id is not None:
+        agent = uow.agents.get(token.agent_id)
+        if agent is None or not agent.active:
+            raise DomainError(
+                "the token's agent is deactivated",
+                code=ErrorCode.TOKEN_REVOKED,
+                details={"token_id": token.id},
+            )
+    if token.last_used_at is None or now - token.last_used_at > LAST_USED_RESOLUTION:
+        token.last_used_at = now
+        uow.tokens.save(token)
+        return token, True
+    return token, False
+
+
+def identify_token(uow: UnitOfWork, secret: str, now: datetime) -> TokenHolder:
+    with uow:
+        token, touched = _usable_token(uow, secret, now)
+        if touched:
+            uow.commit()
+        return TokenHolder(token.actor(), token.rate_limit)
+
+
+def authenticate_token(uow: UnitOfWork, secret: str, now: datetime) -> Actor:
+    return identify_token(uow, secret, now).actor
+
+
+@command
+def use_token(
+    uow: UnitOfWork, secret: str, now: datetime, *, client: str, rules: ThrottleRules
+) -> TokenHolder:
+    """A token presented from a client address: unknown, expired and revoked ones count as
+    failures of that address, which is then made to wait and locked like a password
+    guesser; while it waits even a good token is refused, so a lucky guess looks the same."""
+    with uow:
+        attempt = Attempt.begin(uow, rules, client=client, for_change=False)
+        attempt.check(now)
+        try:
+            token, touched = _usable_token(uow, secret, now)
+        except DomainError as refusal:
+            known = refusal.details.get("token_id")
+            attempt.failed(
+                uow,
+                now,
+                action="token.failed",
+                entity_type="token" if known is not None else "client",
+                entity_id=known if known is not None else client,
+                after={"code": refusal.code.value},
+            )
+            uow.commit()
+            raise
+        if touched:
+            uow.commit()
+        return TokenHolder(token.actor(), token.rate_limit)
+
+
+@command
+def login(
+    uow: UnitOfWork,
+    hasher: PasswordHasher,
+    now: datetime,
+    *,
+    email: str,
+    password: str,
+    ttl: timedelta,
+    client: str,
+    rules: ThrottleRules,
+) -> IssuedSession:
+    """Sign an agent in from a client address.
+
+    Unknown and known addresses take the same path: the same throttles (the account's is
+    keyed by the address typed, agent or not), the same password hashing, the same writes
+    and the same answers, so that neither the answers nor their timing reveal an account.
+    """
+    with uow:
+        attempt = Attempt.begin(uow, rules, client=client, account=email)
+        attempt.check(now)
+        agent = uow.agents.get_by_email(email)
+        # Verify against a hash even for unknown users, so timing does not reveal accounts.
+        stored = agent.password_hash if agent and agent.password_hash else None
+        valid = hasher.verify(stored or _DUMMY_HASH.get(hasher), password)
+        if agent is None or not agent.active or stored is None or not valid:
+            assert attempt.account is not None
+            attempt.failed(
+                uow,
+                now,
+                action="sign_in.failed",
+                # An address no agent has is filed under its hash, never the address typed.
+                entity_type="agent" if agent is not None else "account",
+                entity_id=agent.id if agent is not None else attempt.account.key,
+            )
+            uow.commit()
+            raise DomainError("email or password is wrong", code=ErrorCode.INVALID_CREDENTIALS)
+        assert agent.id is not None
+        attempt.succeeded(uow)
+        secret = secrets.token_urlsafe(32)
+        session = Session(
+            id=None,
+            agent_id=agent.id,
+            token_hash=hash_secret(secret),
+            created_at=now,
+            expires_at=now + ttl,
+        )
+        uow.sessions.add(session)
+        uow.publish(
+            Changed(
+                actor=agent.actor(),
+                at=now,
+                action="agent.signed_in",
+                entity_type="agent",
+                entity_id=agent.id,
+            )
+        )
+        uow.commit()
+        return IssuedSession(session, secret, agent)
+
+
+class _DummyHash:
+    """One throwaway hash per hasher, computed lazily on the first failed lookup."""
+
+    def __init__(self) -> None:
+        self._value: str | None = None
+
+    def get(self, hasher: PasswordHasher) -> str:
+        if self._value is None:
+            self._value = hasher.hash(secrets.token_urlsafe(16))
+        return self._value
+
+
+_DUMMY_HASH = _DummyHash()
+
+
+def session_agent(uow: UnitOfWork, secret: str, now: datetime) -> Agent:
+    with uow:
+        session = uow.sessions.get_by_hash(hash_secret(secret))
+        if session is None or not session.is_live(now):
+            raise Unauthenticated("your session has ended; sign in again")
+        agent = uow.agents.get(session.agent_id)
+        if agent is None or not agent.active:
+            raise Unauthenticated("your account is deactivated")
+        return agent
+
+
+@command
+def logout(uow: UnitOfWork, secret: str, now: datetime) -> None:
+    with uow:
+        session = uow.sessions.get_by_hash(hash_secret(secret))
+        if session is not None and session.revoked_at is None:
+            session.revoked_at = now
+            uow.sessions.save(session)
+            uow.commit()
+
+
+@command
+def unlock_agent(uow: UnitOfWork, actor: Actor, now: datetime, agent_id: int) -> Agent:
+    """Lift an agent's sign-in lock and forget their failures (admins; audited)."""
+    actor.require(Permission.MANAGE_AGENTS)
+    with uow:
+        agent = uow.agents.get(agent_id)
+        if agent is None:
+            raise NotFound("agent", agent_id)
+        key = throttle_key(ThrottleKind.ACCOUNT, agent.email)
+        throttle = uow.throttles.get_for_change(key)
+        if throttle is not None:
+            uow.throttles.delete(key)
+            uow.publish(
+                Changed(
+                    actor=actor,
+                    at=now,
+                    action="sign_in.unlocked",
+                    entity_type="agent",
+                    entity_id=agent_id,
+                    before=throttle.state(),
+                    after={"failures": 0, "locked_until": None},
+                )
+            )
+            uow.commit()
+        return agent
+
+
+@command
+def set_time_zone(
+    uow: UnitOfWork, actor: Actor, now: datetime, agent_id: int, time_zone: str | None
+) -> Agent:
+    """The zone an agent reads times in (None: the desk's). Their own, or an admin's doing."""
+    if actor.agent_id != agent_id:
+        actor.require(Permission.MANAGE_AGENTS)
+    chosen = check_time_zone(time_zone)
+    with uow:
+        agent = uow.agents.get(agent_id)
+        if agent is None:
+            raise NotFound("agent", agent_id)
+        if agent.time_zone != chosen:
+            before, agent.time_zone = agent.time_zone, chosen
+            uow.agents.save(agent)
+            uow.publish(
+                Changed(
+                    actor=actor,
+                    at=now,
+                    action="agent.updated",
+                    entity_type="agent",
+                    entity_id=agent_id,
+                    before={"time_zone": before},
+                    after={"time_zone": chosen},
+                )
+            )
+            uow.commit()
+        return agent
+
+
+def locked_agents(uow: UnitOfWork, actor: Actor, now: datetime) -> dict[int, datetime]:
+    """The agents locked out of signing in now, with the end of each lock."""
+    actor.require(Permission.MANAGE_AGENTS)
+    with uow:
+        ids_by_key = {
+            throttle_key(ThrottleKind.ACCOUNT, a.email): a.id
+            for a in uow.agents.all()
+            if a.id is not None
+        }
+        return {
+            ids_by_key[key]: until for key, until in uow.throttles.locked(ids_by_key, now).items()
+        }
+
+
+def agent_audit_trail(uow: UnitOfWork, actor: Actor, agent_id: int) -> list[AuditEvent]:
+    """What was done to and about an agent: sign-in failures, locks, unlocks, changes."""
+    actor.require(Permission.MANAGE_AGENTS)
+    with uow:
+        if uow.agents.get(agent_id) is None:
+            raise NotFound("agent", agent_id)
+        return uow.audit.for_entity("agent", str(agent_id))

@@ -1,0 +1,1 @@
+"""Cases: opening, replying, changing and listing them; customers and the catalogue."""

@@ -1,0 +1,373 @@
+"""Case use cases: open a case, talk on it, move it through its statuses, read its trail."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from caredesk.domain.agents import Actor, Permission
+from caredesk.domain.attachments import AttachmentLimits
+from caredesk.domain.audit import AuditEvent
+from caredesk.domain.cases import (
+    Attachment,
+    Case,
+    CaseStatus,
+    Channel,
+    CustomValue,
+    Message,
+    MessageKind,
+    Priority,
+)
+from caredesk.domain.errors import (
+    DomainError,
+    ErrorCode,
+    NotFound,
+    ValidationFailed,
+    version_required,
+)
+from caredesk.services.core.commands import command
+from caredesk.services.core.ports import CaseFilter, Page, UnitOfWork
+from caredesk.services.lifecycle import lifecycle
+
+
+@dataclass(frozen=True, slots=True)
+class NewAttachment:
+    filename: str
+    content_type: str
+    content: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class CaseView:
+    case: Case
+    messages: list[Message]
+
+
+def _check_refs(
+    uow: UnitOfWork,
+    *,
+    customer_id: str | None = None,
+    assignee_id: int | None = None,
+    team_id: int | None = None,
+    order_ids: list[str] | None = None,
+) -> None:
+    if customer_id is not None and uow.customers.get(customer_id) is None:
+        raise NotFound("customer", customer_id)
+    if assignee_id is not None:
+        agent = uow.agents.get(assignee_id)
+        if agent is None or not agent.active:
+            raise NotFound("agent", assignee_id)
+    if team_id is not None and uow.teams.get(team_id) is None:
+        raise NotFound("team", team_id)
+    for order_id in order_ids or []:
+        order = uow.orders.get(order_id)
+        if order is None:
+            raise NotFound("order", order_id)
+        if customer_id is not None and order.customer_id != customer_id:
+            raise ValidationFailed(
+                f"order {order_id} belongs to another customer",
+                details={"field": "order_ids", "order_id": order_id},
+            )
+
+
+def _store_attachments(
+    uow: UnitOfWork, attachments: list[NewAttachment], limits: AttachmentLimits
+) -> list[Attachment]:
+    # Every limit is checked before the first file is stored: a refusal writes nothing.
+    limits.check([(item.filename, len(item.content)) for item in attachments])
+    stored = []
+    for item in attachments:
+        digest = uow.blobs.put(item.content)
+        stored.append(
+            Attachment(
+                sha256=digest,
+                filename=item.filename,
+                content_type=item.content_type,
+                size=len(item.content),
+            )
+        )
+    return stored
+
+
+@command
+def create_case(
+    uow: UnitOfWork,
+    actor: Actor,
+    now: datetime,
+    *,
+    customer_id: str,
+    subject: str,
+    body: str | None = None,
+    channel: Channel = Channel.API,
+    priority: Priority = Priority.NORMAL,
+    assignee_id: int | None = None,
+    team_id: int | None = None,
+    tags: list[str] | None = None,
+    order_ids: list[str] | None = None,
+    custom_fields: dict[str, CustomValue] | None = None,
+    attachments: list[NewAttachment] | None = None,
+    attachment_limits: AttachmentLimits = AttachmentLimits(),
+) -> CaseView:
+    """Open a case; `body`, when given, is the customer's first message.
+
+    Triage, SLA clocks and the audit follow from the case's events, in this transaction.
+    """
+    actor.require(Permission.WRITE_CASES)
+    with uow:
+        _check_refs(
+            uow,
+            customer_id=customer_id,
+            assignee_id=assignee_id,
+            team_id=team_id,
+            order_ids=order_ids,
+        )
+        case = Case(
+            id=None,
+            subject=subject,
+            customer_id=customer_id,
+            created_at=now,
+            updated_at=now,
+            channel=channel,
+            priority=priority,
+            assignee_id=assignee_id,
+            team_id=team_id,
+            tags=list(tags or []),
+            order_ids=list(dict.fromkeys(order_ids or [])),
+            custom_fields=dict(custom_fields or {}),
+        )
+        uow.cases.add(case)
+        assert case.id is not None
+        messages: list[Message] = []
+        if body is not None and body.strip():
+            message = Message(
+                id=None,
+                case_id=case.id,
+                kind=MessageKind.INBOUND,
+                body=body,
+                created_at=now,
+                author_customer_id=customer_id,
+                attachments=_store_attachments(uow, attachments or [], attachment_limits),
+            )
+            uow.cases.add_message(message)
+            messages.append(message)
+        # The first message comes with the case: it opens the case, it is not a reply to it.
+        case.opened(actor, now, messages[0] if messages else None)
+        uow.commit()
+        return CaseView(case, messages)
+
+
+def get_case(uow: UnitOfWork, actor: Actor, case_id: int) -> CaseView:
+    actor.require(Permission.READ)
+    with uow:
+        case = _load(uow, actor, case_id)
+        return CaseView(case, uow.cases.messages(case_id))
+
+
+def _load(uow: UnitOfWork, actor: Actor, case_id: int) -> Case:
+    return _reachable(uow.cases.get(case_id), actor, case_id)
+
+
+def _reachable(case: Case | None, actor: Actor, case_id: int) -> Case:
+    """The case, if the actor may reach its customer; to anyone else it does not exist."""
+    if case is None or not actor.reaches(case.customer_id):
+        raise NotFound("case", case_id)
+    return case
+
+
+def _load_for_change(
+    uow: UnitOfWork, actor: Actor, case_id: int, expected_version: int | None
+) -> Case:
+    """The case to change, held until this change commits.
+
+    Two replies at once queue on the case instead of meeting at its save: without a version
+    from the client, neither must fail; with one, the version is compared with what the
+    change before it left.
+    """
+    case = _reachable(uow.cases.get_for_change(case_id), actor, case_id)
+    if expected_version is not None and case.version != expected_version:
+        raise DomainError(
+            f"case {case_id} was changed by someone else since version {expected_version}",
+            code=ErrorCode.VERSION_CONFLICT,
+            details={"current_version": case.version, "your_version": expected_version},
+        )
+    return case
+
+
+@command
+def update_case(
+    uow: UnitOfWork,
+    actor: Actor,
+    now: datetime,
+    case_id: int,
+    *,
+    expected_version: int | None,
+    changes: dict[str, Any],
+) -> Case:
+    """A partial update; `changes` holds only the fields the caller sent."""
+    actor.require(Permission.WRITE_CASES)
+    version = version_required(expected_version)
+    with uow:
+        case = _load_for_change(uow, actor, case_id, version)
+        _check_refs(
+            uow,
+            customer_id=case.customer_id if "order_ids" in changes else None,
+            assignee_id=changes.get("assignee_id"),
+            team_id=changes.get("team_id"),
+            order_ids=changes.get("order_ids"),
+        )
+        if "status" in changes:
+            # The same line in the trail (and the same webhook) as a status moved on its own,
+            # whichever door or form moved it; the other fields are the edit's.
+            case.set_status(CaseStatus(changes["status"]), now, actor)
+        before = case.snapshot()
+        if "subject" in changes:
+            subject = str(changes["subject"]).strip()
+            if not subject:
+                raise ValidationFailed("a case needs a subject", details={"field": "subject"})
+            case.subject = subject
+        if "priority" in changes:
+            case.priority = Priority(changes["priority"])
+        if "assignee_id" in changes:
+            case.assignee_id = changes["assignee_id"]
+        if "team_id" in changes:
+            case.team_id = changes["team_id"]
+        if "tags" in changes:
+            case.set_tags(changes["tags"])
+        if "order_ids" in changes:
+            case.order_ids = list(dict.fromkeys(changes["order_ids"]))
+        if "custom_fields" in changes:
+            case.custom_fields = dict(changes["custom_fields"])
+        case.updated_at = now
+        case.record_change(actor, now, before, "case.updated")
+        uow.cases.save(case)
+        uow.commit()
+        return case
+
+
+@command
+def change_status(
+    uow: UnitOfWork,
+    actor: Actor,
+    now: datetime,
+    case_id: int,
+    status: CaseStatus,
+    *,
+    expected_version: int | None = None,
+) -> Case:
+    actor.require(Permission.WRITE_CASES)
+    with uow:
+        case = _load_for_change(uow, actor, case_id, expected_version)
+        case.set_status(status, now, actor)
+        uow.cases.save(case)
+        uow.commit()
+        return case
+
+
+@command
+def assign_case(
+    uow: UnitOfWork,
+    actor: Actor,
+    now: datetime,
+    case_id: int,
+    *,
+    assignee_id: int | None,
+    team_id: int | None = None,
+    expected_version: int | None = None,
+) -> Case:
+    actor.require(Permission.WRITE_CASES)
+    with uow:
+        case = _load_for_change(uow, actor, case_id, expected_version)
+        _check_refs(uow, assignee_id=assignee_id, team_id=team_id)
+        before = case.snapshot()
+        case.assignee_id = assignee_id
+        if team_id is not None:
+            case.team_id = team_id
+        if case.status is CaseStatus.NEW and assignee_id is not None:
+            case.change_status(CaseStatus.OPEN, now)
+        case.updated_at = now
+        case.record_change(actor, now, before, "case.assigned")
+        uow.cases.save(case)
+        uow.commit()
+        return case
+
+
+@command
+def add_message(
+    uow: UnitOfWork,
+    actor: Actor,
+    now: datetime,
+    case_id: int,
+    *,
+    kind: MessageKind,
+    body: str,
+    attachments: list[NewAttachment] | None = None,
+    attachment_limits: AttachmentLimits = AttachmentLimits(),
+    lifecycle_options: lifecycle.LifecycleOptions | None = None,
+    expected_version: int | None = None,
+    then_status: CaseStatus | None = None,
+) -> Message:
+    """Add a reply, an inbound message recorded by an agent, or an internal note.
+
+    With `lifecycle_options`, the message goes to the case it belongs on (the live case of
+    a merged one; a new follow-up for a reply after the grace period). With `then_status`
+    (an agent's "send and mark solved"), the case moves on in the same transaction; with
+    `expected_version`, a case someone else changed since takes nothing. Triage, SLA clocks,
+    outbound mail, repeat asks and commitments follow from the message's event.
+    """
+    actor.require(Permission.WRITE_CASES)
+    if not body.strip() and not attachments:
+        raise ValidationFailed("a message needs a body or an attachment", details={"field": "body"})
+    with uow:
+        case = _load_for_change(uow, actor, case_id, expected_version)
+        if lifecycle_options is not None:
+            case = lifecycle.route_message(uow, actor, now, case, kind, lifecycle_options)
+            assert case.id is not None
+            case_id = case.id
+        if kind is MessageKind.OUTBOUND:
+            # A grant the agent chose to tell in this reply: the customer reads one message.
+            pending = case.take_grant_notice()
+            if pending:
+                body = f"{body.rstrip()}\n\n{pending}" if body.strip() else pending
+        message = Message(
+            id=None,
+            case_id=case_id,
+            kind=kind,
+            body=body,
+            created_at=now,
+            author_agent_id=actor.agent_id if kind is not MessageKind.INBOUND else None,
+            author_customer_id=case.customer_id if kind is MessageKind.INBOUND else None,
+            attachments=_store_attachments(uow, attachments or [], attachment_limits),
+        )
+        case.receive_message(message, now, actor)
+        uow.cases.add_message(message)
+        if then_status is not None:
+            case.set_status(then_status, now, actor)
+        uow.cases.save(case)
+        uow.commit()
+        return message
+
+
+def list_cases(
+    uow: UnitOfWork, actor: Actor, filters: CaseFilter, limit: int, cursor: str | None
+) -> Page[Case]:
+    actor.require(Permission.READ)
+    with uow:
+        return uow.cases.find(filters, limit, cursor)
+
+
+def case_audit_trail(uow: UnitOfWork, actor: Actor, case_id: int) -> list[AuditEvent]:
+    actor.require(Permission.READ)
+    with uow:
+        if uow.cases.get(case_id) is None:
+            raise NotFound("case", case_id)
+        return uow.audit.for_case(case_id)
+
+
+def get_attachment(uow: UnitOfWork, actor: Actor, sha256: str) -> bytes:
+    actor.require(Permission.READ)
+    with uow:
+        content = uow.blobs.get(sha256)
+        if content is None:
+            raise NotFound("attachment", sha256)
+        return content

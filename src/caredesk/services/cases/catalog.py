@@ -1,0 +1,35 @@
+"""Reading the catalogue and the orders placed from it."""
+
+from __future__ import annotations
+
+from caredesk.domain.agents import Actor, Permission
+from caredesk.domain.catalog import Product
+from caredesk.domain.errors import NotFound
+from caredesk.domain.orders import Order
+from caredesk.services.core.ports import Page, UnitOfWork
+
+
+def list_products(uow: UnitOfWork, actor: Actor, limit: int, cursor: str | None) -> Page[Product]:
+    actor.require(Permission.READ)
+    with uow:
+        return uow.products.find(limit, cursor)
+
+
+def get_product(uow: UnitOfWork, actor: Actor, product_id: str) -> Product:
+    actor.require(Permission.READ)
+    with uow:
+        product = uow.products.get(product_id)
+        if product is None:
+            raise NotFound("product", product_id)
+        return product
+
+
+def get_order(uow: UnitOfWork, actor: Actor, order_id: str) -> Order:
+    actor.require(Permission.READ)
+    actor.require_verified()
+    with uow:
+        order = uow.orders.get(order_id)
+        if order is None:
+            raise NotFound("order", order_id)
+        actor.require_reach(order.customer_id)
+        return order

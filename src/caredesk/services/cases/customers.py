@@ -1,0 +1,205 @@
+"""Customer use cases: create, read, update, delete, search."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import asdict
+from datetime import datetime
+from typing import Any
+
+from caredesk.domain.agents import Actor, Permission
+from caredesk.domain.customers import Address, Customer, PaymentMethod, normalise_email
+from caredesk.domain.errors import Conflict, DomainError, ErrorCode, NotFound, version_required
+from caredesk.domain.events import Changed
+from caredesk.domain.orders import Order
+from caredesk.services.core.commands import command
+from caredesk.services.core.ports import Page, UnitOfWork
+
+
+def _snapshot(customer: Customer) -> dict[str, Any]:
+    return {
+        "first_name": customer.first_name,
+        "last_name": customer.last_name,
+        "emails": list(customer.emails),
+        "phones": list(customer.phones),
+        "addresses": [asdict(a) for a in customer.addresses],
+        "tier": customer.tier,
+        "membership": customer.membership,
+    }
+
+
+def _claim_emails(uow: UnitOfWork, customer_id: str, emails: list[str]) -> list[str]:
+    normalised: list[str] = []
+    for email in emails:
+        value = normalise_email(email)
+        if value in normalised:
+            continue
+        owner = uow.customers.email_owner(value)
+        if owner is not None and owner != customer_id:
+            raise DomainError(
+                f"{value} already belongs to another customer",
+                code=ErrorCode.DUPLICATE_EMAIL,
+                details={"email": value, "customer_id": owner},
+            )
+        normalised.append(value)
+    return normalised
+
+
+def new_customer_id() -> str:
+    return f"cus_{secrets.token_hex(6)}"
+
+
+@command
+def create_customer(
+    uow: UnitOfWork,
+    actor: Actor,
+    now: datetime,
+    *,
+    first_name: str,
+    last_name: str,
+    emails: list[str],
+    phones: list[str] | None = None,
+    addresses: list[Address] | None = None,
+    tier: str = "standard",
+    membership: str | None = None,
+    payment_methods: list[PaymentMethod] | None = None,
+    customer_id: str | None = None,
+) -> Customer:
+    actor.require(Permission.WRITE_CUSTOMERS)
+    with uow:
+        cid = customer_id or new_customer_id()
+        if uow.customers.get(cid) is not None:
+            raise DomainError(f"customer {cid} already exists", code=ErrorCode.DUPLICATE_ID)
+        customer = Customer(
+            id=cid,
+            first_name=first_name.strip(),
+            last_name=last_name.strip(),
+            emails=_claim_emails(uow, cid, emails),
+            phones=[p.strip() for p in phones or [] if p.strip()],
+            addresses=list(addresses or []),
+            tier=tier,
+            membership=membership,
+            payment_methods=list(payment_methods or []),
+            created_at=now,
+            updated_at=now,
+        )
+        uow.customers.add(customer)
+        uow.publish(
+            Changed(
+                actor=actor,
+                at=now,
+                action="customer.created",
+                entity_type="customer",
+                entity_id=cid,
+                after=_snapshot(customer),
+            )
+        )
+        uow.commit()
+        return customer
+
+
+def get_customer(uow: UnitOfWork, actor: Actor, customer_id: str) -> Customer:
+    actor.require(Permission.READ)
+    actor.require_reach(customer_id)
+    with uow:
+        customer = uow.customers.get(customer_id)
+        if customer is None:
+            raise NotFound("customer", customer_id)
+        return customer
+
+
+@command
+def update_customer(
+    uow: UnitOfWork,
+    actor: Actor,
+    now: datetime,
+    customer_id: str,
+    *,
+    expected_version: int | None,
+    changes: dict[str, Any],
+) -> Customer:
+    """Apply a partial update; `changes` holds only the fields the caller sent."""
+    actor.require(Permission.WRITE_CUSTOMERS)
+    expected_version = version_required(expected_version)
+    with uow:
+        customer = uow.customers.get(customer_id)
+        if customer is None:
+            raise NotFound("customer", customer_id)
+        if customer.version != expected_version:
+            raise DomainError(
+                f"customer {customer_id} was changed by someone else",
+                code=ErrorCode.VERSION_CONFLICT,
+                details={"current_version": customer.version},
+            )
+        before = _snapshot(customer)
+        for name in ("first_name", "last_name"):
+            if name in changes:
+                setattr(customer, name, str(changes[name]).strip())
+        if "emails" in changes:
+            customer.emails = _claim_emails(uow, customer_id, changes["emails"])
+        if "phones" in changes:
+            customer.phones = [p.strip() for p in changes["phones"] if p.strip()]
+        if "addresses" in changes:
+            customer.addresses = list(changes["addresses"])
+        if "tier" in changes:
+            customer.tier = changes["tier"]
+        if "membership" in changes:
+            customer.membership = changes["membership"]
+        customer.updated_at = now
+        uow.customers.save(customer)
+        uow.publish(
+            Changed(
+                actor=actor,
+                at=now,
+                action="customer.updated",
+                entity_type="customer",
+                entity_id=customer_id,
+                before=before,
+                after=_snapshot(customer),
+            )
+        )
+        uow.commit()
+        return customer
+
+
+@command
+def delete_customer(uow: UnitOfWork, actor: Actor, now: datetime, customer_id: str) -> None:
+    actor.require(Permission.WRITE_CUSTOMERS)
+    with uow:
+        customer = uow.customers.get(customer_id)
+        if customer is None:
+            raise NotFound("customer", customer_id)
+        if uow.customers.has_history(customer_id):
+            raise Conflict(
+                "a customer with orders or cases cannot be deleted; their story is kept",
+                details={"customer_id": customer_id},
+            )
+        uow.customers.delete(customer_id)
+        uow.publish(
+            Changed(
+                actor=actor,
+                at=now,
+                action="customer.deleted",
+                entity_type="customer",
+                entity_id=customer_id,
+                before=_snapshot(customer),
+            )
+        )
+        uow.commit()
+
+
+def search_customers(
+    uow: UnitOfWork, actor: Actor, query: str | None, limit: int, cursor: str | None
+) -> Page[Customer]:
+    actor.require(Permission.READ)
+    with uow:
+        return uow.customers.search(query, limit, cursor)
+
+
+def customer_orders(uow: UnitOfWork, actor: Actor, customer_id: str) -> list[Order]:
+    actor.require(Permission.READ)
+    actor.require_reach(customer_id)
+    with uow:
+        if uow.customers.get(customer_id) is None:
+            raise NotFound("customer", customer_id)
+        return uow.orders.for_customer(customer_id)

@@ -1,0 +1,1 @@
+"""The ways in and out: mail, the customer portal, the tools AI agents call, webhooks."""

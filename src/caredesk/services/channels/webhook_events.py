@@ -1,0 +1,42 @@
+"""Turning audit events into webhook deliveries, in the transaction that records them.
+
+Called by `services/audit.record`, so every audited change to a case or a grant reaches
+its subscribers exactly when (and only if) the change commits: the delivery rows and
+their jobs are written in the same unit of work.
+"""
+
+from __future__ import annotations
+
+from caredesk.domain.audit import AuditEvent
+from caredesk.domain.webhooks import Delivery, concerns_case_or_grant, event_payload, matches
+from caredesk.services.core import jobs
+from caredesk.services.core.ports import UnitOfWork
+
+DELIVER_KIND = "webhook.deliver"
+
+
+def emit(uow: UnitOfWork, event: AuditEvent) -> int:
+    """Queue a delivery for each active subscription to this event; return how many."""
+    if not concerns_case_or_grant(event):
+        return 0
+    queued = 0
+    for subscription in uow.webhooks.subscriptions(active_only=True):
+        if subscription.id is None or not matches(subscription.events, event.action):
+            continue
+        delivery = Delivery(
+            id=None,
+            subscription_id=subscription.id,
+            event=event.action,
+            payload=event_payload(event),
+            created_at=event.at,
+        )
+        uow.webhooks.add_delivery(delivery)
+        jobs.enqueue(
+            uow,
+            DELIVER_KIND,
+            {"delivery_id": delivery.id},
+            now=event.at,
+            key=f"{DELIVER_KIND}:{delivery.id}",
+        )
+        queued += 1
+    return queued

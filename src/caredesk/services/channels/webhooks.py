@@ -1,0 +1,304 @@
+"""Webhook subscriptions, and delivering events to them through the job queue."""
+
+from __future__ import annotations
+
+import json
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from caredesk.domain.agents import Actor, Permission
+from caredesk.domain.errors import NotFound
+from caredesk.domain.events import Changed
+from caredesk.domain.outbound import (
+    IPAddress,
+    IPNetwork,
+    UrlNotAllowed,
+    check_addresses,
+    host_and_port,
+)
+from caredesk.domain.webhooks import (
+    DELIVERY_HEADER,
+    EVENT_HEADER,
+    SIGNATURE_HEADER,
+    TIMESTAMP_HEADER,
+    Delivery,
+    DeliveryStatus,
+    Subscription,
+    check_url,
+    sign,
+)
+from caredesk.services.channels.webhook_events import DELIVER_KIND
+from caredesk.services.channels.webhooks_ports import (
+    HostResolver,
+    HostUnresolved,
+    WebhookSender,
+    WebhookSendError,
+)
+from caredesk.services.core.commands import command
+from caredesk.services.core.jobs import (
+    HandlerRegistry,
+    JobContext,
+    PermanentFailure,
+    TemporaryFailure,
+)
+from caredesk.services.core.ports import UnitOfWork
+
+# Worth another try: the receiver is busy or briefly broken. Any other 4xx is a refusal.
+RETRYABLE_STATUS = frozenset({408, 425, 429})
+MAX_ERROR_LENGTH = 500
+
+
+@dataclass(frozen=True, slots=True)
+class Outbound:
+    """How the desk looks a receiver up, and the non-public networks an admin allowed."""
+
+    resolver: HostResolver
+    allowed_networks: tuple[IPNetwork, ...] = ()
+
+    def addresses(self, url: str) -> list[IPAddress]:
+        """Every address the URL's host resolves to now, each one allowed; else UrlNotAllowed."""
+        host, port = host_and_port(url)
+        try:
+            found = self.resolver.resolve(host, port)
+        except HostUnresolved as exc:
+            raise UrlNotAllowed(
+                f"{host} does not resolve ({exc}): the desk checks where a webhook goes "
+                "before it subscribes",
+                details={"field": "url", "host": host},
+            ) from exc
+        check_addresses(host, found, self.allowed_networks)
+        return found
+
+
+@dataclass(frozen=True, slots=True)
+class CreatedSubscription:
+    subscription: Subscription
+    secret: str
+
+
+def _snapshot(s: Subscription) -> dict[str, Any]:
+    # Never the secret: the audit trail is readable by more people than its owner.
+    return {"url": s.url, "events": s.events, "active": s.active, "description": s.description}
+
+
+@command
+def create_subscription(
+    uow: UnitOfWork,
+    actor: Actor,
+    now: datetime,
+    *,
+    url: str,
+    events: list[str],
+    description: str = "",
+    outbound: Outbound,
+) -> CreatedSubscription:
+    """Subscribe a URL to events; the signing secret is returned this once.
+
+    The URL's host is resolved now and refused if any address is not public (or allowed)."""
+    actor.require(Permission.MANAGE_WEBHOOKS)
+    secret = "whsec_" + secrets.token_urlsafe(32)
+    subscription = Subscription(
+        id=None,
+        url=url,
+        events=events,
+        secret=secret,
+        created_at=now,
+        updated_at=now,
+        description=description,
+    )
+    # Before the transaction: a slow name server must not hold database locks.
+    outbound.addresses(subscription.url)
+    with uow:
+        uow.webhooks.add_subscription(subscription)
+        uow.publish(
+            Changed(
+                actor=actor,
+                at=now,
+                action="webhook.created",
+                entity_type="webhook",
+                entity_id=subscription.id,
+                after=_snapshot(subscription),
+            )
+        )
+        uow.commit()
+    return CreatedSubscription(subscription, secret)
+
+
+def list_subscriptions(uow: UnitOfWork, actor: Actor) -> list[Subscription]:
+    actor.require(Permission.MANAGE_WEBHOOKS)
+    with uow:
+        return uow.webhooks.subscriptions()
+
+
+def get_subscription(uow: UnitOfWork, actor: Actor, subscription_id: int) -> Subscription:
+    actor.require(Permission.MANAGE_WEBHOOKS)
+    with uow:
+        return _load(uow, subscription_id)
+
+
+def _load(uow: UnitOfWork, subscription_id: int) -> Subscription:
+    found = uow.webhooks.get_subscription(subscription_id)
+    if found is None:
+        raise NotFound("webhook", subscription_id)
+    return found
+
+
+@command
+def update_subscription(
+    uow: UnitOfWork,
+    actor: Actor,
+    now: datetime,
+    subscription_id: int,
+    changes: Mapping[str, Any],
+    *,
+    outbound: Outbound,
+) -> Subscription:
+    actor.require(Permission.MANAGE_WEBHOOKS)
+    if "url" in changes:
+        outbound.addresses(check_url(changes["url"]))
+    with uow:
+        current = _load(uow, subscription_id)
+        before = _snapshot(current)
+        updated = Subscription(
+            id=subscription_id,
+            url=changes.get("url", current.url),
+            events=changes.get("events", current.events),
+            secret=current.secret,
+            created_at=current.created_at,
+            updated_at=now,
+            description=changes.get("description", current.description),
+            active=changes.get("active", current.active),
+        )
+        uow.webhooks.save_subscription(updated)
+        uow.publish(
+            Changed(
+                actor=actor,
+                at=now,
+                action="webhook.updated",
+                entity_type="webhook",
+                entity_id=subscription_id,
+                before=before,
+                after=_snapshot(updated),
+            )
+        )
+        uow.commit()
+        return updated
+
+
+@command
+def delete_subscription(uow: UnitOfWork, actor: Actor, now: datetime, subscription_id: int) -> None:
+    actor.require(Permission.MANAGE_WEBHOOKS)
+    with uow:
+        current = _load(uow, subscription_id)
+        uow.webhooks.delete_subscription(subscription_id)
+        uow.publish(
+            Changed(
+                actor=actor,
+                at=now,
+                action="webhook.deleted",
+                entity_type="webhook",
+                entity_id=subscription_id,
+                before=_snapshot(current),
+            )
+        )
+        uow.commit()
+
+
+def list_deliveries(
+    uow: UnitOfWork, actor: Actor, subscription_id: int, limit: int, before_id: int | None
+) -> list[Delivery]:
+    actor.require(Permission.MANAGE_WEBHOOKS)
+    with uow:
+        _load(uow, subscription_id)
+        return uow.webhooks.deliveries(subscription_id, limit, before_id)
+
+
+def delivery_body(delivery: Delivery) -> bytes:
+    return json.dumps(
+        {"id": delivery.id, **delivery.payload}, separators=(",", ":"), ensure_ascii=False
+    ).encode()
+
+
+def deliver(ctx: JobContext, sender: WebhookSender, outbound: Outbound, delivery_id: int) -> None:
+    """Send one delivery; idempotent (a delivered one is not sent again).
+
+    The receiver's host is resolved again at every try and the request goes to the addresses
+    checked then: a name that pointed outside at subscription may point inside today. A
+    refused destination is logged as refused, with no request sent at all.
+    A dead one is sent again: only an admin retrying its dead job brings it back here.
+    """
+    with ctx.uow() as uow:
+        delivery = uow.webhooks.get_delivery(delivery_id)
+        if delivery is None or delivery.status is DeliveryStatus.DELIVERED:
+            return
+        subscription = uow.webhooks.get_subscription(delivery.subscription_id)
+        if subscription is None or not subscription.active:
+            delivery.status = DeliveryStatus.SKIPPED
+            uow.webhooks.save_delivery(delivery)
+            uow.commit()
+            return
+    now = ctx.clock.now()
+    body = delivery_body(delivery)
+    timestamp = int(now.timestamp())
+    headers = {
+        "Content-Type": "application/json",
+        "User-Agent": "caredesk-webhooks",
+        EVENT_HEADER: delivery.event,
+        DELIVERY_HEADER: str(delivery_id),
+        TIMESTAMP_HEADER: str(timestamp),
+        SIGNATURE_HEADER: sign(subscription.secret, timestamp, body),
+    }
+    status: int | None = None
+    error: str | None = None
+    refused: str | None = None
+    host, port = host_and_port(subscription.url)
+    try:
+        # Outside any transaction: a slow name server or receiver must not hold locks.
+        addresses = outbound.resolver.resolve(host, port)
+        check_addresses(host, addresses, outbound.allowed_networks)
+        status = sender.post(subscription.url, addresses, body, headers)
+    except HostUnresolved as exc:
+        error = f"{host} does not resolve: {exc}"[:MAX_ERROR_LENGTH]
+    except UrlNotAllowed as exc:
+        refused = exc.message[:MAX_ERROR_LENGTH]
+    except WebhookSendError as exc:
+        error = str(exc)[:MAX_ERROR_LENGTH] or type(exc).__name__
+    if refused is not None:
+        # Nothing was sent: the log says why, never what anything inside would answer.
+        outcome = DeliveryStatus.REFUSED
+        error = refused
+    elif status is not None and 200 <= status < 300:
+        outcome = DeliveryStatus.DELIVERED
+    elif status is not None and 400 <= status < 500 and status not in RETRYABLE_STATUS:
+        outcome = DeliveryStatus.DEAD
+        error = f"the receiver answered {status}"
+    else:
+        outcome = DeliveryStatus.FAILED
+        error = error or f"the receiver answered {status}"
+    with ctx.uow() as uow:
+        current = uow.webhooks.get_delivery(delivery_id)
+        if current is None:
+            return
+        current.attempts += 1
+        current.status = outcome
+        current.response_status = status
+        current.last_error = error if outcome is not DeliveryStatus.DELIVERED else None
+        current.last_attempt_at = now
+        if outcome is DeliveryStatus.DELIVERED:
+            current.delivered_at = now
+        uow.webhooks.save_delivery(current)
+        uow.commit()
+    if outcome in (DeliveryStatus.DEAD, DeliveryStatus.REFUSED):
+        raise PermanentFailure(error)
+    if outcome is DeliveryStatus.FAILED:
+        raise TemporaryFailure(error)
+
+
+def register_webhooks(registry: HandlerRegistry, sender: WebhookSender, outbound: Outbound) -> None:
+    def handle(ctx: JobContext, payload: dict[str, Any]) -> None:
+        deliver(ctx, sender, outbound, int(payload["delivery_id"]))
+
+    registry.register(DELIVER_KIND, handle)

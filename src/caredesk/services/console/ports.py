@@ -1,0 +1,88 @@
+"""What the agent console reads beyond the entity repositories: counts, names, report facts."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    from caredesk.domain.cases import Case
+    from caredesk.domain.orders import Order
+    from caredesk.services.core.ports import CaseFilter
+
+
+@dataclass(frozen=True, slots=True)
+class CaseTiming:
+    """One case's milestones, for first-reply and resolution times."""
+
+    created_at: datetime
+    first_reply_at: datetime | None
+    solved_at: datetime | None
+    service_level: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class GrantFact:
+    remedy_ids: list[str]
+    cost: Decimal
+    service_level: int
+    executed_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class OrderSummary:
+    """One line of a customer's order history: enough for the list, without the order's rows."""
+
+    id: str
+    status: str
+    placed_at: datetime | None
+    total: Decimal
+    promised_date: date | None
+
+
+class ConsoleQueries(Protocol):
+    def count_cases(self, filters: CaseFilter) -> int: ...
+
+    def count_pending_approvals(self) -> int: ...
+
+    def customer_names(self, customer_ids: set[str]) -> dict[str, str]: ...
+
+    def order_summaries(self, customer_id: str) -> list[OrderSummary]:
+        """Every order of the customer, oldest first, in a fixed number of queries."""
+        ...
+
+    def orders_in_detail(self, customer_id: str, order_ids: list[str], recent: int) -> list[Order]:
+        """The named orders and the `recent` newest ones, whole, oldest first."""
+        ...
+
+    def next_due(self, case_ids: list[int]) -> dict[int, datetime]:
+        """The earliest due time of each case's running SLA clocks."""
+        ...
+
+    def cases_by_due(
+        self, filters: CaseFilter, limit: int, offset: int, due_before: datetime | None
+    ) -> list[Case]:
+        """Cases soonest due first (cases without a clock last); with `due_before`, only
+        cases with a clock due before then."""
+        ...
+
+    def change_stamp(self) -> str:
+        """A value that changes whenever a case or an approval is added or changed."""
+        ...
+
+    def cases_per_day(self, since: datetime) -> list[tuple[date, int]]: ...
+
+    def case_timings(self, since: datetime) -> list[CaseTiming]: ...
+
+    def executed_grants(self, since: datetime) -> list[GrantFact]: ...
+
+    def grant_cost_by_remedy(self, since: datetime) -> dict[str | None, Decimal]:
+        """What each remedy of the grants executed since then debited to refunds and goodwill
+        (`ledger.is_cost`), from the ledger; None holds entries that name no remedy."""
+        ...
+
+    def sla_outcomes(self, since: datetime) -> list[tuple[date, bool]]:
+        """Each SLA target decided since then: the day, and whether it was met in time."""
+        ...

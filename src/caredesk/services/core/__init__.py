@@ -1,0 +1,1 @@
+"""What every feature stands on: unit of work, commands, event bus, jobs, audit trail."""

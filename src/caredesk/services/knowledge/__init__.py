@@ -1,0 +1,1 @@
+"""Knowledge: articles and known issues, search, macros, triage, and measuring them."""

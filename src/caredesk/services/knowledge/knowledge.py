@@ -1,0 +1,557 @@
+"""Knowledge base use cases: articles and macros with versions, known issues, import/export."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from typing import Any
+
+from caredesk.domain.agents import Actor, Permission
+from caredesk.domain.errors import (
+    DomainError,
+    ErrorCode,
+    NotFound,
+    ValidationFailed,
+    version_required,
+)
+from caredesk.domain.events import Changed
+from caredesk.domain.knowledge import (
+    Article,
+    ArticleKind,
+    ArticleStatus,
+    ArticleVersion,
+    KnownIssue,
+    Visibility,
+    normalise_locale,
+)
+from caredesk.domain.markup import plain_text, render_markdown
+from caredesk.domain.search import IndexedText, SearchKind
+from caredesk.domain.templates import check_macro
+from caredesk.services.core.commands import command
+from caredesk.services.core.ports import UnitOfWork, UnitOfWorkFactory
+from caredesk.services.knowledge.ports import ArticleFilter
+
+ARTICLE_FIELDS = frozenset(
+    {
+        "slug",
+        "kind",
+        "title",
+        "body",
+        "internal_notes",
+        "tags",
+        "product_ids",
+        "locale",
+        "visibility",
+        "status",
+    }
+)
+
+
+def _search_kind(article: Article) -> SearchKind:
+    return SearchKind.MACRO if article.kind is ArticleKind.MACRO else SearchKind.ARTICLE
+
+
+def index_article(uow: UnitOfWork, article: Article, now: datetime) -> None:
+    """Keep the search index in step with the article, in the same transaction."""
+    assert article.id is not None
+    kind = _search_kind(article)
+    other = SearchKind.ARTICLE if kind is SearchKind.MACRO else SearchKind.MACRO
+    uow.search.remove(other, str(article.id))
+    if not article.searchable:
+        uow.search.remove(kind, str(article.id))
+        return
+    uow.search.upsert(
+        IndexedText(
+            kind=kind,
+            ref_id=str(article.id),
+            title=article.title,
+            body=plain_text(article.body),
+            locale=article.locale,
+            public=article.is_public,
+        ),
+        now,
+    )
+
+
+def _public_view(actor: Actor) -> bool:
+    return actor.customer_id is not None
+
+
+def _check_readable(actor: Actor, article: Article) -> None:
+    if _public_view(actor) and not article.is_public:
+        raise NotFound("article", article.id)
+
+
+@command
+def create_article(
+    uow: UnitOfWork,
+    actor: Actor,
+    now: datetime,
+    *,
+    title: str,
+    body: str,
+    internal_notes: str = "",
+    slug: str | None = None,
+    kind: ArticleKind = ArticleKind.ARTICLE,
+    tags: list[str] | None = None,
+    product_ids: list[str] | None = None,
+    locale: str = "en",
+    visibility: Visibility = Visibility.INTERNAL,
+    status: ArticleStatus = ArticleStatus.DRAFT,
+) -> Article:
+    actor.require(Permission.WRITE_CASES)
+    article = Article(
+        id=None,
+        slug=slug or "",
+        kind=kind,
+        title=title,
+        body=body,
+        body_html=render_markdown(body),
+        internal_notes=internal_notes,
+        tags=list(tags or []),
+        product_ids=list(product_ids or []),
+        locale=locale,
+        visibility=visibility,
+        status=status,
+        author=actor.ref,
+        created_at=now,
+        updated_at=now,
+    )
+    if article.is_live:
+        actor.require(Permission.PUBLISH)
+    if article.kind is ArticleKind.MACRO:
+        check_macro(article.body)
+    with uow:
+        if uow.articles.get_by_slug(article.slug) is not None:
+            if slug:
+                raise DomainError(
+                    f"an article with slug {article.slug!r} exists",
+                    code=ErrorCode.CONFLICT,
+                    details={"field": "slug"},
+                )
+            article.slug = _free_slug(uow, article.slug)
+        uow.articles.add(article)
+        uow.articles.add_version(ArticleVersion.of(article))
+        index_article(uow, article, now)
+        assert article.id is not None
+        uow.publish(
+            Changed(
+                actor=actor,
+                at=now,
+                action="article.created",
+                entity_type="article",
+                entity_id=article.id,
+                after=article.snapshot(),
+            )
+        )
+        uow.commit()
+    return article
+
+
+def _free_slug(uow: UnitOfWork, slug: str) -> str:
+    for n in range(2, 10_000):
+        candidate = f"{slug[:190]}-{n}"
+        if uow.articles.get_by_slug(candidate) is None:
+            return candidate
+    raise DomainError("no free slug left for this title", code=ErrorCode.CONFLICT)
+
+
+def _apply(article: Article, changes: dict[str, Any]) -> Article:
+    unknown = set(changes) - ARTICLE_FIELDS
+    if unknown:
+        raise ValidationFailed(f"unknown article fields: {', '.join(sorted(unknown))}")
+    # A JSON null is "no value", which no article field may hold; leave a field out instead.
+    _refuse_nulls(changes, nullable=frozenset())
+    values = {
+        "id": article.id,
+        "slug": changes.get("slug", article.slug),
+        "kind": ArticleKind(changes.get("kind", article.kind)),
+        "title": changes.get("title", article.title),
+        "body": changes.get("body", article.body),
+        "internal_notes": changes.get("internal_notes", article.internal_notes),
+        "tags": list(changes.get("tags", article.tags)),
+        "product_ids": list(changes.get("product_ids", article.product_ids)),
+        "locale": changes.get("locale", article.locale),
+        "visibility": Visibility(changes.get("visibility", article.visibility)),
+        "status": ArticleStatus(changes.get("status", article.status)),
+        "author": article.author,
+        "created_at": article.created_at,
+        "updated_at": article.updated_at,
+        "version": article.version,
+    }
+    updated = Article(**values)
+    updated.body_html = render_markdown(updated.body)
+    return updated
+
+
+def _refuse_nulls(changes: dict[str, Any], nullable: frozenset[str]) -> None:
+    nulls = sorted(k for k, v in changes.items() if v is None and k not in nullable)
+    if nulls:
+        raise ValidationFailed(
+            f"{', '.join(nulls)} cannot be null; leave a field out to keep it",
+            details={"field": nulls[0]},
+        )
+
+
+@command
+def update_article(
+    uow: UnitOfWork,
+    actor: Actor,
+    now: datetime,
+    article_id: int,
+    *,
+    expected_version: int | None,
+    changes: dict[str, Any],
+) -> Article:
+    """A new version of the article; the old one stays in its history."""
+    actor.require(Permission.WRITE_CASES)
+    expected_version = version_required(expected_version)
+    with uow:
+        current = uow.articles.get(article_id)
+        if current is None:
+            raise NotFound("article", article_id)
+        if current.version != expected_version:
+            raise DomainError(
+                f"article {article_id} was changed by someone else since version "
+                f"{expected_version}",
+                code=ErrorCode.VERSION_CONFLICT,
+                details={"current_version": current.version, "your_version": expected_version},
+            )
+        updated = _apply(current, changes)
+        if current.is_live or updated.is_live:
+            actor.require(Permission.PUBLISH)
+        _check_macro_change(current, updated)
+        if updated.slug != current.slug:
+            holder = uow.articles.get_by_slug(updated.slug)
+            if holder is not None and holder.id != article_id:
+                raise DomainError(
+                    f"an article with slug {updated.slug!r} exists",
+                    code=ErrorCode.CONFLICT,
+                    details={"field": "slug"},
+                )
+        if updated.snapshot() == current.snapshot():
+            return current
+        updated.version = current.version + 1
+        updated.author = actor.ref
+        updated.updated_at = now
+        uow.articles.save(updated, expected_version)
+        uow.articles.add_version(ArticleVersion.of(updated))
+        index_article(uow, updated, now)
+        uow.publish(
+            Changed(
+                actor=actor,
+                at=now,
+                action="article.updated",
+                entity_type="article",
+                entity_id=article_id,
+                before=current.snapshot(),
+                after=updated.snapshot(),
+            )
+        )
+        uow.commit()
+        return updated
+
+
+def _check_macro_change(current: Article, updated: Article) -> None:
+    """A macro is checked whenever its text changes or it goes live; taking a macro saved
+    before checks existed out of use (draft, archived) needs no check, so it can be."""
+    if updated.kind is not ArticleKind.MACRO:
+        return
+    if (
+        updated.body != current.body
+        or current.kind is not ArticleKind.MACRO
+        or (updated.is_live and not current.is_live)
+    ):
+        check_macro(updated.body)
+
+
+@command
+def delete_article(uow: UnitOfWork, actor: Actor, now: datetime, article_id: int) -> None:
+    actor.require(Permission.WRITE_CATALOG)
+    with uow:
+        article = uow.articles.get(article_id)
+        if article is None:
+            raise NotFound("article", article_id)
+        uow.search.remove(_search_kind(article), str(article_id))
+        uow.articles.delete(article_id)
+        uow.publish(
+            Changed(
+                actor=actor,
+                at=now,
+                action="article.deleted",
+                entity_type="article",
+                entity_id=article_id,
+                before=article.snapshot(),
+            )
+        )
+        uow.commit()
+
+
+def get_article(uow: UnitOfWork, actor: Actor, ref: str) -> Article:
+    """By id or by slug."""
+    actor.require(Permission.READ)
+    with uow:
+        article = _by_ref(uow, ref)
+        if article is None:
+            raise NotFound("article", ref)
+        _check_readable(actor, article)
+        return article.public_part() if _public_view(actor) else article
+
+
+def _by_ref(uow: UnitOfWork, ref: str) -> Article | None:
+    if ref.isascii() and ref.isdigit():
+        # An id no article can have is simply not found (and never reaches the database).
+        return uow.articles.get(int(ref)) if len(ref) <= 19 and int(ref) < 2**63 else None
+    return uow.articles.get_by_slug(ref)
+
+
+def article_history(uow: UnitOfWork, actor: Actor, article_id: int) -> list[ArticleVersion]:
+    actor.require(Permission.READ)
+    if _public_view(actor):
+        raise NotFound("article", article_id)
+    with uow:
+        if uow.articles.get(article_id) is None:
+            raise NotFound("article", article_id)
+        return uow.articles.versions(article_id)
+
+
+def list_articles(
+    uow: UnitOfWork, actor: Actor, filters: ArticleFilter, limit: int, after_id: int | None
+) -> tuple[list[Article], int | None]:
+    actor.require(Permission.READ)
+    # Filter values are read the way articles store them: "pt_BR" finds "pt-BR", "Printers"
+    # finds "printers".
+    filters = replace(
+        filters,
+        locale=normalise_locale(filters.locale) if filters.locale is not None else None,
+        tag=filters.tag.strip().lower() if filters.tag is not None else None,
+    )
+    if _public_view(actor):
+        filters = ArticleFilter(
+            kind=ArticleKind.ARTICLE,
+            status=ArticleStatus.PUBLISHED,
+            visibility=Visibility.PUBLIC,
+            tag=filters.tag,
+            product_id=filters.product_id,
+            locale=filters.locale,
+        )
+        with uow:
+            found, last = uow.articles.find(filters, limit, after_id)
+        return [a.public_part() for a in found], last
+    with uow:
+        return uow.articles.find(filters, limit, after_id)
+
+
+# Import and export: Markdown folders and JSONL, one article per file or line.
+
+
+@dataclass(frozen=True, slots=True)
+class ArticleRecord:
+    """An article as a file holds it; `source` says where, for error messages."""
+
+    title: str
+    body: str
+    source: str
+    internal_notes: str = ""
+    slug: str | None = None
+    kind: str = "article"
+    tags: list[str] = field(default_factory=list)
+    product_ids: list[str] = field(default_factory=list)
+    locale: str = "en"
+    visibility: str = "internal"
+    status: str = "published"
+    external_id: str | None = None
+
+
+@dataclass(slots=True)
+class ImportReport:
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    errors: list[str] = field(default_factory=list)
+
+
+def import_articles(
+    uow_factory: UnitOfWorkFactory, actor: Actor, now: datetime, records: Iterable[ArticleRecord]
+) -> ImportReport:
+    """Create or update each record by slug; a bad record is reported and skipped."""
+    report = ImportReport()
+    for record in records:
+        try:
+            changes: dict[str, Any] = {
+                "title": record.title,
+                "body": record.body,
+                "internal_notes": record.internal_notes,
+                "kind": ArticleKind(record.kind),
+                "tags": record.tags,
+                "product_ids": record.product_ids,
+                "locale": record.locale,
+                "visibility": Visibility(record.visibility),
+                "status": ArticleStatus(record.status),
+            }
+            slug = record.slug or (_slug_of(record.external_id) if record.external_id else None)
+            with uow_factory() as uow:
+                existing = uow.articles.get_by_slug(slug) if slug else None
+            if existing is None:
+                create_article(uow_factory(), actor, now, slug=slug, **changes)
+                report.created += 1
+                continue
+            assert existing.id is not None
+            updated = update_article(
+                uow_factory(),
+                actor,
+                now,
+                existing.id,
+                expected_version=existing.version,
+                changes=changes,
+            )
+            if updated.version == existing.version:
+                report.unchanged += 1
+            else:
+                report.updated += 1
+        except (DomainError, ValueError) as exc:
+            report.errors.append(f"{record.source}: {getattr(exc, 'message', exc)}")
+    return report
+
+
+def _slug_of(external_id: str) -> str:
+    from caredesk.domain.knowledge import slugify
+
+    return slugify(external_id)
+
+
+def export_articles(uow: UnitOfWork, actor: Actor) -> list[Article]:
+    actor.require(Permission.READ)
+    with uow:
+        return list(uow.articles.iterate())
+
+
+# Known issues.
+
+ISSUE_FIELDS = frozenset(
+    {
+        "title",
+        "description",
+        "product_ids",
+        "variant_ids",
+        "conditions",
+        "article_id",
+        "program_id",
+        "active",
+    }
+)
+
+
+def _check_issue_refs(uow: UnitOfWork, issue: KnownIssue) -> None:
+    if issue.article_id is not None and uow.articles.get(issue.article_id) is None:
+        raise NotFound("article", issue.article_id)
+    if issue.program_id is not None:
+        from caredesk.services.engine.policy import policy_in_force
+
+        programs = {p.id for p in policy_in_force(uow).policy.programs}
+        if issue.program_id not in programs:
+            raise ValidationFailed(
+                f"program {issue.program_id!r} is not in the policy in force",
+                details={"field": "program_id", "programs": sorted(programs)},
+            )
+
+
+@command
+def create_known_issue(
+    uow: UnitOfWork, actor: Actor, now: datetime, *, key: str, title: str, **fields: Any
+) -> KnownIssue:
+    actor.require(Permission.WRITE_CATALOG)
+    unknown = set(fields) - ISSUE_FIELDS
+    if unknown:
+        raise ValidationFailed(f"unknown known-issue fields: {', '.join(sorted(unknown))}")
+    issue = KnownIssue(id=None, key=key, title=title, created_at=now, updated_at=now, **fields)
+    with uow:
+        if uow.known_issues.get_by_key(issue.key) is not None:
+            raise DomainError(
+                f"known issue {issue.key!r} exists", code=ErrorCode.CONFLICT, details={"key": key}
+            )
+        _check_issue_refs(uow, issue)
+        uow.known_issues.add(issue)
+        uow.publish(
+            Changed(
+                actor=actor,
+                at=now,
+                action="known_issue.created",
+                entity_type="known_issue",
+                entity_id=issue.key,
+                after=issue.snapshot(),
+            )
+        )
+        uow.commit()
+    return issue
+
+
+@command
+def update_known_issue(
+    uow: UnitOfWork,
+    actor: Actor,
+    now: datetime,
+    key: str,
+    *,
+    expected_version: int | None,
+    changes: dict[str, Any],
+) -> KnownIssue:
+    actor.require(Permission.WRITE_CATALOG)
+    unknown = set(changes) - ISSUE_FIELDS
+    if unknown:
+        raise ValidationFailed(f"unknown known-issue fields: {', '.join(sorted(unknown))}")
+    # Only the links may be cleared with null; every other field always has a value.
+    _refuse_nulls(changes, nullable=frozenset({"article_id", "program_id"}))
+    with uow:
+        issue = uow.known_issues.get_by_key(key)
+        if issue is None:
+            raise NotFound("known issue", key)
+        if expected_version is not None and issue.version != expected_version:
+            raise DomainError(
+                f"known issue {key} was changed by someone else",
+                code=ErrorCode.VERSION_CONFLICT,
+                details={"current_version": issue.version, "your_version": expected_version},
+            )
+        before = issue.snapshot()
+        # The snapshot leaves the description out (audit entries stay short): carry it over.
+        values = {**before, "description": issue.description, **changes}
+        values.pop("key", None)
+        updated = KnownIssue(
+            id=issue.id,
+            key=issue.key,
+            created_at=issue.created_at,
+            updated_at=now,
+            version=issue.version,
+            **values,
+        )
+        _check_issue_refs(uow, updated)
+        uow.known_issues.save(updated)
+        uow.publish(
+            Changed(
+                actor=actor,
+                at=now,
+                action="known_issue.updated",
+                entity_type="known_issue",
+                entity_id=key,
+                before=before,
+                after=updated.snapshot(),
+            )
+        )
+        uow.commit()
+        return updated
+
+
+def list_known_issues(uow: UnitOfWork, actor: Actor) -> list[KnownIssue]:
+    actor.require(Permission.READ)
+    with uow:
+        return uow.known_issues.all()
+
+
+def get_known_issue(uow: UnitOfWork, actor: Actor, key: str) -> KnownIssue:
+    actor.require(Permission.READ)
+    with uow:
+        issue = uow.known_issues.get_by_key(key)
+        if issue is None:
+            raise NotFound("known issue", key)
+        return issue

@@ -1,0 +1,388 @@
+"""Hybrid search over articles, macros and solved cases, and keeping its index fresh.
+
+Lexical (FTS5 / PostgreSQL full-text) and semantic (stored sentence embeddings) rankings
+are fused by a weighted sum of their normalised scores (`domain.search.convex_fusion`).
+Texts are embedded once, after they change, by `embed_pending` (a background thread in the
+API process, or `caredesk kb embed`); a query costs one embedding of the query itself.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+import numpy as np
+
+from caredesk.domain.agents import Actor, Permission
+from caredesk.domain.cases import Case, CaseChanged, Message, MessageKind
+from caredesk.domain.errors import DomainError, ErrorCode, NotFound
+from caredesk.domain.events import Event
+from caredesk.domain.knowledge import KnownIssue
+from caredesk.domain.markup import plain_text
+from caredesk.domain.search import (
+    LEXICAL_WEIGHT,
+    SIMILARITY_FLOOR,
+    CaseSubject,
+    IndexedText,
+    SearchHit,
+    SearchKind,
+    SearchMode,
+    check_query,
+    convex_fusion,
+    passages,
+    query_terms,
+    snippet,
+    suggestion_relevance,
+    tag_intents,
+)
+from caredesk.services.core.ports import UnitOfWork, UnitOfWorkFactory
+from caredesk.services.engine.facts import ISSUE_FIELD
+from caredesk.services.knowledge.ports import Embedder, VectorIndex, Vectors
+
+CANDIDATES = 50
+MAX_LIMIT = 50
+
+
+@dataclass(frozen=True, slots=True)
+class Semantic:
+    """The embedder and the in-memory copy of the stored vectors, when the model loaded."""
+
+    embedder: Embedder
+    index: VectorIndex
+    # The lexical side's share in hybrid fusion (CAREDESK_SEARCH_LEXICAL_WEIGHT).
+    lexical_weight: float = LEXICAL_WEIGHT
+
+
+@dataclass(frozen=True, slots=True)
+class SearchResult:
+    hits: list[SearchHit]
+    mode: SearchMode
+    semantic_available: bool
+
+
+def embed_text(embedder: Embedder, title: str, body: str) -> Vectors:
+    return embedder.embed(passages(title, body))
+
+
+def embed_query(embedder: Embedder, query: str) -> Vectors:
+    """One unit vector; a long query is the normalised mean of its passages' vectors."""
+    chunks = passages("", query)
+    vectors = embedder.embed([c.lstrip(". ") for c in chunks])
+    mean = vectors.mean(axis=0)
+    norm = float(np.linalg.norm(mean))
+    unit: Vectors = np.asarray(mean / norm if norm > 0 else mean, dtype=np.float32)
+    return unit
+
+
+def case_text(case: Case, messages: Sequence[Message]) -> str:
+    return "\n".join(m.body for m in messages if m.kind is not MessageKind.NOTE)
+
+
+def index_case(uow: UnitOfWork, case: Case, now: datetime) -> None:
+    """A solved case joins the index (its public conversation), inside the caller's unit."""
+    assert case.id is not None
+    uow.search.upsert(
+        IndexedText(
+            kind=SearchKind.CASE,
+            ref_id=str(case.id),
+            title=case.subject,
+            body=case_text(case, uow.cases.messages(case.id)),
+            public=False,
+        ),
+        now,
+    )
+
+
+def on_case_changed(uow: UnitOfWork, event: Event) -> None:
+    """Handler: a case that became solved joins the index, with its conversation so far."""
+    if isinstance(event, CaseChanged) and event.solved_now:
+        index_case(uow, event.case, event.at)
+
+
+Scored = list[tuple[int, float]]
+
+
+def ranked(
+    uow: UnitOfWork,
+    query: str,
+    kinds: Sequence[SearchKind],
+    public_only: bool,
+    mode: SearchMode,
+    semantic: Semantic | None,
+    pool: int,
+) -> tuple[Scored, Scored]:
+    """Each side's (entry id, score) candidates, best first, inside the caller's unit."""
+    lexical: Scored = []
+    dense: Scored = []
+    if mode is not SearchMode.SEMANTIC:
+        lexical = uow.search.lexical(query_terms(query), kinds, public_only, pool)
+    if mode is not SearchMode.LEXICAL and semantic is not None:
+        semantic.index.refresh(uow.search)
+        dense = semantic.index.nearest(
+            embed_query(semantic.embedder, query), kinds, public_only, pool
+        )
+    return lexical, dense
+
+
+def search(
+    uow: UnitOfWork,
+    actor: Actor,
+    query: str,
+    *,
+    kinds: Sequence[SearchKind] = (),
+    limit: int = 10,
+    mode: SearchMode = SearchMode.HYBRID,
+    semantic: Semantic | None = None,
+    exclude: Sequence[tuple[SearchKind, str]] = (),
+) -> SearchResult:
+    actor.require(Permission.READ)
+    text = check_query(query)
+    limit = max(1, min(limit, MAX_LIMIT))
+    public_only = actor.customer_id is not None
+    if public_only:
+        # A customer's token finds published public articles, never cases or macros.
+        kinds = [SearchKind.ARTICLE]
+    if mode is SearchMode.SEMANTIC and semantic is None:
+        raise DomainError(
+            "semantic search is unavailable: the embedding model did not load "
+            "(lexical and hybrid search still work)",
+            code=ErrorCode.SEARCH_UNAVAILABLE,
+        )
+    used = mode if semantic is not None else SearchMode.LEXICAL
+    pool = max(CANDIDATES, limit * 3)
+    with uow:
+        lexical, dense = ranked(uow, text, kinds, public_only, used, semantic, pool + len(exclude))
+        weight = semantic.lexical_weight if semantic is not None else 1.0
+        fused = convex_fusion(lexical, dense, weight)
+        entries = uow.search.entries([entry_id for entry_id, _ in fused[: pool + len(exclude)]])
+    lexical_rank = {entry_id: rank for rank, (entry_id, _) in enumerate(lexical, start=1)}
+    dense_rank = {entry_id: rank for rank, (entry_id, _) in enumerate(dense, start=1)}
+    similarity = dict(dense)
+    skip = set(exclude)
+    terms = query_terms(text)
+    hits: list[SearchHit] = []
+    for entry_id, score in fused:
+        entry = entries.get(entry_id)
+        if entry is None or (entry.kind, entry.ref_id) in skip:
+            continue
+        # The in-memory vectors carry kind and visibility as they were when embedded; an
+        # article made internal since keeps its vectors, so the stored entry decides.
+        if (public_only and not entry.public) or (kinds and entry.kind not in kinds):
+            continue
+        hits.append(
+            SearchHit(
+                kind=entry.kind,
+                ref_id=entry.ref_id,
+                title=entry.title,
+                snippet=snippet(entry.body, terms),
+                score=round(score, 6),
+                lexical_rank=lexical_rank.get(entry_id),
+                semantic_rank=dense_rank.get(entry_id),
+                public=entry.public,
+                similarity=(round(similarity[entry_id], 4) if entry_id in similarity else None),
+            )
+        )
+        if len(hits) == limit:
+            break
+    return SearchResult(hits, used, semantic is not None)
+
+
+def embed_pending(
+    uow_factory: UnitOfWorkFactory,
+    embedder: Embedder,
+    clock: Callable[[], datetime],
+    *,
+    batch: int = 64,
+    max_batches: int | None = None,
+) -> int:
+    """Embed every text added or changed since its last embedding; returns how many."""
+    done = 0
+    batches = 0
+    while max_batches is None or batches < max_batches:
+        with uow_factory() as uow:
+            pending = uow.search.pending(batch)
+        if not pending:
+            break
+        vectors = [embed_text(embedder, p.title, p.body) for p in pending]
+        with uow_factory() as uow:
+            for item, v in zip(pending, vectors, strict=True):
+                uow.search.store_embedding(
+                    item.id,
+                    item.content_hash,
+                    np.ascontiguousarray(v, dtype=np.float32).tobytes(),
+                    embedder.model_name,
+                    clock(),
+                )
+            uow.commit()
+        done += len(pending)
+        batches += 1
+    return done
+
+
+@dataclass(frozen=True, slots=True)
+class SuggestedProgram:
+    """A policy program that covers one of the case's known issues: the decision to offer."""
+
+    id: str
+    known_issue: str
+    remedy: str
+    description: str
+
+
+@dataclass(frozen=True, slots=True)
+class CaseSuggestions:
+    hits: list[SearchHit]
+    known_issues: list[str]
+    programs: list[SuggestedProgram]
+
+
+def case_suggestions(
+    uow_factory: UnitOfWorkFactory,
+    actor: Actor,
+    case_id: int,
+    *,
+    semantic: Semantic | None,
+    limit: int = 5,
+) -> tuple[list[SearchHit], list[str]]:
+    """The articles, macros and past cases most like this case, and its known issues."""
+    found = suggest_for_case(uow_factory, actor, case_id, semantic=semantic, limit=limit)
+    return found.hits, found.known_issues
+
+
+def _programs(uow: UnitOfWork, issues: Sequence[KnownIssue]) -> list[SuggestedProgram]:
+    """The programs of the policy in force for these issues, in the issues' order: those an
+    issue links to, and those the policy attaches to an issue's key."""
+    from caredesk.services.engine.policy import policy_in_force
+
+    if not issues:
+        return []
+    try:
+        programs = policy_in_force(uow).policy.programs
+    except DomainError:  # no policy in force yet: nothing to offer
+        return []
+    chosen: dict[str, SuggestedProgram] = {}
+    for issue in issues:
+        for program in programs:
+            if program.id == issue.program_id or program.known_issue == issue.key:
+                chosen.setdefault(
+                    program.id,
+                    SuggestedProgram(program.id, issue.key, program.remedy, program.description),
+                )
+    return list(chosen.values())
+
+
+def suggest_for_case(
+    uow_factory: UnitOfWorkFactory,
+    actor: Actor,
+    case_id: int,
+    *,
+    semantic: Semantic | None,
+    limit: int = 5,
+) -> CaseSuggestions:
+    """The articles, macros and past cases most like this case, its known issues and the
+    programs that cover them.
+
+    The articles of known issues that match the case come first, and so do their programs:
+    the company already decided what to do about them.
+    """
+    actor.require(Permission.READ)
+    with uow_factory() as uow:
+        case = uow.cases.get(case_id)
+        if case is None:
+            raise NotFound("case", case_id)
+        messages = uow.cases.messages(case_id)
+        triage = uow.triage.case_triage(case_id)
+        known = list(triage.known_issues) if triage else []
+        for key in _case_known_issues(case):
+            if key not in known:
+                known.append(key)
+        pinned: list[SearchHit] = []
+        issues = [i for i in map(uow.known_issues.get_by_key, known) if i is not None]
+        programs = _programs(uow, issues)
+        for issue in issues:
+            if issue.article_id is None:
+                continue
+            article = uow.articles.get(issue.article_id)
+            if article is None or any(h.ref_id == str(article.id) for h in pinned):
+                continue
+            pinned.append(
+                SearchHit(
+                    kind=SearchKind.ARTICLE,
+                    ref_id=str(article.id),
+                    title=article.title,
+                    # Like every other hit's: words only, no Markdown or HTML.
+                    snippet=snippet(plain_text(article.body), []),
+                    score=1.0,
+                    public=article.is_public,
+                )
+            )
+    inbound = [m.body for m in messages if m.kind is MessageKind.INBOUND]
+    query = " ".join([case.subject, *inbound[-2:]])[:4000]
+    # Room to drop what does not fit the case's product or intent and still fill the list.
+    result = search(
+        uow_factory(),
+        actor,
+        query,
+        kinds=[SearchKind.ARTICLE, SearchKind.MACRO, SearchKind.CASE],
+        limit=max(3 * limit, limit + len(pinned)),
+        semantic=semantic,
+        exclude=[(SearchKind.CASE, str(case_id)), *((h.kind, h.ref_id) for h in pinned)],
+    )
+    with uow_factory() as uow:
+        fitting = _fitting(uow, case, result.hits)
+    return CaseSuggestions((pinned + fitting)[:limit], known, programs)
+
+
+def _issue_types(uow: UnitOfWork) -> frozenset[str]:
+    from caredesk.services.engine.policy import policy_in_force
+
+    try:
+        return frozenset(policy_in_force(uow).policy.issue_types)
+    except DomainError:  # no policy in force yet
+        return frozenset()
+
+
+def _subject(uow: UnitOfWork, case: Case) -> CaseSubject:
+    """The products of the case's orders and its intent (what triage or an agent set)."""
+    products: set[str] = set()
+    for order_id in case.order_ids:
+        order = uow.orders.get(order_id)
+        if order is not None:
+            products.update(line.product_id for line in order.lines)
+    intent = case.custom_fields.get(ISSUE_FIELD)
+    return CaseSubject(frozenset(products), intent if isinstance(intent, str) else None)
+
+
+def _fitting(uow: UnitOfWork, case: Case, hits: Sequence[SearchHit]) -> list[SearchHit]:
+    """The hits that fit the case's product and intent and clear the relevance floor, the
+    best fitting first; articles and macros by their products and tags, past cases by
+    their orders' products and their intent."""
+    subject = _subject(uow, case)
+    issue_types = _issue_types(uow)
+    scored: list[tuple[float, SearchHit]] = []
+    for hit in hits:
+        if hit.kind is SearchKind.CASE:
+            other = uow.cases.get(int(hit.ref_id))
+            if other is None:
+                continue
+            about = _subject(uow, other)
+            products: frozenset[str] = about.products
+            intents = frozenset({about.intent} if about.intent else ()) & issue_types
+        else:
+            article = uow.articles.get(int(hit.ref_id))
+            if article is None:
+                continue
+            products = frozenset(article.product_ids)
+            intents = tag_intents(article.tags, issue_types)
+        relevance = suggestion_relevance(subject, hit.similarity, products, intents)
+        if relevance is not None and relevance >= SIMILARITY_FLOOR:
+            scored.append((relevance, hit))
+    scored.sort(key=lambda pair: -pair[0])
+    return [hit for _, hit in scored]
+
+
+def _case_known_issues(case: Case) -> list[str]:
+    from caredesk.services.engine.facts import case_facts
+
+    return list(case_facts(case)["case.known_issues"])

@@ -1,0 +1,1 @@
+"""A case's life after it opens: escalation, repeat asks, commitments, merge, proactive cases."""

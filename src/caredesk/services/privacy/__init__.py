@@ -1,0 +1,1 @@
+"""Erasure of a customer's data and retention of old data."""

@@ -1,0 +1,138 @@
+"""Erasing a customer, and retention: personal data replaced or removed, the books kept.
+
+Both are commands: one transaction, all or nothing, audited. After the commit the
+storage is compacted (when a compactor is given), so that the files keep no old copy.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+
+from caredesk.domain.agents import SYSTEM, Actor, Permission
+from caredesk.domain.erasure import ErasureReport, RetentionReport, RetentionRules
+from caredesk.domain.errors import NotFound
+from caredesk.domain.events import Changed
+from caredesk.services.core.commands import command
+from caredesk.services.core.jobs import HandlerRegistry, JobContext
+from caredesk.services.core.ports import UnitOfWork
+from caredesk.services.privacy.ports import StorageCompactor
+from caredesk.settings import Settings
+
+log = logging.getLogger("caredesk.erasure")
+
+RETENTION_TIMER = "privacy.retention"
+
+
+def _compact(compactor: StorageCompactor | None) -> None:
+    if compactor is None:
+        return
+    try:
+        compactor.compact()
+    except Exception:  # the erasure itself committed; a busy file is compacted next time
+        log.warning("compacting the storage after an erasure failed", exc_info=True)
+
+
+@command
+def erase_customer(
+    uow: UnitOfWork,
+    actor: Actor,
+    now: datetime,
+    customer_id: str,
+    *,
+    compactor: StorageCompactor | None = None,
+) -> ErasureReport:
+    """Replace the customer's personal data everywhere with a tombstone; keep the facts.
+
+    A customer erased before is left as is and reported `already_erased`."""
+    actor.require(Permission.ERASE_PERSONAL_DATA)
+    with uow:
+        found = uow.erasure.personal_data(customer_id)
+        if found is None:
+            raise NotFound("customer", customer_id)
+        person, erased_at = found
+        if erased_at is not None:
+            return ErasureReport(customer_id, erased_at, already_erased=True, counts={})
+        counts = uow.erasure.erase_customer(person, now).as_dict()
+        uow.publish(
+            Changed(
+                actor=actor,
+                at=now,
+                action="customer.erased",
+                entity_type="customer",
+                entity_id=customer_id,
+                after={"counts": counts},
+            )
+        )
+        uow.commit()
+    _compact(compactor)
+    return ErasureReport(customer_id, now, already_erased=False, counts=counts)
+
+
+def retention_rules(settings: Settings) -> RetentionRules:
+    return RetentionRules.of(
+        settings.retention_raw_mail_days,
+        settings.retention_attachment_days,
+        settings.retention_closed_case_days,
+    )
+
+
+@command
+def run_retention(
+    uow: UnitOfWork,
+    actor: Actor,
+    now: datetime,
+    rules: RetentionRules,
+    *,
+    dry_run: bool = False,
+    compactor: StorageCompactor | None = None,
+) -> RetentionReport:
+    """Remove what the rules no longer keep (a dry run only counts it).
+
+    Closed and solved cases past their age are anonymised like an erased customer's cases;
+    raw mail and attachments past theirs are removed. A run that removed something is
+    audited with its counts."""
+    actor.require(Permission.ERASE_PERSONAL_DATA)
+    cutoffs = rules.cutoffs(now)
+    with uow:
+        if dry_run:
+            counts = uow.erasure.retention_counts(cutoffs).as_dict()
+            return RetentionReport(dry_run=True, ran_at=now, cutoffs=cutoffs, counts=counts)
+        removed = uow.erasure.apply_retention(cutoffs, now)
+        counts = removed.as_dict()
+        if removed.total:
+            uow.publish(
+                Changed(
+                    actor=actor,
+                    at=now,
+                    action="retention.ran",
+                    entity_type="retention",
+                    entity_id=now.date().isoformat(),
+                    after={
+                        "counts": counts,
+                        "rules": {
+                            "raw_mail_days": rules.raw_mail_days,
+                            "attachment_days": rules.attachment_days,
+                            "closed_case_days": rules.closed_case_days,
+                        },
+                    },
+                )
+            )
+            uow.commit()
+    if counts:
+        _compact(compactor)
+    return RetentionReport(dry_run=False, ran_at=now, cutoffs=cutoffs, counts=counts)
+
+
+def retention_timer(ctx: JobContext) -> None:
+    rules = retention_rules(ctx.settings)
+    if not rules.active:
+        return
+    report = run_retention(ctx.uow(), SYSTEM, ctx.clock.now(), rules, compactor=ctx.storage)
+    if report.counts:
+        log.info("retention removed %s", report.counts)
+
+
+def register_retention(registry: HandlerRegistry, *, every: timedelta) -> None:
+    """A timer: each run reads what is old now, so a missed or doubled tick changes nothing."""
+    registry.register_timer(RETENTION_TIMER, every, retention_timer)

@@ -1,0 +1,1 @@
+"""Service levels: calendars, SLA policies and each case's clocks."""

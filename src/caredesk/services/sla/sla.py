@@ -1,0 +1,592 @@
+"""SLA policies and calendars as data, and each case's clocks kept in step with the case.
+
+The case service calls `sync_case` in the transaction of every change that can move a
+clock (a new case, a status change, a message, a new priority, tier or routed policy), so
+the stored due times are always those of the case as it now stands. Warnings and breaches
+whose moment comes while nothing happens on the case are recorded by the `sla.scan` timer
+in the worker. Editing a policy or a calendar queues an `sla.recompute` job that works the
+open cases' clocks out again under the new definitions.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from caredesk.domain.agents import SYSTEM, Actor, Permission
+from caredesk.domain.calendars import ALWAYS_OPEN, BusinessCalendar, Clockwork
+from caredesk.domain.cases import (
+    Case,
+    CaseChanged,
+    CaseOpened,
+    CaseStatus,
+    Channel,
+    MessageAdded,
+    MessageKind,
+    Priority,
+)
+from caredesk.domain.errors import DomainError, ErrorCode, NotFound, version_required
+from caredesk.domain.events import Changed, Event
+from caredesk.domain.sla import (
+    ClockReading,
+    InvalidSlaPolicy,
+    SlaClock,
+    SlaMatch,
+    SlaMetric,
+    SlaPolicy,
+    choose_policy,
+    on_message,
+    on_status,
+    read_clock,
+    start_clocks,
+)
+from caredesk.services.core import jobs
+from caredesk.services.core.commands import command
+from caredesk.services.core.jobs import HandlerRegistry, JobContext
+from caredesk.services.core.ports import UnitOfWork
+
+SCAN_TIMER = "sla.scan"
+RECOMPUTE_KIND = "sla.recompute"
+SCAN_BATCH = 500
+# Triage (routing rules) names the case's policy in this custom field.
+POLICY_FIELD = "sla_policy"
+DEFAULT_WARN_PERCENT = 75
+
+
+@dataclass(frozen=True, slots=True)
+class CaseSla:
+    """A case's SLA as its page shows it: the policy in force and every clock's reading."""
+
+    policy: SlaPolicy | None
+    clocks: list[ClockReading]
+
+
+class _Resolver:
+    """Policies and calendars read once per unit of work (a scan touches thousands of cases)."""
+
+    def __init__(self, uow: UnitOfWork) -> None:
+        self.uow = uow
+        self._policies: list[SlaPolicy] | None = None
+        self._calendars: dict[int, Clockwork] = {}
+        self._tiers: dict[str, str | None] = {}
+
+    @property
+    def policies(self) -> list[SlaPolicy]:
+        if self._policies is None:
+            self._policies = self.uow.sla.policies()
+        return self._policies
+
+    def policy(self, policy_id: int | None) -> SlaPolicy | None:
+        return next((p for p in self.policies if p.id == policy_id), None)
+
+    def calendar(self, calendar_id: int | None) -> Clockwork:
+        if calendar_id is None:
+            return ALWAYS_OPEN
+        if calendar_id not in self._calendars:
+            found = self.uow.sla.get_calendar(calendar_id)
+            self._calendars[calendar_id] = found if found is not None else ALWAYS_OPEN
+        return self._calendars[calendar_id]
+
+    def tier(self, customer_id: str) -> str | None:
+        if customer_id not in self._tiers:
+            customer = self.uow.customers.get(customer_id)
+            self._tiers[customer_id] = customer.tier if customer is not None else None
+        return self._tiers[customer_id]
+
+    def choose(self, case: Case, tier: str | None = None) -> SlaPolicy | None:
+        """A routing rule's named policy if it is active, else the first that matches."""
+        named = case.custom_fields.get(POLICY_FIELD)
+        if isinstance(named, str) and named:
+            chosen = next((p for p in self.policies if p.name == named and p.active), None)
+            if chosen is not None:
+                return chosen
+        if tier is None:
+            tier = self.tier(case.customer_id)
+        return choose_policy(self.policies, case, tier)
+
+    def apply(self, clocks: Iterable[SlaClock], policy: SlaPolicy | None) -> None:
+        calendar = self.calendar(policy.calendar_id if policy else None)
+        for clock in clocks:
+            clock.recompute(
+                calendar,
+                policy.id if policy else None,
+                policy.target(clock.metric) if policy else None,
+                policy.warn_percent if policy else DEFAULT_WARN_PERCENT,
+            )
+
+
+def _moment(clock: SlaClock, kind: str, at: datetime) -> dict[str, Any]:
+    return {
+        "metric": clock.metric.value,
+        "cycle": clock.cycle,
+        "policy_id": clock.policy_id,
+        "target_minutes": clock.target_minutes,
+        kind: at.isoformat(),
+    }
+
+
+def _record_moments(uow: UnitOfWork, clocks: Iterable[SlaClock], now: datetime) -> int:
+    """Record warnings and breaches whose moment has come; each breach at its exact minute."""
+    recorded = 0
+    for clock in clocks:
+        warn, breach = clock.due_moments(now)
+        if breach and clock.due_at is not None:
+            clock.breached_at = clock.due_at
+            # A warning after the breach would only be noise: mark it as passed.
+            if clock.warned_at is None:
+                clock.warned_at = clock.warn_at
+            uow.publish(
+                Changed(
+                    actor=SYSTEM,
+                    at=now,
+                    action="sla.breached",
+                    entity_type="case",
+                    entity_id=clock.case_id,
+                    case_id=clock.case_id,
+                    after=_moment(clock, "breached_at", clock.due_at),
+                )
+            )
+            recorded += 1
+        elif warn and clock.warn_at is not None:
+            clock.warned_at = clock.warn_at
+            uow.publish(
+                Changed(
+                    actor=SYSTEM,
+                    at=now,
+                    action="sla.warning",
+                    entity_type="case",
+                    entity_id=clock.case_id,
+                    case_id=clock.case_id,
+                    after=_moment(clock, "warn_at", clock.warn_at),
+                )
+            )
+            recorded += 1
+    return recorded
+
+
+def sync_case(
+    uow: UnitOfWork,
+    case: Case,
+    now: datetime,
+    *,
+    before_status: CaseStatus,
+    message_kind: MessageKind | None = None,
+) -> list[SlaClock]:
+    """Move the case's clocks for what just happened to it, in the caller's transaction.
+
+    Starts the clocks of a new case (or of one older than SLAs), pauses and resumes them on
+    status changes, completes reply clocks on a reply and starts a next-reply cycle when the
+    customer writes again, then works every due time out under the policy now chosen.
+    """
+    assert case.id is not None
+    clocks = uow.sla.clocks(case.id)
+    if not clocks:
+        clocks = start_clocks(case, now)
+    else:
+        on_status(clocks, before_status, case.status, now)
+    if message_kind is not None:
+        started = on_message(clocks, case, message_kind, now)
+        if started is not None:
+            clocks.append(started)
+    resolver = _Resolver(uow)
+    resolver.apply(clocks, resolver.choose(case))
+    _record_moments(uow, clocks, now)
+    uow.sla.save_clocks(clocks)
+    return clocks
+
+
+# -- event handlers: the clocks follow the case, whichever door the change came in by ------
+
+
+def on_case_opened(uow: UnitOfWork, event: Event) -> None:
+    assert isinstance(event, CaseOpened)
+    sync_case(uow, event.case, event.at, before_status=event.case.status)
+
+
+def on_message_added(uow: UnitOfWork, event: Event) -> None:
+    assert isinstance(event, MessageAdded)
+    sync_case(
+        uow,
+        event.case,
+        event.at,
+        before_status=event.status_before,
+        message_kind=event.message.kind,
+    )
+
+
+def on_case_changed(uow: UnitOfWork, event: Event) -> None:
+    assert isinstance(event, CaseChanged)
+    sync_case(uow, event.case, event.at, before_status=event.status_before)
+
+
+def case_sla(uow: UnitOfWork, actor: Actor, case_id: int, now: datetime) -> CaseSla:
+    actor.require(Permission.READ)
+    with uow:
+        return case_sla_in(uow, case_id, now)
+
+
+def case_sla_in(uow: UnitOfWork, case_id: int, now: datetime) -> CaseSla:
+    """The case's SLA read inside an open unit of work."""
+    clocks = uow.sla.clocks(case_id)
+    resolver = _Resolver(uow)
+    policy_id = next((c.policy_id for c in clocks if c.policy_id is not None), None)
+    policy = resolver.policy(policy_id)
+    calendar = resolver.calendar(policy.calendar_id if policy else None)
+    return CaseSla(policy, [read_clock(c, calendar, now) for c in clocks])
+
+
+# -- the worker's part ----------------------------------------------------------------------
+
+
+def scan(ctx: JobContext, batch: int = SCAN_BATCH) -> int:
+    """Record the warnings and breaches that came due; returns how many were recorded."""
+    total = 0
+    while True:
+        with ctx.uow() as uow:
+            now = ctx.clock.now()
+            clocks = uow.sla.due_clocks(now, batch)
+            recorded = _record_moments(uow, clocks, now)
+            uow.sla.save_clocks(clocks)
+            uow.commit()
+        total += recorded
+        if len(clocks) < batch or recorded == 0:
+            return total
+
+
+def recompute_open_cases(ctx: JobContext, payload: Mapping[str, Any] | None = None) -> int:
+    """Work every open case's clocks out again (policies or calendars changed)."""
+    after, done = 0, 0
+    while True:
+        with ctx.uow() as uow:
+            now = ctx.clock.now()
+            case_ids = uow.sla.open_case_ids(after, SCAN_BATCH)
+            if not case_ids:
+                return done
+            resolver = _Resolver(uow)
+            by_case = uow.sla.clocks_for_cases(case_ids)
+            changed: list[SlaClock] = []
+            for case, tier in uow.sla.cases_with_tiers(case_ids):
+                assert case.id is not None
+                clocks = by_case.get(case.id, [])
+                resolver.apply(clocks, resolver.choose(case, tier))
+                _record_moments(uow, clocks, now)
+                changed.extend(clocks)
+            uow.sla.save_clocks(changed)
+            uow.commit()
+        done += len(case_ids)
+        after = case_ids[-1]
+
+
+def register_sla(registry: HandlerRegistry, every: timedelta = timedelta(minutes=1)) -> None:
+    registry.register(RECOMPUTE_KIND, _recompute)
+    registry.register_timer(SCAN_TIMER, every, _scan)
+
+
+def _recompute(ctx: JobContext, payload: dict[str, Any]) -> None:
+    recompute_open_cases(ctx, payload)
+
+
+def _scan(ctx: JobContext) -> None:
+    scan(ctx)
+
+
+def _queue_recompute(uow: UnitOfWork, now: datetime) -> None:
+    # Keyed by the minute: edits made together share one pass over the open cases.
+    jobs.enqueue(uow, RECOMPUTE_KIND, {}, now=now, key=f"{RECOMPUTE_KIND}:{now:%Y%m%dT%H%M}")
+
+
+# -- calendars ------------------------------------------------------------------------------
+
+
+def _calendar_snapshot(calendar: BusinessCalendar) -> dict[str, Any]:
+    return {
+        "name": calendar.name,
+        "timezone": calendar.timezone,
+        "hours": calendar.hours,
+        "holidays": sorted(d.isoformat() for d in calendar.holidays),
+        "version": calendar.version,
+    }
+
+
+def list_calendars(uow: UnitOfWork, actor: Actor) -> list[BusinessCalendar]:
+    actor.require(Permission.READ)
+    with uow:
+        return uow.sla.calendars()
+
+
+def get_calendar(uow: UnitOfWork, actor: Actor, calendar_id: int) -> BusinessCalendar:
+    actor.require(Permission.READ)
+    with uow:
+        calendar = uow.sla.get_calendar(calendar_id)
+        if calendar is None:
+            raise NotFound("calendar", calendar_id)
+        return calendar
+
+
+@command
+def create_calendar(
+    uow: UnitOfWork,
+    actor: Actor,
+    now: datetime,
+    *,
+    name: str,
+    timezone: str,
+    hours: Mapping[str, Sequence[str]],
+    holidays: Iterable[date | str] = (),
+) -> BusinessCalendar:
+    actor.require(Permission.MANAGE_POLICY)
+    calendar = BusinessCalendar.build(name, timezone, hours, holidays)
+    with uow:
+        if uow.sla.get_calendar_by_name(calendar.name) is not None:
+            raise DomainError(
+                f"a calendar named {calendar.name!r} exists already",
+                code=ErrorCode.CONFLICT,
+                details={"field": "name"},
+            )
+        uow.sla.add_calendar(calendar, now)
+        uow.publish(
+            Changed(
+                actor=actor,
+                at=now,
+                action="calendar.created",
+                entity_type="calendar",
+                entity_id=calendar.id,
+                after=_calendar_snapshot(calendar),
+            )
+        )
+        uow.commit()
+        return calendar
+
+
+@command
+def update_calendar(
+    uow: UnitOfWork,
+    actor: Actor,
+    now: datetime,
+    calendar_id: int,
+    *,
+    expected_version: int | None,
+    changes: Mapping[str, Any],
+) -> BusinessCalendar:
+    """Change a calendar; the open cases counted in it are worked out again by the worker."""
+    actor.require(Permission.MANAGE_POLICY)
+    expected_version = version_required(expected_version)
+    with uow:
+        current = uow.sla.get_calendar(calendar_id)
+        if current is None:
+            raise NotFound("calendar", calendar_id)
+        _check_version("calendar", calendar_id, current.version, expected_version)
+        before = _calendar_snapshot(current)
+        updated = BusinessCalendar.build(
+            changes.get("name", current.name),
+            changes.get("timezone", current.timezone),
+            changes.get("hours", current.hours),
+            changes.get("holidays", current.holidays),
+            id=calendar_id,
+            version=current.version + 1,
+        )
+        other = uow.sla.get_calendar_by_name(updated.name)
+        if other is not None and other.id != calendar_id:
+            raise DomainError(
+                f"a calendar named {updated.name!r} exists already",
+                code=ErrorCode.CONFLICT,
+                details={"field": "name"},
+            )
+        uow.sla.save_calendar(updated, now)
+        uow.publish(
+            Changed(
+                actor=actor,
+                at=now,
+                action="calendar.updated",
+                entity_type="calendar",
+                entity_id=calendar_id,
+                before=before,
+                after=_calendar_snapshot(updated),
+            )
+        )
+        _queue_recompute(uow, now)
+        uow.commit()
+        return updated
+
+
+# -- policies -------------------------------------------------------------------------------
+
+
+def _check_version(entity: str, entity_id: int, current: int, expected: int | None) -> None:
+    if expected is not None and expected != current:
+        raise DomainError(
+            f"{entity} {entity_id} was changed by someone else since version {expected}",
+            code=ErrorCode.VERSION_CONFLICT,
+            details={"current_version": current, "your_version": expected},
+        )
+
+
+def parse_targets(targets: Mapping[str, Any]) -> dict[SlaMetric, int]:
+    parsed: dict[SlaMetric, int] = {}
+    for key, minutes in targets.items():
+        try:
+            metric = SlaMetric(key)
+        except ValueError as exc:
+            raise InvalidSlaPolicy(
+                f"unknown SLA target {key!r}; use {', '.join(m.value for m in SlaMetric)}",
+                details={"field": f"targets.{key}"},
+            ) from exc
+        parsed[metric] = minutes
+    return parsed
+
+
+def parse_match(match: Mapping[str, Any]) -> SlaMatch:
+    unknown = sorted(set(match) - {"tiers", "priorities", "channels", "tags"})
+    if unknown:
+        raise InvalidSlaPolicy(
+            f"unknown match field {unknown[0]!r}", details={"field": f"match.{unknown[0]}"}
+        )
+    try:
+        return SlaMatch(
+            tiers=tuple(str(t) for t in match.get("tiers", ())),
+            priorities=tuple(Priority(p) for p in match.get("priorities", ())),
+            channels=tuple(Channel(c) for c in match.get("channels", ())),
+            tags=tuple(str(t).strip().lower() for t in match.get("tags", ())),
+        )
+    except ValueError as exc:
+        raise InvalidSlaPolicy(f"bad match: {exc}", details={"field": "match"}) from exc
+
+
+def policy_snapshot(policy: SlaPolicy) -> dict[str, Any]:
+    return {
+        "name": policy.name,
+        "targets": {k.value: v for k, v in policy.targets.items()},
+        "calendar_id": policy.calendar_id,
+        "warn_percent": policy.warn_percent,
+        "match": {
+            "tiers": list(policy.match.tiers),
+            "priorities": [p.value for p in policy.match.priorities],
+            "channels": [c.value for c in policy.match.channels],
+            "tags": list(policy.match.tags),
+        },
+        "position": policy.position,
+        "active": policy.active,
+        "version": policy.version,
+    }
+
+
+def list_policies(uow: UnitOfWork, actor: Actor) -> list[SlaPolicy]:
+    actor.require(Permission.READ)
+    with uow:
+        return uow.sla.policies()
+
+
+def get_policy(uow: UnitOfWork, actor: Actor, policy_id: int) -> SlaPolicy:
+    actor.require(Permission.READ)
+    with uow:
+        policy = uow.sla.get_policy(policy_id)
+        if policy is None:
+            raise NotFound("SLA policy", policy_id)
+        return policy
+
+
+def _check_policy_refs(uow: UnitOfWork, policy: SlaPolicy) -> None:
+    if policy.calendar_id is not None and uow.sla.get_calendar(policy.calendar_id) is None:
+        raise InvalidSlaPolicy(
+            f"calendar {policy.calendar_id} does not exist",
+            details={"field": "calendar_id", "value": policy.calendar_id},
+        )
+    other = uow.sla.get_policy_by_name(policy.name)
+    if other is not None and other.id != policy.id:
+        raise DomainError(
+            f"an SLA policy named {policy.name!r} exists already",
+            code=ErrorCode.CONFLICT,
+            details={"field": "name"},
+        )
+
+
+@command
+def create_policy(
+    uow: UnitOfWork,
+    actor: Actor,
+    now: datetime,
+    *,
+    name: str,
+    targets: Mapping[str, Any],
+    calendar_id: int | None = None,
+    warn_percent: int = DEFAULT_WARN_PERCENT,
+    match: Mapping[str, Any] | None = None,
+    position: int = 100,
+    active: bool = True,
+) -> SlaPolicy:
+    actor.require(Permission.MANAGE_POLICY)
+    policy = SlaPolicy(
+        id=None,
+        name=name,
+        targets=parse_targets(targets),
+        calendar_id=calendar_id,
+        warn_percent=warn_percent,
+        match=parse_match(match or {}),
+        position=position,
+        active=active,
+    )
+    with uow:
+        _check_policy_refs(uow, policy)
+        uow.sla.add_policy(policy, now)
+        uow.publish(
+            Changed(
+                actor=actor,
+                at=now,
+                action="sla_policy.created",
+                entity_type="sla_policy",
+                entity_id=policy.id,
+                after=policy_snapshot(policy),
+            )
+        )
+        _queue_recompute(uow, now)
+        uow.commit()
+        return policy
+
+
+@command
+def update_policy(
+    uow: UnitOfWork,
+    actor: Actor,
+    now: datetime,
+    policy_id: int,
+    *,
+    expected_version: int | None,
+    changes: Mapping[str, Any],
+) -> SlaPolicy:
+    actor.require(Permission.MANAGE_POLICY)
+    expected_version = version_required(expected_version)
+    with uow:
+        current = uow.sla.get_policy(policy_id)
+        if current is None:
+            raise NotFound("SLA policy", policy_id)
+        _check_version("SLA policy", policy_id, current.version, expected_version)
+        before = policy_snapshot(current)
+        updated = SlaPolicy(
+            id=policy_id,
+            name=changes.get("name", current.name),
+            targets=parse_targets(changes["targets"]) if "targets" in changes else current.targets,
+            calendar_id=changes.get("calendar_id", current.calendar_id),
+            warn_percent=changes.get("warn_percent", current.warn_percent),
+            match=parse_match(changes["match"]) if "match" in changes else current.match,
+            position=changes.get("position", current.position),
+            active=changes.get("active", current.active),
+            version=current.version + 1,
+        )
+        _check_policy_refs(uow, updated)
+        uow.sla.save_policy(updated, now)
+        uow.publish(
+            Changed(
+                actor=actor,
+                at=now,
+                action="sla_policy.updated",
+                entity_type="sla_policy",
+                entity_id=policy_id,
+                before=before,
+                after=policy_snapshot(updated),
+            )
+        )
+        _queue_recompute(uow, now)
+        uow.commit()
+        return updated
