@@ -601,6 +601,8 @@ def test_dashboard_shows_sla_attainment(app_client: TestClient, store: Container
     page = app_client.get("/dashboard").text
     assert f"SLA targets met</dt><dd>{kept / len(outcomes):.0%}</dd>" in page
     assert "SLA attainment (share of targets met" in page
+    # Money in the store's currency, on the tile and on the cost chart.
+    assert re.search(r"<dt>Granted</dt><dd>\$[\d,]+\.\d\d</dd>", page)
 
 
 def test_bulk_actions_skip_a_case_changed_meanwhile(

@@ -523,6 +523,7 @@ class Dashboard:
     extra_series: dict[str, list[DailyFigure]] = field(default_factory=dict)
     sla_met_share: float | None = None
     csat_average: float | None = None
+    currency: str = "USD"
 
 
 def _hours(start: datetime, end: datetime) -> float:
@@ -574,6 +575,10 @@ def dashboard(uow: UnitOfWork, actor: Actor, now: datetime, days: int = 30) -> D
         remedy_costs = uow.console.grant_cost_by_remedy(since)
         sla_outcomes = uow.console.sla_outcomes(since)
         surveys = uow.portal.surveys(answered_since=since, limit=SURVEYS_READ)
+        try:
+            currency = policy_in_force(uow).policy.currency
+        except DomainError:  # no policy loaded yet: amounts read as the default currency's
+            currency = "USD"
     # The volume comes from the same rows as the timings: one pass over the period's cases.
     per_day: dict[date, int] = {}
     for t in timings:
@@ -613,6 +618,7 @@ def dashboard(uow: UnitOfWork, actor: Actor, now: datetime, days: int = 30) -> D
         if t.solved_at is not None and t.service_level in levels:
             levels[t.service_level] += 1
     return Dashboard(
+        currency=currency,
         since=since,
         days=days,
         volume=[DailyFigure(d, float(per_day.get(d, 0))) for d in calendar],

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, time
+from decimal import Decimal
 from typing import Annotated, Any
 from zoneinfo import available_timezones
 
@@ -13,6 +14,7 @@ from starlette.concurrency import run_in_threadpool
 from caredesk.domain.agents import Permission, Role
 from caredesk.domain.errors import DomainError, ValidationFailed
 from caredesk.domain.grants import ApprovalStatus
+from caredesk.domain.money import format_money
 from caredesk.domain.policy.loading import PolicyInvalid
 from caredesk.domain.policy.review import PolicyEmpty
 from caredesk.services.access import auth
@@ -115,7 +117,7 @@ def dashboard(
         "remedy_cost": charts.bar_list(
             [charts.Point(r, float(c)) for r, _, c in board.grants_by_remedy],
             title="Cost of grants by remedy",
-            fmt=lambda v: f"{v:,.2f}",
+            fmt=lambda v: format_money(Decimal(str(v)), board.currency),
         ),
         "levels": charts.share_bar(
             [
@@ -131,7 +133,14 @@ def dashboard(
         for name, series in board.extra_series.items()
     }
     return render(
-        request, "dashboard.html", who, board=board, figures=figures, extra=extra, days=days
+        request,
+        "dashboard.html",
+        who,
+        board=board,
+        figures=figures,
+        extra=extra,
+        days=days,
+        currency=board.currency,
     )
 
 
