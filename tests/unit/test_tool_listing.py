@@ -21,9 +21,14 @@ from caredesk.services.channels.tools import (
     RETAIL_TOOLS,
     TOOL_NAMES,
     WRITE_TOOLS,
+    Registry,
+    Tool,
     ToolCall,
+    ToolResult,
+    ToolSet,
     build_registry,
 )
+from caredesk.services.channels.tools.arguments import arguments
 
 FIXTURE = Path(__file__).parent.parent / "data" / "tool_listing.json"
 VERIFY_FIRST = "identify the customer first (find_user_id_by_email or find_user_id_by_name_zip)"
@@ -216,3 +221,23 @@ def test_what_a_call_is_told_before_it_reaches_any_record(
     except DomainError as exc:
         outcome = _error(type(exc).__name__, exc.code.value, exc.message, **exc.details)
     assert outcome == expected
+
+
+def _declared(*names: str) -> list[Tool]:
+    area = ToolSet()
+    for name in names:
+        area.read(name, "Changes nothing.", arguments([]))(lambda call: ToolResult("done"))
+    return list(area)
+
+
+def test_every_declared_tool_is_listed_once() -> None:
+    registry = Registry.listing(_declared("think", "calculate"), ["calculate", "think"])
+    assert list(registry.tools) == ["calculate", "think"]
+    with pytest.raises(ValueError, match=r"not listed \['think'\]"):
+        Registry.listing(_declared("think", "calculate"), ["calculate"])
+    with pytest.raises(ValueError, match=r"not declared \['plan_case'\]"):
+        Registry.listing(_declared("think"), ["think", "plan_case"])
+    with pytest.raises(ValueError, match="listing order must name every declared tool once"):
+        Registry.listing(_declared("think"), ["think", "think"])
+    with pytest.raises(ValueError, match="the tool think is declared twice"):
+        Registry.listing(_declared("think", "think"), ["think"])
