@@ -97,7 +97,7 @@ class LiveServer:
 def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     import uvicorn
 
-    from caredesk.demo import store as demo
+    from caredesk import demo
     from caredesk.web.app import create_app
 
     path = tmp_path_factory.mktemp("browser") / "caredesk.db"

@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
+from caredesk import demo
 from caredesk.bootstrap import Container
-from caredesk.demo import store as demo
 from caredesk.domain.agents import SYSTEM, Role, Team
 from caredesk.domain.cases import Case, CaseStatus
 from caredesk.domain.customers import Address

@@ -7,13 +7,13 @@ from __future__ import annotations
 import html
 import re
 from collections.abc import Iterator
-from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 
+from caredesk import demo
 from caredesk.bootstrap import Container
-from caredesk.demo.knowledge import ARTICLES, LABELWRITER_ARTICLE_SLUG
+from caredesk.demo.schema import ArticleRow
 from caredesk.domain.markup import plain_text
 from caredesk.services.channels import portal
 from caredesk.services.knowledge import knowledge
@@ -30,7 +30,10 @@ from tests.integration.test_console_pages import (
 
 # Words that only belong in the desk's own notes, whatever article they come from.
 INTERNAL_WORDING = re.compile(r"policy'?s?\b.{0,80}\bprogram\b.{0,40}\bgrants", re.I | re.S)
-WITH_NOTES = [a for a in ARTICLES if a.get("internal_notes")]
+ARTICLES = demo.knowledge_data().articles
+WITH_NOTES = [a for a in ARTICLES if a.internal_notes]
+# The known issue's article: what the desk does about it is in its notes.
+LABELWRITER_ARTICLE_SLUG = demo.knowledge_data().known_issues[0].article
 
 
 @pytest.fixture
@@ -53,33 +56,33 @@ def _sentences(markdown: str) -> list[str]:
     return [s.strip() for s in re.split(r"(?<=[.:;])\s+", plain_text(markdown)) if len(s) > 25]
 
 
-def _assert_keeps_back(text: str, article: dict[str, Any]) -> None:
-    for sentence in _sentences(str(article["internal_notes"])):
-        assert sentence not in text, (article["slug"], sentence)
-    assert not INTERNAL_WORDING.search(text), article["slug"]
+def _assert_keeps_back(text: str, article: ArticleRow) -> None:
+    for sentence in _sentences(article.internal_notes):
+        assert sentence not in text, (article.slug, sentence)
+    assert not INTERNAL_WORDING.search(text), article.slug
 
 
 def test_the_demo_articles_keep_their_internal_sections_in_the_notes() -> None:
     # The labelwriter article's "what we do" is in its notes, and no body says it.
     for article in ARTICLES:
-        body = str(article["body"])
-        assert "What we do" not in body and "program" not in body, article["slug"]
-        assert not INTERNAL_WORDING.search(body), article["slug"]
-    labelwriter = next(a for a in WITH_NOTES if a["slug"] == LABELWRITER_ARTICLE_SLUG)
-    assert INTERNAL_WORDING.search(str(labelwriter["internal_notes"]))
+        body = article.body
+        assert "What we do" not in body and "program" not in body, article.slug
+        assert not INTERNAL_WORDING.search(body), article.slug
+    labelwriter = next(a for a in WITH_NOTES if a.slug == LABELWRITER_ARTICLE_SLUG)
+    assert INTERNAL_WORDING.search(labelwriter.internal_notes)
 
 
 def test_the_portal_and_its_search_show_no_internal_notes(web: TestClient) -> None:
     listing = web.get("/portal/help")
     assert listing.status_code == 200
     for article in WITH_NOTES:
-        page = web.get(f"/portal/help/{article['slug']}")
-        assert page.status_code == 200, article["slug"]
+        page = web.get(f"/portal/help/{article.slug}")
+        assert page.status_code == 200, article.slug
         text = _words(page.text)
-        assert plain_text(str(article["body"]))[:60] in text
+        assert plain_text(article.body)[:60] in text
         _assert_keeps_back(text, article)
         # Searching with the notes' own words finds nothing of them either.
-        query = " ".join(plain_text(str(article["internal_notes"])).split()[:6])
+        query = " ".join(plain_text(article.internal_notes).split()[:6])
         found = web.get("/portal/help", params={"q": query})
         assert found.status_code == 200
         # The page repeats the question; the answers must not hold the notes.
@@ -96,12 +99,12 @@ def test_a_customer_reads_no_internal_notes_and_an_agent_does(
         assert case is not None
     reader = portal.portal_actor(case.customer_id)
     for article in WITH_NOTES:
-        url = f"/api/v1/articles/{article['slug']}"
+        url = f"/api/v1/articles/{article.slug}"
         as_agent = web.get(url, headers=agent).json()
-        assert as_agent["internal_notes"] == article["internal_notes"]
-        seen = knowledge.get_article(store.uow.read_only(), reader, str(article["slug"]))
+        assert as_agent["internal_notes"] == article.internal_notes
+        seen = knowledge.get_article(store.uow.read_only(), reader, article.slug)
         assert seen.internal_notes == "" and seen.internal_html == ""
-        assert seen.body == article["body"]
+        assert seen.body == article.body
     listed, _ = knowledge.list_articles(store.uow.read_only(), reader, ArticleFilter(), 50, None)
     assert len(listed) == len(ARTICLES)
     assert {a.internal_notes for a in listed} == {""}
@@ -116,7 +119,7 @@ def test_insert_into_reply_carries_the_public_body_and_the_panel_marks_the_notes
     assert page.status_code == 200
     inserts = [html.unescape(v) for v in re.findall(r'data-insert="([^"]*)"', page.text)]
     assert inserts, "the known-issue article offers an insert"
-    labelwriter = next(a for a in ARTICLES if a["slug"] == LABELWRITER_ARTICLE_SLUG)
+    labelwriter = next(a for a in ARTICLES if a.slug == LABELWRITER_ARTICLE_SLUG)
     assert any("out of production" in text for text in inserts)
     for text in inserts:
         for article in WITH_NOTES:
@@ -126,7 +129,7 @@ def test_insert_into_reply_carries_the_public_body_and_the_panel_marks_the_notes
     assert "data-internal" in panel and "<strong>Internal</strong>" in panel
     assert "labelwriter-upgrade" in panel
     assert INTERNAL_WORDING.search(_words(panel))
-    article_page = web.get(f"/knowledge/{_article_id(store, labelwriter['slug'])}")
+    article_page = web.get(f"/knowledge/{_article_id(store, labelwriter.slug)}")
     assert "Internal: for agents only" in article_page.text
 
 

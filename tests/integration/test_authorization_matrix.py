@@ -24,8 +24,8 @@ from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, Phase, find
 from hypothesis import settings as search_settings
 
+from caredesk import demo
 from caredesk.bootstrap import Container
-from caredesk.demo import store as demo
 from caredesk.domain.agents import SYSTEM, Role
 from caredesk.domain.mail import INBOUND_SCOPE
 from caredesk.services.access import auth
@@ -182,7 +182,7 @@ def store(container: Container, client: TestClient, admin: dict[str, str]) -> di
         "token_id": str(spare.token.id),
         "article_id": first("articles"),
         "ref": first("articles", "slug"),
-        "key": demo.LABELWRITER_ISSUE,
+        "key": demo.knowledge_data().known_issues[0].key,
         "name": "reply",
         "tool": "get_order_details",
     }

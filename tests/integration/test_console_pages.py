@@ -17,9 +17,9 @@ import yaml
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, event, update
 
+from caredesk import demo
 from caredesk.adapters.db.models import ArticleRow
 from caredesk.bootstrap import Container
-from caredesk.demo import store as demo
 from caredesk.domain.agents import SYSTEM, Role
 from caredesk.domain.attachments import AttachmentLimits
 from caredesk.domain.cases import CaseStatus, Channel, MessageKind

@@ -15,10 +15,10 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine, func, select
 from typer.testing import CliRunner
 
+from caredesk import demo
 from caredesk.adapters.db.models import Base
 from caredesk.bootstrap import Container
 from caredesk.cli.main import app as cli
-from caredesk.demo import store as demo
 from caredesk.domain.agents import SYSTEM, Role
 from caredesk.domain.cases import Case, CaseStatus, MessageKind
 from caredesk.domain.errors import ValidationFailed
@@ -264,10 +264,10 @@ def test_the_story_details(container: Container) -> None:
         return customer, order, [m.body for m in view.messages]
 
     _, printer, said = situation("label-printer")
-    assert printer.lines[0].product_id == demo.LABELWRITER_350
+    assert printer.lines[0].product_id == "inkwell-labelwriter-350"
     assert "operating system" in said[0]
     with container.uow() as uow:
-        newer = uow.products.get_variant(demo.LABELWRITER_450_VARIANT)
+        newer = uow.products.get_variant("inkwell-labelwriter-450-usb")
     assert newer is not None and newer.available
 
     _, late, said = situation("missed-date")
@@ -286,8 +286,10 @@ def test_the_story_details(container: Container) -> None:
     assert "born" in said[0]
 
     _, _, said = situation("escalated-script")
-    scripted = [body for body in said if body == demo.SCRIPT]
-    assert len(scripted) == 2
+    [espresso] = [s for s in demo.story_data().stories if s.key == "escalated-script"]
+    # Both agents send the script, word for word.
+    [script] = {step.body for step in espresso.case.steps if step.kind is MessageKind.OUTBOUND}
+    assert said.count(script) == 2
     assert "review" in said[-1]
 
 
@@ -399,7 +401,7 @@ def test_the_escalated_storys_top_offer_is_approved_and_ships_the_replacement(
 def test_an_sla_policy_per_priority_is_in_force_on_business_hours(container: Container) -> None:
     _load(container)
     calendars = sla.list_calendars(container.uow(), SYSTEM)
-    assert [c.name for c in calendars] == [demo.CALENDAR_NAME]
+    assert [c.name for c in calendars] == [demo.service_level_data().calendar.name]
     [calendar] = calendars
     assert calendar.hours["mon"] == ["08:00-18:00"] and calendar.hours["sat"] == []
     assert len(calendar.holidays) >= 2

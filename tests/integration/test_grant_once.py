@@ -10,8 +10,8 @@ from decimal import Decimal
 import pytest
 from fastapi.testclient import TestClient
 
+from caredesk import demo
 from caredesk.bootstrap import Container
-from caredesk.demo import store as demo
 from caredesk.domain.agents import SYSTEM, Actor, Role
 from caredesk.domain.cases import MessageKind
 from caredesk.domain.grants import GrantStatus

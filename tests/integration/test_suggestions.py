@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
+from caredesk import demo
 from caredesk.bootstrap import Container
-from caredesk.demo import store as demo
 from caredesk.domain.agents import SYSTEM
 from caredesk.domain.knowledge import ArticleKind, ArticleStatus
 from caredesk.domain.search import SearchKind

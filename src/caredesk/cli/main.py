@@ -133,7 +133,7 @@ def demo_load(
     ] = 8000,
 ) -> None:
     """Load the generated demo store (idempotent) and print how to sign in."""
-    from caredesk.demo import store as demo
+    from caredesk import demo
     from caredesk.services.access import auth
 
     base = desk_address(host, port)

@@ -1,0 +1,206 @@
+"""The demo's fixed data: the YAML files under `data/`, each read once when first needed and
+validated, so a mistake in one is an error naming the file and the field, before anything is
+written to the desk.
+
+Checks that span files (a story's product is in the catalogue, its agent on the roster) run
+when the file that refers to the other is read.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from functools import cache
+from importlib import resources
+from typing import TypeVar
+
+import yaml
+from pydantic import ValidationError
+
+from caredesk.demo.schema import (
+    Asks,
+    Catalogue,
+    CustomerTables,
+    DataFile,
+    HistoryTables,
+    Knowledge,
+    PolicyAdditions,
+    ServiceLevels,
+    Staff,
+    Stories,
+    StoryLine,
+)
+from caredesk.domain.errors import ValidationFailed
+
+Table = TypeVar("Table", bound=DataFile)
+
+
+class DemoDataInvalid(ValidationFailed):
+    """A data file of the demo that does not hold what the builder needs; `demo load` says
+    which file and which fields, and writes nothing."""
+
+    def __init__(self, file: str, problems: Iterable[tuple[str, str]]) -> None:
+        self.file = file
+        self.problems = list(problems)
+        listed = "; ".join(
+            f"{field or '(top level)'}: {problem}" for field, problem in self.problems
+        )
+        super().__init__(
+            f"demo data {file}: {listed}",
+            details={"file": file, "fields": [field for field, _ in self.problems]},
+        )
+
+
+def parse(file: str, text: str, model: type[Table]) -> Table:
+    """`text` as the `model` of data file `file`, or `DemoDataInvalid` saying where it fails."""
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise DemoDataInvalid(file, [("", f"not valid YAML: {exc}")]) from exc
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        problems = [
+            (
+                ".".join(str(part) for part in error["loc"]),
+                error["msg"].removeprefix("Value error, "),
+            )
+            for error in exc.errors()
+        ]
+        raise DemoDataInvalid(file, problems) from exc
+
+
+def _read(file: str, model: type[Table]) -> Table:
+    source = resources.files("caredesk.demo").joinpath("data").joinpath(file)
+    return parse(file, source.read_text("utf-8"), model)
+
+
+def _check(file: str, problems: list[tuple[str, str]]) -> None:
+    if problems:
+        raise DemoDataInvalid(file, problems)
+
+
+@cache
+def catalogue_data() -> Catalogue:
+    return _read("catalogue.yaml", Catalogue)
+
+
+@cache
+def customer_data() -> CustomerTables:
+    return _read("customers.yaml", CustomerTables)
+
+
+@cache
+def staff_data() -> Staff:
+    return _read("staff.yaml", Staff)
+
+
+@cache
+def service_level_data() -> ServiceLevels:
+    return _read("service_levels.yaml", ServiceLevels)
+
+
+@cache
+def policy_data() -> PolicyAdditions:
+    return _read("policy.yaml", PolicyAdditions)
+
+
+@cache
+def knowledge_data() -> Knowledge:
+    found = _read("knowledge.yaml", Knowledge)
+    programs = {p.id for p in policy_data().programs}
+    _check(
+        "knowledge.yaml",
+        [
+            (f"known_issues.{n}.program", f"no program {issue.program!r} in policy.yaml")
+            for n, issue in enumerate(found.known_issues)
+            if issue.program not in programs
+        ],
+    )
+    return found
+
+
+def story_problems(stories: Stories) -> list[tuple[str, str]]:
+    """What the stories name that the catalogue or the staff do not have."""
+    teams, agents = set(staff_data().teams), {p.email for p in staff_data().roster}
+    problems: list[tuple[str, str]] = []
+    for n, story in enumerate(stories.stories):
+        where = f"stories.{n}"
+        for o, order in enumerate(story.orders):
+            for m, line in enumerate(order.lines):
+                problem = _line_problem(line)
+                if problem:
+                    problems.append((f"{where}.orders.{o}.lines.{m}", problem))
+        case = story.case
+        named: list[tuple[str, str | None, set[str]]] = [
+            ("case.team", case.team, teams),
+            ("case.assignee", case.assignee, agents),
+        ]
+        for s, step in enumerate(case.steps):
+            at = f"case.steps.{s}"
+            named.append((f"{at}.agent", step.agent, agents))
+            if step.changes is not None:
+                named.append((f"{at}.changes.team", step.changes.team, teams))
+                named.append((f"{at}.changes.assignee", step.changes.assignee, agents))
+        problems += [
+            (f"{where}.{field}", f"{value!r} is not in staff.yaml")
+            for field, value, known in named
+            if value is not None and value not in known
+        ]
+    return problems
+
+
+def _line_problem(line: StoryLine) -> str | None:
+    product = next((p for p in catalogue_data().products if p.id == line.product), None)
+    if product is None:
+        return f"no product {line.product!r} in catalogue.yaml"
+    for axis, value in line.options.items():
+        if value not in product.options.get(axis, []):
+            return f"{line.product!r} has no {axis} {value!r} in catalogue.yaml"
+    return None
+
+
+@cache
+def story_data() -> Stories:
+    found = _read("stories.yaml", Stories)
+    _check("stories.yaml", story_problems(found))
+    return found
+
+
+@cache
+def ask_data() -> Asks:
+    found = _read("asks.yaml", Asks)
+    staff = staff_data()
+    _check(
+        "asks.yaml",
+        [
+            (f"asks.{n}.team", f"no agent of staff.yaml takes {ask.team!r}'s cases")
+            for n, ask in enumerate(found.asks)
+            if not staff.agents(ask.team)
+        ],
+    )
+    return found
+
+
+@cache
+def history_data() -> HistoryTables:
+    return _read("history.yaml", HistoryTables)
+
+
+# Every file, in an order where each is read after those it refers to.
+ALL_TABLES: tuple[Callable[[], DataFile], ...] = (
+    catalogue_data,
+    customer_data,
+    staff_data,
+    service_level_data,
+    policy_data,
+    knowledge_data,
+    story_data,
+    ask_data,
+    history_data,
+)
+
+
+def check_all() -> None:
+    """Read and check every data file, so a mistake stops a load before it writes."""
+    for table in ALL_TABLES:
+        table()
