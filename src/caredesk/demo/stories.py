@@ -28,7 +28,8 @@ StoryOwner = tuple[str, str, str]
 
 class _StoryOwners(Sequence[StoryOwner]):
     """Each story, the agent it is assigned to now, and what it is about, as stories.yaml
-    says; read when first asked, like every data file."""
+    says. A sequence that reads the file when first asked, because nothing is read at import
+    time; callers use it as the tuple it always was."""
 
     @overload
     def __getitem__(self, index: int) -> StoryOwner: ...
