@@ -47,6 +47,7 @@ from caredesk.adapters.db.engine import build_engine
 from caredesk.adapters.db.migrate import upgrade
 from caredesk.adapters.db.uow import SqlAlchemyUnitOfWorkFactory
 from caredesk.adapters.mail.smtp_out import SmtpMailer
+from caredesk.bootstrap import mail_identity, worker_options
 from caredesk.services.channels import mail_out
 from caredesk.services.core.jobs import HandlerRegistry, JobContext, Worker
 from caredesk.settings import Settings
@@ -262,8 +263,10 @@ def run_outbound(backend: str, url: str, total: int) -> Outbound:
             unit.commit()
     registry = HandlerRegistry()
     mailer = SmtpMailer(settings)
-    mail_out.register_mail(registry, mailer)
-    worker = Worker(JobContext(uow=uow, clock=clock, settings=settings), registry, name="bench")
+    mail_out.register_mail(registry, mailer, mail_identity(settings))
+    worker = Worker(
+        JobContext(uow=uow, clock=clock), registry, name="bench", options=worker_options(settings)
+    )
     started = time.perf_counter()
     done = worker.run_once()
     seconds = time.perf_counter() - started

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
+from functools import partial
+from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import Engine
 
@@ -17,17 +19,22 @@ from caredesk.adapters.security import Argon2PasswordHasher
 from caredesk.adapters.webhook_http import HttpWebhookSender, SocketResolver
 from caredesk.domain.attachments import AttachmentLimits
 from caredesk.domain.cases import CaseChanged, CaseOpened, MessageAdded
+from caredesk.domain.erasure import RetentionRules
+from caredesk.domain.errors import ValidationFailed
 from caredesk.domain.events import Event
+from caredesk.domain.lifecycle import ScanThresholds
+from caredesk.domain.throttling import ThrottleRule
 from caredesk.services.access.ratelimit_ports import RateLimiter
 from caredesk.services.access.throttling import ThrottleRules
 from caredesk.services.channels import mail_out
-from caredesk.services.channels.mail_out import register_mail
+from caredesk.services.channels.mail_in import MailConfig, MailIntake
+from caredesk.services.channels.mail_out import MailIdentity, register_mail
 from caredesk.services.channels.mail_ports import Mailer
 from caredesk.services.channels.outbox import OutboxMailer
-from caredesk.services.channels.portal_mail import register_portal
+from caredesk.services.channels.portal_mail import SurveyOptions, register_portal
 from caredesk.services.channels.webhooks import Outbound, register_webhooks
 from caredesk.services.core import audit
-from caredesk.services.core.jobs import HandlerRegistry, JobContext, WorkerPool
+from caredesk.services.core.jobs import HandlerRegistry, JobContext, WorkerOptions, WorkerPool
 from caredesk.services.core.messagebus import Handler
 from caredesk.services.core.ports import Clock, PasswordHasher
 from caredesk.services.engine.grants import register_grant_notices
@@ -42,6 +49,9 @@ from caredesk.services.sla import sla
 from caredesk.services.sla.sla import register_sla
 from caredesk.settings import Settings
 
+if TYPE_CHECKING:
+    from caredesk.adapters.mail.smtp_in import SmtpListener
+
 
 @dataclass
 class Container:
@@ -53,6 +63,9 @@ class Container:
     lifecycle: lifecycle.LifecycleOptions
     throttling: ThrottleRules
     outbound: Outbound
+    mail: MailConfig
+    retention: RetentionRules
+    worker_options: WorkerOptions
     triage: TriageEngine | None = None
     semantic: Semantic | None = None
     semantic_error: str | None = None
@@ -76,8 +89,17 @@ class Container:
             self.embed_worker.wake()
 
     def job_context(self) -> JobContext:
-        return JobContext(
-            uow=self.uow, clock=self.clock, settings=self.settings, storage=self.storage
+        return JobContext(uow=self.uow, clock=self.clock, storage=self.storage)
+
+    def mail_intake(self) -> MailIntake:
+        """Inbound mail into cases, as every door takes it in (SMTP, webhook, import)."""
+        from caredesk.adapters.mail.parse import parse_mail
+
+        return MailIntake(
+            uow=self.uow,
+            clock=self.clock,
+            config=self.mail,
+            parser=partial(parse_mail, max_attachment_bytes=self.settings.max_attachment_bytes),
         )
 
     def close(self) -> None:
@@ -108,15 +130,102 @@ def bootstrap(settings: Settings, *, clock: Clock | None = None) -> Container:
         uow=SqlAlchemyUnitOfWorkFactory(engine),
         clock=clock or SystemClock(),
         hasher=Argon2PasswordHasher(),
-        lifecycle=lifecycle.LifecycleOptions.of(settings),
-        throttling=ThrottleRules.of(settings),
+        lifecycle=lifecycle_options(settings),
+        throttling=throttle_rules(settings),
         storage=SqlStorageCompactor(engine),
         outbound=Outbound(SocketResolver(), tuple(settings.webhook_allowed_networks)),
+        mail=mail_config(settings),
+        retention=retention_rules(settings),
+        worker_options=worker_options(settings),
     )
     wire_knowledge(container)
     wire_events(container)
     wire_jobs(container)
     return container
+
+
+# --- the settings each service needs, bound once ------------------------------------------
+
+
+def lifecycle_options(settings: Settings) -> lifecycle.LifecycleOptions:
+    try:
+        zone = ZoneInfo(settings.desk_timezone)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ValidationFailed(
+            f"unknown time zone {settings.desk_timezone!r}",
+            details={"setting": "CAREDESK_DESK_TIMEZONE"},
+        ) from exc
+    return lifecycle.LifecycleOptions(
+        timezone=zone,
+        reopen_grace=timedelta(hours=settings.reopen_grace_hours),
+        commitment_warning=timedelta(minutes=settings.commitment_warning_minutes),
+        scan=ScanThresholds(
+            stall_days=settings.proactive_stall_days,
+            refund_days=settings.proactive_refund_days,
+        ),
+        notify_customer=settings.proactive_notify_customer,
+    )
+
+
+def throttle_rules(settings: Settings) -> ThrottleRules:
+    def rule(free: int, lock: int) -> ThrottleRule:
+        return ThrottleRule(
+            free_failures=free,
+            first_delay=timedelta(seconds=settings.sign_in_first_delay_seconds),
+            max_delay=timedelta(seconds=settings.sign_in_max_delay_seconds),
+            lock_failures=lock,
+            lock_for=timedelta(seconds=settings.sign_in_lock_seconds),
+            window=timedelta(seconds=settings.sign_in_failure_window_seconds),
+        )
+
+    return ThrottleRules(
+        account=rule(settings.sign_in_free_failures, settings.sign_in_lock_failures),
+        client=rule(settings.sign_in_client_free_failures, settings.sign_in_client_lock_failures),
+    )
+
+
+def mail_config(settings: Settings) -> MailConfig:
+    return MailConfig(
+        own_addresses=[settings.mail_address, *settings.mail_own_addresses],
+        signing_key=settings.mail_signing_key,
+        rate_limit_per_hour=settings.mail_rate_limit_per_hour,
+        acknowledge=settings.mail_acknowledge_new_cases,
+        desk_name=settings.mail_from_name,
+        max_attachment_bytes=settings.max_attachment_bytes,
+        reopen_grace=timedelta(hours=settings.reopen_grace_hours),
+    )
+
+
+def mail_identity(settings: Settings) -> MailIdentity:
+    return MailIdentity(settings.mail_address, settings.mail_from_name, settings.mail_signing_key)
+
+
+def survey_options(settings: Settings) -> SurveyOptions:
+    return SurveyOptions(
+        portal_address=settings.portal_address(),
+        valid_for=timedelta(days=settings.csat_survey_days),
+    )
+
+
+def retention_rules(settings: Settings) -> RetentionRules:
+    return RetentionRules.of(
+        settings.retention_raw_mail_days,
+        settings.retention_attachment_days,
+        settings.retention_closed_case_days,
+    )
+
+
+def worker_options(settings: Settings) -> WorkerOptions:
+    return WorkerOptions(
+        lease=timedelta(seconds=settings.job_lease_seconds),
+        max_attempts=settings.job_max_attempts,
+        backoff_base=timedelta(seconds=settings.job_backoff_seconds),
+        backoff_cap=timedelta(seconds=settings.job_backoff_max_seconds),
+        poll_seconds=settings.worker_poll_seconds,
+    )
+
+
+# --- wiring ----------------------------------------------------------------------------------
 
 
 def wire_events(container: Container) -> None:
@@ -157,13 +266,19 @@ def wire_jobs(container: Container) -> None:
     register_webhooks(
         registry, HttpWebhookSender(container.settings.webhook_timeout_seconds), container.outbound
     )
-    register_mail(registry, mailer_for(container))
-    register_portal(registry)
+    register_mail(registry, mailer_for(container), mail_identity(container.settings))
+    register_portal(registry, survey_options(container.settings))
     register_grant_notices(registry)
     register_lifecycle(
-        registry, scan_every=timedelta(minutes=container.settings.proactive_scan_minutes)
+        registry,
+        container.lifecycle,
+        scan_every=timedelta(minutes=container.settings.proactive_scan_minutes),
     )
-    register_retention(registry, every=timedelta(minutes=container.settings.retention_run_minutes))
+    register_retention(
+        registry,
+        container.retention,
+        every=timedelta(minutes=container.settings.retention_run_minutes),
+    )
 
     # Plugins last: `register` refuses a kind taken already, so none can replace a handler.
     for entry in container.settings.job_plugins:
@@ -180,6 +295,31 @@ def mailer_for(container: Container) -> Mailer:
     return SmtpMailer(container.settings)
 
 
+def accepted_domains(settings: Settings) -> list[str]:
+    """The recipient domains the listener accepts: configured, else the support mailbox's."""
+    if settings.mail_domains:
+        return [d.lower() for d in settings.mail_domains]
+    return [settings.mail_address.rpartition("@")[2].lower()]
+
+
+def smtp_listener(container: Container, *, host: str, port: int, workers: int) -> SmtpListener:
+    """The inbound SMTP server, delivering into the container's mail intake; `start()` it."""
+    from caredesk.adapters.mail.smtp_in import SmtpListener
+
+    intake = container.mail_intake()
+    domains = accepted_domains(container.settings)
+    return SmtpListener(
+        lambda raw, envelope: intake.deliver(raw, envelope),
+        host=host,
+        port=port,
+        domains=domains,
+        max_message_bytes=container.settings.mail_max_message_bytes,
+        workers=workers,
+        # The name in our greeting: the mail domain, not whatever the interface is called.
+        server_hostname=domains[0],
+    )
+
+
 def start_worker(container: Container) -> None:
     """One worker thread inside a serving process: on by default for the embedded SQLite."""
     embedded = container.settings.embedded_worker
@@ -187,7 +327,9 @@ def start_worker(container: Container) -> None:
         embedded = container.engine.dialect.name == "sqlite"
     if not embedded or container.worker_pool is not None or container.jobs is None:
         return
-    container.worker_pool = WorkerPool(container.job_context(), container.jobs, concurrency=1)
+    container.worker_pool = WorkerPool(
+        container.job_context(), container.jobs, concurrency=1, options=container.worker_options
+    )
     container.worker_pool.start()
 
 

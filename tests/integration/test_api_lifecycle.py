@@ -209,7 +209,7 @@ def test_commitment_detected_in_a_reply_alerts_then_is_missed_and_reopens(
     assert commitment["due_at"].startswith("2026-03-03T17:00:00")
 
     client.post(f"/api/v1/cases/{case['id']}/status", json={"status": "solved"}, headers=owner)
-    options = lifecycle.LifecycleOptions.of(container.settings)
+    options = container.lifecycle
     sweep = lifecycle.sweep_commitments(container.uow, SYSTEM, clock.now(), options)
     assert (sweep.alerted, sweep.missed) == ([], [])
 

@@ -24,7 +24,7 @@ from caredesk.domain.customers import Customer
 from caredesk.domain.errors import DomainError, ErrorCode
 from caredesk.services.access import auth
 from caredesk.services.cases import cases, customers
-from caredesk.services.channels.mail_in import MailConfig, Outcome, receive_mail
+from caredesk.services.channels.mail_in import Outcome, receive_mail
 from caredesk.services.core import commands
 from caredesk.services.core.ports import CaseFilter
 from caredesk.web.app import create_app
@@ -112,7 +112,7 @@ def test_customers_created_at_once_each_get_their_own_number(container: Containe
 def test_mail_from_new_senders_at_once_opens_a_case_and_a_customer_for_each(
     container: Container,
 ) -> None:
-    config = MailConfig.of(container.settings)
+    config = container.mail
 
     def deliver(index: int) -> Outcome:
         raw = build(sender=f"Sender {index} <sender{index}@example.net>", subject=f"Hello {index}")
@@ -173,7 +173,7 @@ def test_replies_to_one_case_at_once_all_land(container: Container) -> None:
 
 
 def test_mails_to_one_case_at_once_all_land(container: Container) -> None:
-    config = MailConfig.of(container.settings)
+    config = container.mail
 
     def deliver(raw: bytes) -> Outcome:
         delivery = receive_mail(

@@ -36,7 +36,7 @@ from caredesk.services.access import auth
 from caredesk.services.cases import cases
 from caredesk.services.cases.cases import NewAttachment
 from caredesk.services.channels import webhooks
-from caredesk.services.channels.mail_in import MailConfig, receive_mail
+from caredesk.services.channels.mail_in import receive_mail
 from caredesk.services.channels.portal import MemoryOutbox
 from caredesk.services.channels.webhooks import Outbound
 from caredesk.services.engine import grants
@@ -190,7 +190,7 @@ def desk(container: Container) -> Iterator[Desk]:
             container.uow(),
             _mail(f"Also the {PHRASE} horn fell off. {FIRST}", "Another gramophone problem"),
             now=now,
-            config=MailConfig.of(container.settings),
+            config=container.mail,
             parser=parse_mail,
         )
         assert delivery.case_id is not None and delivery.case_id != case_id

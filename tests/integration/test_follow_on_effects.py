@@ -22,7 +22,7 @@ from caredesk.domain.errors import DomainError, ErrorCode
 from caredesk.domain.events import Event
 from caredesk.domain.sla import ClockStatus, SlaMetric
 from caredesk.services.cases import cases, customers
-from caredesk.services.channels.mail_in import Delivery, MailConfig, receive_mail
+from caredesk.services.channels.mail_in import Delivery, receive_mail
 from caredesk.services.console import console
 from caredesk.services.core.ports import UnitOfWork
 from caredesk.services.sla import sla
@@ -48,7 +48,7 @@ def _deliver(container: Container, raw: bytes) -> Delivery:
         container.uow(),
         raw,
         now=container.clock.now(),
-        config=MailConfig.of(container.settings),
+        config=container.mail,
         parser=parse_mail,
     )
 

@@ -18,7 +18,6 @@ from caredesk.services.cases import cases as case_service
 from caredesk.services.channels.mail_in import (
     Delivery,
     Envelope,
-    MailConfig,
     Outcome,
     list_failures,
     list_mail,
@@ -79,7 +78,7 @@ def deliver(container: Container, raw: bytes, **kwargs: object) -> Delivery:
         container.uow(),
         raw,
         now=container.clock.now(),
-        config=MailConfig.of(container.settings),
+        config=container.mail,
         parser=parse_mail,
         **kwargs,  # type: ignore[arg-type]
     )
@@ -380,7 +379,7 @@ def test_a_parser_crash_is_kept_raw_too(container: Container) -> None:
         container.uow(),
         b"From: a@b.example\r\n\r\nx",
         now=container.clock.now(),
-        config=MailConfig.of(container.settings),
+        config=container.mail,
         parser=exploding,  # type: ignore[arg-type]
     )
     assert (delivery.outcome, delivery.detail) == (Outcome.FAILED, "boom")

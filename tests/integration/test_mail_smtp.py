@@ -16,10 +16,9 @@ import pytest
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
-from caredesk.adapters.mail.intake import accepted_domains, build_intake
 from caredesk.adapters.mail.smtp_in import SmtpListener
 from caredesk.adapters.mail.smtp_out import SmtpMailer
-from caredesk.bootstrap import Container
+from caredesk.bootstrap import Container, accepted_domains, mail_identity
 from caredesk.domain.agents import SYSTEM, Role
 from caredesk.domain.cases import MessageKind
 from caredesk.domain.jobs import JobState
@@ -64,7 +63,7 @@ def settings(database_url: str, sink: SmtpSink) -> Settings:
 
 @pytest.fixture
 def listener(container: Container) -> Iterator[SmtpListener]:
-    intake = build_intake(container.uow, container.clock, container.settings)
+    intake = container.mail_intake()
     running = SmtpListener(
         lambda raw, envelope: intake.deliver(raw, envelope),
         host="127.0.0.1",
@@ -81,9 +80,9 @@ def listener(container: Container) -> Iterator[SmtpListener]:
 def run_jobs(container: Container) -> Iterator[Callable[[], int]]:
     registry = HandlerRegistry()
     mailer = SmtpMailer(container.settings)
-    mail_out.register_mail(registry, mailer)
-    ctx = JobContext(uow=container.uow, clock=container.clock, settings=container.settings)
-    worker = Worker(ctx, registry, name="test-worker")
+    mail_out.register_mail(registry, mailer, mail_identity(container.settings))
+    ctx = JobContext(uow=container.uow, clock=container.clock)
+    worker = Worker(ctx, registry, name="test-worker", options=container.worker_options)
     yield worker.run_once
     mailer.close()
 

@@ -17,7 +17,7 @@ import pytest
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
-from caredesk.bootstrap import Container, mailer_for
+from caredesk.bootstrap import Container, mail_identity, mailer_for
 from caredesk.domain.agents import SYSTEM
 from caredesk.domain.customers import Customer
 from caredesk.domain.jobs import JobState
@@ -88,9 +88,9 @@ def run_jobs(store: Container) -> Iterator[Callable[[], int]]:
     """The worker's next round, with the mailer bootstrap chose for these settings."""
     registry = HandlerRegistry()
     mailer = mailer_for(store)
-    mail_out.register_mail(registry, mailer)
-    ctx = JobContext(uow=store.uow, clock=store.clock, settings=store.settings)
-    yield Worker(ctx, registry, name="test-worker").run_once
+    mail_out.register_mail(registry, mailer, mail_identity(store.settings))
+    ctx = JobContext(uow=store.uow, clock=store.clock)
+    yield Worker(ctx, registry, name="test-worker", options=store.worker_options).run_once
     close: Any = getattr(mailer, "close", None)
     if close is not None:
         close()

@@ -15,7 +15,7 @@ from sqlalchemy import select
 from typer.testing import CliRunner
 
 from caredesk.adapters.db import models as m
-from caredesk.bootstrap import Container
+from caredesk.bootstrap import Container, survey_options
 from caredesk.cli.main import app
 from caredesk.domain.agents import SYSTEM
 from caredesk.domain.cases import CaseStatus, Channel, MessageKind
@@ -723,7 +723,7 @@ def test_sign_in_links_and_surveys_leave_through_the_mail_queue(
     case_id = _case(container, "maya", "Lamp flickers", "It flickers.")
     cases.change_status(container.uow(), SYSTEM, container.clock.now(), case_id, CaseStatus.SOLVED)
     container.settings.portal_url = "https://help.example.com/portal"
-    send_surveys(container.job_context())
+    send_surveys(container.job_context(), survey_options(container.settings))
     with container.uow() as uow:
         queued = uow.mail.find(direction=MailDirection.OUT, status=None, limit=10)
         jobs = [j for j in uow.jobs.find(None, 50, None) if j.kind == "mail.send"]

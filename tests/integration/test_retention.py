@@ -22,7 +22,7 @@ from caredesk.domain.customers import Customer
 from caredesk.domain.erasure import RetentionRules
 from caredesk.services.cases import cases
 from caredesk.services.cases.cases import NewAttachment
-from caredesk.services.channels.mail_in import MailConfig, receive_mail
+from caredesk.services.channels.mail_in import receive_mail
 from caredesk.services.core.jobs import Worker
 from caredesk.services.privacy import erasure
 from tests.conftest import BACKENDS, ManualClock, migrated, new_database
@@ -47,7 +47,7 @@ def _receive(container: Container, body: str, attachment: bytes) -> int:
         container.uow(),
         _mail(body, attachment),
         now=container.clock.now(),
-        config=MailConfig.of(container.settings),
+        config=container.mail,
         parser=parse_mail,
     )
     assert delivery.case_id is not None

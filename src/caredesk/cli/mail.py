@@ -30,24 +30,13 @@ def smtp(
     ] = 4,
 ) -> None:
     """Receive mail over SMTP into cases, until interrupted (Ctrl-C or SIGTERM)."""
-    from caredesk.adapters.mail.intake import accepted_domains, build_intake
-    from caredesk.adapters.mail.smtp_in import SmtpListener
+    from caredesk.bootstrap import accepted_domains, smtp_listener
 
     with desk(models=True) as container:
         settings = container.settings
-        intake = build_intake(container.uow, container.clock, settings)
         if container.engine.dialect.name == "sqlite":
             workers = 1
-        listener = SmtpListener(
-            lambda raw, envelope: intake.deliver(raw, envelope),
-            host=host,
-            port=port,
-            domains=accepted_domains(settings),
-            max_message_bytes=settings.mail_max_message_bytes,
-            workers=workers,
-            # The name in our greeting: the mail domain, not whatever the interface is called.
-            server_hostname=accepted_domains(settings)[0],
-        )
+        listener = smtp_listener(container, host=host, port=port, workers=workers)
         stop = threading.Event()
         signal.signal(signal.SIGTERM, lambda *_: stop.set())
         listener.start()
@@ -69,11 +58,10 @@ def _history_intake(intake: MailIntake) -> MailIntake:
 
 
 def _import(kind: str, messages: Iterator[bytes], total: int) -> None:
-    from caredesk.adapters.mail.intake import build_intake
     from caredesk.services.channels.mail_in import Envelope
 
     with desk(models=True) as container:
-        intake = _history_intake(build_intake(container.uow, container.clock, container.settings))
+        intake = _history_intake(container.mail_intake())
         outcomes: Counter[str] = Counter()
         columns = (
             TextColumn("importing {task.description}"),

@@ -70,7 +70,7 @@ def run(
     from caredesk.services.privacy import erasure
 
     with desk() as container:
-        rules = erasure.retention_rules(container.settings)
+        rules = container.retention
         if not rules.active:
             out.print("no retention rule is set (CAREDESK_RETENTION_*): everything is kept")
             return

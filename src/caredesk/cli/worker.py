@@ -25,10 +25,20 @@ def worker(
     with desk() as container:
         assert container.jobs is not None
         if once:
-            ran = Worker(container.job_context(), container.jobs, name=worker_name()).run_once()
+            ran = Worker(
+                container.job_context(),
+                container.jobs,
+                name=worker_name(),
+                options=container.worker_options,
+            ).run_once()
             out.print(f"{ran} job(s) run")
             return
-        pool = WorkerPool(container.job_context(), container.jobs, concurrency=concurrency)
+        pool = WorkerPool(
+            container.job_context(),
+            container.jobs,
+            concurrency=concurrency,
+            options=container.worker_options,
+        )
 
         def _stop(signum: int, _frame: FrameType | None) -> None:
             err.print(f"signal {signum}: finishing the jobs in hand, then stopping")

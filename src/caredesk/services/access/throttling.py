@@ -10,7 +10,7 @@ trail that grew with every retry of a locked-out guesser would bury everything e
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 import structlog
@@ -20,34 +20,16 @@ from caredesk.domain.errors import RetryLater
 from caredesk.domain.events import Changed
 from caredesk.domain.throttling import Throttle, ThrottleKind, ThrottleRule, throttle_key
 from caredesk.services.core.ports import UnitOfWork
-from caredesk.settings import Settings
 
 log = structlog.get_logger("caredesk.throttling")
 
 
 @dataclass(frozen=True, slots=True)
 class ThrottleRules:
+    """The sign-in rules per account and per client address, bound once by bootstrap."""
+
     account: ThrottleRule
     client: ThrottleRule
-
-    @classmethod
-    def of(cls, settings: Settings) -> ThrottleRules:
-        def rule(free: int, lock: int) -> ThrottleRule:
-            return ThrottleRule(
-                free_failures=free,
-                first_delay=timedelta(seconds=settings.sign_in_first_delay_seconds),
-                max_delay=timedelta(seconds=settings.sign_in_max_delay_seconds),
-                lock_failures=lock,
-                lock_for=timedelta(seconds=settings.sign_in_lock_seconds),
-                window=timedelta(seconds=settings.sign_in_failure_window_seconds),
-            )
-
-        return cls(
-            account=rule(settings.sign_in_free_failures, settings.sign_in_lock_failures),
-            client=rule(
-                settings.sign_in_client_free_failures, settings.sign_in_client_lock_failures
-            ),
-        )
 
 
 def _load(uow: UnitOfWork, kind: ThrottleKind, value: str, *, for_change: bool) -> Throttle:

@@ -47,7 +47,6 @@ from caredesk.services.channels.mail_ports import MailParser
 from caredesk.services.core.commands import command
 from caredesk.services.core.ports import Clock, UnitOfWork, UnitOfWorkFactory
 from caredesk.services.lifecycle import lifecycle
-from caredesk.settings import Settings
 
 MAX_ATTACHMENTS = 50
 RATE_WINDOW = timedelta(hours=1)
@@ -67,7 +66,7 @@ class Outcome(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class MailConfig:
-    """What intake needs from Settings."""
+    """What intake needs of the settings, bound once by bootstrap."""
 
     own_addresses: list[str]
     signing_key: str
@@ -77,18 +76,6 @@ class MailConfig:
     max_attachment_bytes: int
     # A reply to a case solved longer ago than this opens a new, linked case.
     reopen_grace: timedelta = timedelta(days=7)
-
-    @classmethod
-    def of(cls, settings: Settings) -> MailConfig:
-        return cls(
-            own_addresses=[settings.mail_address, *settings.mail_own_addresses],
-            signing_key=settings.mail_signing_key,
-            rate_limit_per_hour=settings.mail_rate_limit_per_hour,
-            acknowledge=settings.mail_acknowledge_new_cases,
-            desk_name=settings.mail_from_name,
-            max_attachment_bytes=settings.max_attachment_bytes,
-            reopen_grace=timedelta(hours=settings.reopen_grace_hours),
-        )
 
 
 @dataclass(frozen=True, slots=True)

@@ -41,7 +41,6 @@ from caredesk.services.core.jobs import (
     TemporaryFailure,
 )
 from caredesk.services.core.ports import UnitOfWork
-from caredesk.settings import Settings
 
 SEND_JOB = "mail.send"
 PENDING_DOMAIN = "pending.invalid"
@@ -58,10 +57,6 @@ class MailIdentity:
     address: str
     from_name: str
     signing_key: str
-
-    @classmethod
-    def of(cls, settings: Settings) -> MailIdentity:
-        return cls(settings.mail_address, settings.mail_from_name, settings.mail_signing_key)
 
     @property
     def domain(self) -> str:
@@ -263,12 +258,13 @@ def compose(
     return message, envelope_from
 
 
-def deliver(ctx: JobContext, payload: dict[str, Any], mailer: Mailer) -> None:
+def deliver(
+    ctx: JobContext, payload: dict[str, Any], mailer: Mailer, identity: MailIdentity
+) -> None:
     """The `mail.send` job: render once, send, record the outcome. Safe to run again."""
     mail_id = payload.get("mail_id")
     if not isinstance(mail_id, int):
         raise PermanentFailure(f"mail.send needs an integer mail_id, got {mail_id!r}")
-    identity = MailIdentity.of(ctx.settings)
     now = ctx.clock.now()
     with ctx.uow() as uow:
         record = uow.mail.get(mail_id)
@@ -366,7 +362,7 @@ def note_delivery_failure(
     )
 
 
-def register_mail(registry: HandlerRegistry, mailer: Mailer) -> None:
+def register_mail(registry: HandlerRegistry, mailer: Mailer, identity: MailIdentity) -> None:
     """The job handlers of email; `bootstrap.wire_jobs` calls this with the transport's mailer
-    (SMTP, or the development outbox)."""
-    registry.register(SEND_JOB, lambda ctx, payload: deliver(ctx, payload, mailer))
+    (SMTP, or the development outbox) and the desk's mail identity."""
+    registry.register(SEND_JOB, lambda ctx, payload: deliver(ctx, payload, mailer, identity))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from caredesk.services.channels import mail_out, portal
@@ -31,20 +32,28 @@ class QueuedCustomerMailer:
         )
 
 
-def send_surveys(ctx: JobContext) -> None:
+@dataclass(frozen=True, slots=True)
+class SurveyOptions:
+    """Where survey links point and how long they work, bound once by bootstrap."""
+
+    # The worker has no request to take an address from: the configured one it is.
+    portal_address: str
+    valid_for: timedelta
+
+
+def send_surveys(ctx: JobContext, options: SurveyOptions) -> None:
     """The survey timer: every case solved lately gets its survey once."""
     sent = portal.send_due_surveys(
         ctx.uow,
         QueuedCustomerMailer(),
         ctx.clock.now(),
-        # The worker has no request to take an address from: the configured one it is.
-        link_for=portal.survey_links(ctx.settings.portal_address()),
-        valid_for=timedelta(days=ctx.settings.csat_survey_days),
+        link_for=portal.survey_links(options.portal_address),
+        valid_for=options.valid_for,
     )
     if sent:
         log.info("sent %d satisfaction surveys", sent)
 
 
-def register_portal(registry: HandlerRegistry) -> None:
+def register_portal(registry: HandlerRegistry, surveys: SurveyOptions) -> None:
     """The portal's timers; `bootstrap.wire_jobs` calls this."""
-    registry.register_timer(SURVEY_TIMER, SURVEY_EVERY, send_surveys)
+    registry.register_timer(SURVEY_TIMER, SURVEY_EVERY, lambda ctx: send_surveys(ctx, surveys))

@@ -27,7 +27,6 @@ from caredesk.domain.jobs import Job, JobState, backoff
 from caredesk.services.core.commands import command
 from caredesk.services.core.ports import Clock, UnitOfWork, UnitOfWorkFactory
 from caredesk.services.privacy.ports import StorageCompactor
-from caredesk.settings import Settings
 
 log = logging.getLogger("caredesk.jobs")
 
@@ -46,11 +45,11 @@ class PermanentFailure(Exception):
 
 @dataclass(frozen=True, slots=True)
 class JobContext:
-    """What a handler gets: its own units of work, the clock and the settings."""
+    """What a handler gets: its own units of work and the clock. What a handler needs of the
+    settings is bound when bootstrap registers it."""
 
     uow: UnitOfWorkFactory
     clock: Clock
-    settings: Settings
     # Compacts the database files after data was erased (retention); none in some tests.
     storage: StorageCompactor | None = None
 
@@ -164,21 +163,14 @@ def retry_job(uow: UnitOfWork, actor: Actor, now: datetime, job_id: int) -> Job:
 
 @dataclass(frozen=True, slots=True)
 class WorkerOptions:
+    """How workers hold, retry and wait for jobs; bootstrap binds them from the settings (the
+    defaults are the settings' defaults)."""
+
     lease: timedelta = timedelta(minutes=5)
     max_attempts: int = 8
     backoff_base: timedelta = timedelta(seconds=10)
     backoff_cap: timedelta = timedelta(hours=1)
     poll_seconds: float = 1.0
-
-    @classmethod
-    def of(cls, settings: Settings) -> WorkerOptions:
-        return cls(
-            lease=timedelta(seconds=settings.job_lease_seconds),
-            max_attempts=settings.job_max_attempts,
-            backoff_base=timedelta(seconds=settings.job_backoff_seconds),
-            backoff_cap=timedelta(seconds=settings.job_backoff_max_seconds),
-            poll_seconds=settings.worker_poll_seconds,
-        )
 
 
 def worker_name(index: int = 0) -> str:
@@ -199,7 +191,7 @@ class Worker:
         self.ctx = ctx
         self.registry = registry
         self.name = name
-        self.options = options or WorkerOptions.of(ctx.settings)
+        self.options = options or WorkerOptions()
 
     def run_timers(self) -> int:
         ran = 0
@@ -336,10 +328,17 @@ def _describe(exc: BaseException) -> str:
 class WorkerPool:
     """N worker threads in this process (the CLI worker, or the one inside `caredesk serve`)."""
 
-    def __init__(self, ctx: JobContext, registry: HandlerRegistry, concurrency: int = 1) -> None:
+    def __init__(
+        self,
+        ctx: JobContext,
+        registry: HandlerRegistry,
+        concurrency: int = 1,
+        options: WorkerOptions | None = None,
+    ) -> None:
         self.stop_event = threading.Event()
         self.workers = [
-            Worker(ctx, registry, name=worker_name(i)) for i in range(max(concurrency, 1))
+            Worker(ctx, registry, name=worker_name(i), options=options)
+            for i in range(max(concurrency, 1))
         ]
         self.threads = [
             threading.Thread(

@@ -15,10 +15,8 @@ COMMITMENT_SWEEP_EVERY = timedelta(minutes=1)
 PROACTIVE_SCAN_EVERY = timedelta(hours=1)
 
 
-def sweep_commitments(ctx: JobContext) -> None:
-    report = lifecycle.sweep_commitments(
-        ctx.uow, SYSTEM, ctx.clock.now(), lifecycle.LifecycleOptions.of(ctx.settings)
-    )
+def sweep_commitments(ctx: JobContext, options: lifecycle.LifecycleOptions) -> None:
+    report = lifecycle.sweep_commitments(ctx.uow, SYSTEM, ctx.clock.now(), options)
     if report.alerted or report.missed:
         log.info(
             "commitments swept: %d alerted, %d missed, %d cases reopened",
@@ -28,10 +26,8 @@ def sweep_commitments(ctx: JobContext) -> None:
         )
 
 
-def proactive_scan(ctx: JobContext) -> None:
-    report = lifecycle.proactive_scan(
-        ctx.uow, SYSTEM, ctx.clock.now(), lifecycle.LifecycleOptions.of(ctx.settings)
-    )
+def proactive_scan(ctx: JobContext, options: lifecycle.LifecycleOptions) -> None:
+    report = lifecycle.proactive_scan(ctx.uow, SYSTEM, ctx.clock.now(), options)
     log.info(
         "proactive scan: %d found, %d cases opened, %d recommended, %d errors",
         report.found,
@@ -44,9 +40,16 @@ def proactive_scan(ctx: JobContext) -> None:
 
 
 def register_lifecycle(
-    registry: HandlerRegistry, *, scan_every: timedelta = PROACTIVE_SCAN_EVERY
+    registry: HandlerRegistry,
+    options: lifecycle.LifecycleOptions,
+    *,
+    scan_every: timedelta = PROACTIVE_SCAN_EVERY,
 ) -> None:
     """Both are timers, not jobs: each run re-reads the state, so a missed or doubled tick
     changes nothing (an alert or a finding is recorded once)."""
-    registry.register_timer("lifecycle.commitments", COMMITMENT_SWEEP_EVERY, sweep_commitments)
-    registry.register_timer("lifecycle.proactive_scan", scan_every, proactive_scan)
+    registry.register_timer(
+        "lifecycle.commitments", COMMITMENT_SWEEP_EVERY, lambda ctx: sweep_commitments(ctx, options)
+    )
+    registry.register_timer(
+        "lifecycle.proactive_scan", scan_every, lambda ctx: proactive_scan(ctx, options)
+    )

@@ -12,7 +12,6 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from caredesk.domain.agents import Actor, Permission, Role
 from caredesk.domain.audit import AuditEvent
@@ -56,7 +55,6 @@ from caredesk.services.core.messagebus import Handler
 from caredesk.services.core.ports import CaseFilter, UnitOfWork, UnitOfWorkFactory
 from caredesk.services.engine import grants
 from caredesk.services.lifecycle.ports import CommitmentFilter, RepeatAskCount
-from caredesk.settings import Settings
 
 log = logging.getLogger("caredesk.lifecycle")
 
@@ -67,33 +65,13 @@ PROACTIVE_TAG = "proactive"
 
 @dataclass(frozen=True, slots=True)
 class LifecycleOptions:
-    """The desk's lifecycle settings, read once from Settings."""
+    """The desk's lifecycle settings, bound once by bootstrap."""
 
     timezone: tzinfo = UTC
     reopen_grace: timedelta = timedelta(days=7)
     commitment_warning: timedelta = timedelta(hours=1)
     scan: ScanThresholds = field(default_factory=ScanThresholds)
     notify_customer: bool = True
-
-    @classmethod
-    def of(cls, settings: Settings) -> LifecycleOptions:
-        try:
-            zone = ZoneInfo(settings.desk_timezone)
-        except (ZoneInfoNotFoundError, ValueError) as exc:
-            raise ValidationFailed(
-                f"unknown time zone {settings.desk_timezone!r}",
-                details={"setting": "CAREDESK_DESK_TIMEZONE"},
-            ) from exc
-        return cls(
-            timezone=zone,
-            reopen_grace=timedelta(hours=settings.reopen_grace_hours),
-            commitment_warning=timedelta(minutes=settings.commitment_warning_minutes),
-            scan=ScanThresholds(
-                stall_days=settings.proactive_stall_days,
-                refund_days=settings.proactive_refund_days,
-            ),
-            notify_customer=settings.proactive_notify_customer,
-        )
 
 
 def _case(uow: UnitOfWork, case_id: int) -> Case:

@@ -17,7 +17,6 @@ from caredesk.services.core.commands import command
 from caredesk.services.core.jobs import HandlerRegistry, JobContext
 from caredesk.services.core.ports import UnitOfWork
 from caredesk.services.privacy.ports import StorageCompactor
-from caredesk.settings import Settings
 
 log = logging.getLogger("caredesk.erasure")
 
@@ -69,14 +68,6 @@ def erase_customer(
     return ErasureReport(customer_id, now, already_erased=False, counts=counts)
 
 
-def retention_rules(settings: Settings) -> RetentionRules:
-    return RetentionRules.of(
-        settings.retention_raw_mail_days,
-        settings.retention_attachment_days,
-        settings.retention_closed_case_days,
-    )
-
-
 @command
 def run_retention(
     uow: UnitOfWork,
@@ -124,8 +115,7 @@ def run_retention(
     return RetentionReport(dry_run=False, ran_at=now, cutoffs=cutoffs, counts=counts)
 
 
-def retention_timer(ctx: JobContext) -> None:
-    rules = retention_rules(ctx.settings)
+def retention_timer(ctx: JobContext, rules: RetentionRules) -> None:
     if not rules.active:
         return
     report = run_retention(ctx.uow(), SYSTEM, ctx.clock.now(), rules, compactor=ctx.storage)
@@ -133,6 +123,8 @@ def retention_timer(ctx: JobContext) -> None:
         log.info("retention removed %s", report.counts)
 
 
-def register_retention(registry: HandlerRegistry, *, every: timedelta) -> None:
+def register_retention(
+    registry: HandlerRegistry, rules: RetentionRules, *, every: timedelta
+) -> None:
     """A timer: each run reads what is old now, so a missed or doubled tick changes nothing."""
-    registry.register_timer(RETENTION_TIMER, every, retention_timer)
+    registry.register_timer(RETENTION_TIMER, every, lambda ctx: retention_timer(ctx, rules))

@@ -10,7 +10,6 @@ from fastapi import APIRouter, Query, Request, Response, status
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
-from caredesk.adapters.mail.intake import build_intake
 from caredesk.domain.agents import Actor, Role
 from caredesk.domain.errors import ErrorCode, Forbidden, RetryLater, ValidationFailed
 from caredesk.domain.mail import INBOUND_SCOPE, MailDirection, MailFailure, MailRecord, MailStatus
@@ -165,7 +164,7 @@ async def inbound_email(
     raw = await request.body()
     if not raw.strip():
         raise ValidationFailed("the body must be the raw message", details={"field": "body"})
-    intake = build_intake(container.uow, container.clock, container.settings)
+    intake = container.mail_intake()
     envelope = Envelope(mail_from=mail_from, rcpt_to=list(rcpt_to or []), source="http")
     delivery = await run_in_threadpool(intake.deliver, raw, envelope)
     if delivery.outcome is Outcome.DEFERRED:
