@@ -14,6 +14,7 @@ from caredesk.adapters.clock import SystemClock
 from caredesk.adapters.db.engine import build_engine
 from caredesk.adapters.db.erasure_repo import SqlStorageCompactor
 from caredesk.adapters.db.uow import SqlAlchemyUnitOfWorkFactory
+from caredesk.adapters.formats import DeskFormats
 from caredesk.adapters.mail.smtp_out import SmtpMailer
 from caredesk.adapters.security import Argon2PasswordHasher
 from caredesk.adapters.webhook_http import HttpWebhookSender, SocketResolver
@@ -36,7 +37,7 @@ from caredesk.services.channels.webhooks import Outbound, register_webhooks
 from caredesk.services.core import audit
 from caredesk.services.core.jobs import HandlerRegistry, JobContext, WorkerOptions, WorkerPool
 from caredesk.services.core.messagebus import Handler
-from caredesk.services.core.ports import Clock, PasswordHasher
+from caredesk.services.core.ports import Clock, PasswordHasher, TextFormats
 from caredesk.services.engine.grants import register_grant_notices
 from caredesk.services.knowledge import search, triage
 from caredesk.services.knowledge.search import Semantic
@@ -74,6 +75,11 @@ class Container:
     worker_pool: WorkerPool | None = None
     rate_limiter: RateLimiter | None = None
     storage: StorageCompactor | None = None
+
+    @property
+    def formats(self) -> TextFormats:
+        """Markdown and YAML as the services read them, for pages that show or check them."""
+        return self.uow.formats
 
     @property
     def attachment_limits(self) -> AttachmentLimits:
@@ -127,7 +133,7 @@ def bootstrap(settings: Settings, *, clock: Clock | None = None) -> Container:
     container = Container(
         settings=settings,
         engine=engine,
-        uow=SqlAlchemyUnitOfWorkFactory(engine),
+        uow=SqlAlchemyUnitOfWorkFactory(engine, formats=text_formats()),
         clock=clock or SystemClock(),
         hasher=Argon2PasswordHasher(),
         lifecycle=lifecycle_options(settings),
@@ -142,6 +148,11 @@ def bootstrap(settings: Settings, *, clock: Clock | None = None) -> Container:
     wire_events(container)
     wire_jobs(container)
     return container
+
+
+def text_formats() -> TextFormats:
+    """Markdown and YAML: what reads them for the services, and for commands with no desk."""
+    return DeskFormats()
 
 
 # --- the settings each service needs, bound once ------------------------------------------

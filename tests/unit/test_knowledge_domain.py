@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from caredesk.adapters.markup import plain_text, render_markdown, sanitise_html
 from caredesk.domain.errors import ValidationFailed
 from caredesk.domain.knowledge import (
     Article,
@@ -18,7 +19,6 @@ from caredesk.domain.knowledge import (
     normalise_locale,
     slugify,
 )
-from caredesk.domain.markup import plain_text, render_markdown, sanitise_html
 
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 

@@ -10,7 +10,7 @@ from rich.table import Table
 
 from caredesk.cli.common import desk, err, out
 from caredesk.domain.agents import SYSTEM, Actor, Role
-from caredesk.domain.policy.loading import LoadedPolicy, PolicyInvalid, parse_policy
+from caredesk.domain.policy.loading import LoadedPolicy, PolicyInvalid
 from caredesk.domain.policy.review import PolicyChange, PolicyChangeStatus, PolicyDiff
 
 if TYPE_CHECKING:
@@ -60,8 +60,10 @@ def _describe(loaded: LoadedPolicy) -> None:
 @app.command("check")
 def check(path: Annotated[Path, typer.Argument(help="The policy file (YAML).")]) -> None:
     """Validate a policy file and print what it allows. Exit 1 when invalid."""
+    from caredesk.bootstrap import text_formats
+
     try:
-        loaded = parse_policy(_read(path))
+        loaded = text_formats().parse_policy(_read(path))
     except PolicyInvalid as exc:
         for problem in exc.problems:
             err.print(f"{path}:{problem.line or 1}: {problem.field or 'policy'}: {problem.message}")

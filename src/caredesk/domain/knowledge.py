@@ -24,7 +24,6 @@ from typing import Any
 
 from caredesk.domain.cases import normalise_tags
 from caredesk.domain.errors import ValidationFailed
-from caredesk.domain.markup import render_markdown
 
 MAX_TITLE = 300
 MAX_BODY = 200_000
@@ -150,11 +149,6 @@ class Article:
     def public_part(self) -> Article:
         """The article as a customer may read it: the same, without its internal notes."""
         return dataclasses.replace(self, internal_notes="")
-
-    @property
-    def internal_html(self) -> str:
-        """The internal notes rendered like the body, for agents only."""
-        return render_markdown(self.internal_notes) if self.internal_notes.strip() else ""
 
     @property
     def searchable(self) -> bool:

@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+from caredesk.adapters.yaml_files import parse_policy
 from caredesk.domain.catalog import Variant
 from caredesk.domain.customers import Address, Customer, PaymentKind, PaymentMethod
 from caredesk.domain.orders import (
@@ -18,7 +19,6 @@ from caredesk.domain.orders import (
 )
 from caredesk.domain.policy import remedies as ops
 from caredesk.domain.policy.authority import Usage, decide
-from caredesk.domain.policy.loading import parse_policy
 from caredesk.domain.policy.planner import PlanContext, plan
 from caredesk.domain.policy.value import base_retention, customer_value, retention_with
 from caredesk.services.engine.policy import packaged_policy_text

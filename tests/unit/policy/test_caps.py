@@ -8,8 +8,9 @@ from decimal import Decimal
 import pytest
 import yaml
 
+from caredesk.adapters.yaml_files import parse_policy
 from caredesk.domain.policy.authority import CapUsage, Usage, decide
-from caredesk.domain.policy.loading import PolicyInvalid, parse_policy
+from caredesk.domain.policy.loading import PolicyInvalid
 from caredesk.domain.policy.planner import plan
 from caredesk.services.engine.policy import packaged_policy_text
 from tests.unit.policy.test_authority_and_planner import POLICY, _late_order_context

@@ -6,8 +6,9 @@ from decimal import Decimal
 
 import pytest
 
+from caredesk.adapters.yaml_files import parse_policy
 from caredesk.domain.policy.conditions import AllOf, AnyOf, Compare, NotOf, Op, TableDef, evaluate
-from caredesk.domain.policy.loading import PolicyInvalid, parse_policy
+from caredesk.domain.policy.loading import PolicyInvalid
 from caredesk.services.engine.policy import packaged_policy_text
 
 TABLES = {"window": TableDef(by="customer.membership", values={"plus": 365}, default=30)}

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from caredesk.adapters.yaml_files import parse_policy
 from caredesk.domain.policy.explain import explain
-from caredesk.domain.policy.loading import parse_policy
 from caredesk.domain.policy.planner import plan
 from caredesk.services.engine.policy import packaged_policy_text
 from tests.unit.policy.test_authority_and_planner import _late_order_context

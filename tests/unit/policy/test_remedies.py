@@ -7,6 +7,7 @@ from decimal import Decimal
 
 import pytest
 
+from caredesk.adapters.yaml_files import parse_policy
 from caredesk.domain.catalog import Variant
 from caredesk.domain.customers import Address, Customer, PaymentKind, PaymentMethod
 from caredesk.domain.errors import DomainError, ErrorCode
@@ -20,7 +21,6 @@ from caredesk.domain.orders import (
 )
 from caredesk.domain.policy import remedies as ops
 from caredesk.domain.policy.eligibility import refusals
-from caredesk.domain.policy.loading import parse_policy
 from caredesk.domain.policy.model import Policy, RemedyDef, RemedyKind
 from caredesk.services.engine.policy import packaged_policy_text
 

@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 import yaml
 
+from caredesk.adapters.yaml_files import parse_policy
 from caredesk.domain.errors import DomainError, ErrorCode
-from caredesk.domain.policy.loading import parse_policy
 from caredesk.domain.policy.model import Policy
 from caredesk.domain.policy.review import (
     Effect,

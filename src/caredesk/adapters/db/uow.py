@@ -46,9 +46,10 @@ from caredesk.adapters.db.repositories import (
 from caredesk.adapters.db.sla_repo import SqlSlaRepository
 from caredesk.adapters.db.throttle_repo import SqlThrottleRepository
 from caredesk.adapters.db.webhooks_repo import SqlWebhookRepository
+from caredesk.adapters.formats import DeskFormats
 from caredesk.domain.events import Event
 from caredesk.services.core.messagebus import EventBus
-from caredesk.services.core.ports import RetryableConflict
+from caredesk.services.core.ports import RetryableConflict, TextFormats
 
 # PostgreSQL's SQLSTATEs for "run the transaction again": serialization_failure, deadlock.
 RETRY_SQLSTATES = frozenset({"40001", "40P01"})
@@ -73,9 +74,12 @@ def _retryable(exc: BaseException) -> RetryableConflict | None:
 
 
 class SqlAlchemyUnitOfWork:
-    def __init__(self, session_factory: sessionmaker[OrmSession], bus: EventBus) -> None:
+    def __init__(
+        self, session_factory: sessionmaker[OrmSession], bus: EventBus, formats: TextFormats
+    ) -> None:
         self._session_factory = session_factory
         self._bus = bus
+        self.formats = formats
         self.session: OrmSession | None = None
         self._published: list[Event] = []
 
@@ -156,10 +160,13 @@ class SqlAlchemyUnitOfWork:
 class SqlAlchemyUnitOfWorkFactory:
     """Makes units of work; read-only ones let SQLite readers run beside a writer."""
 
-    def __init__(self, engine: Engine, bus: EventBus | None = None) -> None:
+    def __init__(
+        self, engine: Engine, bus: EventBus | None = None, formats: TextFormats | None = None
+    ) -> None:
         self.engine = engine
         # Bootstrap fills the table in once the handlers' own services are built.
         self.bus = bus or EventBus()
+        self.formats = formats or DeskFormats()
         self._writer = sessionmaker(bind=engine, expire_on_commit=False, autoflush=False)
         self._reader = sessionmaker(
             bind=engine.execution_options(**{READ_ONLY_OPTION: True}),
@@ -168,7 +175,7 @@ class SqlAlchemyUnitOfWorkFactory:
         )
 
     def __call__(self) -> SqlAlchemyUnitOfWork:
-        return SqlAlchemyUnitOfWork(self._writer, self.bus)
+        return SqlAlchemyUnitOfWork(self._writer, self.bus, self.formats)
 
     def read_only(self) -> SqlAlchemyUnitOfWork:
-        return SqlAlchemyUnitOfWork(self._reader, self.bus)
+        return SqlAlchemyUnitOfWork(self._reader, self.bus, self.formats)

@@ -1,16 +1,17 @@
-"""Parse and validate a policy file, naming the line and the field of every problem.
+"""Validate a parsed policy file, naming the line and the field of every problem.
 
 A policy is loaded whole or not at all: callers keep the version in force until a new one
-validates completely.
+validates completely. Reading the file's YAML is an adapter's (`adapters/yaml_files.py`);
+what it read arrives here as plain data, with a way to find the line of any field in it.
 """
 
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-import yaml
 from pydantic import ValidationError
 
 from caredesk.domain.errors import DomainError, ErrorCode
@@ -56,40 +57,13 @@ class LoadedPolicy:
         return self.policy.version
 
 
-def _line_of(node: yaml.Node | None, path: tuple[Any, ...]) -> int | None:
-    """Walk the composed YAML to the deepest node on `path` and return its 1-based line."""
-    best = node.start_mark.line + 1 if node is not None else None
-    for part in path:
-        if isinstance(node, yaml.MappingNode):
-            match = next(
-                (value for key, value in node.value if getattr(key, "value", None) == str(part)),
-                None,
-            )
-            if match is None:
-                key_node = next(
-                    (key for key, _ in node.value if getattr(key, "value", None) == part), None
-                )
-                return key_node.start_mark.line + 1 if key_node is not None else best
-            node = match
-        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int):
-            if part >= len(node.value):
-                return best
-            node = node.value[part]
-        else:
-            return best
-        best = node.start_mark.line + 1
-    return best
+# The 1-based line of the field at a path of keys and indexes in the file (None: unknown).
+LineOf = Callable[[tuple[Any, ...]], int | None]
 
 
-def parse_policy(text: str) -> LoadedPolicy:
-    try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = mark.line + 1 if mark is not None else None
-        problem = getattr(exc, "problem", None) or str(exc)
-        raise PolicyInvalid([PolicyProblem(line, "", f"not valid YAML: {problem}")]) from exc
+def validate_policy(data: object, text: str, line_of: LineOf) -> LoadedPolicy:
+    """The policy `text` holds, from `data` as its format read it; PolicyInvalid names every
+    problem's field and, through `line_of`, its line."""
     if not isinstance(data, dict):
         raise PolicyInvalid([PolicyProblem(1, "", "a policy is a mapping at the top level")])
     try:
@@ -101,7 +75,7 @@ def parse_policy(text: str) -> LoadedPolicy:
             loc = tuple(p for p in error["loc"] if not (isinstance(p, str) and p[:1].isupper()))
             problems.append(
                 PolicyProblem(
-                    _line_of(root, loc),
+                    line_of(loc),
                     ".".join(str(p) for p in loc),
                     error["msg"].removeprefix("Value error, "),
                 )

@@ -4,11 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from functools import cache, lru_cache
-from importlib import resources
+from functools import lru_cache
 from typing import Any
 
-import yaml
 from jinja2 import Template, TemplateError
 
 from caredesk.domain.agents import Actor, Permission
@@ -34,24 +32,12 @@ class Rendered:
     html: str | None
 
 
-@cache
-def packaged_templates() -> dict[str, MailTemplate]:
-    source = resources.files("caredesk.mail_templates").joinpath("defaults.yaml")
-    data = yaml.safe_load(source.read_text("utf-8"))
-    return {
-        name: MailTemplate(
-            name=name, subject=spec["subject"], text=spec["text"], html=spec.get("html")
-        )
-        for name, spec in data.items()
-    }
-
-
 def template_in_force(uow: UnitOfWork, name: str) -> MailTemplate:
     """The admin's edit when there is one, else the packaged default."""
     edited = uow.mail.template(name)
     if edited is not None:
         return edited
-    default = packaged_templates().get(name)
+    default = uow.formats.packaged_mail_templates().get(name)
     if default is None:
         raise NotFound("mail template", name)
     return default
@@ -82,7 +68,9 @@ def render(template: MailTemplate, variables: dict[str, Any]) -> Rendered:
 def list_templates(uow: UnitOfWork, actor: Actor) -> list[MailTemplate]:
     actor.require(Permission.READ)
     with uow:
-        return [template_in_force(uow, name) for name in sorted(packaged_templates())]
+        return [
+            template_in_force(uow, name) for name in sorted(uow.formats.packaged_mail_templates())
+        ]
 
 
 def get_template(uow: UnitOfWork, actor: Actor, name: str) -> MailTemplate:
@@ -104,7 +92,7 @@ def edit_template(
 ) -> MailTemplate:
     """Store an admin's version of a packaged template, checked by rendering it once."""
     actor.require(Permission.MANAGE_POLICY)
-    if name not in packaged_templates():
+    if name not in uow.formats.packaged_mail_templates():
         raise NotFound("mail template", name)
     for part, value in (("subject", subject), ("text", text), ("html", html or "")):
         if len(value) > MAX_TEMPLATE_CHARS:
@@ -143,7 +131,7 @@ def edit_template(
 def reset_template(uow: UnitOfWork, actor: Actor, now: datetime, name: str) -> MailTemplate:
     """Drop the admin's edit: the packaged default is in force again."""
     actor.require(Permission.MANAGE_POLICY)
-    if name not in packaged_templates():
+    if name not in uow.formats.packaged_mail_templates():
         raise NotFound("mail template", name)
     with uow:
         if uow.mail.delete_template(name):
@@ -157,7 +145,7 @@ def reset_template(uow: UnitOfWork, actor: Actor, now: datetime, name: str) -> M
                 )
             )
         uow.commit()
-        return packaged_templates()[name]
+        return uow.formats.packaged_mail_templates()[name]
 
 
 def _check_syntax(template: MailTemplate) -> None:

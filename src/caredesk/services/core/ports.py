@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterator, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -16,7 +16,9 @@ from caredesk.domain.customers import Customer
 from caredesk.domain.errors import DomainError, ErrorCode
 from caredesk.domain.events import Event
 from caredesk.domain.grants import Approval, ApprovalStatus, Grant, LedgerEntry, PolicyVersion
+from caredesk.domain.mail import MailTemplate
 from caredesk.domain.orders import Order
+from caredesk.domain.policy.loading import LoadedPolicy
 from caredesk.domain.policy.review import PolicyChange, PolicyChangeStatus
 from caredesk.domain.policy.value import OrderHistory
 from caredesk.domain.tokens import ApiToken, Session
@@ -235,7 +237,34 @@ class IdempotencyStore(Protocol):
     def release(self, principal: str, key: str) -> None: ...
 
 
+class TextFormats(Protocol):
+    """Markdown and YAML, which the services never parse themselves: an adapter reads them."""
+
+    def render_markdown(self, text: str) -> str:
+        """CommonMark (with tables) rendered, then sanitised; never raises on odd input."""
+        ...
+
+    def plain_text(self, text: str) -> str:
+        """The words of a Markdown text, for indexing and snippets: no markup, no tags."""
+        ...
+
+    def parse_policy(self, text: str) -> LoadedPolicy:
+        """A policy file read and validated whole; PolicyInvalid names each problem's line."""
+        ...
+
+    def packaged_mail_templates(self) -> Mapping[str, MailTemplate]:
+        """The mail templates that come with the desk, by name."""
+        ...
+
+    def packaged_macros(self) -> Sequence[tuple[str, str, str]]:
+        """(id, title, body) of the macros that come with the desk."""
+        ...
+
+
 class UnitOfWork(Protocol):
+    @property
+    def formats(self) -> TextFormats: ...
+
     @property
     def customers(self) -> CustomerRepository: ...
 

@@ -15,7 +15,7 @@ from caredesk.domain.agents import SYSTEM, Actor, Permission
 from caredesk.domain.errors import Conflict, DomainError, ErrorCode, Forbidden, NotFound
 from caredesk.domain.events import Changed
 from caredesk.domain.grants import PolicyVersion
-from caredesk.domain.policy.loading import LoadedPolicy, parse_policy
+from caredesk.domain.policy.loading import LoadedPolicy
 from caredesk.domain.policy.review import (
     PolicyChange,
     PolicyChangeStatus,
@@ -38,14 +38,14 @@ def packaged_policy_text(name: str = "default") -> str:
         raise NotFound("packaged policy", name) from exc
 
 
-def parsed(text: str) -> LoadedPolicy:
+def parsed(uow: UnitOfWork, text: str) -> LoadedPolicy:
     """Parse once per distinct text: the planner runs on every case view."""
     from hashlib import sha256
 
     digest = sha256(text.encode()).hexdigest()
     loaded = _CACHE.get(digest)
     if loaded is None:
-        loaded = parse_policy(text)
+        loaded = uow.formats.parse_policy(text)
         _CACHE[digest] = loaded
     return loaded
 
@@ -85,7 +85,7 @@ def propose_policy(
     confirm. An invalid file, or a refusal, changes nothing.
     """
     actor.require(Permission.MANAGE_POLICY)
-    loaded = parsed(text)
+    loaded = parsed(uow, text)
     empty = grants_nothing(loaded.policy)
     if empty and not force:
         raise PolicyEmpty(loaded.version, empty)
@@ -93,7 +93,7 @@ def propose_policy(
         uow.policies.lock()
         _check_version_free(uow, loaded)
         before = uow.policies.active()
-        diff = compare(parsed(before.text).policy, loaded.policy) if before else PolicyDiff()
+        diff = compare(parsed(uow, before.text).policy, loaded.policy) if before else PolicyDiff()
         if empty:
             uow.publish(
                 Changed(
@@ -230,7 +230,7 @@ def confirm_policy_change(
             raise NotFound("policy change", change_id)
         before = uow.policies.active()
         change.confirm(actor.ref, before.digest if before else None, now, note)
-        loaded = parsed(change.text)
+        loaded = parsed(uow, change.text)
         _check_version_free(uow, loaded)
         uow.policies.save_change(change)
         uow.publish(
@@ -332,7 +332,7 @@ def policy_in_force(uow: UnitOfWork) -> LoadedPolicy:
             "no policy is in force; load one with `caredesk policy load FILE`",
             code=ErrorCode.POLICY_INVALID,
         )
-    return parsed(current.text)
+    return parsed(uow, current.text)
 
 
 def ensure_policy(uow: UnitOfWork, actor: Actor, now: datetime, text: str) -> LoadedPolicy:
@@ -340,7 +340,7 @@ def ensure_policy(uow: UnitOfWork, actor: Actor, now: datetime, text: str) -> Lo
     with uow:
         current = uow.policies.active()
     if current is not None:
-        return parsed(current.text)
+        return parsed(uow, current.text)
     return load_policy(uow, actor, now, text)
 
 

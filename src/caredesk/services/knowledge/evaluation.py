@@ -25,7 +25,6 @@ from caredesk.domain.evaluation import (
     score_classification,
     score_retrieval,
 )
-from caredesk.domain.markup import plain_text
 from caredesk.domain.search import (
     MAX_QUERY_CHARS,
     WEIGHT_GRID,
@@ -146,7 +145,7 @@ def _index_documents(
                     kind=SearchKind.ARTICLE,
                     ref_id=str(n),
                     title=doc.title,
-                    body=plain_text(doc.text),
+                    body=uow.formats.plain_text(doc.text),
                 )
                 uow.search.upsert(entry, clock())
                 assert entry.id is not None

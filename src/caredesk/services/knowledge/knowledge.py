@@ -25,11 +25,10 @@ from caredesk.domain.knowledge import (
     Visibility,
     normalise_locale,
 )
-from caredesk.domain.markup import plain_text, render_markdown
 from caredesk.domain.search import IndexedText, SearchKind
 from caredesk.domain.templates import check_macro
 from caredesk.services.core.commands import command
-from caredesk.services.core.ports import UnitOfWork, UnitOfWorkFactory
+from caredesk.services.core.ports import TextFormats, UnitOfWork, UnitOfWorkFactory
 from caredesk.services.knowledge.ports import ArticleFilter
 
 ARTICLE_FIELDS = frozenset(
@@ -66,12 +65,17 @@ def index_article(uow: UnitOfWork, article: Article, now: datetime) -> None:
             kind=kind,
             ref_id=str(article.id),
             title=article.title,
-            body=plain_text(article.body),
+            body=uow.formats.plain_text(article.body),
             locale=article.locale,
             public=article.is_public,
         ),
         now,
     )
+
+
+def internal_html(formats: TextFormats, article: Article) -> str:
+    """The internal notes rendered like the body, for agents only."""
+    return formats.render_markdown(article.internal_notes) if article.internal_notes.strip() else ""
 
 
 def _public_view(actor: Actor) -> bool:
@@ -107,7 +111,7 @@ def create_article(
         kind=kind,
         title=title,
         body=body,
-        body_html=render_markdown(body),
+        body_html=uow.formats.render_markdown(body),
         internal_notes=internal_notes,
         tags=list(tags or []),
         product_ids=list(product_ids or []),
@@ -157,7 +161,7 @@ def _free_slug(uow: UnitOfWork, slug: str) -> str:
     raise DomainError("no free slug left for this title", code=ErrorCode.CONFLICT)
 
 
-def _apply(article: Article, changes: dict[str, Any]) -> Article:
+def _apply(formats: TextFormats, article: Article, changes: dict[str, Any]) -> Article:
     unknown = set(changes) - ARTICLE_FIELDS
     if unknown:
         raise ValidationFailed(f"unknown article fields: {', '.join(sorted(unknown))}")
@@ -181,7 +185,7 @@ def _apply(article: Article, changes: dict[str, Any]) -> Article:
         "version": article.version,
     }
     updated = Article(**values)
-    updated.body_html = render_markdown(updated.body)
+    updated.body_html = formats.render_markdown(updated.body)
     return updated
 
 
@@ -218,7 +222,7 @@ def update_article(
                 code=ErrorCode.VERSION_CONFLICT,
                 details={"current_version": current.version, "your_version": expected_version},
             )
-        updated = _apply(current, changes)
+        updated = _apply(uow.formats, current, changes)
         if current.is_live or updated.is_live:
             actor.require(Permission.PUBLISH)
         _check_macro_change(current, updated)

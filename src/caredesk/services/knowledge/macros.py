@@ -7,25 +7,16 @@ cannot be filled is listed with its problem and the page renders as usual.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from functools import cache
-from importlib import resources
 
 import structlog
-import yaml
 
 from caredesk.domain.agents import Agent
 from caredesk.domain.knowledge import Article
 from caredesk.domain.templates import FilledMacro, TemplateInvalid, fill_macro, fill_macros
 from caredesk.services.console.console import CaseScreen
+from caredesk.services.core.ports import TextFormats
 
 log = structlog.get_logger("caredesk.macros")
-
-
-@cache
-def packaged_macros() -> tuple[tuple[str, str, str], ...]:
-    """(id, title, body) of the macros that come with the desk."""
-    text = resources.files("caredesk.services.knowledge").joinpath("macros.yaml").read_text("utf-8")
-    return tuple((m["id"], m["title"], m["body"]) for m in yaml.safe_load(text)["macros"])
 
 
 def macro_values(screen: CaseScreen, agent: Agent) -> dict[str, str]:
@@ -50,11 +41,14 @@ def _skipped(case_id: int | None, macro_id: str, problem: TemplateInvalid) -> No
 
 
 def case_macros(
-    screen: CaseScreen, agent: Agent, knowledge: Sequence[Article] = ()
+    formats: TextFormats, screen: CaseScreen, agent: Agent, knowledge: Sequence[Article] = ()
 ) -> list[FilledMacro]:
-    """The packaged macros, then the knowledge base's (ids `kb-<id>`), filled for this case;
-    one that cannot be filled carries its problem instead of a body."""
-    sources = [*packaged_macros(), *((f"kb-{a.id}", a.title, a.body) for a in knowledge)]
+    """The packaged macros (`macros.yaml`), then the knowledge base's (ids `kb-<id>`), filled
+    for this case; one that cannot be filled carries its problem instead of a body."""
+    sources = [
+        *formats.packaged_macros(),
+        *((f"kb-{a.id}", a.title, a.body) for a in knowledge),
+    ]
     return fill_macros(
         sources,
         macro_values(screen, agent),

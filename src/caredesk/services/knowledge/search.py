@@ -19,7 +19,6 @@ from caredesk.domain.cases import Case, CaseChanged, Message, MessageKind
 from caredesk.domain.errors import DomainError, ErrorCode, NotFound
 from caredesk.domain.events import Event
 from caredesk.domain.knowledge import KnownIssue
-from caredesk.domain.markup import plain_text
 from caredesk.domain.search import (
     LEXICAL_WEIGHT,
     SIMILARITY_FLOOR,
@@ -312,7 +311,7 @@ def suggest_for_case(
                     ref_id=str(article.id),
                     title=article.title,
                     # Like every other hit's: words only, no Markdown or HTML.
-                    snippet=snippet(plain_text(article.body), []),
+                    snippet=snippet(uow.formats.plain_text(article.body), []),
                     score=1.0,
                     public=article.is_public,
                 )

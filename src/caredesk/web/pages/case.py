@@ -78,7 +78,9 @@ def case_page(
         offers=offer_cards(screen),
         detailed_orders=detailed,
         other_orders=[o for o in reversed(screen.order_summaries) if o.id not in shown],
-        macros=macros.case_macros(screen, who.agent, knowledge_macros(container, who)),
+        macros=macros.case_macros(
+            container.formats, screen, who.agent, knowledge_macros(container, who)
+        ),
         statuses=list(CaseStatus),
         priorities=list(Priority),
         agents=sorted((a for a in screen.agents.values() if a.active), key=lambda a: a.name),

@@ -14,7 +14,6 @@ from starlette.concurrency import run_in_threadpool
 from caredesk.domain.agents import Permission
 from caredesk.domain.errors import DomainError, ErrorCode, ValidationFailed
 from caredesk.domain.knowledge import Article, ArticleKind, ArticleStatus, Visibility
-from caredesk.domain.markup import render_markdown
 from caredesk.domain.triage import RoutingRuleSpec
 from caredesk.services.knowledge import knowledge, triage
 from caredesk.services.knowledge.ports import ArticleFilter
@@ -53,7 +52,13 @@ def show_article(
     article_id: ArticleId, request: Request, who: Reader, container: ContainerDep
 ) -> HTMLResponse:
     article = knowledge.get_article(container.uow.read_only(), who.actor, str(article_id))
-    return render(request, "article.html", who, article=article)
+    return render(
+        request,
+        "article.html",
+        who,
+        article=article,
+        internal_html=knowledge.internal_html(container.formats, article),
+    )
 
 
 # --- the editor --------------------------------------------------------------------------------
@@ -105,7 +110,7 @@ def _editor(
         articles=listed,
         article_id=article_id,
         form=form,
-        preview=render_markdown(form["body"]) if form["body"] else "",
+        preview=container.formats.render_markdown(form["body"]) if form["body"] else "",
         form_error=problem.message if problem else None,
         # A problem with one field (a macro's template, the slug) is shown beside that field.
         error_field=problem.details.get("field") if problem else None,
@@ -143,11 +148,17 @@ def edit_article(
 
 @router.post("/admin/knowledge/preview")
 def preview(
-    who: Writer, body: Annotated[str, Form(max_length=MAX_ARTICLE_BODY)] = ""
+    who: Writer,
+    container: ContainerDep,
+    body: Annotated[str, Form(max_length=MAX_ARTICLE_BODY)] = "",
 ) -> HTMLResponse:
     """The body as readers will see it: the same Markdown rendering and sanitising as on save."""
     who.actor.require(Permission.WRITE_CASES)
-    html = render_markdown(body) if body.strip() else '<p class="muted">Nothing to preview.</p>'
+    html = (
+        container.formats.render_markdown(body)
+        if body.strip()
+        else '<p class="muted">Nothing to preview.</p>'
+    )
     return HTMLResponse(html, headers={"Cache-Control": "no-store"})
 
 

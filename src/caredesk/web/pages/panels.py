@@ -52,7 +52,6 @@ def _knowledge(container: Container, actor: Actor, screen: CaseScreen) -> dict[s
     """The knowledge answer: known-issue articles first, then the articles and macros most like
     this case, each insertable into the reply."""
     from caredesk.domain.knowledge import ArticleKind
-    from caredesk.domain.markup import plain_text
     from caredesk.domain.search import SearchKind
     from caredesk.services.knowledge import knowledge, search
 
@@ -70,7 +69,8 @@ def _knowledge(container: Container, actor: Actor, screen: CaseScreen) -> dict[s
         {
             "hit": h,
             "article": articles[h.ref_id],
-            "insert": plain_text(articles[h.ref_id].body)[:INSERT_CHARS]
+            "internal_html": knowledge.internal_html(container.formats, articles[h.ref_id]),
+            "insert": container.formats.plain_text(articles[h.ref_id].body)[:INSERT_CHARS]
             if h.kind is SearchKind.ARTICLE
             else articles[h.ref_id].body[:INSERT_CHARS],
             # Pinned hits are the articles of the case's known issues (the search puts them first).
