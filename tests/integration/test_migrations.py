@@ -12,8 +12,8 @@ from caredesk.adapters.db.migrations import env_filters
 from caredesk.adapters.db.models import ArticleRow, Base, CustomerRow
 from caredesk.bootstrap import Container
 from caredesk.domain.agents import SYSTEM
-from caredesk.domain.templates import MACRO_VARIABLES, check_macro, fill_macro
 from caredesk.services.cases import customers
+from caredesk.services.core.templates import MACRO_VARIABLES, check_macro, fill_macro
 
 
 def test_models_and_migrations_agree(migrated_engine: Engine) -> None:

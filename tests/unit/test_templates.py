@@ -7,7 +7,7 @@ import pytest
 from jinja2 import TemplateError
 
 from caredesk.domain.errors import ErrorCode
-from caredesk.domain.templates import (
+from caredesk.services.core.templates import (
     MACRO_VARIABLES,
     MAX_MACRO_OUTPUT,
     TemplateInvalid,

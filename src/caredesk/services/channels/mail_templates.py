@@ -13,9 +13,9 @@ from caredesk.domain.agents import Actor, Permission
 from caredesk.domain.errors import NotFound, ValidationFailed
 from caredesk.domain.events import Changed
 from caredesk.domain.mail import MailTemplate
-from caredesk.domain.templates import sandbox
 from caredesk.services.core.commands import command
 from caredesk.services.core.ports import UnitOfWork
+from caredesk.services.core.templates import sandbox
 
 MAX_TEMPLATE_CHARS = 100_000
 

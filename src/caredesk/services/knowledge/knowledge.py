@@ -26,9 +26,9 @@ from caredesk.domain.knowledge import (
     normalise_locale,
 )
 from caredesk.domain.search import IndexedText, SearchKind
-from caredesk.domain.templates import check_macro
 from caredesk.services.core.commands import command
 from caredesk.services.core.ports import TextFormats, UnitOfWork, UnitOfWorkFactory
+from caredesk.services.core.templates import check_macro
 from caredesk.services.knowledge.ports import ArticleFilter
 
 ARTICLE_FIELDS = frozenset(

@@ -1,7 +1,7 @@
 """Macros in the composer: the packaged ones and the knowledge base's, filled for one case.
 
-Filling happens here, in the sandbox of `domain/templates.py`, never in a page: a macro that
-cannot be filled is listed with its problem and the page renders as usual.
+Filling happens here, in the sandbox of `services/core/templates.py`, never in a page: a
+macro that cannot be filled is listed with its problem and the page renders as usual.
 """
 
 from __future__ import annotations
@@ -12,9 +12,9 @@ import structlog
 
 from caredesk.domain.agents import Agent
 from caredesk.domain.knowledge import Article
-from caredesk.domain.templates import FilledMacro, TemplateInvalid, fill_macro, fill_macros
 from caredesk.services.console.console import CaseScreen
 from caredesk.services.core.ports import TextFormats
+from caredesk.services.core.templates import FilledMacro, TemplateInvalid, fill_macro, fill_macros
 
 log = structlog.get_logger("caredesk.macros")
 
