@@ -12,7 +12,7 @@ import argparse
 import csv
 from pathlib import Path
 
-from caredesk.adapters.eval_files import read_labelled_csv
+from caredesk.cli.eval_files import read_labelled_csv
 from caredesk.domain.evaluation import LabelledText, stratified_split
 
 

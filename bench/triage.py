@@ -37,8 +37,8 @@ from _common import PG_DEFAULT, database, percentile, pg_answers, write_section
 from caredesk import demo
 from caredesk.adapters.db import models as m
 from caredesk.adapters.db.migrate import upgrade
-from caredesk.adapters.eval_files import read_labelled_csv
 from caredesk.bootstrap import Container, bootstrap, ensure_policy_in_force, wire_events
+from caredesk.cli.eval_files import read_labelled_csv
 from caredesk.domain.agents import SYSTEM
 from caredesk.domain.evaluation import LabelledText, sample_shots
 from caredesk.services.cases import cases

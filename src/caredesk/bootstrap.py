@@ -21,7 +21,7 @@ from caredesk.adapters.webhook_http import HttpWebhookSender, SocketResolver
 from caredesk.domain.attachments import AttachmentLimits
 from caredesk.domain.cases import CaseChanged, CaseOpened, MessageAdded
 from caredesk.domain.erasure import RetentionRules
-from caredesk.domain.errors import ValidationFailed
+from caredesk.domain.errors import DomainError, ErrorCode, ValidationFailed
 from caredesk.domain.events import Event
 from caredesk.domain.lifecycle import ScanThresholds
 from caredesk.domain.throttling import ThrottleRule
@@ -40,6 +40,7 @@ from caredesk.services.core.messagebus import Handler
 from caredesk.services.core.ports import Clock, PasswordHasher, TextFormats
 from caredesk.services.engine.grants import register_grant_notices
 from caredesk.services.knowledge import search, triage
+from caredesk.services.knowledge.ports import IntentTrainer
 from caredesk.services.knowledge.search import Semantic
 from caredesk.services.knowledge.triage import TriageEngine
 from caredesk.services.lifecycle import lifecycle
@@ -51,6 +52,7 @@ from caredesk.services.sla.sla import register_sla
 from caredesk.settings import Settings
 
 if TYPE_CHECKING:
+    from caredesk.adapters.db.replay import SqliteReplayDatabase
     from caredesk.adapters.mail.smtp_in import SmtpListener
 
 
@@ -387,6 +389,51 @@ def wire_knowledge(container: Container) -> None:
     container.triage.intents = ClassifierCache(EncoderIntentTrainer(embedder))
 
 
+def intent_trainer(settings: Settings) -> IntentTrainer:
+    """The intent trainer on the configured embedding model, for commands that train without
+    a desk; `model_unavailable` when the model does not load."""
+    from caredesk.adapters.embeddings import (
+        EmbeddingModelUnavailable,
+        set_model_threads,
+        shared_embedder,
+    )
+    from caredesk.adapters.intent import EncoderIntentTrainer
+
+    set_model_threads(settings.model_threads)
+    try:
+        return EncoderIntentTrainer(shared_embedder(settings.embedding_model_path))
+    except EmbeddingModelUnavailable as exc:
+        raise DomainError(str(exc), code=ErrorCode.MODEL_UNAVAILABLE) from exc
+
+
+# --- the database's schema -------------------------------------------------------------------
+
+
+def upgrade_database(container: Container, revision: str = "heads") -> tuple[str, ...]:
+    """Migrate the desk's database to `revision` (the latest by default); returns the
+    revisions it is at now."""
+    from caredesk.adapters.db.migrate import current_heads, upgrade
+
+    upgrade(container.engine, revision)
+    return current_heads(container.engine)
+
+
+def downgrade_database(container: Container, revision: str) -> tuple[str, ...]:
+    """Migrate the desk's database back to `revision` ('base' empties it); returns the
+    revisions it is at now."""
+    from caredesk.adapters.db.migrate import current_heads, downgrade
+
+    downgrade(container.engine, revision)
+    return current_heads(container.engine)
+
+
+def replay_database(container: Container) -> SqliteReplayDatabase:
+    """Snapshots and changed rows of a desk on SQLite in memory, for benchmark replays."""
+    from caredesk.adapters.db.replay import SqliteReplayDatabase
+
+    return SqliteReplayDatabase(container.engine)
+
+
 def ensure_policy_in_force(container: Container) -> None:
     """On a database with no policy yet, put the configured (or packaged default) one in force.
 
@@ -395,7 +442,6 @@ def ensure_policy_in_force(container: Container) -> None:
     from sqlalchemy import inspect
 
     from caredesk.domain.agents import SYSTEM
-    from caredesk.domain.errors import DomainError, ErrorCode
     from caredesk.services.engine import policy
 
     if "policy_versions" not in inspect(container.engine).get_table_names():

@@ -9,10 +9,10 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from caredesk.adapters.tau_retail_files import read_dir, write_dir
 from caredesk.bootstrap import Container
 from caredesk.cli.main import app
 from caredesk.conformance import tau_format as tau_retail
+from caredesk.conformance.tau_files import read_dir, write_dir
 from caredesk.domain.errors import DomainError, ErrorCode
 from tests.datasets import dataset, needs_dataset
 

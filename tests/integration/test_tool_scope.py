@@ -20,9 +20,9 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from caredesk.adapters.db.models import Base
-from caredesk.adapters.tau_retail_files import read_dir
 from caredesk.bootstrap import Container
 from caredesk.conformance import tau_format as tau_retail
+from caredesk.conformance.tau_files import read_dir
 from caredesk.domain.agents import SYSTEM, Role
 from caredesk.services.access import auth
 from caredesk.services.cases import cases

@@ -13,9 +13,9 @@ import anyio
 import pytest
 from fastapi.testclient import TestClient
 
-from caredesk.adapters.tau_retail_files import read_dir
 from caredesk.bootstrap import Container
 from caredesk.conformance import tau_format as tau_retail
+from caredesk.conformance.tau_files import read_dir
 from caredesk.domain.agents import SYSTEM, Role
 from caredesk.domain.orders import TransactionType
 from caredesk.services.access import auth

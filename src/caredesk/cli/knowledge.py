@@ -89,7 +89,7 @@ def kb_import(
     ],
 ) -> None:
     """Create or update articles (matched by slug). Exit 1 if any file or article is bad."""
-    from caredesk.adapters.article_files import ArticleFilesInvalid, read_path
+    from caredesk.cli.article_files import ArticleFilesInvalid, read_path
     from caredesk.services.knowledge import knowledge
 
     try:
@@ -131,7 +131,7 @@ def kb_export(
     ] = ExportFormat.JSONL,
 ) -> None:
     """Write every article and macro out; `caredesk kb import` reads the files back."""
-    from caredesk.adapters.article_files import write_jsonl, write_markdown
+    from caredesk.cli.article_files import write_jsonl, write_markdown
     from caredesk.services.knowledge import knowledge
 
     if format is ExportFormat.JSONL and out_path.is_dir():
@@ -183,8 +183,7 @@ def kb_embed() -> None:
 @contextmanager
 def _scratch_desk(*, semantic: bool) -> Iterator[Container]:
     """A desk on a throw-away SQLite database, migrated, with the configured model."""
-    from caredesk.adapters.db.migrate import upgrade
-    from caredesk.bootstrap import bootstrap
+    from caredesk.bootstrap import bootstrap, upgrade_database
 
     with tempfile.TemporaryDirectory(prefix="caredesk-eval-") as tmp:
         settings = Settings(
@@ -194,7 +193,7 @@ def _scratch_desk(*, semantic: bool) -> Iterator[Container]:
         )
         container = bootstrap(settings)
         try:
-            upgrade(container.engine)
+            upgrade_database(container)
             yield container
         finally:
             container.close()
@@ -226,7 +225,7 @@ def kb_eval(
     ] = False,
 ) -> None:
     """Index the documents in a scratch desk and measure its search on the queries."""
-    from caredesk.adapters.eval_files import read_documents, read_qrels, read_queries
+    from caredesk.cli.eval_files import read_documents, read_qrels, read_queries
     from caredesk.services.knowledge.evaluation import evaluate_retrieval
 
     try:
@@ -310,21 +309,6 @@ def _compare_fusion(
 # triage train / models / labels / eval
 
 
-def _trainer(settings: Settings) -> Any:
-    from caredesk.adapters.embeddings import (
-        EmbeddingModelUnavailable,
-        set_model_threads,
-        shared_embedder,
-    )
-    from caredesk.adapters.intent import EncoderIntentTrainer
-
-    set_model_threads(settings.model_threads)
-    try:
-        return EncoderIntentTrainer(shared_embedder(settings.embedding_model_path))
-    except EmbeddingModelUnavailable as exc:
-        raise _fail(str(exc)) from exc
-
-
 @triage_app.command("train")
 def triage_train(
     seed: Annotated[int, typer.Option(help="Seed for the training run.")] = 0,
@@ -397,7 +381,7 @@ def labels_import(
     path: Annotated[Path, typer.Argument(help="CSV with a header text,category.")],
 ) -> None:
     """Add labelled messages for the intent model (all or nothing)."""
-    from caredesk.adapters.eval_files import read_labelled_csv
+    from caredesk.cli.eval_files import read_labelled_csv
     from caredesk.services.knowledge import triage
 
     try:
@@ -427,7 +411,8 @@ def triage_eval(
     ] = False,
 ) -> None:
     """Train an intent model on one CSV and measure it on another."""
-    from caredesk.adapters.eval_files import read_labelled_csv
+    from caredesk.bootstrap import intent_trainer
+    from caredesk.cli.eval_files import read_labelled_csv
     from caredesk.services.knowledge.evaluation import evaluate_intents
 
     try:
@@ -438,7 +423,7 @@ def triage_eval(
         if missing:
             shown = ", ".join(repr(m) for m in missing[:5])
             raise _fail(f"{test} has {len(missing)} categories that {train} lacks: {shown}")
-        trainer = _trainer(Settings())
+        trainer = intent_trainer(Settings())
         with _progress() as progress:
             progress.add_task("training and predicting", total=None)
             result = evaluate_intents(trainer, train_set, test_set, shots=shots, seed=seed)

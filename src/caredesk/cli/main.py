@@ -105,21 +105,21 @@ def serve(
 @db_app.command("upgrade")
 def db_upgrade(revision: Annotated[str, typer.Argument()] = "heads") -> None:
     """Migrate the database to the latest schema (or REVISION)."""
-    from caredesk.adapters.db.migrate import current_heads, upgrade
+    from caredesk.bootstrap import upgrade_database
 
     with desk() as container:
-        upgrade(container.engine, revision)
-        out.print(f"database at revision {', '.join(current_heads(container.engine)) or 'base'}")
+        heads = upgrade_database(container, revision)
+        out.print(f"database at revision {', '.join(heads) or 'base'}")
 
 
 @db_app.command("downgrade")
 def db_downgrade(revision: Annotated[str, typer.Argument()]) -> None:
     """Migrate the database back to REVISION ('base' empties it)."""
-    from caredesk.adapters.db.migrate import current_heads, downgrade
+    from caredesk.bootstrap import downgrade_database
 
     with desk() as container:
-        downgrade(container.engine, revision)
-        out.print(f"database at revision {', '.join(current_heads(container.engine)) or 'base'}")
+        heads = downgrade_database(container, revision)
+        out.print(f"database at revision {', '.join(heads) or 'base'}")
 
 
 @demo_app.command("load")
@@ -329,11 +329,11 @@ def import_tau_retail(
     """Load users, products and orders in the tau-bench retail JSON format."""
     from rich.progress import Progress
 
-    from caredesk.adapters import tau_retail_files
+    from caredesk.conformance import tau_files
     from caredesk.conformance import tau_format as tau_retail
 
     with desk() as container, Progress(console=err, transient=True) as progress:
-        data = tau_retail_files.read_dir(directory)
+        data = tau_files.read_dir(directory)
         tasks: dict[str, TaskID] = {}
 
         def advance(kind: str, done: int, total: int) -> None:
@@ -352,12 +352,12 @@ def export_tau_retail(
     directory: Annotated[Path, typer.Argument(file_okay=False, help="Where to write the files.")],
 ) -> None:
     """Write users, products and orders in the tau-bench retail JSON format."""
-    from caredesk.adapters import tau_retail_files
+    from caredesk.conformance import tau_files
     from caredesk.conformance import tau_format as tau_retail
 
     with desk() as container:
         data = tau_retail.export_store(container.uow)
-        tau_retail_files.write_dir(directory, data)
+        tau_files.write_dir(directory, data)
         out.print(
             f"wrote {len(data.users)} users, {len(data.products)} products, "
             f"{len(data.orders)} orders to {directory}"

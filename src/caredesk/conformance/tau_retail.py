@@ -10,21 +10,16 @@ action's status, refusal code and rule.
 from __future__ import annotations
 
 import json
-import sqlite3
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
-from sqlalchemy import select
-
-from caredesk.adapters.db.migrate import upgrade
-from caredesk.adapters.db.models import CustomerRow, OrderRow, ProductRow, VariantRow
-from caredesk.adapters.tau_retail_files import read_dir
-from caredesk.bootstrap import bootstrap
+from caredesk.bootstrap import bootstrap, replay_database, upgrade_database
 from caredesk.conformance import tau_format as tau_retail
+from caredesk.conformance.tau_files import read_dir
 from caredesk.domain.agents import SYSTEM, Actor, Agent, Role
 from caredesk.domain.errors import ValidationFailed
 from caredesk.services.access import auth
@@ -64,6 +59,22 @@ class Summary:
                 self.codes[str(r["code"])] += 1
 
 
+class ReplayDatabase(Protocol):
+    """What a replay needs of its database beyond the services (`adapters/db/replay.py`)."""
+
+    def save(self) -> None: ...
+
+    def restore(self) -> None: ...
+
+    def close(self) -> None: ...
+
+    def changed_order_ids(self) -> list[str]: ...
+
+    def changed_customer_ids(self) -> set[str]: ...
+
+    def product_rows(self) -> dict[str, tuple[Any, ...]]: ...
+
+
 def load_tasks(path: Path) -> list[Json]:
     try:
         tasks = json.loads(path.read_text(encoding="utf-8"))
@@ -77,12 +88,8 @@ def load_tasks(path: Path) -> list[Json]:
 
 
 class Replayer:
-    """Imports the store once, keeps a snapshot, and restores it before each task.
-
-    The database is SQLite in memory; the snapshot is restored with SQLite's backup API,
-    so every task starts from exactly the imported store while the engine (and its
-    compiled-statement cache) lives on across tasks.
-    """
+    """Imports the store once into SQLite in memory, keeps a snapshot, and restores it
+    before each task, so every task starts from exactly the imported store."""
 
     def __init__(self, data_dir: Path, policy_text: str) -> None:
         self.store = read_dir(data_dir)
@@ -94,7 +101,7 @@ class Replayer:
         self.registry: Registry = build_registry()
         settings = Settings(database_url="sqlite://", log_level="error")
         self.container = bootstrap(settings, clock=_FixedClock())
-        upgrade(self.container.engine)
+        upgrade_database(self.container)
         policy.load_policy(self.container.uow(), SYSTEM, NOW, policy_text)
         tau_retail.import_store(self.container.uow, NOW, self.store)
         with self.container.uow() as uow:
@@ -103,12 +110,12 @@ class Replayer:
             uow.commit()
         assert agent.id is not None
         self.agent_id = agent.id
-        self.products = self._product_rows()
-        self.snapshot = sqlite3.connect(":memory:")
-        self._copy(into_snapshot=True)
+        self.database: ReplayDatabase = replay_database(self.container)
+        self.products = self.database.product_rows()
+        self.database.save()
 
     def close(self) -> None:
-        self.snapshot.close()
+        self.database.close()
         self.container.close()
 
     def __enter__(self) -> Replayer:
@@ -116,18 +123,6 @@ class Replayer:
 
     def __exit__(self, *_exc: object) -> None:
         self.close()
-
-    def _copy(self, *, into_snapshot: bool) -> None:
-        raw = self.container.engine.raw_connection()
-        try:
-            live = raw.driver_connection
-            assert isinstance(live, sqlite3.Connection)
-            if into_snapshot:
-                live.backup(self.snapshot)
-            else:
-                self.snapshot.backup(live)
-        finally:
-            raw.close()
 
     def _verified_agent(self, user_id: str) -> Actor:
         """An agent's token limited to the retail tools, bound by verifying the user's email,
@@ -150,7 +145,7 @@ class Replayer:
         return auth.authenticate_token(self.container.uow(), issued.secret, now)
 
     def replay(self, index: int, task: Json, *, confirmed: bool = True) -> Json:
-        self._copy(into_snapshot=False)
+        self.database.restore()
         actor = self._verified_agent(str(task["user_id"]))
         results: list[Json] = []
         for step, action in enumerate(task["actions"]):
@@ -176,17 +171,6 @@ class Replayer:
             )
         return {"task": index, "results": results, "changed": self.changed()}
 
-    def _product_rows(self) -> dict[str, tuple[Any, ...]]:
-        """Each product's stored rows (its own and its variants'), to spot a changed one."""
-        rows: dict[str, list[Any]] = {}
-        with self.container.engine.connect() as conn:
-            for product in conn.execute(select(ProductRow.__table__)):
-                rows.setdefault(product.id, []).append(tuple(product))
-            variants = select(VariantRow.__table__).order_by(VariantRow.id)
-            for variant in conn.execute(variants):
-                rows.setdefault(variant.product_id, []).append(tuple(variant))
-        return {k: tuple(v) for k, v in rows.items()}
-
     def changed(self) -> Json:
         """Every record whose export differs from the import.
 
@@ -195,14 +179,9 @@ class Replayer:
         any of its stored rows differs from the imported ones. `changed_by_full_export`
         computes the same from a whole export, slowly, to check this shortcut.
         """
-        with self.container.engine.connect() as conn:
-            order_ids = [
-                r[0] for r in conn.execute(select(OrderRow.id).where(OrderRow.version > 1))
-            ]
-            user_ids = {
-                r[0] for r in conn.execute(select(CustomerRow.id).where(CustomerRow.version > 1))
-            }
-        now_rows = self._product_rows()
+        order_ids = self.database.changed_order_ids()
+        user_ids = self.database.changed_customer_ids()
+        now_rows = self.database.product_rows()
         product_ids = {
             k for k in {*now_rows, *self.products} if now_rows.get(k) != self.products.get(k)
         }
