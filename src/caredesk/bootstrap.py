@@ -157,7 +157,7 @@ def text_formats() -> TextFormats:
     return DeskFormats()
 
 
-# --- the settings each service needs, bound once ------------------------------------------
+# --- the settings each service needs, bound once -----------------------------------------------
 
 
 def lifecycle_options(settings: Settings) -> lifecycle.LifecycleOptions:
@@ -238,7 +238,7 @@ def worker_options(settings: Settings) -> WorkerOptions:
     )
 
 
-# --- wiring ----------------------------------------------------------------------------------
+# --- wiring ------------------------------------------------------------------------------------
 
 
 def wire_events(container: Container) -> None:
@@ -406,7 +406,7 @@ def intent_trainer(settings: Settings) -> IntentTrainer:
         raise DomainError(str(exc), code=ErrorCode.MODEL_UNAVAILABLE) from exc
 
 
-# --- the database's schema -------------------------------------------------------------------
+# --- the database ------------------------------------------------------------------------------
 
 
 def upgrade_database(container: Container, revision: str = "heads") -> tuple[str, ...]:

@@ -75,7 +75,7 @@ def test_the_check_sees_a_door_opened_by_hand(code: str) -> None:
     assert _violations(ast.parse(code))
 
 
-# --- the domain imports the standard library and pydantic only ------------------------------
+# --- the domain imports the standard library and pydantic only ---------------------------------
 
 DOMAIN_MAY_IMPORT = frozenset({"pydantic"})
 
@@ -138,7 +138,7 @@ def test_the_check_lets_the_domain_use_what_it_may() -> None:
     assert _beyond_the_domain(ast.parse(code)) == []
 
 
-# --- every part of caredesk is in a contract -------------------------------------------------
+# --- every part of caredesk is in a contract ---------------------------------------------------
 
 
 def _top_level_modules() -> list[str]:
