@@ -15,7 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm.exc import StaleDataError
 
 from caredesk.adapters.db import models as m
-from caredesk.adapters.db.repositories import SqlCaseRepository
+from caredesk.adapters.db.cases_repo import SqlCaseRepository
 from caredesk.adapters.mail.parse import parse_mail
 from caredesk.bootstrap import Container
 from caredesk.domain.agents import SYSTEM, Role

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from decimal import Decimal
 
 from sqlalchemy import ColumnElement, Subquery, func, select
 from sqlalchemy.orm import Session as OrmSession
 
 from caredesk.adapters.db import models as m
+from caredesk.adapters.db.case_filters import case_conditions
 from caredesk.adapters.db.mapping import case_from_row, order_from_row
-from caredesk.adapters.db.search import case_text_condition
+from caredesk.adapters.db.types import aware_utc
 from caredesk.domain.cases import Case, MessageKind
 from caredesk.domain.grants import ApprovalStatus, GrantStatus
 from caredesk.domain.ledger import GOODWILL_PREFIX, REFUNDS_ACCOUNT
@@ -19,43 +20,12 @@ from caredesk.services.console.ports import CaseTiming, GrantFact, OrderSummary
 from caredesk.services.core.ports import CaseFilter
 
 
-def _aware(value: datetime | str | None) -> datetime | None:
-    """SQLite hands back aggregates of timestamps as naive text; the desk speaks UTC."""
-    if value is None:
-        return None
-    if isinstance(value, str):
-        value = datetime.fromisoformat(value)
-    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
-
-
 class SqlConsoleQueries:
     def __init__(self, session: OrmSession) -> None:
         self.session = session
 
     def _case_conditions(self, filters: CaseFilter) -> list[ColumnElement[bool]]:
-        conditions: list[ColumnElement[bool]] = []
-        if filters.status:
-            conditions.append(m.CaseRow.status.in_([s.value for s in filters.status]))
-        if filters.unassigned:
-            conditions.append(m.CaseRow.assignee_id.is_(None))
-        elif filters.assignee_id is not None:
-            conditions.append(m.CaseRow.assignee_id == filters.assignee_id)
-        if filters.team_id is not None:
-            conditions.append(m.CaseRow.team_id == filters.team_id)
-        if filters.customer_id is not None:
-            conditions.append(m.CaseRow.customer_id == filters.customer_id)
-        if filters.updated_since is not None:
-            conditions.append(m.CaseRow.updated_at >= filters.updated_since)
-        if filters.tag is not None:
-            conditions.append(
-                m.CaseRow.id.in_(
-                    select(m.CaseTagRow.case_id).where(m.CaseTagRow.tag == filters.tag.lower())
-                )
-            )
-        if filters.text:
-            dialect = self.session.get_bind().dialect.name
-            conditions.append(case_text_condition(dialect, filters.text))
-        return conditions
+        return case_conditions(filters, self.session.get_bind().dialect.name)
 
     def count_cases(self, filters: CaseFilter) -> int:
         stmt = select(func.count()).select_from(m.CaseRow).where(*self._case_conditions(filters))
@@ -111,7 +81,7 @@ class SqlConsoleQueries:
             OrderSummary(
                 order_id,
                 status,
-                _aware(placed),
+                aware_utc(placed),
                 Decimal(total or 0).quantize(Decimal("0.01")),
                 date.fromisoformat(due) if isinstance(due, str) else due,
             )
@@ -149,7 +119,7 @@ class SqlConsoleQueries:
             return {}
         due = self._due()
         rows = self.session.execute(select(due).where(due.c.case_id.in_(case_ids)))
-        return {case_id: at for case_id, at in ((r[0], _aware(r[1])) for r in rows) if at}
+        return {case_id: at for case_id, at in ((r[0], aware_utc(r[1])) for r in rows) if at}
 
     def cases_by_due(
         self, filters: CaseFilter, limit: int, offset: int, due_before: datetime | None
@@ -180,7 +150,7 @@ class SqlConsoleQueries:
         ).scalars()
         counts: dict[date, int] = {}
         for created in rows:
-            day = (_aware(created) or since).date()
+            day = (aware_utc(created) or since).date()
             counts[day] = counts.get(day, 0) + 1
         return sorted(counts.items())
 
@@ -210,9 +180,9 @@ class SqlConsoleQueries:
         )
         timings = []
         for created, replied, solved, level in rows:
-            created_at = _aware(created)
+            created_at = aware_utc(created)
             assert created_at is not None
-            timings.append(CaseTiming(created_at, _aware(replied), _aware(solved), level))
+            timings.append(CaseTiming(created_at, aware_utc(replied), aware_utc(solved), level))
         return timings
 
     @staticmethod
@@ -235,7 +205,7 @@ class SqlConsoleQueries:
         )
         facts = []
         for remedy_ids, cost, level, executed in rows:
-            executed_at = _aware(executed)
+            executed_at = aware_utc(executed)
             assert executed_at is not None
             facts.append(GrantFact(list(remedy_ids), Decimal(cost), int(level), executed_at))
         return facts
@@ -266,7 +236,7 @@ class SqlConsoleQueries:
         )
         outcomes = []
         for completed, breached in rows:
-            decided = _aware(breached) or _aware(completed)
+            decided = aware_utc(breached) or aware_utc(completed)
             assert decided is not None
             outcomes.append((decided.date(), breached is None))
         return outcomes

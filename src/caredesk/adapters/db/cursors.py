@@ -1,13 +1,21 @@
-"""Opaque cursors for keyset pagination."""
+"""Keyset pagination: opaque cursors for the API, and walks over a table in key order."""
 
 from __future__ import annotations
 
 import base64
 import json
+from collections.abc import Iterator
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
+
+from sqlalchemy import Select
+from sqlalchemy.orm import InstrumentedAttribute
+from sqlalchemy.orm import Session as OrmSession
 
 from caredesk.domain.errors import DomainError, ErrorCode
+
+R = TypeVar("R")
+WALK_CHUNK = 500
 
 
 def encode_cursor(*values: Any) -> str:
@@ -56,3 +64,21 @@ def cursor_time(value: Any) -> datetime:
     if moment.tzinfo is None:
         raise _foreign()
     return moment
+
+
+def walk(
+    session: OrmSession,
+    query: Select[R],
+    key: InstrumentedAttribute[int],
+    *,
+    after: int = 0,
+    chunk: int = WALK_CHUNK,
+) -> Iterator[R]:
+    """The rows `query` selects, by ascending `key` from `after` on, read a chunk at a time:
+    a walk over a large table never holds it all, and a caller that stops early reads no more."""
+    while True:
+        rows = list(session.scalars(query.where(key > after).order_by(key).limit(chunk)))
+        if not rows:
+            return
+        yield from rows
+        after = getattr(rows[-1], key.key)

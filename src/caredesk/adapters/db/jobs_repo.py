@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from sqlalchemy import and_, func, or_, select, update
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session as OrmSession
 
 from caredesk.adapters.db import models as m
+from caredesk.adapters.db.conflicts import insert_or_find
 from caredesk.domain.jobs import Job, JobState
 
 
@@ -56,15 +56,9 @@ class SqlJobRepository:
             self.session.add(row)
             self.session.flush()
         else:
-            # Another transaction may insert the same key between our read and write; a
-            # savepoint keeps the caller's transaction alive when that race is lost.
-            try:
-                with self.session.begin_nested():
-                    self.session.add(row)
-            except IntegrityError:
-                existing = self._id_for_key(job.key)
-                if existing is None:
-                    raise
+            key = job.key
+            existing = insert_or_find(self.session, row, lambda: self._id_for_key(key))
+            if existing is not None:
                 return existing
         job.id = row.id
         return row.id
@@ -145,11 +139,12 @@ class SqlJobRepository:
 
     def claim_timer(self, name: str, every: timedelta, now: datetime) -> bool:
         if self.session.get(m.JobTimerRow, name) is None:
-            try:
-                with self.session.begin_nested():
-                    self.session.add(m.JobTimerRow(name=name, next_run_at=now))
-            except IntegrityError:
-                pass  # another worker registered it first; the claim below decides
+            # Another worker may register it first; the claim below decides either way.
+            insert_or_find(
+                self.session,
+                m.JobTimerRow(name=name, next_run_at=now),
+                lambda: self.session.get(m.JobTimerRow, name),
+            )
         result = self.session.execute(
             update(m.JobTimerRow)
             .where(m.JobTimerRow.name == name, m.JobTimerRow.next_run_at <= now)

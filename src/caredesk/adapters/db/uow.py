@@ -6,12 +6,25 @@ from collections.abc import Iterator
 from typing import Any, Self
 
 from sqlalchemy import Engine
-from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session as OrmSession
 from sqlalchemy.orm import sessionmaker
-from sqlalchemy.orm.exc import StaleDataError
 
+from caredesk.adapters.db.access_repo import (
+    SqlAgentRepository,
+    SqlSessionRepository,
+    SqlTeamRepository,
+    SqlTokenRepository,
+)
+from caredesk.adapters.db.cases_repo import SqlCaseRepository
+from caredesk.adapters.db.conflicts import retryable
 from caredesk.adapters.db.console_queries import SqlConsoleQueries
+from caredesk.adapters.db.core_repo import SqlAuditLog, SqlBlobStore, SqlIdempotencyStore
+from caredesk.adapters.db.customers_repo import (
+    SqlCustomerRepository,
+    SqlOrderRepository,
+    SqlProductRepository,
+)
 from caredesk.adapters.db.engine import READ_ONLY_OPTION
 from caredesk.adapters.db.erasure_repo import SqlErasureStore
 from caredesk.adapters.db.grants_repo import (
@@ -21,56 +34,19 @@ from caredesk.adapters.db.grants_repo import (
     SqlPolicyRepository,
 )
 from caredesk.adapters.db.jobs_repo import SqlJobRepository
-from caredesk.adapters.db.knowledge_repo import (
-    SqlArticleRepository,
-    SqlKnownIssueRepository,
-    SqlSearchIndexRepository,
-    SqlTriageRepository,
-)
+from caredesk.adapters.db.knowledge_repo import SqlArticleRepository, SqlKnownIssueRepository
 from caredesk.adapters.db.lifecycle_repo import SqlLifecycleRepository
 from caredesk.adapters.db.mail_repo import SqlMailRepository, SqlOutboxRepository
 from caredesk.adapters.db.portal_repo import SqlPortalRepository
-from caredesk.adapters.db.repositories import (
-    SqlAgentRepository,
-    SqlAuditLog,
-    SqlBlobStore,
-    SqlCaseRepository,
-    SqlCustomerRepository,
-    SqlIdempotencyStore,
-    SqlOrderRepository,
-    SqlProductRepository,
-    SqlSessionRepository,
-    SqlTeamRepository,
-    SqlTokenRepository,
-)
+from caredesk.adapters.db.search_index_repo import SqlSearchIndexRepository
 from caredesk.adapters.db.sla_repo import SqlSlaRepository
 from caredesk.adapters.db.throttle_repo import SqlThrottleRepository
+from caredesk.adapters.db.triage_repo import SqlTriageRepository
 from caredesk.adapters.db.webhooks_repo import SqlWebhookRepository
 from caredesk.adapters.formats import DeskFormats
 from caredesk.domain.events import Event
 from caredesk.services.core.messagebus import EventBus
-from caredesk.services.core.ports import RetryableConflict, TextFormats
-
-# PostgreSQL's SQLSTATEs for "run the transaction again": serialization_failure, deadlock.
-RETRY_SQLSTATES = frozenset({"40001", "40P01"})
-
-
-def _retryable(exc: BaseException) -> RetryableConflict | None:
-    """The conflict a concurrent transaction caused, as an error the command may retry."""
-    if isinstance(exc, StaleDataError):
-        # `conflict`, not `version_conflict`: that one means the version the client sent.
-        return RetryableConflict(
-            "the record was changed by someone else at the same moment; try again"
-        )
-    if isinstance(exc, IntegrityError):
-        # Two inserts that took the same key at once; run again, the second finds the first.
-        return RetryableConflict("the change conflicts with data already stored")
-    if isinstance(exc, DBAPIError):
-        sqlstate = getattr(exc.orig, "sqlstate", None)
-        if sqlstate in RETRY_SQLSTATES or isinstance(exc, OperationalError):
-            # SQLite reports a lost write lock race as an OperationalError too.
-            return RetryableConflict("the database is busy; try again")
-    return None
+from caredesk.services.core.ports import TextFormats
 
 
 class SqlAlchemyUnitOfWork:
@@ -126,7 +102,7 @@ class SqlAlchemyUnitOfWork:
             self.session.close()
             self.session = None
             self._published = []
-        conflict = _retryable(exc) if exc is not None else None
+        conflict = retryable(exc) if exc is not None else None
         if conflict is not None:
             raise conflict from exc
 
@@ -147,7 +123,7 @@ class SqlAlchemyUnitOfWork:
         try:
             self.session.commit()
         except DBAPIError as exc:
-            conflict = _retryable(exc)
+            conflict = retryable(exc)
             if conflict is None:
                 raise
             raise conflict from exc

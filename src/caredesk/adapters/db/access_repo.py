@@ -1,0 +1,174 @@
+"""Repositories for agents, teams, API tokens and console sessions."""
+
+from __future__ import annotations
+
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.orm import Session as OrmSession
+
+from caredesk.adapters.db import mapping
+from caredesk.adapters.db import models as m
+from caredesk.domain.agents import Agent, Team
+from caredesk.domain.tokens import ApiToken, Session
+
+
+class SqlAgentRepository:
+    def __init__(self, session: OrmSession) -> None:
+        self.session = session
+
+    def _team_ids(self, agent_id: int) -> list[int]:
+        return list(
+            self.session.scalars(
+                select(m.AgentTeamRow.team_id)
+                .where(m.AgentTeamRow.agent_id == agent_id)
+                .order_by(m.AgentTeamRow.team_id)
+            )
+        )
+
+    def add(self, agent: Agent) -> None:
+        row = m.AgentRow(created_at=func.now())
+        self._copy(agent, row)
+        self.session.add(row)
+        self.session.flush()
+        agent.id = row.id
+        self._set_teams(row.id, agent.team_ids)
+
+    def _copy(self, agent: Agent, row: m.AgentRow) -> None:
+        row.email = agent.email
+        row.name = agent.name
+        row.role = agent.role.value
+        row.password_hash = agent.password_hash
+        row.active = agent.active
+        row.time_zone = agent.time_zone
+
+    def _set_teams(self, agent_id: int, team_ids: list[int]) -> None:
+        self.session.execute(delete(m.AgentTeamRow).where(m.AgentTeamRow.agent_id == agent_id))
+        self.session.add_all([m.AgentTeamRow(agent_id=agent_id, team_id=t) for t in team_ids])
+        self.session.flush()
+
+    def get(self, agent_id: int) -> Agent | None:
+        row = self.session.get(m.AgentRow, agent_id)
+        return mapping.agent_from_row(row, self._team_ids(row.id)) if row else None
+
+    def get_by_email(self, email: str) -> Agent | None:
+        row = self.session.scalar(
+            select(m.AgentRow).where(func.lower(m.AgentRow.email) == email.strip().lower())
+        )
+        return mapping.agent_from_row(row, self._team_ids(row.id)) if row else None
+
+    def save(self, agent: Agent) -> None:
+        assert agent.id is not None
+        row = self.session.get(m.AgentRow, agent.id)
+        assert row is not None
+        self._copy(agent, row)
+        self._set_teams(agent.id, agent.team_ids)
+
+    def all(self) -> list[Agent]:
+        memberships: dict[int, list[int]] = {}
+        for agent_id, team_id in self.session.execute(
+            select(m.AgentTeamRow.agent_id, m.AgentTeamRow.team_id).order_by(m.AgentTeamRow.team_id)
+        ):
+            memberships.setdefault(agent_id, []).append(team_id)
+        rows = self.session.scalars(select(m.AgentRow).order_by(m.AgentRow.id))
+        return [mapping.agent_from_row(r, memberships.get(r.id, [])) for r in rows]
+
+
+class SqlTeamRepository:
+    def __init__(self, session: OrmSession) -> None:
+        self.session = session
+
+    def add(self, team: Team) -> None:
+        row = m.TeamRow(name=team.name)
+        self.session.add(row)
+        self.session.flush()
+        team.id = row.id
+
+    def get(self, team_id: int) -> Team | None:
+        row = self.session.get(m.TeamRow, team_id)
+        return mapping.team_from_row(row) if row else None
+
+    def get_by_name(self, name: str) -> Team | None:
+        row = self.session.scalar(select(m.TeamRow).where(m.TeamRow.name == name))
+        return mapping.team_from_row(row) if row else None
+
+    def all(self) -> list[Team]:
+        return [
+            mapping.team_from_row(r)
+            for r in self.session.scalars(select(m.TeamRow).order_by(m.TeamRow.name))
+        ]
+
+
+class SqlTokenRepository:
+    def __init__(self, session: OrmSession) -> None:
+        self.session = session
+
+    def add(self, token: ApiToken) -> None:
+        row = m.ApiTokenRow(
+            name=token.name,
+            token_hash=token.token_hash,
+            prefix=token.prefix,
+            role=token.role.value,
+            agent_id=token.agent_id,
+            created_at=token.created_at,
+            expires_at=token.expires_at,
+            customer_id=token.customer_id,
+            tools=token.tools,
+            rate_limit=str(token.rate_limit) if token.rate_limit else None,
+        )
+        self.session.add(row)
+        self.session.flush()
+        token.id = row.id
+
+    def get(self, token_id: int) -> ApiToken | None:
+        row = self.session.get(m.ApiTokenRow, token_id)
+        return mapping.token_from_row(row) if row else None
+
+    def get_by_hash(self, token_hash: str) -> ApiToken | None:
+        row = self.session.scalar(
+            select(m.ApiTokenRow).where(m.ApiTokenRow.token_hash == token_hash)
+        )
+        return mapping.token_from_row(row) if row else None
+
+    def save(self, token: ApiToken) -> None:
+        self.session.execute(
+            update(m.ApiTokenRow)
+            .where(m.ApiTokenRow.id == token.id)
+            .values(
+                name=token.name,
+                revoked_at=token.revoked_at,
+                expires_at=token.expires_at,
+                last_used_at=token.last_used_at,
+                # A binding, once made, is never replaced, even by a concurrent save.
+                customer_id=func.coalesce(m.ApiTokenRow.customer_id, token.customer_id),
+            )
+        )
+
+    def all(self) -> list[ApiToken]:
+        rows = self.session.scalars(select(m.ApiTokenRow).order_by(m.ApiTokenRow.id))
+        return [mapping.token_from_row(r) for r in rows]
+
+
+class SqlSessionRepository:
+    def __init__(self, session: OrmSession) -> None:
+        self.session = session
+
+    def add(self, session: Session) -> None:
+        row = m.SessionRow(
+            token_hash=session.token_hash,
+            agent_id=session.agent_id,
+            created_at=session.created_at,
+            expires_at=session.expires_at,
+        )
+        self.session.add(row)
+        self.session.flush()
+        session.id = row.id
+
+    def get_by_hash(self, token_hash: str) -> Session | None:
+        row = self.session.scalar(select(m.SessionRow).where(m.SessionRow.token_hash == token_hash))
+        return mapping.session_from_row(row) if row else None
+
+    def save(self, session: Session) -> None:
+        self.session.execute(
+            update(m.SessionRow)
+            .where(m.SessionRow.id == session.id)
+            .values(expires_at=session.expires_at, revoked_at=session.revoked_at)
+        )

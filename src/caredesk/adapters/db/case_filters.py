@@ -1,0 +1,35 @@
+"""The WHERE clauses a `CaseFilter` stands for, shared by the case list and the console's counts."""
+
+from __future__ import annotations
+
+from sqlalchemy import ColumnElement, select
+
+from caredesk.adapters.db import models as m
+from caredesk.adapters.db.search import case_text_condition
+from caredesk.services.core.ports import CaseFilter
+
+
+def case_conditions(filters: CaseFilter, dialect: str) -> list[ColumnElement[bool]]:
+    """Every condition `filters` sets, over `cases`; `dialect` picks the full-text search."""
+    conditions: list[ColumnElement[bool]] = []
+    if filters.status:
+        conditions.append(m.CaseRow.status.in_([s.value for s in filters.status]))
+    if filters.unassigned:
+        conditions.append(m.CaseRow.assignee_id.is_(None))
+    elif filters.assignee_id is not None:
+        conditions.append(m.CaseRow.assignee_id == filters.assignee_id)
+    if filters.team_id is not None:
+        conditions.append(m.CaseRow.team_id == filters.team_id)
+    if filters.customer_id is not None:
+        conditions.append(m.CaseRow.customer_id == filters.customer_id)
+    if filters.updated_since is not None:
+        conditions.append(m.CaseRow.updated_at >= filters.updated_since)
+    if filters.tag is not None:
+        conditions.append(
+            m.CaseRow.id.in_(
+                select(m.CaseTagRow.case_id).where(m.CaseTagRow.tag == filters.tag.lower())
+            )
+        )
+    if filters.text:
+        conditions.append(case_text_condition(dialect, filters.text))
+    return conditions

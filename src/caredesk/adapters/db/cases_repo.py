@@ -1,0 +1,96 @@
+"""The case repository: cases, their messages, and the lists of cases."""
+
+from __future__ import annotations
+
+from sqlalchemy import and_, or_, select, tuple_
+from sqlalchemy.orm import Session as OrmSession
+
+from caredesk.adapters.db import mapping
+from caredesk.adapters.db import models as m
+from caredesk.adapters.db.case_filters import case_conditions
+from caredesk.adapters.db.conflicts import version_conflict
+from caredesk.adapters.db.cursors import cursor_int, cursor_time, decode_cursor, encode_cursor
+from caredesk.domain.cases import Case, Message
+from caredesk.services.core.ports import (
+    CaseFilter,
+    Page,
+)
+
+
+class SqlCaseRepository:
+    def __init__(self, session: OrmSession) -> None:
+        self.session = session
+        # The cases written in this unit of work, whose events it hands to the handlers.
+        self.seen: list[Case] = []
+
+    def _seen(self, case: Case) -> None:
+        if not any(known is case for known in self.seen):
+            self.seen.append(case)
+
+    def add(self, case: Case) -> None:
+        self._seen(case)
+        row = m.CaseRow(tags=[])
+        mapping.case_onto_row(case, row)
+        self.session.add(row)
+        self.session.flush()
+        case.id = row.id
+        case.version = row.version
+
+    def get(self, case_id: int) -> Case | None:
+        row = self.session.get(m.CaseRow, case_id)
+        return mapping.case_from_row(row) if row else None
+
+    def get_for_change(self, case_id: int) -> Case | None:
+        # FOR UPDATE on PostgreSQL; SQLite renders none, its writer holds the whole database.
+        row = self.session.get(m.CaseRow, case_id, with_for_update=True)
+        return mapping.case_from_row(row) if row else None
+
+    def save(self, case: Case) -> None:
+        self._seen(case)
+        row = self.session.get(m.CaseRow, case.id)
+        assert row is not None
+        if row.version != case.version:
+            raise version_conflict("case", case.id, case.version, row.version)
+        mapping.case_onto_row(case, row)
+        self.session.flush()
+        case.version = row.version
+
+    def find(self, filters: CaseFilter, limit: int, cursor: str | None) -> Page[Case]:
+        stmt = select(m.CaseRow)
+        dialect = self.session.get_bind().dialect.name
+        conditions = case_conditions(filters, dialect)
+        if cursor:
+            after_updated, after_id = decode_cursor(cursor, 2)
+            after_at = cursor_time(after_updated)
+            after_key = cursor_int(after_id)
+            conditions.append(
+                tuple_(m.CaseRow.updated_at, m.CaseRow.id) < tuple_(after_at, after_key)
+                if dialect != "sqlite"
+                else or_(
+                    m.CaseRow.updated_at < after_at,
+                    and_(m.CaseRow.updated_at == after_at, m.CaseRow.id < after_key),
+                )
+            )
+        stmt = (
+            stmt.where(*conditions)
+            .order_by(m.CaseRow.updated_at.desc(), m.CaseRow.id.desc())
+            .limit(limit + 1)
+        )
+        rows = list(self.session.scalars(stmt))
+        next_cursor = None
+        if len(rows) > limit:
+            last = rows[limit - 1]
+            next_cursor = encode_cursor(last.updated_at.isoformat(), last.id)
+        return Page([mapping.case_from_row(r) for r in rows[:limit]], next_cursor)
+
+    def add_message(self, message: Message) -> None:
+        row = mapping.message_to_row(message)
+        self.session.add(row)
+        self.session.flush()
+        message.id = row.id
+
+    def messages(self, case_id: int) -> list[Message]:
+        rows = self.session.scalars(
+            select(m.MessageRow).where(m.MessageRow.case_id == case_id).order_by(m.MessageRow.id)
+        )
+        return [mapping.message_from_row(r) for r in rows]

@@ -1,0 +1,244 @@
+"""Repositories for customers, the catalogue and orders."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from decimal import Decimal
+
+from sqlalchemy import exists, func, or_, select
+from sqlalchemy.orm import InstrumentedAttribute
+from sqlalchemy.orm import Session as OrmSession
+from sqlalchemy.orm.attributes import flag_modified
+
+from caredesk.adapters.db import mapping
+from caredesk.adapters.db import models as m
+from caredesk.adapters.db.conflicts import version_conflict
+from caredesk.adapters.db.cursors import cursor_int, decode_cursor, encode_cursor, walk
+from caredesk.adapters.db.search import escape_like
+from caredesk.adapters.db.types import aware_utc
+from caredesk.domain.catalog import Product, Variant
+from caredesk.domain.customers import Customer
+from caredesk.domain.orders import Order, OrderStatus
+from caredesk.domain.policy.value import OrderHistory
+from caredesk.services.core.ports import (
+    Page,
+)
+
+
+def _next_seq(session: OrmSession, column: InstrumentedAttribute[int]) -> int:
+    return int(session.scalar(select(func.coalesce(func.max(column), 0))) or 0) + 1
+
+
+def _next_customer_number(session: OrmSession) -> int:
+    if session.get_bind().dialect.name == "postgresql":
+        # Two customers created at once (an API call, mail from a new sender) would both read
+        # the same highest number; a sequence hands each its own, and never rolls back.
+        return int(session.execute(m.CUSTOMER_NUMBERS.next_value().select()).scalar_one())
+    # SQLite: a writing transaction holds the one write lock from BEGIN IMMEDIATE on.
+    return _next_seq(session, m.CustomerRow.seq)
+
+
+class SqlCustomerRepository:
+    def __init__(self, session: OrmSession) -> None:
+        self.session = session
+
+    def add(self, customer: Customer) -> None:
+        assert customer.created_at is not None
+        row = m.CustomerRow(
+            id=customer.id,
+            seq=_next_customer_number(self.session),
+            created_at=customer.created_at,
+            emails=[],
+            payment_methods=[],
+        )
+        mapping.customer_onto_row(customer, row)
+        self.session.add(row)
+        self.session.flush()
+        customer.version = row.version
+
+    def _row(self, customer_id: str) -> m.CustomerRow | None:
+        return self.session.get(m.CustomerRow, customer_id)
+
+    def get(self, customer_id: str) -> Customer | None:
+        row = self._row(customer_id)
+        return mapping.customer_from_row(row) if row else None
+
+    def save(self, customer: Customer) -> None:
+        row = self._row(customer.id)
+        assert row is not None
+        if row.version != customer.version:
+            raise version_conflict("customer", customer.id, customer.version, row.version)
+        mapping.customer_onto_row(customer, row)
+        # A balance or an email lives in a child row; the customer's version must move too.
+        flag_modified(row, "phones")
+        self.session.flush()
+        customer.version = row.version
+
+    def delete(self, customer_id: str) -> None:
+        row = self._row(customer_id)
+        if row is not None:
+            self.session.delete(row)
+            self.session.flush()
+
+    def email_owner(self, email: str) -> str | None:
+        return self.session.scalar(
+            select(m.CustomerEmailRow.customer_id).where(m.CustomerEmailRow.email == email)
+        )
+
+    def has_history(self, customer_id: str) -> bool:
+        return bool(
+            self.session.scalar(
+                select(
+                    or_(
+                        exists().where(m.OrderRow.customer_id == customer_id),
+                        exists().where(m.CaseRow.customer_id == customer_id),
+                    )
+                )
+            )
+        )
+
+    def search(self, query: str | None, limit: int, cursor: str | None) -> Page[Customer]:
+        stmt = select(m.CustomerRow).order_by(m.CustomerRow.seq)
+        if query:
+            needle = query.strip().lower()
+            like = f"%{escape_like(needle)}%"
+            email_match = select(m.CustomerEmailRow.customer_id).where(
+                func.lower(m.CustomerEmailRow.email).like(like, escape="\\")
+            )
+            stmt = stmt.where(
+                or_(
+                    m.CustomerRow.name_key.like(like, escape="\\"),
+                    m.CustomerRow.id.in_(email_match),
+                    m.CustomerRow.id == query.strip(),
+                )
+            )
+        if cursor:
+            (after,) = decode_cursor(cursor, 1)
+            stmt = stmt.where(m.CustomerRow.seq > cursor_int(after))
+        rows = list(self.session.scalars(stmt.limit(limit + 1)))
+        next_cursor = encode_cursor(rows[limit - 1].seq) if len(rows) > limit else None
+        return Page([mapping.customer_from_row(r) for r in rows[:limit]], next_cursor)
+
+    def iterate(self) -> Iterator[Customer]:
+        for row in walk(self.session, select(m.CustomerRow), m.CustomerRow.seq):
+            yield mapping.customer_from_row(row)
+
+
+class SqlProductRepository:
+    def __init__(self, session: OrmSession) -> None:
+        self.session = session
+
+    def add(self, product: Product) -> None:
+        row = m.ProductRow(
+            id=product.id, seq=_next_seq(self.session, m.ProductRow.seq), variants=[]
+        )
+        mapping.product_onto_row(product, row)
+        self.session.add(row)
+        self.session.flush()
+
+    def get(self, product_id: str) -> Product | None:
+        row = self.session.get(m.ProductRow, product_id)
+        return mapping.product_from_row(row) if row else None
+
+    def save(self, product: Product) -> None:
+        row = self.session.get(m.ProductRow, product.id)
+        assert row is not None
+        mapping.product_onto_row(product, row)
+        self.session.flush()
+
+    def get_variant(self, variant_id: str) -> Variant | None:
+        row = self.session.get(m.VariantRow, variant_id)
+        return mapping.variant_from_row(row) if row else None
+
+    def variants(self, product_ids: set[str], variant_ids: set[str]) -> list[Variant]:
+        if not product_ids and not variant_ids:
+            return []
+        rows = self.session.scalars(
+            select(m.VariantRow).where(
+                or_(m.VariantRow.product_id.in_(product_ids), m.VariantRow.id.in_(variant_ids))
+            )
+        )
+        return [mapping.variant_from_row(r) for r in rows]
+
+    def find(self, limit: int, cursor: str | None) -> Page[Product]:
+        stmt = select(m.ProductRow).order_by(m.ProductRow.seq)
+        if cursor:
+            (after,) = decode_cursor(cursor, 1)
+            stmt = stmt.where(m.ProductRow.seq > cursor_int(after))
+        rows = list(self.session.scalars(stmt.limit(limit + 1)))
+        next_cursor = encode_cursor(rows[limit - 1].seq) if len(rows) > limit else None
+        return Page([mapping.product_from_row(r) for r in rows[:limit]], next_cursor)
+
+    def iterate(self) -> Iterator[Product]:
+        for row in self.session.scalars(select(m.ProductRow).order_by(m.ProductRow.seq)):
+            yield mapping.product_from_row(row)
+
+
+class SqlOrderRepository:
+    def __init__(self, session: OrmSession) -> None:
+        self.session = session
+
+    def add(self, order: Order) -> None:
+        row = m.OrderRow(
+            id=order.id,
+            seq=_next_seq(self.session, m.OrderRow.seq),
+            lines=[],
+            fulfilments=[],
+            payments=[],
+        )
+        mapping.order_onto_row(order, row)
+        self.session.add(row)
+        self.session.flush()
+        order.version = row.version
+
+    def get(self, order_id: str) -> Order | None:
+        row = self.session.get(m.OrderRow, order_id)
+        return mapping.order_from_row(row) if row else None
+
+    def save(self, order: Order) -> None:
+        row = self.session.get(m.OrderRow, order.id)
+        assert row is not None
+        if row.version != order.version:
+            raise version_conflict("order", order.id, order.version, row.version)
+        mapping.order_onto_row(order, row)
+        # Child rows alone would not touch the order row; every save must bump its version.
+        flag_modified(row, "details")
+        self.session.flush()
+        order.version = row.version
+
+    def for_customer(self, customer_id: str) -> list[Order]:
+        rows = self.session.scalars(
+            select(m.OrderRow).where(m.OrderRow.customer_id == customer_id).order_by(m.OrderRow.seq)
+        )
+        return [mapping.order_from_row(r) for r in rows]
+
+    def history(self, customer_id: str) -> OrderHistory:
+        # One pass over the customer's orders and lines: the planner asks this on every plan.
+        orders, first, spend = self.session.execute(
+            select(
+                func.count(func.distinct(m.OrderRow.id)),
+                func.min(m.OrderRow.placed_at),
+                func.coalesce(func.sum(m.OrderLineRow.price), 0),
+            )
+            .select_from(m.OrderRow)
+            .outerjoin(m.OrderLineRow, m.OrderLineRow.order_id == m.OrderRow.id)
+            .where(
+                m.OrderRow.customer_id == customer_id,
+                m.OrderRow.status != OrderStatus.CANCELLED.value,
+            )
+        ).one()
+        return OrderHistory(
+            int(orders), Decimal(spend or 0).quantize(Decimal("0.01")), aware_utc(first)
+        )
+
+    def latest_id(self, customer_id: str) -> str | None:
+        return self.session.scalar(
+            select(m.OrderRow.id)
+            .where(m.OrderRow.customer_id == customer_id)
+            .order_by(m.OrderRow.seq.desc())
+            .limit(1)
+        )
+
+    def iterate(self) -> Iterator[Order]:
+        for row in walk(self.session, select(m.OrderRow), m.OrderRow.seq):
+            yield mapping.order_from_row(row)
