@@ -12,7 +12,7 @@ from sqlalchemy import Engine
 
 from caredesk.adapters.clock import SystemClock
 from caredesk.adapters.db.engine import build_engine
-from caredesk.adapters.db.erasure_repo import SqlStorageCompactor
+from caredesk.adapters.db.erasure_storage import SqlStorageCompactor
 from caredesk.adapters.db.uow import SqlAlchemyUnitOfWorkFactory
 from caredesk.adapters.formats import DeskFormats
 from caredesk.adapters.mail.smtp_out import SmtpMailer
