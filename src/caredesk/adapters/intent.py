@@ -156,21 +156,8 @@ class EncoderIntentTrainer:
         encoder = _Encoder(self.embedder, model, self._split(top))
         for parameter in model.parameters():
             parameter.requires_grad_(False)
-        order = _order(texts)
-        batches = []
-        for start in range(0, len(texts), BATCH):
-            index = order[start : start + BATCH]
-            batches.append((index, *encoder.lower([texts[i] for i in index])))
-        head = torch.nn.Linear(model.config.hidden_size, len(names))
-        with torch.inference_mode():
-            pooled = torch.cat([encoder.upper(h, a) for _, h, a in batches])
-            owners = torch.tensor(np.concatenate([b[0] for b in batches]))
-            centroids = torch.zeros(len(names), model.config.hidden_size)
-            centroids.index_add_(0, target[owners], pooled)
-        with torch.no_grad():
-            # Start from class centroids: a sensible classifier before the first step.
-            head.weight.copy_(torch.nn.functional.normalize(centroids, dim=-1) * 20)
-            head.bias.zero_()
+        batches = _lower_batches(encoder, texts)
+        head = _centroid_head(encoder, batches, target, len(names))
         trainable = [
             p for layer in model.encoder.layer[encoder.split :] for p in layer.parameters()
         ]
@@ -181,50 +168,13 @@ class EncoderIntentTrainer:
         )
         if not trainable:
             epochs = max(epochs, 30)
-        groups: list[dict[str, Any]] = [{"params": head.parameters(), "lr": plan.head_lr}]
-        if trainable:
-            groups.append({"params": trainable, "lr": plan.layer_lr})
-        optimizer = torch.optim.AdamW(groups, weight_decay=0.01)
-        steps = epochs * len(batches)
-        warmup = max(1, int(0.06 * steps))
-        scheduler = torch.optim.lr_scheduler.LambdaLR(
-            optimizer, lambda s: min(1.0, (s + 1) / warmup) * max(0.0, (steps - s) / steps)
-        )
-        rng = np.random.default_rng(seed)
-        for _ in range(epochs):
-            for layer in model.encoder.layer[encoder.split :]:
-                layer.train()
-            for k in rng.permutation(len(batches)):
-                index, hidden, attention = batches[k]
-                logits = head(encoder.upper(hidden, attention))
-                loss = torch.nn.functional.cross_entropy(
-                    logits, target[index], label_smoothing=plan.label_smoothing
-                )
-                optimizer.zero_grad()
-                loss.backward()  # type: ignore[no-untyped-call]
-                optimizer.step()
-                scheduler.step()
+        _fit(encoder, head, batches, target, trainable, plan, epochs=epochs, seed=seed)
         model.eval()
-        state = {
-            "format": FORMAT,
-            "base": MODEL_NAME,
-            "method": plan.method if trainable else METHOD_HEAD,
-            "labels": names,
-            "split": encoder.split,
-            "layers": {
-                f"{i}.{name}": value.detach().to(torch.float16)
-                for i in range(encoder.split, len(model.encoder.layer))
-                for name, value in model.encoder.layer[i].state_dict().items()
-            },
-            "head.weight": head.weight.detach().clone(),
-            "head.bias": head.bias.detach().clone(),
-        }
-        buffer = io.BytesIO()
-        torch.save(state, buffer)
+        method = plan.method if trainable else METHOD_HEAD
         return TrainedModel(
-            method=str(state["method"]),
+            method=method,
             labels=names,
-            artifact=buffer.getvalue(),
+            artifact=_artifact(encoder, head, names, method),
             metrics={
                 "epochs": epochs,
                 "train_seconds": round(time.perf_counter() - started, 2),
@@ -255,3 +205,98 @@ class EncoderIntentTrainer:
         model.eval()
         head.eval()
         return FineTunedIntentClassifier(_Encoder(self.embedder, model, split), head, labels)
+
+
+# A batch of the training set: the texts' indices, the lower layers' output, the attention mask.
+_Batch = tuple[Any, Any, Any]
+
+
+def _lower_batches(encoder: _Encoder, texts: Sequence[str]) -> list[_Batch]:
+    """The frozen lower layers run once over the texts, in batches of similar lengths."""
+    order = _order(texts)
+    batches = []
+    for start in range(0, len(texts), BATCH):
+        index = order[start : start + BATCH]
+        batches.append((index, *encoder.lower([texts[i] for i in index])))
+    return batches
+
+
+def _centroid_head(encoder: _Encoder, batches: list[_Batch], target: Any, classes: int) -> Any:
+    """A softmax head that starts from the class centroids: a sensible classifier before the
+    first step."""
+    import torch
+
+    hidden_size = encoder.model.config.hidden_size
+    head = torch.nn.Linear(hidden_size, classes)
+    with torch.inference_mode():
+        pooled = torch.cat([encoder.upper(h, a) for _, h, a in batches])
+        owners = torch.tensor(np.concatenate([b[0] for b in batches]))
+        centroids = torch.zeros(classes, hidden_size)
+        centroids.index_add_(0, target[owners], pooled)
+    with torch.no_grad():
+        head.weight.copy_(torch.nn.functional.normalize(centroids, dim=-1) * 20)
+        head.bias.zero_()
+    return head
+
+
+def _fit(
+    encoder: _Encoder,
+    head: Any,
+    batches: list[_Batch],
+    target: Any,
+    trainable: list[Any],
+    plan: TrainingPlan,
+    *,
+    epochs: int,
+    seed: int,
+) -> None:
+    """Train the head and the top layers, with a warm-up and a linear decay of the rates."""
+    import torch
+
+    groups: list[dict[str, Any]] = [{"params": head.parameters(), "lr": plan.head_lr}]
+    if trainable:
+        groups.append({"params": trainable, "lr": plan.layer_lr})
+    optimizer = torch.optim.AdamW(groups, weight_decay=0.01)
+    steps = epochs * len(batches)
+    warmup = max(1, int(0.06 * steps))
+    scheduler = torch.optim.lr_scheduler.LambdaLR(
+        optimizer, lambda s: min(1.0, (s + 1) / warmup) * max(0.0, (steps - s) / steps)
+    )
+    rng = np.random.default_rng(seed)
+    for _ in range(epochs):
+        for layer in encoder.model.encoder.layer[encoder.split :]:
+            layer.train()
+        for k in rng.permutation(len(batches)):
+            index, hidden, attention = batches[k]
+            logits = head(encoder.upper(hidden, attention))
+            loss = torch.nn.functional.cross_entropy(
+                logits, target[index], label_smoothing=plan.label_smoothing
+            )
+            optimizer.zero_grad()
+            loss.backward()  # type: ignore[no-untyped-call]
+            optimizer.step()
+            scheduler.step()
+
+
+def _artifact(encoder: _Encoder, head: Any, labels: list[str], method: str) -> bytes:
+    """The stored model: only the trained top layers (half precision) and the head."""
+    import torch
+
+    layers = encoder.model.encoder.layer
+    state = {
+        "format": FORMAT,
+        "base": MODEL_NAME,
+        "method": method,
+        "labels": labels,
+        "split": encoder.split,
+        "layers": {
+            f"{i}.{name}": value.detach().to(torch.float16)
+            for i in range(encoder.split, len(layers))
+            for name, value in layers[i].state_dict().items()
+        },
+        "head.weight": head.weight.detach().clone(),
+        "head.bias": head.bias.detach().clone(),
+    }
+    buffer = io.BytesIO()
+    torch.save(state, buffer)
+    return buffer.getvalue()

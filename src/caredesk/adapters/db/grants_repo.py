@@ -9,6 +9,7 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import ColumnElement, and_, case, func, literal, or_, select, update
+from sqlalchemy.orm import InstrumentedAttribute
 from sqlalchemy.orm import Session as OrmSession
 
 from caredesk.adapters.db import models as m
@@ -92,6 +93,20 @@ def _counted() -> ColumnElement[bool]:
     )
 
 
+def _total(
+    value: InstrumentedAttribute[Decimal] | int, window: ColumnElement[bool] | None
+) -> ColumnElement[Any]:
+    """The sum of `value` over the grants inside `window`; 0 where there is no such window."""
+    zero = literal(0)
+    if window is None:
+        return func.coalesce(zero, 0)
+    return func.coalesce(func.sum(case((window, value), else_=zero)), 0)
+
+
+def _cents(total: Any) -> Decimal:
+    return Decimal(total or 0).quantize(Decimal("0.01"))
+
+
 class SqlGrantRepository:
     def __init__(self, session: OrmSession) -> None:
         self.session = session
@@ -135,7 +150,7 @@ class SqlGrantRepository:
         total: Any = self.session.scalar(
             select(func.coalesce(func.sum(m.GrantRow.cost), 0)).where(_counted(), *conditions)
         )
-        return Decimal(total or 0).quantize(Decimal("0.01"))
+        return _cents(total)
 
     def spend(
         self,
@@ -150,70 +165,36 @@ class SqlGrantRepository:
         # One pass over the executed grants that can matter, summing each window apart.
         year_ago = now - timedelta(days=365)
         g = m.GrantRow
-        zero = literal(0)
-        relevant = [g.customer_id == customer_id]
-        if case_id is not None:
-            relevant.append(g.case_id == case_id)
-        if agent_id is not None:
-            relevant.append(and_(g.agent_id == agent_id, g.executed_at >= day_start))
-        if order_id is not None:
-            relevant.append(g.order_id == order_id)
-        row = self.session.execute(
+        case_window = g.case_id == case_id if case_id is not None else None
+        agent_window = (
+            and_(g.agent_id == agent_id, g.executed_at >= day_start)
+            if agent_id is not None
+            else None
+        )
+        order_window = g.order_id == order_id if order_id is not None else None
+        windows = [w for w in (case_window, agent_window, order_window) if w is not None]
+        recent = and_(
+            g.customer_id == customer_id, g.cost > 0, g.executed_at >= now - timedelta(days=90)
+        )
+        case_spent, agent_today, grants_90d, refunds, order_spent = self.session.execute(
             select(
-                func.coalesce(
-                    func.sum(case((g.case_id == case_id, g.cost), else_=zero))
-                    if case_id is not None
-                    else zero,
-                    0,
-                ),
-                func.coalesce(
-                    func.sum(
-                        case(
-                            (and_(g.agent_id == agent_id, g.executed_at >= day_start), g.cost),
-                            else_=zero,
-                        )
-                    )
-                    if agent_id is not None
-                    else zero,
-                    0,
-                ),
-                func.coalesce(
-                    func.sum(
-                        case(
-                            (
-                                and_(
-                                    g.customer_id == customer_id,
-                                    g.cost > 0,
-                                    g.executed_at >= now - timedelta(days=90),
-                                ),
-                                1,
-                            ),
-                            else_=0,
-                        )
-                    ),
-                    0,
-                ),
-                func.coalesce(
-                    func.sum(
-                        case(
-                            (
-                                and_(g.customer_id == customer_id, g.executed_at >= year_ago),
-                                g.refunded,
-                            ),
-                            else_=zero,
-                        )
-                    ),
-                    0,
-                ),
-                func.coalesce(
-                    func.sum(case((g.order_id == order_id, g.cost), else_=zero))
-                    if order_id is not None
-                    else zero,
-                    0,
-                ),
-            ).where(_counted(), or_(*relevant))
+                _total(g.cost, case_window),
+                _total(g.cost, agent_window),
+                _total(1, recent),
+                _total(g.refunded, and_(g.customer_id == customer_id, g.executed_at >= year_ago)),
+                _total(g.cost, order_window),
+            ).where(_counted(), or_(g.customer_id == customer_id, *windows))
         ).one()
-        case_spent, agent_today, grants_90d, refunds, order_spent = row
+        return SpendWindow(
+            case_spent=_cents(case_spent),
+            agent_spent_today=_cents(agent_today),
+            customer_grants_90d=int(grants_90d or 0),
+            customer_refunds_365d=Decimal(refunds or 0),
+            customer_spend_365d=self._orders_spend(customer_id, year_ago),
+            order_spent=_cents(order_spent),
+        )
+
+    def _orders_spend(self, customer_id: str, since: datetime) -> Decimal:
         spend = self.session.scalar(
             select(func.coalesce(func.sum(m.OrderLineRow.price), 0))
             .join(m.OrderRow, m.OrderRow.id == m.OrderLineRow.order_id)
@@ -221,17 +202,10 @@ class SqlGrantRepository:
                 m.OrderRow.customer_id == customer_id,
                 m.OrderRow.status != OrderStatus.CANCELLED.value,
                 # Orders without a placement date (imported history) count as recent.
-                (m.OrderRow.placed_at >= year_ago) | m.OrderRow.placed_at.is_(None),
+                (m.OrderRow.placed_at >= since) | m.OrderRow.placed_at.is_(None),
             )
         )
-        return SpendWindow(
-            case_spent=Decimal(case_spent or 0).quantize(Decimal("0.01")),
-            agent_spent_today=Decimal(agent_today or 0).quantize(Decimal("0.01")),
-            customer_grants_90d=int(grants_90d or 0),
-            customer_refunds_365d=Decimal(refunds or 0),
-            customer_spend_365d=Decimal(spend or 0),
-            order_spent=Decimal(order_spent or 0).quantize(Decimal("0.01")),
-        )
+        return Decimal(spend or 0)
 
     def lock_scopes(self, scopes: Collection[str]) -> None:
         if self.session.get_bind().dialect.name != "postgresql":
@@ -359,11 +333,11 @@ class SqlLedgerRepository:
                 m.LedgerEntryRow.account == account
             )
         )
-        return Decimal(total or 0).quantize(Decimal("0.01"))
+        return _cents(total)
 
     def trial_balance(self) -> Decimal:
         total = self.session.scalar(select(func.coalesce(func.sum(m.LedgerEntryRow.amount), 0)))
-        return Decimal(total or 0).quantize(Decimal("0.01"))
+        return _cents(total)
 
 
 def _policy(row: m.PolicyVersionRow) -> PolicyVersion:
