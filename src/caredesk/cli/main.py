@@ -168,26 +168,30 @@ def demo_load(
             agent_id=summary.admin_id,
         )
         out.print(summary.describe())
+        _print_demo_access(settings, base, issued.secret)
+
+
+def _print_demo_access(settings: Settings, base: str, token: str) -> None:
+    """Where to sign in to the demo, as whom, and the admin's fresh API token."""
+    out.print(
+        f"Sign in at {base}/ as a story's agent above, or as the admin {settings.demo_admin_email}",
+        soft_wrap=True,
+    )
+    out.print(f"  password (every demo account): {settings.demo_admin_password}")
+    out.print(f"Customers' portal: {base}/portal", soft_wrap=True)
+    out.print(
+        f"  a customer's sign-in link: caredesk portal link EMAIL --url {base}/portal",
+        soft_wrap=True,
+    )
+    out.print(f"API docs: {base}/api/docs", soft_wrap=True)
+    if settings.outbound_transport == "outbox":
         out.print(
-            f"Sign in at {base}/ as a story's agent above, or as the admin "
-            f"{settings.demo_admin_email}",
+            f"Mail is kept, not sent: customers sign in at {base}/portal and the link "
+            f"they are mailed waits at {base}/admin/outbox",
             soft_wrap=True,
         )
-        out.print(f"  password (every demo account): {settings.demo_admin_password}")
-        out.print(f"Customers' portal: {base}/portal", soft_wrap=True)
-        out.print(
-            f"  a customer's sign-in link: caredesk portal link EMAIL --url {base}/portal",
-            soft_wrap=True,
-        )
-        out.print(f"API docs: {base}/api/docs", soft_wrap=True)
-        if settings.outbound_transport == "outbox":
-            out.print(
-                f"Mail is kept, not sent: customers sign in at {base}/portal and the link "
-                f"they are mailed waits at {base}/admin/outbox",
-                soft_wrap=True,
-            )
-        out.print("API token (admin; shown once, a fresh one each load):")
-        out.print(f"  {issued.secret}", soft_wrap=True)
+    out.print("API token (admin; shown once, a fresh one each load):")
+    out.print(f"  {token}", soft_wrap=True)
 
 
 def desk_address(host: str, port: int) -> str:
