@@ -82,3 +82,21 @@ def walk(
             return
         yield from rows
         after = getattr(rows[-1], key.key)
+
+
+def page_by_key(
+    session: OrmSession,
+    query: Select[R],
+    key: InstrumentedAttribute[int],
+    limit: int,
+    cursor: str | None,
+) -> tuple[list[R], str | None]:
+    """A page of what `query` selects by ascending `key`, after the one `cursor` ended, and
+    the cursor for the page after it (None on the last page)."""
+    query = query.order_by(key)
+    if cursor:
+        (after,) = decode_cursor(cursor, 1)
+        query = query.where(key > cursor_int(after))
+    rows = list(session.scalars(query.limit(limit + 1)))
+    next_cursor = encode_cursor(getattr(rows[limit - 1], key.key)) if len(rows) > limit else None
+    return rows[:limit], next_cursor

@@ -13,7 +13,7 @@ from sqlalchemy.orm.attributes import flag_modified
 from caredesk.adapters.db import mapping
 from caredesk.adapters.db import models as m
 from caredesk.adapters.db.conflicts import version_conflict
-from caredesk.adapters.db.cursors import cursor_int, decode_cursor, encode_cursor, walk
+from caredesk.adapters.db.cursors import page_by_key, walk
 from caredesk.adapters.db.search import escape_like
 from caredesk.adapters.db.types import aware_utc
 from caredesk.domain.catalog import Product, Variant
@@ -98,7 +98,7 @@ class SqlCustomerRepository:
         )
 
     def search(self, query: str | None, limit: int, cursor: str | None) -> Page[Customer]:
-        stmt = select(m.CustomerRow).order_by(m.CustomerRow.seq)
+        stmt = select(m.CustomerRow)
         if query:
             needle = query.strip().lower()
             like = f"%{escape_like(needle)}%"
@@ -112,12 +112,8 @@ class SqlCustomerRepository:
                     m.CustomerRow.id == query.strip(),
                 )
             )
-        if cursor:
-            (after,) = decode_cursor(cursor, 1)
-            stmt = stmt.where(m.CustomerRow.seq > cursor_int(after))
-        rows = list(self.session.scalars(stmt.limit(limit + 1)))
-        next_cursor = encode_cursor(rows[limit - 1].seq) if len(rows) > limit else None
-        return Page([mapping.customer_from_row(r) for r in rows[:limit]], next_cursor)
+        rows, next_cursor = page_by_key(self.session, stmt, m.CustomerRow.seq, limit, cursor)
+        return Page([mapping.customer_from_row(r) for r in rows], next_cursor)
 
     def iterate(self) -> Iterator[Customer]:
         for row in walk(self.session, select(m.CustomerRow), m.CustomerRow.seq):
@@ -161,13 +157,10 @@ class SqlProductRepository:
         return [mapping.variant_from_row(r) for r in rows]
 
     def find(self, limit: int, cursor: str | None) -> Page[Product]:
-        stmt = select(m.ProductRow).order_by(m.ProductRow.seq)
-        if cursor:
-            (after,) = decode_cursor(cursor, 1)
-            stmt = stmt.where(m.ProductRow.seq > cursor_int(after))
-        rows = list(self.session.scalars(stmt.limit(limit + 1)))
-        next_cursor = encode_cursor(rows[limit - 1].seq) if len(rows) > limit else None
-        return Page([mapping.product_from_row(r) for r in rows[:limit]], next_cursor)
+        rows, next_cursor = page_by_key(
+            self.session, select(m.ProductRow), m.ProductRow.seq, limit, cursor
+        )
+        return Page([mapping.product_from_row(r) for r in rows], next_cursor)
 
     def iterate(self) -> Iterator[Product]:
         for row in self.session.scalars(select(m.ProductRow).order_by(m.ProductRow.seq)):

@@ -85,6 +85,22 @@ def _lock_key(scope: str) -> int:
     return int.from_bytes(digest[:8], "big", signed=True)
 
 
+def _lock(session: OrmSession, scopes: Collection[str]) -> None:
+    """Hold these scopes until the transaction ends.
+
+    PostgreSQL: a transaction lock per scope, taken in one order by every caller so that two
+    never wait on each other crosswise. SQLite needs none: a writing transaction holds the
+    database's write lock from its first statement (BEGIN IMMEDIATE), so nothing else
+    commits until this one does.
+    """
+    if session.get_bind().dialect.name != "postgresql":
+        return
+    for scope in sorted(set(scopes)):
+        session.execute(select(func.pg_advisory_xact_lock(_lock_key(scope))))
+    # What this session read while another transaction was still committing is read again.
+    session.expire_all()
+
+
 def _counted() -> ColumnElement[bool]:
     """The grants limits, budgets and caps count: executed and standing. A reversed grant is
     no longer executed, and its reversal (the same cost, negated) must not count as well."""
@@ -208,16 +224,8 @@ class SqlGrantRepository:
         return Decimal(spend or 0)
 
     def lock_scopes(self, scopes: Collection[str]) -> None:
-        if self.session.get_bind().dialect.name != "postgresql":
-            # SQLite: a writing transaction holds the database's write lock from its first
-            # statement (BEGIN IMMEDIATE), so nothing else commits until this one does.
-            return
-        # Read committed sums no lock of their own: a transaction lock per scope, taken in one
-        # order by every grant so that two never wait on each other.
-        for scope in sorted(set(scopes)):
-            self.session.execute(select(func.pg_advisory_xact_lock(_lock_key(scope))))
-        # What this session read while another grant was still committing is read again.
-        self.session.expire_all()
+        # Read committed sums take no lock of their own: a transaction lock per scope.
+        _lock(self.session, scopes)
 
     def team_spend(self, team_id: int | None, since: datetime) -> Decimal:
         conditions = [m.GrantRow.executed_at >= since]
@@ -398,12 +406,8 @@ class SqlPolicyRepository:
         return [_policy(r) for r in rows]
 
     def lock(self) -> None:
-        if self.session.get_bind().dialect.name != "postgresql":
-            # SQLite: a writing transaction holds the database's write lock (BEGIN IMMEDIATE).
-            return
         # Two changes put in force at once would each be compared with the same policy.
-        self.session.execute(select(func.pg_advisory_xact_lock(_lock_key("policy"))))
-        self.session.expire_all()
+        _lock(self.session, ["policy"])
 
     def add_change(self, change: PolicyChange) -> None:
         row = m.PolicyChangeRow()
