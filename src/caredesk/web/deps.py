@@ -12,6 +12,7 @@ from caredesk.domain.agents import Actor
 from caredesk.domain.errors import DomainError, ErrorCode, Forbidden, Unauthenticated
 from caredesk.domain.rates import Rate
 from caredesk.services.access import auth
+from caredesk.services.access.secrets import CsrfRealm, csrf_token_for
 from caredesk.web.ratelimit import count_caller
 
 SESSION_COOKIE = "caredesk_session"
@@ -69,7 +70,7 @@ def tool_actor(request: Request, container: ContainerDep, now: NowDep) -> Actor:
         # Cookies ride along on cross-site requests; a write must prove it came from our pages.
         if request.method not in SAFE_METHODS and request.headers.get(
             CSRF_HEADER
-        ) != auth.csrf_token_for(session_secret):
+        ) != csrf_token_for(session_secret, CsrfRealm.CONSOLE):
             raise DomainError("missing or wrong CSRF token", code=ErrorCode.CSRF_FAILED)
         actor = agent.actor()
         count_caller(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -33,6 +32,7 @@ from caredesk.domain.mail import INBOUND_SCOPE
 from caredesk.domain.rates import Rate
 from caredesk.domain.throttling import ThrottleKind, throttle_key
 from caredesk.domain.tokens import ApiToken, Session
+from caredesk.services.access.secrets import hash_secret
 from caredesk.services.access.throttling import Attempt, ThrottleRules
 from caredesk.services.channels.tools import TOOL_NAMES
 from caredesk.services.core.commands import command
@@ -42,15 +42,6 @@ TOKEN_PREFIX = "cdk_"
 MIN_PASSWORD_LENGTH = 10
 # Refreshing last_used_at on every call would turn each read into a write.
 LAST_USED_RESOLUTION = timedelta(minutes=5)
-
-
-def hash_secret(secret: str) -> str:
-    """Tokens carry 256 random bits, so a fast hash is safe here; passwords use argon2."""
-    return hashlib.sha256(secret.encode()).hexdigest()
-
-
-def csrf_token_for(session_secret: str) -> str:
-    return hashlib.sha256(f"csrf:{session_secret}".encode()).hexdigest()
 
 
 @dataclass(frozen=True, slots=True)

@@ -33,6 +33,7 @@ from caredesk.domain.orders import Order
 from caredesk.domain.policy.eligibility import refusals
 from caredesk.domain.policy.model import Policy, RemedyDef, RemedyKind
 from caredesk.domain.portal import CsatSurvey, PortalSession, SignInRequest, email_key
+from caredesk.services.access.secrets import hash_secret
 from caredesk.services.access.throttling import Attempt, ThrottleRules
 from caredesk.services.cases import cases
 from caredesk.services.core.commands import command
@@ -63,15 +64,6 @@ SIGN_IN_TEMPLATE, SURVEY_TEMPLATE, NOTIFICATION_TEMPLATE = (
     "csat_survey",
     "notification",
 )
-
-
-def hash_secret(secret: str) -> str:
-    """Links and cookies carry 256 random bits, so a fast hash is safe to store."""
-    return hashlib.sha256(secret.encode()).hexdigest()
-
-
-def csrf_token_for(session_secret: str) -> str:
-    return hashlib.sha256(f"portal-csrf:{session_secret}".encode()).hexdigest()
 
 
 def client_key(client: str) -> str:

@@ -7,6 +7,7 @@ from datetime import timedelta
 from fastapi import APIRouter, Request, Response, status
 
 from caredesk.services.access import auth
+from caredesk.services.access.secrets import CsrfRealm, csrf_token_for
 from caredesk.web.api.common import SmallIdPath
 from caredesk.web.api.schemas import (
     AgentChangeIn,
@@ -146,7 +147,7 @@ def login(
     )
     return SessionOut(
         agent=AgentOut.of(issued.agent),
-        csrf_token=auth.csrf_token_for(issued.secret),
+        csrf_token=csrf_token_for(issued.secret, CsrfRealm.CONSOLE),
         expires_at=issued.session.expires_at,
     )
 

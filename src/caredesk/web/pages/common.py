@@ -27,6 +27,7 @@ from caredesk.domain.agents import Actor, Agent, Permission
 from caredesk.domain.errors import DomainError, ErrorCode, RetryLater, Unauthenticated
 from caredesk.domain.money import format_money
 from caredesk.services.access import auth
+from caredesk.services.access.secrets import CsrfRealm, csrf_token_for
 from caredesk.web.deps import CSRF_HEADER, SAFE_METHODS, SESSION_COOKIE, get_container
 from caredesk.web.problems import STATUS_BY_CODE
 from caredesk.web.uploads import BodyTooLarge
@@ -122,7 +123,7 @@ class SignedIn:
 
     @property
     def csrf(self) -> str:
-        return auth.csrf_token_for(self.session_secret)
+        return csrf_token_for(self.session_secret, CsrfRealm.CONSOLE)
 
     def can(self, permission: Permission) -> bool:
         return self.actor.can(permission)

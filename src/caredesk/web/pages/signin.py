@@ -12,6 +12,7 @@ from fastapi.responses import HTMLResponse
 
 from caredesk.domain.errors import DomainError, RetryLater
 from caredesk.services.access import auth
+from caredesk.services.access.secrets import CsrfRealm, csrf_token_for
 from caredesk.web.deps import SESSION_COOKIE, client_address
 from caredesk.web.pages.common import (
     ContainerDep,
@@ -134,7 +135,7 @@ async def logout(request: Request, container: ContainerDep) -> Response:
     form = await request.form()
     # An expired session signs out quietly; a live one must prove the click came from us.
     if secret:
-        if form.get("csrf_token") == auth.csrf_token_for(secret):
+        if form.get("csrf_token") == csrf_token_for(secret, CsrfRealm.CONSOLE):
             auth.logout(container.uow(), secret, container.clock.now())
         else:
             try:

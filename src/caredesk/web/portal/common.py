@@ -21,6 +21,7 @@ from caredesk.bootstrap import Container
 from caredesk.domain.agents import Actor
 from caredesk.domain.customers import Customer
 from caredesk.domain.errors import DomainError, ErrorCode, RetryLater, Unauthenticated
+from caredesk.services.access.secrets import CsrfRealm, csrf_token_for
 from caredesk.services.channels import portal
 from caredesk.web.deps import get_container
 from caredesk.web.problems import STATUS_BY_CODE
@@ -87,7 +88,7 @@ class PortalUser:
 
     @property
     def csrf(self) -> str:
-        return portal.csrf_token_for(self.session_secret)
+        return csrf_token_for(self.session_secret, CsrfRealm.PORTAL)
 
     def check_csrf(self, sent: str) -> None:
         """Cookies ride along on requests from other sites; a form must prove it is ours."""

@@ -15,6 +15,7 @@ from caredesk.domain.errors import DomainError, ErrorCode, NotFound
 from caredesk.domain.knowledge import Article, ArticleKind, ArticleStatus, Visibility
 from caredesk.domain.policy.model import RemedyKind
 from caredesk.domain.search import SearchHit, SearchKind
+from caredesk.services.access.secrets import CsrfRealm, csrf_token_for
 from caredesk.services.channels import portal
 from caredesk.services.channels.portal import CustomerMailer
 from caredesk.services.knowledge import knowledge, search
@@ -158,7 +159,9 @@ def sign_in(
 def sign_out(request: Request, container: ContainerDep, csrf_token: Csrf = "") -> Response:
     secret = request.cookies.get(PORTAL_COOKIE)
     if secret:
-        if hmac.compare_digest(csrf_token.encode(), portal.csrf_token_for(secret).encode()):
+        if hmac.compare_digest(
+            csrf_token.encode(), csrf_token_for(secret, CsrfRealm.PORTAL).encode()
+        ):
             portal.sign_out(container.uow(), secret, container.clock.now())
         else:
             return redirect("/portal")
