@@ -1,0 +1,276 @@
+"""Commitments: promises recorded by hand or read from an answer, kept, cancelled or missed."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, tzinfo
+
+from caredesk.domain.agents import Actor, Permission
+from caredesk.domain.cases import Case, CaseStatus, Message
+from caredesk.domain.errors import DomainError, ErrorCode, NotFound, ValidationFailed
+from caredesk.domain.events import Changed
+from caredesk.domain.lifecycle import (
+    Commitment,
+    CommitmentKind,
+    CommitmentStatus,
+    detect_commitments,
+)
+from caredesk.services.core.commands import command
+from caredesk.services.core.ports import UnitOfWork, UnitOfWorkFactory
+from caredesk.services.lifecycle.cases import add_note, get_case, live_case
+from caredesk.services.lifecycle.options import LifecycleOptions
+from caredesk.services.lifecycle.ports import CommitmentFilter
+
+log = logging.getLogger("caredesk.lifecycle")
+
+
+@command
+def record_commitment(
+    uow: UnitOfWork,
+    actor: Actor,
+    now: datetime,
+    case_id: int,
+    *,
+    kind: CommitmentKind,
+    description: str,
+    due_at: datetime,
+    owner_agent_id: int | None = None,
+) -> Commitment:
+    actor.require(Permission.WRITE_CASES)
+    with uow:
+        case = get_case(uow, case_id)
+        if case.status is CaseStatus.CLOSED:
+            raise DomainError(
+                "a closed case takes no new commitments",
+                code=ErrorCode.INVALID_TRANSITION,
+                details={"from": case.status.value},
+            )
+        owner = owner_agent_id or actor.agent_id or case.assignee_id
+        if owner is not None:
+            agent = uow.agents.get(owner)
+            if agent is None or not agent.active:
+                raise NotFound("agent", owner)
+        if due_at.tzinfo is not None and due_at <= now:
+            raise ValidationFailed("a commitment is due in the future", details={"field": "due_at"})
+        commitment = Commitment(
+            id=None,
+            case_id=case_id,
+            kind=kind,
+            description=description,
+            due_at=due_at,
+            owner_agent_id=owner,
+            created_at=now,
+            created_by=actor.ref,
+        )
+        commitment.due_at = commitment.due_at.astimezone(UTC)
+        uow.lifecycle.add_commitment(commitment)
+        uow.publish(
+            Changed(
+                actor=actor,
+                at=now,
+                action="commitment.recorded",
+                entity_type="commitment",
+                entity_id=commitment.id,
+                case_id=case_id,
+                after=commitment.snapshot(),
+            )
+        )
+        uow.commit()
+        return commitment
+
+
+def record_promises(
+    uow: UnitOfWork, actor: Actor, now: datetime, case: Case, message: Message, timezone: tzinfo
+) -> list[Commitment]:
+    """The clear promises an answer makes, recorded with when each falls due."""
+    assert case.id is not None and message.id is not None
+    commitments = []
+    for found in detect_commitments(message.body, now, timezone):
+        commitment = Commitment(
+            id=None,
+            case_id=case.id,
+            kind=found.kind,
+            description=found.text,
+            due_at=found.due_at.astimezone(UTC),
+            owner_agent_id=actor.agent_id or case.assignee_id,
+            created_at=now,
+            created_by=actor.ref,
+            source="detected",
+            message_id=message.id,
+        )
+        uow.lifecycle.add_commitment(commitment)
+        uow.publish(
+            Changed(
+                actor=actor,
+                at=now,
+                action="commitment.recorded",
+                entity_type="commitment",
+                entity_id=commitment.id,
+                case_id=case.id,
+                after=commitment.snapshot(),
+            )
+        )
+        commitments.append(commitment)
+    return commitments
+
+
+@command
+def resolve_commitment(
+    uow: UnitOfWork, actor: Actor, now: datetime, commitment_id: int, status: CommitmentStatus
+) -> Commitment:
+    """Mark a promise kept or cancelled."""
+    actor.require(Permission.WRITE_CASES)
+    with uow:
+        commitment = uow.lifecycle.get_commitment(commitment_id)
+        if commitment is None:
+            raise NotFound("commitment", commitment_id)
+        before = commitment.snapshot()
+        commitment.resolve(status, now)
+        uow.lifecycle.save_commitment(commitment)
+        uow.publish(
+            Changed(
+                actor=actor,
+                at=now,
+                action=f"commitment.{status.value}",
+                entity_type="commitment",
+                entity_id=commitment_id,
+                case_id=commitment.case_id,
+                before=before,
+                after=commitment.snapshot(),
+            )
+        )
+        uow.commit()
+        return commitment
+
+
+def list_commitments(
+    uow: UnitOfWork, actor: Actor, filters: CommitmentFilter, limit: int = 100
+) -> list[Commitment]:
+    actor.require(Permission.READ)
+    with uow:
+        if filters.case_id is not None:
+            get_case(uow, filters.case_id)
+        return uow.lifecycle.commitments(filters, limit)
+
+
+@dataclass(frozen=True, slots=True)
+class MissedCounts:
+    by_case: dict[int | None, int]
+    by_owner: dict[int | None, int]
+
+    @property
+    def total(self) -> int:
+        return sum(self.by_case.values())
+
+
+def missed_commitments(uow: UnitOfWork, actor: Actor) -> MissedCounts:
+    actor.require(Permission.READ)
+    with uow:
+        return MissedCounts(
+            uow.lifecycle.missed_counts("case"), uow.lifecycle.missed_counts("owner")
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class SweepReport:
+    alerted: list[int] = field(default_factory=list)
+    missed: list[int] = field(default_factory=list)
+    reopened: list[int] = field(default_factory=list)
+
+
+def sweep_commitments(
+    uow_factory: UnitOfWorkFactory, actor: Actor, now: datetime, options: LifecycleOptions
+) -> SweepReport:
+    """Alert owners of promises about to be missed; mark missed ones and reopen their cases.
+
+    Safe to run again after a crash: each commitment changes state in its own transaction,
+    and a commitment alerted or missed once is not touched again.
+    """
+    actor.require(Permission.WRITE_CASES)
+    with uow_factory() as uow:
+        due = uow.lifecycle.commitments(
+            CommitmentFilter(
+                status=CommitmentStatus.OPEN, due_before=now + options.commitment_warning
+            ),
+            limit=10_000,
+        )
+    report = SweepReport()
+    for candidate in due:
+        assert candidate.id is not None
+        try:
+            with uow_factory() as uow:
+                commitment = uow.lifecycle.get_commitment(candidate.id)
+                if commitment is None:
+                    continue
+                if commitment.missed(now):
+                    reopened = _miss(uow, actor, now, commitment)
+                    report.missed.append(candidate.id)
+                    if reopened is not None:
+                        report.reopened.append(reopened)
+                elif commitment.at_risk(now, options.commitment_warning):
+                    _alert(uow, actor, now, commitment, options)
+                    report.alerted.append(candidate.id)
+                else:
+                    continue
+                uow.commit()
+        except DomainError as exc:
+            log.warning("commitment %s not swept: %s", candidate.id, exc.message)
+    return report
+
+
+def _owner_name(uow: UnitOfWork, owner_id: int | None) -> str:
+    agent = uow.agents.get(owner_id) if owner_id is not None else None
+    return agent.name if agent else "the case's team"
+
+
+def _alert(
+    uow: UnitOfWork, actor: Actor, now: datetime, c: Commitment, options: LifecycleOptions
+) -> None:
+    c.alerted_at = now
+    uow.lifecycle.save_commitment(c)
+    case = live_case(uow, get_case(uow, c.case_id))
+    local = c.due_at.astimezone(options.timezone)
+    add_note(
+        uow, case, now,
+        f"Commitment due {local:%a %d %b %H:%M %Z} for {_owner_name(uow, c.owner_agent_id)}: "
+        f"{c.description}",
+    )  # fmt: skip
+    uow.publish(
+        Changed(
+            actor=actor,
+            at=now,
+            action="commitment.at_risk",
+            entity_type="commitment",
+            entity_id=c.id,
+            case_id=case.id,
+            after={"owner_agent_id": c.owner_agent_id, "due_at": c.due_at.isoformat()},
+        )
+    )
+
+
+def _miss(uow: UnitOfWork, actor: Actor, now: datetime, c: Commitment) -> int | None:
+    before = c.snapshot()
+    c.status = CommitmentStatus.MISSED
+    c.resolved_at = now
+    uow.lifecycle.save_commitment(c)
+    case = live_case(uow, get_case(uow, c.case_id))
+    reopened = None
+    if case.status in (CaseStatus.SOLVED, CaseStatus.PENDING, CaseStatus.ON_HOLD):
+        case.set_status(CaseStatus.OPEN, now, actor)
+        uow.cases.save(case)
+        reopened = case.id
+    add_note(uow, case, now, f"Commitment missed: {c.description}")
+    uow.publish(
+        Changed(
+            actor=actor,
+            at=now,
+            action="commitment.missed",
+            entity_type="commitment",
+            entity_id=c.id,
+            case_id=case.id,
+            before=before,
+            after=c.snapshot(),
+        )
+    )
+    return reopened
