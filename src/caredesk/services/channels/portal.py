@@ -2,7 +2,7 @@
 
 A customer acts through an `Actor` bound to their customer id (`portal_actor`), so every
 write goes through the same services as an agent's: cases through `services/cases/cases.py`,
-remedies through `services/engine/grants.py` and the policy in force, and every change is audited
+remedies through `services/engine/grants/` and the policy in force, and every change is audited
 under `customer:<id>`. A customer only ever reaches their own records: anything else is
 "not found", never "forbidden", so ids cannot be probed.
 """
