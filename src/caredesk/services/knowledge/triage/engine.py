@@ -1,0 +1,61 @@
+"""What triage needs beyond the database: the sentiment analyser and the intent model in force."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass
+
+from caredesk.services.core.ports import UnitOfWork
+from caredesk.services.knowledge.ports import IntentClassifier, IntentTrainer, SentimentAnalyzer
+
+log = logging.getLogger("caredesk.triage")
+
+
+class ClassifierCache:
+    """The active intent model, loaded once per version and shared by every request."""
+
+    def __init__(self, trainer: IntentTrainer) -> None:
+        self.trainer = trainer
+        self._lock = threading.Lock()
+        self._version: int | None = None
+        self._classifier: IntentClassifier | None = None
+        self._unreadable: int | None = None
+
+    def active(self, uow: UnitOfWork) -> tuple[int, IntentClassifier] | None:
+        """The model in force, or None when there is none or it cannot be read.
+
+        An unreadable model (written by another release, or damaged) must not stop cases
+        from being opened: triage carries on without an intent, says so once in the log,
+        and does not try that version again until another is put in force.
+        """
+        info = uow.triage.active_model()
+        if info is None or info.version == self._unreadable:
+            return None
+        with self._lock:
+            if info.version != self._version or self._classifier is None:
+                artifact = uow.triage.model_artifact(info.version)
+                if artifact is None:
+                    return None
+                try:
+                    self._classifier = self.trainer.load(artifact)
+                except ValueError as exc:
+                    self._unreadable = info.version
+                    log.error(
+                        "intent model %s cannot be read; triage runs without intents until "
+                        "another model is trained or activated: %s",
+                        info.version,
+                        exc,
+                    )
+                    return None
+                self._version = info.version
+            return self._version, self._classifier
+
+
+@dataclass
+class TriageEngine:
+    """What triage needs beyond the database; `intents` is None when the model is off."""
+
+    sentiment: SentimentAnalyzer
+    intents: ClassifierCache | None = None
+    unavailable_reason: str | None = None
