@@ -137,9 +137,29 @@ def plan(context: PlanContext) -> Plan:
     at_stake = context.customer_value
     if facts.get("case.public_risk"):
         at_stake = (at_stake * policy.value.public_risk_factor).quantize(Decimal("0.01"))
+    options, ineligible = _options(context, issue)
+    baseline = Decimal(str(round(base, 4))) * at_stake
+    offers: list[Offer] = []
+    for size in range(1, policy.planner.max_bundle_size + 1):
+        for bundle in itertools.combinations(options, size):
+            if not _compatible(bundle):
+                continue
+            offer = _offer(context, bundle, issue, base, at_stake, baseline)
+            if offer is not None:
+                offers.append(offer)
+    # Highest expected value first; among equals the cheaper, then the simpler bundle.
+    offers.sort(key=lambda o: (-o.expected_value, o.cost, len(o.remedies), o.remedy_ids))
+    return Plan(offers[: policy.planner.offers], base, at_stake, issue, ineligible)
+
+
+def _options(
+    context: PlanContext, issue: str
+) -> tuple[list[RemedyOption], dict[str, list[Refusal]]]:
+    """Each remedy the policy offers, tried alone: those that may go in a bundle, and why
+    each of the others may not."""
     options: list[RemedyOption] = []
     ineligible: dict[str, list[Refusal]] = {}
-    for remedy in policy.remedies:
+    for remedy in context.policy.remedies:
         if not remedy.offer:
             continue
         if remedy.id in context.already_granted:
@@ -156,47 +176,47 @@ def plan(context: PlanContext) -> Plan:
             ineligible[remedy.id] = outcome
             continue
         # A remedy that alone goes above a cap is shown with the cap's rule; bundles are
-        # checked whole by decide() below.
-        capped = cap_refusal(policy, outcome.cost, context.usage.caps)
+        # checked whole by decide() in _offer.
+        capped = cap_refusal(context.policy, outcome.cost, context.usage.caps)
         if capped is None:
             options.append(outcome)
         else:
             ineligible[remedy.id] = [capped]
-    baseline = Decimal(str(round(base, 4))) * at_stake
-    offers: list[Offer] = []
-    for size in range(1, policy.planner.max_bundle_size + 1):
-        for bundle in itertools.combinations(options, size):
-            if not _compatible(bundle):
-                continue
-            chosen = [o.remedy for o in bundle]
-            cost = sum((o.cost for o in bundle), ZERO)
-            retention = retention_with(policy, base, issue, chosen)
-            ev = (Decimal(str(round(retention, 4))) * at_stake - cost).quantize(Decimal("0.01"))
-            refunded = sum((o.cost for o in bundle if o.remedy.kind in REFUND_KINDS), ZERO)
-            decision = decide(
-                policy, context.role, chosen, cost, context.usage, context.team, refunded
-            )
-            if decision.refusal is not None:
-                continue
-            gain = (ev - baseline).quantize(Decimal("0.01"))
-            reasons = [
-                f"keeps the customer with {retention:.0%} chance (vs {base:.0%} doing nothing)",
-                f"worth {format_money(at_stake, policy.currency)} to the store; costs "
-                f"{format_money(cost, policy.currency)}; expected gain "
-                f"{format_money(gain, policy.currency)}",
-                *decision.reasons,
-            ]
-            offers.append(
-                Offer(
-                    remedies=list(bundle),
-                    cost=cost,
-                    retention=retention,
-                    expected_value=ev,
-                    decision=decision,
-                    reasons=reasons,
-                    service_level=max(r.service_level for r in chosen),
-                )
-            )
-    # Highest expected value first; among equals the cheaper, then the simpler bundle.
-    offers.sort(key=lambda o: (-o.expected_value, o.cost, len(o.remedies), o.remedy_ids))
-    return Plan(offers[: policy.planner.offers], base, at_stake, issue, ineligible)
+    return options, ineligible
+
+
+def _offer(
+    context: PlanContext,
+    bundle: tuple[RemedyOption, ...],
+    issue: str,
+    base: float,
+    at_stake: Decimal,
+    baseline: Decimal,
+) -> Offer | None:
+    """The bundle as an offer with its expected value, or None when authority refuses it."""
+    policy = context.policy
+    chosen = [o.remedy for o in bundle]
+    cost = sum((o.cost for o in bundle), ZERO)
+    retention = retention_with(policy, base, issue, chosen)
+    ev = (Decimal(str(round(retention, 4))) * at_stake - cost).quantize(Decimal("0.01"))
+    refunded = sum((o.cost for o in bundle if o.remedy.kind in REFUND_KINDS), ZERO)
+    decision = decide(policy, context.role, chosen, cost, context.usage, context.team, refunded)
+    if decision.refusal is not None:
+        return None
+    gain = (ev - baseline).quantize(Decimal("0.01"))
+    reasons = [
+        f"keeps the customer with {retention:.0%} chance (vs {base:.0%} doing nothing)",
+        f"worth {format_money(at_stake, policy.currency)} to the store; costs "
+        f"{format_money(cost, policy.currency)}; expected gain "
+        f"{format_money(gain, policy.currency)}",
+        *decision.reasons,
+    ]
+    return Offer(
+        remedies=list(bundle),
+        cost=cost,
+        retention=retention,
+        expected_value=ev,
+        decision=decision,
+        reasons=reasons,
+        service_level=max(r.service_level for r in chosen),
+    )
