@@ -178,28 +178,13 @@ def create_token(
     rate_limit: str | None = None,
 ) -> IssuedToken:
     actor.require(Permission.MANAGE_TOKENS)
-    if not ROLE_PERMISSIONS[role] <= ROLE_PERMISSIONS[actor.role]:
-        raise Forbidden(f"a {actor.role.value} cannot issue a {role.value} token")
-    if agent_id is not None and actor != SYSTEM and agent_id != actor.agent_id:
-        # A token bound to an agent acts as that person, and four eyes (approvals, policy
-        # changes) count persons: nobody mints one for somebody else. The operator's CLI,
-        # which runs as the system on the server itself, still may.
-        raise Forbidden(
-            "a token can speak only for the agent who issues it",
-            details={"field": "agent_id"},
-        )
+    _check_issuer(actor, role, agent_id)
     if expires_at is not None and expires_at <= now:
         raise ValidationFailed("expiry must be in the future", details={"field": "expires_at"})
     secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
     rate = Rate.parse(rate_limit) if rate_limit is not None else None
     if tools is not None:
-        # Besides tools, a token may carry the inbound-mail scope (the MIME webhook only).
-        unknown = sorted(set(tools) - TOOL_NAMES - {INBOUND_SCOPE})
-        if unknown or not tools:
-            raise ValidationFailed(
-                f"unknown tools: {', '.join(unknown)}" if unknown else "name at least one tool",
-                details={"field": "tools", "known": sorted(TOOL_NAMES | {INBOUND_SCOPE})},
-            )
+        _check_tools(tools)
     with uow:
         if agent_id is not None and uow.agents.get(agent_id) is None:
             raise NotFound("agent", agent_id)
@@ -238,6 +223,30 @@ def create_token(
         )
         uow.commit()
         return IssuedToken(token, secret)
+
+
+def _check_issuer(actor: Actor, role: Role, agent_id: int | None) -> None:
+    """Nobody issues a token that may do more than they may, or that speaks for another."""
+    if not ROLE_PERMISSIONS[role] <= ROLE_PERMISSIONS[actor.role]:
+        raise Forbidden(f"a {actor.role.value} cannot issue a {role.value} token")
+    if agent_id is not None and actor != SYSTEM and agent_id != actor.agent_id:
+        # A token bound to an agent acts as that person, and four eyes (approvals, policy
+        # changes) count persons: nobody mints one for somebody else. The operator's CLI,
+        # which runs as the system on the server itself, still may.
+        raise Forbidden(
+            "a token can speak only for the agent who issues it",
+            details={"field": "agent_id"},
+        )
+
+
+def _check_tools(tools: list[str]) -> None:
+    # Besides tools, a token may carry the inbound-mail scope (the MIME webhook only).
+    unknown = sorted(set(tools) - TOOL_NAMES - {INBOUND_SCOPE})
+    if unknown or not tools:
+        raise ValidationFailed(
+            f"unknown tools: {', '.join(unknown)}" if unknown else "name at least one tool",
+            details={"field": "tools", "known": sorted(TOOL_NAMES | {INBOUND_SCOPE})},
+        )
 
 
 def list_tokens(uow: UnitOfWork, actor: Actor) -> list[ApiToken]:

@@ -137,24 +137,36 @@ def create_case(
             custom_fields=dict(custom_fields or {}),
         )
         uow.cases.add(case)
-        assert case.id is not None
-        messages: list[Message] = []
+        first = None
         if body is not None and body.strip():
-            message = Message(
-                id=None,
-                case_id=case.id,
-                kind=MessageKind.INBOUND,
-                body=body,
-                created_at=now,
-                author_customer_id=customer_id,
-                attachments=_store_attachments(uow, attachments or [], attachment_limits),
-            )
-            uow.cases.add_message(message)
-            messages.append(message)
+            first = _first_message(uow, case, now, body, attachments or [], attachment_limits)
         # The first message comes with the case: it opens the case, it is not a reply to it.
-        case.opened(actor, now, messages[0] if messages else None)
+        case.opened(actor, now, first)
         uow.commit()
-        return CaseView(case, messages)
+        return CaseView(case, [first] if first is not None else [])
+
+
+def _first_message(
+    uow: UnitOfWork,
+    case: Case,
+    now: datetime,
+    body: str,
+    attachments: list[NewAttachment],
+    attachment_limits: AttachmentLimits,
+) -> Message:
+    """The customer's words the case opens with, stored with their attachments."""
+    assert case.id is not None
+    message = Message(
+        id=None,
+        case_id=case.id,
+        kind=MessageKind.INBOUND,
+        body=body,
+        created_at=now,
+        author_customer_id=case.customer_id,
+        attachments=_store_attachments(uow, attachments, attachment_limits),
+    )
+    uow.cases.add_message(message)
+    return message
 
 
 def get_case(uow: UnitOfWork, actor: Actor, case_id: int) -> CaseView:

@@ -101,16 +101,7 @@ def send_customer_mail(
     """
     recipient = _check_address(to)
     if template is not None:
-        variables: dict[str, Any] = {
-            "subject": subject,
-            "text": text,
-            "html": html,
-            "case_id": case_id,
-            "customer_name": "",
-            "desk_name": "",
-            **(context or {}),
-        }
-        rendered = mail_templates.render(mail_templates.template_in_force(uow, template), variables)
+        rendered = _from_template(uow, template, subject, text, html, case_id, context or {})
         subject, text, html = rendered.subject, rendered.text, rendered.html
     record = MailRecord(
         id=None,
@@ -142,6 +133,27 @@ def send_customer_mail(
         )
     )
     return record.id
+
+
+def _from_template(
+    uow: UnitOfWork,
+    template: str,
+    subject: str,
+    text: str,
+    html: str | None,
+    case_id: int | None,
+    context: dict[str, Any],
+) -> mail_templates.Rendered:
+    variables: dict[str, Any] = {
+        "subject": subject,
+        "text": text,
+        "html": html,
+        "case_id": case_id,
+        "customer_name": "",
+        "desk_name": "",
+        **context,
+    }
+    return mail_templates.render(mail_templates.template_in_force(uow, template), variables)
 
 
 def send_job_key(mail_id: int) -> str:

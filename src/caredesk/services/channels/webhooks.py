@@ -242,15 +242,7 @@ def deliver(ctx: JobContext, sender: WebhookSender, outbound: Outbound, delivery
             return
     now = ctx.clock.now()
     body = delivery_body(delivery)
-    timestamp = int(now.timestamp())
-    headers = {
-        "Content-Type": "application/json",
-        "User-Agent": "caredesk-webhooks",
-        EVENT_HEADER: delivery.event,
-        DELIVERY_HEADER: str(delivery_id),
-        TIMESTAMP_HEADER: str(timestamp),
-        SIGNATURE_HEADER: sign(subscription.secret, timestamp, body),
-    }
+    headers = _signed_headers(subscription, delivery, int(now.timestamp()), body)
     status: int | None = None
     error: str | None = None
     refused: str | None = None
@@ -266,18 +258,7 @@ def deliver(ctx: JobContext, sender: WebhookSender, outbound: Outbound, delivery
         refused = exc.message[:MAX_ERROR_LENGTH]
     except WebhookSendError as exc:
         error = str(exc)[:MAX_ERROR_LENGTH] or type(exc).__name__
-    if refused is not None:
-        # Nothing was sent: the log says why, never what anything inside would answer.
-        outcome = DeliveryStatus.REFUSED
-        error = refused
-    elif status is not None and 200 <= status < 300:
-        outcome = DeliveryStatus.DELIVERED
-    elif status is not None and 400 <= status < 500 and status not in RETRYABLE_STATUS:
-        outcome = DeliveryStatus.DEAD
-        error = f"the receiver answered {status}"
-    else:
-        outcome = DeliveryStatus.FAILED
-        error = error or f"the receiver answered {status}"
+    outcome, error = _outcome(status, error, refused)
     with ctx.uow() as uow:
         current = uow.webhooks.get_delivery(delivery_id)
         if current is None:
@@ -295,6 +276,33 @@ def deliver(ctx: JobContext, sender: WebhookSender, outbound: Outbound, delivery
         raise PermanentFailure(error)
     if outcome is DeliveryStatus.FAILED:
         raise TemporaryFailure(error)
+
+
+def _signed_headers(
+    subscription: Subscription, delivery: Delivery, timestamp: int, body: bytes
+) -> dict[str, str]:
+    return {
+        "Content-Type": "application/json",
+        "User-Agent": "caredesk-webhooks",
+        EVENT_HEADER: delivery.event,
+        DELIVERY_HEADER: str(delivery.id),
+        TIMESTAMP_HEADER: str(timestamp),
+        SIGNATURE_HEADER: sign(subscription.secret, timestamp, body),
+    }
+
+
+def _outcome(
+    status: int | None, error: str | None, refused: str | None
+) -> tuple[DeliveryStatus, str | None]:
+    """What a try came to, and the error it logs: refused, delivered, dead or to try again."""
+    if refused is not None:
+        # Nothing was sent: the log says why, never what anything inside would answer.
+        return DeliveryStatus.REFUSED, refused
+    if status is not None and 200 <= status < 300:
+        return DeliveryStatus.DELIVERED, error
+    if status is not None and 400 <= status < 500 and status not in RETRYABLE_STATUS:
+        return DeliveryStatus.DEAD, f"the receiver answered {status}"
+    return DeliveryStatus.FAILED, error or f"the receiver answered {status}"
 
 
 def register_webhooks(registry: HandlerRegistry, sender: WebhookSender, outbound: Outbound) -> None:

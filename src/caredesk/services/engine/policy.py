@@ -106,41 +106,56 @@ def propose_policy(
                 )
             )
         if before is not None and diff.needs_confirmation and _needs_review(actor):
-            change = PolicyChange(
-                id=None,
-                version=loaded.version,
-                name=loaded.policy.name,
-                digest=loaded.digest,
-                text=text,
-                base_version=before.version,
-                base_digest=before.digest,
-                diff=diff,
-                proposed_by=actor.ref,
-                proposed_at=now,
-                forced=bool(empty),
-            )
-            uow.policies.add_change(change)
-            uow.publish(
-                Changed(
-                    actor=actor,
-                    at=now,
-                    action="policy.proposed",
-                    entity_type="policy_change",
-                    entity_id=change.id,
-                    before={"version": before.version},
-                    after={
-                        "version": loaded.version,
-                        "digest": loaded.digest,
-                        "forced": bool(empty),
-                        "differences": [str(d) for d in diff.differences],
-                    },
-                )
-            )
+            change = _propose_change(uow, actor, now, loaded, text, before, diff, bool(empty))
             uow.commit()
             return PolicyProposal(loaded, diff, change)
         _put_in_force(uow, actor, now, loaded, before, diff)
         uow.commit()
     return PolicyProposal(loaded, diff)
+
+
+def _propose_change(
+    uow: UnitOfWork,
+    actor: Actor,
+    now: datetime,
+    loaded: LoadedPolicy,
+    text: str,
+    before: PolicyVersion,
+    diff: PolicyDiff,
+    forced: bool,
+) -> PolicyChange:
+    """The policy stored as a pending change, for another admin to confirm."""
+    change = PolicyChange(
+        id=None,
+        version=loaded.version,
+        name=loaded.policy.name,
+        digest=loaded.digest,
+        text=text,
+        base_version=before.version,
+        base_digest=before.digest,
+        diff=diff,
+        proposed_by=actor.ref,
+        proposed_at=now,
+        forced=forced,
+    )
+    uow.policies.add_change(change)
+    uow.publish(
+        Changed(
+            actor=actor,
+            at=now,
+            action="policy.proposed",
+            entity_type="policy_change",
+            entity_id=change.id,
+            before={"version": before.version},
+            after={
+                "version": loaded.version,
+                "digest": loaded.digest,
+                "forced": forced,
+                "differences": [str(d) for d in diff.differences],
+            },
+        )
+    )
+    return change
 
 
 def load_policy(

@@ -191,6 +191,29 @@ class FusionComparison:
         }
 
 
+def _both_sides(
+    uow_factory: UnitOfWorkFactory,
+    semantic: search.Semantic,
+    queries: Sequence[EvalQuery],
+    progress: Progress,
+) -> dict[str, tuple[search.Scored, search.Scored]]:
+    """Each query's lexical and semantic candidates, ranked once for every weight to fuse."""
+    sides: dict[str, tuple[search.Scored, search.Scored]] = {}
+    for number, query in enumerate(queries, start=1):
+        with uow_factory() as uow:
+            sides[query.id] = search.ranked(
+                uow,
+                query.text[:MAX_QUERY_CHARS],
+                [SearchKind.ARTICLE],
+                False,
+                SearchMode.HYBRID,
+                semantic,
+                search.CANDIDATES,
+            )
+        progress("searching", number, len(queries))
+    return sides
+
+
 def compare_fusion(
     uow_factory: UnitOfWorkFactory,
     semantic: search.Semantic,
@@ -208,19 +231,7 @@ def compare_fusion(
     by_entry = _index_documents(
         uow_factory, semantic, clock, documents, SearchMode.HYBRID, progress
     )
-    sides: dict[str, tuple[search.Scored, search.Scored]] = {}
-    for number, query in enumerate(queries, start=1):
-        with uow_factory() as uow:
-            sides[query.id] = search.ranked(
-                uow,
-                query.text[:MAX_QUERY_CHARS],
-                [SearchKind.ARTICLE],
-                False,
-                SearchMode.HYBRID,
-                semantic,
-                search.CANDIDATES,
-            )
-        progress("searching", number, len(queries))
+    sides = _both_sides(uow_factory, semantic, queries, progress)
 
     def run(weight: float) -> dict[str, list[str]]:
         return {

@@ -127,14 +127,7 @@ def create_article(
     if article.kind is ArticleKind.MACRO:
         check_macro(article.body)
     with uow:
-        if uow.articles.get_by_slug(article.slug) is not None:
-            if slug:
-                raise DomainError(
-                    f"an article with slug {article.slug!r} exists",
-                    code=ErrorCode.CONFLICT,
-                    details={"field": "slug"},
-                )
-            article.slug = _free_slug(uow, article.slug)
+        article.slug = _slug_for_new(uow, article.slug, chosen=bool(slug))
         uow.articles.add(article)
         uow.articles.add_version(ArticleVersion.of(article))
         index_article(uow, article, now)
@@ -151,6 +144,20 @@ def create_article(
         )
         uow.commit()
     return article
+
+
+def _slug_for_new(uow: UnitOfWork, slug: str, *, chosen: bool) -> str:
+    """The slug a new article takes: one the author chose must be free; one made from the
+    title gets a number when taken."""
+    if uow.articles.get_by_slug(slug) is None:
+        return slug
+    if chosen:
+        raise DomainError(
+            f"an article with slug {slug!r} exists",
+            code=ErrorCode.CONFLICT,
+            details={"field": "slug"},
+        )
+    return _free_slug(uow, slug)
 
 
 def _free_slug(uow: UnitOfWork, slug: str) -> str:

@@ -124,6 +124,17 @@ def ranked(
     return lexical, dense
 
 
+def _mode_in_use(mode: SearchMode, semantic: Semantic | None) -> SearchMode:
+    """Without the embedding model hybrid search runs lexical alone; semantic cannot run."""
+    if mode is SearchMode.SEMANTIC and semantic is None:
+        raise DomainError(
+            "semantic search is unavailable: the embedding model did not load "
+            "(lexical and hybrid search still work)",
+            code=ErrorCode.SEARCH_UNAVAILABLE,
+        )
+    return mode if semantic is not None else SearchMode.LEXICAL
+
+
 def search(
     uow: UnitOfWork,
     actor: Actor,
@@ -142,13 +153,7 @@ def search(
     if public_only:
         # A customer's token finds published public articles, never cases or macros.
         kinds = [SearchKind.ARTICLE]
-    if mode is SearchMode.SEMANTIC and semantic is None:
-        raise DomainError(
-            "semantic search is unavailable: the embedding model did not load "
-            "(lexical and hybrid search still work)",
-            code=ErrorCode.SEARCH_UNAVAILABLE,
-        )
-    used = mode if semantic is not None else SearchMode.LEXICAL
+    used = _mode_in_use(mode, semantic)
     pool = max(CANDIDATES, limit * 3)
     with uow:
         lexical, dense = ranked(uow, text, kinds, public_only, used, semantic, pool + len(exclude))
