@@ -21,8 +21,8 @@ from caredesk.services.console.console import ORDERS_IN_DETAIL
 from caredesk.services.engine import grants
 from caredesk.services.knowledge import knowledge, macros
 from caredesk.services.knowledge.ports import ArticleFilter
+from caredesk.web.errors import CONSOLE_HINTS
 from caredesk.web.pages.common import (
-    HINTS,
     ContainerDep,
     PageRoute,
     Reader,
@@ -87,7 +87,7 @@ def case_page(
         teams=sorted(screen.teams.values(), key=lambda t: t.name),
         panels=panels,
         problem=problem,
-        problem_hint=HINTS.get(problem.code) if problem else None,
+        problem_hint=CONSOLE_HINTS.get(problem.code) if problem else None,
         attempted=attempted or {},
         kept_body=kept_body,
         can_write=who.can(Permission.WRITE_CASES),

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, tzinfo
 from decimal import Decimal
@@ -14,23 +13,19 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import structlog
 from fastapi import Depends, Request, Response
-from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, RedirectResponse
-from fastapi.routing import APIRoute
 from jinja2 import Environment, FileSystemLoader, pass_context, select_autoescape
 from jinja2.runtime import Context
 from markupsafe import Markup
-from starlette.concurrency import run_in_threadpool
 
 from caredesk.bootstrap import Container
 from caredesk.domain.agents import Actor, Agent, Permission
-from caredesk.domain.errors import DomainError, ErrorCode, RetryLater, Unauthenticated
+from caredesk.domain.errors import DomainError, ErrorCode, Unauthenticated
 from caredesk.domain.money import format_money
 from caredesk.services.access import auth
 from caredesk.services.access.secrets import CsrfRealm, csrf_token_for
 from caredesk.web.deps import CSRF_HEADER, SAFE_METHODS, SESSION_COOKIE, get_container
-from caredesk.web.problems import STATUS_BY_CODE
-from caredesk.web.uploads import BodyTooLarge
+from caredesk.web.errors import CONSOLE_HINTS, ErrorPageRoute, ErrorPages
 
 log = structlog.get_logger("caredesk.console")
 HERE = Path(__file__).parent
@@ -251,39 +246,6 @@ NOTICES = {
     "mail_retried": "Queued again: the worker sends it on its next round.",
 }
 
-HINTS = {
-    ErrorCode.CSRF_FAILED: "Reload the page to get a fresh form, then try again.",
-    ErrorCode.FORBIDDEN: "Ask a lead or an admin if you need this.",
-    ErrorCode.NOT_FOUND: "It may have been merged or never existed; go back to your queue.",
-    ErrorCode.VERSION_CONFLICT: "Reload to see the latest version, then make your change again.",
-    ErrorCode.STALE_PLAN: "The offers were planned on older facts; reload to plan again.",
-    ErrorCode.FILE_TOO_LARGE: "Attach a smaller file, or share a large one by a link.",
-    ErrorCode.ATTACHMENTS_TOO_LARGE: "Attach fewer or smaller files; send the rest in a second "
-    "message.",
-    ErrorCode.TOO_MANY_ATTACHMENTS: "Attach fewer files; send the rest in a second message.",
-    ErrorCode.OWN_REQUEST: "Another lead or admin decides it (a policy change: another admin); "
-    "you may still withdraw it.",
-}
-
-
-def error_page(
-    request: Request, who: SignedIn | None, exc: DomainError, status_code: int | None = None
-) -> HTMLResponse:
-    status = status_code or STATUS_BY_CODE.get(exc.code, 400)
-    page = render(
-        request,
-        "error.html",
-        who,
-        status_code=status,
-        error=exc,
-        code=exc.code.value,
-        hint=HINTS.get(exc.code),
-        title="Not allowed" if status == 403 else "Something needs your attention",
-    )
-    if isinstance(exc, RetryLater):
-        page.headers["Retry-After"] = str(exc.retry_after)
-    return page
-
 
 def _sign_in_redirect(request: Request) -> Response:
     target = request.url.path
@@ -295,39 +257,24 @@ def _sign_in_redirect(request: Request) -> Response:
     return RedirectResponse(url, status_code=303)
 
 
-class PageRoute(APIRoute):
-    """Console routes answer with pages: a refusal is a readable page, never JSON or a trace."""
-
-    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
-        handler = super().get_route_handler()
-
-        async def route(request: Request) -> Response:
-            try:
-                return await handler(request)
-            except SignInRequired:
-                return _sign_in_redirect(request)
-            except DomainError as exc:
-                who = await run_in_threadpool(_who_or_none, request)
-                return error_page(request, who, exc)
-            except BodyTooLarge as exc:
-                who = await run_in_threadpool(_who_or_none, request)
-                return error_page(request, who, exc.problem, 413)
-            except RequestValidationError as exc:
-                who = await run_in_threadpool(_who_or_none, request)
-                fields = ", ".join(
-                    str(e.get("loc", ["?"])[-1]) for e in exc.errors() if e.get("loc")
-                )
-                problem = DomainError(
-                    f"the form is missing or has a wrong value in: {fields or 'a field'}",
-                    code=ErrorCode.VALIDATION_ERROR,
-                )
-                return error_page(request, who, problem, 422)
-
-        return route
-
-
 def _who_or_none(request: Request) -> SignedIn | None:
     try:
         return signed_in(request, request.app.state.container)
     except SignInRequired:
         return None
+
+
+CONSOLE_ERRORS = ErrorPages(
+    render=render,
+    reader_or_none=_who_or_none,
+    sign_in_required=SignInRequired,
+    sign_in=_sign_in_redirect,
+    hints=CONSOLE_HINTS,
+    page_context=lambda exc, status: {
+        "title": "Not allowed" if status == 403 else "Something needs your attention"
+    },
+)
+
+
+class PageRoute(ErrorPageRoute):
+    pages = CONSOLE_ERRORS

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hmac
-from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -11,21 +10,17 @@ from typing import Annotated, Any
 from urllib.parse import quote, urlencode
 
 from fastapi import Depends, Request, Response
-from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, RedirectResponse
-from fastapi.routing import APIRoute
 from jinja2 import Environment, FileSystemLoader, select_autoescape
-from starlette.concurrency import run_in_threadpool
 
 from caredesk.bootstrap import Container
 from caredesk.domain.agents import Actor
 from caredesk.domain.customers import Customer
-from caredesk.domain.errors import DomainError, ErrorCode, RetryLater, Unauthenticated
+from caredesk.domain.errors import DomainError, ErrorCode, Unauthenticated
 from caredesk.services.access.secrets import CsrfRealm, csrf_token_for
 from caredesk.services.channels import portal
 from caredesk.web.deps import get_container
-from caredesk.web.problems import STATUS_BY_CODE
-from caredesk.web.uploads import BodyTooLarge
+from caredesk.web.errors import PORTAL_HINTS, ErrorPageRoute, ErrorPages
 
 HERE = Path(__file__).parent
 STATIC_DIR = HERE / "static"
@@ -171,39 +166,6 @@ NOTICES = {
     "saved": "Thank you for your answer.",
 }
 
-HINTS = {
-    ErrorCode.CSRF_FAILED: "Reload the page to get a fresh form, then try again.",
-    ErrorCode.NOT_FOUND: "It may not exist, or it belongs to another account.",
-    ErrorCode.TOKEN_INVALID: "Ask for a new sign-in link below.",
-    ErrorCode.TOKEN_EXPIRED: "Sign-in links work for a short time only. Ask for a new one.",
-    ErrorCode.TOKEN_REVOKED: "Each sign-in link works once. Ask for a new one.",
-    ErrorCode.TOO_MANY_ATTEMPTS: "Wait a little, then open the link from your email again.",
-    ErrorCode.FILE_TOO_LARGE: "Attach a smaller file: a photo from your phone usually fits.",
-    ErrorCode.ATTACHMENTS_TOO_LARGE: "Attach fewer or smaller files, and send the rest in "
-    "another message.",
-    ErrorCode.TOO_MANY_ATTACHMENTS: "Attach fewer files, and send the rest in another message.",
-}
-
-
-def error_page(
-    request: Request, user: PortalUser | None, exc: DomainError, status_code: int | None = None
-) -> HTMLResponse:
-    status = status_code or STATUS_BY_CODE.get(exc.code, 400)
-    page = render(
-        request,
-        "error.html",
-        user,
-        status_code=status,
-        error=exc,
-        code=exc.code.value,
-        hint=HINTS.get(exc.code),
-        sign_in_again=exc.code
-        in (ErrorCode.TOKEN_INVALID, ErrorCode.TOKEN_EXPIRED, ErrorCode.TOKEN_REVOKED),
-    )
-    if isinstance(exc, RetryLater):
-        page.headers["Retry-After"] = str(exc.retry_after)
-    return page
-
 
 def _user_or_none(request: Request) -> PortalUser | None:
     try:
@@ -212,32 +174,18 @@ def _user_or_none(request: Request) -> PortalUser | None:
         return None
 
 
-class PortalRoute(APIRoute):
-    """Portal routes answer with pages: a refusal is a readable page, never JSON or a trace."""
+PORTAL_ERRORS = ErrorPages(
+    render=render,
+    reader_or_none=_user_or_none,
+    sign_in_required=PortalSignInRequired,
+    sign_in=lambda request: redirect("/portal/sign-in"),
+    hints=PORTAL_HINTS,
+    page_context=lambda exc, status: {
+        "sign_in_again": exc.code
+        in (ErrorCode.TOKEN_INVALID, ErrorCode.TOKEN_EXPIRED, ErrorCode.TOKEN_REVOKED)
+    },
+)
 
-    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
-        handler = super().get_route_handler()
 
-        async def route(request: Request) -> Response:
-            try:
-                return await handler(request)
-            except PortalSignInRequired:
-                return redirect("/portal/sign-in")
-            except DomainError as exc:
-                user = await run_in_threadpool(_user_or_none, request)
-                return error_page(request, user, exc)
-            except BodyTooLarge as exc:
-                user = await run_in_threadpool(_user_or_none, request)
-                return error_page(request, user, exc.problem, 413)
-            except RequestValidationError as exc:
-                user = await run_in_threadpool(_user_or_none, request)
-                fields = ", ".join(
-                    str(e.get("loc", ["?"])[-1]) for e in exc.errors() if e.get("loc")
-                )
-                problem = DomainError(
-                    f"the form is missing or has a wrong value in: {fields or 'a field'}",
-                    code=ErrorCode.VALIDATION_ERROR,
-                )
-                return error_page(request, user, problem, 422)
-
-        return route
+class PortalRoute(ErrorPageRoute):
+    pages = PORTAL_ERRORS

@@ -21,8 +21,8 @@ from caredesk.services.channels.portal import CustomerMailer
 from caredesk.services.knowledge import knowledge, search
 from caredesk.services.knowledge.ports import ArticleFilter
 from caredesk.web.deps import client_address
+from caredesk.web.errors import PORTAL_HINTS
 from caredesk.web.portal.common import (
-    HINTS,
     PORTAL_COOKIE,
     ContainerDep,
     Customer_,
@@ -193,7 +193,7 @@ def _case_page(
         messages=conversation.messages,
         survey=conversation.survey,
         error=error,
-        hint=HINTS.get(error.code) if error else None,
+        hint=PORTAL_HINTS.get(error.code) if error else None,
         kept_body=kept_body,
         attachment_limits=container.attachment_limits,
     )
@@ -218,7 +218,7 @@ def _new_case_page(
         orders=orders,
         chosen=chosen,
         error=error,
-        hint=HINTS.get(error.code) if error else None,
+        hint=PORTAL_HINTS.get(error.code) if error else None,
         kept=kept or {},
         attachment_limits=container.attachment_limits,
     )
