@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 from fastapi import APIRouter, Request, Response, status
 
 from caredesk.services.access import auth
 from caredesk.services.access.secrets import CsrfRealm, csrf_token_for
 from caredesk.web.api.common import SmallIdPath
-from caredesk.web.api.schemas import (
+from caredesk.web.api.schemas.admin import (
     AgentChangeIn,
     AgentIn,
     AgentOut,
-    AuditEventOut,
     IssuedTokenOut,
     LoginIn,
     MeOut,
@@ -23,8 +20,10 @@ from caredesk.web.api.schemas import (
     TokenIn,
     TokenOut,
 )
-from caredesk.web.deps import SESSION_COOKIE, ActorDep, ContainerDep, NowDep, client_address
+from caredesk.web.api.schemas.cases import AuditEventOut
+from caredesk.web.deps import SESSION_COOKIE, ActorDep, ContainerDep, NowDep
 from caredesk.web.idempotency import IdempotentRoute
+from caredesk.web.sessions import set_session_cookie, start_session
 
 router = APIRouter(route_class=IdempotentRoute)
 
@@ -125,26 +124,8 @@ def revoke_token(
 def login(
     body: LoginIn, request: Request, response: Response, container: ContainerDep, now: NowDep
 ) -> SessionOut:
-    settings = container.settings
-    issued = auth.login(
-        container.uow(),
-        container.hasher,
-        now,
-        email=body.email,
-        password=body.password,
-        ttl=timedelta(seconds=settings.session_ttl_seconds),
-        client=client_address(request),
-        rules=container.throttling,
-    )
-    response.set_cookie(
-        SESSION_COOKIE,
-        issued.secret,
-        max_age=settings.session_ttl_seconds,
-        httponly=True,
-        secure=settings.cookies_secure,
-        samesite="lax",
-        path="/",
-    )
+    issued = start_session(request, container, now, body.email, body.password)
+    set_session_cookie(response, container, issued.secret)
     return SessionOut(
         agent=AgentOut.of(issued.agent),
         csrf_token=csrf_token_for(issued.secret, CsrfRealm.CONSOLE),

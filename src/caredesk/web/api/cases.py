@@ -22,7 +22,8 @@ from caredesk.web.api.common import (
     expected_version,
     set_etag,
 )
-from caredesk.web.api.schemas import (
+from caredesk.web.api.schemas.base import PageOut
+from caredesk.web.api.schemas.cases import (
     AssignmentIn,
     AuditEventOut,
     CaseDetailOut,
@@ -32,10 +33,9 @@ from caredesk.web.api.schemas import (
     MessageIn,
     MessageOut,
     NoteIn,
-    PageOut,
     StatusIn,
 )
-from caredesk.web.api.sla_schemas import CaseSlaOut
+from caredesk.web.api.schemas.sla import CaseSlaOut
 from caredesk.web.deps import ActorDep, ContainerDep, NowDep
 from caredesk.web.idempotency import IdempotentRoute
 from caredesk.web.uploads import read_files, takes_files

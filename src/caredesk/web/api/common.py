@@ -11,7 +11,7 @@ from fastapi import Path, Response
 
 from caredesk.domain.errors import ValidationFailed
 from caredesk.services.cases.cases import NewAttachment
-from caredesk.web.api.schemas import AttachmentIn
+from caredesk.web.api.schemas.cases import AttachmentIn
 
 _ETAG = re.compile(r'^(?:W/)?"(\d+)"$')
 

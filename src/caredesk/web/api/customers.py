@@ -10,13 +10,13 @@ from fastapi.responses import JSONResponse
 from caredesk.services.cases import catalog, customers
 from caredesk.services.privacy import erasure
 from caredesk.web.api.common import PAGE_LIMIT_DEFAULT, PAGE_LIMIT_MAX, expected_version, set_etag
-from caredesk.web.api.schemas import (
+from caredesk.web.api.schemas.base import PageOut
+from caredesk.web.api.schemas.customers import (
     CustomerIn,
     CustomerOut,
     CustomerPatch,
     ErasureOut,
     OrderOut,
-    PageOut,
     ProductOut,
 )
 from caredesk.web.deps import ActorDep, ContainerDep, NowDep

@@ -22,7 +22,7 @@ from caredesk.web.api.common import (
     expected_version,
     set_etag,
 )
-from caredesk.web.api.knowledge_schemas import (
+from caredesk.web.api.schemas.knowledge import (
     QUERY_MAX,
     ArticleIn,
     ArticleOut,

@@ -3,125 +3,38 @@
 from __future__ import annotations
 
 import math
-from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response, status
-from pydantic import BaseModel, Field
+from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 
 from caredesk.domain.agents import Actor, Role
 from caredesk.domain.errors import ErrorCode, Forbidden, RetryLater, ValidationFailed
-from caredesk.domain.mail import INBOUND_SCOPE, MailDirection, MailFailure, MailRecord, MailStatus
-from caredesk.domain.mail import MailTemplate as Template
+from caredesk.domain.mail import INBOUND_SCOPE, MailDirection, MailStatus
 from caredesk.services.channels import mail_in, mail_templates
 from caredesk.services.channels.mail_in import Envelope, Outcome
 from caredesk.web.api.common import IdPath
+from caredesk.web.api.schemas.mail import (
+    LIST_LIMIT_MAX,
+    MailFailureOut,
+    MailOut,
+    TemplateIn,
+    TemplateOut,
+)
 from caredesk.web.deps import ActorDep, ContainerDep, NowDep, ToolActorDep
 from caredesk.web.idempotency import IdempotentRoute
 
 router = APIRouter(route_class=IdempotentRoute)
 
-LIST_LIMIT_MAX = 200
 
-
+# The OpenAPI document names a body by its module where two share a name (DeliveryOut of
+# mail and of webhooks): this one stays beside its routes so that name does not change.
 class DeliveryOut(BaseModel):
     outcome: Outcome
     case_id: int | None
     mail_id: int | None
     detail: str
-
-
-class MailOut(BaseModel):
-    id: int
-    direction: MailDirection
-    status: MailStatus
-    message_id: str
-    subject: str
-    from_address: str | None
-    to: list[str]
-    cc: list[str]
-    case_id: int | None
-    auto_kind: str | None
-    attempts: int
-    last_error: str | None
-    created_at: datetime
-    sent_at: datetime | None
-
-    @classmethod
-    def of(cls, record: MailRecord) -> MailOut:
-        assert record.id is not None
-        return cls(
-            id=record.id,
-            direction=record.direction,
-            status=record.status,
-            message_id=record.message_id,
-            subject=record.subject,
-            from_address=record.from_address,
-            to=record.to,
-            cc=record.cc,
-            case_id=record.case_id,
-            auto_kind=record.auto_kind.value if record.auto_kind else None,
-            attempts=record.attempts,
-            last_error=record.last_error,
-            created_at=record.created_at,
-            sent_at=record.sent_at,
-        )
-
-
-class MailFailureOut(BaseModel):
-    id: int
-    received_at: datetime
-    size: int
-    error: str
-    source: str
-    envelope_from: str | None
-    envelope_to: list[str]
-    raw_url: str
-
-    @classmethod
-    def of(cls, failure: MailFailure) -> MailFailureOut:
-        assert failure.id is not None
-        return cls(
-            id=failure.id,
-            received_at=failure.received_at,
-            size=failure.size,
-            error=failure.error,
-            source=failure.source,
-            envelope_from=failure.envelope_from,
-            envelope_to=failure.envelope_to,
-            raw_url=f"/api/v1/inbound/failed/{failure.id}/raw",
-        )
-
-
-class TemplateIn(BaseModel):
-    subject: str = Field(min_length=1, max_length=mail_templates.MAX_TEMPLATE_CHARS)
-    text: str = Field(min_length=1, max_length=mail_templates.MAX_TEMPLATE_CHARS)
-    html: str | None = Field(default=None, max_length=mail_templates.MAX_TEMPLATE_CHARS)
-
-
-class TemplateOut(BaseModel):
-    name: str
-    subject: str
-    text: str
-    html: str | None
-    edited: bool
-    version: int
-    updated_at: datetime | None
-    updated_by: str | None
-
-    @classmethod
-    def of(cls, template: Template) -> TemplateOut:
-        return cls(
-            name=template.name,
-            subject=template.subject,
-            text=template.text,
-            html=template.html,
-            edited=template.version > 0,
-            version=template.version,
-            updated_at=template.updated_at,
-            updated_by=template.updated_by,
-        )
 
 
 def _may_post_mail(actor: Actor) -> None:

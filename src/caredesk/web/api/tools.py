@@ -8,13 +8,12 @@ malformed call (unknown tool, missing or mistyped argument) is a problem+json er
 from __future__ import annotations
 
 from functools import lru_cache
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Header, Path
-from pydantic import BaseModel, Field
 
 from caredesk.services.channels.tools import Registry, ToolCall, build_registry
-from caredesk.web.api.schemas import Strict
+from caredesk.web.api.schemas.tools import ToolCallIn, ToolOut, ToolResultOut
 from caredesk.web.deps import ContainerDep, NowDep, ToolActorDep
 from caredesk.web.idempotency import HEADER as IDEMPOTENCY_HEADER
 from caredesk.web.idempotency import IdempotentRoute
@@ -25,28 +24,6 @@ router = APIRouter(route_class=IdempotentRoute, tags=["tools"])
 @lru_cache(maxsize=1)
 def registry() -> Registry:
     return build_registry()
-
-
-class ToolOut(BaseModel):
-    name: str
-    description: str
-    parameters: dict[str, Any]
-    writes: bool
-
-
-class ToolCallIn(Strict):
-    arguments: dict[str, Any] = Field(default_factory=dict)
-    confirmed: bool = Field(
-        default=False, description="The customer explicitly said yes to this change."
-    )
-
-
-class ToolResultOut(BaseModel):
-    status: str = Field(description="done or refused")
-    result: Any = None
-    code: str | None = None
-    rule: str | None = None
-    message: str | None = None
 
 
 @router.get("/tools")

@@ -6,9 +6,9 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Response, status
-from pydantic import BaseModel, Field, StringConstraints
+from pydantic import BaseModel
 
-from caredesk.domain.webhooks import Delivery, DeliveryStatus, Subscription
+from caredesk.domain.webhooks import Delivery, DeliveryStatus
 from caredesk.services.channels import webhooks
 from caredesk.web.api.common import (
     BIG_ID_MAX,
@@ -16,58 +16,20 @@ from caredesk.web.api.common import (
     PAGE_LIMIT_MAX,
     SmallIdPath,
 )
-from caredesk.web.api.schemas import Strict
+from caredesk.web.api.schemas.webhooks import (
+    CreatedWebhookOut,
+    WebhookIn,
+    WebhookOut,
+    WebhookPatch,
+)
 from caredesk.web.deps import ActorDep, ContainerDep, NowDep
 from caredesk.web.idempotency import IdempotentRoute
 
 router = APIRouter(route_class=IdempotentRoute, tags=["webhooks"])
 
-Url = Annotated[str, StringConstraints(max_length=2000)]
-EventName = Annotated[str, StringConstraints(max_length=100)]
 
-
-class WebhookIn(Strict):
-    url: Url
-    events: list[EventName] = Field(
-        max_length=50, description="Event names or patterns: 'case.*', 'grant.executed', '*'."
-    )
-    description: Annotated[str, StringConstraints(max_length=200)] = ""
-
-
-class WebhookPatch(Strict):
-    url: Url | None = None
-    events: list[EventName] | None = Field(default=None, max_length=50)
-    description: Annotated[str, StringConstraints(max_length=200)] | None = None
-    active: bool | None = None
-
-
-class WebhookOut(BaseModel):
-    id: int
-    url: str
-    events: list[str]
-    description: str
-    active: bool
-    created_at: datetime
-    updated_at: datetime
-
-    @classmethod
-    def of(cls, s: Subscription) -> WebhookOut:
-        assert s.id is not None
-        return cls(
-            id=s.id,
-            url=s.url,
-            events=s.events,
-            description=s.description,
-            active=s.active,
-            created_at=s.created_at,
-            updated_at=s.updated_at,
-        )
-
-
-class CreatedWebhookOut(WebhookOut):
-    secret: str = Field(description="Signs every delivery (HMAC-SHA256); shown only now.")
-
-
+# The OpenAPI document names a body by its module where two share a name (DeliveryOut of
+# mail and of webhooks): this one stays beside its routes so that name does not change.
 class DeliveryOut(BaseModel):
     id: int
     event: str

@@ -3,37 +3,18 @@
 from __future__ import annotations
 
 from datetime import datetime
-from decimal import Decimal
 from typing import Annotated
 
 from fastapi import APIRouter, Query
-from pydantic import BaseModel
 
 from caredesk.domain.errors import NotFound
 from caredesk.domain.portal import CsatSurvey
 from caredesk.services.channels import portal
 from caredesk.web.api.common import IdPath
+from caredesk.web.api.schemas.csat import CsatOut, CsatReportOut
 from caredesk.web.deps import ActorDep, ContainerDep
 
 router = APIRouter(tags=["csat"])
-
-
-class CsatOut(BaseModel):
-    case_id: int
-    customer_id: str
-    sent_at: datetime
-    expires_at: datetime
-    score: int | None
-    comment: str
-    answered_at: datetime | None
-    satisfied: bool | None
-
-
-class CsatReportOut(BaseModel):
-    answered: int
-    average: Decimal | None
-    satisfied_share: Decimal | None
-    items: list[CsatOut]
 
 
 def _out(survey: CsatSurvey) -> CsatOut:

@@ -19,7 +19,7 @@ from caredesk.domain.knowledge import (
 from caredesk.domain.search import MAX_QUERY_CHARS, SearchHit, SearchKind, SearchMode
 from caredesk.domain.triage import RoutingRule, RoutingRuleSpec
 from caredesk.services.knowledge.search import SuggestedProgram
-from caredesk.web.api.schemas import Strict
+from caredesk.web.api.schemas.base import Strict
 
 Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300)]
 Body = Annotated[str, StringConstraints(max_length=200_000)]

@@ -1,0 +1,141 @@
+"""Teams, agents, API tokens and sessions."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from pydantic import (
+    BaseModel,
+    EmailStr,
+    Field,
+    StringConstraints,
+)
+
+from caredesk.domain.agents import Agent, Role, Team
+from caredesk.domain.rates import RATE_PATTERN
+from caredesk.domain.tokens import ApiToken
+from caredesk.web.api.schemas.base import Name, SmallId, Strict
+
+
+class TeamIn(Strict):
+    name: Name
+
+
+class TeamOut(BaseModel):
+    id: int
+    name: str
+
+    @classmethod
+    def of(cls, t: Team) -> TeamOut:
+        assert t.id is not None
+        return cls(id=t.id, name=t.name)
+
+
+class AgentIn(Strict):
+    email: EmailStr
+    name: Name
+    role: Role
+    password: str | None = Field(default=None, min_length=10, max_length=200)
+    teams: list[str] = Field(default_factory=list)
+
+
+class AgentOut(BaseModel):
+    id: int
+    email: str
+    name: str
+    role: Role
+    active: bool
+    team_ids: list[int]
+    time_zone: str | None = Field(description="IANA name; null reads times in the desk's zone.")
+
+    @classmethod
+    def of(cls, a: Agent) -> AgentOut:
+        assert a.id is not None
+        return cls(
+            id=a.id,
+            email=a.email,
+            name=a.name,
+            role=a.role,
+            active=a.active,
+            team_ids=a.team_ids,
+            time_zone=a.time_zone,
+        )
+
+
+class AgentChangeIn(Strict):
+    time_zone: str | None = Field(
+        max_length=64, description="IANA name such as 'Europe/Berlin'; null for the desk's zone."
+    )
+
+
+class TokenIn(Strict):
+    name: Name
+    role: Role
+    agent_id: SmallId | None = None
+    expires_at: datetime | None = None
+    customer_id: str | None = Field(
+        default=None, description="Act only for this (verified) customer."
+    )
+    tools: list[str] | None = Field(
+        default=None, description="The tools this token may use; all when omitted."
+    )
+    rate_limit: str | None = Field(
+        default=None,
+        pattern=RATE_PATTERN,
+        description="Requests this token may make, e.g. '60/minute' (else the desk's default).",
+    )
+
+
+class TokenOut(BaseModel):
+    id: int
+    name: str
+    role: Role
+    prefix: str
+    agent_id: int | None
+    created_at: datetime
+    expires_at: datetime | None
+    revoked_at: datetime | None
+    last_used_at: datetime | None
+    customer_id: str | None = None
+    tools: list[str] | None = None
+    rate_limit: str | None = None
+
+    @classmethod
+    def of(cls, t: ApiToken) -> TokenOut:
+        assert t.id is not None
+        return cls(
+            id=t.id,
+            name=t.name,
+            role=t.role,
+            prefix=t.prefix,
+            agent_id=t.agent_id,
+            created_at=t.created_at,
+            expires_at=t.expires_at,
+            revoked_at=t.revoked_at,
+            last_used_at=t.last_used_at,
+            customer_id=t.customer_id,
+            tools=t.tools,
+            rate_limit=str(t.rate_limit) if t.rate_limit else None,
+        )
+
+
+class IssuedTokenOut(TokenOut):
+    token: str = Field(description="The secret. Shown once; only its hash is stored.")
+
+
+class LoginIn(Strict):
+    email: Annotated[str, StringConstraints(min_length=3, max_length=320)]
+    password: Annotated[str, StringConstraints(min_length=1, max_length=200)]
+
+
+class SessionOut(BaseModel):
+    agent: AgentOut
+    csrf_token: str
+    expires_at: datetime
+
+
+class MeOut(BaseModel):
+    role: Role
+    agent: AgentOut | None
+    token_id: int | None

@@ -1,0 +1,208 @@
+"""Cases, their messages, attachments and audit trail."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from pydantic import (
+    BaseModel,
+    Field,
+    StringConstraints,
+)
+
+from caredesk.domain.audit import AuditEvent
+from caredesk.domain.cases import (
+    Attachment,
+    Case,
+    CaseStatus,
+    Channel,
+    Message,
+    MessageKind,
+    Priority,
+)
+from caredesk.web.api.schemas.base import SmallId, Strict, Text
+from caredesk.web.api.schemas.sla import CaseSlaOut
+
+CustomFields = dict[
+    Annotated[str, StringConstraints(min_length=1, max_length=64)],
+    str | int | float | bool | None,
+]
+
+
+class AttachmentIn(Strict):
+    filename: Annotated[str, StringConstraints(min_length=1, max_length=255)]
+    content_type: str = Field(default="application/octet-stream", max_length=120)
+    content_base64: str = Field(description="The file's bytes, base64-encoded.")
+
+
+class AttachmentOut(BaseModel):
+    sha256: str
+    filename: str
+    content_type: str
+    size: int
+    url: str
+
+    @classmethod
+    def of(cls, a: Attachment) -> AttachmentOut:
+        return cls(
+            sha256=a.sha256,
+            filename=a.filename,
+            content_type=a.content_type,
+            size=a.size,
+            url=f"/api/v1/attachments/{a.sha256}",
+        )
+
+
+class CaseIn(Strict):
+    customer_id: Annotated[str, StringConstraints(min_length=1, max_length=64)]
+    subject: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
+    body: Text | None = Field(default=None, description="The customer's first message.")
+    channel: Channel = Channel.API
+    priority: Priority = Priority.NORMAL
+    assignee_id: SmallId | None = None
+    team_id: SmallId | None = None
+    tags: list[str] = Field(default_factory=list, max_length=50)
+    order_ids: list[str] = Field(default_factory=list, max_length=50)
+    custom_fields: CustomFields = Field(default_factory=dict)
+    attachments: list[AttachmentIn] = Field(default_factory=list, max_length=20)
+
+
+class CasePatch(Strict):
+    version: int | None = Field(default=None, description="The version you read (or If-Match).")
+    subject: (
+        Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
+        | None
+    ) = None
+    status: CaseStatus | None = None
+    priority: Priority | None = None
+    assignee_id: SmallId | None = None
+    team_id: SmallId | None = None
+    tags: list[str] | None = Field(default=None, max_length=50)
+    order_ids: list[str] | None = Field(default=None, max_length=50)
+    custom_fields: CustomFields | None = None
+
+
+class StatusIn(Strict):
+    status: CaseStatus
+    version: int | None = None
+
+
+class AssignmentIn(Strict):
+    assignee_id: SmallId | None
+    team_id: SmallId | None = None
+    version: int | None = None
+
+
+class MessageIn(Strict):
+    kind: MessageKind = MessageKind.OUTBOUND
+    body: Text = ""
+    attachments: list[AttachmentIn] = Field(default_factory=list, max_length=20)
+
+
+class NoteIn(Strict):
+    body: Text = ""
+    attachments: list[AttachmentIn] = Field(default_factory=list, max_length=20)
+
+
+class MessageOut(BaseModel):
+    id: int
+    case_id: int
+    kind: MessageKind
+    body: str
+    created_at: datetime
+    author_agent_id: int | None
+    author_customer_id: str | None
+    attachments: list[AttachmentOut]
+
+    @classmethod
+    def of(cls, m: Message) -> MessageOut:
+        assert m.id is not None
+        return cls(
+            id=m.id,
+            case_id=m.case_id,
+            kind=m.kind,
+            body=m.body,
+            created_at=m.created_at,
+            author_agent_id=m.author_agent_id,
+            author_customer_id=m.author_customer_id,
+            attachments=[AttachmentOut.of(a) for a in m.attachments],
+        )
+
+
+class CaseOut(BaseModel):
+    id: int
+    subject: str
+    customer_id: str
+    status: CaseStatus
+    priority: Priority
+    channel: Channel
+    assignee_id: int | None
+    team_id: int | None
+    tags: list[str]
+    order_ids: list[str]
+    custom_fields: dict[str, Any]
+    created_at: datetime
+    updated_at: datetime
+    solved_at: datetime | None
+    closed_at: datetime | None
+    service_level: int | None = Field(
+        default=None, description="1 deflected, 2 saved the sale, 3 invested in the customer."
+    )
+    version: int
+    sla: CaseSlaOut | None = Field(
+        default=None, description="The SLA policy and clocks (on a single case's page)."
+    )
+
+    @classmethod
+    def of(cls, c: Case) -> CaseOut:
+        assert c.id is not None
+        return cls(
+            id=c.id,
+            subject=c.subject,
+            customer_id=c.customer_id,
+            status=c.status,
+            priority=c.priority,
+            channel=c.channel,
+            assignee_id=c.assignee_id,
+            team_id=c.team_id,
+            tags=c.tags,
+            order_ids=c.order_ids,
+            custom_fields=c.custom_fields,
+            created_at=c.created_at,
+            updated_at=c.updated_at,
+            solved_at=c.solved_at,
+            closed_at=c.closed_at,
+            service_level=c.service_level,
+            version=c.version,
+        )
+
+
+class CaseDetailOut(CaseOut):
+    messages: list[MessageOut]
+
+
+class AuditEventOut(BaseModel):
+    id: int | None
+    at: datetime
+    actor: str
+    action: str
+    entity_type: str
+    entity_id: str
+    case_id: int | None
+    before: dict[str, Any] | None
+    after: dict[str, Any] | None
+
+    @classmethod
+    def of(cls, e: AuditEvent) -> AuditEventOut:
+        return cls(
+            id=e.id,
+            at=e.at,
+            actor=e.actor,
+            action=e.action,
+            entity_type=e.entity_type,
+            entity_id=e.entity_id,
+            case_id=e.case_id,
+            before=e.before,
+            after=e.after,
+        )

@@ -1,0 +1,273 @@
+"""Request and response bodies of the empowerment engine: plans, grants, approvals and the
+policy in force."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from caredesk.domain.grants import Approval, Grant, LedgerEntry
+from caredesk.domain.policy.planner import Offer
+from caredesk.domain.policy.review import Difference, PolicyChange, PolicyChangeStatus
+from caredesk.web.api.common import IdPath
+from caredesk.web.api.schemas.base import MoneyOut, Strict
+
+
+class RemedyOut(BaseModel):
+    id: str
+    kind: str
+    label: str
+    cost: MoneyOut
+    params: dict[str, Any]
+    rules: list[str]
+    customer_note: str
+    why: dict[str, str] = Field(
+        description="Each cited rule as a sentence with this case's figures, by rule id."
+    )
+
+
+class OfferOut(BaseModel):
+    remedies: list[RemedyOut]
+    cost: MoneyOut
+    retention: float = Field(description="Chance of keeping the customer with this bundle.")
+    expected_value: MoneyOut
+    service_level: int
+    may_grant: bool
+    needs_approval: bool
+    approver_role: str | None
+    rules: list[str]
+    reasons: list[str]
+
+    @classmethod
+    def of(cls, offer: Offer) -> OfferOut:
+        return cls(
+            remedies=[
+                RemedyOut(
+                    id=o.remedy.id,
+                    kind=o.remedy.kind.value,
+                    label=o.remedy.label,
+                    cost=o.cost,
+                    params=dict(o.params),
+                    rules=o.rules,
+                    customer_note=o.customer_note,
+                    why=dict(o.why),
+                )
+                for o in offer.remedies
+            ],
+            cost=offer.cost,
+            retention=round(offer.retention, 4),
+            expected_value=offer.expected_value,
+            service_level=int(offer.service_level),
+            may_grant=offer.decision.may_grant,
+            needs_approval=offer.decision.needs_approval,
+            approver_role=offer.decision.approver_role,
+            rules=offer.rules,
+            reasons=offer.reasons,
+        )
+
+
+class RefusalOut(BaseModel):
+    rule: str
+    code: str
+    message: str
+
+
+class PlanOut(BaseModel):
+    case_id: int
+    policy_version: str
+    issue_type: str
+    customer_value: MoneyOut
+    value_at_stake: MoneyOut
+    baseline_retention: float
+    basis: dict[str, int] = Field(description="Send back with the grant to refuse stale plans.")
+    offers: list[OfferOut]
+    ineligible: dict[str, list[RefusalOut]]
+
+
+class GrantIn(Strict):
+    remedies: list[str] = Field(min_length=1, max_length=5)
+    params: dict[str, dict[str, Any]] = Field(
+        default_factory=dict, description="Per remedy id, parameters overriding the plan's."
+    )
+    order_id: str | None = None
+    basis: dict[str, int] | None = Field(
+        default=None, description="The plan's basis; a grant on changed facts is refused."
+    )
+
+
+class LedgerEntryOut(BaseModel):
+    account: str
+    amount: MoneyOut
+    memo: str
+
+    @classmethod
+    def of(cls, e: LedgerEntry) -> LedgerEntryOut:
+        return cls(account=e.account, amount=e.amount, memo=e.memo)
+
+
+class GrantOut(BaseModel):
+    id: int
+    case_id: int | None
+    customer_id: str
+    order_id: str | None
+    remedies: list[str]
+    params: dict[str, Any]
+    status: str
+    cost: MoneyOut
+    policy_version: str
+    service_level: int
+    rules: list[str]
+    summary: str
+    actor: str
+    created_at: datetime
+    executed_at: datetime | None
+    reverses_grant_id: int | None
+    approval_id: int | None = None
+    ledger: list[LedgerEntryOut] = Field(default_factory=list)
+
+    @classmethod
+    def of(
+        cls, g: Grant, ledger: list[LedgerEntryOut] | None = None, approval_id: IdPath | None = None
+    ) -> GrantOut:
+        assert g.id is not None
+        return cls(
+            id=g.id,
+            case_id=g.case_id,
+            customer_id=g.customer_id,
+            order_id=g.order_id,
+            remedies=g.remedy_ids,
+            params=g.params,
+            status=g.status.value,
+            cost=g.cost,
+            policy_version=g.policy_version,
+            service_level=g.service_level,
+            rules=g.rules,
+            summary=g.summary,
+            actor=g.actor,
+            created_at=g.created_at,
+            executed_at=g.executed_at,
+            reverses_grant_id=g.reverses_grant_id,
+            approval_id=approval_id,
+            ledger=ledger or [],
+        )
+
+
+class ApprovalOut(BaseModel):
+    id: int
+    grant_id: int
+    case_id: int | None
+    status: str
+    requested_by: str
+    requester_role: str
+    approver_role: str
+    reasons: list[str]
+    created_at: datetime
+    decided_by: str | None
+    decided_at: datetime | None
+    note: str
+
+    @classmethod
+    def of(cls, a: Approval) -> ApprovalOut:
+        assert a.id is not None
+        return cls(
+            id=a.id,
+            grant_id=a.grant_id,
+            case_id=a.case_id,
+            status=a.status.value,
+            requested_by=a.requested_by,
+            requester_role=a.requester_role,
+            approver_role=a.approver_role,
+            reasons=a.reasons,
+            created_at=a.created_at,
+            decided_by=a.decided_by,
+            decided_at=a.decided_at,
+            note=a.note,
+        )
+
+
+class DecisionIn(Strict):
+    note: str = Field(default="", max_length=2000)
+
+
+class ReverseIn(Strict):
+    reason: str = Field(min_length=1, max_length=2000)
+
+
+class PolicyIn(Strict):
+    text: str = Field(min_length=1, max_length=1_000_000, description="The policy file (YAML).")
+    force: bool = Field(
+        default=False,
+        description="Put in a policy that grants nothing (no remedies, or nobody may grant "
+        "them), otherwise refused with `policy_empty`. Audited; a second admin still confirms.",
+    )
+
+
+class DifferenceOut(BaseModel):
+    path: str = Field(description="What changed, e.g. `authority.agent.per_grant`.")
+    change: str = Field(description="added, removed or changed.")
+    before: str | None
+    after: str | None
+    effect: str = Field(description="loosens, removes, unclear, tightens or wording.")
+
+    @classmethod
+    def of(cls, d: Difference) -> DifferenceOut:
+        return cls(
+            path=d.path, change=d.change, before=d.before, after=d.after, effect=d.effect.value
+        )
+
+
+class PolicyOut(BaseModel):
+    version: str
+    name: str
+    digest: str
+    loaded_at: datetime | None = None
+    loaded_by: str | None = None
+    active: bool = True
+    differences: list[DifferenceOut] = Field(
+        default_factory=list, description="What it changed against the policy in force before."
+    )
+
+
+class PolicyChangeOut(BaseModel):
+    """A policy waiting for a second admin, and what it changes."""
+
+    id: int
+    version: str
+    name: str
+    digest: str
+    base_version: str | None = Field(description="The policy in force it was compared with.")
+    status: PolicyChangeStatus
+    forced: bool
+    proposed_by: str
+    proposed_at: datetime
+    decided_by: str | None
+    decided_at: datetime | None
+    note: str
+    remedies_added: list[str]
+    remedies_removed: list[str]
+    differences: list[DifferenceOut]
+    text: str
+
+    @classmethod
+    def of(cls, c: PolicyChange) -> PolicyChangeOut:
+        assert c.id is not None
+        return cls(
+            id=c.id,
+            version=c.version,
+            name=c.name,
+            digest=c.digest,
+            base_version=c.base_version,
+            status=c.status,
+            forced=c.forced,
+            proposed_by=c.proposed_by,
+            proposed_at=c.proposed_at,
+            decided_by=c.decided_by,
+            decided_at=c.decided_at,
+            note=c.note,
+            remedies_added=c.diff.remedies("added"),
+            remedies_removed=c.diff.remedies("removed"),
+            differences=[DifferenceOut.of(d) for d in c.diff.differences],
+            text=c.text,
+        )
