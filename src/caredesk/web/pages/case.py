@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-from datetime import timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, File, Form, Path, Request, Response, UploadFile
@@ -12,13 +10,13 @@ from starlette.concurrency import run_in_threadpool
 
 from caredesk.bootstrap import Container
 from caredesk.domain.agents import Permission
-from caredesk.domain.cases import CaseStatus, MessageKind, Priority
-from caredesk.domain.errors import DomainError, ErrorCode, ValidationFailed
+from caredesk.domain.cases import CaseStatus, Priority
+from caredesk.domain.errors import DomainError, ErrorCode
 from caredesk.domain.knowledge import Article, ArticleKind, ArticleStatus
 from caredesk.services.cases import cases
-from caredesk.services.console import console
+from caredesk.services.cases.cases import NewAttachment
+from caredesk.services.console import console, pages
 from caredesk.services.console.console import ORDERS_IN_DETAIL
-from caredesk.services.engine import grants
 from caredesk.services.knowledge import knowledge, macros
 from caredesk.services.knowledge.ports import ArticleFilter
 from caredesk.web.errors import CONSOLE_HINTS
@@ -32,6 +30,7 @@ from caredesk.web.pages.common import (
     redirect,
     render,
 )
+from caredesk.web.pages.forms import CaseFieldsForm, GrantForm, ReplyForm
 from caredesk.web.pages.panels import render_panels
 from caredesk.web.pages.views import offer_cards, timeline
 from caredesk.web.uploads import read_files, takes_files
@@ -159,84 +158,62 @@ async def post_reply(
     request: Request,
     who: Writer,
     container: ContainerDep,
-    body: Annotated[str, Form(max_length=200_000)] = "",
-    kind: Annotated[str, Form(max_length=10)] = "reply",
-    solve: Annotated[str, Form(max_length=5)] = "",
-    version: Annotated[int | None, Form(ge=1)] = None,
+    form: Annotated[ReplyForm, Form()],
     files: Annotated[list[UploadFile] | None, File()] = None,
 ) -> Response:
-    if kind not in ("reply", "note"):
-        raise ValidationFailed("kind is reply or note", details={"field": "kind"})
-    message_kind = MessageKind.NOTE if kind == "note" else MessageKind.OUTBOUND
-    solve_at = version if solve and kind == "reply" else None
-    if solve and kind == "reply" and version is None:
-        raise ValidationFailed("solving needs the case version", details={"field": "version"})
+    reply = pages.reply_request(form.kind, form.solve, form.version)
     try:
         attachments = await read_files(files, container.attachment_limits)
-        await run_in_threadpool(
-            lambda: console.reply(
-                container.uow(),
-                who.actor,
-                container.clock.now(),
-                case_id,
-                kind=message_kind,
-                body=body,
-                attachments=attachments,
-                attachment_limits=container.attachment_limits,
-                solve_at_version=solve_at,
-                lifecycle_options=container.lifecycle,
-            )
-        )
+        await run_in_threadpool(_send_reply, container, who, case_id, form.body, reply, attachments)
     except DomainError as exc:
         return await run_in_threadpool(
-            _refused, request, who, container, case_id, exc, kept_body=body
+            _refused, request, who, container, case_id, exc, kept_body=form.body
         )
-    notice = "noted" if kind == "note" else ("sent_solved" if solve_at else "sent")
-    return redirect(f"/cases/{case_id}", notice)
+    return redirect(f"/cases/{case_id}", reply.notice)
 
 
-_FIELDS = ("status", "priority", "assignee", "team", "tags")
+def _send_reply(
+    container: Container,
+    who: SignedIn,
+    case_id: int,
+    body: str,
+    reply: pages.ReplyRequest,
+    attachments: list[NewAttachment],
+) -> None:
+    console.reply(
+        container.uow(),
+        who.actor,
+        container.clock.now(),
+        case_id,
+        kind=reply.kind,
+        body=body,
+        attachments=attachments,
+        attachment_limits=container.attachment_limits,
+        solve_at_version=reply.solve_at_version,
+        lifecycle_options=container.lifecycle,
+    )
 
 
 @router.post("/cases/{case_id}/fields")
-async def update_fields(
-    case_id: CaseId, request: Request, who: Writer, container: ContainerDep
+def update_fields(
+    case_id: CaseId,
+    request: Request,
+    who: Writer,
+    container: ContainerDep,
+    form: Annotated[CaseFieldsForm, Form()],
 ) -> Response:
-    form = await request.form()
-    raw = {k: str(form.get(k, "")) for k in _FIELDS}
-    shown = {k: str(form.get(f"shown_{k}", "")) for k in _FIELDS}
-    version = str(form.get("version", ""))
-    if not version.isdigit():
-        raise ValidationFailed("the form lacks the case version", details={"field": "version"})
-    # Only what the agent changed is sent, so an untouched field never overwrites anyone.
-    changes: dict[str, Any] = {}
-    if raw["status"] != shown["status"]:
-        changes["status"] = CaseStatus(raw["status"])
-    if raw["priority"] != shown["priority"]:
-        changes["priority"] = Priority(raw["priority"])
-    if raw["assignee"] != shown["assignee"]:
-        changes["assignee_id"] = int(raw["assignee"]) if raw["assignee"].isdigit() else None
-    if raw["team"] != shown["team"]:
-        changes["team_id"] = int(raw["team"]) if raw["team"].isdigit() else None
-    if raw["tags"] != shown["tags"]:
-        changes["tags"] = [t for t in raw["tags"].replace(",", " ").split() if t]
+    version = pages.case_version(form.version)
+    changes = pages.field_changes(form.chosen(), form.shown())
     if not changes:
         return redirect(f"/cases/{case_id}")
+    now = container.clock.now()
     try:
-        await run_in_threadpool(
-            cases.update_case,
-            container.uow(),
-            who.actor,
-            container.clock.now(),
-            case_id,
-            expected_version=int(version),
-            changes=changes,
+        cases.update_case(
+            container.uow(), who.actor, now, case_id, expected_version=version, changes=changes
         )
     except DomainError as exc:
-        attempted = {k: str(v.value if hasattr(v, "value") else v) for k, v in changes.items()}
-        return await run_in_threadpool(
-            _refused, request, who, container, case_id, exc, attempted=attempted
-        )
+        kept = pages.attempted(changes)
+        return _refused(request, who, container, case_id, exc, attempted=kept)
     return redirect(f"/cases/{case_id}", "saved")
 
 
@@ -270,48 +247,18 @@ def grant(
     request: Request,
     who: Writer,
     container: ContainerDep,
-    remedies: Annotated[str, Form(max_length=500)],
-    idempotency_key: Annotated[str, Form(min_length=8, max_length=200)],
-    basis: Annotated[str, Form(max_length=500)] = "",
-    tell_now: Annotated[str, Form(max_length=5)] = "",
+    form: Annotated[GrantForm, Form()],
 ) -> Response:
+    chosen = form.request(pages.grant_basis(form.basis))
     try:
-        plan_basis = json.loads(basis) if basis else None
-    except ValueError as exc:
-        raise ValidationFailed("the offer's basis is damaged; reload the page") from exc
-    if plan_basis is not None and not (
-        isinstance(plan_basis, dict) and all(isinstance(v, int) for v in plan_basis.values())
-    ):
-        raise ValidationFailed("the offer's basis is damaged; reload the page")
-
-    # The agent usually replies right after granting: one message, not two a minute apart.
-    notice_delay = timedelta(minutes=container.settings.grant_notice_minutes)
-
-    def attempt() -> grants.GrantOutcome:
-        return grants.grant_on_case(
-            container.uow(),
+        notice = pages.grant_from_page(
+            container.uow,
             who.actor,
-            container.clock.now(),
+            container.clock.now,
             case_id,
-            [r for r in remedies.split(",") if r],
-            idempotency_key=idempotency_key,
-            basis=plan_basis,
-            notice_delay=None if tell_now else notice_delay,
+            chosen,
+            container.settings.grant_notice_minutes,
         )
-
-    try:
-        try:
-            outcome = attempt()
-        except DomainError as exc:
-            # Two clicks racing on one key: the loser hits the unique key and, tried again,
-            # finds the winner's grant and replays it.
-            if exc.code is not ErrorCode.CONFLICT:
-                raise
-            outcome = attempt()
     except DomainError as exc:
         return _refused(request, who, container, case_id, exc)
-    if outcome.grant.status.value == "pending_approval":
-        notice = "approval_requested"
-    else:
-        notice = "granted" if tell_now else "granted_next_reply"
     return redirect(f"/cases/{case_id}", notice)

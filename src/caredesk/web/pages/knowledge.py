@@ -3,18 +3,18 @@ preview, and the routing rules that triage applies to every new case."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 import yaml
 from fastapi import APIRouter, Form, Path, Query, Request, Response
 from fastapi.responses import HTMLResponse
 from pydantic import ValidationError
-from starlette.concurrency import run_in_threadpool
 
 from caredesk.domain.agents import Permission
 from caredesk.domain.errors import DomainError, ErrorCode, ValidationFailed
 from caredesk.domain.knowledge import Article, ArticleKind, ArticleStatus, Visibility
 from caredesk.domain.triage import RoutingRuleSpec
+from caredesk.services.console import pages
 from caredesk.services.knowledge import knowledge, triage
 from caredesk.services.knowledge.ports import ArticleFilter
 from caredesk.web.pages.common import (
@@ -26,6 +26,7 @@ from caredesk.web.pages.common import (
     redirect,
     render,
 )
+from caredesk.web.pages.forms import ArticleForm
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
 ArticleId = Annotated[int, Path(ge=1, le=2**63 - 1)]
@@ -162,87 +163,64 @@ def preview(
     return HTMLResponse(html, headers={"Cache-Control": "no-store"})
 
 
-async def _article_fields(request: Request) -> dict[str, str]:
-    form = await request.form()
-    fields = {k: str(form.get(k, "")) for k in _article_form(None)}
-    fields["title"] = fields["title"].strip()
-    return fields
-
-
-def _changes(fields: dict[str, str]) -> dict[str, Any]:
-    try:
-        return {
-            "title": fields["title"],
-            "body": fields["body"],
-            "internal_notes": fields["internal_notes"],
-            "kind": ArticleKind(fields["kind"]),
-            "status": ArticleStatus(fields["status"]),
-            "visibility": Visibility(fields["visibility"]),
-            "tags": [t for t in fields["tags"].replace(",", " ").split() if t],
-        }
-    except ValueError as exc:
-        raise ValidationFailed("choose a kind, a status and a visibility from the lists") from exc
-
-
-def _refusal_status(exc: DomainError) -> int:
-    return {ErrorCode.VERSION_CONFLICT: 409, ErrorCode.FORBIDDEN: 403}.get(exc.code, 422)
+def _refused(
+    request: Request,
+    who: SignedIn,
+    container: ContainerDep,
+    article_id: int | None,
+    fields: dict[str, str],
+    exc: DomainError,
+) -> HTMLResponse:
+    """The editor again, with what was typed and why it was refused."""
+    status = {ErrorCode.VERSION_CONFLICT: 409, ErrorCode.FORBIDDEN: 403}.get(exc.code, 422)
+    return _editor(
+        request,
+        who,
+        container,
+        article_id=article_id,
+        form=fields,
+        problem=exc,
+        status_code=status,
+    )
 
 
 @router.post("/admin/knowledge")
-async def create_article(request: Request, who: Writer, container: ContainerDep) -> Response:
-    fields = await _article_fields(request)
+def create_article(
+    request: Request, who: Writer, container: ContainerDep, form: Annotated[ArticleForm, Form()]
+) -> Response:
+    fields = form.fields()
     try:
-        changes = _changes(fields)
-        article = await run_in_threadpool(
-            lambda: knowledge.create_article(
-                container.uow(), who.actor, container.clock.now(), **changes
-            )
+        changes = pages.article_changes(fields)
+        article = knowledge.create_article(
+            container.uow(), who.actor, container.clock.now(), **changes
         )
     except DomainError as exc:
-        return await run_in_threadpool(
-            _editor,
-            request,
-            who,
-            container,
-            article_id=None,
-            form=fields,
-            problem=exc,
-            status_code=_refusal_status(exc),
-        )
+        return _refused(request, who, container, None, fields, exc)
     container.knowledge_changed()
     return redirect(f"/admin/knowledge/{article.id}", "saved")
 
 
 @router.post("/admin/knowledge/{article_id}")
-async def update_article(
-    article_id: ArticleId, request: Request, who: Writer, container: ContainerDep
+def update_article(
+    article_id: ArticleId,
+    request: Request,
+    who: Writer,
+    container: ContainerDep,
+    form: Annotated[ArticleForm, Form()],
 ) -> Response:
-    fields = await _article_fields(request)
+    fields = form.fields()
     try:
-        if not fields["version"].isdigit():
-            raise ValidationFailed("the form lacks the article version")
-        changes = _changes(fields)
-        await run_in_threadpool(
-            lambda: knowledge.update_article(
-                container.uow(),
-                who.actor,
-                container.clock.now(),
-                article_id,
-                expected_version=int(fields["version"]),
-                changes=changes,
-            )
+        knowledge.update_article(
+            container.uow(),
+            who.actor,
+            container.clock.now(),
+            article_id,
+            # The version is checked first: a form without it says so, whatever else it holds.
+            expected_version=pages.article_version(fields["version"]),
+            changes=pages.article_changes(fields),
         )
     except DomainError as exc:
-        return await run_in_threadpool(
-            _editor,
-            request,
-            who,
-            container,
-            article_id=article_id,
-            form=fields,
-            problem=exc,
-            status_code=_refusal_status(exc),
-        )
+        return _refused(request, who, container, article_id, fields, exc)
     container.knowledge_changed()
     return redirect(f"/admin/knowledge/{article_id}", "saved")
 

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import datetime, time
 from decimal import Decimal
 from typing import Annotated, Any
 from zoneinfo import available_timezones
 
 from fastapi import APIRouter, File, Form, Path, Query, Request, Response, UploadFile
 from fastapi.responses import HTMLResponse
+from markupsafe import Markup
 from starlette.concurrency import run_in_threadpool
 
 from caredesk.domain.agents import Permission, Role
@@ -18,7 +18,7 @@ from caredesk.domain.money import format_money
 from caredesk.domain.policy.loading import PolicyInvalid
 from caredesk.domain.policy.review import PolicyEmpty
 from caredesk.services.access import auth
-from caredesk.services.console import console
+from caredesk.services.console import console, pages
 from caredesk.services.engine import grants, policy
 from caredesk.web.pages import charts
 from caredesk.web.pages.common import (
@@ -30,6 +30,7 @@ from caredesk.web.pages.common import (
     redirect,
     render,
 )
+from caredesk.web.pages.forms import AgentForm, TimeZoneForm, TokenForm
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
 SmallId = Annotated[int, Path(ge=1, le=2**31 - 1)]
@@ -91,22 +92,38 @@ def dashboard(
     days: Annotated[int, Query(ge=1, le=366)] = 30,
 ) -> HTMLResponse:
     board = console.dashboard(container.uow.read_only(), who.actor, container.clock.now(), days)
+    return render(
+        request,
+        "dashboard.html",
+        who,
+        board=board,
+        figures=_dashboard_figures(board),
+        extra={name: _daily_chart(series, name) for name, series in board.extra_series.items()},
+        days=days,
+        currency=board.currency,
+    )
 
-    def daily(series: list[console.DailyFigure]) -> list[charts.Point]:
-        return [charts.Point(f.day.strftime("%d %b"), f.value) for f in series]
 
+def _daily_chart(
+    series: list[console.DailyFigure], title: str, unit: str = "", color: str = charts.PALETTE[0]
+) -> Markup:
+    points = [charts.Point(f.day.strftime("%d %b"), f.value) for f in series]
+    return charts.column_chart(points, title=title, unit=unit, color=color)
+
+
+def _dashboard_figures(board: console.Dashboard) -> dict[str, Markup]:
     levels = board.service_levels
-    figures = {
-        "volume": charts.column_chart(daily(board.volume), title="Cases opened per day"),
-        "first_reply": charts.column_chart(
-            daily(board.first_reply_hours),
-            title="First reply time (median hours, by day opened)",
+    return {
+        "volume": _daily_chart(board.volume, "Cases opened per day"),
+        "first_reply": _daily_chart(
+            board.first_reply_hours,
+            "First reply time (median hours, by day opened)",
             unit=" h",
             color=charts.PALETTE[1],
         ),
-        "resolution": charts.column_chart(
-            daily(board.resolution_hours),
-            title="Resolution time (median hours, by day opened)",
+        "resolution": _daily_chart(
+            board.resolution_hours,
+            "Resolution time (median hours, by day opened)",
             unit=" h",
             color=charts.PALETTE[2],
         ),
@@ -128,20 +145,6 @@ def dashboard(
             title="Service level of solved cases",
         ),
     }
-    extra = {
-        name: charts.column_chart(daily(series), title=name)
-        for name, series in board.extra_series.items()
-    }
-    return render(
-        request,
-        "dashboard.html",
-        who,
-        board=board,
-        figures=figures,
-        extra=extra,
-        days=days,
-        currency=board.currency,
-    )
 
 
 # --- your settings ---------------------------------------------------------------------------
@@ -168,24 +171,18 @@ def settings_page(request: Request, who: Reader, container: ContainerDep) -> HTM
 
 
 @router.post("/settings/time-zone")
-async def set_own_time_zone(request: Request, who: Writer, container: ContainerDep) -> Response:
+def set_own_time_zone(
+    request: Request, who: Writer, container: ContainerDep, form: Annotated[TimeZoneForm, Form()]
+) -> Response:
     """Every agent, viewers too, chooses the zone they read times in; empty: the desk's."""
-    form = await request.form()
-    chosen = str(form.get("time_zone", "")).strip() or None
     agent_id = who.agent.id
     assert agent_id is not None  # a signed-in agent is stored
+    chosen = form.chosen()
     try:
-        await run_in_threadpool(
-            lambda: auth.set_time_zone(
-                container.uow(), who.actor, container.clock.now(), agent_id, chosen
-            )
-        )
+        auth.set_time_zone(container.uow(), who.actor, container.clock.now(), agent_id, chosen)
     except DomainError as exc:
-        message = exc.message
-        return await run_in_threadpool(
-            lambda: _settings(
-                request, who, container, form_error=message, typed=chosen, status_code=422
-            )
+        return _settings(
+            request, who, container, form_error=exc.message, typed=chosen, status_code=422
         )
     return redirect("/settings", "saved")
 
@@ -226,58 +223,39 @@ def admin_agents(request: Request, who: Reader, container: ContainerDep) -> HTML
 
 
 @router.post("/admin/agents")
-async def create_agent(request: Request, who: Writer, container: ContainerDep) -> Response:
-    form = await request.form()
-    fields = {k: str(form.get(k, "")).strip() for k in ("email", "name", "role", "password")}
-    team_names = [str(t) for t in form.getlist("teams")]
+def create_agent(
+    request: Request, who: Writer, container: ContainerDep, form: Annotated[AgentForm, Form()]
+) -> Response:
     try:
-        role = Role(fields["role"])
-        await run_in_threadpool(
-            lambda: auth.create_agent(
-                container.uow(),
-                who.actor,
-                container.hasher,
-                container.clock.now(),
-                email=fields["email"],
-                name=fields["name"] or fields["email"],
-                role=role,
-                password=fields["password"] or None,
-                team_names=team_names,
-            )
+        auth.create_agent(
+            container.uow(), who.actor, container.hasher, container.clock.now(), **form.new_agent()
         )
-    except (DomainError, ValueError) as exc:
-        message = exc.message if isinstance(exc, DomainError) else "choose a role"
-        return await run_in_threadpool(
-            lambda: _admin(
-                request,
-                who,
-                container,
-                "agents",
-                form_error=message,
-                form=fields,
-                status_code=422,
-            )
+    except DomainError as exc:
+        return _admin(
+            request,
+            who,
+            container,
+            "agents",
+            form_error=exc.message,
+            form=form.fields(),
+            status_code=422,
         )
     return redirect("/admin/agents", "created")
 
 
 @router.post("/admin/agents/{agent_id}/time-zone")
-async def set_agent_time_zone(
-    request: Request, agent_id: SmallId, who: Writer, container: ContainerDep
+def set_agent_time_zone(
+    request: Request,
+    agent_id: SmallId,
+    who: Writer,
+    container: ContainerDep,
+    form: Annotated[TimeZoneForm, Form()],
 ) -> Response:
-    form = await request.form()
-    chosen = str(form.get("time_zone", "")).strip() or None
+    chosen = form.chosen()
     try:
-        await run_in_threadpool(
-            lambda: auth.set_time_zone(
-                container.uow(), who.actor, container.clock.now(), agent_id, chosen
-            )
-        )
+        auth.set_time_zone(container.uow(), who.actor, container.clock.now(), agent_id, chosen)
     except DomainError as exc:
-        message = exc.message
-        return await run_in_threadpool(
-            lambda: _admin(request, who, container, "agents", form_error=message, status_code=422)
-        )
+        return _admin(request, who, container, "agents", form_error=exc.message, status_code=422)
     return redirect("/admin/agents", "saved")
 
 
@@ -310,34 +288,12 @@ def admin_tokens(request: Request, who: Reader, container: ContainerDep) -> HTML
 
 @router.post("/admin/tokens")
 def create_token(
-    request: Request,
-    who: Writer,
-    container: ContainerDep,
-    name: Annotated[str, Form(min_length=1, max_length=200)],
-    role: Annotated[Role, Form()],
-    agent: Annotated[str, Form(max_length=20)] = "",
-    expires: Annotated[str, Form(max_length=20)] = "",
-    rate_limit: Annotated[str, Form(max_length=40)] = "",
+    request: Request, who: Writer, container: ContainerDep, form: Annotated[TokenForm, Form()]
 ) -> HTMLResponse:
-    expires_at = None
-    if expires:
-        try:
-            day = datetime.fromisoformat(expires).date()
-        except ValueError as exc:
-            raise ValidationFailed("expiry is a date", details={"field": "expires"}) from exc
-        now = container.clock.now()
-        expires_at = datetime.combine(day, time(), tzinfo=now.tzinfo)
+    now = container.clock.now()
+    expires_at = pages.token_expiry(form.expires, now)
     try:
-        issued = auth.create_token(
-            container.uow(),
-            who.actor,
-            container.clock.now(),
-            name=name.strip(),
-            role=role,
-            agent_id=int(agent) if agent.isdigit() else None,
-            expires_at=expires_at,
-            rate_limit=rate_limit.strip() or None,
-        )
+        issued = auth.create_token(container.uow(), who.actor, now, **form.new_token(expires_at))
     except DomainError as exc:
         return _admin(request, who, container, "tokens", form_error=exc.message, status_code=422)
     # The secret is shown on this response only; it is stored as a hash.
@@ -375,6 +331,13 @@ async def upload_policy(
     file: Annotated[UploadFile | None, File()] = None,
     force: Annotated[bool, Form()] = False,
 ) -> Response:
+    text = await _policy_text(text, file)
+    return await run_in_threadpool(_propose_policy, request, who, container, text, force)
+
+
+async def _policy_text(typed: str, file: UploadFile | None) -> str:
+    """The policy from the chosen file, else as pasted."""
+    text = typed
     if file is not None and file.filename:
         raw = await file.read(MAX_POLICY_BYTES + 1)
         if len(raw) > MAX_POLICY_BYTES:
@@ -385,19 +348,23 @@ async def upload_policy(
             raise ValidationFailed("the policy file is not UTF-8 text") from exc
     if not text.strip():
         raise ValidationFailed("paste the policy or choose a file", details={"field": "text"})
+    return text
+
+
+def _propose_policy(
+    request: Request, who: SignedIn, container: ContainerDep, text: str, force: bool
+) -> Response:
+    """Load or propose the policy; a refusal shows the file again with what is wrong in it."""
     try:
-        proposal = await run_in_threadpool(
-            lambda: policy.propose_policy(
-                container.uow(), who.actor, container.clock.now(), text, force=force
-            )
+        proposal = policy.propose_policy(
+            container.uow(), who.actor, container.clock.now(), text, force=force
         )
     except PolicyInvalid as exc:
-        return await run_in_threadpool(
-            _policy_page, request, who, container, text=text, problems=exc.problems, status_code=422
+        return _policy_page(
+            request, who, container, text=text, problems=exc.problems, status_code=422
         )
     except PolicyEmpty as exc:
-        return await run_in_threadpool(
-            _policy_page,
+        return _policy_page(
             request,
             who,
             container,
@@ -407,14 +374,8 @@ async def upload_policy(
             status_code=422,
         )
     except DomainError as exc:
-        return await run_in_threadpool(
-            _policy_page,
-            request,
-            who,
-            container,
-            text=text,
-            form_error=exc.message,
-            status_code=409,
+        return _policy_page(
+            request, who, container, text=text, form_error=exc.message, status_code=409
         )
     if proposal.change is not None:
         return redirect(f"/admin/policy#change-{proposal.change.id}", "policy_proposed")

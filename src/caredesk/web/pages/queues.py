@@ -15,13 +15,16 @@ from fastapi import APIRouter, Form, Query, Request, Response
 from fastapi.responses import HTMLResponse, StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
+from caredesk.bootstrap import Container
+from caredesk.domain.agents import Actor
 from caredesk.domain.cases import CaseStatus
 from caredesk.domain.errors import DomainError, ValidationFailed
-from caredesk.services.console import console
+from caredesk.services.console import console, pages
 from caredesk.web.pages.common import (
     ContainerDep,
     PageRoute,
     Reader,
+    SignedIn,
     Writer,
     redirect,
     render,
@@ -43,28 +46,6 @@ VIEW_TITLES = {
     "all": "Everything",
     "breaching": "Breaching soon",
 }
-
-
-def _query(
-    view: str,
-    status: list[str],
-    tag: str | None,
-    q: str | None,
-    team: int | None,
-    sort: str | None = None,
-) -> console.QueueQuery:
-    try:
-        statuses = tuple(CaseStatus(s) for s in status if s)
-    except ValueError as exc:
-        raise ValidationFailed(f"unknown status in {status}", details={"field": "status"}) from exc
-    return console.QueueQuery(
-        view=view,
-        statuses=statuses,
-        tag=(tag or "").strip().lower() or None,
-        text=(q or "").strip() or None,
-        team_id=team,
-        sort=sort or "updated",
-    )
 
 
 def saved_views(request: Request) -> list[dict[str, str]]:
@@ -113,25 +94,9 @@ def queue_page(
     cursor: Annotated[str | None, Query(max_length=400)] = None,
     sort: Annotated[str | None, Query(max_length=20)] = None,
 ) -> HTMLResponse:
-    query = _query(view, status or [], tag, q, team, sort)
-    result = console.queue(
-        container.uow.read_only(), who.actor, query, PAGE_SIZE, cursor, container.clock.now()
-    )
-    current = urlencode(
-        [(k, v) for k, v in request.query_params.multi_items() if k in VIEW_KEYS and v]
-    )
-    return render(
-        request,
-        "queue.html",
-        who,
-        q=result,
-        counts=result.counts,
-        title=VIEW_TITLES.get(view, "Queue"),
-        statuses=list(CaseStatus),
-        views=saved_views(request),
-        current_qs=current,
-        bulk_results=None,
-    )
+    query = pages.queue_query(view, status or [], tag, q, team, sort)
+    shown = request.query_params.multi_items()
+    return _queue(request, who, container, query, shown, cursor=cursor)
 
 
 @router.post("/queue/bulk")
@@ -145,12 +110,7 @@ def bulk(
     tag: Annotated[str, Form(max_length=64)] = "",
     back: Annotated[str, Form(max_length=2000)] = "",
 ) -> HTMLResponse:
-    items = []
-    for value in cases or []:
-        case_id, _, version = value.partition(":")
-        if not (case_id.isdigit() and version.isdigit()):
-            raise ValidationFailed("a selected case is not one this page drew")
-        items.append((int(case_id), int(version)))
+    items = pages.bulk_selection(cases or [])
     results = console.bulk_update(
         container.uow,
         who.actor,
@@ -161,16 +121,25 @@ def bulk(
         tag=tag or None,
     )
     params = dict(parse_qsl(back)) if back else {}
-    query = _query(
-        params.get("view", "mine"),
-        [params["status"]] if params.get("status") else [],
-        params.get("tag"),
-        params.get("q"),
-        int(params["team"]) if params.get("team", "").isdigit() else None,
-        params.get("sort"),
-    )
+    query = pages.queue_query_of(params)
+    shown = list(params.items())
+    return _queue(request, who, container, query, shown, results, push_url="/queue?" + back)
+
+
+def _queue(
+    request: Request,
+    who: SignedIn,
+    container: ContainerDep,
+    query: console.QueueQuery,
+    shown: list[tuple[str, str]],
+    bulk_results: list[console.BulkResult] | None = None,
+    *,
+    cursor: str | None = None,
+    push_url: str | None = None,
+) -> HTMLResponse:
+    """A queue page: the cases, the counts, the saved views, and what a bulk action did."""
     result = console.queue(
-        container.uow.read_only(), who.actor, query, PAGE_SIZE, None, container.clock.now()
+        container.uow.read_only(), who.actor, query, PAGE_SIZE, cursor, container.clock.now()
     )
     return render(
         request,
@@ -181,9 +150,9 @@ def bulk(
         title=VIEW_TITLES.get(query.view, "Queue"),
         statuses=list(CaseStatus),
         views=saved_views(request),
-        current_qs=urlencode([(k, v) for k, v in params.items() if k in VIEW_KEYS and v]),
-        bulk_results=results,
-        push_url="/queue?" + back,
+        current_qs=urlencode([(k, v) for k, v in shown if k in VIEW_KEYS and v]),
+        bulk_results=bulk_results,
+        push_url=push_url,
     )
 
 
@@ -224,44 +193,43 @@ def counts(request: Request, who: Reader, container: ContainerDep) -> Response:
 
 
 @router.get("/events")
-async def events(request: Request, who: Reader, container: ContainerDep) -> StreamingResponse:
+async def events(who: Reader, container: ContainerDep) -> StreamingResponse:
     """Server-sent events: the queue counts whenever a case or an approval changes.
 
     Every console process polls a cheap change stamp, so this works behind any balancer with
     any number of processes. The stream ends after a few minutes; browsers reconnect on their
     own, and the reconnect checks the session again.
     """
-    actor = who.actor
-
-    async def stream() -> AsyncIterator[str]:
-        yield "retry: 3000\n\n"
-        stamp: str | None = None
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + LIVE_STREAM_SECONDS
-        quiet = 0.0
-        while loop.time() < deadline:
-            try:
-                state = await run_in_threadpool(
-                    console.live_state, container.uow.read_only(), actor, stamp
-                )
-            except DomainError:
-                return
-            if state.stamp != stamp:
-                stamp = state.stamp
-                payload = {"stamp": stamp, "counts": asdict(state.counts)}
-                yield f"event: counts\ndata: {json.dumps(payload)}\n\n"
-                quiet = 0.0
-            elif quiet >= 15:
-                yield ": still here\n\n"
-                quiet = 0.0
-            await asyncio.sleep(LIVE_POLL_SECONDS)
-            quiet += LIVE_POLL_SECONDS
-
     return StreamingResponse(
-        stream(),
+        _live_counts(container, who.actor),
         media_type="text/event-stream",
         headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
     )
+
+
+async def _live_counts(container: Container, actor: Actor) -> AsyncIterator[str]:
+    yield "retry: 3000\n\n"
+    stamp: str | None = None
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + LIVE_STREAM_SECONDS
+    quiet = 0.0
+    while loop.time() < deadline:
+        try:
+            state = await run_in_threadpool(
+                console.live_state, container.uow.read_only(), actor, stamp
+            )
+        except DomainError:
+            return
+        if state.stamp != stamp:
+            stamp = state.stamp
+            payload = {"stamp": stamp, "counts": asdict(state.counts)}
+            yield f"event: counts\ndata: {json.dumps(payload)}\n\n"
+            quiet = 0.0
+        elif quiet >= 15:
+            yield ": still here\n\n"
+            quiet = 0.0
+        await asyncio.sleep(LIVE_POLL_SECONDS)
+        quiet += LIVE_POLL_SECONDS
 
 
 @router.get("/next")

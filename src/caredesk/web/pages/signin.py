@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import hmac
 import secrets
-from datetime import timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Request, Response
 from fastapi.responses import HTMLResponse
 
+from caredesk.bootstrap import Container
 from caredesk.domain.errors import DomainError, RetryLater
 from caredesk.services.access import auth
 from caredesk.services.access.secrets import CsrfRealm, csrf_token_for
-from caredesk.web.deps import SESSION_COOKIE, client_address
+from caredesk.web.deps import SESSION_COOKIE
 from caredesk.web.pages.common import (
     ContainerDep,
     PageRoute,
@@ -22,6 +22,8 @@ from caredesk.web.pages.common import (
     render,
     signed_in,
 )
+from caredesk.web.pages.forms import LoginForm, LogoutForm
+from caredesk.web.sessions import set_session_cookie, start_session
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
 # Before a session exists, a random cookie echoed in the form stops sign-in from other sites.
@@ -77,73 +79,54 @@ def login_form(request: Request, next: str | None = None) -> HTMLResponse:
 
 @router.post("/login")
 def login(
-    request: Request,
-    container: ContainerDep,
-    email: Annotated[str, Form(max_length=320)] = "",
-    password: Annotated[str, Form(max_length=1000)] = "",
-    login_csrf: Annotated[str, Form(max_length=100)] = "",
-    next: Annotated[str, Form(max_length=2000)] = "/queue",
+    request: Request, container: ContainerDep, form: Annotated[LoginForm, Form()]
 ) -> Response:
-    expected = request.cookies.get(LOGIN_CSRF_COOKIE, "")
-    if not expected or not hmac.compare_digest(expected, login_csrf):
-        return _login_page(
-            request,
-            next_url=_safe_next(next),
-            error="The sign-in form expired. Please sign in again.",
-            email=email,
-            status=403,
-        )
-    settings = container.settings
+    next_url = _safe_next(form.next)
+    if not _login_csrf_matches(request, form.login_csrf):
+        error = "The sign-in form expired. Please sign in again."
+        return _login_page(request, next_url=next_url, error=error, email=form.email, status=403)
+    now = container.clock.now()
     try:
-        issued = auth.login(
-            container.uow(),
-            container.hasher,
-            container.clock.now(),
-            email=email.strip(),
-            password=password,
-            ttl=timedelta(seconds=settings.session_ttl_seconds),
-            client=client_address(request),
-            rules=container.throttling,
-        )
-    except RetryLater as exc:
-        page = _login_page(
-            request, next_url=_safe_next(next), error=exc.message, email=email, status=429
-        )
-        page.headers["Retry-After"] = str(exc.retry_after)
-        return page
+        issued = start_session(request, container, now, form.email.strip(), form.password)
     except DomainError as exc:
-        return _login_page(
-            request, next_url=_safe_next(next), error=exc.message, email=email, status=401
-        )
-    response = redirect(_safe_next(next))
-    response.set_cookie(
-        SESSION_COOKIE,
-        issued.secret,
-        max_age=settings.session_ttl_seconds,
-        httponly=True,
-        secure=settings.cookies_secure,
-        samesite="lax",
-        path="/",
-    )
+        return _login_refused(request, next_url, form.email, exc)
+    response = redirect(next_url)
+    set_session_cookie(response, container, issued.secret)
     response.delete_cookie(LOGIN_CSRF_COOKIE, path="/login")
     return response
 
 
+def _login_csrf_matches(request: Request, sent: str) -> bool:
+    expected = request.cookies.get(LOGIN_CSRF_COOKIE, "")
+    return bool(expected) and hmac.compare_digest(expected, sent)
+
+
+def _login_refused(request: Request, next_url: str, email: str, exc: DomainError) -> Response:
+    if isinstance(exc, RetryLater):
+        page = _login_page(request, next_url=next_url, error=exc.message, email=email, status=429)
+        page.headers["Retry-After"] = str(exc.retry_after)
+        return page
+    return _login_page(request, next_url=next_url, error=exc.message, email=email, status=401)
+
+
 @router.post("/logout")
-async def logout(request: Request, container: ContainerDep) -> Response:
+def logout(
+    request: Request, container: ContainerDep, form: Annotated[LogoutForm, Form()]
+) -> Response:
     secret = request.cookies.get(SESSION_COOKIE)
-    form = await request.form()
     # An expired session signs out quietly; a live one must prove the click came from us.
-    if secret:
-        if form.get("csrf_token") == csrf_token_for(secret, CsrfRealm.CONSOLE):
-            auth.logout(container.uow(), secret, container.clock.now())
-        else:
-            try:
-                signed_in(request, container)
-            except SignInRequired:
-                pass
-            else:
-                return redirect("/queue")
+    if secret and form.csrf_token == csrf_token_for(secret, CsrfRealm.CONSOLE):
+        auth.logout(container.uow(), secret, container.clock.now())
+    elif secret and _still_signed_in(request, container):
+        return redirect("/queue")
     response = redirect("/login", "signed_out")
     response.delete_cookie(SESSION_COOKIE, path="/")
     return response
+
+
+def _still_signed_in(request: Request, container: Container) -> bool:
+    try:
+        signed_in(request, container)
+    except SignInRequired:
+        return False
+    return True

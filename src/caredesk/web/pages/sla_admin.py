@@ -3,14 +3,14 @@ with every problem shown beside the form."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
-import yaml
 from fastapi import APIRouter, Form, Request, Response
 from fastapi.responses import HTMLResponse
 
 from caredesk.domain.agents import Permission
-from caredesk.domain.errors import DomainError, ValidationFailed
+from caredesk.domain.errors import DomainError
+from caredesk.services.console import sla_forms
 from caredesk.services.sla import sla
 from caredesk.web.pages.common import (
     ContainerDep,
@@ -72,16 +72,6 @@ def _page(
     )
 
 
-def _mapping(text: str) -> dict[str, Any]:
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise ValidationFailed(f"not valid YAML: {exc}") from exc
-    if not isinstance(data, dict):
-        raise ValidationFailed("write a YAML mapping (name: …, on separate lines)")
-    return data
-
-
 def _problem(exc: DomainError) -> str:
     where = exc.details.get("field")
     return f"{where}: {exc.message}" if where else exc.message
@@ -100,27 +90,12 @@ def create_calendar(
     text: Annotated[str, Form(max_length=20_000)] = "",
 ) -> Response:
     try:
-        data = _mapping(text)
-        unknown = sorted(set(data) - {"name", "timezone", "hours", "holidays"})
-        if unknown:
-            raise ValidationFailed(f"unknown field {unknown[0]!r}", details={"field": unknown[0]})
-        sla.create_calendar(
-            container.uow(),
-            who.actor,
-            container.clock.now(),
-            name=str(data.get("name", "")),
-            timezone=str(data.get("timezone", "UTC")),
-            hours=data.get("hours") or {},
-            holidays=[str(d) for d in data.get("holidays") or []],
-        )
+        fields = sla_forms.calendar_fields(text)
+        sla.create_calendar(container.uow(), who.actor, container.clock.now(), **fields)
     except DomainError as exc:
+        problem = _problem(exc)
         return _page(
-            request,
-            who,
-            container,
-            calendar_text=text,
-            calendar_error=_problem(exc),
-            status_code=422,
+            request, who, container, calendar_text=text, calendar_error=problem, status_code=422
         )
     return redirect("/admin/sla", "created")
 
@@ -133,35 +108,8 @@ def create_policy(
     text: Annotated[str, Form(max_length=20_000)] = "",
 ) -> Response:
     try:
-        data = _mapping(text)
-        known = {"name", "targets", "calendar", "warn_percent", "match", "position", "active"}
-        unknown = sorted(set(data) - known)
-        if unknown:
-            raise ValidationFailed(f"unknown field {unknown[0]!r}", details={"field": unknown[0]})
-        calendar_id = None
-        if data.get("calendar"):
-            calendars = sla.list_calendars(container.uow.read_only(), who.actor)
-            found = [c.id for c in calendars if c.name == str(data["calendar"])]
-            if not found:
-                raise ValidationFailed(
-                    f"no calendar named {data['calendar']!r}", details={"field": "calendar"}
-                )
-            calendar_id = found[0]
-        targets = data.get("targets")
-        if not isinstance(targets, dict):
-            raise ValidationFailed("targets: minutes per metric", details={"field": "targets"})
-        sla.create_policy(
-            container.uow(),
-            who.actor,
-            container.clock.now(),
-            name=str(data.get("name", "")),
-            targets=targets,
-            calendar_id=calendar_id,
-            warn_percent=int(data.get("warn_percent", sla.DEFAULT_WARN_PERCENT)),
-            match=data.get("match") or {},
-            position=int(data.get("position", 100)),
-            active=bool(data.get("active", True)),
-        )
+        fields = sla_forms.policy_fields(container.uow.read_only, who.actor, text)
+        sla.create_policy(container.uow(), who.actor, container.clock.now(), **fields)
     except (DomainError, ValueError, TypeError) as exc:
         message = _problem(exc) if isinstance(exc, DomainError) else f"a wrong value: {exc}"
         return _page(
