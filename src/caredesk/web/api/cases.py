@@ -8,9 +8,12 @@ from typing import Annotated
 from fastapi import APIRouter, File, Form, Header, Path, Query, Response, UploadFile, status
 from starlette.concurrency import run_in_threadpool
 
-from caredesk.domain.cases import CaseStatus, MessageKind
+from caredesk.bootstrap import Container
+from caredesk.domain.agents import Actor
+from caredesk.domain.cases import CaseStatus, Message, MessageKind
 from caredesk.domain.errors import DomainError, ErrorCode, ValidationFailed
 from caredesk.services.cases import cases
+from caredesk.services.cases.cases import NewAttachment
 from caredesk.services.core.ports import CaseFilter
 from caredesk.services.sla import sla
 from caredesk.web.api.common import (
@@ -18,6 +21,7 @@ from caredesk.web.api.common import (
     PAGE_LIMIT_MAX,
     SMALL_ID_MAX,
     IdPath,
+    created,
     decode_attachments,
     expected_version,
     set_etag,
@@ -53,7 +57,16 @@ def _detail(view: cases.CaseView) -> CaseDetailOut:
 def create_case(
     body: CaseIn, actor: ActorDep, container: ContainerDep, now: NowDep, response: Response
 ) -> CaseDetailOut:
-    view = cases.create_case(
+    view = _create_case(body, actor, container, now)
+    assert view.case.id is not None
+    created(response, f"/api/v1/cases/{view.case.id}", view.case.version)
+    detail = _detail(view)
+    detail.sla = CaseSlaOut.of(sla.case_sla(container.uow.read_only(), actor, view.case.id, now))
+    return detail
+
+
+def _create_case(body: CaseIn, actor: Actor, container: Container, now: datetime) -> cases.CaseView:
+    return cases.create_case(
         container.uow(),
         actor,
         now,
@@ -70,12 +83,6 @@ def create_case(
         attachments=decode_attachments(body.attachments),
         attachment_limits=container.attachment_limits,
     )
-    assert view.case.id is not None
-    response.headers["Location"] = f"/api/v1/cases/{view.case.id}"
-    set_etag(response, view.case.version)
-    detail = _detail(view)
-    detail.sla = CaseSlaOut.of(sla.case_sla(container.uow.read_only(), actor, view.case.id, now))
-    return detail
 
 
 @router.get("/cases")
@@ -255,22 +262,36 @@ async def add_message_with_files(
             code=ErrorCode.NUL_CHARACTER,
             details={"field": "body"},
         )
+    version = None if if_match is None else expected_version(if_match, None)
     attachments = await read_files(files, container.attachment_limits)
     message = await run_in_threadpool(
-        lambda: cases.add_message(
-            container.uow(),
-            actor,
-            now,
-            case_id,
-            kind=kind,
-            body=body,
-            attachments=attachments,
-            attachment_limits=container.attachment_limits,
-            lifecycle_options=container.lifecycle,
-            expected_version=None if if_match is None else expected_version(if_match, None),
-        )
+        _add_message, container, actor, now, case_id, kind, body, attachments, version
     )
     return MessageOut.of(message)
+
+
+def _add_message(
+    container: Container,
+    actor: Actor,
+    now: datetime,
+    case_id: int,
+    kind: MessageKind,
+    body: str,
+    attachments: list[NewAttachment],
+    version: int | None,
+) -> Message:
+    return cases.add_message(
+        container.uow(),
+        actor,
+        now,
+        case_id,
+        kind=kind,
+        body=body,
+        attachments=attachments,
+        attachment_limits=container.attachment_limits,
+        lifecycle_options=container.lifecycle,
+        expected_version=version,
+    )
 
 
 @router.post("/cases/{case_id}/notes", status_code=status.HTTP_201_CREATED)

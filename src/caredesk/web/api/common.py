@@ -24,6 +24,12 @@ def set_etag(response: Response, version: int) -> None:
     response.headers["ETag"] = etag(version)
 
 
+def created(response: Response, location: str, version: int) -> None:
+    """Where the new record is read, and the version a later change must name."""
+    response.headers["Location"] = location
+    set_etag(response, version)
+
+
 def expected_version(if_match: str | None, body_version: int | None) -> int | None:
     """The version the caller read: from If-Match, or the body's `version` field.
 

@@ -2,14 +2,24 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Header, Query, Response, status
 from fastapi.responses import JSONResponse
 
+from caredesk.bootstrap import Container
+from caredesk.domain.agents import Actor
+from caredesk.domain.customers import Customer
 from caredesk.services.cases import catalog, customers
 from caredesk.services.privacy import erasure
-from caredesk.web.api.common import PAGE_LIMIT_DEFAULT, PAGE_LIMIT_MAX, expected_version, set_etag
+from caredesk.web.api.common import (
+    PAGE_LIMIT_DEFAULT,
+    PAGE_LIMIT_MAX,
+    created,
+    expected_version,
+    set_etag,
+)
 from caredesk.web.api.schemas.base import PageOut
 from caredesk.web.api.schemas.customers import (
     CustomerIn,
@@ -30,7 +40,15 @@ Limit = Annotated[int, Query(ge=1, le=PAGE_LIMIT_MAX)]
 def create_customer(
     body: CustomerIn, actor: ActorDep, container: ContainerDep, now: NowDep, response: Response
 ) -> CustomerOut:
-    customer = customers.create_customer(
+    customer = _create_customer(body, actor, container, now)
+    created(response, f"/api/v1/customers/{customer.id}", customer.version)
+    return CustomerOut.of(customer)
+
+
+def _create_customer(
+    body: CustomerIn, actor: Actor, container: Container, now: datetime
+) -> Customer:
+    return customers.create_customer(
         container.uow(),
         actor,
         now,
@@ -44,9 +62,6 @@ def create_customer(
         membership=body.membership,
         payment_methods=[pm.to_domain() for pm in body.payment_methods],
     )
-    response.headers["Location"] = f"/api/v1/customers/{customer.id}"
-    set_etag(response, customer.version)
-    return CustomerOut.of(customer)
 
 
 @router.get("/customers", tags=["customers"])

@@ -18,12 +18,10 @@ from caredesk.web.api.schemas.grants import (
     GrantIn,
     GrantOut,
     LedgerEntryOut,
-    OfferOut,
     PlanOut,
     PolicyChangeOut,
     PolicyIn,
     PolicyOut,
-    RefusalOut,
     ReverseIn,
 )
 from caredesk.web.deps import ActorDep, ContainerDep, NowDep
@@ -35,22 +33,7 @@ router = APIRouter(route_class=IdempotentRoute, tags=["grants"])
 
 @router.get("/cases/{case_id}/plan")
 def plan_case(case_id: IdPath, actor: ActorDep, container: ContainerDep, now: NowDep) -> PlanOut:
-    result = grants.plan_case(container.uow.read_only(), actor, now, case_id)
-    p = result.plan
-    return PlanOut(
-        case_id=case_id,
-        policy_version=result.policy_version,
-        issue_type=p.issue_type,
-        customer_value=result.customer_value,
-        value_at_stake=p.value_at_stake,
-        baseline_retention=round(p.baseline_retention, 4),
-        basis=result.basis,
-        offers=[OfferOut.of(o) for o in p.offers],
-        ineligible={
-            k: [RefusalOut(rule=r.rule_id, code=r.code, message=r.message) for r in v]
-            for k, v in p.ineligible.items()
-        },
-    )
+    return PlanOut.of(case_id, grants.plan_case(container.uow.read_only(), actor, now, case_id))
 
 
 @router.post("/cases/{case_id}/grants", status_code=status.HTTP_201_CREATED)
@@ -76,11 +59,7 @@ def grant_on_case(
     )
     if outcome.approval is not None:
         response.status_code = status.HTTP_202_ACCEPTED
-    return GrantOut.of(
-        outcome.grant,
-        [LedgerEntryOut(account=p.account, amount=p.amount, memo=p.memo) for p in outcome.postings],
-        outcome.approval.id if outcome.approval else None,
-    )
+    return GrantOut.of_outcome(outcome)
 
 
 @router.get("/cases/{case_id}/grants")

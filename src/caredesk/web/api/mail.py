@@ -81,19 +81,22 @@ async def inbound_email(
     envelope = Envelope(mail_from=mail_from, rcpt_to=list(rcpt_to or []), source="http")
     delivery = await run_in_threadpool(intake.deliver, raw, envelope)
     if delivery.outcome is Outcome.DEFERRED:
-        # The sender's oldest message of the hour leaves the window within this, on average.
-        per_hour = container.settings.mail_rate_limit_per_hour
-        raise RetryLater(
-            "too many messages from this sender; post it again later",
-            code=ErrorCode.RATE_LIMITED,
-            retry_after=math.ceil(3600 / per_hour),
-            details={"scope": "sender"},
-        )
+        raise _sender_over_limit(container.settings.mail_rate_limit_per_hour)
     return DeliveryOut(
         outcome=delivery.outcome,
         case_id=delivery.case_id,
         mail_id=delivery.mail_id,
         detail=delivery.detail,
+    )
+
+
+def _sender_over_limit(per_hour: int) -> RetryLater:
+    # The sender's oldest message of the hour leaves the window within this, on average.
+    return RetryLater(
+        "too many messages from this sender; post it again later",
+        code=ErrorCode.RATE_LIMITED,
+        retry_after=math.ceil(3600 / per_hour),
+        details={"scope": "sender"},
     )
 
 

@@ -51,11 +51,4 @@ def run_tool(
         confirmed=body.confirmed,
         idempotency_key=idempotency_key,
     )
-    result = registry().run(name, call)
-    return ToolResultOut(
-        status=result.status,
-        result=result.result,
-        code=result.code,
-        rule=result.rule,
-        message=result.message,
-    )
+    return ToolResultOut.of(registry().run(name, call))

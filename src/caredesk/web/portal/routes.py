@@ -11,15 +11,17 @@ from fastapi import APIRouter, File, Form, Path, Query, Request, Response, Uploa
 from fastapi.responses import HTMLResponse
 from starlette.concurrency import run_in_threadpool
 
+from caredesk.bootstrap import Container
+from caredesk.domain.cases import Case
 from caredesk.domain.errors import DomainError, ErrorCode, NotFound
-from caredesk.domain.knowledge import Article, ArticleKind, ArticleStatus, Visibility
+from caredesk.domain.knowledge import ArticleKind, ArticleStatus
 from caredesk.domain.policy.model import RemedyKind
-from caredesk.domain.search import SearchHit, SearchKind
 from caredesk.services.access.secrets import CsrfRealm, csrf_token_for
-from caredesk.services.channels import portal
+from caredesk.services.cases.cases import NewAttachment
+from caredesk.services.channels import portal, portal_pages
 from caredesk.services.channels.portal import CustomerMailer
-from caredesk.services.knowledge import knowledge, search
-from caredesk.services.knowledge.ports import ArticleFilter
+from caredesk.services.knowledge import knowledge
+from caredesk.settings import Settings
 from caredesk.web.deps import client_address
 from caredesk.web.errors import PORTAL_HINTS
 from caredesk.web.portal.common import (
@@ -34,6 +36,7 @@ from caredesk.web.portal.common import (
     render,
     secure_headers,
 )
+from caredesk.web.portal.forms import OpenCaseForm, RemedyForm, ReplyForm
 from caredesk.web.problems import STATUS_BY_CODE
 from caredesk.web.uploads import read_files, takes_files
 
@@ -81,7 +84,6 @@ def ask_for_link(
     container: ContainerDep,
     email: Annotated[str, Form(max_length=320)] = "",
 ) -> HTMLResponse:
-    settings = container.settings
     base = portal_base(request, container)
     portal.request_sign_in(
         container.uow(),
@@ -90,15 +92,19 @@ def ask_for_link(
         email=email,
         client=client_address(request),
         link_for=lambda secret: f"{base}/sign-in/{secret}",
-        limits=portal.SignInLimits(
-            link_ttl=timedelta(seconds=settings.portal_link_ttl_seconds),
-            per_address_per_hour=settings.portal_links_per_hour,
-            per_client_per_hour=settings.portal_links_per_client_per_hour,
-        ),
+        limits=_link_limits(container.settings),
     )
     # The same page whatever happened: it must not tell whether the address is a customer's.
-    minutes = settings.portal_link_ttl_seconds // 60
+    minutes = container.settings.portal_link_ttl_seconds // 60
     return render(request, "link_sent.html", None, email=email.strip(), minutes=minutes)
+
+
+def _link_limits(settings: Settings) -> portal.SignInLimits:
+    return portal.SignInLimits(
+        link_ttl=timedelta(seconds=settings.portal_link_ttl_seconds),
+        per_address_per_hour=settings.portal_links_per_hour,
+        per_client_per_hour=settings.portal_links_per_client_per_hour,
+    )
 
 
 @router.get("/sign-in/{secret}")
@@ -126,12 +132,7 @@ def sign_in(
     secret: Annotated[str, Path(max_length=200)],
     login_csrf: Csrf = "",
 ) -> Response:
-    expected = request.cookies.get(LOGIN_CSRF_COOKIE, "")
-    if not expected or not hmac.compare_digest(expected.encode(), login_csrf.encode()):
-        raise DomainError(
-            "this sign-in page expired; open the link from your email again",
-            code=ErrorCode.CSRF_FAILED,
-        )
+    _check_login_csrf(request, login_csrf)
     settings = container.settings
     issued = portal.redeem_link(
         container.uow(),
@@ -142,17 +143,30 @@ def sign_in(
         rules=container.throttling,
     )
     response = redirect("/portal")
+    _set_portal_cookie(response, settings, issued.secret)
+    response.delete_cookie(LOGIN_CSRF_COOKIE, path="/portal")
+    return response
+
+
+def _check_login_csrf(request: Request, sent: str) -> None:
+    expected = request.cookies.get(LOGIN_CSRF_COOKIE, "")
+    if not expected or not hmac.compare_digest(expected.encode(), sent.encode()):
+        raise DomainError(
+            "this sign-in page expired; open the link from your email again",
+            code=ErrorCode.CSRF_FAILED,
+        )
+
+
+def _set_portal_cookie(response: Response, settings: Settings, secret: str) -> None:
     response.set_cookie(
         PORTAL_COOKIE,
-        issued.secret,
+        secret,
         max_age=settings.portal_session_ttl_seconds,
         httponly=True,
         secure=settings.cookies_secure,
         samesite="lax",
         path="/portal",
     )
-    response.delete_cookie(LOGIN_CSRF_COOKIE, path="/portal")
-    return response
 
 
 @router.post("/sign-out")
@@ -244,44 +258,52 @@ async def open_case(
     request: Request,
     user: Customer_,
     container: ContainerDep,
-    csrf_token: Csrf = "",
-    subject: Annotated[str, Form(max_length=500)] = "",
-    body: Annotated[str, Form(max_length=50_000)] = "",
-    order_id: Annotated[str, Form(max_length=64)] = "",
+    form: Annotated[OpenCaseForm, Form()],
     files: Annotated[list[UploadFile] | None, File()] = None,
 ) -> Response:
-    user.check_csrf(csrf_token)
+    user.check_csrf(form.csrf_token)
     try:
         attachments = await read_files(files, container.attachment_limits)
-        case = await run_in_threadpool(
-            lambda: portal.open_case(
-                container.uow(),
-                user.customer_id,
-                container.clock.now(),
-                subject=subject,
-                body=body,
-                order_id=order_id or None,
-                attachments=attachments,
-                attachment_limits=container.attachment_limits,
-            )
-        )
+        case = await run_in_threadpool(_open_case, container, user, form, attachments)
     except DomainError as exc:
         if exc.code not in _KEPT_REFUSALS:
             raise
-        refused = exc
-        # The customer's words come back in the form; files cannot be, they choose them again.
-        return await run_in_threadpool(
-            lambda: _new_case_page(
-                request,
-                user,
-                container,
-                chosen=order_id,
-                error=refused,
-                kept={"subject": subject, "body": body},
-                status_code=STATUS_BY_CODE.get(refused.code, 422),
-            )
-        )
+        return await run_in_threadpool(_case_refused, request, user, container, form, exc)
     return redirect(f"/portal/cases/{case.id}", "created")
+
+
+def _open_case(
+    container: Container, user: PortalUser, form: OpenCaseForm, attachments: list[NewAttachment]
+) -> Case:
+    return portal.open_case(
+        container.uow(),
+        user.customer_id,
+        container.clock.now(),
+        subject=form.subject,
+        body=form.body,
+        order_id=form.order_id or None,
+        attachments=attachments,
+        attachment_limits=container.attachment_limits,
+    )
+
+
+def _case_refused(
+    request: Request,
+    user: PortalUser,
+    container: Container,
+    form: OpenCaseForm,
+    refused: DomainError,
+) -> HTMLResponse:
+    # The customer's words come back in the form; files cannot be, they choose them again.
+    return _new_case_page(
+        request,
+        user,
+        container,
+        chosen=form.order_id,
+        error=refused,
+        kept={"subject": form.subject, "body": form.body},
+        status_code=STATUS_BY_CODE.get(refused.code, 422),
+    )
 
 
 @router.get("/cases/{case_id}")
@@ -298,41 +320,51 @@ async def reply(
     request: Request,
     user: Customer_,
     container: ContainerDep,
-    csrf_token: Csrf = "",
-    body: Annotated[str, Form(max_length=50_000)] = "",
+    form: Annotated[ReplyForm, Form()],
     files: Annotated[list[UploadFile] | None, File()] = None,
 ) -> Response:
-    user.check_csrf(csrf_token)
+    user.check_csrf(form.csrf_token)
     try:
         attachments = await read_files(files, container.attachment_limits)
-        await run_in_threadpool(
-            lambda: portal.reply(
-                container.uow(),
-                user.customer_id,
-                container.clock.now(),
-                case_id,
-                body=body,
-                attachments=attachments,
-                attachment_limits=container.attachment_limits,
-                lifecycle_options=container.lifecycle,
-            )
-        )
+        await run_in_threadpool(_reply, container, user, case_id, form.body, attachments)
     except DomainError as exc:
         if exc.code is ErrorCode.NOT_FOUND:
             raise
-        refused = exc
-        return await run_in_threadpool(
-            lambda: _case_page(
-                request,
-                user,
-                container,
-                case_id,
-                error=refused,
-                kept_body=body,
-                status_code=STATUS_BY_CODE.get(refused.code, 422),
-            )
-        )
+        return await run_in_threadpool(_reply_refused, request, user, container, case_id, form, exc)
     return redirect(f"/portal/cases/{case_id}#latest", "sent")
+
+
+def _reply(
+    container: Container,
+    user: PortalUser,
+    case_id: int,
+    body: str,
+    attachments: list[NewAttachment],
+) -> None:
+    portal.reply(
+        container.uow(),
+        user.customer_id,
+        container.clock.now(),
+        case_id,
+        body=body,
+        attachments=attachments,
+        attachment_limits=container.attachment_limits,
+        lifecycle_options=container.lifecycle,
+    )
+
+
+def _reply_refused(
+    request: Request,
+    user: PortalUser,
+    container: Container,
+    case_id: int,
+    form: ReplyForm,
+    refused: DomainError,
+) -> HTMLResponse:
+    status = STATUS_BY_CODE.get(refused.code, 422)
+    return _case_page(
+        request, user, container, case_id, error=refused, kept_body=form.body, status_code=status
+    )
 
 
 @router.get("/cases/{case_id}/attachments/{sha256}")
@@ -434,53 +466,68 @@ def confirm_remedy(
 
 
 @router.post("/orders/{order_id}/{remedy_id}")
-async def request_remedy(
+def request_remedy(
     order_id: Annotated[str, Path(max_length=64)],
     remedy_id: Annotated[str, Path(max_length=64)],
     request: Request,
     user: Customer_,
     container: ContainerDep,
-    csrf_token: Csrf = "",
-    request_key: Annotated[str, Form(max_length=100)] = "",
-    reason: Annotated[str, Form(max_length=100)] = "",
-    confirm: Annotated[str, Form(max_length=10)] = "",
-    item_ids: Annotated[list[str] | None, Form(max_length=64)] = None,
+    form: Annotated[RemedyForm, Form()],
 ) -> Response:
-    user.check_csrf(csrf_token)
+    user.check_csrf(form.csrf_token)
     try:
-        outcome = await run_in_threadpool(
-            lambda: portal.request_remedy(
-                container.uow(),
-                user.customer_id,
-                container.clock.now(),
-                remedy_id=remedy_id,
-                order_id=order_id,
-                reason=reason or None,
-                item_ids=item_ids,
-                confirmed=confirm == "yes",
-                idempotency_key=f"portal:{request_key}" if request_key else None,
-                mailer=mailer_of(request),
-                orders_link=f"{portal_base(request, container)}/orders",
-            )
-        )
+        outcome = _request_remedy(request, container, user, order_id, remedy_id, form)
     except DomainError as exc:
         if exc.code is ErrorCode.NOT_FOUND:
             raise
-        refused = exc
-        return await run_in_threadpool(
-            lambda: _confirm_page(
-                request,
-                user,
-                container,
-                order_id,
-                remedy_id,
-                request_key=request_key or secrets.token_urlsafe(16),
-                error=refused,
-                reason=reason,
-                item_ids=item_ids or [],
-            )
-        )
+        return _remedy_refused(request, user, container, order_id, remedy_id, form, exc)
     return render(request, "remedy_done.html", user, outcome=outcome, order_id=order_id)
+
+
+def _remedy_refused(
+    request: Request,
+    user: PortalUser,
+    container: Container,
+    order_id: str,
+    remedy_id: str,
+    form: RemedyForm,
+    refused: DomainError,
+) -> HTMLResponse:
+    """The confirm form again, with why above it and the customer's choices kept."""
+    return _confirm_page(
+        request,
+        user,
+        container,
+        order_id,
+        remedy_id,
+        request_key=form.request_key or secrets.token_urlsafe(16),
+        error=refused,
+        reason=form.reason,
+        item_ids=form.item_ids or [],
+    )
+
+
+def _request_remedy(
+    request: Request,
+    container: Container,
+    user: PortalUser,
+    order_id: str,
+    remedy_id: str,
+    form: RemedyForm,
+) -> portal.SelfServiceOutcome:
+    return portal.request_remedy(
+        container.uow(),
+        user.customer_id,
+        container.clock.now(),
+        remedy_id=remedy_id,
+        order_id=order_id,
+        reason=form.reason or None,
+        item_ids=form.item_ids,
+        confirmed=form.confirm == "yes",
+        idempotency_key=f"portal:{form.request_key}" if form.request_key else None,
+        mailer=mailer_of(request),
+        orders_link=f"{portal_base(request, container)}/orders",
+    )
 
 
 # --- help: the public knowledge base ----------------------------------------------------------
@@ -495,30 +542,9 @@ def help_centre(
     user = _optional_user(request, container)
     # Anyone may read public articles; reading them as a customer keeps drafts out.
     reader = portal.portal_actor(user.customer_id if user else "anonymous")
-    hits: list[SearchHit] = []
-    articles: list[Article] = []
-    if q.strip():
-        result = search.search(
-            container.uow.read_only(),
-            reader,
-            q,
-            kinds=[SearchKind.ARTICLE],
-            limit=20,
-            semantic=container.semantic,
-        )
-        hits = [h for h in result.hits if h.public]
-    else:
-        articles, _ = knowledge.list_articles(
-            container.uow.read_only(),
-            reader,
-            ArticleFilter(
-                kind=ArticleKind.ARTICLE,
-                status=ArticleStatus.PUBLISHED,
-                visibility=Visibility.PUBLIC,
-            ),
-            50,
-            None,
-        )
+    hits, articles = portal_pages.help_centre(
+        container.uow.read_only, reader, q, container.semantic
+    )
     return render(request, "help.html", user, q=q, hits=hits, articles=articles)
 
 
@@ -552,13 +578,9 @@ def survey(
     score: Annotated[int | None, Query(ge=1, le=5)] = None,
 ) -> HTMLResponse:
     """One click from the email records the score; the page then offers a comment."""
-    if score is None:
-        view = portal.open_survey(container.uow.read_only(), secret)
-        view.survey.check_open(container.clock.now())
-    else:
-        view = portal.answer_survey(
-            container.uow(), container.clock.now(), secret, score=score, comment=None
-        )
+    view = portal_pages.survey(
+        container.uow, container.uow.read_only, container.clock.now(), secret, score
+    )
     return render(
         request,
         "survey.html",

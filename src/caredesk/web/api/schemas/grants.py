@@ -11,6 +11,7 @@ from pydantic import BaseModel, Field
 from caredesk.domain.grants import Approval, Grant, LedgerEntry
 from caredesk.domain.policy.planner import Offer
 from caredesk.domain.policy.review import Difference, PolicyChange, PolicyChangeStatus
+from caredesk.services.engine.grants import CasePlan, GrantOutcome
 from caredesk.web.api.common import IdPath
 from caredesk.web.api.schemas.base import MoneyOut, Strict
 
@@ -85,6 +86,24 @@ class PlanOut(BaseModel):
     offers: list[OfferOut]
     ineligible: dict[str, list[RefusalOut]]
 
+    @classmethod
+    def of(cls, case_id: int, result: CasePlan) -> PlanOut:
+        p = result.plan
+        return cls(
+            case_id=case_id,
+            policy_version=result.policy_version,
+            issue_type=p.issue_type,
+            customer_value=result.customer_value,
+            value_at_stake=p.value_at_stake,
+            baseline_retention=round(p.baseline_retention, 4),
+            basis=result.basis,
+            offers=[OfferOut.of(o) for o in p.offers],
+            ineligible={
+                k: [RefusalOut(rule=r.rule_id, code=r.code, message=r.message) for r in v]
+                for k, v in p.ineligible.items()
+            },
+        )
+
 
 class GrantIn(Strict):
     remedies: list[str] = Field(min_length=1, max_length=5)
@@ -151,6 +170,18 @@ class GrantOut(BaseModel):
             reverses_grant_id=g.reverses_grant_id,
             approval_id=approval_id,
             ledger=ledger or [],
+        )
+
+    @classmethod
+    def of_outcome(cls, outcome: GrantOutcome) -> GrantOut:
+        """A grant just executed (with its ledger postings) or waiting for an approval."""
+        return cls.of(
+            outcome.grant,
+            [
+                LedgerEntryOut(account=p.account, amount=p.amount, memo=p.memo)
+                for p in outcome.postings
+            ],
+            outcome.approval.id if outcome.approval else None,
         )
 
 

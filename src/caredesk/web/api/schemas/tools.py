@@ -6,6 +6,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from caredesk.services.channels.tools.registry import ToolResult
 from caredesk.web.api.schemas.base import Strict
 
 
@@ -29,3 +30,13 @@ class ToolResultOut(BaseModel):
     code: str | None = None
     rule: str | None = None
     message: str | None = None
+
+    @classmethod
+    def of(cls, result: ToolResult) -> ToolResultOut:
+        return cls(
+            status=result.status,
+            result=result.result,
+            code=result.code,
+            rule=result.rule,
+            message=result.message,
+        )
