@@ -25,3 +25,6 @@ class DeskFormats:
 
     def packaged_macros(self) -> Sequence[tuple[str, str, str]]:
         return yaml_files.packaged_macros()
+
+    def parse_yaml(self, text: str) -> object:
+        return yaml_files.parse_yaml(text)

@@ -12,6 +12,7 @@ from typing import Any
 
 import yaml
 
+from caredesk.domain.errors import ValidationFailed
 from caredesk.domain.mail import MailTemplate
 from caredesk.domain.policy.loading import (
     LoadedPolicy,
@@ -75,3 +76,11 @@ def packaged_macros() -> tuple[tuple[str, str, str], ...]:
     """(id, title, body) of the macros that come with the desk, kept beside their feature."""
     text = resources.files("caredesk.services.knowledge").joinpath("macros.yaml").read_text("utf-8")
     return tuple((m["id"], m["title"], m["body"]) for m in yaml.safe_load(text)["macros"])
+
+
+def parse_yaml(text: str) -> object:
+    """A YAML document typed into a form, as plain data (safe loading: no objects)."""
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise ValidationFailed(f"not valid YAML: {exc}") from exc

@@ -7,22 +7,17 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-import yaml
-
 from caredesk.domain.agents import Actor
 from caredesk.domain.errors import ValidationFailed
-from caredesk.services.core.ports import UnitOfWork
+from caredesk.services.core.ports import TextFormats, UnitOfWork
 from caredesk.services.sla import sla
 
 CALENDAR_FIELDS = {"name", "timezone", "hours", "holidays"}
 POLICY_FIELDS = {"name", "targets", "calendar", "warn_percent", "match", "position", "active"}
 
 
-def _mapping(text: str, known: set[str]) -> dict[str, Any]:
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise ValidationFailed(f"not valid YAML: {exc}") from exc
+def _mapping(formats: TextFormats, text: str, known: set[str]) -> dict[str, Any]:
+    data = formats.parse_yaml(text)
     if not isinstance(data, dict):
         raise ValidationFailed("write a YAML mapping (name: …, on separate lines)")
     unknown = sorted(set(data) - known)
@@ -31,8 +26,8 @@ def _mapping(text: str, known: set[str]) -> dict[str, Any]:
     return data
 
 
-def calendar_fields(text: str) -> dict[str, Any]:
-    data = _mapping(text, CALENDAR_FIELDS)
+def calendar_fields(formats: TextFormats, text: str) -> dict[str, Any]:
+    data = _mapping(formats, text, CALENDAR_FIELDS)
     return {
         "name": str(data.get("name", "")),
         "timezone": str(data.get("timezone", "UTC")),
@@ -41,11 +36,13 @@ def calendar_fields(text: str) -> dict[str, Any]:
     }
 
 
-def policy_fields(read: Callable[[], UnitOfWork], actor: Actor, text: str) -> dict[str, Any]:
+def policy_fields(
+    formats: TextFormats, read: Callable[[], UnitOfWork], actor: Actor, text: str
+) -> dict[str, Any]:
     """A policy's fields; its calendar named, as people write it, and found by that name.
 
     A value of the wrong kind (a word for a number) raises ValueError or TypeError."""
-    data = _mapping(text, POLICY_FIELDS)
+    data = _mapping(formats, text, POLICY_FIELDS)
     calendar_id = None
     if data.get("calendar"):
         calendars = sla.list_calendars(read(), actor)

@@ -260,6 +260,10 @@ class TextFormats(Protocol):
         """(id, title, body) of the macros that come with the desk."""
         ...
 
+    def parse_yaml(self, text: str) -> object:
+        """A YAML document as plain data; ValidationFailed saying why when it is not YAML."""
+        ...
+
 
 class UnitOfWork(Protocol):
     @property

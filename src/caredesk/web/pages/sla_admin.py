@@ -90,7 +90,7 @@ def create_calendar(
     text: Annotated[str, Form(max_length=20_000)] = "",
 ) -> Response:
     try:
-        fields = sla_forms.calendar_fields(text)
+        fields = sla_forms.calendar_fields(container.formats, text)
         sla.create_calendar(container.uow(), who.actor, container.clock.now(), **fields)
     except DomainError as exc:
         problem = _problem(exc)
@@ -108,7 +108,9 @@ def create_policy(
     text: Annotated[str, Form(max_length=20_000)] = "",
 ) -> Response:
     try:
-        fields = sla_forms.policy_fields(container.uow.read_only, who.actor, text)
+        fields = sla_forms.policy_fields(
+            container.formats, container.uow.read_only, who.actor, text
+        )
         sla.create_policy(container.uow(), who.actor, container.clock.now(), **fields)
     except (DomainError, ValueError, TypeError) as exc:
         message = _problem(exc) if isinstance(exc, DomainError) else f"a wrong value: {exc}"
