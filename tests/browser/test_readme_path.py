@@ -185,9 +185,12 @@ def test_each_story_is_in_its_agents_cases_and_is_granted(
     for story, agent in demo.stories.items():
         case = _story(demo, story)
         page = _sign_in(new_context, demo, agent)
-        page.get_by_role("link", name=re.compile("Queues")).click()
-        page.get_by_role("link", name=re.compile(re.escape(str(case["subject"])))).first.click()
-        expect(page).to_have_url(re.compile(rf"/cases/{case['id']}$"))
+        # Signing in lands on the agent's own queue, where the story waits.
+        expect(page).to_have_url(re.compile(r"/queue(\?view=mine)?$"))
+        link = page.get_by_role("link", name=re.compile(re.escape(str(case["subject"])))).first
+        expect(link).to_be_visible()
+        link.click()
+        expect(page).to_have_url(re.compile(rf"/cases/{case['id']}$"), timeout=15_000)
         expect(page.locator("section.customer")).to_contain_text("Lifetime value")
         top = page.locator("li.top-offer")
         expect(top).to_be_visible()
