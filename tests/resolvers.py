@@ -5,7 +5,7 @@ from __future__ import annotations
 from ipaddress import ip_address
 
 from caredesk.domain.outbound import IPAddress
-from caredesk.services.channels.webhooks_ports import HostUnresolved
+from caredesk.services.channels.ports import HostUnresolved
 
 
 class MapResolver:

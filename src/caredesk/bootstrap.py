@@ -25,19 +25,19 @@ from caredesk.domain.errors import DomainError, ErrorCode, ValidationFailed
 from caredesk.domain.events import Event
 from caredesk.domain.lifecycle import ScanThresholds
 from caredesk.domain.throttling import ThrottleRule
-from caredesk.services.access.ratelimit_ports import RateLimiter
+from caredesk.services.access.ports import PasswordHasher, RateLimiter
 from caredesk.services.access.throttling import ThrottleRules
 from caredesk.services.channels import mail_out
 from caredesk.services.channels.mail_in import MailConfig, MailIntake
 from caredesk.services.channels.mail_out import MailIdentity, register_mail
-from caredesk.services.channels.mail_ports import Mailer
 from caredesk.services.channels.outbox import OutboxMailer
 from caredesk.services.channels.portal_mail import SurveyOptions, register_portal
+from caredesk.services.channels.ports import Mailer
 from caredesk.services.channels.webhooks import Outbound, register_webhooks
 from caredesk.services.core import audit
 from caredesk.services.core.jobs import HandlerRegistry, JobContext, WorkerOptions, WorkerPool
 from caredesk.services.core.messagebus import Handler
-from caredesk.services.core.ports import Clock, PasswordHasher, TextFormats
+from caredesk.services.core.ports import Clock, TextFormats
 from caredesk.services.engine.grants import register_grant_notices
 from caredesk.services.knowledge import search, triage
 from caredesk.services.knowledge.ports import IntentTrainer

@@ -12,7 +12,7 @@ from caredesk.domain.agents import SYSTEM
 from caredesk.domain.cases import CaseStatus, Channel
 from caredesk.domain.grants import GrantStatus
 from caredesk.services.cases import cases
-from caredesk.services.core.ports import CaseFilter
+from caredesk.services.cases.ports import CaseFilter
 from tests.browser.conftest import LiveServer, screenshot
 
 AGENT = "alex@caredesk.example"

@@ -19,7 +19,8 @@ from typing import Any
 
 from caredesk.bootstrap import Container
 from caredesk.domain.cases import Case
-from caredesk.services.core.ports import CaseFilter, UnitOfWork
+from caredesk.services.cases.ports import CaseFilter
+from caredesk.services.unit_of_work import UnitOfWork
 
 # Fields that only a database or a secret decides, or that repeat a database id.
 LEFT_OUT = frozenset(

@@ -12,7 +12,7 @@ from caredesk.bootstrap import Container
 from caredesk.domain.agents import SYSTEM, Role
 from caredesk.services.access import auth
 from caredesk.services.cases import cases
-from caredesk.services.core.ports import CaseFilter
+from caredesk.services.cases.ports import CaseFilter
 from tests.integration.conftest import Headers
 
 PASSWORD = "time-zone-password"

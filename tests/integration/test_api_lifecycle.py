@@ -25,8 +25,9 @@ from caredesk.domain.orders import (
     TransactionType,
 )
 from caredesk.services.access import auth
-from caredesk.services.core.ports import CaseFilter, UnitOfWork
+from caredesk.services.cases.ports import CaseFilter
 from caredesk.services.lifecycle import lifecycle
+from caredesk.services.unit_of_work import UnitOfWork
 from tests.conftest import ManualClock
 from tests.integration.conftest import CUSTOMER, Headers
 

@@ -30,8 +30,8 @@ from caredesk.domain.agents import SYSTEM, Role
 from caredesk.domain.mail import INBOUND_SCOPE
 from caredesk.services.access import auth
 from caredesk.services.cases import cases, customers
+from caredesk.services.cases.ports import CaseFilter
 from caredesk.services.channels.tools import TOOL_NAMES
-from caredesk.services.core.ports import CaseFilter
 from caredesk.services.engine import grants, policy
 from caredesk.settings import Settings
 from tests.integration.test_api_fuzz import APP

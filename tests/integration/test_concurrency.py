@@ -24,9 +24,9 @@ from caredesk.domain.customers import Customer
 from caredesk.domain.errors import DomainError, ErrorCode
 from caredesk.services.access import auth
 from caredesk.services.cases import cases, customers
+from caredesk.services.cases.ports import CaseFilter
 from caredesk.services.channels.mail_in import Outcome, receive_mail
 from caredesk.services.core import commands
-from caredesk.services.core.ports import CaseFilter
 from caredesk.web.app import create_app
 from tests.conftest import ManualClock
 from tests.integration.test_mail_in import build

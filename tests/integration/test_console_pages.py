@@ -27,7 +27,7 @@ from caredesk.domain.knowledge import ArticleKind, ArticleStatus
 from caredesk.domain.sla import SlaMetric
 from caredesk.services.access import auth
 from caredesk.services.cases import cases
-from caredesk.services.core.ports import CaseFilter
+from caredesk.services.cases.ports import CaseFilter
 from caredesk.services.engine import policy
 from caredesk.services.knowledge import knowledge
 from caredesk.web.app import create_app

@@ -25,11 +25,12 @@ from caredesk.domain.errors import ValidationFailed
 from caredesk.domain.orders import OrderStatus, TransactionType
 from caredesk.services.access import auth
 from caredesk.services.cases import cases
-from caredesk.services.core.ports import CaseFilter, UnitOfWork
+from caredesk.services.cases.ports import CaseFilter
 from caredesk.services.engine import grants
 from caredesk.services.knowledge.ports import IntentClassifier
 from caredesk.services.knowledge.triage import ClassifierCache
 from caredesk.services.sla import sla
+from caredesk.services.unit_of_work import UnitOfWork
 from caredesk.web.app import create_app
 from tests.conftest import _empty
 from tests.integration.demo_export import fingerprint

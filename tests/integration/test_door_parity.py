@@ -53,9 +53,9 @@ from caredesk.domain.orders import (
 )
 from caredesk.services.access import auth
 from caredesk.services.cases import cases
+from caredesk.services.cases.ports import CaseFilter
 from caredesk.services.channels import webhooks
 from caredesk.services.channels.portal import MemoryOutbox
-from caredesk.services.core.ports import CaseFilter
 from caredesk.services.engine import grants
 from caredesk.services.sla import sla
 from caredesk.web.app import create_app

@@ -24,8 +24,8 @@ from caredesk.domain.sla import ClockStatus, SlaMetric
 from caredesk.services.cases import cases, customers
 from caredesk.services.channels.mail_in import Delivery, receive_mail
 from caredesk.services.console import console
-from caredesk.services.core.ports import UnitOfWork
 from caredesk.services.sla import sla
+from caredesk.services.unit_of_work import UnitOfWork
 from tests.conftest import ManualClock
 
 AGENT = Actor(role=Role.AGENT, agent_id=None)

@@ -17,7 +17,7 @@ from caredesk.domain.cases import MessageKind
 from caredesk.domain.grants import GrantStatus
 from caredesk.domain.orders import TransactionType
 from caredesk.services.access import auth
-from caredesk.services.core.ports import CaseFilter
+from caredesk.services.cases.ports import CaseFilter
 from caredesk.services.engine import grants
 from tests.integration.conftest import Headers
 

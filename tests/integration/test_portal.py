@@ -34,10 +34,10 @@ from caredesk.domain.orders import (
 )
 from caredesk.services.access.secrets import hash_secret
 from caredesk.services.cases import cases
+from caredesk.services.cases.ports import CaseFilter
 from caredesk.services.channels import portal
 from caredesk.services.channels.portal import MemoryOutbox
 from caredesk.services.channels.portal_mail import QueuedCustomerMailer, send_surveys
-from caredesk.services.core.ports import CaseFilter
 from caredesk.services.engine import grants, policy
 from caredesk.services.knowledge import knowledge
 from caredesk.web.app import create_app

@@ -11,7 +11,7 @@ from caredesk.domain.agents import SYSTEM
 from caredesk.domain.knowledge import ArticleKind, ArticleStatus
 from caredesk.domain.search import SearchKind
 from caredesk.services.cases import cases
-from caredesk.services.core.ports import CaseFilter
+from caredesk.services.cases.ports import CaseFilter
 from caredesk.services.knowledge import knowledge, search
 from caredesk.services.knowledge.search import CaseSuggestions
 

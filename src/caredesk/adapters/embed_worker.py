@@ -11,9 +11,9 @@ import threading
 from collections.abc import Callable
 from datetime import datetime
 
-from caredesk.services.core.ports import UnitOfWorkFactory
 from caredesk.services.knowledge import search
 from caredesk.services.knowledge.ports import Embedder
+from caredesk.services.unit_of_work import UnitOfWorkFactory
 
 log = logging.getLogger("caredesk.embeddings")
 

@@ -18,7 +18,7 @@ from limits.storage import storage_from_string
 from limits.strategies import MovingWindowRateLimiter
 
 from caredesk.domain.rates import Rate
-from caredesk.services.access.ratelimit_ports import RateVerdict
+from caredesk.services.access.ports import RateVerdict
 
 log = structlog.get_logger("caredesk.ratelimit")
 KEY_PREFIX = "caredesk"

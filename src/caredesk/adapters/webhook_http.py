@@ -17,7 +17,7 @@ from ipaddress import ip_address
 from urllib.parse import urlsplit
 
 from caredesk.domain.outbound import IPAddress, host_and_port
-from caredesk.services.channels.webhooks_ports import HostUnresolved, WebhookSendError
+from caredesk.services.channels.ports import HostUnresolved, WebhookSendError
 
 MAX_RESPONSE_BYTES = 65536
 

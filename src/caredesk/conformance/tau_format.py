@@ -26,7 +26,7 @@ from caredesk.domain.orders import (
     PaymentTransaction,
     TransactionType,
 )
-from caredesk.services.core.ports import UnitOfWork, UnitOfWorkFactory
+from caredesk.services.unit_of_work import UnitOfWork, UnitOfWorkFactory
 
 Json = dict[str, Any]
 T = TypeVar("T")

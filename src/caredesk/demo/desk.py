@@ -15,9 +15,9 @@ from caredesk.domain.agents import SYSTEM, Actor, Agent, Role
 from caredesk.domain.calendars import Clockwork
 from caredesk.domain.events import Changed
 from caredesk.services.access import auth
-from caredesk.services.core.ports import UnitOfWorkFactory
 from caredesk.services.engine import policy
 from caredesk.services.sla import sla
+from caredesk.services.unit_of_work import UnitOfWorkFactory
 
 
 def demo_policy_text() -> str:

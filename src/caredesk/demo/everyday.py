@@ -16,7 +16,7 @@ from caredesk.domain.agents import SYSTEM, Actor
 from caredesk.domain.cases import CaseStatus, Channel, MessageKind
 from caredesk.domain.orders import Order, OrderStatus
 from caredesk.services.cases import cases
-from caredesk.services.core.ports import UnitOfWorkFactory
+from caredesk.services.unit_of_work import UnitOfWorkFactory
 
 
 def _in_transit(order: Order, now: datetime) -> bool:

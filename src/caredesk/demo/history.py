@@ -19,9 +19,9 @@ from caredesk.domain.cases import CaseStatus, MessageKind
 from caredesk.domain.orders import Order, OrderStatus
 from caredesk.services.cases import cases
 from caredesk.services.channels import portal
-from caredesk.services.core.ports import UnitOfWorkFactory
 from caredesk.services.engine import grants
 from caredesk.services.lifecycle import lifecycle
+from caredesk.services.unit_of_work import UnitOfWorkFactory
 
 # How far back the store's case history goes, and how many cases it holds at most.
 HISTORY_DAYS = 90

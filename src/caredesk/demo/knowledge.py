@@ -9,8 +9,8 @@ from datetime import datetime
 from caredesk.demo.tables import knowledge_data
 from caredesk.domain.agents import SYSTEM
 from caredesk.domain.knowledge import ArticleKind, ArticleStatus, Visibility
-from caredesk.services.core.ports import UnitOfWorkFactory
 from caredesk.services.knowledge import knowledge
+from caredesk.services.unit_of_work import UnitOfWorkFactory
 
 
 def load_demo_knowledge(uow_factory: UnitOfWorkFactory, now: datetime) -> int:

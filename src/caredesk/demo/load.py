@@ -28,8 +28,9 @@ from caredesk.domain.customers import normalise_email
 from caredesk.domain.errors import ValidationFailed
 from caredesk.domain.events import Changed
 from caredesk.services.access import auth
-from caredesk.services.core.ports import PasswordHasher, UnitOfWork, UnitOfWorkFactory
+from caredesk.services.access.ports import PasswordHasher
 from caredesk.services.engine import policy
+from caredesk.services.unit_of_work import UnitOfWork, UnitOfWorkFactory
 
 DEMO_TOKEN_NAME = "demo"
 DEFAULT_CUSTOMERS = 300

@@ -19,7 +19,7 @@ from caredesk.domain.agents import SYSTEM
 from caredesk.domain.catalog import Product
 from caredesk.domain.orders import Order
 from caredesk.services.cases import cases
-from caredesk.services.core.ports import UnitOfWorkFactory
+from caredesk.services.unit_of_work import UnitOfWorkFactory
 
 STORY_TAG = "seed-story"
 

@@ -18,7 +18,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from caredesk.domain.errors import ErrorCode, RetryLater
 from caredesk.domain.rates import Rate
-from caredesk.services.access.ratelimit_ports import RateLimiter, RateVerdict
+from caredesk.services.access.ports import RateLimiter, RateVerdict
 from caredesk.web.problems import problem
 
 # Where the verdicts of one request wait for its response headers (the ASGI scope's state,

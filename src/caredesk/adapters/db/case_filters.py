@@ -6,7 +6,7 @@ from sqlalchemy import ColumnElement, select
 
 from caredesk.adapters.db import models as m
 from caredesk.adapters.db.search import case_text_condition
-from caredesk.services.core.ports import CaseFilter
+from caredesk.services.cases.ports import CaseFilter
 
 
 def case_conditions(filters: CaseFilter, dialect: str) -> list[ColumnElement[bool]]:

@@ -11,10 +11,8 @@ from caredesk.adapters.db.case_filters import case_conditions
 from caredesk.adapters.db.conflicts import version_conflict
 from caredesk.adapters.db.cursors import cursor_int, cursor_time, decode_cursor, encode_cursor
 from caredesk.domain.cases import Case, Message
-from caredesk.services.core.ports import (
-    CaseFilter,
-    Page,
-)
+from caredesk.services.cases.ports import CaseFilter
+from caredesk.services.core.ports import Page
 
 
 class SqlCaseRepository:

@@ -16,8 +16,8 @@ from caredesk.domain.cases import Case, MessageKind
 from caredesk.domain.grants import ApprovalStatus, GrantStatus
 from caredesk.domain.ledger import GOODWILL_PREFIX, REFUNDS_ACCOUNT
 from caredesk.domain.orders import Order
+from caredesk.services.cases.ports import CaseFilter
 from caredesk.services.console.ports import CaseTiming, GrantFact, OrderSummary
-from caredesk.services.core.ports import CaseFilter
 
 
 class SqlConsoleQueries:

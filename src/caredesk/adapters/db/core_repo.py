@@ -11,10 +11,7 @@ from caredesk.adapters.db import mapping
 from caredesk.adapters.db import models as m
 from caredesk.adapters.db.conflicts import insert_or_find
 from caredesk.domain.audit import AuditEvent
-from caredesk.services.core.ports import (
-    IdempotencyRecord,
-    StoredResponse,
-)
+from caredesk.services.core.ports import IdempotencyRecord, StoredResponse
 
 
 class SqlBlobStore:

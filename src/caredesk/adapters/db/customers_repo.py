@@ -20,9 +20,7 @@ from caredesk.domain.catalog import Product, Variant
 from caredesk.domain.customers import Customer
 from caredesk.domain.orders import Order, OrderStatus
 from caredesk.domain.policy.value import OrderHistory
-from caredesk.services.core.ports import (
-    Page,
-)
+from caredesk.services.core.ports import Page
 
 
 def _next_seq(session: OrmSession, column: InstrumentedAttribute[int]) -> int:

@@ -23,7 +23,7 @@ from caredesk.domain.grants import (
 )
 from caredesk.domain.orders import OrderStatus
 from caredesk.domain.policy.review import PolicyChange, PolicyChangeStatus, PolicyDiff
-from caredesk.services.core.ports import SpendWindow
+from caredesk.services.engine.ports import SpendWindow
 
 
 def _grant(row: m.GrantRow) -> Grant:

@@ -11,7 +11,7 @@ from caredesk.adapters.db import models as m
 from caredesk.domain.cases import CaseStatus
 from caredesk.domain.errors import DomainError, ErrorCode
 from caredesk.domain.portal import CsatSurvey, PortalSession, SignInRequest
-from caredesk.services.channels.portal_ports import SolvedCase
+from caredesk.services.channels.ports import SolvedCase
 
 
 def _sign_in(row: m.PortalSignInRow) -> SignInRequest:

@@ -7,7 +7,7 @@ import smtplib
 import ssl
 import threading
 
-from caredesk.services.channels.mail_ports import SmtpRefused
+from caredesk.services.channels.ports import SmtpRefused
 from caredesk.settings import Settings
 
 

@@ -32,11 +32,12 @@ from caredesk.domain.mail import INBOUND_SCOPE
 from caredesk.domain.rates import Rate
 from caredesk.domain.throttling import ThrottleKind, throttle_key
 from caredesk.domain.tokens import ApiToken, Session
+from caredesk.services.access.ports import PasswordHasher
 from caredesk.services.access.secrets import hash_secret
 from caredesk.services.access.throttling import Attempt, ThrottleRules
 from caredesk.services.channels.tools import TOOL_NAMES
 from caredesk.services.core.commands import command
-from caredesk.services.core.ports import PasswordHasher, UnitOfWork
+from caredesk.services.unit_of_work import UnitOfWork
 
 TOKEN_PREFIX = "cdk_"
 MIN_PASSWORD_LENGTH = 10

@@ -19,7 +19,7 @@ from caredesk.domain.agents import SYSTEM
 from caredesk.domain.errors import RetryLater
 from caredesk.domain.events import Changed
 from caredesk.domain.throttling import Throttle, ThrottleKind, ThrottleRule, throttle_key
-from caredesk.services.core.ports import UnitOfWork
+from caredesk.services.unit_of_work import UnitOfWork
 
 log = structlog.get_logger("caredesk.throttling")
 

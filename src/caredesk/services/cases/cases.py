@@ -26,9 +26,11 @@ from caredesk.domain.errors import (
     ValidationFailed,
     version_required,
 )
+from caredesk.services.cases.ports import CaseFilter
 from caredesk.services.core.commands import command
-from caredesk.services.core.ports import CaseFilter, Page, UnitOfWork
+from caredesk.services.core.ports import Page
 from caredesk.services.lifecycle import lifecycle
+from caredesk.services.unit_of_work import UnitOfWork
 
 
 @dataclass(frozen=True, slots=True)

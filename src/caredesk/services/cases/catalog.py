@@ -6,7 +6,8 @@ from caredesk.domain.agents import Actor, Permission
 from caredesk.domain.catalog import Product
 from caredesk.domain.errors import NotFound
 from caredesk.domain.orders import Order
-from caredesk.services.core.ports import Page, UnitOfWork
+from caredesk.services.core.ports import Page
+from caredesk.services.unit_of_work import UnitOfWork
 
 
 def list_products(uow: UnitOfWork, actor: Actor, limit: int, cursor: str | None) -> Page[Product]:

@@ -13,7 +13,8 @@ from caredesk.domain.errors import Conflict, DomainError, ErrorCode, NotFound, v
 from caredesk.domain.events import Changed
 from caredesk.domain.orders import Order
 from caredesk.services.core.commands import command
-from caredesk.services.core.ports import Page, UnitOfWork
+from caredesk.services.core.ports import Page
+from caredesk.services.unit_of_work import UnitOfWork
 
 
 def _snapshot(customer: Customer) -> dict[str, Any]:

@@ -43,10 +43,11 @@ from caredesk.domain.mail import (
 )
 from caredesk.services.cases.customers import new_customer_id
 from caredesk.services.channels import mail_out
-from caredesk.services.channels.mail_ports import MailParser
+from caredesk.services.channels.ports import MailParser
 from caredesk.services.core.commands import command
-from caredesk.services.core.ports import Clock, UnitOfWork, UnitOfWorkFactory
+from caredesk.services.core.ports import Clock
 from caredesk.services.lifecycle import lifecycle
+from caredesk.services.unit_of_work import UnitOfWork, UnitOfWorkFactory
 
 MAX_ATTACHMENTS = 50
 RATE_WINDOW = timedelta(hours=1)

@@ -32,7 +32,7 @@ from caredesk.domain.mail import (
     tagged_subject,
 )
 from caredesk.services.channels import mail_templates
-from caredesk.services.channels.mail_ports import Mailer, SmtpRefused
+from caredesk.services.channels.ports import Mailer, SmtpRefused
 from caredesk.services.core import jobs
 from caredesk.services.core.jobs import (
     HandlerRegistry,
@@ -40,7 +40,7 @@ from caredesk.services.core.jobs import (
     PermanentFailure,
     TemporaryFailure,
 )
-from caredesk.services.core.ports import UnitOfWork
+from caredesk.services.unit_of_work import UnitOfWork
 
 SEND_JOB = "mail.send"
 PENDING_DOMAIN = "pending.invalid"

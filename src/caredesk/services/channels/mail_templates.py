@@ -14,8 +14,8 @@ from caredesk.domain.errors import NotFound, ValidationFailed
 from caredesk.domain.events import Changed
 from caredesk.domain.mail import MailTemplate
 from caredesk.services.core.commands import command
-from caredesk.services.core.ports import UnitOfWork
 from caredesk.services.core.templates import sandbox
+from caredesk.services.unit_of_work import UnitOfWork
 
 MAX_TEMPLATE_CHARS = 100_000
 

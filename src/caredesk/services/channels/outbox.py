@@ -19,7 +19,8 @@ from caredesk.domain.jobs import Job
 from caredesk.domain.mail import MailRecord
 from caredesk.domain.outbox import CaughtMail, MessageView, read_message
 from caredesk.services.channels.mail_out import send_job_key
-from caredesk.services.core.ports import Clock, UnitOfWork, UnitOfWorkFactory
+from caredesk.services.core.ports import Clock
+from caredesk.services.unit_of_work import UnitOfWork, UnitOfWorkFactory
 
 LIST_LIMIT = 100
 

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 
 from caredesk.services.channels import mail_out, portal
 from caredesk.services.core.jobs import HandlerRegistry, JobContext
-from caredesk.services.core.ports import UnitOfWork
+from caredesk.services.unit_of_work import UnitOfWork
 
 log = logging.getLogger("caredesk.portal")
 SURVEY_TIMER = "csat.surveys"

@@ -10,10 +10,10 @@ from caredesk.domain.agents import Actor
 from caredesk.domain.knowledge import Article, ArticleKind, ArticleStatus, Visibility
 from caredesk.domain.search import SearchHit, SearchKind
 from caredesk.services.channels import portal
-from caredesk.services.core.ports import UnitOfWork
 from caredesk.services.knowledge import knowledge, search
 from caredesk.services.knowledge.ports import ArticleFilter
 from caredesk.services.knowledge.search import Semantic
+from caredesk.services.unit_of_work import UnitOfWork
 
 HELP_HITS = 20
 HELP_ARTICLES = 50

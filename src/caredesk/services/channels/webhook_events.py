@@ -10,7 +10,7 @@ from __future__ import annotations
 from caredesk.domain.audit import AuditEvent
 from caredesk.domain.webhooks import Delivery, concerns_case_or_grant, event_payload, matches
 from caredesk.services.core import jobs
-from caredesk.services.core.ports import UnitOfWork
+from caredesk.services.unit_of_work import UnitOfWork
 
 DELIVER_KIND = "webhook.deliver"
 

@@ -30,13 +30,13 @@ from caredesk.domain.webhooks import (
     check_url,
     sign,
 )
-from caredesk.services.channels.webhook_events import DELIVER_KIND
-from caredesk.services.channels.webhooks_ports import (
+from caredesk.services.channels.ports import (
     HostResolver,
     HostUnresolved,
     WebhookSender,
     WebhookSendError,
 )
+from caredesk.services.channels.webhook_events import DELIVER_KIND
 from caredesk.services.core.commands import command
 from caredesk.services.core.jobs import (
     HandlerRegistry,
@@ -44,7 +44,7 @@ from caredesk.services.core.jobs import (
     PermanentFailure,
     TemporaryFailure,
 )
-from caredesk.services.core.ports import UnitOfWork
+from caredesk.services.unit_of_work import UnitOfWork
 
 # Worth another try: the receiver is busy or briefly broken. Any other 4xx is a refusal.
 RETRYABLE_STATUS = frozenset({408, 425, 429})

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from caredesk.domain.agents import Actor, Agent, Permission, Team
 from caredesk.domain.grants import PolicyVersion
 from caredesk.domain.tokens import ApiToken
-from caredesk.services.core.ports import UnitOfWork
+from caredesk.services.unit_of_work import UnitOfWork
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from caredesk.domain.agents import Actor, Agent, Permission
 from caredesk.domain.cases import Case
 from caredesk.domain.grants import Approval, ApprovalStatus, Grant
-from caredesk.services.core.ports import UnitOfWork
+from caredesk.services.unit_of_work import UnitOfWork
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,14 +18,15 @@ from caredesk.domain.orders import Order
 from caredesk.domain.policy.model import Program
 from caredesk.services.cases import cases
 from caredesk.services.cases.cases import NewAttachment
+from caredesk.services.cases.ports import CaseFilter
 from caredesk.services.console.ports import OrderSummary
 from caredesk.services.console.queues import OPEN_STATUSES, UowFactory
-from caredesk.services.core.ports import CaseFilter, UnitOfWork
 from caredesk.services.engine import grants
 from caredesk.services.engine.facts import case_facts
 from caredesk.services.engine.grants import CasePlan
 from caredesk.services.engine.policy import policy_in_force
 from caredesk.services.lifecycle.lifecycle import LifecycleOptions
+from caredesk.services.unit_of_work import UnitOfWork
 
 PAST_CASES_SHOWN = 50
 ORDERS_IN_DETAIL = 8

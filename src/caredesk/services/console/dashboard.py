@@ -11,8 +11,8 @@ from caredesk.domain.agents import Actor, Permission
 from caredesk.domain.errors import DomainError, ValidationFailed
 from caredesk.domain.money import ZERO
 from caredesk.services.console.ports import CaseTiming, GrantFact
-from caredesk.services.core.ports import UnitOfWork
 from caredesk.services.engine.policy import policy_in_force
+from caredesk.services.unit_of_work import UnitOfWork
 
 SURVEYS_READ = 10_000
 

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Protocol
 if TYPE_CHECKING:
     from caredesk.domain.cases import Case
     from caredesk.domain.orders import Order
-    from caredesk.services.core.ports import CaseFilter
+    from caredesk.services.cases.ports import CaseFilter
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,3 +86,9 @@ class ConsoleQueries(Protocol):
     def sla_outcomes(self, since: datetime) -> list[tuple[date, bool]]:
         """Each SLA target decided since then: the day, and whether it was met in time."""
         ...
+
+
+# A unit of work that reaches these repositories: features compose their own unit from these.
+class HasConsole(Protocol):
+    @property
+    def console(self) -> ConsoleQueries: ...

@@ -10,7 +10,9 @@ from caredesk.domain.agents import Actor, Agent, Permission, Team
 from caredesk.domain.cases import Case, CaseStatus
 from caredesk.domain.errors import DomainError, ErrorCode, ValidationFailed
 from caredesk.services.cases import cases
-from caredesk.services.core.ports import CaseFilter, Page, UnitOfWork
+from caredesk.services.cases.ports import CaseFilter
+from caredesk.services.core.ports import Page
+from caredesk.services.unit_of_work import UnitOfWork
 
 UowFactory = Callable[[], UnitOfWork]
 OPEN_STATUSES = (CaseStatus.NEW, CaseStatus.OPEN, CaseStatus.PENDING, CaseStatus.ON_HOLD)

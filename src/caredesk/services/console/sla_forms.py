@@ -9,8 +9,9 @@ from typing import Any
 
 from caredesk.domain.agents import Actor
 from caredesk.domain.errors import ValidationFailed
-from caredesk.services.core.ports import TextFormats, UnitOfWork
+from caredesk.services.core.ports import TextFormats
 from caredesk.services.sla import sla
+from caredesk.services.unit_of_work import UnitOfWork
 
 CALENDAR_FIELDS = {"name", "timezone", "hours", "holidays"}
 POLICY_FIELDS = {"name", "targets", "calendar", "warn_percent", "match", "position", "active"}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from caredesk.domain.events import Event
 from caredesk.services.channels import webhook_events
-from caredesk.services.core.ports import UnitOfWork
+from caredesk.services.unit_of_work import UnitOfWork
 
 
 def record_event(uow: UnitOfWork, event: Event) -> None:

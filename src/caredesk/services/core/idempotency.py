@@ -7,7 +7,8 @@ the request's command runs, so that a second request with the same key finds the
 from __future__ import annotations
 
 from caredesk.services.core.commands import command
-from caredesk.services.core.ports import IdempotencyRecord, StoredResponse, UnitOfWork
+from caredesk.services.core.ports import IdempotencyRecord, StoredResponse
+from caredesk.services.unit_of_work import UnitOfWork
 
 
 @command

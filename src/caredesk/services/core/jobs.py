@@ -25,8 +25,9 @@ from caredesk.domain.errors import NotFound, ValidationFailed
 from caredesk.domain.events import Changed
 from caredesk.domain.jobs import Job, JobState, backoff
 from caredesk.services.core.commands import command
-from caredesk.services.core.ports import Clock, UnitOfWork, UnitOfWorkFactory
+from caredesk.services.core.ports import Clock
 from caredesk.services.privacy.ports import StorageCompactor
+from caredesk.services.unit_of_work import UnitOfWork, UnitOfWorkFactory
 
 log = logging.getLogger("caredesk.jobs")
 

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 from caredesk.domain.events import Event
 
 if TYPE_CHECKING:
-    from caredesk.services.core.ports import UnitOfWork
+    from caredesk.services.unit_of_work import UnitOfWork
 
 Handler = Callable[["UnitOfWork", Event], None]
 # A command that records this many events, counting what its handlers record, is looping.

@@ -16,7 +16,7 @@ from caredesk.domain.money import ZERO
 from caredesk.domain.orders import Order, OrderStatus
 from caredesk.domain.policy.model import Policy, RemedyDef, RemedyKind
 from caredesk.domain.policy.value import CustomerValue, value_of
-from caredesk.services.core.ports import UnitOfWork
+from caredesk.services.unit_of_work import UnitOfWork
 
 NEGATIVE_SENTIMENT = -0.3
 # Triage writes what it learned about a case into these custom fields (and tags).

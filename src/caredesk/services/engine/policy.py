@@ -25,7 +25,7 @@ from caredesk.domain.policy.review import (
     grants_nothing,
 )
 from caredesk.services.core.commands import command
-from caredesk.services.core.ports import UnitOfWork
+from caredesk.services.unit_of_work import UnitOfWork
 
 _CACHE: dict[str, LoadedPolicy] = {}
 

@@ -33,9 +33,9 @@ from caredesk.domain.search import (
     SearchMode,
     convex_fusion,
 )
-from caredesk.services.core.ports import UnitOfWorkFactory
 from caredesk.services.knowledge import search
 from caredesk.services.knowledge.ports import IntentTrainer
+from caredesk.services.unit_of_work import UnitOfWorkFactory
 
 Progress = Callable[[str, int, int], None]
 INDEX_BATCH = 500

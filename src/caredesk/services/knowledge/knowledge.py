@@ -27,9 +27,10 @@ from caredesk.domain.knowledge import (
 )
 from caredesk.domain.search import IndexedText, SearchKind
 from caredesk.services.core.commands import command
-from caredesk.services.core.ports import TextFormats, UnitOfWork, UnitOfWorkFactory
+from caredesk.services.core.ports import TextFormats
 from caredesk.services.core.templates import check_macro
 from caredesk.services.knowledge.ports import ArticleFilter
+from caredesk.services.unit_of_work import UnitOfWork, UnitOfWorkFactory
 
 ARTICLE_FIELDS = frozenset(
     {

@@ -216,3 +216,24 @@ class IntentTrainer(Protocol):
     def load(self, artifact: bytes) -> IntentClassifier:
         """The classifier stored in `artifact`; ValueError when it cannot be read."""
         ...
+
+
+# A unit of work that reaches these repositories: features compose their own unit from these.
+class HasArticles(Protocol):
+    @property
+    def articles(self) -> ArticleRepository: ...
+
+
+class HasKnownIssues(Protocol):
+    @property
+    def known_issues(self) -> KnownIssueRepository: ...
+
+
+class HasSearch(Protocol):
+    @property
+    def search(self) -> SearchIndexRepository: ...
+
+
+class HasTriage(Protocol):
+    @property
+    def triage(self) -> TriageRepository: ...

@@ -35,9 +35,9 @@ from caredesk.domain.search import (
     suggestion_relevance,
     tag_intents,
 )
-from caredesk.services.core.ports import UnitOfWork, UnitOfWorkFactory
 from caredesk.services.engine.facts import ISSUE_FIELD
 from caredesk.services.knowledge.ports import Embedder, VectorIndex, Vectors
+from caredesk.services.unit_of_work import UnitOfWork, UnitOfWorkFactory
 
 CANDIDATES = 50
 MAX_LIMIT = 50

@@ -9,10 +9,10 @@ from caredesk.domain.cases import Case, Message, MessageAdded, MessageKind
 from caredesk.domain.events import Event
 from caredesk.domain.lifecycle import Commitment, RepeatAsk
 from caredesk.services.core.messagebus import Handler
-from caredesk.services.core.ports import UnitOfWork
 from caredesk.services.lifecycle.commitments import record_promises
 from caredesk.services.lifecycle.options import LifecycleOptions
 from caredesk.services.lifecycle.repeat_asks import record_repeat_asks
+from caredesk.services.unit_of_work import UnitOfWork
 
 
 def event_handler(options: LifecycleOptions) -> Handler:

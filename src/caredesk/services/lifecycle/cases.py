@@ -6,7 +6,7 @@ from datetime import datetime
 
 from caredesk.domain.cases import Case, Message, MessageKind
 from caredesk.domain.errors import NotFound
-from caredesk.services.core.ports import UnitOfWork
+from caredesk.services.unit_of_work import UnitOfWork
 
 
 def get_case(uow: UnitOfWork, case_id: int) -> Case:

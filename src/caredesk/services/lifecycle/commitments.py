@@ -17,10 +17,10 @@ from caredesk.domain.lifecycle import (
     detect_commitments,
 )
 from caredesk.services.core.commands import command
-from caredesk.services.core.ports import UnitOfWork, UnitOfWorkFactory
 from caredesk.services.lifecycle.cases import add_note, get_case, live_case
 from caredesk.services.lifecycle.options import LifecycleOptions
 from caredesk.services.lifecycle.ports import CommitmentFilter
+from caredesk.services.unit_of_work import UnitOfWork, UnitOfWorkFactory
 
 log = logging.getLogger("caredesk.lifecycle")
 

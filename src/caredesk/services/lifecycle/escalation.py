@@ -11,8 +11,8 @@ from caredesk.domain.cases import Case, CaseStatus, MessageKind
 from caredesk.domain.errors import DomainError, ErrorCode, NotFound, ValidationFailed
 from caredesk.domain.lifecycle import Handoff, HandoffFacts, check_handoff, draft_handoff_summary
 from caredesk.services.core.commands import command
-from caredesk.services.core.ports import UnitOfWork
 from caredesk.services.lifecycle.cases import DESK_NOTES, add_note, get_case
+from caredesk.services.unit_of_work import UnitOfWork
 
 
 def _handoff_facts(uow: UnitOfWork, case: Case) -> HandoffFacts:

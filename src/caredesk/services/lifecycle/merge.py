@@ -19,8 +19,8 @@ from caredesk.domain.lifecycle import (
     restore_after_unmerge,
 )
 from caredesk.services.core.commands import command
-from caredesk.services.core.ports import UnitOfWork
 from caredesk.services.lifecycle.cases import get_case
+from caredesk.services.unit_of_work import UnitOfWork
 
 
 @dataclass(frozen=True, slots=True)

@@ -89,3 +89,9 @@ class LifecycleRepository(Protocol):
     def save_finding(self, finding: FindingRecord) -> None: ...
 
     def findings(self, limit: int) -> list[FindingRecord]: ...
+
+
+# A unit of work that reaches these repositories: features compose their own unit from these.
+class HasLifecycle(Protocol):
+    @property
+    def lifecycle(self) -> LifecycleRepository: ...

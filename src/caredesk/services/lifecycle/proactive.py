@@ -24,11 +24,12 @@ from caredesk.domain.lifecycle import (
     open_case_about,
     order_findings,
 )
+from caredesk.services.cases.ports import CaseFilter
 from caredesk.services.core.commands import command
-from caredesk.services.core.ports import CaseFilter, UnitOfWork, UnitOfWorkFactory
 from caredesk.services.engine import grants
 from caredesk.services.lifecycle.cases import add_note, get_case
 from caredesk.services.lifecycle.options import LifecycleOptions
+from caredesk.services.unit_of_work import UnitOfWork, UnitOfWorkFactory
 
 # The planner recommends what the front line could grant, not what an admin could.
 PLANNER = Actor(role=Role.AGENT)

@@ -10,9 +10,9 @@ from caredesk.domain.cases import Case, Message, MessageKind
 from caredesk.domain.errors import ValidationFailed
 from caredesk.domain.events import Changed
 from caredesk.domain.lifecycle import KnownToDesk, RepeatAsk, detect_repeat_asks
-from caredesk.services.core.ports import UnitOfWork
 from caredesk.services.lifecycle.cases import get_case
 from caredesk.services.lifecycle.ports import RepeatAskCount
+from caredesk.services.unit_of_work import UnitOfWork
 
 
 def known_to_desk(uow: UnitOfWork, case: Case) -> KnownToDesk:

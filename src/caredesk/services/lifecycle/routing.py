@@ -8,9 +8,9 @@ from caredesk.domain.agents import Actor
 from caredesk.domain.cases import Case, MessageKind
 from caredesk.domain.events import Changed
 from caredesk.domain.lifecycle import CaseLink, LinkKind, ReplyDisposition, reply_disposition
-from caredesk.services.core.ports import UnitOfWork
 from caredesk.services.lifecycle.cases import live_case
 from caredesk.services.lifecycle.options import LifecycleOptions
+from caredesk.services.unit_of_work import UnitOfWork
 
 
 def route_message(

@@ -15,8 +15,8 @@ from caredesk.domain.errors import NotFound
 from caredesk.domain.events import Changed
 from caredesk.services.core.commands import command
 from caredesk.services.core.jobs import HandlerRegistry, JobContext
-from caredesk.services.core.ports import UnitOfWork
 from caredesk.services.privacy.ports import StorageCompactor
+from caredesk.services.unit_of_work import UnitOfWork
 
 log = logging.getLogger("caredesk.erasure")
 

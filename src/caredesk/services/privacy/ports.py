@@ -32,3 +32,9 @@ class StorageCompactor(Protocol):
         """After an erasure committed: leave no copy of the old bytes in the database's
         files (SQLite: checkpoint the write-ahead log; PostgreSQL: vacuum the tables)."""
         ...
+
+
+# A unit of work that reaches these repositories: features compose their own unit from these.
+class HasErasure(Protocol):
+    @property
+    def erasure(self) -> ErasureStore: ...

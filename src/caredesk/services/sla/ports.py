@@ -53,3 +53,9 @@ class SlaRepository(Protocol):
     def cases_with_tiers(self, case_ids: Sequence[int]) -> list[tuple[Case, str | None]]:
         """These cases and their customers' tiers, read together (what a policy matches)."""
         ...
+
+
+# A unit of work that reaches these repositories: features compose their own unit from these.
+class HasSla(Protocol):
+    @property
+    def sla(self) -> SlaRepository: ...

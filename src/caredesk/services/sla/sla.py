@@ -45,7 +45,7 @@ from caredesk.domain.sla import (
 from caredesk.services.core import jobs
 from caredesk.services.core.commands import command
 from caredesk.services.core.jobs import HandlerRegistry, JobContext
-from caredesk.services.core.ports import UnitOfWork
+from caredesk.services.unit_of_work import UnitOfWork
 
 SCAN_TIMER = "sla.scan"
 RECOMPUTE_KIND = "sla.recompute"

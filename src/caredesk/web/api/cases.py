@@ -14,7 +14,7 @@ from caredesk.domain.cases import CaseStatus, Message, MessageKind
 from caredesk.domain.errors import DomainError, ErrorCode, ValidationFailed
 from caredesk.services.cases import cases
 from caredesk.services.cases.cases import NewAttachment
-from caredesk.services.core.ports import CaseFilter
+from caredesk.services.cases.ports import CaseFilter
 from caredesk.services.sla import sla
 from caredesk.web.api.common import (
     PAGE_LIMIT_DEFAULT,

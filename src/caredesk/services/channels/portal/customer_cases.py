@@ -11,9 +11,11 @@ from caredesk.domain.errors import DomainError, ErrorCode, NotFound
 from caredesk.domain.orders import Order
 from caredesk.domain.portal import CsatSurvey
 from caredesk.services.cases import cases
+from caredesk.services.cases.ports import CaseFilter
 from caredesk.services.channels.portal.sign_in import portal_actor
-from caredesk.services.core.ports import CaseFilter, Page, UnitOfWork
+from caredesk.services.core.ports import Page
 from caredesk.services.lifecycle.lifecycle import LifecycleOptions
+from caredesk.services.unit_of_work import UnitOfWork
 
 
 def _own_case(uow: UnitOfWork, customer_id: str, case_id: int) -> Case:

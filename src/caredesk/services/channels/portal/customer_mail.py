@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
 
-from caredesk.services.core.ports import UnitOfWork
+from caredesk.services.unit_of_work import UnitOfWork
 
 SIGN_IN_TEMPLATE, SURVEY_TEMPLATE, NOTIFICATION_TEMPLATE = (
     "magic_link",

@@ -16,7 +16,6 @@ from caredesk.services.channels.portal.customer_mail import (
     CustomerMailer,
 )
 from caredesk.services.channels.portal.sign_in import portal_actor
-from caredesk.services.core.ports import UnitOfWork
 from caredesk.services.engine import grants
 from caredesk.services.engine.facts import (
     default_params,
@@ -25,6 +24,7 @@ from caredesk.services.engine.facts import (
     situation_facts,
 )
 from caredesk.services.engine.policy import active_policy, policy_in_force
+from caredesk.services.unit_of_work import UnitOfWork
 
 # Self-service the portal has pages for; the policy decides which of them a store allows.
 PORTAL_KINDS = frozenset({RemedyKind.CANCEL, RemedyKind.RETURN_LABEL, RemedyKind.KEEP_ITEM})

@@ -21,7 +21,7 @@ from caredesk.services.channels.portal.customer_mail import (
     CustomerMailer,
 )
 from caredesk.services.core.commands import command
-from caredesk.services.core.ports import UnitOfWork
+from caredesk.services.unit_of_work import UnitOfWork
 
 RATE_WINDOW = timedelta(hours=1)
 

@@ -22,7 +22,7 @@ from caredesk.services.channels.portal.customer_mail import (
 )
 from caredesk.services.channels.portal.sign_in import portal_actor
 from caredesk.services.core.commands import command
-from caredesk.services.core.ports import UnitOfWork, UnitOfWorkFactory
+from caredesk.services.unit_of_work import UnitOfWork, UnitOfWorkFactory
 
 
 @command

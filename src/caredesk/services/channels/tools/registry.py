@@ -17,7 +17,7 @@ from caredesk.domain.agents import VERIFY_FIRST_RULE, Actor, Permission
 from caredesk.domain.errors import DomainError, ErrorCode, Forbidden, NotFound
 from caredesk.domain.events import Changed
 from caredesk.services.channels.tools.arguments import validate
-from caredesk.services.core.ports import UnitOfWorkFactory
+from caredesk.services.unit_of_work import UnitOfWorkFactory
 
 Status = Literal["done", "refused"]
 

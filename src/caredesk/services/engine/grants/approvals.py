@@ -13,13 +13,13 @@ from caredesk.domain.policy.authority import Decision, hard_limit_refusal, outra
 from caredesk.domain.policy.eligibility import PolicyRefused
 from caredesk.domain.policy.loading import LoadedPolicy
 from caredesk.services.core.commands import command
-from caredesk.services.core.ports import UnitOfWork
 from caredesk.services.engine.facts import Situation, load_situation
 from caredesk.services.engine.grants.effects import GrantOutcome, commit_effects
 from caredesk.services.engine.grants.preparation import Prepared, prepare
 from caredesk.services.engine.grants.situation import AGENT, program_variants, situation_basis
 from caredesk.services.engine.grants.usage import case_grants_of, lock_grant_scopes, measure_usage
 from caredesk.services.engine.policy import active_policy
+from caredesk.services.unit_of_work import UnitOfWork
 
 
 def request_approval(

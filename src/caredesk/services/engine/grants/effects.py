@@ -12,11 +12,11 @@ from caredesk.domain.grants import Approval, Grant, LedgerEntry
 from caredesk.domain.ledger import Posting
 from caredesk.domain.policy import remedies as ops
 from caredesk.services.core import jobs
-from caredesk.services.core.ports import UnitOfWork
 from caredesk.services.engine.facts import Situation
 from caredesk.services.engine.grants.notices import GRANT_NOTICE_JOB
 from caredesk.services.engine.grants.preparation import Prepared
 from caredesk.services.engine.grants.situation import basis_of
+from caredesk.services.unit_of_work import UnitOfWork
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,7 +15,6 @@ from caredesk.domain.policy.authority import Decision, decide
 from caredesk.domain.policy.eligibility import PolicyRefused, Refusal
 from caredesk.domain.policy.loading import LoadedPolicy
 from caredesk.services.core.commands import command
-from caredesk.services.core.ports import UnitOfWork
 from caredesk.services.engine.facts import Situation, load_situation, order_in_question
 from caredesk.services.engine.grants.approvals import request_approval
 from caredesk.services.engine.grants.effects import GrantOutcome, commit_effects
@@ -38,6 +37,7 @@ from caredesk.services.engine.grants.usage import (
     measure_usage,
 )
 from caredesk.services.engine.policy import active_policy
+from caredesk.services.unit_of_work import UnitOfWork
 
 
 def grant_fingerprint(remedy_ids: list[str], params: dict[str, Any], target: str) -> str:

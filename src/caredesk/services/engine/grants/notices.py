@@ -9,7 +9,7 @@ from caredesk.domain.agents import SYSTEM
 from caredesk.domain.cases import GRANT_NOTICE_SINCE, CaseStatus, Message, MessageKind
 from caredesk.services.core import jobs
 from caredesk.services.core.commands import command
-from caredesk.services.core.ports import UnitOfWork
+from caredesk.services.unit_of_work import UnitOfWork
 
 GRANT_NOTICE_JOB = "grant.notice"
 

@@ -10,7 +10,6 @@ from caredesk.domain.agents import Actor, Permission
 from caredesk.domain.cases import Case
 from caredesk.domain.policy import remedies as ops
 from caredesk.domain.policy.planner import Plan, PlanContext, plan
-from caredesk.services.core.ports import UnitOfWork
 from caredesk.services.engine.facts import default_params, request_facts, situation_facts
 from caredesk.services.engine.grants.situation import (
     AGENT,
@@ -22,6 +21,7 @@ from caredesk.services.engine.grants.situation import (
 )
 from caredesk.services.engine.grants.usage import measure_usage, standing_for_issue
 from caredesk.services.engine.policy import policy_in_force
+from caredesk.services.unit_of_work import UnitOfWork
 
 
 @dataclass(frozen=True, slots=True)

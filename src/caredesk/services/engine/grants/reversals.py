@@ -11,10 +11,10 @@ from caredesk.domain.grants import Grant, GrantStatus, LedgerEntry
 from caredesk.domain.money import ZERO
 from caredesk.domain.policy.model import Policy, RemedyKind
 from caredesk.services.core.commands import command
-from caredesk.services.core.ports import UnitOfWork
 from caredesk.services.engine.grants.granting import grant_fingerprint
 from caredesk.services.engine.grants.usage import lock_grant_scopes
 from caredesk.services.engine.policy import active_policy
+from caredesk.services.unit_of_work import UnitOfWork
 
 # Grants that changed an order are undone by another change to the order, not a reversal.
 ORDER_CHANGING = frozenset(

@@ -10,8 +10,8 @@ from caredesk.domain.customers import Customer
 from caredesk.domain.errors import DomainError, ErrorCode, NotFound
 from caredesk.domain.orders import Order
 from caredesk.domain.policy.model import Policy
-from caredesk.services.core.ports import UnitOfWork
 from caredesk.services.engine.facts import Situation, case_facts, load_situation
+from caredesk.services.unit_of_work import UnitOfWork
 
 # Who asks: an agent at the console or the API, an AI agent through a tool, the customer.
 AGENT, TOOL, PORTAL = "agent", "tool", "portal"

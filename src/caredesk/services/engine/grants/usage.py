@@ -10,9 +10,9 @@ from caredesk.domain.grants import Grant, GrantStatus
 from caredesk.domain.money import ZERO
 from caredesk.domain.policy.authority import CapUsage, Usage
 from caredesk.domain.policy.model import Policy
-from caredesk.services.core.ports import UnitOfWork
 from caredesk.services.engine.facts import Situation
 from caredesk.services.engine.grants.situation import issue_of
+from caredesk.services.unit_of_work import UnitOfWork
 
 # A grant that stands: money moved, or a lead was asked to move it.
 STANDING = frozenset({GrantStatus.EXECUTED, GrantStatus.PENDING_APPROVAL})

@@ -22,7 +22,6 @@ from caredesk.domain.triage import (
 )
 from caredesk.services.core.commands import command
 from caredesk.services.core.messagebus import Handler
-from caredesk.services.core.ports import UnitOfWork
 from caredesk.services.engine.facts import (
     ISSUE_FIELD,
     KNOWN_ISSUE_FIELD,
@@ -31,6 +30,7 @@ from caredesk.services.engine.facts import (
     SENTIMENT_FIELD,
 )
 from caredesk.services.knowledge.triage.engine import TriageEngine
+from caredesk.services.unit_of_work import UnitOfWork
 
 KNOWN_ISSUE_INTENT = "known_issue"
 CONFIDENCE_FIELDS = {

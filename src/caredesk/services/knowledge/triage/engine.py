@@ -6,8 +6,8 @@ import logging
 import threading
 from dataclasses import dataclass
 
-from caredesk.services.core.ports import UnitOfWork
 from caredesk.services.knowledge.ports import IntentClassifier, IntentTrainer, SentimentAnalyzer
+from caredesk.services.unit_of_work import UnitOfWork
 
 log = logging.getLogger("caredesk.triage")
 

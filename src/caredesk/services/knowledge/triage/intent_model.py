@@ -17,10 +17,10 @@ from caredesk.domain.intents import (
     check_intent,
 )
 from caredesk.services.core.commands import command
-from caredesk.services.core.ports import UnitOfWork, UnitOfWorkFactory
 from caredesk.services.engine.facts import ISSUE_FIELD
 from caredesk.services.knowledge.ports import IntentTrainer
 from caredesk.services.knowledge.triage.case_triage import CONFIDENCE_FIELDS
+from caredesk.services.unit_of_work import UnitOfWork, UnitOfWorkFactory
 
 MIN_EXAMPLES_PER_INTENT = 1
 

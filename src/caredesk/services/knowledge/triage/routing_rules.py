@@ -10,7 +10,7 @@ from caredesk.domain.errors import DomainError, ErrorCode, NotFound, ValidationF
 from caredesk.domain.events import Changed
 from caredesk.domain.triage import MOMENT_PATTERNS, RoutingRule, RoutingRuleSpec
 from caredesk.services.core.commands import command
-from caredesk.services.core.ports import UnitOfWork
+from caredesk.services.unit_of_work import UnitOfWork
 
 
 def list_rules(uow: UnitOfWork, actor: Actor) -> list[RoutingRule]:

@@ -1,0 +1,134 @@
+"""What cases need from storage: customers, the catalogue, orders, cases and their files."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
+
+from caredesk.domain.cases import Case, CaseStatus, Message
+from caredesk.domain.catalog import Product, Variant
+from caredesk.domain.customers import Customer
+from caredesk.domain.orders import Order
+from caredesk.domain.policy.value import OrderHistory
+from caredesk.services.core.ports import Page
+
+
+@dataclass(frozen=True, slots=True)
+class CaseFilter:
+    status: Sequence[CaseStatus] = ()
+    assignee_id: int | None = None
+    unassigned: bool = False
+    team_id: int | None = None
+    tag: str | None = None
+    customer_id: str | None = None
+    updated_since: datetime | None = None
+    text: str | None = None
+
+
+class CustomerRepository(Protocol):
+    def add(self, customer: Customer) -> None: ...
+
+    def get(self, customer_id: str) -> Customer | None: ...
+
+    def save(self, customer: Customer) -> None: ...
+
+    def delete(self, customer_id: str) -> None: ...
+
+    def email_owner(self, email: str) -> str | None: ...
+
+    def search(self, query: str | None, limit: int, cursor: str | None) -> Page[Customer]: ...
+
+    def iterate(self) -> Iterator[Customer]: ...
+
+    def has_history(self, customer_id: str) -> bool: ...
+
+
+class ProductRepository(Protocol):
+    def add(self, product: Product) -> None: ...
+
+    def get(self, product_id: str) -> Product | None: ...
+
+    def save(self, product: Product) -> None: ...
+
+    def get_variant(self, variant_id: str) -> Variant | None: ...
+
+    def variants(self, product_ids: set[str], variant_ids: set[str]) -> list[Variant]:
+        """Every variant of these products, plus these variants, in one read."""
+        ...
+
+    def find(self, limit: int, cursor: str | None) -> Page[Product]: ...
+
+    def iterate(self) -> Iterator[Product]: ...
+
+
+class OrderRepository(Protocol):
+    def add(self, order: Order) -> None: ...
+
+    def get(self, order_id: str) -> Order | None: ...
+
+    def save(self, order: Order) -> None: ...
+
+    def for_customer(self, customer_id: str) -> list[Order]: ...
+
+    def history(self, customer_id: str) -> OrderHistory: ...
+
+    def latest_id(self, customer_id: str) -> str | None: ...
+
+    def iterate(self) -> Iterator[Order]: ...
+
+
+class CaseRepository(Protocol):
+    def add(self, case: Case) -> None: ...
+
+    def get(self, case_id: int) -> Case | None: ...
+
+    def get_for_change(self, case_id: int) -> Case | None:
+        """The case, held against other writers until the unit of work ends: a change made
+        at the same moment waits for this one and then reads what it left."""
+        ...
+
+    def save(self, case: Case) -> None:
+        """Persist changes; raises a version conflict if someone saved in between."""
+        ...
+
+    def find(self, filters: CaseFilter, limit: int, cursor: str | None) -> Page[Case]: ...
+
+    def add_message(self, message: Message) -> None: ...
+
+    def messages(self, case_id: int) -> list[Message]: ...
+
+
+class BlobStore(Protocol):
+    def put(self, content: bytes) -> str:
+        """Store content once under its SHA-256 and return the hash."""
+        ...
+
+    def get(self, sha256: str) -> bytes | None: ...
+
+
+# A unit of work that reaches these repositories: features compose their own unit from these.
+class HasCustomers(Protocol):
+    @property
+    def customers(self) -> CustomerRepository: ...
+
+
+class HasProducts(Protocol):
+    @property
+    def products(self) -> ProductRepository: ...
+
+
+class HasOrders(Protocol):
+    @property
+    def orders(self) -> OrderRepository: ...
+
+
+class HasCases(Protocol):
+    @property
+    def cases(self) -> CaseRepository: ...
+
+
+class HasBlobs(Protocol):
+    @property
+    def blobs(self) -> BlobStore: ...
