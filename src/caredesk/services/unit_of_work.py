@@ -10,53 +10,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Protocol
 
-from caredesk.services.access.ports import HasAgents, HasSessions, HasTeams, HasThrottles, HasTokens
-from caredesk.services.cases.ports import HasBlobs, HasCases, HasCustomers, HasOrders, HasProducts
-from caredesk.services.channels.ports import HasMail, HasOutbox, HasPortal, HasWebhooks
-from caredesk.services.console.ports import HasConsole
-from caredesk.services.core.ports import HasAudit, HasFormats, HasIdempotency, HasJobs, Transaction
-from caredesk.services.engine.ports import HasApprovals, HasGrants, HasLedger, HasPolicies
-from caredesk.services.knowledge.ports import HasArticles, HasKnownIssues, HasSearch, HasTriage
-from caredesk.services.lifecycle.ports import HasLifecycle
+from caredesk.services.console.unit import ConsoleUnit
+from caredesk.services.core.ports import HasIdempotency
 from caredesk.services.privacy.ports import HasErasure
-from caredesk.services.sla.ports import HasSla
 
 
-class UnitOfWork(
-    HasFormats,
-    HasAudit,
-    HasIdempotency,
-    HasJobs,
-    HasAgents,
-    HasTeams,
-    HasTokens,
-    HasSessions,
-    HasThrottles,
-    HasCustomers,
-    HasProducts,
-    HasOrders,
-    HasCases,
-    HasBlobs,
-    HasGrants,
-    HasApprovals,
-    HasLedger,
-    HasPolicies,
-    HasMail,
-    HasOutbox,
-    HasPortal,
-    HasWebhooks,
-    HasConsole,
-    HasArticles,
-    HasKnownIssues,
-    HasSearch,
-    HasTriage,
-    HasLifecycle,
-    HasErasure,
-    HasSla,
-    Transaction,
-    Protocol,
-):
-    """Every repository in one transaction."""
+class UnitOfWork(ConsoleUnit, HasIdempotency, HasErasure, Protocol):
+    """Every repository in one transaction: the console's (which reaches every feature's),
+    idempotency keys and erasure's."""
 
 
 class UnitOfWorkFactory(Protocol):
@@ -73,10 +34,10 @@ if TYPE_CHECKING:
         PortalUnit,
         WebhooksUnit,
     )
-    from caredesk.services.console.unit import ConsoleUnit
+    from caredesk.services.core.unit import AuditUnit, IdempotencyUnit, JobsUnit
     from caredesk.services.engine.unit import EngineUnit
     from caredesk.services.knowledge.unit import KnowledgeUnit
-    from caredesk.services.lifecycle.unit import LifecycleUnit
+    from caredesk.services.lifecycle.unit import EscalationUnit, LifecycleUnit, ProactiveUnit
     from caredesk.services.privacy.unit import ErasureUnit
     from caredesk.services.sla.unit import SlaUnit
 
@@ -93,3 +54,8 @@ if TYPE_CHECKING:
         _outbound_mail: OutboundMailUnit = uow
         _portal: PortalUnit = uow
         _webhooks: WebhooksUnit = uow
+        _audit: AuditUnit = uow
+        _idempotency: IdempotencyUnit = uow
+        _jobs: JobsUnit = uow
+        _escalation: EscalationUnit = uow
+        _proactive: ProactiveUnit = uow

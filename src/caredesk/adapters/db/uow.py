@@ -1,9 +1,12 @@
-"""The SQLAlchemy unit of work: one session, one transaction, all repositories."""
+"""The SQLAlchemy unit of work: one session, one transaction, every repository.
+
+A repository is built the first time a command reaches for it in a transaction, so a
+command pays for the few it uses, not for all of them."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from typing import Any, Self
+from collections.abc import Callable, Iterator
+from typing import Any, Generic, Self, TypeVar, overload
 
 from sqlalchemy import Engine
 from sqlalchemy.exc import DBAPIError
@@ -48,8 +51,67 @@ from caredesk.domain.events import Event
 from caredesk.services.core.messagebus import EventBus
 from caredesk.services.core.ports import TextFormats
 
+R = TypeVar("R")
+
+
+class _Repository(Generic[R]):
+    """A repository of the unit of work, built on first use in each transaction."""
+
+    def __init__(self, build: Callable[[OrmSession], R]) -> None:
+        self._build = build
+        self._name = ""
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self._name = name
+
+    @overload
+    def __get__(self, uow: None, owner: type) -> Self: ...
+
+    @overload
+    def __get__(self, uow: SqlAlchemyUnitOfWork, owner: type) -> R: ...
+
+    def __get__(self, uow: SqlAlchemyUnitOfWork | None, owner: type) -> R | Self:
+        if uow is None:
+            return self
+        built = uow.built.get(self._name)
+        if built is None:
+            if uow.session is None:
+                raise RuntimeError(f"{self._name}: the unit of work is not open")
+            built = uow.built[self._name] = self._build(uow.session)
+        return built
+
 
 class SqlAlchemyUnitOfWork:
+    customers = _Repository(SqlCustomerRepository)
+    products = _Repository(SqlProductRepository)
+    orders = _Repository(SqlOrderRepository)
+    cases = _Repository(SqlCaseRepository)
+    blobs = _Repository(SqlBlobStore)
+    agents = _Repository(SqlAgentRepository)
+    teams = _Repository(SqlTeamRepository)
+    tokens = _Repository(SqlTokenRepository)
+    sessions = _Repository(SqlSessionRepository)
+    audit = _Repository(SqlAuditLog)
+    idempotency = _Repository(SqlIdempotencyStore)
+    grants = _Repository(SqlGrantRepository)
+    approvals = _Repository(SqlApprovalRepository)
+    ledger = _Repository(SqlLedgerRepository)
+    policies = _Repository(SqlPolicyRepository)
+    console = _Repository(SqlConsoleQueries)
+    articles = _Repository(SqlArticleRepository)
+    known_issues = _Repository(SqlKnownIssueRepository)
+    search = _Repository(SqlSearchIndexRepository)
+    triage = _Repository(SqlTriageRepository)
+    lifecycle = _Repository(SqlLifecycleRepository)
+    mail = _Repository(SqlMailRepository)
+    outbox = _Repository(SqlOutboxRepository)
+    jobs = _Repository(SqlJobRepository)
+    sla = _Repository(SqlSlaRepository)
+    webhooks = _Repository(SqlWebhookRepository)
+    portal = _Repository(SqlPortalRepository)
+    throttles = _Repository(SqlThrottleRepository)
+    erasure = _Repository(SqlErasureStore)
+
     def __init__(
         self, session_factory: sessionmaker[OrmSession], bus: EventBus, formats: TextFormats
     ) -> None:
@@ -58,40 +120,13 @@ class SqlAlchemyUnitOfWork:
         self.formats = formats
         self.session: OrmSession | None = None
         self._published: list[Event] = []
+        self.built: dict[str, Any] = {}
 
     def __enter__(self) -> Self:
         session = self._session_factory()
         self.session = session
         self._published = []
-        self.customers = SqlCustomerRepository(session)
-        self.products = SqlProductRepository(session)
-        self.orders = SqlOrderRepository(session)
-        self.cases = SqlCaseRepository(session)
-        self.blobs = SqlBlobStore(session)
-        self.agents = SqlAgentRepository(session)
-        self.teams = SqlTeamRepository(session)
-        self.tokens = SqlTokenRepository(session)
-        self.sessions = SqlSessionRepository(session)
-        self.audit = SqlAuditLog(session)
-        self.idempotency = SqlIdempotencyStore(session)
-        self.grants = SqlGrantRepository(session)
-        self.approvals = SqlApprovalRepository(session)
-        self.ledger = SqlLedgerRepository(session)
-        self.policies = SqlPolicyRepository(session)
-        self.console = SqlConsoleQueries(session)
-        self.articles = SqlArticleRepository(session)
-        self.known_issues = SqlKnownIssueRepository(session)
-        self.search = SqlSearchIndexRepository(session)
-        self.triage = SqlTriageRepository(session)
-        self.lifecycle = SqlLifecycleRepository(session)
-        self.mail = SqlMailRepository(session)
-        self.outbox = SqlOutboxRepository(session)
-        self.jobs = SqlJobRepository(session)
-        self.sla = SqlSlaRepository(session)
-        self.webhooks = SqlWebhookRepository(session)
-        self.portal = SqlPortalRepository(session)
-        self.throttles = SqlThrottleRepository(session)
-        self.erasure = SqlErasureStore(session)
+        self.built = {}
         return self
 
     def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
@@ -102,6 +137,7 @@ class SqlAlchemyUnitOfWork:
             self.session.close()
             self.session = None
             self._published = []
+            self.built = {}
         conflict = retryable(exc) if exc is not None else None
         if conflict is not None:
             raise conflict from exc
@@ -112,7 +148,9 @@ class SqlAlchemyUnitOfWork:
     def collect_new_events(self) -> Iterator[Event]:
         while self._published:
             yield self._published.pop(0)
-        for case in self.cases.seen:
+        # Only a transaction that reached for cases can hold changed ones.
+        cases = self.built.get("cases")
+        for case in cases.seen if cases is not None else ():
             while case.events:
                 yield case.events.pop(0)
 

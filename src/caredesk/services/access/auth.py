@@ -35,9 +35,9 @@ from caredesk.domain.tokens import ApiToken, Session
 from caredesk.services.access.ports import PasswordHasher
 from caredesk.services.access.secrets import hash_secret
 from caredesk.services.access.throttling import Attempt, ThrottleRules
+from caredesk.services.access.unit import AccessUnit
 from caredesk.services.channels.tools import TOOL_NAMES
 from caredesk.services.core.commands import command
-from caredesk.services.unit_of_work import UnitOfWork
 
 TOKEN_PREFIX = "cdk_"
 MIN_PASSWORD_LENGTH = 10
@@ -59,7 +59,7 @@ class IssuedSession:
 
 
 @command
-def create_team(uow: UnitOfWork, actor: Actor, now: datetime, name: str) -> Team:
+def create_team(uow: AccessUnit, actor: Actor, now: datetime, name: str) -> Team:
     actor.require(Permission.MANAGE_AGENTS)
     with uow:
         if uow.teams.get_by_name(name) is not None:
@@ -82,7 +82,7 @@ def create_team(uow: UnitOfWork, actor: Actor, now: datetime, name: str) -> Team
 
 @command
 def create_agent(
-    uow: UnitOfWork,
+    uow: AccessUnit,
     actor: Actor,
     hasher: PasswordHasher,
     now: datetime,
@@ -133,19 +133,19 @@ def create_agent(
         return agent
 
 
-def list_agents(uow: UnitOfWork, actor: Actor) -> list[Agent]:
+def list_agents(uow: AccessUnit, actor: Actor) -> list[Agent]:
     actor.require(Permission.READ)
     with uow:
         return uow.agents.all()
 
 
-def list_teams(uow: UnitOfWork, actor: Actor) -> list[Team]:
+def list_teams(uow: AccessUnit, actor: Actor) -> list[Team]:
     actor.require(Permission.READ)
     with uow:
         return uow.teams.all()
 
 
-def find_agent(uow: UnitOfWork, actor: Actor, email: str) -> Agent:
+def find_agent(uow: AccessUnit, actor: Actor, email: str) -> Agent:
     """The agent with this sign-in address (how people name agents on the command line)."""
     actor.require(Permission.READ)
     with uow:
@@ -155,7 +155,7 @@ def find_agent(uow: UnitOfWork, actor: Actor, email: str) -> Agent:
         return agent
 
 
-def find_team(uow: UnitOfWork, actor: Actor, name: str) -> Team:
+def find_team(uow: AccessUnit, actor: Actor, name: str) -> Team:
     actor.require(Permission.READ)
     with uow:
         team = uow.teams.get_by_name(name)
@@ -166,7 +166,7 @@ def find_team(uow: UnitOfWork, actor: Actor, name: str) -> Team:
 
 @command
 def create_token(
-    uow: UnitOfWork,
+    uow: AccessUnit,
     actor: Actor,
     now: datetime,
     *,
@@ -250,14 +250,14 @@ def _check_tools(tools: list[str]) -> None:
         )
 
 
-def list_tokens(uow: UnitOfWork, actor: Actor) -> list[ApiToken]:
+def list_tokens(uow: AccessUnit, actor: Actor) -> list[ApiToken]:
     actor.require(Permission.MANAGE_TOKENS)
     with uow:
         return uow.tokens.all()
 
 
 @command
-def revoke_token(uow: UnitOfWork, actor: Actor, now: datetime, token_id: int) -> ApiToken:
+def revoke_token(uow: AccessUnit, actor: Actor, now: datetime, token_id: int) -> ApiToken:
     actor.require(Permission.MANAGE_TOKENS)
     with uow:
         token = uow.tokens.get(token_id)
@@ -280,7 +280,7 @@ def revoke_token(uow: UnitOfWork, actor: Actor, now: datetime, token_id: int) ->
 
 
 @command
-def revoke_tokens_named(uow: UnitOfWork, actor: Actor, now: datetime, name: str) -> int:
+def revoke_tokens_named(uow: AccessUnit, actor: Actor, now: datetime, name: str) -> int:
     """Revoke every live token with this name (used when the demo issues a fresh one)."""
     actor.require(Permission.MANAGE_TOKENS)
     with uow:
@@ -311,7 +311,7 @@ class TokenHolder:
     rate_limit: Rate | None
 
 
-def _usable_token(uow: UnitOfWork, secret: str, now: datetime) -> tuple[ApiToken, bool]:
+def _usable_token(uow: AccessUnit, secret: str, now: datetime) -> tuple[ApiToken, bool]:
     """The token, checked; and whether its last use was recorded (the caller commits)."""
     token = uow.tokens.get_by_hash(hash_secret(secret))
     if token is None:
@@ -332,7 +332,7 @@ def _usable_token(uow: UnitOfWork, secret: str, now: datetime) -> tuple[ApiToken
     return token, False
 
 
-def identify_token(uow: UnitOfWork, secret: str, now: datetime) -> TokenHolder:
+def identify_token(uow: AccessUnit, secret: str, now: datetime) -> TokenHolder:
     with uow:
         token, touched = _usable_token(uow, secret, now)
         if touched:
@@ -340,13 +340,13 @@ def identify_token(uow: UnitOfWork, secret: str, now: datetime) -> TokenHolder:
         return TokenHolder(token.actor(), token.rate_limit)
 
 
-def authenticate_token(uow: UnitOfWork, secret: str, now: datetime) -> Actor:
+def authenticate_token(uow: AccessUnit, secret: str, now: datetime) -> Actor:
     return identify_token(uow, secret, now).actor
 
 
 @command
 def use_token(
-    uow: UnitOfWork, secret: str, now: datetime, *, client: str, rules: ThrottleRules
+    uow: AccessUnit, secret: str, now: datetime, *, client: str, rules: ThrottleRules
 ) -> TokenHolder:
     """A token presented from a client address: unknown, expired and revoked ones count as
     failures of that address, which is then made to wait and locked like a password
@@ -375,7 +375,7 @@ def use_token(
 
 @command
 def login(
-    uow: UnitOfWork,
+    uow: AccessUnit,
     hasher: PasswordHasher,
     now: datetime,
     *,
@@ -449,7 +449,7 @@ class _DummyHash:
 _DUMMY_HASH = _DummyHash()
 
 
-def session_agent(uow: UnitOfWork, secret: str, now: datetime) -> Agent:
+def session_agent(uow: AccessUnit, secret: str, now: datetime) -> Agent:
     with uow:
         session = uow.sessions.get_by_hash(hash_secret(secret))
         if session is None or not session.is_live(now):
@@ -461,7 +461,7 @@ def session_agent(uow: UnitOfWork, secret: str, now: datetime) -> Agent:
 
 
 @command
-def logout(uow: UnitOfWork, secret: str, now: datetime) -> None:
+def logout(uow: AccessUnit, secret: str, now: datetime) -> None:
     with uow:
         session = uow.sessions.get_by_hash(hash_secret(secret))
         if session is not None and session.revoked_at is None:
@@ -471,7 +471,7 @@ def logout(uow: UnitOfWork, secret: str, now: datetime) -> None:
 
 
 @command
-def unlock_agent(uow: UnitOfWork, actor: Actor, now: datetime, agent_id: int) -> Agent:
+def unlock_agent(uow: AccessUnit, actor: Actor, now: datetime, agent_id: int) -> Agent:
     """Lift an agent's sign-in lock and forget their failures (admins; audited)."""
     actor.require(Permission.MANAGE_AGENTS)
     with uow:
@@ -499,7 +499,7 @@ def unlock_agent(uow: UnitOfWork, actor: Actor, now: datetime, agent_id: int) ->
 
 @command
 def set_time_zone(
-    uow: UnitOfWork, actor: Actor, now: datetime, agent_id: int, time_zone: str | None
+    uow: AccessUnit, actor: Actor, now: datetime, agent_id: int, time_zone: str | None
 ) -> Agent:
     """The zone an agent reads times in (None: the desk's). Their own, or an admin's doing."""
     if actor.agent_id != agent_id:
@@ -527,7 +527,7 @@ def set_time_zone(
         return agent
 
 
-def locked_agents(uow: UnitOfWork, actor: Actor, now: datetime) -> dict[int, datetime]:
+def locked_agents(uow: AccessUnit, actor: Actor, now: datetime) -> dict[int, datetime]:
     """The agents locked out of signing in now, with the end of each lock."""
     actor.require(Permission.MANAGE_AGENTS)
     with uow:
@@ -541,7 +541,7 @@ def locked_agents(uow: UnitOfWork, actor: Actor, now: datetime) -> dict[int, dat
         }
 
 
-def agent_audit_trail(uow: UnitOfWork, actor: Actor, agent_id: int) -> list[AuditEvent]:
+def agent_audit_trail(uow: AccessUnit, actor: Actor, agent_id: int) -> list[AuditEvent]:
     """What was done to and about an agent: sign-in failures, locks, unlocks, changes."""
     actor.require(Permission.MANAGE_AGENTS)
     with uow:

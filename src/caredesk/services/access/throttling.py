@@ -19,7 +19,7 @@ from caredesk.domain.agents import SYSTEM
 from caredesk.domain.errors import RetryLater
 from caredesk.domain.events import Changed
 from caredesk.domain.throttling import Throttle, ThrottleKind, ThrottleRule, throttle_key
-from caredesk.services.unit_of_work import UnitOfWork
+from caredesk.services.access.unit import AccessUnit
 
 log = structlog.get_logger("caredesk.throttling")
 
@@ -32,7 +32,7 @@ class ThrottleRules:
     client: ThrottleRule
 
 
-def _load(uow: UnitOfWork, kind: ThrottleKind, value: str, *, for_change: bool) -> Throttle:
+def _load(uow: AccessUnit, kind: ThrottleKind, value: str, *, for_change: bool) -> Throttle:
     key = throttle_key(kind, value)
     repo = uow.throttles
     found = repo.get_for_change(key) if for_change else repo.get(key)
@@ -49,7 +49,7 @@ class Attempt:
     @classmethod
     def begin(
         cls,
-        uow: UnitOfWork,
+        uow: AccessUnit,
         rules: ThrottleRules,
         *,
         client: str,
@@ -84,7 +84,7 @@ class Attempt:
 
     def failed(
         self,
-        uow: UnitOfWork,
+        uow: AccessUnit,
         now: datetime,
         *,
         action: str,
@@ -140,7 +140,7 @@ class Attempt:
                 )
             uow.throttles.save(self.account)
 
-    def succeeded(self, uow: UnitOfWork) -> None:
+    def succeeded(self, uow: AccessUnit) -> None:
         """The account's count starts afresh; the client's runs out on its own, so that a
         guesser cannot clear it by signing in to an account of their own now and then."""
         if self.account is not None and self.account.failures:

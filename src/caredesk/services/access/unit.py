@@ -1,23 +1,29 @@
-"""The unit of work this feature's commands run in: the repositories they may reach."""
+"""What sign-in, tokens and the agents' administration may reach.
+
+Each unit lists every repository its commands touch, with those the commands of other
+features they call touch (see "Narrow units of work" in docs/architecture.md)."""
 
 from __future__ import annotations
 
 from typing import Protocol
 
-from caredesk.services.access.ports import HasAgents, HasSessions, HasTeams, HasThrottles, HasTokens
+from caredesk.services.access.ports import HasSessions, HasThrottles, HasTokens
 from caredesk.services.cases.ports import HasCustomers
-from caredesk.services.core.ports import HasAudit, Transaction
+from caredesk.services.core.ports import Transaction
+from caredesk.services.core.unit import HasFollowOns, HasStaff
 
 
 class AccessUnit(
-    HasAgents,
-    HasTeams,
+    HasStaff,
+    HasFollowOns,
     HasTokens,
     HasSessions,
     HasThrottles,
     HasCustomers,
-    HasAudit,
     Transaction,
     Protocol,
 ):
-    """Sign-in, tokens, console sessions, agents and teams."""
+    """Sign-in, tokens, console sessions, agents and teams.
+
+    With what the commands it calls touch: AuditUnit.
+    """

@@ -27,10 +27,10 @@ from caredesk.domain.errors import (
     version_required,
 )
 from caredesk.services.cases.ports import CaseFilter
+from caredesk.services.cases.unit import CasesUnit
 from caredesk.services.core.commands import command
 from caredesk.services.core.ports import Page
 from caredesk.services.lifecycle import lifecycle
-from caredesk.services.unit_of_work import UnitOfWork
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,7 +47,7 @@ class CaseView:
 
 
 def _check_refs(
-    uow: UnitOfWork,
+    uow: CasesUnit,
     *,
     customer_id: str | None = None,
     assignee_id: int | None = None,
@@ -74,7 +74,7 @@ def _check_refs(
 
 
 def _store_attachments(
-    uow: UnitOfWork, attachments: list[NewAttachment], limits: AttachmentLimits
+    uow: CasesUnit, attachments: list[NewAttachment], limits: AttachmentLimits
 ) -> list[Attachment]:
     # Every limit is checked before the first file is stored: a refusal writes nothing.
     limits.check([(item.filename, len(item.content)) for item in attachments])
@@ -94,7 +94,7 @@ def _store_attachments(
 
 @command
 def create_case(
-    uow: UnitOfWork,
+    uow: CasesUnit,
     actor: Actor,
     now: datetime,
     *,
@@ -149,7 +149,7 @@ def create_case(
 
 
 def _first_message(
-    uow: UnitOfWork,
+    uow: CasesUnit,
     case: Case,
     now: datetime,
     body: str,
@@ -171,14 +171,14 @@ def _first_message(
     return message
 
 
-def get_case(uow: UnitOfWork, actor: Actor, case_id: int) -> CaseView:
+def get_case(uow: CasesUnit, actor: Actor, case_id: int) -> CaseView:
     actor.require(Permission.READ)
     with uow:
         case = _load(uow, actor, case_id)
         return CaseView(case, uow.cases.messages(case_id))
 
 
-def _load(uow: UnitOfWork, actor: Actor, case_id: int) -> Case:
+def _load(uow: CasesUnit, actor: Actor, case_id: int) -> Case:
     return _reachable(uow.cases.get(case_id), actor, case_id)
 
 
@@ -190,7 +190,7 @@ def _reachable(case: Case | None, actor: Actor, case_id: int) -> Case:
 
 
 def _load_for_change(
-    uow: UnitOfWork, actor: Actor, case_id: int, expected_version: int | None
+    uow: CasesUnit, actor: Actor, case_id: int, expected_version: int | None
 ) -> Case:
     """The case to change, held until this change commits.
 
@@ -210,7 +210,7 @@ def _load_for_change(
 
 @command
 def update_case(
-    uow: UnitOfWork,
+    uow: CasesUnit,
     actor: Actor,
     now: datetime,
     case_id: int,
@@ -261,7 +261,7 @@ def update_case(
 
 @command
 def change_status(
-    uow: UnitOfWork,
+    uow: CasesUnit,
     actor: Actor,
     now: datetime,
     case_id: int,
@@ -280,7 +280,7 @@ def change_status(
 
 @command
 def assign_case(
-    uow: UnitOfWork,
+    uow: CasesUnit,
     actor: Actor,
     now: datetime,
     case_id: int,
@@ -308,7 +308,7 @@ def assign_case(
 
 @command
 def add_message(
-    uow: UnitOfWork,
+    uow: CasesUnit,
     actor: Actor,
     now: datetime,
     case_id: int,
@@ -363,14 +363,14 @@ def add_message(
 
 
 def list_cases(
-    uow: UnitOfWork, actor: Actor, filters: CaseFilter, limit: int, cursor: str | None
+    uow: CasesUnit, actor: Actor, filters: CaseFilter, limit: int, cursor: str | None
 ) -> Page[Case]:
     actor.require(Permission.READ)
     with uow:
         return uow.cases.find(filters, limit, cursor)
 
 
-def case_audit_trail(uow: UnitOfWork, actor: Actor, case_id: int) -> list[AuditEvent]:
+def case_audit_trail(uow: CasesUnit, actor: Actor, case_id: int) -> list[AuditEvent]:
     actor.require(Permission.READ)
     with uow:
         if uow.cases.get(case_id) is None:
@@ -378,7 +378,7 @@ def case_audit_trail(uow: UnitOfWork, actor: Actor, case_id: int) -> list[AuditE
         return uow.audit.for_case(case_id)
 
 
-def get_attachment(uow: UnitOfWork, actor: Actor, sha256: str) -> bytes:
+def get_attachment(uow: CasesUnit, actor: Actor, sha256: str) -> bytes:
     actor.require(Permission.READ)
     with uow:
         content = uow.blobs.get(sha256)

@@ -6,17 +6,17 @@ from caredesk.domain.agents import Actor, Permission
 from caredesk.domain.catalog import Product
 from caredesk.domain.errors import NotFound
 from caredesk.domain.orders import Order
+from caredesk.services.cases.unit import CasesUnit
 from caredesk.services.core.ports import Page
-from caredesk.services.unit_of_work import UnitOfWork
 
 
-def list_products(uow: UnitOfWork, actor: Actor, limit: int, cursor: str | None) -> Page[Product]:
+def list_products(uow: CasesUnit, actor: Actor, limit: int, cursor: str | None) -> Page[Product]:
     actor.require(Permission.READ)
     with uow:
         return uow.products.find(limit, cursor)
 
 
-def get_product(uow: UnitOfWork, actor: Actor, product_id: str) -> Product:
+def get_product(uow: CasesUnit, actor: Actor, product_id: str) -> Product:
     actor.require(Permission.READ)
     with uow:
         product = uow.products.get(product_id)
@@ -25,7 +25,7 @@ def get_product(uow: UnitOfWork, actor: Actor, product_id: str) -> Product:
         return product
 
 
-def get_order(uow: UnitOfWork, actor: Actor, order_id: str) -> Order:
+def get_order(uow: CasesUnit, actor: Actor, order_id: str) -> Order:
     actor.require(Permission.READ)
     actor.require_verified()
     with uow:

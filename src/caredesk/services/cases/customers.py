@@ -12,9 +12,9 @@ from caredesk.domain.customers import Address, Customer, PaymentMethod, normalis
 from caredesk.domain.errors import Conflict, DomainError, ErrorCode, NotFound, version_required
 from caredesk.domain.events import Changed
 from caredesk.domain.orders import Order
+from caredesk.services.cases.unit import CasesUnit
 from caredesk.services.core.commands import command
 from caredesk.services.core.ports import Page
-from caredesk.services.unit_of_work import UnitOfWork
 
 
 def _snapshot(customer: Customer) -> dict[str, Any]:
@@ -29,7 +29,7 @@ def _snapshot(customer: Customer) -> dict[str, Any]:
     }
 
 
-def _claim_emails(uow: UnitOfWork, customer_id: str, emails: list[str]) -> list[str]:
+def _claim_emails(uow: CasesUnit, customer_id: str, emails: list[str]) -> list[str]:
     normalised: list[str] = []
     for email in emails:
         value = normalise_email(email)
@@ -52,7 +52,7 @@ def new_customer_id() -> str:
 
 @command
 def create_customer(
-    uow: UnitOfWork,
+    uow: CasesUnit,
     actor: Actor,
     now: datetime,
     *,
@@ -99,7 +99,7 @@ def create_customer(
         return customer
 
 
-def get_customer(uow: UnitOfWork, actor: Actor, customer_id: str) -> Customer:
+def get_customer(uow: CasesUnit, actor: Actor, customer_id: str) -> Customer:
     actor.require(Permission.READ)
     actor.require_reach(customer_id)
     with uow:
@@ -111,7 +111,7 @@ def get_customer(uow: UnitOfWork, actor: Actor, customer_id: str) -> Customer:
 
 @command
 def update_customer(
-    uow: UnitOfWork,
+    uow: CasesUnit,
     actor: Actor,
     now: datetime,
     customer_id: str,
@@ -164,7 +164,7 @@ def update_customer(
 
 
 @command
-def delete_customer(uow: UnitOfWork, actor: Actor, now: datetime, customer_id: str) -> None:
+def delete_customer(uow: CasesUnit, actor: Actor, now: datetime, customer_id: str) -> None:
     actor.require(Permission.WRITE_CUSTOMERS)
     with uow:
         customer = uow.customers.get(customer_id)
@@ -190,14 +190,14 @@ def delete_customer(uow: UnitOfWork, actor: Actor, now: datetime, customer_id: s
 
 
 def search_customers(
-    uow: UnitOfWork, actor: Actor, query: str | None, limit: int, cursor: str | None
+    uow: CasesUnit, actor: Actor, query: str | None, limit: int, cursor: str | None
 ) -> Page[Customer]:
     actor.require(Permission.READ)
     with uow:
         return uow.customers.search(query, limit, cursor)
 
 
-def customer_orders(uow: UnitOfWork, actor: Actor, customer_id: str) -> list[Order]:
+def customer_orders(uow: CasesUnit, actor: Actor, customer_id: str) -> list[Order]:
     actor.require(Permission.READ)
     actor.require_reach(customer_id)
     with uow:

@@ -1,24 +1,29 @@
-"""The unit of work this feature's commands run in: the repositories they may reach."""
+"""What the cases' commands may reach.
+
+Each unit lists every repository its commands touch, with those the commands of other
+features they call touch (see "Narrow units of work" in docs/architecture.md)."""
 
 from __future__ import annotations
 
 from typing import Protocol
 
-from caredesk.services.access.ports import HasAgents, HasTeams
-from caredesk.services.cases.ports import HasBlobs, HasCases, HasCustomers, HasOrders, HasProducts
-from caredesk.services.core.ports import HasAudit, Transaction
+from caredesk.services.cases.ports import HasBlobs, HasProducts
+from caredesk.services.core.ports import Transaction
+from caredesk.services.core.unit import HasCaseRecords, HasFollowOns, HasStaff
+from caredesk.services.lifecycle.ports import HasLifecycle
 
 
 class CasesUnit(
-    HasCustomers,
+    HasStaff,
+    HasCaseRecords,
+    HasFollowOns,
     HasProducts,
-    HasOrders,
-    HasCases,
     HasBlobs,
-    HasAgents,
-    HasTeams,
-    HasAudit,
+    HasLifecycle,
     Transaction,
     Protocol,
 ):
-    """Cases, their messages and files, customers, the catalogue and orders."""
+    """Cases, their messages and files, customers, the catalogue and orders.
+
+    With what the commands it calls touch: AuditUnit, LifecycleUnit.
+    """

@@ -18,6 +18,7 @@ Mail that cannot be parsed is kept raw in `mail_failures` for an admin; it is ne
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -44,10 +45,10 @@ from caredesk.domain.mail import (
 from caredesk.services.cases.customers import new_customer_id
 from caredesk.services.channels import mail_out
 from caredesk.services.channels.ports import MailParser
+from caredesk.services.channels.unit import MailIntakeUnit
 from caredesk.services.core.commands import command
 from caredesk.services.core.ports import Clock
 from caredesk.services.lifecycle import lifecycle
-from caredesk.services.unit_of_work import UnitOfWork, UnitOfWorkFactory
 
 MAX_ATTACHMENTS = 50
 RATE_WINDOW = timedelta(hours=1)
@@ -105,7 +106,7 @@ class Envelope:
 
 @command
 def receive_mail(
-    uow: UnitOfWork,
+    uow: MailIntakeUnit,
     raw: bytes,
     *,
     now: datetime,
@@ -158,7 +159,7 @@ def receive_mail(
 
 
 def _keep_failed(
-    uow: UnitOfWork, raw: bytes, error: str, now: datetime, envelope: Envelope
+    uow: MailIntakeUnit, raw: bytes, error: str, now: datetime, envelope: Envelope
 ) -> Delivery:
     with uow:
         failure = MailFailure(
@@ -187,7 +188,7 @@ def _keep_failed(
 
 
 def _matched_case(
-    uow: UnitOfWork, mail: InboundMail, envelope: Envelope, config: MailConfig
+    uow: MailIntakeUnit, mail: InboundMail, envelope: Envelope, config: MailConfig
 ) -> Case | None:
     case_id = uow.mail.case_for(mail.answered_ids)
     if case_id is None:
@@ -202,7 +203,7 @@ def _matched_case(
     return uow.cases.get(case_id) if case_id is not None else None
 
 
-def _customer_for(uow: UnitOfWork, mail: InboundMail, now: datetime) -> str | None:
+def _customer_for(uow: MailIntakeUnit, mail: InboundMail, now: datetime) -> str | None:
     """The sender's customer, created on first contact."""
     address = mail.from_address
     if not address or "@" not in address:
@@ -233,7 +234,7 @@ def _customer_for(uow: UnitOfWork, mail: InboundMail, now: datetime) -> str | No
     return customer.id
 
 
-def _attachments(uow: UnitOfWork, mail: InboundMail, config: MailConfig) -> list[Attachment]:
+def _attachments(uow: MailIntakeUnit, mail: InboundMail, config: MailConfig) -> list[Attachment]:
     stored = []
     for item in mail.attachments[:MAX_ATTACHMENTS]:
         if len(item.content) > config.max_attachment_bytes:
@@ -250,7 +251,7 @@ def _attachments(uow: UnitOfWork, mail: InboundMail, config: MailConfig) -> list
 
 
 def _file(
-    uow: UnitOfWork,
+    uow: MailIntakeUnit,
     mail: InboundMail,
     record: MailRecord,
     envelope: Envelope,
@@ -288,7 +289,7 @@ def _file(
 
 
 def _file_on_case(
-    uow: UnitOfWork,
+    uow: MailIntakeUnit,
     mail: InboundMail,
     record: MailRecord,
     case: Case,
@@ -322,7 +323,7 @@ def _file_on_case(
 
 
 def _open_case(
-    uow: UnitOfWork,
+    uow: MailIntakeUnit,
     mail: InboundMail,
     record: MailRecord,
     customer_id: str,
@@ -378,7 +379,7 @@ def _open_case(
 
 
 def _file_bounce(
-    uow: UnitOfWork,
+    uow: MailIntakeUnit,
     mail: InboundMail,
     record: MailRecord,
     envelope: Envelope,
@@ -419,7 +420,7 @@ def _message_facts(message: Message, record: MailRecord) -> dict[str, Any]:
 
 
 def list_mail(
-    uow: UnitOfWork,
+    uow: MailIntakeUnit,
     actor: Actor,
     *,
     direction: MailDirection | None = None,
@@ -432,14 +433,14 @@ def list_mail(
         return uow.mail.find(direction=direction, status=status, limit=limit)
 
 
-def list_failures(uow: UnitOfWork, actor: Actor, *, limit: int = 50) -> list[MailFailure]:
+def list_failures(uow: MailIntakeUnit, actor: Actor, *, limit: int = 50) -> list[MailFailure]:
     """Mail that could not be parsed (admins)."""
     actor.require(Permission.MANAGE_POLICY)
     with uow:
         return uow.mail.failures(limit)
 
 
-def failure_source(uow: UnitOfWork, actor: Actor, failure_id: int) -> bytes:
+def failure_source(uow: MailIntakeUnit, actor: Actor, failure_id: int) -> bytes:
     """The raw source of an unparseable message, byte for byte (admins)."""
     actor.require(Permission.MANAGE_POLICY)
     with uow:
@@ -454,7 +455,7 @@ def failure_source(uow: UnitOfWork, actor: Actor, failure_id: int) -> bytes:
 class MailIntake:
     """Everything an entry point (SMTP, webhook, import) needs to deliver raw mail."""
 
-    uow: UnitOfWorkFactory
+    uow: Callable[[], MailIntakeUnit]
     clock: Clock
     config: MailConfig
     parser: MailParser

@@ -33,6 +33,7 @@ from caredesk.domain.mail import (
 )
 from caredesk.services.channels import mail_templates
 from caredesk.services.channels.ports import Mailer, SmtpRefused
+from caredesk.services.channels.unit import OutboundMailUnit
 from caredesk.services.core import jobs
 from caredesk.services.core.jobs import (
     HandlerRegistry,
@@ -40,7 +41,6 @@ from caredesk.services.core.jobs import (
     PermanentFailure,
     TemporaryFailure,
 )
-from caredesk.services.unit_of_work import UnitOfWork
 
 SEND_JOB = "mail.send"
 PENDING_DOMAIN = "pending.invalid"
@@ -76,7 +76,7 @@ def _check_address(address: str) -> str:
 
 
 def send_customer_mail(
-    uow: UnitOfWork,
+    uow: OutboundMailUnit,
     *,
     to: str,
     subject: str,
@@ -136,7 +136,7 @@ def send_customer_mail(
 
 
 def _from_template(
-    uow: UnitOfWork,
+    uow: OutboundMailUnit,
     template: str,
     subject: str,
     text: str,
@@ -161,7 +161,7 @@ def send_job_key(mail_id: int) -> str:
     return f"mail:{mail_id}"
 
 
-def on_message_added(uow: UnitOfWork, event: Event) -> None:
+def on_message_added(uow: OutboundMailUnit, event: Event) -> None:
     """Handler: an answer on a case opened by email (or by the desk's own notice) is mailed."""
     if (
         isinstance(event, MessageAdded)
@@ -171,7 +171,9 @@ def on_message_added(uow: UnitOfWork, event: Event) -> None:
         queue_case_reply(uow, event.case, event.message, event.at)
 
 
-def queue_case_reply(uow: UnitOfWork, case: Case, message: Message, now: datetime) -> int | None:
+def queue_case_reply(
+    uow: OutboundMailUnit, case: Case, message: Message, now: datetime
+) -> int | None:
     """An agent's reply on an email case goes to the customer, inside the caller's unit of work.
 
     It goes to the address the customer last wrote from, else their first address.
@@ -203,7 +205,7 @@ def queue_case_reply(uow: UnitOfWork, case: Case, message: Message, now: datetim
     )
 
 
-def _thread_headers(uow: UnitOfWork, record: MailRecord) -> tuple[str | None, list[str]]:
+def _thread_headers(uow: OutboundMailUnit, record: MailRecord) -> tuple[str | None, list[str]]:
     """In-Reply-To (the mail this one answers) and References (the thread, oldest first)."""
     if record.case_id is None:
         return None, []
@@ -222,7 +224,7 @@ def _thread_headers(uow: UnitOfWork, record: MailRecord) -> tuple[str | None, li
 
 
 def compose(
-    uow: UnitOfWork, record: MailRecord, identity: MailIdentity, now: datetime
+    uow: OutboundMailUnit, record: MailRecord, identity: MailIdentity, now: datetime
 ) -> tuple[EmailMessage, str]:
     """The MIME message for a queued mail, and the address bounces should come back to."""
     message = EmailMessage(policy=SMTP)
@@ -347,7 +349,7 @@ def _record_refusal(ctx: JobContext, mail_id: int, exc: SmtpRefused, now: dateti
 
 
 def note_delivery_failure(
-    uow: UnitOfWork, case_id: int, recipient: str, reason: str, now: datetime
+    uow: OutboundMailUnit, case_id: int, recipient: str, reason: str, now: datetime
 ) -> None:
     """Tell the agents on the case that the customer did not get our mail (an internal note)."""
     case = uow.cases.get(case_id)

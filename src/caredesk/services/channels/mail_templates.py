@@ -13,9 +13,9 @@ from caredesk.domain.agents import Actor, Permission
 from caredesk.domain.errors import NotFound, ValidationFailed
 from caredesk.domain.events import Changed
 from caredesk.domain.mail import MailTemplate
+from caredesk.services.channels.unit import OutboundMailUnit
 from caredesk.services.core.commands import command
 from caredesk.services.core.templates import sandbox
-from caredesk.services.unit_of_work import UnitOfWork
 
 MAX_TEMPLATE_CHARS = 100_000
 
@@ -32,7 +32,7 @@ class Rendered:
     html: str | None
 
 
-def template_in_force(uow: UnitOfWork, name: str) -> MailTemplate:
+def template_in_force(uow: OutboundMailUnit, name: str) -> MailTemplate:
     """The admin's edit when there is one, else the packaged default."""
     edited = uow.mail.template(name)
     if edited is not None:
@@ -65,7 +65,7 @@ def render(template: MailTemplate, variables: dict[str, Any]) -> Rendered:
     return Rendered(subject=subject, text=text.strip() + "\n", html=html)
 
 
-def list_templates(uow: UnitOfWork, actor: Actor) -> list[MailTemplate]:
+def list_templates(uow: OutboundMailUnit, actor: Actor) -> list[MailTemplate]:
     actor.require(Permission.READ)
     with uow:
         return [
@@ -73,7 +73,7 @@ def list_templates(uow: UnitOfWork, actor: Actor) -> list[MailTemplate]:
         ]
 
 
-def get_template(uow: UnitOfWork, actor: Actor, name: str) -> MailTemplate:
+def get_template(uow: OutboundMailUnit, actor: Actor, name: str) -> MailTemplate:
     actor.require(Permission.READ)
     with uow:
         return template_in_force(uow, name)
@@ -81,7 +81,7 @@ def get_template(uow: UnitOfWork, actor: Actor, name: str) -> MailTemplate:
 
 @command
 def edit_template(
-    uow: UnitOfWork,
+    uow: OutboundMailUnit,
     actor: Actor,
     now: datetime,
     name: str,
@@ -128,7 +128,7 @@ def edit_template(
 
 
 @command
-def reset_template(uow: UnitOfWork, actor: Actor, now: datetime, name: str) -> MailTemplate:
+def reset_template(uow: OutboundMailUnit, actor: Actor, now: datetime, name: str) -> MailTemplate:
     """Drop the admin's edit: the packaged default is in force again."""
     actor.require(Permission.MANAGE_POLICY)
     if name not in uow.formats.packaged_mail_templates():

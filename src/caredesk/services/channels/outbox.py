@@ -9,6 +9,7 @@ so that no failure is silent.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from email.parser import BytesHeaderParser
 from email.policy import default
@@ -19,8 +20,8 @@ from caredesk.domain.jobs import Job
 from caredesk.domain.mail import MailRecord
 from caredesk.domain.outbox import CaughtMail, MessageView, read_message
 from caredesk.services.channels.mail_out import send_job_key
+from caredesk.services.channels.unit import OutboundMailUnit
 from caredesk.services.core.ports import Clock
-from caredesk.services.unit_of_work import UnitOfWork, UnitOfWorkFactory
 
 LIST_LIMIT = 100
 
@@ -28,7 +29,7 @@ LIST_LIMIT = 100
 class OutboxMailer:
     """A Mailer that keeps every message (the transport `outbox`); it never refuses one."""
 
-    def __init__(self, uow: UnitOfWorkFactory, clock: Clock) -> None:
+    def __init__(self, uow: Callable[[], OutboundMailUnit], clock: Clock) -> None:
         self.uow = uow
         self.clock = clock
 
@@ -81,7 +82,7 @@ class Undelivered:
     job: Job | None
 
 
-def caught_mail(uow: UnitOfWork, actor: Actor, limit: int = LIST_LIMIT) -> list[CaughtItem]:
+def caught_mail(uow: OutboundMailUnit, actor: Actor, limit: int = LIST_LIMIT) -> list[CaughtItem]:
     """The outbox, newest first. Admins only: the mail holds customers' sign-in links."""
     actor.require(Permission.MANAGE_JOBS)
     with uow:
@@ -91,7 +92,7 @@ def caught_mail(uow: UnitOfWork, actor: Actor, limit: int = LIST_LIMIT) -> list[
         ]
 
 
-def open_caught(uow: UnitOfWork, actor: Actor, caught_id: int) -> CaughtMessage:
+def open_caught(uow: OutboundMailUnit, actor: Actor, caught_id: int) -> CaughtMessage:
     actor.require(Permission.MANAGE_JOBS)
     with uow:
         caught = uow.outbox.get(caught_id)
@@ -105,7 +106,9 @@ def open_caught(uow: UnitOfWork, actor: Actor, caught_id: int) -> CaughtMessage:
         return CaughtMessage(CaughtItem(caught, record), read_message(raw) if raw else None)
 
 
-def undelivered_mail(uow: UnitOfWork, actor: Actor, limit: int = LIST_LIMIT) -> list[Undelivered]:
+def undelivered_mail(
+    uow: OutboundMailUnit, actor: Actor, limit: int = LIST_LIMIT
+) -> list[Undelivered]:
     """Mail a transport refused (retried, or given up on), newest first, with its job."""
     actor.require(Permission.MANAGE_JOBS)
     with uow:

@@ -7,8 +7,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from caredesk.services.channels import mail_out, portal
+from caredesk.services.channels.unit import PortalUnit
 from caredesk.services.core.jobs import HandlerRegistry, JobContext
-from caredesk.services.unit_of_work import UnitOfWork
 
 log = logging.getLogger("caredesk.portal")
 SURVEY_TIMER = "csat.surveys"
@@ -19,7 +19,7 @@ class QueuedCustomerMailer:
     """Writes the mail and its `mail.send` job in the caller's unit of work (the outbox), so
     a sign-in link or a survey leaves exactly when the change that made it commits."""
 
-    def send(self, uow: UnitOfWork, mail: portal.CustomerMail, now: datetime) -> None:
+    def send(self, uow: PortalUnit, mail: portal.CustomerMail, now: datetime) -> None:
         mail_out.send_customer_mail(
             uow,
             to=mail.to,

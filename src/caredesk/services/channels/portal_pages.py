@@ -10,17 +10,17 @@ from caredesk.domain.agents import Actor
 from caredesk.domain.knowledge import Article, ArticleKind, ArticleStatus, Visibility
 from caredesk.domain.search import SearchHit, SearchKind
 from caredesk.services.channels import portal
+from caredesk.services.channels.unit import PortalUnit
 from caredesk.services.knowledge import knowledge, search
 from caredesk.services.knowledge.ports import ArticleFilter
 from caredesk.services.knowledge.search import Semantic
-from caredesk.services.unit_of_work import UnitOfWork
 
 HELP_HITS = 20
 HELP_ARTICLES = 50
 
 
 def help_centre(
-    read: Callable[[], UnitOfWork], reader: Actor, q: str, semantic: Semantic | None
+    read: Callable[[], PortalUnit], reader: Actor, q: str, semantic: Semantic | None
 ) -> tuple[list[SearchHit], list[Article]]:
     """Public articles matching the words typed, or, with none typed, every public article."""
     if q.strip():
@@ -41,8 +41,8 @@ def help_centre(
 
 
 def survey(
-    uow: Callable[[], UnitOfWork],
-    read: Callable[[], UnitOfWork],
+    uow: Callable[[], PortalUnit],
+    read: Callable[[], PortalUnit],
     now: datetime,
     secret: str,
     score: int | None,

@@ -1,27 +1,81 @@
-"""The units of work the channels' commands run in: the repositories each may reach."""
+"""What mail in, mail out, the portal and webhooks out may reach.
+
+Each unit lists every repository its commands touch, with those the commands of other
+features they call touch (see "Narrow units of work" in docs/architecture.md)."""
 
 from __future__ import annotations
 
 from typing import Protocol
 
-from caredesk.services.cases.ports import HasBlobs, HasCases, HasCustomers, HasOrders
-from caredesk.services.channels.ports import HasMail, HasOutbox, HasPortal, HasWebhooks
+from caredesk.services.access.ports import HasSessions, HasThrottles, HasTokens
+from caredesk.services.cases.ports import HasBlobs, HasCases, HasCustomers, HasProducts
+from caredesk.services.channels.ports import HasPortal, HasWebhooks
 from caredesk.services.core.ports import HasFormats, HasJobs, Transaction
+from caredesk.services.core.unit import (
+    HasCaseRecords,
+    HasFollowOns,
+    HasKnowledge,
+    HasMailStore,
+    HasMoney,
+    HasStaff,
+)
+from caredesk.services.lifecycle.ports import HasLifecycle
 
 
-class MailIntakeUnit(HasMail, HasCases, HasCustomers, HasBlobs, Transaction, Protocol):
-    """Inbound mail: a message becomes a case or a reply on one."""
+class WebhooksUnit(HasJobs, HasWebhooks, Transaction, Protocol):
+    """Webhooks out: subscriptions, and the deliveries they queue as jobs.
+
+    With what the commands it calls touch: JobsUnit.
+    """
 
 
 class OutboundMailUnit(
-    HasMail, HasOutbox, HasJobs, HasCases, HasCustomers, HasBlobs, HasFormats, Transaction, Protocol
+    HasMailStore, HasFormats, HasJobs, HasCustomers, HasCases, HasBlobs, Transaction, Protocol
 ):
-    """Mail out: templates, the outbox and its sending jobs."""
+    """Mail out: templates, the outbox and its sending jobs.
+
+    With what the commands it calls touch: JobsUnit.
+    """
 
 
-class PortalUnit(HasPortal, HasCases, HasCustomers, HasOrders, HasBlobs, Transaction, Protocol):
-    """The customer portal: sign-in links, portal sessions, a customer's own cases and surveys."""
+class MailIntakeUnit(
+    HasStaff,
+    HasCaseRecords,
+    HasFollowOns,
+    HasMailStore,
+    HasFormats,
+    HasProducts,
+    HasBlobs,
+    HasLifecycle,
+    Transaction,
+    Protocol,
+):
+    """Inbound mail: a message becomes a case or a reply on one.
+
+    With what the commands it calls touch: CasesUnit, OutboundMailUnit.
+    """
 
 
-class WebhooksUnit(HasWebhooks, Transaction, Protocol):
-    """Webhooks out: subscriptions and their deliveries."""
+class PortalUnit(
+    HasStaff,
+    HasCaseRecords,
+    HasMoney,
+    HasFollowOns,
+    HasKnowledge,
+    HasMailStore,
+    HasFormats,
+    HasTokens,
+    HasSessions,
+    HasThrottles,
+    HasProducts,
+    HasBlobs,
+    HasPortal,
+    HasLifecycle,
+    Transaction,
+    Protocol,
+):
+    """The customer portal: sign-in links, portal sessions, a customer's own cases and surveys.
+
+    With what the commands it calls touch: CasesUnit, EngineUnit, KnowledgeUnit,
+    OutboundMailUnit, AccessUnit.
+    """

@@ -9,13 +9,13 @@ from __future__ import annotations
 
 from caredesk.domain.audit import AuditEvent
 from caredesk.domain.webhooks import Delivery, concerns_case_or_grant, event_payload, matches
+from caredesk.services.channels.unit import WebhooksUnit
 from caredesk.services.core import jobs
-from caredesk.services.unit_of_work import UnitOfWork
 
 DELIVER_KIND = "webhook.deliver"
 
 
-def emit(uow: UnitOfWork, event: AuditEvent) -> int:
+def emit(uow: WebhooksUnit, event: AuditEvent) -> int:
     """Queue a delivery for each active subscription to this event; return how many."""
     if not concerns_case_or_grant(event):
         return 0

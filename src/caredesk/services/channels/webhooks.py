@@ -36,6 +36,7 @@ from caredesk.services.channels.ports import (
     WebhookSender,
     WebhookSendError,
 )
+from caredesk.services.channels.unit import WebhooksUnit
 from caredesk.services.channels.webhook_events import DELIVER_KIND
 from caredesk.services.core.commands import command
 from caredesk.services.core.jobs import (
@@ -44,7 +45,6 @@ from caredesk.services.core.jobs import (
     PermanentFailure,
     TemporaryFailure,
 )
-from caredesk.services.unit_of_work import UnitOfWork
 
 # Worth another try: the receiver is busy or briefly broken. Any other 4xx is a refusal.
 RETRYABLE_STATUS = frozenset({408, 425, 429})
@@ -86,7 +86,7 @@ def _snapshot(s: Subscription) -> dict[str, Any]:
 
 @command
 def create_subscription(
-    uow: UnitOfWork,
+    uow: WebhooksUnit,
     actor: Actor,
     now: datetime,
     *,
@@ -127,19 +127,19 @@ def create_subscription(
     return CreatedSubscription(subscription, secret)
 
 
-def list_subscriptions(uow: UnitOfWork, actor: Actor) -> list[Subscription]:
+def list_subscriptions(uow: WebhooksUnit, actor: Actor) -> list[Subscription]:
     actor.require(Permission.MANAGE_WEBHOOKS)
     with uow:
         return uow.webhooks.subscriptions()
 
 
-def get_subscription(uow: UnitOfWork, actor: Actor, subscription_id: int) -> Subscription:
+def get_subscription(uow: WebhooksUnit, actor: Actor, subscription_id: int) -> Subscription:
     actor.require(Permission.MANAGE_WEBHOOKS)
     with uow:
         return _load(uow, subscription_id)
 
 
-def _load(uow: UnitOfWork, subscription_id: int) -> Subscription:
+def _load(uow: WebhooksUnit, subscription_id: int) -> Subscription:
     found = uow.webhooks.get_subscription(subscription_id)
     if found is None:
         raise NotFound("webhook", subscription_id)
@@ -148,7 +148,7 @@ def _load(uow: UnitOfWork, subscription_id: int) -> Subscription:
 
 @command
 def update_subscription(
-    uow: UnitOfWork,
+    uow: WebhooksUnit,
     actor: Actor,
     now: datetime,
     subscription_id: int,
@@ -189,7 +189,9 @@ def update_subscription(
 
 
 @command
-def delete_subscription(uow: UnitOfWork, actor: Actor, now: datetime, subscription_id: int) -> None:
+def delete_subscription(
+    uow: WebhooksUnit, actor: Actor, now: datetime, subscription_id: int
+) -> None:
     actor.require(Permission.MANAGE_WEBHOOKS)
     with uow:
         current = _load(uow, subscription_id)
@@ -208,7 +210,7 @@ def delete_subscription(uow: UnitOfWork, actor: Actor, now: datetime, subscripti
 
 
 def list_deliveries(
-    uow: UnitOfWork, actor: Actor, subscription_id: int, limit: int, before_id: int | None
+    uow: WebhooksUnit, actor: Actor, subscription_id: int, limit: int, before_id: int | None
 ) -> list[Delivery]:
     actor.require(Permission.MANAGE_WEBHOOKS)
     with uow:

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from caredesk.domain.agents import Actor, Agent, Permission, Team
 from caredesk.domain.grants import PolicyVersion
 from caredesk.domain.tokens import ApiToken
-from caredesk.services.unit_of_work import UnitOfWork
+from caredesk.services.console.unit import ConsoleUnit
 
 
 @dataclass(frozen=True, slots=True)
@@ -18,7 +18,7 @@ class AdminScreen:
     policies: list[PolicyVersion]
 
 
-def admin_screen(uow: UnitOfWork, actor: Actor) -> AdminScreen:
+def admin_screen(uow: ConsoleUnit, actor: Actor) -> AdminScreen:
     actor.require(Permission.MANAGE_AGENTS)
     with uow:
         return AdminScreen(

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from caredesk.domain.agents import Actor, Agent, Permission
 from caredesk.domain.cases import Case
 from caredesk.domain.grants import Approval, ApprovalStatus, Grant
-from caredesk.services.unit_of_work import UnitOfWork
+from caredesk.services.console.unit import ConsoleUnit
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,7 +23,7 @@ class ApprovalItem:
 
 
 def approvals_screen(
-    uow: UnitOfWork, actor: Actor, status: ApprovalStatus | None, limit: int = 100
+    uow: ConsoleUnit, actor: Actor, status: ApprovalStatus | None, limit: int = 100
 ) -> list[ApprovalItem]:
     actor.require(Permission.READ)
     from caredesk.domain.policy.authority import outranks

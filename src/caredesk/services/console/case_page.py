@@ -21,12 +21,12 @@ from caredesk.services.cases.cases import NewAttachment
 from caredesk.services.cases.ports import CaseFilter
 from caredesk.services.console.ports import OrderSummary
 from caredesk.services.console.queues import OPEN_STATUSES, UowFactory
+from caredesk.services.console.unit import ConsoleUnit
 from caredesk.services.engine import grants
 from caredesk.services.engine.facts import case_facts
 from caredesk.services.engine.grants import CasePlan
 from caredesk.services.engine.policy import policy_in_force
 from caredesk.services.lifecycle.lifecycle import LifecycleOptions
-from caredesk.services.unit_of_work import UnitOfWork
 
 PAST_CASES_SHOWN = 50
 ORDERS_IN_DETAIL = 8
@@ -125,7 +125,7 @@ def case_screen(uow: UowFactory, actor: Actor, now: datetime, case_id: int) -> C
 
 
 def reply(
-    uow: UnitOfWork,
+    uow: ConsoleUnit,
     actor: Actor,
     now: datetime,
     case_id: int,

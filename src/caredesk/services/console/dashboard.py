@@ -11,8 +11,8 @@ from caredesk.domain.agents import Actor, Permission
 from caredesk.domain.errors import DomainError, ValidationFailed
 from caredesk.domain.money import ZERO
 from caredesk.services.console.ports import CaseTiming, GrantFact
+from caredesk.services.console.unit import ConsoleUnit
 from caredesk.services.engine.policy import policy_in_force
-from caredesk.services.unit_of_work import UnitOfWork
 
 SURVEYS_READ = 10_000
 
@@ -85,7 +85,7 @@ def _daily_median(pairs: list[tuple[date, float]], days: list[date]) -> list[Dai
     ]
 
 
-def dashboard(uow: UnitOfWork, actor: Actor, now: datetime, days: int = 30) -> Dashboard:
+def dashboard(uow: ConsoleUnit, actor: Actor, now: datetime, days: int = 30) -> Dashboard:
     actor.require(Permission.APPROVE)
     if not 1 <= days <= 366:
         raise ValidationFailed("days must be between 1 and 366", details={"field": "days"})

@@ -14,8 +14,8 @@ from caredesk.domain.cases import CaseStatus, MessageKind, Priority
 from caredesk.domain.errors import DomainError, ErrorCode, ValidationFailed
 from caredesk.domain.knowledge import ArticleKind, ArticleStatus, Visibility
 from caredesk.services.console.console import QueueQuery
+from caredesk.services.console.unit import ConsoleUnit
 from caredesk.services.engine import grants
-from caredesk.services.unit_of_work import UnitOfWork
 
 CASE_FIELDS = ("status", "priority", "assignee", "team", "tags")
 
@@ -88,7 +88,7 @@ class GrantRequest:
 
 
 def grant_from_page(
-    uow: Callable[[], UnitOfWork],
+    uow: Callable[[], ConsoleUnit],
     actor: Actor,
     clock: Callable[[], datetime],
     case_id: int,

@@ -11,10 +11,10 @@ from caredesk.domain.cases import Case, CaseStatus
 from caredesk.domain.errors import DomainError, ErrorCode, ValidationFailed
 from caredesk.services.cases import cases
 from caredesk.services.cases.ports import CaseFilter
+from caredesk.services.console.unit import ConsoleUnit
 from caredesk.services.core.ports import Page
-from caredesk.services.unit_of_work import UnitOfWork
 
-UowFactory = Callable[[], UnitOfWork]
+UowFactory = Callable[[], ConsoleUnit]
 OPEN_STATUSES = (CaseStatus.NEW, CaseStatus.OPEN, CaseStatus.PENDING, CaseStatus.ON_HOLD)
 
 
@@ -64,11 +64,11 @@ class QueueView:
     due: dict[int, datetime] = field(default_factory=dict)
 
 
-def _me(uow: UnitOfWork, actor: Actor) -> Agent | None:
+def _me(uow: ConsoleUnit, actor: Actor) -> Agent | None:
     return uow.agents.get(actor.agent_id) if actor.agent_id is not None else None
 
 
-def _counts(uow: UnitOfWork, actor: Actor, team_ids: Sequence[int]) -> QueueCounts:
+def _counts(uow: ConsoleUnit, actor: Actor, team_ids: Sequence[int]) -> QueueCounts:
     count = uow.console.count_cases
     mine = (
         count(CaseFilter(status=OPEN_STATUSES, assignee_id=actor.agent_id)) if actor.agent_id else 0
@@ -83,14 +83,14 @@ def _counts(uow: UnitOfWork, actor: Actor, team_ids: Sequence[int]) -> QueueCoun
     )
 
 
-def queue_counts(uow: UnitOfWork, actor: Actor) -> QueueCounts:
+def queue_counts(uow: ConsoleUnit, actor: Actor) -> QueueCounts:
     actor.require(Permission.READ)
     with uow:
         me = _me(uow, actor)
         return _counts(uow, actor, me.team_ids if me else [])
 
 
-def live_state(uow: UnitOfWork, actor: Actor, known_stamp: str | None) -> LiveState:
+def live_state(uow: ConsoleUnit, actor: Actor, known_stamp: str | None) -> LiveState:
     """The change stamp, and the counts when the stamp moved since `known_stamp`."""
     actor.require(Permission.READ)
     with uow:
@@ -121,7 +121,7 @@ def _filter(query: QueueQuery, actor: Actor, team_ids: list[int]) -> CaseFilter:
 
 
 def _by_due(
-    uow: UnitOfWork,
+    uow: ConsoleUnit,
     filters: CaseFilter,
     limit: int,
     cursor: str | None,
@@ -138,7 +138,7 @@ def _by_due(
 
 
 def queue(
-    uow: UnitOfWork,
+    uow: ConsoleUnit,
     actor: Actor,
     query: QueueQuery,
     limit: int,

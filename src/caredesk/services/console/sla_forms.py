@@ -9,9 +9,9 @@ from typing import Any
 
 from caredesk.domain.agents import Actor
 from caredesk.domain.errors import ValidationFailed
+from caredesk.services.console.unit import ConsoleUnit
 from caredesk.services.core.ports import TextFormats
 from caredesk.services.sla import sla
-from caredesk.services.unit_of_work import UnitOfWork
 
 CALENDAR_FIELDS = {"name", "timezone", "hours", "holidays"}
 POLICY_FIELDS = {"name", "targets", "calendar", "warn_percent", "match", "position", "active"}
@@ -38,7 +38,7 @@ def calendar_fields(formats: TextFormats, text: str) -> dict[str, Any]:
 
 
 def policy_fields(
-    formats: TextFormats, read: Callable[[], UnitOfWork], actor: Actor, text: str
+    formats: TextFormats, read: Callable[[], ConsoleUnit], actor: Actor, text: str
 ) -> dict[str, Any]:
     """A policy's fields; its calendar named, as people write it, and found by that name.
 

@@ -1,30 +1,21 @@
-"""The unit of work this feature's commands run in: the repositories they may reach."""
+"""What the console's pages may read and do.
+
+Each unit lists every repository its commands touch, with those the commands of other
+features they call touch (see "Narrow units of work" in docs/architecture.md)."""
 
 from __future__ import annotations
 
 from typing import Protocol
 
-from caredesk.services.access.ports import HasAgents, HasTeams, HasTokens
-from caredesk.services.cases.ports import HasCases, HasCustomers
-from caredesk.services.channels.ports import HasPortal
+from caredesk.services.channels.unit import PortalUnit
 from caredesk.services.console.ports import HasConsole
-from caredesk.services.core.ports import HasAudit, Transaction
-from caredesk.services.engine.ports import HasApprovals, HasGrants, HasPolicies
+from caredesk.services.core.ports import Transaction
+from caredesk.services.sla.ports import HasSla
 
 
-class ConsoleUnit(
-    HasConsole,
-    HasCases,
-    HasCustomers,
-    HasAgents,
-    HasTeams,
-    HasGrants,
-    HasApprovals,
-    HasPolicies,
-    HasTokens,
-    HasPortal,
-    HasAudit,
-    Transaction,
-    Protocol,
-):
-    """The console's pages: queues, the case page, approvals, the dashboard and admin."""
+class ConsoleUnit(PortalUnit, HasConsole, HasSla, Transaction, Protocol):
+    """The console's pages: queues, the case page, approvals, the dashboard and admin.
+
+    The portal's unit (which reaches cases, the engine, knowledge, mail and access) with the
+    console's queries and the SLA policies: the console calls the commands of every feature.
+    """

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from caredesk.domain.events import Event
 from caredesk.services.channels import webhook_events
-from caredesk.services.unit_of_work import UnitOfWork
+from caredesk.services.core.unit import AuditUnit
 
 
-def record_event(uow: UnitOfWork, event: Event) -> None:
+def record_event(uow: AuditUnit, event: Event) -> None:
     """Handler for every event: append its audit lines and queue the webhooks they match."""
     for entry in event.audit_entries():
         uow.audit.append(entry)

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from caredesk.services.core.commands import command
 from caredesk.services.core.ports import IdempotencyRecord, StoredResponse
-from caredesk.services.unit_of_work import UnitOfWork
+from caredesk.services.core.unit import IdempotencyUnit
 
 
 @command
-def claim(uow: UnitOfWork, record: IdempotencyRecord) -> IdempotencyRecord | None:
+def claim(uow: IdempotencyUnit, record: IdempotencyRecord) -> IdempotencyRecord | None:
     """Claim the key; the record of an earlier claim instead if there was one."""
     with uow:
         existing = uow.idempotency.reserve(record)
@@ -21,14 +21,16 @@ def claim(uow: UnitOfWork, record: IdempotencyRecord) -> IdempotencyRecord | Non
 
 
 @command
-def store_response(uow: UnitOfWork, principal: str, key: str, response: StoredResponse) -> None:
+def store_response(
+    uow: IdempotencyUnit, principal: str, key: str, response: StoredResponse
+) -> None:
     with uow:
         uow.idempotency.complete(principal, key, response)
         uow.commit()
 
 
 @command
-def release(uow: UnitOfWork, principal: str, key: str) -> None:
+def release(uow: IdempotencyUnit, principal: str, key: str) -> None:
     """Let the key go (the request failed): the client may send it again."""
     with uow:
         uow.idempotency.release(principal, key)

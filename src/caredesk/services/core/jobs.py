@@ -26,8 +26,9 @@ from caredesk.domain.events import Changed
 from caredesk.domain.jobs import Job, JobState, backoff
 from caredesk.services.core.commands import command
 from caredesk.services.core.ports import Clock
+from caredesk.services.core.unit import JobsUnit
 from caredesk.services.privacy.ports import StorageCompactor
-from caredesk.services.unit_of_work import UnitOfWork, UnitOfWorkFactory
+from caredesk.services.unit_of_work import UnitOfWorkFactory
 
 log = logging.getLogger("caredesk.jobs")
 
@@ -87,7 +88,7 @@ class HandlerRegistry:
 
 
 def enqueue(
-    uow: UnitOfWork,
+    uow: JobsUnit,
     kind: str,
     payload: dict[str, Any],
     *,
@@ -117,7 +118,7 @@ def enqueue(
 
 
 def list_jobs(
-    uow: UnitOfWork,
+    uow: JobsUnit,
     actor: Actor,
     *,
     state: JobState | None = None,
@@ -129,14 +130,14 @@ def list_jobs(
         return uow.jobs.find(state, limit, after_id)
 
 
-def job_counts(uow: UnitOfWork, actor: Actor) -> dict[JobState, int]:
+def job_counts(uow: JobsUnit, actor: Actor) -> dict[JobState, int]:
     actor.require(Permission.MANAGE_JOBS)
     with uow:
         return uow.jobs.counts()
 
 
 @command
-def retry_job(uow: UnitOfWork, actor: Actor, now: datetime, job_id: int) -> Job:
+def retry_job(uow: JobsUnit, actor: Actor, now: datetime, job_id: int) -> Job:
     """Queue a dead (or done) job again, now, with a fresh count of attempts."""
     actor.require(Permission.MANAGE_JOBS)
     with uow:

@@ -16,7 +16,7 @@ from caredesk.domain.money import ZERO
 from caredesk.domain.orders import Order, OrderStatus
 from caredesk.domain.policy.model import Policy, RemedyDef, RemedyKind
 from caredesk.domain.policy.value import CustomerValue, value_of
-from caredesk.services.unit_of_work import UnitOfWork
+from caredesk.services.engine.unit import EngineUnit
 
 NEGATIVE_SENTIMENT = -0.3
 # Triage writes what it learned about a case into these custom fields (and tags).
@@ -163,7 +163,7 @@ def request_facts(
 
 
 def order_in_question(
-    uow: UnitOfWork, customer_id: str, case: Case | None, order_id: str | None
+    uow: EngineUnit, customer_id: str, case: Case | None, order_id: str | None
 ) -> str | None:
     """The order a decision is about: the one named, else the case's first, else the latest."""
     if order_id is None and case is not None:
@@ -172,7 +172,7 @@ def order_in_question(
 
 
 def load_situation(
-    uow: UnitOfWork,
+    uow: EngineUnit,
     policy: Policy,
     now: datetime,
     *,

@@ -25,7 +25,7 @@ from caredesk.domain.policy.review import (
     grants_nothing,
 )
 from caredesk.services.core.commands import command
-from caredesk.services.unit_of_work import UnitOfWork
+from caredesk.services.engine.unit import EngineUnit
 
 _CACHE: dict[str, LoadedPolicy] = {}
 
@@ -38,7 +38,7 @@ def packaged_policy_text(name: str = "default") -> str:
         raise NotFound("packaged policy", name) from exc
 
 
-def parsed(uow: UnitOfWork, text: str) -> LoadedPolicy:
+def parsed(uow: EngineUnit, text: str) -> LoadedPolicy:
     """Parse once per distinct text: the planner runs on every case view."""
     from hashlib import sha256
 
@@ -75,7 +75,7 @@ def _needs_review(actor: Actor) -> bool:
 
 @command
 def propose_policy(
-    uow: UnitOfWork, actor: Actor, now: datetime, text: str, *, force: bool = False
+    uow: EngineUnit, actor: Actor, now: datetime, text: str, *, force: bool = False
 ) -> PolicyProposal:
     """Validate a policy and compare it with the one in force.
 
@@ -115,7 +115,7 @@ def propose_policy(
 
 
 def _propose_change(
-    uow: UnitOfWork,
+    uow: EngineUnit,
     actor: Actor,
     now: datetime,
     loaded: LoadedPolicy,
@@ -159,7 +159,7 @@ def _propose_change(
 
 
 def load_policy(
-    uow: UnitOfWork, actor: Actor, now: datetime, text: str, *, force: bool = False
+    uow: EngineUnit, actor: Actor, now: datetime, text: str, *, force: bool = False
 ) -> LoadedPolicy:
     """Put a policy in force as the system (first start, demo, conformance, fixtures).
 
@@ -170,7 +170,7 @@ def load_policy(
     return propose_policy(uow, actor, now, text, force=force).loaded
 
 
-def _check_version_free(uow: UnitOfWork, loaded: LoadedPolicy) -> None:
+def _check_version_free(uow: EngineUnit, loaded: LoadedPolicy) -> None:
     existing = uow.policies.get(loaded.version)
     if existing is not None and existing.digest != loaded.digest:
         raise Conflict(
@@ -180,7 +180,7 @@ def _check_version_free(uow: UnitOfWork, loaded: LoadedPolicy) -> None:
 
 
 def _put_in_force(
-    uow: UnitOfWork,
+    uow: EngineUnit,
     actor: Actor,
     now: datetime,
     loaded: LoadedPolicy,
@@ -232,7 +232,7 @@ def _require_person(actor: Actor) -> None:
 
 @command
 def confirm_policy_change(
-    uow: UnitOfWork, actor: Actor, now: datetime, change_id: int, note: str = ""
+    uow: EngineUnit, actor: Actor, now: datetime, change_id: int, note: str = ""
 ) -> PolicyChange:
     """A second admin puts a pending change in force, if the policy it was compared with is
     still the one in force. Refused to the proposer; every refusal changes nothing."""
@@ -281,7 +281,7 @@ def confirm_policy_change(
 
 @command
 def reject_policy_change(
-    uow: UnitOfWork, actor: Actor, now: datetime, change_id: int, note: str = ""
+    uow: EngineUnit, actor: Actor, now: datetime, change_id: int, note: str = ""
 ) -> PolicyChange:
     """Turn a pending change down (its proposer may withdraw it); the policy in force stays."""
     actor.require(Permission.MANAGE_POLICY)
@@ -308,7 +308,7 @@ def reject_policy_change(
 
 
 def list_policy_changes(
-    uow: UnitOfWork,
+    uow: EngineUnit,
     actor: Actor,
     status: PolicyChangeStatus | None = PolicyChangeStatus.PENDING,
     limit: int = 50,
@@ -318,7 +318,7 @@ def list_policy_changes(
         return uow.policies.changes(status, limit)
 
 
-def get_policy_change(uow: UnitOfWork, actor: Actor, change_id: int) -> PolicyChange:
+def get_policy_change(uow: EngineUnit, actor: Actor, change_id: int) -> PolicyChange:
     actor.require(Permission.MANAGE_POLICY)
     with uow:
         change = uow.policies.get_change(change_id)
@@ -327,12 +327,12 @@ def get_policy_change(uow: UnitOfWork, actor: Actor, change_id: int) -> PolicyCh
     return change
 
 
-def active_policy(uow: UnitOfWork) -> LoadedPolicy:
+def active_policy(uow: EngineUnit) -> LoadedPolicy:
     with uow:
         return policy_in_force(uow)
 
 
-def policy_in_force(uow: UnitOfWork) -> LoadedPolicy:
+def policy_in_force(uow: EngineUnit) -> LoadedPolicy:
     """The policy in force, read inside a unit of work the caller has entered.
 
     Only the digest is read on the hot path; the text is parsed once per process.
@@ -350,7 +350,7 @@ def policy_in_force(uow: UnitOfWork) -> LoadedPolicy:
     return parsed(uow, current.text)
 
 
-def ensure_policy(uow: UnitOfWork, actor: Actor, now: datetime, text: str) -> LoadedPolicy:
+def ensure_policy(uow: EngineUnit, actor: Actor, now: datetime, text: str) -> LoadedPolicy:
     """Put `text` in force only when no policy is yet (first start, demo, tests)."""
     with uow:
         current = uow.policies.active()
@@ -359,7 +359,7 @@ def ensure_policy(uow: UnitOfWork, actor: Actor, now: datetime, text: str) -> Lo
     return load_policy(uow, actor, now, text)
 
 
-def history(uow: UnitOfWork, actor: Actor) -> list[PolicyVersion]:
+def history(uow: EngineUnit, actor: Actor) -> list[PolicyVersion]:
     actor.require(Permission.READ)
     with uow:
         return uow.policies.history()

@@ -1,27 +1,22 @@
-"""The unit of work this feature's commands run in: the repositories they may reach."""
+"""What planning and granting may reach.
+
+Each unit lists every repository its commands touch, with those the commands of other
+features they call touch (see "Narrow units of work" in docs/architecture.md)."""
 
 from __future__ import annotations
 
 from typing import Protocol
 
 from caredesk.services.access.ports import HasTeams
-from caredesk.services.cases.ports import HasCases, HasCustomers, HasOrders, HasProducts
-from caredesk.services.core.ports import HasFormats, Transaction
-from caredesk.services.engine.ports import HasApprovals, HasGrants, HasLedger, HasPolicies
+from caredesk.services.cases.ports import HasProducts
+from caredesk.services.core.ports import HasFormats, HasJobs, Transaction
+from caredesk.services.core.unit import HasCaseRecords, HasMoney
 
 
 class EngineUnit(
-    HasGrants,
-    HasApprovals,
-    HasLedger,
-    HasPolicies,
-    HasCases,
-    HasCustomers,
-    HasOrders,
-    HasProducts,
-    HasTeams,
-    HasFormats,
-    Transaction,
-    Protocol,
+    HasCaseRecords, HasMoney, HasFormats, HasJobs, HasTeams, HasProducts, Transaction, Protocol
 ):
-    """Plans, grants, approvals, the ledger and policy versions."""
+    """Plans, grants, approvals, the ledger and policy versions.
+
+    With what the commands it calls touch: JobsUnit.
+    """

@@ -35,7 +35,7 @@ from caredesk.domain.search import (
 )
 from caredesk.services.knowledge import search
 from caredesk.services.knowledge.ports import IntentTrainer
-from caredesk.services.unit_of_work import UnitOfWorkFactory
+from caredesk.services.knowledge.unit import KnowledgeUnit
 
 Progress = Callable[[str, int, int], None]
 INDEX_BATCH = 500
@@ -67,7 +67,7 @@ class RetrievalEvaluation:
 
 
 def evaluate_retrieval(
-    uow_factory: UnitOfWorkFactory,
+    uow_factory: Callable[[], KnowledgeUnit],
     semantic: search.Semantic | None,
     clock: Callable[[], datetime],
     documents: Sequence[EvalDocument],
@@ -128,7 +128,7 @@ def _check_labels(
 
 
 def _index_documents(
-    uow_factory: UnitOfWorkFactory,
+    uow_factory: Callable[[], KnowledgeUnit],
     semantic: search.Semantic | None,
     clock: Callable[[], datetime],
     documents: Sequence[EvalDocument],
@@ -192,7 +192,7 @@ class FusionComparison:
 
 
 def _both_sides(
-    uow_factory: UnitOfWorkFactory,
+    uow_factory: Callable[[], KnowledgeUnit],
     semantic: search.Semantic,
     queries: Sequence[EvalQuery],
     progress: Progress,
@@ -215,7 +215,7 @@ def _both_sides(
 
 
 def compare_fusion(
-    uow_factory: UnitOfWorkFactory,
+    uow_factory: Callable[[], KnowledgeUnit],
     semantic: search.Semantic,
     clock: Callable[[], datetime],
     documents: Sequence[EvalDocument],

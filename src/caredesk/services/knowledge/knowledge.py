@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
@@ -30,7 +30,7 @@ from caredesk.services.core.commands import command
 from caredesk.services.core.ports import TextFormats
 from caredesk.services.core.templates import check_macro
 from caredesk.services.knowledge.ports import ArticleFilter
-from caredesk.services.unit_of_work import UnitOfWork, UnitOfWorkFactory
+from caredesk.services.knowledge.unit import KnowledgeUnit
 
 ARTICLE_FIELDS = frozenset(
     {
@@ -52,7 +52,7 @@ def _search_kind(article: Article) -> SearchKind:
     return SearchKind.MACRO if article.kind is ArticleKind.MACRO else SearchKind.ARTICLE
 
 
-def index_article(uow: UnitOfWork, article: Article, now: datetime) -> None:
+def index_article(uow: KnowledgeUnit, article: Article, now: datetime) -> None:
     """Keep the search index in step with the article, in the same transaction."""
     assert article.id is not None
     kind = _search_kind(article)
@@ -90,7 +90,7 @@ def _check_readable(actor: Actor, article: Article) -> None:
 
 @command
 def create_article(
-    uow: UnitOfWork,
+    uow: KnowledgeUnit,
     actor: Actor,
     now: datetime,
     *,
@@ -147,7 +147,7 @@ def create_article(
     return article
 
 
-def _slug_for_new(uow: UnitOfWork, slug: str, *, chosen: bool) -> str:
+def _slug_for_new(uow: KnowledgeUnit, slug: str, *, chosen: bool) -> str:
     """The slug a new article takes: one the author chose must be free; one made from the
     title gets a number when taken."""
     if uow.articles.get_by_slug(slug) is None:
@@ -161,7 +161,7 @@ def _slug_for_new(uow: UnitOfWork, slug: str, *, chosen: bool) -> str:
     return _free_slug(uow, slug)
 
 
-def _free_slug(uow: UnitOfWork, slug: str) -> str:
+def _free_slug(uow: KnowledgeUnit, slug: str) -> str:
     for n in range(2, 10_000):
         candidate = f"{slug[:190]}-{n}"
         if uow.articles.get_by_slug(candidate) is None:
@@ -208,7 +208,7 @@ def _refuse_nulls(changes: dict[str, Any], nullable: frozenset[str]) -> None:
 
 @command
 def update_article(
-    uow: UnitOfWork,
+    uow: KnowledgeUnit,
     actor: Actor,
     now: datetime,
     article_id: int,
@@ -279,7 +279,7 @@ def _check_macro_change(current: Article, updated: Article) -> None:
 
 
 @command
-def delete_article(uow: UnitOfWork, actor: Actor, now: datetime, article_id: int) -> None:
+def delete_article(uow: KnowledgeUnit, actor: Actor, now: datetime, article_id: int) -> None:
     actor.require(Permission.WRITE_CATALOG)
     with uow:
         article = uow.articles.get(article_id)
@@ -300,7 +300,7 @@ def delete_article(uow: UnitOfWork, actor: Actor, now: datetime, article_id: int
         uow.commit()
 
 
-def get_article(uow: UnitOfWork, actor: Actor, ref: str) -> Article:
+def get_article(uow: KnowledgeUnit, actor: Actor, ref: str) -> Article:
     """By id or by slug."""
     actor.require(Permission.READ)
     with uow:
@@ -311,14 +311,14 @@ def get_article(uow: UnitOfWork, actor: Actor, ref: str) -> Article:
         return article.public_part() if _public_view(actor) else article
 
 
-def _by_ref(uow: UnitOfWork, ref: str) -> Article | None:
+def _by_ref(uow: KnowledgeUnit, ref: str) -> Article | None:
     if ref.isascii() and ref.isdigit():
         # An id no article can have is simply not found (and never reaches the database).
         return uow.articles.get(int(ref)) if len(ref) <= 19 and int(ref) < 2**63 else None
     return uow.articles.get_by_slug(ref)
 
 
-def article_history(uow: UnitOfWork, actor: Actor, article_id: int) -> list[ArticleVersion]:
+def article_history(uow: KnowledgeUnit, actor: Actor, article_id: int) -> list[ArticleVersion]:
     actor.require(Permission.READ)
     if _public_view(actor):
         raise NotFound("article", article_id)
@@ -329,7 +329,7 @@ def article_history(uow: UnitOfWork, actor: Actor, article_id: int) -> list[Arti
 
 
 def list_articles(
-    uow: UnitOfWork, actor: Actor, filters: ArticleFilter, limit: int, after_id: int | None
+    uow: KnowledgeUnit, actor: Actor, filters: ArticleFilter, limit: int, after_id: int | None
 ) -> tuple[list[Article], int | None]:
     actor.require(Permission.READ)
     # Filter values are read the way articles store them: "pt_BR" finds "pt-BR", "Printers"
@@ -385,7 +385,10 @@ class ImportReport:
 
 
 def import_articles(
-    uow_factory: UnitOfWorkFactory, actor: Actor, now: datetime, records: Iterable[ArticleRecord]
+    uow_factory: Callable[[], KnowledgeUnit],
+    actor: Actor,
+    now: datetime,
+    records: Iterable[ArticleRecord],
 ) -> ImportReport:
     """Create or update each record by slug; a bad record is reported and skipped."""
     report = ImportReport()
@@ -433,7 +436,7 @@ def _slug_of(external_id: str) -> str:
     return slugify(external_id)
 
 
-def export_articles(uow: UnitOfWork, actor: Actor) -> list[Article]:
+def export_articles(uow: KnowledgeUnit, actor: Actor) -> list[Article]:
     actor.require(Permission.READ)
     with uow:
         return list(uow.articles.iterate())
@@ -455,7 +458,7 @@ ISSUE_FIELDS = frozenset(
 )
 
 
-def _check_issue_refs(uow: UnitOfWork, issue: KnownIssue) -> None:
+def _check_issue_refs(uow: KnowledgeUnit, issue: KnownIssue) -> None:
     if issue.article_id is not None and uow.articles.get(issue.article_id) is None:
         raise NotFound("article", issue.article_id)
     if issue.program_id is not None:
@@ -471,7 +474,7 @@ def _check_issue_refs(uow: UnitOfWork, issue: KnownIssue) -> None:
 
 @command
 def create_known_issue(
-    uow: UnitOfWork, actor: Actor, now: datetime, *, key: str, title: str, **fields: Any
+    uow: KnowledgeUnit, actor: Actor, now: datetime, *, key: str, title: str, **fields: Any
 ) -> KnownIssue:
     actor.require(Permission.WRITE_CATALOG)
     unknown = set(fields) - ISSUE_FIELDS
@@ -501,7 +504,7 @@ def create_known_issue(
 
 @command
 def update_known_issue(
-    uow: UnitOfWork,
+    uow: KnowledgeUnit,
     actor: Actor,
     now: datetime,
     key: str,
@@ -554,13 +557,13 @@ def update_known_issue(
         return updated
 
 
-def list_known_issues(uow: UnitOfWork, actor: Actor) -> list[KnownIssue]:
+def list_known_issues(uow: KnowledgeUnit, actor: Actor) -> list[KnownIssue]:
     actor.require(Permission.READ)
     with uow:
         return uow.known_issues.all()
 
 
-def get_known_issue(uow: UnitOfWork, actor: Actor, key: str) -> KnownIssue:
+def get_known_issue(uow: KnowledgeUnit, actor: Actor, key: str) -> KnownIssue:
     actor.require(Permission.READ)
     with uow:
         issue = uow.known_issues.get_by_key(key)

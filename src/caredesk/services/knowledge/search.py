@@ -37,7 +37,7 @@ from caredesk.domain.search import (
 )
 from caredesk.services.engine.facts import ISSUE_FIELD
 from caredesk.services.knowledge.ports import Embedder, VectorIndex, Vectors
-from caredesk.services.unit_of_work import UnitOfWork, UnitOfWorkFactory
+from caredesk.services.knowledge.unit import KnowledgeUnit
 
 CANDIDATES = 50
 MAX_LIMIT = 50
@@ -78,7 +78,7 @@ def case_text(case: Case, messages: Sequence[Message]) -> str:
     return "\n".join(m.body for m in messages if m.kind is not MessageKind.NOTE)
 
 
-def index_case(uow: UnitOfWork, case: Case, now: datetime) -> None:
+def index_case(uow: KnowledgeUnit, case: Case, now: datetime) -> None:
     """A solved case joins the index (its public conversation), inside the caller's unit."""
     assert case.id is not None
     uow.search.upsert(
@@ -93,7 +93,7 @@ def index_case(uow: UnitOfWork, case: Case, now: datetime) -> None:
     )
 
 
-def on_case_changed(uow: UnitOfWork, event: Event) -> None:
+def on_case_changed(uow: KnowledgeUnit, event: Event) -> None:
     """Handler: a case that became solved joins the index, with its conversation so far."""
     if isinstance(event, CaseChanged) and event.solved_now:
         index_case(uow, event.case, event.at)
@@ -103,7 +103,7 @@ Scored = list[tuple[int, float]]
 
 
 def ranked(
-    uow: UnitOfWork,
+    uow: KnowledgeUnit,
     query: str,
     kinds: Sequence[SearchKind],
     public_only: bool,
@@ -136,7 +136,7 @@ def _mode_in_use(mode: SearchMode, semantic: Semantic | None) -> SearchMode:
 
 
 def search(
-    uow: UnitOfWork,
+    uow: KnowledgeUnit,
     actor: Actor,
     query: str,
     *,
@@ -193,7 +193,7 @@ def search(
 
 
 def embed_pending(
-    uow_factory: UnitOfWorkFactory,
+    uow_factory: Callable[[], KnowledgeUnit],
     embedder: Embedder,
     clock: Callable[[], datetime],
     *,
@@ -242,7 +242,7 @@ class CaseSuggestions:
 
 
 def case_suggestions(
-    uow_factory: UnitOfWorkFactory,
+    uow_factory: Callable[[], KnowledgeUnit],
     actor: Actor,
     case_id: int,
     *,
@@ -254,7 +254,7 @@ def case_suggestions(
     return found.hits, found.known_issues
 
 
-def _programs(uow: UnitOfWork, issues: Sequence[KnownIssue]) -> list[SuggestedProgram]:
+def _programs(uow: KnowledgeUnit, issues: Sequence[KnownIssue]) -> list[SuggestedProgram]:
     """The programs of the policy in force for these issues, in the issues' order: those an
     issue links to, and those the policy attaches to an issue's key."""
     from caredesk.services.engine.policy import policy_in_force
@@ -277,7 +277,7 @@ def _programs(uow: UnitOfWork, issues: Sequence[KnownIssue]) -> list[SuggestedPr
 
 
 def suggest_for_case(
-    uow_factory: UnitOfWorkFactory,
+    uow_factory: Callable[[], KnowledgeUnit],
     actor: Actor,
     case_id: int,
     *,
@@ -338,7 +338,7 @@ def suggest_for_case(
     return CaseSuggestions((pinned + fitting)[:limit], known, programs)
 
 
-def _issue_types(uow: UnitOfWork) -> frozenset[str]:
+def _issue_types(uow: KnowledgeUnit) -> frozenset[str]:
     from caredesk.services.engine.policy import policy_in_force
 
     try:
@@ -347,7 +347,7 @@ def _issue_types(uow: UnitOfWork) -> frozenset[str]:
         return frozenset()
 
 
-def _subject(uow: UnitOfWork, case: Case) -> CaseSubject:
+def _subject(uow: KnowledgeUnit, case: Case) -> CaseSubject:
     """The products of the case's orders and its intent (what triage or an agent set)."""
     products: set[str] = set()
     for order_id in case.order_ids:
@@ -358,7 +358,7 @@ def _subject(uow: UnitOfWork, case: Case) -> CaseSubject:
     return CaseSubject(frozenset(products), intent if isinstance(intent, str) else None)
 
 
-def _fitting(uow: UnitOfWork, case: Case, hits: Sequence[SearchHit]) -> list[SearchHit]:
+def _fitting(uow: KnowledgeUnit, case: Case, hits: Sequence[SearchHit]) -> list[SearchHit]:
     """The hits that fit the case's product and intent and clear the relevance floor, the
     best fitting first; articles and macros by their products and tags, past cases by
     their orders' products and their intent."""

@@ -1,26 +1,30 @@
-"""The unit of work this feature's commands run in: the repositories they may reach."""
+"""What articles, search and triage may reach.
+
+Each unit lists every repository its commands touch, with those the commands of other
+features they call touch (see "Narrow units of work" in docs/architecture.md)."""
 
 from __future__ import annotations
 
 from typing import Protocol
 
 from caredesk.services.access.ports import HasTeams
-from caredesk.services.cases.ports import HasCases, HasCustomers, HasOrders
-from caredesk.services.core.ports import HasFormats, Transaction
-from caredesk.services.knowledge.ports import HasArticles, HasKnownIssues, HasSearch, HasTriage
+from caredesk.services.cases.ports import HasProducts
+from caredesk.services.core.ports import HasFormats, HasJobs, Transaction
+from caredesk.services.core.unit import HasCaseRecords, HasKnowledge, HasMoney
 
 
 class KnowledgeUnit(
-    HasArticles,
-    HasKnownIssues,
-    HasSearch,
-    HasTriage,
-    HasCases,
-    HasCustomers,
-    HasOrders,
-    HasTeams,
+    HasCaseRecords,
+    HasMoney,
+    HasKnowledge,
     HasFormats,
+    HasJobs,
+    HasTeams,
+    HasProducts,
     Transaction,
     Protocol,
 ):
-    """Articles, known issues, the search index and triage."""
+    """Articles, known issues, the search index and triage.
+
+    With what the commands it calls touch: EngineUnit.
+    """

@@ -12,13 +12,13 @@ from caredesk.services.core.messagebus import Handler
 from caredesk.services.lifecycle.commitments import record_promises
 from caredesk.services.lifecycle.options import LifecycleOptions
 from caredesk.services.lifecycle.repeat_asks import record_repeat_asks
-from caredesk.services.unit_of_work import UnitOfWork
+from caredesk.services.lifecycle.unit import LifecycleUnit
 
 
 def event_handler(options: LifecycleOptions) -> Handler:
     """The handler that reads every answer to a customer for repeat asks and promises."""
 
-    def on_message_added(uow: UnitOfWork, event: Event) -> None:
+    def on_message_added(uow: LifecycleUnit, event: Event) -> None:
         assert isinstance(event, MessageAdded)
         if event.message.kind is MessageKind.OUTBOUND:
             after_outbound(uow, event.actor, event.at, event.case, event.message, options)
@@ -27,7 +27,7 @@ def event_handler(options: LifecycleOptions) -> Handler:
 
 
 def after_outbound(
-    uow: UnitOfWork,
+    uow: LifecycleUnit,
     actor: Actor,
     now: datetime,
     case: Case,

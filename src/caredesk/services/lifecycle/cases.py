@@ -6,10 +6,10 @@ from datetime import datetime
 
 from caredesk.domain.cases import Case, Message, MessageKind
 from caredesk.domain.errors import NotFound
-from caredesk.services.unit_of_work import UnitOfWork
+from caredesk.services.lifecycle.unit import LifecycleUnit
 
 
-def get_case(uow: UnitOfWork, case_id: int) -> Case:
+def get_case(uow: LifecycleUnit, case_id: int) -> Case:
     case = uow.cases.get(case_id)
     if case is None:
         raise NotFound("case", case_id)
@@ -27,14 +27,14 @@ DESK_NOTES = (
 )
 
 
-def add_note(uow: UnitOfWork, case: Case, now: datetime, body: str) -> Message:
+def add_note(uow: LifecycleUnit, case: Case, now: datetime, body: str) -> Message:
     assert case.id is not None
     note = Message(id=None, case_id=case.id, kind=MessageKind.NOTE, body=body, created_at=now)
     uow.cases.add_message(note)
     return note
 
 
-def live_case(uow: UnitOfWork, case: Case) -> Case:
+def live_case(uow: LifecycleUnit, case: Case) -> Case:
     """The case a merged-away case now lives in (itself when it was not merged)."""
     seen = set()
     while case.id is not None and case.id not in seen:

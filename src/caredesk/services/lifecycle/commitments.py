@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, tzinfo
 
@@ -20,14 +21,14 @@ from caredesk.services.core.commands import command
 from caredesk.services.lifecycle.cases import add_note, get_case, live_case
 from caredesk.services.lifecycle.options import LifecycleOptions
 from caredesk.services.lifecycle.ports import CommitmentFilter
-from caredesk.services.unit_of_work import UnitOfWork, UnitOfWorkFactory
+from caredesk.services.lifecycle.unit import LifecycleUnit
 
 log = logging.getLogger("caredesk.lifecycle")
 
 
 @command
 def record_commitment(
-    uow: UnitOfWork,
+    uow: LifecycleUnit,
     actor: Actor,
     now: datetime,
     case_id: int,
@@ -81,7 +82,7 @@ def record_commitment(
 
 
 def record_promises(
-    uow: UnitOfWork, actor: Actor, now: datetime, case: Case, message: Message, timezone: tzinfo
+    uow: LifecycleUnit, actor: Actor, now: datetime, case: Case, message: Message, timezone: tzinfo
 ) -> list[Commitment]:
     """The clear promises an answer makes, recorded with when each falls due."""
     assert case.id is not None and message.id is not None
@@ -117,7 +118,7 @@ def record_promises(
 
 @command
 def resolve_commitment(
-    uow: UnitOfWork, actor: Actor, now: datetime, commitment_id: int, status: CommitmentStatus
+    uow: LifecycleUnit, actor: Actor, now: datetime, commitment_id: int, status: CommitmentStatus
 ) -> Commitment:
     """Mark a promise kept or cancelled."""
     actor.require(Permission.WRITE_CASES)
@@ -145,7 +146,7 @@ def resolve_commitment(
 
 
 def list_commitments(
-    uow: UnitOfWork, actor: Actor, filters: CommitmentFilter, limit: int = 100
+    uow: LifecycleUnit, actor: Actor, filters: CommitmentFilter, limit: int = 100
 ) -> list[Commitment]:
     actor.require(Permission.READ)
     with uow:
@@ -164,7 +165,7 @@ class MissedCounts:
         return sum(self.by_case.values())
 
 
-def missed_commitments(uow: UnitOfWork, actor: Actor) -> MissedCounts:
+def missed_commitments(uow: LifecycleUnit, actor: Actor) -> MissedCounts:
     actor.require(Permission.READ)
     with uow:
         return MissedCounts(
@@ -180,7 +181,7 @@ class SweepReport:
 
 
 def sweep_commitments(
-    uow_factory: UnitOfWorkFactory, actor: Actor, now: datetime, options: LifecycleOptions
+    uow_factory: Callable[[], LifecycleUnit], actor: Actor, now: datetime, options: LifecycleOptions
 ) -> SweepReport:
     """Alert owners of promises about to be missed; mark missed ones and reopen their cases.
 
@@ -219,13 +220,13 @@ def sweep_commitments(
     return report
 
 
-def _owner_name(uow: UnitOfWork, owner_id: int | None) -> str:
+def _owner_name(uow: LifecycleUnit, owner_id: int | None) -> str:
     agent = uow.agents.get(owner_id) if owner_id is not None else None
     return agent.name if agent else "the case's team"
 
 
 def _alert(
-    uow: UnitOfWork, actor: Actor, now: datetime, c: Commitment, options: LifecycleOptions
+    uow: LifecycleUnit, actor: Actor, now: datetime, c: Commitment, options: LifecycleOptions
 ) -> None:
     c.alerted_at = now
     uow.lifecycle.save_commitment(c)
@@ -249,7 +250,7 @@ def _alert(
     )
 
 
-def _miss(uow: UnitOfWork, actor: Actor, now: datetime, c: Commitment) -> int | None:
+def _miss(uow: LifecycleUnit, actor: Actor, now: datetime, c: Commitment) -> int | None:
     before = c.snapshot()
     c.status = CommitmentStatus.MISSED
     c.resolved_at = now

@@ -12,10 +12,10 @@ from caredesk.domain.errors import DomainError, ErrorCode, NotFound, ValidationF
 from caredesk.domain.lifecycle import Handoff, HandoffFacts, check_handoff, draft_handoff_summary
 from caredesk.services.core.commands import command
 from caredesk.services.lifecycle.cases import DESK_NOTES, add_note, get_case
-from caredesk.services.unit_of_work import UnitOfWork
+from caredesk.services.lifecycle.unit import EscalationUnit
 
 
-def _handoff_facts(uow: UnitOfWork, case: Case) -> HandoffFacts:
+def _handoff_facts(uow: EscalationUnit, case: Case) -> HandoffFacts:
     assert case.id is not None
     orders: list[dict[str, Any]] = []
     products: list[str] = []
@@ -55,7 +55,7 @@ class HandoffDraft:
 
 
 def draft_handoff(
-    uow: UnitOfWork, actor: Actor, case_id: int, open_question: str = ""
+    uow: EscalationUnit, actor: Actor, case_id: int, open_question: str = ""
 ) -> HandoffDraft:
     """The summary the desk proposes from what it already knows; the agent may accept it."""
     actor.require(Permission.READ)
@@ -67,7 +67,7 @@ def draft_handoff(
 
 @command
 def escalate(
-    uow: UnitOfWork,
+    uow: EscalationUnit,
     actor: Actor,
     now: datetime,
     case_id: int,
@@ -116,7 +116,7 @@ def escalate(
         return handoff
 
 
-def _check_receivers(uow: UnitOfWork, team_id: int | None, lead_id: int | None) -> None:
+def _check_receivers(uow: EscalationUnit, team_id: int | None, lead_id: int | None) -> None:
     """The team exists; the lead is an active lead or admin."""
     if team_id is not None and uow.teams.get(team_id) is None:
         raise NotFound("team", team_id)
@@ -128,7 +128,9 @@ def _check_receivers(uow: UnitOfWork, team_id: int | None, lead_id: int | None) 
             raise ValidationFailed(f"agent {lead_id} is not a lead", details={"field": "lead_id"})
 
 
-def _hand_over(uow: UnitOfWork, actor: Actor, now: datetime, case: Case, handoff: Handoff) -> None:
+def _hand_over(
+    uow: EscalationUnit, actor: Actor, now: datetime, case: Case, handoff: Handoff
+) -> None:
     before = case.snapshot()
     if handoff.to_team_id is not None:
         case.team_id = handoff.to_team_id
@@ -143,7 +145,7 @@ def _hand_over(uow: UnitOfWork, actor: Actor, now: datetime, case: Case, handoff
     add_note(uow, case, now, f"Escalated. Handoff summary:\n{handoff.summary}")
 
 
-def case_handoffs(uow: UnitOfWork, actor: Actor, case_id: int) -> list[Handoff]:
+def case_handoffs(uow: EscalationUnit, actor: Actor, case_id: int) -> list[Handoff]:
     actor.require(Permission.READ)
     with uow:
         get_case(uow, case_id)

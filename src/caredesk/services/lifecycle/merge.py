@@ -20,7 +20,7 @@ from caredesk.domain.lifecycle import (
 )
 from caredesk.services.core.commands import command
 from caredesk.services.lifecycle.cases import get_case
-from caredesk.services.unit_of_work import UnitOfWork
+from caredesk.services.lifecycle.unit import LifecycleUnit
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,7 +31,7 @@ class MergeResult:
 
 @command
 def merge_cases(
-    uow: UnitOfWork,
+    uow: LifecycleUnit,
     actor: Actor,
     now: datetime,
     target_id: int,
@@ -70,7 +70,7 @@ def merge_cases(
 
 
 def _merge_one(
-    uow: UnitOfWork, actor: Actor, now: datetime, source: Case, target: Case
+    uow: LifecycleUnit, actor: Actor, now: datetime, source: Case, target: Case
 ) -> CaseLink:
     assert source.id is not None and target.id is not None
     message_ids = [m.id for m in uow.cases.messages(source.id) if m.id is not None]
@@ -109,7 +109,7 @@ class SplitResult:
 
 @command
 def split_case(
-    uow: UnitOfWork,
+    uow: LifecycleUnit,
     actor: Actor,
     now: datetime,
     case_id: int,
@@ -177,7 +177,7 @@ class UndoResult:
 
 
 @command
-def undo_link(uow: UnitOfWork, actor: Actor, now: datetime, link_id: int) -> UndoResult:
+def undo_link(uow: LifecycleUnit, actor: Actor, now: datetime, link_id: int) -> UndoResult:
     """Unmerge (the merged case comes back as it was) or unsplit (the split-off case is
     merged back, itself a merge that can be undone)."""
     actor.require(Permission.WRITE_CASES)
@@ -195,7 +195,7 @@ def undo_link(uow: UnitOfWork, actor: Actor, now: datetime, link_id: int) -> Und
         return result
 
 
-def _unmerge(uow: UnitOfWork, actor: Actor, now: datetime, link: CaseLink) -> UndoResult:
+def _unmerge(uow: LifecycleUnit, actor: Actor, now: datetime, link: CaseLink) -> UndoResult:
     source, target = get_case(uow, link.case_id), get_case(uow, link.other_case_id)
     assert source.id is not None and target.id is not None
     # Only the messages still on the target go back: any split off since stay where they are.
@@ -228,7 +228,7 @@ def _unmerge(uow: UnitOfWork, actor: Actor, now: datetime, link: CaseLink) -> Un
     return UndoResult(link, [source, target])
 
 
-def _unsplit(uow: UnitOfWork, actor: Actor, now: datetime, link: CaseLink) -> UndoResult:
+def _unsplit(uow: LifecycleUnit, actor: Actor, now: datetime, link: CaseLink) -> UndoResult:
     split_off, original = get_case(uow, link.case_id), get_case(uow, link.other_case_id)
     if uow.lifecycle.merged_into([split_off.id or 0]) or original.status is CaseStatus.CLOSED:
         raise DomainError(
@@ -254,14 +254,14 @@ def _unsplit(uow: UnitOfWork, actor: Actor, now: datetime, link: CaseLink) -> Un
     return UndoResult(link, [split_off, original], merge_link)
 
 
-def case_links(uow: UnitOfWork, actor: Actor, case_id: int) -> list[CaseLink]:
+def case_links(uow: LifecycleUnit, actor: Actor, case_id: int) -> list[CaseLink]:
     actor.require(Permission.READ)
     with uow:
         get_case(uow, case_id)
         return uow.lifecycle.links(case_id)
 
 
-def merged_trail(uow: UnitOfWork, actor: Actor, case_id: int) -> list[AuditEvent]:
+def merged_trail(uow: LifecycleUnit, actor: Actor, case_id: int) -> list[AuditEvent]:
     """The case's audit trail with those of every case merged into it, in time order."""
     actor.require(Permission.READ)
     with uow:

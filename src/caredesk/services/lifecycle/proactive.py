@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -29,7 +29,7 @@ from caredesk.services.core.commands import command
 from caredesk.services.engine import grants
 from caredesk.services.lifecycle.cases import add_note, get_case
 from caredesk.services.lifecycle.options import LifecycleOptions
-from caredesk.services.unit_of_work import UnitOfWork, UnitOfWorkFactory
+from caredesk.services.lifecycle.unit import ProactiveUnit
 
 # The planner recommends what the front line could grant, not what an admin could.
 PLANNER = Actor(role=Role.AGENT)
@@ -45,7 +45,7 @@ class ScanReport:
     errors: list[str] = field(default_factory=list)
 
 
-def _findings(uow: UnitOfWork, now: datetime, thresholds: ScanThresholds) -> list[Finding]:
+def _findings(uow: ProactiveUnit, now: datetime, thresholds: ScanThresholds) -> list[Finding]:
     issues = [
         IssueRef(i.key, i.title, frozenset(i.product_ids), frozenset(i.variant_ids))
         for i in uow.known_issues.all(active_only=True)
@@ -60,7 +60,7 @@ def _findings(uow: UnitOfWork, now: datetime, thresholds: ScanThresholds) -> lis
 
 
 def proactive_scan(
-    uow_factory: UnitOfWorkFactory,
+    uow_factory: Callable[[], ProactiveUnit],
     actor: Actor,
     now: datetime,
     options: LifecycleOptions,
@@ -109,7 +109,7 @@ def proactive_scan(
 
 @command
 def _open_proactive_case(
-    uow: UnitOfWork, actor: Actor, now: datetime, finding: Finding, options: LifecycleOptions
+    uow: ProactiveUnit, actor: Actor, now: datetime, finding: Finding, options: LifecycleOptions
 ) -> FindingRecord | None:
     """The case opened for the finding, or None when an open case is about it already."""
     with uow:
@@ -167,7 +167,7 @@ def _open_proactive_case(
         return record
 
 
-def _live_cases(uow: UnitOfWork, customer_id: str) -> Iterator[Case]:
+def _live_cases(uow: ProactiveUnit, customer_id: str) -> Iterator[Case]:
     filters = CaseFilter(status=LIVE_STATUSES, customer_id=customer_id)
     cursor = None
     while True:
@@ -183,7 +183,7 @@ def _describe(facts: dict[str, Any]) -> str:
 
 
 def _recommend(
-    uow_factory: UnitOfWorkFactory,
+    uow_factory: Callable[[], ProactiveUnit],
     actor: Actor,
     now: datetime,
     record: FindingRecord,
@@ -236,7 +236,7 @@ def _recommend(
     return True
 
 
-def list_findings(uow: UnitOfWork, actor: Actor, limit: int = 100) -> list[FindingRecord]:
+def list_findings(uow: ProactiveUnit, actor: Actor, limit: int = 100) -> list[FindingRecord]:
     actor.require(Permission.READ)
     with uow:
         return uow.lifecycle.findings(limit)

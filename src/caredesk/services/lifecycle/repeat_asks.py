@@ -12,10 +12,10 @@ from caredesk.domain.events import Changed
 from caredesk.domain.lifecycle import KnownToDesk, RepeatAsk, detect_repeat_asks
 from caredesk.services.lifecycle.cases import get_case
 from caredesk.services.lifecycle.ports import RepeatAskCount
-from caredesk.services.unit_of_work import UnitOfWork
+from caredesk.services.lifecycle.unit import LifecycleUnit
 
 
-def known_to_desk(uow: UnitOfWork, case: Case) -> KnownToDesk:
+def known_to_desk(uow: LifecycleUnit, case: Case) -> KnownToDesk:
     assert case.id is not None
     customer = uow.customers.get(case.customer_id)
     photos = any(
@@ -34,7 +34,7 @@ def known_to_desk(uow: UnitOfWork, case: Case) -> KnownToDesk:
 
 
 def record_repeat_asks(
-    uow: UnitOfWork, actor: Actor, now: datetime, case: Case, message: Message
+    uow: LifecycleUnit, actor: Actor, now: datetime, case: Case, message: Message
 ) -> list[RepeatAsk]:
     """The asks in an answer for what the desk already has, recorded as defects."""
     assert case.id is not None and message.id is not None
@@ -69,7 +69,7 @@ class RepeatAskReport:
         return dict(sorted(counts.items()))
 
 
-def case_repeat_asks(uow: UnitOfWork, actor: Actor, case_id: int) -> RepeatAskReport:
+def case_repeat_asks(uow: LifecycleUnit, actor: Actor, case_id: int) -> RepeatAskReport:
     actor.require(Permission.READ)
     with uow:
         get_case(uow, case_id)
@@ -77,7 +77,7 @@ def case_repeat_asks(uow: UnitOfWork, actor: Actor, case_id: int) -> RepeatAskRe
 
 
 def repeat_ask_counts(
-    uow: UnitOfWork, actor: Actor, *, by: str, since: datetime | None = None, limit: int = 50
+    uow: LifecycleUnit, actor: Actor, *, by: str, since: datetime | None = None, limit: int = 50
 ) -> list[RepeatAskCount]:
     actor.require(Permission.READ)
     if by not in ("case", "agent"):

@@ -10,11 +10,11 @@ from caredesk.domain.events import Changed
 from caredesk.domain.lifecycle import CaseLink, LinkKind, ReplyDisposition, reply_disposition
 from caredesk.services.lifecycle.cases import live_case
 from caredesk.services.lifecycle.options import LifecycleOptions
-from caredesk.services.unit_of_work import UnitOfWork
+from caredesk.services.lifecycle.unit import LifecycleUnit
 
 
 def route_message(
-    uow: UnitOfWork,
+    uow: LifecycleUnit,
     actor: Actor,
     now: datetime,
     case: Case,
@@ -38,7 +38,9 @@ def takes_reply(case: Case, now: datetime, grace: timedelta) -> bool:
     return reply_disposition(case, now, grace) is not ReplyDisposition.FOLLOW_UP
 
 
-def link_follow_up(uow: UnitOfWork, actor: Actor, now: datetime, case_id: int, old: Case) -> None:
+def link_follow_up(
+    uow: LifecycleUnit, actor: Actor, now: datetime, case_id: int, old: Case
+) -> None:
     """Record that a case opened elsewhere (by mail, say) follows up an earlier one."""
     assert old.id is not None
     uow.lifecycle.add_link(CaseLink(None, LinkKind.FOLLOW_UP_OF, case_id, old.id, now, actor.ref))
@@ -55,7 +57,7 @@ def link_follow_up(uow: UnitOfWork, actor: Actor, now: datetime, case_id: int, o
     )
 
 
-def _open_follow_up(uow: UnitOfWork, actor: Actor, now: datetime, old: Case) -> Case:
+def _open_follow_up(uow: LifecycleUnit, actor: Actor, now: datetime, old: Case) -> Case:
     assert old.id is not None
     subject = old.subject if old.subject.lower().startswith("re:") else f"Re: {old.subject}"
     case = Case(

@@ -1,28 +1,49 @@
-"""The unit of work this feature's commands run in: the repositories they may reach."""
+"""What escalation, commitments, repeat asks, merges and the proactive scan may reach.
+
+Each unit lists every repository its commands touch, with those the commands of other
+features they call touch (see "Narrow units of work" in docs/architecture.md)."""
 
 from __future__ import annotations
 
 from typing import Protocol
 
-from caredesk.services.access.ports import HasAgents, HasTeams
-from caredesk.services.cases.ports import HasCases, HasCustomers, HasOrders
-from caredesk.services.core.ports import HasAudit, Transaction
+from caredesk.services.cases.ports import HasProducts
+from caredesk.services.core.ports import HasFormats, Transaction
+from caredesk.services.core.unit import HasCaseRecords, HasFollowOns, HasMoney, HasStaff
 from caredesk.services.engine.ports import HasGrants
 from caredesk.services.knowledge.ports import HasKnownIssues
 from caredesk.services.lifecycle.ports import HasLifecycle
 
 
-class LifecycleUnit(
-    HasLifecycle,
-    HasCases,
-    HasCustomers,
-    HasOrders,
-    HasAgents,
-    HasTeams,
-    HasGrants,
+class LifecycleUnit(HasStaff, HasCaseRecords, HasFollowOns, HasLifecycle, Transaction, Protocol):
+    """Follow-ups, repeat asks, commitments, routing and merges of cases.
+
+    With what the commands it calls touch: AuditUnit.
+    """
+
+
+class EscalationUnit(
+    HasStaff, HasCaseRecords, HasFollowOns, HasGrants, HasLifecycle, Transaction, Protocol
+):
+    """Handoffs to another team, with what was granted so far.
+
+    With what the commands it calls touch: LifecycleUnit.
+    """
+
+
+class ProactiveUnit(
+    HasStaff,
+    HasCaseRecords,
+    HasMoney,
+    HasFollowOns,
+    HasFormats,
+    HasProducts,
     HasKnownIssues,
-    HasAudit,
+    HasLifecycle,
     Transaction,
     Protocol,
 ):
-    """Escalation, commitments, repeat asks, routing, merges and the proactive scan."""
+    """The proactive scan: known issues' customers get a case and a plan.
+
+    With what the commands it calls touch: LifecycleUnit, EngineUnit.
+    """

@@ -16,7 +16,7 @@ from caredesk.domain.events import Changed
 from caredesk.services.core.commands import command
 from caredesk.services.core.jobs import HandlerRegistry, JobContext
 from caredesk.services.privacy.ports import StorageCompactor
-from caredesk.services.unit_of_work import UnitOfWork
+from caredesk.services.privacy.unit import ErasureUnit
 
 log = logging.getLogger("caredesk.erasure")
 
@@ -34,7 +34,7 @@ def _compact(compactor: StorageCompactor | None) -> None:
 
 @command
 def erase_customer(
-    uow: UnitOfWork,
+    uow: ErasureUnit,
     actor: Actor,
     now: datetime,
     customer_id: str,
@@ -70,7 +70,7 @@ def erase_customer(
 
 @command
 def run_retention(
-    uow: UnitOfWork,
+    uow: ErasureUnit,
     actor: Actor,
     now: datetime,
     rules: RetentionRules,

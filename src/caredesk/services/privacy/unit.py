@@ -1,4 +1,7 @@
-"""The unit of work this feature's commands run in: the repositories they may reach."""
+"""What erasure and retention may reach.
+
+Each unit lists every repository its commands touch, with those the commands of other
+features they call touch (see "Narrow units of work" in docs/architecture.md)."""
 
 from __future__ import annotations
 

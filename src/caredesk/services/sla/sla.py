@@ -45,7 +45,7 @@ from caredesk.domain.sla import (
 from caredesk.services.core import jobs
 from caredesk.services.core.commands import command
 from caredesk.services.core.jobs import HandlerRegistry, JobContext
-from caredesk.services.unit_of_work import UnitOfWork
+from caredesk.services.sla.unit import SlaUnit
 
 SCAN_TIMER = "sla.scan"
 RECOMPUTE_KIND = "sla.recompute"
@@ -66,7 +66,7 @@ class CaseSla:
 class _Resolver:
     """Policies and calendars read once per unit of work (a scan touches thousands of cases)."""
 
-    def __init__(self, uow: UnitOfWork) -> None:
+    def __init__(self, uow: SlaUnit) -> None:
         self.uow = uow
         self._policies: list[SlaPolicy] | None = None
         self._calendars: dict[int, Clockwork] = {}
@@ -127,7 +127,7 @@ def _moment(clock: SlaClock, kind: str, at: datetime) -> dict[str, Any]:
     }
 
 
-def _record_moments(uow: UnitOfWork, clocks: Iterable[SlaClock], now: datetime) -> int:
+def _record_moments(uow: SlaUnit, clocks: Iterable[SlaClock], now: datetime) -> int:
     """Record warnings and breaches whose moment has come; each breach at its exact minute."""
     recorded = 0
     for clock in clocks:
@@ -167,7 +167,7 @@ def _record_moments(uow: UnitOfWork, clocks: Iterable[SlaClock], now: datetime) 
 
 
 def sync_case(
-    uow: UnitOfWork,
+    uow: SlaUnit,
     case: Case,
     now: datetime,
     *,
@@ -200,12 +200,12 @@ def sync_case(
 # -- event handlers: the clocks follow the case, whichever door the change came in by ------
 
 
-def on_case_opened(uow: UnitOfWork, event: Event) -> None:
+def on_case_opened(uow: SlaUnit, event: Event) -> None:
     assert isinstance(event, CaseOpened)
     sync_case(uow, event.case, event.at, before_status=event.case.status)
 
 
-def on_message_added(uow: UnitOfWork, event: Event) -> None:
+def on_message_added(uow: SlaUnit, event: Event) -> None:
     assert isinstance(event, MessageAdded)
     sync_case(
         uow,
@@ -216,18 +216,18 @@ def on_message_added(uow: UnitOfWork, event: Event) -> None:
     )
 
 
-def on_case_changed(uow: UnitOfWork, event: Event) -> None:
+def on_case_changed(uow: SlaUnit, event: Event) -> None:
     assert isinstance(event, CaseChanged)
     sync_case(uow, event.case, event.at, before_status=event.status_before)
 
 
-def case_sla(uow: UnitOfWork, actor: Actor, case_id: int, now: datetime) -> CaseSla:
+def case_sla(uow: SlaUnit, actor: Actor, case_id: int, now: datetime) -> CaseSla:
     actor.require(Permission.READ)
     with uow:
         return case_sla_in(uow, case_id, now)
 
 
-def case_sla_in(uow: UnitOfWork, case_id: int, now: datetime) -> CaseSla:
+def case_sla_in(uow: SlaUnit, case_id: int, now: datetime) -> CaseSla:
     """The case's SLA read inside an open unit of work."""
     clocks = uow.sla.clocks(case_id)
     resolver = _Resolver(uow)
@@ -292,7 +292,7 @@ def _scan(ctx: JobContext) -> None:
     scan(ctx)
 
 
-def _queue_recompute(uow: UnitOfWork, now: datetime) -> None:
+def _queue_recompute(uow: SlaUnit, now: datetime) -> None:
     # Keyed by the minute: edits made together share one pass over the open cases.
     jobs.enqueue(uow, RECOMPUTE_KIND, {}, now=now, key=f"{RECOMPUTE_KIND}:{now:%Y%m%dT%H%M}")
 
@@ -310,13 +310,13 @@ def _calendar_snapshot(calendar: BusinessCalendar) -> dict[str, Any]:
     }
 
 
-def list_calendars(uow: UnitOfWork, actor: Actor) -> list[BusinessCalendar]:
+def list_calendars(uow: SlaUnit, actor: Actor) -> list[BusinessCalendar]:
     actor.require(Permission.READ)
     with uow:
         return uow.sla.calendars()
 
 
-def get_calendar(uow: UnitOfWork, actor: Actor, calendar_id: int) -> BusinessCalendar:
+def get_calendar(uow: SlaUnit, actor: Actor, calendar_id: int) -> BusinessCalendar:
     actor.require(Permission.READ)
     with uow:
         calendar = uow.sla.get_calendar(calendar_id)
@@ -327,7 +327,7 @@ def get_calendar(uow: UnitOfWork, actor: Actor, calendar_id: int) -> BusinessCal
 
 @command
 def create_calendar(
-    uow: UnitOfWork,
+    uow: SlaUnit,
     actor: Actor,
     now: datetime,
     *,
@@ -362,7 +362,7 @@ def create_calendar(
 
 @command
 def update_calendar(
-    uow: UnitOfWork,
+    uow: SlaUnit,
     actor: Actor,
     now: datetime,
     calendar_id: int,
@@ -472,13 +472,13 @@ def policy_snapshot(policy: SlaPolicy) -> dict[str, Any]:
     }
 
 
-def list_policies(uow: UnitOfWork, actor: Actor) -> list[SlaPolicy]:
+def list_policies(uow: SlaUnit, actor: Actor) -> list[SlaPolicy]:
     actor.require(Permission.READ)
     with uow:
         return uow.sla.policies()
 
 
-def get_policy(uow: UnitOfWork, actor: Actor, policy_id: int) -> SlaPolicy:
+def get_policy(uow: SlaUnit, actor: Actor, policy_id: int) -> SlaPolicy:
     actor.require(Permission.READ)
     with uow:
         policy = uow.sla.get_policy(policy_id)
@@ -487,7 +487,7 @@ def get_policy(uow: UnitOfWork, actor: Actor, policy_id: int) -> SlaPolicy:
         return policy
 
 
-def _check_policy_refs(uow: UnitOfWork, policy: SlaPolicy) -> None:
+def _check_policy_refs(uow: SlaUnit, policy: SlaPolicy) -> None:
     if policy.calendar_id is not None and uow.sla.get_calendar(policy.calendar_id) is None:
         raise InvalidSlaPolicy(
             f"calendar {policy.calendar_id} does not exist",
@@ -504,7 +504,7 @@ def _check_policy_refs(uow: UnitOfWork, policy: SlaPolicy) -> None:
 
 @command
 def create_policy(
-    uow: UnitOfWork,
+    uow: SlaUnit,
     actor: Actor,
     now: datetime,
     *,
@@ -547,7 +547,7 @@ def create_policy(
 
 @command
 def update_policy(
-    uow: UnitOfWork,
+    uow: SlaUnit,
     actor: Actor,
     now: datetime,
     policy_id: int,

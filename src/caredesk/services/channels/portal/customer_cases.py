@@ -13,12 +13,12 @@ from caredesk.domain.portal import CsatSurvey
 from caredesk.services.cases import cases
 from caredesk.services.cases.ports import CaseFilter
 from caredesk.services.channels.portal.sign_in import portal_actor
+from caredesk.services.channels.unit import PortalUnit
 from caredesk.services.core.ports import Page
 from caredesk.services.lifecycle.lifecycle import LifecycleOptions
-from caredesk.services.unit_of_work import UnitOfWork
 
 
-def _own_case(uow: UnitOfWork, customer_id: str, case_id: int) -> Case:
+def _own_case(uow: PortalUnit, customer_id: str, case_id: int) -> Case:
     case = uow.cases.get(case_id)
     if case is None or case.customer_id != customer_id:
         raise NotFound("case", case_id)
@@ -26,7 +26,7 @@ def _own_case(uow: UnitOfWork, customer_id: str, case_id: int) -> Case:
 
 
 def my_cases(
-    uow: UnitOfWork, customer_id: str, limit: int = 50, cursor: str | None = None
+    uow: PortalUnit, customer_id: str, limit: int = 50, cursor: str | None = None
 ) -> Page[Case]:
     with uow:
         return uow.cases.find(CaseFilter(customer_id=customer_id), limit, cursor)
@@ -39,7 +39,7 @@ class CaseConversation:
     survey: CsatSurvey | None
 
 
-def my_case(uow: UnitOfWork, customer_id: str, case_id: int) -> CaseConversation:
+def my_case(uow: PortalUnit, customer_id: str, case_id: int) -> CaseConversation:
     """The case and everything said on it to or by the customer; internal notes never."""
     with uow:
         case = _own_case(uow, customer_id, case_id)
@@ -47,7 +47,7 @@ def my_case(uow: UnitOfWork, customer_id: str, case_id: int) -> CaseConversation
         return CaseConversation(case, messages, uow.portal.survey_for_case(case_id))
 
 
-def my_attachment(uow: UnitOfWork, customer_id: str, case_id: int, sha256: str) -> bytes:
+def my_attachment(uow: PortalUnit, customer_id: str, case_id: int, sha256: str) -> bytes:
     """An attachment of a public message on the customer's own case."""
     with uow:
         _own_case(uow, customer_id, case_id)
@@ -64,7 +64,7 @@ def my_attachment(uow: UnitOfWork, customer_id: str, case_id: int, sha256: str) 
 
 
 def reply(
-    uow: UnitOfWork,
+    uow: PortalUnit,
     customer_id: str,
     now: datetime,
     case_id: int,
@@ -90,7 +90,7 @@ def reply(
 
 
 def open_case(
-    uow: UnitOfWork,
+    uow: PortalUnit,
     customer_id: str,
     now: datetime,
     *,
@@ -119,6 +119,6 @@ def open_case(
     return view.case
 
 
-def my_orders(uow: UnitOfWork, customer_id: str) -> list[Order]:
+def my_orders(uow: PortalUnit, customer_id: str) -> list[Order]:
     with uow:
         return uow.orders.for_customer(customer_id)

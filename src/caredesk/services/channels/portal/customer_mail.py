@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
 
-from caredesk.services.unit_of_work import UnitOfWork
+from caredesk.services.channels.unit import PortalUnit
 
 SIGN_IN_TEMPLATE, SURVEY_TEMPLATE, NOTIFICATION_TEMPLATE = (
     "magic_link",
@@ -34,7 +34,7 @@ class CustomerMail:
 
 
 class CustomerMailer(Protocol):
-    def send(self, uow: UnitOfWork, mail: CustomerMail, now: datetime) -> None:
+    def send(self, uow: PortalUnit, mail: CustomerMail, now: datetime) -> None:
         """Send (or queue) a message to a customer within the caller's unit of work, so it
         leaves only if the change that caused it commits."""
         ...
@@ -47,7 +47,7 @@ class MemoryOutbox:
     sent: list[CustomerMail] = field(default_factory=list)
     limit: int = 1000
 
-    def send(self, uow: UnitOfWork, mail: CustomerMail, now: datetime) -> None:
+    def send(self, uow: PortalUnit, mail: CustomerMail, now: datetime) -> None:
         self.sent.append(mail)
         del self.sent[: -self.limit]
 

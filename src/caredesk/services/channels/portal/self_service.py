@@ -16,6 +16,7 @@ from caredesk.services.channels.portal.customer_mail import (
     CustomerMailer,
 )
 from caredesk.services.channels.portal.sign_in import portal_actor
+from caredesk.services.channels.unit import PortalUnit
 from caredesk.services.engine import grants
 from caredesk.services.engine.facts import (
     default_params,
@@ -24,7 +25,6 @@ from caredesk.services.engine.facts import (
     situation_facts,
 )
 from caredesk.services.engine.policy import active_policy, policy_in_force
-from caredesk.services.unit_of_work import UnitOfWork
 
 # Self-service the portal has pages for; the policy decides which of them a store allows.
 PORTAL_KINDS = frozenset({RemedyKind.CANCEL, RemedyKind.RETURN_LABEL, RemedyKind.KEEP_ITEM})
@@ -93,7 +93,7 @@ def _probe_params(kind: RemedyKind, defaults: dict[str, Any]) -> dict[str, Any]:
 
 
 def order_self_service(
-    uow: UnitOfWork, customer_id: str, now: datetime, order_id: str | None = None
+    uow: PortalUnit, customer_id: str, now: datetime, order_id: str | None = None
 ) -> list[OrderSelfService]:
     """For each of the customer's orders (or one), the self-service remedies and whether the
     policy in force allows each now: the same rules a grant checks, asked in advance."""
@@ -164,7 +164,7 @@ def _request_params(
 
 
 def request_remedy(
-    uow: UnitOfWork,
+    uow: PortalUnit,
     customer_id: str,
     now: datetime,
     *,
@@ -222,7 +222,7 @@ def request_remedy(
 
 
 def _confirm_by_mail(
-    uow: UnitOfWork,
+    uow: PortalUnit,
     mailer: CustomerMailer,
     now: datetime,
     customer_id: str,

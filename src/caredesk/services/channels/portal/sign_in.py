@@ -20,8 +20,8 @@ from caredesk.services.channels.portal.customer_mail import (
     CustomerMail,
     CustomerMailer,
 )
+from caredesk.services.channels.unit import PortalUnit
 from caredesk.services.core.commands import command
-from caredesk.services.unit_of_work import UnitOfWork
 
 RATE_WINDOW = timedelta(hours=1)
 
@@ -45,7 +45,7 @@ class SignInLimits:
 
 @command
 def request_sign_in(
-    uow: UnitOfWork,
+    uow: PortalUnit,
     mailer: CustomerMailer,
     now: datetime,
     *,
@@ -101,7 +101,7 @@ def request_sign_in(
 
 
 def _limit_reached(
-    uow: UnitOfWork, now: datetime, key: str, client_id: str, limits: SignInLimits
+    uow: PortalUnit, now: datetime, key: str, client_id: str, limits: SignInLimits
 ) -> str | None:
     """Which hourly limit the request is over, the address's or the client's, if any."""
     since = now - RATE_WINDOW
@@ -119,7 +119,7 @@ def _limit_reached(
 
 
 def _mail_link(
-    uow: UnitOfWork,
+    uow: PortalUnit,
     mailer: CustomerMailer,
     now: datetime,
     owner: str,
@@ -155,7 +155,7 @@ def _mail_link(
 
 @command
 def issue_link(
-    uow: UnitOfWork,
+    uow: PortalUnit,
     actor: Actor,
     now: datetime,
     *,
@@ -204,7 +204,7 @@ class IssuedPortalSession:
 
 @command
 def redeem_link(
-    uow: UnitOfWork,
+    uow: PortalUnit,
     now: datetime,
     secret: str,
     ttl: timedelta,
@@ -258,7 +258,7 @@ def redeem_link(
         return IssuedPortalSession(session, session_secret)
 
 
-def session_customer(uow: UnitOfWork, secret: str, now: datetime) -> Customer:
+def session_customer(uow: PortalUnit, secret: str, now: datetime) -> Customer:
     with uow:
         session = uow.portal.session_by_hash(hash_secret(secret))
         if session is None or not session.is_live(now):
@@ -270,7 +270,7 @@ def session_customer(uow: UnitOfWork, secret: str, now: datetime) -> Customer:
 
 
 @command
-def sign_out(uow: UnitOfWork, secret: str, now: datetime) -> None:
+def sign_out(uow: PortalUnit, secret: str, now: datetime) -> None:
     with uow:
         session = uow.portal.session_by_hash(hash_secret(secret))
         if session is not None and session.revoked_at is None:

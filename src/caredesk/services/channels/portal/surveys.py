@@ -21,13 +21,13 @@ from caredesk.services.channels.portal.customer_mail import (
     CustomerMailer,
 )
 from caredesk.services.channels.portal.sign_in import portal_actor
+from caredesk.services.channels.unit import PortalUnit
 from caredesk.services.core.commands import command
-from caredesk.services.unit_of_work import UnitOfWork, UnitOfWorkFactory
 
 
 @command
 def send_survey(
-    uow: UnitOfWork,
+    uow: PortalUnit,
     mailer: CustomerMailer,
     now: datetime,
     case_id: int,
@@ -116,7 +116,7 @@ def survey_links(portal_url: str) -> Callable[[str, int | None], str]:
 
 
 def send_due_surveys(
-    uow: UnitOfWorkFactory,
+    uow: Callable[[], PortalUnit],
     mailer: CustomerMailer,
     now: datetime,
     *,
@@ -150,7 +150,7 @@ class SurveyView:
     case_subject: str
 
 
-def open_survey(uow: UnitOfWork, secret: str) -> SurveyView:
+def open_survey(uow: PortalUnit, secret: str) -> SurveyView:
     with uow:
         survey = uow.portal.survey_by_hash(hash_secret(secret))
         if survey is None:
@@ -161,7 +161,7 @@ def open_survey(uow: UnitOfWork, secret: str) -> SurveyView:
 
 @command
 def answer_survey(
-    uow: UnitOfWork, now: datetime, secret: str, *, score: int | None, comment: str | None
+    uow: PortalUnit, now: datetime, secret: str, *, score: int | None, comment: str | None
 ) -> SurveyView:
     """Record the score (one click from the mail) and later an optional comment; audited on
     the case. The link is the credential: it works without signing in, until it closes."""
@@ -189,7 +189,7 @@ def answer_survey(
         return SurveyView(survey, case.subject if case else "")
 
 
-def case_csat(uow: UnitOfWork, actor: Actor, case_id: int) -> CsatSurvey | None:
+def case_csat(uow: PortalUnit, actor: Actor, case_id: int) -> CsatSurvey | None:
     actor.require(Permission.READ)
     with uow:
         if uow.cases.get(case_id) is None:
@@ -205,7 +205,7 @@ class CsatReport:
     satisfied_share: Decimal | None
 
 
-def csat_report(uow: UnitOfWork, actor: Actor, *, since: datetime | None, limit: int) -> CsatReport:
+def csat_report(uow: PortalUnit, actor: Actor, *, since: datetime | None, limit: int) -> CsatReport:
     """Answered surveys, newest first, with the average score and the CSAT share (4s and 5s)
     over the responses returned."""
     actor.require(Permission.READ)

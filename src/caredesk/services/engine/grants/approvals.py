@@ -19,11 +19,11 @@ from caredesk.services.engine.grants.preparation import Prepared, prepare
 from caredesk.services.engine.grants.situation import AGENT, program_variants, situation_basis
 from caredesk.services.engine.grants.usage import case_grants_of, lock_grant_scopes, measure_usage
 from caredesk.services.engine.policy import active_policy
-from caredesk.services.unit_of_work import UnitOfWork
+from caredesk.services.engine.unit import EngineUnit
 
 
 def request_approval(
-    uow: UnitOfWork, actor: Actor, now: datetime, grant: Grant, decision: Decision
+    uow: EngineUnit, actor: Actor, now: datetime, grant: Grant, decision: Decision
 ) -> Approval:
     assert grant.id is not None
     approval = Approval(
@@ -57,7 +57,7 @@ def request_approval(
 
 @command
 def decide_approval(
-    uow: UnitOfWork,
+    uow: EngineUnit,
     actor: Actor,
     now: datetime,
     approval_id: int,
@@ -94,7 +94,7 @@ def decide_approval(
         return GrantOutcome(grant, approval, outcome.postings, outcome.customer_note)
 
 
-def _approval_to_decide(uow: UnitOfWork, actor: Actor, approval_id: int) -> tuple[Approval, Grant]:
+def _approval_to_decide(uow: EngineUnit, actor: Actor, approval_id: int) -> tuple[Approval, Grant]:
     """The approval and its grant, if the actor's role may decide it."""
     approval = uow.approvals.get(approval_id)
     if approval is None:
@@ -111,7 +111,7 @@ def _approval_to_decide(uow: UnitOfWork, actor: Actor, approval_id: int) -> tupl
 
 
 def _deny(
-    uow: UnitOfWork, actor: Actor, now: datetime, approval_id: int, grant: Grant, note: str
+    uow: EngineUnit, actor: Actor, now: datetime, approval_id: int, grant: Grant, note: str
 ) -> None:
     grant.status = GrantStatus.DENIED
     uow.grants.save(grant)
@@ -129,7 +129,7 @@ def _deny(
 
 
 def _execute_approved(
-    uow: UnitOfWork,
+    uow: EngineUnit,
     loaded: LoadedPolicy,
     actor: Actor,
     now: datetime,
@@ -161,7 +161,7 @@ def _execute_approved(
 
 
 def _recheck(
-    uow: UnitOfWork, loaded: LoadedPolicy, now: datetime, approval: Approval, grant: Grant
+    uow: EngineUnit, loaded: LoadedPolicy, now: datetime, approval: Approval, grant: Grant
 ) -> tuple[Prepared, Situation]:
     """The requester's eligibility on today's facts; the approval lifts only the authority
     limits, never a rule or a guardrail."""
@@ -197,7 +197,7 @@ def _role(value: str) -> Any:
 
 
 def list_approvals(
-    uow: UnitOfWork, actor: Actor, status: ApprovalStatus | None, limit: int
+    uow: EngineUnit, actor: Actor, status: ApprovalStatus | None, limit: int
 ) -> list[Approval]:
     actor.require(Permission.READ)
     with uow:

@@ -16,7 +16,7 @@ from caredesk.services.engine.facts import Situation
 from caredesk.services.engine.grants.notices import GRANT_NOTICE_JOB
 from caredesk.services.engine.grants.preparation import Prepared
 from caredesk.services.engine.grants.situation import basis_of
-from caredesk.services.unit_of_work import UnitOfWork
+from caredesk.services.engine.unit import EngineUnit
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,7 +29,7 @@ class GrantOutcome:
 
 
 def commit_effects(
-    uow: UnitOfWork,
+    uow: EngineUnit,
     actor: Actor,
     now: datetime,
     grant: Grant,
@@ -67,7 +67,7 @@ def commit_effects(
 
 
 def _save_changes(
-    uow: UnitOfWork,
+    uow: EngineUnit,
     actor: Actor,
     now: datetime,
     grant: Grant,
@@ -102,7 +102,7 @@ def _save_changes(
 
 
 def _post_to_ledger(
-    uow: UnitOfWork, now: datetime, grant: Grant, prepared: Prepared
+    uow: EngineUnit, now: datetime, grant: Grant, prepared: Prepared
 ) -> list[Posting]:
     postings = [p for e in prepared.effects for p in e.postings]
     assert grant.id is not None
@@ -117,7 +117,7 @@ def _post_to_ledger(
 
 
 def _tell_customer(
-    uow: UnitOfWork,
+    uow: EngineUnit,
     actor: Actor,
     now: datetime,
     grant: Grant,

@@ -37,7 +37,7 @@ from caredesk.services.engine.grants.usage import (
     measure_usage,
 )
 from caredesk.services.engine.policy import active_policy
-from caredesk.services.unit_of_work import UnitOfWork
+from caredesk.services.engine.unit import EngineUnit
 
 
 def grant_fingerprint(remedy_ids: list[str], params: dict[str, Any], target: str) -> str:
@@ -46,7 +46,7 @@ def grant_fingerprint(remedy_ids: list[str], params: dict[str, Any], target: str
     return hashlib.sha256(body.encode()).hexdigest()
 
 
-def _replayed(uow: UnitOfWork, grant: Grant) -> GrantOutcome:
+def _replayed(uow: EngineUnit, grant: Grant) -> GrantOutcome:
     """The first answer again: the grant, its ledger entries and its approval request."""
     assert grant.id is not None
     postings = [Posting(e.account, e.amount, e.memo) for e in uow.ledger.for_grant(grant.id)]
@@ -57,7 +57,7 @@ def _replayed(uow: UnitOfWork, grant: Grant) -> GrantOutcome:
 
 
 def _replay(
-    uow: UnitOfWork, actor: Actor, key: str | None, fingerprint: str
+    uow: EngineUnit, actor: Actor, key: str | None, fingerprint: str
 ) -> GrantOutcome | None:
     if key is None:
         return None
@@ -73,7 +73,7 @@ def _replay(
 
 
 def _repeat(
-    uow: UnitOfWork, situation: Situation, fingerprint: str, basis: dict[str, int] | None
+    uow: EngineUnit, situation: Situation, fingerprint: str, basis: dict[str, int] | None
 ) -> GrantOutcome | None:
     """The grant this request repeats: the same bundle on the same case, asked on the facts
     that grant was decided on or left behind (a second click on one page, the same offer
@@ -90,7 +90,7 @@ def _repeat(
 
 
 def _grant(
-    uow: UnitOfWork,
+    uow: EngineUnit,
     loaded: LoadedPolicy,
     actor: Actor,
     actor_kind: str,
@@ -208,7 +208,7 @@ def _new_grant(
 
 @command
 def grant_on_case(
-    uow: UnitOfWork,
+    uow: EngineUnit,
     actor: Actor,
     now: datetime,
     case_id: int,
@@ -263,7 +263,7 @@ def grant_on_case(
 
 @command
 def grant_for_customer(
-    uow: UnitOfWork,
+    uow: EngineUnit,
     actor: Actor,
     now: datetime,
     customer_id: str,
@@ -321,7 +321,7 @@ def grant_for_customer(
         )
 
 
-def get_grant(uow: UnitOfWork, actor: Actor, grant_id: int) -> tuple[Grant, list[LedgerEntry]]:
+def get_grant(uow: EngineUnit, actor: Actor, grant_id: int) -> tuple[Grant, list[LedgerEntry]]:
     actor.require(Permission.READ)
     with uow:
         grant = uow.grants.get(grant_id)
@@ -330,7 +330,7 @@ def get_grant(uow: UnitOfWork, actor: Actor, grant_id: int) -> tuple[Grant, list
         return grant, uow.ledger.for_grant(grant_id)
 
 
-def case_grants(uow: UnitOfWork, actor: Actor, case_id: int) -> list[Grant]:
+def case_grants(uow: EngineUnit, actor: Actor, case_id: int) -> list[Grant]:
     actor.require(Permission.READ)
     with uow:
         load_case(uow, actor, case_id)

@@ -9,14 +9,14 @@ from caredesk.domain.agents import SYSTEM
 from caredesk.domain.cases import GRANT_NOTICE_SINCE, CaseStatus, Message, MessageKind
 from caredesk.services.core import jobs
 from caredesk.services.core.commands import command
-from caredesk.services.unit_of_work import UnitOfWork
+from caredesk.services.engine.unit import EngineUnit
 
 GRANT_NOTICE_JOB = "grant.notice"
 
 
 @command
 def send_grant_notice(
-    uow: UnitOfWork, now: datetime, case_id: int, since: str, agent_id: int | None = None
+    uow: EngineUnit, now: datetime, case_id: int, since: str, agent_id: int | None = None
 ) -> bool:
     """Send a deferred grant notice on its own: no reply carried it within the delay.
 

@@ -21,7 +21,7 @@ from caredesk.services.engine.grants.situation import (
 )
 from caredesk.services.engine.grants.usage import measure_usage, standing_for_issue
 from caredesk.services.engine.policy import policy_in_force
-from caredesk.services.unit_of_work import UnitOfWork
+from caredesk.services.engine.unit import EngineUnit
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,7 +33,7 @@ class CasePlan:
     customer_value: Decimal
 
 
-def plan_case(uow: UnitOfWork, actor: Actor, now: datetime, case_id: int) -> CasePlan:
+def plan_case(uow: EngineUnit, actor: Actor, now: datetime, case_id: int) -> CasePlan:
     """The best few bundles the acting agent could grant on this case, with their reasons."""
     actor.require(Permission.READ)
     with uow:

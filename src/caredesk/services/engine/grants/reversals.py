@@ -14,7 +14,7 @@ from caredesk.services.core.commands import command
 from caredesk.services.engine.grants.granting import grant_fingerprint
 from caredesk.services.engine.grants.usage import lock_grant_scopes
 from caredesk.services.engine.policy import active_policy
-from caredesk.services.unit_of_work import UnitOfWork
+from caredesk.services.engine.unit import EngineUnit
 
 # Grants that changed an order are undone by another change to the order, not a reversal.
 ORDER_CHANGING = frozenset(
@@ -33,7 +33,7 @@ ORDER_CHANGING = frozenset(
 
 @command
 def reverse_grant(
-    uow: UnitOfWork, actor: Actor, now: datetime, grant_id: int, reason: str
+    uow: EngineUnit, actor: Actor, now: datetime, grant_id: int, reason: str
 ) -> Grant:
     """Undo a grant's money by a compensating grant; history is never edited."""
     actor.require(Permission.APPROVE)
@@ -127,7 +127,7 @@ def _reversal_of(original: Grant, actor: Actor, now: datetime, reason: str) -> G
     )
 
 
-def _restore_balances(uow: UnitOfWork, customer_id: str, entries: list[LedgerEntry]) -> None:
+def _restore_balances(uow: EngineUnit, customer_id: str, entries: list[LedgerEntry]) -> None:
     """Take back what a grant put on a gift card or store credit, if it is still there."""
     customer = uow.customers.get(customer_id)
     if customer is None:

@@ -11,7 +11,7 @@ from caredesk.domain.errors import DomainError, ErrorCode, NotFound
 from caredesk.domain.orders import Order
 from caredesk.domain.policy.model import Policy
 from caredesk.services.engine.facts import Situation, case_facts, load_situation
-from caredesk.services.unit_of_work import UnitOfWork
+from caredesk.services.engine.unit import EngineUnit
 
 # Who asks: an agent at the console or the API, an AI agent through a tool, the customer.
 AGENT, TOOL, PORTAL = "agent", "tool", "portal"
@@ -35,7 +35,7 @@ def issue_of(situation: Situation) -> str | None:
     return str(issue) if issue else None
 
 
-def team_name(uow: UnitOfWork, case: Case | None) -> str | None:
+def team_name(uow: EngineUnit, case: Case | None) -> str | None:
     if case is None or case.team_id is None:
         return None
     team = uow.teams.get(case.team_id)
@@ -46,7 +46,7 @@ def program_variants(policy: Policy) -> list[str]:
     return [str(p.params["upgrade_to"]) for p in policy.programs if "upgrade_to" in p.params]
 
 
-def load_case(uow: UnitOfWork, actor: Actor, case_id: int) -> Case:
+def load_case(uow: EngineUnit, actor: Actor, case_id: int) -> Case:
     """The case, if the actor reaches its customer; to anyone else it does not exist."""
     actor.require_verified()
     case = uow.cases.get(case_id)
@@ -55,7 +55,7 @@ def load_case(uow: UnitOfWork, actor: Actor, case_id: int) -> Case:
     return case
 
 
-def load_customer(uow: UnitOfWork, actor: Actor, customer_id: str) -> Customer:
+def load_customer(uow: EngineUnit, actor: Actor, customer_id: str) -> Customer:
     actor.require_reach(customer_id)
     customer = uow.customers.get(customer_id)
     if customer is None:
@@ -63,7 +63,7 @@ def load_customer(uow: UnitOfWork, actor: Actor, customer_id: str) -> Customer:
     return customer
 
 
-def check_order(uow: UnitOfWork, actor: Actor, order_id: str | None, customer_id: str) -> None:
+def check_order(uow: EngineUnit, actor: Actor, order_id: str | None, customer_id: str) -> None:
     """An order named for a grant: one the actor reaches, and the grant's customer's own,
     whatever the policy in force says about either."""
     if order_id is None:
@@ -82,7 +82,7 @@ def check_order(uow: UnitOfWork, actor: Actor, order_id: str | None, customer_id
 
 
 def situation_for_case(
-    uow: UnitOfWork, policy: Policy, now: datetime, case: Case, order_id: str | None
+    uow: EngineUnit, policy: Policy, now: datetime, case: Case, order_id: str | None
 ) -> Situation:
     customer = uow.customers.get(case.customer_id)
     if customer is None:

@@ -12,13 +12,13 @@ from caredesk.domain.policy.authority import CapUsage, Usage
 from caredesk.domain.policy.model import Policy
 from caredesk.services.engine.facts import Situation
 from caredesk.services.engine.grants.situation import issue_of
-from caredesk.services.unit_of_work import UnitOfWork
+from caredesk.services.engine.unit import EngineUnit
 
 # A grant that stands: money moved, or a lead was asked to move it.
 STANDING = frozenset({GrantStatus.EXECUTED, GrantStatus.PENDING_APPROVAL})
 
 
-def case_grants_of(uow: UnitOfWork, situation: Situation) -> list[Grant]:
+def case_grants_of(uow: EngineUnit, situation: Situation) -> list[Grant]:
     case = situation.case
     return uow.grants.for_case(case.id) if case is not None and case.id is not None else []
 
@@ -33,7 +33,7 @@ def standing_for_issue(case_grants: list[Grant], issue: str | None) -> list[Gran
 
 
 def measure_usage(
-    uow: UnitOfWork,
+    uow: EngineUnit,
     policy: Policy,
     actor: Actor,
     situation: Situation,
@@ -68,7 +68,7 @@ def measure_usage(
 
 
 def _caps(
-    uow: UnitOfWork, situation: Situation, order_granted: Decimal, case_grants: list[Grant]
+    uow: EngineUnit, situation: Situation, order_granted: Decimal, case_grants: list[Grant]
 ) -> tuple[CapUsage, ...]:
     caps = []
     if situation.order is not None:
@@ -90,7 +90,7 @@ def _caps(
     return tuple(caps)
 
 
-def _case_value(uow: UnitOfWork, situation: Situation) -> Decimal:
+def _case_value(uow: EngineUnit, situation: Situation) -> Decimal:
     """What the customer paid for the orders the case is about; zero when it names none."""
     orders = {situation.order.id: situation.order} if situation.order else {}
     for order_id in situation.case.order_ids if situation.case else []:
@@ -113,7 +113,7 @@ def _period_start(now: datetime, period: str) -> datetime:
 
 
 def lock_grant_scopes(
-    uow: UnitOfWork,
+    uow: EngineUnit,
     policy: Policy,
     *,
     agent_id: int | None,

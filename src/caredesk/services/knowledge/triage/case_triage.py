@@ -30,7 +30,7 @@ from caredesk.services.engine.facts import (
     SENTIMENT_FIELD,
 )
 from caredesk.services.knowledge.triage.engine import TriageEngine
-from caredesk.services.unit_of_work import UnitOfWork
+from caredesk.services.knowledge.unit import KnowledgeUnit
 
 KNOWN_ISSUE_INTENT = "known_issue"
 CONFIDENCE_FIELDS = {
@@ -58,7 +58,7 @@ def _listed(value: Any) -> list[str]:
     return []
 
 
-def _owned_items(uow: UnitOfWork, case: Case) -> tuple[set[str], set[str]]:
+def _owned_items(uow: KnowledgeUnit, case: Case) -> tuple[set[str], set[str]]:
     products: set[str] = set()
     variants: set[str] = set()
     for order in uow.orders.for_customer(case.customer_id):
@@ -68,7 +68,7 @@ def _owned_items(uow: UnitOfWork, case: Case) -> tuple[set[str], set[str]]:
     return products, variants
 
 
-def matching_known_issues(uow: UnitOfWork, case: Case, text: str) -> list[str]:
+def matching_known_issues(uow: KnowledgeUnit, case: Case, text: str) -> list[str]:
     products, variants = _owned_items(uow, case)
     if not products and not variants:
         return []
@@ -101,7 +101,7 @@ class _Reading:
 
 
 def triage_case_in(
-    uow: UnitOfWork,
+    uow: KnowledgeUnit,
     engine: TriageEngine,
     now: datetime,
     case: Case,
@@ -156,7 +156,7 @@ def triage_case_in(
 
 
 def _read(
-    uow: UnitOfWork, engine: TriageEngine, case: Case, text: str, previous: CaseTriage | None
+    uow: KnowledgeUnit, engine: TriageEngine, case: Case, text: str, previous: CaseTriage | None
 ) -> _Reading:
     full_text = f"{case.subject}\n{text}".strip()
     lang, _ = language(full_text)
@@ -218,7 +218,7 @@ def _found_tags(case: Case, reading: _Reading) -> set[str]:
 
 
 def _route(
-    uow: UnitOfWork, now: datetime, case: Case, facts: TriageFacts, tags: set[str]
+    uow: KnowledgeUnit, now: datetime, case: Case, facts: TriageFacts, tags: set[str]
 ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """The routing rules applied to the case: what they changed, and each match, audited."""
     decision = route(uow.triage.rules(), facts, case.priority)
@@ -279,7 +279,7 @@ def _record_triaged(case: Case, now: datetime, before: dict[str, Any], triage: C
 def event_handlers(engine: TriageEngine) -> tuple[Handler, Handler]:
     """The handlers that triage every new case and every customer message, on any path."""
 
-    def on_case_opened(uow: UnitOfWork, event: Event) -> None:
+    def on_case_opened(uow: KnowledgeUnit, event: Event) -> None:
         assert isinstance(event, CaseOpened)
         message = event.message
         if not event.by_customer:
@@ -289,7 +289,7 @@ def event_handlers(engine: TriageEngine) -> tuple[Handler, Handler]:
             uow, engine, event.at, event.case, text, message_id=message.id if message else None
         )
 
-    def on_message_added(uow: UnitOfWork, event: Event) -> None:
+    def on_message_added(uow: KnowledgeUnit, event: Event) -> None:
         assert isinstance(event, MessageAdded)
         message = event.message
         if message.kind is MessageKind.INBOUND and message.body.strip():
@@ -300,7 +300,7 @@ def event_handlers(engine: TriageEngine) -> tuple[Handler, Handler]:
 
 @command
 def triage_case(
-    uow: UnitOfWork, engine: TriageEngine, actor: Actor, now: datetime, case_id: int
+    uow: KnowledgeUnit, engine: TriageEngine, actor: Actor, now: datetime, case_id: int
 ) -> CaseTriage:
     """Run triage again on a case (its subject and inbound messages), e.g. after a retrain."""
     actor.require(Permission.WRITE_CASES)
@@ -317,7 +317,7 @@ def triage_case(
         return outcome.triage
 
 
-def get_case_triage(uow: UnitOfWork, actor: Actor, case_id: int) -> CaseTriage:
+def get_case_triage(uow: KnowledgeUnit, actor: Actor, case_id: int) -> CaseTriage:
     actor.require(Permission.READ)
     with uow:
         if uow.cases.get(case_id) is None:

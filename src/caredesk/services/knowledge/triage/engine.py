@@ -7,7 +7,7 @@ import threading
 from dataclasses import dataclass
 
 from caredesk.services.knowledge.ports import IntentClassifier, IntentTrainer, SentimentAnalyzer
-from caredesk.services.unit_of_work import UnitOfWork
+from caredesk.services.knowledge.unit import KnowledgeUnit
 
 log = logging.getLogger("caredesk.triage")
 
@@ -22,7 +22,7 @@ class ClassifierCache:
         self._classifier: IntentClassifier | None = None
         self._unreadable: int | None = None
 
-    def active(self, uow: UnitOfWork) -> tuple[int, IntentClassifier] | None:
+    def active(self, uow: KnowledgeUnit) -> tuple[int, IntentClassifier] | None:
         """The model in force, or None when there is none or it cannot be read.
 
         An unreadable model (written by another release, or damaged) must not stop cases

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
 from datetime import datetime
 
 from caredesk.domain.agents import Actor, Permission
@@ -20,14 +21,14 @@ from caredesk.services.core.commands import command
 from caredesk.services.engine.facts import ISSUE_FIELD
 from caredesk.services.knowledge.ports import IntentTrainer
 from caredesk.services.knowledge.triage.case_triage import CONFIDENCE_FIELDS
-from caredesk.services.unit_of_work import UnitOfWork, UnitOfWorkFactory
+from caredesk.services.knowledge.unit import KnowledgeUnit
 
 MIN_EXAMPLES_PER_INTENT = 1
 
 
 @command
 def correct_intent(
-    uow: UnitOfWork, actor: Actor, now: datetime, case_id: int, intent: str
+    uow: KnowledgeUnit, actor: Actor, now: datetime, case_id: int, intent: str
 ) -> CaseTriage:
     """An agent sets the case's intent: the case changes and the desk gains a label."""
     actor.require(Permission.WRITE_CASES)
@@ -79,7 +80,7 @@ def correct_intent(
         return triage
 
 
-def _labelled_text(uow: UnitOfWork, case: Case) -> str:
+def _labelled_text(uow: KnowledgeUnit, case: Case) -> str:
     """What a label learns from: the subject and the customer's first two messages."""
     assert case.id is not None
     inbound = [m.body for m in uow.cases.messages(case.id) if m.kind is MessageKind.INBOUND]
@@ -103,7 +104,7 @@ def _untriaged(case_id: int, now: datetime) -> CaseTriage:
 
 @command
 def add_labels(
-    uow: UnitOfWork, actor: Actor, now: datetime, examples: list[tuple[str, str]]
+    uow: KnowledgeUnit, actor: Actor, now: datetime, examples: list[tuple[str, str]]
 ) -> int:
     """Labelled messages from a file (text, intent); every one is checked before any lands."""
     actor.require(Permission.MANAGE_POLICY)
@@ -139,7 +140,7 @@ def add_labels(
 
 
 def train_intent_model(
-    uow_factory: UnitOfWorkFactory,
+    uow_factory: Callable[[], KnowledgeUnit],
     trainer: IntentTrainer,
     actor: Actor,
     now: datetime,
@@ -210,14 +211,14 @@ def _intent_counts(labels: list[IntentLabel]) -> Counter[str]:
     return counts
 
 
-def list_models(uow: UnitOfWork, actor: Actor) -> list[IntentModelInfo]:
+def list_models(uow: KnowledgeUnit, actor: Actor) -> list[IntentModelInfo]:
     actor.require(Permission.READ)
     with uow:
         return uow.triage.models()
 
 
 @command
-def activate_model(uow: UnitOfWork, actor: Actor, now: datetime, version: int) -> None:
+def activate_model(uow: KnowledgeUnit, actor: Actor, now: datetime, version: int) -> None:
     """Put an earlier (or later) model version back in force."""
     actor.require(Permission.MANAGE_POLICY)
     with uow:

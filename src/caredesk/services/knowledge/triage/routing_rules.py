@@ -10,16 +10,16 @@ from caredesk.domain.errors import DomainError, ErrorCode, NotFound, ValidationF
 from caredesk.domain.events import Changed
 from caredesk.domain.triage import MOMENT_PATTERNS, RoutingRule, RoutingRuleSpec
 from caredesk.services.core.commands import command
-from caredesk.services.unit_of_work import UnitOfWork
+from caredesk.services.knowledge.unit import KnowledgeUnit
 
 
-def list_rules(uow: UnitOfWork, actor: Actor) -> list[RoutingRule]:
+def list_rules(uow: KnowledgeUnit, actor: Actor) -> list[RoutingRule]:
     actor.require(Permission.READ)
     with uow:
         return uow.triage.rules()
 
 
-def _check_rule_refs(uow: UnitOfWork, spec: RoutingRuleSpec) -> None:
+def _check_rule_refs(uow: KnowledgeUnit, spec: RoutingRuleSpec) -> None:
     """A rule that names what does not exist (a team nobody created, a moment or channel
     triage never reports) would silently never do what its author meant."""
     when = spec.when
@@ -43,7 +43,7 @@ def _check_rule_refs(uow: UnitOfWork, spec: RoutingRuleSpec) -> None:
 
 @command
 def create_rule(
-    uow: UnitOfWork, actor: Actor, now: datetime, spec: RoutingRuleSpec, position: int | None
+    uow: KnowledgeUnit, actor: Actor, now: datetime, spec: RoutingRuleSpec, position: int | None
 ) -> RoutingRule:
     actor.require(Permission.MANAGE_POLICY)
     with uow:
@@ -70,7 +70,7 @@ def create_rule(
 
 @command
 def update_rule(
-    uow: UnitOfWork,
+    uow: KnowledgeUnit,
     actor: Actor,
     now: datetime,
     rule_id: int,
@@ -112,7 +112,7 @@ def update_rule(
 
 
 @command
-def delete_rule(uow: UnitOfWork, actor: Actor, now: datetime, rule_id: int) -> None:
+def delete_rule(uow: KnowledgeUnit, actor: Actor, now: datetime, rule_id: int) -> None:
     actor.require(Permission.MANAGE_POLICY)
     with uow:
         rule = uow.triage.get_rule(rule_id)
