@@ -56,6 +56,8 @@ lint: $(STAMP)
 
 typecheck: $(STAMP)
 	$(BIN)/mypy
+	# The service tier's fakes stand for the Protocols of the units they fake: mypy checks it.
+	$(BIN)/mypy --strict tests/service
 
 imports: $(STAMP)
 	$(BIN)/lint-imports
@@ -67,9 +69,9 @@ pytest: $(STAMP)
 	fi
 	$(BIN)/python -m pytest -q -n $(PYTEST_WORKERS) --durations=15
 
-# The edit loop: lint, types, import contracts and the unit tests (no database, no model).
+# The edit loop: lint, types, import contracts, the unit and service tests (no database, no model).
 unit: $(STAMP)
-	$(BIN)/python -m pytest -q tests/unit
+	$(BIN)/python -m pytest -q tests/unit tests/service
 
 test-fast: lockcheck lint typecheck imports unit
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import secrets
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -45,6 +45,7 @@ from caredesk.services.core.jobs import (
     PermanentFailure,
     TemporaryFailure,
 )
+from caredesk.services.core.ports import Clock
 
 # Worth another try: the receiver is busy or briefly broken. Any other 4xx is a refusal.
 RETRYABLE_STATUS = frozenset({408, 425, 429})
@@ -224,7 +225,13 @@ def delivery_body(delivery: Delivery) -> bytes:
     ).encode()
 
 
-def deliver(ctx: JobContext, sender: WebhookSender, outbound: Outbound, delivery_id: int) -> None:
+def deliver(
+    uow: Callable[[], WebhooksUnit],
+    clock: Clock,
+    sender: WebhookSender,
+    outbound: Outbound,
+    delivery_id: int,
+) -> None:
     """Send one delivery; idempotent (a delivered one is not sent again).
 
     The receiver's host is resolved again at every try and the request goes to the addresses
@@ -232,17 +239,17 @@ def deliver(ctx: JobContext, sender: WebhookSender, outbound: Outbound, delivery
     refused destination is logged as refused, with no request sent at all.
     A dead one is sent again: only an admin retrying its dead job brings it back here.
     """
-    with ctx.uow() as uow:
-        delivery = uow.webhooks.get_delivery(delivery_id)
+    with uow() as unit:
+        delivery = unit.webhooks.get_delivery(delivery_id)
         if delivery is None or delivery.status is DeliveryStatus.DELIVERED:
             return
-        subscription = uow.webhooks.get_subscription(delivery.subscription_id)
+        subscription = unit.webhooks.get_subscription(delivery.subscription_id)
         if subscription is None or not subscription.active:
             delivery.status = DeliveryStatus.SKIPPED
-            uow.webhooks.save_delivery(delivery)
-            uow.commit()
+            unit.webhooks.save_delivery(delivery)
+            unit.commit()
             return
-    now = ctx.clock.now()
+    now = clock.now()
     body = delivery_body(delivery)
     headers = _signed_headers(subscription, delivery, int(now.timestamp()), body)
     status: int | None = None
@@ -261,8 +268,8 @@ def deliver(ctx: JobContext, sender: WebhookSender, outbound: Outbound, delivery
     except WebhookSendError as exc:
         error = str(exc)[:MAX_ERROR_LENGTH] or type(exc).__name__
     outcome, error = _outcome(status, error, refused)
-    with ctx.uow() as uow:
-        current = uow.webhooks.get_delivery(delivery_id)
+    with uow() as unit:
+        current = unit.webhooks.get_delivery(delivery_id)
         if current is None:
             return
         current.attempts += 1
@@ -272,8 +279,8 @@ def deliver(ctx: JobContext, sender: WebhookSender, outbound: Outbound, delivery
         current.last_attempt_at = now
         if outcome is DeliveryStatus.DELIVERED:
             current.delivered_at = now
-        uow.webhooks.save_delivery(current)
-        uow.commit()
+        unit.webhooks.save_delivery(current)
+        unit.commit()
     if outcome in (DeliveryStatus.DEAD, DeliveryStatus.REFUSED):
         raise PermanentFailure(error)
     if outcome is DeliveryStatus.FAILED:
@@ -309,6 +316,6 @@ def _outcome(
 
 def register_webhooks(registry: HandlerRegistry, sender: WebhookSender, outbound: Outbound) -> None:
     def handle(ctx: JobContext, payload: dict[str, Any]) -> None:
-        deliver(ctx, sender, outbound, int(payload["delivery_id"]))
+        deliver(ctx.uow, ctx.clock, sender, outbound, int(payload["delivery_id"]))
 
     registry.register(DELIVER_KIND, handle)
