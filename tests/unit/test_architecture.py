@@ -169,3 +169,17 @@ def test_there_are_top_level_modules_to_check() -> None:
 @pytest.mark.parametrize("module", _top_level_modules())
 def test_every_top_level_module_is_named_in_a_contract(module: str) -> None:
     assert module in _named_in_contracts(), f"{module} is in no import-linter contract"
+
+
+PACKAGES = sorted(
+    path
+    for path in SRC.rglob("__init__.py")
+    if "migrations" not in path.parts and "__pycache__" not in path.parts
+)
+
+
+@pytest.mark.parametrize("path", PACKAGES, ids=lambda p: str(p.parent.relative_to(SRC.parent)))
+def test_every_package_opens_with_a_line_on_what_it_is(path: Path) -> None:
+    docstring = ast.get_docstring(ast.parse(path.read_text()))
+    assert docstring, f"{path.parent.name}/__init__.py says nothing about what the package is"
+    assert len(docstring.splitlines()[0]) <= 100
