@@ -68,7 +68,9 @@ class Ids:
 
 
 @dataclass(slots=True)
-class Shopper:
+class DemoCustomer:
+    """A customer as the builder grows them: the record, then their orders and gift cards."""
+
     customer: Customer
     orders: list[Order] = field(default_factory=list)
     # What is left on each gift card, spent and refunded as orders are placed.
@@ -142,7 +144,7 @@ def new_customer(
     days_ago: int | None = None,
     membership: str | None = None,
     fixed: bool = False,
-) -> Shopper:
+) -> DemoCustomer:
     """A random customer, or with `fixed` one whose membership is exactly `membership`
     and who holds no gift card (the stories' customers)."""
     first = first or rng.choice(customer_data().first_names)
@@ -174,6 +176,6 @@ def new_customer(
         created_at=since,
         updated_at=since,
     )
-    shopper = Shopper(customer, balances=balances)
-    shopper.settle_balances()
-    return shopper
+    demo_customer = DemoCustomer(customer, balances=balances)
+    demo_customer.settle_balances()
+    return demo_customer

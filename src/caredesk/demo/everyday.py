@@ -7,7 +7,7 @@ import random
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
-from caredesk.demo.customers import Shopper
+from caredesk.demo.customers import DemoCustomer
 from caredesk.demo.desk import Staff
 from caredesk.demo.orders import spoken_date
 from caredesk.demo.schema import STORIES_WITHIN, Ask, Fits
@@ -61,12 +61,12 @@ FITS: dict[Fits, Callable[[Order, datetime], bool]] = {
 CHANNELS = (Channel.EMAIL, Channel.EMAIL, Channel.PORTAL, Channel.CHAT)
 
 
-def fill(text: str, shopper: Shopper, order: Order | None) -> str:
+def fill(text: str, demo_customer: DemoCustomer, order: Order | None) -> str:
     """An ask's text with the customer's name and the order's facts in it."""
     promised = order.promised_date if order else None
     fulfilled = order.fulfilments if order else []
     values = {
-        "first": shopper.customer.first_name,
+        "first": demo_customer.customer.first_name,
         "order": order.id if order else "",
         "product": order.lines[0].name if order else "",
         "total": f"{order.total:,}" if order else "",
@@ -80,33 +80,37 @@ def background_cases(
     uow_factory: UnitOfWorkFactory,
     rng: random.Random,
     staff: Staff,
-    shoppers: list[Shopper],
+    demo_customers: list[DemoCustomer],
     now: datetime,
 ) -> int:
     """A few dozen everyday cases in every status, so the queues look lived in."""
     asks = ask_data().asks
-    wanted = min(45, max(8, len(shoppers) // 6), len(shoppers))
-    queue = rng.sample(shoppers, len(shoppers))
+    wanted = min(45, max(8, len(demo_customers) // 6), len(demo_customers))
+    queue = rng.sample(demo_customers, len(demo_customers))
     for _ in range(wanted):
         ask = rng.choices(asks, [a.weight for a in asks])[0]
         fits = FITS[ask.fits] if ask.fits else None
-        shopper, order = next(
+        demo_customer, order = next(
             ((s, o) for s in queue for o in s.orders if fits and fits(o, now)),
             (queue[0], None),
         )
         if order is None:
             ask = ask_data().general()
-        queue.remove(shopper)
-        _everyday_case(uow_factory, rng, staff, shopper, ask, order, now)
+        queue.remove(demo_customer)
+        _everyday_case(uow_factory, rng, staff, demo_customer, ask, order, now)
     return wanted
 
 
 def _opened(
-    rng: random.Random, shopper: Shopper, order: Order | None, still_open: bool, now: datetime
+    rng: random.Random,
+    demo_customer: DemoCustomer,
+    order: Order | None,
+    still_open: bool,
+    now: datetime,
 ) -> datetime:
     """After the order's last news; a case still open when the demo starts is older than
     every story, a solved one had the time its conversation takes."""
-    earliest = shopper.customer.created_at or now
+    earliest = demo_customer.customer.created_at or now
     if order is not None and order.placed_at is not None:
         events = [order.placed_at, *(f.delivered_at or f.shipped_at for f in order.fulfilments)]
         earliest = max(e for e in events if e is not None)
@@ -120,7 +124,7 @@ def _everyday_case(
     uow_factory: UnitOfWorkFactory,
     rng: random.Random,
     staff: Staff,
-    shopper: Shopper,
+    demo_customer: DemoCustomer,
     ask: Ask,
     order: Order | None,
     now: datetime,
@@ -128,15 +132,15 @@ def _everyday_case(
     fate = rng.choices(("new", "open", "waiting", "solved", "closed"), (15, 25, 15, 30, 15))[0]
     if not ask.may_solve and fate in ("solved", "closed"):
         fate = "waiting"
-    opened = _opened(rng, shopper, order, fate not in ("solved", "closed"), now)
+    opened = _opened(rng, demo_customer, order, fate not in ("solved", "closed"), now)
     agent_email = rng.choice(staff.members(ask.team))
     view = cases.create_case(
         uow_factory(),
         SYSTEM,
         opened,
-        customer_id=shopper.customer.id,
-        subject=fill(rng.choice(ask.subjects), shopper, order),
-        body=fill(rng.choice(ask.bodies), shopper, order),
+        customer_id=demo_customer.customer.id,
+        subject=fill(rng.choice(ask.subjects), demo_customer, order),
+        body=fill(rng.choice(ask.bodies), demo_customer, order),
         channel=rng.choice(CHANNELS),
         team_id=staff.team_ids[ask.team],
         assignee_id=None if fate == "new" else staff.agent_ids[agent_email],
@@ -147,7 +151,7 @@ def _everyday_case(
     case_id = view.case.id
     assert case_id is not None
     if fate != "new":
-        reply = fill(ask.reply, shopper, order)
+        reply = fill(ask.reply, demo_customer, order)
         _answer(uow_factory, rng, staff.actor(agent_email), case_id, ask, reply, fate, opened, now)
 
 

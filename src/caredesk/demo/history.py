@@ -8,7 +8,7 @@ import random
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from caredesk.demo.customers import Shopper
+from caredesk.demo.customers import DemoCustomer
 from caredesk.demo.desk import Staff
 from caredesk.demo.everyday import CHANNELS, fill
 from caredesk.demo.schema import Ask
@@ -75,16 +75,16 @@ def past_cases(
     uow_factory: UnitOfWorkFactory,
     rng: random.Random,
     staff: Staff,
-    shoppers: list[Shopper],
+    demo_customers: list[DemoCustomer],
     now: datetime,
     calendar: Clockwork,
 ) -> int:
     """Everyday cases of the last 90 days, every one solved by now: replies in business
     hours (a few late, so some clocks breached), a grant where the policy offers one within
     the agent's authority, some escalations, and the customers' survey answers."""
-    if not shoppers:
+    if not demo_customers:
         return 0
-    wanted = min(HISTORY_CASES, max(12, len(shoppers) // 4))
+    wanted = min(HISTORY_CASES, max(12, len(demo_customers) // 4))
     # The slowest conversation (a low-priority case answered late twice, over a weekend)
     # takes about ten days: the history stops in time for every one to be solved by now.
     start, end = now - timedelta(days=HISTORY_DAYS), now - timedelta(days=14)
@@ -93,22 +93,24 @@ def past_cases(
     openings = sorted(_office_moment(rng, calendar, start, end) for _ in range(wanted))
     for opened in openings:
         ask = rng.choices(asks, [a.weight for a in asks])[0]
-        queue = rng.sample(shoppers, len(shoppers))
-        shopper, order = next(
+        queue = rng.sample(demo_customers, len(demo_customers))
+        demo_customer, order = next(
             ((s, o) for s in queue for o in s.orders if _fits_then(ask, o, opened)),
             (None, None),
         )
-        if shopper is None:
+        if demo_customer is None:
             ask = ask_data().general()
-            shopper = next((s for s in queue if (s.customer.created_at or now) < opened), queue[0])
-        case = _PastCase(shopper, ask, order, opened)
+            demo_customer = next(
+                (s for s in queue if (s.customer.created_at or now) < opened), queue[0]
+            )
+        case = _PastCase(demo_customer, ask, order, opened)
         _past_case(uow_factory, rng, staff, case, now, calendar, outbox)
     return wanted
 
 
 @dataclass(frozen=True, slots=True)
 class _PastCase:
-    shopper: Shopper
+    demo_customer: DemoCustomer
     ask: Ask
     order: Order | None
     opened: datetime
@@ -138,15 +140,15 @@ def _past_case(
     priority = rng.choices(list(weights), list(weights.values()))[0]
     targets = service_level_data().for_priority(priority)
     clockwork = calendar if targets.business_hours else ALWAYS_OPEN
-    ask, shopper, order = past.ask, past.shopper, past.order
+    ask, demo_customer, order = past.ask, past.demo_customer, past.order
     agent_email = rng.choice(staff.members(ask.team))
     view = cases.create_case(
         uow_factory(),
         SYSTEM,
         past.opened,
-        customer_id=shopper.customer.id,
-        subject=fill(rng.choice(ask.subjects), shopper, order),
-        body=fill(rng.choice(ask.bodies), shopper, order),
+        customer_id=demo_customer.customer.id,
+        subject=fill(rng.choice(ask.subjects), demo_customer, order),
+        body=fill(rng.choice(ask.bodies), demo_customer, order),
         channel=rng.choice(CHANNELS),
         priority=priority,
         team_id=staff.team_ids[ask.team],
@@ -159,7 +161,7 @@ def _past_case(
     at = _reply_after(rng, clockwork, past.opened, targets.first_reply, 0.85)
     late = at > _working(clockwork, past.opened, targets.first_reply)
     thread = _Thread(view.case.id, staff.actor(agent_email), at, clockwork)
-    reply = fill(ask.reply, shopper, order)
+    reply = fill(ask.reply, demo_customer, order)
     cases.add_message(
         uow_factory(), thread.agent, at, thread.case_id, kind=MessageKind.OUTBOUND, body=reply
     )

@@ -20,7 +20,7 @@ from caredesk.demo.desk import Staff, build_staff, demo_policy_text, service_lev
 from caredesk.demo.everyday import background_cases
 from caredesk.demo.history import HISTORY_DAYS, past_cases
 from caredesk.demo.knowledge import load_demo_knowledge
-from caredesk.demo.orders import random_shopper
+from caredesk.demo.orders import random_customer
 from caredesk.demo.stories import STORY_OWNERS, STORY_TAG, build_stories, open_story_case
 from caredesk.demo.tables import check_all, staff_data
 from caredesk.domain.agents import SYSTEM, Role
@@ -72,7 +72,7 @@ def load_demo(
     admin_password: str,
     timezone: str = "UTC",
 ) -> DemoSummary:
-    """Generate the store: `customers` shoppers plus the five story customers, with 90 days
+    """Generate the store: `customers` random customers plus the five story customers, with 90 days
     of solved cases behind the open ones, all timed by the SLA (business hours in `timezone`).
 
     Every agent gets `admin_password`. On a database that has the store already, only an
@@ -128,20 +128,20 @@ def _generate(
     ids = Ids(rng)
     products = build_catalogue(rng)
     stories = build_stories(rng, ids, products, now)
-    shoppers = [random_shopper(rng, ids, products, now) for _ in range(customers)]
-    everyone = [*(s.shopper for s in stories), *shoppers]
+    demo_customers = [random_customer(rng, ids, products, now) for _ in range(customers)]
+    everyone = [*(s.demo_customer for s in stories), *demo_customers]
     with uow_factory() as uow:
         for product in products.values():
             uow.products.add(product)
-        for shopper in everyone:
-            uow.customers.add(shopper.customer)
-        for shopper in everyone:
-            for order in shopper.orders:
+        for demo_customer in everyone:
+            uow.customers.add(demo_customer.customer)
+        for demo_customer in everyone:
+            for order in demo_customer.orders:
                 uow.orders.add(order)
         uow.commit()
     load_demo_knowledge(uow_factory, now)
-    case_count = past_cases(uow_factory, rng, staff, shoppers, now, calendar)
-    case_count += background_cases(uow_factory, rng, staff, shoppers, now)
+    case_count = past_cases(uow_factory, rng, staff, demo_customers, now, calendar)
+    case_count += background_cases(uow_factory, rng, staff, demo_customers, now)
     # Opened last and most recently, the stories head every queue sorted by age.
     for story in stories:
         open_story_case(uow_factory, staff, story, now)

@@ -1,5 +1,5 @@
-"""The demo's orders: what a shopper picks, how it is paid, and its life so far (processing,
-shipments, delivery or cancellation), then a shopper's whole order history and tier."""
+"""The demo's orders: what a customer picks, how it is paid, and its life so far (processing,
+shipments, delivery or cancellation), then a customer's whole order history and tier."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
 from caredesk.demo.catalogue import category, on_sale
-from caredesk.demo.customers import Ids, Shopper, new_customer
+from caredesk.demo.customers import DemoCustomer, Ids, new_customer
 from caredesk.demo.tables import catalogue_data, customer_data
 from caredesk.domain.catalog import Product, Variant
 from caredesk.domain.customers import Address
@@ -31,19 +31,19 @@ def spoken_date(value: date) -> str:
 
 
 def _pay(
-    rng: random.Random, shopper: Shopper, total: Decimal, at: datetime
+    rng: random.Random, demo_customer: DemoCustomer, total: Decimal, at: datetime
 ) -> list[PaymentTransaction]:
     """Gift card first when the customer has one with money on it, the rest by card or PayPal."""
     payments = []
     remaining = total
-    for method_id, balance in shopper.balances.items():
+    for method_id, balance in demo_customer.balances.items():
         if balance > 0 and remaining > 0 and rng.random() < 0.7:
             used = min(balance, remaining)
-            shopper.balances[method_id] = balance - used
+            demo_customer.balances[method_id] = balance - used
             remaining -= used
             payments.append(PaymentTransaction(TransactionType.PAYMENT, used, method_id, at))
     if remaining > 0:
-        direct = [m for m in shopper.customer.payment_methods if not m.has_balance]
+        direct = [m for m in demo_customer.customer.payment_methods if not m.has_balance]
         method = rng.choice(direct)
         payments.append(PaymentTransaction(TransactionType.PAYMENT, remaining, method.id, at))
     return payments
@@ -83,7 +83,7 @@ class _Basket:
 def place_order(
     rng: random.Random,
     ids: Ids,
-    shopper: Shopper,
+    demo_customer: DemoCustomer,
     lines: list[tuple[Product, Variant]],
     placed: datetime,
     now: datetime,
@@ -97,20 +97,20 @@ def place_order(
     `promised` and `transit` pin the schedule (the stories need a date missed or a parcel
     still on its way); otherwise it is drawn, with a few deliveries arriving late.
     """
-    customer = shopper.customer
+    customer = demo_customer.customer
     order_lines = [OrderLine(v.id, p.id, p.name, v.price, dict(v.options)) for p, v in lines]
     total = money_sum([line.price for line in order_lines])
     address = customer.addresses[0]
     if len(customer.addresses) > 1 and rng.random() < 0.3:
         address = customer.addresses[1]
-    payments = _pay(rng, shopper, total, placed)
+    payments = _pay(rng, demo_customer, total, placed)
     basket = _Basket(customer.id, address, order_lines, payments, placed)
     if cancel:
-        return _cancelled(rng, ids, shopper, basket)
+        return _cancelled(rng, ids, demo_customer, basket)
     return _fulfilled(rng, ids, basket, now, promised, transit)
 
 
-def _cancelled(rng: random.Random, ids: Ids, shopper: Shopper, basket: _Basket) -> Order:
+def _cancelled(rng: random.Random, ids: Ids, demo_customer: DemoCustomer, basket: _Basket) -> Order:
     """Cancelled within two hours, each payment refunded to where it came from."""
     cancelled_at = basket.placed + timedelta(minutes=rng.randint(10, 110))
     payments = list(basket.payments)
@@ -120,8 +120,8 @@ def _cancelled(rng: random.Random, ids: Ids, shopper: Shopper, basket: _Basket) 
                 TransactionType.REFUND, payment.amount, payment.payment_method_id, cancelled_at
             )
         )
-        if payment.payment_method_id in shopper.balances:
-            shopper.balances[payment.payment_method_id] += payment.amount
+        if payment.payment_method_id in demo_customer.balances:
+            demo_customer.balances[payment.payment_method_id] += payment.amount
     return Order(
         id=ids.order(),
         customer_id=basket.customer_id,
@@ -212,7 +212,7 @@ def _status(
 def order_history(
     rng: random.Random,
     ids: Ids,
-    shopper: Shopper,
+    demo_customer: DemoCustomer,
     products: dict[str, Product],
     now: datetime,
     count: int,
@@ -220,7 +220,7 @@ def order_history(
     until: datetime | None = None,
 ) -> None:
     """`count` orders spread between the customer's sign-up and `until` (default `now`)."""
-    since = shopper.customer.created_at
+    since = demo_customer.customer.created_at
     assert since is not None
     end = until or now
     span = max(int((end - since).total_seconds()), 3600)
@@ -231,7 +231,9 @@ def order_history(
         placed = since + timedelta(seconds=offset)
         lines = _pick_lines(rng, products, favourites, placed, now)
         cancel = placed < now - timedelta(days=1) and rng.random() < 0.05
-        shopper.orders.append(place_order(rng, ids, shopper, lines, placed, now, cancel=cancel))
+        demo_customer.orders.append(
+            place_order(rng, ids, demo_customer, lines, placed, now, cancel=cancel)
+        )
 
 
 def tier(orders: Iterable[Order]) -> str:
@@ -239,14 +241,14 @@ def tier(orders: Iterable[Order]) -> str:
     return next((t.name for t in customer_data().tiers if spend >= t.spend), "standard")
 
 
-def random_shopper(
+def random_customer(
     rng: random.Random, ids: Ids, products: dict[str, Product], now: datetime
-) -> Shopper:
-    """A shopper drawn at random, with the orders of their years with the store."""
-    shopper = new_customer(rng, ids, now)
-    weights = customer_data().orders_per_shopper_weights
+) -> DemoCustomer:
+    """A customer drawn at random, with the orders of their years with the store."""
+    demo_customer = new_customer(rng, ids, now)
+    weights = customer_data().orders_per_customer_weights
     count = rng.choices(range(len(weights)), weights)[0]
-    order_history(rng, ids, shopper, products, now, count)
-    shopper.customer.tier = tier(shopper.orders)
-    shopper.settle_balances()
-    return shopper
+    order_history(rng, ids, demo_customer, products, now, count)
+    demo_customer.customer.tier = tier(demo_customer.orders)
+    demo_customer.settle_balances()
+    return demo_customer

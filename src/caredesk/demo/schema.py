@@ -102,7 +102,7 @@ class CustomerTables(DataFile):
     card_brands: list[str] = Field(min_length=1)
     gift_card_amounts: list[int] = Field(min_length=1)
     memberships: list[str] = Field(min_length=1)
-    orders_per_shopper_weights: list[int] = Field(min_length=1)
+    orders_per_customer_weights: list[int] = Field(min_length=1)
     lines_per_order_weights: list[int] = Field(min_length=1)
     carriers: list[str] = Field(min_length=1)
     cancel_reasons: list[str] = Field(min_length=1)

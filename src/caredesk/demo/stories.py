@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 from typing import Any, overload
 
 from caredesk.demo.catalogue import variant
-from caredesk.demo.customers import Ids, Shopper, new_customer
+from caredesk.demo.customers import DemoCustomer, Ids, new_customer
 from caredesk.demo.desk import Staff
 from caredesk.demo.orders import order_history, place_order, spoken_date
 from caredesk.demo.schema import Story, StoryOrder, StoryStep
@@ -56,7 +56,7 @@ class BuiltStory:
     """A story's customer and the order its case is about, ready to be written."""
 
     story: Story
-    shopper: Shopper
+    demo_customer: DemoCustomer
     order: Order
 
     def body(self, now: datetime) -> str:
@@ -73,7 +73,7 @@ def build_story(
 ) -> BuiltStory:
     """The story's customer, their history, then its orders in the order written."""
     person = story.customer
-    shopper = new_customer(
+    demo_customer = new_customer(
         rng,
         ids,
         now,
@@ -86,14 +86,14 @@ def build_story(
     )
     if story.history is not None:
         until = now - timedelta(days=story.history.until_days_ago)
-        order_history(rng, ids, shopper, products, now, story.history.orders, until=until)
+        order_history(rng, ids, demo_customer, products, now, story.history.orders, until=until)
     placed = []
     for planned in story.orders:
-        order = _story_order(rng, ids, products, now, shopper, planned)
-        shopper.orders.append(order)
+        order = _story_order(rng, ids, products, now, demo_customer, planned)
+        demo_customer.orders.append(order)
         placed.append(order)
-    shopper.customer.tier = person.tier
-    return BuiltStory(story, shopper, placed[story.case_order])
+    demo_customer.customer.tier = person.tier
+    return BuiltStory(story, demo_customer, placed[story.case_order])
 
 
 def _story_order(
@@ -101,7 +101,7 @@ def _story_order(
     ids: Ids,
     products: dict[str, Product],
     now: datetime,
-    shopper: Shopper,
+    demo_customer: DemoCustomer,
     planned: StoryOrder,
 ) -> Order:
     lines = [
@@ -113,7 +113,9 @@ def _story_order(
     if planned.promised_days_ago is not None:
         promised = (now - timedelta(days=planned.promised_days_ago)).date()
     transit = None if planned.transit_days is None else timedelta(days=planned.transit_days)
-    order = place_order(rng, ids, shopper, lines, placed, now, promised=promised, transit=transit)
+    order = place_order(
+        rng, ids, demo_customer, lines, placed, now, promised=promised, transit=transit
+    )
     if planned.sold_out_after:
         for _, sold in lines:
             sold.available = False
@@ -131,7 +133,7 @@ def open_story_case(
         uow_factory(),
         SYSTEM,
         opened,
-        customer_id=built.shopper.customer.id,
+        customer_id=built.demo_customer.customer.id,
         subject=case.subject,
         body=built.body(now),
         channel=case.channel,
