@@ -29,11 +29,11 @@ from caredesk.domain.agents import SYSTEM, Role
 from caredesk.domain.catalog import Product, Variant
 from caredesk.domain.customers import Address, Customer, PaymentKind, PaymentMethod
 from caredesk.domain.orders import (
-    Fulfilment,
     Order,
     OrderLine,
     OrderStatus,
     PaymentTransaction,
+    Shipment,
     TransactionType,
 )
 from caredesk.services.access import auth
@@ -93,8 +93,8 @@ def seed(container: Container, orders: int, past_cases: int) -> tuple[int, list[
                     address=Address("1 Long Rd"),
                     lines=lines,
                     payments=[PaymentTransaction(TransactionType.PAYMENT, D("42.00"), "card_rita")],
-                    fulfilments=[
-                        Fulfilment(
+                    shipments=[
+                        Shipment(
                             [f"T{o}"],
                             [line.variant_id for line in lines],
                             delivered_at=NOW - timedelta(days=o % 25 + 1),
@@ -163,9 +163,7 @@ def seed_grant_cases(container: Container, agent_id: int, count: int) -> list[in
                     payments=[
                         PaymentTransaction(TransactionType.PAYMENT, D("18.00"), f"card_b{i}")
                     ],
-                    fulfilments=[
-                        Fulfilment([f"B{i}"], ["v1-1"], delivered_at=NOW - timedelta(days=2))
-                    ],
+                    shipments=[Shipment([f"B{i}"], ["v1-1"], delivered_at=NOW - timedelta(days=2))],
                     placed_at=NOW - timedelta(days=6),
                 )
             )

@@ -17,11 +17,11 @@ from caredesk.domain.catalog import Product, Variant
 from caredesk.domain.customers import Address, Customer, PaymentKind, PaymentMethod
 from caredesk.domain.mail import MailDirection
 from caredesk.domain.orders import (
-    Fulfilment,
     Order,
     OrderLine,
     OrderStatus,
     PaymentTransaction,
+    Shipment,
     TransactionType,
 )
 from caredesk.services.cases import cases
@@ -87,10 +87,8 @@ def ann(live: LiveServer) -> dict[str, object]:
                     )
                 ],
                 payments=[PaymentTransaction(TransactionType.PAYMENT, D("35.00"), "card_ann")],
-                fulfilments=[
-                    Fulfilment(
-                        ["1ZANN"], ["portal-kettle-red"], delivered_at=now - timedelta(days=2)
-                    )
+                shipments=[
+                    Shipment(["1ZANN"], ["portal-kettle-red"], delivered_at=now - timedelta(days=2))
                 ],
                 placed_at=now - timedelta(days=6),
             )

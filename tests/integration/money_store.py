@@ -12,11 +12,11 @@ from caredesk.bootstrap import Container
 from caredesk.domain.agents import SYSTEM, Actor, Role
 from caredesk.domain.customers import Address, Customer, PaymentKind, PaymentMethod
 from caredesk.domain.orders import (
-    Fulfilment,
     Order,
     OrderLine,
     OrderStatus,
     PaymentTransaction,
+    Shipment,
     TransactionType,
 )
 from caredesk.services.access import auth
@@ -59,8 +59,8 @@ def add_customer(container: Container, customer_id: str, orders: dict[str, str])
                         PaymentTransaction(TransactionType.PAYMENT, amount, method)
                         for method, amount in paid
                     ],
-                    fulfilments=[
-                        Fulfilment(
+                    shipments=[
+                        Shipment(
                             ["1Z1"], [f"{order_id}-item"], delivered_at=now - timedelta(days=1)
                         )
                     ],

@@ -16,11 +16,11 @@ from caredesk.domain.agents import SYSTEM, Role
 from caredesk.domain.catalog import Product, Variant
 from caredesk.domain.customers import Address, Customer, PaymentKind, PaymentMethod
 from caredesk.domain.orders import (
-    Fulfilment,
     Order,
     OrderLine,
     OrderStatus,
     PaymentTransaction,
+    Shipment,
     TransactionType,
 )
 from caredesk.services.access import auth
@@ -71,8 +71,8 @@ def store(container: Container) -> None:
                     OrderLine("dress-8", "dress", "Girls' dress", D("26.00")),
                 ],
                 payments=[PaymentTransaction(TransactionType.PAYMENT, D("50.00"), "card_maya")],
-                fulfilments=[
-                    Fulfilment(
+                shipments=[
+                    Shipment(
                         ["1Z999"], ["dress-6", "dress-8"], delivered_at=now - timedelta(days=1)
                     )
                 ],

@@ -17,11 +17,11 @@ from caredesk.domain.agents import SYSTEM, Role, Team
 from caredesk.domain.cases import Case, CaseStatus
 from caredesk.domain.customers import Address
 from caredesk.domain.orders import (
-    Fulfilment,
     Order,
     OrderLine,
     OrderStatus,
     PaymentTransaction,
+    Shipment,
     TransactionType,
 )
 from caredesk.services.access import auth
@@ -53,16 +53,16 @@ def _agent(container: Container, email: str, role: Role) -> int:
 
 
 def _order(
-    container: Container, customer_id: str, order_id: str = "#W1001", **fulfilment: Any
+    container: Container, customer_id: str, order_id: str = "#W1001", **shipment: Any
 ) -> str:
     now = container.clock.now()
     order = Order(
         id=order_id,
         customer_id=customer_id,
-        status=fulfilment.pop("status", OrderStatus.DELIVERED),
+        status=shipment.pop("status", OrderStatus.DELIVERED),
         address=Address(address1="1 Analytical Way", city="London", country="UK"),
         lines=[OrderLine("v-lamp", "p-lamp", "Desk lamp", Decimal("40.00"))],
-        fulfilments=[Fulfilment(tracking_ids=["TRK1"], variant_ids=["v-lamp"], **fulfilment)],
+        shipments=[Shipment(tracking_ids=["TRK1"], variant_ids=["v-lamp"], **shipment)],
         payments=[PaymentTransaction(TransactionType.PAYMENT, Decimal("40.00"), "card", now)],
         placed_at=now - timedelta(days=20),
     )

@@ -13,7 +13,7 @@ from caredesk.cli.main import app
 from caredesk.domain.agents import SYSTEM
 from caredesk.domain.cases import MessageKind
 from caredesk.domain.customers import Address, Customer
-from caredesk.domain.orders import Fulfilment, Order, OrderLine, OrderStatus
+from caredesk.domain.orders import Order, OrderLine, OrderStatus, Shipment
 from caredesk.services.cases import cases
 from caredesk.services.lifecycle import lifecycle
 from caredesk.services.lifecycle.ports import CommitmentFilter
@@ -49,7 +49,7 @@ def test_proactive_scan_from_the_command_line_is_idempotent(cli_desk: Container)
                 status=OrderStatus.SHIPPED,
                 address=Address(address1="1 Navy Way"),
                 lines=[OrderLine("v1", "p1", "Compiler", Decimal("10.00"))],
-                fulfilments=[Fulfilment(["T9"], ["v1"], shipped_at=shipped)],
+                shipments=[Shipment(["T9"], ["v1"], shipped_at=shipped)],
             )
         )
         uow.commit()
@@ -119,7 +119,7 @@ def test_the_worker_runs_the_lifecycle_timers(cli_desk: Container) -> None:
                 status=OrderStatus.DELIVERED,
                 address=Address(address1="1 Navy Way"),
                 lines=[OrderLine("v1", "p1", "Compiler", Decimal("10.00"))],
-                fulfilments=[Fulfilment(["T8"], ["v2"], delivered_at=now)],
+                shipments=[Shipment(["T8"], ["v2"], delivered_at=now)],
             )
         )
         uow.commit()

@@ -44,11 +44,11 @@ from caredesk.domain.cases import CaseStatus, Channel, MessageKind
 from caredesk.domain.catalog import Product, Variant
 from caredesk.domain.customers import Address, Customer, PaymentKind, PaymentMethod
 from caredesk.domain.orders import (
-    Fulfilment,
     Order,
     OrderLine,
     OrderStatus,
     PaymentTransaction,
+    Shipment,
     TransactionType,
 )
 from caredesk.services.access import auth
@@ -662,7 +662,7 @@ def customer_for(desk: Desk, door: str) -> Run:
                 payments=[PaymentTransaction(
                     TransactionType.PAYMENT, Decimal("250.00"), run.card, now
                 )],
-                fulfilments=[Fulfilment(["1Z"], ["lamp-w"], delivered_at=now - timedelta(days=2))],
+                shipments=[Shipment(["1Z"], ["lamp-w"], delivered_at=now - timedelta(days=2))],
                 placed_at=now - timedelta(days=6),
             )
         )  # fmt: skip

@@ -25,11 +25,11 @@ from caredesk.domain.agents import SYSTEM, Role
 from caredesk.domain.cases import CaseStatus, Channel
 from caredesk.domain.customers import Address
 from caredesk.domain.orders import (
-    Fulfilment,
     Order,
     OrderLine,
     OrderStatus,
     PaymentTransaction,
+    Shipment,
     TransactionType,
 )
 from caredesk.services.access import auth
@@ -96,7 +96,7 @@ def _order(order_id: str, customer_id: str, total: str, street: str) -> Order:
         address=Address(street, city="Bristol", country="UK"),
         lines=[OrderLine("gramophone-1", "gramophone", "Gramophone", Decimal(total))],
         payments=[PaymentTransaction(TransactionType.PAYMENT, Decimal(total), "card_zeb")],
-        fulfilments=[Fulfilment(["1ZTRACK"], ["gramophone-1"])],
+        shipments=[Shipment(["1ZTRACK"], ["gramophone-1"])],
     )
 
 

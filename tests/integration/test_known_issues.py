@@ -16,11 +16,11 @@ from caredesk.domain.agents import Role
 from caredesk.domain.catalog import Product, Variant
 from caredesk.domain.customers import Address, Customer, PaymentKind, PaymentMethod
 from caredesk.domain.orders import (
-    Fulfilment,
     Order,
     OrderLine,
     OrderStatus,
     PaymentTransaction,
+    Shipment,
     TransactionType,
 )
 from caredesk.services.engine import policy
@@ -61,7 +61,7 @@ def _customer(container: Container, customer_id: str, product: str, variant: str
                 payments=[
                     PaymentTransaction(TransactionType.PAYMENT, D("99.00"), f"card_{customer_id}")
                 ],
-                fulfilments=[Fulfilment(["1Z1"], [variant], delivered_at=now - timedelta(days=90))],
+                shipments=[Shipment(["1Z1"], [variant], delivered_at=now - timedelta(days=90))],
                 placed_at=now - timedelta(days=95),
             )
         )

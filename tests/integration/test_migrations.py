@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+from decimal import Decimal
+from typing import Any
+
 import pytest
+import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Engine, insert, inspect, select
@@ -12,6 +17,8 @@ from caredesk.adapters.db.migrations import env_filters
 from caredesk.adapters.db.models import ArticleRow, Base, CustomerRow
 from caredesk.bootstrap import Container
 from caredesk.domain.agents import SYSTEM
+from caredesk.domain.customers import Address, Customer
+from caredesk.domain.orders import Order, OrderLine, OrderStatus, Shipment
 from caredesk.services.cases import customers
 from caredesk.services.core.templates import MACRO_VARIABLES, check_macro, fill_macro
 
@@ -142,3 +149,65 @@ def test_stored_macros_become_jinja_templates_that_fill_as_they_did(
         assert back["lone-brace"][0] == "Hello { world"
     finally:
         upgrade(engine)
+
+
+def _rows(engine: Engine, table: str) -> list[tuple[Any, ...]]:
+    with engine.connect() as conn:
+        return [
+            tuple(row)
+            for row in conn.execute(
+                sa.select(sa.text("*")).select_from(sa.table(table)).order_by(sa.text("id"))
+            )
+        ]
+
+
+def _order_with_shipments(container: Container, order_id: str, parcels: int) -> Order:
+    now = container.clock.now()
+    order = Order(
+        id=order_id,
+        customer_id="ada",
+        status=OrderStatus.PROCESSED,
+        address=Address("1 Analytical Way", city="London", country="UK"),
+        lines=[OrderLine("v-lamp", "p-lamp", "Desk lamp", Decimal("40.00"))],
+        shipments=[
+            Shipment([f"1Z{order_id}{n}"], ["v-lamp"], "UPS", now, (now + timedelta(days=n)).date())
+            for n in range(parcels)
+        ],
+        placed_at=now,
+    )
+    with container.uow() as uow:
+        if uow.customers.get("ada") is None:
+            uow.customers.add(
+                Customer(
+                    id="ada", first_name="Ada", last_name="Lovelace", emails=["a@example.com"],
+                    created_at=now, updated_at=now,
+                )
+            )  # fmt: skip
+        uow.orders.add(order)
+        uow.commit()
+    return order
+
+
+def test_shipments_keep_their_rows_when_the_table_takes_its_new_name(
+    container: Container,
+) -> None:
+    engine = container.engine
+    first = _order_with_shipments(container, "#W1", parcels=2)
+    before = _rows(engine, "shipments")
+    assert len(before) == 2
+    downgrade(engine, "0021_shipments-1")
+    try:
+        assert "shipments" not in inspect(engine).get_table_names()
+        assert _rows(engine, "fulfilments") == before
+    finally:
+        upgrade(engine)
+    assert _rows(engine, "shipments") == before
+    # New rows carry on after the old ones: on PostgreSQL the id sequence came along.
+    second = _order_with_shipments(container, "#W2", parcels=1)
+    after = _rows(engine, "shipments")
+    assert after[:2] == before and after[2][0] > before[1][0]
+    with container.uow() as uow:
+        assert [uow.orders.get(o.id).shipments for o in (first, second)] == [
+            first.shipments,
+            second.shipments,
+        ]

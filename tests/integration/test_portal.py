@@ -25,11 +25,11 @@ from caredesk.domain.errors import DomainError
 from caredesk.domain.knowledge import ArticleStatus, Visibility
 from caredesk.domain.mail import MailDirection
 from caredesk.domain.orders import (
-    Fulfilment,
     Order,
     OrderLine,
     OrderStatus,
     PaymentTransaction,
+    Shipment,
     TransactionType,
 )
 from caredesk.services.access.secrets import hash_secret
@@ -70,7 +70,7 @@ def _order(
     oid: str, cid: str, status: OrderStatus, delivered_days_ago: int | None, now: datetime
 ) -> Order:
     delivered = (
-        [Fulfilment(["1Z"], ["lamp-w"], delivered_at=now - timedelta(days=delivered_days_ago))]
+        [Shipment(["1Z"], ["lamp-w"], delivered_at=now - timedelta(days=delivered_days_ago))]
         if delivered_days_ago is not None
         else []
     )
@@ -81,7 +81,7 @@ def _order(
         address=Address("5 Elm St"),
         lines=[OrderLine("lamp-w", "lamp", "Desk lamp", D("40.00"), {"colour": "white"})],
         payments=[PaymentTransaction(TransactionType.PAYMENT, D("40.00"), f"card_{cid}")],
-        fulfilments=delivered,
+        shipments=delivered,
         placed_at=now - timedelta(days=(delivered_days_ago or 0) + 4),
     )
 

@@ -8,11 +8,11 @@ from decimal import Decimal
 
 from caredesk.domain.customers import Address, Customer, PaymentKind, PaymentMethod
 from caredesk.domain.orders import (
-    Fulfilment,
     Order,
     OrderLine,
     OrderStatus,
     PaymentTransaction,
+    Shipment,
     TransactionType,
 )
 
@@ -43,7 +43,7 @@ def order() -> Order:
         status=OrderStatus.DELIVERED,
         address=Address("1 Road", city="Leeds"),
         lines=[OrderLine("v1", "p1", "Lamp", Decimal("9.50"), {"colour": "red"})],
-        fulfilments=[Fulfilment(["T1"], ["v1"], "ups", AT, date(2026, 3, 5), AT)],
+        shipments=[Shipment(["T1"], ["v1"], "ups", AT, date(2026, 3, 5), AT)],
         payments=[PaymentTransaction(TransactionType.PAYMENT, Decimal("9.50"), "gc", AT)],
         placed_at=AT,
         details={"return": {"items": ["v1"]}},
@@ -74,7 +74,7 @@ def test_an_order_clone_is_equal_and_independent() -> None:
     twin = original.clone()
     assert twin == original
     twin.lines[0].options["colour"] = "blue"
-    twin.fulfilments[0].variant_ids.append("v2")
+    twin.shipments[0].variant_ids.append("v2")
     twin.payments.append(PaymentTransaction(TransactionType.REFUND, Decimal(1), "gc"))
     twin.address.city = "York"
     details = twin.details["return"]

@@ -40,11 +40,11 @@ from caredesk.domain.lifecycle import (
     restore_after_unmerge,
 )
 from caredesk.domain.orders import (
-    Fulfilment,
     Order,
     OrderLine,
     OrderStatus,
     PaymentTransaction,
+    Shipment,
     TransactionType,
 )
 
@@ -333,14 +333,14 @@ def test_a_link_is_undone_once() -> None:
 SCAN_NOW = datetime(2026, 3, 20, 12, 0, tzinfo=UTC)
 
 
-def _order(status: OrderStatus, **fulfilment: object) -> Order:
+def _order(status: OrderStatus, **shipment: object) -> Order:
     return Order(
         id="#W9",
         customer_id="c1",
         status=status,
         address=Address(address1="1 Way"),
         lines=[OrderLine("v1", "p1", "Lamp", Decimal("40.00"))],
-        fulfilments=[Fulfilment(tracking_ids=["T1"], variant_ids=["v1"], **fulfilment)],  # type: ignore[arg-type]
+        shipments=[Shipment(tracking_ids=["T1"], variant_ids=["v1"], **shipment)],  # type: ignore[arg-type]
         payments=[
             PaymentTransaction(
                 TransactionType.PAYMENT, Decimal("40.00"), "card", datetime(2026, 3, 1, tzinfo=UTC)
@@ -377,7 +377,7 @@ def test_stalled_shipment() -> None:
 
 def test_wrong_item_shipped() -> None:
     order = _order(OrderStatus.DELIVERED)
-    order.fulfilments[0].variant_ids = ["v7"]
+    order.shipments[0].variant_ids = ["v7"]
     [finding] = order_findings(order, SCAN_NOW, ScanThresholds())
     assert finding.kind is FindingKind.WRONG_ITEM
     assert finding.facts["shipped"] == ["v7"]

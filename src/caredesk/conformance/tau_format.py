@@ -19,11 +19,11 @@ from caredesk.domain.errors import DomainError, ErrorCode, ValidationFailed
 from caredesk.domain.events import Changed
 from caredesk.domain.money import to_money
 from caredesk.domain.orders import (
-    Fulfilment,
     Order,
     OrderLine,
     OrderStatus,
     PaymentTransaction,
+    Shipment,
     TransactionType,
 )
 from caredesk.services.unit_of_work import UnitOfWork, UnitOfWorkFactory
@@ -194,8 +194,8 @@ def order_from_tau(data: Json) -> Order:
             )
             for item in data["items"]
         ],
-        fulfilments=[
-            Fulfilment(tracking_ids=list(f["tracking_id"]), variant_ids=list(f["item_ids"]))
+        shipments=[
+            Shipment(tracking_ids=list(f["tracking_id"]), variant_ids=list(f["item_ids"]))
             for f in data["fulfillments"]
         ],
         payments=[
@@ -227,7 +227,7 @@ def order_to_tau(order: Order) -> Json:
         ],
         "fulfillments": [
             {"tracking_id": list(f.tracking_ids), "item_ids": list(f.variant_ids)}
-            for f in order.fulfilments
+            for f in order.shipments
         ],
         "status": order.status.value,
         "payment_history": [

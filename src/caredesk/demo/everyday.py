@@ -29,7 +29,7 @@ def _late(order: Order, now: datetime) -> bool:
 
 
 def _recently_delivered(order: Order, now: datetime) -> bool:
-    delivered = [f.delivered_at for f in order.fulfilments if f.delivered_at]
+    delivered = [f.delivered_at for f in order.shipments if f.delivered_at]
     return (
         order.status is OrderStatus.DELIVERED
         and bool(delivered)
@@ -64,7 +64,7 @@ CHANNELS = (Channel.EMAIL, Channel.EMAIL, Channel.PORTAL, Channel.CHAT)
 def fill(text: str, demo_customer: DemoCustomer, order: Order | None) -> str:
     """An ask's text with the customer's name and the order's facts in it."""
     promised = order.promised_date if order else None
-    fulfilled = order.fulfilments if order else []
+    fulfilled = order.shipments if order else []
     values = {
         "first": demo_customer.customer.first_name,
         "order": order.id if order else "",
@@ -112,7 +112,7 @@ def _opened(
     every story, a solved one had the time its conversation takes."""
     earliest = demo_customer.customer.created_at or now
     if order is not None and order.placed_at is not None:
-        events = [order.placed_at, *(f.delivered_at or f.shipped_at for f in order.fulfilments)]
+        events = [order.placed_at, *(f.delivered_at or f.shipped_at for f in order.shipments)]
         earliest = max(e for e in events if e is not None)
     latest = now - (STORIES_WITHIN if still_open else timedelta(hours=40))
     earliest = min(max(earliest, now - timedelta(days=21)), latest)

@@ -32,7 +32,7 @@ def _fits_then(ask: Ask, order: Order, at: datetime) -> bool:
     """Whether the order was, at `at`, what the ask is about."""
     if order.placed_at is None or order.placed_at >= at or order.status is OrderStatus.CANCELLED:
         return False
-    shipped = [f for f in order.fulfilments if f.shipped_at is not None and f.shipped_at < at]
+    shipped = [f for f in order.shipments if f.shipped_at is not None and f.shipped_at < at]
     delivered = [f.delivered_at for f in shipped if f.delivered_at and f.delivered_at < at]
     if ask.issue == "where_is_my_order":
         return bool(shipped) and len(delivered) < len(shipped)

@@ -16,11 +16,11 @@ from caredesk.domain.catalog import Product, Variant
 from caredesk.domain.customers import Address
 from caredesk.domain.money import money_sum
 from caredesk.domain.orders import (
-    Fulfilment,
     Order,
     OrderLine,
     OrderStatus,
     PaymentTransaction,
+    Shipment,
     TransactionType,
 )
 
@@ -155,7 +155,7 @@ def _fulfilled(
     shipped = processed + timedelta(hours=rng.randint(6, 40))
     # Couriers deliver through the day; the promise holds until the evening.
     promised_end = datetime.combine(promised, time(19, 0), tzinfo=basket.placed.tzinfo)
-    fulfilments = []
+    shipments = []
     for number, parcel in enumerate(parcels):
         ship_at = shipped + timedelta(days=number * rng.randint(1, 3))
         if ship_at > now:
@@ -164,8 +164,8 @@ def _fulfilled(
             arrive = ship_at + transit
         else:
             arrive = _drawn_arrival(rng, ship_at, promised_end, late=late)
-        fulfilments.append(
-            Fulfilment(
+        shipments.append(
+            Shipment(
                 tracking_ids=[ids.tracking(carrier)],
                 variant_ids=[line.variant_id for line in parcel],
                 carrier=carrier,
@@ -177,10 +177,10 @@ def _fulfilled(
     return Order(
         id=order_id,
         customer_id=basket.customer_id,
-        status=_status(now, processed, fulfilments, len(parcels)),
+        status=_status(now, processed, shipments, len(parcels)),
         address=basket.address,
         lines=basket.lines,
-        fulfilments=fulfilments,
+        shipments=shipments,
         payments=basket.payments,
         placed_at=basket.placed,
     )
@@ -198,13 +198,13 @@ def _drawn_arrival(
 
 
 def _status(
-    now: datetime, processed: datetime, fulfilments: list[Fulfilment], parcels: int
+    now: datetime, processed: datetime, shipments: list[Shipment], parcels: int
 ) -> OrderStatus:
     if now < processed:
         return OrderStatus.PENDING
-    if not fulfilments:
+    if not shipments:
         return OrderStatus.PROCESSED
-    if len(fulfilments) == parcels and all(f.delivered_at for f in fulfilments):
+    if len(shipments) == parcels and all(f.delivered_at for f in shipments):
         return OrderStatus.DELIVERED
     return OrderStatus.SHIPPED
 

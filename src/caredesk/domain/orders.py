@@ -46,7 +46,7 @@ class PaymentTransaction:
 
 
 @dataclass(slots=True)
-class Fulfilment:
+class Shipment:
     """One shipment of some of the order's lines, with its tracking and promised date."""
 
     tracking_ids: list[str]
@@ -64,7 +64,7 @@ class Order:
     status: OrderStatus
     address: Address
     lines: list[OrderLine] = field(default_factory=list)
-    fulfilments: list[Fulfilment] = field(default_factory=list)
+    shipments: list[Shipment] = field(default_factory=list)
     payments: list[PaymentTransaction] = field(default_factory=list)
     placed_at: datetime | None = None
     # Facts a change to the order records (cancel reason, return or exchange details),
@@ -80,9 +80,9 @@ class Order:
             status=self.status,
             address=replace(self.address),
             lines=[replace(line, options=dict(line.options)) for line in self.lines],
-            fulfilments=[
+            shipments=[
                 replace(f, tracking_ids=list(f.tracking_ids), variant_ids=list(f.variant_ids))
-                for f in self.fulfilments
+                for f in self.shipments
             ],
             payments=[replace(p) for p in self.payments],
             placed_at=self.placed_at,
@@ -117,5 +117,5 @@ class Order:
 
     @property
     def promised_date(self) -> date | None:
-        dates = [f.promised_date for f in self.fulfilments if f.promised_date]
+        dates = [f.promised_date for f in self.shipments if f.promised_date]
         return max(dates) if dates else None

@@ -10,11 +10,11 @@ from caredesk.adapters.yaml_files import parse_policy
 from caredesk.domain.catalog import Variant
 from caredesk.domain.customers import Address, Customer, PaymentKind, PaymentMethod
 from caredesk.domain.orders import (
-    Fulfilment,
     Order,
     OrderLine,
     OrderStatus,
     PaymentTransaction,
+    Shipment,
     TransactionType,
 )
 from caredesk.domain.policy import remedies as ops
@@ -103,7 +103,7 @@ def _late_order_context(role: str, *, refunded: bool = False) -> PlanContext:
         lines=[OrderLine("v1", "p1", "Desk", D("300"))],
         payments=[PaymentTransaction(TransactionType.PAYMENT, D("300"), "card")]
         + ([PaymentTransaction(TransactionType.REFUND, D("300"), "card")] if refunded else []),
-        fulfilments=[Fulfilment(["t"], ["v1"])],
+        shipments=[Shipment(["t"], ["v1"])],
         placed_at=NOW - timedelta(days=20),
     )
     facts: dict[str, Any] = {

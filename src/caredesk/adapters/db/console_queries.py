@@ -56,12 +56,10 @@ class SqlConsoleQueries:
             .subquery()
         )
         promised = (
-            select(
-                m.FulfilmentRow.order_id, func.max(m.FulfilmentRow.promised_date).label("promised")
-            )
-            .join(m.OrderRow, m.OrderRow.id == m.FulfilmentRow.order_id)
+            select(m.ShipmentRow.order_id, func.max(m.ShipmentRow.promised_date).label("promised"))
+            .join(m.OrderRow, m.OrderRow.id == m.ShipmentRow.order_id)
             .where(m.OrderRow.customer_id == customer_id)
-            .group_by(m.FulfilmentRow.order_id)
+            .group_by(m.ShipmentRow.order_id)
             .subquery()
         )
         rows = self.session.execute(

@@ -174,7 +174,7 @@ class SqlOrderRepository:
             id=order.id,
             seq=_next_seq(self.session, m.OrderRow.seq),
             lines=[],
-            fulfilments=[],
+            shipments=[],
             payments=[],
         )
         mapping.order_onto_row(order, row)

@@ -20,11 +20,11 @@ from caredesk.domain.cases import (
 from caredesk.domain.catalog import Product, Variant
 from caredesk.domain.customers import Address, Customer, PaymentKind, PaymentMethod
 from caredesk.domain.orders import (
-    Fulfilment,
     Order,
     OrderLine,
     OrderStatus,
     PaymentTransaction,
+    Shipment,
     TransactionType,
 )
 from caredesk.domain.rates import Rate
@@ -171,8 +171,8 @@ def order_from_row(row: m.OrderRow) -> Order:
             )
             for line in row.lines
         ],
-        fulfilments=[
-            Fulfilment(
+        shipments=[
+            Shipment(
                 tracking_ids=list(f.tracking_ids),
                 variant_ids=list(f.variant_ids),
                 carrier=f.carrier,
@@ -180,7 +180,7 @@ def order_from_row(row: m.OrderRow) -> Order:
                 promised_date=f.promised_date,
                 delivered_at=f.delivered_at,
             )
-            for f in row.fulfilments
+            for f in row.shipments
         ],
         payments=[
             PaymentTransaction(
@@ -215,8 +215,8 @@ def order_onto_row(order: Order, row: m.OrderRow) -> None:
         )
         for i, line in enumerate(order.lines)
     ]
-    row.fulfilments = [
-        m.FulfilmentRow(
+    row.shipments = [
+        m.ShipmentRow(
             position=i,
             tracking_ids=list(f.tracking_ids),
             variant_ids=list(f.variant_ids),
@@ -225,7 +225,7 @@ def order_onto_row(order: Order, row: m.OrderRow) -> None:
             promised_date=f.promised_date,
             delivered_at=f.delivered_at,
         )
-        for i, f in enumerate(order.fulfilments)
+        for i, f in enumerate(order.shipments)
     ]
     row.payments = [
         m.PaymentTransactionRow(

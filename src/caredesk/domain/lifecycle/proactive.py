@@ -9,7 +9,7 @@ from enum import StrEnum
 from typing import Any
 
 from caredesk.domain.cases import Case, CaseStatus
-from caredesk.domain.orders import Fulfilment, Order, OrderStatus, TransactionType
+from caredesk.domain.orders import Order, OrderStatus, Shipment, TransactionType
 
 
 class FindingKind(StrEnum):
@@ -102,7 +102,7 @@ _CLOSED_ORDER = frozenset({OrderStatus.CANCELLED, OrderStatus.DELIVERED})
 def order_findings(order: Order, now: datetime, thresholds: ScanThresholds) -> list[Finding]:
     """What is wrong with one order's shipments and refunds, as of `now`."""
     found: list[Finding] = []
-    for index, shipment in enumerate(order.fulfilments):
+    for index, shipment in enumerate(order.shipments):
         late = _late_shipment(order, index, shipment, now, thresholds)
         if late is not None:
             found.append(late)
@@ -115,12 +115,12 @@ def order_findings(order: Order, now: datetime, thresholds: ScanThresholds) -> l
     return found
 
 
-def _shipment_facts(order: Order, index: int, shipment: Fulfilment) -> dict[str, Any]:
+def _shipment_facts(order: Order, index: int, shipment: Shipment) -> dict[str, Any]:
     return {"order_id": order.id, "shipment": index, "tracking": shipment.tracking_ids}
 
 
 def _late_shipment(
-    order: Order, index: int, shipment: Fulfilment, now: datetime, thresholds: ScanThresholds
+    order: Order, index: int, shipment: Shipment, now: datetime, thresholds: ScanThresholds
 ) -> Finding | None:
     """A shipment past its promised date or, short of that, one that stopped moving."""
     if shipment.delivered_at is not None or order.status in _CLOSED_ORDER:
@@ -154,7 +154,7 @@ def _late_shipment(
     )
 
 
-def _wrong_item(order: Order, index: int, shipment: Fulfilment) -> Finding | None:
+def _wrong_item(order: Order, index: int, shipment: Shipment) -> Finding | None:
     ordered = {line.variant_id for line in order.lines}
     strays = [v for v in shipment.variant_ids if v not in ordered]
     if not strays:

@@ -76,7 +76,7 @@ def case_facts(case: Case) -> dict[str, Any]:
 
 
 def order_facts(order: Order, now: datetime) -> dict[str, Any]:
-    delivered = [f.delivered_at for f in order.fulfilments if f.delivered_at is not None]
+    delivered = [f.delivered_at for f in order.shipments if f.delivered_at is not None]
     delivered_at = max(delivered) if delivered else None
     promised = order.promised_date
     late_days = None

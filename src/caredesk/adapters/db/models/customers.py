@@ -118,8 +118,8 @@ class OrderRow(Base):
     lines: Mapped[list[OrderLineRow]] = relationship(
         order_by="OrderLineRow.position", cascade="all, delete-orphan", lazy="selectin"
     )
-    fulfilments: Mapped[list[FulfilmentRow]] = relationship(
-        order_by="FulfilmentRow.position", cascade="all, delete-orphan", lazy="selectin"
+    shipments: Mapped[list[ShipmentRow]] = relationship(
+        order_by="ShipmentRow.position", cascade="all, delete-orphan", lazy="selectin"
     )
     payments: Mapped[list[PaymentTransactionRow]] = relationship(
         order_by="PaymentTransactionRow.position", cascade="all, delete-orphan", lazy="selectin"
@@ -141,8 +141,8 @@ class OrderLineRow(Base):
     options: Mapped[dict[str, str]] = mapped_column(JsonType)
 
 
-class FulfilmentRow(Base):
-    __tablename__ = "fulfilments"
+class ShipmentRow(Base):
+    __tablename__ = "shipments"
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     order_id: Mapped[str] = mapped_column(ForeignKey("orders.id", ondelete="CASCADE"), index=True)
     position: Mapped[int] = mapped_column(Integer)

@@ -16,7 +16,7 @@ from pydantic import (
 from caredesk.domain.catalog import Product, Variant
 from caredesk.domain.customers import Address, Customer, PaymentKind, PaymentMethod
 from caredesk.domain.erasure import ErasureReport
-from caredesk.domain.orders import Fulfilment, Order, OrderLine, PaymentTransaction
+from caredesk.domain.orders import Order, OrderLine, PaymentTransaction, Shipment
 from caredesk.web.api.schemas.base import MoneyOut, Name, Strict
 
 
@@ -210,7 +210,7 @@ class OrderLineOut(BaseModel):
         )
 
 
-class FulfilmentOut(BaseModel):
+class ShipmentOut(BaseModel):
     tracking_ids: list[str]
     variant_ids: list[str]
     carrier: str | None
@@ -219,14 +219,14 @@ class FulfilmentOut(BaseModel):
     delivered_at: datetime | None
 
     @classmethod
-    def of(cls, f: Fulfilment) -> FulfilmentOut:
+    def of(cls, s: Shipment) -> ShipmentOut:
         return cls(
-            tracking_ids=f.tracking_ids,
-            variant_ids=f.variant_ids,
-            carrier=f.carrier,
-            shipped_at=f.shipped_at,
-            promised_date=f.promised_date,
-            delivered_at=f.delivered_at,
+            tracking_ids=s.tracking_ids,
+            variant_ids=s.variant_ids,
+            carrier=s.carrier,
+            shipped_at=s.shipped_at,
+            promised_date=s.promised_date,
+            delivered_at=s.delivered_at,
         )
 
 
@@ -252,7 +252,12 @@ class OrderOut(BaseModel):
     status: str
     address: AddressOut
     lines: list[OrderLineOut]
-    fulfilments: list[FulfilmentOut]
+    shipments: list[ShipmentOut]
+    # Clients written before the field was named after the glossary read `fulfilments`;
+    # it repeats `shipments` until they have moved (docs/glossary.md, "Deprecated names").
+    fulfilments: list[ShipmentOut] = Field(
+        deprecated="Use `shipments`: the same list under the glossary's name."
+    )
     payments: list[PaymentOut]
     total: MoneyOut
     placed_at: datetime | None
@@ -260,13 +265,15 @@ class OrderOut(BaseModel):
 
     @classmethod
     def of(cls, o: Order) -> OrderOut:
+        shipments = [ShipmentOut.of(s) for s in o.shipments]
         return cls(
             id=o.id,
             customer_id=o.customer_id,
             status=o.status.value,
             address=AddressOut.of(o.address),
             lines=[OrderLineOut.of(line) for line in o.lines],
-            fulfilments=[FulfilmentOut.of(f) for f in o.fulfilments],
+            shipments=shipments,
+            fulfilments=shipments,
             payments=[PaymentOut.of(p) for p in o.payments],
             total=o.total,
             placed_at=o.placed_at,
