@@ -13,20 +13,15 @@ from playwright.sync_api import BrowserContext, Page, expect
 
 from caredesk.domain.agents import SYSTEM
 from caredesk.domain.cases import CaseStatus, Channel, MessageKind
-from caredesk.domain.catalog import Product, Variant
-from caredesk.domain.customers import Address, Customer, PaymentKind, PaymentMethod
+from caredesk.domain.customers import Address
 from caredesk.domain.mail import MailDirection
 from caredesk.domain.orders import (
-    Order,
-    OrderLine,
     OrderStatus,
-    PaymentTransaction,
-    Shipment,
-    TransactionType,
 )
 from caredesk.services.cases import cases
 from caredesk.services.channels import portal
 from caredesk.services.channels.portal_mail import QueuedCustomerMailer
+from tests import factories
 from tests.browser.conftest import LiveServer, screenshot
 
 D = Decimal
@@ -48,52 +43,31 @@ def _latest_mail(live: LiveServer, address: str, template: str) -> str:
 def ann(live: LiveServer) -> dict[str, object]:
     """A customer of our own (the demo store is shared): a recent delivery and a case."""
     now = live.container.clock.now()
-    with live.container.uow() as uow:
-        uow.customers.add(
-            Customer(
-                id="portal-ann",
-                first_name="Ann",
-                last_name="Portal",
-                emails=["ann.portal@example.com"],
-                addresses=[Address("9 Oak Rd", city="Leeds", zip="LS1")],
-                payment_methods=[
-                    PaymentMethod("card_ann", PaymentKind.CREDIT_CARD, "visa", "1111")
-                ],
-                created_at=now,
-                updated_at=now,
-            )
-        )
-        uow.products.add(
-            Product(
-                id="portal-kettle",
-                name="Travel kettle",
-                variants=[Variant("portal-kettle-red", "portal-kettle", {"colour": "red"},
-                                  D("35.00"), cost=D("11.00"))],
-            )
-        )  # fmt: skip
-        uow.orders.add(
-            Order(
-                id="ANN-1",
-                customer_id="portal-ann",
-                status=OrderStatus.DELIVERED,
-                address=Address("9 Oak Rd"),
-                lines=[
-                    OrderLine(
-                        "portal-kettle-red",
-                        "portal-kettle",
-                        "Travel kettle",
-                        D("35.00"),
-                        {"colour": "red"},
-                    )
-                ],
-                payments=[PaymentTransaction(TransactionType.PAYMENT, D("35.00"), "card_ann")],
-                shipments=[
-                    Shipment(["1ZANN"], ["portal-kettle-red"], delivered_at=now - timedelta(days=2))
-                ],
-                placed_at=now - timedelta(days=6),
-            )
-        )
-        uow.commit()
+    kettle = factories.variant("portal-kettle-red", "portal-kettle", "35.00", "11.00", colour="red")
+    factories.store(
+        live.container,
+        factories.customer(
+            "portal-ann",
+            now,
+            last_name="Portal",
+            email="ann.portal@example.com",
+            addresses=[Address("9 Oak Rd", city="Leeds", zip="LS1")],
+            card="card_ann",
+            last_four="1111",
+        ),
+        factories.product("portal-kettle", "Travel kettle", kettle),
+        factories.order(
+            "ANN-1",
+            "portal-ann",
+            now,
+            factories.line(kettle.id, kettle.product_id, "Travel kettle", "35.00", colour="red"),
+            address=Address("9 Oak Rd"),
+            paid_by=[("card_ann", D("35.00"))],
+            tracking="1ZANN",
+            delivered=timedelta(days=2),
+            placed=timedelta(days=6),
+        ),
+    )
     view = cases.create_case(
         live.container.uow(), SYSTEM, now, customer_id="portal-ann",
         subject="Kettle lid is loose", body="The lid does not close.", channel=Channel.EMAIL,

@@ -10,18 +10,14 @@ import yaml
 
 from caredesk.bootstrap import Container
 from caredesk.domain.agents import SYSTEM, Actor, Role
-from caredesk.domain.customers import Address, Customer, PaymentKind, PaymentMethod
+from caredesk.domain.customers import Address, Customer
 from caredesk.domain.orders import (
     Order,
-    OrderLine,
-    OrderStatus,
-    PaymentTransaction,
-    Shipment,
-    TransactionType,
 )
 from caredesk.services.access import auth
 from caredesk.services.cases import cases
 from caredesk.services.engine import policy
+from tests import factories
 
 
 def add_customer(container: Container, customer_id: str, orders: dict[str, str]) -> None:
@@ -29,45 +25,34 @@ def add_customer(container: Container, customer_id: str, orders: dict[str, str])
     card, or by card and gift card; each order was delivered yesterday."""
     now = container.clock.now()
     card, gift = f"card_{customer_id}", f"gift_{customer_id}"
-    with container.uow() as uow:
-        uow.customers.add(
-            Customer(
-                id=customer_id,
-                first_name=customer_id.title(),
-                last_name="Example",
-                emails=[f"{customer_id}@example.com"],
-                payment_methods=[
-                    PaymentMethod(card, PaymentKind.CREDIT_CARD, "visa", "4242"),
-                    PaymentMethod(gift, PaymentKind.GIFT_CARD, balance=Decimal("0.00")),
-                ],
-                created_at=now - timedelta(days=400),
-                updated_at=now,
+    records: list[Customer | Order] = [
+        factories.customer(
+            customer_id,
+            now,
+            addresses=[],
+            gift_card=Decimal("0.00"),
+            customer_for=timedelta(days=400),
+        )
+    ]
+    for order_id, amounts in orders.items():
+        by_card, _, by_gift = amounts.partition("+")
+        paid = [(card, Decimal(by_card)), *([(gift, Decimal(by_gift))] if by_gift else [])]
+        total = sum((amount for _, amount in paid), Decimal(0))
+        item = factories.line(f"{order_id}-item", "thing", "A thing", str(total))
+        records.append(
+            factories.order(
+                order_id,
+                customer_id,
+                now,
+                item,
+                address=Address("1 Main St"),
+                paid_by=paid,
+                tracking="1Z1",
+                delivered=timedelta(days=1),
+                placed=timedelta(days=8),
             )
         )
-        for order_id, amounts in orders.items():
-            by_card, _, by_gift = amounts.partition("+")
-            paid = [(card, Decimal(by_card)), *([(gift, Decimal(by_gift))] if by_gift else [])]
-            total = sum((amount for _, amount in paid), Decimal(0))
-            uow.orders.add(
-                Order(
-                    id=order_id,
-                    customer_id=customer_id,
-                    status=OrderStatus.DELIVERED,
-                    address=Address("1 Main St"),
-                    lines=[OrderLine(f"{order_id}-item", "thing", "A thing", total)],
-                    payments=[
-                        PaymentTransaction(TransactionType.PAYMENT, amount, method)
-                        for method, amount in paid
-                    ],
-                    shipments=[
-                        Shipment(
-                            ["1Z1"], [f"{order_id}-item"], delivered_at=now - timedelta(days=1)
-                        )
-                    ],
-                    placed_at=now - timedelta(days=8),
-                )
-            )
-        uow.commit()
+    factories.store(container, *records)
 
 
 def add_team(container: Container, name: str) -> None:

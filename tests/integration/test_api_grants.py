@@ -13,17 +13,12 @@ from fastapi.testclient import TestClient
 
 from caredesk.bootstrap import Container
 from caredesk.domain.agents import SYSTEM, Role
-from caredesk.domain.catalog import Product, Variant
-from caredesk.domain.customers import Address, Customer, PaymentKind, PaymentMethod
 from caredesk.domain.orders import (
-    Order,
-    OrderLine,
     OrderStatus,
-    PaymentTransaction,
-    Shipment,
     TransactionType,
 )
 from caredesk.services.access import auth
+from tests import factories
 from tests.integration.conftest import Headers
 
 D = Decimal
@@ -34,63 +29,35 @@ OWN_PASSWORD = "four-eyes-password"
 def store(container: Container) -> None:
     """A first-time buyer who ordered two dresses and received t-shirts."""
     now = container.clock.now()
-    with container.uow() as uow:
-        uow.customers.add(
-            Customer(
-                id="maya",
-                first_name="Maya",
-                last_name="Hart",
-                emails=["maya@example.com"],
-                addresses=[Address("5 Elm St", city="Austin", state="TX", zip="73301")],
-                payment_methods=[
-                    PaymentMethod("card_maya", PaymentKind.CREDIT_CARD, "visa", "4242"),
-                    PaymentMethod("gift_maya", PaymentKind.GIFT_CARD, balance=D("10.00")),
-                ],
-                created_at=now,
-                updated_at=now,
-            )
-        )
-        uow.products.add(
-            Product(
-                id="dress",
-                name="Girls' dress",
-                variants=[
-                    Variant("dress-6", "dress", {"size": "6"}, D("24.00"), cost=D("9.00")),
-                    Variant("dress-8", "dress", {"size": "8"}, D("26.00"), cost=D("10.00")),
-                ],
-            )
-        )
-        uow.orders.add(
-            Order(
-                id="W1",
-                customer_id="maya",
-                status=OrderStatus.DELIVERED,
-                address=Address("5 Elm St"),
-                lines=[
-                    OrderLine("dress-6", "dress", "Girls' dress", D("24.00")),
-                    OrderLine("dress-8", "dress", "Girls' dress", D("26.00")),
-                ],
-                payments=[PaymentTransaction(TransactionType.PAYMENT, D("50.00"), "card_maya")],
-                shipments=[
-                    Shipment(
-                        ["1Z999"], ["dress-6", "dress-8"], delivered_at=now - timedelta(days=1)
-                    )
-                ],
-                placed_at=now - timedelta(days=6),
-            )
-        )
-        uow.orders.add(
-            Order(
-                id="W2",
-                customer_id="maya",
-                status=OrderStatus.DELIVERED,
-                address=Address("5 Elm St"),
-                lines=[OrderLine("dress-8", "dress", "Girls' dress, boutique", D("150.00"))],
-                payments=[PaymentTransaction(TransactionType.PAYMENT, D("150.00"), "card_maya")],
-                placed_at=now - timedelta(days=3),
-            )
-        )
-        uow.commit()
+    factories.store(
+        container,
+        factories.customer(
+            "maya", now, last_name="Hart", gift_card=D("10.00"), email="maya@example.com"
+        ),
+        factories.product(
+            "dress",
+            "Girls' dress",
+            factories.variant("dress-6", "dress", "24.00", "9.00", size="6"),
+            factories.variant("dress-8", "dress", "26.00", "10.00", size="8"),
+        ),
+        factories.order(
+            "W1",
+            "maya",
+            now,
+            factories.line("dress-6", "dress", "Girls' dress", "24.00"),
+            factories.line("dress-8", "dress", "Girls' dress", "26.00"),
+            tracking="1Z999",
+            delivered=timedelta(days=1),
+            placed=timedelta(days=6),
+        ),
+        factories.order(
+            "W2",
+            "maya",
+            now,
+            factories.line("dress-8", "dress", "Girls' dress, boutique", "150.00"),
+            placed=timedelta(days=3),
+        ),
+    )
 
 
 @pytest.fixture

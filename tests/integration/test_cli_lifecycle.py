@@ -12,29 +12,30 @@ from caredesk.bootstrap import Container
 from caredesk.cli.main import app
 from caredesk.domain.agents import SYSTEM
 from caredesk.domain.cases import MessageKind
-from caredesk.domain.customers import Address, Customer
+from caredesk.domain.customers import Address
 from caredesk.domain.orders import Order, OrderLine, OrderStatus, Shipment
 from caredesk.services.cases import cases
 from caredesk.services.lifecycle import lifecycle
 from caredesk.services.lifecycle.ports import CommitmentFilter
+from tests import factories
 
 
 @pytest.fixture
 def cli_desk(container: Container, monkeypatch: pytest.MonkeyPatch) -> Container:
     monkeypatch.setenv("CAREDESK_DATABASE_URL", container.settings.database_url)
     monkeypatch.setenv("CAREDESK_SEMANTIC_SEARCH", "false")
-    with container.uow() as uow:
-        uow.customers.add(
-            Customer(
-                id="c-cli",
-                first_name="Grace",
-                last_name="Hopper",
-                emails=["grace@example.com"],
-                created_at=container.clock.now(),
-                updated_at=container.clock.now(),
-            )
-        )
-        uow.commit()
+    factories.store(
+        container,
+        factories.customer(
+            "c-cli",
+            container.clock.now(),
+            first_name="Grace",
+            last_name="Hopper",
+            email="grace@example.com",
+            addresses=[],
+            card=None,
+        ),
+    )
     return container
 
 

@@ -41,16 +41,6 @@ from caredesk.bootstrap import Container
 from caredesk.cli.main import app as cli
 from caredesk.domain.agents import SYSTEM, Actor, Role
 from caredesk.domain.cases import CaseStatus, Channel, MessageKind
-from caredesk.domain.catalog import Product, Variant
-from caredesk.domain.customers import Address, Customer, PaymentKind, PaymentMethod
-from caredesk.domain.orders import (
-    Order,
-    OrderLine,
-    OrderStatus,
-    PaymentTransaction,
-    Shipment,
-    TransactionType,
-)
 from caredesk.services.access import auth
 from caredesk.services.cases import cases
 from caredesk.services.cases.ports import CaseFilter
@@ -59,6 +49,7 @@ from caredesk.services.channels.portal import MemoryOutbox
 from caredesk.services.engine import grants
 from caredesk.services.sla import sla
 from caredesk.web.app import create_app
+from tests import factories
 from tests.conftest import ManualClock
 from tests.integration.test_mail_in import build
 from tests.resolvers import MapResolver
@@ -611,15 +602,14 @@ def desk(
             MapResolver({"hooks.example.com": ["192.0.2.10"]}), (IPv4Network("192.0.2.0/24"),)
         ),
     )  # fmt: skip
-    with container.uow() as uow:
-        uow.products.add(
-            Product(
-                id="lamp", name="Desk lamp",
-                variants=[Variant("lamp-w", "lamp", {"colour": "white"}, Decimal("250.00"),
-                                  cost=Decimal("90.00"))],
-            )
-        )  # fmt: skip
-        uow.commit()
+    factories.store(
+        container,
+        factories.product(
+            "lamp",
+            "Desk lamp",
+            factories.variant("lamp-w", "lamp", "250.00", "90.00", colour="white"),
+        ),
+    )
     headers = {
         name: {
             "Authorization": "Bearer "
@@ -643,30 +633,29 @@ def customer_for(desk: Desk, door: str) -> Run:
     """A customer of the run's own, alike in all but name: a delivered lamp, paid by card."""
     now = desk.now
     run = Run(door, f"door-{door}", f"pat.{door}@example.com", f"#D-{door}", f"card-{door}")
-    with desk.container.uow() as uow:
-        uow.customers.add(
-            Customer(
-                id=run.customer_id, first_name="Pat", last_name="Door", emails=[run.email],
-                addresses=[Address("5 Elm St", city="Austin", state="TX", zip="73301")],
-                payment_methods=[
-                    PaymentMethod(run.card, PaymentKind.CREDIT_CARD, "visa", "4242")
-                ],
-                created_at=now - timedelta(days=400), updated_at=now,
-            )
-        )  # fmt: skip
-        uow.orders.add(
-            Order(
-                id=run.order_id, customer_id=run.customer_id, status=OrderStatus.DELIVERED,
-                address=Address("5 Elm St", city="Austin", state="TX", zip="73301"),
-                lines=[OrderLine("lamp-w", "lamp", "Desk lamp", Decimal("250.00"))],
-                payments=[PaymentTransaction(
-                    TransactionType.PAYMENT, Decimal("250.00"), run.card, now
-                )],
-                shipments=[Shipment(["1Z"], ["lamp-w"], delivered_at=now - timedelta(days=2))],
-                placed_at=now - timedelta(days=6),
-            )
-        )  # fmt: skip
-        uow.commit()
+    factories.store(
+        desk.container,
+        factories.customer(
+            run.customer_id,
+            now,
+            first_name="Pat",
+            last_name="Door",
+            email=run.email,
+            card=run.card,
+            customer_for=timedelta(days=400),
+        ),
+        factories.order(
+            run.order_id,
+            run.customer_id,
+            now,
+            factories.line("lamp-w", "lamp", "Desk lamp", "250.00"),
+            address=factories.ELM_STREET,
+            paid_by=[(run.card, Decimal("250.00"))],
+            paid_at=now,
+            delivered=timedelta(days=2),
+            placed=timedelta(days=6),
+        ),
+    )
     return run
 
 

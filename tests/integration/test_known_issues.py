@@ -13,17 +13,9 @@ from fastapi.testclient import TestClient
 
 from caredesk.bootstrap import Container
 from caredesk.domain.agents import Role
-from caredesk.domain.catalog import Product, Variant
-from caredesk.domain.customers import Address, Customer, PaymentKind, PaymentMethod
-from caredesk.domain.orders import (
-    Order,
-    OrderLine,
-    OrderStatus,
-    PaymentTransaction,
-    Shipment,
-    TransactionType,
-)
+from caredesk.domain.customers import Address
 from caredesk.services.engine import policy
+from tests import factories
 from tests.integration.conftest import Headers
 from tests.integration.knowledge_fixtures import audit_actions, create_article, problem
 from tests.integration.money_store import add_agent
@@ -36,65 +28,47 @@ COMPLAINT = "My LabelWriter stopped printing after I updated macOS yesterday. Pl
 
 def _customer(container: Container, customer_id: str, product: str, variant: str) -> None:
     now = container.clock.now()
-    with container.uow() as uow:
-        uow.customers.add(
-            Customer(
-                id=customer_id,
-                first_name=customer_id.title(),
-                last_name="Example",
-                emails=[f"{customer_id}@example.com"],
-                addresses=[Address("1 Main St", city="Austin", state="TX", zip="73301")],
-                payment_methods=[
-                    PaymentMethod(f"card_{customer_id}", PaymentKind.CREDIT_CARD, "visa", "4242")
-                ],
-                created_at=now - timedelta(days=400),
-                updated_at=now,
-            )
-        )
-        uow.orders.add(
-            Order(
-                id=f"W-{customer_id}",
-                customer_id=customer_id,
-                status=OrderStatus.DELIVERED,
-                address=Address("1 Main St"),
-                lines=[OrderLine(variant, product, product.title(), D("99.00"))],
-                payments=[
-                    PaymentTransaction(TransactionType.PAYMENT, D("99.00"), f"card_{customer_id}")
-                ],
-                shipments=[Shipment(["1Z1"], [variant], delivered_at=now - timedelta(days=90))],
-                placed_at=now - timedelta(days=95),
-            )
-        )
-        uow.commit()
+    factories.store(
+        container,
+        factories.customer(
+            customer_id,
+            now,
+            addresses=[Address("1 Main St", city="Austin", state="TX", zip="73301")],
+            customer_for=timedelta(days=400),
+        ),
+        factories.order(
+            f"W-{customer_id}",
+            customer_id,
+            now,
+            factories.line(variant, product, product.title(), "99.00"),
+            address=Address("1 Main St"),
+            tracking="1Z1",
+            delivered=timedelta(days=90),
+            placed=timedelta(days=95),
+        ),
+    )
 
 
 @pytest.fixture
 def store(container: Container, client: TestClient, token_for: Any) -> dict[str, Headers]:
     """Two customers: Ada owns the affected LabelWriter 350, Bob a kettle. The policy in
     force has a program that sends the 450 free for the known issue."""
-    with container.uow() as uow:
-        uow.products.add(
-            Product(
-                id="labelwriter-350",
-                name="LabelWriter 350",
-                variants=[Variant("lw350", "labelwriter-350", {}, D("99.00"), cost=D("40.00"))],
-            )
-        )
-        uow.products.add(
-            Product(
-                id="labelwriter-450",
-                name="LabelWriter 450",
-                variants=[Variant("lw450", "labelwriter-450", {}, D("129.00"), cost=D("45.00"))],
-            )
-        )
-        uow.products.add(
-            Product(
-                id="kettle",
-                name="Kettle",
-                variants=[Variant("kettle-red", "kettle", {}, D("99.00"), cost=D("30.00"))],
-            )
-        )
-        uow.commit()
+    factories.store(
+        container,
+        factories.product(
+            "labelwriter-350",
+            "LabelWriter 350",
+            factories.variant("lw350", "labelwriter-350", "99.00", "40.00"),
+        ),
+        factories.product(
+            "labelwriter-450",
+            "LabelWriter 450",
+            factories.variant("lw450", "labelwriter-450", "129.00", "45.00"),
+        ),
+        factories.product(
+            "kettle", "Kettle", factories.variant("kettle-red", "kettle", "99.00", "30.00")
+        ),
+    )
     _customer(container, "ada", "labelwriter-350", "lw350")
     _customer(container, "bob", "kettle", "kettle-red")
     data: dict[str, Any] = yaml.safe_load(policy.packaged_policy_text("default"))

@@ -19,18 +19,13 @@ from caredesk.bootstrap import Container, survey_options
 from caredesk.cli.main import app
 from caredesk.domain.agents import SYSTEM
 from caredesk.domain.cases import CaseStatus, Channel, MessageKind
-from caredesk.domain.catalog import Product, Variant
-from caredesk.domain.customers import Address, Customer, PaymentKind, PaymentMethod
+from caredesk.domain.customers import Customer
 from caredesk.domain.errors import DomainError
 from caredesk.domain.knowledge import ArticleStatus, Visibility
 from caredesk.domain.mail import MailDirection
 from caredesk.domain.orders import (
     Order,
-    OrderLine,
     OrderStatus,
-    PaymentTransaction,
-    Shipment,
-    TransactionType,
 )
 from caredesk.services.access.secrets import hash_secret
 from caredesk.services.cases import cases
@@ -41,6 +36,7 @@ from caredesk.services.channels.portal_mail import QueuedCustomerMailer, send_su
 from caredesk.services.engine import grants, policy
 from caredesk.services.knowledge import knowledge
 from caredesk.web.app import create_app
+from tests import factories
 from tests.conftest import ManualClock
 from tests.integration.conftest import Headers
 
@@ -53,71 +49,47 @@ REQUEST_KEY = re.compile(r'name="request_key" value="([^"]+)"')
 
 
 def _customer(cid: str, email: str, now: datetime, membership: str | None = None) -> Customer:
-    return Customer(
-        id=cid,
-        first_name=cid.capitalize(),
-        last_name="Tester",
-        emails=[email],
-        addresses=[Address("5 Elm St", city="Austin", state="TX", zip="73301")],
-        payment_methods=[PaymentMethod(f"card_{cid}", PaymentKind.CREDIT_CARD, "visa", "4242")],
-        created_at=now,
-        updated_at=now,
-        membership=membership,
-    )
+    return factories.customer(cid, now, last_name="Tester", email=email, membership=membership)
+
+
+LAMP = factories.line("lamp-w", "lamp", "Desk lamp", "40.00", colour="white")
 
 
 def _order(
     oid: str, cid: str, status: OrderStatus, delivered_days_ago: int | None, now: datetime
 ) -> Order:
-    delivered = (
-        [Shipment(["1Z"], ["lamp-w"], delivered_at=now - timedelta(days=delivered_days_ago))]
-        if delivered_days_ago is not None
-        else []
-    )
-    return Order(
-        id=oid,
-        customer_id=cid,
-        status=status,
-        address=Address("5 Elm St"),
-        lines=[OrderLine("lamp-w", "lamp", "Desk lamp", D("40.00"), {"colour": "white"})],
-        payments=[PaymentTransaction(TransactionType.PAYMENT, D("40.00"), f"card_{cid}")],
-        shipments=delivered,
-        placed_at=now - timedelta(days=(delivered_days_ago or 0) + 4),
-    )
+    delivered = None if delivered_days_ago is None else timedelta(days=delivered_days_ago)
+    return factories.order(oid, cid, now, LAMP, status=status, delivered=delivered)
 
 
 @pytest.fixture
 def store(container: Container) -> None:
     """Maya has a recent delivery, an old one and a pending order; Omar is someone else."""
     now = container.clock.now()
-    with container.uow() as uow:
-        uow.customers.add(_customer("maya", "maya@example.com", now))
-        uow.customers.add(_customer("omar", "omar@example.com", now))
-        uow.products.add(
-            Product(
-                id="lamp",
-                name="Desk lamp",
-                variants=[
-                    Variant("lamp-w", "lamp", {"colour": "white"}, D("40.00"), cost=D("12.00"))
-                ],
-            )
-        )
-        uow.orders.add(_order("M-RECENT", "maya", OrderStatus.DELIVERED, 3, now))
-        uow.orders.add(_order("M-OLD", "maya", OrderStatus.DELIVERED, 200, now))
-        uow.orders.add(_order("M-PENDING", "maya", OrderStatus.PENDING, None, now))
-        uow.orders.add(_order("O-RECENT", "omar", OrderStatus.DELIVERED, 3, now))
-        uow.products.add(
-            Product(
-                id="mug",
-                name="Mug",
-                variants=[Variant("mug-blue", "mug", {"colour": "blue"}, D("12.00"), cost=D("3"))],
-            )
-        )
-        cheap = _order("M-CHEAP", "maya", OrderStatus.DELIVERED, 3, now)
-        cheap.lines = [OrderLine("mug-blue", "mug", "Mug", D("12.00"), {"colour": "blue"})]
-        cheap.payments = [PaymentTransaction(TransactionType.PAYMENT, D("12.00"), "card_maya")]
-        uow.orders.add(cheap)
-        uow.commit()
+    factories.store(
+        container,
+        _customer("maya", "maya@example.com", now),
+        _customer("omar", "omar@example.com", now),
+        factories.product(
+            "lamp",
+            "Desk lamp",
+            factories.variant("lamp-w", "lamp", "40.00", "12.00", colour="white"),
+        ),
+        factories.product(
+            "mug", "Mug", factories.variant("mug-blue", "mug", "12.00", "3", colour="blue")
+        ),
+        _order("M-RECENT", "maya", OrderStatus.DELIVERED, 3, now),
+        _order("M-OLD", "maya", OrderStatus.DELIVERED, 200, now),
+        _order("M-PENDING", "maya", OrderStatus.PENDING, None, now),
+        _order("O-RECENT", "omar", OrderStatus.DELIVERED, 3, now),
+        factories.order(
+            "M-CHEAP",
+            "maya",
+            now,
+            factories.line("mug-blue", "mug", "Mug", "12.00", colour="blue"),
+            delivered=timedelta(days=3),
+        ),
+    )
 
 
 @pytest.fixture
