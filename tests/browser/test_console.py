@@ -298,6 +298,6 @@ def test_escalate_to_a_lead_with_the_drafted_summary(live: LiveServer, sign_in: 
     lead = sign_in(LEAD)
     lead.goto(live.url("/queue?view=mine"))
     lead.get_by_role("link", name=re.compile("Our agreed delivery date")).click()
-    expect(lead.locator("section.panel-handover .handoffs")).to_contain_text(
+    expect(lead.locator("section.panel-handoff .handoffs")).to_contain_text(
         "Our agreed delivery date"
     )

@@ -22,7 +22,7 @@ proactive_app = typer.Typer(
 
 @cases_app.command("escalate")
 def escalate(
-    case_id: Annotated[int, typer.Argument(help="The case to hand over.")],
+    case_id: Annotated[int, typer.Argument(help="The case to hand off.")],
     team: Annotated[str | None, typer.Option(help="Team name to hand it to.")] = None,
     lead: Annotated[str | None, typer.Option(help="Email of the lead to hand it to.")] = None,
     summary: Annotated[

@@ -10,7 +10,7 @@ def console_routers() -> list[APIRouter]:
     """Every router of the console, in the order they are installed."""
     from caredesk.web.pages import (
         case,
-        handover,
+        handoff,
         knowledge,
         manage,
         outbox,
@@ -19,9 +19,7 @@ def console_routers() -> list[APIRouter]:
         sla_admin,
     )
 
-    return [
-        m.router for m in (signin, queues, case, handover, manage, knowledge, sla_admin, outbox)
-    ]
+    return [m.router for m in (signin, queues, case, handoff, manage, knowledge, sla_admin, outbox)]
 
 
 def install_console(app: FastAPI) -> None:

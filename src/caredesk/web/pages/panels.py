@@ -102,7 +102,7 @@ def _sla(container: Container, actor: Actor, screen: CaseScreen) -> dict[str, An
     return {"sla": reading}
 
 
-def _handover(container: Container, actor: Actor, screen: CaseScreen) -> dict[str, Any] | None:
+def _handoff(container: Container, actor: Actor, screen: CaseScreen) -> dict[str, Any] | None:
     """Escalation with the desk's drafted handoff summary, and merge and split."""
     from caredesk.services.lifecycle import lifecycle
 
@@ -126,7 +126,7 @@ CASE_PANELS: list[CasePanel] = [
     CasePanel("sla", "SLA", "panels/sla.html", _sla),
     CasePanel("known-issue", "Known issue", "panels/known_issue.html", _known_issue),
     CasePanel("knowledge", "Knowledge", "panels/knowledge.html", _knowledge),
-    CasePanel("handover", "Escalate, merge, split", "panels/handover.html", _handover, "main"),
+    CasePanel("handoff", "Escalate, merge, split", "panels/handoff.html", _handoff, "main"),
 ]
 
 
