@@ -503,7 +503,7 @@ def test_nobody_approves_their_own_request_whatever_their_role(
     assert approved.json()["status"] == "executed"
 
 
-def test_the_requester_may_withdraw_their_own_request(
+def test_whoever_asked_may_withdraw_their_own_request(
     client: TestClient,
     kim: Headers,
     agent_id: int,
@@ -513,7 +513,7 @@ def test_the_requester_may_withdraw_their_own_request(
     asked = client.post(
         f"/api/v1/cases/{big_case['id']}/grants", json={"remedies": ["refund-full"]}, headers=kim
     ).json()
-    # A lead's token bound to the same agent: still the requester, who may deny, not approve.
+    # A lead's token bound to the same agent: still the one who asked, who may deny, not approve.
     as_lead = token_for(Role.LEAD, agent_id)
     approval = f"/api/v1/approvals/{asked['approval_id']}"
     refused = client.post(f"{approval}/approve", json={}, headers=as_lead)
@@ -542,7 +542,9 @@ def test_an_editor_grants_and_asks_for_approval_as_an_agent(
     )
     assert asked.status_code == 202, asked.text
     approval = client.get("/api/v1/approvals", headers=token_for(Role.LEAD)).json()[0]
-    assert (approval["requester_role"], approval["approver_role"]) == ("agent", "lead")
+    assert (approval["requested_by_role"], approval["approver_role"]) == ("agent", "lead")
+    # The deprecated name answers the same role (docs/glossary.md, "Deprecated names").
+    assert approval["requester_role"] == "agent"
     refused = client.post(f"/api/v1/approvals/{approval['id']}/approve", json={}, headers=editor)
     assert refused.status_code == 403, refused.text
 

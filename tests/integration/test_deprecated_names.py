@@ -51,3 +51,13 @@ def test_an_order_answers_its_shipments_also_as_the_deprecated_fulfilments(
     schema = client.get("/api/v1/openapi.json").json()["components"]["schemas"]["OrderOut"]
     assert schema["properties"]["fulfilments"]["deprecated"] is True
     assert "deprecated" not in schema["properties"]["shipments"]
+
+
+def test_an_approval_answers_the_deprecated_requester_role_beside_requested_by_role(
+    client: TestClient,
+) -> None:
+    # An approval's answer is tested where approvals are made (test_api_grants.py); here,
+    # that the schema tells clients which name to use.
+    schema = client.get("/api/v1/openapi.json").json()["components"]["schemas"]["ApprovalOut"]
+    assert schema["properties"]["requester_role"]["deprecated"] is True
+    assert "requested_by_role" in schema["required"]

@@ -60,7 +60,7 @@ class Approval:
     id: int | None
     grant_id: int
     requested_by: str
-    requester_role: str
+    requested_by_role: str
     approver_role: str
     reasons: list[str]
     created_at: datetime
@@ -70,15 +70,15 @@ class Approval:
     decided_at: datetime | None = None
     note: str = ""
 
-    def asked_by(self, ref: str, agent_id: int | None, requester_agent_id: int | None) -> bool:
+    def asked_by(self, ref: str, agent_id: int | None, requesting_agent_id: int | None) -> bool:
         """Whether this person asked for it, through whichever door, token or role."""
-        if agent_id is not None and agent_id == requester_agent_id:
+        if agent_id is not None and agent_id == requesting_agent_id:
             return True
         return ref == self.requested_by
 
-    def approve_as(self, ref: str, agent_id: int | None, requester_agent_id: int | None) -> None:
+    def approve_as(self, ref: str, agent_id: int | None, requesting_agent_id: int | None) -> None:
         """Four eyes on money: whoever asked may withdraw (deny), never approve, at any role."""
-        if self.asked_by(ref, agent_id, requester_agent_id):
+        if self.asked_by(ref, agent_id, requesting_agent_id):
             raise DomainError(
                 "you asked for this grant: another person must approve it",
                 code=ErrorCode.OWN_REQUEST,

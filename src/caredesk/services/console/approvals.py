@@ -16,7 +16,8 @@ class ApprovalItem:
     grant: Grant
     case: Case | None
     customer_name: str
-    requester: Agent | None
+    # The agent who asked for the grant; None when a token with no agent behind it asked.
+    asked_by: Agent | None
     may_decide: bool
     # Asked by the one looking: they may withdraw it (deny), never approve it.
     own: bool = False
@@ -47,7 +48,7 @@ def approvals_screen(
                     grant=grant,
                     case=case_rows.get(approval.case_id) if approval.case_id else None,
                     customer_name=names.get(grant.customer_id, grant.customer_id),
-                    requester=agents.get(grant.agent_id) if grant.agent_id else None,
+                    asked_by=agents.get(grant.agent_id) if grant.agent_id else None,
                     may_decide=actor.can(Permission.APPROVE)
                     and approval.status is ApprovalStatus.PENDING
                     and outranks(actor.role.grants_as.value, approval.approver_role),

@@ -97,7 +97,7 @@ class ApprovalRow(Base):
     grant_id: Mapped[int] = mapped_column(ForeignKey("grants.id"), unique=True)
     case_id: Mapped[int | None] = mapped_column(BigInteger)
     requested_by: Mapped[str] = mapped_column(String(80))
-    requester_role: Mapped[str] = mapped_column(String(20))
+    requested_by_role: Mapped[str] = mapped_column(String(20))
     approver_role: Mapped[str] = mapped_column(String(20))
     reasons: Mapped[list[str]] = mapped_column(JsonType)
     status: Mapped[str] = mapped_column(String(20), index=True)

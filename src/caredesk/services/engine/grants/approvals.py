@@ -1,4 +1,5 @@
-"""Approvals: a grant above the requester's authority, asked of a lead and decided once."""
+"""Approvals: a grant above the authority of the agent who asked for it, asked of a lead and
+decided once."""
 
 from __future__ import annotations
 
@@ -30,7 +31,7 @@ def request_approval(
         id=None,
         grant_id=grant.id,
         requested_by=actor.ref,
-        requester_role=actor.role.grants_as.value,
+        requested_by_role=actor.role.grants_as.value,
         approver_role=decision.approver_role or "admin",
         reasons=list(decision.reasons),
         created_at=now,
@@ -163,8 +164,8 @@ def _execute_approved(
 def _recheck(
     uow: EngineUnit, loaded: LoadedPolicy, now: datetime, approval: Approval, grant: Grant
 ) -> tuple[Prepared, Situation]:
-    """The requester's eligibility on today's facts; the approval lifts only the authority
-    limits, never a rule or a guardrail."""
+    """The eligibility on today's facts of the agent who asked; the approval lifts only the
+    authority limits, never a rule or a guardrail."""
     customer = uow.customers.get(grant.customer_id)
     assert customer is not None
     case = uow.cases.get(grant.case_id) if grant.case_id else None
@@ -177,12 +178,12 @@ def _recheck(
         order_id=grant.order_id,
         extra_variant_ids=program_variants(loaded.policy),
     )
-    requester = Actor(role=_role(approval.requester_role), agent_id=grant.agent_id)
+    asking = Actor(role=_role(approval.requested_by_role), agent_id=grant.agent_id)
     prepared = prepare(
-        loaded.policy, situation, requester, AGENT, now, grant.remedy_ids, grant.params, True
+        loaded.policy, situation, asking, AGENT, now, grant.remedy_ids, grant.params, True
     )
     usage = measure_usage(
-        uow, loaded.policy, requester, situation, now, case_grants_of(uow, situation)
+        uow, loaded.policy, asking, situation, now, case_grants_of(uow, situation)
     )
     refusal = hard_limit_refusal(loaded.policy, prepared.cost, usage, prepared.refunded)
     if refusal is not None:

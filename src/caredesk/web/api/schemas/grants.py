@@ -191,7 +191,10 @@ class ApprovalOut(BaseModel):
     case_id: int | None
     status: str
     requested_by: str
-    requester_role: str
+    requested_by_role: str
+    # Clients written before the field was named after `requested_by` read `requester_role`
+    # (docs/glossary.md, "Deprecated names").
+    requester_role: str = Field(deprecated="Use `requested_by_role`: the same role.")
     approver_role: str
     reasons: list[str]
     created_at: datetime
@@ -208,7 +211,8 @@ class ApprovalOut(BaseModel):
             case_id=a.case_id,
             status=a.status.value,
             requested_by=a.requested_by,
-            requester_role=a.requester_role,
+            requested_by_role=a.requested_by_role,
+            requester_role=a.requested_by_role,
             approver_role=a.approver_role,
             reasons=a.reasons,
             created_at=a.created_at,
