@@ -174,7 +174,7 @@ def test_tell_now_and_the_api_tell_the_customer_at_once(
     before = _outbound(store, other)
     plan = grants.plan_case(store.uow(), SYSTEM, store.clock.now(), other)
     outcome = grants.grant_on_case(
-        store.uow(), SYSTEM, store.clock.now(), other, plan.plan.offers[0].remedy_ids
+        store.uow(), SYSTEM, store.clock.now(), other, plan.ranking.offers[0].remedy_ids
     )
     assert outcome.customer_note
     assert _outbound(store, other)[-1] == outcome.customer_note

@@ -314,7 +314,7 @@ def test_each_story_gets_its_remedy_as_the_top_offer(
         a for a in auth.list_agents(container.uow(), SYSTEM) if a.email == "alex@caredesk.example"
     )
     result = grants.plan_case(container.uow(), agent.actor(), container.clock.now(), case_id)
-    top = result.plan.offers[0]
+    top = result.ranking.offers[0]
     assert sorted(top.remedy_ids) == remedies
     assert top.decision.needs_approval is needs_approval
     if needs_approval:
@@ -373,10 +373,10 @@ def test_an_angry_follow_up_about_the_faulty_machine_keeps_the_replacement(
     agent = next(
         a for a in auth.list_agents(container.uow(), SYSTEM) if a.email == "alex@caredesk.example"
     )
-    plan = grants.plan_case(container.uow(), agent.actor(), container.clock.now(), case_id).plan
-    assert plan.issue_type == "defective"
-    assert "replacement" not in plan.ineligible
-    assert any("replacement" in offer.remedy_ids for offer in plan.offers)
+    plan = grants.plan_case(container.uow(), agent.actor(), container.clock.now(), case_id)
+    assert plan.ranking.issue_type == "defective"
+    assert "replacement" not in plan.ranking.ineligible
+    assert any("replacement" in offer.remedy_ids for offer in plan.ranking.offers)
 
 
 def test_the_escalated_storys_top_offer_is_approved_and_ships_the_replacement(
@@ -387,7 +387,7 @@ def test_the_escalated_storys_top_offer_is_approved_and_ships_the_replacement(
     staff = {a.email: a for a in auth.list_agents(container.uow(), SYSTEM)}
     agent, lead = staff["alex@caredesk.example"], staff["sam@caredesk.example"]
     now = container.clock.now()
-    top = grants.plan_case(container.uow(), agent.actor(), now, case_id).plan.offers[0]
+    top = grants.plan_case(container.uow(), agent.actor(), now, case_id).ranking.offers[0]
     asked = grants.grant_on_case(container.uow(), agent.actor(), now, case_id, top.remedy_ids)
     assert asked.approval is not None and asked.approval.id is not None
     if lead.role is not Role.LEAD:

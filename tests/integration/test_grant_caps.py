@@ -84,9 +84,9 @@ def test_an_order_never_receives_more_than_its_cap(container: Container, lead: A
         container.uow(), lead, now, second, ["typed-credit"], params=_credit("10")
     )
     assert last.grant.status is GrantStatus.EXECUTED
-    plan = grants.plan_case(container.uow(), lead, now, second).plan
-    assert [o.cost for o in plan.offers if o.cost > 0] == []
-    assert [r.rule_id for r in plan.ineligible["store-credit"]] == ["caps.per_order"]
+    ranking = grants.plan_case(container.uow(), lead, now, second).ranking
+    assert [o.cost for o in ranking.offers if o.cost > 0] == []
+    assert [r.rule_id for r in ranking.ineligible["store-credit"]] == ["caps.per_order"]
 
 
 def test_one_issue_of_a_case_never_receives_more_than_its_cap(

@@ -75,7 +75,7 @@ def test_a_second_click_on_the_same_offer_answers_with_the_first_grant(
     case_id, priya = missed_date
     now = container.clock.now()
     page = grants.plan_case(container.uow(), priya, now, case_id)
-    assert sorted(page.plan.offers[0].remedy_ids) == TOP_OFFER
+    assert sorted(page.ranking.offers[0].remedy_ids) == TOP_OFFER
     first = grants.grant_on_case(
         container.uow(), priya, now, case_id, TOP_OFFER, idempotency_key="page-1", basis=page.basis
     )
@@ -109,10 +109,10 @@ def test_what_was_granted_is_not_offered_again_for_the_same_issue(
 
     after = grants.plan_case(container.uow(), priya, now, case_id)
 
-    offered = {remedy for offer in after.plan.offers for remedy in offer.remedy_ids}
+    offered = {remedy for offer in after.ranking.offers for remedy in offer.remedy_ids}
     assert not offered & set(TOP_OFFER)
     for remedy in TOP_OFFER:
-        assert [r.rule_id for r in after.plan.ineligible[remedy]] == ["grants.once_per_issue"]
+        assert [r.rule_id for r in after.ranking.ineligible[remedy]] == ["grants.once_per_issue"]
 
 
 def test_every_door_answers_a_repeated_offer_with_the_first_grant(

@@ -233,7 +233,7 @@ def explain(
 
     with desk() as container:
         result = grants.plan_case(container.uow(), Actor(role=role), container.clock.now(), case_id)
-        p = result.plan
+        p = result.ranking
         out.print(
             f"Case {case_id}: issue [bold]{p.issue_type}[/bold], customer value "
             f"{result.customer_value}, at stake {p.value_at_stake}, "

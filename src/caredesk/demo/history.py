@@ -252,8 +252,8 @@ def _solve(
 
 def _grant_best(uow_factory: UnitOfWorkFactory, agent: Actor, at: datetime, case_id: int) -> None:
     """The planner's best offer that the agent may grant alone, executed like a click."""
-    plan = grants.plan_case(uow_factory(), agent, at, case_id).plan
-    offer = next((o for o in plan.offers if not o.decision.needs_approval), None)
+    ranking = grants.plan_case(uow_factory(), agent, at, case_id).ranking
+    offer = next((o for o in ranking.offers if not o.decision.needs_approval), None)
     if offer is None:
         return
     grants.grant_on_case(

@@ -77,7 +77,9 @@ class Offer:
 
 
 @dataclass(frozen=True, slots=True)
-class Plan:
+class Ranking:
+    """The planner's answer for one situation: the best offers first, and what it left out."""
+
     offers: list[Offer]
     baseline_retention: float
     value_at_stake: Decimal
@@ -124,7 +126,7 @@ def _compatible(bundle: tuple[RemedyOption, ...]) -> bool:
     return True
 
 
-def plan(context: PlanContext) -> Plan:
+def plan(context: PlanContext) -> Ranking:
     policy, facts = context.policy, context.facts
     issue = str(facts.get("case.issue_type") or "*")
     base = base_retention(
@@ -149,7 +151,7 @@ def plan(context: PlanContext) -> Plan:
                 offers.append(offer)
     # Highest expected value first; among equals the cheaper, then the simpler bundle.
     offers.sort(key=lambda o: (-o.expected_value, o.cost, len(o.remedies), o.remedy_ids))
-    return Plan(offers[: policy.planner.offers], base, at_stake, issue, ineligible)
+    return Ranking(offers[: policy.planner.offers], base, at_stake, issue, ineligible)
 
 
 def _options(

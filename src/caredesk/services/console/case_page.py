@@ -24,7 +24,7 @@ from caredesk.services.console.queues import OPEN_STATUSES, UowFactory
 from caredesk.services.console.unit import ConsoleUnit
 from caredesk.services.engine import grants
 from caredesk.services.engine.facts import case_facts
-from caredesk.services.engine.grants import CasePlan
+from caredesk.services.engine.grants import Plan
 from caredesk.services.engine.policy import policy_in_force
 from caredesk.services.lifecycle.lifecycle import LifecycleOptions
 
@@ -48,7 +48,7 @@ class CaseScreen:
     teams: dict[int, Team]
     programs: list[Program]
     known_issues: list[str]
-    plan: CasePlan | None
+    plan: Plan | None
     plan_error: str | None
     currency: str = "USD"
     # The policy's words for its rules and remedies, so the page says sentences, not ids.
@@ -115,7 +115,7 @@ def case_screen(uow: UowFactory, actor: Actor, now: datetime, case_id: int) -> C
             rule_sentences=rule_sentences,
             remedy_labels=remedy_labels,
         )
-    plan: CasePlan | None = None
+    plan: Plan | None = None
     plan_error: str | None = None
     try:
         plan = grants.plan_case(uow(), actor, now, case_id)

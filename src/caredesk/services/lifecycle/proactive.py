@@ -191,14 +191,14 @@ def _recommend(
 ) -> bool:
     assert record.case_id is not None
     try:
-        case_plan = grants.plan_case(uow_factory(), PLANNER, now, record.case_id)
+        plan = grants.plan_case(uow_factory(), PLANNER, now, record.case_id)
     except DomainError as exc:
         errors.append(f"{record.key}: no recommendation: {exc.message}")
         return False
-    offers = case_plan.plan.offers
+    offers = plan.ranking.offers
     best = offers[0] if offers else None
     recommendation: dict[str, Any] = {
-        "policy_version": case_plan.policy_version,
+        "policy_version": plan.policy_version,
         "remedies": best.remedy_ids if best else [],
         "cost": str(best.cost) if best else "0",
         "expected_value": str(best.expected_value) if best else "0",

@@ -151,5 +151,5 @@ def offer_cards(screen: CaseScreen) -> list[OfferCard]:
     # A fresh key per render: two clicks on this page are one grant; a reload is a new page.
     return [
         OfferCard(offer, rank, f"console-{uuid.uuid4().hex}")
-        for rank, offer in enumerate(screen.plan.plan.offers, start=1)
+        for rank, offer in enumerate(screen.plan.ranking.offers, start=1)
     ]

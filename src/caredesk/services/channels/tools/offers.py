@@ -36,7 +36,7 @@ def plan_case(call: ToolCall) -> ToolResult:
             "why": o.why,
             "reasons": o.reasons,
         }
-        for o in result.plan.offers
+        for o in result.ranking.offers
     ]
     return ToolResult("done", {"case_id": case_id, "basis": result.basis, "offers": offers})
 

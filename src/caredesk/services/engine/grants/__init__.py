@@ -24,7 +24,7 @@ from caredesk.services.engine.grants.notices import (
     register_grant_notices,
     send_grant_notice,
 )
-from caredesk.services.engine.grants.planning import CasePlan, plan_case
+from caredesk.services.engine.grants.planning import Plan, plan_case
 from caredesk.services.engine.grants.reversals import ORDER_CHANGING, reverse_grant
 from caredesk.services.engine.grants.situation import AGENT, PORTAL, TOOL
 from caredesk.services.engine.grants.usage import STANDING
@@ -36,9 +36,9 @@ __all__ = [
     "PORTAL",
     "STANDING",
     "TOOL",
-    "CasePlan",
     "GrantOutcome",
     "Offer",
+    "Plan",
     "case_grants",
     "decide_approval",
     "get_grant",

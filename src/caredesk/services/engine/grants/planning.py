@@ -9,7 +9,7 @@ from decimal import Decimal
 from caredesk.domain.agents import Actor, Permission
 from caredesk.domain.cases import Case
 from caredesk.domain.policy import remedies as ops
-from caredesk.domain.policy.planner import Plan, PlanContext, plan
+from caredesk.domain.policy.planner import PlanContext, Ranking, plan
 from caredesk.services.engine.facts import default_params, request_facts, situation_facts
 from caredesk.services.engine.grants.situation import (
     AGENT,
@@ -25,15 +25,18 @@ from caredesk.services.engine.unit import EngineUnit
 
 
 @dataclass(frozen=True, slots=True)
-class CasePlan:
+class Plan:
+    """The ranked offers for one case at one moment, and the basis granting quotes so a stale
+    plan is refused."""
+
     case: Case
-    plan: Plan
+    ranking: Ranking
     policy_version: str
     basis: dict[str, int]
     customer_value: Decimal
 
 
-def plan_case(uow: EngineUnit, actor: Actor, now: datetime, case_id: int) -> CasePlan:
+def plan_case(uow: EngineUnit, actor: Actor, now: datetime, case_id: int) -> Plan:
     """The best few bundles the acting agent could grant on this case, with their reasons."""
     actor.require(Permission.READ)
     with uow:
@@ -60,7 +63,7 @@ def plan_case(uow: EngineUnit, actor: Actor, now: datetime, case_id: int) -> Cas
             customer_value=situation.value.lifetime_value,
             already_granted=frozenset(r for g in standing for r in g.remedy_ids),
         )
-        return CasePlan(
+        return Plan(
             case,
             plan(context),
             loaded.version,

@@ -11,7 +11,7 @@ from pydantic import BaseModel, Field
 from caredesk.domain.grants import Approval, Grant, LedgerEntry
 from caredesk.domain.policy.planner import Offer
 from caredesk.domain.policy.review import Difference, PolicyChange, PolicyChangeStatus
-from caredesk.services.engine.grants import CasePlan, GrantOutcome
+from caredesk.services.engine.grants import GrantOutcome, Plan
 from caredesk.web.api.common import IdPath
 from caredesk.web.api.schemas.base import MoneyOut, Strict
 
@@ -87,8 +87,8 @@ class PlanOut(BaseModel):
     ineligible: dict[str, list[RefusalOut]]
 
     @classmethod
-    def of(cls, case_id: int, result: CasePlan) -> PlanOut:
-        p = result.plan
+    def of(cls, case_id: int, result: Plan) -> PlanOut:
+        p = result.ranking
         return cls(
             case_id=case_id,
             policy_version=result.policy_version,
