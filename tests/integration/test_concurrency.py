@@ -116,10 +116,10 @@ def test_mail_from_new_senders_at_once_opens_a_case_and_a_customer_for_each(
 
     def deliver(index: int) -> Outcome:
         raw = build(sender=f"Sender {index} <sender{index}@example.net>", subject=f"Hello {index}")
-        delivery = receive_mail(
+        result = receive_mail(
             container.uow(), raw, now=container.clock.now(), config=config, parser=parse_mail
         )
-        return delivery.outcome
+        return result.outcome
 
     results = together(THREADS, deliver)
     assert failures(results) == []
@@ -176,10 +176,10 @@ def test_mails_to_one_case_at_once_all_land(container: Container) -> None:
     config = container.mail
 
     def deliver(raw: bytes) -> Outcome:
-        delivery = receive_mail(
+        result = receive_mail(
             container.uow(), raw, now=container.clock.now(), config=config, parser=parse_mail
         )
-        return delivery.outcome
+        return result.outcome
 
     first = "<first@mail.example.net>"
     assert deliver(build(message_id=first)) is Outcome.NEW_CASE

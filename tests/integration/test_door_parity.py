@@ -368,7 +368,7 @@ def nothing_yet(desk: Desk, run: Run) -> None:
 
 
 def an_open_case(desk: Desk, run: Run) -> None:
-    """The customer wrote by email about a damaged delivery of their order."""
+    """The customer wrote by email about a damaged parcel of their order."""
     view = cases.create_case(
         desk.container.uow(), SYSTEM, desk.now, customer_id=run.customer_id, subject=SUBJECT,
         body=OPENING, channel=Channel.EMAIL, order_ids=[run.order_id],

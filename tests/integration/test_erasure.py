@@ -186,14 +186,14 @@ def desk(container: Container) -> Iterator[Desk]:
         )
         assert outcome.grant.id is not None
         cases.change_status(container.uow(), agent, now, case_id, CaseStatus.SOLVED)
-        delivery = receive_mail(
+        result = receive_mail(
             container.uow(),
             _mail(f"Also the {PHRASE} horn fell off. {FIRST}", "Another gramophone problem"),
             now=now,
             config=container.mail,
             parser=parse_mail,
         )
-        assert delivery.case_id is not None and delivery.case_id != case_id
+        assert result.case_id is not None and result.case_id != case_id
         other = cases.create_case(
             container.uow(), agent, now, customer_id="olive", subject="Olive's kettle",
             body="My kettle whistles.", channel=Channel.API,
@@ -214,7 +214,7 @@ def desk(container: Container) -> Iterator[Desk]:
             outbox=outbox,
             admin=admin,
             bound_token=bound_headers,
-            case_ids=[case_id, delivery.case_id],
+            case_ids=[case_id, result.case_id],
             other_case=other.case.id,
             unused_link=unused,
         )

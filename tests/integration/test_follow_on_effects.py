@@ -22,7 +22,7 @@ from caredesk.domain.errors import DomainError, ErrorCode
 from caredesk.domain.events import Event
 from caredesk.domain.sla import ClockStatus, SlaMetric
 from caredesk.services.cases import cases, customers
-from caredesk.services.channels.mail_in import Delivery, receive_mail
+from caredesk.services.channels.mail_in import IntakeResult, receive_mail
 from caredesk.services.console import console
 from caredesk.services.sla import sla
 from caredesk.services.unit_of_work import UnitOfWork
@@ -43,7 +43,7 @@ def _mail(message_id: str, body: str, in_reply_to: str | None = None) -> bytes:
     return message.as_bytes()
 
 
-def _deliver(container: Container, raw: bytes) -> Delivery:
+def _deliver(container: Container, raw: bytes) -> IntakeResult:
     return receive_mail(
         container.uow(),
         raw,

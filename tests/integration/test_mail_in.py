@@ -16,8 +16,8 @@ from caredesk.domain.cases import CaseStatus, Channel, MessageKind
 from caredesk.domain.mail import MailDirection, MailStatus, reply_address
 from caredesk.services.cases import cases as case_service
 from caredesk.services.channels.mail_in import (
-    Delivery,
     Envelope,
+    IntakeResult,
     Outcome,
     list_failures,
     list_mail,
@@ -73,7 +73,7 @@ def build(
     return message.as_bytes()
 
 
-def deliver(container: Container, raw: bytes, **kwargs: object) -> Delivery:
+def deliver(container: Container, raw: bytes, **kwargs: object) -> IntakeResult:
     return receive_mail(
         container.uow(),
         raw,
@@ -91,10 +91,10 @@ def messages(container: Container, case_id: int) -> list[object]:
 def test_a_first_message_opens_an_email_case_for_a_new_customer_and_is_acknowledged(
     container: Container,
 ) -> None:
-    delivery = deliver(container, (CORPUS / "plain_new.eml").read_bytes())
-    assert delivery.outcome is Outcome.NEW_CASE
-    assert delivery.case_id is not None
-    view = case_service.get_case(container.uow(), SYSTEM, delivery.case_id)
+    result = deliver(container, (CORPUS / "plain_new.eml").read_bytes())
+    assert result.outcome is Outcome.NEW_CASE
+    assert result.case_id is not None
+    view = case_service.get_case(container.uow(), SYSTEM, result.case_id)
     assert view.case.channel is Channel.EMAIL
     assert view.case.subject == "Wrong items in my first order"
     assert [m.kind for m in view.messages] == [MessageKind.INBOUND]
@@ -104,7 +104,7 @@ def test_a_first_message_opens_an_email_case_for_a_new_customer_and_is_acknowled
         assert owner == view.case.customer_id
         customer = uow.customers.get(owner)
         assert customer is not None and customer.first_name == "Maya"
-        stored = uow.mail.thread(delivery.case_id, 10)
+        stored = uow.mail.thread(result.case_id, 10)
         assert [(r.direction, r.status) for r in stored] == [
             (MailDirection.IN, MailStatus.FILED),
             (MailDirection.OUT, MailStatus.QUEUED),
@@ -114,7 +114,7 @@ def test_a_first_message_opens_an_email_case_for_a_new_customer_and_is_acknowled
         assert stored[1].to == ["maya.hart@example.net"]
         raw = uow.blobs.get(stored[0].raw_sha256 or "")
         assert raw == (CORPUS / "plain_new.eml").read_bytes()
-        triage = uow.triage.case_triage(delivery.case_id)
+        triage = uow.triage.case_triage(result.case_id)
         assert triage is not None
         jobs = [j for j in uow.jobs.find(None, 10, None) if j.kind == "mail.send"]
         assert [j.payload for j in jobs] == [{"mail_id": stored[1].id}]
@@ -286,21 +286,21 @@ def test_an_auto_reply_on_a_thread_is_a_note_and_is_never_acknowledged(
 def test_an_unmatched_auto_reply_is_kept_unfiled_without_a_case(
     container: Container, name: str
 ) -> None:
-    delivery = deliver(container, (CORPUS / name).read_bytes())
-    assert delivery.outcome in (Outcome.UNFILED, Outcome.FILED)
-    if delivery.outcome is Outcome.UNFILED:
-        assert delivery.case_id is None
+    result = deliver(container, (CORPUS / name).read_bytes())
+    assert result.outcome in (Outcome.UNFILED, Outcome.FILED)
+    if result.outcome is Outcome.UNFILED:
+        assert result.case_id is None
         unfiled = list_mail(container.uow(), SYSTEM, status=MailStatus.UNFILED)
-        assert [r.id for r in unfiled] == [delivery.mail_id]
+        assert [r.id for r in unfiled] == [result.mail_id]
     with container.uow() as uow:
         assert uow.mail.find(direction=MailDirection.OUT, status=None, limit=10) == []
 
 
 def test_list_mail_opens_a_tagged_case_but_is_never_answered(container: Container) -> None:
-    delivery = deliver(container, (CORPUS / "mailing_list.eml").read_bytes())
-    assert delivery.outcome is Outcome.NEW_CASE
-    assert delivery.case_id is not None
-    case = case_service.get_case(container.uow(), SYSTEM, delivery.case_id).case
+    result = deliver(container, (CORPUS / "mailing_list.eml").read_bytes())
+    assert result.outcome is Outcome.NEW_CASE
+    assert result.case_id is not None
+    case = case_service.get_case(container.uow(), SYSTEM, result.case_id).case
     assert "mailing-list" in case.tags
     with container.uow() as uow:
         assert uow.mail.find(direction=MailDirection.OUT, status=None, limit=10) == []
@@ -359,8 +359,8 @@ def test_a_sender_over_the_hourly_limit_is_deferred_until_the_window_moves(
 
 @pytest.mark.parametrize("raw", [b"", b"   \r\n", b"\xff\xfe\x00garbage"])
 def test_unparseable_mail_is_kept_raw_for_admins(container: Container, raw: bytes) -> None:
-    delivery = deliver(container, raw, envelope=Envelope(mail_from="x@example.net", source="http"))
-    if delivery.outcome is Outcome.FAILED:
+    result = deliver(container, raw, envelope=Envelope(mail_from="x@example.net", source="http"))
+    if result.outcome is Outcome.FAILED:
         failures = list_failures(container.uow(), SYSTEM)
         assert len(failures) == 1
         assert failures[0].source == "http"
@@ -368,44 +368,44 @@ def test_unparseable_mail_is_kept_raw_for_admins(container: Container, raw: byte
             assert uow.blobs.get(failures[0].raw_sha256) == raw
     else:
         # Lenient parsing may still make something of it; then it is on a case or unfiled.
-        assert delivery.outcome in (Outcome.NEW_CASE, Outcome.UNFILED)
+        assert result.outcome in (Outcome.NEW_CASE, Outcome.UNFILED)
 
 
 def test_a_parser_crash_is_kept_raw_too(container: Container) -> None:
     def exploding(raw: bytes) -> object:
         raise RuntimeError("boom")
 
-    delivery = receive_mail(
+    result = receive_mail(
         container.uow(),
         b"From: a@b.example\r\n\r\nx",
         now=container.clock.now(),
         config=container.mail,
         parser=exploding,  # type: ignore[arg-type]
     )
-    assert (delivery.outcome, delivery.detail) == (Outcome.FAILED, "boom")
+    assert (result.outcome, result.detail) == (Outcome.FAILED, "boom")
 
 
 @pytest.mark.parametrize("name", sorted(p.name for p in CORPUS.glob("*.eml")))
 def test_every_corpus_message_is_stored_safely(container: Container, name: str) -> None:
-    delivery = deliver(container, (CORPUS / name).read_bytes())
-    assert delivery.outcome in (
+    result = deliver(container, (CORPUS / name).read_bytes())
+    assert result.outcome in (
         Outcome.NEW_CASE,
         Outcome.FILED,
         Outcome.UNFILED,
         Outcome.FAILED,
         Outcome.BOUNCE,
     )
-    if delivery.case_id is not None:
-        view = case_service.get_case(container.uow(), SYSTEM, delivery.case_id)
+    if result.case_id is not None:
+        view = case_service.get_case(container.uow(), SYSTEM, result.case_id)
         for message in view.messages:
             assert "<script" not in message.body
         assert "\n" not in view.case.subject
 
 
 def test_attachments_are_stored_by_content_hash(container: Container) -> None:
-    delivery = deliver(container, (CORPUS / "attachments_latin1.eml").read_bytes())
-    assert delivery.case_id is not None
-    message = case_service.get_case(container.uow(), SYSTEM, delivery.case_id).messages[0]
+    result = deliver(container, (CORPUS / "attachments_latin1.eml").read_bytes())
+    assert result.case_id is not None
+    message = case_service.get_case(container.uow(), SYSTEM, result.case_id).messages[0]
     assert message.attachments
     with container.uow() as uow:
         for attachment in message.attachments:
@@ -453,14 +453,14 @@ def test_a_dsn_returning_our_whole_message_marks_that_mail_bounced(container: Co
 
 
 def test_mail_without_a_sender_is_kept_unfiled(container: Container) -> None:
-    delivery = deliver(container, (CORPUS / "no_from.eml").read_bytes())
-    assert (delivery.outcome, delivery.case_id) == (Outcome.UNFILED, None)
+    result = deliver(container, (CORPUS / "no_from.eml").read_bytes())
+    assert (result.outcome, result.case_id) == (Outcome.UNFILED, None)
 
 
 def test_an_inline_image_is_stored_on_the_message(container: Container) -> None:
-    delivery = deliver(container, (CORPUS / "inline_image_related.eml").read_bytes())
-    assert delivery.case_id is not None
-    (message,) = case_service.get_case(container.uow(), SYSTEM, delivery.case_id).messages
+    result = deliver(container, (CORPUS / "inline_image_related.eml").read_bytes())
+    assert result.case_id is not None
+    (message,) = case_service.get_case(container.uow(), SYSTEM, result.case_id).messages
     assert [(a.filename, a.content_type) for a in message.attachments] == [
         ("crack.png", "image/png")
     ]

@@ -43,15 +43,15 @@ def _mail(body: str, attachment: bytes) -> bytes:
 
 
 def _receive(container: Container, body: str, attachment: bytes) -> int:
-    delivery = receive_mail(
+    result = receive_mail(
         container.uow(),
         _mail(body, attachment),
         now=container.clock.now(),
         config=container.mail,
         parser=parse_mail,
     )
-    assert delivery.case_id is not None
-    return delivery.case_id
+    assert result.case_id is not None
+    return result.case_id
 
 
 def _api_case(container: Container, subject: str, attachment: bytes) -> int:

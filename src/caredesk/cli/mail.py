@@ -72,8 +72,8 @@ def _import(kind: str, messages: Iterator[bytes], total: int) -> None:
         with Progress(*columns, console=err, transient=True) as progress:
             task = progress.add_task(kind, total=total)
             for raw in messages:
-                delivery = intake.deliver(raw, Envelope(source="import"), rate_limit=False)
-                outcomes[delivery.outcome.value] += 1
+                result = intake.deliver(raw, Envelope(source="import"), rate_limit=False)
+                outcomes[result.outcome.value] += 1
                 progress.advance(task)
     summary = ", ".join(f"{count} {outcome}" for outcome, count in sorted(outcomes.items()))
     out.print(f"imported {sum(outcomes.values())} messages: {summary or 'none'}")

@@ -1,6 +1,6 @@
 """The SMTP listener (aiosmtpd): mail for our domains goes into cases; refusals get SMTP codes.
 
-Delivery into the database runs in worker threads so the listener keeps answering while a
+Intake into the database runs in worker threads so the listener keeps answering while a
 message is stored; with SQLite one thread writes at a time (the database allows one writer).
 Codes: 550 5.7.1 for a recipient domain we do not serve (we are no relay), 552 for a message
 over the size limit (aiosmtpd answers it), 451 4.7.1 when a sender is over its hourly limit
@@ -18,12 +18,12 @@ from typing import Any
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
-from caredesk.services.channels.mail_in import Delivery, Outcome
 from caredesk.services.channels.mail_in import Envelope as MailEnvelope
+from caredesk.services.channels.mail_in import IntakeResult, Outcome
 
 log = logging.getLogger("caredesk.smtp")
 
-Deliver = Callable[[bytes, MailEnvelope], Delivery]
+Deliver = Callable[[bytes, MailEnvelope], IntakeResult]
 
 
 class DeskHandler:
@@ -59,14 +59,14 @@ class DeskHandler:
         )
         loop = asyncio.get_running_loop()
         try:
-            delivery = await loop.run_in_executor(self.executor, self.deliver, raw, mail_envelope)
+            result = await loop.run_in_executor(self.executor, self.deliver, raw, mail_envelope)
         except Exception:
             log.exception("inbound mail could not be stored")
             return "451 4.3.0 temporary failure storing the message; try again later"
-        if delivery.outcome is Outcome.DEFERRED:
+        if result.outcome is Outcome.DEFERRED:
             return "451 4.7.1 too many messages from this sender; try again later"
-        reference = f" case {delivery.case_id}" if delivery.case_id is not None else ""
-        return f"250 2.0.0 OK {delivery.outcome.value}{reference}"
+        reference = f" case {result.case_id}" if result.case_id is not None else ""
+        return f"250 2.0.0 OK {result.outcome.value}{reference}"
 
     def close(self) -> None:
         self.executor.shutdown(wait=True)

@@ -81,7 +81,7 @@ class MailConfig:
 
 
 @dataclass(frozen=True, slots=True)
-class Delivery:
+class IntakeResult:
     """What became of one inbound message."""
 
     outcome: Outcome
@@ -114,7 +114,7 @@ def receive_mail(
     parser: MailParser,
     envelope: Envelope | None = None,
     rate_limit: bool = True,
-) -> Delivery:
+) -> IntakeResult:
     """Store one raw RFC 5322 message on the right case (one transaction)."""
     envelope = envelope or Envelope()
     try:
@@ -125,16 +125,16 @@ def receive_mail(
         message_id = storable_message_id(mail.message_id or synthetic_message_id(raw))
         existing = uow.mail.by_message_id(message_id)
         if existing is not None:
-            return Delivery(Outcome.DUPLICATE, existing.case_id, existing.id, "already stored")
+            return IntakeResult(Outcome.DUPLICATE, existing.case_id, existing.id, "already stored")
         if is_own_address(mail.from_address, config.own_addresses):
-            return Delivery(Outcome.OWN, detail="mail from our own address is not ingested")
+            return IntakeResult(Outcome.OWN, detail="mail from our own address is not ingested")
         if (
             rate_limit
             and mail.from_address
             and uow.mail.received_from(mail.from_address, now - RATE_WINDOW)
             >= config.rate_limit_per_hour
         ):
-            return Delivery(Outcome.DEFERRED, detail="too many messages from this sender")
+            return IntakeResult(Outcome.DEFERRED, detail="too many messages from this sender")
         record = MailRecord(
             id=None,
             direction=MailDirection.IN,
@@ -151,16 +151,16 @@ def receive_mail(
             raw_sha256=uow.blobs.put(raw),
         )
         if mail.auto is AutoKind.BOUNCE:
-            delivery = _file_bounce(uow, mail, record, envelope, config, now)
+            result = _file_bounce(uow, mail, record, envelope, config, now)
         else:
-            delivery = _file(uow, mail, record, envelope, config, now)
+            result = _file(uow, mail, record, envelope, config, now)
         uow.commit()
-        return delivery
+        return result
 
 
 def _keep_failed(
     uow: MailIntakeUnit, raw: bytes, error: str, now: datetime, envelope: Envelope
-) -> Delivery:
+) -> IntakeResult:
     with uow:
         failure = MailFailure(
             id=None,
@@ -184,7 +184,7 @@ def _keep_failed(
             )
         )
         uow.commit()
-    return Delivery(Outcome.FAILED, detail=error)
+    return IntakeResult(Outcome.FAILED, detail=error)
 
 
 def _matched_case(
@@ -257,11 +257,11 @@ def _file(
     envelope: Envelope,
     config: MailConfig,
     now: datetime,
-) -> Delivery:
+) -> IntakeResult:
     case = _matched_case(uow, mail, envelope, config)
     if case is not None:
         # Mail to a merged-away case belongs to the case it was merged into, which is held
-        # until this delivery commits: two mails to one case queue instead of conflicting.
+        # until this intake commits: two mails to one case queue instead of conflicting.
         case = lifecycle.live_case(uow, case)
         assert case.id is not None
         case = uow.cases.get_for_change(case.id) or case
@@ -276,16 +276,16 @@ def _file(
         # An out-of-office about nothing we know: kept for an admin, never a case.
         record.status = MailStatus.UNFILED
         uow.mail.add(record)
-        return Delivery(Outcome.UNFILED, mail_id=record.id, detail="automatic reply")
+        return IntakeResult(Outcome.UNFILED, mail_id=record.id, detail="automatic reply")
     customer_id = _customer_for(uow, mail, now)
     if customer_id is None:
         record.status = MailStatus.UNFILED
         uow.mail.add(record)
-        return Delivery(Outcome.UNFILED, mail_id=record.id, detail="no usable sender address")
-    delivery = _open_case(uow, mail, record, customer_id, case, config, now)
-    if case is not None and delivery.case_id is not None:
-        lifecycle.link_follow_up(uow, SYSTEM, now, delivery.case_id, case)
-    return delivery
+        return IntakeResult(Outcome.UNFILED, mail_id=record.id, detail="no usable sender address")
+    result = _open_case(uow, mail, record, customer_id, case, config, now)
+    if case is not None and result.case_id is not None:
+        lifecycle.link_follow_up(uow, SYSTEM, now, result.case_id, case)
+    return result
 
 
 def _file_on_case(
@@ -295,7 +295,7 @@ def _file_on_case(
     case: Case,
     config: MailConfig,
     now: datetime,
-) -> Delivery:
+) -> IntakeResult:
     assert case.id is not None
     automatic = mail.auto is not None
     author = uow.customers.email_owner(mail.from_address) if mail.from_address else None
@@ -319,7 +319,7 @@ def _file_on_case(
     # Reopening, SLA clocks and triage of the customer's words follow from the event.
     case.receive_message(message, now, SYSTEM, audit_after=_message_facts(message, record))
     uow.cases.save(case)
-    return Delivery(Outcome.FILED, case.id, record.id)
+    return IntakeResult(Outcome.FILED, case.id, record.id)
 
 
 def _open_case(
@@ -330,7 +330,7 @@ def _open_case(
     previous: Case | None,
     config: MailConfig,
     now: datetime,
-) -> Delivery:
+) -> IntakeResult:
     subject = " ".join(mail.subject.replace(f"[#{previous.id}]" if previous else "\0", "").split())
     case = Case(
         id=None,
@@ -375,7 +375,7 @@ def _open_case(
                 "desk_name": config.desk_name,
             },
         )
-    return Delivery(Outcome.NEW_CASE, case.id, record.id)
+    return IntakeResult(Outcome.NEW_CASE, case.id, record.id)
 
 
 def _file_bounce(
@@ -385,7 +385,7 @@ def _file_bounce(
     envelope: Envelope,
     config: MailConfig,
     now: datetime,
-) -> Delivery:
+) -> IntakeResult:
     """A DSN: mark the mail of ours it reports as bounced and tell the case's agents."""
     record.status = MailStatus.BOUNCE
     original = uow.mail.by_message_id(mail.bounced_message_id) if mail.bounced_message_id else None
@@ -407,7 +407,7 @@ def _file_bounce(
         mail_out.note_delivery_failure(
             uow, case_id, recipient, f"the receiving server bounced it ({mail.subject})", now
         )
-    return Delivery(Outcome.BOUNCE, case_id, record.id)
+    return IntakeResult(Outcome.BOUNCE, case_id, record.id)
 
 
 def _message_facts(message: Message, record: MailRecord) -> dict[str, Any]:
@@ -462,7 +462,7 @@ class MailIntake:
 
     def deliver(
         self, raw: bytes, envelope: Envelope | None = None, *, rate_limit: bool = True
-    ) -> Delivery:
+    ) -> IntakeResult:
         """Deliver one message (a lost race is run again by the command path)."""
         return receive_mail(
             self.uow(),

@@ -6,7 +6,6 @@ import math
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response, status
-from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 
 from caredesk.domain.agents import Actor, Role
@@ -17,6 +16,7 @@ from caredesk.services.channels.mail_in import Envelope, Outcome
 from caredesk.web.api.common import IdPath
 from caredesk.web.api.schemas.mail import (
     LIST_LIMIT_MAX,
+    IntakeResultOut,
     MailFailureOut,
     MailOut,
     TemplateIn,
@@ -26,15 +26,6 @@ from caredesk.web.deps import ActorDep, ContainerDep, NowDep, ToolActorDep
 from caredesk.web.idempotency import IdempotentRoute
 
 router = APIRouter(route_class=IdempotentRoute)
-
-
-# The OpenAPI document names a body by its module where two share a name (DeliveryOut of
-# mail and of webhooks): this one stays beside its routes so that name does not change.
-class DeliveryOut(BaseModel):
-    outcome: Outcome
-    case_id: int | None
-    mail_id: int | None
-    detail: str
 
 
 def _may_post_mail(actor: Actor) -> None:
@@ -66,7 +57,7 @@ async def inbound_email(
     container: ContainerDep,
     mail_from: Annotated[str | None, Query(max_length=320)] = None,
     rcpt_to: Annotated[list[str] | None, Query(max_length=100)] = None,
-) -> DeliveryOut:
+) -> IntakeResultOut:
     """Deliver one raw RFC 5322 message (the request body), as a mail server would.
 
     The message is stored once (a second post of the same Message-ID is a `duplicate`),
@@ -79,15 +70,10 @@ async def inbound_email(
         raise ValidationFailed("the body must be the raw message", details={"field": "body"})
     intake = container.mail_intake()
     envelope = Envelope(mail_from=mail_from, rcpt_to=list(rcpt_to or []), source="http")
-    delivery = await run_in_threadpool(intake.deliver, raw, envelope)
-    if delivery.outcome is Outcome.DEFERRED:
+    result = await run_in_threadpool(intake.deliver, raw, envelope)
+    if result.outcome is Outcome.DEFERRED:
         raise _sender_over_limit(container.settings.mail_rate_limit_per_hour)
-    return DeliveryOut(
-        outcome=delivery.outcome,
-        case_id=delivery.case_id,
-        mail_id=delivery.mail_id,
-        detail=delivery.detail,
-    )
+    return IntakeResultOut.of(result)
 
 
 def _sender_over_limit(per_hour: int) -> RetryLater:

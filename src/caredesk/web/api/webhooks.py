@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Query, Response, status
-from pydantic import BaseModel
 
-from caredesk.domain.webhooks import Delivery, DeliveryStatus
 from caredesk.services.channels import webhooks
 from caredesk.web.api.common import (
     BIG_ID_MAX,
@@ -18,6 +15,7 @@ from caredesk.web.api.common import (
 )
 from caredesk.web.api.schemas.webhooks import (
     CreatedWebhookOut,
+    WebhookDeliveryOut,
     WebhookIn,
     WebhookOut,
     WebhookPatch,
@@ -26,37 +24,6 @@ from caredesk.web.deps import ActorDep, ContainerDep, NowDep
 from caredesk.web.idempotency import IdempotentRoute
 
 router = APIRouter(route_class=IdempotentRoute, tags=["webhooks"])
-
-
-# The OpenAPI document names a body by its module where two share a name (DeliveryOut of
-# mail and of webhooks): this one stays beside its routes so that name does not change.
-class DeliveryOut(BaseModel):
-    id: int
-    event: str
-    status: DeliveryStatus
-    attempts: int
-    response_status: int | None
-    last_error: str | None
-    created_at: datetime
-    last_attempt_at: datetime | None
-    delivered_at: datetime | None
-    payload: dict[str, Any]
-
-    @classmethod
-    def of(cls, d: Delivery) -> DeliveryOut:
-        assert d.id is not None
-        return cls(
-            id=d.id,
-            event=d.event,
-            status=d.status,
-            attempts=d.attempts,
-            response_status=d.response_status,
-            last_error=d.last_error,
-            created_at=d.created_at,
-            last_attempt_at=d.last_attempt_at,
-            delivered_at=d.delivered_at,
-            payload=d.payload,
-        )
 
 
 @router.get("/webhooks")
@@ -122,7 +89,7 @@ def list_deliveries(
     container: ContainerDep,
     limit: Annotated[int, Query(ge=1, le=PAGE_LIMIT_MAX)] = PAGE_LIMIT_DEFAULT,
     before: Annotated[int | None, Query(ge=1, le=BIG_ID_MAX)] = None,
-) -> list[DeliveryOut]:
+) -> list[WebhookDeliveryOut]:
     """The delivery log, newest first: each event, its tries and the receiver's answer."""
     found = webhooks.list_deliveries(container.uow.read_only(), actor, webhook_id, limit, before)
-    return [DeliveryOut.of(d) for d in found]
+    return [WebhookDeliveryOut.of(d) for d in found]

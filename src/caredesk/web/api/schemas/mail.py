@@ -9,8 +9,27 @@ from pydantic import BaseModel, Field
 from caredesk.domain.mail import MailDirection, MailFailure, MailRecord, MailStatus
 from caredesk.domain.mail import MailTemplate as Template
 from caredesk.services.channels import mail_templates
+from caredesk.services.channels.mail_in import IntakeResult, Outcome
 
 LIST_LIMIT_MAX = 200
+
+
+class IntakeResultOut(BaseModel):
+    """What became of one inbound message."""
+
+    outcome: Outcome
+    case_id: int | None
+    mail_id: int | None
+    detail: str
+
+    @classmethod
+    def of(cls, result: IntakeResult) -> IntakeResultOut:
+        return cls(
+            outcome=result.outcome,
+            case_id=result.case_id,
+            mail_id=result.mail_id,
+            detail=result.detail,
+        )
 
 
 class MailOut(BaseModel):

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import BaseModel, Field, StringConstraints
 
-from caredesk.domain.webhooks import Subscription
+from caredesk.domain.webhooks import Delivery, DeliveryStatus, Subscription
 from caredesk.web.api.schemas.base import Strict
 
 Url = Annotated[str, StringConstraints(max_length=2000)]
@@ -54,3 +54,34 @@ class WebhookOut(BaseModel):
 
 class CreatedWebhookOut(WebhookOut):
     secret: str = Field(description="Signs every delivery (HMAC-SHA256); shown only now.")
+
+
+class WebhookDeliveryOut(BaseModel):
+    """One attempt, with its retries, to send an event to a subscriber."""
+
+    id: int
+    event: str
+    status: DeliveryStatus
+    attempts: int
+    response_status: int | None
+    last_error: str | None
+    created_at: datetime
+    last_attempt_at: datetime | None
+    delivered_at: datetime | None
+    payload: dict[str, Any]
+
+    @classmethod
+    def of(cls, d: Delivery) -> WebhookDeliveryOut:
+        assert d.id is not None
+        return cls(
+            id=d.id,
+            event=d.event,
+            status=d.status,
+            attempts=d.attempts,
+            response_status=d.response_status,
+            last_error=d.last_error,
+            created_at=d.created_at,
+            last_attempt_at=d.last_attempt_at,
+            delivered_at=d.delivered_at,
+            payload=d.payload,
+        )
