@@ -49,7 +49,9 @@ def customer(
         card_id = f"card_{customer_id}" if card == OWN_CARD else card
         methods.append(PaymentMethod(card_id, PaymentKind.CREDIT_CARD, "visa", last_four))
     if gift_card is not None:
-        methods.append(PaymentMethod(f"gift_{customer_id}", PaymentKind.GIFT_CARD, balance=gift_card))
+        methods.append(
+            PaymentMethod(f"gift_{customer_id}", PaymentKind.GIFT_CARD, balance=gift_card)
+        )
     return Customer(
         id=customer_id,
         first_name=first_name or customer_id.title(),
@@ -79,9 +81,7 @@ def product(product_id: str, name: str, *variants: Variant) -> Product:
     return Product(id=product_id, name=name, variants=list(variants))
 
 
-def line(
-    variant_id: str, product_id: str, name: str, price: str, **options: str
-) -> OrderLine:
+def line(variant_id: str, product_id: str, name: str, price: str, **options: str) -> OrderLine:
     return OrderLine(variant_id, product_id, name, Decimal(price), dict(options))
 
 
