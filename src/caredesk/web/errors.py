@@ -63,12 +63,20 @@ class ErrorPages:
     """How one surface shows a refusal: its renderer, its reader, its hints."""
 
     render: Callable[..., HTMLResponse]
-    reader_or_none: Callable[[Request], Any]
+    # Who reads the page, from the request and the container; raises sign_in_required.
+    reader: Callable[[Request, Any], Any]
     sign_in_required: type[Exception]
     sign_in: Callable[[Request], Response]
     hints: Mapping[ErrorCode, str]
     # What the surface's error template wants beyond the refusal itself.
     page_context: Callable[[DomainError, int], dict[str, Any]]
+
+    def reader_or_none(self, request: Request) -> Any:
+        """A refusal is shown to anyone: without a sign-in, the page is drawn for nobody."""
+        try:
+            return self.reader(request, request.app.state.container)
+        except self.sign_in_required:
+            return None
 
     def page(
         self, request: Request, reader: Any, exc: DomainError, status_code: int | None = None

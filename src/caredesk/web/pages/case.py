@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, File, Form, Path, Request, Response, UploadFile
+from fastapi import File, Form, Path, Request, Response, UploadFile
 from fastapi.responses import HTMLResponse
 from starlette.concurrency import run_in_threadpool
 
@@ -19,13 +19,13 @@ from caredesk.services.console import console, pages
 from caredesk.services.console.console import ORDERS_IN_DETAIL
 from caredesk.services.knowledge import knowledge, macros
 from caredesk.services.knowledge.ports import ArticleFilter
+from caredesk.web.deps import ContainerDep
 from caredesk.web.errors import CONSOLE_HINTS
 from caredesk.web.pages.common import (
-    ContainerDep,
-    PageRoute,
     Reader,
     SignedIn,
     Writer,
+    page_router,
     reader_zone,
     redirect,
     render,
@@ -35,7 +35,7 @@ from caredesk.web.pages.panels import render_panels
 from caredesk.web.pages.views import offer_cards, timeline
 from caredesk.web.uploads import read_files, takes_files
 
-router = APIRouter(route_class=PageRoute, include_in_schema=False)
+router = page_router()
 CaseId = Annotated[int, Path(ge=1, le=2**63 - 1)]
 
 

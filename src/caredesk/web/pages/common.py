@@ -12,20 +12,20 @@ from urllib.parse import quote, urlencode
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import structlog
-from fastapi import Depends, Request, Response
+from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
-from jinja2 import Environment, FileSystemLoader, pass_context, select_autoescape
+from jinja2 import Environment, pass_context
 from jinja2.runtime import Context
 from markupsafe import Markup
 
-from caredesk.bootstrap import Container
 from caredesk.domain.agents import Actor, Agent, Permission
 from caredesk.domain.errors import DomainError, ErrorCode, Unauthenticated
 from caredesk.domain.money import format_money
 from caredesk.services.access import auth
 from caredesk.services.access.secrets import CsrfRealm, csrf_token_for
-from caredesk.web.deps import CSRF_HEADER, SAFE_METHODS, SESSION_COOKIE, get_container
+from caredesk.web.deps import CSRF_HEADER, SAFE_METHODS, SESSION_COOKIE, ContainerDep
 from caredesk.web.errors import CONSOLE_HINTS, ErrorPageRoute, ErrorPages
+from caredesk.web.html import page_templates
 
 log = structlog.get_logger("caredesk.console")
 HERE = Path(__file__).parent
@@ -89,12 +89,7 @@ def _tojson_attr(value: Any) -> Markup:
 
 
 def build_templates() -> Environment:
-    env = Environment(
-        loader=FileSystemLoader(HERE / "templates"),
-        autoescape=select_autoescape(["html"]),
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
+    env = page_templates(HERE / "templates")
     env.filters.update(
         money=_money, when=_when, day=_day, iso=_iso, percent=_percent, jattr=_tojson_attr
     )
@@ -130,9 +125,7 @@ class SignInRequired(Exception):
         self.reason = reason
 
 
-def signed_in(
-    request: Request, container: Annotated[Container, Depends(get_container)]
-) -> SignedIn:
+def signed_in(request: Request, container: ContainerDep) -> SignedIn:
     secret = request.cookies.get(SESSION_COOKIE)
     if not secret:
         raise SignInRequired("")
@@ -164,7 +157,6 @@ async def checked(request: Request, who: Annotated[SignedIn, Depends(signed_in)]
 
 Reader = Annotated[SignedIn, Depends(signed_in)]
 Writer = Annotated[SignedIn, Depends(checked)]
-ContainerDep = Annotated[Container, Depends(get_container)]
 
 
 def is_htmx(request: Request) -> bool:
@@ -257,16 +249,9 @@ def _sign_in_redirect(request: Request) -> Response:
     return RedirectResponse(url, status_code=303)
 
 
-def _who_or_none(request: Request) -> SignedIn | None:
-    try:
-        return signed_in(request, request.app.state.container)
-    except SignInRequired:
-        return None
-
-
 CONSOLE_ERRORS = ErrorPages(
     render=render,
-    reader_or_none=_who_or_none,
+    reader=signed_in,
     sign_in_required=SignInRequired,
     sign_in=_sign_in_redirect,
     hints=CONSOLE_HINTS,
@@ -278,3 +263,8 @@ CONSOLE_ERRORS = ErrorPages(
 
 class PageRoute(ErrorPageRoute):
     pages = CONSOLE_ERRORS
+
+
+def page_router() -> APIRouter:
+    """A console module's routes: refusals drawn as pages, no place in the API's schema."""
+    return APIRouter(route_class=PageRoute, include_in_schema=False)

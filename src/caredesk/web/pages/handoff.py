@@ -8,14 +8,15 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Form, Request, Response
+from fastapi import Form, Request, Response
 
 from caredesk.domain.errors import DomainError, ValidationFailed
 from caredesk.services.lifecycle import lifecycle
+from caredesk.web.deps import ContainerDep
 from caredesk.web.pages.case import CaseId, _refused
-from caredesk.web.pages.common import ContainerDep, PageRoute, Writer, redirect
+from caredesk.web.pages.common import Writer, page_router, redirect
 
-router = APIRouter(route_class=PageRoute, include_in_schema=False)
+router = page_router()
 
 
 def _ids(text: str, field: str) -> list[int]:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Annotated
 
 import yaml
-from fastapi import APIRouter, Form, Path, Query, Request, Response
+from fastapi import Form, Path, Query, Request, Response
 from fastapi.responses import HTMLResponse
 from pydantic import ValidationError
 
@@ -17,18 +17,11 @@ from caredesk.domain.triage import RoutingRuleSpec
 from caredesk.services.console import pages
 from caredesk.services.knowledge import knowledge, triage
 from caredesk.services.knowledge.ports import ArticleFilter
-from caredesk.web.pages.common import (
-    ContainerDep,
-    PageRoute,
-    Reader,
-    SignedIn,
-    Writer,
-    redirect,
-    render,
-)
+from caredesk.web.deps import ContainerDep
+from caredesk.web.pages.common import Reader, SignedIn, Writer, page_router, redirect, render
 from caredesk.web.pages.forms import ArticleForm
 
-router = APIRouter(route_class=PageRoute, include_in_schema=False)
+router = page_router()
 ArticleId = Annotated[int, Path(ge=1, le=2**63 - 1)]
 RuleId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 ARTICLES_SHOWN = 200

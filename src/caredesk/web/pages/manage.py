@@ -6,7 +6,7 @@ from decimal import Decimal
 from typing import Annotated, Any
 from zoneinfo import available_timezones
 
-from fastapi import APIRouter, File, Form, Path, Query, Request, Response, UploadFile
+from fastapi import File, Form, Path, Query, Request, Response, UploadFile
 from fastapi.responses import HTMLResponse
 from markupsafe import Markup
 from starlette.concurrency import run_in_threadpool
@@ -20,19 +20,12 @@ from caredesk.domain.policy.review import PolicyEmpty
 from caredesk.services.access import auth
 from caredesk.services.console import console, pages
 from caredesk.services.engine import grants, policy
+from caredesk.web.deps import ContainerDep
 from caredesk.web.pages import charts
-from caredesk.web.pages.common import (
-    ContainerDep,
-    PageRoute,
-    Reader,
-    SignedIn,
-    Writer,
-    redirect,
-    render,
-)
+from caredesk.web.pages.common import Reader, SignedIn, Writer, page_router, redirect, render
 from caredesk.web.pages.forms import AgentForm, TimeZoneForm, TokenForm
 
-router = APIRouter(route_class=PageRoute, include_in_schema=False)
+router = page_router()
 SmallId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 BigId = Annotated[int, Path(ge=1, le=2**63 - 1)]
 MAX_POLICY_BYTES = 1_000_000

@@ -5,14 +5,15 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Request, Response
+from fastapi import Path, Request, Response
 from fastapi.responses import HTMLResponse
 
 from caredesk.services.channels import outbox
 from caredesk.services.core import jobs
-from caredesk.web.pages.common import ContainerDep, PageRoute, Reader, Writer, redirect, render
+from caredesk.web.deps import ContainerDep
+from caredesk.web.pages.common import Reader, Writer, page_router, redirect, render
 
-router = APIRouter(route_class=PageRoute, include_in_schema=False)
+router = page_router()
 BigId = Annotated[int, Path(ge=1, le=2**63 - 1)]
 # A kept message is drawn in an iframe without scripts, forms or remote content: it is
 # mail, and mail may carry whatever its template or a customer's quoted text put in it.

@@ -11,7 +11,7 @@ from dataclasses import asdict
 from typing import Annotated
 from urllib.parse import parse_qsl, urlencode
 
-from fastapi import APIRouter, Form, Query, Request, Response
+from fastapi import Form, Query, Request, Response
 from fastapi.responses import HTMLResponse, StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
@@ -20,17 +20,10 @@ from caredesk.domain.agents import Actor
 from caredesk.domain.cases import CaseStatus
 from caredesk.domain.errors import DomainError, ValidationFailed
 from caredesk.services.console import console, pages
-from caredesk.web.pages.common import (
-    ContainerDep,
-    PageRoute,
-    Reader,
-    SignedIn,
-    Writer,
-    redirect,
-    render,
-)
+from caredesk.web.deps import ContainerDep
+from caredesk.web.pages.common import Reader, SignedIn, Writer, page_router, redirect, render
 
-router = APIRouter(route_class=PageRoute, include_in_schema=False)
+router = page_router()
 
 PAGE_SIZE = 50
 VIEWS_COOKIE = "caredesk_views"

@@ -6,26 +6,19 @@ import hmac
 import secrets
 from typing import Annotated
 
-from fastapi import APIRouter, Form, Request, Response
+from fastapi import Form, Request, Response
 from fastapi.responses import HTMLResponse
 
 from caredesk.bootstrap import Container
 from caredesk.domain.errors import DomainError, RetryLater
 from caredesk.services.access import auth
 from caredesk.services.access.secrets import CsrfRealm, csrf_token_for
-from caredesk.web.deps import SESSION_COOKIE
-from caredesk.web.pages.common import (
-    ContainerDep,
-    PageRoute,
-    SignInRequired,
-    redirect,
-    render,
-    signed_in,
-)
+from caredesk.web.deps import SESSION_COOKIE, ContainerDep
+from caredesk.web.pages.common import SignInRequired, page_router, redirect, render, signed_in
 from caredesk.web.pages.forms import LoginForm, LogoutForm
 from caredesk.web.sessions import set_session_cookie, start_session
 
-router = APIRouter(route_class=PageRoute, include_in_schema=False)
+router = page_router()
 # Before a session exists, a random cookie echoed in the form stops sign-in from other sites.
 LOGIN_CSRF_COOKIE = "caredesk_login_csrf"
 

@@ -5,24 +5,17 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Form, Request, Response
+from fastapi import Form, Request, Response
 from fastapi.responses import HTMLResponse
 
 from caredesk.domain.agents import Permission
 from caredesk.domain.errors import DomainError
 from caredesk.services.console import sla_forms
 from caredesk.services.sla import sla
-from caredesk.web.pages.common import (
-    ContainerDep,
-    PageRoute,
-    Reader,
-    SignedIn,
-    Writer,
-    redirect,
-    render,
-)
+from caredesk.web.deps import ContainerDep
+from caredesk.web.pages.common import Reader, SignedIn, Writer, page_router, redirect, render
 
-router = APIRouter(route_class=PageRoute, include_in_schema=False)
+router = page_router()
 CALENDAR_EXAMPLE = """name: Office hours
 timezone: Europe/London
 hours:

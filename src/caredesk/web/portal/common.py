@@ -11,16 +11,16 @@ from urllib.parse import quote, urlencode
 
 from fastapi import Depends, Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
-from jinja2 import Environment, FileSystemLoader, select_autoescape
+from jinja2 import Environment
 
-from caredesk.bootstrap import Container
 from caredesk.domain.agents import Actor
 from caredesk.domain.customers import Customer
 from caredesk.domain.errors import DomainError, ErrorCode, Unauthenticated
 from caredesk.services.access.secrets import CsrfRealm, csrf_token_for
 from caredesk.services.channels import portal
-from caredesk.web.deps import get_container
+from caredesk.web.deps import ContainerDep
 from caredesk.web.errors import PORTAL_HINTS, ErrorPageRoute, ErrorPages
+from caredesk.web.html import page_templates
 
 HERE = Path(__file__).parent
 STATIC_DIR = HERE / "static"
@@ -52,12 +52,7 @@ def _sentence(value: str) -> str:
 
 
 def build_templates() -> Environment:
-    env = Environment(
-        loader=FileSystemLoader(HERE / "templates"),
-        autoescape=select_autoescape(["html"]),
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
+    env = page_templates(HERE / "templates")
     env.filters.update(when=_when, day=_day, size=_size, sentence=_sentence)
     env.globals.update(urlencode=urlencode, quote=quote)
     return env
@@ -98,9 +93,7 @@ class PortalSignInRequired(Exception):
     pass
 
 
-def portal_user(
-    request: Request, container: Annotated[Container, Depends(get_container)]
-) -> PortalUser:
+def portal_user(request: Request, container: ContainerDep) -> PortalUser:
     secret = request.cookies.get(PORTAL_COOKIE)
     if not secret:
         raise PortalSignInRequired()
@@ -112,7 +105,6 @@ def portal_user(
 
 
 Customer_ = Annotated[PortalUser, Depends(portal_user)]
-ContainerDep = Annotated[Container, Depends(get_container)]
 
 
 def render(
@@ -167,16 +159,9 @@ NOTICES = {
 }
 
 
-def _user_or_none(request: Request) -> PortalUser | None:
-    try:
-        return portal_user(request, request.app.state.container)
-    except PortalSignInRequired:
-        return None
-
-
 PORTAL_ERRORS = ErrorPages(
     render=render,
-    reader_or_none=_user_or_none,
+    reader=portal_user,
     sign_in_required=PortalSignInRequired,
     sign_in=lambda request: redirect("/portal/sign-in"),
     hints=PORTAL_HINTS,

@@ -22,11 +22,10 @@ from caredesk.services.channels import portal, portal_pages
 from caredesk.services.channels.portal import CustomerMailer
 from caredesk.services.knowledge import knowledge
 from caredesk.settings import Settings
-from caredesk.web.deps import client_address
+from caredesk.web.deps import ContainerDep, client_address
 from caredesk.web.errors import PORTAL_HINTS
 from caredesk.web.portal.common import (
     PORTAL_COOKIE,
-    ContainerDep,
     Customer_,
     PortalRoute,
     PortalSignInRequired,
