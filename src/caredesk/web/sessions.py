@@ -1,7 +1,11 @@
-"""An agent's session, started and ended the same way from the console and the REST API."""
+"""An agent's session, started and ended the same way from the console and the REST API; and
+the guard of a sign-in form, the console's and the portal's alike."""
 
 from __future__ import annotations
 
+import hmac
+import secrets
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from fastapi import Request, Response
@@ -39,3 +43,33 @@ def set_session_cookie(response: Response, container: Container, secret: str) ->
         samesite="lax",
         path="/",
     )
+
+
+@dataclass(frozen=True, slots=True)
+class SignInGuard:
+    """Before a session exists, a random cookie echoed in the sign-in form stops sign-in from
+    other sites: their page cannot read the cookie, so it cannot put the token in the form."""
+
+    cookie: str
+    path: str
+
+    def new_token(self) -> str:
+        return secrets.token_urlsafe(24)
+
+    def set_cookie(self, request: Request, response: Response, token: str) -> None:
+        response.set_cookie(
+            self.cookie,
+            token,
+            max_age=3600,
+            httponly=True,
+            samesite="strict",
+            path=self.path,
+            secure=request.app.state.container.settings.cookies_secure,
+        )
+
+    def matches(self, request: Request, sent: str) -> bool:
+        expected = request.cookies.get(self.cookie, "")
+        return bool(expected) and hmac.compare_digest(expected.encode(), sent.encode())
+
+    def clear(self, response: Response) -> None:
+        response.delete_cookie(self.cookie, path=self.path)

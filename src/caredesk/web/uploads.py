@@ -11,9 +11,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar
 
-from fastapi import UploadFile
+from fastapi import File, UploadFile
 from starlette.exceptions import HTTPException
 from starlette.types import Scope
 
@@ -24,6 +24,8 @@ from caredesk.services.cases.cases import NewAttachment
 Endpoint = TypeVar("Endpoint", bound=Callable[..., Any])
 
 _TAKES_FILES: set[Callable[..., Any]] = set()
+# A message form's file field, which may send none.
+MessageFiles = Annotated[list[UploadFile] | None, File()]
 
 
 def takes_files(endpoint: Endpoint) -> Endpoint:

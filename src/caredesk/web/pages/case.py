@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import File, Form, Path, Request, Response, UploadFile
+from fastapi import Form, Path, Request, Response
 from fastapi.responses import HTMLResponse
 from starlette.concurrency import run_in_threadpool
 
@@ -33,7 +33,7 @@ from caredesk.web.pages.common import (
 from caredesk.web.pages.forms import CaseFieldsForm, GrantForm, ReplyForm
 from caredesk.web.pages.panels import render_panels
 from caredesk.web.pages.views import offer_cards, timeline
-from caredesk.web.uploads import read_files, takes_files
+from caredesk.web.uploads import MessageFiles, read_files, takes_files
 
 router = page_router()
 CaseId = Annotated[int, Path(ge=1, le=2**63 - 1)]
@@ -159,7 +159,7 @@ async def post_reply(
     who: Writer,
     container: ContainerDep,
     form: Annotated[ReplyForm, Form()],
-    files: Annotated[list[UploadFile] | None, File()] = None,
+    files: MessageFiles = None,
 ) -> Response:
     reply = pages.reply_request(form.kind, form.solve, form.version)
     try:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import hmac
-import secrets
 from typing import Annotated
 
 from fastapi import Form, Request, Response
@@ -16,11 +14,10 @@ from caredesk.services.access.secrets import CsrfRealm, csrf_token_for
 from caredesk.web.deps import SESSION_COOKIE, ContainerDep
 from caredesk.web.pages.common import SignInRequired, page_router, redirect, render, signed_in
 from caredesk.web.pages.forms import LoginForm, LogoutForm
-from caredesk.web.sessions import set_session_cookie, start_session
+from caredesk.web.sessions import SignInGuard, set_session_cookie, start_session
 
 router = page_router()
-# Before a session exists, a random cookie echoed in the form stops sign-in from other sites.
-LOGIN_CSRF_COOKIE = "caredesk_login_csrf"
+LOGIN_GUARD = SignInGuard(cookie="caredesk_login_csrf", path="/login")
 
 
 def _safe_next(target: str | None) -> str:
@@ -33,7 +30,7 @@ def _safe_next(target: str | None) -> str:
 def _login_page(
     request: Request, *, next_url: str, error: str | None = None, email: str = "", status: int = 200
 ) -> HTMLResponse:
-    token = secrets.token_urlsafe(24)
+    token = LOGIN_GUARD.new_token()
     response = render(
         request,
         "login.html",
@@ -44,15 +41,7 @@ def _login_page(
         error=error,
         email=email,
     )
-    response.set_cookie(
-        LOGIN_CSRF_COOKIE,
-        token,
-        max_age=3600,
-        httponly=True,
-        samesite="strict",
-        path="/login",
-        secure=request.app.state.container.settings.cookies_secure,
-    )
+    LOGIN_GUARD.set_cookie(request, response, token)
     return response
 
 
@@ -75,7 +64,7 @@ def login(
     request: Request, container: ContainerDep, form: Annotated[LoginForm, Form()]
 ) -> Response:
     next_url = _safe_next(form.next)
-    if not _login_csrf_matches(request, form.login_csrf):
+    if not LOGIN_GUARD.matches(request, form.login_csrf):
         error = "The sign-in form expired. Please sign in again."
         return _login_page(request, next_url=next_url, error=error, email=form.email, status=403)
     now = container.clock.now()
@@ -85,13 +74,8 @@ def login(
         return _login_refused(request, next_url, form.email, exc)
     response = redirect(next_url)
     set_session_cookie(response, container, issued.secret)
-    response.delete_cookie(LOGIN_CSRF_COOKIE, path="/login")
+    LOGIN_GUARD.clear(response)
     return response
-
-
-def _login_csrf_matches(request: Request, sent: str) -> bool:
-    expected = request.cookies.get(LOGIN_CSRF_COOKIE, "")
-    return bool(expected) and hmac.compare_digest(expected, sent)
 
 
 def _login_refused(request: Request, next_url: str, email: str, exc: DomainError) -> Response:

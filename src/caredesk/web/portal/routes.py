@@ -7,7 +7,7 @@ import secrets
 from datetime import timedelta
 from typing import Annotated
 
-from fastapi import APIRouter, File, Form, Path, Query, Request, Response, UploadFile
+from fastapi import APIRouter, Form, Path, Query, Request, Response
 from fastapi.responses import HTMLResponse
 from starlette.concurrency import run_in_threadpool
 
@@ -37,12 +37,16 @@ from caredesk.web.portal.common import (
 )
 from caredesk.web.portal.forms import OpenCaseForm, RemedyForm, ReplyForm
 from caredesk.web.problems import STATUS_BY_CODE
-from caredesk.web.uploads import read_files, takes_files
+from caredesk.web.sessions import SignInGuard
+from caredesk.web.uploads import MessageFiles, read_files, takes_files
 
 router = APIRouter(prefix="/portal", route_class=PortalRoute, include_in_schema=False)
-# Before a session exists, a random cookie echoed in the form stops sign-in from other sites.
-LOGIN_CSRF_COOKIE = "caredesk_portal_login"
+LOGIN_GUARD = SignInGuard(cookie="caredesk_portal_login", path="/portal")
 CaseId = Annotated[int, Path(ge=1, le=2**63 - 1)]
+OrderId = Annotated[str, Path(max_length=64)]
+RemedyId = Annotated[str, Path(max_length=64)]
+# A secret a link carries: a sign-in link's or a satisfaction survey's.
+LinkSecret = Annotated[str, Path(max_length=200)]
 Csrf = Annotated[str, Form(max_length=100)]
 
 
@@ -107,20 +111,12 @@ def _link_limits(settings: Settings) -> portal.SignInLimits:
 
 
 @router.get("/sign-in/{secret}")
-def confirm_sign_in(request: Request, secret: Annotated[str, Path(max_length=200)]) -> HTMLResponse:
+def confirm_sign_in(request: Request, secret: LinkSecret) -> HTMLResponse:
     """Mail scanners open links to check them: signing in takes a click on this page, so a
     scanner cannot use up the link before the customer does."""
-    token = secrets.token_urlsafe(24)
+    token = LOGIN_GUARD.new_token()
     response = render(request, "confirm_sign_in.html", None, secret=secret, login_csrf=token)
-    response.set_cookie(
-        LOGIN_CSRF_COOKIE,
-        token,
-        max_age=3600,
-        httponly=True,
-        samesite="strict",
-        path="/portal",
-        secure=request.app.state.container.settings.cookies_secure,
-    )
+    LOGIN_GUARD.set_cookie(request, response, token)
     return response
 
 
@@ -128,7 +124,7 @@ def confirm_sign_in(request: Request, secret: Annotated[str, Path(max_length=200
 def sign_in(
     request: Request,
     container: ContainerDep,
-    secret: Annotated[str, Path(max_length=200)],
+    secret: LinkSecret,
     login_csrf: Csrf = "",
 ) -> Response:
     _check_login_csrf(request, login_csrf)
@@ -143,13 +139,12 @@ def sign_in(
     )
     response = redirect("/portal")
     _set_portal_cookie(response, settings, issued.secret)
-    response.delete_cookie(LOGIN_CSRF_COOKIE, path="/portal")
+    LOGIN_GUARD.clear(response)
     return response
 
 
 def _check_login_csrf(request: Request, sent: str) -> None:
-    expected = request.cookies.get(LOGIN_CSRF_COOKIE, "")
-    if not expected or not hmac.compare_digest(expected.encode(), sent.encode()):
+    if not LOGIN_GUARD.matches(request, sent):
         raise DomainError(
             "this sign-in page expired; open the link from your email again",
             code=ErrorCode.CSRF_FAILED,
@@ -197,18 +192,17 @@ def _case_page(
     status_code: int = 200,
 ) -> HTMLResponse:
     conversation = portal.my_case(container.uow.read_only(), user.customer_id, case_id)
-    return render(
+    return _form_page(
         request,
         "case.html",
         user,
+        container,
+        error=error,
         status_code=status_code,
         case=conversation.case,
         messages=conversation.messages,
         survey=conversation.survey,
-        error=error,
-        hint=PORTAL_HINTS.get(error.code) if error else None,
         kept_body=kept_body,
-        attachment_limits=container.attachment_limits,
     )
 
 
@@ -223,17 +217,39 @@ def _new_case_page(
     status_code: int = 200,
 ) -> HTMLResponse:
     orders = portal.my_orders(container.uow.read_only(), user.customer_id)
-    return render(
+    return _form_page(
         request,
         "new_case.html",
         user,
+        container,
+        error=error,
         status_code=status_code,
         orders=orders,
         chosen=chosen,
+        kept=kept or {},
+    )
+
+
+def _form_page(
+    request: Request,
+    template: str,
+    user: PortalUser,
+    container: ContainerDep,
+    *,
+    error: DomainError | None,
+    status_code: int,
+    **context: object,
+) -> HTMLResponse:
+    """A page with a message form: after a refusal, why and what to do above the form."""
+    return render(
+        request,
+        template,
+        user,
+        status_code=status_code,
         error=error,
         hint=PORTAL_HINTS.get(error.code) if error else None,
-        kept=kept or {},
         attachment_limits=container.attachment_limits,
+        **context,
     )
 
 
@@ -258,7 +274,7 @@ async def open_case(
     user: Customer_,
     container: ContainerDep,
     form: Annotated[OpenCaseForm, Form()],
-    files: Annotated[list[UploadFile] | None, File()] = None,
+    files: MessageFiles = None,
 ) -> Response:
     user.check_csrf(form.csrf_token)
     try:
@@ -320,7 +336,7 @@ async def reply(
     user: Customer_,
     container: ContainerDep,
     form: Annotated[ReplyForm, Form()],
-    files: Annotated[list[UploadFile] | None, File()] = None,
+    files: MessageFiles = None,
 ) -> Response:
     user.check_csrf(form.csrf_token)
     try:
@@ -453,8 +469,8 @@ def _confirm_page(
 
 @router.get("/orders/{order_id}/{remedy_id}")
 def confirm_remedy(
-    order_id: Annotated[str, Path(max_length=64)],
-    remedy_id: Annotated[str, Path(max_length=64)],
+    order_id: OrderId,
+    remedy_id: RemedyId,
     request: Request,
     user: Customer_,
     container: ContainerDep,
@@ -466,8 +482,8 @@ def confirm_remedy(
 
 @router.post("/orders/{order_id}/{remedy_id}")
 def request_remedy(
-    order_id: Annotated[str, Path(max_length=64)],
-    remedy_id: Annotated[str, Path(max_length=64)],
+    order_id: OrderId,
+    remedy_id: RemedyId,
     request: Request,
     user: Customer_,
     container: ContainerDep,
@@ -571,7 +587,7 @@ def _optional_user(request: Request, container: ContainerDep) -> PortalUser | No
 
 @router.get("/csat/{secret}")
 def survey(
-    secret: Annotated[str, Path(max_length=200)],
+    secret: LinkSecret,
     request: Request,
     container: ContainerDep,
     score: Annotated[int | None, Query(ge=1, le=5)] = None,
@@ -580,20 +596,12 @@ def survey(
     view = portal_pages.survey(
         container.uow, container.uow.read_only, container.clock.now(), secret, score
     )
-    return render(
-        request,
-        "survey.html",
-        None,
-        view=view,
-        secret=secret,
-        labels=portal.SCORE_LABELS,
-        thanked=score is not None,
-    )
+    return _survey_page(request, view, secret, thanked=score is not None)
 
 
 @router.post("/csat/{secret}")
 def answer_survey(
-    secret: Annotated[str, Path(max_length=200)],
+    secret: LinkSecret,
     request: Request,
     container: ContainerDep,
     score: Annotated[int | None, Form(ge=1, le=5)] = None,
@@ -603,13 +611,12 @@ def answer_survey(
     view = portal.answer_survey(
         container.uow(), container.clock.now(), secret, score=score, comment=comment
     )
+    return _survey_page(request, view, secret, thanked=True, commented=True)
+
+
+def _survey_page(
+    request: Request, view: portal.SurveyView, secret: str, **shown: bool
+) -> HTMLResponse:
     return render(
-        request,
-        "survey.html",
-        None,
-        view=view,
-        secret=secret,
-        labels=portal.SCORE_LABELS,
-        thanked=True,
-        commented=True,
+        request, "survey.html", None, view=view, secret=secret, labels=portal.SCORE_LABELS, **shown
     )
