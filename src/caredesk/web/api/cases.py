@@ -45,6 +45,10 @@ from caredesk.web.idempotency import IdempotentRoute
 from caredesk.web.uploads import read_files, takes_files
 
 router = APIRouter(route_class=IdempotentRoute, tags=["cases"])
+AnsweredETag = Annotated[
+    str | None,
+    Header(description="The ETag you answered: refused (409) when the case changed since."),
+]
 
 
 def _detail(view: cases.CaseView) -> CaseDetailOut:
@@ -211,22 +215,12 @@ def add_message(
     actor: ActorDep,
     container: ContainerDep,
     now: NowDep,
-    if_match: Annotated[
-        str | None,
-        Header(description="The ETag you answered: refused (409) when the case changed since."),
-    ] = None,
+    if_match: AnsweredETag = None,
 ) -> MessageOut:
-    message = cases.add_message(
-        container.uow(),
-        actor,
-        now,
-        case_id,
-        kind=body.kind,
-        body=body.body,
-        attachments=decode_attachments(body.attachments),
-        attachment_limits=container.attachment_limits,
-        lifecycle_options=container.lifecycle,
-        expected_version=None if if_match is None else expected_version(if_match, None),
+    attachments = decode_attachments(body.attachments)
+    version = None if if_match is None else expected_version(if_match, None)
+    message = _add_message(
+        container, actor, now, case_id, body.kind, body.body, attachments, version
     )
     return MessageOut.of(message)
 
@@ -249,10 +243,7 @@ async def add_message_with_files(
         list[UploadFile] | None,
         File(description="The files, streamed: each and all within the desk's attachment limits."),
     ] = None,
-    if_match: Annotated[
-        str | None,
-        Header(description="The ETag you answered: refused (409) when the case changed since."),
-    ] = None,
+    if_match: AnsweredETag = None,
 ) -> MessageOut:
     """The same as `POST /cases/{case_id}/messages`, for files too large to send as base64
     in JSON: they are streamed, not held in the JSON body's limit."""
@@ -280,6 +271,7 @@ def _add_message(
     attachments: list[NewAttachment],
     version: int | None,
 ) -> Message:
+    # A note stays on the case it is written on: the lifecycle routes only replies.
     return cases.add_message(
         container.uow(),
         actor,
@@ -298,15 +290,9 @@ def _add_message(
 def add_note(
     case_id: IdPath, body: NoteIn, actor: ActorDep, container: ContainerDep, now: NowDep
 ) -> MessageOut:
-    message = cases.add_message(
-        container.uow(),
-        actor,
-        now,
-        case_id,
-        kind=MessageKind.NOTE,
-        body=body.body,
-        attachments=decode_attachments(body.attachments),
-        attachment_limits=container.attachment_limits,
+    attachments = decode_attachments(body.attachments)
+    message = _add_message(
+        container, actor, now, case_id, MessageKind.NOTE, body.body, attachments, None
     )
     return MessageOut.of(message)
 
