@@ -15,21 +15,16 @@ from pydantic import (
 from caredesk.domain.agents import Agent, Role, Team
 from caredesk.domain.rates import RATE_PATTERN
 from caredesk.domain.tokens import ApiToken
-from caredesk.web.api.schemas.base import Name, SmallId, Strict
+from caredesk.web.api.schemas.base import Name, OutOf, SmallId, Strict
 
 
 class TeamIn(Strict):
     name: Name
 
 
-class TeamOut(BaseModel):
+class TeamOut(OutOf[Team]):
     id: int
     name: str
-
-    @classmethod
-    def of(cls, t: Team) -> TeamOut:
-        assert t.id is not None
-        return cls(id=t.id, name=t.name)
 
 
 class AgentIn(Strict):
@@ -40,7 +35,7 @@ class AgentIn(Strict):
     teams: list[str] = Field(default_factory=list)
 
 
-class AgentOut(BaseModel):
+class AgentOut(OutOf[Agent]):
     id: int
     email: str
     name: str
@@ -48,19 +43,6 @@ class AgentOut(BaseModel):
     active: bool
     team_ids: list[int]
     time_zone: str | None = Field(description="IANA name; null reads times in the desk's zone.")
-
-    @classmethod
-    def of(cls, a: Agent) -> AgentOut:
-        assert a.id is not None
-        return cls(
-            id=a.id,
-            email=a.email,
-            name=a.name,
-            role=a.role,
-            active=a.active,
-            team_ids=a.team_ids,
-            time_zone=a.time_zone,
-        )
 
 
 class AgentChangeIn(Strict):

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import math
 from decimal import Decimal
-from typing import Annotated, Any, Generic, TypeVar
+from typing import Annotated, Any, Generic, Self, TypeVar
 
 from pydantic import (
     BaseModel,
@@ -21,6 +21,7 @@ MoneyOut = Annotated[Decimal, PlainSerializer(lambda d: f"{d:.2f}", return_type=
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 Text = Annotated[str, StringConstraints(max_length=200_000)]
 T = TypeVar("T")
+S = TypeVar("S")
 
 
 def _finite(value: Any) -> bool:
@@ -52,3 +53,14 @@ class PageOut(BaseModel, Generic[T]):
     next_cursor: str | None = Field(
         default=None, description="Pass as `cursor` to get the next page; null on the last."
     )
+
+
+class OutOf(BaseModel, Generic[S]):
+    """A response body that says what a domain object says under the same names: `of` reads
+    each field from the attribute of its name (a nested body from its object in turn)."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    @classmethod
+    def of(cls, source: S) -> Self:
+        return cls.model_validate(source)

@@ -21,7 +21,7 @@ from caredesk.domain.cases import (
     MessageKind,
     Priority,
 )
-from caredesk.web.api.schemas.base import SmallId, Strict, Text
+from caredesk.web.api.schemas.base import OutOf, SmallId, Strict, Text
 from caredesk.web.api.schemas.sla import CaseSlaOut
 
 CustomFields = dict[
@@ -130,7 +130,7 @@ class MessageOut(BaseModel):
         )
 
 
-class CaseOut(BaseModel):
+class CaseOut(OutOf[Case]):
     id: int
     subject: str
     customer_id: str
@@ -154,35 +154,12 @@ class CaseOut(BaseModel):
         default=None, description="The SLA policy and clocks (on a single case's page)."
     )
 
-    @classmethod
-    def of(cls, c: Case) -> CaseOut:
-        assert c.id is not None
-        return cls(
-            id=c.id,
-            subject=c.subject,
-            customer_id=c.customer_id,
-            status=c.status,
-            priority=c.priority,
-            channel=c.channel,
-            assignee_id=c.assignee_id,
-            team_id=c.team_id,
-            tags=c.tags,
-            order_ids=c.order_ids,
-            custom_fields=c.custom_fields,
-            created_at=c.created_at,
-            updated_at=c.updated_at,
-            solved_at=c.solved_at,
-            closed_at=c.closed_at,
-            service_level=c.service_level,
-            version=c.version,
-        )
-
 
 class CaseDetailOut(CaseOut):
     messages: list[MessageOut]
 
 
-class AuditEventOut(BaseModel):
+class AuditEventOut(OutOf[AuditEvent]):
     id: int | None
     at: datetime
     actor: str
@@ -192,17 +169,3 @@ class AuditEventOut(BaseModel):
     case_id: int | None
     before: dict[str, Any] | None
     after: dict[str, Any] | None
-
-    @classmethod
-    def of(cls, e: AuditEvent) -> AuditEventOut:
-        return cls(
-            id=e.id,
-            at=e.at,
-            actor=e.actor,
-            action=e.action,
-            entity_type=e.entity_type,
-            entity_id=e.entity_id,
-            case_id=e.case_id,
-            before=e.before,
-            after=e.after,
-        )

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Annotated
+from typing import Annotated, Self
 
 from pydantic import (
-    BaseModel,
     EmailStr,
     Field,
     StringConstraints,
@@ -17,7 +16,7 @@ from caredesk.domain.catalog import Product, Variant
 from caredesk.domain.customers import Address, Customer, PaymentKind, PaymentMethod
 from caredesk.domain.erasure import ErasureReport
 from caredesk.domain.orders import Order, OrderLine, PaymentTransaction, Shipment
-from caredesk.web.api.schemas.base import MoneyOut, Name, Strict
+from caredesk.web.api.schemas.base import MoneyOut, Name, OutOf, Strict
 
 
 class AddressIn(Strict):
@@ -32,24 +31,13 @@ class AddressIn(Strict):
         return Address(**self.model_dump())
 
 
-class AddressOut(BaseModel):
+class AddressOut(OutOf[Address]):
     address1: str
     address2: str
     city: str
     state: str
     zip: str
     country: str
-
-    @classmethod
-    def of(cls, a: Address) -> AddressOut:
-        return cls(
-            address1=a.address1,
-            address2=a.address2,
-            city=a.city,
-            state=a.state,
-            zip=a.zip,
-            country=a.country,
-        )
 
 
 class PaymentMethodIn(Strict):
@@ -63,18 +51,12 @@ class PaymentMethodIn(Strict):
         return PaymentMethod(**self.model_dump())
 
 
-class PaymentMethodOut(BaseModel):
+class PaymentMethodOut(OutOf[PaymentMethod]):
     id: str
     kind: PaymentKind
     brand: str | None
     last_four: str | None
     balance: MoneyOut | None
-
-    @classmethod
-    def of(cls, pm: PaymentMethod) -> PaymentMethodOut:
-        return cls(
-            id=pm.id, kind=pm.kind, brand=pm.brand, last_four=pm.last_four, balance=pm.balance
-        )
 
 
 class CustomerIn(Strict):
@@ -106,7 +88,7 @@ class CustomerPatch(Strict):
     membership: str | None = None
 
 
-class CustomerOut(BaseModel):
+class CustomerOut(OutOf[Customer]):
     id: str
     first_name: str
     last_name: str
@@ -121,26 +103,8 @@ class CustomerOut(BaseModel):
     updated_at: datetime | None
     version: int
 
-    @classmethod
-    def of(cls, c: Customer) -> CustomerOut:
-        return cls(
-            id=c.id,
-            first_name=c.first_name,
-            last_name=c.last_name,
-            name=c.name,
-            emails=c.emails,
-            phones=c.phones,
-            addresses=[AddressOut.of(a) for a in c.addresses],
-            tier=c.tier,
-            membership=c.membership,
-            payment_methods=[PaymentMethodOut.of(pm) for pm in c.payment_methods],
-            created_at=c.created_at,
-            updated_at=c.updated_at,
-            version=c.version,
-        )
 
-
-class ErasureOut(BaseModel):
+class ErasureOut(OutOf[ErasureReport]):
     """What an erasure replaced, per kind of record (empty when it was erased before)."""
 
     customer_id: str
@@ -148,69 +112,31 @@ class ErasureOut(BaseModel):
     already_erased: bool
     counts: dict[str, int]
 
-    @classmethod
-    def of(cls, report: ErasureReport) -> ErasureOut:
-        return cls(
-            customer_id=report.customer_id,
-            erased_at=report.erased_at,
-            already_erased=report.already_erased,
-            counts=report.counts,
-        )
 
-
-class VariantOut(BaseModel):
+class VariantOut(OutOf[Variant]):
     id: str
     product_id: str
     options: dict[str, str]
     price: MoneyOut
     available: bool
 
-    @classmethod
-    def of(cls, v: Variant) -> VariantOut:
-        return cls(
-            id=v.id,
-            product_id=v.product_id,
-            options=v.options,
-            price=v.price,
-            available=v.available,
-        )
 
-
-class ProductOut(BaseModel):
+class ProductOut(OutOf[Product]):
     id: str
     name: str
     description: str
     variants: list[VariantOut]
 
-    @classmethod
-    def of(cls, p: Product) -> ProductOut:
-        return cls(
-            id=p.id,
-            name=p.name,
-            description=p.description,
-            variants=[VariantOut.of(v) for v in p.variants],
-        )
 
-
-class OrderLineOut(BaseModel):
+class OrderLineOut(OutOf[OrderLine]):
     variant_id: str
     product_id: str
     name: str
     price: MoneyOut
     options: dict[str, str]
 
-    @classmethod
-    def of(cls, line: OrderLine) -> OrderLineOut:
-        return cls(
-            variant_id=line.variant_id,
-            product_id=line.product_id,
-            name=line.name,
-            price=line.price,
-            options=line.options,
-        )
 
-
-class ShipmentOut(BaseModel):
+class ShipmentOut(OutOf[Shipment]):
     tracking_ids: list[str]
     variant_ids: list[str]
     carrier: str | None
@@ -218,35 +144,15 @@ class ShipmentOut(BaseModel):
     promised_date: date | None
     delivered_at: datetime | None
 
-    @classmethod
-    def of(cls, s: Shipment) -> ShipmentOut:
-        return cls(
-            tracking_ids=s.tracking_ids,
-            variant_ids=s.variant_ids,
-            carrier=s.carrier,
-            shipped_at=s.shipped_at,
-            promised_date=s.promised_date,
-            delivered_at=s.delivered_at,
-        )
 
-
-class PaymentOut(BaseModel):
+class PaymentOut(OutOf[PaymentTransaction]):
     transaction_type: str
     amount: MoneyOut
     payment_method_id: str
     created_at: datetime | None
 
-    @classmethod
-    def of(cls, p: PaymentTransaction) -> PaymentOut:
-        return cls(
-            transaction_type=p.transaction_type.value,
-            amount=p.amount,
-            payment_method_id=p.payment_method_id,
-            created_at=p.created_at,
-        )
 
-
-class OrderOut(BaseModel):
+class OrderOut(OutOf[Order]):
     id: str
     customer_id: str
     status: str
@@ -264,18 +170,18 @@ class OrderOut(BaseModel):
     promised_date: date | None
 
     @classmethod
-    def of(cls, o: Order) -> OrderOut:
-        shipments = [ShipmentOut.of(s) for s in o.shipments]
+    def of(cls, source: Order) -> Self:
+        shipments = [ShipmentOut.of(s) for s in source.shipments]
         return cls(
-            id=o.id,
-            customer_id=o.customer_id,
-            status=o.status.value,
-            address=AddressOut.of(o.address),
-            lines=[OrderLineOut.of(line) for line in o.lines],
+            id=source.id,
+            customer_id=source.customer_id,
+            status=source.status.value,
+            address=AddressOut.of(source.address),
+            lines=[OrderLineOut.of(line) for line in source.lines],
             shipments=shipments,
             fulfilments=shipments,
-            payments=[PaymentOut.of(p) for p in o.payments],
-            total=o.total,
-            placed_at=o.placed_at,
-            promised_date=o.promised_date,
+            payments=[PaymentOut.of(p) for p in source.payments],
+            total=source.total,
+            placed_at=source.placed_at,
+            promised_date=source.promised_date,
         )

@@ -13,7 +13,7 @@ from caredesk.domain.policy.planner import Offer
 from caredesk.domain.policy.review import Difference, PolicyChange, PolicyChangeStatus
 from caredesk.services.engine.grants import GrantOutcome, Plan
 from caredesk.web.api.common import IdPath
-from caredesk.web.api.schemas.base import MoneyOut, Strict
+from caredesk.web.api.schemas.base import MoneyOut, OutOf, Strict
 
 
 class RemedyOut(BaseModel):
@@ -116,14 +116,10 @@ class GrantIn(Strict):
     )
 
 
-class LedgerEntryOut(BaseModel):
+class LedgerEntryOut(OutOf[LedgerEntry]):
     account: str
     amount: MoneyOut
     memo: str
-
-    @classmethod
-    def of(cls, e: LedgerEntry) -> LedgerEntryOut:
-        return cls(account=e.account, amount=e.amount, memo=e.memo)
 
 
 class GrantOut(BaseModel):
@@ -185,7 +181,7 @@ class GrantOut(BaseModel):
         )
 
 
-class ApprovalOut(BaseModel):
+class ApprovalOut(OutOf[Approval]):
     id: int
     grant_id: int
     case_id: int | None
@@ -239,18 +235,12 @@ class PolicyIn(Strict):
     )
 
 
-class DifferenceOut(BaseModel):
+class DifferenceOut(OutOf[Difference]):
     path: str = Field(description="What changed, e.g. `authority.agent.per_grant`.")
     change: str = Field(description="added, removed or changed.")
     before: str | None
     after: str | None
     effect: str = Field(description="loosens, removes, unclear, tightens or wording.")
-
-    @classmethod
-    def of(cls, d: Difference) -> DifferenceOut:
-        return cls(
-            path=d.path, change=d.change, before=d.before, after=d.after, effect=d.effect.value
-        )
 
 
 class PolicyOut(BaseModel):

@@ -8,9 +8,10 @@ from typing import Any
 from pydantic import BaseModel
 
 from caredesk.domain.jobs import Job, JobState
+from caredesk.web.api.schemas.base import OutOf
 
 
-class JobOut(BaseModel):
+class JobOut(OutOf[Job]):
     id: int
     kind: str
     state: JobState
@@ -24,25 +25,6 @@ class JobOut(BaseModel):
     created_at: datetime
     updated_at: datetime | None
     finished_at: datetime | None
-
-    @classmethod
-    def of(cls, job: Job) -> JobOut:
-        assert job.id is not None
-        return cls(
-            id=job.id,
-            kind=job.kind,
-            state=job.state,
-            payload=job.payload,
-            attempts=job.attempts,
-            run_at=job.run_at,
-            key=job.key,
-            locked_by=job.locked_by,
-            locked_until=job.locked_until,
-            last_error=job.last_error,
-            created_at=job.created_at,
-            updated_at=job.updated_at,
-            finished_at=job.finished_at,
-        )
 
 
 class JobPageOut(BaseModel):

@@ -19,7 +19,7 @@ from caredesk.domain.knowledge import (
 from caredesk.domain.search import MAX_QUERY_CHARS, SearchHit, SearchKind, SearchMode
 from caredesk.domain.triage import RoutingRule, RoutingRuleSpec
 from caredesk.services.knowledge.search import SuggestedProgram
-from caredesk.web.api.schemas.base import Strict
+from caredesk.web.api.schemas.base import OutOf, Strict
 
 Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300)]
 Body = Annotated[str, StringConstraints(max_length=200_000)]
@@ -66,7 +66,7 @@ class ArticlePatch(Strict):
     status: ArticleStatus | None = None
 
 
-class ArticleOut(BaseModel):
+class ArticleOut(OutOf[Article]):
     id: int
     slug: str
     kind: ArticleKind
@@ -86,30 +86,8 @@ class ArticleOut(BaseModel):
     updated_at: datetime
     version: int
 
-    @classmethod
-    def of(cls, a: Article) -> ArticleOut:
-        assert a.id is not None
-        return cls(
-            id=a.id,
-            slug=a.slug,
-            kind=a.kind,
-            title=a.title,
-            body=a.body,
-            body_html=a.body_html,
-            internal_notes=a.internal_notes,
-            tags=a.tags,
-            product_ids=a.product_ids,
-            locale=a.locale,
-            visibility=a.visibility,
-            status=a.status,
-            author=a.author,
-            created_at=a.created_at,
-            updated_at=a.updated_at,
-            version=a.version,
-        )
 
-
-class ArticleVersionOut(BaseModel):
+class ArticleVersionOut(OutOf[ArticleVersion]):
     version: int
     title: str
     body: str
@@ -121,22 +99,6 @@ class ArticleVersionOut(BaseModel):
     status: ArticleStatus
     author: str
     created_at: datetime
-
-    @classmethod
-    def of(cls, v: ArticleVersion) -> ArticleVersionOut:
-        return cls(
-            version=v.version,
-            title=v.title,
-            body=v.body,
-            internal_notes=v.internal_notes,
-            tags=v.tags,
-            product_ids=v.product_ids,
-            locale=v.locale,
-            visibility=v.visibility,
-            status=v.status,
-            author=v.author,
-            created_at=v.created_at,
-        )
 
 
 class ArticlePageOut(BaseModel):
@@ -174,7 +136,7 @@ class KnownIssuePatch(Strict):
     active: bool | None = None
 
 
-class KnownIssueOut(BaseModel):
+class KnownIssueOut(OutOf[KnownIssue]):
     id: int
     key: str
     title: str
@@ -188,25 +150,6 @@ class KnownIssueOut(BaseModel):
     created_at: datetime
     updated_at: datetime
     version: int
-
-    @classmethod
-    def of(cls, i: KnownIssue) -> KnownIssueOut:
-        assert i.id is not None
-        return cls(
-            id=i.id,
-            key=i.key,
-            title=i.title,
-            description=i.description,
-            product_ids=i.product_ids,
-            variant_ids=i.variant_ids,
-            conditions=i.conditions,
-            article_id=i.article_id,
-            program_id=i.program_id,
-            active=i.active,
-            created_at=i.created_at,
-            updated_at=i.updated_at,
-            version=i.version,
-        )
 
 
 class SearchHitOut(BaseModel):
@@ -244,15 +187,11 @@ class SearchOut(BaseModel):
     items: list[SearchHitOut]
 
 
-class ProgramOut(BaseModel):
+class ProgramOut(OutOf[SuggestedProgram]):
     id: str = Field(description="The program's id in the policy in force.")
     known_issue: str
     remedy: str = Field(description="The remedy the planner offers for it.")
     description: str
-
-    @classmethod
-    def of(cls, p: SuggestedProgram) -> ProgramOut:
-        return cls(id=p.id, known_issue=p.known_issue, remedy=p.remedy, description=p.description)
 
 
 class SuggestionsOut(BaseModel):
@@ -266,7 +205,7 @@ class SuggestionsOut(BaseModel):
     )
 
 
-class CaseTriageOut(BaseModel):
+class CaseTriageOut(OutOf[CaseTriage]):
     case_id: int
     intent: str | None
     intent_confidence: float
@@ -281,25 +220,6 @@ class CaseTriageOut(BaseModel):
     language: str
     rules: list[dict[str, Any]]
     triaged_at: datetime
-
-    @classmethod
-    def of(cls, t: CaseTriage) -> CaseTriageOut:
-        return cls(
-            case_id=t.case_id,
-            intent=t.intent,
-            intent_confidence=t.intent_confidence,
-            intent_source=t.intent_source,
-            model_version=t.model_version,
-            sentiment=t.sentiment,
-            public_risk=t.public_risk,
-            public_risk_confidence=t.public_risk_confidence,
-            risk_signals=t.risk_signals,
-            moments=t.moments,
-            known_issues=t.known_issues,
-            language=t.language,
-            rules=t.rules,
-            triaged_at=t.triaged_at,
-        )
 
 
 class IntentIn(Strict):
@@ -328,7 +248,7 @@ class RoutingRuleOut(RoutingRuleSpec):
         return cls(id=r.id, position=r.position, version=r.version, **r.spec.model_dump())
 
 
-class IntentModelOut(BaseModel):
+class IntentModelOut(OutOf[IntentModelInfo]):
     version: int
     method: str
     labels: list[str]
@@ -337,19 +257,6 @@ class IntentModelOut(BaseModel):
     trained_at: datetime
     trained_by: str
     active: bool
-
-    @classmethod
-    def of(cls, m: IntentModelInfo) -> IntentModelOut:
-        return cls(
-            version=m.version,
-            method=m.method,
-            labels=m.labels,
-            examples=m.examples,
-            metrics=m.metrics,
-            trained_at=m.trained_at,
-            trained_by=m.trained_by,
-            active=m.active,
-        )
 
 
 QUERY_MAX = MAX_QUERY_CHARS

@@ -18,13 +18,13 @@ from caredesk.domain.lifecycle import (
     RepeatAsk,
 )
 from caredesk.web.api.common import BIG_ID_MAX
-from caredesk.web.api.schemas.base import SmallId, Strict
+from caredesk.web.api.schemas.base import OutOf, SmallId, Strict
 from caredesk.web.api.schemas.cases import CaseOut
 
 BigId = Annotated[int, Field(ge=1, le=BIG_ID_MAX)]
 
 
-class HandoffOut(BaseModel):
+class HandoffOut(OutOf[Handoff]):
     id: int
     case_id: int
     summary: str
@@ -36,23 +36,6 @@ class HandoffOut(BaseModel):
     to_agent_id: int | None
     created_by: str
     created_at: datetime
-
-    @classmethod
-    def of(cls, h: Handoff) -> HandoffOut:
-        assert h.id is not None
-        return cls(
-            id=h.id,
-            case_id=h.case_id,
-            summary=h.summary,
-            drafted=h.drafted,
-            open_question=h.open_question,
-            facts=h.facts,
-            from_agent_id=h.from_agent_id,
-            to_team_id=h.to_team_id,
-            to_agent_id=h.to_agent_id,
-            created_by=h.created_by,
-            created_at=h.created_at,
-        )
 
 
 class HandoffDraftOut(BaseModel):
@@ -70,22 +53,12 @@ class EscalationIn(Strict):
     open_question: Annotated[str, Field(max_length=1000)] = ""
 
 
-class RepeatAskOut(BaseModel):
+class RepeatAskOut(OutOf[RepeatAsk]):
     id: int | None
     message_id: int
     agent_id: int | None
     kind: str
     created_at: datetime
-
-    @classmethod
-    def of(cls, a: RepeatAsk) -> RepeatAskOut:
-        return cls(
-            id=a.id,
-            message_id=a.message_id,
-            agent_id=a.agent_id,
-            kind=a.kind.value,
-            created_at=a.created_at,
-        )
 
 
 class CaseRepeatAsksOut(BaseModel):
@@ -112,7 +85,7 @@ class ResolveIn(Strict):
     status: Literal[CommitmentStatus.KEPT, CommitmentStatus.CANCELLED]
 
 
-class CommitmentOut(BaseModel):
+class CommitmentOut(OutOf[Commitment]):
     id: int
     case_id: int
     kind: CommitmentKind
@@ -126,25 +99,6 @@ class CommitmentOut(BaseModel):
     resolved_at: datetime | None
     created_by: str
     created_at: datetime
-
-    @classmethod
-    def of(cls, c: Commitment) -> CommitmentOut:
-        assert c.id is not None
-        return cls(
-            id=c.id,
-            case_id=c.case_id,
-            kind=c.kind,
-            description=c.description,
-            due_at=c.due_at,
-            owner_agent_id=c.owner_agent_id,
-            status=c.status,
-            source=c.source,
-            message_id=c.message_id,
-            alerted_at=c.alerted_at,
-            resolved_at=c.resolved_at,
-            created_by=c.created_by,
-            created_at=c.created_at,
-        )
 
 
 class MissedOut(BaseModel):
@@ -163,7 +117,7 @@ class SplitIn(Strict):
     subject: Annotated[str, Field(min_length=1, max_length=500)] | None = None
 
 
-class CaseLinkOut(BaseModel):
+class CaseLinkOut(OutOf[CaseLink]):
     id: int
     kind: str
     case_id: int
@@ -174,22 +128,6 @@ class CaseLinkOut(BaseModel):
     created_at: datetime
     undone_by: str | None
     undone_at: datetime | None
-
-    @classmethod
-    def of(cls, link: CaseLink) -> CaseLinkOut:
-        assert link.id is not None
-        return cls(
-            id=link.id,
-            kind=link.kind.value,
-            case_id=link.case_id,
-            other_case_id=link.other_case_id,
-            message_ids=link.message_ids,
-            grant_ids=link.grant_ids,
-            created_by=link.created_by,
-            created_at=link.created_at,
-            undone_by=link.undone_by,
-            undone_at=link.undone_at,
-        )
 
 
 class MergeOut(BaseModel):
@@ -211,7 +149,7 @@ class UndoOut(BaseModel):
     )
 
 
-class FindingOut(BaseModel):
+class FindingOut(OutOf[FindingRecord]):
     id: int
     key: str
     kind: str
@@ -221,21 +159,6 @@ class FindingOut(BaseModel):
     facts: dict[str, Any]
     recommendation: dict[str, Any] | None
     created_at: datetime
-
-    @classmethod
-    def of(cls, f: FindingRecord) -> FindingOut:
-        assert f.id is not None
-        return cls(
-            id=f.id,
-            key=f.key,
-            kind=f.kind.value,
-            customer_id=f.customer_id,
-            order_id=f.order_id,
-            case_id=f.case_id,
-            facts=f.facts,
-            recommendation=f.recommendation,
-            created_at=f.created_at,
-        )
 
 
 class ScanOut(BaseModel):

@@ -10,6 +10,7 @@ from caredesk.domain.mail import MailDirection, MailFailure, MailRecord, MailSta
 from caredesk.domain.mail import MailTemplate as Template
 from caredesk.services.channels import mail_templates
 from caredesk.services.channels.mail_in import IntakeResult, Outcome
+from caredesk.web.api.schemas.base import OutOf
 
 LIST_LIMIT_MAX = 200
 
@@ -32,7 +33,7 @@ class IntakeResultOut(BaseModel):
         )
 
 
-class MailOut(BaseModel):
+class MailOut(OutOf[MailRecord]):
     id: int
     direction: MailDirection
     status: MailStatus
@@ -47,26 +48,6 @@ class MailOut(BaseModel):
     last_error: str | None
     created_at: datetime
     sent_at: datetime | None
-
-    @classmethod
-    def of(cls, record: MailRecord) -> MailOut:
-        assert record.id is not None
-        return cls(
-            id=record.id,
-            direction=record.direction,
-            status=record.status,
-            message_id=record.message_id,
-            subject=record.subject,
-            from_address=record.from_address,
-            to=record.to,
-            cc=record.cc,
-            case_id=record.case_id,
-            auto_kind=record.auto_kind.value if record.auto_kind else None,
-            attempts=record.attempts,
-            last_error=record.last_error,
-            created_at=record.created_at,
-            sent_at=record.sent_at,
-        )
 
 
 class MailFailureOut(BaseModel):

@@ -12,10 +12,10 @@ from caredesk.domain.cases import Channel, Priority
 from caredesk.domain.sla import ClockReading, ClockStatus, SlaMetric, SlaPolicy
 from caredesk.services.sla import sla
 from caredesk.services.sla.sla import CaseSla
-from caredesk.web.api.schemas.base import Strict
+from caredesk.web.api.schemas.base import OutOf, Strict
 
 
-class SlaClockOut(BaseModel):
+class SlaClockOut(OutOf[ClockReading]):
     metric: SlaMetric
     cycle: int
     status: ClockStatus
@@ -27,22 +27,6 @@ class SlaClockOut(BaseModel):
     warn_at: datetime | None
     breached_at: datetime | None = Field(description="The exact minute of the breach.")
     completed_at: datetime | None
-
-    @classmethod
-    def of(cls, reading: ClockReading) -> SlaClockOut:
-        return cls(
-            metric=reading.metric,
-            cycle=reading.cycle,
-            status=reading.status,
-            target_minutes=reading.target_minutes,
-            elapsed_minutes=reading.elapsed_minutes,
-            remaining_minutes=reading.remaining_minutes,
-            percent=reading.percent,
-            due_at=reading.due_at,
-            warn_at=reading.warn_at,
-            breached_at=reading.breached_at,
-            completed_at=reading.completed_at,
-        )
 
 
 class CaseSlaOut(BaseModel):

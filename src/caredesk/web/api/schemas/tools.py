@@ -7,7 +7,7 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from caredesk.services.channels.tools.registry import ToolResult
-from caredesk.web.api.schemas.base import Strict
+from caredesk.web.api.schemas.base import OutOf, Strict
 
 
 class ToolOut(BaseModel):
@@ -24,19 +24,9 @@ class ToolCallIn(Strict):
     )
 
 
-class ToolResultOut(BaseModel):
+class ToolResultOut(OutOf[ToolResult]):
     status: str = Field(description="done or refused")
     result: Any = None
     code: str | None = None
     rule: str | None = None
     message: str | None = None
-
-    @classmethod
-    def of(cls, result: ToolResult) -> ToolResultOut:
-        return cls(
-            status=result.status,
-            result=result.result,
-            code=result.code,
-            rule=result.rule,
-            message=result.message,
-        )
