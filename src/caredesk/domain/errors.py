@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Any
+from typing import Any, TypeVar
 
 
 class ErrorCode(StrEnum):
@@ -114,6 +114,16 @@ class NotFound(DomainError):
         super().__init__(
             f"{entity} {entity_id!s} not found", details={"entity": entity, "id": str(entity_id)}
         )
+
+
+T = TypeVar("T")
+
+
+def must_exist(value: T | None, entity: str, entity_id: object) -> T:
+    """What a lookup returned; one that found nothing is the caller's NotFound."""
+    if value is None:
+        raise NotFound(entity, entity_id)
+    return value
 
 
 class Conflict(DomainError):

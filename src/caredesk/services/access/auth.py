@@ -26,6 +26,7 @@ from caredesk.domain.errors import (
     NotFound,
     Unauthenticated,
     ValidationFailed,
+    must_exist,
 )
 from caredesk.domain.events import Changed
 from caredesk.domain.mail import INBOUND_SCOPE
@@ -105,9 +106,7 @@ def create_agent(
             raise DomainError(f"an agent with {address} exists", code=ErrorCode.DUPLICATE_EMAIL)
         team_ids = []
         for team_name in team_names or []:
-            team = uow.teams.get_by_name(team_name)
-            if team is None:
-                raise NotFound("team", team_name)
+            team = must_exist(uow.teams.get_by_name(team_name), "team", team_name)
             assert team.id is not None
             team_ids.append(team.id)
         agent = Agent(
@@ -149,19 +148,13 @@ def find_agent(uow: AccessUnit, actor: Actor, email: str) -> Agent:
     """The agent with this sign-in address (how people name agents on the command line)."""
     actor.require(Permission.READ)
     with uow:
-        agent = uow.agents.get_by_email(email)
-        if agent is None:
-            raise NotFound("agent", email)
-        return agent
+        return must_exist(uow.agents.get_by_email(email), "agent", email)
 
 
 def find_team(uow: AccessUnit, actor: Actor, name: str) -> Team:
     actor.require(Permission.READ)
     with uow:
-        team = uow.teams.get_by_name(name)
-        if team is None:
-            raise NotFound("team", name)
-        return team
+        return must_exist(uow.teams.get_by_name(name), "team", name)
 
 
 @command
@@ -260,9 +253,7 @@ def list_tokens(uow: AccessUnit, actor: Actor) -> list[ApiToken]:
 def revoke_token(uow: AccessUnit, actor: Actor, now: datetime, token_id: int) -> ApiToken:
     actor.require(Permission.MANAGE_TOKENS)
     with uow:
-        token = uow.tokens.get(token_id)
-        if token is None:
-            raise NotFound("token", token_id)
+        token = must_exist(uow.tokens.get(token_id), "token", token_id)
         if token.revoked_at is None:
             token.revoked_at = now
             uow.tokens.save(token)
@@ -475,9 +466,7 @@ def unlock_agent(uow: AccessUnit, actor: Actor, now: datetime, agent_id: int) ->
     """Lift an agent's sign-in lock and forget their failures (admins; audited)."""
     actor.require(Permission.MANAGE_AGENTS)
     with uow:
-        agent = uow.agents.get(agent_id)
-        if agent is None:
-            raise NotFound("agent", agent_id)
+        agent = must_exist(uow.agents.get(agent_id), "agent", agent_id)
         key = throttle_key(ThrottleKind.ACCOUNT, agent.email)
         throttle = uow.throttles.get_for_change(key)
         if throttle is not None:
@@ -506,9 +495,7 @@ def set_time_zone(
         actor.require(Permission.MANAGE_AGENTS)
     chosen = check_time_zone(time_zone)
     with uow:
-        agent = uow.agents.get(agent_id)
-        if agent is None:
-            raise NotFound("agent", agent_id)
+        agent = must_exist(uow.agents.get(agent_id), "agent", agent_id)
         if agent.time_zone != chosen:
             before, agent.time_zone = agent.time_zone, chosen
             uow.agents.save(agent)

@@ -24,6 +24,7 @@ from caredesk.domain.errors import (
     ErrorCode,
     NotFound,
     ValidationFailed,
+    must_exist,
     version_required,
 )
 from caredesk.services.cases.ports import CaseFilter
@@ -63,9 +64,7 @@ def _check_refs(
     if team_id is not None and uow.teams.get(team_id) is None:
         raise NotFound("team", team_id)
     for order_id in order_ids or []:
-        order = uow.orders.get(order_id)
-        if order is None:
-            raise NotFound("order", order_id)
+        order = must_exist(uow.orders.get(order_id), "order", order_id)
         if customer_id is not None and order.customer_id != customer_id:
             raise ValidationFailed(
                 f"order {order_id} belongs to another customer",
@@ -381,7 +380,4 @@ def case_audit_trail(uow: CasesUnit, actor: Actor, case_id: int) -> list[AuditEv
 def get_attachment(uow: CasesUnit, actor: Actor, sha256: str) -> bytes:
     actor.require(Permission.READ)
     with uow:
-        content = uow.blobs.get(sha256)
-        if content is None:
-            raise NotFound("attachment", sha256)
-        return content
+        return must_exist(uow.blobs.get(sha256), "attachment", sha256)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from caredesk.domain.agents import Actor, Permission
 from caredesk.domain.catalog import Product
-from caredesk.domain.errors import NotFound
+from caredesk.domain.errors import must_exist
 from caredesk.domain.orders import Order
 from caredesk.services.cases.unit import CasesUnit
 from caredesk.services.core.ports import Page
@@ -19,18 +19,13 @@ def list_products(uow: CasesUnit, actor: Actor, limit: int, cursor: str | None) 
 def get_product(uow: CasesUnit, actor: Actor, product_id: str) -> Product:
     actor.require(Permission.READ)
     with uow:
-        product = uow.products.get(product_id)
-        if product is None:
-            raise NotFound("product", product_id)
-        return product
+        return must_exist(uow.products.get(product_id), "product", product_id)
 
 
 def get_order(uow: CasesUnit, actor: Actor, order_id: str) -> Order:
     actor.require(Permission.READ)
     actor.require_verified()
     with uow:
-        order = uow.orders.get(order_id)
-        if order is None:
-            raise NotFound("order", order_id)
+        order = must_exist(uow.orders.get(order_id), "order", order_id)
         actor.require_reach(order.customer_id)
         return order

@@ -9,7 +9,14 @@ from typing import Any
 
 from caredesk.domain.agents import Actor, Permission
 from caredesk.domain.customers import Address, Customer, PaymentMethod, normalise_email
-from caredesk.domain.errors import Conflict, DomainError, ErrorCode, NotFound, version_required
+from caredesk.domain.errors import (
+    Conflict,
+    DomainError,
+    ErrorCode,
+    NotFound,
+    must_exist,
+    version_required,
+)
 from caredesk.domain.events import Changed
 from caredesk.domain.orders import Order
 from caredesk.services.cases.unit import CasesUnit
@@ -103,10 +110,7 @@ def get_customer(uow: CasesUnit, actor: Actor, customer_id: str) -> Customer:
     actor.require(Permission.READ)
     actor.require_reach(customer_id)
     with uow:
-        customer = uow.customers.get(customer_id)
-        if customer is None:
-            raise NotFound("customer", customer_id)
-        return customer
+        return must_exist(uow.customers.get(customer_id), "customer", customer_id)
 
 
 @command
@@ -123,9 +127,7 @@ def update_customer(
     actor.require(Permission.WRITE_CUSTOMERS)
     expected_version = version_required(expected_version)
     with uow:
-        customer = uow.customers.get(customer_id)
-        if customer is None:
-            raise NotFound("customer", customer_id)
+        customer = must_exist(uow.customers.get(customer_id), "customer", customer_id)
         if customer.version != expected_version:
             raise DomainError(
                 f"customer {customer_id} was changed by someone else",
@@ -167,9 +169,7 @@ def update_customer(
 def delete_customer(uow: CasesUnit, actor: Actor, now: datetime, customer_id: str) -> None:
     actor.require(Permission.WRITE_CUSTOMERS)
     with uow:
-        customer = uow.customers.get(customer_id)
-        if customer is None:
-            raise NotFound("customer", customer_id)
+        customer = must_exist(uow.customers.get(customer_id), "customer", customer_id)
         if uow.customers.has_history(customer_id):
             raise Conflict(
                 "a customer with orders or cases cannot be deleted; their story is kept",

@@ -27,7 +27,7 @@ from typing import Any
 from caredesk.domain.agents import SYSTEM, Actor, Permission
 from caredesk.domain.cases import Attachment, Case, CaseStatus, Channel, Message, MessageKind
 from caredesk.domain.customers import Customer
-from caredesk.domain.errors import NotFound
+from caredesk.domain.errors import must_exist
 from caredesk.domain.events import Changed
 from caredesk.domain.mail import (
     AutoKind,
@@ -446,9 +446,7 @@ def failure_source(uow: MailIntakeUnit, actor: Actor, failure_id: int) -> bytes:
     with uow:
         failure = uow.mail.failure(failure_id)
         raw = uow.blobs.get(failure.raw_sha256) if failure else None
-        if raw is None:
-            raise NotFound("mail failure", failure_id)
-        return raw
+        return must_exist(raw, "mail failure", failure_id)
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,7 +10,7 @@ from typing import Any
 from jinja2 import Template, TemplateError
 
 from caredesk.domain.agents import Actor, Permission
-from caredesk.domain.errors import NotFound, ValidationFailed
+from caredesk.domain.errors import NotFound, ValidationFailed, must_exist
 from caredesk.domain.events import Changed
 from caredesk.domain.mail import MailTemplate
 from caredesk.services.channels.unit import OutboundMailUnit
@@ -37,10 +37,7 @@ def template_in_force(uow: OutboundMailUnit, name: str) -> MailTemplate:
     edited = uow.mail.template(name)
     if edited is not None:
         return edited
-    default = uow.formats.packaged_mail_templates().get(name)
-    if default is None:
-        raise NotFound("mail template", name)
-    return default
+    return must_exist(uow.formats.packaged_mail_templates().get(name), "mail template", name)
 
 
 @lru_cache(maxsize=256)

@@ -15,7 +15,7 @@ from email.parser import BytesHeaderParser
 from email.policy import default
 
 from caredesk.domain.agents import Actor, Permission
-from caredesk.domain.errors import NotFound
+from caredesk.domain.errors import must_exist
 from caredesk.domain.jobs import Job
 from caredesk.domain.mail import MailRecord
 from caredesk.domain.outbox import CaughtMail, MessageView, read_message
@@ -95,9 +95,7 @@ def caught_mail(uow: OutboundMailUnit, actor: Actor, limit: int = LIST_LIMIT) ->
 def open_caught(uow: OutboundMailUnit, actor: Actor, caught_id: int) -> CaughtMessage:
     actor.require(Permission.MANAGE_JOBS)
     with uow:
-        caught = uow.outbox.get(caught_id)
-        if caught is None:
-            raise NotFound("outbox mail", caught_id)
+        caught = must_exist(uow.outbox.get(caught_id), "outbox mail", caught_id)
         record = uow.mail.get(caught.mail_id) if caught.mail_id else None
         raw = uow.blobs.get(caught.raw_sha256)
         # An erased mail keeps its row but loses its bytes (and its raw_sha256).

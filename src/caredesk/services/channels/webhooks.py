@@ -10,7 +10,7 @@ from datetime import datetime
 from typing import Any
 
 from caredesk.domain.agents import Actor, Permission
-from caredesk.domain.errors import NotFound
+from caredesk.domain.errors import must_exist
 from caredesk.domain.events import Changed
 from caredesk.domain.outbound import (
     IPAddress,
@@ -141,10 +141,7 @@ def get_subscription(uow: WebhooksUnit, actor: Actor, subscription_id: int) -> S
 
 
 def _load(uow: WebhooksUnit, subscription_id: int) -> Subscription:
-    found = uow.webhooks.get_subscription(subscription_id)
-    if found is None:
-        raise NotFound("webhook", subscription_id)
-    return found
+    return must_exist(uow.webhooks.get_subscription(subscription_id), "webhook", subscription_id)
 
 
 @command

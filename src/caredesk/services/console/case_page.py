@@ -11,7 +11,7 @@ from caredesk.domain.attachments import AttachmentLimits
 from caredesk.domain.audit import AuditEvent
 from caredesk.domain.cases import Case, CaseStatus, Message, MessageKind
 from caredesk.domain.customers import Customer
-from caredesk.domain.errors import DomainError, NotFound
+from caredesk.domain.errors import DomainError, must_exist
 from caredesk.domain.grants import Grant
 from caredesk.domain.money import ZERO
 from caredesk.domain.orders import Order
@@ -73,12 +73,8 @@ def case_screen(uow: UowFactory, actor: Actor, now: datetime, case_id: int) -> C
     """Everything the case page shows, read together, and the planner's offers for this agent."""
     actor.require(Permission.READ)
     with uow() as work:
-        case = work.cases.get(case_id)
-        if case is None:
-            raise NotFound("case", case_id)
-        customer = work.customers.get(case.customer_id)
-        if customer is None:
-            raise NotFound("customer", case.customer_id)
+        case = must_exist(work.cases.get(case_id), "case", case_id)
+        customer = must_exist(work.customers.get(case.customer_id), "customer", case.customer_id)
         past = work.cases.find(CaseFilter(customer_id=customer.id), PAST_CASES_SHOWN + 1, None)
         case_grants = work.grants.for_case(case_id)
         known = list(case_facts(case)["case.known_issues"])

@@ -21,7 +21,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from caredesk.domain.agents import Actor, Permission
-from caredesk.domain.errors import NotFound, ValidationFailed
+from caredesk.domain.errors import ValidationFailed, must_exist
 from caredesk.domain.events import Changed
 from caredesk.domain.jobs import Job, JobState, backoff
 from caredesk.services.core.commands import command
@@ -141,9 +141,7 @@ def retry_job(uow: JobsUnit, actor: Actor, now: datetime, job_id: int) -> Job:
     """Queue a dead (or done) job again, now, with a fresh count of attempts."""
     actor.require(Permission.MANAGE_JOBS)
     with uow:
-        job = uow.jobs.get(job_id)
-        if job is None:
-            raise NotFound("job", job_id)
+        job = must_exist(uow.jobs.get(job_id), "job", job_id)
         before = {"state": job.state.value, "attempts": job.attempts}
         job.retry_now(now)
         job.updated_at = now

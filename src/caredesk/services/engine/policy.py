@@ -12,7 +12,7 @@ from importlib import resources
 from typing import Any
 
 from caredesk.domain.agents import SYSTEM, Actor, Permission
-from caredesk.domain.errors import Conflict, DomainError, ErrorCode, Forbidden, NotFound
+from caredesk.domain.errors import Conflict, DomainError, ErrorCode, Forbidden, NotFound, must_exist
 from caredesk.domain.events import Changed
 from caredesk.domain.grants import PolicyVersion
 from caredesk.domain.policy.loading import LoadedPolicy
@@ -240,9 +240,7 @@ def confirm_policy_change(
     _require_person(actor)
     with uow:
         uow.policies.lock()
-        change = uow.policies.get_change(change_id)
-        if change is None:
-            raise NotFound("policy change", change_id)
+        change = must_exist(uow.policies.get_change(change_id), "policy change", change_id)
         before = uow.policies.active()
         change.confirm(actor.ref, before.digest if before else None, now, note)
         loaded = parsed(uow, change.text)
@@ -287,9 +285,7 @@ def reject_policy_change(
     actor.require(Permission.MANAGE_POLICY)
     with uow:
         uow.policies.lock()
-        change = uow.policies.get_change(change_id)
-        if change is None:
-            raise NotFound("policy change", change_id)
+        change = must_exist(uow.policies.get_change(change_id), "policy change", change_id)
         change.reject(actor.ref, now, note)
         uow.policies.save_change(change)
         uow.publish(

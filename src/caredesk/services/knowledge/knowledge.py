@@ -13,6 +13,7 @@ from caredesk.domain.errors import (
     ErrorCode,
     NotFound,
     ValidationFailed,
+    must_exist,
     version_required,
 )
 from caredesk.domain.events import Changed
@@ -220,9 +221,7 @@ def update_article(
     actor.require(Permission.WRITE_CASES)
     expected_version = version_required(expected_version)
     with uow:
-        current = uow.articles.get(article_id)
-        if current is None:
-            raise NotFound("article", article_id)
+        current = must_exist(uow.articles.get(article_id), "article", article_id)
         if current.version != expected_version:
             raise DomainError(
                 f"article {article_id} was changed by someone else since version "
@@ -282,9 +281,7 @@ def _check_macro_change(current: Article, updated: Article) -> None:
 def delete_article(uow: KnowledgeUnit, actor: Actor, now: datetime, article_id: int) -> None:
     actor.require(Permission.WRITE_CATALOG)
     with uow:
-        article = uow.articles.get(article_id)
-        if article is None:
-            raise NotFound("article", article_id)
+        article = must_exist(uow.articles.get(article_id), "article", article_id)
         uow.search.remove(_search_kind(article), str(article_id))
         uow.articles.delete(article_id)
         uow.publish(
@@ -304,9 +301,7 @@ def get_article(uow: KnowledgeUnit, actor: Actor, ref: str) -> Article:
     """By id or by slug."""
     actor.require(Permission.READ)
     with uow:
-        article = _by_ref(uow, ref)
-        if article is None:
-            raise NotFound("article", ref)
+        article = must_exist(_by_ref(uow, ref), "article", ref)
         _check_readable(actor, article)
         return article.public_part() if _public_view(actor) else article
 
@@ -519,9 +514,7 @@ def update_known_issue(
     # Only the links may be cleared with null; every other field always has a value.
     _refuse_nulls(changes, nullable=frozenset({"article_id", "program_id"}))
     with uow:
-        issue = uow.known_issues.get_by_key(key)
-        if issue is None:
-            raise NotFound("known issue", key)
+        issue = must_exist(uow.known_issues.get_by_key(key), "known issue", key)
         if expected_version is not None and issue.version != expected_version:
             raise DomainError(
                 f"known issue {key} was changed by someone else",
@@ -566,7 +559,4 @@ def list_known_issues(uow: KnowledgeUnit, actor: Actor) -> list[KnownIssue]:
 def get_known_issue(uow: KnowledgeUnit, actor: Actor, key: str) -> KnownIssue:
     actor.require(Permission.READ)
     with uow:
-        issue = uow.known_issues.get_by_key(key)
-        if issue is None:
-            raise NotFound("known issue", key)
-        return issue
+        return must_exist(uow.known_issues.get_by_key(key), "known issue", key)

@@ -16,7 +16,7 @@ import numpy as np
 
 from caredesk.domain.agents import Actor, Permission
 from caredesk.domain.cases import Case, CaseChanged, Message, MessageKind
-from caredesk.domain.errors import DomainError, ErrorCode, NotFound
+from caredesk.domain.errors import DomainError, ErrorCode, must_exist
 from caredesk.domain.events import Event
 from caredesk.domain.knowledge import KnownIssue
 from caredesk.domain.search import (
@@ -292,9 +292,7 @@ def suggest_for_case(
     """
     actor.require(Permission.READ)
     with uow_factory() as uow:
-        case = uow.cases.get(case_id)
-        if case is None:
-            raise NotFound("case", case_id)
+        case = must_exist(uow.cases.get(case_id), "case", case_id)
         messages = uow.cases.messages(case_id)
         triage = uow.triage.case_triage(case_id)
         known = list(triage.known_issues) if triage else []

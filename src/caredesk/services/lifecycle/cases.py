@@ -5,15 +5,12 @@ from __future__ import annotations
 from datetime import datetime
 
 from caredesk.domain.cases import Case, Message, MessageKind
-from caredesk.domain.errors import NotFound
+from caredesk.domain.errors import must_exist
 from caredesk.services.lifecycle.unit import LifecycleUnit
 
 
 def get_case(uow: LifecycleUnit, case_id: int) -> Case:
-    case = uow.cases.get(case_id)
-    if case is None:
-        raise NotFound("case", case_id)
-    return case
+    return must_exist(uow.cases.get(case_id), "case", case_id)
 
 
 # Notes the desk itself writes start with one of these; a handoff's "tried" leaves them out.

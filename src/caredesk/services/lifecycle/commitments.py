@@ -9,7 +9,7 @@ from datetime import UTC, datetime, tzinfo
 
 from caredesk.domain.agents import Actor, Permission
 from caredesk.domain.cases import Case, CaseStatus, Message
-from caredesk.domain.errors import DomainError, ErrorCode, NotFound, ValidationFailed
+from caredesk.domain.errors import DomainError, ErrorCode, NotFound, ValidationFailed, must_exist
 from caredesk.domain.events import Changed
 from caredesk.domain.lifecycle import (
     Commitment,
@@ -123,9 +123,9 @@ def resolve_commitment(
     """Mark a promise kept or cancelled."""
     actor.require(Permission.WRITE_CASES)
     with uow:
-        commitment = uow.lifecycle.get_commitment(commitment_id)
-        if commitment is None:
-            raise NotFound("commitment", commitment_id)
+        commitment = must_exist(
+            uow.lifecycle.get_commitment(commitment_id), "commitment", commitment_id
+        )
         before = commitment.snapshot()
         commitment.resolve(status, now)
         uow.lifecycle.save_commitment(commitment)

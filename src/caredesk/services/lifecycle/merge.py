@@ -9,7 +9,7 @@ from datetime import datetime
 from caredesk.domain.agents import Actor, Permission, Role
 from caredesk.domain.audit import AuditEvent
 from caredesk.domain.cases import Case, CaseStatus
-from caredesk.domain.errors import DomainError, ErrorCode, NotFound
+from caredesk.domain.errors import DomainError, ErrorCode, must_exist
 from caredesk.domain.lifecycle import (
     CaseLink,
     LinkKind,
@@ -182,9 +182,7 @@ def undo_link(uow: LifecycleUnit, actor: Actor, now: datetime, link_id: int) -> 
     merged back, itself a merge that can be undone)."""
     actor.require(Permission.WRITE_CASES)
     with uow:
-        link = uow.lifecycle.get_link(link_id)
-        if link is None:
-            raise NotFound("case link", link_id)
+        link = must_exist(uow.lifecycle.get_link(link_id), "case link", link_id)
         link.undo(actor.ref, now)
         uow.lifecycle.save_link(link)
         if link.kind is LinkKind.MERGED_INTO:

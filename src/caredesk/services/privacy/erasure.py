@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 
 from caredesk.domain.agents import SYSTEM, Actor, Permission
 from caredesk.domain.erasure import ErasureReport, RetentionReport, RetentionRules
-from caredesk.domain.errors import NotFound
+from caredesk.domain.errors import must_exist
 from caredesk.domain.events import Changed
 from caredesk.services.core.commands import command
 from caredesk.services.core.jobs import HandlerRegistry, JobContext
@@ -46,10 +46,9 @@ def erase_customer(
     A customer erased before is left as is and reported `already_erased`."""
     actor.require(Permission.ERASE_PERSONAL_DATA)
     with uow:
-        found = uow.erasure.personal_data(customer_id)
-        if found is None:
-            raise NotFound("customer", customer_id)
-        person, erased_at = found
+        person, erased_at = must_exist(
+            uow.erasure.personal_data(customer_id), "customer", customer_id
+        )
         if erased_at is not None:
             return ErasureReport(customer_id, erased_at, already_erased=True, counts={})
         counts = uow.erasure.erase_customer(person, now).as_dict()

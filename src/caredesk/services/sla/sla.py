@@ -27,7 +27,7 @@ from caredesk.domain.cases import (
     MessageKind,
     Priority,
 )
-from caredesk.domain.errors import DomainError, ErrorCode, NotFound, version_required
+from caredesk.domain.errors import DomainError, ErrorCode, must_exist, version_required
 from caredesk.domain.events import Changed, Event
 from caredesk.domain.sla import (
     ClockReading,
@@ -319,10 +319,7 @@ def list_calendars(uow: SlaUnit, actor: Actor) -> list[BusinessCalendar]:
 def get_calendar(uow: SlaUnit, actor: Actor, calendar_id: int) -> BusinessCalendar:
     actor.require(Permission.READ)
     with uow:
-        calendar = uow.sla.get_calendar(calendar_id)
-        if calendar is None:
-            raise NotFound("calendar", calendar_id)
-        return calendar
+        return must_exist(uow.sla.get_calendar(calendar_id), "calendar", calendar_id)
 
 
 @command
@@ -374,9 +371,7 @@ def update_calendar(
     actor.require(Permission.MANAGE_POLICY)
     expected_version = version_required(expected_version)
     with uow:
-        current = uow.sla.get_calendar(calendar_id)
-        if current is None:
-            raise NotFound("calendar", calendar_id)
+        current = must_exist(uow.sla.get_calendar(calendar_id), "calendar", calendar_id)
         _check_version("calendar", calendar_id, current.version, expected_version)
         before = _calendar_snapshot(current)
         updated = BusinessCalendar.build(
@@ -481,10 +476,7 @@ def list_policies(uow: SlaUnit, actor: Actor) -> list[SlaPolicy]:
 def get_policy(uow: SlaUnit, actor: Actor, policy_id: int) -> SlaPolicy:
     actor.require(Permission.READ)
     with uow:
-        policy = uow.sla.get_policy(policy_id)
-        if policy is None:
-            raise NotFound("SLA policy", policy_id)
-        return policy
+        return must_exist(uow.sla.get_policy(policy_id), "SLA policy", policy_id)
 
 
 def _check_policy_refs(uow: SlaUnit, policy: SlaPolicy) -> None:
@@ -558,9 +550,7 @@ def update_policy(
     actor.require(Permission.MANAGE_POLICY)
     expected_version = version_required(expected_version)
     with uow:
-        current = uow.sla.get_policy(policy_id)
-        if current is None:
-            raise NotFound("SLA policy", policy_id)
+        current = must_exist(uow.sla.get_policy(policy_id), "SLA policy", policy_id)
         _check_version("SLA policy", policy_id, current.version, expected_version)
         before = policy_snapshot(current)
         updated = SlaPolicy(

@@ -7,7 +7,7 @@ from datetime import datetime
 
 from caredesk.domain.attachments import AttachmentLimits
 from caredesk.domain.cases import Case, Channel, Message, MessageKind
-from caredesk.domain.errors import DomainError, ErrorCode, NotFound
+from caredesk.domain.errors import DomainError, ErrorCode, NotFound, must_exist
 from caredesk.domain.orders import Order
 from caredesk.domain.portal import CsatSurvey
 from caredesk.services.cases import cases
@@ -57,10 +57,7 @@ def my_attachment(uow: PortalUnit, customer_id: str, case_id: int, sha256: str) 
             if m.is_public
             for a in m.attachments
         )
-        content = uow.blobs.get(sha256) if attached else None
-        if content is None:
-            raise NotFound("attachment", sha256)
-        return content
+        return must_exist(uow.blobs.get(sha256) if attached else None, "attachment", sha256)
 
 
 def reply(

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from caredesk.domain.errors import DomainError, ErrorCode, NotFound, ValidationFailed
+from caredesk.domain.errors import DomainError, ErrorCode, NotFound, ValidationFailed, must_exist
 from caredesk.domain.orders import Order
 from caredesk.domain.policy.eligibility import refusals
 from caredesk.domain.policy.model import Policy, RemedyDef, RemedyKind
@@ -99,9 +99,7 @@ def order_self_service(
     policy in force allows each now: the same rules a grant checks, asked in advance."""
     actor = portal_actor(customer_id)
     with uow:
-        customer = uow.customers.get(customer_id)
-        if customer is None:
-            raise NotFound("customer", customer_id)
+        customer = must_exist(uow.customers.get(customer_id), "customer", customer_id)
         loaded = policy_in_force(uow)
         policy = loaded.policy
         offered = self_service_choices(policy)

@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 
 from caredesk.domain.agents import SYSTEM, Actor, Permission, Role
 from caredesk.domain.customers import Customer, normalise_email
-from caredesk.domain.errors import DomainError, ErrorCode, NotFound, Unauthenticated
+from caredesk.domain.errors import DomainError, ErrorCode, Unauthenticated, must_exist
 from caredesk.domain.events import Changed
 from caredesk.domain.portal import PortalSession, SignInRequest, email_key
 from caredesk.services.access.secrets import hash_secret
@@ -168,9 +168,7 @@ def issue_link(
     actor.require(Permission.MANAGE_TOKENS)
     address = normalise_email(email)
     with uow:
-        owner = uow.customers.email_owner(address)
-        if owner is None:
-            raise NotFound("customer with address", address)
+        owner = must_exist(uow.customers.email_owner(address), "customer with address", address)
         secret = secrets.token_urlsafe(32)
         uow.portal.add_sign_in(
             SignInRequest(

@@ -11,7 +11,7 @@ from decimal import Decimal
 from caredesk.domain.agents import Actor, Permission
 from caredesk.domain.cases import Case
 from caredesk.domain.customers import Customer
-from caredesk.domain.errors import DomainError, ErrorCode, NotFound
+from caredesk.domain.errors import DomainError, ErrorCode, NotFound, must_exist
 from caredesk.domain.events import Changed
 from caredesk.domain.portal import CsatSurvey
 from caredesk.services.access.secrets import hash_secret
@@ -38,9 +38,7 @@ def send_survey(
     """Mail the satisfaction survey of a solved case, once. None when there is nobody to ask
     (no address) or the case already has its survey."""
     with uow:
-        case = uow.cases.get(case_id)
-        if case is None:
-            raise NotFound("case", case_id)
+        case = must_exist(uow.cases.get(case_id), "case", case_id)
         if case.solved_at is None:
             raise DomainError(
                 "a survey is sent once the case is solved",
@@ -152,9 +150,7 @@ class SurveyView:
 
 def open_survey(uow: PortalUnit, secret: str) -> SurveyView:
     with uow:
-        survey = uow.portal.survey_by_hash(hash_secret(secret))
-        if survey is None:
-            raise NotFound("survey", "link")
+        survey = must_exist(uow.portal.survey_by_hash(hash_secret(secret)), "survey", "link")
         case = uow.cases.get(survey.case_id)
         return SurveyView(survey, case.subject if case else "")
 
@@ -166,9 +162,7 @@ def answer_survey(
     """Record the score (one click from the mail) and later an optional comment; audited on
     the case. The link is the credential: it works without signing in, until it closes."""
     with uow:
-        survey = uow.portal.survey_by_hash(hash_secret(secret))
-        if survey is None:
-            raise NotFound("survey", "link")
+        survey = must_exist(uow.portal.survey_by_hash(hash_secret(secret)), "survey", "link")
         before = {"score": survey.score, "comment": survey.comment}
         survey.answer(now, score, comment)
         uow.portal.save_survey(survey)

@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import Any, Literal
 
 from caredesk.domain.agents import VERIFY_FIRST_RULE, Actor, Permission
-from caredesk.domain.errors import DomainError, ErrorCode, Forbidden, NotFound
+from caredesk.domain.errors import DomainError, ErrorCode, Forbidden, must_exist
 from caredesk.domain.events import Changed
 from caredesk.services.channels.tools.arguments import validate
 from caredesk.services.unit_of_work import UnitOfWorkFactory
@@ -135,9 +135,7 @@ class Registry:
         Every call is a conversation: the services it reaches let it see and change only the
         customer its token is bound to or that it verified, and nobody before that.
         """
-        tool = self.tools.get(name)
-        if tool is None:
-            raise NotFound("tool", name)
+        tool = must_exist(self.tools.get(name), "tool", name)
         if call.actor.tools is not None and name not in call.actor.tools:
             raise Forbidden(f"this token may not use the tool {name}", details={"tool": name})
         call.actor.require(tool.permission)
@@ -174,9 +172,7 @@ def _bind_on_verification(call: ToolCall, customer_id: str) -> None:
     if actor.customer_id is not None or actor.token_id is None or actor.tools is None:
         return
     with call.uow() as uow:
-        token = uow.tokens.get(actor.token_id)
-        if token is None:
-            raise NotFound("token", actor.token_id)
+        token = must_exist(uow.tokens.get(actor.token_id), "token", actor.token_id)
         if token.customer_id == customer_id:
             return
         token.bind_customer(customer_id)

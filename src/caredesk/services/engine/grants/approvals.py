@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from caredesk.domain.agents import Actor, Permission
-from caredesk.domain.errors import Forbidden, NotFound
+from caredesk.domain.errors import Forbidden, must_exist
 from caredesk.domain.events import Changed
 from caredesk.domain.grants import Approval, ApprovalStatus, Grant, GrantStatus
 from caredesk.domain.policy.authority import Decision, hard_limit_refusal, outranks
@@ -97,9 +97,7 @@ def decide_approval(
 
 def _approval_to_decide(uow: EngineUnit, actor: Actor, approval_id: int) -> tuple[Approval, Grant]:
     """The approval and its grant, if the actor's role may decide it."""
-    approval = uow.approvals.get(approval_id)
-    if approval is None:
-        raise NotFound("approval", approval_id)
+    approval = must_exist(uow.approvals.get(approval_id), "approval", approval_id)
     if not outranks(actor.role.grants_as.value, approval.approver_role):
         raise Forbidden(
             f"this approval needs a {approval.approver_role}",

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from caredesk.domain.agents import Actor, Permission
-from caredesk.domain.errors import DomainError, ErrorCode, NotFound
+from caredesk.domain.errors import DomainError, ErrorCode, must_exist
 from caredesk.domain.grants import Grant, GrantStatus, LedgerEntry
 from caredesk.domain.ledger import Posting
 from caredesk.domain.policy.authority import Decision, decide
@@ -324,9 +324,7 @@ def grant_for_customer(
 def get_grant(uow: EngineUnit, actor: Actor, grant_id: int) -> tuple[Grant, list[LedgerEntry]]:
     actor.require(Permission.READ)
     with uow:
-        grant = uow.grants.get(grant_id)
-        if grant is None:
-            raise NotFound("grant", grant_id)
+        grant = must_exist(uow.grants.get(grant_id), "grant", grant_id)
         return grant, uow.ledger.for_grant(grant_id)
 
 

@@ -7,7 +7,7 @@ from datetime import datetime
 from caredesk.domain.agents import Actor
 from caredesk.domain.cases import Case
 from caredesk.domain.customers import Customer
-from caredesk.domain.errors import DomainError, ErrorCode, NotFound
+from caredesk.domain.errors import DomainError, ErrorCode, NotFound, must_exist
 from caredesk.domain.orders import Order
 from caredesk.domain.policy.model import Policy
 from caredesk.services.engine.facts import Situation, case_facts, load_situation
@@ -57,10 +57,7 @@ def load_case(uow: EngineUnit, actor: Actor, case_id: int) -> Case:
 
 def load_customer(uow: EngineUnit, actor: Actor, customer_id: str) -> Customer:
     actor.require_reach(customer_id)
-    customer = uow.customers.get(customer_id)
-    if customer is None:
-        raise NotFound("customer", customer_id)
-    return customer
+    return must_exist(uow.customers.get(customer_id), "customer", customer_id)
 
 
 def check_order(uow: EngineUnit, actor: Actor, order_id: str | None, customer_id: str) -> None:
@@ -69,9 +66,7 @@ def check_order(uow: EngineUnit, actor: Actor, order_id: str | None, customer_id
     if order_id is None:
         return
     actor.require_verified()
-    order = uow.orders.get(order_id)
-    if order is None:
-        raise NotFound("order", order_id)
+    order = must_exist(uow.orders.get(order_id), "order", order_id)
     actor.require_reach(order.customer_id)
     if order.customer_id != customer_id:
         raise DomainError(
@@ -84,9 +79,7 @@ def check_order(uow: EngineUnit, actor: Actor, order_id: str | None, customer_id
 def situation_for_case(
     uow: EngineUnit, policy: Policy, now: datetime, case: Case, order_id: str | None
 ) -> Situation:
-    customer = uow.customers.get(case.customer_id)
-    if customer is None:
-        raise NotFound("customer", case.customer_id)
+    customer = must_exist(uow.customers.get(case.customer_id), "customer", case.customer_id)
     return load_situation(
         uow,
         policy,

@@ -8,7 +8,7 @@ from typing import Any
 
 from caredesk.domain.agents import SYSTEM, Actor, Permission
 from caredesk.domain.cases import Case, CaseOpened, MessageAdded, MessageKind
-from caredesk.domain.errors import NotFound
+from caredesk.domain.errors import NotFound, must_exist
 from caredesk.domain.events import Changed, Event
 from caredesk.domain.intents import CaseTriage
 from caredesk.domain.triage import (
@@ -305,9 +305,7 @@ def triage_case(
     """Run triage again on a case (its subject and inbound messages), e.g. after a retrain."""
     actor.require(Permission.WRITE_CASES)
     with uow:
-        case = uow.cases.get(case_id)
-        if case is None:
-            raise NotFound("case", case_id)
+        case = must_exist(uow.cases.get(case_id), "case", case_id)
         inbound = [m for m in uow.cases.messages(case_id) if m.kind is MessageKind.INBOUND]
         text = "\n".join(m.body for m in inbound[-3:])
         outcome = triage_case_in(
@@ -322,7 +320,4 @@ def get_case_triage(uow: KnowledgeUnit, actor: Actor, case_id: int) -> CaseTriag
     with uow:
         if uow.cases.get(case_id) is None:
             raise NotFound("case", case_id)
-        triage = uow.triage.case_triage(case_id)
-        if triage is None:
-            raise NotFound("triage of case", case_id)
-        return triage
+        return must_exist(uow.triage.case_triage(case_id), "triage of case", case_id)

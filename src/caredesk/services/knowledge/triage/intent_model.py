@@ -8,7 +8,7 @@ from datetime import datetime
 
 from caredesk.domain.agents import Actor, Permission
 from caredesk.domain.cases import Case, MessageKind
-from caredesk.domain.errors import DomainError, ErrorCode, NotFound, ValidationFailed
+from caredesk.domain.errors import DomainError, ErrorCode, NotFound, ValidationFailed, must_exist
 from caredesk.domain.events import Changed
 from caredesk.domain.intents import (
     CaseTriage,
@@ -34,9 +34,7 @@ def correct_intent(
     actor.require(Permission.WRITE_CASES)
     intent = check_intent(intent)
     with uow:
-        case = uow.cases.get(case_id)
-        if case is None:
-            raise NotFound("case", case_id)
+        case = must_exist(uow.cases.get(case_id), "case", case_id)
         text = _labelled_text(uow, case)
         before = case.snapshot()
         case.custom_fields = {

@@ -6,7 +6,7 @@ from datetime import datetime
 
 from caredesk.domain.agents import Actor, Permission
 from caredesk.domain.cases import Channel
-from caredesk.domain.errors import DomainError, ErrorCode, NotFound, ValidationFailed
+from caredesk.domain.errors import DomainError, ErrorCode, ValidationFailed, must_exist
 from caredesk.domain.events import Changed
 from caredesk.domain.triage import MOMENT_PATTERNS, RoutingRule, RoutingRuleSpec
 from caredesk.services.core.commands import command
@@ -81,9 +81,7 @@ def update_rule(
 ) -> RoutingRule:
     actor.require(Permission.MANAGE_POLICY)
     with uow:
-        rule = uow.triage.get_rule(rule_id)
-        if rule is None:
-            raise NotFound("routing rule", rule_id)
+        rule = must_exist(uow.triage.get_rule(rule_id), "routing rule", rule_id)
         if rule.version != expected_version:
             raise DomainError(
                 f"routing rule {rule_id} was changed by someone else",
@@ -115,9 +113,7 @@ def update_rule(
 def delete_rule(uow: KnowledgeUnit, actor: Actor, now: datetime, rule_id: int) -> None:
     actor.require(Permission.MANAGE_POLICY)
     with uow:
-        rule = uow.triage.get_rule(rule_id)
-        if rule is None:
-            raise NotFound("routing rule", rule_id)
+        rule = must_exist(uow.triage.get_rule(rule_id), "routing rule", rule_id)
         uow.triage.delete_rule(rule_id)
         uow.publish(
             Changed(
