@@ -62,7 +62,9 @@ class ApiToken:
 
 
 @dataclass(slots=True)
-class Session:
+class ConsoleSession:
+    """A signed-in agent's browser: its cookie carries the secret, the desk keeps its hash."""
+
     id: int | None
     agent_id: int
     token_hash: str

@@ -12,13 +12,13 @@ from fastapi import Request, Response
 
 from caredesk.bootstrap import Container
 from caredesk.services.access import auth
-from caredesk.services.access.auth import IssuedSession
+from caredesk.services.access.auth import IssuedConsoleSession
 from caredesk.web.deps import SESSION_COOKIE, client_address
 
 
 def start_session(
     request: Request, container: Container, now: datetime, email: str, password: str
-) -> IssuedSession:
+) -> IssuedConsoleSession:
     """Sign in from the request's address, under the desk's throttles and session length."""
     return auth.login(
         container.uow(),

@@ -8,7 +8,7 @@ from sqlalchemy.orm import Session as OrmSession
 from caredesk.adapters.db import mapping
 from caredesk.adapters.db import models as m
 from caredesk.domain.agents import Agent, Team
-from caredesk.domain.tokens import ApiToken, Session
+from caredesk.domain.tokens import ApiToken, ConsoleSession
 
 
 class SqlAgentRepository:
@@ -147,12 +147,12 @@ class SqlTokenRepository:
         return [mapping.token_from_row(r) for r in rows]
 
 
-class SqlSessionRepository:
+class SqlConsoleSessionRepository:
     def __init__(self, session: OrmSession) -> None:
         self.session = session
 
-    def add(self, session: Session) -> None:
-        row = m.SessionRow(
+    def add(self, session: ConsoleSession) -> None:
+        row = m.ConsoleSessionRow(
             token_hash=session.token_hash,
             agent_id=session.agent_id,
             created_at=session.created_at,
@@ -162,13 +162,15 @@ class SqlSessionRepository:
         self.session.flush()
         session.id = row.id
 
-    def get_by_hash(self, token_hash: str) -> Session | None:
-        row = self.session.scalar(select(m.SessionRow).where(m.SessionRow.token_hash == token_hash))
-        return mapping.session_from_row(row) if row else None
+    def get_by_hash(self, token_hash: str) -> ConsoleSession | None:
+        row = self.session.scalar(
+            select(m.ConsoleSessionRow).where(m.ConsoleSessionRow.token_hash == token_hash)
+        )
+        return mapping.console_session_from_row(row) if row else None
 
-    def save(self, session: Session) -> None:
+    def save(self, session: ConsoleSession) -> None:
         self.session.execute(
-            update(m.SessionRow)
-            .where(m.SessionRow.id == session.id)
+            update(m.ConsoleSessionRow)
+            .where(m.ConsoleSessionRow.id == session.id)
             .values(expires_at=session.expires_at, revoked_at=session.revoked_at)
         )

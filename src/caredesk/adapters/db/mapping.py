@@ -28,7 +28,7 @@ from caredesk.domain.orders import (
     TransactionType,
 )
 from caredesk.domain.rates import Rate
-from caredesk.domain.tokens import ApiToken, Session
+from caredesk.domain.tokens import ApiToken, ConsoleSession
 
 R = TypeVar("R")
 
@@ -358,8 +358,8 @@ def token_from_row(row: m.ApiTokenRow) -> ApiToken:
     )
 
 
-def session_from_row(row: m.SessionRow) -> Session:
-    return Session(
+def console_session_from_row(row: m.ConsoleSessionRow) -> ConsoleSession:
+    return ConsoleSession(
         id=row.id,
         agent_id=row.agent_id,
         token_hash=row.token_hash,

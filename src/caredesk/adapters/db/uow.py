@@ -15,7 +15,7 @@ from sqlalchemy.orm import sessionmaker
 
 from caredesk.adapters.db.access_repo import (
     SqlAgentRepository,
-    SqlSessionRepository,
+    SqlConsoleSessionRepository,
     SqlTeamRepository,
     SqlTokenRepository,
 )
@@ -90,7 +90,7 @@ class SqlAlchemyUnitOfWork:
     agents = _Repository(SqlAgentRepository)
     teams = _Repository(SqlTeamRepository)
     tokens = _Repository(SqlTokenRepository)
-    sessions = _Repository(SqlSessionRepository)
+    console_sessions = _Repository(SqlConsoleSessionRepository)
     audit = _Repository(SqlAuditLog)
     idempotency = _Repository(SqlIdempotencyStore)
     grants = _Repository(SqlGrantRepository)

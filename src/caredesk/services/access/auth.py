@@ -32,7 +32,7 @@ from caredesk.domain.events import Changed
 from caredesk.domain.mail import INBOUND_SCOPE
 from caredesk.domain.rates import Rate
 from caredesk.domain.throttling import ThrottleKind, throttle_key
-from caredesk.domain.tokens import ApiToken, Session
+from caredesk.domain.tokens import ApiToken, ConsoleSession
 from caredesk.services.access.ports import PasswordHasher
 from caredesk.services.access.secrets import hash_secret
 from caredesk.services.access.throttling import Attempt, ThrottleRules
@@ -53,8 +53,8 @@ class IssuedToken:
 
 
 @dataclass(frozen=True, slots=True)
-class IssuedSession:
-    session: Session
+class IssuedConsoleSession:
+    session: ConsoleSession
     secret: str
     agent: Agent
 
@@ -375,7 +375,7 @@ def login(
     ttl: timedelta,
     client: str,
     rules: ThrottleRules,
-) -> IssuedSession:
+) -> IssuedConsoleSession:
     """Sign an agent in from a client address.
 
     Unknown and known addresses take the same path: the same throttles (the account's is
@@ -404,14 +404,14 @@ def login(
         assert agent.id is not None
         attempt.succeeded(uow)
         secret = secrets.token_urlsafe(32)
-        session = Session(
+        session = ConsoleSession(
             id=None,
             agent_id=agent.id,
             token_hash=hash_secret(secret),
             created_at=now,
             expires_at=now + ttl,
         )
-        uow.sessions.add(session)
+        uow.console_sessions.add(session)
         uow.publish(
             Changed(
                 actor=agent.actor(),
@@ -422,7 +422,7 @@ def login(
             )
         )
         uow.commit()
-        return IssuedSession(session, secret, agent)
+        return IssuedConsoleSession(session, secret, agent)
 
 
 class _DummyHash:
@@ -442,7 +442,7 @@ _DUMMY_HASH = _DummyHash()
 
 def session_agent(uow: AccessUnit, secret: str, now: datetime) -> Agent:
     with uow:
-        session = uow.sessions.get_by_hash(hash_secret(secret))
+        session = uow.console_sessions.get_by_hash(hash_secret(secret))
         if session is None or not session.is_live(now):
             raise Unauthenticated("your session has ended; sign in again")
         agent = uow.agents.get(session.agent_id)
@@ -454,10 +454,10 @@ def session_agent(uow: AccessUnit, secret: str, now: datetime) -> Agent:
 @command
 def logout(uow: AccessUnit, secret: str, now: datetime) -> None:
     with uow:
-        session = uow.sessions.get_by_hash(hash_secret(secret))
+        session = uow.console_sessions.get_by_hash(hash_secret(secret))
         if session is not None and session.revoked_at is None:
             session.revoked_at = now
-            uow.sessions.save(session)
+            uow.console_sessions.save(session)
             uow.commit()
 
 

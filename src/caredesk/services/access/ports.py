@@ -11,7 +11,7 @@ from typing import Protocol
 from caredesk.domain.agents import Agent, Team
 from caredesk.domain.rates import Rate
 from caredesk.domain.throttling import Throttle
-from caredesk.domain.tokens import ApiToken, Session
+from caredesk.domain.tokens import ApiToken, ConsoleSession
 
 
 class PasswordHasher(Protocol):
@@ -54,12 +54,12 @@ class TokenRepository(Protocol):
     def all(self) -> list[ApiToken]: ...
 
 
-class SessionRepository(Protocol):
-    def add(self, session: Session) -> None: ...
+class ConsoleSessionRepository(Protocol):
+    def add(self, session: ConsoleSession) -> None: ...
 
-    def get_by_hash(self, token_hash: str) -> Session | None: ...
+    def get_by_hash(self, token_hash: str) -> ConsoleSession | None: ...
 
-    def save(self, session: Session) -> None: ...
+    def save(self, session: ConsoleSession) -> None: ...
 
 
 class ThrottleRepository(Protocol):
@@ -117,9 +117,9 @@ class HasTokens(Protocol):
     def tokens(self) -> TokenRepository: ...
 
 
-class HasSessions(Protocol):
+class HasConsoleSessions(Protocol):
     @property
-    def sessions(self) -> SessionRepository: ...
+    def console_sessions(self) -> ConsoleSessionRepository: ...
 
 
 class HasThrottles(Protocol):

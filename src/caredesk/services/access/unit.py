@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from caredesk.services.access.ports import HasSessions, HasThrottles, HasTokens
+from caredesk.services.access.ports import HasConsoleSessions, HasThrottles, HasTokens
 from caredesk.services.cases.ports import HasCustomers
 from caredesk.services.core.ports import Transaction
 from caredesk.services.core.unit import HasFollowOns, HasStaff
@@ -17,7 +17,7 @@ class AccessUnit(
     HasStaff,
     HasFollowOns,
     HasTokens,
-    HasSessions,
+    HasConsoleSessions,
     HasThrottles,
     HasCustomers,
     Transaction,

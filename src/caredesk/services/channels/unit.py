@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from caredesk.services.access.ports import HasSessions, HasThrottles, HasTokens
+from caredesk.services.access.ports import HasConsoleSessions, HasThrottles, HasTokens
 from caredesk.services.cases.ports import HasBlobs, HasCases, HasCustomers, HasProducts
 from caredesk.services.channels.ports import HasPortal, HasWebhooks
 from caredesk.services.core.ports import HasFormats, HasJobs, Transaction
@@ -65,7 +65,7 @@ class PortalUnit(
     HasMailStore,
     HasFormats,
     HasTokens,
-    HasSessions,
+    HasConsoleSessions,
     HasThrottles,
     HasProducts,
     HasBlobs,

@@ -7,7 +7,7 @@ from caredesk.adapters.db.models.access import (
     AgentTeamRow,
     ApiTokenRow,
     AuthThrottleRow,
-    SessionRow,
+    ConsoleSessionRow,
     TeamRow,
 )
 from caredesk.adapters.db.models.base import NAMING, Base, BigId, Money
@@ -85,6 +85,7 @@ __all__ = [
     "CaseTagRow",
     "CaseTriageRow",
     "CommitmentRow",
+    "ConsoleSessionRow",
     "CsatSurveyRow",
     "CustomerEmailRow",
     "CustomerRow",
@@ -115,7 +116,6 @@ __all__ = [
     "RepeatAskRow",
     "RoutingRuleRow",
     "SearchEntryRow",
-    "SessionRow",
     "ShipmentRow",
     "SlaClockRow",
     "SlaPolicyRow",

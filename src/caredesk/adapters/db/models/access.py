@@ -73,7 +73,7 @@ class AuthThrottleRow(Base):
     locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
-class SessionRow(Base):
+class ConsoleSessionRow(Base):
     __tablename__ = "sessions"
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
