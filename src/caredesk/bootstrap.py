@@ -216,7 +216,7 @@ def mail_identity(settings: Settings) -> MailIdentity:
 def survey_options(settings: Settings) -> SurveyOptions:
     return SurveyOptions(
         portal_address=settings.portal_address(),
-        valid_for=timedelta(days=settings.csat_survey_days),
+        valid_for=timedelta(days=settings.satisfaction_survey_days),
     )
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, IPvAnyNetwork
+from pydantic import AliasChoices, Field, IPvAnyNetwork
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from caredesk.domain.attachments import (
@@ -38,7 +38,13 @@ class UnsafeSettings(Exception):
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
-        env_prefix="CAREDESK_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+        env_prefix="CAREDESK_",
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+        # A setting with a deprecated name takes its names from its aliases; code still
+        # passes it by its field name.
+        validate_by_name=True,
     )
 
     env: Literal["development", "production"] = Field(
@@ -85,7 +91,16 @@ class Settings(BaseSettings):
     portal_links_per_client_per_hour: int = Field(
         default=30, ge=1, description="Sign-in requests per client address per hour."
     )
-    csat_survey_days: int = Field(default=14, ge=1, description="How long a survey link works.")
+    satisfaction_survey_days: int = Field(
+        default=14,
+        ge=1,
+        description="How long a survey link works.",
+        # CAREDESK_CSAT_SURVEY_DAYS is the name it had first: deployments that set it keep
+        # their value (docs/glossary.md, "Deprecated names"); the new name wins over it.
+        validation_alias=AliasChoices(
+            "CAREDESK_SATISFACTION_SURVEY_DAYS", "CAREDESK_CSAT_SURVEY_DAYS"
+        ),
+    )
     idempotency_ttl_seconds: int = Field(default=24 * 3600, ge=60)
     attachments_dir: Path = Path("./var/attachments")
     max_attachment_bytes: int = Field(

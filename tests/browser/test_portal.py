@@ -26,7 +26,7 @@ from tests.browser.conftest import LiveServer, screenshot
 
 D = Decimal
 LINK = re.compile(r"https?://\S+/portal/sign-in/[A-Za-z0-9_\-]+")
-SCORE_LINK = re.compile(r"https?://\S+/portal/csat/[A-Za-z0-9_\-]+\?score=5")
+SCORE_LINK = re.compile(r"https?://\S+/portal/survey/[A-Za-z0-9_\-]+\?score=5")
 NewContext = Callable[..., BrowserContext]
 
 
@@ -168,7 +168,7 @@ def test_one_click_survey_then_a_comment(
         link_for=portal.survey_links(live.url("/portal")),
         valid_for=timedelta(days=14),
     )
-    found = SCORE_LINK.search(_latest_mail(live, str(ann["email"]), "csat_survey"))
+    found = SCORE_LINK.search(_latest_mail(live, str(ann["email"]), "satisfaction_survey"))
     assert found is not None
     page = new_context().new_page()
     page.goto(found.group(0))

@@ -7,11 +7,13 @@ from __future__ import annotations
 from datetime import timedelta
 from decimal import Decimal
 
+import pytest
 from fastapi.testclient import TestClient
 
 from caredesk.bootstrap import Container
 from caredesk.domain.customers import Address, Customer
 from caredesk.domain.orders import Order, OrderLine, OrderStatus, Shipment
+from caredesk.settings import Settings
 from tests.integration.conftest import Headers
 
 
@@ -61,3 +63,32 @@ def test_an_approval_answers_the_deprecated_requester_role_beside_requested_by_r
     schema = client.get("/api/v1/openapi.json").json()["components"]["schemas"]["ApprovalOut"]
     assert schema["properties"]["requester_role"]["deprecated"] is True
     assert "requested_by_role" in schema["required"]
+
+
+def test_the_survey_days_setting_is_read_under_its_former_name_too(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("CAREDESK_SATISFACTION_SURVEY_DAYS", raising=False)
+    monkeypatch.setenv("CAREDESK_CSAT_SURVEY_DAYS", "9")
+    assert Settings(_env_file=None).satisfaction_survey_days == 9
+    monkeypatch.setenv("CAREDESK_SATISFACTION_SURVEY_DAYS", "5")
+    assert Settings(_env_file=None).satisfaction_survey_days == 5
+    assert Settings(_env_file=None, satisfaction_survey_days=3).satisfaction_survey_days == 3
+
+
+def test_the_survey_mail_template_answers_to_its_former_name(
+    client: TestClient, admin: Headers
+) -> None:
+    names = [t["name"] for t in client.get("/api/v1/mail/templates", headers=admin).json()]
+    assert "satisfaction_survey" in names and "csat_survey" not in names
+    former = client.get("/api/v1/mail/templates/csat_survey", headers=admin).json()
+    assert former == client.get("/api/v1/mail/templates/satisfaction_survey", headers=admin).json()
+    edit = {"subject": "How was it?", "text": "{{ link }}", "html": None}
+    edited = client.put("/api/v1/mail/templates/csat_survey", json=edit, headers=admin)
+    assert edited.status_code == 200, edited.text
+    assert edited.json()["name"] == "satisfaction_survey"
+    now = client.get("/api/v1/mail/templates/satisfaction_survey", headers=admin).json()
+    assert now["subject"] == "How was it?"
+    assert client.delete("/api/v1/mail/templates/csat_survey", headers=admin).status_code == 200
+    reset = client.get("/api/v1/mail/templates/satisfaction_survey", headers=admin).json()
+    assert reset["subject"] == former["subject"]

@@ -399,7 +399,7 @@ def test_templates_are_editable_checked_and_resettable(
 ) -> None:
     admin = _token(container, Role.ADMIN)
     names = [t["name"] for t in client.get("/api/v1/mail/templates", headers=admin).json()]
-    assert {"acknowledgement", "reply", "magic_link", "csat_survey"} <= set(names)
+    assert {"acknowledgement", "reply", "magic_link", "satisfaction_survey"} <= set(names)
     edit: dict[str, Any] = {"subject": "We got it: {{ subject }}", "text": "Case {{ case_id }}."}
     changed = client.put("/api/v1/mail/templates/acknowledgement", json=edit, headers=admin)
     assert changed.status_code == 200, changed.text

@@ -15,11 +15,14 @@ from sqlalchemy import Engine, insert, inspect, select
 from caredesk.adapters.db.migrate import current_heads, downgrade, script_heads, upgrade
 from caredesk.adapters.db.migrations import env_filters
 from caredesk.adapters.db.models import ArticleRow, Base, CustomerRow
-from caredesk.bootstrap import Container
+from caredesk.bootstrap import Container, survey_options
 from caredesk.domain.agents import SYSTEM
+from caredesk.domain.cases import CaseStatus, Channel
 from caredesk.domain.customers import Address, Customer
 from caredesk.domain.orders import Order, OrderLine, OrderStatus, Shipment
-from caredesk.services.cases import customers
+from caredesk.services.cases import cases, customers
+from caredesk.services.channels import mail_templates
+from caredesk.services.channels.portal_mail import SURVEY_EVERY, SURVEY_TIMER, send_surveys
 from caredesk.services.core.templates import MACRO_VARIABLES, check_macro, fill_macro
 
 
@@ -161,11 +164,25 @@ def _rows(engine: Engine, table: str) -> list[tuple[Any, ...]]:
         ]
 
 
+def _customer(container: Container) -> str:
+    now = container.clock.now()
+    with container.uow() as uow:
+        if uow.customers.get("ada") is None:
+            uow.customers.add(
+                Customer(
+                    id="ada", first_name="Ada", last_name="Lovelace", emails=["a@example.com"],
+                    created_at=now, updated_at=now,
+                )
+            )  # fmt: skip
+            uow.commit()
+    return "ada"
+
+
 def _order_with_shipments(container: Container, order_id: str, parcels: int) -> Order:
     now = container.clock.now()
     order = Order(
         id=order_id,
-        customer_id="ada",
+        customer_id=_customer(container),
         status=OrderStatus.PROCESSED,
         address=Address("1 Analytical Way", city="London", country="UK"),
         lines=[OrderLine("v-lamp", "p-lamp", "Desk lamp", Decimal("40.00"))],
@@ -176,13 +193,6 @@ def _order_with_shipments(container: Container, order_id: str, parcels: int) -> 
         placed_at=now,
     )
     with container.uow() as uow:
-        if uow.customers.get("ada") is None:
-            uow.customers.add(
-                Customer(
-                    id="ada", first_name="Ada", last_name="Lovelace", emails=["a@example.com"],
-                    created_at=now, updated_at=now,
-                )
-            )  # fmt: skip
         uow.orders.add(order)
         uow.commit()
     return order
@@ -211,3 +221,60 @@ def test_shipments_keep_their_rows_when_the_table_takes_its_new_name(
             first.shipments,
             second.shipments,
         ]
+
+
+def _survey_state(engine: Engine, surveys: str) -> dict[str, Any]:
+    with engine.connect() as conn:
+
+        def column(table: str, name: str) -> list[Any]:
+            return sorted(conn.execute(sa.select(sa.column(name)).select_from(sa.table(table))))
+
+        return {
+            "surveys": _rows(engine, surveys),
+            "templates": column("mail_templates", "name"),
+            "mail": column("mail_messages", "template"),
+            "timers": column("job_timers", "name"),
+        }
+
+
+def test_surveys_their_mail_template_and_timer_keep_their_data_under_the_new_names(
+    container: Container,
+) -> None:
+    engine, now = container.engine, container.clock.now()
+    customer_id = _customer(container)
+    for subject in ("Lamp", "Kettle"):
+        view = cases.create_case(
+            container.uow(), SYSTEM, now, customer_id=customer_id, subject=subject, body="Broken.",
+            channel=Channel.EMAIL,
+        )  # fmt: skip
+        assert view.case.id is not None
+        cases.change_status(container.uow(), SYSTEM, now, view.case.id, CaseStatus.SOLVED)
+    mail_templates.edit_template(
+        container.uow(),
+        SYSTEM,
+        now,
+        "satisfaction_survey",
+        subject="Hi",
+        text="{{ link }}",
+        html=None,
+    )
+    send_surveys(container.job_context(), survey_options(container.settings))
+    with container.uow() as uow:
+        assert uow.jobs.claim_timer(SURVEY_TIMER, SURVEY_EVERY, now)
+        uow.commit()
+    after = _survey_state(engine, "satisfaction_surveys")
+    assert len(after["surveys"]) == 2
+    assert after["templates"] == [("satisfaction_survey",)]
+    assert after["mail"].count(("satisfaction_survey",)) == 2
+    assert after["timers"] == [("satisfaction.surveys",)]
+    downgrade(engine, "0023_satisfaction_surveys-1")
+    try:
+        before = _survey_state(engine, "csat_surveys")
+        assert "satisfaction_surveys" not in inspect(engine).get_table_names()
+        assert before["surveys"] == after["surveys"]
+        assert before["templates"] == [("csat_survey",)]
+        assert before["mail"].count(("csat_survey",)) == 2
+        assert before["timers"] == [("csat.surveys",)]
+    finally:
+        upgrade(engine)
+    assert _survey_state(engine, "satisfaction_surveys") == after

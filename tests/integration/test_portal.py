@@ -1,5 +1,6 @@
 """The customer portal through its routes: magic-link sign-in, own data only, replies,
-new cases, self-service remedies through the policy engine, knowledge base and CSAT."""
+new cases, self-service remedies through the policy engine, knowledge base and satisfaction
+surveys."""
 
 from __future__ import annotations
 
@@ -27,6 +28,7 @@ from caredesk.domain.orders import (
     Order,
     OrderStatus,
 )
+from caredesk.domain.webhooks import Subscription
 from caredesk.services.access.secrets import hash_secret
 from caredesk.services.cases import cases
 from caredesk.services.cases.ports import CaseFilter
@@ -42,7 +44,7 @@ from tests.integration.conftest import Headers
 
 D = Decimal
 LINK = re.compile(r"http://testserver(/portal/sign-in/[A-Za-z0-9_\-]+)")
-SURVEY = re.compile(r"http://testserver(/portal/csat/[A-Za-z0-9_\-]+)\?score=(\d)")
+SURVEY = re.compile(r"http://testserver(/portal/survey/[A-Za-z0-9_\-]+)\?score=(\d)")
 LOGIN_CSRF = re.compile(r'name="login_csrf" value="([^"]+)"')
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 REQUEST_KEY = re.compile(r'name="request_key" value="([^"]+)"')
@@ -608,7 +610,7 @@ def test_help_shows_and_finds_only_published_public_articles(
     assert portal_client.get("/portal/help/lamp-returns-draft").status_code == 404
 
 
-# --- CSAT -------------------------------------------------------------------------------------
+# --- satisfaction surveys ---------------------------------------------------------------------
 
 
 def _survey_links(container: Container, outbox: MemoryOutbox) -> dict[int, str]:
@@ -617,18 +619,18 @@ def _survey_links(container: Container, outbox: MemoryOutbox) -> dict[int, str]:
         outbox,
         container.clock.now(),
         link_for=lambda secret, score: (
-            f"http://testserver/portal/csat/{secret}" + (f"?score={score}" if score else "")
+            f"http://testserver/portal/survey/{secret}" + (f"?score={score}" if score else "")
         ),
         valid_for=timedelta(days=14),
     )
     assert sent == 1
     mail = outbox.sent[-1]
-    assert mail.to == "maya@example.com" and mail.template == "csat_survey"
-    assert mail.case_id is not None and mail.link.startswith("http://testserver/portal/csat/")
+    assert mail.to == "maya@example.com" and mail.template == "satisfaction_survey"
+    assert mail.case_id is not None and mail.link.startswith("http://testserver/portal/survey/")
     return {int(score): path for path, score in SURVEY.findall(mail.text)}
 
 
-def test_csat_one_click_score_then_a_comment_recorded_on_the_case(
+def test_a_survey_takes_a_one_click_score_then_a_comment_recorded_on_the_case(
     portal_client: TestClient, outbox: MemoryOutbox, container: Container, admin: Headers
 ) -> None:
     case_id = _case(container, "maya", "Lamp flickers", "It flickers.")
@@ -644,14 +646,14 @@ def test_csat_one_click_score_then_a_comment_recorded_on_the_case(
     assert clicked.status_code == 200 and "you gave us 4 out of 5" in clicked.text
     commented = portal_client.post(links[4], data={"score": "5", "comment": "Fast and kind."})
     assert commented.status_code == 200
-    api = portal_client.get(f"/api/v1/cases/{case_id}/csat", headers=admin)
+    api = portal_client.get(f"/api/v1/cases/{case_id}/survey", headers=admin)
     assert api.status_code == 200
     body = api.json()
     assert (body["score"], body["comment"], body["satisfied"]) == (5, "Fast and kind.", True)
-    report = portal_client.get("/api/v1/csat", headers=admin).json()
+    report = portal_client.get("/api/v1/satisfaction", headers=admin).json()
     assert report["answered"] == 1 and report["average"] == "5.00"
     with container.uow() as uow:
-        answers = [e for e in uow.audit.for_case(case_id) if e.action == "csat.answered"]
+        answers = [e for e in uow.audit.for_case(case_id) if e.action == "survey.answered"]
         assert [e.after for e in answers] == [
             {"score": 4},
             {"score": 5, "comment": "Fast and kind."},
@@ -665,13 +667,13 @@ def _signed_in_case_page(client: TestClient, outbox: MemoryOutbox, case_id: int)
     return client.get(f"/portal/cases/{case_id}").text
 
 
-def test_csat_links_are_unforgeable_and_close(
+def test_survey_links_are_unforgeable_and_close(
     portal_client: TestClient, outbox: MemoryOutbox, container: Container, clock: ManualClock
 ) -> None:
     case_id = _case(container, "maya", "Lamp flickers", "It flickers.")
     cases.change_status(container.uow(), SYSTEM, clock.now(), case_id, CaseStatus.SOLVED)
     links = _survey_links(container, outbox)
-    assert portal_client.get("/portal/csat/forged-token", params={"score": 1}).status_code == 404
+    assert portal_client.get("/portal/survey/forged-token", params={"score": 1}).status_code == 404
     bad = portal_client.get(links[1], params={"score": 9})
     assert bad.status_code == 422
     clock.advance(days=15)
@@ -680,6 +682,43 @@ def test_csat_links_are_unforgeable_and_close(
     with container.uow() as uow:
         survey = uow.portal.survey_for_case(case_id)
         assert survey is not None and survey.score is None
+
+
+def test_links_and_paths_from_before_the_survey_was_named_keep_working(
+    portal_client: TestClient, outbox: MemoryOutbox, container: Container, admin: Headers
+) -> None:
+    """Survey mail already sent links to /portal/csat/…; dashboards read /api/v1/…/csat and
+    webhooks subscribed to csat.* (docs/glossary.md, "Deprecated names")."""
+    now = container.clock.now()
+    with container.uow() as uow:
+        subscriptions = [
+            Subscription(None, "https://hooks.example.com/a", events, "whsec_x", now, now)
+            for events in (["csat.*"], ["survey.answered"])
+        ]
+        for subscription in subscriptions:
+            uow.webhooks.add_subscription(subscription)
+        uow.commit()
+    case_id = _case(container, "maya", "Lamp flickers", "It flickers.")
+    cases.change_status(container.uow(), SYSTEM, now, case_id, CaseStatus.SOLVED)
+    former = _survey_links(container, outbox)[5].replace("/portal/survey/", "/portal/csat/")
+    clicked = portal_client.get(former, params={"score": 5})
+    assert clicked.status_code == 200 and "you gave us 5 out of 5" in clicked.text
+    assert portal_client.post(former, data={"comment": "Kind."}).status_code == 200
+    for new, old in (
+        (f"/api/v1/cases/{case_id}/survey", f"/api/v1/cases/{case_id}/csat"),
+        ("/api/v1/satisfaction", "/api/v1/csat"),
+    ):
+        answer = portal_client.get(new, headers=admin).json()
+        assert portal_client.get(old, headers=admin).json() == answer
+    assert answer["items"][0]["comment"] == "Kind."
+    with container.uow() as uow:
+        received = [
+            [(d.event, d.payload["event"]) for d in uow.webhooks.deliveries(s.id, 10, None)]
+            for s in subscriptions
+            if s.id is not None
+        ]
+    answered = [("csat.answered",) * 2] * 2
+    assert received == [[*answered, ("csat.sent",) * 2], [("survey.answered",) * 2] * 2]
 
 
 # --- mail through the durable queue -----------------------------------------------------------
@@ -702,12 +741,12 @@ def test_sign_in_links_and_surveys_leave_through_the_mail_queue(
         jobs = [j for j in uow.jobs.find(None, 50, None) if j.kind == "mail.send"]
     assert [(r.to, r.template) for r in reversed(queued)] == [
         (["maya@example.com"], "magic_link"),
-        (["maya@example.com"], "csat_survey"),
+        (["maya@example.com"], "satisfaction_survey"),
     ]
     sign_in_mail, survey_mail = reversed(queued)
     assert sign_in_mail.body_text is not None and "/portal/sign-in/" in sign_in_mail.body_text
     assert survey_mail.case_id == case_id and survey_mail.body_text is not None
-    assert "https://help.example.com/portal/csat/" in survey_mail.body_text
+    assert "https://help.example.com/portal/survey/" in survey_mail.body_text
     assert "?score=5" in survey_mail.body_text
     assert len(jobs) == 2
 

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from caredesk.domain.errors import DomainError, ErrorCode
-from caredesk.domain.portal import CsatSurvey, SignInRequest, email_key
+from caredesk.domain.portal import SatisfactionSurvey, SignInRequest, email_key
 
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 
@@ -50,8 +50,8 @@ def test_addresses_count_under_one_key_whatever_their_case() -> None:
     assert "maya" not in email_key("maya@example.com")
 
 
-def _survey() -> CsatSurvey:
-    return CsatSurvey(
+def _survey() -> SatisfactionSurvey:
+    return SatisfactionSurvey(
         id=1,
         case_id=7,
         customer_id="maya",

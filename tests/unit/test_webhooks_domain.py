@@ -12,6 +12,8 @@ from caredesk.domain.webhooks import (
     check_events,
     check_url,
     concerns_case_or_grant,
+    delivered_as,
+    event_payload,
     matches,
     sign,
     verify,
@@ -43,6 +45,30 @@ def test_a_signature_covers_the_timestamp_and_the_body() -> None:
 )
 def test_event_patterns(patterns: list[str], action: str, expected: bool) -> None:
     assert matches(patterns, action) is expected
+
+
+@pytest.mark.parametrize(
+    ("patterns", "delivered"),
+    [
+        (["survey.answered"], "survey.answered"),
+        (["survey.*"], "survey.answered"),
+        (["*"], "survey.answered"),
+        # Subscribed by the former name: the event keeps the name the receiver knows.
+        (["csat.answered"], "csat.answered"),
+        (["csat.*"], "csat.answered"),
+        (["csat.*", "survey.*"], "survey.answered"),
+        (["csat.sent"], None),
+        (["case.*"], None),
+    ],
+)
+def test_a_renamed_event_reaches_subscriptions_to_its_former_name_under_it(
+    patterns: list[str], delivered: str | None
+) -> None:
+    assert delivered_as(patterns, "survey.answered") == delivered
+    assert matches(patterns, "survey.answered") is (delivered is not None)
+    event = AuditEvent(AT, "customer:ada", "survey.answered", "case", "7", case_id=7)
+    if delivered is not None:
+        assert event_payload(event, delivered)["event"] == delivered
 
 
 def test_only_case_and_grant_events_are_sent() -> None:

@@ -55,7 +55,7 @@ def send_surveys(
             QueuedCustomerMailer(),
             container.clock.now(),
             link_for=portal.survey_links(settings.portal_address()),
-            valid_for=timedelta(days=settings.csat_survey_days),
+            valid_for=timedelta(days=settings.satisfaction_survey_days),
             solved_within=timedelta(days=days),
         )
         out.print(f"{sent} surveys queued")

@@ -280,7 +280,7 @@ def _survey(
 
     def link_for(secret: str, score: int | None) -> str:
         links.append(secret)
-        return f"/csat/{secret}"
+        return f"/survey/{secret}"
 
     survey = portal.send_survey(
         uow_factory(), outbox, at, case_id, link_for=link_for, valid_for=timedelta(days=14)

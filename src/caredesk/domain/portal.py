@@ -1,4 +1,4 @@
-"""The customer portal's records: magic links, portal sessions and CSAT surveys.
+"""The customer portal's records: magic links, portal sessions and satisfaction surveys.
 
 Every secret here (a sign-in link, a session cookie, a survey link) carries 256 random
 bits and is stored only as its hash, so a copy of the database signs nobody in.
@@ -12,8 +12,8 @@ from datetime import datetime
 
 from caredesk.domain.errors import DomainError, ErrorCode, ValidationFailed
 
-CSAT_SCORES = (1, 2, 3, 4, 5)
-MAX_CSAT_COMMENT = 2000
+SURVEY_SCORES = (1, 2, 3, 4, 5)
+MAX_SURVEY_COMMENT = 2000
 
 
 def email_key(email: str) -> str:
@@ -67,7 +67,7 @@ class PortalSession:
 
 
 @dataclass(slots=True)
-class CsatSurvey:
+class SatisfactionSurvey:
     """The satisfaction survey of one solved case, and the customer's answer once given."""
 
     id: int | None
@@ -90,12 +90,12 @@ class CsatSurvey:
         """Record (or change) the score and the optional comment while the survey is open.
         Everything is checked before anything changes."""
         self.check_open(now)
-        if score is not None and score not in CSAT_SCORES:
+        if score is not None and score not in SURVEY_SCORES:
             raise ValidationFailed("the score is 1 to 5", details={"field": "score"})
         text = self.comment if comment is None else comment.strip()
-        if len(text) > MAX_CSAT_COMMENT:
+        if len(text) > MAX_SURVEY_COMMENT:
             raise ValidationFailed(
-                f"the comment is longer than {MAX_CSAT_COMMENT} characters",
+                f"the comment is longer than {MAX_SURVEY_COMMENT} characters",
                 details={"field": "comment"},
             )
         if "\x00" in text:
@@ -108,5 +108,5 @@ class CsatSurvey:
 
     @property
     def satisfied(self) -> bool | None:
-        """CSAT counts 4 and 5 as satisfied."""
+        """A score of 4 or 5 counts as satisfied."""
         return None if self.score is None else self.score >= 4

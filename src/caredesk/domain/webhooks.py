@@ -27,6 +27,11 @@ DELIVERY_HEADER = "X-Caredesk-Delivery"
 GRANT_ENTITIES = frozenset({"grant", "approval"})
 _PATTERN = re.compile(r"^(\*|[a-z_]+(\.[a-z_]+)*(\.\*)?)$")
 MAX_EVENTS = 50
+# Events renamed after the glossary, with the names they had first. A subscription to a
+# former name (or to a pattern only the former name matches) still receives the event, under
+# that name, so a receiver written against it sees what it always saw (docs/glossary.md,
+# "Deprecated names").
+FORMER_NAMES = {"survey.sent": "csat.sent", "survey.answered": "csat.answered"}
 
 
 class DeliveryStatus(StrEnum):
@@ -78,22 +83,38 @@ def check_events(events: list[str]) -> list[str]:
     return cleaned
 
 
-def matches(patterns: list[str], action: str) -> bool:
+def _matches_name(patterns: list[str], name: str) -> bool:
     for pattern in patterns:
-        if pattern == "*" or pattern == action:
+        if pattern == "*" or pattern == name:
             return True
-        if pattern.endswith(".*") and action.startswith(pattern[:-1]):
+        if pattern.endswith(".*") and name.startswith(pattern[:-1]):
             return True
     return False
+
+
+def delivered_as(patterns: list[str], action: str) -> str | None:
+    """The name a subscription receives this event under, or None when it did not ask for it:
+    the event's own name when a pattern matches it, else the former name one matches."""
+    if _matches_name(patterns, action):
+        return action
+    former = FORMER_NAMES.get(action)
+    if former is not None and _matches_name(patterns, former):
+        return former
+    return None
+
+
+def matches(patterns: list[str], action: str) -> bool:
+    return delivered_as(patterns, action) is not None
 
 
 def concerns_case_or_grant(event: AuditEvent) -> bool:
     return event.case_id is not None or event.entity_type in GRANT_ENTITIES
 
 
-def event_payload(event: AuditEvent) -> dict[str, Any]:
+def event_payload(event: AuditEvent, name: str | None = None) -> dict[str, Any]:
+    """The body of a delivery; `name` is the event's name as the subscription asked for it."""
     return {
-        "event": event.action,
+        "event": name or event.action,
         "at": event.at.isoformat(),
         "actor": event.actor,
         "entity_type": event.entity_type,

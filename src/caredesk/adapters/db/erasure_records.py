@@ -134,8 +134,8 @@ def _erase_case_records(
             .values(prior=erase_details(prior, pattern))
         )
     result = session.execute(
-        update(m.CsatSurveyRow)
-        .where(m.CsatSurveyRow.case_id.in_(chunk), m.CsatSurveyRow.comment != "")
+        update(m.SatisfactionSurveyRow)
+        .where(m.SatisfactionSurveyRow.case_id.in_(chunk), m.SatisfactionSurveyRow.comment != "")
         .values(comment=ERASED_TEXT)
     )
     counts.add("survey_comments", rowcount(result))

@@ -11,7 +11,7 @@ The inventory (docs/privacy.md keeps the same list for readers):
 - search_entries (the "similar cases" index, lexical and embedding) and the FTS5 tables
   kept by triggers on SQLite (case_subject_fts, message_fts, search_fts).
 - intent_labels.text (the customer's words as a training example).
-- case_handoffs, commitments, case_links.prior, csat_surveys.comment: text about the case.
+- case_handoffs, commitments, case_links.prior, satisfaction_surveys.comment: text about the case.
 - grants.summary and params, approvals.note, ledger_entries.memo: text beside the money.
 - audit_events.before/after and webhook_deliveries.payload: details of what happened.
 - jobs (queued mail to the person is cancelled), idempotency_keys.response_body (a stored
@@ -261,8 +261,10 @@ class SqlErasureStore:
         )
         counts.add("tokens_revoked", rowcount(result))
         result = self.session.execute(
-            update(m.CsatSurveyRow)
-            .where(m.CsatSurveyRow.customer_id == cid, m.CsatSurveyRow.comment != "")
+            update(m.SatisfactionSurveyRow)
+            .where(
+                m.SatisfactionSurveyRow.customer_id == cid, m.SatisfactionSurveyRow.comment != ""
+            )
             .values(comment=ERASED_TEXT)
         )
         counts.add("survey_comments", rowcount(result))

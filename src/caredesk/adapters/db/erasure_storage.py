@@ -29,7 +29,7 @@ ERASURE_TABLES = (
     "case_handoffs",
     "commitments",
     "case_links",
-    "csat_surveys",
+    "satisfaction_surveys",
     "case_triage",
     "grants",
     "approvals",

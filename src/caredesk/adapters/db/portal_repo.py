@@ -1,4 +1,4 @@
-"""The portal's storage: sign-in requests, portal sessions and CSAT surveys."""
+"""The portal's storage: sign-in requests, portal sessions and satisfaction surveys."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session as OrmSession
 from caredesk.adapters.db import models as m
 from caredesk.domain.cases import CaseStatus
 from caredesk.domain.errors import DomainError, ErrorCode
-from caredesk.domain.portal import CsatSurvey, PortalSession, SignInRequest
+from caredesk.domain.portal import PortalSession, SatisfactionSurvey, SignInRequest
 from caredesk.services.channels.ports import SolvedCase
 
 
@@ -38,8 +38,8 @@ def _session(row: m.PortalSessionRow) -> PortalSession:
     )
 
 
-def _survey(row: m.CsatSurveyRow) -> CsatSurvey:
-    return CsatSurvey(
+def _survey(row: m.SatisfactionSurveyRow) -> SatisfactionSurvey:
+    return SatisfactionSurvey(
         id=row.id,
         case_id=row.case_id,
         customer_id=row.customer_id,
@@ -123,8 +123,8 @@ class SqlPortalRepository:
             .values(expires_at=session.expires_at, revoked_at=session.revoked_at)
         )
 
-    def add_survey(self, survey: CsatSurvey) -> None:
-        row = m.CsatSurveyRow(
+    def add_survey(self, survey: SatisfactionSurvey) -> None:
+        row = m.SatisfactionSurveyRow(
             case_id=survey.case_id,
             customer_id=survey.customer_id,
             token_hash=survey.token_hash,
@@ -138,33 +138,43 @@ class SqlPortalRepository:
         self.session.flush()
         survey.id = row.id
 
-    def survey_by_hash(self, token_hash: str) -> CsatSurvey | None:
+    def survey_by_hash(self, token_hash: str) -> SatisfactionSurvey | None:
         row = self.session.scalar(
-            select(m.CsatSurveyRow).where(m.CsatSurveyRow.token_hash == token_hash)
+            select(m.SatisfactionSurveyRow).where(m.SatisfactionSurveyRow.token_hash == token_hash)
         )
         return _survey(row) if row else None
 
-    def survey_for_case(self, case_id: int) -> CsatSurvey | None:
-        row = self.session.scalar(select(m.CsatSurveyRow).where(m.CsatSurveyRow.case_id == case_id))
+    def survey_for_case(self, case_id: int) -> SatisfactionSurvey | None:
+        row = self.session.scalar(
+            select(m.SatisfactionSurveyRow).where(m.SatisfactionSurveyRow.case_id == case_id)
+        )
         return _survey(row) if row else None
 
-    def save_survey(self, survey: CsatSurvey) -> None:
+    def save_survey(self, survey: SatisfactionSurvey) -> None:
         self.session.execute(
-            update(m.CsatSurveyRow)
-            .where(m.CsatSurveyRow.id == survey.id)
+            update(m.SatisfactionSurveyRow)
+            .where(m.SatisfactionSurveyRow.id == survey.id)
             .values(score=survey.score, comment=survey.comment, answered_at=survey.answered_at)
         )
 
-    def surveys(self, *, answered_since: datetime | None, limit: int) -> list[CsatSurvey]:
-        query = select(m.CsatSurveyRow).where(m.CsatSurveyRow.answered_at.is_not(None))
+    def surveys(self, *, answered_since: datetime | None, limit: int) -> list[SatisfactionSurvey]:
+        query = select(m.SatisfactionSurveyRow).where(
+            m.SatisfactionSurveyRow.answered_at.is_not(None)
+        )
         if answered_since is not None:
-            query = query.where(m.CsatSurveyRow.answered_at >= answered_since)
-        query = query.order_by(m.CsatSurveyRow.answered_at.desc(), m.CsatSurveyRow.id.desc())
+            query = query.where(m.SatisfactionSurveyRow.answered_at >= answered_since)
+        query = query.order_by(
+            m.SatisfactionSurveyRow.answered_at.desc(), m.SatisfactionSurveyRow.id.desc()
+        )
         return [_survey(row) for row in self.session.scalars(query.limit(limit))]
 
     def solved_without_survey(self, *, solved_since: datetime, limit: int) -> list[SolvedCase]:
         c = m.CaseRow
-        has_survey = select(m.CsatSurveyRow.id).where(m.CsatSurveyRow.case_id == c.id).exists()
+        has_survey = (
+            select(m.SatisfactionSurveyRow.id)
+            .where(m.SatisfactionSurveyRow.case_id == c.id)
+            .exists()
+        )
         rows = self.session.execute(
             select(c.id, c.customer_id, c.subject, c.solved_at)
             .where(

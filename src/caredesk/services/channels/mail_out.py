@@ -45,7 +45,7 @@ from caredesk.services.core.jobs import (
 SEND_JOB = "mail.send"
 PENDING_DOMAIN = "pending.invalid"
 # Templates the desk sends by itself: they say so (RFC 3834), so that other robots stay quiet.
-AUTOMATIC_TEMPLATES = frozenset({"acknowledgement", "magic_link", "csat_survey"})
+AUTOMATIC_TEMPLATES = frozenset({"acknowledgement", "magic_link", "satisfaction_survey"})
 THREAD_DEPTH = 20
 _ADDRESS = re.compile(r"^[^@\s<>,;\"\\]+@[^@\s<>,;\"\\]+\.[^@\s<>,;\"\\]+$")
 
@@ -92,7 +92,7 @@ def send_customer_mail(
 
     The caller commits: the mail and its `mail.send` job are written with the caller's
     change or not at all. With `template` (a packaged or admin-edited template such as
-    `notification`, `magic_link` or `csat_survey`) the subject, text and HTML are rendered
+    `notification`, `magic_link` or `satisfaction_survey`) the subject, text and HTML are rendered
     from it with the variables `subject`, `text`, `html`, `case_id`, `customer_name`,
     `desk_name` and everything in `context` (a `link`, say); otherwise they are sent as
     given. With `case_id` the mail threads on the case: its subject carries the case tag,

@@ -18,6 +18,10 @@ from caredesk.services.core.commands import command
 from caredesk.services.core.templates import sandbox
 
 MAX_TEMPLATE_CHARS = 100_000
+# Templates renamed after the glossary, by the names they had first: an admin's script that
+# reads or edits a template by its former name reaches the same template (docs/glossary.md,
+# "Deprecated names").
+FORMER_NAMES = {"csat_survey": "satisfaction_survey"}
 
 # Templates are edited by admins but rendered with customer data: the sandbox keeps a
 # template from reaching Python internals, and HTML parts escape what they interpolate.
@@ -32,8 +36,13 @@ class Rendered:
     html: str | None
 
 
+def current_name(name: str) -> str:
+    return FORMER_NAMES.get(name, name)
+
+
 def template_in_force(uow: OutboundMailUnit, name: str) -> MailTemplate:
     """The admin's edit when there is one, else the packaged default."""
+    name = current_name(name)
     edited = uow.mail.template(name)
     if edited is not None:
         return edited
@@ -89,6 +98,7 @@ def edit_template(
 ) -> MailTemplate:
     """Store an admin's version of a packaged template, checked by rendering it once."""
     actor.require(Permission.MANAGE_POLICY)
+    name = current_name(name)
     if name not in uow.formats.packaged_mail_templates():
         raise NotFound("mail template", name)
     for part, value in (("subject", subject), ("text", text), ("html", html or "")):
@@ -128,6 +138,7 @@ def edit_template(
 def reset_template(uow: OutboundMailUnit, actor: Actor, now: datetime, name: str) -> MailTemplate:
     """Drop the admin's edit: the packaged default is in force again."""
     actor.require(Permission.MANAGE_POLICY)
+    name = current_name(name)
     if name not in uow.formats.packaged_mail_templates():
         raise NotFound("mail template", name)
     with uow:

@@ -11,7 +11,7 @@ from caredesk.services.channels.unit import PortalUnit
 from caredesk.services.core.jobs import HandlerRegistry, JobContext
 
 log = logging.getLogger("caredesk.portal")
-SURVEY_TIMER = "csat.surveys"
+SURVEY_TIMER = "satisfaction.surveys"
 SURVEY_EVERY = timedelta(minutes=5)
 
 

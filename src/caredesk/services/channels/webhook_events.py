@@ -8,7 +8,7 @@ their jobs are written in the same unit of work.
 from __future__ import annotations
 
 from caredesk.domain.audit import AuditEvent
-from caredesk.domain.webhooks import Delivery, concerns_case_or_grant, event_payload, matches
+from caredesk.domain.webhooks import Delivery, concerns_case_or_grant, delivered_as, event_payload
 from caredesk.services.channels.unit import WebhooksUnit
 from caredesk.services.core import jobs
 
@@ -21,13 +21,14 @@ def emit(uow: WebhooksUnit, event: AuditEvent) -> int:
         return 0
     queued = 0
     for subscription in uow.webhooks.subscriptions(active_only=True):
-        if subscription.id is None or not matches(subscription.events, event.action):
+        name = delivered_as(subscription.events, event.action)
+        if subscription.id is None or name is None:
             continue
         delivery = Delivery(
             id=None,
             subscription_id=subscription.id,
-            event=event.action,
-            payload=event_payload(event),
+            event=name,
+            payload=event_payload(event, name),
             created_at=event.at,
         )
         uow.webhooks.add_delivery(delivery)

@@ -45,7 +45,7 @@ class Dashboard:
     # Filled by features that measure them (SLA clocks, satisfaction surveys) when present.
     extra_series: dict[str, list[DailyFigure]] = field(default_factory=dict)
     sla_met_share: float | None = None
-    csat_average: float | None = None
+    satisfaction_average: float | None = None
     currency: str = "USD"
 
 
@@ -138,7 +138,9 @@ def dashboard(uow: ConsoleUnit, actor: Actor, now: datetime, days: int = 30) -> 
         sla_met_share=(
             sum(1 for _, met in sla_outcomes if met) / len(sla_outcomes) if sla_outcomes else None
         ),
-        csat_average=round(statistics.mean(v for _, v in answered), 2) if answered else None,
+        satisfaction_average=round(statistics.mean(v for _, v in answered), 2)
+        if answered
+        else None,
     )
 
 

@@ -10,8 +10,8 @@ from caredesk.services.channels.portal_mail import QueuedCustomerMailer
 
 
 def install_portal(app: FastAPI, mailer: CustomerMailer | None = None) -> None:
-    """Mount the portal's pages, its static files and the CSAT API on the app. Mail goes
-    through the durable queue unless another mailer is given (tests keep it in memory)."""
+    """Mount the portal's pages, its static files and the satisfaction API on the app. Mail
+    goes through the durable queue unless another mailer is given (tests keep it in memory)."""
     from caredesk.web.portal import api, routes
     from caredesk.web.portal.common import STATIC_DIR
 

@@ -1,4 +1,8 @@
-"""CSAT over the REST API, for dashboards: one case's survey, and answered surveys."""
+"""Satisfaction over the REST API, for dashboards: one case's survey, and answered surveys.
+
+The paths under `csat` came first; they answer the same as the new ones and are marked
+deprecated (docs/glossary.md, "Deprecated names").
+"""
 
 from __future__ import annotations
 
@@ -8,17 +12,17 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from caredesk.domain.errors import NotFound
-from caredesk.domain.portal import CsatSurvey
+from caredesk.domain.portal import SatisfactionSurvey
 from caredesk.services.channels import portal
 from caredesk.web.api.common import IdPath
-from caredesk.web.api.schemas.csat import CsatOut, CsatReportOut
+from caredesk.web.api.schemas.satisfaction import SatisfactionReportOut, SatisfactionSurveyOut
 from caredesk.web.deps import ActorDep, ContainerDep
 
-router = APIRouter(tags=["csat"])
+router = APIRouter(tags=["satisfaction"])
 
 
-def _out(survey: CsatSurvey) -> CsatOut:
-    return CsatOut(
+def _out(survey: SatisfactionSurvey) -> SatisfactionSurveyOut:
+    return SatisfactionSurveyOut(
         case_id=survey.case_id,
         customer_id=survey.customer_id,
         sent_at=survey.sent_at,
@@ -30,25 +34,27 @@ def _out(survey: CsatSurvey) -> CsatOut:
     )
 
 
-@router.get("/cases/{case_id}/csat")
-def case_csat(case_id: IdPath, actor: ActorDep, container: ContainerDep) -> CsatOut:
+@router.get("/cases/{case_id}/survey")
+@router.get("/cases/{case_id}/csat", deprecated=True)
+def case_survey(case_id: IdPath, actor: ActorDep, container: ContainerDep) -> SatisfactionSurveyOut:
     """The case's survey: when it was sent, and the score and comment once answered."""
-    survey = portal.case_csat(container.uow.read_only(), actor, case_id)
+    survey = portal.case_survey(container.uow.read_only(), actor, case_id)
     if survey is None:
         raise NotFound("survey of case", case_id)
     return _out(survey)
 
 
-@router.get("/csat")
-def csat_report(
+@router.get("/satisfaction")
+@router.get("/csat", deprecated=True)
+def satisfaction_report(
     actor: ActorDep,
     container: ContainerDep,
     since: datetime | None = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 200,
-) -> CsatReportOut:
+) -> SatisfactionReportOut:
     """Answered surveys, newest first, with the average score and the share of 4s and 5s."""
-    report = portal.csat_report(container.uow.read_only(), actor, since=since, limit=limit)
-    return CsatReportOut(
+    report = portal.satisfaction_report(container.uow.read_only(), actor, since=since, limit=limit)
+    return SatisfactionReportOut(
         answered=report.answered,
         average=report.average,
         satisfied_share=report.satisfied_share,

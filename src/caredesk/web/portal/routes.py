@@ -582,9 +582,12 @@ def _optional_user(request: Request, container: ContainerDep) -> PortalUser | No
         return None
 
 
-# --- CSAT -------------------------------------------------------------------------------------
+# --- satisfaction surveys ---------------------------------------------------------------------
+# Survey mail sent before the glossary named the survey links them under /portal/csat/: those
+# links keep working until they expire (docs/glossary.md, "Deprecated names").
 
 
+@router.get("/survey/{secret}")
 @router.get("/csat/{secret}")
 def survey(
     secret: LinkSecret,
@@ -599,6 +602,7 @@ def survey(
     return _survey_page(request, view, secret, thanked=score is not None)
 
 
+@router.post("/survey/{secret}")
 @router.post("/csat/{secret}")
 def answer_survey(
     secret: LinkSecret,

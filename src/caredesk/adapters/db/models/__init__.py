@@ -61,7 +61,11 @@ from caredesk.adapters.db.models.mail import (
     MailTemplateRow,
     OutboxMailRow,
 )
-from caredesk.adapters.db.models.portal import CsatSurveyRow, PortalSessionRow, PortalSignInRow
+from caredesk.adapters.db.models.portal import (
+    PortalSessionRow,
+    PortalSignInRow,
+    SatisfactionSurveyRow,
+)
 from caredesk.adapters.db.models.sla import BusinessCalendarRow, SlaClockRow, SlaPolicyRow
 
 __all__ = [
@@ -86,7 +90,6 @@ __all__ = [
     "CaseTriageRow",
     "CommitmentRow",
     "ConsoleSessionRow",
-    "CsatSurveyRow",
     "CustomerEmailRow",
     "CustomerRow",
     "GrantRow",
@@ -115,6 +118,7 @@ __all__ = [
     "ProductRow",
     "RepeatAskRow",
     "RoutingRuleRow",
+    "SatisfactionSurveyRow",
     "SearchEntryRow",
     "ShipmentRow",
     "SlaClockRow",

@@ -1,4 +1,5 @@
-"""The customer portal: magic-link sign-in, portal sessions, CSAT surveys (revision 0010)."""
+"""The customer portal: magic-link sign-in, portal sessions, satisfaction surveys
+(revisions 0010 and 0023)."""
 
 from __future__ import annotations
 
@@ -50,10 +51,10 @@ class PortalSessionRow(Base):
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
-class CsatSurveyRow(Base):
+class SatisfactionSurveyRow(Base):
     """One survey per solved case, and the customer's score and comment once answered."""
 
-    __tablename__ = "csat_surveys"
+    __tablename__ = "satisfaction_surveys"
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), unique=True)
     customer_id: Mapped[str] = mapped_column(ForeignKey("customers.id", ondelete="CASCADE"))

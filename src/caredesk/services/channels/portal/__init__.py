@@ -1,4 +1,5 @@
-"""The customer portal: magic-link sign-in, the customer's own cases, self-service, CSAT.
+"""The customer portal: magic-link sign-in, the customer's own cases, self-service and
+satisfaction surveys.
 
 A customer acts through an `Actor` bound to their customer id (`portal_actor`), so every
 write goes through the same services as an agent's: cases through `services/cases/cases.py`,
@@ -52,12 +53,12 @@ from caredesk.services.channels.portal.sign_in import (
 )
 from caredesk.services.channels.portal.surveys import (
     SCORE_LABELS,
-    CsatReport,
+    SatisfactionReport,
     SurveyView,
     answer_survey,
-    case_csat,
-    csat_report,
+    case_survey,
     open_survey,
+    satisfaction_report,
     send_due_surveys,
     send_survey,
     survey_links,
@@ -70,20 +71,19 @@ __all__ = [
     "RATE_WINDOW",
     "SCORE_LABELS",
     "CaseConversation",
-    "CsatReport",
     "CustomerMail",
     "CustomerMailer",
     "IssuedPortalSession",
     "MemoryOutbox",
     "OrderSelfService",
+    "SatisfactionReport",
     "SelfServiceOption",
     "SelfServiceOutcome",
     "SignInLimits",
     "SurveyView",
     "answer_survey",
-    "case_csat",
+    "case_survey",
     "client_key",
-    "csat_report",
     "issue_link",
     "my_attachment",
     "my_case",
@@ -97,6 +97,7 @@ __all__ = [
     "reply",
     "request_remedy",
     "request_sign_in",
+    "satisfaction_report",
     "self_service_choices",
     "send_due_surveys",
     "send_survey",

@@ -9,7 +9,7 @@ from caredesk.domain.attachments import AttachmentLimits
 from caredesk.domain.cases import Case, Channel, Message, MessageKind
 from caredesk.domain.errors import DomainError, ErrorCode, NotFound, must_exist
 from caredesk.domain.orders import Order
-from caredesk.domain.portal import CsatSurvey
+from caredesk.domain.portal import SatisfactionSurvey
 from caredesk.services.cases import cases
 from caredesk.services.cases.ports import CaseFilter
 from caredesk.services.channels.portal.sign_in import portal_actor
@@ -36,7 +36,7 @@ def my_cases(
 class CaseConversation:
     case: Case
     messages: list[Message]
-    survey: CsatSurvey | None
+    survey: SatisfactionSurvey | None
 
 
 def my_case(uow: PortalUnit, customer_id: str, case_id: int) -> CaseConversation:

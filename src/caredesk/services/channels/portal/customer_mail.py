@@ -10,7 +10,7 @@ from caredesk.services.channels.unit import PortalUnit
 
 SIGN_IN_TEMPLATE, SURVEY_TEMPLATE, NOTIFICATION_TEMPLATE = (
     "magic_link",
-    "csat_survey",
+    "satisfaction_survey",
     "notification",
 )
 
@@ -19,7 +19,7 @@ SIGN_IN_TEMPLATE, SURVEY_TEMPLATE, NOTIFICATION_TEMPLATE = (
 class CustomerMail:
     """A message to a customer: `text` says what it is about and `link` is what to click.
 
-    `template` names the mail template that frames them (`magic_link`, `csat_survey`), so a
+    `template` names the mail template that frames them (`magic_link`, `satisfaction_survey`), so a
     store can reword the mail without touching the portal.
     """
 

@@ -13,7 +13,7 @@ from caredesk.domain.cases import Case
 from caredesk.domain.customers import Customer
 from caredesk.domain.errors import DomainError, ErrorCode, NotFound, must_exist
 from caredesk.domain.events import Changed
-from caredesk.domain.portal import CsatSurvey
+from caredesk.domain.portal import SatisfactionSurvey
 from caredesk.services.access.secrets import hash_secret
 from caredesk.services.channels.portal.customer_mail import (
     SURVEY_TEMPLATE,
@@ -34,7 +34,7 @@ def send_survey(
     *,
     link_for: Callable[[str, int | None], str],
     valid_for: timedelta,
-) -> CsatSurvey | None:
+) -> SatisfactionSurvey | None:
     """Mail the satisfaction survey of a solved case, once. None when there is nobody to ask
     (no address) or the case already has its survey."""
     with uow:
@@ -51,7 +51,7 @@ def send_survey(
         if customer is None or not customer.emails:
             return None
         secret = secrets.token_urlsafe(32)
-        survey = CsatSurvey(
+        survey = SatisfactionSurvey(
             id=None,
             case_id=case_id,
             customer_id=case.customer_id,
@@ -66,7 +66,7 @@ def send_survey(
             Changed(
                 actor=portal_actor(case.customer_id),
                 at=now,
-                action="csat.sent",
+                action="survey.sent",
                 entity_type="case",
                 entity_id=case_id,
                 case_id=case_id,
@@ -108,7 +108,7 @@ def survey_links(portal_url: str) -> Callable[[str, int | None], str]:
     base = portal_url.rstrip("/")
 
     def link(secret: str, score: int | None) -> str:
-        return f"{base}/csat/{secret}" + (f"?score={score}" if score is not None else "")
+        return f"{base}/survey/{secret}" + (f"?score={score}" if score is not None else "")
 
     return link
 
@@ -144,7 +144,7 @@ def send_due_surveys(
 
 @dataclass(frozen=True, slots=True)
 class SurveyView:
-    survey: CsatSurvey
+    survey: SatisfactionSurvey
     case_subject: str
 
 
@@ -170,7 +170,7 @@ def answer_survey(
             Changed(
                 actor=portal_actor(survey.customer_id),
                 at=now,
-                action="csat.answered",
+                action="survey.answered",
                 entity_type="case",
                 entity_id=survey.case_id,
                 case_id=survey.case_id,
@@ -183,7 +183,7 @@ def answer_survey(
         return SurveyView(survey, case.subject if case else "")
 
 
-def case_csat(uow: PortalUnit, actor: Actor, case_id: int) -> CsatSurvey | None:
+def case_survey(uow: PortalUnit, actor: Actor, case_id: int) -> SatisfactionSurvey | None:
     actor.require(Permission.READ)
     with uow:
         if uow.cases.get(case_id) is None:
@@ -192,22 +192,24 @@ def case_csat(uow: PortalUnit, actor: Actor, case_id: int) -> CsatSurvey | None:
 
 
 @dataclass(frozen=True, slots=True)
-class CsatReport:
-    responses: list[CsatSurvey]
+class SatisfactionReport:
+    responses: list[SatisfactionSurvey]
     answered: int
     average: Decimal | None
     satisfied_share: Decimal | None
 
 
-def csat_report(uow: PortalUnit, actor: Actor, *, since: datetime | None, limit: int) -> CsatReport:
-    """Answered surveys, newest first, with the average score and the CSAT share (4s and 5s)
+def satisfaction_report(
+    uow: PortalUnit, actor: Actor, *, since: datetime | None, limit: int
+) -> SatisfactionReport:
+    """Answered surveys, newest first, with the average score and the satisfied share (4s and 5s)
     over the responses returned."""
     actor.require(Permission.READ)
     with uow:
         responses = uow.portal.surveys(answered_since=since, limit=limit)
     scores = [s.score for s in responses if s.score is not None]
     if not scores:
-        return CsatReport(responses, 0, None, None)
+        return SatisfactionReport(responses, 0, None, None)
     average = (Decimal(sum(scores)) / len(scores)).quantize(Decimal("0.01"))
     share = (Decimal(sum(1 for s in scores if s >= 4)) / len(scores)).quantize(Decimal("0.001"))
-    return CsatReport(responses, len(scores), average, share)
+    return SatisfactionReport(responses, len(scores), average, share)

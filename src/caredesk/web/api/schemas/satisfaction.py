@@ -8,7 +8,7 @@ from decimal import Decimal
 from pydantic import BaseModel
 
 
-class CsatOut(BaseModel):
+class SatisfactionSurveyOut(BaseModel):
     case_id: int
     customer_id: str
     sent_at: datetime
@@ -19,8 +19,8 @@ class CsatOut(BaseModel):
     satisfied: bool | None
 
 
-class CsatReportOut(BaseModel):
+class SatisfactionReportOut(BaseModel):
     answered: int
     average: Decimal | None
     satisfied_share: Decimal | None
-    items: list[CsatOut]
+    items: list[SatisfactionSurveyOut]
