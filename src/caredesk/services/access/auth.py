@@ -28,7 +28,6 @@ from caredesk.domain.errors import (
     ValidationFailed,
     must_exist,
 )
-from caredesk.domain.events import Changed
 from caredesk.domain.mail import INBOUND_SCOPE
 from caredesk.domain.rates import Rate
 from caredesk.domain.throttling import ThrottleKind, throttle_key
@@ -38,6 +37,7 @@ from caredesk.services.access.secrets import hash_secret
 from caredesk.services.access.throttling import Attempt, ThrottleRules
 from caredesk.services.access.unit import AccessUnit
 from caredesk.services.channels.tools import TOOL_NAMES
+from caredesk.services.core.changes import publish_change
 from caredesk.services.core.commands import command
 
 TOKEN_PREFIX = "cdk_"
@@ -67,16 +67,7 @@ def create_team(uow: AccessUnit, actor: Actor, now: datetime, name: str) -> Team
             raise Conflict(f"team {name!r} already exists", details={"name": name})
         team = Team(id=None, name=name.strip())
         uow.teams.add(team)
-        uow.publish(
-            Changed(
-                actor=actor,
-                at=now,
-                action="team.created",
-                entity_type="team",
-                entity_id=team.id,
-                after={"name": team.name},
-            )
-        )
+        publish_change(uow, actor, now, "team.created", "team", team.id, after={"name": team.name})
         uow.commit()
         return team
 
@@ -118,15 +109,14 @@ def create_agent(
             team_ids=team_ids,
         )
         uow.agents.add(agent)
-        uow.publish(
-            Changed(
-                actor=actor,
-                at=now,
-                action="agent.created",
-                entity_type="agent",
-                entity_id=agent.id,
-                after={"email": agent.email, "role": role.value, "team_ids": team_ids},
-            )
+        publish_change(
+            uow,
+            actor,
+            now,
+            "agent.created",
+            "agent",
+            agent.id,
+            after={"email": agent.email, "role": role.value, "team_ids": team_ids},
         )
         uow.commit()
         return agent
@@ -198,22 +188,21 @@ def create_token(
             rate_limit=rate,
         )
         uow.tokens.add(token)
-        uow.publish(
-            Changed(
-                actor=actor,
-                at=now,
-                action="token.created",
-                entity_type="token",
-                entity_id=token.id,
-                after={
-                    "name": name,
-                    "role": role.value,
-                    "agent_id": agent_id,
-                    "customer_id": customer_id,
-                    "tools": token.tools,
-                    "rate_limit": str(rate) if rate else None,
-                },
-            )
+        publish_change(
+            uow,
+            actor,
+            now,
+            "token.created",
+            "token",
+            token.id,
+            after={
+                "name": name,
+                "role": role.value,
+                "agent_id": agent_id,
+                "customer_id": customer_id,
+                "tools": token.tools,
+                "rate_limit": str(rate) if rate else None,
+            },
         )
         uow.commit()
         return IssuedToken(token, secret)
@@ -257,15 +246,7 @@ def revoke_token(uow: AccessUnit, actor: Actor, now: datetime, token_id: int) ->
         if token.revoked_at is None:
             token.revoked_at = now
             uow.tokens.save(token)
-            uow.publish(
-                Changed(
-                    actor=actor,
-                    at=now,
-                    action="token.revoked",
-                    entity_type="token",
-                    entity_id=token_id,
-                )
-            )
+            publish_change(uow, actor, now, "token.revoked", "token", token_id)
             uow.commit()
         return token
 
@@ -280,15 +261,7 @@ def revoke_tokens_named(uow: AccessUnit, actor: Actor, now: datetime, name: str)
             if token.name == name and token.revoked_at is None:
                 token.revoked_at = now
                 uow.tokens.save(token)
-                uow.publish(
-                    Changed(
-                        actor=actor,
-                        at=now,
-                        action="token.revoked",
-                        entity_type="token",
-                        entity_id=token.id,
-                    )
-                )
+                publish_change(uow, actor, now, "token.revoked", "token", token.id)
                 count += 1
         uow.commit()
         return count
@@ -412,15 +385,7 @@ def login(
             expires_at=now + ttl,
         )
         uow.console_sessions.add(session)
-        uow.publish(
-            Changed(
-                actor=agent.actor(),
-                at=now,
-                action="agent.signed_in",
-                entity_type="agent",
-                entity_id=agent.id,
-            )
-        )
+        publish_change(uow, agent.actor(), now, "agent.signed_in", "agent", agent.id)
         uow.commit()
         return IssuedConsoleSession(session, secret, agent)
 
@@ -471,16 +436,15 @@ def unlock_agent(uow: AccessUnit, actor: Actor, now: datetime, agent_id: int) ->
         throttle = uow.throttles.get_for_change(key)
         if throttle is not None:
             uow.throttles.delete(key)
-            uow.publish(
-                Changed(
-                    actor=actor,
-                    at=now,
-                    action="sign_in.unlocked",
-                    entity_type="agent",
-                    entity_id=agent_id,
-                    before=throttle.state(),
-                    after={"failures": 0, "locked_until": None},
-                )
+            publish_change(
+                uow,
+                actor,
+                now,
+                "sign_in.unlocked",
+                "agent",
+                agent_id,
+                before=throttle.state(),
+                after={"failures": 0, "locked_until": None},
             )
             uow.commit()
         return agent
@@ -499,16 +463,15 @@ def set_time_zone(
         if agent.time_zone != chosen:
             before, agent.time_zone = agent.time_zone, chosen
             uow.agents.save(agent)
-            uow.publish(
-                Changed(
-                    actor=actor,
-                    at=now,
-                    action="agent.updated",
-                    entity_type="agent",
-                    entity_id=agent_id,
-                    before={"time_zone": before},
-                    after={"time_zone": chosen},
-                )
+            publish_change(
+                uow,
+                actor,
+                now,
+                "agent.updated",
+                "agent",
+                agent_id,
+                before={"time_zone": before},
+                after={"time_zone": chosen},
             )
             uow.commit()
         return agent

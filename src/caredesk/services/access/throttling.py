@@ -17,9 +17,9 @@ import structlog
 
 from caredesk.domain.agents import SYSTEM
 from caredesk.domain.errors import RetryLater
-from caredesk.domain.events import Changed
 from caredesk.domain.throttling import Throttle, ThrottleKind, ThrottleRule, throttle_key
 from caredesk.services.access.unit import AccessUnit
+from caredesk.services.core.changes import publish_change
 
 log = structlog.get_logger("caredesk.throttling")
 
@@ -100,43 +100,40 @@ class Attempt:
             now, self.rules.account
         )
         counted = self.account or self.client
-        uow.publish(
-            Changed(
-                actor=SYSTEM,
-                at=now,
-                action=action,
-                entity_type=entity_type,
-                entity_id=entity_id,
-                after={
-                    "client": self.client_address,
-                    "failures": counted.failures,
-                    **(after or {}),
-                },
-            )
+        publish_change(
+            uow,
+            SYSTEM,
+            now,
+            action,
+            entity_type,
+            entity_id,
+            after={
+                "client": self.client_address,
+                "failures": counted.failures,
+                **(after or {}),
+            },
         )
         if client_locked:
-            uow.publish(
-                Changed(
-                    actor=SYSTEM,
-                    at=now,
-                    action="client.locked",
-                    entity_type="client",
-                    entity_id=self.client_address,
-                    after=self.client.state(),
-                )
+            publish_change(
+                uow,
+                SYSTEM,
+                now,
+                "client.locked",
+                "client",
+                self.client_address,
+                after=self.client.state(),
             )
         uow.throttles.save(self.client)
         if self.account is not None:
             if account_locked:
-                uow.publish(
-                    Changed(
-                        actor=SYSTEM,
-                        at=now,
-                        action="sign_in.locked",
-                        entity_type=entity_type,
-                        entity_id=entity_id,
-                        after={"client": self.client_address, **self.account.state()},
-                    )
+                publish_change(
+                    uow,
+                    SYSTEM,
+                    now,
+                    "sign_in.locked",
+                    entity_type,
+                    entity_id,
+                    after={"client": self.client_address, **self.account.state()},
                 )
             uow.throttles.save(self.account)
 

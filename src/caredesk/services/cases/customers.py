@@ -17,9 +17,9 @@ from caredesk.domain.errors import (
     must_exist,
     version_required,
 )
-from caredesk.domain.events import Changed
 from caredesk.domain.orders import Order
 from caredesk.services.cases.unit import CasesUnit
+from caredesk.services.core.changes import publish_change
 from caredesk.services.core.commands import command
 from caredesk.services.core.ports import Page
 
@@ -92,15 +92,8 @@ def create_customer(
             updated_at=now,
         )
         uow.customers.add(customer)
-        uow.publish(
-            Changed(
-                actor=actor,
-                at=now,
-                action="customer.created",
-                entity_type="customer",
-                entity_id=cid,
-                after=_snapshot(customer),
-            )
+        publish_change(
+            uow, actor, now, "customer.created", "customer", cid, after=_snapshot(customer)
         )
         uow.commit()
         return customer
@@ -150,16 +143,15 @@ def update_customer(
             customer.membership = changes["membership"]
         customer.updated_at = now
         uow.customers.save(customer)
-        uow.publish(
-            Changed(
-                actor=actor,
-                at=now,
-                action="customer.updated",
-                entity_type="customer",
-                entity_id=customer_id,
-                before=before,
-                after=_snapshot(customer),
-            )
+        publish_change(
+            uow,
+            actor,
+            now,
+            "customer.updated",
+            "customer",
+            customer_id,
+            before=before,
+            after=_snapshot(customer),
         )
         uow.commit()
         return customer
@@ -176,15 +168,8 @@ def delete_customer(uow: CasesUnit, actor: Actor, now: datetime, customer_id: st
                 details={"customer_id": customer_id},
             )
         uow.customers.delete(customer_id)
-        uow.publish(
-            Changed(
-                actor=actor,
-                at=now,
-                action="customer.deleted",
-                entity_type="customer",
-                entity_id=customer_id,
-                before=_snapshot(customer),
-            )
+        publish_change(
+            uow, actor, now, "customer.deleted", "customer", customer_id, before=_snapshot(customer)
         )
         uow.commit()
 

@@ -28,7 +28,6 @@ from caredesk.domain.agents import SYSTEM, Actor, Permission
 from caredesk.domain.cases import Attachment, Case, CaseStatus, Channel, Message, MessageKind
 from caredesk.domain.customers import Customer
 from caredesk.domain.errors import must_exist
-from caredesk.domain.events import Changed
 from caredesk.domain.mail import (
     AutoKind,
     InboundMail,
@@ -46,6 +45,7 @@ from caredesk.services.cases.customers import new_customer_id
 from caredesk.services.channels import mail_out
 from caredesk.services.channels.ports import MailParser
 from caredesk.services.channels.unit import MailIntakeUnit
+from caredesk.services.core.changes import publish_change
 from caredesk.services.core.commands import command
 from caredesk.services.core.ports import Clock
 from caredesk.services.lifecycle import lifecycle
@@ -173,15 +173,8 @@ def _keep_failed(
             envelope_to=list(envelope.rcpt_to),
         )
         uow.mail.add_failure(failure)
-        uow.publish(
-            Changed(
-                actor=SYSTEM,
-                at=now,
-                action="mail.unparseable",
-                entity_type="mail_failure",
-                entity_id=failure.id,
-                after={"error": error},
-            )
+        publish_change(
+            uow, SYSTEM, now, "mail.unparseable", "mail_failure", failure.id, after={"error": error}
         )
         uow.commit()
     return IntakeResult(Outcome.FAILED, detail=error)
@@ -221,15 +214,14 @@ def _customer_for(uow: MailIntakeUnit, mail: InboundMail, now: datetime) -> str 
         updated_at=now,
     )
     uow.customers.add(customer)
-    uow.publish(
-        Changed(
-            actor=SYSTEM,
-            at=now,
-            action="customer.created",
-            entity_type="customer",
-            entity_id=customer.id,
-            after={"emails": [address], "source": "email"},
-        )
+    publish_change(
+        uow,
+        SYSTEM,
+        now,
+        "customer.created",
+        "customer",
+        customer.id,
+        after={"emails": [address], "source": "email"},
     )
     return customer.id
 

@@ -23,7 +23,7 @@ from typing import Any
 from caredesk.domain.agents import SYSTEM
 from caredesk.domain.cases import Case, Message, MessageAdded, MessageKind
 from caredesk.domain.errors import ValidationFailed
-from caredesk.domain.events import Changed, Event
+from caredesk.domain.events import Event
 from caredesk.domain.mail import (
     MailDirection,
     MailRecord,
@@ -35,6 +35,7 @@ from caredesk.services.channels import mail_templates
 from caredesk.services.channels.ports import Mailer, SmtpRefused
 from caredesk.services.channels.unit import OutboundMailUnit
 from caredesk.services.core import jobs
+from caredesk.services.core.changes import publish_change
 from caredesk.services.core.jobs import (
     HandlerRegistry,
     JobContext,
@@ -121,16 +122,15 @@ def send_customer_mail(
     uow.mail.add(record)
     assert record.id is not None
     jobs.enqueue(uow, SEND_JOB, {"mail_id": record.id}, now=now, key=send_job_key(record.id))
-    uow.publish(
-        Changed(
-            actor=SYSTEM,
-            at=now,
-            action="mail.queued",
-            entity_type="mail",
-            entity_id=record.id,
-            case_id=case_id,
-            after={"to": recipient, "template": template},
-        )
+    publish_change(
+        uow,
+        SYSTEM,
+        now,
+        "mail.queued",
+        "mail",
+        record.id,
+        case_id=case_id,
+        after={"to": recipient, "template": template},
     )
     return record.id
 
@@ -320,16 +320,7 @@ def deliver(
         record.attempts += 1
         record.last_error = None
         uow.mail.save(record)
-        uow.publish(
-            Changed(
-                actor=SYSTEM,
-                at=now,
-                action="mail.sent",
-                entity_type="mail",
-                entity_id=mail_id,
-                case_id=record.case_id,
-            )
-        )
+        publish_change(uow, SYSTEM, now, "mail.sent", "mail", mail_id, case_id=record.case_id)
         uow.commit()
 
 
@@ -363,16 +354,15 @@ def note_delivery_failure(
         created_at=now,
     )
     uow.cases.add_message(note)
-    uow.publish(
-        Changed(
-            actor=SYSTEM,
-            at=now,
-            action="mail.delivery_failed",
-            entity_type="case",
-            entity_id=case_id,
-            case_id=case_id,
-            after={"recipient": recipient},
-        )
+    publish_change(
+        uow,
+        SYSTEM,
+        now,
+        "mail.delivery_failed",
+        "case",
+        case_id,
+        case_id=case_id,
+        after={"recipient": recipient},
     )
 
 

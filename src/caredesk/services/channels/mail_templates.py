@@ -11,9 +11,9 @@ from jinja2 import Template, TemplateError
 
 from caredesk.domain.agents import Actor, Permission
 from caredesk.domain.errors import NotFound, ValidationFailed, must_exist
-from caredesk.domain.events import Changed
 from caredesk.domain.mail import MailTemplate
 from caredesk.services.channels.unit import OutboundMailUnit
+from caredesk.services.core.changes import publish_change
 from caredesk.services.core.commands import command
 from caredesk.services.core.templates import sandbox
 
@@ -119,16 +119,15 @@ def edit_template(
     with uow:
         before = uow.mail.template(name)
         uow.mail.save_template(template)
-        uow.publish(
-            Changed(
-                actor=actor,
-                at=now,
-                action="mail_template.edited",
-                entity_type="mail_template",
-                entity_id=name,
-                before={"version": before.version} if before else {"version": 0},
-                after={"version": template.version},
-            )
+        publish_change(
+            uow,
+            actor,
+            now,
+            "mail_template.edited",
+            "mail_template",
+            name,
+            before={"version": before.version} if before else {"version": 0},
+            after={"version": template.version},
         )
         uow.commit()
         return template
@@ -143,15 +142,7 @@ def reset_template(uow: OutboundMailUnit, actor: Actor, now: datetime, name: str
         raise NotFound("mail template", name)
     with uow:
         if uow.mail.delete_template(name):
-            uow.publish(
-                Changed(
-                    actor=actor,
-                    at=now,
-                    action="mail_template.reset",
-                    entity_type="mail_template",
-                    entity_id=name,
-                )
-            )
+            publish_change(uow, actor, now, "mail_template.reset", "mail_template", name)
         uow.commit()
         return uow.formats.packaged_mail_templates()[name]
 

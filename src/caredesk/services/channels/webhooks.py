@@ -11,7 +11,6 @@ from typing import Any
 
 from caredesk.domain.agents import Actor, Permission
 from caredesk.domain.errors import must_exist
-from caredesk.domain.events import Changed
 from caredesk.domain.outbound import (
     IPAddress,
     IPNetwork,
@@ -38,6 +37,7 @@ from caredesk.services.channels.ports import (
 )
 from caredesk.services.channels.unit import WebhooksUnit
 from caredesk.services.channels.webhook_events import DELIVER_KIND
+from caredesk.services.core.changes import publish_change
 from caredesk.services.core.commands import command
 from caredesk.services.core.jobs import (
     HandlerRegistry,
@@ -114,15 +114,14 @@ def create_subscription(
     outbound.addresses(subscription.url)
     with uow:
         uow.webhooks.add_subscription(subscription)
-        uow.publish(
-            Changed(
-                actor=actor,
-                at=now,
-                action="webhook.created",
-                entity_type="webhook",
-                entity_id=subscription.id,
-                after=_snapshot(subscription),
-            )
+        publish_change(
+            uow,
+            actor,
+            now,
+            "webhook.created",
+            "webhook",
+            subscription.id,
+            after=_snapshot(subscription),
         )
         uow.commit()
     return CreatedSubscription(subscription, secret)
@@ -171,16 +170,15 @@ def update_subscription(
             active=changes.get("active", current.active),
         )
         uow.webhooks.save_subscription(updated)
-        uow.publish(
-            Changed(
-                actor=actor,
-                at=now,
-                action="webhook.updated",
-                entity_type="webhook",
-                entity_id=subscription_id,
-                before=before,
-                after=_snapshot(updated),
-            )
+        publish_change(
+            uow,
+            actor,
+            now,
+            "webhook.updated",
+            "webhook",
+            subscription_id,
+            before=before,
+            after=_snapshot(updated),
         )
         uow.commit()
         return updated
@@ -194,15 +192,14 @@ def delete_subscription(
     with uow:
         current = _load(uow, subscription_id)
         uow.webhooks.delete_subscription(subscription_id)
-        uow.publish(
-            Changed(
-                actor=actor,
-                at=now,
-                action="webhook.deleted",
-                entity_type="webhook",
-                entity_id=subscription_id,
-                before=_snapshot(current),
-            )
+        publish_change(
+            uow,
+            actor,
+            now,
+            "webhook.deleted",
+            "webhook",
+            subscription_id,
+            before=_snapshot(current),
         )
         uow.commit()
 

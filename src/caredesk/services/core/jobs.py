@@ -22,8 +22,8 @@ from typing import Any
 
 from caredesk.domain.agents import Actor, Permission
 from caredesk.domain.errors import ValidationFailed, must_exist
-from caredesk.domain.events import Changed
 from caredesk.domain.jobs import Job, JobState, backoff
+from caredesk.services.core.changes import publish_change
 from caredesk.services.core.commands import command
 from caredesk.services.core.ports import Clock
 from caredesk.services.core.unit import JobsUnit
@@ -146,16 +146,15 @@ def retry_job(uow: JobsUnit, actor: Actor, now: datetime, job_id: int) -> Job:
         job.retry_now(now)
         job.updated_at = now
         uow.jobs.save(job)
-        uow.publish(
-            Changed(
-                actor=actor,
-                at=now,
-                action="job.retried",
-                entity_type="job",
-                entity_id=job_id,
-                before=before,
-                after={"state": job.state.value, "attempts": job.attempts},
-            )
+        publish_change(
+            uow,
+            actor,
+            now,
+            "job.retried",
+            "job",
+            job_id,
+            before=before,
+            after={"state": job.state.value, "attempts": job.attempts},
         )
         uow.commit()
         return job

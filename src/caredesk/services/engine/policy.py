@@ -13,7 +13,6 @@ from typing import Any
 
 from caredesk.domain.agents import SYSTEM, Actor, Permission
 from caredesk.domain.errors import Conflict, DomainError, ErrorCode, Forbidden, NotFound, must_exist
-from caredesk.domain.events import Changed
 from caredesk.domain.grants import PolicyVersion
 from caredesk.domain.policy.loading import LoadedPolicy
 from caredesk.domain.policy.review import (
@@ -24,6 +23,7 @@ from caredesk.domain.policy.review import (
     compare,
     grants_nothing,
 )
+from caredesk.services.core.changes import publish_change
 from caredesk.services.core.commands import command
 from caredesk.services.engine.unit import EngineUnit
 
@@ -95,15 +95,14 @@ def propose_policy(
         before = uow.policies.active()
         diff = compare(parsed(uow, before.text).policy, loaded.policy) if before else PolicyDiff()
         if empty:
-            uow.publish(
-                Changed(
-                    actor=actor,
-                    at=now,
-                    action="policy.forced",
-                    entity_type="policy",
-                    entity_id=loaded.version,
-                    after={"version": loaded.version, "reasons": empty},
-                )
+            publish_change(
+                uow,
+                actor,
+                now,
+                "policy.forced",
+                "policy",
+                loaded.version,
+                after={"version": loaded.version, "reasons": empty},
             )
         if before is not None and diff.needs_confirmation and _needs_review(actor):
             change = _propose_change(uow, actor, now, loaded, text, before, diff, bool(empty))
@@ -139,21 +138,20 @@ def _propose_change(
         forced=forced,
     )
     uow.policies.add_change(change)
-    uow.publish(
-        Changed(
-            actor=actor,
-            at=now,
-            action="policy.proposed",
-            entity_type="policy_change",
-            entity_id=change.id,
-            before={"version": before.version},
-            after={
-                "version": loaded.version,
-                "digest": loaded.digest,
-                "forced": forced,
-                "differences": [str(d) for d in diff.differences],
-            },
-        )
+    publish_change(
+        uow,
+        actor,
+        now,
+        "policy.proposed",
+        "policy_change",
+        change.id,
+        before={"version": before.version},
+        after={
+            "version": loaded.version,
+            "digest": loaded.digest,
+            "forced": forced,
+            "differences": [str(d) for d in diff.differences],
+        },
     )
     return change
 
@@ -201,21 +199,20 @@ def _put_in_force(
             )
         )
     uow.policies.activate(loaded.version)
-    uow.publish(
-        Changed(
-            actor=actor,
-            at=now,
-            action="policy.activated",
-            entity_type="policy",
-            entity_id=loaded.version,
-            before={"version": before.version if before else None},
-            after={
-                "version": loaded.version,
-                "digest": loaded.digest,
-                "differences": [str(d) for d in diff.differences],
-                **audit,
-            },
-        )
+    publish_change(
+        uow,
+        actor,
+        now,
+        "policy.activated",
+        "policy",
+        loaded.version,
+        before={"version": before.version if before else None},
+        after={
+            "version": loaded.version,
+            "digest": loaded.digest,
+            "differences": [str(d) for d in diff.differences],
+            **audit,
+        },
     )
 
 
@@ -246,22 +243,21 @@ def confirm_policy_change(
         loaded = parsed(uow, change.text)
         _check_version_free(uow, loaded)
         uow.policies.save_change(change)
-        uow.publish(
-            Changed(
-                actor=actor,
-                at=now,
-                action="policy.confirmed",
-                entity_type="policy_change",
-                entity_id=change_id,
-                before={"status": PolicyChangeStatus.PENDING.value},
-                after={
-                    "status": change.status.value,
-                    "version": change.version,
-                    "proposed_by": change.proposed_by,
-                    "forced": change.forced,
-                    "note": note,
-                },
-            )
+        publish_change(
+            uow,
+            actor,
+            now,
+            "policy.confirmed",
+            "policy_change",
+            change_id,
+            before={"status": PolicyChangeStatus.PENDING.value},
+            after={
+                "status": change.status.value,
+                "version": change.version,
+                "proposed_by": change.proposed_by,
+                "forced": change.forced,
+                "note": note,
+            },
         )
         _put_in_force(
             uow,
@@ -288,16 +284,15 @@ def reject_policy_change(
         change = must_exist(uow.policies.get_change(change_id), "policy change", change_id)
         change.reject(actor.ref, now, note)
         uow.policies.save_change(change)
-        uow.publish(
-            Changed(
-                actor=actor,
-                at=now,
-                action="policy.rejected",
-                entity_type="policy_change",
-                entity_id=change_id,
-                before={"status": PolicyChangeStatus.PENDING.value},
-                after={"status": change.status.value, "version": change.version, "note": note},
-            )
+        publish_change(
+            uow,
+            actor,
+            now,
+            "policy.rejected",
+            "policy_change",
+            change_id,
+            before={"status": PolicyChangeStatus.PENDING.value},
+            after={"status": change.status.value, "version": change.version, "note": note},
         )
         uow.commit()
     return change

@@ -16,7 +16,6 @@ from caredesk.domain.errors import (
     must_exist,
     version_required,
 )
-from caredesk.domain.events import Changed
 from caredesk.domain.knowledge import (
     Article,
     ArticleKind,
@@ -27,6 +26,7 @@ from caredesk.domain.knowledge import (
     normalise_locale,
 )
 from caredesk.domain.search import IndexedText, SearchKind
+from caredesk.services.core.changes import publish_change
 from caredesk.services.core.commands import command
 from caredesk.services.core.ports import TextFormats
 from caredesk.services.core.templates import check_macro
@@ -134,15 +134,8 @@ def create_article(
         uow.articles.add_version(ArticleVersion.of(article))
         index_article(uow, article, now)
         assert article.id is not None
-        uow.publish(
-            Changed(
-                actor=actor,
-                at=now,
-                action="article.created",
-                entity_type="article",
-                entity_id=article.id,
-                after=article.snapshot(),
-            )
+        publish_change(
+            uow, actor, now, "article.created", "article", article.id, after=article.snapshot()
         )
         uow.commit()
     return article
@@ -249,16 +242,15 @@ def update_article(
         uow.articles.save(updated, expected_version)
         uow.articles.add_version(ArticleVersion.of(updated))
         index_article(uow, updated, now)
-        uow.publish(
-            Changed(
-                actor=actor,
-                at=now,
-                action="article.updated",
-                entity_type="article",
-                entity_id=article_id,
-                before=current.snapshot(),
-                after=updated.snapshot(),
-            )
+        publish_change(
+            uow,
+            actor,
+            now,
+            "article.updated",
+            "article",
+            article_id,
+            before=current.snapshot(),
+            after=updated.snapshot(),
         )
         uow.commit()
         return updated
@@ -284,15 +276,8 @@ def delete_article(uow: KnowledgeUnit, actor: Actor, now: datetime, article_id: 
         article = must_exist(uow.articles.get(article_id), "article", article_id)
         uow.search.remove(_search_kind(article), str(article_id))
         uow.articles.delete(article_id)
-        uow.publish(
-            Changed(
-                actor=actor,
-                at=now,
-                action="article.deleted",
-                entity_type="article",
-                entity_id=article_id,
-                before=article.snapshot(),
-            )
+        publish_change(
+            uow, actor, now, "article.deleted", "article", article_id, before=article.snapshot()
         )
         uow.commit()
 
@@ -483,15 +468,8 @@ def create_known_issue(
             )
         _check_issue_refs(uow, issue)
         uow.known_issues.add(issue)
-        uow.publish(
-            Changed(
-                actor=actor,
-                at=now,
-                action="known_issue.created",
-                entity_type="known_issue",
-                entity_id=issue.key,
-                after=issue.snapshot(),
-            )
+        publish_change(
+            uow, actor, now, "known_issue.created", "known_issue", issue.key, after=issue.snapshot()
         )
         uow.commit()
     return issue
@@ -535,16 +513,15 @@ def update_known_issue(
         )
         _check_issue_refs(uow, updated)
         uow.known_issues.save(updated)
-        uow.publish(
-            Changed(
-                actor=actor,
-                at=now,
-                action="known_issue.updated",
-                entity_type="known_issue",
-                entity_id=key,
-                before=before,
-                after=updated.snapshot(),
-            )
+        publish_change(
+            uow,
+            actor,
+            now,
+            "known_issue.updated",
+            "known_issue",
+            key,
+            before=before,
+            after=updated.snapshot(),
         )
         uow.commit()
         return updated

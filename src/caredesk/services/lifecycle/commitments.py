@@ -10,13 +10,13 @@ from datetime import UTC, datetime, tzinfo
 from caredesk.domain.agents import Actor, Permission
 from caredesk.domain.cases import Case, CaseStatus, Message
 from caredesk.domain.errors import DomainError, ErrorCode, NotFound, ValidationFailed, must_exist
-from caredesk.domain.events import Changed
 from caredesk.domain.lifecycle import (
     Commitment,
     CommitmentKind,
     CommitmentStatus,
     detect_commitments,
 )
+from caredesk.services.core.changes import publish_change
 from caredesk.services.core.commands import command
 from caredesk.services.lifecycle.cases import add_note, get_case, live_case
 from caredesk.services.lifecycle.options import LifecycleOptions
@@ -66,16 +66,15 @@ def record_commitment(
         )
         commitment.due_at = commitment.due_at.astimezone(UTC)
         uow.lifecycle.add_commitment(commitment)
-        uow.publish(
-            Changed(
-                actor=actor,
-                at=now,
-                action="commitment.recorded",
-                entity_type="commitment",
-                entity_id=commitment.id,
-                case_id=case_id,
-                after=commitment.snapshot(),
-            )
+        publish_change(
+            uow,
+            actor,
+            now,
+            "commitment.recorded",
+            "commitment",
+            commitment.id,
+            case_id=case_id,
+            after=commitment.snapshot(),
         )
         uow.commit()
         return commitment
@@ -101,16 +100,15 @@ def record_promises(
             message_id=message.id,
         )
         uow.lifecycle.add_commitment(commitment)
-        uow.publish(
-            Changed(
-                actor=actor,
-                at=now,
-                action="commitment.recorded",
-                entity_type="commitment",
-                entity_id=commitment.id,
-                case_id=case.id,
-                after=commitment.snapshot(),
-            )
+        publish_change(
+            uow,
+            actor,
+            now,
+            "commitment.recorded",
+            "commitment",
+            commitment.id,
+            case_id=case.id,
+            after=commitment.snapshot(),
         )
         commitments.append(commitment)
     return commitments
@@ -129,17 +127,16 @@ def resolve_commitment(
         before = commitment.snapshot()
         commitment.resolve(status, now)
         uow.lifecycle.save_commitment(commitment)
-        uow.publish(
-            Changed(
-                actor=actor,
-                at=now,
-                action=f"commitment.{status.value}",
-                entity_type="commitment",
-                entity_id=commitment_id,
-                case_id=commitment.case_id,
-                before=before,
-                after=commitment.snapshot(),
-            )
+        publish_change(
+            uow,
+            actor,
+            now,
+            f"commitment.{status.value}",
+            "commitment",
+            commitment_id,
+            case_id=commitment.case_id,
+            before=before,
+            after=commitment.snapshot(),
         )
         uow.commit()
         return commitment
@@ -237,16 +234,15 @@ def _alert(
         f"Commitment due {local:%a %d %b %H:%M %Z} for {_owner_name(uow, c.owner_agent_id)}: "
         f"{c.description}",
     )  # fmt: skip
-    uow.publish(
-        Changed(
-            actor=actor,
-            at=now,
-            action="commitment.at_risk",
-            entity_type="commitment",
-            entity_id=c.id,
-            case_id=case.id,
-            after={"owner_agent_id": c.owner_agent_id, "due_at": c.due_at.isoformat()},
-        )
+    publish_change(
+        uow,
+        actor,
+        now,
+        "commitment.at_risk",
+        "commitment",
+        c.id,
+        case_id=case.id,
+        after={"owner_agent_id": c.owner_agent_id, "due_at": c.due_at.isoformat()},
     )
 
 
@@ -262,16 +258,15 @@ def _miss(uow: LifecycleUnit, actor: Actor, now: datetime, c: Commitment) -> int
         uow.cases.save(case)
         reopened = case.id
     add_note(uow, case, now, f"Commitment missed: {c.description}")
-    uow.publish(
-        Changed(
-            actor=actor,
-            at=now,
-            action="commitment.missed",
-            entity_type="commitment",
-            entity_id=c.id,
-            case_id=case.id,
-            before=before,
-            after=c.snapshot(),
-        )
+    publish_change(
+        uow,
+        actor,
+        now,
+        "commitment.missed",
+        "commitment",
+        c.id,
+        case_id=case.id,
+        before=before,
+        after=c.snapshot(),
     )
     return reopened

@@ -10,7 +10,6 @@ from typing import Any
 from caredesk.domain.agents import Actor, Permission, Role
 from caredesk.domain.cases import Case, Channel, Message, MessageKind
 from caredesk.domain.errors import DomainError, ErrorCode, NotFound
-from caredesk.domain.events import Changed
 from caredesk.domain.lifecycle import (
     ISSUE_TYPE_FIELD,
     KNOWN_ISSUE_FIELD,
@@ -25,6 +24,7 @@ from caredesk.domain.lifecycle import (
     order_findings,
 )
 from caredesk.services.cases.ports import CaseFilter
+from caredesk.services.core.changes import publish_change
 from caredesk.services.core.commands import command
 from caredesk.services.engine import grants
 from caredesk.services.lifecycle.cases import add_note, get_case
@@ -221,16 +221,15 @@ def _recommend(
             else "The planner found no remedy the front line may grant for this finding."
         )
         add_note(uow, case, now, text)
-        uow.publish(
-            Changed(
-                actor=actor,
-                at=now,
-                action="proactive.recommended",
-                entity_type="case",
-                entity_id=record.case_id,
-                case_id=record.case_id,
-                after=recommendation,
-            )
+        publish_change(
+            uow,
+            actor,
+            now,
+            "proactive.recommended",
+            "case",
+            record.case_id,
+            case_id=record.case_id,
+            after=recommendation,
         )
         uow.commit()
     return True

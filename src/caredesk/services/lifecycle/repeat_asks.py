@@ -8,8 +8,8 @@ from datetime import datetime
 from caredesk.domain.agents import Actor, Permission
 from caredesk.domain.cases import Case, Message, MessageKind
 from caredesk.domain.errors import ValidationFailed
-from caredesk.domain.events import Changed
 from caredesk.domain.lifecycle import KnownToDesk, RepeatAsk, detect_repeat_asks
+from caredesk.services.core.changes import publish_change
 from caredesk.services.lifecycle.cases import get_case
 from caredesk.services.lifecycle.ports import RepeatAskCount
 from caredesk.services.lifecycle.unit import LifecycleUnit
@@ -42,16 +42,15 @@ def record_repeat_asks(
     asks = [RepeatAsk(None, case.id, message.id, actor.agent_id, kind, now) for kind in kinds]
     if asks:
         uow.lifecycle.add_repeat_asks(asks)
-        uow.publish(
-            Changed(
-                actor=actor,
-                at=now,
-                action="message.repeat_ask",
-                entity_type="message",
-                entity_id=message.id,
-                case_id=case.id,
-                after={"asked_for": [k.value for k in kinds]},
-            )
+        publish_change(
+            uow,
+            actor,
+            now,
+            "message.repeat_ask",
+            "message",
+            message.id,
+            case_id=case.id,
+            after={"asked_for": [k.value for k in kinds]},
         )
     return asks
 

@@ -6,8 +6,8 @@ from datetime import datetime, timedelta
 
 from caredesk.domain.agents import Actor
 from caredesk.domain.cases import Case, MessageKind
-from caredesk.domain.events import Changed
 from caredesk.domain.lifecycle import CaseLink, LinkKind, ReplyDisposition, reply_disposition
+from caredesk.services.core.changes import publish_change
 from caredesk.services.lifecycle.cases import live_case
 from caredesk.services.lifecycle.options import LifecycleOptions
 from caredesk.services.lifecycle.unit import LifecycleUnit
@@ -44,16 +44,15 @@ def link_follow_up(
     """Record that a case opened elsewhere (by mail, say) follows up an earlier one."""
     assert old.id is not None
     uow.lifecycle.add_link(CaseLink(None, LinkKind.FOLLOW_UP_OF, case_id, old.id, now, actor.ref))
-    uow.publish(
-        Changed(
-            actor=actor,
-            at=now,
-            action="case.followed_up",
-            entity_type="case",
-            entity_id=old.id,
-            case_id=old.id,
-            after={"follow_up_case_id": case_id},
-        )
+    publish_change(
+        uow,
+        actor,
+        now,
+        "case.followed_up",
+        "case",
+        old.id,
+        case_id=old.id,
+        after={"follow_up_case_id": case_id},
     )
 
 

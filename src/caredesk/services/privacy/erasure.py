@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from caredesk.domain.agents import SYSTEM, Actor, Permission
 from caredesk.domain.erasure import ErasureReport, RetentionReport, RetentionRules
 from caredesk.domain.errors import must_exist
-from caredesk.domain.events import Changed
+from caredesk.services.core.changes import publish_change
 from caredesk.services.core.commands import command
 from caredesk.services.core.jobs import HandlerRegistry, JobContext
 from caredesk.services.privacy.ports import StorageCompactor
@@ -52,15 +52,8 @@ def erase_customer(
         if erased_at is not None:
             return ErasureReport(customer_id, erased_at, already_erased=True, counts={})
         counts = uow.erasure.erase_customer(person, now).as_dict()
-        uow.publish(
-            Changed(
-                actor=actor,
-                at=now,
-                action="customer.erased",
-                entity_type="customer",
-                entity_id=customer_id,
-                after={"counts": counts},
-            )
+        publish_change(
+            uow, actor, now, "customer.erased", "customer", customer_id, after={"counts": counts}
         )
         uow.commit()
     _compact(compactor)
@@ -91,22 +84,21 @@ def run_retention(
         removed = uow.erasure.apply_retention(cutoffs, now)
         counts = removed.as_dict()
         if removed.total:
-            uow.publish(
-                Changed(
-                    actor=actor,
-                    at=now,
-                    action="retention.ran",
-                    entity_type="retention",
-                    entity_id=now.date().isoformat(),
-                    after={
-                        "counts": counts,
-                        "rules": {
-                            "raw_mail_days": rules.raw_mail_days,
-                            "attachment_days": rules.attachment_days,
-                            "closed_case_days": rules.closed_case_days,
-                        },
+            publish_change(
+                uow,
+                actor,
+                now,
+                "retention.ran",
+                "retention",
+                now.date().isoformat(),
+                after={
+                    "counts": counts,
+                    "rules": {
+                        "raw_mail_days": rules.raw_mail_days,
+                        "attachment_days": rules.attachment_days,
+                        "closed_case_days": rules.closed_case_days,
                     },
-                )
+                },
             )
             uow.commit()
     if counts:

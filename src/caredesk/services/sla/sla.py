@@ -28,7 +28,7 @@ from caredesk.domain.cases import (
     Priority,
 )
 from caredesk.domain.errors import DomainError, ErrorCode, must_exist, version_required
-from caredesk.domain.events import Changed, Event
+from caredesk.domain.events import Event
 from caredesk.domain.sla import (
     ClockReading,
     InvalidSlaPolicy,
@@ -43,6 +43,7 @@ from caredesk.domain.sla import (
     start_clocks,
 )
 from caredesk.services.core import jobs
+from caredesk.services.core.changes import publish_change
 from caredesk.services.core.commands import command
 from caredesk.services.core.jobs import HandlerRegistry, JobContext
 from caredesk.services.sla.unit import SlaUnit
@@ -137,30 +138,28 @@ def _record_moments(uow: SlaUnit, clocks: Iterable[SlaClock], now: datetime) -> 
             # A warning after the breach would only be noise: mark it as passed.
             if clock.warned_at is None:
                 clock.warned_at = clock.warn_at
-            uow.publish(
-                Changed(
-                    actor=SYSTEM,
-                    at=now,
-                    action="sla.breached",
-                    entity_type="case",
-                    entity_id=clock.case_id,
-                    case_id=clock.case_id,
-                    after=_moment(clock, "breached_at", clock.due_at),
-                )
+            publish_change(
+                uow,
+                SYSTEM,
+                now,
+                "sla.breached",
+                "case",
+                clock.case_id,
+                case_id=clock.case_id,
+                after=_moment(clock, "breached_at", clock.due_at),
             )
             recorded += 1
         elif warn and clock.warn_at is not None:
             clock.warned_at = clock.warn_at
-            uow.publish(
-                Changed(
-                    actor=SYSTEM,
-                    at=now,
-                    action="sla.warning",
-                    entity_type="case",
-                    entity_id=clock.case_id,
-                    case_id=clock.case_id,
-                    after=_moment(clock, "warn_at", clock.warn_at),
-                )
+            publish_change(
+                uow,
+                SYSTEM,
+                now,
+                "sla.warning",
+                "case",
+                clock.case_id,
+                case_id=clock.case_id,
+                after=_moment(clock, "warn_at", clock.warn_at),
             )
             recorded += 1
     return recorded
@@ -343,15 +342,14 @@ def create_calendar(
                 details={"field": "name"},
             )
         uow.sla.add_calendar(calendar, now)
-        uow.publish(
-            Changed(
-                actor=actor,
-                at=now,
-                action="calendar.created",
-                entity_type="calendar",
-                entity_id=calendar.id,
-                after=_calendar_snapshot(calendar),
-            )
+        publish_change(
+            uow,
+            actor,
+            now,
+            "calendar.created",
+            "calendar",
+            calendar.id,
+            after=_calendar_snapshot(calendar),
         )
         uow.commit()
         return calendar
@@ -390,16 +388,15 @@ def update_calendar(
                 details={"field": "name"},
             )
         uow.sla.save_calendar(updated, now)
-        uow.publish(
-            Changed(
-                actor=actor,
-                at=now,
-                action="calendar.updated",
-                entity_type="calendar",
-                entity_id=calendar_id,
-                before=before,
-                after=_calendar_snapshot(updated),
-            )
+        publish_change(
+            uow,
+            actor,
+            now,
+            "calendar.updated",
+            "calendar",
+            calendar_id,
+            before=before,
+            after=_calendar_snapshot(updated),
         )
         _queue_recompute(uow, now)
         uow.commit()
@@ -522,15 +519,14 @@ def create_policy(
     with uow:
         _check_policy_refs(uow, policy)
         uow.sla.add_policy(policy, now)
-        uow.publish(
-            Changed(
-                actor=actor,
-                at=now,
-                action="sla_policy.created",
-                entity_type="sla_policy",
-                entity_id=policy.id,
-                after=policy_snapshot(policy),
-            )
+        publish_change(
+            uow,
+            actor,
+            now,
+            "sla_policy.created",
+            "sla_policy",
+            policy.id,
+            after=policy_snapshot(policy),
         )
         _queue_recompute(uow, now)
         uow.commit()
@@ -566,16 +562,15 @@ def update_policy(
         )
         _check_policy_refs(uow, updated)
         uow.sla.save_policy(updated, now)
-        uow.publish(
-            Changed(
-                actor=actor,
-                at=now,
-                action="sla_policy.updated",
-                entity_type="sla_policy",
-                entity_id=policy_id,
-                before=before,
-                after=policy_snapshot(updated),
-            )
+        publish_change(
+            uow,
+            actor,
+            now,
+            "sla_policy.updated",
+            "sla_policy",
+            policy_id,
+            before=before,
+            after=policy_snapshot(updated),
         )
         _queue_recompute(uow, now)
         uow.commit()

@@ -11,7 +11,6 @@ from datetime import datetime, timedelta
 from caredesk.domain.agents import SYSTEM, Actor, Permission, Role
 from caredesk.domain.customers import Customer, normalise_email
 from caredesk.domain.errors import DomainError, ErrorCode, Unauthenticated, must_exist
-from caredesk.domain.events import Changed
 from caredesk.domain.portal import PortalSession, SignInRequest, email_key
 from caredesk.services.access.secrets import hash_secret
 from caredesk.services.access.throttling import Attempt, ThrottleRules
@@ -21,6 +20,7 @@ from caredesk.services.channels.portal.customer_mail import (
     CustomerMailer,
 )
 from caredesk.services.channels.unit import PortalUnit
+from caredesk.services.core.changes import publish_change
 from caredesk.services.core.commands import command
 
 RATE_WINDOW = timedelta(hours=1)
@@ -68,15 +68,14 @@ def request_sign_in(
         over = _limit_reached(uow, now, key, client_id, limits)
         if over is not None:
             # Filed under the address's hash, known or not: the trail holds no address typed.
-            uow.publish(
-                Changed(
-                    actor=SYSTEM,
-                    at=now,
-                    action="portal.link_throttled",
-                    entity_type="portal_sign_in",
-                    entity_id=key,
-                    after={"client": client, "limit": over},
-                )
+            publish_change(
+                uow,
+                SYSTEM,
+                now,
+                "portal.link_throttled",
+                "portal_sign_in",
+                key,
+                after={"client": client, "limit": over},
             )
             uow.commit()
             return
@@ -142,15 +141,7 @@ def _mail_link(
         ),
         now,
     )
-    uow.publish(
-        Changed(
-            actor=portal_actor(owner),
-            at=now,
-            action="portal.link_requested",
-            entity_type="customer",
-            entity_id=owner,
-        )
-    )
+    publish_change(uow, portal_actor(owner), now, "portal.link_requested", "customer", owner)
 
 
 @command
@@ -181,15 +172,7 @@ def issue_link(
                 token_hash=hash_secret(secret),
             )
         )
-        uow.publish(
-            Changed(
-                actor=actor,
-                at=now,
-                action="portal.link_issued",
-                entity_type="customer",
-                entity_id=owner,
-            )
-        )
+        publish_change(uow, actor, now, "portal.link_issued", "customer", owner)
         uow.commit()
         return link_for(secret)
 
@@ -243,14 +226,8 @@ def redeem_link(
             expires_at=now + ttl,
         )
         uow.portal.add_session(session)
-        uow.publish(
-            Changed(
-                actor=portal_actor(customer_id),
-                at=now,
-                action="portal.signed_in",
-                entity_type="customer",
-                entity_id=customer_id,
-            )
+        publish_change(
+            uow, portal_actor(customer_id), now, "portal.signed_in", "customer", customer_id
         )
         uow.commit()
         return IssuedPortalSession(session, session_secret)

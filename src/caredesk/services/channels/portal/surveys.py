@@ -12,7 +12,6 @@ from caredesk.domain.agents import Actor, Permission
 from caredesk.domain.cases import Case
 from caredesk.domain.customers import Customer
 from caredesk.domain.errors import DomainError, ErrorCode, NotFound, must_exist
-from caredesk.domain.events import Changed
 from caredesk.domain.portal import SatisfactionSurvey
 from caredesk.services.access.secrets import hash_secret
 from caredesk.services.channels.portal.customer_mail import (
@@ -22,6 +21,7 @@ from caredesk.services.channels.portal.customer_mail import (
 )
 from caredesk.services.channels.portal.sign_in import portal_actor
 from caredesk.services.channels.unit import PortalUnit
+from caredesk.services.core.changes import publish_change
 from caredesk.services.core.commands import command
 
 
@@ -62,15 +62,14 @@ def send_survey(
         )
         uow.portal.add_survey(survey)
         mailer.send(uow, _survey_mail(case, customer, secret, link_for), now)
-        uow.publish(
-            Changed(
-                actor=portal_actor(case.customer_id),
-                at=now,
-                action="survey.sent",
-                entity_type="case",
-                entity_id=case_id,
-                case_id=case_id,
-            )
+        publish_change(
+            uow,
+            portal_actor(case.customer_id),
+            now,
+            "survey.sent",
+            "case",
+            case_id,
+            case_id=case_id,
         )
         uow.commit()
         return survey
@@ -166,17 +165,16 @@ def answer_survey(
         before = {"score": survey.score, "comment": survey.comment}
         survey.answer(now, score, comment)
         uow.portal.save_survey(survey)
-        uow.publish(
-            Changed(
-                actor=portal_actor(survey.customer_id),
-                at=now,
-                action="survey.answered",
-                entity_type="case",
-                entity_id=survey.case_id,
-                case_id=survey.case_id,
-                before=before,
-                after={"score": survey.score, "comment": survey.comment},
-            )
+        publish_change(
+            uow,
+            portal_actor(survey.customer_id),
+            now,
+            "survey.answered",
+            "case",
+            survey.case_id,
+            case_id=survey.case_id,
+            before=before,
+            after={"score": survey.score, "comment": survey.comment},
         )
         case = uow.cases.get(survey.case_id)
         uow.commit()

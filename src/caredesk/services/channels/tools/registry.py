@@ -15,8 +15,8 @@ from typing import Any, Literal
 
 from caredesk.domain.agents import VERIFY_FIRST_RULE, Actor, Permission
 from caredesk.domain.errors import DomainError, ErrorCode, Forbidden, must_exist
-from caredesk.domain.events import Changed
 from caredesk.services.channels.tools.arguments import validate
+from caredesk.services.core.changes import publish_change
 from caredesk.services.unit_of_work import UnitOfWorkFactory
 
 Status = Literal["done", "refused"]
@@ -177,15 +177,14 @@ def _bind_on_verification(call: ToolCall, customer_id: str) -> None:
             return
         token.bind_customer(customer_id)
         uow.tokens.save(token)
-        uow.publish(
-            Changed(
-                actor=actor,
-                at=call.now,
-                action="token.bound",
-                entity_type="token",
-                entity_id=token.id,
-                before={"customer_id": None},
-                after={"customer_id": customer_id},
-            )
+        publish_change(
+            uow,
+            actor,
+            call.now,
+            "token.bound",
+            "token",
+            token.id,
+            before={"customer_id": None},
+            after={"customer_id": customer_id},
         )
         uow.commit()

@@ -8,11 +8,11 @@ from typing import Any
 
 from caredesk.domain.agents import Actor, Permission
 from caredesk.domain.errors import Forbidden, must_exist
-from caredesk.domain.events import Changed
 from caredesk.domain.grants import Approval, ApprovalStatus, Grant, GrantStatus
 from caredesk.domain.policy.authority import Decision, hard_limit_refusal, outranks
 from caredesk.domain.policy.eligibility import PolicyRefused
 from caredesk.domain.policy.loading import LoadedPolicy
+from caredesk.services.core.changes import publish_change
 from caredesk.services.core.commands import command
 from caredesk.services.engine.facts import Situation, load_situation
 from caredesk.services.engine.grants.effects import GrantOutcome, commit_effects
@@ -38,20 +38,19 @@ def request_approval(
         case_id=grant.case_id,
     )
     uow.approvals.add(approval)
-    uow.publish(
-        Changed(
-            actor=actor,
-            at=now,
-            action="approval.requested",
-            entity_type="approval",
-            entity_id=approval.id,
-            case_id=grant.case_id,
-            after={
-                "grant_id": grant.id,
-                "approver_role": approval.approver_role,
-                "reasons": approval.reasons,
-            },
-        )
+    publish_change(
+        uow,
+        actor,
+        now,
+        "approval.requested",
+        "approval",
+        approval.id,
+        case_id=grant.case_id,
+        after={
+            "grant_id": grant.id,
+            "approver_role": approval.approver_role,
+            "reasons": approval.reasons,
+        },
     )
     return approval
 
@@ -114,16 +113,15 @@ def _deny(
 ) -> None:
     grant.status = GrantStatus.DENIED
     uow.grants.save(grant)
-    uow.publish(
-        Changed(
-            actor=actor,
-            at=now,
-            action="approval.denied",
-            entity_type="approval",
-            entity_id=approval_id,
-            case_id=grant.case_id,
-            after={"grant_id": grant.id, "note": note},
-        )
+    publish_change(
+        uow,
+        actor,
+        now,
+        "approval.denied",
+        "approval",
+        approval_id,
+        case_id=grant.case_id,
+        after={"grant_id": grant.id, "note": note},
     )
 
 
@@ -145,16 +143,15 @@ def _execute_approved(
     if situation_basis(situation) not in grant.bases:
         grant.bases.append(situation_basis(situation))
     uow.grants.save(grant)
-    uow.publish(
-        Changed(
-            actor=actor,
-            at=now,
-            action="approval.approved",
-            entity_type="approval",
-            entity_id=approval.id,
-            case_id=grant.case_id,
-            after={"grant_id": grant.id, "note": note},
-        )
+    publish_change(
+        uow,
+        actor,
+        now,
+        "approval.approved",
+        "approval",
+        approval.id,
+        case_id=grant.case_id,
+        after={"grant_id": grant.id, "note": note},
     )
     return commit_effects(uow, actor, now, grant, prepared, situation)
 

@@ -7,11 +7,11 @@ from datetime import datetime, timedelta
 
 from caredesk.domain.agents import Actor
 from caredesk.domain.cases import CaseStatus, Message, MessageKind
-from caredesk.domain.events import Changed
 from caredesk.domain.grants import Approval, Grant, LedgerEntry
 from caredesk.domain.ledger import Posting
 from caredesk.domain.policy import remedies as ops
 from caredesk.services.core import jobs
+from caredesk.services.core.changes import publish_change
 from caredesk.services.engine.facts import Situation
 from caredesk.services.engine.grants.notices import GRANT_NOTICE_JOB
 from caredesk.services.engine.grants.preparation import Prepared
@@ -47,21 +47,20 @@ def commit_effects(
     note = " ".join(e.customer_note for e in prepared.effects)
     if grant.case_id is not None and situation.case is not None:
         _tell_customer(uow, actor, now, grant, note, notice_delay)
-    uow.publish(
-        Changed(
-            actor=actor,
-            at=now,
-            action="grant.executed",
-            entity_type="grant",
-            entity_id=grant.id,
-            case_id=grant.case_id,
-            after={
-                "remedies": grant.remedy_ids,
-                "cost": str(grant.cost),
-                "policy_version": grant.policy_version,
-                "service_level": grant.service_level,
-            },
-        )
+    publish_change(
+        uow,
+        actor,
+        now,
+        "grant.executed",
+        "grant",
+        grant.id,
+        case_id=grant.case_id,
+        after={
+            "remedies": grant.remedy_ids,
+            "cost": str(grant.cost),
+            "policy_version": grant.policy_version,
+            "service_level": grant.service_level,
+        },
     )
     return GrantOutcome(grant, None, postings, note)
 
@@ -78,17 +77,16 @@ def _save_changes(
     if ws.order is not None and ws.order_changed:
         before = situation.order.status.value if situation.order else None
         uow.orders.save(ws.order)
-        uow.publish(
-            Changed(
-                actor=actor,
-                at=now,
-                action="order.changed",
-                entity_type="order",
-                entity_id=ws.order.id,
-                case_id=grant.case_id,
-                before={"status": before},
-                after={"status": ws.order.status.value, "grant_id": grant.id},
-            )
+        publish_change(
+            uow,
+            actor,
+            now,
+            "order.changed",
+            "order",
+            ws.order.id,
+            case_id=grant.case_id,
+            before={"status": before},
+            after={"status": ws.order.status.value, "grant_id": grant.id},
         )
     if ws.customer_changed:
         uow.customers.save(ws.customer)

@@ -6,10 +6,10 @@ from datetime import datetime
 
 from caredesk.domain.agents import Actor, Permission
 from caredesk.domain.errors import DomainError, ErrorCode, NotFound
-from caredesk.domain.events import Changed
 from caredesk.domain.grants import Grant, GrantStatus, LedgerEntry
 from caredesk.domain.money import ZERO
 from caredesk.domain.policy.model import Policy, RemedyKind
+from caredesk.services.core.changes import publish_change
 from caredesk.services.core.commands import command
 from caredesk.services.engine.grants.granting import grant_fingerprint
 from caredesk.services.engine.grants.usage import lock_grant_scopes
@@ -70,16 +70,15 @@ def reverse_grant(
         )
         original.status = GrantStatus.REVERSED
         uow.grants.save(original)
-        uow.publish(
-            Changed(
-                actor=actor,
-                at=now,
-                action="grant.reversed",
-                entity_type="grant",
-                entity_id=grant_id,
-                case_id=original.case_id,
-                after={"reversal_id": reversal.id, "reason": reason},
-            )
+        publish_change(
+            uow,
+            actor,
+            now,
+            "grant.reversed",
+            "grant",
+            grant_id,
+            case_id=original.case_id,
+            after={"reversal_id": reversal.id, "reason": reason},
         )
         uow.commit()
         return reversal

@@ -9,7 +9,7 @@ from typing import Any
 from caredesk.domain.agents import SYSTEM, Actor, Permission
 from caredesk.domain.cases import Case, CaseOpened, MessageAdded, MessageKind
 from caredesk.domain.errors import NotFound, must_exist
-from caredesk.domain.events import Changed, Event
+from caredesk.domain.events import Event
 from caredesk.domain.intents import CaseTriage
 from caredesk.domain.triage import (
     PublicRisk,
@@ -20,6 +20,7 @@ from caredesk.domain.triage import (
     route,
     settle_intent,
 )
+from caredesk.services.core.changes import publish_change
 from caredesk.services.core.commands import command
 from caredesk.services.core.messagebus import Handler
 from caredesk.services.engine.facts import (
@@ -240,16 +241,15 @@ def _route(
     rules_log = []
     for rule, what in decision.matched:
         rules_log.append({"rule_id": rule.id, "name": rule.spec.name, "applied": what})
-        uow.publish(
-            Changed(
-                actor=SYSTEM,
-                at=now,
-                action="routing.rule_matched",
-                entity_type="routing_rule",
-                entity_id=rule.id,
-                case_id=case.id,
-                after={"rule": rule.spec.name, "applied": what},
-            )
+        publish_change(
+            uow,
+            SYSTEM,
+            now,
+            "routing.rule_matched",
+            "routing_rule",
+            rule.id,
+            case_id=case.id,
+            after={"rule": rule.spec.name, "applied": what},
         )
     return applied, rules_log
 

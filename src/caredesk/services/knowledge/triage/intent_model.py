@@ -9,7 +9,6 @@ from datetime import datetime
 from caredesk.domain.agents import Actor, Permission
 from caredesk.domain.cases import Case, MessageKind
 from caredesk.domain.errors import DomainError, ErrorCode, NotFound, ValidationFailed, must_exist
-from caredesk.domain.events import Changed
 from caredesk.domain.intents import (
     CaseTriage,
     IntentLabel,
@@ -17,6 +16,7 @@ from caredesk.domain.intents import (
     LabelSource,
     check_intent,
 )
+from caredesk.services.core.changes import publish_change
 from caredesk.services.core.commands import command
 from caredesk.services.engine.facts import ISSUE_FIELD
 from caredesk.services.knowledge.ports import IntentTrainer
@@ -59,20 +59,19 @@ def correct_intent(
         triage.intent, triage.intent_confidence, triage.intent_source = intent, 1.0, "agent"
         triage.triaged_at = now
         uow.triage.save_case_triage(triage)
-        uow.publish(
-            Changed(
-                actor=actor,
-                at=now,
-                action="case.intent_corrected",
-                entity_type="case",
-                entity_id=case_id,
-                case_id=case_id,
-                before={
-                    "intent": previous_intent,
-                    **{"issue_type": before["custom_fields"].get(ISSUE_FIELD)},
-                },
-                after={"intent": intent},
-            )
+        publish_change(
+            uow,
+            actor,
+            now,
+            "case.intent_corrected",
+            "case",
+            case_id,
+            case_id=case_id,
+            before={
+                "intent": previous_intent,
+                **{"issue_type": before["custom_fields"].get(ISSUE_FIELD)},
+            },
+            after={"intent": intent},
         )
         uow.commit()
         return triage
@@ -123,15 +122,14 @@ def add_labels(
     with uow:
         for label in labels:
             uow.triage.add_label(label)
-        uow.publish(
-            Changed(
-                actor=actor,
-                at=now,
-                action="intent_labels.imported",
-                entity_type="intent_labels",
-                entity_id="import",
-                after={"count": len(labels)},
-            )
+        publish_change(
+            uow,
+            actor,
+            now,
+            "intent_labels.imported",
+            "intent_labels",
+            "import",
+            after={"count": len(labels)},
         )
         uow.commit()
     return len(labels)
@@ -178,19 +176,18 @@ def train_intent_model(
         )
         uow.triage.add_model(info, trained.artifact)
         uow.triage.activate_model(info.version)
-        uow.publish(
-            Changed(
-                actor=actor,
-                at=now,
-                action="intent_model.trained",
-                entity_type="intent_model",
-                entity_id=info.version,
-                after={
-                    "method": info.method,
-                    "examples": info.examples,
-                    "labels": len(info.labels),
-                },
-            )
+        publish_change(
+            uow,
+            actor,
+            now,
+            "intent_model.trained",
+            "intent_model",
+            info.version,
+            after={
+                "method": info.method,
+                "examples": info.examples,
+                "labels": len(info.labels),
+            },
         )
         uow.commit()
     return info
@@ -223,13 +220,5 @@ def activate_model(uow: KnowledgeUnit, actor: Actor, now: datetime, version: int
         if not any(m.version == version for m in uow.triage.models()):
             raise NotFound("intent model", version)
         uow.triage.activate_model(version)
-        uow.publish(
-            Changed(
-                actor=actor,
-                at=now,
-                action="intent_model.activated",
-                entity_type="intent_model",
-                entity_id=version,
-            )
-        )
+        publish_change(uow, actor, now, "intent_model.activated", "intent_model", version)
         uow.commit()

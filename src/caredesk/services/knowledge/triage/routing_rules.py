@@ -7,8 +7,8 @@ from datetime import datetime
 from caredesk.domain.agents import Actor, Permission
 from caredesk.domain.cases import Channel
 from caredesk.domain.errors import DomainError, ErrorCode, ValidationFailed, must_exist
-from caredesk.domain.events import Changed
 from caredesk.domain.triage import MOMENT_PATTERNS, RoutingRule, RoutingRuleSpec
+from caredesk.services.core.changes import publish_change
 from caredesk.services.core.commands import command
 from caredesk.services.knowledge.unit import KnowledgeUnit
 
@@ -54,15 +54,14 @@ def create_rule(
         )
         rule = RoutingRule(id=None, position=at, spec=spec)
         uow.triage.add_rule(rule, actor.ref, now)
-        uow.publish(
-            Changed(
-                actor=actor,
-                at=now,
-                action="routing_rule.created",
-                entity_type="routing_rule",
-                entity_id=rule.id,
-                after={"position": at, **spec.model_dump(mode="json")},
-            )
+        publish_change(
+            uow,
+            actor,
+            now,
+            "routing_rule.created",
+            "routing_rule",
+            rule.id,
+            after={"position": at, **spec.model_dump(mode="json")},
         )
         uow.commit()
         return rule
@@ -94,16 +93,15 @@ def update_rule(
         if position is not None:
             rule.position = position
         uow.triage.save_rule(rule, actor.ref, now)
-        uow.publish(
-            Changed(
-                actor=actor,
-                at=now,
-                action="routing_rule.updated",
-                entity_type="routing_rule",
-                entity_id=rule_id,
-                before=before,
-                after={"position": rule.position, **spec.model_dump(mode="json")},
-            )
+        publish_change(
+            uow,
+            actor,
+            now,
+            "routing_rule.updated",
+            "routing_rule",
+            rule_id,
+            before=before,
+            after={"position": rule.position, **spec.model_dump(mode="json")},
         )
         uow.commit()
         return rule
@@ -115,14 +113,13 @@ def delete_rule(uow: KnowledgeUnit, actor: Actor, now: datetime, rule_id: int) -
     with uow:
         rule = must_exist(uow.triage.get_rule(rule_id), "routing rule", rule_id)
         uow.triage.delete_rule(rule_id)
-        uow.publish(
-            Changed(
-                actor=actor,
-                at=now,
-                action="routing_rule.deleted",
-                entity_type="routing_rule",
-                entity_id=rule_id,
-                before={"position": rule.position, **rule.spec.model_dump(mode="json")},
-            )
+        publish_change(
+            uow,
+            actor,
+            now,
+            "routing_rule.deleted",
+            "routing_rule",
+            rule_id,
+            before={"position": rule.position, **rule.spec.model_dump(mode="json")},
         )
         uow.commit()
