@@ -142,6 +142,17 @@ class InvalidTransition(DomainError):
     code = ErrorCode.INVALID_TRANSITION
 
 
+def check_version(entity: str, entity_id: object, current: int, expected: int | None) -> None:
+    """A change based on an older version than the stored one is refused: the client must look
+    again. Without a version from the client there is nothing to compare."""
+    if expected is not None and expected != current:
+        raise DomainError(
+            f"{entity} {entity_id} was changed by someone else since version {expected}",
+            code=ErrorCode.VERSION_CONFLICT,
+            details={"current_version": current, "your_version": expected},
+        )
+
+
 def version_required(expected: int | None) -> int:
     """The version a full edit was based on; edits without one would overwrite blindly.
 

@@ -20,10 +20,9 @@ from caredesk.domain.cases import (
     Priority,
 )
 from caredesk.domain.errors import (
-    DomainError,
-    ErrorCode,
     NotFound,
     ValidationFailed,
+    check_version,
     must_exist,
     version_required,
 )
@@ -198,12 +197,7 @@ def _load_for_change(
     change before it left.
     """
     case = _reachable(uow.cases.get_for_change(case_id), actor, case_id)
-    if expected_version is not None and case.version != expected_version:
-        raise DomainError(
-            f"case {case_id} was changed by someone else since version {expected_version}",
-            code=ErrorCode.VERSION_CONFLICT,
-            details={"current_version": case.version, "your_version": expected_version},
-        )
+    check_version("case", case_id, case.version, expected_version)
     return case
 
 

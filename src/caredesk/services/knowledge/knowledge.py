@@ -13,6 +13,7 @@ from caredesk.domain.errors import (
     ErrorCode,
     NotFound,
     ValidationFailed,
+    check_version,
     must_exist,
     version_required,
 )
@@ -215,13 +216,7 @@ def update_article(
     expected_version = version_required(expected_version)
     with uow:
         current = must_exist(uow.articles.get(article_id), "article", article_id)
-        if current.version != expected_version:
-            raise DomainError(
-                f"article {article_id} was changed by someone else since version "
-                f"{expected_version}",
-                code=ErrorCode.VERSION_CONFLICT,
-                details={"current_version": current.version, "your_version": expected_version},
-            )
+        check_version("article", article_id, current.version, expected_version)
         updated = _apply(uow.formats, current, changes)
         if current.is_live or updated.is_live:
             actor.require(Permission.PUBLISH)

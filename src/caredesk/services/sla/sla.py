@@ -27,7 +27,13 @@ from caredesk.domain.cases import (
     MessageKind,
     Priority,
 )
-from caredesk.domain.errors import DomainError, ErrorCode, must_exist, version_required
+from caredesk.domain.errors import (
+    DomainError,
+    ErrorCode,
+    check_version,
+    must_exist,
+    version_required,
+)
 from caredesk.domain.events import Event
 from caredesk.domain.sla import (
     ClockReading,
@@ -118,14 +124,19 @@ class _Resolver:
             )
 
 
-def _moment(clock: SlaClock, kind: str, at: datetime) -> dict[str, Any]:
-    return {
+def _record_moment(
+    uow: SlaUnit, clock: SlaClock, now: datetime, action: str, kind: str, at: datetime
+) -> None:
+    moment = {
         "metric": clock.metric.value,
         "cycle": clock.cycle,
         "policy_id": clock.policy_id,
         "target_minutes": clock.target_minutes,
         kind: at.isoformat(),
     }
+    publish_change(
+        uow, SYSTEM, now, action, "case", clock.case_id, case_id=clock.case_id, after=moment
+    )
 
 
 def _record_moments(uow: SlaUnit, clocks: Iterable[SlaClock], now: datetime) -> int:
@@ -138,29 +149,11 @@ def _record_moments(uow: SlaUnit, clocks: Iterable[SlaClock], now: datetime) -> 
             # A warning after the breach would only be noise: mark it as passed.
             if clock.warned_at is None:
                 clock.warned_at = clock.warn_at
-            publish_change(
-                uow,
-                SYSTEM,
-                now,
-                "sla.breached",
-                "case",
-                clock.case_id,
-                case_id=clock.case_id,
-                after=_moment(clock, "breached_at", clock.due_at),
-            )
+            _record_moment(uow, clock, now, "sla.breached", "breached_at", clock.due_at)
             recorded += 1
         elif warn and clock.warn_at is not None:
             clock.warned_at = clock.warn_at
-            publish_change(
-                uow,
-                SYSTEM,
-                now,
-                "sla.warning",
-                "case",
-                clock.case_id,
-                case_id=clock.case_id,
-                after=_moment(clock, "warn_at", clock.warn_at),
-            )
+            _record_moment(uow, clock, now, "sla.warning", "warn_at", clock.warn_at)
             recorded += 1
     return recorded
 
@@ -309,6 +302,18 @@ def _calendar_snapshot(calendar: BusinessCalendar) -> dict[str, Any]:
     }
 
 
+def _name_taken(what: str, name: str) -> DomainError:
+    return DomainError(
+        f"{what} named {name!r} exists already", code=ErrorCode.CONFLICT, details={"field": "name"}
+    )
+
+
+def _check_calendar_name(uow: SlaUnit, calendar: BusinessCalendar) -> None:
+    other = uow.sla.get_calendar_by_name(calendar.name)
+    if other is not None and other.id != calendar.id:
+        raise _name_taken("a calendar", calendar.name)
+
+
 def list_calendars(uow: SlaUnit, actor: Actor) -> list[BusinessCalendar]:
     actor.require(Permission.READ)
     with uow:
@@ -335,12 +340,7 @@ def create_calendar(
     actor.require(Permission.MANAGE_POLICY)
     calendar = BusinessCalendar.build(name, timezone, hours, holidays)
     with uow:
-        if uow.sla.get_calendar_by_name(calendar.name) is not None:
-            raise DomainError(
-                f"a calendar named {calendar.name!r} exists already",
-                code=ErrorCode.CONFLICT,
-                details={"field": "name"},
-            )
+        _check_calendar_name(uow, calendar)
         uow.sla.add_calendar(calendar, now)
         publish_change(
             uow,
@@ -370,7 +370,7 @@ def update_calendar(
     expected_version = version_required(expected_version)
     with uow:
         current = must_exist(uow.sla.get_calendar(calendar_id), "calendar", calendar_id)
-        _check_version("calendar", calendar_id, current.version, expected_version)
+        check_version("calendar", calendar_id, current.version, expected_version)
         before = _calendar_snapshot(current)
         updated = BusinessCalendar.build(
             changes.get("name", current.name),
@@ -380,13 +380,7 @@ def update_calendar(
             id=calendar_id,
             version=current.version + 1,
         )
-        other = uow.sla.get_calendar_by_name(updated.name)
-        if other is not None and other.id != calendar_id:
-            raise DomainError(
-                f"a calendar named {updated.name!r} exists already",
-                code=ErrorCode.CONFLICT,
-                details={"field": "name"},
-            )
+        _check_calendar_name(uow, updated)
         uow.sla.save_calendar(updated, now)
         publish_change(
             uow,
@@ -404,15 +398,6 @@ def update_calendar(
 
 
 # -- policies -------------------------------------------------------------------------------
-
-
-def _check_version(entity: str, entity_id: int, current: int, expected: int | None) -> None:
-    if expected is not None and expected != current:
-        raise DomainError(
-            f"{entity} {entity_id} was changed by someone else since version {expected}",
-            code=ErrorCode.VERSION_CONFLICT,
-            details={"current_version": current, "your_version": expected},
-        )
 
 
 def parse_targets(targets: Mapping[str, Any]) -> dict[SlaMetric, int]:
@@ -484,11 +469,7 @@ def _check_policy_refs(uow: SlaUnit, policy: SlaPolicy) -> None:
         )
     other = uow.sla.get_policy_by_name(policy.name)
     if other is not None and other.id != policy.id:
-        raise DomainError(
-            f"an SLA policy named {policy.name!r} exists already",
-            code=ErrorCode.CONFLICT,
-            details={"field": "name"},
-        )
+        raise _name_taken("an SLA policy", policy.name)
 
 
 @command
@@ -547,7 +528,7 @@ def update_policy(
     expected_version = version_required(expected_version)
     with uow:
         current = must_exist(uow.sla.get_policy(policy_id), "SLA policy", policy_id)
-        _check_version("SLA policy", policy_id, current.version, expected_version)
+        check_version("SLA policy", policy_id, current.version, expected_version)
         before = policy_snapshot(current)
         updated = SlaPolicy(
             id=policy_id,
