@@ -21,6 +21,7 @@ from caredesk.domain.policy.remedies.workspace import (
     credit_balance,
     id_list,
     need_order,
+    ordered_items,
     refund_payments,
     refuse,
 )
@@ -82,9 +83,8 @@ def refund(ws: Workspace, remedy: RemedyDef, params: Mapping[str, Any], policy: 
     amount = resolve_amount(remedy, ws, params, policy)
     postings = refund_payments(ws, order, amount, "refunds", f"refund on {order.id}")
     ws.order_changed = True
-    return Effect(
-        remedy.id,
-        remedy.kind,
+    return Effect.of(
+        remedy,
         amount,
         postings,
         f"refunded {amount} on order {order.id} to the original payment",
@@ -104,9 +104,8 @@ def store_credit(
     credit_balance(method, amount)
     ws.customer_changed = True
     what = "shipping credit" if remedy.kind is RemedyKind.SHIPPING_CREDIT else "store credit"
-    return Effect(
-        remedy.id,
-        remedy.kind,
+    return Effect.of(
+        remedy,
         amount,
         [
             Posting(f"goodwill:{remedy.kind.value}", amount),
@@ -127,9 +126,7 @@ def ship_free(
     ws: Workspace, remedy: RemedyDef, params: Mapping[str, Any], policy: Policy
 ) -> Effect:
     """A replacement (the same items) or an upgrade (a better variant), shipped at our cost."""
-    order = need_order(ws)
-    item_ids = id_list(params, "item_ids")
-    check_items_in_order(order, item_ids)
+    order, item_ids = ordered_items(ws, params)
     lines: list[OrderLine] = []
     goods = ZERO
     for item_id in item_ids:
@@ -169,9 +166,8 @@ def ship_free(
     cost = goods + shipping
     what = "a newer model" if remedy.kind is RemedyKind.UPGRADE else "a replacement"
     memo = f"{remedy.kind.value} for {order.id}"
-    return Effect(
-        remedy.id,
-        remedy.kind,
+    return Effect.of(
+        remedy,
         cost,
         [
             Posting(f"goodwill:{remedy.kind.value}", cost, memo),
@@ -186,15 +182,12 @@ def ship_free(
 def keep_item(
     ws: Workspace, remedy: RemedyDef, params: Mapping[str, Any], policy: Policy
 ) -> Effect:
-    order = need_order(ws)
-    item_ids = id_list(params, "item_ids")
-    check_items_in_order(order, item_ids)
+    order, item_ids = ordered_items(ws, params)
     kept = list(order.details.get("keep_items", []))  # type: ignore[call-overload]
     order.details["keep_items"] = [*kept, *item_ids]
     ws.order_changed = True
-    return Effect(
-        remedy.id,
-        remedy.kind,
+    return Effect.of(
+        remedy,
         ZERO,
         [],
         f"customer keeps {len(item_ids)} item(s) from order {order.id}; no return",
@@ -235,9 +228,8 @@ def flat_cost(
         ws.order.details.setdefault("remedies", [])
         ws.order.details["remedies"] = [*ws.order.details["remedies"], remedy.id]  # type: ignore[misc]
         ws.order_changed = True
-    return Effect(
-        remedy.id,
-        remedy.kind,
+    return Effect.of(
+        remedy,
         cost,
         [Posting(f"goodwill:{remedy.kind.value}", cost), Posting(counter, -cost)] if cost else [],
         summary,

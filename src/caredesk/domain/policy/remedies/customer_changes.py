@@ -14,10 +14,10 @@ from caredesk.domain.policy.model import Policy, RemedyDef, RemedyKind
 from caredesk.domain.policy.remedies.workspace import (
     Effect,
     Workspace,
-    check_items_in_order,
     credit_balance,
     id_list,
     need_order,
+    ordered_items,
     pay_balance,
     payment_method,
     record_payment,
@@ -41,9 +41,8 @@ def cancel(ws: Workspace, remedy: RemedyDef, params: Mapping[str, Any]) -> Effec
     order.status = OrderStatus.CANCELLED
     order.details["cancel_reason"] = params.get("reason")
     ws.order_changed = ws.customer_changed = True
-    return Effect(
-        remedy.id,
-        remedy.kind,
+    return Effect.of(
+        remedy,
         ZERO,
         postings,
         f"cancelled order {order.id} ({params.get('reason')})",
@@ -55,9 +54,8 @@ def modify_address(ws: Workspace, remedy: RemedyDef, params: Mapping[str, Any]) 
     order = need_order(ws)
     order.address = address_param(params)
     ws.order_changed = True
-    return Effect(
-        remedy.id,
-        remedy.kind,
+    return Effect.of(
+        remedy,
         ZERO,
         [],
         f"changed the address of order {order.id}",
@@ -103,9 +101,8 @@ def modify_items(ws: Workspace, remedy: RemedyDef, params: Mapping[str, Any]) ->
     postings = (
         charge_from(method, diff, memo) if diff > ZERO else refund_to(method, -diff, "sales", memo)
     )
-    return Effect(
-        remedy.id,
-        remedy.kind,
+    return Effect.of(
+        remedy,
         ZERO,
         postings if diff != ZERO else [],
         f"changed {len(item_ids)} item(s) of order {order.id}, difference {diff}",
@@ -132,9 +129,8 @@ def modify_payment(ws: Workspace, remedy: RemedyDef, params: Mapping[str, Any]) 
         credit_balance(old, original.amount)
         postings += refund_to(old, original.amount, "sales", memo)
     ws.order_changed = ws.customer_changed = True
-    return Effect(
-        remedy.id,
-        remedy.kind,
+    return Effect.of(
+        remedy,
         ZERO,
         postings,
         f"moved the payment of order {order.id} to {method.id}",
@@ -145,9 +141,7 @@ def modify_payment(ws: Workspace, remedy: RemedyDef, params: Mapping[str, Any]) 
 def return_items(
     ws: Workspace, remedy: RemedyDef, params: Mapping[str, Any], policy: Policy
 ) -> Effect:
-    order = need_order(ws)
-    item_ids = id_list(params, "item_ids")
-    check_items_in_order(order, item_ids)
+    order, item_ids = ordered_items(ws, params)
     method = payment_method(ws, params.get("payment_method_id"))
     order.status = OrderStatus.RETURN_REQUESTED
     order.details["return_items"] = sorted(item_ids)
@@ -161,9 +155,8 @@ def return_items(
             Posting("goodwill:return_labels", cost, f"label for {order.id}"),
             Posting("carrier", -cost, f"label for {order.id}"),
         ]
-    return Effect(
-        remedy.id,
-        remedy.kind,
+    return Effect.of(
+        remedy,
         cost,
         postings,
         f"return of {len(item_ids)} item(s) from order {order.id}, refund to {method.id}",
@@ -194,9 +187,8 @@ def exchange(ws: Workspace, remedy: RemedyDef, params: Mapping[str, Any], policy
         if cost
         else []
     )
-    return Effect(
-        remedy.id,
-        remedy.kind,
+    return Effect.of(
+        remedy,
         cost,
         postings,
         f"exchange of {len(item_ids)} item(s) in order {order.id}, difference {diff}",
@@ -208,9 +200,8 @@ def update_profile_address(ws: Workspace, remedy: RemedyDef, params: Mapping[str
     address = address_param(params)
     ws.customer.addresses = [address, *ws.customer.addresses[1:]]
     ws.customer_changed = True
-    return Effect(
-        remedy.id,
-        remedy.kind,
+    return Effect.of(
+        remedy,
         ZERO,
         [],
         "changed the customer's default address",

@@ -15,7 +15,7 @@ from caredesk.domain.errors import DomainError, ErrorCode, ValidationFailed
 from caredesk.domain.ledger import Posting, refund_to
 from caredesk.domain.money import ZERO
 from caredesk.domain.orders import Order, PaymentTransaction, TransactionType
-from caredesk.domain.policy.model import RemedyKind
+from caredesk.domain.policy.model import RemedyDef, RemedyKind
 
 
 @dataclass
@@ -49,6 +49,18 @@ class Effect:
     postings: list[Posting]
     summary: str
     customer_note: str
+
+    @classmethod
+    def of(
+        cls,
+        remedy: RemedyDef,
+        cost: Decimal,
+        postings: list[Posting],
+        summary: str,
+        customer_note: str,
+    ) -> Effect:
+        """What granting `remedy` did, in the ledger and in words (for the record, the customer)."""
+        return cls(remedy.id, remedy.kind, cost, postings, summary, customer_note)
 
 
 def refuse(code: ErrorCode, message: str, **details: Any) -> DomainError:
@@ -91,6 +103,14 @@ def id_list(params: Mapping[str, Any], key: str) -> list[str]:
             f"{key} must be a non-empty list of item ids", details={"field": key}
         )
     return list(value)
+
+
+def ordered_items(ws: Workspace, params: Mapping[str, Any]) -> tuple[Order, list[str]]:
+    """The order and the items of it that the remedy names, each really in it."""
+    order = need_order(ws)
+    item_ids = id_list(params, "item_ids")
+    check_items_in_order(order, item_ids)
+    return order, item_ids
 
 
 def check_items_in_order(order: Order, item_ids: list[str]) -> None:
