@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from caredesk.domain.errors import DomainError, ErrorCode, ValidationFailed
+from caredesk.domain.tokens import BrowserSession
 
 SURVEY_SCORES = (1, 2, 3, 4, 5)
 MAX_SURVEY_COMMENT = 2000
@@ -53,17 +54,9 @@ class SignInRequest:
         return self.customer_id
 
 
-@dataclass(slots=True)
-class PortalSession:
-    id: int | None
+@dataclass(slots=True, kw_only=True)
+class PortalSession(BrowserSession):
     customer_id: str
-    token_hash: str
-    created_at: datetime
-    expires_at: datetime
-    revoked_at: datetime | None = None
-
-    def is_live(self, now: datetime) -> bool:
-        return self.revoked_at is None and self.expires_at > now
 
 
 @dataclass(slots=True)

@@ -61,12 +61,12 @@ class ApiToken:
         )
 
 
-@dataclass(slots=True)
-class ConsoleSession:
-    """A signed-in agent's browser: its cookie carries the secret, the desk keeps its hash."""
+@dataclass(slots=True, kw_only=True)
+class BrowserSession:
+    """A signed-in browser: an agent's in the console, a customer's in the portal. Its cookie
+    carries the secret; it ends when it expires or is revoked (signing out)."""
 
     id: int | None
-    agent_id: int
     token_hash: str
     created_at: datetime
     expires_at: datetime
@@ -74,3 +74,10 @@ class ConsoleSession:
 
     def is_live(self, now: datetime) -> bool:
         return self.revoked_at is None and self.expires_at > now
+
+
+@dataclass(slots=True, kw_only=True)
+class ConsoleSession(BrowserSession):
+    """A signed-in agent's browser in the console."""
+
+    agent_id: int
