@@ -266,18 +266,20 @@ def _file(
         return _file_on_case(uow, mail, record, case, config, now)
     if mail.auto is AutoKind.AUTO_REPLY:
         # An out-of-office about nothing we know: kept for an admin, never a case.
-        record.status = MailStatus.UNFILED
-        uow.mail.add(record)
-        return IntakeResult(Outcome.UNFILED, mail_id=record.id, detail="automatic reply")
+        return _unfiled(uow, record, "automatic reply")
     customer_id = _customer_for(uow, mail, now)
     if customer_id is None:
-        record.status = MailStatus.UNFILED
-        uow.mail.add(record)
-        return IntakeResult(Outcome.UNFILED, mail_id=record.id, detail="no usable sender address")
+        return _unfiled(uow, record, "no usable sender address")
     result = _open_case(uow, mail, record, customer_id, case, config, now)
     if case is not None and result.case_id is not None:
         lifecycle.link_follow_up(uow, SYSTEM, now, result.case_id, case)
     return result
+
+
+def _unfiled(uow: MailIntakeUnit, record: MailRecord, why: str) -> IntakeResult:
+    record.status = MailStatus.UNFILED
+    uow.mail.add(record)
+    return IntakeResult(Outcome.UNFILED, mail_id=record.id, detail=why)
 
 
 def _file_on_case(
@@ -304,14 +306,19 @@ def _file_on_case(
         author_customer_id=author,
         attachments=_attachments(uow, mail, config),
     )
-    uow.cases.add_message(message)
-    record.case_id = case.id
-    record.case_message_id = message.id
-    uow.mail.add(record)
+    _add_message(uow, record, message)
     # Reopening, SLA clocks and triage of the customer's words follow from the event.
     case.receive_message(message, now, SYSTEM, audit_after=_message_facts(message, record))
     uow.cases.save(case)
     return IntakeResult(Outcome.FILED, case.id, record.id)
+
+
+def _add_message(uow: MailIntakeUnit, record: MailRecord, message: Message) -> None:
+    """The mail's message on its case, and the stored mail pointing at it."""
+    uow.cases.add_message(message)
+    record.case_id = message.case_id
+    record.case_message_id = message.id
+    uow.mail.add(record)
 
 
 def _open_case(
@@ -345,10 +352,7 @@ def _open_case(
         author_customer_id=customer_id,
         attachments=_attachments(uow, mail, config),
     )
-    uow.cases.add_message(message)
-    record.case_id = case.id
-    record.case_message_id = message.id
-    uow.mail.add(record)
+    _add_message(uow, record, message)
     # Triage and the SLA clocks start from the event, as for a case opened any other way.
     case.opened(
         SYSTEM, now, message, audit_after={"channel": Channel.EMAIL.value, "mail_id": record.id}

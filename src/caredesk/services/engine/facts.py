@@ -44,7 +44,8 @@ def _tagged(case: Case, prefix: str) -> list[str]:
     return [t.removeprefix(prefix) for t in case.tags if t.startswith(prefix)]
 
 
-def _listed(value: Any) -> list[str]:
+def listed_values(value: Any) -> list[str]:
+    """A custom field that holds a list, written as one or as comma-separated text."""
     if isinstance(value, str):
         return [v.strip() for v in value.split(",") if v.strip()]
     if isinstance(value, list):
@@ -68,9 +69,11 @@ def case_facts(case: Case) -> dict[str, Any]:
         "case.negative_sentiment": sentiment_value is not None
         and sentiment_value <= NEGATIVE_SENTIMENT,
         "case.public_risk": bool(risk) or "public-risk" in case.tags,
-        "case.moments": sorted({*_listed(fields.get(MOMENTS_FIELD)), *_tagged(case, "moment:")}),
+        "case.moments": sorted(
+            {*listed_values(fields.get(MOMENTS_FIELD)), *_tagged(case, "moment:")}
+        ),
         "case.known_issues": sorted(
-            {*_listed(fields.get(KNOWN_ISSUE_FIELD)), *_tagged(case, "known-issue:")}
+            {*listed_values(fields.get(KNOWN_ISSUE_FIELD)), *_tagged(case, "known-issue:")}
         ),
     }
 

@@ -65,17 +65,7 @@ def record_commitment(
             created_by=actor.ref,
         )
         commitment.due_at = commitment.due_at.astimezone(UTC)
-        uow.lifecycle.add_commitment(commitment)
-        publish_change(
-            uow,
-            actor,
-            now,
-            "commitment.recorded",
-            "commitment",
-            commitment.id,
-            case_id=case_id,
-            after=commitment.snapshot(),
-        )
+        _add(uow, actor, now, commitment)
         uow.commit()
         return commitment
 
@@ -99,19 +89,23 @@ def record_promises(
             source="detected",
             message_id=message.id,
         )
-        uow.lifecycle.add_commitment(commitment)
-        publish_change(
-            uow,
-            actor,
-            now,
-            "commitment.recorded",
-            "commitment",
-            commitment.id,
-            case_id=case.id,
-            after=commitment.snapshot(),
-        )
+        _add(uow, actor, now, commitment)
         commitments.append(commitment)
     return commitments
+
+
+def _add(uow: LifecycleUnit, actor: Actor, now: datetime, commitment: Commitment) -> None:
+    uow.lifecycle.add_commitment(commitment)
+    publish_change(
+        uow,
+        actor,
+        now,
+        "commitment.recorded",
+        "commitment",
+        commitment.id,
+        case_id=commitment.case_id,
+        after=commitment.snapshot(),
+    )
 
 
 @command

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from caredesk.domain.agents import Actor, Permission, Role
 from caredesk.domain.audit import AuditEvent
@@ -155,16 +156,8 @@ def split_case(
             by_customer=False,
             audit_after={"split_from": case_id, "link_id": link.id},
         )
-        before = original.snapshot()
-        original.updated_at = now
-        original.record_change(
-            actor,
-            now,
-            before,
-            "case.split",
-            audit_after={"new_case_id": case.id, "message_ids": ids, "link_id": link.id},
-        )
-        uow.cases.save(original)
+        said = {"new_case_id": case.id, "message_ids": ids, "link_id": link.id}
+        _record_link_change(uow, actor, now, original, "case.split", said)
         uow.commit()
         return SplitResult(case, original, link)
 
@@ -213,16 +206,8 @@ def _unmerge(uow: LifecycleUnit, actor: Actor, now: datetime, link: CaseLink) ->
         extra={"link_id": link.id, "other_case_id": target.id, **moved},
     )
     uow.cases.save(source)
-    target_before = target.snapshot()
-    target.updated_at = now
-    target.record_change(
-        actor,
-        now,
-        target_before,
-        "case.unmerged",
-        audit_after={"link_id": link.id, "other_case_id": source.id, **moved},
-    )
-    uow.cases.save(target)
+    said = {"link_id": link.id, "other_case_id": source.id, **moved}
+    _record_link_change(uow, actor, now, target, "case.unmerged", said)
     return UndoResult(link, [source, target])
 
 
@@ -235,21 +220,20 @@ def _unsplit(uow: LifecycleUnit, actor: Actor, now: datetime, link: CaseLink) ->
             details={"case_id": split_off.id, "original_case_id": original.id},
         )
     merge_link = _merge_one(uow, actor, now, split_off, original)
-    before = original.snapshot()
-    original.updated_at = now
-    original.record_change(
-        actor,
-        now,
-        before,
-        "case.unsplit",
-        audit_after={
-            "link_id": link.id,
-            "split_case_id": split_off.id,
-            "merge_link_id": merge_link.id,
-        },
-    )
-    uow.cases.save(original)
+    said = {"link_id": link.id, "split_case_id": split_off.id, "merge_link_id": merge_link.id}
+    _record_link_change(uow, actor, now, original, "case.unsplit", said)
     return UndoResult(link, [split_off, original], merge_link)
+
+
+def _record_link_change(
+    uow: LifecycleUnit, actor: Actor, now: datetime, case: Case, action: str, said: dict[str, Any]
+) -> None:
+    """A case whose messages or links moved: its trail says what happened, whether or not
+    one of its own fields changed."""
+    before = case.snapshot()
+    case.updated_at = now
+    case.record_change(actor, now, before, action, audit_after=said)
+    uow.cases.save(case)
 
 
 def case_links(uow: LifecycleUnit, actor: Actor, case_id: int) -> list[CaseLink]:

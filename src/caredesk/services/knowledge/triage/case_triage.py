@@ -29,6 +29,7 @@ from caredesk.services.engine.facts import (
     MOMENTS_FIELD,
     RISK_FIELD,
     SENTIMENT_FIELD,
+    listed_values,
 )
 from caredesk.services.knowledge.triage.engine import TriageEngine
 from caredesk.services.knowledge.unit import KnowledgeUnit
@@ -49,14 +50,6 @@ class TriageOutcome:
 
 def _joined(values: list[str]) -> str | None:
     return ",".join(values) if values else None
-
-
-def _listed(value: Any) -> list[str]:
-    if isinstance(value, str):
-        return [v.strip() for v in value.split(",") if v.strip()]
-    if isinstance(value, list):
-        return [str(v) for v in value]
-    return []
 
 
 def _owned_items(uow: KnowledgeUnit, case: Case) -> tuple[set[str], set[str]]:
@@ -116,8 +109,8 @@ def triage_case_in(
     previous = uow.triage.case_triage(case.id)
     reading = _read(uow, engine, case, text, previous)
     fields = dict(case.custom_fields)
-    merged_moments = sorted({*_listed(fields.get(MOMENTS_FIELD)), *reading.moments})
-    merged_known = sorted({*_listed(fields.get(KNOWN_ISSUE_FIELD)), *reading.known_issues})
+    merged_moments = sorted({*listed_values(fields.get(MOMENTS_FIELD)), *reading.moments})
+    merged_known = sorted({*listed_values(fields.get(KNOWN_ISSUE_FIELD)), *reading.known_issues})
     at_risk = reading.risk.at_risk or bool(previous and previous.public_risk)
     _write_fields(case, reading, at_risk, merged_moments, merged_known)
     customer = uow.customers.get(case.customer_id)
