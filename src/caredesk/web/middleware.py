@@ -188,26 +188,21 @@ async def _send_page(send: Send, status: int, title: str, text: str) -> None:
         f"</title></head><body><h1>{escape(title)}</h1><p>{escape(text)}</p>"
         "<p>Go back, send less, and try again.</p></body></html>"
     ).encode()
-    await send(
-        {
-            "type": "http.response.start",
-            "status": status,
-            "headers": [
-                (b"content-type", b"text/html; charset=utf-8"),
-                (b"content-length", str(len(body)).encode()),
-            ],
-        }
-    )
-    await send({"type": "http.response.body", "body": body})
+    await _send(send, status, b"text/html; charset=utf-8", body)
 
 
 async def _send_problem(send: Send, status: int, body: bytes) -> None:
+    await _send(send, status, b"application/problem+json", body)
+
+
+async def _send(send: Send, status: int, content_type: bytes, body: bytes) -> None:
+    """A whole answer sent before the app ran: nothing of the request reaches it."""
     await send(
         {
             "type": "http.response.start",
             "status": status,
             "headers": [
-                (b"content-type", b"application/problem+json"),
+                (b"content-type", content_type),
                 (b"content-length", str(len(body)).encode()),
             ],
         }

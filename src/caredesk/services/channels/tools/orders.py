@@ -87,25 +87,35 @@ def modify_pending_order_address(call: ToolCall) -> ToolResult:
     return _grant(call, "modify-address", str(args["order_id"]), {"address": address})
 
 
-@TOOLS.write(
-    "modify_pending_order_items",
-    "Swap items of a pending order for other options of the same products (once).",
-    arguments(
+def _swap_arguments(which_items: str) -> dict[str, Any]:
+    """Items swapped one for one for other options of the same products: before the order
+    ships (modify) or after it is delivered (exchange)."""
+    return arguments(
         ["order_id", "item_ids", "new_item_ids", "payment_method_id"],
         order_id=ORDER_ID,
-        item_ids=strings("Item ids to change."),
+        item_ids=strings(which_items),
         new_item_ids=strings("The new item ids, in the same order."),
         payment_method_id=string("Pays or receives the price difference."),
-    ),
-)
-def modify_pending_order_items(call: ToolCall) -> ToolResult:
+    )
+
+
+def _swap(call: ToolCall, remedy_id: str) -> ToolResult:
     args = call.arguments
     params = {
         "item_ids": list(args["item_ids"]),
         "new_item_ids": list(args["new_item_ids"]),
         "payment_method_id": args["payment_method_id"],
     }
-    return _grant(call, "modify-items", str(args["order_id"]), params)
+    return _grant(call, remedy_id, str(args["order_id"]), params)
+
+
+@TOOLS.write(
+    "modify_pending_order_items",
+    "Swap items of a pending order for other options of the same products (once).",
+    _swap_arguments("Item ids to change."),
+)
+def modify_pending_order_items(call: ToolCall) -> ToolResult:
+    return _swap(call, "modify-items")
 
 
 @TOOLS.write(
@@ -146,19 +156,7 @@ def return_delivered_order_items(call: ToolCall) -> ToolResult:
 @TOOLS.write(
     "exchange_delivered_order_items",
     "Exchange items of a delivered order for other options of the same products (once).",
-    arguments(
-        ["order_id", "item_ids", "new_item_ids", "payment_method_id"],
-        order_id=ORDER_ID,
-        item_ids=strings("Item ids to exchange."),
-        new_item_ids=strings("The new item ids, in the same order."),
-        payment_method_id=string("Pays or receives the price difference."),
-    ),
+    _swap_arguments("Item ids to exchange."),
 )
 def exchange_delivered_order_items(call: ToolCall) -> ToolResult:
-    args = call.arguments
-    params = {
-        "item_ids": list(args["item_ids"]),
-        "new_item_ids": list(args["new_item_ids"]),
-        "payment_method_id": args["payment_method_id"],
-    }
-    return _grant(call, "exchange", str(args["order_id"]), params)
+    return _swap(call, "exchange")
