@@ -1,12 +1,21 @@
-"""What the benchmarks share: a throw-away database per backend and their docs section."""
+"""What the benchmarks share: a throw-away database per backend, the machine's conditions
+during a run, and their docs section."""
 
 from __future__ import annotations
 
+import argparse
+import os
+import platform
+import re
 import socket
+import subprocess
+import sys
 import tempfile
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 from sqlalchemy import create_engine, text
@@ -18,6 +27,97 @@ HEADER = (
     "# Benchmarks\n\nFigures printed by the scripts in `bench/`, "
     "with the commands that produced them.\n"
 )
+
+
+# Above this one-minute load average the two cores are shared with other work: figures taken
+# then say more about the other work than about the desk.
+QUIET_LOAD = 1.0
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def add_run_arguments(parser: argparse.ArgumentParser) -> None:
+    """--write-docs and --force, the same in every benchmark."""
+    parser.add_argument(
+        "--write-docs",
+        action="store_true",
+        help="rewrite this benchmark's section of docs/benchmarks.md (a quiet machine only)",
+    )
+    parser.add_argument(
+        "--force",
+        action="store_true",
+        help="write the section even when the machine is busy, marked as taken under load",
+    )
+
+
+def _commit() -> str:
+    try:
+        found = subprocess.run(
+            ["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+    dirty = subprocess.run(
+        ["git", "-C", str(ROOT), "status", "--porcelain", "--untracked-files=no"],
+        capture_output=True,
+        text=True,
+    ).stdout.strip()
+    return f"{found} with uncommitted changes" if dirty else found
+
+
+@dataclass(frozen=True)
+class Conditions:
+    """What the machine was doing when a run began, recorded beside its figures."""
+
+    commit: str
+    cpus: int
+    load_before: tuple[float, float, float]
+    started: datetime
+    forced: bool
+
+    @classmethod
+    def begin(cls, args: argparse.Namespace) -> Conditions:
+        """Record the machine now; refuse to go on towards the docs when it is busy."""
+        load = os.getloadavg()
+        cpus = os.cpu_count() or 1
+        write_docs = bool(getattr(args, "write_docs", False))
+        force = bool(getattr(args, "force", False))
+        print(f"bench: {cpus} cores, load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
+        if write_docs and load[0] > QUIET_LOAD and not force:
+            sys.exit(
+                f"bench: the machine is busy (load average {load[0]:.2f} over the last minute "
+                f"on {cpus} cores): figures taken now are neither comparable nor repeatable, so "
+                "docs/benchmarks.md is left as it is. Run it again when the machine is quiet, "
+                "or pass --force to write the figures marked as taken under load."
+            )
+        return cls(_commit(), cpus, load, datetime.now(UTC), force and load[0] > QUIET_LOAD)
+
+    def describe(self) -> str:
+        """One paragraph for the docs: the machine, the commit, the load before and after."""
+        after = os.getloadavg()
+        before = " ".join(f"{x:.2f}" for x in self.load_before)
+        text = (
+            f"Conditions: {machine()}; commit {self.commit}; load average (1, 5, 15 min) "
+            f"{before} at the start and {' '.join(f'{x:.2f}' for x in after)} at the end; "
+            f"{self.started:%Y-%m-%d %H:%M} UTC."
+        )
+        if self.forced:
+            text = "**Taken under load (`--force`): not comparable with the others.** " + text
+        return text
+
+
+def machine() -> str:
+    """The cores, memory, kernel and Python a run measured."""
+    ram = re.search(r"MemTotal:\s+(\d+)", Path("/proc/meminfo").read_text())
+    ram_gib = int(ram.group(1)) / 1024**2 if ram else 0.0
+    model = re.search(r"model name\s*:\s*(.+)", Path("/proc/cpuinfo").read_text())
+    return (
+        f"{os.cpu_count()} cores{f' ({model.group(1).strip()})' if model else ''}, "
+        f"{ram_gib:.0f} GiB RAM, Linux {platform.release()}, "
+        f"Python {platform.python_version()}"
+    )
 
 
 def pg_answers() -> bool:
@@ -55,8 +155,10 @@ def percentile(values: list[float], p: float) -> float:
     return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
 
 
-def write_section(name: str, body: str) -> None:
-    """Replace this benchmark's section of docs/benchmarks.md, leaving the others alone."""
+def write_section(name: str, body: str, conditions: Conditions) -> None:
+    """Replace this benchmark's section of docs/benchmarks.md, leaving the others alone; the
+    conditions of the run close it."""
+    body = f"{body}\n\n{conditions.describe()}"
     start, end = f"<!-- bench:{name}:start -->", f"<!-- bench:{name}:end -->"
     DOCS.parent.mkdir(parents=True, exist_ok=True)
     current = DOCS.read_text() if DOCS.exists() else HEADER

@@ -19,7 +19,6 @@ import argparse
 import bisect
 import itertools
 import os
-import platform
 import random
 import re
 import shlex
@@ -51,7 +50,15 @@ from rich.progress import (
 )
 from sqlalchemy import Connection, create_engine, insert, text
 
-from _common import PG_DEFAULT, database, percentile, pg_answers, write_section
+from _common import (
+    PG_DEFAULT,
+    Conditions,
+    add_run_arguments,
+    database,
+    percentile,
+    pg_answers,
+    write_section,
+)
 from caredesk.adapters.db import models as m
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -652,18 +659,6 @@ def notes(runs: list[Run]) -> str:
     return "\n".join(out)
 
 
-def machine() -> str:
-    ram = re.search(r"MemTotal:\s+(\d+)", Path("/proc/meminfo").read_text())
-    ram_gib = int(ram.group(1)) / 1024**2 if ram else 0.0
-    cpuinfo = Path("/proc/cpuinfo").read_text()
-    model = re.search(r"model name\s*:\s*(.+)", cpuinfo)
-    return (
-        f"{os.cpu_count()} cores{f' ({model.group(1).strip()})' if model else ''}, "
-        f"{ram_gib:.0f} GiB RAM, Linux {platform.release()}, "
-        f"Python {platform.python_version()}"
-    )
-
-
 def command_line() -> str:
     python = Path(sys.executable)
     try:
@@ -733,12 +728,9 @@ def main() -> None:
         help="unmeasured seconds before each operation (default: %(default)s)",
     )
     parser.add_argument("--seed", type=int, default=42, help="random seed (default: %(default)s)")
-    parser.add_argument(
-        "--write-docs",
-        action="store_true",
-        help="rewrite this benchmark's section of docs/benchmarks.md",
-    )
+    add_run_arguments(parser)
     args = parser.parse_args()
+    conditions = Conditions.begin(args)
     if args.cases < 1 or args.clients < 1 or args.seconds <= 0:
         parser.error("--cases, --clients and --seconds must be positive")
     # A plain `kill` must clean up as Ctrl-C does: unwind, stop the server, drop the database.
@@ -758,8 +750,8 @@ def main() -> None:
         )
         write_section(
             "api",
-            f"{intro}\n\n{figures}\n\nMachine: {machine()}. "
-            f"Date: {datetime.now(UTC):%Y-%m-%d}. Command: `{command_line()}`",
+            f"{intro}\n\n{figures}\n\nCommand: `{command_line()}`",
+            conditions,
         )
         console.print("wrote the api section of docs/benchmarks.md")
 

@@ -14,10 +14,9 @@ import shlex
 import sys
 import tempfile
 import time
-from datetime import UTC, datetime
 from pathlib import Path
 
-from _common import write_section
+from _common import Conditions, add_run_arguments, write_section
 from caredesk.conformance import tau_retail as replay
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -28,8 +27,9 @@ def main() -> None:
     parser.add_argument("--data", type=Path, required=True)
     parser.add_argument("--tasks", type=Path, action="append", required=True)
     parser.add_argument("--expected", type=Path, action="append", default=[])
-    parser.add_argument("--write-docs", action="store_true")
+    add_run_arguments(parser)
     args = parser.parse_args()
+    conditions = Conditions.begin(args)
     rows = [
         "| tasks file | tasks | actions done | refused | mismatches | wall time (s) | tasks/s |",
         "|---|---|---|---|---|---|---|",
@@ -63,7 +63,8 @@ def main() -> None:
             "Each task on a fresh copy of the imported store (500 users, 1,000 orders, 50 "
             "products), every write action through the tool API and the retail policy, "
             "the end state compared with the reference (floats to 1e-6).\n\n"
-            f"{body}\n\nDate: {datetime.now(UTC):%Y-%m-%d}. Command: `{command}`",
+            f"{body}\n\nCommand: `{command}`",
+            conditions,
         )
 
 

@@ -24,13 +24,21 @@ import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, create_engine, event, insert, text
 
-from _common import PG_DEFAULT, database, percentile, pg_answers, write_section
+from _common import (
+    PG_DEFAULT,
+    Conditions,
+    add_run_arguments,
+    database,
+    percentile,
+    pg_answers,
+    write_section,
+)
 from api import AGENTS, BATCH, TAGS, TEAMS, seed_people, words
 from caredesk.adapters.db import models as m
 from caredesk.adapters.db.migrate import upgrade
@@ -39,7 +47,7 @@ from caredesk.domain.agents import SYSTEM, Role
 from caredesk.services.access import auth
 from caredesk.settings import Settings
 from caredesk.web.app import create_app
-from policy import NOW, FixedClock, machine
+from policy import NOW, FixedClock
 from policy import seed as seed_rich_customer
 
 PASSWORD = "bench-console-password"
@@ -237,8 +245,9 @@ def main() -> None:
     parser.add_argument("--pg-url", default=PG_DEFAULT)
     parser.add_argument("--renders", type=int, default=100)
     parser.add_argument("--cases", type=int, default=100_000)
-    parser.add_argument("--write-docs", action="store_true")
+    add_run_arguments(parser)
     args = parser.parse_args()
+    conditions = Conditions.begin(args)
     backends = args.backend or (["sqlite", "postgresql"] if pg_answers() else ["sqlite"])
     results = [r for b in backends for r in run(b, args.pg_url, args.renders, args.cases)]
     print(table(results))
@@ -258,8 +267,9 @@ def main() -> None:
             "SQL queries are the statements one render sends (a test pins them, so a page "
             "cannot grow an N+1).\n\n"
             f"{table(results)}\n\n"
-            f"Seeding: {seeded}. Machine: {machine()}. "
-            f"Date: {datetime.now(UTC):%Y-%m-%d}. Command: `{command}`",
+            f"Seeding: {seeded}. "
+            f"Command: `{command}`",
+            conditions,
         )
 
 

@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import signal
 import subprocess
 import sys
@@ -28,7 +27,7 @@ from typing import Any
 
 from sqlalchemy import func, insert, select
 
-from _common import PG_DEFAULT, database, pg_answers, write_section
+from _common import PG_DEFAULT, Conditions, add_run_arguments, database, pg_answers, write_section
 from caredesk.adapters.db import models as m
 from caredesk.adapters.db.engine import build_engine
 from caredesk.adapters.db.migrate import upgrade
@@ -150,8 +149,9 @@ def main() -> None:
     parser.add_argument("--jobs", type=int, default=5000)
     parser.add_argument("--workers", type=int, action="append")
     parser.add_argument("--pg-url", default=PG_DEFAULT)
-    parser.add_argument("--write-docs", action="store_true")
+    add_run_arguments(parser)
     args = parser.parse_args()
+    conditions = Conditions.begin(args)
     if not pg_answers():
         sys.exit("bench/jobs.py needs PostgreSQL on 127.0.0.1:5432")
     results = []
@@ -183,11 +183,9 @@ def main() -> None:
             "transaction (three transactions per job: claim, work, outcome). Jobs/s from "
             "the first job finished to the last.\n\n"
             f"{table}\n\n"
-            f"Machine: {os.cpu_count()} cores, shared with other work while it ran; "
-            f"Python {platform.python_version()}. Date: {datetime.now(UTC):%Y-%m-%d}. "
             f"Command: `{command} --write-docs`"
         )
-        write_section("jobs", body)
+        write_section("jobs", body, conditions)
 
 
 if __name__ == "__main__":

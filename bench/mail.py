@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import shlex
 import smtplib
 import socket
@@ -41,7 +40,15 @@ from aiosmtpd.controller import Controller
 from rich.console import Console
 from sqlalchemy import create_engine, func, select
 
-from _common import PG_DEFAULT, database, percentile, pg_answers, write_section
+from _common import (
+    PG_DEFAULT,
+    Conditions,
+    add_run_arguments,
+    database,
+    percentile,
+    pg_answers,
+    write_section,
+)
 from caredesk.adapters.db import models as m
 from caredesk.adapters.db.engine import build_engine
 from caredesk.adapters.db.migrate import upgrade
@@ -300,24 +307,6 @@ def outbound_table(results: list[Outbound]) -> str:
     return "\n".join(lines)
 
 
-def machine() -> str:
-    mem = next(
-        (
-            line.split()[1]
-            for line in Path("/proc/meminfo").read_text().splitlines()
-            if line.startswith("MemTotal")
-        ),
-        "?",
-    )
-    gib = round(int(mem) / 1024 / 1024) if mem.isdigit() else "?"
-    # Figures on a shared machine mean little without how busy it was.
-    load = os.getloadavg()[1]
-    return (
-        f"{os.cpu_count()} cores, {gib} GiB, Python {platform.python_version()}, "
-        f"load average {load:.1f} (5 min) when the run ended"
-    )
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--backend", action="append", choices=["sqlite", "postgresql"])
@@ -325,8 +314,9 @@ def main() -> None:
     parser.add_argument("--messages", type=int, default=3000)
     parser.add_argument("--clients", type=int, default=4)
     parser.add_argument("--outbound", type=int, default=2000)
-    parser.add_argument("--write-docs", action="store_true")
+    add_run_arguments(parser)
     args = parser.parse_args()
+    conditions = Conditions.begin(args)
     backends = args.backend or (["sqlite", "postgresql"] if pg_answers() else ["sqlite"])
     inbound: list[Inbound] = []
     outbound: list[Outbound] = []
@@ -356,7 +346,8 @@ def main() -> None:
             "worker renders each MIME message once and sends it through SmtpMailer (one kept "
             "connection) into a local aiosmtpd sink.\n\n"
             f"{outbound_table(outbound)}\n\n"
-            f"Machine: {machine()}. Date: {datetime.now(UTC):%Y-%m-%d}. Command: `{command}`",
+            f"Command: `{command}`",
+            conditions,
         )
 
 

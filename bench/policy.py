@@ -11,8 +11,6 @@ transaction) run on fresh cases. Prints p50/p99 latency and throughput per backe
 from __future__ import annotations
 
 import argparse
-import os
-import platform
 import shlex
 import statistics
 import sys
@@ -20,9 +18,16 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from pathlib import Path
 
-from _common import PG_DEFAULT, database, percentile, pg_answers, write_section
+from _common import (
+    PG_DEFAULT,
+    Conditions,
+    add_run_arguments,
+    database,
+    percentile,
+    pg_answers,
+    write_section,
+)
 from caredesk.adapters.db.migrate import upgrade
 from caredesk.bootstrap import Container, bootstrap
 from caredesk.domain.agents import SYSTEM, Role
@@ -261,27 +266,15 @@ def table(results: list[dict[str, object]]) -> str:
     return "\n".join(rows)
 
 
-def machine() -> str:
-    mem = next(
-        (
-            line.split()[1]
-            for line in Path("/proc/meminfo").read_text().splitlines()
-            if line.startswith("MemTotal")
-        ),
-        "?",
-    )
-    gib = round(int(mem) / 1024 / 1024) if mem.isdigit() else "?"
-    return f"{os.cpu_count()} cores, {gib} GiB, Python {platform.python_version()}"
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--backend", action="append", choices=["sqlite", "postgresql"])
     parser.add_argument("--pg-url", default=PG_DEFAULT)
     parser.add_argument("--plans", type=int, default=500)
     parser.add_argument("--grants", type=int, default=50)
-    parser.add_argument("--write-docs", action="store_true")
+    add_run_arguments(parser)
     args = parser.parse_args()
+    conditions = Conditions.begin(args)
     backends = args.backend or (["sqlite", "postgresql"] if pg_answers() else ["sqlite"])
     results = [run(b, args.pg_url, args.plans, args.grants) for b in backends]
     print(table(results))
@@ -296,7 +289,8 @@ def main() -> None:
             "+ keep-the-item with order change, ledger entries, customer message and audit in "
             "one transaction.\n\n"
             f"{table(results)}\n\n"
-            f"Machine: {machine()}. Date: {datetime.now(UTC):%Y-%m-%d}. Command: `{command}`",
+            f"Command: `{command}`",
+            conditions,
         )
 
 

@@ -26,8 +26,8 @@ import httpx2 as httpx
 import redis
 from rich.console import Console
 
-from _common import database, percentile, write_section
-from api import caredesk, command_line, machine, proc_status_kb, serve
+from _common import Conditions, add_run_arguments, database, percentile, write_section
+from api import caredesk, command_line, proc_status_kb, serve
 
 console = Console(stderr=True)
 REQUEST_TIMEOUT = 30.0
@@ -153,12 +153,9 @@ def main() -> None:
         metavar="URL",
         help="also measure the limiter counting in this Redis (e.g. redis://127.0.0.1:6379/0)",
     )
-    parser.add_argument(
-        "--write-docs",
-        action="store_true",
-        help="rewrite this benchmark's section of docs/benchmarks.md",
-    )
+    add_run_arguments(parser)
     args = parser.parse_args()
+    conditions = Conditions.begin(args)
     if args.requests < 1 or args.clients < 1 or args.warmup < 0:
         parser.error("--requests and --clients must be positive, --warmup not negative")
     # A plain `kill` must clean up as Ctrl-C does: unwind, stop the server, drop the files.
@@ -173,16 +170,15 @@ def main() -> None:
         settings.append(
             ("on, Redis", {"CAREDESK_RATE_LIMITS": "true", "CAREDESK_REDIS_URL": args.redis})
         )
-    load_before = os.getloadavg()[0]
     results = [run(name, env, args) for name, env in settings]
-    load = f"load average (1 min) {load_before:.2f} before the run, {os.getloadavg()[0]:.2f} after"
-    figures = f"{table(results)}\n\n{load[0].upper()}{load[1:]}."
+    figures = table(results)
     print(figures)
     if args.write_docs:
         intro = DOCS_INTRO.format(clients=args.clients, requests=args.requests, warmup=args.warmup)
         write_section(
             "ratelimit",
-            f"{intro}\n\n{figures}\n\nMachine: {machine()}. Command: `{command_line()}`.",
+            f"{intro}\n\n{figures}\n\nCommand: `{command_line()}`.",
+            conditions,
         )
 
 

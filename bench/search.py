@@ -17,9 +17,7 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import random
-import re
 import shlex
 import signal
 import sys
@@ -32,7 +30,15 @@ import numpy as np
 from rich.console import Console
 from sqlalchemy import bindparam, update
 
-from _common import PG_DEFAULT, database, percentile, pg_answers, write_section
+from _common import (
+    PG_DEFAULT,
+    Conditions,
+    add_run_arguments,
+    database,
+    percentile,
+    pg_answers,
+    write_section,
+)
 from caredesk.adapters.db import models as m
 from caredesk.adapters.db.engine import build_engine
 from caredesk.adapters.db.migrate import upgrade
@@ -244,15 +250,6 @@ def table(runs: list[Run]) -> str:
     return "\n".join(lines)
 
 
-def machine() -> str:
-    ram = re.search(r"MemTotal:\s+(\d+)", Path("/proc/meminfo").read_text())
-    ram_gib = int(ram.group(1)) / 1024**2 if ram else 0.0
-    return (
-        f"{os.cpu_count()} cores, {ram_gib:.0f} GiB RAM, Python {platform.python_version()}, "
-        f"load average {os.getloadavg()[0]:.1f} at the end (the cores are shared)"
-    )
-
-
 def command_line() -> str:
     return shlex.join(["python", "bench/search.py", *sys.argv[1:]])
 
@@ -281,8 +278,9 @@ def main() -> None:
     parser.add_argument("--embed", type=int, default=1024, help="default: %(default)s")
     parser.add_argument("--queries", type=int, default=200, help="default: %(default)s")
     parser.add_argument("--seed", type=int, default=42)
-    parser.add_argument("--write-docs", action="store_true")
+    add_run_arguments(parser)
     args = parser.parse_args()
+    conditions = Conditions.begin(args)
     if min(args.texts, args.embed, args.queries) < 1 or args.embed > args.texts:
         parser.error("--texts, --embed and --queries must be positive, --embed <= --texts")
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -296,8 +294,8 @@ def main() -> None:
         intro = DOCS_INTRO.format(vocabulary=len(VOCABULARY), embed=args.embed)
         write_section(
             "search",
-            f"{intro}\n\n{figures}\n\nMachine: {machine()}. "
-            f"Date: {datetime.now(UTC):%Y-%m-%d}. Command: `{command_line()}`",
+            f"{intro}\n\n{figures}\n\nCommand: `{command_line()}`",
+            conditions,
         )
         console.print("wrote the search section of docs/benchmarks.md")
 

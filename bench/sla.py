@@ -29,7 +29,7 @@ from typing import Any
 
 from sqlalchemy import insert
 
-from _common import PG_DEFAULT, database, pg_answers, write_section
+from _common import PG_DEFAULT, Conditions, add_run_arguments, database, pg_answers, write_section
 from caredesk.adapters.db import models as m
 from caredesk.adapters.db.migrate import upgrade
 from caredesk.bootstrap import bootstrap
@@ -194,8 +194,9 @@ def main() -> None:
     parser.add_argument("--backend", action="append", choices=["sqlite", "postgresql"])
     parser.add_argument("--cases", type=int, default=100_000)
     parser.add_argument("--pg-url", default=PG_DEFAULT)
-    parser.add_argument("--write-docs", action="store_true")
+    add_run_arguments(parser)
     args = parser.parse_args()
+    conditions = Conditions.begin(args)
     backends = args.backend or ["sqlite"] + (["postgresql"] if pg_answers() else [])
     results = [run(b, args) for b in backends]
     lines = [
@@ -231,9 +232,9 @@ def main() -> None:
             f"{table}\n\n"
             + "\n".join(f"- {r.backend}: seeded in {r.seed_s:.0f} s" for r in results)
             + f"\n\nMachine: {_cores()} cores, Python {platform.python_version()}. "
-            f"Date: {datetime.now(UTC):%Y-%m-%d}. Command: `{command} --write-docs`"
+            f"Command: `{command} --write-docs`"
         )
-        write_section("sla", body)
+        write_section("sla", body, conditions)
 
 
 def _cores() -> int:

@@ -19,9 +19,7 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import random
-import re
 import shlex
 import signal
 import sys
@@ -33,7 +31,15 @@ from pathlib import Path
 from rich.console import Console
 from sqlalchemy import select
 
-from _common import PG_DEFAULT, database, percentile, pg_answers, write_section
+from _common import (
+    PG_DEFAULT,
+    Conditions,
+    add_run_arguments,
+    database,
+    percentile,
+    pg_answers,
+    write_section,
+)
 from caredesk import demo
 from caredesk.adapters.db import models as m
 from caredesk.adapters.db.migrate import upgrade
@@ -213,16 +219,6 @@ def table(runs: list[Run]) -> str:
     return "\n".join(lines)
 
 
-def machine() -> str:
-    ram = re.search(r"MemTotal:\s+(\d+)", Path("/proc/meminfo").read_text())
-    ram_gib = int(ram.group(1)) / 1024**2 if ram else 0.0
-    return (
-        f"{os.cpu_count()} cores, {ram_gib:.0f} GiB RAM, Python {platform.python_version()}, "
-        f"model threads {Settings().model_threads}, load average {os.getloadavg()[0]:.1f} "
-        "at the end (the cores are shared)"
-    )
-
-
 DOCS_INTRO = """## Triage throughput
 
 Produced by `bench/triage.py`. A fresh database with the demo store; the desk learns intents
@@ -242,8 +238,9 @@ def main() -> None:
     parser.add_argument("--predict", type=int, default=1000, help="default: %(default)s")
     parser.add_argument("--cases", type=int, default=200, help="default: %(default)s")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--write-docs", action="store_true")
+    add_run_arguments(parser)
     args = parser.parse_args()
+    conditions = Conditions.begin(args)
     if min(args.shots, args.predict, args.cases) < 1:
         parser.error("--shots, --predict and --cases must be positive")
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -256,8 +253,8 @@ def main() -> None:
         command = shlex.join(["python", "bench/triage.py", *sys.argv[1:]])
         write_section(
             "triage",
-            f"{DOCS_INTRO}\n\n{figures}\n\nMachine: {machine()}. "
-            f"Date: {datetime.now(UTC):%Y-%m-%d}. Command: `{command}`",
+            f"{DOCS_INTRO}\n\n{figures}\n\nCommand: `{command}`",
+            conditions,
         )
         console.print("wrote the triage section of docs/benchmarks.md")
 
