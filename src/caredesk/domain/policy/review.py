@@ -11,11 +11,12 @@ shown to tighten (or to be wording only) counts as needing a second pair of eyes
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
-from typing import Any
+from typing import Any, TypeVar
 
 from caredesk.domain.errors import DomainError, ErrorCode
 from caredesk.domain.policy.model import ROLES, AuthorityLimit, Policy, RemedyDef
@@ -271,38 +272,42 @@ def _approvers(diff: _Diff, before: Policy, after: Policy) -> None:
             diff.add(path, "changed", old, new, Effect.TIGHTENS if higher else Effect.LOOSENS)
 
 
+Entry = TypeVar("Entry")
+
+
+def _paired(
+    before: Iterable[Entry], after: Iterable[Entry], key: Callable[[Entry], Any]
+) -> Iterator[tuple[Any, Entry | None, Entry | None]]:
+    """Each entry of either list by its key, in key order: as it was, as it is (None where
+    it was not, or is no more)."""
+    old = {key(e): e for e in before}
+    new = {key(e): e for e in after}
+    for k in sorted(set(old) | set(new)):
+        yield k, old.get(k), new.get(k)
+
+
 def _budgets(diff: _Diff, before: Policy, after: Policy) -> None:
-    old = {(b.team, b.period): b.amount for b in before.budgets}
-    new = {(b.team, b.period): b.amount for b in after.budgets}
-    for key in sorted(set(old) | set(new)):
-        path = f"budgets.{key[0]}.{key[1]}"
-        if key not in new:
-            diff.add(path, "removed", old[key], None, Effect.LOOSENS)
-        elif key not in old:
-            diff.add(path, "added", None, new[key], Effect.TIGHTENS)
+    per_team_and_period = _paired(before.budgets, after.budgets, lambda x: (x.team, x.period))
+    for (team, period), a, b in per_team_and_period:
+        path = f"budgets.{team}.{period}"
+        if b is None:
+            assert a is not None
+            diff.add(path, "removed", a.amount, None, Effect.LOOSENS)
+        elif a is None:
+            diff.add(path, "added", None, b.amount, Effect.TIGHTENS)
         else:
-            diff.amount(path, old[key], new[key])
+            diff.amount(path, a.amount, b.amount)
 
 
 def _programs(diff: _Diff, before: Policy, after: Policy) -> None:
-    old = {p.id: p for p in before.programs}
-    new = {p.id: p for p in after.programs}
-    for pid in sorted(set(old) | set(new)):
+    for pid, a, b in _paired(before.programs, after.programs, lambda p: p.id):
         path = f"programs.{pid}"
-        if pid not in new:
-            diff.add(
-                path,
-                "removed",
-                f"{old[pid].remedy} for {old[pid].known_issue}",
-                None,
-                Effect.REMOVES,
-            )
-        elif pid not in old:
-            diff.add(
-                path, "added", None, f"{new[pid].remedy} for {new[pid].known_issue}", Effect.LOOSENS
-            )
+        if b is None:
+            assert a is not None
+            diff.add(path, "removed", f"{a.remedy} for {a.known_issue}", None, Effect.REMOVES)
+        elif a is None:
+            diff.add(path, "added", None, f"{b.remedy} for {b.known_issue}", Effect.LOOSENS)
         else:
-            a, b = old[pid], new[pid]
             diff.other(f"{path}.known_issue", a.known_issue, b.known_issue)
             diff.other(f"{path}.remedy", a.remedy, b.remedy)
             diff.other(f"{path}.params", a.params, b.params)
@@ -310,17 +315,14 @@ def _programs(diff: _Diff, before: Policy, after: Policy) -> None:
 
 
 def _rules(diff: _Diff, before: Policy, after: Policy) -> None:
-    old = {r.id: r for r in before.rules}
-    new = {r.id: r for r in after.rules}
-    for rid in sorted(set(old) | set(new)):
+    for rid, a, b in _paired(before.rules, after.rules, lambda r: r.id):
         path = f"rules.{rid}"
-        if rid not in new:
+        if b is None:
             diff.add(path, "removed", rid, None, Effect.LOOSENS)
-        elif rid not in old:
+        elif a is None:
             # A rule nobody cites changes nothing; the remedies citing it show as tightening.
             diff.add(path, "added", None, rid, Effect.TIGHTENS)
         else:
-            a, b = old[rid], new[rid]
             diff.other(f"{path}.when", a.when, b.when)
             diff.other(f"{path}.require", a.require, b.require)
             diff.other(f"{path}.code", a.code, b.code)
