@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import statistics
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
+from typing import TypeVar
 
 from caredesk.domain.agents import Actor, Permission
 from caredesk.domain.errors import DomainError, ValidationFailed
@@ -53,36 +55,29 @@ def _hours(start: datetime, end: datetime) -> float:
     return max(0.0, (end - start).total_seconds() / 3600)
 
 
-def _daily_share(outcomes: list[tuple[date, bool]], days: list[date]) -> list[DailyFigure]:
-    by_day: dict[date, list[bool]] = {}
-    for day, ok in outcomes:
-        by_day.setdefault(day, []).append(ok)
-    return [
-        DailyFigure(
-            day, round(100 * sum(by_day[day]) / len(by_day[day]), 1) if day in by_day else 0.0
-        )
-        for day in days
-    ]
+V = TypeVar("V")
 
 
-def _daily_mean(pairs: list[tuple[date, float]], days: list[date]) -> list[DailyFigure]:
-    by_day: dict[date, list[float]] = {}
-    for day, value in pairs:
+def _daily(
+    values: list[tuple[date, V]], days: list[date], figure: Callable[[list[V]], float]
+) -> list[DailyFigure]:
+    """One figure a day from that day's values; a day without any reads 0."""
+    by_day: dict[date, list[V]] = {}
+    for day, value in values:
         by_day.setdefault(day, []).append(value)
-    return [
-        DailyFigure(day, round(statistics.mean(by_day[day]), 2) if day in by_day else 0.0)
-        for day in days
-    ]
+    return [DailyFigure(day, figure(by_day[day]) if day in by_day else 0.0) for day in days]
 
 
-def _daily_median(pairs: list[tuple[date, float]], days: list[date]) -> list[DailyFigure]:
-    by_day: dict[date, list[float]] = {}
-    for day, value in pairs:
-        by_day.setdefault(day, []).append(value)
-    return [
-        DailyFigure(day, round(statistics.median(by_day[day]), 2) if day in by_day else 0.0)
-        for day in days
-    ]
+def _share(outcomes: list[bool]) -> float:
+    return round(100 * sum(outcomes) / len(outcomes), 1)
+
+
+def _mean(values: list[float]) -> float:
+    return round(statistics.mean(values), 2)
+
+
+def _median(values: list[float]) -> float:
+    return round(statistics.median(values), 2)
 
 
 def dashboard(uow: ConsoleUnit, actor: Actor, now: datetime, days: int = 30) -> Dashboard:
@@ -124,8 +119,8 @@ def dashboard(uow: ConsoleUnit, actor: Actor, now: datetime, days: int = 30) -> 
         since=since,
         days=days,
         volume=[DailyFigure(d, float(per_day.get(d, 0))) for d in calendar],
-        first_reply_hours=_daily_median(replies, calendar),
-        resolution_hours=_daily_median(solves, calendar),
+        first_reply_hours=_daily(replies, calendar, _median),
+        resolution_hours=_daily(solves, calendar, _median),
         grants_by_remedy=_grants_by_remedy(granted, remedy_costs),
         service_levels=_service_levels(timings),
         cases=len(timings),
@@ -154,11 +149,13 @@ def _extra_series(
     """The series of the features that measure them: SLA clocks, satisfaction surveys."""
     extra: dict[str, list[DailyFigure]] = {}
     if sla_outcomes:
-        extra["SLA attainment (share of targets met, by day decided)"] = _daily_share(
-            sla_outcomes, calendar
+        extra["SLA attainment (share of targets met, by day decided)"] = _daily(
+            sla_outcomes, calendar, _share
         )
     if answered:
-        extra["Satisfaction (average score 1-5, by day answered)"] = _daily_mean(answered, calendar)
+        extra["Satisfaction (average score 1-5, by day answered)"] = _daily(
+            answered, calendar, _mean
+        )
     return extra
 
 
