@@ -101,17 +101,17 @@ def test_sign_in_by_magic_link_and_reply_with_a_photo(
 ) -> None:
     page = portal_sign_in(live, new_context, str(ann["email"]))
     page.get_by_role("link", name="Kettle lid is loose").click()
-    conversation = page.get_by_role("list", name="Conversation")
-    expect(conversation).to_contain_text("Could you send a photo?")
-    expect(conversation).not_to_contain_text("Internal: check the batch")
+    messages = page.get_by_role("list", name="Messages")
+    expect(messages).to_contain_text("Could you send a photo?")
+    expect(messages).not_to_contain_text("Internal: check the batch")
     page.get_by_label("Your message").fill("Here is the photo of the lid.")
     page.get_by_label("Attach files").set_input_files(
         {"name": "lid.jpg", "mimeType": "image/jpeg", "buffer": b"\xff\xd8\xff lid photo"}
     )
     page.get_by_role("button", name="Send").click()
     expect(page.get_by_role("status")).to_contain_text("Your message is on the case")
-    expect(conversation).to_contain_text("Here is the photo of the lid.")
-    expect(conversation.get_by_role("link", name="lid.jpg")).to_be_visible()
+    expect(messages).to_contain_text("Here is the photo of the lid.")
+    expect(messages.get_by_role("link", name="lid.jpg")).to_be_visible()
     screenshot(page, "portal-case")
     case_id = int(str(ann["case_id"]))
     with live.container.uow.read_only() as uow:

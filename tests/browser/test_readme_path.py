@@ -221,11 +221,11 @@ def test_a_customer_signs_in_through_the_link_in_the_outbox(
     ).json()
     email = customer["emails"][0]
 
-    shopper = new_context().new_page()
-    shopper.goto(demo.portal)
-    shopper.get_by_label("Email address").fill(email)
-    shopper.get_by_role("button", name="Email me a sign-in link").click()
-    expect(shopper.get_by_role("heading", name="Check your email")).to_be_visible()
+    portal_page = new_context().new_page()
+    portal_page.goto(demo.portal)
+    portal_page.get_by_label("Email address").fill(email)
+    portal_page.get_by_role("button", name="Email me a sign-in link").click()
+    expect(portal_page.get_by_role("heading", name="Check your email")).to_be_visible()
 
     admin_email = re.search(r"or as the admin (\S+@\S+)", demo.lines)
     assert admin_email is not None
@@ -245,10 +245,10 @@ def test_a_customer_signs_in_through_the_link_in_the_outbox(
     href = link.get_attribute("href")
     assert href is not None and href.startswith(demo.portal), href
 
-    shopper.goto(href)
-    shopper.get_by_role("button", name="Continue").click()
-    expect(shopper.get_by_role("heading", name="My requests")).to_be_visible()
-    expect(shopper.get_by_text(str(case["subject"]))).to_be_visible()
+    portal_page.goto(href)
+    portal_page.get_by_role("button", name="Continue").click()
+    expect(portal_page.get_by_role("heading", name="My requests")).to_be_visible()
+    expect(portal_page.get_by_text(str(case["subject"]))).to_be_visible()
 
 
 def test_the_api_docs_open_with_the_internet_cut_off(

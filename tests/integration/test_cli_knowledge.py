@@ -130,7 +130,7 @@ def test_the_command_line_creates_an_editor_who_publishes(
 ) -> None:
     runner = CliRunner()
     who = ["--email", "eve@example.com", "--name", "Eve", "--role", "editor"]
-    created = runner.invoke(app, ["users", "create", *who, "--password", "long-enough-pw"])
+    created = runner.invoke(app, ["agents", "create", *who, "--password", "long-enough-pw"])
     assert created.exit_code == 0, created.output
     assert "(editor) created" in created.output
     eve = auth.find_agent(lexical_desk.uow(), SYSTEM, "eve@example.com")

@@ -9,8 +9,10 @@ from decimal import Decimal
 
 import pytest
 from fastapi.testclient import TestClient
+from typer.testing import CliRunner
 
 from caredesk.bootstrap import Container
+from caredesk.cli.main import app as cli
 from caredesk.domain.customers import Address, Customer
 from caredesk.domain.orders import Order, OrderLine, OrderStatus, Shipment
 from caredesk.settings import Settings
@@ -92,3 +94,18 @@ def test_the_survey_mail_template_answers_to_its_former_name(
     assert client.delete("/api/v1/mail/templates/csat_survey", headers=admin).status_code == 200
     reset = client.get("/api/v1/mail/templates/satisfaction_survey", headers=admin).json()
     assert reset["subject"] == former["subject"]
+
+
+def test_the_agents_commands_answer_to_their_former_name_users(
+    container: Container, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The CLI on the test database, without loading the embedding model.
+    monkeypatch.setenv("CAREDESK_DATABASE_URL", container.settings.database_url)
+    monkeypatch.setenv("CAREDESK_SEMANTIC_SEARCH", "false")
+    runner = CliRunner()
+    who = ["--email", "eve@example.com", "--name", "Eve", "--password", "long-enough-pw"]
+    created = runner.invoke(cli, ["users", "create", *who])
+    assert created.exit_code == 0, created.output
+    listed = runner.invoke(cli, ["agents", "list"])
+    assert "eve@example.com" in listed.output
+    assert "users" not in runner.invoke(cli, ["--help"]).output

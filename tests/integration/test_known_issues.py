@@ -201,7 +201,7 @@ def test_an_owner_with_another_problem_does_not_get_it(
     suggestions = client.get(f"/api/v1/cases/{case['id']}/suggestions", headers=agent).json()
     assert suggestions["known_issues"] == [] and suggestions["programs"] == []
     # Later messages that describe the issue bring it in: triage runs on every message, and
-    # the conditions may be met by the conversation as a whole.
+    # the conditions may be met by the messages as a whole.
     url = f"/api/v1/cases/{case['id']}/messages"
     for body in ("Also, it has been dead since the upgrade.", "I'm on the latest macOS."):
         message = client.post(url, json={"kind": "inbound", "body": body}, headers=agent)

@@ -225,7 +225,7 @@ def test_signing_out_ends_the_session(portal_client: TestClient, outbox: MemoryO
 # --- the customer's own cases -----------------------------------------------------------------
 
 
-def test_the_conversation_shows_replies_but_never_internal_notes(
+def test_the_case_page_shows_replies_but_never_internal_notes(
     portal_client: TestClient, outbox: MemoryOutbox, container: Container
 ) -> None:
     case_id = _case(container, "maya", "Lamp flickers", "My lamp flickers.")

@@ -15,12 +15,14 @@ WORD = re.compile(r"[a-z][a-z0-9-]*")
 
 
 def _leaves(command: Any, path: tuple[str, ...] = ()) -> set[tuple[str, ...]]:
-    """Every runnable command under `command`, as its words; a group has `commands`."""
+    """Every runnable command under `command`, as its words; a group has `commands`. A
+    hidden one (a deprecated name kept for old scripts) is not in `--help`, nor here."""
     subcommands = getattr(command, "commands", None)
     if subcommands:
         found: set[tuple[str, ...]] = set()
         for name, sub in subcommands.items():
-            found |= _leaves(sub, (*path, name))
+            if not sub.hidden:
+                found |= _leaves(sub, (*path, name))
         return found
     return {path}
 

@@ -306,13 +306,13 @@ def test_the_command_line_unlocks_an_account(
     monkeypatch.setenv("CAREDESK_DATABASE_URL", container.settings.database_url)
     monkeypatch.setenv("CAREDESK_SEMANTIC_SEARCH", "false")
     runner = CliRunner()
-    done = runner.invoke(cli_app, ["users", "unlock", KNOWN])
+    done = runner.invoke(cli_app, ["agents", "unlock", KNOWN])
     assert done.exit_code == 0, done.output
     assert "unlocked" in done.output
     assert log_in(client, KNOWN, PASSWORD).status_code == 200
     line = next(e for e in trail(container, "agent", kim.id) if e.action == "sign_in.unlocked")
     assert line.actor == "system"
-    missing = runner.invoke(cli_app, ["users", "unlock", "ghost@example.com"])
+    missing = runner.invoke(cli_app, ["agents", "unlock", "ghost@example.com"])
     assert missing.exit_code == 1
 
 

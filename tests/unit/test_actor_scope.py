@@ -1,4 +1,4 @@
-"""Which customers an actor reaches: agents all, a bound actor one, a conversation the one it
+"""Which customers an actor reaches: agents all, a bound actor one, a tool session the one it
 verified and nobody before that."""
 
 from __future__ import annotations
@@ -10,8 +10,8 @@ from caredesk.domain.errors import DomainError, ErrorCode
 
 AGENT = Actor(role=Role.AGENT, token_id=1)
 BOUND = Actor(role=Role.AGENT, token_id=2, customer_id="ivan")
-UNVERIFIED = Actor(role=Role.AGENT, token_id=3, conversation=True)
-VERIFIED = Actor(role=Role.AGENT, token_id=3, customer_id="ivan", conversation=True)
+UNVERIFIED = Actor(role=Role.AGENT, token_id=3, tool_session=True)
+VERIFIED = Actor(role=Role.AGENT, token_id=3, customer_id="ivan", tool_session=True)
 
 
 @pytest.mark.parametrize(
@@ -43,7 +43,7 @@ def test_a_refusal_says_whether_to_verify_first_or_that_the_record_is_someone_el
     assert _refusal(BOUND, "anya") == (ErrorCode.NOT_CUSTOMERS, "identity.one_user")
 
 
-def test_a_conversation_must_verify_before_anything_is_looked_up() -> None:
+def test_a_tool_session_must_verify_before_anything_is_looked_up() -> None:
     AGENT.require_verified()
     VERIFIED.require_verified()
     with pytest.raises(DomainError) as refused:

@@ -32,7 +32,7 @@ def tau_retail(
         typer.Option(exists=True, dir_okay=False, help="Reference end states to compare with."),
     ] = None,
 ) -> None:
-    """Run each task's write actions as an agent acting for the task's verified user."""
+    """Run each task's write actions as an agent acting for the task's verified customer."""
     from caredesk.conformance import tau_retail as replay
 
     started = time.perf_counter()

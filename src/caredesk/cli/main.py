@@ -1,4 +1,4 @@
-"""`caredesk`: serve the desk, migrate, load the demo, manage users and tokens, import data."""
+"""`caredesk`: serve the desk, migrate, load the demo, manage agents and tokens, import data."""
 
 from __future__ import annotations
 
@@ -31,13 +31,16 @@ app = typer.Typer(
 )
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 demo_app = typer.Typer(help="The generated demo store.", no_args_is_help=True)
-users_app = typer.Typer(help="Agents (the desk's users).", no_args_is_help=True)
+agents_app = typer.Typer(help="Agents: the people who work cases.", no_args_is_help=True)
 tokens_app = typer.Typer(help="API tokens.", no_args_is_help=True)
 import_app = typer.Typer(help="Load data from other systems.", no_args_is_help=True)
 export_app = typer.Typer(help="Write data out in other systems' formats.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(demo_app, name="demo")
-app.add_typer(users_app, name="users")
+app.add_typer(agents_app, name="agents")
+# `caredesk users …` came first: scripts that call it keep working (docs/glossary.md,
+# "Deprecated names").
+app.add_typer(agents_app, name="users", hidden=True, deprecated=True)
 app.add_typer(tokens_app, name="tokens")
 app.add_typer(import_app, name="import")
 app.add_typer(export_app, name="export")
@@ -200,8 +203,8 @@ def desk_address(host: str, port: int) -> str:
     return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
 
 
-@users_app.command("create")
-def users_create(
+@agents_app.command("create")
+def agents_create(
     email: Annotated[str, typer.Option(help="Sign-in email.")],
     name: Annotated[str, typer.Option(help="Display name.")],
     role: Annotated[Role, typer.Option(help="admin, lead, editor, agent or viewer.")] = Role.AGENT,
@@ -234,8 +237,8 @@ def users_create(
         out.print(f"agent {agent.id} {agent.email} ({agent.role.value}) created")
 
 
-@users_app.command("list")
-def users_list() -> None:
+@agents_app.command("list")
+def agents_list() -> None:
     """List agents."""
     from caredesk.services.access import auth
 
@@ -245,8 +248,8 @@ def users_list() -> None:
             out.print(f"{agent.id}\t{agent.email}\t{agent.role.value}\t{state}")
 
 
-@users_app.command("unlock")
-def users_unlock(email: Annotated[str, typer.Argument(help="The agent's sign-in email.")]) -> None:
+@agents_app.command("unlock")
+def agents_unlock(email: Annotated[str, typer.Argument(help="The agent's sign-in email.")]) -> None:
     """Lift an agent's sign-in lock after too many failed sign-ins (audited)."""
     from caredesk.services.access import auth
 
@@ -347,7 +350,7 @@ def import_tau_retail(
 
         counts = tau_retail.import_store(container.uow, container.clock.now(), data, advance)
     out.print(
-        f"imported {counts.users} customers, {counts.products} products, {counts.orders} orders"
+        f"imported {counts.customers} customers, {counts.products} products, {counts.orders} orders"
     )
 
 
@@ -363,7 +366,7 @@ def export_tau_retail(
         data = tau_retail.export_store(container.uow)
         tau_files.write_dir(directory, data)
         out.print(
-            f"wrote {len(data.users)} users, {len(data.products)} products, "
+            f"wrote {len(data.users)} customers, {len(data.products)} products, "
             f"{len(data.orders)} orders to {directory}"
         )
 

@@ -39,7 +39,7 @@ from caredesk.services.channels.tools import Registry, ToolCall, build_registry
 
 class ToolSession:
     """One MCP session: the token (checked again on every call, so a revocation ends the
-    session), and the customer this conversation verified."""
+    session), and the customer this session verified."""
 
     def __init__(self, container: Container, token: str, registry: Registry) -> None:
         self.container = container

@@ -55,7 +55,7 @@ class TauStore:
 
 @dataclass(frozen=True)
 class ImportCounts:
-    users: int
+    customers: int
     products: int
     orders: int
 
@@ -294,7 +294,11 @@ def import_store(
                 action="import.tau_retail",
                 entity_type="store",
                 entity_id="tau-retail",
-                after={"users": counts.users, "products": counts.products, "orders": counts.orders},
+                after={
+                    "customers": counts.customers,
+                    "products": counts.products,
+                    "orders": counts.orders,
+                },
             )
         )
         uow.commit()

@@ -126,7 +126,7 @@ class Replayer:
 
     def _verified_agent(self, user_id: str) -> Actor:
         """An agent's token limited to the retail tools, bound by verifying the user's email,
-        exactly as an AI agent would be at the start of a conversation."""
+        exactly as an AI agent would be at the start of a tool session."""
         now = NOW
         issued = auth.create_token(
             self.container.uow(),

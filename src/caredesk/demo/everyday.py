@@ -109,7 +109,7 @@ def _opened(
     now: datetime,
 ) -> datetime:
     """After the order's last news; a case still open when the demo starts is older than
-    every story, a solved one had the time its conversation takes."""
+    every story, a solved one had the time its messages back and forth take."""
     earliest = demo_customer.customer.created_at or now
     if order is not None and order.placed_at is not None:
         events = [order.placed_at, *(f.delivered_at or f.shipped_at for f in order.shipments)]

@@ -85,7 +85,7 @@ def past_cases(
     if not demo_customers:
         return 0
     wanted = min(HISTORY_CASES, max(12, len(demo_customers) // 4))
-    # The slowest conversation (a low-priority case answered late twice, over a weekend)
+    # The slowest case (a low-priority one answered late twice, over a weekend)
     # takes about ten days: the history stops in time for every one to be solved by now.
     start, end = now - timedelta(days=HISTORY_DAYS), now - timedelta(days=14)
     asks = [a for a in ask_data().asks if a.may_solve]
@@ -118,7 +118,7 @@ class _PastCase:
 
 @dataclass(slots=True)
 class _Thread:
-    """A past case as its conversation goes on: who answers it and when it has got to."""
+    """A past case as its messages go on: who answers it and when it has got to."""
 
     case_id: int
     agent: Actor

@@ -1,4 +1,4 @@
-"""Agents (the desk's users), their roles and what each role may do."""
+"""Agents (the people who work cases), their roles and what each role may do."""
 
 from __future__ import annotations
 
@@ -75,9 +75,10 @@ class Actor:
     customer_id: str | None = None
     # The tools a token may use (all when None), for agents limited to a few operations.
     tools: tuple[str, ...] | None = None
-    # Speaking for one customer it has to name first, as an AI agent does on the tool API:
-    # until it verified a customer (or its token was issued bound to one) it reaches nobody.
-    conversation: bool = False
+    # In a tool session: speaking for one customer it has to name first, as an AI agent does
+    # on the tool API; until it verified a customer (or its token was issued bound to one)
+    # it reaches nobody.
+    tool_session: bool = False
 
     @property
     def scoped(self) -> bool:
@@ -98,18 +99,18 @@ class Actor:
     def reaches(self, customer_id: str) -> bool:
         """Whether this actor may see or change this customer's records at all.
 
-        A customer (in the portal), a token bound to one customer and a conversation that
-        verified one reach that customer only; a conversation that verified nobody yet
-        reaches nobody; agents and unbound tokens outside a conversation reach everyone.
+        A customer (in the portal), a token bound to one customer and a tool session that
+        verified one reach that customer only; a tool session that verified nobody yet
+        reaches nobody; agents and unbound tokens outside a tool session reach everyone.
         """
         if self.customer_id is not None:
             return self.customer_id == customer_id
-        return not self.conversation
+        return not self.tool_session
 
     def require_verified(self) -> None:
-        """Refuse a conversation that has not named its customer yet. Checked before any
+        """Refuse a tool session that has not named its customer yet. Checked before any
         record is looked up, so such an actor cannot learn which ids exist."""
-        if self.conversation and self.customer_id is None:
+        if self.tool_session and self.customer_id is None:
             raise _identify_first()
 
     def require_reach(self, customer_id: str) -> None:

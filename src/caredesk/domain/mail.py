@@ -1,6 +1,6 @@
 """Email as the desk sees it: a parsed inbound message, and the rules of threading.
 
-Threading never splits a conversation nor merges two: a reply is matched by the Message-IDs
+Threading never splits a case's thread nor merges two: a reply is matched by the Message-IDs
 it answers, then by the case tag in its subject (`[#1234]`), then by a signed plus-address
 (`support+c1234.<signature>@…`) that nobody can forge to reach another's case.
 """

@@ -203,7 +203,7 @@ def query_terms(raw: str, limit: int = MAX_QUERY_TERMS) -> list[str]:
 
 
 # The lexical side's share in hybrid search. Chosen on development splits (docs/knowledge.md):
-# on short FAQ-like texts BM25 matches few words and its ranking is weaker than the
+# on short question-and-answer texts BM25 matches few words and its ranking is weaker than the
 # encoder's, so it gets the smaller say; 0 is semantic only, 1 lexical only.
 LEXICAL_WEIGHT = 0.3
 WEIGHT_GRID = tuple(round(w * 0.1, 1) for w in range(11))

@@ -80,7 +80,7 @@ def _onto(grant: Grant, row: m.GrantRow) -> None:
 
 
 def _lock_key(scope: str) -> int:
-    """A stable 64-bit advisory lock key per scope, apart from other users of advisory locks."""
+    """A stable 64-bit advisory lock key per scope, apart from other holders of advisory locks."""
     digest = hashlib.sha256(f"caredesk.grants:{scope}".encode()).digest()
     return int.from_bytes(digest[:8], "big", signed=True)
 

@@ -27,12 +27,12 @@ TS_CONFIG = "english"
 
 
 def escape_like(value: str) -> str:
-    """`value` matched literally by LIKE … ESCAPE '\\': its wildcards are not the user's to use."""
+    """`value` matched literally by LIKE … ESCAPE '\\': its wildcards are not the caller's."""
     return value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
 def fts5_query(raw: str) -> str | None:
-    """Quote each word so user input can never be read as FTS5 syntax; words are ANDed."""
+    """Quote each word so a search can never be read as FTS5 syntax; words are ANDed."""
     words = _WORD.findall(raw)
     if not words:
         return None

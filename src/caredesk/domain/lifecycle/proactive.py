@@ -57,7 +57,7 @@ def open_case_about(finding: Finding, cases: Iterable[Case]) -> Case | None:
     """The customer's open case about the finding's order and issue, if there is one.
 
     The customer (or the desk) is already talking about it there: a second case would split
-    the conversation and tell the customer again what they told us. A solved or closed case
+    the story and tell the customer again what they told us. A solved or closed case
     covers nothing, so a problem that outlives its case is raised again.
     """
     if finding.order_id is None:

@@ -359,7 +359,7 @@ def login(
         attempt = Attempt.begin(uow, rules, client=client, account=email)
         attempt.check(now)
         agent = uow.agents.get_by_email(email)
-        # Verify against a hash even for unknown users, so timing does not reveal accounts.
+        # Verify against a hash even for unknown addresses, so timing does not reveal accounts.
         stored = agent.password_hash if agent and agent.password_hash else None
         valid = hasher.verify(stored or _DUMMY_HASH.get(hasher), password)
         if agent is None or not agent.active or stored is None or not valid:

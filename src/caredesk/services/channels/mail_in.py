@@ -1,6 +1,6 @@
 """Inbound email: store each message once, on the right case, and never answer a robot.
 
-Threading never splits a conversation nor merges two. A message is filed on the case of
+Threading never splits a case's thread nor merges two. A message is filed on the case of
 the first stored Message-ID it answers (In-Reply-To, then References), else on the case
 its subject's tag names when the sender is that case's customer (a tag is easy to guess,
 so it alone never lets a stranger in), else on the case a correctly signed plus-address

@@ -5,7 +5,7 @@ once, records its events, and commits (the handlers run inside that commit). Dec
 `@command`, it is run again, from the start and on fresh reads, when the database undid
 its transaction because another one met it at the same moment (a concurrent write to the
 same row, a serialisation failure, a deadlock, a busy SQLite file): a conflict a retry
-resolves is never shown to the user. When retries run out, the caller gets a 409 `conflict`
+resolves is never shown to the caller. When retries run out, the caller gets a 409 `conflict`
 saying so. A version the *client* sent and that no longer matches is not retried: the
 client must look again.
 """

@@ -1,4 +1,4 @@
-"""User-written templates (mail templates, macros): one sandboxed Jinja environment.
+"""Templates agents write (mail templates, macros): one sandboxed Jinja environment.
 
 Templates are written by staff but filled with customer data and shown to everyone who
 uses the desk, so a template may never reach Python internals, run code, or take the process
@@ -51,7 +51,7 @@ class _Sandbox(ImmutableSandboxedEnvironment):
 
 
 def sandbox(*, autoescape: bool, strict: bool = False) -> ImmutableSandboxedEnvironment:
-    """The environment every user-written template renders in.
+    """The environment every template an agent wrote renders in.
 
     `autoescape` for HTML output; `strict` makes an unknown variable an error rather than an
     empty string (macros, whose variables are a fixed list).

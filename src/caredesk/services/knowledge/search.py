@@ -79,7 +79,7 @@ def case_text(case: Case, messages: Sequence[Message]) -> str:
 
 
 def index_case(uow: KnowledgeUnit, case: Case, now: datetime) -> None:
-    """A solved case joins the index (its public conversation), inside the caller's unit."""
+    """A solved case joins the index (its public messages), inside the caller's unit."""
     assert case.id is not None
     uow.search.upsert(
         IndexedText(
@@ -94,7 +94,7 @@ def index_case(uow: KnowledgeUnit, case: Case, now: datetime) -> None:
 
 
 def on_case_changed(uow: KnowledgeUnit, event: Event) -> None:
-    """Handler: a case that became solved joins the index, with its conversation so far."""
+    """Handler: a case that became solved joins the index, with its messages so far."""
     if isinstance(event, CaseChanged) and event.solved_now:
         index_case(uow, event.case, event.at)
 

@@ -34,7 +34,7 @@ class CasePanel:
     title: str
     template: str
     load: Loader
-    column: str = "side"  # "side" beside the customer, "main" under the conversation
+    column: str = "side"  # "side" beside the customer, "main" under the messages
 
 
 def _known_issue(container: Container, actor: Actor, screen: CaseScreen) -> dict[str, Any] | None:

@@ -62,19 +62,20 @@ TEMPLATES = build_templates()
 
 
 @dataclass(frozen=True, slots=True)
-class PortalUser:
-    """The customer behind this request's portal cookie."""
+class PortalCustomer:
+    """The customer behind this request's portal cookie: their record, and the cookie's
+    secret their forms' CSRF token is made from."""
 
-    customer: Customer
+    record: Customer
     session_secret: str
 
     @property
     def customer_id(self) -> str:
-        return self.customer.id
+        return self.record.id
 
     @property
     def actor(self) -> Actor:
-        return portal.portal_actor(self.customer.id)
+        return portal.portal_actor(self.record.id)
 
     @property
     def csrf(self) -> str:
@@ -93,7 +94,7 @@ class PortalSignInRequired(Exception):
     pass
 
 
-def portal_user(request: Request, container: ContainerDep) -> PortalUser:
+def portal_customer(request: Request, container: ContainerDep) -> PortalCustomer:
     secret = request.cookies.get(PORTAL_COOKIE)
     if not secret:
         raise PortalSignInRequired()
@@ -101,24 +102,24 @@ def portal_user(request: Request, container: ContainerDep) -> PortalUser:
         customer = portal.session_customer(container.uow.read_only(), secret, container.clock.now())
     except Unauthenticated as exc:
         raise PortalSignInRequired() from exc
-    return PortalUser(customer, secret)
+    return PortalCustomer(customer, secret)
 
 
-Customer_ = Annotated[PortalUser, Depends(portal_user)]
+CustomerDep = Annotated[PortalCustomer, Depends(portal_customer)]
 
 
 def render(
     request: Request,
     template: str,
-    user: PortalUser | None,
+    customer: PortalCustomer | None,
     *,
     status_code: int = 200,
     **context: Any,
 ) -> HTMLResponse:
     html = TEMPLATES.get_template(template).render(
         request=request,
-        user=user,
-        csrf=user.csrf if user else "",
+        customer=customer,
+        csrf=customer.csrf if customer else "",
         path=request.url.path,
         notice=NOTICES.get(request.query_params.get("notice", "")),
         **context,
@@ -161,7 +162,7 @@ NOTICES = {
 
 PORTAL_ERRORS = ErrorPages(
     render=render,
-    reader=portal_user,
+    reader=portal_customer,
     sign_in_required=PortalSignInRequired,
     sign_in=lambda request: redirect("/portal/sign-in"),
     hints=PORTAL_HINTS,

@@ -26,11 +26,11 @@ from caredesk.web.deps import ContainerDep, client_address
 from caredesk.web.errors import PORTAL_HINTS
 from caredesk.web.portal.common import (
     PORTAL_COOKIE,
-    Customer_,
+    CustomerDep,
+    PortalCustomer,
     PortalRoute,
     PortalSignInRequired,
-    PortalUser,
-    portal_user,
+    portal_customer,
     redirect,
     render,
     secure_headers,
@@ -67,15 +67,15 @@ def portal_base(request: Request, container: ContainerDep) -> str:
 
 
 @router.get("")
-def home(request: Request, user: Customer_, container: ContainerDep) -> HTMLResponse:
-    page = portal.my_cases(container.uow.read_only(), user.customer_id)
-    return render(request, "home.html", user, cases=page.items)
+def home(request: Request, customer: CustomerDep, container: ContainerDep) -> HTMLResponse:
+    page = portal.my_cases(container.uow.read_only(), customer.customer_id)
+    return render(request, "home.html", customer, cases=page.items)
 
 
 @router.get("/sign-in")
 def sign_in_form(request: Request, container: ContainerDep) -> Response:
     try:
-        portal_user(request, container)
+        portal_customer(request, container)
     except PortalSignInRequired:
         return render(request, "sign_in.html", None)
     return redirect("/portal")
@@ -183,7 +183,7 @@ def sign_out(request: Request, container: ContainerDep, csrf_token: Csrf = "") -
 
 def _case_page(
     request: Request,
-    user: PortalUser,
+    customer: PortalCustomer,
     container: ContainerDep,
     case_id: int,
     *,
@@ -191,24 +191,24 @@ def _case_page(
     kept_body: str = "",
     status_code: int = 200,
 ) -> HTMLResponse:
-    conversation = portal.my_case(container.uow.read_only(), user.customer_id, case_id)
+    own = portal.my_case(container.uow.read_only(), customer.customer_id, case_id)
     return _form_page(
         request,
         "case.html",
-        user,
+        customer,
         container,
         error=error,
         status_code=status_code,
-        case=conversation.case,
-        messages=conversation.messages,
-        survey=conversation.survey,
+        case=own.case,
+        messages=own.messages,
+        survey=own.survey,
         kept_body=kept_body,
     )
 
 
 def _new_case_page(
     request: Request,
-    user: PortalUser,
+    customer: PortalCustomer,
     container: ContainerDep,
     *,
     chosen: str,
@@ -216,11 +216,11 @@ def _new_case_page(
     kept: dict[str, str] | None = None,
     status_code: int = 200,
 ) -> HTMLResponse:
-    orders = portal.my_orders(container.uow.read_only(), user.customer_id)
+    orders = portal.my_orders(container.uow.read_only(), customer.customer_id)
     return _form_page(
         request,
         "new_case.html",
-        user,
+        customer,
         container,
         error=error,
         status_code=status_code,
@@ -233,7 +233,7 @@ def _new_case_page(
 def _form_page(
     request: Request,
     template: str,
-    user: PortalUser,
+    customer: PortalCustomer,
     container: ContainerDep,
     *,
     error: DomainError | None,
@@ -244,7 +244,7 @@ def _form_page(
     return render(
         request,
         template,
-        user,
+        customer,
         status_code=status_code,
         error=error,
         hint=PORTAL_HINTS.get(error.code) if error else None,
@@ -254,8 +254,10 @@ def _form_page(
 
 
 @router.get("/cases/new")
-def new_case_form(request: Request, user: Customer_, container: ContainerDep) -> HTMLResponse:
-    return _new_case_page(request, user, container, chosen=request.query_params.get("order", ""))
+def new_case_form(request: Request, customer: CustomerDep, container: ContainerDep) -> HTMLResponse:
+    return _new_case_page(
+        request, customer, container, chosen=request.query_params.get("order", "")
+    )
 
 
 # What a refused form can be shown again with: the rest go to the error page.
@@ -271,28 +273,31 @@ _KEPT_REFUSALS = (
 @takes_files
 async def open_case(
     request: Request,
-    user: Customer_,
+    customer: CustomerDep,
     container: ContainerDep,
     form: Annotated[OpenCaseForm, Form()],
     files: MessageFiles = None,
 ) -> Response:
-    user.check_csrf(form.csrf_token)
+    customer.check_csrf(form.csrf_token)
     try:
         attachments = await read_files(files, container.attachment_limits)
-        case = await run_in_threadpool(_open_case, container, user, form, attachments)
+        case = await run_in_threadpool(_open_case, container, customer, form, attachments)
     except DomainError as exc:
         if exc.code not in _KEPT_REFUSALS:
             raise
-        return await run_in_threadpool(_case_refused, request, user, container, form, exc)
+        return await run_in_threadpool(_case_refused, request, customer, container, form, exc)
     return redirect(f"/portal/cases/{case.id}", "created")
 
 
 def _open_case(
-    container: Container, user: PortalUser, form: OpenCaseForm, attachments: list[NewAttachment]
+    container: Container,
+    customer: PortalCustomer,
+    form: OpenCaseForm,
+    attachments: list[NewAttachment],
 ) -> Case:
     return portal.open_case(
         container.uow(),
-        user.customer_id,
+        customer.customer_id,
         container.clock.now(),
         subject=form.subject,
         body=form.body,
@@ -304,7 +309,7 @@ def _open_case(
 
 def _case_refused(
     request: Request,
-    user: PortalUser,
+    customer: PortalCustomer,
     container: Container,
     form: OpenCaseForm,
     refused: DomainError,
@@ -312,7 +317,7 @@ def _case_refused(
     # The customer's words come back in the form; files cannot be, they choose them again.
     return _new_case_page(
         request,
-        user,
+        customer,
         container,
         chosen=form.order_id,
         error=refused,
@@ -323,9 +328,9 @@ def _case_refused(
 
 @router.get("/cases/{case_id}")
 def show_case(
-    case_id: CaseId, request: Request, user: Customer_, container: ContainerDep
+    case_id: CaseId, request: Request, customer: CustomerDep, container: ContainerDep
 ) -> HTMLResponse:
-    return _case_page(request, user, container, case_id)
+    return _case_page(request, customer, container, case_id)
 
 
 @router.post("/cases/{case_id}/reply")
@@ -333,32 +338,34 @@ def show_case(
 async def reply(
     case_id: CaseId,
     request: Request,
-    user: Customer_,
+    customer: CustomerDep,
     container: ContainerDep,
     form: Annotated[ReplyForm, Form()],
     files: MessageFiles = None,
 ) -> Response:
-    user.check_csrf(form.csrf_token)
+    customer.check_csrf(form.csrf_token)
     try:
         attachments = await read_files(files, container.attachment_limits)
-        await run_in_threadpool(_reply, container, user, case_id, form.body, attachments)
+        await run_in_threadpool(_reply, container, customer, case_id, form.body, attachments)
     except DomainError as exc:
         if exc.code is ErrorCode.NOT_FOUND:
             raise
-        return await run_in_threadpool(_reply_refused, request, user, container, case_id, form, exc)
+        return await run_in_threadpool(
+            _reply_refused, request, customer, container, case_id, form, exc
+        )
     return redirect(f"/portal/cases/{case_id}#latest", "sent")
 
 
 def _reply(
     container: Container,
-    user: PortalUser,
+    customer: PortalCustomer,
     case_id: int,
     body: str,
     attachments: list[NewAttachment],
 ) -> None:
     portal.reply(
         container.uow(),
-        user.customer_id,
+        customer.customer_id,
         container.clock.now(),
         case_id,
         body=body,
@@ -370,7 +377,7 @@ def _reply(
 
 def _reply_refused(
     request: Request,
-    user: PortalUser,
+    customer: PortalCustomer,
     container: Container,
     case_id: int,
     form: ReplyForm,
@@ -378,7 +385,13 @@ def _reply_refused(
 ) -> HTMLResponse:
     status = STATUS_BY_CODE.get(refused.code, 422)
     return _case_page(
-        request, user, container, case_id, error=refused, kept_body=form.body, status_code=status
+        request,
+        customer,
+        container,
+        case_id,
+        error=refused,
+        kept_body=form.body,
+        status_code=status,
     )
 
 
@@ -387,16 +400,14 @@ def attachment(
     case_id: CaseId,
     sha256: Annotated[str, Path(pattern=r"^[0-9a-f]{64}$")],
     request: Request,
-    user: Customer_,
+    customer: CustomerDep,
     container: ContainerDep,
 ) -> Response:
-    conversation = portal.my_case(container.uow.read_only(), user.customer_id, case_id)
-    meta = next(
-        (a for m in conversation.messages for a in m.attachments if a.sha256 == sha256), None
-    )
+    own = portal.my_case(container.uow.read_only(), customer.customer_id, case_id)
+    meta = next((a for m in own.messages for a in m.attachments if a.sha256 == sha256), None)
     if meta is None:
         raise NotFound("attachment", sha256)
-    content = portal.my_attachment(container.uow.read_only(), user.customer_id, case_id, sha256)
+    content = portal.my_attachment(container.uow.read_only(), customer.customer_id, case_id, sha256)
     filename = "".join(c for c in meta.filename if c.isalnum() or c in "._- ") or "attachment"
     response = Response(
         content,
@@ -411,18 +422,18 @@ def attachment(
 
 
 @router.get("/orders")
-def orders(request: Request, user: Customer_, container: ContainerDep) -> HTMLResponse:
+def orders(request: Request, customer: CustomerDep, container: ContainerDep) -> HTMLResponse:
     listed = portal.order_self_service(
-        container.uow.read_only(), user.customer_id, container.clock.now()
+        container.uow.read_only(), customer.customer_id, container.clock.now()
     )
-    return render(request, "orders.html", user, orders=listed)
+    return render(request, "orders.html", customer, orders=listed)
 
 
 def _option(
-    user: PortalUser, container: ContainerDep, order_id: str, remedy_id: str
+    customer: PortalCustomer, container: ContainerDep, order_id: str, remedy_id: str
 ) -> tuple[portal.OrderSelfService, portal.SelfServiceOption]:
     found = portal.order_self_service(
-        container.uow.read_only(), user.customer_id, container.clock.now(), order_id
+        container.uow.read_only(), customer.customer_id, container.clock.now(), order_id
     )
     entry = found[0]
     option = next((o for o in entry.options if o.remedy.id == remedy_id), None)
@@ -437,7 +448,7 @@ def _option(
 
 def _confirm_page(
     request: Request,
-    user: PortalUser,
+    customer: PortalCustomer,
     container: ContainerDep,
     order_id: str,
     remedy_id: str,
@@ -449,11 +460,11 @@ def _confirm_page(
 ) -> HTMLResponse:
     """The confirm form; after a refusal, the same form with why above it and the choices
     kept, so the customer can put it right."""
-    entry, option = _option(user, container, order_id, remedy_id)
+    entry, option = _option(customer, container, order_id, remedy_id)
     return render(
         request,
         "confirm_remedy.html",
-        user,
+        customer,
         status_code=STATUS_BY_CODE.get(error.code, 422) if error else 200,
         entry=entry,
         option=option,
@@ -472,11 +483,11 @@ def confirm_remedy(
     order_id: OrderId,
     remedy_id: RemedyId,
     request: Request,
-    user: Customer_,
+    customer: CustomerDep,
     container: ContainerDep,
 ) -> HTMLResponse:
     return _confirm_page(
-        request, user, container, order_id, remedy_id, request_key=secrets.token_urlsafe(16)
+        request, customer, container, order_id, remedy_id, request_key=secrets.token_urlsafe(16)
     )
 
 
@@ -485,23 +496,23 @@ def request_remedy(
     order_id: OrderId,
     remedy_id: RemedyId,
     request: Request,
-    user: Customer_,
+    customer: CustomerDep,
     container: ContainerDep,
     form: Annotated[RemedyForm, Form()],
 ) -> Response:
-    user.check_csrf(form.csrf_token)
+    customer.check_csrf(form.csrf_token)
     try:
-        outcome = _request_remedy(request, container, user, order_id, remedy_id, form)
+        outcome = _request_remedy(request, container, customer, order_id, remedy_id, form)
     except DomainError as exc:
         if exc.code is ErrorCode.NOT_FOUND:
             raise
-        return _remedy_refused(request, user, container, order_id, remedy_id, form, exc)
-    return render(request, "remedy_done.html", user, outcome=outcome, order_id=order_id)
+        return _remedy_refused(request, customer, container, order_id, remedy_id, form, exc)
+    return render(request, "remedy_done.html", customer, outcome=outcome, order_id=order_id)
 
 
 def _remedy_refused(
     request: Request,
-    user: PortalUser,
+    customer: PortalCustomer,
     container: Container,
     order_id: str,
     remedy_id: str,
@@ -511,7 +522,7 @@ def _remedy_refused(
     """The confirm form again, with why above it and the customer's choices kept."""
     return _confirm_page(
         request,
-        user,
+        customer,
         container,
         order_id,
         remedy_id,
@@ -525,14 +536,14 @@ def _remedy_refused(
 def _request_remedy(
     request: Request,
     container: Container,
-    user: PortalUser,
+    customer: PortalCustomer,
     order_id: str,
     remedy_id: str,
     form: RemedyForm,
 ) -> portal.SelfServiceOutcome:
     return portal.request_remedy(
         container.uow(),
-        user.customer_id,
+        customer.customer_id,
         container.clock.now(),
         remedy_id=remedy_id,
         order_id=order_id,
@@ -554,30 +565,30 @@ def help_centre(
     container: ContainerDep,
     q: Annotated[str, Query(max_length=500)] = "",
 ) -> HTMLResponse:
-    user = _optional_user(request, container)
+    customer = _optional_customer(request, container)
     # Anyone may read public articles; reading them as a customer keeps drafts out.
-    reader = portal.portal_actor(user.customer_id if user else "anonymous")
+    reader = portal.portal_actor(customer.customer_id if customer else "anonymous")
     hits, articles = portal_pages.help_centre(
         container.uow.read_only, reader, q, container.semantic
     )
-    return render(request, "help.html", user, q=q, hits=hits, articles=articles)
+    return render(request, "help.html", customer, q=q, hits=hits, articles=articles)
 
 
 @router.get("/help/{ref}")
 def article(
     ref: Annotated[str, Path(max_length=200)], request: Request, container: ContainerDep
 ) -> HTMLResponse:
-    user = _optional_user(request, container)
-    reader = portal.portal_actor(user.customer_id if user else "anonymous")
+    customer = _optional_customer(request, container)
+    reader = portal.portal_actor(customer.customer_id if customer else "anonymous")
     found = knowledge.get_article(container.uow.read_only(), reader, ref)
     if found.status is not ArticleStatus.PUBLISHED or found.kind is not ArticleKind.ARTICLE:
         raise NotFound("article", ref)
-    return render(request, "article.html", user, article=found)
+    return render(request, "article.html", customer, article=found)
 
 
-def _optional_user(request: Request, container: ContainerDep) -> PortalUser | None:
+def _optional_customer(request: Request, container: ContainerDep) -> PortalCustomer | None:
     try:
-        return portal_user(request, container)
+        return portal_customer(request, container)
     except PortalSignInRequired:
         return None
 

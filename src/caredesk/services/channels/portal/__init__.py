@@ -15,7 +15,7 @@ send (`customer_mail`). This package names them all.
 from __future__ import annotations
 
 from caredesk.services.channels.portal.customer_cases import (
-    CaseConversation,
+    OwnCase,
     my_attachment,
     my_case,
     my_cases,
@@ -70,12 +70,12 @@ __all__ = [
     "PORTAL_KINDS",
     "RATE_WINDOW",
     "SCORE_LABELS",
-    "CaseConversation",
     "CustomerMail",
     "CustomerMailer",
     "IssuedPortalSession",
     "MemoryOutbox",
     "OrderSelfService",
+    "OwnCase",
     "SatisfactionReport",
     "SelfServiceOption",
     "SelfServiceOutcome",

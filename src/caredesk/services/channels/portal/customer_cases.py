@@ -33,18 +33,20 @@ def my_cases(
 
 
 @dataclass(frozen=True, slots=True)
-class CaseConversation:
+class OwnCase:
+    """A customer's case as they see it: its public messages and its survey."""
+
     case: Case
     messages: list[Message]
     survey: SatisfactionSurvey | None
 
 
-def my_case(uow: PortalUnit, customer_id: str, case_id: int) -> CaseConversation:
+def my_case(uow: PortalUnit, customer_id: str, case_id: int) -> OwnCase:
     """The case and everything said on it to or by the customer; internal notes never."""
     with uow:
         case = _own_case(uow, customer_id, case_id)
         messages = [m for m in uow.cases.messages(case_id) if m.is_public]
-        return CaseConversation(case, messages, uow.portal.survey_for_case(case_id))
+        return OwnCase(case, messages, uow.portal.survey_for_case(case_id))
 
 
 def my_attachment(uow: PortalUnit, customer_id: str, case_id: int, sha256: str) -> bytes:

@@ -1,7 +1,7 @@
 """Tools for AI agents: the same operations as the console, behind the same policy.
 
 Each tool has a JSON schema and a handler, declared together in the module of its area
-(`customers`, `orders`, `products`, `conversation`, `offers`); `registry` holds the checks
+(`customers`, `orders`, `products`, `general`, `offers`); `registry` holds the checks
 every call passes, written once. Write tools run through `grants`, so an AI agent gets
 exactly the authentication, authority and policy a human agent gets. The retail tool set
 keeps the tau-bench names and arguments so agents built for that store work unchanged.

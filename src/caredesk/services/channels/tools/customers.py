@@ -1,4 +1,4 @@
-"""Finding the customer a conversation is about (which verifies them), reading their
+"""Finding the customer a tool session is about (which verifies them), reading their
 profile, and changing their default address."""
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ TOOLS = ToolSet()
 
 
 def _verified(actor: Actor, customer_id: str) -> ToolResult:
-    """A lookup verifies the customer; a conversation already about one verifies no other."""
+    """A lookup verifies the customer; a tool session already about one verifies no other."""
     if actor.customer_id is not None:
         actor.require_reach(customer_id)
     return ToolResult("done", customer_id, verified_customer_id=customer_id)
@@ -69,11 +69,11 @@ def find_user_id_by_name_zip(call: ToolCall) -> ToolResult:
     arguments(["user_id"], user_id=string("The user id.")),
 )
 def get_user_details(call: ToolCall) -> ToolResult:
-    user_id = str(call.arguments["user_id"])
-    customer = customers.get_customer(call.uow(), call.actor, user_id)
-    order_ids = [o.id for o in customers.customer_orders(call.uow(), call.actor, user_id)]
+    customer_id = str(call.arguments["user_id"])
+    customer = customers.get_customer(call.uow(), call.actor, customer_id)
+    order_ids = [o.id for o in customers.customer_orders(call.uow(), call.actor, customer_id)]
     return ToolResult(
-        "done", {"user_id": user_id, **tau_retail.customer_to_tau(customer, order_ids)}
+        "done", {"user_id": customer_id, **tau_retail.customer_to_tau(customer, order_ids)}
     )
 
 
@@ -84,19 +84,19 @@ def get_user_details(call: ToolCall) -> ToolResult:
 )
 def modify_user_address(call: ToolCall) -> ToolResult:
     args = call.arguments
-    user_id = str(args["user_id"])
+    customer_id = str(args["user_id"])
     outcome = grants.grant_for_customer(
         call.uow(),
         call.actor,
         call.now,
-        user_id,
+        customer_id,
         "update-address",
         params={"address": {k: args[k] for k in ADDRESS_KEYS}},
         order_id=None,
         idempotency_key=call.idempotency_key,
         confirmed=call.confirmed,
     )
-    customer = customers.get_customer(call.uow(), call.actor, user_id)
+    customer = customers.get_customer(call.uow(), call.actor, customer_id)
     return ToolResult(
         "done",
         {"grant_id": outcome.grant.id, "address": tau_retail.address_to_tau(customer.addresses[0])},

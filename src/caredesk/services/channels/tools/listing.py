@@ -3,11 +3,11 @@ the tau-bench replay use. Each area declares its own tools; this only collects t
 
 from __future__ import annotations
 
-from caredesk.services.channels.tools import conversation, customers, offers, orders, products
+from caredesk.services.channels.tools import customers, general, offers, orders, products
 from caredesk.services.channels.tools.registry import Registry, Tool
 
 DECLARED: tuple[Tool, ...] = tuple(
-    tool for area in (customers, orders, products, conversation, offers) for tool in area.TOOLS
+    tool for area in (customers, orders, products, general, offers) for tool in area.TOOLS
 )
 
 # The order agents have always seen the tools listed in: reads, then writes. A new tool is

@@ -132,15 +132,15 @@ class Registry:
         """Run one tool. A malformed or forbidden call raises; anything the policy or the
         domain refuses comes back as a `refused` result with its code and rule.
 
-        Every call is a conversation: the services it reaches let it see and change only the
-        customer its token is bound to or that it verified, and nobody before that.
+        Every call is part of a tool session: the services it reaches let it see and change
+        only the customer its token is bound to or that it verified, and nobody before that.
         """
         tool = must_exist(self.tools.get(name), "tool", name)
         if call.actor.tools is not None and name not in call.actor.tools:
             raise Forbidden(f"this token may not use the tool {name}", details={"tool": name})
         call.actor.require(tool.permission)
         validate(tool.parameters, call.arguments)
-        call = replace(call, actor=replace(call.actor, conversation=True))
+        call = replace(call, actor=replace(call.actor, tool_session=True))
         try:
             result = tool.handler(call)
             if result.verified_customer_id is not None:
@@ -165,7 +165,7 @@ def _how_to_verify(actor: Actor) -> str:
 
 
 def _bind_on_verification(call: ToolCall, customer_id: str) -> None:
-    """A token limited to tools is an agent's conversation: the customer it verifies first
+    """A token limited to tools is an agent's tool session: the customer it verifies first
     is the only one it may act for from then on. A general-purpose token is not narrowed
     behind its owner's back; it must be issued bound (`--customer`) to change anything."""
     actor = call.actor

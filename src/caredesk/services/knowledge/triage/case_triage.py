@@ -70,7 +70,7 @@ def matching_known_issues(uow: KnowledgeUnit, case: Case, text: str) -> list[str
     if not issues:
         return []
     # A customer tells the story over several messages ("it stopped after the upgrade",
-    # then "I'm on macOS 15"): the conditions may be met by the conversation as a whole.
+    # then "I'm on macOS 15"): the conditions may be met by the messages as a whole.
     assert case.id is not None
     inbound = [m.body for m in uow.cases.messages(case.id) if m.kind is MessageKind.INBOUND]
     if text not in inbound:

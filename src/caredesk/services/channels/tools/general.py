@@ -1,4 +1,4 @@
-"""Tools that touch no record: arithmetic, thinking out loud, handing off to a person."""
+"""General tools that touch no record: arithmetic, thinking out loud, handing off to a person."""
 
 from __future__ import annotations
 
