@@ -183,3 +183,41 @@ def test_every_package_opens_with_a_line_on_what_it_is(path: Path) -> None:
     docstring = ast.get_docstring(ast.parse(path.read_text()))
     assert docstring, f"{path.parent.name}/__init__.py says nothing about what the package is"
     assert len(docstring.splitlines()[0]) <= 100
+
+
+# A module a newcomer can read in one sitting, a function that fits on a screen.
+MAX_MODULE_LINES = 600
+MAX_FUNCTION_LINES = 60
+
+
+def too_long(path: Path) -> list[str]:
+    text = path.read_text()
+    found = []
+    if text.count("\n") > MAX_MODULE_LINES:
+        found.append(f"{path.name} has {text.count(chr(10))} lines")
+    for node in ast.walk(ast.parse(text)):
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+            length = (node.end_lineno or node.lineno) - node.lineno + 1
+            if length > MAX_FUNCTION_LINES:
+                found.append(f"{path.name}:{node.lineno} {node.name} has {length} lines")
+    return found
+
+
+MODULES = sorted(
+    path
+    for path in SRC.rglob("*.py")
+    if "migrations" not in path.parts and "__pycache__" not in path.parts
+)
+
+
+@pytest.mark.parametrize("path", MODULES, ids=lambda p: str(p.relative_to(SRC.parent)))
+def test_modules_and_functions_stay_short(path: Path) -> None:
+    # Migrations are history, generated once and never edited: they are left out.
+    assert too_long(path) == []
+
+
+def test_the_check_sees_a_long_module_and_a_long_function(tmp_path: Path) -> None:
+    body = "".join(f"    x{i} = {i}\n" for i in range(61))
+    source = tmp_path / "long.py"
+    source.write_text("def long() -> None:\n" + body + "\n" * 600)
+    assert too_long(source) == ["long.py has 662 lines", "long.py:1 long has 62 lines"]

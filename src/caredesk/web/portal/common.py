@@ -10,6 +10,7 @@ from typing import Annotated, Any
 from urllib.parse import quote, urlencode
 
 from fastapi import Depends, Request, Response
+from fastapi import Path as UrlPath
 from fastapi.responses import HTMLResponse, RedirectResponse
 from jinja2 import Environment
 
@@ -175,3 +176,7 @@ PORTAL_ERRORS = ErrorPages(
 
 class PortalRoute(ErrorPageRoute):
     pages = PORTAL_ERRORS
+
+
+# A secret a link carries: a sign-in link's or a satisfaction survey's.
+LinkSecret = Annotated[str, UrlPath(max_length=200)]

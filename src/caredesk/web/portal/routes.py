@@ -1,4 +1,5 @@
-"""The customer portal's pages: sign in by link, cases, replies, orders, help, surveys."""
+"""The customer portal's pages: sign in by link, cases, replies, orders and self-service
+(help is in help.py, satisfaction surveys in surveys.py)."""
 
 from __future__ import annotations
 
@@ -7,26 +8,25 @@ import secrets
 from datetime import timedelta
 from typing import Annotated
 
-from fastapi import APIRouter, Form, Path, Query, Request, Response
+from fastapi import APIRouter, Form, Path, Request, Response
 from fastapi.responses import HTMLResponse
 from starlette.concurrency import run_in_threadpool
 
 from caredesk.bootstrap import Container
 from caredesk.domain.cases import Case
 from caredesk.domain.errors import DomainError, ErrorCode, NotFound
-from caredesk.domain.knowledge import ArticleKind, ArticleStatus
 from caredesk.domain.policy.model import RemedyKind
 from caredesk.services.access.secrets import CsrfRealm, csrf_token_for
 from caredesk.services.cases.cases import NewAttachment
-from caredesk.services.channels import portal, portal_pages
+from caredesk.services.channels import portal
 from caredesk.services.channels.portal import CustomerMailer
-from caredesk.services.knowledge import knowledge
 from caredesk.settings import Settings
 from caredesk.web.deps import ContainerDep, client_address
 from caredesk.web.errors import PORTAL_HINTS
 from caredesk.web.portal.common import (
     PORTAL_COOKIE,
     CustomerDep,
+    LinkSecret,
     PortalCustomer,
     PortalRoute,
     PortalSignInRequired,
@@ -45,8 +45,6 @@ LOGIN_GUARD = SignInGuard(cookie="caredesk_portal_login", path="/portal")
 CaseId = Annotated[int, Path(ge=1, le=2**63 - 1)]
 OrderId = Annotated[str, Path(max_length=64)]
 RemedyId = Annotated[str, Path(max_length=64)]
-# A secret a link carries: a sign-in link's or a satisfaction survey's.
-LinkSecret = Annotated[str, Path(max_length=200)]
 Csrf = Annotated[str, Form(max_length=100)]
 
 
@@ -553,85 +551,4 @@ def _request_remedy(
         idempotency_key=f"portal:{form.request_key}" if form.request_key else None,
         mailer=mailer_of(request),
         orders_link=f"{portal_base(request, container)}/orders",
-    )
-
-
-# --- help: the public knowledge base ----------------------------------------------------------
-
-
-@router.get("/help")
-def help_centre(
-    request: Request,
-    container: ContainerDep,
-    q: Annotated[str, Query(max_length=500)] = "",
-) -> HTMLResponse:
-    customer = _optional_customer(request, container)
-    # Anyone may read public articles; reading them as a customer keeps drafts out.
-    reader = portal.portal_actor(customer.customer_id if customer else "anonymous")
-    hits, articles = portal_pages.help_centre(
-        container.uow.read_only, reader, q, container.semantic
-    )
-    return render(request, "help.html", customer, q=q, hits=hits, articles=articles)
-
-
-@router.get("/help/{ref}")
-def article(
-    ref: Annotated[str, Path(max_length=200)], request: Request, container: ContainerDep
-) -> HTMLResponse:
-    customer = _optional_customer(request, container)
-    reader = portal.portal_actor(customer.customer_id if customer else "anonymous")
-    found = knowledge.get_article(container.uow.read_only(), reader, ref)
-    if found.status is not ArticleStatus.PUBLISHED or found.kind is not ArticleKind.ARTICLE:
-        raise NotFound("article", ref)
-    return render(request, "article.html", customer, article=found)
-
-
-def _optional_customer(request: Request, container: ContainerDep) -> PortalCustomer | None:
-    try:
-        return portal_customer(request, container)
-    except PortalSignInRequired:
-        return None
-
-
-# --- satisfaction surveys ---------------------------------------------------------------------
-# Survey mail sent before the glossary named the survey links them under /portal/csat/: those
-# links keep working until they expire (docs/glossary.md, "Deprecated names").
-
-
-@router.get("/survey/{secret}")
-@router.get("/csat/{secret}")
-def survey(
-    secret: LinkSecret,
-    request: Request,
-    container: ContainerDep,
-    score: Annotated[int | None, Query(ge=1, le=5)] = None,
-) -> HTMLResponse:
-    """One click from the email records the score; the page then offers a comment."""
-    view = portal_pages.survey(
-        container.uow, container.uow.read_only, container.clock.now(), secret, score
-    )
-    return _survey_page(request, view, secret, thanked=score is not None)
-
-
-@router.post("/survey/{secret}")
-@router.post("/csat/{secret}")
-def answer_survey(
-    secret: LinkSecret,
-    request: Request,
-    container: ContainerDep,
-    score: Annotated[int | None, Form(ge=1, le=5)] = None,
-    comment: Annotated[str, Form(max_length=4000)] = "",
-) -> HTMLResponse:
-    # The secret link is the credential (as in the email): no cookie, so no CSRF to fear.
-    view = portal.answer_survey(
-        container.uow(), container.clock.now(), secret, score=score, comment=comment
-    )
-    return _survey_page(request, view, secret, thanked=True, commented=True)
-
-
-def _survey_page(
-    request: Request, view: portal.SurveyView, secret: str, **shown: bool
-) -> HTMLResponse:
-    return render(
-        request, "survey.html", None, view=view, secret=secret, labels=portal.SCORE_LABELS, **shown
     )
