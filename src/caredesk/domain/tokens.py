@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TypeVar
 
 from caredesk.domain.agents import Actor, Role
-from caredesk.domain.errors import DomainError, ErrorCode
+from caredesk.domain.errors import DomainError, ErrorCode, Unauthenticated
 from caredesk.domain.rates import Rate
 
 
@@ -74,6 +75,23 @@ class BrowserSession:
 
     def is_live(self, now: datetime) -> bool:
         return self.revoked_at is None and self.expires_at > now
+
+    def end(self, now: datetime) -> bool:
+        """Sign out; False when it had ended before (nothing to save)."""
+        if self.revoked_at is not None:
+            return False
+        self.revoked_at = now
+        return True
+
+
+Live = TypeVar("Live", bound=BrowserSession)
+
+
+def live_session(session: Live | None, now: datetime, ended: str) -> Live:
+    """The session a cookie names while it lasts; after that, its reader signs in again."""
+    if session is None or not session.is_live(now):
+        raise Unauthenticated(ended)
+    return session
 
 
 @dataclass(slots=True, kw_only=True)

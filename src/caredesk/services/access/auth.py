@@ -31,7 +31,7 @@ from caredesk.domain.errors import (
 from caredesk.domain.mail import INBOUND_SCOPE
 from caredesk.domain.rates import Rate
 from caredesk.domain.throttling import ThrottleKind, throttle_key
-from caredesk.domain.tokens import ApiToken, ConsoleSession
+from caredesk.domain.tokens import ApiToken, ConsoleSession, live_session
 from caredesk.services.access.ports import PasswordHasher
 from caredesk.services.access.secrets import hash_secret
 from caredesk.services.access.throttling import Attempt, ThrottleRules
@@ -407,9 +407,8 @@ _DUMMY_HASH = _DummyHash()
 
 def session_agent(uow: AccessUnit, secret: str, now: datetime) -> Agent:
     with uow:
-        session = uow.console_sessions.get_by_hash(hash_secret(secret))
-        if session is None or not session.is_live(now):
-            raise Unauthenticated("your session has ended; sign in again")
+        found = uow.console_sessions.get_by_hash(hash_secret(secret))
+        session = live_session(found, now, "your session has ended; sign in again")
         agent = uow.agents.get(session.agent_id)
         if agent is None or not agent.active:
             raise Unauthenticated("your account is deactivated")
@@ -420,8 +419,7 @@ def session_agent(uow: AccessUnit, secret: str, now: datetime) -> Agent:
 def logout(uow: AccessUnit, secret: str, now: datetime) -> None:
     with uow:
         session = uow.console_sessions.get_by_hash(hash_secret(secret))
-        if session is not None and session.revoked_at is None:
-            session.revoked_at = now
+        if session is not None and session.end(now):
             uow.console_sessions.save(session)
             uow.commit()
 

@@ -12,6 +12,7 @@ from caredesk.domain.agents import SYSTEM, Actor, Permission, Role
 from caredesk.domain.customers import Customer, normalise_email
 from caredesk.domain.errors import DomainError, ErrorCode, Unauthenticated, must_exist
 from caredesk.domain.portal import PortalSession, SignInRequest, email_key
+from caredesk.domain.tokens import live_session
 from caredesk.services.access.secrets import hash_secret
 from caredesk.services.access.throttling import Attempt, ThrottleRules
 from caredesk.services.channels.portal.customer_mail import (
@@ -24,6 +25,7 @@ from caredesk.services.core.changes import publish_change
 from caredesk.services.core.commands import command
 
 RATE_WINDOW = timedelta(hours=1)
+PORTAL_SESSION_ENDED = "your portal session has ended; ask for a new sign-in link"
 
 
 def client_key(client: str) -> str:
@@ -235,12 +237,11 @@ def redeem_link(
 
 def session_customer(uow: PortalUnit, secret: str, now: datetime) -> Customer:
     with uow:
-        session = uow.portal.session_by_hash(hash_secret(secret))
-        if session is None or not session.is_live(now):
-            raise Unauthenticated("your portal session has ended; ask for a new sign-in link")
+        found = uow.portal.session_by_hash(hash_secret(secret))
+        session = live_session(found, now, PORTAL_SESSION_ENDED)
         customer = uow.customers.get(session.customer_id)
         if customer is None:
-            raise Unauthenticated("your portal session has ended; ask for a new sign-in link")
+            raise Unauthenticated(PORTAL_SESSION_ENDED)
         return customer
 
 
@@ -248,7 +249,6 @@ def session_customer(uow: PortalUnit, secret: str, now: datetime) -> Customer:
 def sign_out(uow: PortalUnit, secret: str, now: datetime) -> None:
     with uow:
         session = uow.portal.session_by_hash(hash_secret(secret))
-        if session is not None and session.revoked_at is None:
-            session.revoked_at = now
+        if session is not None and session.end(now):
             uow.portal.save_session(session)
             uow.commit()
