@@ -10,17 +10,23 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from argon2 import profiles
 from sqlalchemy import Connection, Engine, create_engine, text
 from sqlalchemy.engine import make_url
 
 from caredesk.adapters.db.engine import build_engine
 from caredesk.adapters.db.migrate import upgrade
 from caredesk.adapters.db.models import Base
+from caredesk.adapters.security import Argon2PasswordHasher
 from caredesk.bootstrap import Container, bootstrap
 from caredesk.settings import Settings
 
 PG_ENV = "CAREDESK_TEST_DATABASE_URL"
 BACKENDS = ["sqlite"] + (["postgresql"] if os.environ.get(PG_ENV) else [])
+# Argon2 at its cheapest for the throwaway passwords of tests: at the recommended strength each
+# hash costs tens of milliseconds, and the suite makes thousands. What is hashed and checked
+# is the same; test_production_mode.py checks that the desk itself keeps the strong parameters.
+CHEAP_HASHER = Argon2PasswordHasher(profiles.CHEAPEST)
 
 
 class ManualClock:
@@ -141,6 +147,6 @@ def container(
     ):
         pytest.skip(f"needs PostgreSQL: set {PG_ENV}")
     _empty(migrated_engine)
-    built = bootstrap(settings, clock=clock)
+    built = bootstrap(settings, clock=clock, hasher=CHEAP_HASHER)
     yield built
     built.close()

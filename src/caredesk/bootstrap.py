@@ -119,8 +119,14 @@ class Container:
         self.engine.dispose()
 
 
-def bootstrap(settings: Settings, *, clock: Clock | None = None) -> Container:
-    """Raises UnsafeSettings in production with a weak secret: nothing is built then."""
+def bootstrap(
+    settings: Settings, *, clock: Clock | None = None, hasher: PasswordHasher | None = None
+) -> Container:
+    """Raises UnsafeSettings in production with a weak secret: nothing is built then.
+
+    `clock` and `hasher` replace the system clock and argon2 with its recommended parameters,
+    for tests: a test suite that hashes thousands of throwaway passwords at the strength
+    real ones need spends minutes on it."""
     settings.check_production()
     if not settings.production and settings.weak_secrets():
         import logging
@@ -137,7 +143,7 @@ def bootstrap(settings: Settings, *, clock: Clock | None = None) -> Container:
         engine=engine,
         uow=SqlAlchemyUnitOfWorkFactory(engine, formats=text_formats()),
         clock=clock or SystemClock(),
-        hasher=Argon2PasswordHasher(),
+        hasher=hasher or Argon2PasswordHasher(),
         lifecycle=lifecycle_options(settings),
         throttling=throttle_rules(settings),
         storage=SqlStorageCompactor(engine),

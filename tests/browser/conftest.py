@@ -25,6 +25,7 @@ from caredesk.adapters.db.engine import build_engine
 from caredesk.adapters.db.migrate import upgrade
 from caredesk.bootstrap import Container, bootstrap
 from caredesk.settings import Settings
+from tests.conftest import CHEAP_HASHER
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, BrowserContext, Page
@@ -114,7 +115,7 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
         session_cookie_secure=False,
         attachments_dir=tmp_path_factory.mktemp("attachments"),
     )
-    container = bootstrap(settings)
+    container = bootstrap(settings, hasher=CHEAP_HASHER)
     demo.load_demo(
         container.uow,
         container.hasher,

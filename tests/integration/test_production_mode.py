@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import logging
 import re
+from pathlib import Path
 
 import pytest
+from argon2 import extract_parameters, profiles
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
@@ -98,6 +100,26 @@ def test_development_warns_about_the_built_in_key(
         logger.removeHandler(caplog.handler)
     warned = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
     assert any("CAREDESK_MAIL_SIGNING_KEY" in m for m in warned), warned
+
+
+def test_the_desk_hashes_passwords_at_argon2s_recommended_strength(tmp_path: Path) -> None:
+    """Only tests hand bootstrap a cheaper hasher (tests/conftest.py): the desk that production
+    settings build hashes with argon2id at RFC 9106's low-memory parameters."""
+    desk = bootstrap(
+        Settings(
+            env="production",
+            mail_signing_key=STRONG_KEY,
+            database_url=f"sqlite:///{tmp_path / 'desk.db'}",
+            semantic_search=False,
+        )
+    )
+    try:
+        hashed = desk.hasher.hash(PASSWORD)
+    finally:
+        desk.close()
+    assert extract_parameters(hashed) == profiles.RFC_9106_LOW_MEMORY
+    assert desk.hasher.verify(hashed, PASSWORD)
+    assert not desk.hasher.verify(hashed, PASSWORD + "!")
 
 
 @pytest.fixture

@@ -35,7 +35,9 @@ RATE_HEADERS = ("ratelimit-limit", "ratelimit-remaining", "ratelimit-reset")
 def limited(container: Container, clock: ManualClock, **limits: Any) -> Iterator[Container]:
     """A second container on the same database, with the rate limits on and these settings."""
     built = bootstrap(
-        container.settings.model_copy(update={"rate_limits": True, **limits}), clock=clock
+        container.settings.model_copy(update={"rate_limits": True, **limits}),
+        clock=clock,
+        hasher=container.hasher,
     )
     try:
         yield built

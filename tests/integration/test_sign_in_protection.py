@@ -141,7 +141,7 @@ def test_the_lock_holds_in_another_process_and_runs_out(
     client: TestClient, container: Container, clock: ManualClock, kim: Agent
 ) -> None:
     wrong_until_refused(client, clock, KNOWN, 10)
-    other = bootstrap(container.settings, clock=clock)
+    other = bootstrap(container.settings, clock=clock, hasher=container.hasher)
     try:
         with TestClient(create_app(container=other)) as second:
             problem(log_in(second, KNOWN, PASSWORD), 429, "account_locked")
@@ -169,6 +169,7 @@ def strict_client(container: Container, clock: ManualClock) -> Iterator[TestClie
             update={"sign_in_client_free_failures": 2, "sign_in_client_lock_failures": 4}
         ),
         clock=clock,
+        hasher=container.hasher,
     )
     try:
         with TestClient(create_app(container=strict)) as strict_test_client:

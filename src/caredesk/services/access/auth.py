@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+import weakref
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -391,15 +392,17 @@ def login(
 
 
 class _DummyHash:
-    """One throwaway hash per hasher, computed lazily on the first failed lookup."""
+    """One throwaway hash per hasher, computed lazily on the first failed lookup: made by the
+    hasher that verifies it, it costs what a real account's hash costs with that hasher."""
 
     def __init__(self) -> None:
-        self._value: str | None = None
+        self._values: weakref.WeakKeyDictionary[PasswordHasher, str] = weakref.WeakKeyDictionary()
 
     def get(self, hasher: PasswordHasher) -> str:
-        if self._value is None:
-            self._value = hasher.hash(secrets.token_urlsafe(16))
-        return self._value
+        value = self._values.get(hasher)
+        if value is None:
+            value = self._values[hasher] = hasher.hash(secrets.token_urlsafe(16))
+        return value
 
 
 _DUMMY_HASH = _DummyHash()
