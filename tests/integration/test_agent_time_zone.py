@@ -7,13 +7,13 @@ from collections.abc import Callable
 
 from fastapi.testclient import TestClient
 
-from caredesk import demo
 from caredesk.bootstrap import Container
 from caredesk.domain.agents import SYSTEM, Role
 from caredesk.services.access import auth
 from caredesk.services.cases import cases
 from caredesk.services.cases.ports import CaseFilter
 from tests.integration.conftest import Headers
+from tests.integration.demo_store import load_demo_store
 
 PASSWORD = "time-zone-password"
 
@@ -81,10 +81,8 @@ def test_the_console_shows_times_in_the_agents_zone_and_an_admin_sets_it(
 ) -> None:
     from caredesk.web.app import create_app
 
-    demo.load_demo(
-        container.uow,
-        container.hasher,
-        container.clock.now(),
+    load_demo_store(
+        container,
         seed=5,
         customers=0,
         admin_email="root@desk.example",
@@ -120,10 +118,8 @@ def test_the_console_shows_times_in_the_agents_zone_and_an_admin_sets_it(
 def test_any_agent_sets_their_own_zone_on_their_settings_page(container: Container) -> None:
     from caredesk.web.app import create_app
 
-    demo.load_demo(
-        container.uow,
-        container.hasher,
-        container.clock.now(),
+    load_demo_store(
+        container,
         seed=5,
         customers=0,
         admin_email="root@desk.example",

@@ -17,7 +17,6 @@ import yaml
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, event, update
 
-from caredesk import demo
 from caredesk.adapters.db.models import ArticleRow
 from caredesk.bootstrap import Container
 from caredesk.domain.agents import SYSTEM, Role
@@ -32,6 +31,7 @@ from caredesk.services.engine import policy
 from caredesk.services.knowledge import knowledge
 from caredesk.web.app import create_app
 from tests.conftest import ManualClock
+from tests.integration.demo_store import load_demo_store
 
 PASSWORD = "console-test-password"
 AGENT = "alex@caredesk.example"
@@ -46,10 +46,8 @@ LOGIN_CSRF = re.compile(r'name="login_csrf" value="([^"]+)"')
 def load_console_store(container: Container) -> Container:
     """The demo's agents, teams, policy and story cases (no generated customers); every
     account signs in with PASSWORD."""
-    demo.load_demo(
-        container.uow,
-        container.hasher,
-        container.clock.now(),
+    load_demo_store(
+        container,
         seed=7,
         customers=0,
         admin_email=ADMIN,

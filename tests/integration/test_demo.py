@@ -34,15 +34,25 @@ from caredesk.services.unit_of_work import UnitOfWork
 from caredesk.web.app import create_app
 from tests.conftest import _empty
 from tests.integration.demo_export import fingerprint
+from tests.integration.demo_store import load_demo_store
 
 PASSWORD = "demo-password-1"
 ADMIN = "admin@caredesk.example"
 STORIES = {"label-printer", "missed-date", "wrong-items", "new-baby", "escalated-script"}
 
 
-def _load(
+def _load(container: Container, seed: int = 7, customers: int = 25) -> demo.DemoSummary:
+    """The store as generated, copied when this test process generated it before: for the
+    tests that look at it or start from it."""
+    return load_demo_store(
+        container, seed=seed, customers=customers, admin_email=ADMIN, admin_password=PASSWORD
+    )
+
+
+def _generate(
     container: Container, seed: int = 7, customers: int = 25, admin: str = ADMIN
 ) -> demo.DemoSummary:
+    """The store generated here and now: for the tests about generating it."""
     return demo.load_demo(
         container.uow,
         container.hasher,
@@ -102,7 +112,7 @@ def test_the_demo_loads_once(container: Container) -> None:
     assert before["customers"] == first.counts["customers"]
     assert before["orders"] == first.counts["orders"]
 
-    second = _load(container)
+    second = _generate(container)
 
     assert not second.created
     assert second.admin_id == first.admin_id
@@ -116,7 +126,7 @@ def test_a_new_admin_email_adds_only_that_admin(container: Container) -> None:
     _load(container)
     before = _row_counts(container.engine)
 
-    summary = _load(container, admin="owner@example.com")
+    summary = _generate(container, admin="owner@example.com")
 
     assert not summary.created
     after = _row_counts(container.engine)
@@ -138,13 +148,13 @@ def test_a_new_admin_email_adds_only_that_admin(container: Container) -> None:
 
 
 def test_the_same_seed_makes_the_same_store(container: Container) -> None:
-    _load(container, seed=11)
+    _generate(container, seed=11)
     first = _store(container)
     _empty(container.engine)
-    _load(container, seed=11)
+    _generate(container, seed=11)
     assert _store(container) == first
     _empty(container.engine)
-    _load(container, seed=12)
+    _generate(container, seed=12)
     assert _store(container)["customers"] != first["customers"]
 
 
@@ -359,7 +369,7 @@ def test_an_angry_follow_up_about_the_faulty_machine_keeps_the_replacement(
 ) -> None:
     assert container.triage is not None
     container.triage.intents = _ModelInForce()
-    _load(container)
+    _generate(container)
     case_id = _story_cases(container)["escalated-script"]
     view = cases.get_case(container.uow(), SYSTEM, case_id)
     assert "review" in view.messages[-1].body

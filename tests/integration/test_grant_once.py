@@ -10,7 +10,6 @@ from decimal import Decimal
 import pytest
 from fastapi.testclient import TestClient
 
-from caredesk import demo
 from caredesk.bootstrap import Container
 from caredesk.domain.agents import SYSTEM, Actor, Role
 from caredesk.domain.cases import MessageKind
@@ -20,15 +19,14 @@ from caredesk.services.access import auth
 from caredesk.services.cases.ports import CaseFilter
 from caredesk.services.engine import grants
 from tests.integration.conftest import Headers
+from tests.integration.demo_store import load_demo_store
 
 TOP_OFFER = ["expedite", "refund-partial", "store-credit"]
 
 
 def _load_demo(container: Container) -> None:
-    demo.load_demo(
-        container.uow,
-        container.hasher,
-        container.clock.now(),
+    load_demo_store(
+        container,
         seed=7,
         customers=25,
         admin_email="admin@caredesk.example",

@@ -14,16 +14,15 @@ from caredesk.services.cases import cases
 from caredesk.services.cases.ports import CaseFilter
 from caredesk.services.knowledge import knowledge, search
 from caredesk.services.knowledge.search import CaseSuggestions
+from tests.integration.demo_store import load_demo_store
 
 ESPRESSO = "espresso-machine"
 LABELWRITER = "inkwell-labelwriter-350"
 
 
 def _load(container: Container) -> dict[str, int]:
-    demo.load_demo(
-        container.uow,
-        container.hasher,
-        container.clock.now(),
+    load_demo_store(
+        container,
         seed=7,
         customers=25,
         admin_email="admin@caredesk.example",
