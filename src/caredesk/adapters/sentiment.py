@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
+from functools import cache
+
 from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
+
+
+@cache
+def _analyzer() -> SentimentIntensityAnalyzer:
+    """VADER's lexicons, read once per process: reading them takes tens of milliseconds, and
+    scoring only reads them, so every desk built in a process shares one analyzer."""
+    return SentimentIntensityAnalyzer()
 
 
 class VaderSentiment:
     def __init__(self) -> None:
-        self._analyzer = SentimentIntensityAnalyzer()
+        self._analyzer = _analyzer()
 
     def polarity(self, text: str) -> float:
         if not text.strip():

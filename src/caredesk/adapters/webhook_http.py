@@ -73,7 +73,15 @@ class HttpWebhookSender:
         self, timeout_seconds: float = 10.0, tls_context: ssl.SSLContext | None = None
     ) -> None:
         self.timeout = timeout_seconds
-        self.tls_context = tls_context or ssl.create_default_context()
+        self._tls_context = tls_context
+
+    @property
+    def tls_context(self) -> ssl.SSLContext:
+        # Made on the first HTTPS delivery: reading the system's certificate authorities takes
+        # a while, and every desk (every command, every test) builds a sender.
+        if self._tls_context is None:
+            self._tls_context = ssl.create_default_context()
+        return self._tls_context
 
     def _connection(
         self, scheme: str, host: str, port: int, address: IPAddress
