@@ -14,8 +14,11 @@ from sqlalchemy import func, select
 
 from caredesk.adapters.db.models import Base
 from caredesk.bootstrap import Container, bootstrap
+from caredesk.domain.agents import SYSTEM
 from caredesk.domain.customers import Address
+from caredesk.domain.errors import ValidationFailed
 from caredesk.domain.orders import Order, OrderLine, OrderStatus
+from caredesk.services.access import auth
 from caredesk.settings import Settings
 from caredesk.web.app import create_app
 from tests.conftest import ManualClock
@@ -859,3 +862,22 @@ def test_an_id_past_what_its_table_holds_is_a_clear_422(
     response = client.request(method, path.format(big=2**31), headers=admin)
     assert response.status_code == 422, response.text
     assert response.json()["code"] == "validation_error"
+
+
+def test_a_team_name_longer_than_the_desk_keeps_is_refused_at_every_door(
+    client: TestClient, container: Container, admin: Headers
+) -> None:
+    """A 101-character name was a 500 on PostgreSQL (the column holds 100); now it is a
+    clear refusal, through the API and through the service every other door calls."""
+    before = row_counts(container)
+    too_long = "T" * 101
+    problem(
+        client.post("/api/v1/teams", json={"name": too_long}, headers=admin),
+        422,
+        "validation_error",
+    )
+    with pytest.raises(ValidationFailed):
+        auth.create_team(container.uow(), SYSTEM, container.clock.now(), too_long)
+    assert row_counts(container) == before
+    kept = client.post("/api/v1/teams", json={"name": "  " + "T" * 100 + " "}, headers=admin)
+    assert kept.status_code == 201 and kept.json()["name"] == "T" * 100

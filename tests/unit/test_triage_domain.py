@@ -6,7 +6,9 @@ import pytest
 from pydantic import ValidationError
 
 from caredesk.domain.cases import Priority
+from caredesk.domain.errors import ValidationFailed
 from caredesk.domain.triage import (
+    POSITION_MAX,
     RoutingRule,
     RoutingRuleSpec,
     RoutingThen,
@@ -14,6 +16,7 @@ from caredesk.domain.triage import (
     TriageFacts,
     language,
     moments,
+    next_position,
     product_fault,
     public_risk,
     route,
@@ -247,3 +250,13 @@ def test_other_intents_and_plain_complaints_are_kept() -> None:
 )
 def test_product_fault(text: str, fault: bool) -> None:
     assert product_fault(text) is fault
+
+
+def test_a_rule_without_a_position_goes_after_the_last_within_what_is_stored() -> None:
+    """Appending after a rule at the highest stored position was a 500 on PostgreSQL (the
+    position overflowed its column): it now lands on the last position, then is refused."""
+    assert next_position([]) == 10
+    assert next_position([5, 40]) == 50
+    assert next_position([POSITION_MAX - 3]) == POSITION_MAX
+    with pytest.raises(ValidationFailed):
+        next_position([POSITION_MAX])

@@ -143,10 +143,22 @@ class Actor:
 SYSTEM = Actor(role=Role.ADMIN)
 
 
+# What the teams table holds; a longer name is refused at every door, not cut.
+TEAM_NAME_MAX = 100
+
+
 @dataclass(slots=True)
 class Team:
     id: int | None
     name: str
+
+    def __post_init__(self) -> None:
+        self.name = self.name.strip()
+        if not 0 < len(self.name) <= TEAM_NAME_MAX:
+            raise ValidationFailed(
+                f"a team's name has 1 to {TEAM_NAME_MAX} characters",
+                details={"field": "name", "length": len(self.name)},
+            )
 
 
 @dataclass(slots=True)

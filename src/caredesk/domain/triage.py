@@ -7,12 +7,14 @@ decided from their outputs lives here.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from caredesk.domain.cases import Priority, normalise_tags
+from caredesk.domain.errors import ValidationFailed
 
 # A customer who threatens to go public, to a bank or to a lawyer: worth a lead's look.
 PUBLIC_RISK_PATTERNS: dict[str, str] = {
@@ -209,6 +211,22 @@ class RoutingRuleSpec(_Strict):
     then: RoutingThen
     stop: bool = Field(default=False, description="No later rule is evaluated after a match.")
     enabled: bool = True
+
+
+# Positions are stored as 32-bit integers; a rule appended without one goes ten after the last.
+POSITION_MAX = 2**31 - 1
+POSITION_STEP = 10
+
+
+def next_position(taken: Iterable[int]) -> int:
+    """Where a rule given no position goes: after the last one, with room to insert between."""
+    last = max(taken, default=0)
+    if last >= POSITION_MAX:
+        raise ValidationFailed(
+            f"no position is left after {last}: give the rule a position",
+            details={"field": "position"},
+        )
+    return min(last + POSITION_STEP, POSITION_MAX)
 
 
 @dataclass(slots=True)

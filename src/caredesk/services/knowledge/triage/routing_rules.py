@@ -7,7 +7,7 @@ from datetime import datetime
 from caredesk.domain.agents import Actor, Permission
 from caredesk.domain.cases import Channel
 from caredesk.domain.errors import DomainError, ErrorCode, ValidationFailed, must_exist
-from caredesk.domain.triage import MOMENT_PATTERNS, RoutingRule, RoutingRuleSpec
+from caredesk.domain.triage import MOMENT_PATTERNS, RoutingRule, RoutingRuleSpec, next_position
 from caredesk.services.core.changes import publish_change
 from caredesk.services.core.commands import command
 from caredesk.services.knowledge.unit import KnowledgeUnit
@@ -49,9 +49,7 @@ def create_rule(
     with uow:
         _check_rule_refs(uow, spec)
         rules = uow.triage.rules()
-        at = (
-            position if position is not None else (max((r.position for r in rules), default=0) + 10)
-        )
+        at = position if position is not None else next_position(r.position for r in rules)
         rule = RoutingRule(id=None, position=at, spec=spec)
         uow.triage.add_rule(rule, actor.ref, now)
         publish_change(

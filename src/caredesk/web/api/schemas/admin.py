@@ -12,14 +12,16 @@ from pydantic import (
     StringConstraints,
 )
 
-from caredesk.domain.agents import Agent, Role, Team
+from caredesk.domain.agents import TEAM_NAME_MAX, Agent, Role, Team
 from caredesk.domain.rates import RATE_PATTERN
 from caredesk.domain.tokens import ApiToken
 from caredesk.web.api.schemas.base import Name, OutOf, SmallId, Strict
 
 
 class TeamIn(Strict):
-    name: Name
+    name: Annotated[
+        str, StringConstraints(strip_whitespace=True, min_length=1, max_length=TEAM_NAME_MAX)
+    ]
 
 
 class TeamOut(OutOf[Team]):
