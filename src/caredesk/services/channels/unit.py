@@ -1,7 +1,4 @@
-"""What mail in, mail out, the portal and webhooks out may reach.
-
-Each unit lists every repository its commands touch, with those the commands of other
-features they call touch (see "Narrow units of work" in docs/architecture.md)."""
+"""What mail in, mail out, the portal and webhooks out may reach."""
 
 from __future__ import annotations
 

@@ -1,7 +1,4 @@
-"""What the console's pages may read and do.
-
-Each unit lists every repository its commands touch, with those the commands of other
-features they call touch (see "Narrow units of work" in docs/architecture.md)."""
+"""What the console's pages may read and do."""
 
 from __future__ import annotations
 

@@ -1,8 +1,5 @@
 """The bundles of repositories that go together, and the units of the job queue, the audit
-trail and idempotency keys.
-
-Each unit lists every repository its commands touch, with those the commands of other
-features they call touch (see "Narrow units of work" in docs/architecture.md)."""
+trail and idempotency keys."""
 
 from __future__ import annotations
 

@@ -1,7 +1,4 @@
-"""What escalation, commitments, repeat asks, merges and the proactive scan may reach.
-
-Each unit lists every repository its commands touch, with those the commands of other
-features they call touch (see "Narrow units of work" in docs/architecture.md)."""
+"""What escalation, commitments, repeat asks, merges and the proactive scan may reach."""
 
 from __future__ import annotations
 

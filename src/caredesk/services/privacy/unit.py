@@ -1,7 +1,4 @@
-"""What erasure and retention may reach.
-
-Each unit lists every repository its commands touch, with those the commands of other
-features they call touch (see "Narrow units of work" in docs/architecture.md)."""
+"""What erasure and retention may reach."""
 
 from __future__ import annotations
 
