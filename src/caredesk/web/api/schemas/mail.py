@@ -15,22 +15,13 @@ from caredesk.web.api.schemas.base import OutOf
 LIST_LIMIT_MAX = 200
 
 
-class IntakeResultOut(BaseModel):
+class IntakeResultOut(OutOf[IntakeResult]):
     """What became of one inbound message."""
 
     outcome: Outcome
     case_id: int | None
     mail_id: int | None
     detail: str
-
-    @classmethod
-    def of(cls, result: IntakeResult) -> IntakeResultOut:
-        return cls(
-            outcome=result.outcome,
-            case_id=result.case_id,
-            mail_id=result.mail_id,
-            detail=result.detail,
-        )
 
 
 class MailOut(OutOf[MailRecord]):
