@@ -64,9 +64,9 @@ class IssuedConsoleSession:
 def create_team(uow: AccessUnit, actor: Actor, now: datetime, name: str) -> Team:
     actor.require(Permission.MANAGE_AGENTS)
     with uow:
-        if uow.teams.get_by_name(name) is not None:
-            raise Conflict(f"team {name!r} already exists", details={"name": name})
-        team = Team(id=None, name=name.strip())
+        team = Team(id=None, name=name)  # the team normalises and checks its own name
+        if uow.teams.get_by_name(team.name) is not None:
+            raise Conflict(f"team {team.name!r} already exists", details={"name": team.name})
         uow.teams.add(team)
         publish_change(uow, actor, now, "team.created", "team", team.id, after={"name": team.name})
         uow.commit()
