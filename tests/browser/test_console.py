@@ -6,7 +6,7 @@ import re
 from collections.abc import Callable
 
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Page, Route, expect
 
 from caredesk.domain.agents import SYSTEM
 from caredesk.domain.cases import CaseStatus, Channel
@@ -172,9 +172,19 @@ def test_a_draft_survives_a_reload(live: LiveServer, sign_in: SignIn) -> None:
 
 def test_live_update_shows_a_new_case_without_reload(live: LiveServer, sign_in: SignIn) -> None:
     page = sign_in(AGENT)
+    # The live stream is held until the case exists, so the page's first live event already
+    # carries the new case: the list must still refresh (it compares with the stamp it was
+    # rendered at, not with a previous event it never had).
+    held: list[Route] = []
+    page.route("**/events", lambda route: held.append(route))
     page.goto(live.url("/queue?view=unassigned"))
     before = page.locator('[data-count="unassigned"]').first.inner_text()
     page.evaluate("window.__sameDocument = true")
+    for _ in range(200):  # the stream opens once the page's script has run
+        if held:
+            break
+        page.wait_for_timeout(50)
+    assert held, "the queue page opens its live stream"
     with live.container.uow.read_only() as uow:
         customer_id = uow.customers.email_owner("graham.whitlock@example.com")
     assert customer_id is not None
@@ -187,6 +197,8 @@ def test_live_update_shows_a_new_case_without_reload(live: LiveServer, sign_in: 
         body="It arrived while the queue was open.",
         channel=Channel.EMAIL,
     )
+    held[0].continue_()
+    page.unroute("**/events")
     expect(page.locator("#queue-list")).to_contain_text(
         "Live update: a brand-new case", timeout=20_000
     )

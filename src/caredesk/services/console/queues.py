@@ -62,6 +62,9 @@ class QueueView:
     my_team_ids: list[int]
     counts: QueueCounts
     due: dict[int, datetime] = field(default_factory=dict)
+    # The change stamp read before the cases: a live page starts from it, so a case that
+    # arrives between this read and the page's first live event still refreshes the list.
+    stamp: str = ""
 
 
 def _me(uow: ConsoleUnit, actor: Actor) -> Agent | None:
@@ -153,6 +156,7 @@ def queue(
     if query.view == "breaching" and now is None:
         raise ValidationFailed("the breaching-soon queue needs the time", details={"field": "view"})
     with uow:
+        stamp = uow.console.change_stamp()
         me = _me(uow, actor)
         team_ids = me.team_ids if me else []
         filters = _filter(query, actor, team_ids)
@@ -176,6 +180,7 @@ def queue(
             team_ids,
             _counts(uow, actor, team_ids),
             due,
+            stamp,
         )
 
 

@@ -5,7 +5,6 @@
 
   var DRAFT_PREFIX = "caredesk:";
   var source = null;
-  var lastStamp = null;
 
   function $(sel, root) { return (root || document).querySelector(sel); }
   function $all(sel, root) { return Array.prototype.slice.call((root || document).querySelectorAll(sel)); }
@@ -162,8 +161,10 @@
     source.addEventListener("counts", function (event) {
       var data = JSON.parse(event.data);
       updateCounts(data.counts);
-      if (lastStamp !== null && data.stamp !== lastStamp) { refreshQueue(); }
-      lastStamp = data.stamp;
+      // The list carries the stamp it was read at: comparing with it, not with the previous
+      // event, also catches a case that arrived before this connection's first event.
+      var list = $("#queue-list[data-live]");
+      if (list && list.dataset.stamp !== data.stamp) { refreshQueue(); }
     });
   }
 
