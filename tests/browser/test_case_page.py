@@ -8,29 +8,11 @@ from collections.abc import Callable
 
 from playwright.sync_api import Locator, Page, expect
 
-from caredesk.domain.agents import SYSTEM
-from caredesk.services.cases import cases
 from tests.browser.conftest import LiveServer, screenshot
-from tests.browser.test_console import AGENT, story_case
+from tests.browser.test_console import AGENT, fresh_story_case, story_case
 
 SignIn = Callable[[str], Page]
 SCREEN = {"width": 1440, "height": 900}
-
-
-def fresh_story_case(live: LiveServer, subject_start: str) -> int:
-    """A new case telling a seed story: other tests may have granted or solved the demo's own."""
-    story = cases.get_case(live.container.uow(), SYSTEM, story_case(live, subject_start))
-    fresh = cases.create_case(
-        live.container.uow(),
-        SYSTEM,
-        live.container.clock.now(),
-        customer_id=story.case.customer_id,
-        subject=story.case.subject,
-        body=story.messages[0].body,
-        order_ids=story.case.order_ids,
-    )
-    assert fresh.case.id is not None
-    return fresh.case.id
 
 
 def in_first_screen(locator: Locator) -> bool:

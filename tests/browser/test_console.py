@@ -33,6 +33,22 @@ def story_case(live: LiveServer, subject_start: str) -> int:
     raise AssertionError(f"no seed-story case starts with {subject_start!r}")
 
 
+def fresh_story_case(live: LiveServer, subject_start: str) -> int:
+    """A new case telling a seed story: other tests may have granted or solved the demo's own."""
+    story = cases.get_case(live.container.uow(), SYSTEM, story_case(live, subject_start))
+    fresh = cases.create_case(
+        live.container.uow(),
+        SYSTEM,
+        live.container.clock.now(),
+        customer_id=story.case.customer_id,
+        subject=story.case.subject,
+        body=story.messages[0].body,
+        order_ids=story.case.order_ids,
+    )
+    assert fresh.case.id is not None
+    return fresh.case.id
+
+
 def test_sign_in_out_and_role_aware_navigation(live: LiveServer, sign_in: SignIn) -> None:
     page = sign_in(AGENT)
     nav = page.get_by_role("navigation", name="Main")
@@ -209,18 +225,7 @@ def test_live_update_shows_a_new_case_without_reload(live: LiveServer, sign_in: 
 def test_a_viewer_cannot_grant(live: LiveServer, sign_in: SignIn) -> None:
     # A case of its own: another test may have granted the story's offers already, and a
     # granted offer is not offered again on the same case.
-    story = cases.get_case(live.container.uow(), SYSTEM, story_case(live, "Will the baby monitor"))
-    fresh = cases.create_case(
-        live.container.uow(),
-        SYSTEM,
-        live.container.clock.now(),
-        customer_id=story.case.customer_id,
-        subject=story.case.subject,
-        body=story.messages[0].body,
-        order_ids=story.case.order_ids,
-    )
-    assert fresh.case.id is not None
-    case_id = fresh.case.id
+    case_id = fresh_story_case(live, "Will the baby monitor")
     with live.container.uow.read_only() as uow:
         before = uow.grants.for_case(case_id)
     page = sign_in(VIEWER)

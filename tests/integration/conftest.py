@@ -26,6 +26,13 @@ def client(container: Container) -> Iterator[TestClient]:
 
 
 @pytest.fixture
+def app_client(store: Container) -> Iterator[TestClient]:
+    """The console as a browser meets it (redirects not followed), over the module's `store`."""
+    with TestClient(create_app(container=store), follow_redirects=False) as test_client:
+        yield test_client
+
+
+@pytest.fixture
 def token_for(container: Container) -> Callable[[Role], Headers]:
     def make(role: Role, agent_id: int | None = None) -> Headers:
         issued = auth.create_token(

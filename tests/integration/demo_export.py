@@ -19,8 +19,8 @@ from typing import Any
 
 from caredesk.bootstrap import Container
 from caredesk.domain.cases import Case
-from caredesk.services.cases.ports import CaseFilter
 from caredesk.services.unit_of_work import UnitOfWork
+from tests.reading import all_cases
 
 # Fields that only a database or a secret decides, or that repeat a database id.
 LEFT_OUT = frozenset(
@@ -89,14 +89,7 @@ class _Names:
 
 
 def _all_cases(uow: UnitOfWork) -> list[Case]:
-    found: list[Case] = []
-    cursor = None
-    while True:
-        page = uow.cases.find(CaseFilter(), 500, cursor)
-        found.extend(page.items)
-        cursor = page.next_cursor
-        if cursor is None:
-            return sorted(found, key=lambda c: (c.created_at, c.subject, c.customer_id))
+    return sorted(all_cases(uow), key=lambda c: (c.created_at, c.subject, c.customer_id))
 
 
 def export_store(container: Container) -> dict[str, Any]:

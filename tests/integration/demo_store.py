@@ -23,6 +23,7 @@ from sqlalchemy import Connection, Engine, text
 
 from caredesk import demo
 from caredesk.bootstrap import Container
+from caredesk.services.cases.ports import CaseFilter
 from tests.conftest import TABLES, tables_with_rows
 
 # Parents before their children, so that every row finds what it points at.
@@ -116,3 +117,15 @@ def _psycopg(conn: Connection) -> Any:
     raw = conn.connection.driver_connection
     assert raw is not None
     return raw
+
+
+def story_cases(container: Container) -> dict[str, int]:
+    """The demo's seed-story cases by story name ("escalated-script", …)."""
+    with container.uow() as uow:
+        page = uow.cases.find(CaseFilter(tag=demo.STORY_TAG), 50, None)
+    found = {}
+    for case in page.items:
+        story = next(t for t in case.tags if t.startswith("story:"))
+        assert case.id is not None
+        found[story.removeprefix("story:")] = case.id
+    return found

@@ -14,7 +14,7 @@ from fastapi.testclient import TestClient
 from caredesk import demo
 from caredesk.bootstrap import Container
 from caredesk.domain.agents import SYSTEM, Role, Team
-from caredesk.domain.cases import Case, CaseStatus
+from caredesk.domain.cases import CaseStatus
 from caredesk.domain.customers import Address
 from caredesk.domain.orders import (
     Order,
@@ -25,11 +25,10 @@ from caredesk.domain.orders import (
     TransactionType,
 )
 from caredesk.services.access import auth
-from caredesk.services.cases.ports import CaseFilter
 from caredesk.services.lifecycle import lifecycle
-from caredesk.services.unit_of_work import UnitOfWork
 from tests.conftest import ManualClock
 from tests.integration.conftest import CUSTOMER, Headers
+from tests.reading import all_cases
 
 NewCase = Callable[..., dict[str, Any]]
 
@@ -380,13 +379,13 @@ def test_the_demo_opens_no_proactive_case_beside_an_open_case_about_the_same_thi
         admin_password="demo-password-1",
     )  # fmt: skip
     with container.uow() as uow:
-        before = _all_cases(uow)
+        before = all_cases(uow)
     report = lifecycle.proactive_scan(container.uow, SYSTEM, now, container.lifecycle)
     assert report.errors == []
     assert report.opened, "the demo has findings of its own to open"
     with container.uow() as uow:
         findings = uow.lifecycle.findings(500)
-        opened = [c for c in _all_cases(uow) if c.id in report.opened]
+        opened = [c for c in all_cases(uow) if c.id in report.opened]
     live = [c for c in before if c.status not in (CaseStatus.SOLVED, CaseStatus.CLOSED)]
     for case in opened:
         twins = [
@@ -404,17 +403,6 @@ def test_the_demo_opens_no_proactive_case_beside_an_open_case_about_the_same_thi
         assert not any(
             f.customer_id == case.customer_id and f.order_id in case.order_ids for f in findings
         ), story
-
-
-def _all_cases(uow: UnitOfWork) -> list[Case]:
-    found: list[Case] = []
-    cursor = None
-    while True:
-        page = uow.cases.find(CaseFilter(), 500, cursor)
-        found.extend(page.items)
-        cursor = page.next_cursor
-        if cursor is None:
-            return found
 
 
 def test_proactive_scan_needs_a_lead(client: TestClient, agent: Headers) -> None:

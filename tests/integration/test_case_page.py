@@ -4,7 +4,6 @@ policy's rules as sentences, and a grant told to the customer in the agent's nex
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
@@ -16,7 +15,6 @@ from caredesk.domain.cases import GRANT_NOTICE_SINCE, MessageKind
 from caredesk.domain.jobs import JobState
 from caredesk.services.core import jobs
 from caredesk.services.engine import grants
-from caredesk.web.app import create_app
 from tests.integration.test_console_pages import (
     AGENT,
     field_value,
@@ -29,12 +27,6 @@ from tests.integration.test_console_pages import (
 @pytest.fixture
 def store(container: Container) -> Container:
     return load_console_store(container)
-
-
-@pytest.fixture
-def app_client(store: Container) -> Iterator[TestClient]:
-    with TestClient(create_app(container=store), follow_redirects=False) as client:
-        yield client
 
 
 def _outbound(store: Container, case_id: int) -> list[str]:

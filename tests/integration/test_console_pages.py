@@ -29,7 +29,6 @@ from caredesk.services.cases import cases
 from caredesk.services.cases.ports import CaseFilter
 from caredesk.services.engine import policy
 from caredesk.services.knowledge import knowledge
-from caredesk.web.app import create_app
 from tests.conftest import ManualClock
 from tests.integration.demo_store import load_demo_store
 
@@ -59,12 +58,6 @@ def load_console_store(container: Container) -> Container:
 @pytest.fixture
 def store(container: Container) -> Container:
     return load_console_store(container)
-
-
-@pytest.fixture
-def app_client(store: Container) -> Iterator[TestClient]:
-    with TestClient(create_app(container=store), follow_redirects=False) as client:
-        yield client
 
 
 def sign_in(client: TestClient, email: str) -> None:

@@ -20,7 +20,7 @@ from caredesk.adapters.db.models import Base
 from caredesk.bootstrap import Container
 from caredesk.cli.main import app as cli
 from caredesk.domain.agents import SYSTEM, Role
-from caredesk.domain.cases import Case, CaseStatus, MessageKind
+from caredesk.domain.cases import CaseStatus, MessageKind
 from caredesk.domain.errors import ValidationFailed
 from caredesk.domain.orders import OrderStatus, TransactionType
 from caredesk.services.access import auth
@@ -34,7 +34,8 @@ from caredesk.services.unit_of_work import UnitOfWork
 from caredesk.web.app import create_app
 from tests.conftest import _empty
 from tests.integration.demo_export import fingerprint
-from tests.integration.demo_store import load_demo_store
+from tests.integration.demo_store import load_demo_store, story_cases
+from tests.reading import all_cases
 
 PASSWORD = "demo-password-1"
 ADMIN = "admin@caredesk.example"
@@ -90,17 +91,6 @@ def _store(container: Container) -> dict[str, Any]:
             "cases": threads,
             "agents": sorted((a.email, a.role) for a in uow.agents.all()),
         }
-
-
-def _story_cases(container: Container) -> dict[str, int]:
-    with container.uow() as uow:
-        page = uow.cases.find(CaseFilter(tag=demo.STORY_TAG), 50, None)
-    found = {}
-    for case in page.items:
-        story = next(t for t in case.tags if t.startswith("story:"))
-        assert case.id is not None
-        found[story.removeprefix("story:")] = case.id
-    return found
 
 
 def test_the_demo_loads_once(container: Container) -> None:
@@ -245,7 +235,7 @@ def test_the_five_stories_are_open_cases_with_their_customer_and_order(
     container: Container,
 ) -> None:
     _load(container)
-    stories = _story_cases(container)
+    stories = story_cases(container)
     assert set(stories) == STORIES
     for case_id in stories.values():
         view = cases.get_case(container.uow(), SYSTEM, case_id)
@@ -264,7 +254,7 @@ def test_the_five_stories_are_open_cases_with_their_customer_and_order(
 
 def test_the_story_details(container: Container) -> None:
     _load(container)
-    stories = _story_cases(container)
+    stories = story_cases(container)
     now = container.clock.now()
 
     def situation(story: str) -> tuple[Any, Any, list[str]]:
@@ -319,7 +309,7 @@ def test_each_story_gets_its_remedy_as_the_top_offer(
     container: Container, story: str, remedies: list[str], needs_approval: bool
 ) -> None:
     _load(container)
-    case_id = _story_cases(container)[story]
+    case_id = story_cases(container)[story]
     agent = next(
         a for a in auth.list_agents(container.uow(), SYSTEM) if a.email == "alex@caredesk.example"
     )
@@ -370,7 +360,7 @@ def test_an_angry_follow_up_about_the_faulty_machine_keeps_the_replacement(
     assert container.triage is not None
     container.triage.intents = _ModelInForce()
     _generate(container)
-    case_id = _story_cases(container)["escalated-script"]
+    case_id = story_cases(container)["escalated-script"]
     view = cases.get_case(container.uow(), SYSTEM, case_id)
     assert "review" in view.messages[-1].body
     # Triage read the last message as a complaint, but the case is still the broken machine.
@@ -393,7 +383,7 @@ def test_the_escalated_storys_top_offer_is_approved_and_ships_the_replacement(
     container: Container,
 ) -> None:
     _load(container)
-    case_id = _story_cases(container)["escalated-script"]
+    case_id = story_cases(container)["escalated-script"]
     staff = {a.email: a for a in auth.list_agents(container.uow(), SYSTEM)}
     agent, lead = staff["alex@caredesk.example"], staff["sam@caredesk.example"]
     now = container.clock.now()
@@ -427,7 +417,7 @@ def test_every_open_case_runs_its_clocks_and_some_are_breached(container: Contai
     _load(container)
     now = container.clock.now()
     with container.uow() as uow:
-        live = [c for c in _all_cases(uow) if c.status not in DONE]
+        live = [c for c in all_cases(uow) if c.status not in DONE]
         clocks = {c.id: uow.sla.clocks(c.id) for c in live if c.id is not None}
     assert live
     for case in live:
@@ -445,7 +435,7 @@ def test_ninety_days_of_history_are_solved_answered_granted_and_surveyed(
     _load(container)
     now = container.clock.now()
     with container.uow() as uow:
-        everything = _all_cases(uow)
+        everything = all_cases(uow)
         done = [c for c in everything if c.status in DONE]
         surveys = uow.portal.surveys(answered_since=None, limit=1000)
         granted = uow.console.executed_grants(now - timedelta(days=100))
@@ -472,7 +462,7 @@ def test_the_stories_are_the_five_newest_open_cases_each_with_its_agent(
 ) -> None:
     summary = _load(container)
     with container.uow() as uow:
-        live = [c for c in _all_cases(uow) if c.status not in DONE]
+        live = [c for c in all_cases(uow) if c.status not in DONE]
         agents = {a.id: a.email for a in uow.agents.all()}
     newest = sorted(live, key=lambda c: c.created_at, reverse=True)[: len(STORIES)]
     owners = {
@@ -514,17 +504,6 @@ def sign_in(client: TestClient, email: str) -> None:
         data={"email": email, "password": PASSWORD, "login_csrf": token.group(1), "next": "/"},
     )
     assert response.status_code == 303, response.text
-
-
-def _all_cases(uow: UnitOfWork) -> list[Case]:
-    found: list[Case] = []
-    cursor = None
-    while True:
-        page = uow.cases.find(CaseFilter(), 500, cursor)
-        found.extend(page.items)
-        cursor = page.next_cursor
-        if cursor is None:
-            return found
 
 
 def test_demo_load_prints_each_story_agent_and_the_password(

@@ -41,9 +41,9 @@ from caredesk.services.channels.portal import MemoryOutbox
 from caredesk.services.channels.webhooks import Outbound
 from caredesk.services.engine import grants
 from caredesk.web.app import create_app
-from tests.conftest import BACKENDS, migrated, new_database
 from tests.integration.conftest import Headers
 from tests.integration.money_store import add_agent, load_policy, with_typed_credit
+from tests.integration.own_database import database_url, migrated_engine  # noqa: F401
 from tests.resolvers import MapResolver
 
 FIRST, LAST = "Zebediah", "Quillfeather"
@@ -432,17 +432,3 @@ def test_the_command_line_asks_first_and_erases_with_yes(
     again = runner.invoke(cli, ["customers", "erase", "zeb", "--yes"])
     assert again.exit_code == 0
     assert "erased already" in again.output
-
-
-# Erasure rewrites the database's files (secure_delete, FTS merges, a truncated write-ahead
-# log); it gets a database of its own, so no other test shares its files.
-@pytest.fixture(scope="module", params=BACKENDS)
-def database_url(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[str]:
-    yield from new_database(request.param, tmp_path_factory)
-
-
-@pytest.fixture(scope="module")
-def migrated_engine(database_url: str) -> Iterator[Engine]:
-    yield from migrated(database_url)

@@ -78,12 +78,6 @@ def store(container: Container) -> Container:
 
 
 @pytest.fixture
-def app_client(store: Container) -> Iterator[TestClient]:
-    with TestClient(create_app(container=store), follow_redirects=False) as client:
-        yield client
-
-
-@pytest.fixture
 def run_jobs(store: Container) -> Iterator[Callable[[], int]]:
     """The worker's next round, with the mailer bootstrap chose for these settings."""
     registry = HandlerRegistry()

@@ -25,7 +25,8 @@ from caredesk.services.cases.cases import NewAttachment
 from caredesk.services.channels.mail_in import receive_mail
 from caredesk.services.core.jobs import Worker
 from caredesk.services.privacy import erasure
-from tests.conftest import BACKENDS, ManualClock, migrated, new_database
+from tests.conftest import ManualClock
+from tests.integration.own_database import database_url, migrated_engine  # noqa: F401
 
 SUPPORT = "support@caredesk.example"
 RULES = RetentionRules(raw_mail_days=30, attachment_days=30, closed_case_days=30)
@@ -228,17 +229,3 @@ def test_the_command_line_reports_a_dry_run_and_a_run(
     assert "retention: removed" in real.output and "4" in real.output
     for key in aged:
         assert _case(container, aged[key]).messages[0].attachments == []
-
-
-# Erasure rewrites the database's files (secure_delete, FTS merges, a truncated write-ahead
-# log); it gets a database of its own, so no other test shares its files.
-@pytest.fixture(scope="module", params=BACKENDS)
-def database_url(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[str]:
-    yield from new_database(request.param, tmp_path_factory)
-
-
-@pytest.fixture(scope="module")
-def migrated_engine(database_url: str) -> Iterator[Engine]:
-    yield from migrated(database_url)

@@ -5,16 +5,14 @@ from __future__ import annotations
 
 import pytest
 
-from caredesk import demo
 from caredesk.bootstrap import Container
 from caredesk.domain.agents import SYSTEM
 from caredesk.domain.knowledge import ArticleKind, ArticleStatus
 from caredesk.domain.search import SearchKind
 from caredesk.services.cases import cases
-from caredesk.services.cases.ports import CaseFilter
 from caredesk.services.knowledge import knowledge, search
 from caredesk.services.knowledge.search import CaseSuggestions
-from tests.integration.demo_store import load_demo_store
+from tests.integration.demo_store import load_demo_store, story_cases
 
 ESPRESSO = "espresso-machine"
 LABELWRITER = "inkwell-labelwriter-350"
@@ -28,14 +26,7 @@ def _load(container: Container) -> dict[str, int]:
         admin_email="admin@caredesk.example",
         admin_password="demo-password-1",
     )
-    with container.uow() as uow:
-        page = uow.cases.find(CaseFilter(tag=demo.STORY_TAG), 50, None)
-    found = {}
-    for case in page.items:
-        story = next(t for t in case.tags if t.startswith("story:"))
-        assert case.id is not None
-        found[story.removeprefix("story:")] = case.id
-    return found
+    return story_cases(container)
 
 
 def _article(container: Container, title: str, body: str, **fields: object) -> str:
