@@ -47,6 +47,7 @@ from caredesk.services.channels.ports import MailParser
 from caredesk.services.channels.unit import MailIntakeUnit
 from caredesk.services.core.changes import publish_change
 from caredesk.services.core.commands import command
+from caredesk.services.core.copying import built_from
 from caredesk.services.core.ports import Clock
 from caredesk.services.lifecycle import lifecycle
 
@@ -135,18 +136,16 @@ def receive_mail(
             >= config.rate_limit_per_hour
         ):
             return IntakeResult(Outcome.DEFERRED, detail="too many messages from this sender")
-        record = MailRecord(
+        # The headers threading needs are the mail's own; the stored Message-ID is the one
+        # every later lookup uses.
+        record = built_from(
+            MailRecord,
+            mail,
             id=None,
             direction=MailDirection.IN,
             message_id=message_id,
             status=MailStatus.FILED,
             created_at=now,
-            subject=mail.subject,
-            from_address=mail.from_address,
-            to=mail.to,
-            cc=mail.cc,
-            in_reply_to=mail.in_reply_to,
-            references=mail.references,
             auto_kind=mail.auto,
             raw_sha256=uow.blobs.put(raw),
         )

@@ -315,13 +315,13 @@ def list_articles(
         tag=filters.tag.strip().lower() if filters.tag is not None else None,
     )
     if _public_view(actor):
-        filters = ArticleFilter(
+        # The public sees published public articles whatever it asked for; its other filters
+        # still narrow them.
+        filters = replace(
+            filters,
             kind=ArticleKind.ARTICLE,
             status=ArticleStatus.PUBLISHED,
             visibility=Visibility.PUBLIC,
-            tag=filters.tag,
-            product_id=filters.product_id,
-            locale=filters.locale,
         )
         with uow:
             found, last = uow.articles.find(filters, limit, after_id)

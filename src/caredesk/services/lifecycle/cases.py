@@ -2,15 +2,50 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
-from caredesk.domain.cases import Case, Message, MessageKind
-from caredesk.domain.errors import must_exist
+from caredesk.domain.cases import Case, CaseStatus, CustomValue, Message, MessageKind
+from caredesk.domain.errors import DomainError, ErrorCode, must_exist
 from caredesk.services.lifecycle.unit import LifecycleUnit
 
 
 def get_case(uow: LifecycleUnit, case_id: int) -> Case:
     return must_exist(uow.cases.get(case_id), "case", case_id)
+
+
+def get_unclosed_case(uow: LifecycleUnit, case_id: int, refusal: str) -> Case:
+    """The case, which must not be closed; `refusal` says what a closed case cannot have."""
+    case = get_case(uow, case_id)
+    if case.status is CaseStatus.CLOSED:
+        raise DomainError(
+            refusal, code=ErrorCode.INVALID_TRANSITION, details={"from": case.status.value}
+        )
+    return case
+
+
+def successor_case(
+    old: Case,
+    now: datetime,
+    subject: str,
+    custom_fields: dict[str, CustomValue],
+    order_ids: Sequence[str] = (),
+) -> Case:
+    """A new case of `old`'s customer, worked where `old` was: same channel, priority, team
+    and assignee."""
+    return Case(
+        id=None,
+        subject=subject[:500],
+        customer_id=old.customer_id,
+        created_at=now,
+        updated_at=now,
+        channel=old.channel,
+        priority=old.priority,
+        team_id=old.team_id,
+        assignee_id=old.assignee_id,
+        order_ids=list(order_ids),
+        custom_fields=custom_fields,
+    )
 
 
 # Notes the desk itself writes start with one of these; a handoff's "tried" leaves them out.

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, tzinfo
 
 from caredesk.domain.agents import Actor, Permission
 from caredesk.domain.cases import Case, CaseStatus, Message
-from caredesk.domain.errors import DomainError, ErrorCode, NotFound, ValidationFailed, must_exist
+from caredesk.domain.errors import DomainError, NotFound, ValidationFailed, must_exist
 from caredesk.domain.lifecycle import (
     Commitment,
     CommitmentKind,
@@ -18,7 +18,7 @@ from caredesk.domain.lifecycle import (
 )
 from caredesk.services.core.changes import publish_change
 from caredesk.services.core.commands import command
-from caredesk.services.lifecycle.cases import add_note, get_case, live_case
+from caredesk.services.lifecycle.cases import add_note, get_case, get_unclosed_case, live_case
 from caredesk.services.lifecycle.options import LifecycleOptions
 from caredesk.services.lifecycle.ports import CommitmentFilter
 from caredesk.services.lifecycle.unit import LifecycleUnit
@@ -40,13 +40,7 @@ def record_commitment(
 ) -> Commitment:
     actor.require(Permission.WRITE_CASES)
     with uow:
-        case = get_case(uow, case_id)
-        if case.status is CaseStatus.CLOSED:
-            raise DomainError(
-                "a closed case takes no new commitments",
-                code=ErrorCode.INVALID_TRANSITION,
-                details={"from": case.status.value},
-            )
+        case = get_unclosed_case(uow, case_id, "a closed case takes no new commitments")
         owner = owner_agent_id or actor.agent_id or case.assignee_id
         if owner is not None:
             agent = uow.agents.get(owner)

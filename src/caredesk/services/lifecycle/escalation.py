@@ -8,10 +8,10 @@ from typing import Any
 
 from caredesk.domain.agents import Actor, Permission, Role
 from caredesk.domain.cases import Case, CaseStatus, MessageKind
-from caredesk.domain.errors import DomainError, ErrorCode, NotFound, ValidationFailed
+from caredesk.domain.errors import NotFound, ValidationFailed
 from caredesk.domain.lifecycle import Handoff, HandoffFacts, check_handoff, draft_handoff_summary
 from caredesk.services.core.commands import command
-from caredesk.services.lifecycle.cases import DESK_NOTES, add_note, get_case
+from caredesk.services.lifecycle.cases import DESK_NOTES, add_note, get_case, get_unclosed_case
 from caredesk.services.lifecycle.unit import EscalationUnit
 
 
@@ -83,13 +83,7 @@ def escalate(
     if team_id is None and lead_id is None:
         raise ValidationFailed("escalate to a team, a lead, or both", details={"field": "team_id"})
     with uow:
-        case = get_case(uow, case_id)
-        if case.status is CaseStatus.CLOSED:
-            raise DomainError(
-                "a closed case cannot be escalated",
-                code=ErrorCode.INVALID_TRANSITION,
-                details={"from": case.status.value},
-            )
+        case = get_unclosed_case(uow, case_id, "a closed case cannot be escalated")
         _check_receivers(uow, team_id, lead_id)
         facts = _handoff_facts(uow, case)
         drafted = summary is None or not summary.strip()

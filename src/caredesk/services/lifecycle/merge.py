@@ -20,7 +20,7 @@ from caredesk.domain.lifecycle import (
     restore_after_unmerge,
 )
 from caredesk.services.core.commands import command
-from caredesk.services.lifecycle.cases import get_case
+from caredesk.services.lifecycle.cases import get_case, successor_case
 from caredesk.services.lifecycle.unit import LifecycleUnit
 
 
@@ -129,17 +129,11 @@ def split_case(
                 details={"case_id": case_id, "status": original.status.value},
             )
         moved = check_split(uow.cases.messages(case_id), list(message_ids))
-        case = Case(
-            id=None,
-            subject=(subject or f"Split from #{case_id}: {original.subject}")[:500],
-            customer_id=original.customer_id,
-            created_at=now,
-            updated_at=now,
-            channel=original.channel,
-            priority=original.priority,
-            team_id=original.team_id,
-            assignee_id=original.assignee_id,
-            custom_fields={"split_from": case_id},
+        case = successor_case(
+            original,
+            now,
+            subject or f"Split from #{case_id}: {original.subject}",
+            {"split_from": case_id},
         )
         case.change_status(CaseStatus.OPEN, now)
         uow.cases.add(case)

@@ -26,6 +26,7 @@ from caredesk.domain.lifecycle import (
 from caredesk.services.cases.ports import CaseFilter
 from caredesk.services.core.changes import publish_change
 from caredesk.services.core.commands import command
+from caredesk.services.core.copying import built_from
 from caredesk.services.engine import grants
 from caredesk.services.lifecycle.cases import add_note, get_case
 from caredesk.services.lifecycle.options import LifecycleOptions
@@ -133,16 +134,7 @@ def _open_proactive_case(
         )
         uow.cases.add(case)
         assert case.id is not None
-        record = FindingRecord(
-            id=None,
-            key=finding.key,
-            kind=finding.kind,
-            customer_id=finding.customer_id,
-            order_id=finding.order_id,
-            case_id=case.id,
-            facts=finding.facts,
-            created_at=now,
-        )
+        record = built_from(FindingRecord, finding, id=None, case_id=case.id, created_at=now)
         uow.lifecycle.add_finding(record)
         case.opened(
             actor,

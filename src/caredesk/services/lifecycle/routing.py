@@ -8,7 +8,7 @@ from caredesk.domain.agents import Actor
 from caredesk.domain.cases import Case, MessageKind
 from caredesk.domain.lifecycle import CaseLink, LinkKind, ReplyDisposition, reply_disposition
 from caredesk.services.core.changes import publish_change
-from caredesk.services.lifecycle.cases import live_case
+from caredesk.services.lifecycle.cases import live_case, successor_case
 from caredesk.services.lifecycle.options import LifecycleOptions
 from caredesk.services.lifecycle.unit import LifecycleUnit
 
@@ -59,19 +59,7 @@ def link_follow_up(
 def _open_follow_up(uow: LifecycleUnit, actor: Actor, now: datetime, old: Case) -> Case:
     assert old.id is not None
     subject = old.subject if old.subject.lower().startswith("re:") else f"Re: {old.subject}"
-    case = Case(
-        id=None,
-        subject=subject[:500],
-        customer_id=old.customer_id,
-        created_at=now,
-        updated_at=now,
-        channel=old.channel,
-        priority=old.priority,
-        team_id=old.team_id,
-        assignee_id=old.assignee_id,
-        order_ids=list(old.order_ids),
-        custom_fields={"follow_up_of": old.id},
-    )
+    case = successor_case(old, now, subject, {"follow_up_of": old.id}, old.order_ids)
     uow.cases.add(case)
     assert case.id is not None
     # The customer's message comes next, on its own event (triaged then).
