@@ -105,6 +105,18 @@ class Envelope:
     source: str = "smtp"
 
 
+@dataclass(frozen=True, slots=True)
+class _Arrival:
+    """A mail stored for filing, and what every step of its filing reads."""
+
+    uow: MailIntakeUnit
+    mail: InboundMail
+    record: MailRecord
+    envelope: Envelope
+    config: MailConfig
+    now: datetime
+
+
 @command
 def receive_mail(
     uow: MailIntakeUnit,
@@ -149,10 +161,8 @@ def receive_mail(
             auto_kind=mail.auto,
             raw_sha256=uow.blobs.put(raw),
         )
-        if mail.auto is AutoKind.BOUNCE:
-            result = _file_bounce(uow, mail, record, envelope, config, now)
-        else:
-            result = _file(uow, mail, record, envelope, config, now)
+        arrival = _Arrival(uow, mail, record, envelope, config, now)
+        result = _file_bounce(arrival) if mail.auto is AutoKind.BOUNCE else _file(arrival)
         uow.commit()
         return result
 
@@ -241,15 +251,9 @@ def _attachments(uow: MailIntakeUnit, mail: InboundMail, config: MailConfig) -> 
     return stored
 
 
-def _file(
-    uow: MailIntakeUnit,
-    mail: InboundMail,
-    record: MailRecord,
-    envelope: Envelope,
-    config: MailConfig,
-    now: datetime,
-) -> IntakeResult:
-    case = _matched_case(uow, mail, envelope, config)
+def _file(arrival: _Arrival) -> IntakeResult:
+    uow, mail, config, now = arrival.uow, arrival.mail, arrival.config, arrival.now
+    case = _matched_case(uow, mail, arrival.envelope, config)
     if case is not None:
         # Mail to a merged-away case belongs to the case it was merged into, which is held
         # until this intake commits: two mails to one case queue instead of conflicting.
@@ -262,14 +266,14 @@ def _file(
         and case.status is not CaseStatus.CLOSED
         and (mail.auto is not None or lifecycle.takes_reply(case, now, config.reopen_grace))
     ):
-        return _file_on_case(uow, mail, record, case, config, now)
+        return _file_on_case(arrival, case)
     if mail.auto is AutoKind.AUTO_REPLY:
         # An out-of-office about nothing we know: kept for an admin, never a case.
-        return _unfiled(uow, record, "automatic reply")
+        return _unfiled(uow, arrival.record, "automatic reply")
     customer_id = _customer_for(uow, mail, now)
     if customer_id is None:
-        return _unfiled(uow, record, "no usable sender address")
-    result = _open_case(uow, mail, record, customer_id, case, config, now)
+        return _unfiled(uow, arrival.record, "no usable sender address")
+    result = _open_case(arrival, customer_id, case)
     if case is not None and result.case_id is not None:
         lifecycle.link_follow_up(uow, SYSTEM, now, result.case_id, case)
     return result
@@ -281,14 +285,8 @@ def _unfiled(uow: MailIntakeUnit, record: MailRecord, why: str) -> IntakeResult:
     return IntakeResult(Outcome.UNFILED, mail_id=record.id, detail=why)
 
 
-def _file_on_case(
-    uow: MailIntakeUnit,
-    mail: InboundMail,
-    record: MailRecord,
-    case: Case,
-    config: MailConfig,
-    now: datetime,
-) -> IntakeResult:
+def _file_on_case(arrival: _Arrival, case: Case) -> IntakeResult:
+    uow, mail, record, now = arrival.uow, arrival.mail, arrival.record, arrival.now
     assert case.id is not None
     automatic = mail.auto is not None
     author = uow.customers.email_owner(mail.from_address) if mail.from_address else None
@@ -303,7 +301,7 @@ def _file_on_case(
         else body,
         created_at=now,
         author_customer_id=author,
-        attachments=_attachments(uow, mail, config),
+        attachments=_attachments(uow, mail, arrival.config),
     )
     _add_message(uow, record, message)
     # Reopening, SLA clocks and triage of the customer's words follow from the event.
@@ -320,15 +318,8 @@ def _add_message(uow: MailIntakeUnit, record: MailRecord, message: Message) -> N
     uow.mail.add(record)
 
 
-def _open_case(
-    uow: MailIntakeUnit,
-    mail: InboundMail,
-    record: MailRecord,
-    customer_id: str,
-    previous: Case | None,
-    config: MailConfig,
-    now: datetime,
-) -> IntakeResult:
+def _open_case(arrival: _Arrival, customer_id: str, previous: Case | None) -> IntakeResult:
+    uow, mail, record, now = arrival.uow, arrival.mail, arrival.record, arrival.now
     subject = " ".join(mail.subject.replace(f"[#{previous.id}]" if previous else "\0", "").split())
     case = Case(
         id=None,
@@ -349,14 +340,14 @@ def _open_case(
         body=mail.text,
         created_at=now,
         author_customer_id=customer_id,
-        attachments=_attachments(uow, mail, config),
+        attachments=_attachments(uow, mail, arrival.config),
     )
     _add_message(uow, record, message)
     # Triage and the SLA clocks start from the event, as for a case opened any other way.
     case.opened(
         SYSTEM, now, message, audit_after={"channel": Channel.EMAIL.value, "mail_id": record.id}
     )
-    if config.acknowledge and mail.auto is None and mail.from_address:
+    if arrival.config.acknowledge and mail.auto is None and mail.from_address:
         mail_out.send_customer_mail(
             uow,
             to=mail.from_address,
@@ -367,27 +358,21 @@ def _open_case(
             template="acknowledgement",
             context={
                 "customer_name": mail.from_name.partition(" ")[0],
-                "desk_name": config.desk_name,
+                "desk_name": arrival.config.desk_name,
             },
         )
     return IntakeResult(Outcome.NEW_CASE, case.id, record.id)
 
 
-def _file_bounce(
-    uow: MailIntakeUnit,
-    mail: InboundMail,
-    record: MailRecord,
-    envelope: Envelope,
-    config: MailConfig,
-    now: datetime,
-) -> IntakeResult:
+def _file_bounce(arrival: _Arrival) -> IntakeResult:
     """A DSN: mark the mail of ours it reports as bounced and tell the case's agents."""
+    uow, mail, record = arrival.uow, arrival.mail, arrival.record
     record.status = MailStatus.BOUNCE
     original = uow.mail.by_message_id(mail.bounced_message_id) if mail.bounced_message_id else None
     case_id = original.case_id if original is not None else None
     if case_id is None:
         case_id = uow.mail.case_for(mail.answered_ids) or case_from_addresses(
-            [*envelope.rcpt_to, *mail.recipients], config.signing_key
+            [*arrival.envelope.rcpt_to, *mail.recipients], arrival.config.signing_key
         )
     if original is not None and original.direction is MailDirection.OUT:
         original.status = MailStatus.BOUNCED
@@ -400,7 +385,11 @@ def _file_bounce(
     if case_id is not None:
         recipient = mail.bounced_recipient or (", ".join(original.to) if original else "?")
         mail_out.note_delivery_failure(
-            uow, case_id, recipient, f"the receiving server bounced it ({mail.subject})", now
+            uow,
+            case_id,
+            recipient,
+            f"the receiving server bounced it ({mail.subject})",
+            arrival.now,
         )
     return IntakeResult(Outcome.BOUNCE, case_id, record.id)
 
