@@ -12,6 +12,7 @@ from caredesk.domain.agents import Agent, Team
 from caredesk.domain.rates import Rate
 from caredesk.domain.throttling import Throttle
 from caredesk.domain.tokens import ApiToken, ConsoleSession
+from caredesk.services.core.ports import Repository
 
 
 class PasswordHasher(Protocol):
@@ -20,14 +21,8 @@ class PasswordHasher(Protocol):
     def verify(self, password_hash: str, password: str) -> bool: ...
 
 
-class AgentRepository(Protocol):
-    def add(self, agent: Agent) -> None: ...
-
-    def get(self, agent_id: int) -> Agent | None: ...
-
+class AgentRepository(Repository[Agent, int], Protocol):
     def get_by_email(self, email: str) -> Agent | None: ...
-
-    def save(self, agent: Agent) -> None: ...
 
     def all(self) -> list[Agent]: ...
 
@@ -42,14 +37,8 @@ class TeamRepository(Protocol):
     def all(self) -> list[Team]: ...
 
 
-class TokenRepository(Protocol):
-    def add(self, token: ApiToken) -> None: ...
-
-    def get(self, token_id: int) -> ApiToken | None: ...
-
+class TokenRepository(Repository[ApiToken, int], Protocol):
     def get_by_hash(self, token_hash: str) -> ApiToken | None: ...
-
-    def save(self, token: ApiToken) -> None: ...
 
     def all(self) -> list[ApiToken]: ...
 

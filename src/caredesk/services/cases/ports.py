@@ -12,7 +12,7 @@ from caredesk.domain.catalog import Product, Variant
 from caredesk.domain.customers import Customer
 from caredesk.domain.orders import Order
 from caredesk.domain.policy.value import OrderHistory
-from caredesk.services.core.ports import Page
+from caredesk.services.core.ports import Page, Repository
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,13 +27,7 @@ class CaseFilter:
     text: str | None = None
 
 
-class CustomerRepository(Protocol):
-    def add(self, customer: Customer) -> None: ...
-
-    def get(self, customer_id: str) -> Customer | None: ...
-
-    def save(self, customer: Customer) -> None: ...
-
+class CustomerRepository(Repository[Customer, str], Protocol):
     def delete(self, customer_id: str) -> None: ...
 
     def email_owner(self, email: str) -> str | None: ...
@@ -45,13 +39,7 @@ class CustomerRepository(Protocol):
     def has_history(self, customer_id: str) -> bool: ...
 
 
-class ProductRepository(Protocol):
-    def add(self, product: Product) -> None: ...
-
-    def get(self, product_id: str) -> Product | None: ...
-
-    def save(self, product: Product) -> None: ...
-
+class ProductRepository(Repository[Product, str], Protocol):
     def get_variant(self, variant_id: str) -> Variant | None: ...
 
     def variants(self, product_ids: set[str], variant_ids: set[str]) -> list[Variant]:
@@ -63,13 +51,7 @@ class ProductRepository(Protocol):
     def iterate(self) -> Iterator[Product]: ...
 
 
-class OrderRepository(Protocol):
-    def add(self, order: Order) -> None: ...
-
-    def get(self, order_id: str) -> Order | None: ...
-
-    def save(self, order: Order) -> None: ...
-
+class OrderRepository(Repository[Order, str], Protocol):
     def for_customer(self, customer_id: str) -> list[Order]: ...
 
     def history(self, customer_id: str) -> OrderHistory: ...
@@ -79,11 +61,7 @@ class OrderRepository(Protocol):
     def iterate(self) -> Iterator[Order]: ...
 
 
-class CaseRepository(Protocol):
-    def add(self, case: Case) -> None: ...
-
-    def get(self, case_id: int) -> Case | None: ...
-
+class CaseRepository(Repository[Case, int], Protocol):
     def get_for_change(self, case_id: int) -> Case | None:
         """The case, held against other writers until the unit of work ends: a change made
         at the same moment waits for this one and then reads what it left."""

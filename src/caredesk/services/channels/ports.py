@@ -19,15 +19,10 @@ from caredesk.domain.outbound import IPAddress
 from caredesk.domain.outbox import CaughtMail
 from caredesk.domain.portal import PortalSession, SatisfactionSurvey, SignInRequest
 from caredesk.domain.webhooks import Delivery, Subscription
+from caredesk.services.core.ports import Repository
 
 
-class MailRepository(Protocol):
-    def add(self, record: MailRecord) -> None: ...
-
-    def get(self, mail_id: int) -> MailRecord | None: ...
-
-    def save(self, record: MailRecord) -> None: ...
-
+class MailRepository(Repository[MailRecord, int], Protocol):
     def by_message_id(self, message_id: str) -> MailRecord | None: ...
 
     def case_for(self, message_ids: list[str]) -> int | None:

@@ -15,6 +15,8 @@ from caredesk.domain.mail import MailTemplate
 from caredesk.domain.policy.loading import LoadedPolicy
 
 T = TypeVar("T")
+Record = TypeVar("Record")
+Key = TypeVar("Key", contravariant=True)
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +50,17 @@ class RetryableConflict(DomainError):
     """
 
     code = ErrorCode.CONFLICT
+
+
+class Repository(Protocol[Record, Key]):
+    """What a repository of one kind of record does first: add one, get one by its key and
+    save one changed; each kind's repository names what else it does."""
+
+    def add(self, record: Record) -> None: ...
+
+    def get(self, key: Key) -> Record | None: ...
+
+    def save(self, record: Record) -> None: ...
 
 
 class Clock(Protocol):

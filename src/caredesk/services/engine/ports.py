@@ -11,6 +11,7 @@ from typing import Protocol
 
 from caredesk.domain.grants import Approval, ApprovalStatus, Grant, LedgerEntry, PolicyVersion
 from caredesk.domain.policy.review import PolicyChange, PolicyChangeStatus
+from caredesk.services.core.ports import Repository
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,13 +27,7 @@ class SpendWindow:
     order_spent: Decimal
 
 
-class GrantRepository(Protocol):
-    def add(self, grant: Grant) -> None: ...
-
-    def get(self, grant_id: int) -> Grant | None: ...
-
-    def save(self, grant: Grant) -> None: ...
-
+class GrantRepository(Repository[Grant, int], Protocol):
     def by_idempotency_key(self, actor: str, key: str) -> Grant | None: ...
 
     def for_case(self, case_id: int) -> list[Grant]: ...
@@ -60,14 +55,8 @@ class GrantRepository(Protocol):
         ...
 
 
-class ApprovalRepository(Protocol):
-    def add(self, approval: Approval) -> None: ...
-
-    def get(self, approval_id: int) -> Approval | None: ...
-
+class ApprovalRepository(Repository[Approval, int], Protocol):
     def for_grant(self, grant_id: int) -> Approval | None: ...
-
-    def save(self, approval: Approval) -> None: ...
 
     def find(self, status: ApprovalStatus | None, limit: int) -> list[Approval]: ...
 

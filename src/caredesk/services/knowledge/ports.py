@@ -21,6 +21,7 @@ from caredesk.domain.knowledge import (
 from caredesk.domain.knowledge import Visibility as Visibility
 from caredesk.domain.search import IndexedText, SearchKind
 from caredesk.domain.triage import RoutingRule
+from caredesk.services.core.ports import Repository
 
 Vectors = npt.NDArray[np.float32]
 
@@ -59,14 +60,8 @@ class ArticleRepository(Protocol):
     def versions(self, article_id: int) -> list[ArticleVersion]: ...
 
 
-class KnownIssueRepository(Protocol):
-    def add(self, issue: KnownIssue) -> None: ...
-
-    def get(self, issue_id: int) -> KnownIssue | None: ...
-
+class KnownIssueRepository(Repository[KnownIssue, int], Protocol):
     def get_by_key(self, key: str) -> KnownIssue | None: ...
-
-    def save(self, issue: KnownIssue) -> None: ...
 
     def all(self, active_only: bool = False) -> list[KnownIssue]: ...
 
