@@ -26,6 +26,7 @@ from caredesk.domain.errors import (
     must_exist,
     version_required,
 )
+from caredesk.services.access.staff import active_agent, check_team
 from caredesk.services.cases.ports import CaseFilter
 from caredesk.services.cases.unit import CasesUnit
 from caredesk.services.core.commands import command
@@ -57,11 +58,9 @@ def _check_refs(
     if customer_id is not None and uow.customers.get(customer_id) is None:
         raise NotFound("customer", customer_id)
     if assignee_id is not None:
-        agent = uow.agents.get(assignee_id)
-        if agent is None or not agent.active:
-            raise NotFound("agent", assignee_id)
-    if team_id is not None and uow.teams.get(team_id) is None:
-        raise NotFound("team", team_id)
+        active_agent(uow, assignee_id)
+    if team_id is not None:
+        check_team(uow, team_id)
     for order_id in order_ids or []:
         order = must_exist(uow.orders.get(order_id), "order", order_id)
         if customer_id is not None and order.customer_id != customer_id:

@@ -9,13 +9,14 @@ from datetime import UTC, datetime, tzinfo
 
 from caredesk.domain.agents import Actor, Permission
 from caredesk.domain.cases import Case, CaseStatus, Message
-from caredesk.domain.errors import DomainError, NotFound, ValidationFailed, must_exist
+from caredesk.domain.errors import DomainError, ValidationFailed, must_exist
 from caredesk.domain.lifecycle import (
     Commitment,
     CommitmentKind,
     CommitmentStatus,
     detect_commitments,
 )
+from caredesk.services.access.staff import active_agent
 from caredesk.services.core.changes import publish_change
 from caredesk.services.core.commands import command
 from caredesk.services.lifecycle.cases import add_note, get_case, get_unclosed_case, live_case
@@ -43,9 +44,7 @@ def record_commitment(
         case = get_unclosed_case(uow, case_id, "a closed case takes no new commitments")
         owner = owner_agent_id or actor.agent_id or case.assignee_id
         if owner is not None:
-            agent = uow.agents.get(owner)
-            if agent is None or not agent.active:
-                raise NotFound("agent", owner)
+            active_agent(uow, owner)
         if due_at.tzinfo is not None and due_at <= now:
             raise ValidationFailed("a commitment is due in the future", details={"field": "due_at"})
         commitment = Commitment(

@@ -8,8 +8,9 @@ from typing import Any
 
 from caredesk.domain.agents import Actor, Permission, Role
 from caredesk.domain.cases import Case, CaseStatus, MessageKind
-from caredesk.domain.errors import NotFound, ValidationFailed
+from caredesk.domain.errors import ValidationFailed
 from caredesk.domain.lifecycle import Handoff, HandoffFacts, check_handoff, draft_handoff_summary
+from caredesk.services.access.staff import active_agent, check_team
 from caredesk.services.core.commands import command
 from caredesk.services.lifecycle.cases import DESK_NOTES, add_note, get_case, get_unclosed_case
 from caredesk.services.lifecycle.unit import EscalationUnit
@@ -112,14 +113,10 @@ def escalate(
 
 def _check_receivers(uow: EscalationUnit, team_id: int | None, lead_id: int | None) -> None:
     """The team exists; the lead is an active lead or admin."""
-    if team_id is not None and uow.teams.get(team_id) is None:
-        raise NotFound("team", team_id)
-    if lead_id is not None:
-        lead = uow.agents.get(lead_id)
-        if lead is None or not lead.active:
-            raise NotFound("agent", lead_id)
-        if lead.role not in (Role.LEAD, Role.ADMIN):
-            raise ValidationFailed(f"agent {lead_id} is not a lead", details={"field": "lead_id"})
+    if team_id is not None:
+        check_team(uow, team_id)
+    if lead_id is not None and active_agent(uow, lead_id).role not in (Role.LEAD, Role.ADMIN):
+        raise ValidationFailed(f"agent {lead_id} is not a lead", details={"field": "lead_id"})
 
 
 def _hand_over(
