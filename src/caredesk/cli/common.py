@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
@@ -29,6 +29,12 @@ def build_or_exit(settings: Settings) -> Container:
     except UnsafeSettings as exc:
         err.print(f"[red]error[/red]: {exc}")
         raise typer.Exit(1) from exc
+
+
+def print_rows(rows: Iterable[Iterable[object]], *, soft_wrap: bool = False) -> None:
+    """A listing: one line per row, its cells tab-separated, for `cut` and `grep` to read."""
+    for row in rows:
+        out.print("\t".join(str(cell) for cell in row), soft_wrap=soft_wrap)
 
 
 @contextmanager

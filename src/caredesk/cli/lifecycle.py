@@ -4,11 +4,11 @@ scan orders and shipments for what customers will complain about."""
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
-from caredesk.cli.common import desk, out
+from caredesk.cli.common import desk, out, print_rows
 from caredesk.domain.agents import SYSTEM
 from caredesk.domain.errors import ValidationFailed
 from caredesk.domain.lifecycle import CommitmentKind, CommitmentStatus
@@ -109,9 +109,14 @@ def links(case_id: Annotated[int, typer.Argument()]) -> None:
     from caredesk.services.lifecycle import lifecycle
 
     with desk() as container:
-        for link in lifecycle.case_links(container.uow(), SYSTEM, case_id):
-            state = f"undone {link.undone_at:%Y-%m-%d %H:%M}" if link.undone_at else "in force"
-            out.print(f"{link.id}\t{link.case_id} {link.kind.value} {link.other_case_id}\t{state}")
+        print_rows(
+            (
+                link.id,
+                f"{link.case_id} {link.kind.value} {link.other_case_id}",
+                f"undone {link.undone_at:%Y-%m-%d %H:%M}" if link.undone_at else "in force",
+            )
+            for link in lifecycle.case_links(container.uow(), SYSTEM, case_id)
+        )
 
 
 @cases_app.command("repeat-asks")
@@ -189,12 +194,21 @@ def list_commitments(
         found = lifecycle.list_commitments(
             container.uow(), SYSTEM, CommitmentFilter(case_id=case, status=status), limit=500
         )
-        for c in found:
-            out.print(
-                f"{c.id}\tcase {c.case_id}\t{c.kind.value}\t{c.status.value}\t"
-                f"{c.due_at:%Y-%m-%d %H:%M} UTC\towner {c.owner_agent_id or '-'}\t{c.description}",
-                soft_wrap=True,
-            )
+        print_rows(
+            (
+                (
+                    c.id,
+                    f"case {c.case_id}",
+                    c.kind.value,
+                    c.status.value,
+                    f"{c.due_at:%Y-%m-%d %H:%M} UTC",
+                    f"owner {c.owner_agent_id or '-'}",
+                    c.description,
+                )
+                for c in found
+            ),
+            soft_wrap=True,
+        )
 
 
 @commitments_app.command("sweep")
@@ -237,9 +251,16 @@ def findings(limit: Annotated[int, typer.Option(min=1, max=500)] = 50) -> None:
     from caredesk.services.lifecycle import lifecycle
 
     with desk() as container:
-        for f in lifecycle.list_findings(container.uow(), SYSTEM, limit):
-            remedy = ", ".join(f.recommendation["remedies"]) if f.recommendation else "-"
-            out.print(
-                f"{f.id}\t{f.key}\tcase {f.case_id}\trecommended: {remedy or 'none'}",
-                soft_wrap=True,
-            )
+        print_rows(
+            (
+                (f.id, f.key, f"case {f.case_id}", f"recommended: {_remedies(f.recommendation)}")
+                for f in lifecycle.list_findings(container.uow(), SYSTEM, limit)
+            ),
+            soft_wrap=True,
+        )
+
+
+def _remedies(recommendation: dict[str, Any] | None) -> str:
+    if not recommendation:
+        return "-"
+    return ", ".join(recommendation["remedies"]) or "none"

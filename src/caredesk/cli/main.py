@@ -18,7 +18,7 @@ from caredesk.cli import portal as portal_cli
 from caredesk.cli import privacy as privacy_cli
 from caredesk.cli import sla as sla_cli
 from caredesk.cli import worker as worker_cli
-from caredesk.cli.common import desk, err, out
+from caredesk.cli.common import desk, err, out, print_rows
 from caredesk.domain.agents import SYSTEM, Role
 from caredesk.logging import configure_logging
 from caredesk.settings import DEFAULT_BASE_URL, Settings, UnsafeSettings
@@ -243,9 +243,10 @@ def agents_list() -> None:
     from caredesk.services.access import auth
 
     with desk() as container:
-        for agent in auth.list_agents(container.uow(), SYSTEM):
-            state = "active" if agent.active else "inactive"
-            out.print(f"{agent.id}\t{agent.email}\t{agent.role.value}\t{state}")
+        print_rows(
+            (a.id, a.email, a.role.value, "active" if a.active else "inactive")
+            for a in auth.list_agents(container.uow(), SYSTEM)
+        )
 
 
 @agents_app.command("unlock")

@@ -179,39 +179,33 @@ def _status(value: str) -> PolicyChangeStatus:
         raise typer.Exit(2) from exc
 
 
+PendingChange = Annotated[int, typer.Argument(help="The pending change.")]
+NoteOption = Annotated[str, typer.Option(help="Why (kept in the audit trail).")]
+
+
 @app.command("confirm")
-def confirm(
-    change_id: Annotated[int, typer.Argument(help="The pending change.")],
-    token: TokenOption = None,
-    note: Annotated[str, typer.Option(help="Why (kept in the audit trail).")] = "",
-) -> None:
+def confirm(change_id: PendingChange, token: TokenOption = None, note: NoteOption = "") -> None:
     """Put a pending change in force as a second admin: the token must be issued to another
     admin's agent than the proposer's."""
-    from caredesk.services.engine import policy
-
-    with desk() as container:
-        actor = _actor_of(container, token)
-        change = policy.confirm_policy_change(
-            container.uow(), actor, container.clock.now(), change_id, note
-        )
-        out.print(f"change {change.id} confirmed: policy {change.version} is in force")
+    change = _decide(change_id, token, note, confirm=True)
+    out.print(f"change {change.id} confirmed: policy {change.version} is in force")
 
 
 @app.command("reject")
-def reject(
-    change_id: Annotated[int, typer.Argument(help="The pending change.")],
-    token: TokenOption = None,
-    note: Annotated[str, typer.Option(help="Why (kept in the audit trail).")] = "",
-) -> None:
+def reject(change_id: PendingChange, token: TokenOption = None, note: NoteOption = "") -> None:
     """Turn a pending change down; the policy in force stays."""
+    change = _decide(change_id, token, note, confirm=False)
+    out.print(f"change {change.id} rejected: policy {change.base_version} stays in force")
+
+
+def _decide(change_id: int, token: str | None, note: str, *, confirm: bool) -> PolicyChange:
+    """The token's admin confirms or rejects a pending change: the same check, either way."""
     from caredesk.services.engine import policy
 
+    decide = policy.confirm_policy_change if confirm else policy.reject_policy_change
     with desk() as container:
         actor = _actor_of(container, token)
-        change = policy.reject_policy_change(
-            container.uow(), actor, container.clock.now(), change_id, note
-        )
-        out.print(f"change {change.id} rejected: policy {change.base_version} stays in force")
+        return decide(container.uow(), actor, container.clock.now(), change_id, note)
 
 
 @app.command("show")

@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from caredesk.cli.common import desk, out
+from caredesk.cli.common import desk, out, print_rows
 from caredesk.domain.agents import SYSTEM
 
 app = typer.Typer(help="SLA policies, business calendars and case clocks.", no_args_is_help=True)
@@ -21,9 +21,16 @@ def calendars() -> None:
     from caredesk.services.sla import sla
 
     with desk() as container:
-        for c in sla.list_calendars(container.uow(), SYSTEM):
-            hours = ", ".join(f"{d} {' '.join(s)}" for d, s in c.hours.items() if s)
-            out.print(f"{c.id}\t{c.name}\t{c.timezone}\t{hours}\t{len(c.holidays)} holiday(s)")
+        print_rows(
+            (
+                c.id,
+                c.name,
+                c.timezone,
+                ", ".join(f"{d} {' '.join(s)}" for d, s in c.hours.items() if s),
+                f"{len(c.holidays)} holiday(s)",
+            )
+            for c in sla.list_calendars(container.uow(), SYSTEM)
+        )
 
 
 @app.command("add-calendar")
@@ -60,10 +67,16 @@ def policies() -> None:
     from caredesk.services.sla import sla
 
     with desk() as container:
-        for p in sla.list_policies(container.uow(), SYSTEM):
-            targets = " ".join(f"{k.value}={v}m" for k, v in p.targets.items())
-            state = "active" if p.active else "inactive"
-            out.print(f"{p.id}\t{p.position}\t{p.name}\t{targets}\t{state}")
+        print_rows(
+            (
+                p.id,
+                p.position,
+                p.name,
+                " ".join(f"{k.value}={v}m" for k, v in p.targets.items()),
+                "active" if p.active else "inactive",
+            )
+            for p in sla.list_policies(container.uow(), SYSTEM)
+        )
 
 
 @app.command("add-policy")
@@ -159,9 +172,10 @@ def webhooks_list() -> None:
     from caredesk.services.channels import webhooks
 
     with desk() as container:
-        for s in webhooks.list_subscriptions(container.uow(), SYSTEM):
-            state = "active" if s.active else "paused"
-            out.print(f"{s.id}\t{s.url}\t{','.join(s.events)}\t{state}")
+        print_rows(
+            (s.id, s.url, ",".join(s.events), "active" if s.active else "paused")
+            for s in webhooks.list_subscriptions(container.uow(), SYSTEM)
+        )
 
 
 @webhooks_app.command("deliveries")
@@ -173,9 +187,14 @@ def webhooks_deliveries(
     from caredesk.services.channels import webhooks
 
     with desk() as container:
-        for d in webhooks.list_deliveries(container.uow(), SYSTEM, webhook_id, limit, None):
-            answer = d.response_status if d.response_status is not None else "-"
-            out.print(
-                f"{d.id}\t{d.event}\t{d.status.value}\t{d.attempts} tries\t{answer}\t"
-                f"{d.last_error or ''}"
+        print_rows(
+            (
+                d.id,
+                d.event,
+                d.status.value,
+                f"{d.attempts} tries",
+                d.response_status if d.response_status is not None else "-",
+                d.last_error or "",
             )
+            for d in webhooks.list_deliveries(container.uow(), SYSTEM, webhook_id, limit, None)
+        )

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from caredesk.demo.schema import TextRow
 from caredesk.demo.tables import knowledge_data
 from caredesk.domain.agents import SYSTEM
 from caredesk.domain.knowledge import ArticleKind, ArticleStatus, Visibility
@@ -21,33 +22,15 @@ def load_demo_knowledge(uow_factory: UnitOfWorkFactory, now: datetime) -> int:
     data = knowledge_data()
     article_ids: dict[str, int | None] = {}
     for item in data.articles:
-        article = knowledge.create_article(
-            uow_factory(),
-            SYSTEM,
+        article_ids[item.slug] = _publish(
+            uow_factory,
             now,
-            title=item.title,
-            body=item.body,
+            item,
             internal_notes=item.internal_notes,
-            slug=item.slug,
-            tags=list(item.tags),
-            product_ids=list(item.product_ids),
             visibility=Visibility.PUBLIC,
-            status=ArticleStatus.PUBLISHED,
         )
-        article_ids[item.slug] = article.id
     for macro in data.macros:
-        knowledge.create_article(
-            uow_factory(),
-            SYSTEM,
-            now,
-            title=macro.title,
-            body=macro.body,
-            slug=macro.slug,
-            tags=list(macro.tags),
-            product_ids=list(macro.product_ids),
-            kind=ArticleKind.MACRO,
-            status=ArticleStatus.PUBLISHED,
-        )
+        _publish(uow_factory, now, macro, kind=ArticleKind.MACRO)
     for issue in data.known_issues:
         knowledge.create_known_issue(
             uow_factory(),
@@ -62,3 +45,30 @@ def load_demo_knowledge(uow_factory: UnitOfWorkFactory, now: datetime) -> int:
             program_id=issue.program,
         )
     return len(data.articles) + len(data.macros)
+
+
+def _publish(
+    uow_factory: UnitOfWorkFactory,
+    now: datetime,
+    row: TextRow,
+    *,
+    internal_notes: str = "",
+    kind: ArticleKind = ArticleKind.ARTICLE,
+    visibility: Visibility = Visibility.INTERNAL,
+) -> int | None:
+    """An article or a macro, published as the file writes it; returns its id."""
+    article = knowledge.create_article(
+        uow_factory(),
+        SYSTEM,
+        now,
+        title=row.title,
+        body=row.body,
+        internal_notes=internal_notes,
+        slug=row.slug,
+        tags=list(row.tags),
+        product_ids=list(row.product_ids),
+        kind=kind,
+        visibility=visibility,
+        status=ArticleStatus.PUBLISHED,
+    )
+    return article.id

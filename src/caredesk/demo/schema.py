@@ -209,22 +209,23 @@ class PolicyAdditions(DataFile):
 # -- knowledge.yaml ------------------------------------------------------------------------
 
 
-class ArticleRow(DataFile):
+class TextRow(DataFile):
+    """What an article and a macro both say: the knowledge base stores both as articles."""
+
     slug: str
     title: str
     tags: list[str] = Field(default_factory=list)
     product_ids: list[str] = Field(default_factory=list)
     body: str
+
+
+class ArticleRow(TextRow):
     # For agents only, never shown to customers.
     internal_notes: str = ""
 
 
-class MacroRow(DataFile):
-    slug: str
-    title: str
-    tags: list[str] = Field(default_factory=list)
-    product_ids: list[str] = Field(default_factory=list)
-    body: str
+class MacroRow(TextRow):
+    pass
 
 
 class KnownIssueRow(DataFile):
