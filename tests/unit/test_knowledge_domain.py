@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -170,6 +170,37 @@ def test_snapshot_and_version_follow_the_article() -> None:
     assert a.snapshot()["body_sha"] != b.snapshot()["body_sha"]
     version = ArticleVersion.of(a)
     assert (version.version, version.author, version.body) == (3, "agent:1", "Body")
+
+
+def test_a_version_keeps_every_field_of_the_article_it_saves() -> None:
+    later = NOW + timedelta(hours=2)
+    a = article(
+        id=7,
+        version=2,
+        tags=["printer"],
+        product_ids=["printer-350"],
+        locale="de",
+        visibility=Visibility.PUBLIC,
+        status=ArticleStatus.PUBLISHED,
+        internal_notes="Ask for the serial number.",
+        updated_at=later,
+    )
+    version = ArticleVersion.of(a)
+    assert version == ArticleVersion(
+        article_id=7,
+        version=2,
+        title="Label printer",
+        body="Body",
+        tags=["printer"],
+        product_ids=["printer-350"],
+        locale="de",
+        visibility=Visibility.PUBLIC,
+        status=ArticleStatus.PUBLISHED,
+        author="agent:1",
+        created_at=later,
+        internal_notes="Ask for the serial number.",
+    )
+    assert version.tags is not a.tags and version.product_ids is not a.product_ids
 
 
 # Known issues.

@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from caredesk.cli.common import desk, out, print_rows
 from caredesk.domain.agents import SYSTEM
+
+if TYPE_CHECKING:
+    from caredesk.domain.calendars import BusinessCalendar
+    from caredesk.domain.sla import SlaPolicy
 
 app = typer.Typer(help="SLA policies, business calendars and case clocks.", no_args_is_help=True)
 webhooks_app = typer.Typer(help="Webhooks out: subscriptions and deliveries.", no_args_is_help=True)
@@ -21,16 +25,14 @@ def calendars() -> None:
     from caredesk.services.sla import sla
 
     with desk() as container:
+        found = sla.list_calendars(container.uow(), SYSTEM)
         print_rows(
-            (
-                c.id,
-                c.name,
-                c.timezone,
-                ", ".join(f"{d} {' '.join(s)}" for d, s in c.hours.items() if s),
-                f"{len(c.holidays)} holiday(s)",
-            )
-            for c in sla.list_calendars(container.uow(), SYSTEM)
+            (c.id, c.name, c.timezone, _hours(c), f"{len(c.holidays)} holiday(s)") for c in found
         )
+
+
+def _hours(calendar: BusinessCalendar) -> str:
+    return ", ".join(f"{day} {' '.join(spans)}" for day, spans in calendar.hours.items() if spans)
 
 
 @app.command("add-calendar")
@@ -67,16 +69,16 @@ def policies() -> None:
     from caredesk.services.sla import sla
 
     with desk() as container:
-        print_rows(
-            (
-                p.id,
-                p.position,
-                p.name,
-                " ".join(f"{k.value}={v}m" for k, v in p.targets.items()),
-                "active" if p.active else "inactive",
-            )
-            for p in sla.list_policies(container.uow(), SYSTEM)
-        )
+        found = sla.list_policies(container.uow(), SYSTEM)
+        print_rows((p.id, p.position, p.name, _targets(p), _state(p.active)) for p in found)
+
+
+def _targets(policy: SlaPolicy) -> str:
+    return " ".join(f"{metric.value}={minutes}m" for metric, minutes in policy.targets.items())
+
+
+def _state(active: bool) -> str:
+    return "active" if active else "inactive"
 
 
 @app.command("add-policy")

@@ -97,20 +97,25 @@ def address_to_tau(address: Address) -> Json:
     }
 
 
+def _by_id(records: Json, id_key: str, what: str) -> list[tuple[str, Json]]:
+    """A map of records by their id: the format repeats the id inside, and the two agree."""
+    for key, record in records.items():
+        if record[id_key] != key:
+            raise ValidationFailed(f"{what} key {key} != {id_key} {record[id_key]}")
+    return list(records.items())
+
+
 def customer_from_tau(user_id: str, data: Json, now: datetime) -> Customer:
-    methods = []
-    for key, pm in data["payment_methods"].items():
-        if pm["id"] != key:
-            raise ValidationFailed(f"user {user_id}: payment method key {key} != id {pm['id']}")
-        methods.append(
-            PaymentMethod(
-                id=pm["id"],
-                kind=PaymentKind(pm["source"]),
-                brand=pm.get("brand"),
-                last_four=pm.get("last_four"),
-                balance=_money(pm["balance"], f"{key}.balance") if "balance" in pm else None,
-            )
+    methods = [
+        PaymentMethod(
+            id=key,
+            kind=PaymentKind(pm["source"]),
+            brand=pm.get("brand"),
+            last_four=pm.get("last_four"),
+            balance=_money(pm["balance"], f"{key}.balance") if "balance" in pm else None,
         )
+        for key, pm in _by_id(data["payment_methods"], "id", f"user {user_id}: payment method")
+    ]
     return Customer(
         id=user_id,
         first_name=data["name"]["first_name"],
@@ -146,19 +151,16 @@ def customer_to_tau(customer: Customer, order_ids: list[str]) -> Json:
 
 
 def product_from_tau(data: Json) -> Product:
-    variants = []
-    for key, v in data["variants"].items():
-        if v["item_id"] != key:
-            raise ValidationFailed(f"product {data['product_id']}: variant key {key} != item_id")
-        variants.append(
-            Variant(
-                id=v["item_id"],
-                product_id=data["product_id"],
-                options=dict(v["options"]),
-                price=_money(v["price"], f"{key}.price"),
-                available=bool(v["available"]),
-            )
+    variants = [
+        Variant(
+            id=key,
+            product_id=data["product_id"],
+            options=dict(v["options"]),
+            price=_money(v["price"], f"{key}.price"),
+            available=bool(v["available"]),
         )
+        for key, v in _by_id(data["variants"], "item_id", f"product {data['product_id']}: variant")
+    ]
     return Product(id=data["product_id"], name=data["name"], variants=variants)
 
 

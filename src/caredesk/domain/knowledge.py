@@ -193,20 +193,18 @@ class ArticleVersion:
     @classmethod
     def of(cls, article: Article) -> ArticleVersion:
         assert article.id is not None
-        return cls(
-            article_id=article.id,
-            version=article.version,
-            title=article.title,
-            body=article.body,
-            tags=list(article.tags),
-            product_ids=list(article.product_ids),
-            locale=article.locale,
-            visibility=article.visibility,
-            status=article.status,
-            author=article.author,
-            created_at=article.updated_at,
-            internal_notes=article.internal_notes,
-        )
+        # Every other field is the article's own of the same name: a field added to both is
+        # kept in its history without a line here.
+        given: dict[str, Any] = {
+            "article_id": article.id,
+            "created_at": article.updated_at,
+            "tags": list(article.tags),
+            "product_ids": list(article.product_ids),
+        }
+        same = {
+            f.name: getattr(article, f.name) for f in dataclasses.fields(cls) if f.name not in given
+        }
+        return cls(**same, **given)
 
 
 def _condition_pattern(group: str) -> re.Pattern[str]:
