@@ -10,7 +10,7 @@ from typing import Any
 
 from caredesk.domain.agents import Actor
 from caredesk.domain.audit import AuditEvent
-from caredesk.domain.errors import InvalidTransition, ValidationFailed
+from caredesk.domain.errors import InvalidTransition, ValidationFailed, must_match
 from caredesk.domain.events import Event, audit_entry
 
 
@@ -73,11 +73,7 @@ _TAG = re.compile(r"^[a-z0-9][a-z0-9_\-:.]{0,63}$")
 def normalise_tags(tags: list[str]) -> list[str]:
     cleaned = sorted({t.strip().lower() for t in tags if t.strip()})
     for tag in cleaned:
-        if not _TAG.match(tag):
-            raise ValidationFailed(
-                f"tag {tag!r} must be 1-64 characters of a-z, 0-9, _ - : .",
-                details={"field": "tags"},
-            )
+        must_match(_TAG, tag, f"tag {tag!r} must be 1-64 characters of a-z, 0-9, _ - : .", "tags")
     return cleaned
 
 

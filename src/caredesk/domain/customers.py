@@ -8,7 +8,7 @@ from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
 
-from caredesk.domain.errors import ValidationFailed
+from caredesk.domain.errors import must_match
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
@@ -51,8 +51,7 @@ class PaymentMethod:
 
 def normalise_email(email: str) -> str:
     value = email.strip()
-    if not _EMAIL.match(value):
-        raise ValidationFailed(f"{email!r} is not an email address", details={"field": "emails"})
+    must_match(_EMAIL, value, f"{email!r} is not an email address", "emails")
     # One mailbox, one customer: addresses compare without case, as mail systems treat them.
     return value.lower()
 

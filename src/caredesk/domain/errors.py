@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from enum import StrEnum
 from typing import Any, TypeVar
 
@@ -123,6 +124,13 @@ def must_exist(value: T | None, entity: str, entity_id: object) -> T:
     """What a lookup returned; one that found nothing is the caller's NotFound."""
     if value is None:
         raise NotFound(entity, entity_id)
+    return value
+
+
+def must_match(pattern: re.Pattern[str], value: str, refusal: str, field: str) -> str:
+    """`value`, when `pattern` matches it; else the refusal, naming the field to fix."""
+    if not pattern.match(value):
+        raise ValidationFailed(refusal, details={"field": field})
     return value
 
 

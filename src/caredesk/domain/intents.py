@@ -8,7 +8,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from caredesk.domain.errors import ValidationFailed
+from caredesk.domain.errors import ValidationFailed, must_match
 
 _INTENT = re.compile(r"^[a-z0-9][a-z0-9_.\-]{0,63}$")
 MAX_LABEL_TEXT = 20_000
@@ -21,12 +21,8 @@ class LabelSource(StrEnum):
 
 def check_intent(intent: str) -> str:
     value = intent.strip().lower()
-    if not _INTENT.match(value):
-        raise ValidationFailed(
-            f"intent {intent!r} must be 1-64 characters of a-z, 0-9, _ . -",
-            details={"field": "intent"},
-        )
-    return value
+    refusal = f"intent {intent!r} must be 1-64 characters of a-z, 0-9, _ . -"
+    return must_match(_INTENT, value, refusal, "intent")
 
 
 @dataclass(slots=True)

@@ -23,7 +23,7 @@ from enum import StrEnum
 from typing import Any
 
 from caredesk.domain.cases import normalise_tags
-from caredesk.domain.errors import ValidationFailed
+from caredesk.domain.errors import ValidationFailed, must_match
 
 MAX_TITLE = 300
 MAX_BODY = 200_000
@@ -59,21 +59,14 @@ def slugify(text: str) -> str:
 def normalise_locale(locale: str) -> str:
     head, _, rest = locale.strip().replace("_", "-").partition("-")
     value = head.lower() + (f"-{rest}" if rest else "")
-    if not _LOCALE.match(value):
-        raise ValidationFailed(
-            f"locale {locale!r} is not a language tag like 'en' or 'pt-BR'",
-            details={"field": "locale"},
-        )
-    return value
+    refusal = f"locale {locale!r} is not a language tag like 'en' or 'pt-BR'"
+    return must_match(_LOCALE, value, refusal, "locale")
 
 
 def _refs(values: Iterable[str], field_name: str) -> list[str]:
     cleaned = list(dict.fromkeys(v.strip() for v in values if v and v.strip()))
     for value in cleaned:
-        if not _REF.match(value):
-            raise ValidationFailed(
-                f"{field_name} entry {value!r} is not an id", details={"field": field_name}
-            )
+        must_match(_REF, value, f"{field_name} entry {value!r} is not an id", field_name)
     return cleaned
 
 
@@ -126,10 +119,7 @@ class Article:
                     f"the {name} contains a NUL character", details={"field": name}
                 )
         self.slug = (self.slug or slugify(self.title)).strip().lower()
-        if not _SLUG.match(self.slug):
-            raise ValidationFailed(
-                "slug must be 1-200 characters of a-z, 0-9 and '-'", details={"field": "slug"}
-            )
+        must_match(_SLUG, self.slug, "slug must be 1-200 characters of a-z, 0-9 and '-'", "slug")
         self.tags = normalise_tags(self.tags)
         self.product_ids = _refs(self.product_ids, "product_ids")
         self.locale = normalise_locale(self.locale)
@@ -241,10 +231,7 @@ class KnownIssue:
 
     def __post_init__(self) -> None:
         self.key = self.key.strip().lower()
-        if not _KEY.match(self.key):
-            raise ValidationFailed(
-                "key must be 1-64 characters of a-z, 0-9, _ . -", details={"field": "key"}
-            )
+        must_match(_KEY, self.key, "key must be 1-64 characters of a-z, 0-9, _ . -", "key")
         self.title = " ".join(self.title.split())
         if not self.title or len(self.title) > MAX_TITLE:
             raise ValidationFailed(

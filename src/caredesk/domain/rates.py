@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from caredesk.domain.errors import ValidationFailed
+from caredesk.domain.errors import must_match
 
 UNIT_SECONDS = {"second": 1, "minute": 60, "hour": 3600, "day": 86400}
 RATE_PATTERN = r"^\s*[1-9][0-9]{0,8}\s*/\s*(second|minute|hour|day)\s*$"
@@ -19,11 +19,8 @@ class Rate:
 
     @classmethod
     def parse(cls, text: str) -> Rate:
-        if not _RATE.match(text):
-            raise ValidationFailed(
-                f"{text!r} is no rate: write it as N/second, N/minute, N/hour or N/day",
-                details={"field": "rate_limit"},
-            )
+        refusal = f"{text!r} is no rate: write it as N/second, N/minute, N/hour or N/day"
+        must_match(_RATE, text, refusal, "rate_limit")
         amount, _, unit = text.partition("/")
         return cls(int(amount), unit.strip())
 
