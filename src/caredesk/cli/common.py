@@ -31,10 +31,28 @@ def build_or_exit(settings: Settings) -> Container:
         raise typer.Exit(1) from exc
 
 
-def print_rows(rows: Iterable[Iterable[object]], *, soft_wrap: bool = False) -> None:
-    """A listing: one line per row, its cells tab-separated, for `cut` and `grep` to read."""
+def print_rows(
+    rows: Iterable[Iterable[object]],
+    *,
+    soft_wrap: bool = False,
+    plain: bool = False,
+    empty: str | None = None,
+) -> None:
+    """A listing: one line per row, its cells tab-separated, for `cut` and `grep` to read.
+
+    `plain` prints cells that may hold brackets as written (no markup, no highlighting);
+    `empty` is said when there is no row.
+    """
+    printed = False
     for row in rows:
-        out.print("\t".join(str(cell) for cell in row), soft_wrap=soft_wrap)
+        line = "\t".join(str(cell) for cell in row)
+        if plain:
+            out.print(line, soft_wrap=soft_wrap, highlight=False, markup=False)
+        else:
+            out.print(line, soft_wrap=soft_wrap)
+        printed = True
+    if not printed and empty is not None:
+        out.print(empty)
 
 
 @contextmanager

@@ -26,7 +26,7 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from caredesk.cli.common import desk, err, out
+from caredesk.cli.common import desk, err, out, print_rows
 from caredesk.domain.agents import SYSTEM
 from caredesk.domain.errors import DomainError
 from caredesk.domain.evaluation import EvalDocument, EvalQuery
@@ -35,6 +35,7 @@ from caredesk.settings import Settings
 
 if TYPE_CHECKING:
     from caredesk.bootstrap import Container
+    from caredesk.domain.triage import RoutingRule
 
 kb_app = typer.Typer(help="The knowledge base: articles, search index, evaluation.")
 kb_app.info.no_args_is_help = True
@@ -253,18 +254,31 @@ def kb_eval(
                 )
     except DomainError as exc:
         raise _fail(exc.message) from exc
-    table = Table("figure", "value", title=f"Search evaluation ({mode.value})")
-    for name, value in result.scores.as_dict().items():
-        table.add_row(name, f"{value:.4f}")
-    table.add_row("index time (s)", f"{result.index_seconds:.2f}")
-    table.add_row("queries per second", f"{result.queries_per_second:.1f}")
-    out.print(table)
-    out.print(
+    figures = [(name, f"{value:.4f}") for name, value in result.scores.as_dict().items()]
+    figures += [
+        ("index time (s)", f"{result.index_seconds:.2f}"),
+        ("queries per second", f"{result.queries_per_second:.1f}"),
+    ]
+    _print_figures(
+        f"Search evaluation ({mode.value})",
+        figures,
         f"{result.documents} documents, {result.queries} queries "
-        f"({result.scores.queries} with relevant documents), ranked {result.depth} deep"
+        f"({result.scores.queries} with relevant documents), ranked {result.depth} deep",
+        result.as_dict() if as_json else None,
     )
-    if as_json:
-        _print_json(result.as_dict())
+
+
+def _print_figures(
+    title: str, figures: list[tuple[str, str]], summary: str, as_json: dict[str, Any] | None
+) -> None:
+    """A measurement's table of figures and its one-line summary, then its JSON if asked."""
+    table = Table("figure", "value", title=title)
+    for name, value in figures:
+        table.add_row(name, value)
+    out.print(table)
+    out.print(summary)
+    if as_json is not None:
+        _print_json(as_json)
 
 
 def _compare_fusion(
@@ -429,20 +443,20 @@ def triage_eval(
             result = evaluate_intents(trainer, train_set, test_set, shots=shots, seed=seed)
     except DomainError as exc:
         raise _fail(exc.message) from exc
-    table = Table("figure", "value", title="Intent evaluation")
-    table.add_row("accuracy", f"{result.scores.accuracy:.4f}")
-    table.add_row("macro-F1", f"{result.scores.macro_f1:.4f}")
-    table.add_row("training seconds", f"{result.train_seconds:.1f}")
-    table.add_row("predictions per second", f"{result.predictions_per_second:.0f}")
-    table.add_row("training CPU seconds", f"{result.train_cpu_seconds:.1f}")
-    table.add_row("predictions per CPU second", f"{result.predictions_per_cpu_second:.0f}")
-    out.print(table)
-    out.print(
+    _print_figures(
+        "Intent evaluation",
+        [
+            ("accuracy", f"{result.scores.accuracy:.4f}"),
+            ("macro-F1", f"{result.scores.macro_f1:.4f}"),
+            ("training seconds", f"{result.train_seconds:.1f}"),
+            ("predictions per second", f"{result.predictions_per_second:.0f}"),
+            ("training CPU seconds", f"{result.train_cpu_seconds:.1f}"),
+            ("predictions per CPU second", f"{result.predictions_per_cpu_second:.0f}"),
+        ],
         f"{result.train_examples} training examples in {result.intents} categories "
-        f"({result.method}, {result.epochs} epochs), {result.scores.examples} test examples"
+        f"({result.method}, {result.epochs} epochs), {result.scores.examples} test examples",
+        result.as_dict() if as_json else None,
     )
-    if as_json:
-        _print_json(result.as_dict())
 
 
 # triage rules
@@ -460,22 +474,19 @@ def rules_list() -> None:
 
     with desk() as container:
         rules = triage.list_rules(container.uow(), SYSTEM)
-    if not rules:
-        out.print("no routing rules")
-        return
     # One line per rule, so long conditions stay readable and greppable.
-    for rule in rules:
-        spec = rule.spec
-        flags = [f for f, on in (("stop", spec.stop), ("disabled", not spec.enabled)) if on]
-        when = json.dumps(spec.when.model_dump(mode="json", exclude_none=True))
-        then = json.dumps(spec.then.model_dump(mode="json", exclude_none=True))
-        out.print(
-            f"{rule.id}\t{rule.position}\t{spec.name}\twhen {when}\tthen {then}"
-            + (f"\t{' '.join(flags)}" if flags else ""),
-            soft_wrap=True,
-            highlight=False,
-            markup=False,
-        )
+    print_rows(map(_rule_cells, rules), soft_wrap=True, plain=True, empty="no routing rules")
+
+
+def _rule_cells(rule: RoutingRule) -> list[object]:
+    spec = rule.spec
+    flags = [f for f, on in (("stop", spec.stop), ("disabled", not spec.enabled)) if on]
+    when = json.dumps(spec.when.model_dump(mode="json", exclude_none=True))
+    then = json.dumps(spec.then.model_dump(mode="json", exclude_none=True))
+    cells: list[object] = [rule.id, rule.position, spec.name, f"when {when}", f"then {then}"]
+    if flags:
+        cells.append(" ".join(flags))
+    return cells
 
 
 @rules_app.command("add")
