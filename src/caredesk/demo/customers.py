@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
 
+from caredesk.demo.schema import StoryCustomer
 from caredesk.demo.tables import customer_data
 from caredesk.domain.customers import Address, Customer, PaymentKind, PaymentMethod
 from caredesk.domain.money import CENT
@@ -137,32 +138,30 @@ def new_customer(
     rng: random.Random,
     ids: Ids,
     now: datetime,
-    *,
-    first: str | None = None,
-    last: str | None = None,
-    email: str | None = None,
-    days_ago: int | None = None,
-    membership: str | None = None,
-    fixed: bool = False,
+    person: StoryCustomer | None = None,
 ) -> DemoCustomer:
-    """A random customer, or with `fixed` one whose membership is exactly `membership`
-    and who holds no gift card (the stories' customers)."""
-    first = first or rng.choice(customer_data().first_names)
-    last = last or rng.choice(customer_data().last_names)
-    customer_id = ids.customer(first, last)
-    if email is None:
-        email = ids.email(first, last)
+    """A random customer, or a story's `person`: their name, address and age, exactly their
+    membership, and no gift card."""
+    # Drawn in this order, so that the same seed builds the same store.
+    if person is None:
+        first = rng.choice(customer_data().first_names)
+        last = rng.choice(customer_data().last_names)
     else:
+        first, last = person.first_name, person.last_name
+    customer_id = ids.customer(first, last)
+    if person is None:
+        email = ids.email(first, last)
+        days_ago = rng.randint(20, 1400)
+    else:
+        email, days_ago = person.email, person.days_ago
         ids.used.add(email)
-    since = now - timedelta(
-        days=days_ago if days_ago is not None else rng.randint(20, 1400),
-        minutes=rng.randint(0, 1439),
-    )
+    since = now - timedelta(days=days_ago, minutes=rng.randint(0, 1439))
     addresses = [_address(rng)]
     if rng.random() < 0.15:
         addresses.append(_address(rng))
-    methods, balances = _payment_methods(rng, ids, gift_card=not fixed)
-    if not fixed and membership is None and rng.random() < 0.3:
+    methods, balances = _payment_methods(rng, ids, gift_card=person is None)
+    membership = None if person is None else person.membership
+    if person is None and rng.random() < 0.3:
         membership = rng.choice(customer_data().memberships)
     customer = Customer(
         id=customer_id,

@@ -73,17 +73,7 @@ def build_story(
 ) -> BuiltStory:
     """The story's customer, their history, then its orders in the order written."""
     person = story.customer
-    demo_customer = new_customer(
-        rng,
-        ids,
-        now,
-        first=person.first_name,
-        last=person.last_name,
-        email=person.email,
-        days_ago=person.days_ago,
-        membership=person.membership,
-        fixed=True,
-    )
+    demo_customer = new_customer(rng, ids, now, person)
     if story.history is not None:
         until = now - timedelta(days=story.history.until_days_ago)
         order_history(rng, ids, demo_customer, products, now, story.history.orders, until=until)

@@ -69,54 +69,24 @@ def parse(file: str, text: str, model: type[Table]) -> Table:
         raise DemoDataInvalid(file, problems) from exc
 
 
-def _read(file: str, model: type[Table]) -> Table:
-    source = resources.files("caredesk.demo").joinpath("data").joinpath(file)
-    return parse(file, source.read_text("utf-8"), model)
+def _table(
+    file: str,
+    model: type[Table],
+    problems: Callable[[Table], list[tuple[str, str]]] | None = None,
+) -> Callable[[], Table]:
+    """The reader of one data file: it reads and checks the file on first use, then keeps it.
+    `problems` says what the file names that the files it refers to do not have."""
 
+    @cache
+    def read() -> Table:
+        source = resources.files("caredesk.demo").joinpath("data").joinpath(file)
+        found = parse(file, source.read_text("utf-8"), model)
+        listed = problems(found) if problems is not None else []
+        if listed:
+            raise DemoDataInvalid(file, listed)
+        return found
 
-def _check(file: str, problems: list[tuple[str, str]]) -> None:
-    if problems:
-        raise DemoDataInvalid(file, problems)
-
-
-@cache
-def catalogue_data() -> Catalogue:
-    return _read("catalogue.yaml", Catalogue)
-
-
-@cache
-def customer_data() -> CustomerTables:
-    return _read("customers.yaml", CustomerTables)
-
-
-@cache
-def staff_data() -> Staff:
-    return _read("staff.yaml", Staff)
-
-
-@cache
-def service_level_data() -> ServiceLevels:
-    return _read("service_levels.yaml", ServiceLevels)
-
-
-@cache
-def policy_data() -> PolicyAdditions:
-    return _read("policy.yaml", PolicyAdditions)
-
-
-@cache
-def knowledge_data() -> Knowledge:
-    found = _read("knowledge.yaml", Knowledge)
-    programs = {p.id for p in policy_data().programs}
-    _check(
-        "knowledge.yaml",
-        [
-            (f"known_issues.{n}.program", f"no program {issue.program!r} in policy.yaml")
-            for n, issue in enumerate(found.known_issues)
-            if issue.program not in programs
-        ],
-    )
-    return found
+    return read
 
 
 def story_problems(stories: Stories) -> list[tuple[str, str]]:
@@ -159,32 +129,33 @@ def _line_problem(line: StoryLine) -> str | None:
     return None
 
 
-@cache
-def story_data() -> Stories:
-    found = _read("stories.yaml", Stories)
-    _check("stories.yaml", story_problems(found))
-    return found
+def _knowledge_problems(found: Knowledge) -> list[tuple[str, str]]:
+    programs = {p.id for p in policy_data().programs}
+    return [
+        (f"known_issues.{n}.program", f"no program {issue.program!r} in policy.yaml")
+        for n, issue in enumerate(found.known_issues)
+        if issue.program not in programs
+    ]
 
 
-@cache
-def ask_data() -> Asks:
-    found = _read("asks.yaml", Asks)
+def _ask_problems(found: Asks) -> list[tuple[str, str]]:
     staff = staff_data()
-    _check(
-        "asks.yaml",
-        [
-            (f"asks.{n}.team", f"no agent of staff.yaml takes {ask.team!r}'s cases")
-            for n, ask in enumerate(found.asks)
-            if not staff.agents(ask.team)
-        ],
-    )
-    return found
+    return [
+        (f"asks.{n}.team", f"no agent of staff.yaml takes {ask.team!r}'s cases")
+        for n, ask in enumerate(found.asks)
+        if not staff.agents(ask.team)
+    ]
 
 
-@cache
-def history_data() -> HistoryTables:
-    return _read("history.yaml", HistoryTables)
-
+catalogue_data = _table("catalogue.yaml", Catalogue)
+customer_data = _table("customers.yaml", CustomerTables)
+staff_data = _table("staff.yaml", Staff)
+service_level_data = _table("service_levels.yaml", ServiceLevels)
+policy_data = _table("policy.yaml", PolicyAdditions)
+knowledge_data = _table("knowledge.yaml", Knowledge, _knowledge_problems)
+story_data = _table("stories.yaml", Stories, story_problems)
+ask_data = _table("asks.yaml", Asks, _ask_problems)
+history_data = _table("history.yaml", HistoryTables)
 
 # Every file, in an order where each is read after those it refers to.
 ALL_TABLES: tuple[Callable[[], DataFile], ...] = (
