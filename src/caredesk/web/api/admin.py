@@ -6,7 +6,7 @@ from fastapi import APIRouter, Request, Response, status
 
 from caredesk.services.access import auth
 from caredesk.services.access.secrets import CsrfRealm, csrf_token_for
-from caredesk.web.api.common import SmallIdPath
+from caredesk.web.api.common import SmallIdPath, fields_of
 from caredesk.web.api.schemas.admin import (
     AgentChangeIn,
     AgentIn,
@@ -98,19 +98,8 @@ def list_tokens(actor: ActorDep, container: ContainerDep) -> list[TokenOut]:
 def create_token(
     body: TokenIn, actor: ActorDep, container: ContainerDep, now: NowDep
 ) -> IssuedTokenOut:
-    issued = auth.create_token(
-        container.uow(),
-        actor,
-        now,
-        name=body.name,
-        role=body.role,
-        agent_id=body.agent_id,
-        expires_at=body.expires_at,
-        customer_id=body.customer_id,
-        tools=body.tools,
-        rate_limit=body.rate_limit,
-    )
-    return IssuedTokenOut(**TokenOut.of(issued.token).model_dump(), token=issued.secret)
+    issued = auth.create_token(container.uow(), actor, now, **fields_of(body))
+    return IssuedTokenOut.of(issued.token, token=issued.secret)
 
 
 @router.delete("/tokens/{token_id}", tags=["tokens"])

@@ -24,7 +24,10 @@ from caredesk.web.api.common import (
     created,
     decode_attachments,
     expected_version,
+    fields_of,
     set_etag,
+    update_with,
+    versioned,
 )
 from caredesk.web.api.schemas.base import PageOut
 from caredesk.web.api.schemas.cases import (
@@ -52,9 +55,7 @@ AnsweredETag = Annotated[
 
 
 def _detail(view: cases.CaseView) -> CaseDetailOut:
-    return CaseDetailOut(
-        **CaseOut.of(view.case).model_dump(), messages=[MessageOut.of(m) for m in view.messages]
-    )
+    return CaseDetailOut.of(view.case, messages=[MessageOut.of(m) for m in view.messages])
 
 
 @router.post("/cases", status_code=status.HTTP_201_CREATED)
@@ -70,23 +71,10 @@ def create_case(
 
 
 def _create_case(body: CaseIn, actor: Actor, container: Container, now: datetime) -> cases.CaseView:
-    return cases.create_case(
-        container.uow(),
-        actor,
-        now,
-        customer_id=body.customer_id,
-        subject=body.subject,
-        body=body.body,
-        channel=body.channel,
-        priority=body.priority,
-        assignee_id=body.assignee_id,
-        team_id=body.team_id,
-        tags=body.tags,
-        order_ids=body.order_ids,
-        custom_fields=body.custom_fields,
-        attachments=decode_attachments(body.attachments),
-        attachment_limits=container.attachment_limits,
-    )
+    attachments = decode_attachments(body.attachments)
+    limits = container.attachment_limits
+    fields = fields_of(body, attachments=attachments, attachment_limits=limits)
+    return cases.create_case(container.uow(), actor, now, **fields)
 
 
 @router.get("/cases")
@@ -155,18 +143,10 @@ def update_case(
     response: Response,
     if_match: Annotated[str | None, Header()] = None,
 ) -> CaseOut:
-    case = cases.update_case(
-        container.uow(),
-        actor,
-        now,
-        case_id,
-        expected_version=expected_version(if_match, body.version),
-        changes=body.model_dump(exclude_unset=True, exclude={"version"}),
-    )
+    case = update_with(cases.update_case, case_id, body, actor, container, now, if_match)
     if case.status is CaseStatus.SOLVED:
         container.knowledge_changed()  # a solved case joins the search index: embed it
-    set_etag(response, case.version)
-    return CaseOut.of(case)
+    return versioned(response, case, CaseOut.of)
 
 
 @router.post("/cases/{case_id}/status")
@@ -182,8 +162,7 @@ def change_status(
         container.uow(), actor, now, case_id, body.status, expected_version=body.version
     )
     container.knowledge_changed()
-    set_etag(response, case.version)
-    return CaseOut.of(case)
+    return versioned(response, case, CaseOut.of)
 
 
 @router.post("/cases/{case_id}/assignment")
@@ -195,17 +174,9 @@ def assign_case(
     now: NowDep,
     response: Response,
 ) -> CaseOut:
-    case = cases.assign_case(
-        container.uow(),
-        actor,
-        now,
-        case_id,
-        assignee_id=body.assignee_id,
-        team_id=body.team_id,
-        expected_version=body.version,
-    )
-    set_etag(response, case.version)
-    return CaseOut.of(case)
+    fields = fields_of(body, exclude={"version"}, expected_version=body.version)
+    case = cases.assign_case(container.uow(), actor, now, case_id, **fields)
+    return versioned(response, case, CaseOut.of)
 
 
 @router.post("/cases/{case_id}/messages", status_code=status.HTTP_201_CREATED)

@@ -5,10 +5,15 @@ from __future__ import annotations
 import base64
 import binascii
 import re
-from typing import Annotated
+from collections.abc import Callable, Collection
+from datetime import datetime
+from typing import Annotated, Any, Protocol, TypeVar
 
 from fastapi import Path, Response
+from pydantic import BaseModel
 
+from caredesk.bootstrap import Container
+from caredesk.domain.agents import Actor
 from caredesk.domain.errors import ValidationFailed
 from caredesk.services.cases.cases import NewAttachment
 from caredesk.web.api.schemas.cases import AttachmentIn
@@ -28,6 +33,28 @@ def created(response: Response, location: str, version: int) -> None:
     """Where the new record is read, and the version a later change must name."""
     response.headers["Location"] = location
     set_etag(response, version)
+
+
+class Versioned(Protocol):
+    @property
+    def version(self) -> int: ...
+
+
+Record = TypeVar("Record", bound=Versioned)
+Out = TypeVar("Out")
+
+
+def versioned(response: Response, record: Record, out: Callable[[Record], Out]) -> Out:
+    """A record's body, with the version a later change to it must name (its ETag)."""
+    set_etag(response, record.version)
+    return out(record)
+
+
+def fields_of(body: BaseModel, exclude: Collection[str] = (), **converted: Any) -> dict[str, Any]:
+    """A request body's fields as the keyword arguments of the command it asks for, under the
+    same names: a field the command takes in another form is given by name, and only those."""
+    named = {name: getattr(body, name) for name in type(body).model_fields if name not in exclude}
+    return named | converted
 
 
 def expected_version(if_match: str | None, body_version: int | None) -> int | None:
@@ -50,6 +77,33 @@ def expected_version(if_match: str | None, body_version: int | None) -> int | No
             )
         return version
     return body_version
+
+
+class Patch(Protocol):
+    """A body that changes a record: the fields the caller sent, and the version it read."""
+
+    @property
+    def version(self) -> int | None: ...
+
+    def model_dump(self, *, exclude_unset: bool, exclude: set[str]) -> dict[str, Any]: ...
+
+
+def update_with(
+    update: Callable[..., Record],
+    record_id: object,
+    body: Patch,
+    actor: Actor,
+    container: Container,
+    now: datetime,
+    if_match: str | None,
+    changes: dict[str, Any] | None = None,
+) -> Record:
+    """Run a record's update command on what the body changes (unless `changes` says it in
+    the command's own terms), refused if the record moved past the version the caller read."""
+    if changes is None:
+        changes = body.model_dump(exclude_unset=True, exclude={"version"})
+    version = expected_version(if_match, body.version)
+    return update(container.uow(), actor, now, record_id, expected_version=version, changes=changes)
 
 
 def decode_attachments(items: list[AttachmentIn]) -> list[NewAttachment]:

@@ -17,8 +17,9 @@ from caredesk.web.api.common import (
     PAGE_LIMIT_DEFAULT,
     PAGE_LIMIT_MAX,
     created,
-    expected_version,
-    set_etag,
+    fields_of,
+    update_with,
+    versioned,
 )
 from caredesk.web.api.schemas.base import PageOut
 from caredesk.web.api.schemas.customers import (
@@ -48,20 +49,15 @@ def create_customer(
 def _create_customer(
     body: CustomerIn, actor: Actor, container: Container, now: datetime
 ) -> Customer:
-    return customers.create_customer(
-        container.uow(),
-        actor,
-        now,
+    fields = fields_of(
+        body,
+        exclude={"id"},
         customer_id=body.id,
-        first_name=body.first_name,
-        last_name=body.last_name,
         emails=[str(e) for e in body.emails],
-        phones=body.phones,
         addresses=[a.to_domain() for a in body.addresses],
-        tier=body.tier,
-        membership=body.membership,
         payment_methods=[pm.to_domain() for pm in body.payment_methods],
     )
+    return customers.create_customer(container.uow(), actor, now, **fields)
 
 
 @router.get("/customers", tags=["customers"])
@@ -81,8 +77,7 @@ def get_customer(
     customer_id: str, actor: ActorDep, container: ContainerDep, response: Response
 ) -> CustomerOut:
     customer = customers.get_customer(container.uow.read_only(), actor, customer_id)
-    set_etag(response, customer.version)
-    return CustomerOut.of(customer)
+    return versioned(response, customer, CustomerOut.of)
 
 
 @router.patch("/customers/{customer_id}", tags=["customers"])
@@ -100,16 +95,10 @@ def update_customer(
         changes["addresses"] = [a.to_domain() for a in body.addresses]
     if "emails" in changes and body.emails is not None:
         changes["emails"] = [str(e) for e in body.emails]
-    customer = customers.update_customer(
-        container.uow(),
-        actor,
-        now,
-        customer_id,
-        expected_version=expected_version(if_match, body.version),
-        changes=changes,
+    customer = update_with(
+        customers.update_customer, customer_id, body, actor, container, now, if_match, changes
     )
-    set_etag(response, customer.version)
-    return CustomerOut.of(customer)
+    return versioned(response, customer, CustomerOut.of)
 
 
 @router.delete(

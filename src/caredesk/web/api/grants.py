@@ -70,7 +70,7 @@ def case_grants(case_id: IdPath, actor: ActorDep, container: ContainerDep) -> li
 @router.get("/grants/{grant_id}")
 def get_grant(grant_id: IdPath, actor: ActorDep, container: ContainerDep) -> GrantOut:
     grant, ledger = grants.get_grant(container.uow.read_only(), actor, grant_id)
-    return GrantOut.of(grant, [LedgerEntryOut.of(e) for e in ledger])
+    return GrantOut.of(grant, ledger=[LedgerEntryOut.of(e) for e in ledger])
 
 
 @router.post("/grants/{grant_id}/reversal", status_code=status.HTTP_201_CREATED)
@@ -102,11 +102,7 @@ def _decide(
     outcome = grants.decide_approval(
         container.uow(), actor, now, approval_id, approve=approve, note=body.note
     )
-    return GrantOut.of(
-        outcome.grant,
-        [LedgerEntryOut(account=p.account, amount=p.amount, memo=p.memo) for p in outcome.postings],
-        approval_id,
-    )
+    return GrantOut.of_outcome(outcome, approval_id=approval_id)
 
 
 @router.post("/approvals/{approval_id}/approve", tags=["approvals"])

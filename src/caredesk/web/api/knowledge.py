@@ -19,8 +19,8 @@ from caredesk.web.api.common import (
     PAGE_LIMIT_MAX,
     SMALL_ID_MAX,
     IdPath,
-    expected_version,
-    set_etag,
+    update_with,
+    versioned,
 )
 from caredesk.web.api.schemas.knowledge import (
     QUERY_MAX,
@@ -72,8 +72,7 @@ def create_article(
     )
     container.knowledge_changed()
     response.headers["Location"] = f"/api/v1/articles/{article.id}"
-    set_etag(response, article.version)
-    return ArticleOut.of(article)
+    return versioned(response, article, ArticleOut.of)
 
 
 @router.get("/articles", tags=["knowledge"])
@@ -106,8 +105,7 @@ def get_article(
     response: Response,
 ) -> ArticleOut:
     article = knowledge.get_article(container.uow.read_only(), actor, ref)
-    set_etag(response, article.version)
-    return ArticleOut.of(article)
+    return versioned(response, article, ArticleOut.of)
 
 
 @router.patch("/articles/{article_id}", tags=["knowledge"])
@@ -122,17 +120,11 @@ def update_article(
 ) -> ArticleOut:
     """A new version. A macro's changed body is checked (`422 template_invalid`); making an
     article or macro live, or changing one that is, needs the publish permission."""
-    article = knowledge.update_article(
-        container.uow(),
-        actor,
-        now,
-        article_id,
-        expected_version=expected_version(if_match, body.version),
-        changes=body.model_dump(exclude_unset=True, exclude={"version"}),
+    article = update_with(
+        knowledge.update_article, article_id, body, actor, container, now, if_match
     )
     container.knowledge_changed()
-    set_etag(response, article.version)
-    return ArticleOut.of(article)
+    return versioned(response, article, ArticleOut.of)
 
 
 @router.delete("/articles/{article_id}", status_code=status.HTTP_204_NO_CONTENT, tags=["knowledge"])
@@ -175,14 +167,8 @@ def get_known_issue(key: str, actor: ActorDep, container: ContainerDep) -> Known
 def update_known_issue(
     key: str, body: KnownIssuePatch, actor: ActorDep, container: ContainerDep, now: NowDep
 ) -> KnownIssueOut:
-    issue = knowledge.update_known_issue(
-        container.uow(),
-        actor,
-        now,
-        key,
-        expected_version=body.version,
-        changes=body.model_dump(exclude_unset=True, exclude={"version"}),
-    )
+    # The version is the body's alone: a known issue sends no ETag to match.
+    issue = update_with(knowledge.update_known_issue, key, body, actor, container, now, None)
     return KnownIssueOut.of(issue)
 
 

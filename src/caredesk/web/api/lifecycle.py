@@ -16,7 +16,7 @@ from caredesk.domain.lifecycle import (
 )
 from caredesk.services.lifecycle import lifecycle
 from caredesk.services.lifecycle.ports import CommitmentFilter
-from caredesk.web.api.common import SMALL_ID_MAX, IdPath, set_etag
+from caredesk.web.api.common import SMALL_ID_MAX, IdPath, fields_of, set_etag
 from caredesk.web.api.schemas.cases import AuditEventOut, CaseOut
 from caredesk.web.api.schemas.lifecycle import (
     CaseLinkOut,
@@ -65,16 +65,7 @@ def handoff_draft(
 def escalate(
     case_id: IdPath, body: EscalationIn, actor: ActorDep, container: ContainerDep, now: NowDep
 ) -> HandoffOut:
-    handoff = lifecycle.escalate(
-        container.uow(),
-        actor,
-        now,
-        case_id,
-        team_id=body.team_id,
-        lead_id=body.lead_id,
-        summary=body.summary,
-        open_question=body.open_question,
-    )
+    handoff = lifecycle.escalate(container.uow(), actor, now, case_id, **fields_of(body))
     return HandoffOut.of(handoff)
 
 
@@ -122,16 +113,8 @@ def repeat_ask_counts(
 def record_commitment(
     case_id: IdPath, body: CommitmentIn, actor: ActorDep, container: ContainerDep, now: NowDep
 ) -> CommitmentOut:
-    commitment = lifecycle.record_commitment(
-        container.uow(),
-        actor,
-        now,
-        case_id,
-        kind=body.kind,
-        description=body.description,
-        due_at=_utc(body.due_at),
-        owner_agent_id=body.owner_agent_id,
-    )
+    fields = fields_of(body, due_at=_utc(body.due_at))
+    commitment = lifecycle.record_commitment(container.uow(), actor, now, case_id, **fields)
     return CommitmentOut.of(commitment)
 
 
@@ -272,13 +255,7 @@ def proactive_scan(actor: ActorDep, container: ContainerDep, now: NowDep) -> Sca
     """Run the proactive scan now (the worker runs it on its timer)."""
     actor.require(Permission.APPROVE)
     report = lifecycle.proactive_scan(container.uow, actor, now, container.lifecycle)
-    return ScanOut(
-        found=report.found,
-        opened=report.opened,
-        already_known=report.already_known,
-        recommended=report.recommended,
-        errors=report.errors,
-    )
+    return ScanOut.of(report)
 
 
 @router.get("/proactive/findings")

@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from datetime import datetime
-from typing import Annotated, Any, Protocol, TypeVar
+from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, Header, Response, status
 from pydantic import BaseModel
 
-from caredesk.bootstrap import Container
-from caredesk.domain.agents import Actor
 from caredesk.services.sla import sla
-from caredesk.web.api.common import IdPath, SmallIdPath, expected_version, set_etag
+from caredesk.web.api.common import (
+    IdPath,
+    SmallIdPath,
+    Versioned,
+    fields_of,
+    update_with,
+    versioned,
+)
 from caredesk.web.api.schemas.sla import (
     CalendarIn,
     CalendarOut,
@@ -28,13 +31,7 @@ from caredesk.web.idempotency import IdempotentRoute
 router = APIRouter(route_class=IdempotentRoute)
 
 
-class Versioned(Protocol):
-    @property
-    def version(self) -> int: ...
-
-
 Record = TypeVar("Record", bound=Versioned)
-Out = TypeVar("Out")
 IfMatch = Annotated[str | None, Header()]
 
 
@@ -46,27 +43,6 @@ def _changes(body: BaseModel) -> dict[str, Any]:
     return {k: v for k, v in sent.items() if v is not None or k == "calendar_id"}
 
 
-def _answer(response: Response, record: Record, out: Callable[[Record], Out]) -> Out:
-    """A calendar or a policy, with the version a later change must name."""
-    set_etag(response, record.version)
-    return out(record)
-
-
-def _update(
-    update: Callable[..., Record],
-    record_id: int,
-    body: CalendarPatch | SlaPolicyPatch,
-    actor: Actor,
-    container: Container,
-    now: datetime,
-    if_match: str | None,
-) -> Record:
-    version = expected_version(if_match, body.version)
-    return update(
-        container.uow(), actor, now, record_id, expected_version=version, changes=_changes(body)
-    )
-
-
 @router.get("/calendars", tags=["sla"])
 def list_calendars(actor: ActorDep, container: ContainerDep) -> list[CalendarOut]:
     return [CalendarOut.of(c) for c in sla.list_calendars(container.uow.read_only(), actor)]
@@ -76,16 +52,8 @@ def list_calendars(actor: ActorDep, container: ContainerDep) -> list[CalendarOut
 def create_calendar(
     body: CalendarIn, actor: ActorDep, container: ContainerDep, now: NowDep, response: Response
 ) -> CalendarOut:
-    calendar = sla.create_calendar(
-        container.uow(),
-        actor,
-        now,
-        name=body.name,
-        timezone=body.timezone,
-        hours=body.hours,
-        holidays=body.holidays,
-    )
-    return _answer(response, calendar, CalendarOut.of)
+    calendar = sla.create_calendar(container.uow(), actor, now, **fields_of(body))
+    return versioned(response, calendar, CalendarOut.of)
 
 
 @router.get("/calendars/{calendar_id}", tags=["sla"])
@@ -93,7 +61,7 @@ def get_calendar(
     calendar_id: SmallIdPath, actor: ActorDep, container: ContainerDep, response: Response
 ) -> CalendarOut:
     calendar = sla.get_calendar(container.uow.read_only(), actor, calendar_id)
-    return _answer(response, calendar, CalendarOut.of)
+    return versioned(response, calendar, CalendarOut.of)
 
 
 @router.patch("/calendars/{calendar_id}", tags=["sla"])
@@ -107,8 +75,10 @@ def update_calendar(
     if_match: IfMatch = None,
 ) -> CalendarOut:
     """Open cases counted in this calendar are worked out again by the worker."""
-    calendar = _update(sla.update_calendar, calendar_id, body, actor, container, now, if_match)
-    return _answer(response, calendar, CalendarOut.of)
+    calendar = update_with(
+        sla.update_calendar, calendar_id, body, actor, container, now, if_match, _changes(body)
+    )
+    return versioned(response, calendar, CalendarOut.of)
 
 
 @router.get("/sla-policies", tags=["sla"])
@@ -122,19 +92,12 @@ def create_policy(
 ) -> SlaPolicyOut:
     """The first active policy (lowest position) whose match accepts a case applies to it,
     unless a routing rule named one (`custom_fields.sla_policy`)."""
+    targets = {k.value: v for k, v in body.targets.items()}
+    match = body.match.model_dump(mode="json")
     policy = sla.create_policy(
-        container.uow(),
-        actor,
-        now,
-        name=body.name,
-        targets={k.value: v for k, v in body.targets.items()},
-        calendar_id=body.calendar_id,
-        warn_percent=body.warn_percent,
-        match=body.match.model_dump(mode="json"),
-        position=body.position,
-        active=body.active,
+        container.uow(), actor, now, **fields_of(body, targets=targets, match=match)
     )
-    return _answer(response, policy, SlaPolicyOut.of)
+    return versioned(response, policy, SlaPolicyOut.of)
 
 
 @router.get("/sla-policies/{policy_id}", tags=["sla"])
@@ -142,7 +105,7 @@ def get_policy(
     policy_id: SmallIdPath, actor: ActorDep, container: ContainerDep, response: Response
 ) -> SlaPolicyOut:
     policy = sla.get_policy(container.uow.read_only(), actor, policy_id)
-    return _answer(response, policy, SlaPolicyOut.of)
+    return versioned(response, policy, SlaPolicyOut.of)
 
 
 @router.patch("/sla-policies/{policy_id}", tags=["sla"])
@@ -156,8 +119,10 @@ def update_policy(
     if_match: IfMatch = None,
 ) -> SlaPolicyOut:
     """Open cases are moved to what the policies now say by the worker."""
-    policy = _update(sla.update_policy, policy_id, body, actor, container, now, if_match)
-    return _answer(response, policy, SlaPolicyOut.of)
+    policy = update_with(
+        sla.update_policy, policy_id, body, actor, container, now, if_match, _changes(body)
+    )
+    return versioned(response, policy, SlaPolicyOut.of)
 
 
 @router.get("/cases/{case_id}/sla", tags=["sla"])

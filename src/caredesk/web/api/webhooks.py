@@ -12,6 +12,7 @@ from caredesk.web.api.common import (
     PAGE_LIMIT_DEFAULT,
     PAGE_LIMIT_MAX,
     SmallIdPath,
+    fields_of,
 )
 from caredesk.web.api.schemas.webhooks import (
     CreatedWebhookOut,
@@ -39,18 +40,9 @@ def create_webhook(
     and `X-Caredesk-Timestamp: <ts>`; failed ones are retried with backoff. A URL whose host
     resolves to a non-public address (loopback, private, link-local…) is refused with
     `url_not_allowed`, unless an admin allowed its network."""
-    created = webhooks.create_subscription(
-        container.uow(),
-        actor,
-        now,
-        url=body.url,
-        events=body.events,
-        description=body.description,
-        outbound=container.outbound,
-    )
-    return CreatedWebhookOut(
-        **WebhookOut.of(created.subscription).model_dump(), secret=created.secret
-    )
+    fields = fields_of(body, outbound=container.outbound)
+    created = webhooks.create_subscription(container.uow(), actor, now, **fields)
+    return CreatedWebhookOut.of(created.subscription, secret=created.secret)
 
 
 @router.get("/webhooks/{webhook_id}")

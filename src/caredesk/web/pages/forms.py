@@ -6,9 +6,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TypedDict
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 
 from caredesk.domain.agents import Role
+from caredesk.domain.errors import ValidationFailed
 from caredesk.services.console import pages
 from caredesk.services.console.pages import CASE_FIELDS, GrantRequest
 
@@ -50,6 +51,24 @@ class GrantForm(BaseModel):
 
     def request(self, basis: dict[str, int] | None) -> GrantRequest:
         return GrantRequest(self.remedies, self.idempotency_key, basis, bool(self.tell_now))
+
+
+class DecisionForm(BaseModel):
+    """One of a page's two buttons (approve or deny, confirm or reject) and the note with it."""
+
+    decision: str = Field(max_length=10)
+    note: str = Field(default="", max_length=2000)
+
+    def says(self, yes: str, no: str) -> bool:
+        """Whether the button pressed is `yes`; a value neither button sends is refused."""
+        if self.decision not in (yes, no):
+            raise ValidationFailed(f"decide {yes} or {no}", details={"field": "decision"})
+        return self.decision == yes
+
+    @field_validator("note")
+    @classmethod
+    def _trimmed(cls, note: str) -> str:
+        return note.strip()
 
 
 class TimeZoneForm(BaseModel):

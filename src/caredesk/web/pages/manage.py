@@ -23,7 +23,7 @@ from caredesk.services.engine import grants, policy
 from caredesk.web.deps import ContainerDep
 from caredesk.web.pages import charts
 from caredesk.web.pages.common import Reader, SignedIn, Writer, page_router, redirect, render
-from caredesk.web.pages.forms import AgentForm, TimeZoneForm, TokenForm
+from caredesk.web.pages.forms import AgentForm, DecisionForm, TimeZoneForm, TokenForm
 
 router = page_router()
 SmallId = Annotated[int, Path(ge=1, le=2**31 - 1)]
@@ -55,23 +55,18 @@ def approvals(
 
 @router.post("/approvals/{approval_id}/decide")
 def decide(
-    approval_id: BigId,
-    who: Writer,
-    container: ContainerDep,
-    decision: Annotated[str, Form(max_length=10)],
-    note: Annotated[str, Form(max_length=2000)] = "",
+    approval_id: BigId, who: Writer, container: ContainerDep, form: Annotated[DecisionForm, Form()]
 ) -> Response:
-    if decision not in ("approve", "deny"):
-        raise ValidationFailed("decide approve or deny", details={"field": "decision"})
+    approve = form.says("approve", "deny")
     grants.decide_approval(
         container.uow(),
         who.actor,
         container.clock.now(),
         approval_id,
-        approve=decision == "approve",
-        note=note.strip(),
+        approve=approve,
+        note=form.note,
     )
-    return redirect("/approvals", "approved" if decision == "approve" else "denied")
+    return redirect("/approvals", "approved" if approve else "denied")
 
 
 # --- dashboard -------------------------------------------------------------------------------
@@ -377,19 +372,12 @@ def _propose_policy(
 
 @router.post("/admin/policy/changes/{change_id}/decide")
 def decide_policy_change(
-    change_id: SmallId,
-    who: Writer,
-    container: ContainerDep,
-    decision: Annotated[str, Form(max_length=10)],
-    note: Annotated[str, Form(max_length=2000)] = "",
+    change_id: SmallId, who: Writer, container: ContainerDep, form: Annotated[DecisionForm, Form()]
 ) -> Response:
-    if decision not in ("confirm", "reject"):
-        raise ValidationFailed("decide confirm or reject", details={"field": "decision"})
-    decide = policy.confirm_policy_change if decision == "confirm" else policy.reject_policy_change
-    decide(container.uow(), who.actor, container.clock.now(), change_id, note.strip())
-    return redirect(
-        "/admin/policy", "policy_confirmed" if decision == "confirm" else "policy_rejected"
-    )
+    confirm = form.says("confirm", "reject")
+    decide = policy.confirm_policy_change if confirm else policy.reject_policy_change
+    decide(container.uow(), who.actor, container.clock.now(), change_id, form.note)
+    return redirect("/admin/policy", "policy_confirmed" if confirm else "policy_rejected")
 
 
 def can_manage(who: SignedIn) -> bool:

@@ -12,26 +12,12 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from caredesk.domain.errors import NotFound
-from caredesk.domain.portal import SatisfactionSurvey
 from caredesk.services.channels import portal
 from caredesk.web.api.common import IdPath
 from caredesk.web.api.schemas.satisfaction import SatisfactionReportOut, SatisfactionSurveyOut
 from caredesk.web.deps import ActorDep, ContainerDep
 
 router = APIRouter(tags=["satisfaction"])
-
-
-def _out(survey: SatisfactionSurvey) -> SatisfactionSurveyOut:
-    return SatisfactionSurveyOut(
-        case_id=survey.case_id,
-        customer_id=survey.customer_id,
-        sent_at=survey.sent_at,
-        expires_at=survey.expires_at,
-        score=survey.score,
-        comment=survey.comment,
-        answered_at=survey.answered_at,
-        satisfied=survey.satisfied,
-    )
 
 
 @router.get("/cases/{case_id}/survey")
@@ -41,7 +27,7 @@ def case_survey(case_id: IdPath, actor: ActorDep, container: ContainerDep) -> Sa
     survey = portal.case_survey(container.uow.read_only(), actor, case_id)
     if survey is None:
         raise NotFound("survey of case", case_id)
-    return _out(survey)
+    return SatisfactionSurveyOut.of(survey)
 
 
 @router.get("/satisfaction")
@@ -54,9 +40,4 @@ def satisfaction_report(
 ) -> SatisfactionReportOut:
     """Answered surveys, newest first, with the average score and the share of 4s and 5s."""
     report = portal.satisfaction_report(container.uow.read_only(), actor, since=since, limit=limit)
-    return SatisfactionReportOut(
-        answered=report.answered,
-        average=report.average,
-        satisfied_share=report.satisfied_share,
-        items=[_out(s) for s in report.responses],
-    )
+    return SatisfactionReportOut.of(report)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any, Self
 
 from pydantic import (
     BaseModel,
@@ -71,7 +71,7 @@ class TokenIn(Strict):
     )
 
 
-class TokenOut(BaseModel):
+class TokenOut(OutOf[ApiToken]):
     id: int
     name: str
     role: Role
@@ -86,22 +86,9 @@ class TokenOut(BaseModel):
     rate_limit: str | None = None
 
     @classmethod
-    def of(cls, t: ApiToken) -> TokenOut:
-        assert t.id is not None
-        return cls(
-            id=t.id,
-            name=t.name,
-            role=t.role,
-            prefix=t.prefix,
-            agent_id=t.agent_id,
-            created_at=t.created_at,
-            expires_at=t.expires_at,
-            revoked_at=t.revoked_at,
-            last_used_at=t.last_used_at,
-            customer_id=t.customer_id,
-            tools=t.tools,
-            rate_limit=str(t.rate_limit) if t.rate_limit else None,
-        )
+    def of(cls, source: ApiToken, **converted: Any) -> Self:
+        rate = source.rate_limit
+        return super().of(source, rate_limit=str(rate) if rate else None, **converted)
 
 
 class IssuedTokenOut(TokenOut):

@@ -57,10 +57,20 @@ class PageOut(BaseModel, Generic[T]):
 
 class OutOf(BaseModel, Generic[S]):
     """A response body that says what a domain object says under the same names: `of` reads
-    each field from the attribute of its name (a nested body from its object in turn)."""
+    each field from the attribute of its name (a nested body from its object in turn).
+
+    A field the object says otherwise (a link, an enum's value, a sorted list) is given
+    to `of` by name, and only those are spelt out."""
 
     model_config = ConfigDict(from_attributes=True)
 
     @classmethod
-    def of(cls, source: S) -> Self:
-        return cls.model_validate(source)
+    def of(cls, source: S, **converted: Any) -> Self:
+        if not converted:
+            return cls.model_validate(source)
+        values = {
+            name: getattr(source, name)
+            for name in cls.model_fields
+            if name not in converted and hasattr(source, name)
+        }
+        return cls.model_validate(values | converted)

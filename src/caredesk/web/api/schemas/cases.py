@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Self
 
 from pydantic import (
-    BaseModel,
     Field,
     StringConstraints,
 )
@@ -36,7 +35,7 @@ class AttachmentIn(Strict):
     content_base64: str = Field(description="The file's bytes, base64-encoded.")
 
 
-class AttachmentOut(BaseModel):
+class AttachmentOut(OutOf[Attachment]):
     sha256: str
     filename: str
     content_type: str
@@ -44,14 +43,8 @@ class AttachmentOut(BaseModel):
     url: str
 
     @classmethod
-    def of(cls, a: Attachment) -> AttachmentOut:
-        return cls(
-            sha256=a.sha256,
-            filename=a.filename,
-            content_type=a.content_type,
-            size=a.size,
-            url=f"/api/v1/attachments/{a.sha256}",
-        )
+    def of(cls, source: Attachment, **converted: Any) -> Self:
+        return super().of(source, url=f"/api/v1/attachments/{source.sha256}", **converted)
 
 
 class CaseIn(Strict):
@@ -105,7 +98,7 @@ class NoteIn(Strict):
     attachments: list[AttachmentIn] = Field(default_factory=list, max_length=20)
 
 
-class MessageOut(BaseModel):
+class MessageOut(OutOf[Message]):
     id: int
     case_id: int
     kind: MessageKind
@@ -116,18 +109,9 @@ class MessageOut(BaseModel):
     attachments: list[AttachmentOut]
 
     @classmethod
-    def of(cls, m: Message) -> MessageOut:
-        assert m.id is not None
-        return cls(
-            id=m.id,
-            case_id=m.case_id,
-            kind=m.kind,
-            body=m.body,
-            created_at=m.created_at,
-            author_agent_id=m.author_agent_id,
-            author_customer_id=m.author_customer_id,
-            attachments=[AttachmentOut.of(a) for a in m.attachments],
-        )
+    def of(cls, source: Message, **converted: Any) -> Self:
+        attachments = [AttachmentOut.of(a) for a in source.attachments]
+        return super().of(source, attachments=attachments, **converted)
 
 
 class CaseOut(OutOf[Case]):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Annotated, Self
+from typing import Annotated, Any, Self
 
 from pydantic import (
     EmailStr,
@@ -170,18 +170,6 @@ class OrderOut(OutOf[Order]):
     promised_date: date | None
 
     @classmethod
-    def of(cls, source: Order) -> Self:
-        shipments = [ShipmentOut.of(s) for s in source.shipments]
-        return cls(
-            id=source.id,
-            customer_id=source.customer_id,
-            status=source.status.value,
-            address=AddressOut.of(source.address),
-            lines=[OrderLineOut.of(line) for line in source.lines],
-            shipments=shipments,
-            fulfilments=shipments,
-            payments=[PaymentOut.of(p) for p in source.payments],
-            total=source.total,
-            placed_at=source.placed_at,
-            promised_date=source.promised_date,
-        )
+    def of(cls, source: Order, **converted: Any) -> Self:
+        status = source.status.value
+        return super().of(source, status=status, fulfilments=source.shipments, **converted)

@@ -4,7 +4,7 @@ policy in force."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Self
 
 from pydantic import BaseModel, Field
 
@@ -12,7 +12,6 @@ from caredesk.domain.grants import Approval, Grant, LedgerEntry
 from caredesk.domain.policy.planner import Offer
 from caredesk.domain.policy.review import Difference, PolicyChange, PolicyChangeStatus
 from caredesk.services.engine.grants import GrantOutcome, Plan
-from caredesk.web.api.common import IdPath
 from caredesk.web.api.schemas.base import MoneyOut, OutOf, Strict
 
 
@@ -122,7 +121,7 @@ class LedgerEntryOut(OutOf[LedgerEntry]):
     memo: str
 
 
-class GrantOut(BaseModel):
+class GrantOut(OutOf[Grant]):
     id: int
     case_id: int | None
     customer_id: str
@@ -143,42 +142,21 @@ class GrantOut(BaseModel):
     ledger: list[LedgerEntryOut] = Field(default_factory=list)
 
     @classmethod
-    def of(
-        cls, g: Grant, ledger: list[LedgerEntryOut] | None = None, approval_id: IdPath | None = None
-    ) -> GrantOut:
-        assert g.id is not None
-        return cls(
-            id=g.id,
-            case_id=g.case_id,
-            customer_id=g.customer_id,
-            order_id=g.order_id,
-            remedies=g.remedy_ids,
-            params=g.params,
-            status=g.status.value,
-            cost=g.cost,
-            policy_version=g.policy_version,
-            service_level=g.service_level,
-            rules=g.rules,
-            summary=g.summary,
-            actor=g.actor,
-            created_at=g.created_at,
-            executed_at=g.executed_at,
-            reverses_grant_id=g.reverses_grant_id,
-            approval_id=approval_id,
-            ledger=ledger or [],
-        )
+    def of(cls, source: Grant, **converted: Any) -> Self:
+        status = source.status.value
+        return super().of(source, remedies=source.remedy_ids, status=status, **converted)
 
     @classmethod
-    def of_outcome(cls, outcome: GrantOutcome) -> GrantOut:
+    def of_outcome(cls, outcome: GrantOutcome, **converted: Any) -> Self:
         """A grant just executed (with its ledger postings) or waiting for an approval."""
-        return cls.of(
-            outcome.grant,
-            [
+        found = {
+            "ledger": [
                 LedgerEntryOut(account=p.account, amount=p.amount, memo=p.memo)
                 for p in outcome.postings
             ],
-            outcome.approval.id if outcome.approval else None,
-        )
+            "approval_id": outcome.approval.id if outcome.approval else None,
+        }
+        return cls.of(outcome.grant, **(found | converted))
 
 
 class ApprovalOut(OutOf[Approval]):
@@ -199,23 +177,10 @@ class ApprovalOut(OutOf[Approval]):
     note: str
 
     @classmethod
-    def of(cls, a: Approval) -> ApprovalOut:
-        assert a.id is not None
-        return cls(
-            id=a.id,
-            grant_id=a.grant_id,
-            case_id=a.case_id,
-            status=a.status.value,
-            requested_by=a.requested_by,
-            requested_by_role=a.requested_by_role,
-            requester_role=a.requested_by_role,
-            approver_role=a.approver_role,
-            reasons=a.reasons,
-            created_at=a.created_at,
-            decided_by=a.decided_by,
-            decided_at=a.decided_at,
-            note=a.note,
-        )
+    def of(cls, source: Approval, **converted: Any) -> Self:
+        status = source.status.value
+        role = source.requested_by_role
+        return super().of(source, status=status, requester_role=role, **converted)
 
 
 class DecisionIn(Strict):
@@ -255,7 +220,7 @@ class PolicyOut(BaseModel):
     )
 
 
-class PolicyChangeOut(BaseModel):
+class PolicyChangeOut(OutOf[PolicyChange]):
     """A policy waiting for a second admin, and what it changes."""
 
     id: int
@@ -276,23 +241,12 @@ class PolicyChangeOut(BaseModel):
     text: str
 
     @classmethod
-    def of(cls, c: PolicyChange) -> PolicyChangeOut:
-        assert c.id is not None
-        return cls(
-            id=c.id,
-            version=c.version,
-            name=c.name,
-            digest=c.digest,
-            base_version=c.base_version,
-            status=c.status,
-            forced=c.forced,
-            proposed_by=c.proposed_by,
-            proposed_at=c.proposed_at,
-            decided_by=c.decided_by,
-            decided_at=c.decided_at,
-            note=c.note,
-            remedies_added=c.diff.remedies("added"),
-            remedies_removed=c.diff.remedies("removed"),
-            differences=[DifferenceOut.of(d) for d in c.diff.differences],
-            text=c.text,
+    def of(cls, source: PolicyChange, **converted: Any) -> Self:
+        diff = source.diff
+        return super().of(
+            source,
+            remedies_added=diff.remedies("added"),
+            remedies_removed=diff.remedies("removed"),
+            differences=[DifferenceOut.of(d) for d in diff.differences],
+            **converted,
         )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Self
 
 from pydantic import BaseModel, Field, StringConstraints
 
@@ -152,7 +152,7 @@ class KnownIssueOut(OutOf[KnownIssue]):
     version: int
 
 
-class SearchHitOut(BaseModel):
+class SearchHitOut(OutOf[SearchHit]):
     kind: SearchKind
     id: str = Field(description="The article's, macro's or case's id.")
     title: str
@@ -166,18 +166,10 @@ class SearchHitOut(BaseModel):
     url: str
 
     @classmethod
-    def of(cls, h: SearchHit) -> SearchHitOut:
-        path = "cases" if h.kind is SearchKind.CASE else "articles"
-        return cls(
-            kind=h.kind,
-            id=h.ref_id,
-            title=h.title,
-            snippet=h.snippet,
-            score=h.score,
-            lexical_rank=h.lexical_rank,
-            semantic_rank=h.semantic_rank,
-            url=f"/api/v1/{path}/{h.ref_id}",
-        )
+    def of(cls, source: SearchHit, **converted: Any) -> Self:
+        path = "cases" if source.kind is SearchKind.CASE else "articles"
+        url = f"/api/v1/{path}/{source.ref_id}"
+        return super().of(source, id=source.ref_id, url=url, **converted)
 
 
 class SearchOut(BaseModel):

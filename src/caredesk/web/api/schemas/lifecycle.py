@@ -17,6 +17,7 @@ from caredesk.domain.lifecycle import (
     Handoff,
     RepeatAsk,
 )
+from caredesk.services.lifecycle.lifecycle import ScanReport
 from caredesk.web.api.common import BIG_ID_MAX
 from caredesk.web.api.schemas.base import OutOf, SmallId, Strict
 from caredesk.web.api.schemas.cases import CaseOut
@@ -161,7 +162,7 @@ class FindingOut(OutOf[FindingRecord]):
     created_at: datetime
 
 
-class ScanOut(BaseModel):
+class ScanOut(OutOf[ScanReport]):
     found: int
     opened: list[int]
     already_known: int

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any, Self
 
 from pydantic import BaseModel, Field
 
@@ -41,7 +42,7 @@ class MailOut(OutOf[MailRecord]):
     sent_at: datetime | None
 
 
-class MailFailureOut(BaseModel):
+class MailFailureOut(OutOf[MailFailure]):
     id: int
     received_at: datetime
     size: int
@@ -52,18 +53,9 @@ class MailFailureOut(BaseModel):
     raw_url: str
 
     @classmethod
-    def of(cls, failure: MailFailure) -> MailFailureOut:
-        assert failure.id is not None
-        return cls(
-            id=failure.id,
-            received_at=failure.received_at,
-            size=failure.size,
-            error=failure.error,
-            source=failure.source,
-            envelope_from=failure.envelope_from,
-            envelope_to=failure.envelope_to,
-            raw_url=f"/api/v1/inbound/failed/{failure.id}/raw",
-        )
+    def of(cls, source: MailFailure, **converted: Any) -> Self:
+        raw_url = f"/api/v1/inbound/failed/{source.id}/raw"
+        return super().of(source, raw_url=raw_url, **converted)
 
 
 class TemplateIn(BaseModel):
@@ -72,7 +64,7 @@ class TemplateIn(BaseModel):
     html: str | None = Field(default=None, max_length=mail_templates.MAX_TEMPLATE_CHARS)
 
 
-class TemplateOut(BaseModel):
+class TemplateOut(OutOf[Template]):
     name: str
     subject: str
     text: str
@@ -83,14 +75,5 @@ class TemplateOut(BaseModel):
     updated_by: str | None
 
     @classmethod
-    def of(cls, template: Template) -> TemplateOut:
-        return cls(
-            name=template.name,
-            subject=template.subject,
-            text=template.text,
-            html=template.html,
-            edited=template.version > 0,
-            version=template.version,
-            updated_at=template.updated_at,
-            updated_by=template.updated_by,
-        )
+    def of(cls, source: Template, **converted: Any) -> Self:
+        return super().of(source, edited=source.version > 0, **converted)

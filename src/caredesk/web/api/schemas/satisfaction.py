@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
+from typing import Any, Self
 
-from pydantic import BaseModel
+from caredesk.domain.portal import SatisfactionSurvey
+from caredesk.services.channels.portal import SatisfactionReport
+from caredesk.web.api.schemas.base import OutOf
 
 
-class SatisfactionSurveyOut(BaseModel):
+class SatisfactionSurveyOut(OutOf[SatisfactionSurvey]):
     case_id: int
     customer_id: str
     sent_at: datetime
@@ -19,8 +22,12 @@ class SatisfactionSurveyOut(BaseModel):
     satisfied: bool | None
 
 
-class SatisfactionReportOut(BaseModel):
+class SatisfactionReportOut(OutOf[SatisfactionReport]):
     answered: int
     average: Decimal | None
     satisfied_share: Decimal | None
     items: list[SatisfactionSurveyOut]
+
+    @classmethod
+    def of(cls, source: SatisfactionReport, **converted: Any) -> Self:
+        return super().of(source, items=source.responses, **converted)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Annotated
+from typing import Annotated, Any, Self
 
 from pydantic import BaseModel, Field, StringConstraints
 
@@ -63,7 +63,7 @@ class CalendarPatch(Strict):
     version: int | None = None
 
 
-class CalendarOut(BaseModel):
+class CalendarOut(OutOf[BusinessCalendar]):
     id: int
     name: str
     timezone: str
@@ -72,16 +72,8 @@ class CalendarOut(BaseModel):
     version: int
 
     @classmethod
-    def of(cls, c: BusinessCalendar) -> CalendarOut:
-        assert c.id is not None
-        return cls(
-            id=c.id,
-            name=c.name,
-            timezone=c.timezone,
-            hours=c.hours,
-            holidays=sorted(c.holidays),
-            version=c.version,
-        )
+    def of(cls, source: BusinessCalendar, **converted: Any) -> Self:
+        return super().of(source, holidays=sorted(source.holidays), **converted)
 
 
 class MatchModel(Strict):
