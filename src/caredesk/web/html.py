@@ -3,9 +3,12 @@ rules for both (templates from the surface's own folder, HTML escaped, block tag
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
+from starlette.requests import Request
 
 
 def page_templates(folder: Path) -> Environment:
@@ -15,4 +18,20 @@ def page_templates(folder: Path) -> Environment:
         autoescape=select_autoescape(["html"]),
         trim_blocks=True,
         lstrip_blocks=True,
+    )
+
+
+def page_html(
+    templates: Environment,
+    template: str,
+    request: Request,
+    notices: Mapping[str, str],
+    **context: Any,
+) -> str:
+    """A page, given what every page shows: where it is and the notice its address names."""
+    return templates.get_template(template).render(
+        request=request,
+        path=request.url.path,
+        notice=notices.get(request.query_params.get("notice", "")),
+        **context,
     )

@@ -146,20 +146,13 @@ def install_problem_handlers(app: FastAPI) -> None:
             }
             for err in exc.errors()
         ]
-        if any(e["type"] == "json_invalid" for e in errors):
-            return problem(
-                400,
-                ErrorCode.MALFORMED_JSON.value,
-                "the request body is not valid JSON",
-                instance=request.url.path,
-                extra={"errors": errors},
-            )
+        status, code, detail = (
+            (400, ErrorCode.MALFORMED_JSON, "the request body is not valid JSON")
+            if any(e["type"] == "json_invalid" for e in errors)
+            else (422, ErrorCode.VALIDATION_ERROR, "the request does not match the schema")
+        )
         return problem(
-            422,
-            ErrorCode.VALIDATION_ERROR.value,
-            "the request does not match the schema",
-            instance=request.url.path,
-            extra={"errors": errors},
+            status, code.value, detail, instance=request.url.path, extra={"errors": errors}
         )
 
     @app.exception_handler(StarletteHTTPException)

@@ -13,6 +13,7 @@ from fastapi import Request, Response
 from caredesk.bootstrap import Container
 from caredesk.services.access import auth
 from caredesk.services.access.auth import IssuedConsoleSession
+from caredesk.settings import Settings
 from caredesk.web.deps import SESSION_COOKIE, client_address
 
 
@@ -34,14 +35,22 @@ def start_session(
 
 def set_session_cookie(response: Response, container: Container, secret: str) -> None:
     settings = container.settings
+    set_browser_cookie(response, SESSION_COOKIE, secret, settings, settings.session_ttl_seconds)
+
+
+def set_browser_cookie(
+    response: Response, name: str, secret: str, settings: Settings, ttl: int, path: str = "/"
+) -> None:
+    """A signed-in browser's cookie, the console's and the portal's alike: out of scripts'
+    reach, sent over HTTPS only where the desk says so, and not on other sites' requests."""
     response.set_cookie(
-        SESSION_COOKIE,
+        name,
         secret,
-        max_age=settings.session_ttl_seconds,
+        max_age=ttl,
         httponly=True,
         secure=settings.cookies_secure,
         samesite="lax",
-        path="/",
+        path=path,
     )
 
 

@@ -180,10 +180,9 @@ def _send_reply(
     reply: pages.ReplyRequest,
     attachments: list[NewAttachment],
 ) -> None:
-    console.reply(
-        container.uow(),
-        who.actor,
-        container.clock.now(),
+    who.run(
+        container,
+        console.reply,
         case_id,
         kind=reply.kind,
         body=body,
@@ -226,10 +225,9 @@ def assign_me(
     version: Annotated[int, Form(ge=1)],
 ) -> Response:
     try:
-        cases.assign_case(
-            container.uow(),
-            who.actor,
-            container.clock.now(),
+        who.run(
+            container,
+            cases.assign_case,
             case_id,
             assignee_id=who.agent.id,
             expected_version=version,

@@ -52,12 +52,7 @@ def column_chart(
     n = max(len(points), 1)
     slot = inner_w / n
     bar = max(1.0, slot * 0.72)
-    parts = [
-        f'<svg class="chart" viewBox="0 0 {width} {height}" role="img" '
-        f'aria-labelledby="{_id(title)}-t {_id(title)}-d">',
-        f'<title id="{_id(title)}-t">{escape(title)}</title>',
-        f'<desc id="{_id(title)}-d">{escape(_summary(points, unit, fmt))}</desc>',
-    ]
+    parts = _opening(title, _summary(points, unit, fmt), width, height)
     for i in range(5):
         value = top_value * i / 4
         y = top + inner_h - inner_h * i / 4
@@ -98,12 +93,7 @@ def bar_list(
     height = max(row * len(points), row) + 8
     top_value = max((p.value for p in points), default=0) or 1.0
     inner = width - label_w - value_w
-    parts = [
-        f'<svg class="chart" viewBox="0 0 {width} {height}" role="img" '
-        f'aria-labelledby="{_id(title)}-t {_id(title)}-d">',
-        f'<title id="{_id(title)}-t">{escape(title)}</title>',
-        f'<desc id="{_id(title)}-d">{escape(_summary(points, unit, fmt))}</desc>',
-    ]
+    parts = _opening(title, _summary(points, unit, fmt), width, height)
     if not points:
         parts.append(f'<text x="0" y="{row - 8}" class="axis">nothing yet</text>')
     for i, point in enumerate(points):
@@ -127,12 +117,7 @@ def share_bar(points: Sequence[Point], *, title: str, width: int = 640) -> Marku
     """One bar split into the shares of a whole, with a legend underneath."""
     total = sum(p.value for p in points)
     height = 74
-    parts = [
-        f'<svg class="chart" viewBox="0 0 {width} {height}" role="img" '
-        f'aria-labelledby="{_id(title)}-t {_id(title)}-d">',
-        f'<title id="{_id(title)}-t">{escape(title)}</title>',
-        f'<desc id="{_id(title)}-d">{escape(_shares(points, total))}</desc>',
-    ]
+    parts = _opening(title, _shares(points, total), width, height)
     x = 0.0
     for i, point in enumerate(points):
         share = point.value / total if total else 0
@@ -157,6 +142,16 @@ def share_bar(points: Sequence[Point], *, title: str, width: int = 640) -> Marku
         parts.append('<text x="0" y="24" class="axis">nothing yet</text>')
     parts.append("</svg>")
     return Markup("".join(parts))  # noqa: S704 - every value above went through escape()
+
+
+def _opening(title: str, description: str, width: int, height: int) -> list[str]:
+    """The chart's frame, named by its title and described for screen readers."""
+    return [
+        f'<svg class="chart" viewBox="0 0 {width} {height}" role="img" '
+        f'aria-labelledby="{_id(title)}-t {_id(title)}-d">',
+        f'<title id="{_id(title)}-t">{escape(title)}</title>',
+        f'<desc id="{_id(title)}-d">{escape(description)}</desc>',
+    ]
 
 
 def _id(title: str) -> str:

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, tzinfo
 from decimal import Decimal
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Concatenate, ParamSpec, TypeVar
 from urllib.parse import quote, urlencode
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -18,6 +19,7 @@ from jinja2 import Environment, pass_context
 from jinja2.runtime import Context
 from markupsafe import Markup
 
+from caredesk.bootstrap import Container
 from caredesk.domain.agents import Actor, Agent, Permission
 from caredesk.domain.errors import DomainError, ErrorCode, Unauthenticated
 from caredesk.domain.money import format_money
@@ -25,7 +27,7 @@ from caredesk.services.access import auth
 from caredesk.services.access.secrets import CsrfRealm, csrf_token_for
 from caredesk.web.deps import CSRF_HEADER, SAFE_METHODS, SESSION_COOKIE, ContainerDep
 from caredesk.web.errors import CONSOLE_HINTS, ErrorPageRoute, ErrorPages
-from caredesk.web.html import page_templates
+from caredesk.web.html import page_html, page_templates
 
 log = structlog.get_logger("caredesk.console")
 HERE = Path(__file__).parent
@@ -100,6 +102,10 @@ def build_templates() -> Environment:
 TEMPLATES = build_templates()
 
 
+P = ParamSpec("P")
+T = TypeVar("T")
+
+
 @dataclass(frozen=True, slots=True)
 class SignedIn:
     """The agent behind this request's session cookie."""
@@ -117,6 +123,16 @@ class SignedIn:
 
     def can(self, permission: Permission) -> bool:
         return self.actor.can(permission)
+
+    def run(
+        self,
+        container: Container,
+        command: Callable[Concatenate[Any, Actor, datetime, P], T],
+        *args: P.args,
+        **kwargs: P.kwargs,
+    ) -> T:
+        """A command this agent gives from a page, now, in a unit of work of its own."""
+        return command(container.uow(), self.actor, container.clock.now(), *args, **kwargs)
 
 
 class SignInRequired(Exception):
@@ -176,14 +192,8 @@ def render(
     container = getattr(request.app.state, "container", None)
     desk_zone = container.settings.desk_timezone if container is not None else "UTC"
     context.setdefault("time_zone", reader_zone(who, desk_zone))
-    html = TEMPLATES.get_template(template).render(
-        request=request,
-        who=who,
-        csrf=who.csrf if who else "",
-        path=request.url.path,
-        notice=NOTICES.get(request.query_params.get("notice", "")),
-        **context,
-    )
+    csrf = who.csrf if who else ""
+    html = page_html(TEMPLATES, template, request, NOTICES, who=who, csrf=csrf, **context)
     response = HTMLResponse(html, status_code=status_code, headers=headers)
     # Console pages show customer data: never cache them, never frame them.
     response.headers["Cache-Control"] = "no-store"

@@ -38,10 +38,9 @@ def escalate(
     open_question: Annotated[str, Form(max_length=500)] = "",
 ) -> Response:
     try:
-        lifecycle.escalate(
-            container.uow(),
-            who.actor,
-            container.clock.now(),
+        who.run(
+            container,
+            lifecycle.escalate,
             case_id,
             team_id=int(team) if team.isdigit() else None,
             lead_id=int(lead) if lead.isdigit() else None,
@@ -62,10 +61,9 @@ def merge(
     sources: Annotated[str, Form(max_length=500)] = "",
 ) -> Response:
     try:
-        lifecycle.merge_cases(
-            container.uow(),
-            who.actor,
-            container.clock.now(),
+        who.run(
+            container,
+            lifecycle.merge_cases,
             case_id,
             _ids(sources, "sources"),
         )
@@ -86,10 +84,9 @@ def split(
     try:
         if not messages:
             raise ValidationFailed("tick the messages to move", details={"field": "messages"})
-        result = lifecycle.split_case(
-            container.uow(),
-            who.actor,
-            container.clock.now(),
+        result = who.run(
+            container,
+            lifecycle.split_case,
             case_id,
             messages,
             subject=subject.strip() or None,

@@ -203,10 +203,9 @@ def update_article(
 ) -> Response:
     fields = form.fields()
     try:
-        knowledge.update_article(
-            container.uow(),
-            who.actor,
-            container.clock.now(),
+        who.run(
+            container,
+            knowledge.update_article,
             article_id,
             # The version is checked first: a form without it says so, whatever else it holds.
             expected_version=pages.article_version(fields["version"]),
@@ -279,10 +278,9 @@ def create_rule(
     position: Annotated[str, Form(max_length=10)] = "",
 ) -> Response:
     try:
-        triage.create_rule(
-            container.uow(),
-            who.actor,
-            container.clock.now(),
+        who.run(
+            container,
+            triage.create_rule,
             _spec(text),
             int(position) if position.isdigit() else None,
         )
@@ -296,5 +294,5 @@ def create_rule(
 
 @router.post("/admin/routing/{rule_id}/delete")
 def delete_rule(rule_id: RuleId, who: Writer, container: ContainerDep) -> Response:
-    triage.delete_rule(container.uow(), who.actor, container.clock.now(), rule_id)
+    who.run(container, triage.delete_rule, rule_id)
     return redirect("/admin/routing", "rule_deleted")

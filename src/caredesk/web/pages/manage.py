@@ -58,10 +58,9 @@ def decide(
     approval_id: BigId, who: Writer, container: ContainerDep, form: Annotated[DecisionForm, Form()]
 ) -> Response:
     approve = form.says("approve", "deny")
-    grants.decide_approval(
-        container.uow(),
-        who.actor,
-        container.clock.now(),
+    who.run(
+        container,
+        grants.decide_approval,
         approval_id,
         approve=approve,
         note=form.note,
@@ -167,7 +166,7 @@ def set_own_time_zone(
     assert agent_id is not None  # a signed-in agent is stored
     chosen = form.chosen()
     try:
-        auth.set_time_zone(container.uow(), who.actor, container.clock.now(), agent_id, chosen)
+        who.run(container, auth.set_time_zone, agent_id, chosen)
     except DomainError as exc:
         return _settings(
             request, who, container, form_error=exc.message, typed=chosen, status_code=422
@@ -241,7 +240,7 @@ def set_agent_time_zone(
 ) -> Response:
     chosen = form.chosen()
     try:
-        auth.set_time_zone(container.uow(), who.actor, container.clock.now(), agent_id, chosen)
+        who.run(container, auth.set_time_zone, agent_id, chosen)
     except DomainError as exc:
         return _admin(request, who, container, "agents", form_error=exc.message, status_code=422)
     return redirect("/admin/agents", "saved")
@@ -249,7 +248,7 @@ def set_agent_time_zone(
 
 @router.post("/admin/agents/{agent_id}/unlock")
 def unlock_agent(agent_id: SmallId, who: Writer, container: ContainerDep) -> Response:
-    auth.unlock_agent(container.uow(), who.actor, container.clock.now(), agent_id)
+    who.run(container, auth.unlock_agent, agent_id)
     return redirect("/admin/agents", "unlocked")
 
 
@@ -263,7 +262,7 @@ def create_team(
     if not name.strip():
         raise ValidationFailed("a team needs a name", details={"field": "name"})
     try:
-        auth.create_team(container.uow(), who.actor, container.clock.now(), name.strip())
+        who.run(container, auth.create_team, name.strip())
     except DomainError as exc:
         return _admin(request, who, container, "agents", team_error=exc.message, status_code=409)
     return redirect("/admin/agents", "created")
@@ -290,7 +289,7 @@ def create_token(
 
 @router.post("/admin/tokens/{token_id}/revoke")
 def revoke_token(token_id: SmallId, who: Writer, container: ContainerDep) -> Response:
-    auth.revoke_token(container.uow(), who.actor, container.clock.now(), token_id)
+    who.run(container, auth.revoke_token, token_id)
     return redirect("/admin/tokens", "revoked")
 
 
@@ -376,7 +375,7 @@ def decide_policy_change(
 ) -> Response:
     confirm = form.says("confirm", "reject")
     decide = policy.confirm_policy_change if confirm else policy.reject_policy_change
-    decide(container.uow(), who.actor, container.clock.now(), change_id, form.note)
+    who.run(container, decide, change_id, form.note)
     return redirect("/admin/policy", "policy_confirmed" if confirm else "policy_rejected")
 
 

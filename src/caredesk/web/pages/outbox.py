@@ -52,5 +52,5 @@ def outbox_mail(
 
 @router.post("/admin/outbox/jobs/{job_id}/retry")
 def retry_mail(job_id: BigId, who: Writer, container: ContainerDep) -> Response:
-    jobs.retry_job(container.uow(), who.actor, container.clock.now(), job_id)
+    who.run(container, jobs.retry_job, job_id)
     return redirect("/admin/outbox", "mail_retried")

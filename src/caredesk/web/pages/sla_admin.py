@@ -84,7 +84,7 @@ def create_calendar(
 ) -> Response:
     try:
         fields = sla_forms.calendar_fields(container.formats, text)
-        sla.create_calendar(container.uow(), who.actor, container.clock.now(), **fields)
+        who.run(container, sla.create_calendar, **fields)
     except DomainError as exc:
         problem = _problem(exc)
         return _page(
@@ -104,7 +104,7 @@ def create_policy(
         fields = sla_forms.policy_fields(
             container.formats, container.uow.read_only, who.actor, text
         )
-        sla.create_policy(container.uow(), who.actor, container.clock.now(), **fields)
+        who.run(container, sla.create_policy, **fields)
     except (DomainError, ValueError, TypeError) as exc:
         message = _problem(exc) if isinstance(exc, DomainError) else f"a wrong value: {exc}"
         return _page(

@@ -21,7 +21,7 @@ from caredesk.services.access.secrets import CsrfRealm, csrf_token_for
 from caredesk.services.channels import portal
 from caredesk.web.deps import ContainerDep
 from caredesk.web.errors import PORTAL_HINTS, ErrorPageRoute, ErrorPages
-from caredesk.web.html import page_templates
+from caredesk.web.html import page_html, page_templates
 
 HERE = Path(__file__).parent
 STATIC_DIR = HERE / "static"
@@ -117,14 +117,8 @@ def render(
     status_code: int = 200,
     **context: Any,
 ) -> HTMLResponse:
-    html = TEMPLATES.get_template(template).render(
-        request=request,
-        customer=customer,
-        csrf=customer.csrf if customer else "",
-        path=request.url.path,
-        notice=NOTICES.get(request.query_params.get("notice", "")),
-        **context,
-    )
+    csrf = customer.csrf if customer else ""
+    html = page_html(TEMPLATES, template, request, NOTICES, customer=customer, csrf=csrf, **context)
     response = HTMLResponse(html, status_code=status_code)
     secure_headers(response)
     return response

@@ -37,7 +37,7 @@ from caredesk.web.portal.common import (
 )
 from caredesk.web.portal.forms import OpenCaseForm, RemedyForm, ReplyForm
 from caredesk.web.problems import STATUS_BY_CODE
-from caredesk.web.sessions import SignInGuard
+from caredesk.web.sessions import SignInGuard, set_browser_cookie
 from caredesk.web.uploads import MessageFiles, read_files, takes_files
 
 router = APIRouter(prefix="/portal", route_class=PortalRoute, include_in_schema=False)
@@ -136,7 +136,8 @@ def sign_in(
         rules=container.throttling,
     )
     response = redirect("/portal")
-    _set_portal_cookie(response, settings, issued.secret)
+    ttl = settings.portal_session_ttl_seconds
+    set_browser_cookie(response, PORTAL_COOKIE, issued.secret, settings, ttl, "/portal")
     LOGIN_GUARD.clear(response)
     return response
 
@@ -147,18 +148,6 @@ def _check_login_csrf(request: Request, sent: str) -> None:
             "this sign-in page expired; open the link from your email again",
             code=ErrorCode.CSRF_FAILED,
         )
-
-
-def _set_portal_cookie(response: Response, settings: Settings, secret: str) -> None:
-    response.set_cookie(
-        PORTAL_COOKIE,
-        secret,
-        max_age=settings.portal_session_ttl_seconds,
-        httponly=True,
-        secure=settings.cookies_secure,
-        samesite="lax",
-        path="/portal",
-    )
 
 
 @router.post("/sign-out")
