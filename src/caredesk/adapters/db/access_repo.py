@@ -7,8 +7,14 @@ from sqlalchemy.orm import Session as OrmSession
 
 from caredesk.adapters.db import mapping
 from caredesk.adapters.db import models as m
+from caredesk.adapters.db.rows import add_row, insert, onto_row
 from caredesk.domain.agents import Agent, Team
 from caredesk.domain.tokens import ApiToken, ConsoleSession
+
+
+def _agent_onto(agent: Agent, row: m.AgentRow) -> m.AgentRow:
+    # An agent's teams are rows of their own (_set_teams).
+    return onto_row(agent, row, skip=("id", "team_ids"))
 
 
 class SqlAgentRepository:
@@ -25,20 +31,9 @@ class SqlAgentRepository:
         )
 
     def add(self, agent: Agent) -> None:
-        row = m.AgentRow(created_at=func.now())
-        self._copy(agent, row)
-        self.session.add(row)
-        self.session.flush()
+        row = insert(self.session, _agent_onto(agent, m.AgentRow(created_at=func.now())))
         agent.id = row.id
         self._set_teams(row.id, agent.team_ids)
-
-    def _copy(self, agent: Agent, row: m.AgentRow) -> None:
-        row.email = agent.email
-        row.name = agent.name
-        row.role = agent.role.value
-        row.password_hash = agent.password_hash
-        row.active = agent.active
-        row.time_zone = agent.time_zone
 
     def _set_teams(self, agent_id: int, team_ids: list[int]) -> None:
         self.session.execute(delete(m.AgentTeamRow).where(m.AgentTeamRow.agent_id == agent_id))
@@ -59,7 +54,7 @@ class SqlAgentRepository:
         assert agent.id is not None
         row = self.session.get(m.AgentRow, agent.id)
         assert row is not None
-        self._copy(agent, row)
+        _agent_onto(agent, row)
         self._set_teams(agent.id, agent.team_ids)
 
     def all(self) -> list[Agent]:
@@ -77,10 +72,7 @@ class SqlTeamRepository:
         self.session = session
 
     def add(self, team: Team) -> None:
-        row = m.TeamRow(name=team.name)
-        self.session.add(row)
-        self.session.flush()
-        team.id = row.id
+        add_row(self.session, team, m.TeamRow())
 
     def get(self, team_id: int) -> Team | None:
         row = self.session.get(m.TeamRow, team_id)
@@ -102,21 +94,8 @@ class SqlTokenRepository:
         self.session = session
 
     def add(self, token: ApiToken) -> None:
-        row = m.ApiTokenRow(
-            name=token.name,
-            token_hash=token.token_hash,
-            prefix=token.prefix,
-            role=token.role.value,
-            agent_id=token.agent_id,
-            created_at=token.created_at,
-            expires_at=token.expires_at,
-            customer_id=token.customer_id,
-            tools=token.tools,
-            rate_limit=str(token.rate_limit) if token.rate_limit else None,
-        )
-        self.session.add(row)
-        self.session.flush()
-        token.id = row.id
+        rate_limit = str(token.rate_limit) if token.rate_limit else None
+        add_row(self.session, token, m.ApiTokenRow(), rate_limit=rate_limit)
 
     def get(self, token_id: int) -> ApiToken | None:
         row = self.session.get(m.ApiTokenRow, token_id)
@@ -152,15 +131,7 @@ class SqlConsoleSessionRepository:
         self.session = session
 
     def add(self, session: ConsoleSession) -> None:
-        row = m.ConsoleSessionRow(
-            token_hash=session.token_hash,
-            agent_id=session.agent_id,
-            created_at=session.created_at,
-            expires_at=session.expires_at,
-        )
-        self.session.add(row)
-        self.session.flush()
-        session.id = row.id
+        add_row(self.session, session, m.ConsoleSessionRow())
 
     def get_by_hash(self, token_hash: str) -> ConsoleSession | None:
         row = self.session.scalar(

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session as OrmSession
 from caredesk.adapters.db import mapping
 from caredesk.adapters.db import models as m
 from caredesk.adapters.db.conflicts import insert_or_find
+from caredesk.adapters.db.rows import from_row, onto_row
 from caredesk.domain.audit import AuditEvent
 from caredesk.services.core.ports import IdempotencyRecord, StoredResponse
 
@@ -35,18 +36,7 @@ class SqlAuditLog:
         self.session = session
 
     def append(self, event: AuditEvent) -> None:
-        self.session.add(
-            m.AuditEventRow(
-                at=event.at,
-                actor=event.actor,
-                action=event.action,
-                entity_type=event.entity_type,
-                entity_id=event.entity_id,
-                case_id=event.case_id,
-                before=event.before,
-                after=event.after,
-            )
-        )
+        self.session.add(onto_row(event, m.AuditEventRow(), skip=("id",)))
 
     def for_case(self, case_id: int) -> list[AuditEvent]:
         rows = self.session.scalars(
@@ -82,12 +72,8 @@ class SqlIdempotencyStore:
     def reserve(self, record: IdempotencyRecord) -> IdempotencyRecord | None:
         existing = self._row(record.principal, record.key)
         if existing is None:
-            row = m.IdempotencyKeyRow(
-                principal=record.principal,
-                key=record.key,
-                fingerprint=record.fingerprint,
-                created_at=record.created_at,
-            )
+            # What the request was answered is written by complete(), once it has been.
+            row = onto_row(record, m.IdempotencyKeyRow(), skip=("response",))
             existing = insert_or_find(
                 self.session, row, lambda: self._row(record.principal, record.key)
             )
@@ -100,13 +86,7 @@ class SqlIdempotencyStore:
                 body=existing.response_body or b"",
                 headers=dict(existing.response_headers or {}),
             )
-        return IdempotencyRecord(
-            principal=existing.principal,
-            key=existing.key,
-            fingerprint=existing.fingerprint,
-            created_at=existing.created_at,
-            response=response,
-        )
+        return from_row(IdempotencyRecord, existing, response=response)
 
     def complete(self, principal: str, key: str, response: StoredResponse) -> None:
         self.session.execute(

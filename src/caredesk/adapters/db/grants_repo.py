@@ -13,6 +13,7 @@ from sqlalchemy.orm import InstrumentedAttribute
 from sqlalchemy.orm import Session as OrmSession
 
 from caredesk.adapters.db import models as m
+from caredesk.adapters.db.rows import add_row, from_row, insert, onto_row
 from caredesk.domain.grants import (
     Approval,
     ApprovalStatus,
@@ -24,59 +25,6 @@ from caredesk.domain.grants import (
 from caredesk.domain.orders import OrderStatus
 from caredesk.domain.policy.review import PolicyChange, PolicyChangeStatus, PolicyDiff
 from caredesk.services.engine.ports import SpendWindow
-
-
-def _grant(row: m.GrantRow) -> Grant:
-    return Grant(
-        id=row.id,
-        customer_id=row.customer_id,
-        remedy_ids=list(row.remedy_ids),
-        params=dict(row.params),
-        status=GrantStatus(row.status),
-        cost=row.cost,
-        policy_version=row.policy_version,
-        service_level=row.service_level,
-        actor=row.actor,
-        created_at=row.created_at,
-        fingerprint=row.fingerprint,
-        case_id=row.case_id,
-        order_id=row.order_id,
-        refunded=row.refunded,
-        rules=list(row.rules),
-        summary=row.summary,
-        agent_id=row.agent_id,
-        team_id=row.team_id,
-        idempotency_key=row.idempotency_key,
-        reverses_grant_id=row.reverses_grant_id,
-        executed_at=row.executed_at,
-        issue_type=row.issue_type,
-        bases=[dict(b) for b in row.bases],
-    )
-
-
-def _onto(grant: Grant, row: m.GrantRow) -> None:
-    row.case_id = grant.case_id
-    row.customer_id = grant.customer_id
-    row.order_id = grant.order_id
-    row.remedy_ids = list(grant.remedy_ids)
-    row.params = dict(grant.params)
-    row.status = grant.status.value
-    row.cost = grant.cost
-    row.refunded = grant.refunded
-    row.policy_version = grant.policy_version
-    row.service_level = grant.service_level
-    row.rules = list(grant.rules)
-    row.summary = grant.summary
-    row.actor = grant.actor
-    row.agent_id = grant.agent_id
-    row.team_id = grant.team_id
-    row.idempotency_key = grant.idempotency_key
-    row.fingerprint = grant.fingerprint
-    row.reverses_grant_id = grant.reverses_grant_id
-    row.created_at = grant.created_at
-    row.executed_at = grant.executed_at
-    row.issue_type = grant.issue_type
-    row.bases = [dict(b) for b in grant.bases]
 
 
 def _lock_key(scope: str) -> int:
@@ -128,39 +76,35 @@ class SqlGrantRepository:
         self.session = session
 
     def add(self, grant: Grant) -> None:
-        row = m.GrantRow()
-        _onto(grant, row)
-        self.session.add(row)
-        self.session.flush()
-        grant.id = row.id
+        add_row(self.session, grant, m.GrantRow())
 
     def get(self, grant_id: int) -> Grant | None:
         row = self.session.get(m.GrantRow, grant_id)
-        return _grant(row) if row else None
+        return from_row(Grant, row) if row else None
 
     def save(self, grant: Grant) -> None:
         row = self.session.get(m.GrantRow, grant.id)
         assert row is not None
-        _onto(grant, row)
+        onto_row(grant, row, skip=("id",))
         self.session.flush()
 
     def by_idempotency_key(self, actor: str, key: str) -> Grant | None:
         row = self.session.scalar(
             select(m.GrantRow).where(m.GrantRow.actor == actor, m.GrantRow.idempotency_key == key)
         )
-        return _grant(row) if row else None
+        return from_row(Grant, row) if row else None
 
     def for_case(self, case_id: int) -> list[Grant]:
         rows = self.session.scalars(
             select(m.GrantRow).where(m.GrantRow.case_id == case_id).order_by(m.GrantRow.id)
         )
-        return [_grant(r) for r in rows]
+        return [from_row(Grant, r) for r in rows]
 
     def for_customer(self, customer_id: str) -> list[Grant]:
         rows = self.session.scalars(
             select(m.GrantRow).where(m.GrantRow.customer_id == customer_id).order_by(m.GrantRow.id)
         )
-        return [_grant(r) for r in rows]
+        return [from_row(Grant, r) for r in rows]
 
     def _executed_sum(self, *conditions: ColumnElement[bool]) -> Decimal:
         total: Any = self.session.scalar(
@@ -234,50 +178,20 @@ class SqlGrantRepository:
         return self._executed_sum(and_(*conditions))
 
 
-def _approval(row: m.ApprovalRow) -> Approval:
-    return Approval(
-        id=row.id,
-        grant_id=row.grant_id,
-        requested_by=row.requested_by,
-        requested_by_role=row.requested_by_role,
-        approver_role=row.approver_role,
-        reasons=list(row.reasons),
-        created_at=row.created_at,
-        case_id=row.case_id,
-        status=ApprovalStatus(row.status),
-        decided_by=row.decided_by,
-        decided_at=row.decided_at,
-        note=row.note,
-    )
-
-
 class SqlApprovalRepository:
     def __init__(self, session: OrmSession) -> None:
         self.session = session
 
     def add(self, approval: Approval) -> None:
-        row = m.ApprovalRow(
-            grant_id=approval.grant_id,
-            case_id=approval.case_id,
-            requested_by=approval.requested_by,
-            requested_by_role=approval.requested_by_role,
-            approver_role=approval.approver_role,
-            reasons=list(approval.reasons),
-            status=approval.status.value,
-            note=approval.note,
-            created_at=approval.created_at,
-        )
-        self.session.add(row)
-        self.session.flush()
-        approval.id = row.id
+        add_row(self.session, approval, m.ApprovalRow())
 
     def get(self, approval_id: int) -> Approval | None:
         row = self.session.get(m.ApprovalRow, approval_id)
-        return _approval(row) if row else None
+        return from_row(Approval, row) if row else None
 
     def for_grant(self, grant_id: int) -> Approval | None:
         row = self.session.scalar(select(m.ApprovalRow).where(m.ApprovalRow.grant_id == grant_id))
-        return _approval(row) if row else None
+        return from_row(Approval, row) if row else None
 
     def save(self, approval: Approval) -> None:
         # Only a pending approval may be decided, once: the WHERE makes a double click a no-op.
@@ -303,7 +217,7 @@ class SqlApprovalRepository:
         stmt = select(m.ApprovalRow).order_by(m.ApprovalRow.id.desc()).limit(limit)
         if status is not None:
             stmt = stmt.where(m.ApprovalRow.status == status.value)
-        return [_approval(r) for r in self.session.scalars(stmt)]
+        return [from_row(Approval, r) for r in self.session.scalars(stmt)]
 
 
 class SqlLedgerRepository:
@@ -311,17 +225,7 @@ class SqlLedgerRepository:
         self.session = session
 
     def add(self, entries: list[LedgerEntry]) -> None:
-        self.session.add_all(
-            m.LedgerEntryRow(
-                grant_id=e.grant_id,
-                account=e.account,
-                amount=e.amount,
-                memo=e.memo[:300],
-                created_at=e.created_at,
-                remedy_id=e.remedy_id,
-            )
-            for e in entries
-        )
+        self.session.add_all(onto_row(e, m.LedgerEntryRow(), memo=e.memo[:300]) for e in entries)
         self.session.flush()
 
     def for_grant(self, grant_id: int) -> list[LedgerEntry]:
@@ -330,10 +234,7 @@ class SqlLedgerRepository:
             .where(m.LedgerEntryRow.grant_id == grant_id)
             .order_by(m.LedgerEntryRow.id)
         )
-        return [
-            LedgerEntry(r.grant_id, r.account, r.amount, r.memo, r.created_at, r.remedy_id)
-            for r in rows
-        ]
+        return [from_row(LedgerEntry, r) for r in rows]
 
     def balance(self, account: str) -> Decimal:
         total = self.session.scalar(
@@ -348,25 +249,13 @@ class SqlLedgerRepository:
         return _cents(total)
 
 
-def _policy(row: m.PolicyVersionRow) -> PolicyVersion:
-    return PolicyVersion(
-        version=row.version,
-        name=row.name,
-        digest=row.digest,
-        text=row.text,
-        loaded_at=row.loaded_at,
-        loaded_by=row.loaded_by,
-        active=row.active,
-    )
-
-
 class SqlPolicyRepository:
     def __init__(self, session: OrmSession) -> None:
         self.session = session
 
     def active(self) -> PolicyVersion | None:
         row = self.session.scalar(select(m.PolicyVersionRow).where(m.PolicyVersionRow.active))
-        return _policy(row) if row else None
+        return from_row(PolicyVersion, row) if row else None
 
     def active_digest(self) -> str | None:
         return self.session.scalar(
@@ -377,21 +266,11 @@ class SqlPolicyRepository:
         row = self.session.scalar(
             select(m.PolicyVersionRow).where(m.PolicyVersionRow.version == version)
         )
-        return _policy(row) if row else None
+        return from_row(PolicyVersion, row) if row else None
 
     def add(self, version: PolicyVersion) -> None:
-        self.session.add(
-            m.PolicyVersionRow(
-                version=version.version,
-                name=version.name,
-                digest=version.digest,
-                text=version.text,
-                loaded_at=version.loaded_at,
-                loaded_by=version.loaded_by,
-                active=False,
-            )
-        )
-        self.session.flush()
+        # A version is put in force by activate(), never as it is added.
+        insert(self.session, onto_row(version, m.PolicyVersionRow(), active=False))
 
     def activate(self, version: str) -> None:
         self.session.execute(update(m.PolicyVersionRow).values(active=False))
@@ -403,18 +282,14 @@ class SqlPolicyRepository:
 
     def history(self) -> list[PolicyVersion]:
         rows = self.session.scalars(select(m.PolicyVersionRow).order_by(m.PolicyVersionRow.id))
-        return [_policy(r) for r in rows]
+        return [from_row(PolicyVersion, r) for r in rows]
 
     def lock(self) -> None:
         # Two changes put in force at once would each be compared with the same policy.
         _lock(self.session, ["policy"])
 
     def add_change(self, change: PolicyChange) -> None:
-        row = m.PolicyChangeRow()
-        _write_change(row, change)
-        self.session.add(row)
-        self.session.flush()
-        change.id = row.id
+        change.id = insert(self.session, _write_change(m.PolicyChangeRow(), change)).id
 
     def get_change(self, change_id: int) -> PolicyChange | None:
         row = self.session.get(m.PolicyChangeRow, change_id)
@@ -433,38 +308,9 @@ class SqlPolicyRepository:
         return [_change(r) for r in self.session.scalars(query)]
 
 
-def _write_change(row: m.PolicyChangeRow, change: PolicyChange) -> None:
-    row.version = change.version
-    row.name = change.name
-    row.digest = change.digest
-    row.text = change.text
-    row.base_version = change.base_version
-    row.base_digest = change.base_digest
-    row.diff = change.diff.as_list()
-    row.forced = change.forced
-    row.proposed_by = change.proposed_by
-    row.proposed_at = change.proposed_at
-    row.status = change.status.value
-    row.decided_by = change.decided_by
-    row.decided_at = change.decided_at
-    row.note = change.note
+def _write_change(row: m.PolicyChangeRow, change: PolicyChange) -> m.PolicyChangeRow:
+    return onto_row(change, row, skip=("id",), diff=change.diff.as_list())
 
 
 def _change(row: m.PolicyChangeRow) -> PolicyChange:
-    return PolicyChange(
-        id=row.id,
-        version=row.version,
-        name=row.name,
-        digest=row.digest,
-        text=row.text,
-        base_version=row.base_version,
-        base_digest=row.base_digest,
-        diff=PolicyDiff.of(row.diff),
-        proposed_by=row.proposed_by,
-        proposed_at=row.proposed_at,
-        forced=row.forced,
-        status=PolicyChangeStatus(row.status),
-        decided_by=row.decided_by,
-        decided_at=row.decided_at,
-        note=row.note,
-    )
+    return from_row(PolicyChange, row, diff=PolicyDiff.of(row.diff))

@@ -9,25 +9,11 @@ from sqlalchemy.orm import Session as OrmSession
 
 from caredesk.adapters.db import models as m
 from caredesk.adapters.db.conflicts import insert_or_find
+from caredesk.adapters.db.rows import from_row, insert, onto_row
 from caredesk.domain.jobs import Job, JobState
 
-
-def _job(row: m.JobRow) -> Job:
-    return Job(
-        id=row.id,
-        kind=row.kind,
-        payload=dict(row.payload),
-        state=JobState(row.state),
-        run_at=row.run_at,
-        created_at=row.created_at,
-        attempts=row.attempts,
-        key=row.key,
-        locked_by=row.locked_by,
-        locked_until=row.locked_until,
-        last_error=row.last_error,
-        finished_at=row.finished_at,
-        updated_at=row.updated_at,
-    )
+# What a job is from the moment it is queued; a save writes only how its running went.
+_QUEUED_AS = ("id", "kind", "payload", "key", "created_at")
 
 
 class SqlJobRepository:
@@ -42,19 +28,9 @@ class SqlJobRepository:
             existing = self._id_for_key(job.key)
             if existing is not None:
                 return existing
-        row = m.JobRow(
-            kind=job.kind,
-            payload=job.payload,
-            state=job.state.value,
-            attempts=job.attempts,
-            run_at=job.run_at,
-            key=job.key,
-            created_at=job.created_at,
-            updated_at=job.updated_at or job.created_at,
-        )
+        row = onto_row(job, m.JobRow(), skip=("id",), updated_at=job.updated_at or job.created_at)
         if job.key is None:
-            self.session.add(row)
-            self.session.flush()
+            insert(self.session, row)
         else:
             key = job.key
             existing = insert_or_find(self.session, row, lambda: self._id_for_key(key))
@@ -65,23 +41,16 @@ class SqlJobRepository:
 
     def get(self, job_id: int) -> Job | None:
         row = self.session.get(m.JobRow, job_id)
-        return _job(row) if row is not None else None
+        return from_row(Job, row) if row is not None else None
 
     def by_key(self, key: str) -> Job | None:
         row = self.session.scalar(select(m.JobRow).where(m.JobRow.key == key))
-        return _job(row) if row is not None else None
+        return from_row(Job, row) if row is not None else None
 
     def save(self, job: Job) -> None:
         row = self.session.get(m.JobRow, job.id)
         assert row is not None, "save() is for jobs read in this unit of work"
-        row.state = job.state.value
-        row.attempts = job.attempts
-        row.run_at = job.run_at
-        row.locked_by = job.locked_by
-        row.locked_until = job.locked_until
-        row.last_error = job.last_error
-        row.finished_at = job.finished_at
-        row.updated_at = job.updated_at or row.updated_at
+        onto_row(job, row, skip=_QUEUED_AS, updated_at=job.updated_at or row.updated_at)
         self.session.flush()
 
     def find(self, state: JobState | None, limit: int, after_id: int | None) -> list[Job]:
@@ -90,7 +59,7 @@ class SqlJobRepository:
             stmt = stmt.where(m.JobRow.state == state.value)
         if after_id is not None:
             stmt = stmt.where(m.JobRow.id < after_id)
-        return [_job(r) for r in self.session.scalars(stmt)]
+        return [from_row(Job, r) for r in self.session.scalars(stmt)]
 
     def counts(self) -> dict[JobState, int]:
         rows = self.session.execute(
@@ -122,7 +91,7 @@ class SqlJobRepository:
             row.locked_until = now + lease
             row.updated_at = now
         self.session.flush()
-        return [_job(r) for r in rows]
+        return [from_row(Job, r) for r in rows]
 
     def extend_lease(self, job_id: int, worker: str, until: datetime) -> bool:
         result = self.session.execute(

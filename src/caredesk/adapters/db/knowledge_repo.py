@@ -10,56 +10,9 @@ from sqlalchemy.orm import Session as OrmSession
 from caredesk.adapters.db import models as m
 from caredesk.adapters.db.conflicts import version_conflict
 from caredesk.adapters.db.cursors import walk
-from caredesk.domain.knowledge import (
-    Article,
-    ArticleKind,
-    ArticleStatus,
-    ArticleVersion,
-    KnownIssue,
-    Visibility,
-)
-from caredesk.services.knowledge.ports import (
-    ArticleFilter,
-)
-
-
-def _article(row: m.ArticleRow) -> Article:
-    return Article(
-        id=row.id,
-        slug=row.slug,
-        kind=ArticleKind(row.kind),
-        title=row.title,
-        body=row.body,
-        body_html=row.body_html,
-        internal_notes=row.internal_notes,
-        tags=list(row.tags),
-        product_ids=list(row.product_ids),
-        locale=row.locale,
-        visibility=Visibility(row.visibility),
-        status=ArticleStatus(row.status),
-        author=row.author,
-        created_at=row.created_at,
-        updated_at=row.updated_at,
-        version=row.version,
-    )
-
-
-def _article_onto(article: Article, row: m.ArticleRow) -> None:
-    row.slug = article.slug
-    row.kind = article.kind.value
-    row.title = article.title
-    row.body = article.body
-    row.body_html = article.body_html
-    row.internal_notes = article.internal_notes
-    row.tags = list(article.tags)
-    row.product_ids = list(article.product_ids)
-    row.locale = article.locale
-    row.visibility = article.visibility.value
-    row.status = article.status.value
-    row.author = article.author
-    row.created_at = article.created_at
-    row.updated_at = article.updated_at
-    row.version = article.version
+from caredesk.adapters.db.rows import add_row, from_row, insert, onto_row
+from caredesk.domain.knowledge import Article, ArticleVersion, KnownIssue
+from caredesk.services.knowledge.ports import ArticleFilter
 
 
 class SqlArticleRepository:
@@ -67,26 +20,23 @@ class SqlArticleRepository:
         self.session = session
 
     def add(self, article: Article) -> None:
-        row = m.ArticleRow()
-        _article_onto(article, row)
-        self.session.add(row)
-        self.session.flush()
-        article.id = row.id
+        add_row(self.session, article, m.ArticleRow())
 
     def get(self, article_id: int) -> Article | None:
         row = self.session.get(m.ArticleRow, article_id)
-        return _article(row) if row else None
+        return from_row(Article, row) if row else None
 
     def get_by_slug(self, slug: str) -> Article | None:
         row = self.session.scalar(select(m.ArticleRow).where(m.ArticleRow.slug == slug))
-        return _article(row) if row else None
+        return from_row(Article, row) if row else None
 
     def save(self, article: Article, expected_version: int) -> None:
         row = self.session.get(m.ArticleRow, article.id)
         assert row is not None
         if row.version != expected_version:
             raise version_conflict("article", article.id, expected_version, row.version)
-        _article_onto(article, row)
+        # Its version is the desk's own count (version_id_generator off), so it is written.
+        onto_row(article, row, skip=("id",))
         self.session.flush()
 
     def delete(self, article_id: int) -> None:
@@ -111,7 +61,7 @@ class SqlArticleRepository:
                 continue
             if filters.product_id is not None and filters.product_id not in row.product_ids:
                 continue
-            found.append(_article(row))
+            found.append(from_row(Article, row))
             if len(found) > limit:
                 break
         if len(found) > limit:
@@ -121,26 +71,10 @@ class SqlArticleRepository:
 
     def iterate(self) -> Iterator[Article]:
         for row in walk(self.session, select(m.ArticleRow), m.ArticleRow.id):
-            yield _article(row)
+            yield from_row(Article, row)
 
     def add_version(self, version: ArticleVersion) -> None:
-        self.session.add(
-            m.ArticleVersionRow(
-                article_id=version.article_id,
-                version=version.version,
-                title=version.title,
-                body=version.body,
-                internal_notes=version.internal_notes,
-                tags=list(version.tags),
-                product_ids=list(version.product_ids),
-                locale=version.locale,
-                visibility=version.visibility.value,
-                status=version.status.value,
-                author=version.author,
-                created_at=version.created_at,
-            )
-        )
-        self.session.flush()
+        insert(self.session, onto_row(version, m.ArticleVersionRow()))
 
     def versions(self, article_id: int) -> list[ArticleVersion]:
         rows = self.session.scalars(
@@ -148,55 +82,7 @@ class SqlArticleRepository:
             .where(m.ArticleVersionRow.article_id == article_id)
             .order_by(m.ArticleVersionRow.version)
         )
-        return [
-            ArticleVersion(
-                article_id=r.article_id,
-                version=r.version,
-                title=r.title,
-                body=r.body,
-                internal_notes=r.internal_notes,
-                tags=list(r.tags),
-                product_ids=list(r.product_ids),
-                locale=r.locale,
-                visibility=Visibility(r.visibility),
-                status=ArticleStatus(r.status),
-                author=r.author,
-                created_at=r.created_at,
-            )
-            for r in rows
-        ]
-
-
-def _issue(row: m.KnownIssueRow) -> KnownIssue:
-    return KnownIssue(
-        id=row.id,
-        key=row.key,
-        title=row.title,
-        description=row.description,
-        product_ids=list(row.product_ids),
-        variant_ids=list(row.variant_ids),
-        conditions=list(row.conditions),
-        article_id=row.article_id,
-        program_id=row.program_id,
-        active=row.active,
-        created_at=row.created_at,
-        updated_at=row.updated_at,
-        version=row.version,
-    )
-
-
-def _issue_onto(issue: KnownIssue, row: m.KnownIssueRow) -> None:
-    row.key = issue.key
-    row.title = issue.title
-    row.description = issue.description
-    row.product_ids = list(issue.product_ids)
-    row.variant_ids = list(issue.variant_ids)
-    row.conditions = list(issue.conditions)
-    row.article_id = issue.article_id
-    row.program_id = issue.program_id
-    row.active = issue.active
-    row.created_at = issue.created_at
-    row.updated_at = issue.updated_at
+        return [from_row(ArticleVersion, r) for r in rows]
 
 
 class SqlKnownIssueRepository:
@@ -204,27 +90,23 @@ class SqlKnownIssueRepository:
         self.session = session
 
     def add(self, issue: KnownIssue) -> None:
-        row = m.KnownIssueRow()
-        _issue_onto(issue, row)
-        self.session.add(row)
-        self.session.flush()
-        issue.id = row.id
+        row = add_row(self.session, issue, m.KnownIssueRow(), skip=("version",))
         issue.version = row.version
 
     def get(self, issue_id: int) -> KnownIssue | None:
         row = self.session.get(m.KnownIssueRow, issue_id)
-        return _issue(row) if row else None
+        return from_row(KnownIssue, row) if row else None
 
     def get_by_key(self, key: str) -> KnownIssue | None:
         row = self.session.scalar(select(m.KnownIssueRow).where(m.KnownIssueRow.key == key))
-        return _issue(row) if row else None
+        return from_row(KnownIssue, row) if row else None
 
     def save(self, issue: KnownIssue) -> None:
         row = self.session.get(m.KnownIssueRow, issue.id)
         assert row is not None
         if row.version != issue.version:
             raise version_conflict("known issue", issue.id, issue.version, row.version)
-        _issue_onto(issue, row)
+        onto_row(issue, row, skip=("id", "version"))
         self.session.flush()
         issue.version = row.version
 
@@ -232,7 +114,7 @@ class SqlKnownIssueRepository:
         stmt = select(m.KnownIssueRow).order_by(m.KnownIssueRow.id)
         if active_only:
             stmt = stmt.where(m.KnownIssueRow.active.is_(True))
-        return [_issue(r) for r in self.session.scalars(stmt)]
+        return [from_row(KnownIssue, r) for r in self.session.scalars(stmt)]
 
     def affecting(self, product_ids: set[str], variant_ids: set[str]) -> list[KnownIssue]:
         # Few known issues are active at once; matching the JSON lists here stays portable.

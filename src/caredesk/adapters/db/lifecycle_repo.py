@@ -9,83 +9,17 @@ from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
 
 from caredesk.adapters.db import models as m
+from caredesk.adapters.db.rows import add_row, from_row, onto_row
 from caredesk.domain.lifecycle import (
-    AskKind,
     CaseLink,
     Commitment,
-    CommitmentKind,
     CommitmentStatus,
-    FindingKind,
     FindingRecord,
     Handoff,
     LinkKind,
     RepeatAsk,
 )
 from caredesk.services.lifecycle.ports import CommitmentFilter, RepeatAskCount
-
-
-def _handoff(row: m.CaseHandoffRow) -> Handoff:
-    return Handoff(
-        id=row.id,
-        case_id=row.case_id,
-        summary=row.summary,
-        open_question=row.open_question,
-        facts=dict(row.facts),
-        drafted=row.drafted,
-        created_by=row.created_by,
-        created_at=row.created_at,
-        from_agent_id=row.from_agent_id,
-        to_team_id=row.to_team_id,
-        to_agent_id=row.to_agent_id,
-    )
-
-
-def _commitment(row: m.CommitmentRow) -> Commitment:
-    return Commitment(
-        id=row.id,
-        case_id=row.case_id,
-        kind=CommitmentKind(row.kind),
-        description=row.description,
-        due_at=row.due_at,
-        owner_agent_id=row.owner_agent_id,
-        created_at=row.created_at,
-        created_by=row.created_by,
-        status=CommitmentStatus(row.status),
-        source=row.source,
-        message_id=row.message_id,
-        alerted_at=row.alerted_at,
-        resolved_at=row.resolved_at,
-    )
-
-
-def _link(row: m.CaseLinkRow) -> CaseLink:
-    return CaseLink(
-        id=row.id,
-        kind=LinkKind(row.kind),
-        case_id=row.case_id,
-        other_case_id=row.other_case_id,
-        created_at=row.created_at,
-        created_by=row.created_by,
-        message_ids=list(row.message_ids),
-        grant_ids=list(row.grant_ids),
-        prior=dict(row.prior),
-        undone_at=row.undone_at,
-        undone_by=row.undone_by,
-    )
-
-
-def _finding(row: m.ProactiveFindingRow) -> FindingRecord:
-    return FindingRecord(
-        id=row.id,
-        key=row.key,
-        kind=FindingKind(row.kind),
-        customer_id=row.customer_id,
-        order_id=row.order_id,
-        case_id=row.case_id,
-        facts=dict(row.facts),
-        created_at=row.created_at,
-        recommendation=dict(row.recommendation) if row.recommendation is not None else None,
-    )
 
 
 class SqlLifecycleRepository:
@@ -95,21 +29,7 @@ class SqlLifecycleRepository:
     # Handoffs
 
     def add_handoff(self, handoff: Handoff) -> None:
-        row = m.CaseHandoffRow(
-            case_id=handoff.case_id,
-            from_agent_id=handoff.from_agent_id,
-            to_team_id=handoff.to_team_id,
-            to_agent_id=handoff.to_agent_id,
-            summary=handoff.summary,
-            drafted=handoff.drafted,
-            open_question=handoff.open_question,
-            facts=handoff.facts,
-            created_by=handoff.created_by,
-            created_at=handoff.created_at,
-        )
-        self.session.add(row)
-        self.session.flush()
-        handoff.id = row.id
+        add_row(self.session, handoff, m.CaseHandoffRow())
 
     def handoffs(self, case_id: int) -> list[Handoff]:
         rows = self.session.scalars(
@@ -117,21 +37,12 @@ class SqlLifecycleRepository:
             .where(m.CaseHandoffRow.case_id == case_id)
             .order_by(m.CaseHandoffRow.id)
         )
-        return [_handoff(r) for r in rows]
+        return [from_row(Handoff, r) for r in rows]
 
     # Repeat asks
 
     def add_repeat_asks(self, asks: Sequence[RepeatAsk]) -> None:
-        self.session.add_all(
-            m.RepeatAskRow(
-                case_id=a.case_id,
-                message_id=a.message_id,
-                agent_id=a.agent_id,
-                kind=a.kind.value,
-                created_at=a.created_at,
-            )
-            for a in asks
-        )
+        self.session.add_all(onto_row(a, m.RepeatAskRow(), skip=("id",)) for a in asks)
         self.session.flush()
 
     def repeat_asks(self, case_id: int) -> list[RepeatAsk]:
@@ -140,10 +51,7 @@ class SqlLifecycleRepository:
             .where(m.RepeatAskRow.case_id == case_id)
             .order_by(m.RepeatAskRow.id)
         )
-        return [
-            RepeatAsk(r.id, r.case_id, r.message_id, r.agent_id, AskKind(r.kind), r.created_at)
-            for r in rows
-        ]
+        return [from_row(RepeatAsk, r) for r in rows]
 
     def repeat_ask_counts(
         self, by: str, since: datetime | None, limit: int
@@ -167,32 +75,17 @@ class SqlLifecycleRepository:
     # Commitments
 
     def add_commitment(self, commitment: Commitment) -> None:
-        row = m.CommitmentRow(created_by=commitment.created_by, created_at=commitment.created_at)
-        self._fill_commitment(row, commitment)
-        self.session.add(row)
-        self.session.flush()
-        commitment.id = row.id
-
-    def _fill_commitment(self, row: m.CommitmentRow, commitment: Commitment) -> None:
-        row.case_id = commitment.case_id
-        row.kind = commitment.kind.value
-        row.description = commitment.description
-        row.due_at = commitment.due_at
-        row.owner_agent_id = commitment.owner_agent_id
-        row.status = commitment.status.value
-        row.source = commitment.source
-        row.message_id = commitment.message_id
-        row.alerted_at = commitment.alerted_at
-        row.resolved_at = commitment.resolved_at
+        add_row(self.session, commitment, m.CommitmentRow())
 
     def get_commitment(self, commitment_id: int) -> Commitment | None:
         row = self.session.get(m.CommitmentRow, commitment_id)
-        return _commitment(row) if row is not None else None
+        return from_row(Commitment, row) if row is not None else None
 
     def save_commitment(self, commitment: Commitment) -> None:
         row = self.session.get(m.CommitmentRow, commitment.id)
         assert row is not None
-        self._fill_commitment(row, commitment)
+        # Who made a commitment, and when, stays as it was first written.
+        onto_row(commitment, row, skip=("id", "created_by", "created_at"))
         self.session.flush()
 
     def commitments(self, filters: CommitmentFilter, limit: int) -> list[Commitment]:
@@ -206,7 +99,7 @@ class SqlLifecycleRepository:
         if filters.due_before is not None:
             stmt = stmt.where(m.CommitmentRow.due_at <= filters.due_before)
         stmt = stmt.order_by(m.CommitmentRow.due_at, m.CommitmentRow.id).limit(limit)
-        return [_commitment(r) for r in self.session.scalars(stmt)]
+        return [from_row(Commitment, r) for r in self.session.scalars(stmt)]
 
     def missed_counts(self, by: str) -> dict[int | None, int]:
         column = m.CommitmentRow.case_id if by == "case" else m.CommitmentRow.owner_agent_id
@@ -220,25 +113,11 @@ class SqlLifecycleRepository:
     # Links between cases
 
     def add_link(self, link: CaseLink) -> None:
-        row = m.CaseLinkRow(
-            kind=link.kind.value,
-            case_id=link.case_id,
-            other_case_id=link.other_case_id,
-            message_ids=list(link.message_ids),
-            grant_ids=list(link.grant_ids),
-            prior=dict(link.prior),
-            created_by=link.created_by,
-            created_at=link.created_at,
-            undone_by=link.undone_by,
-            undone_at=link.undone_at,
-        )
-        self.session.add(row)
-        self.session.flush()
-        link.id = row.id
+        add_row(self.session, link, m.CaseLinkRow())
 
     def get_link(self, link_id: int) -> CaseLink | None:
         row = self.session.get(m.CaseLinkRow, link_id)
-        return _link(row) if row is not None else None
+        return from_row(CaseLink, row) if row is not None else None
 
     def save_link(self, link: CaseLink) -> None:
         row = self.session.get(m.CaseLinkRow, link.id)
@@ -255,7 +134,7 @@ class SqlLifecycleRepository:
             .where(or_(m.CaseLinkRow.case_id == case_id, m.CaseLinkRow.other_case_id == case_id))
             .order_by(m.CaseLinkRow.id)
         )
-        return [_link(r) for r in rows]
+        return [from_row(CaseLink, r) for r in rows]
 
     def merged_into(self, case_ids: Sequence[int]) -> dict[int, int]:
         if not case_ids:
@@ -303,22 +182,10 @@ class SqlLifecycleRepository:
         row = self.session.scalar(
             select(m.ProactiveFindingRow).where(m.ProactiveFindingRow.key == key)
         )
-        return _finding(row) if row is not None else None
+        return from_row(FindingRecord, row) if row is not None else None
 
     def add_finding(self, finding: FindingRecord) -> None:
-        row = m.ProactiveFindingRow(
-            key=finding.key,
-            kind=finding.kind.value,
-            customer_id=finding.customer_id,
-            order_id=finding.order_id,
-            case_id=finding.case_id,
-            facts=finding.facts,
-            recommendation=finding.recommendation,
-            created_at=finding.created_at,
-        )
-        self.session.add(row)
-        self.session.flush()
-        finding.id = row.id
+        add_row(self.session, finding, m.ProactiveFindingRow())
 
     def save_finding(self, finding: FindingRecord) -> None:
         row = self.session.get(m.ProactiveFindingRow, finding.id)
@@ -331,4 +198,4 @@ class SqlLifecycleRepository:
         rows = self.session.scalars(
             select(m.ProactiveFindingRow).order_by(m.ProactiveFindingRow.id.desc()).limit(limit)
         )
-        return [_finding(r) for r in rows]
+        return [from_row(FindingRecord, r) for r in rows]

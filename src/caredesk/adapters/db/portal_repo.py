@@ -8,48 +8,11 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session as OrmSession
 
 from caredesk.adapters.db import models as m
+from caredesk.adapters.db.rows import add_row, from_row
 from caredesk.domain.cases import CaseStatus
 from caredesk.domain.errors import DomainError, ErrorCode
 from caredesk.domain.portal import PortalSession, SatisfactionSurvey, SignInRequest
 from caredesk.services.channels.ports import SolvedCase
-
-
-def _sign_in(row: m.PortalSignInRow) -> SignInRequest:
-    return SignInRequest(
-        id=row.id,
-        email_key=row.email_key,
-        client_key=row.client_key,
-        created_at=row.created_at,
-        expires_at=row.expires_at,
-        customer_id=row.customer_id,
-        token_hash=row.token_hash,
-        used_at=row.used_at,
-    )
-
-
-def _session(row: m.PortalSessionRow) -> PortalSession:
-    return PortalSession(
-        id=row.id,
-        customer_id=row.customer_id,
-        token_hash=row.token_hash,
-        created_at=row.created_at,
-        expires_at=row.expires_at,
-        revoked_at=row.revoked_at,
-    )
-
-
-def _survey(row: m.SatisfactionSurveyRow) -> SatisfactionSurvey:
-    return SatisfactionSurvey(
-        id=row.id,
-        case_id=row.case_id,
-        customer_id=row.customer_id,
-        token_hash=row.token_hash,
-        sent_at=row.sent_at,
-        expires_at=row.expires_at,
-        score=row.score,
-        comment=row.comment,
-        answered_at=row.answered_at,
-    )
 
 
 class SqlPortalRepository:
@@ -57,23 +20,13 @@ class SqlPortalRepository:
         self.session = session
 
     def add_sign_in(self, request: SignInRequest) -> None:
-        row = m.PortalSignInRow(
-            email_key=request.email_key,
-            client_key=request.client_key,
-            customer_id=request.customer_id,
-            token_hash=request.token_hash,
-            created_at=request.created_at,
-            expires_at=request.expires_at,
-        )
-        self.session.add(row)
-        self.session.flush()
-        request.id = row.id
+        add_row(self.session, request, m.PortalSignInRow())
 
     def sign_in_by_hash(self, token_hash: str) -> SignInRequest | None:
         row = self.session.scalar(
             select(m.PortalSignInRow).where(m.PortalSignInRow.token_hash == token_hash)
         )
-        return _sign_in(row) if row else None
+        return from_row(SignInRequest, row) if row else None
 
     def save_sign_in(self, request: SignInRequest) -> None:
         # Only an unused link is claimed: of two clicks racing, exactly one signs in.
@@ -100,21 +53,13 @@ class SqlPortalRepository:
         return int(self.session.scalar(query) or 0)
 
     def add_session(self, session: PortalSession) -> None:
-        row = m.PortalSessionRow(
-            token_hash=session.token_hash,
-            customer_id=session.customer_id,
-            created_at=session.created_at,
-            expires_at=session.expires_at,
-        )
-        self.session.add(row)
-        self.session.flush()
-        session.id = row.id
+        add_row(self.session, session, m.PortalSessionRow())
 
     def session_by_hash(self, token_hash: str) -> PortalSession | None:
         row = self.session.scalar(
             select(m.PortalSessionRow).where(m.PortalSessionRow.token_hash == token_hash)
         )
-        return _session(row) if row else None
+        return from_row(PortalSession, row) if row else None
 
     def save_session(self, session: PortalSession) -> None:
         self.session.execute(
@@ -124,31 +69,19 @@ class SqlPortalRepository:
         )
 
     def add_survey(self, survey: SatisfactionSurvey) -> None:
-        row = m.SatisfactionSurveyRow(
-            case_id=survey.case_id,
-            customer_id=survey.customer_id,
-            token_hash=survey.token_hash,
-            sent_at=survey.sent_at,
-            expires_at=survey.expires_at,
-            score=survey.score,
-            comment=survey.comment,
-            answered_at=survey.answered_at,
-        )
-        self.session.add(row)
-        self.session.flush()
-        survey.id = row.id
+        add_row(self.session, survey, m.SatisfactionSurveyRow())
 
     def survey_by_hash(self, token_hash: str) -> SatisfactionSurvey | None:
         row = self.session.scalar(
             select(m.SatisfactionSurveyRow).where(m.SatisfactionSurveyRow.token_hash == token_hash)
         )
-        return _survey(row) if row else None
+        return from_row(SatisfactionSurvey, row) if row else None
 
     def survey_for_case(self, case_id: int) -> SatisfactionSurvey | None:
         row = self.session.scalar(
             select(m.SatisfactionSurveyRow).where(m.SatisfactionSurveyRow.case_id == case_id)
         )
-        return _survey(row) if row else None
+        return from_row(SatisfactionSurvey, row) if row else None
 
     def save_survey(self, survey: SatisfactionSurvey) -> None:
         self.session.execute(
@@ -166,7 +99,9 @@ class SqlPortalRepository:
         query = query.order_by(
             m.SatisfactionSurveyRow.answered_at.desc(), m.SatisfactionSurveyRow.id.desc()
         )
-        return [_survey(row) for row in self.session.scalars(query.limit(limit))]
+        return [
+            from_row(SatisfactionSurvey, row) for row in self.session.scalars(query.limit(limit))
+        ]
 
     def solved_without_survey(self, *, solved_since: datetime, limit: int) -> list[SolvedCase]:
         c = m.CaseRow

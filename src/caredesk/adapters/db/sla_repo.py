@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session as OrmSession
 
 from caredesk.adapters.db import mapping
 from caredesk.adapters.db import models as m
+from caredesk.adapters.db.rows import add_row, column_values, from_row, onto_row
 from caredesk.domain.calendars import BusinessCalendar
 from caredesk.domain.cases import Case, Channel, Priority
 from caredesk.domain.sla import SlaClock, SlaMatch, SlaMetric, SlaPolicy
@@ -31,65 +32,35 @@ def _match_json(match: SlaMatch) -> dict[str, list[str]]:
     }
 
 
-def _policy(row: m.SlaPolicyRow) -> SlaPolicy:
-    match = row.match or {}
-    return SlaPolicy(
-        id=row.id,
-        name=row.name,
-        targets={SlaMetric(k): int(v) for k, v in row.targets.items()},
-        calendar_id=row.calendar_id,
-        warn_percent=row.warn_percent,
-        match=SlaMatch(
-            tiers=tuple(match.get("tiers", ())),
-            priorities=tuple(Priority(p) for p in match.get("priorities", ())),
-            channels=tuple(Channel(c) for c in match.get("channels", ())),
-            tags=tuple(match.get("tags", ())),
-        ),
-        position=row.position,
-        active=row.active,
-        version=row.version,
+def _match(stored: dict[str, list[str]] | None) -> SlaMatch:
+    match = stored or {}
+    return SlaMatch(
+        tiers=tuple(match.get("tiers", ())),
+        priorities=tuple(Priority(p) for p in match.get("priorities", ())),
+        channels=tuple(Channel(c) for c in match.get("channels", ())),
+        tags=tuple(match.get("tags", ())),
     )
+
+
+def _policy(row: m.SlaPolicyRow) -> SlaPolicy:
+    targets = {SlaMetric(k): int(v) for k, v in row.targets.items()}
+    return from_row(SlaPolicy, row, targets=targets, match=_match(row.match))
+
+
+def _policy_columns(policy: SlaPolicy, now: datetime) -> dict[str, Any]:
+    """The columns of a policy row that are not its fields as they are."""
+    targets = {k.value: v for k, v in policy.targets.items()}
+    return {"targets": targets, "match": _match_json(policy.match), "updated_at": now}
 
 
 def _clock(row: Any) -> SlaClock:
-    return SlaClock(
-        case_id=row.case_id,
-        metric=SlaMetric(row.metric),
-        started_at=row.started_at,
-        cycle=row.cycle,
-        segments=[(datetime.fromisoformat(s), datetime.fromisoformat(e)) for s, e in row.segments],
-        running_since=row.running_since,
-        completed_at=row.completed_at,
-        policy_id=row.policy_id,
-        target_minutes=row.target_minutes,
-        warn_percent=row.warn_percent,
-        elapsed_us=row.elapsed_us,
-        warn_at=row.warn_at,
-        due_at=row.due_at,
-        warned_at=row.warned_at,
-        breached_at=row.breached_at,
-        id=row.id,
-    )
+    segments = [(datetime.fromisoformat(s), datetime.fromisoformat(e)) for s, e in row.segments]
+    return from_row(SlaClock, row, segments=segments)
 
 
 def _values(clock: SlaClock) -> dict[str, Any]:
-    return {
-        "case_id": clock.case_id,
-        "metric": clock.metric.value,
-        "cycle": clock.cycle,
-        "started_at": clock.started_at,
-        "segments": [[s.isoformat(), e.isoformat()] for s, e in clock.segments],
-        "running_since": clock.running_since,
-        "completed_at": clock.completed_at,
-        "policy_id": clock.policy_id,
-        "target_minutes": clock.target_minutes,
-        "warn_percent": clock.warn_percent,
-        "elapsed_us": clock.elapsed_us,
-        "warn_at": clock.warn_at,
-        "due_at": clock.due_at,
-        "warned_at": clock.warned_at,
-        "breached_at": clock.breached_at,
-    }
+    segments = [[s.isoformat(), e.isoformat()] for s, e in clock.segments]
+    return column_values(clock, skip=("id",), segments=segments)
 
 
 # Clocks are read and written with Core statements, not ORM objects: a scan touches
@@ -158,29 +129,13 @@ class SqlSlaRepository:
         return _policy(row) if row is not None else None
 
     def add_policy(self, policy: SlaPolicy, now: datetime) -> None:
-        row = m.SlaPolicyRow(updated_at=now)
-        self._fill_policy(row, policy)
-        self.session.add(row)
-        self.session.flush()
-        policy.id = row.id
+        add_row(self.session, policy, m.SlaPolicyRow(), **_policy_columns(policy, now))
 
     def save_policy(self, policy: SlaPolicy, now: datetime) -> None:
         row = self.session.get(m.SlaPolicyRow, policy.id)
         assert row is not None
-        self._fill_policy(row, policy)
-        row.updated_at = now
+        onto_row(policy, row, skip=("id",), **_policy_columns(policy, now))
         self.session.flush()
-
-    @staticmethod
-    def _fill_policy(row: m.SlaPolicyRow, policy: SlaPolicy) -> None:
-        row.name = policy.name
-        row.targets = {k.value: v for k, v in policy.targets.items()}
-        row.calendar_id = policy.calendar_id
-        row.warn_percent = policy.warn_percent
-        row.match = _match_json(policy.match)
-        row.position = policy.position
-        row.active = policy.active
-        row.version = policy.version
 
     # -- clocks -----------------------------------------------------------------------------
 

@@ -9,18 +9,8 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session as OrmSession
 
 from caredesk.adapters.db import models as m
-from caredesk.domain.throttling import Throttle, ThrottleKind
-
-
-def _throttle(row: m.AuthThrottleRow) -> Throttle:
-    return Throttle(
-        key=row.key,
-        kind=ThrottleKind(row.kind),
-        failures=row.failures,
-        last_failure_at=row.last_failure_at,
-        next_attempt_at=row.next_attempt_at,
-        locked_until=row.locked_until,
-    )
+from caredesk.adapters.db.rows import from_row, onto_row
+from caredesk.domain.throttling import Throttle
 
 
 class SqlThrottleRepository:
@@ -29,7 +19,7 @@ class SqlThrottleRepository:
 
     def get(self, key: str) -> Throttle | None:
         row = self.session.get(m.AuthThrottleRow, key)
-        return _throttle(row) if row else None
+        return from_row(Throttle, row) if row else None
 
     def get_for_change(self, key: str) -> Throttle | None:
         row = self.session.scalar(
@@ -38,7 +28,7 @@ class SqlThrottleRepository:
             .with_for_update()
             .execution_options(populate_existing=True)
         )
-        return _throttle(row) if row else None
+        return from_row(Throttle, row) if row else None
 
     def save(self, throttle: Throttle) -> None:
         row = self.session.get(m.AuthThrottleRow, throttle.key)
@@ -47,10 +37,7 @@ class SqlThrottleRepository:
             # (RetryableConflict) and then counts on top of the winner's row.
             row = m.AuthThrottleRow(key=throttle.key, kind=throttle.kind.value)
             self.session.add(row)
-        row.failures = throttle.failures
-        row.last_failure_at = throttle.last_failure_at
-        row.next_attempt_at = throttle.next_attempt_at
-        row.locked_until = throttle.locked_until
+        onto_row(throttle, row, skip=("key", "kind"))
         self.session.flush()
 
     def delete(self, key: str) -> None:

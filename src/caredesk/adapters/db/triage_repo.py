@@ -10,8 +10,21 @@ from sqlalchemy.orm import defer
 
 from caredesk.adapters.db import models as m
 from caredesk.adapters.db.conflicts import version_conflict
-from caredesk.domain.intents import CaseTriage, IntentLabel, IntentModelInfo, LabelSource
+from caredesk.adapters.db.rows import add_row, from_row, insert, onto_row
+from caredesk.domain.intents import CaseTriage, IntentLabel, IntentModelInfo
 from caredesk.domain.triage import RoutingRule, RoutingRuleSpec
+
+
+def _rule(row: m.RoutingRuleRow) -> RoutingRule:
+    return from_row(RoutingRule, row, spec=RoutingRuleSpec.model_validate(row.spec))
+
+
+def _rule_onto(
+    rule: RoutingRule, row: m.RoutingRuleRow, actor: str, now: datetime
+) -> m.RoutingRuleRow:
+    # The rule's version is the row's optimistic lock, moved by the session.
+    spec = rule.spec.model_dump(mode="json")
+    return onto_row(rule, row, skip=("id", "version"), spec=spec, updated_at=now, updated_by=actor)
 
 
 class SqlTriageRepository:
@@ -22,26 +35,14 @@ class SqlTriageRepository:
         rows = self.session.scalars(
             select(m.RoutingRuleRow).order_by(m.RoutingRuleRow.position, m.RoutingRuleRow.id)
         )
-        return [
-            RoutingRule(r.id, r.position, RoutingRuleSpec.model_validate(r.spec), r.version)
-            for r in rows
-        ]
+        return [_rule(r) for r in rows]
 
     def get_rule(self, rule_id: int) -> RoutingRule | None:
-        r = self.session.get(m.RoutingRuleRow, rule_id)
-        if r is None:
-            return None
-        return RoutingRule(r.id, r.position, RoutingRuleSpec.model_validate(r.spec), r.version)
+        row = self.session.get(m.RoutingRuleRow, rule_id)
+        return _rule(row) if row is not None else None
 
     def add_rule(self, rule: RoutingRule, actor: str, now: datetime) -> None:
-        row = m.RoutingRuleRow(
-            position=rule.position,
-            spec=rule.spec.model_dump(mode="json"),
-            updated_at=now,
-            updated_by=actor,
-        )
-        self.session.add(row)
-        self.session.flush()
+        row = insert(self.session, _rule_onto(rule, m.RoutingRuleRow(), actor, now))
         rule.id = row.id
         rule.version = row.version
 
@@ -50,10 +51,7 @@ class SqlTriageRepository:
         assert row is not None
         if row.version != rule.version:
             raise version_conflict("routing rule", rule.id, rule.version, row.version)
-        row.position = rule.position
-        row.spec = rule.spec.model_dump(mode="json")
-        row.updated_at = now
-        row.updated_by = actor
+        _rule_onto(rule, row, actor, now)
         self.session.flush()
         rule.version = row.version
 
@@ -61,17 +59,7 @@ class SqlTriageRepository:
         self.session.execute(delete(m.RoutingRuleRow).where(m.RoutingRuleRow.id == rule_id))
 
     def add_label(self, label: IntentLabel) -> None:
-        row = m.IntentLabelRow(
-            case_id=label.case_id,
-            text=label.text,
-            intent=label.intent,
-            source=label.source.value,
-            created_by=label.created_by,
-            created_at=label.created_at,
-        )
-        self.session.add(row)
-        self.session.flush()
-        label.id = row.id
+        add_row(self.session, label, m.IntentLabelRow())
 
     def labels(self) -> list[IntentLabel]:
         latest = (
@@ -84,34 +72,11 @@ class SqlTriageRepository:
             .where(m.IntentLabelRow.case_id.is_(None) | m.IntentLabelRow.id.in_(latest))
             .order_by(m.IntentLabelRow.id)
         )
-        return [
-            IntentLabel(
-                text=r.text,
-                intent=r.intent,
-                source=LabelSource(r.source),
-                created_by=r.created_by,
-                created_at=r.created_at,
-                case_id=r.case_id,
-                id=r.id,
-            )
-            for r in rows
-        ]
+        return [from_row(IntentLabel, r) for r in rows]
 
     def add_model(self, info: IntentModelInfo, artifact: bytes) -> None:
-        self.session.add(
-            m.IntentModelRow(
-                version=info.version,
-                method=info.method,
-                labels=list(info.labels),
-                examples=info.examples,
-                metrics=dict(info.metrics),
-                artifact=artifact,
-                trained_at=info.trained_at,
-                trained_by=info.trained_by,
-                active=False,
-            )
-        )
-        self.session.flush()
+        # A model is put in force by activate_model(), never as it is added.
+        insert(self.session, onto_row(info, m.IntentModelRow(), artifact=artifact, active=False))
 
     def activate_model(self, version: int) -> None:
         self.session.execute(
@@ -120,25 +85,13 @@ class SqlTriageRepository:
             .execution_options(synchronize_session=False)
         )
 
-    def _info(self, r: m.IntentModelRow) -> IntentModelInfo:
-        return IntentModelInfo(
-            version=r.version,
-            method=r.method,
-            labels=list(r.labels),
-            examples=r.examples,
-            metrics=dict(r.metrics),
-            trained_at=r.trained_at,
-            trained_by=r.trained_by,
-            active=r.active,
-        )
-
     def models(self) -> list[IntentModelInfo]:
         rows = self.session.scalars(
             select(m.IntentModelRow)
             .options(defer(m.IntentModelRow.artifact))
             .order_by(m.IntentModelRow.version)
         )
-        return [self._info(r) for r in rows]
+        return [from_row(IntentModelInfo, r) for r in rows]
 
     def active_model(self) -> IntentModelInfo | None:
         row = self.session.scalar(
@@ -146,7 +99,7 @@ class SqlTriageRepository:
             .options(defer(m.IntentModelRow.artifact))
             .where(m.IntentModelRow.active.is_(True))
         )
-        return self._info(row) if row else None
+        return from_row(IntentModelInfo, row) if row else None
 
     def model_artifact(self, version: int) -> bytes | None:
         return self.session.scalar(
@@ -167,42 +120,9 @@ class SqlTriageRepository:
         if row is None:
             row = m.CaseTriageRow(case_id=triage.case_id)
             self.session.add(row)
-        row.message_id = triage.message_id
-        row.intent = triage.intent
-        row.intent_confidence = triage.intent_confidence
-        row.intent_source = triage.intent_source
-        row.model_version = triage.model_version
-        row.sentiment = triage.sentiment
-        row.public_risk = triage.public_risk
-        row.public_risk_confidence = triage.public_risk_confidence
-        row.risk_signals = list(triage.risk_signals)
-        row.moments = list(triage.moments)
-        row.known_issues = list(triage.known_issues)
-        row.language = triage.language
-        row.rules = list(triage.rules)
-        row.suggestions = list(triage.suggestions)
-        row.triaged_at = triage.triaged_at
+        onto_row(triage, row, skip=("case_id",))
         self.session.flush()
 
     def case_triage(self, case_id: int) -> CaseTriage | None:
-        r = self.session.get(m.CaseTriageRow, case_id)
-        if r is None:
-            return None
-        return CaseTriage(
-            case_id=r.case_id,
-            triaged_at=r.triaged_at,
-            intent=r.intent,
-            intent_confidence=r.intent_confidence,
-            intent_source=r.intent_source,
-            sentiment=r.sentiment,
-            public_risk=r.public_risk,
-            public_risk_confidence=r.public_risk_confidence,
-            language=r.language,
-            model_version=r.model_version,
-            message_id=r.message_id,
-            risk_signals=list(r.risk_signals),
-            moments=list(r.moments),
-            known_issues=list(r.known_issues),
-            rules=list(r.rules),
-            suggestions=list(r.suggestions),
-        )
+        row = self.session.get(m.CaseTriageRow, case_id)
+        return from_row(CaseTriage, row) if row is not None else None

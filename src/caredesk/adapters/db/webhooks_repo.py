@@ -6,36 +6,11 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session as OrmSession
 
 from caredesk.adapters.db import models as m
-from caredesk.domain.webhooks import Delivery, DeliveryStatus, Subscription
+from caredesk.adapters.db.rows import add_row, from_row, onto_row
+from caredesk.domain.webhooks import Delivery, Subscription
 
-
-def _subscription(row: m.WebhookSubscriptionRow) -> Subscription:
-    return Subscription(
-        id=row.id,
-        url=row.url,
-        events=list(row.events),
-        secret=row.secret,
-        created_at=row.created_at,
-        updated_at=row.updated_at,
-        description=row.description,
-        active=row.active,
-    )
-
-
-def _delivery(row: m.WebhookDeliveryRow) -> Delivery:
-    return Delivery(
-        id=row.id,
-        subscription_id=row.subscription_id,
-        event=row.event,
-        payload=dict(row.payload),
-        created_at=row.created_at,
-        status=DeliveryStatus(row.status),
-        attempts=row.attempts,
-        response_status=row.response_status,
-        last_error=row.last_error,
-        last_attempt_at=row.last_attempt_at,
-        delivered_at=row.delivered_at,
-    )
+# What a delivery is from the start; a save writes only how its sending went.
+_DELIVERED_AS = ("id", "subscription_id", "event", "payload", "created_at")
 
 
 class SqlWebhookRepository:
@@ -45,30 +20,17 @@ class SqlWebhookRepository:
         self._active: list[Subscription] | None = None
 
     def add_subscription(self, subscription: Subscription) -> None:
-        row = m.WebhookSubscriptionRow(created_at=subscription.created_at)
-        self._fill(row, subscription)
-        self.session.add(row)
-        self.session.flush()
-        subscription.id = row.id
+        add_row(self.session, subscription, m.WebhookSubscriptionRow())
         self._active = None
-
-    @staticmethod
-    def _fill(row: m.WebhookSubscriptionRow, s: Subscription) -> None:
-        row.url = s.url
-        row.events = list(s.events)
-        row.secret = s.secret
-        row.description = s.description
-        row.active = s.active
-        row.updated_at = s.updated_at
 
     def get_subscription(self, subscription_id: int) -> Subscription | None:
         row = self.session.get(m.WebhookSubscriptionRow, subscription_id)
-        return _subscription(row) if row is not None else None
+        return from_row(Subscription, row) if row is not None else None
 
     def save_subscription(self, subscription: Subscription) -> None:
         row = self.session.get(m.WebhookSubscriptionRow, subscription.id)
         assert row is not None
-        self._fill(row, subscription)
+        onto_row(subscription, row, skip=("id", "created_at"))
         self.session.flush()
         self._active = None
 
@@ -89,37 +51,22 @@ class SqlWebhookRepository:
         stmt = select(m.WebhookSubscriptionRow).order_by(m.WebhookSubscriptionRow.id)
         if active_only:
             stmt = stmt.where(m.WebhookSubscriptionRow.active.is_(True))
-        found = [_subscription(r) for r in self.session.scalars(stmt)]
+        found = [from_row(Subscription, r) for r in self.session.scalars(stmt)]
         if active_only:
             self._active = found
         return found
 
     def add_delivery(self, delivery: Delivery) -> None:
-        row = m.WebhookDeliveryRow(
-            subscription_id=delivery.subscription_id,
-            event=delivery.event,
-            payload=delivery.payload,
-            status=delivery.status.value,
-            attempts=delivery.attempts,
-            created_at=delivery.created_at,
-        )
-        self.session.add(row)
-        self.session.flush()
-        delivery.id = row.id
+        add_row(self.session, delivery, m.WebhookDeliveryRow())
 
     def get_delivery(self, delivery_id: int) -> Delivery | None:
         row = self.session.get(m.WebhookDeliveryRow, delivery_id)
-        return _delivery(row) if row is not None else None
+        return from_row(Delivery, row) if row is not None else None
 
     def save_delivery(self, delivery: Delivery) -> None:
         row = self.session.get(m.WebhookDeliveryRow, delivery.id)
         assert row is not None
-        row.status = delivery.status.value
-        row.attempts = delivery.attempts
-        row.response_status = delivery.response_status
-        row.last_error = delivery.last_error
-        row.last_attempt_at = delivery.last_attempt_at
-        row.delivered_at = delivery.delivered_at
+        onto_row(delivery, row, skip=_DELIVERED_AS)
         self.session.flush()
 
     def deliveries(self, subscription_id: int, limit: int, before_id: int | None) -> list[Delivery]:
@@ -127,4 +74,4 @@ class SqlWebhookRepository:
         stmt = select(d).where(d.subscription_id == subscription_id).order_by(d.id.desc())
         if before_id is not None:
             stmt = stmt.where(d.id < before_id)
-        return [_delivery(r) for r in self.session.scalars(stmt.limit(limit))]
+        return [from_row(Delivery, r) for r in self.session.scalars(stmt.limit(limit))]
