@@ -7,7 +7,7 @@ from sqlalchemy.orm import Session as OrmSession
 
 from caredesk.adapters.db import mapping
 from caredesk.adapters.db import models as m
-from caredesk.adapters.db.rows import add_row, insert, onto_row
+from caredesk.adapters.db.rows import TableRepository, add_row, from_row, insert, onto_row
 from caredesk.domain.agents import Agent, Team
 from caredesk.domain.tokens import ApiToken, ConsoleSession
 
@@ -67,24 +67,15 @@ class SqlAgentRepository:
         return [mapping.agent_from_row(r, memberships.get(r.id, [])) for r in rows]
 
 
-class SqlTeamRepository:
-    def __init__(self, session: OrmSession) -> None:
-        self.session = session
-
-    def add(self, team: Team) -> None:
-        add_row(self.session, team, m.TeamRow())
-
-    def get(self, team_id: int) -> Team | None:
-        row = self.session.get(m.TeamRow, team_id)
-        return mapping.team_from_row(row) if row else None
+class SqlTeamRepository(TableRepository[Team, m.TeamRow]):
+    entity, table = Team, m.TeamRow
 
     def get_by_name(self, name: str) -> Team | None:
-        row = self.session.scalar(select(m.TeamRow).where(m.TeamRow.name == name))
-        return mapping.team_from_row(row) if row else None
+        return self.found(self.session.scalar(select(m.TeamRow).where(m.TeamRow.name == name)))
 
     def all(self) -> list[Team]:
         return [
-            mapping.team_from_row(r)
+            from_row(Team, r)
             for r in self.session.scalars(select(m.TeamRow).order_by(m.TeamRow.name))
         ]
 

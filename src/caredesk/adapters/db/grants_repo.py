@@ -13,7 +13,7 @@ from sqlalchemy.orm import InstrumentedAttribute
 from sqlalchemy.orm import Session as OrmSession
 
 from caredesk.adapters.db import models as m
-from caredesk.adapters.db.rows import add_row, from_row, insert, onto_row
+from caredesk.adapters.db.rows import TableRepository, from_row, insert, onto_row
 from caredesk.domain.grants import (
     Approval,
     ApprovalStatus,
@@ -71,16 +71,8 @@ def _cents(total: Any) -> Decimal:
     return Decimal(total or 0).quantize(Decimal("0.01"))
 
 
-class SqlGrantRepository:
-    def __init__(self, session: OrmSession) -> None:
-        self.session = session
-
-    def add(self, grant: Grant) -> None:
-        add_row(self.session, grant, m.GrantRow())
-
-    def get(self, grant_id: int) -> Grant | None:
-        row = self.session.get(m.GrantRow, grant_id)
-        return from_row(Grant, row) if row else None
+class SqlGrantRepository(TableRepository[Grant, m.GrantRow]):
+    entity, table = Grant, m.GrantRow
 
     def save(self, grant: Grant) -> None:
         row = self.session.get(m.GrantRow, grant.id)
@@ -89,10 +81,13 @@ class SqlGrantRepository:
         self.session.flush()
 
     def by_idempotency_key(self, actor: str, key: str) -> Grant | None:
-        row = self.session.scalar(
-            select(m.GrantRow).where(m.GrantRow.actor == actor, m.GrantRow.idempotency_key == key)
+        return self.found(
+            self.session.scalar(
+                select(m.GrantRow).where(
+                    m.GrantRow.actor == actor, m.GrantRow.idempotency_key == key
+                )
+            )
         )
-        return from_row(Grant, row) if row else None
 
     def for_case(self, case_id: int) -> list[Grant]:
         rows = self.session.scalars(
@@ -178,20 +173,12 @@ class SqlGrantRepository:
         return self._executed_sum(and_(*conditions))
 
 
-class SqlApprovalRepository:
-    def __init__(self, session: OrmSession) -> None:
-        self.session = session
-
-    def add(self, approval: Approval) -> None:
-        add_row(self.session, approval, m.ApprovalRow())
-
-    def get(self, approval_id: int) -> Approval | None:
-        row = self.session.get(m.ApprovalRow, approval_id)
-        return from_row(Approval, row) if row else None
+class SqlApprovalRepository(TableRepository[Approval, m.ApprovalRow]):
+    entity, table = Approval, m.ApprovalRow
 
     def for_grant(self, grant_id: int) -> Approval | None:
-        row = self.session.scalar(select(m.ApprovalRow).where(m.ApprovalRow.grant_id == grant_id))
-        return from_row(Approval, row) if row else None
+        stmt = select(m.ApprovalRow).where(m.ApprovalRow.grant_id == grant_id)
+        return self.found(self.session.scalar(stmt))
 
     def save(self, approval: Approval) -> None:
         # Only a pending approval may be decided, once: the WHERE makes a double click a no-op.

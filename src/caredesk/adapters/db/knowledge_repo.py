@@ -10,25 +10,18 @@ from sqlalchemy.orm import Session as OrmSession
 from caredesk.adapters.db import models as m
 from caredesk.adapters.db.conflicts import version_conflict
 from caredesk.adapters.db.cursors import walk
-from caredesk.adapters.db.rows import add_row, from_row, insert, onto_row
+from caredesk.adapters.db.rows import TableRepository, add_row, from_row, insert, onto_row
 from caredesk.domain.knowledge import Article, ArticleVersion, KnownIssue
 from caredesk.services.knowledge.ports import ArticleFilter
 
 
-class SqlArticleRepository:
-    def __init__(self, session: OrmSession) -> None:
-        self.session = session
-
-    def add(self, article: Article) -> None:
-        add_row(self.session, article, m.ArticleRow())
-
-    def get(self, article_id: int) -> Article | None:
-        row = self.session.get(m.ArticleRow, article_id)
-        return from_row(Article, row) if row else None
+class SqlArticleRepository(TableRepository[Article, m.ArticleRow]):
+    entity, table = Article, m.ArticleRow
 
     def get_by_slug(self, slug: str) -> Article | None:
-        row = self.session.scalar(select(m.ArticleRow).where(m.ArticleRow.slug == slug))
-        return from_row(Article, row) if row else None
+        return self.found(
+            self.session.scalar(select(m.ArticleRow).where(m.ArticleRow.slug == slug))
+        )
 
     def save(self, article: Article, expected_version: int) -> None:
         row = self.session.get(m.ArticleRow, article.id)

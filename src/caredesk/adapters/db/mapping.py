@@ -11,7 +11,7 @@ from typing import Any, TypeVar
 
 from caredesk.adapters.db import models as m
 from caredesk.adapters.db.rows import from_row, onto_row
-from caredesk.domain.agents import Agent, Team
+from caredesk.domain.agents import Agent
 from caredesk.domain.audit import AuditEvent
 from caredesk.domain.cases import Attachment, Case, Message
 from caredesk.domain.catalog import Product, Variant
@@ -164,10 +164,6 @@ def message_to_row(message: Message) -> m.MessageRow:
 
 def agent_from_row(row: m.AgentRow, team_ids: list[int]) -> Agent:
     return from_row(Agent, row, team_ids=team_ids)
-
-
-def team_from_row(row: m.TeamRow) -> Team:
-    return from_row(Team, row)
 
 
 def token_from_row(row: m.ApiTokenRow) -> ApiToken:

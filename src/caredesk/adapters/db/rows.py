@@ -13,7 +13,17 @@ from collections.abc import Collection
 from enum import Enum
 from functools import cache
 from types import UnionType
-from typing import Any, ClassVar, Protocol, TypeVar, Union, get_args, get_origin, get_type_hints
+from typing import (
+    Any,
+    ClassVar,
+    Generic,
+    Protocol,
+    TypeVar,
+    Union,
+    get_args,
+    get_origin,
+    get_type_hints,
+)
 
 from sqlalchemy import inspect
 from sqlalchemy.orm import Session
@@ -29,13 +39,8 @@ class Entity(Dataclass, Protocol):
     id: int | None
 
 
-class KeyedRow(Protocol):
-    @property
-    def id(self) -> int: ...
-
-
 D = TypeVar("D", bound=Dataclass)
-K = TypeVar("K", bound=KeyedRow)
+E = TypeVar("E", bound=Entity)
 R = TypeVar("R")
 
 
@@ -79,6 +84,11 @@ def column_values(
     return values | converted
 
 
+def columns_for(row_type: type[Any], cls: type[Dataclass]) -> list[Any]:
+    """The row's columns named as `cls`'s fields, for a query that reads just what it needs."""
+    return [getattr(row_type, f.name) for f in dataclasses.fields(cls) if f.init]
+
+
 def insert(session: Session, row: R) -> R:
     """Add the row and flush, so the key and version the database gives it are known."""
     session.add(row)
@@ -87,12 +97,37 @@ def insert(session: Session, row: R) -> R:
 
 
 def add_row(
-    session: Session, obj: Entity, row: K, *, skip: Collection[str] = (), **converted: Any
-) -> K:
+    session: Session, obj: Entity, row: R, *, skip: Collection[str] = (), **converted: Any
+) -> R:
     """Insert `obj` as the new `row` (as `onto_row` writes it), and give it the row's key."""
     insert(session, onto_row(obj, row, skip=("id", *skip), **converted))
-    obj.id = row.id
+    key = inspect(row).identity
+    assert key is not None
+    obj.id = key[0]
     return row
+
+
+class SqlRepository:
+    """A repository over its unit of work's session."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+
+class TableRepository(SqlRepository, Generic[E, R]):
+    """One entity kept in one table: added as a new row, read back by its key."""
+
+    entity: type[E]
+    table: type[R]
+
+    def add(self, obj: E) -> None:
+        add_row(self.session, obj, self.table())
+
+    def get(self, key: Any) -> E | None:
+        return self.found(self.session.get(self.table, key))
+
+    def found(self, row: R | None) -> E | None:
+        return from_row(self.entity, row) if row is not None else None
 
 
 @cache

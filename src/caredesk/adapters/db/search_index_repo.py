@@ -10,14 +10,11 @@ from sqlalchemy import cast as sql_cast
 from sqlalchemy.orm import Session as OrmSession
 
 from caredesk.adapters.db import models as m
+from caredesk.adapters.db.rows import columns_for, from_row
 from caredesk.adapters.db.search import TS_CONFIG
 from caredesk.adapters.db.types import aware_utc
 from caredesk.domain.search import IndexedText, SearchKind
-from caredesk.services.knowledge.ports import (
-    IndexState,
-    PendingEmbedding,
-    StoredEmbedding,
-)
+from caredesk.services.knowledge.ports import IndexState, PendingEmbedding, StoredEmbedding
 
 
 def _fts5_or_query(terms: Sequence[str]) -> str:
@@ -112,42 +109,20 @@ class SqlSearchIndexRepository:
         if not ids:
             return {}
         rows = self.session.execute(
-            select(
-                m.SearchEntryRow.id,
-                m.SearchEntryRow.kind,
-                m.SearchEntryRow.ref_id,
-                m.SearchEntryRow.title,
-                m.SearchEntryRow.body,
-                m.SearchEntryRow.locale,
-                m.SearchEntryRow.public,
-            ).where(m.SearchEntryRow.id.in_(list(ids)))
-        )
-        return {
-            r.id: IndexedText(
-                kind=SearchKind(r.kind),
-                ref_id=r.ref_id,
-                title=r.title,
-                body=r.body,
-                locale=r.locale,
-                public=r.public,
-                id=r.id,
+            select(*columns_for(m.SearchEntryRow, IndexedText)).where(
+                m.SearchEntryRow.id.in_(list(ids))
             )
-            for r in rows
-        }
+        )
+        return {r.id: from_row(IndexedText, r) for r in rows}
 
     def pending(self, limit: int) -> list[PendingEmbedding]:
         rows = self.session.execute(
-            select(
-                m.SearchEntryRow.id,
-                m.SearchEntryRow.title,
-                m.SearchEntryRow.body,
-                m.SearchEntryRow.content_hash,
-            )
+            select(*columns_for(m.SearchEntryRow, PendingEmbedding))
             .where(m.SearchEntryRow.needs_embedding.is_(True))
             .order_by(m.SearchEntryRow.id)
             .limit(limit)
         )
-        return [PendingEmbedding(r.id, r.title, r.body, r.content_hash) for r in rows]
+        return [from_row(PendingEmbedding, r) for r in rows]
 
     def store_embedding(
         self, entry_id: int, content_hash: str, vectors: bytes, model: str, now: datetime
