@@ -120,12 +120,4 @@ class SqlPortalRepository:
             .order_by(c.solved_at, c.id)
             .limit(limit)
         )
-        return [
-            SolvedCase(
-                case_id=row.id,
-                customer_id=row.customer_id,
-                subject=row.subject,
-                solved_at=row.solved_at,
-            )
-            for row in rows
-        ]
+        return [from_row(SolvedCase, row, case_id=row.id) for row in rows]
