@@ -11,7 +11,7 @@ from typing import Any
 from caredesk.domain.agents import Actor
 from caredesk.domain.audit import AuditEvent
 from caredesk.domain.errors import InvalidTransition, ValidationFailed, must_match
-from caredesk.domain.events import Event, audit_entry
+from caredesk.domain.events import Changed, Event
 
 
 class CaseStatus(StrEnum):
@@ -325,6 +325,27 @@ class CaseEvent(Event):
         assert self.case.id is not None
         return self.case.id
 
+    def entry(
+        self,
+        action: str,
+        *,
+        about: tuple[str, object] | None = None,
+        before: dict[str, Any] | None = None,
+        after: dict[str, Any] | None = None,
+    ) -> AuditEvent:
+        """A line of this case's trail, about the case itself unless `about` names another."""
+        entity = about or ("case", self.case_id)
+        return Changed(
+            actor=self.actor,
+            at=self.at,
+            action=action,
+            entity_type=entity[0],
+            entity_id=entity[1],
+            case_id=self.case_id,
+            before=before,
+            after=after,
+        ).entry()
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class CaseOpened(CaseEvent):
@@ -333,16 +354,14 @@ class CaseOpened(CaseEvent):
     after: dict[str, Any]
 
     def audit_entries(self) -> list[AuditEvent]:
-        return [
-            audit_entry(
-                self, "case.created", "case", self.case_id, case_id=self.case_id, after=self.after
-            )
-        ]
+        return [self.entry("case.created", after=self.after)]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class MessageAdded(CaseEvent):
-    message: Message
+class CaseStatesEvent(CaseEvent):
+    """An event that carries the case's state before and after it; `audit_after`, when
+    given, is what its first audit line says in place of the usual facts."""
+
     before: dict[str, Any]
     after: dict[str, Any]
     audit_after: dict[str, Any] | None = None
@@ -351,45 +370,30 @@ class MessageAdded(CaseEvent):
     def status_before(self) -> CaseStatus:
         return CaseStatus(self.before["status"])
 
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MessageAdded(CaseStatesEvent):
+    message: Message
+
     def audit_entries(self) -> list[AuditEvent]:
         message = self.message
         entries = [
-            audit_entry(
-                self,
+            self.entry(
                 f"message.{message.kind.value}",
-                "message",
-                message.id,
-                case_id=self.case_id,
+                about=("message", message.id),
                 after=self.audit_after
                 or {"kind": message.kind.value, "attachments": len(message.attachments)},
             )
         ]
         if self.after != self.before:
-            entries.append(
-                audit_entry(
-                    self,
-                    "case.status_changed",
-                    "case",
-                    self.case_id,
-                    case_id=self.case_id,
-                    before=self.before,
-                    after=self.after,
-                )
-            )
+            entries.append(self.entry("case.status_changed", before=self.before, after=self.after))
         return entries
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class CaseChanged(CaseEvent):
+class CaseChanged(CaseStatesEvent):
     action: str
-    before: dict[str, Any]
-    after: dict[str, Any]
     extra: dict[str, Any]
-    audit_after: dict[str, Any] | None = None
-
-    @property
-    def status_before(self) -> CaseStatus:
-        return CaseStatus(self.before["status"])
 
     @property
     def solved_now(self) -> bool:
@@ -401,13 +405,4 @@ class CaseChanged(CaseEvent):
             before, after = None, self.audit_after
         else:
             before, after = self.before, {**self.after, **self.extra}
-        entry = audit_entry(
-            self,
-            self.action,
-            "case",
-            self.case_id,
-            case_id=self.case_id,
-            before=before,
-            after=after,
-        )
-        return [entry]
+        return [self.entry(self.action, before=before, after=after)]

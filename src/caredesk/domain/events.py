@@ -27,34 +27,10 @@ class Event:
         return []
 
 
-def audit_entry(
-    event: Event,
-    action: str,
-    entity_type: str,
-    entity_id: object,
-    *,
-    case_id: int | None = None,
-    before: dict[str, Any] | None = None,
-    after: dict[str, Any] | None = None,
-) -> AuditEvent:
-    """One audit line; with both states given, only the fields that changed are kept."""
-    if before is not None and after is not None:
-        before, after = changed_fields(before, after)
-    return AuditEvent(
-        at=event.at,
-        actor=event.actor.ref,
-        action=action,
-        entity_type=entity_type,
-        entity_id=str(entity_id),
-        case_id=case_id,
-        before=before,
-        after=after,
-    )
-
-
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Changed(Event):
-    """A change worth a line in the audit trail and nothing more (tokens, policy, rules…)."""
+    """A change worth a line in the audit trail: on its own, one that nothing else hears of
+    (tokens, policy, rules…); within another event, each line that event writes."""
 
     action: str
     entity_type: str
@@ -64,14 +40,20 @@ class Changed(Event):
     after: dict[str, Any] | None = None
 
     def audit_entries(self) -> list[AuditEvent]:
-        return [
-            audit_entry(
-                self,
-                self.action,
-                self.entity_type,
-                self.entity_id,
-                case_id=self.case_id,
-                before=self.before,
-                after=self.after,
-            )
-        ]
+        return [self.entry()]
+
+    def entry(self) -> AuditEvent:
+        """Its audit line; with both states given, only the fields that changed are kept."""
+        before, after = self.before, self.after
+        if before is not None and after is not None:
+            before, after = changed_fields(before, after)
+        return AuditEvent(
+            at=self.at,
+            actor=self.actor.ref,
+            action=self.action,
+            entity_type=self.entity_type,
+            entity_id=str(self.entity_id),
+            case_id=self.case_id,
+            before=before,
+            after=after,
+        )
