@@ -12,20 +12,13 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any, TypeVar
 
+from caredesk.domain import orders
 from caredesk.domain.agents import SYSTEM
 from caredesk.domain.catalog import Product, Variant
 from caredesk.domain.customers import Address, Customer, PaymentKind, PaymentMethod
 from caredesk.domain.errors import DomainError, ErrorCode, ValidationFailed
 from caredesk.domain.events import Changed
 from caredesk.domain.money import to_money
-from caredesk.domain.orders import (
-    Order,
-    OrderLine,
-    OrderStatus,
-    PaymentTransaction,
-    Shipment,
-    TransactionType,
-)
 from caredesk.services.unit_of_work import UnitOfWork, UnitOfWorkFactory
 
 Json = dict[str, Any]
@@ -180,14 +173,14 @@ def product_to_tau(product: Product) -> Json:
     }
 
 
-def order_from_tau(data: Json) -> Order:
-    return Order(
+def order_from_tau(data: Json) -> orders.Order:
+    return orders.Order(
         id=data["order_id"],
         customer_id=data["user_id"],
-        status=OrderStatus(data["status"]),
+        status=orders.OrderStatus(data["status"]),
         address=address_from_tau(data["address"]),
         lines=[
-            OrderLine(
+            orders.OrderLine(
                 variant_id=item["item_id"],
                 product_id=item["product_id"],
                 name=item["name"],
@@ -197,12 +190,12 @@ def order_from_tau(data: Json) -> Order:
             for item in data["items"]
         ],
         shipments=[
-            Shipment(tracking_ids=list(f["tracking_id"]), variant_ids=list(f["item_ids"]))
+            orders.Shipment(tracking_ids=list(f["tracking_id"]), variant_ids=list(f["item_ids"]))
             for f in data["fulfillments"]
         ],
         payments=[
-            PaymentTransaction(
-                transaction_type=TransactionType(p["transaction_type"]),
+            orders.PaymentTransaction(
+                transaction_type=orders.TransactionType(p["transaction_type"]),
                 amount=_money(p["amount"], f"{data['order_id']} payment"),
                 payment_method_id=p["payment_method_id"],
             )
@@ -212,7 +205,7 @@ def order_from_tau(data: Json) -> Order:
     )
 
 
-def order_to_tau(order: Order) -> Json:
+def order_to_tau(order: orders.Order) -> Json:
     out: Json = {
         "order_id": order.id,
         "user_id": order.customer_id,
