@@ -2,19 +2,24 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeVar
 
 import typer
 from rich.console import Console
 
+from caredesk.domain.agents import SYSTEM, Actor
 from caredesk.domain.errors import DomainError
 from caredesk.logging import configure_logging
 from caredesk.settings import Settings, UnsafeSettings
 
 if TYPE_CHECKING:
     from caredesk.bootstrap import Container
+
+P = ParamSpec("P")
+T = TypeVar("T")
 
 out = Console()
 err = Console(stderr=True, soft_wrap=True)
@@ -78,3 +83,24 @@ def desk(*, models: bool = False) -> Iterator[Container]:
         raise typer.Exit(1) from exc
     finally:
         container.close()
+
+
+def as_desk(
+    container: Container,
+    command: Callable[Concatenate[Any, Actor, datetime, P], T],
+    *args: P.args,
+    **kwargs: P.kwargs,
+) -> T:
+    """A command the desk gives itself from the command line, now, in a unit of work of its
+    own: the CLI's counterpart of an agent's `SignedIn.run` on a page."""
+    return command(container.uow(), SYSTEM, container.clock.now(), *args, **kwargs)
+
+
+def run_on_desk(
+    command: Callable[Concatenate[Any, Actor, datetime, P], T],
+    *args: P.args,
+    **kwargs: P.kwargs,
+) -> T:
+    """Open the desk for one command given as the desk itself (`as_desk`), then close it."""
+    with desk() as container:
+        return as_desk(container, command, *args, **kwargs)

@@ -26,7 +26,7 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from caredesk.cli.common import desk, err, out, print_rows
+from caredesk.cli.common import desk, err, out, print_rows, run_on_desk
 from caredesk.domain.agents import SYSTEM
 from caredesk.domain.errors import DomainError
 from caredesk.domain.evaluation import EvalDocument, EvalQuery
@@ -385,8 +385,7 @@ def triage_activate(version: Annotated[int, typer.Argument(help="The model versi
     """Put an earlier (or later) intent model version back in force."""
     from caredesk.services.knowledge import triage
 
-    with desk() as container:
-        triage.activate_model(container.uow(), SYSTEM, container.clock.now(), version)
+    run_on_desk(triage.activate_model, version)
     out.print(f"intent model version {version} is in force")
 
 
@@ -402,13 +401,10 @@ def labels_import(
         examples = read_labelled_csv(path)
     except DomainError as exc:
         raise _fail(exc.message) from exc
-    with desk() as container:
-        count = triage.add_labels(
-            container.uow(),
-            SYSTEM,
-            container.clock.now(),
-            [(e.text, e.label) for e in examples],
-        )
+    count = run_on_desk(
+        triage.add_labels,
+        [(e.text, e.label) for e in examples],
+    )
     out.print(f"added {count} labelled messages; run `caredesk triage train` to learn them")
 
 
@@ -515,8 +511,7 @@ def rules_add(
             f"{'.'.join(str(p) for p in e['loc']) or 'rule'}: {e['msg']}" for e in exc.errors()
         )
         raise _fail(f"{path}: {problems}") from exc
-    with desk() as container:
-        rule = triage.create_rule(container.uow(), SYSTEM, container.clock.now(), spec, position)
+    rule = run_on_desk(triage.create_rule, spec, position)
     out.print(f"routing rule {rule.id} ({spec.name}) added at position {rule.position}")
 
 
@@ -525,6 +520,5 @@ def rules_delete(rule_id: Annotated[int, typer.Argument(help="The rule's id.")])
     """Delete a routing rule (audited)."""
     from caredesk.services.knowledge import triage
 
-    with desk() as container:
-        triage.delete_rule(container.uow(), SYSTEM, container.clock.now(), rule_id)
+    run_on_desk(triage.delete_rule, rule_id)
     out.print(f"routing rule {rule_id} deleted")

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 
 import typer
 
-from caredesk.cli.common import desk, out, print_rows
+from caredesk.cli.common import as_desk, desk, out, print_rows, run_on_desk
 from caredesk.domain.agents import SYSTEM
 from caredesk.domain.errors import ValidationFailed
 from caredesk.domain.lifecycle import CommitmentKind, CommitmentStatus
@@ -37,10 +37,15 @@ def escalate(
     with desk() as container:
         team_id = auth.find_team(container.uow(), SYSTEM, team).id if team else None
         lead_id = auth.find_agent(container.uow(), SYSTEM, lead).id if lead else None
-        handoff = lifecycle.escalate(
-            container.uow(), SYSTEM, container.clock.now(), case_id,
-            team_id=team_id, lead_id=lead_id, summary=summary, open_question=question,
-        )  # fmt: skip
+        handoff = as_desk(
+            container,
+            lifecycle.escalate,
+            case_id,
+            team_id=team_id,
+            lead_id=lead_id,
+            summary=summary,
+            open_question=question,
+        )
         out.print(f"case {case_id} escalated (handoff {handoff.id}):")
         out.print(handoff.summary)
 
@@ -69,12 +74,9 @@ def merge(
     """Merge cases of one customer into one; undo with `caredesk cases undo LINK`."""
     from caredesk.services.lifecycle import lifecycle
 
-    with desk() as container:
-        result = lifecycle.merge_cases(
-            container.uow(), SYSTEM, container.clock.now(), target, sources, force=force
-        )
-        for link in result.links:
-            out.print(f"case {link.case_id} merged into {target} (link {link.id})")
+    result = run_on_desk(lifecycle.merge_cases, target, sources, force=force)
+    for link in result.links:
+        out.print(f"case {link.case_id} merged into {target} (link {link.id})")
 
 
 @cases_app.command("split")
@@ -86,11 +88,8 @@ def split(
     """Move messages of a case into a new case; undo with `caredesk cases undo LINK`."""
     from caredesk.services.lifecycle import lifecycle
 
-    with desk() as container:
-        result = lifecycle.split_case(
-            container.uow(), SYSTEM, container.clock.now(), case_id, message, subject=subject
-        )
-        out.print(f"case {result.case.id} split from {case_id} (link {result.link.id})")
+    result = run_on_desk(lifecycle.split_case, case_id, message, subject=subject)
+    out.print(f"case {result.case.id} split from {case_id} (link {result.link.id})")
 
 
 @cases_app.command("undo")
@@ -98,9 +97,8 @@ def undo(link_id: Annotated[int, typer.Argument(help="The merge or split link.")
     """Undo a merge (unmerge) or a split (unsplit)."""
     from caredesk.services.lifecycle import lifecycle
 
-    with desk() as container:
-        result = lifecycle.undo_link(container.uow(), SYSTEM, container.clock.now(), link_id)
-        out.print(f"{result.link.kind.value} link {link_id} undone")
+    result = run_on_desk(lifecycle.undo_link, link_id)
+    out.print(f"{result.link.kind.value} link {link_id} undone")
 
 
 @cases_app.command("links")
@@ -152,21 +150,23 @@ def add_commitment(
 
     with desk() as container:
         owner_id = auth.find_agent(container.uow(), SYSTEM, owner).id if owner else None
-        commitment = lifecycle.record_commitment(
-            container.uow(), SYSTEM, container.clock.now(), case_id,
-            kind=kind, description=description, due_at=_aware(due), owner_agent_id=owner_id,
-        )  # fmt: skip
+        commitment = as_desk(
+            container,
+            lifecycle.record_commitment,
+            case_id,
+            kind=kind,
+            description=description,
+            due_at=_aware(due),
+            owner_agent_id=owner_id,
+        )
         out.print(f"commitment {commitment.id} due {commitment.due_at:%Y-%m-%d %H:%M} UTC")
 
 
 def _resolve(commitment_id: int, status: CommitmentStatus) -> None:
     from caredesk.services.lifecycle import lifecycle
 
-    with desk() as container:
-        lifecycle.resolve_commitment(
-            container.uow(), SYSTEM, container.clock.now(), commitment_id, status
-        )
-        out.print(f"commitment {commitment_id} {status.value}")
+    run_on_desk(lifecycle.resolve_commitment, commitment_id, status)
+    out.print(f"commitment {commitment_id} {status.value}")
 
 
 @commitments_app.command("keep")

@@ -18,7 +18,7 @@ from caredesk.cli import portal as portal_cli
 from caredesk.cli import privacy as privacy_cli
 from caredesk.cli import sla as sla_cli
 from caredesk.cli import worker as worker_cli
-from caredesk.cli.common import desk, err, out, print_rows
+from caredesk.cli.common import as_desk, desk, err, out, print_rows, run_on_desk
 from caredesk.domain.agents import SYSTEM, Role
 from caredesk.logging import configure_logging
 from caredesk.settings import DEFAULT_BASE_URL, Settings, UnsafeSettings
@@ -257,7 +257,7 @@ def agents_unlock(email: Annotated[str, typer.Argument(help="The agent's sign-in
     with desk() as container:
         agent = auth.find_agent(container.uow(), SYSTEM, email)
         assert agent.id is not None
-        auth.unlock_agent(container.uow(), SYSTEM, container.clock.now(), agent.id)
+        as_desk(container, auth.unlock_agent, agent.id)
         out.print(f"agent {agent.id} {agent.email} unlocked")
 
 
@@ -286,10 +286,9 @@ def tokens_create(
         agent_id = None
         if agent_email:
             agent_id = auth.find_agent(container.uow(), SYSTEM, agent_email).id
-        issued = auth.create_token(
-            container.uow(),
-            SYSTEM,
-            container.clock.now(),
+        issued = as_desk(
+            container,
+            auth.create_token,
             name=name,
             role=role,
             agent_id=agent_id,
@@ -306,9 +305,8 @@ def tokens_revoke(token_id: Annotated[int, typer.Argument()]) -> None:
     """Revoke an API token."""
     from caredesk.services.access import auth
 
-    with desk() as container:
-        auth.revoke_token(container.uow(), SYSTEM, container.clock.now(), token_id)
-        out.print(f"token {token_id} revoked")
+    run_on_desk(auth.revoke_token, token_id)
+    out.print(f"token {token_id} revoked")
 
 
 @app.command("mcp")

@@ -7,8 +7,7 @@ from typing import Annotated
 
 import typer
 
-from caredesk.cli.common import desk, out
-from caredesk.domain.agents import SYSTEM
+from caredesk.cli.common import as_desk, desk, out
 
 app = typer.Typer(help="The customer portal.", no_args_is_help=True)
 
@@ -29,10 +28,9 @@ def link(
 
     with desk() as container:
         base = (url or container.settings.portal_address()).rstrip("/")
-        issued = portal.issue_link(
-            container.uow(),
-            SYSTEM,
-            container.clock.now(),
+        issued = as_desk(
+            container,
+            portal.issue_link,
             email=email,
             link_for=lambda secret: f"{base}/sign-in/{secret}",
             ttl=timedelta(seconds=container.settings.portal_link_ttl_seconds),

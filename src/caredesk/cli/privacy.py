@@ -8,8 +8,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from caredesk.cli.common import desk, err, out
-from caredesk.domain.agents import SYSTEM
+from caredesk.cli.common import as_desk, desk, err, out
 
 customers_app = typer.Typer(help="Customers: erase a person's data.", no_args_is_help=True)
 retention_app = typer.Typer(help="Retention: age out old personal data.", no_args_is_help=True)
@@ -45,10 +44,9 @@ def erase(
             f"Erase customer {customer_id}'s personal data for good?", abort=True, err=True
         )
     with desk() as container:
-        report = erasure.erase_customer(
-            container.uow(),
-            SYSTEM,
-            container.clock.now(),
+        report = as_desk(
+            container,
+            erasure.erase_customer,
             customer_id,
             compactor=container.storage,
         )
@@ -74,10 +72,9 @@ def run(
         if not rules.active:
             out.print("no retention rule is set (CAREDESK_RETENTION_*): everything is kept")
             return
-        report = erasure.run_retention(
-            container.uow(),
-            SYSTEM,
-            container.clock.now(),
+        report = as_desk(
+            container,
+            erasure.run_retention,
             rules,
             dry_run=dry_run,
             compactor=container.storage,

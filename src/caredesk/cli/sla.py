@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from caredesk.cli.common import desk, out, print_rows
+from caredesk.cli.common import as_desk, desk, out, print_rows, run_on_desk
 from caredesk.domain.agents import SYSTEM
 
 if TYPE_CHECKING:
@@ -50,17 +50,14 @@ def add_calendar(
     from caredesk.services.sla import sla
 
     data = json.loads(file.read_text(encoding="utf-8"))
-    with desk() as container:
-        calendar = sla.create_calendar(
-            container.uow(),
-            SYSTEM,
-            container.clock.now(),
-            name=data.get("name", ""),
-            timezone=data.get("timezone", ""),
-            hours=data.get("hours", {}),
-            holidays=data.get("holidays", []),
-        )
-        out.print(f"calendar {calendar.id} {calendar.name} created")
+    calendar = run_on_desk(
+        sla.create_calendar,
+        name=data.get("name", ""),
+        timezone=data.get("timezone", ""),
+        hours=data.get("hours", {}),
+        holidays=data.get("holidays", []),
+    )
+    out.print(f"calendar {calendar.id} {calendar.name} created")
 
 
 @app.command("policies")
@@ -107,19 +104,16 @@ def add_policy(
         )
         if v is not None
     }
-    with desk() as container:
-        policy = sla.create_policy(
-            container.uow(),
-            SYSTEM,
-            container.clock.now(),
-            name=name,
-            targets=targets,
-            calendar_id=calendar,
-            warn_percent=warn_percent,
-            match={"tiers": tier or [], "priorities": priority or []},
-            position=position,
-        )
-        out.print(f"SLA policy {policy.id} {policy.name} created")
+    policy = run_on_desk(
+        sla.create_policy,
+        name=name,
+        targets=targets,
+        calendar_id=calendar,
+        warn_percent=warn_percent,
+        match={"tiers": tier or [], "priorities": priority or []},
+        position=position,
+    )
+    out.print(f"SLA policy {policy.id} {policy.name} created")
 
 
 @app.command("show")
@@ -155,10 +149,9 @@ def webhooks_add(
     from caredesk.services.channels import webhooks
 
     with desk() as container:
-        created = webhooks.create_subscription(
-            container.uow(),
-            SYSTEM,
-            container.clock.now(),
+        created = as_desk(
+            container,
+            webhooks.create_subscription,
             url=url,
             events=event,
             description=description,
