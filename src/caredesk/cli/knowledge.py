@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import json
 import tempfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 from rich.progress import (
@@ -36,6 +36,12 @@ from caredesk.settings import Settings
 if TYPE_CHECKING:
     from caredesk.bootstrap import Container
     from caredesk.domain.triage import RoutingRule
+    from caredesk.services.knowledge.evaluation import FusionComparison
+
+R = TypeVar("R")
+# What a search evaluation is judged on: the documents, the queries and each query's
+# relevant documents by id.
+_Judged = tuple[list[EvalDocument], list[EvalQuery], dict[str, dict[str, int]]]
 
 kb_app = typer.Typer(help="The knowledge base: articles, search index, evaluation.")
 kb_app.info.no_args_is_help = True
@@ -200,6 +206,16 @@ def _scratch_desk(*, semantic: bool) -> Iterator[Container]:
             container.close()
 
 
+def _measured(model_for: str | None, measure: Callable[[Container, _Stages], R]) -> R:
+    """A measurement on a scratch desk, with a progress bar per stage; `model_for` names what
+    needs the embedding model, refused at once when it did not load."""
+    with _scratch_desk(semantic=model_for is not None) as container:
+        if model_for is not None and container.semantic is None:
+            raise _fail(f"{model_for} needs the embedding model: {container.semantic_error}")
+        with _progress() as progress:
+            return measure(container, _Stages(progress))
+
+
 def _print_json(figures: dict[str, Any]) -> None:
     # Plain print, not rich: the last line must be exactly one JSON object.
     print(json.dumps(figures), flush=True)
@@ -230,28 +246,16 @@ def kb_eval(
     from caredesk.services.knowledge.evaluation import evaluate_retrieval
 
     try:
-        documents = read_documents(docs)
-        query_list = read_queries(queries)
-        judgements = read_qrels(qrels)
+        judged = (read_documents(docs), read_queries(queries), read_qrels(qrels))
         if compare:
-            _compare_fusion(documents, query_list, judgements, as_json)
+            _compare_fusion(judged, as_json)
             return
-        with _scratch_desk(semantic=mode is not SearchMode.LEXICAL) as container:
-            if mode is not SearchMode.LEXICAL and container.semantic is None:
-                raise _fail(
-                    f"{mode.value} search needs the embedding model: {container.semantic_error}"
-                )
-            with _progress() as progress:
-                result = evaluate_retrieval(
-                    container.uow,
-                    container.semantic,
-                    container.clock.now,
-                    documents,
-                    query_list,
-                    judgements,
-                    mode,
-                    _Stages(progress),
-                )
+        result = _measured(
+            None if mode is SearchMode.LEXICAL else f"{mode.value} search",
+            lambda container, stages: evaluate_retrieval(
+                container.uow, container.semantic, container.clock.now, *judged, mode, stages
+            ),
+        )
     except DomainError as exc:
         raise _fail(exc.message) from exc
     figures = [(name, f"{value:.4f}") for name, value in result.scores.as_dict().items()]
@@ -281,27 +285,16 @@ def _print_figures(
         _print_json(as_json)
 
 
-def _compare_fusion(
-    documents: list[EvalDocument],
-    queries: list[EvalQuery],
-    judgements: dict[str, dict[str, int]],
-    as_json: bool,
-) -> None:
+def _compare_fusion(judged: _Judged, as_json: bool) -> None:
     from caredesk.services.knowledge.evaluation import compare_fusion
 
-    with _scratch_desk(semantic=True) as container:
-        if container.semantic is None:
-            raise _fail(f"--compare needs the embedding model: {container.semantic_error}")
-        with _progress() as progress:
-            result = compare_fusion(
-                container.uow,
-                container.semantic,
-                container.clock.now,
-                documents,
-                queries,
-                judgements,
-                _Stages(progress),
-            )
+    def fuse(container: Container, stages: _Stages) -> FusionComparison:
+        assert container.semantic is not None  # _measured refuses a desk without the model
+        return compare_fusion(
+            container.uow, container.semantic, container.clock.now, *judged, stages
+        )
+
+    result = _measured("--compare", fuse)
     for title, part in (
         (f"held-out half ({result.queries - result.dev_queries} queries)", result.test),
         ("every query", result.every_query),

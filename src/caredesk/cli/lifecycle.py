@@ -3,15 +3,23 @@ scan orders and shipments for what customers will complain about."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 
 from caredesk.cli.common import as_desk, desk, out, print_rows, run_on_desk
-from caredesk.domain.agents import SYSTEM
+from caredesk.domain.agents import SYSTEM, Actor
 from caredesk.domain.errors import ValidationFailed
 from caredesk.domain.lifecycle import CommitmentKind, CommitmentStatus
+
+if TYPE_CHECKING:
+    from caredesk.services.lifecycle.commitments import SweepReport
+    from caredesk.services.lifecycle.options import LifecycleOptions
+    from caredesk.services.lifecycle.proactive import ScanReport
+
+R = TypeVar("R")
 
 cases_app = typer.Typer(help="Escalate, merge, split and undo cases.", no_args_is_help=True)
 commitments_app = typer.Typer(help="Promises made to customers.", no_args_is_help=True)
@@ -38,14 +46,9 @@ def escalate(
         team_id = auth.find_team(container.uow(), SYSTEM, team).id if team else None
         lead_id = auth.find_agent(container.uow(), SYSTEM, lead).id if lead else None
         handoff = as_desk(
-            container,
-            lifecycle.escalate,
-            case_id,
-            team_id=team_id,
-            lead_id=lead_id,
-            summary=summary,
-            open_question=question,
-        )
+            container, lifecycle.escalate, case_id,
+            team_id=team_id, lead_id=lead_id, summary=summary, open_question=question,
+        )  # fmt: skip
         out.print(f"case {case_id} escalated (handoff {handoff.id}):")
         out.print(handoff.summary)
 
@@ -151,14 +154,9 @@ def add_commitment(
     with desk() as container:
         owner_id = auth.find_agent(container.uow(), SYSTEM, owner).id if owner else None
         commitment = as_desk(
-            container,
-            lifecycle.record_commitment,
-            case_id,
-            kind=kind,
-            description=description,
-            due_at=_aware(due),
-            owner_agent_id=owner_id,
-        )
+            container, lifecycle.record_commitment, case_id,
+            kind=kind, description=description, due_at=_aware(due), owner_agent_id=owner_id,
+        )  # fmt: skip
         out.print(f"commitment {commitment.id} due {commitment.due_at:%Y-%m-%d %H:%M} UTC")
 
 
@@ -216,13 +214,7 @@ def sweep() -> None:
     """Alert owners of promises about to be missed; mark missed ones (the worker does this)."""
     from caredesk.services.lifecycle import lifecycle
 
-    with desk() as container:
-        options = container.lifecycle
-        report = lifecycle.sweep_commitments(container.uow, SYSTEM, container.clock.now(), options)
-        out.print(
-            f"{len(report.alerted)} alerted, {len(report.missed)} missed, "
-            f"{len(report.reopened)} case(s) reopened"
-        )
+    _run_job(lifecycle.sweep_commitments, _say_swept)
 
 
 @proactive_app.command("scan")
@@ -230,19 +222,36 @@ def scan() -> None:
     """Scan orders and shipments; open one case per finding with the recommended remedy."""
     from caredesk.services.lifecycle import lifecycle
 
+    _run_job(lifecycle.proactive_scan, _say_scanned)
+
+
+def _run_job(
+    job: Callable[[Any, Actor, datetime, LifecycleOptions], R], say: Callable[[R], None]
+) -> None:
+    """A lifecycle job run now, as the worker runs it, its report said before the desk closes
+    so that a refusal `say` raises exits 1 like the job's own."""
     with desk() as container:
-        options = container.lifecycle
-        report = lifecycle.proactive_scan(container.uow, SYSTEM, container.clock.now(), options)
-        out.print(
-            f"{report.found} finding(s): {len(report.opened)} case(s) opened, "
-            f"{report.already_known} known already, {report.recommended} recommendation(s)"
-        )
-        for case_id in report.opened:
-            out.print(f"  case {case_id}")
-        for error in report.errors:
-            out.print(f"[yellow]{error}[/yellow]")
-        if report.errors and not report.opened and report.found:
-            raise ValidationFailed("the scan opened no case; see the errors above")
+        say(job(container.uow, SYSTEM, container.clock.now(), container.lifecycle))
+
+
+def _say_swept(report: SweepReport) -> None:
+    out.print(
+        f"{len(report.alerted)} alerted, {len(report.missed)} missed, "
+        f"{len(report.reopened)} case(s) reopened"
+    )
+
+
+def _say_scanned(report: ScanReport) -> None:
+    out.print(
+        f"{report.found} finding(s): {len(report.opened)} case(s) opened, "
+        f"{report.already_known} known already, {report.recommended} recommendation(s)"
+    )
+    for case_id in report.opened:
+        out.print(f"  case {case_id}")
+    for error in report.errors:
+        out.print(f"[yellow]{error}[/yellow]")
+    if report.errors and not report.opened and report.found:
+        raise ValidationFailed("the scan opened no case; see the errors above")
 
 
 @proactive_app.command("findings")
