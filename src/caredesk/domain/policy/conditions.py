@@ -10,7 +10,7 @@ Facts are a flat mapping of dotted names (`order.status`, `customer.tier`) to pl
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
@@ -162,23 +162,18 @@ def evaluate(
 
 def facts_used(condition: Condition) -> set[str]:
     """Every fact a condition reads, so a policy can be checked against the facts we know."""
-    if isinstance(condition, AllOf):
-        return set().union(*(facts_used(c) for c in condition.all)) if condition.all else set()
-    if isinstance(condition, AnyOf):
-        return set().union(*(facts_used(c) for c in condition.any)) if condition.any else set()
-    if isinstance(condition, NotOf):
-        return facts_used(condition.not_)
-    used = {condition.fact}
-    if condition.fact_ref:
-        used.add(condition.fact_ref)
-    return used
+    return _read_in(condition, lambda c: {c.fact, c.fact_ref} if c.fact_ref else {c.fact})
 
 
 def tables_used(condition: Condition) -> set[str]:
-    if isinstance(condition, AllOf):
-        return set().union(*(tables_used(c) for c in condition.all)) if condition.all else set()
-    if isinstance(condition, AnyOf):
-        return set().union(*(tables_used(c) for c in condition.any)) if condition.any else set()
+    return _read_in(condition, lambda c: {c.table} if c.table else set())
+
+
+def _read_in(condition: Condition, read: Callable[[Compare], set[str]]) -> set[str]:
+    """What `read` finds in every comparison of a condition, through all, any and not."""
+    if isinstance(condition, AllOf | AnyOf):
+        parts = condition.all if isinstance(condition, AllOf) else condition.any
+        return set[str]().union(*(_read_in(c, read) for c in parts))
     if isinstance(condition, NotOf):
-        return tables_used(condition.not_)
-    return {condition.table} if condition.table else set()
+        return _read_in(condition.not_, read)
+    return read(condition)
