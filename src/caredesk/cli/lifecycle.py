@@ -46,9 +46,14 @@ def escalate(
         team_id = auth.find_team(container.uow(), SYSTEM, team).id if team else None
         lead_id = auth.find_agent(container.uow(), SYSTEM, lead).id if lead else None
         handoff = as_desk(
-            container, lifecycle.escalate, case_id,
-            team_id=team_id, lead_id=lead_id, summary=summary, open_question=question,
-        )  # fmt: skip
+            container,
+            lifecycle.escalate,
+            case_id,
+            team_id=team_id,
+            lead_id=lead_id,
+            summary=summary,
+            open_question=question,
+        )
         out.print(f"case {case_id} escalated (handoff {handoff.id}):")
         out.print(handoff.summary)
 
@@ -154,9 +159,14 @@ def add_commitment(
     with desk() as container:
         owner_id = auth.find_agent(container.uow(), SYSTEM, owner).id if owner else None
         commitment = as_desk(
-            container, lifecycle.record_commitment, case_id,
-            kind=kind, description=description, due_at=_aware(due), owner_agent_id=owner_id,
-        )  # fmt: skip
+            container,
+            lifecycle.record_commitment,
+            case_id,
+            kind=kind,
+            description=description,
+            due_at=_aware(due),
+            owner_agent_id=owner_id,
+        )
         out.print(f"commitment {commitment.id} due {commitment.due_at:%Y-%m-%d %H:%M} UTC")
 
 

@@ -39,9 +39,11 @@ def _fits_then(ask: Ask, order: Order, at: datetime) -> bool:
     if ask.issue == "late_delivery":
         promised = order.promised_date
         return (
-            bool(shipped) and len(delivered) < len(shipped)
-            and promised is not None and promised < at.date()
-        )  # fmt: skip
+            bool(shipped)
+            and len(delivered) < len(shipped)
+            and promised is not None
+            and promised < at.date()
+        )
     if ask.issue in ("return_request", "damaged", "defective"):
         return bool(delivered) and at - max(delivered) < timedelta(days=30)
     if ask.issue == "billing":

@@ -85,8 +85,11 @@ def _content(part: Message) -> str:
 def read_message(raw: bytes) -> MessageView:
     """The headers worth reading, the text and HTML parts, their links and attachment names."""
     message = message_from_bytes(raw, policy=default)
-    headers = [(name, " ".join(str(v).split())) for name in SHOWN_HEADERS for v in
-               message.get_all(name, [])]  # fmt: skip
+    headers = [
+        (name, " ".join(str(v).split()))
+        for name in SHOWN_HEADERS
+        for v in message.get_all(name, [])
+    ]
     text: str | None = None
     html: str | None = None
     attachments: list[str] = []

@@ -217,10 +217,12 @@ def _alert(
     case = live_case(uow, get_case(uow, c.case_id))
     local = c.due_at.astimezone(options.timezone)
     add_note(
-        uow, case, now,
+        uow,
+        case,
+        now,
         f"Commitment due {local:%a %d %b %H:%M %Z} for {_owner_name(uow, c.owner_agent_id)}: "
         f"{c.description}",
-    )  # fmt: skip
+    )
     publish_change(
         uow,
         actor,

@@ -81,9 +81,16 @@ def _merge_one(
     before = source.snapshot()
     prior = close_as_merged(source, target.id, now)
     link = CaseLink(
-        None, LinkKind.MERGED_INTO, source.id, target.id, now, actor.ref,
-        message_ids=message_ids, grant_ids=grant_ids, prior=prior,
-    )  # fmt: skip
+        None,
+        LinkKind.MERGED_INTO,
+        source.id,
+        target.id,
+        now,
+        actor.ref,
+        message_ids=message_ids,
+        grant_ids=grant_ids,
+        prior=prior,
+    )
     uow.lifecycle.add_link(link)
     source.record_change(
         actor,

@@ -147,9 +147,12 @@ def _open_proactive_case(
             # The desk's first reply (its clock is met), mailed through the durable queue
             # with the case: both or neither.
             notice = Message(
-                id=None, case_id=case.id, kind=MessageKind.OUTBOUND, body=finding.notice,
+                id=None,
+                case_id=case.id,
+                kind=MessageKind.OUTBOUND,
+                body=finding.notice,
                 created_at=now,
-            )  # fmt: skip
+            )
             case.receive_message(
                 notice, now, actor, audit_after={"kind": "outbound", "proactive": True}
             )

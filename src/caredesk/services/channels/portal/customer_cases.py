@@ -101,8 +101,9 @@ def open_case(
 ) -> Case:
     """A new case from the portal; an order named must be the customer's own."""
     if not body.strip():
-        raise DomainError("tell us what happened", code=ErrorCode.VALIDATION_ERROR,
-                          details={"field": "body"})  # fmt: skip
+        raise DomainError(
+            "tell us what happened", code=ErrorCode.VALIDATION_ERROR, details={"field": "body"}
+        )
     view = cases.create_case(
         uow,
         portal_actor(customer_id),
