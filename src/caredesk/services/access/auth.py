@@ -40,6 +40,7 @@ from caredesk.services.access.unit import AccessUnit
 from caredesk.services.channels.tools import TOOL_NAMES
 from caredesk.services.core.changes import publish_change
 from caredesk.services.core.commands import command
+from caredesk.services.core.reads import read, read_one
 
 TOKEN_PREFIX = "cdk_"
 MIN_PASSWORD_LENGTH = 10
@@ -124,28 +125,22 @@ def create_agent(
 
 
 def list_agents(uow: AccessUnit, actor: Actor) -> list[Agent]:
-    actor.require(Permission.READ)
-    with uow:
-        return uow.agents.all()
+    return read(uow, actor, Permission.READ, lambda u: u.agents.all())
 
 
 def list_teams(uow: AccessUnit, actor: Actor) -> list[Team]:
-    actor.require(Permission.READ)
-    with uow:
-        return uow.teams.all()
+    return read(uow, actor, Permission.READ, lambda u: u.teams.all())
 
 
 def find_agent(uow: AccessUnit, actor: Actor, email: str) -> Agent:
     """The agent with this sign-in address (how people name agents on the command line)."""
-    actor.require(Permission.READ)
-    with uow:
-        return must_exist(uow.agents.get_by_email(email), "agent", email)
+    return read_one(
+        uow, actor, Permission.READ, lambda u: u.agents.get_by_email(email), "agent", email
+    )
 
 
 def find_team(uow: AccessUnit, actor: Actor, name: str) -> Team:
-    actor.require(Permission.READ)
-    with uow:
-        return must_exist(uow.teams.get_by_name(name), "team", name)
+    return read_one(uow, actor, Permission.READ, lambda u: u.teams.get_by_name(name), "team", name)
 
 
 @command
@@ -234,9 +229,7 @@ def _check_tools(tools: list[str]) -> None:
 
 
 def list_tokens(uow: AccessUnit, actor: Actor) -> list[ApiToken]:
-    actor.require(Permission.MANAGE_TOKENS)
-    with uow:
-        return uow.tokens.all()
+    return read(uow, actor, Permission.MANAGE_TOKENS, lambda u: u.tokens.all())
 
 
 @command

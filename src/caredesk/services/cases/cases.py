@@ -31,6 +31,7 @@ from caredesk.services.cases.ports import CaseFilter
 from caredesk.services.cases.unit import CasesUnit
 from caredesk.services.core.commands import command
 from caredesk.services.core.ports import Page
+from caredesk.services.core.reads import read, read_one
 from caredesk.services.lifecycle import lifecycle
 
 
@@ -357,9 +358,7 @@ def add_message(
 def list_cases(
     uow: CasesUnit, actor: Actor, filters: CaseFilter, limit: int, cursor: str | None
 ) -> Page[Case]:
-    actor.require(Permission.READ)
-    with uow:
-        return uow.cases.find(filters, limit, cursor)
+    return read(uow, actor, Permission.READ, lambda u: u.cases.find(filters, limit, cursor))
 
 
 def case_audit_trail(uow: CasesUnit, actor: Actor, case_id: int) -> list[AuditEvent]:
@@ -371,6 +370,6 @@ def case_audit_trail(uow: CasesUnit, actor: Actor, case_id: int) -> list[AuditEv
 
 
 def get_attachment(uow: CasesUnit, actor: Actor, sha256: str) -> bytes:
-    actor.require(Permission.READ)
-    with uow:
-        return must_exist(uow.blobs.get(sha256), "attachment", sha256)
+    return read_one(
+        uow, actor, Permission.READ, lambda u: u.blobs.get(sha256), "attachment", sha256
+    )

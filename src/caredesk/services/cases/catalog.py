@@ -8,18 +8,17 @@ from caredesk.domain.errors import must_exist
 from caredesk.domain.orders import Order
 from caredesk.services.cases.unit import CasesUnit
 from caredesk.services.core.ports import Page
+from caredesk.services.core.reads import read, read_one
 
 
 def list_products(uow: CasesUnit, actor: Actor, limit: int, cursor: str | None) -> Page[Product]:
-    actor.require(Permission.READ)
-    with uow:
-        return uow.products.find(limit, cursor)
+    return read(uow, actor, Permission.READ, lambda u: u.products.find(limit, cursor))
 
 
 def get_product(uow: CasesUnit, actor: Actor, product_id: str) -> Product:
-    actor.require(Permission.READ)
-    with uow:
-        return must_exist(uow.products.get(product_id), "product", product_id)
+    return read_one(
+        uow, actor, Permission.READ, lambda u: u.products.get(product_id), "product", product_id
+    )
 
 
 def get_order(uow: CasesUnit, actor: Actor, order_id: str) -> Order:

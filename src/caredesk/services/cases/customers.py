@@ -22,6 +22,7 @@ from caredesk.services.cases.unit import CasesUnit
 from caredesk.services.core.changes import publish_change
 from caredesk.services.core.commands import command
 from caredesk.services.core.ports import Page
+from caredesk.services.core.reads import read
 
 
 def _snapshot(customer: Customer) -> dict[str, Any]:
@@ -177,9 +178,7 @@ def delete_customer(uow: CasesUnit, actor: Actor, now: datetime, customer_id: st
 def search_customers(
     uow: CasesUnit, actor: Actor, query: str | None, limit: int, cursor: str | None
 ) -> Page[Customer]:
-    actor.require(Permission.READ)
-    with uow:
-        return uow.customers.search(query, limit, cursor)
+    return read(uow, actor, Permission.READ, lambda u: u.customers.search(query, limit, cursor))
 
 
 def customer_orders(uow: CasesUnit, actor: Actor, customer_id: str) -> list[Order]:

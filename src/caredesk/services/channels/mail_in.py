@@ -49,6 +49,7 @@ from caredesk.services.core.changes import publish_change
 from caredesk.services.core.commands import command
 from caredesk.services.core.copying import built_from
 from caredesk.services.core.ports import Clock
+from caredesk.services.core.reads import read
 from caredesk.services.lifecycle import lifecycle
 
 MAX_ATTACHMENTS = 50
@@ -412,16 +413,17 @@ def list_mail(
     limit: int = 50,
 ) -> list[MailRecord]:
     """Mail as the desk stored it (admins): e.g. unfiled inbound mail or failed outbound."""
-    actor.require(Permission.MANAGE_POLICY)
-    with uow:
-        return uow.mail.find(direction=direction, status=status, limit=limit)
+    return read(
+        uow,
+        actor,
+        Permission.MANAGE_POLICY,
+        lambda u: u.mail.find(direction=direction, status=status, limit=limit),
+    )
 
 
 def list_failures(uow: MailIntakeUnit, actor: Actor, *, limit: int = 50) -> list[MailFailure]:
     """Mail that could not be parsed (admins)."""
-    actor.require(Permission.MANAGE_POLICY)
-    with uow:
-        return uow.mail.failures(limit)
+    return read(uow, actor, Permission.MANAGE_POLICY, lambda u: u.mail.failures(limit))
 
 
 def failure_source(uow: MailIntakeUnit, actor: Actor, failure_id: int) -> bytes:

@@ -15,6 +15,7 @@ from caredesk.domain.mail import MailTemplate
 from caredesk.services.channels.unit import OutboundMailUnit
 from caredesk.services.core.changes import publish_change
 from caredesk.services.core.commands import command
+from caredesk.services.core.reads import read
 from caredesk.services.core.templates import sandbox
 
 MAX_TEMPLATE_CHARS = 100_000
@@ -80,9 +81,7 @@ def list_templates(uow: OutboundMailUnit, actor: Actor) -> list[MailTemplate]:
 
 
 def get_template(uow: OutboundMailUnit, actor: Actor, name: str) -> MailTemplate:
-    actor.require(Permission.READ)
-    with uow:
-        return template_in_force(uow, name)
+    return read(uow, actor, Permission.READ, lambda u: template_in_force(u, name))
 
 
 @command

@@ -46,6 +46,7 @@ from caredesk.services.core.jobs import (
     TemporaryFailure,
 )
 from caredesk.services.core.ports import Clock
+from caredesk.services.core.reads import read
 
 # Worth another try: the receiver is busy or briefly broken. Any other 4xx is a refusal.
 RETRYABLE_STATUS = frozenset({408, 425, 429})
@@ -128,15 +129,11 @@ def create_subscription(
 
 
 def list_subscriptions(uow: WebhooksUnit, actor: Actor) -> list[Subscription]:
-    actor.require(Permission.MANAGE_WEBHOOKS)
-    with uow:
-        return uow.webhooks.subscriptions()
+    return read(uow, actor, Permission.MANAGE_WEBHOOKS, lambda u: u.webhooks.subscriptions())
 
 
 def get_subscription(uow: WebhooksUnit, actor: Actor, subscription_id: int) -> Subscription:
-    actor.require(Permission.MANAGE_WEBHOOKS)
-    with uow:
-        return _load(uow, subscription_id)
+    return read(uow, actor, Permission.MANAGE_WEBHOOKS, lambda u: _load(u, subscription_id))
 
 
 def _load(uow: WebhooksUnit, subscription_id: int) -> Subscription:

@@ -26,6 +26,7 @@ from caredesk.domain.jobs import Job, JobState, backoff
 from caredesk.services.core.changes import publish_change
 from caredesk.services.core.commands import command
 from caredesk.services.core.ports import Clock
+from caredesk.services.core.reads import read
 from caredesk.services.core.unit import JobsUnit
 from caredesk.services.privacy.ports import StorageCompactor
 from caredesk.services.unit_of_work import UnitOfWorkFactory
@@ -125,15 +126,11 @@ def list_jobs(
     limit: int = 50,
     after_id: int | None = None,
 ) -> list[Job]:
-    actor.require(Permission.MANAGE_JOBS)
-    with uow:
-        return uow.jobs.find(state, limit, after_id)
+    return read(uow, actor, Permission.MANAGE_JOBS, lambda u: u.jobs.find(state, limit, after_id))
 
 
 def job_counts(uow: JobsUnit, actor: Actor) -> dict[JobState, int]:
-    actor.require(Permission.MANAGE_JOBS)
-    with uow:
-        return uow.jobs.counts()
+    return read(uow, actor, Permission.MANAGE_JOBS, lambda u: u.jobs.counts())
 
 
 @command

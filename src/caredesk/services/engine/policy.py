@@ -25,6 +25,7 @@ from caredesk.domain.policy.review import (
 )
 from caredesk.services.core.changes import publish_change
 from caredesk.services.core.commands import command
+from caredesk.services.core.reads import read, read_one
 from caredesk.services.engine.unit import EngineUnit
 
 _CACHE: dict[str, LoadedPolicy] = {}
@@ -304,18 +305,18 @@ def list_policy_changes(
     status: PolicyChangeStatus | None = PolicyChangeStatus.PENDING,
     limit: int = 50,
 ) -> list[PolicyChange]:
-    actor.require(Permission.MANAGE_POLICY)
-    with uow:
-        return uow.policies.changes(status, limit)
+    return read(uow, actor, Permission.MANAGE_POLICY, lambda u: u.policies.changes(status, limit))
 
 
 def get_policy_change(uow: EngineUnit, actor: Actor, change_id: int) -> PolicyChange:
-    actor.require(Permission.MANAGE_POLICY)
-    with uow:
-        change = uow.policies.get_change(change_id)
-    if change is None:
-        raise NotFound("policy change", change_id)
-    return change
+    return read_one(
+        uow,
+        actor,
+        Permission.MANAGE_POLICY,
+        lambda u: u.policies.get_change(change_id),
+        "policy change",
+        change_id,
+    )
 
 
 def active_policy(uow: EngineUnit) -> LoadedPolicy:
@@ -351,6 +352,4 @@ def ensure_policy(uow: EngineUnit, actor: Actor, now: datetime, text: str) -> Lo
 
 
 def history(uow: EngineUnit, actor: Actor) -> list[PolicyVersion]:
-    actor.require(Permission.READ)
-    with uow:
-        return uow.policies.history()
+    return read(uow, actor, Permission.READ, lambda u: u.policies.history())

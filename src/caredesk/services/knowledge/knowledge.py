@@ -30,6 +30,7 @@ from caredesk.domain.search import IndexedText, SearchKind
 from caredesk.services.core.changes import publish_change
 from caredesk.services.core.commands import command
 from caredesk.services.core.ports import TextFormats
+from caredesk.services.core.reads import read, read_one
 from caredesk.services.core.templates import check_macro
 from caredesk.services.knowledge.ports import ArticleFilter
 from caredesk.services.knowledge.unit import KnowledgeUnit
@@ -412,9 +413,7 @@ def _slug_of(external_id: str) -> str:
 
 
 def export_articles(uow: KnowledgeUnit, actor: Actor) -> list[Article]:
-    actor.require(Permission.READ)
-    with uow:
-        return list(uow.articles.iterate())
+    return read(uow, actor, Permission.READ, lambda u: list(u.articles.iterate()))
 
 
 # Known issues.
@@ -523,12 +522,10 @@ def update_known_issue(
 
 
 def list_known_issues(uow: KnowledgeUnit, actor: Actor) -> list[KnownIssue]:
-    actor.require(Permission.READ)
-    with uow:
-        return uow.known_issues.all()
+    return read(uow, actor, Permission.READ, lambda u: u.known_issues.all())
 
 
 def get_known_issue(uow: KnowledgeUnit, actor: Actor, key: str) -> KnownIssue:
-    actor.require(Permission.READ)
-    with uow:
-        return must_exist(uow.known_issues.get_by_key(key), "known issue", key)
+    return read_one(
+        uow, actor, Permission.READ, lambda u: u.known_issues.get_by_key(key), "known issue", key
+    )

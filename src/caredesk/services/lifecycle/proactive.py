@@ -27,6 +27,7 @@ from caredesk.services.cases.ports import CaseFilter
 from caredesk.services.core.changes import publish_change
 from caredesk.services.core.commands import command
 from caredesk.services.core.copying import built_from
+from caredesk.services.core.reads import read
 from caredesk.services.engine import grants
 from caredesk.services.lifecycle.cases import add_note, get_case
 from caredesk.services.lifecycle.options import LifecycleOptions
@@ -231,6 +232,4 @@ def _recommend(
 
 
 def list_findings(uow: ProactiveUnit, actor: Actor, limit: int = 100) -> list[FindingRecord]:
-    actor.require(Permission.READ)
-    with uow:
-        return uow.lifecycle.findings(limit)
+    return read(uow, actor, Permission.READ, lambda u: u.lifecycle.findings(limit))

@@ -52,6 +52,7 @@ from caredesk.services.core import jobs
 from caredesk.services.core.changes import publish_change
 from caredesk.services.core.commands import command
 from caredesk.services.core.jobs import HandlerRegistry, JobContext
+from caredesk.services.core.reads import read, read_one
 from caredesk.services.sla.unit import SlaUnit
 
 SCAN_TIMER = "sla.scan"
@@ -214,9 +215,7 @@ def on_case_changed(uow: SlaUnit, event: Event) -> None:
 
 
 def case_sla(uow: SlaUnit, actor: Actor, case_id: int, now: datetime) -> CaseSla:
-    actor.require(Permission.READ)
-    with uow:
-        return case_sla_in(uow, case_id, now)
+    return read(uow, actor, Permission.READ, lambda u: case_sla_in(u, case_id, now))
 
 
 def case_sla_in(uow: SlaUnit, case_id: int, now: datetime) -> CaseSla:
@@ -315,15 +314,18 @@ def _check_calendar_name(uow: SlaUnit, calendar: BusinessCalendar) -> None:
 
 
 def list_calendars(uow: SlaUnit, actor: Actor) -> list[BusinessCalendar]:
-    actor.require(Permission.READ)
-    with uow:
-        return uow.sla.calendars()
+    return read(uow, actor, Permission.READ, lambda u: u.sla.calendars())
 
 
 def get_calendar(uow: SlaUnit, actor: Actor, calendar_id: int) -> BusinessCalendar:
-    actor.require(Permission.READ)
-    with uow:
-        return must_exist(uow.sla.get_calendar(calendar_id), "calendar", calendar_id)
+    return read_one(
+        uow,
+        actor,
+        Permission.READ,
+        lambda u: u.sla.get_calendar(calendar_id),
+        "calendar",
+        calendar_id,
+    )
 
 
 @command
@@ -450,15 +452,13 @@ def policy_snapshot(policy: SlaPolicy) -> dict[str, Any]:
 
 
 def list_policies(uow: SlaUnit, actor: Actor) -> list[SlaPolicy]:
-    actor.require(Permission.READ)
-    with uow:
-        return uow.sla.policies()
+    return read(uow, actor, Permission.READ, lambda u: u.sla.policies())
 
 
 def get_policy(uow: SlaUnit, actor: Actor, policy_id: int) -> SlaPolicy:
-    actor.require(Permission.READ)
-    with uow:
-        return must_exist(uow.sla.get_policy(policy_id), "SLA policy", policy_id)
+    return read_one(
+        uow, actor, Permission.READ, lambda u: u.sla.get_policy(policy_id), "SLA policy", policy_id
+    )
 
 
 def _check_policy_refs(uow: SlaUnit, policy: SlaPolicy) -> None:

@@ -14,6 +14,7 @@ from caredesk.domain.policy.eligibility import PolicyRefused
 from caredesk.domain.policy.loading import LoadedPolicy
 from caredesk.services.core.changes import publish_change
 from caredesk.services.core.commands import command
+from caredesk.services.core.reads import read
 from caredesk.services.engine.facts import Situation, load_situation
 from caredesk.services.engine.grants.effects import GrantOutcome, commit_effects
 from caredesk.services.engine.grants.preparation import Prepared, prepare
@@ -195,6 +196,4 @@ def _role(value: str) -> Any:
 def list_approvals(
     uow: EngineUnit, actor: Actor, status: ApprovalStatus | None, limit: int
 ) -> list[Approval]:
-    actor.require(Permission.READ)
-    with uow:
-        return uow.approvals.find(status, limit)
+    return read(uow, actor, Permission.READ, lambda u: u.approvals.find(status, limit))

@@ -18,6 +18,7 @@ from caredesk.domain.intents import (
 )
 from caredesk.services.core.changes import publish_change
 from caredesk.services.core.commands import command
+from caredesk.services.core.reads import read
 from caredesk.services.engine.facts import ISSUE_FIELD
 from caredesk.services.knowledge.ports import IntentTrainer
 from caredesk.services.knowledge.triage.case_triage import CONFIDENCE_FIELDS
@@ -207,9 +208,7 @@ def _intent_counts(labels: list[IntentLabel]) -> Counter[str]:
 
 
 def list_models(uow: KnowledgeUnit, actor: Actor) -> list[IntentModelInfo]:
-    actor.require(Permission.READ)
-    with uow:
-        return uow.triage.models()
+    return read(uow, actor, Permission.READ, lambda u: u.triage.models())
 
 
 @command

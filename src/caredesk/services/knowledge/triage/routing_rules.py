@@ -10,13 +10,12 @@ from caredesk.domain.errors import DomainError, ErrorCode, ValidationFailed, mus
 from caredesk.domain.triage import MOMENT_PATTERNS, RoutingRule, RoutingRuleSpec, next_position
 from caredesk.services.core.changes import publish_change
 from caredesk.services.core.commands import command
+from caredesk.services.core.reads import read
 from caredesk.services.knowledge.unit import KnowledgeUnit
 
 
 def list_rules(uow: KnowledgeUnit, actor: Actor) -> list[RoutingRule]:
-    actor.require(Permission.READ)
-    with uow:
-        return uow.triage.rules()
+    return read(uow, actor, Permission.READ, lambda u: u.triage.rules())
 
 
 def _check_rule_refs(uow: KnowledgeUnit, spec: RoutingRuleSpec) -> None:
