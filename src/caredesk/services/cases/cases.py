@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from caredesk.domain.agents import Actor, Permission
 from caredesk.domain.attachments import AttachmentLimits
@@ -24,7 +23,6 @@ from caredesk.domain.errors import (
     ValidationFailed,
     check_version,
     must_exist,
-    version_required,
 )
 from caredesk.services.access.staff import active_agent, check_team
 from caredesk.services.cases.ports import CaseFilter
@@ -32,6 +30,7 @@ from caredesk.services.cases.unit import CasesUnit
 from caredesk.services.core.commands import command
 from caredesk.services.core.ports import Page
 from caredesk.services.core.reads import read, read_one
+from caredesk.services.core.updates import Changes, Update, update_command
 from caredesk.services.lifecycle import lifecycle
 
 
@@ -201,55 +200,48 @@ def _load_for_change(
     return case
 
 
-@command
-def update_case(
-    uow: CasesUnit,
-    actor: Actor,
-    now: datetime,
-    case_id: int,
-    *,
-    expected_version: int | None,
-    changes: dict[str, Any],
+def _changed_case(
+    uow: CasesUnit, actor: Actor, now: datetime, case: Case, changes: Changes
 ) -> Case:
     """A partial update; `changes` holds only the fields the caller sent."""
-    actor.require(Permission.WRITE_CASES)
-    version = version_required(expected_version)
-    with uow:
-        case = _load_for_change(uow, actor, case_id, version)
-        _check_refs(
-            uow,
-            customer_id=case.customer_id if "order_ids" in changes else None,
-            assignee_id=changes.get("assignee_id"),
-            team_id=changes.get("team_id"),
-            order_ids=changes.get("order_ids"),
-        )
-        if "status" in changes:
-            # The same line in the trail (and the same webhook) as a status moved on its own,
-            # whichever door or form moved it; the other fields are the edit's.
-            case.set_status(CaseStatus(changes["status"]), now, actor)
-        before = case.snapshot()
-        if "subject" in changes:
-            subject = str(changes["subject"]).strip()
-            if not subject:
-                raise ValidationFailed("a case needs a subject", details={"field": "subject"})
-            case.subject = subject
-        if "priority" in changes:
-            case.priority = Priority(changes["priority"])
-        if "assignee_id" in changes:
-            case.assignee_id = changes["assignee_id"]
-        if "team_id" in changes:
-            case.team_id = changes["team_id"]
-        if "tags" in changes:
-            case.set_tags(changes["tags"])
-        if "order_ids" in changes:
-            case.order_ids = list(dict.fromkeys(changes["order_ids"]))
-        if "custom_fields" in changes:
-            case.custom_fields = dict(changes["custom_fields"])
-        case.updated_at = now
-        case.record_change(actor, now, before, "case.updated")
-        uow.cases.save(case)
-        uow.commit()
-        return case
+    _check_refs(
+        uow,
+        customer_id=case.customer_id if "order_ids" in changes else None,
+        assignee_id=changes.get("assignee_id"),
+        team_id=changes.get("team_id"),
+        order_ids=changes.get("order_ids"),
+    )
+    if "status" in changes:
+        # The same line in the trail (and the same webhook) as a status moved on its own,
+        # whichever door or form moved it; the other fields are the edit's.
+        case.set_status(CaseStatus(changes["status"]), now, actor)
+    before = case.snapshot()
+    if "subject" in changes:
+        subject = str(changes["subject"]).strip()
+        if not subject:
+            raise ValidationFailed("a case needs a subject", details={"field": "subject"})
+        case.subject = subject
+    if "priority" in changes:
+        case.priority = Priority(changes["priority"])
+    if "assignee_id" in changes:
+        case.assignee_id = changes["assignee_id"]
+    if "team_id" in changes:
+        case.team_id = changes["team_id"]
+    if "tags" in changes:
+        case.set_tags(changes["tags"])
+    if "order_ids" in changes:
+        case.order_ids = list(dict.fromkeys(changes["order_ids"]))
+    if "custom_fields" in changes:
+        case.custom_fields = dict(changes["custom_fields"])
+    case.updated_at = now
+    case.record_change(actor, now, before, "case.updated")
+    uow.cases.save(case)
+    return case
+
+
+update_case: Update[CasesUnit, int, Case] = update_command(
+    Permission.WRITE_CASES, _load_for_change, _changed_case
+)
 
 
 @command

@@ -15,7 +15,6 @@ from caredesk.domain.errors import (
     ErrorCode,
     NotFound,
     must_exist,
-    version_required,
 )
 from caredesk.domain.orders import Order
 from caredesk.services.cases.unit import CasesUnit
@@ -23,6 +22,7 @@ from caredesk.services.core.changes import publish_change
 from caredesk.services.core.commands import command
 from caredesk.services.core.ports import Page
 from caredesk.services.core.reads import read
+from caredesk.services.core.updates import Audited, Changes, Update, update_command
 
 
 def _snapshot(customer: Customer) -> dict[str, Any]:
@@ -107,55 +107,47 @@ def get_customer(uow: CasesUnit, actor: Actor, customer_id: str) -> Customer:
         return must_exist(uow.customers.get(customer_id), "customer", customer_id)
 
 
-@command
-def update_customer(
-    uow: CasesUnit,
-    actor: Actor,
-    now: datetime,
-    customer_id: str,
-    *,
-    expected_version: int | None,
-    changes: dict[str, Any],
+def _customer_to_change(
+    uow: CasesUnit, actor: Actor, customer_id: str, expected_version: int | None
+) -> Customer:
+    customer = must_exist(uow.customers.get(customer_id), "customer", customer_id)
+    if customer.version != expected_version:
+        raise DomainError(
+            f"customer {customer_id} was changed by someone else",
+            code=ErrorCode.VERSION_CONFLICT,
+            details={"current_version": customer.version},
+        )
+    return customer
+
+
+def _changed_customer(
+    uow: CasesUnit, actor: Actor, now: datetime, customer: Customer, changes: Changes
 ) -> Customer:
     """Apply a partial update; `changes` holds only the fields the caller sent."""
-    actor.require(Permission.WRITE_CUSTOMERS)
-    expected_version = version_required(expected_version)
-    with uow:
-        customer = must_exist(uow.customers.get(customer_id), "customer", customer_id)
-        if customer.version != expected_version:
-            raise DomainError(
-                f"customer {customer_id} was changed by someone else",
-                code=ErrorCode.VERSION_CONFLICT,
-                details={"current_version": customer.version},
-            )
-        before = _snapshot(customer)
-        for name in ("first_name", "last_name"):
-            if name in changes:
-                setattr(customer, name, str(changes[name]).strip())
-        if "emails" in changes:
-            customer.emails = _claim_emails(uow, customer_id, changes["emails"])
-        if "phones" in changes:
-            customer.phones = [p.strip() for p in changes["phones"] if p.strip()]
-        if "addresses" in changes:
-            customer.addresses = list(changes["addresses"])
-        if "tier" in changes:
-            customer.tier = changes["tier"]
-        if "membership" in changes:
-            customer.membership = changes["membership"]
-        customer.updated_at = now
-        uow.customers.save(customer)
-        publish_change(
-            uow,
-            actor,
-            now,
-            "customer.updated",
-            "customer",
-            customer_id,
-            before=before,
-            after=_snapshot(customer),
-        )
-        uow.commit()
-        return customer
+    for name in ("first_name", "last_name"):
+        if name in changes:
+            setattr(customer, name, str(changes[name]).strip())
+    if "emails" in changes:
+        customer.emails = _claim_emails(uow, customer.id, changes["emails"])
+    if "phones" in changes:
+        customer.phones = [p.strip() for p in changes["phones"] if p.strip()]
+    if "addresses" in changes:
+        customer.addresses = list(changes["addresses"])
+    if "tier" in changes:
+        customer.tier = changes["tier"]
+    if "membership" in changes:
+        customer.membership = changes["membership"]
+    customer.updated_at = now
+    uow.customers.save(customer)
+    return customer
+
+
+update_customer: Update[CasesUnit, str, Customer] = update_command(
+    Permission.WRITE_CUSTOMERS,
+    _customer_to_change,
+    _changed_customer,
+    audited=Audited("customer", _snapshot),
+)
 
 
 @command

@@ -13,9 +13,7 @@ from caredesk.domain.errors import (
     ErrorCode,
     NotFound,
     ValidationFailed,
-    check_version,
     must_exist,
-    version_required,
 )
 from caredesk.domain.knowledge import (
     Article,
@@ -32,6 +30,7 @@ from caredesk.services.core.commands import command
 from caredesk.services.core.ports import TextFormats
 from caredesk.services.core.reads import read, read_one
 from caredesk.services.core.templates import check_macro
+from caredesk.services.core.updates import Audited, Changes, Update, stored, update_command
 from caredesk.services.knowledge.ports import ArticleFilter
 from caredesk.services.knowledge.unit import KnowledgeUnit
 
@@ -165,7 +164,7 @@ def _free_slug(uow: KnowledgeUnit, slug: str) -> str:
     raise DomainError("no free slug left for this title", code=ErrorCode.CONFLICT)
 
 
-def _apply(formats: TextFormats, article: Article, changes: dict[str, Any]) -> Article:
+def _apply(formats: TextFormats, article: Article, changes: Changes) -> Article:
     unknown = set(changes) - ARTICLE_FIELDS
     if unknown:
         raise ValidationFailed(f"unknown article fields: {', '.join(sorted(unknown))}")
@@ -193,7 +192,7 @@ def _apply(formats: TextFormats, article: Article, changes: dict[str, Any]) -> A
     return updated
 
 
-def _refuse_nulls(changes: dict[str, Any], nullable: frozenset[str]) -> None:
+def _refuse_nulls(changes: Changes, nullable: frozenset[str]) -> None:
     nulls = sorted(k for k, v in changes.items() if v is None and k not in nullable)
     if nulls:
         raise ValidationFailed(
@@ -202,54 +201,39 @@ def _refuse_nulls(changes: dict[str, Any], nullable: frozenset[str]) -> None:
         )
 
 
-@command
-def update_article(
-    uow: KnowledgeUnit,
-    actor: Actor,
-    now: datetime,
-    article_id: int,
-    *,
-    expected_version: int | None,
-    changes: dict[str, Any],
-) -> Article:
+def _changed_article(
+    uow: KnowledgeUnit, actor: Actor, now: datetime, current: Article, changes: Changes
+) -> Article | None:
     """A new version of the article; the old one stays in its history."""
-    actor.require(Permission.WRITE_CASES)
-    expected_version = version_required(expected_version)
-    with uow:
-        current = must_exist(uow.articles.get(article_id), "article", article_id)
-        check_version("article", article_id, current.version, expected_version)
-        updated = _apply(uow.formats, current, changes)
-        if current.is_live or updated.is_live:
-            actor.require(Permission.PUBLISH)
-        _check_macro_change(current, updated)
-        if updated.slug != current.slug:
-            holder = uow.articles.get_by_slug(updated.slug)
-            if holder is not None and holder.id != article_id:
-                raise DomainError(
-                    f"an article with slug {updated.slug!r} exists",
-                    code=ErrorCode.CONFLICT,
-                    details={"field": "slug"},
-                )
-        if updated.snapshot() == current.snapshot():
-            return current
-        updated.version = current.version + 1
-        updated.author = actor.ref
-        updated.updated_at = now
-        uow.articles.save(updated, expected_version)
-        uow.articles.add_version(ArticleVersion.of(updated))
-        index_article(uow, updated, now)
-        publish_change(
-            uow,
-            actor,
-            now,
-            "article.updated",
-            "article",
-            article_id,
-            before=current.snapshot(),
-            after=updated.snapshot(),
-        )
-        uow.commit()
-        return updated
+    updated = _apply(uow.formats, current, changes)
+    if current.is_live or updated.is_live:
+        actor.require(Permission.PUBLISH)
+    _check_macro_change(current, updated)
+    if updated.slug != current.slug:
+        holder = uow.articles.get_by_slug(updated.slug)
+        if holder is not None and holder.id != current.id:
+            raise DomainError(
+                f"an article with slug {updated.slug!r} exists",
+                code=ErrorCode.CONFLICT,
+                details={"field": "slug"},
+            )
+    if updated.snapshot() == current.snapshot():
+        return None
+    updated.version = current.version + 1
+    updated.author = actor.ref
+    updated.updated_at = now
+    uow.articles.save(updated, current.version)
+    uow.articles.add_version(ArticleVersion.of(updated))
+    index_article(uow, updated, now)
+    return updated
+
+
+update_article: Update[KnowledgeUnit, int, Article] = update_command(
+    Permission.WRITE_CASES,
+    stored("article", lambda u: u.articles.get),
+    _changed_article,
+    audited=Audited("article", Article.snapshot),
+)
 
 
 def _check_macro_change(current: Article, updated: Article) -> None:
@@ -469,56 +453,55 @@ def create_known_issue(
     return issue
 
 
-@command
-def update_known_issue(
-    uow: KnowledgeUnit,
-    actor: Actor,
-    now: datetime,
-    key: str,
-    *,
-    expected_version: int | None,
-    changes: dict[str, Any],
-) -> KnownIssue:
-    actor.require(Permission.WRITE_CATALOG)
+def _refuse_issue_changes(changes: Changes) -> None:
     unknown = set(changes) - ISSUE_FIELDS
     if unknown:
         raise ValidationFailed(f"unknown known-issue fields: {', '.join(sorted(unknown))}")
     # Only the links may be cleared with null; every other field always has a value.
     _refuse_nulls(changes, nullable=frozenset({"article_id", "program_id"}))
-    with uow:
-        issue = must_exist(uow.known_issues.get_by_key(key), "known issue", key)
-        if expected_version is not None and issue.version != expected_version:
-            raise DomainError(
-                f"known issue {key} was changed by someone else",
-                code=ErrorCode.VERSION_CONFLICT,
-                details={"current_version": issue.version, "your_version": expected_version},
-            )
-        before = issue.snapshot()
-        # The snapshot leaves the description out (audit entries stay short): carry it over.
-        values = {**before, "description": issue.description, **changes}
-        values.pop("key", None)
-        updated = KnownIssue(
-            id=issue.id,
-            key=issue.key,
-            created_at=issue.created_at,
-            updated_at=now,
-            version=issue.version,
-            **values,
+
+
+def _issue_to_change(
+    uow: KnowledgeUnit, actor: Actor, key: str, expected_version: int | None
+) -> KnownIssue:
+    issue = must_exist(uow.known_issues.get_by_key(key), "known issue", key)
+    if expected_version is not None and issue.version != expected_version:
+        raise DomainError(
+            f"known issue {key} was changed by someone else",
+            code=ErrorCode.VERSION_CONFLICT,
+            details={"current_version": issue.version, "your_version": expected_version},
         )
-        _check_issue_refs(uow, updated)
-        uow.known_issues.save(updated)
-        publish_change(
-            uow,
-            actor,
-            now,
-            "known_issue.updated",
-            "known_issue",
-            key,
-            before=before,
-            after=updated.snapshot(),
-        )
-        uow.commit()
-        return updated
+    return issue
+
+
+def _changed_issue(
+    uow: KnowledgeUnit, actor: Actor, now: datetime, issue: KnownIssue, changes: Changes
+) -> KnownIssue:
+    # The snapshot leaves the description out (audit entries stay short): carry it over.
+    values = {**issue.snapshot(), "description": issue.description, **changes}
+    values.pop("key", None)
+    updated = KnownIssue(
+        id=issue.id,
+        key=issue.key,
+        created_at=issue.created_at,
+        updated_at=now,
+        version=issue.version,
+        **values,
+    )
+    _check_issue_refs(uow, updated)
+    uow.known_issues.save(updated)
+    return updated
+
+
+update_known_issue: Update[KnowledgeUnit, str, KnownIssue] = update_command(
+    Permission.WRITE_CATALOG,
+    _issue_to_change,
+    _changed_issue,
+    audited=Audited("known_issue", KnownIssue.snapshot),
+    # A known issue changed without a version overwrites what is stored.
+    version_needed=False,
+    refuse=_refuse_issue_changes,
+)
 
 
 def list_known_issues(uow: KnowledgeUnit, actor: Actor) -> list[KnownIssue]:

@@ -30,9 +30,6 @@ from caredesk.domain.cases import (
 from caredesk.domain.errors import (
     DomainError,
     ErrorCode,
-    check_version,
-    must_exist,
-    version_required,
 )
 from caredesk.domain.events import Event
 from caredesk.domain.sla import (
@@ -53,6 +50,7 @@ from caredesk.services.core.changes import publish_change
 from caredesk.services.core.commands import command
 from caredesk.services.core.jobs import HandlerRegistry, JobContext
 from caredesk.services.core.reads import read, read_one
+from caredesk.services.core.updates import Audited, Changes, Update, stored, update_command
 from caredesk.services.sla.unit import SlaUnit
 
 SCAN_TIMER = "sla.scan"
@@ -357,46 +355,30 @@ def create_calendar(
         return calendar
 
 
-@command
-def update_calendar(
-    uow: SlaUnit,
-    actor: Actor,
-    now: datetime,
-    calendar_id: int,
-    *,
-    expected_version: int | None,
-    changes: Mapping[str, Any],
+def _changed_calendar(
+    uow: SlaUnit, actor: Actor, now: datetime, current: BusinessCalendar, changes: Changes
 ) -> BusinessCalendar:
     """Change a calendar; the open cases counted in it are worked out again by the worker."""
-    actor.require(Permission.MANAGE_POLICY)
-    expected_version = version_required(expected_version)
-    with uow:
-        current = must_exist(uow.sla.get_calendar(calendar_id), "calendar", calendar_id)
-        check_version("calendar", calendar_id, current.version, expected_version)
-        before = _calendar_snapshot(current)
-        updated = BusinessCalendar.build(
-            changes.get("name", current.name),
-            changes.get("timezone", current.timezone),
-            changes.get("hours", current.hours),
-            changes.get("holidays", current.holidays),
-            id=calendar_id,
-            version=current.version + 1,
-        )
-        _check_calendar_name(uow, updated)
-        uow.sla.save_calendar(updated, now)
-        publish_change(
-            uow,
-            actor,
-            now,
-            "calendar.updated",
-            "calendar",
-            calendar_id,
-            before=before,
-            after=_calendar_snapshot(updated),
-        )
-        _queue_recompute(uow, now)
-        uow.commit()
-        return updated
+    updated = BusinessCalendar.build(
+        changes.get("name", current.name),
+        changes.get("timezone", current.timezone),
+        changes.get("hours", current.hours),
+        changes.get("holidays", current.holidays),
+        id=current.id,
+        version=current.version + 1,
+    )
+    _check_calendar_name(uow, updated)
+    uow.sla.save_calendar(updated, now)
+    _queue_recompute(uow, now)
+    return updated
+
+
+update_calendar: Update[SlaUnit, int, BusinessCalendar] = update_command(
+    Permission.MANAGE_POLICY,
+    stored("calendar", lambda u: u.sla.get_calendar),
+    _changed_calendar,
+    audited=Audited("calendar", _calendar_snapshot),
+)
 
 
 # -- policies -------------------------------------------------------------------------------
@@ -514,45 +496,29 @@ def create_policy(
         return policy
 
 
-@command
-def update_policy(
-    uow: SlaUnit,
-    actor: Actor,
-    now: datetime,
-    policy_id: int,
-    *,
-    expected_version: int | None,
-    changes: Mapping[str, Any],
+def _changed_policy(
+    uow: SlaUnit, actor: Actor, now: datetime, current: SlaPolicy, changes: Changes
 ) -> SlaPolicy:
-    actor.require(Permission.MANAGE_POLICY)
-    expected_version = version_required(expected_version)
-    with uow:
-        current = must_exist(uow.sla.get_policy(policy_id), "SLA policy", policy_id)
-        check_version("SLA policy", policy_id, current.version, expected_version)
-        before = policy_snapshot(current)
-        updated = SlaPolicy(
-            id=policy_id,
-            name=changes.get("name", current.name),
-            targets=parse_targets(changes["targets"]) if "targets" in changes else current.targets,
-            calendar_id=changes.get("calendar_id", current.calendar_id),
-            warn_percent=changes.get("warn_percent", current.warn_percent),
-            match=parse_match(changes["match"]) if "match" in changes else current.match,
-            position=changes.get("position", current.position),
-            active=changes.get("active", current.active),
-            version=current.version + 1,
-        )
-        _check_policy_refs(uow, updated)
-        uow.sla.save_policy(updated, now)
-        publish_change(
-            uow,
-            actor,
-            now,
-            "sla_policy.updated",
-            "sla_policy",
-            policy_id,
-            before=before,
-            after=policy_snapshot(updated),
-        )
-        _queue_recompute(uow, now)
-        uow.commit()
-        return updated
+    updated = SlaPolicy(
+        id=current.id,
+        name=changes.get("name", current.name),
+        targets=parse_targets(changes["targets"]) if "targets" in changes else current.targets,
+        calendar_id=changes.get("calendar_id", current.calendar_id),
+        warn_percent=changes.get("warn_percent", current.warn_percent),
+        match=parse_match(changes["match"]) if "match" in changes else current.match,
+        position=changes.get("position", current.position),
+        active=changes.get("active", current.active),
+        version=current.version + 1,
+    )
+    _check_policy_refs(uow, updated)
+    uow.sla.save_policy(updated, now)
+    _queue_recompute(uow, now)
+    return updated
+
+
+update_policy: Update[SlaUnit, int, SlaPolicy] = update_command(
+    Permission.MANAGE_POLICY,
+    stored("SLA policy", lambda u: u.sla.get_policy),
+    _changed_policy,
+    audited=Audited("sla_policy", policy_snapshot),
+)
