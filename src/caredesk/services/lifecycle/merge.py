@@ -11,14 +11,8 @@ from caredesk.domain.agents import Actor, Permission, Role
 from caredesk.domain.audit import AuditEvent
 from caredesk.domain.cases import Case, CaseStatus
 from caredesk.domain.errors import DomainError, ErrorCode, must_exist
-from caredesk.domain.lifecycle import (
-    CaseLink,
-    LinkKind,
-    check_merge,
-    check_split,
-    close_as_merged,
-    restore_after_unmerge,
-)
+from caredesk.domain.lifecycle import merge as rules
+from caredesk.domain.lifecycle.merge import CaseLink, LinkKind
 from caredesk.services.core.commands import command
 from caredesk.services.lifecycle.cases import get_case, successor_case
 from caredesk.services.lifecycle.unit import LifecycleUnit
@@ -46,7 +40,7 @@ def merge_cases(
     with uow:
         target = get_case(uow, target_id)
         sources = [get_case(uow, i) for i in source_ids]
-        check_merge(
+        rules.check_merge(
             target,
             sources,
             merged_away=uow.lifecycle.merged_into([target_id, *source_ids]),
@@ -79,7 +73,7 @@ def _merge_one(
     uow.lifecycle.move_messages(message_ids, target.id)
     uow.lifecycle.move_grants(grant_ids, target.id)
     before = source.snapshot()
-    prior = close_as_merged(source, target.id, now)
+    prior = rules.close_as_merged(source, target.id, now)
     link = CaseLink(
         None,
         LinkKind.MERGED_INTO,
@@ -135,7 +129,7 @@ def split_case(
                 code=ErrorCode.CANNOT_SPLIT,
                 details={"case_id": case_id, "status": original.status.value},
             )
-        moved = check_split(uow.cases.messages(case_id), list(message_ids))
+        moved = rules.check_split(uow.cases.messages(case_id), list(message_ids))
         case = successor_case(
             original,
             now,
@@ -198,7 +192,7 @@ def _unmerge(uow: LifecycleUnit, actor: Actor, now: datetime, link: CaseLink) ->
     uow.lifecycle.move_grants(grant_ids, source.id)
     moved = {"messages": len(message_ids), "grants": len(grant_ids)}
     before = source.snapshot()
-    restore_after_unmerge(source, link.prior, now)
+    rules.restore_after_unmerge(source, link.prior, now)
     source.record_change(
         actor,
         now,

@@ -10,18 +10,13 @@ from typing import Any
 from caredesk.domain.agents import Actor, Permission, Role
 from caredesk.domain.cases import Case, Channel, Message, MessageKind
 from caredesk.domain.errors import DomainError, ErrorCode, NotFound
-from caredesk.domain.lifecycle import (
-    ISSUE_TYPE_FIELD,
-    KNOWN_ISSUE_FIELD,
-    LIVE_STATUSES,
+from caredesk.domain.lifecycle import proactive as rules
+from caredesk.domain.lifecycle.proactive import (
     Finding,
     FindingKind,
     FindingRecord,
     IssueRef,
     ScanThresholds,
-    known_issue_findings,
-    open_case_about,
-    order_findings,
 )
 from caredesk.services.cases.ports import CaseFilter
 from caredesk.services.core.changes import publish_change
@@ -56,8 +51,8 @@ def _findings(uow: ProactiveUnit, now: datetime, thresholds: ScanThresholds) -> 
     found: list[Finding] = []
     orders = list(uow.orders.iterate())
     for order in orders:
-        found.extend(order_findings(order, now, thresholds))
-    found.extend(known_issue_findings(orders, issues))
+        found.extend(rules.order_findings(order, now, thresholds))
+    found.extend(rules.known_issue_findings(orders, issues))
     return found
 
 
@@ -117,11 +112,14 @@ def _open_proactive_case(
     with uow:
         if uow.customers.get(finding.customer_id) is None:
             raise NotFound("customer", finding.customer_id)
-        if open_case_about(finding, _live_cases(uow, finding.customer_id)) is not None:
+        if rules.open_case_about(finding, _live_cases(uow, finding.customer_id)) is not None:
             return None
-        fields: dict[str, Any] = {ISSUE_TYPE_FIELD: finding.issue_type, "finding": finding.key}
+        fields: dict[str, Any] = {
+            rules.ISSUE_TYPE_FIELD: finding.issue_type,
+            "finding": finding.key,
+        }
         if finding.kind is FindingKind.KNOWN_ISSUE:
-            fields[KNOWN_ISSUE_FIELD] = str(finding.facts["issue"])
+            fields[rules.KNOWN_ISSUE_FIELD] = str(finding.facts["issue"])
         case = Case(
             id=None,
             subject=finding.subject[:500],
@@ -164,7 +162,7 @@ def _open_proactive_case(
 
 
 def _live_cases(uow: ProactiveUnit, customer_id: str) -> Iterator[Case]:
-    filters = CaseFilter(status=LIVE_STATUSES, customer_id=customer_id)
+    filters = CaseFilter(status=rules.LIVE_STATUSES, customer_id=customer_id)
     cursor = None
     while True:
         page = uow.cases.find(filters, 100, cursor)
