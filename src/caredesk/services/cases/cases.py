@@ -30,7 +30,7 @@ from caredesk.services.cases.unit import CasesUnit
 from caredesk.services.core.commands import command
 from caredesk.services.core.ports import Page
 from caredesk.services.core.reads import read, read_one
-from caredesk.services.core.updates import Changes, Update, update_command
+from caredesk.services.core.updates import Changes, Update, copy_given, update_command
 from caredesk.services.lifecycle import lifecycle
 
 
@@ -223,10 +223,7 @@ def _changed_case(
         case.subject = subject
     if "priority" in changes:
         case.priority = Priority(changes["priority"])
-    if "assignee_id" in changes:
-        case.assignee_id = changes["assignee_id"]
-    if "team_id" in changes:
-        case.team_id = changes["team_id"]
+    copy_given(case, changes, ("assignee_id", "team_id"))
     if "tags" in changes:
         case.set_tags(changes["tags"])
     if "order_ids" in changes:

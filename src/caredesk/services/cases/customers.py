@@ -22,7 +22,7 @@ from caredesk.services.core.changes import publish_change
 from caredesk.services.core.commands import command
 from caredesk.services.core.ports import Page
 from caredesk.services.core.reads import read
-from caredesk.services.core.updates import Audited, Changes, Update, update_command
+from caredesk.services.core.updates import Audited, Changes, Update, copy_given, update_command
 
 
 def _snapshot(customer: Customer) -> dict[str, Any]:
@@ -133,10 +133,7 @@ def _changed_customer(
         customer.phones = [p.strip() for p in changes["phones"] if p.strip()]
     if "addresses" in changes:
         customer.addresses = list(changes["addresses"])
-    if "tier" in changes:
-        customer.tier = changes["tier"]
-    if "membership" in changes:
-        customer.membership = changes["membership"]
+    copy_given(customer, changes, ("tier", "membership"))
     customer.updated_at = now
     uow.customers.save(customer)
     return customer

@@ -9,7 +9,7 @@ again on a conflict between transactions) is said here once.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Generic, Protocol, TypeVar
@@ -65,6 +65,13 @@ def stored(
         return current
 
     return load
+
+
+def copy_given(record: object, changes: Changes, names: Iterable[str]) -> None:
+    """Set on `record` each of the fields `names` that the caller sent, as it was sent."""
+    for name in names:
+        if name in changes:
+            setattr(record, name, changes[name])
 
 
 @dataclass(frozen=True, slots=True)

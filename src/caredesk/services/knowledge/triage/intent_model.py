@@ -27,6 +27,25 @@ from caredesk.services.knowledge.unit import KnowledgeUnit
 MIN_EXAMPLES_PER_INTENT = 1
 
 
+def _label_by(
+    actor: Actor,
+    now: datetime,
+    text: str,
+    intent: str,
+    source: LabelSource,
+    case_id: int | None = None,
+) -> IntentLabel:
+    """A label the actor gives now: the intent `text` asks for."""
+    return IntentLabel(
+        text=text,
+        intent=intent,
+        source=source,
+        created_by=actor.ref,
+        created_at=now,
+        case_id=case_id,
+    )
+
+
 @command
 def correct_intent(
     uow: KnowledgeUnit, actor: Actor, now: datetime, case_id: int, intent: str
@@ -45,16 +64,7 @@ def correct_intent(
         }
         case.updated_at = now
         uow.cases.save(case)
-        uow.triage.add_label(
-            IntentLabel(
-                text=text,
-                intent=intent,
-                source=LabelSource.AGENT,
-                created_by=actor.ref,
-                created_at=now,
-                case_id=case_id,
-            )
-        )
+        uow.triage.add_label(_label_by(actor, now, text, intent, LabelSource.AGENT, case_id))
         triage = uow.triage.case_triage(case_id) or _untriaged(case_id, now)
         previous_intent = triage.intent
         triage.intent, triage.intent_confidence, triage.intent_source = intent, 1.0, "agent"
@@ -109,15 +119,7 @@ def add_labels(
     labels = []
     for number, (text, intent) in enumerate(examples, start=1):
         try:
-            labels.append(
-                IntentLabel(
-                    text=text,
-                    intent=intent,
-                    source=LabelSource.IMPORT,
-                    created_by=actor.ref,
-                    created_at=now,
-                )
-            )
+            labels.append(_label_by(actor, now, text, intent, LabelSource.IMPORT))
         except ValidationFailed as exc:
             raise ValidationFailed(f"example {number}: {exc.message}") from exc
     with uow:
