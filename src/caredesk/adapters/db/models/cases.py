@@ -5,39 +5,32 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import (
-    ForeignKey,
-    Index,
-    Integer,
-    String,
-    Text,
-)
+from sqlalchemy import ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from caredesk.adapters.db.models.base import Base, BigId
-from caredesk.adapters.db.types import JsonType, UTCDateTime
+from caredesk.adapters.db.models.base import Base, BigPk, CaseOwned, Code, Key
 
 
 class CaseRow(Base):
     __tablename__ = "cases"
-    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    id: Mapped[BigPk]
     subject: Mapped[str] = mapped_column(String(500))
     customer_id: Mapped[str] = mapped_column(ForeignKey("customers.id"))
-    status: Mapped[str] = mapped_column(String(20))
-    priority: Mapped[str] = mapped_column(String(20))
-    channel: Mapped[str] = mapped_column(String(20))
+    status: Mapped[Code]
+    priority: Mapped[Code]
+    channel: Mapped[Code]
     assignee_id: Mapped[int | None] = mapped_column(ForeignKey("agents.id"))
     team_id: Mapped[int | None] = mapped_column(ForeignKey("teams.id"))
-    order_ids: Mapped[list[str]] = mapped_column(JsonType)
-    custom_fields: Mapped[dict[str, Any]] = mapped_column(JsonType)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    solved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    service_level: Mapped[int | None] = mapped_column(Integer)
-    version: Mapped[int] = mapped_column(Integer)
+    order_ids: Mapped[list[str]]
+    custom_fields: Mapped[dict[str, Any]]
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+    solved_at: Mapped[datetime | None]
+    closed_at: Mapped[datetime | None]
+    service_level: Mapped[int | None]
+    version: Mapped[int] = mapped_column()
     # Set when its texts were erased (its customer's erasure or the retention of closed cases).
-    erased_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    erased_at: Mapped[datetime | None]
 
     tags: Mapped[list[CaseTagRow]] = relationship(
         order_by="CaseTagRow.tag", cascade="all, delete-orphan", lazy="selectin"
@@ -56,23 +49,21 @@ class CaseRow(Base):
 
 class CaseTagRow(Base):
     __tablename__ = "case_tags"
-    case_id: Mapped[int] = mapped_column(
-        ForeignKey("cases.id", ondelete="CASCADE"), primary_key=True
-    )
-    tag: Mapped[str] = mapped_column(String(64), primary_key=True)
+    case_id: Mapped[CaseOwned] = mapped_column(primary_key=True)
+    tag: Mapped[Key] = mapped_column(primary_key=True)
 
     __table_args__ = (Index("ix_case_tags_tag_case", "tag", "case_id"),)
 
 
 class MessageRow(Base):
     __tablename__ = "messages"
-    id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"))
-    kind: Mapped[str] = mapped_column(String(20))
-    body: Mapped[str] = mapped_column(Text)
+    id: Mapped[BigPk]
+    case_id: Mapped[CaseOwned]
+    kind: Mapped[Code]
+    body: Mapped[str]
     author_agent_id: Mapped[int | None] = mapped_column(ForeignKey("agents.id"))
-    author_customer_id: Mapped[str | None] = mapped_column(String(64))
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    attachments: Mapped[list[dict[str, Any]]] = mapped_column(JsonType)
+    author_customer_id: Mapped[Key | None]
+    created_at: Mapped[datetime]
+    attachments: Mapped[list[dict[str, Any]]]
 
     __table_args__ = (Index("ix_messages_case_id", "case_id", "id"),)

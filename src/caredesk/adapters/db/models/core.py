@@ -5,38 +5,30 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import (
-    BigInteger,
-    Index,
-    Integer,
-    LargeBinary,
-    String,
-    UniqueConstraint,
-)
+from sqlalchemy import BigInteger, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from caredesk.adapters.db.models.base import Base, BigId
-from caredesk.adapters.db.types import JsonType, UTCDateTime
+from caredesk.adapters.db.models.base import Actor, Base, BigPk, Key
 
 
 class BlobRow(Base):
     __tablename__ = "blobs"
-    sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    sha256: Mapped[Key] = mapped_column(primary_key=True)
     size: Mapped[int] = mapped_column(BigInteger)
-    content: Mapped[bytes] = mapped_column(LargeBinary)
+    content: Mapped[bytes]
 
 
 class AuditEventRow(Base):
     __tablename__ = "audit_events"
-    id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    at: Mapped[datetime] = mapped_column(UTCDateTime)
-    actor: Mapped[str] = mapped_column(String(80))
+    id: Mapped[BigPk]
+    at: Mapped[datetime]
+    actor: Mapped[Actor]
     action: Mapped[str] = mapped_column(String(80))
     entity_type: Mapped[str] = mapped_column(String(40))
-    entity_id: Mapped[str] = mapped_column(String(64))
+    entity_id: Mapped[Key]
     case_id: Mapped[int | None] = mapped_column(BigInteger)
-    before: Mapped[dict[str, Any] | None] = mapped_column(JsonType)
-    after: Mapped[dict[str, Any] | None] = mapped_column(JsonType)
+    before: Mapped[dict[str, Any] | None]
+    after: Mapped[dict[str, Any] | None]
 
     __table_args__ = (
         Index("ix_audit_events_case", "case_id", "id"),
@@ -46,14 +38,14 @@ class AuditEventRow(Base):
 
 class IdempotencyKeyRow(Base):
     __tablename__ = "idempotency_keys"
-    id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    principal: Mapped[str] = mapped_column(String(80))
+    id: Mapped[BigPk]
+    principal: Mapped[Actor]
     key: Mapped[str] = mapped_column(String(200))
-    fingerprint: Mapped[str] = mapped_column(String(64))
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
-    response_status: Mapped[int | None] = mapped_column(Integer)
-    response_body: Mapped[bytes | None] = mapped_column(LargeBinary)
-    response_headers: Mapped[dict[str, str] | None] = mapped_column(JsonType)
+    fingerprint: Mapped[Key]
+    created_at: Mapped[datetime] = mapped_column(index=True)
+    response_status: Mapped[int | None]
+    response_body: Mapped[bytes | None]
+    response_headers: Mapped[dict[str, str] | None]
 
     __table_args__ = (
         UniqueConstraint("principal", "key", name="uq_idempotency_keys_principal_key"),

@@ -6,21 +6,18 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import (
-    BigInteger,
-    Boolean,
-    Date,
-    ForeignKey,
-    Index,
-    Integer,
-    Sequence,
-    String,
-    Text,
-)
+from sqlalchemy import BigInteger, ForeignKey, Index, Sequence, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from caredesk.adapters.db.models.base import Base, BigId, Money
-from caredesk.adapters.db.types import JsonType, UTCDateTime
+from caredesk.adapters.db.models.base import (
+    Base,
+    BigPk,
+    Code,
+    CustomerOwned,
+    Email,
+    Key,
+    OrderOwned,
+)
 
 # Customer numbers on PostgreSQL (created by migration 0011_customer_numbers, owned by
 # customers.seq): writers in parallel each draw their own. SQLite has one writer at a time.
@@ -29,21 +26,21 @@ CUSTOMER_NUMBERS = Sequence("customer_numbers")
 
 class CustomerRow(Base):
     __tablename__ = "customers"
-    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    id: Mapped[Key] = mapped_column(primary_key=True)
     seq: Mapped[int] = mapped_column(BigInteger, unique=True)
     first_name: Mapped[str] = mapped_column(String(200))
     last_name: Mapped[str] = mapped_column(String(200))
     # Lower-cased "first last" so that name search can use an index on any database.
     name_key: Mapped[str] = mapped_column(String(401), index=True)
-    phones: Mapped[list[str]] = mapped_column(JsonType)
-    addresses: Mapped[list[dict[str, str]]] = mapped_column(JsonType)
+    phones: Mapped[list[str]]
+    addresses: Mapped[list[dict[str, str]]]
     tier: Mapped[str] = mapped_column(String(40))
     membership: Mapped[str | None] = mapped_column(String(40))
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    version: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+    version: Mapped[int] = mapped_column()
     # Set when the person's data was replaced by a tombstone (docs/privacy.md).
-    erased_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    erased_at: Mapped[datetime | None]
 
     emails: Mapped[list[CustomerEmailRow]] = relationship(
         order_by="CustomerEmailRow.position", cascade="all, delete-orphan", lazy="selectin"
@@ -58,32 +55,28 @@ class CustomerRow(Base):
 class CustomerEmailRow(Base):
     __tablename__ = "customer_emails"
     # Addresses are unique across customers: one mailbox, one customer.
-    email: Mapped[str] = mapped_column(String(320), primary_key=True)
-    customer_id: Mapped[str] = mapped_column(
-        ForeignKey("customers.id", ondelete="CASCADE"), index=True
-    )
-    position: Mapped[int] = mapped_column(Integer)
+    email: Mapped[Email] = mapped_column(primary_key=True)
+    customer_id: Mapped[CustomerOwned] = mapped_column(index=True)
+    position: Mapped[int]
 
 
 class PaymentMethodRow(Base):
     __tablename__ = "payment_methods"
-    id: Mapped[str] = mapped_column(String(64), primary_key=True)
-    customer_id: Mapped[str] = mapped_column(
-        ForeignKey("customers.id", ondelete="CASCADE"), index=True
-    )
-    position: Mapped[int] = mapped_column(Integer)
+    id: Mapped[Key] = mapped_column(primary_key=True)
+    customer_id: Mapped[CustomerOwned] = mapped_column(index=True)
+    position: Mapped[int]
     kind: Mapped[str] = mapped_column(String(32))
     brand: Mapped[str | None] = mapped_column(String(40))
     last_four: Mapped[str | None] = mapped_column(String(4))
-    balance: Mapped[Decimal | None] = mapped_column(Money)
+    balance: Mapped[Decimal | None]
 
 
 class ProductRow(Base):
     __tablename__ = "products"
-    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    id: Mapped[Key] = mapped_column(primary_key=True)
     seq: Mapped[int] = mapped_column(BigInteger, unique=True)
     name: Mapped[str] = mapped_column(String(300), index=True)
-    description: Mapped[str] = mapped_column(Text)
+    description: Mapped[str]
 
     variants: Mapped[list[VariantRow]] = relationship(
         order_by="VariantRow.position", cascade="all, delete-orphan", lazy="selectin"
@@ -92,28 +85,28 @@ class ProductRow(Base):
 
 class VariantRow(Base):
     __tablename__ = "variants"
-    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    id: Mapped[Key] = mapped_column(primary_key=True)
     product_id: Mapped[str] = mapped_column(
         ForeignKey("products.id", ondelete="CASCADE"), index=True
     )
-    position: Mapped[int] = mapped_column(Integer)
-    options: Mapped[dict[str, str]] = mapped_column(JsonType)
-    price: Mapped[Decimal] = mapped_column(Money)
-    cost: Mapped[Decimal | None] = mapped_column(Money)
-    available: Mapped[bool] = mapped_column(Boolean)
-    sku: Mapped[str | None] = mapped_column(String(64))
+    position: Mapped[int]
+    options: Mapped[dict[str, str]]
+    price: Mapped[Decimal]
+    cost: Mapped[Decimal | None]
+    available: Mapped[bool]
+    sku: Mapped[Key | None]
 
 
 class OrderRow(Base):
     __tablename__ = "orders"
-    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    id: Mapped[Key] = mapped_column(primary_key=True)
     seq: Mapped[int] = mapped_column(BigInteger, unique=True)
     customer_id: Mapped[str] = mapped_column(ForeignKey("customers.id"))
     status: Mapped[str] = mapped_column(String(40))
-    address: Mapped[dict[str, str]] = mapped_column(JsonType)
-    placed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    details: Mapped[dict[str, Any]] = mapped_column(JsonType)
-    version: Mapped[int] = mapped_column(Integer)
+    address: Mapped[dict[str, str]]
+    placed_at: Mapped[datetime | None]
+    details: Mapped[dict[str, Any]]
+    version: Mapped[int] = mapped_column()
 
     lines: Mapped[list[OrderLineRow]] = relationship(
         order_by="OrderLineRow.position", cascade="all, delete-orphan", lazy="selectin"
@@ -131,35 +124,35 @@ class OrderRow(Base):
 
 class OrderLineRow(Base):
     __tablename__ = "order_lines"
-    id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    order_id: Mapped[str] = mapped_column(ForeignKey("orders.id", ondelete="CASCADE"), index=True)
-    position: Mapped[int] = mapped_column(Integer)
-    variant_id: Mapped[str] = mapped_column(String(64), index=True)
-    product_id: Mapped[str] = mapped_column(String(64))
+    id: Mapped[BigPk]
+    order_id: Mapped[OrderOwned]
+    position: Mapped[int]
+    variant_id: Mapped[Key] = mapped_column(index=True)
+    product_id: Mapped[Key]
     name: Mapped[str] = mapped_column(String(300))
-    price: Mapped[Decimal] = mapped_column(Money)
-    options: Mapped[dict[str, str]] = mapped_column(JsonType)
+    price: Mapped[Decimal]
+    options: Mapped[dict[str, str]]
 
 
 class ShipmentRow(Base):
     __tablename__ = "shipments"
-    id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    order_id: Mapped[str] = mapped_column(ForeignKey("orders.id", ondelete="CASCADE"), index=True)
-    position: Mapped[int] = mapped_column(Integer)
-    tracking_ids: Mapped[list[str]] = mapped_column(JsonType)
-    variant_ids: Mapped[list[str]] = mapped_column(JsonType)
+    id: Mapped[BigPk]
+    order_id: Mapped[OrderOwned]
+    position: Mapped[int]
+    tracking_ids: Mapped[list[str]]
+    variant_ids: Mapped[list[str]]
     carrier: Mapped[str | None] = mapped_column(String(60))
-    shipped_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    promised_date: Mapped[date | None] = mapped_column(Date)
-    delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    shipped_at: Mapped[datetime | None]
+    promised_date: Mapped[date | None]
+    delivered_at: Mapped[datetime | None]
 
 
 class PaymentTransactionRow(Base):
     __tablename__ = "payment_transactions"
-    id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    order_id: Mapped[str] = mapped_column(ForeignKey("orders.id", ondelete="CASCADE"), index=True)
-    position: Mapped[int] = mapped_column(Integer)
-    transaction_type: Mapped[str] = mapped_column(String(20))
-    amount: Mapped[Decimal] = mapped_column(Money)
-    payment_method_id: Mapped[str] = mapped_column(String(64), index=True)
-    created_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    id: Mapped[BigPk]
+    order_id: Mapped[OrderOwned]
+    position: Mapped[int]
+    transaction_type: Mapped[Code]
+    amount: Mapped[Decimal]
+    payment_method_id: Mapped[Key] = mapped_column(index=True)
+    created_at: Mapped[datetime | None]

@@ -5,18 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import (
-    Boolean,
-    ForeignKey,
-    Index,
-    Integer,
-    String,
-    Text,
-)
+from sqlalchemy import ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from caredesk.adapters.db.models.base import Base, BigId
-from caredesk.adapters.db.types import JsonType, UTCDateTime
+from caredesk.adapters.db.models.base import Base, BigPk, Code, IntPk
 
 
 class JobRow(Base):
@@ -24,19 +16,19 @@ class JobRow(Base):
 
     __tablename__ = "jobs"
     __table_args__ = (Index("ix_jobs_due", "state", "run_at"),)
-    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    id: Mapped[BigPk]
     kind: Mapped[str] = mapped_column(String(100))
-    payload: Mapped[dict[str, Any]] = mapped_column(JsonType)
-    state: Mapped[str] = mapped_column(String(20))
-    attempts: Mapped[int] = mapped_column(Integer)
-    run_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    payload: Mapped[dict[str, Any]]
+    state: Mapped[Code]
+    attempts: Mapped[int]
+    run_at: Mapped[datetime]
     key: Mapped[str | None] = mapped_column(String(200), unique=True)
     locked_by: Mapped[str | None] = mapped_column(String(200))
-    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    last_error: Mapped[str | None] = mapped_column(Text)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    locked_until: Mapped[datetime | None]
+    last_error: Mapped[str | None]
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+    finished_at: Mapped[datetime | None]
 
 
 class JobTimerRow(Base):
@@ -44,38 +36,38 @@ class JobTimerRow(Base):
 
     __tablename__ = "job_timers"
     name: Mapped[str] = mapped_column(String(100), primary_key=True)
-    next_run_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    last_run_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    next_run_at: Mapped[datetime]
+    last_run_at: Mapped[datetime | None]
 
 
 class WebhookSubscriptionRow(Base):
     __tablename__ = "webhook_subscriptions"
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    id: Mapped[IntPk]
     url: Mapped[str] = mapped_column(String(2000))
-    events: Mapped[list[str]] = mapped_column(JsonType)
+    events: Mapped[list[str]]
     secret: Mapped[str] = mapped_column(String(200))
     description: Mapped[str] = mapped_column(String(200))
-    active: Mapped[bool] = mapped_column(Boolean)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    active: Mapped[bool]
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
 
 
 class WebhookDeliveryRow(Base):
     """One event sent (or to be sent) to one subscription, with the outcome of each try."""
 
     __tablename__ = "webhook_deliveries"
-    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    id: Mapped[BigPk]
     subscription_id: Mapped[int] = mapped_column(
         ForeignKey("webhook_subscriptions.id", ondelete="CASCADE")
     )
     event: Mapped[str] = mapped_column(String(100))
-    payload: Mapped[dict[str, Any]] = mapped_column(JsonType)
-    status: Mapped[str] = mapped_column(String(20))
-    attempts: Mapped[int] = mapped_column(Integer)
-    response_status: Mapped[int | None] = mapped_column(Integer)
-    last_error: Mapped[str | None] = mapped_column(Text)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    last_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    payload: Mapped[dict[str, Any]]
+    status: Mapped[Code]
+    attempts: Mapped[int]
+    response_status: Mapped[int | None]
+    last_error: Mapped[str | None]
+    created_at: Mapped[datetime]
+    last_attempt_at: Mapped[datetime | None]
+    delivered_at: Mapped[datetime | None]
 
     __table_args__ = (Index("ix_webhook_deliveries_subscription", "subscription_id", "id"),)

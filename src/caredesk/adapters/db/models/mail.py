@@ -4,47 +4,39 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import (
-    BigInteger,
-    ForeignKey,
-    Index,
-    Integer,
-    String,
-    Text,
-)
+from sqlalchemy import BigInteger, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from caredesk.adapters.db.models.base import Base, BigId
-from caredesk.adapters.db.types import JsonType, UTCDateTime
+from caredesk.adapters.db.models.base import Actor, Base, BigPk, CaseOwned, Code, Email, Key
 
 
 class MailMessageRow(Base):
     """Email in and out with its threading headers; the message itself lives on the case."""
 
     __tablename__ = "mail_messages"
-    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    id: Mapped[BigPk]
     direction: Mapped[str] = mapped_column(String(3))
     message_id: Mapped[str] = mapped_column(String(255), unique=True)
-    status: Mapped[str] = mapped_column(String(20))
-    case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"))
+    status: Mapped[Code]
+    case_id: Mapped[CaseOwned | None]
     case_message_id: Mapped[int | None] = mapped_column(
         ForeignKey("messages.id", ondelete="SET NULL")
     )
     subject: Mapped[str] = mapped_column(String(500))
-    from_address: Mapped[str | None] = mapped_column(String(320))
-    to_addresses: Mapped[list[str]] = mapped_column(JsonType)
-    cc_addresses: Mapped[list[str]] = mapped_column(JsonType)
-    in_reply_to: Mapped[list[str]] = mapped_column(JsonType)
-    reference_ids: Mapped[list[str]] = mapped_column(JsonType)
-    auto_kind: Mapped[str | None] = mapped_column(String(20))
-    raw_sha256: Mapped[str | None] = mapped_column(String(64))
-    body_text: Mapped[str | None] = mapped_column(Text)
-    body_html: Mapped[str | None] = mapped_column(Text)
+    from_address: Mapped[Email | None]
+    to_addresses: Mapped[list[str]]
+    cc_addresses: Mapped[list[str]]
+    in_reply_to: Mapped[list[str]]
+    reference_ids: Mapped[list[str]]
+    auto_kind: Mapped[Code | None]
+    raw_sha256: Mapped[Key | None]
+    body_text: Mapped[str | None]
+    body_html: Mapped[str | None]
     template: Mapped[str | None] = mapped_column(String(100))
-    attempts: Mapped[int] = mapped_column(Integer)
-    last_error: Mapped[str | None] = mapped_column(Text)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    attempts: Mapped[int]
+    last_error: Mapped[str | None]
+    created_at: Mapped[datetime]
+    sent_at: Mapped[datetime | None]
 
     __table_args__ = (
         Index("ix_mail_messages_case", "case_id", "id"),
@@ -58,14 +50,14 @@ class MailFailureRow(Base):
     """Mail that could not be parsed, kept raw (in blobs) for an admin."""
 
     __tablename__ = "mail_failures"
-    id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    received_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
-    raw_sha256: Mapped[str] = mapped_column(String(64))
+    id: Mapped[BigPk]
+    received_at: Mapped[datetime] = mapped_column(index=True)
+    raw_sha256: Mapped[Key]
     size: Mapped[int] = mapped_column(BigInteger)
-    error: Mapped[str] = mapped_column(Text)
-    source: Mapped[str] = mapped_column(String(20))
-    envelope_from: Mapped[str | None] = mapped_column(String(320))
-    envelope_to: Mapped[list[str]] = mapped_column(JsonType)
+    error: Mapped[str]
+    source: Mapped[Code]
+    envelope_from: Mapped[Email | None]
+    envelope_to: Mapped[list[str]]
 
 
 class OutboxMailRow(Base):
@@ -75,14 +67,14 @@ class OutboxMailRow(Base):
     the row itself goes with its mail."""
 
     __tablename__ = "outbox_mail"
-    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    id: Mapped[BigPk]
     mail_id: Mapped[int | None] = mapped_column(
         ForeignKey("mail_messages.id", ondelete="CASCADE"), index=True
     )
-    envelope_from: Mapped[str] = mapped_column(String(320))
-    recipients: Mapped[list[str]] = mapped_column(JsonType)
-    raw_sha256: Mapped[str] = mapped_column(String(64))
-    caught_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    envelope_from: Mapped[Email]
+    recipients: Mapped[list[str]]
+    raw_sha256: Mapped[Key]
+    caught_at: Mapped[datetime]
 
 
 class MailTemplateRow(Base):
@@ -90,9 +82,9 @@ class MailTemplateRow(Base):
 
     __tablename__ = "mail_templates"
     name: Mapped[str] = mapped_column(String(100), primary_key=True)
-    subject: Mapped[str] = mapped_column(Text)
-    text: Mapped[str] = mapped_column(Text)
-    html: Mapped[str | None] = mapped_column(Text)
-    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    updated_by: Mapped[str] = mapped_column(String(80))
-    version: Mapped[int] = mapped_column(Integer)
+    subject: Mapped[str]
+    text: Mapped[str]
+    html: Mapped[str | None]
+    updated_at: Mapped[datetime]
+    updated_by: Mapped[Actor]
+    version: Mapped[int]

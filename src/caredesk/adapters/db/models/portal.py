@@ -5,33 +5,24 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import (
-    ForeignKey,
-    Index,
-    Integer,
-    String,
-    Text,
-)
+from sqlalchemy import Index
 from sqlalchemy.orm import Mapped, mapped_column
 
-from caredesk.adapters.db.models.base import Base, BigId
-from caredesk.adapters.db.types import UTCDateTime
+from caredesk.adapters.db.models.base import Base, BigPk, CaseOwned, CustomerOwned, Key
 
 
 class PortalSignInRow(Base):
     """Every request for a sign-in link, known address or not (the rate limit counts both)."""
 
     __tablename__ = "portal_sign_ins"
-    id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    email_key: Mapped[str] = mapped_column(String(64))
-    client_key: Mapped[str] = mapped_column(String(64))
-    customer_id: Mapped[str | None] = mapped_column(
-        ForeignKey("customers.id", ondelete="CASCADE"), index=True
-    )
-    token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
-    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    id: Mapped[BigPk]
+    email_key: Mapped[Key]
+    client_key: Mapped[Key]
+    customer_id: Mapped[CustomerOwned | None] = mapped_column(index=True)
+    token_hash: Mapped[Key | None] = mapped_column(unique=True)
+    created_at: Mapped[datetime] = mapped_column(index=True)
+    expires_at: Mapped[datetime]
+    used_at: Mapped[datetime | None]
 
     __table_args__ = (
         Index("ix_portal_sign_ins_email", "email_key", "created_at"),
@@ -41,26 +32,24 @@ class PortalSignInRow(Base):
 
 class PortalSessionRow(Base):
     __tablename__ = "portal_sessions"
-    id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
-    customer_id: Mapped[str] = mapped_column(
-        ForeignKey("customers.id", ondelete="CASCADE"), index=True
-    )
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    id: Mapped[BigPk]
+    token_hash: Mapped[Key] = mapped_column(unique=True)
+    customer_id: Mapped[CustomerOwned] = mapped_column(index=True)
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    revoked_at: Mapped[datetime | None]
 
 
 class SatisfactionSurveyRow(Base):
     """One survey per solved case, and the customer's score and comment once answered."""
 
     __tablename__ = "satisfaction_surveys"
-    id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), unique=True)
-    customer_id: Mapped[str] = mapped_column(ForeignKey("customers.id", ondelete="CASCADE"))
-    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
-    sent_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    score: Mapped[int | None] = mapped_column(Integer)
-    comment: Mapped[str] = mapped_column(Text)
-    answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    id: Mapped[BigPk]
+    case_id: Mapped[CaseOwned] = mapped_column(unique=True)
+    customer_id: Mapped[CustomerOwned]
+    token_hash: Mapped[Key] = mapped_column(unique=True)
+    sent_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    score: Mapped[int | None]
+    comment: Mapped[str]
+    answered_at: Mapped[datetime | None] = mapped_column(index=True)

@@ -4,68 +4,59 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import (
-    BigInteger,
-    Boolean,
-    ForeignKey,
-    Index,
-    Integer,
-    String,
-    UniqueConstraint,
-)
+from sqlalchemy import BigInteger, ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from caredesk.adapters.db.models.base import Base, BigId
-from caredesk.adapters.db.types import JsonType, UTCDateTime
+from caredesk.adapters.db.models.base import Base, BigPk, CaseOwned, Code, IntPk, Key
 
 
 class BusinessCalendarRow(Base):
     __tablename__ = "business_calendars"
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    id: Mapped[IntPk]
     name: Mapped[str] = mapped_column(String(100), unique=True)
-    timezone: Mapped[str] = mapped_column(String(64))
-    hours: Mapped[dict[str, list[str]]] = mapped_column(JsonType)
-    holidays: Mapped[list[str]] = mapped_column(JsonType)
-    version: Mapped[int] = mapped_column(Integer)
-    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    timezone: Mapped[Key]
+    hours: Mapped[dict[str, list[str]]]
+    holidays: Mapped[list[str]]
+    version: Mapped[int]
+    updated_at: Mapped[datetime]
 
 
 class SlaPolicyRow(Base):
     __tablename__ = "sla_policies"
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    id: Mapped[IntPk]
     name: Mapped[str] = mapped_column(String(100), unique=True)
-    targets: Mapped[dict[str, int]] = mapped_column(JsonType)
+    targets: Mapped[dict[str, int]]
     calendar_id: Mapped[int | None] = mapped_column(ForeignKey("business_calendars.id"))
-    warn_percent: Mapped[int] = mapped_column(Integer)
-    match: Mapped[dict[str, list[str]]] = mapped_column(JsonType)
-    position: Mapped[int] = mapped_column(Integer)
-    active: Mapped[bool] = mapped_column(Boolean)
-    version: Mapped[int] = mapped_column(Integer)
-    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    warn_percent: Mapped[int]
+    match: Mapped[dict[str, list[str]]]
+    position: Mapped[int]
+    active: Mapped[bool]
+    version: Mapped[int]
+    updated_at: Mapped[datetime]
 
 
 class SlaClockRow(Base):
     """One SLA clock of a case, with the spans it ran, so it can be worked out again."""
 
     __tablename__ = "sla_clocks"
-    id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"))
-    metric: Mapped[str] = mapped_column(String(20))
-    cycle: Mapped[int] = mapped_column(Integer)
-    started_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    segments: Mapped[list[list[str]]] = mapped_column(JsonType)
-    running_since: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    id: Mapped[BigPk]
+    case_id: Mapped[CaseOwned]
+    metric: Mapped[Code]
+    cycle: Mapped[int]
+    started_at: Mapped[datetime]
+    segments: Mapped[list[list[str]]]
+    running_since: Mapped[datetime | None]
+    completed_at: Mapped[datetime | None]
     policy_id: Mapped[int | None] = mapped_column(
         ForeignKey("sla_policies.id", ondelete="SET NULL")
     )
-    target_minutes: Mapped[int | None] = mapped_column(Integer)
-    warn_percent: Mapped[int] = mapped_column(Integer)
+    target_minutes: Mapped[int | None]
+    warn_percent: Mapped[int]
     elapsed_us: Mapped[int] = mapped_column(BigInteger)
-    warn_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    warned_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    breached_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    warn_at: Mapped[datetime | None]
+    due_at: Mapped[datetime | None]
+    warned_at: Mapped[datetime | None]
+    breached_at: Mapped[datetime | None]
 
     __table_args__ = (
         UniqueConstraint("case_id", "metric", "cycle", name="uq_sla_clocks_case_metric_cycle"),
