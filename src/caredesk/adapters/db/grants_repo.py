@@ -13,7 +13,15 @@ from sqlalchemy.orm import InstrumentedAttribute
 from sqlalchemy.orm import Session as OrmSession
 
 from caredesk.adapters.db import models as m
-from caredesk.adapters.db.rows import TableRepository, from_row, insert, onto_row
+from caredesk.adapters.db.rows import (
+    TableRepository,
+    first,
+    from_row,
+    insert,
+    listed,
+    onto_row,
+    save_row,
+)
 from caredesk.domain.grants import (
     Approval,
     ApprovalStatus,
@@ -75,31 +83,16 @@ class SqlGrantRepository(TableRepository[Grant, m.GrantRow]):
     entity, table = Grant, m.GrantRow
 
     def save(self, grant: Grant) -> None:
-        row = self.session.get(m.GrantRow, grant.id)
-        assert row is not None
-        onto_row(grant, row, skip=("id",))
-        self.session.flush()
+        save_row(self.session, grant, m.GrantRow)
 
     def by_idempotency_key(self, actor: str, key: str) -> Grant | None:
-        return self.found(
-            self.session.scalar(
-                select(m.GrantRow).where(
-                    m.GrantRow.actor == actor, m.GrantRow.idempotency_key == key
-                )
-            )
-        )
+        return self.first(m.GrantRow.actor == actor, m.GrantRow.idempotency_key == key)
 
     def for_case(self, case_id: int) -> list[Grant]:
-        rows = self.session.scalars(
-            select(m.GrantRow).where(m.GrantRow.case_id == case_id).order_by(m.GrantRow.id)
-        )
-        return [from_row(Grant, r) for r in rows]
+        return self.listed(m.GrantRow.case_id == case_id)
 
     def for_customer(self, customer_id: str) -> list[Grant]:
-        rows = self.session.scalars(
-            select(m.GrantRow).where(m.GrantRow.customer_id == customer_id).order_by(m.GrantRow.id)
-        )
-        return [from_row(Grant, r) for r in rows]
+        return self.listed(m.GrantRow.customer_id == customer_id)
 
     def _executed_sum(self, *conditions: ColumnElement[bool]) -> Decimal:
         total: Any = self.session.scalar(
@@ -177,8 +170,7 @@ class SqlApprovalRepository(TableRepository[Approval, m.ApprovalRow]):
     entity, table = Approval, m.ApprovalRow
 
     def for_grant(self, grant_id: int) -> Approval | None:
-        stmt = select(m.ApprovalRow).where(m.ApprovalRow.grant_id == grant_id)
-        return self.found(self.session.scalar(stmt))
+        return self.first(m.ApprovalRow.grant_id == grant_id)
 
     def save(self, approval: Approval) -> None:
         # Only a pending approval may be decided, once: the WHERE makes a double click a no-op.
@@ -216,12 +208,8 @@ class SqlLedgerRepository:
         self.session.flush()
 
     def for_grant(self, grant_id: int) -> list[LedgerEntry]:
-        rows = self.session.scalars(
-            select(m.LedgerEntryRow)
-            .where(m.LedgerEntryRow.grant_id == grant_id)
-            .order_by(m.LedgerEntryRow.id)
-        )
-        return [from_row(LedgerEntry, r) for r in rows]
+        entry = m.LedgerEntryRow
+        return listed(self.session, LedgerEntry, entry, entry.grant_id == grant_id)
 
     def balance(self, account: str) -> Decimal:
         total = self.session.scalar(
@@ -241,8 +229,7 @@ class SqlPolicyRepository:
         self.session = session
 
     def active(self) -> PolicyVersion | None:
-        row = self.session.scalar(select(m.PolicyVersionRow).where(m.PolicyVersionRow.active))
-        return from_row(PolicyVersion, row) if row else None
+        return first(self.session, PolicyVersion, m.PolicyVersionRow, m.PolicyVersionRow.active)
 
     def active_digest(self) -> str | None:
         return self.session.scalar(
@@ -250,10 +237,8 @@ class SqlPolicyRepository:
         )
 
     def get(self, version: str) -> PolicyVersion | None:
-        row = self.session.scalar(
-            select(m.PolicyVersionRow).where(m.PolicyVersionRow.version == version)
-        )
-        return from_row(PolicyVersion, row) if row else None
+        policy = m.PolicyVersionRow
+        return first(self.session, PolicyVersion, policy, policy.version == version)
 
     def add(self, version: PolicyVersion) -> None:
         # A version is put in force by activate(), never as it is added.
@@ -268,8 +253,7 @@ class SqlPolicyRepository:
         )
 
     def history(self) -> list[PolicyVersion]:
-        rows = self.session.scalars(select(m.PolicyVersionRow).order_by(m.PolicyVersionRow.id))
-        return [from_row(PolicyVersion, r) for r in rows]
+        return listed(self.session, PolicyVersion, m.PolicyVersionRow)
 
     def lock(self) -> None:
         # Two changes put in force at once would each be compared with the same policy.

@@ -5,12 +5,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from sqlalchemy import delete, select
-from sqlalchemy.orm import Session as OrmSession
 
 from caredesk.adapters.db import models as m
 from caredesk.adapters.db.conflicts import version_conflict
 from caredesk.adapters.db.cursors import walk
-from caredesk.adapters.db.rows import TableRepository, add_row, from_row, insert, onto_row
+from caredesk.adapters.db.rows import TableRepository, add_row, from_row, insert, listed, onto_row
 from caredesk.domain.knowledge import Article, ArticleVersion, KnownIssue
 from caredesk.services.knowledge.ports import ArticleFilter
 
@@ -19,9 +18,7 @@ class SqlArticleRepository(TableRepository[Article, m.ArticleRow]):
     entity, table = Article, m.ArticleRow
 
     def get_by_slug(self, slug: str) -> Article | None:
-        return self.found(
-            self.session.scalar(select(m.ArticleRow).where(m.ArticleRow.slug == slug))
-        )
+        return self.first(m.ArticleRow.slug == slug)
 
     def save(self, article: Article, expected_version: int) -> None:
         row = self.session.get(m.ArticleRow, article.id)
@@ -70,29 +67,20 @@ class SqlArticleRepository(TableRepository[Article, m.ArticleRow]):
         insert(self.session, onto_row(version, m.ArticleVersionRow()))
 
     def versions(self, article_id: int) -> list[ArticleVersion]:
-        rows = self.session.scalars(
-            select(m.ArticleVersionRow)
-            .where(m.ArticleVersionRow.article_id == article_id)
-            .order_by(m.ArticleVersionRow.version)
-        )
-        return [from_row(ArticleVersion, r) for r in rows]
+        kept = m.ArticleVersionRow
+        mine = kept.article_id == article_id
+        return listed(self.session, ArticleVersion, kept, mine, order_by=kept.version)
 
 
-class SqlKnownIssueRepository:
-    def __init__(self, session: OrmSession) -> None:
-        self.session = session
+class SqlKnownIssueRepository(TableRepository[KnownIssue, m.KnownIssueRow]):
+    entity, table = KnownIssue, m.KnownIssueRow
 
     def add(self, issue: KnownIssue) -> None:
         row = add_row(self.session, issue, m.KnownIssueRow(), skip=("version",))
         issue.version = row.version
 
-    def get(self, issue_id: int) -> KnownIssue | None:
-        row = self.session.get(m.KnownIssueRow, issue_id)
-        return from_row(KnownIssue, row) if row else None
-
     def get_by_key(self, key: str) -> KnownIssue | None:
-        row = self.session.scalar(select(m.KnownIssueRow).where(m.KnownIssueRow.key == key))
-        return from_row(KnownIssue, row) if row else None
+        return self.first(m.KnownIssueRow.key == key)
 
     def save(self, issue: KnownIssue) -> None:
         row = self.session.get(m.KnownIssueRow, issue.id)

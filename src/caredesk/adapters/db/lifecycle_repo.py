@@ -9,7 +9,7 @@ from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
 
 from caredesk.adapters.db import models as m
-from caredesk.adapters.db.rows import add_row, from_row, onto_row
+from caredesk.adapters.db.rows import add_row, first, from_row, got, listed, onto_row, save_row
 from caredesk.domain.lifecycle import (
     CaseLink,
     Commitment,
@@ -32,12 +32,7 @@ class SqlLifecycleRepository:
         add_row(self.session, handoff, m.CaseHandoffRow())
 
     def handoffs(self, case_id: int) -> list[Handoff]:
-        rows = self.session.scalars(
-            select(m.CaseHandoffRow)
-            .where(m.CaseHandoffRow.case_id == case_id)
-            .order_by(m.CaseHandoffRow.id)
-        )
-        return [from_row(Handoff, r) for r in rows]
+        return listed(self.session, Handoff, m.CaseHandoffRow, m.CaseHandoffRow.case_id == case_id)
 
     # Repeat asks
 
@@ -46,12 +41,7 @@ class SqlLifecycleRepository:
         self.session.flush()
 
     def repeat_asks(self, case_id: int) -> list[RepeatAsk]:
-        rows = self.session.scalars(
-            select(m.RepeatAskRow)
-            .where(m.RepeatAskRow.case_id == case_id)
-            .order_by(m.RepeatAskRow.id)
-        )
-        return [from_row(RepeatAsk, r) for r in rows]
+        return listed(self.session, RepeatAsk, m.RepeatAskRow, m.RepeatAskRow.case_id == case_id)
 
     def repeat_ask_counts(
         self, by: str, since: datetime | None, limit: int
@@ -78,15 +68,11 @@ class SqlLifecycleRepository:
         add_row(self.session, commitment, m.CommitmentRow())
 
     def get_commitment(self, commitment_id: int) -> Commitment | None:
-        row = self.session.get(m.CommitmentRow, commitment_id)
-        return from_row(Commitment, row) if row is not None else None
+        return got(self.session, Commitment, m.CommitmentRow, commitment_id)
 
     def save_commitment(self, commitment: Commitment) -> None:
-        row = self.session.get(m.CommitmentRow, commitment.id)
-        assert row is not None
         # Who made a commitment, and when, stays as it was first written.
-        onto_row(commitment, row, skip=("id", "created_by", "created_at"))
-        self.session.flush()
+        save_row(self.session, commitment, m.CommitmentRow, skip=("created_by", "created_at"))
 
     def commitments(self, filters: CommitmentFilter, limit: int) -> list[Commitment]:
         stmt = select(m.CommitmentRow)
@@ -116,8 +102,7 @@ class SqlLifecycleRepository:
         add_row(self.session, link, m.CaseLinkRow())
 
     def get_link(self, link_id: int) -> CaseLink | None:
-        row = self.session.get(m.CaseLinkRow, link_id)
-        return from_row(CaseLink, row) if row is not None else None
+        return got(self.session, CaseLink, m.CaseLinkRow, link_id)
 
     def save_link(self, link: CaseLink) -> None:
         row = self.session.get(m.CaseLinkRow, link.id)
@@ -129,12 +114,9 @@ class SqlLifecycleRepository:
         self.session.flush()
 
     def links(self, case_id: int) -> list[CaseLink]:
-        rows = self.session.scalars(
-            select(m.CaseLinkRow)
-            .where(or_(m.CaseLinkRow.case_id == case_id, m.CaseLinkRow.other_case_id == case_id))
-            .order_by(m.CaseLinkRow.id)
-        )
-        return [from_row(CaseLink, r) for r in rows]
+        link = m.CaseLinkRow
+        either = or_(link.case_id == case_id, link.other_case_id == case_id)
+        return listed(self.session, CaseLink, link, either)
 
     def merged_into(self, case_ids: Sequence[int]) -> dict[int, int]:
         if not case_ids:
@@ -179,10 +161,8 @@ class SqlLifecycleRepository:
     # Proactive findings
 
     def finding(self, key: str) -> FindingRecord | None:
-        row = self.session.scalar(
-            select(m.ProactiveFindingRow).where(m.ProactiveFindingRow.key == key)
-        )
-        return from_row(FindingRecord, row) if row is not None else None
+        row = m.ProactiveFindingRow
+        return first(self.session, FindingRecord, row, row.key == key)
 
     def add_finding(self, finding: FindingRecord) -> None:
         add_row(self.session, finding, m.ProactiveFindingRow())

@@ -3,66 +3,54 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import delete, func, select
-from sqlalchemy.orm import Session as OrmSession
 
 from caredesk.adapters.db import models as m
-from caredesk.adapters.db.rows import add_row, from_row, insert, onto_row
+from caredesk.adapters.db.rows import TableRepository, add_row, from_row, got, onto_row, save_row
 from caredesk.domain.mail import MailDirection, MailFailure, MailRecord, MailStatus, MailTemplate
 from caredesk.domain.outbox import CaughtMail
 
-
-def _record_from_row(row: m.MailMessageRow) -> MailRecord:
-    return from_row(
-        MailRecord,
-        row,
-        to=list(row.to_addresses),
-        cc=list(row.cc_addresses),
-        references=list(row.reference_ids),
-    )
+# The address lists have the row's own names.
+_RENAMED = ("to", "cc", "references")
 
 
-def _record_onto_row(record: MailRecord, row: m.MailMessageRow) -> m.MailMessageRow:
-    # The address lists have the row's own names; the subject and sender are cut to fit.
-    return onto_row(
-        record,
-        row,
-        skip=("id", "to", "cc", "references"),
-        to_addresses=list(record.to),
-        cc_addresses=list(record.cc),
-        reference_ids=list(record.references),
-        subject=record.subject[:500],
-        from_address=_cut(record.from_address, 320),
-    )
+def _record_columns(record: MailRecord) -> dict[str, Any]:
+    # The subject and sender are cut to fit.
+    return {
+        "to_addresses": list(record.to),
+        "cc_addresses": list(record.cc),
+        "reference_ids": list(record.references),
+        "subject": record.subject[:500],
+        "from_address": _cut(record.from_address, 320),
+    }
 
 
 def _cut(address: str | None, length: int) -> str | None:
     return address[:length] if address else None
 
 
-class SqlMailRepository:
-    def __init__(self, session: OrmSession) -> None:
-        self.session = session
+class SqlMailRepository(TableRepository[MailRecord, m.MailMessageRow]):
+    entity, table = MailRecord, m.MailMessageRow
+
+    def read(self, row: m.MailMessageRow) -> MailRecord:
+        return from_row(
+            MailRecord,
+            row,
+            to=list(row.to_addresses),
+            cc=list(row.cc_addresses),
+            references=list(row.reference_ids),
+        )
 
     def add(self, record: MailRecord) -> None:
-        record.id = insert(self.session, _record_onto_row(record, m.MailMessageRow())).id
-
-    def get(self, mail_id: int) -> MailRecord | None:
-        row = self.session.get(m.MailMessageRow, mail_id)
-        return _record_from_row(row) if row else None
+        add_row(self.session, record, m.MailMessageRow(), skip=_RENAMED, **_record_columns(record))
 
     def save(self, record: MailRecord) -> None:
-        row = self.session.get(m.MailMessageRow, record.id)
-        assert row is not None
-        _record_onto_row(record, row)
-        self.session.flush()
+        save_row(self.session, record, m.MailMessageRow, skip=_RENAMED, **_record_columns(record))
 
     def by_message_id(self, message_id: str) -> MailRecord | None:
-        row = self.session.scalar(
-            select(m.MailMessageRow).where(m.MailMessageRow.message_id == message_id)
-        )
-        return _record_from_row(row) if row else None
+        return self.first(m.MailMessageRow.message_id == message_id)
 
     def case_for(self, message_ids: list[str]) -> int | None:
         if not message_ids:
@@ -85,7 +73,7 @@ class SqlMailRepository:
                 .limit(limit)
             )
         )
-        return [_record_from_row(r) for r in reversed(rows)]
+        return [self.read(r) for r in reversed(rows)]
 
     def received_from(self, address: str, since: datetime) -> int:
         return int(
@@ -109,7 +97,7 @@ class SqlMailRepository:
             stmt = stmt.where(m.MailMessageRow.direction == direction.value)
         if status is not None:
             stmt = stmt.where(m.MailMessageRow.status == status.value)
-        return [_record_from_row(r) for r in self.session.scalars(stmt)]
+        return [self.read(r) for r in self.session.scalars(stmt)]
 
     def undelivered(self, limit: int) -> list[MailRecord]:
         stmt = (
@@ -122,7 +110,7 @@ class SqlMailRepository:
             .order_by(m.MailMessageRow.id.desc())
             .limit(limit)
         )
-        return [_record_from_row(r) for r in self.session.scalars(stmt)]
+        return [self.read(r) for r in self.session.scalars(stmt)]
 
     def add_failure(self, failure: MailFailure) -> None:
         add_row(
@@ -140,12 +128,10 @@ class SqlMailRepository:
         return [from_row(MailFailure, r) for r in rows]
 
     def failure(self, failure_id: int) -> MailFailure | None:
-        row = self.session.get(m.MailFailureRow, failure_id)
-        return from_row(MailFailure, row) if row else None
+        return got(self.session, MailFailure, m.MailFailureRow, failure_id)
 
     def template(self, name: str) -> MailTemplate | None:
-        row = self.session.get(m.MailTemplateRow, name)
-        return from_row(MailTemplate, row) if row else None
+        return got(self.session, MailTemplate, m.MailTemplateRow, name)
 
     def save_template(self, template: MailTemplate) -> None:
         assert template.updated_at is not None and template.updated_by is not None
@@ -164,16 +150,11 @@ class SqlMailRepository:
         return bool(getattr(result, "rowcount", 0))
 
 
-class SqlOutboxRepository:
-    def __init__(self, session: OrmSession) -> None:
-        self.session = session
+class SqlOutboxRepository(TableRepository[CaughtMail, m.OutboxMailRow]):
+    entity, table = CaughtMail, m.OutboxMailRow
 
     def add(self, caught: CaughtMail) -> None:
         add_row(self.session, caught, m.OutboxMailRow(), envelope_from=caught.envelope_from[:320])
-
-    def get(self, caught_id: int) -> CaughtMail | None:
-        row = self.session.get(m.OutboxMailRow, caught_id)
-        return from_row(CaughtMail, row) if row else None
 
     def recent(self, limit: int) -> list[CaughtMail]:
         rows = self.session.scalars(

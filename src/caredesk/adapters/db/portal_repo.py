@@ -8,7 +8,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session as OrmSession
 
 from caredesk.adapters.db import models as m
-from caredesk.adapters.db.rows import add_row, from_row
+from caredesk.adapters.db.rows import add_row, first, from_row
 from caredesk.domain.cases import CaseStatus
 from caredesk.domain.errors import DomainError, ErrorCode
 from caredesk.domain.portal import PortalSession, SatisfactionSurvey, SignInRequest
@@ -23,10 +23,8 @@ class SqlPortalRepository:
         add_row(self.session, request, m.PortalSignInRow())
 
     def sign_in_by_hash(self, token_hash: str) -> SignInRequest | None:
-        row = self.session.scalar(
-            select(m.PortalSignInRow).where(m.PortalSignInRow.token_hash == token_hash)
-        )
-        return from_row(SignInRequest, row) if row else None
+        sign_in = m.PortalSignInRow
+        return first(self.session, SignInRequest, sign_in, sign_in.token_hash == token_hash)
 
     def save_sign_in(self, request: SignInRequest) -> None:
         # Only an unused link is claimed: of two clicks racing, exactly one signs in.
@@ -56,10 +54,8 @@ class SqlPortalRepository:
         add_row(self.session, session, m.PortalSessionRow())
 
     def session_by_hash(self, token_hash: str) -> PortalSession | None:
-        row = self.session.scalar(
-            select(m.PortalSessionRow).where(m.PortalSessionRow.token_hash == token_hash)
-        )
-        return from_row(PortalSession, row) if row else None
+        kept = m.PortalSessionRow
+        return first(self.session, PortalSession, kept, kept.token_hash == token_hash)
 
     def save_session(self, session: PortalSession) -> None:
         self.session.execute(
@@ -72,16 +68,12 @@ class SqlPortalRepository:
         add_row(self.session, survey, m.SatisfactionSurveyRow())
 
     def survey_by_hash(self, token_hash: str) -> SatisfactionSurvey | None:
-        row = self.session.scalar(
-            select(m.SatisfactionSurveyRow).where(m.SatisfactionSurveyRow.token_hash == token_hash)
-        )
-        return from_row(SatisfactionSurvey, row) if row else None
+        survey = m.SatisfactionSurveyRow
+        return first(self.session, SatisfactionSurvey, survey, survey.token_hash == token_hash)
 
     def survey_for_case(self, case_id: int) -> SatisfactionSurvey | None:
-        row = self.session.scalar(
-            select(m.SatisfactionSurveyRow).where(m.SatisfactionSurveyRow.case_id == case_id)
-        )
-        return from_row(SatisfactionSurvey, row) if row else None
+        survey = m.SatisfactionSurveyRow
+        return first(self.session, SatisfactionSurvey, survey, survey.case_id == case_id)
 
     def save_survey(self, survey: SatisfactionSurvey) -> None:
         self.session.execute(

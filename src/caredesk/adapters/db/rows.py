@@ -25,7 +25,7 @@ from typing import (
     get_type_hints,
 )
 
-from sqlalchemy import inspect
+from sqlalchemy import Select, inspect, select
 from sqlalchemy.orm import Session
 
 
@@ -107,6 +107,47 @@ def add_row(
     return row
 
 
+def found(cls: type[D], row: Any | None) -> D | None:
+    """The `cls` the row reads as, or None where no row was found."""
+    return from_row(cls, row) if row is not None else None
+
+
+def got(session: Session, cls: type[D], table: type[Any], key: Any) -> D | None:
+    """The `cls` kept in `table` under `key`, if there is one."""
+    return found(cls, session.get(table, key))
+
+
+def first(session: Session, cls: type[D], table: type[Any], *where: Any) -> D | None:
+    """The `cls` of the one row of `table` that meets `where` (a unique column's value)."""
+    return found(cls, session.scalar(select(table).where(*where)))
+
+
+def listed(
+    session: Session, cls: type[D], table: type[Any], *where: Any, order_by: Any = None
+) -> list[D]:
+    """The rows of `table` that meet `where`, as `cls`, in `order_by`'s order (by key unless
+    told)."""
+    stmt = ordered(table, *where, order_by=order_by)
+    return [from_row(cls, row) for row in session.scalars(stmt)]
+
+
+def ordered(table: type[Any], *where: Any, order_by: Any = None) -> Select[Any]:
+    """The rows of `table` that meet `where`, in `order_by`'s order (by key unless told)."""
+    order = (order_by,) if order_by is not None else inspect(table).primary_key
+    return select(table).where(*where).order_by(*order)
+
+
+def save_row(
+    session: Session, obj: Entity, table: type[R], *, skip: Collection[str] = (), **converted: Any
+) -> R:
+    """Write `obj` onto its row (as `onto_row` does; its key is never written) and flush."""
+    row = session.get(table, obj.id)
+    assert row is not None
+    onto_row(obj, row, skip=("id", *skip), **converted)
+    session.flush()
+    return row
+
+
 class SqlRepository:
     """A repository over its unit of work's session."""
 
@@ -115,7 +156,9 @@ class SqlRepository:
 
 
 class TableRepository(SqlRepository, Generic[E, R]):
-    """One entity kept in one table: added as a new row, read back by its key."""
+    """One entity kept in one table: added as a new row, read back by its key or by a unique
+    column's value. An entity whose row differs from it by more than names says how it is
+    read (`read`)."""
 
     entity: type[E]
     table: type[R]
@@ -126,8 +169,18 @@ class TableRepository(SqlRepository, Generic[E, R]):
     def get(self, key: Any) -> E | None:
         return self.found(self.session.get(self.table, key))
 
+    def first(self, *where: Any) -> E | None:
+        return self.found(self.session.scalar(select(self.table).where(*where)))
+
+    def listed(self, *where: Any, order_by: Any = None) -> list[E]:
+        stmt = ordered(self.table, *where, order_by=order_by)
+        return [self.read(row) for row in self.session.scalars(stmt)]
+
     def found(self, row: R | None) -> E | None:
-        return from_row(self.entity, row) if row is not None else None
+        return self.read(row) if row is not None else None
+
+    def read(self, row: R) -> E:
+        return from_row(self.entity, row)
 
 
 @cache

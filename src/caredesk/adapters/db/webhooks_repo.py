@@ -6,11 +6,11 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session as OrmSession
 
 from caredesk.adapters.db import models as m
-from caredesk.adapters.db.rows import add_row, from_row, onto_row
+from caredesk.adapters.db.rows import add_row, from_row, got, save_row
 from caredesk.domain.webhooks import Delivery, Subscription
 
 # What a delivery is from the start; a save writes only how its sending went.
-_DELIVERED_AS = ("id", "subscription_id", "event", "payload", "created_at")
+_DELIVERED_AS = ("subscription_id", "event", "payload", "created_at")
 
 
 class SqlWebhookRepository:
@@ -24,14 +24,10 @@ class SqlWebhookRepository:
         self._active = None
 
     def get_subscription(self, subscription_id: int) -> Subscription | None:
-        row = self.session.get(m.WebhookSubscriptionRow, subscription_id)
-        return from_row(Subscription, row) if row is not None else None
+        return got(self.session, Subscription, m.WebhookSubscriptionRow, subscription_id)
 
     def save_subscription(self, subscription: Subscription) -> None:
-        row = self.session.get(m.WebhookSubscriptionRow, subscription.id)
-        assert row is not None
-        onto_row(subscription, row, skip=("id", "created_at"))
-        self.session.flush()
+        save_row(self.session, subscription, m.WebhookSubscriptionRow, skip=("created_at",))
         self._active = None
 
     def delete_subscription(self, subscription_id: int) -> None:
@@ -60,14 +56,10 @@ class SqlWebhookRepository:
         add_row(self.session, delivery, m.WebhookDeliveryRow())
 
     def get_delivery(self, delivery_id: int) -> Delivery | None:
-        row = self.session.get(m.WebhookDeliveryRow, delivery_id)
-        return from_row(Delivery, row) if row is not None else None
+        return got(self.session, Delivery, m.WebhookDeliveryRow, delivery_id)
 
     def save_delivery(self, delivery: Delivery) -> None:
-        row = self.session.get(m.WebhookDeliveryRow, delivery.id)
-        assert row is not None
-        onto_row(delivery, row, skip=_DELIVERED_AS)
-        self.session.flush()
+        save_row(self.session, delivery, m.WebhookDeliveryRow, skip=_DELIVERED_AS)
 
     def deliveries(self, subscription_id: int, limit: int, before_id: int | None) -> list[Delivery]:
         d = m.WebhookDeliveryRow
