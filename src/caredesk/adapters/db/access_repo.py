@@ -7,8 +7,16 @@ from sqlalchemy.orm import Session as OrmSession
 
 from caredesk.adapters.db import mapping
 from caredesk.adapters.db import models as m
-from caredesk.adapters.db.rows import TableRepository, add_row, from_row, insert, onto_row
+from caredesk.adapters.db.rows import (
+    TableRepository,
+    add_row,
+    from_row,
+    insert,
+    onto_row,
+    update_fields,
+)
 from caredesk.domain.agents import Agent, Team
+from caredesk.domain.rates import Rate
 from caredesk.domain.tokens import ApiToken, ConsoleSession
 
 
@@ -80,23 +88,19 @@ class SqlTeamRepository(TableRepository[Team, m.TeamRow]):
         ]
 
 
-class SqlTokenRepository:
-    def __init__(self, session: OrmSession) -> None:
-        self.session = session
+class SqlTokenRepository(TableRepository[ApiToken, m.ApiTokenRow]):
+    entity, table = ApiToken, m.ApiTokenRow
+
+    def read(self, row: m.ApiTokenRow) -> ApiToken:
+        rate_limit = Rate.parse(row.rate_limit) if row.rate_limit else None
+        return from_row(ApiToken, row, rate_limit=rate_limit)
 
     def add(self, token: ApiToken) -> None:
         rate_limit = str(token.rate_limit) if token.rate_limit else None
         add_row(self.session, token, m.ApiTokenRow(), rate_limit=rate_limit)
 
-    def get(self, token_id: int) -> ApiToken | None:
-        row = self.session.get(m.ApiTokenRow, token_id)
-        return mapping.token_from_row(row) if row else None
-
     def get_by_hash(self, token_hash: str) -> ApiToken | None:
-        row = self.session.scalar(
-            select(m.ApiTokenRow).where(m.ApiTokenRow.token_hash == token_hash)
-        )
-        return mapping.token_from_row(row) if row else None
+        return self.first(m.ApiTokenRow.token_hash == token_hash)
 
     def save(self, token: ApiToken) -> None:
         self.session.execute(
@@ -113,26 +117,14 @@ class SqlTokenRepository:
         )
 
     def all(self) -> list[ApiToken]:
-        rows = self.session.scalars(select(m.ApiTokenRow).order_by(m.ApiTokenRow.id))
-        return [mapping.token_from_row(r) for r in rows]
+        return self.listed()
 
 
-class SqlConsoleSessionRepository:
-    def __init__(self, session: OrmSession) -> None:
-        self.session = session
-
-    def add(self, session: ConsoleSession) -> None:
-        add_row(self.session, session, m.ConsoleSessionRow())
+class SqlConsoleSessionRepository(TableRepository[ConsoleSession, m.ConsoleSessionRow]):
+    entity, table = ConsoleSession, m.ConsoleSessionRow
 
     def get_by_hash(self, token_hash: str) -> ConsoleSession | None:
-        row = self.session.scalar(
-            select(m.ConsoleSessionRow).where(m.ConsoleSessionRow.token_hash == token_hash)
-        )
-        return mapping.console_session_from_row(row) if row else None
+        return self.first(m.ConsoleSessionRow.token_hash == token_hash)
 
     def save(self, session: ConsoleSession) -> None:
-        self.session.execute(
-            update(m.ConsoleSessionRow)
-            .where(m.ConsoleSessionRow.id == session.id)
-            .values(expires_at=session.expires_at, revoked_at=session.revoked_at)
-        )
+        update_fields(self.session, session, m.ConsoleSessionRow, "expires_at", "revoked_at")

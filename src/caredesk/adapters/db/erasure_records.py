@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Result, Text, cast, delete, or_, select, update
+from sqlalchemy.orm import InstrumentedAttribute
 from sqlalchemy.orm import Session as OrmSession
 
 from caredesk.adapters.db import models as m
@@ -35,18 +36,35 @@ def rowcount(result: Result[Any]) -> int:
     return int(getattr(result, "rowcount", 0) or 0)
 
 
+def rewrite_each(
+    session: OrmSession,
+    key: InstrumentedAttribute[Any],
+    columns: Sequence[InstrumentedAttribute[Any]],
+    condition: Any,
+    rewritten: Callable[..., dict[str, Any]],
+    **options: Any,
+) -> int:
+    """Each row `condition` selects in `key`'s table written again, one by one: what
+    `rewritten` makes of its `columns` (`options` go with each UPDATE). How many."""
+    rows = session.execute(select(key, *columns).where(condition)).all()
+    for row_key, *values in rows:
+        stmt = update(key.class_).where(key == row_key).values(rewritten(*values))
+        session.execute(stmt.execution_options(**options))
+    return len(rows)
+
+
 def scrub_grants(session: OrmSession, condition: Any, pattern: re.Pattern[str] | None) -> int:
     """Scrub the words of the grants `condition` selects; amounts stay. How many."""
-    rows = session.execute(
-        select(m.GrantRow.id, m.GrantRow.summary, m.GrantRow.params).where(condition)
-    ).all()
-    for gid, summary, params in rows:
-        session.execute(
-            update(m.GrantRow)
-            .where(m.GrantRow.id == gid)
-            .values(summary=scrub_value(summary, pattern), params=scrub_value(params, pattern))
-        )
-    return len(rows)
+    return rewrite_each(
+        session,
+        m.GrantRow.id,
+        (m.GrantRow.summary, m.GrantRow.params),
+        condition,
+        lambda summary, params: {
+            "summary": scrub_value(summary, pattern),
+            "params": scrub_value(params, pattern),
+        },
+    )
 
 
 def erase_cases(

@@ -54,6 +54,7 @@ from caredesk.adapters.db.erasure_records import (
     erase_cases,
     erase_deliveries,
     erase_mail,
+    rewrite_each,
     rowcount,
     scrub_grants,
 )
@@ -188,23 +189,18 @@ class SqlErasureStore:
         self.session.expire_all()
 
     def _erase_orders(self, customer_id: str, pattern: re.Pattern[str] | None) -> int:
-        rows = self.session.execute(
-            select(m.OrderRow.id, m.OrderRow.address, m.OrderRow.details).where(
-                m.OrderRow.customer_id == customer_id
-            )
-        ).all()
-        for order_id, address, details in rows:
-            self.session.execute(
-                update(m.OrderRow)
-                .where(m.OrderRow.id == order_id)
-                .values(
-                    address=erased_address(address or {}),
-                    details=scrub_value(details or {}, pattern),
-                    version=m.OrderRow.version + 1,
-                )
-                .execution_options(synchronize_session=False)
-            )
-        return len(rows)
+        return rewrite_each(
+            self.session,
+            m.OrderRow.id,
+            (m.OrderRow.address, m.OrderRow.details),
+            m.OrderRow.customer_id == customer_id,
+            lambda address, details: {
+                "address": erased_address(address or {}),
+                "details": scrub_value(details or {}, pattern),
+                "version": m.OrderRow.version + 1,
+            },
+            synchronize_session=False,
+        )
 
     def _erase_money_texts(
         self, grant_ids: Sequence[int], pattern: re.Pattern[str] | None
@@ -308,23 +304,17 @@ class SqlErasureStore:
         return counts
 
     def _erase_findings(self, customer_id: str, pattern: re.Pattern[str] | None) -> int:
-        rows = self.session.execute(
-            select(
-                m.ProactiveFindingRow.id,
-                m.ProactiveFindingRow.facts,
-                m.ProactiveFindingRow.recommendation,
-            ).where(m.ProactiveFindingRow.customer_id == customer_id)
-        ).all()
-        for fid, facts, recommendation in rows:
-            self.session.execute(
-                update(m.ProactiveFindingRow)
-                .where(m.ProactiveFindingRow.id == fid)
-                .values(
-                    facts=erase_details(facts, pattern),
-                    recommendation=erase_details(recommendation, pattern),
-                )
-            )
-        return len(rows)
+        finding = m.ProactiveFindingRow
+        return rewrite_each(
+            self.session,
+            finding.id,
+            (finding.facts, finding.recommendation),
+            finding.customer_id == customer_id,
+            lambda facts, recommendation: {
+                "facts": erase_details(facts, pattern),
+                "recommendation": erase_details(recommendation, pattern),
+            },
+        )
 
     def _erase_answers(self, person: PersonalData, pattern: re.Pattern[str] | None) -> int:
         """Stored answers to repeated requests (idempotency keys) that quote the person or

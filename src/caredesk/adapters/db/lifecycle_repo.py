@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from sqlalchemy import func, or_, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from caredesk.adapters.db import models as m
 from caredesk.adapters.db.rows import add_row, first, from_row, got, listed, onto_row, save_row
@@ -132,24 +132,18 @@ class SqlLifecycleRepository:
 
     def move_messages(self, message_ids: Sequence[int], to_case_id: int) -> None:
         if message_ids:
-            self.session.execute(
-                update(m.MessageRow)
-                .where(m.MessageRow.id.in_(list(message_ids)))
-                .values(case_id=to_case_id)
-            )
+            self._move(m.MessageRow.id, message_ids, to_case_id)
 
     def move_grants(self, grant_ids: Sequence[int], to_case_id: int) -> None:
         if grant_ids:
-            self.session.execute(
-                update(m.GrantRow)
-                .where(m.GrantRow.id.in_(list(grant_ids)))
-                .values(case_id=to_case_id)
-            )
-            self.session.execute(
-                update(m.ApprovalRow)
-                .where(m.ApprovalRow.grant_id.in_(list(grant_ids)))
-                .values(case_id=to_case_id)
-            )
+            self._move(m.GrantRow.id, grant_ids, to_case_id)
+            self._move(m.ApprovalRow.grant_id, grant_ids, to_case_id)
+
+    def _move(self, key: InstrumentedAttribute[int], ids: Sequence[int], to_case_id: int) -> None:
+        """The rows of `key`'s table whose `key` is one of `ids` now belong to the case."""
+        self.session.execute(
+            update(key.class_).where(key.in_(list(ids))).values(case_id=to_case_id)
+        )
 
     def grant_ids(self, case_id: int) -> list[int]:
         return list(

@@ -17,8 +17,6 @@ from caredesk.domain.cases import Attachment, Case, Message
 from caredesk.domain.catalog import Product, Variant
 from caredesk.domain.customers import Address, Customer, PaymentMethod
 from caredesk.domain.orders import Order, OrderLine, PaymentTransaction, Shipment
-from caredesk.domain.rates import Rate
-from caredesk.domain.tokens import ApiToken, ConsoleSession
 
 R = TypeVar("R")
 
@@ -164,15 +162,6 @@ def message_to_row(message: Message) -> m.MessageRow:
 
 def agent_from_row(row: m.AgentRow, team_ids: list[int]) -> Agent:
     return from_row(Agent, row, team_ids=team_ids)
-
-
-def token_from_row(row: m.ApiTokenRow) -> ApiToken:
-    rate_limit = Rate.parse(row.rate_limit) if row.rate_limit else None
-    return from_row(ApiToken, row, rate_limit=rate_limit)
-
-
-def console_session_from_row(row: m.ConsoleSessionRow) -> ConsoleSession:
-    return from_row(ConsoleSession, row)
 
 
 def audit_from_row(row: m.AuditEventRow) -> AuditEvent:

@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TypeVar
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session as OrmSession
 
 from caredesk.adapters.db import models as m
-from caredesk.adapters.db.rows import add_row, first, from_row
+from caredesk.adapters.db.rows import add_row, first, from_row, update_fields
 from caredesk.domain.cases import CaseStatus
 from caredesk.domain.errors import DomainError, ErrorCode
 from caredesk.domain.portal import PortalSession, SatisfactionSurvey, SignInRequest
 from caredesk.services.channels.ports import SolvedCase
+
+Kept = TypeVar("Kept", SignInRequest, PortalSession, SatisfactionSurvey)
+Hashed = TypeVar("Hashed", m.PortalSignInRow, m.PortalSessionRow, m.SatisfactionSurveyRow)
 
 
 class SqlPortalRepository:
@@ -23,8 +27,7 @@ class SqlPortalRepository:
         add_row(self.session, request, m.PortalSignInRow())
 
     def sign_in_by_hash(self, token_hash: str) -> SignInRequest | None:
-        sign_in = m.PortalSignInRow
-        return first(self.session, SignInRequest, sign_in, sign_in.token_hash == token_hash)
+        return self._by_hash(SignInRequest, m.PortalSignInRow, token_hash)
 
     def save_sign_in(self, request: SignInRequest) -> None:
         # Only an unused link is claimed: of two clicks racing, exactly one signs in.
@@ -54,33 +57,28 @@ class SqlPortalRepository:
         add_row(self.session, session, m.PortalSessionRow())
 
     def session_by_hash(self, token_hash: str) -> PortalSession | None:
-        kept = m.PortalSessionRow
-        return first(self.session, PortalSession, kept, kept.token_hash == token_hash)
+        return self._by_hash(PortalSession, m.PortalSessionRow, token_hash)
 
     def save_session(self, session: PortalSession) -> None:
-        self.session.execute(
-            update(m.PortalSessionRow)
-            .where(m.PortalSessionRow.id == session.id)
-            .values(expires_at=session.expires_at, revoked_at=session.revoked_at)
-        )
+        update_fields(self.session, session, m.PortalSessionRow, "expires_at", "revoked_at")
 
     def add_survey(self, survey: SatisfactionSurvey) -> None:
         add_row(self.session, survey, m.SatisfactionSurveyRow())
 
     def survey_by_hash(self, token_hash: str) -> SatisfactionSurvey | None:
-        survey = m.SatisfactionSurveyRow
-        return first(self.session, SatisfactionSurvey, survey, survey.token_hash == token_hash)
+        return self._by_hash(SatisfactionSurvey, m.SatisfactionSurveyRow, token_hash)
+
+    def _by_hash(self, cls: type[Kept], table: type[Hashed], token_hash: str) -> Kept | None:
+        # A sign-in link's, a session's and a survey's secret is kept only as its hash.
+        return first(self.session, cls, table, table.token_hash == token_hash)
 
     def survey_for_case(self, case_id: int) -> SatisfactionSurvey | None:
         survey = m.SatisfactionSurveyRow
         return first(self.session, SatisfactionSurvey, survey, survey.case_id == case_id)
 
     def save_survey(self, survey: SatisfactionSurvey) -> None:
-        self.session.execute(
-            update(m.SatisfactionSurveyRow)
-            .where(m.SatisfactionSurveyRow.id == survey.id)
-            .values(score=survey.score, comment=survey.comment, answered_at=survey.answered_at)
-        )
+        answer = ("score", "comment", "answered_at")
+        update_fields(self.session, survey, m.SatisfactionSurveyRow, *answer)
 
     def surveys(self, *, answered_since: datetime | None, limit: int) -> list[SatisfactionSurvey]:
         query = select(m.SatisfactionSurveyRow).where(
