@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from decimal import Decimal
+from typing import TypeVar
 
 from sqlalchemy import exists, func, or_, select
 from sqlalchemy.orm import InstrumentedAttribute
@@ -14,6 +15,7 @@ from caredesk.adapters.db import mapping
 from caredesk.adapters.db import models as m
 from caredesk.adapters.db.conflicts import version_conflict
 from caredesk.adapters.db.cursors import page_by_key, walk
+from caredesk.adapters.db.rows import TableReader, got, insert
 from caredesk.adapters.db.search import escape_like
 from caredesk.adapters.db.types import aware_utc
 from caredesk.domain.catalog import Product, Variant
@@ -36,6 +38,31 @@ def _next_customer_number(session: OrmSession) -> int:
     return _next_seq(session, m.CustomerRow.seq)
 
 
+Aggregate = TypeVar("Aggregate", Customer, Order)
+AggregateRow = TypeVar("AggregateRow", m.CustomerRow, m.OrderRow)
+
+
+def _save_versioned(
+    session: OrmSession,
+    noun: str,
+    record: Aggregate,
+    row: AggregateRow | None,
+    write: Callable[[Aggregate, AggregateRow], None],
+    touched: str,
+) -> None:
+    """Write a record and its child rows onto its row, refused if its version is stale.
+
+    Child rows alone would not touch the parent's row, yet every save must move its version:
+    the column `touched` is marked changed."""
+    assert row is not None
+    if row.version != record.version:
+        raise version_conflict(noun, record.id, record.version, row.version)
+    write(record, row)
+    flag_modified(row, touched)
+    session.flush()
+    record.version = row.version
+
+
 class SqlCustomerRepository:
     def __init__(self, session: OrmSession) -> None:
         self.session = session
@@ -50,9 +77,7 @@ class SqlCustomerRepository:
             payment_methods=[],
         )
         mapping.customer_onto_row(customer, row)
-        self.session.add(row)
-        self.session.flush()
-        customer.version = row.version
+        customer.version = insert(self.session, row).version
 
     def _row(self, customer_id: str) -> m.CustomerRow | None:
         return self.session.get(m.CustomerRow, customer_id)
@@ -62,15 +87,9 @@ class SqlCustomerRepository:
         return mapping.customer_from_row(row) if row else None
 
     def save(self, customer: Customer) -> None:
-        row = self._row(customer.id)
-        assert row is not None
-        if row.version != customer.version:
-            raise version_conflict("customer", customer.id, customer.version, row.version)
-        mapping.customer_onto_row(customer, row)
         # A balance or an email lives in a child row; the customer's version must move too.
-        flag_modified(row, "phones")
-        self.session.flush()
-        customer.version = row.version
+        write = mapping.customer_onto_row
+        _save_versioned(self.session, "customer", customer, self._row(customer.id), write, "phones")
 
     def delete(self, customer_id: str) -> None:
         row = self._row(customer_id)
@@ -118,21 +137,18 @@ class SqlCustomerRepository:
             yield mapping.customer_from_row(row)
 
 
-class SqlProductRepository:
-    def __init__(self, session: OrmSession) -> None:
-        self.session = session
+class SqlProductRepository(TableReader[Product, m.ProductRow]):
+    entity, table = Product, m.ProductRow
+
+    def read(self, row: m.ProductRow) -> Product:
+        return mapping.product_from_row(row)
 
     def add(self, product: Product) -> None:
         row = m.ProductRow(
             id=product.id, seq=_next_seq(self.session, m.ProductRow.seq), variants=[]
         )
         mapping.product_onto_row(product, row)
-        self.session.add(row)
-        self.session.flush()
-
-    def get(self, product_id: str) -> Product | None:
-        row = self.session.get(m.ProductRow, product_id)
-        return mapping.product_from_row(row) if row else None
+        insert(self.session, row)
 
     def save(self, product: Product) -> None:
         row = self.session.get(m.ProductRow, product.id)
@@ -141,8 +157,7 @@ class SqlProductRepository:
         self.session.flush()
 
     def get_variant(self, variant_id: str) -> Variant | None:
-        row = self.session.get(m.VariantRow, variant_id)
-        return mapping.variant_from_row(row) if row else None
+        return got(self.session, Variant, m.VariantRow, variant_id)
 
     def variants(self, product_ids: set[str], variant_ids: set[str]) -> list[Variant]:
         if not product_ids and not variant_ids:
@@ -165,9 +180,11 @@ class SqlProductRepository:
             yield mapping.product_from_row(row)
 
 
-class SqlOrderRepository:
-    def __init__(self, session: OrmSession) -> None:
-        self.session = session
+class SqlOrderRepository(TableReader[Order, m.OrderRow]):
+    entity, table = Order, m.OrderRow
+
+    def read(self, row: m.OrderRow) -> Order:
+        return mapping.order_from_row(row)
 
     def add(self, order: Order) -> None:
         row = m.OrderRow(
@@ -178,30 +195,14 @@ class SqlOrderRepository:
             payments=[],
         )
         mapping.order_onto_row(order, row)
-        self.session.add(row)
-        self.session.flush()
-        order.version = row.version
-
-    def get(self, order_id: str) -> Order | None:
-        row = self.session.get(m.OrderRow, order_id)
-        return mapping.order_from_row(row) if row else None
+        order.version = insert(self.session, row).version
 
     def save(self, order: Order) -> None:
         row = self.session.get(m.OrderRow, order.id)
-        assert row is not None
-        if row.version != order.version:
-            raise version_conflict("order", order.id, order.version, row.version)
-        mapping.order_onto_row(order, row)
-        # Child rows alone would not touch the order row; every save must bump its version.
-        flag_modified(row, "details")
-        self.session.flush()
-        order.version = row.version
+        _save_versioned(self.session, "order", order, row, mapping.order_onto_row, "details")
 
     def for_customer(self, customer_id: str) -> list[Order]:
-        rows = self.session.scalars(
-            select(m.OrderRow).where(m.OrderRow.customer_id == customer_id).order_by(m.OrderRow.seq)
-        )
-        return [mapping.order_from_row(r) for r in rows]
+        return self.listed(m.OrderRow.customer_id == customer_id, order_by=m.OrderRow.seq)
 
     def history(self, customer_id: str) -> OrderHistory:
         # One pass over the customer's orders and lines: the planner asks this on every plan.

@@ -163,32 +163,36 @@ class SqlRepository:
         self.session = session
 
 
-class TableRepository(SqlRepository, Generic[E, R]):
-    """One entity kept in one table: added as a new row, read back by its key or by a unique
-    column's value. An entity whose row differs from it by more than names says how it is
-    read (`read`)."""
+class TableReader(SqlRepository, Generic[D, R]):
+    """One kind of record kept in one table, read back by its key, by a unique column's value
+    or as a list. A record whose row differs from it by more than names says how it is read
+    (`read`)."""
 
-    entity: type[E]
+    entity: type[D]
     table: type[R]
 
-    def add(self, obj: E) -> None:
-        add_row(self.session, obj, self.table())
-
-    def get(self, key: Any) -> E | None:
+    def get(self, key: Any) -> D | None:
         return self.found(self.session.get(self.table, key))
 
-    def first(self, *where: Any) -> E | None:
+    def first(self, *where: Any) -> D | None:
         return self.found(self.session.scalar(select(self.table).where(*where)))
 
-    def listed(self, *where: Any, order_by: Any = None) -> list[E]:
+    def listed(self, *where: Any, order_by: Any = None) -> list[D]:
         stmt = ordered(self.table, *where, order_by=order_by)
         return [self.read(row) for row in self.session.scalars(stmt)]
 
-    def found(self, row: R | None) -> E | None:
+    def found(self, row: R | None) -> D | None:
         return self.read(row) if row is not None else None
 
-    def read(self, row: R) -> E:
+    def read(self, row: R) -> D:
         return from_row(self.entity, row)
+
+
+class TableRepository(TableReader[E, R]):
+    """A `TableReader` of an entity whose key the database assigns: added as a new row."""
+
+    def add(self, obj: E) -> None:
+        add_row(self.session, obj, self.table())
 
 
 @cache
