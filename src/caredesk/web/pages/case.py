@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import Form, Path, Request, Response
+from fastapi import Form, Path, Response
 from fastapi.responses import HTMLResponse
 from starlette.concurrency import run_in_threadpool
 
-from caredesk.bootstrap import Container
 from caredesk.domain.agents import Permission
 from caredesk.domain.cases import CaseStatus, Priority
 from caredesk.domain.errors import DomainError, ErrorCode
@@ -19,17 +18,8 @@ from caredesk.services.console import console, pages
 from caredesk.services.console.console import ORDERS_IN_DETAIL
 from caredesk.services.knowledge import knowledge, macros
 from caredesk.services.knowledge.ports import ArticleFilter
-from caredesk.web.deps import ContainerDep
 from caredesk.web.errors import CONSOLE_HINTS
-from caredesk.web.pages.common import (
-    Reader,
-    SignedIn,
-    Writer,
-    page_router,
-    reader_zone,
-    redirect,
-    render,
-)
+from caredesk.web.pages.common import PageVisit, ReadPage, WritePage, page_router, redirect
 from caredesk.web.pages.forms import CaseFieldsForm, GrantForm, ReplyForm
 from caredesk.web.pages.panels import render_panels
 from caredesk.web.pages.views import offer_cards, timeline
@@ -40,9 +30,7 @@ CaseId = Annotated[int, Path(ge=1, le=2**63 - 1)]
 
 
 def case_page(
-    request: Request,
-    who: SignedIn,
-    container: Container,
+    visit: PageVisit,
     case_id: int,
     *,
     status_code: int = 200,
@@ -51,7 +39,8 @@ def case_page(
     kept_body: str | None = None,
 ) -> HTMLResponse:
     """Render the case as it is now; after a refusal, say why above it and keep what was typed."""
-    screen = console.case_screen(container.uow.read_only, who.actor, container.clock.now(), case_id)
+    who, container = visit.who, visit.container
+    screen = console.case_screen(container.uow.read_only, who.actor, visit.now(), case_id)
     linked = [o for o in screen.orders if o.id in screen.case.order_ids]
     recent = [o for o in reversed(screen.orders) if o.id not in screen.case.order_ids]
     detailed = linked + recent[: max(0, ORDERS_IN_DETAIL - len(linked))]
@@ -60,13 +49,11 @@ def case_page(
         "who": who,
         "csrf": who.csrf,
         "can_write": who.can(Permission.WRITE_CASES),
-        "time_zone": reader_zone(who, container.settings.desk_timezone),
+        "time_zone": visit.time_zone,
     }
     panels = render_panels(container, who.actor, screen, context)
-    return render(
-        request,
+    return visit.render(
         "case.html",
-        who,
         status_code=status_code,
         s=screen,
         currency=screen.currency,
@@ -77,9 +64,7 @@ def case_page(
         offers=offer_cards(screen),
         detailed_orders=detailed,
         other_orders=[o for o in reversed(screen.order_summaries) if o.id not in shown],
-        macros=macros.case_macros(
-            container.formats, screen, who.agent, knowledge_macros(container, who)
-        ),
+        macros=macros.case_macros(container.formats, screen, who.agent, knowledge_macros(visit)),
         statuses=list(CaseStatus),
         priorities=list(Priority),
         agents=sorted((a for a in screen.agents.values() if a.active), key=lambda a: a.name),
@@ -99,11 +84,10 @@ def case_page(
 KB_MACROS_LISTED = 50
 
 
-def knowledge_macros(container: Container, who: SignedIn) -> list[Article]:
+def knowledge_macros(visit: PageVisit) -> list[Article]:
     """The knowledge base's published macros, for the composer's list."""
-    found, _ = knowledge.list_articles(
-        container.uow.read_only(),
-        who.actor,
+    found, _ = visit.read(
+        knowledge.list_articles,
         ArticleFilter(kind=ArticleKind.MACRO, status=ArticleStatus.PUBLISHED),
         KB_MACROS_LISTED,
         None,
@@ -125,63 +109,45 @@ _REFUSAL_STATUS = {
 }
 
 
-def _refused(
-    request: Request,
-    who: SignedIn,
-    container: Container,
-    case_id: int,
-    exc: DomainError,
-    **kept: Any,
-) -> HTMLResponse:
+def case_refused(visit: PageVisit, case_id: int, exc: DomainError, **kept: Any) -> HTMLResponse:
+    """The case page again, with why a change to the case was refused and what was typed."""
     if exc.code is ErrorCode.NOT_FOUND and exc.details.get("entity") == "case":
         raise exc
-    return case_page(
-        request,
-        who,
-        container,
-        case_id,
-        status_code=_REFUSAL_STATUS.get(exc.code, 422),
-        problem=exc,
-        **kept,
-    )
+    status_code = _REFUSAL_STATUS.get(exc.code, 422)
+    return case_page(visit, case_id, status_code=status_code, problem=exc, **kept)
 
 
 @router.get("/cases/{case_id}")
-def show_case(case_id: CaseId, request: Request, who: Reader, container: ContainerDep) -> Response:
-    return case_page(request, who, container, case_id)
+def show_case(case_id: CaseId, visit: ReadPage) -> Response:
+    return case_page(visit, case_id)
 
 
 @router.post("/cases/{case_id}/reply")
 @takes_files
 async def post_reply(
     case_id: CaseId,
-    request: Request,
-    who: Writer,
-    container: ContainerDep,
+    visit: WritePage,
     form: Annotated[ReplyForm, Form()],
     files: MessageFiles = None,
 ) -> Response:
     reply = pages.reply_request(form.kind, form.solve, form.version)
     try:
-        attachments = await read_files(files, container.attachment_limits)
-        await run_in_threadpool(_send_reply, container, who, case_id, form.body, reply, attachments)
+        attachments = await read_files(files, visit.container.attachment_limits)
+        await run_in_threadpool(_send_reply, visit, case_id, form.body, reply, attachments)
     except DomainError as exc:
-        return await run_in_threadpool(
-            _refused, request, who, container, case_id, exc, kept_body=form.body
-        )
+        return await run_in_threadpool(case_refused, visit, case_id, exc, kept_body=form.body)
     return redirect(f"/cases/{case_id}", reply.notice)
 
 
 def _send_reply(
-    container: Container,
-    who: SignedIn,
+    visit: PageVisit,
     case_id: int,
     body: str,
     reply: pages.ReplyRequest,
     attachments: list[NewAttachment],
 ) -> None:
-    who.run(
-        container,
+    container = visit.container
+    visit.run(
         console.reply,
         case_id,
         kind=reply.kind,
@@ -195,68 +161,42 @@ def _send_reply(
 
 @router.post("/cases/{case_id}/fields")
 def update_fields(
-    case_id: CaseId,
-    request: Request,
-    who: Writer,
-    container: ContainerDep,
-    form: Annotated[CaseFieldsForm, Form()],
+    case_id: CaseId, visit: WritePage, form: Annotated[CaseFieldsForm, Form()]
 ) -> Response:
     version = pages.case_version(form.version)
     changes = pages.field_changes(form.chosen(), form.shown())
     if not changes:
         return redirect(f"/cases/{case_id}")
-    now = container.clock.now()
     try:
-        cases.update_case(
-            container.uow(), who.actor, now, case_id, expected_version=version, changes=changes
-        )
+        visit.run(cases.update_case, case_id, expected_version=version, changes=changes)
     except DomainError as exc:
-        kept = pages.attempted(changes)
-        return _refused(request, who, container, case_id, exc, attempted=kept)
+        return case_refused(visit, case_id, exc, attempted=pages.attempted(changes))
     return redirect(f"/cases/{case_id}", "saved")
 
 
 @router.post("/cases/{case_id}/assign-me")
-def assign_me(
-    case_id: CaseId,
-    request: Request,
-    who: Writer,
-    container: ContainerDep,
-    version: Annotated[int, Form(ge=1)],
-) -> Response:
+def assign_me(case_id: CaseId, visit: WritePage, version: Annotated[int, Form(ge=1)]) -> Response:
+    agent = visit.who.agent
     try:
-        who.run(
-            container,
-            cases.assign_case,
-            case_id,
-            assignee_id=who.agent.id,
-            expected_version=version,
-        )
+        visit.run(cases.assign_case, case_id, assignee_id=agent.id, expected_version=version)
     except DomainError as exc:
-        return _refused(
-            request, who, container, case_id, exc, attempted={"assignee_id": who.agent.name}
-        )
+        return case_refused(visit, case_id, exc, attempted={"assignee_id": agent.name})
     return redirect(f"/cases/{case_id}", "assigned")
 
 
 @router.post("/cases/{case_id}/grant")
-def grant(
-    case_id: CaseId,
-    request: Request,
-    who: Writer,
-    container: ContainerDep,
-    form: Annotated[GrantForm, Form()],
-) -> Response:
+def grant(case_id: CaseId, visit: WritePage, form: Annotated[GrantForm, Form()]) -> Response:
     chosen = form.request(pages.grant_basis(form.basis))
+    container = visit.container
     try:
         notice = pages.grant_from_page(
             container.uow,
-            who.actor,
+            visit.actor,
             container.clock.now,
             case_id,
             chosen,
             container.settings.grant_notice_minutes,
         )
     except DomainError as exc:
-        return _refused(request, who, container, case_id, exc)
+        return case_refused(visit, case_id, exc)
     return redirect(f"/cases/{case_id}", notice)

@@ -175,6 +175,62 @@ Reader = Annotated[SignedIn, Depends(signed_in)]
 Writer = Annotated[SignedIn, Depends(checked)]
 
 
+@dataclass(frozen=True, slots=True)
+class PageVisit:
+    """One request for a console page: the request, the signed-in agent and the desk it reads
+    and changes, so that a route names its own parameters only."""
+
+    request: Request
+    who: SignedIn
+    container: Container
+
+    def read(
+        self, query: Callable[Concatenate[Any, Actor, P], T], *args: P.args, **kwargs: P.kwargs
+    ) -> T:
+        """What the page shows, read as this agent in a read-only unit of work of its own."""
+        return query(self.container.uow.read_only(), self.actor, *args, **kwargs)
+
+    def run(
+        self,
+        command: Callable[Concatenate[Any, Actor, datetime, P], T],
+        *args: P.args,
+        **kwargs: P.kwargs,
+    ) -> T:
+        return self.who.run(self.container, command, *args, **kwargs)
+
+    def render(self, template: str, **context: Any) -> HTMLResponse:
+        return render(self.request, template, self.who, **context)
+
+    def admin_tab(self, tab: str, **context: Any) -> HTMLResponse:
+        """A tab of the administration, `admin_<tab>.html`: the tab is marked in its navigation,
+        and a form sent from it leaves the tab's address in the history."""
+        return self.render(f"admin_{tab}.html", tab=tab, push_url=f"/admin/{tab}", **context)
+
+    def now(self) -> datetime:
+        return self.container.clock.now()
+
+    @property
+    def actor(self) -> Actor:
+        return self.who.actor
+
+    @property
+    def time_zone(self) -> tzinfo:
+        return reader_zone(self.who, self.container.settings.desk_timezone)
+
+
+def reading(request: Request, who: Reader, container: ContainerDep) -> PageVisit:
+    return PageVisit(request, who, container)
+
+
+def writing(request: Request, who: Writer, container: ContainerDep) -> PageVisit:
+    return PageVisit(request, who, container)
+
+
+# A page that only reads, and a form that changes something (its CSRF token checked first).
+ReadPage = Annotated[PageVisit, Depends(reading)]
+WritePage = Annotated[PageVisit, Depends(writing)]
+
+
 def is_htmx(request: Request) -> bool:
     return request.headers.get("HX-Request") == "true"
 

@@ -4,14 +4,18 @@ and a value it cannot read becomes the console's readable 422 page."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TypedDict
+from typing import Annotated, TypedDict
 
+from fastapi import Form
 from pydantic import BaseModel, Field, field_validator
 
 from caredesk.domain.agents import Role
 from caredesk.domain.errors import ValidationFailed
 from caredesk.services.console import pages
 from caredesk.services.console.pages import CASE_FIELDS, GrantRequest
+
+# A YAML document typed into an administration form (a routing rule, a calendar, an SLA policy).
+YamlText = Annotated[str, Form(max_length=20_000)]
 
 
 class ReplyForm(BaseModel):

@@ -8,13 +8,12 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Form, Request, Response
+from fastapi import Form, Response
 
 from caredesk.domain.errors import DomainError, ValidationFailed
 from caredesk.services.lifecycle import lifecycle
-from caredesk.web.deps import ContainerDep
-from caredesk.web.pages.case import CaseId, _refused
-from caredesk.web.pages.common import Writer, page_router, redirect
+from caredesk.web.pages.case import CaseId, case_refused
+from caredesk.web.pages.common import WritePage, page_router, redirect
 
 router = page_router()
 
@@ -29,17 +28,14 @@ def _ids(text: str, field: str) -> list[int]:
 @router.post("/cases/{case_id}/escalate")
 def escalate(
     case_id: CaseId,
-    request: Request,
-    who: Writer,
-    container: ContainerDep,
+    visit: WritePage,
     team: Annotated[str, Form(max_length=20)] = "",
     lead: Annotated[str, Form(max_length=20)] = "",
     summary: Annotated[str, Form(max_length=20_000)] = "",
     open_question: Annotated[str, Form(max_length=500)] = "",
 ) -> Response:
     try:
-        who.run(
-            container,
+        visit.run(
             lifecycle.escalate,
             case_id,
             team_id=int(team) if team.isdigit() else None,
@@ -48,49 +44,32 @@ def escalate(
             open_question=open_question.strip(),
         )
     except DomainError as exc:
-        return _refused(request, who, container, case_id, exc)
+        return case_refused(visit, case_id, exc)
     return redirect(f"/cases/{case_id}", "escalated")
 
 
 @router.post("/cases/{case_id}/merge")
 def merge(
-    case_id: CaseId,
-    request: Request,
-    who: Writer,
-    container: ContainerDep,
-    sources: Annotated[str, Form(max_length=500)] = "",
+    case_id: CaseId, visit: WritePage, sources: Annotated[str, Form(max_length=500)] = ""
 ) -> Response:
     try:
-        who.run(
-            container,
-            lifecycle.merge_cases,
-            case_id,
-            _ids(sources, "sources"),
-        )
+        visit.run(lifecycle.merge_cases, case_id, _ids(sources, "sources"))
     except DomainError as exc:
-        return _refused(request, who, container, case_id, exc)
+        return case_refused(visit, case_id, exc)
     return redirect(f"/cases/{case_id}", "merged")
 
 
 @router.post("/cases/{case_id}/split")
 def split(
     case_id: CaseId,
-    request: Request,
-    who: Writer,
-    container: ContainerDep,
+    visit: WritePage,
     messages: Annotated[list[int] | None, Form()] = None,
     subject: Annotated[str, Form(max_length=500)] = "",
 ) -> Response:
     try:
         if not messages:
             raise ValidationFailed("tick the messages to move", details={"field": "messages"})
-        result = who.run(
-            container,
-            lifecycle.split_case,
-            case_id,
-            messages,
-            subject=subject.strip() or None,
-        )
+        result = visit.run(lifecycle.split_case, case_id, messages, subject=subject.strip() or None)
     except DomainError as exc:
-        return _refused(request, who, container, case_id, exc)
+        return case_refused(visit, case_id, exc)
     return redirect(f"/cases/{result.case.id}", "split")

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Annotated
 
 import yaml
-from fastapi import Form, Path, Query, Request, Response
+from fastapi import Form, Path, Query, Response
 from fastapi.responses import HTMLResponse
 from pydantic import ValidationError
 
@@ -17,9 +17,8 @@ from caredesk.domain.triage import RoutingRuleSpec
 from caredesk.services.console import pages
 from caredesk.services.knowledge import knowledge, triage
 from caredesk.services.knowledge.ports import ArticleFilter
-from caredesk.web.deps import ContainerDep
-from caredesk.web.pages.common import Reader, SignedIn, Writer, page_router, redirect, render
-from caredesk.web.pages.forms import ArticleForm
+from caredesk.web.pages.common import PageVisit, ReadPage, WritePage, page_router, redirect
+from caredesk.web.pages.forms import ArticleForm, YamlText
 
 router = page_router()
 ArticleId = Annotated[int, Path(ge=1, le=2**63 - 1)]
@@ -42,17 +41,10 @@ stop: false
 
 
 @router.get("/knowledge/{article_id}")
-def show_article(
-    article_id: ArticleId, request: Request, who: Reader, container: ContainerDep
-) -> HTMLResponse:
-    article = knowledge.get_article(container.uow.read_only(), who.actor, str(article_id))
-    return render(
-        request,
-        "article.html",
-        who,
-        article=article,
-        internal_html=knowledge.internal_html(container.formats, article),
-    )
+def show_article(article_id: ArticleId, visit: ReadPage) -> HTMLResponse:
+    article = visit.read(knowledge.get_article, str(article_id))
+    internal_html = knowledge.internal_html(visit.container.formats, article)
+    return visit.render("article.html", article=article, internal_html=internal_html)
 
 
 # --- the editor --------------------------------------------------------------------------------
@@ -83,9 +75,7 @@ def _article_form(article: Article | None) -> dict[str, str]:
 
 
 def _editor(
-    request: Request,
-    who: SignedIn,
-    container: ContainerDep,
+    visit: PageVisit,
     *,
     article_id: int | None,
     form: dict[str, str],
@@ -93,23 +83,20 @@ def _editor(
     status_code: int = 200,
 ) -> HTMLResponse:
     kind = ArticleKind(form["kind"]) if form["kind"] in list(ArticleKind) else None
-    listed, _ = knowledge.list_articles(
-        container.uow.read_only(), who.actor, ArticleFilter(kind=kind), ARTICLES_SHOWN, None
-    )
-    return render(
-        request,
+    listed, _ = visit.read(knowledge.list_articles, ArticleFilter(kind=kind), ARTICLES_SHOWN, None)
+    formats = visit.container.formats
+    return visit.render(
         "admin_knowledge.html",
-        who,
         tab="knowledge",
         articles=listed,
         article_id=article_id,
         form=form,
-        preview=container.formats.render_markdown(form["body"]) if form["body"] else "",
+        preview=formats.render_markdown(form["body"]) if form["body"] else "",
         form_error=problem.message if problem else None,
         # A problem with one field (a macro's template, the slug) is shown beside that field.
         error_field=problem.details.get("field") if problem else None,
         error_line=problem.details.get("line") if problem else None,
-        can_publish=who.can(Permission.PUBLISH),
+        can_publish=visit.who.can(Permission.PUBLISH),
         kinds=[k.value for k in ArticleKind],
         article_statuses=[s.value for s in ArticleStatus],
         visibilities=[v.value for v in Visibility],
@@ -120,36 +107,29 @@ def _editor(
 
 @router.get("/admin/knowledge")
 def knowledge_home(
-    request: Request,
-    who: Reader,
-    container: ContainerDep,
-    kind: Annotated[str, Query(max_length=20)] = "article",
+    visit: ReadPage, kind: Annotated[str, Query(max_length=20)] = "article"
 ) -> HTMLResponse:
-    who.actor.require(Permission.WRITE_CASES)
+    visit.actor.require(Permission.WRITE_CASES)
     form = _article_form(None)
     form["kind"] = kind if kind in list(ArticleKind) else ArticleKind.ARTICLE.value
-    return _editor(request, who, container, article_id=None, form=form)
+    return _editor(visit, article_id=None, form=form)
 
 
 @router.get("/admin/knowledge/{article_id}")
-def edit_article(
-    article_id: ArticleId, request: Request, who: Reader, container: ContainerDep
-) -> HTMLResponse:
-    who.actor.require(Permission.WRITE_CASES)
-    article = knowledge.get_article(container.uow.read_only(), who.actor, str(article_id))
-    return _editor(request, who, container, article_id=article_id, form=_article_form(article))
+def edit_article(article_id: ArticleId, visit: ReadPage) -> HTMLResponse:
+    visit.actor.require(Permission.WRITE_CASES)
+    article = visit.read(knowledge.get_article, str(article_id))
+    return _editor(visit, article_id=article_id, form=_article_form(article))
 
 
 @router.post("/admin/knowledge/preview")
 def preview(
-    who: Writer,
-    container: ContainerDep,
-    body: Annotated[str, Form(max_length=MAX_ARTICLE_BODY)] = "",
+    visit: WritePage, body: Annotated[str, Form(max_length=MAX_ARTICLE_BODY)] = ""
 ) -> HTMLResponse:
     """The body as readers will see it: the same Markdown rendering and sanitising as on save."""
-    who.actor.require(Permission.WRITE_CASES)
+    visit.actor.require(Permission.WRITE_CASES)
     html = (
-        container.formats.render_markdown(body)
+        visit.container.formats.render_markdown(body)
         if body.strip()
         else '<p class="muted">Nothing to preview.</p>'
     )
@@ -157,54 +137,31 @@ def preview(
 
 
 def _refused(
-    request: Request,
-    who: SignedIn,
-    container: ContainerDep,
-    article_id: int | None,
-    fields: dict[str, str],
-    exc: DomainError,
+    visit: PageVisit, article_id: int | None, fields: dict[str, str], exc: DomainError
 ) -> HTMLResponse:
     """The editor again, with what was typed and why it was refused."""
     status = {ErrorCode.VERSION_CONFLICT: 409, ErrorCode.FORBIDDEN: 403}.get(exc.code, 422)
-    return _editor(
-        request,
-        who,
-        container,
-        article_id=article_id,
-        form=fields,
-        problem=exc,
-        status_code=status,
-    )
+    return _editor(visit, article_id=article_id, form=fields, problem=exc, status_code=status)
 
 
 @router.post("/admin/knowledge")
-def create_article(
-    request: Request, who: Writer, container: ContainerDep, form: Annotated[ArticleForm, Form()]
-) -> Response:
+def create_article(visit: WritePage, form: Annotated[ArticleForm, Form()]) -> Response:
     fields = form.fields()
     try:
-        changes = pages.article_changes(fields)
-        article = knowledge.create_article(
-            container.uow(), who.actor, container.clock.now(), **changes
-        )
+        article = visit.run(knowledge.create_article, **pages.article_changes(fields))
     except DomainError as exc:
-        return _refused(request, who, container, None, fields, exc)
-    container.knowledge_changed()
+        return _refused(visit, None, fields, exc)
+    visit.container.knowledge_changed()
     return redirect(f"/admin/knowledge/{article.id}", "saved")
 
 
 @router.post("/admin/knowledge/{article_id}")
 def update_article(
-    article_id: ArticleId,
-    request: Request,
-    who: Writer,
-    container: ContainerDep,
-    form: Annotated[ArticleForm, Form()],
+    article_id: ArticleId, visit: WritePage, form: Annotated[ArticleForm, Form()]
 ) -> Response:
     fields = form.fields()
     try:
-        who.run(
-            container,
+        visit.run(
             knowledge.update_article,
             article_id,
             # The version is checked first: a form without it says so, whatever else it holds.
@@ -212,8 +169,8 @@ def update_article(
             changes=pages.article_changes(fields),
         )
     except DomainError as exc:
-        return _refused(request, who, container, article_id, fields, exc)
-    container.knowledge_changed()
+        return _refused(visit, article_id, fields, exc)
+    visit.container.knowledge_changed()
     return redirect(f"/admin/knowledge/{article_id}", "saved")
 
 
@@ -227,32 +184,26 @@ def _as_yaml(spec: RoutingRuleSpec) -> str:
 
 
 def _rules_page(
-    request: Request,
-    who: SignedIn,
-    container: ContainerDep,
+    visit: PageVisit,
     *,
     text: str = RULE_EXAMPLE,
     problems: list[str] | None = None,
     status_code: int = 200,
 ) -> HTMLResponse:
-    who.actor.require(Permission.MANAGE_POLICY)
-    rules = triage.list_rules(container.uow.read_only(), who.actor)
-    return render(
-        request,
-        "admin_routing.html",
-        who,
-        tab="routing",
+    visit.actor.require(Permission.MANAGE_POLICY)
+    rules = visit.read(triage.list_rules)
+    return visit.admin_tab(
+        "routing",
         rules=[(r, _as_yaml(r.spec)) for r in rules],
         text=text,
         problems=problems or [],
         status_code=status_code,
-        push_url="/admin/routing",
     )
 
 
 @router.get("/admin/routing")
-def routing(request: Request, who: Reader, container: ContainerDep) -> HTMLResponse:
-    return _rules_page(request, who, container)
+def routing(visit: ReadPage) -> HTMLResponse:
+    return _rules_page(visit)
 
 
 def _spec(text: str) -> RoutingRuleSpec:
@@ -271,28 +222,19 @@ def _spec(text: str) -> RoutingRuleSpec:
 
 @router.post("/admin/routing")
 def create_rule(
-    request: Request,
-    who: Writer,
-    container: ContainerDep,
-    text: Annotated[str, Form(max_length=20_000)] = "",
+    visit: WritePage,
+    text: YamlText = "",
     position: Annotated[str, Form(max_length=10)] = "",
 ) -> Response:
     try:
-        who.run(
-            container,
-            triage.create_rule,
-            _spec(text),
-            int(position) if position.isdigit() else None,
-        )
+        visit.run(triage.create_rule, _spec(text), int(position) if position.isdigit() else None)
     except ValidationFailed as exc:
         problems = exc.details.get("problems") or [exc.message]
-        return _rules_page(
-            request, who, container, text=text, problems=list(problems), status_code=422
-        )
+        return _rules_page(visit, text=text, problems=list(problems), status_code=422)
     return redirect("/admin/routing", "created")
 
 
 @router.post("/admin/routing/{rule_id}/delete")
-def delete_rule(rule_id: RuleId, who: Writer, container: ContainerDep) -> Response:
-    who.run(container, triage.delete_rule, rule_id)
+def delete_rule(rule_id: RuleId, visit: WritePage) -> Response:
+    visit.run(triage.delete_rule, rule_id)
     return redirect("/admin/routing", "rule_deleted")

@@ -6,12 +6,12 @@ from decimal import Decimal
 from typing import Annotated, Any
 from zoneinfo import available_timezones
 
-from fastapi import File, Form, Path, Query, Request, Response, UploadFile
+from fastapi import File, Form, Path, Query, Response, UploadFile
 from fastapi.responses import HTMLResponse
 from markupsafe import Markup
 from starlette.concurrency import run_in_threadpool
 
-from caredesk.domain.agents import Permission, Role
+from caredesk.domain.agents import Role
 from caredesk.domain.errors import DomainError, ValidationFailed
 from caredesk.domain.grants import ApprovalStatus
 from caredesk.domain.money import format_money
@@ -20,9 +20,8 @@ from caredesk.domain.policy.review import PolicyEmpty
 from caredesk.services.access import auth
 from caredesk.services.console import console, pages
 from caredesk.services.engine import grants, policy
-from caredesk.web.deps import ContainerDep
 from caredesk.web.pages import charts
-from caredesk.web.pages.common import Reader, SignedIn, Writer, page_router, redirect, render
+from caredesk.web.pages.common import PageVisit, ReadPage, WritePage, page_router, redirect
 from caredesk.web.pages.forms import AgentForm, DecisionForm, TimeZoneForm, TokenForm
 
 router = page_router()
@@ -36,35 +35,21 @@ MAX_POLICY_BYTES = 1_000_000
 
 @router.get("/approvals")
 def approvals(
-    request: Request,
-    who: Reader,
-    container: ContainerDep,
-    status: Annotated[str, Query(max_length=20)] = "pending",
+    visit: ReadPage, status: Annotated[str, Query(max_length=20)] = "pending"
 ) -> HTMLResponse:
     chosen = None if status == "all" else ApprovalStatus(status)
-    items = console.approvals_screen(container.uow.read_only(), who.actor, chosen)
-    return render(
-        request,
+    return visit.render(
         "approvals.html",
-        who,
-        items=items,
+        items=visit.read(console.approvals_screen, chosen),
         status=status,
         statuses=["pending", "approved", "denied", "all"],
     )
 
 
 @router.post("/approvals/{approval_id}/decide")
-def decide(
-    approval_id: BigId, who: Writer, container: ContainerDep, form: Annotated[DecisionForm, Form()]
-) -> Response:
+def decide(approval_id: BigId, visit: WritePage, form: Annotated[DecisionForm, Form()]) -> Response:
     approve = form.says("approve", "deny")
-    who.run(
-        container,
-        grants.decide_approval,
-        approval_id,
-        approve=approve,
-        note=form.note,
-    )
+    visit.run(grants.decide_approval, approval_id, approve=approve, note=form.note)
     return redirect("/approvals", "approved" if approve else "denied")
 
 
@@ -72,17 +57,10 @@ def decide(
 
 
 @router.get("/dashboard")
-def dashboard(
-    request: Request,
-    who: Reader,
-    container: ContainerDep,
-    days: Annotated[int, Query(ge=1, le=366)] = 30,
-) -> HTMLResponse:
-    board = console.dashboard(container.uow.read_only(), who.actor, container.clock.now(), days)
-    return render(
-        request,
+def dashboard(visit: ReadPage, days: Annotated[int, Query(ge=1, le=366)] = 30) -> HTMLResponse:
+    board = visit.read(console.dashboard, visit.now(), days)
+    return visit.render(
         "dashboard.html",
-        who,
         board=board,
         figures=_dashboard_figures(board),
         extra={name: _daily_chart(series, name) for name, series in board.extra_series.items()},
@@ -137,189 +115,147 @@ def _dashboard_figures(board: console.Dashboard) -> dict[str, Markup]:
 # --- your settings ---------------------------------------------------------------------------
 
 
-def _settings(
-    request: Request, who: SignedIn, container: ContainerDep, **extra: Any
-) -> HTMLResponse:
-    return render(
-        request,
+def _settings(visit: PageVisit, **extra: Any) -> HTMLResponse:
+    return visit.render(
         "settings.html",
-        who,
         zones=sorted(available_timezones()),
-        desk_time_zone=container.settings.desk_timezone,
-        now=container.clock.now(),
+        desk_time_zone=visit.container.settings.desk_timezone,
+        now=visit.now(),
         status_code=int(str(extra.pop("status_code", 200))),
         **extra,
     )
 
 
 @router.get("/settings")
-def settings_page(request: Request, who: Reader, container: ContainerDep) -> HTMLResponse:
-    return _settings(request, who, container)
+def settings_page(visit: ReadPage) -> HTMLResponse:
+    return _settings(visit)
 
 
 @router.post("/settings/time-zone")
-def set_own_time_zone(
-    request: Request, who: Writer, container: ContainerDep, form: Annotated[TimeZoneForm, Form()]
-) -> Response:
+def set_own_time_zone(visit: WritePage, form: Annotated[TimeZoneForm, Form()]) -> Response:
     """Every agent, viewers too, chooses the zone they read times in; empty: the desk's."""
-    agent_id = who.agent.id
+    agent_id = visit.who.agent.id
     assert agent_id is not None  # a signed-in agent is stored
     chosen = form.chosen()
     try:
-        who.run(container, auth.set_time_zone, agent_id, chosen)
+        visit.run(auth.set_time_zone, agent_id, chosen)
     except DomainError as exc:
-        return _settings(
-            request, who, container, form_error=exc.message, typed=chosen, status_code=422
-        )
+        return _settings(visit, form_error=exc.message, typed=chosen, status_code=422)
     return redirect("/settings", "saved")
 
 
 # --- administration --------------------------------------------------------------------------
 
 
-def _admin(
-    request: Request, who: SignedIn, container: ContainerDep, tab: str, **extra: Any
-) -> HTMLResponse:
-    screen = console.admin_screen(container.uow.read_only(), who.actor)
+def _admin(visit: PageVisit, tab: str, **extra: Any) -> HTMLResponse:
+    screen = visit.read(console.admin_screen)
     if tab == "agents":
-        extra["locks"] = auth.locked_agents(
-            container.uow.read_only(), who.actor, container.clock.now()
-        )
-    return render(
-        request,
-        f"admin_{tab}.html",
-        who,
-        tab=tab,
+        extra["locks"] = visit.read(auth.locked_agents, visit.now())
+    return visit.admin_tab(
+        tab,
         a=screen,
         roles=[r.value for r in Role],
-        desk_time_zone=container.settings.desk_timezone,
+        desk_time_zone=visit.container.settings.desk_timezone,
         status_code=int(str(extra.pop("status_code", 200))),
-        push_url=f"/admin/{tab}",
         **extra,
     )
 
 
 @router.get("/admin")
-def admin_home(who: Reader) -> Response:
+def admin_home(visit: ReadPage) -> Response:
     return redirect("/admin/agents")
 
 
 @router.get("/admin/agents")
-def admin_agents(request: Request, who: Reader, container: ContainerDep) -> HTMLResponse:
-    return _admin(request, who, container, "agents")
+def admin_agents(visit: ReadPage) -> HTMLResponse:
+    return _admin(visit, "agents")
 
 
 @router.post("/admin/agents")
-def create_agent(
-    request: Request, who: Writer, container: ContainerDep, form: Annotated[AgentForm, Form()]
-) -> Response:
+def create_agent(visit: WritePage, form: Annotated[AgentForm, Form()]) -> Response:
+    container = visit.container
     try:
         auth.create_agent(
-            container.uow(), who.actor, container.hasher, container.clock.now(), **form.new_agent()
+            container.uow(), visit.actor, container.hasher, visit.now(), **form.new_agent()
         )
     except DomainError as exc:
-        return _admin(
-            request,
-            who,
-            container,
-            "agents",
-            form_error=exc.message,
-            form=form.fields(),
-            status_code=422,
-        )
+        return _admin(visit, "agents", form_error=exc.message, form=form.fields(), status_code=422)
     return redirect("/admin/agents", "created")
 
 
 @router.post("/admin/agents/{agent_id}/time-zone")
 def set_agent_time_zone(
-    request: Request,
-    agent_id: SmallId,
-    who: Writer,
-    container: ContainerDep,
-    form: Annotated[TimeZoneForm, Form()],
+    agent_id: SmallId, visit: WritePage, form: Annotated[TimeZoneForm, Form()]
 ) -> Response:
-    chosen = form.chosen()
     try:
-        who.run(container, auth.set_time_zone, agent_id, chosen)
+        visit.run(auth.set_time_zone, agent_id, form.chosen())
     except DomainError as exc:
-        return _admin(request, who, container, "agents", form_error=exc.message, status_code=422)
+        return _admin(visit, "agents", form_error=exc.message, status_code=422)
     return redirect("/admin/agents", "saved")
 
 
 @router.post("/admin/agents/{agent_id}/unlock")
-def unlock_agent(agent_id: SmallId, who: Writer, container: ContainerDep) -> Response:
-    who.run(container, auth.unlock_agent, agent_id)
+def unlock_agent(agent_id: SmallId, visit: WritePage) -> Response:
+    visit.run(auth.unlock_agent, agent_id)
     return redirect("/admin/agents", "unlocked")
 
 
 @router.post("/admin/teams")
-def create_team(
-    request: Request,
-    who: Writer,
-    container: ContainerDep,
-    name: Annotated[str, Form(max_length=100)],
-) -> Response:
+def create_team(visit: WritePage, name: Annotated[str, Form(max_length=100)]) -> Response:
     if not name.strip():
         raise ValidationFailed("a team needs a name", details={"field": "name"})
     try:
-        who.run(container, auth.create_team, name.strip())
+        visit.run(auth.create_team, name.strip())
     except DomainError as exc:
-        return _admin(request, who, container, "agents", team_error=exc.message, status_code=409)
+        return _admin(visit, "agents", team_error=exc.message, status_code=409)
     return redirect("/admin/agents", "created")
 
 
 @router.get("/admin/tokens")
-def admin_tokens(request: Request, who: Reader, container: ContainerDep) -> HTMLResponse:
-    return _admin(request, who, container, "tokens")
+def admin_tokens(visit: ReadPage) -> HTMLResponse:
+    return _admin(visit, "tokens")
 
 
 @router.post("/admin/tokens")
-def create_token(
-    request: Request, who: Writer, container: ContainerDep, form: Annotated[TokenForm, Form()]
-) -> HTMLResponse:
-    now = container.clock.now()
-    expires_at = pages.token_expiry(form.expires, now)
+def create_token(visit: WritePage, form: Annotated[TokenForm, Form()]) -> HTMLResponse:
+    expires_at = pages.token_expiry(form.expires, visit.now())
     try:
-        issued = auth.create_token(container.uow(), who.actor, now, **form.new_token(expires_at))
+        issued = visit.run(auth.create_token, **form.new_token(expires_at))
     except DomainError as exc:
-        return _admin(request, who, container, "tokens", form_error=exc.message, status_code=422)
+        return _admin(visit, "tokens", form_error=exc.message, status_code=422)
     # The secret is shown on this response only; it is stored as a hash.
-    return _admin(request, who, container, "tokens", issued=issued)
+    return _admin(visit, "tokens", issued=issued)
 
 
 @router.post("/admin/tokens/{token_id}/revoke")
-def revoke_token(token_id: SmallId, who: Writer, container: ContainerDep) -> Response:
-    who.run(container, auth.revoke_token, token_id)
+def revoke_token(token_id: SmallId, visit: WritePage) -> Response:
+    visit.run(auth.revoke_token, token_id)
     return redirect("/admin/tokens", "revoked")
 
 
-def _policy_page(
-    request: Request, who: SignedIn, container: ContainerDep, **extra: Any
-) -> HTMLResponse:
+def _policy_page(visit: PageVisit, **extra: Any) -> HTMLResponse:
     """The policy tab: the file in force (or the one sent back), and the changes waiting."""
     if "text" not in extra:
-        extra["text"] = policy.active_policy(container.uow.read_only()).text
+        extra["text"] = policy.active_policy(visit.container.uow.read_only()).text
     extra.setdefault("problems", [])
-    changes = policy.list_policy_changes(container.uow.read_only(), who.actor)
-    return _admin(request, who, container, "policy", changes=changes, me=who.actor.ref, **extra)
+    changes = visit.read(policy.list_policy_changes)
+    return _admin(visit, "policy", changes=changes, me=visit.actor.ref, **extra)
 
 
 @router.get("/admin/policy")
-def admin_policy(request: Request, who: Reader, container: ContainerDep) -> HTMLResponse:
-    return _policy_page(request, who, container)
+def admin_policy(visit: ReadPage) -> HTMLResponse:
+    return _policy_page(visit)
 
 
 @router.post("/admin/policy")
 async def upload_policy(
-    request: Request,
-    who: Writer,
-    container: ContainerDep,
+    visit: WritePage,
     text: Annotated[str, Form(max_length=MAX_POLICY_BYTES)] = "",
     file: Annotated[UploadFile | None, File()] = None,
     force: Annotated[bool, Form()] = False,
 ) -> Response:
     text = await _policy_text(text, file)
-    return await run_in_threadpool(_propose_policy, request, who, container, text, force)
+    return await run_in_threadpool(_propose_policy, visit, text, force)
 
 
 async def _policy_text(typed: str, file: UploadFile | None) -> str:
@@ -338,32 +274,18 @@ async def _policy_text(typed: str, file: UploadFile | None) -> str:
     return text
 
 
-def _propose_policy(
-    request: Request, who: SignedIn, container: ContainerDep, text: str, force: bool
-) -> Response:
+def _propose_policy(visit: PageVisit, text: str, force: bool) -> Response:
     """Load or propose the policy; a refusal shows the file again with what is wrong in it."""
     try:
-        proposal = policy.propose_policy(
-            container.uow(), who.actor, container.clock.now(), text, force=force
-        )
+        proposal = visit.run(policy.propose_policy, text, force=force)
     except PolicyInvalid as exc:
-        return _policy_page(
-            request, who, container, text=text, problems=exc.problems, status_code=422
-        )
+        return _policy_page(visit, text=text, problems=exc.problems, status_code=422)
     except PolicyEmpty as exc:
         return _policy_page(
-            request,
-            who,
-            container,
-            text=text,
-            form_error=exc.message,
-            offer_force=True,
-            status_code=422,
+            visit, text=text, form_error=exc.message, offer_force=True, status_code=422
         )
     except DomainError as exc:
-        return _policy_page(
-            request, who, container, text=text, form_error=exc.message, status_code=409
-        )
+        return _policy_page(visit, text=text, form_error=exc.message, status_code=409)
     if proposal.change is not None:
         return redirect(f"/admin/policy#change-{proposal.change.id}", "policy_proposed")
     return redirect("/admin/policy", "policy_loaded")
@@ -371,13 +293,9 @@ def _propose_policy(
 
 @router.post("/admin/policy/changes/{change_id}/decide")
 def decide_policy_change(
-    change_id: SmallId, who: Writer, container: ContainerDep, form: Annotated[DecisionForm, Form()]
+    change_id: SmallId, visit: WritePage, form: Annotated[DecisionForm, Form()]
 ) -> Response:
     confirm = form.says("confirm", "reject")
     decide = policy.confirm_policy_change if confirm else policy.reject_policy_change
-    who.run(container, decide, change_id, form.note)
+    visit.run(decide, change_id, form.note)
     return redirect("/admin/policy", "policy_confirmed" if confirm else "policy_rejected")
-
-
-def can_manage(who: SignedIn) -> bool:
-    return who.can(Permission.MANAGE_AGENTS)

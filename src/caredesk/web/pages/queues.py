@@ -21,7 +21,15 @@ from caredesk.domain.cases import CaseStatus
 from caredesk.domain.errors import DomainError, ValidationFailed
 from caredesk.services.console import console, pages
 from caredesk.web.deps import ContainerDep
-from caredesk.web.pages.common import Reader, SignedIn, Writer, page_router, redirect, render
+from caredesk.web.pages.common import (
+    PageVisit,
+    Reader,
+    ReadPage,
+    WritePage,
+    Writer,
+    page_router,
+    redirect,
+)
 
 router = page_router()
 
@@ -76,9 +84,7 @@ def _views_cookie(request: Request, response: Response, views: list[dict[str, st
 
 @router.get("/queue")
 def queue_page(
-    request: Request,
-    who: Reader,
-    container: ContainerDep,
+    visit: ReadPage,
     view: Annotated[str, Query(max_length=20)] = "mine",
     status: Annotated[list[str] | None, Query(max_length=20)] = None,
     tag: Annotated[str | None, Query(max_length=64)] = None,
@@ -88,15 +94,13 @@ def queue_page(
     sort: Annotated[str | None, Query(max_length=20)] = None,
 ) -> HTMLResponse:
     query = pages.queue_query(view, status or [], tag, q, team, sort)
-    shown = request.query_params.multi_items()
-    return _queue(request, who, container, query, shown, cursor=cursor)
+    shown = visit.request.query_params.multi_items()
+    return _queue(visit, query, shown, cursor=cursor)
 
 
 @router.post("/queue/bulk")
 def bulk(
-    request: Request,
-    who: Writer,
-    container: ContainerDep,
+    visit: WritePage,
     action: Annotated[str, Form(max_length=20)],
     cases: Annotated[list[str] | None, Form()] = None,
     assignee: Annotated[str, Form(max_length=20)] = "",
@@ -105,9 +109,9 @@ def bulk(
 ) -> HTMLResponse:
     items = pages.bulk_selection(cases or [])
     results = console.bulk_update(
-        container.uow,
-        who.actor,
-        container.clock.now(),
+        visit.container.uow,
+        visit.actor,
+        visit.now(),
         items,
         action,
         assignee_id=int(assignee) if assignee.isdigit() else None,
@@ -116,13 +120,11 @@ def bulk(
     params = dict(parse_qsl(back)) if back else {}
     query = pages.queue_query_of(params)
     shown = list(params.items())
-    return _queue(request, who, container, query, shown, results, push_url="/queue?" + back)
+    return _queue(visit, query, shown, results, push_url="/queue?" + back)
 
 
 def _queue(
-    request: Request,
-    who: SignedIn,
-    container: ContainerDep,
+    visit: PageVisit,
     query: console.QueueQuery,
     shown: list[tuple[str, str]],
     bulk_results: list[console.BulkResult] | None = None,
@@ -131,18 +133,14 @@ def _queue(
     push_url: str | None = None,
 ) -> HTMLResponse:
     """A queue page: the cases, the counts, the saved views, and what a bulk action did."""
-    result = console.queue(
-        container.uow.read_only(), who.actor, query, PAGE_SIZE, cursor, container.clock.now()
-    )
-    return render(
-        request,
+    result = visit.read(console.queue, query, PAGE_SIZE, cursor, visit.now())
+    return visit.render(
         "queue.html",
-        who,
         q=result,
         counts=result.counts,
         title=VIEW_TITLES.get(query.view, "Queue"),
         statuses=list(CaseStatus),
-        views=saved_views(request),
+        views=saved_views(visit.request),
         current_qs=urlencode([(k, v) for k, v in shown if k in VIEW_KEYS and v]),
         bulk_results=bulk_results,
         push_url=push_url,
@@ -176,8 +174,8 @@ def delete_view(
 
 
 @router.get("/queue/counts")
-def counts(request: Request, who: Reader, container: ContainerDep) -> Response:
-    state = console.live_state(container.uow.read_only(), who.actor, None)
+def counts(visit: ReadPage) -> Response:
+    state = visit.read(console.live_state, None)
     return Response(
         json.dumps({"stamp": state.stamp, "counts": asdict(state.counts)}),
         media_type="application/json",
@@ -226,14 +224,10 @@ async def _live_counts(container: Container, actor: Actor) -> AsyncIterator[str]
 
 
 @router.get("/next")
-def next_case(
-    who: Reader, container: ContainerDep, after: Annotated[int | None, Query(ge=1)] = None
-) -> Response:
+def next_case(visit: ReadPage, after: Annotated[int | None, Query(ge=1)] = None) -> Response:
     """The next case to work: mine first, then unassigned ones, oldest activity last."""
     for view in ("mine", "unassigned"):
-        result = console.queue(
-            container.uow.read_only(), who.actor, console.QueueQuery(view=view), 2, None
-        )
+        result = visit.read(console.queue, console.QueueQuery(view=view), 2, None)
         for case in result.page.items:
             if case.id != after:
                 return redirect(f"/cases/{case.id}")

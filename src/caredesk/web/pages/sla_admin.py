@@ -3,17 +3,15 @@ with every problem shown beside the form."""
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import Form, Request, Response
+from fastapi import Response
 from fastapi.responses import HTMLResponse
 
 from caredesk.domain.agents import Permission
 from caredesk.domain.errors import DomainError
 from caredesk.services.console import sla_forms
 from caredesk.services.sla import sla
-from caredesk.web.deps import ContainerDep
-from caredesk.web.pages.common import Reader, SignedIn, Writer, page_router, redirect, render
+from caredesk.web.pages.common import PageVisit, ReadPage, WritePage, page_router, redirect
+from caredesk.web.pages.forms import YamlText
 
 router = page_router()
 CALENDAR_EXAMPLE = """name: Office hours
@@ -36,9 +34,7 @@ position: 10
 
 
 def _page(
-    request: Request,
-    who: SignedIn,
-    container: ContainerDep,
+    visit: PageVisit,
     *,
     calendar_text: str = CALENDAR_EXAMPLE,
     policy_text: str = POLICY_EXAMPLE,
@@ -46,22 +42,18 @@ def _page(
     policy_error: str | None = None,
     status_code: int = 200,
 ) -> HTMLResponse:
-    who.actor.require(Permission.MANAGE_POLICY)
-    calendars = sla.list_calendars(container.uow.read_only(), who.actor)
-    return render(
-        request,
-        "admin_sla.html",
-        who,
-        tab="sla",
+    visit.actor.require(Permission.MANAGE_POLICY)
+    calendars = visit.read(sla.list_calendars)
+    return visit.admin_tab(
+        "sla",
         calendars=calendars,
         calendar_names={c.id: c.name for c in calendars},
-        policies=sla.list_policies(container.uow.read_only(), who.actor),
+        policies=visit.read(sla.list_policies),
         calendar_text=calendar_text,
         policy_text=policy_text,
         calendar_error=calendar_error,
         policy_error=policy_error,
         status_code=status_code,
-        push_url="/admin/sla",
     )
 
 
@@ -71,43 +63,27 @@ def _problem(exc: DomainError) -> str:
 
 
 @router.get("/admin/sla")
-def sla_admin(request: Request, who: Reader, container: ContainerDep) -> HTMLResponse:
-    return _page(request, who, container)
+def sla_admin(visit: ReadPage) -> HTMLResponse:
+    return _page(visit)
 
 
 @router.post("/admin/sla/calendars")
-def create_calendar(
-    request: Request,
-    who: Writer,
-    container: ContainerDep,
-    text: Annotated[str, Form(max_length=20_000)] = "",
-) -> Response:
+def create_calendar(visit: WritePage, text: YamlText = "") -> Response:
     try:
-        fields = sla_forms.calendar_fields(container.formats, text)
-        who.run(container, sla.create_calendar, **fields)
+        visit.run(sla.create_calendar, **sla_forms.calendar_fields(visit.container.formats, text))
     except DomainError as exc:
-        problem = _problem(exc)
-        return _page(
-            request, who, container, calendar_text=text, calendar_error=problem, status_code=422
-        )
+        return _page(visit, calendar_text=text, calendar_error=_problem(exc), status_code=422)
     return redirect("/admin/sla", "created")
 
 
 @router.post("/admin/sla/policies")
-def create_policy(
-    request: Request,
-    who: Writer,
-    container: ContainerDep,
-    text: Annotated[str, Form(max_length=20_000)] = "",
-) -> Response:
+def create_policy(visit: WritePage, text: YamlText = "") -> Response:
     try:
         fields = sla_forms.policy_fields(
-            container.formats, container.uow.read_only, who.actor, text
+            visit.container.formats, visit.container.uow.read_only, visit.actor, text
         )
-        who.run(container, sla.create_policy, **fields)
+        visit.run(sla.create_policy, **fields)
     except (DomainError, ValueError, TypeError) as exc:
         message = _problem(exc) if isinstance(exc, DomainError) else f"a wrong value: {exc}"
-        return _page(
-            request, who, container, policy_text=text, policy_error=message, status_code=422
-        )
+        return _page(visit, policy_text=text, policy_error=message, status_code=422)
     return redirect("/admin/sla", "created")
