@@ -7,18 +7,13 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import HTMLResponse
 
+from caredesk.domain.agents import Actor
 from caredesk.domain.errors import NotFound
 from caredesk.domain.knowledge import ArticleKind, ArticleStatus
 from caredesk.services.channels import portal, portal_pages
 from caredesk.services.knowledge import knowledge
 from caredesk.web.deps import ContainerDep
-from caredesk.web.portal.common import (
-    PortalCustomer,
-    PortalRoute,
-    PortalSignInRequired,
-    portal_customer,
-    render,
-)
+from caredesk.web.portal.common import MaybeCustomer, PortalCustomer, PortalRoute, render
 
 router = APIRouter(prefix="/portal", route_class=PortalRoute, include_in_schema=False)
 
@@ -26,32 +21,29 @@ router = APIRouter(prefix="/portal", route_class=PortalRoute, include_in_schema=
 @router.get("/help")
 def help_centre(
     request: Request,
+    customer: MaybeCustomer,
     container: ContainerDep,
     q: Annotated[str, Query(max_length=500)] = "",
 ) -> HTMLResponse:
-    customer = _optional_customer(request, container)
-    # Anyone may read public articles; reading them as a customer keeps drafts out.
-    reader = portal.portal_actor(customer.customer_id if customer else "anonymous")
     hits, articles = portal_pages.help_centre(
-        container.uow.read_only, reader, q, container.semantic
+        container.uow.read_only, _reader(customer), q, container.semantic
     )
     return render(request, "help.html", customer, q=q, hits=hits, articles=articles)
 
 
 @router.get("/help/{ref}")
 def article(
-    ref: Annotated[str, Path(max_length=200)], request: Request, container: ContainerDep
+    ref: Annotated[str, Path(max_length=200)],
+    request: Request,
+    customer: MaybeCustomer,
+    container: ContainerDep,
 ) -> HTMLResponse:
-    customer = _optional_customer(request, container)
-    reader = portal.portal_actor(customer.customer_id if customer else "anonymous")
-    found = knowledge.get_article(container.uow.read_only(), reader, ref)
+    found = knowledge.get_article(container.uow.read_only(), _reader(customer), ref)
     if found.status is not ArticleStatus.PUBLISHED or found.kind is not ArticleKind.ARTICLE:
         raise NotFound("article", ref)
     return render(request, "article.html", customer, article=found)
 
 
-def _optional_customer(request: Request, container: ContainerDep) -> PortalCustomer | None:
-    try:
-        return portal_customer(request, container)
-    except PortalSignInRequired:
-        return None
+def _reader(customer: PortalCustomer | None) -> Actor:
+    # Anyone may read public articles; reading them as a customer keeps drafts out.
+    return portal.portal_actor(customer.customer_id if customer else "anonymous")

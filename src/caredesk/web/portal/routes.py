@@ -12,7 +12,6 @@ from fastapi import APIRouter, Form, Path, Request, Response
 from fastapi.responses import HTMLResponse
 from starlette.concurrency import run_in_threadpool
 
-from caredesk.bootstrap import Container
 from caredesk.domain.cases import Case
 from caredesk.domain.errors import DomainError, ErrorCode, NotFound
 from caredesk.domain.policy.model import RemedyKind
@@ -25,12 +24,11 @@ from caredesk.web.deps import ContainerDep, client_address
 from caredesk.web.errors import PORTAL_HINTS
 from caredesk.web.portal.common import (
     PORTAL_COOKIE,
-    CustomerDep,
+    CustomerPage,
     LinkSecret,
-    PortalCustomer,
+    MaybeCustomer,
     PortalRoute,
-    PortalSignInRequired,
-    portal_customer,
+    PortalVisit,
     redirect,
     render,
     secure_headers,
@@ -65,16 +63,13 @@ def portal_base(request: Request, container: ContainerDep) -> str:
 
 
 @router.get("")
-def home(request: Request, customer: CustomerDep, container: ContainerDep) -> HTMLResponse:
-    page = portal.my_cases(container.uow.read_only(), customer.customer_id)
-    return render(request, "home.html", customer, cases=page.items)
+def home(visit: CustomerPage) -> HTMLResponse:
+    return visit.render("home.html", cases=visit.read(portal.my_cases).items)
 
 
 @router.get("/sign-in")
-def sign_in_form(request: Request, container: ContainerDep) -> Response:
-    try:
-        portal_customer(request, container)
-    except PortalSignInRequired:
+def sign_in_form(request: Request, customer: MaybeCustomer) -> Response:
+    if customer is None:
         return render(request, "sign_in.html", None)
     return redirect("/portal")
 
@@ -169,21 +164,17 @@ def sign_out(request: Request, container: ContainerDep, csrf_token: Csrf = "") -
 
 
 def _case_page(
-    request: Request,
-    customer: PortalCustomer,
-    container: ContainerDep,
+    visit: PortalVisit,
     case_id: int,
     *,
     error: DomainError | None = None,
     kept_body: str = "",
     status_code: int = 200,
 ) -> HTMLResponse:
-    own = portal.my_case(container.uow.read_only(), customer.customer_id, case_id)
+    own = visit.read(portal.my_case, case_id)
     return _form_page(
-        request,
+        visit,
         "case.html",
-        customer,
-        container,
         error=error,
         status_code=status_code,
         case=own.case,
@@ -194,21 +185,17 @@ def _case_page(
 
 
 def _new_case_page(
-    request: Request,
-    customer: PortalCustomer,
-    container: ContainerDep,
+    visit: PortalVisit,
     *,
     chosen: str,
     error: DomainError | None = None,
     kept: dict[str, str] | None = None,
     status_code: int = 200,
 ) -> HTMLResponse:
-    orders = portal.my_orders(container.uow.read_only(), customer.customer_id)
+    orders = visit.read(portal.my_orders)
     return _form_page(
-        request,
+        visit,
         "new_case.html",
-        customer,
-        container,
         error=error,
         status_code=status_code,
         orders=orders,
@@ -218,33 +205,27 @@ def _new_case_page(
 
 
 def _form_page(
-    request: Request,
+    visit: PortalVisit,
     template: str,
-    customer: PortalCustomer,
-    container: ContainerDep,
     *,
     error: DomainError | None,
     status_code: int,
     **context: object,
 ) -> HTMLResponse:
     """A page with a message form: after a refusal, why and what to do above the form."""
-    return render(
-        request,
+    return visit.render(
         template,
-        customer,
         status_code=status_code,
         error=error,
         hint=PORTAL_HINTS.get(error.code) if error else None,
-        attachment_limits=container.attachment_limits,
+        attachment_limits=visit.container.attachment_limits,
         **context,
     )
 
 
 @router.get("/cases/new")
-def new_case_form(request: Request, customer: CustomerDep, container: ContainerDep) -> HTMLResponse:
-    return _new_case_page(
-        request, customer, container, chosen=request.query_params.get("order", "")
-    )
+def new_case_form(visit: CustomerPage) -> HTMLResponse:
+    return _new_case_page(visit, chosen=visit.request.query_params.get("order", ""))
 
 
 # What a refused form can be shown again with: the rest go to the error page.
@@ -259,53 +240,34 @@ _KEPT_REFUSALS = (
 @router.post("/cases")
 @takes_files
 async def open_case(
-    request: Request,
-    customer: CustomerDep,
-    container: ContainerDep,
-    form: Annotated[OpenCaseForm, Form()],
-    files: MessageFiles = None,
+    visit: CustomerPage, form: Annotated[OpenCaseForm, Form()], files: MessageFiles = None
 ) -> Response:
-    customer.check_csrf(form.csrf_token)
+    visit.customer.check_csrf(form.csrf_token)
     try:
-        attachments = await read_files(files, container.attachment_limits)
-        case = await run_in_threadpool(_open_case, container, customer, form, attachments)
+        attachments = await read_files(files, visit.container.attachment_limits)
+        case = await run_in_threadpool(_open_case, visit, form, attachments)
     except DomainError as exc:
         if exc.code not in _KEPT_REFUSALS:
             raise
-        return await run_in_threadpool(_case_refused, request, customer, container, form, exc)
+        return await run_in_threadpool(_case_refused, visit, form, exc)
     return redirect(f"/portal/cases/{case.id}", "created")
 
 
-def _open_case(
-    container: Container,
-    customer: PortalCustomer,
-    form: OpenCaseForm,
-    attachments: list[NewAttachment],
-) -> Case:
-    return portal.open_case(
-        container.uow(),
-        customer.customer_id,
-        container.clock.now(),
+def _open_case(visit: PortalVisit, form: OpenCaseForm, attachments: list[NewAttachment]) -> Case:
+    return visit.run(
+        portal.open_case,
         subject=form.subject,
         body=form.body,
         order_id=form.order_id or None,
         attachments=attachments,
-        attachment_limits=container.attachment_limits,
+        attachment_limits=visit.container.attachment_limits,
     )
 
 
-def _case_refused(
-    request: Request,
-    customer: PortalCustomer,
-    container: Container,
-    form: OpenCaseForm,
-    refused: DomainError,
-) -> HTMLResponse:
+def _case_refused(visit: PortalVisit, form: OpenCaseForm, refused: DomainError) -> HTMLResponse:
     # The customer's words come back in the form; files cannot be, they choose them again.
     return _new_case_page(
-        request,
-        customer,
-        container,
+        visit,
         chosen=form.order_id,
         error=refused,
         kept={"subject": form.subject, "body": form.body},
@@ -314,87 +276,58 @@ def _case_refused(
 
 
 @router.get("/cases/{case_id}")
-def show_case(
-    case_id: CaseId, request: Request, customer: CustomerDep, container: ContainerDep
-) -> HTMLResponse:
-    return _case_page(request, customer, container, case_id)
+def show_case(case_id: CaseId, visit: CustomerPage) -> HTMLResponse:
+    return _case_page(visit, case_id)
 
 
 @router.post("/cases/{case_id}/reply")
 @takes_files
 async def reply(
     case_id: CaseId,
-    request: Request,
-    customer: CustomerDep,
-    container: ContainerDep,
+    visit: CustomerPage,
     form: Annotated[ReplyForm, Form()],
     files: MessageFiles = None,
 ) -> Response:
-    customer.check_csrf(form.csrf_token)
+    visit.customer.check_csrf(form.csrf_token)
     try:
-        attachments = await read_files(files, container.attachment_limits)
-        await run_in_threadpool(_reply, container, customer, case_id, form.body, attachments)
+        attachments = await read_files(files, visit.container.attachment_limits)
+        await run_in_threadpool(_reply, visit, case_id, form.body, attachments)
     except DomainError as exc:
         if exc.code is ErrorCode.NOT_FOUND:
             raise
-        return await run_in_threadpool(
-            _reply_refused, request, customer, container, case_id, form, exc
-        )
+        return await run_in_threadpool(_reply_refused, visit, case_id, form, exc)
     return redirect(f"/portal/cases/{case_id}#latest", "sent")
 
 
-def _reply(
-    container: Container,
-    customer: PortalCustomer,
-    case_id: int,
-    body: str,
-    attachments: list[NewAttachment],
-) -> None:
-    portal.reply(
-        container.uow(),
-        customer.customer_id,
-        container.clock.now(),
+def _reply(visit: PortalVisit, case_id: int, body: str, attachments: list[NewAttachment]) -> None:
+    visit.run(
+        portal.reply,
         case_id,
         body=body,
         attachments=attachments,
-        attachment_limits=container.attachment_limits,
-        lifecycle_options=container.lifecycle,
+        attachment_limits=visit.container.attachment_limits,
+        lifecycle_options=visit.container.lifecycle,
     )
 
 
 def _reply_refused(
-    request: Request,
-    customer: PortalCustomer,
-    container: Container,
-    case_id: int,
-    form: ReplyForm,
-    refused: DomainError,
+    visit: PortalVisit, case_id: int, form: ReplyForm, refused: DomainError
 ) -> HTMLResponse:
     status = STATUS_BY_CODE.get(refused.code, 422)
-    return _case_page(
-        request,
-        customer,
-        container,
-        case_id,
-        error=refused,
-        kept_body=form.body,
-        status_code=status,
-    )
+    return _case_page(visit, case_id, error=refused, kept_body=form.body, status_code=status)
 
 
 @router.get("/cases/{case_id}/attachments/{sha256}")
 def attachment(
     case_id: CaseId,
     sha256: Annotated[str, Path(pattern=r"^[0-9a-f]{64}$")],
-    request: Request,
-    customer: CustomerDep,
-    container: ContainerDep,
+    visit: CustomerPage,
 ) -> Response:
-    own = portal.my_case(container.uow.read_only(), customer.customer_id, case_id)
+    own = visit.read(portal.my_case, case_id)
     meta = next((a for m in own.messages for a in m.attachments if a.sha256 == sha256), None)
     if meta is None:
         raise NotFound("attachment", sha256)
-    content = portal.my_attachment(container.uow.read_only(), customer.customer_id, case_id, sha256)
+    content = visit.read(portal.my_attachment, case_id, sha256)
     filename = "".join(c for c in meta.filename if c.isalnum() or c in "._- ") or "attachment"
     response = Response(
         content,
@@ -409,20 +342,14 @@ def attachment(
 
 
 @router.get("/orders")
-def orders(request: Request, customer: CustomerDep, container: ContainerDep) -> HTMLResponse:
-    listed = portal.order_self_service(
-        container.uow.read_only(), customer.customer_id, container.clock.now()
-    )
-    return render(request, "orders.html", customer, orders=listed)
+def orders(visit: CustomerPage) -> HTMLResponse:
+    return visit.render("orders.html", orders=visit.read(portal.order_self_service, visit.now()))
 
 
 def _option(
-    customer: PortalCustomer, container: ContainerDep, order_id: str, remedy_id: str
+    visit: PortalVisit, order_id: str, remedy_id: str
 ) -> tuple[portal.OrderSelfService, portal.SelfServiceOption]:
-    found = portal.order_self_service(
-        container.uow.read_only(), customer.customer_id, container.clock.now(), order_id
-    )
-    entry = found[0]
+    entry = visit.read(portal.order_self_service, visit.now(), order_id)[0]
     option = next((o for o in entry.options if o.remedy.id == remedy_id), None)
     if option is None:
         raise DomainError(
@@ -434,9 +361,7 @@ def _option(
 
 
 def _confirm_page(
-    request: Request,
-    customer: PortalCustomer,
-    container: ContainerDep,
+    visit: PortalVisit,
     order_id: str,
     remedy_id: str,
     *,
@@ -447,11 +372,9 @@ def _confirm_page(
 ) -> HTMLResponse:
     """The confirm form; after a refusal, the same form with why above it and the choices
     kept, so the customer can put it right."""
-    entry, option = _option(customer, container, order_id, remedy_id)
-    return render(
-        request,
+    entry, option = _option(visit, order_id, remedy_id)
+    return visit.render(
         "confirm_remedy.html",
-        customer,
         status_code=STATUS_BY_CODE.get(error.code, 422) if error else 200,
         entry=entry,
         option=option,
@@ -466,51 +389,33 @@ def _confirm_page(
 
 
 @router.get("/orders/{order_id}/{remedy_id}")
-def confirm_remedy(
-    order_id: OrderId,
-    remedy_id: RemedyId,
-    request: Request,
-    customer: CustomerDep,
-    container: ContainerDep,
-) -> HTMLResponse:
-    return _confirm_page(
-        request, customer, container, order_id, remedy_id, request_key=secrets.token_urlsafe(16)
-    )
+def confirm_remedy(order_id: OrderId, remedy_id: RemedyId, visit: CustomerPage) -> HTMLResponse:
+    return _confirm_page(visit, order_id, remedy_id, request_key=secrets.token_urlsafe(16))
 
 
 @router.post("/orders/{order_id}/{remedy_id}")
 def request_remedy(
     order_id: OrderId,
     remedy_id: RemedyId,
-    request: Request,
-    customer: CustomerDep,
-    container: ContainerDep,
+    visit: CustomerPage,
     form: Annotated[RemedyForm, Form()],
 ) -> Response:
-    customer.check_csrf(form.csrf_token)
+    visit.customer.check_csrf(form.csrf_token)
     try:
-        outcome = _request_remedy(request, container, customer, order_id, remedy_id, form)
+        outcome = _request_remedy(visit, order_id, remedy_id, form)
     except DomainError as exc:
         if exc.code is ErrorCode.NOT_FOUND:
             raise
-        return _remedy_refused(request, customer, container, order_id, remedy_id, form, exc)
-    return render(request, "remedy_done.html", customer, outcome=outcome, order_id=order_id)
+        return _remedy_refused(visit, order_id, remedy_id, form, exc)
+    return visit.render("remedy_done.html", outcome=outcome, order_id=order_id)
 
 
 def _remedy_refused(
-    request: Request,
-    customer: PortalCustomer,
-    container: Container,
-    order_id: str,
-    remedy_id: str,
-    form: RemedyForm,
-    refused: DomainError,
+    visit: PortalVisit, order_id: str, remedy_id: str, form: RemedyForm, refused: DomainError
 ) -> HTMLResponse:
     """The confirm form again, with why above it and the customer's choices kept."""
     return _confirm_page(
-        request,
-        customer,
-        container,
+        visit,
         order_id,
         remedy_id,
         request_key=form.request_key or secrets.token_urlsafe(16),
@@ -521,23 +426,16 @@ def _remedy_refused(
 
 
 def _request_remedy(
-    request: Request,
-    container: Container,
-    customer: PortalCustomer,
-    order_id: str,
-    remedy_id: str,
-    form: RemedyForm,
+    visit: PortalVisit, order_id: str, remedy_id: str, form: RemedyForm
 ) -> portal.SelfServiceOutcome:
-    return portal.request_remedy(
-        container.uow(),
-        customer.customer_id,
-        container.clock.now(),
+    return visit.run(
+        portal.request_remedy,
         remedy_id=remedy_id,
         order_id=order_id,
         reason=form.reason or None,
         item_ids=form.item_ids,
         confirmed=form.confirm == "yes",
         idempotency_key=f"portal:{form.request_key}" if form.request_key else None,
-        mailer=mailer_of(request),
-        orders_link=f"{portal_base(request, container)}/orders",
+        mailer=mailer_of(visit.request),
+        orders_link=f"{portal_base(visit.request, visit.container)}/orders",
     )
