@@ -1,5 +1,6 @@
 """What the console and the portal draw their pages with: one Jinja environment each, the same
-rules for both (templates from the surface's own folder, HTML escaped, block tags trimmed)."""
+rules for both (templates from the surface's own folder, then the layout both share, HTML
+escaped, block tags trimmed)."""
 
 from __future__ import annotations
 
@@ -7,14 +8,17 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from jinja2 import Environment, FileSystemLoader, select_autoescape
+from jinja2 import ChoiceLoader, Environment, FileSystemLoader, select_autoescape
 from starlette.requests import Request
+
+# The page both surfaces draw in (layout.html); each surface's base.html fills it.
+SHARED_TEMPLATES = Path(__file__).parent / "templates"
 
 
 def page_templates(folder: Path) -> Environment:
     """The surface adds its own filters and globals; the rest is the same for every page."""
     return Environment(
-        loader=FileSystemLoader(folder),
+        loader=ChoiceLoader([FileSystemLoader(folder), FileSystemLoader(SHARED_TEMPLATES)]),
         autoescape=select_autoescape(["html"]),
         trim_blocks=True,
         lstrip_blocks=True,
