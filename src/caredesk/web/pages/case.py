@@ -23,7 +23,7 @@ from caredesk.web.pages.common import PageVisit, ReadPage, WritePage, page_route
 from caredesk.web.pages.forms import CaseFieldsForm, GrantForm, ReplyForm
 from caredesk.web.pages.panels import render_panels
 from caredesk.web.pages.views import offer_cards, timeline
-from caredesk.web.uploads import MessageFiles, read_files, takes_files
+from caredesk.web.uploads import MessageFiles, takes_files
 
 router = page_router()
 CaseId = Annotated[int, Path(ge=1, le=2**63 - 1)]
@@ -45,12 +45,7 @@ def case_page(
     recent = [o for o in reversed(screen.orders) if o.id not in screen.case.order_ids]
     detailed = linked + recent[: max(0, ORDERS_IN_DETAIL - len(linked))]
     shown = {o.id for o in detailed}
-    context: dict[str, Any] = {
-        "who": who,
-        "csrf": who.csrf,
-        "can_write": who.can(Permission.WRITE_CASES),
-        "time_zone": visit.time_zone,
-    }
+    context = visit.reader_context() | {"can_write": who.can(Permission.WRITE_CASES)}
     panels = render_panels(container, who.actor, screen, context)
     return visit.render(
         "case.html",
@@ -132,7 +127,7 @@ async def post_reply(
 ) -> Response:
     reply = pages.reply_request(form.kind, form.solve, form.version)
     try:
-        attachments = await read_files(files, visit.container.attachment_limits)
+        attachments = await visit.attachments(files)
         await run_in_threadpool(_send_reply, visit, case_id, form.body, reply, attachments)
     except DomainError as exc:
         return await run_in_threadpool(case_refused, visit, case_id, exc, kept_body=form.body)
@@ -191,7 +186,7 @@ def grant(case_id: CaseId, visit: WritePage, form: Annotated[GrantForm, Form()])
     try:
         notice = pages.grant_from_page(
             container.uow,
-            visit.actor,
+            visit.who.actor,
             container.clock.now,
             case_id,
             chosen,

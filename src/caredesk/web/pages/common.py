@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, tzinfo
 from decimal import Decimal
 from pathlib import Path
-from typing import Annotated, Any, Concatenate, ParamSpec, TypeVar
+from typing import Annotated, Any
 from urllib.parse import quote, urlencode
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -19,7 +18,6 @@ from jinja2 import Environment, pass_context
 from jinja2.runtime import Context
 from markupsafe import Markup
 
-from caredesk.bootstrap import Container
 from caredesk.domain.agents import Actor, Agent, Permission
 from caredesk.domain.errors import DomainError, ErrorCode, Unauthenticated
 from caredesk.domain.money import format_money
@@ -28,6 +26,7 @@ from caredesk.services.access.secrets import CsrfRealm, csrf_token_for
 from caredesk.web.deps import CSRF_HEADER, SAFE_METHODS, SESSION_COOKIE, ContainerDep
 from caredesk.web.errors import CONSOLE_HINTS, ErrorPageRoute, ErrorPages
 from caredesk.web.html import page_html, page_templates
+from caredesk.web.visits import Visit
 
 log = structlog.get_logger("caredesk.console")
 HERE = Path(__file__).parent
@@ -102,10 +101,6 @@ def build_templates() -> Environment:
 TEMPLATES = build_templates()
 
 
-P = ParamSpec("P")
-T = TypeVar("T")
-
-
 @dataclass(frozen=True, slots=True)
 class SignedIn:
     """The agent behind this request's session cookie."""
@@ -123,16 +118,6 @@ class SignedIn:
 
     def can(self, permission: Permission) -> bool:
         return self.actor.can(permission)
-
-    def run(
-        self,
-        container: Container,
-        command: Callable[Concatenate[Any, Actor, datetime, P], T],
-        *args: P.args,
-        **kwargs: P.kwargs,
-    ) -> T:
-        """A command this agent gives from a page, now, in a unit of work of its own."""
-        return command(container.uow(), self.actor, container.clock.now(), *args, **kwargs)
 
 
 class SignInRequired(Exception):
@@ -176,27 +161,22 @@ Writer = Annotated[SignedIn, Depends(checked)]
 
 
 @dataclass(frozen=True, slots=True)
-class PageVisit:
-    """One request for a console page: the request, the signed-in agent and the desk it reads
-    and changes, so that a route names its own parameters only."""
+class PageVisit(Visit[Actor]):
+    """One request for a console page: the request, the container and the signed-in agent,
+    as whom the page reads and gives its commands, so that a route names its own parameters
+    only."""
 
-    request: Request
     who: SignedIn
-    container: Container
 
-    def read(
-        self, query: Callable[Concatenate[Any, Actor, P], T], *args: P.args, **kwargs: P.kwargs
-    ) -> T:
-        """What the page shows, read as this agent in a read-only unit of work of its own."""
-        return query(self.container.uow.read_only(), self.actor, *args, **kwargs)
+    @property
+    def acting_as(self) -> Actor:
+        return self.who.actor
 
-    def run(
-        self,
-        command: Callable[Concatenate[Any, Actor, datetime, P], T],
-        *args: P.args,
-        **kwargs: P.kwargs,
-    ) -> T:
-        return self.who.run(self.container, command, *args, **kwargs)
+    def reader_context(self) -> dict[str, Any]:
+        """What a template drawn apart from its page (a case page's panel) reads of its reader,
+        as `render` gives every page."""
+        zone = reader_zone(self.who, self.container.settings.desk_timezone)
+        return {"who": self.who, "csrf": self.who.csrf, "time_zone": zone}
 
     def render(self, template: str, **context: Any) -> HTMLResponse:
         return render(self.request, template, self.who, **context)
@@ -206,24 +186,13 @@ class PageVisit:
         and a form sent from it leaves the tab's address in the history."""
         return self.render(f"admin_{tab}.html", tab=tab, push_url=f"/admin/{tab}", **context)
 
-    def now(self) -> datetime:
-        return self.container.clock.now()
-
-    @property
-    def actor(self) -> Actor:
-        return self.who.actor
-
-    @property
-    def time_zone(self) -> tzinfo:
-        return reader_zone(self.who, self.container.settings.desk_timezone)
-
 
 def reading(request: Request, who: Reader, container: ContainerDep) -> PageVisit:
-    return PageVisit(request, who, container)
+    return PageVisit(request, container, who)
 
 
 def writing(request: Request, who: Writer, container: ContainerDep) -> PageVisit:
-    return PageVisit(request, who, container)
+    return PageVisit(request, container, who)
 
 
 # A page that only reads, and a form that changes something (its CSRF token checked first).

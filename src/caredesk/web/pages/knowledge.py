@@ -109,7 +109,7 @@ def _editor(
 def knowledge_home(
     visit: ReadPage, kind: Annotated[str, Query(max_length=20)] = "article"
 ) -> HTMLResponse:
-    visit.actor.require(Permission.WRITE_CASES)
+    visit.who.actor.require(Permission.WRITE_CASES)
     form = _article_form(None)
     form["kind"] = kind if kind in list(ArticleKind) else ArticleKind.ARTICLE.value
     return _editor(visit, article_id=None, form=form)
@@ -117,7 +117,7 @@ def knowledge_home(
 
 @router.get("/admin/knowledge/{article_id}")
 def edit_article(article_id: ArticleId, visit: ReadPage) -> HTMLResponse:
-    visit.actor.require(Permission.WRITE_CASES)
+    visit.who.actor.require(Permission.WRITE_CASES)
     article = visit.read(knowledge.get_article, str(article_id))
     return _editor(visit, article_id=article_id, form=_article_form(article))
 
@@ -127,7 +127,7 @@ def preview(
     visit: WritePage, body: Annotated[str, Form(max_length=MAX_ARTICLE_BODY)] = ""
 ) -> HTMLResponse:
     """The body as readers will see it: the same Markdown rendering and sanitising as on save."""
-    visit.actor.require(Permission.WRITE_CASES)
+    visit.who.actor.require(Permission.WRITE_CASES)
     html = (
         visit.container.formats.render_markdown(body)
         if body.strip()
@@ -188,16 +188,16 @@ def _rules_page(
     *,
     text: str = RULE_EXAMPLE,
     problems: list[str] | None = None,
-    status_code: int = 200,
 ) -> HTMLResponse:
-    visit.actor.require(Permission.MANAGE_POLICY)
+    """The rules, or after a refusal the rule sent back with what is wrong in it."""
+    visit.who.actor.require(Permission.MANAGE_POLICY)
     rules = visit.read(triage.list_rules)
     return visit.admin_tab(
         "routing",
         rules=[(r, _as_yaml(r.spec)) for r in rules],
         text=text,
         problems=problems or [],
-        status_code=status_code,
+        status_code=422 if problems else 200,
     )
 
 
@@ -230,7 +230,7 @@ def create_rule(
         visit.run(triage.create_rule, _spec(text), int(position) if position.isdigit() else None)
     except ValidationFailed as exc:
         problems = exc.details.get("problems") or [exc.message]
-        return _rules_page(visit, text=text, problems=list(problems), status_code=422)
+        return _rules_page(visit, text=text, problems=list(problems))
     return redirect("/admin/routing", "created")
 
 

@@ -176,7 +176,7 @@ def create_agent(visit: WritePage, form: Annotated[AgentForm, Form()]) -> Respon
     container = visit.container
     try:
         auth.create_agent(
-            container.uow(), visit.actor, container.hasher, visit.now(), **form.new_agent()
+            container.uow(), visit.who.actor, container.hasher, visit.now(), **form.new_agent()
         )
     except DomainError as exc:
         return _admin(visit, "agents", form_error=exc.message, form=form.fields(), status_code=422)
@@ -239,7 +239,7 @@ def _policy_page(visit: PageVisit, **extra: Any) -> HTMLResponse:
         extra["text"] = policy.active_policy(visit.container.uow.read_only()).text
     extra.setdefault("problems", [])
     changes = visit.read(policy.list_policy_changes)
-    return _admin(visit, "policy", changes=changes, me=visit.actor.ref, **extra)
+    return _admin(visit, "policy", changes=changes, me=visit.who.actor.ref, **extra)
 
 
 @router.get("/admin/policy")

@@ -110,7 +110,7 @@ def bulk(
     items = pages.bulk_selection(cases or [])
     results = console.bulk_update(
         visit.container.uow,
-        visit.actor,
+        visit.who.actor,
         visit.now(),
         items,
         action,

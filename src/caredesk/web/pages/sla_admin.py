@@ -40,9 +40,9 @@ def _page(
     policy_text: str = POLICY_EXAMPLE,
     calendar_error: str | None = None,
     policy_error: str | None = None,
-    status_code: int = 200,
 ) -> HTMLResponse:
-    visit.actor.require(Permission.MANAGE_POLICY)
+    """The tab, or after a refusal the form sent back with what is wrong beside it."""
+    visit.who.actor.require(Permission.MANAGE_POLICY)
     calendars = visit.read(sla.list_calendars)
     return visit.admin_tab(
         "sla",
@@ -53,7 +53,7 @@ def _page(
         policy_text=policy_text,
         calendar_error=calendar_error,
         policy_error=policy_error,
-        status_code=status_code,
+        status_code=422 if calendar_error or policy_error else 200,
     )
 
 
@@ -72,7 +72,7 @@ def create_calendar(visit: WritePage, text: YamlText = "") -> Response:
     try:
         visit.run(sla.create_calendar, **sla_forms.calendar_fields(visit.container.formats, text))
     except DomainError as exc:
-        return _page(visit, calendar_text=text, calendar_error=_problem(exc), status_code=422)
+        return _page(visit, calendar_text=text, calendar_error=_problem(exc))
     return redirect("/admin/sla", "created")
 
 
@@ -80,10 +80,10 @@ def create_calendar(visit: WritePage, text: YamlText = "") -> Response:
 def create_policy(visit: WritePage, text: YamlText = "") -> Response:
     try:
         fields = sla_forms.policy_fields(
-            visit.container.formats, visit.container.uow.read_only, visit.actor, text
+            visit.container.formats, visit.container.uow.read_only, visit.who.actor, text
         )
         visit.run(sla.create_policy, **fields)
     except (DomainError, ValueError, TypeError) as exc:
         message = _problem(exc) if isinstance(exc, DomainError) else f"a wrong value: {exc}"
-        return _page(visit, policy_text=text, policy_error=message, status_code=422)
+        return _page(visit, policy_text=text, policy_error=message)
     return redirect("/admin/sla", "created")

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import hmac
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, Any, Concatenate, ParamSpec, TypeVar
+from typing import Annotated, Any
 from urllib.parse import quote, urlencode
 
 from fastapi import Depends, Request, Response
@@ -15,7 +14,6 @@ from fastapi import Path as UrlPath
 from fastapi.responses import HTMLResponse, RedirectResponse
 from jinja2 import Environment
 
-from caredesk.bootstrap import Container
 from caredesk.domain.agents import Actor
 from caredesk.domain.customers import Customer
 from caredesk.domain.errors import DomainError, ErrorCode, Unauthenticated
@@ -24,6 +22,7 @@ from caredesk.services.channels import portal
 from caredesk.web.deps import ContainerDep
 from caredesk.web.errors import PORTAL_HINTS, ErrorPageRoute, ErrorPages
 from caredesk.web.html import page_html, page_templates
+from caredesk.web.visits import Visit
 
 HERE = Path(__file__).parent
 STATIC_DIR = HERE / "static"
@@ -62,8 +61,6 @@ def build_templates() -> Environment:
 
 
 TEMPLATES = build_templates()
-P = ParamSpec("P")
-T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,39 +122,23 @@ MaybeCustomer = Annotated[PortalCustomer | None, Depends(customer_if_signed_in)]
 
 
 @dataclass(frozen=True, slots=True)
-class PortalVisit:
-    """One request for a portal page by a signed-in customer: the request, the customer and
-    the desk, so that a route names its own parameters only."""
+class PortalVisit(Visit[str]):
+    """One request for a portal page by a signed-in customer: the request, the container and
+    the customer, whose own the page reads and in whose name it asks, so that a route names
+    its own parameters only."""
 
-    request: Request
     customer: PortalCustomer
-    container: Container
 
-    def read(
-        self, query: Callable[Concatenate[Any, str, P], T], *args: P.args, **kwargs: P.kwargs
-    ) -> T:
-        """What the page shows of the customer's own, read in a read-only unit of work."""
-        return query(self.container.uow.read_only(), self.customer.customer_id, *args, **kwargs)
-
-    def run(
-        self,
-        command: Callable[Concatenate[Any, str, datetime, P], T],
-        *args: P.args,
-        **kwargs: P.kwargs,
-    ) -> T:
-        """What the customer asks for from a page, now, in a unit of work of its own."""
-        customer_id = self.customer.customer_id
-        return command(self.container.uow(), customer_id, self.now(), *args, **kwargs)
+    @property
+    def acting_as(self) -> str:
+        return self.customer.customer_id
 
     def render(self, template: str, **context: Any) -> HTMLResponse:
         return render(self.request, template, self.customer, **context)
 
-    def now(self) -> datetime:
-        return self.container.clock.now()
-
 
 def visiting(request: Request, customer: CustomerDep, container: ContainerDep) -> PortalVisit:
-    return PortalVisit(request, customer, container)
+    return PortalVisit(request, container, customer)
 
 
 CustomerPage = Annotated[PortalVisit, Depends(visiting)]

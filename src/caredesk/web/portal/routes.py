@@ -36,7 +36,7 @@ from caredesk.web.portal.common import (
 from caredesk.web.portal.forms import OpenCaseForm, RemedyForm, ReplyForm
 from caredesk.web.problems import STATUS_BY_CODE
 from caredesk.web.sessions import SignInGuard, set_browser_cookie
-from caredesk.web.uploads import MessageFiles, read_files, takes_files
+from caredesk.web.uploads import MessageFiles, takes_files
 
 router = APIRouter(prefix="/portal", route_class=PortalRoute, include_in_schema=False)
 LOGIN_GUARD = SignInGuard(cookie="caredesk_portal_login", path="/portal")
@@ -244,7 +244,7 @@ async def open_case(
 ) -> Response:
     visit.customer.check_csrf(form.csrf_token)
     try:
-        attachments = await read_files(files, visit.container.attachment_limits)
+        attachments = await visit.attachments(files)
         case = await run_in_threadpool(_open_case, visit, form, attachments)
     except DomainError as exc:
         if exc.code not in _KEPT_REFUSALS:
@@ -290,7 +290,7 @@ async def reply(
 ) -> Response:
     visit.customer.check_csrf(form.csrf_token)
     try:
-        attachments = await read_files(files, visit.container.attachment_limits)
+        attachments = await visit.attachments(files)
         await run_in_threadpool(_reply, visit, case_id, form.body, attachments)
     except DomainError as exc:
         if exc.code is ErrorCode.NOT_FOUND:
