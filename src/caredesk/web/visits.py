@@ -1,8 +1,9 @@
-"""A visit: one request for a page of the console or the portal, by the one it is for.
+"""A visit: one request to a door of the desk (a console or portal page, a call to the REST
+API), by the one it is for.
 
-Each door says who that is (a signed-in agent acts as their actor, a portal customer as their
-customer id) and draws its own pages; what a page reads and the commands it gives run as
-them, in a unit of work of their own, the same way on both doors."""
+Each door says who that is (a signed-in agent or an API caller acts as their actor, a portal
+customer as their customer id); what the request reads and the commands it gives run as them,
+in a unit of work of their own, the same way at every door."""
 
 from __future__ import annotations
 
@@ -29,13 +30,13 @@ class Visit(Generic[As]):
 
     @property
     def acting_as(self) -> As:
-        """Who the page's reads and commands are given as: each door says."""
+        """Who the request's reads and commands are given as: each door says."""
         raise NotImplementedError
 
     def read(
         self, query: Callable[Concatenate[Any, As, P], T], *args: P.args, **kwargs: P.kwargs
     ) -> T:
-        """What the page shows, read in a read-only unit of work of its own."""
+        """What the request reads, in a read-only unit of work of its own."""
         return query(self.container.uow.read_only(), self.acting_as, *args, **kwargs)
 
     def run(
@@ -44,12 +45,12 @@ class Visit(Generic[As]):
         *args: P.args,
         **kwargs: P.kwargs,
     ) -> T:
-        """A command given from the page, now, in a unit of work of its own."""
+        """A command the request gives, now, in a unit of work of its own."""
         return command(self.container.uow(), self.acting_as, self.now(), *args, **kwargs)
 
     def now(self) -> datetime:
         return self.container.clock.now()
 
     async def attachments(self, files: list[UploadFile] | None) -> list[NewAttachment]:
-        """The files the page's message form carried, within what a message may carry."""
+        """The files a message form carried, within what a message may carry."""
         return await read_files(files, self.container.attachment_limits)

@@ -6,7 +6,7 @@ from fastapi import APIRouter, Request, Response, status
 
 from caredesk.services.access import auth
 from caredesk.services.access.secrets import CsrfRealm, csrf_token_for
-from caredesk.web.api.common import SmallIdPath, fields_of
+from caredesk.web.api.common import Call, SmallIdPath, fields_of
 from caredesk.web.api.schemas.admin import (
     AgentChangeIn,
     AgentIn,
@@ -21,7 +21,7 @@ from caredesk.web.api.schemas.admin import (
     TokenOut,
 )
 from caredesk.web.api.schemas.cases import AuditEventOut
-from caredesk.web.deps import SESSION_COOKIE, ActorDep, ContainerDep, NowDep
+from caredesk.web.deps import SESSION_COOKIE, ContainerDep, NowDep
 from caredesk.web.idempotency import IdempotentRoute
 from caredesk.web.sessions import set_session_cookie, start_session
 
@@ -29,27 +29,27 @@ router = APIRouter(route_class=IdempotentRoute)
 
 
 @router.get("/teams", tags=["teams"])
-def list_teams(actor: ActorDep, container: ContainerDep) -> list[TeamOut]:
-    return [TeamOut.of(t) for t in auth.list_teams(container.uow.read_only(), actor)]
+def list_teams(call: Call) -> list[TeamOut]:
+    return [TeamOut.of(t) for t in call.read(auth.list_teams)]
 
 
 @router.post("/teams", status_code=status.HTTP_201_CREATED, tags=["teams"])
-def create_team(body: TeamIn, actor: ActorDep, container: ContainerDep, now: NowDep) -> TeamOut:
-    return TeamOut.of(auth.create_team(container.uow(), actor, now, body.name))
+def create_team(body: TeamIn, call: Call) -> TeamOut:
+    return TeamOut.of(call.run(auth.create_team, body.name))
 
 
 @router.get("/agents", tags=["agents"])
-def list_agents(actor: ActorDep, container: ContainerDep) -> list[AgentOut]:
-    return [AgentOut.of(a) for a in auth.list_agents(container.uow.read_only(), actor)]
+def list_agents(call: Call) -> list[AgentOut]:
+    return [AgentOut.of(a) for a in call.read(auth.list_agents)]
 
 
 @router.post("/agents", status_code=status.HTTP_201_CREATED, tags=["agents"])
-def create_agent(body: AgentIn, actor: ActorDep, container: ContainerDep, now: NowDep) -> AgentOut:
+def create_agent(body: AgentIn, call: Call) -> AgentOut:
     agent = auth.create_agent(
-        container.uow(),
-        actor,
-        container.hasher,
-        now,
+        call.container.uow(),
+        call.actor,
+        call.container.hasher,
+        call.now(),
         email=str(body.email),
         name=body.name,
         role=body.role,
@@ -60,53 +60,39 @@ def create_agent(body: AgentIn, actor: ActorDep, container: ContainerDep, now: N
 
 
 @router.patch("/agents/{agent_id}", tags=["agents"])
-def change_agent(
-    agent_id: SmallIdPath,
-    body: AgentChangeIn,
-    actor: ActorDep,
-    container: ContainerDep,
-    now: NowDep,
-) -> AgentOut:
+def change_agent(agent_id: SmallIdPath, body: AgentChangeIn, call: Call) -> AgentOut:
     """Set the time zone an agent reads times in (the agent themselves, or an admin)."""
-    agent = auth.set_time_zone(container.uow(), actor, now, agent_id, body.time_zone)
+    agent = call.run(auth.set_time_zone, agent_id, body.time_zone)
     return AgentOut.of(agent)
 
 
 @router.post("/agents/{agent_id}/unlock", tags=["agents"])
-def unlock_agent(
-    agent_id: SmallIdPath, actor: ActorDep, container: ContainerDep, now: NowDep
-) -> AgentOut:
+def unlock_agent(agent_id: SmallIdPath, call: Call) -> AgentOut:
     """Lift the agent's sign-in lock after too many failed sign-ins (admins; audited)."""
-    return AgentOut.of(auth.unlock_agent(container.uow(), actor, now, agent_id))
+    return AgentOut.of(call.run(auth.unlock_agent, agent_id))
 
 
 @router.get("/agents/{agent_id}/audit", tags=["agents"])
-def agent_audit(
-    agent_id: SmallIdPath, actor: ActorDep, container: ContainerDep
-) -> list[AuditEventOut]:
+def agent_audit(agent_id: SmallIdPath, call: Call) -> list[AuditEventOut]:
     """The agent's audit trail: failed sign-ins, locks, unlocks and changes (admins)."""
-    events = auth.agent_audit_trail(container.uow.read_only(), actor, agent_id)
+    events = call.read(auth.agent_audit_trail, agent_id)
     return [AuditEventOut.of(e) for e in events]
 
 
 @router.get("/tokens", tags=["tokens"])
-def list_tokens(actor: ActorDep, container: ContainerDep) -> list[TokenOut]:
-    return [TokenOut.of(t) for t in auth.list_tokens(container.uow.read_only(), actor)]
+def list_tokens(call: Call) -> list[TokenOut]:
+    return [TokenOut.of(t) for t in call.read(auth.list_tokens)]
 
 
 @router.post("/tokens", status_code=status.HTTP_201_CREATED, tags=["tokens"])
-def create_token(
-    body: TokenIn, actor: ActorDep, container: ContainerDep, now: NowDep
-) -> IssuedTokenOut:
-    issued = auth.create_token(container.uow(), actor, now, **fields_of(body))
+def create_token(body: TokenIn, call: Call) -> IssuedTokenOut:
+    issued = call.run(auth.create_token, **fields_of(body))
     return IssuedTokenOut.of(issued.token, token=issued.secret)
 
 
 @router.delete("/tokens/{token_id}", tags=["tokens"])
-def revoke_token(
-    token_id: SmallIdPath, actor: ActorDep, container: ContainerDep, now: NowDep
-) -> TokenOut:
-    return TokenOut.of(auth.revoke_token(container.uow(), actor, now, token_id))
+def revoke_token(token_id: SmallIdPath, call: Call) -> TokenOut:
+    return TokenOut.of(call.run(auth.revoke_token, token_id))
 
 
 @router.post("/auth/login", tags=["auth"])
@@ -123,27 +109,25 @@ def login(
 
 
 @router.post("/auth/logout", status_code=status.HTTP_204_NO_CONTENT, tags=["auth"])
-def logout(request: Request, actor: ActorDep, container: ContainerDep, now: NowDep) -> Response:
+def logout(request: Request, call: Call) -> Response:
     secret = request.cookies.get(SESSION_COOKIE)
     if secret:
-        auth.logout(container.uow(), secret, now)
+        auth.logout(call.container.uow(), secret, call.now())
     response = Response(status_code=status.HTTP_204_NO_CONTENT)
     response.delete_cookie(SESSION_COOKIE, path="/")
     return response
 
 
 @router.get("/me", tags=["auth"])
-def me(actor: ActorDep, container: ContainerDep) -> MeOut:
+def me(call: Call) -> MeOut:
     agent = None
-    if actor.agent_id is not None:
+    if call.actor.agent_id is not None:
         agent = next(
-            (
-                a
-                for a in auth.list_agents(container.uow.read_only(), actor)
-                if a.id == actor.agent_id
-            ),
+            (a for a in call.read(auth.list_agents) if a.id == call.actor.agent_id),
             None,
         )
     return MeOut(
-        role=actor.role, agent=AgentOut.of(agent) if agent else None, token_id=actor.token_id
+        role=call.actor.role,
+        agent=AgentOut.of(agent) if agent else None,
+        token_id=call.actor.token_id,
     )

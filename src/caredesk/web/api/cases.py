@@ -8,8 +8,6 @@ from typing import Annotated
 from fastapi import APIRouter, File, Form, Header, Path, Query, Response, UploadFile, status
 from starlette.concurrency import run_in_threadpool
 
-from caredesk.bootstrap import Container
-from caredesk.domain.agents import Actor
 from caredesk.domain.cases import CaseStatus, Message, MessageKind
 from caredesk.domain.errors import DomainError, ErrorCode, ValidationFailed
 from caredesk.services.cases import cases
@@ -20,14 +18,12 @@ from caredesk.web.api.common import (
     PAGE_LIMIT_DEFAULT,
     PAGE_LIMIT_MAX,
     SMALL_ID_MAX,
+    ApiCall,
+    Call,
     IdPath,
-    created,
     decode_attachments,
     expected_version,
     fields_of,
-    set_etag,
-    update_with,
-    versioned,
 )
 from caredesk.web.api.schemas.base import PageOut
 from caredesk.web.api.schemas.cases import (
@@ -43,9 +39,8 @@ from caredesk.web.api.schemas.cases import (
     StatusIn,
 )
 from caredesk.web.api.schemas.sla import CaseSlaOut
-from caredesk.web.deps import ActorDep, ContainerDep, NowDep
 from caredesk.web.idempotency import IdempotentRoute
-from caredesk.web.uploads import read_files, takes_files
+from caredesk.web.uploads import takes_files
 
 router = APIRouter(route_class=IdempotentRoute, tags=["cases"])
 AnsweredETag = Annotated[
@@ -59,28 +54,25 @@ def _detail(view: cases.CaseView) -> CaseDetailOut:
 
 
 @router.post("/cases", status_code=status.HTTP_201_CREATED)
-def create_case(
-    body: CaseIn, actor: ActorDep, container: ContainerDep, now: NowDep, response: Response
-) -> CaseDetailOut:
-    view = _create_case(body, actor, container, now)
+def create_case(body: CaseIn, call: Call) -> CaseDetailOut:
+    view = _create_case(body, call)
     assert view.case.id is not None
-    created(response, f"/api/v1/cases/{view.case.id}", view.case.version)
+    call.created(f"/api/v1/cases/{view.case.id}", view.case.version)
     detail = _detail(view)
-    detail.sla = CaseSlaOut.of(sla.case_sla(container.uow.read_only(), actor, view.case.id, now))
+    detail.sla = CaseSlaOut.of(call.read(sla.case_sla, view.case.id, call.now()))
     return detail
 
 
-def _create_case(body: CaseIn, actor: Actor, container: Container, now: datetime) -> cases.CaseView:
+def _create_case(body: CaseIn, call: ApiCall) -> cases.CaseView:
     attachments = decode_attachments(body.attachments)
-    limits = container.attachment_limits
+    limits = call.container.attachment_limits
     fields = fields_of(body, attachments=attachments, attachment_limits=limits)
-    return cases.create_case(container.uow(), actor, now, **fields)
+    return call.run(cases.create_case, **fields)
 
 
 @router.get("/cases")
 def list_cases(
-    actor: ActorDep,
-    container: ContainerDep,
+    call: Call,
     status_: Annotated[list[CaseStatus] | None, Query(alias="status")] = None,
     assignee_id: Annotated[int | None, Query(ge=1, le=SMALL_ID_MAX)] = None,
     unassigned: bool = False,
@@ -106,7 +98,7 @@ def list_cases(
         updated_since=updated_since,
         text=q,
     )
-    page = cases.list_cases(container.uow.read_only(), actor, filters, limit, cursor)
+    page = call.read(cases.list_cases, filters, limit, cursor)
     return PageOut(items=[CaseOut.of(c) for c in page.items], next_cursor=page.next_cursor)
 
 
@@ -123,76 +115,45 @@ def _as_utc(moment: datetime) -> datetime:
 
 
 @router.get("/cases/{case_id}")
-def get_case(
-    case_id: IdPath, actor: ActorDep, container: ContainerDep, response: Response, now: NowDep
-) -> CaseDetailOut:
-    view = cases.get_case(container.uow.read_only(), actor, case_id)
-    set_etag(response, view.case.version)
+def get_case(case_id: IdPath, call: Call) -> CaseDetailOut:
+    view = call.read(cases.get_case, case_id)
+    call.set_etag(view.case.version)
     detail = _detail(view)
-    detail.sla = CaseSlaOut.of(sla.case_sla(container.uow.read_only(), actor, case_id, now))
+    detail.sla = CaseSlaOut.of(call.read(sla.case_sla, case_id, call.now()))
     return detail
 
 
 @router.patch("/cases/{case_id}")
 def update_case(
-    case_id: IdPath,
-    body: CasePatch,
-    actor: ActorDep,
-    container: ContainerDep,
-    now: NowDep,
-    response: Response,
-    if_match: Annotated[str | None, Header()] = None,
+    case_id: IdPath, body: CasePatch, call: Call, if_match: Annotated[str | None, Header()] = None
 ) -> CaseOut:
-    case = update_with(cases.update_case, case_id, body, actor, container, now, if_match)
+    case = call.update(cases.update_case, case_id, body, if_match)
     if case.status is CaseStatus.SOLVED:
-        container.knowledge_changed()  # a solved case joins the search index: embed it
-    return versioned(response, case, CaseOut.of)
+        call.container.knowledge_changed()  # a solved case joins the search index: embed it
+    return call.versioned(case, CaseOut.of)
 
 
 @router.post("/cases/{case_id}/status")
-def change_status(
-    case_id: IdPath,
-    body: StatusIn,
-    actor: ActorDep,
-    container: ContainerDep,
-    now: NowDep,
-    response: Response,
-) -> CaseOut:
-    case = cases.change_status(
-        container.uow(), actor, now, case_id, body.status, expected_version=body.version
-    )
-    container.knowledge_changed()
-    return versioned(response, case, CaseOut.of)
+def change_status(case_id: IdPath, body: StatusIn, call: Call) -> CaseOut:
+    case = call.run(cases.change_status, case_id, body.status, expected_version=body.version)
+    call.container.knowledge_changed()
+    return call.versioned(case, CaseOut.of)
 
 
 @router.post("/cases/{case_id}/assignment")
-def assign_case(
-    case_id: IdPath,
-    body: AssignmentIn,
-    actor: ActorDep,
-    container: ContainerDep,
-    now: NowDep,
-    response: Response,
-) -> CaseOut:
+def assign_case(case_id: IdPath, body: AssignmentIn, call: Call) -> CaseOut:
     fields = fields_of(body, exclude={"version"}, expected_version=body.version)
-    case = cases.assign_case(container.uow(), actor, now, case_id, **fields)
-    return versioned(response, case, CaseOut.of)
+    case = call.run(cases.assign_case, case_id, **fields)
+    return call.versioned(case, CaseOut.of)
 
 
 @router.post("/cases/{case_id}/messages", status_code=status.HTTP_201_CREATED)
 def add_message(
-    case_id: IdPath,
-    body: MessageIn,
-    actor: ActorDep,
-    container: ContainerDep,
-    now: NowDep,
-    if_match: AnsweredETag = None,
+    case_id: IdPath, body: MessageIn, call: Call, if_match: AnsweredETag = None
 ) -> MessageOut:
     attachments = decode_attachments(body.attachments)
     version = None if if_match is None else expected_version(if_match, None)
-    message = _add_message(
-        container, actor, now, case_id, body.kind, body.body, attachments, version
-    )
+    message = _add_message(call, case_id, body.kind, body.body, attachments, version)
     return MessageOut.of(message)
 
 
@@ -205,9 +166,7 @@ def add_message(
 @takes_files
 async def add_message_with_files(
     case_id: IdPath,
-    actor: ActorDep,
-    container: ContainerDep,
-    now: NowDep,
+    call: Call,
     kind: Annotated[MessageKind, Form()] = MessageKind.OUTBOUND,
     body: Annotated[str, Form(max_length=200_000)] = "",
     files: Annotated[
@@ -225,17 +184,13 @@ async def add_message_with_files(
             details={"field": "body"},
         )
     version = None if if_match is None else expected_version(if_match, None)
-    attachments = await read_files(files, container.attachment_limits)
-    message = await run_in_threadpool(
-        _add_message, container, actor, now, case_id, kind, body, attachments, version
-    )
+    attachments = await call.attachments(files)
+    message = await run_in_threadpool(_add_message, call, case_id, kind, body, attachments, version)
     return MessageOut.of(message)
 
 
 def _add_message(
-    container: Container,
-    actor: Actor,
-    now: datetime,
+    call: ApiCall,
     case_id: int,
     kind: MessageKind,
     body: str,
@@ -243,10 +198,9 @@ def _add_message(
     version: int | None,
 ) -> Message:
     # A note stays on the case it is written on: the lifecycle routes only replies.
-    return cases.add_message(
-        container.uow(),
-        actor,
-        now,
+    container = call.container
+    return call.run(
+        cases.add_message,
         case_id,
         kind=kind,
         body=body,
@@ -258,29 +212,21 @@ def _add_message(
 
 
 @router.post("/cases/{case_id}/notes", status_code=status.HTTP_201_CREATED)
-def add_note(
-    case_id: IdPath, body: NoteIn, actor: ActorDep, container: ContainerDep, now: NowDep
-) -> MessageOut:
+def add_note(case_id: IdPath, body: NoteIn, call: Call) -> MessageOut:
     attachments = decode_attachments(body.attachments)
-    message = _add_message(
-        container, actor, now, case_id, MessageKind.NOTE, body.body, attachments, None
-    )
+    message = _add_message(call, case_id, MessageKind.NOTE, body.body, attachments, None)
     return MessageOut.of(message)
 
 
 @router.get("/cases/{case_id}/audit")
-def case_audit(case_id: IdPath, actor: ActorDep, container: ContainerDep) -> list[AuditEventOut]:
-    events = cases.case_audit_trail(container.uow.read_only(), actor, case_id)
+def case_audit(case_id: IdPath, call: Call) -> list[AuditEventOut]:
+    events = call.read(cases.case_audit_trail, case_id)
     return [AuditEventOut.of(e) for e in events]
 
 
 @router.get("/attachments/{sha256}", response_class=Response, tags=["attachments"])
-def get_attachment(
-    sha256: Annotated[str, Path(pattern=r"^[0-9a-f]{64}$")],
-    actor: ActorDep,
-    container: ContainerDep,
-) -> Response:
-    content = cases.get_attachment(container.uow.read_only(), actor, sha256)
+def get_attachment(sha256: Annotated[str, Path(pattern=r"^[0-9a-f]{64}$")], call: Call) -> Response:
+    content = call.read(cases.get_attachment, sha256)
     # Served as a download, never rendered inline: attachments are untrusted content.
     return Response(
         content,

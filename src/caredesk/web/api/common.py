@@ -6,33 +6,25 @@ import base64
 import binascii
 import re
 from collections.abc import Callable, Collection
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any, Protocol, TypeVar
 
-from fastapi import Path, Response
+from fastapi import Depends, Path, Request, Response
 from pydantic import BaseModel
 
-from caredesk.bootstrap import Container
 from caredesk.domain.agents import Actor
 from caredesk.domain.errors import ValidationFailed
 from caredesk.services.cases.cases import NewAttachment
 from caredesk.web.api.schemas.cases import AttachmentIn
+from caredesk.web.deps import ActorDep, ContainerDep, NowDep
+from caredesk.web.visits import Visit
 
 _ETAG = re.compile(r'^(?:W/)?"(\d+)"$')
 
 
 def etag(version: int) -> str:
     return f'"{version}"'
-
-
-def set_etag(response: Response, version: int) -> None:
-    response.headers["ETag"] = etag(version)
-
-
-def created(response: Response, location: str, version: int) -> None:
-    """Where the new record is read, and the version a later change must name."""
-    response.headers["Location"] = location
-    set_etag(response, version)
 
 
 class Versioned(Protocol):
@@ -42,12 +34,6 @@ class Versioned(Protocol):
 
 Record = TypeVar("Record", bound=Versioned)
 Out = TypeVar("Out")
-
-
-def versioned(response: Response, record: Record, out: Callable[[Record], Out]) -> Out:
-    """A record's body, with the version a later change to it must name (its ETag)."""
-    set_etag(response, record.version)
-    return out(record)
 
 
 def fields_of(body: BaseModel, exclude: Collection[str] = (), **converted: Any) -> dict[str, Any]:
@@ -88,22 +74,59 @@ class Patch(Protocol):
     def model_dump(self, *, exclude_unset: bool, exclude: set[str]) -> dict[str, Any]: ...
 
 
-def update_with(
-    update: Callable[..., Record],
-    record_id: object,
-    body: Patch,
-    actor: Actor,
-    container: Container,
-    now: datetime,
-    if_match: str | None,
-    changes: dict[str, Any] | None = None,
-) -> Record:
-    """Run a record's update command on what the body changes (unless `changes` says it in
-    the command's own terms), refused if the record moved past the version the caller read."""
-    if changes is None:
-        changes = body.model_dump(exclude_unset=True, exclude={"version"})
-    version = expected_version(if_match, body.version)
-    return update(container.uow(), actor, now, record_id, expected_version=version, changes=changes)
+@dataclass(frozen=True, slots=True)
+class ApiCall(Visit[Actor]):
+    """One call to the REST API: the request, the container, the caller, the moment the call
+    came in and the response being built, so that a route names its own parameters only."""
+
+    actor: Actor
+    at: datetime
+    response: Response
+
+    @property
+    def acting_as(self) -> Actor:
+        return self.actor
+
+    def now(self) -> datetime:
+        return self.at
+
+    def set_etag(self, version: int) -> None:
+        self.response.headers["ETag"] = etag(version)
+
+    def created(self, location: str, version: int) -> None:
+        """Where the new record is read, and the version a later change must name."""
+        self.response.headers["Location"] = location
+        self.set_etag(version)
+
+    def versioned(self, record: Record, out: Callable[[Record], Out]) -> Out:
+        """A record's body, with the version a later change to it must name (its ETag)."""
+        self.set_etag(record.version)
+        return out(record)
+
+    def update(
+        self,
+        update: Callable[..., Record],
+        record_id: object,
+        body: Patch,
+        if_match: str | None,
+        changes: dict[str, Any] | None = None,
+    ) -> Record:
+        """Run a record's update command on what the body changes (unless `changes` says it
+        in the command's own terms), refused if the record moved past the version the caller
+        read."""
+        if changes is None:
+            changes = body.model_dump(exclude_unset=True, exclude={"version"})
+        version = expected_version(if_match, body.version)
+        return self.run(update, record_id, expected_version=version, changes=changes)
+
+
+def api_call(
+    request: Request, actor: ActorDep, container: ContainerDep, now: NowDep, response: Response
+) -> ApiCall:
+    return ApiCall(request, container, actor, now, response)
+
+
+Call = Annotated[ApiCall, Depends(api_call)]
 
 
 def decode_attachments(items: list[AttachmentIn]) -> list[NewAttachment]:

@@ -2,24 +2,20 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Header, Query, Response, status
 from fastapi.responses import JSONResponse
 
-from caredesk.bootstrap import Container
-from caredesk.domain.agents import Actor
 from caredesk.domain.customers import Customer
 from caredesk.services.cases import catalog, customers
 from caredesk.services.privacy import erasure
 from caredesk.web.api.common import (
     PAGE_LIMIT_DEFAULT,
     PAGE_LIMIT_MAX,
-    created,
+    ApiCall,
+    Call,
     fields_of,
-    update_with,
-    versioned,
 )
 from caredesk.web.api.schemas.base import PageOut
 from caredesk.web.api.schemas.customers import (
@@ -30,7 +26,6 @@ from caredesk.web.api.schemas.customers import (
     OrderOut,
     ProductOut,
 )
-from caredesk.web.deps import ActorDep, ContainerDep, NowDep
 from caredesk.web.idempotency import IdempotentRoute
 
 router = APIRouter(route_class=IdempotentRoute)
@@ -38,17 +33,13 @@ Limit = Annotated[int, Query(ge=1, le=PAGE_LIMIT_MAX)]
 
 
 @router.post("/customers", status_code=status.HTTP_201_CREATED, tags=["customers"])
-def create_customer(
-    body: CustomerIn, actor: ActorDep, container: ContainerDep, now: NowDep, response: Response
-) -> CustomerOut:
-    customer = _create_customer(body, actor, container, now)
-    created(response, f"/api/v1/customers/{customer.id}", customer.version)
+def create_customer(body: CustomerIn, call: Call) -> CustomerOut:
+    customer = _create_customer(body, call)
+    call.created(f"/api/v1/customers/{customer.id}", customer.version)
     return CustomerOut.of(customer)
 
 
-def _create_customer(
-    body: CustomerIn, actor: Actor, container: Container, now: datetime
-) -> Customer:
+def _create_customer(body: CustomerIn, call: ApiCall) -> Customer:
     fields = fields_of(
         body,
         exclude={"id"},
@@ -57,37 +48,31 @@ def _create_customer(
         addresses=[a.to_domain() for a in body.addresses],
         payment_methods=[pm.to_domain() for pm in body.payment_methods],
     )
-    return customers.create_customer(container.uow(), actor, now, **fields)
+    return call.run(customers.create_customer, **fields)
 
 
 @router.get("/customers", tags=["customers"])
 def search_customers(
-    actor: ActorDep,
-    container: ContainerDep,
+    call: Call,
     q: Annotated[str | None, Query(max_length=200, description="Name, email or id.")] = None,
     limit: Limit = PAGE_LIMIT_DEFAULT,
     cursor: str | None = None,
 ) -> PageOut[CustomerOut]:
-    page = customers.search_customers(container.uow.read_only(), actor, q, limit, cursor)
+    page = call.read(customers.search_customers, q, limit, cursor)
     return PageOut(items=[CustomerOut.of(c) for c in page.items], next_cursor=page.next_cursor)
 
 
 @router.get("/customers/{customer_id}", tags=["customers"])
-def get_customer(
-    customer_id: str, actor: ActorDep, container: ContainerDep, response: Response
-) -> CustomerOut:
-    customer = customers.get_customer(container.uow.read_only(), actor, customer_id)
-    return versioned(response, customer, CustomerOut.of)
+def get_customer(customer_id: str, call: Call) -> CustomerOut:
+    customer = call.read(customers.get_customer, customer_id)
+    return call.versioned(customer, CustomerOut.of)
 
 
 @router.patch("/customers/{customer_id}", tags=["customers"])
 def update_customer(
     customer_id: str,
     body: CustomerPatch,
-    actor: ActorDep,
-    container: ContainerDep,
-    now: NowDep,
-    response: Response,
+    call: Call,
     if_match: Annotated[str | None, Header()] = None,
 ) -> CustomerOut:
     changes = body.model_dump(exclude_unset=True, exclude={"version"})
@@ -95,10 +80,8 @@ def update_customer(
         changes["addresses"] = [a.to_domain() for a in body.addresses]
     if "emails" in changes and body.emails is not None:
         changes["emails"] = [str(e) for e in body.emails]
-    customer = update_with(
-        customers.update_customer, customer_id, body, actor, container, now, if_match, changes
-    )
-    return versioned(response, customer, CustomerOut.of)
+    customer = call.update(customers.update_customer, customer_id, body, if_match, changes)
+    return call.versioned(customer, CustomerOut.of)
 
 
 @router.delete(
@@ -109,9 +92,7 @@ def update_customer(
 )
 def delete_customer(
     customer_id: str,
-    actor: ActorDep,
-    container: ContainerDep,
-    now: NowDep,
+    call: Call,
     erase: Annotated[
         bool,
         Query(
@@ -122,36 +103,31 @@ def delete_customer(
     ] = False,
 ) -> Response:
     if erase:
-        report = erasure.erase_customer(
-            container.uow(), actor, now, customer_id, compactor=container.storage
-        )
+        report = call.run(erasure.erase_customer, customer_id, compactor=call.container.storage)
         return JSONResponse(ErasureOut.of(report).model_dump(mode="json"))
-    customers.delete_customer(container.uow(), actor, now, customer_id)
+    call.run(customers.delete_customer, customer_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
 @router.get("/customers/{customer_id}/orders", tags=["customers", "orders"])
-def customer_orders(customer_id: str, actor: ActorDep, container: ContainerDep) -> list[OrderOut]:
-    orders = customers.customer_orders(container.uow.read_only(), actor, customer_id)
+def customer_orders(customer_id: str, call: Call) -> list[OrderOut]:
+    orders = call.read(customers.customer_orders, customer_id)
     return [OrderOut.of(o) for o in orders]
 
 
 @router.get("/orders/{order_id}", tags=["orders"])
-def get_order(order_id: str, actor: ActorDep, container: ContainerDep) -> OrderOut:
-    return OrderOut.of(catalog.get_order(container.uow.read_only(), actor, order_id))
+def get_order(order_id: str, call: Call) -> OrderOut:
+    return OrderOut.of(call.read(catalog.get_order, order_id))
 
 
 @router.get("/products", tags=["products"])
 def list_products(
-    actor: ActorDep,
-    container: ContainerDep,
-    limit: Limit = PAGE_LIMIT_DEFAULT,
-    cursor: str | None = None,
+    call: Call, limit: Limit = PAGE_LIMIT_DEFAULT, cursor: str | None = None
 ) -> PageOut[ProductOut]:
-    page = catalog.list_products(container.uow.read_only(), actor, limit, cursor)
+    page = call.read(catalog.list_products, limit, cursor)
     return PageOut(items=[ProductOut.of(p) for p in page.items], next_cursor=page.next_cursor)
 
 
 @router.get("/products/{product_id}", tags=["products"])
-def get_product(product_id: str, actor: ActorDep, container: ContainerDep) -> ProductOut:
-    return ProductOut.of(catalog.get_product(container.uow.read_only(), actor, product_id))
+def get_product(product_id: str, call: Call) -> ProductOut:
+    return ProductOut.of(call.read(catalog.get_product, product_id))

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Path, Query, Response, status
+from fastapi import APIRouter, Header, Path, Query, status
 
 from caredesk.domain.errors import ValidationFailed
 from caredesk.domain.knowledge import ArticleKind, ArticleStatus, Visibility
@@ -18,9 +18,8 @@ from caredesk.web.api.common import (
     PAGE_LIMIT_DEFAULT,
     PAGE_LIMIT_MAX,
     SMALL_ID_MAX,
+    Call,
     IdPath,
-    update_with,
-    versioned,
 )
 from caredesk.web.api.schemas.knowledge import (
     QUERY_MAX,
@@ -43,7 +42,6 @@ from caredesk.web.api.schemas.knowledge import (
     SearchOut,
     SuggestionsOut,
 )
-from caredesk.web.deps import ActorDep, ContainerDep, NowDep
 from caredesk.web.idempotency import IdempotentRoute
 
 router = APIRouter(route_class=IdempotentRoute)
@@ -61,24 +59,21 @@ def _cursor(value: str | None) -> int | None:
 
 
 @router.post("/articles", status_code=status.HTTP_201_CREATED, tags=["knowledge"])
-def create_article(
-    body: ArticleIn, actor: ActorDep, container: ContainerDep, now: NowDep, response: Response
-) -> ArticleOut:
+def create_article(body: ArticleIn, call: Call) -> ArticleOut:
     """Create an article or a macro. A macro's body is a sandboxed template, checked here
     (`422 template_invalid` with the line); a published macro or a published public article
     needs the publish permission (editor, admin)."""
-    article = knowledge.create_article(
-        container.uow(), actor, now, **body.model_dump(exclude={"slug"}), slug=body.slug or None
+    article = call.run(
+        knowledge.create_article, **body.model_dump(exclude={"slug"}), slug=body.slug or None
     )
-    container.knowledge_changed()
-    response.headers["Location"] = f"/api/v1/articles/{article.id}"
-    return versioned(response, article, ArticleOut.of)
+    call.container.knowledge_changed()
+    call.response.headers["Location"] = f"/api/v1/articles/{article.id}"
+    return call.versioned(article, ArticleOut.of)
 
 
 @router.get("/articles", tags=["knowledge"])
 def list_articles(
-    actor: ActorDep,
-    container: ContainerDep,
+    call: Call,
     kind: ArticleKind | None = None,
     status_: Annotated[ArticleStatus | None, Query(alias="status")] = None,
     visibility: Visibility | None = None,
@@ -89,93 +84,75 @@ def list_articles(
     cursor: str | None = None,
 ) -> ArticlePageOut:
     filters = ArticleFilter(kind, status_, visibility, tag, product_id, locale)
-    items, last = knowledge.list_articles(
-        container.uow.read_only(), actor, filters, limit, _cursor(cursor)
-    )
+    items, last = call.read(knowledge.list_articles, filters, limit, _cursor(cursor))
     return ArticlePageOut(
         items=[ArticleOut.of(a) for a in items], next_cursor=str(last) if last else None
     )
 
 
 @router.get("/articles/{ref}", tags=["knowledge"])
-def get_article(
-    ref: Annotated[str, "An article id or slug"],
-    actor: ActorDep,
-    container: ContainerDep,
-    response: Response,
-) -> ArticleOut:
-    article = knowledge.get_article(container.uow.read_only(), actor, ref)
-    return versioned(response, article, ArticleOut.of)
+def get_article(ref: Annotated[str, "An article id or slug"], call: Call) -> ArticleOut:
+    article = call.read(knowledge.get_article, ref)
+    return call.versioned(article, ArticleOut.of)
 
 
 @router.patch("/articles/{article_id}", tags=["knowledge"])
 def update_article(
     article_id: IdPath,
     body: ArticlePatch,
-    actor: ActorDep,
-    container: ContainerDep,
-    now: NowDep,
-    response: Response,
+    call: Call,
     if_match: Annotated[str | None, Header()] = None,
 ) -> ArticleOut:
     """A new version. A macro's changed body is checked (`422 template_invalid`); making an
     article or macro live, or changing one that is, needs the publish permission."""
-    article = update_with(
-        knowledge.update_article, article_id, body, actor, container, now, if_match
-    )
-    container.knowledge_changed()
-    return versioned(response, article, ArticleOut.of)
+    article = call.update(knowledge.update_article, article_id, body, if_match)
+    call.container.knowledge_changed()
+    return call.versioned(article, ArticleOut.of)
 
 
 @router.delete("/articles/{article_id}", status_code=status.HTTP_204_NO_CONTENT, tags=["knowledge"])
-def delete_article(
-    article_id: IdPath, actor: ActorDep, container: ContainerDep, now: NowDep
-) -> None:
-    knowledge.delete_article(container.uow(), actor, now, article_id)
+def delete_article(article_id: IdPath, call: Call) -> None:
+    call.run(knowledge.delete_article, article_id)
 
 
 @router.get("/articles/{article_id}/versions", tags=["knowledge"])
-def article_versions(
-    article_id: IdPath, actor: ActorDep, container: ContainerDep
-) -> list[ArticleVersionOut]:
-    versions = knowledge.article_history(container.uow.read_only(), actor, article_id)
+def article_versions(article_id: IdPath, call: Call) -> list[ArticleVersionOut]:
+    versions = call.read(knowledge.article_history, article_id)
     return [ArticleVersionOut.of(v) for v in versions]
 
 
 @router.post("/known-issues", status_code=status.HTTP_201_CREATED, tags=["knowledge"])
-def create_known_issue(
-    body: KnownIssueIn, actor: ActorDep, container: ContainerDep, now: NowDep
-) -> KnownIssueOut:
+def create_known_issue(body: KnownIssueIn, call: Call) -> KnownIssueOut:
     fields = body.model_dump(exclude={"key", "title"})
+    # The command takes the body's other fields by name: given its unit, caller and time first.
     issue = knowledge.create_known_issue(
-        container.uow(), actor, now, key=body.key, title=body.title, **fields
+        call.container.uow(), call.actor, call.now(), key=body.key, title=body.title, **fields
     )
     return KnownIssueOut.of(issue)
 
 
 @router.get("/known-issues", tags=["knowledge"])
-def list_known_issues(actor: ActorDep, container: ContainerDep) -> list[KnownIssueOut]:
-    return [KnownIssueOut.of(i) for i in knowledge.list_known_issues(container.uow(), actor)]
+def list_known_issues(call: Call) -> list[KnownIssueOut]:
+    return [
+        KnownIssueOut.of(i) for i in knowledge.list_known_issues(call.container.uow(), call.actor)
+    ]
 
 
 @router.get("/known-issues/{key}", tags=["knowledge"])
-def get_known_issue(key: str, actor: ActorDep, container: ContainerDep) -> KnownIssueOut:
-    return KnownIssueOut.of(knowledge.get_known_issue(container.uow(), actor, key))
+def get_known_issue(key: str, call: Call) -> KnownIssueOut:
+    return KnownIssueOut.of(knowledge.get_known_issue(call.container.uow(), call.actor, key))
 
 
 @router.patch("/known-issues/{key}", tags=["knowledge"])
-def update_known_issue(
-    key: str, body: KnownIssuePatch, actor: ActorDep, container: ContainerDep, now: NowDep
-) -> KnownIssueOut:
+def update_known_issue(key: str, body: KnownIssuePatch, call: Call) -> KnownIssueOut:
     # The version is the body's alone: a known issue sends no ETag to match.
-    issue = update_with(knowledge.update_known_issue, key, body, actor, container, now, None)
+    issue = call.update(knowledge.update_known_issue, key, body, None)
     return KnownIssueOut.of(issue)
 
 
 @router.get("/search", tags=["search"])
 def search_knowledge(
-    actor: ActorDep,
-    container: ContainerDep,
+    call: Call,
     q: Annotated[str, Query(max_length=QUERY_MAX, description="What to look for.")],
     kind: Annotated[
         list[SearchKind] | None, Query(description="article, macro or case (repeatable).")
@@ -183,14 +160,13 @@ def search_knowledge(
     mode: SearchMode = SearchMode.HYBRID,
     limit: Annotated[int, Query(ge=1, le=search.MAX_LIMIT)] = 10,
 ) -> SearchOut:
-    result = search.search(
-        container.uow.read_only(),
-        actor,
+    result = call.read(
+        search.search,
         q,
         kinds=kind or [],
         limit=limit,
         mode=mode,
-        semantic=container.semantic,
+        semantic=call.container.semantic,
     )
     return SearchOut(
         query=q.strip(),
@@ -202,13 +178,14 @@ def search_knowledge(
 
 @router.get("/cases/{case_id}/suggestions", tags=["search"])
 def case_suggestions(
-    case_id: IdPath,
-    actor: ActorDep,
-    container: ContainerDep,
-    limit: Annotated[int, Query(ge=1, le=20)] = 5,
+    case_id: IdPath, call: Call, limit: Annotated[int, Query(ge=1, le=20)] = 5
 ) -> SuggestionsOut:
     found = search.suggest_for_case(
-        container.uow.read_only, actor, case_id, semantic=container.semantic, limit=limit
+        call.container.uow.read_only,
+        call.actor,
+        case_id,
+        semantic=call.container.semantic,
+        limit=limit,
     )
     return SuggestionsOut(
         case_id=case_id,
@@ -219,55 +196,41 @@ def case_suggestions(
 
 
 @router.get("/cases/{case_id}/triage", tags=["triage"])
-def case_triage(case_id: IdPath, actor: ActorDep, container: ContainerDep) -> CaseTriageOut:
-    return CaseTriageOut.of(triage.get_case_triage(container.uow.read_only(), actor, case_id))
+def case_triage(case_id: IdPath, call: Call) -> CaseTriageOut:
+    return CaseTriageOut.of(call.read(triage.get_case_triage, case_id))
 
 
 @router.post("/cases/{case_id}/triage", tags=["triage"])
-def retriage_case(
-    case_id: IdPath, actor: ActorDep, container: ContainerDep, now: NowDep
-) -> CaseTriageOut:
-    assert container.triage is not None
-    result = triage.triage_case(container.uow(), container.triage, actor, now, case_id)
+def retriage_case(case_id: IdPath, call: Call) -> CaseTriageOut:
+    assert call.container.triage is not None
+    result = triage.triage_case(
+        call.container.uow(), call.container.triage, call.actor, call.now(), case_id
+    )
     return CaseTriageOut.of(result)
 
 
 @router.put("/cases/{case_id}/intent", tags=["triage"])
-def correct_intent(
-    case_id: IdPath, body: IntentIn, actor: ActorDep, container: ContainerDep, now: NowDep
-) -> CaseTriageOut:
+def correct_intent(case_id: IdPath, body: IntentIn, call: Call) -> CaseTriageOut:
     """Set the case's intent; the correction becomes a label for the next training."""
-    return CaseTriageOut.of(
-        triage.correct_intent(container.uow(), actor, now, case_id, body.intent)
-    )
+    return CaseTriageOut.of(call.run(triage.correct_intent, case_id, body.intent))
 
 
 @router.get("/routing-rules", tags=["triage"])
-def list_rules(actor: ActorDep, container: ContainerDep) -> list[RoutingRuleOut]:
-    return [RoutingRuleOut.of(r) for r in triage.list_rules(container.uow(), actor)]
+def list_rules(call: Call) -> list[RoutingRuleOut]:
+    return [RoutingRuleOut.of(r) for r in triage.list_rules(call.container.uow(), call.actor)]
 
 
 @router.post("/routing-rules", status_code=status.HTTP_201_CREATED, tags=["triage"])
-def create_rule(
-    body: RoutingRuleIn, actor: ActorDep, container: ContainerDep, now: NowDep
-) -> RoutingRuleOut:
+def create_rule(body: RoutingRuleIn, call: Call) -> RoutingRuleOut:
     spec = RoutingRuleSpec.model_validate(body.model_dump(include=set(SPEC_FIELDS)))
-    return RoutingRuleOut.of(triage.create_rule(container.uow(), actor, now, spec, body.position))
+    return RoutingRuleOut.of(call.run(triage.create_rule, spec, body.position))
 
 
 @router.put("/routing-rules/{rule_id}", tags=["triage"])
-def update_rule(
-    rule_id: RuleIdPath,
-    body: RoutingRulePatch,
-    actor: ActorDep,
-    container: ContainerDep,
-    now: NowDep,
-) -> RoutingRuleOut:
+def update_rule(rule_id: RuleIdPath, body: RoutingRulePatch, call: Call) -> RoutingRuleOut:
     spec = RoutingRuleSpec.model_validate(body.model_dump(include=set(SPEC_FIELDS)))
-    rule = triage.update_rule(
-        container.uow(),
-        actor,
-        now,
+    rule = call.run(
+        triage.update_rule,
         rule_id,
         expected_version=body.version,
         spec=spec,
@@ -277,10 +240,10 @@ def update_rule(
 
 
 @router.delete("/routing-rules/{rule_id}", status_code=status.HTTP_204_NO_CONTENT, tags=["triage"])
-def delete_rule(rule_id: RuleIdPath, actor: ActorDep, container: ContainerDep, now: NowDep) -> None:
-    triage.delete_rule(container.uow(), actor, now, rule_id)
+def delete_rule(rule_id: RuleIdPath, call: Call) -> None:
+    call.run(triage.delete_rule, rule_id)
 
 
 @router.get("/intent-models", tags=["triage"])
-def intent_models(actor: ActorDep, container: ContainerDep) -> list[IntentModelOut]:
-    return [IntentModelOut.of(m) for m in triage.list_models(container.uow(), actor)]
+def intent_models(call: Call) -> list[IntentModelOut]:
+    return [IntentModelOut.of(m) for m in triage.list_models(call.container.uow(), call.actor)]

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query, Response, status
+from fastapi import APIRouter, Query, status
 from pydantic import AwareDatetime
 
 from caredesk.domain.agents import Permission
@@ -16,7 +16,7 @@ from caredesk.domain.lifecycle import (
 )
 from caredesk.services.lifecycle import lifecycle
 from caredesk.services.lifecycle.ports import CommitmentFilter
-from caredesk.web.api.common import SMALL_ID_MAX, IdPath, fields_of, set_etag
+from caredesk.web.api.common import SMALL_ID_MAX, Call, IdPath, fields_of
 from caredesk.web.api.schemas.cases import AuditEventOut, CaseOut
 from caredesk.web.api.schemas.lifecycle import (
     CaseLinkOut,
@@ -38,7 +38,6 @@ from caredesk.web.api.schemas.lifecycle import (
     SplitOut,
     UndoOut,
 )
-from caredesk.web.deps import ActorDep, ContainerDep, NowDep
 from caredesk.web.idempotency import IdempotentRoute
 
 router = APIRouter(route_class=IdempotentRoute, tags=["lifecycle"])
@@ -52,38 +51,29 @@ router = APIRouter(route_class=IdempotentRoute, tags=["lifecycle"])
 
 @router.get("/cases/{case_id}/handoff-draft")
 def handoff_draft(
-    case_id: IdPath,
-    actor: ActorDep,
-    container: ContainerDep,
-    open_question: Annotated[str, Query(max_length=1000)] = "",
+    case_id: IdPath, call: Call, open_question: Annotated[str, Query(max_length=1000)] = ""
 ) -> HandoffDraftOut:
-    draft = lifecycle.draft_handoff(container.uow.read_only(), actor, case_id, open_question)
+    draft = call.read(lifecycle.draft_handoff, case_id, open_question)
     return HandoffDraftOut(case_id=case_id, summary=draft.summary, facts=draft.facts.as_dict())
 
 
 @router.post("/cases/{case_id}/escalations", status_code=status.HTTP_201_CREATED)
-def escalate(
-    case_id: IdPath, body: EscalationIn, actor: ActorDep, container: ContainerDep, now: NowDep
-) -> HandoffOut:
-    handoff = lifecycle.escalate(container.uow(), actor, now, case_id, **fields_of(body))
+def escalate(case_id: IdPath, body: EscalationIn, call: Call) -> HandoffOut:
+    handoff = call.run(lifecycle.escalate, case_id, **fields_of(body))
     return HandoffOut.of(handoff)
 
 
 @router.get("/cases/{case_id}/handoffs")
-def handoffs(case_id: IdPath, actor: ActorDep, container: ContainerDep) -> list[HandoffOut]:
-    return [
-        HandoffOut.of(h) for h in lifecycle.case_handoffs(container.uow.read_only(), actor, case_id)
-    ]
+def handoffs(case_id: IdPath, call: Call) -> list[HandoffOut]:
+    return [HandoffOut.of(h) for h in call.read(lifecycle.case_handoffs, case_id)]
 
 
 # --- Repeat asks --------------------------------------------------------------------------
 
 
 @router.get("/cases/{case_id}/repeat-asks")
-def case_repeat_asks(
-    case_id: IdPath, actor: ActorDep, container: ContainerDep
-) -> CaseRepeatAsksOut:
-    report = lifecycle.case_repeat_asks(container.uow.read_only(), actor, case_id)
+def case_repeat_asks(case_id: IdPath, call: Call) -> CaseRepeatAsksOut:
+    report = call.read(lifecycle.case_repeat_asks, case_id)
     return CaseRepeatAsksOut(
         case_id=case_id,
         total=len(report.items),
@@ -94,15 +84,12 @@ def case_repeat_asks(
 
 @router.get("/repeat-asks")
 def repeat_ask_counts(
-    actor: ActorDep,
-    container: ContainerDep,
+    call: Call,
     by: Literal["agent", "case"] = "agent",
     since: AwareDatetime | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> list[RepeatAskCountOut]:
-    counts = lifecycle.repeat_ask_counts(
-        container.uow.read_only(), actor, by=by, since=since, limit=limit
-    )
+    counts = call.read(lifecycle.repeat_ask_counts, by=by, since=since, limit=limit)
     return [RepeatAskCountOut(key=c.key, total=c.total, by_kind=c.by_kind) for c in counts]
 
 
@@ -110,11 +97,9 @@ def repeat_ask_counts(
 
 
 @router.post("/cases/{case_id}/commitments", status_code=status.HTTP_201_CREATED)
-def record_commitment(
-    case_id: IdPath, body: CommitmentIn, actor: ActorDep, container: ContainerDep, now: NowDep
-) -> CommitmentOut:
+def record_commitment(case_id: IdPath, body: CommitmentIn, call: Call) -> CommitmentOut:
     fields = fields_of(body, due_at=_utc(body.due_at))
-    commitment = lifecycle.record_commitment(container.uow(), actor, now, case_id, **fields)
+    commitment = call.run(lifecycle.record_commitment, case_id, **fields)
     return CommitmentOut.of(commitment)
 
 
@@ -126,19 +111,14 @@ def _utc(moment: datetime) -> datetime:
 
 
 @router.get("/cases/{case_id}/commitments")
-def case_commitments(
-    case_id: IdPath, actor: ActorDep, container: ContainerDep
-) -> list[CommitmentOut]:
-    found = lifecycle.list_commitments(
-        container.uow.read_only(), actor, CommitmentFilter(case_id=case_id), limit=500
-    )
+def case_commitments(case_id: IdPath, call: Call) -> list[CommitmentOut]:
+    found = call.read(lifecycle.list_commitments, CommitmentFilter(case_id=case_id), limit=500)
     return [CommitmentOut.of(c) for c in found]
 
 
 @router.get("/commitments")
 def list_commitments(
-    actor: ActorDep,
-    container: ContainerDep,
+    call: Call,
     owner_agent_id: Annotated[int | None, Query(ge=1, le=SMALL_ID_MAX)] = None,
     status_: Annotated[CommitmentStatus | None, Query(alias="status")] = None,
     due_before: AwareDatetime | None = None,
@@ -149,13 +129,13 @@ def list_commitments(
         status=status_,
         due_before=_utc(due_before) if due_before else None,
     )
-    found = lifecycle.list_commitments(container.uow.read_only(), actor, filters, limit)
+    found = call.read(lifecycle.list_commitments, filters, limit)
     return [CommitmentOut.of(c) for c in found]
 
 
 @router.get("/commitments/missed")
-def missed_commitments(actor: ActorDep, container: ContainerDep) -> MissedOut:
-    counts = lifecycle.missed_commitments(container.uow.read_only(), actor)
+def missed_commitments(call: Call) -> MissedOut:
+    counts = call.read(lifecycle.missed_commitments)
     return MissedOut(
         total=counts.total,
         by_case={str(k): v for k, v in counts.by_case.items()},
@@ -164,22 +144,20 @@ def missed_commitments(actor: ActorDep, container: ContainerDep) -> MissedOut:
 
 
 @router.post("/commitments/{commitment_id}/resolve")
-def resolve_commitment(
-    commitment_id: IdPath, body: ResolveIn, actor: ActorDep, container: ContainerDep, now: NowDep
-) -> CommitmentOut:
-    commitment = lifecycle.resolve_commitment(
-        container.uow(), actor, now, commitment_id, CommitmentStatus(body.status)
+def resolve_commitment(commitment_id: IdPath, body: ResolveIn, call: Call) -> CommitmentOut:
+    commitment = call.run(
+        lifecycle.resolve_commitment, commitment_id, CommitmentStatus(body.status)
     )
     return CommitmentOut.of(commitment)
 
 
 @router.post("/commitments/sweep")
-def sweep_commitments(
-    actor: ActorDep, container: ContainerDep, now: NowDep
-) -> dict[str, list[int]]:
+def sweep_commitments(call: Call) -> dict[str, list[int]]:
     """Run the commitment sweep now (the worker runs it every minute)."""
-    actor.require(Permission.APPROVE)
-    report = lifecycle.sweep_commitments(container.uow, actor, now, container.lifecycle)
+    call.actor.require(Permission.APPROVE)
+    report = lifecycle.sweep_commitments(
+        call.container.uow, call.actor, call.now(), call.container.lifecycle
+    )
     return {"alerted": report.alerted, "missed": report.missed, "reopened": report.reopened}
 
 
@@ -187,35 +165,17 @@ def sweep_commitments(
 
 
 @router.post("/cases/{case_id}/merge")
-def merge_cases(
-    case_id: IdPath,
-    body: MergeIn,
-    actor: ActorDep,
-    container: ContainerDep,
-    now: NowDep,
-    response: Response,
-) -> MergeOut:
-    result = lifecycle.merge_cases(
-        container.uow(), actor, now, case_id, body.source_case_ids, force=body.force
-    )
-    set_etag(response, result.case.version)
+def merge_cases(case_id: IdPath, body: MergeIn, call: Call) -> MergeOut:
+    result = call.run(lifecycle.merge_cases, case_id, body.source_case_ids, force=body.force)
+    call.set_etag(result.case.version)
     return MergeOut(case=CaseOut.of(result.case), links=[CaseLinkOut.of(x) for x in result.links])
 
 
 @router.post("/cases/{case_id}/split", status_code=status.HTTP_201_CREATED)
-def split_case(
-    case_id: IdPath,
-    body: SplitIn,
-    actor: ActorDep,
-    container: ContainerDep,
-    now: NowDep,
-    response: Response,
-) -> SplitOut:
-    result = lifecycle.split_case(
-        container.uow(), actor, now, case_id, body.message_ids, subject=body.subject
-    )
+def split_case(case_id: IdPath, body: SplitIn, call: Call) -> SplitOut:
+    result = call.run(lifecycle.split_case, case_id, body.message_ids, subject=body.subject)
     assert result.case.id is not None
-    response.headers["Location"] = f"/api/v1/cases/{result.case.id}"
+    call.response.headers["Location"] = f"/api/v1/cases/{result.case.id}"
     return SplitOut(
         case=CaseOut.of(result.case),
         original=CaseOut.of(result.original),
@@ -224,8 +184,8 @@ def split_case(
 
 
 @router.post("/case-links/{link_id}/undo")
-def undo_link(link_id: IdPath, actor: ActorDep, container: ContainerDep, now: NowDep) -> UndoOut:
-    result = lifecycle.undo_link(container.uow(), actor, now, link_id)
+def undo_link(link_id: IdPath, call: Call) -> UndoOut:
+    result = call.run(lifecycle.undo_link, link_id)
     return UndoOut(
         link=CaseLinkOut.of(result.link),
         cases=[CaseOut.of(c) for c in result.cases],
@@ -234,16 +194,14 @@ def undo_link(link_id: IdPath, actor: ActorDep, container: ContainerDep, now: No
 
 
 @router.get("/cases/{case_id}/links")
-def case_links(case_id: IdPath, actor: ActorDep, container: ContainerDep) -> list[CaseLinkOut]:
-    return [
-        CaseLinkOut.of(x) for x in lifecycle.case_links(container.uow.read_only(), actor, case_id)
-    ]
+def case_links(case_id: IdPath, call: Call) -> list[CaseLinkOut]:
+    return [CaseLinkOut.of(x) for x in call.read(lifecycle.case_links, case_id)]
 
 
 @router.get("/cases/{case_id}/trail")
-def merged_trail(case_id: IdPath, actor: ActorDep, container: ContainerDep) -> list[AuditEventOut]:
+def merged_trail(case_id: IdPath, call: Call) -> list[AuditEventOut]:
     """The audit trail of the case and of every case merged into it."""
-    events = lifecycle.merged_trail(container.uow.read_only(), actor, case_id)
+    events = call.read(lifecycle.merged_trail, case_id)
     return [AuditEventOut.of(e) for e in events]
 
 
@@ -251,19 +209,17 @@ def merged_trail(case_id: IdPath, actor: ActorDep, container: ContainerDep) -> l
 
 
 @router.post("/proactive/scan")
-def proactive_scan(actor: ActorDep, container: ContainerDep, now: NowDep) -> ScanOut:
+def proactive_scan(call: Call) -> ScanOut:
     """Run the proactive scan now (the worker runs it on its timer)."""
-    actor.require(Permission.APPROVE)
-    report = lifecycle.proactive_scan(container.uow, actor, now, container.lifecycle)
+    call.actor.require(Permission.APPROVE)
+    report = lifecycle.proactive_scan(
+        call.container.uow, call.actor, call.now(), call.container.lifecycle
+    )
     return ScanOut.of(report)
 
 
 @router.get("/proactive/findings")
 def proactive_findings(
-    actor: ActorDep,
-    container: ContainerDep,
-    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    call: Call, limit: Annotated[int, Query(ge=1, le=500)] = 100
 ) -> list[FindingOut]:
-    return [
-        FindingOut.of(f) for f in lifecycle.list_findings(container.uow.read_only(), actor, limit)
-    ]
+    return [FindingOut.of(f) for f in call.read(lifecycle.list_findings, limit)]

@@ -13,7 +13,7 @@ from caredesk.domain.errors import ErrorCode, Forbidden, RetryLater, ValidationF
 from caredesk.domain.mail import INBOUND_SCOPE, MailDirection, MailStatus
 from caredesk.services.channels import mail_in, mail_templates
 from caredesk.services.channels.mail_in import Envelope, Outcome
-from caredesk.web.api.common import IdPath
+from caredesk.web.api.common import Call, IdPath
 from caredesk.web.api.schemas.mail import (
     LIST_LIMIT_MAX,
     IntakeResultOut,
@@ -22,7 +22,7 @@ from caredesk.web.api.schemas.mail import (
     TemplateIn,
     TemplateOut,
 )
-from caredesk.web.deps import ActorDep, ContainerDep, NowDep, ToolActorDep
+from caredesk.web.deps import ContainerDep, ToolActorDep
 from caredesk.web.idempotency import IdempotentRoute
 
 router = APIRouter(route_class=IdempotentRoute)
@@ -88,12 +88,10 @@ def _sender_over_limit(per_hour: int) -> RetryLater:
 
 @router.get("/inbound/failed", tags=["mail"])
 def failed_mail(
-    actor: ActorDep,
-    container: ContainerDep,
-    limit: Annotated[int, Query(ge=1, le=LIST_LIMIT_MAX)] = 50,
+    call: Call, limit: Annotated[int, Query(ge=1, le=LIST_LIMIT_MAX)] = 50
 ) -> list[MailFailureOut]:
     """Mail that could not be parsed, newest first (admins)."""
-    failures = mail_in.list_failures(container.uow.read_only(), actor, limit=limit)
+    failures = call.read(mail_in.list_failures, limit=limit)
     return [MailFailureOut.of(f) for f in failures]
 
 
@@ -103,9 +101,9 @@ def failed_mail(
     response_class=Response,
     responses={200: {"content": {"message/rfc822": {}}}},
 )
-def failed_mail_source(failure_id: IdPath, actor: ActorDep, container: ContainerDep) -> Response:
+def failed_mail_source(failure_id: IdPath, call: Call) -> Response:
     """The raw source of a message that could not be parsed, byte for byte (admins)."""
-    raw = mail_in.failure_source(container.uow.read_only(), actor, failure_id)
+    raw = call.read(mail_in.failure_source, failure_id)
     return Response(
         raw,
         media_type="message/rfc822",
@@ -115,44 +113,37 @@ def failed_mail_source(failure_id: IdPath, actor: ActorDep, container: Container
 
 @router.get("/mail", tags=["mail"])
 def stored_mail(
-    actor: ActorDep,
-    container: ContainerDep,
+    call: Call,
     direction: MailDirection | None = None,
     mail_status: Annotated[MailStatus | None, Query(alias="status")] = None,
     limit: Annotated[int, Query(ge=1, le=LIST_LIMIT_MAX)] = 50,
 ) -> list[MailOut]:
     """Mail in and out, newest first (admins): e.g. `?status=unfiled` or `?status=failed`."""
-    records = mail_in.list_mail(
-        container.uow.read_only(), actor, direction=direction, status=mail_status, limit=limit
-    )
+    records = call.read(mail_in.list_mail, direction=direction, status=mail_status, limit=limit)
     return [MailOut.of(r) for r in records]
 
 
 @router.get("/mail/templates", tags=["mail"])
-def list_templates(actor: ActorDep, container: ContainerDep) -> list[TemplateOut]:
+def list_templates(call: Call) -> list[TemplateOut]:
     """Every email template in force: the packaged default or the admin's edit."""
-    return [
-        TemplateOut.of(t) for t in mail_templates.list_templates(container.uow.read_only(), actor)
-    ]
+    return [TemplateOut.of(t) for t in call.read(mail_templates.list_templates)]
 
 
 @router.get("/mail/templates/{name}", tags=["mail"])
-def get_template(name: str, actor: ActorDep, container: ContainerDep) -> TemplateOut:
-    return TemplateOut.of(mail_templates.get_template(container.uow.read_only(), actor, name))
+def get_template(name: str, call: Call) -> TemplateOut:
+    return TemplateOut.of(call.read(mail_templates.get_template, name))
 
 
 @router.put("/mail/templates/{name}", tags=["mail"])
-def edit_template(
-    name: str, body: TemplateIn, actor: ActorDep, container: ContainerDep, now: NowDep
-) -> TemplateOut:
+def edit_template(name: str, body: TemplateIn, call: Call) -> TemplateOut:
     """Replace a template (Jinja2, sandboxed; HTML parts escape what they interpolate)."""
-    template = mail_templates.edit_template(
-        container.uow(), actor, now, name, subject=body.subject, text=body.text, html=body.html
+    template = call.run(
+        mail_templates.edit_template, name, subject=body.subject, text=body.text, html=body.html
     )
     return TemplateOut.of(template)
 
 
 @router.delete("/mail/templates/{name}", tags=["mail"])
-def reset_template(name: str, actor: ActorDep, container: ContainerDep, now: NowDep) -> TemplateOut:
+def reset_template(name: str, call: Call) -> TemplateOut:
     """Drop the edit: the packaged default is in force again."""
-    return TemplateOut.of(mail_templates.reset_template(container.uow(), actor, now, name))
+    return TemplateOut.of(call.run(mail_templates.reset_template, name))

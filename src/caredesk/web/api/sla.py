@@ -4,17 +4,16 @@ from __future__ import annotations
 
 from typing import Annotated, Any, TypeVar
 
-from fastapi import APIRouter, Header, Response, status
+from fastapi import APIRouter, Header, status
 from pydantic import BaseModel
 
 from caredesk.services.sla import sla
 from caredesk.web.api.common import (
+    Call,
     IdPath,
     SmallIdPath,
     Versioned,
     fields_of,
-    update_with,
-    versioned,
 )
 from caredesk.web.api.schemas.sla import (
     CalendarIn,
@@ -25,7 +24,6 @@ from caredesk.web.api.schemas.sla import (
     SlaPolicyOut,
     SlaPolicyPatch,
 )
-from caredesk.web.deps import ActorDep, ContainerDep, NowDep
 from caredesk.web.idempotency import IdempotentRoute
 
 router = APIRouter(route_class=IdempotentRoute)
@@ -44,88 +42,62 @@ def _changes(body: BaseModel) -> dict[str, Any]:
 
 
 @router.get("/calendars", tags=["sla"])
-def list_calendars(actor: ActorDep, container: ContainerDep) -> list[CalendarOut]:
-    return [CalendarOut.of(c) for c in sla.list_calendars(container.uow.read_only(), actor)]
+def list_calendars(call: Call) -> list[CalendarOut]:
+    return [CalendarOut.of(c) for c in call.read(sla.list_calendars)]
 
 
 @router.post("/calendars", status_code=status.HTTP_201_CREATED, tags=["sla"])
-def create_calendar(
-    body: CalendarIn, actor: ActorDep, container: ContainerDep, now: NowDep, response: Response
-) -> CalendarOut:
-    calendar = sla.create_calendar(container.uow(), actor, now, **fields_of(body))
-    return versioned(response, calendar, CalendarOut.of)
+def create_calendar(body: CalendarIn, call: Call) -> CalendarOut:
+    calendar = call.run(sla.create_calendar, **fields_of(body))
+    return call.versioned(calendar, CalendarOut.of)
 
 
 @router.get("/calendars/{calendar_id}", tags=["sla"])
-def get_calendar(
-    calendar_id: SmallIdPath, actor: ActorDep, container: ContainerDep, response: Response
-) -> CalendarOut:
-    calendar = sla.get_calendar(container.uow.read_only(), actor, calendar_id)
-    return versioned(response, calendar, CalendarOut.of)
+def get_calendar(calendar_id: SmallIdPath, call: Call) -> CalendarOut:
+    calendar = call.read(sla.get_calendar, calendar_id)
+    return call.versioned(calendar, CalendarOut.of)
 
 
 @router.patch("/calendars/{calendar_id}", tags=["sla"])
 def update_calendar(
-    calendar_id: SmallIdPath,
-    body: CalendarPatch,
-    actor: ActorDep,
-    container: ContainerDep,
-    now: NowDep,
-    response: Response,
-    if_match: IfMatch = None,
+    calendar_id: SmallIdPath, body: CalendarPatch, call: Call, if_match: IfMatch = None
 ) -> CalendarOut:
     """Open cases counted in this calendar are worked out again by the worker."""
-    calendar = update_with(
-        sla.update_calendar, calendar_id, body, actor, container, now, if_match, _changes(body)
-    )
-    return versioned(response, calendar, CalendarOut.of)
+    calendar = call.update(sla.update_calendar, calendar_id, body, if_match, _changes(body))
+    return call.versioned(calendar, CalendarOut.of)
 
 
 @router.get("/sla-policies", tags=["sla"])
-def list_policies(actor: ActorDep, container: ContainerDep) -> list[SlaPolicyOut]:
-    return [SlaPolicyOut.of(p) for p in sla.list_policies(container.uow.read_only(), actor)]
+def list_policies(call: Call) -> list[SlaPolicyOut]:
+    return [SlaPolicyOut.of(p) for p in call.read(sla.list_policies)]
 
 
 @router.post("/sla-policies", status_code=status.HTTP_201_CREATED, tags=["sla"])
-def create_policy(
-    body: SlaPolicyIn, actor: ActorDep, container: ContainerDep, now: NowDep, response: Response
-) -> SlaPolicyOut:
+def create_policy(body: SlaPolicyIn, call: Call) -> SlaPolicyOut:
     """The first active policy (lowest position) whose match accepts a case applies to it,
     unless a routing rule named one (`custom_fields.sla_policy`)."""
     targets = {k.value: v for k, v in body.targets.items()}
     match = body.match.model_dump(mode="json")
-    policy = sla.create_policy(
-        container.uow(), actor, now, **fields_of(body, targets=targets, match=match)
-    )
-    return versioned(response, policy, SlaPolicyOut.of)
+    policy = call.run(sla.create_policy, **fields_of(body, targets=targets, match=match))
+    return call.versioned(policy, SlaPolicyOut.of)
 
 
 @router.get("/sla-policies/{policy_id}", tags=["sla"])
-def get_policy(
-    policy_id: SmallIdPath, actor: ActorDep, container: ContainerDep, response: Response
-) -> SlaPolicyOut:
-    policy = sla.get_policy(container.uow.read_only(), actor, policy_id)
-    return versioned(response, policy, SlaPolicyOut.of)
+def get_policy(policy_id: SmallIdPath, call: Call) -> SlaPolicyOut:
+    policy = call.read(sla.get_policy, policy_id)
+    return call.versioned(policy, SlaPolicyOut.of)
 
 
 @router.patch("/sla-policies/{policy_id}", tags=["sla"])
 def update_policy(
-    policy_id: SmallIdPath,
-    body: SlaPolicyPatch,
-    actor: ActorDep,
-    container: ContainerDep,
-    now: NowDep,
-    response: Response,
-    if_match: IfMatch = None,
+    policy_id: SmallIdPath, body: SlaPolicyPatch, call: Call, if_match: IfMatch = None
 ) -> SlaPolicyOut:
     """Open cases are moved to what the policies now say by the worker."""
-    policy = update_with(
-        sla.update_policy, policy_id, body, actor, container, now, if_match, _changes(body)
-    )
-    return versioned(response, policy, SlaPolicyOut.of)
+    policy = call.update(sla.update_policy, policy_id, body, if_match, _changes(body))
+    return call.versioned(policy, SlaPolicyOut.of)
 
 
 @router.get("/cases/{case_id}/sla", tags=["sla"])
-def case_sla(case_id: IdPath, actor: ActorDep, container: ContainerDep, now: NowDep) -> CaseSlaOut:
+def case_sla(case_id: IdPath, call: Call) -> CaseSlaOut:
     """The case's policy, and each clock's due time, status and breach minute."""
-    return CaseSlaOut.of(sla.case_sla(container.uow.read_only(), actor, case_id, now))
+    return CaseSlaOut.of(call.read(sla.case_sla, case_id, call.now()))

@@ -13,18 +13,17 @@ from fastapi import APIRouter, Query
 
 from caredesk.domain.errors import NotFound
 from caredesk.services.channels import portal
-from caredesk.web.api.common import IdPath
+from caredesk.web.api.common import Call, IdPath
 from caredesk.web.api.schemas.satisfaction import SatisfactionReportOut, SatisfactionSurveyOut
-from caredesk.web.deps import ActorDep, ContainerDep
 
 router = APIRouter(tags=["satisfaction"])
 
 
 @router.get("/cases/{case_id}/survey")
 @router.get("/cases/{case_id}/csat", deprecated=True)
-def case_survey(case_id: IdPath, actor: ActorDep, container: ContainerDep) -> SatisfactionSurveyOut:
+def case_survey(case_id: IdPath, call: Call) -> SatisfactionSurveyOut:
     """The case's survey: when it was sent, and the score and comment once answered."""
-    survey = portal.case_survey(container.uow.read_only(), actor, case_id)
+    survey = call.read(portal.case_survey, case_id)
     if survey is None:
         raise NotFound("survey of case", case_id)
     return SatisfactionSurveyOut.of(survey)
@@ -33,11 +32,8 @@ def case_survey(case_id: IdPath, actor: ActorDep, container: ContainerDep) -> Sa
 @router.get("/satisfaction")
 @router.get("/csat", deprecated=True)
 def satisfaction_report(
-    actor: ActorDep,
-    container: ContainerDep,
-    since: datetime | None = None,
-    limit: Annotated[int, Query(ge=1, le=1000)] = 200,
+    call: Call, since: datetime | None = None, limit: Annotated[int, Query(ge=1, le=1000)] = 200
 ) -> SatisfactionReportOut:
     """Answered surveys, newest first, with the average score and the share of 4s and 5s."""
-    report = portal.satisfaction_report(container.uow.read_only(), actor, since=since, limit=limit)
+    report = call.read(portal.satisfaction_report, since=since, limit=limit)
     return SatisfactionReportOut.of(report)
