@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from functools import partial
 from typing import TYPE_CHECKING, Any
@@ -16,6 +16,7 @@ from caredesk.adapters.db.erasure_storage import SqlStorageCompactor
 from caredesk.adapters.db.uow import SqlAlchemyUnitOfWorkFactory
 from caredesk.adapters.formats import DeskFormats
 from caredesk.adapters.mail.smtp_out import SmtpMailer
+from caredesk.adapters.periodic import Periodic
 from caredesk.adapters.security import Argon2PasswordHasher
 from caredesk.adapters.webhook_http import HttpWebhookSender, SocketResolver
 from caredesk.domain.attachments import AttachmentLimits
@@ -27,6 +28,7 @@ from caredesk.domain.lifecycle import ScanThresholds
 from caredesk.domain.throttling import ThrottleRule
 from caredesk.services.access.ports import PasswordHasher, RateLimiter
 from caredesk.services.access.throttling import ThrottleRules
+from caredesk.services.access.token_uses import TokenUses
 from caredesk.services.channels import mail_out
 from caredesk.services.channels.mail_in import MailConfig, MailIntake
 from caredesk.services.channels.mail_out import MailIdentity, register_mail
@@ -77,6 +79,8 @@ class Container:
     worker_pool: WorkerPool | None = None
     rate_limiter: RateLimiter | None = None
     storage: StorageCompactor | None = None
+    token_uses: TokenUses = field(default_factory=TokenUses)
+    token_use_writer: Periodic | None = None
 
     @property
     def formats(self) -> TextFormats:
@@ -111,6 +115,9 @@ class Container:
         )
 
     def close(self) -> None:
+        if self.token_use_writer is not None:
+            self.token_use_writer.stop()
+            self.token_use_writer = None
         if self.worker_pool is not None:
             self.worker_pool.stop()
             self.worker_pool = None
@@ -493,3 +500,18 @@ def start_embedder(container: Container) -> None:
         container.settings.embed_poll_seconds,
     )
     container.embed_worker.start()
+
+
+# How often a serving process writes the token uses it noted (docs/security.md, "API tokens").
+TOKEN_USES_EVERY_SECONDS = 60.0
+
+
+def start_token_use_writer(container: Container) -> None:
+    """Write the API token uses this process notes, once a minute and when it stops."""
+    if container.token_use_writer is not None:
+        return
+    uses, uow = container.token_uses, container.uow
+    container.token_use_writer = Periodic(
+        "token-uses", TOKEN_USES_EVERY_SECONDS, lambda: uses.flush(uow())
+    )
+    container.token_use_writer.start()

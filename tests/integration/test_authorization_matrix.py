@@ -13,6 +13,7 @@ exist, so an allowed caller reaches the handler.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -23,6 +24,7 @@ import yaml
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, Phase, find
 from hypothesis import settings as search_settings
+from sqlalchemy import Engine, event
 
 from caredesk import demo
 from caredesk.bootstrap import Container
@@ -255,3 +257,44 @@ def _httpx_arguments(kwargs: dict[str, Any]) -> dict[str, Any]:
     if kwargs.get("cookies"):
         out["cookies"] = kwargs["cookies"]
     return out
+
+
+WRITES = ("INSERT", "UPDATE", "DELETE", "BEGIN IMMEDIATE")
+
+
+@contextmanager
+def statements_written(engine: Engine) -> Iterator[list[str]]:
+    """The writing statements (and, on SQLite, the write lock) the engine sends meanwhile."""
+    seen: list[str] = []
+
+    def record(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        if statement.lstrip().upper().startswith(WRITES):
+            seen.append(statement.split("\n")[0][:80])
+
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        yield seen
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+
+
+def test_reads_never_write(
+    store: dict[str, str], callers: list[Caller], client: TestClient, container: Container
+) -> None:
+    """A GET takes no write lock and writes nothing, whoever calls: reads stay concurrent on
+    SQLite's one writer, and a busy desk's reads cost no transaction log."""
+    reading = [c for c in callers if c.name in ("agent", "admin", "customer_token")]
+    for caller in reading:  # each token's first use is recorded before the reads are watched
+        client.get("/api/v1/cases", headers=caller.headers)
+    writing: list[str] = []
+    for operation in _operations():
+        if operation.method.upper() != "GET":
+            continue
+        request = _request(operation, store)
+        for caller in reading:
+            kwargs = request.as_transport_kwargs(base_url="", headers=caller.headers)
+            client.cookies.clear()
+            with statements_written(container.uow.engine) as seen:
+                client.request(kwargs.pop("method"), kwargs.pop("url"), **_httpx_arguments(kwargs))
+            writing += [f"GET {operation.path} as {caller.name}: {s}" for s in seen]
+    assert writing == [], "\n".join(writing)

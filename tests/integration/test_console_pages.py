@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 import yaml
+from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, event, update
 
@@ -29,8 +30,10 @@ from caredesk.services.cases import cases
 from caredesk.services.cases.ports import CaseFilter
 from caredesk.services.engine import policy
 from caredesk.services.knowledge import knowledge
+from caredesk.web.pages import console_routers
 from tests.conftest import ManualClock
 from tests.integration.demo_store import load_demo_store
+from tests.integration.test_authorization_matrix import statements_written
 
 PASSWORD = "console-test-password"
 AGENT = "alex@caredesk.example"
@@ -915,3 +918,33 @@ def test_an_editor_can_be_chosen_as_a_role_in_the_console(
     sign_in(app_client, ADMIN)
     page = app_client.get("/admin/agents").text
     assert "<option >editor</option>" in page or ">editor</option>" in page
+
+
+# Not a page: the live stream never ends.
+NOT_PAGES = {"/events"}
+
+
+def test_console_pages_never_write(app_client: TestClient, store: Container) -> None:
+    """Opening any console page takes no write lock and writes nothing: on SQLite's one
+    writer, agents reading queues and cases never wait behind, or hold up, a grant."""
+    case_id = story(store, "LabelWriter")
+    sign_in(app_client, ADMIN)
+    pages = [
+        route.path.replace("{case_id}", str(case_id))
+        for router in console_routers()
+        for route in router.routes
+        if isinstance(route, APIRoute)
+        and "GET" in route.methods
+        and route.path not in NOT_PAGES
+        and "{" not in route.path.replace("{case_id}", "")
+    ]
+    assert f"/cases/{case_id}" in pages and "/queue" in pages
+    for path in pages:
+        app_client.get(path)  # a page's first render may warm a cache
+    writing: list[str] = []
+    for path in pages:
+        with statements_written(store.engine) as seen:
+            response = app_client.get(path)
+        assert response.status_code < 500, path
+        writing += [f"GET {path}: {s}" for s in seen]
+    assert writing == [], "\n".join(writing)

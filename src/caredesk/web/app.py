@@ -14,6 +14,7 @@ from caredesk.bootstrap import (
     ensure_policy_in_force,
     start_embedder,
     start_rate_limiter,
+    start_token_use_writer,
     start_worker,
 )
 from caredesk.domain.rates import Rate
@@ -41,6 +42,7 @@ def create_app(settings: Settings | None = None, container: Container | None = N
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         start_embedder(container)
         start_worker(container)
+        start_token_use_writer(container)
         yield
         container.close()
 

@@ -49,12 +49,14 @@ def tool_actor(request: Request, container: ContainerDep, now: NowDep) -> Actor:
         if scheme.lower() != "bearer" or not credential.strip():
             raise DomainError("use 'Authorization: Bearer <token>'", code=ErrorCode.TOKEN_INVALID)
         holder = auth.use_token(
+            container.uow.read_only(),
             container.uow(),
             credential.strip(),
             now,
             client=client_address(request),
             rules=container.throttling,
         )
+        container.token_uses.note(holder.token_id, now)
         actor = holder.actor
         count_caller(
             request,

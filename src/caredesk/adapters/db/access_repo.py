@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from sqlalchemy import delete, func, select, update
+from collections.abc import Mapping
+from datetime import datetime
+from typing import cast
+
+from sqlalchemy import Table, bindparam, delete, func, or_, select, update
 from sqlalchemy.orm import Session as OrmSession
 
 from caredesk.adapters.db import mapping
@@ -118,6 +122,20 @@ class SqlTokenRepository(TableRepository[ApiToken, m.ApiTokenRow]):
 
     def all(self) -> list[ApiToken]:
         return self.listed()
+
+    def record_uses(self, uses: Mapping[int, datetime]) -> None:
+        if not uses:
+            return
+        table = cast(Table, m.ApiTokenRow.__table__)
+        # One statement for the batch; a later use recorded meanwhile (another process's
+        # batch) is never moved back.
+        self.session.connection().execute(
+            update(table)
+            .where(table.c.id == bindparam("token_id"))
+            .where(or_(table.c.last_used_at.is_(None), table.c.last_used_at < bindparam("used_at")))
+            .values(last_used_at=bindparam("used_at")),
+            [{"token_id": key, "used_at": at} for key, at in uses.items()],
+        )
 
 
 class SqlConsoleSessionRepository(TableRepository[ConsoleSession, m.ConsoleSessionRow]):

@@ -8,6 +8,7 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 
 READ_ONLY_OPTION = "caredesk_read_only"
+POOL_RECYCLE_SECONDS = 1800
 
 
 def build_engine(url: str, *, echo: bool = False, pool_size: int = 10) -> Engine:
@@ -18,7 +19,10 @@ def build_engine(url: str, *, echo: bool = False, pool_size: int = 10) -> Engine
         engine = create_engine(url, **kwargs)
         _tune_sqlite(engine, in_memory=parsed.database in (None, "", ":memory:"))
         return engine
-    kwargs.update(pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
+    # No ping before each checkout (a round trip on every request): connections are renewed
+    # after POOL_RECYCLE_SECONDS instead, and one the server dropped fails its request once
+    # and invalidates the pool, as SQLAlchemy does on a disconnect.
+    kwargs.update(pool_size=pool_size, max_overflow=pool_size, pool_recycle=POOL_RECYCLE_SECONDS)
     return create_engine(url, **kwargs)
 
 

@@ -265,12 +265,13 @@ def revoke_tokens_named(uow: AccessUnit, actor: Actor, now: datetime, name: str)
 class TokenHolder:
     """Who a token speaks for, and the request rate it has of its own (if any)."""
 
+    token_id: int
     actor: Actor
     rate_limit: Rate | None
 
 
-def _usable_token(uow: AccessUnit, secret: str, now: datetime) -> tuple[ApiToken, bool]:
-    """The token, checked; and whether its last use was recorded (the caller commits)."""
+def _usable_token(uow: AccessUnit, secret: str, now: datetime) -> ApiToken:
+    """The token, checked."""
     token = uow.tokens.get_by_hash(hash_secret(secret))
     if token is None:
         raise DomainError("the API token is not valid", code=ErrorCode.TOKEN_INVALID)
@@ -283,19 +284,19 @@ def _usable_token(uow: AccessUnit, secret: str, now: datetime) -> tuple[ApiToken
                 code=ErrorCode.TOKEN_REVOKED,
                 details={"token_id": token.id},
             )
-    if token.last_used_at is None or now - token.last_used_at > LAST_USED_RESOLUTION:
-        token.last_used_at = now
-        uow.tokens.save(token)
-        return token, True
-    return token, False
+    return token
 
 
 def identify_token(uow: AccessUnit, secret: str, now: datetime) -> TokenHolder:
+    """The token of a command-line or tool session, its use recorded on the spot (a serving
+    process notes uses in TokenUses instead)."""
     with uow:
-        token, touched = _usable_token(uow, secret, now)
-        if touched:
+        token = _usable_token(uow, secret, now)
+        assert token.id is not None
+        if token.last_used_at is None or now - token.last_used_at > LAST_USED_RESOLUTION:
+            uow.tokens.record_uses({token.id: now})
             uow.commit()
-        return TokenHolder(token.actor(), token.rate_limit)
+        return TokenHolder(token.id, token.actor(), token.rate_limit)
 
 
 def authenticate_token(uow: AccessUnit, secret: str, now: datetime) -> Actor:
@@ -304,31 +305,42 @@ def authenticate_token(uow: AccessUnit, secret: str, now: datetime) -> Actor:
 
 @command
 def use_token(
-    uow: AccessUnit, secret: str, now: datetime, *, client: str, rules: ThrottleRules
+    reader: AccessUnit,
+    writer: AccessUnit,
+    secret: str,
+    now: datetime,
+    *,
+    client: str,
+    rules: ThrottleRules,
 ) -> TokenHolder:
     """A token presented from a client address: unknown, expired and revoked ones count as
     failures of that address, which is then made to wait and locked like a password
-    guesser; while it waits even a good token is refused, so a lucky guess looks the same."""
-    with uow:
-        attempt = Attempt.begin(uow, rules, client=client, for_change=False)
+    guesser; while it waits even a good token is refused, so a lucky guess looks the same.
+
+    A good token is only read (`reader`: every API call passes here, and a read must not
+    queue for the write lock); a refusal is counted in `writer`. The caller notes the use."""
+    with reader:
+        attempt = Attempt.begin(reader, rules, client=client, for_change=False)
         attempt.check(now)
         try:
-            token, touched = _usable_token(uow, secret, now)
+            token = _usable_token(reader, secret, now)
         except DomainError as refusal:
-            known = refusal.details.get("token_id")
-            attempt.failed(
-                uow,
-                now,
-                action="token.failed",
-                entity_type="token" if known is not None else "client",
-                entity_id=known if known is not None else client,
-                after={"code": refusal.code.value},
-            )
-            uow.commit()
-            raise
-        if touched:
-            uow.commit()
-        return TokenHolder(token.actor(), token.rate_limit)
+            refused = refusal
+        else:
+            assert token.id is not None
+            return TokenHolder(token.id, token.actor(), token.rate_limit)
+    known = refused.details.get("token_id")
+    with writer:
+        attempt.failed(
+            writer,
+            now,
+            action="token.failed",
+            entity_type="token" if known is not None else "client",
+            entity_id=known if known is not None else client,
+            after={"code": refused.code.value},
+        )
+        writer.commit()
+    raise refused
 
 
 @command

@@ -3,7 +3,7 @@ throttles and rate limits."""
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
@@ -41,6 +41,10 @@ class TokenRepository(Repository[ApiToken, int], Protocol):
     def get_by_hash(self, token_hash: str) -> ApiToken | None: ...
 
     def all(self) -> list[ApiToken]: ...
+
+    def record_uses(self, uses: Mapping[int, datetime]) -> None:
+        """Each token's last use, where it is later than the one stored."""
+        ...
 
 
 class ConsoleSessionRepository(Protocol):

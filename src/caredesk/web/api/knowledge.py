@@ -133,14 +133,12 @@ def create_known_issue(body: KnownIssueIn, call: Call) -> KnownIssueOut:
 
 @router.get("/known-issues", tags=["knowledge"])
 def list_known_issues(call: Call) -> list[KnownIssueOut]:
-    return [
-        KnownIssueOut.of(i) for i in knowledge.list_known_issues(call.container.uow(), call.actor)
-    ]
+    return [KnownIssueOut.of(i) for i in call.read(knowledge.list_known_issues)]
 
 
 @router.get("/known-issues/{key}", tags=["knowledge"])
 def get_known_issue(key: str, call: Call) -> KnownIssueOut:
-    return KnownIssueOut.of(knowledge.get_known_issue(call.container.uow(), call.actor, key))
+    return KnownIssueOut.of(call.read(knowledge.get_known_issue, key))
 
 
 @router.patch("/known-issues/{key}", tags=["knowledge"])
@@ -217,7 +215,7 @@ def correct_intent(case_id: IdPath, body: IntentIn, call: Call) -> CaseTriageOut
 
 @router.get("/routing-rules", tags=["triage"])
 def list_rules(call: Call) -> list[RoutingRuleOut]:
-    return [RoutingRuleOut.of(r) for r in triage.list_rules(call.container.uow(), call.actor)]
+    return [RoutingRuleOut.of(r) for r in call.read(triage.list_rules)]
 
 
 @router.post("/routing-rules", status_code=status.HTTP_201_CREATED, tags=["triage"])
@@ -246,4 +244,4 @@ def delete_rule(rule_id: RuleIdPath, call: Call) -> None:
 
 @router.get("/intent-models", tags=["triage"])
 def intent_models(call: Call) -> list[IntentModelOut]:
-    return [IntentModelOut.of(m) for m in triage.list_models(call.container.uow(), call.actor)]
+    return [IntentModelOut.of(m) for m in call.read(triage.list_models)]
