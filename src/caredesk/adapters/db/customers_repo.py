@@ -66,6 +66,10 @@ def _save_versioned(
 class SqlCustomerRepository:
     def __init__(self, session: OrmSession) -> None:
         self.session = session
+        # The session's identity map holds rows weakly: one transaction asks for the same
+        # customer from several handlers (references, triage, SLA), and without a strong
+        # reference each ask loaded the row and its emails and payment methods again.
+        self._held: dict[str, m.CustomerRow] = {}
 
     def add(self, customer: Customer) -> None:
         assert customer.created_at is not None
@@ -80,7 +84,10 @@ class SqlCustomerRepository:
         customer.version = insert(self.session, row).version
 
     def _row(self, customer_id: str) -> m.CustomerRow | None:
-        return self.session.get(m.CustomerRow, customer_id)
+        row = self.session.get(m.CustomerRow, customer_id)
+        if row is not None:
+            self._held[customer_id] = row
+        return row
 
     def get(self, customer_id: str) -> Customer | None:
         row = self._row(customer_id)
