@@ -12,6 +12,7 @@ from caredesk.bootstrap import Container
 from caredesk.services.core.jobs import HandlerRegistry, Worker, WorkerOptions
 from caredesk.services.sla import sla
 from tests.conftest import ManualClock
+from tests.integration.test_authorization_matrix import statements_written
 
 Headers = dict[str, str]
 API = "/api/v1"
@@ -296,3 +297,33 @@ def test_a_case_without_a_policy_shows_untimed_clocks(
     shown = _sla(client, agent, case["id"])
     assert shown["policy_name"] is None
     assert {c["status"] for c in shown["clocks"]} == {"untimed"}
+
+
+def test_a_change_the_clocks_do_not_depend_on_leaves_them_alone(
+    client: TestClient,
+    admin: Headers,
+    agent: Headers,
+    new_case: Callable[..., dict[str, Any]],
+    container: Container,
+) -> None:
+    _policy(client, admin, name="Normal", targets={"first_reply": 240}, match={}, position=50)
+    case = new_case(body="Help")
+    before = _sla(client, agent, case["id"])
+    with statements_written(container.engine) as written:
+        patched = client.patch(
+            f"{API}/cases/{case['id']}",
+            json={"subject": "Printer stopped working again", "version": case["version"]},
+            headers=agent,
+        )
+    assert patched.status_code == 200, patched.text
+    assert [s for s in written if "sla_clocks" in s] == []
+    assert _sla(client, agent, case["id"]) == before
+
+    with statements_written(container.engine) as written:
+        patched = client.patch(
+            f"{API}/cases/{case['id']}",
+            json={"priority": "urgent", "version": patched.json()["version"]},
+            headers=agent,
+        )
+    assert patched.status_code == 200, patched.text
+    assert [s for s in written if "sla_clocks" in s] != [], "a new priority is worked out"

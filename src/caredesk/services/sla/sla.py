@@ -207,9 +207,28 @@ def on_message_added(uow: SlaUnit, event: Event) -> None:
     )
 
 
+# What a change must touch to move a case's clocks: its status (which pauses, resumes and
+# stops them) or what chooses its policy. An assignee, a subject or a triage note does not.
+CLOCK_INPUTS = ("status", "priority", "tags")
+
+
+def moves_clocks(before: dict[str, Any], after: dict[str, Any]) -> bool:
+    """Whether a change between these snapshots (Case.snapshot) can move the case's clocks."""
+    if any(before.get(key) != after.get(key) for key in CLOCK_INPUTS):
+        return True
+    named = (before.get("custom_fields") or {}), (after.get("custom_fields") or {})
+    return bool(named[0].get(POLICY_FIELD) != named[1].get(POLICY_FIELD))
+
+
 def on_case_changed(uow: SlaUnit, event: Event) -> None:
     assert isinstance(event, CaseChanged)
-    sync_case(uow, event.case, event.at, before_status=event.status_before)
+    case = event.case
+    assert case.id is not None
+    # Every change passed through here, and each reloaded the policies and calendars and
+    # rewrote the clocks: a new case twice in one transaction (opened, then triaged). A case
+    # older than SLAs still gets its clocks on any change.
+    if moves_clocks(event.before, event.after) or not uow.sla.clocks(case.id):
+        sync_case(uow, case, event.at, before_status=event.status_before)
 
 
 def case_sla(uow: SlaUnit, actor: Actor, case_id: int, now: datetime) -> CaseSla:
