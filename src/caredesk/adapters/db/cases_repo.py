@@ -20,6 +20,15 @@ class SqlCaseRepository:
         self.session = session
         # The cases written in this unit of work, whose events it hands to the handlers.
         self.seen: list[Case] = []
+        # The session holds rows weakly; the handlers of one transaction read the same case
+        # again and again (triage, SLA, lifecycle), which loaded it and its tags each time.
+        self._held: dict[int, m.CaseRow] = {}
+
+    def _row(self, case_id: int | None, *, for_change: bool = False) -> m.CaseRow | None:
+        row = self.session.get(m.CaseRow, case_id, with_for_update=for_change or None)
+        if row is not None:
+            self._held[row.id] = row
+        return row
 
     def _seen(self, case: Case) -> None:
         if not any(known is case for known in self.seen):
@@ -35,17 +44,17 @@ class SqlCaseRepository:
         case.version = row.version
 
     def get(self, case_id: int) -> Case | None:
-        row = self.session.get(m.CaseRow, case_id)
+        row = self._row(case_id)
         return mapping.case_from_row(row) if row else None
 
     def get_for_change(self, case_id: int) -> Case | None:
         # FOR UPDATE on PostgreSQL; SQLite renders none, its writer holds the whole database.
-        row = self.session.get(m.CaseRow, case_id, with_for_update=True)
+        row = self._row(case_id, for_change=True)
         return mapping.case_from_row(row) if row else None
 
     def save(self, case: Case) -> None:
         self._seen(case)
-        row = self.session.get(m.CaseRow, case.id)
+        row = self._row(case.id)
         assert row is not None
         if row.version != case.version:
             raise version_conflict("case", case.id, case.version, row.version)
