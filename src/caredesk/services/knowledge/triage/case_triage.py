@@ -52,18 +52,8 @@ def _joined(values: list[str]) -> str | None:
     return ",".join(values) if values else None
 
 
-def _owned_items(uow: KnowledgeUnit, case: Case) -> tuple[set[str], set[str]]:
-    products: set[str] = set()
-    variants: set[str] = set()
-    for order in uow.orders.for_customer(case.customer_id):
-        for line in order.lines:
-            products.add(line.product_id)
-            variants.add(line.variant_id)
-    return products, variants
-
-
 def matching_known_issues(uow: KnowledgeUnit, case: Case, text: str) -> list[str]:
-    products, variants = _owned_items(uow, case)
+    products, variants = uow.orders.owned_items(case.customer_id)
     if not products and not variants:
         return []
     issues = uow.known_issues.affecting(products, variants)
