@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import sys
+import tempfile
 from pathlib import Path
 from typing import Annotated
 
@@ -81,6 +83,9 @@ def serve(
     if workers > 1 and settings.database_url.startswith("sqlite"):
         err.print("[yellow]SQLite serves one process; starting one worker.[/yellow]")
         workers = 1
+    if workers > 1 and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        # Each process counts its requests in files here; /metrics from any one sums them.
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="caredesk-metrics-")
     base = desk_address(host, port)
     if not (settings.base_url or settings.portal_url) and base != DEFAULT_BASE_URL:
         # Sign-in links take the request's address, but the worker has no request.

@@ -24,6 +24,7 @@ from caredesk.web.api import mail as mail_api
 from caredesk.web.api import sla as sla_api
 from caredesk.web.api import webhooks as webhooks_api
 from caredesk.web.api_docs import install_api_docs
+from caredesk.web.metrics import install_metrics
 from caredesk.web.middleware import AccessLog, BodySizeLimit, StrictTransportSecurity
 from caredesk.web.pages import install_console
 from caredesk.web.portal import install_portal
@@ -89,6 +90,8 @@ def create_app(settings: Settings | None = None, container: Container | None = N
             per_client=Rate.parse(container.settings.rate_limit_per_client),
             prefix=API_PREFIX,
         )
+    # Outside the limits: a refused request is counted too.
+    install_metrics(app, container.engine)
     app.add_middleware(AccessLog)
     if container.settings.production:
         # Outermost: every answer carries it, refusals by the inner middleware too.

@@ -6,6 +6,7 @@ from datetime import date, datetime
 from decimal import Decimal
 
 from sqlalchemy import ColumnElement, Subquery, func, select
+from sqlalchemy.orm import InstrumentedAttribute
 from sqlalchemy.orm import Session as OrmSession
 
 from caredesk.adapters.db import models as m
@@ -14,10 +15,16 @@ from caredesk.adapters.db.mapping import case_from_row, order_from_row
 from caredesk.adapters.db.types import aware_utc
 from caredesk.domain.cases import Case, MessageKind
 from caredesk.domain.grants import ApprovalStatus, GrantStatus
+from caredesk.domain.jobs import JobState
 from caredesk.domain.ledger import GOODWILL_PREFIX, REFUNDS_ACCOUNT
 from caredesk.domain.orders import Order
 from caredesk.services.cases.ports import CaseFilter
-from caredesk.services.console.ports import CaseTiming, GrantFact, OrderSummary
+from caredesk.services.console.ports import (
+    CaseTiming,
+    GrantFact,
+    OperationsFigures,
+    OrderSummary,
+)
 
 
 class SqlConsoleQueries:
@@ -34,6 +41,24 @@ class SqlConsoleQueries:
     def count_pending_approvals(self) -> int:
         stmt = select(func.count()).where(m.ApprovalRow.status == ApprovalStatus.PENDING.value)
         return int(self.session.scalar(stmt) or 0)
+
+    def operations(self, now: datetime) -> OperationsFigures:
+        def by(column: InstrumentedAttribute[str]) -> dict[str, int]:
+            rows = self.session.execute(select(column, func.count()).group_by(column)).all()
+            return {str(key): int(n) for key, n in rows}
+
+        oldest = self.session.scalar(
+            select(func.min(m.JobRow.run_at)).where(
+                m.JobRow.state == JobState.QUEUED.value, m.JobRow.run_at <= now
+            )
+        )
+        return OperationsFigures(
+            jobs={state.value: 0 for state in JobState} | by(m.JobRow.state),
+            oldest_due_job_at=aware_utc(oldest),
+            grants=by(m.GrantRow.status),
+            approvals=by(m.ApprovalRow.status),
+            mail={"in": 0, "out": 0} | by(m.MailMessageRow.direction),
+        )
 
     def customer_names(self, customer_ids: set[str]) -> dict[str, str]:
         if not customer_ids:

@@ -42,10 +42,26 @@ class OrderSummary:
     promised_date: date | None
 
 
+@dataclass(frozen=True, slots=True)
+class OperationsFigures:
+    """What an operator watches across every process: the job queue, grants, approvals and
+    mail, as the database has them."""
+
+    jobs: dict[str, int]  # by state
+    oldest_due_job_at: datetime | None  # the queued job that has waited longest to run
+    grants: dict[str, int]  # by status
+    approvals: dict[str, int]  # by status
+    mail: dict[str, int]  # by direction: "in", "out"
+
+
 class ConsoleQueries(Protocol):
     def count_cases(self, filters: CaseFilter) -> int: ...
 
     def count_pending_approvals(self) -> int: ...
+
+    def operations(self, now: datetime) -> OperationsFigures:
+        """The figures of /metrics, in a fixed number of grouped queries."""
+        ...
 
     def customer_names(self, customer_ids: set[str]) -> dict[str, str]: ...
 
