@@ -10,7 +10,6 @@ read at scrape time, the same from every process.
 from __future__ import annotations
 
 import os
-import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -28,11 +27,12 @@ from prometheus_client import (
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 from sqlalchemy import Engine, event
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Scope
 
 from caredesk.services.console.operations import operations_figures
 from caredesk.services.console.ports import OperationsFigures
 from caredesk.web.deps import ActorDep, ContainerDep
+from caredesk.web.middleware import RequestObserver
 
 MULTIPROCESS_ENV = "PROMETHEUS_MULTIPROC_DIR"
 
@@ -56,33 +56,14 @@ POOL_IN_USE = Gauge(
 router = APIRouter()
 
 
-class RequestMetrics:
+class RequestMetrics(RequestObserver):
     """Counts and times every HTTP request under the route it matched (the template, so that
     /cases/1 and /cases/2 are one series), or "unmatched"."""
 
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        started = time.perf_counter()
-        status = 500
-
-        async def sending(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-            await send(message)
-
-        try:
-            await self.app(scope, receive, sending)
-        finally:
-            route = route_template(scope)
-            method = scope["method"]
-            REQUESTS.labels(method, route, str(status)).inc()
-            LATENCY.labels(method, route).observe(time.perf_counter() - started)
+    def answered(self, scope: Scope, status: int, seconds: float) -> None:
+        route, method = route_template(scope), scope["method"]
+        REQUESTS.labels(method, route, str(status)).inc()
+        LATENCY.labels(method, route).observe(seconds)
 
 
 def route_template(scope: Scope) -> str:

@@ -210,7 +210,11 @@ async def _send(send: Send, status: int, content_type: bytes, body: bytes) -> No
     await send({"type": "http.response.body", "body": body})
 
 
-class AccessLog:
+class RequestObserver:
+    """Hands each HTTP request's answer (its status, or 500 when none was sent, and the time
+    it took) to `answered`, once the app is done with it; the scope then also says which route
+    it matched."""
+
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
 
@@ -229,13 +233,21 @@ class AccessLog:
         try:
             await self.app(scope, receive, capture)
         finally:
-            log.info(
-                "request",
-                method=scope["method"],
-                path=scope["path"],
-                status=status["code"],
-                ms=round((time.perf_counter() - started) * 1000, 2),
-            )
+            self.answered(scope, status["code"], time.perf_counter() - started)
+
+    def answered(self, scope: Scope, status: int, seconds: float) -> None:
+        raise NotImplementedError
+
+
+class AccessLog(RequestObserver):
+    def answered(self, scope: Scope, status: int, seconds: float) -> None:
+        log.info(
+            "request",
+            method=scope["method"],
+            path=scope["path"],
+            status=status,
+            ms=round(seconds * 1000, 2),
+        )
 
 
 class StrictTransportSecurity:
