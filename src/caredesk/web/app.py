@@ -33,6 +33,20 @@ from caredesk.web.ratelimit import RateLimit
 from caredesk.web.uploads import BodyLimits
 
 API_PREFIX = "/api/v1"
+# The REST API's routers, in the order the OpenAPI document lists them.
+API_MODULES = (
+    customers,
+    cases,
+    grants,
+    tools,
+    admin,
+    knowledge,
+    mail_api,
+    lifecycle,
+    jobs,
+    sla_api,
+    webhooks_api,
+)
 
 
 def create_app(settings: Settings | None = None, container: Container | None = None) -> FastAPI:
@@ -59,14 +73,8 @@ def create_app(settings: Settings | None = None, container: Container | None = N
     )
     app.state.container = container
     install_problem_handlers(app)
-    for router in (customers.router, cases.router, grants.router, tools.router, admin.router):
-        app.include_router(router, prefix=API_PREFIX)
-    app.include_router(knowledge.router, prefix=API_PREFIX)
-    app.include_router(mail_api.router, prefix=API_PREFIX)
-    app.include_router(lifecycle.router, prefix=API_PREFIX)
-    app.include_router(jobs.router, prefix=API_PREFIX)
-    app.include_router(sla_api.router, prefix=API_PREFIX)
-    app.include_router(webhooks_api.router, prefix=API_PREFIX)
+    for api in API_MODULES:
+        app.include_router(api.router, prefix=API_PREFIX)
 
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> dict[str, str]:

@@ -25,6 +25,12 @@ class SqlCaseRepository:
         self._held: dict[int, m.CaseRow] = {}
 
     def _row(self, case_id: int | None, *, for_change: bool = False) -> m.CaseRow | None:
+        if for_change:
+            # The lock is taken on the row as it is now: the transaction may hold an earlier
+            # read of it that another transaction has changed since, forgotten first.
+            earlier = self.session.identity_map.get(self.session.identity_key(m.CaseRow, case_id))
+            if earlier is not None:
+                self.session.expire(earlier)
         row = self.session.get(m.CaseRow, case_id, with_for_update=for_change or None)
         if row is not None:
             self._held[row.id] = row
