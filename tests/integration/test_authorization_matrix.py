@@ -13,7 +13,6 @@ exist, so an allowed caller reaches the handler.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -24,7 +23,6 @@ import yaml
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, Phase, find
 from hypothesis import settings as search_settings
-from sqlalchemy import Engine, event
 
 from caredesk import demo
 from caredesk.bootstrap import Container
@@ -36,6 +34,7 @@ from caredesk.services.cases.ports import CaseFilter
 from caredesk.services.channels.tools import TOOL_NAMES
 from caredesk.services.engine import grants, policy
 from caredesk.settings import Settings
+from tests.integration.statements import statements_sent, writes
 from tests.integration.test_api_fuzz import APP
 
 MATRIX = Path(__file__).parent.parent / "data" / "authorization.yaml"
@@ -259,25 +258,6 @@ def _httpx_arguments(kwargs: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-WRITES = ("INSERT", "UPDATE", "DELETE", "BEGIN IMMEDIATE")
-
-
-@contextmanager
-def statements_written(engine: Engine) -> Iterator[list[str]]:
-    """The writing statements (and, on SQLite, the write lock) the engine sends meanwhile."""
-    seen: list[str] = []
-
-    def record(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
-        if statement.lstrip().upper().startswith(WRITES):
-            seen.append(statement.split("\n")[0][:80])
-
-    event.listen(engine, "before_cursor_execute", record)
-    try:
-        yield seen
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
-
-
 def test_reads_never_write(
     store: dict[str, str], callers: list[Caller], client: TestClient, container: Container
 ) -> None:
@@ -294,7 +274,7 @@ def test_reads_never_write(
         for caller in reading:
             kwargs = request.as_transport_kwargs(base_url="", headers=caller.headers)
             client.cookies.clear()
-            with statements_written(container.uow.engine) as seen:
+            with statements_sent(container.uow.engine) as seen:
                 client.request(kwargs.pop("method"), kwargs.pop("url"), **_httpx_arguments(kwargs))
-            writing += [f"GET {operation.path} as {caller.name}: {s}" for s in seen]
+            writing += [f"GET {operation.path} as {caller.name}: {s}" for s in writes(seen)]
     assert writing == [], "\n".join(writing)

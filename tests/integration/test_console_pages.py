@@ -6,9 +6,6 @@ Runs in-process (TestClient) over the demo store's five seed stories, on every b
 from __future__ import annotations
 
 import re
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import timedelta
 from typing import Any
 
@@ -16,7 +13,7 @@ import pytest
 import yaml
 from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine, event, update
+from sqlalchemy import Engine, update
 
 from caredesk.adapters.db.models import ArticleRow
 from caredesk.bootstrap import Container
@@ -33,7 +30,7 @@ from caredesk.services.knowledge import knowledge
 from caredesk.web.pages import console_routers
 from tests.conftest import ManualClock
 from tests.integration.demo_store import load_demo_store
-from tests.integration.test_authorization_matrix import statements_written
+from tests.integration.statements import statements_sent, writes
 
 PASSWORD = "console-test-password"
 AGENT = "alex@caredesk.example"
@@ -346,22 +343,6 @@ def test_a_bad_routing_rule_is_explained_in_place(app_client: TestClient) -> Non
 # --- query counts ------------------------------------------------------------------------------
 
 
-@contextmanager
-def counting(engine: Engine) -> Iterator[list[str]]:
-    statements: list[str] = []
-
-    def record(*args: Any) -> None:
-        # The background embedder shares the engine; its polling is not the page's cost.
-        if threading.current_thread().name != "caredesk-embedder":
-            statements.append(str(args[2]))
-
-    event.listen(engine, "before_cursor_execute", record)
-    try:
-        yield statements
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
-
-
 def grow_customer(container: Container, customer_id: str, orders: int, past_cases: int) -> None:
     """More history for one customer: the pages must not query once per order or case."""
     now = container.clock.now()
@@ -411,7 +392,7 @@ def page_queries(client: TestClient, engine: Engine, path: str) -> list[str]:
     # Warm up first: after new data the search index reloads its vectors once; that is a
     # cache refresh, not a cost that grows with the customer's history.
     client.get(path)
-    with counting(engine) as statements:
+    with statements_sent(engine) as statements:
         response = client.get(path)
     assert response.status_code == 200, response.text
     return statements
@@ -943,8 +924,8 @@ def test_console_pages_never_write(app_client: TestClient, store: Container) -> 
         app_client.get(path)  # a page's first render may warm a cache
     writing: list[str] = []
     for path in pages:
-        with statements_written(store.engine) as seen:
+        with statements_sent(store.engine) as seen:
             response = app_client.get(path)
         assert response.status_code < 500, path
-        writing += [f"GET {path}: {s}" for s in seen]
+        writing += [f"GET {path}: {s}" for s in writes(seen)]
     assert writing == [], "\n".join(writing)

@@ -41,6 +41,7 @@ from caredesk.web.app import create_app
 from tests import factories
 from tests.conftest import ManualClock
 from tests.integration.conftest import Headers
+from tests.integration.statements import statements_sent, writes
 
 D = Decimal
 LINK = re.compile(r"http://testserver(/portal/sign-in/[A-Za-z0-9_\-]+)")
@@ -782,3 +783,27 @@ def test_an_admin_can_print_a_sign_in_link_and_send_surveys_now(
     assert "1 surveys queued" in sent.output
     with container.uow() as uow:
         assert uow.portal.survey_for_case(case_id) is not None
+
+
+def test_portal_pages_never_write(
+    portal_client: TestClient, outbox: MemoryOutbox, container: Container
+) -> None:
+    """A customer reading the portal takes no write lock and writes nothing."""
+    case_id = _case(container, "maya", "Lamp flickers", "My lamp flickers.")
+    sign_in(portal_client, outbox, "maya@example.com")
+    pages = [
+        "/portal",
+        "/portal/sign-in",
+        "/portal/cases/new",
+        f"/portal/cases/{case_id}",
+        "/portal/orders",
+        "/portal/help",
+    ]
+    for path in pages:
+        assert portal_client.get(path).status_code == 200, path  # and warm any cache
+    writing: list[str] = []
+    for path in pages:
+        with statements_sent(container.engine) as seen:
+            portal_client.get(path)
+        writing += [f"GET {path}: {s}" for s in writes(seen)]
+    assert writing == [], "\n".join(writing)

@@ -1,0 +1,36 @@
+"""The SQL a test's requests send, seen through the engine: how many statements a page costs,
+and whether a read wrote anything."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from sqlalchemy import Engine, event
+
+# Threads of the desk's own that share the engine: their work is not the request's.
+BACKGROUND_THREADS = ("caredesk-embedder", "caredesk-token-uses")
+WRITES = ("INSERT", "UPDATE", "DELETE", "BEGIN IMMEDIATE")
+
+
+@contextmanager
+def statements_sent(engine: Engine) -> Iterator[list[str]]:
+    """Every statement the engine sends meanwhile, but for the background threads'."""
+    statements: list[str] = []
+
+    def record(*args: Any) -> None:
+        if threading.current_thread().name not in BACKGROUND_THREADS:
+            statements.append(str(args[2]))
+
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        yield statements
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+
+
+def writes(statements: list[str]) -> list[str]:
+    """The statements that write (or, on SQLite, take the write lock), by their first line."""
+    return [s.split("\n")[0][:80] for s in statements if s.lstrip().upper().startswith(WRITES)]
