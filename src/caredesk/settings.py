@@ -102,7 +102,6 @@ class Settings(BaseSettings):
         ),
     )
     idempotency_ttl_seconds: int = Field(default=24 * 3600, ge=60)
-    attachments_dir: Path = Path("./var/attachments")
     max_attachment_bytes: int = Field(
         default=DEFAULT_MAX_FILE_BYTES, ge=1024, description="Largest file attached to a message."
     )

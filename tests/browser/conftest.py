@@ -113,7 +113,6 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
         embedded_worker=False,
         embed_in_background=False,
         session_cookie_secure=False,
-        attachments_dir=tmp_path_factory.mktemp("attachments"),
     )
     container = bootstrap(settings, hasher=CHEAP_HASHER)
     demo.load_demo(

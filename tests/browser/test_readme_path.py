@@ -103,7 +103,6 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Printed]:
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith("CAREDESK_")},
         "CAREDESK_DATABASE_URL": f"sqlite:///{folder / 'caredesk.db'}",
-        "CAREDESK_ATTACHMENTS_DIR": str(folder / "attachments"),
         "CAREDESK_BASE_URL": base,  # what `make demo` sets from HOST and PORT
         # The model is not what this test is about; the server starts in seconds without it.
         "CAREDESK_SEMANTIC_SEARCH": "false",
