@@ -6,9 +6,12 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from fastapi.testclient import TestClient
+from prometheus_client import REGISTRY
 from prometheus_client.parser import text_string_to_metric_families
 
+from caredesk.bootstrap import Container
 from caredesk.domain.agents import Role
+from caredesk.web.app import create_app
 from tests.integration.conftest import Headers
 
 
@@ -60,3 +63,15 @@ def test_the_desk_figures_come_from_the_database(
         assert ("caredesk_jobs", (("state", state),)) in samples
     assert samples[("caredesk_mail_messages", (("direction", "in"),))] == 0
     assert samples[("caredesk_job_oldest_due_seconds", ())] >= 0
+
+
+def test_a_connection_in_use_counts_once_however_many_apps_share_the_pool(
+    container: Container,
+) -> None:
+    create_app(container=container)
+    create_app(container=container)
+    before = REGISTRY.get_sample_value("caredesk_db_connections_in_use") or 0.0
+    with container.engine.connect():
+        held = REGISTRY.get_sample_value("caredesk_db_connections_in_use") or 0.0
+    assert held - before == 1
+    assert REGISTRY.get_sample_value("caredesk_db_connections_in_use") == before

@@ -129,15 +129,19 @@ def metrics(actor: ActorDep, container: ContainerDep) -> Response:
     return Response(body, media_type=CONTENT_TYPE_LATEST)
 
 
+def _checked_out(*_: Any) -> None:
+    POOL_IN_USE.inc()
+
+
+def _checked_in(*_: Any) -> None:
+    POOL_IN_USE.dec()
+
+
 def install_metrics(app: FastAPI, engine: Engine) -> None:
     app.include_router(router)
     app.add_middleware(RequestMetrics)
-
-    def checked_out(*_: Any) -> None:
-        POOL_IN_USE.inc()
-
-    def checked_in(*_: Any) -> None:
-        POOL_IN_USE.dec()
-
-    event.listen(engine.pool, "checkout", checked_out)
-    event.listen(engine.pool, "checkin", checked_in)
+    # Once per pool: several apps over one container (tests, a reloaded app) would otherwise
+    # count each checkout once per app.
+    for name, listener in (("checkout", _checked_out), ("checkin", _checked_in)):
+        if not event.contains(engine.pool, name, listener):
+            event.listen(engine.pool, name, listener)
