@@ -68,6 +68,18 @@ def _message(client: TestClient, headers: Headers, case_id: int, kind: str) -> N
     assert response.status_code == 201, response.text
 
 
+def _change_case(
+    client: TestClient, headers: Headers, case: dict[str, Any], **fields: Any
+) -> dict[str, Any]:
+    """PATCH the case at the version it was read; the case as it is after."""
+    response = client.patch(
+        f"{API}/cases/{case['id']}", json={**fields, "version": case["version"]}, headers=headers
+    )
+    assert response.status_code == 200, response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
 def test_clocks_follow_reply_pending_and_the_customer_s_answer(
     client: TestClient,
     admin: Headers,
@@ -184,23 +196,13 @@ def test_a_case_moves_with_its_priority_and_a_routed_policy(
     case = new_case(body="Help")
     assert _sla(client, agent, case["id"])["policy_name"] == "Normal"
     clock.advance(minutes=10)
-    patched = client.patch(
-        f"{API}/cases/{case['id']}",
-        json={"priority": "urgent", "version": case["version"]},
-        headers=agent,
-    )
-    assert patched.status_code == 200, patched.text
+    patched = _change_case(client, agent, case, priority="urgent")
     shown = _sla(client, agent, case["id"])
     assert shown["policy_name"] == "Urgent"
     # The new target counts from the case's start, as if it had always applied.
     assert _clock(shown, "first_reply")["due_at"] == "2026-03-02T09:30:00Z"
     # A routing rule (triage) names the policy in custom_fields: it wins over matching.
-    patched = client.patch(
-        f"{API}/cases/{case['id']}",
-        json={"custom_fields": {"sla_policy": "VIP"}, "version": patched.json()["version"]},
-        headers=agent,
-    )
-    assert patched.status_code == 200, patched.text
+    _change_case(client, agent, patched, custom_fields={"sla_policy": "VIP"})
     shown = _sla(client, agent, case["id"])
     assert shown["policy_name"] == "VIP"
     assert _clock(shown, "first_reply")["due_at"] == "2026-03-02T09:15:00Z"
@@ -310,20 +312,10 @@ def test_a_change_the_clocks_do_not_depend_on_leaves_them_alone(
     case = new_case(body="Help")
     before = _sla(client, agent, case["id"])
     with statements_sent(container.engine) as written:
-        patched = client.patch(
-            f"{API}/cases/{case['id']}",
-            json={"subject": "Printer stopped working again", "version": case["version"]},
-            headers=agent,
-        )
-    assert patched.status_code == 200, patched.text
+        patched = _change_case(client, agent, case, subject="Printer stopped working again")
     assert [s for s in writes(written) if "sla_clocks" in s] == []
     assert _sla(client, agent, case["id"]) == before
 
     with statements_sent(container.engine) as written:
-        patched = client.patch(
-            f"{API}/cases/{case['id']}",
-            json={"priority": "urgent", "version": patched.json()["version"]},
-            headers=agent,
-        )
-    assert patched.status_code == 200, patched.text
+        _change_case(client, agent, patched, priority="urgent")
     assert [s for s in writes(written) if "sla_clocks" in s] != [], "a new priority is worked out"
