@@ -788,8 +788,8 @@ def main() -> None:
     add_run_arguments(parser)
     args = parser.parse_args()
     conditions = Conditions.begin(args)
-    if args.cases < 1 or args.clients < 1 or args.seconds <= 0:
-        parser.error("--cases, --clients and --seconds must be positive")
+    if args.cases < 1 or args.clients < 1 or args.pg_workers < 1 or args.seconds <= 0:
+        parser.error("--cases, --clients, --pg-workers and --seconds must be positive")
     # A plain `kill` must clean up as Ctrl-C does: unwind, stop the server, drop the database.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     backends = args.backend or (["sqlite", "postgresql"] if pg_answers() else ["sqlite"])
