@@ -289,6 +289,8 @@ def wire_jobs(container: Container) -> None:
     registry = HandlerRegistry()
     # Each area adds one line here: `register_<area>(registry)` from its own module.
     register_sla(registry)
+    if container.triage is not None:
+        triage.register_triage(registry, container.triage)
     register_webhooks(
         registry, HttpWebhookSender(container.settings.webhook_timeout_seconds), container.outbound
     )
@@ -370,7 +372,9 @@ def wire_knowledge(container: Container) -> None:
     from caredesk.adapters.sentiment import VaderSentiment
 
     settings = container.settings
-    container.triage = TriageEngine(sentiment=VaderSentiment())
+    container.triage = TriageEngine(
+        sentiment=VaderSentiment(), intent_in_worker=settings.intent_triage == "worker"
+    )
     if not settings.semantic_search:
         container.semantic_error = "semantic search is turned off (CAREDESK_SEMANTIC_SEARCH)"
         container.triage.unavailable_reason = container.semantic_error

@@ -132,6 +132,11 @@ class Settings(BaseSettings):
             "only, 1 lexical only); choose it with `caredesk kb eval --mode all`."
         ),
     )
+    intent_triage: Literal["worker", "inline"] = Field(
+        default="worker",
+        description="Where a trained intent model reads new cases and customer messages: in a "
+        "job the worker runs right after the commit (requests stay fast), or inside the request.",
+    )
     embedding_model_path: Path | None = Field(
         default=None, description="A local all-MiniLM-L6-v2 copy (else the packaged one)."
     )

@@ -359,6 +359,8 @@ def test_an_angry_follow_up_about_the_faulty_machine_keeps_the_replacement(
 ) -> None:
     assert container.triage is not None
     container.triage.intents = _ModelInForce()
+    # The stand-in model lives in this process only: it reads inside the request.
+    container.triage.intent_in_worker = False
     _generate(container)
     case_id = story_cases(container)["escalated-script"]
     view = cases.get_case(container.uow(), SYSTEM, case_id)

@@ -3,6 +3,7 @@ public risk, moments, routing rules as data (each match audited), and correction
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
@@ -15,6 +16,7 @@ from caredesk.bootstrap import Container
 from caredesk.domain.agents import SYSTEM, Role
 from caredesk.domain.errors import DomainError, ErrorCode, ValidationFailed
 from caredesk.domain.intents import IntentModelInfo
+from caredesk.services.core.jobs import Worker
 from caredesk.services.knowledge import triage
 from tests.integration.conftest import Headers
 from tests.integration.knowledge_fixtures import audit_actions, problem
@@ -56,6 +58,25 @@ def trained(container: Container) -> IntentModelInfo:
     return info
 
 
+@pytest.fixture
+def work_off(container: Container) -> Callable[[], int]:
+    """Runs the jobs queued so far, as the worker does right after a request commits."""
+    worker = Worker(
+        container.job_context(),
+        container.jobs,
+        name="test-worker",
+        options=container.worker_options,
+    )
+
+    def run() -> int:
+        ran = 0
+        while done := worker.run_once():
+            ran += done
+        return ran
+
+    return run
+
+
 def _case(
     client: TestClient, headers: Headers, customer: dict[str, Any], body: str, subject: str = "Hi"
 ) -> dict[str, Any]:
@@ -77,9 +98,13 @@ def _triage(client: TestClient, headers: Headers, case_id: int) -> dict[str, Any
 
 
 def test_a_new_case_is_triaged_and_stored_with_confidences(
-    client: TestClient, agent: Headers, customer: dict[str, Any], trained: IntentModelInfo
+    client: TestClient,
+    agent: Headers,
+    customer: dict[str, Any],
+    trained: IntentModelInfo,
+    work_off: Callable[[], int],
 ) -> None:
-    case = _case(
+    opened = _case(
         client,
         agent,
         customer,
@@ -87,6 +112,13 @@ def test_a_new_case_is_triaged_and_stored_with_confidences(
         "I will leave a one-star review on Trustpilot if it's not here tomorrow.",
         subject="Where is my order?",
     )
+    # The request answers without waiting for the model: risk and moments are read at once,
+    # the intent by the worker right after the commit.
+    assert "issue_type" not in opened["custom_fields"]
+    assert opened["custom_fields"]["public_risk"] is True
+    assert _triage(client, agent, opened["id"])["intent_source"] == "none"
+    assert work_off() == 1
+    case = client.get(f"/api/v1/cases/{opened['id']}", headers=agent).json()
     result = _triage(client, agent, case["id"])
     assert result["intent"] == "where_is_my_order"
     assert result["intent_source"] == "model"
@@ -107,9 +139,14 @@ def test_a_new_case_is_triaged_and_stored_with_confidences(
 
 
 def test_every_inbound_message_triages_again(
-    client: TestClient, agent: Headers, customer: dict[str, Any], trained: IntentModelInfo
+    client: TestClient,
+    agent: Headers,
+    customer: dict[str, Any],
+    trained: IntentModelInfo,
+    work_off: Callable[[], int],
 ) -> None:
     case = _case(client, agent, customer, "How do I reset my password?")
+    work_off()
     first = _triage(client, agent, case["id"])
     assert first["intent"] == "account_access" and first["public_risk"] is False
     assert first["sentiment"] >= 0 and first["moments"] == []
@@ -130,6 +167,11 @@ def test_every_inbound_message_triages_again(
         headers=agent,
     )
     assert inbound.status_code == 201, inbound.text
+    before_the_worker = _triage(client, agent, case["id"])
+    # Until the worker reads the new words, the case keeps the intent read before.
+    assert before_the_worker["intent"] == "account_access"
+    assert before_the_worker["moments"] == ["bereavement"]
+    work_off()
     again = _triage(client, agent, case["id"])
     assert again["moments"] == ["bereavement"]
     assert again["public_risk"] is True and "legal" in again["risk_signals"]
@@ -393,7 +435,11 @@ def test_triage_again_on_demand_after_a_model_is_trained(
 
 
 def test_a_fine_tuned_model_round_trips_through_the_database(
-    client: TestClient, agent: Headers, customer: dict[str, Any], container: Container
+    client: TestClient,
+    agent: Headers,
+    customer: dict[str, Any],
+    container: Container,
+    work_off: Callable[[], int],
 ) -> None:
     """The default method tunes the encoder's top layers; what is stored is read back."""
     triage.add_labels(container.uow(), SYSTEM, container.clock.now(), EXAMPLES)
@@ -404,6 +450,7 @@ def test_a_fine_tuned_model_round_trips_through_the_database(
     assert info.labels == ["account_access", "refund", "where_is_my_order"]
     assert info.metrics["top_layers"] == 1 and info.metrics["per_intent"]["refund"] == 4
     case = _case(client, agent, customer, "Please refund my payment for the kettle")
+    work_off()
     result = _triage(client, agent, case["id"])
     assert result["intent"] == "refund" and result["model_version"] == info.version
 
@@ -454,9 +501,54 @@ def test_other_languages_are_triaged_without_error(
     customer: dict[str, Any],
     trained: IntentModelInfo,
     body: str,
+    work_off: Callable[[], int],
 ) -> None:
     case = _case(client, agent, customer, body, subject=body)
+    work_off()
     result = _triage(client, agent, case["id"])
     assert result["language"] == "und"
     assert result["intent"] in {"where_is_my_order", "refund", "account_access"}
     assert 0 <= result["intent_confidence"] <= 1
+
+
+def test_a_desk_may_read_the_intent_inside_the_request(
+    client: TestClient,
+    agent: Headers,
+    customer: dict[str, Any],
+    container: Container,
+    trained: IntentModelInfo,
+    work_off: Callable[[], int],
+) -> None:
+    """CAREDESK_INTENT_TRIAGE=inline: the answer carries the intent, and nothing is queued."""
+    assert container.triage is not None
+    container.triage.intent_in_worker = False
+    case = _case(client, agent, customer, "Please refund my payment")
+    assert case["custom_fields"]["issue_type"] == "refund"
+    assert work_off() == 0
+
+
+def test_the_worker_reads_only_the_latest_words(
+    client: TestClient,
+    agent: Headers,
+    customer: dict[str, Any],
+    container: Container,
+    trained: IntentModelInfo,
+    work_off: Callable[[], int],
+) -> None:
+    """Two messages before the worker runs: the older jobs give way to the newest, and one
+    of them run late (retried after the newest was read) changes nothing."""
+    case = _case(client, agent, customer, "How do I reset my password?")
+    url = f"/api/v1/cases/{case['id']}/messages"
+    client.post(url, json={"kind": "inbound", "body": "Where is my parcel?"}, headers=agent)
+    client.post(url, json={"kind": "inbound", "body": "Please refund my payment"}, headers=agent)
+    assert work_off() == 3
+    result = _triage(client, agent, case["id"])
+    assert result["intent"] == "refund" and result["intent_source"] == "model"
+    triaged = audit_actions(container, "case", case["id"]).count("case.triaged")
+    messages = client.get(f"/api/v1/cases/{case['id']}", headers=agent).json()["messages"]
+    latest = max(m["id"] for m in messages if m["kind"] == "inbound")
+    triage.predict_intent_later(
+        container.uow(), container.triage, container.clock.now(), case["id"], latest - 1
+    )
+    assert audit_actions(container, "case", case["id"]).count("case.triaged") == triaged
+    assert _triage(client, agent, case["id"]) == result

@@ -16,11 +16,14 @@ from __future__ import annotations
 
 from caredesk.services.knowledge.triage.case_triage import (
     CONFIDENCE_FIELDS,
+    INTENT_KIND,
     KNOWN_ISSUE_INTENT,
     TriageOutcome,
     event_handlers,
     get_case_triage,
     matching_known_issues,
+    predict_intent_later,
+    register_triage,
     triage_case,
     triage_case_in,
 )
@@ -45,6 +48,7 @@ from caredesk.services.knowledge.triage.routing_rules import (
 
 __all__ = [
     "CONFIDENCE_FIELDS",
+    "INTENT_KIND",
     "KNOWN_ISSUE_INTENT",
     "MIN_EXAMPLES_PER_INTENT",
     "ClassifierCache",
@@ -60,6 +64,8 @@ __all__ = [
     "list_models",
     "list_rules",
     "matching_known_issues",
+    "predict_intent_later",
+    "register_triage",
     "train_intent_model",
     "triage_case",
     "triage_case_in",

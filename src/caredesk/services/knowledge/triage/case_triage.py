@@ -20,8 +20,10 @@ from caredesk.domain.triage import (
     route,
     settle_intent,
 )
+from caredesk.services.core import jobs
 from caredesk.services.core.changes import publish_change
 from caredesk.services.core.commands import command
+from caredesk.services.core.jobs import HandlerRegistry, JobContext
 from caredesk.services.core.messagebus import Handler
 from caredesk.services.engine.facts import (
     ISSUE_FIELD,
@@ -35,6 +37,8 @@ from caredesk.services.knowledge.triage.engine import TriageEngine
 from caredesk.services.knowledge.unit import KnowledgeUnit
 
 KNOWN_ISSUE_INTENT = "known_issue"
+# The worker's job that reads a case's intent with the model after the request committed.
+INTENT_KIND = "triage.intent"
 CONFIDENCE_FIELDS = {
     "intent": "issue_type_confidence",
     "risk": "public_risk_confidence",
@@ -92,12 +96,17 @@ def triage_case_in(
     text: str,
     *,
     message_id: int | None = None,
+    predict_intent: bool = True,
 ) -> TriageOutcome:
-    """Triage `case` on `text` inside the caller's open unit of work (the caller commits)."""
+    """Triage `case` on `text` inside the caller's open unit of work (the caller commits).
+
+    Without `predict_intent` the model is not asked: the case keeps the intent it had, and
+    the worker's `triage.intent` job asks it after the commit.
+    """
     assert case.id is not None
     before = case.snapshot()
     previous = uow.triage.case_triage(case.id)
-    reading = _read(uow, engine, case, text, previous)
+    reading = _read(uow, engine, case, text, previous, predict_intent)
     fields = dict(case.custom_fields)
     merged_moments = sorted({*listed_values(fields.get(MOMENTS_FIELD)), *reading.moments})
     merged_known = sorted({*listed_values(fields.get(KNOWN_ISSUE_FIELD)), *reading.known_issues})
@@ -140,7 +149,12 @@ def triage_case_in(
 
 
 def _read(
-    uow: KnowledgeUnit, engine: TriageEngine, case: Case, text: str, previous: CaseTriage | None
+    uow: KnowledgeUnit,
+    engine: TriageEngine,
+    case: Case,
+    text: str,
+    previous: CaseTriage | None,
+    predict_intent: bool,
 ) -> _Reading:
     full_text = f"{case.subject}\n{text}".strip()
     lang, _ = language(full_text)
@@ -153,6 +167,15 @@ def _read(
     model_version: int | None = None
     if previous is not None and previous.intent_source == "agent":
         intent, confidence, source = previous.intent, 1.0, "agent"
+    elif not predict_intent:
+        if previous is not None:
+            # Until the worker reads the new words, the case keeps what was read before.
+            intent, confidence, source = (
+                previous.intent,
+                previous.intent_confidence,
+                previous.intent_source,
+            )
+            model_version = previous.model_version
     elif engine.intents is not None:
         loaded = engine.intents.active(uow)
         if loaded is not None:
@@ -262,23 +285,71 @@ def _record_triaged(case: Case, now: datetime, before: dict[str, Any], triage: C
 def event_handlers(engine: TriageEngine) -> tuple[Handler, Handler]:
     """The handlers that triage every new case and every customer message, on any path."""
 
+    def triage_now(
+        uow: KnowledgeUnit, now: datetime, case: Case, text: str, message_id: int | None
+    ) -> None:
+        later = engine.intent_in_worker and engine.intents is not None
+        triage_case_in(
+            uow, engine, now, case, text, message_id=message_id, predict_intent=not later
+        )
+        if later and uow.triage.active_model() is not None:
+            assert case.id is not None
+            jobs.enqueue(
+                uow,
+                INTENT_KIND,
+                {"case_id": case.id, "message_id": message_id},
+                now=now,
+                key=f"{INTENT_KIND}:{case.id}:{message_id}",
+            )
+
     def on_case_opened(uow: KnowledgeUnit, event: Event) -> None:
         assert isinstance(event, CaseOpened)
         message = event.message
         if not event.by_customer:
             return
         text = message.body if message is not None else ""
-        triage_case_in(
-            uow, engine, event.at, event.case, text, message_id=message.id if message else None
-        )
+        triage_now(uow, event.at, event.case, text, message.id if message else None)
 
     def on_message_added(uow: KnowledgeUnit, event: Event) -> None:
         assert isinstance(event, MessageAdded)
         message = event.message
         if message.kind is MessageKind.INBOUND and message.body.strip():
-            triage_case_in(uow, engine, event.at, event.case, message.body, message_id=message.id)
+            triage_now(uow, event.at, event.case, message.body, message.id)
 
     return on_case_opened, on_message_added
+
+
+def register_triage(registry: HandlerRegistry, engine: TriageEngine) -> None:
+    """The worker's half of triage: the intent of a case, read after the request committed."""
+
+    def read_intent(ctx: JobContext, payload: dict[str, Any]) -> None:
+        predict_intent_later(ctx.uow(), engine, ctx.clock.now(), **payload)
+
+    registry.register(INTENT_KIND, read_intent)
+
+
+def predict_intent_later(
+    uow: KnowledgeUnit, engine: TriageEngine, now: datetime, case_id: int, message_id: int | None
+) -> None:
+    """Triage the case again with the intent model, on the words that queued the job.
+
+    A case triaged since on a later message is left alone: that message's own job reads it.
+    Run twice (a worker died before marking the job done), it reads the same words to the
+    same intent; the trail shows the triage twice."""
+    with uow:
+        case = uow.cases.get(case_id)
+        previous = uow.triage.case_triage(case_id)
+        if case is None or previous is None:
+            return  # erased or merged away since
+        if previous.intent_source == "agent":
+            return  # an agent's word is not overruled by the model
+        if message_id is not None and (previous.message_id or 0) > message_id:
+            return
+        text = ""
+        if message_id is not None:
+            text = next((m.body for m in uow.cases.messages(case_id) if m.id == message_id), "")
+        triage_case_in(uow, engine, now, case, text, message_id=message_id)
+        uow.commit()
 
 
 @command
