@@ -2,11 +2,12 @@
 
 For each worker count: a fresh migrated database, N jobs bulk-inserted as queued, then that
 many `caredesk worker` processes started at once. Each job's handler (registered through
-CAREDESK_JOB_PLUGINS from this file) writes one row in its own transaction, so a job costs
-three transactions: the claim (SELECT … FOR UPDATE SKIP LOCKED), the handler's write and
-the outcome. Throughput is taken from the database's own timestamps, from the first job
-finished to the last, so process start-up does not count. Checks that every job ran
-exactly once (one row each, every job done, none dead).
+CAREDESK_JOB_PLUGINS from this file) writes one row in its own transaction; the workers
+claim jobs in batches (CAREDESK_JOB_BATCH_SIZE, FOR UPDATE SKIP LOCKED) and record a batch's
+outcomes with the claim of the next, so a batch of N costs N + 1 transactions. Throughput is
+taken from the database's own timestamps, from the first job finished to the last, so process
+start-up does not count. Checks that every job ran exactly once (one row each, every job
+done, none dead).
 
     python bench/jobs.py [--jobs N] [--workers 1 --workers 2 ...] [--write-docs]
 """
@@ -178,9 +179,10 @@ def main() -> None:
         command = "python bench/jobs.py" + (f" --jobs {args.jobs}" if args.jobs != 5000 else "")
         body = (
             "## Job queue\n\n"
-            "`caredesk worker` processes on PostgreSQL claiming from one queue with "
-            "`FOR UPDATE SKIP LOCKED`; each job's handler writes one row in its own "
-            "transaction (three transactions per job: claim, work, outcome). Jobs/s from "
+            "`caredesk worker` processes on PostgreSQL claiming from one queue in batches "
+            "with `FOR UPDATE SKIP LOCKED` (the default batch size); each job's handler "
+            "writes one row in its own transaction, and each batch's outcomes are recorded "
+            "with the next batch's claim (N + 1 transactions a batch of N). Jobs/s from "
             "the first job finished to the last.\n\n"
             f"{table}\n\n"
             f"Command: `{command} --write-docs`"

@@ -248,6 +248,7 @@ def worker_options(settings: Settings) -> WorkerOptions:
         backoff_base=timedelta(seconds=settings.job_backoff_seconds),
         backoff_cap=timedelta(seconds=settings.job_backoff_max_seconds),
         poll_seconds=settings.worker_poll_seconds,
+        batch_size=settings.job_batch_size,
     )
 
 

@@ -184,6 +184,12 @@ class Settings(BaseSettings):
         description="Run one job worker thread inside `caredesk serve` (default: on for SQLite).",
     )
     worker_poll_seconds: float = Field(default=1.0, gt=0)
+    job_batch_size: int = Field(
+        default=10,
+        ge=1,
+        le=1000,
+        description="How many due jobs a worker claims at once; they run one after another.",
+    )
     job_lease_seconds: float = Field(
         default=300.0, gt=0, description="How long a claimed job is held before others retake it."
     )

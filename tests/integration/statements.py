@@ -34,3 +34,18 @@ def statements_sent(engine: Engine) -> Iterator[list[str]]:
 def writes(statements: list[str]) -> list[str]:
     """The statements that write (or, on SQLite, take the write lock), by their first line."""
     return [s.split("\n")[0][:80] for s in statements if s.lstrip().upper().startswith(WRITES)]
+
+
+@contextmanager
+def commits_made(engine: Engine) -> Iterator[list[str]]:
+    """The transactions the engine commits meanwhile, each by the name of its thread."""
+    commits: list[str] = []
+
+    def record(_connection: Any) -> None:
+        commits.append(threading.current_thread().name)
+
+    event.listen(engine, "commit", record)
+    try:
+        yield commits
+    finally:
+        event.remove(engine, "commit", record)

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from caredesk.bootstrap import Container
-from caredesk.domain.jobs import Job, JobState
+from caredesk.domain.jobs import Job, JobState, Outcome
 from caredesk.domain.webhooks import Delivery, DeliveryStatus, Subscription
 from tests.conftest import ManualClock
 from tests.service.fakes import FakeUnitOfWork
@@ -74,11 +74,51 @@ def test_claims_take_due_jobs_in_order_and_expired_leases_again(
     assert [j.id for j in claimed] == [early, due]
     assert all(j.state is JobState.RUNNING and j.attempts == 1 for j in claimed)
     assert unit.jobs.claim("w2", now, LEASE, 5) == []
-    assert unit.jobs.extend_lease(early, "w2", now + LEASE) is False
-    assert unit.jobs.extend_lease(early, "w1", now + 2 * LEASE) is True
+    assert unit.jobs.extend_leases([early, due], "w2", now + LEASE) == 0
+    assert unit.jobs.extend_leases([early], "w1", now + 2 * LEASE) == 1
     taken = unit.jobs.claim("w2", now + LEASE + timedelta(seconds=1), LEASE, 5)
     assert [j.id for j in taken] == [due, later]
     assert taken[0].locked_by == "w2" and taken[0].attempts == 2
+
+
+def test_outcomes_are_recorded_for_the_jobs_their_worker_still_holds(
+    unit: Any, clock: ManualClock
+) -> None:
+    now = clock.now()
+    done, again, dead, released, taken = (unit.jobs.add(job(now)) for _ in range(5))
+    assert len(unit.jobs.claim("w1", now, LEASE, 4)) == 4
+    # w1 ran this one too, but its lease ran out and w2 holds it now.
+    assert [j.id for j in unit.jobs.claim("w2", now, LEASE, 1)] == [taken]
+    later = now + timedelta(seconds=30)
+
+    recorded = unit.jobs.record(
+        "w1",
+        [
+            Outcome.done(done),
+            Outcome.again(again, later + timedelta(seconds=10), "TemporaryFailure: busy"),
+            Outcome.dead(dead, "PermanentFailure: gone"),
+            Outcome.release(released),
+            Outcome.done(taken),
+        ],
+        later,
+    )
+
+    assert recorded == {done, again, dead, released}
+    states = {
+        i: (j.state, j.attempts, j.locked_by, j.finished_at, j.last_error)
+        for i in recorded | {taken}
+        if (j := unit.jobs.get(i))
+    }
+    assert states == {
+        done: (JobState.DONE, 1, None, later, None),
+        again: (JobState.QUEUED, 1, None, None, "TemporaryFailure: busy"),
+        dead: (JobState.DEAD, 1, None, later, "PermanentFailure: gone"),
+        released: (JobState.QUEUED, 0, None, None, None),
+        taken: (JobState.RUNNING, 1, "w2", None, None),
+    }
+    assert unit.jobs.get(again).run_at == later + timedelta(seconds=10)
+    assert unit.jobs.get(released).run_at == now
+    assert unit.jobs.record("w1", [Outcome.done(done)], later) == set()
 
 
 def test_a_timer_is_won_once_per_period(unit: Any, clock: ManualClock) -> None:

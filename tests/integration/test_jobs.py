@@ -2,12 +2,8 @@
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
-import sys
-import time
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -18,7 +14,7 @@ from fastapi.testclient import TestClient
 from caredesk.bootstrap import Container
 from caredesk.domain.agents import SYSTEM, Actor, Role
 from caredesk.domain.errors import DomainError, ErrorCode
-from caredesk.domain.jobs import Job, JobState, backoff
+from caredesk.domain.jobs import JobState, backoff
 from caredesk.services.core import jobs
 from caredesk.services.core.jobs import (
     HandlerRegistry,
@@ -30,8 +26,14 @@ from caredesk.services.core.jobs import (
 )
 from tests.conftest import ManualClock
 from tests.integration import job_probe
+from tests.integration.job_workers import (
+    WORKER_COMMAND,
+    queue_job,
+    stored_job,
+    wait_for,
+    worker_env,
+)
 
-REPO = Path(__file__).resolve().parents[2]
 OPTIONS = WorkerOptions(
     lease=timedelta(minutes=1),
     max_attempts=3,
@@ -39,20 +41,6 @@ OPTIONS = WorkerOptions(
     backoff_cap=timedelta(minutes=5),
     poll_seconds=0.01,
 )
-
-
-def _enqueue(container: Container, kind: str, payload: dict[str, Any], **kw: Any) -> int:
-    with container.uow() as uow:
-        job_id = jobs.enqueue(uow, kind, payload, now=container.clock.now(), **kw)
-        uow.commit()
-    return job_id
-
-
-def _job(container: Container, job_id: int) -> Job:
-    with container.uow() as uow:
-        job = uow.jobs.get(job_id)
-    assert job is not None
-    return job
 
 
 def _worker(container: Container, registry: HandlerRegistry, name: str = "w1") -> Worker:
@@ -65,15 +53,15 @@ def test_enqueue_commits_or_rolls_back_with_the_change(container: Container) -> 
         # no commit: the change that caused the job did not happen, so neither did the job
     with container.uow() as uow:
         assert uow.jobs.find(None, 10, None) == []
-    job_id = _enqueue(container, "mail.send", {"to": "a@example.com"})
-    assert _job(container, job_id).state == JobState.QUEUED
+    job_id = queue_job(container, "mail.send", {"to": "a@example.com"})
+    assert stored_job(container, job_id).state == JobState.QUEUED
 
 
 def test_a_key_makes_enqueue_idempotent(container: Container) -> None:
-    first = _enqueue(container, "mail.send", {"n": 1}, key="case-1-ack")
-    second = _enqueue(container, "mail.send", {"n": 2}, key="case-1-ack")
+    first = queue_job(container, "mail.send", {"n": 1}, key="case-1-ack")
+    second = queue_job(container, "mail.send", {"n": 2}, key="case-1-ack")
     assert first == second
-    assert _job(container, first).payload == {"n": 1}
+    assert stored_job(container, first).payload == {"n": 1}
     with container.uow() as uow:
         # and within one unit of work too
         a = jobs.enqueue(uow, "x", {}, now=container.clock.now(), key="k2")
@@ -86,11 +74,11 @@ def test_a_job_runs_once_and_is_done(container: Container) -> None:
     seen: list[dict[str, Any]] = []
     registry = HandlerRegistry()
     registry.register("echo", lambda ctx, payload: seen.append(payload))
-    job_id = _enqueue(container, "echo", {"hello": "world"})
+    job_id = queue_job(container, "echo", {"hello": "world"})
     assert _worker(container, registry).run_once() == 1
     assert _worker(container, registry).run_once() == 0
     assert seen == [{"hello": "world"}]
-    job = _job(container, job_id)
+    job = stored_job(container, job_id)
     assert (job.state, job.attempts, job.locked_by) == (JobState.DONE, 1, None)
     assert job.finished_at == container.clock.now()
 
@@ -99,7 +87,7 @@ def test_future_jobs_wait_for_their_time(container: Container, clock: ManualCloc
     seen: list[int] = []
     registry = HandlerRegistry()
     registry.register("later", lambda ctx, payload: seen.append(1))
-    _enqueue(container, "later", {}, run_at=clock.now() + timedelta(minutes=5))
+    queue_job(container, "later", {}, run_at=clock.now() + timedelta(minutes=5))
     assert _worker(container, registry).run_once() == 0
     clock.advance(minutes=5)
     assert _worker(container, registry).run_once() == 1
@@ -117,21 +105,21 @@ def test_temporary_failures_back_off_then_dead_letter(
 
     registry = HandlerRegistry()
     registry.register("flaky", flaky)
-    job_id = _enqueue(container, "flaky", {})
+    job_id = queue_job(container, "flaky", {})
     worker = _worker(container, registry)
     start = clock.now()
     worker.run_once()
-    job = _job(container, job_id)
+    job = stored_job(container, job_id)
     assert (job.state, job.attempts) == (JobState.QUEUED, 1)
     assert job.run_at == start + timedelta(seconds=10)
     assert job.last_error == "TemporaryFailure: receiver answered 503"
     assert worker.run_once() == 0  # not due yet
     clock.advance(seconds=10)
     worker.run_once()
-    assert _job(container, job_id).run_at == clock.now() + timedelta(seconds=20)
+    assert stored_job(container, job_id).run_at == clock.now() + timedelta(seconds=20)
     clock.advance(seconds=20)
     worker.run_once()
-    job = _job(container, job_id)
+    job = stored_job(container, job_id)
     assert (job.state, job.attempts, len(calls)) == (JobState.DEAD, 3, 3)
 
 
@@ -147,15 +135,15 @@ def test_an_unexpected_error_is_retried_and_a_permanent_one_is_not(
     registry = HandlerRegistry()
     registry.register("broken", broken)
     registry.register("refused", refused)
-    broken_id = _enqueue(container, "broken", {})
-    refused_id = _enqueue(container, "refused", {})
-    unknown_id = _enqueue(container, "nobody.handles.this", {})
+    broken_id = queue_job(container, "broken", {})
+    refused_id = queue_job(container, "refused", {})
+    unknown_id = queue_job(container, "nobody.handles.this", {})
     _worker(container, registry).run_once()
-    assert _job(container, broken_id).state == JobState.QUEUED
-    refused_job = _job(container, refused_id)
+    assert stored_job(container, broken_id).state == JobState.QUEUED
+    refused_job = stored_job(container, refused_id)
     assert (refused_job.state, refused_job.attempts) == (JobState.DEAD, 1)
     assert refused_job.last_error == "PermanentFailure: receiver answered 410 Gone"
-    unknown = _job(container, unknown_id)
+    unknown = stored_job(container, unknown_id)
     assert unknown.state == JobState.DEAD
     assert "no handler" in (unknown.last_error or "")
 
@@ -163,7 +151,7 @@ def test_an_unexpected_error_is_retried_and_a_permanent_one_is_not(
 def test_a_lease_that_expired_lets_another_worker_take_the_job(
     container: Container, clock: ManualClock
 ) -> None:
-    job_id = _enqueue(container, "echo", {})
+    job_id = queue_job(container, "echo", {})
     with container.uow() as uow:
         [claimed] = uow.jobs.claim("dead-worker", clock.now(), timedelta(minutes=1), 10)
         uow.commit()
@@ -175,7 +163,7 @@ def test_a_lease_that_expired_lets_another_worker_take_the_job(
     assert worker.run_once() == 0  # still leased
     clock.advance(minutes=1, seconds=1)
     assert worker.run_once() == 1
-    job = _job(container, job_id)
+    job = stored_job(container, job_id)
     assert (job.state, job.attempts, seen) == (JobState.DONE, 2, [1])
 
 
@@ -183,7 +171,7 @@ def test_a_worker_that_lost_its_lease_does_not_overwrite_the_new_owner(
     container: Container, clock: ManualClock
 ) -> None:
     registry = HandlerRegistry()
-    job_id = _enqueue(container, "slow", {})
+    job_id = queue_job(container, "slow", {})
 
     def slow(ctx: JobContext, payload: dict[str, Any]) -> None:
         # While this worker runs, its lease expires and a second worker takes the job.
@@ -194,12 +182,12 @@ def test_a_worker_that_lost_its_lease_does_not_overwrite_the_new_owner(
 
     registry.register("slow", slow)
     _worker(container, registry, "w1").run_once()
-    job = _job(container, job_id)
+    job = stored_job(container, job_id)
     assert (job.state, job.locked_by, job.attempts) == (JobState.RUNNING, "w2", 2)
 
 
 def test_two_workers_never_claim_the_same_job(container: Container, clock: ManualClock) -> None:
-    ids = {_enqueue(container, "echo", {"n": n}) for n in range(6)}
+    ids = {queue_job(container, "echo", {"n": n}) for n in range(6)}
     with container.uow() as uow:
         first = uow.jobs.claim("a", clock.now(), timedelta(minutes=1), 4)
         uow.commit()
@@ -224,7 +212,7 @@ def test_concurrent_workers_run_every_job_exactly_once(container: Container) -> 
     registry = HandlerRegistry()
     registry.register("count", record)
     for n in range(40):
-        _enqueue(container, "count", {"n": n})
+        queue_job(container, "count", {"n": n})
     workers = [_worker(container, registry, f"w{i}") for i in range(4)]
     threads = [threading.Thread(target=w.run_once) for w in workers]
     for thread in threads:
@@ -269,8 +257,10 @@ def test_backoff_doubles_up_to_its_cap() -> None:
 
 def test_retry_only_a_dead_job_and_only_as_admin(container: Container) -> None:
     registry = HandlerRegistry()
-    job_id = _enqueue(container, "unknown.kind", {})
-    queued_id = _enqueue(container, "unknown.kind", {}, run_at=container.clock.now() + timedelta(1))
+    job_id = queue_job(container, "unknown.kind", {})
+    queued_id = queue_job(
+        container, "unknown.kind", {}, run_at=container.clock.now() + timedelta(1)
+    )
     _worker(container, registry).run_once()
     with pytest.raises(DomainError) as refused:
         jobs.retry_job(container.uow(), Actor(role=Role.LEAD), container.clock.now(), job_id)
@@ -287,8 +277,8 @@ def test_retry_only_a_dead_job_and_only_as_admin(container: Container) -> None:
 def test_jobs_api_lists_dead_letters_and_retries(
     client: TestClient, container: Container, admin: dict[str, str], agent: dict[str, str]
 ) -> None:
-    dead_id = _enqueue(container, "unknown.kind", {"a": 1})
-    _enqueue(container, "later", {}, run_at=container.clock.now() + timedelta(hours=1))
+    dead_id = queue_job(container, "unknown.kind", {"a": 1})
+    queue_job(container, "later", {}, run_at=container.clock.now() + timedelta(hours=1))
     _worker(container, HandlerRegistry()).run_once()
     assert client.get("/api/v1/jobs", headers=agent).status_code == 403
     listed = client.get("/api/v1/jobs", params={"state": "dead"}, headers=admin)
@@ -307,14 +297,6 @@ def test_jobs_api_lists_dead_letters_and_retries(
     assert bad.status_code == 422
 
 
-def _wait_for(condition: Callable[[], bool], what: str, limit: float = 90) -> None:
-    deadline = time.monotonic() + limit
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"gave up waiting for {what}")
-        time.sleep(0.1)
-
-
 def test_a_killed_worker_s_job_is_completed_exactly_once_by_the_next(
     container: Container, database_url: str, tmp_path: Path
 ) -> None:
@@ -327,51 +309,42 @@ def test_a_killed_worker_s_job_is_completed_exactly_once_by_the_next(
             now=datetime.now(UTC),
         )
         uow.commit()
-    env = {
-        **os.environ,
-        "PYTHONPATH": str(REPO),
-        "CAREDESK_DATABASE_URL": database_url,
-        "CAREDESK_JOB_PLUGINS": '["tests.integration.job_probe:register"]',
-        "CAREDESK_JOB_LEASE_SECONDS": "2",
-        "CAREDESK_WORKER_POLL_SECONDS": "0.2",
-        "CAREDESK_SEMANTIC_SEARCH": "false",
-        "CAREDESK_LOG_LEVEL": "warning",
-    }
-    command = [sys.executable, "-m", "caredesk.cli.main", "worker"]
+    env = worker_env(database_url)
+    command = WORKER_COMMAND
     first = subprocess.Popen(command, env=env, cwd=tmp_path)
     try:
-        _wait_for(lambda: marker.exists() and "start" in marker.read_text(), "the first run")
+        wait_for(lambda: marker.exists() and "start" in marker.read_text(), "the first run")
     finally:
         first.send_signal(signal.SIGKILL)
         first.wait()
-    held = _job(container, job_id)
+    held = stored_job(container, job_id)
     assert held.state == JobState.RUNNING
     assert held.locked_by is not None and f":{first.pid}:" in held.locked_by
     second = subprocess.Popen(command, env=env, cwd=tmp_path)
     try:
-        _wait_for(lambda: _job(container, job_id).state == JobState.DONE, "the second run")
+        wait_for(lambda: stored_job(container, job_id).state == JobState.DONE, "the second run")
     finally:
         second.send_signal(signal.SIGTERM)
         assert second.wait(timeout=60) == 0
-    done = _job(container, job_id)
+    done = stored_job(container, job_id)
     assert (done.state, done.attempts) == (JobState.DONE, 2)
     assert marker.read_text().count("start") == 2
     with container.uow() as uow:
         assert len(uow.audit.for_entity("job_probe", "killed")) == 1
 
 
-def test_a_slow_job_keeps_its_lease_while_its_worker_lives(
+def test_a_slow_job_keeps_its_batch_leased_while_its_worker_lives(
     container: Container, clock: ManualClock
 ) -> None:
     options = WorkerOptions(lease=timedelta(seconds=0.3), poll_seconds=0.01)
     taken_by_other: list[int] = []
 
     def slow(ctx: JobContext, payload: dict[str, Any]) -> None:
-        start = _job(container, job_id).locked_until
+        start = stored_job(container, job_id).locked_until
         assert start is not None
         clock.advance(seconds=1)  # well past the lease it was claimed with
-        _wait_for(
-            lambda: (_job(container, job_id).locked_until or start) > start, "a lease renewal"
+        wait_for(
+            lambda: (stored_job(container, job_id).locked_until or start) > start, "a lease renewal"
         )
         with ctx.uow() as uow:
             taken_by_other.extend(
@@ -381,8 +354,11 @@ def test_a_slow_job_keeps_its_lease_while_its_worker_lives(
 
     registry = HandlerRegistry()
     registry.register("slow", slow)
-    job_id = _enqueue(container, "slow", {})
+    registry.register("quick", lambda ctx, payload: None)
+    job_id = queue_job(container, "slow", {})
+    # In the same batch, waiting its turn: its lease is renewed with the slow one's.
+    waiting_id = queue_job(container, "quick", {})
     Worker(container.job_context(), registry, name="w1", options=options).run_once()
     assert taken_by_other == []
-    job = _job(container, job_id)
-    assert (job.state, job.attempts) == (JobState.DONE, 1)
+    done = [stored_job(container, i) for i in (job_id, waiting_id)]
+    assert [(j.state, j.attempts) for j in done] == [(JobState.DONE, 1)] * 2

@@ -9,13 +9,13 @@ contract against the fake and the SQL repository, so that the two cannot drift a
 from __future__ import annotations
 
 import copy
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator, Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Self
 
 from caredesk.domain.events import Event
-from caredesk.domain.jobs import Job, JobState
+from caredesk.domain.jobs import Job, JobState, Outcome
 from caredesk.domain.webhooks import Delivery, Subscription
 
 
@@ -103,12 +103,36 @@ class FakeJobRepository(_Table):
             job.updated_at = now
         return [copy.deepcopy(j) for j in claimed[:limit]]
 
-    def extend_lease(self, job_id: int, worker: str, until: datetime) -> bool:
-        job = self.rows.get(job_id)
-        if job is None or job.locked_by != worker or job.state is not JobState.RUNNING:
-            return False
-        job.locked_until = until
-        return True
+    def record(self, worker: str, outcomes: Sequence[Outcome], now: datetime) -> set[int]:
+        recorded = set()
+        for outcome in outcomes:
+            job = self.rows.get(outcome.job_id)
+            if job is None or job.locked_by != worker or job.state is not JobState.RUNNING:
+                continue
+            job.state, job.locked_by, job.locked_until = outcome.state, None, None
+            job.updated_at = now
+            if outcome.released:
+                job.attempts -= 1
+            elif outcome.state is JobState.QUEUED:
+                assert outcome.run_at is not None
+                job.run_at = outcome.run_at
+            else:
+                job.finished_at = now
+            job.last_error = outcome.error or job.last_error
+            recorded.add(outcome.job_id)
+        return recorded
+
+    def extend_leases(self, job_ids: Collection[int], worker: str, until: datetime) -> int:
+        held = [
+            job
+            for job_id in job_ids
+            if (job := self.rows.get(job_id)) is not None
+            and job.locked_by == worker
+            and job.state is JobState.RUNNING
+        ]
+        for job in held:
+            job.locked_until = until
+        return len(held)
 
     def claim_timer(self, name: str, every: timedelta, now: datetime) -> bool:
         next_run = self.timers.setdefault(name, now)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+from dataclasses import replace
 from datetime import timedelta
 from typing import Any, cast
 
@@ -26,9 +28,15 @@ OPTIONS = jobs.WorkerOptions(
 )
 
 
-def queue(uow: FakeUnitOfWork, clock: ManualClock, kind: str = "ping", **extra: Any) -> int:
+def queue(
+    uow: FakeUnitOfWork,
+    clock: ManualClock,
+    kind: str = "ping",
+    payload: dict[str, Any] | None = None,
+    **extra: Any,
+) -> int:
     with uow:
-        job_id = jobs.enqueue(uow, kind, {"n": 1}, now=clock.now(), **extra)
+        job_id = jobs.enqueue(uow, kind, payload or {"n": 1}, now=clock.now(), **extra)
         uow.commit()
     return job_id
 
@@ -187,3 +195,75 @@ def test_a_timer_runs_once_per_period(uow: FakeUnitOfWork, clock: ManualClock) -
     clock.advance(seconds=61)
     assert second.run_timers() == 1 and first.run_timers() == 0
     assert ticks == [1, 1]
+
+
+def batch_worker(
+    uow: FakeUnitOfWork, clock: ManualClock, registry: jobs.HandlerRegistry, name: str = "w1"
+) -> jobs.Worker:
+    context = jobs.JobContext(uow=cast(UnitOfWorkFactory, lambda: uow), clock=clock)
+    return jobs.Worker(context, registry, name=name, options=replace(OPTIONS, batch_size=2))
+
+
+def states(uow: FakeUnitOfWork, *job_ids: int) -> list[tuple[JobState, int]]:
+    found = [uow.jobs.get(job_id) for job_id in job_ids]
+    return [(job.state, job.attempts) for job in found if job is not None]
+
+
+def test_a_batch_s_outcomes_travel_with_the_next_claim(
+    uow: FakeUnitOfWork, clock: ManualClock
+) -> None:
+    ran: list[int] = []
+    registry = jobs.HandlerRegistry()
+    registry.register("ping", lambda ctx, payload: ran.append(1))
+    first, second, third = (queue(uow, clock) for _ in range(3))
+    runner = batch_worker(uow, clock, registry)
+    commits = uow.commits
+
+    assert runner.run_batch() == 2
+    # Run, not yet recorded: the two stay held under the worker's lease.
+    assert states(uow, first, second, third) == [(JobState.RUNNING, 1)] * 2 + [(JobState.QUEUED, 0)]
+    assert runner.run_batch() == 1
+    assert states(uow, first, second) == [(JobState.DONE, 1)] * 2
+    assert runner.run_batch() == 0
+    assert states(uow, third) == [(JobState.DONE, 1)]
+    # One transaction per batch, the last finding nothing due and recording the third.
+    assert (uow.commits - commits, len(ran)) == (3, 3)
+
+
+def test_jobs_run_but_unrecorded_when_their_worker_dies_run_again_after_the_lease(
+    uow: FakeUnitOfWork, clock: ManualClock
+) -> None:
+    ran: list[str] = []
+    registry = jobs.HandlerRegistry()
+    registry.register("ping", lambda ctx, payload: ran.append(payload["name"]))
+    job_ids = [queue(uow, clock, payload={"name": name}) for name in "abc"]
+    dying = batch_worker(uow, clock, registry, name="dying")
+    assert dying.run_batch() == 2
+    assert dying.run_batch() == 1  # a and b recorded done with this claim; c ran, unrecorded
+    del dying  # killed before its next claim
+
+    survivor = batch_worker(uow, clock, registry, name="survivor")
+    assert survivor.run_once() == 0  # c's lease still holds
+    clock.advance(minutes=6)
+    assert survivor.run_once() == 1
+
+    assert ran == ["a", "b", "c", "c"]
+    assert states(uow, *job_ids) == [(JobState.DONE, 1)] * 2 + [(JobState.DONE, 2)]
+
+
+def test_a_stopping_worker_releases_the_jobs_it_has_not_started(
+    uow: FakeUnitOfWork, clock: ManualClock
+) -> None:
+    stop = threading.Event()
+    registry = jobs.HandlerRegistry()
+    registry.register("ping", lambda ctx, payload: stop.set())
+    started, waiting = queue(uow, clock), queue(uow, clock)
+    runner = batch_worker(uow, clock, registry)
+
+    assert runner.run_batch(stop=stop) == 1
+    runner.record()
+
+    assert states(uow, started, waiting) == [(JobState.DONE, 1), (JobState.QUEUED, 0)]
+    released = uow.jobs.get(waiting)
+    assert released is not None and released.locked_by is None
+    assert released.run_at == clock.now()

@@ -1,4 +1,4 @@
-"""Durable jobs: their states, and when a failed one is tried again."""
+"""Durable jobs: their states, how a run ended, and when a failed one is tried again."""
 
 from __future__ import annotations
 
@@ -47,6 +47,40 @@ class Job:
         self.locked_by = None
         self.locked_until = None
         self.finished_at = None
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """How one claimed run of a job ended, as its worker records it.
+
+    A worker records the outcomes of a batch together, with the claim of its next batch; until
+    then the jobs stay running under its lease, so a worker that dies first leaves them to be
+    run again when the lease expires (handlers are idempotent), never marked done unrun.
+    """
+
+    job_id: int
+    state: JobState
+    error: str | None = None
+    # When a job queued again is next due; None for a released one, which keeps its time.
+    run_at: datetime | None = None
+    # Claimed but never started (its worker was stopping): the claim is not an attempt.
+    released: bool = False
+
+    @classmethod
+    def done(cls, job_id: int) -> Outcome:
+        return cls(job_id, JobState.DONE)
+
+    @classmethod
+    def again(cls, job_id: int, run_at: datetime, error: str) -> Outcome:
+        return cls(job_id, JobState.QUEUED, error, run_at)
+
+    @classmethod
+    def dead(cls, job_id: int, error: str) -> Outcome:
+        return cls(job_id, JobState.DEAD, error)
+
+    @classmethod
+    def release(cls, job_id: int) -> Outcome:
+        return cls(job_id, JobState.QUEUED, released=True)
 
 
 def backoff(attempts: int, base: timedelta, cap: timedelta) -> timedelta:

@@ -1,19 +1,22 @@
-"""The job queue's tables: claiming with row locks that skip each other."""
+"""The job queue's tables: claiming in batches with row locks that skip each other."""
 
 from __future__ import annotations
 
+from collections.abc import Collection, Sequence
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import ColumnElement, and_, func, or_, select, update
 from sqlalchemy.orm import Session as OrmSession
 
 from caredesk.adapters.db import models as m
 from caredesk.adapters.db.conflicts import insert_or_find
 from caredesk.adapters.db.rows import from_row, insert, onto_row
-from caredesk.domain.jobs import Job, JobState
+from caredesk.domain.jobs import Job, JobState, Outcome
 
 # What a job is from the moment it is queued; a save writes only how its running went.
 _QUEUED_AS = ("id", "kind", "payload", "key", "created_at")
+_RUNNING = JobState.RUNNING.value
 
 
 class SqlJobRepository:
@@ -69,42 +72,93 @@ class SqlJobRepository:
         return {state: found.get(state, 0) for state in JobState}
 
     def claim(self, worker: str, now: datetime, lease: timedelta, limit: int) -> list[Job]:
+        if limit < 1:
+            return []
         due = or_(
             and_(m.JobRow.state == JobState.QUEUED.value, m.JobRow.run_at <= now),
-            and_(m.JobRow.state == JobState.RUNNING.value, m.JobRow.locked_until < now),
+            and_(m.JobRow.state == _RUNNING, m.JobRow.locked_until < now),
         )
-        # FOR UPDATE SKIP LOCKED on PostgreSQL; SQLite renders no lock clause, and there the
-        # claim is safe because every writing transaction begins IMMEDIATE (one writer).
-        rows = list(
+        # FOR UPDATE SKIP LOCKED on PostgreSQL: the CTE locks the rows it picks (a CTE that
+        # locks is computed once), so two claims running at once pick disjoint batches. SQLite
+        # renders no lock clause, and there the claim is safe because every writing
+        # transaction begins IMMEDIATE (one writer).
+        chosen = (
+            select(m.JobRow.id)
+            .where(due)
+            .order_by(m.JobRow.run_at, m.JobRow.id)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+            .cte("chosen")
+        )
+        rows = self.session.execute(
+            update(m.JobRow)
+            .where(m.JobRow.id.in_(select(chosen.c.id)))
+            .values(
+                state=_RUNNING,
+                attempts=m.JobRow.attempts + 1,
+                locked_by=worker,
+                locked_until=now + lease,
+                updated_at=now,
+            )
+            .returning(*m.JobRow.__table__.c)
+            .execution_options(synchronize_session=False)
+        ).all()
+        # RETURNING comes in no particular order: the batch runs oldest due first.
+        return sorted((from_row(Job, r) for r in rows), key=lambda j: (j.run_at, j.id or 0))
+
+    def record(self, worker: str, outcomes: Sequence[Outcome], now: datetime) -> set[int]:
+        unlocked: dict[str, Any] = {"locked_by": None, "locked_until": None, "updated_at": now}
+        done = [o.job_id for o in outcomes if o.state is JobState.DONE]
+        released = [o.job_id for o in outcomes if o.released]
+        # A batch's finished jobs in one statement, those released by a stopping worker in one
+        # more; a failure has its own error and time, and is rare.
+        recorded = self._unlock(
+            worker, done, state=JobState.DONE.value, finished_at=now, **unlocked
+        ) | self._unlock(
+            worker,
+            released,
+            state=JobState.QUEUED.value,
+            attempts=m.JobRow.attempts - 1,
+            **unlocked,
+        )
+        for failed in outcomes:
+            if failed.state is JobState.DONE or failed.released:
+                continue
+            ended: dict[str, Any] = (
+                {"run_at": failed.run_at}
+                if failed.state is JobState.QUEUED
+                else {"finished_at": now}
+            )
+            if failed.error is not None:
+                ended["last_error"] = failed.error
+            recorded |= self._unlock(
+                worker, [failed.job_id], state=failed.state.value, **ended, **unlocked
+            )
+        return recorded
+
+    def _unlock(self, worker: str, job_ids: list[int], **values: Any) -> set[int]:
+        if not job_ids:
+            return set()
+        return set(
             self.session.scalars(
-                select(m.JobRow)
-                .where(due)
-                .order_by(m.JobRow.run_at, m.JobRow.id)
-                .limit(limit)
-                .with_for_update(skip_locked=True)
+                update(m.JobRow)
+                .where(m.JobRow.id.in_(job_ids), *_held_by(worker))
+                .values(**values)
+                .returning(m.JobRow.id)
+                .execution_options(synchronize_session=False)
             )
         )
-        for row in rows:
-            row.state = JobState.RUNNING.value
-            row.attempts += 1
-            row.locked_by = worker
-            row.locked_until = now + lease
-            row.updated_at = now
-        self.session.flush()
-        return [from_row(Job, r) for r in rows]
 
-    def extend_lease(self, job_id: int, worker: str, until: datetime) -> bool:
+    def extend_leases(self, job_ids: Collection[int], worker: str, until: datetime) -> int:
+        if not job_ids:
+            return 0
         result = self.session.execute(
             update(m.JobRow)
-            .where(
-                m.JobRow.id == job_id,
-                m.JobRow.locked_by == worker,
-                m.JobRow.state == JobState.RUNNING.value,
-            )
+            .where(m.JobRow.id.in_(job_ids), *_held_by(worker))
             .values(locked_until=until)
             .execution_options(synchronize_session=False)
         )
-        return bool(result.rowcount == 1)  # type: ignore[attr-defined]
+        return int(result.rowcount)  # type: ignore[attr-defined]
 
     def claim_timer(self, name: str, every: timedelta, now: datetime) -> bool:
         if self.session.get(m.JobTimerRow, name) is None:
@@ -121,3 +175,7 @@ class SqlJobRepository:
             .execution_options(synchronize_session=False)
         )
         return bool(result.rowcount == 1)  # type: ignore[attr-defined]
+
+
+def _held_by(worker: str) -> tuple[ColumnElement[bool], ...]:
+    return (m.JobRow.locked_by == worker, m.JobRow.state == _RUNNING)

@@ -1,10 +1,11 @@
 """The durable job queue: enqueue inside a change's transaction, run with retries elsewhere.
 
 A job row is written in the unit of work of the change that causes it (an outbox), so it
-commits or rolls back with that change. Workers claim due jobs, run the handler registered
-for the job's kind, and record the outcome: done, again later (exponential backoff), or
-dead (a dead letter an admin can look at and retry). A worker that dies holding a job
-leaves a lease that expires, after which another worker claims the job again; handlers
+commits or rolls back with that change. Workers claim due jobs in batches, run the handler
+registered for each job's kind, and record the outcomes with the claim of the next batch:
+done, again later (exponential backoff), or dead (a dead letter an admin can look at and
+retry). A worker that dies holding jobs (not started, running, or finished but not yet
+recorded) leaves leases that expire, after which other workers claim the jobs again; handlers
 must therefore be idempotent. Timers are periodic functions, claimed by one worker per
 period through a row of their own.
 """
@@ -15,14 +16,15 @@ import logging
 import os
 import socket
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
 from caredesk.domain.agents import Actor, Permission
 from caredesk.domain.errors import ValidationFailed, must_exist
-from caredesk.domain.jobs import Job, JobState, backoff
+from caredesk.domain.jobs import Job, JobState, Outcome, backoff
 from caredesk.services.core.changes import publish_change
 from caredesk.services.core.commands import command
 from caredesk.services.core.ports import Clock
@@ -167,6 +169,11 @@ class WorkerOptions:
     backoff_base: timedelta = timedelta(seconds=10)
     backoff_cap: timedelta = timedelta(hours=1)
     poll_seconds: float = 1.0
+    batch_size: int = 10
+
+
+# A running worker looks at its timers again after this many jobs, however many are due.
+JOBS_PER_PASS = 100
 
 
 def worker_name(index: int = 0) -> str:
@@ -174,7 +181,9 @@ def worker_name(index: int = 0) -> str:
 
 
 class Worker:
-    """Runs due timers and jobs, one job per transaction pair (claim, then outcome)."""
+    """Runs due timers and jobs. Jobs are claimed in batches and run one after another; how
+    each run ended is recorded with the claim of the next batch, in one transaction, so a batch
+    costs the worker one transaction of its own beside its handlers'."""
 
     def __init__(
         self,
@@ -188,6 +197,9 @@ class Worker:
         self.registry = registry
         self.name = name
         self.options = options or WorkerOptions()
+        # Runs that ended and are not recorded yet. Their jobs stay running under this worker's
+        # lease: should it die before recording them, they are run again after the lease.
+        self._unrecorded: list[Outcome] = []
 
     def run_timers(self) -> int:
         ran = 0
@@ -204,121 +216,141 @@ class Worker:
                 log.exception("timer %s failed", timer.name)
         return ran
 
-    def run_one(self) -> Job | None:
-        """Claim one due job and run it; None when nothing is due."""
+    def run_batch(self, limit: int | None = None, stop: threading.Event | None = None) -> int:
+        """Record the outcomes in hand and claim up to `limit` due jobs (the batch size) in one
+        transaction, then run them; return how many ran (0: none was due).
+
+        Once `stop` is set, the jobs of the batch not yet started are released to others.
+        """
+        batch = self._record_and_claim(limit or self.options.batch_size)
+        ran = 0
+        with self._leases_kept([job.id for job in batch if job.id is not None]):
+            for job in batch:
+                assert job.id is not None
+                if stop is not None and stop.is_set():
+                    self._unrecorded.append(Outcome.release(job.id))
+                    continue
+                self._unrecorded.append(self._run(job))
+                ran += 1
+        return ran
+
+    def record(self) -> None:
+        """Write the outcomes in hand now, without claiming more (a pass or a worker ends)."""
+        if self._unrecorded:
+            self._record_and_claim(0)
+
+    def _record_and_claim(self, limit: int) -> list[Job]:
         now = self.ctx.clock.now()
         with self.ctx.uow() as uow:
-            claimed = uow.jobs.claim(self.name, now, self.options.lease, 1)
+            recorded = uow.jobs.record(self.name, self._unrecorded, now)
+            claimed = uow.jobs.claim(self.name, now, self.options.lease, limit)
             uow.commit()
-        if not claimed:
-            return None
-        job = claimed[0]
+        for outcome in self._unrecorded:
+            if outcome.job_id not in recorded:
+                # The lease ran out and another worker holds the job now: its outcome counts.
+                log.warning("job %s was taken over by another worker", outcome.job_id)
+        self._unrecorded = []
+        return claimed
+
+    def _run(self, job: Job) -> Outcome:
+        assert job.id is not None
         if job.attempts > self.options.max_attempts:
             # Its workers kept dying (a lease expired each time): running it again is futile.
-            self._finish(job, JobState.DEAD, "gave up: the lease expired on every attempt")
-            return job
+            return Outcome.dead(job.id, "gave up: the lease expired on every attempt")
         handler = self.registry.handlers.get(job.kind)
         if handler is None:
-            self._finish(job, JobState.DEAD, f"no handler registered for kind {job.kind!r}")
-            return job
-        # While the handler runs, keep the lease alive, so a slow job is not taken by another
-        # worker; only a worker that died (and stopped renewing) lets its lease run out.
-        done = threading.Event()
-        renewer = threading.Thread(
-            target=self._renew_lease, args=(job, done), name=f"{self.name}-lease", daemon=True
-        )
-        renewer.start()
+            return Outcome.dead(job.id, f"no handler registered for kind {job.kind!r}")
         try:
             handler(self.ctx, job.payload)
         except PermanentFailure as exc:
-            self._finish(job, JobState.DEAD, _describe(exc))
+            return Outcome.dead(job.id, _describe(exc))
         except Exception as exc:  # TemporaryFailure, or any fault the handler did not expect
             if not isinstance(exc, TemporaryFailure):
                 log.exception("job %s (%s) failed", job.id, job.kind)
             if job.attempts >= self.options.max_attempts:
-                self._finish(job, JobState.DEAD, _describe(exc))
-            else:
-                delay = backoff(job.attempts, self.options.backoff_base, self.options.backoff_cap)
-                self._finish(job, JobState.QUEUED, _describe(exc), delay=delay)
-        else:
-            self._finish(job, JobState.DONE, None)
+                return Outcome.dead(job.id, _describe(exc))
+            delay = backoff(job.attempts, self.options.backoff_base, self.options.backoff_cap)
+            return Outcome.again(job.id, self.ctx.clock.now() + delay, _describe(exc))
+        return Outcome.done(job.id)
+
+    @contextmanager
+    def _leases_kept(self, job_ids: list[int]) -> Iterator[None]:
+        """While a batch runs, keep its leases alive, so that a slow batch is not taken by
+        another worker; only a worker that died (and stopped renewing) lets them run out."""
+        if not job_ids:
+            yield
+            return
+        done = threading.Event()
+        renewer = threading.Thread(
+            target=self._renew_leases, args=(job_ids, done), name=f"{self.name}-lease", daemon=True
+        )
+        renewer.start()
+        try:
+            yield
         finally:
             done.set()
             renewer.join()
-        return job
 
-    def _renew_lease(self, job: Job, done: threading.Event) -> None:
-        assert job.id is not None
+    def _renew_leases(self, job_ids: list[int], done: threading.Event) -> None:
         while not done.wait(self.options.lease.total_seconds() / 3):
             try:
                 with self.ctx.uow() as uow:
-                    held = uow.jobs.extend_lease(
-                        job.id, self.name, self.ctx.clock.now() + self.options.lease
+                    held = uow.jobs.extend_leases(
+                        job_ids, self.name, self.ctx.clock.now() + self.options.lease
                     )
                     uow.commit()
             except Exception:  # a missed renewal is retried; the lease has slack for it
-                log.exception("renewing the lease of job %s failed", job.id)
+                log.exception("renewing the leases of jobs %s failed", job_ids)
                 continue
             if not held:
                 return
 
     def run_once(self, max_jobs: int | None = None) -> int:
-        """Run due timers, then due jobs until none is left (or `max_jobs`); return jobs run."""
+        """Run due timers, then due jobs until none is left (or `max_jobs`), and record every
+        outcome; return the jobs run."""
+        ran = self._pass(max_jobs)
+        self.record()
+        return ran
+
+    def _pass(self, max_jobs: int | None, stop: threading.Event | None = None) -> int:
+        # Timers may run long: the outcomes in hand are recorded first, not left unrenewed.
+        self.record()
         self.run_timers()
-        done = 0
-        while max_jobs is None or done < max_jobs:
-            if self.run_one() is None:
+        ran = 0
+        while max_jobs is None or ran < max_jobs:
+            if stop is not None and stop.is_set():
                 break
-            done += 1
-        return done
+            limit = self.options.batch_size
+            if max_jobs is not None:
+                limit = min(limit, max_jobs - ran)
+            in_batch = self.run_batch(limit, stop)
+            if in_batch == 0:
+                break
+            ran += in_batch
+        return ran
 
     def run(self, stop: threading.Event) -> None:
         """Work until `stop` is set, sleeping `poll_seconds` whenever nothing is due."""
-        while not stop.is_set():
+        try:
+            while not stop.is_set():
+                try:
+                    ran = self._pass(JOBS_PER_PASS, stop)
+                except Exception:  # a lost database connection and the like: wait and go on
+                    log.exception("worker %s pass failed", self.name)
+                    ran = 0
+                if ran == 0:
+                    stop.wait(self.options.poll_seconds)
+        finally:
             try:
-                ran = self.run_once(max_jobs=100)
-            except Exception:  # a lost database connection and the like: wait and go on
-                log.exception("worker %s pass failed", self.name)
-                ran = 0
-            if ran == 0:
-                stop.wait(self.options.poll_seconds)
-
-    def _finish(
-        self,
-        job: Job,
-        state: JobState,
-        error: str | None,
-        *,
-        delay: timedelta | None = None,
-    ) -> None:
-        now = self.ctx.clock.now()
-        with self.ctx.uow() as uow:
-            current = uow.jobs.get(job.id) if job.id is not None else None
-            if (
-                current is None
-                or current.locked_by != self.name
-                or current.state != JobState.RUNNING
-            ):
-                # The lease ran out and another worker holds the job now: its outcome counts.
-                log.warning("job %s was taken over by %s", job.id, current and current.locked_by)
-                return
-            current.state = state
-            current.last_error = error[:MAX_ERROR_LENGTH] if error else current.last_error
-            current.locked_by = None
-            current.locked_until = None
-            current.updated_at = now
-            if state == JobState.QUEUED:
-                current.run_at = now + (delay or timedelta(0))
-            else:
-                current.finished_at = now
-            uow.jobs.save(current)
-            uow.commit()
-        job.state = state
+                self.record()
+            except Exception:  # what is left unrecorded runs again after its lease
+                log.exception("worker %s could not record its last outcomes", self.name)
 
 
 def _describe(exc: BaseException) -> str:
     text = str(exc)
-    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+    described = f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+    return described[:MAX_ERROR_LENGTH]
 
 
 class WorkerPool:

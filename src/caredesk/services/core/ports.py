@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Generic, Protocol, Self, TypeVar
@@ -10,7 +10,7 @@ from typing import Any, Generic, Protocol, Self, TypeVar
 from caredesk.domain.audit import AuditEvent
 from caredesk.domain.errors import DomainError, ErrorCode
 from caredesk.domain.events import Event
-from caredesk.domain.jobs import Job, JobState
+from caredesk.domain.jobs import Job, JobState, Outcome
 from caredesk.domain.mail import MailTemplate
 from caredesk.domain.policy.loading import LoadedPolicy
 
@@ -131,15 +131,24 @@ class JobRepository(Protocol):
     def counts(self) -> dict[JobState, int]: ...
 
     def claim(self, worker: str, now: datetime, lease: timedelta, limit: int) -> list[Job]:
-        """Take due jobs (queued and due, or running with an expired lease) for `worker`.
+        """Take up to `limit` due jobs (queued and due, or running with an expired lease) for
+        `worker`, in one statement, oldest due first.
 
         Two workers never take the same job: rows are locked and skipped (PostgreSQL) or the
         claim runs as the single writer (SQLite). Each taken job counts one more attempt.
         """
         ...
 
-    def extend_lease(self, job_id: int, worker: str, until: datetime) -> bool:
-        """Hold a running job longer; False when `worker` no longer holds it."""
+    def record(self, worker: str, outcomes: Sequence[Outcome], now: datetime) -> set[int]:
+        """Write how `worker`'s runs ended (finished at `now`); the ids of the jobs written.
+
+        Only jobs `worker` still holds are written: one whose lease ran out and that another
+        worker took belongs to that worker now, and its outcome counts.
+        """
+        ...
+
+    def extend_leases(self, job_ids: Collection[int], worker: str, until: datetime) -> int:
+        """Hold running jobs longer; how many of them `worker` still holds."""
         ...
 
     def claim_timer(self, name: str, every: timedelta, now: datetime) -> bool:
