@@ -37,9 +37,15 @@ from caredesk.services.channels.portal_mail import SurveyOptions, register_porta
 from caredesk.services.channels.ports import Mailer
 from caredesk.services.channels.webhooks import Outbound, register_webhooks
 from caredesk.services.core import audit
-from caredesk.services.core.jobs import HandlerRegistry, JobContext, WorkerOptions, WorkerPool
+from caredesk.services.core.jobs import (
+    HandlerRegistry,
+    JobContext,
+    Polling,
+    WorkerOptions,
+    WorkerPool,
+)
 from caredesk.services.core.messagebus import Handler
-from caredesk.services.core.ports import Clock, TextFormats
+from caredesk.services.core.ports import Clock, JobWakeups, TextFormats
 from caredesk.services.engine.grants import register_grant_notices
 from caredesk.services.knowledge import search, triage
 from caredesk.services.knowledge.ports import IntentTrainer
@@ -102,6 +108,19 @@ class Container:
 
     def job_context(self) -> JobContext:
         return JobContext(uow=self.uow, clock=self.clock, storage=self.storage)
+
+    def job_wakeups(self) -> JobWakeups:
+        """How one idle worker hears of new jobs: PostgreSQL's notifications on a connection
+        of its own; SQLite sends none, and its worker polls."""
+        if self.engine.dialect.name != "postgresql":
+            return Polling(self.worker_options.poll_seconds)
+        from caredesk.adapters.db.job_wakeups import JobListener
+
+        return JobListener(
+            self.engine,
+            listen_seconds=self.settings.worker_listen_seconds,
+            poll_seconds=self.worker_options.poll_seconds,
+        )
 
     def mail_intake(self) -> MailIntake:
         """Inbound mail into cases, as every door takes it in (SMTP, webhook, import)."""
@@ -357,7 +376,11 @@ def start_worker(container: Container) -> None:
     if not embedded or container.worker_pool is not None or container.jobs is None:
         return
     container.worker_pool = WorkerPool(
-        container.job_context(), container.jobs, concurrency=1, options=container.worker_options
+        container.job_context(),
+        container.jobs,
+        concurrency=1,
+        options=container.worker_options,
+        wakeups=container.job_wakeups,
     )
     container.worker_pool.start()
 

@@ -183,7 +183,18 @@ class Settings(BaseSettings):
         default=None,
         description="Run one job worker thread inside `caredesk serve` (default: on for SQLite).",
     )
-    worker_poll_seconds: float = Field(default=1.0, gt=0)
+    worker_poll_seconds: float = Field(
+        default=1.0,
+        gt=0,
+        description="How long an idle worker that cannot listen for new jobs (SQLite, or "
+        "PostgreSQL while its listening connection is down) waits before looking again.",
+    )
+    worker_listen_seconds: float = Field(
+        default=5.0,
+        gt=0,
+        description="On PostgreSQL, how long an idle worker waits for word of new jobs before "
+        "looking anyway: jobs queued for later, retries after a backoff, timers.",
+    )
     job_batch_size: int = Field(
         default=10,
         ge=1,

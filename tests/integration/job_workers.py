@@ -51,6 +51,7 @@ def worker_env(database_url: str, **settings: str) -> dict[str, str]:
         "CAREDESK_JOB_PLUGINS": '["tests.integration.job_probe:register"]',
         "CAREDESK_JOB_LEASE_SECONDS": "2",
         "CAREDESK_WORKER_POLL_SECONDS": "0.2",
+        "CAREDESK_WORKER_LISTEN_SECONDS": "0.2",
         "CAREDESK_SEMANTIC_SEARCH": "false",
         "CAREDESK_LOG_LEVEL": "warning",
         **{f"CAREDESK_{name.upper()}": value for name, value in settings.items()},

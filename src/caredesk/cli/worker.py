@@ -38,6 +38,7 @@ def worker(
             container.jobs,
             concurrency=concurrency,
             options=container.worker_options,
+            wakeups=container.job_wakeups,
         )
 
         def _stop(signum: int, _frame: FrameType | None) -> None:

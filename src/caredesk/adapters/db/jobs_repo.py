@@ -1,4 +1,5 @@
-"""The job queue's tables: claiming in batches with row locks that skip each other."""
+"""The job queue's tables: claiming in batches with row locks that skip each other, and
+telling idle workers on PostgreSQL that due jobs were queued."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, and_, func, or_, select, update
 from sqlalchemy.orm import Session as OrmSession
+from sqlalchemy.orm import SessionTransaction
 
 from caredesk.adapters.db import models as m
 from caredesk.adapters.db.conflicts import insert_or_find
@@ -16,12 +18,29 @@ from caredesk.domain.jobs import Job, JobState, Outcome
 
 # What a job is from the moment it is queued; a save writes only how its running went.
 _QUEUED_AS = ("id", "kind", "payload", "key", "created_at")
+# The channel of PostgreSQL's NOTIFY that wakes idle workers (adapters/db/job_wakeups.py).
+JOBS_CHANNEL = "caredesk_jobs"
 _RUNNING = JobState.RUNNING.value
 
 
 class SqlJobRepository:
     def __init__(self, session: OrmSession) -> None:
         self.session = session
+        # The transaction that already told the workers: one NOTIFY per transaction will do.
+        self._announced_in: SessionTransaction | None = None
+
+    def _announce(self, job: Job) -> None:
+        """Wake idle workers when `job` is due now; PostgreSQL delivers the notification when
+        this transaction commits, and never for one rolled back. A job due later is found by
+        the workers' poll; SQLite has no notifications and its worker polls."""
+        if job.state is not JobState.QUEUED or job.run_at > (job.updated_at or job.created_at):
+            return
+        transaction = self.session.get_transaction()
+        if transaction is None or transaction is self._announced_in:
+            return
+        if self.session.get_bind().dialect.name == "postgresql":
+            self.session.execute(select(func.pg_notify(JOBS_CHANNEL, "")))
+            self._announced_in = transaction
 
     def _id_for_key(self, key: str) -> int | None:
         return self.session.scalar(select(m.JobRow.id).where(m.JobRow.key == key))
@@ -40,6 +59,7 @@ class SqlJobRepository:
             if existing is not None:
                 return existing
         job.id = row.id
+        self._announce(job)
         return row.id
 
     def get(self, job_id: int) -> Job | None:
@@ -55,6 +75,7 @@ class SqlJobRepository:
         assert row is not None, "save() is for jobs read in this unit of work"
         onto_row(job, row, skip=_QUEUED_AS, updated_at=job.updated_at or row.updated_at)
         self.session.flush()
+        self._announce(job)
 
     def find(self, state: JobState | None, limit: int, after_id: int | None) -> list[Job]:
         stmt = select(m.JobRow).order_by(m.JobRow.id.desc()).limit(limit)

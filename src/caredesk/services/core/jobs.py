@@ -27,7 +27,7 @@ from caredesk.domain.errors import ValidationFailed, must_exist
 from caredesk.domain.jobs import Job, JobState, Outcome, backoff
 from caredesk.services.core.changes import publish_change
 from caredesk.services.core.commands import command
-from caredesk.services.core.ports import Clock
+from caredesk.services.core.ports import Clock, JobWakeups
 from caredesk.services.core.reads import read
 from caredesk.services.core.unit import JobsUnit
 from caredesk.services.privacy.ports import StorageCompactor
@@ -176,6 +176,20 @@ class WorkerOptions:
 JOBS_PER_PASS = 100
 
 
+@dataclass(frozen=True, slots=True)
+class Polling:
+    """Looks again every `seconds`: how a worker waits where the database sends no word."""
+
+    seconds: float
+
+    def wait(self, stop: threading.Event) -> bool:
+        stop.wait(self.seconds)
+        return False
+
+    def close(self) -> None:
+        return None
+
+
 def worker_name(index: int = 0) -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{index}"
 
@@ -192,11 +206,13 @@ class Worker:
         *,
         name: str,
         options: WorkerOptions | None = None,
+        wakeups: JobWakeups | None = None,
     ) -> None:
         self.ctx = ctx
         self.registry = registry
         self.name = name
         self.options = options or WorkerOptions()
+        self.wakeups = wakeups or Polling(self.options.poll_seconds)
         # Runs that ended and are not recorded yet. Their jobs stay running under this worker's
         # lease: should it die before recording them, they are run again after the lease.
         self._unrecorded: list[Outcome] = []
@@ -330,7 +346,8 @@ class Worker:
         return ran
 
     def run(self, stop: threading.Event) -> None:
-        """Work until `stop` is set, sleeping `poll_seconds` whenever nothing is due."""
+        """Work until `stop` is set. When nothing is due, wait for word of new jobs (PostgreSQL
+        notifies on enqueue) or for the poll interval (jobs due later, retries, timers)."""
         try:
             while not stop.is_set():
                 try:
@@ -338,13 +355,14 @@ class Worker:
                 except Exception:  # a lost database connection and the like: wait and go on
                     log.exception("worker %s pass failed", self.name)
                     ran = 0
-                if ran == 0:
-                    stop.wait(self.options.poll_seconds)
+                if ran == 0 and not stop.is_set():
+                    self.wakeups.wait(stop)
         finally:
             try:
                 self.record()
             except Exception:  # what is left unrecorded runs again after its lease
                 log.exception("worker %s could not record its last outcomes", self.name)
+            self.wakeups.close()
 
 
 def _describe(exc: BaseException) -> str:
@@ -362,10 +380,18 @@ class WorkerPool:
         registry: HandlerRegistry,
         concurrency: int = 1,
         options: WorkerOptions | None = None,
+        wakeups: Callable[[], JobWakeups] | None = None,
     ) -> None:
         self.stop_event = threading.Event()
+        # Each worker waits on wake-ups of its own (a listening connection on PostgreSQL).
         self.workers = [
-            Worker(ctx, registry, name=worker_name(i), options=options)
+            Worker(
+                ctx,
+                registry,
+                name=worker_name(i),
+                options=options,
+                wakeups=wakeups() if wakeups is not None else None,
+            )
             for i in range(max(concurrency, 1))
         ]
         self.threads = [

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -154,6 +155,18 @@ class JobRepository(Protocol):
     def claim_timer(self, name: str, every: timedelta, now: datetime) -> bool:
         """True when this caller won the timer's run due at `now`; it is then due `every` later."""
         ...
+
+
+class JobWakeups(Protocol):
+    """How an idle worker hears that jobs were queued: a notification where the database sends
+    one, and otherwise a poll."""
+
+    def wait(self, stop: threading.Event) -> bool:
+        """Return when jobs may be due: True when word came (or may have been missed), False
+        when the poll interval passed or `stop` was set (at once)."""
+        ...
+
+    def close(self) -> None: ...
 
 
 class Transaction(Protocol):
