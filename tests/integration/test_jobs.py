@@ -199,29 +199,6 @@ def test_two_workers_never_claim_the_same_job(container: Container, clock: Manua
     assert not {j.id for j in first} & {j.id for j in second}
 
 
-def test_concurrent_workers_run_every_job_exactly_once(container: Container) -> None:
-    import threading
-
-    ran: list[int] = []
-    lock = threading.Lock()
-
-    def record(ctx: JobContext, payload: dict[str, Any]) -> None:
-        with lock:
-            ran.append(payload["n"])
-
-    registry = HandlerRegistry()
-    registry.register("count", record)
-    for n in range(40):
-        queue_job(container, "count", {"n": n})
-    workers = [_worker(container, registry, f"w{i}") for i in range(4)]
-    threads = [threading.Thread(target=w.run_once) for w in workers]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert sorted(ran) == list(range(40))
-
-
 def test_a_timer_runs_once_per_period_across_workers(
     container: Container, clock: ManualClock
 ) -> None:
