@@ -27,6 +27,7 @@ from caredesk.domain.grants import ApprovalStatus, Grant, GrantStatus
 from caredesk.domain.orders import TransactionType
 from caredesk.services.cases import cases
 from caredesk.services.engine import grants
+from caredesk.services.engine.ports import BudgetWindow
 from tests.conftest import _empty
 from tests.integration.money_store import (
     add_agent,
@@ -383,17 +384,20 @@ class MoneyDesk(RuleBasedStateMachine):
         agent = self.actors["agent"].agent_id
         team_id = self._team_id()
         with self.container.uow() as uow:
-            assert uow.grants.team_spend(team_id, day_start) == self._day_spent(
-                found, agent_id=None, team_id=team_id
-            )
             for order_id, (customer, _, _) in ORDERS.items():
-                window = uow.grants.spend(
-                    case_id=None,
-                    agent_id=agent,
+                window = uow.grants.figures(
                     customer_id=customer,
+                    case_id=None,
+                    case_order_ids=[],
                     order_id=order_id,
+                    agent_id=agent,
+                    team_id=None,
+                    budgets=[BudgetWindow(TEAM, day_start)],
                     day_start=day_start,
                     now=now,
+                ).spend
+                assert window.budget_spent == (
+                    self._day_spent(found, agent_id=None, team_id=team_id),
                 )
                 assert window.agent_spent_today == self._day_spent(
                     found, agent_id=agent, team_id=None

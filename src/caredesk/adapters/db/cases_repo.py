@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import and_, or_, select, tuple_
 from sqlalchemy.orm import Session as OrmSession
+from sqlalchemy.orm import joinedload
 
 from caredesk.adapters.db import mapping
 from caredesk.adapters.db import models as m
@@ -31,7 +32,13 @@ class SqlCaseRepository:
             earlier = self.session.identity_map.get(self.session.identity_key(m.CaseRow, case_id))
             if earlier is not None:
                 self.session.expire(earlier)
-        row = self.session.get(m.CaseRow, case_id, with_for_update=for_change or None)
+        # Its tags in the same statement, but under FOR UPDATE, which PostgreSQL refuses on the
+        # nullable side of an outer join.
+        row = (
+            self.session.get(m.CaseRow, case_id, with_for_update=True)
+            if for_change
+            else self.session.get(m.CaseRow, case_id, options=(joinedload(m.CaseRow.tags),))
+        )
         if row is not None:
             self._held[row.id] = row
         return row

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from decimal import Decimal
 from typing import TypeVar
 
-from sqlalchemy import exists, func, or_, select
-from sqlalchemy.orm import InstrumentedAttribute
+from sqlalchemy import bindparam, exists, func, or_, select
+from sqlalchemy.orm import InstrumentedAttribute, joinedload
 from sqlalchemy.orm import Session as OrmSession
 from sqlalchemy.orm.attributes import flag_modified
 
@@ -15,13 +14,11 @@ from caredesk.adapters.db import mapping
 from caredesk.adapters.db import models as m
 from caredesk.adapters.db.conflicts import version_conflict
 from caredesk.adapters.db.cursors import page_by_key, walk
-from caredesk.adapters.db.rows import TableReader, got, insert
+from caredesk.adapters.db.rows import TableReader, from_row, got, insert
 from caredesk.adapters.db.search import escape_like
-from caredesk.adapters.db.types import aware_utc
 from caredesk.domain.catalog import Product, Variant
 from caredesk.domain.customers import Customer
-from caredesk.domain.orders import Order, OrderStatus
-from caredesk.domain.policy.value import OrderHistory
+from caredesk.domain.orders import Order
 from caredesk.services.core.ports import Page
 
 
@@ -37,6 +34,24 @@ def _next_customer_number(session: OrmSession) -> int:
     # SQLite: a writing transaction holds the one write lock from BEGIN IMMEDIATE on.
     return _next_seq(session, m.CustomerRow.seq)
 
+
+# A customer or an order is read with its child rows in one statement, not in one more per
+# child table: a plan reads both on every case view. Their child rows are few.
+_WHOLE_CUSTOMER = (joinedload(m.CustomerRow.emails), joinedload(m.CustomerRow.payment_methods))
+_WHOLE_ORDER = (
+    joinedload(m.OrderRow.lines),
+    joinedload(m.OrderRow.shipments),
+    joinedload(m.OrderRow.payments),
+)
+
+# Columns, not rows of the session: a plan reads a dozen variants on every case view, and
+# only reads them. Built once, with what varies bound.
+_VARIANTS = select(*m.VariantRow.__table__.columns).where(
+    or_(
+        m.VariantRow.product_id.in_(bindparam("product_ids", expanding=True)),
+        m.VariantRow.id.in_(bindparam("variant_ids", expanding=True)),
+    )
+)
 
 Aggregate = TypeVar("Aggregate", Customer, Order)
 AggregateRow = TypeVar("AggregateRow", m.CustomerRow, m.OrderRow)
@@ -84,7 +99,7 @@ class SqlCustomerRepository:
         customer.version = insert(self.session, row).version
 
     def _row(self, customer_id: str) -> m.CustomerRow | None:
-        row = self.session.get(m.CustomerRow, customer_id)
+        row = self.session.get(m.CustomerRow, customer_id, options=_WHOLE_CUSTOMER)
         if row is not None:
             self._held[customer_id] = row
         return row
@@ -169,12 +184,10 @@ class SqlProductRepository(TableReader[Product, m.ProductRow]):
     def variants(self, product_ids: set[str], variant_ids: set[str]) -> list[Variant]:
         if not product_ids and not variant_ids:
             return []
-        rows = self.session.scalars(
-            select(m.VariantRow).where(
-                or_(m.VariantRow.product_id.in_(product_ids), m.VariantRow.id.in_(variant_ids))
-            )
+        found = self.session.execute(
+            _VARIANTS, {"product_ids": sorted(product_ids), "variant_ids": sorted(variant_ids)}
         )
-        return [mapping.variant_from_row(r) for r in rows]
+        return [from_row(Variant, row) for row in found]
 
     def find(self, limit: int, cursor: str | None) -> Page[Product]:
         rows, next_cursor = page_by_key(
@@ -192,6 +205,9 @@ class SqlOrderRepository(TableReader[Order, m.OrderRow]):
 
     def read(self, row: m.OrderRow) -> Order:
         return mapping.order_from_row(row)
+
+    def get(self, key: str) -> Order | None:
+        return self.found(self.session.get(m.OrderRow, key, options=_WHOLE_ORDER))
 
     def add(self, order: Order) -> None:
         row = m.OrderRow(
@@ -221,25 +237,6 @@ class SqlOrderRepository(TableReader[Order, m.OrderRow]):
             .distinct()
         ).all()
         return {product for product, _ in rows}, {variant for _, variant in rows}
-
-    def history(self, customer_id: str) -> OrderHistory:
-        # One pass over the customer's orders and lines: the planner asks this on every plan.
-        orders, first, spend = self.session.execute(
-            select(
-                func.count(func.distinct(m.OrderRow.id)),
-                func.min(m.OrderRow.placed_at),
-                func.coalesce(func.sum(m.OrderLineRow.price), 0),
-            )
-            .select_from(m.OrderRow)
-            .outerjoin(m.OrderLineRow, m.OrderLineRow.order_id == m.OrderRow.id)
-            .where(
-                m.OrderRow.customer_id == customer_id,
-                m.OrderRow.status != OrderStatus.CANCELLED.value,
-            )
-        ).one()
-        return OrderHistory(
-            int(orders), Decimal(spend or 0).quantize(Decimal("0.01")), aware_utc(first)
-        )
 
     def latest_id(self, customer_id: str) -> str | None:
         return self.session.scalar(

@@ -3,12 +3,27 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from datetime import datetime, timedelta
 from decimal import Decimal
+from functools import cache
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, case, func, literal, or_, select, update
+from sqlalchemy import (
+    ColumnElement,
+    ScalarSelect,
+    Select,
+    Subquery,
+    and_,
+    bindparam,
+    case,
+    func,
+    literal,
+    or_,
+    select,
+    true,
+    update,
+)
 from sqlalchemy.orm import InstrumentedAttribute
 from sqlalchemy.orm import Session as OrmSession
 
@@ -22,6 +37,7 @@ from caredesk.adapters.db.rows import (
     onto_row,
     save_row,
 )
+from caredesk.adapters.db.types import aware_utc
 from caredesk.domain.grants import (
     Approval,
     ApprovalStatus,
@@ -32,7 +48,8 @@ from caredesk.domain.grants import (
 )
 from caredesk.domain.orders import OrderStatus
 from caredesk.domain.policy.review import PolicyChange, PolicyChangeStatus, PolicyDiff
-from caredesk.services.engine.ports import SpendWindow
+from caredesk.domain.policy.value import OrderHistory
+from caredesk.services.engine.ports import BudgetWindow, Figures, SpendWindow
 
 
 def _lock_key(scope: str) -> int:
@@ -68,7 +85,7 @@ def _counted() -> ColumnElement[bool]:
 def _total(
     value: InstrumentedAttribute[Decimal] | int, window: ColumnElement[bool] | None
 ) -> ColumnElement[Any]:
-    """The sum of `value` over the grants inside `window`; 0 where there is no such window."""
+    """The sum of `value` over the rows inside `window`; 0 where there is no such window."""
     zero = literal(0)
     if window is None:
         return func.coalesce(zero, 0)
@@ -94,76 +111,144 @@ class SqlGrantRepository(TableRepository[Grant, m.GrantRow]):
     def for_customer(self, customer_id: str) -> list[Grant]:
         return self.listed(m.GrantRow.customer_id == customer_id)
 
-    def _executed_sum(self, *conditions: ColumnElement[bool]) -> Decimal:
-        total: Any = self.session.scalar(
-            select(func.coalesce(func.sum(m.GrantRow.cost), 0)).where(_counted(), *conditions)
-        )
-        return _cents(total)
-
-    def spend(
+    def figures(
         self,
         *,
-        case_id: int | None,
-        agent_id: int | None,
         customer_id: str,
+        case_id: int | None,
+        case_order_ids: Collection[str],
         order_id: str | None,
+        agent_id: int | None,
+        team_id: int | None,
+        budgets: Sequence[BudgetWindow],
         day_start: datetime,
         now: datetime,
-    ) -> SpendWindow:
-        # One pass over the executed grants that can matter, summing each window apart.
-        year_ago = now - timedelta(days=365)
-        g = m.GrantRow
-        case_window = g.case_id == case_id if case_id is not None else None
-        agent_window = (
-            and_(g.agent_id == agent_id, g.executed_at >= day_start)
-            if agent_id is not None
-            else None
-        )
-        order_window = g.order_id == order_id if order_id is not None else None
-        windows = [w for w in (case_window, agent_window, order_window) if w is not None]
-        recent = and_(
-            g.customer_id == customer_id, g.cost > 0, g.executed_at >= now - timedelta(days=90)
-        )
-        case_spent, agent_today, grants_90d, refunds, order_spent = self.session.execute(
-            select(
-                _total(g.cost, case_window),
-                _total(g.cost, agent_window),
-                _total(1, recent),
-                _total(g.refunded, and_(g.customer_id == customer_id, g.executed_at >= year_ago)),
-                _total(g.cost, order_window),
-            ).where(_counted(), or_(g.customer_id == customer_id, *windows))
+    ) -> Figures:
+        # One statement: a plan reads these on every case view, and each statement of its own
+        # costs more in building and round trips than the sums do in the database. A window
+        # whose key is None (no case, no agent, no order) matches no grant: `= NULL` is never
+        # true.
+        statement = _figures_statement(tuple(b.team is not None for b in budgets))
+        row = self.session.execute(
+            statement,
+            {
+                "customer_id": customer_id,
+                "case_id": case_id,
+                "order_id": order_id,
+                "agent_id": agent_id,
+                "team_id": team_id,
+                "case_order_ids": sorted(set(case_order_ids)),
+                "day_start": day_start,
+                "since_90d": now - timedelta(days=90),
+                "since_365d": now - timedelta(days=365),
+                **{f"budget_team_{i}": b.team for i, b in enumerate(budgets) if b.team is not None},
+                **{f"budget_since_{i}": b.since for i, b in enumerate(budgets)},
+            },
         ).one()
-        return SpendWindow(
-            case_spent=_cents(case_spent),
-            agent_spent_today=_cents(agent_today),
-            customer_grants_90d=int(grants_90d or 0),
-            customer_refunds_365d=Decimal(refunds or 0),
-            customer_spend_365d=self._orders_spend(customer_id, year_ago),
-            order_spent=_cents(order_spent),
+        count, first_at, spend, spend_365d = row[:4]
+        case_spent, agent_today, grants_90d, refunds, order_spent = row[4:9]
+        case_orders_value, team, *budget_spent = row[9:]
+        return Figures(
+            history=OrderHistory(int(count), _cents(spend), aware_utc(first_at)),
+            spend=SpendWindow(
+                case_spent=_cents(case_spent),
+                agent_spent_today=_cents(agent_today),
+                customer_grants_90d=int(grants_90d or 0),
+                customer_refunds_365d=Decimal(refunds or 0),
+                customer_spend_365d=Decimal(spend_365d or 0),
+                order_spent=_cents(order_spent),
+                budget_spent=tuple(_cents(spent) for spent in budget_spent),
+            ),
+            case_orders_value=_cents(case_orders_value),
+            team=team,
         )
-
-    def _orders_spend(self, customer_id: str, since: datetime) -> Decimal:
-        spend = self.session.scalar(
-            select(func.coalesce(func.sum(m.OrderLineRow.price), 0))
-            .join(m.OrderRow, m.OrderRow.id == m.OrderLineRow.order_id)
-            .where(
-                m.OrderRow.customer_id == customer_id,
-                m.OrderRow.status != OrderStatus.CANCELLED.value,
-                # Orders without a placement date (imported history) count as recent.
-                (m.OrderRow.placed_at >= since) | m.OrderRow.placed_at.is_(None),
-            )
-        )
-        return Decimal(spend or 0)
 
     def lock_scopes(self, scopes: Collection[str]) -> None:
         # Read committed sums take no lock of their own: a transaction lock per scope.
         _lock(self.session, scopes)
 
-    def team_spend(self, team_id: int | None, since: datetime) -> Decimal:
-        conditions = [m.GrantRow.executed_at >= since]
-        if team_id is not None:
-            conditions.append(m.GrantRow.team_id == team_id)
-        return self._executed_sum(and_(*conditions))
+
+@cache
+def _figures_statement(team_budgets: tuple[bool, ...]) -> Select[Any]:
+    """The statement `figures` runs, for budgets of a named team (True) or of the whole desk
+    (False), built once per process: built and keyed anew on every plan, a statement this
+    size cost more than the database took to answer it. What varies is bound."""
+    orders, grants = _orders_figures(), _grants_figures()
+    line, team = m.OrderLineRow, m.TeamRow
+    case_orders_value = (
+        select(func.coalesce(func.sum(line.price), 0))
+        .where(line.order_id.in_(bindparam("case_order_ids", expanding=True)))
+        .scalar_subquery()
+    )
+    team_name = select(team.name).where(team.id == bindparam("team_id")).scalar_subquery()
+    return (
+        select(
+            orders,
+            grants,
+            case_orders_value,
+            team_name,
+            *(_budget_spent(i, named) for i, named in enumerate(team_budgets)),
+        )
+        .select_from(orders)
+        .join(grants, true())
+    )
+
+
+def _orders_figures() -> Subquery:
+    """The customer's orders that were not cancelled: how many, since when, for how much, and
+    for how much in the last year (orders without a placement date, imported history,
+    count as recent)."""
+    order, line = m.OrderRow, m.OrderLineRow
+    recent = (order.placed_at >= bindparam("since_365d")) | order.placed_at.is_(None)
+    return (
+        select(
+            func.count(func.distinct(order.id)),
+            func.min(order.placed_at),
+            func.coalesce(func.sum(line.price), 0),
+            _total(line.price, recent),
+        )
+        .select_from(order)
+        .outerjoin(line, line.order_id == order.id)
+        .where(
+            order.customer_id == bindparam("customer_id"),
+            order.status != OrderStatus.CANCELLED.value,
+        )
+        .subquery("orders_figures")
+    )
+
+
+def _grants_figures() -> Subquery:
+    """One pass over the executed grants that can matter, summing each window apart."""
+    g = m.GrantRow
+    customer = g.customer_id == bindparam("customer_id")
+    case_window = g.case_id == bindparam("case_id")
+    agent = g.agent_id == bindparam("agent_id")
+    agent_window = and_(agent, g.executed_at >= bindparam("day_start"))
+    order_window = g.order_id == bindparam("order_id")
+    recent = and_(customer, g.cost > 0, g.executed_at >= bindparam("since_90d"))
+    return (
+        select(
+            _total(g.cost, case_window),
+            _total(g.cost, agent_window),
+            _total(1, recent),
+            _total(g.refunded, and_(customer, g.executed_at >= bindparam("since_365d"))),
+            _total(g.cost, order_window),
+        )
+        .where(_counted(), or_(customer, case_window, agent_window, order_window))
+        .subquery("grants_figures")
+    )
+
+
+def _budget_spent(index: int, named_team: bool) -> ScalarSelect[Any]:
+    """What a budget's team (or the whole desk) has spent since its period began; nothing for
+    a team the desk does not have."""
+    g = m.GrantRow
+    conditions = [_counted(), g.executed_at >= bindparam(f"budget_since_{index}")]
+    if named_team:
+        team = m.TeamRow
+        named = select(team.id).where(team.name == bindparam(f"budget_team_{index}"))
+        conditions.append(g.team_id == named.scalar_subquery())
+    return select(func.coalesce(func.sum(g.cost), 0)).where(*conditions).scalar_subquery()
 
 
 class SqlApprovalRepository(TableRepository[Approval, m.ApprovalRow]):

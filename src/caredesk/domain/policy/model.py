@@ -6,6 +6,7 @@ grant, and to whom, never needs a code change.
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from decimal import Decimal
 from enum import IntEnum, StrEnum
 from typing import Any, Literal
@@ -162,6 +163,17 @@ class Budget(_Strict):
     team: str = Field(description="A team name, or '*' for the whole desk.")
     period: Literal["day", "week", "month", "quarter"]
     amount: Decimal = Field(ge=0)
+
+    def period_start(self, now: datetime) -> datetime:
+        """Midnight of the day, the week's Monday, the month's or the quarter's first day."""
+        day = now.replace(hour=0, minute=0, second=0, microsecond=0)
+        if self.period == "day":
+            return day
+        if self.period == "week":
+            return day - timedelta(days=day.weekday())
+        if self.period == "month":
+            return day.replace(day=1)
+        return day.replace(month=((day.month - 1) // 3) * 3 + 1, day=1)
 
 
 class Guardrails(_Strict):

@@ -11,7 +11,6 @@ from caredesk.domain.cases import Case, CaseStatus, Message
 from caredesk.domain.catalog import Product, Variant
 from caredesk.domain.customers import Customer
 from caredesk.domain.orders import Order
-from caredesk.domain.policy.value import OrderHistory
 from caredesk.services.core.ports import Page, Repository
 
 
@@ -57,8 +56,6 @@ class OrderRepository(Repository[Order, str], Protocol):
     def owned_items(self, customer_id: str) -> tuple[set[str], set[str]]:
         """The product ids and the variant ids on any of the customer's orders."""
         ...
-
-    def history(self, customer_id: str) -> OrderHistory: ...
 
     def latest_id(self, customer_id: str) -> str | None: ...
 

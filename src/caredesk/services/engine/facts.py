@@ -16,6 +16,7 @@ from caredesk.domain.money import ZERO
 from caredesk.domain.orders import Order, OrderStatus
 from caredesk.domain.policy.model import Policy, RemedyDef, RemedyKind
 from caredesk.domain.policy.value import CustomerValue, value_of
+from caredesk.services.engine.ports import BudgetWindow, Figures
 from caredesk.services.engine.unit import EngineUnit
 
 NEGATIVE_SENTIMENT = -0.3
@@ -31,13 +32,15 @@ ISSUE_FIELD, SENTIMENT_FIELD, RISK_FIELD, MOMENTS_FIELD, KNOWN_ISSUE_FIELD = (
 
 @dataclass(frozen=True, slots=True)
 class Situation:
-    """The records a decision is about, loaded once."""
+    """The records a decision is about and the sums it counts for the agent who asks,
+    loaded once."""
 
     customer: Customer
     order: Order | None
     case: Case | None
     variants: dict[str, Variant]
     value: CustomerValue
+    figures: Figures
 
 
 def _tagged(case: Case, prefix: str) -> list[str]:
@@ -182,14 +185,32 @@ def load_situation(
     customer: Customer,
     case: Case | None,
     order_id: str | None,
+    agent_id: int | None,
     extra_variant_ids: list[str] | None = None,
 ) -> Situation:
+    """The order in question and its catalogue, then every sum in one read: the customer's
+    history as aggregates, never their orders and cases one by one."""
     order_id = order_in_question(uow, customer.id, case, order_id)
     order = uow.orders.get(order_id) if order_id is not None else None
     product_ids = {line.product_id for line in order.lines} if order else set()
     variants = {v.id: v for v in uow.products.variants(product_ids, set(extra_variant_ids or []))}
-    value = value_of(uow.orders.history(customer.id), customer.tier, policy, now)
-    return Situation(customer, order, case, variants, value)
+    figures = uow.grants.figures(
+        customer_id=customer.id,
+        case_id=case.id if case is not None else None,
+        # A case issue's cap is worth the orders the case is about, the one in question too.
+        case_order_ids=[*([order.id] if order else []), *case.order_ids] if case else [],
+        order_id=order.id if order else None,
+        agent_id=agent_id,
+        team_id=case.team_id if case is not None else None,
+        budgets=[
+            BudgetWindow(b.team if b.team != "*" else None, b.period_start(now))
+            for b in policy.budgets
+        ],
+        day_start=now.replace(hour=0, minute=0, second=0, microsecond=0),
+        now=now,
+    )
+    value = value_of(figures.history, customer.tier, policy, now)
+    return Situation(customer, order, case, variants, value, figures)
 
 
 def default_params(

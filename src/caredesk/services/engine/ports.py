@@ -3,7 +3,7 @@ versions."""
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -11,6 +11,7 @@ from typing import Protocol
 
 from caredesk.domain.grants import Approval, ApprovalStatus, Grant, LedgerEntry, PolicyVersion
 from caredesk.domain.policy.review import PolicyChange, PolicyChangeStatus
+from caredesk.domain.policy.value import OrderHistory
 from caredesk.services.core.ports import Repository
 
 
@@ -25,6 +26,28 @@ class SpendWindow:
     customer_refunds_365d: Decimal
     customer_spend_365d: Decimal
     order_spent: Decimal
+    budget_spent: tuple[Decimal, ...]  # one sum per BudgetWindow asked, in its order
+
+
+@dataclass(frozen=True, slots=True)
+class BudgetWindow:
+    """The grants one budget counts: its team's, by name (None: every team's), executed since
+    its period began."""
+
+    team: str | None
+    since: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Figures:
+    """Every sum a plan or a grant counts, read in one statement: the customer's orders (for
+    their value), the grants each limit adds to, the value of the orders a case is about
+    (its issue's cap) and the name of the case's team (budgets name teams)."""
+
+    history: OrderHistory
+    spend: SpendWindow
+    case_orders_value: Decimal
+    team: str | None
 
 
 class GrantRepository(Repository[Grant, int], Protocol):
@@ -34,18 +57,19 @@ class GrantRepository(Repository[Grant, int], Protocol):
 
     def for_customer(self, customer_id: str) -> list[Grant]: ...
 
-    def spend(
+    def figures(
         self,
         *,
-        case_id: int | None,
-        agent_id: int | None,
         customer_id: str,
+        case_id: int | None,
+        case_order_ids: Collection[str],
         order_id: str | None,
+        agent_id: int | None,
+        team_id: int | None,
+        budgets: Sequence[BudgetWindow],
         day_start: datetime,
         now: datetime,
-    ) -> SpendWindow: ...
-
-    def team_spend(self, team_id: int | None, since: datetime) -> Decimal: ...
+    ) -> Figures: ...
 
     def lock_scopes(self, scopes: Collection[str]) -> None:
         """Hold these scopes ("agent:7", "customer:c1", "budget:*", …) until the transaction

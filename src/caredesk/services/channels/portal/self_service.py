@@ -111,7 +111,7 @@ def order_self_service(
         result = []
         for order in orders:
             situation = load_situation(
-                uow, policy, now, customer=customer, case=None, order_id=order.id
+                uow, policy, now, customer=customer, case=None, order_id=order.id, agent_id=None
             )
             facts = situation_facts(situation, policy, actor, grants.PORTAL, now)
             defaults = default_params(situation, policy, facts)

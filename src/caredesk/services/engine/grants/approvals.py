@@ -165,6 +165,7 @@ def _recheck(
     customer = uow.customers.get(grant.customer_id)
     assert customer is not None
     case = uow.cases.get(grant.case_id) if grant.case_id else None
+    asking = Actor(role=_role(approval.requested_by_role), agent_id=grant.agent_id)
     situation = load_situation(
         uow,
         loaded.policy,
@@ -172,15 +173,13 @@ def _recheck(
         customer=customer,
         case=case,
         order_id=grant.order_id,
+        agent_id=asking.agent_id,
         extra_variant_ids=program_variants(loaded.policy),
     )
-    asking = Actor(role=_role(approval.requested_by_role), agent_id=grant.agent_id)
     prepared = prepare(
         loaded.policy, situation, asking, AGENT, now, grant.remedy_ids, grant.params, True
     )
-    usage = measure_usage(
-        uow, loaded.policy, asking, situation, now, case_grants_of(uow, situation)
-    )
+    usage = measure_usage(situation, case_grants_of(uow, situation))
     refusal = hard_limit_refusal(loaded.policy, prepared.cost, usage, prepared.refunded)
     if refusal is not None:
         raise PolicyRefused(refusal, grant.remedy_ids[0])

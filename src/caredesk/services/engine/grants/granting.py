@@ -28,7 +28,6 @@ from caredesk.services.engine.grants.situation import (
     load_customer,
     situation_basis,
     situation_for_case,
-    team_name,
 )
 from caredesk.services.engine.grants.usage import (
     STANDING,
@@ -114,14 +113,14 @@ def _grant(
     if basis is not None:
         _check_basis(situation, basis)
     prepared = prepare(policy, situation, actor, actor_kind, now, remedy_ids, overrides, confirmed)
-    usage = measure_usage(uow, policy, actor, situation, now, case_grants_of(uow, situation))
+    usage = measure_usage(situation, case_grants_of(uow, situation))
     decision = decide(
         policy,
         actor.role.grants_as.value,
         prepared.remedies,
         prepared.cost,
         usage,
-        team_name(uow, situation.case),
+        situation.figures.team,
         prepared.refunded,
     )
     if decision.refusal is not None:
@@ -244,7 +243,7 @@ def grant_on_case(
         )
         # Read after the locks: another grant on this case may have committed meanwhile.
         case = load_case(uow, actor, case_id)
-        situation = situation_for_case(uow, loaded.policy, now, case, order_id)
+        situation = situation_for_case(uow, loaded.policy, now, case, order_id, actor.agent_id)
         return _grant(
             uow,
             loaded,
@@ -304,6 +303,7 @@ def grant_for_customer(
             customer=customer,
             case=None,
             order_id=order_id,
+            agent_id=actor.agent_id,
             extra_variant_ids=[str(v) for v in params.get("new_item_ids", []) or []],
         )
         return _grant(

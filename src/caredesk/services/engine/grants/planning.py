@@ -17,7 +17,6 @@ from caredesk.services.engine.grants.situation import (
     load_case,
     situation_basis,
     situation_for_case,
-    team_name,
 )
 from caredesk.services.engine.grants.usage import measure_usage, standing_for_issue
 from caredesk.services.engine.policy import policy_in_force
@@ -43,7 +42,7 @@ def plan_case(uow: EngineUnit, actor: Actor, now: datetime, case_id: int) -> Pla
         loaded = policy_in_force(uow)
         policy = loaded.policy
         case = load_case(uow, actor, case_id)
-        situation = situation_for_case(uow, policy, now, case, None)
+        situation = situation_for_case(uow, policy, now, case, None, actor.agent_id)
         facts = situation_facts(situation, policy, actor, AGENT, now)
         params = default_params(situation, policy, facts)
         case_grants = uow.grants.for_case(case_id)
@@ -58,8 +57,8 @@ def plan_case(uow: EngineUnit, actor: Actor, now: datetime, case_id: int) -> Pla
                 for r in policy.remedies
             },
             role=actor.role.grants_as.value,
-            usage=measure_usage(uow, policy, actor, situation, now, case_grants),
-            team=team_name(uow, case),
+            usage=measure_usage(situation, case_grants),
+            team=situation.figures.team,
             customer_value=situation.value.lifetime_value,
             already_granted=frozenset(r for g in standing for r in g.remedy_ids),
         )

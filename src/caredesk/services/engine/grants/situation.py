@@ -35,13 +35,6 @@ def issue_of(situation: Situation) -> str | None:
     return str(issue) if issue else None
 
 
-def team_name(uow: EngineUnit, case: Case | None) -> str | None:
-    if case is None or case.team_id is None:
-        return None
-    team = uow.teams.get(case.team_id)
-    return team.name if team else None
-
-
 def program_variants(policy: Policy) -> list[str]:
     return [str(p.params["upgrade_to"]) for p in policy.programs if "upgrade_to" in p.params]
 
@@ -77,7 +70,12 @@ def check_order(uow: EngineUnit, actor: Actor, order_id: str | None, customer_id
 
 
 def situation_for_case(
-    uow: EngineUnit, policy: Policy, now: datetime, case: Case, order_id: str | None
+    uow: EngineUnit,
+    policy: Policy,
+    now: datetime,
+    case: Case,
+    order_id: str | None,
+    agent_id: int | None,
 ) -> Situation:
     customer = must_exist(uow.customers.get(case.customer_id), "customer", case.customer_id)
     return load_situation(
@@ -87,5 +85,6 @@ def situation_for_case(
         customer=customer,
         case=case,
         order_id=order_id,
+        agent_id=agent_id,
         extra_variant_ids=program_variants(policy),
     )

@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
-from decimal import Decimal
-
-from caredesk.domain.agents import Actor
 from caredesk.domain.grants import Grant, GrantStatus
 from caredesk.domain.money import ZERO
 from caredesk.domain.policy.authority import CapUsage, Usage
@@ -32,48 +28,28 @@ def standing_for_issue(case_grants: list[Grant], issue: str | None) -> list[Gran
     ]
 
 
-def measure_usage(
-    uow: EngineUnit,
-    policy: Policy,
-    actor: Actor,
-    situation: Situation,
-    now: datetime,
-    case_grants: list[Grant],
-) -> Usage:
-    day_start = now.replace(hour=0, minute=0, second=0, microsecond=0)
-    window = uow.grants.spend(
-        case_id=situation.case.id if situation.case else None,
-        agent_id=actor.agent_id,
-        customer_id=situation.customer.id,
-        order_id=situation.order.id if situation.order else None,
-        day_start=day_start,
-        now=now,
-    )
-    budget_spent = {}
-    for index, budget in enumerate(policy.budgets):
-        since = _period_start(now, budget.period)
-        team = uow.teams.get_by_name(budget.team) if budget.team != "*" else None
-        if budget.team != "*" and team is None:
-            continue
-        budget_spent[index] = uow.grants.team_spend(team.id if team else None, since)
+def measure_usage(situation: Situation, case_grants: list[Grant]) -> Usage:
+    """What the situation's sums say has been granted already, for the limits a new grant
+    adds to."""
+    spend = situation.figures.spend
     return Usage(
-        case_spent=window.case_spent,
-        agent_spent_today=window.agent_spent_today,
-        budget_spent=budget_spent,
-        customer_grants_90d=window.customer_grants_90d,
-        customer_refunds_365d=window.customer_refunds_365d,
-        customer_spend_365d=window.customer_spend_365d,
-        caps=_caps(uow, situation, window.order_spent, case_grants),
+        case_spent=spend.case_spent,
+        agent_spent_today=spend.agent_spent_today,
+        budget_spent=dict(enumerate(spend.budget_spent)),
+        customer_grants_90d=spend.customer_grants_90d,
+        customer_refunds_365d=spend.customer_refunds_365d,
+        customer_spend_365d=spend.customer_spend_365d,
+        caps=_caps(situation, case_grants),
     )
 
 
-def _caps(
-    uow: EngineUnit, situation: Situation, order_granted: Decimal, case_grants: list[Grant]
-) -> tuple[CapUsage, ...]:
+def _caps(situation: Situation, case_grants: list[Grant]) -> tuple[CapUsage, ...]:
     caps = []
     if situation.order is not None:
         order = situation.order
-        caps.append(CapUsage("order", f"order {order.id}", order.total, order_granted))
+        caps.append(
+            CapUsage("order", f"order {order.id}", order.total, situation.figures.spend.order_spent)
+        )
     case = situation.case
     if case is not None:
         issue = issue_of(situation)
@@ -86,30 +62,8 @@ def _caps(
             ZERO,
         )
         name = f"case {case.id} ({issue or 'no issue type'})"
-        caps.append(CapUsage("case_issue", name, _case_value(uow, situation), granted))
+        caps.append(CapUsage("case_issue", name, situation.figures.case_orders_value, granted))
     return tuple(caps)
-
-
-def _case_value(uow: EngineUnit, situation: Situation) -> Decimal:
-    """What the customer paid for the orders the case is about; zero when it names none."""
-    orders = {situation.order.id: situation.order} if situation.order else {}
-    for order_id in situation.case.order_ids if situation.case else []:
-        if order_id not in orders:
-            order = uow.orders.get(order_id)
-            if order is not None:
-                orders[order_id] = order
-    return sum((o.total for o in orders.values()), ZERO)
-
-
-def _period_start(now: datetime, period: str) -> datetime:
-    day = now.replace(hour=0, minute=0, second=0, microsecond=0)
-    if period == "day":
-        return day
-    if period == "week":
-        return day - timedelta(days=day.weekday())
-    if period == "month":
-        return day.replace(day=1)
-    return day.replace(month=((day.month - 1) // 3) * 3 + 1, day=1)
 
 
 def lock_grant_scopes(
