@@ -81,7 +81,12 @@ def validate_policy(data: object, text: str, line_of: LineOf) -> LoadedPolicy:
                 )
             )
         raise PolicyInvalid(_dedupe(problems)) from exc
-    return LoadedPolicy(policy, text, hashlib.sha256(text.encode()).hexdigest())
+    return LoadedPolicy(policy, text, digest_of(text))
+
+
+def digest_of(text: str) -> str:
+    """What a policy version is known by across processes and databases: its text's SHA-256."""
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
 def _dedupe(problems: list[PolicyProblem]) -> list[PolicyProblem]:

@@ -6,6 +6,8 @@ gives agents more room waits for a second admin (`domain/policy/review.py`).
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import datetime
 from importlib import resources
@@ -14,7 +16,7 @@ from typing import Any
 from caredesk.domain.agents import SYSTEM, Actor, Permission
 from caredesk.domain.errors import Conflict, DomainError, ErrorCode, Forbidden, NotFound, must_exist
 from caredesk.domain.grants import PolicyVersion
-from caredesk.domain.policy.loading import LoadedPolicy
+from caredesk.domain.policy.loading import LoadedPolicy, digest_of
 from caredesk.domain.policy.review import (
     PolicyChange,
     PolicyChangeStatus,
@@ -28,7 +30,44 @@ from caredesk.services.core.commands import command
 from caredesk.services.core.reads import read, read_one
 from caredesk.services.engine.unit import EngineUnit
 
-_CACHE: dict[str, LoadedPolicy] = {}
+
+class CompiledPolicies:
+    """The policies this process has compiled (parsed and validated), the few it used last.
+
+    A plan runs on every case view and must not parse YAML: a process compiles each version
+    once. Every plan still reads which version is in force (its digest, one column), so a
+    version another process puts in force is planned with from the next plan on, and one that
+    fell out of this process's few is compiled again. Kept by the digest of the version's
+    text, not by its name: one process may serve several databases (tests, benchmarks) where
+    one version name holds different texts.
+    """
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._kept: OrderedDict[str, LoadedPolicy] = OrderedDict()
+        # Request threads share the process's policies.
+        self._lock = threading.Lock()
+
+    def get(self, digest: str) -> LoadedPolicy | None:
+        with self._lock:
+            loaded = self._kept.get(digest)
+            if loaded is not None:
+                self._kept.move_to_end(digest)
+            return loaded
+
+    def compile(self, uow: EngineUnit, text: str) -> LoadedPolicy:
+        loaded = self.get(digest_of(text))
+        if loaded is not None:
+            return loaded
+        loaded = uow.formats.parse_policy(text)
+        with self._lock:
+            self._kept[loaded.digest] = loaded
+            while len(self._kept) > self.size:
+                self._kept.popitem(last=False)
+        return loaded
+
+
+COMPILED = CompiledPolicies(size=8)
 
 
 def packaged_policy_text(name: str = "default") -> str:
@@ -37,18 +76,6 @@ def packaged_policy_text(name: str = "default") -> str:
         return resources.files("caredesk.policies").joinpath(f"{name}.yaml").read_text("utf-8")
     except FileNotFoundError as exc:
         raise NotFound("packaged policy", name) from exc
-
-
-def parsed(uow: EngineUnit, text: str) -> LoadedPolicy:
-    """Parse once per distinct text: the planner runs on every case view."""
-    from hashlib import sha256
-
-    digest = sha256(text.encode()).hexdigest()
-    loaded = _CACHE.get(digest)
-    if loaded is None:
-        loaded = uow.formats.parse_policy(text)
-        _CACHE[digest] = loaded
-    return loaded
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,7 +113,7 @@ def propose_policy(
     confirm. An invalid file, or a refusal, changes nothing.
     """
     actor.require(Permission.MANAGE_POLICY)
-    loaded = parsed(uow, text)
+    loaded = COMPILED.compile(uow, text)
     empty = grants_nothing(loaded.policy)
     if empty and not force:
         raise PolicyEmpty(loaded.version, empty)
@@ -94,7 +121,11 @@ def propose_policy(
         uow.policies.lock()
         _check_version_free(uow, loaded)
         before = uow.policies.active()
-        diff = compare(parsed(uow, before.text).policy, loaded.policy) if before else PolicyDiff()
+        diff = (
+            compare(COMPILED.compile(uow, before.text).policy, loaded.policy)
+            if before
+            else PolicyDiff()
+        )
         if empty:
             publish_change(
                 uow,
@@ -241,7 +272,7 @@ def confirm_policy_change(
         change = must_exist(uow.policies.get_change(change_id), "policy change", change_id)
         before = uow.policies.active()
         change.confirm(actor.ref, before.digest if before else None, now, note)
-        loaded = parsed(uow, change.text)
+        loaded = COMPILED.compile(uow, change.text)
         _check_version_free(uow, loaded)
         uow.policies.save_change(change)
         publish_change(
@@ -327,19 +358,19 @@ def active_policy(uow: EngineUnit) -> LoadedPolicy:
 def policy_in_force(uow: EngineUnit) -> LoadedPolicy:
     """The policy in force, read inside a unit of work the caller has entered.
 
-    Only the digest is read on the hot path; the text is parsed once per process.
+    Only the digest is read on the hot path; the text once per version and process.
     """
     digest = uow.policies.active_digest()
-    cached = _CACHE.get(digest) if digest else None
-    if cached is not None:
-        return cached
+    compiled = COMPILED.get(digest) if digest else None
+    if compiled is not None:
+        return compiled
     current = uow.policies.active()
     if current is None:
         raise DomainError(
             "no policy is in force; load one with `caredesk policy load FILE`",
             code=ErrorCode.POLICY_INVALID,
         )
-    return parsed(uow, current.text)
+    return COMPILED.compile(uow, current.text)
 
 
 def ensure_policy(uow: EngineUnit, actor: Actor, now: datetime, text: str) -> LoadedPolicy:
@@ -347,7 +378,7 @@ def ensure_policy(uow: EngineUnit, actor: Actor, now: datetime, text: str) -> Lo
     with uow:
         current = uow.policies.active()
     if current is not None:
-        return parsed(uow, current.text)
+        return COMPILED.compile(uow, current.text)
     return load_policy(uow, actor, now, text)
 
 
