@@ -141,17 +141,18 @@ def plan(context: PlanContext) -> Ranking:
         at_stake = (at_stake * policy.value.public_risk_factor).quantize(Decimal("0.01"))
     options, ineligible = _options(context, issue)
     baseline = Decimal(str(round(base, 4))) * at_stake
-    offers: list[Offer] = []
+    ranked: list[_Priced] = []
     for size in range(1, policy.planner.max_bundle_size + 1):
         for bundle in itertools.combinations(options, size):
             if not _compatible(bundle):
                 continue
-            offer = _offer(context, bundle, issue, base, at_stake, baseline)
-            if offer is not None:
-                offers.append(offer)
-    # Highest expected value first; among equals the cheaper, then the simpler bundle.
-    offers.sort(key=lambda o: (-o.expected_value, o.cost, len(o.remedies), o.remedy_ids))
-    return Ranking(offers[: policy.planner.offers], base, at_stake, issue, ineligible)
+            priced = _priced(context, bundle, issue, base, at_stake)
+            if priced is not None:
+                ranked.append(priced)
+    ranked.sort(key=_Priced.rank)
+    # Only the offers returned are worded: a plan prices dozens of bundles.
+    offers = [_offer(policy, p, base, at_stake, baseline) for p in ranked[: policy.planner.offers]]
+    return Ranking(offers, base, at_stake, issue, ineligible)
 
 
 def _options(
@@ -187,15 +188,30 @@ def _options(
     return options, ineligible
 
 
-def _offer(
+@dataclass(frozen=True, slots=True)
+class _Priced:
+    """A bundle authority does not refuse, with what ranking needs."""
+
+    bundle: tuple[RemedyOption, ...]
+    cost: Decimal
+    retention: float
+    expected_value: Decimal
+    decision: Decision
+
+    def rank(self) -> tuple[Decimal, Decimal, int, list[str]]:
+        # Highest expected value first; among equals the cheaper, then the simpler bundle.
+        ids = [o.remedy.id for o in self.bundle]
+        return (-self.expected_value, self.cost, len(self.bundle), ids)
+
+
+def _priced(
     context: PlanContext,
     bundle: tuple[RemedyOption, ...],
     issue: str,
     base: float,
     at_stake: Decimal,
-    baseline: Decimal,
-) -> Offer | None:
-    """The bundle as an offer with its expected value, or None when authority refuses it."""
+) -> _Priced | None:
+    """The bundle with its expected value, or None when authority refuses it."""
     policy = context.policy
     chosen = [o.remedy for o in bundle]
     cost = sum((o.cost for o in bundle), ZERO)
@@ -205,20 +221,27 @@ def _offer(
     decision = decide(policy, context.role, chosen, cost, context.usage, context.team, refunded)
     if decision.refusal is not None:
         return None
-    gain = (ev - baseline).quantize(Decimal("0.01"))
+    return _Priced(bundle, cost, retention, ev, decision)
+
+
+def _offer(
+    policy: Policy, priced: _Priced, base: float, at_stake: Decimal, baseline: Decimal
+) -> Offer:
+    """The priced bundle as an offer, with its reasons."""
+    gain = (priced.expected_value - baseline).quantize(Decimal("0.01"))
     reasons = [
-        f"keeps the customer with {retention:.0%} chance (vs {base:.0%} doing nothing)",
+        f"keeps the customer with {priced.retention:.0%} chance (vs {base:.0%} doing nothing)",
         f"worth {format_money(at_stake, policy.currency)} to the store; costs "
-        f"{format_money(cost, policy.currency)}; expected gain "
+        f"{format_money(priced.cost, policy.currency)}; expected gain "
         f"{format_money(gain, policy.currency)}",
-        *decision.reasons,
+        *priced.decision.reasons,
     ]
     return Offer(
-        remedies=list(bundle),
-        cost=cost,
-        retention=retention,
-        expected_value=ev,
-        decision=decision,
+        remedies=list(priced.bundle),
+        cost=priced.cost,
+        retention=priced.retention,
+        expected_value=priced.expected_value,
+        decision=priced.decision,
         reasons=reasons,
-        service_level=max(r.service_level for r in chosen),
+        service_level=max(o.remedy.service_level for o in priced.bundle),
     )
