@@ -49,3 +49,20 @@ def commits_made(engine: Engine) -> Iterator[list[str]]:
         yield commits
     finally:
         event.remove(engine, "commit", record)
+
+
+@contextmanager
+def transactions_begun(engine: Engine) -> Iterator[list[int]]:
+    """How many transactions the engine begins meanwhile (on every backend: PostgreSQL's BEGIN
+    is not a statement the driver is handed), but for the background threads'."""
+    begun = [0]
+
+    def record(*_args: Any) -> None:
+        if threading.current_thread().name not in BACKGROUND_THREADS:
+            begun[0] += 1
+
+    event.listen(engine, "begin", record)
+    try:
+        yield begun
+    finally:
+        event.remove(engine, "begin", record)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
+
 from sqlalchemy import and_, or_, select, tuple_
 from sqlalchemy.orm import Session as OrmSession
 from sqlalchemy.orm import joinedload
@@ -59,6 +61,14 @@ class SqlCaseRepository:
     def get(self, case_id: int) -> Case | None:
         row = self._row(case_id)
         return mapping.case_from_row(row) if row else None
+
+    def many(self, case_ids: Collection[int]) -> list[Case]:
+        if not case_ids:
+            return []
+        rows = self.session.scalars(
+            select(m.CaseRow).where(m.CaseRow.id.in_(case_ids)).order_by(m.CaseRow.id)
+        )
+        return [mapping.case_from_row(r) for r in rows]
 
     def get_for_change(self, case_id: int) -> Case | None:
         # FOR UPDATE on PostgreSQL; SQLite renders none, its writer holds the whole database.

@@ -78,9 +78,10 @@ def walk(
     a walk over a large table never holds it all, and a caller that stops early reads no more."""
     while True:
         rows = list(session.scalars(query.where(key > after).order_by(key).limit(chunk)))
-        if not rows:
-            return
         yield from rows
+        if len(rows) < chunk:
+            # A short chunk is the last: asking again would only read nothing.
+            return
         after = getattr(rows[-1], key.key)
 
 

@@ -312,14 +312,23 @@ class SqlLedgerRepository:
 class SqlPolicyRepository:
     def __init__(self, session: OrmSession) -> None:
         self.session = session
+        # The digest in force as this transaction read it, in a tuple since None (no policy
+        # yet) is an answer too. The case page's plan, suggestions and screen each ask for the
+        # policy in force; one read serves them all, until this transaction takes the policy
+        # lock or puts another version in force.
+        self._digest: tuple[str | None] | None = None
 
     def active(self) -> PolicyVersion | None:
         return first(self.session, PolicyVersion, m.PolicyVersionRow, m.PolicyVersionRow.active)
 
     def active_digest(self) -> str | None:
-        return self.session.scalar(
-            select(m.PolicyVersionRow.digest).where(m.PolicyVersionRow.active)
-        )
+        if self._digest is None:
+            self._digest = (
+                self.session.scalar(
+                    select(m.PolicyVersionRow.digest).where(m.PolicyVersionRow.active)
+                ),
+            )
+        return self._digest[0]
 
     def get(self, version: str) -> PolicyVersion | None:
         policy = m.PolicyVersionRow
@@ -330,6 +339,7 @@ class SqlPolicyRepository:
         insert(self.session, onto_row(version, m.PolicyVersionRow(), active=False))
 
     def activate(self, version: str) -> None:
+        self._digest = None
         self.session.execute(update(m.PolicyVersionRow).values(active=False))
         self.session.execute(
             update(m.PolicyVersionRow)
@@ -343,6 +353,8 @@ class SqlPolicyRepository:
     def lock(self) -> None:
         # Two changes put in force at once would each be compared with the same policy.
         _lock(self.session, ["policy"])
+        # Another transaction may have put a policy in force while this one waited.
+        self._digest = None
 
     def add_change(self, change: PolicyChange) -> None:
         change.id = insert(self.session, _write_change(m.PolicyChangeRow(), change)).id

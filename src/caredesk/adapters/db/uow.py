@@ -1,14 +1,19 @@
 """The SQLAlchemy unit of work: one session, one transaction, every repository.
 
 A repository is built the first time a command reaches for it in a transaction, so a
-command pays for the few it uses, not for all of them."""
+command pays for the few it uses, not for all of them.
+
+A read-only unit is one transaction for everything a page shows: a service entering it again
+while it is open joins that transaction (the page's reads, each service still saying `with
+uow:`), and it keeps every row it loaded, so a row read once is found again by its key
+without another query."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from typing import Any, Generic, Self, TypeVar, overload
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, event
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session as OrmSession
 from sqlalchemy.orm import sessionmaker
@@ -113,16 +118,27 @@ class SqlAlchemyUnitOfWork:
     erasure = _Repository(SqlErasureStore)
 
     def __init__(
-        self, session_factory: sessionmaker[OrmSession], bus: EventBus, formats: TextFormats
+        self,
+        session_factory: sessionmaker[OrmSession],
+        bus: EventBus,
+        formats: TextFormats,
+        *,
+        read_only: bool = False,
     ) -> None:
         self._session_factory = session_factory
         self._bus = bus
         self.formats = formats
+        self._read_only = read_only
         self.session: OrmSession | None = None
         self._published: list[Event] = []
         self.built: dict[str, Any] = {}
+        # How many services entered this read-only unit again while it was open.
+        self._joined = 0
 
     def __enter__(self) -> Self:
+        if self._read_only and self.session is not None:
+            self._joined += 1
+            return self
         session = self._session_factory()
         self.session = session
         self._published = []
@@ -131,6 +147,10 @@ class SqlAlchemyUnitOfWork:
 
     def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
         assert self.session is not None
+        if self._joined:
+            # A service that joined the open unit leaves the transaction to whoever opened it.
+            self._joined -= 1
+            return
         try:
             self.session.rollback()
         finally:
@@ -187,9 +207,23 @@ class SqlAlchemyUnitOfWorkFactory:
             expire_on_commit=False,
             autoflush=False,
         )
+        # A session forgets a row nothing refers to any more (its identity map is weak): a
+        # page whose services each read the case's customer or order by its key would load it
+        # again each time. A reader changes nothing, so it keeps every row it loaded until it
+        # closes (SQLAlchemy's "strong reference" recipe, "Session Referencing Behavior"). A
+        # reader walking a whole large table (cursors.walk) would so hold it all: none does,
+        # the exports and scans walk in units that write.
+        event.listen(self._reader, "loaded_as_persistent", _keep_loaded_row)
 
     def __call__(self) -> SqlAlchemyUnitOfWork:
         return SqlAlchemyUnitOfWork(self._writer, self.bus, self.formats)
 
     def read_only(self) -> SqlAlchemyUnitOfWork:
-        return SqlAlchemyUnitOfWork(self._reader, self.bus, self.formats)
+        return SqlAlchemyUnitOfWork(self._reader, self.bus, self.formats, read_only=True)
+
+
+_LOADED_ROWS = "caredesk_loaded_rows"
+
+
+def _keep_loaded_row(session: OrmSession, row: object) -> None:
+    session.info.setdefault(_LOADED_ROWS, []).append(row)

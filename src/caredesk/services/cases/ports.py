@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
@@ -51,6 +51,10 @@ class ProductRepository(Repository[Product, str], Protocol):
 
 
 class OrderRepository(Repository[Order, str], Protocol):
+    def many(self, order_ids: Collection[str]) -> list[Order]:
+        """The orders of these ids (those that exist), in one query."""
+        ...
+
     def for_customer(self, customer_id: str) -> list[Order]: ...
 
     def owned_items(self, customer_id: str) -> tuple[set[str], set[str]]:
@@ -66,6 +70,10 @@ class CaseRepository(Repository[Case, int], Protocol):
     def get_for_change(self, case_id: int) -> Case | None:
         """The case, held against other writers until the unit of work ends: a change made
         at the same moment waits for this one and then reads what it left."""
+        ...
+
+    def many(self, case_ids: Collection[int]) -> list[Case]:
+        """The cases of these ids (those that exist), in one query."""
         ...
 
     def save(self, case: Case) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
@@ -40,6 +40,10 @@ class ArticleRepository(Protocol):
     def add(self, article: Article) -> None: ...
 
     def get(self, article_id: int) -> Article | None: ...
+
+    def many(self, article_ids: Collection[int]) -> list[Article]:
+        """The articles of these ids (those that exist), in one query."""
+        ...
 
     def get_by_slug(self, slug: str) -> Article | None: ...
 
