@@ -13,6 +13,7 @@ from caredesk.services.cases import cases
 from caredesk.services.knowledge import knowledge, search
 from caredesk.services.knowledge.search import CaseSuggestions
 from tests.integration.demo_store import load_demo_store, story_cases
+from tests.integration.statements import statements_sent
 
 ESPRESSO = "espresso-machine"
 LABELWRITER = "inkwell-labelwriter-350"
@@ -172,3 +173,16 @@ def test_the_top_suggestion_of_each_demo_story_is_its_article_or_nothing(
             ]
         tops[story] = articles[0].slug if articles else None
     assert tops == RIGHT_ARTICLE
+
+
+def test_the_hits_are_read_in_a_fixed_number_of_queries(container: Container) -> None:
+    stories = _load(container)
+    sent: dict[int, list[str]] = {}
+    for limit in (3, 10):
+        with statements_sent(container.engine) as sent[limit]:
+            found = _suggest(container, stories["label-printer"], limit=limit)
+        kinds = {h.kind for h in found.hits}
+        assert {SearchKind.ARTICLE, SearchKind.CASE} <= kinds, limit
+    # More hits, the same statements: their articles, past cases and those cases' orders are
+    # read a list at a time, not one lookup each.
+    assert len(sent[10]) == len(sent[3]), set(sent[10]) ^ set(sent[3])

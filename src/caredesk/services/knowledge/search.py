@@ -8,7 +8,7 @@ API process, or `caredesk kb embed`); a query costs one embedding of the query i
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -19,6 +19,7 @@ from caredesk.domain.cases import Case, CaseChanged, Message, MessageKind
 from caredesk.domain.errors import DomainError, ErrorCode, must_exist
 from caredesk.domain.events import Event
 from caredesk.domain.knowledge import KnownIssue
+from caredesk.domain.orders import Order
 from caredesk.domain.search import (
     LEXICAL_WEIGHT,
     SIMILARITY_FLOOR,
@@ -345,13 +346,14 @@ def _issue_types(uow: KnowledgeUnit) -> frozenset[str]:
         return frozenset()
 
 
-def _subject(uow: KnowledgeUnit, case: Case) -> CaseSubject:
+def _subject(case: Case, orders: Mapping[str, Order]) -> CaseSubject:
     """The products of the case's orders and its intent (what triage or an agent set)."""
-    products: set[str] = set()
-    for order_id in case.order_ids:
-        order = uow.orders.get(order_id)
-        if order is not None:
-            products.update(line.product_id for line in order.lines)
+    products = {
+        line.product_id
+        for order_id in case.order_ids
+        if order_id in orders
+        for line in orders[order_id].lines
+    }
     intent = case.custom_fields.get(ISSUE_FIELD)
     return CaseSubject(frozenset(products), intent if isinstance(intent, str) else None)
 
@@ -359,20 +361,35 @@ def _subject(uow: KnowledgeUnit, case: Case) -> CaseSubject:
 def _fitting(uow: KnowledgeUnit, case: Case, hits: Sequence[SearchHit]) -> list[SearchHit]:
     """The hits that fit the case's product and intent and clear the relevance floor, the
     best fitting first; articles and macros by their products and tags, past cases by
-    their orders' products and their intent."""
-    subject = _subject(uow, case)
+    their orders' products and their intent.
+
+    The hits' articles, past cases and those cases' orders are read in one query each: a
+    list of fifteen hits is not fifteen lookups.
+    """
+    own_orders = {o.id: o for o in map(uow.orders.get, case.order_ids) if o is not None}
+    subject = _subject(case, own_orders)
     issue_types = _issue_types(uow)
+    others = {
+        c.id: c for c in uow.cases.many([int(h.ref_id) for h in hits if h.kind is SearchKind.CASE])
+    }
+    their_orders = {
+        o.id: o for o in uow.orders.many({i for c in others.values() for i in c.order_ids})
+    }
+    articles = {
+        a.id: a
+        for a in uow.articles.many([int(h.ref_id) for h in hits if h.kind is not SearchKind.CASE])
+    }
     scored: list[tuple[float, SearchHit]] = []
     for hit in hits:
         if hit.kind is SearchKind.CASE:
-            other = uow.cases.get(int(hit.ref_id))
+            other = others.get(int(hit.ref_id))
             if other is None:
                 continue
-            about = _subject(uow, other)
+            about = _subject(other, their_orders)
             products: frozenset[str] = about.products
             intents = frozenset({about.intent} if about.intent else ()) & issue_types
         else:
-            article = uow.articles.get(int(hit.ref_id))
+            article = articles.get(int(hit.ref_id))
             if article is None:
                 continue
             products = frozenset(article.product_ids)
