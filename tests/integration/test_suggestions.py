@@ -45,7 +45,7 @@ def _article(container: Container, title: str, body: str, **fields: object) -> s
 
 def _suggest(container: Container, case_id: int, limit: int = 5) -> CaseSuggestions:
     return search.suggest_for_case(
-        container.uow, SYSTEM, case_id, semantic=container.semantic, limit=limit
+        container.uow.read_only(), SYSTEM, case_id, semantic=container.semantic, limit=limit
     )
 
 

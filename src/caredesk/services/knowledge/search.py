@@ -242,19 +242,6 @@ class CaseSuggestions:
     programs: list[SuggestedProgram]
 
 
-def case_suggestions(
-    uow_factory: Callable[[], KnowledgeUnit],
-    actor: Actor,
-    case_id: int,
-    *,
-    semantic: Semantic | None,
-    limit: int = 5,
-) -> tuple[list[SearchHit], list[str]]:
-    """The articles, macros and past cases most like this case, and its known issues."""
-    found = suggest_for_case(uow_factory, actor, case_id, semantic=semantic, limit=limit)
-    return found.hits, found.known_issues
-
-
 def _programs(uow: KnowledgeUnit, issues: Sequence[KnownIssue]) -> list[SuggestedProgram]:
     """The programs of the policy in force for these issues, in the issues' order: those an
     issue links to, and those the policy attaches to an issue's key."""
@@ -278,7 +265,7 @@ def _programs(uow: KnowledgeUnit, issues: Sequence[KnownIssue]) -> list[Suggeste
 
 
 def suggest_for_case(
-    uow_factory: Callable[[], KnowledgeUnit],
+    uow: KnowledgeUnit,
     actor: Actor,
     case_id: int,
     *,
@@ -292,49 +279,88 @@ def suggest_for_case(
     the company already decided what to do about them.
     """
     actor.require(Permission.READ)
-    with uow_factory() as uow:
+    with uow:
         case = must_exist(uow.cases.get(case_id), "case", case_id)
         messages = uow.cases.messages(case_id)
-        triage = uow.triage.case_triage(case_id)
-        known = list(triage.known_issues) if triage else []
-        for key in _case_known_issues(case):
-            if key not in known:
-                known.append(key)
-        pinned: list[SearchHit] = []
-        issues = [i for i in map(uow.known_issues.get_by_key, known) if i is not None]
-        programs = _programs(uow, issues)
-        for issue in issues:
-            if issue.article_id is None:
-                continue
-            article = uow.articles.get(issue.article_id)
-            if article is None or any(h.ref_id == str(article.id) for h in pinned):
-                continue
-            pinned.append(
-                SearchHit(
-                    kind=SearchKind.ARTICLE,
-                    ref_id=str(article.id),
-                    title=article.title,
-                    # Like every other hit's: words only, no Markdown or HTML.
-                    snippet=snippet(uow.formats.plain_text(article.body), []),
-                    score=1.0,
-                    public=article.is_public,
-                )
+        known = _known_issue_articles(uow, case)
+    return _with_search(uow, actor, case, messages, known, semantic, limit)
+
+
+def suggest_for(
+    uow: KnowledgeUnit,
+    actor: Actor,
+    case: Case,
+    messages: Sequence[Message],
+    *,
+    semantic: Semantic | None,
+    limit: int = 5,
+) -> CaseSuggestions:
+    """`suggest_for_case` for a case and its messages the caller has read already: the case
+    page reads them once for all its panels."""
+    actor.require(Permission.READ)
+    with uow:
+        known = _known_issue_articles(uow, case)
+    return _with_search(uow, actor, case, messages, known, semantic, limit)
+
+
+def _known_issue_articles(uow: KnowledgeUnit, case: Case) -> CaseSuggestions:
+    """The case's known issues (triage's and the agent's), their programs, and their articles
+    as hits pinned first."""
+    assert case.id is not None
+    triage = uow.triage.case_triage(case.id)
+    known = list(triage.known_issues) if triage else []
+    for key in _case_known_issues(case):
+        if key not in known:
+            known.append(key)
+    pinned: list[SearchHit] = []
+    issues = [i for i in map(uow.known_issues.get_by_key, known) if i is not None]
+    programs = _programs(uow, issues)
+    for issue in issues:
+        if issue.article_id is None:
+            continue
+        article = uow.articles.get(issue.article_id)
+        if article is None or any(h.ref_id == str(article.id) for h in pinned):
+            continue
+        pinned.append(
+            SearchHit(
+                kind=SearchKind.ARTICLE,
+                ref_id=str(article.id),
+                title=article.title,
+                # Like every other hit's: words only, no Markdown or HTML.
+                snippet=snippet(uow.formats.plain_text(article.body), []),
+                score=1.0,
+                public=article.is_public,
             )
+        )
+    return CaseSuggestions(pinned, known, programs)
+
+
+def _with_search(
+    uow: KnowledgeUnit,
+    actor: Actor,
+    case: Case,
+    messages: Sequence[Message],
+    known: CaseSuggestions,
+    semantic: Semantic | None,
+    limit: int,
+) -> CaseSuggestions:
+    """The known issues' articles, then the hits of a search for the case's words that fit it."""
+    pinned = known.hits
     inbound = [m.body for m in messages if m.kind is MessageKind.INBOUND]
     query = " ".join([case.subject, *inbound[-2:]])[:4000]
     # Room to drop what does not fit the case's product or intent and still fill the list.
     result = search(
-        uow_factory(),
+        uow,
         actor,
         query,
         kinds=[SearchKind.ARTICLE, SearchKind.MACRO, SearchKind.CASE],
         limit=max(3 * limit, limit + len(pinned)),
         semantic=semantic,
-        exclude=[(SearchKind.CASE, str(case_id)), *((h.kind, h.ref_id) for h in pinned)],
+        exclude=[(SearchKind.CASE, str(case.id)), *((h.kind, h.ref_id) for h in pinned)],
     )
-    with uow_factory() as uow:
+    with uow:
         fitting = _fitting(uow, case, result.hits)
-    return CaseSuggestions((pinned + fitting)[:limit], known, programs)
+    return CaseSuggestions((pinned + fitting)[:limit], known.known_issues, known.programs)
 
 
 def _issue_types(uow: KnowledgeUnit) -> frozenset[str]:

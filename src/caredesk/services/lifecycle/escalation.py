@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from caredesk.domain.agents import Actor, Permission, Role
-from caredesk.domain.cases import Case, CaseStatus, MessageKind
+from caredesk.domain.cases import Case, CaseStatus, Message, MessageKind
+from caredesk.domain.customers import Customer
 from caredesk.domain.errors import ValidationFailed
+from caredesk.domain.grants import Grant
 from caredesk.domain.lifecycle import Handoff, HandoffFacts, check_handoff, draft_handoff_summary
+from caredesk.domain.orders import Order
 from caredesk.services.access.staff import active_agent, check_team
 from caredesk.services.core.commands import command
 from caredesk.services.lifecycle.cases import DESK_NOTES, add_note, get_case, get_unclosed_case
@@ -18,33 +21,39 @@ from caredesk.services.lifecycle.unit import EscalationUnit
 
 def _handoff_facts(uow: EscalationUnit, case: Case) -> HandoffFacts:
     assert case.id is not None
-    orders: list[dict[str, Any]] = []
+    return handoff_facts(
+        [o for o in map(uow.orders.get, case.order_ids) if o is not None],
+        uow.cases.messages(case.id),
+        uow.grants.for_case(case.id),
+        uow.customers.get(case.customer_id),
+    )
+
+
+def handoff_facts(
+    orders: Sequence[Order],
+    messages: Sequence[Message],
+    grants: Sequence[Grant],
+    customer: Customer | None,
+) -> HandoffFacts:
+    """What a handoff summary tells of a case, from its orders (in the case's order), messages,
+    grants and customer as read already: the case page reads them once for all its panels."""
     products: list[str] = []
-    for order_id in case.order_ids:
-        order = uow.orders.get(order_id)
-        if order is None:
-            continue
-        orders.append({"id": order.id, "status": order.status.value})
+    for order in orders:
         products.extend(line.name for line in order.lines if line.name not in products)
-    messages = uow.cases.messages(case.id)
     tried = [
         " ".join(m.body.split())[:200]
         for m in messages
         if m.kind is MessageKind.NOTE and m.body.strip() and not m.body.startswith(DESK_NOTES)
     ]
-    grants = [
-        f"{g.summary or ', '.join(g.remedy_ids)} ({g.status.value}, {g.cost})"
-        for g in uow.grants.for_case(case.id)
-    ]
-    customer = uow.customers.get(case.customer_id)
-    contacts = [*customer.emails, *customer.phones] if customer else []
     return HandoffFacts(
-        orders=orders,
+        orders=[{"id": o.id, "status": o.status.value} for o in orders],
         products=products,
         tried=tried,
-        grants=grants,
+        grants=[
+            f"{g.summary or ', '.join(g.remedy_ids)} ({g.status.value}, {g.cost})" for g in grants
+        ],
         attachments=sum(len(m.attachments) for m in messages if m.kind is MessageKind.INBOUND),
-        customer_contacts=contacts,
+        customer_contacts=[*customer.emails, *customer.phones] if customer else [],
     )
 
 

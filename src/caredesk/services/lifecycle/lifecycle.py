@@ -31,6 +31,7 @@ from caredesk.services.lifecycle.escalation import (
     case_handoffs,
     draft_handoff,
     escalate,
+    handoff_facts,
 )
 from caredesk.services.lifecycle.merge import (
     MergeResult,
@@ -84,6 +85,7 @@ __all__ = [
     "draft_handoff",
     "escalate",
     "event_handler",
+    "handoff_facts",
     "known_to_desk",
     "link_follow_up",
     "list_commitments",

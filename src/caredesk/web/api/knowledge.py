@@ -178,12 +178,8 @@ def search_knowledge(
 def case_suggestions(
     case_id: IdPath, call: Call, limit: Annotated[int, Query(ge=1, le=20)] = 5
 ) -> SuggestionsOut:
-    found = search.suggest_for_case(
-        call.container.uow.read_only,
-        call.actor,
-        case_id,
-        semantic=call.container.semantic,
-        limit=limit,
+    found = call.read(
+        search.suggest_for_case, case_id, semantic=call.container.semantic, limit=limit
     )
     return SuggestionsOut(
         case_id=case_id,

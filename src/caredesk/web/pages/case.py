@@ -11,13 +11,11 @@ from starlette.concurrency import run_in_threadpool
 from caredesk.domain.agents import Permission
 from caredesk.domain.cases import CaseStatus, Priority
 from caredesk.domain.errors import DomainError, ErrorCode
-from caredesk.domain.knowledge import Article, ArticleKind, ArticleStatus
 from caredesk.services.cases import cases
 from caredesk.services.cases.cases import NewAttachment
 from caredesk.services.console import console, pages
 from caredesk.services.console.console import ORDERS_IN_DETAIL
-from caredesk.services.knowledge import knowledge, macros
-from caredesk.services.knowledge.ports import ArticleFilter
+from caredesk.services.knowledge import macros
 from caredesk.web.errors import CONSOLE_HINTS
 from caredesk.web.pages.common import PageVisit, ReadPage, WritePage, page_router, redirect
 from caredesk.web.pages.forms import CaseFieldsForm, GrantForm, ReplyForm
@@ -40,7 +38,7 @@ def case_page(
 ) -> HTMLResponse:
     """Render the case as it is now; after a refusal, say why above it and keep what was typed."""
     who, container = visit.who, visit.container
-    screen = console.case_screen(container.uow.read_only, who.actor, visit.now(), case_id)
+    screen = visit.read(console.case_screen, visit.now(), case_id, semantic=container.semantic)
     linked = [o for o in screen.orders if o.id in screen.case.order_ids]
     recent = [o for o in reversed(screen.orders) if o.id not in screen.case.order_ids]
     detailed = linked + recent[: max(0, ORDERS_IN_DETAIL - len(linked))]
@@ -59,7 +57,7 @@ def case_page(
         offers=offer_cards(screen),
         detailed_orders=detailed,
         other_orders=[o for o in reversed(screen.order_summaries) if o.id not in shown],
-        macros=macros.case_macros(container.formats, screen, who.agent, knowledge_macros(visit)),
+        macros=macros.case_macros(container.formats, screen, who.agent, screen.kb_macros),
         statuses=list(CaseStatus),
         priorities=list(Priority),
         agents=sorted((a for a in screen.agents.values() if a.active), key=lambda a: a.name),
@@ -74,20 +72,6 @@ def case_page(
         counts=None,
         push_url=f"/cases/{case_id}",
     )
-
-
-KB_MACROS_LISTED = 50
-
-
-def knowledge_macros(visit: PageVisit) -> list[Article]:
-    """The knowledge base's published macros, for the composer's list."""
-    found, _ = visit.read(
-        knowledge.list_articles,
-        ArticleFilter(kind=ArticleKind.MACRO, status=ArticleStatus.PUBLISHED),
-        KB_MACROS_LISTED,
-        None,
-    )
-    return found
 
 
 _REFUSAL_STATUS = {

@@ -1,10 +1,12 @@
 """Extension point: extra panels on the case page, each fed by its own service.
 
 A panel is a template and a loader. The loader gets the container, the acting agent and the
-case screen, and returns the template's context, or None to show nothing. Features that land
-later (knowledge suggestions, SLA clocks, escalation, merge and split, commitments) add one
-entry to `CASE_PANELS` beside their service; the case page renders whatever is registered and
-nothing pretends to exist before it does.
+case screen, and returns the template's context, or None to show nothing. What a panel shows
+is read by its feature's service inside the page's one unit of work
+(`services/console/case_page.case_screen`), so a loader only arranges what the screen holds.
+Features that land later (knowledge suggestions, SLA clocks, escalation, merge and split,
+commitments) add their read to the screen and one entry to `CASE_PANELS`; the case page
+renders whatever is registered and nothing pretends to exist before it does.
 """
 
 from __future__ import annotations
@@ -18,7 +20,6 @@ from markupsafe import Markup
 
 from caredesk.bootstrap import Container
 from caredesk.domain.agents import Actor
-from caredesk.domain.errors import DomainError
 from caredesk.services.console.console import CaseScreen
 from caredesk.services.knowledge.macros import fill_for_case
 from caredesk.web.pages.common import TEMPLATES
@@ -53,18 +54,12 @@ def _knowledge(container: Container, actor: Actor, screen: CaseScreen) -> dict[s
     this case, each insertable into the reply."""
     from caredesk.domain.knowledge import ArticleKind
     from caredesk.domain.search import SearchKind
-    from caredesk.services.knowledge import knowledge, search
+    from caredesk.services.knowledge import knowledge
 
-    assert screen.case.id is not None
-    hits, known = search.case_suggestions(
-        container.uow.read_only, actor, screen.case.id, semantic=container.semantic
-    )
-    wanted = [h for h in hits if h.kind in (SearchKind.ARTICLE, SearchKind.MACRO)]
-    articles = {
-        h.ref_id: knowledge.get_article(container.uow.read_only(), actor, h.ref_id)
-        for h in wanted
-        if h.ref_id.isdigit()
-    }
+    found = screen.knowledge
+    if found is None:
+        return _refused(screen, "knowledge")
+    articles = found.articles
     items: list[dict[str, Any]] = [
         {
             "hit": h,
@@ -76,8 +71,8 @@ def _knowledge(container: Container, actor: Actor, screen: CaseScreen) -> dict[s
             # Pinned hits are the articles of the case's known issues (the search puts them first).
             "pinned": h.score >= 1.0 and h.lexical_rank is None and h.semantic_rank is None,
         }
-        for h in wanted
-        if h.ref_id in articles
+        for h in found.hits
+        if h.kind is not SearchKind.CASE and h.ref_id in articles
     ]
     agent = screen.agents.get(actor.agent_id) if actor.agent_id is not None else None
     for item in items:
@@ -87,32 +82,28 @@ def _knowledge(container: Container, actor: Actor, screen: CaseScreen) -> dict[s
             filled = fill_for_case(screen, agent, item["article"]) if agent else None
             item["insert"] = filled.body[:INSERT_CHARS] if filled else ""
             item["problem"] = filled.problem if filled else None
-    cases = [h for h in hits if h.kind is SearchKind.CASE]
-    return {"items": items, "similar_cases": cases, "known": known}
+    cases = [h for h in found.hits if h.kind is SearchKind.CASE]
+    return {"items": items, "similar_cases": cases, "known": found.known_issues}
 
 
 def _sla(container: Container, actor: Actor, screen: CaseScreen) -> dict[str, Any] | None:
     """The case's SLA clocks as due times, read at this moment."""
-    from caredesk.services.sla import sla
-
-    assert screen.case.id is not None
-    reading = sla.case_sla(container.uow.read_only(), actor, screen.case.id, container.clock.now())
-    if not reading.clocks:
+    if screen.sla is None:
+        return _refused(screen, "sla")
+    if not screen.sla.clocks:
         return None
-    return {"sla": reading}
+    return {"sla": screen.sla}
 
 
 def _handoff(container: Container, actor: Actor, screen: CaseScreen) -> dict[str, Any] | None:
     """Escalation with the desk's drafted handoff summary, and merge and split."""
-    from caredesk.services.lifecycle import lifecycle
-
-    case_id = screen.case.id
-    assert case_id is not None
-    draft = lifecycle.draft_handoff(container.uow.read_only(), actor, case_id)
+    escalation = screen.escalation
+    if escalation is None:
+        return _refused(screen, "escalation")
     return {
-        "draft": draft.summary,
-        "handoffs": lifecycle.case_handoffs(container.uow.read_only(), actor, case_id),
-        "links": lifecycle.case_links(container.uow.read_only(), actor, case_id),
+        "draft": escalation.draft,
+        "handoffs": escalation.handoffs,
+        "links": escalation.links,
         "leads": sorted(
             (a for a in screen.agents.values() if a.active and a.role.value in ("lead", "admin")),
             key=lambda a: a.name,
@@ -120,6 +111,15 @@ def _handoff(container: Container, actor: Actor, screen: CaseScreen) -> dict[str
         "teams": sorted(screen.teams.values(), key=lambda t: t.name),
         "splittable": [m for m in screen.messages if m.kind.value != "note"],
     }
+
+
+def _refused(screen: CaseScreen, part: str) -> dict[str, Any] | None:
+    """A panel whose feature refused its part: one refusal must not take the page down."""
+    reason = screen.refused.get(part)
+    if reason is None:
+        return None
+    log.warning("case panel refused", panel=part, error=reason)
+    return {"panel_error": reason}
 
 
 CASE_PANELS: list[CasePanel] = [
@@ -143,12 +143,7 @@ def render_panels(
 ) -> list[RenderedPanel]:
     rendered = []
     for panel in CASE_PANELS:
-        try:
-            data = panel.load(container, actor, screen)
-        except DomainError as exc:
-            # One feature's refusal must not take the whole case page down with it.
-            log.warning("case panel refused", panel=panel.name, error=exc.message)
-            data = {"panel_error": exc.message}
+        data = panel.load(container, actor, screen)
         if data is None:
             continue
         html = TEMPLATES.get_template(panel.template).render(**context, **data, screen=screen)
