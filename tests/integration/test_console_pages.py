@@ -21,11 +21,13 @@ from caredesk.bootstrap import Container
 from caredesk.domain.agents import SYSTEM, Role
 from caredesk.domain.attachments import AttachmentLimits
 from caredesk.domain.cases import CaseStatus, Channel, MessageKind
+from caredesk.domain.grants import ApprovalStatus
 from caredesk.domain.knowledge import ArticleKind, ArticleStatus
 from caredesk.domain.sla import SlaMetric
 from caredesk.services.access import auth
 from caredesk.services.cases import cases
 from caredesk.services.cases.ports import CaseFilter
+from caredesk.services.console import console
 from caredesk.services.engine import policy
 from caredesk.services.knowledge import knowledge
 from caredesk.services.lifecycle import lifecycle
@@ -385,8 +387,8 @@ MAIN_PAGES = ("case", "/queue?view=open", "/queue?view=mine", "/approvals", "/da
 # its ceiling on purpose. docs/console.md ("What a page costs") says where the case page's go.
 CEILINGS = {
     "case": 41,
-    "/queue?view=open": 19,
-    "/queue?view=mine": 16,
+    "/queue?view=open": 13,
+    "/queue?view=mine": 10,
     "/approvals": 6,
     "/dashboard": 9,
 }
@@ -949,3 +951,33 @@ def test_console_pages_never_write(app_client: TestClient, store: Container) -> 
         assert response.status_code < 500, path
         writing += [f"GET {path}: {s}" for s in writes(seen)]
     assert writing == [], "\n".join(writing)
+
+
+def test_the_queue_counts_are_the_open_cases_of_each_queue(store: Container) -> None:
+    with store.uow.read_only() as uow:
+        lead = uow.agents.get_by_email(LEAD)
+        assert lead is not None and lead.id is not None and lead.team_ids
+        open_cases = uow.cases.find(CaseFilter(status=console.OPEN_STATUSES), 500, None).items
+    # One open case the lead's, one no one's, one no team's: no count is all or none by chance.
+    changes = [{"assignee_id": lead.id}, {"assignee_id": None}, {"team_id": None}]
+    for case, change in zip(open_cases, changes, strict=False):
+        assert case.id is not None
+        cases.update_case(
+            store.uow(), SYSTEM, store.clock.now(), case.id, expected_version=case.version,
+            changes=change,
+        )  # fmt: skip
+    with store.uow.read_only() as uow:
+        open_cases = uow.cases.find(CaseFilter(status=console.OPEN_STATUSES), 500, None).items
+        pending = len(uow.approvals.find(ApprovalStatus.PENDING, 500))
+
+    counts = console.live_state(store.uow.read_only(), lead.actor(), None).counts
+
+    assert counts == console.QueueCounts(
+        mine=sum(c.assignee_id == lead.id for c in open_cases),
+        unassigned=sum(c.assignee_id is None for c in open_cases),
+        team=sum(c.team_id in lead.team_ids for c in open_cases),
+        open=len(open_cases),
+        approvals=pending,
+    )
+    assert min(counts.mine, counts.unassigned, counts.team) > 0
+    assert max(counts.mine, counts.unassigned, counts.team) < counts.open

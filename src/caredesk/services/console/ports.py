@@ -8,6 +8,8 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
     from caredesk.domain.cases import Case
     from caredesk.domain.orders import Order
     from caredesk.services.cases.ports import CaseFilter
@@ -55,7 +57,12 @@ class OperationsFigures:
 
 
 class ConsoleQueries(Protocol):
-    def count_cases(self, filters: CaseFilter) -> int: ...
+    def count_cases_each(
+        self, within: CaseFilter, each: Mapping[str, CaseFilter]
+    ) -> dict[str, int]:
+        """How many of the cases `within` selects meet each filter of `each`, by its name, in
+        one statement."""
+        ...
 
     def count_pending_approvals(self) -> int: ...
 
