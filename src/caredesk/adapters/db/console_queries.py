@@ -2,12 +2,28 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import json
+from collections.abc import Iterable, Mapping
 from datetime import date, datetime
 from decimal import Decimal
+from typing import Any
 
-from sqlalchemy import ColumnElement, Subquery, and_, func, select
-from sqlalchemy.orm import InstrumentedAttribute
+from sqlalchemy import (
+    ColumnElement,
+    Date,
+    Select,
+    String,
+    Subquery,
+    and_,
+    cast,
+    extract,
+    func,
+    literal,
+    null,
+    select,
+    union_all,
+)
+from sqlalchemy.orm import InstrumentedAttribute, QueryableAttribute
 from sqlalchemy.orm import Session as OrmSession
 
 from caredesk.adapters.db import models as m
@@ -21,19 +37,28 @@ from caredesk.domain.ledger import GOODWILL_PREFIX, REFUNDS_ACCOUNT
 from caredesk.domain.orders import Order
 from caredesk.services.cases.ports import CaseFilter
 from caredesk.services.console.ports import (
-    CaseTiming,
-    GrantFact,
+    CaseFigures,
+    GrantBundle,
     OperationsFigures,
     OrderSummary,
+    SlaDay,
+    SurveyDay,
 )
+
+# A timestamp column, or an expression of timestamps (the earlier of two, say).
+Timestamp = ColumnElement[Any] | QueryableAttribute[Any]
 
 
 class SqlConsoleQueries:
     def __init__(self, session: OrmSession) -> None:
         self.session = session
 
+    @property
+    def _dialect(self) -> str:
+        return self.session.get_bind().dialect.name
+
     def _case_conditions(self, filters: CaseFilter) -> list[ColumnElement[bool]]:
-        return case_conditions(filters, self.session.get_bind().dialect.name)
+        return case_conditions(filters, self._dialect)
 
     def count_cases_each(
         self, within: CaseFilter, each: Mapping[str, CaseFilter]
@@ -184,18 +209,27 @@ class SqlConsoleQueries:
         ).one()
         return "|".join(str(value) for value in row)
 
-    def cases_per_day(self, since: datetime) -> list[tuple[date, int]]:
-        rows = self.session.execute(
-            select(m.CaseRow.created_at).where(m.CaseRow.created_at >= since)
-        ).scalars()
-        counts: dict[date, int] = {}
-        for created in rows:
-            day = (aware_utc(created) or since).date()
-            counts[day] = counts.get(day, 0) + 1
-        return sorted(counts.items())
+    def _day(self, column: Timestamp) -> ColumnElement[Any]:
+        """The UTC day of a timestamp: SQLite keeps them as UTC text, PostgreSQL's day would
+        be the session's time zone's."""
+        if self._dialect == "sqlite":
+            return func.date(column)
+        return cast(func.timezone("UTC", column), Date)
 
-    def case_timings(self, since: datetime) -> list[CaseTiming]:
-        first_reply = (
+    def _seconds(self, start: Timestamp, end: Timestamp) -> ColumnElement[Any]:
+        """The seconds from start to end, never below zero (an imported reply may predate its
+        case)."""
+        if self._dialect == "sqlite":
+            # julianday's days in a double: rounded to the millisecond, so that a reply an
+            # hour and a half later is 5400 seconds, not 5399.99999.
+            seconds: ColumnElement[Any] = func.round(
+                (func.julianday(end) - func.julianday(start)) * 86400, 3
+            )
+            return func.max(seconds, 0)
+        return func.greatest(extract("epoch", end - start), 0)
+
+    def _first_reply(self, since: datetime) -> Subquery:
+        return (
             select(
                 m.MessageRow.case_id.label("case_id"),
                 func.min(m.MessageRow.created_at).label("first_reply_at"),
@@ -208,22 +242,41 @@ class SqlConsoleQueries:
             .group_by(m.MessageRow.case_id)
             .subquery()
         )
-        rows = self.session.execute(
+
+    def case_figures(self, since: datetime) -> CaseFigures:
+        # One statement over the period's cases, read once (a CTE) for every figure: the
+        # cases a day, the service levels, and the medians with their counts.
+        case, first_reply = m.CaseRow, self._first_reply(since)
+        period = (
             select(
-                m.CaseRow.created_at,
+                self._day(case.created_at).label("day"),
+                case.created_at,
                 first_reply.c.first_reply_at,
-                m.CaseRow.solved_at,
-                m.CaseRow.service_level,
+                case.solved_at,
+                case.service_level,
             )
-            .outerjoin(first_reply, first_reply.c.case_id == m.CaseRow.id)
-            .where(m.CaseRow.created_at >= since)
+            .outerjoin(first_reply, first_reply.c.case_id == case.id)
+            .where(case.created_at >= since)
+            .cte("period")
         )
-        timings = []
-        for created, replied, solved, level in rows:
-            created_at = aware_utc(created)
-            assert created_at is not None
-            timings.append(CaseTiming(created_at, aware_utc(replied), aware_utc(solved), level))
-        return timings
+        opened = select(literal("opened"), period.c.day, null(), func.count()).group_by(
+            period.c.day
+        )
+        levels = (
+            select(literal("level"), null(), period.c.service_level, func.count())
+            .where(period.c.solved_at.is_not(None))
+            .group_by(period.c.service_level)
+        )
+        replies = select(
+            period.c.day, self._seconds(period.c.created_at, period.c.first_reply_at)
+        ).where(period.c.first_reply_at.is_not(None))
+        solves = select(period.c.day, self._seconds(period.c.created_at, period.c.solved_at)).where(
+            period.c.solved_at.is_not(None)
+        )
+        rows = self.session.execute(
+            union_all(opened, levels, *_medians("reply", replies), *_medians("solve", solves))
+        )
+        return _case_figures(rows)
 
     @staticmethod
     def _executed_since(since: datetime) -> list[ColumnElement[bool]]:
@@ -234,21 +287,19 @@ class SqlConsoleQueries:
             m.GrantRow.executed_at >= since,
         ]
 
-    def executed_grants(self, since: datetime) -> list[GrantFact]:
+    def grant_bundles(self, since: datetime) -> list[GrantBundle]:
+        # Grouped by the bundle's text (PostgreSQL's json has no equality to group by): the
+        # few bundles a desk grants, not every grant of the period.
+        bundle = cast(m.GrantRow.remedy_ids, String)
         rows = self.session.execute(
-            select(
-                m.GrantRow.remedy_ids,
-                m.GrantRow.cost,
-                m.GrantRow.service_level,
-                m.GrantRow.executed_at,
-            ).where(*self._executed_since(since))
+            select(bundle, func.count(), func.coalesce(func.sum(m.GrantRow.cost), 0))
+            .where(*self._executed_since(since))
+            .group_by(bundle)
         )
-        facts = []
-        for remedy_ids, cost, level, executed in rows:
-            executed_at = aware_utc(executed)
-            assert executed_at is not None
-            facts.append(GrantFact(list(remedy_ids), Decimal(cost), int(level), executed_at))
-        return facts
+        return [
+            GrantBundle(list(json.loads(remedy_ids)), int(n), _money(cost))
+            for remedy_ids, n, cost in rows
+        ]
 
     def grant_cost_by_remedy(self, since: datetime) -> dict[str | None, Decimal]:
         entry = m.LedgerEntryRow
@@ -265,18 +316,98 @@ class SqlConsoleQueries:
         )
         return {remedy_id: Decimal(str(total)) for remedy_id, total in rows}
 
-    def sla_outcomes(self, since: datetime) -> list[tuple[date, bool]]:
+    def sla_days(self, since: datetime) -> list[SlaDay]:
         clock = m.SlaClockRow
+        day = self._day(func.coalesce(clock.breached_at, clock.completed_at)).label("day")
         rows = self.session.execute(
-            select(clock.completed_at, clock.breached_at).where(
+            select(day, func.count(), func.count().filter(clock.breached_at.is_(None)))
+            .where(
                 clock.target_minutes.is_not(None),
                 (clock.breached_at >= since)
                 | (clock.breached_at.is_(None) & (clock.completed_at >= since)),
             )
+            .group_by(day)
+            .order_by(day)
         )
-        outcomes = []
-        for completed, breached in rows:
-            decided = aware_utc(breached) or aware_utc(completed)
-            assert decided is not None
-            outcomes.append((decided.date(), breached is None))
-        return outcomes
+        return [SlaDay(_as_date(d), int(decided), int(met)) for d, decided, met in rows]
+
+    def survey_days(self, since: datetime) -> list[SurveyDay]:
+        survey = m.SatisfactionSurveyRow
+        day = self._day(survey.answered_at).label("day")
+        rows = self.session.execute(
+            select(day, func.count(survey.score), func.coalesce(func.sum(survey.score), 0))
+            .where(survey.answered_at >= since, survey.score.is_not(None))
+            .group_by(day)
+            .order_by(day)
+        )
+        return [SurveyDay(_as_date(d), int(n), int(total)) for d, n, total in rows]
+
+
+def _as_date(value: date | str) -> date:
+    """A day as the database gives it back: SQLite's is ISO text."""
+    return date.fromisoformat(value) if isinstance(value, str) else value
+
+
+def _money(value: Any) -> Decimal:
+    return Decimal(str(value)).quantize(Decimal("0.01"))
+
+
+def _case_figures(rows: Iterable[Any]) -> CaseFigures:
+    """The figures from the rows of `case_figures`: (what, day, value, count)."""
+    opened: dict[date, int] = {}
+    levels = {1: 0, 2: 0, 3: 0}
+    by_day: dict[str, dict[date, float]] = {"reply": {}, "solve": {}}
+    overall: dict[str, tuple[float, int]] = {}
+    for what, day, value, n in rows:
+        if what == "opened":
+            opened[_as_date(day)] = int(n)
+        elif what == "level":
+            if value in levels:
+                levels[int(value)] = int(n)
+        elif value is None:
+            continue  # no value at all: the aggregate over none is one row of NULLs
+        elif day is None:
+            overall[what] = (float(value) / 3600, int(n))
+        else:
+            by_day[what][_as_date(day)] = float(value) / 3600
+    reply, solve = overall.get("reply"), overall.get("solve")
+    return CaseFigures(
+        opened=opened,
+        first_reply_hours=by_day["reply"],
+        resolution_hours=by_day["solve"],
+        median_first_reply_hours=reply[0] if reply else None,
+        median_resolution_hours=solve[0] if solve else None,
+        replied=reply[1] if reply else 0,
+        solved=solve[1] if solve else 0,
+        service_levels=levels,
+    )
+
+
+def _medians(what: str, values: Select[Any]) -> tuple[Select[Any], Select[Any]]:
+    """The median of `values` (day, value) by day, and over them all (its day NULL), each with
+    how many values it is the median of: the middle value of the sorted values, or the mean of
+    the middle two, found by window functions as both databases have them."""
+    source = values.subquery()
+    day, value = source.c
+    ranked = select(
+        day.label("day"),
+        value.label("value"),
+        func.row_number().over(partition_by=day, order_by=value).label("r"),
+        func.count().over(partition_by=day).label("n"),
+        func.row_number().over(order_by=value).label("r_all"),
+        func.count().over().label("n_all"),
+    ).cte(f"{what}_ranked")
+    by_day = (
+        select(literal(what), ranked.c.day, func.avg(ranked.c.value), func.max(ranked.c.n))
+        .where(_middle(ranked.c.r, ranked.c.n))
+        .group_by(ranked.c.day)
+    )
+    overall = select(
+        literal(what), null(), func.avg(ranked.c.value), func.max(ranked.c.n_all)
+    ).where(_middle(ranked.c.r_all, ranked.c.n_all))
+    return by_day, overall
+
+
+def _middle(rank: ColumnElement[Any], count: ColumnElement[Any]) -> ColumnElement[bool]:
+    # Integer division on both databases: the middle one of 5 is the 3rd, of 4 the 2nd and 3rd.
+    return (rank == (count + 1) // 2) | (rank == (count + 2) // 2)

@@ -27,7 +27,6 @@ from caredesk.services.console.case_page import (
     reply,
 )
 from caredesk.services.console.dashboard import (
-    SURVEYS_READ,
     UNATTRIBUTED,
     DailyFigure,
     Dashboard,
@@ -58,7 +57,6 @@ __all__ = [
     "ORDERS_IN_DETAIL",
     "PAST_CASES_SHOWN",
     "SORTS",
-    "SURVEYS_READ",
     "UNATTRIBUTED",
     "VIEWS",
     "AdminScreen",
