@@ -1,4 +1,7 @@
-"""Repositories for agents, teams, API tokens and console sessions."""
+"""Repositories for agents, teams, API tokens and console sessions.
+
+The teams, named by routing, pages and grants, are kept per process (config_cache.py, kind
+`teams`): adding one moves the kind's stamp; a team is never renamed or removed."""
 
 from __future__ import annotations
 
@@ -11,11 +14,13 @@ from sqlalchemy.orm import Session as OrmSession
 
 from caredesk.adapters.db import mapping
 from caredesk.adapters.db import models as m
+from caredesk.adapters.db.config_cache import Cached, ConfigKind, ConfigReads, copied
 from caredesk.adapters.db.rows import (
     TableRepository,
     add_row,
     from_row,
     insert,
+    listed,
     onto_row,
     update_fields,
 )
@@ -79,17 +84,30 @@ class SqlAgentRepository:
         return [mapping.agent_from_row(r, memberships.get(r.id, [])) for r in rows]
 
 
-class SqlTeamRepository(TableRepository[Team, m.TeamRow]):
-    entity, table = Team, m.TeamRow
+def _all_teams(session: OrmSession) -> tuple[Team, ...]:
+    return tuple(listed(session, Team, m.TeamRow, order_by=m.TeamRow.name))
+
+
+_TEAMS = Cached(ConfigKind.TEAMS, _all_teams)
+
+
+class SqlTeamRepository:
+    def __init__(self, session: OrmSession, config: ConfigReads) -> None:
+        self.session = session
+        self.config = config
+
+    def add(self, team: Team) -> None:
+        add_row(self.session, team, m.TeamRow())
+        self.config.changed(ConfigKind.TEAMS)
+
+    def get(self, team_id: int) -> Team | None:
+        return next((copied(t) for t in self.config.get(_TEAMS) if t.id == team_id), None)
 
     def get_by_name(self, name: str) -> Team | None:
-        return self.found(self.session.scalar(select(m.TeamRow).where(m.TeamRow.name == name)))
+        return next((copied(t) for t in self.config.get(_TEAMS) if t.name == name), None)
 
     def all(self) -> list[Team]:
-        return [
-            from_row(Team, r)
-            for r in self.session.scalars(select(m.TeamRow).order_by(m.TeamRow.name))
-        ]
+        return [copied(t) for t in self.config.get(_TEAMS)]
 
 
 class SqlTokenRepository(TableRepository[ApiToken, m.ApiTokenRow]):

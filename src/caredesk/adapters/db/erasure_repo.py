@@ -72,9 +72,9 @@ from caredesk.domain.erasure import (
 )
 from caredesk.domain.portal import email_key
 
-# Tables the sweep for the person's identifiers leaves alone: secrets and hashes, where a
-# name cannot be, and the blobs, which are removed by reference instead.
-SWEEP_SKIP = frozenset({"blobs", "sessions", "auth_throttles", "intent_models"})
+# Tables the sweep for the person's identifiers leaves alone: secrets, hashes and random
+# stamps, where a name cannot be, and the blobs, which are removed by reference instead.
+SWEEP_SKIP = frozenset({"blobs", "sessions", "auth_throttles", "intent_models", "config_stamps"})
 GRANT_ENTITIES = ("grant", "approval")
 
 

@@ -1,12 +1,17 @@
-"""Repositories for knowledge articles (with their versions) and known issues."""
+"""Repositories for knowledge articles (with their versions) and known issues.
+
+The known issues, read by the triage of every customer message, are kept per process
+(config_cache.py, kind `known_issues`): adding or changing one moves the kind's stamp."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 
 from sqlalchemy import delete, select
+from sqlalchemy.orm import Session as OrmSession
 
 from caredesk.adapters.db import models as m
+from caredesk.adapters.db.config_cache import Cached, ConfigKind, ConfigReads, copied
 from caredesk.adapters.db.conflicts import version_conflict
 from caredesk.adapters.db.cursors import walk
 from caredesk.adapters.db.rows import TableRepository, add_row, from_row, insert, listed, onto_row
@@ -72,12 +77,24 @@ class SqlArticleRepository(TableRepository[Article, m.ArticleRow]):
         return listed(self.session, ArticleVersion, kept, mine, order_by=kept.version)
 
 
+def _all_issues(session: OrmSession) -> tuple[KnownIssue, ...]:
+    return tuple(listed(session, KnownIssue, m.KnownIssueRow))
+
+
+_ISSUES = Cached(ConfigKind.KNOWN_ISSUES, _all_issues)
+
+
 class SqlKnownIssueRepository(TableRepository[KnownIssue, m.KnownIssueRow]):
     entity, table = KnownIssue, m.KnownIssueRow
+
+    def __init__(self, session: OrmSession, config: ConfigReads) -> None:
+        super().__init__(session)
+        self.config = config
 
     def add(self, issue: KnownIssue) -> None:
         row = add_row(self.session, issue, m.KnownIssueRow(), skip=("version",))
         issue.version = row.version
+        self.config.changed(ConfigKind.KNOWN_ISSUES)
 
     def get_by_key(self, key: str) -> KnownIssue | None:
         return self.first(m.KnownIssueRow.key == key)
@@ -90,13 +107,14 @@ class SqlKnownIssueRepository(TableRepository[KnownIssue, m.KnownIssueRow]):
         onto_row(issue, row, skip=("id", "version"))
         self.session.flush()
         issue.version = row.version
+        self.config.changed(ConfigKind.KNOWN_ISSUES)
 
     def all(self, active_only: bool = False) -> list[KnownIssue]:
-        stmt = select(m.KnownIssueRow).order_by(m.KnownIssueRow.id)
-        if active_only:
-            stmt = stmt.where(m.KnownIssueRow.active.is_(True))
-        return [from_row(KnownIssue, r) for r in self.session.scalars(stmt)]
+        return [copied(i) for i in self.config.get(_ISSUES) if i.active or not active_only]
 
     def affecting(self, product_ids: set[str], variant_ids: set[str]) -> list[KnownIssue]:
-        # Few known issues are active at once; matching the JSON lists here stays portable.
-        return [i for i in self.all(active_only=True) if i.affects(product_ids, variant_ids)]
+        return [
+            copied(i)
+            for i in self.config.get(_ISSUES)
+            if i.active and i.affects(product_ids, variant_ids)
+        ]

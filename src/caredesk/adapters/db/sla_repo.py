@@ -1,9 +1,13 @@
-"""Business calendars, SLA policies and SLA clocks as rows."""
+"""Business calendars, SLA policies and SLA clocks as rows.
+
+The policies and calendars every clock is worked out under are kept per process
+(config_cache.py, kind `sla`): a change to either moves the kind's stamp."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime
+from types import MappingProxyType
 from typing import Any, cast
 
 from sqlalchemy import Table, and_, bindparam, insert, or_, select, update
@@ -11,8 +15,9 @@ from sqlalchemy.orm import Session as OrmSession
 
 from caredesk.adapters.db import mapping
 from caredesk.adapters.db import models as m
+from caredesk.adapters.db.config_cache import Cached, ConfigKind, ConfigReads, copied
 from caredesk.adapters.db.rows import add_row, column_values, from_row, onto_row
-from caredesk.domain.calendars import BusinessCalendar
+from caredesk.domain.calendars import BusinessCalendar, Clockwork
 from caredesk.domain.cases import Case, Channel, Priority
 from caredesk.domain.sla import SlaClock, SlaMatch, SlaMetric, SlaPolicy
 
@@ -63,14 +68,32 @@ def _values(clock: SlaClock) -> dict[str, Any]:
     return column_values(clock, skip=("id",), segments=segments)
 
 
+def _all_policies(session: OrmSession) -> tuple[SlaPolicy, ...]:
+    rows = session.scalars(
+        select(m.SlaPolicyRow).order_by(m.SlaPolicyRow.position, m.SlaPolicyRow.id)
+    )
+    return tuple(_policy(r) for r in rows)
+
+
+def _all_calendars(session: OrmSession) -> Mapping[int, BusinessCalendar]:
+    rows = session.scalars(select(m.BusinessCalendarRow))
+    return MappingProxyType({row.id: _calendar(row) for row in rows})
+
+
+_POLICIES = Cached(ConfigKind.SLA, _all_policies)
+# Shared as they are, never copied: a calendar keeps the working-time arithmetic it has done
+# (its timeline), and every case counted in it reuses that.
+_CALENDARS = Cached(ConfigKind.SLA, _all_calendars)
+
 # Clocks are read and written with Core statements, not ORM objects: a scan touches
 # hundreds of thousands of them, and nothing else in a unit of work holds them.
 _CLOCKS = cast(Table, m.SlaClockRow.__table__)
 
 
 class SqlSlaRepository:
-    def __init__(self, session: OrmSession) -> None:
+    def __init__(self, session: OrmSession, config: ConfigReads) -> None:
         self.session = session
+        self.config = config
 
     # -- calendars --------------------------------------------------------------------------
 
@@ -84,6 +107,9 @@ class SqlSlaRepository:
         row = self.session.get(m.BusinessCalendarRow, calendar_id)
         return _calendar(row) if row is not None else None
 
+    def clockwork(self, calendar_id: int) -> Clockwork | None:
+        return self.config.get(_CALENDARS).get(calendar_id)
+
     def get_calendar_by_name(self, name: str) -> BusinessCalendar | None:
         row = self.session.scalar(
             select(m.BusinessCalendarRow).where(m.BusinessCalendarRow.name == name)
@@ -96,6 +122,7 @@ class SqlSlaRepository:
         self.session.add(row)
         self.session.flush()
         calendar.id = row.id
+        self.config.changed(ConfigKind.SLA)
 
     def save_calendar(self, calendar: BusinessCalendar, now: datetime) -> None:
         row = self.session.get(m.BusinessCalendarRow, calendar.id)
@@ -104,6 +131,7 @@ class SqlSlaRepository:
         row.version = calendar.version
         row.updated_at = now
         self.session.flush()
+        self.config.changed(ConfigKind.SLA)
 
     @staticmethod
     def _fill_calendar(row: m.BusinessCalendarRow, calendar: BusinessCalendar) -> None:
@@ -115,10 +143,7 @@ class SqlSlaRepository:
     # -- policies ---------------------------------------------------------------------------
 
     def policies(self) -> list[SlaPolicy]:
-        rows = self.session.scalars(
-            select(m.SlaPolicyRow).order_by(m.SlaPolicyRow.position, m.SlaPolicyRow.id)
-        )
-        return [_policy(r) for r in rows]
+        return [copied(p) for p in self.config.get(_POLICIES)]
 
     def get_policy(self, policy_id: int) -> SlaPolicy | None:
         row = self.session.get(m.SlaPolicyRow, policy_id)
@@ -130,12 +155,14 @@ class SqlSlaRepository:
 
     def add_policy(self, policy: SlaPolicy, now: datetime) -> None:
         add_row(self.session, policy, m.SlaPolicyRow(), **_policy_columns(policy, now))
+        self.config.changed(ConfigKind.SLA)
 
     def save_policy(self, policy: SlaPolicy, now: datetime) -> None:
         row = self.session.get(m.SlaPolicyRow, policy.id)
         assert row is not None
         onto_row(policy, row, skip=("id",), **_policy_columns(policy, now))
         self.session.flush()
+        self.config.changed(ConfigKind.SLA)
 
     # -- clocks -----------------------------------------------------------------------------
 

@@ -1,4 +1,7 @@
-"""Triage's tables: routing rules, intent labels and models, each case's latest triage."""
+"""Triage's tables: routing rules, intent labels and models, each case's latest triage.
+
+The routing rules, read by the triage of every customer message, are kept per process
+(config_cache.py, kind `routing`): adding, changing or deleting one moves the kind's stamp."""
 
 from __future__ import annotations
 
@@ -9,6 +12,7 @@ from sqlalchemy.orm import Session as OrmSession
 from sqlalchemy.orm import defer
 
 from caredesk.adapters.db import models as m
+from caredesk.adapters.db.config_cache import Cached, ConfigKind, ConfigReads, copied
 from caredesk.adapters.db.conflicts import version_conflict
 from caredesk.adapters.db.rows import add_row, from_row, insert, onto_row
 from caredesk.domain.intents import CaseTriage, IntentLabel, IntentModelInfo
@@ -27,15 +31,23 @@ def _rule_onto(
     return onto_row(rule, row, skip=("id", "version"), spec=spec, updated_at=now, updated_by=actor)
 
 
+def _all_rules(session: OrmSession) -> tuple[RoutingRule, ...]:
+    rows = session.scalars(
+        select(m.RoutingRuleRow).order_by(m.RoutingRuleRow.position, m.RoutingRuleRow.id)
+    )
+    return tuple(_rule(r) for r in rows)
+
+
+_RULES = Cached(ConfigKind.ROUTING, _all_rules)
+
+
 class SqlTriageRepository:
-    def __init__(self, session: OrmSession) -> None:
+    def __init__(self, session: OrmSession, config: ConfigReads) -> None:
         self.session = session
+        self.config = config
 
     def rules(self) -> list[RoutingRule]:
-        rows = self.session.scalars(
-            select(m.RoutingRuleRow).order_by(m.RoutingRuleRow.position, m.RoutingRuleRow.id)
-        )
-        return [_rule(r) for r in rows]
+        return [copied(r) for r in self.config.get(_RULES)]
 
     def get_rule(self, rule_id: int) -> RoutingRule | None:
         row = self.session.get(m.RoutingRuleRow, rule_id)
@@ -45,6 +57,7 @@ class SqlTriageRepository:
         row = insert(self.session, _rule_onto(rule, m.RoutingRuleRow(), actor, now))
         rule.id = row.id
         rule.version = row.version
+        self.config.changed(ConfigKind.ROUTING)
 
     def save_rule(self, rule: RoutingRule, actor: str, now: datetime) -> None:
         row = self.session.get(m.RoutingRuleRow, rule.id)
@@ -54,9 +67,11 @@ class SqlTriageRepository:
         _rule_onto(rule, row, actor, now)
         self.session.flush()
         rule.version = row.version
+        self.config.changed(ConfigKind.ROUTING)
 
     def delete_rule(self, rule_id: int) -> None:
         self.session.execute(delete(m.RoutingRuleRow).where(m.RoutingRuleRow.id == rule_id))
+        self.config.changed(ConfigKind.ROUTING)
 
     def add_label(self, label: IntentLabel) -> None:
         add_row(self.session, label, m.IntentLabelRow())

@@ -25,6 +25,7 @@ from caredesk.adapters.db.access_repo import (
     SqlTokenRepository,
 )
 from caredesk.adapters.db.cases_repo import SqlCaseRepository
+from caredesk.adapters.db.config_cache import ConfigCache, ConfigReads
 from caredesk.adapters.db.conflicts import retryable
 from caredesk.adapters.db.console_queries import SqlConsoleQueries
 from caredesk.adapters.db.core_repo import SqlAuditLog, SqlBlobStore, SqlIdempotencyStore
@@ -60,10 +61,12 @@ R = TypeVar("R")
 
 
 class _Repository(Generic[R]):
-    """A repository of the unit of work, built on first use in each transaction."""
+    """A repository of the unit of work, built on first use in each transaction; one that
+    keeps configuration in the process's cache is built with the unit of work's `config`."""
 
-    def __init__(self, build: Callable[[OrmSession], R]) -> None:
+    def __init__(self, build: Callable[..., R], *, reads_config: bool = False) -> None:
         self._build = build
+        self._reads_config = reads_config
         self._name = ""
 
     def __set_name__(self, owner: type, name: str) -> None:
@@ -80,9 +83,10 @@ class _Repository(Generic[R]):
             return self
         built = uow.built.get(self._name)
         if built is None:
-            if uow.session is None:
+            if uow.session is None or uow.config is None:
                 raise RuntimeError(f"{self._name}: the unit of work is not open")
-            built = uow.built[self._name] = self._build(uow.session)
+            given = (uow.session, uow.config) if self._reads_config else (uow.session,)
+            built = uow.built[self._name] = self._build(*given)
         return built
 
 
@@ -93,7 +97,7 @@ class SqlAlchemyUnitOfWork:
     cases = _Repository(SqlCaseRepository)
     blobs = _Repository(SqlBlobStore)
     agents = _Repository(SqlAgentRepository)
-    teams = _Repository(SqlTeamRepository)
+    teams = _Repository(SqlTeamRepository, reads_config=True)
     tokens = _Repository(SqlTokenRepository)
     console_sessions = _Repository(SqlConsoleSessionRepository)
     audit = _Repository(SqlAuditLog)
@@ -104,15 +108,15 @@ class SqlAlchemyUnitOfWork:
     policies = _Repository(SqlPolicyRepository)
     console = _Repository(SqlConsoleQueries)
     articles = _Repository(SqlArticleRepository)
-    known_issues = _Repository(SqlKnownIssueRepository)
+    known_issues = _Repository(SqlKnownIssueRepository, reads_config=True)
     search = _Repository(SqlSearchIndexRepository)
-    triage = _Repository(SqlTriageRepository)
+    triage = _Repository(SqlTriageRepository, reads_config=True)
     lifecycle = _Repository(SqlLifecycleRepository)
     mail = _Repository(SqlMailRepository)
     outbox = _Repository(SqlOutboxRepository)
     jobs = _Repository(SqlJobRepository)
-    sla = _Repository(SqlSlaRepository)
-    webhooks = _Repository(SqlWebhookRepository)
+    sla = _Repository(SqlSlaRepository, reads_config=True)
+    webhooks = _Repository(SqlWebhookRepository, reads_config=True)
     portal = _Repository(SqlPortalRepository)
     throttles = _Repository(SqlThrottleRepository)
     erasure = _Repository(SqlErasureStore)
@@ -122,14 +126,17 @@ class SqlAlchemyUnitOfWork:
         session_factory: sessionmaker[OrmSession],
         bus: EventBus,
         formats: TextFormats,
+        config_cache: ConfigCache,
         *,
         read_only: bool = False,
     ) -> None:
         self._session_factory = session_factory
         self._bus = bus
         self.formats = formats
+        self._config_cache = config_cache
         self._read_only = read_only
         self.session: OrmSession | None = None
+        self.config: ConfigReads | None = None
         self._published: list[Event] = []
         self.built: dict[str, Any] = {}
         # How many services entered this read-only unit again while it was open.
@@ -141,6 +148,7 @@ class SqlAlchemyUnitOfWork:
             return self
         session = self._session_factory()
         self.session = session
+        self.config = ConfigReads(session, self._config_cache)
         self._published = []
         self.built = {}
         return self
@@ -156,6 +164,7 @@ class SqlAlchemyUnitOfWork:
         finally:
             self.session.close()
             self.session = None
+            self.config = None
             self._published = []
             self.built = {}
         conflict = retryable(exc) if exc is not None else None
@@ -178,6 +187,8 @@ class SqlAlchemyUnitOfWork:
         assert self.session is not None
         # The follow-on effects first, in this transaction: they commit with the change.
         self._bus.dispatch(self)
+        assert self.config is not None
+        self.config.write_stamps()
         try:
             self.session.commit()
         except DBAPIError as exc:
@@ -201,6 +212,8 @@ class SqlAlchemyUnitOfWorkFactory:
         # Bootstrap fills the table in once the handlers' own services are built.
         self.bus = bus or EventBus()
         self.formats = formats or DeskFormats()
+        # This process's copies of slow-changing configuration (config_cache.py).
+        self.config_cache = ConfigCache()
         self._writer = sessionmaker(bind=engine, expire_on_commit=False, autoflush=False)
         self._reader = sessionmaker(
             bind=engine.execution_options(**{READ_ONLY_OPTION: True}),
@@ -216,10 +229,12 @@ class SqlAlchemyUnitOfWorkFactory:
         event.listen(self._reader, "loaded_as_persistent", _keep_loaded_row)
 
     def __call__(self) -> SqlAlchemyUnitOfWork:
-        return SqlAlchemyUnitOfWork(self._writer, self.bus, self.formats)
+        return SqlAlchemyUnitOfWork(self._writer, self.bus, self.formats, self.config_cache)
 
     def read_only(self) -> SqlAlchemyUnitOfWork:
-        return SqlAlchemyUnitOfWork(self._reader, self.bus, self.formats, read_only=True)
+        return SqlAlchemyUnitOfWork(
+            self._reader, self.bus, self.formats, self.config_cache, read_only=True
+        )
 
 
 _LOADED_ROWS = "caredesk_loaded_rows"

@@ -1,4 +1,7 @@
-"""Webhook subscriptions and their delivery log as rows."""
+"""Webhook subscriptions and their delivery log as rows.
+
+The active subscriptions, asked for by every audited change, are kept per process
+(config_cache.py, kind `webhooks`): adding, changing or deleting one moves the kind's stamp."""
 
 from __future__ import annotations
 
@@ -6,29 +9,37 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session as OrmSession
 
 from caredesk.adapters.db import models as m
-from caredesk.adapters.db.rows import add_row, from_row, got, save_row
+from caredesk.adapters.db.config_cache import Cached, ConfigKind, ConfigReads, copied
+from caredesk.adapters.db.rows import add_row, from_row, got, listed, save_row
 from caredesk.domain.webhooks import Delivery, Subscription
 
 # What a delivery is from the start; a save writes only how its sending went.
 _DELIVERED_AS = ("subscription_id", "event", "payload", "created_at")
 
 
+def _active(session: OrmSession) -> tuple[Subscription, ...]:
+    active = m.WebhookSubscriptionRow.active.is_(True)
+    return tuple(listed(session, Subscription, m.WebhookSubscriptionRow, active))
+
+
+_ACTIVE = Cached(ConfigKind.WEBHOOKS, _active)
+
+
 class SqlWebhookRepository:
-    def __init__(self, session: OrmSession) -> None:
+    def __init__(self, session: OrmSession, config: ConfigReads) -> None:
         self.session = session
-        # Read once per unit of work: every audited change asks for them.
-        self._active: list[Subscription] | None = None
+        self.config = config
 
     def add_subscription(self, subscription: Subscription) -> None:
         add_row(self.session, subscription, m.WebhookSubscriptionRow())
-        self._active = None
+        self.config.changed(ConfigKind.WEBHOOKS)
 
     def get_subscription(self, subscription_id: int) -> Subscription | None:
         return got(self.session, Subscription, m.WebhookSubscriptionRow, subscription_id)
 
     def save_subscription(self, subscription: Subscription) -> None:
         save_row(self.session, subscription, m.WebhookSubscriptionRow, skip=("created_at",))
-        self._active = None
+        self.config.changed(ConfigKind.WEBHOOKS)
 
     def delete_subscription(self, subscription_id: int) -> None:
         self.session.execute(
@@ -39,18 +50,12 @@ class SqlWebhookRepository:
         self.session.execute(
             delete(m.WebhookSubscriptionRow).where(m.WebhookSubscriptionRow.id == subscription_id)
         )
-        self._active = None
+        self.config.changed(ConfigKind.WEBHOOKS)
 
     def subscriptions(self, *, active_only: bool = False) -> list[Subscription]:
-        if active_only and self._active is not None:
-            return self._active
-        stmt = select(m.WebhookSubscriptionRow).order_by(m.WebhookSubscriptionRow.id)
         if active_only:
-            stmt = stmt.where(m.WebhookSubscriptionRow.active.is_(True))
-        found = [from_row(Subscription, r) for r in self.session.scalars(stmt)]
-        if active_only:
-            self._active = found
-        return found
+            return [copied(s) for s in self.config.get(_ACTIVE)]
+        return listed(self.session, Subscription, m.WebhookSubscriptionRow)
 
     def add_delivery(self, delivery: Delivery) -> None:
         add_row(self.session, delivery, m.WebhookDeliveryRow())

@@ -6,7 +6,7 @@ from collections.abc import Iterator, Sequence
 from datetime import datetime
 from typing import Protocol
 
-from caredesk.domain.calendars import BusinessCalendar
+from caredesk.domain.calendars import BusinessCalendar, Clockwork
 from caredesk.domain.cases import Case
 from caredesk.domain.sla import SlaClock, SlaPolicy
 
@@ -16,13 +16,20 @@ class SlaRepository(Protocol):
 
     def get_calendar(self, calendar_id: int) -> BusinessCalendar | None: ...
 
+    def clockwork(self, calendar_id: int) -> Clockwork | None:
+        """The calendar's working-time arithmetic, for counting clocks in: read-only, and
+        shared with the other units of work that count in it."""
+        ...
+
     def get_calendar_by_name(self, name: str) -> BusinessCalendar | None: ...
 
     def add_calendar(self, calendar: BusinessCalendar, now: datetime) -> None: ...
 
     def save_calendar(self, calendar: BusinessCalendar, now: datetime) -> None: ...
 
-    def policies(self) -> list[SlaPolicy]: ...
+    def policies(self) -> list[SlaPolicy]:
+        """Every policy, active or not, in the order they are tried (position, then id)."""
+        ...
 
     def get_policy(self, policy_id: int) -> SlaPolicy | None: ...
 

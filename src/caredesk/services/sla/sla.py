@@ -70,12 +70,11 @@ class CaseSla:
 
 
 class _Resolver:
-    """Policies and calendars read once per unit of work (a scan touches thousands of cases)."""
+    """The policies, taken once per unit of work (a scan touches thousands of cases)."""
 
     def __init__(self, uow: SlaUnit) -> None:
         self.uow = uow
         self._policies: list[SlaPolicy] | None = None
-        self._calendars: dict[int, Clockwork] = {}
         self._tiers: dict[str, str | None] = {}
 
     @property
@@ -88,12 +87,8 @@ class _Resolver:
         return next((p for p in self.policies if p.id == policy_id), None)
 
     def calendar(self, calendar_id: int | None) -> Clockwork:
-        if calendar_id is None:
-            return ALWAYS_OPEN
-        if calendar_id not in self._calendars:
-            found = self.uow.sla.get_calendar(calendar_id)
-            self._calendars[calendar_id] = found if found is not None else ALWAYS_OPEN
-        return self._calendars[calendar_id]
+        found = self.uow.sla.clockwork(calendar_id) if calendar_id is not None else None
+        return found if found is not None else ALWAYS_OPEN
 
     def tier(self, customer_id: str) -> str | None:
         if customer_id not in self._tiers:

@@ -12,7 +12,12 @@ from caredesk.adapters.db.models.access import (
 )
 from caredesk.adapters.db.models.base import NAMING, Base, BigId, Money
 from caredesk.adapters.db.models.cases import CaseRow, CaseTagRow, MessageRow
-from caredesk.adapters.db.models.core import AuditEventRow, BlobRow, IdempotencyKeyRow
+from caredesk.adapters.db.models.core import (
+    AuditEventRow,
+    BlobRow,
+    ConfigStampRow,
+    IdempotencyKeyRow,
+)
 from caredesk.adapters.db.models.customers import (
     CUSTOMER_NUMBERS,
     CustomerEmailRow,
@@ -89,6 +94,7 @@ __all__ = [
     "CaseTagRow",
     "CaseTriageRow",
     "CommitmentRow",
+    "ConfigStampRow",
     "ConsoleSessionRow",
     "CustomerEmailRow",
     "CustomerRow",

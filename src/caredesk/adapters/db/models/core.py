@@ -1,4 +1,5 @@
-"""What every feature writes: stored contents (blobs), the audit trail, idempotency keys."""
+"""What every feature writes: stored contents (blobs), the audit trail, idempotency keys, and
+the change stamps of the configuration each process keeps in memory."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from typing import Any
 from sqlalchemy import BigInteger, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from caredesk.adapters.db.models.base import Actor, Base, BigPk, Key
+from caredesk.adapters.db.models.base import Actor, Base, BigPk, Code, Key
 
 
 class BlobRow(Base):
@@ -50,3 +51,12 @@ class IdempotencyKeyRow(Base):
     __table_args__ = (
         UniqueConstraint("principal", "key", name="uq_idempotency_keys_principal_key"),
     )
+
+
+class ConfigStampRow(Base):
+    """One row per kind of slow-changing configuration (adapters/db/config_cache.py): a new
+    random stamp is written in the transaction of every change to that kind."""
+
+    __tablename__ = "config_stamps"
+    kind: Mapped[Code] = mapped_column(primary_key=True)
+    stamp: Mapped[str] = mapped_column(String(32))
