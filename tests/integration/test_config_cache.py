@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
+from caredesk.adapters.db.config_cache import KIND_OF_TABLE
 from caredesk.bootstrap import Container, bootstrap
 from caredesk.domain.agents import SYSTEM, Role
 from caredesk.domain.calendars import to_us
@@ -26,6 +27,7 @@ from caredesk.services.access import auth
 from caredesk.services.channels import webhooks
 from caredesk.services.knowledge import knowledge
 from caredesk.services.knowledge.triage import routing_rules
+from caredesk.services.privacy.erasure import erase_customer
 from caredesk.services.sla import sla
 from caredesk.settings import Settings
 from tests import factories
@@ -37,14 +39,7 @@ from tests.integration.statements import statements_sent
 API = "/api/v1"
 HOOK = "http://127.0.0.1:9/caredesk"
 ISSUE = "labelwriter-os-upgrade"
-CONFIG_TABLES = (
-    "sla_policies",
-    "business_calendars",
-    "routing_rules",
-    "known_issues",
-    "webhook_subscriptions",
-    "teams",
-)
+CONFIG_TABLES = tuple(KIND_OF_TABLE)
 # What one request sends once the configuration is kept, on a desk that has some of each kind
 # (an agent-bound token, a calendar, a policy, a routing rule to a team, a known issue the
 # customer's words match, a webhook subscription): fails if a change makes them grow. Before
@@ -381,3 +376,27 @@ def test_teams_added_at_once_by_two_processes_are_all_seen_by_both(
         thread.join()
     assert failures == []
     assert _teams(container) == _teams(other) == sorted(["Printers", *names])
+
+
+# -- erasure, which writes past the repositories -------------------------------------------------
+
+
+def test_what_erasure_changes_of_the_configuration_is_seen_by_every_process(
+    container: Container, other: Container
+) -> None:
+    """Erasing a customer scrubs their address from every table, configuration included, with
+    statements of its own: the kinds it touched move all the same."""
+    now = container.clock.now()
+    factories.store(container, factories.customer("ada", now, email="ada@example.com"))
+    _configured(container)
+    reported = {"description": "Reported first by ada@example.com."}
+    knowledge.update_known_issue(
+        container.uow(), SYSTEM, now, ISSUE, expected_version=None, changes=reported
+    )
+    with container.uow.read_only() as uow:
+        assert "ada@example.com" in uow.known_issues.all()[0].description
+
+    erase_customer(other.uow(), SYSTEM, now, "ada")
+
+    with container.uow.read_only() as uow:
+        assert "ada@example.com" not in uow.known_issues.all()[0].description

@@ -3,10 +3,12 @@
 Nearly every write reads the same configuration: a new case is triaged against the known
 issues, routed by the routing rules, its clocks set under the SLA policies and calendars, its
 events offered to the webhook subscriptions; pages and grants name teams. It changes a few
-times a month. Each kind has a row in `config_stamps` whose stamp, a random value, is written
-anew in the transaction of every change to the kind: the repository that writes the change
-marks its kind changed, and the unit of work writes the new stamps just before it commits,
-so whichever door a change came in by, its stamp moves with it or not at all.
+times a month.
+
+Each kind has a row in `config_stamps` whose stamp, a random value, is written anew in the
+transaction of every change to the kind: whatever writes one of its tables (`KIND_OF_TABLE`)
+marks the kind changed, and the unit of work writes the new stamps just before it commits, so
+whichever door a change came in by, its stamp moves with it or not at all.
 
 A unit of work reads every stamp in one statement, the first time it needs any cached kind,
 and uses what this process kept under that stamp, reading the kind from the database only when
@@ -26,9 +28,10 @@ from __future__ import annotations
 import dataclasses
 import threading
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
+from types import MappingProxyType
 from typing import Any, Generic, TypeVar, cast
 
 from sqlalchemy import Table, select
@@ -44,13 +47,26 @@ _NEVER_CHANGED = ""
 
 
 class ConfigKind(StrEnum):
-    """Each kind of configuration with a stamp of its own, and what it covers."""
+    """Each kind of configuration with a stamp of its own."""
 
-    SLA = "sla"  # SLA policies and business calendars
-    ROUTING = "routing"  # routing rules
+    SLA = "sla"
+    ROUTING = "routing"
     KNOWN_ISSUES = "known_issues"
-    WEBHOOKS = "webhooks"  # webhook subscriptions
+    WEBHOOKS = "webhooks"
     TEAMS = "teams"
+
+
+# The tables each kind is read from: a write to one, however it is made, changes its kind.
+KIND_OF_TABLE: Mapping[str, ConfigKind] = MappingProxyType(
+    {
+        "sla_policies": ConfigKind.SLA,
+        "business_calendars": ConfigKind.SLA,
+        "routing_rules": ConfigKind.ROUTING,
+        "known_issues": ConfigKind.KNOWN_ISSUES,
+        "webhook_subscriptions": ConfigKind.WEBHOOKS,
+        "teams": ConfigKind.TEAMS,
+    }
+)
 
 
 @dataclass(frozen=True, eq=False)

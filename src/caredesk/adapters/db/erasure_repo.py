@@ -47,6 +47,7 @@ from sqlalchemy.orm import Session as OrmSession
 
 from caredesk.adapters.db import models as m
 from caredesk.adapters.db import retention_repo
+from caredesk.adapters.db.config_cache import KIND_OF_TABLE, ConfigReads
 from caredesk.adapters.db.erasure_records import (
     chunks,
     drop_blobs,
@@ -89,8 +90,11 @@ def _json_forms(needle: str) -> list[str]:
 
 
 class SqlErasureStore:
-    def __init__(self, session: OrmSession) -> None:
+    def __init__(self, session: OrmSession, config: ConfigReads) -> None:
         self.session = session
+        # Erasing writes past the repositories: what it changes of a kind each process keeps
+        # (a name in a known issue, say) moves that kind's stamp.
+        self.config = config
 
     def personal_data(self, customer_id: str) -> tuple[PersonalData, datetime | None] | None:
         row = self.session.get(m.CustomerRow, customer_id)
@@ -389,6 +393,8 @@ class SqlErasureStore:
                         update(table).where(*(k == row[k] for k in keys)).values(**values)
                     )
                     changed += 1
+                    if table.name in KIND_OF_TABLE:
+                        self.config.changed(KIND_OF_TABLE[table.name])
         return changed
 
     # --- retention -------------------------------------------------------------------

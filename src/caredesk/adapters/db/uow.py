@@ -119,7 +119,7 @@ class SqlAlchemyUnitOfWork:
     webhooks = _Repository(SqlWebhookRepository, reads_config=True)
     portal = _Repository(SqlPortalRepository)
     throttles = _Repository(SqlThrottleRepository)
-    erasure = _Repository(SqlErasureStore)
+    erasure = _Repository(SqlErasureStore, reads_config=True)
 
     def __init__(
         self,
