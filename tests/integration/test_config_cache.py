@@ -45,8 +45,8 @@ CONFIG_TABLES = tuple(KIND_OF_TABLE)
 # customer's words match, a webhook subscription): fails if a change makes them grow. Before
 # the cache they were 50, 35 and 13 on SQLite, 46, 32 and 10 on PostgreSQL.
 STATEMENTS = {
-    "sqlite": {"create_case": 42, "add_message": 31, "get_case": 12},
-    "postgresql": {"create_case": 38, "add_message": 28, "get_case": 9},
+    "sqlite": {"create_case": 40, "add_message": 29, "get_case": 10},
+    "postgresql": {"create_case": 36, "add_message": 26, "get_case": 7},
 }
 
 
@@ -97,6 +97,7 @@ def _configured(container: Container) -> None:
     webhooks.create_subscription(
         container.uow(), SYSTEM, now, url=HOOK, events=["case.*"], outbound=container.outbound
     )
+    add_agent(container, "ann@example.com", Role.LEAD)
 
 
 @pytest.fixture
@@ -120,7 +121,7 @@ def desk(container: Container, client: TestClient) -> Headers:
         ),
     )
     _configured(container)
-    agent = add_agent(container, "grace@example.com", team="Front line")
+    agent = add_agent(container, "grace@example.com")
     issued = auth.create_token(
         container.uow(), SYSTEM, now, name="grace", role=Role.AGENT, agent_id=agent.agent_id
     )
@@ -278,6 +279,17 @@ def _new_team(desk: Container) -> None:
     auth.create_team(desk.uow(), SYSTEM, desk.clock.now(), "Returns")
 
 
+def _time_zones(desk: Container) -> list[str | None]:
+    with desk.uow.read_only() as uow:
+        return [a.time_zone for a in uow.agents.all()]
+
+
+def _moved_to_paris(desk: Container) -> None:
+    [agent] = auth.list_agents(desk.uow.read_only(), SYSTEM)
+    assert agent.id is not None
+    auth.set_time_zone(desk.uow(), SYSTEM, desk.clock.now(), agent.id, "Europe/Paris")
+
+
 KINDS = {
     "calendar": Kind(_office_hours, _shorter_hours),
     "sla policy": Kind(_first_reply, _faster),
@@ -285,6 +297,7 @@ KINDS = {
     "known issue": Kind(_affecting, _issue_fixed),
     "webhook subscription": Kind(_hooks, _unsubscribed),
     "team": Kind(_teams, _new_team),
+    "agent": Kind(_time_zones, _moved_to_paris),
 }
 
 
@@ -378,14 +391,38 @@ def test_teams_added_at_once_by_two_processes_are_all_seen_by_both(
     assert _teams(container) == _teams(other) == sorted(["Printers", *names])
 
 
-# -- erasure, which writes past the repositories -------------------------------------------------
+# -- tokens, and erasure, which writes past the repositories -----------------------------------
+
+
+def _calls(client: TestClient, headers: Headers) -> int:
+    return client.get(f"{API}/cases", headers=headers).status_code
+
+
+def test_a_token_revoked_in_one_process_is_refused_by_another_at_its_next_call(
+    container: Container, other: Container, client: TestClient
+) -> None:
+    now = container.clock.now()
+    issued = auth.create_token(container.uow(), SYSTEM, now, name="robot", role=Role.AGENT)
+    headers = {"Authorization": f"Bearer {issued.secret}"}
+    assert _calls(client, headers) == 200
+    with statements_sent(container.engine) as sent:
+        assert _calls(client, headers) == 200
+    assert _configuration_read(sent) == [], "the token is kept"
+    assert issued.token.id is not None
+
+    auth.revoke_token(other.uow(), SYSTEM, now, issued.token.id)
+
+    refused = client.get(f"{API}/cases", headers=headers)
+    assert refused.status_code == 401
+    assert refused.json()["code"] == "token_revoked"
 
 
 def test_what_erasure_changes_of_the_configuration_is_seen_by_every_process(
-    container: Container, other: Container
+    container: Container, other: Container, client: TestClient
 ) -> None:
-    """Erasing a customer scrubs their address from every table, configuration included, with
-    statements of its own: the kinds it touched move all the same."""
+    """Erasing a customer revokes their tokens and scrubs their address from every table,
+    configuration included, with statements of its own: the kinds it touched move all the
+    same."""
     now = container.clock.now()
     factories.store(container, factories.customer("ada", now, email="ada@example.com"))
     _configured(container)
@@ -393,6 +430,12 @@ def test_what_erasure_changes_of_the_configuration_is_seen_by_every_process(
     knowledge.update_known_issue(
         container.uow(), SYSTEM, now, ISSUE, expected_version=None, changes=reported
     )
+    issued = auth.create_token(
+        container.uow(), SYSTEM, now, name="ada's assistant", role=Role.AGENT, customer_id="ada"
+    )
+    headers = {"Authorization": f"Bearer {issued.secret}"}
+    tools = client.get(f"{API}/tools", headers=headers)
+    assert tools.status_code == 200, tools.text
     with container.uow.read_only() as uow:
         assert "ada@example.com" in uow.known_issues.all()[0].description
 
@@ -400,3 +443,6 @@ def test_what_erasure_changes_of_the_configuration_is_seen_by_every_process(
 
     with container.uow.read_only() as uow:
         assert "ada@example.com" not in uow.known_issues.all()[0].description
+    refused = client.get(f"{API}/tools", headers=headers)
+    assert refused.status_code == 401
+    assert refused.json()["code"] == "token_revoked"

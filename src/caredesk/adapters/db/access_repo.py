@@ -1,12 +1,15 @@
 """Repositories for agents, teams, API tokens and console sessions.
 
-The teams, named by routing, pages and grants, are kept per process (config_cache.py, kind
-`teams`): adding one moves the kind's stamp; a team is never renamed or removed."""
+Read by nearly every request, the API tokens (every call checks one), the agents (a token's,
+a session's, whoever work is given to) and the teams (named by routing, pages and grants) are
+kept per process (config_cache.py, kinds `tokens`, `agents`, `teams`): every write to one moves
+its kind's stamp. A team is never renamed or removed."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
+from types import MappingProxyType
 from typing import cast
 
 from sqlalchemy import Table, bindparam, delete, func, or_, select, update
@@ -34,18 +37,25 @@ def _agent_onto(agent: Agent, row: m.AgentRow) -> m.AgentRow:
     return onto_row(agent, row, skip=("id", "team_ids"))
 
 
-class SqlAgentRepository:
-    def __init__(self, session: OrmSession) -> None:
-        self.session = session
+def _all_agents(session: OrmSession) -> Mapping[int, Agent]:
+    memberships: dict[int, list[int]] = {}
+    for agent_id, team_id in session.execute(
+        select(m.AgentTeamRow.agent_id, m.AgentTeamRow.team_id).order_by(m.AgentTeamRow.team_id)
+    ):
+        memberships.setdefault(agent_id, []).append(team_id)
+    rows = session.scalars(select(m.AgentRow).order_by(m.AgentRow.id))
+    return MappingProxyType(
+        {r.id: mapping.agent_from_row(r, memberships.get(r.id, [])) for r in rows}
+    )
 
-    def _team_ids(self, agent_id: int) -> list[int]:
-        return list(
-            self.session.scalars(
-                select(m.AgentTeamRow.team_id)
-                .where(m.AgentTeamRow.agent_id == agent_id)
-                .order_by(m.AgentTeamRow.team_id)
-            )
-        )
+
+_AGENTS = Cached(ConfigKind.AGENTS, _all_agents)
+
+
+class SqlAgentRepository:
+    def __init__(self, session: OrmSession, config: ConfigReads) -> None:
+        self.session = session
+        self.config = config
 
     def add(self, agent: Agent) -> None:
         row = insert(self.session, _agent_onto(agent, m.AgentRow(created_at=func.now())))
@@ -56,16 +66,27 @@ class SqlAgentRepository:
         self.session.execute(delete(m.AgentTeamRow).where(m.AgentTeamRow.agent_id == agent_id))
         self.session.add_all([m.AgentTeamRow(agent_id=agent_id, team_id=t) for t in team_ids])
         self.session.flush()
+        self.config.changed(ConfigKind.AGENTS)
 
     def get(self, agent_id: int) -> Agent | None:
-        row = self.session.get(m.AgentRow, agent_id)
-        return mapping.agent_from_row(row, self._team_ids(row.id)) if row else None
+        agent = self.config.get(_AGENTS).get(agent_id)
+        return copied(agent) if agent is not None else None
 
     def get_by_email(self, email: str) -> Agent | None:
+        # Asked when signing in or adding an agent, and compared as the database lowercases.
         row = self.session.scalar(
             select(m.AgentRow).where(func.lower(m.AgentRow.email) == email.strip().lower())
         )
         return mapping.agent_from_row(row, self._team_ids(row.id)) if row else None
+
+    def _team_ids(self, agent_id: int) -> list[int]:
+        return list(
+            self.session.scalars(
+                select(m.AgentTeamRow.team_id)
+                .where(m.AgentTeamRow.agent_id == agent_id)
+                .order_by(m.AgentTeamRow.team_id)
+            )
+        )
 
     def save(self, agent: Agent) -> None:
         assert agent.id is not None
@@ -75,13 +96,7 @@ class SqlAgentRepository:
         self._set_teams(agent.id, agent.team_ids)
 
     def all(self) -> list[Agent]:
-        memberships: dict[int, list[int]] = {}
-        for agent_id, team_id in self.session.execute(
-            select(m.AgentTeamRow.agent_id, m.AgentTeamRow.team_id).order_by(m.AgentTeamRow.team_id)
-        ):
-            memberships.setdefault(agent_id, []).append(team_id)
-        rows = self.session.scalars(select(m.AgentRow).order_by(m.AgentRow.id))
-        return [mapping.agent_from_row(r, memberships.get(r.id, [])) for r in rows]
+        return [copied(a) for a in self.config.get(_AGENTS).values()]
 
 
 def _all_teams(session: OrmSession) -> tuple[Team, ...]:
@@ -110,19 +125,37 @@ class SqlTeamRepository:
         return [copied(t) for t in self.config.get(_TEAMS)]
 
 
+def _token(row: m.ApiTokenRow) -> ApiToken:
+    rate_limit = Rate.parse(row.rate_limit) if row.rate_limit else None
+    return from_row(ApiToken, row, rate_limit=rate_limit)
+
+
+def _tokens_by_hash(session: OrmSession) -> Mapping[str, ApiToken]:
+    rows = session.scalars(select(m.ApiTokenRow))
+    return MappingProxyType({r.token_hash: _token(r) for r in rows})
+
+
+_TOKENS = Cached(ConfigKind.TOKENS, _tokens_by_hash)
+
+
 class SqlTokenRepository(TableRepository[ApiToken, m.ApiTokenRow]):
     entity, table = ApiToken, m.ApiTokenRow
 
+    def __init__(self, session: OrmSession, config: ConfigReads) -> None:
+        super().__init__(session)
+        self.config = config
+
     def read(self, row: m.ApiTokenRow) -> ApiToken:
-        rate_limit = Rate.parse(row.rate_limit) if row.rate_limit else None
-        return from_row(ApiToken, row, rate_limit=rate_limit)
+        return _token(row)
 
     def add(self, token: ApiToken) -> None:
         rate_limit = str(token.rate_limit) if token.rate_limit else None
         add_row(self.session, token, m.ApiTokenRow(), rate_limit=rate_limit)
+        self.config.changed(ConfigKind.TOKENS)
 
     def get_by_hash(self, token_hash: str) -> ApiToken | None:
-        return self.first(m.ApiTokenRow.token_hash == token_hash)
+        token = self.config.get(_TOKENS).get(token_hash)
+        return copied(token) if token is not None else None
 
     def save(self, token: ApiToken) -> None:
         self.session.execute(
@@ -137,6 +170,7 @@ class SqlTokenRepository(TableRepository[ApiToken, m.ApiTokenRow]):
                 customer_id=func.coalesce(m.ApiTokenRow.customer_id, token.customer_id),
             )
         )
+        self.config.changed(ConfigKind.TOKENS)
 
     def all(self) -> list[ApiToken]:
         return self.listed()
@@ -154,6 +188,9 @@ class SqlTokenRepository(TableRepository[ApiToken, m.ApiTokenRow]):
             .values(last_used_at=bindparam("used_at")),
             [{"token_id": key, "used_at": at} for key, at in uses.items()],
         )
+        # Kept tokens say when they were last used as the rows do: a command that records its
+        # token's use on the spot (caredesk mcp) reads that to know when to do it again.
+        self.config.changed(ConfigKind.TOKENS)
 
 
 class SqlConsoleSessionRepository(TableRepository[ConsoleSession, m.ConsoleSessionRow]):

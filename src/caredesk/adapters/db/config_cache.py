@@ -1,9 +1,9 @@
 """Slow-changing configuration kept in each process's memory, checked against change stamps.
 
-Nearly every write reads the same configuration: a new case is triaged against the known
-issues, routed by the routing rules, its clocks set under the SLA policies and calendars, its
-events offered to the webhook subscriptions; pages and grants name teams. It changes a few
-times a month.
+Nearly every request reads the same configuration: the token it came with and that token's
+agent; a new case is triaged against the known issues, routed by the routing rules, its clocks
+set under the SLA policies and calendars, its events offered to the webhook subscriptions;
+pages and grants name teams. It changes a few times a month, a token's last use once a minute.
 
 Each kind has a row in `config_stamps` whose stamp, a random value, is written anew in the
 transaction of every change to the kind: whatever writes one of its tables (`KIND_OF_TABLE`)
@@ -54,6 +54,8 @@ class ConfigKind(StrEnum):
     KNOWN_ISSUES = "known_issues"
     WEBHOOKS = "webhooks"
     TEAMS = "teams"
+    AGENTS = "agents"
+    TOKENS = "tokens"
 
 
 # The tables each kind is read from: a write to one, however it is made, changes its kind.
@@ -65,6 +67,9 @@ KIND_OF_TABLE: Mapping[str, ConfigKind] = MappingProxyType(
         "known_issues": ConfigKind.KNOWN_ISSUES,
         "webhook_subscriptions": ConfigKind.WEBHOOKS,
         "teams": ConfigKind.TEAMS,
+        "agents": ConfigKind.AGENTS,
+        "agent_teams": ConfigKind.AGENTS,
+        "api_tokens": ConfigKind.TOKENS,
     }
 )
 

@@ -47,7 +47,7 @@ from sqlalchemy.orm import Session as OrmSession
 
 from caredesk.adapters.db import models as m
 from caredesk.adapters.db import retention_repo
-from caredesk.adapters.db.config_cache import KIND_OF_TABLE, ConfigReads
+from caredesk.adapters.db.config_cache import KIND_OF_TABLE, ConfigKind, ConfigReads
 from caredesk.adapters.db.erasure_records import (
     chunks,
     drop_blobs,
@@ -93,7 +93,7 @@ class SqlErasureStore:
     def __init__(self, session: OrmSession, config: ConfigReads) -> None:
         self.session = session
         # Erasing writes past the repositories: what it changes of a kind each process keeps
-        # (a name in a known issue, say) moves that kind's stamp.
+        # (a token it revokes, a name in a known issue) moves that kind's stamp.
         self.config = config
 
     def personal_data(self, customer_id: str) -> tuple[PersonalData, datetime | None] | None:
@@ -260,6 +260,8 @@ class SqlErasureStore:
             .values(revoked_at=now)
         )
         counts.add("tokens_revoked", rowcount(result))
+        if rowcount(result):
+            self.config.changed(ConfigKind.TOKENS)
         result = self.session.execute(
             update(m.SatisfactionSurveyRow)
             .where(
