@@ -45,6 +45,9 @@ class SqlTriageRepository:
     def __init__(self, session: OrmSession, config: ConfigReads) -> None:
         self.session = session
         self.config = config
+        # A case's triage record as this transaction read it (None: it has none yet), held:
+        # triage reads it, then saves it, and the session's identity map holds rows weakly.
+        self._triage_rows: dict[int, m.CaseTriageRow | None] = {}
 
     def rules(self) -> list[RoutingRule]:
         return [copied(r) for r in self.config.get(_RULES)]
@@ -131,13 +134,20 @@ class SqlTriageRepository:
         )
 
     def save_case_triage(self, triage: CaseTriage) -> None:
-        row = self.session.get(m.CaseTriageRow, triage.case_id)
+        row = self._triage_row(triage.case_id)
         if row is None:
-            row = m.CaseTriageRow(case_id=triage.case_id)
+            # A concurrent transaction that added it first makes this insert fail: the
+            # command runs again and finds that one.
+            row = self._triage_rows[triage.case_id] = m.CaseTriageRow(case_id=triage.case_id)
             self.session.add(row)
         onto_row(triage, row, skip=("case_id",))
         self.session.flush()
 
     def case_triage(self, case_id: int) -> CaseTriage | None:
-        row = self.session.get(m.CaseTriageRow, case_id)
+        row = self._triage_row(case_id)
         return from_row(CaseTriage, row) if row is not None else None
+
+    def _triage_row(self, case_id: int) -> m.CaseTriageRow | None:
+        if case_id not in self._triage_rows:
+            self._triage_rows[case_id] = self.session.get(m.CaseTriageRow, case_id)
+        return self._triage_rows[case_id]
