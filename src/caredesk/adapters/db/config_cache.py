@@ -3,7 +3,8 @@
 Nearly every request reads the same configuration: the token it came with and that token's
 agent; a new case is triaged against the known issues, routed by the routing rules, its clocks
 set under the SLA policies and calendars, its events offered to the webhook subscriptions;
-pages and grants name teams. It changes a few times a month, a token's last use once a minute.
+pages and grants name teams; mail goes out in the desk's templates. It changes a few times a
+month, a token's last use once a minute.
 
 Each kind has a row in `config_stamps` whose stamp, a random value, is written anew in the
 transaction of every change to the kind: whatever writes one of its tables (`KIND_OF_TABLE`)
@@ -56,9 +57,11 @@ class ConfigKind(StrEnum):
     TEAMS = "teams"
     AGENTS = "agents"
     TOKENS = "tokens"
+    MAIL_TEMPLATES = "mail_templates"
 
 
-# The tables each kind is read from: a write to one, however it is made, changes its kind.
+# The tables each kind is read from. Whatever writes one marks its kind changed: the kind's
+# repository in each method that writes, and erasure's sweep for any row it scrubs.
 KIND_OF_TABLE: Mapping[str, ConfigKind] = MappingProxyType(
     {
         "sla_policies": ConfigKind.SLA,
@@ -70,6 +73,7 @@ KIND_OF_TABLE: Mapping[str, ConfigKind] = MappingProxyType(
         "agents": ConfigKind.AGENTS,
         "agent_teams": ConfigKind.AGENTS,
         "api_tokens": ConfigKind.TOKENS,
+        "mail_templates": ConfigKind.MAIL_TEMPLATES,
     }
 )
 

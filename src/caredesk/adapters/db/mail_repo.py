@@ -1,13 +1,20 @@
-"""Stored email: threading headers, unparseable mail kept raw, and edited templates."""
+"""Stored email: threading headers, unparseable mail kept raw, and edited templates.
+
+The edited templates, read for every mail the desk sends, are kept per process
+(config_cache.py, kind `mail_templates`): editing or resetting one moves the kind's stamp."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
+from types import MappingProxyType
 from typing import Any
 
 from sqlalchemy import delete, func, select
+from sqlalchemy.orm import Session as OrmSession
 
 from caredesk.adapters.db import models as m
+from caredesk.adapters.db.config_cache import Cached, ConfigKind, ConfigReads, copied
 from caredesk.adapters.db.rows import TableRepository, add_row, from_row, got, onto_row, save_row
 from caredesk.domain.mail import MailDirection, MailFailure, MailRecord, MailStatus, MailTemplate
 from caredesk.domain.outbox import CaughtMail
@@ -31,8 +38,20 @@ def _cut(address: str | None, length: int) -> str | None:
     return address[:length] if address else None
 
 
+def _edited_templates(session: OrmSession) -> Mapping[str, MailTemplate]:
+    rows = session.scalars(select(m.MailTemplateRow))
+    return MappingProxyType({r.name: from_row(MailTemplate, r) for r in rows})
+
+
+_TEMPLATES = Cached(ConfigKind.MAIL_TEMPLATES, _edited_templates)
+
+
 class SqlMailRepository(TableRepository[MailRecord, m.MailMessageRow]):
     entity, table = MailRecord, m.MailMessageRow
+
+    def __init__(self, session: OrmSession, config: ConfigReads) -> None:
+        super().__init__(session)
+        self.config = config
 
     def read(self, row: m.MailMessageRow) -> MailRecord:
         return from_row(
@@ -131,7 +150,8 @@ class SqlMailRepository(TableRepository[MailRecord, m.MailMessageRow]):
         return got(self.session, MailFailure, m.MailFailureRow, failure_id)
 
     def template(self, name: str) -> MailTemplate | None:
-        return got(self.session, MailTemplate, m.MailTemplateRow, name)
+        template = self.config.get(_TEMPLATES).get(name)
+        return copied(template) if template is not None else None
 
     def save_template(self, template: MailTemplate) -> None:
         assert template.updated_at is not None and template.updated_by is not None
@@ -142,11 +162,13 @@ class SqlMailRepository(TableRepository[MailRecord, m.MailMessageRow]):
         onto_row(template, row, skip=("name",), version=row.version + 1)
         self.session.flush()
         template.version = row.version
+        self.config.changed(ConfigKind.MAIL_TEMPLATES)
 
     def delete_template(self, name: str) -> bool:
         result = self.session.execute(
             delete(m.MailTemplateRow).where(m.MailTemplateRow.name == name)
         )
+        self.config.changed(ConfigKind.MAIL_TEMPLATES)
         return bool(getattr(result, "rowcount", 0))
 
 

@@ -112,7 +112,7 @@ class SqlAlchemyUnitOfWork:
     search = _Repository(SqlSearchIndexRepository)
     triage = _Repository(SqlTriageRepository, reads_config=True)
     lifecycle = _Repository(SqlLifecycleRepository)
-    mail = _Repository(SqlMailRepository)
+    mail = _Repository(SqlMailRepository, reads_config=True)
     outbox = _Repository(SqlOutboxRepository)
     jobs = _Repository(SqlJobRepository)
     sla = _Repository(SqlSlaRepository, reads_config=True)
