@@ -22,11 +22,12 @@ from caredesk.bootstrap import Container, bootstrap
 from caredesk.domain.agents import SYSTEM, Role
 from caredesk.domain.calendars import to_us
 from caredesk.domain.customers import Address
+from caredesk.domain.intents import IntentModelInfo
 from caredesk.domain.sla import SlaMetric
 from caredesk.domain.triage import RoutingRuleSpec
 from caredesk.services.access import auth
 from caredesk.services.channels import mail_templates, webhooks
-from caredesk.services.knowledge import knowledge
+from caredesk.services.knowledge import knowledge, triage
 from caredesk.services.knowledge.triage import routing_rules
 from caredesk.services.privacy.erasure import erase_customer
 from caredesk.services.sla import sla
@@ -103,6 +104,13 @@ def _configured(container: Container) -> None:
     mail_templates.edit_template(
         container.uow(), SYSTEM, now, "acknowledgement", subject="We have it", text="Hi.", html=None
     )
+    with container.uow() as uow:
+        # Two intent models, the second in force (what training leaves; no model is read).
+        for version in (1, 2):
+            info = IntentModelInfo(version, "head", ["a", "b"], 2, {}, now, SYSTEM.ref)
+            uow.triage.add_model(info, b"not read")
+        uow.triage.activate_model(2)
+        uow.commit()
 
 
 @pytest.fixture
@@ -323,6 +331,15 @@ def _acknowledgement_reset(desk: Container) -> None:
     mail_templates.reset_template(desk.uow(), SYSTEM, desk.clock.now(), "acknowledgement")
 
 
+def _model_in_force(desk: Container) -> int | None:
+    with desk.uow.read_only() as uow:
+        return uow.triage.active_model_version()
+
+
+def _first_model_back(desk: Container) -> None:
+    triage.activate_model(desk.uow(), SYSTEM, desk.clock.now(), 1)
+
+
 KINDS = {
     "calendar": Kind(_office_hours, _shorter_hours),
     "sla policy": Kind(_first_reply, _faster),
@@ -333,6 +350,7 @@ KINDS = {
     "agent": Kind(_time_zones, _moved_to_paris),
     "mail template": Kind(_subjects, _reply_edited),
     "mail template reset": Kind(_subjects, _acknowledgement_reset),
+    "intent model": Kind(_model_in_force, _first_model_back),
 }
 
 

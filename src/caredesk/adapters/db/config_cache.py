@@ -1,7 +1,8 @@
 """Slow-changing configuration kept in each process's memory, checked against change stamps.
 
 Nearly every request reads the same configuration: the token it came with and that token's
-agent; a new case is triaged against the known issues, routed by the routing rules, its clocks
+agent; a new case is triaged against the known issues and by the intent model in force, routed
+by the routing rules, its clocks
 set under the SLA policies and calendars, its events offered to the webhook subscriptions;
 pages and grants name teams; mail goes out in the desk's templates. It changes a few times a
 month, a token's last use once a minute.
@@ -58,6 +59,7 @@ class ConfigKind(StrEnum):
     AGENTS = "agents"
     TOKENS = "tokens"
     MAIL_TEMPLATES = "mail_templates"
+    INTENT_MODEL = "intent_model"
 
 
 # The tables each kind is read from. Whatever writes one marks its kind changed: the kind's
@@ -74,6 +76,7 @@ KIND_OF_TABLE: Mapping[str, ConfigKind] = MappingProxyType(
         "agent_teams": ConfigKind.AGENTS,
         "api_tokens": ConfigKind.TOKENS,
         "mail_templates": ConfigKind.MAIL_TEMPLATES,
+        "intent_models": ConfigKind.INTENT_MODEL,
     }
 )
 

@@ -1,7 +1,8 @@
 """Triage's tables: routing rules, intent labels and models, each case's latest triage.
 
-The routing rules, read by the triage of every customer message, are kept per process
-(config_cache.py, kind `routing`): adding, changing or deleting one moves the kind's stamp."""
+The routing rules and which intent model is in force, read by the triage of every customer
+message, are kept per process (config_cache.py, kinds `routing` and `intent_model`): every
+change to either moves its kind's stamp."""
 
 from __future__ import annotations
 
@@ -38,7 +39,13 @@ def _all_rules(session: OrmSession) -> tuple[RoutingRule, ...]:
     return tuple(_rule(r) for r in rows)
 
 
+def _active_version(session: OrmSession) -> int | None:
+    active = m.IntentModelRow.active.is_(True)
+    return session.scalar(select(m.IntentModelRow.version).where(active))
+
+
 _RULES = Cached(ConfigKind.ROUTING, _all_rules)
+_ACTIVE_MODEL = Cached(ConfigKind.INTENT_MODEL, _active_version)
 
 
 class SqlTriageRepository:
@@ -95,6 +102,7 @@ class SqlTriageRepository:
     def add_model(self, info: IntentModelInfo, artifact: bytes) -> None:
         # A model is put in force by activate_model(), never as it is added.
         insert(self.session, onto_row(info, m.IntentModelRow(), artifact=artifact, active=False))
+        self.config.changed(ConfigKind.INTENT_MODEL)
 
     def activate_model(self, version: int) -> None:
         self.session.execute(
@@ -102,6 +110,7 @@ class SqlTriageRepository:
             .values(active=m.IntentModelRow.version == version)
             .execution_options(synchronize_session=False)
         )
+        self.config.changed(ConfigKind.INTENT_MODEL)
 
     def models(self) -> list[IntentModelInfo]:
         rows = self.session.scalars(
@@ -118,6 +127,9 @@ class SqlTriageRepository:
             .where(m.IntentModelRow.active.is_(True))
         )
         return from_row(IntentModelInfo, row) if row else None
+
+    def active_model_version(self) -> int | None:
+        return self.config.get(_ACTIVE_MODEL)
 
     def model_artifact(self, version: int) -> bytes | None:
         return self.session.scalar(

@@ -29,26 +29,26 @@ class ClassifierCache:
         from being opened: triage carries on without an intent, says so once in the log,
         and does not try that version again until another is put in force.
         """
-        info = uow.triage.active_model()
-        if info is None or info.version == self._unreadable:
+        version = uow.triage.active_model_version()
+        if version is None or version == self._unreadable:
             return None
         with self._lock:
-            if info.version != self._version or self._classifier is None:
-                artifact = uow.triage.model_artifact(info.version)
+            if version != self._version or self._classifier is None:
+                artifact = uow.triage.model_artifact(version)
                 if artifact is None:
                     return None
                 try:
                     self._classifier = self.trainer.load(artifact)
                 except ValueError as exc:
-                    self._unreadable = info.version
+                    self._unreadable = version
                     log.error(
                         "intent model %s cannot be read; triage runs without intents until "
                         "another model is trained or activated: %s",
-                        info.version,
+                        version,
                         exc,
                     )
                     return None
-                self._version = info.version
+                self._version = version
             return self._version, self._classifier
 
 
