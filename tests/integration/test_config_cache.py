@@ -1,7 +1,8 @@
-"""The configuration each process keeps in memory: SLA policies and calendars, routing rules,
-known issues, webhook subscriptions and teams, read once and checked against the change stamps
-in the database, so that a case's writes and reads stop reading them, and a change made by any
-process is seen by every other at its next unit of work."""
+"""The configuration each process keeps in memory (API tokens, agents, teams, SLA policies and
+calendars, routing rules, known issues, webhook subscriptions, edited mail templates, the intent
+model in force), read once and checked against the change stamps in the database, so that a
+case's writes and reads stop reading them, and a change made by any process is seen by every
+other at its next unit of work."""
 
 from __future__ import annotations
 
@@ -61,7 +62,8 @@ def settings(settings: Settings) -> Settings:
 
 def _configured(container: Container) -> None:
     """Some of each kind: a team, a calendar and a policy counted in it, a routing rule that
-    sends known issues to the team under that policy, a known issue and a subscription."""
+    sends known issues to the team under that policy, a known issue, a subscription, a lead, an
+    edited template and two intent models."""
     now = container.clock.now()
     auth.create_team(container.uow(), SYSTEM, now, "Printers")
     calendar = sla.create_calendar(
@@ -406,17 +408,25 @@ def test_every_table_of_a_kept_kind_is_a_table_of_the_desk() -> None:
 def test_what_a_caller_changes_in_what_it_was_handed_is_its_own(container: Container) -> None:
     _configured(container)
     with container.uow.read_only() as uow:
+        template_as_edited = uow.mail.template("acknowledgement")
+    with container.uow.read_only() as uow:
         uow.sla.policies()[0].targets.clear()
         uow.triage.rules()[0].position = 999
         uow.known_issues.affecting({"labelwriter-350"}, set())[0].product_ids.clear()
         uow.webhooks.subscriptions(active_only=True)[0].events.append("grant.*")
         uow.teams.all()[0].name = "Nobody"
+        uow.agents.all()[0].team_ids.append(99)
+        template = uow.mail.template("acknowledgement")
+        assert template is not None
+        template.subject = "Nothing"
     with container.uow.read_only() as uow:
         assert uow.sla.policies()[0].target(SlaMetric.FIRST_REPLY) == 60
         assert uow.triage.rules()[0].position != 999
         assert uow.known_issues.all()[0].product_ids == ["labelwriter-350"]
         assert uow.webhooks.subscriptions(active_only=True)[0].events == ["case.*"]
         assert [t.name for t in uow.teams.all()] == ["Printers"]
+        assert uow.agents.all()[0].team_ids == []
+        assert uow.mail.template("acknowledgement") == template_as_edited
 
 
 # -- concurrency -------------------------------------------------------------------------------
