@@ -85,8 +85,9 @@ KIND_OF_TABLE: Mapping[str, ConfigKind] = MappingProxyType(
 class Cached(Generic[T]):
     """One thing a process keeps of a kind, and how it is read from the database.
 
-    What `load` returns is shared: a tuple of records the repository copies as it hands them
-    out, or a mapping of objects only ever handed out as read-only views."""
+    What `load` returns is shared by every unit of work: a tuple or a read-only mapping of
+    records the repository copies as it hands them out (`copied`), of calendars it hands out
+    only as the read-only `Clockwork`, or a plain value."""
 
     kind: ConfigKind
     load: Callable[[OrmSession], T]
