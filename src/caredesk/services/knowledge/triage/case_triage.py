@@ -292,7 +292,7 @@ def event_handlers(engine: TriageEngine) -> tuple[Handler, Handler]:
         triage_case_in(
             uow, engine, now, case, text, message_id=message_id, predict_intent=not later
         )
-        if later and uow.triage.active_model() is not None:
+        if later and uow.triage.active_model_version() is not None:
             assert case.id is not None
             jobs.enqueue(
                 uow,
