@@ -7,9 +7,14 @@ from datetime import UTC, datetime, timedelta
 
 import numpy as np
 
-from caredesk.adapters.vector_index import InMemoryVectorIndex
+from caredesk.adapters.vector_index import RECHECK, InMemoryVectorIndex
 from caredesk.domain.search import SearchKind
-from caredesk.services.knowledge.ports import IndexState, StoredEmbedding, Vectors
+from caredesk.services.knowledge.ports import (
+    EmbeddingsStamp,
+    IndexState,
+    StoredEmbedding,
+    Vectors,
+)
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 
@@ -29,6 +34,8 @@ class FakeStore:
     def __init__(self) -> None:
         self.rows: dict[int, StoredEmbedding] = {}
         self.reads = 0
+        # The texts whose vectors each read after the first fetched.
+        self.fetched: list[list[int]] = []
 
     def put(
         self,
@@ -48,6 +55,18 @@ class FakeStore:
     def embeddings_since(self, since: datetime | None) -> list[StoredEmbedding]:
         self.reads += 1
         return [r for r in self.rows.values() if since is None or r.embedded_at >= since]
+
+    def embeddings_stamp(self, since: datetime) -> EmbeddingsStamp:
+        recent = [r.embedded_at for r in self.rows.values() if r.embedded_at >= since]
+        return EmbeddingsStamp(len(recent), max(recent, default=None))
+
+    def embedded_versions(self, since: datetime) -> dict[int, datetime]:
+        return {i: r.embedded_at for i, r in self.rows.items() if r.embedded_at >= since}
+
+    def embeddings(self, ids: Sequence[int]) -> list[StoredEmbedding]:
+        self.reads += 1
+        self.fetched.append(sorted(ids))
+        return [self.rows[i] for i in ids if i in self.rows]
 
 
 def test_nearest_ranks_by_best_passage_and_filters() -> None:
@@ -97,3 +116,114 @@ def test_vectors_of_another_size_are_skipped() -> None:
     index.refresh(store)  # type: ignore[arg-type]
     assert ids(index.nearest(unit(1, 0, 0), [], False, 5)) == [2]
     assert ids(InMemoryVectorIndex(3).nearest(unit(1, 0, 0), [], False, 5)) == []
+
+
+def _brute_force(
+    store: FakeStore, query: Vectors, kinds: Sequence[SearchKind], public_only: bool, limit: int
+) -> list[tuple[int, float]]:
+    """Every text's best passage, filtered and sorted: what the index must answer."""
+    scored = []
+    for entry_id, row in store.rows.items():
+        if (kinds and row.kind not in kinds) or (public_only and not row.public):
+            continue
+        vectors = np.frombuffer(row.vectors, dtype=np.float32).reshape(-1, len(query))
+        scored.append((entry_id, float((vectors @ query).max())))
+    scored.sort(key=lambda pair: (-pair[1], pair[0]))
+    return scored[:limit]
+
+
+def test_nearest_is_the_best_passage_of_every_text_best_first() -> None:
+    rng = np.random.default_rng(7)
+    store = FakeStore()
+    kinds = list(SearchKind)
+    for entry_id in range(1, 301):
+        passages = rng.normal(size=(int(rng.integers(1, 5)), 8)).astype(np.float32)
+        passages /= np.linalg.norm(passages, axis=1, keepdims=True)
+        store.put(entry_id, kinds[entry_id % 3], list(passages), T0, public=entry_id % 4 == 0)
+    index = InMemoryVectorIndex(8)
+    index.refresh(store)  # type: ignore[arg-type]
+    for _ in range(20):
+        query = unit(*rng.normal(size=8))
+        for wanted, public_only in (([], False), ([SearchKind.CASE], False), (kinds[:2], True)):
+            found = index.nearest(query, wanted, public_only, 15)
+            expected = _brute_force(store, query, wanted, public_only, 15)
+            assert ids(found) == ids(expected)
+            assert np.allclose([s for _, s in found], [s for _, s in expected], atol=1e-5)
+
+
+def test_a_changed_text_is_read_alone_and_replaces_its_old_vectors() -> None:
+    store = FakeStore()
+    for entry_id in range(1, 101):
+        store.put(entry_id, SearchKind.CASE, [unit(1, entry_id / 100, 0)], T0)
+    index = InMemoryVectorIndex(3)
+    index.refresh(store)  # type: ignore[arg-type]
+    assert store.reads == 1 and store.fetched == []
+
+    # Nothing new: the stamp says so and nothing is read.
+    index.refresh(store)  # type: ignore[arg-type]
+    assert store.reads == 1
+
+    # Text 7 now has two passages, one of them about something else: only it is read.
+    later = T0 + timedelta(minutes=1)
+    store.put(7, SearchKind.CASE, [unit(1, 0.07, 0), unit(0, 0, 1)], later)
+    index.refresh(store)  # type: ignore[arg-type]
+    assert store.fetched == [[7]]
+    assert ids(index.nearest(unit(0, 0, 1), [], False, 1)) == [7]
+    assert len(index) == 100
+
+    # Made public with the same vectors: the audience filter follows.
+    store.put(7, SearchKind.CASE, [unit(1, 0.07, 0), unit(0, 0, 1)], later, public=True)
+    store.rows[7] = StoredEmbedding(
+        7, SearchKind.CASE, True, store.rows[7].vectors, later + timedelta(seconds=1)
+    )
+    index.refresh(store)  # type: ignore[arg-type]
+    assert ids(index.nearest(unit(0, 0, 1), [], True, 5)) == [7]
+
+
+def test_many_changes_keep_the_answers_right() -> None:
+    """Replaced vectors are masked, then compacted away: results stay those of the store."""
+    rng = np.random.default_rng(3)
+    store = FakeStore()
+    at = T0
+    for entry_id in range(1, 41):
+        store.put(entry_id, SearchKind.ARTICLE, [unit(*rng.normal(size=4))], at)
+    index = InMemoryVectorIndex(4)
+    index.refresh(store)  # type: ignore[arg-type]
+    for step in range(200):
+        at += timedelta(seconds=1)
+        entry_id = int(rng.integers(1, 41))
+        if step % 17 == 0:
+            # Removed: the search service discards what it finds gone.
+            store.rows.pop(entry_id, None)
+            index.discard([entry_id])
+        else:
+            passages = [unit(*rng.normal(size=4)) for _ in range(int(rng.integers(1, 4)))]
+            store.put(entry_id, SearchKind.ARTICLE, passages, at)
+        index.refresh(store)  # type: ignore[arg-type]
+        query = unit(*rng.normal(size=4))
+        assert ids(index.nearest(query, [], False, 10)) == ids(
+            _brute_force(store, query, [], False, 10)
+        )
+    assert len(index) == len(store.rows)
+
+
+def test_an_embedding_committed_late_with_an_older_time_is_still_read() -> None:
+    # Another transaction stamped its vectors before the last ones read, but committed after.
+    store = FakeStore()
+    store.put(1, SearchKind.ARTICLE, [unit(1, 0)], T0)
+    index = InMemoryVectorIndex(2)
+    index.refresh(store)  # type: ignore[arg-type]
+    store.put(2, SearchKind.ARTICLE, [unit(0, 1)], T0 - RECHECK / 2)
+    index.refresh(store)  # type: ignore[arg-type]
+    assert ids(index.nearest(unit(0, 1), [], False, 1)) == [2]
+
+
+def test_discarded_texts_are_no_longer_found() -> None:
+    store = FakeStore()
+    store.put(1, SearchKind.ARTICLE, [unit(1, 0)], T0)
+    store.put(2, SearchKind.ARTICLE, [unit(0.9, 0.1)], T0)
+    index = InMemoryVectorIndex(2)
+    index.refresh(store)  # type: ignore[arg-type]
+    index.discard([1])
+    assert ids(index.nearest(unit(1, 0), [], False, 5)) == [2]
+    assert len(index) == 1

@@ -5,7 +5,18 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import Float, Integer, and_, column, delete, func, select, text, update
+from sqlalchemy import (
+    ColumnElement,
+    Float,
+    Integer,
+    and_,
+    column,
+    delete,
+    func,
+    select,
+    text,
+    update,
+)
 from sqlalchemy import cast as sql_cast
 from sqlalchemy.orm import Session as OrmSession
 
@@ -14,7 +25,15 @@ from caredesk.adapters.db.rows import columns_for, from_row
 from caredesk.adapters.db.search import TS_CONFIG
 from caredesk.adapters.db.types import aware_utc
 from caredesk.domain.search import IndexedText, SearchKind
-from caredesk.services.knowledge.ports import IndexState, PendingEmbedding, StoredEmbedding
+from caredesk.services.knowledge.ports import (
+    EmbeddingsStamp,
+    IndexState,
+    PendingEmbedding,
+    StoredEmbedding,
+)
+
+# Ids bound into one IN list: well under SQLite's and PostgreSQL's limits on parameters.
+_IDS_PER_STATEMENT = 1000
 
 
 def _fts5_or_query(terms: Sequence[str]) -> str:
@@ -145,24 +164,52 @@ class SqlSearchIndexRepository:
         )
         return bool(getattr(result, "rowcount", 0))
 
-    def embeddings_since(self, since: datetime | None) -> list[StoredEmbedding]:
-        stmt = select(
-            m.SearchEntryRow.id,
-            m.SearchEntryRow.kind,
-            m.SearchEntryRow.public,
-            m.SearchEntryRow.embedding,
-            m.SearchEntryRow.embedded_at,
-        ).where(m.SearchEntryRow.embedding.is_not(None))
-        if since is not None:
-            stmt = stmt.where(m.SearchEntryRow.embedded_at >= since)
-        out = []
-        for r in self.session.execute(stmt.order_by(m.SearchEntryRow.id)):
-            if r.embedding is None or r.embedded_at is None:
-                continue
-            out.append(
-                StoredEmbedding(r.id, SearchKind(r.kind), r.public, r.embedding, r.embedded_at)
+    def _stored(self, condition: ColumnElement[bool]) -> list[StoredEmbedding]:
+        rows = self.session.execute(
+            select(
+                m.SearchEntryRow.id,
+                m.SearchEntryRow.kind,
+                m.SearchEntryRow.public,
+                m.SearchEntryRow.embedding,
+                m.SearchEntryRow.embedded_at,
             )
-        return out
+            .where(condition, m.SearchEntryRow.embedding.is_not(None))
+            .order_by(m.SearchEntryRow.id)
+        )
+        return [
+            StoredEmbedding(r.id, SearchKind(r.kind), r.public, r.embedding, r.embedded_at)
+            for r in rows
+            if r.embedding is not None and r.embedded_at is not None
+        ]
+
+    def embeddings_since(self, since: datetime | None) -> list[StoredEmbedding]:
+        if since is None:
+            return self._stored(m.SearchEntryRow.embedded_at.is_not(None))
+        return self._stored(m.SearchEntryRow.embedded_at >= since)
+
+    def embeddings_stamp(self, since: datetime) -> EmbeddingsStamp:
+        # Both aggregates range over ix_search_entries_embedded from `since` on.
+        count, latest = self.session.execute(
+            select(
+                func.count(m.SearchEntryRow.embedded_at), func.max(m.SearchEntryRow.embedded_at)
+            ).where(m.SearchEntryRow.embedded_at >= since)
+        ).one()
+        return EmbeddingsStamp(int(count), aware_utc(latest))
+
+    def embedded_versions(self, since: datetime) -> dict[int, datetime]:
+        rows = self.session.execute(
+            select(m.SearchEntryRow.id, m.SearchEntryRow.embedded_at).where(
+                m.SearchEntryRow.embedded_at >= since
+            )
+        )
+        return {r.id: r.embedded_at for r in rows if r.embedded_at is not None}
+
+    def embeddings(self, ids: Sequence[int]) -> list[StoredEmbedding]:
+        found: list[StoredEmbedding] = []
+        for start in range(0, len(ids), _IDS_PER_STATEMENT):
+            chunk = list(ids[start : start + _IDS_PER_STATEMENT])
+            found.extend(self._stored(m.SearchEntryRow.id.in_(chunk)))
+        return found
 
     def state(self) -> IndexState:
         row = self.session.execute(

@@ -90,6 +90,15 @@ class StoredEmbedding:
 
 
 @dataclass(frozen=True, slots=True)
+class EmbeddingsStamp:
+    """How many texts were embedded at or after some time, and the latest of them: while it
+    stays the same, an in-memory copy read from that time on has nothing new to read."""
+
+    count: int
+    latest: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
 class IndexState:
     """Enough to tell whether an in-memory copy of the stored embeddings is stale."""
 
@@ -124,6 +133,18 @@ class SearchIndexRepository(Protocol):
         ...
 
     def embeddings_since(self, since: datetime | None) -> list[StoredEmbedding]: ...
+
+    def embeddings_stamp(self, since: datetime) -> EmbeddingsStamp:
+        """Cheap however large the index: it reads only what was embedded from `since` on."""
+        ...
+
+    def embedded_versions(self, since: datetime) -> dict[int, datetime]:
+        """When each text embedded at or after `since` was embedded, by entry id."""
+        ...
+
+    def embeddings(self, ids: Sequence[int]) -> list[StoredEmbedding]:
+        """The stored vectors of these texts (those that have some)."""
+        ...
 
     def state(self) -> IndexState: ...
 
@@ -182,6 +203,10 @@ class VectorIndex(Protocol):
     """The stored embeddings, held in memory for nearest-neighbour lookups."""
 
     def refresh(self, index: SearchIndexRepository) -> None: ...
+
+    def discard(self, entry_ids: Collection[int]) -> None:
+        """Forget texts a query found gone from the index (removed since they were read)."""
+        ...
 
     def nearest(
         self, query: Vectors, kinds: Sequence[SearchKind], public_only: bool, limit: int

@@ -8,7 +8,7 @@ API process, or `caredesk kb embed`); a query costs one embedding of the query i
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -159,38 +159,56 @@ def search(
     with uow:
         lexical, dense = ranked(uow, text, kinds, public_only, used, semantic, pool + len(exclude))
         weight = semantic.lexical_weight if semantic is not None else 1.0
-        fused = convex_fusion(lexical, dense, weight)
-        entries = uow.search.entries([entry_id for entry_id, _ in fused[: pool + len(exclude)]])
-    lexical_rank = {entry_id: rank for rank, (entry_id, _) in enumerate(lexical, start=1)}
-    dense_rank = {entry_id: rank for rank, (entry_id, _) in enumerate(dense, start=1)}
-    similarity = dict(dense)
-    skip = set(exclude)
-    terms = query_terms(text)
-    hits: list[SearchHit] = []
-    for entry_id, score in fused:
-        entry = entries.get(entry_id)
-        if entry is None or (entry.kind, entry.ref_id) in skip:
-            continue
-        # The in-memory vectors carry kind and visibility as they were when embedded; an
-        # article made internal since keeps its vectors, so the stored entry decides.
-        if (public_only and not entry.public) or (kinds and entry.kind not in kinds):
-            continue
-        hits.append(
-            SearchHit(
-                kind=entry.kind,
-                ref_id=entry.ref_id,
-                title=entry.title,
-                snippet=snippet(entry.body, terms),
-                score=round(score, 6),
-                lexical_rank=lexical_rank.get(entry_id),
-                semantic_rank=dense_rank.get(entry_id),
-                public=entry.public,
-                similarity=(round(similarity[entry_id], 4) if entry_id in similarity else None),
+        fused = convex_fusion(lexical, dense, weight)[: pool + len(exclude)]
+        lexical_rank = {entry_id: rank for rank, (entry_id, _) in enumerate(lexical, start=1)}
+        dense_rank = {entry_id: rank for rank, (entry_id, _) in enumerate(dense, start=1)}
+        similarity = dict(dense)
+        skip = set(exclude)
+        terms = query_terms(text)
+        hits: list[SearchHit] = []
+        gone: list[int] = []
+        stored = _stored_in_order(uow, [entry_id for entry_id, _ in fused], limit + len(skip))
+        for (entry_id, score), entry in zip(fused, stored, strict=False):
+            if entry is None:
+                gone.append(entry_id)
+                continue
+            if (entry.kind, entry.ref_id) in skip:
+                continue
+            # The in-memory vectors carry kind and visibility as they were when embedded; an
+            # article made internal since keeps its vectors, so the stored entry decides.
+            if (public_only and not entry.public) or (kinds and entry.kind not in kinds):
+                continue
+            hits.append(
+                SearchHit(
+                    kind=entry.kind,
+                    ref_id=entry.ref_id,
+                    title=entry.title,
+                    snippet=snippet(entry.body, terms),
+                    score=round(score, 6),
+                    lexical_rank=lexical_rank.get(entry_id),
+                    semantic_rank=dense_rank.get(entry_id),
+                    public=entry.public,
+                    similarity=(round(similarity[entry_id], 4) if entry_id in similarity else None),
+                )
             )
-        )
-        if len(hits) == limit:
-            break
+            if len(hits) == limit:
+                break
+    if gone and semantic is not None:
+        semantic.index.discard(gone)
     return SearchResult(hits, used, semantic is not None)
+
+
+def _stored_in_order(
+    uow: KnowledgeUnit, ids: Sequence[int], first: int
+) -> Iterator[IndexedText | None]:
+    """The stored text of each id in turn, None for one that left the index: the first
+    `first` read in one query, the rest in a second only if the caller reads past them
+    (some were filtered out or gone)."""
+    for start, end in ((0, first), (first, len(ids))):
+        chunk = ids[start:end]
+        if chunk:
+            found = uow.search.entries(chunk)
+            yield from (found.get(entry_id) for entry_id in chunk)
 
 
 def embed_pending(

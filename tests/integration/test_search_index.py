@@ -1,0 +1,116 @@
+"""The search index on each database, at the seams that decide how it scales: what a query
+reads, which indexes its statements use (EXPLAIN), and that results stay best first and
+filtered."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+from sqlalchemy import Engine, event
+
+from caredesk.adapters.vector_index import RECHECK, InMemoryVectorIndex
+from caredesk.bootstrap import Container
+from caredesk.domain.agents import SYSTEM
+from caredesk.domain.search import IndexedText, SearchKind, SearchMode
+from caredesk.services.knowledge import search
+from caredesk.services.knowledge.search import Semantic
+from tests.conftest import ManualClock
+from tests.integration.knowledge_fixtures import CountingEmbedder
+
+Sent = list[tuple[str, Any]]
+
+
+def _index(container: Container, texts: Sequence[IndexedText]) -> None:
+    with container.uow() as uow:
+        for text in texts:
+            uow.search.upsert(text, container.clock.now())
+        uow.commit()
+
+
+def _article(number: int, body: str, *, public: bool = True) -> IndexedText:
+    return IndexedText(
+        kind=SearchKind.ARTICLE,
+        ref_id=str(number),
+        title=f"Article {number}",
+        body=body,
+        public=public,
+    )
+
+
+@contextmanager
+def _sent(engine: Engine) -> Iterator[Sent]:
+    """Each statement this thread sends meanwhile, with its parameters."""
+    sent: Sent = []
+    me = threading.current_thread()
+
+    def record(conn: Any, cursor: Any, statement: str, parameters: Any, *args: Any) -> None:
+        if threading.current_thread() is me:
+            sent.append((statement, parameters))
+
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        yield sent
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+
+
+def _selects(sent: Sent) -> Sent:
+    return [(s, p) for s, p in sent if s.lstrip().upper().startswith(("SELECT", "WITH"))]
+
+
+def plan(engine: Engine, statement: str, parameters: Any) -> str:
+    """The database's plan for a statement a query sent. PostgreSQL is told to avoid
+    sequential scans, which it rightly prefers on a test's few rows: the plan then shows
+    whether an index can serve the statement at all."""
+    with engine.connect() as conn:
+        if engine.dialect.name == "sqlite":
+            rows = conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}", parameters)
+            return "\n".join(str(row[-1]) for row in rows)
+        conn.exec_driver_sql("SET enable_seqscan = off")
+        rows = conn.exec_driver_sql(f"EXPLAIN {statement}", parameters)
+        return "\n".join(str(row[0]) for row in rows)
+
+
+def test_a_semantic_query_reads_recent_embeddings_and_only_the_hits_it_shows(
+    container: Container,
+) -> None:
+    fake = CountingEmbedder()
+    _index(container, [_article(n, f"refund parcel number {n}") for n in range(1, 31)])
+    search.embed_pending(container.uow, fake, container.clock.now)
+    semantic = Semantic(fake, InMemoryVectorIndex(fake.dimensions))
+    query = {"mode": SearchMode.SEMANTIC, "semantic": semantic, "limit": 3}
+    search.search(container.uow.read_only(), SYSTEM, "refund", **query)  # loads the vectors
+
+    with _sent(container.engine) as sent:
+        result = search.search(container.uow.read_only(), SYSTEM, "refund", **query)
+    assert len(result.hits) == 3
+    # Whether anything was embedded since (an index range, however large the table), then
+    # the three texts shown: not the whole candidate pool.
+    (stamp, stamp_parameters), (_, shown) = _selects(sent)
+    assert "ix_search_entries_embedded" in plan(container.engine, stamp, stamp_parameters)
+    assert len(shown) == 3
+
+
+def test_a_text_removed_long_after_it_was_embedded_leaves_the_semantic_results(
+    container: Container, clock: ManualClock
+) -> None:
+    fake = CountingEmbedder()
+    _index(container, [_article(1, "refund to the original card")])
+    search.embed_pending(container.uow, fake, clock.now)
+    clock.advance(seconds=RECHECK.total_seconds() * 6)
+    _index(container, [_article(2, "refund to a gift card")])
+    search.embed_pending(container.uow, fake, clock.now)
+    semantic = Semantic(fake, InMemoryVectorIndex(fake.dimensions))
+    query = {"mode": SearchMode.SEMANTIC, "semantic": semantic}
+    found = search.search(container.uow.read_only(), SYSTEM, "refund card", **query)
+    assert {h.ref_id for h in found.hits} == {"1", "2"}
+
+    with container.uow() as uow:
+        uow.search.remove(SearchKind.ARTICLE, "1")
+        uow.commit()
+    found = search.search(container.uow.read_only(), SYSTEM, "refund card", **query)
+    assert [h.ref_id for h in found.hits] == ["2"]
+    assert len(semantic.index) == 1  # met gone, then forgotten
