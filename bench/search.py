@@ -128,8 +128,9 @@ def index_texts(factory: SqlAlchemyUnitOfWorkFactory, count: int, seed: int) -> 
 def embed_sample(factory: SqlAlchemyUnitOfWorkFactory, sample: int) -> tuple[int, float]:
     embedder = shared_embedder()
     started = time.perf_counter()
+    batch = min(sample, search.EMBED_BATCH)
     done = search.embed_pending(
-        factory, embedder, lambda: datetime.now(UTC), batch=64, max_batches=max(1, sample // 64)
+        factory, embedder, lambda: datetime.now(UTC), batch=batch, max_batches=-(-sample // batch)
     )
     return done, time.perf_counter() - started
 

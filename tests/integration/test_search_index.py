@@ -9,13 +9,15 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
+import numpy as np
 from sqlalchemy import Engine, event
 
 from caredesk.adapters.vector_index import RECHECK, InMemoryVectorIndex
 from caredesk.bootstrap import Container
 from caredesk.domain.agents import SYSTEM
-from caredesk.domain.search import IndexedText, SearchKind, SearchMode
+from caredesk.domain.search import IndexedText, SearchKind, SearchMode, passages
 from caredesk.services.knowledge import search
+from caredesk.services.knowledge.ports import Vectors
 from caredesk.services.knowledge.search import Semantic
 from tests.conftest import ManualClock
 from tests.integration.knowledge_fixtures import CountingEmbedder
@@ -114,3 +116,63 @@ def test_a_text_removed_long_after_it_was_embedded_leaves_the_semantic_results(
     found = search.search(container.uow.read_only(), SYSTEM, "refund card", **query)
     assert [h.ref_id for h in found.hits] == ["2"]
     assert len(semantic.index) == 1  # met gone, then forgotten
+
+
+def _words(count: int) -> str:
+    return " ".join(f"word{n}" for n in range(count))
+
+
+def test_pending_texts_are_embedded_in_one_model_call_and_stored_in_one_statement(
+    container: Container,
+) -> None:
+    # Some long enough for several passages: each text must get its own, in order.
+    texts = [_article(n, _words(400) if n % 3 == 0 else f"short text {n}") for n in range(40)]
+    _index(container, texts)
+    fake = CountingEmbedder()
+    with _sent(container.engine) as sent:
+        assert search.embed_pending(container.uow, fake, container.clock.now, batch=64) == 40
+    assert len(fake.calls) == 1
+    assert len(fake.calls[0]) == sum(len(passages(t.title, t.body)) for t in texts) > 40
+    assert len([s for s, _ in sent if s.lstrip().upper().startswith("UPDATE")]) == 1
+
+    reference = CountingEmbedder()
+    with container.uow() as uow:
+        stored = {e.id: e.vectors for e in uow.search.embeddings_since(None)}
+        assert uow.search.state().pending == 0
+    for text in texts:
+        assert text.id is not None
+        expected = reference.embed(passages(text.title, text.body))
+        assert stored[text.id] == expected.astype(np.float32).tobytes()
+
+
+class EditingEmbedder(CountingEmbedder):
+    """Someone edits a text while the model embeds the batch it belongs to."""
+
+    def __init__(self, container: Container, edited: IndexedText) -> None:
+        super().__init__()
+        self.container = container
+        self.edited = edited
+
+    def embed(self, texts: Sequence[str]) -> Vectors:
+        if len(self.calls) == 0:
+            _index(self.container, [self.edited])
+        return super().embed(texts)
+
+
+def test_a_text_edited_while_its_batch_is_embedded_keeps_its_place_in_the_queue(
+    container: Container,
+) -> None:
+    _index(container, [_article(n, f"text number {n}") for n in range(1, 6)])
+    edited = _article(3, "text number 3, edited")
+    embedder = EditingEmbedder(container, edited)
+    assert search.embed_pending(container.uow, embedder, container.clock.now, max_batches=1) == 5
+    with container.uow() as uow:
+        pending = uow.search.pending(10)
+        stored = {e.id for e in uow.search.embeddings_since(None)}
+    # The other four are stored; the edited one waits for its new text to be embedded.
+    assert [p.body for p in pending] == ["text number 3, edited"]
+    assert len(stored) == 4 and pending[0].id not in stored
+    search.embed_pending(container.uow, embedder, container.clock.now)
+    with container.uow() as uow:
+        assert uow.search.state().pending == 0
+        assert len(uow.search.embeddings_since(None)) == 5

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import cast
 
 from sqlalchemy import (
     ColumnElement,
     Float,
     Integer,
-    and_,
+    Table,
+    bindparam,
     column,
     delete,
     func,
@@ -28,6 +30,7 @@ from caredesk.domain.search import IndexedText, SearchKind
 from caredesk.services.knowledge.ports import (
     EmbeddingsStamp,
     IndexState,
+    NewEmbedding,
     PendingEmbedding,
     StoredEmbedding,
 )
@@ -143,26 +146,27 @@ class SqlSearchIndexRepository:
         )
         return [from_row(PendingEmbedding, r) for r in rows]
 
-    def store_embedding(
-        self, entry_id: int, content_hash: str, vectors: bytes, model: str, now: datetime
-    ) -> bool:
-        result = self.session.execute(
-            update(m.SearchEntryRow)
+    def store_embeddings(
+        self, embeddings: Sequence[NewEmbedding], model: str, now: datetime
+    ) -> None:
+        if not embeddings:
+            return
+        table = cast(Table, m.SearchEntryRow.__table__)
+        # One statement for the batch, each row guarded by its text's hash.
+        self.session.connection().execute(
+            update(table)
             .where(
-                and_(
-                    m.SearchEntryRow.id == entry_id,
-                    m.SearchEntryRow.content_hash == content_hash,
-                )
+                table.c.id == bindparam("entry_id"),
+                table.c.content_hash == bindparam("hash"),
             )
             .values(
-                embedding=vectors,
+                embedding=bindparam("vectors"),
                 embedding_model=model,
                 embedded_at=now,
                 needs_embedding=False,
-            )
-            .execution_options(synchronize_session=False)
+            ),
+            [{"entry_id": e.id, "hash": e.content_hash, "vectors": e.vectors} for e in embeddings],
         )
-        return bool(getattr(result, "rowcount", 0))
 
     def _stored(self, condition: ColumnElement[bool]) -> list[StoredEmbedding]:
         rows = self.session.execute(

@@ -81,6 +81,15 @@ class PendingEmbedding:
 
 
 @dataclass(frozen=True, slots=True)
+class NewEmbedding:
+    """Vectors computed from the text with `content_hash`, to store with that text."""
+
+    id: int
+    content_hash: str
+    vectors: bytes
+
+
+@dataclass(frozen=True, slots=True)
 class StoredEmbedding:
     id: int
     kind: SearchKind
@@ -126,10 +135,11 @@ class SearchIndexRepository(Protocol):
 
     def pending(self, limit: int) -> list[PendingEmbedding]: ...
 
-    def store_embedding(
-        self, entry_id: int, content_hash: str, vectors: bytes, model: str, now: datetime
-    ) -> bool:
-        """Store vectors computed from the text with `content_hash`; False if it changed since."""
+    def store_embeddings(
+        self, embeddings: Sequence[NewEmbedding], model: str, now: datetime
+    ) -> None:
+        """Store each text's vectors, unless its text changed since they were computed (it
+        is queued again and will be embedded anew)."""
         ...
 
     def embeddings_since(self, since: datetime | None) -> list[StoredEmbedding]: ...
