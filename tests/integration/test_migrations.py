@@ -20,6 +20,7 @@ from caredesk.domain.agents import SYSTEM
 from caredesk.domain.cases import CaseStatus, Channel
 from caredesk.domain.customers import Address, Customer
 from caredesk.domain.orders import Order, OrderLine, OrderStatus, Shipment
+from caredesk.domain.search import IndexedText, SearchKind
 from caredesk.services.cases import cases, customers
 from caredesk.services.channels import mail_templates
 from caredesk.services.channels.portal_mail import SURVEY_EVERY, SURVEY_TIMER, send_surveys
@@ -278,3 +279,41 @@ def test_surveys_their_mail_template_and_timer_keep_their_data_under_the_new_nam
     finally:
         upgrade(engine)
     assert _survey_state(engine, "satisfaction_surveys") == after
+
+
+def test_search_entries_keep_their_words_searchable_down_and_up_past_the_stored_lexemes(
+    container: Container,
+) -> None:
+    engine = container.engine
+    with container.uow() as uow:
+        uow.search.upsert(
+            IndexedText(SearchKind.ARTICLE, "1", "Printer offline", "Restart the printer."),
+            container.clock.now(),
+        )
+        uow.commit()
+
+    def found() -> list[int]:
+        with container.uow.read_only() as uow:
+            return [i for i, _ in uow.search.lexical(["printer"], [], False, 10)]
+
+    def shape() -> tuple[bool, set[str]]:
+        inspector = inspect(engine)
+        columns = {c["name"] for c in inspector.get_columns("search_entries")}
+        return "lexemes" in columns, {i["name"] for i in inspector.get_indexes("search_entries")}
+
+    assert len(found()) == 1
+    downgrade(engine, "0024_search_lexemes-1")
+    try:
+        if engine.dialect.name == "postgresql":
+            has_lexemes, indexes = shape()
+            assert not has_lexemes
+            assert "ix_search_entries_tsv" in indexes
+            assert "ix_search_entries_lexemes" not in indexes
+    finally:
+        upgrade(engine)
+    if engine.dialect.name == "postgresql":
+        has_lexemes, indexes = shape()
+        assert has_lexemes and "ix_search_entries_lexemes" in indexes
+        assert "ix_search_entries_tsv" not in indexes
+    # The stored words were computed for the row already there.
+    assert len(found()) == 1

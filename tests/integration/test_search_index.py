@@ -10,8 +10,10 @@ from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
+import pytest
 from sqlalchemy import Engine, event
 
+from caredesk.adapters.db import search_index_repo
 from caredesk.adapters.vector_index import RECHECK, InMemoryVectorIndex
 from caredesk.bootstrap import Container
 from caredesk.domain.agents import SYSTEM
@@ -176,3 +178,115 @@ def test_a_text_edited_while_its_batch_is_embedded_keeps_its_place_in_the_queue(
     with container.uow() as uow:
         assert uow.search.state().pending == 0
         assert len(uow.search.embeddings_since(None)) == 5
+
+
+# Lexical search: a bounded set of candidates, each scored on every word.
+
+
+def _exhaustive(container: Container, words: Sequence[str]) -> list[int]:
+    """Every text holding a word, ranked as lexical search scores them: the order a search
+    without any bound on its candidates gives."""
+    with container.engine.connect() as conn:
+        if container.engine.dialect.name == "sqlite":
+            query = " OR ".join(f'"{w}"' for w in words)
+            rows = conn.exec_driver_sql(
+                "SELECT rowid FROM search_fts WHERE search_fts MATCH ? "
+                "ORDER BY bm25(search_fts, 2.0, 1.0), rowid",
+                (query,),
+            )
+        else:
+            rows = conn.exec_driver_sql(
+                "SELECT id FROM search_entries, to_tsquery('english', %(q)s) AS q "
+                "WHERE lexemes @@ q "
+                "ORDER BY ts_rank('{0.1, 0.2, 0.5, 1.0}', lexemes, q, 32) DESC, id",
+                {"q": " | ".join(words)},
+            )
+        return [row[0] for row in rows]
+
+
+def _lexical(
+    container: Container,
+    words: Sequence[str],
+    limit: int = 50,
+    kinds: Sequence[SearchKind] = (),
+    public_only: bool = False,
+) -> list[int]:
+    with container.uow.read_only() as uow:
+        return [i for i, _ in uow.search.lexical(words, kinds, public_only, limit)]
+
+
+def test_lexical_search_ranks_every_match_of_words_in_few_texts(container: Container) -> None:
+    bodies = ["parcel late", "late late parcel", "refund parcel", "kettle", "parcel parcel"]
+    _index(container, [_article(n, body) for n, body in enumerate(bodies * 6, start=1)])
+    for words in (["parcel"], ["late", "refund"], ["parcel", "late", "kettle"]):
+        found = _lexical(container, words)
+        assert found == _exhaustive(container, words)[:50]
+
+
+def test_a_common_word_ranks_only_the_newest_of_its_texts_and_every_rare_word_text(
+    container: Container, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(search_index_repo, "LEXICAL_CANDIDATES", 4)
+    # The oldest text says "parcel" most: ranked, it would come first.
+    texts = [_article(1, "parcel parcel parcel parcel"), _article(2, "a stroller and a parcel")]
+    texts += [_article(n, f"parcel number {n}") for n in range(3, 21)]
+    _index(container, texts)
+    ids = {t.ref_id: t.id for t in texts}
+
+    # "parcel" is in 20 texts, more than 4: only its 4 newest texts are ranked.
+    assert set(_lexical(container, ["parcel"])) == {ids[str(n)] for n in range(17, 21)}
+    # "stroller" is in one: its old text is ranked too, on both words, and comes first.
+    found = _lexical(container, ["parcel", "stroller"])
+    assert found[0] == ids["2"]
+    assert set(found) == {ids[str(n)] for n in (2, 17, 18, 19, 20)}
+    assert ids["1"] not in found
+
+
+def test_lexical_filters_apply_before_the_newest_texts_are_taken(
+    container: Container, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(search_index_repo, "LEXICAL_CANDIDATES", 3)
+    # The public texts are the oldest: the newest texts holding the word are all internal.
+    texts = [_article(n, f"refund number {n}", public=n <= 3) for n in range(1, 21)]
+    texts.append(
+        IndexedText(kind=SearchKind.MACRO, ref_id="m", title="Refund reply", body="refund")
+    )
+    _index(container, texts)
+    ids = {t.ref_id: t.id for t in texts}
+    public = _lexical(container, ["refund"], public_only=True)
+    assert set(public) == {ids["1"], ids["2"], ids["3"]}
+    assert _lexical(container, ["refund"], kinds=[SearchKind.MACRO]) == [ids["m"]]
+    articles = _lexical(container, ["refund"], kinds=[SearchKind.ARTICLE])
+    assert set(articles) == {ids["18"], ids["19"], ids["20"]}
+
+
+def test_lexical_statements_use_the_full_text_index(container: Container) -> None:
+    _index(container, [_article(n, f"parcel refund number {n}") for n in range(1, 30)])
+    with _sent(container.engine) as sent:
+        assert _lexical(container, ["parcel", "refund"])
+    probe, ranked = _selects(sent)
+    for statement, parameters in (probe, ranked):
+        found = plan(container.engine, statement, parameters)
+        if container.engine.dialect.name == "sqlite":
+            assert "search_fts VIRTUAL TABLE INDEX" in found and "SCAN search_entries" not in found
+        else:
+            assert "ix_search_entries_lexemes" in found, found
+
+
+def test_a_hybrid_query_reads_each_side_once_and_the_hits_it_shows(container: Container) -> None:
+    fake = CountingEmbedder()
+    _index(container, [_article(n, f"refund parcel number {n}") for n in range(1, 31)])
+    search.embed_pending(container.uow, fake, container.clock.now)
+    semantic = Semantic(fake, InMemoryVectorIndex(fake.dimensions))
+    query = {"mode": SearchMode.HYBRID, "semantic": semantic, "limit": 5}
+    search.search(container.uow.read_only(), SYSTEM, "refund", **query)  # loads the vectors
+    with _sent(container.engine) as sent:
+        found = search.search(container.uow.read_only(), SYSTEM, "refund parcel", **query)
+    assert len(found.hits) == 5
+    scores = [hit.score for hit in found.hits]
+    assert scores == sorted(scores, reverse=True)
+    # Lexical: how common each word is, then the ranking; semantic: anything new? Then the
+    # five texts shown, once, with no second read for the fusion.
+    selects = _selects(sent)
+    assert len(selects) == 4
+    assert len(selects[-1][1]) == 5

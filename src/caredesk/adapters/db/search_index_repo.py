@@ -4,29 +4,37 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import cast
+from functools import reduce
+from typing import Any, cast
 
 from sqlalchemy import (
+    Boolean,
     ColumnElement,
-    Float,
+    CompoundSelect,
+    FromClause,
     Integer,
+    ScalarSelect,
+    Select,
+    String,
     Table,
     bindparam,
     column,
     delete,
     func,
+    literal_column,
     select,
-    text,
+    table,
+    union_all,
     update,
 )
-from sqlalchemy import cast as sql_cast
+from sqlalchemy.dialects.postgresql import TSVECTOR
 from sqlalchemy.orm import Session as OrmSession
 
 from caredesk.adapters.db import models as m
 from caredesk.adapters.db.rows import columns_for, from_row
 from caredesk.adapters.db.search import TS_CONFIG
 from caredesk.adapters.db.types import aware_utc
-from caredesk.domain.search import IndexedText, SearchKind
+from caredesk.domain.search import LEXICAL_CANDIDATES, IndexedText, SearchKind, candidate_words
 from caredesk.services.knowledge.ports import (
     EmbeddingsStamp,
     IndexState,
@@ -35,12 +43,134 @@ from caredesk.services.knowledge.ports import (
     StoredEmbedding,
 )
 
+
+def _filters(
+    entries: FromClause, kinds: Sequence[SearchKind], public_only: bool
+) -> list[ColumnElement[bool]]:
+    filters: list[ColumnElement[bool]] = []
+    if kinds:
+        filters.append(entries.c.kind.in_([k.value for k in kinds]))
+    if public_only:
+        filters.append(entries.c.public.is_(True))
+    return filters
+
+
+class _Fts5:
+    """SQLite: the search_fts table (FTS5, kept by triggers), ranked by BM25 with titles
+    weighing twice the body. bm25() is lower for better matches: the scores are negated."""
+
+    fts = table("search_fts", column("rowid", Integer))
+    entries = cast(Table, m.SearchEntryRow.__table__)
+
+    @staticmethod
+    def match(words: Sequence[str]) -> ColumnElement[bool]:
+        # Each word quoted (a quote inside doubled), so that none is read as FTS5 syntax.
+        phrases = ['"' + word.replace('"', '""') + '"' for word in words]
+        return literal_column("search_fts").op("MATCH")(" OR ".join(phrases))
+
+    def texts_holding(self, word: str) -> ScalarSelect[int]:
+        holding = select(self.fts.c.rowid).where(self.match([word]))
+        return _counted(holding)
+
+    def ranked(
+        self,
+        words: Sequence[str],
+        rare: Sequence[str],
+        kinds: Sequence[SearchKind],
+        public_only: bool,
+        limit: int,
+    ) -> Select[int, float]:
+        rowid = self.fts.c.rowid
+        filters = _filters(self.entries, kinds, public_only)
+        joined = self.fts.join(self.entries, self.entries.c.id == rowid)
+        newest = (
+            select(rowid)
+            .select_from(joined)
+            .where(self.match(words), *filters)
+            .order_by(rowid.desc())
+            .limit(LEXICAL_CANDIDATES)
+            .subquery()
+        )
+        candidates: Select[int] | CompoundSelect[int] = select(newest.c.rowid)
+        if rare:
+            candidates = union_all(select(rowid).where(self.match(rare)), candidates)
+        score = func.bm25(literal_column("search_fts"), 2.0, 1.0)
+        return (
+            select(rowid, -score)
+            .select_from(joined)
+            # `rowid + 0` is checked on each match in turn: given a plain `rowid IN`, FTS5
+            # would run the whole query again for every candidate.
+            .where(self.match(words), (rowid + 0).in_(candidates), *filters)
+            .order_by(score, rowid)
+            .limit(limit)
+        )
+
+
+class _TsVector:
+    """PostgreSQL: the stored `lexemes` tsvector (titles weighted A, bodies B) and its GIN
+    index, ranked by ts_rank with titles weighing twice the body."""
+
+    # The column is PostgreSQL's alone, so the shared model does not declare it.
+    entries = table(
+        "search_entries",
+        column("id", Integer),
+        column("kind", String),
+        column("public", Boolean),
+        column("lexemes", TSVECTOR),
+    )
+    weights: ColumnElement[Any] = literal_column("'{0.1, 0.2, 0.5, 1.0}'::float4[]")
+
+    @staticmethod
+    def query(words: Sequence[str]) -> ColumnElement[Any]:
+        """The words ORed, each parsed and stemmed as a plain word, never as syntax."""
+        parsed = [func.plainto_tsquery(TS_CONFIG, word) for word in words]
+        return reduce(lambda left, right: left.op("||")(right), parsed)
+
+    @staticmethod
+    def match(entries: FromClause, words: Sequence[str]) -> ColumnElement[bool]:
+        return entries.c.lexemes.op("@@")(_TsVector.query(words))
+
+    def texts_holding(self, word: str) -> ScalarSelect[int]:
+        return _counted(select(self.entries.c.id).where(self.match(self.entries, [word])))
+
+    def ranked(
+        self,
+        words: Sequence[str],
+        rare: Sequence[str],
+        kinds: Sequence[SearchKind],
+        public_only: bool,
+        limit: int,
+    ) -> Select[int, float]:
+        entries = self.entries
+        newer = entries.alias("newer")
+        newest = (
+            select(newer.c.id)
+            .where(self.match(newer, words), *_filters(newer, kinds, public_only))
+            .order_by(newer.c.id.desc())
+            .limit(LEXICAL_CANDIDATES)
+            .subquery()
+        )
+        candidates: Select[int] | CompoundSelect[int] = select(newest.c.id)
+        if rare:
+            holder = entries.alias("holder")
+            candidates = union_all(select(holder.c.id).where(self.match(holder, rare)), candidates)
+        score = func.ts_rank(self.weights, entries.c.lexemes, self.query(words), 32)
+        return (
+            select(entries.c.id, score)
+            .where(entries.c.id.in_(candidates), *_filters(entries, kinds, public_only))
+            .order_by(score.desc(), entries.c.id)
+            .limit(limit)
+        )
+
+
+def _counted(holding: Select[tuple[int]]) -> ScalarSelect[int]:
+    """How many rows `holding` finds, counted no further than a word can be rare."""
+    limited = holding.limit(LEXICAL_CANDIDATES + 1).subquery()
+    return select(func.count()).select_from(limited).scalar_subquery()
+
+
 # Ids bound into one IN list: well under SQLite's and PostgreSQL's limits on parameters.
 _IDS_PER_STATEMENT = 1000
-
-
-def _fts5_or_query(terms: Sequence[str]) -> str:
-    return " OR ".join(f'"{t}"' for t in terms)
 
 
 class SqlSearchIndexRepository:
@@ -87,45 +217,17 @@ class SqlSearchIndexRepository:
     def lexical(
         self, terms: Sequence[str], kinds: Sequence[SearchKind], public_only: bool, limit: int
     ) -> list[tuple[int, float]]:
-        if not terms:
+        words = list(dict.fromkeys(terms))
+        if not words:
             return []
-        filters = []
-        if kinds:
-            filters.append(m.SearchEntryRow.kind.in_([k.value for k in kinds]))
-        if public_only:
-            filters.append(m.SearchEntryRow.public.is_(True))
-        if self.session.get_bind().dialect.name == "sqlite":
-            # bm25() is lower for better matches; titles weigh twice the body.
-            hits = (
-                text(
-                    "SELECT rowid AS entry_id, bm25(search_fts, 2.0, 1.0) AS score "
-                    "FROM search_fts WHERE search_fts MATCH :q"
-                )
-                .bindparams(q=_fts5_or_query(terms))
-                .columns(column("entry_id", Integer), column("score", Float))
-                .subquery()
-            )
-            stmt = (
-                select(hits.c.entry_id, hits.c.score)
-                .join(m.SearchEntryRow, m.SearchEntryRow.id == hits.c.entry_id)
-                .where(*filters)
-                .order_by(hits.c.score, hits.c.entry_id)
-                .limit(limit)
-            )
-            return [(entry_id, -float(score)) for entry_id, score in self.session.execute(stmt)]
-        document = func.to_tsvector(TS_CONFIG, m.SearchEntryRow.title + " " + m.SearchEntryRow.body)
-        query = func.to_tsquery(
-            TS_CONFIG,
-            " | ".join(f"'{t}'" for t in terms if "'" not in t and "\\" not in t) or "''",
-        )
-        rank = func.ts_rank_cd(document, query, sql_cast(32, Integer))
-        stmt = (
-            select(m.SearchEntryRow.id, rank)
-            .where(document.op("@@")(query), *filters)
-            .order_by(rank.desc(), m.SearchEntryRow.id)
-            .limit(limit)
-        )
-        return [(entry_id, float(score)) for entry_id, score in self.session.execute(stmt)]
+        lexical = _Fts5() if self.session.get_bind().dialect.name == "sqlite" else _TsVector()
+        # How many texts hold each word, counted no further than the candidates allow.
+        counts = self.session.execute(
+            select(*(lexical.texts_holding(word) for word in words))
+        ).one()
+        rare = candidate_words(dict(zip(words, counts, strict=True)), LEXICAL_CANDIDATES)
+        stmt = lexical.ranked(words, rare, kinds, public_only, limit)
+        return [(int(entry_id), float(score)) for entry_id, score in self.session.execute(stmt)]
 
     def entries(self, ids: Sequence[int]) -> dict[int, IndexedText]:
         if not ids:

@@ -127,8 +127,9 @@ class SearchIndexRepository(Protocol):
     def lexical(
         self, terms: Sequence[str], kinds: Sequence[SearchKind], public_only: bool, limit: int
     ) -> list[tuple[int, float]]:
-        """(entry id, score) best first, higher is better (BM25 negated on SQLite,
-        ts_rank_cd on PostgreSQL); any term matches."""
+        """(entry id, score) best first, higher is better (BM25 negated on SQLite, ts_rank
+        on PostgreSQL); any term matches. Only the candidates `domain.search` bounds are
+        ranked (LEXICAL_CANDIDATES), each on every term."""
         ...
 
     def entries(self, ids: Sequence[int]) -> dict[int, IndexedText]: ...
