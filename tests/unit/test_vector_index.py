@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import numpy as np
 
-from caredesk.adapters.vector_index import RECHECK, InMemoryVectorIndex
+from caredesk.adapters.vector_index import RECHECK, RECHECK_ROWS, InMemoryVectorIndex
 from caredesk.domain.search import SearchKind
 from caredesk.services.knowledge.ports import (
     EmbeddingsStamp,
@@ -36,6 +36,7 @@ class FakeStore:
         self.reads = 0
         # The texts whose vectors each read after the first fetched.
         self.fetched: list[list[int]] = []
+        self.version_reads = 0
 
     def put(
         self,
@@ -56,11 +57,12 @@ class FakeStore:
         self.reads += 1
         return [r for r in self.rows.values() if since is None or r.embedded_at >= since]
 
-    def embeddings_stamp(self, since: datetime) -> EmbeddingsStamp:
+    def embeddings_stamp(self, since: datetime, most: int) -> EmbeddingsStamp:
         recent = [r.embedded_at for r in self.rows.values() if r.embedded_at >= since]
-        return EmbeddingsStamp(len(recent), max(recent, default=None))
+        return EmbeddingsStamp(min(len(recent), most), max(recent, default=None))
 
     def embedded_versions(self, since: datetime) -> dict[int, datetime]:
+        self.version_reads += 1
         return {i: r.embedded_at for i, r in self.rows.items() if r.embedded_at >= since}
 
     def embeddings(self, ids: Sequence[int]) -> list[StoredEmbedding]:
@@ -227,3 +229,17 @@ def test_discarded_texts_are_no_longer_found() -> None:
     index.discard([1])
     assert ids(index.nearest(unit(1, 0), [], False, 5)) == [2]
     assert len(index) == 1
+
+
+def test_a_bulk_embedded_at_one_time_is_counted_no_further_than_the_bound() -> None:
+    store = FakeStore()
+    for entry_id in range(1, RECHECK_ROWS + 501):
+        store.put(entry_id, SearchKind.CASE, [unit(1, 0)], T0)
+    index = InMemoryVectorIndex(2)
+    index.refresh(store)  # type: ignore[arg-type]
+    index.refresh(store)  # type: ignore[arg-type]
+    assert store.reads == 1 and store.version_reads == 0
+    store.put(7, SearchKind.CASE, [unit(0, 1)], T0 + timedelta(seconds=1))
+    index.refresh(store)  # type: ignore[arg-type]
+    assert store.fetched == [[7]]
+    assert ids(index.nearest(unit(0, 1), [], False, 1)) == [7]

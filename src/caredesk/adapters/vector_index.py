@@ -36,6 +36,10 @@ _KIND_CODES = {kind: code for code, kind in enumerate(SearchKind)}
 # an embedding can appear with a time a little older than one already read; one that
 # appears later than this after its own time is missed until its text is embedded again.
 RECHECK = timedelta(seconds=10)
+# The newest embeddings counted in that window, so that a bulk of them stamped at one time
+# (a reindex, an import) cannot make every query count them all; past this many, a late one
+# shows only when something newer comes.
+RECHECK_ROWS = 1000
 # Where an index that has read nothing yet looks from: before any embedding.
 _BEFORE_ALL = datetime(1970, 1, 1, tzinfo=UTC)
 
@@ -50,6 +54,11 @@ class _Snapshot:
     kinds: npt.NDArray[np.int8]
     public: npt.NDArray[np.bool_]
     live: npt.NDArray[np.bool_]
+
+
+def _stamp(recent: Sequence[datetime]) -> EmbeddingsStamp:
+    """What the repository's stamp will say while nothing changes: the same count."""
+    return EmbeddingsStamp(min(len(recent), RECHECK_ROWS), max(recent, default=None))
 
 
 def _grown(array: npt.NDArray[G], needed: int) -> npt.NDArray[G]:
@@ -94,7 +103,7 @@ class InMemoryVectorIndex:
                 self._load(index.embeddings_since(None), full=True)
                 return
             since = self._since
-            if index.embeddings_stamp(since) == self._stamp:
+            if index.embeddings_stamp(since, RECHECK_ROWS) == self._stamp:
                 return
             versions = index.embedded_versions(since)
             with self._lock:
@@ -106,8 +115,7 @@ class InMemoryVectorIndex:
             latest = max(versions.values(), default=None)
             if latest is not None:
                 self._since = max(since, latest - RECHECK)
-            recent = [at for at in versions.values() if at >= self._since]
-            self._stamp = EmbeddingsStamp(len(recent), max(recent, default=None))
+            self._stamp = _stamp([at for at in versions.values() if at >= self._since])
 
     def _load(self, stored: Sequence[StoredEmbedding], *, full: bool) -> None:
         fitting = []
@@ -127,8 +135,9 @@ class InMemoryVectorIndex:
             if full:
                 latest = max((item.embedded_at for item in stored), default=None)
                 self._since = latest - RECHECK if latest is not None else _BEFORE_ALL
-                recent = [i.embedded_at for i in stored if i.embedded_at >= self._since]
-                self._stamp = EmbeddingsStamp(len(recent), max(recent, default=None))
+                self._stamp = _stamp(
+                    [i.embedded_at for i in stored if i.embedded_at >= self._since]
+                )
             if self._dead_rows * 4 > self._used:
                 self._compact()
 

@@ -293,12 +293,17 @@ class SqlSearchIndexRepository:
             return self._stored(m.SearchEntryRow.embedded_at.is_not(None))
         return self._stored(m.SearchEntryRow.embedded_at >= since)
 
-    def embeddings_stamp(self, since: datetime) -> EmbeddingsStamp:
-        # Both aggregates range over ix_search_entries_embedded from `since` on.
+    def embeddings_stamp(self, since: datetime, most: int) -> EmbeddingsStamp:
+        # Read backwards through ix_search_entries_embedded, from the latest, `most` at most.
+        newest = (
+            select(m.SearchEntryRow.embedded_at)
+            .where(m.SearchEntryRow.embedded_at >= since)
+            .order_by(m.SearchEntryRow.embedded_at.desc())
+            .limit(most)
+            .subquery()
+        )
         count, latest = self.session.execute(
-            select(
-                func.count(m.SearchEntryRow.embedded_at), func.max(m.SearchEntryRow.embedded_at)
-            ).where(m.SearchEntryRow.embedded_at >= since)
+            select(func.count(), func.max(newest.c.embedded_at))
         ).one()
         return EmbeddingsStamp(int(count), aware_utc(latest))
 

@@ -100,8 +100,8 @@ class StoredEmbedding:
 
 @dataclass(frozen=True, slots=True)
 class EmbeddingsStamp:
-    """How many texts were embedded at or after some time, and the latest of them: while it
-    stays the same, an in-memory copy read from that time on has nothing new to read."""
+    """How many texts were embedded at or after some time (up to a bound), and the latest of
+    them: while it stays the same, a copy read from that time on has nothing new to read."""
 
     count: int
     latest: datetime | None
@@ -145,8 +145,9 @@ class SearchIndexRepository(Protocol):
 
     def embeddings_since(self, since: datetime | None) -> list[StoredEmbedding]: ...
 
-    def embeddings_stamp(self, since: datetime) -> EmbeddingsStamp:
-        """Cheap however large the index: it reads only what was embedded from `since` on."""
+    def embeddings_stamp(self, since: datetime, most: int) -> EmbeddingsStamp:
+        """How many texts were embedded at or after `since`, counting the newest `most` at
+        most, and the latest time: it reads no more than `most` entries of an index."""
         ...
 
     def embedded_versions(self, since: datetime) -> dict[int, datetime]:
