@@ -31,6 +31,40 @@ def statements_sent(engine: Engine) -> Iterator[list[str]]:
         event.remove(engine, "before_cursor_execute", record)
 
 
+@contextmanager
+def sent_with_parameters(engine: Engine) -> Iterator[list[tuple[str, Any]]]:
+    """Like `statements_sent`, each statement with its parameters, to be explained."""
+    sent: list[tuple[str, Any]] = []
+
+    def record(conn: Any, cursor: Any, statement: str, parameters: Any, *args: Any) -> None:
+        if threading.current_thread().name not in BACKGROUND_THREADS:
+            sent.append((statement, parameters))
+
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        yield sent
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+
+
+def query_plan(engine: Engine, statement: str, parameters: Any) -> str:
+    """The database's plan for a statement that was sent. PostgreSQL is told to avoid
+    sequential scans, which it rightly prefers on a test's few rows: the plan then shows
+    whether an index can serve the statement at all."""
+    with engine.connect() as conn:
+        if engine.dialect.name == "sqlite":
+            rows = conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}", parameters)
+            return "\n".join(str(row[-1]) for row in rows)
+        conn.exec_driver_sql("SET enable_seqscan = off")
+        rows = conn.exec_driver_sql(f"EXPLAIN {statement}", parameters)
+        return "\n".join(str(row[0]) for row in rows)
+
+
+def reads(sent: list[tuple[str, Any]]) -> list[tuple[str, Any]]:
+    """The statements that read (SELECT), with their parameters."""
+    return [(s, p) for s, p in sent if s.lstrip().upper().startswith(("SELECT", "WITH"))]
+
+
 def writes(statements: list[str]) -> list[str]:
     """The statements that write (or, on SQLite, take the write lock), by their first line."""
     return [s.split("\n")[0][:80] for s in statements if s.lstrip().upper().startswith(WRITES)]

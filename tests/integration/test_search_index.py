@@ -4,14 +4,10 @@ filtered."""
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
-from typing import Any
+from collections.abc import Sequence
 
 import numpy as np
 import pytest
-from sqlalchemy import Engine, event
 
 from caredesk.adapters.db import search_index_repo
 from caredesk.adapters.vector_index import RECHECK, InMemoryVectorIndex
@@ -23,8 +19,7 @@ from caredesk.services.knowledge.ports import Vectors
 from caredesk.services.knowledge.search import Semantic
 from tests.conftest import ManualClock
 from tests.integration.knowledge_fixtures import CountingEmbedder
-
-Sent = list[tuple[str, Any]]
+from tests.integration.statements import query_plan, reads, sent_with_parameters
 
 
 def _index(container: Container, texts: Sequence[IndexedText]) -> None:
@@ -44,40 +39,6 @@ def _article(number: int, body: str, *, public: bool = True) -> IndexedText:
     )
 
 
-@contextmanager
-def _sent(engine: Engine) -> Iterator[Sent]:
-    """Each statement this thread sends meanwhile, with its parameters."""
-    sent: Sent = []
-    me = threading.current_thread()
-
-    def record(conn: Any, cursor: Any, statement: str, parameters: Any, *args: Any) -> None:
-        if threading.current_thread() is me:
-            sent.append((statement, parameters))
-
-    event.listen(engine, "before_cursor_execute", record)
-    try:
-        yield sent
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
-
-
-def _selects(sent: Sent) -> Sent:
-    return [(s, p) for s, p in sent if s.lstrip().upper().startswith(("SELECT", "WITH"))]
-
-
-def plan(engine: Engine, statement: str, parameters: Any) -> str:
-    """The database's plan for a statement a query sent. PostgreSQL is told to avoid
-    sequential scans, which it rightly prefers on a test's few rows: the plan then shows
-    whether an index can serve the statement at all."""
-    with engine.connect() as conn:
-        if engine.dialect.name == "sqlite":
-            rows = conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}", parameters)
-            return "\n".join(str(row[-1]) for row in rows)
-        conn.exec_driver_sql("SET enable_seqscan = off")
-        rows = conn.exec_driver_sql(f"EXPLAIN {statement}", parameters)
-        return "\n".join(str(row[0]) for row in rows)
-
-
 def test_a_semantic_query_reads_recent_embeddings_and_only_the_hits_it_shows(
     container: Container,
 ) -> None:
@@ -88,13 +49,13 @@ def test_a_semantic_query_reads_recent_embeddings_and_only_the_hits_it_shows(
     query = {"mode": SearchMode.SEMANTIC, "semantic": semantic, "limit": 3}
     search.search(container.uow.read_only(), SYSTEM, "refund", **query)  # loads the vectors
 
-    with _sent(container.engine) as sent:
+    with sent_with_parameters(container.engine) as sent:
         result = search.search(container.uow.read_only(), SYSTEM, "refund", **query)
     assert len(result.hits) == 3
     # Whether anything was embedded since (an index range, however large the table), then
     # the three texts shown: not the whole candidate pool.
-    (stamp, stamp_parameters), (_, shown) = _selects(sent)
-    assert "ix_search_entries_embedded" in plan(container.engine, stamp, stamp_parameters)
+    (stamp, stamp_parameters), (_, shown) = reads(sent)
+    assert "ix_search_entries_embedded" in query_plan(container.engine, stamp, stamp_parameters)
     assert len(shown) == 3
 
 
@@ -131,7 +92,7 @@ def test_pending_texts_are_embedded_in_one_model_call_and_stored_in_one_statemen
     texts = [_article(n, _words(400) if n % 3 == 0 else f"short text {n}") for n in range(40)]
     _index(container, texts)
     fake = CountingEmbedder()
-    with _sent(container.engine) as sent:
+    with sent_with_parameters(container.engine) as sent:
         assert search.embed_pending(container.uow, fake, container.clock.now, batch=64) == 40
     assert len(fake.calls) == 1
     assert len(fake.calls[0]) == sum(len(passages(t.title, t.body)) for t in texts) > 40
@@ -242,6 +203,20 @@ def test_a_common_word_ranks_only_the_newest_of_its_texts_and_every_rare_word_te
     assert ids["1"] not in found
 
 
+def test_rare_words_count_rarest_first_while_their_texts_fit_the_bound(
+    container: Container, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(search_index_repo, "LEXICAL_CANDIDATES", 4)
+    texts = [_article(n, "a kettle") for n in (1, 2)]
+    texts += [_article(n, "a blender") for n in (3, 4, 5)]
+    texts += [_article(n, f"parcel number {n}") for n in range(6, 21)]
+    _index(container, texts)
+    ids = {t.ref_id: t.id for t in texts}
+    # "kettle" (2 texts) fits; "blender" (3 more) would pass 4: only the newest stand for it.
+    found = _lexical(container, ["parcel", "blender", "kettle"])
+    assert set(found) == {ids[str(n)] for n in (1, 2, 17, 18, 19, 20)}
+
+
 def test_lexical_filters_apply_before_the_newest_texts_are_taken(
     container: Container, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -262,15 +237,15 @@ def test_lexical_filters_apply_before_the_newest_texts_are_taken(
 
 def test_lexical_statements_use_the_full_text_index(container: Container) -> None:
     _index(container, [_article(n, f"parcel refund number {n}") for n in range(1, 30)])
-    with _sent(container.engine) as sent:
+    with sent_with_parameters(container.engine) as sent:
         assert _lexical(container, ["parcel", "refund"])
-    probe, ranked = _selects(sent)
-    for statement, parameters in (probe, ranked):
-        found = plan(container.engine, statement, parameters)
-        if container.engine.dialect.name == "sqlite":
-            assert "search_fts VIRTUAL TABLE INDEX" in found and "SCAN search_entries" not in found
-        else:
-            assert "ix_search_entries_lexemes" in found, found
+    # One statement: how many texts hold each word, the candidates and their ranking.
+    ((statement, parameters),) = reads(sent)
+    found = query_plan(container.engine, statement, parameters)
+    if container.engine.dialect.name == "sqlite":
+        assert "search_fts VIRTUAL TABLE INDEX" in found and "SCAN search_entries" not in found
+    else:
+        assert "ix_search_entries_lexemes" in found, found
 
 
 def test_a_hybrid_query_reads_each_side_once_and_the_hits_it_shows(container: Container) -> None:
@@ -280,13 +255,13 @@ def test_a_hybrid_query_reads_each_side_once_and_the_hits_it_shows(container: Co
     semantic = Semantic(fake, InMemoryVectorIndex(fake.dimensions))
     query = {"mode": SearchMode.HYBRID, "semantic": semantic, "limit": 5}
     search.search(container.uow.read_only(), SYSTEM, "refund", **query)  # loads the vectors
-    with _sent(container.engine) as sent:
+    with sent_with_parameters(container.engine) as sent:
         found = search.search(container.uow.read_only(), SYSTEM, "refund parcel", **query)
     assert len(found.hits) == 5
     scores = [hit.score for hit in found.hits]
     assert scores == sorted(scores, reverse=True)
-    # Lexical: how common each word is, then the ranking; semantic: anything new? Then the
-    # five texts shown, once, with no second read for the fusion.
-    selects = _selects(sent)
-    assert len(selects) == 4
+    # The lexical ranking; whether anything was embedded since; then the five texts shown,
+    # once, with no second read for the fusion.
+    selects = reads(sent)
+    assert len(selects) == 3
     assert len(selects[-1][1]) == 5

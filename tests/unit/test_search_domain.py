@@ -16,7 +16,6 @@ from caredesk.domain.search import (
     IndexedText,
     SearchKind,
     average_precision,
-    candidate_words,
     check_query,
     convex_fusion,
     min_max,
@@ -105,16 +104,6 @@ def test_min_max_spreads_scores_and_equal_scores_are_all_one() -> None:
     assert min_max([("a", -2.0), ("b", -4.0), ("c", -3.0)]) == {"a": 1.0, "b": 0.0, "c": 0.5}
     assert min_max([("a", 0.7), ("b", 0.7)]) == {"a": 1.0, "b": 1.0}
     assert min_max([]) == {}
-
-
-def test_candidate_words_are_the_rarest_that_fit_the_budget_together() -> None:
-    counts = {"printer": 40, "order": 2001, "upgrade": 15, "label": 60, "kettle": 0}
-    # Rarest first; "label" would take the texts past 100; a word in no text adds nothing.
-    assert candidate_words(counts, 100) == ["upgrade", "printer"]
-    assert candidate_words(counts, 115) == ["upgrade", "printer", "label"]
-    # A word counted past the budget is never chosen, even alone.
-    assert candidate_words({"order": 2001}, 2000) == []
-    assert candidate_words({}, 2000) == []
 
 
 def test_convex_fusion_weighs_each_side() -> None:

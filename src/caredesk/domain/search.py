@@ -209,23 +209,6 @@ def query_terms(raw: str, limit: int = MAX_QUERY_TERMS) -> list[str]:
 LEXICAL_CANDIDATES = 2000
 
 
-def candidate_words(
-    texts_per_word: Mapping[str, int], limit: int = LEXICAL_CANDIDATES
-) -> list[str]:
-    """The rarest words whose texts number at most `limit` together, rarest first; a word in
-    no text is left out. The counts may stop past `limit`: such a word is never chosen."""
-    chosen: list[str] = []
-    total = 0
-    for word, count in sorted(texts_per_word.items(), key=lambda item: item[1]):
-        if count == 0:
-            continue
-        if total + count > limit:
-            break
-        chosen.append(word)
-        total += count
-    return chosen
-
-
 # The lexical side's share in hybrid search. Chosen on development splits (docs/knowledge.md):
 # on short question-and-answer texts BM25 matches few words and its ranking is weaker than the
 # encoder's, so it gets the smaller say; 0 is semantic only, 1 lexical only.

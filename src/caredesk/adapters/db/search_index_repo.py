@@ -8,9 +8,9 @@ from functools import reduce
 from typing import Any, cast
 
 from sqlalchemy import (
+    CTE,
     Boolean,
     ColumnElement,
-    CompoundSelect,
     FromClause,
     Integer,
     ScalarSelect,
@@ -18,9 +18,12 @@ from sqlalchemy import (
     String,
     Table,
     bindparam,
+    case,
     column,
     delete,
+    exists,
     func,
+    literal,
     literal_column,
     select,
     table,
@@ -34,7 +37,7 @@ from caredesk.adapters.db import models as m
 from caredesk.adapters.db.rows import columns_for, from_row
 from caredesk.adapters.db.search import TS_CONFIG
 from caredesk.adapters.db.types import aware_utc
-from caredesk.domain.search import LEXICAL_CANDIDATES, IndexedText, SearchKind, candidate_words
+from caredesk.domain.search import LEXICAL_CANDIDATES, IndexedText, SearchKind
 from caredesk.services.knowledge.ports import (
     EmbeddingsStamp,
     IndexState,
@@ -55,6 +58,9 @@ def _filters(
     return filters
 
 
+_LAST_ROWID = 2**63 - 1
+
+
 class _Fts5:
     """SQLite: the search_fts table (FTS5, kept by triggers), ranked by BM25 with titles
     weighing twice the body. bm25() is lower for better matches: the scores are negated."""
@@ -68,40 +74,52 @@ class _Fts5:
         phrases = ['"' + word.replace('"', '""') + '"' for word in words]
         return literal_column("search_fts").op("MATCH")(" OR ".join(phrases))
 
-    def texts_holding(self, word: str) -> ScalarSelect[int]:
-        holding = select(self.fts.c.rowid).where(self.match([word]))
-        return _counted(holding)
+    def only_if_rare(self, rare: CTE, position: int) -> ColumnElement[bool]:
+        # A condition on no row is checked on each row, after FTS5 has read all the texts of
+        # the word; a bound on the rowid is handed to FTS5 before, and 0 stops it at once.
+        bound = case((_is_rare(rare, position), _LAST_ROWID), else_=0)
+        return self.fts.c.rowid <= bound
 
     def ranked(
-        self,
-        words: Sequence[str],
-        rare: Sequence[str],
-        kinds: Sequence[SearchKind],
-        public_only: bool,
-        limit: int,
+        self, words: Sequence[str], kinds: Sequence[SearchKind], public_only: bool, limit: int
     ) -> Select[int, float]:
         rowid = self.fts.c.rowid
+        rare = _rare_words([_counted(select(rowid).where(self.match([w]))) for w in words])
         filters = _filters(self.entries, kinds, public_only)
         joined = self.fts.join(self.entries, self.entries.c.id == rowid)
+        score = func.bm25(literal_column("search_fts"), 2.0, 1.0)
+        # The newest texts holding any word, scored as FTS5 reads them.
         newest = (
-            select(rowid)
+            select(rowid.label("entry_id"), score.label("score"))
             .select_from(joined)
             .where(self.match(words), *filters)
             .order_by(rowid.desc())
             .limit(LEXICAL_CANDIDATES)
-            .subquery()
+            .subquery("newest")
         )
-        candidates: Select[int] | CompoundSelect[int] = select(newest.c.rowid)
-        if rare:
-            candidates = union_all(select(rowid).where(self.match(rare)), candidates)
-        score = func.bm25(literal_column("search_fts"), 2.0, 1.0)
-        return (
-            select(rowid, -score)
+        # The texts of the rare words, whatever their age, scored on a pass over every text
+        # that holds any word (FTS5 scores a text only as it reads it): a pass only a query
+        # with a rare word makes. `rowid + 0` is checked on each text in turn; given a plain
+        # `rowid IN`, FTS5 would run the whole query again for every text.
+        holding_rare = union_all(
+            *(
+                select(rowid).where(self.match([word]), self.only_if_rare(rare, position))
+                for position, word in enumerate(words)
+            )
+        )
+        any_rare = case((exists(select(rare.c.word)), _LAST_ROWID), else_=0)
+        of_rare_words = (
+            select(rowid, score)
             .select_from(joined)
-            # `rowid + 0` is checked on each match in turn: given a plain `rowid IN`, FTS5
-            # would run the whole query again for every candidate.
-            .where(self.match(words), (rowid + 0).in_(candidates), *filters)
-            .order_by(score, rowid)
+            .where(self.match(words), rowid <= any_rare, (rowid + 0).in_(holding_rare), *filters)
+        )
+        both = union_all(select(newest.c.entry_id, newest.c.score), of_rare_words).subquery()
+        # A text may be among both, with the same score.
+        best = func.min(both.c.score)
+        return (
+            select(both.c.entry_id, -best)
+            .group_by(both.c.entry_id)
+            .order_by(best, both.c.entry_id)
             .limit(limit)
         )
 
@@ -130,18 +148,14 @@ class _TsVector:
     def match(entries: FromClause, words: Sequence[str]) -> ColumnElement[bool]:
         return entries.c.lexemes.op("@@")(_TsVector.query(words))
 
-    def texts_holding(self, word: str) -> ScalarSelect[int]:
-        return _counted(select(self.entries.c.id).where(self.match(self.entries, [word])))
-
     def ranked(
-        self,
-        words: Sequence[str],
-        rare: Sequence[str],
-        kinds: Sequence[SearchKind],
-        public_only: bool,
-        limit: int,
+        self, words: Sequence[str], kinds: Sequence[SearchKind], public_only: bool, limit: int
     ) -> Select[int, float]:
         entries = self.entries
+        counter = entries.alias("counted")
+        rare = _rare_words(
+            [_counted(select(counter.c.id).where(self.match(counter, [w]))) for w in words]
+        )
         newer = entries.alias("newer")
         newest = (
             select(newer.c.id)
@@ -150,10 +164,14 @@ class _TsVector:
             .limit(LEXICAL_CANDIDATES)
             .subquery()
         )
-        candidates: Select[int] | CompoundSelect[int] = select(newest.c.id)
-        if rare:
-            holder = entries.alias("holder")
-            candidates = union_all(select(holder.c.id).where(self.match(holder, rare)), candidates)
+        holder = entries.alias("holder")
+        candidates = union_all(
+            *(
+                select(holder.c.id).where(self.match(holder, [word]), _is_rare(rare, position))
+                for position, word in enumerate(words)
+            ),
+            select(newest.c.id),
+        )
         score = func.ts_rank(self.weights, entries.c.lexemes, self.query(words), 32)
         return (
             select(entries.c.id, score)
@@ -163,10 +181,38 @@ class _TsVector:
         )
 
 
-def _counted(holding: Select[tuple[int]]) -> ScalarSelect[int]:
+def _counted(holding: Select[int]) -> ScalarSelect[int]:
     """How many rows `holding` finds, counted no further than a word can be rare."""
     limited = holding.limit(LEXICAL_CANDIDATES + 1).subquery()
     return select(func.count()).select_from(limited).scalar_subquery()
+
+
+def _rare_words(texts_per_word: Sequence[ScalarSelect[int]]) -> CTE:
+    """The positions of the query's rarest words whose texts number at most
+    LEXICAL_CANDIDATES together, rarest first: each one's texts are all candidates. In the
+    ranking statement itself, so that a search stays one round trip."""
+    per_word = union_all(
+        *(
+            select(literal(position).label("word"), texts.label("texts"))
+            for position, texts in enumerate(texts_per_word)
+        )
+    ).subquery("per_word")
+    rarest_first = (per_word.c.texts, per_word.c.word)
+    running = select(
+        per_word.c.word,
+        per_word.c.texts,
+        func.sum(per_word.c.texts).over(order_by=rarest_first).label("total"),
+    ).subquery("running")
+    return (
+        select(running.c.word)
+        .where(running.c.texts > 0, running.c.total <= LEXICAL_CANDIDATES)
+        .cte("rare_words")
+    )
+
+
+def _is_rare(rare: CTE, position: int) -> ColumnElement[bool]:
+    # Depends on no row: PostgreSQL decides it once, and skips a common word's scan.
+    return literal(position).in_(select(rare.c.word))
 
 
 # Ids bound into one IN list: well under SQLite's and PostgreSQL's limits on parameters.
@@ -221,12 +267,7 @@ class SqlSearchIndexRepository:
         if not words:
             return []
         lexical = _Fts5() if self.session.get_bind().dialect.name == "sqlite" else _TsVector()
-        # How many texts hold each word, counted no further than the candidates allow.
-        counts = self.session.execute(
-            select(*(lexical.texts_holding(word) for word in words))
-        ).one()
-        rare = candidate_words(dict(zip(words, counts, strict=True)), LEXICAL_CANDIDATES)
-        stmt = lexical.ranked(words, rare, kinds, public_only, limit)
+        stmt = lexical.ranked(words, kinds, public_only, limit)
         return [(int(entry_id), float(score)) for entry_id, score in self.session.execute(stmt)]
 
     def entries(self, ids: Sequence[int]) -> dict[int, IndexedText]:
