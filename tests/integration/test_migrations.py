@@ -22,6 +22,7 @@ from caredesk.domain.customers import Address, Customer
 from caredesk.domain.orders import Order, OrderLine, OrderStatus, Shipment
 from caredesk.domain.search import IndexedText, SearchKind
 from caredesk.services.cases import cases, customers
+from caredesk.services.cases.ports import CaseFilter
 from caredesk.services.channels import mail_templates
 from caredesk.services.channels.portal_mail import SURVEY_EVERY, SURVEY_TIMER, send_surveys
 from caredesk.services.core.templates import MACRO_VARIABLES, check_macro, fill_macro
@@ -281,7 +282,7 @@ def test_surveys_their_mail_template_and_timer_keep_their_data_under_the_new_nam
     assert _survey_state(engine, "satisfaction_surveys") == after
 
 
-def test_search_entries_keep_their_words_searchable_down_and_up_past_the_stored_lexemes(
+def test_searches_keep_finding_rows_down_and_up_past_the_stored_lexemes(
     container: Container,
 ) -> None:
     engine = container.engine
@@ -291,29 +292,41 @@ def test_search_entries_keep_their_words_searchable_down_and_up_past_the_stored_
             container.clock.now(),
         )
         uow.commit()
+    case = cases.create_case(
+        container.uow(), SYSTEM, container.clock.now(), customer_id=_customer(container),
+        subject="Printer offline", body="It will not print", channel=Channel.EMAIL,
+    ).case  # fmt: skip
 
-    def found() -> list[int]:
+    def found() -> tuple[int, list[int]]:
         with container.uow.read_only() as uow:
-            return [i for i, _ in uow.search.lexical(["printer"], [], False, 10)]
+            entries = uow.search.lexical(["printer"], [], False, 10)
+            listed = uow.cases.find(CaseFilter(text="print"), 10, None).items
+        return len(entries), [c.id for c in listed if c.id is not None]
 
-    def shape() -> tuple[bool, set[str]]:
+    def shape(table: str) -> tuple[bool, set[str]]:
         inspector = inspect(engine)
-        columns = {c["name"] for c in inspector.get_columns("search_entries")}
-        return "lexemes" in columns, {i["name"] for i in inspector.get_indexes("search_entries")}
+        columns = {c["name"] for c in inspector.get_columns(table)}
+        return "lexemes" in columns, {i["name"] for i in inspector.get_indexes(table)}
 
-    assert len(found()) == 1
+    expression_indexes = {
+        "search_entries": "ix_search_entries_tsv",
+        "cases": "ix_cases_subject_tsv",
+        "messages": "ix_messages_body_tsv",
+    }
+    assert found() == (1, [case.id])
     downgrade(engine, "0024_search_lexemes-1")
     try:
         if engine.dialect.name == "postgresql":
-            has_lexemes, indexes = shape()
-            assert not has_lexemes
-            assert "ix_search_entries_tsv" in indexes
-            assert "ix_search_entries_lexemes" not in indexes
+            for table, old_index in expression_indexes.items():
+                has_lexemes, indexes = shape(table)
+                assert not has_lexemes and old_index in indexes
+                assert f"ix_{table}_lexemes" not in indexes
     finally:
         upgrade(engine)
     if engine.dialect.name == "postgresql":
-        has_lexemes, indexes = shape()
-        assert has_lexemes and "ix_search_entries_lexemes" in indexes
-        assert "ix_search_entries_tsv" not in indexes
-    # The stored words were computed for the row already there.
-    assert len(found()) == 1
+        for table, old_index in expression_indexes.items():
+            has_lexemes, indexes = shape(table)
+            assert has_lexemes and f"ix_{table}_lexemes" in indexes
+            assert old_index not in indexes
+    # The stored words were computed for the rows already there.
+    assert found() == (1, [case.id])

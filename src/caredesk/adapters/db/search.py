@@ -1,6 +1,6 @@
-"""Full-text search on cases: SQLite FTS5 tables, PostgreSQL tsvector expressions.
+"""Full-text search on cases: SQLite FTS5 tables, PostgreSQL stored tsvector columns.
 
-Both are maintained by the database itself (triggers on SQLite, expression indexes on
+Both are maintained by the database itself (triggers on SQLite, generated columns on
 PostgreSQL, see the migrations), so no code path can forget to index a message.
 """
 
@@ -11,19 +11,24 @@ import re
 from sqlalchemy import (
     ColumnElement,
     Integer,
-    and_,
     column,
     func,
     literal_column,
     or_,
     select,
+    table,
     text,
+    union,
 )
+from sqlalchemy.dialects.postgresql import TSVECTOR
 
 from caredesk.adapters.db import models as m
 
 _WORD = re.compile(r"\w+", re.UNICODE)
 TS_CONFIG = "english"
+# The stored tsvector columns are PostgreSQL's alone, so the shared models leave them out.
+_SUBJECTS = table("cases", column("id", Integer), column("lexemes", TSVECTOR))
+_MESSAGES = table("messages", column("case_id", Integer), column("lexemes", TSVECTOR))
 
 
 def escape_like(value: str) -> str:
@@ -55,9 +60,30 @@ def case_text_condition(dialect: str, raw: str) -> ColumnElement[bool]:
             .columns(column("case_id", Integer))
         )
         return or_(m.CaseRow.id.in_(subject_hits), m.CaseRow.id.in_(message_hits))
+    # One set of case ids from both GIN indexes: an OR of the subject and the messages made
+    # the planner walk every case by its update time when a word was rare.
     tsquery = func.plainto_tsquery(TS_CONFIG, raw)
-    subject_match = func.to_tsvector(TS_CONFIG, m.CaseRow.subject).op("@@")(tsquery)
-    message_cases = select(m.MessageRow.case_id).where(
-        and_(func.to_tsvector(TS_CONFIG, m.MessageRow.body).op("@@")(tsquery))
+    by_subject = _SUBJECTS.alias("by_subject")
+    by_message = _MESSAGES.alias("by_message")
+    return m.CaseRow.id.in_(
+        union(
+            select(by_subject.c.id).where(by_subject.c.lexemes.op("@@")(tsquery)),
+            select(by_message.c.case_id).where(by_message.c.lexemes.op("@@")(tsquery)),
+        )
     )
-    return or_(subject_match, m.CaseRow.id.in_(message_cases))
+
+
+def case_text_on_row(raw: str) -> ColumnElement[bool]:
+    """PostgreSQL: the case row at hand has the words in its subject or in one of its
+    messages. Checked case by case, through the messages' case index: cheap over the few
+    cases of a walk in list order, where a common word soon fills a page; over every case,
+    `case_text_condition` is the one that reads the GIN indexes."""
+    tsquery = func.plainto_tsquery(TS_CONFIG, raw)
+    own_subject = literal_column(f"{m.CaseRow.__tablename__}.lexemes", TSVECTOR)
+    message = _MESSAGES.alias("message")
+    in_a_message = (
+        select(literal_column("1"))
+        .where(message.c.case_id == m.CaseRow.id, message.c.lexemes.op("@@")(tsquery))
+        .exists()
+    )
+    return or_(own_subject.op("@@")(tsquery), in_a_message)

@@ -8,9 +8,11 @@ from typing import Any
 # 0024_search_lexemes).
 DIALECT_ONLY_TABLES = ("case_subject_fts", "message_fts", "search_fts")
 DIALECT_ONLY_INDEXES = frozenset(
-    {"ix_cases_subject_tsv", "ix_messages_body_tsv", "ix_search_entries_lexemes"}
+    {"ix_cases_lexemes", "ix_messages_lexemes", "ix_search_entries_lexemes"}
 )
-DIALECT_ONLY_COLUMNS = frozenset({("search_entries", "lexemes")})
+DIALECT_ONLY_COLUMNS = frozenset(
+    {("cases", "lexemes"), ("messages", "lexemes"), ("search_entries", "lexemes")}
+)
 
 
 def include_object(
