@@ -730,7 +730,8 @@ upgrade` and seeded by bulk inserts: a few thousand customers, {teams} teams, {a
 the cases below spread over six statuses (a third closed), priorities, channels, assignees,
 teams and 0 to 3 of 14 tags (Zipf-weighted), each with 1 to 5 messages drawn from a
 {vocabulary}-word Zipf-weighted vocabulary. The migrations' own full-text triggers (SQLite
-FTS5) and expression GIN indexes (PostgreSQL, analysed after the load) index them. `caredesk
+FTS5) and generated tsvector columns with GIN indexes (PostgreSQL, analysed after the load)
+index them. `caredesk
 serve` (one process on SQLite, `--pg-workers` processes on PostgreSQL) then runs on loopback
 and {clients} client threads drive it in a closed loop, one operation at a time, for
 {seconds:g} s each after a {warmup:g} s warm-up, through authentication, routing, the service
