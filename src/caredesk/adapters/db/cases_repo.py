@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from dataclasses import replace
+from datetime import UTC, datetime
 
-from sqlalchemy import ColumnElement, and_, or_, select, tuple_
+from sqlalchemy import ColumnElement, and_, func, literal, or_, select, tuple_
 from sqlalchemy.orm import Session as OrmSession
 from sqlalchemy.orm import joinedload
 
@@ -14,14 +15,19 @@ from caredesk.adapters.db import models as m
 from caredesk.adapters.db.case_filters import case_conditions
 from caredesk.adapters.db.conflicts import version_conflict
 from caredesk.adapters.db.cursors import cursor_int, cursor_time, decode_cursor, encode_cursor
-from caredesk.adapters.db.search import case_text_on_row
+from caredesk.adapters.db.search import case_text_common_lately, case_text_on_row
 from caredesk.domain.cases import Case, Message
 from caredesk.services.cases.ports import CaseFilter
 from caredesk.services.core.ports import Page
 
-# How many of the newest cases a full-text filter checks one by one on PostgreSQL before it
-# gathers every match from the GIN indexes instead (SqlCaseRepository._text_in_newest).
-NEWEST_WALKED = 1000
+# How many of the newest cases a full-text filter checks one by one before it gathers every
+# match from the full-text indexes instead (SqlCaseRepository._text_in_newest). A case
+# costs SQLite a lookup of each of its texts in the FTS5 tables (a tenth of a millisecond
+# to one), PostgreSQL a read of their stored tsvectors (a few microseconds), and
+# PostgreSQL's gathering has a floor of tens of milliseconds where SQLite's grows with the
+# matches only.
+NEWEST_WALKED = {"sqlite": 40, "postgresql": 1000}
+_BEFORE_ANY_CASE = literal(datetime(1970, 1, 1, tzinfo=UTC), m.CaseRow.updated_at.type)
 
 
 class SqlCaseRepository:
@@ -95,7 +101,7 @@ class SqlCaseRepository:
         dialect = self.session.get_bind().dialect.name
         after = self._after(cursor, dialect)
         rows = None
-        if filters.text and dialect == "postgresql":
+        if filters.text:
             rows = self._text_in_newest(filters, after, limit + 1)
         if rows is None:
             stmt = (
@@ -122,38 +128,61 @@ class SqlCaseRepository:
         if dialect != "sqlite":
             return [tuple_(m.CaseRow.updated_at, m.CaseRow.id) < tuple_(after_at, after_key)]
         return [
+            # Implied by the next one, and a range SQLite walks the update index down from.
+            m.CaseRow.updated_at <= after_at,
             or_(
                 m.CaseRow.updated_at < after_at,
                 and_(m.CaseRow.updated_at == after_at, m.CaseRow.id < after_key),
-            )
+            ),
         ]
 
     def _text_in_newest(
         self, filters: CaseFilter, after: list[ColumnElement[bool]], wanted: int
     ) -> list[m.CaseRow] | None:
-        """The first `wanted` cases of the list, if the newest NEWEST_WALKED cases that meet
-        the other filters hold that many with the words; None when they do not.
+        """The first `wanted` cases of the list, if the newest cases that meet the other
+        filters (NEWEST_WALKED) hold that many with the words; None when they do not.
 
         A common word is in most cases: the newest few fill the page, where gathering every
-        case that has it from the GIN indexes, then sorting them, took hundreds of
-        milliseconds. A rarer word falls back to that, and it is cheap then."""
+        case that has it from the full-text indexes, then sorting them, took hundreds of
+        milliseconds at 100,000 cases. A rarer word falls back to that, cheap for it."""
         assert filters.text
-        others = case_conditions(replace(filters, text=None), "postgresql")
-        newest = (
-            select(m.CaseRow.id)
-            .where(*others, *after)
-            .order_by(m.CaseRow.updated_at.desc(), m.CaseRow.id.desc())
-            .limit(NEWEST_WALKED)
-            .subquery()
-        )
-        stmt = (
-            select(m.CaseRow)
-            .join(newest, newest.c.id == m.CaseRow.id)
-            .where(case_text_on_row(filters.text))
-            .order_by(m.CaseRow.updated_at.desc(), m.CaseRow.id.desc())
-            .limit(wanted)
-        )
-        rows = list(self.session.scalars(stmt))
+        dialect = self.session.get_bind().dialect.name
+        others = [*case_conditions(replace(filters, text=None), dialect), *after]
+        order = (m.CaseRow.updated_at.desc(), m.CaseRow.id.desc())
+        has_words = case_text_on_row(dialect, filters.text)
+        newest = select(m.CaseRow.updated_at).where(*others).order_by(*order)
+        if dialect == "sqlite":
+            # SQLite walks ix_cases_updated down to the last case it may check, and stops
+            # at the page's last case; given the newest cases as a subquery, it would check
+            # every one of them, then sort. It walks only for a word common lately (the
+            # condition holds for the whole statement, checked once).
+            last_walked = (
+                newest.offset(NEWEST_WALKED[dialect] - 1).limit(1).correlate(None)
+            ).scalar_subquery()
+            stmt = (
+                select(m.CaseRow)
+                .where(
+                    *others,
+                    # A bound on the index, so that the walk ends there. Fewer cases than
+                    # that: every one of them.
+                    m.CaseRow.updated_at >= func.coalesce(last_walked, _BEFORE_ANY_CASE),
+                    case_text_common_lately(filters.text),
+                    has_words,
+                )
+                .order_by(*order)
+            )
+        else:
+            # PostgreSQL keeps the newest cases' order through the join and stops at the
+            # page's last case; given only a time to stop at, it would plan for a third of
+            # the cases and gather every message with the word first.
+            walked = newest.add_columns(m.CaseRow.id).limit(NEWEST_WALKED[dialect]).subquery()
+            stmt = (
+                select(m.CaseRow)
+                .join(walked, walked.c.id == m.CaseRow.id)
+                .where(has_words)
+                .order_by(walked.c.updated_at.desc(), walked.c.id.desc())
+            )
+        rows = list(self.session.scalars(stmt.limit(wanted)))
         return rows if len(rows) == wanted else None
 
     def add_message(self, message: Message) -> None:
