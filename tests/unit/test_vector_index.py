@@ -173,8 +173,7 @@ def test_a_changed_text_is_read_alone_and_replaces_its_old_vectors() -> None:
     assert ids(index.nearest(unit(0, 0, 1), [], False, 1)) == [7]
     assert len(index) == 100
 
-    # Made public with the same vectors: the audience filter follows.
-    store.put(7, SearchKind.CASE, [unit(1, 0.07, 0), unit(0, 0, 1)], later, public=True)
+    # Made public, the same vectors stamped anew (as upsert does): the audience filter follows.
     store.rows[7] = StoredEmbedding(
         7, SearchKind.CASE, True, store.rows[7].vectors, later + timedelta(seconds=1)
     )

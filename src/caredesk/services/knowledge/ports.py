@@ -128,8 +128,8 @@ class SearchIndexRepository(Protocol):
         self, terms: Sequence[str], kinds: Sequence[SearchKind], public_only: bool, limit: int
     ) -> list[tuple[int, float]]:
         """(entry id, score) best first, higher is better (BM25 negated on SQLite, ts_rank
-        on PostgreSQL); any term matches. Only the candidates `domain.search` bounds are
-        ranked (LEXICAL_CANDIDATES), each on every term."""
+        on PostgreSQL); any term matches. Only a bounded set of candidates is ranked (see
+        LEXICAL_CANDIDATES in domain/search.py), each on every term."""
         ...
 
     def entries(self, ids: Sequence[int]) -> dict[int, IndexedText]: ...
