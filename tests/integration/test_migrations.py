@@ -314,7 +314,7 @@ def test_searches_keep_finding_rows_down_and_up_past_the_stored_lexemes(
         "messages": "ix_messages_body_tsv",
     }
     assert found() == (1, [case.id])
-    downgrade(engine, "0024_search_lexemes-1")
+    downgrade(engine, "0025_search_lexemes-1")
     try:
         if engine.dialect.name == "postgresql":
             for table, old_index in expression_indexes.items():

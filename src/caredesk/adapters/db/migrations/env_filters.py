@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 # Created by hand-written migration code on one dialect only (see 0001_foundation and
-# 0024_search_lexemes).
+# 0025_search_lexemes).
 DIALECT_ONLY_TABLES = ("case_subject_fts", "message_fts", "search_fts")
 DIALECT_ONLY_INDEXES = frozenset(
     {"ix_cases_lexemes", "ix_messages_lexemes", "ix_search_entries_lexemes"}

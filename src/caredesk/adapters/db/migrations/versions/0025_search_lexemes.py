@@ -1,8 +1,8 @@
 """search entries, case subjects and messages keep their words as a stored tsvector on
 PostgreSQL, each with its GIN index
 
-Revision ID: 0024_search_lexemes
-Revises: 0023_satisfaction_surveys
+Revision ID: 0025_search_lexemes
+Revises: 0024_config_stamps
 Create Date: 2026-12-20
 
 PostgreSQL only; SQLite keeps its FTS5 tables. The expression indexes on to_tsvector(...)
@@ -19,8 +19,8 @@ from collections.abc import Sequence
 
 from alembic import op
 
-revision: str = "0024_search_lexemes"
-down_revision: str | Sequence[str] | None = "0023_satisfaction_surveys"
+revision: str = "0025_search_lexemes"
+down_revision: str | Sequence[str] | None = "0024_config_stamps"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
