@@ -116,6 +116,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/jobs.py --write-docs
 	$(BIN)/python bench/console.py --write-docs
 	$(BIN)/python bench/ratelimit.py --redis redis://127.0.0.1:6379/0 --write-docs
+	$(BIN)/python bench/scale.py --write-docs
 	@if [ -d "$(TAU)" ]; then \
 	  $(BIN)/python bench/conformance.py --data $(TAU) \
 	    --tasks $(TAU)/tasks_dev.json --expected $(TAU)/expected/tasks_dev.jsonl \

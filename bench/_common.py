@@ -169,3 +169,16 @@ def write_section(name: str, body: str, conditions: Conditions) -> None:
     else:
         current = current.rstrip() + "\n\n" + section + "\n"
     DOCS.write_text(current)
+
+
+# The tables the benchmarks fill with explicit ids, and the sequence that numbers customers.
+SEEDED_ID_TABLES = ("teams", "agents", "cases", "messages")
+MOVE_SEQUENCES = [
+    *(
+        f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))"
+        for table in SEEDED_ID_TABLES
+    ),
+    "SELECT setval('customer_numbers', (SELECT max(seq) FROM customers))",
+]
+"""PostgreSQL statements that move each sequence past the rows a benchmark inserted with
+explicit ids and customer numbers, so that what the desk creates next does not collide."""

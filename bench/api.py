@@ -51,6 +51,7 @@ from rich.progress import (
 from sqlalchemy import Connection, create_engine, insert, text
 
 from _common import (
+    MOVE_SEQUENCES,
     PG_DEFAULT,
     Conditions,
     add_run_arguments,
@@ -307,14 +308,9 @@ def seed(url: str, cases: int, rng: random.Random) -> Seeded:
         seeded.cases = cases
         if engine.dialect.name == "postgresql":
             with engine.begin() as conn:
-                # Rows came with explicit ids; move each id sequence past them.
-                for table in ("teams", "agents", "cases", "messages"):
-                    conn.execute(
-                        text(
-                            f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
-                            f"(SELECT max(id) FROM {table}))"
-                        )
-                    )
+                # Rows came with explicit ids and numbers; move each sequence past them.
+                for statement in MOVE_SEQUENCES:
+                    conn.execute(text(statement))
             # Autovacuum would analyse these tables within a minute of such a load anyway.
             with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
                 conn.execute(text("VACUUM ANALYZE"))

@@ -31,6 +31,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine, create_engine, event, insert, text
 
 from _common import (
+    MOVE_SEQUENCES,
     PG_DEFAULT,
     Conditions,
     add_run_arguments,
@@ -112,14 +113,9 @@ def seed_open_cases(url: str, count: int, rng: random.Random) -> float:
                 conn.execute(insert(m.MessageRow), messages)
         if engine.dialect.name == "postgresql":
             with engine.begin() as conn:
-                # Rows came with explicit ids; move each id sequence past them.
-                for table in ("teams", "agents", "cases", "messages"):
-                    conn.execute(
-                        text(
-                            f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
-                            f"(SELECT max(id) FROM {table}))"
-                        )
-                    )
+                # Rows came with explicit ids and numbers; move each sequence past them.
+                for statement in MOVE_SEQUENCES:
+                    conn.execute(text(statement))
             with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
                 conn.execute(text("VACUUM ANALYZE"))
     finally:

@@ -38,7 +38,15 @@ import psycopg
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from sqlalchemy import create_engine, make_url, text
 
-from _common import PG_DEFAULT, Conditions, add_run_arguments, database, percentile, write_section
+from _common import (
+    MOVE_SEQUENCES,
+    PG_DEFAULT,
+    Conditions,
+    add_run_arguments,
+    database,
+    percentile,
+    write_section,
+)
 from api import (
     BATCH,
     CAREDESK,
@@ -136,11 +144,8 @@ def seed_with_copy(url: str, cases: int, rng: random.Random) -> Seeded:
         cursor.execute("SET maintenance_work_mem = '1GB'")
         for _, definition in indexes:
             cursor.execute(definition)
-        for table in ("teams", "agents", "cases", "messages"):
-            cursor.execute(
-                f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
-                f"(SELECT max(id) FROM {table}))"
-            )
+        for statement in MOVE_SEQUENCES:
+            cursor.execute(statement)
         conn.commit()
         conn.autocommit = True
         cursor.execute("VACUUM ANALYZE")
