@@ -104,19 +104,21 @@ TAU ?= ../shared/datasets/tau-bench-retail
 B77 ?= ../shared/datasets/banking77
 
 # Long-running measurements; each script writes its own section of docs/benchmarks.md.
+# About half an hour on a quiet 2-core machine (docs/benchmarks.md, *How long make bench takes*):
+# the sizes below keep it there; each script's defaults are the fuller runs.
 bench: $(STAMP)
-	$(BIN)/python bench/api.py --write-docs
+	$(BIN)/python bench/api.py --seconds 6 --write-docs
 	$(BIN)/python bench/policy.py --write-docs
 	$(BIN)/python bench/search.py --write-docs
 	@if [ -f "$(B77)/train.csv" ]; then \
-	  $(BIN)/python bench/triage.py --train $(B77)/train.csv --write-docs; \
-	else $(BIN)/python bench/triage.py --write-docs; fi
+	  $(BIN)/python bench/triage.py --backend sqlite --train $(B77)/train.csv --write-docs; \
+	else $(BIN)/python bench/triage.py --backend sqlite --write-docs; fi
 	$(BIN)/python bench/mail.py --write-docs
-	$(BIN)/python bench/sla.py --write-docs
+	$(BIN)/python bench/sla.py --cases 20000 --write-docs
 	$(BIN)/python bench/jobs.py --write-docs
 	$(BIN)/python bench/console.py --write-docs
-	$(BIN)/python bench/ratelimit.py --redis redis://127.0.0.1:6379/0 --write-docs
-	$(BIN)/python bench/scale.py --write-docs
+	$(BIN)/python bench/ratelimit.py --requests 10000 --redis redis://127.0.0.1:6379/0 --write-docs
+	$(BIN)/python bench/scale.py --seconds 5 --write-docs
 	@if [ -d "$(TAU)" ]; then \
 	  $(BIN)/python bench/conformance.py --data $(TAU) \
 	    --tasks $(TAU)/tasks_dev.json --expected $(TAU)/expected/tasks_dev.jsonl \

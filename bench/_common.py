@@ -11,6 +11,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -32,6 +33,34 @@ HEADER = (
 # Above this one-minute load average the two cores are shared with other work: figures taken
 # then say more about the other work than about the desk.
 QUIET_LOAD = 1.0
+# The load average trails the last minutes: right after a benchmark that kept both cores busy
+# it stays above 1.0 for two or three minutes although nothing runs any more. The cores' idle
+# share over a few seconds says what runs now: at least this much idle, and a high load
+# average is the trail of work that has ended (the previous script of `make bench`).
+QUIET_IDLE = 0.9
+IDLE_WINDOW_SECONDS = 5.0
+
+
+def _cpu_times() -> tuple[int, int]:
+    """(idle, total) jiffies of all cores since boot, from /proc/stat."""
+    fields = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle = fields[3] + (fields[4] if len(fields) > 4 else 0)  # idle + iowait
+    return idle, sum(fields[:8])
+
+
+def idle_share(seconds: float = IDLE_WINDOW_SECONDS) -> float:
+    """The share of the cores' time spent idle over the next `seconds` (1.0 where /proc/stat
+    is not there to say)."""
+    try:
+        idle_before, total_before = _cpu_times()
+        time.sleep(seconds)
+        idle_after, total_after = _cpu_times()
+    except (OSError, ValueError, IndexError):
+        return 1.0
+    total = total_after - total_before
+    return (idle_after - idle_before) / total if total > 0 else 1.0
+
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -76,6 +105,8 @@ class Conditions:
     load_before: tuple[float, float, float]
     started: datetime
     forced: bool
+    # The cores' idle share just before the run, measured when the load average was high.
+    idle_before: float | None = None
 
     @classmethod
     def begin(cls, args: argparse.Namespace) -> Conditions:
@@ -85,14 +116,20 @@ class Conditions:
         write_docs = bool(getattr(args, "write_docs", False))
         force = bool(getattr(args, "force", False))
         print(f"bench: {cpus} cores, load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
-        if write_docs and load[0] > QUIET_LOAD and not force:
+        idle = None
+        if load[0] > QUIET_LOAD:
+            idle = idle_share()
+            print(f"bench: the cores were {idle:.0%} idle over the last {IDLE_WINDOW_SECONDS:g} s")
+        busy = idle is not None and idle < QUIET_IDLE
+        if write_docs and busy and not force:
             sys.exit(
                 f"bench: the machine is busy (load average {load[0]:.2f} over the last minute "
-                f"on {cpus} cores): figures taken now are neither comparable nor repeatable, so "
-                "docs/benchmarks.md is left as it is. Run it again when the machine is quiet, "
-                "or pass --force to write the figures marked as taken under load."
+                f"on {cpus} cores, {idle:.0%} idle now): figures taken now are neither "
+                "comparable nor repeatable, so docs/benchmarks.md is left as it is. Run it again "
+                "when the machine is quiet, or pass --force to write the figures marked as "
+                "taken under load."
             )
-        return cls(_commit(), cpus, load, datetime.now(UTC), force and load[0] > QUIET_LOAD)
+        return cls(_commit(), cpus, load, datetime.now(UTC), force and busy, idle)
 
     def describe(self) -> str:
         """One paragraph for the docs: the machine, the commit, the load before and after."""
@@ -103,6 +140,11 @@ class Conditions:
             f"{before} at the start and {' '.join(f'{x:.2f}' for x in after)} at the end; "
             f"{self.started:%Y-%m-%d %H:%M} UTC."
         )
+        if self.idle_before is not None and not self.forced:
+            text += (
+                f" The load average at the start trailed work that had ended: the cores were "
+                f"{self.idle_before:.0%} idle over the {IDLE_WINDOW_SECONDS:g} s before it."
+            )
         if self.forced:
             text = "**Taken under load (`--force`): not comparable with the others.** " + text
         return text
