@@ -467,6 +467,20 @@ class Outcome:
     def errors(self) -> int:
         return sum(self.failures.values())
 
+    def cells(self) -> str:
+        """Its table cells: requests, errors, req/s, p50 and p99 (ms)."""
+        return (
+            f"{self.requests} | {self.errors} | {self.requests / self.seconds:.0f} | "
+            f"{percentile(self.latencies_ms, 50):.1f} | {percentile(self.latencies_ms, 99):.1f}"
+        )
+
+    def failure_notes(self) -> list[str]:
+        """One note per kind of failure, with a sample of what the server answered."""
+        return [
+            f"  - {self.name}: {count} x {failure}: `{self.samples[failure][:200]}`"
+            for failure, count in self.failures.most_common()
+        ]
+
 
 def drive(
     name: str, call: Call, server: Server, headers: dict[str, str], args: argparse.Namespace
@@ -678,11 +692,7 @@ def table(runs: list[Run]) -> str:
     for r in runs:
         for o in r.outcomes:
             cpu = o.server_cpu * 1000 / o.requests if o.requests else 0.0
-            lines.append(
-                f"| {r.backend} | {o.name} | {o.requests} | {o.errors} | "
-                f"{o.requests / o.seconds:.0f} | {percentile(o.latencies_ms, 50):.1f} | "
-                f"{percentile(o.latencies_ms, 99):.1f} | {cpu:.1f} |"
-            )
+            lines.append(f"| {r.backend} | {o.name} | {o.cells()} | {cpu:.1f} |")
     return "\n".join(lines)
 
 
@@ -699,8 +709,7 @@ def notes(runs: list[Run]) -> str:
             f"{r.client_cpu / r.wall:.0%} of a core"
         )
         for o in r.outcomes:
-            for failure, count in o.failures.most_common():
-                out.append(f"  - {o.name}: {count} x {failure}: `{o.samples[failure][:200]}`")
+            out.extend(o.failure_notes())
         out.extend(f"  - {finding}" for finding in r.log_findings)
     return "\n".join(out)
 

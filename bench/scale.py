@@ -254,11 +254,7 @@ def table(sizes: list[Size]) -> str:
     for size in sizes:
         for processes, outcomes in size.runs.items():
             for o in outcomes:
-                lines.append(
-                    f"| {size.seeded.cases:,} | {processes} | {o.name} | {o.requests} | "
-                    f"{o.errors} | {o.requests / o.seconds:.0f} | "
-                    f"{percentile(o.latencies_ms, 50):.1f} | {percentile(o.latencies_ms, 99):.1f} |"
-                )
+                lines.append(f"| {size.seeded.cases:,} | {processes} | {o.name} | {o.cells()} |")
     return "\n".join(lines)
 
 
@@ -299,8 +295,7 @@ def notes(sizes: list[Size]) -> str:
         )
         for outcomes in size.runs.values():
             for o in outcomes:
-                for failure, count in o.failures.most_common():
-                    out.append(f"  - {o.name}: {count} x {failure}: `{o.samples[failure][:200]}`")
+                out.extend(o.failure_notes())
         out.extend(f"  - {finding}" for finding in size.findings)
     return "\n".join(out)
 
