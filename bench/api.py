@@ -634,6 +634,26 @@ class Run:
 UNLIMITED = "1000000/minute"
 
 
+def server_env(url: str) -> dict[str, str]:
+    """The environment of the desk's processes in a run against the database at `url`."""
+    return {
+        **os.environ,
+        "CAREDESK_DATABASE_URL": url,
+        "CAREDESK_LOG_LEVEL": "warning",
+        # The limiter stays on (its cost is part of every call) with room for the load:
+        # the benchmark measures the desk, not the limits (bench/ratelimit.py does).
+        "CAREDESK_RATE_LIMIT_PER_CLIENT": UNLIMITED,
+    }
+
+
+def admin_headers(env: dict[str, str]) -> dict[str, str]:
+    """A fresh admin token with room for the load, as the clients' Authorization header."""
+    secret = caredesk(
+        env, "tokens", "create", "--role", "admin", "--name", "bench", "--rate-limit", UNLIMITED
+    )
+    return {"Authorization": f"Bearer {secret.strip().splitlines()[-1].strip()}"}
+
+
 def workers_for(backend: str, args: argparse.Namespace) -> int:
     """SQLite serves from one process (one writer); PostgreSQL from --pg-workers."""
     return args.pg_workers if backend == "postgresql" else 1
@@ -645,14 +665,7 @@ def run(backend: str, args: argparse.Namespace) -> Run:
         database(backend, args.pg_url) as url,
         tempfile.TemporaryDirectory(prefix="caredesk-bench-api-") as tmp,
     ):
-        env = {
-            **os.environ,
-            "CAREDESK_DATABASE_URL": url,
-            "CAREDESK_LOG_LEVEL": "warning",
-            # The limiter stays on (its cost is part of every call) with room for the load:
-            # the benchmark measures the desk, not the limits (bench/ratelimit.py does).
-            "CAREDESK_RATE_LIMIT_PER_CLIENT": UNLIMITED,
-        }
+        env = server_env(url)
         console.print(f"[bold]{backend}[/bold]: migrating")
         caredesk(env, "db", "upgrade")
         seeded = seed(url, args.cases, rng)
@@ -660,10 +673,7 @@ def run(backend: str, args: argparse.Namespace) -> Run:
             f"{backend}: seeded {seeded.cases:,} cases, {seeded.messages:,} messages, "
             f"{seeded.tags:,} tags in {seeded.seconds:.1f} s"
         )
-        secret = caredesk(
-            env, "tokens", "create", "--role", "admin", "--name", "bench", "--rate-limit", UNLIMITED
-        )
-        headers = {"Authorization": f"Bearer {secret.strip().splitlines()[-1].strip()}"}
+        headers = admin_headers(env)
         workers = workers_for(backend, args)
         with serve(env, Path(tmp) / "server.log", workers) as server:
             check_search(server, headers, seeded)

@@ -50,9 +50,9 @@ from _common import (
 from api import (
     BATCH,
     CAREDESK,
-    UNLIMITED,
     Outcome,
     Seeded,
+    admin_headers,
     caredesk,
     case_batch,
     check_search,
@@ -64,6 +64,7 @@ from api import (
     peak_rss_mb,
     seed_people,
     serve,
+    server_env,
 )
 
 # The operations the scale-out run compares across sizes, by their names in bench/api.py.
@@ -199,12 +200,7 @@ def run_size(cases: int, args: argparse.Namespace) -> Size:
         database("postgresql", args.pg_url) as url,
         tempfile.TemporaryDirectory(prefix="caredesk-bench-scale-") as tmp,
     ):
-        env = {
-            **os.environ,
-            "CAREDESK_DATABASE_URL": url,
-            "CAREDESK_LOG_LEVEL": "warning",
-            "CAREDESK_RATE_LIMIT_PER_CLIENT": UNLIMITED,
-        }
+        env = server_env(url)
         console.print(f"[bold]{cases:,} cases[/bold]: migrating")
         caredesk(env, "db", "upgrade")
         seeded = seed_with_copy(url, cases, rng)
@@ -212,10 +208,7 @@ def run_size(cases: int, args: argparse.Namespace) -> Size:
             f"{cases:,} cases: loaded {seeded.messages:,} messages and {seeded.tags:,} tags "
             f"with COPY in {seeded.seconds:.1f} s"
         )
-        secret = caredesk(
-            env, "tokens", "create", "--role", "admin", "--name", "bench", "--rate-limit", UNLIMITED
-        )
-        headers = {"Authorization": f"Bearer {secret.strip().splitlines()[-1].strip()}"}
+        headers = admin_headers(env)
         calls = dict(operations(seeded))
         size = Size(seeded)
         with job_workers(env, Path(tmp) / "workers.log"):
