@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -155,3 +156,48 @@ def test_a_remedy_worth_nothing_is_never_offered() -> None:
     result = plan(_late_order_context("lead", refunded=True))
     assert all("refund-full" not in offer.remedy_ids for offer in result.offers)
     assert [r.rule_id for r in result.ineligible["refund-full"]] == ["hard.no_zero_value"]
+
+
+class _CountedText(str):
+    """A fact's text that counts how often a rule compares it."""
+
+    compared = 0
+
+    def __ne__(self, other: object) -> bool:
+        self.compared += 1
+        return str.__ne__(self, other)
+
+    __hash__ = str.__hash__
+
+
+def test_a_rule_that_reads_no_request_fact_is_decided_once_per_plan() -> None:
+    # The hard rule reads the case's status, the same whatever remedy the plan tries with
+    # whatever request: it is decided once, not once for each of the remedies tried.
+    context = _late_order_context("agent")
+    status = _CountedText("open")
+    facts = {**context.facts, "case.status": status}
+    request = {r.id: {"request.reason": "late"} for r in POLICY.remedies}
+    tried = [r for r in POLICY.remedies if r.offer]
+    assert len(tried) > 1 and POLICY.guardrails.hard_rules == ["hard.no_grants_on_closed_case"]
+
+    result = plan(dataclasses.replace(context, facts=facts, request_facts=request))
+
+    assert status.compared == 1
+    assert result.offers
+
+
+def test_a_rule_that_reads_a_request_fact_is_decided_for_each_request() -> None:
+    # keep.problem_reported reads request.reason: a remedy whose request gives a reason
+    # is decided on it, another on the case's issue alone.
+    context = _late_order_context("lead")
+    keep = POLICY.remedy("keep-item")
+    assert keep is not None
+    plain = plan(context)
+    reasoned = plan(
+        dataclasses.replace(context, request_facts={"keep-item": {"request.reason": "damaged"}})
+    )
+    refused = {r.rule_id for r in plain.ineligible["keep-item"]}
+    assert "keep.problem_reported" in refused
+    assert "keep.problem_reported" not in {
+        r.rule_id for r in reasoned.ineligible.get("keep-item", [])
+    }

@@ -2,12 +2,27 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import date
 from decimal import Decimal
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from pydantic import ValidationError
 
 from caredesk.adapters.yaml_files import parse_policy
-from caredesk.domain.policy.conditions import AllOf, AnyOf, Compare, NotOf, Op, TableDef, evaluate
+from caredesk.domain.policy.conditions import (
+    AllOf,
+    AnyOf,
+    Compare,
+    Condition,
+    NotOf,
+    Op,
+    TableDef,
+    compile_condition,
+    evaluate,
+)
 from caredesk.domain.policy.loading import PolicyInvalid
 from caredesk.services.engine.policy import packaged_policy_text
 
@@ -96,3 +111,67 @@ def test_invalid_policies_are_refused_whole(text: str, fragment: str) -> None:
     with pytest.raises(PolicyInvalid) as caught:
         parse_policy(text)
     assert fragment in caught.value.message
+
+
+# Facts and literals of every kind a policy compares: numbers as numbers and as text, words,
+# flags, dates, lists, and nothing.
+_VALUES = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(-3, 400),
+    st.floats(-3, 400, allow_nan=False),
+    st.decimals(-3, 400, places=2),
+    st.sampled_from(["pending", "plus", "12", "12.00", "0.5", "", "abc", "Infinity"]),
+    st.dates(min_value=date(2026, 1, 1), max_value=date(2026, 1, 3)),
+    st.lists(st.sampled_from(["new_baby", "wedding", "12", "plus"]), max_size=3),
+)
+_FACTS = ("a", "b", "customer.membership")
+
+
+def _compare(fact: str, op: Op, operand: dict[str, object]) -> Compare | None:
+    """The comparison, or None where the policy language refuses it (a list op on a scalar)."""
+    try:
+        return Compare.model_validate({"fact": fact, "op": op, **operand})
+    except ValidationError:
+        return None
+
+
+_COMPARES = st.builds(
+    _compare,
+    st.sampled_from(_FACTS),
+    st.sampled_from(list(Op)),
+    st.one_of(
+        st.builds(lambda v: {"value": v}, _VALUES),
+        st.builds(lambda v: {"value": v}, st.lists(_VALUES, max_size=3)),
+        st.builds(lambda f: {"fact_ref": f}, st.sampled_from(_FACTS)),
+        st.just({"table": "window"}),
+    ),
+).filter(lambda c: c is not None)
+_CONDITIONS = st.recursive(
+    _COMPARES,
+    lambda inner: st.one_of(
+        st.builds(lambda cs: AllOf(all=cs), st.lists(inner, max_size=3)),
+        st.builds(lambda cs: AnyOf(any=cs), st.lists(inner, max_size=3)),
+        st.builds(lambda c: NotOf.model_validate({"not": c}), inner),
+    ),
+    max_leaves=6,
+)
+
+
+def _outcome(decide: Callable[[], bool]) -> object:
+    try:
+        return decide()
+    except Exception as exc:  # what fails must fail the same way
+        return type(exc)
+
+
+@settings(max_examples=600, deadline=None)
+@given(
+    condition=_CONDITIONS,
+    facts=st.dictionaries(st.sampled_from([*_FACTS, "unknown"]), _VALUES, max_size=4),
+)
+def test_a_compiled_condition_decides_as_the_condition_does(
+    condition: Condition, facts: dict[str, object]
+) -> None:
+    compiled = compile_condition(condition, TABLES)
+    assert _outcome(lambda: compiled(facts)) == _outcome(lambda: evaluate(condition, facts, TABLES))

@@ -14,6 +14,7 @@ from collections.abc import Callable, Mapping
 from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
+from functools import lru_cache
 from typing import Any, Union
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -89,7 +90,19 @@ NotOf.model_rebuild()
 _MISSING = object()
 
 
+@lru_cache(maxsize=4096)
+def _text_comparable(text: str) -> Any:
+    try:
+        return Decimal(text)
+    except ArithmeticError:
+        return text
+
+
 def _comparable(value: Any) -> Any:
+    # Text is the usual fact and literal, and parsing it is dear where it is not a number
+    # (a raised and caught error each time): a text is parsed once per process.
+    if type(value) is str:
+        return _text_comparable(value)
     if isinstance(value, float):
         return Decimal(repr(value))
     if isinstance(value, int) and not isinstance(value, bool):
@@ -105,7 +118,10 @@ def _comparable(value: Any) -> Any:
 
 
 def _ordered(op: Op, left: Any, right: Any) -> bool:
-    a, b = _comparable(left), _comparable(right)
+    return _ordered_comparable(op, _comparable(left), _comparable(right))
+
+
+def _ordered_comparable(op: Op, a: Any, b: Any) -> bool:
     try:
         if op is Op.LT:
             return bool(a < b)
@@ -143,6 +159,96 @@ def evaluate(
     op = condition.op
     if right is None:
         return (op is Op.EQ and left is None) or (op is Op.NE and left is not None)
+    return _test(op, left, right)
+
+
+Check = Callable[[Mapping[str, Any]], bool]
+_COLLECTIONS = (list, tuple, set, frozenset)
+
+
+def compile_condition(condition: Condition, tables: Mapping[str, TableDef]) -> Check:
+    """The condition as one function of the facts that decides exactly as `evaluate` does.
+
+    The tree is walked and each literal made comparable once, when the policy is compiled,
+    instead of at every evaluation: a plan evaluates the same rules for every remedy it tries.
+    """
+    if isinstance(condition, AllOf):
+        parts = tuple(compile_condition(c, tables) for c in condition.all)
+        return lambda facts: all(part(facts) for part in parts)
+    if isinstance(condition, AnyOf):
+        parts = tuple(compile_condition(c, tables) for c in condition.any)
+        return lambda facts: any(part(facts) for part in parts)
+    if isinstance(condition, NotOf):
+        inner = compile_condition(condition.not_, tables)
+        return lambda facts: not inner(facts)
+    return _compile_compare(condition, tables)
+
+
+def _compile_compare(condition: Compare, tables: Mapping[str, TableDef]) -> Check:
+    fact, op = condition.fact, condition.op
+    if op is Op.EXISTS:
+        return lambda facts: facts.get(fact) is not None
+    if op is Op.MISSING:
+        return lambda facts: facts.get(fact) is None
+    if condition.fact_ref is None and condition.table is None:
+        return _against_literal(fact, op, condition.value)
+    read_right: Callable[[Mapping[str, Any]], Any]
+    if condition.fact_ref is not None:
+        ref = condition.fact_ref
+        read_right = lambda facts: facts.get(ref)  # noqa: E731
+    else:
+        name = str(condition.table)
+        # Looked up at each evaluation, as `evaluate` does: a table the policy lacks fails
+        # only when a comparison reaches it.
+        read_right = lambda facts: tables[name].lookup(facts)  # noqa: E731
+    ne = op is Op.NE
+
+    def check(facts: Mapping[str, Any]) -> bool:
+        left = facts.get(fact)
+        if left is None:
+            return False
+        right = read_right(facts)
+        if right is None:
+            return ne
+        return _test(op, left, right)
+
+    return check
+
+
+def _against_literal(fact: str, op: Op, value: Any) -> Check:
+    if value is None:
+        # Any fact that is there differs from nothing and equals it never.
+        ne = op is Op.NE
+        return lambda facts: facts.get(fact) is not None and ne
+    test = _literal_test(op, value)
+
+    def check(facts: Mapping[str, Any]) -> bool:
+        left = facts.get(fact)
+        return left is not None and test(left)
+
+    return check
+
+
+def _literal_test(op: Op, value: Any) -> Callable[[Any], bool]:
+    """A comparison with a literal, the literal made comparable beforehand."""
+    if op is Op.EQ or op is Op.NE:
+        right = _comparable(value)
+        if op is Op.EQ:
+            return lambda left: bool(_comparable(left) == right)
+        return lambda left: bool(_comparable(left) != right)
+    if op is Op.IN or op is Op.NOT_IN:
+        rights = tuple(_comparable(r) for r in value)
+        if op is Op.IN:
+            return lambda left: any(_comparable(left) == r for r in rights)
+        return lambda left: all(_comparable(left) != r for r in rights)
+    if op in (Op.LT, Op.LTE, Op.GT, Op.GTE):
+        bound = _comparable(value)
+        return lambda left: _ordered_comparable(op, _comparable(left), bound)
+    return lambda left: _test(op, left, value)
+
+
+def _test(op: Op, left: Any, right: Any) -> bool:
+    """`evaluate`'s comparison of a fact that is there with an operand that is there."""
     if op is Op.EQ:
         return bool(_comparable(left) == _comparable(right))
     if op is Op.NE:
@@ -154,10 +260,17 @@ def evaluate(
     if op is Op.CONTAINS:
         return isinstance(left, list | tuple | set | frozenset | str) and right in left
     if op is Op.CONTAINS_ANY:
-        return isinstance(left, list | tuple | set | frozenset) and any(r in left for r in right)
+        return isinstance(left, _COLLECTIONS) and any(r in left for r in right)
     if op is Op.SUBSET_OF:
-        return isinstance(left, list | tuple | set | frozenset) and all(x in right for x in left)
+        return isinstance(left, _COLLECTIONS) and all(x in right for x in left)
     return _ordered(op, left, right)
+
+
+def reads(condition: Condition, tables: Mapping[str, TableDef]) -> frozenset[str]:
+    """Every fact whose value can change what the condition decides: the facts it compares
+    and those that pick a row of the tables it uses."""
+    picks = {tables[t].by for t in tables_used(condition) if t in tables}
+    return frozenset(facts_used(condition) | picks)
 
 
 def facts_used(condition: Condition) -> set[str]:

@@ -6,14 +6,23 @@ grant, and to whom, never needs a code change.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
 from enum import IntEnum, StrEnum
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
 
-from caredesk.domain.policy.conditions import Condition, TableDef, tables_used
+from caredesk.domain.policy.conditions import (
+    Check,
+    Condition,
+    TableDef,
+    compile_condition,
+    reads,
+    tables_used,
+)
 
 ROLES = ("admin", "lead", "agent", "viewer")
 Id = str
@@ -59,6 +68,28 @@ class Rule(_Strict):
     require: Condition
     code: str = Field(default="policy_refused", pattern=r"^[a-z][a-z0-9_]{0,59}$")
     message: str
+
+
+@dataclass(frozen=True, slots=True)
+class RuleCheck:
+    """A rule compiled with its policy: its conditions as functions of the facts, and every
+    fact they read, so a rule that reads none of a request's facts is known to decide the
+    same for every request of one case."""
+
+    rule: Rule
+    # What the rule says decides what the check is: two policies with the same rules are
+    # equal, whichever functions compiled them.
+    applies: Check | None = field(compare=False)  # `when`; None where it always applies
+    holds: Check = field(compare=False)
+    reads: frozenset[str] = field(compare=False)
+
+    @classmethod
+    def of(cls, rule: Rule, tables: Mapping[str, TableDef]) -> RuleCheck:
+        when = None if rule.when is None else compile_condition(rule.when, tables)
+        read = reads(rule.require, tables)
+        if rule.when is not None:
+            read |= reads(rule.when, tables)
+        return cls(rule, when, compile_condition(rule.require, tables), read)
 
 
 class AmountSpec(_Strict):
@@ -240,6 +271,9 @@ class Policy(_Strict):
     guardrails: Guardrails = Guardrails()
     caps: Caps = Caps()
     planner: PlannerSettings = PlannerSettings()
+    # Each rule compiled once, when the policy is validated: policies are kept compiled per
+    # version and a plan checks every remedy's rules.
+    _checks: dict[str, RuleCheck] = PrivateAttr(default_factory=dict)
 
     @model_validator(mode="after")
     def _references_resolve(self) -> Policy:
@@ -277,10 +311,16 @@ class Policy(_Strict):
         for role, approver in self.approvers.items():
             if role not in ROLES or approver not in ROLES:
                 raise ValueError(f"approvers: {role} -> {approver} names an unknown role")
+        self._checks = {rule.id: RuleCheck.of(rule, self.tables) for rule in self.rules}
         return self
 
     def rule(self, rule_id: str) -> Rule:
-        return next(r for r in self.rules if r.id == rule_id)
+        return self._checks[rule_id].rule
+
+    def checks(self) -> Mapping[str, RuleCheck]:
+        """Every rule compiled, by id (read it once for many rules: the attribute is private
+        to pydantic and dearer to reach than a dictionary)."""
+        return self._checks
 
     def remedy(self, remedy_id: str) -> RemedyDef | None:
         return next((r for r in self.remedies if r.id == remedy_id), None)

@@ -17,7 +17,7 @@ from caredesk.domain.errors import DomainError
 from caredesk.domain.money import ZERO, format_money
 from caredesk.domain.policy import remedies as ops
 from caredesk.domain.policy.authority import REFUND_KINDS, Decision, Usage, cap_refusal, decide
-from caredesk.domain.policy.eligibility import Refusal, cited_rules, refusals
+from caredesk.domain.policy.eligibility import CaseVerdicts, Refusal
 from caredesk.domain.policy.explain import explain
 from caredesk.domain.policy.model import Policy, RemedyDef, ServiceLevel
 from caredesk.domain.policy.value import base_retention, retention_with
@@ -87,9 +87,12 @@ class Ranking:
     ineligible: dict[str, list[Refusal]] = field(default_factory=dict)
 
 
-def _try(context: PlanContext, remedy: RemedyDef) -> RemedyOption | list[Refusal]:
-    facts = {**context.facts, **context.request_facts.get(remedy.id, {})}
-    found = refusals(context.policy, remedy, facts)
+def _try(
+    context: PlanContext, verdicts: CaseVerdicts, remedy: RemedyDef
+) -> RemedyOption | list[Refusal]:
+    request = context.request_facts.get(remedy.id, {})
+    facts = {**context.facts, **request}
+    found = verdicts.refusals(remedy, facts, request)
     if found:
         return found
     params = context.params.get(remedy.id, {})
@@ -104,7 +107,7 @@ def _try(context: PlanContext, remedy: RemedyDef) -> RemedyOption | list[Refusal
     except DomainError as exc:
         rule = exc.details.get("rule") or f"invariant.{exc.code.value}"
         return [Refusal(str(rule), exc.code.value, exc.message)]
-    cited = cited_rules(context.policy, remedy, facts)
+    cited = verdicts.cited(remedy, facts, request)
     return RemedyOption(
         remedy,
         params,
@@ -162,6 +165,7 @@ def _options(
     each of the others may not."""
     options: list[RemedyOption] = []
     ineligible: dict[str, list[Refusal]] = {}
+    verdicts = CaseVerdicts(context.policy, context.facts)
     for remedy in context.policy.remedies:
         if not remedy.offer:
             continue
@@ -174,7 +178,7 @@ def _options(
                 )
             ]
             continue
-        outcome = _try(context, remedy)
+        outcome = _try(context, verdicts, remedy)
         if not isinstance(outcome, RemedyOption):
             ineligible[remedy.id] = outcome
             continue
