@@ -36,7 +36,7 @@ from caredesk.settings import Settings
 from tests import factories
 from tests.conftest import CHEAP_HASHER, ManualClock
 from tests.integration.conftest import Headers
-from tests.integration.money_store import add_agent
+from tests.integration.money_store import add_agent, load_policy
 from tests.integration.statements import statements_sent
 
 API = "/api/v1"
@@ -273,6 +273,12 @@ def _affecting(desk: Container) -> list[str]:
         return [i.key for i in uow.known_issues.affecting({"labelwriter-350"}, set())]
 
 
+def _issue_by_key(desk: Container) -> bool | None:
+    with desk.uow.read_only() as uow:
+        issue = uow.known_issues.get_by_key(ISSUE)
+        return issue.active if issue else None
+
+
 def _issue_fixed(desk: Container) -> None:
     knowledge.update_known_issue(
         desk.uow(),
@@ -342,17 +348,28 @@ def _first_model_back(desk: Container) -> None:
     triage.activate_model(desk.uow(), SYSTEM, desk.clock.now(), 1)
 
 
+def _policy_in_force(desk: Container) -> str | None:
+    with desk.uow.read_only() as uow:
+        return uow.policies.active_digest()
+
+
+def _another_policy(desk: Container) -> None:
+    load_policy(desk, "cache-2")
+
+
 KINDS = {
     "calendar": Kind(_office_hours, _shorter_hours),
     "sla policy": Kind(_first_reply, _faster),
     "routing rule": Kind(_rule_names, _another_rule),
     "known issue": Kind(_affecting, _issue_fixed),
+    "known issue by key": Kind(_issue_by_key, _issue_fixed),
     "webhook subscription": Kind(_hooks, _unsubscribed),
     "team": Kind(_teams, _new_team),
     "agent": Kind(_time_zones, _moved_to_paris),
     "mail template": Kind(_subjects, _reply_edited),
     "mail template reset": Kind(_subjects, _acknowledgement_reset),
     "intent model": Kind(_model_in_force, _first_model_back),
+    "policy in force": Kind(_policy_in_force, _another_policy),
 }
 
 

@@ -96,6 +96,10 @@ def test_the_policy_in_force_is_read_once_per_unit_until_another_is_put_in_force
         for _ in range(3):
             assert policy.policy_in_force(reader).version == "reads-2"
     assert len([s for s in statements if "policy_versions" in s]) == 1
+    # The next unit finds the version in force among the process's kept configuration.
+    with container.uow.read_only() as reader, statements_sent(container.engine) as statements:
+        assert policy.policy_in_force(reader).version == "reads-2"
+    assert not [s for s in statements if "policy_versions" in s]
     with container.uow() as writer:
         assert policy.policy_in_force(writer).version == "reads-2"
         writer.policies.activate("reads-1")

@@ -1,11 +1,11 @@
 """Slow-changing configuration kept in each process's memory, checked against change stamps.
 
 Nearly every request reads the same configuration: the token it came with and that token's
-agent; a new case is triaged against the known issues and by the intent model in force, routed
-by the routing rules, its clocks
-set under the SLA policies and calendars, its events offered to the webhook subscriptions;
-pages and grants name teams; mail goes out in the desk's templates. It changes a few times a
-month, a token's last use once a minute.
+agent; every plan and case page asks which policy version is in force; a new case is triaged
+against the known issues and by the intent model in force, routed by the routing rules, its
+clocks set under the SLA policies and calendars, its events offered to the webhook
+subscriptions; pages and grants name teams; mail goes out in the desk's templates.
+It changes a few times a month, a token's last use once a minute.
 
 Each kind has a row in `config_stamps` whose stamp, a random value, is written anew in the
 transaction of every change to the kind: whatever writes one of its tables (`KIND_OF_TABLE`)
@@ -60,6 +60,7 @@ class ConfigKind(StrEnum):
     TOKENS = "tokens"
     MAIL_TEMPLATES = "mail_templates"
     INTENT_MODEL = "intent_model"
+    POLICY = "policy"
 
 
 # The tables each kind is read from. Whatever writes one marks its kind changed: the kind's
@@ -77,6 +78,7 @@ KIND_OF_TABLE: Mapping[str, ConfigKind] = MappingProxyType(
         "api_tokens": ConfigKind.TOKENS,
         "mail_templates": ConfigKind.MAIL_TEMPLATES,
         "intent_models": ConfigKind.INTENT_MODEL,
+        "policy_versions": ConfigKind.POLICY,
     }
 )
 

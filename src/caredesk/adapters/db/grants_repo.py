@@ -28,6 +28,7 @@ from sqlalchemy.orm import InstrumentedAttribute
 from sqlalchemy.orm import Session as OrmSession
 
 from caredesk.adapters.db import models as m
+from caredesk.adapters.db.config_cache import Cached, ConfigKind, ConfigReads
 from caredesk.adapters.db.rows import (
     TableRepository,
     first,
@@ -309,14 +310,27 @@ class SqlLedgerRepository:
         return _cents(total)
 
 
+def _digest_in_force(session: OrmSession) -> str | None:
+    return session.scalar(select(m.PolicyVersionRow.digest).where(m.PolicyVersionRow.active))
+
+
+# Which version is in force is configuration like any other (config_cache.py, kind `policy`):
+# every plan asks, and it changes when an admin puts another version in force.
+_DIGEST = Cached(ConfigKind.POLICY, _digest_in_force)
+
+
 class SqlPolicyRepository:
-    def __init__(self, session: OrmSession) -> None:
+    def __init__(self, session: OrmSession, config: ConfigReads) -> None:
         self.session = session
+        self.config = config
         # The digest in force as this transaction read it, in a tuple since None (no policy
         # yet) is an answer too. The case page's plan, suggestions and screen each ask for the
         # policy in force; one read serves them all, until this transaction takes the policy
         # lock or puts another version in force.
         self._digest: tuple[str | None] | None = None
+        # Under the policy lock the digest is read from the table: the stamps this unit read
+        # before it waited for the lock may be older than the version now in force.
+        self._locked = False
 
     def active(self) -> PolicyVersion | None:
         return first(self.session, PolicyVersion, m.PolicyVersionRow, m.PolicyVersionRow.active)
@@ -324,9 +338,7 @@ class SqlPolicyRepository:
     def active_digest(self) -> str | None:
         if self._digest is None:
             self._digest = (
-                self.session.scalar(
-                    select(m.PolicyVersionRow.digest).where(m.PolicyVersionRow.active)
-                ),
+                _digest_in_force(self.session) if self._locked else self.config.get(_DIGEST),
             )
         return self._digest[0]
 
@@ -340,6 +352,7 @@ class SqlPolicyRepository:
 
     def activate(self, version: str) -> None:
         self._digest = None
+        self.config.changed(ConfigKind.POLICY)
         self.session.execute(update(m.PolicyVersionRow).values(active=False))
         self.session.execute(
             update(m.PolicyVersionRow)
@@ -355,6 +368,7 @@ class SqlPolicyRepository:
         _lock(self.session, ["policy"])
         # Another transaction may have put a policy in force while this one waited.
         self._digest = None
+        self._locked = True
 
     def add_change(self, change: PolicyChange) -> None:
         change.id = insert(self.session, _write_change(m.PolicyChangeRow(), change)).id

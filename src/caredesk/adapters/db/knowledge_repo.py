@@ -97,7 +97,8 @@ class SqlKnownIssueRepository(TableRepository[KnownIssue, m.KnownIssueRow]):
         self.config.changed(ConfigKind.KNOWN_ISSUES)
 
     def get_by_key(self, key: str) -> KnownIssue | None:
-        return self.first(m.KnownIssueRow.key == key)
+        # The case page and triage look issues up by key: from the kept list, not a query.
+        return next((copied(i) for i in self.config.get(_ISSUES) if i.key == key), None)
 
     def save(self, issue: KnownIssue) -> None:
         row = self.session.get(m.KnownIssueRow, issue.id)

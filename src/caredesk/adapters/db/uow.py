@@ -105,7 +105,7 @@ class SqlAlchemyUnitOfWork:
     grants = _Repository(SqlGrantRepository)
     approvals = _Repository(SqlApprovalRepository)
     ledger = _Repository(SqlLedgerRepository)
-    policies = _Repository(SqlPolicyRepository)
+    policies = _Repository(SqlPolicyRepository, reads_config=True)
     console = _Repository(SqlConsoleQueries)
     articles = _Repository(SqlArticleRepository)
     known_issues = _Repository(SqlKnownIssueRepository, reads_config=True)
