@@ -117,6 +117,32 @@ class SqlCaseRepository:
             next_cursor = encode_cursor(last.updated_at.isoformat(), last.id)
         return Page([mapping.case_from_row(r) for r in rows[:limit]], next_cursor)
 
+    def with_customers_newest(self, case_id: int, limit: int) -> tuple[Case | None, list[Case]]:
+        # The case page's first read: the case, its customer's newest cases and all their tags
+        # in one statement, where they were three.
+        customer = select(m.CaseRow.customer_id).where(m.CaseRow.id == case_id)
+        newest = (
+            select(m.CaseRow.id)
+            .where(m.CaseRow.customer_id == customer.scalar_subquery())
+            .order_by(m.CaseRow.updated_at.desc(), m.CaseRow.id.desc())
+            .limit(limit)
+        )
+        rows = list(
+            self.session.scalars(
+                select(m.CaseRow)
+                .where(or_(m.CaseRow.id == case_id, m.CaseRow.id.in_(newest.scalar_subquery())))
+                .options(joinedload(m.CaseRow.tags))
+                .order_by(m.CaseRow.updated_at.desc(), m.CaseRow.id.desc())
+            ).unique()
+        )
+        for row in rows:
+            self._held[row.id] = row
+        case = next((mapping.case_from_row(r) for r in rows if r.id == case_id), None)
+        if case is None:
+            return None, []
+        listed = [mapping.case_from_row(r) for r in rows if r.customer_id == case.customer_id]
+        return case, listed[:limit]
+
     @staticmethod
     def _after(cursor: str | None, dialect: str) -> list[ColumnElement[bool]]:
         """The cases past the cursor, in list order (updated last first)."""

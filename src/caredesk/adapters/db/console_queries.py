@@ -23,7 +23,7 @@ from sqlalchemy import (
     select,
     union_all,
 )
-from sqlalchemy.orm import InstrumentedAttribute, QueryableAttribute
+from sqlalchemy.orm import InstrumentedAttribute, QueryableAttribute, joinedload
 from sqlalchemy.orm import Session as OrmSession
 
 from caredesk.adapters.db import models as m
@@ -156,14 +156,22 @@ class SqlConsoleQueries:
             .order_by(m.OrderRow.seq.desc())
             .limit(recent)
         )
+        # Each order with its lines, shipments and payments in the one statement: a row per
+        # combination of the three, a few dozen for a few orders, where they were a statement
+        # each. Only the case's orders and the newest few come whole.
         rows = self.session.scalars(
             select(m.OrderRow)
             .where(
                 m.OrderRow.customer_id == customer_id,
                 m.OrderRow.id.in_(newest.scalar_subquery()) | m.OrderRow.id.in_(order_ids),
             )
+            .options(
+                joinedload(m.OrderRow.lines),
+                joinedload(m.OrderRow.shipments),
+                joinedload(m.OrderRow.payments),
+            )
             .order_by(m.OrderRow.seq)
-        )
+        ).unique()
         return [order_from_row(r) for r in rows]
 
     @staticmethod

@@ -100,17 +100,37 @@ def _cents(total: Any) -> Decimal:
 class SqlGrantRepository(TableRepository[Grant, m.GrantRow]):
     entity, table = Grant, m.GrantRow
 
+    def __init__(self, session: OrmSession) -> None:
+        super().__init__(session)
+        # The case page reads the case's grants for its story and the planner again for its
+        # usage: the grants of the cases read with `for_customer_and_case`, by case.
+        self._by_case: dict[int, list[Grant]] = {}
+
     def save(self, grant: Grant) -> None:
+        self._by_case.clear()
         save_row(self.session, grant, m.GrantRow)
 
     def by_idempotency_key(self, actor: str, key: str) -> Grant | None:
         return self.first(m.GrantRow.actor == actor, m.GrantRow.idempotency_key == key)
 
     def for_case(self, case_id: int) -> list[Grant]:
+        known = self._by_case.get(case_id)
+        if known is not None:
+            return list(known)
         return self.listed(m.GrantRow.case_id == case_id)
 
     def for_customer(self, customer_id: str) -> list[Grant]:
         return self.listed(m.GrantRow.customer_id == customer_id)
+
+    def for_customer_and_case(
+        self, customer_id: str, case_id: int
+    ) -> tuple[list[Grant], list[Grant]]:
+        both = self.listed(
+            or_(m.GrantRow.customer_id == customer_id, m.GrantRow.case_id == case_id)
+        )
+        on_case = [g for g in both if g.case_id == case_id]
+        self._by_case[case_id] = on_case
+        return [g for g in both if g.customer_id == customer_id], list(on_case)
 
     def figures(
         self,

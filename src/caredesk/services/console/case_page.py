@@ -23,7 +23,6 @@ from caredesk.domain.policy.model import Program
 from caredesk.domain.search import SearchHit, SearchKind
 from caredesk.services.cases import cases
 from caredesk.services.cases.cases import NewAttachment
-from caredesk.services.cases.ports import CaseFilter
 from caredesk.services.console.ports import OrderSummary
 from caredesk.services.console.queues import OPEN_STATUSES
 from caredesk.services.console.unit import ConsoleUnit
@@ -169,21 +168,23 @@ def _story(uow: ConsoleUnit, case_id: int) -> CaseScreen:
     The case's own orders are read whole here, before the planner and the panels look them
     up by key: the unit of work finds them again without another query.
     """
-    case = must_exist(uow.cases.get(case_id), "case", case_id)
+    found, newest = uow.cases.with_customers_newest(case_id, PAST_CASES_SHOWN + 1)
+    case = must_exist(found, "case", case_id)
     customer = must_exist(uow.customers.get(case.customer_id), "customer", case.customer_id)
-    past = uow.cases.find(CaseFilter(customer_id=customer.id), PAST_CASES_SHOWN + 1, None)
     known = list(case_facts(case)["case.known_issues"])
+    # The case's grants are not the customer's filtered: a forced merge may bring another's.
+    # One read for both, which the planner's look at the case's grants finds again.
+    customer_grants, case_grants = uow.grants.for_customer_and_case(customer.id, case_id)
     return CaseScreen(
         case=case,
         messages=uow.cases.messages(case_id),
         events=uow.audit.for_case(case_id),
-        # Not the customer's grants filtered: a merge an admin forced may bring another's.
-        grants=uow.grants.for_case(case_id),
+        grants=case_grants,
         customer=customer,
         orders=uow.console.orders_in_detail(customer.id, list(case.order_ids), ORDERS_IN_DETAIL),
         order_summaries=uow.console.order_summaries(customer.id),
-        past_cases=[c for c in past.items if c.id != case_id][:PAST_CASES_SHOWN],
-        customer_grants=uow.grants.for_customer(customer.id),
+        past_cases=[c for c in newest if c.id != case_id][:PAST_CASES_SHOWN],
+        customer_grants=customer_grants,
         agents={a.id: a for a in uow.agents.all() if a.id is not None},
         teams={t.id: t for t in uow.teams.all() if t.id is not None},
         known_issues=known,

@@ -57,6 +57,14 @@ class GrantRepository(Repository[Grant, int], Protocol):
 
     def for_customer(self, customer_id: str) -> list[Grant]: ...
 
+    def for_customer_and_case(
+        self, customer_id: str, case_id: int
+    ) -> tuple[list[Grant], list[Grant]]:
+        """Every grant to the customer and every grant on the case (a forced merge may have
+        brought another customer's), read together; `for_case` then finds the case's again
+        without another read until this repository writes a grant."""
+        ...
+
     def figures(
         self,
         *,
