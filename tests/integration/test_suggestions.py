@@ -177,6 +177,7 @@ def test_the_top_suggestion_of_each_demo_story_is_its_article_or_nothing(
 
 def test_the_hits_are_read_in_a_fixed_number_of_queries(container: Container) -> None:
     stories = _load(container)
+    _suggest(container, stories["label-printer"], limit=3)  # keeps the known issues
     sent: dict[int, list[str]] = {}
     for limit in (3, 10):
         with statements_sent(container.engine) as sent[limit]:

@@ -18,7 +18,7 @@ from caredesk.domain.agents import Actor, Permission
 from caredesk.domain.cases import Case, CaseChanged, Message, MessageKind
 from caredesk.domain.errors import DomainError, ErrorCode, must_exist
 from caredesk.domain.events import Event
-from caredesk.domain.knowledge import KnownIssue
+from caredesk.domain.knowledge import Article, KnownIssue
 from caredesk.domain.orders import Order
 from caredesk.domain.search import (
     LEXICAL_WEIGHT,
@@ -333,36 +333,42 @@ def suggest_for(
     return _with_search(uow, actor, case, messages, known, semantic, limit)
 
 
-def _known_issue_articles(uow: KnowledgeUnit, case: Case) -> CaseSuggestions:
-    """The case's known issues (triage's and the agent's), their programs, and their articles
-    as hits pinned first."""
+@dataclass(frozen=True, slots=True)
+class _KnownIssues:
+    """The case's known issues, their programs, and their articles' ids, to be pinned first."""
+
+    article_ids: list[int]
+    keys: list[str]
+    programs: list[SuggestedProgram]
+
+
+def _known_issue_articles(uow: KnowledgeUnit, case: Case) -> _KnownIssues:
+    """The case's known issues (triage's and the agent's), their programs, and their articles'
+    ids: the articles are read with the search's hits, in one query."""
     assert case.id is not None
     triage = uow.triage.case_triage(case.id)
     known = list(triage.known_issues) if triage else []
     for key in _case_known_issues(case):
         if key not in known:
             known.append(key)
-    pinned: list[SearchHit] = []
     issues = [i for i in map(uow.known_issues.get_by_key, known) if i is not None]
-    programs = _programs(uow, issues)
+    article_ids: list[int] = []
     for issue in issues:
-        if issue.article_id is None:
-            continue
-        article = uow.articles.get(issue.article_id)
-        if article is None or any(h.ref_id == str(article.id) for h in pinned):
-            continue
-        pinned.append(
-            SearchHit(
-                kind=SearchKind.ARTICLE,
-                ref_id=str(article.id),
-                title=article.title,
-                # Like every other hit's: words only, no Markdown or HTML.
-                snippet=snippet(uow.formats.plain_text(article.body), []),
-                score=1.0,
-                public=article.is_public,
-            )
-        )
-    return CaseSuggestions(pinned, known, programs)
+        if issue.article_id is not None and issue.article_id not in article_ids:
+            article_ids.append(issue.article_id)
+    return _KnownIssues(article_ids, known, _programs(uow, issues))
+
+
+def _pinned(uow: KnowledgeUnit, article: Article) -> SearchHit:
+    return SearchHit(
+        kind=SearchKind.ARTICLE,
+        ref_id=str(article.id),
+        title=article.title,
+        # Like every other hit's: words only, no Markdown or HTML.
+        snippet=snippet(uow.formats.plain_text(article.body), []),
+        score=1.0,
+        public=article.is_public,
+    )
 
 
 def _with_search(
@@ -370,12 +376,11 @@ def _with_search(
     actor: Actor,
     case: Case,
     messages: Sequence[Message],
-    known: CaseSuggestions,
+    known: _KnownIssues,
     semantic: Semantic | None,
     limit: int,
 ) -> CaseSuggestions:
     """The known issues' articles, then the hits of a search for the case's words that fit it."""
-    pinned = known.hits
     inbound = [m.body for m in messages if m.kind is MessageKind.INBOUND]
     query = " ".join([case.subject, *inbound[-2:]])[:4000]
     # Room to drop what does not fit the case's product or intent and still fill the list.
@@ -384,13 +389,19 @@ def _with_search(
         actor,
         query,
         kinds=[SearchKind.ARTICLE, SearchKind.MACRO, SearchKind.CASE],
-        limit=max(3 * limit, limit + len(pinned)),
+        limit=max(3 * limit, limit + len(known.article_ids)),
         semantic=semantic,
-        exclude=[(SearchKind.CASE, str(case.id)), *((h.kind, h.ref_id) for h in pinned)],
+        exclude=[
+            (SearchKind.CASE, str(case.id)),
+            *((SearchKind.ARTICLE, str(i)) for i in known.article_ids),
+        ],
     )
     with uow:
-        fitting = _fitting(uow, case, result.hits)
-    return CaseSuggestions((pinned + fitting)[:limit], known.known_issues, known.programs)
+        wanted = [int(h.ref_id) for h in result.hits if h.kind is not SearchKind.CASE]
+        articles = {a.id: a for a in uow.articles.many([*known.article_ids, *wanted])}
+        pinned = [_pinned(uow, articles[i]) for i in known.article_ids if i in articles]
+        fitting = _fitting(uow, case, result.hits, articles)
+    return CaseSuggestions((pinned + fitting)[:limit], known.keys, known.programs)
 
 
 def _issue_types(uow: KnowledgeUnit) -> frozenset[str]:
@@ -414,13 +425,18 @@ def _subject(case: Case, orders: Mapping[str, Order]) -> CaseSubject:
     return CaseSubject(frozenset(products), intent if isinstance(intent, str) else None)
 
 
-def _fitting(uow: KnowledgeUnit, case: Case, hits: Sequence[SearchHit]) -> list[SearchHit]:
+def _fitting(
+    uow: KnowledgeUnit,
+    case: Case,
+    hits: Sequence[SearchHit],
+    articles: Mapping[int | None, Article],
+) -> list[SearchHit]:
     """The hits that fit the case's product and intent and clear the relevance floor, the
     best fitting first; articles and macros by their products and tags, past cases by
     their orders' products and their intent.
 
-    The hits' articles, past cases and those cases' orders are read in one query each: a
-    list of fifteen hits is not fifteen lookups.
+    The hits' past cases and those cases' orders are read in one query each, the articles by
+    the caller with the known issues': a list of fifteen hits is not fifteen lookups.
     """
     own_orders = {o.id: o for o in map(uow.orders.get, case.order_ids) if o is not None}
     subject = _subject(case, own_orders)
@@ -430,10 +446,6 @@ def _fitting(uow: KnowledgeUnit, case: Case, hits: Sequence[SearchHit]) -> list[
     }
     their_orders = {
         o.id: o for o in uow.orders.many({i for c in others.values() for i in c.order_ids})
-    }
-    articles = {
-        a.id: a
-        for a in uow.articles.many([int(h.ref_id) for h in hits if h.kind is not SearchKind.CASE])
     }
     scored: list[tuple[float, SearchHit]] = []
     for hit in hits:
