@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, tzinfo
 from decimal import Decimal
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Concatenate, ParamSpec, TypeVar
 from urllib.parse import quote, urlencode
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -18,6 +19,7 @@ from jinja2 import Environment, pass_context
 from jinja2.runtime import Context
 from markupsafe import Markup
 
+from caredesk.bootstrap import Container
 from caredesk.domain.agents import Actor, Agent, Permission
 from caredesk.domain.errors import DomainError, ErrorCode, Unauthenticated
 from caredesk.domain.money import format_money
@@ -29,6 +31,8 @@ from caredesk.web.html import page_html, page_templates
 from caredesk.web.visits import Visit
 
 log = structlog.get_logger("caredesk.console")
+P = ParamSpec("P")
+T = TypeVar("T")
 HERE = Path(__file__).parent
 STATIC_DIR = HERE / "static"
 CSRF_FIELD = "csrf_token"
@@ -127,11 +131,15 @@ class SignInRequired(Exception):
 
 
 def signed_in(request: Request, container: ContainerDep) -> SignedIn:
+    return _signed_in(request, container, container.uow.read_only())
+
+
+def _signed_in(request: Request, container: Container, unit: Any) -> SignedIn:
     secret = request.cookies.get(SESSION_COOKIE)
     if not secret:
         raise SignInRequired("")
     try:
-        agent = auth.session_agent(container.uow.read_only(), secret, container.clock.now())
+        agent = auth.session_agent(unit, secret, container.clock.now())
     except Unauthenticated as exc:
         raise SignInRequired(exc.message) from exc
     return SignedIn(agent, secret)
@@ -167,10 +175,20 @@ class PageVisit(Visit[Actor]):
     only."""
 
     who: SignedIn
+    # A page that only reads: the read-only unit of work its session was checked in, which
+    # every read of the page joins (`reading`).
+    unit: Any = None
 
     @property
     def acting_as(self) -> Actor:
         return self.who.actor
+
+    def read(
+        self, query: Callable[Concatenate[Any, Actor, P], T], *args: P.args, **kwargs: P.kwargs
+    ) -> T:
+        if self.unit is None:
+            return Visit.read(self, query, *args, **kwargs)
+        return query(self.unit, self.acting_as, *args, **kwargs)
 
     def reader_context(self) -> dict[str, Any]:
         """What a template drawn apart from its page (a case page's panel) reads of its reader,
@@ -187,8 +205,12 @@ class PageVisit(Visit[Actor]):
         return self.render(f"admin_{tab}.html", tab=tab, push_url=f"/admin/{tab}", **context)
 
 
-def reading(request: Request, who: Reader, container: ContainerDep) -> PageVisit:
-    return PageVisit(request, container, who)
+def reading(request: Request, container: ContainerDep) -> Iterator[PageVisit]:
+    """A page that only reads checks its session and reads what it shows in one read-only
+    unit of work: one transaction, and the configuration's stamps read once for both."""
+    unit = container.uow.read_only()
+    with unit:
+        yield PageVisit(request, container, _signed_in(request, container, unit), unit)
 
 
 def writing(request: Request, who: Writer, container: ContainerDep) -> PageVisit:
