@@ -24,6 +24,7 @@ from caredesk.domain.agents import SYSTEM, Role
 from caredesk.domain.calendars import to_us
 from caredesk.domain.customers import Address
 from caredesk.domain.intents import IntentModelInfo
+from caredesk.domain.knowledge import ArticleKind, ArticleStatus
 from caredesk.domain.sla import SlaMetric
 from caredesk.domain.triage import RoutingRuleSpec
 from caredesk.services.access import auth
@@ -357,6 +358,23 @@ def _another_policy(desk: Container) -> None:
     load_policy(desk, "cache-2")
 
 
+def _macros(desk: Container) -> list[str]:
+    with desk.uow.read_only() as uow:
+        return [a.title for a in knowledge.published_macros(uow, SYSTEM, 50)]
+
+
+def _macro_published(desk: Container) -> None:
+    knowledge.create_article(
+        desk.uow(),
+        SYSTEM,
+        desk.clock.now(),
+        title="Driver link",
+        body="The driver is at the link below.",
+        kind=ArticleKind.MACRO,
+        status=ArticleStatus.PUBLISHED,
+    )
+
+
 KINDS = {
     "calendar": Kind(_office_hours, _shorter_hours),
     "sla policy": Kind(_first_reply, _faster),
@@ -370,6 +388,7 @@ KINDS = {
     "mail template reset": Kind(_subjects, _acknowledgement_reset),
     "intent model": Kind(_model_in_force, _first_model_back),
     "policy in force": Kind(_policy_in_force, _another_policy),
+    "published macro": Kind(_macros, _macro_published),
 }
 
 

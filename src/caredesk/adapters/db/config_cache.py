@@ -1,7 +1,8 @@
 """Slow-changing configuration kept in each process's memory, checked against change stamps.
 
 Nearly every request reads the same configuration: the token it came with and that token's
-agent; every plan and case page asks which policy version is in force; a new case is triaged
+agent; every plan and case page asks which policy version is in force and lists the published
+macros; a new case is triaged
 against the known issues and by the intent model in force, routed by the routing rules, its
 clocks set under the SLA policies and calendars, its events offered to the webhook
 subscriptions; pages and grants name teams; mail goes out in the desk's templates.
@@ -61,6 +62,7 @@ class ConfigKind(StrEnum):
     MAIL_TEMPLATES = "mail_templates"
     INTENT_MODEL = "intent_model"
     POLICY = "policy"
+    MACROS = "macros"
 
 
 # The tables each kind is read from. Whatever writes one marks its kind changed: the kind's
@@ -79,6 +81,8 @@ KIND_OF_TABLE: Mapping[str, ConfigKind] = MappingProxyType(
         "mail_templates": ConfigKind.MAIL_TEMPLATES,
         "intent_models": ConfigKind.INTENT_MODEL,
         "policy_versions": ConfigKind.POLICY,
+        # Any article written may be, or become, a published macro.
+        "kb_articles": ConfigKind.MACROS,
     }
 )
 

@@ -1,7 +1,9 @@
 """Repositories for knowledge articles (with their versions) and known issues.
 
 The known issues, read by the triage of every customer message, are kept per process
-(config_cache.py, kind `known_issues`): adding or changing one moves the kind's stamp."""
+(config_cache.py, kind `known_issues`): adding or changing one moves the kind's stamp. So are
+the published macros (kind `macros`), which every case page lists: writing any article moves
+theirs."""
 
 from __future__ import annotations
 
@@ -15,12 +17,41 @@ from caredesk.adapters.db.config_cache import Cached, ConfigKind, ConfigReads, c
 from caredesk.adapters.db.conflicts import version_conflict
 from caredesk.adapters.db.cursors import walk
 from caredesk.adapters.db.rows import TableRepository, add_row, from_row, insert, listed, onto_row
-from caredesk.domain.knowledge import Article, ArticleVersion, KnownIssue
+from caredesk.domain.knowledge import (
+    Article,
+    ArticleKind,
+    ArticleStatus,
+    ArticleVersion,
+    KnownIssue,
+)
 from caredesk.services.knowledge.ports import ArticleFilter
+
+
+def _published_macros(session: OrmSession) -> tuple[Article, ...]:
+    published = select(m.ArticleRow).where(
+        m.ArticleRow.kind == ArticleKind.MACRO.value,
+        m.ArticleRow.status == ArticleStatus.PUBLISHED.value,
+    )
+    return tuple(
+        from_row(Article, row) for row in session.scalars(published.order_by(m.ArticleRow.id))
+    )
+
+
+# Every case page lists the published macros for its composer; they change when an editor
+# writes an article (config_cache.py, kind `macros`).
+_MACROS = Cached(ConfigKind.MACROS, _published_macros)
 
 
 class SqlArticleRepository(TableRepository[Article, m.ArticleRow]):
     entity, table = Article, m.ArticleRow
+
+    def __init__(self, session: OrmSession, config: ConfigReads) -> None:
+        super().__init__(session)
+        self.config = config
+
+    def add(self, article: Article) -> None:
+        super().add(article)
+        self.config.changed(ConfigKind.MACROS)
 
     def get_by_slug(self, slug: str) -> Article | None:
         return self.first(m.ArticleRow.slug == slug)
@@ -33,9 +64,14 @@ class SqlArticleRepository(TableRepository[Article, m.ArticleRow]):
         # Its version is the desk's own count (version_id_generator off), so it is written.
         onto_row(article, row, skip=("id",))
         self.session.flush()
+        self.config.changed(ConfigKind.MACROS)
 
     def delete(self, article_id: int) -> None:
         self.session.execute(delete(m.ArticleRow).where(m.ArticleRow.id == article_id))
+        self.config.changed(ConfigKind.MACROS)
+
+    def published_macros(self, limit: int) -> list[Article]:
+        return [copied(a) for a in self.config.get(_MACROS)[:limit]]
 
     def find(
         self, filters: ArticleFilter, limit: int, after_id: int | None

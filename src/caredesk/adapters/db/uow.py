@@ -107,7 +107,7 @@ class SqlAlchemyUnitOfWork:
     ledger = _Repository(SqlLedgerRepository)
     policies = _Repository(SqlPolicyRepository, reads_config=True)
     console = _Repository(SqlConsoleQueries)
-    articles = _Repository(SqlArticleRepository)
+    articles = _Repository(SqlArticleRepository, reads_config=True)
     known_issues = _Repository(SqlKnownIssueRepository, reads_config=True)
     search = _Repository(SqlSearchIndexRepository)
     triage = _Repository(SqlTriageRepository, reads_config=True)

@@ -15,7 +15,7 @@ from caredesk.domain.cases import Case, CaseStatus, Message, MessageKind
 from caredesk.domain.customers import Customer
 from caredesk.domain.errors import DomainError, must_exist
 from caredesk.domain.grants import Grant
-from caredesk.domain.knowledge import Article, ArticleKind, ArticleStatus
+from caredesk.domain.knowledge import Article
 from caredesk.domain.lifecycle import CaseLink, Handoff, draft_handoff_summary
 from caredesk.domain.money import ZERO
 from caredesk.domain.orders import Order
@@ -31,7 +31,6 @@ from caredesk.services.engine.facts import case_facts
 from caredesk.services.engine.grants import Plan
 from caredesk.services.engine.policy import policy_in_force
 from caredesk.services.knowledge import knowledge, search
-from caredesk.services.knowledge.ports import ArticleFilter
 from caredesk.services.knowledge.search import Semantic
 from caredesk.services.lifecycle import lifecycle
 from caredesk.services.lifecycle.lifecycle import LifecycleOptions
@@ -139,13 +138,7 @@ def case_screen(
             sla=_part(refused, "sla", lambda: sla.case_sla(uow, actor, case_id, now)),
             knowledge=_part(refused, "knowledge", lambda: _knowledge(uow, actor, screen, semantic)),
             escalation=_part(refused, "escalation", lambda: _escalation(uow, actor, screen)),
-            kb_macros=knowledge.list_articles(
-                uow,
-                actor,
-                ArticleFilter(kind=ArticleKind.MACRO, status=ArticleStatus.PUBLISHED),
-                KB_MACROS_LISTED,
-                None,
-            )[0],
+            kb_macros=knowledge.published_macros(uow, actor, KB_MACROS_LISTED),
             refused=refused,
         )
 

@@ -315,6 +315,16 @@ def list_articles(
         return uow.articles.find(filters, limit, after_id)
 
 
+def published_macros(uow: KnowledgeUnit, actor: Actor, limit: int) -> list[Article]:
+    """The knowledge base's published macros, the first `limit` by id, for an agent's composer
+    (none for a customer: macros are the desk's own words)."""
+    actor.require(Permission.READ)
+    if _public_view(actor):
+        return []
+    with uow:
+        return uow.articles.published_macros(limit)
+
+
 # Import and export: Markdown folders and JSONL, one article per file or line.
 
 
