@@ -6,7 +6,9 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
+from sqlalchemy import delete
 
+from caredesk.adapters.db.models import CaseTriageRow
 from caredesk.bootstrap import Container
 from caredesk.domain.agents import SYSTEM
 from caredesk.domain.cases import Channel
@@ -118,3 +120,21 @@ def test_a_list_of_articles_is_read_in_one_statement(container: Container) -> No
     assert len(found) == 3 and last is None
     # A short chunk was the last: the walk over the table does not ask again for nothing.
     assert len([s for s in statements if "kb_articles" in s]) == 1
+
+
+@pytest.mark.parametrize("triaged", [True, False])
+def test_the_case_page_s_first_read_brings_the_case_s_triage_or_its_absence(
+    container: Container, case_id: int, triaged: bool
+) -> None:
+    if not triaged:
+        with container.uow() as writer:
+            writer.session.execute(delete(CaseTriageRow))  # type: ignore[attr-defined]
+            writer.commit()
+    with container.uow.read_only() as reader:
+        case, newest = reader.cases.with_customers_newest(case_id, 10)
+        assert case is not None and [c.id for c in newest] == [case_id]
+        with statements_sent(container.engine) as statements:
+            found = reader.triage.case_triage(case_id)
+            assert reader.cases.get(case_id) == case
+    assert (found is not None) is triaged
+    assert statements == []

@@ -16,6 +16,7 @@ from caredesk.adapters.db.case_filters import case_conditions
 from caredesk.adapters.db.conflicts import version_conflict
 from caredesk.adapters.db.cursors import cursor_int, cursor_time, decode_cursor, encode_cursor
 from caredesk.adapters.db.search import case_text_common_lately, case_text_on_row
+from caredesk.adapters.db.triage_repo import UNTRIAGED_CASES
 from caredesk.domain.cases import Case, Message
 from caredesk.services.cases.ports import CaseFilter
 from caredesk.services.core.ports import Page
@@ -129,16 +130,18 @@ class SqlCaseRepository:
             .limit(limit)
         )
         triage = and_(m.CaseTriageRow.case_id == m.CaseRow.id, m.CaseRow.id == case_id)
-        rows = [
-            row
-            for row, _ in self.session.execute(
+        found = list(
+            self.session.execute(
                 select(m.CaseRow, m.CaseTriageRow)
                 .outerjoin(m.CaseTriageRow, triage)
                 .where(or_(m.CaseRow.id == case_id, m.CaseRow.id.in_(newest.scalar_subquery())))
                 .options(joinedload(m.CaseRow.tags))
                 .order_by(m.CaseRow.updated_at.desc(), m.CaseRow.id.desc())
             ).unique()
-        ]
+        )
+        rows = [row for row, _ in found]
+        if any(row.id == case_id and triaged is None for row, triaged in found):
+            self.session.info.setdefault(UNTRIAGED_CASES, set()).add(case_id)
         for row in rows:
             self._held[row.id] = row
         case = next((mapping.case_from_row(r) for r in rows if r.id == case_id), None)

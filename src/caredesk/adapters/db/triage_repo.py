@@ -48,6 +48,12 @@ _RULES = Cached(ConfigKind.ROUTING, _all_rules)
 _ACTIVE_MODEL = Cached(ConfigKind.INTENT_MODEL, _active_version)
 
 
+# The session's note of the cases a read of this transaction found without a triage record
+# (`SqlCaseRepository.with_customers_newest`): the session finds a case's record by its key
+# without a query when it holds it, but cannot know of one that does not exist.
+UNTRIAGED_CASES = "caredesk_untriaged_cases"
+
+
 class SqlTriageRepository:
     def __init__(self, session: OrmSession, config: ConfigReads) -> None:
         self.session = session
@@ -161,5 +167,8 @@ class SqlTriageRepository:
 
     def _triage_row(self, case_id: int) -> m.CaseTriageRow | None:
         if case_id not in self._triage_rows:
-            self._triage_rows[case_id] = self.session.get(m.CaseTriageRow, case_id)
+            untriaged = self.session.info.get(UNTRIAGED_CASES, ())
+            self._triage_rows[case_id] = (
+                None if case_id in untriaged else self.session.get(m.CaseTriageRow, case_id)
+            )
         return self._triage_rows[case_id]
