@@ -4,8 +4,22 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from types import SimpleNamespace
+from typing import Any, cast
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    Table,
+    func,
+    literal,
+    null,
+    or_,
+    select,
+    union_all,
+    update,
+)
+from sqlalchemy import cast as sql_cast
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from caredesk.adapters.db import models as m
@@ -25,14 +39,53 @@ from caredesk.services.lifecycle.ports import CommitmentFilter, RepeatAskCount
 class SqlLifecycleRepository:
     def __init__(self, session: Session) -> None:
         self.session = session
+        # The handoffs and links of the cases read with `handoffs_and_links`, by case, until
+        # this repository writes either.
+        self._history: dict[int, tuple[list[Handoff], list[CaseLink]]] = {}
 
     # Handoffs
 
     def add_handoff(self, handoff: Handoff) -> None:
+        self._history.clear()
         add_row(self.session, handoff, m.CaseHandoffRow())
 
     def handoffs(self, case_id: int) -> list[Handoff]:
+        if case_id in self._history:
+            return list(self._history[case_id][0])
         return listed(self.session, Handoff, m.CaseHandoffRow, m.CaseHandoffRow.case_id == case_id)
+
+    def handoffs_and_links(self, case_id: int) -> tuple[list[Handoff], list[CaseLink]]:
+        # The case page shows both: one statement, each side's columns beside the other's
+        # NULLs (typed, so that each column reads back as its own type).
+        handoff = cast(Table, m.CaseHandoffRow.__table__)
+        link = cast(Table, m.CaseLinkRow.__table__)
+
+        def side(mine: Table, where: ColumnElement[bool]) -> Select[Any]:
+            columns: list[Any] = [literal(mine is handoff).label("is_handoff")]
+            for table, prefix in ((handoff, "h_"), (link, "l_")):
+                columns += [
+                    (c if table is mine else sql_cast(null(), c.type)).label(prefix + c.name)
+                    for c in table.columns
+                ]
+            return select(*columns).where(where)
+
+        rows = self.session.execute(
+            union_all(
+                side(handoff, handoff.c.case_id == case_id),
+                side(link, or_(link.c.case_id == case_id, link.c.other_case_id == case_id)),
+            ).order_by("is_handoff", "h_id", "l_id")
+        )
+        handoffs: list[Handoff] = []
+        links: list[CaseLink] = []
+        for row in rows.mappings():
+            prefix = "h_" if row["is_handoff"] else "l_"
+            values = SimpleNamespace(**{k[2:]: v for k, v in row.items() if k.startswith(prefix)})
+            if row["is_handoff"]:
+                handoffs.append(from_row(Handoff, values))
+            else:
+                links.append(from_row(CaseLink, values))
+        self._history[case_id] = (handoffs, links)
+        return list(handoffs), list(links)
 
     # Repeat asks
 
@@ -99,12 +152,14 @@ class SqlLifecycleRepository:
     # Links between cases
 
     def add_link(self, link: CaseLink) -> None:
+        self._history.clear()
         add_row(self.session, link, m.CaseLinkRow())
 
     def get_link(self, link_id: int) -> CaseLink | None:
         return got(self.session, CaseLink, m.CaseLinkRow, link_id)
 
     def save_link(self, link: CaseLink) -> None:
+        self._history.clear()
         row = self.session.get(m.CaseLinkRow, link.id)
         assert row is not None
         row.message_ids = list(link.message_ids)
@@ -114,6 +169,8 @@ class SqlLifecycleRepository:
         self.session.flush()
 
     def links(self, case_id: int) -> list[CaseLink]:
+        if case_id in self._history:
+            return list(self._history[case_id][1])
         link = m.CaseLinkRow
         either = or_(link.case_id == case_id, link.other_case_id == case_id)
         return listed(self.session, CaseLink, link, either)

@@ -230,6 +230,8 @@ def _escalation(uow: ConsoleUnit, actor: Actor, screen: CaseScreen) -> CaseEscal
         screen.grants,
         screen.customer,
     )
+    # Both panels' lists in one read, which the services below find again.
+    uow.lifecycle.handoffs_and_links(case.id)
     return CaseEscalation(
         draft=draft_handoff_summary(case.subject, facts, ""),
         handoffs=lifecycle.case_handoffs(uow, actor, case.id),
