@@ -260,8 +260,11 @@ def main() -> None:
             "(the ASGI app, no network): the case page with the story, the customer panel, "
             "knowledge suggestions (full-text and semantic) and the planner's offers; the "
             "queues over every open case with their live counts; approvals; the dashboard. "
-            "SQL queries are the statements one render sends (a test pins them, so a page "
-            "cannot grow an N+1).\n\n"
+            "SQL queries are the statements one render sends, the check of the session "
+            "included, all in one read-only transaction (a test pins them, so a page cannot "
+            "grow an N+1); configuration comes from each process's memory under its change "
+            "stamps, and the queues' counts read only the index on (status, assignee, team) "
+            "(docs/console.md, *What a page costs*).\n\n"
             f"{table(results)}\n\n"
             f"Seeding: {seeded}. "
             f"Command: `{command}`",
