@@ -409,7 +409,7 @@ def wire_knowledge(container: Container) -> None:
         shared_embedder,
     )
     from caredesk.adapters.intent import EncoderIntentTrainer
-    from caredesk.adapters.vector_index import InMemoryVectorIndex
+    from caredesk.adapters.vector_index import InMemoryVectorIndex, load_faiss
     from caredesk.services.knowledge.triage import ClassifierCache
 
     set_model_threads(settings.model_threads)
@@ -422,9 +422,12 @@ def wire_knowledge(container: Container) -> None:
             "semantic search and intent triage are off; lexical search works: %s", exc
         )
         return
+    faiss = None
+    if settings.vector_search != "exact":
+        faiss = load_faiss(settings.vector_search_threads)
     container.semantic = Semantic(
         embedder,
-        InMemoryVectorIndex(embedder.dimensions),
+        InMemoryVectorIndex(embedder.dimensions, faiss=faiss, search=settings.vector_search),
         lexical_weight=settings.search_lexical_weight,
     )
     container.triage.intents = ClassifierCache(EncoderIntentTrainer(embedder))

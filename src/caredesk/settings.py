@@ -144,6 +144,18 @@ class Settings(BaseSettings):
         default=True, description="Embed changed articles and solved cases in the API process."
     )
     embed_poll_seconds: float = Field(default=30.0, gt=0)
+    vector_search: Literal["sq8", "fp16", "exact"] = Field(
+        default="sq8",
+        description="How semantic search finds its candidates: a rough pass over a copy of the "
+        "stored vectors at one byte a number (sq8) or two (fp16), re-ranked exactly, or every "
+        "float32 vector scored (exact). Without faiss the index scores every vector.",
+    )
+    vector_search_threads: int = Field(
+        default=1,
+        ge=1,
+        description="CPU threads faiss gives one semantic query's rough pass; an API process "
+        "serves queries side by side, so one each leaves the other cores to them.",
+    )
     model_threads: int = Field(
         default=1,
         ge=1,

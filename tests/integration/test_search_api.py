@@ -12,6 +12,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
+from caredesk.adapters import vector_index
 from caredesk.adapters.vector_index import InMemoryVectorIndex
 from caredesk.bootstrap import Container, bootstrap
 from caredesk.domain.agents import SYSTEM, Actor, Role
@@ -31,6 +32,13 @@ from tests.integration.knowledge_fixtures import (
 )
 
 Search = dict[str, Any]
+
+
+@pytest.fixture(autouse=True)
+def _rough_pass_from_the_first_vector(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The desks here find semantic candidates as a large index does, through the quantized
+    copy (the default `vector_search`) and the exact re-rank, though they hold few texts."""
+    monkeypatch.setattr(vector_index, "QUANTIZE_FROM", 1)
 
 
 def _search(client: TestClient, headers: Headers, q: str, **params: Any) -> Search:
@@ -130,6 +138,9 @@ def test_hybrid_search_over_articles_macros_and_solved_cases(
     _embed_all(container)
     found = _search(client, agent, "refund")
     assert found["mode"] == "hybrid" and found["semantic_available"] is True
+    assert container.semantic is not None
+    index = container.semantic.index
+    assert isinstance(index, InMemoryVectorIndex) and index.quantized_builds == 1
     kinds = {(item["kind"], item["id"]) for item in found["items"]}
     assert ("article", str(corpus["refunds"]["id"])) in kinds
     assert ("article", str(corpus["escalation"]["id"])) in kinds
