@@ -45,7 +45,7 @@ from caredesk.adapters.db.engine import build_engine
 from caredesk.adapters.db.migrate import upgrade
 from caredesk.adapters.db.uow import SqlAlchemyUnitOfWorkFactory
 from caredesk.adapters.embeddings import MODEL_NAME, set_model_threads, shared_embedder
-from caredesk.adapters.vector_index import InMemoryVectorIndex
+from caredesk.adapters.vector_index import InMemoryVectorIndex, load_faiss
 from caredesk.domain.agents import SYSTEM
 from caredesk.domain.search import LEXICAL_CANDIDATES, IndexedText, SearchKind, SearchMode, passages
 from caredesk.services.knowledge import search
@@ -237,7 +237,15 @@ def run(backend: str, args: argparse.Namespace) -> Run:
                 with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
                     conn.exec_driver_sql("VACUUM ANALYZE search_entries")
             embedder = shared_embedder()
-            semantic = search.Semantic(embedder, InMemoryVectorIndex(embedder.dimensions))
+            # The index the desk builds from its settings (CAREDESK_VECTOR_SEARCH).
+            settings = Settings()
+            faiss = None
+            if settings.vector_search != "exact":
+                faiss = load_faiss(settings.vector_search_threads)
+            index = InMemoryVectorIndex(
+                embedder.dimensions, faiss=faiss, search=settings.vector_search
+            )
+            semantic = search.Semantic(embedder, index)
             began = time.perf_counter()
             with factory() as uow:
                 semantic.index.refresh(uow.search)
@@ -309,8 +317,9 @@ alone over the same passages in one call. The rest get noisy copies of those vec
 in-memory index holds one vector per text. Each query (2-6 vocabulary words) then runs alone
 through the search service, as `GET /api/v1/search` calls it, without HTTP: lexical (the
 rarest words' texts and the newest {candidates:,} texts holding any word, ranked),
-semantic (one query embedding and one matrix-vector product over every stored vector) and
-hybrid (both, fused by weighted, normalised scores). Top 10."""
+semantic (one query embedding, a rough pass over the one-byte-a-number copy of every
+stored vector, `CAREDESK_VECTOR_SEARCH=sq8`, and the exact float32 product over the
+candidates it finds) and hybrid (both, fused by weighted, normalised scores). Top 10."""
 
 
 def main() -> None:
