@@ -248,6 +248,46 @@ def test_lexical_statements_use_the_full_text_index(container: Container) -> Non
         assert "ix_search_entries_lexemes" in found, found
 
 
+def _count_scans(plan: str) -> dict[str, bool]:
+    """For each word counted in an EXPLAIN ANALYZE plan of the lexical statement, whether
+    its count ran: the `counted` scans and the lexeme each looks for."""
+    lines = plan.splitlines()
+    counted: dict[str, bool] = {}
+    for number, line in enumerate(lines):
+        if "search_entries counted" in line:
+            condition = " ".join(lines[number + 1 : number + 4])
+            lexeme = condition.split("'''")[1]
+            counted[lexeme] = "never executed" not in line
+    return counted
+
+
+@pytest.mark.postgres_only
+def test_postgresql_counts_no_word_its_statistics_call_common(
+    container: Container, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(search_index_repo, "LEXICAL_CANDIDATES", 4)
+    texts = [_article(n, f"parcel number {n}") for n in range(1, 41)]
+    texts += [_article(n, "a stroller and a parcel") for n in (41, 42)]
+    _index(container, texts)
+    unanalysed = _lexical(container, ["parcel", "stroller"])
+    with container.engine.begin() as conn:
+        conn.exec_driver_sql("ANALYZE search_entries")
+
+    with sent_with_parameters(container.engine) as sent:
+        assert _lexical(container, ["parcel", "stroller"]) == unanalysed
+    ((statement, parameters),) = reads(sent)
+    with container.engine.connect() as conn:
+        explained = conn.exec_driver_sql(
+            f"EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF) {statement}", parameters
+        )
+        plan = "\n".join(row[0] for row in explained)
+    # "parcel" is in 42 texts by the statistics, past twice the 4 candidates: not counted.
+    # "stroller", in 2, is counted, and its texts are all candidates.
+    assert _count_scans(plan) == {"parcel": False, "stroller": True}, plan
+    # Each candidate is ranked on the row its own scan read: none is looked up again by id.
+    assert "Index Cond: (id = " not in plan, plan
+
+
 def test_a_hybrid_query_reads_each_side_once_and_the_hits_it_shows(container: Container) -> None:
     fake = CountingEmbedder()
     _index(container, [_article(n, f"refund parcel number {n}") for n in range(1, 31)])
