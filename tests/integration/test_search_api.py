@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import pytest
 from fastapi.testclient import TestClient
@@ -16,7 +16,7 @@ from caredesk.adapters import vector_index
 from caredesk.adapters.vector_index import InMemoryVectorIndex
 from caredesk.bootstrap import Container, bootstrap
 from caredesk.domain.agents import SYSTEM, Actor, Role
-from caredesk.domain.search import SearchKind, SearchMode
+from caredesk.domain.search import IndexedText, SearchKind, SearchMode
 from caredesk.services.access import auth
 from caredesk.services.knowledge import search
 from caredesk.services.knowledge.search import Semantic
@@ -442,3 +442,45 @@ def test_a_missing_or_corrupt_model_is_reported_and_lexical_search_works(
         )
         assert case.status_code == 201, case.text
         assert "public-risk" in case.json()["tags"]
+
+
+@pytest.mark.semantic
+@pytest.mark.parametrize(("vector_search", "copies"), [("sq8", 1), ("fp16", 1), ("exact", 0)])
+def test_the_setting_chooses_how_semantic_candidates_are_found(
+    migrated_engine: Engine,
+    database_url: str,
+    clock: ManualClock,
+    vector_search: Literal["sq8", "fp16", "exact"],
+    copies: int,
+) -> None:
+    _empty(migrated_engine)
+    settings = Settings(
+        database_url=database_url,
+        log_json=True,
+        log_level="warning",
+        embedded_worker=False,
+        vector_search=vector_search,
+    )
+    desk = bootstrap(settings, clock=clock)
+    try:
+        with desk.uow() as uow:
+            for number, body in enumerate(["refund to the card", "reset your password"]):
+                uow.search.upsert(
+                    IndexedText(SearchKind.ARTICLE, str(number), f"Article {number}", body),
+                    clock.now(),
+                )
+            uow.commit()
+        _embed_all(desk)
+        found = search.search(
+            desk.uow(),
+            SYSTEM,
+            "I forgot my login",
+            mode=SearchMode.SEMANTIC,
+            semantic=desk.semantic,
+        )
+        assert [hit.ref_id for hit in found.hits] == ["1", "0"]
+        assert desk.semantic is not None
+        index = desk.semantic.index
+        assert isinstance(index, InMemoryVectorIndex) and index.quantized_builds == copies
+    finally:
+        desk.close()
