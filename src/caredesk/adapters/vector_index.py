@@ -2,15 +2,15 @@
 
 Each text may have several passage vectors, kept in consecutive rows of one contiguous
 float32 matrix; a text scores as its best passage. With faiss, a quantized copy of the rows
-(8 bits a number: a quarter of the bytes a query reads) finds each query's candidates, and
-the float32 rows of those candidates alone give the scores; without it, or below a size
-where the product over every row is cheap anyway, one product over the float32 matrix.
-The copy is brought up to date before
-each query from what was embedded since it last looked, so every process sees the others'
-writes: one indexed count over the last few seconds' embeddings when nothing changed, and
-only the changed texts' vectors read when something did. A changed text's new rows are
-appended and its old ones masked, so the matrix is never rebuilt on a query's path but
-compacted now and then, when the masked rows grow to a quarter of it.
+(one byte a number with sq8: a quarter of the bytes a query reads) finds each query's
+candidates, and the float32 rows of those candidates alone give the scores; without it, or
+below a size where the product over every row is cheap anyway, one product over the float32
+matrix. The index is brought up to date before each query from what was embedded since it
+last looked, so every process sees the others' writes: one indexed count over the last few
+seconds' embeddings when nothing changed, and only the changed texts' vectors read when
+something did. A changed text's new rows are appended and its old ones masked, so the
+matrix is never rebuilt on a query's path but compacted now and then, when the masked rows
+grow to a quarter of it.
 """
 
 from __future__ import annotations
@@ -56,7 +56,7 @@ VectorSearch = Literal["sq8", "fp16", "exact"]
 # numbers a row), and a quantized copy would be rebuilt often while the index fills.
 QUANTIZE_FROM = 16_384
 # The rough pass finds this many times the texts asked for, re-ranked on their float32 rows:
-# on 20,000 random unit vectors the rough rank of a true top-10 text was 12 of 80 at worst.
+# on 20,000 random unit vectors, 200 queries' top 10 came out as the full product's.
 RERANK = 8
 # Rows appended since the quantized copy was built are scored exactly; when they pass this
 # share of the copy, the copy is built again from every row.
