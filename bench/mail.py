@@ -9,12 +9,18 @@ risk, moments; the embedding model is off), the audit trail and, for a new case,
 acknowledgement queued as a job. Prints messages/s and p50/p99 of the SMTP transaction,
 and checks the database holds every message on the right number of cases.
 
+Bare sink: the same clients send the same messages to an aiosmtpd `Controller`, in a process
+of its own as `caredesk smtp` is, whose handler answers `250` once it has read DATA and does
+nothing else: what SMTP itself costs on this machine. The inbound table prints both rates and
+their ratio.
+
 Outbound: mails queued with `send_customer_mail`, then sent by the job worker through
 SmtpMailer into a local aiosmtpd sink; prints mails/s from the first claim to the last
 `250`.
 
     python bench/mail.py [--backend sqlite|postgresql ...] [--messages N] [--clients N]
                          [--outbound N] [--write-docs]
+    python bench/mail.py --serve-sink PORT    (the bare sink; the benchmark starts it)
 """
 
 from __future__ import annotations
@@ -22,6 +28,7 @@ from __future__ import annotations
 import argparse
 import os
 import shlex
+import signal
 import smtplib
 import socket
 import subprocess
@@ -72,17 +79,19 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def wait_for_port(port: int, process: subprocess.Popen[bytes], timeout: float = 120) -> None:
+def wait_for_port(
+    port: int, process: subprocess.Popen[bytes], name: str, timeout: float = 120
+) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise RuntimeError(f"caredesk smtp exited with {process.returncode}")
+            raise RuntimeError(f"{name} exited with {process.returncode}")
         try:
             with socket.create_connection(("127.0.0.1", port), timeout=1):
                 return
         except OSError:
             time.sleep(0.2)
-    raise RuntimeError("caredesk smtp did not start listening")
+    raise RuntimeError(f"{name} did not start listening")
 
 
 def message(index: int, in_reply_to: str | None) -> EmailMessage:
@@ -118,10 +127,111 @@ class Inbound:
     expected_cases: int = 0
     clients: int = 0
     workers: int = 0
+    # What the bare sink accepted from the same clients and messages (msg/s).
+    sink_rate: float = 0.0
 
     @property
     def rate(self) -> float:
         return self.messages / self.seconds if self.seconds else 0.0
+
+    @property
+    def share_of_sink(self) -> float:
+        return self.rate / self.sink_rate if self.sink_rate else 0.0
+
+
+@dataclass
+class Sent:
+    """What the clients got through one listener."""
+
+    messages: int = 0
+    errors: int = 0
+    seconds: float = 0.0
+    latencies: list[float] = field(default_factory=list)
+
+
+def replying(total: int) -> set[int]:
+    """Which messages reply: every tenth-ish one answers a message sent well before it, so
+    its parent is stored by the time it arrives whichever client sends it."""
+    return {i for i in range(total) if i >= 100 and (i * 7919) % 10 < REPLY_SHARE * 10}
+
+
+def drive(port: int, total: int, clients: int) -> Sent:
+    """`clients` smtplib clients, each on one kept connection, send the `total` messages of the
+    mix as fast as the listener on `port` answers; the caredesk and the sink phase share it."""
+    sent = Sent()
+    lock = threading.Lock()
+    counter = iter(range(total))
+    replies = replying(total)
+
+    def client() -> None:
+        with smtplib.SMTP("127.0.0.1", port, timeout=60) as smtp:
+            while True:
+                with lock:
+                    index = next(counter, None)
+                if index is None:
+                    return
+                parent = f"<bench-{index - 100}@example.net>" if index in replies else None
+                mail = message(index, parent)
+                started = time.perf_counter()
+                try:
+                    smtp.send_message(mail)
+                except smtplib.SMTPException:
+                    with lock:
+                        sent.errors += 1
+                    continue
+                elapsed = time.perf_counter() - started
+                with lock:
+                    sent.messages += 1
+                    sent.latencies.append(elapsed)
+
+    threads = [threading.Thread(target=client) for _ in range(clients)]
+    started = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    sent.seconds = time.perf_counter() - started
+    return sent
+
+
+class _BareSink:
+    """Answers `250` once DATA is read, and does nothing else."""
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        return "250 OK"
+
+
+def serve_sink(port: int) -> None:
+    """The bare sink's process, until it is terminated."""
+    controller = Controller(
+        _BareSink(), hostname="127.0.0.1", port=port, server_hostname="sink.bench"
+    )
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    controller.start()
+    try:
+        stop.wait()
+    finally:
+        controller.stop()
+
+
+def run_sink(total: int, clients: int) -> Sent:
+    """The same clients and messages against the bare sink, in a process of its own."""
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, __file__, "--serve-sink", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        wait_for_port(port, process, "the bare sink")
+        return drive(port, total, clients)
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
 
 
 def run_inbound(backend: str, url: str, total: int, clients: int) -> Inbound:
@@ -149,42 +259,11 @@ def run_inbound(backend: str, url: str, total: int, clients: int) -> Inbound:
     )
     result = Inbound(backend, clients=clients, workers=workers)
     try:
-        wait_for_port(port, process)
-        # Which messages reply: every tenth-ish one answers a message sent well before it, so
-        # its parent is stored by the time it arrives whichever client sends it.
-        lock = threading.Lock()
-        counter = iter(range(total))
-        replies = {i for i in range(total) if i >= 100 and (i * 7919) % 10 < REPLY_SHARE * 10}
-        result.expected_cases = total - len(replies)
-
-        def client() -> None:
-            with smtplib.SMTP("127.0.0.1", port, timeout=60) as smtp:
-                while True:
-                    with lock:
-                        index = next(counter, None)
-                    if index is None:
-                        return
-                    parent = f"<bench-{index - 100}@example.net>" if index in replies else None
-                    mail = message(index, parent)
-                    started = time.perf_counter()
-                    try:
-                        smtp.send_message(mail)
-                    except smtplib.SMTPException:
-                        with lock:
-                            result.errors += 1
-                        continue
-                    elapsed = time.perf_counter() - started
-                    with lock:
-                        result.messages += 1
-                        result.latencies.append(elapsed)
-
-        threads = [threading.Thread(target=client) for _ in range(clients)]
-        started = time.perf_counter()
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
-        result.seconds = time.perf_counter() - started
+        wait_for_port(port, process, "caredesk smtp")
+        result.expected_cases = total - len(replying(total))
+        sent = drive(port, total, clients)
+        result.messages, result.errors = sent.messages, sent.errors
+        result.seconds, result.latencies = sent.seconds, sent.latencies
     finally:
         process.terminate()
         try:
@@ -285,16 +364,17 @@ def run_outbound(backend: str, url: str, total: int) -> Outbound:
 
 def inbound_table(results: list[Inbound]) -> str:
     lines = [
-        "| backend | clients | storing threads | messages | errors | msg/s | p50 (ms) | p99 (ms) "
-        "| cases | stored |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        "| backend | clients | storing threads | messages | errors | msg/s | bare sink msg/s "
+        "| share of the sink | p50 (ms) | p99 (ms) | cases | stored |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in results:
         p50 = percentile(r.latencies, 50) * 1000
         p99 = percentile(r.latencies, 99) * 1000
         lines.append(
             f"| {r.backend} | {r.clients} | {r.workers} | {r.messages} | {r.errors} "
-            f"| {r.rate:.0f} | {p50:.1f} | {p99:.1f} | {r.cases} (expected {r.expected_cases}) "
+            f"| {r.rate:.0f} | {r.sink_rate:.0f} | {r.share_of_sink:.0%} | {p50:.1f} | {p99:.1f} "
+            f"| {r.cases} (expected {r.expected_cases}) "
             f"| {r.stored} |"
         )
     return "\n".join(lines)
@@ -314,16 +394,27 @@ def main() -> None:
     parser.add_argument("--messages", type=int, default=3000)
     parser.add_argument("--clients", type=int, default=4)
     parser.add_argument("--outbound", type=int, default=2000)
+    parser.add_argument("--serve-sink", type=int, metavar="PORT", help=argparse.SUPPRESS)
     add_run_arguments(parser)
     args = parser.parse_args()
+    if args.serve_sink:
+        serve_sink(args.serve_sink)
+        return
     conditions = Conditions.begin(args)
     backends = args.backend or (["sqlite", "postgresql"] if pg_answers() else ["sqlite"])
     inbound: list[Inbound] = []
     outbound: list[Outbound] = []
     for backend in backends:
+        # The sink runs beside each backend's run, so both meet the machine in the same state.
+        console.print(f"bare sink: {args.messages} messages through SMTP")
+        sink = run_sink(args.messages, args.clients)
+        if sink.errors:
+            console.print(f"bare sink: {sink.errors} refused")
         with database(backend, args.pg_url) as url:
             console.print(f"{backend}: {args.messages} messages in through SMTP")
-            inbound.append(run_inbound(backend, url, args.messages, args.clients))
+            result = run_inbound(backend, url, args.messages, args.clients)
+        result.sink_rate = sink.messages / sink.seconds if sink.seconds else 0.0
+        inbound.append(result)
         with database(backend, args.pg_url) as url:
             console.print(f"{backend}: {args.outbound} mails out through the job queue")
             outbound.append(run_outbound(backend, url, args.outbound))
@@ -340,7 +431,10 @@ def main() -> None:
             "from 500 senders and 30% replying to earlier messages by In-Reply-To. Each "
             "message is parsed, threaded, stored with its raw source, triaged (sentiment, "
             "risk, moments; the embedding model off) and audited, and each new case queues "
-            "its acknowledgement, all in one transaction before the `250`.\n\n"
+            "its acknowledgement, all in one transaction before the `250`. The bare sink is an "
+            "aiosmtpd `Controller` in a process of its own whose handler answers `250` once it "
+            "has read DATA, driven by the same clients with the same messages just before; the "
+            "share is caredesk's rate over the sink's.\n\n"
             f"{inbound_table(inbound)}\n\n"
             "Outbound: mails queued with `send_customer_mail` (a template each), then one job "
             "worker renders each MIME message once and sends it through SmtpMailer (one kept "
