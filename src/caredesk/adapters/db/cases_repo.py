@@ -43,16 +43,22 @@ class SqlCaseRepository:
     def _row(self, case_id: int | None, *, for_change: bool = False) -> m.CaseRow | None:
         if for_change:
             # The lock is taken on the row as it is now: the transaction may hold an earlier
-            # read of it that another transaction has changed since, forgotten first.
+            # read of it that another transaction has changed since. That read is let go, and
+            # the locking read makes the row anew: expired instead, it was read twice (the ORM
+            # loads an expired row's version to compare it with the one the lock read).
             earlier = self.session.identity_map.get(self.session.identity_key(m.CaseRow, case_id))
             if earlier is not None:
-                self.session.expire(earlier)
-        # Its tags in the same statement, but under FOR UPDATE, which PostgreSQL refuses on the
-        # nullable side of an outer join.
-        row = (
-            self.session.get(m.CaseRow, case_id, with_for_update=True)
-            if for_change
-            else self.session.get(m.CaseRow, case_id, options=(joinedload(m.CaseRow.tags),))
+                if earlier in self.session.dirty:
+                    self.session.expire(earlier)
+                else:
+                    self.session.expunge(earlier)
+        # Its tags in the same statement; the lock is on the case's row only (FOR UPDATE OF
+        # cases), as PostgreSQL refuses to lock the nullable side of an outer join.
+        row = self.session.get(
+            m.CaseRow,
+            case_id,
+            options=(joinedload(m.CaseRow.tags),),
+            with_for_update={"of": m.CaseRow} if for_change else None,
         )
         if row is not None:
             self._held[row.id] = row
@@ -68,6 +74,8 @@ class SqlCaseRepository:
         mapping.case_onto_row(case, row)
         self.session.add(row)
         self.session.flush()
+        # The handlers of the transaction that opens it read it next (triage, SLA).
+        self._held[row.id] = row
         case.id = row.id
         case.version = row.version
 

@@ -97,6 +97,8 @@ class SqlCustomerRepository:
         )
         mapping.customer_onto_row(customer, row)
         customer.version = insert(self.session, row).version
+        # Who adds a customer reads it next (mail intake's triage): found without a query.
+        self._held[customer.id] = row
 
     def _row(self, customer_id: str) -> m.CustomerRow | None:
         row = self.session.get(m.CustomerRow, customer_id, options=_WHOLE_CUSTOMER)
@@ -120,9 +122,22 @@ class SqlCustomerRepository:
             self.session.flush()
 
     def email_owner(self, email: str) -> str | None:
-        return self.session.scalar(
-            select(m.CustomerEmailRow.customer_id).where(m.CustomerEmailRow.email == email)
+        # The owner's whole row comes in the same statement and is held: whoever asks who owns
+        # an address reads that customer next (mail intake's triage, the portal's sign-in).
+        owner = select(m.CustomerEmailRow.customer_id).where(m.CustomerEmailRow.email == email)
+        row = (
+            self.session.scalars(
+                select(m.CustomerRow)
+                .where(m.CustomerRow.id == owner.scalar_subquery())
+                .options(*_WHOLE_CUSTOMER)
+            )
+            .unique()
+            .first()
         )
+        if row is None:
+            return None
+        self._held[row.id] = row
+        return row.id
 
     def has_history(self, customer_id: str) -> bool:
         return bool(

@@ -8,12 +8,13 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import ColumnElement, and_, func, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session as OrmSession
 from sqlalchemy.orm import SessionTransaction
 
 from caredesk.adapters.db import models as m
 from caredesk.adapters.db.conflicts import insert_or_find
-from caredesk.adapters.db.rows import from_row, insert, onto_row
+from caredesk.adapters.db.rows import column_values, from_row, insert, onto_row
 from caredesk.domain.jobs import Job, JobState, Outcome
 
 # What a job is from the moment it is queued; a save writes only how its running went.
@@ -46,21 +47,30 @@ class SqlJobRepository:
         return self.session.scalar(select(m.JobRow.id).where(m.JobRow.key == key))
 
     def add(self, job: Job) -> int:
-        if job.key is not None:
-            existing = self._id_for_key(job.key)
-            if existing is not None:
-                return existing
-        row = onto_row(job, m.JobRow(), skip=("id",), updated_at=job.updated_at or job.created_at)
+        updated_at = job.updated_at or job.created_at
         if job.key is None:
-            insert(self.session, row)
+            row = onto_row(job, m.JobRow(), skip=("id",), updated_at=updated_at)
+            job_id: int | None = insert(self.session, row).id
         else:
-            key = job.key
-            existing = insert_or_find(self.session, row, lambda: self._id_for_key(key))
-            if existing is not None:
+            # One statement for a key not queued before (nearly every one): a read of the key,
+            # then an insert in a savepoint lest a concurrent transaction queue it first, were
+            # four. A key taken already, by this transaction or a committed one, is found after.
+            dialect = postgresql if self.session.get_bind().dialect.name == "postgresql" else sqlite
+            values = column_values(job, skip=("id",), updated_at=updated_at)
+            job_id = self.session.scalar(
+                dialect.insert(m.JobRow)
+                .values(values)
+                .on_conflict_do_nothing(index_elements=[m.JobRow.key])
+                .returning(m.JobRow.id)
+            )
+            if job_id is None:
+                existing = self._id_for_key(job.key)
+                assert existing is not None, "a key in conflict names a queued job"
                 return existing
-        job.id = row.id
+        assert job_id is not None
+        job.id = job_id
         self._announce(job)
-        return row.id
+        return job_id
 
     def get(self, job_id: int) -> Job | None:
         row = self.session.get(m.JobRow, job_id)

@@ -187,6 +187,9 @@ class SqlAlchemyUnitOfWork:
         assert self.session is not None
         # The follow-on effects first, in this transaction: they commit with the change.
         self._bus.dispatch(self)
+        audit = self.built.get("audit")
+        if audit is not None:
+            audit.write_pending()
         assert self.config is not None
         self.config.write_stamps()
         try:
