@@ -3,7 +3,10 @@ hostile headers, parsed without a database."""
 
 from __future__ import annotations
 
+from collections import Counter
+from email.headerregistry import BaseHeader, HeaderRegistry
 from pathlib import Path
+from uuid import uuid4
 
 import pytest
 
@@ -115,3 +118,57 @@ def test_oversized_attachments_are_dropped_and_the_text_kept() -> None:
     kept = parse_mail(raw, max_attachment_bytes=1024)
     assert kept.attachments == []
     assert kept.text == "see attached"
+
+
+def _built_of_parts(run: str) -> bytes:
+    """A message with a text, an HTML and an attached part, its Content-Types this run's own."""
+    return f"""From: Ada Byron <ada@example.net>
+To: support@shop.example
+Subject: The kettle leaks
+Message-ID: <{run}@example.net>
+MIME-Version: 1.0
+Content-Type: multipart/mixed; boundary="outer-{run}"
+
+--outer-{run}
+Content-Type: multipart/alternative; boundary="inner-{run}"
+
+--inner-{run}
+Content-Type: text/plain; charset="utf-8"; x-run="{run}"
+
+The kettle leaks all over the table.
+--inner-{run}
+Content-Type: text/html; charset="utf-8"; x-run="{run}"
+
+<p>The kettle leaks all over the table.</p>
+--inner-{run}--
+--outer-{run}
+Content-Type: image/png; name="leak.png"; x-run="{run}"
+Content-Disposition: attachment; filename="leak.png"
+Content-Transfer-Encoding: base64
+
+iVBORw0KGgo=
+--outer-{run}--
+""".replace("\n", "\r\n").encode()
+
+
+def test_a_structure_header_is_parsed_once_per_value(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Finding a message's body and parts reads its Content-Types again and again; each value
+    is parsed once, and the next message with the same values parses none of them."""
+    raw = _built_of_parts(uuid4().hex)
+    built: Counter[str] = Counter()
+    build = HeaderRegistry.__call__
+
+    def counting(registry: HeaderRegistry, name: str, value: str) -> BaseHeader:
+        built[name.lower()] += 1
+        return build(registry, name, value)
+
+    monkeypatch.setattr(HeaderRegistry, "__call__", counting)
+    mail = parse_mail(raw)
+    assert mail.text == "The kettle leaks all over the table."
+    assert [(a.filename, a.content_type, a.content) for a in mail.attachments] == [
+        ("leak.png", "image/png", b"\x89PNG\r\n\x1a\n")
+    ]
+    assert built["content-type"] == 5, "the five parts' five values"
+    built.clear()
+    assert parse_mail(raw) == mail
+    assert built["content-type"] == 0
