@@ -10,7 +10,7 @@ from datetime import datetime
 from types import MappingProxyType
 from typing import Any, cast
 
-from sqlalchemy import Table, and_, bindparam, insert, or_, select, update
+from sqlalchemy import Table, and_, bindparam, exists, insert, or_, select, update
 from sqlalchemy.orm import Session as OrmSession
 
 from caredesk.adapters.db import mapping
@@ -94,6 +94,9 @@ class SqlSlaRepository:
     def __init__(self, session: OrmSession, config: ConfigReads) -> None:
         self.session = session
         self.config = config
+        # The cases this unit found or saved clocks for: clocks are never deleted, so a case
+        # opened in this transaction is known to have them when its next change asks.
+        self._clocked: set[int] = set()
 
     # -- calendars --------------------------------------------------------------------------
 
@@ -180,9 +183,19 @@ class SqlSlaRepository:
         )
         for row in rows:
             found.setdefault(row.case_id, []).append(_clock(row))
+        self._clocked.update(found)
         return found
 
+    def has_clocks(self, case_id: int) -> bool:
+        if case_id in self._clocked:
+            return True
+        if self.session.scalar(select(exists().where(_CLOCKS.c.case_id == case_id))):
+            self._clocked.add(case_id)
+            return True
+        return False
+
     def save_clocks(self, clocks: Sequence[SlaClock]) -> None:
+        self._clocked.update(c.case_id for c in clocks)
         changed = [{"clock_id": c.id, **_values(c)} for c in clocks if c.id is not None]
         if changed:
             self.session.execute(

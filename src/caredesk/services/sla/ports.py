@@ -43,6 +43,10 @@ class SlaRepository(Protocol):
 
     def clocks_for_cases(self, case_ids: Sequence[int]) -> dict[int, list[SlaClock]]: ...
 
+    def has_clocks(self, case_id: int) -> bool:
+        """Whether the case has clocks (known without a read when this unit saved them)."""
+        ...
+
     def save_clocks(self, clocks: Sequence[SlaClock]) -> None:
         """Insert the new clocks (no id yet) and update the others."""
         ...

@@ -222,7 +222,7 @@ def on_case_changed(uow: SlaUnit, event: Event) -> None:
     # Every change passed through here, and each reloaded the policies and calendars and
     # rewrote the clocks: a new case twice in one transaction (opened, then triaged). A case
     # older than SLAs still gets its clocks on any change.
-    if moves_clocks(event.before, event.after) or not uow.sla.clocks(case.id):
+    if moves_clocks(event.before, event.after) or not uow.sla.has_clocks(case.id):
         sync_case(uow, case, event.at, before_status=event.status_before)
 
 
