@@ -53,14 +53,14 @@ def _detail(view: cases.CaseView) -> CaseDetailOut:
     return CaseDetailOut.of(view.case, messages=[MessageOut.of(m) for m in view.messages])
 
 
-@router.post("/cases", status_code=status.HTTP_201_CREATED)
-def create_case(body: CaseIn, call: Call) -> CaseDetailOut:
+@router.post("/cases", status_code=status.HTTP_201_CREATED, response_model=CaseDetailOut)
+def create_case(body: CaseIn, call: Call) -> Response:
     view = _create_case(body, call)
     assert view.case.id is not None
     call.created(f"/api/v1/cases/{view.case.id}", view.case.version)
     detail = _detail(view)
     detail.sla = CaseSlaOut.of(call.read(sla.case_sla, view.case.id, call.now()))
-    return detail
+    return call.answer(detail, status.HTTP_201_CREATED)
 
 
 def _create_case(body: CaseIn, call: ApiCall) -> cases.CaseView:
@@ -147,14 +147,16 @@ def assign_case(case_id: IdPath, body: AssignmentIn, call: Call) -> CaseOut:
     return call.versioned(case, CaseOut.of)
 
 
-@router.post("/cases/{case_id}/messages", status_code=status.HTTP_201_CREATED)
+@router.post(
+    "/cases/{case_id}/messages", status_code=status.HTTP_201_CREATED, response_model=MessageOut
+)
 def add_message(
     case_id: IdPath, body: MessageIn, call: Call, if_match: AnsweredETag = None
-) -> MessageOut:
+) -> Response:
     attachments = decode_attachments(body.attachments)
     version = None if if_match is None else expected_version(if_match, None)
     message = _add_message(call, case_id, body.kind, body.body, attachments, version)
-    return MessageOut.of(message)
+    return call.answer(MessageOut.of(message), status.HTTP_201_CREATED)
 
 
 @router.post(
