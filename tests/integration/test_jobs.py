@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import signal
 import subprocess
+import threading
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -33,6 +34,7 @@ from tests.integration.job_workers import (
     wait_for,
     worker_env,
 )
+from tests.integration.statements import statements_sent
 
 OPTIONS = WorkerOptions(
     lease=timedelta(minutes=1),
@@ -68,6 +70,47 @@ def test_a_key_makes_enqueue_idempotent(container: Container) -> None:
         b = jobs.enqueue(uow, "x", {}, now=container.clock.now(), key="k2")
         uow.commit()
     assert a == b
+
+
+def test_a_job_is_queued_with_one_statement_and_a_repeated_key_with_two(
+    container: Container,
+) -> None:
+    """The outbox is written with every change (a new case queues its webhooks): the insert
+    takes the key or nothing, and only a key already taken is read back."""
+    now = container.clock.now()
+    with container.uow() as uow:
+        # The transaction's BEGIN (and PostgreSQL's one wake-up of the workers), not the job's.
+        jobs.enqueue(uow, "warm", {}, now=now)
+        with statements_sent(container.engine) as plain:
+            jobs.enqueue(uow, "x", {}, now=now)
+        with statements_sent(container.engine) as keyed:
+            first = jobs.enqueue(uow, "x", {}, now=now, key="k")
+        with statements_sent(container.engine) as repeated:
+            again = jobs.enqueue(uow, "x", {"other": 1}, now=now, key="k")
+        uow.commit()
+    assert first == again
+    assert stored_job(container, first).payload == {}
+    assert [len(plain), len(keyed), len(repeated)] == [1, 1, 2], (plain, keyed, repeated)
+
+
+@pytest.mark.postgres_only
+def test_a_key_being_queued_by_another_transaction_is_waited_for_and_found(
+    container: Container,
+) -> None:
+    now = container.clock.now()
+    with container.uow() as holder:
+        held = jobs.enqueue(holder, "x", {"n": 1}, now=now, key="raced")
+        found: list[int] = []
+        racer = threading.Thread(
+            target=lambda: found.append(queue_job(container, "x", {}, key="raced"))
+        )
+        racer.start()
+        racer.join(timeout=0.5)
+        assert racer.is_alive(), "the second insert waits for the first transaction"
+        holder.commit()
+    racer.join(timeout=30)
+    assert found == [held]
+    assert stored_job(container, held).payload == {"n": 1}
 
 
 def test_a_job_runs_once_and_is_done(container: Container) -> None:

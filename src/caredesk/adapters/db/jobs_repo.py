@@ -7,21 +7,23 @@ from collections.abc import Collection, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, func, or_, select, update
+from sqlalchemy import ColumnElement, Insert, and_, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session as OrmSession
 from sqlalchemy.orm import SessionTransaction
 
 from caredesk.adapters.db import models as m
 from caredesk.adapters.db.conflicts import insert_or_find
-from caredesk.adapters.db.rows import column_values, from_row, insert, onto_row
+from caredesk.adapters.db.rows import column_values, from_row, onto_row
 from caredesk.domain.jobs import Job, JobState, Outcome
+from caredesk.services.core.ports import RetryableConflict
 
 # What a job is from the moment it is queued; a save writes only how its running went.
 _QUEUED_AS = ("id", "kind", "payload", "key", "created_at")
 # The channel of PostgreSQL's NOTIFY that wakes idle workers (adapters/db/job_wakeups.py).
 JOBS_CHANNEL = "caredesk_jobs"
 _RUNNING = JobState.RUNNING.value
+_JOBS = m.JobRow.__table__
 
 
 class SqlJobRepository:
@@ -47,30 +49,30 @@ class SqlJobRepository:
         return self.session.scalar(select(m.JobRow.id).where(m.JobRow.key == key))
 
     def add(self, job: Job) -> int:
-        updated_at = job.updated_at or job.created_at
+        # One statement a job, keyed or not: the outbox is written with every change (a new
+        # case queues two), where a read of the key, a savepoint and an ORM flush cost four.
+        values = column_values(job, skip=("id",), updated_at=job.updated_at or job.created_at)
         if job.key is None:
-            row = onto_row(job, m.JobRow(), skip=("id",), updated_at=updated_at)
-            job_id: int | None = insert(self.session, row).id
+            statement: Insert = _insert(self.session)(_JOBS).values(values)
         else:
-            # One statement for a key not queued before (nearly every one): a read of the key,
-            # then an insert in a savepoint lest a concurrent transaction queue it first, were
-            # four. A key taken already, by this transaction or a committed one, is found after.
-            dialect = postgresql if self.session.get_bind().dialect.name == "postgresql" else sqlite
-            values = column_values(job, skip=("id",), updated_at=updated_at)
-            job_id = self.session.scalar(
-                dialect.insert(m.JobRow)
+            # A key already queued, by this transaction or a committed one, inserts nothing;
+            # on PostgreSQL one still being written is waited for, then found.
+            statement = (
+                _insert(self.session)(_JOBS)
                 .values(values)
-                .on_conflict_do_nothing(index_elements=[m.JobRow.key])
-                .returning(m.JobRow.id)
+                .on_conflict_do_nothing(index_elements=[_JOBS.c.key])
             )
-            if job_id is None:
-                existing = self._id_for_key(job.key)
-                assert existing is not None, "a key in conflict names a queued job"
-                return existing
-        assert job_id is not None
+        job_id = self.session.execute(statement.returning(_JOBS.c.id)).scalar()
+        if job_id is None:
+            assert job.key is not None
+            existing = self._id_for_key(job.key)
+            if existing is None:
+                # Taken by a transaction that has since rolled back: the command runs again.
+                raise RetryableConflict("a job with this key was being queued; try again")
+            return existing
         job.id = job_id
         self._announce(job)
-        return job_id
+        return int(job_id)
 
     def get(self, job_id: int) -> Job | None:
         row = self.session.get(m.JobRow, job_id)
@@ -210,3 +212,9 @@ class SqlJobRepository:
 
 def _held_by(worker: str) -> tuple[ColumnElement[bool], ...]:
     return (m.JobRow.locked_by == worker, m.JobRow.state == _RUNNING)
+
+
+def _insert(session: OrmSession) -> Any:
+    """The dialect's INSERT, which knows ON CONFLICT (both backends' own syntax)."""
+    dialect = session.get_bind().dialect.name
+    return postgresql.insert if dialect == "postgresql" else sqlite.insert
