@@ -11,7 +11,9 @@ import anyio.to_thread
 import pytest
 from fastapi.testclient import TestClient
 
+from caredesk.bootstrap import Container
 from tests.integration.conftest import Headers
+from tests.integration.statements import transactions_begun
 
 NewCase = Callable[..., dict[str, Any]]
 
@@ -71,3 +73,18 @@ def test_a_repeated_create_is_answered_with_the_first_answer_and_its_headers(
     assert first.headers["content-type"] == "application/json"
     listed = client.get("/api/v1/cases", params={"customer_id": customer["id"]}, headers=agent)
     assert [c["id"] for c in listed.json()["items"]] == [case["id"]]
+
+
+def test_a_new_case_is_answered_with_its_clocks_from_its_own_transaction(
+    container: Container, client: TestClient, agent: Headers, customer: dict[str, Any]
+) -> None:
+    """The answer's SLA is what the write set: no second transaction reads it back."""
+    opening = {"customer_id": customer["id"], "subject": "Printer", "body": "It stopped."}
+    with transactions_begun(container.engine) as begun:
+        created = client.post("/api/v1/cases", json=opening, headers=agent)
+    assert created.status_code == 201, created.text
+    assert begun == [2], "one to know the caller, one to open the case"
+    answered = created.json()["sla"]
+    assert [c["metric"] for c in answered["clocks"]] == ["first_reply", "resolution"]
+    read = client.get(f"/api/v1/cases/{created.json()['id']}", headers=agent).json()["sla"]
+    assert answered == read

@@ -6,6 +6,7 @@ The policies and calendars every clock is worked out under are kept per process
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import replace
 from datetime import datetime
 from types import MappingProxyType
 from typing import Any, cast
@@ -58,6 +59,11 @@ def _policy_columns(policy: SlaPolicy, now: datetime) -> dict[str, Any]:
     return {"targets": targets, "match": _match_json(policy.match), "updated_at": now}
 
 
+def _copy(clock: SlaClock) -> SlaClock:
+    """A clock its holder may change without changing what the repository keeps."""
+    return replace(clock, segments=list(clock.segments))
+
+
 def _clock(row: Any) -> SlaClock:
     segments = [(datetime.fromisoformat(s), datetime.fromisoformat(e)) for s, e in row.segments]
     return from_row(SlaClock, row, segments=segments)
@@ -97,6 +103,10 @@ class SqlSlaRepository:
         # The cases this unit found or saved clocks for: clocks are never deleted, so a case
         # opened in this transaction is known to have them when its next change asks.
         self._clocked: set[int] = set()
+        # Each case's clocks as this unit of work last read or wrote them: a write moves a
+        # case's clocks once per event (a new case: opened, then triaged) and answers with
+        # them, and each read them again. Only `save_clocks` writes clocks.
+        self._kept: dict[int, list[SlaClock]] = {}
 
     # -- calendars --------------------------------------------------------------------------
 
@@ -170,7 +180,10 @@ class SqlSlaRepository:
     # -- clocks -----------------------------------------------------------------------------
 
     def clocks(self, case_id: int) -> list[SlaClock]:
-        return self.clocks_for_cases([case_id]).get(case_id, [])
+        kept = self._kept.get(case_id)
+        if kept is None:
+            kept = self._kept[case_id] = self.clocks_for_cases([case_id]).get(case_id, [])
+        return [_copy(c) for c in kept]
 
     def clocks_for_cases(self, case_ids: Sequence[int]) -> dict[int, list[SlaClock]]:
         found: dict[int, list[SlaClock]] = {}
@@ -209,6 +222,13 @@ class SqlSlaRepository:
                 clock.id = self.session.execute(
                     insert(_CLOCKS).values(_values(clock)).returning(_CLOCKS.c.id)
                 ).scalar_one()
+        # A caller may save some of a case's clocks (the scan saves the due ones): what is kept
+        # of a case is brought up to date clock by clock.
+        for clock in clocks:
+            kept = self._kept.get(clock.case_id)
+            if kept is not None:
+                others = [c for c in kept if c.id != clock.id]
+                kept[:] = sorted([*others, _copy(clock)], key=lambda c: c.id or 0)
 
     def due_clocks(self, now: datetime, limit: int) -> list[SlaClock]:
         c = _CLOCKS.c

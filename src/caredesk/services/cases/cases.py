@@ -32,6 +32,7 @@ from caredesk.services.core.ports import Page
 from caredesk.services.core.reads import read, read_one
 from caredesk.services.core.updates import Changes, Update, copy_given, update_command
 from caredesk.services.lifecycle import lifecycle
+from caredesk.services.sla.sla import CaseSla, case_sla_in
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +46,8 @@ class NewAttachment:
 class CaseView:
     case: Case
     messages: list[Message]
+    # The case's SLA as the command left it, when the caller asked for it (`with_sla`).
+    sla: CaseSla | None = None
 
 
 def _check_refs(
@@ -107,10 +110,12 @@ def create_case(
     custom_fields: dict[str, CustomValue] | None = None,
     attachments: list[NewAttachment] | None = None,
     attachment_limits: AttachmentLimits = AttachmentLimits(),
+    with_sla: bool = False,
 ) -> CaseView:
     """Open a case; `body`, when given, is the customer's first message.
 
     Triage, SLA clocks and the audit follow from the case's events, in this transaction.
+    With `with_sla`, the view carries the clocks they set, as this unit of work wrote them.
     """
     actor.require(Permission.WRITE_CASES)
     with uow:
@@ -142,7 +147,11 @@ def create_case(
         # The first message comes with the case: it opens the case, it is not a reply to it.
         case.opened(actor, now, first)
         uow.commit()
-        return CaseView(case, [first] if first is not None else [])
+        assert case.id is not None
+        # Read from what the unit kept of its own writes (the clocks it saved, the SLA
+        # configuration it used), not from the database again.
+        sla = case_sla_in(uow, case.id, now) if with_sla else None
+        return CaseView(case, [first] if first is not None else [], sla)
 
 
 def _first_message(

@@ -8,6 +8,7 @@ from caredesk.services.cases.ports import HasBlobs, HasProducts
 from caredesk.services.core.ports import Transaction
 from caredesk.services.core.unit import HasCaseRecords, HasFollowOns, HasStaff
 from caredesk.services.lifecycle.ports import HasLifecycle
+from caredesk.services.sla.ports import HasSla
 
 
 class CasesUnit(
@@ -17,10 +18,12 @@ class CasesUnit(
     HasProducts,
     HasBlobs,
     HasLifecycle,
+    HasSla,
     Transaction,
     Protocol,
 ):
     """Cases, their messages and files, customers, the catalogue and orders.
 
-    With what the commands it calls touch: AuditUnit, LifecycleUnit.
+    With what the commands it calls touch: AuditUnit, LifecycleUnit, and the SLA a new case
+    is answered with.
     """

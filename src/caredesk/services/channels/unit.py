@@ -17,6 +17,7 @@ from caredesk.services.core.unit import (
     HasStaff,
 )
 from caredesk.services.lifecycle.ports import HasLifecycle
+from caredesk.services.sla.ports import HasSla
 
 
 class WebhooksUnit(HasJobs, HasWebhooks, Transaction, Protocol):
@@ -68,6 +69,7 @@ class PortalUnit(
     HasBlobs,
     HasPortal,
     HasLifecycle,
+    HasSla,
     Transaction,
     Protocol,
 ):

@@ -58,8 +58,9 @@ def create_case(body: CaseIn, call: Call) -> Response:
     view = _create_case(body, call)
     assert view.case.id is not None
     call.created(f"/api/v1/cases/{view.case.id}", view.case.version)
+    assert view.sla is not None
     detail = _detail(view)
-    detail.sla = CaseSlaOut.of(call.read(sla.case_sla, view.case.id, call.now()))
+    detail.sla = CaseSlaOut.of(view.sla)
     return call.answer(detail, status.HTTP_201_CREATED)
 
 
@@ -67,7 +68,7 @@ def _create_case(body: CaseIn, call: ApiCall) -> cases.CaseView:
     attachments = decode_attachments(body.attachments)
     limits = call.container.attachment_limits
     fields = fields_of(body, attachments=attachments, attachment_limits=limits)
-    return call.run(cases.create_case, **fields)
+    return call.run(cases.create_case, **fields, with_sla=True)
 
 
 @router.get("/cases")
