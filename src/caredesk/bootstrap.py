@@ -508,9 +508,12 @@ def start_rate_limiter(container: Container) -> RateLimiter | None:
     if not container.settings.rate_limits:
         return None
     if container.rate_limiter is None:
-        from caredesk.adapters.ratelimit import LimitsRateLimiter
+        from caredesk.adapters.ratelimit import LimitsRateLimiter, MemoryRateLimiter
 
-        container.rate_limiter = LimitsRateLimiter(container.settings.redis_url)
+        redis_url = container.settings.redis_url
+        container.rate_limiter = (
+            LimitsRateLimiter(redis_url) if redis_url is not None else MemoryRateLimiter()
+        )
     return container.rate_limiter
 
 

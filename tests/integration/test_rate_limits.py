@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 import socket
+import threading
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -16,11 +17,12 @@ import pytest
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
-from caredesk.bootstrap import Container, bootstrap
+from caredesk.bootstrap import Container, bootstrap, start_rate_limiter
 from caredesk.cli.main import app as cli_app
 from caredesk.cli.mcp import ToolSession
 from caredesk.domain.agents import SYSTEM, Role
 from caredesk.domain.mail import INBOUND_SCOPE, MailDirection
+from caredesk.domain.rates import Rate
 from caredesk.services.access import auth
 from caredesk.services.channels.tools import build_registry
 from caredesk.web.app import create_app
@@ -79,6 +81,33 @@ def test_the_rest_api_counts_each_client_address_and_says_so_in_headers(
         assert not set(RATE_HEADERS) & set(health.headers)
         with client_of(desk, "203.0.113.9") as other:
             assert other.get("/api/v1/me", headers=headers).status_code == 200
+
+
+def test_counting_in_the_process_starts_no_thread(
+    container: Container, clock: ManualClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every API request is counted twice: counting must not start a thread (a timer thread per
+    hit after any idle moment is what counting in memory used to cost)."""
+    started: list[str] = []
+    real_start = threading.Thread.start
+
+    def start(thread: threading.Thread) -> None:
+        started.append(thread.name)
+        real_start(thread)
+
+    headers = token(container)
+    with limited(container, clock, rate_limit_per_client="100/hour") as desk:
+        monkeypatch.setattr(threading.Thread, "start", start)
+        limiter = start_rate_limiter(desk)
+        assert limiter is not None and not limiter.remote
+        for _ in range(3):
+            verdict = limiter.hit(Rate.parse("100/hour"), "client:203.0.113.7")
+            assert verdict is not None and verdict.allowed
+        assert started == []
+        monkeypatch.setattr(threading.Thread, "start", real_start)
+        with client_of(desk) as c:
+            answers = [c.get("/api/v1/me", headers=headers) for _ in range(3)]
+        assert [a.headers["ratelimit-remaining"] for a in answers] == ["99", "98", "97"]
 
 
 def test_each_token_has_its_limit_and_a_token_may_have_a_lower_one_of_its_own(
