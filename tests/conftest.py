@@ -121,7 +121,9 @@ def clock() -> ManualClock:
 
 
 @pytest.fixture
-def settings(database_url: str, request: pytest.FixtureRequest) -> Settings:
+def settings(
+    database_url: str, request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Settings:
     # No background worker in tests: a test runs the jobs it needs, when it needs them.
     # The embedding model only where a test is about it (`@pytest.mark.semantic`): the rest
     # of the desk must work without it, and each test process then skips loading it.
@@ -134,6 +136,8 @@ def settings(database_url: str, request: pytest.FixtureRequest) -> Settings:
         # Rate limits count on the real clock: tests/integration/test_rate_limits.py turns
         # them on where they are the subject, so that no other test depends on its speed.
         rate_limits=False,
+        # Prepared model files only where a test prepares them, never in the working tree.
+        model_dir=tmp_path_factory.mktemp("models"),
     )
 
 

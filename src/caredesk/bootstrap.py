@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import timedelta
 from functools import partial
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -61,6 +62,7 @@ from caredesk.settings import Settings
 
 if TYPE_CHECKING:
     from caredesk.adapters.db.replay import SqliteReplayDatabase
+    from caredesk.adapters.embeddings import SentenceEmbedder
     from caredesk.adapters.mail.smtp_in import SmtpListener
 
 
@@ -403,18 +405,19 @@ def wire_knowledge(container: Container) -> None:
         container.semantic_error = "semantic search is turned off (CAREDESK_SEMANTIC_SEARCH)"
         container.triage.unavailable_reason = container.semantic_error
         return
-    from caredesk.adapters.embeddings import (
-        EmbeddingModelUnavailable,
-        set_model_threads,
-        shared_embedder,
-    )
-    from caredesk.adapters.intent import EncoderIntentTrainer
+    from caredesk.adapters.embeddings import EmbeddingModelUnavailable
+    from caredesk.adapters.intent import EncoderIntentTrainer, OnnxIntents
+    from caredesk.adapters.onnx_encoder import OnnxSentenceEmbedder, shared_encoder
     from caredesk.adapters.vector_index import InMemoryVectorIndex, load_faiss
     from caredesk.services.knowledge.triage import ClassifierCache
 
-    set_model_threads(settings.model_threads)
     try:
-        embedder = shared_embedder(settings.embedding_model_path)
+        embedder = shared_encoder(
+            settings.embedding_model_path,
+            settings.model_dir,
+            settings.model_runtime,
+            settings.model_threads,
+        )
     except EmbeddingModelUnavailable as exc:
         container.semantic_error = str(exc)
         container.triage.unavailable_reason = str(exc)
@@ -430,23 +433,49 @@ def wire_knowledge(container: Container) -> None:
         InMemoryVectorIndex(embedder.dimensions, faiss=faiss, search=settings.vector_search),
         lexical_weight=settings.search_lexical_weight,
     )
-    container.triage.intents = ClassifierCache(EncoderIntentTrainer(embedder))
+    # The intent model fine-tunes the encoder's top layers, which needs torch: it is loaded
+    # when a model is first trained or read, which an API process whose worker reads the
+    # intents never does. Where the encoder runs on ONNX, so do the intent models, each
+    # exported once (with torch) and read from its file after.
+    onnx = None
+    if isinstance(embedder, OnnxSentenceEmbedder):
+        onnx = OnnxIntents(
+            settings.model_dir, embedder.path, settings.model_threads, settings.intent_int8
+        )
+    container.triage.intents = ClassifierCache(
+        EncoderIntentTrainer(partial(torch_encoder, settings), onnx=onnx)
+    )
+
+
+def torch_encoder(settings: Settings) -> SentenceEmbedder:
+    """The sentence encoder on torch, with the process's threads: for training and intents."""
+    from caredesk.adapters.embeddings import set_model_threads, shared_embedder
+
+    set_model_threads(settings.model_threads)
+    return shared_embedder(settings.embedding_model_path)
 
 
 def intent_trainer(settings: Settings) -> IntentTrainer:
     """The intent trainer on the configured embedding model, for commands that train without
     a desk; `model_unavailable` when the model does not load."""
-    from caredesk.adapters.embeddings import (
-        EmbeddingModelUnavailable,
-        set_model_threads,
-        shared_embedder,
-    )
+    from caredesk.adapters.embeddings import EmbeddingModelUnavailable
     from caredesk.adapters.intent import EncoderIntentTrainer
 
-    set_model_threads(settings.model_threads)
     try:
-        return EncoderIntentTrainer(shared_embedder(settings.embedding_model_path))
+        return EncoderIntentTrainer(torch_encoder(settings))
     except EmbeddingModelUnavailable as exc:
+        raise DomainError(str(exc), code=ErrorCode.MODEL_UNAVAILABLE) from exc
+
+
+def prepare_models(settings: Settings) -> Path:
+    """Export the configured encoder to ONNX in the model folder (once; needs torch), so that
+    processes encode without torch; `model_unavailable` when it cannot be done."""
+    from caredesk.adapters.embeddings import EmbeddingModelUnavailable
+    from caredesk.adapters.onnx_encoder import export_onnx
+
+    try:
+        return export_onnx(settings.model_dir, settings.embedding_model_path)
+    except (EmbeddingModelUnavailable, OSError) as exc:
         raise DomainError(str(exc), code=ErrorCode.MODEL_UNAVAILABLE) from exc
 
 

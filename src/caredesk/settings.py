@@ -162,6 +162,27 @@ class Settings(BaseSettings):
         description="CPU threads each process gives the embedding and intent models; more than "
         "the cores left free makes them much slower, so scale out with processes instead.",
     )
+    worker_model_threads: int | None = Field(
+        default=None,
+        ge=0,
+        description="CPU threads `caredesk worker` gives the models (batched intent triage, "
+        "embeddings): unset, as CAREDESK_MODEL_THREADS; 0, every core of the machine.",
+    )
+    model_dir: Path = Field(
+        default=Path("caredesk-models"),
+        description="Where `caredesk models prepare` writes the encoder's ONNX file, which "
+        "lets a process encode without loading torch.",
+    )
+    intent_int8: bool = Field(
+        default=False,
+        description="Run intent models on ONNX with int8 weights (quantised on export): "
+        "smaller and faster, at the accuracy docs/knowledge.md reports.",
+    )
+    model_runtime: Literal["auto", "onnx", "torch"] = Field(
+        default="auto",
+        description="How the sentence encoder runs: auto reads the ONNX file in "
+        "CAREDESK_MODEL_DIR when it is there and torch otherwise; onnx requires the file.",
+    )
 
     # The case lifecycle (docs/lifecycle.md).
     desk_timezone: str = Field(

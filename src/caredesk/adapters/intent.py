@@ -10,12 +10,16 @@ are the packaged model's own).
 from __future__ import annotations
 
 import copy
+import hashlib
 import io
+import json
+import logging
 import math
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -23,11 +27,22 @@ import numpy as np
 from caredesk.adapters.embeddings import MODEL_NAME, SentenceEmbedder, mean_pool
 from caredesk.services.knowledge.ports import IntentClassifier, TrainedModel
 
+log = logging.getLogger("caredesk.triage")
+
 FORMAT = 1
 METHOD_FINETUNE = "finetune-top-layers"
 METHOD_HEAD = "frozen-head"
 MAX_TOKENS = 64
 BATCH = 32
+# Bumped when the exported intent graph changes, so that older files are not read.
+ONNX_FORMAT = 1
+# An exported model must give the torch model's probabilities to this much.
+ONNX_TOLERANCE = 1e-4
+_CHECK_TEXTS = (
+    "I still have not received my new card",
+    "why was I charged a fee for my transfer?",
+    "",
+)
 
 
 class IntentModelInvalid(ValueError):
@@ -129,13 +144,135 @@ class FineTunedIntentClassifier:
                     out[int(i)] = (self._labels[k], round(float(p), 4))
         return out
 
+    def export_onnx(self, file: Path, *, int8: bool = False) -> None:
+        """Write this classifier (encoder, pooling, head and softmax) to `file` as ONNX, with
+        its labels in the file's metadata; `int8` quantises its weights. Needs torch."""
+        import onnx
+        import torch
+
+        from caredesk.adapters.onnx_encoder import export_graph
+
+        class Probabilities(torch.nn.Module):
+            def __init__(self, head: Any) -> None:
+                super().__init__()
+                self.head = head
+
+            def forward(self, hidden: Any, attention_mask: Any) -> Any:
+                return torch.softmax(self.head(mean_pool(hidden, attention_mask)), dim=-1)
+
+        export_graph(
+            self._encoder.model,
+            Probabilities(self._head),
+            self._encoder.tokenizer,
+            file,
+            "probabilities",
+        )
+        if int8:
+            from onnxruntime.quantization import QuantType, quantize_dynamic
+
+            exact = file.with_name(file.name + ".float")
+            file.replace(exact)
+            try:
+                quantize_dynamic(exact, file, weight_type=QuantType.QInt8)
+            finally:
+                exact.unlink(missing_ok=True)
+        model = onnx.load(str(file))
+        entry = model.metadata_props.add()
+        entry.key, entry.value = "labels", json.dumps(self._labels)
+        onnx.save(model, str(file))
+
+    def probabilities(self, texts: Sequence[str]) -> Any:
+        """Every label's probability for each text, in the order of `texts`."""
+        import torch
+
+        with self._lock, torch.inference_mode():
+            hidden, attention = self._encoder.lower(texts)
+            return torch.softmax(self._head(self._encoder.upper(hidden, attention)), -1).numpy()
+
+
+class OnnxIntentClassifier:
+    """An intent classifier exported to ONNX, run by ONNX Runtime: no torch needed."""
+
+    def __init__(self, file: Path, model_path: Path, threads: int = 1) -> None:
+        from caredesk.adapters.onnx_encoder import load_tokenizer, open_session
+
+        self.file = file
+        self._session = open_session(file, threads)
+        self._labels = [str(x) for x in json.loads(_metadata(self._session)["labels"])]
+        self._tokenizer = load_tokenizer(model_path, MAX_TOKENS)
+        self._lock = threading.Lock()
+
+    @property
+    def labels(self) -> list[str]:
+        return list(self._labels)
+
+    def probabilities(self, texts: Sequence[str]) -> Any:
+        from caredesk.adapters.onnx_encoder import token_feed
+
+        with self._lock:
+            return self._session.run(None, token_feed(self._tokenizer, texts))[0]
+
+    def predict(self, texts: Sequence[str]) -> list[tuple[str, float]]:
+        if not texts:
+            return []
+        out: list[tuple[str, float]] = [("", 0.0)] * len(texts)
+        order = _order(texts)
+        for start in range(0, len(texts), 64):
+            index = order[start : start + 64]
+            probabilities = self.probabilities([texts[i] for i in index])
+            for i, row in zip(index, probabilities, strict=True):
+                k = int(row.argmax())
+                out[int(i)] = (self._labels[k], round(float(row[k]), 4))
+        return out
+
+
+def _metadata(session: Any) -> dict[str, str]:
+    return dict(session.get_modelmeta().custom_metadata_map)
+
+
+@dataclass(frozen=True, slots=True)
+class OnnxIntents:
+    """Where intent models are exported to ONNX (once per model), and how they run."""
+
+    model_dir: Path
+    # The base encoder's files: their digest keys the export, and the tokenizer is theirs.
+    model_path: Path
+    threads: int = 1
+    int8: bool = False
+
+    def file_for(self, artifact: bytes) -> Path:
+        from caredesk.adapters.onnx_encoder import model_digest
+
+        digest = hashlib.sha256(model_digest(self.model_path).encode() + artifact).hexdigest()
+        kind = "int8" if self.int8 else "float"
+        return self.model_dir / f"intent-{digest[:16]}-{kind}-v{ONNX_FORMAT}.onnx"
+
 
 class EncoderIntentTrainer:
-    """Trains and loads intent classifiers on top of the shared sentence encoder."""
+    """Trains and loads intent classifiers on top of the shared sentence encoder.
 
-    def __init__(self, embedder: SentenceEmbedder, plan: TrainingPlan | None = None) -> None:
-        self.embedder = embedder
+    Given a function for the encoder, it loads torch and the encoder on first use: a
+    process that never trains nor predicts (an API process whose worker reads the intents)
+    never pays for them."""
+
+    def __init__(
+        self,
+        embedder: SentenceEmbedder | Callable[[], SentenceEmbedder],
+        plan: TrainingPlan | None = None,
+        *,
+        onnx: OnnxIntents | None = None,
+    ) -> None:
+        self._embedder = embedder
+        self._embedder_lock = threading.Lock()
         self.plan = plan or TrainingPlan()
+        self.onnx = onnx
+
+    @property
+    def embedder(self) -> SentenceEmbedder:
+        with self._embedder_lock:
+            if not isinstance(self._embedder, SentenceEmbedder):
+                self._embedder = self._embedder()
+            return self._embedder
 
     def _split(self, top_layers: int) -> int:
         layers = len(self.embedder.model.encoder.layer)
@@ -183,6 +320,25 @@ class EncoderIntentTrainer:
         )
 
     def load(self, artifact: bytes) -> IntentClassifier:
+        """The classifier in `artifact`: on ONNX Runtime when `onnx` says where, exported on
+        first load (which needs torch) and read from its file after (which does not)."""
+        if self.onnx is None:
+            return self.load_torch(artifact)
+        file = self.onnx.file_for(artifact)
+        if not file.is_file():
+            classifier = self.load_torch(artifact)
+            try:
+                _export_checked(classifier, file, self.onnx)
+            except Exception:
+                # The model still works on torch; only its speed-up is lost.
+                log.exception("exporting the intent model to %s failed; it runs on torch", file)
+                return classifier
+        try:
+            return OnnxIntentClassifier(file, self.onnx.model_path, self.onnx.threads)
+        except Exception as exc:
+            raise IntentModelInvalid(f"the intent model file {file} cannot be read: {exc}") from exc
+
+    def load_torch(self, artifact: bytes) -> FineTunedIntentClassifier:
         import torch
 
         try:
@@ -205,6 +361,22 @@ class EncoderIntentTrainer:
         model.eval()
         head.eval()
         return FineTunedIntentClassifier(_Encoder(self.embedder, model, split), head, labels)
+
+
+def _export_checked(classifier: FineTunedIntentClassifier, file: Path, onnx: OnnxIntents) -> None:
+    from caredesk.adapters.onnx_encoder import write_atomically
+
+    def write(scratch: Path) -> None:
+        classifier.export_onnx(scratch, int8=onnx.int8)
+        if onnx.int8:
+            return  # quantised weights round: its accuracy is measured, not matched
+        exported = OnnxIntentClassifier(scratch, onnx.model_path)
+        texts = list(_CHECK_TEXTS)
+        gap = float(np.abs(exported.probabilities(texts) - classifier.probabilities(texts)).max())
+        if gap > ONNX_TOLERANCE:
+            raise IntentModelInvalid(f"the ONNX export disagrees with the model by {gap:.2e}")
+
+    write_atomically(file, write)
 
 
 # A batch of the training set: the texts' indices, the lower layers' output, the attention mask.

@@ -15,6 +15,7 @@ from caredesk.cli import conformance as conformance_cli
 from caredesk.cli import knowledge as knowledge_cli
 from caredesk.cli import lifecycle as lifecycle_cli
 from caredesk.cli import mail as mail_cli
+from caredesk.cli import models as models_cli
 from caredesk.cli import policy as policy_cli
 from caredesk.cli import portal as portal_cli
 from caredesk.cli import privacy as privacy_cli
@@ -59,6 +60,7 @@ import_app.command("mbox")(mail_cli.import_mbox)
 import_app.command("maildir")(mail_cli.import_maildir)
 app.add_typer(knowledge_cli.kb_app, name="kb")
 app.add_typer(knowledge_cli.triage_app, name="triage")
+app.add_typer(models_cli.app, name="models")
 app.command("worker")(worker_cli.worker)
 app.add_typer(sla_cli.app, name="sla")
 app.add_typer(sla_cli.webhooks_app, name="webhooks")
