@@ -552,3 +552,45 @@ def test_the_worker_reads_only_the_latest_words(
     )
     assert audit_actions(container, "case", case["id"]).count("case.triaged") == triaged
     assert _triage(client, agent, case["id"]) == result
+
+
+def test_the_worker_reads_a_batch_of_intents_in_one_model_call(
+    client: TestClient,
+    agent: Headers,
+    customer: dict[str, Any],
+    container: Container,
+    trained: IntentModelInfo,
+    work_off: Callable[[], int],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    assert container.triage.intents is not None
+    with container.uow() as uow:
+        loaded = container.triage.intents.active(uow)
+    assert loaded is not None
+    classifier = loaded[1]
+    calls: list[list[str]] = []
+    predict = classifier.predict
+
+    def counted(texts: Any) -> list[tuple[str, float]]:
+        calls.append(list(texts))
+        return predict(texts)
+
+    monkeypatch.setattr(classifier, "predict", counted)
+    bodies = {
+        "Please refund my payment": "refund",
+        "I'm locked out of my account": "account_access",
+        "Tracking says nothing since Monday, where is the package?": "where_is_my_order",
+    }
+    cases = [_case(client, agent, customer, body) for body in bodies]
+
+    assert work_off() == 3
+
+    assert calls == [[f"Hi\n{body}" for body in bodies]]
+    for case, intent in zip(cases, bodies.values(), strict=True):
+        result = _triage(client, agent, case["id"])
+        assert (result["intent"], result["intent_source"]) == (intent, "model")
+        # The confidence the case gets is the one the model gives the message alone.
+        alone = predict([f"Hi\n{list(bodies)[cases.index(case)]}"])[0]
+        assert result["intent_confidence"] == round(alone[1], 4)
+    # Each job kept its own outcome: all done, none run twice.
+    assert work_off() == 0

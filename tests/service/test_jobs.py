@@ -267,3 +267,59 @@ def test_a_stopping_worker_releases_the_jobs_it_has_not_started(
     released = uow.jobs.get(waiting)
     assert released is not None and released.locked_by is None
     assert released.run_at == clock.now()
+
+
+def test_a_batch_hook_sees_the_batch_s_payloads_of_its_kind_once_before_they_run(
+    uow: FakeUnitOfWork, clock: ManualClock
+) -> None:
+    events: list[tuple[str, Any]] = []
+    registry = jobs.HandlerRegistry()
+    registry.register(
+        "read",
+        lambda ctx, payload: events.append(("run", payload["n"])),
+        prepare=lambda ctx, payloads: events.append(("prepare", [p["n"] for p in payloads])),
+    )
+    registry.register("ping", lambda ctx, payload: events.append(("ping", payload["n"])))
+    for n in (1, 2):
+        queue(uow, clock, "read", {"n": n})
+    queue(uow, clock, "ping", {"n": 3})
+    queue(uow, clock, "read", {"n": 4})
+    runner = worker(uow, clock, registry)
+
+    assert runner.run_once() == 4
+
+    assert events == [("prepare", [1, 2, 4]), ("run", 1), ("run", 2), ("ping", 3), ("run", 4)]
+
+
+def test_each_job_of_a_prepared_batch_keeps_its_own_outcome(
+    uow: FakeUnitOfWork, clock: ManualClock
+) -> None:
+    def fail_two(ctx: jobs.JobContext, payload: dict[str, Any]) -> None:
+        if payload["n"] == 2:
+            raise jobs.TemporaryFailure("not now")
+
+    registry = jobs.HandlerRegistry()
+    registry.register("read", fail_two, prepare=lambda ctx, payloads: None)
+    job_ids = [queue(uow, clock, "read", {"n": n}) for n in (1, 2, 3)]
+
+    worker(uow, clock, registry).run_once()
+
+    assert states(uow, *job_ids) == [(JobState.DONE, 1), (JobState.QUEUED, 1), (JobState.DONE, 1)]
+
+
+def test_a_failing_batch_hook_leaves_the_jobs_to_their_handlers(
+    uow: FakeUnitOfWork, clock: ManualClock
+) -> None:
+    ran: list[int] = []
+
+    def broken(ctx: jobs.JobContext, payloads: list[dict[str, Any]]) -> None:
+        raise RuntimeError("the model is away")
+
+    registry = jobs.HandlerRegistry()
+    registry.register("read", lambda ctx, payload: ran.append(payload["n"]), prepare=broken)
+    job_ids = [queue(uow, clock, "read", {"n": n}) for n in (1, 2)]
+
+    assert worker(uow, clock, registry).run_once() == 2
+
+    assert ran == [1, 2]
+    assert states(uow, *job_ids) == [(JobState.DONE, 1)] * 2

@@ -60,6 +60,11 @@ class JobContext:
 
 
 Handler = Callable[[JobContext, dict[str, Any]], None]
+# Called once with the payloads of a claimed batch's jobs of one kind, before they run one by
+# one: where one call does the work of many (a model's forward pass over all their texts) and
+# leaves it for the handlers. The handlers still decide each job's outcome, and must not
+# depend on it: a job may run without it (a failed prepare, a lone retry).
+BatchPrepare = Callable[[JobContext, list[dict[str, Any]]], None]
 TimerFn = Callable[[JobContext], None]
 
 
@@ -76,11 +81,14 @@ class HandlerRegistry:
 
     handlers: dict[str, Handler] = field(default_factory=dict)
     timers: dict[str, Timer] = field(default_factory=dict)
+    prepares: dict[str, BatchPrepare] = field(default_factory=dict)
 
-    def register(self, kind: str, handler: Handler) -> None:
+    def register(self, kind: str, handler: Handler, *, prepare: BatchPrepare | None = None) -> None:
         if kind in self.handlers:
             raise ValueError(f"a handler for job kind {kind!r} is already registered")
         self.handlers[kind] = handler
+        if prepare is not None:
+            self.prepares[kind] = prepare
 
     def register_timer(self, name: str, every: timedelta, fn: TimerFn) -> None:
         if name in self.timers:
@@ -195,9 +203,10 @@ def worker_name(index: int = 0) -> str:
 
 
 class Worker:
-    """Runs due timers and jobs. Jobs are claimed in batches and run one after another; how
-    each run ended is recorded with the claim of the next batch, in one transaction, so a batch
-    costs the worker one transaction of its own beside its handlers'."""
+    """Runs due timers and jobs. Jobs are claimed in batches and run one after another (after
+    the batch hooks of their kinds); how each run ended is recorded with the claim of the next
+    batch, in one transaction, so a batch costs the worker one transaction of its own beside
+    its handlers'."""
 
     def __init__(
         self,
@@ -241,6 +250,7 @@ class Worker:
         batch = self._record_and_claim(limit or self.options.batch_size)
         ran = 0
         with self._leases_kept([job.id for job in batch if job.id is not None]):
+            self._prepare(batch, stop)
             for job in batch:
                 assert job.id is not None
                 if stop is not None and stop.is_set():
@@ -249,6 +259,20 @@ class Worker:
                 self._unrecorded.append(self._run(job))
                 ran += 1
         return ran
+
+    def _prepare(self, batch: list[Job], stop: threading.Event | None) -> None:
+        """Give each kind's batch hook the payloads of its jobs in this batch, in order."""
+        payloads: dict[str, list[dict[str, Any]]] = {}
+        for job in batch:
+            if job.kind in self.registry.prepares and job.attempts <= self.options.max_attempts:
+                payloads.setdefault(job.kind, []).append(job.payload)
+        for kind, kind_payloads in payloads.items():
+            if stop is not None and stop.is_set():
+                return
+            try:
+                self.registry.prepares[kind](self.ctx, kind_payloads)
+            except Exception:  # the handlers do the work one job at a time instead
+                log.exception("preparing a batch of %d %s jobs failed", len(kind_payloads), kind)
 
     def record(self) -> None:
         """Write the outcomes in hand now, without claiming more (a pass or a worker ends)."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import MutableMapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -88,6 +89,15 @@ class _Reading:
     model_version: int | None
 
 
+# Intents the model read ahead for a batch of jobs, by model version and the words it read.
+Predictions = MutableMapping[tuple[int, str], tuple[str, float]]
+
+
+def intent_text(case: Case, text: str) -> str:
+    """The words the intent model reads: the case's subject and the message."""
+    return f"{case.subject}\n{text}".strip()
+
+
 def triage_case_in(
     uow: KnowledgeUnit,
     engine: TriageEngine,
@@ -97,16 +107,18 @@ def triage_case_in(
     *,
     message_id: int | None = None,
     predict_intent: bool = True,
+    predictions: Predictions | None = None,
 ) -> TriageOutcome:
     """Triage `case` on `text` inside the caller's open unit of work (the caller commits).
 
     Without `predict_intent` the model is not asked: the case keeps the intent it had, and
-    the worker's `triage.intent` job asks it after the commit.
+    the worker's `triage.intent` job asks it after the commit. An intent found in
+    `predictions` (read ahead for a batch) is taken from there, and taken out.
     """
     assert case.id is not None
     before = case.snapshot()
     previous = uow.triage.case_triage(case.id)
-    reading = _read(uow, engine, case, text, previous, predict_intent)
+    reading = _read(uow, engine, case, text, previous, predict_intent, predictions)
     fields = dict(case.custom_fields)
     merged_moments = sorted({*listed_values(fields.get(MOMENTS_FIELD)), *reading.moments})
     merged_known = sorted({*listed_values(fields.get(KNOWN_ISSUE_FIELD)), *reading.known_issues})
@@ -155,8 +167,9 @@ def _read(
     text: str,
     previous: CaseTriage | None,
     predict_intent: bool,
+    predictions: Predictions | None = None,
 ) -> _Reading:
-    full_text = f"{case.subject}\n{text}".strip()
+    full_text = intent_text(case, text)
     lang, _ = language(full_text)
     polarity = round(engine.sentiment.polarity(text or case.subject), 3)
     risk = public_risk(full_text)
@@ -180,7 +193,8 @@ def _read(
         loaded = engine.intents.active(uow)
         if loaded is not None:
             model_version, classifier = loaded
-            predicted, confidence = classifier.predict([full_text])[0]
+            ahead = predictions.pop((model_version, full_text), None) if predictions else None
+            predicted, confidence = ahead or classifier.predict([full_text])[0]
             earlier = case.custom_fields.get(ISSUE_FIELD)
             intent = settle_intent(
                 predicted, earlier if isinstance(earlier, str) else None, full_text
@@ -320,35 +334,86 @@ def event_handlers(engine: TriageEngine) -> tuple[Handler, Handler]:
 
 
 def register_triage(registry: HandlerRegistry, engine: TriageEngine) -> None:
-    """The worker's half of triage: the intent of a case, read after the request committed."""
+    """The worker's half of triage: the intent of a case, read after the request committed.
+
+    A claimed batch of these jobs is read by the model in one call (its batch hook), which
+    costs about what one message costs alone; each job then triages its case and records its
+    own outcome as before."""
+    # Shared by the worker threads of a process; a job that misses its entry predicts alone.
+    ahead: Predictions = {}
 
     def read_intent(ctx: JobContext, payload: dict[str, Any]) -> None:
-        predict_intent_later(ctx.uow(), engine, ctx.clock.now(), **payload)
+        predict_intent_later(ctx.uow(), engine, ctx.clock.now(), **payload, predictions=ahead)
 
-    registry.register(INTENT_KIND, read_intent)
+    def read_intents(ctx: JobContext, payloads: list[dict[str, Any]]) -> None:
+        found = predict_intents(ctx.uow(), engine, payloads)
+        # What earlier batches left (their jobs found their case gone) is dropped here.
+        ahead.clear()
+        ahead.update(found)
+
+    registry.register(INTENT_KIND, read_intent, prepare=read_intents)
+
+
+def _words_to_read(
+    uow: KnowledgeUnit, case_id: int, message_id: int | None
+) -> tuple[Case, str] | None:
+    """The case and the words a `triage.intent` job reads, or None when it has nothing to do.
+
+    A case triaged since on a later message is left alone: that message's own job reads it."""
+    case = uow.cases.get(case_id)
+    previous = uow.triage.case_triage(case_id)
+    if case is None or previous is None:
+        return None  # erased or merged away since
+    if previous.intent_source == "agent":
+        return None  # an agent's word is not overruled by the model
+    if message_id is not None and (previous.message_id or 0) > message_id:
+        return None
+    text = ""
+    if message_id is not None:
+        text = next((m.body for m in uow.cases.messages(case_id) if m.id == message_id), "")
+    return case, text
+
+
+def predict_intents(
+    uow: KnowledgeUnit, engine: TriageEngine, payloads: list[dict[str, Any]]
+) -> Predictions:
+    """The intents of a batch of `triage.intent` jobs' words, read by the model in one call
+    (outside any transaction), by model version and words."""
+    if engine.intents is None:
+        return {}
+    with uow:
+        loaded = engine.intents.active(uow)
+        if loaded is None:
+            return {}
+        version, classifier = loaded
+        texts: list[str] = []
+        for payload in payloads:
+            found = _words_to_read(uow, payload["case_id"], payload.get("message_id"))
+            if found is not None:
+                texts.append(intent_text(*found))
+    unique = list(dict.fromkeys(texts))
+    predicted = classifier.predict(unique) if unique else []
+    return {(version, text): p for text, p in zip(unique, predicted, strict=True)}
 
 
 def predict_intent_later(
-    uow: KnowledgeUnit, engine: TriageEngine, now: datetime, case_id: int, message_id: int | None
+    uow: KnowledgeUnit,
+    engine: TriageEngine,
+    now: datetime,
+    case_id: int,
+    message_id: int | None,
+    predictions: Predictions | None = None,
 ) -> None:
     """Triage the case again with the intent model, on the words that queued the job.
 
-    A case triaged since on a later message is left alone: that message's own job reads it.
     Run twice (a worker died before marking the job done), it reads the same words to the
     same intent; the trail shows the triage twice."""
     with uow:
-        case = uow.cases.get(case_id)
-        previous = uow.triage.case_triage(case_id)
-        if case is None or previous is None:
-            return  # erased or merged away since
-        if previous.intent_source == "agent":
-            return  # an agent's word is not overruled by the model
-        if message_id is not None and (previous.message_id or 0) > message_id:
+        found = _words_to_read(uow, case_id, message_id)
+        if found is None:
             return
-        text = ""
-        if message_id is not None:
-            text = next((m.body for m in uow.cases.messages(case_id) if m.id == message_id), "")
-        triage_case_in(uow, engine, now, case, text, message_id=message_id)
+        case, text = found
+        triage_case_in(uow, engine, now, case, text, message_id=message_id, predictions=predictions)
         uow.commit()
 
 
