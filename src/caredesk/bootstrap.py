@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from datetime import timedelta
 from functools import partial
@@ -465,6 +466,18 @@ def intent_trainer(settings: Settings) -> IntentTrainer:
         return EncoderIntentTrainer(torch_encoder(settings))
     except EmbeddingModelUnavailable as exc:
         raise DomainError(str(exc), code=ErrorCode.MODEL_UNAVAILABLE) from exc
+
+
+def worker_settings(settings: Settings, model_threads: int | None = None) -> Settings:
+    """The settings of a `caredesk worker` process: its models get `model_threads` (else
+    CAREDESK_WORKER_MODEL_THREADS, else CAREDESK_MODEL_THREADS) threads, 0 meaning every core.
+
+    A worker reads batches of intents and embeds texts in one call each, which uses the
+    cores well; an API process answers one query at a time and keeps one."""
+    threads = model_threads if model_threads is not None else settings.worker_model_threads
+    if threads is None:
+        return settings
+    return settings.model_copy(update={"model_threads": threads or os.cpu_count() or 1})
 
 
 def prepare_models(settings: Settings) -> Path:

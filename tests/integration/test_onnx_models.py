@@ -27,7 +27,7 @@ from caredesk.adapters.onnx_encoder import (
     model_digest,
     onnx_file,
 )
-from caredesk.bootstrap import bootstrap
+from caredesk.bootstrap import bootstrap, worker_settings
 from caredesk.cli.main import app
 from caredesk.settings import Settings
 
@@ -188,3 +188,15 @@ def test_models_prepare_without_a_model_says_so(tmp_path: Path) -> None:
     assert result.exit_code == 1
     assert "model_unavailable" in result.output
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    ("configured", "asked", "threads"),
+    [(None, None, 1), (None, 2, 2), (2, None, 2), (2, 1, 1), (0, None, os.cpu_count() or 1)],
+)
+def test_a_worker_gives_its_models_the_threads_asked_for(
+    configured: int | None, asked: int | None, threads: int
+) -> None:
+    settings = Settings(model_threads=1, worker_model_threads=configured)
+    assert worker_settings(settings, asked).model_threads == threads
+    assert settings.model_threads == 1

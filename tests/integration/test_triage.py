@@ -9,10 +9,12 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from typer.testing import CliRunner
 
 from caredesk.adapters.embeddings import shared_embedder
 from caredesk.adapters.intent import METHOD_HEAD, EncoderIntentTrainer, TrainingPlan
 from caredesk.bootstrap import Container
+from caredesk.cli.main import app
 from caredesk.domain.agents import SYSTEM, Role
 from caredesk.domain.errors import DomainError, ErrorCode, ValidationFailed
 from caredesk.domain.intents import IntentModelInfo
@@ -594,3 +596,23 @@ def test_the_worker_reads_a_batch_of_intents_in_one_model_call(
         assert result["intent_confidence"] == round(alone[1], 4)
     # Each job kept its own outcome: all done, none run twice.
     assert work_off() == 0
+
+
+def test_the_worker_command_reads_the_intents_that_requests_queued(
+    client: TestClient,
+    agent: Headers,
+    customer: dict[str, Any],
+    container: Container,
+    trained: IntentModelInfo,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("CAREDESK_DATABASE_URL", container.settings.database_url)
+    monkeypatch.setenv("CAREDESK_MODEL_DIR", str(container.settings.model_dir))
+    case = _case(client, agent, customer, "Please refund my payment")
+
+    result = CliRunner().invoke(app, ["worker", "--once"])
+
+    assert result.exit_code == 0, result.output
+    found = _triage(client, agent, case["id"])
+    assert (found["intent"], found["intent_source"]) == ("refund", "model")
+    assert found["model_version"] == trained.version

@@ -61,7 +61,7 @@ def print_rows(
 
 
 @contextmanager
-def desk(*, models: bool = False) -> Iterator[Container]:
+def desk(*, models: bool = False, settings: Settings | None = None) -> Iterator[Container]:
     """Build the container for one command, and turn refusals into a message and exit 1.
 
     The embedding and intent models load only for commands that ask (`models=True`): they
@@ -70,7 +70,7 @@ def desk(*, models: bool = False) -> Iterator[Container]:
     # Imported here, not at the top: `caredesk --help` and argument errors stay instant.
     from caredesk.bootstrap import ensure_policy_in_force
 
-    settings = Settings()
+    settings = settings or Settings()
     if not models:
         settings = settings.model_copy(update={"semantic_search": False})
     configure_logging(settings.log_level, settings.log_json)

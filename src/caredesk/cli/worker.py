@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 
 from caredesk.cli.common import desk, err, out
+from caredesk.settings import Settings
 
 
 def worker(
@@ -18,11 +19,23 @@ def worker(
     concurrency: Annotated[
         int, typer.Option(min=1, max=64, help="Worker threads in this process.")
     ] = 1,
+    model_threads: Annotated[
+        int | None,
+        typer.Option(
+            min=0,
+            help="CPU threads for the models (0: every core); else "
+            "CAREDESK_WORKER_MODEL_THREADS, else CAREDESK_MODEL_THREADS.",
+        ),
+    ] = None,
 ) -> None:
-    """Run jobs (mail, webhooks, SLA warnings…) and timers; start as many as you like."""
+    """Run jobs (mail, webhooks, SLA warnings, intent triage…) and timers; start as many as
+    you like."""
+    from caredesk.bootstrap import worker_settings
     from caredesk.services.core.jobs import Worker, WorkerPool, worker_name
 
-    with desk() as container:
+    # The models load: the worker reads the intents that requests queue (`triage.intent`).
+    settings = worker_settings(Settings(), model_threads)
+    with desk(models=True, settings=settings) as container:
         assert container.jobs is not None
         if once:
             ran = Worker(
