@@ -64,6 +64,7 @@ from caredesk.settings import Settings
 if TYPE_CHECKING:
     from caredesk.adapters.db.replay import SqliteReplayDatabase
     from caredesk.adapters.embeddings import SentenceEmbedder
+    from caredesk.adapters.intent import OnnxIntents
     from caredesk.adapters.mail.smtp_in import SmtpListener
 
 
@@ -407,7 +408,7 @@ def wire_knowledge(container: Container) -> None:
         container.triage.unavailable_reason = container.semantic_error
         return
     from caredesk.adapters.embeddings import EmbeddingModelUnavailable
-    from caredesk.adapters.intent import EncoderIntentTrainer, OnnxIntents
+    from caredesk.adapters.intent import EncoderIntentTrainer
     from caredesk.adapters.onnx_encoder import OnnxSentenceEmbedder, shared_encoder
     from caredesk.adapters.vector_index import InMemoryVectorIndex, load_faiss
     from caredesk.services.knowledge.triage import ClassifierCache
@@ -438,14 +439,19 @@ def wire_knowledge(container: Container) -> None:
     # when a model is first trained or read, which an API process whose worker reads the
     # intents never does. Where the encoder runs on ONNX, so do the intent models, each
     # exported once (with torch) and read from its file after.
-    onnx = None
-    if isinstance(embedder, OnnxSentenceEmbedder):
-        onnx = OnnxIntents(
-            settings.model_dir, embedder.path, settings.model_threads, settings.intent_int8
-        )
+    onnx = intents_on_onnx(settings) if isinstance(embedder, OnnxSentenceEmbedder) else None
     container.triage.intents = ClassifierCache(
         EncoderIntentTrainer(partial(torch_encoder, settings), onnx=onnx)
     )
+
+
+def intents_on_onnx(settings: Settings) -> OnnxIntents:
+    """Where and how intent models run on ONNX Runtime, by the settings."""
+    from caredesk.adapters.embeddings import packaged_model_path
+    from caredesk.adapters.intent import OnnxIntents
+
+    model_path = (settings.embedding_model_path or packaged_model_path()).resolve()
+    return OnnxIntents(settings.model_dir, model_path, settings.model_threads, settings.intent_int8)
 
 
 def torch_encoder(settings: Settings) -> SentenceEmbedder:
@@ -461,9 +467,17 @@ def intent_trainer(settings: Settings) -> IntentTrainer:
     a desk; `model_unavailable` when the model does not load."""
     from caredesk.adapters.embeddings import EmbeddingModelUnavailable
     from caredesk.adapters.intent import EncoderIntentTrainer
+    from caredesk.adapters.onnx_encoder import onnx_file
 
     try:
-        return EncoderIntentTrainer(torch_encoder(settings))
+        embedder = torch_encoder(settings)
+        # As the desk runs them: on ONNX where the encoder is prepared (or ONNX is required).
+        prepared = onnx_file(settings.model_dir, embedder.path).is_file()
+        on_onnx = settings.model_runtime == "onnx" or (
+            settings.model_runtime == "auto" and prepared
+        )
+        onnx = intents_on_onnx(settings) if on_onnx else None
+        return EncoderIntentTrainer(embedder, onnx=onnx)
     except EmbeddingModelUnavailable as exc:
         raise DomainError(str(exc), code=ErrorCode.MODEL_UNAVAILABLE) from exc
 

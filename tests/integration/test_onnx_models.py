@@ -27,7 +27,7 @@ from caredesk.adapters.onnx_encoder import (
     model_digest,
     onnx_file,
 )
-from caredesk.bootstrap import bootstrap, worker_settings
+from caredesk.bootstrap import bootstrap, intent_trainer, worker_settings
 from caredesk.cli.main import app
 from caredesk.settings import Settings
 
@@ -200,3 +200,33 @@ def test_a_worker_gives_its_models_the_threads_asked_for(
     settings = Settings(model_threads=1, worker_model_threads=configured)
     assert worker_settings(settings, asked).model_threads == threads
     assert settings.model_threads == 1
+
+
+def test_commands_train_intents_for_onnx_where_the_encoder_is_prepared(
+    prepared: Path, tmp_path: Path
+) -> None:
+    on_onnx = intent_trainer(Settings(model_dir=prepared))
+    assert isinstance(on_onnx, EncoderIntentTrainer)
+    assert on_onnx.onnx is not None and on_onnx.onnx.model_dir == prepared
+    assert not on_onnx.onnx.int8
+    int8 = intent_trainer(Settings(model_dir=prepared, intent_int8=True))
+    assert isinstance(int8, EncoderIntentTrainer) and int8.onnx is not None and int8.onnx.int8
+    on_torch = intent_trainer(Settings(model_dir=prepared, model_runtime="torch"))
+    unprepared = intent_trainer(Settings(model_dir=tmp_path))
+    assert isinstance(on_torch, EncoderIntentTrainer) and on_torch.onnx is None
+    assert isinstance(unprepared, EncoderIntentTrainer) and unprepared.onnx is None
+
+
+def test_only_the_newest_intent_files_are_kept(tmp_path: Path) -> None:
+    trainer = EncoderIntentTrainer(shared_embedder(), ONE_LAYER)
+    trained = trainer.train([t for t, _ in EXAMPLES], [label for _, label in EXAMPLES], seed=0)
+    older = [tmp_path / f"intent-{n:016x}-float-v1.onnx" for n in range(4)]
+    for age, file in enumerate(older):
+        file.write_bytes(b"an older model")
+        os.utime(file, (1_000_000 + age, 1_000_000 + age))
+    options = OnnxIntents(tmp_path, packaged_model_path().resolve())
+
+    EncoderIntentTrainer(shared_embedder(), ONE_LAYER, onnx=options).load(trained.artifact)
+
+    kept = sorted(p.name for p in tmp_path.iterdir())
+    assert kept == sorted([options.file_for(trained.artifact).name, older[3].name, older[2].name])

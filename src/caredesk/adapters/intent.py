@@ -377,6 +377,19 @@ def _export_checked(classifier: FineTunedIntentClassifier, file: Path, onnx: Onn
             raise IntentModelInvalid(f"the ONNX export disagrees with the model by {gap:.2e}")
 
     write_atomically(file, write)
+    _prune(file.parent)
+
+
+# Intent model files kept in the model folder: the one in force and the few before it, which
+# processes not yet at the new version may still read.
+KEEP_INTENT_FILES = 3
+
+
+def _prune(folder: Path) -> None:
+    """Remove all but the newest intent model files: each retrain writes one."""
+    files = sorted(folder.glob("intent-*.onnx"), key=lambda f: f.stat().st_mtime, reverse=True)
+    for old in files[KEEP_INTENT_FILES:]:
+        old.unlink(missing_ok=True)
 
 
 # A batch of the training set: the texts' indices, the lower layers' output, the attention mask.
