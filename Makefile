@@ -47,6 +47,7 @@ BASE_URL ?= http://$(HOST):$(PORT)
 
 demo: $(STAMP)
 	$(BIN)/caredesk db upgrade
+	$(BIN)/caredesk models prepare
 	CAREDESK_BASE_URL="$${CAREDESK_BASE_URL:-$(BASE_URL)}" $(BIN)/caredesk demo load --host $(HOST) --port $(PORT)
 	CAREDESK_BASE_URL="$${CAREDESK_BASE_URL:-$(BASE_URL)}" $(BIN)/caredesk serve --host $(HOST) --port $(PORT)
 
