@@ -230,3 +230,32 @@ def test_only_the_newest_intent_files_are_kept(tmp_path: Path) -> None:
 
     kept = sorted(p.name for p in tmp_path.iterdir())
     assert kept == sorted([options.file_for(trained.artifact).name, older[3].name, older[2].name])
+
+
+def test_a_desk_with_the_file_runs_search_and_intents_on_onnx(
+    prepared: Path, tmp_path: Path
+) -> None:
+    settings = Settings(
+        database_url=f"sqlite:///{tmp_path}/desk.db",
+        model_dir=prepared,
+        embedded_worker=False,
+        embed_in_background=False,
+    )
+    container = bootstrap(settings)
+    try:
+        assert container.semantic is not None
+        assert isinstance(container.semantic.embedder, OnnxSentenceEmbedder)
+        assert container.triage is not None and container.triage.intents is not None
+        trainer = container.triage.intents.trainer
+        assert isinstance(trainer, EncoderIntentTrainer)
+        assert trainer.onnx == OnnxIntents(prepared, packaged_model_path().resolve())
+    finally:
+        container.close()
+    on_torch = bootstrap(settings.model_copy(update={"model_runtime": "torch"}))
+    try:
+        assert on_torch.semantic is not None
+        assert not isinstance(on_torch.semantic.embedder, OnnxSentenceEmbedder)
+        assert on_torch.triage is not None and on_torch.triage.intents is not None
+        assert getattr(on_torch.triage.intents.trainer, "onnx", "missing") is None
+    finally:
+        on_torch.close()
