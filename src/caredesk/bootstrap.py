@@ -62,6 +62,7 @@ from caredesk.services.sla.sla import register_sla
 from caredesk.settings import Settings
 
 if TYPE_CHECKING:
+    from caredesk.adapters.db.live_changes import LiveChanges
     from caredesk.adapters.db.replay import SqliteReplayDatabase
     from caredesk.adapters.embeddings import SentenceEmbedder
     from caredesk.adapters.intent import OnnxIntents
@@ -91,6 +92,8 @@ class Container:
     storage: StorageCompactor | None = None
     token_uses: TokenUses = field(default_factory=TokenUses)
     token_use_writer: Periodic | None = None
+    # PostgreSQL's announcements of changes to the console's live counts (SQLite polls).
+    live_changes: LiveChanges | None = None
 
     @property
     def formats(self) -> TextFormats:
@@ -146,6 +149,8 @@ class Container:
             self.worker_pool = None
         if self.embed_worker is not None:
             self.embed_worker.stop()
+        if self.live_changes is not None:
+            self.live_changes.close()
         self.engine.dispose()
 
 
@@ -181,6 +186,7 @@ def bootstrap(
         mail=mail_config(settings),
         retention=retention_rules(settings),
         worker_options=worker_options(settings),
+        live_changes=live_changes(engine, settings),
     )
     wire_knowledge(container)
     wire_events(container)
@@ -194,6 +200,16 @@ def text_formats() -> TextFormats:
 
 
 # --- the settings each service needs, bound once -----------------------------------------------
+
+
+def live_changes(engine: Engine, settings: Settings) -> LiveChanges | None:
+    """The process's one listener for the console's live counts on PostgreSQL; it connects
+    with the first open stream, not here."""
+    if engine.dialect.name != "postgresql":
+        return None
+    from caredesk.adapters.db.live_changes import LiveChanges
+
+    return LiveChanges(engine, poll_seconds=settings.live_poll_seconds)
 
 
 def lifecycle_options(settings: Settings) -> lifecycle.LifecycleOptions:

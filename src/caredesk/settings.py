@@ -212,6 +212,14 @@ class Settings(BaseSettings):
         default=60, ge=1, description="How often the worker scans orders and shipments."
     )
 
+    live_poll_seconds: float = Field(
+        default=2.0,
+        gt=0,
+        description="How often an open console's live counts look for a change when nothing "
+        "tells them: on SQLite, or on PostgreSQL while the process's listening connection is "
+        "down (with it, a change is announced as it commits).",
+    )
+
     embedded_worker: bool | None = Field(
         default=None,
         description="Run one job worker thread inside `caredesk serve` (default: on for SQLite).",

@@ -15,6 +15,7 @@ from caredesk.adapters.db import models as m
 from caredesk.adapters.db.case_filters import case_conditions
 from caredesk.adapters.db.conflicts import version_conflict
 from caredesk.adapters.db.cursors import cursor_int, cursor_time, decode_cursor, encode_cursor
+from caredesk.adapters.db.notifications import LIVE_CHANNEL, notify_on_commit
 from caredesk.adapters.db.search import case_text_common_lately, case_text_on_row
 from caredesk.adapters.db.triage_repo import UNTRIAGED_CASES
 from caredesk.domain.cases import Case, Message
@@ -76,6 +77,7 @@ class SqlCaseRepository:
         self.session.flush()
         # The handlers of the transaction that opens it read it next (triage, SLA).
         self._held[row.id] = row
+        notify_on_commit(self.session, LIVE_CHANNEL)
         case.id = row.id
         case.version = row.version
 
@@ -104,6 +106,7 @@ class SqlCaseRepository:
             raise version_conflict("case", case.id, case.version, row.version)
         mapping.case_onto_row(case, row)
         self.session.flush()
+        notify_on_commit(self.session, LIVE_CHANNEL)
         case.version = row.version
 
     def find(self, filters: CaseFilter, limit: int, cursor: str | None) -> Page[Case]:

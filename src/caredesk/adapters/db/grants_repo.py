@@ -29,6 +29,7 @@ from sqlalchemy.orm import Session as OrmSession
 
 from caredesk.adapters.db import models as m
 from caredesk.adapters.db.config_cache import Cached, ConfigKind, ConfigReads
+from caredesk.adapters.db.notifications import LIVE_CHANNEL, notify_on_commit
 from caredesk.adapters.db.rows import (
     TableRepository,
     first,
@@ -278,6 +279,10 @@ class SqlApprovalRepository(TableRepository[Approval, m.ApprovalRow]):
     def for_grant(self, grant_id: int) -> Approval | None:
         return self.first(m.ApprovalRow.grant_id == grant_id)
 
+    def add(self, approval: Approval) -> None:
+        super().add(approval)
+        notify_on_commit(self.session, LIVE_CHANNEL)
+
     def save(self, approval: Approval) -> None:
         # Only a pending approval may be decided, once: the WHERE makes a double click a no-op.
         result = self.session.execute(
@@ -297,6 +302,7 @@ class SqlApprovalRepository(TableRepository[Approval, m.ApprovalRow]):
                 f"approval {approval.id} was decided by someone else",
                 code=ErrorCode.APPROVAL_DECIDED,
             )
+        notify_on_commit(self.session, LIVE_CHANNEL)
 
     def find(self, status: ApprovalStatus | None, limit: int) -> list[Approval]:
         stmt = select(m.ApprovalRow).order_by(m.ApprovalRow.id.desc()).limit(limit)

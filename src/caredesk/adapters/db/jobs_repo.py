@@ -10,10 +10,10 @@ from typing import Any
 from sqlalchemy import ColumnElement, Insert, and_, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session as OrmSession
-from sqlalchemy.orm import SessionTransaction
 
 from caredesk.adapters.db import models as m
 from caredesk.adapters.db.conflicts import insert_or_find
+from caredesk.adapters.db.notifications import notify_on_commit
 from caredesk.adapters.db.rows import column_values, from_row, onto_row
 from caredesk.domain.jobs import Job, JobState, Outcome
 from caredesk.services.core.ports import RetryableConflict
@@ -29,8 +29,6 @@ _JOBS = m.JobRow.__table__
 class SqlJobRepository:
     def __init__(self, session: OrmSession) -> None:
         self.session = session
-        # The transaction that already told the workers: one NOTIFY per transaction will do.
-        self._announced_in: SessionTransaction | None = None
 
     def _announce(self, job: Job) -> None:
         """Wake idle workers when `job` is due now; PostgreSQL delivers the notification when
@@ -38,12 +36,7 @@ class SqlJobRepository:
         the workers' poll; SQLite has no notifications and its worker polls."""
         if job.state is not JobState.QUEUED or job.run_at > (job.updated_at or job.created_at):
             return
-        transaction = self.session.get_transaction()
-        if transaction is None or transaction is self._announced_in:
-            return
-        if self.session.get_bind().dialect.name == "postgresql":
-            self.session.execute(select(func.pg_notify(JOBS_CHANNEL, "")))
-            self._announced_in = transaction
+        notify_on_commit(self.session, JOBS_CHANNEL)
 
     def _id_for_key(self, key: str) -> int | None:
         return self.session.scalar(select(m.JobRow.id).where(m.JobRow.key == key))

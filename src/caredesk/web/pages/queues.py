@@ -37,8 +37,9 @@ PAGE_SIZE = 50
 VIEWS_COOKIE = "caredesk_views"
 MAX_VIEWS = 20
 VIEW_KEYS = ("view", "status", "tag", "q", "team", "sort")
-LIVE_POLL_SECONDS = 2.0
 LIVE_STREAM_SECONDS = 300.0
+# A comment line this often keeps proxies from closing a quiet stream.
+LIVE_HEARTBEAT_SECONDS = 15.0
 VIEW_TITLES = {
     "mine": "My cases",
     "unassigned": "Unassigned",
@@ -187,40 +188,60 @@ def counts(visit: ReadPage) -> Response:
 async def events(who: Reader, container: ContainerDep) -> StreamingResponse:
     """Server-sent events: the queue counts whenever a case or an approval changes.
 
-    Every console process polls a cheap change stamp, so this works behind any balancer with
-    any number of processes. The stream ends after a few minutes; browsers reconnect on their
+    Each stream reads a cheap change stamp, and its agent's counts when the stamp moved: on
+    PostgreSQL when the process's one listener hears that a change committed, on SQLite (or
+    while that listener is down) every few seconds. Either works behind any balancer with any
+    number of processes. The stream ends after a few minutes; browsers reconnect on their
     own, and the reconnect checks the session again.
     """
     return StreamingResponse(
-        _live_counts(container, who.actor),
+        live_counts(container, who.actor),
         media_type="text/event-stream",
         headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
     )
 
 
-async def _live_counts(container: Container, actor: Actor) -> AsyncIterator[str]:
+async def live_counts(container: Container, actor: Actor) -> AsyncIterator[str]:
     yield "retry: 3000\n\n"
-    stamp: str | None = None
+    changes = container.live_changes
+    waiter = changes.subscribe() if changes is not None else None
+    poll_seconds = container.settings.live_poll_seconds
     loop = asyncio.get_running_loop()
-    deadline = loop.time() + LIVE_STREAM_SECONDS
-    quiet = 0.0
-    while loop.time() < deadline:
-        try:
-            state = await run_in_threadpool(
-                console.live_state, container.uow.read_only(), actor, stamp
-            )
-        except DomainError:
-            return
-        if state.stamp != stamp:
-            stamp = state.stamp
-            payload = {"stamp": stamp, "counts": asdict(state.counts)}
-            yield f"event: counts\ndata: {json.dumps(payload)}\n\n"
-            quiet = 0.0
-        elif quiet >= 15:
-            yield ": still here\n\n"
-            quiet = 0.0
-        await asyncio.sleep(LIVE_POLL_SECONDS)
-        quiet += LIVE_POLL_SECONDS
+    now = loop.time()
+    deadline = now + LIVE_STREAM_SECONDS
+    stamp: str | None = None
+    told, next_look, next_beat = True, now, now + LIVE_HEARTBEAT_SECONDS
+    try:
+        while now < deadline:
+            if told or now >= next_look:
+                if waiter is not None:
+                    waiter.forget()  # a change committed during this look is told again
+                try:
+                    state = await run_in_threadpool(
+                        console.live_state, container.uow.read_only(), actor, stamp
+                    )
+                except DomainError:
+                    return
+                if state.stamp != stamp:
+                    stamp = state.stamp
+                    payload = {"stamp": stamp, "counts": asdict(state.counts)}
+                    yield f"event: counts\ndata: {json.dumps(payload)}\n\n"
+                    next_beat = now + LIVE_HEARTBEAT_SECONDS
+                told_soon = changes is not None and changes.listening
+                next_look = deadline if told_soon else now + poll_seconds
+            if now >= next_beat:
+                yield ": still here\n\n"
+                next_beat = now + LIVE_HEARTBEAT_SECONDS
+            until = min(next_look, next_beat, deadline) - now
+            if waiter is None:
+                await asyncio.sleep(until)
+                told = False
+            else:
+                told = await waiter.wait(until)
+            now = loop.time()
+    finally:
+        if changes is not None and waiter is not None:
+            changes.unsubscribe(waiter)
 
 
 @router.get("/next")
