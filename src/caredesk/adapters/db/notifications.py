@@ -16,7 +16,6 @@ from functools import partial
 import psycopg
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session as OrmSession
-from sqlalchemy.orm import SessionTransaction
 
 # How often a waiting listener looks whether it was told to stop.
 STOP_CHECK_SECONDS = 0.5
@@ -25,27 +24,29 @@ CONNECT_TIMEOUT_SECONDS = 5
 # written, an approval asked for or decided: `console_queries.change_stamp`); each serving
 # process's live counts listen on it (live_changes.py).
 LIVE_CHANNEL = "caredesk_live"
-# Where a session notes, per channel, the transaction that already sent its NOTIFY.
-_NOTIFIED_IN = "caredesk_notified_in"
+# The channels a session's transaction will tell when it commits.
+_TO_TELL = "caredesk_channels_to_tell"
 
 
 def notify_on_commit(session: OrmSession, channel: str) -> None:
-    """NOTIFY `channel` in the session's transaction: PostgreSQL delivers it when that commits,
-    and never for one rolled back. Once per transaction: the listeners look once whatever
-    changed, so a command that writes ten rows sends one statement, not ten."""
-    transaction = session.get_nested_transaction() or session.get_transaction()
-    if transaction is None or session.get_bind().dialect.name != "postgresql":
-        return
-    notified_in = session.info.setdefault(_NOTIFIED_IN, {})
-    # A NOTIFY sent in a savepoint rolled back since was dropped with it: only one sent in
-    # this transaction or one that encloses it still stands.
-    enclosing: SessionTransaction | None = transaction
-    while enclosing is not None:
-        if notified_in.get(channel) is enclosing:
-            return
-        enclosing = enclosing.parent
-    session.execute(select(func.pg_notify(channel, "")))
-    notified_in[channel] = transaction
+    """Tell `channel`'s listeners when the session's transaction commits, and never if it
+    rolls back: the unit of work sends the NOTIFY just before its COMMIT (`send_notifications`).
+    Once per transaction, whatever it wrote: listeners look once anyway."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.info.setdefault(_TO_TELL, set()).add(channel)
+
+
+def send_notifications(session: OrmSession) -> None:
+    """The NOTIFY of every channel this transaction asked for, in one statement: PostgreSQL
+    delivers them when the transaction commits."""
+    channels = session.info.pop(_TO_TELL, None)
+    if channels:
+        session.execute(select(*(func.pg_notify(c, "") for c in sorted(channels))))
+
+
+def forget_notifications(session: OrmSession) -> None:
+    """The transaction rolled back: what it changed is gone, and nobody is told."""
+    session.info.pop(_TO_TELL, None)
 
 
 class Listener:

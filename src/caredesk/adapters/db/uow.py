@@ -46,6 +46,7 @@ from caredesk.adapters.db.jobs_repo import SqlJobRepository
 from caredesk.adapters.db.knowledge_repo import SqlArticleRepository, SqlKnownIssueRepository
 from caredesk.adapters.db.lifecycle_repo import SqlLifecycleRepository
 from caredesk.adapters.db.mail_repo import SqlMailRepository, SqlOutboxRepository
+from caredesk.adapters.db.notifications import forget_notifications, send_notifications
 from caredesk.adapters.db.portal_repo import SqlPortalRepository
 from caredesk.adapters.db.search_index_repo import SqlSearchIndexRepository
 from caredesk.adapters.db.sla_repo import SqlSlaRepository
@@ -162,6 +163,7 @@ class SqlAlchemyUnitOfWork:
         try:
             self.session.rollback()
         finally:
+            forget_notifications(self.session)
             self.session.close()
             self.session = None
             self.config = None
@@ -192,6 +194,7 @@ class SqlAlchemyUnitOfWork:
             audit.write_pending()
         assert self.config is not None
         self.config.write_stamps()
+        send_notifications(self.session)
         try:
             self.session.commit()
         except DBAPIError as exc:
@@ -203,6 +206,7 @@ class SqlAlchemyUnitOfWork:
     def rollback(self) -> None:
         assert self.session is not None
         self.session.rollback()
+        forget_notifications(self.session)
 
 
 class SqlAlchemyUnitOfWorkFactory:
