@@ -120,6 +120,7 @@ class LiveChanges:
                     self._tell_everyone()
         finally:
             listener.close()
+            self._tell_everyone()  # stopped listening: whoever still streams polls now
 
     def close(self) -> None:
         self._stop.set()

@@ -210,10 +210,12 @@ async def live_counts(container: Container, actor: Actor) -> AsyncIterator[str]:
     now = loop.time()
     deadline = now + LIVE_STREAM_SECONDS
     stamp: str | None = None
-    told, next_look, next_beat = True, now, now + LIVE_HEARTBEAT_SECONDS
+    told, looked_at, next_beat = True, now, now + LIVE_HEARTBEAT_SECONDS
     try:
         while now < deadline:
-            if told or now >= next_look:
+            # Asked each time: a listener lost or found again says so by telling every stream.
+            listening = changes is not None and changes.listening
+            if told or (not listening and now >= looked_at + poll_seconds):
                 if waiter is not None:
                     waiter.forget()  # a change committed during this look is told again
                 try:
@@ -222,22 +224,23 @@ async def live_counts(container: Container, actor: Actor) -> AsyncIterator[str]:
                     )
                 except DomainError:
                     return
+                looked_at = now
                 if state.stamp != stamp:
                     stamp = state.stamp
                     payload = {"stamp": stamp, "counts": asdict(state.counts)}
                     yield f"event: counts\ndata: {json.dumps(payload)}\n\n"
                     next_beat = now + LIVE_HEARTBEAT_SECONDS
-                told_soon = changes is not None and changes.listening
-                next_look = deadline if told_soon else now + poll_seconds
             if now >= next_beat:
                 yield ": still here\n\n"
                 next_beat = now + LIVE_HEARTBEAT_SECONDS
-            until = min(next_look, next_beat, deadline) - now
+            wake_at = min(next_beat, deadline)
+            if not (changes is not None and changes.listening):
+                wake_at = min(wake_at, looked_at + poll_seconds)
             if waiter is None:
-                await asyncio.sleep(until)
+                await asyncio.sleep(wake_at - now)
                 told = False
             else:
-                told = await waiter.wait(until)
+                told = await waiter.wait(wake_at - now)
             now = loop.time()
     finally:
         if changes is not None and waiter is not None:
