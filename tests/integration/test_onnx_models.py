@@ -27,7 +27,8 @@ from caredesk.adapters.onnx_encoder import (
     model_digest,
     onnx_file,
 )
-from caredesk.bootstrap import bootstrap, intent_trainer, worker_settings
+from caredesk.bootstrap import bootstrap
+from caredesk.bootstrap.models import intent_trainer, worker_settings
 from caredesk.cli.main import app
 from caredesk.settings import Settings
 

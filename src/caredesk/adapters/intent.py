@@ -40,7 +40,7 @@ ONNX_FORMAT = 1
 ONNX_TOLERANCE = 1e-4
 _CHECK_TEXTS = (
     "I still have not received my new card",
-    "why was I charged a fee for my transfer?",
+    "why was I charged a fee for my card payment?",
     "",
 )
 

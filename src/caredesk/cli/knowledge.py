@@ -414,7 +414,7 @@ def triage_eval(
     ] = False,
 ) -> None:
     """Train an intent model on one CSV and measure it on another."""
-    from caredesk.bootstrap import intent_trainer
+    from caredesk.bootstrap.models import intent_trainer
     from caredesk.cli.eval_files import read_labelled_csv
     from caredesk.services.knowledge.evaluation import evaluate_intents
 

@@ -18,7 +18,7 @@ def prepare() -> None:
 
     Processes that find the file encode with ONNX Runtime and never import torch; it takes
     torch and a few seconds once, and a model already prepared is left as it is."""
-    from caredesk.bootstrap import prepare_models
+    from caredesk.bootstrap.models import prepare_models
 
     try:
         file = prepare_models(Settings())

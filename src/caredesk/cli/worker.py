@@ -30,7 +30,7 @@ def worker(
 ) -> None:
     """Run jobs (mail, webhooks, SLA warnings, intent triage…) and timers; start as many as
     you like."""
-    from caredesk.bootstrap import worker_settings
+    from caredesk.bootstrap.models import worker_settings
     from caredesk.services.core.jobs import Worker, WorkerPool, worker_name
 
     # The models load: the worker reads the intents that requests queue (`triage.intent`).
