@@ -108,6 +108,7 @@ B77 ?= ../shared/datasets/banking77
 # About half an hour on a quiet 2-core machine (docs/benchmarks.md, *How long make bench takes*):
 # the sizes below keep it there; each script's defaults are the fuller runs.
 bench: $(STAMP)
+	$(BIN)/caredesk models prepare
 	$(BIN)/python bench/api.py --seconds 6 --write-docs
 	$(BIN)/python bench/policy.py --write-docs
 	$(BIN)/python bench/search.py --write-docs

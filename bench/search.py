@@ -44,7 +44,8 @@ from caredesk.adapters.db import models as m
 from caredesk.adapters.db.engine import build_engine
 from caredesk.adapters.db.migrate import upgrade
 from caredesk.adapters.db.uow import SqlAlchemyUnitOfWorkFactory
-from caredesk.adapters.embeddings import MODEL_NAME, set_model_threads, shared_embedder
+from caredesk.adapters.embeddings import MODEL_NAME, set_model_threads
+from caredesk.adapters.onnx_encoder import OnnxSentenceEmbedder, shared_encoder
 from caredesk.adapters.vector_index import InMemoryVectorIndex, load_faiss
 from caredesk.domain.agents import SYSTEM
 from caredesk.domain.search import LEXICAL_CANDIDATES, IndexedText, SearchKind, SearchMode, passages
@@ -127,6 +128,18 @@ def index_texts(factory: SqlAlchemyUnitOfWorkFactory, count: int, seed: int) -> 
     return time.perf_counter() - started
 
 
+def desk_encoder() -> search.Embedder:
+    """The encoder the desk runs by its settings: ONNX Runtime where `caredesk models prepare`
+    wrote the file (as make bench does first), torch otherwise."""
+    settings = Settings()
+    return shared_encoder(
+        settings.embedding_model_path,
+        settings.model_dir,
+        settings.model_runtime,
+        settings.model_threads,
+    )
+
+
 def passes(sample: int) -> tuple[int, int]:
     """Texts per pass and passes for about `sample` texts, as the desk batches them."""
     batch = min(sample, search.EMBED_BATCH)
@@ -140,7 +153,7 @@ def model_alone(factory: SqlAlchemyUnitOfWorkFactory, sample: int) -> tuple[int,
     with factory.read_only() as uow:
         texts = uow.search.pending(batch * count)
     chunks = [passage for t in texts for passage in passages(t.title, t.body)]
-    embedder = shared_embedder()
+    embedder = desk_encoder()
     embedder.embed(chunks[:8])  # the first call of a process sets the model up
     started = time.perf_counter()
     embedder.embed(chunks)
@@ -148,7 +161,7 @@ def model_alone(factory: SqlAlchemyUnitOfWorkFactory, sample: int) -> tuple[int,
 
 
 def embed_sample(factory: SqlAlchemyUnitOfWorkFactory, sample: int) -> tuple[int, float]:
-    embedder = shared_embedder()
+    embedder = desk_encoder()
     batch, count = passes(sample)
     started = time.perf_counter()
     done = search.embed_pending(
@@ -236,7 +249,7 @@ def run(backend: str, args: argparse.Namespace) -> Run:
                 # The fill rewrote every row: autovacuum would tidy and analyse them soon.
                 with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
                     conn.exec_driver_sql("VACUUM ANALYZE search_entries")
-            embedder = shared_embedder()
+            embedder = desk_encoder()
             # The index the desk builds from its settings (CAREDESK_VECTOR_SEARCH).
             settings = Settings()
             faiss = None
@@ -296,7 +309,13 @@ def table(runs: list[Run]) -> str:
             f"{r.embedded / r.embed_seconds:,.1f} | {r.embedded / r.model_seconds:,.1f} | "
             f"{r.vector_load_seconds:.1f} |"
         )
+    lines.append("")
+    lines.append(f"The encoder ran on {runtime_name(desk_encoder())}.")
     return "\n".join(lines)
+
+
+def runtime_name(embedder: search.Embedder) -> str:
+    return "ONNX Runtime" if isinstance(embedder, OnnxSentenceEmbedder) else "torch"
 
 
 def command_line() -> str:
