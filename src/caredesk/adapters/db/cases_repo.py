@@ -6,7 +6,7 @@ from collections.abc import Collection
 from dataclasses import replace
 from datetime import UTC, datetime
 
-from sqlalchemy import ColumnElement, and_, func, literal, or_, select, tuple_
+from sqlalchemy import BigInteger, ColumnElement, and_, func, literal, or_, select, tuple_, union
 from sqlalchemy.orm import Session as OrmSession
 from sqlalchemy.orm import joinedload
 
@@ -139,13 +139,17 @@ class SqlCaseRepository:
             .where(m.CaseRow.customer_id == customer.scalar_subquery())
             .order_by(m.CaseRow.updated_at.desc(), m.CaseRow.id.desc())
             .limit(limit)
+            .subquery()
         )
+        # One list of ids, not `id = :case OR id IN (…)`: PostgreSQL answers such an OR with
+        # a scan of every case (and of every tag to join them), SQLite with the index.
+        wanted = union(select(literal(case_id, BigInteger)), select(newest.c.id))
         triage = and_(m.CaseTriageRow.case_id == m.CaseRow.id, m.CaseRow.id == case_id)
         found = list(
             self.session.execute(
                 select(m.CaseRow, m.CaseTriageRow)
                 .outerjoin(m.CaseTriageRow, triage)
-                .where(or_(m.CaseRow.id == case_id, m.CaseRow.id.in_(newest.scalar_subquery())))
+                .where(m.CaseRow.id.in_(wanted))
                 .options(joinedload(m.CaseRow.tags))
                 .order_by(m.CaseRow.updated_at.desc(), m.CaseRow.id.desc())
             ).unique()
