@@ -227,11 +227,16 @@ def run_sink(total: int, clients: int) -> Sent:
         wait_for_port(port, process, "the bare sink")
         return drive(port, total, clients)
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
+        stop(process)
+
+
+def stop(process: subprocess.Popen[bytes]) -> None:
+    """End a listener: politely, then for good if it does not stop within 30 s."""
+    process.terminate()
+    try:
+        process.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        process.kill()
 
 
 def run_inbound(backend: str, url: str, total: int, clients: int) -> Inbound:
@@ -265,11 +270,7 @@ def run_inbound(backend: str, url: str, total: int, clients: int) -> Inbound:
         result.messages, result.errors = sent.messages, sent.errors
         result.seconds, result.latencies = sent.seconds, sent.latencies
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
+        stop(process)
         log.close()
         if result.errors:
             console.print(f"{backend}: {result.errors} refused; the listener's log: {log.name}")
