@@ -60,6 +60,10 @@ from caredesk.services.sla.sla import register_sla
 from caredesk.settings import Settings
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
+    from caredesk.adapters.db.archive import Manifest as ArchiveManifest
+    from caredesk.adapters.db.archive import Progress as ArchiveProgress
     from caredesk.adapters.db.live_changes import LiveChanges
     from caredesk.adapters.db.replay import SqliteReplayDatabase
     from caredesk.adapters.mail.smtp_in import SmtpListener
@@ -420,6 +424,31 @@ def downgrade_database(container: Container, revision: str) -> tuple[str, ...]:
 
     downgrade(container.engine, revision)
     return current_heads(container.engine)
+
+
+def export_desk(
+    container: Container, path: Path, progress: ArchiveProgress | None = None
+) -> ArchiveManifest:
+    """Write the whole desk to an archive at `path` (docs/operations.md)."""
+    from caredesk import __version__
+    from caredesk.adapters.db.archive import export_archive
+
+    return export_archive(
+        container.engine,
+        path,
+        desk_version=__version__,
+        now=container.clock.now(),
+        progress=progress,
+    )
+
+
+def import_desk(
+    container: Container, path: Path, progress: ArchiveProgress | None = None
+) -> ArchiveManifest:
+    """Restore an archive into the desk's database, which must be empty (docs/operations.md)."""
+    from caredesk.adapters.db.archive import import_archive
+
+    return import_archive(container.engine, path, progress=progress)
 
 
 def replay_database(container: Container) -> SqliteReplayDatabase:

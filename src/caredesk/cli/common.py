@@ -61,11 +61,15 @@ def print_rows(
 
 
 @contextmanager
-def desk(*, models: bool = False, settings: Settings | None = None) -> Iterator[Container]:
+def desk(
+    *, models: bool = False, settings: Settings | None = None, policy: bool = True
+) -> Iterator[Container]:
     """Build the container for one command, and turn refusals into a message and exit 1.
 
     The embedding and intent models load only for commands that ask (`models=True`): they
     take seconds and hundreds of megabytes, which a migration or a token does not need.
+    `policy=False` leaves a database with no policy without one, for a restore that must find
+    it empty.
     """
     # Imported here, not at the top: `caredesk --help` and argument errors stay instant.
     from caredesk.bootstrap import ensure_policy_in_force
@@ -76,7 +80,8 @@ def desk(*, models: bool = False, settings: Settings | None = None) -> Iterator[
     configure_logging(settings.log_level, settings.log_json)
     container = build_or_exit(settings)
     try:
-        ensure_policy_in_force(container)
+        if policy:
+            ensure_policy_in_force(container)
         yield container
     except DomainError as exc:
         err.print(f"[red]error[/red] ({exc.code.value}): {exc.message}")

@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 import sys
 import tempfile
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 
@@ -375,6 +377,77 @@ def export_tau_retail(
             f"wrote {len(data.users)} customers, {len(data.products)} products, "
             f"{len(data.orders)} orders to {directory}"
         )
+
+
+@contextmanager
+def _row_progress(verb: str) -> Iterator[Callable[[str, int, int], None]]:
+    """A Rich bar per table on stderr, counting its rows (or bytes while checking)."""
+    from rich.progress import MofNCompleteColumn, Progress, TextColumn
+
+    bars: dict[str, TaskID] = {}
+    with Progress(
+        TextColumn("{task.description}"),
+        *Progress.get_default_columns()[1:3],
+        MofNCompleteColumn(),
+        console=err,
+        transient=True,
+    ) as progress:
+
+        def advance(label: str, done: int, total: int) -> None:
+            if label not in bars:
+                bars[label] = progress.add_task(f"{verb} {label}".strip(), total=total)
+            progress.update(bars[label], completed=done, total=total)
+
+        yield advance
+
+
+@export_app.command("desk")
+def export_desk(
+    path: Annotated[
+        Path,
+        typer.Argument(
+            dir_okay=False, help="The archive to write: NAME.tar, or NAME.tar.gz to compress it."
+        ),
+    ],
+) -> None:
+    """Write the whole desk to one archive: every table as JSON Lines, with a manifest and
+    checksums (a backup, or the way to another database; docs/operations.md)."""
+    from caredesk.bootstrap import export_desk as export_archive
+
+    with desk() as container, _row_progress("exporting") as progress:
+        manifest = export_archive(container, path, progress)
+    out.print(
+        f"wrote {manifest.rows:,} rows of {len(manifest.members)} tables to {path} "
+        f"(schema {manifest.migration_head}, format {manifest.format_version}): "
+        f"{manifest.rows_of('cases'):,} cases, {manifest.rows_of('messages'):,} messages, "
+        f"{manifest.rows_of('blobs'):,} stored files",
+        soft_wrap=True,
+    )
+
+
+@import_app.command("caredesk")
+def import_caredesk(
+    path: Annotated[
+        Path,
+        typer.Argument(
+            exists=True, dir_okay=False, help="An archive `caredesk export desk` wrote."
+        ),
+    ],
+) -> None:
+    """Restore a desk archive into an empty database (CAREDESK_DATABASE_URL), on either
+    backend. The manifest, the target and every checksum are checked before anything is
+    written."""
+    from caredesk.bootstrap import import_desk
+
+    with desk(policy=False) as container, _row_progress("") as progress:
+        manifest = import_desk(container, path, progress)
+    out.print(
+        f"restored {manifest.rows:,} rows of {len(manifest.members)} tables from {path} "
+        f"(written by caredesk {manifest.desk_version} on {manifest.source_backend} at "
+        f"{manifest.created_at:%Y-%m-%d %H:%M:%S} UTC): "
+        f"{manifest.rows_of('cases'):,} cases, {manifest.rows_of('messages'):,} messages",
+        soft_wrap=True,
+    )
 
 
 if __name__ == "__main__":

@@ -69,6 +69,12 @@ class ErrorCode(StrEnum):
     TOO_MANY_ATTEMPTS = "too_many_attempts"
     ACCOUNT_LOCKED = "account_locked"
     TEMPLATE_INVALID = "template_invalid"
+    # A desk archive (`caredesk import caredesk`) refused before anything is written.
+    ARCHIVE_INVALID = "archive_invalid"
+    ARCHIVE_VERSION = "archive_version"
+    ARCHIVE_SCHEMA = "archive_schema"
+    ARCHIVE_CHECKSUM = "archive_checksum"
+    TARGET_NOT_EMPTY = "target_not_empty"
 
 
 class DomainError(Exception):
