@@ -19,7 +19,7 @@ from click.testing import Result
 from sqlalchemy import Engine, func, insert, inspect, select
 from typer.testing import CliRunner
 
-from caredesk.adapters.db.archive import FORMAT_VERSION, LEFT_OUT, MANIFEST, archived_tables
+from caredesk.adapters.db.archive_format import FORMAT_VERSION, LEFT_OUT, MANIFEST, archived_tables
 from caredesk.adapters.db.models import AuditEventRow, Base, BlobRow, LedgerEntryRow
 from caredesk.bootstrap import Container, bootstrap, export_desk, import_desk, upgrade_database
 from caredesk.domain.errors import DomainError, ErrorCode

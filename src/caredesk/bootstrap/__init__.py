@@ -62,8 +62,8 @@ from caredesk.settings import Settings
 if TYPE_CHECKING:
     from pathlib import Path
 
-    from caredesk.adapters.db.archive import Manifest as ArchiveManifest
-    from caredesk.adapters.db.archive import Progress as ArchiveProgress
+    from caredesk.adapters.db.archive_format import Manifest as ArchiveManifest
+    from caredesk.adapters.db.archive_format import Progress as ArchiveProgress
     from caredesk.adapters.db.live_changes import LiveChanges
     from caredesk.adapters.db.replay import SqliteReplayDatabase
     from caredesk.adapters.mail.smtp_in import SmtpListener
