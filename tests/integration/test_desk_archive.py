@@ -377,3 +377,16 @@ def test_the_commands_export_restore_and_refuse_a_non_empty_target(
     assert "target_not_empty" in refused.output
     assert restored.exit_code == 0, restored.output
     assert fingerprint(target) == fingerprint(container)
+
+
+def test_an_export_into_a_folder_that_does_not_exist_is_refused_in_a_line(
+    container: Container, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CAREDESK_SEMANTIC_SEARCH", "false")
+    monkeypatch.setenv("CAREDESK_DATABASE_URL", container.settings.database_url)
+
+    result = _cli("export", "desk", str(tmp_path / "nowhere" / "desk.tar"))
+
+    assert result.exit_code == 1
+    assert "validation_error" in result.output
+    assert "no folder" in result.output

@@ -54,7 +54,7 @@ from caredesk.adapters.db.archive_format import (
 from caredesk.adapters.db.engine import READ_ONLY_OPTION
 from caredesk.adapters.db.migrate import script_heads, upgrade
 from caredesk.adapters.db.models import Base
-from caredesk.domain.errors import ErrorCode
+from caredesk.domain.errors import DomainError, ErrorCode
 
 # What a checksum reads at a time.
 _CHUNK = 1 << 20
@@ -142,6 +142,8 @@ def export_archive(
 ) -> Manifest:
     """Write the whole desk to `path`; the file appears only once complete."""
     progress = progress or no_progress
+    if not path.resolve().parent.is_dir():
+        raise DomainError(f"there is no folder {path.parent} to write {path.name} in")
     head = schema_head(engine)
     plans = archived_tables()
     path = path.resolve()
