@@ -64,6 +64,7 @@ class MessageKind(StrEnum):
 
 
 CustomValue = str | int | float | bool | None
+EXTERNAL_ID_MAX = 255
 # A grant's message to the customer waiting for the agent's next reply, and since when.
 GRANT_NOTICE = "grant_notice"
 GRANT_NOTICE_SINCE = "grant_notice_since"
@@ -122,6 +123,8 @@ class Case:
     closed_at: datetime | None = None
     # How the case was resolved: 1 deflected (no remedy), 2 saved the sale, 3 invested.
     service_level: int | None = None
+    # The id another system knows the case by (a ticket imported from Zendesk, a CRM's).
+    external_id: str | None = None
     version: int = 1
     # What happened to the case in this unit of work, for the handlers (domain/events.py).
     events: list[Event] = field(default_factory=list, compare=False, repr=False)
@@ -134,11 +137,21 @@ class Case:
             raise ValidationFailed(
                 "subject is longer than 500 characters", details={"field": "subject"}
             )
+        self.set_external_id(self.external_id)
         self.tags = normalise_tags(self.tags)
 
+    def set_external_id(self, external_id: str | None) -> None:
+        if external_id is not None and len(external_id) > EXTERNAL_ID_MAX:
+            raise ValidationFailed(
+                f"external_id is longer than {EXTERNAL_ID_MAX} characters",
+                details={"field": "external_id"},
+            )
+        self.external_id = external_id
+
     def snapshot(self) -> dict[str, Any]:
-        """The fields an audit event records before and after a change."""
-        return {
+        """The fields an audit event records before and after a change (`external_id` only
+        on a case that has or had one)."""
+        fields = {
             "subject": self.subject,
             "status": self.status.value,
             "priority": self.priority.value,
@@ -149,6 +162,9 @@ class Case:
             "custom_fields": dict(self.custom_fields),
             "service_level": self.service_level,
         }
+        if self.external_id is not None:
+            fields["external_id"] = self.external_id
+        return fields
 
     # -- events ------------------------------------------------------------------------------
 

@@ -75,6 +75,8 @@ class ErrorCode(StrEnum):
     ARCHIVE_SCHEMA = "archive_schema"
     ARCHIVE_CHECKSUM = "archive_checksum"
     TARGET_NOT_EMPTY = "target_not_empty"
+    # A request of a foreign API (Zendesk's, at /api/v2) that the desk does not answer.
+    NOT_SUPPORTED = "not_supported"
 
 
 class DomainError(Exception):

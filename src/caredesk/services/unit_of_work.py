@@ -13,11 +13,12 @@ from typing import TYPE_CHECKING, Protocol
 from caredesk.services.console.unit import ConsoleUnit
 from caredesk.services.core.ports import HasIdempotency
 from caredesk.services.privacy.ports import HasErasure
+from caredesk.services.zendesk.ports import HasUserIds
 
 
-class UnitOfWork(ConsoleUnit, HasIdempotency, HasErasure, Protocol):
+class UnitOfWork(ConsoleUnit, HasIdempotency, HasErasure, HasUserIds, Protocol):
     """Every repository in one transaction: the console's (which reaches every feature's),
-    idempotency keys and erasure's."""
+    idempotency keys, erasure's and the Zendesk API's user ids."""
 
 
 class UnitOfWorkFactory(Protocol):
@@ -40,6 +41,7 @@ if TYPE_CHECKING:
     from caredesk.services.lifecycle.unit import EscalationUnit, LifecycleUnit, ProactiveUnit
     from caredesk.services.privacy.unit import ErasureUnit
     from caredesk.services.sla.unit import SlaUnit
+    from caredesk.services.zendesk.unit import ZendeskUnit
 
     def _holds_every_unit(uow: UnitOfWork) -> None:
         _access: AccessUnit = uow
@@ -59,3 +61,4 @@ if TYPE_CHECKING:
         _jobs: JobsUnit = uow
         _escalation: EscalationUnit = uow
         _proactive: ProactiveUnit = uow
+        _zendesk: ZendeskUnit = uow

@@ -31,6 +31,8 @@ from caredesk.web.portal import install_portal
 from caredesk.web.problems import install_problem_handlers
 from caredesk.web.ratelimit import RateLimit
 from caredesk.web.uploads import BodyLimits
+from caredesk.web.zendesk import PREFIX as ZENDESK_PREFIX
+from caredesk.web.zendesk import install_zendesk
 
 API_PREFIX = "/api/v1"
 # The REST API's routers, in the order the OpenAPI document lists them.
@@ -75,6 +77,7 @@ def create_app(settings: Settings | None = None, container: Container | None = N
     install_problem_handlers(app)
     for api in API_MODULES:
         app.include_router(api.router, prefix=API_PREFIX)
+    install_zendesk(app)
 
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> dict[str, str]:
@@ -96,7 +99,7 @@ def create_app(settings: Settings | None = None, container: Container | None = N
             RateLimit,
             limiter=limiter,
             per_client=Rate.parse(container.settings.rate_limit_per_client),
-            prefix=API_PREFIX,
+            prefixes=(API_PREFIX, ZENDESK_PREFIX),
         )
     # Outside the limits: a refused request is counted too.
     install_metrics(app, container.engine)

@@ -50,24 +50,7 @@ def tool_actor(request: Request, container: ContainerDep, now: NowDep) -> Actor:
         scheme, _, credential = header.partition(" ")
         if scheme.lower() != "bearer" or not credential.strip():
             raise DomainError("use 'Authorization: Bearer <token>'", code=ErrorCode.TOKEN_INVALID)
-        holder = auth.use_token(
-            container.uow.read_only(),
-            container.uow(),
-            credential.strip(),
-            now,
-            client=client_address(request),
-            rules=container.throttling,
-        )
-        container.token_uses.note(holder.token_id, now)
-        actor = holder.actor
-        count_caller(
-            request,
-            container.rate_limiter,
-            holder.rate_limit or Rate.parse(container.settings.rate_limit_per_token),
-            f"token:{actor.token_id}",
-        )
-        request.state.actor = actor
-        return actor
+        return token_actor(request, container, now, credential.strip())
     session_secret = request.cookies.get(SESSION_COOKIE)
     if session_secret:
         agent = auth.session_agent(container.uow.read_only(), session_secret, now)
@@ -88,8 +71,31 @@ def tool_actor(request: Request, container: ContainerDep, now: NowDep) -> Actor:
     raise Unauthenticated("send 'Authorization: Bearer <token>' or sign in")
 
 
-def current_actor(request: Request, container: ContainerDep, now: NowDep) -> Actor:
-    actor = tool_actor(request, container, now)
+def token_actor(request: Request, container: Container, now: datetime, secret: str) -> Actor:
+    """Who an API token speaks for, its use noted and counted against its rate; unknown,
+    expired and revoked tokens count as failures of the client's address."""
+    holder = auth.use_token(
+        container.uow.read_only(),
+        container.uow(),
+        secret,
+        now,
+        client=client_address(request),
+        rules=container.throttling,
+    )
+    container.token_uses.note(holder.token_id, now)
+    actor = holder.actor
+    count_caller(
+        request,
+        container.rate_limiter,
+        holder.rate_limit or Rate.parse(container.settings.rate_limit_per_token),
+        f"token:{actor.token_id}",
+    )
+    request.state.actor = actor
+    return actor
+
+
+def unscoped(actor: Actor) -> Actor:
+    """The actor, unless its token is limited to the tool API."""
     if actor.scoped:
         # The limits of such a token (which tools, which customer) are the tool API's;
         # the rest of the API would let it past them.
@@ -98,6 +104,10 @@ def current_actor(request: Request, container: ContainerDep, now: NowDep) -> Act
             details={"token_id": actor.token_id},
         )
     return actor
+
+
+def current_actor(request: Request, container: ContainerDep, now: NowDep) -> Actor:
+    return unscoped(tool_actor(request, container, now))
 
 
 ActorDep = Annotated[Actor, Depends(current_actor)]

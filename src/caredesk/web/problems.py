@@ -75,6 +75,7 @@ STATUS_BY_CODE: dict[ErrorCode, int] = {
     ErrorCode.MODEL_UNAVAILABLE: 503,
     ErrorCode.NOT_ENOUGH_LABELS: 422,
     ErrorCode.TEMPLATE_INVALID: 422,
+    ErrorCode.NOT_SUPPORTED: 501,
 }
 
 TITLES: dict[int, str] = {
@@ -89,6 +90,7 @@ TITLES: dict[int, str] = {
     428: "Precondition required",
     429: "Too many requests",
     500: "Internal error",
+    501: "Not implemented",
     503: "Service unavailable",
 }
 

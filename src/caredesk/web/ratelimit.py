@@ -1,7 +1,8 @@
 """Rate limits on the HTTP API: per client address here, per token in `deps`.
 
-Every request under the API prefix counts against its client address before anything else
-runs (no body read, no token looked up), so a flood costs the desk next to nothing. Once
+Every request under an API prefix (/api/v1, /api/v2) counts against its client address
+before anything else runs (no body read, no token looked up), so a flood costs the desk next
+to nothing. Once
 the caller is known, `count_caller` counts it against its token (or console session), at
 the token's own rate when it has one. Each limited response carries the tightest of the
 two in the `RateLimit-Limit`, `RateLimit-Remaining` and `RateLimit-Reset` fields of the
@@ -43,15 +44,17 @@ def _refusal_detail(verdict: RateVerdict) -> str:
 
 
 class RateLimit:
-    def __init__(self, app: ASGIApp, *, limiter: RateLimiter, per_client: Rate, prefix: str):
+    def __init__(
+        self, app: ASGIApp, *, limiter: RateLimiter, per_client: Rate, prefixes: tuple[str, ...]
+    ):
         self.app = app
         self.limiter = limiter
         self.per_client = per_client
-        self.prefix = prefix
+        self.prefixes = prefixes
 
     def _limited(self, scope: Scope) -> bool:
         path: str = scope.get("path", "")
-        return path == self.prefix or path.startswith(self.prefix + "/")
+        return any(path == prefix or path.startswith(prefix + "/") for prefix in self.prefixes)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or not self._limited(scope):

@@ -22,6 +22,8 @@ def case_conditions(filters: CaseFilter, dialect: str) -> list[ColumnElement[boo
         conditions.append(m.CaseRow.team_id == filters.team_id)
     if filters.customer_id is not None:
         conditions.append(m.CaseRow.customer_id == filters.customer_id)
+    if filters.external_id is not None:
+        conditions.append(m.CaseRow.external_id == filters.external_id)
     if filters.updated_since is not None:
         conditions.append(m.CaseRow.updated_at >= filters.updated_since)
     if filters.tag is not None:

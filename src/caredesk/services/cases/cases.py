@@ -111,6 +111,7 @@ def create_case(
     attachments: list[NewAttachment] | None = None,
     attachment_limits: AttachmentLimits = AttachmentLimits(),
     with_sla: bool = False,
+    external_id: str | None = None,
 ) -> CaseView:
     """Open a case; `body`, when given, is the customer's first message.
 
@@ -139,6 +140,7 @@ def create_case(
             tags=list(tags or []),
             order_ids=list(dict.fromkeys(order_ids or [])),
             custom_fields=dict(custom_fields or {}),
+            external_id=external_id,
         )
         uow.cases.add(case)
         first = None
@@ -239,6 +241,8 @@ def _changed_case(
         case.order_ids = list(dict.fromkeys(changes["order_ids"]))
     if "custom_fields" in changes:
         case.custom_fields = dict(changes["custom_fields"])
+    if "external_id" in changes:
+        case.set_external_id(changes["external_id"])
     case.updated_at = now
     case.record_change(actor, now, before, "case.updated")
     uow.cases.save(case)

@@ -24,6 +24,7 @@ class CaseFilter:
     customer_id: str | None = None
     updated_since: datetime | None = None
     text: str | None = None
+    external_id: str | None = None
 
 
 class CustomerRepository(Repository[Customer, str], Protocol):

@@ -72,6 +72,7 @@ from caredesk.adapters.db.models.portal import (
     SatisfactionSurveyRow,
 )
 from caredesk.adapters.db.models.sla import BusinessCalendarRow, SlaClockRow, SlaPolicyRow
+from caredesk.adapters.db.models.zendesk import ZendeskUserRow
 
 __all__ = [
     "CUSTOMER_NUMBERS",
@@ -133,4 +134,5 @@ __all__ = [
     "VariantRow",
     "WebhookDeliveryRow",
     "WebhookSubscriptionRow",
+    "ZendeskUserRow",
 ]

@@ -28,6 +28,7 @@ class CaseRow(Base):
     solved_at: Mapped[datetime | None]
     closed_at: Mapped[datetime | None]
     service_level: Mapped[int | None]
+    external_id: Mapped[str | None] = mapped_column(String(255), index=True)
     version: Mapped[int] = mapped_column()
     # Set when its texts were erased (its customer's erasure or the retention of closed cases).
     erased_at: Mapped[datetime | None]

@@ -1,0 +1,50 @@
+"""The Zendesk-compatible API's user ids (services/zendesk/ports.py) in zendesk_users."""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from datetime import datetime
+
+from sqlalchemy import or_, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session as OrmSession
+
+from caredesk.adapters.db import models as m
+from caredesk.services.zendesk.ports import UserRef
+
+_ROW = m.ZendeskUserRow
+
+
+class SqlUserIdRepository:
+    def __init__(self, session: OrmSession) -> None:
+        self.session = session
+
+    def ids_of(self, people: Collection[UserRef]) -> dict[UserRef, int]:
+        customers = sorted({p.customer_id for p in people if p.customer_id is not None})
+        agents = sorted({p.agent_id for p in people if p.agent_id is not None})
+        if not customers and not agents:
+            return {}
+        rows = self.session.execute(
+            select(_ROW.id, _ROW.customer_id, _ROW.agent_id).where(
+                or_(_ROW.customer_id.in_(customers), _ROW.agent_id.in_(agents))
+            )
+        )
+        return {UserRef(customer_id, agent_id): user_id for user_id, customer_id, agent_id in rows}
+
+    def assign(self, people: Collection[UserRef], now: datetime) -> None:
+        if not people:
+            return
+        dialect = postgresql if self.session.get_bind().dialect.name == "postgresql" else sqlite
+        values = [
+            {"customer_id": p.customer_id, "agent_id": p.agent_id, "created_at": now}
+            for p in sorted(people, key=lambda p: (p.customer_id or "", p.agent_id or 0))
+        ]
+        # One statement; a person another process gave an id first keeps that id (the unique
+        # constraint on either column skips the row rather than failing the transaction).
+        self.session.execute(dialect.insert(_ROW).values(values).on_conflict_do_nothing())
+
+    def people(self, user_ids: Collection[int]) -> dict[int, UserRef]:
+        rows = self.session.execute(
+            select(_ROW.id, _ROW.customer_id, _ROW.agent_id).where(_ROW.id.in_(list(user_ids)))
+        )
+        return {user_id: UserRef(customer_id, agent_id) for user_id, customer_id, agent_id in rows}

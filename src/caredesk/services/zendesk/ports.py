@@ -1,0 +1,48 @@
+"""What the Zendesk-compatible API needs from storage: the integer ids of its users."""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
+
+
+@dataclass(frozen=True, slots=True)
+class UserRef:
+    """Who one Zendesk user id stands for: a customer or an agent, never both."""
+
+    customer_id: str | None = None
+    agent_id: int | None = None
+
+    def __post_init__(self) -> None:
+        if (self.customer_id is None) == (self.agent_id is None):
+            raise ValueError("a user is a customer or an agent")
+
+    @classmethod
+    def customer(cls, customer_id: str) -> UserRef:
+        return cls(customer_id=customer_id)
+
+    @classmethod
+    def agent(cls, agent_id: int) -> UserRef:
+        return cls(agent_id=agent_id)
+
+
+class UserIdRepository(Protocol):
+    def ids_of(self, people: Collection[UserRef]) -> dict[UserRef, int]:
+        """The user ids these people were given (those given one already), in one read."""
+        ...
+
+    def assign(self, people: Collection[UserRef], now: datetime) -> None:
+        """Give each of these people a user id, unless they have one: an id once given is
+        never changed, also when two callers give one at the same moment."""
+        ...
+
+    def people(self, user_ids: Collection[int]) -> dict[int, UserRef]:
+        """Who these user ids stand for (those that exist), in one read."""
+        ...
+
+
+class HasUserIds(Protocol):
+    @property
+    def zendesk_users(self) -> UserIdRepository: ...

@@ -1,0 +1,12 @@
+"""What the Zendesk-compatible API's services may reach."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from caredesk.services.core.ports import Transaction
+from caredesk.services.zendesk.ports import HasUserIds
+
+
+class ZendeskUnit(HasUserIds, Transaction, Protocol):
+    """The user ids that customers and agents have in Zendesk's shapes."""
