@@ -11,7 +11,10 @@ from fastapi.testclient import TestClient
 
 from caredesk.bootstrap import Container
 from caredesk.domain.agents import SYSTEM, Role
+from caredesk.domain.errors import ValidationFailed
 from caredesk.services.access import auth
+from caredesk.services.cases import cases
+from caredesk.services.cases.ports import CaseFilter
 from caredesk.services.zendesk import users
 from caredesk.services.zendesk.ports import UserRef
 from tests.conftest import ManualClock
@@ -231,3 +234,44 @@ def test_a_user_ref_is_a_customer_or_an_agent() -> None:
         UserRef()
     with pytest.raises(ValueError, match="a customer or an agent"):
         UserRef(customer_id="c", agent_id=1)
+
+
+def test_a_case_keeps_the_external_id_it_is_given_and_is_found_by_it(
+    container: Container, customer: dict[str, Any]
+) -> None:
+    now = container.clock.now()
+    view = cases.create_case(
+        container.uow(), SYSTEM, now, customer_id=customer["id"], subject="Hi", external_id="zd-7"
+    )
+    assert view.case.id is not None and view.case.external_id == "zd-7"
+    cases.create_case(container.uow(), SYSTEM, now, customer_id=customer["id"], subject="Other")
+
+    def found(external_id: str) -> list[int | None]:
+        page = cases.list_cases(
+            container.uow.read_only(), SYSTEM, CaseFilter(external_id=external_id), 10, None
+        )
+        return [c.id for c in page.items]
+
+    assert found("zd-7") == [view.case.id]
+    changed = cases.update_case(
+        container.uow(),
+        SYSTEM,
+        now,
+        view.case.id,
+        expected_version=view.case.version,
+        changes={"external_id": "zd-8"},
+    )
+    assert changed.external_id == "zd-8" and found("zd-7") == [] and found("zd-8") == [view.case.id]
+    trail = cases.case_audit_trail(container.uow.read_only(), SYSTEM, view.case.id)
+    assert trail[-1].before == {"external_id": "zd-7"} and trail[-1].after == {
+        "external_id": "zd-8"
+    }
+    with pytest.raises(ValidationFailed):
+        cases.create_case(
+            container.uow(),
+            SYSTEM,
+            now,
+            customer_id=customer["id"],
+            subject="x",
+            external_id="x" * 256,
+        )
