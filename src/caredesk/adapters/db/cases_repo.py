@@ -129,6 +129,11 @@ class SqlCaseRepository:
             next_cursor = encode_cursor(last.updated_at.isoformat(), last.id)
         return Page([mapping.case_from_row(r) for r in rows[:limit]], next_cursor)
 
+    def count(self, filters: CaseFilter) -> int:
+        dialect = self.session.get_bind().dialect.name
+        stmt = select(func.count()).select_from(m.CaseRow)
+        return int(self.session.scalar(stmt.where(*case_conditions(filters, dialect))) or 0)
+
     def with_customers_newest(self, case_id: int, limit: int) -> tuple[Case | None, list[Case]]:
         # The case page's first read: the case, its customer's newest cases and all their tags
         # in one statement, where they were four; with the case's triage, which the page's

@@ -83,6 +83,10 @@ class CaseRepository(Repository[Case, int], Protocol):
 
     def find(self, filters: CaseFilter, limit: int, cursor: str | None) -> Page[Case]: ...
 
+    def count(self, filters: CaseFilter) -> int:
+        """How many cases meet the filters, in one query."""
+        ...
+
     def with_customers_newest(self, case_id: int, limit: int) -> tuple[Case | None, list[Case]]:
         """The case, and its customer's `limit` most recently updated cases (it among them if
         it is one), newest first, read together; `get` then finds any of them again without
