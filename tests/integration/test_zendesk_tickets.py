@@ -201,3 +201,12 @@ def test_count_cases_counts_what_the_filters_keep(
     assert counted(CaseFilter()) == 2
     assert counted(CaseFilter(external_id="zd-a")) == 1
     assert counted(CaseFilter(external_id="zd-none")) == 0
+
+
+def test_offset_paging_of_the_ticket_list_stops_at_ten_thousand(
+    client: TestClient, agent: Headers
+) -> None:
+    deep = client.get("/api/v2/tickets.json", params={"page": 101}, headers=agent)
+    assert "page[after]" in _refusal(deep, 400, "InvalidValue")["description"]
+    last = client.get("/api/v2/tickets.json", params={"page": 100}, headers=agent)
+    assert last.status_code == 200 and last.json()["tickets"] == []
