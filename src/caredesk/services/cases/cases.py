@@ -151,8 +151,7 @@ def create_case(
         case.opened(actor, now, first)
         uow.commit()
         assert case.id is not None
-        # Read from what the unit kept of its own writes (the clocks it saved, the SLA
-        # configuration it used), not from the database again.
+        # From what the unit kept of its own writes, not from the database again.
         sla = case_sla_in(uow, case.id, now) if with_sla else None
         return CaseView(case, [first] if first is not None else [], sla)
 

@@ -41,20 +41,24 @@ def _case_id(ticket_id: int) -> int:
     return ticket_id
 
 
-@router.get("/tickets.json")
-def list_tickets(call: Call, paging: Paging) -> JSONResponse:
-    if isinstance(paging, CursorPaging):
-        page = call.read(cases.list_cases, CaseFilter(), paging.size, paging.after)
-        links = paging.links(call.request, page.next_cursor)
-        return answer({"tickets": _tickets(call, page.items), **links})
-    # Offset paging reads the same newest-updated-first list from its start; Zendesk stops
-    # offset paging at 10,000 records too, and past that the cursor pages as deep as wanted.
+def _check_offset(paging: OffsetPaging) -> None:
+    """Offset paging reads the same newest-updated-first list from its start; Zendesk stops
+    offset paging at 10,000 records too, and past that the cursor pages as deep as wanted."""
     if paging.offset + paging.per_page > OFFSET_MAX:
         raise DomainError(
             f"offset paging stops at {OFFSET_MAX} tickets: page with page[size] and page[after]",
             code=ErrorCode.INVALID_CURSOR,
             details={"field": "page"},
         )
+
+
+@router.get("/tickets.json")
+def list_tickets(call: Call, paging: Paging) -> JSONResponse:
+    if isinstance(paging, CursorPaging):
+        page = call.read(cases.list_cases, CaseFilter(), paging.size, paging.after)
+        links = paging.links(call.request, page.next_cursor)
+        return answer({"tickets": _tickets(call, page.items), **links})
+    _check_offset(paging)
     found = call.read(cases.list_cases, CaseFilter(), paging.offset + paging.per_page, None)
     total = call.read(cases.count_cases, CaseFilter())
     shown = _tickets(call, found.items[paging.offset :])
