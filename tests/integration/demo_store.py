@@ -10,13 +10,15 @@ the desk derives from rows on SQLite (the full-text tables) its triggers derive 
 Tests about generating the store (tests/integration/test_demo.py's loading tests, the CLI's)
 call demo.load_demo themselves, and so does a test that changes the container before loading
 (another intent model, say): what the copy is keyed on is the settings, the clock and the
-arguments, nothing else.
+arguments, nothing else. Each test's desk has a model folder of its own (tests/conftest.py):
+the key names what that folder holds, not where it is, or no test would ever find a copy.
 """
 
 from __future__ import annotations
 
 import copy
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Connection, Engine, text
@@ -24,6 +26,7 @@ from sqlalchemy import Connection, Engine, text
 from caredesk import demo
 from caredesk.bootstrap import Container
 from caredesk.services.cases.ports import CaseFilter
+from caredesk.settings import Settings
 from tests.conftest import TABLES, tables_with_rows
 
 # Parents before their children, so that every row finds what it points at.
@@ -50,7 +53,7 @@ def load_demo_store(
 ) -> demo.DemoSummary:
     """demo.load_demo on the container's empty database, at the container's clock."""
     now = container.clock.now()
-    key = (container.settings.model_dump_json(), now, seed, customers, admin_email, admin_password)
+    key = (_settings_key(container.settings), now, seed, customers, admin_email, admin_password)
     with container.engine.connect() as conn:
         assert not tables_with_rows(conn), "the demo store is copied into an empty database"
     taken = _COPIES.get(key)
@@ -68,6 +71,21 @@ def load_demo_store(
         return summary
     _restore(container.engine, taken)
     return copy.deepcopy(taken.summary)
+
+
+def _settings_key(settings: Settings) -> tuple[str, tuple[tuple[str, int], ...]]:
+    """The settings the store is generated under, with the model folder told by its files:
+    a prepared encoder there embeds the store's articles, an empty folder changes nothing."""
+    folder = settings.model_dir
+    prepared = tuple(
+        sorted(
+            (str(path.relative_to(folder)), path.stat().st_size)
+            for path in folder.rglob("*")
+            if path.is_file()
+        )
+    )
+    anywhere = settings.model_copy(update={"model_dir": Path()})
+    return anywhere.model_dump_json(), prepared
 
 
 def _take(engine: Engine, summary: demo.DemoSummary) -> _Copy:
