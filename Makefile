@@ -10,7 +10,10 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 PIP_QUIET ?= --quiet
 # Tests run on as many processes as there are cores (pytest-xdist); PYTEST_WORKERS=0 for one.
+# A process that runs out of tests takes the queued ones of another (worksteal), so that long
+# tests queued last on one process do not keep the other waiting (docs/development.md).
 PYTEST_WORKERS ?= auto
+PYTEST_DIST ?= worksteal
 
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
@@ -68,7 +71,7 @@ pytest: $(STAMP)
 	  echo "*** make test: no chromium at $${CAREDESK_CHROMIUM:-/usr/bin/chromium}:" \
 	       "the browser tests (tests/browser) are SKIPPED. Install it: apt-get install -y chromium"; \
 	fi
-	$(BIN)/python -m pytest -q -n $(PYTEST_WORKERS) --durations=15
+	$(BIN)/python -m pytest -q -n $(PYTEST_WORKERS) --dist $(PYTEST_DIST) --durations=15
 
 # The edit loop: lint, types, import contracts, the unit and service tests (no database, no model).
 unit: $(STAMP)
