@@ -212,6 +212,11 @@ def test_creating_a_user_refuses_bad_and_taken_emails(
         client.post("/api/v2/users.json", json=bad, headers=agent), 422, "RecordInvalid"
     )
     assert "email" in body["details"]
+    reused = {"user": {"name": "Someone", "email": "new@example.com", "external_id": "cus_ada"}}
+    body = _refusal(
+        client.post("/api/v2/users.json", json=reused, headers=agent), 422, "RecordInvalid"
+    )
+    assert "external_id" in body["details"]
     nameless = {"user": {"email": "x@example.com"}}
     _refusal(client.post("/api/v2/users.json", json=nameless, headers=agent), 422, "RecordInvalid")
 

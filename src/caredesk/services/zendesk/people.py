@@ -165,6 +165,7 @@ def _owner(uow: PeopleUnit, email: str) -> UserRef | None:
 def _create(
     uow: PeopleUnit, actor: Actor, now: datetime, hasher: PasswordHasher, new: NewUser
 ) -> UserRef:
+    actor.require(Permission.WRITE_CUSTOMERS)
     email = _email(new.email)
     first, last = _split(new.name)
     if new.role not in ROLES:
@@ -194,6 +195,8 @@ def _create(
     except DomainError as exc:
         if exc.code is ErrorCode.DUPLICATE_EMAIL:
             raise _taken(exc) from exc
+        if exc.code is ErrorCode.DUPLICATE_ID:
+            raise ValidationFailed(TAKEN, details={"field": "external_id"}) from exc
         raise
     assert agent.id is not None
     return UserRef.agent(agent.id)
@@ -251,6 +254,7 @@ def create_or_update_user(
 ) -> tuple[Person, bool]:
     """The user whose external id (a customer's id), else whose email, is given, changed
     to what is sent; or a new user. True when the user is new."""
+    actor.require(Permission.WRITE_CUSTOMERS)
     matched = _matched(uow, new)
     if matched is None:
         return _person(uow, actor, now, _create(uow, actor, now, hasher, new)), True
