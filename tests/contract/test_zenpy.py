@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from itertools import islice
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -37,3 +38,10 @@ def test_zenpy_pages_through_every_ticket_and_reads_one_with_its_comments(
     assert all(c.author_id is None or isinstance(c.author_id, int) for c in comments)
     many = list(zenpy_client.tickets(ids=ids[:3]))
     assert [t.id for t in many] == ids[:3]
+
+
+def test_zenpy_reads_a_requester_it_met_on_a_ticket(zenpy_client: Zenpy) -> None:
+    ticket = next(islice(zenpy_client.tickets(), 1))
+    # zenpy resolves requester_id into a User through GET /users/{id}.json.
+    assert ticket.requester.role == "end-user"
+    assert ticket.requester.id == ticket.requester_id
