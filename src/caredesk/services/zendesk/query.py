@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import TypeVar
 from datetime import UTC, date, datetime, time, timedelta
+from typing import TypeVar
 
 from caredesk.domain.cases import CaseStatus, Priority
 from caredesk.domain.errors import ValidationFailed
@@ -144,9 +144,11 @@ def _ordered(order: tuple[T, ...], names: dict[str, T], terms: list[Term]) -> tu
     """Equalities of one keyword are either-or (`status:new status:open`); comparisons and
     exclusions narrow what they leave."""
     equal = [t for t in terms if t.operator == ":" and not t.negated]
-    allowed = set(order)
+    allowed: set[T] = set(order)
     if equal:
-        allowed = set().union(*(_ranked(order, names, t) for t in equal))
+        allowed = set()
+        for term in equal:
+            allowed |= _ranked(order, names, term)
     for term in terms:
         if term not in equal:
             allowed &= _ranked(order, names, term)
