@@ -8,6 +8,7 @@ not have here (`foo:bar`) is free text, as Zendesk reads it."""
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import TypeVar
@@ -124,7 +125,7 @@ def _keyword_term(bare: str, negated: bool) -> Term | None:
     return Term(keyword, found.group(2), value, negated)
 
 
-def _ranked(order: tuple[T, ...], names: dict[str, T], term: Term) -> set[T]:
+def _ranked(order: tuple[T, ...], names: Mapping[str, T], term: Term) -> set[T]:
     """The values of `order` that `term` allows (`status<solved`: new to on-hold)."""
     value = names.get(term.value.lower())
     if value is None:
@@ -140,7 +141,7 @@ def _ranked(order: tuple[T, ...], names: dict[str, T], term: Term) -> set[T]:
     return set(order) - chosen if term.negated else chosen
 
 
-def _ordered(order: tuple[T, ...], names: dict[str, T], terms: list[Term]) -> tuple[T, ...]:
+def _ordered(order: tuple[T, ...], names: Mapping[str, T], terms: list[Term]) -> tuple[T, ...]:
     """Equalities of one keyword are either-or (`status:new status:open`); comparisons and
     exclusions narrow what they leave."""
     equal = [t for t in terms if t.operator == ":" and not t.negated]
