@@ -1,4 +1,5 @@
-"""The Zendesk-compatible API's user ids (services/zendesk/ports.py) in zendesk_users."""
+"""The Zendesk-compatible API's storage (services/zendesk/ports.py): user ids in zendesk_users,
+and the cases in the order they last changed."""
 
 from __future__ import annotations
 
@@ -9,7 +10,9 @@ from sqlalchemy import or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session as OrmSession
 
+from caredesk.adapters.db import mapping
 from caredesk.adapters.db import models as m
+from caredesk.domain.cases import Case
 from caredesk.services.zendesk.ports import UserRef
 
 _ROW = m.ZendeskUserRow
@@ -48,3 +51,22 @@ class SqlUserIdRepository:
             select(_ROW.id, _ROW.customer_id, _ROW.agent_id).where(_ROW.id.in_(list(user_ids)))
         )
         return {user_id: UserRef(customer_id, agent_id) for user_id, customer_id, agent_id in rows}
+
+
+class SqlTicketStream:
+    def __init__(self, session: OrmSession) -> None:
+        self.session = session
+
+    def changed_after(self, updated_at: datetime, case_id: int, limit: int) -> list[Case]:
+        c = m.CaseRow
+        # ix_cases_updated (updated_at, id) walked upward from the position.
+        stmt = (
+            select(c)
+            .where(
+                c.updated_at >= updated_at,
+                or_(c.updated_at > updated_at, c.id > case_id),
+            )
+            .order_by(c.updated_at, c.id)
+            .limit(limit)
+        )
+        return [mapping.case_from_row(row) for row in self.session.scalars(stmt)]

@@ -1,4 +1,5 @@
-"""What the Zendesk-compatible API needs from storage: the integer ids of its users."""
+"""What the Zendesk-compatible API needs from storage: the integer ids of its users, and the
+cases in the order they last changed."""
 
 from __future__ import annotations
 
@@ -6,6 +7,8 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
+
+from caredesk.domain.cases import Case
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,3 +49,15 @@ class UserIdRepository(Protocol):
 class HasUserIds(Protocol):
     @property
     def zendesk_users(self) -> UserIdRepository: ...
+
+
+class TicketStream(Protocol):
+    def changed_after(self, updated_at: datetime, case_id: int, limit: int) -> list[Case]:
+        """Up to `limit` cases updated after (`updated_at`, `case_id`), oldest update first
+        and then by id: a case updated again moves to the end and is read again."""
+        ...
+
+
+class HasTicketStream(Protocol):
+    @property
+    def zendesk_tickets(self) -> TicketStream: ...
