@@ -53,7 +53,11 @@ from caredesk.adapters.db.sla_repo import SqlSlaRepository
 from caredesk.adapters.db.throttle_repo import SqlThrottleRepository
 from caredesk.adapters.db.triage_repo import SqlTriageRepository
 from caredesk.adapters.db.webhooks_repo import SqlWebhookRepository
-from caredesk.adapters.db.zendesk_repo import SqlTicketStream, SqlUserIdRepository
+from caredesk.adapters.db.zendesk_repo import (
+    SqlRatingRepository,
+    SqlTicketStream,
+    SqlUserIdRepository,
+)
 from caredesk.adapters.formats import DeskFormats
 from caredesk.domain.events import Event
 from caredesk.services.core.messagebus import EventBus
@@ -124,6 +128,7 @@ class SqlAlchemyUnitOfWork:
     erasure = _Repository(SqlErasureStore, reads_config=True)
     zendesk_users = _Repository(SqlUserIdRepository)
     zendesk_tickets = _Repository(SqlTicketStream)
+    zendesk_ratings = _Repository(SqlRatingRepository)
 
     def __init__(
         self,

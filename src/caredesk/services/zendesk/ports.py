@@ -9,6 +9,7 @@ from datetime import datetime
 from typing import Protocol
 
 from caredesk.domain.cases import Case
+from caredesk.domain.portal import SatisfactionSurvey
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,3 +62,18 @@ class TicketStream(Protocol):
 class HasTicketStream(Protocol):
     @property
     def zendesk_tickets(self) -> TicketStream: ...
+
+
+class RatingRepository(Protocol):
+    def page(self, after_id: int, limit: int) -> list[SatisfactionSurvey]:
+        """Up to `limit` surveys of ids above `after_id`, by id."""
+        ...
+
+    def count(self) -> int: ...
+
+    def get(self, survey_id: int) -> SatisfactionSurvey | None: ...
+
+
+class HasRatings(Protocol):
+    @property
+    def zendesk_ratings(self) -> RatingRepository: ...
