@@ -54,8 +54,8 @@ from caredesk.adapters.db.throttle_repo import SqlThrottleRepository
 from caredesk.adapters.db.triage_repo import SqlTriageRepository
 from caredesk.adapters.db.webhooks_repo import SqlWebhookRepository
 from caredesk.adapters.db.zendesk_repo import (
+    SqlCaseStream,
     SqlRatingRepository,
-    SqlTicketStream,
     SqlUserIdRepository,
 )
 from caredesk.adapters.formats import DeskFormats
@@ -127,7 +127,7 @@ class SqlAlchemyUnitOfWork:
     throttles = _Repository(SqlThrottleRepository)
     erasure = _Repository(SqlErasureStore, reads_config=True)
     zendesk_users = _Repository(SqlUserIdRepository)
-    zendesk_tickets = _Repository(SqlTicketStream)
+    zendesk_cases = _Repository(SqlCaseStream)
     zendesk_ratings = _Repository(SqlRatingRepository)
 
     def __init__(

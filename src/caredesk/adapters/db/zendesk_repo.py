@@ -55,7 +55,7 @@ class SqlUserIdRepository:
         return {user_id: UserRef(customer_id, agent_id) for user_id, customer_id, agent_id in rows}
 
 
-class SqlTicketStream:
+class SqlCaseStream:
     def __init__(self, session: OrmSession) -> None:
         self.session = session
 

@@ -1,4 +1,4 @@
-"""Zendesk's incremental ticket export: every case, in the order it last changed."""
+"""Zendesk's incremental export: every case, in the order it last changed."""
 
 from __future__ import annotations
 
@@ -9,14 +9,14 @@ from caredesk.domain.agents import Actor, Permission
 from caredesk.domain.cases import Case
 from caredesk.domain.errors import ValidationFailed
 from caredesk.services.core.ports import Transaction
-from caredesk.services.zendesk.ports import HasTicketStream
+from caredesk.services.zendesk.ports import HasCaseStream
 
 
-class StreamUnit(HasTicketStream, Transaction, Protocol):
+class StreamUnit(HasCaseStream, Transaction, Protocol):
     """The cases in the order they last changed."""
 
 
-def changed_tickets(
+def changed_cases(
     uow: StreamUnit, actor: Actor, now: datetime, after: datetime, case_id: int, limit: int
 ) -> list[Case]:
     """The cases changed after (`after`, `case_id`), oldest change first. A time still to
@@ -25,4 +25,4 @@ def changed_tickets(
     if after > now:
         raise ValidationFailed("start_time is in the future", details={"field": "start_time"})
     with uow:
-        return uow.zendesk_tickets.changed_after(after, case_id, limit)
+        return uow.zendesk_cases.changed_after(after, case_id, limit)

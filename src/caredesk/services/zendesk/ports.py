@@ -52,16 +52,16 @@ class HasUserIds(Protocol):
     def zendesk_users(self) -> UserIdRepository: ...
 
 
-class TicketStream(Protocol):
+class CaseStream(Protocol):
     def changed_after(self, updated_at: datetime, case_id: int, limit: int) -> list[Case]:
         """Up to `limit` cases updated after (`updated_at`, `case_id`), oldest update first
         and then by id: a case updated again moves to the end and is read again."""
         ...
 
 
-class HasTicketStream(Protocol):
+class HasCaseStream(Protocol):
     @property
-    def zendesk_tickets(self) -> TicketStream: ...
+    def zendesk_cases(self) -> CaseStream: ...
 
 
 class RatingRepository(Protocol):

@@ -70,5 +70,5 @@ def tickets(
     per_page: Annotated[int, Query(ge=1, le=EXPORT_PER_PAGE)] = EXPORT_PER_PAGE,
 ) -> JSONResponse:
     at, case_id = _position(start_time, cursor)
-    found = call.read(incremental.changed_tickets, call.at, at, case_id, per_page)
+    found = call.read(incremental.changed_cases, call.at, at, case_id, per_page)
     return answer(_page(call, found, at, case_id, per_page))
