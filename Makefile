@@ -42,7 +42,18 @@ $(STAMP): pyproject.toml $(LOCK) scripts/lockfile.py
 	@$(BIN)/python -m pip check
 	@touch $(STAMP)
 
-install: $(STAMP)
+# node-zendesk for its contract tests (tests/contract), from the npm lock file, where npm is.
+NODE_CONTRACT := tests/contract/node
+NODE_STAMP := $(NODE_CONTRACT)/node_modules/.installed-stamp
+
+$(NODE_STAMP): $(NODE_CONTRACT)/package.json $(NODE_CONTRACT)/package-lock.json
+	@if command -v npm >/dev/null; then \
+	  npm ci --prefix $(NODE_CONTRACT) --no-audit --no-fund --silent && touch $(NODE_STAMP); \
+	else \
+	  echo "*** make: no npm: node-zendesk's contract tests (tests/contract) are SKIPPED."; \
+	fi
+
+install: $(STAMP) $(NODE_STAMP)
 
 # Links in the demo's mail point at this server; its mail is kept at /admin/outbox unless
 # CAREDESK_SMTP_HOST names a server (docs/email.md, "The development outbox").
@@ -66,7 +77,7 @@ typecheck: $(STAMP)
 imports: $(STAMP)
 	$(BIN)/lint-imports
 
-pytest: $(STAMP)
+pytest: $(STAMP) $(NODE_STAMP)
 	@if [ ! -x "$${CAREDESK_CHROMIUM:-/usr/bin/chromium}" ]; then \
 	  echo "*** make test: no chromium at $${CAREDESK_CHROMIUM:-/usr/bin/chromium}:" \
 	       "the browser tests (tests/browser) are SKIPPED. Install it: apt-get install -y chromium"; \
@@ -124,6 +135,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/console.py --write-docs
 	$(BIN)/python bench/ratelimit.py --requests 10000 --redis redis://127.0.0.1:6379/0 --write-docs
 	$(BIN)/python bench/scale.py --seconds 4 --write-docs
+	$(BIN)/python bench/archive.py --write-docs
 	@if [ -d "$(TAU)" ]; then \
 	  $(BIN)/python bench/conformance.py --data $(TAU) \
 	    --tasks $(TAU)/tasks_dev.json --expected $(TAU)/expected/tasks_dev.jsonl \

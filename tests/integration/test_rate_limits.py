@@ -83,6 +83,25 @@ def test_the_rest_api_counts_each_client_address_and_says_so_in_headers(
             assert other.get("/api/v1/me", headers=headers).status_code == 200
 
 
+def test_the_zendesk_api_counts_the_same_addresses_and_refuses_in_zendesks_shape(
+    container: Container, clock: ManualClock
+) -> None:
+    headers = token(container)
+    with limited(container, clock, rate_limit_per_client="2/hour") as desk, client_of(desk) as c:
+        assert c.get("/api/v1/me", headers=headers).status_code == 200
+        assert c.get("/api/v2/groups.json", headers=headers).status_code == 200
+        refused = c.get("/api/v2/groups.json", headers=headers)
+        assert refused.status_code == 429
+        assert refused.headers["content-type"] == "application/json"
+        body = refused.json()
+        assert body["error"] == "TooManyRequests"
+        assert "2/hour" in body["description"]
+        assert 0 < int(refused.headers["retry-after"]) <= 3600
+        assert refused.headers["ratelimit-remaining"] == "0"
+        # /api/v1 past the same count still answers in its own shape.
+        problem(c.get("/api/v1/me", headers=headers), 429, "rate_limited")
+
+
 def test_counting_in_the_process_starts_no_thread(
     container: Container, clock: ManualClock, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -29,10 +29,11 @@ from caredesk.web.middleware import AccessLog, BodySizeLimit, StrictTransportSec
 from caredesk.web.pages import install_console
 from caredesk.web.portal import install_portal
 from caredesk.web.problems import install_problem_handlers
-from caredesk.web.ratelimit import RateLimit
+from caredesk.web.ratelimit import RateLimit, problem_refusal
 from caredesk.web.uploads import BodyLimits
 from caredesk.web.zendesk import PREFIX as ZENDESK_PREFIX
 from caredesk.web.zendesk import install_zendesk
+from caredesk.web.zendesk.errors import too_many_requests
 
 API_PREFIX = "/api/v1"
 # The REST API's routers, in the order the OpenAPI document lists them.
@@ -99,7 +100,7 @@ def create_app(settings: Settings | None = None, container: Container | None = N
             RateLimit,
             limiter=limiter,
             per_client=Rate.parse(container.settings.rate_limit_per_client),
-            prefixes=(API_PREFIX, ZENDESK_PREFIX),
+            refusals={API_PREFIX: problem_refusal, ZENDESK_PREFIX: too_many_requests},
         )
     # Outside the limits: a refused request is counted too.
     install_metrics(app, container.engine)

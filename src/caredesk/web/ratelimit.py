@@ -7,14 +7,18 @@ the caller is known, `count_caller` counts it against its token (or console sess
 the token's own rate when it has one. Each limited response carries the tightest of the
 two in the `RateLimit-Limit`, `RateLimit-Remaining` and `RateLimit-Reset` fields of the
 IETF draft (draft-ietf-httpapi-ratelimit-headers, the separate-field form); a refusal is a
-429 problem with code `rate_limited` and `Retry-After`.
+429 with `Retry-After`, in the shape of the API it refuses: a problem with code
+`rate_limited` on /api/v1, Zendesk's `{"error": "TooManyRequests", ...}` on /api/v2.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
+
 import anyio
 from fastapi import Request
 from starlette.datastructures import MutableHeaders
+from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from caredesk.domain.errors import ErrorCode, RetryLater
@@ -25,6 +29,9 @@ from caredesk.web.problems import problem
 # Where the verdicts of one request wait for its response headers (the ASGI scope's state,
 # which is also `request.state`).
 VERDICTS = "rate_limit_verdicts"
+
+# How an API says "too many requests" to a client address: (the verdict, the path) → answer.
+Refusal = Callable[[RateVerdict, str], Response]
 
 
 def _headers(verdict: RateVerdict) -> dict[str, str]:
@@ -39,25 +46,50 @@ def _tightest(verdicts: list[RateVerdict]) -> RateVerdict:
     return min(verdicts, key=lambda v: (v.remaining, -v.reset_after))
 
 
-def _refusal_detail(verdict: RateVerdict) -> str:
+def refusal_detail(verdict: RateVerdict) -> str:
     return f"too many requests ({verdict.rate}); try again in {verdict.reset_after} seconds"
+
+
+def refusal_headers(verdict: RateVerdict) -> dict[str, str]:
+    return {"Retry-After": str(verdict.reset_after), **_headers(verdict)}
+
+
+def problem_refusal(verdict: RateVerdict, path: str) -> Response:
+    return problem(
+        429,
+        ErrorCode.RATE_LIMITED.value,
+        refusal_detail(verdict),
+        instance=path,
+        extra={"details": {"limit": str(verdict.rate), "scope": "client"}},
+        headers=refusal_headers(verdict),
+    )
 
 
 class RateLimit:
     def __init__(
-        self, app: ASGIApp, *, limiter: RateLimiter, per_client: Rate, prefixes: tuple[str, ...]
+        self,
+        app: ASGIApp,
+        *,
+        limiter: RateLimiter,
+        per_client: Rate,
+        refusals: Mapping[str, Refusal],
     ):
+        """`refusals`: each API prefix counted, with how it refuses a client over its rate."""
         self.app = app
         self.limiter = limiter
         self.per_client = per_client
-        self.prefixes = prefixes
+        self.refusals = refusals
 
-    def _limited(self, scope: Scope) -> bool:
-        path: str = scope.get("path", "")
-        return any(path == prefix or path.startswith(prefix + "/") for prefix in self.prefixes)
+    def _refusal(self, path: str) -> Refusal | None:
+        for prefix, refusal in self.refusals.items():
+            if path == prefix or path.startswith(prefix + "/"):
+                return refusal
+        return None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or not self._limited(scope):
+        path: str = scope.get("path", "")
+        refusal = self._refusal(path) if scope["type"] == "http" else None
+        if refusal is None:
             await self.app(scope, receive, send)
             return
         client = scope.get("client")
@@ -71,15 +103,7 @@ class RateLimit:
             await self.app(scope, receive, send)
             return
         if not verdict.allowed:
-            response = problem(
-                429,
-                ErrorCode.RATE_LIMITED.value,
-                _refusal_detail(verdict),
-                instance=scope.get("path"),
-                extra={"details": {"limit": str(verdict.rate), "scope": "client"}},
-                headers={"Retry-After": str(verdict.reset_after), **_headers(verdict)},
-            )
-            await response(scope, receive, send)
+            await refusal(verdict, path)(scope, receive, send)
             return
         verdicts: list[RateVerdict] = [verdict]
         scope.setdefault("state", {})[VERDICTS] = verdicts
@@ -106,7 +130,7 @@ def count_caller(request: Request, limiter: RateLimiter | None, rate: Rate, key:
     verdicts.append(verdict)
     if not verdict.allowed:
         raise RetryLater(
-            _refusal_detail(verdict),
+            refusal_detail(verdict),
             code=ErrorCode.RATE_LIMITED,
             retry_after=verdict.reset_after,
             details={"limit": str(verdict.rate), "scope": "token"},

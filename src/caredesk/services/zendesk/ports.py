@@ -8,7 +8,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
+from caredesk.domain.agents import Agent
 from caredesk.domain.cases import Case
+from caredesk.domain.customers import Customer
 from caredesk.domain.portal import SatisfactionSurvey
 
 
@@ -47,9 +49,55 @@ class UserIdRepository(Protocol):
         ...
 
 
+@dataclass(frozen=True, slots=True)
+class Person:
+    """A user as /api/v2 lists them: the user id and the customer or the agent it stands for."""
+
+    user_id: int
+    customer: Customer | None = None
+    agent: Agent | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PeopleFilter:
+    """Which users a list keeps: customers, agents of these roles (by caredesk role), or both."""
+
+    customers: bool = True
+    agent_roles: frozenset[str] | None = None  # None: every agent; empty: no agent
+
+
+class UserDirectory(UserIdRepository, Protocol):
+    def unnumbered(self) -> bool:
+        """Whether any customer or agent has no user id yet, in one read."""
+        ...
+
+    def number_everyone(self, now: datetime) -> None:
+        """Give every customer and agent without a user id one, in one statement each."""
+        ...
+
+    def page(self, kept: PeopleFilter, after: int | None, limit: int) -> list[Person]:
+        """Up to `limit` users by ascending user id, past `after`; only numbered people."""
+        ...
+
+    def count(self, kept: PeopleFilter) -> int: ...
+
+    def of_ids(self, user_ids: Collection[int]) -> list[Person]: ...
+
+    def matching(
+        self, *, external_id: str | None, email: str | None, text: str | None, limit: int
+    ) -> list[Person]:
+        """Numbered people whose customer id, email (exactly) or name/email (in part) match."""
+        ...
+
+    def changed(self, after: tuple[datetime, int], limit: int) -> list[tuple[datetime, Person]]:
+        """Numbered people by the time they changed, then user id, past `after` (a time and a
+        user id), with the time each changed."""
+        ...
+
+
 class HasUserIds(Protocol):
     @property
-    def zendesk_users(self) -> UserIdRepository: ...
+    def zendesk_users(self) -> UserDirectory: ...
 
 
 class CaseStream(Protocol):

@@ -4,9 +4,15 @@ from __future__ import annotations
 
 from typing import Protocol
 
+from caredesk.services.console.unit import ConsoleUnit
 from caredesk.services.core.ports import Transaction
 from caredesk.services.zendesk.ports import HasUserIds
 
 
 class ZendeskUnit(HasUserIds, Transaction, Protocol):
     """The user ids that customers and agents have in Zendesk's shapes."""
+
+
+class PeopleUnit(ConsoleUnit, HasUserIds, Protocol):
+    """The users of /api/v2: their ids, and the customers and agents they stand for (the
+    console's unit reaches both the customers' and the agents' commands)."""

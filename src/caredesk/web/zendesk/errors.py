@@ -15,10 +15,13 @@ from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 
 from caredesk.domain.errors import DomainError, ErrorCode, RetryLater
+from caredesk.services.access.ports import RateVerdict
 from caredesk.web.problems import STATUS_BY_CODE, problem
+from caredesk.web.ratelimit import refusal_detail, refusal_headers
 from caredesk.web.uploads import BodyTooLarge
 
 UNAUTHENTICATED = "Couldn't authenticate you"
+TOO_MANY_REQUESTS = "TooManyRequests"
 # The desk's refusals whose status is not the one Zendesk gives for the same thing.
 ZENDESK_STATUS: dict[ErrorCode, int] = {
     # Zendesk refuses a status move a ticket cannot make as an invalid record.
@@ -35,7 +38,7 @@ ERROR_BY_STATUS: dict[int, str] = {
     413: "PayloadTooLarge",
     422: "RecordInvalid",
     428: "PreconditionRequired",
-    429: "TooManyRequests",
+    429: TOO_MANY_REQUESTS,
     503: "ServiceUnavailable",
 }
 DETAIL_ERROR: dict[ErrorCode, str] = {
@@ -57,6 +60,14 @@ def zendesk_error(
     if details is not None:
         body["details"] = details
     return JSONResponse(body, status_code=status, headers=headers)
+
+
+def too_many_requests(verdict: RateVerdict, path: str) -> JSONResponse:
+    """A client address over its rate (web/ratelimit.py), as Zendesk says it: clients wait
+    for `Retry-After` and send again."""
+    return zendesk_error(
+        429, TOO_MANY_REQUESTS, refusal_detail(verdict), headers=refusal_headers(verdict)
+    )
 
 
 def invalid(field: str, description: str, error: str = "InvalidValue") -> JSONResponse:

@@ -1,74 +1,115 @@
-"""Incremental export of tickets: every case from a moment on, in the order it last changed,
-paged by a cursor (paging.stream_cursor) to the end of the stream."""
+"""Zendesk's cursor-based incremental export: what changed since a time, oldest change first,
+page after page until `end_of_stream`, with a cursor to come back with later."""
 
 from __future__ import annotations
 
+import base64
+import binascii
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import Depends, Query
 from fastapi.responses import JSONResponse
 
-from caredesk.domain.cases import Case
-from caredesk.domain.errors import ValidationFailed
-from caredesk.services.zendesk import incremental
-from caredesk.services.zendesk.ports import UserRef
-from caredesk.web.zendesk import serializers as out
+from caredesk.domain.errors import DomainError, ErrorCode, ValidationFailed
+from caredesk.services.zendesk import people
+from caredesk.services.zendesk.ports import Person
 from caredesk.web.zendesk.calls import Call, answer
-from caredesk.web.zendesk.errors import ZendeskRoute
-from caredesk.web.zendesk.paging import read_stream_cursor, stream_cursor
 
-router = APIRouter(route_class=ZendeskRoute)
-
-EXPORT_PER_PAGE = 1000
-# Far enough ahead for any clock, short of what a datetime can hold.
-EPOCH_MAX = 253_402_300_799
+PER_PAGE_MAX = PER_PAGE_DEFAULT = 1000
+# Epoch seconds a datetime holds (year 1 to 9999).
+EPOCH_MIN, EPOCH_MAX = -62_135_596_800, 253_402_300_799
 
 
-def _position(start_time: int | None, cursor: str | None) -> tuple[datetime, int]:
-    """Where the page starts: the cursor's position (it wins over a start_time also sent),
-    or just before `start_time`."""
-    if cursor is not None:
-        at, key = read_stream_cursor(cursor)
-        if not key.isdigit():
-            raise ValidationFailed(
-                "cursor is not one this export gave", details={"field": "cursor"}
-            )
-        return at, int(key)
-    if start_time is None:
-        raise ValidationFailed("send start_time or cursor", details={"field": "start_time"})
-    return datetime.fromtimestamp(start_time, UTC), 0
+@dataclass(frozen=True, slots=True)
+class Export:
+    start_time: int | None
+    cursor: str | None
+    per_page: int
 
 
-def _page(call: Call, found: list[Case], at: datetime, case_id: int, size: int) -> dict[str, Any]:
-    """The page and where the next one starts: past its last ticket, or where this one
-    started when it is empty, so that a reader at the end asks again later from there."""
-    last = found[-1] if found else None
-    after = stream_cursor(last.updated_at, last.id or 0) if last else stream_cursor(at, case_id)
-    url = call.request.url.remove_query_params("start_time")
-    return {
-        "tickets": _tickets(call, found),
-        "after_url": str(url.include_query_params(cursor=after, per_page=size)),
-        "after_cursor": after,
-        "before_url": None,
-        "before_cursor": None,
-        "end_of_stream": len(found) < size,
-    }
+def export_of(
+    start_time: Annotated[int | None, Query(ge=EPOCH_MIN, le=EPOCH_MAX)] = None,
+    cursor: Annotated[str | None, Query(max_length=512)] = None,
+    per_page: Annotated[int, Query(ge=1, le=PER_PAGE_MAX)] = PER_PAGE_DEFAULT,
+) -> Export:
+    if (start_time is None) == (cursor is None):
+        raise ValidationFailed(
+            "send start_time (epoch seconds) or a cursor, one of them",
+            details={"field": "start_time"},
+        )
+    return Export(start_time, cursor, per_page)
 
 
-def _tickets(call: Call, found: list[Case]) -> list[dict[str, object]]:
-    refs = [UserRef.customer(c.customer_id) for c in found]
-    ids = call.user_ids(refs + [UserRef.agent(c.assignee_id) for c in found if c.assignee_id])
-    return [out.ticket(c, ids, call.base) for c in found]
+Asked = Annotated[Export, Depends(export_of)]
 
 
-@router.get("/incremental/tickets/cursor.json")
-def tickets(
-    call: Call,
-    start_time: Annotated[int | None, Query(ge=0, le=EPOCH_MAX)] = None,
-    cursor: Annotated[str | None, Query(max_length=200)] = None,
-    per_page: Annotated[int, Query(ge=1, le=EXPORT_PER_PAGE)] = EXPORT_PER_PAGE,
+def encode(at: datetime, user_id: int) -> str:
+    raw = json.dumps([at.astimezone(UTC).isoformat(), user_id]).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _foreign(exc: Exception | None = None) -> DomainError:
+    error = DomainError(
+        "cursor is not one this export gave",
+        code=ErrorCode.INVALID_CURSOR,
+        details={"field": "cursor"},
+    )
+    error.__cause__ = exc
+    return error
+
+
+def decode(cursor: str) -> tuple[datetime, int]:
+    try:
+        at, user_id = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+        moment = datetime.fromisoformat(at)
+    except (ValueError, TypeError, binascii.Error, UnicodeDecodeError) as exc:
+        raise _foreign(exc) from exc
+    if moment.tzinfo is None or isinstance(user_id, bool) or not isinstance(user_id, int):
+        raise _foreign()
+    if not 0 <= user_id <= 2**63 - 1:
+        raise _foreign()
+    return moment, user_id
+
+
+def _start(asked: Export, now: datetime) -> tuple[datetime, int]:
+    if asked.cursor is not None:
+        return decode(asked.cursor)
+    assert asked.start_time is not None
+    since = datetime.fromtimestamp(asked.start_time, UTC)
+    if since > now:
+        # Zendesk answers a start time that has not come yet as too recent.
+        raise ValidationFailed("start_time is too recent", details={"field": "start_time"})
+    # Before any user id: the first page holds everyone changed at `since` too.
+    return since, 0
+
+
+def export(
+    call: Call, asked: Export, shown: Callable[[Call, Person], dict[str, Any]]
 ) -> JSONResponse:
-    at, case_id = _position(start_time, cursor)
-    found = call.read(incremental.changed_cases, call.at, at, case_id, per_page)
-    return answer(_page(call, found, at, case_id, per_page))
+    after = _start(asked, call.at)
+    uow = call.container.uow
+    found, ended = people.changed_people(
+        uow.read_only(), uow(), call.actor, call.at, after, asked.per_page
+    )
+    # The cursor of the last user shown, or where this page began when it is empty: the
+    # client comes back with it later and gets what changed since.
+    last = (found[-1][0], found[-1][1].user_id) if found else after
+    cursor = encode(*last)
+    return answer(
+        {
+            "users": [shown(call, person) for _, person in found],
+            "after_url": str(
+                call.request.url.remove_query_params("start_time").include_query_params(
+                    cursor=cursor, per_page=asked.per_page
+                )
+            ),
+            "after_cursor": cursor,
+            "before_url": None,
+            "before_cursor": None,
+            "end_of_stream": ended,
+        }
+    )

@@ -6,14 +6,12 @@ Cursor paging: `page[size]` and `page[after]` in, `meta.has_more`, `meta.after_c
 
 from __future__ import annotations
 
-import base64
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import Depends, Query, Request
 
-from caredesk.domain.errors import DomainError, ErrorCode, ValidationFailed
+from caredesk.domain.errors import DomainError, ErrorCode
 
 PER_PAGE_DEFAULT = PER_PAGE_MAX = 100
 
@@ -82,26 +80,3 @@ def paging(
 
 
 Paging = Annotated[OffsetPaging | CursorPaging, Depends(paging)]
-
-
-# Incremental exports (`/incremental/{tickets,users}/cursor.json`) page by a position in the
-# order things last changed: the change's time and the record's key, opaque to the client.
-def stream_cursor(at: datetime, key: int | str) -> str:
-    """The position just past the record of `key` changed at `at`."""
-    raw = f"{at.astimezone(UTC).isoformat()}|{key}".encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def read_stream_cursor(cursor: str) -> tuple[datetime, str]:
-    """The time and the key `stream_cursor` wrote; anything else is a 422 on `cursor`."""
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-        at, key = raw.split("|", 1)
-        moment = datetime.fromisoformat(at)
-    except (ValueError, UnicodeDecodeError):
-        raise ValidationFailed(
-            "cursor is not one this export gave", details={"field": "cursor"}
-        ) from None
-    if moment.tzinfo is None or not key:
-        raise ValidationFailed("cursor is not one this export gave", details={"field": "cursor"})
-    return moment.astimezone(UTC), key

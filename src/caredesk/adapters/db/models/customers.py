@@ -50,6 +50,8 @@ class CustomerRow(Base):
     )
 
     __mapper_args__ = {"version_id_col": version}
+    # The users' incremental export (/api/v2) reads customers in the order they changed.
+    __table_args__ = (Index("ix_customers_updated", "updated_at", "id"),)
 
 
 class CustomerEmailRow(Base):
