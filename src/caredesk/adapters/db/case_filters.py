@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from sqlalchemy import ColumnElement, select
 
 from caredesk.adapters.db import models as m
@@ -34,4 +36,28 @@ def case_conditions(filters: CaseFilter, dialect: str) -> list[ColumnElement[boo
         )
     if filters.text:
         conditions.append(case_text_condition(dialect, filters.text))
+    return conditions + _search_conditions(filters, dialect)
+
+
+def _tagged(tags: Sequence[str]) -> ColumnElement[bool]:
+    tagged = select(m.CaseTagRow.case_id).where(m.CaseTagRow.tag.in_([t.lower() for t in tags]))
+    return m.CaseRow.id.in_(tagged)
+
+
+def _search_conditions(filters: CaseFilter, dialect: str) -> list[ColumnElement[bool]]:
+    """The conditions only /api/v2 search sets."""
+    conditions: list[ColumnElement[bool]] = []
+    if filters.priority:
+        conditions.append(m.CaseRow.priority.in_([p.value for p in filters.priority]))
+    if filters.tags_any:
+        conditions.append(_tagged(filters.tags_any))
+    if filters.tags_none:
+        conditions.append(~_tagged(filters.tags_none))
+    if filters.created_from is not None:
+        conditions.append(m.CaseRow.created_at >= filters.created_from)
+    if filters.created_before is not None:
+        conditions.append(m.CaseRow.created_at < filters.created_before)
+    if filters.updated_before is not None:
+        conditions.append(m.CaseRow.updated_at < filters.updated_before)
+    conditions += [~case_text_condition(dialect, word) for word in filters.text_absent]
     return conditions

@@ -54,6 +54,7 @@ from caredesk.adapters.db.throttle_repo import SqlThrottleRepository
 from caredesk.adapters.db.triage_repo import SqlTriageRepository
 from caredesk.adapters.db.webhooks_repo import SqlWebhookRepository
 from caredesk.adapters.db.zendesk_people import SqlUserDirectory
+from caredesk.adapters.db.zendesk_repo import SqlCaseStream, SqlRatingRepository
 from caredesk.adapters.formats import DeskFormats
 from caredesk.domain.events import Event
 from caredesk.services.core.messagebus import EventBus
@@ -123,6 +124,8 @@ class SqlAlchemyUnitOfWork:
     throttles = _Repository(SqlThrottleRepository)
     erasure = _Repository(SqlErasureStore, reads_config=True)
     zendesk_users = _Repository(SqlUserDirectory)
+    zendesk_cases = _Repository(SqlCaseStream)
+    zendesk_ratings = _Repository(SqlRatingRepository)
 
     def __init__(
         self,

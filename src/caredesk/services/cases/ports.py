@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
-from caredesk.domain.cases import Case, CaseStatus, Message
+from caredesk.domain.cases import Case, CaseStatus, Message, Priority
 from caredesk.domain.catalog import Product, Variant
 from caredesk.domain.customers import Customer
 from caredesk.domain.orders import Order
@@ -25,6 +25,16 @@ class CaseFilter:
     updated_since: datetime | None = None
     text: str | None = None
     external_id: str | None = None
+    # For /api/v2 search: any of these priorities, any of `tags_any`, none of `tags_none`,
+    # created from `created_from` and before `created_before`, updated before
+    # `updated_before`, and none of the words of `text_absent` (each as `text` reads one).
+    priority: Sequence[Priority] = ()
+    tags_any: Sequence[str] = ()
+    tags_none: Sequence[str] = ()
+    created_from: datetime | None = None
+    created_before: datetime | None = None
+    updated_before: datetime | None = None
+    text_absent: Sequence[str] = ()
 
 
 class CustomerRepository(Repository[Customer, str], Protocol):

@@ -1,4 +1,5 @@
-"""What the Zendesk-compatible API needs from storage: the integer ids of its users."""
+"""What the Zendesk-compatible API needs from storage: the integer ids of its users, and the
+cases in the order they last changed."""
 
 from __future__ import annotations
 
@@ -8,7 +9,9 @@ from datetime import datetime
 from typing import Protocol
 
 from caredesk.domain.agents import Agent
+from caredesk.domain.cases import Case
 from caredesk.domain.customers import Customer
+from caredesk.domain.portal import SatisfactionSurvey
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,3 +98,30 @@ class UserDirectory(UserIdRepository, Protocol):
 class HasUserIds(Protocol):
     @property
     def zendesk_users(self) -> UserDirectory: ...
+
+
+class CaseStream(Protocol):
+    def changed_after(self, updated_at: datetime, case_id: int, limit: int) -> list[Case]:
+        """Up to `limit` cases updated after (`updated_at`, `case_id`), oldest update first
+        and then by id: a case updated again moves to the end and is read again."""
+        ...
+
+
+class HasCaseStream(Protocol):
+    @property
+    def zendesk_cases(self) -> CaseStream: ...
+
+
+class RatingRepository(Protocol):
+    def page(self, after_id: int, limit: int) -> list[SatisfactionSurvey]:
+        """Up to `limit` surveys of ids above `after_id`, by id."""
+        ...
+
+    def count(self) -> int: ...
+
+    def get(self, survey_id: int) -> SatisfactionSurvey | None: ...
+
+
+class HasRatings(Protocol):
+    @property
+    def zendesk_ratings(self) -> RatingRepository: ...

@@ -1,0 +1,59 @@
+"""Incremental export of tickets: every case from a moment on, in the order it last changed,
+paged to the end of the stream by the export cursor the users' export uses too
+(incremental.py: the time of the last change and the last id)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from fastapi import APIRouter
+from fastapi.responses import JSONResponse
+
+from caredesk.domain.cases import Case
+from caredesk.services.zendesk import case_export
+from caredesk.services.zendesk.ports import UserRef
+from caredesk.web.zendesk import serializers as out
+from caredesk.web.zendesk.calls import Call, answer
+from caredesk.web.zendesk.errors import ZendeskRoute
+from caredesk.web.zendesk.incremental import Asked, Export, decode, encode
+
+router = APIRouter(route_class=ZendeskRoute)
+
+
+def _position(asked: Export) -> tuple[datetime, int]:
+    """Where the page starts: the cursor's position, or before any case changed at
+    `start_time`."""
+    if asked.cursor is not None:
+        return decode(asked.cursor)
+    assert asked.start_time is not None
+    return datetime.fromtimestamp(asked.start_time, UTC), 0
+
+
+def _tickets(call: Call, found: list[Case]) -> list[dict[str, Any]]:
+    refs = [UserRef.customer(c.customer_id) for c in found]
+    ids = call.user_ids(refs + [UserRef.agent(c.assignee_id) for c in found if c.assignee_id])
+    return [out.ticket(c, ids, call.base) for c in found]
+
+
+def _page(call: Call, found: list[Case], start: tuple[datetime, int], size: int) -> dict[str, Any]:
+    """The page and where the next one starts: past its last ticket, or where this one
+    started when it is empty, so that a reader at the end asks again later from there."""
+    last = (found[-1].updated_at, found[-1].id or 0) if found else start
+    after = encode(*last)
+    url = call.request.url.remove_query_params("start_time")
+    return {
+        "tickets": _tickets(call, found),
+        "after_url": str(url.include_query_params(cursor=after, per_page=size)),
+        "after_cursor": after,
+        "before_url": None,
+        "before_cursor": None,
+        "end_of_stream": len(found) < size,
+    }
+
+
+@router.get("/incremental/tickets/cursor.json")
+def tickets(call: Call, asked: Asked) -> JSONResponse:
+    at, case_id = _position(asked)
+    found = call.read(case_export.changed_cases, call.at, at, case_id, asked.per_page)
+    return answer(_page(call, found, (at, case_id), asked.per_page))

@@ -1,0 +1,155 @@
+"""/api/v2 incremental ticket export: every case in the order it last changed, to the end."""
+
+from __future__ import annotations
+
+import io
+from typing import Any
+
+import requests
+from fastapi.testclient import TestClient
+from requests.adapters import BaseAdapter
+from zenpy import Zenpy
+
+from caredesk.bootstrap import Container
+from caredesk.domain.agents import SYSTEM
+from caredesk.domain.cases import CaseStatus
+from caredesk.services.cases import cases
+from tests.conftest import ManualClock
+from tests.integration.test_zendesk_foundation import _refusal
+
+Headers = dict[str, str]
+URL = "/api/v2/incremental/tickets/cursor.json"
+
+
+class _ToTheDesk(BaseAdapter):
+    """Hands zenpy's requests to the test client, whatever host zenpy addressed."""
+
+    def __init__(self, client: TestClient) -> None:
+        super().__init__()
+        self.client = client
+
+    def send(
+        self,
+        request: requests.PreparedRequest,
+        stream: bool = False,
+        timeout: float | tuple[float | None, float | None] | None = None,
+        verify: bool | str = True,
+        cert: str | tuple[str, str] | None = None,
+        proxies: dict[str, str] | None = None,
+    ) -> requests.Response:
+        path = (request.path_url or "/").replace("//", "/")
+        headers = {k: v if isinstance(v, str) else v.decode() for k, v in request.headers.items()}
+        body = request.body.encode() if isinstance(request.body, str) else request.body
+        answered = self.client.request(
+            request.method or "GET",
+            path,
+            headers=headers,
+            content=body if isinstance(body, bytes) else None,
+        )
+        response = requests.Response()
+        response.status_code = answered.status_code
+        response.raw = io.BytesIO(answered.content)
+        response.headers.update(answered.headers)
+        response.url = request.url or ""
+        response.request = request
+        return response
+
+    def close(self) -> None:
+        pass
+
+
+def zenpy_client(client: TestClient, headers: Headers) -> Zenpy:
+    session = requests.Session()
+    session.mount("https://", _ToTheDesk(client))
+    session.mount("http://", _ToTheDesk(client))
+    token = headers["Authorization"].removeprefix("Bearer ")
+    return Zenpy(subdomain="desk", oauth_token=token, session=session)
+
+
+def _cases(container: Container, clock: ManualClock, customer: dict[str, Any], n: int) -> list[int]:
+    made = []
+    for i in range(n):
+        view = cases.create_case(
+            container.uow(), SYSTEM, clock.now(), customer_id=customer["id"], subject=f"Case {i}"
+        )
+        assert view.case.id is not None
+        made.append(view.case.id)
+        clock.advance(minutes=1)
+    return made
+
+
+def test_pages_run_oldest_change_first_to_the_end_of_the_stream(
+    client: TestClient,
+    container: Container,
+    clock: ManualClock,
+    agent: Headers,
+    customer: dict[str, Any],
+) -> None:
+    made = _cases(container, clock, customer, 5)
+    seen: list[int] = []
+    body = client.get(f"{URL}?start_time=0&per_page=2", headers=agent).json()
+    while True:
+        seen += [t["id"] for t in body["tickets"]]
+        assert set(body) >= {"after_url", "after_cursor", "before_url", "before_cursor"}
+        if body["end_of_stream"]:
+            break
+        assert len(body["tickets"]) == 2 and "start_time" not in body["after_url"]
+        body = client.get(body["after_url"], headers=agent).json()
+    assert seen == made
+
+
+def test_a_ticket_updated_after_the_reader_passed_it_comes_again(
+    client: TestClient,
+    container: Container,
+    clock: ManualClock,
+    agent: Headers,
+    customer: dict[str, Any],
+) -> None:
+    first, second = _cases(container, clock, customer, 2)
+    end = client.get(f"{URL}?start_time=0", headers=agent).json()
+    assert end["end_of_stream"] and [t["id"] for t in end["tickets"]] == [first, second]
+    quiet = client.get(end["after_url"], headers=agent).json()
+    assert quiet["tickets"] == [] and quiet["end_of_stream"]
+    assert quiet["after_cursor"] == end["after_cursor"]
+    cases.change_status(container.uow(), SYSTEM, clock.now(), first, CaseStatus.OPEN)
+    again = client.get(end["after_url"], headers=agent).json()
+    assert [(t["id"], t["status"]) for t in again["tickets"]] == [(first, "open")]
+
+
+def test_start_time_leaves_out_what_changed_before_it(
+    client: TestClient,
+    container: Container,
+    clock: ManualClock,
+    agent: Headers,
+    customer: dict[str, Any],
+) -> None:
+    made = _cases(container, clock, customer, 3)
+    since = int(clock.now().timestamp()) - 60
+    body = client.get(f"{URL}?start_time={since}", headers=agent).json()
+    assert [t["id"] for t in body["tickets"]] == made[2:]
+
+
+def test_zenpy_pages_the_export_to_its_end(
+    client: TestClient,
+    container: Container,
+    clock: ManualClock,
+    agent: Headers,
+    customer: dict[str, Any],
+) -> None:
+    made = _cases(container, clock, customer, 5)
+    zenpy = zenpy_client(client, agent)
+    assert [t.id for t in zenpy.tickets.incremental(start_time=0, per_page=2)] == made
+    start = client.get(f"{URL}?start_time=0&per_page=3", headers=agent).json()
+    rest = zenpy.tickets.incremental(cursor=start["after_cursor"], per_page=2)
+    assert [t.id for t in rest] == made[3:]
+
+
+def test_bad_positions_are_refused_as_the_users_export_refuses_them(
+    client: TestClient, clock: ManualClock, agent: Headers
+) -> None:
+    future = int(clock.now().timestamp()) + 3600
+    for query in (f"start_time={future}", "", "start_time=0&cursor=abc"):
+        body = _refusal(client.get(f"{URL}?{query}", headers=agent), 422, "RecordInvalid")
+        assert "start_time" in body["details"], query
+    foreign = client.get(f"{URL}?cursor=not-a-cursor", headers=agent)
+    assert foreign.status_code == 400, foreign.text
