@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from fastapi.testclient import TestClient
 from sqlalchemy import func, select, text
 from typer.testing import CliRunner
 
@@ -318,3 +319,30 @@ def test_the_command_prints_a_summary_and_writes_the_report(
         ("custom_field", "unknown field"),
     }
     assert _count(container, "cases") == 3
+
+
+def test_imported_ticket_fields_are_answered_in_zendesks_shape(
+    container: Container,
+    account: tuple[fake.Account, str],
+    client: TestClient,
+    agent: dict[str, str],
+) -> None:
+    _, url = account
+    _import(container, url)
+    listed = client.get("/api/v2/ticket_fields.json", headers=agent)
+    assert listed.status_code == 200, listed.text
+    assert [f["id"] for f in listed.json()["ticket_fields"]] == [360001, 360002]
+    one = client.get("/api/v2/ticket_fields/360002.json", headers=agent)
+    assert one.status_code == 200, one.text
+    field = one.json()["ticket_field"]
+    assert (field["title"], field["type"], field["active"], field["position"]) == (
+        "Reason",
+        "tagger",
+        True,
+        2,
+    )
+    assert field["custom_field_options"][0]["value"] == "broken"
+    assert field["url"] == "http://testserver/api/v2/ticket_fields/360002.json"
+    for missing in (1, 2**64):
+        gone = client.get(f"/api/v2/ticket_fields/{missing}.json", headers=agent)
+        assert gone.status_code == 404 and gone.json()["error"] == "RecordNotFound"

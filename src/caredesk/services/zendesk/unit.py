@@ -5,8 +5,9 @@ from __future__ import annotations
 from typing import Protocol
 
 from caredesk.services.core.ports import Transaction
-from caredesk.services.zendesk.ports import HasUserIds
+from caredesk.services.zendesk.ports import HasTicketFields, HasUserIds
 
 
-class ZendeskUnit(HasUserIds, Transaction, Protocol):
-    """The user ids that customers and agents have in Zendesk's shapes."""
+class ZendeskUnit(HasUserIds, HasTicketFields, Transaction, Protocol):
+    """The user ids that customers and agents have in Zendesk's shapes, and the ticket
+    fields' definitions."""
