@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import func, select, text
+from sqlalchemy import select, text
 from typer.testing import CliRunner
 
 from caredesk.adapters.db import models as m
@@ -75,6 +75,7 @@ def _import(container: Container, url: str, watcher: Watcher | None = None) -> W
         now=container.clock.now(),
         observer=watcher,
         limits=LIMITS,
+        triage=container.triage,
     ).run()
     return watcher
 
@@ -130,7 +131,7 @@ def test_an_account_is_filed_with_its_times_comments_files_and_ratings(
     assert case.updated_at == case.solved_at == _at("2024-03-02T15:30:00Z")
     assert (case.assignee_id, case.team_id) == (ada, billing.id)
     assert case.tags == ["org:acme-corp", "refund", "vip"]
-    assert case.custom_fields == {"360001": "#W100"}
+    assert {k: v for k, v in case.custom_fields.items() if k.isdigit()} == {"360001": "#W100"}
     assert [(msg.kind, msg.body, msg.created_at) for msg in messages] == [
         (MessageKind.INBOUND, "The blender broke after a week.", _at("2024-03-01T10:00:00Z")),
         (MessageKind.NOTE, "Checked the order.", _at("2024-03-01T11:00:00Z")),
@@ -146,7 +147,7 @@ def test_an_account_is_filed_with_its_times_comments_files_and_ratings(
         (360002, "Reason", "tagger"),
     ]
     assert fields[1].options[0]["value"] == "broken"
-    assert trail == ["case.imported"]
+    assert trail == ["case.imported", "case.triaged"]
     assert [c.id for c in found] == [case_id]
     assert watcher.counts["tickets", "imported"] == 3
     assert watcher.counts["users", "imported"] == 5
@@ -179,11 +180,15 @@ def test_imported_history_sends_nothing_and_starts_no_clock_but_is_triaged(
     assert _count(container, "outbox_mail") == 0
     assert _count(container, "sla_clocks") == 0
     assert _count(container, "webhook_deliveries") == 0
-    with container.engine.connect() as connection:
-        kinds = connection.execute(select(m.JobRow.kind, func.count()).group_by(m.JobRow.kind))
-        jobs = dict(kinds.all())
-    # One triage job for each case whose customer wrote: the worker reads their words.
-    assert jobs == {"triage.intent": 3}
+    case_ids = [_case_of(container, url, t) for t in (1001, 1002, 1004)]
+    with container.uow() as uow:
+        triaged = [uow.triage.case_triage(case_id) for case_id in case_ids]
+        case = uow.cases.get(case_ids[0])
+    # Triaged as a live case is when its customer writes, on the import's clock; the case
+    # keeps the source's times.
+    assert all(t is not None and t.triaged_at == container.clock.now() for t in triaged)
+    assert case is not None and "sentiment" in case.custom_fields
+    assert case.updated_at == _at("2024-03-02T15:30:00Z")
 
 
 def test_what_is_left_out_is_reported_and_the_import_goes_on(
@@ -233,7 +238,8 @@ def test_a_ticket_changed_at_the_source_is_updated_and_its_new_comments_appended
     assert case is not None and case.status is CaseStatus.SOLVED and case.tags == ["late"]
     assert case.updated_at == _at("2024-03-09T12:00:00Z")
     assert bodies == ["No parcel yet.", "It is on its way."]
-    assert trail == ["case.imported", "case.import_updated"]
+    # The new comment is the agent's: no new words of the customer's to triage.
+    assert trail == ["case.imported", "case.triaged", "case.import_updated"]
     assert watcher.counts["tickets", "updated"] == 1
 
 

@@ -114,6 +114,7 @@ def _run(container: Container, source: ZendeskSource, report_path: Path) -> None
                 now=container.clock.now(),
                 observer=screen,
                 limits=container.attachment_limits,
+                triage=container.triage,
             )
             with progress:
                 run.run()

@@ -15,10 +15,12 @@ from caredesk.services.cases.ports import HasBlobs
 from caredesk.services.channels.ports import HasPortal
 from caredesk.services.core.ports import Transaction
 from caredesk.services.core.unit import HasCaseRecords, HasFollowOns, HasStaff
+from caredesk.services.knowledge.unit import KnowledgeUnit
 from caredesk.services.zendesk.ports import HasImportRecords, HasTicketFields, Record
 
 
 class ImportUnit(
+    KnowledgeUnit,
     HasStaff,
     HasCaseRecords,
     HasFollowOns,
@@ -29,7 +31,8 @@ class ImportUnit(
     Transaction,
     Protocol,
 ):
-    """Everything one imported object may write, with its id mapping, in one transaction."""
+    """Everything one imported object may write, with its id mapping, in one transaction;
+    triage's reach too, as an imported case is triaged where it is stored."""
 
 
 class Outcome(StrEnum):

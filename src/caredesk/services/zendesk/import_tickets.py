@@ -24,8 +24,8 @@ from caredesk.domain.cases import (
     normalise_tags,
 )
 from caredesk.domain.errors import DomainError
-from caredesk.services.core import jobs
-from caredesk.services.knowledge.triage.case_triage import INTENT_KIND
+from caredesk.services.knowledge.triage.case_triage import triage_arrival
+from caredesk.services.knowledge.triage.engine import TriageEngine
 from caredesk.services.zendesk.import_records import (
     PRIORITIES,
     STATUSES,
@@ -56,6 +56,7 @@ class TicketImport:
     actor: Actor
     now: datetime
     limits: AttachmentLimits
+    triage: TriageEngine | None = None
     # What the ticket in hand left out (a field, a tag, a file), reported once it is stored.
     skips: list[Skip] = field(default_factory=list)
 
@@ -80,16 +81,29 @@ class TicketImport:
         after = {"source": self.source.url, "ticket_id": int(sid)}
         uow.audit.append(audit_line(self.now, self.actor.ref, action, entity, after))
         if inbound is not None:
-            # Triage reads the customer's last words in the worker, as it does for live mail.
-            jobs.enqueue(
-                uow,
-                INTENT_KIND,
-                {"case_id": case.id, "message_id": inbound},
-                now=self.now,
-                key=f"{INTENT_KIND}:{case.id}:{inbound}",
-            )
+            self._triage(uow, case, inbound)
         uow.zendesk_imports.remember(self.source.url, "ticket", sid, str(case.id), updated)
         return Outcome.IMPORTED if known is None else Outcome.UPDATED
+
+    def _triage(self, uow: ImportUnit, case: Case, inbound: int) -> None:
+        """Triage the case on its customer's last words, as a live case is triaged when they
+        arrive. What triage changed is audited, but not lived: the case's events are filed in
+        the trail here instead of going to the bus, so no webhook hears of them and no SLA
+        clock starts on history (a routing rule's match is audited as always)."""
+        if self.triage is None:
+            return
+        assert case.id is not None
+        words = [m.body for m in uow.cases.messages(case.id) if m.kind is MessageKind.INBOUND]
+        kept = case.updated_at
+        triage_arrival(uow, self.triage, self.now, case, "\n".join(words[-3:]), inbound)
+        # Triage dates what it touches now; the case keeps the source's time, and the
+        # triage record its own.
+        case.updated_at = kept
+        uow.cases.save(case)
+        for event in case.events:
+            for entry in event.audit_entries():
+                uow.audit.append(entry)
+        case.events.clear()
 
     # -- the case ---------------------------------------------------------------------------
 

@@ -21,6 +21,7 @@ from caredesk.domain.customers import Customer, normalise_email
 from caredesk.domain.errors import DomainError
 from caredesk.domain.portal import SatisfactionSurvey
 from caredesk.services.cases.customers import new_customer_id
+from caredesk.services.knowledge.triage.engine import TriageEngine
 from caredesk.services.zendesk.import_records import (
     SURVEY_SCORES,
     BrokenRecord,
@@ -51,13 +52,15 @@ class ZendeskImport:
     now: datetime
     observer: ImportObserver
     limits: AttachmentLimits = field(default_factory=AttachmentLimits)
+    # The desk's triage, run on each case whose customer wrote (None: cases stay untriaged).
+    triage: TriageEngine | None = None
 
     def run(self) -> None:
         self.actor.require(Permission.WRITE_CASES)
         self.actor.require(Permission.MANAGE_AGENTS)
         # Nothing is written before the account answered and took the credential.
         self.source.check()
-        tickets = TicketImport(self.source, self.actor, self.now, self.limits)
+        tickets = TicketImport(self.source, self.actor, self.now, self.limits, self.triage)
         steps: dict[str, Callable[[ImportUnit, Record], Outcome]] = {
             "ticket_fields": self._ticket_field,
             "groups": self._group,
