@@ -159,8 +159,9 @@ def test_imported_people_are_matched_or_kept_as_inactive_agents(
     _, url = account
     ada = _ada(container)
     _import(container, url)
+    pending_id = _case_of(container, url, 1004)
     with container.uow() as uow:
-        pending = uow.cases.get(_case_of(container, url, 1004))
+        pending = uow.cases.get(pending_id)
         max_admin = uow.agents.get_by_email("max@desk.test")
         alice = uow.customers.email_owner("alice@example.com")
         agents = uow.agents.all()
@@ -352,3 +353,31 @@ def test_imported_ticket_fields_are_answered_in_zendesks_shape(
     for missing in (1, 2**64):
         gone = client.get(f"/api/v2/ticket_fields/{missing}.json", headers=agent)
         assert gone.status_code == 404 and gone.json()["error"] == "RecordNotFound"
+
+
+@pytest.mark.parametrize(
+    ("url", "said"),
+    [("ftp://acme.example", "not an http(s) address"), ("http://127.0.0.1:9", "no answer")],
+)
+def test_an_address_that_is_no_account_stops_at_once(
+    container: Container, zenpy_env: None, monkeypatch: pytest.MonkeyPatch, url: str, said: str
+) -> None:
+    monkeypatch.setenv("CAREDESK_DATABASE_URL", container.settings.database_url)
+    args = ["import", "zendesk", "--url", url, "--email", fake.EMAIL, "--token", fake.TOKEN]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 1
+    assert said in result.output
+    assert _count(container, "zendesk_import_checkpoints") == 0
+
+
+def test_a_file_larger_than_it_said_is_skipped_when_its_download_passes_the_limit(
+    container: Container, account: tuple[fake.Account, str]
+) -> None:
+    data, url = account
+    data.comments[1004][0]["attachments"][0]["size"] = 10
+    watcher = _import(container, url)
+    assert ("attachment", "7002") in {(s.kind, s.source_id) for s in watcher.skips}
+    case_id = _case_of(container, url, 1004)
+    with container.uow() as uow:
+        messages = uow.cases.messages(case_id)
+    assert [msg.attachments for msg in messages] == [[]]
