@@ -6,7 +6,7 @@ stopped anywhere loses nothing and doubles nothing; users and tickets, read thro
 Zendesk's incremental streams, also keep the cursor of the last page wholly stored, and a
 new run reads on from there. Imported history is filed, not lived: it sends no mail, feeds
 no webhook and starts no SLA clock, and each object gets one audit line saying it was
-imported instead of a replay of its changes."""
+imported instead of a replay of its changes (with triage's, for a case triaged as stored)."""
 
 from __future__ import annotations
 
