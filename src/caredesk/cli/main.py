@@ -23,6 +23,7 @@ from caredesk.cli import portal as portal_cli
 from caredesk.cli import privacy as privacy_cli
 from caredesk.cli import sla as sla_cli
 from caredesk.cli import worker as worker_cli
+from caredesk.cli import zendesk as zendesk_cli
 from caredesk.cli.common import as_desk, desk, err, out, print_rows, run_on_desk
 from caredesk.domain.agents import SYSTEM, Role
 from caredesk.logging import configure_logging
@@ -60,6 +61,7 @@ app.add_typer(lifecycle_cli.proactive_app, name="proactive")
 app.command("smtp")(mail_cli.smtp)
 import_app.command("mbox")(mail_cli.import_mbox)
 import_app.command("maildir")(mail_cli.import_maildir)
+import_app.command("zendesk")(zendesk_cli.import_zendesk)
 app.add_typer(knowledge_cli.kb_app, name="kb")
 app.add_typer(knowledge_cli.triage_app, name="triage")
 app.add_typer(models_cli.app, name="models")

@@ -13,14 +13,29 @@ from typing import TYPE_CHECKING, Protocol
 from caredesk.services.console.unit import ConsoleUnit
 from caredesk.services.core.ports import HasIdempotency
 from caredesk.services.privacy.ports import HasErasure
-from caredesk.services.zendesk.ports import HasCaseStream, HasRatings, HasUserIds
+from caredesk.services.zendesk.ports import (
+    HasCaseStream,
+    HasImportRecords,
+    HasRatings,
+    HasTicketFields,
+    HasUserIds,
+)
 
 
 class UnitOfWork(
-    ConsoleUnit, HasIdempotency, HasErasure, HasUserIds, HasCaseStream, HasRatings, Protocol
+    ConsoleUnit,
+    HasIdempotency,
+    HasErasure,
+    HasUserIds,
+    HasCaseStream,
+    HasRatings,
+    HasTicketFields,
+    HasImportRecords,
+    Protocol,
 ):
     """Every repository in one transaction: the console's (which reaches every feature's),
-    idempotency keys, erasure's and the Zendesk API's user ids."""
+    idempotency keys, erasure's, the Zendesk API's user ids and ticket fields, and the
+    import from Zendesk's checkpoints and id mapping."""
 
 
 class UnitOfWorkFactory(Protocol):
@@ -43,6 +58,7 @@ if TYPE_CHECKING:
     from caredesk.services.lifecycle.unit import EscalationUnit, LifecycleUnit, ProactiveUnit
     from caredesk.services.privacy.unit import ErasureUnit
     from caredesk.services.sla.unit import SlaUnit
+    from caredesk.services.zendesk.import_records import ImportUnit
     from caredesk.services.zendesk.unit import ZendeskUnit
 
     def _holds_every_unit(uow: UnitOfWork) -> None:
@@ -64,3 +80,4 @@ if TYPE_CHECKING:
         _escalation: EscalationUnit = uow
         _proactive: ProactiveUnit = uow
         _zendesk: ZendeskUnit = uow
+        _zendesk_import: ImportUnit = uow

@@ -54,7 +54,12 @@ from caredesk.adapters.db.throttle_repo import SqlThrottleRepository
 from caredesk.adapters.db.triage_repo import SqlTriageRepository
 from caredesk.adapters.db.webhooks_repo import SqlWebhookRepository
 from caredesk.adapters.db.zendesk_people import SqlUserDirectory
-from caredesk.adapters.db.zendesk_repo import SqlCaseStream, SqlRatingRepository
+from caredesk.adapters.db.zendesk_repo import (
+    SqlCaseStream,
+    SqlImportRecords,
+    SqlRatingRepository,
+    SqlTicketFieldRepository,
+)
 from caredesk.adapters.formats import DeskFormats
 from caredesk.domain.events import Event
 from caredesk.services.core.messagebus import EventBus
@@ -126,6 +131,8 @@ class SqlAlchemyUnitOfWork:
     zendesk_users = _Repository(SqlUserDirectory)
     zendesk_cases = _Repository(SqlCaseStream)
     zendesk_ratings = _Repository(SqlRatingRepository)
+    zendesk_imports = _Repository(SqlImportRecords)
+    ticket_fields = _Repository(SqlTicketFieldRepository)
 
     def __init__(
         self,

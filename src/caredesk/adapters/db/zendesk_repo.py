@@ -1,5 +1,6 @@
 """The Zendesk-compatible API's storage (services/zendesk/ports.py): user ids in zendesk_users,
-the cases in the order they last changed, and the satisfaction surveys as ratings."""
+the cases in the order they last changed, the satisfaction surveys as ratings, the import's
+checkpoints and id mapping, and the ticket fields."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from caredesk.adapters.db import models as m
 from caredesk.adapters.db.rows import from_row
 from caredesk.domain.cases import Case
 from caredesk.domain.portal import SatisfactionSurvey
-from caredesk.services.zendesk.ports import UserRef
+from caredesk.services.zendesk.ports import ImportedId, TicketField, UserRef
 
 _ROW = m.ZendeskUserRow
 
@@ -90,3 +91,79 @@ class SqlRatingRepository:
     def get(self, survey_id: int) -> SatisfactionSurvey | None:
         row = self.session.get(m.SatisfactionSurveyRow, survey_id)
         return None if row is None else from_row(SatisfactionSurvey, row)
+
+
+class SqlTicketFieldRepository:
+    def __init__(self, session: OrmSession) -> None:
+        self.session = session
+
+    def put(self, ticket_field: TicketField) -> None:
+        row = self.session.get(m.TicketFieldRow, ticket_field.id) or m.TicketFieldRow(
+            id=ticket_field.id
+        )
+        row.title = ticket_field.title
+        row.type = ticket_field.type
+        row.active = ticket_field.active
+        row.options = list(ticket_field.options)
+        row.position = ticket_field.position
+        self.session.add(row)
+        self.session.flush()
+
+    def get(self, field_id: int) -> TicketField | None:
+        row = self.session.get(m.TicketFieldRow, field_id)
+        return _field(row) if row is not None else None
+
+    def all(self) -> list[TicketField]:
+        rows = self.session.scalars(
+            select(m.TicketFieldRow).order_by(m.TicketFieldRow.position, m.TicketFieldRow.id)
+        )
+        return [_field(row) for row in rows]
+
+
+def _field(row: m.TicketFieldRow) -> TicketField:
+    return TicketField(
+        id=row.id,
+        title=row.title,
+        type=row.type,
+        active=row.active,
+        options=list(row.options),
+        position=row.position,
+    )
+
+
+class SqlImportRecords:
+    def __init__(self, session: OrmSession) -> None:
+        self.session = session
+
+    def checkpoint(self, source: str, kind: str) -> str | None:
+        row = self.session.get(m.ZendeskImportCheckpointRow, (source, kind))
+        return row.cursor if row is not None else None
+
+    def save_checkpoint(self, source: str, kind: str, cursor: str, now: datetime) -> None:
+        row = self.session.get(m.ZendeskImportCheckpointRow, (source, kind))
+        if row is None:
+            row = m.ZendeskImportCheckpointRow(source=source, kind=kind)
+            self.session.add(row)
+        row.cursor = cursor
+        row.updated_at = now
+        self.session.flush()
+
+    def imported(self, source: str, kind: str, source_id: str) -> ImportedId | None:
+        row = self.session.get(m.ZendeskImportIdRow, (source, kind, source_id))
+        return ImportedId(row.local_id, row.source_updated_at) if row is not None else None
+
+    def remember(
+        self,
+        source: str,
+        kind: str,
+        source_id: str,
+        local_id: str,
+        source_updated_at: datetime | None,
+    ) -> None:
+        row = self.session.get(m.ZendeskImportIdRow, (source, kind, source_id))
+        if row is None:
+            row = m.ZendeskImportIdRow(source=source, kind=kind, source_id=source_id)
+            self.session.add(row)
+        row.local_id = local_id
+        row.source_updated_at = source_updated_at
+        self.session.flush()

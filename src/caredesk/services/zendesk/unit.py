@@ -6,11 +6,12 @@ from typing import Protocol
 
 from caredesk.services.console.unit import ConsoleUnit
 from caredesk.services.core.ports import Transaction
-from caredesk.services.zendesk.ports import HasUserIds
+from caredesk.services.zendesk.ports import HasTicketFields, HasUserIds
 
 
-class ZendeskUnit(HasUserIds, Transaction, Protocol):
-    """The user ids that customers and agents have in Zendesk's shapes."""
+class ZendeskUnit(HasUserIds, HasTicketFields, Transaction, Protocol):
+    """The user ids that customers and agents have in Zendesk's shapes, and the ticket
+    fields' definitions."""
 
 
 class PeopleUnit(ConsoleUnit, HasUserIds, Protocol):

@@ -16,7 +16,7 @@ from caredesk.domain.agents import Agent, Role, Team
 from caredesk.domain.audit import AuditEvent
 from caredesk.domain.cases import Attachment, Case, CaseStatus, Channel, Message, MessageKind
 from caredesk.domain.customers import Customer
-from caredesk.services.zendesk.ports import UserRef
+from caredesk.services.zendesk.ports import TicketField, UserRef
 
 UserIds = Mapping[UserRef, int]
 
@@ -288,4 +288,27 @@ def audit(
         "metadata": {"system": {}, "custom": {}},
         "via": {"channel": "api", "source": {"from": {}, "to": {}, "rel": None}},
         "events": events,
+    }
+
+
+def ticket_field(definition: TicketField, base: str) -> dict[str, Any]:
+    """A ticket field as Zendesk writes one; what the desk does not keep is its default."""
+    return {
+        "id": definition.id,
+        "url": f"{base}/api/v2/ticket_fields/{definition.id}.json",
+        "type": definition.type,
+        "title": definition.title,
+        "raw_title": definition.title,
+        "description": "",
+        "raw_description": "",
+        "position": definition.position,
+        "active": definition.active,
+        "required": False,
+        "removable": True,
+        "title_in_portal": definition.title,
+        "visible_in_portal": False,
+        "editable_in_portal": False,
+        "custom_field_options": list(definition.options),
+        "created_at": None,
+        "updated_at": None,
     }

@@ -72,7 +72,12 @@ from caredesk.adapters.db.models.portal import (
     SatisfactionSurveyRow,
 )
 from caredesk.adapters.db.models.sla import BusinessCalendarRow, SlaClockRow, SlaPolicyRow
-from caredesk.adapters.db.models.zendesk import ZendeskUserRow
+from caredesk.adapters.db.models.zendesk import (
+    TicketFieldRow,
+    ZendeskImportCheckpointRow,
+    ZendeskImportIdRow,
+    ZendeskUserRow,
+)
 
 __all__ = [
     "CUSTOMER_NUMBERS",
@@ -131,8 +136,11 @@ __all__ = [
     "SlaClockRow",
     "SlaPolicyRow",
     "TeamRow",
+    "TicketFieldRow",
     "VariantRow",
     "WebhookDeliveryRow",
     "WebhookSubscriptionRow",
+    "ZendeskImportCheckpointRow",
+    "ZendeskImportIdRow",
     "ZendeskUserRow",
 ]

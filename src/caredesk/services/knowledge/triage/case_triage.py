@@ -296,25 +296,36 @@ def _record_triaged(case: Case, now: datetime, before: dict[str, Any], triage: C
     )
 
 
+def triage_arrival(
+    uow: KnowledgeUnit,
+    engine: TriageEngine,
+    now: datetime,
+    case: Case,
+    text: str,
+    message_id: int | None,
+) -> None:
+    """Triage a case on a customer's words as they arrive, inside the caller's unit: at
+    once, or with the intent left to the worker's `triage.intent` job when so configured."""
+    later = engine.intent_in_worker and engine.intents is not None
+    triage_case_in(uow, engine, now, case, text, message_id=message_id, predict_intent=not later)
+    if later and uow.triage.active_model_version() is not None:
+        assert case.id is not None
+        jobs.enqueue(
+            uow,
+            INTENT_KIND,
+            {"case_id": case.id, "message_id": message_id},
+            now=now,
+            key=f"{INTENT_KIND}:{case.id}:{message_id}",
+        )
+
+
 def event_handlers(engine: TriageEngine) -> tuple[Handler, Handler]:
     """The handlers that triage every new case and every customer message, on any path."""
 
     def triage_now(
         uow: KnowledgeUnit, now: datetime, case: Case, text: str, message_id: int | None
     ) -> None:
-        later = engine.intent_in_worker and engine.intents is not None
-        triage_case_in(
-            uow, engine, now, case, text, message_id=message_id, predict_intent=not later
-        )
-        if later and uow.triage.active_model_version() is not None:
-            assert case.id is not None
-            jobs.enqueue(
-                uow,
-                INTENT_KIND,
-                {"case_id": case.id, "message_id": message_id},
-                now=now,
-                key=f"{INTENT_KIND}:{case.id}:{message_id}",
-            )
+        triage_arrival(uow, engine, now, case, text, message_id)
 
     def on_case_opened(uow: KnowledgeUnit, event: Event) -> None:
         assert isinstance(event, CaseOpened)
