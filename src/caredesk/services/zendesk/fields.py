@@ -6,16 +6,16 @@ from __future__ import annotations
 from caredesk.domain.agents import Actor, Permission
 from caredesk.domain.errors import NotFound
 from caredesk.services.zendesk.ports import TicketField
-from caredesk.services.zendesk.unit import ZendeskUnit
+from caredesk.services.zendesk.unit import TicketFieldsUnit
 
 
-def list_ticket_fields(uow: ZendeskUnit, actor: Actor) -> list[TicketField]:
+def list_ticket_fields(uow: TicketFieldsUnit, actor: Actor) -> list[TicketField]:
     actor.require(Permission.READ)
     with uow:
         return uow.ticket_fields.all()
 
 
-def get_ticket_field(uow: ZendeskUnit, actor: Actor, field_id: int) -> TicketField:
+def get_ticket_field(uow: TicketFieldsUnit, actor: Actor, field_id: int) -> TicketField:
     actor.require(Permission.READ)
     with uow:
         found = uow.ticket_fields.get(field_id)

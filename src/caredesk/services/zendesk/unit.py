@@ -9,9 +9,12 @@ from caredesk.services.core.ports import Transaction
 from caredesk.services.zendesk.ports import HasTicketFields, HasUserIds
 
 
-class ZendeskUnit(HasUserIds, HasTicketFields, Transaction, Protocol):
-    """The user ids that customers and agents have in Zendesk's shapes, and the ticket
-    fields' definitions."""
+class ZendeskUnit(HasUserIds, Transaction, Protocol):
+    """The user ids that customers and agents have in Zendesk's shapes."""
+
+
+class TicketFieldsUnit(HasTicketFields, Transaction, Protocol):
+    """The ticket fields' definitions an import kept."""
 
 
 class PeopleUnit(ConsoleUnit, HasUserIds, Protocol):
