@@ -25,9 +25,13 @@ import requests
 from caredesk import demo
 from caredesk.adapters.db.engine import build_engine
 from caredesk.adapters.db.migrate import upgrade
-from caredesk.bootstrap import bootstrap
-from caredesk.domain.agents import SYSTEM, Role
+from caredesk.bootstrap import Container, bootstrap
+from caredesk.domain.agents import SYSTEM, Actor, Role
+from caredesk.domain.cases import MessageKind
 from caredesk.services.access import auth
+from caredesk.services.cases import cases
+from caredesk.services.cases.cases import NewAttachment
+from caredesk.services.cases.ports import CaseFilter
 from caredesk.settings import Settings
 from tests.conftest import CHEAP_HASHER
 
@@ -72,6 +76,33 @@ def _desk_environment(database_url: str, model_dir: Path) -> dict[str, str]:
     }
 
 
+# Files the demo store has none of, so that every path the tests read carries some.
+FILES = (
+    NewAttachment("receipt.pdf", "application/pdf", b"%PDF-1.4 receipt " + bytes(range(256))),
+    NewAttachment("label.png", "image/png", b"\x89PNG\r\n\x1a\n" + bytes(range(255, -1, -1))),
+)
+
+
+def _add_files(container: Container, admin_id: int) -> None:
+    """A customer's photo on one case and an agent's note with a file on another."""
+    admin = Actor(role=Role.ADMIN, agent_id=admin_id)
+    first, second = cases.list_cases(container.uow(), SYSTEM, CaseFilter(), 2, None).items
+    for case, kind, actor, body, files in (
+        (first, MessageKind.INBOUND, SYSTEM, "Here is the receipt and the label.", FILES),
+        (second, MessageKind.NOTE, admin, "Label attached for the warehouse.", FILES[1:]),
+    ):
+        assert case.id is not None
+        cases.add_message(
+            container.uow(),
+            actor,
+            container.clock.now(),
+            case.id,
+            kind=kind,
+            body=body,
+            attachments=list(files),
+        )
+
+
 def _load(database_url: str, model_dir: Path) -> tuple[Settings, str]:
     """Migrate, load the demo store and issue the admin a token; the token's secret."""
     engine = build_engine(database_url)
@@ -97,6 +128,7 @@ def _load(database_url: str, model_dir: Path) -> tuple[Settings, str]:
             admin_email=ADMIN_EMAIL,
             admin_password=ADMIN_PASSWORD,
         )
+        _add_files(container, summary.admin_id)
         issued = auth.create_token(
             container.uow(),
             SYSTEM,

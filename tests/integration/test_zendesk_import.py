@@ -142,6 +142,11 @@ def test_an_account_is_filed_with_its_times_comments_files_and_ratings(
     assert files == [fake.FILE_BYTES]
     assert messages[0].attachments[0].filename == "receipt.pdf"
     assert survey is not None and (survey.score, survey.comment) == (5, "Quick refund, thanks")
+    with container.uow() as uow:
+        offered = uow.portal.survey_for_case(_case_of(container, url, 1002))
+    # Offered and never answered: a survey sent, without a score, that no link can now answer.
+    assert offered is not None and (offered.score, offered.answered_at) == (None, None)
+    assert offered.sent_at == offered.expires_at == _at("2024-03-03T10:00:00Z")
     assert [(f.id, f.title, f.type) for f in fields] == [
         (360001, "Order number", "text"),
         (360002, "Reason", "tagger"),
@@ -202,7 +207,7 @@ def test_what_is_left_out_is_reported_and_the_import_goes_on(
         ("custom_field", "999", "unknown field"),
         ("tickets", "1003", "broken record"),
         ("attachment", "7002", "larger than the desk takes"),
-        ("satisfaction_ratings", "8002", "broken record"),
+        ("satisfaction_ratings", "8003", "broken record"),
     }
     assert watcher.counts["tickets", "skipped"] == 1
     with container.uow() as uow:
@@ -381,3 +386,17 @@ def test_a_file_larger_than_it_said_is_skipped_when_its_download_passes_the_limi
     with container.uow() as uow:
         messages = uow.cases.messages(case_id)
     assert [msg.attachments for msg in messages] == [[]]
+
+
+def test_a_file_the_account_no_longer_serves_is_reported_and_the_comment_kept(
+    container: Container, account: tuple[fake.Account, str]
+) -> None:
+    data, url = account
+    del data.files["7001"]
+    watcher = _import(container, url)
+    (gone,) = [s for s in watcher.skips if s.source_id == "7001"]
+    assert (gone.kind, gone.reason) == ("attachment", "could not be fetched: it answered 404")
+    assert watcher.counts["tickets", "imported"] == 3
+    with container.uow() as uow:
+        kept = [m for m in uow.cases.messages(_case_of(container, url, 1001)) if not m.attachments]
+    assert kept, "the comment is kept without its file"

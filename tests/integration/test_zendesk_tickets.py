@@ -100,7 +100,14 @@ def test_comments_are_the_messages_with_notes_private_and_files_listed(
     (file,) = body["comments"][2]["attachments"]
     sha = hashlib.sha256(b"1. open\n2. close\n").hexdigest()
     assert file["file_name"] == "steps.txt" and file["size"] == 17
-    assert file["content_url"] == f"http://testserver/api/v1/attachments/{sha}"
+    assert file["content_url"] == f"http://testserver/api/v2/attachments/{sha}/content"
+    # Fetched with the Zendesk credential the client already sends, the {email}/token form too.
+    fetched = client.get(file["content_url"], headers=agent)
+    assert fetched.status_code == 200 and fetched.content == b"1. open\n2. close\n"
+    assert fetched.headers["content-disposition"] == "attachment"
+    missing = client.get(f"/api/v2/attachments/{'0' * 64}/content", headers=agent)
+    assert missing.status_code == 404 and missing.json()["error"] == "RecordNotFound"
+    assert client.get(file["content_url"]).status_code == 401
     ticket = client.get(f"/api/v2/tickets/{case_id}.json", headers=agent).json()["ticket"]
     assert body["comments"][0]["author_id"] == ticket["requester_id"]
 

@@ -186,6 +186,12 @@ def account() -> Account:
                 "score": "offered",
                 "created_at": "2024-03-03T10:00:00Z",
             },
+            {
+                "id": 8003,
+                "ticket_id": 1004,
+                "score": "superb",
+                "created_at": "2024-03-03T11:00:00Z",
+            },
         ],
         files={"7001": FILE_BYTES, "7002": b"x" * BIG_BYTES},
     )
@@ -221,7 +227,11 @@ class _Handler(BaseHTTPRequestHandler):
             self._json(401, {"error": "Couldn't authenticate you"})
             return
         if parts.path.startswith("/files/"):
-            self._bytes(data.files[parts.path.removeprefix("/files/")])
+            name = parts.path.removeprefix("/files/")
+            if name in data.files:
+                self._bytes(data.files[name])
+            else:
+                self._json(404, {"error": "RecordNotFound"})
             return
         # zenpy asks for some lists without the `.json` (satisfaction_ratings).
         path = parts.path.removeprefix("/api/v2/").removesuffix(".json") + ".json"

@@ -15,7 +15,7 @@ import requests
 from zenpy import Zenpy
 from zenpy.lib.exception import APIException, ZenpyException
 
-from caredesk.services.zendesk.ports import PageDone, Record, SourceRefused
+from caredesk.services.zendesk.ports import DownloadFailed, PageDone, Record, SourceRefused
 
 CHUNK = 64 * 1024
 
@@ -74,14 +74,17 @@ class ZenpySource:
     def download(self, url: str, limit: int) -> bytes | None:
         # A file is fetched with the account's credential only from the account's own host.
         auth = self._auth if urlsplit(url).netloc == urlsplit(self._url).netloc else None
-        with requests.get(url, auth=auth, stream=True, timeout=self._timeout) as answer:
-            answer.raise_for_status()
-            content = bytearray()
-            for chunk in answer.iter_content(CHUNK):
-                content += chunk
-                if len(content) > limit:
-                    return None
-            return bytes(content)
+        try:
+            with requests.get(url, auth=auth, stream=True, timeout=self._timeout) as answer:
+                answer.raise_for_status()
+                content = bytearray()
+                for chunk in answer.iter_content(CHUNK):
+                    content += chunk
+                    if len(content) > limit:
+                        return None
+                return bytes(content)
+        except requests.RequestException as exc:
+            raise DownloadFailed(_reason(exc)) from exc
 
 
 def _records(objects: Iterable[Any]) -> Iterator[Record]:
@@ -115,6 +118,8 @@ def _reason(exc: Exception) -> str:
             return f"the email and token were refused ({status})"
         if status is not None:
             return f"it answered {status}"
+    if isinstance(exc, requests.HTTPError) and exc.response is not None:
+        return f"it answered {exc.response.status_code}"
     if isinstance(exc, requests.ConnectionError):
         return "no answer at that address"
     return str(exc) or type(exc).__name__

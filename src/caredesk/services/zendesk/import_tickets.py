@@ -39,7 +39,7 @@ from caredesk.services.zendesk.import_records import (
     required_when,
     source_id,
 )
-from caredesk.services.zendesk.ports import Record, ZendeskSource
+from caredesk.services.zendesk.ports import DownloadFailed, Record, ZendeskSource
 
 CHANNELS = {
     "email": Channel.EMAIL,
@@ -246,10 +246,15 @@ class TicketImport:
             name = str(item.get("file_name") or "file")
             size = int(item.get("size") or 0)
             content = None
-            if size <= self.limits.file_bytes:
-                content = self.source.download(str(item["content_url"]), self.limits.file_bytes)
+            detail = {"comment_id": comment["id"], "file_name": name, "size": size}
+            try:
+                if size <= self.limits.file_bytes:
+                    content = self.source.download(str(item["content_url"]), self.limits.file_bytes)
+            except DownloadFailed as exc:
+                reason = f"could not be fetched: {exc}"
+                self.skips.append(Skip("attachment", str(item.get("id")), reason, detail))
+                continue
             if content is None:
-                detail = {"comment_id": comment["id"], "file_name": name, "size": size}
                 self.skips.append(
                     Skip("attachment", str(item.get("id")), "larger than the desk takes", detail)
                 )

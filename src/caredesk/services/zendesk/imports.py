@@ -38,6 +38,8 @@ from caredesk.services.zendesk.import_records import (
 from caredesk.services.zendesk.import_tickets import TicketImport
 from caredesk.services.zendesk.ports import PageDone, Record, TicketField, ZendeskSource
 
+# A rating Zendesk offered the requester and that was not answered (yet).
+OFFERED = "offered"
 # In the order they are read: tickets name the groups, users and fields read before them.
 KINDS = ("ticket_fields", "groups", "organizations", "users", "tickets", "satisfaction_ratings")
 
@@ -236,31 +238,31 @@ class ZendeskImport:
         return customer.id
 
     def _rating(self, uow: ImportUnit, record: Record) -> Outcome:
-        """An answered rating is the case's satisfaction survey: good 5, bad 1."""
+        """A rating is the case's satisfaction survey: good 5, bad 1; one `offered` and not
+        answered is a survey sent that nobody answered (and nobody can now)."""
         sid, updated, stored = self._known(uow, "satisfaction_rating", record)
         if stored is not None:
             return Outcome.UNCHANGED
-        score = SURVEY_SCORES.get(str(record.get("score")))
-        if score is None:
-            raise BrokenRecord(f"a rating of {record.get('score')!r} was never answered")
+        named = str(record.get("score"))
+        if named not in SURVEY_SCORES and named != OFFERED:
+            raise BrokenRecord(f"a rating of {record.get('score')!r} is none a survey holds")
         ticket = uow.zendesk_imports.imported(self.source.url, "ticket", str(record["ticket_id"]))
         case = uow.cases.get(int(ticket.local_id)) if ticket is not None else None
         if case is None or case.id is None:
             raise BrokenRecord(f"ticket {record.get('ticket_id')} was not imported")
-        answered = updated or required_when(record, "created_at")
+        sent = required_when(record, "created_at")
         survey = uow.portal.survey_for_case(case.id) or SatisfactionSurvey(
             id=None,
             case_id=case.id,
             customer_id=case.customer_id,
             token_hash=hashlib.sha256(f"{self.source.url}#rating:{sid}".encode()).hexdigest(),
-            sent_at=required_when(record, "created_at"),
-            expires_at=required_when(record, "created_at"),
+            sent_at=sent,
+            # Closed from the start: no link to it was ever sent from this desk.
+            expires_at=sent,
         )
-        survey.score, survey.comment, survey.answered_at = (
-            score,
-            str(record.get("comment") or ""),
-            answered,
-        )
+        survey.score = SURVEY_SCORES.get(named)
+        survey.comment = str(record.get("comment") or "")
+        survey.answered_at = (updated or sent) if survey.score is not None else None
         if survey.id is None:
             uow.portal.add_survey(survey)
         else:

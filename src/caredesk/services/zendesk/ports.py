@@ -218,12 +218,18 @@ class ZendeskSource(Protocol):
     def satisfaction_ratings(self) -> Iterator[Record]: ...
 
     def download(self, url: str, limit: int) -> bytes | None:
-        """The file at `url`, or None when it is larger than `limit` bytes."""
+        """The file at `url`, or None when it is larger than `limit` bytes; DownloadFailed
+        when it cannot be fetched."""
         ...
 
 
 class SourceRefused(Exception):
     """The account could not be read at all: wrong address, no answer, refused credential."""
+
+
+class DownloadFailed(Exception):
+    """One file could not be fetched (refused, gone, cut off): the comment is kept without
+    it, and the report says which and why."""
 
 
 class HasTicketFields(Protocol):

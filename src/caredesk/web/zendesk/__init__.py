@@ -7,12 +7,21 @@ from __future__ import annotations
 
 from fastapi import APIRouter, FastAPI, Request, Response
 
-from caredesk.web.zendesk import fields, groups, ratings, search, ticket_export, tickets, users
+from caredesk.web.zendesk import (
+    attachments,
+    fields,
+    groups,
+    ratings,
+    search,
+    ticket_export,
+    tickets,
+    users,
+)
 from caredesk.web.zendesk.errors import not_supported
 
 PREFIX = "/api/v2"
 TAG = "zendesk"
-ROUTERS = (users, groups, tickets, search, ticket_export, ratings, fields)
+ROUTERS = (users, groups, tickets, search, ticket_export, ratings, fields, attachments)
 # Every method a client may send: any of them on a path the desk does not answer is a 501.
 METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
 

@@ -74,6 +74,8 @@ def _page(call: Call, paging: OffsetPaging | CursorPaging) -> dict[str, Any]:
 
 
 @router.get("/satisfaction_ratings.json")
+# zenpy's satisfaction_ratings() asks without the `.json`, and Zendesk answers it so too.
+@router.get("/satisfaction_ratings", include_in_schema=False)
 def list_ratings(call: Call, paging: Paging) -> JSONResponse:
     return answer(_page(call, paging))
 

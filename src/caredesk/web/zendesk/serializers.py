@@ -103,7 +103,7 @@ def attachment(item: Attachment, base: str) -> dict[str, Any]:
     return {
         "id": int(item.sha256[:ATTACHMENT_ID_HEX_DIGITS], 16),
         "file_name": item.filename,
-        "content_url": f"{base}/api/v1/attachments/{item.sha256}",
+        "content_url": f"{base}/api/v2/attachments/{item.sha256}/content",
         "content_type": item.content_type,
         "size": item.size,
         "inline": False,
