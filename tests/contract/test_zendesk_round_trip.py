@@ -111,9 +111,17 @@ def test_a_desk_read_through_its_zendesk_api_is_imported_whole_even_when_stopped
     assert len(copies) > len(partial)
     assert (tmp_path / "report.jsonl").read_text() == "", "nothing of desk A is left out"
 
+    source = _source_reader(live_desk)
     with TestClient(create_app(container=container)) as client:
-        found = differences(_source_reader(live_desk), _copy_reader(client, container), copies)
+        found = differences(source, _copy_reader(client, container), copies)
     assert found == []
+    # What was compared holds every kind of thing: many tickets, notes, files and ratings.
+    tickets = [source.ticket(t) for t in copies]
+    comments = [c for t in tickets for c in t["comments"]]
+    assert len(tickets) > 20 and len(comments) > 2 * len(tickets)
+    assert {c["public"] for c in comments} == {True, False}
+    assert sum(len(c["attachments"]) for c in comments) == 3
+    assert {r[1] for r in source.ratings(lambda t: t)} >= {"good", "offered"}
 
     again = _run(container, live_desk, Watcher())
     assert {outcome for (_, outcome) in again.counts} == {"unchanged"}
