@@ -53,7 +53,7 @@ from caredesk.adapters.db.sla_repo import SqlSlaRepository
 from caredesk.adapters.db.throttle_repo import SqlThrottleRepository
 from caredesk.adapters.db.triage_repo import SqlTriageRepository
 from caredesk.adapters.db.webhooks_repo import SqlWebhookRepository
-from caredesk.adapters.db.zendesk_repo import SqlUserIdRepository
+from caredesk.adapters.db.zendesk_repo import SqlUploadRepository, SqlUserIdRepository
 from caredesk.adapters.formats import DeskFormats
 from caredesk.domain.events import Event
 from caredesk.services.core.messagebus import EventBus
@@ -123,6 +123,7 @@ class SqlAlchemyUnitOfWork:
     throttles = _Repository(SqlThrottleRepository)
     erasure = _Repository(SqlErasureStore, reads_config=True)
     zendesk_users = _Repository(SqlUserIdRepository)
+    zendesk_uploads = _Repository(SqlUploadRepository)
 
     def __init__(
         self,

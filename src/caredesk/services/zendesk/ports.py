@@ -1,4 +1,5 @@
-"""What the Zendesk-compatible API needs from storage: the integer ids of its users."""
+"""What the Zendesk-compatible API needs from storage: the integer ids of its users, and
+the files sent ahead of their comments."""
 
 from __future__ import annotations
 
@@ -6,6 +7,8 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
+
+from caredesk.domain.cases import Attachment
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,3 +49,30 @@ class UserIdRepository(Protocol):
 class HasUserIds(Protocol):
     @property
     def zendesk_users(self) -> UserIdRepository: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Upload:
+    """A file sent ahead of the comment it goes on (Zendesk's upload token): stored with the
+    desk's files, attached by the first comment that names its token, by its owner only."""
+
+    token: str
+    attachment: Attachment
+    # Who sent it (Actor.ref): another caller's comment cannot take it.
+    owner: str
+    created_at: datetime
+    expires_at: datetime
+
+
+class UploadRepository(Protocol):
+    def add(self, upload: Upload) -> None: ...
+
+    def take(self, tokens: Collection[str], owner: str, now: datetime) -> dict[str, Upload]:
+        """The uploads of these tokens that `owner` sent, not used and not expired, marked
+        used in this transaction (held until it ends, so two comments cannot both take one)."""
+        ...
+
+
+class HasUploads(Protocol):
+    @property
+    def zendesk_uploads(self) -> UploadRepository: ...

@@ -7,12 +7,12 @@ from __future__ import annotations
 
 from fastapi import APIRouter, FastAPI, Request, Response
 
-from caredesk.web.zendesk import groups, tickets, users
+from caredesk.web.zendesk import groups, ticket_writes, tickets, users
 from caredesk.web.zendesk.errors import not_supported
 
 PREFIX = "/api/v2"
 TAG = "zendesk"
-ROUTERS = (users, groups, tickets)
+ROUTERS = (users, groups, tickets, ticket_writes)
 # Every method a client may send: any of them on a path the desk does not answer is a 501.
 METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
 

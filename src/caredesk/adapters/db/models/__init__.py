@@ -72,7 +72,7 @@ from caredesk.adapters.db.models.portal import (
     SatisfactionSurveyRow,
 )
 from caredesk.adapters.db.models.sla import BusinessCalendarRow, SlaClockRow, SlaPolicyRow
-from caredesk.adapters.db.models.zendesk import ZendeskUserRow
+from caredesk.adapters.db.models.zendesk import ZendeskUploadRow, ZendeskUserRow
 
 __all__ = [
     "CUSTOMER_NUMBERS",
@@ -134,5 +134,6 @@ __all__ = [
     "VariantRow",
     "WebhookDeliveryRow",
     "WebhookSubscriptionRow",
+    "ZendeskUploadRow",
     "ZendeskUserRow",
 ]
