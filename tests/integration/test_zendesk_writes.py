@@ -244,6 +244,7 @@ def test_a_public_comment_is_the_agents_reply_mailed_and_a_private_one_a_note(
         channel=Channel.EMAIL,
     )
     ticket_id = view.case.id
+    assert ticket_id is not None
     url = f"/api/v2/tickets/{ticket_id}.json"
     reply = {"ticket": {"comment": {"body": "Hold the reset button."}, "status": "pending"}}
     answered = client.put(url, json=reply, headers=zoe)
@@ -346,7 +347,7 @@ def test_an_upload_past_the_file_limit_is_refused_and_kept_nowhere(
     container: Container, zoe: Headers
 ) -> None:
     tight = Settings(**{**container.settings.model_dump(), "max_attachment_bytes": 2048})
-    small = bootstrap(tight, clock=container.clock)  # type: ignore[arg-type]
+    small = bootstrap(tight, clock=container.clock)
     try:
         with TestClient(create_app(container=small)) as client:
             _refusal(_upload(client, zoe, b"x" * 4096), 413, "PayloadTooLarge")

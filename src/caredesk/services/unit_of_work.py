@@ -13,12 +13,12 @@ from typing import TYPE_CHECKING, Protocol
 from caredesk.services.console.unit import ConsoleUnit
 from caredesk.services.core.ports import HasIdempotency
 from caredesk.services.privacy.ports import HasErasure
-from caredesk.services.zendesk.ports import HasUserIds
+from caredesk.services.zendesk.ports import HasUploads, HasUserIds
 
 
-class UnitOfWork(ConsoleUnit, HasIdempotency, HasErasure, HasUserIds, Protocol):
+class UnitOfWork(ConsoleUnit, HasIdempotency, HasErasure, HasUserIds, HasUploads, Protocol):
     """Every repository in one transaction: the console's (which reaches every feature's),
-    idempotency keys, erasure's and the Zendesk API's user ids."""
+    idempotency keys, erasure's, and the Zendesk API's user ids and uploads."""
 
 
 class UnitOfWorkFactory(Protocol):

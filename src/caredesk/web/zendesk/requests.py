@@ -10,8 +10,8 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from caredesk.adapters.mail.parse import html_to_text, sanitise_html
 from caredesk.domain.cases import EXTERNAL_ID_MAX, CustomValue, Priority
+from caredesk.services.core.ports import TextFormats
 from caredesk.services.zendesk.tickets import Comment, Requester, TicketFields
 from caredesk.web.zendesk.serializers import STATUS_IN
 
@@ -36,10 +36,10 @@ class CommentIn(_Zendesk):
     public: bool = True
     uploads: Annotated[list[Annotated[str, Field(max_length=64)]], Field(max_length=100)] = []
 
-    def comment(self) -> Comment:
+    def comment(self, formats: TextFormats) -> Comment:
         # As on Zendesk, `html_body` is the comment when both are sent. Inbound HTML is
         # untrusted: it is cleaned as a mail's is, and the desk keeps its text.
-        text = html_to_text(sanitise_html(self.html_body)) if self.html_body else self.body
+        text = formats.html_text(self.html_body) if self.html_body else self.body
         return Comment(body=text or "", public=self.public, uploads=tuple(self.uploads))
 
 

@@ -69,7 +69,8 @@ def _comment(
 @router.post("/tickets.json", status_code=201)
 def create_ticket(call: Call, body: TicketRequest) -> JSONResponse:
     sent = body.ticket
-    comment = sent.comment.comment() if sent.comment else tickets.Comment(body="")
+    formats = call.container.formats
+    comment = sent.comment.comment(formats) if sent.comment else tickets.Comment(body="")
     write = call.run(
         tickets.create_ticket,
         requester=sent.requester_of(),
@@ -87,7 +88,7 @@ def update_ticket(call: Call, ticket_id: int, body: TicketRequest) -> JSONRespon
         tickets.update_ticket,
         _case_id(ticket_id),
         fields=sent.fields(),
-        comment=sent.comment.comment() if sent.comment else None,
+        comment=sent.comment.comment(call.container.formats) if sent.comment else None,
         limits=call.container.attachment_limits,
     )
     first = call.read(cases.get_case, ticket_id).messages[:1]
