@@ -18,6 +18,7 @@ from caredesk.services.zendesk import users
 from caredesk.services.zendesk.ports import UserRef
 from caredesk.settings import Settings
 from caredesk.web.app import create_app
+from tests.conftest import ManualClock
 from tests.integration.test_zendesk_foundation import _agent, _refusal, _secret
 
 Headers = dict[str, str]
@@ -341,6 +342,17 @@ def test_an_upload_token_is_its_uploaders_alone(
     assert _case_count(container) == 0
     # Refused to another caller, the token is still its uploader's to use.
     _created(client, zoe, requester={"email": "ada@example.com"}, comment=comment)
+
+
+def test_an_upload_token_expires(
+    client: TestClient, clock: ManualClock, zoe: Headers, customer: dict[str, Any]
+) -> None:
+    token = _upload(client, zoe, PNG).json()["upload"]["token"]
+    clock.advance(minutes=61)
+    comment = {"body": "too late", "uploads": [token]}
+    _invalid(
+        _create(client, zoe, requester={"email": "ada@example.com"}, comment=comment), "uploads"
+    )
 
 
 def test_an_upload_past_the_file_limit_is_refused_and_kept_nowhere(
