@@ -273,10 +273,19 @@ def test_a_public_comment_is_the_agents_reply_mailed_and_a_private_one_a_note(
         MessageKind.NOTE,
     ]
     assert messages[1].author_agent_id is not None
+    # A reply sent with `solved` is sent, then the case solved, as "send and mark solved" is.
+    solved = {"ticket": {"comment": {"body": "Fixed now."}, "status": "solved"}}
+    answered = client.put(url, json=solved, headers=zoe)
+    assert answered.json()["ticket"]["status"] == "solved", answered.text
+    statuses = [e for e in answered.json()["audit"]["events"] if e.get("field_name") == "status"]
+    assert [(e["previous_value"], e["value"]) for e in statuses] == [("pending", "solved")]
+    messages = cases.get_case(container.uow.read_only(), SYSTEM, ticket_id).messages
+    assert messages[-1].kind is MessageKind.OUTBOUND
+    # The replies go to the customer (the note does not), as /api/v1's do.
     with container.uow.read_only() as uow:
         mailed = uow.mail.find(direction=MailDirection.OUT, status=None, limit=10)
-    # The reply goes to the customer (the note does not), as /api/v1's does.
-    assert [m.case_message_id for m in mailed if m.case_id == ticket_id] == [messages[1].id]
+    replies = [m.case_message_id for m in mailed if m.case_id == ticket_id]
+    assert sorted(replies) == [messages[1].id, messages[3].id]
 
 
 def test_an_update_refused_at_a_later_step_leaves_nothing(

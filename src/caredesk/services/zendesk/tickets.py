@@ -258,6 +258,14 @@ def update_ticket(
         case = cases.load_for_change(uow, actor, case_id, None)
         last = max((e.id or 0 for e in uow.audit.for_case(case_id)), default=0)
         changes = _changes(uow, fields)
+        message = None
+        if comment is not None:
+            # The comment first, then the fields: a reply sent with `status: solved` is
+            # answered and then solved, as an agent's "send and mark solved" is.
+            kind = MessageKind.OUTBOUND if comment.public else MessageKind.NOTE
+            files = _attachments(uow, actor, now, comment.uploads, limits)
+            message = cases.written_message(uow, actor, now, case, kind, comment.body, files)
+            uow.cases.save(case)
         if changes.get("assignee_id") and case.status is CaseStatus.NEW:
             changes.setdefault("status", CaseStatus.OPEN)
         if fields.custom_fields:
@@ -265,12 +273,6 @@ def update_ticket(
             changes["custom_fields"] = {**case.custom_fields, **fields.custom_fields}
         if changes:
             cases.changed_case(uow, actor, now, case, changes)
-        message = None
-        if comment is not None:
-            kind = MessageKind.OUTBOUND if comment.public else MessageKind.NOTE
-            files = _attachments(uow, actor, now, comment.uploads, limits)
-            message = cases.written_message(uow, actor, now, case, kind, comment.body, files)
-            uow.cases.save(case)
         uow.commit()
         return TicketWrite(case, message, _trail_since(uow, case_id, last))
 
