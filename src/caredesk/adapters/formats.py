@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 from caredesk.adapters import markup, yaml_files
+from caredesk.adapters.mail import parse
 from caredesk.domain.mail import MailTemplate
 from caredesk.domain.policy.loading import LoadedPolicy
 
@@ -16,6 +17,9 @@ class DeskFormats:
 
     def plain_text(self, text: str) -> str:
         return markup.plain_text(text)
+
+    def html_text(self, markup: str) -> str:
+        return parse.html_to_text(parse.sanitise_html(markup))
 
     def parse_policy(self, text: str) -> LoadedPolicy:
         return yaml_files.parse_policy(text)

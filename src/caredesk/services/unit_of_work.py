@@ -18,6 +18,7 @@ from caredesk.services.zendesk.ports import (
     HasImportRecords,
     HasRatings,
     HasTicketFields,
+    HasUploads,
     HasUserIds,
 )
 
@@ -31,11 +32,12 @@ class UnitOfWork(
     HasRatings,
     HasTicketFields,
     HasImportRecords,
+    HasUploads,
     Protocol,
 ):
     """Every repository in one transaction: the console's (which reaches every feature's),
-    idempotency keys, erasure's, the Zendesk API's user ids and ticket fields, and the
-    import from Zendesk's checkpoints and id mapping."""
+    idempotency keys, erasure's, the Zendesk API's user ids, uploads and ticket fields, and
+    the import from Zendesk's checkpoints and id mapping."""
 
 
 class UnitOfWorkFactory(Protocol):

@@ -13,7 +13,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from caredesk.domain.attachments import readable_size
 from caredesk.domain.errors import DomainError, ErrorCode
-from caredesk.web.uploads import BodyLimits, BodyTooLarge, is_multipart
+from caredesk.web.uploads import BodyLimits, BodyTooLarge, is_streamed
 
 log = structlog.get_logger("caredesk.http")
 
@@ -69,7 +69,7 @@ class BodySizeLimit:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        if self.streamed is not None and is_multipart(scope):
+        if self.streamed is not None and is_streamed(scope):
             if _nul_in_address(scope):
                 await _send_problem(send, 400, _NUL_PROBLEM)
                 return

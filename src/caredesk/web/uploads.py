@@ -70,6 +70,26 @@ def is_multipart(scope: Scope) -> bool:
     return content_type.lower().startswith(b"multipart/form-data")
 
 
+# The paths whose body is one file, as it is (Zendesk's uploads): streamed as a form is.
+_RAW_FILE_PATHS: set[str] = set()
+
+
+def takes_raw_file(path: str) -> Callable[[Endpoint], Endpoint]:
+    """Mark the route at `path` whose whole body is a file: it is streamed with the larger
+    limit of a route that `takes_files`, and its bytes are not read as JSON (a NUL is data)."""
+
+    def mark(endpoint: Endpoint) -> Endpoint:
+        _RAW_FILE_PATHS.add(path)
+        return endpoint
+
+    return mark
+
+
+def is_streamed(scope: Scope) -> bool:
+    """A body that goes to its route as it arrives: a form's, or a file's."""
+    return is_multipart(scope) or scope.get("path") in _RAW_FILE_PATHS
+
+
 async def read_files(
     files: list[UploadFile] | None, limits: AttachmentLimits
 ) -> list[NewAttachment]:

@@ -59,6 +59,7 @@ from caredesk.adapters.db.zendesk_repo import (
     SqlImportRecords,
     SqlRatingRepository,
     SqlTicketFieldRepository,
+    SqlUploadRepository,
 )
 from caredesk.adapters.formats import DeskFormats
 from caredesk.domain.events import Event
@@ -133,6 +134,7 @@ class SqlAlchemyUnitOfWork:
     zendesk_ratings = _Repository(SqlRatingRepository)
     zendesk_imports = _Repository(SqlImportRecords)
     ticket_fields = _Repository(SqlTicketFieldRepository)
+    zendesk_uploads = _Repository(SqlUploadRepository)
 
     def __init__(
         self,

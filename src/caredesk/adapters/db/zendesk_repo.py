@@ -1,22 +1,22 @@
 """The Zendesk-compatible API's storage (services/zendesk/ports.py): user ids in zendesk_users,
-the cases in the order they last changed, the satisfaction surveys as ratings, the import's
-checkpoints and id mapping, and the ticket fields."""
+the cases in the order they last changed, the satisfaction surveys as ratings, uploads in
+zendesk_uploads, the import's checkpoints and id mapping, and the ticket fields."""
 
 from __future__ import annotations
 
 from collections.abc import Collection
 from datetime import datetime
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session as OrmSession
 
 from caredesk.adapters.db import mapping
 from caredesk.adapters.db import models as m
 from caredesk.adapters.db.rows import from_row
-from caredesk.domain.cases import Case
+from caredesk.domain.cases import Attachment, Case
 from caredesk.domain.portal import SatisfactionSurvey
-from caredesk.services.zendesk.ports import ImportedId, TicketField, UserRef
+from caredesk.services.zendesk.ports import ImportedId, TicketField, Upload, UserRef
 
 _ROW = m.ZendeskUserRow
 
@@ -167,3 +167,58 @@ class SqlImportRecords:
         row.local_id = local_id
         row.source_updated_at = source_updated_at
         self.session.flush()
+
+
+_UPLOAD = m.ZendeskUploadRow
+
+
+class SqlUploadRepository:
+    def __init__(self, session: OrmSession) -> None:
+        self.session = session
+
+    def add(self, upload: Upload) -> None:
+        item = upload.attachment
+        self.session.add(
+            _UPLOAD(
+                token=upload.token,
+                sha256=item.sha256,
+                filename=item.filename,
+                content_type=item.content_type,
+                size=item.size,
+                owner=upload.owner,
+                created_at=upload.created_at,
+                expires_at=upload.expires_at,
+                used_at=None,
+            )
+        )
+        self.session.flush()
+
+    def take(self, tokens: Collection[str], owner: str, now: datetime) -> dict[str, Upload]:
+        if not tokens:
+            return {}
+        usable = (
+            _UPLOAD.token.in_(sorted(set(tokens))),
+            _UPLOAD.owner == owner,
+            _UPLOAD.used_at.is_(None),
+            _UPLOAD.expires_at > now,
+        )
+        # One UPDATE: it takes the rows' locks, so a second comment naming the same token
+        # waits for this transaction and then finds it used.
+        taken = self.session.scalars(
+            update(_UPLOAD).where(*usable).values(used_at=now).returning(_UPLOAD)
+        ).all()
+        return {
+            row.token: Upload(
+                token=row.token,
+                attachment=Attachment(
+                    sha256=row.sha256,
+                    filename=row.filename,
+                    content_type=row.content_type,
+                    size=row.size,
+                ),
+                owner=row.owner,
+                created_at=row.created_at,
+                expires_at=row.expires_at,
+            )
+            for row in taken
+        }

@@ -74,7 +74,7 @@ def _check_refs(
             )
 
 
-def _store_attachments(
+def store_attachments(
     uow: CasesUnit, attachments: list[NewAttachment], limits: AttachmentLimits
 ) -> list[Attachment]:
     # Every limit is checked before the first file is stored: a refusal writes nothing.
@@ -121,13 +121,6 @@ def create_case(
     """
     actor.require(Permission.WRITE_CASES)
     with uow:
-        _check_refs(
-            uow,
-            customer_id=customer_id,
-            assignee_id=assignee_id,
-            team_id=team_id,
-            order_ids=order_ids,
-        )
         case = Case(
             id=None,
             subject=subject,
@@ -143,12 +136,9 @@ def create_case(
             custom_fields=dict(custom_fields or {}),
             external_id=external_id,
         )
-        uow.cases.add(case)
-        first = None
-        if body is not None and body.strip():
-            first = _first_message(uow, case, now, body, attachments or [], attachment_limits)
-        # The first message comes with the case: it opens the case, it is not a reply to it.
-        case.opened(actor, now, first)
+        said = body is not None and bool(body.strip())
+        stored = store_attachments(uow, attachments or [], attachment_limits) if said else []
+        first = opened_case(uow, actor, now, case, body=body, attachments=stored)
         uow.commit()
         assert case.id is not None
         # From what the unit kept of its own writes, not from the database again.
@@ -156,15 +146,44 @@ def create_case(
         return CaseView(case, [first] if first is not None else [], sla)
 
 
-def _first_message(
+def opened_case(
     uow: CasesUnit,
-    case: Case,
+    actor: Actor,
     now: datetime,
-    body: str,
-    attachments: list[NewAttachment],
-    attachment_limits: AttachmentLimits,
+    case: Case,
+    *,
+    body: str | None,
+    attachments: list[Attachment],
+    note: bool = False,
+    status: CaseStatus | None = None,
+) -> Message | None:
+    """Add a new case to this unit and open it, with its first message (its files stored):
+    the customer's words, or with `note` the acting agent's internal note. With `status`,
+    the case moves to it as it opens. The caller commits: nobody sees the case in between."""
+    _check_refs(uow, customer_id=case.customer_id, order_ids=case.order_ids)
+    _check_refs(uow, assignee_id=case.assignee_id, team_id=case.team_id)
+    uow.cases.add(case)
+    said = body is not None and bool(body.strip())
+    first = None
+    if said and not note:
+        assert body is not None
+        first = _first_message(uow, case, now, body, attachments)
+    # The first message comes with the case: it opens the case, it is not a reply to it.
+    case.opened(actor, now, first)
+    if said and note:
+        assert body is not None
+        first = written_message(uow, actor, now, case, MessageKind.NOTE, body, attachments)
+    if status is not None:
+        case.set_status(status, now, actor)
+    if note or status is not None:
+        uow.cases.save(case)
+    return first
+
+
+def _first_message(
+    uow: CasesUnit, case: Case, now: datetime, body: str, attachments: list[Attachment]
 ) -> Message:
-    """The customer's words the case opens with, stored with their attachments."""
+    """The customer's words the case opens with, with their stored attachments."""
     assert case.id is not None
     message = Message(
         id=None,
@@ -173,7 +192,7 @@ def _first_message(
         body=body,
         created_at=now,
         author_customer_id=case.customer_id,
-        attachments=_store_attachments(uow, attachments, attachment_limits),
+        attachments=attachments,
     )
     uow.cases.add_message(message)
     return message
@@ -197,7 +216,7 @@ def _reachable(case: Case | None, actor: Actor, case_id: int) -> Case:
     return case
 
 
-def _load_for_change(
+def load_for_change(
     uow: CasesUnit, actor: Actor, case_id: int, expected_version: int | None
 ) -> Case:
     """The case to change, held until this change commits.
@@ -211,9 +230,7 @@ def _load_for_change(
     return case
 
 
-def _changed_case(
-    uow: CasesUnit, actor: Actor, now: datetime, case: Case, changes: Changes
-) -> Case:
+def changed_case(uow: CasesUnit, actor: Actor, now: datetime, case: Case, changes: Changes) -> Case:
     """A partial update; `changes` holds only the fields the caller sent."""
     _check_refs(
         uow,
@@ -250,7 +267,7 @@ def _changed_case(
 
 
 update_case: Update[CasesUnit, int, Case] = update_command(
-    Permission.WRITE_CASES, _load_for_change, _changed_case
+    Permission.WRITE_CASES, load_for_change, changed_case
 )
 
 
@@ -266,7 +283,7 @@ def change_status(
 ) -> Case:
     actor.require(Permission.WRITE_CASES)
     with uow:
-        case = _load_for_change(uow, actor, case_id, expected_version)
+        case = load_for_change(uow, actor, case_id, expected_version)
         case.set_status(status, now, actor)
         uow.cases.save(case)
         uow.commit()
@@ -286,7 +303,7 @@ def assign_case(
 ) -> Case:
     actor.require(Permission.WRITE_CASES)
     with uow:
-        case = _load_for_change(uow, actor, case_id, expected_version)
+        case = load_for_change(uow, actor, case_id, expected_version)
         _check_refs(uow, assignee_id=assignee_id, team_id=team_id)
         before = case.snapshot()
         case.assignee_id = assignee_id
@@ -328,33 +345,48 @@ def add_message(
     if not body.strip() and not attachments:
         raise ValidationFailed("a message needs a body or an attachment", details={"field": "body"})
     with uow:
-        case = _load_for_change(uow, actor, case_id, expected_version)
+        case = load_for_change(uow, actor, case_id, expected_version)
         if lifecycle_options is not None:
             case = lifecycle.route_message(uow, actor, now, case, kind, lifecycle_options)
-            assert case.id is not None
-            case_id = case.id
-        if kind is MessageKind.OUTBOUND:
-            # A grant the agent chose to tell in this reply: the customer reads one message.
-            pending = case.take_grant_notice()
-            if pending:
-                body = f"{body.rstrip()}\n\n{pending}" if body.strip() else pending
-        message = Message(
-            id=None,
-            case_id=case_id,
-            kind=kind,
-            body=body,
-            created_at=now,
-            author_agent_id=actor.agent_id if kind is not MessageKind.INBOUND else None,
-            author_customer_id=case.customer_id if kind is MessageKind.INBOUND else None,
-            attachments=_store_attachments(uow, attachments or [], attachment_limits),
-        )
-        case.receive_message(message, now, actor)
-        uow.cases.add_message(message)
+        stored = store_attachments(uow, attachments or [], attachment_limits)
+        message = written_message(uow, actor, now, case, kind, body, stored)
         if then_status is not None:
             case.set_status(then_status, now, actor)
         uow.cases.save(case)
         uow.commit()
         return message
+
+
+def written_message(
+    uow: CasesUnit,
+    actor: Actor,
+    now: datetime,
+    case: Case,
+    kind: MessageKind,
+    body: str,
+    attachments: list[Attachment],
+) -> Message:
+    """A message on a case this unit holds for change (`load_for_change`), with its files
+    already stored; the caller saves the case and commits."""
+    assert case.id is not None
+    if kind is MessageKind.OUTBOUND:
+        # A grant the agent chose to tell in this reply: the customer reads one message.
+        pending = case.take_grant_notice()
+        if pending:
+            body = f"{body.rstrip()}\n\n{pending}" if body.strip() else pending
+    message = Message(
+        id=None,
+        case_id=case.id,
+        kind=kind,
+        body=body,
+        created_at=now,
+        author_agent_id=actor.agent_id if kind is not MessageKind.INBOUND else None,
+        author_customer_id=case.customer_id if kind is MessageKind.INBOUND else None,
+        attachments=attachments,
+    )
+    case.receive_message(message, now, actor)
+    uow.cases.add_message(message)
+    return message
 
 
 def list_cases(

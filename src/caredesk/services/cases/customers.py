@@ -76,14 +76,11 @@ def create_customer(
 ) -> Customer:
     actor.require(Permission.WRITE_CUSTOMERS)
     with uow:
-        cid = customer_id or new_customer_id()
-        if uow.customers.get(cid) is not None:
-            raise DomainError(f"customer {cid} already exists", code=ErrorCode.DUPLICATE_ID)
         customer = Customer(
-            id=cid,
+            id=customer_id or new_customer_id(),
             first_name=first_name.strip(),
             last_name=last_name.strip(),
-            emails=_claim_emails(uow, cid, emails),
+            emails=emails,
             phones=[p.strip() for p in phones or [] if p.strip()],
             addresses=list(addresses or []),
             tier=tier,
@@ -92,12 +89,20 @@ def create_customer(
             created_at=now,
             updated_at=now,
         )
-        uow.customers.add(customer)
-        publish_change(
-            uow, actor, now, "customer.created", "customer", cid, after=_snapshot(customer)
-        )
+        added_customer(uow, actor, now, customer)
         uow.commit()
         return customer
+
+
+def added_customer(uow: CasesUnit, actor: Actor, now: datetime, customer: Customer) -> None:
+    """Add a new customer in this unit, its emails claimed (none another customer has); the
+    caller checked the actor may and commits, with whatever else the customer comes with."""
+    cid = customer.id
+    if uow.customers.get(cid) is not None:
+        raise DomainError(f"customer {cid} already exists", code=ErrorCode.DUPLICATE_ID)
+    customer.emails = _claim_emails(uow, cid, customer.emails)
+    uow.customers.add(customer)
+    publish_change(uow, actor, now, "customer.created", "customer", cid, after=_snapshot(customer))
 
 
 def get_customer(uow: CasesUnit, actor: Actor, customer_id: str) -> Customer:

@@ -97,6 +97,11 @@ class TextFormats(Protocol):
         """The words of a Markdown text, for indexing and snippets: no markup, no tags."""
         ...
 
+    def html_text(self, markup: str) -> str:
+        """The text of an HTML fragment from outside (untrusted): cleaned as an inbound
+        mail's HTML is, its paragraphs and line breaks kept, no tags."""
+        ...
+
     def parse_policy(self, text: str) -> LoadedPolicy:
         """A policy file read and validated whole; PolicyInvalid names each problem's line."""
         ...

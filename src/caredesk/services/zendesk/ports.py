@@ -1,6 +1,7 @@
 """What the Zendesk-compatible API and the import from Zendesk need from storage and from an
 account: the integer ids of its users, the cases in the order they last changed, ratings, the
-import's checkpoints and id mapping, ticket fields, and the account read."""
+files sent ahead of their comments, the import's checkpoints and id mapping, ticket fields,
+and the account read."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from caredesk.domain.agents import Agent
-from caredesk.domain.cases import Case
+from caredesk.domain.cases import Attachment, Case
 from caredesk.domain.customers import Customer
 from caredesk.domain.portal import SatisfactionSurvey
 
@@ -240,3 +241,30 @@ class HasTicketFields(Protocol):
 class HasImportRecords(Protocol):
     @property
     def zendesk_imports(self) -> ImportRecords: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Upload:
+    """A file sent ahead of the comment it goes on (Zendesk's upload token): stored with the
+    desk's files, attached by the first comment that names its token, by its owner only."""
+
+    token: str
+    attachment: Attachment
+    # Who sent it (Actor.ref): another caller's comment cannot take it.
+    owner: str
+    created_at: datetime
+    expires_at: datetime
+
+
+class UploadRepository(Protocol):
+    def add(self, upload: Upload) -> None: ...
+
+    def take(self, tokens: Collection[str], owner: str, now: datetime) -> dict[str, Upload]:
+        """The uploads of these tokens that `owner` sent, not used and not expired, marked
+        used in this transaction (held until it ends, so two comments cannot both take one)."""
+        ...
+
+
+class HasUploads(Protocol):
+    @property
+    def zendesk_uploads(self) -> UploadRepository: ...

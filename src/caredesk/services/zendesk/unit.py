@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Protocol
 
+from caredesk.services.cases.unit import CasesUnit
 from caredesk.services.console.unit import ConsoleUnit
 from caredesk.services.core.ports import Transaction
-from caredesk.services.zendesk.ports import HasTicketFields, HasUserIds
+from caredesk.services.zendesk.ports import HasTicketFields, HasUploads, HasUserIds
 
 
 class ZendeskUnit(HasUserIds, Transaction, Protocol):
@@ -20,3 +21,8 @@ class TicketFieldsUnit(HasTicketFields, Transaction, Protocol):
 class PeopleUnit(ConsoleUnit, HasUserIds, Protocol):
     """The users of /api/v2: their ids, and the customers and agents they stand for (the
     console's unit reaches both the customers' and the agents' commands)."""
+
+
+class TicketsUnit(CasesUnit, HasUserIds, HasUploads, Protocol):
+    """What a ticket's change reaches: the case's own unit, the user ids its requester is
+    named by, and the uploads its comment takes."""

@@ -14,6 +14,7 @@ from caredesk.web.zendesk import (
     ratings,
     search,
     ticket_export,
+    ticket_writes,
     tickets,
     users,
 )
@@ -21,7 +22,17 @@ from caredesk.web.zendesk.errors import not_supported
 
 PREFIX = "/api/v2"
 TAG = "zendesk"
-ROUTERS = (users, groups, tickets, search, ticket_export, ratings, fields, attachments)
+ROUTERS = (
+    users,
+    groups,
+    tickets,
+    ticket_writes,
+    search,
+    ticket_export,
+    ratings,
+    fields,
+    attachments,
+)
 # Every method a client may send: any of them on a path the desk does not answer is a 501.
 METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
 

@@ -76,6 +76,7 @@ from caredesk.adapters.db.models.zendesk import (
     TicketFieldRow,
     ZendeskImportCheckpointRow,
     ZendeskImportIdRow,
+    ZendeskUploadRow,
     ZendeskUserRow,
 )
 
@@ -142,5 +143,6 @@ __all__ = [
     "WebhookSubscriptionRow",
     "ZendeskImportCheckpointRow",
     "ZendeskImportIdRow",
+    "ZendeskUploadRow",
     "ZendeskUserRow",
 ]

@@ -69,3 +69,19 @@ class TicketFieldRow(Base):
     active: Mapped[bool]
     options: Mapped[list[dict[str, Any]]]
     position: Mapped[int]
+
+
+class ZendeskUploadRow(Base):
+    """A file sent to POST /api/v2/uploads.json, waiting for the comment that names its token.
+    The content is in `blobs` under its hash, as every message's file is."""
+
+    __tablename__ = "zendesk_uploads"
+    token: Mapped[str] = mapped_column(String(64), primary_key=True)
+    sha256: Mapped[str] = mapped_column(String(64))
+    filename: Mapped[str] = mapped_column(String(255))
+    content_type: Mapped[str] = mapped_column(String(255))
+    size: Mapped[int]
+    owner: Mapped[str] = mapped_column(String(80))
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime] = mapped_column(index=True)
+    used_at: Mapped[datetime | None]
