@@ -12,8 +12,6 @@ from fastapi.responses import JSONResponse
 
 from caredesk.domain.cases import Case
 from caredesk.services.zendesk import case_export
-from caredesk.services.zendesk.ports import UserRef
-from caredesk.web.zendesk import serializers as out
 from caredesk.web.zendesk.calls import Call, answer
 from caredesk.web.zendesk.errors import ZendeskRoute
 from caredesk.web.zendesk.incremental import Asked, Export, decode, encode
@@ -30,12 +28,6 @@ def _position(asked: Export) -> tuple[datetime, int]:
     return datetime.fromtimestamp(asked.start_time, UTC), 0
 
 
-def _tickets(call: Call, found: list[Case]) -> list[dict[str, Any]]:
-    refs = [UserRef.customer(c.customer_id) for c in found]
-    ids = call.user_ids(refs + [UserRef.agent(c.assignee_id) for c in found if c.assignee_id])
-    return [out.ticket(c, ids, call.base) for c in found]
-
-
 def _page(call: Call, found: list[Case], start: tuple[datetime, int], size: int) -> dict[str, Any]:
     """The page and where the next one starts: past its last ticket, or where this one
     started when it is empty, so that a reader at the end asks again later from there."""
@@ -43,7 +35,7 @@ def _page(call: Call, found: list[Case], start: tuple[datetime, int], size: int)
     after = encode(*last)
     url = call.request.url.remove_query_params("start_time")
     return {
-        "tickets": _tickets(call, found),
+        "tickets": call.tickets(found),
         "after_url": str(url.include_query_params(cursor=after, per_page=size)),
         "after_cursor": after,
         "before_url": None,
