@@ -2,13 +2,9 @@
 
 from __future__ import annotations
 
-import io
 from typing import Any
 
-import requests
 from fastapi.testclient import TestClient
-from requests.adapters import BaseAdapter
-from zenpy import Zenpy
 
 from caredesk.bootstrap import Container
 from caredesk.domain.agents import SYSTEM
@@ -19,51 +15,6 @@ from tests.integration.test_zendesk_foundation import _refusal
 
 Headers = dict[str, str]
 URL = "/api/v2/incremental/tickets/cursor.json"
-
-
-class _ToTheDesk(BaseAdapter):
-    """Hands zenpy's requests to the test client, whatever host zenpy addressed."""
-
-    def __init__(self, client: TestClient) -> None:
-        super().__init__()
-        self.client = client
-
-    def send(
-        self,
-        request: requests.PreparedRequest,
-        stream: bool = False,
-        timeout: float | tuple[float | None, float | None] | None = None,
-        verify: bool | str = True,
-        cert: str | tuple[str, str] | None = None,
-        proxies: dict[str, str] | None = None,
-    ) -> requests.Response:
-        path = (request.path_url or "/").replace("//", "/")
-        headers = {k: v if isinstance(v, str) else v.decode() for k, v in request.headers.items()}
-        body = request.body.encode() if isinstance(request.body, str) else request.body
-        answered = self.client.request(
-            request.method or "GET",
-            path,
-            headers=headers,
-            content=body if isinstance(body, bytes) else None,
-        )
-        response = requests.Response()
-        response.status_code = answered.status_code
-        response.raw = io.BytesIO(answered.content)
-        response.headers.update(answered.headers)
-        response.url = request.url or ""
-        response.request = request
-        return response
-
-    def close(self) -> None:
-        pass
-
-
-def zenpy_client(client: TestClient, headers: Headers) -> Zenpy:
-    session = requests.Session()
-    session.mount("https://", _ToTheDesk(client))
-    session.mount("http://", _ToTheDesk(client))
-    token = headers["Authorization"].removeprefix("Bearer ")
-    return Zenpy(subdomain="desk", oauth_token=token, session=session)
 
 
 def _cases(container: Container, clock: ManualClock, customer: dict[str, Any], n: int) -> list[int]:
@@ -127,21 +78,6 @@ def test_start_time_leaves_out_what_changed_before_it(
     since = int(clock.now().timestamp()) - 60
     body = client.get(f"{URL}?start_time={since}", headers=agent).json()
     assert [t["id"] for t in body["tickets"]] == made[2:]
-
-
-def test_zenpy_pages_the_export_to_its_end(
-    client: TestClient,
-    container: Container,
-    clock: ManualClock,
-    agent: Headers,
-    customer: dict[str, Any],
-) -> None:
-    made = _cases(container, clock, customer, 5)
-    zenpy = zenpy_client(client, agent)
-    assert [t.id for t in zenpy.tickets.incremental(start_time=0, per_page=2)] == made
-    start = client.get(f"{URL}?start_time=0&per_page=3", headers=agent).json()
-    rest = zenpy.tickets.incremental(cursor=start["after_cursor"], per_page=2)
-    assert [t.id for t in rest] == made[3:]
 
 
 def test_bad_positions_are_refused_as_the_users_export_refuses_them(
