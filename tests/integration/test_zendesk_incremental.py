@@ -89,3 +89,39 @@ def test_bad_positions_are_refused_as_the_users_export_refuses_them(
         assert "start_time" in body["details"], query
     foreign = client.get(f"{URL}?cursor=not-a-cursor", headers=agent)
     assert foreign.status_code == 400, foreign.text
+
+
+BY_TIME = "/api/v2/incremental/tickets.json"
+
+
+def test_the_time_based_export_pages_by_the_last_tickets_time(
+    client: TestClient,
+    container: Container,
+    clock: ManualClock,
+    agent: Headers,
+    customer: dict[str, Any],
+) -> None:
+    made = _cases(container, clock, customer, 3)
+    body = client.get(f"{BY_TIME}?start_time=0&per_page=2", headers=agent).json()
+    assert [t["id"] for t in body["tickets"]] == made[:2] and not body["end_of_stream"]
+    second = int(clock.now().timestamp()) - 120  # the second case's change, a minute apart
+    assert (body["count"], body["end_time"]) == (2, second)
+    # The next page starts at that second: the ticket changed then comes again.
+    rest = client.get(body["next_page"], headers=agent).json()
+    assert [t["id"] for t in rest["tickets"]] == made[1:] and not rest["end_of_stream"]
+    end = client.get(rest["next_page"], headers=agent).json()
+    assert [t["id"] for t in end["tickets"]] == made[2:] and end["end_of_stream"]
+    cases.change_status(container.uow(), SYSTEM, clock.now(), made[0], CaseStatus.OPEN)
+    later = client.get(end["next_page"], headers=agent).json()
+    assert [(t["id"], t["status"]) for t in later["tickets"]][-1] == (made[0], "open")
+
+
+def test_the_time_based_export_needs_a_start_time_not_yet_to_come(
+    client: TestClient, clock: ManualClock, agent: Headers
+) -> None:
+    future = int(clock.now().timestamp()) + 3600
+    for query in (f"start_time={future}", "", "start_time=0&per_page=1001"):
+        _refusal(client.get(f"{BY_TIME}?{query}", headers=agent), 422, "RecordInvalid")
+    quiet = client.get(f"{BY_TIME}?start_time={future - 3600}", headers=agent).json()
+    assert quiet["tickets"] == [] and quiet["end_time"] == future - 3600
+    assert quiet["end_of_stream"]
