@@ -1,15 +1,18 @@
 """Benchmark `caredesk import zendesk` end to end: a desk read through its own /api/v2.
 
-A source desk on SQLite with N cases (100,000 by default; one customer per ten cases, two
-messages and a tag per case, bulk-inserted as bench/archive.py does) and an admin with an
+A source desk on SQLite with N cases (2,000 and 20,000 by default; one customer per ten
+cases, two messages and a tag per case, bulk-inserted as bench/archive.py does) and an admin with an
 API token is served by `caredesk serve` on loopback; `caredesk import zendesk` then reads it
 through zenpy (users and tickets by the incremental cursor exports, each ticket's comments)
 into a fresh database (PostgreSQL when it answers, else SQLite). The import runs as its own
 process: its wall time and peak resident memory are its own. A second run, which finds
 everything stored, is timed too. Prints objects a second (users, tickets and comments
-stored), tickets a second and the importer's peak memory.
+stored), tickets a second and the importer's peak memory, one row per size: the cost of a
+ticket does not grow with the account and the memory stays flat, so the sizes tell how a
+larger account goes (at some 35 tickets a second a 100,000-ticket account takes most of an
+hour, longer than `make bench` should; pass `--cases 100000` to run it).
 
-    python bench/zendesk_import.py [--cases N] [--target sqlite|postgresql] [--write-docs]
+    python bench/zendesk_import.py [--cases N ...] [--target sqlite|postgresql] [--write-docs]
 """
 
 from __future__ import annotations
@@ -37,6 +40,7 @@ from caredesk.services.access import auth
 from caredesk.settings import Settings
 
 EMAIL = "bench-admin@caredesk.example"
+DEFAULT_SIZES = [2_000, 20_000]
 START_SECONDS = 120
 
 
@@ -130,15 +134,15 @@ def _stored(target: Container) -> tuple[int, int, int]:
     return kinds.get("user", 0), kinds.get("ticket", 0), int(messages)
 
 
-def run(args: argparse.Namespace, work: Path) -> tuple[Run, Step]:
+def run(cases: int, args: argparse.Namespace, work: Path) -> tuple[Run, Step]:
     target_backend = args.target or ("postgresql" if pg_answers() else "sqlite")
     with database("sqlite") as source_url, database(target_backend, args.pg_url) as target_url:
         source = _desk(source_url)
         try:
             started = time.perf_counter()
-            seed(source, args.cases)
+            seed(source, cases)
             token = _admin_token(source)
-            print(f"source: seeded {args.cases:,} cases in {time.perf_counter() - started:.1f} s")
+            print(f"source: seeded {cases:,} cases in {time.perf_counter() - started:.1f} s")
         finally:
             source.close()
         target = _desk(target_url)
@@ -165,30 +169,33 @@ def run(args: argparse.Namespace, work: Path) -> tuple[Run, Step]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--cases", type=int, default=100_000)
+    parser.add_argument("--cases", type=int, action="append")
     parser.add_argument("--target", choices=["sqlite", "postgresql"])
     parser.add_argument("--pg-url", default=PG_DEFAULT)
     add_run_arguments(parser)
     args = parser.parse_args()
     conditions = Conditions.begin(args)
-    with tempfile.TemporaryDirectory(prefix="caredesk-zendesk-bench-") as work:
-        done, again = run(args, Path(work))
-    seconds = done.step.seconds
-    table = "\n".join(
-        [
-            "| cases | users | tickets | comments | import | objects/s | tickets/s "
-            "| importer peak RSS | second run (nothing new) |",
-            "|---|---|---|---|---|---|---|---|---|",
-            f"| {args.cases:,} | {done.users:,} | {done.tickets:,} | {done.comments:,} "
+    sizes = args.cases or DEFAULT_SIZES
+    lines = [
+        "| cases | users | tickets | comments | import | objects/s | tickets/s "
+        "| importer peak RSS | second run (nothing new) |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for cases in sizes:
+        with tempfile.TemporaryDirectory(prefix="caredesk-zendesk-bench-") as work:
+            done, again = run(cases, args, Path(work))
+        seconds = done.step.seconds
+        lines.append(
+            f"| {cases:,} | {done.users:,} | {done.tickets:,} | {done.comments:,} "
             f"| {seconds:,.0f} s | {done.objects / seconds:,.0f} | {done.tickets / seconds:,.0f} "
-            f"| {done.step.peak_mb:,.0f} MB | {again.seconds:,.0f} s, "
-            f"{again.peak_mb:,.0f} MB |",
-        ]
-    )
+            f"| {done.step.peak_mb:,.0f} MB | {again.seconds:,.0f} s, {again.peak_mb:,.0f} MB |"
+        )
+        print(lines[-1])
+    table = "\n".join(lines)
     print(table)
     if args.write_docs:
-        command = "python bench/zendesk_import.py" + (
-            f" --cases {args.cases}" if args.cases != 100_000 else ""
+        command = "python bench/zendesk_import.py" + "".join(
+            f" --cases {n}" for n in args.cases or ()
         )
         body = (
             "## Import from Zendesk\n\n"
