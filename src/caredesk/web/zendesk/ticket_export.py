@@ -67,7 +67,7 @@ def _time_page(call: Call, found: list[Case], start_time: int, size: int) -> dic
     end_time = int(found[-1].updated_at.timestamp()) if found else start_time
     url = call.request.url.include_query_params(start_time=end_time, per_page=size)
     return {
-        "tickets": _tickets(call, found),
+        "tickets": call.tickets(found),
         "next_page": str(url),
         "count": len(found),
         "end_time": end_time,
