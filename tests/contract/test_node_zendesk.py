@@ -84,6 +84,7 @@ def test_node_zendesk_writes_searches_and_exports(live_desk: LiveDesk) -> None:
     assert (user["id"], user["name"]) == (ticket["requester_id"], f"Evelyn {word}")
     exported = {t["id"]: t["status"] for t in seen["exported"]}
     assert exported[ticket["id"]] == "pending"
+    assert user["id"] in {u["id"] for u in seen["exportedUsers"]}
     # The client's list() follows the pages itself: every user once, the new one among them.
     ids = [u["id"] for u in seen["users"]]
     assert len(ids) == len(set(ids)) and user["id"] in ids

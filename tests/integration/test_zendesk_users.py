@@ -321,3 +321,24 @@ def test_the_incremental_export_refuses_a_future_start_and_a_foreign_cursor(
     for garbage in ("nonsense", "W10", "WyJ4IiwxXQ"):
         _refusal(client.get(url, params={"cursor": garbage}, headers=agent), 400, "InvalidValue")
     _refusal(client.get(url, headers=agent), 422, "RecordInvalid")
+
+
+def test_the_time_based_export_pages_by_the_second_the_last_user_changed(
+    client: TestClient, container: Container, clock: ManualClock, agent: Headers
+) -> None:
+    start = int(clock.now().timestamp())
+    for n in range(3):
+        _customer(container, f"Person {n}", f"p{n}@example.com", f"cus_{n}")
+        clock.advance(minutes=1)
+    url = "/api/v2/incremental/users.json"
+    page = _export(client, agent, url, start_time=start, per_page=2)
+    assert [u["email"] for u in page["users"]] == ["p0@example.com", "p1@example.com"]
+    assert (page["count"], page["end_time"], page["end_of_stream"]) == (2, start + 60, False)
+    # The next page starts at that second: the user changed then comes again.
+    rest = _export(client, agent, page["next_page"])
+    assert [u["email"] for u in rest["users"]] == ["p1@example.com", "p2@example.com"]
+    end = _export(client, agent, rest["next_page"])
+    assert [u["email"] for u in end["users"]] == ["p2@example.com"] and end["end_of_stream"]
+    future = int((clock.now() + timedelta(hours=1)).timestamp())
+    for params in ({"start_time": future}, {}, {"start_time": 0, "per_page": 1001}):
+        _refusal(client.get(url, params=params, headers=agent), 422, "RecordInvalid")

@@ -32,8 +32,11 @@ async function main() {
   // The time-based export: the client reads its first page (ticketexport.exportCursor sends
   // cursor=undefined with the start time, which the desk refuses as a cursor it never gave).
   const exported = await client.tickets.incremental(start);
+  const exportedUsers = await client.users.incremental(start);
   const users = await client.users.list();
-  console.log(JSON.stringify({ created, updated, comments, search, user, exported, users }));
+  console.log(
+    JSON.stringify({ created, updated, comments, search, user, exported, exportedUsers, users }),
+  );
 }
 
 main().catch((error) => {
