@@ -9,6 +9,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from fastapi.testclient import TestClient
 from sqlalchemy import insert
 
 from caredesk.adapters.db import models as m
@@ -20,6 +21,7 @@ from caredesk.domain.remedy_returns import wilson
 from caredesk.services.reports.retention import NO_REMEDY, retention
 from tests import factories as f
 from tests.integration.demo_store import load_demo_store
+from tests.integration.test_console_pages import LEAD, VIEWER, load_console_store, sign_in
 
 DAMAGED, LATE = "damaged", "late_delivery"
 
@@ -124,14 +126,14 @@ def _history(now: datetime) -> _History:
         case_id, _ = h.case(cid, 40, DAMAGED, level=2)
         h.grant(case_id, cid, {"refund": "25.00"}, 2, status="executed" if i == 20 else "reversed")
     h.buy("refund20", "refund20-again", timedelta(days=20), "30.00")
-    # No remedy, damaged and low value: 20 solved 100 days ago, 5 back on day 10 (40 each); one
+    # No remedy, damaged and low value: 40 solved 100 days ago, 10 back on day 10 (40 each); one
     # more orders on day 5 and cancels (no purchase). One of them has a second case solved
     # later with a refund: a customer counts once, at their first case.
-    for i in range(20):
+    for i in range(40):
         cid = f"plain{i}"
         h.customer(cid, "100.00")
         h.case(cid, 100, DAMAGED)
-        if i < 5:
+        if i < 10:
             h.buy(cid, f"{cid}-again", timedelta(days=90), "40.00")
     h.buy("plain5", "plain5-cancelled", timedelta(days=95), "70.00", status=OrderStatus.CANCELLED)
     second, _ = h.case("plain6", 50, DAMAGED, level=2)
@@ -185,7 +187,7 @@ def test_the_shares_spend_and_cost_of_each_remedy_are_those_of_the_history(
 
     plain = report.figure(NO_REMEDY, 30)
     assert (plain.share.n, plain.share.k, plain.spend, plain.cost) == (
-        30, 13, Decimal("680.00"), Decimal("0.00")
+        50, 18, Decimal("880.00"), Decimal("0.00")
     )  # fmt: skip
     assert plain.comparison is None and plain.return_per_cost is None
 
@@ -208,16 +210,17 @@ def test_each_remedy_is_compared_with_no_remedy_customers_of_its_issue_and_value
 ) -> None:
     report = _report(container)
 
-    # The refunds were all damaged and low value: against the 5 of 20 such plain customers,
+    # The refunds were all damaged and low value: against the 10 of 40 such plain customers,
     # not the 8 of 10 late, high-value ones.
     refund = report.figure("refund", 90).comparison
-    assert refund is not None and (refund.covered, refund.comparable) == (20, 20)
+    assert refund is not None and (refund.covered, refund.comparable) == (20, 40)
     assert refund.remedy_share == pytest.approx(0.6)
     assert refund.comparable_share == pytest.approx(0.25)
     assert refund.value == pytest.approx(0.35)
-    # Variances with a success and a failure added: 13/22·9/22/22 + 6/22·16/22/22.
-    half = 1.959963984540054 * ((13 * 9 + 6 * 16) / 22**3) ** 0.5
+    # Variances with a success and a failure added: 13/22·9/22/22 + 11/42·31/42/42.
+    half = 1.959963984540054 * (13 * 9 / 22**3 + 11 * 31 / 42**3) ** 0.5
     assert (refund.low, refund.high) == (pytest.approx(0.35 - half), pytest.approx(0.35 + half))
+    assert not refund.too_small  # 20 and 40 customers, an interval 0.49 wide
     swap = report.figure("replacement", 30).comparison
     assert swap is not None and (swap.covered, swap.comparable) == (3, 10)
     assert swap.value == pytest.approx(1 / 3 - 0.8)
@@ -259,3 +262,48 @@ def test_the_demo_history_shows_each_remedy_s_return_per_cost_with_its_interval(
             assert figure.return_per_cost is not None
     assert any(f.share.k > 0 for f in report.by_remedy(30) if f.remedy != NO_REMEDY)
     assert any(f.share.k > 0 for f in report.by_remedy(30) if f.remedy == NO_REMEDY)
+
+
+@pytest.fixture
+def store(container: Container) -> Container:
+    load_console_store(container)
+    _history(container.clock.now()).write(container)
+    return container
+
+
+def test_the_page_shows_each_remedy_s_figures_and_says_when_a_group_is_too_small(
+    app_client: TestClient, store: Container
+) -> None:
+    now = store.clock.now()
+    period = f"start={(now - timedelta(days=120)).date()}&end={now.date()}"
+    sign_in(app_client, LEAD)
+    page = app_client.get(f"/reports/retention?{period}&window=90")
+    assert page.status_code == 200, page.text
+    refund = _row(page.text, "by-remedy", "refund")
+    # 12 of 20, Wilson 39 to 78 %; 820 spent for 500 of refunds; 35 points above comparables.
+    assert "60 %" in refund and "39–78 %" in refund and "1.64" in refund
+    assert "+35 points" in refund and "40 comparable" in refund
+    assert "too few customers to say" in _row(page.text, "by-remedy", "replacement")
+    assert 'aria-current="page">90 days' in page.text and "<svg" in page.text
+    assert "(+2 not yet 90 days)" in refund
+    assert "refund · level 2" in page.text
+
+    bad = app_client.get(f"/reports/retention?{period}&window=45")
+    assert bad.status_code == 422
+    inverted = app_client.get(f"/reports/retention?start={now.date()}&end=2020-01-01")
+    assert inverted.status_code == 422 and "Traceback" not in inverted.text
+    sign_in(app_client, VIEWER)
+    assert app_client.get(f"/reports/retention?{period}").status_code == 403
+
+
+def test_the_dashboard_links_to_the_retention_report(
+    app_client: TestClient, store: Container
+) -> None:
+    sign_in(app_client, LEAD)
+    assert 'href="/reports/retention"' in app_client.get("/dashboard").text
+
+
+def _row(html: str, table: str, remedy: str) -> str:
+    """The row of one remedy in one of the page's tables."""
+    body = html.split(f'id="{table}"', 1)[1].split("</table>", 1)[0]
+    return next(r for r in body.split("<tr>") if f'<th scope="row">{remedy}' in r)

@@ -33,7 +33,7 @@ def test_the_wilson_interval_of_known_shares() -> None:
 def test_no_customers_have_no_share_and_a_share_needs_k_within_n() -> None:
     nobody = wilson(0, 0)
     assert (nobody.value, nobody.low, nobody.high, nobody.too_small) == (None, None, None, True)
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="not a share"):
         wilson(3, 2)
 
 
