@@ -73,26 +73,7 @@ class SqlRetentionQueries:
         rows = self.session.execute(
             select(*keys, func.count(), *figures).group_by(*keys).order_by(*keys)
         )
-        cells = []
-        for row in rows:
-            remedy_id, level, issue_type, value_band, total = row[:5]
-            for i, w in enumerate(windows):
-                n, k, spend, spent = row[5 + 4 * i : 9 + 4 * i]
-                cells.append(
-                    RetentionCell(
-                        str(remedy_id),
-                        int(level),
-                        str(issue_type),
-                        str(value_band),
-                        w,
-                        int(total),
-                        int(n),
-                        int(k),
-                        _money(spend),
-                        _money(spent),
-                    )
-                )
-        return cells
+        return [cell for row in rows for cell in _cells(row, windows)]
 
     def _days_after(self, start: Any, end: Any) -> ColumnElement[Any]:
         """The days from start to end, as a fraction."""
@@ -221,6 +202,30 @@ def _prior_spend(first: Subquery) -> Subquery:
 def _band(spend: ColumnElement[Any]) -> ColumnElement[str]:
     whens = [(spend >= literal(floor), literal(name)) for name, floor in VALUE_BANDS]
     return case(*whens, else_=literal(LOWEST_BAND))
+
+
+def _cells(row: Any, windows: Sequence[int]) -> list[RetentionCell]:
+    """A row of (remedy, level, issue type, band, customers, then n, k, spend and cost for
+    each window) as a cell per window."""
+    remedy_id, level, issue_type, value_band, total = row[:5]
+    cells = []
+    for i, w in enumerate(windows):
+        n, k, spend, spent = row[5 + 4 * i : 9 + 4 * i]
+        cells.append(
+            RetentionCell(
+                str(remedy_id),
+                int(level),
+                str(issue_type),
+                str(value_band),
+                w,
+                int(total),
+                int(n),
+                int(k),
+                _money(spend),
+                _money(spent),
+            )
+        )
+    return cells
 
 
 def _money(value: Any) -> Decimal:
