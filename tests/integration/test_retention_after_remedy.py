@@ -21,6 +21,7 @@ from caredesk.domain.remedy_returns import wilson
 from caredesk.services.reports.retention import NO_REMEDY, retention
 from tests import factories as f
 from tests.integration.demo_store import load_demo_store
+from tests.integration.statements import statements_sent
 from tests.integration.test_console_pages import LEAD, VIEWER, load_console_store, sign_in
 
 DAMAGED, LATE = "damaged", "late_delivery"
@@ -225,6 +226,18 @@ def test_each_remedy_is_compared_with_no_remedy_customers_of_its_issue_and_value
     assert swap is not None and (swap.covered, swap.comparable) == (3, 10)
     assert swap.value == pytest.approx(1 / 3 - 0.8)
     assert swap.too_small
+
+
+def test_the_database_counts_every_group_in_one_statement(container: Container) -> None:
+    now = container.clock.now()
+    _history(now).write(container)
+    with statements_sent(container.engine) as sent:
+        retention(container.uow.read_only(), SYSTEM, now, now - timedelta(days=120), now)
+    reads = [s for s in sent if "order_lines" in s]
+    # Cases, triage, orders, grants and ledger entries in one grouped statement; the rest is
+    # the policy's currency.
+    assert len(reads) == 1 and "GROUP BY" in reads[0] and "ledger_entries" in reads[0]
+    assert len([s for s in sent if s != "BEGIN"]) <= 4, sent
 
 
 def test_the_report_is_for_leads_and_checks_its_period(container: Container) -> None:
