@@ -298,9 +298,12 @@ def test_the_page_shows_each_remedy_s_figures_and_says_when_a_group_is_too_small
     assert "+35 points" in refund and "40 comparable" in refund
     assert "too few customers to say" in _row(page.text, "by-remedy", "replacement")
     assert 'aria-current="page">90 days' in page.text and "<svg" in page.text
+    assert "too small to say anything yet" not in page.text
     assert "(+2 not yet 90 days)" in refund
     assert "refund · level 2" in page.text
 
+    recent = app_client.get(f"/reports/retention?start={(now - timedelta(days=60)).date()}")
+    assert "too small to say anything yet" in recent.text and "<svg" not in recent.text
     bad = app_client.get(f"/reports/retention?{period}&window=45")
     assert bad.status_code == 422
     inverted = app_client.get(f"/reports/retention?start={now.date()}&end=2020-01-01")
