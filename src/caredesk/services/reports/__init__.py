@@ -1,0 +1,1 @@
+"""Reports: measures defined once, computed by the database, and the retention after a remedy."""
