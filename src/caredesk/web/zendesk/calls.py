@@ -45,7 +45,7 @@ class ZendeskCall(Visit[Actor]):
         )
 
     def tickets(self, found: Iterable[Case]) -> list[dict[str, Any]]:
-        """These cases as tickets, their requesters' and assignees' user ids read at once."""
+        """These cases as tickets, the user ids of their customers and assignees read at once."""
         cases = list(found)
         people = [UserRef.customer(c.customer_id) for c in cases]
         people += [UserRef.agent(c.assignee_id) for c in cases if c.assignee_id]
