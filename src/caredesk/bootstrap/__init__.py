@@ -67,6 +67,7 @@ if TYPE_CHECKING:
     from caredesk.adapters.db.live_changes import LiveChanges
     from caredesk.adapters.db.replay import SqliteReplayDatabase
     from caredesk.adapters.mail.smtp_in import SmtpListener
+    from caredesk.services.zendesk.ports import ZendeskSource
 
 
 @dataclass
@@ -417,6 +418,13 @@ def upgrade_database(container: Container, revision: str = "heads") -> tuple[str
     return current_heads(container.engine)
 
 
+def database_is_current(container: Container) -> bool:
+    """Whether the desk's database stands at this desk's schema (every migration applied)."""
+    from caredesk.adapters.db.migrate import current_heads, script_heads
+
+    return current_heads(container.engine) == script_heads(container.engine)
+
+
 def downgrade_database(container: Container, revision: str) -> tuple[str, ...]:
     """Migrate the desk's database back to `revision` ('base' empties it); returns the
     revisions it is at now."""
@@ -449,6 +457,14 @@ def import_desk(
     from caredesk.adapters.db.archive import import_archive
 
     return import_archive(container.engine, path, progress=progress)
+
+
+def zendesk_account(url: str, email: str, token: str) -> ZendeskSource:
+    """A Zendesk account at `url`, read through zenpy as the agent of `email` and `token`
+    (`caredesk import zendesk`); raises SourceRefused for an address that is no account."""
+    from caredesk.adapters.zendesk_source import ZenpySource
+
+    return ZenpySource(url, email, token)
 
 
 def replay_database(container: Container) -> SqliteReplayDatabase:

@@ -39,9 +39,9 @@ def build_or_exit(settings: Settings) -> Container:
 def require_schema(container: Container) -> None:
     """Exit 1 with what to run when the database does not stand at this desk's schema: a
     command that writes much (an import) says so before it starts, not in a traceback."""
-    from caredesk.adapters.db.migrate import current_heads, script_heads
+    from caredesk.bootstrap import database_is_current
 
-    if current_heads(container.engine) != script_heads(container.engine):
+    if not database_is_current(container):
         err.print(
             "[red]error[/red]: the database is not at this desk's schema: "
             "run `caredesk db upgrade` first"

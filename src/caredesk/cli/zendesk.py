@@ -80,12 +80,12 @@ def import_zendesk(
     """Import a Zendesk account: users, organisations, groups, ticket fields, tickets with
     every comment and file, and satisfaction ratings (nothing is sent; run again to resume
     or to pick up what changed)."""
-    from caredesk.adapters.zendesk_source import ZenpySource
+    from caredesk.bootstrap import zendesk_account
     from caredesk.services.zendesk.ports import SourceRefused
 
     try:
         # The account and the credential first: a refusal stops before the desk is opened.
-        source = ZenpySource(url, email, token)
+        source = zendesk_account(url, email, token)
         source.check()
     except SourceRefused as exc:
         err.print(f"[red]error[/red]: {exc}", highlight=False)
