@@ -48,6 +48,7 @@ from caredesk.adapters.db.lifecycle_repo import SqlLifecycleRepository
 from caredesk.adapters.db.mail_repo import SqlMailRepository, SqlOutboxRepository
 from caredesk.adapters.db.notifications import forget_notifications, send_notifications
 from caredesk.adapters.db.portal_repo import SqlPortalRepository
+from caredesk.adapters.db.reports import SqlReportQueries
 from caredesk.adapters.db.search_index_repo import SqlSearchIndexRepository
 from caredesk.adapters.db.sla_repo import SqlSlaRepository
 from caredesk.adapters.db.throttle_repo import SqlThrottleRepository
@@ -116,6 +117,7 @@ class SqlAlchemyUnitOfWork:
     ledger = _Repository(SqlLedgerRepository)
     policies = _Repository(SqlPolicyRepository, reads_config=True)
     console = _Repository(SqlConsoleQueries)
+    reports = _Repository(SqlReportQueries)
     articles = _Repository(SqlArticleRepository, reads_config=True)
     known_issues = _Repository(SqlKnownIssueRepository, reads_config=True)
     search = _Repository(SqlSearchIndexRepository)

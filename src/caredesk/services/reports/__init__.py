@@ -1,0 +1,1 @@
+"""Reporting: measures defined once, computed by the database, read through the API and CSV."""
