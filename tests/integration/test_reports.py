@@ -9,6 +9,7 @@ import io
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
+from urllib.parse import parse_qsl
 
 import pytest
 from fastapi.testclient import TestClient
@@ -16,6 +17,7 @@ from fastapi.testclient import TestClient
 from caredesk.bootstrap import Container
 from caredesk.domain.agents import SYSTEM, Role
 from caredesk.domain.portal import SatisfactionSurvey
+from caredesk.services.console import console, pages
 from caredesk.services.reports import reports
 from caredesk.services.reports.filters import parse_filters
 from caredesk.services.reports.measures import CATALOGUE
@@ -348,3 +350,38 @@ def test_a_report_reads_a_bounded_number_of_statements(
             # The count of cases, then at most two statements for the measure itself.
             reads = [s for s in sent if not s.startswith("BEGIN")]  # SQLite's own BEGIN
             assert 1 <= len(reads) <= 3, (measure.name, group_by, reads)
+
+
+def _queue_of(container: Container, cases_url: str) -> list[int]:
+    """The case ids the console queue shows at a figure's `cases_url`."""
+    path, _, query = cases_url.partition("?")
+    assert path == "/queue"
+    params = dict(parse_qsl(query))
+    view = console.queue(
+        container.uow.read_only(), SYSTEM, pages.queue_query_of(params), 50, None, None
+    )
+    return sorted(c.id for c in view.page.items if c.id is not None)
+
+
+def test_every_figure_drills_down_to_its_cases_in_the_queue(
+    client: TestClient, container: Container, history: dict[str, Any], admin: Headers
+) -> None:
+    wrong, big, quiet, waiting = history["cases"]
+    for measure, params, expected in [
+        ("cases_opened", {}, {None: [wrong, big, quiet, waiting]}),
+        ("cases_opened", {"group_by": "priority"},
+         {"high": [quiet], "normal": [wrong, big, waiting]}),
+        ("cases_opened", {"group_by": "day", "end": "2026-03-09"},
+         {DAY: [wrong, big, quiet, waiting]}),
+        ("cases_opened", {"remedy": "keep-item"}, {None: [wrong]}),
+        ("cases_opened", {"channel": "email"}, None),
+        ("grants", {"group_by": "remedy"}, {"keep-item": [wrong], "refund-full": [wrong]}),
+    ]:  # fmt: skip
+        report = _report(client, admin, measure, **params)
+        if expected is None:
+            assert report["cases"] == 0
+            continue
+        shown = {f["group"]: _queue_of(container, f["cases_url"]) for f in report["figures"]}
+        assert shown == expected, (measure, params)
+    # A day outside the period shows none of them.
+    assert _queue_of(container, "/queue?view=all&start=2026-03-03&end=2026-03-03") == []

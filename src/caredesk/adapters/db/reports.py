@@ -4,7 +4,6 @@ database for each kind of measure, on SQLite and PostgreSQL alike."""
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -14,7 +13,6 @@ from sqlalchemy import (
     Date,
     Numeric,
     Select,
-    String,
     and_,
     case,
     cast,
@@ -27,34 +25,16 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session as OrmSession
 
 from caredesk.adapters.db import models as m
+from caredesk.adapters.db.case_filters import case_conditions, executed_grants
 from caredesk.adapters.db.types import aware_utc
 from caredesk.domain.cases import CaseStatus, MessageKind
-from caredesk.domain.grants import ApprovalStatus, GrantStatus
+from caredesk.domain.grants import ApprovalStatus
 from caredesk.domain.ledger import GOODWILL_PREFIX, REFUNDS_ACCOUNT
 from caredesk.services.reports.filters import ReportFilter
 from caredesk.services.reports.measures import Kind
 from caredesk.services.reports.ports import CaseMeasures, FigureRow, Value
 
 REOPENED_TO = [CaseStatus.NEW, CaseStatus.OPEN, CaseStatus.PENDING, CaseStatus.ON_HOLD]
-
-
-def _bounds(filters: ReportFilter) -> tuple[datetime, datetime]:
-    start = datetime.combine(filters.start, time.min, tzinfo=UTC)
-    return start, datetime.combine(filters.end + timedelta(days=1), time.min, tzinfo=UTC)
-
-
-def _has_remedy(remedy_ids: Any, remedy: str) -> ColumnElement[bool]:
-    # The bundle's JSON text holds each id quoted; ids are short keys (filters._KEY), so the
-    # quoted id matches that remedy and no other.
-    return cast(remedy_ids, String).contains(f'"{remedy}"', autoescape=True)
-
-
-def _executed() -> list[ColumnElement[bool]]:
-    # A grant reversed later still counts (it was granted); the reversal itself does not.
-    return [
-        m.GrantRow.status.in_([GrantStatus.EXECUTED.value, GrantStatus.REVERSED.value]),
-        m.GrantRow.reverses_grant_id.is_(None),
-    ]
 
 
 def _is_cost() -> ColumnElement[bool]:
@@ -85,30 +65,6 @@ class SqlReportQueries:
             seconds = func.round((func.julianday(end) - func.julianday(start)) * 86400, 3)
             return func.max(seconds, 0)
         return func.greatest(func.round(cast(extract("epoch", end - start), Numeric), 3), 0)
-
-    def _conditions(self, filters: ReportFilter) -> list[ColumnElement[bool]]:
-        case_ = m.CaseRow
-        start, end = _bounds(filters)
-        conditions = [case_.created_at >= start, case_.created_at < end]
-        if filters.team_id is not None:
-            conditions.append(case_.team_id == filters.team_id)
-        if filters.agent_id is not None:
-            conditions.append(case_.assignee_id == filters.agent_id)
-        if filters.channel is not None:
-            conditions.append(case_.channel == filters.channel.value)
-        if filters.priority is not None:
-            conditions.append(case_.priority == filters.priority.value)
-        if filters.tag is not None:
-            tagged = select(m.CaseTagRow.case_id).where(m.CaseTagRow.tag == filters.tag)
-            conditions.append(case_.id.in_(tagged))
-        if filters.remedy is not None:
-            granted = select(m.GrantRow.case_id).where(
-                m.GrantRow.case_id.is_not(None),
-                *_executed(),
-                _has_remedy(m.GrantRow.remedy_ids, filters.remedy),
-            )
-            conditions.append(case_.id.in_(granted))
-        return conditions
 
     def _facts(self, filters: ReportFilter) -> CTE:
         """One row per selected case with what every case measure needs."""
@@ -143,7 +99,7 @@ class SqlReportQueries:
                 case((wrote_again, 1), else_=0).label("wrote_again"),
                 case((reopened, 1), else_=0).label("reopened"),
             )
-            .where(*self._conditions(filters))
+            .where(*case_conditions(filters.case_filter(), self._dialect))
             .cte("facts")
         )
 
@@ -259,7 +215,7 @@ class SqlReportQueries:
     def _satisfaction(self, facts: CTE, group_by: str | None) -> list[FigureRow]:
         survey = m.SatisfactionSurveyRow
         if group_by == "remedy":
-            grants = select(m.GrantRow.case_id, m.GrantRow.remedy_ids).where(*_executed())
+            grants = select(m.GrantRow.case_id, m.GrantRow.remedy_ids).where(*executed_grants())
             granted = grants.where(m.GrantRow.case_id.is_not(None)).subquery()
             remedy = self._remedies(granted.c.remedy_ids)
             group: ColumnElement[Any] = remedy.c.value
@@ -337,7 +293,7 @@ class SqlReportQueries:
         granted = (
             select(grant.id, grant.remedy_ids, grant.agent_id, grant.team_id)
             .join(facts, facts.c.case_id == grant.case_id)
-            .where(*_executed())
+            .where(*executed_grants())
             .subquery("granted")
         )
         costs = select(entry.grant_id, entry.remedy_id, entry.amount).where(_is_cost()).subquery()

@@ -6,18 +6,21 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from datetime import date, timedelta
-from typing import TypeVar
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any, TypeVar
 from urllib.parse import urlencode
 
 from caredesk.domain.cases import Channel, Priority
 from caredesk.domain.errors import ValidationFailed
+from caredesk.services.cases.ports import CaseFilter
 
 E = TypeVar("E", Channel, Priority)
 
 LONGEST_PERIOD_DAYS = 366
 DEFAULT_PERIOD_DAYS = 30
 FILTER_NAMES = ("start", "end", "team", "agent", "channel", "priority", "tag", "remedy")
+# The ones a queue reads beyond its own team and tag.
+NARROWING_KEYS = ("start", "end", "agent", "channel", "priority", "remedy")
 # Remedy ids and tags are the policy's and the desk's own short keys.
 _KEY = re.compile(r"^[a-z0-9][a-z0-9_.:-]{0,63}$")
 
@@ -40,6 +43,20 @@ class ReportFilter:
     @property
     def days(self) -> int:
         return (self.end - self.start).days + 1
+
+    def case_filter(self) -> CaseFilter:
+        """The same cases as the queues select them: the report and its drill-down agree."""
+        start = datetime.combine(self.start, time.min, tzinfo=UTC)
+        return CaseFilter(
+            assignee_id=self.agent_id,
+            team_id=self.team_id,
+            tag=self.tag,
+            priority=(self.priority,) if self.priority else (),
+            channel=(self.channel,) if self.channel else (),
+            remedy=self.remedy,
+            created_from=start,
+            created_before=start + timedelta(days=self.days),
+        )
 
     def for_agent(self, agent_id: int) -> ReportFilter:
         return replace(self, agent_id=agent_id)
@@ -102,6 +119,23 @@ def _choice(params: Mapping[str, str], name: str, kind: type[E]) -> E | None:
         return kind(raw)
     except ValueError:
         raise _refuse(name, f"unknown {name} {raw!r}", [v.value for v in kind]) from None
+
+
+def _optional_day(params: Mapping[str, str], name: str) -> date | None:
+    return _day(params, name, date.min) if params.get(name) else None
+
+
+def queue_narrowing(params: Mapping[str, str]) -> dict[str, Any]:
+    """The report filters a queue reads beyond its own (a figure's `cases_url`), each only
+    when given: the queue's fields of the same names (services/console/queues.py)."""
+    return {
+        "assignee_id": _id(params, "agent"),
+        "channel": _choice(params, "channel", Channel),
+        "priority": _choice(params, "priority", Priority),
+        "remedy": _key(params, "remedy"),
+        "opened_from": _optional_day(params, "start"),
+        "opened_to": _optional_day(params, "end"),
+    }
 
 
 def parse_filters(params: Mapping[str, str], today: date) -> ReportFilter:
