@@ -20,7 +20,7 @@ from caredesk.domain.portal import SatisfactionSurvey
 from caredesk.services.console import console, pages
 from caredesk.services.reports import reports
 from caredesk.services.reports.filters import parse_filters
-from caredesk.services.reports.measures import CATALOGUE
+from caredesk.services.reports.measures import CATALOGUE, Kind
 from tests import factories
 from tests.integration.statements import statements_sent
 
@@ -101,8 +101,8 @@ class Desk:
 def history(
     client: TestClient, container: Container, admin: Headers, token_for: Callable[..., Headers]
 ) -> dict[str, Any]:
-    """Four cases opened at 09:00 of one day, in calendar-time SLA targets of 90 minutes to
-    the first reply, 30 to the next and 5 hours to resolution:
+    """Four cases opened at 09:00 of a Monday, under SLA targets of 90 working minutes to
+    the first reply, 30 to the next and 5 hours to resolution, in office hours 09:00-17:00:
     - wrong (W1): replied at 2h asking for the order number (a repeat ask), granted a refund
       and keep-the-item at 2h (the grant's notice is a second reply), solved at 3h, rated 5;
     - big (W2): replied at 1h, a refund asked of a lead at 1h and denied at 5h, solved at 6h,
@@ -117,8 +117,13 @@ def history(
     )
     kim_id = made.json()["id"]
     desk = Desk(client, container, token_for(Role.AGENT, kim_id), token_for(Role.LEAD))
+    week = {day: ["09:00-17:00"] for day in ("mon", "tue", "wed", "thu", "fri")}
+    calendar = desk.post(
+        "/api/v1/calendars", {"name": "Office", "timezone": "UTC", "hours": week}, admin
+    )
     targets = {"first_reply": 90, "next_reply": 30, "resolution": 300}
-    desk.post("/api/v1/sla-policies", {"name": "All", "targets": targets}, admin)
+    sla = {"name": "All", "targets": targets, "calendar_id": calendar["id"]}
+    desk.post("/api/v1/sla-policies", sla, admin)
     desk.at(0)
     wrong, big = desk.case("W1", "wrong_item"), desk.case("W2", "damaged")
     quiet, waiting = desk.case("W1", "question", priority="high"), desk.case("W2", "question")
@@ -176,10 +181,16 @@ KNOWN: dict[str, dict[str, Any]] = {
     "one_touch_resolution": {"cases": 4, "value": 0.3333, "of": 3},
     # big's customer wrote again after the first reply, and it was reopened.
     "first_contact_resolution": {"cases": 4, "value": 0.6667, "of": 3},
-    # 1h, 2h, 4h: the middle one, and the 3rd of 3 (ceil(0.9 * 3)).
-    "first_reply_time": {"cases": 3, "median_hours": 2.0, "p90_hours": 4.0},
-    # 3h, 4.5h, 9h (big solved again at 9h).
-    "resolution_time": {"cases": 3, "median_hours": 4.5, "p90_hours": 9.0},
+    # 1h, 2h, 4h: the middle one, and the 3rd of 3 (ceil(0.9 * 3)), all in office hours.
+    "first_reply_time": {
+        "cases": 3, "median_hours": 2.0, "p90_hours": 4.0,
+        "business_cases": 3, "business_median_hours": 2.0, "business_p90_hours": 4.0,
+    },
+    # 3h, 4.5h, 9h (big solved again at 18:00, an hour after the office closed: 8 working hours).
+    "resolution_time": {
+        "cases": 3, "median_hours": 4.5, "p90_hours": 9.0,
+        "business_cases": 3, "business_median_hours": 4.5, "business_p90_hours": 8.0,
+    },
     "sla_attainment": {
         # Only big's first reply came within 90 minutes; waiting's clock still runs.
         "first_reply_decided": 3, "first_reply_met": 1, "first_reply_share_met": 0.3333,
@@ -220,9 +231,23 @@ def test_grouped_figures_and_their_queues(
 ) -> None:
     by_priority = _report(client, admin, "first_reply_time", group_by="priority")["figures"]
     assert {f["group"]: f["values"] for f in by_priority} == {
-        "high": {"cases": 1, "median_hours": 4.0, "p90_hours": 4.0},
+        "high": {
+            "cases": 1,
+            "median_hours": 4.0,
+            "p90_hours": 4.0,
+            "business_cases": 1,
+            "business_median_hours": 4.0,
+            "business_p90_hours": 4.0,
+        },
         # 1h and 2h: the mean of the two, and the 2nd of 2.
-        "normal": {"cases": 2, "median_hours": 1.5, "p90_hours": 2.0},
+        "normal": {
+            "cases": 2,
+            "median_hours": 1.5,
+            "p90_hours": 2.0,
+            "business_cases": 2,
+            "business_median_hours": 1.5,
+            "business_p90_hours": 2.0,
+        },
     }
     assert by_priority[0]["cases_url"] == (f"/queue?view=all&start={DAY}&end={DAY}&priority=high")
     # Each remedy costs its own postings: keep-the-item posted nothing, so it cost nothing.
@@ -273,6 +298,8 @@ def test_the_csv_sums_to_the_figures(
         assert round(share, 4) == KNOWN[measure]["value"]
     replies = sorted(float(r["first_reply_hours"]) for r in rows if r["first_reply_hours"])
     assert replies[len(replies) // 2] == KNOWN["first_reply_time"]["median_hours"]
+    business = [r["resolution_business_hours"] for r in rows]
+    assert business == ["3.0", "8.0", "4.5", ""]
     levels = [r["service_level"] for r in solved]
     assert levels.count("1") == KNOWN["service_level_mix"]["level_1"]
 
@@ -347,9 +374,12 @@ def test_a_report_reads_a_bounded_number_of_statements(
                 reports.report(
                     container.uow.read_only(), SYSTEM, now, measure.name, filters, group_by
                 )
-            # The count of cases, then at most two statements for the measure itself.
             reads = [s for s in sent if not s.startswith("BEGIN")]  # SQLite's own BEGIN
-            assert 1 <= len(reads) <= 3, (measure.name, group_by, reads)
+            # The count of cases, then at most two statements for the measure itself; a
+            # duration also reads the cases one by one for their business hours, and the
+            # calendars once.
+            most = 5 if measure.kind is Kind.DURATION else 3
+            assert 1 <= len(reads) <= most, (measure.name, group_by, reads)
 
 
 def _queue_of(container: Container, cases_url: str) -> list[int]:

@@ -83,6 +83,15 @@ class SqlReportQueries:
             audit.before["status"].as_string() == CaseStatus.SOLVED.value,
             audit.after["status"].as_string().in_([s.value for s in REOPENED_TO]),
         )
+        clock = m.SlaClockRow
+        calendar = (
+            select(m.SlaPolicyRow.calendar_id)
+            .join(clock, clock.policy_id == m.SlaPolicyRow.id)
+            .where(clock.case_id == case_.id)
+            .order_by(clock.id)
+            .limit(1)
+            .scalar_subquery()
+        )
         return (
             select(
                 case_.id.label("case_id"),
@@ -98,6 +107,7 @@ class SqlReportQueries:
                 replies.label("agent_replies"),
                 case((wrote_again, 1), else_=0).label("wrote_again"),
                 case((reopened, 1), else_=0).label("reopened"),
+                calendar.label("calendar_id"),
             )
             .where(*case_conditions(filters.case_filter(), self._dialect))
             .cte("facts")
@@ -346,10 +356,9 @@ class SqlReportQueries:
 
 def _case_measures(row: Any) -> CaseMeasures:
     *fact, reply_seconds, solve_seconds = row
-    (case_id, created, solved, status, priority, channel, team, agent, level, _, replies) = fact[
-        :11
-    ]
-    wrote_again, reopened = bool(fact[11]), bool(fact[12])
+    case_id, created, solved, status, priority, channel, team, agent, level = fact[:9]
+    replied, replies = fact[9], fact[10]
+    wrote_again, reopened, calendar_id = bool(fact[11]), bool(fact[12]), fact[13]
     solved_at = aware_utc(solved)
     return CaseMeasures(
         case_id=int(case_id),
@@ -370,6 +379,8 @@ def _case_measures(row: Any) -> CaseMeasures:
         and not wrote_again
         and not reopened,
         service_level=level,
+        first_reply_at=aware_utc(replied),
+        calendar_id=calendar_id,
     )
 
 

@@ -44,6 +44,12 @@ class CaseMeasures:
     one_touch: bool
     first_contact: bool
     service_level: int | None
+    first_reply_at: datetime | None = None
+    # The business calendar of the case's SLA policy (its first clock's), if it has one, and
+    # the working hours in it, filled by the reports' service (services/reports/business.py).
+    calendar_id: int | None = None
+    first_reply_business_hours: float | None = None
+    resolution_business_hours: float | None = None
 
 
 class ReportQueries(Protocol):

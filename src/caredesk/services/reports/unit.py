@@ -7,7 +7,9 @@ from typing import Protocol
 from caredesk.services.core.ports import Transaction
 from caredesk.services.core.unit import HasStaff
 from caredesk.services.reports.ports import HasReports
+from caredesk.services.sla.ports import HasSla
 
 
-class ReportsUnit(HasReports, HasStaff, Transaction, Protocol):
-    """The reports' queries, and the agents and teams their filters name."""
+class ReportsUnit(HasReports, HasStaff, HasSla, Transaction, Protocol):
+    """The reports' queries, the agents and teams their filters name, and the business
+    calendars their working hours count in."""

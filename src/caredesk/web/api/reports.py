@@ -23,7 +23,8 @@ CSV_SUFFIX = ".csv"
 CSV_COLUMNS = (
     "case_id", "created_at", "solved_at", "status", "priority", "channel", "team_id",
     "agent_id", "first_reply_hours", "resolution_hours", "agent_replies", "reopened",
-    "one_touch", "first_contact", "service_level",
+    "one_touch", "first_contact", "service_level", "first_reply_business_hours",
+    "resolution_business_hours",
 )  # fmt: skip
 Param = Annotated[str | None, Query(max_length=64)]
 
@@ -89,6 +90,7 @@ def _lines(rows: Iterable[CaseMeasures]) -> Iterator[str]:
 
 def _cells(row: CaseMeasures) -> list[object]:
     flags = (row.reopened, row.one_touch, row.first_contact)
+    business = (row.first_reply_business_hours, row.resolution_business_hours)
     return [
         row.case_id,
         row.created_at.isoformat(),
@@ -103,4 +105,5 @@ def _cells(row: CaseMeasures) -> list[object]:
         row.agent_replies,
         *(int(flag) for flag in flags),
         "" if row.service_level is None else row.service_level,
+        *("" if h is None else h for h in business),
     ]
