@@ -324,6 +324,11 @@ def test_an_agent_reads_only_their_own_cases(
     )  # fmt: skip
     assert _report(client, kim, "cases_opened")["cases"] == 4
     assert _csv(client, lee, f"/api/v1/reports/cases_opened.csv?start={DAY}") == []
+    # A token of no agent, without the lead's permission, has no cases of its own.
+    for path in ("/api/v1/reports/cases_opened", "/api/v1/reports/cases_opened.csv"):
+        refused = client.get(path, headers=token_for(Role.VIEWER))
+        assert refused.status_code == 403, refused.text
+    assert client.get("/api/v1/reports", headers=token_for(Role.VIEWER)).status_code == 200
 
 
 def test_an_empty_period_says_no_cases_not_zeros(

@@ -9,7 +9,7 @@ from datetime import datetime
 from urllib.parse import urlencode
 
 from caredesk.domain.agents import Actor, Permission
-from caredesk.domain.errors import DomainError, ErrorCode, ValidationFailed
+from caredesk.domain.errors import DomainError, ErrorCode, Forbidden, ValidationFailed
 from caredesk.services.reports.business import business_figures, percentiles, with_business_hours
 from caredesk.services.reports.filters import ReportFilter
 from caredesk.services.reports.measures import (
@@ -82,7 +82,11 @@ def _scoped(uow: ReportsUnit, actor: Actor, filters: ReportFilter) -> ReportFilt
     if not actor.can(Permission.APPROVE):
         actor.require(Permission.READ)
         if actor.agent_id is None:
-            raise ValidationFailed("reports are read by agents", details={"field": "agent"})
+            # Without the lead's permission a report is one's own cases: no agent, no cases.
+            raise Forbidden(
+                "reports are read by leads, or by agents of their own cases",
+                details={"permission": Permission.APPROVE.value, "role": actor.role.value},
+            )
         return filters.for_agent(actor.agent_id)
     if filters.team_id is not None and uow.teams.get(filters.team_id) is None:
         allowed = sorted(t.id for t in uow.teams.all() if t.id is not None)
