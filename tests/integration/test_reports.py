@@ -352,6 +352,7 @@ def test_an_empty_period_says_no_cases_not_zeros(
         ("/api/v1/reports/grants?start=yesterday", 422, "start", None),
         ("/api/v1/reports/grants?colour=red", 422, "colour", "remedy"),
         ("/api/v1/reports/grants?team=77", 422, "team", None),
+        ("/api/v1/reports/grants?remedy=pony", 422, "remedy", "refund-full"),
         ("/api/v1/reports/grants.csv?agent=77", 422, "agent", None),
     ],
 )

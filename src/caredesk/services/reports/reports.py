@@ -10,6 +10,7 @@ from urllib.parse import urlencode
 
 from caredesk.domain.agents import Actor, Permission
 from caredesk.domain.errors import DomainError, ErrorCode, Forbidden, ValidationFailed
+from caredesk.services.engine.policy import policy_in_force
 from caredesk.services.reports.business import business_figures, percentiles, with_business_hours
 from caredesk.services.reports.filters import ReportFilter
 from caredesk.services.reports.measures import (
@@ -79,6 +80,8 @@ def measure_named(name: str) -> Measure:
 
 def _scoped(uow: ReportsUnit, actor: Actor, filters: ReportFilter) -> ReportFilter:
     """Leads and admins see every case; an agent only their own, whatever they asked."""
+    if filters.remedy is not None:
+        _check_remedy(uow, filters.remedy)
     if not actor.can(Permission.APPROVE):
         actor.require(Permission.READ)
         if actor.agent_id is None:
@@ -99,6 +102,19 @@ def _scoped(uow: ReportsUnit, actor: Actor, filters: ReportFilter) -> ReportFilt
             f"no agent {filters.agent_id}", details={"field": "agent", "allowed": allowed}
         )
     return filters
+
+
+def _check_remedy(uow: ReportsUnit, remedy: str) -> None:
+    """A remedy the policy in force names (without a policy, none is refused: there is
+    nothing to check against, and no grant either)."""
+    try:
+        remedies = sorted(r.id for r in policy_in_force(uow).policy.remedies)
+    except DomainError:
+        return
+    if remedy not in remedies:
+        raise ValidationFailed(
+            f"no remedy {remedy!r} in the policy", details={"field": "remedy", "allowed": remedies}
+        )
 
 
 def report(
