@@ -267,6 +267,23 @@ def test_grouped_figures_and_their_queues(
     assert _values(client, admin, "cases_solved", group_by="agent") == {
         kim: {"cases": 4, "value": 3}
     }
+    assert _values(client, admin, "sla_attainment", group_by="priority") == {
+        "high": {"first_reply_decided": 1, "first_reply_met": 0, "first_reply_share_met": 0.0,
+                 "resolution_decided": 1, "resolution_met": 1, "resolution_share_met": 1.0},
+        "normal": {"first_reply_decided": 2, "first_reply_met": 1, "first_reply_share_met": 0.5,
+                   "next_reply_decided": 1, "next_reply_met": 0, "next_reply_share_met": 0.0,
+                   "resolution_decided": 2, "resolution_met": 1, "resolution_share_met": 0.5},
+    }  # fmt: skip
+    assert _values(client, admin, "repeat_asks", group_by="agent") == {
+        kim: {"asks": 1, "cases_with_asks": 1}
+    }
+    assert _values(client, admin, "approval_wait", group_by="agent") == {
+        kim: {"decided": 1, "median_hours": 4.0, "p90_hours": 4.0}
+    }
+    assert _values(client, admin, "service_level_mix", group_by="priority") == {
+        "high": {"solved": 1, "level_1": 1, "level_2": 0, "level_3": 0},
+        "normal": {"solved": 2, "level_1": 1, "level_2": 0, "level_3": 1},
+    }
     by_day = _report(client, admin, "cases_opened", group_by="day", end="2026-03-05")
     assert [(f["group"], f["values"]["value"]) for f in by_day["figures"]] == [(DAY, 4)]
     assert by_day["figures"][0]["cases_url"] == f"/queue?view=all&start={DAY}&end={DAY}"

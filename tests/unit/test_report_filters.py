@@ -81,5 +81,9 @@ def test_every_measure_is_defined_in_a_sentence_or_more() -> None:
 def test_docs_reporting_shows_every_definition_word_for_word() -> None:
     docs = " ".join((Path(__file__).parents[2] / "docs" / "reporting.md").read_text().split())
     for measure in CATALOGUE:
-        assert f"`{measure.name}` — {measure.title}" in docs
+        groupings = ", ".join(f"`{g}`" for g in measure.group_by)
+        assert (
+            f"`{measure.name}` — {measure.title} Unit: {measure.unit}. Groupings: {groupings}."
+            in docs
+        )
         assert measure.definition in docs, measure.name

@@ -86,7 +86,7 @@ CATALOGUE: tuple[Measure, ...] = (
        does not), and their cost: the sum of each grant's ledger postings debiting refunds
        or goodwill. By remedy, each remedy's own postings: never a bundle's cost split over
        its remedies; postings that name no remedy group as null."""),
-    _m("service_level_mix", "Service-level mix", "cases", Kind.SERVICE_LEVELS, ("team", "agent"),
+    _m("service_level_mix", "Service-level mix", "cases", Kind.SERVICE_LEVELS, CASE_GROUPS,
        """The cases solved now by the service level of their resolution (1 deflected by
        policy, 2 saved the sale, 3 invested in the customer)."""),
 )  # fmt: skip
