@@ -6,7 +6,7 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Iterable, Iterator
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query
 from fastapi.responses import StreamingResponse
@@ -53,7 +53,12 @@ def list_measures(call: Call) -> CatalogueOut:
     return CatalogueOut.of(call.read(reports.catalogue))
 
 
-@router.get("/reports/{measure}", response_model=ReportOut)
+CSV_RESPONSE: dict[int | str, dict[str, Any]] = {
+    200: {"content": {"text/csv": {}}, "description": "JSON, or with .csv or format=csv the cases"}
+}
+
+
+@router.get("/reports/{measure}", response_model=ReportOut, responses=CSV_RESPONSE)
 def read_report(
     measure: Annotated[str, Path(max_length=80)],
     call: Call,
