@@ -186,6 +186,7 @@ def store(container: Container, client: TestClient, admin: dict[str, str]) -> di
         "key": demo.knowledge_data().known_issues[0].key,
         "name": "reply",
         "tool": "get_order_details",
+        "measure": "cases_opened",
     }
 
 

@@ -987,3 +987,22 @@ def test_the_queue_counts_are_the_open_cases_of_each_queue(store: Container) -> 
     )
     assert min(counts.mine, counts.unassigned, counts.team) > 0
     assert max(counts.mine, counts.unassigned, counts.team) < counts.open
+
+
+def test_the_queue_reads_a_report_figures_filters(app_client: TestClient, store: Container) -> None:
+    """A report's `cases_url` (docs/reporting.md): its channel, priority and period narrow the
+    queue, and an unknown value is refused rather than ignored."""
+    with store.uow.read_only() as uow:
+        every = uow.cases.find(CaseFilter(), 500, None).items
+    email = [c for c in every if c.channel is Channel.EMAIL]
+    day = email[0].created_at.date().isoformat()
+    expected = {c.id for c in email if c.created_at.date().isoformat() == day}
+    sign_in(app_client, LEAD)
+    page = app_client.get(f"/queue?view=all&channel=email&start={day}&end={day}")
+    assert page.status_code == 200, page.text
+    assert {int(i) for i in re.findall(r'href="/cases/(\d+)" class="case-link"', page.text)} == (
+        expected
+    )
+    refused = app_client.get("/queue?view=all&channel=fax")
+    assert refused.status_code == 422
+    assert 'data-code="validation_error"' in refused.text

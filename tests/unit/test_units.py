@@ -125,7 +125,7 @@ def test_the_whole_unit_of_work_holds_every_repository() -> None:
         if isinstance(item, ast.FunctionDef)
         for name in [item.name]
     }
-    assert len(declared) == 36
+    assert len(declared) == 37
     assert repositories(UnitOfWork) == declared
 
 

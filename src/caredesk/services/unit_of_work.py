@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Protocol
 from caredesk.services.console.unit import ConsoleUnit
 from caredesk.services.core.ports import HasIdempotency
 from caredesk.services.privacy.ports import HasErasure
+from caredesk.services.reports.ports import HasReports
 from caredesk.services.zendesk.ports import (
     HasCaseStream,
     HasImportRecords,
@@ -33,11 +34,12 @@ class UnitOfWork(
     HasTicketFields,
     HasImportRecords,
     HasUploads,
+    HasReports,
     Protocol,
 ):
     """Every repository in one transaction: the console's (which reaches every feature's),
     idempotency keys, erasure's, the Zendesk API's user ids, uploads and ticket fields, and
-    the import from Zendesk's checkpoints and id mapping."""
+    the import from Zendesk's checkpoints and id mapping, and the reports' queries."""
 
 
 class UnitOfWorkFactory(Protocol):

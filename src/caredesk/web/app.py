@@ -21,6 +21,7 @@ from caredesk.domain.rates import Rate
 from caredesk.settings import HSTS_MAX_AGE_SECONDS, Settings
 from caredesk.web.api import admin, cases, customers, grants, jobs, knowledge, lifecycle, tools
 from caredesk.web.api import mail as mail_api
+from caredesk.web.api import reports as reports_api
 from caredesk.web.api import sla as sla_api
 from caredesk.web.api import webhooks as webhooks_api
 from caredesk.web.api_docs import install_api_docs
@@ -49,6 +50,7 @@ API_MODULES = (
     jobs,
     sla_api,
     webhooks_api,
+    reports_api,
 )
 
 

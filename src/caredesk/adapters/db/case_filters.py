@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
-from sqlalchemy import ColumnElement, select
+from sqlalchemy import ColumnElement, Select, String, cast, select
 
 from caredesk.adapters.db import models as m
 from caredesk.adapters.db.search import case_text_condition
+from caredesk.domain.grants import GrantStatus
 from caredesk.services.cases.ports import CaseFilter
 
 
@@ -60,4 +62,27 @@ def _search_conditions(filters: CaseFilter, dialect: str) -> list[ColumnElement[
     if filters.updated_before is not None:
         conditions.append(m.CaseRow.updated_at < filters.updated_before)
     conditions += [~case_text_condition(dialect, word) for word in filters.text_absent]
+    if filters.channel:
+        conditions.append(m.CaseRow.channel.in_([c.value for c in filters.channel]))
+    if filters.remedy is not None:
+        conditions.append(m.CaseRow.id.in_(granted_cases(filters.remedy)))
     return conditions
+
+
+def executed_grants() -> list[ColumnElement[bool]]:
+    """Grants that were granted: a grant reversed later still counts, its reversal does not."""
+    return [
+        m.GrantRow.status.in_([GrantStatus.EXECUTED.value, GrantStatus.REVERSED.value]),
+        m.GrantRow.reverses_grant_id.is_(None),
+    ]
+
+
+def granted_cases(remedy: str) -> Select[Any]:
+    """The cases with an executed grant of the remedy. The bundle's JSON text holds each id
+    quoted, so the quoted id matches that remedy and no other."""
+    bundle = cast(m.GrantRow.remedy_ids, String)
+    return select(m.GrantRow.case_id).where(
+        m.GrantRow.case_id.is_not(None),
+        *executed_grants(),
+        bundle.contains(f'"{remedy}"', autoescape=True),
+    )

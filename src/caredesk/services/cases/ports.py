@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
-from caredesk.domain.cases import Case, CaseStatus, Message, Priority
+from caredesk.domain.cases import Case, CaseStatus, Channel, Message, Priority
 from caredesk.domain.catalog import Product, Variant
 from caredesk.domain.customers import Customer
 from caredesk.domain.orders import Order
@@ -35,6 +35,10 @@ class CaseFilter:
     created_before: datetime | None = None
     updated_before: datetime | None = None
     text_absent: Sequence[str] = ()
+    # For reports and their drill-down queues: any of these channels, and a case granted that
+    # remedy (an executed grant, a reversed one included).
+    channel: Sequence[Channel] = ()
+    remedy: str | None = None
 
 
 class CustomerRepository(Repository[Customer, str], Protocol):

@@ -16,6 +16,7 @@ from caredesk.domain.knowledge import ArticleKind, ArticleStatus, Visibility
 from caredesk.services.console.console import QueueQuery
 from caredesk.services.console.unit import ConsoleUnit
 from caredesk.services.engine import grants
+from caredesk.services.reports.filters import NARROWING_KEYS, queue_narrowing
 
 CASE_FIELDS = ("status", "priority", "assignee", "team", "tags")
 
@@ -149,8 +150,10 @@ def queue_query(
     q: str | None,
     team: int | None,
     sort: str | None = None,
+    narrow: Mapping[str, str] | None = None,
 ) -> QueueQuery:
-    """A queue as its page's filters name it; an unknown status is refused, not ignored."""
+    """A queue as its page's filters name it, with a report's (`narrow`, a figure's
+    drill-down); an unknown status, channel or priority is refused, not ignored."""
     try:
         statuses = tuple(CaseStatus(s) for s in status if s)
     except ValueError as exc:
@@ -162,6 +165,7 @@ def queue_query(
         text=(q or "").strip() or None,
         team_id=team,
         sort=sort or "updated",
+        **queue_narrowing(narrow or {}),
     )
 
 
@@ -174,6 +178,7 @@ def queue_query_of(params: Mapping[str, str]) -> QueueQuery:
         params.get("q"),
         int(params["team"]) if params.get("team", "").isdigit() else None,
         params.get("sort"),
+        {k: v for k, v in params.items() if k in NARROWING_KEYS},
     )
 
 

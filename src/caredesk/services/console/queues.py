@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 from caredesk.domain.agents import Actor, Agent, Permission, Team
-from caredesk.domain.cases import Case, CaseStatus
+from caredesk.domain.cases import Case, CaseStatus, Channel, Priority
 from caredesk.domain.errors import DomainError, ErrorCode, ValidationFailed
 from caredesk.services.cases import cases
 from caredesk.services.cases.ports import CaseFilter
@@ -44,6 +44,13 @@ class QueueQuery:
     team_id: int | None = None
     assignee_id: int | None = None
     sort: str = "updated"  # "updated": latest activity first; "due": SLA due time first
+    # A report's drill-down (services/reports): its channel, priority, remedy and period of
+    # days opened (both included, UTC).
+    channel: Channel | None = None
+    priority: Priority | None = None
+    remedy: str | None = None
+    opened_from: date | None = None
+    opened_to: date | None = None
 
 
 VIEWS = ("mine", "unassigned", "team", "open", "all", "breaching")
@@ -121,7 +128,17 @@ def _filter(query: QueueQuery, actor: Actor, team_ids: list[int]) -> CaseFilter:
         team_id=team_id,
         tag=query.tag,
         text=query.text,
+        channel=(query.channel,) if query.channel else (),
+        priority=(query.priority,) if query.priority else (),
+        remedy=query.remedy,
+        created_from=_day_start(query.opened_from),
+        created_before=_day_start(query.opened_to, days=1),
     )
+
+
+def _day_start(day: date | None, days: int = 0) -> datetime | None:
+    """The UTC start of the day (or of `days` later), as the reports' periods count days."""
+    return None if day is None else datetime.combine(day + timedelta(days=days), time(), UTC)
 
 
 def _by_due(

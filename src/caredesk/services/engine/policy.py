@@ -11,7 +11,7 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import datetime
 from importlib import resources
-from typing import Any
+from typing import Any, Protocol
 
 from caredesk.domain.agents import SYSTEM, Actor, Permission
 from caredesk.domain.errors import Conflict, DomainError, ErrorCode, Forbidden, NotFound, must_exist
@@ -27,8 +27,14 @@ from caredesk.domain.policy.review import (
 )
 from caredesk.services.core.changes import publish_change
 from caredesk.services.core.commands import command
+from caredesk.services.core.ports import HasFormats
 from caredesk.services.core.reads import read, read_one
+from caredesk.services.engine.ports import HasPolicies
 from caredesk.services.engine.unit import EngineUnit
+
+
+class PolicyReader(HasPolicies, HasFormats, Protocol):
+    """What reading the policy in force needs: its versions, and the parser of its text."""
 
 
 class CompiledPolicies:
@@ -55,7 +61,7 @@ class CompiledPolicies:
                 self._kept.move_to_end(digest)
             return loaded
 
-    def compile(self, uow: EngineUnit, text: str) -> LoadedPolicy:
+    def compile(self, uow: PolicyReader, text: str) -> LoadedPolicy:
         loaded = self.get(digest_of(text))
         if loaded is not None:
             return loaded
@@ -355,7 +361,7 @@ def active_policy(uow: EngineUnit) -> LoadedPolicy:
         return policy_in_force(uow)
 
 
-def policy_in_force(uow: EngineUnit) -> LoadedPolicy:
+def policy_in_force(uow: PolicyReader) -> LoadedPolicy:
     """The policy in force, read inside a unit of work the caller has entered.
 
     Only the digest is read on the hot path; the text once per version and process.

@@ -1,1 +1,2 @@
-"""Reports: measures defined once, computed by the database, and the retention after a remedy."""
+"""Reports: measures defined once, computed by the database, read through the API and CSV,
+and the retention after a remedy."""

@@ -20,6 +20,7 @@ from caredesk.domain.agents import Actor
 from caredesk.domain.cases import CaseStatus
 from caredesk.domain.errors import DomainError, ValidationFailed
 from caredesk.services.console import console, pages
+from caredesk.services.reports.filters import NARROWING_KEYS
 from caredesk.web.deps import ContainerDep
 from caredesk.web.pages.common import (
     PageVisit,
@@ -36,7 +37,7 @@ router = page_router()
 PAGE_SIZE = 50
 VIEWS_COOKIE = "caredesk_views"
 MAX_VIEWS = 20
-VIEW_KEYS = ("view", "status", "tag", "q", "team", "sort")
+VIEW_KEYS = ("view", "status", "tag", "q", "team", "sort", *NARROWING_KEYS)
 LIVE_STREAM_SECONDS = 300.0
 # A comment line this often keeps proxies from closing a quiet stream.
 LIVE_HEARTBEAT_SECONDS = 15.0
@@ -94,8 +95,9 @@ def queue_page(
     cursor: Annotated[str | None, Query(max_length=400)] = None,
     sort: Annotated[str | None, Query(max_length=20)] = None,
 ) -> HTMLResponse:
-    query = pages.queue_query(view, status or [], tag, q, team, sort)
     shown = visit.request.query_params.multi_items()
+    narrow = {k: v for k, v in shown if k in NARROWING_KEYS}  # a report's drill-down
+    query = pages.queue_query(view, status or [], tag, q, team, sort, narrow)
     return _queue(visit, query, shown, cursor=cursor)
 
 

@@ -47,6 +47,8 @@ class CaseRow(Base):
         # The queues' counts read these three columns of every open case: from this index
         # alone, without the cases' wide rows (migration 0026).
         Index("ix_cases_queue_counts", "status", "assignee_id", "team_id"),
+        # The reports select the cases opened in their period (migration 0031).
+        Index("ix_cases_created", "created_at", "id"),
     )
     __mapper_args__ = {"version_id_col": version}
 

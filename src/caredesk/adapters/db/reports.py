@@ -1,0 +1,442 @@
+"""The reports' SQL: the period's cases as one set of per-case facts (a CTE), aggregated by the
+database for each kind of measure, on SQLite and PostgreSQL alike."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import (
+    CTE,
+    ColumnElement,
+    Date,
+    Numeric,
+    Select,
+    and_,
+    case,
+    cast,
+    exists,
+    extract,
+    func,
+    literal,
+    select,
+)
+from sqlalchemy.orm import Session as OrmSession
+
+from caredesk.adapters.db import models as m
+from caredesk.adapters.db.case_filters import case_conditions, executed_grants
+from caredesk.adapters.db.types import aware_utc
+from caredesk.domain.cases import CaseStatus, MessageKind
+from caredesk.domain.grants import ApprovalStatus
+from caredesk.domain.ledger import GOODWILL_PREFIX, REFUNDS_ACCOUNT
+from caredesk.services.reports.filters import ReportFilter
+from caredesk.services.reports.measures import Kind
+from caredesk.services.reports.ports import CaseMeasures, FigureRow, Value
+
+REOPENED_TO = [CaseStatus.NEW, CaseStatus.OPEN, CaseStatus.PENDING, CaseStatus.ON_HOLD]
+
+
+def _is_cost() -> ColumnElement[bool]:
+    entry = m.LedgerEntryRow  # the same test as ledger.is_cost, in SQL
+    return and_(
+        entry.amount > 0,
+        (entry.account == REFUNDS_ACCOUNT) | entry.account.startswith(GOODWILL_PREFIX),
+    )
+
+
+class SqlReportQueries:
+    def __init__(self, session: OrmSession) -> None:
+        self.session = session
+
+    @property
+    def _dialect(self) -> str:
+        return self.session.get_bind().dialect.name
+
+    def _day(self, column: Any) -> ColumnElement[Any]:
+        if self._dialect == "sqlite":
+            return func.date(column)
+        return cast(func.timezone("UTC", column), Date)
+
+    def _seconds(self, start: Any, end: Any) -> ColumnElement[Any]:
+        """Seconds from start to end, never below zero (an imported reply may predate its
+        case); rounded to the millisecond, as SQLite's julianday is a double."""
+        if self._dialect == "sqlite":
+            seconds = func.round((func.julianday(end) - func.julianday(start)) * 86400, 3)
+            return func.max(seconds, 0)
+        return func.greatest(func.round(cast(extract("epoch", end - start), Numeric), 3), 0)
+
+    def _facts(self, filters: ReportFilter) -> CTE:
+        """One row per selected case with what every case measure needs."""
+        case_, msg, audit = m.CaseRow, m.MessageRow, m.AuditEventRow
+        outbound = and_(msg.case_id == case_.id, msg.kind == MessageKind.OUTBOUND.value)
+        first_reply = select(func.min(msg.created_at)).where(outbound).scalar_subquery()
+        replies = select(func.count()).where(outbound).scalar_subquery()
+        later = m.MessageRow.__table__.alias("later")
+        wrote_again = exists().where(
+            later.c.case_id == case_.id,
+            later.c.kind == MessageKind.INBOUND.value,
+            later.c.created_at > first_reply,
+        )
+        reopened = exists().where(
+            audit.case_id == case_.id,
+            audit.before["status"].as_string() == CaseStatus.SOLVED.value,
+            audit.after["status"].as_string().in_([s.value for s in REOPENED_TO]),
+        )
+        clock = m.SlaClockRow
+        calendar = (
+            select(m.SlaPolicyRow.calendar_id)
+            .join(clock, clock.policy_id == m.SlaPolicyRow.id)
+            .where(clock.case_id == case_.id)
+            .order_by(clock.id)
+            .limit(1)
+            .scalar_subquery()
+        )
+        return (
+            select(
+                case_.id.label("case_id"),
+                case_.created_at,
+                case_.solved_at,
+                case_.status,
+                case_.priority,
+                case_.channel,
+                case_.team_id,
+                case_.assignee_id,
+                case_.service_level,
+                first_reply.label("first_reply_at"),
+                replies.label("agent_replies"),
+                case((wrote_again, 1), else_=0).label("wrote_again"),
+                case((reopened, 1), else_=0).label("reopened"),
+                calendar.label("calendar_id"),
+            )
+            .where(*case_conditions(filters.case_filter(), self._dialect))
+            .cte("facts")
+        )
+
+    def _group(self, facts: CTE, group_by: str | None) -> ColumnElement[Any]:
+        columns: dict[str | None, ColumnElement[Any]] = {
+            None: literal("*"),
+            "agent": facts.c.assignee_id,
+            "team": facts.c.team_id,
+            "priority": facts.c.priority,
+            "channel": facts.c.channel,
+            "day": self._day(facts.c.created_at),
+        }
+        return columns[group_by]
+
+    def figures(self, kind: Kind, filters: ReportFilter, group_by: str | None) -> list[FigureRow]:
+        facts = self._facts(filters)
+        queries: dict[Kind, Callable[[CTE, str | None], list[FigureRow]]] = {
+            Kind.COUNT: self._counts,
+            Kind.DURATION: self._durations,
+            Kind.SLA: self._sla,
+            Kind.SATISFACTION: self._satisfaction,
+            Kind.ESCALATIONS: self._escalations,
+            Kind.REPEAT_ASKS: self._repeat_asks,
+            Kind.GRANTS: self._grants,
+            Kind.SERVICE_LEVELS: self._service_levels,
+        }
+        return queries[kind](facts, group_by)
+
+    def _rows(self, stmt: Select[Any], names: tuple[str, ...]) -> list[FigureRow]:
+        """Rows of (group, *values) as figures, groups in order."""
+        figures = []
+        for group, *values in self.session.execute(stmt):
+            shown = None if group is None or group == "*" else str(group)
+            figures.append(FigureRow(shown, dict(zip(names, map(_number, values), strict=True))))
+        return sorted(figures, key=lambda f: (f.group is None, f.group or ""))
+
+    def _counts(self, facts: CTE, group_by: str | None) -> list[FigureRow]:
+        group, c = self._group(facts, group_by), facts.c
+        solved = c.solved_at.is_not(None)
+        one_touch = and_(solved, c.agent_replies == 1)
+        first_contact = and_(solved, c.first_reply_at.is_not(None), c.wrote_again == 0)
+        stmt = select(
+            group,
+            func.count(),
+            func.count().filter(solved),
+            func.coalesce(func.sum(c.reopened), 0),
+            func.count().filter(solved | (c.reopened == 1)),
+            func.count().filter(one_touch),
+            func.count().filter(first_contact, c.reopened == 0),
+        ).group_by(group)
+        names = ("cases", "solved", "reopened", "ever_solved", "one_touch", "first_contact")
+        return self._rows(stmt, names)
+
+    def _percentiles(self, values: Select[Any], prefix: str = "") -> Select[Any]:
+        """(group, n, median, p90) of `values` (group, value): the median is the middle value
+        or the mean of the middle two; the 90th percentile the value at rank ceil(0.9 n)."""
+        source = values.subquery()
+        grp, value = source.c
+        ranked = select(
+            grp.label("grp"),
+            value.label("value"),
+            func.row_number().over(partition_by=grp, order_by=value).label("r"),
+            func.count().over(partition_by=grp).label("n"),
+        ).subquery(f"{prefix}ranked")
+        r, n = ranked.c.r, ranked.c.n
+        middle = (r == (n + 1) // 2) | (r == (n + 2) // 2)
+        return select(
+            ranked.c.grp,
+            func.max(n),
+            func.avg(case((middle, ranked.c.value))),
+            func.max(case((r == (9 * n + 9) // 10, ranked.c.value))),
+        ).group_by(ranked.c.grp)
+
+    def _durations(self, facts: CTE, group_by: str | None) -> list[FigureRow]:
+        group, c = self._group(facts, group_by), facts.c
+        replied = select(group, self._seconds(c.created_at, c.first_reply_at)).where(
+            c.first_reply_at.is_not(None)
+        )
+        solved = select(group, self._seconds(c.created_at, c.solved_at)).where(
+            c.solved_at.is_not(None)
+        )
+        names = ("cases", "median_hours", "p90_hours")
+        return _merged(
+            ("first_reply", _in_hours(self._rows(self._percentiles(replied, "reply_"), names))),
+            ("resolution", _in_hours(self._rows(self._percentiles(solved, "solve_"), names))),
+        )
+
+    def _sla(self, facts: CTE, group_by: str | None) -> list[FigureRow]:
+        clock = m.SlaClockRow
+        group = self._group(facts, group_by)
+        decided = clock.breached_at.is_not(None) | clock.completed_at.is_not(None)
+        rows = self.session.execute(
+            select(
+                group, clock.metric, func.count(), func.count().filter(clock.breached_at.is_(None))
+            )
+            .join(facts, facts.c.case_id == clock.case_id)
+            .where(clock.target_minutes.is_not(None), decided)
+            .group_by(group, clock.metric)
+        )
+        by_group: dict[str | None, dict[str, Value]] = {}
+        for grp, metric, n, met in rows:
+            values = by_group.setdefault(None if grp in (None, "*") else str(grp), {})
+            values[f"{metric}_decided"], values[f"{metric}_met"] = int(n), int(met)
+            values[f"{metric}_share_met"] = round(met / n, 4)
+        return [FigureRow(g, v) for g, v in sorted(by_group.items(), key=_group_order)]
+
+    def _remedies(self, remedy_ids: Any) -> Any:
+        """The remedy ids of a bundle, one row each (a table-valued function)."""
+        if self._dialect == "sqlite":
+            return func.json_each(remedy_ids).table_valued("value", name="remedy")
+        return func.json_array_elements_text(remedy_ids).table_valued("value", name="remedy")
+
+    def _satisfaction(self, facts: CTE, group_by: str | None) -> list[FigureRow]:
+        survey = m.SatisfactionSurveyRow
+        if group_by == "remedy":
+            grants = select(m.GrantRow.case_id, m.GrantRow.remedy_ids).where(*executed_grants())
+            granted = grants.where(m.GrantRow.case_id.is_not(None)).subquery()
+            remedy = self._remedies(granted.c.remedy_ids)
+            group: ColumnElement[Any] = remedy.c.value
+            base = (
+                select(survey.case_id.label("case_id"), group.label("grp"))
+                .distinct()
+                .join(granted, granted.c.case_id == survey.case_id)
+                .join(remedy, literal(True))
+                .subquery()
+            )
+            joined = select(base.c.grp).join(survey, survey.case_id == base.c.case_id)
+            joined = joined.join(facts, facts.c.case_id == survey.case_id)
+        else:
+            group = self._group(facts, group_by)
+            joined = select(group).join(facts, facts.c.case_id == survey.case_id)
+        stmt = joined.add_columns(
+            func.count(),
+            func.count(survey.score),
+            func.count().filter(survey.score >= 4),
+        ).group_by(*joined.selected_columns)
+        return [_satisfaction_shares(f) for f in self._rows(stmt, ("sent", "answered", "positive"))]
+
+    def _escalations(self, facts: CTE, group_by: str | None) -> list[FigureRow]:
+        approval, grant = m.ApprovalRow, m.GrantRow
+        group = {None: literal("*"), "agent": grant.agent_id, "team": grant.team_id}[group_by]
+        base = (
+            select(group.label("grp"), approval.created_at, approval.decided_at, approval.status)
+            .join(grant, grant.id == approval.grant_id)
+            .join(facts, facts.c.case_id == grant.case_id)
+            .subquery()
+        )
+        counts: Select[Any] = select(
+            base.c.grp,
+            func.count(),
+            func.count().filter(base.c.status == ApprovalStatus.APPROVED.value),
+            func.count().filter(base.c.status == ApprovalStatus.DENIED.value),
+        ).group_by(base.c.grp)
+        waits = select(base.c.grp, self._seconds(base.c.created_at, base.c.decided_at)).where(
+            base.c.decided_at.is_not(None)
+        )
+        return _merged(
+            ("", self._rows(counts, ("requested", "approved", "denied"))),
+            (
+                "wait",
+                _in_hours(
+                    self._rows(self._percentiles(waits), ("decided", "median_hours", "p90_hours"))
+                ),
+            ),
+        )
+
+    def _repeat_asks(self, facts: CTE, group_by: str | None) -> list[FigureRow]:
+        ask = m.RepeatAskRow
+        group = {None: literal("*"), "agent": ask.agent_id, "team": facts.c.team_id}[group_by]
+        stmt = (
+            select(group, func.count(), func.count(ask.case_id.distinct()))
+            .join(facts, facts.c.case_id == ask.case_id)
+            .group_by(group)
+        )
+        return self._rows(stmt, ("asks", "cases_with_asks"))
+
+    def _service_levels(self, facts: CTE, group_by: str | None) -> list[FigureRow]:
+        group, c = self._group(facts, group_by), facts.c
+        stmt = select(
+            group,
+            func.count().filter(c.solved_at.is_not(None)),
+            *(
+                func.count().filter(c.solved_at.is_not(None), c.service_level == n)
+                for n in (1, 2, 3)
+            ),
+        ).group_by(group)
+        return self._rows(stmt, ("solved", "level_1", "level_2", "level_3"))
+
+    def _grants(self, facts: CTE, group_by: str | None) -> list[FigureRow]:
+        grant, entry = m.GrantRow, m.LedgerEntryRow
+        granted = (
+            select(grant.id, grant.remedy_ids, grant.agent_id, grant.team_id)
+            .join(facts, facts.c.case_id == grant.case_id)
+            .where(*executed_grants())
+            .subquery("granted")
+        )
+        costs = select(entry.grant_id, entry.remedy_id, entry.amount).where(_is_cost()).subquery()
+        if group_by == "remedy":
+            remedy = self._remedies(granted.c.remedy_ids)
+            counts = select(remedy.c.value, func.count()).join(remedy, literal(True))
+            counts = counts.select_from(granted).group_by(remedy.c.value)
+            spent = select(costs.c.remedy_id, func.sum(costs.c.amount)).join(
+                granted, granted.c.id == costs.c.grant_id
+            )
+            spent = spent.group_by(costs.c.remedy_id)
+            counted, costs_by = self._rows(counts, ("grants",)), self._rows(spent, ("cost",))
+            return [_money(f) for f in _merged(("", counted), ("", costs_by))]
+        decided_by = (
+            select(m.ApprovalRow.grant_id, m.ApprovalRow.decided_by)
+            .where(m.ApprovalRow.status == ApprovalStatus.APPROVED.value)
+            .subquery()
+        )
+        group = {
+            None: literal("*"),
+            "agent": granted.c.agent_id,
+            "team": granted.c.team_id,
+            "approver": decided_by.c.decided_by,
+        }[group_by]
+        cost = (
+            select(costs.c.grant_id, func.sum(costs.c.amount).label("cost"))
+            .group_by(costs.c.grant_id)
+            .subquery()
+        )
+        stmt = (
+            select(group, func.count(), func.coalesce(func.sum(cost.c.cost), 0))
+            .select_from(granted)
+            .outerjoin(cost, cost.c.grant_id == granted.c.id)
+            .outerjoin(decided_by, decided_by.c.grant_id == granted.c.id)
+            .group_by(group)
+        )
+        return [_money(f) for f in self._rows(stmt, ("grants", "cost"))]
+
+    def case_rows(self, filters: ReportFilter) -> Iterator[CaseMeasures]:
+        facts = self._facts(filters)
+        c = facts.c
+        stmt = select(
+            facts,
+            self._seconds(c.created_at, c.first_reply_at),
+            self._seconds(c.created_at, c.solved_at),
+        ).order_by(c.created_at, c.case_id)
+        for row in self.session.execute(stmt.execution_options(yield_per=500)):
+            yield _case_measures(row)
+
+
+def _case_measures(row: Any) -> CaseMeasures:
+    *fact, reply_seconds, solve_seconds = row
+    case_id, created, solved, status, priority, channel, team, agent, level = fact[:9]
+    replied, replies = fact[9], fact[10]
+    wrote_again, reopened, calendar_id = bool(fact[11]), bool(fact[12]), fact[13]
+    solved_at = aware_utc(solved)
+    return CaseMeasures(
+        case_id=int(case_id),
+        created_at=aware_utc(created) or created,
+        solved_at=solved_at,
+        status=status,
+        priority=priority,
+        channel=channel,
+        team_id=team,
+        agent_id=agent,
+        first_reply_hours=_hours(reply_seconds),
+        resolution_hours=_hours(solve_seconds),
+        agent_replies=int(replies),
+        reopened=reopened,
+        one_touch=solved_at is not None and int(replies) == 1,
+        first_contact=solved_at is not None
+        and int(replies) > 0
+        and not wrote_again
+        and not reopened,
+        service_level=level,
+        first_reply_at=aware_utc(replied),
+        calendar_id=calendar_id,
+    )
+
+
+def _hours(seconds: Any) -> float | None:
+    return None if seconds is None else round(float(seconds) / 3600, 4)
+
+
+def _number(value: Any) -> Value:
+    """A figure as JSON carries it: counts whole, amounts and hours as floats (hours from
+    seconds), NULL as None."""
+    if value is None or isinstance(value, int):
+        return value
+    return float(value)
+
+
+def _in_hours(rows: list[FigureRow]) -> list[FigureRow]:
+    """The percentiles, worked out in seconds, as hours."""
+    return [
+        FigureRow(
+            row.group,
+            {
+                k: round(float(v) / 3600, 4) if k.endswith("_hours") and v is not None else v
+                for k, v in row.values.items()
+            },
+        )
+        for row in rows
+    ]
+
+
+def _money(row: FigureRow) -> FigureRow:
+    """A grant figure's cost as money (a remedy granted without postings cost nothing)."""
+    cost = Decimal(str(row.values.get("cost") or 0)).quantize(Decimal("0.01"))
+    return FigureRow(row.group, {"grants": row.values.get("grants") or 0, "cost": cost})
+
+
+def _group_order(item: tuple[str | None, Any]) -> tuple[bool, str]:
+    return (item[0] is None, item[0] or "")
+
+
+def _merged(*parts: tuple[str, list[FigureRow]]) -> list[FigureRow]:
+    """Figures of several statements joined by group, each part's names prefixed."""
+    by_group: dict[str | None, dict[str, Value]] = {}
+    for prefix, rows in parts:
+        for row in rows:
+            values = by_group.setdefault(row.group, {})
+            values.update({f"{prefix}_{k}" if prefix else k: v for k, v in row.values.items()})
+    return [FigureRow(g, v) for g, v in sorted(by_group.items(), key=_group_order)]
+
+
+def _satisfaction_shares(row: FigureRow) -> FigureRow:
+    sent, answered, positive = (int(row.values[k] or 0) for k in ("sent", "answered", "positive"))
+    return FigureRow(
+        row.group,
+        {
+            **row.values,
+            "response_rate": round(answered / sent, 4) if sent else None,
+            "share_positive": round(positive / answered, 4) if answered else None,
+        },
+    )
