@@ -23,7 +23,6 @@ def weekly(
 ) -> None:
     """Queue the weekly summary of last week now: to every lead who asked for it, or to one."""
     from caredesk.bootstrap import weekly_options
-    from caredesk.domain.errors import NotFound
     from caredesk.services.reports import weekly as summary
 
     if not send_now:
@@ -32,22 +31,8 @@ def weekly(
         )
         return
     with desk() as container:
-        options = weekly_options(container.settings)
         now = container.clock.now()
-        with container.uow() as uow:
-            if lead is None:
-                leads = summary.opted_in(uow)
-            else:
-                found = uow.agents.get_by_email(lead)
-                if found is None:
-                    raise NotFound("agent", lead)
-                leads = [found]
-        rows = []
-        for agent in leads:
-            monday = summary.monday_of(agent, now, options.desk_zone)
-            mail_id = summary.mail_summary(container.uow, now, agent, monday, options, again=True)
-            rows.append((agent.email, f"{monday - timedelta(days=7)}", f"mail {mail_id}"))
-        print_rows(rows)
-        out.print(
-            f"[green]{len(rows)} weekly summar{'y' if len(rows) == 1 else 'ies'} queued[/green]"
-        )
+        sent = summary.send_now(container.uow, now, weekly_options(container.settings), lead)
+        print_rows((s.email, s.monday - timedelta(days=7), f"mail {s.mail_id}") for s in sent)
+        many = "summary" if len(sent) == 1 else "summaries"
+        out.print(f"[green]{len(sent)} weekly {many} queued[/green]")

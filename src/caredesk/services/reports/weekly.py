@@ -18,7 +18,7 @@ from urllib.parse import urlencode
 
 from caredesk.domain.agents import SYSTEM, Agent, Permission
 from caredesk.domain.calendars import zone
-from caredesk.domain.errors import ValidationFailed
+from caredesk.domain.errors import ValidationFailed, must_exist
 from caredesk.services.channels import mail_out
 from caredesk.services.channels.unit import OutboundMailUnit
 from caredesk.services.core import jobs
@@ -239,6 +239,31 @@ def opted_in(uow: WeeklyUnit) -> list[Agent]:
         for a in uow.agents.all()
         if a.active and a.weekly_summary and a.actor().can(Permission.APPROVE)
     ]
+
+
+@dataclass(frozen=True, slots=True)
+class Sent:
+    email: str
+    monday: date
+    mail_id: int | None
+
+
+def send_now(
+    units: Callable[[], WeeklyUnit], now: datetime, options: WeeklyOptions, lead: str | None
+) -> list[Sent]:
+    """The command line's send-now: last week's summary to every lead who asked for it, or to
+    the lead or admin of that email (asked or not), mailed again if the timer's went out."""
+    with units() as uow:
+        if lead is None:
+            leads = opted_in(uow)
+        else:
+            leads = [must_exist(uow.agents.get_by_email(lead), "agent", lead)]
+    sent = []
+    for agent in leads:
+        monday = monday_of(agent, now, options.desk_zone)
+        mail_id = mail_summary(units, now, agent, monday, options, again=True)
+        sent.append(Sent(agent.email, monday, mail_id))
+    return sent
 
 
 def queue_due(units: Callable[[], WeeklyUnit], now: datetime, desk_zone: str) -> int:
