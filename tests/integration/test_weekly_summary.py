@@ -4,6 +4,7 @@ on the hand-made week of tests/integration/test_reports.py."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from datetime import UTC, date, datetime
 from typing import Any
@@ -13,8 +14,9 @@ from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
 from caredesk.bootstrap import Container, mail_identity, mailer_for
-from caredesk.domain.agents import Role
+from caredesk.domain.agents import SYSTEM, Role
 from caredesk.domain.mail import MailRecord
+from caredesk.services.access import auth
 from caredesk.services.channels import mail_out
 from caredesk.services.core.jobs import HandlerRegistry, JobContext, Worker
 from caredesk.services.reports import reports, weekly
@@ -207,3 +209,41 @@ def test_the_command_line_sends_it_now(
     assert refused.exit_code == 1
     assert "not a lead or admin" in refused.output
     assert len(_summaries(container)) == 2
+
+
+def test_a_lead_asks_for_it_on_their_settings_page(container: Container) -> None:
+    from caredesk.web.app import create_app
+    from tests.integration.test_agent_time_zone import PASSWORD, _sign_in
+
+    def person(email: str, role: Role) -> int:
+        made = auth.create_agent(
+            container.uow(), SYSTEM, container.hasher, container.clock.now(),
+            email=email, name=email.split("@")[0], role=role, password=PASSWORD,
+        )  # fmt: skip
+        assert made.id is not None
+        return made.id
+
+    lee, kim = person("lee@desk.example", Role.LEAD), person("kim@desk.example", Role.AGENT)
+    with TestClient(create_app(container=container), follow_redirects=False) as console:
+        _sign_in(console, "lee@desk.example")
+        page = console.get("/settings")
+        assert "Mail me the weekly summary" in page.text
+        csrf = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
+        assert csrf is not None
+        on = {"csrf_token": csrf.group(1), "weekly_summary": "on"}
+        saved = console.post("/settings/weekly-summary", data=on)
+        assert saved.status_code == 303 and saved.headers["location"] == "/settings?notice=saved"
+        assert 'name="weekly_summary" checked' in console.get("/settings").text
+        console.post("/settings/weekly-summary", data={"csrf_token": csrf.group(1)})
+        assert 'name="weekly_summary" checked' not in console.get("/settings").text
+    with TestClient(create_app(container=container), follow_redirects=False) as console:
+        _sign_in(console, "kim@desk.example")
+        page = console.get("/settings")
+        assert "weekly summary" not in page.text
+        csrf = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
+        assert csrf is not None
+        data = {"csrf_token": csrf.group(1), "weekly_summary": "on"}
+        refused = console.post("/settings/weekly-summary", data=data)
+        assert refused.status_code == 422 and "for leads and admins" in refused.text
+    wanted = {a.id: a.weekly_summary for a in auth.list_agents(container.uow(), SYSTEM)}
+    assert wanted == {lee: False, kim: False}
