@@ -132,6 +132,18 @@ def test_the_timer_queues_one_job_per_lead_and_week_and_each_mails_once(
     assert weekly.queue_due(container.uow, container.clock.now(), "UTC") == 2
 
 
+def test_a_lead_who_stopped_it_before_the_job_ran_is_not_mailed(
+    client: TestClient, container: Container, admin: Headers
+) -> None:
+    lead = _agent(client, admin, "lee@desk.example", "lead")
+    _patch(client, admin, lead, {"weekly_summary": True})
+    _at(container, 7)
+    assert weekly.queue_due(container.uow, container.clock.now(), "UTC") == 1
+    _patch(client, admin, lead, {"weekly_summary": False})
+    assert _worker(container).run_once() == 1
+    assert _summaries(container) == []
+
+
 @pytest.mark.usefixtures("history")
 def test_the_mail_has_the_measures_figures(
     client: TestClient, container: Container, admin: Headers
