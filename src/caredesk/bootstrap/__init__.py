@@ -55,9 +55,10 @@ from caredesk.services.lifecycle import lifecycle
 from caredesk.services.lifecycle.jobs import register_lifecycle
 from caredesk.services.privacy.erasure import register_retention
 from caredesk.services.privacy.ports import StorageCompactor
+from caredesk.services.reports.weekly import WeeklyOptions, register_weekly
 from caredesk.services.sla import sla
 from caredesk.services.sla.sla import register_sla
-from caredesk.settings import Settings
+from caredesk.settings import DEFAULT_BASE_URL, Settings
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -273,6 +274,14 @@ def survey_options(settings: Settings) -> SurveyOptions:
     )
 
 
+def weekly_options(settings: Settings) -> WeeklyOptions:
+    return WeeklyOptions(
+        base_url=settings.base_url or DEFAULT_BASE_URL,
+        desk_zone=settings.desk_timezone,
+        desk_name=settings.mail_from_name,
+    )
+
+
 def retention_rules(settings: Settings) -> RetentionRules:
     return RetentionRules.of(
         settings.retention_raw_mail_days,
@@ -337,6 +346,7 @@ def wire_jobs(container: Container) -> None:
     )
     register_mail(registry, mailer_for(container), mail_identity(container.settings))
     register_portal(registry, survey_options(container.settings))
+    register_weekly(registry, weekly_options(container.settings))
     register_grant_notices(registry)
     register_lifecycle(
         registry,

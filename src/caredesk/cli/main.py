@@ -21,6 +21,7 @@ from caredesk.cli import models as models_cli
 from caredesk.cli import policy as policy_cli
 from caredesk.cli import portal as portal_cli
 from caredesk.cli import privacy as privacy_cli
+from caredesk.cli import reports as reports_cli
 from caredesk.cli import sla as sla_cli
 from caredesk.cli import worker as worker_cli
 from caredesk.cli import zendesk as zendesk_cli
@@ -67,6 +68,7 @@ app.add_typer(knowledge_cli.triage_app, name="triage")
 app.add_typer(models_cli.app, name="models")
 app.command("worker")(worker_cli.worker)
 app.add_typer(sla_cli.app, name="sla")
+app.add_typer(reports_cli.app, name="reports")
 app.add_typer(sla_cli.webhooks_app, name="webhooks")
 
 

@@ -172,6 +172,8 @@ class Agent:
     team_ids: list[int] = field(default_factory=list)
     # IANA name; None reads times in the desk's time zone.
     time_zone: str | None = None
+    # A lead or admin who asked for the weekly summary by mail (docs/reporting.md).
+    weekly_summary: bool = False
 
     def actor(self) -> Actor:
         return Actor(role=self.role, agent_id=self.id)

@@ -461,23 +461,49 @@ def set_time_zone(
     uow: AccessUnit, actor: Actor, now: datetime, agent_id: int, time_zone: str | None
 ) -> Agent:
     """The zone an agent reads times in (None: the desk's). Their own, or an admin's doing."""
+    return change_agent(uow, actor, now, agent_id, AgentChange(time_zone=time_zone))
+
+
+@dataclass(frozen=True, slots=True)
+class AgentChange:
+    """What an agent may change of themselves (an admin of anyone): `time_zone` when
+    `keep_time_zone` is False, `weekly_summary` when not None."""
+
+    time_zone: str | None = None
+    keep_time_zone: bool = False
+    weekly_summary: bool | None = None
+
+
+@command
+def change_agent(
+    uow: AccessUnit, actor: Actor, now: datetime, agent_id: int, change: AgentChange
+) -> Agent:
+    """Change an agent's own settings in one transaction, audited as `agent.updated`. Only
+    those who read every case (leads, admins) may ask for the weekly summary."""
     if actor.agent_id != agent_id:
         actor.require(Permission.MANAGE_AGENTS)
-    chosen = check_time_zone(time_zone)
+    time_zone = None if change.keep_time_zone else check_time_zone(change.time_zone)
     with uow:
         agent = must_exist(uow.agents.get(agent_id), "agent", agent_id)
-        if agent.time_zone != chosen:
-            before, agent.time_zone = agent.time_zone, chosen
+        if change.weekly_summary and not agent.actor().can(Permission.APPROVE):
+            raise ValidationFailed(
+                "the weekly summary is for leads and admins, who read every case",
+                details={"field": "weekly_summary", "role": agent.role.value,
+                         "allowed": [Role.LEAD.value, Role.ADMIN.value]},
+            )  # fmt: skip
+        wanted: dict[str, object] = {}
+        if not change.keep_time_zone:
+            wanted["time_zone"] = time_zone
+        if change.weekly_summary is not None:
+            wanted["weekly_summary"] = change.weekly_summary
+        before = {k: getattr(agent, k) for k, v in wanted.items() if getattr(agent, k) != v}
+        if before:
+            for name in before:
+                setattr(agent, name, wanted[name])
             uow.agents.save(agent)
+            after = {k: wanted[k] for k in before}
             publish_change(
-                uow,
-                actor,
-                now,
-                "agent.updated",
-                "agent",
-                agent_id,
-                before={"time_zone": before},
-                after={"time_zone": chosen},
+                uow, actor, now, "agent.updated", "agent", agent_id, before=before, after=after
             )
             uow.commit()
         return agent

@@ -46,7 +46,9 @@ from caredesk.services.core.jobs import (
 SEND_JOB = "mail.send"
 PENDING_DOMAIN = "pending.invalid"
 # Templates the desk sends by itself: they say so (RFC 3834), so that other robots stay quiet.
-AUTOMATIC_TEMPLATES = frozenset({"acknowledgement", "magic_link", "satisfaction_survey"})
+AUTOMATIC_TEMPLATES = frozenset(
+    {"acknowledgement", "magic_link", "satisfaction_survey", "weekly_summary"}
+)
 THREAD_DEPTH = 20
 _ADDRESS = re.compile(r"^[^@\s<>,;\"\\]+@[^@\s<>,;\"\\]+\.[^@\s<>,;\"\\]+$")
 

@@ -61,8 +61,9 @@ def create_agent(body: AgentIn, call: Call) -> AgentOut:
 
 @router.patch("/agents/{agent_id}", tags=["agents"])
 def change_agent(agent_id: SmallIdPath, body: AgentChangeIn, call: Call) -> AgentOut:
-    """Set the time zone an agent reads times in (the agent themselves, or an admin)."""
-    agent = call.run(auth.set_time_zone, agent_id, body.time_zone)
+    """Set the time zone an agent reads times in, or whether a lead is mailed the weekly
+    summary (the agent themselves, or an admin); only the fields sent change."""
+    agent = call.run(auth.change_agent, agent_id, body.change())
     return AgentOut.of(agent)
 
 

@@ -83,6 +83,14 @@ class TimeZoneForm(BaseModel):
         return self.time_zone.strip() or None
 
 
+class WeeklySummaryForm(BaseModel):
+    weekly_summary: str = ""
+
+    def wanted(self) -> bool:
+        """A checked box sends `on`; an unchecked one sends nothing."""
+        return self.weekly_summary == "on"
+
+
 class AgentForm(BaseModel):
     email: str = ""
     name: str = ""

@@ -22,7 +22,13 @@ from caredesk.services.console import console, pages
 from caredesk.services.engine import grants, policy
 from caredesk.web.pages import charts
 from caredesk.web.pages.common import PageVisit, ReadPage, WritePage, page_router, redirect
-from caredesk.web.pages.forms import AgentForm, DecisionForm, TimeZoneForm, TokenForm
+from caredesk.web.pages.forms import (
+    AgentForm,
+    DecisionForm,
+    TimeZoneForm,
+    TokenForm,
+    WeeklySummaryForm,
+)
 
 router = page_router()
 SmallId = Annotated[int, Path(ge=1, le=2**31 - 1)]
@@ -141,6 +147,21 @@ def set_own_time_zone(visit: WritePage, form: Annotated[TimeZoneForm, Form()]) -
         visit.run(auth.set_time_zone, agent_id, chosen)
     except DomainError as exc:
         return _settings(visit, form_error=exc.message, typed=chosen, status_code=422)
+    return redirect("/settings", "saved")
+
+
+@router.post("/settings/weekly-summary")
+def set_own_weekly_summary(
+    visit: WritePage, form: Annotated[WeeklySummaryForm, Form()]
+) -> Response:
+    """A lead (or admin) asks for the weekly summary by mail, or stops it."""
+    agent_id = visit.who.agent.id
+    assert agent_id is not None  # a signed-in agent is stored
+    change = auth.AgentChange(keep_time_zone=True, weekly_summary=form.wanted())
+    try:
+        visit.run(auth.change_agent, agent_id, change)
+    except DomainError as exc:
+        return _settings(visit, summary_error=exc.message, status_code=422)
     return redirect("/settings", "saved")
 
 

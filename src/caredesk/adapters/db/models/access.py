@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, String
+from sqlalchemy import ForeignKey, String, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from caredesk.adapters.db.models.base import Base, BigPk, Code, Email, IntPk, Key
@@ -26,6 +26,7 @@ class AgentRow(Base):
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime]
     time_zone: Mapped[Key | None]
+    weekly_summary: Mapped[bool] = mapped_column(default=False, server_default=false())
 
 
 class AgentTeamRow(Base):

@@ -15,6 +15,7 @@ from pydantic import (
 from caredesk.domain.agents import TEAM_NAME_MAX, Agent, Role, Team
 from caredesk.domain.rates import RATE_PATTERN
 from caredesk.domain.tokens import ApiToken
+from caredesk.services.access.auth import AgentChange
 from caredesk.web.api.schemas.base import Name, OutOf, SmallId, Strict
 
 
@@ -45,12 +46,28 @@ class AgentOut(OutOf[Agent]):
     active: bool
     team_ids: list[int]
     time_zone: str | None = Field(description="IANA name; null reads times in the desk's zone.")
+    weekly_summary: bool = Field(description="Mailed the weekly summary (leads and admins).")
 
 
 class AgentChangeIn(Strict):
+    """Only the fields sent are changed."""
+
     time_zone: str | None = Field(
-        max_length=64, description="IANA name such as 'Europe/Berlin'; null for the desk's zone."
+        default=None,
+        max_length=64,
+        description="IANA name such as 'Europe/Berlin'; null for the desk's zone.",
     )
+    weekly_summary: bool | None = Field(
+        default=None,
+        description="Mail the weekly summary to this lead or admin (refused for other roles).",
+    )
+
+    def change(self) -> AgentChange:
+        return AgentChange(
+            time_zone=self.time_zone,
+            keep_time_zone="time_zone" not in self.model_fields_set,
+            weekly_summary=self.weekly_summary,
+        )
 
 
 class TokenIn(Strict):

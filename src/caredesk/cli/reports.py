@@ -1,0 +1,38 @@
+"""`caredesk reports …`: the weekly summary sent now."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Annotated
+
+import typer
+
+from caredesk.cli.common import desk, out, print_rows
+
+app = typer.Typer(help="Reports: the weekly summary by mail.", no_args_is_help=True)
+
+
+@app.command("weekly")
+def weekly(
+    send_now: Annotated[
+        bool, typer.Option("--send-now", help="Queue the summary of last week now.")
+    ] = False,
+    lead: Annotated[
+        str | None, typer.Option("--lead", help="Only this lead or admin (by email).")
+    ] = None,
+) -> None:
+    """Queue the weekly summary of last week now: to every lead who asked for it, or to one."""
+    from caredesk.bootstrap import weekly_options
+    from caredesk.services.reports import weekly as summary
+
+    if not send_now:
+        out.print(
+            "Nothing to do: the worker mails the summary on Mondays; --send-now sends it now."
+        )
+        return
+    with desk() as container:
+        now = container.clock.now()
+        sent = summary.send_now(container.uow, now, weekly_options(container.settings), lead)
+        print_rows((s.email, s.monday - timedelta(days=7), f"mail {s.mail_id}") for s in sent)
+        many = "summary" if len(sent) == 1 else "summaries"
+        out.print(f"[green]{len(sent)} weekly {many} queued[/green]")
