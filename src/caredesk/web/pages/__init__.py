@@ -15,11 +15,15 @@ def console_routers() -> list[APIRouter]:
         manage,
         outbox,
         queues,
+        reports,
         signin,
         sla_admin,
     )
 
-    return [m.router for m in (signin, queues, case, handoff, manage, knowledge, sla_admin, outbox)]
+    return [
+        m.router
+        for m in (signin, queues, case, handoff, manage, reports, knowledge, sla_admin, outbox)
+    ]
 
 
 def install_console(app: FastAPI) -> None:
