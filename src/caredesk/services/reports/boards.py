@@ -22,6 +22,7 @@ TEAM_GROUPED = (
     ("cases_opened", "day"),
     ("first_reply_time", "day"),
     ("resolution_time", "day"),
+    ("sla_attainment", "day"),
     ("grants", "remedy"),
     ("first_reply_time", "agent"),
     ("sla_attainment", "agent"),
@@ -38,7 +39,12 @@ MY_MEASURES = (
     "satisfaction",
     "grants",
 )
-MY_GROUPED = (("cases_opened", "day"), ("first_reply_time", "day"), ("grants", "remedy"))
+MY_GROUPED = (
+    ("cases_opened", "day"),
+    ("first_reply_time", "day"),
+    ("sla_attainment", "day"),
+    ("grants", "remedy"),
+)
 
 
 @dataclass(frozen=True, slots=True)

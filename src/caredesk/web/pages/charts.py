@@ -133,9 +133,11 @@ def share_bar(points: Sequence[Point], *, title: str, width: int = 640) -> Marku
         share = point.value / total if total else 0
         w = width * share
         color = PALETTE[i % len(PALETTE)]
-        parts.append(
+        _mark(
+            parts,
             f'<rect x="{x:.1f}" y="4" width="{w:.1f}" height="30" fill="{color}">'
-            f"<title>{escape(point.label)}: {share:.0%} ({_fmt(point.value)})</title></rect>"
+            f"<title>{escape(point.label)}: {share:.0%} ({_fmt(point.value)})</title></rect>",
+            point,
         )
         x += w
     step = width / max(len(points), 1)

@@ -149,7 +149,14 @@ def sections(board: Board) -> list[Section]:
 
 
 def _chart(
-    board: Board, measure: str, group_by: str, key: str, title: str, fmt: Format, unit: str = ""
+    board: Board,
+    measure: str,
+    group_by: str,
+    key: str,
+    title: str,
+    fmt: Format,
+    unit: str = "",
+    scale: float = 1.0,
 ) -> Chart | None:
     report = board.grouped.get((measure, group_by))
     if report is None:
@@ -198,10 +205,32 @@ def chart_list(board: Board) -> list[Chart]:
             board, "resolution_time", "day", "median_hours",
             "Resolution time (median hours, by day opened)", hours, " h",
         ),
+        _chart(
+            board, "sla_attainment", "day", "first_reply_share_met",
+            "First reply targets met (by day opened)", share, "%", 100.0,
+        ),
+        _levels(board),
         _chart(board, "grants", "remedy", "grants", "Grants by remedy", count),
         _chart(board, "grants", "remedy", "cost", "Cost of grants by remedy", money),
     ]  # fmt: skip
     return [c for c in made if c is not None]
+
+
+LEVELS = (("level_1", "1 deflected"), ("level_2", "2 saved the sale"), ("level_3", "3 invested"))
+
+
+def _levels(board: Board) -> Chart | None:
+    """The service-level mix of the solved cases as one bar split in three."""
+    figure = _whole(board.totals.get("service_level_mix"))
+    if figure is None:
+        return None
+    points = [
+        charts.Point(label, _number(figure.values.get(key)), figure.cases_url)
+        for key, label in LEVELS
+    ]
+    title = "Service level of solved cases"
+    rows = [(label, Cell(count(figure.values.get(key)), figure.cases_url)) for key, label in LEVELS]
+    return Chart(title, charts.share_bar(points, title=title), rows)
 
 
 # The per-agent table's columns: the header, the measure grouped by agent, the value, how it reads.
