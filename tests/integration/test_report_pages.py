@@ -155,7 +155,9 @@ def test_an_agent_reads_their_own_page_only(
     _sign_in(client, "kim@desk.example")
     page = client.get(f"/me/reports?{PERIOD}")
     assert page.status_code == 200, page.text
-    assert 'href="/me/reports"' in page.text  # the navigation offers it to every agent
+    # The navigation offers every agent their own page, and the team view to leads only.
+    assert 'href="/me/reports"' in page.text
+    assert 'href="/reports"' not in page.text
     kim = token_for(Role.AGENT, people["kim"])
     mine = {"cases_opened", "cases_solved", "first_reply_time", "resolution_time"}
     mine |= {"sla_attainment", "satisfaction", "grants"}
