@@ -176,7 +176,7 @@ def test_the_mail_has_the_measures_figures(
         "Survey responses: 2",
         "keep-item: 1 costing 0.00 (week before: 0 costing 0.00)",
         "refund-full: 1 costing 50.00 (week before: 0 costing 0.00)",
-        "The dashboard: http://desk.example/dashboard?start=2026-03-02&end=2026-03-08",
+        "The dashboard: http://desk.example/reports?start=2026-03-02&end=2026-03-08",
         "The cases: http://desk.example/queue?view=all&start=2026-03-02&end=2026-03-08",
     ):
         assert line in text, (line, text)

@@ -179,7 +179,7 @@ def summary_context(
         "empty": last.cases == 0,
         "rows": _rows(last, before) if last.cases else [],
         "grants": _grant_rows(last, before) if last.cases else [],
-        "dashboard_link": f"{base}/dashboard?{period}",
+        "dashboard_link": f"{base}/reports?{period}",
         "queue_link": f"{base}/queue?{queue}",
     }
 

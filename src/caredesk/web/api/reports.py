@@ -78,10 +78,10 @@ def _csv(call: ApiCall, measure: str, filters: ReportFilter) -> StreamingRespons
     rows = call.read(reports.case_rows, call.now(), scoped)
     name = f"{measure}-{scoped.start.isoformat()}-{scoped.end.isoformat()}.csv"
     headers = {"Content-Disposition": f'attachment; filename="{name}"'}
-    return StreamingResponse(_lines(rows), media_type="text/csv", headers=headers)
+    return StreamingResponse(csv_lines(rows), media_type="text/csv", headers=headers)
 
 
-def _lines(rows: Iterable[CaseMeasures]) -> Iterator[str]:
+def csv_lines(rows: Iterable[CaseMeasures]) -> Iterator[str]:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(CSV_COLUMNS)

@@ -15,6 +15,7 @@ def console_routers() -> list[APIRouter]:
         manage,
         outbox,
         queues,
+        reports,
         retention_report,
         signin,
         sla_admin,
@@ -26,10 +27,12 @@ def console_routers() -> list[APIRouter]:
         case,
         handoff,
         manage,
+        # The retention page before the reports' `/reports/{measure}.csv`, as the more exact path.
+        retention_report,
+        reports,
         knowledge,
         sla_admin,
         outbox,
-        retention_report,
     )
     return [m.router for m in routers]
 

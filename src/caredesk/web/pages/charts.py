@@ -21,6 +21,8 @@ PALETTE = ("#2f6fb3", "#d9822b", "#3a9a5b", "#8a5cb8", "#c0504d", "#5b8c99")
 class Point:
     label: str
     value: float
+    # The page of what the mark counts (a report figure's queue): the mark links to it.
+    href: str | None = None
 
 
 def _fmt(value: float) -> str:
@@ -65,10 +67,12 @@ def column_chart(
     for i, point in enumerate(points):
         h = inner_h * (point.value / top_value) if top_value else 0
         x = left + i * slot + (slot - bar) / 2
-        parts.append(
+        _mark(
+            parts,
             f'<rect x="{x:.1f}" y="{top + inner_h - h:.1f}" width="{bar:.1f}" '
             f'height="{h:.1f}" fill="{color}"><title>{escape(point.label)}: '
-            f"{escape(fmt(point.value))}{escape(unit)}</title></rect>"
+            f"{escape(fmt(point.value))}{escape(unit)}</title></rect>",
+            point,
         )
         if i % every == 0:
             parts.append(
@@ -103,9 +107,15 @@ def bar_list(
         parts.append(
             f'<text x="{label_w - 8}" y="{y + row / 2 + 4:.1f}" class="label" '
             f'text-anchor="end">{escape(point.label)}</text>'
+        )
+        _mark(
+            parts,
             f'<rect x="{label_w}" y="{y + 3}" width="{w:.1f}" height="{row - 8}" '
             f'fill="{color}"><title>{escape(point.label)}: {escape(fmt(point.value))}'
-            f"{escape(unit)}</title></rect>"
+            f"{escape(unit)}</title></rect>",
+            point,
+        )
+        parts.append(
             f'<text x="{label_w + w + 6:.1f}" y="{y + row / 2 + 4:.1f}" class="value">'
             f"{escape(fmt(point.value))}{escape(unit)}</text>"
         )
@@ -123,9 +133,11 @@ def share_bar(points: Sequence[Point], *, title: str, width: int = 640) -> Marku
         share = point.value / total if total else 0
         w = width * share
         color = PALETTE[i % len(PALETTE)]
-        parts.append(
+        _mark(
+            parts,
             f'<rect x="{x:.1f}" y="4" width="{w:.1f}" height="30" fill="{color}">'
-            f"<title>{escape(point.label)}: {share:.0%} ({_fmt(point.value)})</title></rect>"
+            f"<title>{escape(point.label)}: {share:.0%} ({_fmt(point.value)})</title></rect>",
+            point,
         )
         x += w
     step = width / max(len(points), 1)
@@ -142,6 +154,14 @@ def share_bar(points: Sequence[Point], *, title: str, width: int = 640) -> Marku
         parts.append('<text x="0" y="24" class="axis">nothing yet</text>')
     parts.append("</svg>")
     return Markup("".join(parts))  # noqa: S704 - every value above went through escape()
+
+
+def _mark(parts: list[str], mark: str, point: Point) -> None:
+    """A bar, inside a link to its page when it has one."""
+    if point.href is None:
+        parts.append(mark)
+    else:
+        parts.append(f'<a href="{escape(point.href)}">{mark}</a>')
 
 
 def _opening(title: str, description: str, width: int, height: int) -> list[str]:
