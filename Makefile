@@ -136,6 +136,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/ratelimit.py --requests 10000 --redis redis://127.0.0.1:6379/0 --write-docs
 	$(BIN)/python bench/scale.py --seconds 4 --write-docs
 	$(BIN)/python bench/archive.py --write-docs
+	$(BIN)/python bench/zendesk_import.py --write-docs
 	@if [ -d "$(TAU)" ]; then \
 	  $(BIN)/python bench/conformance.py --data $(TAU) \
 	    --tasks $(TAU)/tasks_dev.json --expected $(TAU)/expected/tasks_dev.jsonl \

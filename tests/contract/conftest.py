@@ -32,6 +32,7 @@ from caredesk.services.access import auth
 from caredesk.services.cases import cases
 from caredesk.services.cases.cases import NewAttachment
 from caredesk.services.cases.ports import CaseFilter
+from caredesk.services.zendesk.ports import TicketField
 from caredesk.settings import Settings
 from tests.conftest import CHEAP_HASHER
 
@@ -42,6 +43,8 @@ DEMO_CUSTOMERS = 12
 ADMIN_EMAIL = "admin@caredesk.example"
 ADMIN_PASSWORD = "caredesk-contract-tests"
 START_SECONDS = 60
+# A ticket field as an import from Zendesk leaves it: the desk makes none of its own.
+ORDER_FIELD = TicketField(id=360001, title="Order number", type="text", position=1)
 
 
 @dataclass(frozen=True)
@@ -129,6 +132,10 @@ def _load(database_url: str, model_dir: Path) -> tuple[Settings, str]:
             admin_password=ADMIN_PASSWORD,
         )
         _add_files(container, summary.admin_id)
+        uow = container.uow()
+        with uow:
+            uow.ticket_fields.put(ORDER_FIELD)
+            uow.commit()
         issued = auth.create_token(
             container.uow(),
             SYSTEM,

@@ -10,6 +10,7 @@ import json
 import os
 import shutil
 import subprocess
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +33,7 @@ def _skip_reason() -> str | None:
 pytestmark = pytest.mark.skipif(_skip_reason() is not None, reason=_skip_reason() or "")
 
 
-def run_scenario(live_desk: LiveDesk, name: str) -> dict[str, Any]:
+def run_scenario(live_desk: LiveDesk, name: str, **more: str) -> dict[str, Any]:
     node = shutil.which("node")
     assert node is not None
     done = subprocess.run(
@@ -42,6 +43,7 @@ def run_scenario(live_desk: LiveDesk, name: str) -> dict[str, Any]:
             "CAREDESK_URL": live_desk.base_url,
             "CAREDESK_EMAIL": live_desk.email,
             "CAREDESK_TOKEN": live_desk.token,
+            **more,
         },
         capture_output=True,
         text=True,
@@ -63,3 +65,26 @@ def test_node_zendesk_reads_the_desk(live_desk: LiveDesk) -> None:
     first = seen["first"]["result"]
     assert first["id"] == ids[0]
     assert seen["comments"][0]["body"] == first["description"]
+
+
+def test_node_zendesk_writes_searches_and_exports(live_desk: LiveDesk) -> None:
+    word = f"w{uuid.uuid4().hex[:10]}"
+    seen = run_scenario(live_desk, "writes", CAREDESK_WORD=word)
+    ticket = seen["created"]["result"]
+    assert (ticket["subject"], ticket["status"], ticket["tags"]) == (
+        f"Toaster {word}",
+        "new",
+        ["toaster"],
+    )
+    assert seen["updated"]["result"]["status"] == "pending"
+    assert [c["public"] for c in seen["comments"]] == [True, True]
+    assert seen["comments"][1]["body"] == "A new one is on its way."
+    assert [t["id"] for t in seen["search"]["result"]] == [ticket["id"]]
+    user = seen["user"]["result"]
+    assert (user["id"], user["name"]) == (ticket["requester_id"], f"Evelyn {word}")
+    exported = {t["id"]: t["status"] for t in seen["exported"]}
+    assert exported[ticket["id"]] == "pending"
+    assert user["id"] in {u["id"] for u in seen["exportedUsers"]}
+    # The client's list() follows the pages itself: every user once, the new one among them.
+    ids = [u["id"] for u in seen["users"]]
+    assert len(ids) == len(set(ids)) and user["id"] in ids

@@ -120,7 +120,8 @@ def test_a_desk_read_through_its_zendesk_api_is_imported_whole_even_when_stopped
     comments = [c for t in tickets for c in t["comments"]]
     assert len(tickets) > 20 and len(comments) > 2 * len(tickets)
     assert {c["public"] for c in comments} == {True, False}
-    assert sum(len(c["attachments"]) for c in comments) == 3
+    # The desk's three files at least: other tests on the same desk may have added theirs.
+    assert sum(len(c["attachments"]) for c in comments) >= 3
     assert {r[1] for r in source.ratings(lambda t: t)} >= {"good", "offered"}
 
     again = _run(container, live_desk, Watcher())

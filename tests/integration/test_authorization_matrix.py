@@ -276,5 +276,15 @@ def test_reads_never_write(
             client.cookies.clear()
             with statements_sent(container.uow.engine) as seen:
                 client.request(kwargs.pop("method"), kwargs.pop("url"), **_httpx_arguments(kwargs))
-            writing += [f"GET {operation.path} as {caller.name}: {s}" for s in writes(seen)]
+            written = [] if _first_sight(operation.path, writes(seen)) else writes(seen)
+            writing += [f"GET {operation.path} as {caller.name}: {s}" for s in written]
     assert writing == [], "\n".join(writing)
+
+
+def _first_sight(path: str, written: list[str]) -> bool:
+    """The one write a read of /api/v2 may make: giving customers and agents the Zendesk
+    user ids the answer names them by, the first time any answer does (docs/zendesk.md,
+    "User ids"), in a transaction of its own; once given, the same read writes nothing."""
+    numbering = [s for s in written if s.startswith("INSERT INTO zendesk_users")]
+    rest = [s for s in written if s not in numbering and s != "BEGIN IMMEDIATE"]
+    return path.startswith("/api/v2/") and bool(numbering) and not rest

@@ -333,6 +333,21 @@ def test_the_command_prints_a_summary_and_writes_the_report(
     assert _count(container, "cases") == 3
 
 
+def test_the_command_on_a_database_not_migrated_says_what_to_run(
+    account: tuple[fake.Account, str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    _, url = account
+    monkeypatch.setenv("CAREDESK_DATABASE_URL", f"sqlite:///{tmp_path / 'new.db'}")
+    monkeypatch.setenv("CAREDESK_ZENDESK_TOKEN", fake.TOKEN)
+    report = tmp_path / "skipped.jsonl"
+    args = ["import", "zendesk", "--url", url, "--email", fake.EMAIL, "--report", str(report)]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 1
+    assert "caredesk db upgrade" in result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+    assert not report.exists()
+
+
 def test_imported_ticket_fields_are_answered_in_zendesks_shape(
     container: Container,
     account: tuple[fake.Account, str],

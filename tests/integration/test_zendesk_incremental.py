@@ -2,13 +2,9 @@
 
 from __future__ import annotations
 
-import io
 from typing import Any
 
-import requests
 from fastapi.testclient import TestClient
-from requests.adapters import BaseAdapter
-from zenpy import Zenpy
 
 from caredesk.bootstrap import Container
 from caredesk.domain.agents import SYSTEM
@@ -19,51 +15,6 @@ from tests.integration.test_zendesk_foundation import _refusal
 
 Headers = dict[str, str]
 URL = "/api/v2/incremental/tickets/cursor.json"
-
-
-class _ToTheDesk(BaseAdapter):
-    """Hands zenpy's requests to the test client, whatever host zenpy addressed."""
-
-    def __init__(self, client: TestClient) -> None:
-        super().__init__()
-        self.client = client
-
-    def send(
-        self,
-        request: requests.PreparedRequest,
-        stream: bool = False,
-        timeout: float | tuple[float | None, float | None] | None = None,
-        verify: bool | str = True,
-        cert: str | tuple[str, str] | None = None,
-        proxies: dict[str, str] | None = None,
-    ) -> requests.Response:
-        path = (request.path_url or "/").replace("//", "/")
-        headers = {k: v if isinstance(v, str) else v.decode() for k, v in request.headers.items()}
-        body = request.body.encode() if isinstance(request.body, str) else request.body
-        answered = self.client.request(
-            request.method or "GET",
-            path,
-            headers=headers,
-            content=body if isinstance(body, bytes) else None,
-        )
-        response = requests.Response()
-        response.status_code = answered.status_code
-        response.raw = io.BytesIO(answered.content)
-        response.headers.update(answered.headers)
-        response.url = request.url or ""
-        response.request = request
-        return response
-
-    def close(self) -> None:
-        pass
-
-
-def zenpy_client(client: TestClient, headers: Headers) -> Zenpy:
-    session = requests.Session()
-    session.mount("https://", _ToTheDesk(client))
-    session.mount("http://", _ToTheDesk(client))
-    token = headers["Authorization"].removeprefix("Bearer ")
-    return Zenpy(subdomain="desk", oauth_token=token, session=session)
 
 
 def _cases(container: Container, clock: ManualClock, customer: dict[str, Any], n: int) -> list[int]:
@@ -129,21 +80,6 @@ def test_start_time_leaves_out_what_changed_before_it(
     assert [t["id"] for t in body["tickets"]] == made[2:]
 
 
-def test_zenpy_pages_the_export_to_its_end(
-    client: TestClient,
-    container: Container,
-    clock: ManualClock,
-    agent: Headers,
-    customer: dict[str, Any],
-) -> None:
-    made = _cases(container, clock, customer, 5)
-    zenpy = zenpy_client(client, agent)
-    assert [t.id for t in zenpy.tickets.incremental(start_time=0, per_page=2)] == made
-    start = client.get(f"{URL}?start_time=0&per_page=3", headers=agent).json()
-    rest = zenpy.tickets.incremental(cursor=start["after_cursor"], per_page=2)
-    assert [t.id for t in rest] == made[3:]
-
-
 def test_bad_positions_are_refused_as_the_users_export_refuses_them(
     client: TestClient, clock: ManualClock, agent: Headers
 ) -> None:
@@ -153,3 +89,39 @@ def test_bad_positions_are_refused_as_the_users_export_refuses_them(
         assert "start_time" in body["details"], query
     foreign = client.get(f"{URL}?cursor=not-a-cursor", headers=agent)
     assert foreign.status_code == 400, foreign.text
+
+
+BY_TIME = "/api/v2/incremental/tickets.json"
+
+
+def test_the_time_based_export_pages_by_the_last_tickets_time(
+    client: TestClient,
+    container: Container,
+    clock: ManualClock,
+    agent: Headers,
+    customer: dict[str, Any],
+) -> None:
+    made = _cases(container, clock, customer, 3)
+    body = client.get(f"{BY_TIME}?start_time=0&per_page=2", headers=agent).json()
+    assert [t["id"] for t in body["tickets"]] == made[:2] and not body["end_of_stream"]
+    second = int(clock.now().timestamp()) - 120  # the second case's change, a minute apart
+    assert (body["count"], body["end_time"]) == (2, second)
+    # The next page starts at that second: the ticket changed then comes again.
+    rest = client.get(body["next_page"], headers=agent).json()
+    assert [t["id"] for t in rest["tickets"]] == made[1:] and not rest["end_of_stream"]
+    end = client.get(rest["next_page"], headers=agent).json()
+    assert [t["id"] for t in end["tickets"]] == made[2:] and end["end_of_stream"]
+    cases.change_status(container.uow(), SYSTEM, clock.now(), made[0], CaseStatus.OPEN)
+    later = client.get(end["next_page"], headers=agent).json()
+    assert [(t["id"], t["status"]) for t in later["tickets"]][-1] == (made[0], "open")
+
+
+def test_the_time_based_export_needs_a_start_time_not_yet_to_come(
+    client: TestClient, clock: ManualClock, agent: Headers
+) -> None:
+    future = int(clock.now().timestamp()) + 3600
+    for query in (f"start_time={future}", "", "start_time=0&per_page=1001"):
+        _refusal(client.get(f"{BY_TIME}?{query}", headers=agent), 422, "RecordInvalid")
+    quiet = client.get(f"{BY_TIME}?start_time={future - 3600}", headers=agent).json()
+    assert quiet["tickets"] == [] and quiet["end_time"] == future - 3600
+    assert quiet["end_of_stream"]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Any
 
 import pytest
@@ -15,7 +14,6 @@ from caredesk.services.access import auth
 from caredesk.services.cases import cases
 from tests.conftest import ManualClock
 from tests.integration.test_zendesk_foundation import _agent, _refusal
-from tests.integration.test_zendesk_incremental import zenpy_client
 
 Headers = dict[str, str]
 
@@ -191,14 +189,3 @@ def test_users_are_customers_and_agents_by_name_or_email(
     ]
     zoe = client.get("/api/v2/search.json?query=type:user zoe@caredesk", headers=agent).json()
     assert [u["role"] for u in zoe["results"]] == ["agent"] and zoe["count"] == 1
-
-
-def test_zenpy_searches_with_its_own_query_builder(
-    client: TestClient, agent: Headers, desk: dict[str, Any]
-) -> None:
-    zenpy = zenpy_client(client, agent)
-    found = zenpy.search("printer", type="ticket", status_less_than="solved")
-    assert [t.id for t in found] == [desk["printer"]]
-    assert len(zenpy.search(type="ticket", priority="high")) == 1
-    after = zenpy.search(type="ticket", created_after=date(2026, 1, 1), minus="tags:spam")
-    assert sorted(t.id for t in after) == sorted(desk[n] for n in ("printer", "lamp", "kettle"))

@@ -3,15 +3,10 @@ styles, searched, created, and exported incrementally."""
 
 from __future__ import annotations
 
-import io
 from datetime import timedelta
 from typing import Any
-from urllib.parse import urlsplit
 
-import requests
 from fastapi.testclient import TestClient
-from requests.structures import CaseInsensitiveDict
-from zenpy import Zenpy  # type: ignore[import-untyped]
 
 from caredesk.bootstrap import Container
 from caredesk.domain.agents import SYSTEM, Role
@@ -328,54 +323,22 @@ def test_the_incremental_export_refuses_a_future_start_and_a_foreign_cursor(
     _refusal(client.get(url, headers=agent), 422, "RecordInvalid")
 
 
-class _Desk(requests.adapters.BaseAdapter):
-    """Hands zenpy's requests to the test client: zenpy talks to the desk as to Zendesk."""
-
-    def __init__(self, client: TestClient) -> None:
-        super().__init__()
-        self.client = client
-
-    def send(self, request: requests.PreparedRequest, *args: Any, **kwargs: Any) -> Any:
-        parts = urlsplit(request.url or "")
-        body = request.body.encode() if isinstance(request.body, str) else request.body
-        got = self.client.request(
-            request.method or "GET",
-            f"{parts.path}?{parts.query}",
-            content=body if isinstance(body, bytes) else None,
-            headers={k: str(v) for k, v in request.headers.items() if k.lower() != "host"},
-        )
-        response = requests.Response()
-        response.status_code = got.status_code
-        response.headers = CaseInsensitiveDict(got.headers)
-        response.raw = io.BytesIO(got.content)
-        response.url = request.url or ""
-        response.request = request
-        response.encoding = "utf-8"
-        return response
-
-    def close(self) -> None:
-        pass
-
-
-def test_zenpy_pages_the_incremental_export_to_its_end(
-    client: TestClient, container: Container, clock: ManualClock
+def test_the_time_based_export_pages_by_the_second_the_last_user_changed(
+    client: TestClient, container: Container, clock: ManualClock, agent: Headers
 ) -> None:
-    start = clock.now()
-    for n in range(5):
-        _customer(container, f"Person {n}", f"p{n}@example.com")
-        clock.advance(seconds=30)
-    agent_id = _agent(container, "zoe@caredesk.example")
-    session = requests.Session()
-    for prefix in ("http://", "https://"):
-        session.mount(prefix, _Desk(client))
-    zenpy = Zenpy(
-        subdomain="desk",
-        domain="example",
-        email="zoe@caredesk.example",
-        token=_secret(container, agent_id),
-        session=session,
-    )
-    seen = [u.email for u in zenpy.users.incremental(start_time=start, per_page=2)]
-    assert seen == [f"p{n}@example.com" for n in range(5)] + ["zoe@caredesk.example"]
-    found = zenpy.users.search(query="email:p3@example.com")
-    assert [u.email for u in found] == ["p3@example.com"]
+    start = int(clock.now().timestamp())
+    for n in range(3):
+        _customer(container, f"Person {n}", f"p{n}@example.com", f"cus_{n}")
+        clock.advance(minutes=1)
+    url = "/api/v2/incremental/users.json"
+    page = _export(client, agent, url, start_time=start, per_page=2)
+    assert [u["email"] for u in page["users"]] == ["p0@example.com", "p1@example.com"]
+    assert (page["count"], page["end_time"], page["end_of_stream"]) == (2, start + 60, False)
+    # The next page starts at that second: the user changed then comes again.
+    rest = _export(client, agent, page["next_page"])
+    assert [u["email"] for u in rest["users"]] == ["p1@example.com", "p2@example.com"]
+    end = _export(client, agent, rest["next_page"])
+    assert [u["email"] for u in end["users"]] == ["p2@example.com"] and end["end_of_stream"]
+    future = int((clock.now() + timedelta(hours=1)).timestamp())
+    for params in ({"start_time": future}, {}, {"start_time": 0, "per_page": 1001}):
+        _refusal(client.get(url, params=params, headers=agent), 422, "RecordInvalid")

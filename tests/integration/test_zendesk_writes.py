@@ -3,20 +3,10 @@ in one transaction and refused in Zendesk's shapes."""
 
 from __future__ import annotations
 
-import io
-import socket
-import threading
-import time
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
-import uvicorn
 from fastapi.testclient import TestClient
-from zenpy import Zenpy
-from zenpy.lib.api_objects import Comment as ZenpyComment
-from zenpy.lib.api_objects import Ticket as ZenpyTicket
-from zenpy.lib.api_objects import User as ZenpyUser
 
 from caredesk.bootstrap import Container, bootstrap
 from caredesk.domain.agents import SYSTEM
@@ -405,61 +395,3 @@ def test_a_viewer_or_a_customer_bound_token_writes_nothing(
         _refusal(_create(client, headers, requester={"email": "ada@example.com"}), 403, "Forbidden")
         _refusal(_upload(client, headers, PNG), 403, "Forbidden")
     assert _case_count(container) == 0
-
-
-@pytest.fixture
-def served(container: Container) -> Iterator[str]:
-    """The desk on a local port, for Zendesk's own client, which speaks HTTP over a socket."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    server = uvicorn.Server(
-        uvicorn.Config(
-            create_app(container=container), host="127.0.0.1", port=port, log_level="warning"
-        )
-    )
-    thread = threading.Thread(target=server.run, name="zendesk-writes", daemon=True)
-    thread.start()
-    while not server.started:
-        assert thread.is_alive(), "the server did not start"
-        time.sleep(0.02)
-    try:
-        yield f"127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
-
-
-def test_zenpy_creates_updates_and_attaches_as_it_does_on_zendesk(
-    served: str,
-    container: Container,
-    customer: dict[str, Any],
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    monkeypatch.setenv("ZENPY_FORCE_SCHEME", "http")
-    secret = _secret(container, _agent(container))
-    # zenpy joins subdomain and domain with a dot: the two halves of the local address.
-    subdomain, domain = served.split(".", 1)
-    zenpy = Zenpy(subdomain=subdomain, domain=domain, email="zoe@caredesk.example", token=secret)
-    upload = zenpy.attachments.upload(io.BytesIO(PNG), target_name="shot.png")
-    made = zenpy.tickets.create(
-        ZenpyTicket(
-            subject="Printer",
-            requester=ZenpyUser(name="Ada", email="ada@example.com"),
-            comment=ZenpyComment(body="It stopped.", uploads=[upload.token]),
-            tags=["printer"],
-        )
-    )
-    ticket = made.ticket
-    # (`requester_id`: reading `ticket.requester` would ask GET /users/{id}.json.)
-    ada = _user_id(container, UserRef.customer(customer["id"]))
-    assert (ticket.requester_id, ticket.tags) == (ada, ["printer"])
-    assert [e["type"] for e in made.audit.events][-1] == "Comment"
-    ticket.status = "pending"
-    ticket.comment = ZenpyComment(body="Looking into it.", public=False)
-    changed = zenpy.tickets.update(ticket)
-    assert changed.ticket.status == "pending"
-    comments = list(zenpy.tickets.comments(ticket=ticket.id))
-    assert [c.public for c in comments] == [True, False]
-    (attached,) = comments[0].attachments
-    assert attached.file_name == "shot.png" and attached.size == len(PNG)

@@ -36,6 +36,19 @@ def build_or_exit(settings: Settings) -> Container:
         raise typer.Exit(1) from exc
 
 
+def require_schema(container: Container) -> None:
+    """Exit 1 with what to run when the database does not stand at this desk's schema: a
+    command that writes much (an import) says so before it starts, not in a traceback."""
+    from caredesk.adapters.db.migrate import current_heads, script_heads
+
+    if current_heads(container.engine) != script_heads(container.engine):
+        err.print(
+            "[red]error[/red]: the database is not at this desk's schema: "
+            "run `caredesk db upgrade` first"
+        )
+        raise typer.Exit(1)
+
+
 def print_rows(
     rows: Iterable[Iterable[object]],
     *,

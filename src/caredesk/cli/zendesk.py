@@ -12,7 +12,7 @@ from rich.progress import BarColumn, Progress, ProgressColumn, Task, TaskID, Tex
 from rich.table import Table
 from rich.text import Text
 
-from caredesk.cli.common import desk, err, out
+from caredesk.cli.common import desk, err, out, require_schema
 
 if TYPE_CHECKING:
     from caredesk.bootstrap import Container
@@ -91,6 +91,7 @@ def import_zendesk(
         err.print(f"[red]error[/red]: {exc}", highlight=False)
         raise typer.Exit(1) from exc
     with desk() as container:
+        require_schema(container)
         stamp = container.clock.now().strftime("%Y%m%dT%H%M%SZ")
         report_path = report or Path(f"zendesk-import-{stamp}.jsonl")
         _run(container, source, report_path)

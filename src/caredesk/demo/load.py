@@ -18,6 +18,7 @@ from caredesk.demo.catalogue import build_catalogue
 from caredesk.demo.customers import Ids
 from caredesk.demo.desk import Staff, build_staff, demo_policy_text, service_levels
 from caredesk.demo.everyday import background_cases
+from caredesk.demo.follow_ups import follow_up_orders
 from caredesk.demo.history import HISTORY_DAYS, past_cases
 from caredesk.demo.knowledge import load_demo_knowledge
 from caredesk.demo.orders import random_customer
@@ -142,6 +143,7 @@ def _generate(
     load_demo_knowledge(uow_factory, now)
     case_count = past_cases(uow_factory, rng, staff, demo_customers, now, calendar)
     case_count += background_cases(uow_factory, rng, staff, demo_customers, now)
+    follow_up_orders(uow_factory, rng, ids, products, demo_customers, now)
     # Opened last and most recently, the stories head every queue sorted by age.
     for story in stories:
         open_story_case(uow_factory, staff, story, now)

@@ -252,3 +252,26 @@ def random_customer(
     demo_customer.customer.tier = tier(demo_customer.orders)
     demo_customer.settle_balances()
     return demo_customer
+
+
+def repeat_order(
+    rng: random.Random,
+    ids: Ids,
+    demo_customer: DemoCustomer,
+    products: dict[str, Product],
+    placed: datetime,
+    now: datetime,
+) -> Order:
+    """An order a customer comes back for, paid by card: their gift cards were settled when
+    the store was written, so it does not draw on them."""
+    favourites = sorted(
+        {
+            category(products[line.product_id])
+            for o in demo_customer.orders
+            for line in o.lines
+            if line.product_id in products
+        }
+    )
+    lines = _pick_lines(rng, products, favourites, placed, now)
+    by_card = DemoCustomer(demo_customer.customer)
+    return place_order(rng, ids, by_card, lines, placed, now)

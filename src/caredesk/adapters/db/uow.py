@@ -49,6 +49,7 @@ from caredesk.adapters.db.mail_repo import SqlMailRepository, SqlOutboxRepositor
 from caredesk.adapters.db.notifications import forget_notifications, send_notifications
 from caredesk.adapters.db.portal_repo import SqlPortalRepository
 from caredesk.adapters.db.reports import SqlReportQueries
+from caredesk.adapters.db.retention import SqlRetentionQueries
 from caredesk.adapters.db.search_index_repo import SqlSearchIndexRepository
 from caredesk.adapters.db.sla_repo import SqlSlaRepository
 from caredesk.adapters.db.throttle_repo import SqlThrottleRepository
@@ -118,6 +119,7 @@ class SqlAlchemyUnitOfWork:
     policies = _Repository(SqlPolicyRepository, reads_config=True)
     console = _Repository(SqlConsoleQueries)
     reports = _Repository(SqlReportQueries)
+    retention = _Repository(SqlRetentionQueries)
     articles = _Repository(SqlArticleRepository, reads_config=True)
     known_issues = _Repository(SqlKnownIssueRepository, reads_config=True)
     search = _Repository(SqlSearchIndexRepository)

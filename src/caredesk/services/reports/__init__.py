@@ -1,1 +1,2 @@
-"""Reporting: measures defined once, computed by the database, read through the API and CSV."""
+"""Reports: measures defined once, computed by the database, read through the API and CSV, and the
+retention after a remedy."""

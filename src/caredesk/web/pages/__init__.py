@@ -15,11 +15,23 @@ def console_routers() -> list[APIRouter]:
         manage,
         outbox,
         queues,
+        retention_report,
         signin,
         sla_admin,
     )
 
-    return [m.router for m in (signin, queues, case, handoff, manage, knowledge, sla_admin, outbox)]
+    routers = (
+        signin,
+        queues,
+        case,
+        handoff,
+        manage,
+        knowledge,
+        sla_admin,
+        outbox,
+        retention_report,
+    )
+    return [m.router for m in routers]
 
 
 def install_console(app: FastAPI) -> None:

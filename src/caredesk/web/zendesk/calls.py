@@ -12,10 +12,12 @@ from fastapi import Depends, Request
 from fastapi.responses import JSONResponse
 
 from caredesk.domain.agents import Actor
+from caredesk.domain.cases import Case
 from caredesk.services.zendesk import users
 from caredesk.services.zendesk.ports import UserRef
 from caredesk.web.deps import ContainerDep, NowDep
 from caredesk.web.visits import Visit
+from caredesk.web.zendesk import serializers as out
 from caredesk.web.zendesk.auth import ZendeskActor
 
 
@@ -41,6 +43,14 @@ class ZendeskCall(Visit[Actor]):
         return users.user_ids(
             self.container.uow.read_only(), self.container.uow(), self.actor, self.at, wanted
         )
+
+    def tickets(self, found: Iterable[Case]) -> list[dict[str, Any]]:
+        """These cases as tickets, the user ids of their customers and assignees read at once."""
+        cases = list(found)
+        people = [UserRef.customer(c.customer_id) for c in cases]
+        people += [UserRef.agent(c.assignee_id) for c in cases if c.assignee_id]
+        ids = self.user_ids(people)
+        return [out.ticket(c, ids, self.base) for c in cases]
 
     def people(self, ids: Iterable[int]) -> dict[int, UserRef]:
         return self.read(users.people_of, set(ids))

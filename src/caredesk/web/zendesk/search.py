@@ -8,7 +8,6 @@ from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse
 
 from caredesk.domain.agents import Agent
-from caredesk.domain.cases import Case
 from caredesk.domain.customers import Customer
 from caredesk.services.zendesk import search
 from caredesk.services.zendesk.ports import UserRef
@@ -27,12 +26,6 @@ SortOrder = Annotated[Literal["asc", "desc"], Query()]
 Results = tuple[list[dict[str, Any]], int]
 
 
-def _tickets(call: Call, found: list[Case]) -> list[dict[str, Any]]:
-    refs = [UserRef.customer(c.customer_id) for c in found]
-    ids = call.user_ids(refs + [UserRef.agent(c.assignee_id) for c in found if c.assignee_id])
-    return [{**out.ticket(c, ids, call.base), "result_type": "ticket"} for c in found]
-
-
 def _ticket_results(
     call: Call, query: SearchQuery, paging: OffsetPaging, sort_by: str, order: str
 ) -> Results:
@@ -42,7 +35,8 @@ def _ticket_results(
     limit = paging.offset + paging.per_page if default else RESULTS_MAX
     hits = call.read(search.search_tickets, call.at, query, limit)
     found = hits.cases if default else search.sorted_cases(hits.cases, sort_by, order == "desc")
-    return _tickets(call, found[paging.offset : paging.offset + paging.per_page]), hits.count
+    shown = call.tickets(found[paging.offset : paging.offset + paging.per_page])
+    return [{**t, "result_type": "ticket"} for t in shown], hits.count
 
 
 def _user(person: Agent | Customer, user_id: int, base: str) -> dict[str, Any]:

@@ -1,22 +1,30 @@
 """Incremental export of tickets: every case from a moment on, in the order it last changed,
 paged to the end of the stream by the export cursor the users' export uses too
-(incremental.py: the time of the last change and the last id)."""
+(incremental.py: the time of the last change and the last id), or by time as Zendesk's older
+time-based export pages (node-zendesk's `tickets.incremental` reads only that one)."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse
 
 from caredesk.domain.cases import Case
 from caredesk.services.zendesk import case_export
-from caredesk.services.zendesk.ports import UserRef
-from caredesk.web.zendesk import serializers as out
 from caredesk.web.zendesk.calls import Call, answer
 from caredesk.web.zendesk.errors import ZendeskRoute
-from caredesk.web.zendesk.incremental import Asked, Export, decode, encode
+from caredesk.web.zendesk.incremental import (
+    EPOCH_MAX,
+    EPOCH_MIN,
+    PER_PAGE_DEFAULT,
+    PER_PAGE_MAX,
+    Asked,
+    Export,
+    decode,
+    encode,
+)
 
 router = APIRouter(route_class=ZendeskRoute)
 
@@ -30,12 +38,6 @@ def _position(asked: Export) -> tuple[datetime, int]:
     return datetime.fromtimestamp(asked.start_time, UTC), 0
 
 
-def _tickets(call: Call, found: list[Case]) -> list[dict[str, Any]]:
-    refs = [UserRef.customer(c.customer_id) for c in found]
-    ids = call.user_ids(refs + [UserRef.agent(c.assignee_id) for c in found if c.assignee_id])
-    return [out.ticket(c, ids, call.base) for c in found]
-
-
 def _page(call: Call, found: list[Case], start: tuple[datetime, int], size: int) -> dict[str, Any]:
     """The page and where the next one starts: past its last ticket, or where this one
     started when it is empty, so that a reader at the end asks again later from there."""
@@ -43,7 +45,7 @@ def _page(call: Call, found: list[Case], start: tuple[datetime, int], size: int)
     after = encode(*last)
     url = call.request.url.remove_query_params("start_time")
     return {
-        "tickets": _tickets(call, found),
+        "tickets": call.tickets(found),
         "after_url": str(url.include_query_params(cursor=after, per_page=size)),
         "after_cursor": after,
         "before_url": None,
@@ -57,3 +59,28 @@ def tickets(call: Call, asked: Asked) -> JSONResponse:
     at, case_id = _position(asked)
     found = call.read(case_export.changed_cases, call.at, at, case_id, asked.per_page)
     return answer(_page(call, found, (at, case_id), asked.per_page))
+
+
+def _time_page(call: Call, found: list[Case], start_time: int, size: int) -> dict[str, Any]:
+    """Zendesk's time-based page: the next one starts at the second the last ticket changed,
+    so tickets of that second come again there (a reader stores tickets by id)."""
+    end_time = int(found[-1].updated_at.timestamp()) if found else start_time
+    url = call.request.url.include_query_params(start_time=end_time, per_page=size)
+    return {
+        "tickets": call.tickets(found),
+        "next_page": str(url),
+        "count": len(found),
+        "end_time": end_time,
+        "end_of_stream": len(found) < size,
+    }
+
+
+@router.get("/incremental/tickets.json")
+def tickets_by_time(
+    call: Call,
+    start_time: Annotated[int, Query(ge=EPOCH_MIN, le=EPOCH_MAX)],
+    per_page: Annotated[int, Query(ge=1, le=PER_PAGE_MAX)] = PER_PAGE_DEFAULT,
+) -> JSONResponse:
+    at = datetime.fromtimestamp(start_time, UTC)
+    found = call.read(case_export.changed_cases, call.at, at, 0, per_page)
+    return answer(_time_page(call, found, start_time, per_page))

@@ -7,11 +7,10 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse
 
-from caredesk.domain.cases import Case, Message
+from caredesk.domain.cases import Message
 from caredesk.domain.errors import DomainError, ErrorCode, NotFound
 from caredesk.services.cases import cases
 from caredesk.services.cases.ports import CaseFilter
-from caredesk.services.zendesk.ports import UserRef
 from caredesk.web.zendesk import serializers as out
 from caredesk.web.zendesk.calls import Call, answer
 from caredesk.web.zendesk.errors import ZendeskRoute, invalid
@@ -23,16 +22,6 @@ SHOW_MANY_MAX = 100
 OFFSET_MAX = 10_000
 # Case ids are integers of the database's 32-bit column: a larger one names no case.
 ID_MAX = 2**31 - 1
-
-
-def _people(found: list[Case]) -> list[UserRef]:
-    refs = [UserRef.customer(c.customer_id) for c in found]
-    return refs + [UserRef.agent(c.assignee_id) for c in found if c.assignee_id]
-
-
-def _tickets(call: Call, found: list[Case]) -> list[dict[str, object]]:
-    ids = call.user_ids(_people(found))
-    return [out.ticket(c, ids, call.base) for c in found]
 
 
 def _case_id(ticket_id: int) -> int:
@@ -57,11 +46,11 @@ def list_tickets(call: Call, paging: Paging) -> JSONResponse:
     if isinstance(paging, CursorPaging):
         page = call.read(cases.list_cases, CaseFilter(), paging.size, paging.after)
         links = paging.links(call.request, page.next_cursor)
-        return answer({"tickets": _tickets(call, page.items), **links})
+        return answer({"tickets": call.tickets(page.items), **links})
     _check_offset(paging)
     found = call.read(cases.list_cases, CaseFilter(), paging.offset + paging.per_page, None)
     total = call.read(cases.count_cases, CaseFilter())
-    shown = _tickets(call, found.items[paging.offset :])
+    shown = call.tickets(found.items[paging.offset :])
     return answer({"tickets": shown, **paging.links(call.request, total)})
 
 
@@ -83,16 +72,15 @@ def show_many(call: Call, ids: Annotated[str, Query(max_length=4096)] = "") -> J
     by_id = {c.id: c for c in found}
     # Zendesk answers the tickets it has, in the order asked, and leaves the others out.
     ordered = [by_id[i] for i in dict.fromkeys(wanted) if i in by_id]
-    return answer({"tickets": _tickets(call, ordered)})
+    return answer({"tickets": call.tickets(ordered)})
 
 
 @router.get("/tickets/{ticket_id}.json")
 def show(call: Call, ticket_id: int) -> JSONResponse:
     view = call.read(cases.get_case, _case_id(ticket_id))
-    case = view.case
-    ids = call.user_ids(_people([case]))
-    description = view.messages[0].body if view.messages else None
-    return answer({"ticket": out.ticket(case, ids, call.base, description=description)})
+    (ticket,) = call.tickets([view.case])
+    ticket["description"] = view.messages[0].body if view.messages else None
+    return answer({"ticket": ticket})
 
 
 def _comments_page(

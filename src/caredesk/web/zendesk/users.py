@@ -15,7 +15,15 @@ from caredesk.services.zendesk.ports import Person, UserRef
 from caredesk.web.zendesk import serializers as out
 from caredesk.web.zendesk.calls import Call, answer
 from caredesk.web.zendesk.errors import ZendeskRoute
-from caredesk.web.zendesk.incremental import Asked, export
+from caredesk.web.zendesk.incremental import (
+    EPOCH_MAX,
+    EPOCH_MIN,
+    PER_PAGE_DEFAULT,
+    PER_PAGE_MAX,
+    Asked,
+    export,
+    export_by_time,
+)
 from caredesk.web.zendesk.paging import CursorPaging, OffsetPaging, Paging
 
 router = APIRouter(route_class=ZendeskRoute)
@@ -199,3 +207,12 @@ def create_or_update(call: Call, body: UserBody) -> JSONResponse:
 @router.get("/incremental/users/cursor.json")
 def incremental(call: Call, asked: Asked) -> JSONResponse:
     return export(call, asked, shown)
+
+
+@router.get("/incremental/users.json")
+def incremental_by_time(
+    call: Call,
+    start_time: Annotated[int, Query(ge=EPOCH_MIN, le=EPOCH_MAX)],
+    per_page: Annotated[int, Query(ge=1, le=PER_PAGE_MAX)] = PER_PAGE_DEFAULT,
+) -> JSONResponse:
+    return export_by_time(call, start_time, per_page, shown)
