@@ -29,11 +29,12 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, time as day_time, timedelta
+from datetime import UTC, datetime, timedelta
+from datetime import time as day_time
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event, insert, text
+from sqlalchemy import Engine, create_engine, event, insert
 
 from _common import (
     PG_DEFAULT,
@@ -422,9 +423,8 @@ def table(runs: list[Run]) -> str:
     lines = ["| backend | cases | report | p50 (ms) | p95 (ms) |", "|---|---:|---|---:|---:|"]
     for r in runs:
         for t in r.timed:
-            lines.append(
-                f"| {r.backend} | {r.cases:,} | {t.name} | {t.p50 * 1000:.0f} | {t.p95 * 1000:.0f} |"
-            )
+            ms = f"{t.p50 * 1000:.0f} | {t.p95 * 1000:.0f}"
+            lines.append(f"| {r.backend} | {r.cases:,} | {t.name} | {ms} |")
     return "\n".join(lines)
 
 
