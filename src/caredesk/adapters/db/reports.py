@@ -70,7 +70,11 @@ class SqlReportQueries:
         """One row per selected case with what every case measure needs."""
         case_, msg, audit = m.CaseRow, m.MessageRow, m.AuditEventRow
         outbound = and_(msg.case_id == case_.id, msg.kind == MessageKind.OUTBOUND.value)
-        first_reply = select(func.min(msg.created_at)).where(outbound).scalar_subquery()
+        # Correlated to the case explicitly: inside the EXISTS below, SQLAlchemy would
+        # otherwise give it a FROM cases of its own, the earliest reply of every case.
+        first_reply = (
+            select(func.min(msg.created_at)).where(outbound).correlate(case_).scalar_subquery()
+        )
         replies = select(func.count()).where(outbound).scalar_subquery()
         later = m.MessageRow.__table__.alias("later")
         wrote_again = exists().where(
