@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import ColumnElement, Subquery, case, func, literal, select, true
+from sqlalchemy import CTE, ColumnElement, Subquery, case, func, literal, select, true
 from sqlalchemy.orm import Session as OrmSession
 
 from caredesk.adapters.db import models as m
@@ -81,7 +81,7 @@ class SqlRetentionQueries:
             return func.julianday(end) - func.julianday(start)
         return func.extract("epoch", end - start) / 86400
 
-    def _later_orders(self, first: Subquery, windows: Sequence[int]) -> Subquery:
+    def _later_orders(self, first: CTE, windows: Sequence[int]) -> Subquery:
         """Per case: the orders placed after it was solved and what they came to, within each
         window (orders cancelled and the replacements remedies shipped are no purchase)."""
         order, line = m.OrderRow, m.OrderLineRow
@@ -114,7 +114,7 @@ class SqlRetentionQueries:
             .subquery("later")
         )
 
-    def _granted(self, first: Subquery) -> Subquery:
+    def _granted(self, first: CTE) -> Subquery:
         """Each remedy granted on the case, once: a bundle's case counts under each of its
         remedies."""
         grant = m.GrantRow
@@ -132,8 +132,10 @@ class SqlRetentionQueries:
         )
 
 
-def _first_solved(start: datetime, end: datetime) -> Subquery:
-    """Each customer's first case solved in [start, end): a customer counts once."""
+def _first_solved(start: datetime, end: datetime) -> CTE:
+    """Each customer's first case solved in [start, end): a customer counts once. A CTE, worked
+    out once: the statement reads it six times, and as a subquery each read ranked the
+    period's solved cases again."""
     case_ = m.CaseRow
     ranked = (
         select(
@@ -149,7 +151,7 @@ def _first_solved(start: datetime, end: datetime) -> Subquery:
         .where(case_.solved_at >= start, case_.solved_at < end)
         .subquery("ranked")
     )
-    return select(ranked).where(ranked.c.nth == 1).subquery("first_solved")
+    return select(ranked).where(ranked.c.nth == 1).cte("first_solved")
 
 
 def _purchases() -> list[ColumnElement[bool]]:
@@ -168,7 +170,7 @@ def _granted_conditions() -> list[ColumnElement[bool]]:
     ]
 
 
-def _remedy_cost(first: Subquery) -> Subquery:
+def _remedy_cost(first: CTE) -> Subquery:
     """What each remedy posted as cost on the case's grants (the same test as ledger.is_cost);
     entries of older bundles that named no remedy are attributed to none."""
     entry = m.LedgerEntryRow
@@ -186,7 +188,7 @@ def _remedy_cost(first: Subquery) -> Subquery:
     )
 
 
-def _prior_spend(first: Subquery) -> Subquery:
+def _prior_spend(first: CTE) -> Subquery:
     """What the customer had spent before the case was opened: their value band's measure."""
     order, line = m.OrderRow, m.OrderLineRow
     return (
