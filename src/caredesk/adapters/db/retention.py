@@ -86,18 +86,20 @@ class SqlRetentionQueries:
         window (orders cancelled and the replacements remedies shipped are no purchase)."""
         order, line = m.OrderRow, m.OrderLineRow
         days = self._days_after(first.c.solved_at, order.placed_at)
+        # Each order's total read through the index on its lines' order_id: a grouped total of
+        # the lines joined afterwards was planned as a loop over every total for every order.
+        total = (
+            select(func.sum(line.price))
+            .where(line.order_id == order.id)
+            .correlate(order)
+            .scalar_subquery()
+        )
         placed = (
-            select(first.c.case_id, order.id.label("order_id"), days.label("days"))
+            select(first.c.case_id, days.label("days"), total.label("total"))
             .join(order, order.customer_id == first.c.customer_id)
             .where(order.placed_at > first.c.solved_at, *_purchases())
             .where(days <= max(windows))
             .subquery("placed")
-        )
-        totals = (
-            select(line.order_id, func.sum(line.price).label("total"))
-            .where(line.order_id.in_(select(placed.c.order_id)))
-            .group_by(line.order_id)
-            .subquery("totals")
         )
         within = {w: placed.c.days <= w for w in windows}
         return (
@@ -105,11 +107,10 @@ class SqlRetentionQueries:
                 placed.c.case_id,
                 *(func.count().filter(within[w]).label(f"orders_{w}") for w in windows),
                 *(
-                    func.sum(func.coalesce(totals.c.total, 0)).filter(within[w]).label(f"spend_{w}")
+                    func.sum(func.coalesce(placed.c.total, 0)).filter(within[w]).label(f"spend_{w}")
                     for w in windows
                 ),
             )
-            .outerjoin(totals, totals.c.order_id == placed.c.order_id)
             .group_by(placed.c.case_id)
             .subquery("later")
         )
