@@ -133,6 +133,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/sla.py --cases 20000 --write-docs
 	$(BIN)/python bench/jobs.py --write-docs
 	$(BIN)/python bench/console.py --write-docs
+	$(BIN)/python bench/reports.py --write-docs
 	$(BIN)/python bench/ratelimit.py --requests 10000 --redis redis://127.0.0.1:6379/0 --write-docs
 	$(BIN)/python bench/scale.py --seconds 4 --write-docs
 	$(BIN)/python bench/archive.py --write-docs

@@ -438,3 +438,26 @@ def test_every_figure_drills_down_to_its_cases_in_the_queue(
         assert shown == expected, (measure, params)
     # A day outside the period shows none of them.
     assert _queue_of(container, "/queue?view=all&start=2026-03-03&end=2026-03-03") == []
+
+
+def test_a_case_opened_after_another_was_answered_can_be_first_contact(
+    client: TestClient,
+    container: Container,
+    history: dict[str, Any],
+    admin: Headers,
+    token_for: Callable[..., Headers],
+) -> None:
+    """Whether the customer wrote again is measured from the case's own first reply: once it
+    was measured from the earliest reply of any case, and a case opened after that reply
+    counted its opening message as writing again."""
+    desk = Desk(client, container, token_for(Role.AGENT, history["kim"]), token_for(Role.LEAD))
+    desk.at(10)
+    late = desk.case("W1", "question")
+    desk.post(f"/api/v1/cases/{late}/assignment", {"assignee_id": history["kim"]})
+    desk.at(11)
+    desk.reply(late)
+    desk.at(12)
+    desk.status(late, "solved")
+    assert _values(client, admin, "first_contact_resolution")[None] == {
+        "cases": 5, "value": 0.75, "of": 4,
+    }  # fmt: skip

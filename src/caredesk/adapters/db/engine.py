@@ -29,6 +29,11 @@ def build_engine(url: str, *, echo: bool = False, pool_size: int = 10) -> Engine
     # after POOL_RECYCLE_SECONDS instead, and one the server dropped fails its request once
     # and invalidates the pool, as SQLAlchemy does on a disconnect.
     kwargs.update(pool_size=pool_size, max_overflow=pool_size, pool_recycle=POOL_RECYCLE_SECONDS)
+    if "options" not in parsed.query:
+        # No JIT compilation: the desk's statements run in milliseconds, but a report's
+        # per-case subqueries raise the planner's estimate over jit_above_cost, and compiling
+        # then took a second and more of every report (docs/benchmarks.md, *Reports*).
+        kwargs["connect_args"] = {"options": "-c jit=off"}
     return create_engine(url, **kwargs)
 
 

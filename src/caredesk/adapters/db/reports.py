@@ -70,7 +70,11 @@ class SqlReportQueries:
         """One row per selected case with what every case measure needs."""
         case_, msg, audit = m.CaseRow, m.MessageRow, m.AuditEventRow
         outbound = and_(msg.case_id == case_.id, msg.kind == MessageKind.OUTBOUND.value)
-        first_reply = select(func.min(msg.created_at)).where(outbound).scalar_subquery()
+        # Correlated to the case explicitly: inside the EXISTS below, SQLAlchemy would
+        # otherwise give it a FROM cases of its own, the earliest reply of every case.
+        first_reply = (
+            select(func.min(msg.created_at)).where(outbound).correlate(case_).scalar_subquery()
+        )
         replies = select(func.count()).where(outbound).scalar_subquery()
         later = m.MessageRow.__table__.alias("later")
         wrote_again = exists().where(
@@ -300,8 +304,16 @@ class SqlReportQueries:
 
     def _grants(self, facts: CTE, group_by: str | None) -> list[FigureRow]:
         grant, entry = m.GrantRow, m.LedgerEntryRow
+        # Each grant's cost from its own postings, found through the index on grant_id: an
+        # aggregate of every posting joined afterwards read the whole ledger.
+        cost = (
+            select(func.sum(entry.amount))
+            .where(entry.grant_id == grant.id, _is_cost())
+            .correlate(grant)
+            .scalar_subquery()
+        )
         granted = (
-            select(grant.id, grant.remedy_ids, grant.agent_id, grant.team_id)
+            select(grant.id, grant.remedy_ids, grant.agent_id, grant.team_id, cost.label("cost"))
             .join(facts, facts.c.case_id == grant.case_id)
             .where(*executed_grants())
             .subquery("granted")
@@ -328,15 +340,9 @@ class SqlReportQueries:
             "team": granted.c.team_id,
             "approver": decided_by.c.decided_by,
         }[group_by]
-        cost = (
-            select(costs.c.grant_id, func.sum(costs.c.amount).label("cost"))
-            .group_by(costs.c.grant_id)
-            .subquery()
-        )
         stmt = (
-            select(group, func.count(), func.coalesce(func.sum(cost.c.cost), 0))
+            select(group, func.count(), func.coalesce(func.sum(granted.c.cost), 0))
             .select_from(granted)
-            .outerjoin(cost, cost.c.grant_id == granted.c.id)
             .outerjoin(decided_by, decided_by.c.grant_id == granted.c.id)
             .group_by(group)
         )

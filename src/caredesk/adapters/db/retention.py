@@ -9,8 +9,9 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import ColumnElement, Subquery, case, func, literal, select, true
+from sqlalchemy import CTE, ColumnElement, Subquery, case, exists, func, literal, select, true
 from sqlalchemy.orm import Session as OrmSession
+from sqlalchemy.orm import aliased
 
 from caredesk.adapters.db import models as m
 from caredesk.domain.grants import GrantStatus
@@ -81,23 +82,25 @@ class SqlRetentionQueries:
             return func.julianday(end) - func.julianday(start)
         return func.extract("epoch", end - start) / 86400
 
-    def _later_orders(self, first: Subquery, windows: Sequence[int]) -> Subquery:
+    def _later_orders(self, first: CTE, windows: Sequence[int]) -> Subquery:
         """Per case: the orders placed after it was solved and what they came to, within each
         window (orders cancelled and the replacements remedies shipped are no purchase)."""
         order, line = m.OrderRow, m.OrderLineRow
         days = self._days_after(first.c.solved_at, order.placed_at)
+        # Each order's total read through the index on its lines' order_id: a grouped total of
+        # the lines joined afterwards was planned as a loop over every total for every order.
+        total = (
+            select(func.sum(line.price))
+            .where(line.order_id == order.id)
+            .correlate(order)
+            .scalar_subquery()
+        )
         placed = (
-            select(first.c.case_id, order.id.label("order_id"), days.label("days"))
+            select(first.c.case_id, days.label("days"), total.label("total"))
             .join(order, order.customer_id == first.c.customer_id)
             .where(order.placed_at > first.c.solved_at, *_purchases())
             .where(days <= max(windows))
             .subquery("placed")
-        )
-        totals = (
-            select(line.order_id, func.sum(line.price).label("total"))
-            .where(line.order_id.in_(select(placed.c.order_id)))
-            .group_by(line.order_id)
-            .subquery("totals")
         )
         within = {w: placed.c.days <= w for w in windows}
         return (
@@ -105,16 +108,15 @@ class SqlRetentionQueries:
                 placed.c.case_id,
                 *(func.count().filter(within[w]).label(f"orders_{w}") for w in windows),
                 *(
-                    func.sum(func.coalesce(totals.c.total, 0)).filter(within[w]).label(f"spend_{w}")
+                    func.sum(func.coalesce(placed.c.total, 0)).filter(within[w]).label(f"spend_{w}")
                     for w in windows
                 ),
             )
-            .outerjoin(totals, totals.c.order_id == placed.c.order_id)
             .group_by(placed.c.case_id)
             .subquery("later")
         )
 
-    def _granted(self, first: Subquery) -> Subquery:
+    def _granted(self, first: CTE) -> Subquery:
         """Each remedy granted on the case, once: a bundle's case counts under each of its
         remedies."""
         grant = m.GrantRow
@@ -132,24 +134,31 @@ class SqlRetentionQueries:
         )
 
 
-def _first_solved(start: datetime, end: datetime) -> Subquery:
-    """Each customer's first case solved in [start, end): a customer counts once."""
-    case_ = m.CaseRow
-    ranked = (
+def _first_solved(start: datetime, end: datetime) -> CTE:
+    """Each customer's first case solved in [start, end) (by solved_at, then id): a customer
+    counts once. A CTE, worked out once: the statement reads it six times. The first is the
+    case with no earlier one of its customer in the period, an anti-join whose size the
+    database estimates well; PostgreSQL took the first of a ranking for a few dozen cases
+    and joined the rest in loops over every pair."""
+    case_, earlier = m.CaseRow, aliased(m.CaseRow, name="earlier")
+    in_period = (case_.solved_at >= start, case_.solved_at < end)
+    before = exists().where(
+        earlier.customer_id == case_.customer_id,
+        earlier.solved_at >= start,
+        (earlier.solved_at < case_.solved_at)
+        | ((earlier.solved_at == case_.solved_at) & (earlier.id < case_.id)),
+    )
+    return (
         select(
             case_.id.label("case_id"),
             case_.customer_id,
             case_.created_at,
             case_.solved_at,
             func.coalesce(case_.service_level, 0).label("level"),
-            func.row_number()
-            .over(partition_by=case_.customer_id, order_by=(case_.solved_at, case_.id))
-            .label("nth"),
         )
-        .where(case_.solved_at >= start, case_.solved_at < end)
-        .subquery("ranked")
+        .where(*in_period, ~before)
+        .cte("first_solved")
     )
-    return select(ranked).where(ranked.c.nth == 1).subquery("first_solved")
 
 
 def _purchases() -> list[ColumnElement[bool]]:
@@ -168,7 +177,7 @@ def _granted_conditions() -> list[ColumnElement[bool]]:
     ]
 
 
-def _remedy_cost(first: Subquery) -> Subquery:
+def _remedy_cost(first: CTE) -> Subquery:
     """What each remedy posted as cost on the case's grants (the same test as ledger.is_cost);
     entries of older bundles that named no remedy are attributed to none."""
     entry = m.LedgerEntryRow
@@ -186,7 +195,7 @@ def _remedy_cost(first: Subquery) -> Subquery:
     )
 
 
-def _prior_spend(first: Subquery) -> Subquery:
+def _prior_spend(first: CTE) -> Subquery:
     """What the customer had spent before the case was opened: their value band's measure."""
     order, line = m.OrderRow, m.OrderLineRow
     return (

@@ -49,6 +49,8 @@ class CaseRow(Base):
         Index("ix_cases_queue_counts", "status", "assignee_id", "team_id"),
         # The reports select the cases opened in their period (migration 0031).
         Index("ix_cases_created", "created_at", "id"),
+        # The retention report selects the cases solved in its period (migration 0033).
+        Index("ix_cases_solved", "solved_at", "id"),
     )
     __mapper_args__ = {"version_id_col": version}
 
@@ -72,4 +74,9 @@ class MessageRow(Base):
     created_at: Mapped[datetime]
     attachments: Mapped[list[dict[str, Any]]]
 
-    __table_args__ = (Index("ix_messages_case_id", "case_id", "id"),)
+    __table_args__ = (
+        Index("ix_messages_case_id", "case_id", "id"),
+        # A report's first reply, reply count and later customer message of each case, from
+        # the index alone (migration 0033).
+        Index("ix_messages_case_kind_created", "case_id", "kind", "created_at"),
+    )

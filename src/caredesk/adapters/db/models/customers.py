@@ -120,7 +120,11 @@ class OrderRow(Base):
         order_by="PaymentTransactionRow.position", cascade="all, delete-orphan", lazy="selectin"
     )
 
-    __table_args__ = (Index("ix_orders_customer_seq", "customer_id", "seq"),)
+    __table_args__ = (
+        Index("ix_orders_customer_seq", "customer_id", "seq"),
+        # The retention report's orders of a customer before and after a case (migration 0033).
+        Index("ix_orders_customer_placed", "customer_id", "placed_at"),
+    )
     __mapper_args__ = {"version_id_col": version}
 
 
