@@ -49,4 +49,9 @@ def test_no_operation_answers_with_a_server_error(
     if response.status_code == 503:
         assert response.json()["code"] in UNAVAILABLE, response.text
         return
+    if response.status_code == 501 and case.formatted_path.startswith("/api/v2/"):
+        # A Zendesk request the desk does not answer (another method on a path it answers,
+        # say) is the documented 501 naming the endpoint, not a fault (docs/zendesk.md).
+        assert response.json()["code"] == "not_supported", response.text
+        return
     assert response.status_code < 500, (case.method, case.formatted_path, response.text[:500])
