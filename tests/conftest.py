@@ -154,3 +154,21 @@ def container(
     built = bootstrap(settings, clock=clock, hasher=CHEAP_HASHER)
     yield built
     built.close()
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """A test marked `one_backend` runs on SQLite only: what it checks (an answer's shape,
+    who may call what, input refused before any statement) does not depend on the database,
+    and running it twice would only cost the suite's time (docs/development.md)."""
+    kept: list[pytest.Item] = []
+    dropped: list[pytest.Item] = []
+    for item in items:
+        callspec = getattr(item, "callspec", None)
+        backend = callspec.params.get("database_url") if callspec is not None else None
+        if backend == "postgresql" and item.get_closest_marker("one_backend") is not None:
+            dropped.append(item)
+        else:
+            kept.append(item)
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = kept

@@ -221,6 +221,9 @@ def _verdict(status: int) -> str | int:
     return status if status in (UNAUTHENTICATED, FORBIDDEN) else OK
 
 
+# Who may call what does not depend on the database: one backend says it (whether a read
+# writes, below, is checked on both).
+@pytest.mark.one_backend
 def test_every_caller_gets_the_answer_the_matrix_says(
     store: dict[str, str], callers: list[Caller], client: TestClient
 ) -> None:

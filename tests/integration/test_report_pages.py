@@ -20,6 +20,9 @@ from caredesk.web.pages.report_views import SECTIONS, count, hours, share
 from tests.integration.statements import statements_sent
 from tests.integration.test_reports import DAY, Headers, _queue_of, history  # noqa: F401
 
+# The pages draw the API's figures, which tests/integration/test_reports.py checks on both backends.
+pytestmark = pytest.mark.one_backend
+
 PASSWORD = "report-pages-password"
 LOGIN_CSRF = re.compile(r'name="login_csrf" value="([^"]+)"')
 PERIOD = f"start={DAY}&end={DAY}"

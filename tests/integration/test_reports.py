@@ -356,6 +356,7 @@ def test_an_empty_period_says_no_cases_not_zeros(
         assert (report["cases"], report["figures"]) == (0, None)
 
 
+@pytest.mark.one_backend
 @pytest.mark.parametrize(
     ("path", "status", "field", "allowed"),
     [

@@ -15,6 +15,9 @@ from caredesk.services.cases import cases
 from tests.conftest import ManualClock
 from tests.integration.test_zendesk_foundation import _agent, _refusal
 
+# The shapes of the surveys as ratings; the surveys' storage is tested on both backends.
+pytestmark = pytest.mark.one_backend
+
 Headers = dict[str, str]
 
 

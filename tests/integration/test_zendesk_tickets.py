@@ -17,6 +17,9 @@ from caredesk.services.cases.ports import CaseFilter
 from tests.conftest import ManualClock
 from tests.integration.test_zendesk_foundation import _refusal, _secret
 
+# The shapes of reads: the case list, text search and counts are tested on both backends.
+pytestmark = pytest.mark.one_backend
+
 Headers = dict[str, str]
 
 
