@@ -204,7 +204,8 @@ def main() -> None:
             "served by `caredesk serve` on loopback from SQLite, into an empty database "
             "(PostgreSQL when one answers). Each ticket is stored in its own transaction with "
             "its comments and its id mapping, and triaged. Objects are users, tickets and "
-            "comments stored; the second run reads every ticket again and stores nothing.\n\n"
+            "comments stored; the second run starts from the checkpoints the first left, finds "
+            "nothing new and stores nothing.\n\n"
             f"{table}\n\n"
             f"Command: `{command} --write-docs`"
         )
