@@ -10,7 +10,6 @@ started once per test process and stops when the tests do.
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -35,6 +34,7 @@ from caredesk.services.cases.ports import CaseFilter
 from caredesk.services.zendesk.ports import TicketField
 from caredesk.settings import Settings
 from tests.conftest import CHEAP_HASHER
+from tests.integration.mail_peers import free_port
 
 if TYPE_CHECKING:
     from zenpy import Zenpy
@@ -57,12 +57,6 @@ class LiveDesk:
     email: str
     token: str
     settings: Settings
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _desk_environment(database_url: str, model_dir: Path) -> dict[str, str]:
@@ -170,7 +164,7 @@ def live_desk(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveDesk]:
     model_dir = folder / "models"
     model_dir.mkdir()
     settings, token = _load(database_url, model_dir)
-    port = _free_port()
+    port = free_port()
     command = Path(sys.executable).with_name("caredesk")
     process = subprocess.Popen(
         [str(command), "serve", "--host", "127.0.0.1", "--port", str(port)],

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Annotated, Any, TypeVar
 
-from fastapi import File, UploadFile
+from fastapi import File, Response, UploadFile
 from starlette.exceptions import HTTPException
 from starlette.types import Scope
 
@@ -108,3 +108,17 @@ async def read_files(
 def _filename(file: UploadFile) -> str:
     # A name is the sender's to choose, but PostgreSQL cannot store NUL, and a name is shown.
     return (file.filename or "").replace("\x00", "")[:255] or "attachment"
+
+
+def download(content: bytes) -> Response:
+    """A stored file as a download, never rendered inline: attachments are untrusted content.
+    Its bytes never change under its hash, so a browser may keep it."""
+    return Response(
+        content,
+        media_type="application/octet-stream",
+        headers={
+            "Content-Disposition": "attachment",
+            "X-Content-Type-Options": "nosniff",
+            "Cache-Control": "private, max-age=31536000, immutable",
+        },
+    )

@@ -40,7 +40,7 @@ from caredesk.web.api.schemas.cases import (
 )
 from caredesk.web.api.schemas.sla import CaseSlaOut
 from caredesk.web.idempotency import IdempotentRoute
-from caredesk.web.uploads import takes_files
+from caredesk.web.uploads import download, takes_files
 
 router = APIRouter(route_class=IdempotentRoute, tags=["cases"])
 AnsweredETag = Annotated[
@@ -229,14 +229,4 @@ def case_audit(case_id: IdPath, call: Call) -> list[AuditEventOut]:
 
 @router.get("/attachments/{sha256}", response_class=Response, tags=["attachments"])
 def get_attachment(sha256: Annotated[str, Path(pattern=r"^[0-9a-f]{64}$")], call: Call) -> Response:
-    content = call.read(cases.get_attachment, sha256)
-    # Served as a download, never rendered inline: attachments are untrusted content.
-    return Response(
-        content,
-        media_type="application/octet-stream",
-        headers={
-            "Content-Disposition": "attachment",
-            "X-Content-Type-Options": "nosniff",
-            "Cache-Control": "private, max-age=31536000, immutable",
-        },
-    )
+    return download(call.read(cases.get_attachment, sha256))

@@ -9,6 +9,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Response
 
 from caredesk.services.cases import cases
+from caredesk.web.uploads import download
 from caredesk.web.zendesk.calls import Call
 from caredesk.web.zendesk.errors import ZendeskRoute
 
@@ -19,14 +20,4 @@ Sha256 = Annotated[str, Path(pattern=r"^[0-9a-f]{64}$")]
 
 @router.get("/attachments/{sha256}/content", response_class=Response)
 def content(sha256: Sha256, call: Call) -> Response:
-    found = call.read(cases.get_attachment, sha256)
-    # A download, never rendered inline: attachments are untrusted content (as on /api/v1).
-    return Response(
-        found,
-        media_type="application/octet-stream",
-        headers={
-            "Content-Disposition": "attachment",
-            "X-Content-Type-Options": "nosniff",
-            "Cache-Control": "private, max-age=31536000, immutable",
-        },
-    )
+    return download(call.read(cases.get_attachment, sha256))
