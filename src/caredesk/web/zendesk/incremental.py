@@ -120,28 +120,41 @@ def export(
     )
 
 
+def time_page(
+    call: Call,
+    key: str,
+    shown: list[dict[str, Any]],
+    last_change: datetime | None,
+    start_time: int,
+    per_page: int,
+    ended: bool,
+) -> dict[str, Any]:
+    """Zendesk's time-based page: the next one starts at the second the page's last record
+    changed (`last_change`, None on an empty page), so records of that second come again
+    there (a reader stores them by id)."""
+    end_time = int(last_change.timestamp()) if last_change is not None else start_time
+    return {
+        key: shown,
+        "next_page": str(
+            call.request.url.include_query_params(start_time=end_time, per_page=per_page)
+        ),
+        "count": len(shown),
+        "end_time": end_time,
+        "end_of_stream": ended,
+    }
+
+
 def export_by_time(
     call: Call,
     start_time: int,
     per_page: int,
     shown: Callable[[Call, Person], dict[str, Any]],
 ) -> JSONResponse:
-    """Zendesk's time-based page: the next one starts at the second the last user changed,
-    so users of that second come again there (a reader stores users by id). node-zendesk's
-    `users.incremental` reads only this one."""
+    """The users by time; node-zendesk's `users.incremental` reads only this export."""
     uow = call.container.uow
     found, ended = people.changed_people(
         uow.read_only(), uow(), call.actor, call.at, (_since(start_time, call.at), 0), per_page
     )
-    end_time = int(found[-1][0].timestamp()) if found else start_time
-    return answer(
-        {
-            "users": [shown(call, person) for _, person in found],
-            "next_page": str(
-                call.request.url.include_query_params(start_time=end_time, per_page=per_page)
-            ),
-            "count": len(found),
-            "end_time": end_time,
-            "end_of_stream": ended,
-        }
-    )
+    users = [shown(call, person) for _, person in found]
+    last = found[-1][0] if found else None
+    return answer(time_page(call, "users", users, last, start_time, per_page, ended))

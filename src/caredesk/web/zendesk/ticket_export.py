@@ -24,6 +24,7 @@ from caredesk.web.zendesk.incremental import (
     Export,
     decode,
     encode,
+    time_page,
 )
 
 router = APIRouter(route_class=ZendeskRoute)
@@ -61,20 +62,6 @@ def tickets(call: Call, asked: Asked) -> JSONResponse:
     return answer(_page(call, found, (at, case_id), asked.per_page))
 
 
-def _time_page(call: Call, found: list[Case], start_time: int, size: int) -> dict[str, Any]:
-    """Zendesk's time-based page: the next one starts at the second the last ticket changed,
-    so tickets of that second come again there (a reader stores tickets by id)."""
-    end_time = int(found[-1].updated_at.timestamp()) if found else start_time
-    url = call.request.url.include_query_params(start_time=end_time, per_page=size)
-    return {
-        "tickets": call.tickets(found),
-        "next_page": str(url),
-        "count": len(found),
-        "end_time": end_time,
-        "end_of_stream": len(found) < size,
-    }
-
-
 @router.get("/incremental/tickets.json")
 def tickets_by_time(
     call: Call,
@@ -83,4 +70,8 @@ def tickets_by_time(
 ) -> JSONResponse:
     at = datetime.fromtimestamp(start_time, UTC)
     found = call.read(case_export.changed_cases, call.at, at, 0, per_page)
-    return answer(_time_page(call, found, start_time, per_page))
+    last = found[-1].updated_at if found else None
+    page = time_page(
+        call, "tickets", call.tickets(found), last, start_time, per_page, len(found) < per_page
+    )
+    return answer(page)
