@@ -22,10 +22,12 @@ from tests.integration.test_mail_in import build, deliver
 # customer and the opened case was held for its handlers, and before a case's clocks were
 # known to exist once saved, they were 32, 28 and 24 on SQLite, 30, 27 and 23 on PostgreSQL.
 # A reply changes its case, so on PostgreSQL it tells the open consoles (one NOTIFY, shared with
-# a queued job's where there is one).
+# a queued job's where there is one). The case's report facts cost a read of them as they
+# were worked out again, and a write where they changed (a new case's first facts, a case whose
+# customer wrote after its first reply): 2, 2 and 1 of these.
 STATEMENTS = {
-    "sqlite": {"new sender": 22, "known sender": 19, "reply": 18},
-    "postgresql": {"new sender": 22, "known sender": 19, "reply": 18},
+    "sqlite": {"new sender": 24, "known sender": 21, "reply": 19},
+    "postgresql": {"new sender": 24, "known sender": 21, "reply": 19},
 }
 
 

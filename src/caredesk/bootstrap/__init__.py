@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from functools import partial
@@ -426,6 +427,25 @@ def upgrade_database(container: Container, revision: str = "heads") -> tuple[str
 
     upgrade(container.engine, revision)
     return current_heads(container.engine)
+
+
+def refresh_case_facts(
+    container: Container, done: Callable[[int, int], None] | None = None
+) -> tuple[int, int]:
+    """Work every case's report facts out again from its stored rows (as after a calendar's
+    hours were corrected); `done` hears (cases done, cases in all). Returns (cases, changed)."""
+    from caredesk.adapters.db.migrate import count_cases, fill_case_facts
+
+    total = count_cases(container.engine)
+    progress = {"done": 0}
+
+    def batch_done(n: int) -> None:
+        progress["done"] += n
+        if done is not None:
+            done(progress["done"], total)
+
+    changed = fill_case_facts(container.engine, only_missing=False, done=batch_done)
+    return total, changed
 
 
 def database_is_current(container: Container) -> bool:

@@ -1,4 +1,5 @@
-"""`caredesk reports …`: the weekly summary sent now."""
+"""`caredesk reports …`: the weekly summary sent now; every case's report facts worked out
+again."""
 
 from __future__ import annotations
 
@@ -6,10 +7,14 @@ from datetime import timedelta
 from typing import Annotated
 
 import typer
+from rich.progress import Progress
 
-from caredesk.cli.common import desk, out, print_rows
+from caredesk.cli.common import desk, err, out, print_rows
 
-app = typer.Typer(help="Reports: the weekly summary by mail.", no_args_is_help=True)
+app = typer.Typer(
+    help="Reports: the weekly summary by mail; every case's facts worked out again.",
+    no_args_is_help=True,
+)
 
 
 @app.command("weekly")
@@ -36,3 +41,20 @@ def weekly(
         print_rows((s.email, s.monday - timedelta(days=7), f"mail {s.mail_id}") for s in sent)
         many = "summary" if len(sent) == 1 else "summaries"
         out.print(f"[green]{len(sent)} weekly {many} queued[/green]")
+
+
+@app.command("refresh")
+def refresh() -> None:
+    """Work every case's report facts out again from its messages, trail and clocks.
+
+    The desk keeps them current as cases change; this is for after a business calendar's
+    hours were corrected, whose new hours the reports then count for every case.
+    """
+    from caredesk.bootstrap import refresh_case_facts
+
+    with desk() as container, Progress(console=err, transient=True) as progress:
+        bar = progress.add_task("working out each case's facts", total=None)
+        cases, changed = refresh_case_facts(
+            container, lambda done, total: progress.update(bar, completed=done, total=total)
+        )
+    out.print(f"[green]{cases} cases worked out, {changed} changed[/green]")

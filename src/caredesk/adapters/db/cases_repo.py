@@ -10,7 +10,7 @@ from sqlalchemy import BigInteger, ColumnElement, and_, func, literal, or_, sele
 from sqlalchemy.orm import Session as OrmSession
 from sqlalchemy.orm import joinedload
 
-from caredesk.adapters.db import mapping
+from caredesk.adapters.db import case_facts, mapping
 from caredesk.adapters.db import models as m
 from caredesk.adapters.db.case_filters import case_conditions
 from caredesk.adapters.db.conflicts import version_conflict
@@ -78,6 +78,7 @@ class SqlCaseRepository:
         # The handlers of the transaction that opens it read it next (triage, SLA).
         self._held[row.id] = row
         notify_on_commit(self.session, LIVE_CHANNEL)
+        case_facts.touch(self.session, [row.id])
         case.id = row.id
         case.version = row.version
 
@@ -107,6 +108,7 @@ class SqlCaseRepository:
         mapping.case_onto_row(case, row)
         self.session.flush()
         notify_on_commit(self.session, LIVE_CHANNEL)
+        case_facts.touch(self.session, [case.id])
         case.version = row.version
 
     def find(self, filters: CaseFilter, limit: int, cursor: str | None) -> Page[Case]:
@@ -242,6 +244,7 @@ class SqlCaseRepository:
         row = mapping.message_to_row(message)
         self.session.add(row)
         self.session.flush()
+        case_facts.touch(self.session, [message.case_id])
         message.id = row.id
 
     def messages(self, case_id: int) -> list[Message]:

@@ -16,7 +16,6 @@ from sqlalchemy import (
     and_,
     case,
     cast,
-    exists,
     extract,
     func,
     literal,
@@ -27,14 +26,11 @@ from sqlalchemy.orm import Session as OrmSession
 from caredesk.adapters.db import models as m
 from caredesk.adapters.db.case_filters import case_conditions, executed_grants
 from caredesk.adapters.db.types import aware_utc
-from caredesk.domain.cases import CaseStatus, MessageKind
 from caredesk.domain.grants import ApprovalStatus
 from caredesk.domain.ledger import GOODWILL_PREFIX, REFUNDS_ACCOUNT
 from caredesk.services.reports.filters import ReportFilter
 from caredesk.services.reports.measures import Kind
 from caredesk.services.reports.ports import CaseMeasures, FigureRow, Value
-
-REOPENED_TO = [CaseStatus.NEW, CaseStatus.OPEN, CaseStatus.PENDING, CaseStatus.ON_HOLD]
 
 
 def _is_cost() -> ColumnElement[bool]:
@@ -64,38 +60,14 @@ class SqlReportQueries:
         if self._dialect == "sqlite":
             seconds = func.round((func.julianday(end) - func.julianday(start)) * 86400, 3)
             return func.max(seconds, 0)
-        return func.greatest(func.round(cast(extract("epoch", end - start), Numeric), 3), 0)
+        # GREATEST ignores a NULL: without a case, an unanswered case would take 0 seconds.
+        seconds = func.greatest(func.round(cast(extract("epoch", end - start), Numeric), 3), 0)
+        return case((end.is_(None), None), else_=seconds)
 
     def _facts(self, filters: ReportFilter) -> CTE:
-        """One row per selected case with what every case measure needs."""
-        case_, msg, audit = m.CaseRow, m.MessageRow, m.AuditEventRow
-        outbound = and_(msg.case_id == case_.id, msg.kind == MessageKind.OUTBOUND.value)
-        # Correlated to the case explicitly: inside the EXISTS below, SQLAlchemy would
-        # otherwise give it a FROM cases of its own, the earliest reply of every case.
-        first_reply = (
-            select(func.min(msg.created_at)).where(outbound).correlate(case_).scalar_subquery()
-        )
-        replies = select(func.count()).where(outbound).scalar_subquery()
-        later = m.MessageRow.__table__.alias("later")
-        wrote_again = exists().where(
-            later.c.case_id == case_.id,
-            later.c.kind == MessageKind.INBOUND.value,
-            later.c.created_at > first_reply,
-        )
-        reopened = exists().where(
-            audit.case_id == case_.id,
-            audit.before["status"].as_string() == CaseStatus.SOLVED.value,
-            audit.after["status"].as_string().in_([s.value for s in REOPENED_TO]),
-        )
-        clock = m.SlaClockRow
-        calendar = (
-            select(m.SlaPolicyRow.calendar_id)
-            .join(clock, clock.policy_id == m.SlaPolicyRow.id)
-            .where(clock.case_id == case_.id)
-            .order_by(clock.id)
-            .limit(1)
-            .scalar_subquery()
-        )
+        """One row per selected case with what every case measure needs: its own columns and
+        the facts the unit of work keeps for it (adapters/db/case_facts.py)."""
+        case_, kept = m.CaseRow, m.CaseFactsRow
         return (
             select(
                 case_.id.label("case_id"),
@@ -107,12 +79,16 @@ class SqlReportQueries:
                 case_.team_id,
                 case_.assignee_id,
                 case_.service_level,
-                first_reply.label("first_reply_at"),
-                replies.label("agent_replies"),
-                case((wrote_again, 1), else_=0).label("wrote_again"),
-                case((reopened, 1), else_=0).label("reopened"),
-                calendar.label("calendar_id"),
+                kept.first_reply_at,
+                func.coalesce(kept.agent_replies, 0).label("agent_replies"),
+                func.coalesce(kept.wrote_again, False).label("wrote_again"),
+                func.coalesce(kept.reopened, False).label("reopened"),
+                kept.calendar_id,
+                kept.first_reply_business_seconds,
+                kept.resolution_business_seconds,
             )
+            # Outer: a case whose facts were never worked out still counts as a case.
+            .outerjoin(kept, kept.case_id == case_.id)
             .where(*case_conditions(filters.case_filter(), self._dialect))
             .cte("facts")
         )
@@ -152,17 +128,17 @@ class SqlReportQueries:
 
     def _counts(self, facts: CTE, group_by: str | None) -> list[FigureRow]:
         group, c = self._group(facts, group_by), facts.c
-        solved = c.solved_at.is_not(None)
+        solved, reopened = c.solved_at.is_not(None), c.reopened.is_(True)
         one_touch = and_(solved, c.agent_replies == 1)
-        first_contact = and_(solved, c.first_reply_at.is_not(None), c.wrote_again == 0)
+        first_contact = and_(solved, c.first_reply_at.is_not(None), c.wrote_again.is_(False))
         stmt = select(
             group,
             func.count(),
             func.count().filter(solved),
-            func.coalesce(func.sum(c.reopened), 0),
-            func.count().filter(solved | (c.reopened == 1)),
+            func.count().filter(reopened),
+            func.count().filter(solved | reopened),
             func.count().filter(one_touch),
-            func.count().filter(first_contact, c.reopened == 0),
+            func.count().filter(first_contact, c.reopened.is_(False)),
         ).group_by(group)
         names = ("cases", "solved", "reopened", "ever_solved", "one_touch", "first_contact")
         return self._rows(stmt, names)
@@ -188,18 +164,38 @@ class SqlReportQueries:
         ).group_by(ranked.c.grp)
 
     def _durations(self, facts: CTE, group_by: str | None) -> list[FigureRow]:
+        """Both durations, in calendar and in business hours: the four series' percentiles by
+        group, in one statement of ordered-set aggregates on PostgreSQL (which ignore a case
+        without the value) and one ranking statement per series on SQLite, which has none."""
         group, c = self._group(facts, group_by), facts.c
-        replied = select(group, self._seconds(c.created_at, c.first_reply_at)).where(
-            c.first_reply_at.is_not(None)
-        )
-        solved = select(group, self._seconds(c.created_at, c.solved_at)).where(
-            c.solved_at.is_not(None)
-        )
+        series = {
+            "first_reply": self._seconds(c.created_at, c.first_reply_at),
+            "resolution": self._seconds(c.created_at, c.solved_at),
+            "first_reply_business": c.first_reply_business_seconds,
+            "resolution_business": c.resolution_business_seconds,
+        }
         names = ("cases", "median_hours", "p90_hours")
-        return _merged(
-            ("first_reply", _in_hours(self._rows(self._percentiles(replied, "reply_"), names))),
-            ("resolution", _in_hours(self._rows(self._percentiles(solved, "solve_"), names))),
-        )
+        if self._dialect == "postgresql":
+            columns = [
+                aggregate
+                for value in series.values()
+                for aggregate in (
+                    func.count(value),
+                    func.percentile_cont(0.5).within_group(value),
+                    func.percentile_disc(0.9).within_group(value),
+                )
+            ]
+            stmt = select(group, *columns).group_by(group)
+            flat = tuple(f"{prefix}_{name}" for prefix in series for name in names)
+            rows = _in_hours(self._rows(stmt, flat))
+        else:
+            parts = []
+            for prefix, value in series.items():
+                values = select(group, value).where(value.is_not(None))
+                ranked = self._percentiles(values, f"{prefix}_")
+                parts.append((prefix, _in_hours(self._rows(ranked, names))))
+            rows = _merged(*parts)
+        return [_durations_filled(row, series) for row in rows]
 
     def _sla(self, facts: CTE, group_by: str | None) -> list[FigureRow]:
         clock = m.SlaClockRow
@@ -365,6 +361,7 @@ def _case_measures(row: Any) -> CaseMeasures:
     case_id, created, solved, status, priority, channel, team, agent, level = fact[:9]
     replied, replies = fact[9], fact[10]
     wrote_again, reopened, calendar_id = bool(fact[11]), bool(fact[12]), fact[13]
+    reply_business, solve_business = fact[14], fact[15]
     solved_at = aware_utc(solved)
     return CaseMeasures(
         case_id=int(case_id),
@@ -387,6 +384,8 @@ def _case_measures(row: Any) -> CaseMeasures:
         service_level=level,
         first_reply_at=aware_utc(replied),
         calendar_id=calendar_id,
+        first_reply_business_hours=_hours(reply_business),
+        resolution_business_hours=_hours(solve_business),
     )
 
 
@@ -414,6 +413,17 @@ def _in_hours(rows: list[FigureRow]) -> list[FigureRow]:
         )
         for row in rows
     ]
+
+
+def _durations_filled(row: FigureRow, series: dict[str, Any]) -> FigureRow:
+    """Every series' figures in a group, a series with no case in it as 0 cases and no
+    percentiles (SQLite's rankings only name the groups they found)."""
+    values = dict(row.values)
+    for prefix in series:
+        values.setdefault(f"{prefix}_cases", 0)
+        values.setdefault(f"{prefix}_median_hours", None)
+        values.setdefault(f"{prefix}_p90_hours", None)
+    return FigureRow(row.group, values)
 
 
 def _money(row: FigureRow) -> FigureRow:

@@ -14,7 +14,7 @@ from typing import Any, cast
 from sqlalchemy import Table, and_, bindparam, exists, insert, or_, select, update
 from sqlalchemy.orm import Session as OrmSession
 
-from caredesk.adapters.db import mapping
+from caredesk.adapters.db import case_facts, mapping
 from caredesk.adapters.db import models as m
 from caredesk.adapters.db.config_cache import Cached, ConfigKind, ConfigReads, copied
 from caredesk.adapters.db.rows import add_row, column_values, from_row, onto_row
@@ -123,6 +123,15 @@ class SqlSlaRepository:
     def clockwork(self, calendar_id: int) -> Clockwork | None:
         return self.config.get(_CALENDARS).get(calendar_id)
 
+    def policy_calendar(self, policy_id: int) -> tuple[int, Clockwork] | None:
+        """The business calendar of a policy, by its id and its working time, if it has one:
+        from the cache, as the clocks read them."""
+        policy = next((p for p in self.config.get(_POLICIES) if p.id == policy_id), None)
+        if policy is None or policy.calendar_id is None:
+            return None
+        clockwork = self.clockwork(policy.calendar_id)
+        return (policy.calendar_id, clockwork) if clockwork is not None else None
+
     def get_calendar_by_name(self, name: str) -> BusinessCalendar | None:
         row = self.session.scalar(
             select(m.BusinessCalendarRow).where(m.BusinessCalendarRow.name == name)
@@ -209,6 +218,8 @@ class SqlSlaRepository:
 
     def save_clocks(self, clocks: Sequence[SlaClock]) -> None:
         self._clocked.update(c.case_id for c in clocks)
+        # A clock's policy names the calendar the case's business hours are counted in.
+        case_facts.touch(self.session, {c.case_id for c in clocks})
         changed = [{"clock_id": c.id, **_values(c)} for c in clocks if c.id is not None]
         if changed:
             self.session.execute(

@@ -18,6 +18,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session as OrmSession
 from sqlalchemy.orm import sessionmaker
 
+from caredesk.adapters.db import case_facts
 from caredesk.adapters.db.access_repo import (
     SqlAgentRepository,
     SqlConsoleSessionRepository,
@@ -182,6 +183,7 @@ class SqlAlchemyUnitOfWork:
             self.session.rollback()
         finally:
             forget_notifications(self.session)
+            case_facts.forget(self.session)
             self.session.close()
             self.session = None
             self.config = None
@@ -210,6 +212,8 @@ class SqlAlchemyUnitOfWork:
         audit = self.built.get("audit")
         if audit is not None:
             audit.write_pending()
+        # After the audit lines: a reopening is read from the trail.
+        case_facts.refresh_touched(self.session, lambda policy: self.sla.policy_calendar(policy))
         assert self.config is not None
         self.config.write_stamps()
         send_notifications(self.session)
@@ -225,6 +229,7 @@ class SqlAlchemyUnitOfWork:
         assert self.session is not None
         self.session.rollback()
         forget_notifications(self.session)
+        case_facts.forget(self.session)
 
 
 class SqlAlchemyUnitOfWorkFactory:

@@ -46,7 +46,7 @@ class CaseMeasures:
     service_level: int | None
     first_reply_at: datetime | None = None
     # The business calendar of the case's SLA policy (its first clock's), if it has one, and
-    # the working hours in it, filled by the reports' service (services/reports/business.py).
+    # the working hours in it (worked out as the case changes: adapters/db/case_facts.py).
     calendar_id: int | None = None
     first_reply_business_hours: float | None = None
     resolution_business_hours: float | None = None

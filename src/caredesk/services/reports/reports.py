@@ -11,7 +11,6 @@ from urllib.parse import urlencode
 from caredesk.domain.agents import Actor, Permission
 from caredesk.domain.errors import DomainError, ErrorCode, Forbidden, ValidationFailed
 from caredesk.services.engine.policy import policy_in_force
-from caredesk.services.reports.business import business_figures, percentiles, with_business_hours
 from caredesk.services.reports.filters import ReportFilter
 from caredesk.services.reports.measures import (
     BY_NAME,
@@ -139,31 +138,8 @@ def report(
             rows = counted
         else:
             rows = uow.reports.figures(measure.kind, filters, group_by)
-        if measure.kind is Kind.DURATION:
-            rows = _with_business(uow, measure, filters, group_by, rows)
     figures = [_figure(measure, filters, group_by, row) for row in rows]
     return Report(measure, filters, group_by, cases, figures)
-
-
-def _with_business(
-    uow: ReportsUnit,
-    measure: Measure,
-    filters: ReportFilter,
-    group_by: str | None,
-    rows: list[FigureRow],
-) -> list[FigureRow]:
-    """The duration's figures with their business-hours percentiles beside them."""
-    cases = with_business_hours(uow.reports.case_rows(filters), uow.sla.clockwork)
-    business = business_figures(cases, measure.name, group_by)
-    prefix = PREFIXED[measure.name]
-    return [
-        FigureRow(row.group, {**row.values, **_prefixed(prefix, business.get(row.group))})
-        for row in rows
-    ]
-
-
-def _prefixed(prefix: str, values: dict[str, Value] | None) -> dict[str, Value]:
-    return {f"{prefix}{k}": v for k, v in (values or percentiles([])).items()}
 
 
 def _figure(
@@ -211,4 +187,4 @@ def case_rows(
     them (the unit stays open until the last row)."""
     with uow:
         filters = _scoped(uow, actor, filters)
-        yield from with_business_hours(uow.reports.case_rows(filters), uow.sla.clockwork)
+        yield from uow.reports.case_rows(filters)

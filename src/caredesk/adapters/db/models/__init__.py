@@ -11,7 +11,7 @@ from caredesk.adapters.db.models.access import (
     TeamRow,
 )
 from caredesk.adapters.db.models.base import NAMING, Base, BigId, Money
-from caredesk.adapters.db.models.cases import CaseRow, CaseTagRow, MessageRow
+from caredesk.adapters.db.models.cases import CaseFactsRow, CaseRow, CaseTagRow, MessageRow
 from caredesk.adapters.db.models.core import (
     AuditEventRow,
     BlobRow,
@@ -95,6 +95,7 @@ __all__ = [
     "BigId",
     "BlobRow",
     "BusinessCalendarRow",
+    "CaseFactsRow",
     "CaseHandoffRow",
     "CaseLinkRow",
     "CaseRow",

@@ -80,3 +80,24 @@ class MessageRow(Base):
         # the index alone (migration 0033).
         Index("ix_messages_case_kind_created", "case_id", "kind", "created_at"),
     )
+
+
+class CaseFactsRow(Base):
+    """What the reports read of a case besides its own row, kept current by the unit of work
+    that changes the case (adapters/db/case_facts.py): worked out once per change, so a
+    report over a million cases reads one row each instead of their messages, their trail and
+    their clocks, and no business hours are counted at read time."""
+
+    __tablename__ = "case_facts"
+    case_id: Mapped[CaseOwned] = mapped_column(primary_key=True)
+    # The agents' first reply and how many replies they sent.
+    first_reply_at: Mapped[datetime | None]
+    agent_replies: Mapped[int]
+    # Whether the customer wrote after the first reply; whether the case was ever reopened.
+    wrote_again: Mapped[bool]
+    reopened: Mapped[bool]
+    # The business calendar of the case's SLA policy (its first clock's), and the working
+    # seconds in it from the case's opening to its first reply and to its solving.
+    calendar_id: Mapped[int | None]
+    first_reply_business_seconds: Mapped[float | None]
+    resolution_business_seconds: Mapped[float | None]
