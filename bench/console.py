@@ -7,8 +7,9 @@ generator as bench/policy.py). A lead signs in to the console in process (the AS
 a test client, so the figures are the server's render time without a network), and each page
 is drawn again and again: the case page of that customer's newest case (story, customer
 panel, orders, past cases, knowledge suggestions, the planner's offers), the queues over
-the 100,000 open cases, the approvals page and the manager's dashboard. Prints p50/p99 per
-page and the SQL statements one render sends.
+the 100,000 open cases and the approvals page. Prints p50/p99 per page and the SQL
+statements one render sends. The lead's dashboard (/reports) is timed report by report in
+bench/reports.py.
 
     python bench/console.py [--backend sqlite|postgresql ...] [--renders N] [--cases N]
                             [--write-docs]
@@ -183,7 +184,6 @@ def run(backend: str, pg_url: str, renders: int, open_cases: int) -> list[dict[s
             "queue: unassigned": "/queue?view=unassigned",
             "queue: tag filter": "/queue?view=open&tag=refund",
             "approvals": "/approvals",
-            "dashboard (30 days)": "/dashboard",
         }
         results = []
         with TestClient(create_app(container=container)) as client:
@@ -259,7 +259,7 @@ def main() -> None:
             "with 200 orders and 50 past cases. A lead's session draws each page in process "
             "(the ASGI app, no network): the case page with the story, the customer panel, "
             "knowledge suggestions (full-text and semantic) and the planner's offers; the "
-            "queues over every open case with their live counts; approvals; the dashboard. "
+            "queues over every open case with their live counts; approvals. "
             "SQL queries are the statements one render sends, the check of the session "
             "included, all in one read-only transaction (a test pins them, so a page cannot "
             "grow an N+1); configuration comes from each process's memory under its change "

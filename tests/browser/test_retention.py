@@ -1,4 +1,4 @@
-"""A lead follows the dashboard to the retention report and reads it in a real browser."""
+"""A lead follows the dashboard (/reports) to the retention report and reads it in chromium."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ def test_a_lead_reads_what_each_remedy_returned(
     live: LiveServer, sign_in: Callable[[str], Page]
 ) -> None:
     page = sign_in(LEAD)
-    page.goto(live.url("/dashboard"))
+    page.get_by_role("link", name="Dashboard").click()
     page.get_by_role("link", name="Retention after a remedy").click()
     expect(page.get_by_role("heading", name="Retention after a remedy")).to_be_visible()
     by_remedy = page.get_by_role("table", name="By remedy, within 30 days")

@@ -29,6 +29,8 @@ from caredesk.services.cases.ports import CaseFilter
 from caredesk.services.engine import grants
 from caredesk.services.knowledge.ports import IntentClassifier
 from caredesk.services.knowledge.triage import ClassifierCache
+from caredesk.services.reports import reports
+from caredesk.services.reports.filters import ReportFilter
 from caredesk.services.sla import sla
 from caredesk.services.unit_of_work import UnitOfWork
 from caredesk.web.app import create_app
@@ -440,10 +442,11 @@ def test_ninety_days_of_history_are_solved_answered_granted_and_surveyed(
         everything = all_cases(uow)
         done = [c for c in everything if c.status in DONE]
         surveys = uow.portal.surveys(answered_since=None, limit=1000)
-        granted = uow.console.grant_bundles(now - timedelta(days=100))
-        decided = uow.console.sla_days(now - timedelta(days=100))
         trial = uow.ledger.trial_balance()
         handed = [h for c in done if c.id for h in uow.lifecycle.handoffs(c.id)]
+    history = ReportFilter(start=(now - timedelta(days=100)).date(), end=now.date())
+    granted = _whole(container, "grants", history)
+    decided = _whole(container, "sla_attainment", history)
     oldest = min(c.created_at for c in done)
     assert timedelta(days=80) < now - oldest <= timedelta(days=demo.HISTORY_DAYS)
     assert {CaseStatus.SOLVED, CaseStatus.CLOSED} <= {c.status for c in done}
@@ -453,10 +456,19 @@ def test_ninety_days_of_history_are_solved_answered_granted_and_surveyed(
     assert len(office) > len(done) / 2
     scores = {s.score for s in surveys}
     assert scores & {1, 2} and scores & {4, 5}, scores
-    assert granted, "no grant was executed in the history"
+    assert granted["grants"], "no grant was executed in the history"
     assert trial == 0
     assert handed, "no case was escalated"
-    assert any(d.met for d in decided) and any(d.met < d.decided for d in decided)
+    met = sum(int(v or 0) for k, v in decided.items() if k.endswith("_met"))
+    assert 0 < met < sum(int(v or 0) for k, v in decided.items() if k.endswith("_decided"))
+
+
+def _whole(container: Container, measure: str, filters: ReportFilter) -> dict[str, Any]:
+    """A report's figures over the whole period, as the desk's lead reads them."""
+    now = container.clock.now()
+    read = reports.report(container.uow.read_only(), SYSTEM, now, measure, filters)
+    assert read.figures, measure
+    return dict(read.figures[0].values)
 
 
 def test_the_stories_are_the_five_newest_open_cases_each_with_its_agent(
@@ -482,16 +494,23 @@ def test_the_stories_are_the_five_newest_open_cases_each_with_its_agent(
 
 def test_the_dashboard_shows_sla_and_satisfaction_with_data(container: Container) -> None:
     _load(container)
+    today = container.clock.now().date()
     with TestClient(create_app(container=container), follow_redirects=False) as client:
         sign_in(client, "lena.lead@caredesk.example")
-        page = client.get("/dashboard?days=90")
+        bookmark = client.get("/dashboard?days=90")  # the old page's, led to the same 90 days
+        assert bookmark.status_code == 303
+        assert bookmark.headers["location"] == (
+            f"/reports?start={today - timedelta(days=89)}&end={today}"
+        )
+        page = client.get(bookmark.headers["location"])
     assert page.status_code == 200, page.text
-    kpis = dict(re.findall(r"<dt>([^<]+)</dt><dd>([^<]*)</dd>", page.text))
-    for name in ("Median first reply", "Median resolution", "SLA targets met", "Satisfaction"):
-        assert kpis[name] != "—", name
-    assert kpis["Granted"] not in ("$0.00", "—")
-    assert "SLA attainment" in page.text
-    assert "Satisfaction (average score" in page.text
+    figures = dict(re.findall(r'data-figure="([^"]+)">([^<]*)<', page.text))
+    for name in ("Median", "First reply targets met", "Resolution targets met", "Positive"):
+        assert figures[name] != "—", name
+    assert figures["Average score (1-5)"] != "—"
+    assert figures["Cost"] not in ("$0.00", "—")
+    for chart in ("Resolution targets met (by day", "Satisfaction (average score 1-5, by day"):
+        assert chart in page.text
 
 
 DONE = (CaseStatus.SOLVED, CaseStatus.CLOSED)

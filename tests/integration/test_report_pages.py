@@ -8,6 +8,7 @@ import csv
 import html
 import io
 import re
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -16,7 +17,7 @@ from sqlalchemy import update
 
 from caredesk.adapters.db.models import AgentRow
 from caredesk.bootstrap import Container
-from caredesk.web.pages.report_views import SECTIONS, count, hours, share
+from caredesk.web.pages.report_views import SECTIONS, count, hours, score, share
 from tests.integration.statements import statements_sent
 from tests.integration.test_reports import DAY, Headers, _queue_of, history  # noqa: F401
 
@@ -86,7 +87,8 @@ def _tiles(page: str) -> dict[tuple[str, str], tuple[str, str | None]]:
 
 def _expected(client: TestClient, headers: Headers, measures: set[str]) -> dict[Any, Any]:
     """What each tile should read, worked out from the API's figures."""
-    formats = {"count": count, "share": share, "hours": hours, "money": lambda v: f"${v}"}
+    formats = {"count": count, "share": share, "hours": hours, "score": score}
+    formats["money"] = lambda v: f"${v}"
     expected = {}
     for section, _, tiles in SECTIONS:
         for measure, key, label, kind in tiles:
@@ -117,8 +119,13 @@ def test_the_dashboard_shows_the_api_figures_with_their_queues(
     assert shown[("cases_opened", "Opened")][0] == "4"
     assert shown[("grants", "Cost")][0] == "$50.00"
     # The charts keep their accessible SVG, and each bar links to its queue.
-    assert page.text.count('role="img"') == 7
-    for title in ("First reply targets met (by day opened)", "Service level of solved cases"):
+    assert page.text.count('role="img"') == 9
+    for title in (
+        "First reply targets met (by day opened)",
+        "Resolution targets met (by day opened)",
+        "Satisfaction (average score 1-5, by day opened)",
+        "Service level of solved cases",
+    ):
         assert f"<figcaption>{html.escape(title)}</figcaption>" in page.text
     wrong = people["cases"][0]
     # The queue behind "Opened" lists exactly the four cases counted; behind each remedy's
@@ -138,6 +145,56 @@ def test_the_dashboard_shows_the_api_figures_with_their_queues(
     assert f'<a href="{html.escape(kim["cases_url"])}">2.0 h</a>' in row
     # Each section links its CSV under the same filters.
     assert f'href="/reports/grants.csv?start={DAY}&amp;end={DAY}"' in page.text
+
+
+def _chart_rows(page: str, title: str) -> list[tuple[str, str, str]]:
+    """A chart's table under it: each row's label, linked text and link."""
+    figure = page.split(f"<figcaption>{html.escape(title)}</figcaption>", 1)[1]
+    table = figure.split("</figure>", 1)[0]
+    rows = re.findall(r'<th scope="row">([^<]+)</th><td><a href="([^"]+)">([^<]*)</a>', table)
+    return [(label, text, html.unescape(url)) for label, url, text in rows]
+
+
+def test_a_day_without_a_case_reads_zero_in_the_charts_by_day(
+    client: TestClient, container: Container, people: dict[str, Any]
+) -> None:
+    _sign_in(client, "lena@desk.example")
+    page = client.get("/reports?start=2026-03-01&end=2026-03-03").text
+    opened = _chart_rows(page, "Cases opened per day")
+    assert [(label, text) for label, text, _ in opened] == [
+        ("2026-03-01", "0"),
+        (DAY, "4"),
+        ("2026-03-03", "0"),
+    ]
+    # Each day's number opens that day's queue, the empty days' empty queues too.
+    assert _queue_of(container, opened[0][2]) == []
+    assert _queue_of(container, opened[1][2]) == sorted(people["cases"])
+    # A figure that has no value without a case (a median) shows none, its column zero.
+    reply = _chart_rows(page, "First reply time (median hours, by day opened)")
+    assert [text for _, text, _ in reply] == ["—", "2.0 h", "—"]
+    svg = page.split("First reply time (median hours, by day opened)</title>", 1)[1]
+    assert svg.split("</svg>", 1)[0].count('height="0.0"') == 2
+
+
+def test_an_old_dashboard_bookmark_opens_the_same_days_of_the_reports(
+    client: TestClient, container: Container, people: dict[str, Any]
+) -> None:
+    _sign_in(client, "lena@desk.example")
+    today = container.clock.now().date()
+    for query, first in (("", today - timedelta(days=29)), ("?days=7", today - timedelta(days=6))):
+        moved = client.get(f"/dashboard{query}", follow_redirects=False)
+        assert moved.status_code == 303, moved.text
+        assert moved.headers["location"] == f"/reports?start={first}&end={today}"
+    one_day = client.get("/dashboard?days=1", follow_redirects=False)
+    assert one_day.headers["location"] == f"/reports?start={today}&end={today}"
+    for bad in ("0", "367", "seven"):
+        refused = client.get(f"/dashboard?days={bad}", follow_redirects=False)
+        assert refused.status_code == 422, bad
+        assert refused.headers["content-type"].startswith("text/html")
+        assert "days" in refused.text and "Traceback" not in refused.text
+    # Signed out, the bookmark asks for a sign-in first, as every console page does.
+    client.cookies.clear()
+    assert client.get("/dashboard", follow_redirects=False).status_code == 303
 
 
 def test_the_filters_narrow_the_dashboard_and_its_links(
@@ -222,6 +279,5 @@ def test_the_dashboard_reads_a_bounded_number_of_statements(
         page = client.get(f"/reports?{PERIOD}")
     assert page.status_code == 200
     reads = [s for s in sent if s.strip().upper() != "BEGIN"]
-    # 23 reports of one to five statements each (57 on this history), whatever the number
-    # of cases.
+    # 24 reports of one to five statements each, whatever the number of cases.
     assert len(reads) <= 90, len(reads)

@@ -200,6 +200,7 @@ KNOWN: dict[str, dict[str, Any]] = {
     },
     "satisfaction": {
         "sent": 3, "answered": 2, "positive": 1, "response_rate": 0.6667, "share_positive": 0.5,
+        "average_score": 4.0,
     },
     "escalations": {
         "requested": 1, "approved": 0, "denied": 1,
@@ -260,7 +261,7 @@ def test_grouped_figures_and_their_queues(
     }
     assert _values(client, admin, "satisfaction", group_by="remedy") == {
         remedy: {"sent": 1, "answered": 1, "positive": 1, "response_rate": 1.0,
-                 "share_positive": 1.0}
+                 "share_positive": 1.0, "average_score": 5.0}
         for remedy in ("keep-item", "refund-full")
     }  # fmt: skip
     kim = str(history["kim"])

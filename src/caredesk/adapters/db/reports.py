@@ -245,8 +245,10 @@ class SqlReportQueries:
             func.count(),
             func.count(survey.score),
             func.count().filter(survey.score >= 4),
+            func.coalesce(func.sum(survey.score), 0),
         ).group_by(*joined.selected_columns)
-        return [_satisfaction_shares(f) for f in self._rows(stmt, ("sent", "answered", "positive"))]
+        names = ("sent", "answered", "positive", "score_total")
+        return [_satisfaction_shares(f) for f in self._rows(stmt, names)]
 
     def _escalations(self, facts: CTE, group_by: str | None) -> list[FigureRow]:
         approval, grant = m.ApprovalRow, m.GrantRow
@@ -447,12 +449,16 @@ def _merged(*parts: tuple[str, list[FigureRow]]) -> list[FigureRow]:
 
 
 def _satisfaction_shares(row: FigureRow) -> FigureRow:
-    sent, answered, positive = (int(row.values[k] or 0) for k in ("sent", "answered", "positive"))
+    names = ("sent", "answered", "positive", "score_total")
+    sent, answered, positive, score_total = (int(row.values[k] or 0) for k in names)
     return FigureRow(
         row.group,
         {
-            **row.values,
+            "sent": sent,
+            "answered": answered,
+            "positive": positive,
             "response_rate": round(answered / sent, 4) if sent else None,
             "share_positive": round(positive / answered, 4) if answered else None,
+            "average_score": round(score_total / answered, 2) if answered else None,
         },
     )

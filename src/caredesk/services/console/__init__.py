@@ -1,1 +1,1 @@
-"""What the agent console's pages read: queues, the case page, the dashboard, administration."""
+"""What the agent console's pages read: queues, the case page, approvals, administration."""

@@ -4,9 +4,8 @@ Reads happen in one read-only unit of work per page; writes go through the same 
 grant and auth services as the API, so the console can never do what the API would refuse.
 
 Each page has its module: the queues (`queues`), the case page (`case_page`), approvals
-(`approvals`), the manager's dashboard (`dashboard`), administration (`admin`). This module
-names them all for the pages; the feature package itself stays empty, so importing its ports
-loads none of them.
+(`approvals`), administration (`admin`). This module names them all for the pages; the
+feature package itself stays empty, so importing its ports loads none of them.
 """
 
 from __future__ import annotations
@@ -25,12 +24,6 @@ from caredesk.services.console.case_page import (
     CaseScreen,
     case_screen,
     reply,
-)
-from caredesk.services.console.dashboard import (
-    UNATTRIBUTED,
-    DailyFigure,
-    Dashboard,
-    dashboard,
 )
 from caredesk.services.console.queues import (
     BREACHING_WINDOW,
@@ -57,14 +50,11 @@ __all__ = [
     "ORDERS_IN_DETAIL",
     "PAST_CASES_SHOWN",
     "SORTS",
-    "UNATTRIBUTED",
     "VIEWS",
     "AdminScreen",
     "ApprovalItem",
     "BulkResult",
     "CaseScreen",
-    "DailyFigure",
-    "Dashboard",
     "LiveState",
     "QueueCounts",
     "QueueQuery",
@@ -74,7 +64,6 @@ __all__ = [
     "approvals_screen",
     "bulk_update",
     "case_screen",
-    "dashboard",
     "live_state",
     "queue",
     "queue_counts",

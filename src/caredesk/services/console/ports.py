@@ -1,4 +1,4 @@
-"""What the agent console reads beyond the entity repositories: counts, names, report facts."""
+"""What the agent console reads beyond the entity repositories: counts, names, operations."""
 
 from __future__ import annotations
 
@@ -13,49 +13,6 @@ if TYPE_CHECKING:
     from caredesk.domain.cases import Case
     from caredesk.domain.orders import Order
     from caredesk.services.cases.ports import CaseFilter
-
-
-@dataclass(frozen=True, slots=True)
-class CaseFigures:
-    """The cases opened since a day: how many each day (UTC), the median hours they waited for
-    their first reply and their resolution, by day opened and overall, how many were answered
-    and solved, and the solved ones by the service level of their resolution (1, 2 or 3)."""
-
-    opened: dict[date, int]
-    first_reply_hours: dict[date, float]
-    resolution_hours: dict[date, float]
-    median_first_reply_hours: float | None
-    median_resolution_hours: float | None
-    replied: int
-    solved: int
-    service_levels: dict[int, int]
-
-
-@dataclass(frozen=True, slots=True)
-class GrantBundle:
-    """The grants of one bundle of remedies: how many, and what they cost together."""
-
-    remedy_ids: list[str]
-    grants: int
-    cost: Decimal
-
-
-@dataclass(frozen=True, slots=True)
-class SlaDay:
-    """The SLA targets decided on one day, and how many of them were met in time."""
-
-    day: date
-    decided: int
-    met: int
-
-
-@dataclass(frozen=True, slots=True)
-class SurveyDay:
-    """The surveys answered on one day and the sum of their scores."""
-
-    day: date
-    answered: int
-    score_total: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,27 +75,6 @@ class ConsoleQueries(Protocol):
 
     def change_stamp(self) -> str:
         """A value that changes whenever a case or an approval is added or changed."""
-        ...
-
-    # The dashboard's figures, each grouped by the database: the period's cases, grants,
-    # targets and surveys are never read one by one.
-    def case_figures(self, since: datetime) -> CaseFigures: ...
-
-    def grant_bundles(self, since: datetime) -> list[GrantBundle]:
-        """The grants executed since then, by the bundle of remedies they granted."""
-        ...
-
-    def grant_cost_by_remedy(self, since: datetime) -> dict[str | None, Decimal]:
-        """What each remedy of the grants executed since then debited to refunds and goodwill
-        (`ledger.is_cost`), from the ledger; None holds entries that name no remedy."""
-        ...
-
-    def sla_days(self, since: datetime) -> list[SlaDay]:
-        """The SLA targets decided since then, by the day decided (breached, else met)."""
-        ...
-
-    def survey_days(self, since: datetime) -> list[SurveyDay]:
-        """The surveys answered since then, by the day answered."""
         ...
 
 

@@ -11,7 +11,7 @@ from caredesk.services.sla.ports import HasSla
 
 
 class ConsoleUnit(PortalUnit, HasConsole, HasSla, Transaction, Protocol):
-    """The console's pages: queues, the case page, approvals, the dashboard and admin.
+    """The console's pages: queues, the case page, approvals and admin.
 
     The portal's unit (which reaches cases, the engine, knowledge, mail and access) with the
     console's queries and the SLA policies: the console calls the commands of every feature.

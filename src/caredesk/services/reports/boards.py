@@ -23,6 +23,7 @@ TEAM_GROUPED = (
     ("first_reply_time", "day"),
     ("resolution_time", "day"),
     ("sla_attainment", "day"),
+    ("satisfaction", "day"),
     ("grants", "remedy"),
     ("first_reply_time", "agent"),
     ("sla_attainment", "agent"),

@@ -67,9 +67,11 @@ CATALOGUE: tuple[Measure, ...] = (
        """For each target (first_reply, next_reply, resolution), the SLA clocks of the cases
        with a target that were decided (breached, or completed in time), and the share met
        (completed without a breach). Clocks still running are not counted."""),
-    _m("satisfaction", "Satisfaction", "share", Kind.SATISFACTION, ("agent", "team", "remedy"),
+    _m("satisfaction", "Satisfaction", "share", Kind.SATISFACTION,
+       ("agent", "team", "remedy", "day"),
        """The surveys sent for the cases, those answered (responses), the response rate
-       (responses / surveys sent) and the share positive (score 4 or 5 / responses)."""),
+       (responses / surveys sent), the share positive (score 4 or 5 / responses) and the
+       average score (1 to 5) of the responses."""),
     _m("escalations", "Escalations", "approvals", Kind.ESCALATIONS, ("agent", "team"),
        """Approval requests raised on the cases (a grant above the agent's authority), by
        the agent and team of the grant; how many were decided and the median and 90th

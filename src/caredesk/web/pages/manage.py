@@ -1,26 +1,22 @@
-"""Approvals for leads, the manager's dashboard, an agent's own settings, administration."""
+"""Approvals for leads, an agent's own settings, administration."""
 
 from __future__ import annotations
 
-from decimal import Decimal
 from typing import Annotated, Any
 from zoneinfo import available_timezones
 
 from fastapi import File, Form, Path, Query, Response, UploadFile
 from fastapi.responses import HTMLResponse
-from markupsafe import Markup
 from starlette.concurrency import run_in_threadpool
 
 from caredesk.domain.agents import Role
 from caredesk.domain.errors import DomainError, ValidationFailed
 from caredesk.domain.grants import ApprovalStatus
-from caredesk.domain.money import format_money
 from caredesk.domain.policy.loading import PolicyInvalid
 from caredesk.domain.policy.review import PolicyEmpty
 from caredesk.services.access import auth
 from caredesk.services.console import console, pages
 from caredesk.services.engine import grants, policy
-from caredesk.web.pages import charts
 from caredesk.web.pages.common import PageVisit, ReadPage, WritePage, page_router, redirect
 from caredesk.web.pages.forms import (
     AgentForm,
@@ -57,65 +53,6 @@ def decide(approval_id: BigId, visit: WritePage, form: Annotated[DecisionForm, F
     approve = form.says("approve", "deny")
     visit.run(grants.decide_approval, approval_id, approve=approve, note=form.note)
     return redirect("/approvals", "approved" if approve else "denied")
-
-
-# --- dashboard -------------------------------------------------------------------------------
-
-
-@router.get("/dashboard")
-def dashboard(visit: ReadPage, days: Annotated[int, Query(ge=1, le=366)] = 30) -> HTMLResponse:
-    board = visit.read(console.dashboard, visit.now(), days)
-    return visit.render(
-        "dashboard.html",
-        board=board,
-        figures=_dashboard_figures(board),
-        extra={name: _daily_chart(series, name) for name, series in board.extra_series.items()},
-        days=days,
-        currency=board.currency,
-    )
-
-
-def _daily_chart(
-    series: list[console.DailyFigure], title: str, unit: str = "", color: str = charts.PALETTE[0]
-) -> Markup:
-    points = [charts.Point(f.day.strftime("%d %b"), f.value) for f in series]
-    return charts.column_chart(points, title=title, unit=unit, color=color)
-
-
-def _dashboard_figures(board: console.Dashboard) -> dict[str, Markup]:
-    levels = board.service_levels
-    return {
-        "volume": _daily_chart(board.volume, "Cases opened per day"),
-        "first_reply": _daily_chart(
-            board.first_reply_hours,
-            "First reply time (median hours, by day opened)",
-            unit=" h",
-            color=charts.PALETTE[1],
-        ),
-        "resolution": _daily_chart(
-            board.resolution_hours,
-            "Resolution time (median hours, by day opened)",
-            unit=" h",
-            color=charts.PALETTE[2],
-        ),
-        "remedy_count": charts.bar_list(
-            [charts.Point(r, n) for r, n, _ in board.grants_by_remedy],
-            title="Grants by remedy",
-        ),
-        "remedy_cost": charts.bar_list(
-            [charts.Point(r, float(c)) for r, _, c in board.grants_by_remedy],
-            title="Cost of grants by remedy",
-            fmt=lambda v: format_money(Decimal(str(v)), board.currency),
-        ),
-        "levels": charts.share_bar(
-            [
-                charts.Point("1 deflected", levels.get(1, 0)),
-                charts.Point("2 saved the sale", levels.get(2, 0)),
-                charts.Point("3 invested", levels.get(3, 0)),
-            ],
-            title="Service level of solved cases",
-        ),
-    }
 
 
 # --- your settings ---------------------------------------------------------------------------

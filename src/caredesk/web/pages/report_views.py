@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
 from decimal import Decimal
 
 from markupsafe import Markup
@@ -12,7 +13,7 @@ from markupsafe import Markup
 from caredesk.domain.money import format_money
 from caredesk.services.reports.boards import Board
 from caredesk.services.reports.ports import Value
-from caredesk.services.reports.reports import Figure, Report
+from caredesk.services.reports.reports import Figure, Report, cases_url
 from caredesk.web.pages import charts
 
 NO_VALUE = "—"
@@ -59,6 +60,10 @@ def hours(value: Value) -> str:
     return NO_VALUE if value is None else f"{float(value):.1f} h"
 
 
+def score(value: Value) -> str:
+    return NO_VALUE if value is None else f"{float(value):.2f}"
+
+
 def _money(currency: str) -> Format:
     return lambda value: NO_VALUE if value is None else format_money(Decimal(str(value)), currency)
 
@@ -68,6 +73,7 @@ def _money(currency: str) -> Format:
 SECTIONS: tuple[tuple[str, str, tuple[tuple[str, str, str, str], ...]], ...] = (
     ("Cases", "cases_opened", (
         ("cases_opened", "value", "Opened", "count"),
+        ("first_reply_time", "cases", "Answered", "count"),
         ("cases_solved", "value", "Solved", "count"),
         ("cases_reopened", "value", "Reopened", "count"),
         ("reopen_rate", "value", "Reopen rate", "share"),
@@ -93,6 +99,7 @@ SECTIONS: tuple[tuple[str, str, tuple[tuple[str, str, str, str], ...]], ...] = (
     )),
     ("Satisfaction", "satisfaction", (
         ("satisfaction", "share_positive", "Positive", "share"),
+        ("satisfaction", "average_score", "Average score (1-5)", "score"),
         ("satisfaction", "answered", "Responses", "count"),
         ("satisfaction", "response_rate", "Response rate", "share"),
     )),
@@ -117,7 +124,13 @@ SECTIONS: tuple[tuple[str, str, tuple[tuple[str, str, str, str], ...]], ...] = (
 
 
 def _formats(currency: str) -> dict[str, Format]:
-    return {"count": count, "share": share, "hours": hours, "money": _money(currency)}
+    return {
+        "count": count,
+        "share": share,
+        "hours": hours,
+        "score": score,
+        "money": _money(currency),
+    }
 
 
 def _whole(report: Report | None) -> Figure | None:
@@ -161,10 +174,10 @@ def _chart(
     report = board.grouped.get((measure, group_by))
     if report is None:
         return None
-    figures = report.figures or []
+    figures = _every_day(report) if group_by == "day" else report.figures or []
     points = [
         charts.Point(
-            _group_label(board, group_by, f.group), _number(f.values.get(key)), f.cases_url
+            _group_label(board, group_by, f.group), _number(f.values.get(key)) * scale, f.cases_url
         )
         for f in figures
     ]
@@ -178,6 +191,19 @@ def _chart(
         for f in figures
     ]
     return Chart(title, svg, rows)
+
+
+def _every_day(report: Report) -> list[Figure]:
+    """The figures of every day of the period: the database has none for a day without a
+    case, which the chart draws as zero, its count reading 0 and its other figures "—"."""
+    by_day = {f.group: f for f in report.figures or []}
+    start, days = report.filters.start, report.filters.days
+    every = []
+    for offset in range(days):
+        day = (start + timedelta(days=offset)).isoformat()
+        empty = Figure(day, {"cases": 0, "value": 0}, cases_url(report.filters, "day", day))
+        every.append(by_day.get(day, empty))
+    return every
 
 
 def _number(value: Value) -> float:
@@ -208,6 +234,14 @@ def chart_list(board: Board) -> list[Chart]:
         _chart(
             board, "sla_attainment", "day", "first_reply_share_met",
             "First reply targets met (by day opened)", share, "%", 100.0,
+        ),
+        _chart(
+            board, "sla_attainment", "day", "resolution_share_met",
+            "Resolution targets met (by day opened)", share, "%", 100.0,
+        ),
+        _chart(
+            board, "satisfaction", "day", "average_score",
+            "Satisfaction (average score 1-5, by day opened)", score,
         ),
         _levels(board),
         _chart(board, "grants", "remedy", "grants", "Grants by remedy", count),

@@ -1,14 +1,15 @@
-"""The report pages: the lead's dashboard of every measure (`/reports`), an agent's own page
-(`/me/reports`), and the CSV of the cases behind a view, read with the console's session."""
+"""The report pages: the lead's dashboard of every measure (`/reports`, where the old
+`/dashboard` leads), an agent's own page (`/me/reports`), and the CSV of the cases behind a
+view, read with the console's session."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Annotated, Any
 
-from fastapi import Path
-from fastapi.responses import HTMLResponse, StreamingResponse
+from fastapi import Path, Query
+from fastapi.responses import HTMLResponse, RedirectResponse, StreamingResponse
 
 from caredesk.domain.agents import Actor
 from caredesk.domain.cases import Channel, Priority
@@ -19,7 +20,7 @@ from caredesk.services.reports.filters import ReportFilter, parse_filters
 from caredesk.services.reports.unit import ReportsUnit
 from caredesk.web.api.reports import csv_lines
 from caredesk.web.pages import report_views
-from caredesk.web.pages.common import PageVisit, ReadPage, page_router
+from caredesk.web.pages.common import PageVisit, ReadPage, page_router, redirect
 
 router = page_router()
 BoardOf = Callable[[ReportsUnit, Actor, datetime, ReportFilter], Board]
@@ -60,6 +61,17 @@ def _page(visit: PageVisit, board_of: BoardOf, team_view: bool) -> HTMLResponse:
 @router.get("/reports")
 def team_reports(visit: ReadPage) -> HTMLResponse:
     return _page(visit, team_board, team_view=True)
+
+
+@router.get("/dashboard")
+def old_dashboard(
+    visit: ReadPage, days: Annotated[int, Query(ge=1, le=366)] = 30
+) -> RedirectResponse:
+    """The manager's dashboard of old, now /reports: a bookmark opens the same last `days`.
+    A 303, not a permanent redirect, which a browser would keep with today's dates."""
+    end = visit.now().date()
+    start = end - timedelta(days=days - 1)
+    return redirect(f"/reports?start={start.isoformat()}&end={end.isoformat()}")
 
 
 @router.get("/me/reports")
