@@ -20,7 +20,7 @@ from caredesk.domain.portal import SatisfactionSurvey
 from caredesk.services.console import console, pages
 from caredesk.services.reports import reports
 from caredesk.services.reports.filters import parse_filters
-from caredesk.services.reports.measures import CATALOGUE, Kind
+from caredesk.services.reports.measures import CATALOGUE
 from tests import factories
 from tests.integration.statements import statements_sent
 
@@ -400,11 +400,10 @@ def test_a_report_reads_a_bounded_number_of_statements(
                     container.uow.read_only(), SYSTEM, now, measure.name, filters, group_by
                 )
             reads = [s for s in sent if not s.startswith("BEGIN")]  # SQLite's own BEGIN
-            # The count of cases, then at most two statements for the measure itself; a
-            # duration's four series (reply and resolution, in calendar and business hours)
-            # are one statement on PostgreSQL and one each on SQLite, which ranks them.
-            most = 5 if measure.kind is Kind.DURATION else 3
-            assert 1 <= len(reads) <= most, (measure.name, group_by, reads)
+            # The count of cases, then at most two statements for the measure itself (a
+            # duration's four series, reply and resolution in calendar and business hours,
+            # are one).
+            assert 1 <= len(reads) <= 3, (measure.name, group_by, reads)
 
 
 def _queue_of(container: Container, cases_url: str) -> list[int]:

@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import (
     CTE,
     ColumnElement,
+    CompoundSelect,
     Date,
     Numeric,
     Select,
@@ -20,6 +21,7 @@ from sqlalchemy import (
     func,
     literal,
     select,
+    union_all,
 )
 from sqlalchemy.orm import Session as OrmSession
 
@@ -143,25 +145,27 @@ class SqlReportQueries:
         names = ("cases", "solved", "reopened", "ever_solved", "one_touch", "first_contact")
         return self._rows(stmt, names)
 
-    def _percentiles(self, values: Select[Any], prefix: str = "") -> Select[Any]:
-        """(group, n, median, p90) of `values` (group, value): the median is the middle value
-        or the mean of the middle two; the 90th percentile the value at rank ceil(0.9 n)."""
+    def _percentiles(self, values: Select[Any] | CompoundSelect[Any]) -> Select[Any]:
+        """(*keys, n, median, p90) of `values` (*keys, value), by keys: the median is the
+        middle value or the mean of the middle two; the 90th percentile the value at rank
+        ceil(0.9 n)."""
         source = values.subquery()
-        grp, value = source.c
+        *keys, value = source.c
         ranked = select(
-            grp.label("grp"),
+            *(key.label(f"key{i}") for i, key in enumerate(keys)),
             value.label("value"),
-            func.row_number().over(partition_by=grp, order_by=value).label("r"),
-            func.count().over(partition_by=grp).label("n"),
-        ).subquery(f"{prefix}ranked")
+            func.row_number().over(partition_by=keys, order_by=value).label("r"),
+            func.count().over(partition_by=keys).label("n"),
+        ).subquery("ranked")
         r, n = ranked.c.r, ranked.c.n
         middle = (r == (n + 1) // 2) | (r == (n + 2) // 2)
+        grouped = [ranked.c[f"key{i}"] for i in range(len(keys))]
         return select(
-            ranked.c.grp,
+            *grouped,
             func.max(n),
             func.avg(case((middle, ranked.c.value))),
             func.max(case((r == (9 * n + 9) // 10, ranked.c.value))),
-        ).group_by(ranked.c.grp)
+        ).group_by(*grouped)
 
     def _durations(self, facts: CTE, group_by: str | None) -> list[FigureRow]:
         """Both durations, in calendar and in business hours: the four series' percentiles by
@@ -189,12 +193,19 @@ class SqlReportQueries:
             flat = tuple(f"{prefix}_{name}" for prefix in series for name in names)
             rows = _in_hours(self._rows(stmt, flat))
         else:
-            parts = []
-            for prefix, value in series.items():
-                values = select(group, value).where(value.is_not(None))
-                ranked = self._percentiles(values, f"{prefix}_")
-                parts.append((prefix, _in_hours(self._rows(ranked, names))))
-            rows = _merged(*parts)
+            # The four series as one (series, group, value) set, ranked in one statement.
+            values = union_all(
+                *(
+                    select(literal(prefix), group, value).where(value.is_not(None))
+                    for prefix, value in series.items()
+                )
+            )
+            by_series: dict[str, list[FigureRow]] = {prefix: [] for prefix in series}
+            for prefix, grp, *figures in self.session.execute(self._percentiles(values)):
+                shown = None if grp is None or grp == "*" else str(grp)
+                numbers = dict(zip(names, map(_number, figures), strict=True))
+                by_series[prefix].append(FigureRow(shown, numbers))
+            rows = _merged(*((prefix, _in_hours(found)) for prefix, found in by_series.items()))
         return [_durations_filled(row, series) for row in rows]
 
     def _sla(self, facts: CTE, group_by: str | None) -> list[FigureRow]:
@@ -419,7 +430,7 @@ def _in_hours(rows: list[FigureRow]) -> list[FigureRow]:
 
 def _durations_filled(row: FigureRow, series: dict[str, Any]) -> FigureRow:
     """Every series' figures in a group, a series with no case in it as 0 cases and no
-    percentiles (SQLite's rankings only name the groups they found)."""
+    percentiles (SQLite's ranking only names the groups each series has)."""
     values = dict(row.values)
     for prefix in series:
         values.setdefault(f"{prefix}_cases", 0)
