@@ -4,6 +4,7 @@ database for each kind of measure, on SQLite and PostgreSQL alike."""
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from dataclasses import fields
 from decimal import Decimal
 from typing import Any
 
@@ -26,10 +27,11 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session as OrmSession
 
 from caredesk.adapters.db import models as m
-from caredesk.adapters.db.case_filters import case_conditions, executed_grants
+from caredesk.adapters.db.case_filters import executed_grants, granted_cases
 from caredesk.adapters.db.types import aware_utc
 from caredesk.domain.grants import ApprovalStatus
 from caredesk.domain.ledger import GOODWILL_PREFIX, REFUNDS_ACCOUNT
+from caredesk.services.cases.ports import CaseFilter
 from caredesk.services.reports.filters import ReportFilter
 from caredesk.services.reports.measures import Kind
 from caredesk.services.reports.ports import CaseMeasures, FigureRow, Value
@@ -67,31 +69,29 @@ class SqlReportQueries:
         return case((end.is_(None), None), else_=seconds)
 
     def _facts(self, filters: ReportFilter) -> CTE:
-        """One row per selected case with what every case measure needs: its own columns and
-        the facts the unit of work keeps for it (adapters/db/case_facts.py)."""
-        case_, kept = m.CaseRow, m.CaseFactsRow
+        """One row per selected case with what every case measure needs, from the facts the
+        unit of work keeps for each case (adapters/db/case_facts.py) alone."""
+        kept = m.CaseFactsRow
         return (
             select(
-                case_.id.label("case_id"),
-                case_.created_at,
-                case_.solved_at,
-                case_.status,
-                case_.priority,
-                case_.channel,
-                case_.team_id,
-                case_.assignee_id,
-                case_.service_level,
+                kept.case_id,
+                kept.created_at,
+                kept.solved_at,
+                kept.status,
+                kept.priority,
+                kept.channel,
+                kept.team_id,
+                kept.assignee_id,
+                kept.service_level,
                 kept.first_reply_at,
-                func.coalesce(kept.agent_replies, 0).label("agent_replies"),
-                func.coalesce(kept.wrote_again, False).label("wrote_again"),
-                func.coalesce(kept.reopened, False).label("reopened"),
+                kept.agent_replies,
+                kept.wrote_again,
+                kept.reopened,
                 kept.calendar_id,
                 kept.first_reply_business_seconds,
                 kept.resolution_business_seconds,
             )
-            # Outer: a case whose facts were never worked out still counts as a case.
-            .outerjoin(kept, kept.case_id == case_.id)
-            .where(*case_conditions(filters.case_filter(), self._dialect))
+            .where(*_selected(filters.case_filter()))
             .cte("facts")
         )
 
@@ -367,6 +367,43 @@ class SqlReportQueries:
         ).order_by(c.created_at, c.case_id)
         for row in self.session.execute(stmt.execution_options(yield_per=500)):
             yield _case_measures(row)
+
+
+# What a report's filters may set (ReportFilter.case_filter): each is read from the facts.
+_REPORT_FILTERS = {
+    "assignee_id", "unassigned", "team_id", "priority", "channel", "tag", "remedy",
+    "created_from", "created_before",
+}  # fmt: skip
+
+
+def _selected(filters: CaseFilter) -> list[ColumnElement[bool]]:
+    """The conditions of the cases a report is about, over their facts: those a queue sets
+    over the cases (case_filters.case_conditions), so a figure and its drill-down agree."""
+    kept = m.CaseFactsRow
+    unread = {f.name for f in fields(filters) if getattr(filters, f.name) != f.default}
+    if unread - _REPORT_FILTERS:
+        raise ValueError(f"a report reads no {sorted(unread - _REPORT_FILTERS)} of a case")
+    conditions: list[ColumnElement[bool]] = []
+    if filters.unassigned:
+        conditions.append(kept.assignee_id.is_(None))
+    elif filters.assignee_id is not None:
+        conditions.append(kept.assignee_id == filters.assignee_id)
+    if filters.team_id is not None:
+        conditions.append(kept.team_id == filters.team_id)
+    if filters.priority:
+        conditions.append(kept.priority.in_([p.value for p in filters.priority]))
+    if filters.channel:
+        conditions.append(kept.channel.in_([c.value for c in filters.channel]))
+    if filters.created_from is not None:
+        conditions.append(kept.created_at >= filters.created_from)
+    if filters.created_before is not None:
+        conditions.append(kept.created_at < filters.created_before)
+    if filters.tag is not None:
+        tagged = select(m.CaseTagRow.case_id).where(m.CaseTagRow.tag == filters.tag.lower())
+        conditions.append(kept.case_id.in_(tagged))
+    if filters.remedy is not None:
+        conditions.append(kept.case_id.in_(granted_cases(filters.remedy)))
+    return conditions
 
 
 def _case_measures(row: Any) -> CaseMeasures:

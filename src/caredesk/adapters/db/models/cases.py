@@ -90,6 +90,16 @@ class CaseFactsRow(Base):
 
     __tablename__ = "case_facts"
     case_id: Mapped[CaseOwned] = mapped_column(primary_key=True)
+    # The case's own columns that the reports select, group and filter by, as they stood at
+    # its last change: a report reads this table alone.
+    created_at: Mapped[datetime]
+    solved_at: Mapped[datetime | None]
+    status: Mapped[Code]
+    priority: Mapped[Code]
+    channel: Mapped[Code]
+    team_id: Mapped[int | None]
+    assignee_id: Mapped[int | None]
+    service_level: Mapped[int | None]
     # The agents' first reply and how many replies they sent.
     first_reply_at: Mapped[datetime | None]
     agent_replies: Mapped[int]
@@ -101,3 +111,6 @@ class CaseFactsRow(Base):
     calendar_id: Mapped[int | None]
     first_reply_business_seconds: Mapped[float | None]
     resolution_business_seconds: Mapped[float | None]
+
+    # A report selects the cases opened in its period (the reports' one range read).
+    __table_args__ = (Index("ix_case_facts_created", "created_at", "case_id"),)
