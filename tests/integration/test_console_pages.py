@@ -1008,3 +1008,36 @@ def test_the_queue_reads_a_report_figures_filters(app_client: TestClient, store:
     refused = app_client.get("/queue?view=all&channel=fax")
     assert refused.status_code == 422
     assert 'data-code="validation_error"' in refused.text
+
+
+def test_the_queue_shows_the_cases_of_no_team_or_of_no_agent(
+    app_client: TestClient, store: Container
+) -> None:
+    """`team=none` and `agent=none` (a report's figure of the cases without one) narrow the
+    queue to those cases, and a value that is neither an id nor `none` is refused."""
+    with store.uow.read_only() as uow:
+        every = uow.cases.find(CaseFilter(), 500, None).items
+    # One case no one's, one of no team, one of neither: no answer is all or none by chance.
+    changes = [{"assignee_id": None}, {"team_id": None}, {"assignee_id": None, "team_id": None}]
+    for case, change in zip(every, changes, strict=False):
+        assert case.id is not None
+        cases.update_case(
+            store.uow(), SYSTEM, store.clock.now(), case.id, expected_version=case.version,
+            changes=change,
+        )  # fmt: skip
+    with store.uow.read_only() as uow:
+        every = uow.cases.find(CaseFilter(), 500, None).items
+    sign_in(app_client, LEAD)
+    for query, expected in [
+        ("team=none", {c.id for c in every if c.team_id is None}),
+        ("agent=none", {c.id for c in every if c.assignee_id is None}),
+        ("team=none&agent=none", {c.id for c in every if c.team_id is c.assignee_id is None}),
+    ]:
+        page = app_client.get(f"/queue?view=all&{query}")
+        assert page.status_code == 200, page.text
+        shown = {int(i) for i in re.findall(r'href="/cases/(\d+)" class="case-link"', page.text)}
+        assert shown == expected, query
+        assert 0 < len(shown) < len(every), query
+    refused = app_client.get("/queue?view=all&team=nobody")
+    assert refused.status_code == 422
+    assert 'data-code="validation_error"' in refused.text

@@ -209,6 +209,19 @@ def test_the_filters_narrow_the_dashboard_and_its_links(
     assert "priority=high" in api["cases_url"]
 
 
+def test_the_dashboard_reads_the_cases_of_no_team(
+    client: TestClient, people: dict[str, Any], admin: Headers
+) -> None:
+    """The history's cases have no team: `team=none` keeps all four, and says so."""
+    _sign_in(client, "lena@desk.example")
+    page = client.get(f"/reports?{PERIOD}&team=none")
+    assert page.status_code == 200, page.text
+    api = _api(client, admin, "cases_opened", team="none")["figures"][0]
+    assert _tiles(page.text)[("cases_opened", "Opened")] == ("4", api["cases_url"])
+    assert "team=none" in api["cases_url"]
+    assert '<option value="none" selected>no team</option>' in page.text
+
+
 def test_an_agent_reads_their_own_page_only(
     client: TestClient, people: dict[str, Any], token_for: Any
 ) -> None:
@@ -247,6 +260,7 @@ def test_an_empty_period_says_so(client: TestClient, people: dict[str, Any]) -> 
         ("channel=fax", "email, portal"),
         ("start=2026-03-09&end=2026-03-01", "start on or before end"),
         ("team=999", "team takes"),
+        ("team=nobody", "a positive whole number, or none"),
         ("colour=red", "start, end, team"),
         ("remedy=gift-card-9", "keep-item"),
     ],

@@ -370,9 +370,11 @@ def test_an_empty_period_says_no_cases_not_zeros(
         ("/api/v1/reports/grants?start=2025-01-01&end=2026-03-01", 422, "end", None),
         ("/api/v1/reports/grants?start=yesterday", 422, "start", None),
         ("/api/v1/reports/grants?colour=red", 422, "colour", "remedy"),
-        ("/api/v1/reports/grants?team=77", 422, "team", None),
+        ("/api/v1/reports/grants?team=77", 422, "team", "none"),
+        ("/api/v1/reports/grants?team=nobody", 422, "team", "none"),
         ("/api/v1/reports/grants?remedy=pony", 422, "remedy", "refund-full"),
-        ("/api/v1/reports/grants.csv?agent=77", 422, "agent", None),
+        ("/api/v1/reports/grants.csv?agent=77", 422, "agent", "none"),
+        ("/api/v1/reports/grants?agent=None", 422, "agent", "none"),
     ],
 )
 def test_bad_input_is_refused_with_what_is_allowed(
@@ -439,6 +441,44 @@ def test_every_figure_drills_down_to_its_cases_in_the_queue(
         assert shown == expected, (measure, params)
     # A day outside the period shows none of them.
     assert _queue_of(container, "/queue?view=all&start=2026-03-03&end=2026-03-03") == []
+
+
+def test_the_cases_without_a_team_or_an_agent_drill_down_to_exactly_them(
+    client: TestClient,
+    container: Container,
+    history: dict[str, Any],
+    admin: Headers,
+    token_for: Callable[..., Headers],
+) -> None:
+    """The figure of the cases of no team (or of no agent) is a group of its own: its link,
+    the report filtered by `none` and the CSV all select those cases and no others."""
+    wrong, big, quiet, waiting = history["cases"]
+    kim_id = history["kim"]
+    kim = token_for(Role.AGENT, kim_id)
+    desk = Desk(client, container, kim, token_for(Role.LEAD))
+    team = desk.post("/api/v1/teams", {"name": "Returns"}, admin)["id"]
+    for case_id in (wrong, big):
+        desk.post(f"/api/v1/cases/{case_id}/assignment", {"assignee_id": kim_id, "team_id": team})
+    alone = desk.case("W2", "question")
+    for group_by, expected in [
+        ("team", {str(team): [wrong, big], None: [quiet, waiting, alone]}),
+        ("agent", {str(kim_id): [wrong, big, quiet, waiting], None: [alone]}),
+    ]:
+        report = _report(client, admin, "cases_opened", group_by=group_by)
+        shown = {f["group"]: _queue_of(container, f["cases_url"]) for f in report["figures"]}
+        assert shown == expected, group_by
+        counted = {f["group"]: f["values"]["cases"] for f in report["figures"]}
+        assert counted == {group: len(ids) for group, ids in expected.items()}, group_by
+    no_team = _report(client, admin, "cases_opened", team="none")
+    assert (no_team["cases"], no_team["filters"]["team"]) == (3, "none")
+    assert _report(client, admin, "cases_opened", agent="none")["cases"] == 1
+    rows = _csv(client, admin, f"/api/v1/reports/cases_opened.csv?start={DAY}&team=none")
+    assert sorted(int(r["case_id"]) for r in rows) == [quiet, waiting, alone]
+    # An agent asking for the unassigned cases still reads only their own.
+    assert _report(client, kim, "cases_opened", agent="none")["cases"] == 4
+    assert _csv(client, kim, f"/api/v1/reports/cases_opened.csv?start={DAY}&agent=none") == _csv(
+        client, kim, f"/api/v1/reports/cases_opened.csv?start={DAY}"
+    )
 
 
 def test_a_case_opened_after_another_was_answered_can_be_first_contact(

@@ -34,6 +34,19 @@ def test_every_filter_is_read_and_written_back_the_same() -> None:
     assert parse_filters(dict(filters.query()), TODAY) == filters
 
 
+def test_none_names_the_cases_of_no_team_or_of_no_agent() -> None:
+    filters = parse_filters({"team": "none", "agent": "none"}, TODAY)
+    assert (filters.team_id, filters.no_team, filters.agent_id, filters.unassigned) == (
+        None, True, None, True,
+    )  # fmt: skip
+    selected = filters.case_filter()
+    assert (selected.no_team, selected.unassigned) == (True, True)
+    assert parse_filters(dict(filters.query()), TODAY) == filters
+    # An agent's own report is their cases, whatever agent the filters named.
+    mine = filters.for_agent(7)
+    assert (mine.agent_id, mine.unassigned, dict(mine.query())["agent"]) == (7, False, "7")
+
+
 def test_a_period_of_a_whole_leap_year_and_a_day_is_the_longest() -> None:
     assert parse_filters({"start": "2024-01-01", "end": "2024-12-31"}, TODAY).days == 366
     with pytest.raises(ValidationFailed) as refused:
@@ -48,8 +61,8 @@ def test_a_period_of_a_whole_leap_year_and_a_day_is_the_longest() -> None:
         ({"start": "5 March"}, "start", "a day as YYYY-MM-DD"),
         ({"channel": "fax"}, "channel", [c.value for c in Channel]),
         ({"priority": "asap"}, "priority", [p.value for p in Priority]),
-        ({"team": "0"}, "team", "a positive whole number"),
-        ({"agent": "kim"}, "agent", "a positive whole number"),
+        ({"team": "0"}, "team", "a positive whole number, or none"),
+        ({"agent": "kim"}, "agent", "a positive whole number, or none"),
         ({"remedy": "refund full"}, "remedy", "lower-case letters, digits and _ . : -"),
         ({"since": "2026-01-01"}, "since", list(FILTER_NAMES)),
     ],

@@ -22,7 +22,9 @@ def case_conditions(filters: CaseFilter, dialect: str) -> list[ColumnElement[boo
         conditions.append(m.CaseRow.assignee_id.is_(None))
     elif filters.assignee_id is not None:
         conditions.append(m.CaseRow.assignee_id == filters.assignee_id)
-    if filters.team_id is not None:
+    if filters.no_team:
+        conditions.append(m.CaseRow.team_id.is_(None))
+    elif filters.team_id is not None:
         conditions.append(m.CaseRow.team_id == filters.team_id)
     if filters.customer_id is not None:
         conditions.append(m.CaseRow.customer_id == filters.customer_id)

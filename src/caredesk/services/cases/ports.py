@@ -20,6 +20,8 @@ class CaseFilter:
     assignee_id: int | None = None
     unassigned: bool = False
     team_id: int | None = None
+    # The cases of no team, as `unassigned` are those of no agent; either wins over the id.
+    no_team: bool = False
     tag: str | None = None
     customer_id: str | None = None
     updated_since: datetime | None = None

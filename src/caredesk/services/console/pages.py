@@ -16,7 +16,7 @@ from caredesk.domain.knowledge import ArticleKind, ArticleStatus, Visibility
 from caredesk.services.console.console import QueueQuery
 from caredesk.services.console.unit import ConsoleUnit
 from caredesk.services.engine import grants
-from caredesk.services.reports.filters import NARROWING_KEYS, queue_narrowing
+from caredesk.services.reports.filters import NARROWING_KEYS, id_or_none, queue_narrowing
 
 CASE_FIELDS = ("status", "priority", "assignee", "team", "tags")
 
@@ -148,12 +148,14 @@ def queue_query(
     status: Sequence[str],
     tag: str | None,
     q: str | None,
-    team: int | None,
+    team: str | None,
     sort: str | None = None,
     narrow: Mapping[str, str] | None = None,
 ) -> QueueQuery:
-    """A queue as its page's filters name it, with a report's (`narrow`, a figure's
-    drill-down); an unknown status, channel or priority is refused, not ignored."""
+    """A queue as its page's filters name it (`team` an id, or `none`), with a report's
+    (`narrow`, a figure's drill-down); an unknown status, channel or priority is refused, not
+    ignored."""
+    team_id, no_team = id_or_none(team, "team")
     try:
         statuses = tuple(CaseStatus(s) for s in status if s)
     except ValueError as exc:
@@ -163,7 +165,8 @@ def queue_query(
         statuses=statuses,
         tag=(tag or "").strip().lower() or None,
         text=(q or "").strip() or None,
-        team_id=team,
+        team_id=team_id,
+        no_team=no_team,
         sort=sort or "updated",
         **queue_narrowing(narrow or {}),
     )
@@ -176,7 +179,7 @@ def queue_query_of(params: Mapping[str, str]) -> QueueQuery:
         [params["status"]] if params.get("status") else [],
         params.get("tag"),
         params.get("q"),
-        int(params["team"]) if params.get("team", "").isdigit() else None,
+        params.get("team"),
         params.get("sort"),
         {k: v for k, v in params.items() if k in NARROWING_KEYS},
     )

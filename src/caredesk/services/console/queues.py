@@ -43,6 +43,9 @@ class QueueQuery:
     text: str | None = None
     team_id: int | None = None
     assignee_id: int | None = None
+    # The cases of no team / of no agent (`team=none`, `agent=none`): a report's figure of them.
+    no_team: bool = False
+    unassigned: bool = False
     sort: str = "updated"  # "updated": latest activity first; "due": SLA due time first
     # A report's drill-down (services/reports): its channel, priority, remedy and period of
     # days opened (both included, UTC).
@@ -114,18 +117,20 @@ def live_state(uow: ConsoleUnit, actor: Actor, known_stamp: str | None) -> LiveS
 
 def _filter(query: QueueQuery, actor: Actor, team_ids: list[int]) -> CaseFilter:
     statuses = query.statuses or (OPEN_STATUSES if query.view != "all" else ())
-    assignee_id, unassigned, team_id = query.assignee_id, False, query.team_id
+    assignee_id, unassigned, team_id = query.assignee_id, query.unassigned, query.team_id
     if query.view == "mine":
-        assignee_id = actor.agent_id if actor.agent_id is not None else -1
+        # My cases whatever agent the query names, as with an agent's id.
+        assignee_id, unassigned = actor.agent_id if actor.agent_id is not None else -1, False
     elif query.view == "unassigned":
         unassigned = True
-    elif query.view == "team" and team_id is None:
+    elif query.view == "team" and team_id is None and not query.no_team:
         team_id = team_ids[0] if team_ids else -1
     return CaseFilter(
         status=statuses,
         assignee_id=assignee_id,
         unassigned=unassigned,
         team_id=team_id,
+        no_team=query.no_team,
         tag=query.tag,
         text=query.text,
         channel=(query.channel,) if query.channel else (),

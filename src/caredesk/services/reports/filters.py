@@ -21,6 +21,8 @@ DEFAULT_PERIOD_DAYS = 30
 FILTER_NAMES = ("start", "end", "team", "agent", "channel", "priority", "tag", "remedy")
 # The ones a queue reads beyond its own team and tag.
 NARROWING_KEYS = ("start", "end", "agent", "channel", "priority", "remedy")
+# A team or agent filter's value for the cases without one.
+NONE = "none"
 # Remedy ids and tags are the policy's and the desk's own short keys.
 _KEY = re.compile(r"^[a-z0-9][a-z0-9_.:-]{0,63}$")
 
@@ -28,8 +30,9 @@ _KEY = re.compile(r"^[a-z0-9][a-z0-9_.:-]{0,63}$")
 @dataclass(frozen=True, slots=True)
 class ReportFilter:
     """The cases a report is about: opened from `start` to `end` (both days included, UTC),
-    and, when set, of that team, assigned to that agent, on that channel, of that priority,
-    carrying that tag, granted that remedy."""
+    and, when set, of that team (or of none: `no_team`), assigned to that agent (or to
+    none: `unassigned`), on that channel, of that priority, carrying that tag, granted that
+    remedy."""
 
     start: date
     end: date
@@ -39,6 +42,8 @@ class ReportFilter:
     priority: Priority | None = None
     tag: str | None = None
     remedy: str | None = None
+    no_team: bool = False
+    unassigned: bool = False
 
     @property
     def days(self) -> int:
@@ -49,7 +54,9 @@ class ReportFilter:
         start = datetime.combine(self.start, time.min, tzinfo=UTC)
         return CaseFilter(
             assignee_id=self.agent_id,
+            unassigned=self.unassigned,
             team_id=self.team_id,
+            no_team=self.no_team,
             tag=self.tag,
             priority=(self.priority,) if self.priority else (),
             channel=(self.channel,) if self.channel else (),
@@ -59,15 +66,15 @@ class ReportFilter:
         )
 
     def for_agent(self, agent_id: int) -> ReportFilter:
-        return replace(self, agent_id=agent_id)
+        return replace(self, agent_id=agent_id, unassigned=False)
 
     def query(self) -> list[tuple[str, str]]:
         """The filters as query parameters, in the order FILTER_NAMES lists them."""
         values = (
             self.start.isoformat(),
             self.end.isoformat(),
-            self.team_id,
-            self.agent_id,
+            NONE if self.no_team else self.team_id,
+            NONE if self.unassigned else self.agent_id,
             self.channel and self.channel.value,
             self.priority and self.priority.value,
             self.tag,
@@ -93,13 +100,17 @@ def _day(params: Mapping[str, str], name: str, default: date) -> date:
         raise _refuse(name, f"{name} must be a day", "a day as YYYY-MM-DD") from None
 
 
-def _id(params: Mapping[str, str], name: str) -> int | None:
-    raw = params.get(name)
+def id_or_none(raw: str | None, name: str) -> tuple[int | None, bool]:
+    """A team or agent filter: its id, or (None, True) when it names the cases of none."""
+    if raw == NONE:
+        return None, True
     if raw is None or raw == "":
-        return None
+        return None, False
     if not raw.isdigit() or not 1 <= int(raw) <= 2**31 - 1:
-        raise _refuse(name, f"{name} must be an id", "a positive whole number")
-    return int(raw)
+        raise _refuse(
+            name, f"{name} must be an id or {NONE}", f"a positive whole number, or {NONE}"
+        )
+    return int(raw), False
 
 
 def _key(params: Mapping[str, str], name: str) -> str | None:
@@ -128,8 +139,10 @@ def _optional_day(params: Mapping[str, str], name: str) -> date | None:
 def queue_narrowing(params: Mapping[str, str]) -> dict[str, Any]:
     """The report filters a queue reads beyond its own (a figure's `cases_url`), each only
     when given: the queue's fields of the same names (services/console/queues.py)."""
+    assignee_id, unassigned = id_or_none(params.get("agent"), "agent")
     return {
-        "assignee_id": _id(params, "agent"),
+        "assignee_id": assignee_id,
+        "unassigned": unassigned,
         "channel": _choice(params, "channel", Channel),
         "priority": _choice(params, "priority", Priority),
         "remedy": _key(params, "remedy"),
@@ -149,13 +162,17 @@ def parse_filters(params: Mapping[str, str], today: date) -> ReportFilter:
         raise _refuse("start", "the period starts after it ends", "start on or before end")
     if (end - start).days + 1 > LONGEST_PERIOD_DAYS:
         raise _refuse("end", "the period is too long", f"at most {LONGEST_PERIOD_DAYS} days")
+    team_id, no_team = id_or_none(params.get("team"), "team")
+    agent_id, unassigned = id_or_none(params.get("agent"), "agent")
     return ReportFilter(
         start=start,
         end=end,
-        team_id=_id(params, "team"),
-        agent_id=_id(params, "agent"),
+        team_id=team_id,
+        agent_id=agent_id,
         channel=_choice(params, "channel", Channel),
         priority=_choice(params, "priority", Priority),
         tag=_key(params, "tag"),
         remedy=_key(params, "remedy"),
+        no_team=no_team,
+        unassigned=unassigned,
     )

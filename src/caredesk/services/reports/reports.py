@@ -11,7 +11,7 @@ from urllib.parse import urlencode
 from caredesk.domain.agents import Actor, Permission
 from caredesk.domain.errors import DomainError, ErrorCode, Forbidden, ValidationFailed
 from caredesk.services.engine.policy import policy_in_force
-from caredesk.services.reports.filters import ReportFilter
+from caredesk.services.reports.filters import NONE, ReportFilter
 from caredesk.services.reports.measures import (
     BY_NAME,
     CATALOGUE,
@@ -91,12 +91,12 @@ def _scoped(uow: ReportsUnit, actor: Actor, filters: ReportFilter) -> ReportFilt
             )
         return filters.for_agent(actor.agent_id)
     if filters.team_id is not None and uow.teams.get(filters.team_id) is None:
-        allowed = sorted(t.id for t in uow.teams.all() if t.id is not None)
+        allowed = [*sorted(t.id for t in uow.teams.all() if t.id is not None), NONE]
         raise ValidationFailed(
             f"no team {filters.team_id}", details={"field": "team", "allowed": allowed}
         )
     if filters.agent_id is not None and uow.agents.get(filters.agent_id) is None:
-        allowed = sorted(a.id for a in uow.agents.all() if a.id is not None)
+        allowed = [*sorted(a.id for a in uow.agents.all() if a.id is not None), NONE]
         raise ValidationFailed(
             f"no agent {filters.agent_id}", details={"field": "agent", "allowed": allowed}
         )
@@ -162,8 +162,11 @@ def _figure(
 
 def cases_url(filters: ReportFilter, group_by: str | None, group: str | None) -> str:
     """The console queue of the cases behind a figure: every case (any status) with the
-    report's filters, and the figure's own group as one more filter."""
+    report's filters, and the figure's own group as one more filter: the cases of no team or
+    of no agent are a group too (`none`), so their figure's link opens those cases alone."""
     params = [("view", "all"), *filters.query()]
+    if group_by in ("team", "agent") and group is None:
+        group = NONE
     if group_by is not None and group is not None:
         if group_by == "day":
             params = [(k, v) for k, v in params if k not in ("start", "end")]

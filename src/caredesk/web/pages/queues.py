@@ -91,7 +91,7 @@ def queue_page(
     status: Annotated[list[str] | None, Query(max_length=20)] = None,
     tag: Annotated[str | None, Query(max_length=64)] = None,
     q: Annotated[str | None, Query(max_length=200)] = None,
-    team: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,
+    team: Annotated[str | None, Query(max_length=20)] = None,
     cursor: Annotated[str | None, Query(max_length=400)] = None,
     sort: Annotated[str | None, Query(max_length=20)] = None,
 ) -> HTMLResponse:
