@@ -371,7 +371,7 @@ class SqlReportQueries:
 
 # What a report's filters may set (ReportFilter.case_filter): each is read from the facts.
 _REPORT_FILTERS = {
-    "assignee_id", "unassigned", "team_id", "priority", "channel", "tag", "remedy",
+    "assignee_id", "unassigned", "team_id", "no_team", "priority", "channel", "tag", "remedy",
     "created_from", "created_before",
 }  # fmt: skip
 
@@ -388,7 +388,9 @@ def _selected(filters: CaseFilter) -> list[ColumnElement[bool]]:
         conditions.append(kept.assignee_id.is_(None))
     elif filters.assignee_id is not None:
         conditions.append(kept.assignee_id == filters.assignee_id)
-    if filters.team_id is not None:
+    if filters.no_team:
+        conditions.append(kept.team_id.is_(None))
+    elif filters.team_id is not None:
         conditions.append(kept.team_id == filters.team_id)
     if filters.priority:
         conditions.append(kept.priority.in_([p.value for p in filters.priority]))
