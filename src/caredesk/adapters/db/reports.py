@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from dataclasses import fields
 from decimal import Decimal
+from functools import partial
 from typing import Any
 
 from sqlalchemy import (
@@ -110,7 +111,8 @@ class SqlReportQueries:
         facts = self._facts(filters)
         queries: dict[Kind, Callable[[CTE, str | None], list[FigureRow]]] = {
             Kind.COUNT: self._counts,
-            Kind.DURATION: self._durations,
+            Kind.FIRST_REPLY: partial(self._durations, "first_reply"),
+            Kind.RESOLUTION: partial(self._durations, "resolution"),
             Kind.SLA: self._sla,
             Kind.SATISFACTION: self._satisfaction,
             Kind.ESCALATIONS: self._escalations,
@@ -167,16 +169,16 @@ class SqlReportQueries:
             func.max(case((r == (9 * n + 9) // 10, ranked.c.value))),
         ).group_by(*grouped)
 
-    def _durations(self, facts: CTE, group_by: str | None) -> list[FigureRow]:
-        """Both durations, in calendar and in business hours: the four series' percentiles by
-        group, in one statement of ordered-set aggregates on PostgreSQL (which ignore a case
-        without the value) and one ranking statement per series on SQLite, which has none."""
+    def _durations(self, moment: str, facts: CTE, group_by: str | None) -> list[FigureRow]:
+        """The hours from each case's opening to its first reply or its solving (`moment`),
+        in calendar and in business hours: both series' percentiles by group, in one
+        statement of ordered-set aggregates on PostgreSQL (which ignore a case without the
+        value) and one ranking statement on SQLite, which has none."""
         group, c = self._group(facts, group_by), facts.c
+        end = {"first_reply": c.first_reply_at, "resolution": c.solved_at}[moment]
         series = {
-            "first_reply": self._seconds(c.created_at, c.first_reply_at),
-            "resolution": self._seconds(c.created_at, c.solved_at),
-            "first_reply_business": c.first_reply_business_seconds,
-            "resolution_business": c.resolution_business_seconds,
+            moment: self._seconds(c.created_at, end),
+            f"{moment}_business": c[f"{moment}_business_seconds"],
         }
         names = ("cases", "median_hours", "p90_hours")
         if self._dialect == "postgresql":
@@ -193,7 +195,7 @@ class SqlReportQueries:
             flat = tuple(f"{prefix}_{name}" for prefix in series for name in names)
             rows = _in_hours(self._rows(stmt, flat))
         else:
-            # The four series as one (series, group, value) set, ranked in one statement.
+            # Both series as one (series, group, value) set, ranked in one statement.
             values = union_all(
                 *(
                     select(literal(prefix), group, value).where(value.is_not(None))

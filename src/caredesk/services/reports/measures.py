@@ -14,7 +14,10 @@ class Kind(StrEnum):
     """How the database works a measure out: the adapter has one query for each kind."""
 
     COUNT = "count"  # cases meeting a condition, and their share of the cases
-    DURATION = "duration"  # median and 90th percentile of hours, per case
+    # Median and 90th percentile of hours, per case, in calendar and in business hours: one
+    # kind each, since each sorts its cases' hours apart (two sorts, not four).
+    FIRST_REPLY = "first_reply"
+    RESOLUTION = "resolution"
     SLA = "sla"  # targets decided and met, by target
     SATISFACTION = "satisfaction"  # surveys sent, answered, positive
     ESCALATIONS = "escalations"  # approvals requested, decided, their wait
@@ -56,11 +59,11 @@ CATALOGUE: tuple[Measure, ...] = (
     _m("first_contact_resolution", "First-contact resolution", "share", Kind.COUNT, CASE_GROUPS,
        """Of the cases solved now, the share where the customer wrote no inbound message after
        the first outbound reply and the case was never reopened."""),
-    _m("first_reply_time", "First reply time", "hours", Kind.DURATION, CASE_GROUPS,
+    _m("first_reply_time", "First reply time", "hours", Kind.FIRST_REPLY, CASE_GROUPS,
        """Calendar hours from a case's opening to its first outbound (agent) reply, over the
        cases replied to: the median (the middle value, or the mean of the middle two) and
        the 90th percentile (the value at rank ceil(0.9 n) of the n sorted values)."""),
-    _m("resolution_time", "Resolution time", "hours", Kind.DURATION, CASE_GROUPS,
+    _m("resolution_time", "Resolution time", "hours", Kind.RESOLUTION, CASE_GROUPS,
        """Calendar hours from a case's opening to its solving (the last time it was solved),
        over the cases solved now: median and 90th percentile as for first reply time."""),
     _m("sla_attainment", "SLA attainment", "share", Kind.SLA, CASE_GROUPS,
