@@ -86,6 +86,7 @@ def other_customer(client: TestClient, admin: Headers) -> dict[str, Any]:
 # --- malformed and invalid bodies -----------------------------------------------------------
 
 
+@pytest.mark.one_backend
 @pytest.mark.parametrize(
     ("method", "path"),
     [
@@ -128,6 +129,7 @@ def test_malformed_json_on_a_patch_leaves_the_case_as_it_was(
     assert client.get(f"/api/v1/cases/{case['id']}", headers=agent).json() == case
 
 
+@pytest.mark.one_backend
 @pytest.mark.parametrize(
     ("body", "field"),
     [
@@ -164,6 +166,7 @@ def test_invalid_case_bodies_are_422_and_write_nothing(
     assert row_counts(container) == before
 
 
+@pytest.mark.one_backend
 def test_a_body_that_is_not_an_object_is_422(
     client: TestClient, container: Container, agent: Headers
 ) -> None:
@@ -173,6 +176,7 @@ def test_a_body_that_is_not_an_object_is_422(
     assert row_counts(container) == before
 
 
+@pytest.mark.one_backend
 @pytest.mark.parametrize(
     "body",
     [
@@ -491,6 +495,7 @@ def _cursor(*values: Any) -> str:
     return base64.urlsafe_b64encode(json.dumps(list(values)).encode()).decode().rstrip("=")
 
 
+@pytest.mark.one_backend
 @pytest.mark.parametrize("path", ["/api/v1/cases", "/api/v1/customers", "/api/v1/products"])
 @pytest.mark.parametrize(
     "cursor",
@@ -516,6 +521,7 @@ def test_an_invalid_cursor_is_400(
     problem(client.get(path, params={"cursor": cursor}, headers=agent), 400, "invalid_cursor")
 
 
+@pytest.mark.one_backend
 @pytest.mark.parametrize("path", ["/api/v1/cases", "/api/v1/customers", "/api/v1/products"])
 @pytest.mark.parametrize("limit", ["0", "-1", "201", "1000000", "ten", "1.5", str(2**64)])
 def test_a_limit_out_of_range_is_422(
@@ -537,6 +543,7 @@ def test_the_limit_bounds_themselves_are_accepted(client: TestClient, agent: Hea
 # --- preconditions --------------------------------------------------------------------------
 
 
+@pytest.mark.one_backend
 def test_a_patch_needs_if_match_or_version(
     client: TestClient,
     container: Container,
@@ -558,6 +565,7 @@ def test_a_patch_needs_if_match_or_version(
     assert client.get(f"/api/v1/customers/{customer['id']}", headers=agent).json()["tier"] == "gold"
 
 
+@pytest.mark.one_backend
 @pytest.mark.parametrize("if_match", ["nonsense", "3", '"three"', '"-1"', "*", '"1", "2"', '""'])
 def test_a_garbage_if_match_is_422(
     client: TestClient, container: Container, agent: Headers, new_case: NewCase, if_match: str
@@ -573,6 +581,7 @@ def test_a_garbage_if_match_is_422(
     assert row_counts(container) == before
 
 
+@pytest.mark.one_backend
 def test_if_match_and_a_disagreeing_version_are_422(
     client: TestClient, agent: Headers, new_case: NewCase
 ) -> None:
@@ -590,12 +599,14 @@ def test_if_match_and_a_disagreeing_version_are_422(
 
 
 # /api/v2 is Zendesk's API, where a path the desk does not answer is a 501 (test_zendesk_*).
+@pytest.mark.one_backend
 @pytest.mark.parametrize("path", ["/api/v1/nothing-here", "/api/v3/cases", "/api/v1/cases/1/x"])
 def test_an_unknown_route_is_a_404_problem(client: TestClient, agent: Headers, path: str) -> None:
     problem(client.get(path, headers=agent), 404, "not_found")
     problem(client.post(path, json={}, headers=agent), 404, "not_found")
 
 
+@pytest.mark.one_backend
 @pytest.mark.parametrize(
     ("method", "path"),
     [
@@ -632,6 +643,7 @@ def small_body_client(
         yield small
 
 
+@pytest.mark.one_backend
 def test_oversized_bodies_are_413_with_or_without_content_length(
     small_body_client: TestClient,
     container: Container,

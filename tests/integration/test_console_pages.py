@@ -104,6 +104,7 @@ def field_value(html: str, name: str) -> str:
 # --- bad input ---------------------------------------------------------------------------------
 
 
+@pytest.mark.one_backend
 def test_a_write_without_the_csrf_token_is_refused_and_changes_nothing(
     app_client: TestClient, store: Container
 ) -> None:
@@ -121,6 +122,7 @@ def test_a_write_without_the_csrf_token_is_refused_and_changes_nothing(
         assert len(uow.cases.messages(case_id)) == before
 
 
+@pytest.mark.one_backend
 def test_sign_in_from_another_site_is_refused(app_client: TestClient) -> None:
     response = app_client.post(
         "/login", data={"email": AGENT, "password": PASSWORD, "login_csrf": "guessed"}
@@ -273,6 +275,7 @@ def test_a_stale_send_and_solve_sends_nothing(app_client: TestClient, store: Con
         assert len(uow.cases.messages(case_id)) == before
 
 
+@pytest.mark.one_backend
 def test_html_in_messages_is_shown_as_text(app_client: TestClient, store: Container) -> None:
     attack = '<script>alert("x")</script><img src=x onerror="alert(1)">'
     with store.uow.read_only() as uow:
@@ -296,6 +299,7 @@ def test_html_in_messages_is_shown_as_text(app_client: TestClient, store: Contai
     assert "<script>alert" not in queue
 
 
+@pytest.mark.one_backend
 def test_a_missing_permission_is_a_clear_page(app_client: TestClient, store: Container) -> None:
     sign_in(app_client, VIEWER)
     for path in ("/admin/agents", "/reports", "/admin/knowledge", "/admin/routing"):
@@ -313,6 +317,7 @@ def test_a_missing_permission_is_a_clear_page(app_client: TestClient, store: Con
     assert "wrong value" in bad.text
 
 
+@pytest.mark.one_backend
 def test_sign_in_never_redirects_off_site(app_client: TestClient) -> None:
     form = app_client.get("/login?next=//evil.example/x")
     token = LOGIN_CSRF.search(form.text)
@@ -329,6 +334,7 @@ def test_sign_in_never_redirects_off_site(app_client: TestClient) -> None:
     assert response.headers["location"] == "/queue"
 
 
+@pytest.mark.one_backend
 def test_a_bad_routing_rule_is_explained_in_place(app_client: TestClient) -> None:
     sign_in(app_client, ADMIN)
     token = csrf_of(app_client, "/admin/routing")
@@ -543,6 +549,7 @@ def test_escalate_merge_and_split_from_the_case_page(
     assert together == apart and all(apart)
 
 
+@pytest.mark.one_backend
 def test_sla_calendars_and_policies_are_added_with_errors_in_place(
     app_client: TestClient, store: Container
 ) -> None:
@@ -660,6 +667,7 @@ def test_a_saved_view_comes_back(app_client: TestClient) -> None:
     assert 'href="/queue?view=open&amp;tag=seed-story">Seed stories</a>' in page
 
 
+@pytest.mark.one_backend
 def test_the_composer_lists_the_knowledge_base_macros_filled_in(
     app_client: TestClient, store: Container
 ) -> None:
@@ -802,6 +810,7 @@ def _store_unchecked(container: Container, slug: str, body: str) -> None:
     assert changed == 1
 
 
+@pytest.mark.one_backend
 def test_a_macro_that_cannot_be_filled_is_skipped_with_a_note_and_the_page_renders(
     app_client: TestClient, store: Container
 ) -> None:
@@ -832,6 +841,7 @@ def test_a_macro_that_cannot_be_filled_is_skipped_with_a_note_and_the_page_rende
         assert re.search(r'data-body="Hi Graham,', page), email
 
 
+@pytest.mark.one_backend
 def test_the_knowledge_panel_says_a_macro_could_not_be_filled(
     app_client: TestClient, store: Container
 ) -> None:
@@ -864,6 +874,7 @@ def _kb_form(client: TestClient, **fields: str) -> dict[str, str]:
     return form | fields
 
 
+@pytest.mark.one_backend
 def test_the_macro_editor_refuses_a_broken_template_beside_the_field_and_keeps_the_form(
     app_client: TestClient, store: Container
 ) -> None:
@@ -896,6 +907,7 @@ def test_the_macro_editor_refuses_a_broken_template_beside_the_field_and_keeps_t
         assert uow.articles.get(stored.id).version == 1  # type: ignore[union-attr]
 
 
+@pytest.mark.one_backend
 def test_only_editors_and_admins_publish_from_the_console(
     app_client: TestClient, store: Container
 ) -> None:
@@ -923,6 +935,7 @@ def test_only_editors_and_admins_publish_from_the_console(
         assert published is not None and published.is_live
 
 
+@pytest.mark.one_backend
 def test_an_editor_can_be_chosen_as_a_role_in_the_console(
     app_client: TestClient, store: Container
 ) -> None:

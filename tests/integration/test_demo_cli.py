@@ -14,6 +14,9 @@ from caredesk.cli.main import app as cli
 from caredesk.web.app import create_app
 
 URL = re.compile(r"https?://[^\s/]+")
+# What `caredesk demo load` prints (addresses, the token) does not depend on the database, and
+# test_demo.py loads the store on both.
+pytestmark = pytest.mark.one_backend
 
 
 @pytest.fixture

@@ -289,6 +289,7 @@ def test_a_rejected_change_leaves_the_policy_in_force(
     ]
 
 
+@pytest.mark.one_backend
 @pytest.mark.parametrize("role", [Role.LEAD, Role.AGENT, Role.VIEWER])
 def test_only_admins_propose_list_and_decide(
     client: TestClient,
@@ -321,6 +322,7 @@ def test_only_admins_propose_list_and_decide(
     )
 
 
+@pytest.mark.one_backend
 def test_an_unknown_change_is_not_found(
     client: TestClient, admins: tuple[Headers, Headers]
 ) -> None:
