@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
+import pytest
 from fastapi.testclient import TestClient
 
 from caredesk.bootstrap import Container
@@ -76,6 +77,7 @@ def _sign_in(client: TestClient, email: str) -> None:
     assert done.status_code == 303, done.text
 
 
+@pytest.mark.one_backend
 def test_the_console_shows_times_in_the_agents_zone_and_an_admin_sets_it(
     container: Container,
 ) -> None:
@@ -115,6 +117,7 @@ def test_the_console_shows_times_in_the_agents_zone_and_an_admin_sets_it(
         assert " JST" in shown and " UTC" not in shown
 
 
+@pytest.mark.one_backend
 def test_any_agent_sets_their_own_zone_on_their_settings_page(container: Container) -> None:
     from caredesk.web.app import create_app
 

@@ -101,6 +101,7 @@ def test_stale_or_missing_version_is_refused(client: TestClient, agent: Headers)
     assert client.get(url, headers=agent).json()["title"] == "New"
 
 
+@pytest.mark.one_backend
 @pytest.mark.parametrize("field", ["title", "body", "tags", "kind", "status", "locale"])
 def test_null_in_a_patch_is_a_clear_error(client: TestClient, agent: Headers, field: str) -> None:
     article = create_article(client, agent)
@@ -189,6 +190,7 @@ def test_filters_and_pages(client: TestClient, agent: Headers, editor: Headers) 
         problem(client.get("/api/v1/articles", params=bad, headers=agent), 422, "validation_error")
 
 
+@pytest.mark.one_backend
 @pytest.mark.parametrize(
     ("body", "absent", "present"),
     [
@@ -259,6 +261,7 @@ def test_slugs_are_unique(client: TestClient, agent: Headers) -> None:
     )
 
 
+@pytest.mark.one_backend
 @pytest.mark.parametrize(
     "payload",
     [

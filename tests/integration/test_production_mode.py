@@ -22,6 +22,9 @@ from caredesk.web.app import create_app
 STRONG_KEY = "k" * 12 + "9f3Q-long-random-signing-key-value"
 PASSWORD = "production-mode-password"
 LOGIN_CSRF = re.compile(r'name="login_csrf" value="([^"]+)"')
+# What the mode decides (refusals at start, cookies, headers, hashing) is the settings', not the
+# database's.
+pytestmark = pytest.mark.one_backend
 
 
 @pytest.mark.parametrize(

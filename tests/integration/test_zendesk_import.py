@@ -16,6 +16,7 @@ from sqlalchemy import select, text
 from typer.testing import CliRunner
 
 from caredesk.adapters.db import models as m
+from caredesk.adapters.db.migrate import fill_case_facts
 from caredesk.adapters.zendesk_source import ZenpySource
 from caredesk.bootstrap import Container
 from caredesk.cli.main import app
@@ -156,6 +157,14 @@ def test_an_account_is_filed_with_its_times_comments_files_and_ratings(
     assert [c.id for c in found] == [case_id]
     assert watcher.counts["tickets", "imported"] == 3
     assert watcher.counts["users", "imported"] == 5
+    # History filed without events still gets its report facts, at the source's times.
+    with container.engine.connect() as connection:
+        facts = connection.execute(
+            select(m.CaseFactsRow).where(m.CaseFactsRow.case_id == case_id)
+        ).one()
+    assert (facts.agent_replies, facts.status) == (1, "solved")
+    assert facts.first_reply_at == _at("2024-03-02T15:30:00Z")
+    assert fill_case_facts(container.engine, only_missing=False) == 0
 
 
 def test_imported_people_are_matched_or_kept_as_inactive_agents(
@@ -247,6 +256,7 @@ def test_a_ticket_changed_at_the_source_is_updated_and_its_new_comments_appended
     # The new comment is the agent's: no new words of the customer's to triage.
     assert trail == ["case.imported", "case.triaged", "case.import_updated"]
     assert watcher.counts["tickets", "updated"] == 1
+    assert fill_case_facts(container.engine, only_missing=False) == 0
 
 
 def _filed(container: Container, url: str) -> list[Any]:

@@ -229,13 +229,3 @@ def fill(
             done(len(ids))
     return changed
 
-
-def cases_without_facts(session: OrmSession) -> int:
-    return int(
-        session.scalar(
-            select(func.count())
-            .select_from(m.CaseRow)
-            .where(~exists().where(m.CaseFactsRow.case_id == m.CaseRow.id))
-        )
-        or 0
-    )
