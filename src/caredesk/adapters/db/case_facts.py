@@ -228,4 +228,3 @@ def fill(
         if done is not None:
             done(len(ids))
     return changed
-
