@@ -20,7 +20,7 @@ from collections.abc import Callable, Collection, Iterable, Iterator
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Table, and_, case, exists, func, select
+from sqlalchemy import Table, and_, bindparam, case, exists, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session as OrmSession
 
@@ -87,8 +87,9 @@ def refresh_touched(session: OrmSession, calendars: Calendars) -> int:
     )
 
 
-def _worked_out(case_ids: Collection[int]) -> Any:
-    """Each case's facts from its stored rows, beside what `case_facts` holds for it now."""
+def _worked_out() -> Any:
+    """Each case's facts from its stored rows, beside what `case_facts` holds for it now, for
+    the ids bound to `case_ids`."""
     case_, msg, audit, clock = m.CaseRow, m.MessageRow, m.AuditEventRow, m.SlaClockRow
     outbound = and_(msg.case_id == case_.id, msg.kind == MessageKind.OUTBOUND.value)
     # Correlated to the case explicitly: inside the EXISTS below, SQLAlchemy would
@@ -129,8 +130,22 @@ def _worked_out(case_ids: Collection[int]) -> Any:
             *(getattr(kept, name) for name in COLUMNS),
         )
         .outerjoin(kept, kept.case_id == case_.id)
-        .where(case_.id.in_(case_ids))
+        .where(case_.id.in_(bindparam("case_ids", expanding=True)))
     )
+
+
+def _upsert(dialect: Any) -> Any:
+    statement = dialect.insert(_FACTS)
+    return statement.on_conflict_do_update(
+        index_elements=[_FACTS.c.case_id],
+        set_={name: statement.excluded[name] for name in COLUMNS},
+    )
+
+
+# Built once: every writing transaction sends them, and a statement built anew each time cost
+# its construction and its cache key (SQLAlchemy keeps both on the statement it is handed).
+_WORKED_OUT = _worked_out()
+_UPSERT = {"postgresql": _upsert(postgresql), "sqlite": _upsert(sqlite)}
 
 
 def _business_seconds(clockwork: Clockwork | None, start: datetime, end: datetime | None) -> Any:
@@ -181,20 +196,12 @@ def _kept(row: Any) -> dict[str, Any] | None:
 def refresh(session: OrmSession, case_ids: Collection[int], calendars: Calendars) -> int:
     """Work these cases' facts out again and write those that changed; returns how many."""
     changed = []
-    for row in session.execute(_worked_out(case_ids)):
+    for row in session.execute(_WORKED_OUT, {"case_ids": list(case_ids)}):
         facts = _facts(row, calendars)
         if facts != _kept(row):
             changed.append(facts)
     if changed:
-        dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
-        statement = dialect.insert(_FACTS)
-        session.execute(
-            statement.on_conflict_do_update(
-                index_elements=[_FACTS.c.case_id],
-                set_={name: statement.excluded[name] for name in COLUMNS},
-            ),
-            changed,
-        )
+        session.execute(_UPSERT[session.get_bind().dialect.name], changed)
     return len(changed)
 
 
