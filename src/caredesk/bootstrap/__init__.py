@@ -434,9 +434,12 @@ def refresh_case_facts(
 ) -> tuple[int, int]:
     """Work every case's report facts out again from its stored rows (as after a calendar's
     hours were corrected); `done` hears (cases done, cases in all). Returns (cases, changed)."""
-    from caredesk.adapters.db.migrate import count_cases, fill_case_facts
+    from caredesk.adapters.db.migrate import fill_case_facts
+    from caredesk.domain.agents import SYSTEM
+    from caredesk.services.cases.cases import count_cases
+    from caredesk.services.cases.ports import CaseFilter
 
-    total = count_cases(container.engine)
+    total = count_cases(container.uow.read_only(), SYSTEM, CaseFilter())
     progress = {"done": 0}
 
     def batch_done(n: int) -> None:

@@ -64,12 +64,3 @@ def script_heads(engine: Engine) -> tuple[str, ...]:
     from alembic.script import ScriptDirectory
 
     return tuple(sorted(ScriptDirectory.from_config(alembic_config(engine)).get_heads()))
-
-
-def count_cases(engine: Engine) -> int:
-    from sqlalchemy import func, select
-
-    from caredesk.adapters.db import models as m
-
-    with engine.connect() as connection:
-        return int(connection.scalar(select(func.count()).select_from(m.CaseRow)) or 0)
